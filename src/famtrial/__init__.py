@@ -1,0 +1,1 @@
+"""famtrial: randomized trials with monthly panel data."""

@@ -1,0 +1,22 @@
+"""Locate the data shipped with famtrial (the synthetic replica and the published numbers).
+
+An installed wheel carries ``data/`` inside the package as ``famtrial/_data``; an editable
+install or a source checkout reads the repository's ``data/`` folder directly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def data_dir() -> Path:
+    """Return the folder holding ``synthetic/`` and ``published/``."""
+    for candidate in (_PACKAGE / "_data", _PACKAGE.parents[1] / "data"):
+        if (candidate / "synthetic").is_dir():
+            return candidate
+    raise FileNotFoundError(
+        "famtrial's data folder was not found: expected famtrial/_data in an installed wheel "
+        "or data/ at the root of a source checkout"
+    )

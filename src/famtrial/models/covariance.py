@@ -1,0 +1,139 @@
+"""Covariance estimators shared by every famtrial model: model-based and (cluster-)robust sandwich.
+
+All estimators here take a *bread* (the inverse of the negative Hessian of the log-likelihood at the
+estimate) and *scores* (per-observation or per-group first derivatives of the log-likelihood), so the
+finite-sample factor lives in exactly one place.
+
+Finite-sample factors (``adjustment``):
+
+===============  ============================  ===============================================
+name             factor                         used by
+===============  ============================  ===============================================
+``"stata"``      G/(G-1)                        Stata ML commands (``logit``, ``clogit``) with
+                                                ``vce(cluster c)``; ``vce(robust)`` uses N/(N-1)
+``"statsmodels"``G/(G-1) * (N-1)/(N-K)          statsmodels ``cov_type="cluster"`` (default
+                                                ``use_correction=True``); R sandwich ``vcovCL(type="HC1")``
+``"none"``       1                              R sandwich ``vcovCL(type="HC0", cadjust=FALSE)``
+===============  ============================  ===============================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["Covariance", "Adjustment", "CovType", "model_based", "sandwich", "cluster_sums"]
+
+CovType = Literal["nonrobust", "robust", "cluster"]
+Adjustment = Literal["stata", "statsmodels", "none"]
+_ADJUSTMENTS = ("stata", "statsmodels", "none")
+
+
+@dataclass(frozen=True)
+class Covariance:
+    """A covariance matrix and how it was made.
+
+    Attributes
+    ----------
+    matrix : ndarray, shape (k, k)
+    cov_type : {"nonrobust", "robust", "cluster"}
+    n_clusters : int or None
+        Clusters G entering the sandwich (after the estimator's dropped groups), else None.
+    factor : float
+        The finite-sample factor applied to the sandwich (1.0 for model-based).
+    adjustment : str
+        Which convention gave ``factor`` (see module docs).
+    df : int or None
+        Degrees of freedom of a t reference distribution (G-1) when requested; None means normal.
+    """
+
+    matrix: np.ndarray
+    cov_type: CovType
+    n_clusters: int | None = None
+    factor: float = 1.0
+    adjustment: str = "none"
+    df: int | None = None
+
+    def describe(self) -> str:
+        """One line for summaries, e.g. ``cluster-robust (office, G = 14), factor G/(G-1) = 1.0769``."""
+        if self.cov_type == "nonrobust":
+            return "model-based (inverse information)"
+        what = f"cluster-robust, G = {self.n_clusters}" if self.cov_type == "cluster" else "robust"
+        ref = f"; t({self.df}) reference" if self.df is not None else ""
+        return f"{what}, factor {self.factor:.6g} ({self.adjustment}){ref}"
+
+
+def model_based(bread: np.ndarray) -> Covariance:
+    """Model-based covariance: the inverse information ``(-H)^-1`` (Stata ``vce(oim)``)."""
+    return Covariance(matrix=np.asarray(bread, dtype=float), cov_type="nonrobust")
+
+
+def cluster_sums(scores: np.ndarray, clusters: np.ndarray | pd.Series | None) -> np.ndarray:
+    """Sum score rows within clusters: returns ``(G, k)``; ``clusters=None`` returns the rows."""
+    scores = np.asarray(scores, dtype=float)
+    if clusters is None:
+        return scores
+    codes, uniques = pd.factorize(np.asarray(clusters), sort=False)
+    if (codes < 0).any():
+        raise ValueError(f"cluster labels are missing for {(codes < 0).sum()} rows; fill or drop them first")
+    out = np.zeros((len(uniques), scores.shape[1]))
+    np.add.at(out, codes, scores)
+    return out
+
+
+def sandwich(
+    bread: np.ndarray,
+    scores: np.ndarray,
+    clusters: np.ndarray | pd.Series | None = None,
+    *,
+    adjustment: Adjustment = "stata",
+    nobs: int | None = None,
+    t_reference: bool = False,
+) -> Covariance:
+    r"""Robust sandwich covariance ``c * B (sum_g u_g u_g') B``.
+
+    Parameters
+    ----------
+    bread : ndarray (k, k)
+        ``(-H)^-1``, the model-based covariance.
+    scores : ndarray (n, k)
+        Score contributions: per observation for a logit, per group for a conditional logit.
+    clusters : array-like of length n, optional
+        Cluster label of each score row; ``None`` treats each row as its own cluster
+        (``cov_type="robust"``: Stata ``vce(robust)``, factor N/(N-1) under ``"stata"``).
+    adjustment : {"stata", "statsmodels", "none"}
+        Finite-sample factor: G/(G-1); G/(G-1)(N-1)/(N-K); or 1.
+    nobs : int, optional
+        N for the ``"statsmodels"`` factor (observations, not score rows); defaults to ``len(scores)``.
+    t_reference : bool
+        Record ``df = G - 1`` so that results use a t(G-1) reference distribution.
+
+    Notes
+    -----
+    Stata: ``logit/clogit ..., vce(cluster c)``. R: ``sandwich::vcovCL(fit, cluster = ~c,
+    type = "HC0")`` equals ``adjustment="stata"``; ``type = "HC1"`` equals ``"statsmodels"``.
+    """
+    if adjustment not in _ADJUSTMENTS:
+        raise ValueError(f"adjustment={adjustment!r} is not one of {_ADJUSTMENTS}")
+    bread = np.asarray(bread, dtype=float)
+    u = cluster_sums(scores, clusters)
+    g = u.shape[0]
+    if g < 2:
+        raise ValueError(f"a robust covariance needs at least 2 clusters; got {g}")
+    k = bread.shape[0]
+    n = len(scores) if nobs is None else int(nobs)
+    factor = {"stata": g / (g - 1), "statsmodels": g / (g - 1) * (n - 1) / (n - k), "none": 1.0}[adjustment]
+    meat = u.T @ u
+    matrix = factor * bread @ meat @ bread
+    matrix = (matrix + matrix.T) / 2
+    return Covariance(
+        matrix=matrix,
+        cov_type="robust" if clusters is None else "cluster",
+        n_clusters=g,
+        factor=factor,
+        adjustment=adjustment,
+        df=g - 1 if t_reference else None,
+    )

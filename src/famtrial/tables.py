@@ -1,0 +1,120 @@
+"""Publication tables: a numeric frame, its formatted view, and exports (CSV, Markdown, LaTeX, HTML).
+
+Every table famtrial prints (Tables 2-6, balance, model comparisons, verify reports) is a
+:class:`Table`. ``frame`` holds the unrounded numbers for further work; ``display`` holds the
+strings a reader sees (rounded, with stars). Exports render ``display`` by default.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = ["Table", "stars"]
+
+
+def stars(p: float, levels: tuple[float, ...] = (0.05, 0.01, 0.001)) -> str:
+    """Significance stars: one per level in ``levels`` that ``p`` falls below (* .05, ** .01, *** .001)."""
+    if p is None or pd.isna(p):
+        return ""
+    return "*" * sum(p < level for level in levels)
+
+
+_LATEX_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
+                  "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}"}
+
+
+def _latex_escape(text: str) -> str:
+    return "".join(_LATEX_ESCAPES.get(ch, ch) for ch in text)
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table with numbers (``frame``) and its publication view (``display``).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Unrounded values, one row per table row.
+    display : DataFrame
+        The same rows as strings, as printed (rounded, stars, ``n (%)``).
+    title, notes : str
+        Caption and footnote carried into every export.
+    """
+
+    frame: pd.DataFrame
+    display: pd.DataFrame
+    title: str = ""
+    notes: str = ""
+
+    def _view(self, numeric: bool) -> pd.DataFrame:
+        return self.frame if numeric else self.display
+
+    def to_csv(self, path: str | Path | None = None, *, numeric: bool = True) -> str | None:
+        """Write CSV (numeric frame by default, so values keep full precision)."""
+        return self._view(numeric).to_csv(path)
+
+    def to_markdown(self, *, numeric: bool = False) -> str:
+        """GitHub-flavoured Markdown, with the title as a bold caption and notes below."""
+        view = self._view(numeric).astype(str)
+        index_name = view.index.name or ""
+        header = [index_name, *map(str, view.columns)]
+        rows = [[str(idx), *row] for idx, row in zip(view.index, view.to_numpy().tolist())]
+        esc = lambda s: s.replace("|", r"\|")  # noqa: E731
+        lines = ["| " + " | ".join(esc(h) for h in header) + " |",
+                 "|" + "|".join([":---"] + ["---:"] * len(view.columns)) + "|"]
+        lines += ["| " + " | ".join(esc(c) for c in row) + " |" for row in rows]
+        parts = ([f"**{self.title}**", ""] if self.title else []) + lines
+        if self.notes:
+            parts += ["", self.notes]
+        return "\n".join(parts) + "\n"
+
+    def to_latex(self, *, numeric: bool = False) -> str:
+        """A ``table`` environment with a ``tabular`` (booktabs rules), caption and notes."""
+        view = self._view(numeric).astype(str)
+        cols = "l" + "r" * len(view.columns)
+        head = " & ".join(_latex_escape(str(c)) for c in [view.index.name or "", *view.columns])
+        body = [" & ".join(_latex_escape(str(c)) for c in [idx, *row]) + r" \\"
+                for idx, row in zip(view.index, view.to_numpy().tolist())]
+        lines = [r"\begin{table}[htbp]", r"\centering"]
+        if self.title:
+            lines.append(r"\caption{" + _latex_escape(self.title) + "}")
+        lines += [r"\begin{tabular}{" + cols + "}", r"\toprule", head + r" \\", r"\midrule",
+                  *body, r"\bottomrule", r"\end{tabular}"]
+        if self.notes:
+            lines.append(r"\par\footnotesize " + _latex_escape(self.notes))
+        lines.append(r"\end{table}")
+        return "\n".join(lines) + "\n"
+
+    def to_html(self, *, numeric: bool = False) -> str:
+        """An HTML table with caption and notes (also used by Jupyter)."""
+        body = self._view(numeric).to_html(escape=True, border=0)
+        if self.title:
+            body = body.replace(">\n", f">\n<caption>{html.escape(self.title)}</caption>\n", 1)
+        notes = f"<p><small>{html.escape(self.notes)}</small></p>" if self.notes else ""
+        return body + notes
+
+    def save(self, path: str | Path) -> Path:
+        """Write by suffix: ``.csv`` (numeric), ``.md``, ``.tex``, ``.html`` (display)."""
+        path = Path(path)
+        writers = {".csv": lambda: self.to_csv(None), ".md": self.to_markdown,
+                   ".tex": self.to_latex, ".html": self.to_html}
+        if path.suffix not in writers:
+            raise ValueError(f"cannot save a table as {path.suffix!r}: use one of {sorted(writers)}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(writers[path.suffix](), encoding="utf-8")
+        return path
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def __str__(self) -> str:
+        text = self.display.to_string()
+        head = f"{self.title}\n" if self.title else ""
+        tail = f"\n{self.notes}" if self.notes else ""
+        return head + text + tail
+
+    __repr__ = __str__

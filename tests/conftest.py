@@ -1,0 +1,39 @@
+"""Shared fixtures: a small valid long panel in the replica's schema."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+
+def make_panel_frame(seed: int = 3, n_families: int = 120, months: int = 12, first: str = "2016-04",
+                     offices: int = 6, effect: float = 0.5) -> pd.DataFrame:
+    """A long panel (one parent per family) with a known treatment effect on activation."""
+    rng = np.random.default_rng(seed)
+    fam = np.arange(n_families)
+    office = fam % offices + 1
+    arm = (rng.random(n_families) < 0.5).astype(int)
+    model = np.where(arm == 0, "ordinary", np.where(office % 2 == 0, "holf", "local"))
+    period = pd.period_range(first, periods=months, freq="M")
+    post = (period >= pd.Period("2016-10", "M")).astype(int)
+    alpha = rng.normal(0, 1.5, n_families)
+    rows = []
+    for i in fam:
+        rwc = (rng.random(months) < 0.3).astype(int)
+        eta = alpha[i] + 0.8 * rwc + effect * arm[i] * post - 0.02 * np.arange(months)
+        rows.append(pd.DataFrame({
+            "parent_id": i, "family_id": i, "office": office[i], "month": period.astype(str),
+            "arm": arm[i], "model": model[i],
+            "activation": (rng.random(months) < 1 / (1 + np.exp(-eta))).astype(int),
+            "employed": (rng.random(months) < 0.3).astype(int),
+            "married": (rng.random(months) < 0.4).astype(int), "n_children": rng.integers(1, 4, months),
+            "reduced_work_capacity": rwc, "female": int(rng.random() < 0.6),
+            "year_of_birth": int(rng.integers(1960, 1995)), "immigrant": int(rng.random() < 0.8),
+        }))
+    return pd.concat(rows, ignore_index=True)
+
+
+@pytest.fixture
+def tiny_panel_frame() -> pd.DataFrame:
+    return make_panel_frame()

@@ -1,0 +1,66 @@
+"""The trial layer: treatment indicators, the paper's model design, and the Tables 5/6 layout."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import make_panel_frame
+from famtrial.panel import load_panel
+from famtrial.trial import compare_models, fe_design, fe_model, fe_numbers, paper_models, treatment_indicators
+
+
+@pytest.fixture(scope="module")
+def panel():
+    return load_panel(make_panel_frame())
+
+
+def test_treatment_switches_on_at_implementation_for_offered_arm(panel):
+    data = panel.data
+    pooled = treatment_indicators(panel)["coordinator_pooled"].to_numpy()
+    expected = ((data["arm"] == 1) & (data["month"] >= pd.Period("2016-10", "M"))).to_numpy()
+    np.testing.assert_array_equal(pooled, expected.astype(int))
+    split = treatment_indicators(panel, split=True)
+    np.testing.assert_array_equal(split.sum(axis=1).to_numpy(), pooled)
+    assert (split.loc[data["model"].to_numpy() == "holf", "coordinator_local"] == 0).all()
+    assert split["coordinator_holf"].sum() > 0 and split["coordinator_local"].sum() > 0
+
+
+def test_linear_trend_counts_months_from_panel_start(panel):
+    frame, names = fe_design(panel, "activation")
+    assert names == ["coordinator_pooled", "married", "n_children", "reduced_work_capacity", "trend"] or \
+        names[0] == "coordinator_pooled" and names[-1] == "trend"
+    first = panel.data["month"].min()
+    expected = (panel.data["month"] - first).map(lambda d: d.n).to_numpy()
+    np.testing.assert_array_equal(frame["trend"].to_numpy(), expected)
+    frame_m, names_m = fe_design(panel, "activation", trend="months")
+    assert sum(n.startswith("month_") for n in names_m) == panel.data["month"].nunique() - 1
+
+
+def test_fe_model_matches_statsmodels_conditional_logit(panel):
+    """Point estimates of the design against an independent implementation (statsmodels)."""
+    from statsmodels.discrete.conditional_models import ConditionalLogit
+
+    res = fe_model(panel, "activation")
+    frame, names = fe_design(panel, "activation")
+    sm = ConditionalLogit(frame["activation"], frame[names], groups=frame["parent_id"]).fit(disp=0, method="newton",
+                                                                                            maxiter=100, tol=1e-12)
+    np.testing.assert_allclose(res.params[names].to_numpy(), np.asarray(sm.params), rtol=1e-4, atol=1e-6)
+    assert res.cov_type == "cluster" and res.n_clusters == panel.data["office"].nunique()
+
+
+def test_compare_models_lays_out_tables_5_and_6(panel):
+    models = paper_models(panel)
+    table = compare_models({k: models[k] for k in ("model1", "model2")}, n_parents=120)
+    shown = table.display
+    assert "Family coordinator (pooled)" in shown.index and "Family coordinator and HOLF" in shown.index
+    assert "Pseudo R2" in shown.index and "trend" not in shown.index
+    or1 = models["model1"].odds_ratios().loc["coordinator_pooled", "OR"]
+    assert shown.loc["Family coordinator (pooled)", "model1 OR"].rstrip("*") == f"{or1:.2f}".lstrip("0")
+    numbers = fe_numbers(models)
+    assert numbers["table5.model1.coordinator_pooled.or"] == pytest.approx(or1)
+    lo, hi = np.exp(models["model3"].conf_int().loc["married"])
+    assert numbers["table6.model3.married.ci_low"] == pytest.approx(lo)
+    assert numbers["table6.model3.married.ci_high"] == pytest.approx(hi)
+    assert numbers["table5.model2.pseudo_r2"] == pytest.approx(models["model2"].prsquared)

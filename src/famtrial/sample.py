@@ -126,7 +126,7 @@ class AnalysisSample:
 
     def summary(self) -> str:
         f = self.flow
-        return (f"Analysis sample (rule on {self.unit}s, threshold {self.threshold:.4g}): "
+        return (f"Analysis sample (rule on {'families' if self.unit == 'family' else 'parents'}, threshold {self.threshold:.4g}): "
                 f"{f.offices_included} of {f.offices} offices included; excluded offices {self.excluded_offices} "
                 f"hold {f.families_excluded_offered + f.families_excluded_ordinary:,} families "
                 f"({f.parents_excluded_offered + f.parents_excluded_ordinary:,} parents). Analysed: "

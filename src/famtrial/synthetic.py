@@ -1,0 +1,409 @@
+"""A synthetic replica of the family-coordinator trial panel, built from a seed and a TOML file.
+
+The design (parents per office and arm, Table 2; families; HOLF offices) and the baseline
+(Table 3 counts exactly per arm, means/SDs to the printed two decimals, Table 4 correlations
+approximately) are imposed; outcomes come from a parent fixed-effects logit whose every true
+parameter sits in the TOML (``data/synthetic/replica.toml``).
+
+Regenerate the shipped file::
+
+    famtrial synthesize --config data/synthetic/replica.toml --out data/synthetic
+    # or: python -m famtrial.synthetic --config ... --out ...
+
+The panel is synthetic. It is calibrated to published aggregates only and says nothing new about
+the real families.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from scipy.special import expit
+
+from famtrial._paths import data_dir
+
+__all__ = ["ReplicaConfig", "OutcomeParams", "generate", "write_replica", "baseline_report", "content_hash", "main"]
+
+BINARY = ("female", "married", "immigrant", "reduced_work_capacity", "activation", "employed")
+CONTINUOUS = ("year_of_birth", "n_children")
+
+
+@dataclass(frozen=True)
+class OutcomeParams:
+    """True parameters of one outcome's fixed-effects logit (see the TOML for the formula)."""
+
+    intercept: float
+    intercept_sd: float
+    trend: float
+    b_children: float
+    b_married: float
+    b_rwc: float
+    tau_local: float
+    tau_holf: float
+    office_effect_sd: float = 0.0
+    path: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ReplicaConfig:
+    """Everything the generator needs; ``ReplicaConfig.load()`` reads the shipped TOML."""
+
+    seed: int
+    panel: dict
+    design: dict
+    baseline: dict
+    dynamics: dict
+    outcomes: dict[str, OutcomeParams]
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> ReplicaConfig:
+        path = Path(path) if path is not None else data_dir() / "synthetic" / "replica.toml"
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        missing = {"seed", "panel", "design", "baseline", "dynamics", "outcomes"} - set(raw)
+        if missing:
+            raise ValueError(f"{path}: sections {sorted(missing)} are missing")
+        outcomes = {name: OutcomeParams(**vals) for name, vals in raw["outcomes"].items()}
+        cfg = cls(seed=raw["seed"], panel=raw["panel"], design=raw["design"], baseline=raw["baseline"],
+                  dynamics=raw["dynamics"], outcomes=outcomes)
+        cfg.validate()
+        return cfg
+
+    def validate(self) -> None:
+        parents = self.design["parents"]
+        if sum(sum(v) for v in parents.values()) <= 0:
+            raise ValueError("design.parents is empty")
+        for name in ("activation", "employed"):
+            if name not in self.outcomes:
+                raise ValueError(f"[outcomes.{name}] is missing")
+        bad = [o for o in self.design["holf_offices"] if str(o) not in parents]
+        if bad:
+            raise ValueError(f"design.holf_offices lists offices not in design.parents: {bad}")
+
+    def with_outcome(self, name: str, **changes) -> ReplicaConfig:
+        """A copy with some outcome parameters changed (for calibration and Monte Carlo)."""
+        from dataclasses import replace
+
+        outcomes = dict(self.outcomes)
+        outcomes[name] = replace(outcomes[name], **changes)
+        return replace(self, outcomes=outcomes)
+
+
+# -- design ------------------------------------------------------------------------------------
+def _families(cfg: ReplicaConfig) -> pd.DataFrame:
+    """One row per parent: office, arm, family id, two-parent flag; family-level rule respected."""
+    parents = {int(k): v for k, v in cfg.design["parents"].items()}
+    offices = sorted(parents)
+    coord = np.array([parents[o][0] for o in offices])
+    ordin = np.array([parents[o][1] for o in offices])
+    share_parents = ordin / (coord + ordin)
+    # included offices: the family rule with all-single families would include them; the paper's list
+    included = share_parents > 0.25
+    inc_fam = cfg.design["included_families"]
+    two = {}
+    for arm, counts, target in ((1, coord, inc_fam[0]), (0, ordin, inc_fam[1])):
+        n_two = counts[included].sum() - target  # two-parent families needed among included offices
+        alloc = np.zeros(len(offices), int)
+        if n_two > 0:
+            weights = np.where(included, counts, 0).astype(float)
+            raw = n_two * weights / weights.sum()
+            alloc = np.floor(raw).astype(int)
+            rest = n_two - alloc.sum()
+            alloc[np.argsort(-(raw - alloc))[:rest]] += 1
+        two[arm] = alloc
+    # keep the family rule for included offices: move ordinary two-parent families to the largest office
+    for i in np.flatnonzero(included):
+        while 3 * (ordin[i] - two[0][i]) < (coord[i] - two[1][i]) + (ordin[i] - two[0][i]):
+            j = int(np.argmax(np.where(included, ordin - 2 * two[0], -1)))
+            two[0][i] -= 1
+            two[0][j] += 1
+    # excluded offices: ordinary parents single; offered families from the total
+    n_exc_fam = cfg.design["total_families"] - sum(inc_fam) - ordin[~included].sum()
+    exc_two = coord[~included].sum() - n_exc_fam
+    weights = np.where(~included, coord, 0).astype(float)
+    raw = exc_two * weights / weights.sum()
+    alloc = np.floor(raw).astype(int)
+    alloc[np.argsort(-(raw - alloc))[: exc_two - alloc.sum()]] += 1
+    two[1] = np.where(included, two[1], alloc)
+    rows = []
+    fam_id = 0
+    for i, office in enumerate(offices):
+        for arm, count in ((1, coord[i]), (0, ordin[i])):
+            n_two = two[arm][i]
+            sizes = np.r_[np.full(n_two, 2), np.ones(count - 2 * n_two, int)]
+            fam = fam_id + np.repeat(np.arange(len(sizes)), sizes)
+            fam_id += len(sizes)
+            rows.append(pd.DataFrame({"office": office, "arm": arm, "family_id": fam + 1,
+                                      "two_parent": np.repeat(sizes == 2, sizes)}))
+    people = pd.concat(rows, ignore_index=True)
+    people["included"] = people["office"].isin(np.array(offices)[included])
+    holf = set(int(o) for o in cfg.design["holf_offices"])
+    people["model"] = np.where(people["arm"] == 0, "ordinary",
+                               np.where(people["office"].isin(holf), "holf", "local"))
+    people.insert(0, "parent_id", np.arange(1, len(people) + 1))
+    return people
+
+
+# -- baseline ----------------------------------------------------------------------------------
+def _target_corr(cfg: ReplicaConfig) -> np.ndarray:
+    tri = cfg.baseline["correlations"]
+    k = len(cfg.baseline["correlation_order"])
+    r = np.eye(k)
+    for i in range(k):
+        for j, v in enumerate(tri[i]):
+            r[i, j] = r[j, i] = v
+    return r
+
+
+def _nearest_pd(r: np.ndarray) -> np.ndarray:
+    w, v = np.linalg.eigh((r + r.T) / 2)
+    r = v @ np.diag(np.clip(w, 1e-3, None)) @ v.T
+    d = np.sqrt(np.diag(r))
+    return r / np.outer(d, d)
+
+
+def _fit_integer(values: np.ndarray, mean: float, sd: float, lo: float, rng: np.random.Generator) -> np.ndarray:
+    """Integers near ``values`` whose mean and SD round to the targets at two decimals.
+
+    Rounds, then takes +/-1 steps on random units, keeping a step only when it brings the mean
+    and SD closer to the targets (loss in units of the rounding half-width).
+    """
+    x = np.maximum(np.round(values), lo)
+    n = len(x)
+    s1, s2 = x.sum(), (x ** 2).sum()
+
+    def loss(t1, t2):
+        m = t1 / n
+        var = (t2 - n * m * m) / (n - 1)
+        return ((m - mean) / 0.004) ** 2 + ((np.sqrt(max(var, 0.0)) - sd) / 0.004) ** 2
+
+    current = loss(s1, s2)
+    for _ in range(500000):
+        m = s1 / n
+        if abs(round(m, 2) - mean) < 1e-9 and abs(round(np.sqrt((s2 - n * m * m) / (n - 1)), 2) - sd) < 1e-9:
+            return x
+        i = rng.integers(n)
+        step = 1.0 if rng.random() < 0.5 else -1.0
+        if x[i] + step < lo:
+            continue
+        t1, t2 = s1 + step, s2 + 2 * step * x[i] + 1
+        new = loss(t1, t2)
+        if new < current:
+            x[i] += step
+            s1, s2, current = t1, t2, new
+    raise RuntimeError(f"could not match mean {mean} and SD {sd} at two decimals")
+
+
+def _baseline(cfg: ReplicaConfig, people: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Baseline covariates and outcomes: exact counts per arm in included offices, copula correlations."""
+    order = list(cfg.baseline["correlation_order"])
+    target = _target_corr(cfg)
+    inc = people["included"].to_numpy()
+    arm = people["arm"].to_numpy()
+    n = len(people)
+    z = rng.standard_normal((n, len(order)))
+    # binary variables need stronger latent correlations than their phi: iterate the latent
+    # correlation towards the printed one, measured on the analysed parents
+    latent_r = target.copy()
+    for _ in range(12):
+        chol = np.linalg.cholesky(_nearest_pd(latent_r))
+        latent = z @ chol.T
+        out = _threshold(cfg, order, latent, arm, inc, rng)
+        achieved = pd.DataFrame(out).loc[inc, order].corr().to_numpy()
+        latent_r = latent_r + 1.2 * (target - achieved) * (1 - np.eye(len(order)))
+    frame = pd.DataFrame(out)
+    frame["latent_activation"] = latent[:, order.index("activation")]
+    frame["latent_employed"] = latent[:, order.index("employed")]
+    return frame
+
+
+def _threshold(cfg, order, latent, arm, inc, rng) -> dict:
+    out = {}
+    seed_state = np.random.default_rng(int(abs(latent[0, 0]) * 1e6) % (2 ** 32))  # deterministic per draw
+    for j, var in enumerate(order):
+        col = latent[:, j]
+        values = np.zeros(len(col))
+        for a in (1, 0):
+            sel_all = arm == a
+            for group in (inc, ~inc):
+                sel = sel_all & group
+                if not sel.any():
+                    continue
+                if var in BINARY:
+                    if group is inc:
+                        k = cfg.baseline[var][0 if a == 1 else 1]
+                    else:  # excluded offices: the included arm's prevalence
+                        k = int(round(sel.sum() * cfg.baseline[var][0 if a == 1 else 1] / (inc & sel_all).sum()))
+                    ranks = np.argsort(np.argsort(-col[sel]))
+                    values[sel] = (ranks < k).astype(float)
+                else:
+                    mean, sd = cfg.baseline[var][0 if a == 1 else 1]
+                    zc = (col[sel] - col[sel].mean()) / col[sel].std(ddof=1)
+                    lo = 1 if var == "n_children" else 1932
+                    if var == "n_children":  # right-skewed counts from 1 up
+                        zc = stats.gamma.ppf(stats.norm.cdf(zc), a=3.0)
+                        zc = (zc - zc.mean()) / zc.std(ddof=1)
+                    raw = mean + sd * zc
+                    # exact printed moments in the analysed offices; rounded values elsewhere
+                    values[sel] = _fit_integer(raw, mean, sd, lo, seed_state) if group is inc else np.maximum(np.round(raw), lo)
+        out[var] = values
+    return out
+
+
+# -- panel ---------------------------------------------------------------------------------------
+def _markov(start: np.ndarray, months: int, base_idx: int, p_on: float, p_off: float,
+            rng: np.random.Generator) -> np.ndarray:
+    """0/1 chains equal to ``start`` at ``base_idx``, switching with the given rates forwards and backwards."""
+    n = len(start)
+    out = np.empty((n, months))
+    out[:, base_idx] = start
+    for direction in (1, -1):
+        t = base_idx + direction
+        while 0 <= t < months:
+            prev = out[:, t - direction]
+            u = rng.random(n)
+            out[:, t] = np.where(prev == 1, (u >= p_off).astype(float), (u < p_on).astype(float))
+            t += direction
+    return out
+
+
+def _counts_walk(start: np.ndarray, months: int, base_idx: int, p_up: float, p_down: float,
+                 rng: np.random.Generator) -> np.ndarray:
+    n = len(start)
+    out = np.empty((n, months))
+    out[:, base_idx] = start
+    for direction in (1, -1):
+        t = base_idx + direction
+        while 0 <= t < months:
+            prev = out[:, t - direction]
+            u = rng.random(n)
+            up, down = (p_up, p_down) if direction == 1 else (p_down, p_up)
+            step = np.where(u < up, 1, np.where(u > 1 - down, -1, 0))
+            out[:, t] = np.maximum(prev + step, 0)
+            t += direction
+    return out
+
+
+def generate(config: ReplicaConfig | None = None, seed: int | None = None) -> pd.DataFrame:
+    """The long panel (one row per parent per month) from ``config`` (default: the shipped TOML).
+
+    Deterministic given the config and ``seed`` (default: the config's seed). Baseline-month
+    values in the analysed offices hit Table 3 exactly for any seed.
+    """
+    cfg = ReplicaConfig.load() if config is None else config
+    rng = np.random.default_rng(cfg.seed if seed is None else seed)
+    people = _families(cfg)
+    base = _baseline(cfg, people, rng)
+    months = pd.period_range(cfg.panel["first_month"], cfg.panel["last_month"], freq="M")
+    impl = pd.Period(cfg.panel["implementation"], "M")
+    b = int(np.flatnonzero(months == impl)[0])
+    T, n = len(months), len(people)
+    dyn = cfg.dynamics
+    married = _markov(base["married"].to_numpy(), T, b, dyn["married_switch"], dyn["married_switch"], rng)
+    rwc = _markov(base["reduced_work_capacity"].to_numpy(), T, b, dyn["rwc_onset"], dyn["rwc_recovery"], rng)
+    kids = _counts_walk(base["n_children"].to_numpy(), T, b, dyn["birth"], dyn["child_leaves"], rng)
+    arm = people["arm"].to_numpy()
+    post = (np.arange(T) >= b).astype(float)
+    treat = arm[:, None] * post[None, :]
+    office_codes, office_labels = pd.factorize(people["office"])
+    is_holf = (people["model"] == "holf").to_numpy()
+    outcome_cols = {}
+    for name, prm in cfg.outcomes.items():
+        office_fx = rng.normal(0.0, prm.office_effect_sd, len(office_labels))[office_codes] if prm.office_effect_sd else 0.0
+        a = prm.intercept + prm.intercept_sd * base[f"latent_{name}"].to_numpy()
+        tau = np.where(is_holf, prm.tau_holf, prm.tau_local) + office_fx
+        path = np.array([prm.path.get(str(m), 0.0) for m in months])
+        eta = (a[:, None] + prm.trend * np.arange(T)[None, :] + prm.b_children * kids + prm.b_married * married
+               + prm.b_rwc * rwc + treat * tau[:, None] + arm[:, None] * path[None, :])
+        p = expit(eta)
+        y = (rng.random((n, T)) < p).astype(np.int8)
+        # the baseline month is the copula's draw (exact Table 3 counts); the intercepts a_i follow
+        # the same latent score, so the forced values agree with each parent's propensity
+        y[:, b] = base[name].to_numpy()
+        outcome_cols[name] = y
+    # gaps: a share of parents miss a few months, never the baseline month
+    keep = np.ones((n, T), bool)
+    gap_parents = rng.random(n) < cfg.panel["gap_share"]
+    for i in np.flatnonzero(gap_parents):
+        k = rng.integers(1, cfg.panel["gap_max_months"] + 1)
+        choices = rng.choice(np.r_[0:b, b + 1:T], size=k, replace=False)
+        keep[i, choices] = False
+    rows = np.flatnonzero(keep.ravel())
+    rep = lambda v: np.repeat(np.asarray(v), T)[rows]  # noqa: E731
+    panel = pd.DataFrame({
+        "parent_id": rep(people["parent_id"]), "family_id": rep(people["family_id"]), "office": rep(people["office"]),
+        "month": np.tile(months.astype(str).to_numpy(), n)[rows], "arm": rep(arm).astype(np.int8),
+        "model": rep(people["model"]),
+        "activation": outcome_cols["activation"].ravel()[rows], "employed": outcome_cols["employed"].ravel()[rows],
+        "married": married.ravel()[rows].astype(np.int8), "n_children": kids.ravel()[rows].astype(np.int16),
+        "reduced_work_capacity": rwc.ravel()[rows].astype(np.int8),
+        "female": rep(base["female"]).astype(np.int8), "year_of_birth": rep(base["year_of_birth"]).astype(np.int16),
+        "immigrant": rep(base["immigrant"]).astype(np.int8),
+    })
+    return panel
+
+
+# -- reporting -----------------------------------------------------------------------------------
+def baseline_report(panel: pd.DataFrame, config: ReplicaConfig | None = None) -> pd.DataFrame:
+    """Achieved vs printed Table 4 correlations (lower triangle) on the analysed offices at baseline."""
+    from famtrial.panel import load_panel
+    from famtrial.sample import analysis_sample
+
+    cfg = ReplicaConfig.load() if config is None else config
+    sample = analysis_sample(load_panel(panel))
+    base = sample.panel.baseline_frame()
+    order = ["arm", *cfg.baseline["correlation_order"]]
+    achieved = base[order].astype(float).corr()
+    target = _target_corr(cfg)
+    rows = []
+    for i in range(1, len(order)):
+        for j in range(i):
+            printed = None if j == 0 else target[i - 1, j - 1]
+            rows.append({"row": order[i], "column": "experimental" if j == 0 else order[j],
+                         "achieved": achieved.iloc[i, j], "printed": printed,
+                         "difference": None if printed is None else achieved.iloc[i, j] - printed})
+    return pd.DataFrame(rows)
+
+
+def content_hash(panel: pd.DataFrame) -> str:
+    """SHA-256 of the panel's values (column names, then each column's CSV text)."""
+    h = hashlib.sha256()
+    h.update(",".join(panel.columns).encode())
+    h.update(panel.to_csv(index=False).encode())
+    return h.hexdigest()
+
+
+def write_replica(out_dir: str | Path, config_path: str | Path | None = None, *, csv: bool = True) -> Path:
+    """Generate from the TOML and write ``trial_panel.parquet`` (and ``trial_panel.csv``)."""
+    cfg = ReplicaConfig.load(config_path)
+    panel = generate(cfg)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "trial_panel.parquet"
+    panel.to_parquet(path, index=False)
+    if csv:
+        panel.to_csv(out / "trial_panel.csv", index=False)
+    (out / "trial_panel.sha256").write_text(content_hash(panel) + "\n")
+    return path
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="famtrial synthesize", description="Regenerate the synthetic replica.")
+    parser.add_argument("--config", default=None, help="replica TOML (default: the shipped replica.toml)")
+    parser.add_argument("--out", default="data/synthetic", help="output folder (default: data/synthetic)")
+    parser.add_argument("--no-csv", action="store_true", help="write only the Parquet file")
+    args = parser.parse_args(argv)
+    path = write_replica(args.out, args.config, csv=not args.no_csv)
+    print(f"wrote {path} (sha256 {(Path(args.out) / 'trial_panel.sha256').read_text().strip()})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

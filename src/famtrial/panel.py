@@ -40,7 +40,7 @@ class Columns:
     arm: str = "arm"
     model: str | None = "model"
     outcomes: tuple[str, ...] = ("activation", "employed")
-    time_varying: tuple[str, ...] = ("married", "n_children", "reduced_work_capacity")
+    time_varying: tuple[str, ...] = ("n_children", "married", "reduced_work_capacity")
     time_invariant: tuple[str, ...] = ("female", "year_of_birth", "immigrant")
     start: str | None = None
 

@@ -140,6 +140,7 @@ def compare_models(results: Mapping[str, ConditionalLogitResults], *, title: str
     terms: list[str] = []
     for res in results.values():
         terms += [t for t in res.params.index if t not in terms]
+    terms.sort(key=lambda t: not t.startswith("coordinator_"))  # treatment rows first, as printed (stable)
     numeric, shown = {}, {}
     for name, res in results.items():
         odds = res.to_frame(alpha).reindex(terms)

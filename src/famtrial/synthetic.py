@@ -169,12 +169,14 @@ def _nearest_pd(r: np.ndarray) -> np.ndarray:
     return r / np.outer(d, d)
 
 
-def _fit_integer(values: np.ndarray, mean: float, sd: float, lo: float, rng: np.random.Generator) -> np.ndarray:
-    """Integers near ``values`` whose mean and SD round to the targets at two decimals.
+def _fit_integer(values: np.ndarray, mean: float, sd: float, lo: float, rng: np.random.Generator,
+                 printed: tuple[float, float] | None = None) -> np.ndarray:
+    """Integers near ``values`` with mean and SD within 0.0015 of the targets, rounding to ``printed``.
 
     Rounds, then takes +/-1 steps on random units, keeping a step only when it brings the mean
-    and SD closer to the targets (loss in units of the rounding half-width).
+    and SD closer to the targets.
     """
+    pm, ps = printed or (mean, sd)
     x = np.maximum(np.round(values), lo)
     n = len(x)
     s1, s2 = x.sum(), (x ** 2).sum()
@@ -182,22 +184,32 @@ def _fit_integer(values: np.ndarray, mean: float, sd: float, lo: float, rng: np.
     def loss(t1, t2):
         m = t1 / n
         var = (t2 - n * m * m) / (n - 1)
-        return ((m - mean) / 0.004) ** 2 + ((np.sqrt(max(var, 0.0)) - sd) / 0.004) ** 2
+        return ((m - mean) / 0.001) ** 2 + ((np.sqrt(max(var, 0.0)) - sd) / 0.001) ** 2
 
     current = loss(s1, s2)
     for _ in range(500000):
         m = s1 / n
-        if abs(round(m, 2) - mean) < 1e-9 and abs(round(np.sqrt((s2 - n * m * m) / (n - 1)), 2) - sd) < 1e-9:
+        sdev = np.sqrt((s2 - n * m * m) / (n - 1))
+        if (abs(m - mean) < 0.0015 and abs(sdev - sd) < 0.0015 and abs(round(m, 2) - pm) < 1e-9
+                and abs(round(sdev, 2) - ps) < 1e-9):
             return x
-        i = rng.integers(n)
-        step = 1.0 if rng.random() < 0.5 else -1.0
-        if x[i] + step < lo:
-            continue
-        t1, t2 = s1 + step, s2 + 2 * step * x[i] + 1
-        new = loss(t1, t2)
-        if new < current:
-            x[i] += step
-            s1, s2, current = t1, t2, new
+        i, j = rng.integers(n, size=2)
+        if rng.random() < 0.5:  # one unit +/-1: moves the mean (and the spread)
+            step = 1.0 if rng.random() < 0.5 else -1.0
+            if x[i] + step < lo:
+                continue
+            t1, t2 = s1 + step, s2 + 2 * step * x[i] + 1
+            new = loss(t1, t2)
+            if new < current:
+                x[i] += step
+                s1, s2, current = t1, t2, new
+        elif i != j and x[j] - 1 >= lo:  # one unit up, another down: the mean stays, the spread moves
+            t2 = s2 + 2 * (x[i] - x[j]) + 2
+            new = loss(s1, t2)
+            if new < current:
+                x[i] += 1
+                x[j] -= 1
+                s2, current = t2, new
     raise RuntimeError(f"could not match mean {mean} and SD {sd} at two decimals")
 
 
@@ -244,7 +256,8 @@ def _threshold(cfg, order, latent, arm, inc, rng) -> dict:
                     ranks = np.argsort(np.argsort(-col[sel]))
                     values[sel] = (ranks < k).astype(float)
                 else:
-                    mean, sd = cfg.baseline[var][0 if a == 1 else 1]
+                    printed = cfg.baseline[var][0 if a == 1 else 1]
+                    mean, sd = cfg.baseline.get(f"{var}_unrounded", cfg.baseline[var])[0 if a == 1 else 1]
                     zc = (col[sel] - col[sel].mean()) / col[sel].std(ddof=1)
                     lo = 1 if var == "n_children" else 1932
                     if var == "n_children":  # right-skewed counts from 1 up
@@ -252,7 +265,8 @@ def _threshold(cfg, order, latent, arm, inc, rng) -> dict:
                         zc = (zc - zc.mean()) / zc.std(ddof=1)
                     raw = mean + sd * zc
                     # exact printed moments in the analysed offices; rounded values elsewhere
-                    values[sel] = _fit_integer(raw, mean, sd, lo, seed_state) if group is inc else np.maximum(np.round(raw), lo)
+                    values[sel] = (_fit_integer(raw, mean, sd, lo, seed_state, tuple(printed)) if group is inc
+                                   else np.maximum(np.round(raw), lo))
         out[var] = values
     return out
 
@@ -325,8 +339,10 @@ def generate(config: ReplicaConfig | None = None, seed: int | None = None) -> pd
         p = expit(eta)
         y = (rng.random((n, T)) < p).astype(np.int8)
         # the baseline month is the copula's draw (exact Table 3 counts); the intercepts a_i follow
-        # the same latent score, so the forced values agree with each parent's propensity
-        y[:, b] = base[name].to_numpy()
+        # the same latent score, so the forced values agree with each parent's propensity. The
+        # forcing makes one month non-random given a_i: force_baseline = false gives the pure model.
+        if cfg.panel.get("force_baseline", True):
+            y[:, b] = base[name].to_numpy()
         outcome_cols[name] = y
     # gaps: a share of parents miss a few months, never the baseline month
     keep = np.ones((n, T), bool)

@@ -28,6 +28,10 @@ KNOWN = {
     "table3.married.p": "the counts give p = 0.458; the printed .486 repeats the slip in chi2",
     "table3.year_of_birth.t": "the printed means/SDs give about -1.53 (-1.510 is reachable only at the edge of rounding)",
     "table4.year_of_birth.experimental": "Table 3's means (treated 1977.67 > control 1977.11) imply a positive correlation",
+    "monthly.activation.significant_months": "Table 3 shows activation at 2016-10 differing by arm (p = .003): a 2016-10 "
+    "logit without the outcome's own baseline is significant, one with it is degenerate (y = baseline y)",
+    "monthly.employment.significant_months": "Table 3 shows employment at 2016-10 differing by arm (p = .021): a 2016-10 "
+    "logit without the outcome's own baseline is significant, one with it is degenerate (y = baseline y)",
 }
 # The paper truncates some statistics instead of rounding them (chi-square 5.7968 printed 5.796;
 # correlation .0478 printed .04): those entries tolerate one printed unit.

@@ -49,6 +49,9 @@ class OutcomeParams:
     tau_local: float
     tau_holf: float
     office_effect_sd: float = 0.0
+    office_sd_children: float = 0.0
+    office_sd_married: float = 0.0
+    office_sd_rwc: float = 0.0
     path: dict[str, float] = field(default_factory=dict)
 
 
@@ -330,12 +333,22 @@ def generate(config: ReplicaConfig | None = None, seed: int | None = None) -> pd
     is_holf = (people["model"] == "holf").to_numpy()
     outcome_cols = {}
     for name, prm in cfg.outcomes.items():
-        office_fx = rng.normal(0.0, prm.office_effect_sd, len(office_labels))[office_codes] if prm.office_effect_sd else 0.0
+        # office-level heterogeneity of the treatment effect and of the covariate slopes (always drawn,
+        # so the random stream does not depend on the parameter values)
+        z_office = rng.standard_normal((len(office_labels), 4))[office_codes]
         a = prm.intercept + prm.intercept_sd * base[f"latent_{name}"].to_numpy()
-        tau = np.where(is_holf, prm.tau_holf, prm.tau_local) + office_fx
+        tau = np.where(is_holf, prm.tau_holf, prm.tau_local) + prm.office_effect_sd * z_office[:, 0]
+        b_kids = prm.b_children + prm.office_sd_children * z_office[:, 1]
+        b_married = prm.b_married + prm.office_sd_married * z_office[:, 2]
+        b_rwc = prm.b_rwc + prm.office_sd_rwc * z_office[:, 3]
         path = np.array([prm.path.get(str(m), 0.0) for m in months])
-        eta = (a[:, None] + prm.trend * np.arange(T)[None, :] + prm.b_children * kids + prm.b_married * married
-               + prm.b_rwc * rwc + treat * tau[:, None] + arm[:, None] * path[None, :])
+        # office slope deviations act on centred covariates, so they vary effects without shifting
+        # office outcome levels (which would confound the pooled cross-sectional contrast)
+        eta = (a[:, None] + prm.trend * np.arange(T)[None, :]
+               + prm.b_children * kids + (b_kids - prm.b_children)[:, None] * (kids - kids.mean())
+               + prm.b_married * married + (b_married - prm.b_married)[:, None] * (married - married.mean())
+               + prm.b_rwc * rwc + (b_rwc - prm.b_rwc)[:, None] * (rwc - rwc.mean())
+               + treat * tau[:, None] + arm[:, None] * path[None, :])
         p = expit(eta)
         y = (rng.random((n, T)) < p).astype(np.int8)
         # the baseline month is the copula's draw (exact Table 3 counts); the intercepts a_i follow

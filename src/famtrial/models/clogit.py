@@ -114,41 +114,55 @@ class ConditionalLogit:
         self.nobs_input = n
         self.dropped: list[DropRecord] = []
 
-        # sort rows by group (stable, so within-group order is kept) and find group bounds
+        # order rows by group (stable, so within-group order is kept); data already grouped skip the copy
         codes, labels = pd.factorize(g, sort=False)
-        order = np.argsort(codes, kind="stable")
-        codes = codes[order]
-        y, x, off = y[order], x[order], off[order]
+        if n > 1 and np.any(codes[1:] < codes[:-1]):
+            order = np.argsort(codes, kind="stable")
+            codes, y, x, off = codes[order], y[order], x[order], off[order]
+        else:
+            order = np.arange(n)
         starts_all = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1], True])
+        if len(starts_all) - 1 != len(labels):
+            raise ValueError("internal error: groups are not contiguous after sorting")
         sizes = np.diff(starts_all)
-        ysum = np.add.reduceat(y, starts_all[:-1]) if n else np.zeros(0)
+        ysum = np.add.reduceat(y, starts_all[:-1])
         informative = (ysum > 0) & (ysum < sizes)
         n_bad = int((~informative).sum())
         if n_bad:
             rows_bad = int(sizes[~informative].sum())
             self.dropped.append(DropRecord("groups", n_bad, f"all positive or all negative outcomes ({rows_bad:,} rows)",
-                                           tuple(map(str, labels[np.unique(codes[np.repeat(~informative, sizes)])][:5]))))
-        keep_rows = np.repeat(informative, sizes)
-        if not keep_rows.any():
+                                           tuple(map(str, labels[codes[starts_all[:-1]][~informative]][:5]))))
+        if not informative.any():
             raise ValueError("no group has variation in the outcome (every group is all 0 or all 1): "
                              "the conditional likelihood is empty")
-        self._row_index = order[keep_rows]  # original row of each estimation row
-        y, x, off, codes = y[keep_rows], x[keep_rows], off[keep_rows], codes[keep_rows]
+        if n_bad:
+            keep_rows = np.repeat(informative, sizes)
+            self._row_index = order[keep_rows]  # original row of each estimation row
+            y, x, off, codes = y[keep_rows], x[keep_rows], off[keep_rows], codes[keep_rows]
+        else:
+            self._row_index = order
         starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1], True]).astype(np.int64)
 
-        # regressors: drop those without within-group variation, then collinear ones (in order)
-        means = np.add.reduceat(x, starts[:-1], axis=0) / np.diff(starts)[:, None]
-        within = x - np.repeat(means, np.diff(starts), axis=0)
-        scale = np.maximum(np.abs(x).max(axis=0), 1.0)
-        constant = np.abs(within).max(axis=0) <= 1e-12 * scale
+        # regressors: drop those without within-group variation, then collinear ones (in order),
+        # from the within-group cross-product matrix, accumulated in row blocks to save memory
+        counts = np.diff(starts)
+        means = np.add.reduceat(x, starts[:-1], axis=0) / counts[:, None]
+        gram = np.zeros((x.shape[1], x.shape[1]))
+        block = 1 << 20
+        group_of_row = np.repeat(np.arange(len(counts)), counts)
+        for lo in range(0, len(y), block):
+            dev = x[lo:lo + block] - means[group_of_row[lo:lo + block]]
+            gram += dev.T @ dev
+        scale = np.maximum(np.einsum("ij,ij->j", x, x), 1.0)
+        constant = np.diag(gram) <= 1e-20 * scale
         for j in np.flatnonzero(constant):
             self.dropped.append(DropRecord("variable", 0, "no within-group variation", (names[j],)))
         candidates = np.flatnonzero(~constant)
-        kept = candidates[independent_columns(within[:, candidates])] if len(candidates) else candidates
+        kept = candidates[independent_columns(gram[np.ix_(candidates, candidates)])]
         for j in sorted(set(candidates) - set(kept)):
             self.dropped.append(DropRecord("variable", 0, "collinear with earlier regressors", (names[j],)))
         self.exog_names = [names[j] for j in kept]
-        self._x = np.ascontiguousarray(x[:, kept])
+        self._x = x if len(kept) == x.shape[1] else np.ascontiguousarray(x[:, kept])
         self._y = y.astype(np.int64)
         self._offset = off
         self._starts = starts

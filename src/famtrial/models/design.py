@@ -7,27 +7,26 @@ import numpy as np
 __all__ = ["independent_columns"]
 
 
-def independent_columns(x: np.ndarray, tol: float = 1e-9) -> np.ndarray:
-    """Indices of columns to keep, dropping any column that the earlier kept ones span.
+def independent_columns(gram: np.ndarray, tol: float = 1e-10) -> np.ndarray:
+    """Indices of columns to keep, from the Gram matrix ``X'X`` (or a within-group cross product).
 
     Columns are taken in order (as Stata's ``_rmcoll``, which marks the later of two collinear
-    variables "omitted"): column j is dropped when its residual after least-squares projection
-    on the kept columns has norm below ``tol`` times its own norm (or the column is zero).
+    variables "omitted"): column j is dropped when its residual sum of squares after projection on
+    the kept columns, ``G_jj - G_jK G_KK^-1 G_Kj``, is below ``tol * G_jj`` (or ``G_jj`` is 0).
+    Working on the k x k Gram matrix keeps the check cheap for tens of millions of rows.
     """
-    x = np.asarray(x, dtype=float)
+    gram = np.asarray(gram, dtype=float)
     keep: list[int] = []
-    basis = np.empty((x.shape[0], 0))
-    for j in range(x.shape[1]):
-        col = x[:, j]
-        norm = np.linalg.norm(col)
-        if norm == 0:
+    for j in range(gram.shape[0]):
+        gjj = gram[j, j]
+        if gjj <= 0:
             continue
-        resid = col - basis @ (basis.T @ col) if basis.shape[1] else col
-        rnorm = np.linalg.norm(resid)
-        if rnorm > tol * norm:
+        if keep:
+            gkk = gram[np.ix_(keep, keep)]
+            gkj = gram[keep, j]
+            resid = gjj - gkj @ np.linalg.solve(gkk, gkj)
+        else:
+            resid = gjj
+        if resid > tol * gjj:
             keep.append(j)
-            basis = np.column_stack([basis, resid / rnorm])
-            # one re-orthogonalisation pass keeps the basis orthonormal to machine precision
-            basis[:, -1] -= basis[:, :-1] @ (basis[:, :-1].T @ basis[:, -1])
-            basis[:, -1] /= np.linalg.norm(basis[:, -1])
     return np.asarray(keep, dtype=int)

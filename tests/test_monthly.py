@@ -1,34 +1,37 @@
-"""Monthly effects, multiplicity (Holm, BH, sup-t band) and Figures 2/3."""
+"""Monthly effects: per-month logits, a known effect path (own panels and the synthetic replica),
+office fixed effects, contract keys, validation, progress output."""
 
 from __future__ import annotations
 
-import itertools
+import io
 
-import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
 
-matplotlib.use("Agg")
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-from statsmodels.stats.multitest import multipletests  # noqa: E402
+from famtrial.models.logit import logit
+from famtrial.monthly import monthly_effects
+from famtrial.panel import load_panel
+from famtrial.progress import Progress, track
 
-from famtrial.inference.multiplicity import benjamini_hochberg, holm, sup_t_critical  # noqa: E402
-from famtrial.models.logit import logit  # noqa: E402
-from famtrial.monthly import monthly_effects  # noqa: E402
-from famtrial.panel import load_panel  # noqa: E402
-from famtrial.plots import plot_monthly  # noqa: E402
+BASE = ["reduced_work_capacity", "activation", "employed"]
 
 
-def _cross_panel(seed, path, n_families=1200, offices=12, months=8):
-    """Parents x months with an effect path on activation for the offered arm (log-odds per month)."""
+def path_panel(seed, path, n_families=1200, offices=12, months=None, share=None, office_sd=0.3):
+    """Parents x months from 2016-10 with an effect path (log odds per month) on activation for the
+    offered arm. ``share``: offered share per office (default 0.4 everywhere)."""
+    months = len(path) if months is None else months
     rng = np.random.default_rng(seed)
     fam = np.arange(n_families)
     office = fam % offices + 1
-    arm = (rng.random(n_families) < 0.4).astype(int)
+    p_arm = np.full(offices, 0.4) if share is None else np.asarray(share)
+    arm = (rng.random(n_families) < p_arm[office - 1]).astype(int)
     period = pd.period_range("2016-10", periods=months, freq="M")
-    alpha = rng.normal(-1.5, 1.0, n_families)
+    shift = np.linspace(-office_sd * 2, office_sd * 2, offices)[office - 1] if share is not None else \
+        rng.normal(0, office_sd, offices)[office - 1]
+    a = rng.normal(-1.5, 1.0, n_families)
     rwc = (rng.random(n_families) < 0.3).astype(int)
-    eta = alpha[:, None] + 0.5 * rwc[:, None] + arm[:, None] * np.asarray(path)[None, :]
+    eta = a[:, None] + shift[:, None] + 0.5 * rwc[:, None] + arm[:, None] * np.asarray(path)[None, :months]
     y = (rng.random((n_families, months)) < 1 / (1 + np.exp(-eta))).astype(int)
     emp = (rng.random((n_families, months)) < 0.3).astype(int)
     return pd.DataFrame({
@@ -39,74 +42,163 @@ def _cross_panel(seed, path, n_families=1200, offices=12, months=8):
         "female": 1, "year_of_birth": 1980, "immigrant": 0})
 
 
-def test_holm_and_bh_match_statsmodels():
-    p = np.random.default_rng(1).uniform(0, 0.2, 27)
-    np.testing.assert_allclose(holm(p), multipletests(p, method="holm")[1], rtol=1e-12)
-    np.testing.assert_allclose(benjamini_hochberg(p), multipletests(p, method="fdr_bh")[1], rtol=1e-12)
+def _by_hand(panel, month, outcome, regs, **kw):
+    base = panel.baseline_frame()[["parent_id", *BASE]].rename(columns={v: f"{v}_baseline" for v in BASE})
+    cross = panel.data.loc[panel.data["month"] == pd.Period(month, "M")].merge(base, on="parent_id")
+    return logit(cross, outcome, regs, cluster="office", **kw)
 
 
-def test_sup_t_critical_enumerates_every_sign_vector_for_small_g():
-    rng = np.random.default_rng(4)
-    influence, se = rng.normal(size=(4, 3)), np.array([1.0, 2.0, 0.5])
-    crit, draws = sup_t_critical(influence, se, alpha=0.25)
-    stats_ = [np.abs(np.sqrt(4 / 3) * (np.array(w) @ influence) / se).max()
-              for w in itertools.product((1, -1), repeat=4)]
-    assert draws == 8  # 2^(G-1): sign flips of the whole vector give the same max |t|
-    assert crit == pytest.approx(np.quantile(stats_, 0.75))
+@pytest.fixture(scope="module")
+def path_effects():
+    path = [0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0]
+    panel = load_panel(path_panel(7, path))
+    return panel, path, monthly_effects(panel, "activation", progress=False)
 
 
-def test_monthly_estimates_are_the_per_month_logits_and_track_the_path():
-    path = [0.0, 0.0, 0.0, 0.9, 0.9, 0.0, 0.0, 0.0]
-    panel = load_panel(_cross_panel(7, path))
-    eff = monthly_effects(panel, "activation", progress=False)
+def test_each_month_is_the_logit_on_baseline_controls(path_effects):
+    panel, _, eff = path_effects
+    f = eff.frame.set_index("month")
+    assert list(f.index) == [str(m) for m in pd.period_range("2016-10", periods=8, freq="M")]
+    regs = ["arm", "reduced_work_capacity_baseline", "activation_baseline", "employed_baseline"]
+    direct = _by_hand(panel, "2017-01", "activation", regs)
+    assert f.loc["2017-01", "or"] == pytest.approx(np.exp(direct.params["arm"]), rel=1e-10)
+    assert f.loc["2017-01", "se"] == pytest.approx(np.exp(direct.params["arm"]) * direct.bse["arm"], rel=1e-10)
+    assert f.loc["2017-01", "p"] == pytest.approx(direct.pvalues["arm"], rel=1e-10)
+    assert f.loc["2017-01", "n"] == direct.nobs and f.loc["2017-01", "n_offices"] == 12
+    # the baseline month: the outcome's own baseline value is the outcome, so it is left out
+    first = _by_hand(panel, "2016-10", "activation", ["arm", "reduced_work_capacity_baseline", "employed_baseline"])
+    assert f.loc["2016-10", "or"] == pytest.approx(np.exp(first.params["arm"]), rel=1e-10)
+    assert "left out" in f.loc["2016-10", "note"] and "2016-10: baseline month" in eff.summary()
+    assert eff.controls == ("reduced_work_capacity", "activation", "employed")  # activation not twice
+
+
+def test_the_series_tracks_a_known_effect_path(path_effects):
+    _, path, eff = path_effects
     f = eff.frame
-    assert list(f["month"]) == [str(m) for m in pd.period_range("2016-10", periods=8, freq="M")]
-    # month 2017-01 by hand: logit on arm and baseline (2016-10) values, clustered by office
-    base = panel.baseline_frame()[["parent_id", "reduced_work_capacity", "activation", "employed"]]
-    cross = panel.data.loc[panel.data["month"] == pd.Period("2017-01", "M"), ["parent_id", "office", "arm", "activation"]]
-    cross = cross.merge(base.add_suffix("_b").rename(columns={"parent_id_b": "parent_id"}), on="parent_id")
-    direct = logit(cross, "activation", ["arm", "reduced_work_capacity_b", "activation_b", "employed_b"], cluster="office")
-    row = f.set_index("month").loc["2017-01"]
-    assert row["or"] == pytest.approx(np.exp(direct.params["arm"]), rel=1e-10)
-    assert row["se"] == pytest.approx(np.exp(direct.params["arm"]) * direct.bse["arm"], rel=1e-10)
-    assert "left out" in f.loc[0, "note"]  # the baseline month drops the outcome's own baseline
-    assert f.loc[[3, 4], "or"].min() > 1.6 and f.loc[[3, 4], "p"].max() < 0.01
-    assert (f["band_high"] - f["band_low"] > f["ci_high"] - f["ci_low"]).all()
+    on = np.asarray(path) > 0
+    assert f.loc[on, "or"].min() > 1.8 and f.loc[on, "p"].max() < 1e-3
+    assert f.loc[~on, "ci_low"].max() < 1.6 and (f.loc[~on, "p"] < 0.05).sum() <= 1
+    assert np.corrcoef(np.log(f["or"]), path)[0, 1] > 0.8
+    # the path months survive Holm and the simultaneous band
+    assert (f.loc[on, "p_holm"] < 0.05).all() and (f.loc[on, "band_low"] > 1).all()
+    assert eff.band_draws == 2**11  # 12 offices: every sign vector enumerated
+
+
+def test_the_series_tracks_a_known_path_on_the_synthetic_replica():
+    from famtrial.sample import analysis_sample
+    from famtrial.synthetic import ReplicaConfig, generate
+
+    path = {"2017-06": 1.2, "2017-07": 1.2, "2017-08": 1.2}
+    cfg = ReplicaConfig.load().with_outcome("activation", path=path, tau_local=0.0, tau_holf=0.0)
+    panel = analysis_sample(load_panel(generate(cfg, seed=11))).panel
+    eff = monthly_effects(panel, "activation", progress=False)
+    f = eff.frame.set_index("month")
+    assert len(f) == 27 and eff.n_offices == 14 and eff.n_parents == 2537
+    on = f.index.isin(list(path))
+    assert f.loc[on, "or"].min() > 1.5 and f.loc[on, "p"].max() < 0.01
+    later = f.loc[~on & (f.index > "2016-10")]
+    assert np.log(f.loc[on, "or"]).mean() - np.log(later["or"]).mean() > 0.5
+    assert (later["p"] < 0.05).sum() <= 4  # chance alone: 1.2 of 24 expected
+
+
+def test_office_fixed_effects_remove_confounding_by_unequal_offer_shares():
+    """No effect; offices with a higher offered share have higher outcome rates (the trial's shares
+    run from 8% to 67%). Pooled across offices the offer looks effective; within offices it is not."""
+    share = np.linspace(0.08, 0.67, 12)
+    panel = load_panel(path_panel(5, [0.0] * 3, n_families=6000, share=share, office_sd=0.6))
+    kw = dict(controls=("reduced_work_capacity",), own_baseline=False, band=False, progress=False)
+    pooled = monthly_effects(panel, "activation", **kw).frame
+    within = monthly_effects(panel, "activation", fixed_effects="office", **kw).frame
+    assert (pooled["or"] > 1.3).all() and (pooled["p"] < 0.01).all()
+    assert (within["ci_low"] < 1).all() and (within["ci_high"] > 1).all()
+    assert np.abs(np.log(within["or"])).max() < 0.12
+
+
+def test_fixed_effects_record_offices_dropped_for_perfect_prediction():
+    frame = path_panel(3, [0.0, 0.0, 0.0], n_families=1200)
+    frame.loc[(frame["office"] == 4) & (frame["month"] == "2016-12"), "activation"] = 0
+    eff = monthly_effects(load_panel(frame), "activation", fixed_effects="office", progress=False)
+    row = eff.frame.set_index("month").loc["2016-12"]
+    assert "office_4 != 0 predicts failure perfectly" in row["note"] and row["n_offices"] == 11
+    assert row["n"] == 1200 - 100
+    assert "2016-12: 100 rows (office_4) dropped: office_4 != 0 predicts failure" in eff.summary()
+    assert eff.fixed_effects == "office" and "office fixed effects" in eff.summary()
+
+
+def test_numbers_table_and_summary(path_effects):
+    _, _, eff = path_effects
     numbers = eff.to_numbers()
-    assert "2017-01" in numbers["monthly.activation.significant_months"]
+    f = eff.frame
+    assert numbers["monthly.activation.significant_months"] == ",".join(f.loc[f["p"] < 0.05, "month"])
+    assert "2017-01" in numbers["monthly.activation.significant_months"].split(",")
     assert numbers["monthly.activation.2017-02.or"] == pytest.approx(f.loc[4, "or"])
+    assert set(numbers) == {"monthly.activation.significant_months"} | {
+        f"monthly.activation.{m}.{k}" for m in f["month"] for k in ("or", "ci_low", "ci_high")}
+    text = eff.summary()
+    assert "0.40 would be significant by chance" in text and "Holm" in text and "sup-t band" in text
+    table = eff.table
+    assert list(table.display.columns) == ["OR", "95% CI", "p", "p (Holm)", "p (BH)", "simultaneous 95% band",
+                                           "n", "offices"]
+    assert table.display.loc["2017-01", "OR"] == f"{f.loc[3, 'or']:.2f}"
 
 
-def test_under_no_effect_the_band_covers_one_in_most_replications():
-    covered = 0
-    reps = 20
-    for rep in range(reps):
-        eff = monthly_effects(load_panel(_cross_panel(100 + rep, [0.0] * 6, n_families=600, months=6)), "activation",
-                              progress=False)
-        covered += bool(((eff.frame["band_low"] <= 1) & (eff.frame["band_high"] >= 1)).all())
-    assert covered >= 15  # nominal 95% simultaneous coverage; 12 clusters make it approximate
+def test_employment_key_and_configurable_controls():
+    panel = load_panel(path_panel(4, [0.0, 0.0, 0.0]))
+    eff = monthly_effects(panel, "employed", controls=("reduced_work_capacity",), band=False, progress=False,
+                          months=["2016-11", "2016-12"])
+    assert eff.controls == ("reduced_work_capacity", "employed")
+    assert set(eff.results[0].params.index) == {"Intercept", "arm", "reduced_work_capacity_baseline",
+                                                "employed_baseline"}
+    assert "monthly.employment.significant_months" in eff.to_numbers()
+    later = monthly_effects(panel, "employed", baseline="2016-11", band=False, progress=False, months=["2016-12"])
+    assert later.baseline == "2016-11" and later.frame.loc[0, "note"] == ""
 
 
-def test_office_fixed_effects_option_and_validation():
-    panel = load_panel(_cross_panel(3, [0.0, 0.5, 0.5, 0.5], months=4))
-    fe = monthly_effects(panel, "activation", fixed_effects="office", band=False, progress=False)
-    assert fe.fixed_effects == "office" and "office fixed effects" in fe.summary()
-    assert any(n.startswith("office_") for n in fe.results[1].params.index)
+def test_options_are_validated():
+    panel = load_panel(path_panel(3, [0.0, 0.5, 0.5, 0.5]))
     with pytest.raises(ValueError, match="fixed_effects='parent' is not one of"):
         monthly_effects(panel, "activation", fixed_effects="parent")
     with pytest.raises(ValueError, match="outcome 'income' is not one of"):
         monthly_effects(panel, "income")
+    with pytest.raises(ValueError, match=r"controls \['income'\] are not columns"):
+        monthly_effects(panel, "activation", controls=("income",))
+    with pytest.raises(ValueError, match=r"months \['2020-01'\] are not in the panel"):
+        monthly_effects(panel, "activation", months=["2020-01"])
+    with pytest.raises(ValueError, match="band resamples clusters"):
+        monthly_effects(panel, "activation", cluster=None)
+    with pytest.raises(ValueError, match="baseline month 2015-01 is not in the panel"):
+        monthly_effects(panel, "activation", baseline="2015-01")
+    with pytest.raises(ValueError, match="adjustment='hc1' is not one of"):
+        monthly_effects(panel, "activation", adjustment="hc1", progress=False)
 
 
-def test_figure_renders_with_expected_content(tmp_path):
-    eff = monthly_effects(load_panel(_cross_panel(7, [0, 0, 0, 0.9, 0.9, 0, 0, 0])), "activation", progress=False)
-    fig = plot_monthly(eff, number=2)
-    ax = fig.axes[0]
-    assert ax.get_yscale() == "log" and ax.get_title(loc="left").startswith("Figure 2.")
-    assert "2016-10" in [t.get_text() for t in ax.get_xticklabels()]
-    assert any("k = 12 offices, n = 1,200 parents" in t.get_text() for t in ax.texts)
-    assert len(ax.collections[0].get_paths()) > 0  # the CI band
-    path = tmp_path / "figure2.png"
-    fig.savefig(path, dpi=80)
-    img = matplotlib.image.imread(path)
-    assert np.std(img[..., :3]) > 0.05 and img.shape[1] > 400
+def test_progress_reports_to_a_stream_and_can_be_silenced():
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    tty = Tty()
+    with Progress(4, "fits", stream=tty, min_interval=0) as bar:
+        for _ in range(4):
+            bar.update()
+    out = tty.getvalue()
+    assert "\r" in out and "fits: [" in out and "4/4 (100%)" in out and out.endswith("\n")
+    log = io.StringIO()  # not a terminal: a line per quarter and a final line, no carriage returns
+    with Progress(8, "draws", stream=log) as bar:
+        for _ in range(8):
+            bar.update()
+    lines = log.getvalue().splitlines()
+    assert "\r" not in log.getvalue() and len(lines) == 4 and lines[-1].startswith("draws: [") and "8/8" in lines[-1]
+    quiet = io.StringIO()
+    with Progress(3, "silent", stream=quiet, enabled=False) as bar:
+        bar.update(3)
+    assert quiet.getvalue() == ""
+    assert list(track(range(3), "items", enabled=False)) == [0, 1, 2]
+
+
+def test_monthly_effects_shows_progress_on_stderr_unless_silenced(capsys):
+    panel = load_panel(path_panel(3, [0.0, 0.0]))
+    monthly_effects(panel, "activation", band=False)
+    assert "monthly logits (activation): [" in capsys.readouterr().err
+    monthly_effects(panel, "activation", band=False, progress=False)
+    assert capsys.readouterr().err == ""

@@ -1,11 +1,13 @@
-"""Monthly cross-sectional effects (the paper's Figures 2 and 3), with honest multiplicity.
+"""Monthly cross-sectional effects (the paper's Figures 2 and 3), with multiplicity control.
 
 For each post-implementation month m, a logit of the month's outcome on the offer, controlling for
 the baseline-imbalanced variables and the outcome's own baseline value, clustered by office::
 
-    logit P(y_im = 1) = c + b_m * arm_i + g' x_i(baseline)
+    logit P(y_im = 1) = c_m + b_m * arm_i + g_m' x_i(baseline)        [+ office dummies]
 
-Stata, month by month: ``logit y arm rwc_b activation_b employed_b if month == m, vce(cluster office) or``.
+Stata, month by month: ``logit y arm rwc_b activation_b employed_b if month == m, vce(cluster office) or``
+(``i.office`` added for office fixed effects). R: ``glm(..., family = binomial, subset = month == m)`` and
+``sandwich::vcovCL(fit, cluster = ~office, type = "HC0")``. Details: ``docs/methods_monthly.md``.
 """
 
 from __future__ import annotations
@@ -27,134 +29,241 @@ from famtrial.tables import Table
 
 __all__ = ["MonthlyEffects", "monthly_effects", "PAPER_CONTROLS"]
 
-#: The baseline-imbalanced variables of Table 3 (plus the outcome's own baseline value).
+#: The baseline-imbalanced variables of Table 3 (the outcome's own baseline value is added).
 PAPER_CONTROLS = ("reduced_work_capacity", "activation", "employed")
 _KEY = {"employed": "employment"}
+_FIXED_EFFECTS = (None, "office")
 
 
 @dataclass(frozen=True)
 class MonthlyEffects:
-    """Per-month odds ratios of the offer, with adjusted p-values and a simultaneous band."""
+    """Per-month odds ratios of the offer, with adjusted p-values and a simultaneous band.
+
+    ``frame`` has one row per month: ``month`` (YYYY-MM), ``coef``/``se_coef`` (log odds), ``or``,
+    ``se`` (delta method, Stata's ``, or``), ``ci_low``/``ci_high`` (pointwise), ``z``, ``p``,
+    ``p_holm``, ``p_bh``, ``band_low``/``band_high`` (simultaneous; when computed), ``n``
+    (parents in the fit), ``n_offices`` (clusters in the fit), ``note`` (drops, the baseline
+    month). ``results`` holds each month's :class:`~famtrial.models.logit.LogitResults`.
+    """
 
     frame: pd.DataFrame
     outcome: str
     controls: tuple[str, ...]
+    baseline: str
+    cluster: str | None
     fixed_effects: str | None
+    adjustment: str
+    t_reference: bool
     alpha: float
     band_critical: float | None
     band_draws: int
     n_offices: int
     n_parents: int
+    parents_without_baseline: int
     results: tuple[LogitResults, ...]
 
     @property
+    def significant_months(self) -> list[str]:
+        """Months with pointwise p < alpha (the paper's criterion)."""
+        return list(self.frame.loc[self.frame["p"] < self.alpha, "month"])
+
+    @property
     def table(self) -> Table:
+        """Publication table: OR, pointwise CI, p (raw, Holm, BH), simultaneous band, n, offices."""
         f = self.frame
-        display = pd.DataFrame({
-            "OR": f["or"].map("{:.2f}".format), "95% CI": [f"({a:.2f}, {b:.2f})" for a, b in zip(f["ci_low"], f["ci_high"])],
-            "p": f["p"].map("{:.3f}".format), "p (Holm)": f["p_holm"].map("{:.3f}".format),
-            "p (BH)": f["p_bh"].map("{:.3f}".format), "n": f["n"].map("{:,}".format)})
+        level = f"{100 * (1 - self.alpha):g}%"
+        pair = lambda lo, hi: [f"({a:.2f}, {b:.2f})" for a, b in zip(lo, hi)]  # noqa: E731
+        display = pd.DataFrame({"OR": f["or"].map("{:.2f}".format), f"{level} CI": pair(f["ci_low"], f["ci_high"]),
+                                "p": f["p"].map("{:.3f}".format), "p (Holm)": f["p_holm"].map("{:.3f}".format),
+                                "p (BH)": f["p_bh"].map("{:.3f}".format)})
         if self.band_critical is not None:
-            display["simultaneous band"] = [f"({a:.2f}, {b:.2f})" for a, b in zip(f["band_low"], f["band_high"])]
-        display.index = f["month"]
-        return Table(frame=f.set_index("month"), display=display, title=f"Monthly effects on {self.outcome}",
-                     notes=self.summary())
+            display[f"simultaneous {level} band"] = pair(f["band_low"], f["band_high"])
+        display["n"] = f["n"].map("{:,}".format)
+        display["offices"] = f["n_offices"].astype(str)
+        display.index = pd.Index(f["month"], name="month")
+        what = "employment" if self.outcome == "employed" else self.outcome
+        return Table(frame=f.set_index("month"), display=display,
+                     title=f"Monthly effects of the offer on {what} (odds ratios)", notes=self.summary())
 
     def summary(self) -> str:
+        """What was fitted, how many months are significant, and how many chance alone would give."""
         f = self.frame
         m = len(f)
-        sig = int((f["p"] < self.alpha).sum())
-        lines = [f"{m} monthly logits of {self.outcome} on the offer (controls: {', '.join(self.controls)}; "
-                 f"{'office fixed effects; ' if self.fixed_effects else ''}SE clustered by office, k = {self.n_offices}, "
-                 f"n = {self.n_parents:,} parents).",
-                 f"Significant at p < {self.alpha:g}: {sig} of {m} months ({', '.join(f.loc[f['p'] < self.alpha, 'month']) or 'none'}); "
-                 f"{self.alpha * m:.2f} would be expected by chance if no month had an effect.",
-                 f"After Holm: {int((f['p_holm'] < self.alpha).sum())}; after Benjamini-Hochberg: "
-                 f"{int((f['p_bh'] < self.alpha).sum())}."]
+        sig = self.significant_months
+        level = f"{100 * (1 - self.alpha):g}%"
+        fe = "office fixed effects; " if self.fixed_effects else ""
+        se = (f"SE clustered by {self.cluster} ({self.adjustment} factor"
+              f"{'; t(G-1) reference' if self.t_reference else ''})" if self.cluster else "model-based SE")
+        lines = [
+            f"{m} monthly logits of {self.outcome} on the offer ({f['month'].iloc[0]} .. {f['month'].iloc[-1]}); "
+            f"controls at baseline ({self.baseline}): {', '.join(self.controls)}; {fe}{se}; "
+            f"k = {self.n_offices} offices, n = {self.n_parents:,} parents.",
+            f"Significant at p < {self.alpha:g}: {len(sig)} of {m} months ({', '.join(sig) or 'none'}). "
+            f"With no effect in any month, {self.alpha * m:.2f} would be significant by chance on average "
+            f"(P(at least one) = {1 - (1 - self.alpha) ** m:.0%} if the months were independent).",
+            f"Significant after Holm (family-wise error): {int((f['p_holm'] < self.alpha).sum())}; "
+            f"after Benjamini-Hochberg (false discovery rate): {int((f['p_bh'] < self.alpha).sum())}.",
+        ]
         if self.band_critical is not None:
-            outside = int(((f["band_low"] > 1) | (f["band_high"] < 1)).sum())
-            lines.append(f"Simultaneous {100 * (1 - self.alpha):g}% sup-t band (critical value {self.band_critical:.3f}, "
-                         f"{self.band_draws:,} multiplier draws): excludes 1 in {outside} months.")
-        notes = f["note"].loc[f["note"] != ""]
-        lines += [f"{m_}: {n}" for m_, n in zip(f.loc[notes.index, "month"], notes)]
+            outside = list(f.loc[(f["band_low"] > 1) | (f["band_high"] < 1), "month"])
+            ref = ", carried to t(G-1)" if self.t_reference else ""
+            lines.append(f"Simultaneous {level} sup-t band (critical value {self.band_critical:.3f}{ref} vs "
+                         f"{stats.norm.ppf(1 - self.alpha / 2):.3f} pointwise; {self.band_draws:,} multiplier draws): "
+                         f"excludes OR = 1 in {len(outside)} months ({', '.join(outside) or 'none'}).")
+        if self.parents_without_baseline:
+            lines.append(f"{self.parents_without_baseline:,} parents have no baseline-month row and are not used.")
+        lines += [f"{month}: {note}" for month, note in zip(f["month"], f["note"]) if note]
         return "\n".join(lines)
 
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        return self.table.to_html()
+
     def to_numbers(self) -> dict[str, float | str]:
-        """``monthly.<outcome>.significant_months`` and ``monthly.<outcome>.<YYYY-MM>.or|ci_low|ci_high``."""
+        """Contract keys: ``monthly.<key>.significant_months`` (comma-separated YYYY-MM) and
+        ``monthly.<key>.<YYYY-MM>.or|ci_low|ci_high``; ``<key>`` is ``employment`` for ``employed``."""
         key = _KEY.get(self.outcome, self.outcome)
-        f = self.frame
-        out: dict[str, float | str] = {
-            f"monthly.{key}.significant_months": ",".join(f.loc[f["p"] < self.alpha, "month"])}
-        for _, row in f.iterrows():
-            for field in ("or", "ci_low", "ci_high", "p"):
+        out: dict[str, float | str] = {f"monthly.{key}.significant_months": ",".join(self.significant_months)}
+        for row in self.frame[["month", "or", "ci_low", "ci_high"]].to_dict("records"):
+            for field in ("or", "ci_low", "ci_high"):
                 out[f"monthly.{key}.{row['month']}.{field}"] = float(row[field])
         return out
 
 
-def monthly_effects(panel: Panel, outcome: str, *, months: Sequence[str] | None = None,
-                    controls: Sequence[str] = PAPER_CONTROLS, cluster: str | None = "office",
-                    fixed_effects: Literal["office"] | None = None, adjustment: Adjustment = "stata",
-                    alpha: float = 0.05, band: bool = True, n_boot: int = 9999, seed: int | None = 20161001,
-                    progress: bool = True) -> MonthlyEffects:
-    """One logit per month (implementation .. last month) of ``outcome`` on the offer.
+def _months(panel: Panel, months: Sequence[str] | None) -> list[pd.Period]:
+    available = set(panel.months)
+    if months is None:
+        return [m for m in panel.months if m >= panel.implementation]
+    wanted = [pd.Period(m, "M") for m in months]
+    absent = [str(m) for m in wanted if m not in available]
+    if absent:
+        raise ValueError(f"months {absent} are not in the panel ({panel.months[0]} .. {panel.months[-1]})")
+    return wanted
 
-    Controls are baseline values (``panel.baseline``) of ``controls`` plus the outcome's own; in
-    the baseline month itself the outcome's own baseline value *is* the outcome, so it is left out
-    there (noted in the ``note`` column). ``fixed_effects="office"`` adds office dummies, comparing
-    offered and ordinary parents within offices (the offered share ranges from 8% to 67% across
-    the trial's offices). Adjusted p-values (Holm, Benjamini-Hochberg) and a sup-t simultaneous
-    band (cluster multiplier bootstrap) cover the whole series.
+
+def monthly_effects(panel: Panel, outcome: str, *, months: Sequence[str] | None = None,
+                    controls: Sequence[str] = PAPER_CONTROLS, own_baseline: bool = True, baseline: str | None = None,
+                    cluster: str | None = "office", fixed_effects: Literal["office"] | None = None,
+                    adjustment: Adjustment = "stata", t_reference: bool = False, alpha: float = 0.05,
+                    band: bool = True, n_boot: int = 999,
+                    seed: int | None = 20161001, progress: bool = True) -> MonthlyEffects:
+    """One logit per month of ``outcome`` on the offer, with Holm/BH p-values and a sup-t band.
+
+    Parameters
+    ----------
+    panel : Panel
+    outcome : str
+        One of ``panel.columns.outcomes``.
+    months : sequence of "YYYY-MM", optional
+        Default: every month from ``panel.implementation`` to the last (27 in the trial).
+    controls : sequence of str
+        Variables entered at their baseline-month value (``panel.baseline``). Default: the paper's
+        baseline-imbalanced variables (reduced work capacity, activation, employment).
+    own_baseline : bool
+        Also control for the outcome's baseline value (once, if it is already a control). In the
+        baseline month itself it equals the outcome and is left out (noted in ``note``).
+    baseline : "YYYY-MM", optional
+        Month whose values are the controls (default ``panel.baseline``, 2016-10 in the trial;
+        ``"2016-09"`` takes them from the month before implementation).
+    cluster : str or None
+        Cluster column (``"office"`` is ``panel.columns.office``); ``None`` gives model-based SEs.
+    fixed_effects : {None, "office"}
+        Office dummies: compare offered and ordinary parents within offices. Offices whose outcome
+        is all 0 or all 1 in a month are dropped for that month (recorded in ``note``).
+    adjustment : {"stata", "statsmodels", "none"}
+        Cluster factor: G/(G-1) (Stata, the paper); G/(G-1)(N-1)/(N-K); 1.
+    t_reference : bool
+        Few-cluster option: p-values and CIs from t(G-1) instead of the normal, and the band's
+        critical value carried to t(G-1) at the same per-month tail probability (see the docs).
+    alpha : float
+        Level of the pointwise CIs, the adjusted tests and the band (95% by default).
+    band : bool
+        Compute the sup-t simultaneous band (cluster multiplier bootstrap; needs ``cluster``).
+    n_boot, seed : int
+        Multiplier draws and their seed when there are more than 16 clusters (with 16 or fewer,
+        every sign vector is enumerated and the band is exact and seed-free).
+    progress : bool
+        Show progress over the months.
+
+    Returns
+    -------
+    MonthlyEffects
     """
-    if fixed_effects not in (None, "office"):
-        raise ValueError(f"fixed_effects={fixed_effects!r} is not one of (None, 'office')")
+    if fixed_effects not in _FIXED_EFFECTS:
+        raise ValueError(f"fixed_effects={fixed_effects!r} is not one of {_FIXED_EFFECTS}")
     cols = panel.columns
     if outcome not in cols.outcomes:
         raise ValueError(f"outcome {outcome!r} is not one of the panel's outcomes {cols.outcomes}")
-    base_vars = list(dict.fromkeys([*controls, outcome]))
-    base = panel.baseline_frame()[[cols.parent, *base_vars]].rename(columns={v: f"{v}_baseline" for v in base_vars})
-    data = panel.data[[cols.parent, cols.office, cols.month, cols.arm, outcome]].merge(base, on=cols.parent, how="inner")
-    all_months = panel.months
-    wanted = [m for m in all_months if m >= panel.implementation] if months is None else \
-        [pd.Period(m, "M") for m in months]
+    missing = [c for c in controls if c not in panel.data.columns]
+    if missing:
+        raise ValueError(f"controls {missing} are not columns of the panel; available: {list(panel.data.columns)}")
     cluster_col = cols.office if cluster == "office" else cluster
-    rows, fits, influence_cols, offices_all = [], [], [], pd.Index([])
+    if cluster_col is not None and cluster_col not in panel.data.columns:
+        raise ValueError(f"cluster column {cluster!r} is not in the panel")
+    if band and cluster_col is None:
+        raise ValueError("the simultaneous band resamples clusters: pass cluster= or band=False")
+    base_vars = list(dict.fromkeys([*controls, *([outcome] if own_baseline else [])]))
+    wanted = _months(panel, months)
+
+    base_month = panel.baseline if baseline is None else pd.Period(baseline, "M")
+    if base_month not in set(panel.months):
+        raise ValueError(f"baseline month {base_month} is not in the panel ({panel.months[0]} .. {panel.months[-1]})")
+    base = panel.data.loc[panel.data[cols.month] == base_month, [cols.parent, *base_vars]]
+    base = base.rename(columns={v: f"{v}_baseline" for v in base_vars})
+    keep = list(dict.fromkeys([cols.parent, cols.office, cols.month, cols.arm, outcome,
+                               *([cluster_col] if cluster_col else [])]))
+    data = panel.data.loc[panel.data[cols.month].isin(wanted), keep]
+    no_base = int((~data[cols.parent].drop_duplicates().isin(base[cols.parent])).sum())
+    data = data.merge(base, on=cols.parent, how="inner")
+
+    rows, fits, influence = [], [], []
     with Progress(len(wanted), f"monthly logits ({outcome})", enabled=progress) as bar:
         for month in wanted:
-            cross = data.loc[data[cols.month] == month]
-            regs = [cols.arm] + [f"{v}_baseline" for v in base_vars]
-            note = ""
-            if month == panel.baseline:
+            cross = data.loc[data[cols.month] == month].reset_index(drop=True)
+            regs = [cols.arm, *[f"{v}_baseline" for v in base_vars]]
+            notes = []
+            if month == base_month and own_baseline:
                 regs.remove(f"{outcome}_baseline")
-                note = "baseline month: the outcome's own baseline value equals the outcome and is left out"
-            fit = logit(cross, outcome, regs, cluster=cluster_col, adjustment=adjustment,
+                notes.append("baseline month: the outcome's own baseline value is the outcome and is left out")
+            fit = logit(cross, outcome, regs, cluster=cluster_col, adjustment=adjustment, t_reference=t_reference,
                         fixed_effects=cols.office if fixed_effects else None)
-            b, se = fit.params[cols.arm], fit.bse[cols.arm]
-            z = b / se
-            q = stats.norm.ppf(1 - alpha / 2)
-            dropped = "; ".join(d.describe() for d in fit.dropped)
+            notes += [d.describe() for d in fit.dropped]
+            if cols.arm not in fit.params.index:
+                raise ValueError(f"{month}: the offer ({cols.arm!r}) cannot be estimated ({'; '.join(notes)}); "
+                                 "leave this month out with months=")
+            b, se = float(fit.params[cols.arm]), float(fit.bse[cols.arm])
+            ci = fit.conf_int(alpha).loc[cols.arm]
+            used = cross.iloc[fit.model.used_rows]
             rows.append({"month": str(month), "coef": b, "se_coef": se, "or": np.exp(b), "se": np.exp(b) * se,
-                         "ci_low": np.exp(b - q * se), "ci_high": np.exp(b + q * se), "z": z,
-                         "p": 2 * stats.norm.sf(abs(z)), "n": fit.nobs,
-                         "n_offices": cross[cols.office].nunique(), "note": "; ".join(x for x in (note, dropped) if x)})
+                         "ci_low": np.exp(ci["lower"]), "ci_high": np.exp(ci["upper"]), "z": b / se,
+                         "p": float(fit.pvalues[cols.arm]), "n": fit.nobs,
+                         "n_offices": int(used[cols.office].nunique()), "note": "; ".join(notes)})
             fits.append(fit)
             if band:
                 j = fit.params.index.get_loc(cols.arm)
-                bread = fit.cov_params().to_numpy() if fit.cov_type == "nonrobust" else \
-                    np.linalg.inv(-fit.model.derivatives(fit.params.to_numpy())[2])
-                infl = fit.model.score_obs(fit.params.to_numpy()) @ bread[:, j]
-                labels = cross[cluster_col].to_numpy()[fit.model._row_index]
-                influence_cols.append(pd.Series(infl).groupby(labels).sum())
+                infl = fit.model.score_obs(fit.params.to_numpy()) @ fit.model.bread(fit.params.to_numpy())[:, j]
+                influence.append(pd.Series(infl).groupby(used[cluster_col].to_numpy()).sum())
             bar.update()
     frame = pd.DataFrame(rows)
     frame["p_holm"] = holm(frame["p"])
     frame["p_bh"] = benjamini_hochberg(frame["p"])
     crit, draws = None, 0
     if band:
-        influence = pd.concat(influence_cols, axis=1).fillna(0.0).to_numpy()
-        crit, draws = sup_t_critical(influence, frame["se_coef"].to_numpy(), alpha=alpha, n_boot=n_boot, seed=seed)
-        frame["band_low"] = np.exp(frame["coef"] - crit * frame["se_coef"])
-        frame["band_high"] = np.exp(frame["coef"] + crit * frame["se_coef"])
-    return MonthlyEffects(frame=frame, outcome=outcome, controls=tuple(base_vars), fixed_effects=fixed_effects,
-                          alpha=alpha, band_critical=crit, band_draws=draws,
+        stacked = pd.concat(influence, axis=1).fillna(0.0).to_numpy()  # clusters absent in a month add 0
+        factors = np.array([fit.covariance.factor for fit in fits])
+        crit, draws = sup_t_critical(stacked, frame["se_coef"].to_numpy(), factor=factors, alpha=alpha,
+                                     n_boot=n_boot, seed=seed, progress=progress)
+        crit_m = np.full(len(frame), crit)
+        if t_reference:  # same per-month two-sided tail probability under t(G-1)
+            crit_m = np.array([stats.t(f.covariance.df).isf(stats.norm.sf(crit)) for f in fits])
+        frame["band_low"] = np.exp(frame["coef"] - crit_m * frame["se_coef"])
+        frame["band_high"] = np.exp(frame["coef"] + crit_m * frame["se_coef"])
+    return MonthlyEffects(frame=frame, outcome=outcome, controls=tuple(base_vars), baseline=str(base_month),
+                          cluster=cluster_col,
+                          fixed_effects=fixed_effects,
+                          adjustment=adjustment, t_reference=t_reference, alpha=alpha, band_critical=crit,
+                          band_draws=draws,
                           n_offices=int(data[cols.office].nunique()), n_parents=int(data[cols.parent].nunique()),
-                          results=tuple(fits))
+                          parents_without_baseline=no_base, results=tuple(fits))

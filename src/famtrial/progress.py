@@ -1,14 +1,32 @@
-"""Progress for long loops (monthly fits, bootstraps): a text bar on terminals, a live line in Jupyter."""
+"""Progress for long loops (monthly fits, bootstraps, permutations).
+
+A text bar on a terminal (``\\r``-updated on stderr), one live line in Jupyter (``IPython.display``
+when available), a few plain lines when stderr is a log file, nothing with ``enabled=False``.
+No dependency beyond the standard library::
+
+    with Progress(len(months), "monthly logits") as bar:
+        for month in months:
+            ...
+            bar.update()
+
+    for item in track(items, "permutations", enabled=progress):
+        ...
+"""
 
 from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
 
-__all__ = ["Progress"]
+__all__ = ["Progress", "track"]
+
+T = TypeVar("T")
 
 
 def _in_notebook() -> bool:
+    """True inside a Jupyter kernel (where ``\\r`` on stderr does not animate)."""
     try:
         from IPython import get_ipython
     except ImportError:
@@ -17,46 +35,101 @@ def _in_notebook() -> bool:
     return shell is not None and shell.__class__.__name__ == "ZMQInteractiveShell"
 
 
-class Progress:
-    """``with Progress(total, "monthly fits", enabled=True) as bar: ... bar.update()``.
+def _clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 60:d}:{seconds % 60:02d}"
 
-    Writes to stderr (``\\r``-updated on a terminal, a single final line otherwise) or updates one
-    display line in Jupyter. ``enabled=False`` silences it.
+
+class Progress:
+    """A progress reporter: ``with Progress(total, desc, enabled=True) as bar: bar.update(n)``.
+
+    Parameters
+    ----------
+    total : int
+        Number of steps.
+    desc : str
+        What is counted, shown before the bar.
+    enabled : bool
+        ``False`` silences it completely.
+    stream : file-like, optional
+        Where the text goes (default ``sys.stderr``).
+    min_interval : float
+        Seconds between redraws on a terminal or in a notebook (the last step always draws).
+
+    The line reads ``desc: [#######.....] 12/27 (44%) 0:03 elapsed, 0:04 left``. On a non-terminal
+    stream (a log file, CI) it writes one line at each quarter and at the end.
     """
 
-    def __init__(self, total: int, desc: str, *, enabled: bool = True, stream=None):
-        self.total, self.desc, self.enabled = total, desc, enabled
-        self.stream = stream or sys.stderr
+    def __init__(self, total: int, desc: str, *, enabled: bool = True, stream=None, min_interval: float = 0.1):
+        self.total, self.desc, self.enabled = max(int(total), 0), desc, enabled
+        self.stream = stream if stream is not None else sys.stderr
+        self.min_interval = min_interval
         self.done = 0
         self._start = time.perf_counter()
+        self._last_draw = -float("inf")
         self._handle = None
-        self._notebook = enabled and _in_notebook()
-        self._tty = enabled and hasattr(self.stream, "isatty") and self.stream.isatty()
+        self._notebook = enabled and stream is None and _in_notebook()
+        self._tty = enabled and bool(getattr(self.stream, "isatty", lambda: False)())
+        self._quarter = 0
 
-    def _line(self) -> str:
-        width = 24
-        filled = int(width * self.done / max(self.total, 1))
+    def line(self) -> str:
+        """The current progress line."""
+        width = 28
+        frac = self.done / self.total if self.total else 1.0
+        filled = int(width * frac)
         elapsed = time.perf_counter() - self._start
-        return f"{self.desc}: [{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} ({elapsed:.1f} s)"
+        left = f", {_clock(elapsed / self.done * (self.total - self.done))} left" if 0 < self.done < self.total else ""
+        return (f"{self.desc}: [{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} "
+                f"({100 * frac:.0f}%) {_clock(elapsed)} elapsed{left}")
+
+    def _draw(self, force: bool = False) -> None:
+        now = time.perf_counter()
+        if not force and now - self._last_draw < self.min_interval:
+            return
+        self._last_draw = now
+        if self._handle is not None:
+            self._handle.update({"text/plain": self.line()}, raw=True)
+        elif self._tty:
+            self.stream.write("\r" + self.line())
+            self.stream.flush()
 
     def __enter__(self) -> Progress:
+        self._start = time.perf_counter()
         if self._notebook:
             from IPython.display import display
 
-            self._handle = display(self._line(), display_id=True)
+            self._handle = display({"text/plain": self.line()}, raw=True, display_id=True)
+        elif self._tty:
+            self._draw(force=True)
         return self
 
     def update(self, n: int = 1) -> None:
-        self.done += n
+        """Record ``n`` more finished steps."""
+        self.done = min(self.done + n, self.total)
         if not self.enabled:
             return
-        if self._handle is not None:
-            self._handle.update(self._line())
-        elif self._tty:
-            self.stream.write("\r" + self._line())
+        if self._handle is not None or self._tty:
+            self._draw(force=self.done == self.total)
+        elif self.total and self.done * 4 // self.total > self._quarter and self.done < self.total:
+            self._quarter = self.done * 4 // self.total
+            self.stream.write(self.line() + "\n")
             self.stream.flush()
 
     def __exit__(self, *exc) -> None:
-        if self.enabled and self._handle is None:
-            self.stream.write(("\r" if self._tty else "") + self._line() + "\n")
+        if not self.enabled:
+            return
+        if self._handle is not None:
+            self._draw(force=True)
+        else:
+            self.stream.write(("\r" if self._tty else "") + self.line() + "\n")
             self.stream.flush()
+
+
+def track(items: Iterable[T], desc: str, *, total: int | None = None, enabled: bool = True) -> Iterator[T]:
+    """Iterate over ``items`` with a :class:`Progress` bar (``total`` defaults to ``len(items)``)."""
+    if total is None:
+        total = len(items)  # type: ignore[arg-type]
+    with Progress(total, desc, enabled=enabled) as bar:
+        for item in items:
+            yield item
+            bar.update()

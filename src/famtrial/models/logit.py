@@ -2,8 +2,9 @@
 
 ``P(y_i = 1) = logistic(c + x_i' b + offset_i)``. Stata: ``logit y x, vce(cluster c)``
 (factor G/(G-1)); R: ``glm(y ~ x, family = binomial)`` with ``sandwich::vcovCL(fit, cluster = ~c,
-type = "HC0")``. statsmodels' ``cov_type="cluster"`` additionally multiplies by (N-1)/(N-K)
-(``adjustment="statsmodels"``, R ``vcovCL(type = "HC1")``).
+type = "HC0")`` (its default ``cadjust = TRUE`` supplies G/(G-1)). statsmodels'
+``cov_type="cluster"`` additionally multiplies by (N-1)/(N-K) (``adjustment="statsmodels"``,
+R ``vcovCL(type = "HC1")``). See ``docs/methods_monthly.md``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import linprog
 from scipy.special import expit, log_expit
 
 from famtrial.models.base import DropRecord, ModelResults
@@ -21,19 +23,45 @@ from famtrial.models.covariance import Adjustment, model_based, sandwich
 from famtrial.models.design import independent_columns
 from famtrial.models.optim import ConvergenceError, newton
 
-__all__ = ["Logit", "LogitResults", "logit", "SeparationError"]
+__all__ = ["Logit", "LogitResults", "logit", "SeparationError", "separating_direction"]
 
 CovType = Literal["nonrobust", "robust", "cluster"]
 _COV_TYPES = ("nonrobust", "robust", "cluster")
+#: Linear predictors beyond this (fitted p within 3e-7 of 0 or 1) trigger the exact separation check.
+_EXTREME_ETA = 15.0
 
 
 class SeparationError(ValueError):
-    """The outcome is perfectly predicted by a regressor: the ML estimate does not exist."""
+    """The outcome is perfectly predicted by the regressors: the ML estimate does not exist."""
+
+
+def separating_direction(x: np.ndarray, y: np.ndarray, tol: float = 1e-7) -> tuple[np.ndarray, int] | None:
+    r"""Exact check for (quasi-)complete separation by linear programming (Konis 2007).
+
+    Solves ``max_d sum_i s_i x_i'd`` subject to ``s_i x_i'd >= 0`` and ``-1 <= d_j <= 1`` with
+    ``s_i = 2 y_i - 1`` (columns scaled to max |x| = 1). The ML estimate exists if and only if
+    the optimum is 0. Returns ``None`` then, else ``(d, n_determined)``: the separating direction
+    (on the scaled columns) and the number of rows it determines perfectly. R equivalent:
+    ``detectseparation::detect_separation``.
+    """
+    x = np.asarray(x, dtype=float)
+    scale = np.abs(x).max(axis=0)
+    scale[scale == 0] = 1.0
+    a = (2 * np.asarray(y, dtype=float) - 1)[:, None] * (x / scale)
+    res = linprog(-a.sum(axis=0), A_ub=-a, b_ub=np.zeros(len(a)), bounds=[(-1, 1)] * a.shape[1], method="highs")
+    if res.status != 0:
+        return None
+    margin = a @ res.x
+    determined = int((margin > tol).sum())
+    if determined == 0 or margin.min() < -tol:
+        return None
+    return res.x, determined
 
 
 @dataclass(frozen=True, kw_only=True)
 class LogitResults(ModelResults):
-    """Results of :class:`Logit`; ``llnull`` is the intercept-only log-likelihood (Stata's ll_0)."""
+    """Results of :class:`Logit`; ``llnull`` is the intercept-only log-likelihood (Stata's ll_0,
+    with the offset when there is one)."""
 
     model: Logit
 
@@ -41,12 +69,29 @@ class LogitResults(ModelResults):
 class Logit:
     """Binary logit by Newton's method with analytic score and Hessian.
 
-    Log-likelihood ``sum_i [y_i eta_i - log(1 + exp(eta_i))]``; score ``x_i (y_i - p_i)``;
-    Hessian ``-sum_i p_i (1 - p_i) x_i x_i'``.
+    Log-likelihood ``sum_i [y_i eta_i - log(1 + exp(eta_i))]``, ``eta_i = x_i'b + offset_i``;
+    score ``x_i (y_i - p_i)``; Hessian ``-sum_i p_i (1 - p_i) x_i x_i'``.
 
-    Collinear regressors are omitted in order (recorded). Rows whose outcome a dummy regressor
-    predicts perfectly are dropped with that dummy, as Stata's ``logit`` does ("x != 0 predicts
-    failure perfectly"); separation by any other regressor raises :class:`SeparationError`.
+    Parameters
+    ----------
+    endog : array-like (n,)
+        0/1 outcome.
+    exog : array-like or DataFrame (n, k)
+        Regressors, without the constant (``add_constant=True`` prepends ``Intercept``).
+    offset : array-like (n,), optional
+        Fixed term added to the linear predictor (Stata ``offset()``).
+    names : sequence of str, optional
+        Regressor names (default: the DataFrame's columns or ``x1..xk``).
+
+    Notes
+    -----
+    As Stata's ``logit``: a 0/1 regressor one of whose values predicts the outcome perfectly
+    ("x != 0 predicts failure perfectly") is omitted together with the rows it predicts, and the
+    drop is recorded (:class:`~famtrial.models.base.DropRecord`). Collinear regressors are then
+    omitted in order (recorded). Separation by any other regressor (or combination) cannot be
+    repaired this way and raises :class:`SeparationError` naming the regressors; it is detected
+    exactly (:func:`separating_direction`) whenever the fit reaches a fitted probability within
+    3e-7 of 0 or 1. ``used_rows`` holds the positions of the input rows the fit uses.
     """
 
     def __init__(self, endog, exog, *, offset=None, names: Sequence[str] | None = None, add_constant: bool = True):
@@ -55,62 +100,84 @@ class Logit:
         if x.ndim == 1:
             x = x[:, None]
         if names is None:
-            names = [str(c) for c in exog.columns] if isinstance(exog, pd.DataFrame) else [f"x{j + 1}" for j in range(x.shape[1])]
+            names = ([str(c) for c in exog.columns] if isinstance(exog, pd.DataFrame)
+                     else [f"x{j + 1}" for j in range(x.shape[1])])
         names = list(names)
         if len(names) != x.shape[1] or len(y) != x.shape[0]:
-            raise ValueError("endog, exog and names disagree in size")
-        for j, name in enumerate(["outcome", *names]):
-            col = y if j == 0 else x[:, j - 1]
-            if not np.isfinite(col).all():
-                raise ValueError(f"column {name!r} has {int((~np.isfinite(col)).sum()):,} missing or infinite values; "
-                                 "drop or impute those rows first")
-        if not np.isin(y, (0.0, 1.0)).all():
-            raise ValueError(f"the outcome must be 0/1; {int((~np.isin(y, (0.0, 1.0))).sum()):,} rows have other values")
+            raise ValueError(f"endog has {len(y)} rows, exog {x.shape[0]} rows and {x.shape[1]} columns, "
+                             f"names {len(names)} entries: they must agree")
         off = np.zeros(len(y)) if offset is None else np.asarray(offset, dtype=float).ravel()
+        if len(off) != len(y):
+            raise ValueError(f"offset has {len(off)} rows; the data have {len(y)}")
+        for name, col in [("outcome", y), ("offset", off), *zip(names, x.T)]:
+            if not np.isfinite(col).all():
+                raise ValueError(f"column {name!r} has {int((~np.isfinite(col)).sum()):,} missing or infinite values "
+                                 f"of {len(col):,}; drop or impute those rows first")
+        if not np.isin(y, (0.0, 1.0)).all():
+            raise ValueError(f"the outcome must be 0/1; {int((~np.isin(y, (0.0, 1.0))).sum()):,} of {len(y):,} "
+                             "rows have other values")
+        self.nobs_input = len(y)
         self.dropped: list[DropRecord] = []
         keep_rows = np.ones(len(y), dtype=bool)
-        # perfect prediction by a dummy: drop the dummy and the rows it predicts (Stata's logit)
+        keep_cols = []
         for j, name in enumerate(names):
-            col = x[:, j]
-            if np.isin(col, (0.0, 1.0)).all() and col.any():
-                on = (col == 1) & keep_rows
-                if on.any() and (np.all(y[on] == 0) or np.all(y[on] == 1)):
-                    outcome = "failure" if np.all(y[on] == 0) else "success"
-                    self.dropped.append(DropRecord("rows", int(on.sum()), f"{name} != 0 predicts {outcome} perfectly; "
-                                                   f"{name} omitted with its rows", (name,)))
-                    keep_rows &= ~on
-        y, x, off = y[keep_rows], x[keep_rows], off[keep_rows]
-        self._row_index = np.flatnonzero(keep_rows)
+            if not self._perfect_dummy(x[:, j], y, keep_rows, name):
+                keep_cols.append(j)
+        names = [names[j] for j in keep_cols]
+        y, x, off = y[keep_rows], x[keep_rows][:, keep_cols], off[keep_rows]
+        if len(y) == 0 or y.min() == y.max():
+            what = f"{int(y[0])} in all {len(y):,} remaining rows" if len(y) else "left with no rows"
+            raise SeparationError(f"the outcome is {what}" + (" after the perfect-prediction drops" if self.dropped
+                                                                else "") + ": nothing to estimate")
+        self.used_rows = np.flatnonzero(keep_rows)
         if add_constant:
             x = np.column_stack([np.ones(len(y)), x])
             names = ["Intercept", *names]
-        kept = independent_columns(x)
+        kept = independent_columns(x.T @ x)
         for j in sorted(set(range(x.shape[1])) - set(kept)):
-            self.dropped.append(DropRecord("variable", 0, "collinear with earlier regressors (or constant)", (names[j],)))
+            self.dropped.append(DropRecord("variable", 0, "collinear with earlier regressors (or constant)",
+                                           (names[j],)))
         self._x = np.ascontiguousarray(x[:, kept])
         self.exog_names = [names[j] for j in kept]
         self._y, self._offset = y, off
         self._has_constant = add_constant
-        self.nobs_input = len(keep_rows)
         self.nobs = len(y)
-        if y.min() == y.max():
-            raise SeparationError(f"the outcome is {int(y[0])} in all {len(y):,} rows: nothing to estimate")
+
+    def _perfect_dummy(self, col: np.ndarray, y: np.ndarray, keep_rows: np.ndarray, name: str) -> bool:
+        """Stata's rule for a 0/1 regressor: if ``col != 0`` (or ``col == 0``) predicts the outcome
+        perfectly among the rows still kept, omit the regressor and those rows (recorded)."""
+        if not np.isin(col[keep_rows], (0.0, 1.0)).all():
+            return False
+        for value, label in ((1.0, "!= 0"), (0.0, "== 0")):
+            on = keep_rows & (col == value)
+            if on.any() and on.sum() < keep_rows.sum() and np.ptp(y[on]) == 0:
+                outcome = "success" if y[on][0] == 1 else "failure"
+                self.dropped.append(DropRecord("rows", int(on.sum()), f"{name} {label} predicts {outcome} perfectly; "
+                                               f"{name} omitted and its rows not used", (name,)))
+                keep_rows &= ~on
+                return True
+        return False
 
     @classmethod
     def from_frame(cls, data: pd.DataFrame, outcome: str, covariates: Sequence[str], *, offset=None,
-                   add_constant: bool = True):
+                   add_constant: bool = True) -> Logit:
+        """Build from DataFrame columns; ``offset`` is a column name or an array."""
         covariates = list(covariates)
         missing = [c for c in (outcome, *covariates) if c not in data.columns]
+        if isinstance(offset, str) and offset not in data.columns:
+            missing.append(offset)
         if missing:
-            raise ValueError(f"columns not in the data: {missing}")
+            raise ValueError(f"columns {missing} are not in the data (columns: {list(data.columns)})")
         off = data[offset] if isinstance(offset, str) else offset
         return cls(data[outcome], data[covariates], offset=off, names=covariates, add_constant=add_constant)
 
     def loglike(self, params) -> float:
+        """``sum_i [y_i eta_i - log(1 + exp(eta_i))]``."""
         eta = self._x @ np.asarray(params, dtype=float) + self._offset
         return float(np.sum(self._y * eta + log_expit(-eta)))
 
     def derivatives(self, params) -> tuple[float, np.ndarray, np.ndarray]:
+        """Log-likelihood, gradient ``X'(y - p)`` and Hessian ``-X' diag(p(1-p)) X``."""
         eta = self._x @ np.asarray(params, dtype=float) + self._offset
         p = expit(eta)
         ll = float(np.sum(self._y * eta + log_expit(-eta)))
@@ -119,24 +186,50 @@ class Logit:
         return ll, grad, hess
 
     def score_obs(self, params) -> np.ndarray:
-        """Per-observation scores ``x_i (y_i - p_i)``, ``(nobs, k)``."""
+        """Per-observation scores ``x_i (y_i - p_i)``, shape ``(nobs, k)`` (rows ``used_rows``)."""
         eta = self._x @ np.asarray(params, dtype=float) + self._offset
         return self._x * (self._y - expit(eta))[:, None]
 
-    def _check_separation(self, params: np.ndarray, converged: bool) -> None:
-        eta = self._x @ params + self._offset
-        fitted = expit(eta)
-        perfect = ((fitted > 1 - 1e-10) & (self._y == 1)) | ((fitted < 1e-10) & (self._y == 0))
-        if not converged or np.abs(params).max() > 30 or perfect.mean() > 0.5:
-            culprit = [n for n, b in zip(self.exog_names, params) if abs(b) > 15] or self.exog_names
-            raise SeparationError(
-                f"quasi-complete separation: {int(perfect.sum()):,} of {self.nobs:,} rows are predicted perfectly "
-                f"and the estimates diverge (regressors {culprit}); the ML estimate does not exist. Drop or "
-                "coarsen those regressors, or use a penalized (Firth) logit")
+    def _raise_if_separated(self, cause: str = "") -> None:
+        found = separating_direction(self._x, self._y)
+        if found is None:
+            if cause:
+                raise SeparationError(f"Newton iterations failed ({cause}) although no separation was found; "
+                                      "check the regressors' scaling and collinearity")
+            return
+        # name a minimal set: drop regressors from the separating direction while separation persists
+        support = [j for j, d in enumerate(found[0]) if abs(d) > 1e-6 and self.exog_names[j] != "Intercept"]
+        const = [0] if self._has_constant else []
+        for j in list(support):
+            trial = [c for c in support if c != j]
+            reduced = separating_direction(self._x[:, const + trial], self._y) if trial else None
+            if reduced is not None:
+                support, found = trial, reduced
+        names = [self.exog_names[j] for j in support]
+        determined = found[1]
+        raise SeparationError(
+            f"(quasi-)complete separation: {' + '.join(names) or 'the intercept'} predict(s) the outcome perfectly "
+            f"for at least {determined:,} of {self.nobs:,} rows, so the ML estimate does not exist (the coefficients "
+            "diverge). Drop or coarsen these regressors, restrict the sample, or use a penalized (Firth) logit")
 
     def fit(self, cov_type: CovType = "nonrobust", clusters=None, *, adjustment: Adjustment = "stata",
             t_reference: bool = False, start=None, outcome: str = "y", maxiter: int = 100) -> LogitResults:
-        """Newton-Raphson ML; ``cov_type="cluster"`` with ``clusters`` (per input row), or ``"robust"``."""
+        """Maximum likelihood by Newton-Raphson.
+
+        Parameters
+        ----------
+        cov_type : {"nonrobust", "robust", "cluster"}
+            Model-based ``(-H)^-1`` (Stata ``vce(oim)``), robust (``vce(robust)``) or cluster-robust
+            (``vce(cluster c)``) sandwich.
+        clusters : array-like, one label per *input* row (before any perfect-prediction drop)
+            Required with ``cov_type="cluster"``.
+        adjustment : {"stata", "statsmodels", "none"}
+            Sandwich factor G/(G-1); G/(G-1)(N-1)/(N-K); 1 (see :func:`~famtrial.models.covariance.sandwich`).
+        t_reference : bool
+            Use t(G-1) instead of the normal for p-values and intervals.
+        start : array-like, optional
+            Starting values (default: the intercept at logit(mean y), the rest 0).
+        """
         if cov_type not in _COV_TYPES:
             raise ValueError(f"cov_type={cov_type!r} is not one of {_COV_TYPES}")
         if (cov_type == "cluster") != (clusters is not None):
@@ -147,26 +240,23 @@ class Logit:
             if self._has_constant:
                 ybar = self._y.mean()
                 start[0] = np.log(ybar / (1 - ybar))
+        start = np.asarray(start, dtype=float)
+        if start.shape != (k,):
+            raise ValueError(f"start has shape {start.shape}; expected ({k},) for {self.exog_names}")
         try:
-            opt = newton(self.derivatives, np.asarray(start, dtype=float), maxiter=maxiter)
-        except (np.linalg.LinAlgError, ConvergenceError) as err:  # diverging estimates: a singular Hessian
-            raise SeparationError(f"quasi-complete separation: Newton iterations diverge ({err}); the ML estimate "
-                                  "does not exist. Drop or coarsen the regressors that predict the outcome "
-                                  "perfectly, or use a penalized (Firth) logit") from err
-        self._check_separation(opt.x, opt.converged)
+            opt = newton(self.derivatives, start, maxiter=maxiter)
+        except (np.linalg.LinAlgError, ConvergenceError) as err:  # diverging estimates make -H singular
+            self._raise_if_separated(str(err))
+            raise
+        eta = self._x @ opt.x + self._offset
+        if not opt.converged or np.abs(eta).max() > _EXTREME_ETA:
+            self._raise_if_separated("" if opt.converged else f"no convergence in {maxiter} iterations")
         bread = np.linalg.inv(-opt.hessian)
         info: tuple = ()
         if cov_type == "nonrobust":
             cov = model_based(bread)
         else:
-            labels = None
-            if cov_type == "cluster":
-                c = np.asarray(clusters)
-                if len(c) != self.nobs_input:
-                    raise ValueError(f"clusters has {len(c)} rows; the data have {self.nobs_input}")
-                if pd.isna(c).any():
-                    raise ValueError(f"the cluster column has {int(pd.isna(c).sum()):,} missing labels")
-                labels = c[self._row_index]
+            labels = self.clusters_of_rows(clusters) if cov_type == "cluster" else None
             # labels None: each row its own cluster, factor N/(N-1) as Stata's vce(robust)
             cov = sandwich(bread, self.score_obs(opt.x), labels, adjustment=adjustment, nobs=self.nobs,
                            t_reference=t_reference)
@@ -178,37 +268,96 @@ class Logit:
             dropped=tuple(self.dropped), info=info, model=self,
         )
 
+    def clusters_of_rows(self, clusters) -> np.ndarray:
+        """Cluster labels of the rows the fit uses (aligned with ``score_obs``), from one label per input row."""
+        c = np.asarray(clusters)
+        if len(c) != self.nobs_input:
+            raise ValueError(f"clusters has {len(c):,} rows; the data have {self.nobs_input:,}")
+        if pd.isna(c).any():
+            raise ValueError(f"the cluster labels have {int(pd.isna(c).sum()):,} missing values of {len(c):,}; "
+                             "fill or drop those rows first")
+        return c[self.used_rows]
+
+    @property
+    def _row_index(self) -> np.ndarray:
+        """Old private name of ``used_rows``, kept until ``inference.score_bootstrap`` uses ``clusters_of_rows``."""
+        return self.used_rows
+
+    def bread(self, params) -> np.ndarray:
+        """``(-H)^-1`` at ``params``: the model-based covariance and the sandwich's bread."""
+        return np.linalg.inv(-self.derivatives(params)[2])
+
     def _llnull(self) -> float:
-        """Intercept-only log-likelihood (with the offset), as Stata's ll_0."""
+        """Intercept-only log-likelihood (with the offset), as Stata's ll_0; 0 coefficients without a constant."""
         if not self._has_constant:
             return self.loglike(np.zeros(self._x.shape[1]))
-        null = Logit(self._y, np.zeros((self.nobs, 0)), offset=self._offset)
-        return null.fit().llf if np.any(self._offset) else float(
-            np.sum(self._y * np.log(self._y.mean()) + (1 - self._y) * np.log(1 - self._y.mean())))
+        if np.any(self._offset):
+            null = Logit(self._y, np.zeros((self.nobs, 0)), offset=self._offset)
+            return newton(null.derivatives, np.zeros(1)).llf
+        ybar = self._y.mean()
+        return float(np.sum(self._y * np.log(ybar) + (1 - self._y) * np.log(1 - ybar)))
 
 
 def logit(data: pd.DataFrame, outcome: str, covariates: Sequence[str], cluster: str | None = None, *,
           adjustment: Adjustment = "stata", t_reference: bool = False, fixed_effects: str | None = None,
           offset=None) -> LogitResults:
-    """Fit a logit from a DataFrame, optionally clustered and with dummy fixed effects.
+    """Fit a logit with an intercept from a DataFrame, optionally cluster-robust and with dummy fixed effects.
 
-    ``fixed_effects="office"`` adds one dummy per office but the first (Stata ``i.office``);
-    offices whose outcome is all 0 or all 1 are dropped with their rows (recorded), as Stata does.
+    Parameters
+    ----------
+    data : DataFrame
+    outcome : str
+        0/1 outcome column.
+    covariates : sequence of str
+        Regressor columns (the constant is added).
+    cluster : str, optional
+        Cluster column: cluster-robust covariance with factor ``adjustment``; model-based otherwise.
+    adjustment : {"stata", "statsmodels", "none"}
+        ``"stata"`` G/(G-1) = R ``vcovCL(type = "HC0")``; ``"statsmodels"`` G/(G-1)(N-1)/(N-K) =
+        R ``vcovCL(type = "HC1")``; ``"none"`` = ``vcovCL(type = "HC0", cadjust = FALSE)``.
+    t_reference : bool
+        t(G-1) reference distribution for p-values and intervals.
+    fixed_effects : str, optional
+        Column whose levels get dummies (all but the first kept level; Stata ``i.office``). A level
+        whose rows all share one outcome predicts it perfectly: it is dropped with its rows and
+        recorded, as Stata's ``logit`` does.
+    offset : str or array-like, optional
 
     Stata: ``logit outcome covariates [i.fe], vce(cluster cluster) or``.
-    R: ``glm(outcome ~ covariates, binomial)`` + ``sandwich::vcovCL(fit, cluster = ~cluster, type = "HC0")``.
+    R: ``glm(outcome ~ covariates [+ factor(fe)], binomial)`` +
+    ``sandwich::vcovCL(fit, cluster = ~cluster, type = "HC0")``.
     """
     covariates = list(covariates)
-    frame = data
+    for role, col in (("cluster", cluster), ("fixed_effects", fixed_effects)):
+        if col is not None and col not in data.columns:
+            raise ValueError(f"{role} column {col!r} is not in the data (columns: {list(data.columns)})")
+    if outcome not in data.columns:
+        raise ValueError(f"outcome column {outcome!r} is not in the data (columns: {list(data.columns)})")
+    frame, pre_dropped = data, []
+    keep = np.ones(len(data), dtype=bool)
     if fixed_effects is not None:
-        if fixed_effects not in data.columns:
-            raise ValueError(f"fixed_effects column {fixed_effects!r} is not in the data")
-        dummies = pd.get_dummies(data[fixed_effects], prefix=fixed_effects, dtype=float).iloc[:, 1:]
-        frame = pd.concat([data, dummies], axis=1)
+        share = data.groupby(fixed_effects, sort=True)[outcome].agg(["min", "max", "size"])
+        perfect = share.loc[share["min"] == share["max"]]
+        for level, row in perfect.iterrows():
+            what = "success" if row["min"] == 1 else "failure"
+            name = f"{fixed_effects}_{level}"
+            pre_dropped.append(DropRecord("rows", int(row["size"]), f"{name} != 0 predicts {what} perfectly; "
+                                          f"{name} omitted and its rows not used", (name,)))
+        keep = ~data[fixed_effects].isin(perfect.index).to_numpy()
+        frame = data.loc[keep]
+        dummies = pd.get_dummies(frame[fixed_effects], prefix=fixed_effects, dtype=float).iloc[:, 1:]
+        frame = pd.concat([frame, dummies], axis=1)
         covariates = [*covariates, *dummies.columns]
+    if isinstance(offset, str):
+        if offset not in data.columns:
+            raise ValueError(f"offset column {offset!r} is not in the data")
+    elif offset is not None:
+        offset = np.asarray(offset, dtype=float)[keep]
     model = Logit.from_frame(frame, outcome, covariates, offset=offset)
+    # the model's input is ``data``: rows dropped for a perfectly predicting level count as input rows
+    model.dropped[:0] = pre_dropped
+    model.used_rows = np.flatnonzero(keep)[model.used_rows]
+    model.nobs_input = len(data)
     if cluster is None:
         return model.fit(outcome=outcome)
-    if cluster not in data.columns:
-        raise ValueError(f"cluster column {cluster!r} is not in the data")
     return model.fit("cluster", data[cluster], adjustment=adjustment, t_reference=t_reference, outcome=outcome)

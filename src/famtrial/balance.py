@@ -1,9 +1,10 @@
 """Baseline balance (Table 3) and baseline correlations (Table 4).
 
 Binary rows: n (%) in total and by arm, Pearson chi-square without continuity correction
-(Stata ``tabulate x arm, chi2``). Continuous rows: mean (SD), two-sample t with equal variances
-(Stata ``ttest x, by(arm)``, whose difference is mean(arm 0) - mean(arm 1), hence the paper's
-negative t for year of birth), or Welch's t (``ttest x, by(arm) unequal``).
+(Stata ``tabulate x arm, chi2``; R ``chisq.test(table(x, arm), correct = FALSE)``). Continuous
+rows: mean (SD), two-sample t with equal variances (Stata ``ttest x, by(arm)``; R
+``t.test(x ~ arm, var.equal = TRUE)``), whose difference is mean(arm 0) - mean(arm 1), hence the
+paper's negative t for year of birth; or Welch's t (``ttest x, by(arm) unequal``).
 """
 
 from __future__ import annotations
@@ -18,81 +19,171 @@ from scipy import stats
 from famtrial.panel import Panel
 from famtrial.tables import Table, stars
 
-__all__ = ["BalanceTable", "CorrelationTable", "balance_table", "correlation_table", "LABELS"]
+__all__ = ["BalanceTable", "CorrelationTable", "JointTest", "balance_table", "correlation_table", "LABELS"]
 
 #: Row labels as printed in Tables 3 and 4.
 LABELS = {
-    "experimental": "Experimental condition", "arm": "Experimental condition", "female": "Female",
-    "year_of_birth": "Year of birth", "married": "Married", "n_children": "Nr of children",
-    "immigrant": "Immigrant", "reduced_work_capacity": "Reduced work capacity",
-    "activation": "Activation", "employed": "Employed",
+    "experimental": "Experimental condition", "female": "Female", "year_of_birth": "Year of birth",
+    "married": "Married", "n_children": "Nr of children", "immigrant": "Immigrant",
+    "reduced_work_capacity": "Reduced work capacity", "activation": "Activation", "employed": "Employed",
 }
 _PAPER_ORDER = ("female", "year_of_birth", "married", "n_children", "immigrant", "reduced_work_capacity",
                 "activation", "employed")
 
 
 def _is_binary(s: pd.Series) -> bool:
-    return bool(s.dropna().isin([0, 1]).all())
+    return bool(s.isin([0, 1]).all())
+
+
+def _check(frame: pd.DataFrame, arm: str, variables: Sequence[str], binary: Sequence[str]) -> None:
+    """Columns present, numeric, complete; arm and binary rows 0/1 with both arms present."""
+    absent = [c for c in (arm, *variables) if c not in frame.columns]
+    if absent:
+        raise ValueError(f"columns {absent} are not in the baseline data; it has {list(frame.columns)[:20]}")
+    if not variables:
+        raise ValueError("no variables to describe: give binary=[...] and/or continuous=[...]")
+    for c in (arm, *variables):
+        col = frame[c]
+        if not pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
+            raise ValueError(f"column {c!r} is not numeric ({col.dtype}): recode it as numbers")
+        n_na = int(col.isna().sum())
+        if n_na:
+            raise ValueError(f"column {c!r} has {n_na:,} missing values of {len(col):,}: drop or impute those rows "
+                             "first (load_panel(..., missing='drop') counts what it drops)")
+    for c in (arm, *binary):
+        bad = ~frame[c].isin([0, 1])
+        if bad.any():
+            raise ValueError(f"column {c!r} has {int(bad.sum()):,} values outside 0/1 (e.g. "
+                             f"{list(pd.unique(frame.loc[bad, c]))[:3]}): it must be binary")
+    counts = frame[arm].value_counts()
+    if counts.get(0, 0) == 0 or counts.get(1, 0) == 0:
+        raise ValueError(f"column {arm!r}: both arms must be present (arm 1: {counts.get(1, 0)}, "
+                         f"arm 0: {counts.get(0, 0)} rows)")
 
 
 def _roles(data: Panel | pd.DataFrame, arm: str, binary, continuous):
+    """Baseline frame, arm column, binary and continuous rows in display order."""
     if isinstance(data, Panel):
         cols = data.columns
-        frame = data.baseline_frame()
-        variables = [v for v in _PAPER_ORDER if v in (*cols.covariates, *cols.outcomes)]
-        variables += [v for v in (*cols.covariates, *cols.outcomes) if v not in variables]
-        arm = cols.arm
+        frame, arm = data.baseline_frame(), cols.arm
+        available = [*cols.covariates, *cols.outcomes]
+        if binary is None and continuous is None:
+            binary = [v for v in available if _is_binary(frame[v])]
+            continuous = [v for v in available if v not in binary]
+        variables = [v for v in _PAPER_ORDER if v in available] + [v for v in available if v not in _PAPER_ORDER]
     else:
-        frame = data
-        variables = [*(binary or ()), *(continuous or ())]
-    if binary is None and continuous is None:
-        binary = [v for v in variables if _is_binary(frame[v])]
-        continuous = [v for v in variables if v not in binary]
+        if not isinstance(data, pd.DataFrame):
+            raise TypeError(f"data must be a DataFrame (one row per parent) or a Panel, not {type(data).__name__}")
+        if binary is None and continuous is None:
+            raise ValueError("give binary=[...] and/or continuous=[...] for a DataFrame (a Panel supplies its roles)")
+        frame, variables = data, list(data.columns)
     binary, continuous = list(binary or ()), list(continuous or ())
-    absent = [c for c in (arm, *binary, *continuous) if c not in frame.columns]
-    if absent:
-        raise ValueError(f"columns {absent} are not in the baseline data")
-    order = [v for v in variables if v in binary or v in continuous] or [*binary, *continuous]
-    return frame, arm, binary, continuous, order
+    both = sorted(set(binary) & set(continuous))
+    if both:
+        raise ValueError(f"{both} are given as both binary and continuous")
+    chosen = [*binary, *continuous]
+    _check(frame, arm, chosen, binary)
+    order = [v for v in variables if v in chosen] + [v for v in chosen if v not in variables]
+    return frame, arm, binary, order
 
 
 @dataclass(frozen=True)
-class BalanceTable:
-    """Table 3: per-row statistics (``table``), a joint test that covariates predict the arm."""
+class JointTest:
+    """Likelihood-ratio test that the baseline rows jointly do not predict the arm.
 
-    table: Table
-    joint_test: dict
+    ``lr = 2 (llf - llnull)`` from a logit of the arm on the rows' variables, chi-square with
+    ``df`` degrees of freedom (Stata: ``logit arm x1 ... xk`` then ``e(chi2)``; R:
+    ``anova(glm(arm ~ ., binomial), test = "LRT")``). ``dropped`` lists variables the logit could
+    not use (constant or collinear).
+    """
 
-    @property
-    def frame(self) -> pd.DataFrame:
-        return self.table.frame
-
-    def to_numbers(self) -> dict[str, float]:
-        """``table3.<var>.<field>`` keys for ``famtrial verify``."""
-        out: dict[str, float] = {}
-        f = self.frame
-        for var, row in f.iterrows():
-            if row["kind"] == "binary":
-                fields = {"n_total": "n_total", "pct_total": "pct_total", "n_treated": "n_treated",
-                          "pct_treated": "pct_treated", "n_control": "n_control", "pct_control": "pct_control",
-                          "chi2": "statistic", "p": "p"}
-            else:
-                fields = {"mean_total": "mean_total", "sd_total": "sd_total", "mean_treated": "mean_treated",
-                          "sd_treated": "sd_treated", "mean_control": "mean_control", "sd_control": "sd_control",
-                          "t": "statistic", "p": "p"}
-            out.update({f"table3.{var}.{k}": float(row[v]) for k, v in fields.items()})
-        n = self.frame.attrs["n"]
-        out.update({"table3.n.total": n[0], "table3.n.treated": n[1], "table3.n.control": n[2]})
-        return out
+    lr: float
+    df: int
+    pvalue: float
+    nobs: int
+    variables: tuple[str, ...]
+    dropped: tuple[str, ...] = ()
 
     def __str__(self) -> str:
-        j = self.joint_test
-        return f"{self.table}\nJoint test (logit of arm on covariates): LR chi2({j['df']}) = {j['lr']:.3f}, p = {j['p']:.3f}"
+        tail = f"; not used: {list(self.dropped)}" if self.dropped else ""
+        return (f"Joint test (logit of arm on {len(self.variables) - len(self.dropped)} baseline variables): "
+                f"LR chi2({self.df}) = {self.lr:.3f}, p = {self.pvalue:.3f}, n = {self.nobs:,}{tail}")
 
-    __repr__ = __str__
 
-    def _repr_html_(self) -> str:
-        return self.table.to_html()
+def _joint_test(frame: pd.DataFrame, arm: str, variables: Sequence[str]) -> JointTest:
+    from famtrial.models.logit import Logit
+
+    x = frame[list(variables)].to_numpy(float)
+    sd = x.std(axis=0)
+    constant = [v for v, s in zip(variables, sd) if s == 0]
+    use = [v for v, s in zip(variables, sd) if s > 0]
+    z = (x[:, sd > 0] - x[:, sd > 0].mean(axis=0)) / sd[sd > 0]  # scaling leaves the LR unchanged
+    res = Logit(frame[arm].to_numpy(float), z, names=use).fit()
+    used = [n for n in res.params.index if n != "Intercept"]
+    lr = float(2 * (res.llf - res.llnull))
+    dropped = (*constant, *[v for v in use if v not in used])
+    return JointTest(lr=lr, df=len(used), pvalue=float(stats.chi2.sf(lr, len(used))), nobs=int(res.nobs),
+                     variables=tuple(variables), dropped=dropped)
+
+
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
+class BalanceTable(Table):
+    """Table 3: one row per baseline variable (``frame``: unrounded; ``display``: as printed).
+
+    ``frame`` columns: ``kind`` (binary/continuous), ``n_*``/``pct_*`` (binary) or
+    ``mean_*``/``sd_*`` (continuous) for ``total``, ``treated`` (arm 1) and ``control`` (arm 0),
+    ``statistic`` (chi-square or t), ``test``, ``p``, ``smd``, ``variance_ratio``.
+    """
+
+    joint_test: JointTest
+    nobs: int
+    nobs_treated: int
+    nobs_control: int
+    equal_var: bool = True
+
+    @property
+    def table(self) -> Table:
+        """The plain publication table (frame, display, title, notes)."""
+        return Table(frame=self.frame, display=self.display, title=self.title, notes=self.notes)
+
+    def to_numbers(self) -> dict[str, float]:
+        """``table3.<var>.<field>`` keys for ``famtrial verify`` (and ``table3.n.*``)."""
+        out: dict[str, float] = {}
+        for var, row in self.frame.iterrows():
+            stat = "chi2" if row["kind"] == "binary" else "t"
+            fields = (("n", "pct") if row["kind"] == "binary" else ("mean", "sd"))
+            for group in ("total", "treated", "control"):
+                out.update({f"table3.{var}.{f}_{group}": float(row[f"{f}_{group}"]) for f in fields})
+            out[f"table3.{var}.{stat}"] = float(row["statistic"])
+            out[f"table3.{var}.p"] = float(row["p"])
+        out.update({"table3.n.total": float(self.nobs), "table3.n.treated": float(self.nobs_treated),
+                    "table3.n.control": float(self.nobs_control)})
+        return out
+
+
+def _binary_row(x: np.ndarray, x1: np.ndarray, x0: np.ndarray) -> dict:
+    observed = np.array([[x1.sum(), len(x1) - x1.sum()], [x0.sum(), len(x0) - x0.sum()]])
+    if (observed.sum(axis=0) == 0).any():  # constant: no test
+        chi2 = p = np.nan
+    else:
+        chi2, p, _, _ = stats.chi2_contingency(observed, correction=False)
+    return {"kind": "binary", "test": "chi2", "n_total": x.sum(), "pct_total": 100 * x.mean(),
+            "n_treated": x1.sum(), "pct_treated": 100 * x1.mean(), "n_control": x0.sum(),
+            "pct_control": 100 * x0.mean(), "statistic": float(chi2), "p": float(p)}
+
+
+def _continuous_row(x: np.ndarray, x1: np.ndarray, x0: np.ndarray, equal_var: bool) -> dict:
+    if x1.std() == 0 and x0.std() == 0:
+        t = p = np.nan
+    else:  # Stata's ttest: difference = mean(arm 0) - mean(arm 1)
+        t, p = stats.ttest_ind(x0, x1, equal_var=equal_var)
+    return {"kind": "continuous", "test": "t" if equal_var else "Welch t", "mean_total": x.mean(),
+            "sd_total": x.std(ddof=1), "mean_treated": x1.mean(), "sd_treated": x1.std(ddof=1),
+            "mean_control": x0.mean(), "sd_control": x0.std(ddof=1), "statistic": float(t), "p": float(p)}
+
+
+def _fmt(value: float, spec: str) -> str:
+    return "" if pd.isna(value) else format(value, spec)
 
 
 def balance_table(data: Panel | pd.DataFrame, arm: str = "arm", binary: Sequence[str] | None = None,
@@ -100,126 +191,162 @@ def balance_table(data: Panel | pd.DataFrame, arm: str = "arm", binary: Sequence
                   labels: Mapping[str, str] | None = None) -> BalanceTable:
     """Baseline characteristics by arm with chi-square and t tests (the paper's Table 3).
 
-    ``data`` is one row per parent (e.g. ``panel.baseline_frame()``) or a Panel (its baseline
-    month, with binary rows found as 0/1 columns). Beyond the paper: the standardized mean
-    difference ``(m1 - m0) / sqrt((s1^2 + s0^2) / 2)``, the variance ratio ``s1^2 / s0^2``, and a
-    joint likelihood-ratio test from a logit of the arm on all rows' variables.
+    Parameters
+    ----------
+    data : DataFrame or Panel
+        One row per parent (e.g. ``panel.baseline_frame()``), or a Panel: its baseline month, its
+        arm, and its covariates and outcomes (0/1 columns binary, others continuous).
+    arm : str, default "arm"
+        0/1 column (1 = offered); ignored for a Panel.
+    binary, continuous : sequence of str, optional
+        Rows described as n (%) with a chi-square test, or mean (SD) with a t test. Required for
+        a DataFrame; for a Panel they select and classify rows.
+    equal_var : bool, default True
+        Pooled-variance t (Stata ``ttest``); ``False``: Welch (``ttest ..., unequal``).
+    labels : mapping, optional
+        Display labels by column name (defaults: the paper's).
+
+    Returns
+    -------
+    BalanceTable
+        A :class:`~famtrial.tables.Table` with ``joint_test`` and ``to_numbers()``.
+
+    Notes
+    -----
+    Binary: Pearson ``X2 = sum (O - E)^2 / E`` over the 2x2 table, 1 df, no continuity
+    correction. Continuous: ``t = (m0 - m1) / (s_p sqrt(1/n0 + 1/n1))``,
+    ``s_p^2 = ((n0-1) s0^2 + (n1-1) s1^2) / (n0 + n1 - 2)``. Beyond the paper: the standardized
+    mean difference ``(m1 - m0) / sqrt((s1^2 + s0^2) / 2)``, the variance ratio ``s1^2 / s0^2``,
+    and :class:`JointTest`. Constant rows get no test (blank).
     """
-    frame, arm, binary, continuous, order = _roles(data, arm, binary, continuous)
+    if not isinstance(equal_var, bool):
+        raise TypeError(f"equal_var={equal_var!r} must be True or False")
+    frame, arm, binary, order = _roles(data, arm, binary, continuous)
     labels = {**LABELS, **(labels or {})}
     a = frame[arm].to_numpy()
-    if not np.isin(a, (0, 1)).all():
-        raise ValueError(f"the arm column {arm!r} must be 0/1")
-    treated, control = frame[a == 1], frame[a == 0]
+    treated, control = frame.loc[a == 1], frame.loc[a == 0]
     rows, shown = {}, {}
     for var in order:
-        x1, x0, x = treated[var].to_numpy(float), control[var].to_numpy(float), frame[var].to_numpy(float)
-        m1, m0, s1, s0 = x1.mean(), x0.mean(), x1.std(ddof=1), x0.std(ddof=1)
-        smd = (m1 - m0) / np.sqrt((s1 ** 2 + s0 ** 2) / 2)
-        vr = s1 ** 2 / s0 ** 2
+        x, x1, x0 = (f[var].to_numpy(float) for f in (frame, treated, control))
+        row = _binary_row(x, x1, x0) if var in binary else _continuous_row(x, x1, x0, equal_var)
+        s1, s0 = x1.std(ddof=1), x0.std(ddof=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            row["smd"] = float((x1.mean() - x0.mean()) / np.sqrt((s1 ** 2 + s0 ** 2) / 2))
+            row["variance_ratio"] = float(s1 ** 2 / s0 ** 2)
+        rows[var] = row
         if var in binary:
-            table = np.array([[x1.sum(), len(x1) - x1.sum()], [x0.sum(), len(x0) - x0.sum()]])
-            chi2, p, _, _ = stats.chi2_contingency(table, correction=False)
-            rows[var] = {"kind": "binary", "n_total": x.sum(), "pct_total": 100 * x.mean(), "n_treated": x1.sum(),
-                         "pct_treated": 100 * m1, "n_control": x0.sum(), "pct_control": 100 * m0,
-                         "statistic": chi2, "p": p, "smd": smd, "variance_ratio": vr}
-            shown[var] = [f"{int(x.sum())} ({100 * x.mean():.2f})", f"{int(x1.sum())} ({100 * m1:.2f})",
-                          f"{int(x0.sum())} ({100 * m0:.2f})", f"{chi2:.3f}"]
+            cells = [f"{int(row[f'n_{g}'])} ({row[f'pct_{g}']:.2f})" for g in ("total", "treated", "control")]
         else:
-            # Stata ttest: difference = mean(arm 0) - mean(arm 1)
-            t, p = stats.ttest_ind(x0, x1, equal_var=equal_var)
-            rows[var] = {"kind": "continuous", "mean_total": x.mean(), "sd_total": x.std(ddof=1), "mean_treated": m1,
-                         "sd_treated": s1, "mean_control": m0, "sd_control": s0, "statistic": t, "p": p,
-                         "smd": smd, "variance_ratio": vr}
-            shown[var] = [f"{x.mean():.2f} ({x.std(ddof=1):.2f})", f"{m1:.2f} ({s1:.2f})", f"{m0:.2f} ({s0:.2f})",
-                          f"{t:.3f}"]
-        shown[var] += [f"{p:.3f}", f"{smd:.3f}", f"{vr:.2f}"]
+            cells = [f"{row[f'mean_{g}']:.2f} ({row[f'sd_{g}']:.2f})" for g in ("total", "treated", "control")]
+        shown[var] = [*cells, _fmt(row["statistic"], ".3f"), _fmt(row["p"], ".3f"), _fmt(row["smd"], ".3f"),
+                      _fmt(row["variance_ratio"], ".2f")]
     numeric = pd.DataFrame.from_dict(rows, orient="index")
-    numeric.attrs["n"] = (len(frame), len(treated), len(control))
+    numeric.index.name = "variable"
     display = pd.DataFrame.from_dict(shown, orient="index", columns=[
         "Total", "Coordinated follow-up", "Ordinary follow-up", "chi2/t", "p-value", "SMD", "Variance ratio"])
     display.index = [labels.get(v, v) + (" (%)" if v in binary else " (SD)") for v in display.index]
     display.loc["N"] = [f"{len(frame)}", f"{len(treated)}", f"{len(control)}", "", "", "", ""]
     joint = _joint_test(frame, arm, order)
+    untested = [v for v, r in rows.items() if pd.isna(r["statistic"])]
     test = "t (equal variances)" if equal_var else "Welch t"
-    notes = (f"n (%) with Pearson chi-square (no continuity correction); mean (SD) with {test}, "
-             "difference ordinary minus coordinated as Stata's ttest. SMD = standardized mean difference "
-             f"(coordinated minus ordinary). Joint test, logit of arm on all rows: LR chi2({joint['df']}) = "
-             f"{joint['lr']:.3f}, p = {joint['p']:.3f}.")
+    notes = (f"n (%) with Pearson chi-square (no continuity correction); mean (SD) with {test}, difference "
+             "ordinary minus coordinated as Stata's ttest. SMD = standardized mean difference (coordinated minus "
+             f"ordinary) over sqrt((s1^2 + s0^2)/2); variance ratio s1^2/s0^2. {joint}."
+             + (f" Constant, not tested: {untested}." if untested else ""))
     title = f"Table 3. Characteristics at baseline by arm, n = {len(frame):,}"
-    return BalanceTable(table=Table(frame=numeric, display=display, title=title, notes=notes), joint_test=joint)
+    return BalanceTable(frame=numeric, display=display, title=title, notes=notes, joint_test=joint,
+                        nobs=len(frame), nobs_treated=len(treated), nobs_control=len(control), equal_var=equal_var)
 
 
-def _joint_test(frame: pd.DataFrame, arm: str, variables: Sequence[str]) -> dict:
-    """LR test that ``variables`` jointly do not predict the arm (logit of arm on them)."""
-    from famtrial.models.logit import Logit
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
+class CorrelationTable(Table):
+    """Table 4: pairwise Pearson correlations at baseline (lower triangle) with stars.
 
-    x = frame[list(variables)].to_numpy(float)
-    x = (x - x.mean(axis=0)) / np.where(x.std(axis=0) > 0, x.std(axis=0), 1)
-    res = Logit(frame[arm].to_numpy(float), x, names=list(variables)).fit()
-    lr = 2 * (res.llf - res.llnull)
-    df = len(res.params) - 1
-    return {"lr": float(lr), "df": int(df), "p": float(stats.chi2.sf(lr, df))}
+    ``frame``: per variable ``n``/``pct`` (binary) or ``mean``/``sd`` (continuous), then the
+    full correlation matrix; ``correlations`` and ``pvalues`` are the square matrices.
+    """
 
-
-@dataclass(frozen=True)
-class CorrelationTable:
-    """Table 4: pairwise Pearson correlations at baseline (lower triangle) with stars."""
-
-    table: Table
     correlations: pd.DataFrame
     pvalues: pd.DataFrame
+    nobs: int
+
+    @property
+    def table(self) -> Table:
+        """The plain publication table (frame, display, title, notes)."""
+        return Table(frame=self.frame, display=self.display, title=self.title, notes=self.notes)
 
     def to_numbers(self) -> dict[str, float]:
-        """``table4.<rowvar>.<colvar>`` for the lower triangle."""
+        """``table4.<rowvar>.<colvar>`` for the lower triangle (first column ``experimental``)."""
         names = list(self.correlations.index)
         return {f"table4.{names[i]}.{names[j]}": float(self.correlations.iloc[i, j])
                 for i in range(len(names)) for j in range(i)}
 
-    def __str__(self) -> str:
-        return str(self.table)
 
-    __repr__ = __str__
-
-    def _repr_html_(self) -> str:
-        return self.table.to_html()
+def _short(r: float) -> str:
+    """Two decimals without the leading zero, as printed: ``.01``, ``-.25``."""
+    return f"{r:.2f}".replace("0.", ".", 1)
 
 
-def correlation_table(data: Panel | pd.DataFrame, variables: Sequence[str] | None = None, *, arm: str = "arm",
-                      labels: Mapping[str, str] | None = None) -> CorrelationTable:
-    """Pairwise Pearson correlations with n/% (binary) or mean/SD (continuous), as the paper's Table 4.
+def correlation_table(data: Panel | pd.DataFrame, variables: Sequence[str] | None = None,
+                      labels: Mapping[str, str] | None = None, *, arm: str = "arm") -> CorrelationTable:
+    """Pairwise Pearson correlations with n/% (binary) or M/SD (continuous): the paper's Table 4.
 
-    The first variable is ``experimental`` (the arm). Stars from the correlation's t test,
-    ``t = r sqrt((n-2)/(1-r^2))``: * p < .05, ** p < .01, *** p < .001.
+    Parameters
+    ----------
+    data : DataFrame or Panel
+        One row per parent, or a Panel (its baseline month and arm).
+    variables : sequence of str
+        Variables after the arm (default for a Panel: its covariates and outcomes in the paper's order).
+    labels : mapping, optional
+    arm : str, default "arm"
+        Becomes the first variable, ``experimental``; ignored for a Panel.
+
+    Notes
+    -----
+    Stars from ``t = r sqrt((n - 2) / (1 - r^2))`` with ``n - 2`` df: * p < .05, ** p < .01,
+    *** p < .001 (Stata ``pwcorr x1 ... xk, sig``; R ``cor.test``).
     """
     if isinstance(data, Panel):
-        frame = data.baseline_frame()
-        arm = data.columns.arm
+        frame, arm, cols = data.baseline_frame(), data.columns.arm, data.columns
         if variables is None:
-            cols = data.columns
-            variables = [v for v in _PAPER_ORDER if v in (*cols.covariates, *cols.outcomes)]
-    else:
+            available = [*cols.covariates, *cols.outcomes]
+            variables = [v for v in _PAPER_ORDER if v in available] + [v for v in available if v not in _PAPER_ORDER]
+    elif isinstance(data, pd.DataFrame):
         frame = data
         if variables is None:
-            raise ValueError("give variables= when data is a DataFrame")
+            raise ValueError("give variables=[...] when data is a DataFrame")
+    else:
+        raise TypeError(f"data must be a DataFrame (one row per parent) or a Panel, not {type(data).__name__}")
+    variables = list(variables)
+    if "experimental" in variables:
+        raise ValueError("'experimental' names the arm in Table 4: rename that column")
+    _check(frame, arm, variables, [])
     names = ["experimental", *variables]
-    x = pd.concat([frame[arm].rename("experimental"), frame[list(variables)]], axis=1).astype(float)
+    x = pd.concat([frame[arm].rename("experimental"), frame[variables]], axis=1).astype(float)
     n = len(x)
     r = x.corr()
-    t = r * np.sqrt((n - 2) / np.clip(1 - r ** 2, 1e-300, None))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = r * np.sqrt((n - 2) / (1 - r ** 2))
     p = pd.DataFrame(2 * stats.t.sf(np.abs(t), n - 2), index=names, columns=names)
     labels = {**LABELS, **(labels or {})}
-    shown = []
+    desc, shown = {}, []
     for i, v in enumerate(names):
         col = x[v]
         binary = _is_binary(col)
-        desc = ([f"{int(col.sum())}", f"{100 * col.mean():.2f}"] if binary else [f"{col.mean():.2f}", f"{col.std():.2f}"])
-        cells = [f"{r.iloc[i, j]:.2f}".replace("0.", ".", 1) + stars(p.iloc[i, j]) for j in range(i)]
-        shown.append([*desc, *cells, "–", *[""] * (len(names) - i - 1)])
+        desc[v] = ({"n": col.sum(), "pct": 100 * col.mean(), "mean": np.nan, "sd": np.nan} if binary else
+                   {"n": np.nan, "pct": np.nan, "mean": col.mean(), "sd": col.std()})
+        cells = ["" if pd.isna(r.iloc[i, j]) else _short(r.iloc[i, j]) + stars(p.iloc[i, j]) for j in range(i)]
+        shown.append([f"{col.mean():.2f}" if not binary else "", f"{int(col.sum())}" if binary else "",
+                      f"{col.std():.2f}" if not binary else "", f"{100 * col.mean():.2f}" if binary else "",
+                      *cells, "–", *[""] * (len(names) - i - 1)])
     display = pd.DataFrame(shown, index=[f"{i + 1}. {labels.get(v, v)}" for i, v in enumerate(names)],
-                           columns=["n / M", "% / SD", *[str(i + 1) for i in range(len(names))]])
-    numeric = r.copy()
+                           columns=["M", "n", "SD", "%", *[str(i + 1) for i in range(len(names))]])
+    display.index.name = "Variable"
+    numeric = pd.concat([pd.DataFrame.from_dict(desc, orient="index"), r], axis=1)
+    numeric.index.name = "variable"
+    constant = [v for v in names if x[v].std() == 0]
     title = f"Table 4. Pairwise correlations at baseline, n = {n:,}"
-    notes = "n and % for binary variables, mean and SD otherwise. * p < .05, ** p < .01, *** p < .001."
-    return CorrelationTable(table=Table(frame=numeric, display=display, title=title, notes=notes),
-                            correlations=r, pvalues=p)
+    notes = ("n and % for binary variables, mean (M) and SD otherwise. Pearson correlations; * p < .05, "
+             "** p < .01, *** p < .001." + (f" Constant (no correlation): {constant}." if constant else ""))
+    return CorrelationTable(frame=numeric, display=display, title=title, notes=notes, correlations=r, pvalues=p,
+                            nobs=n)

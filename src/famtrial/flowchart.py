@@ -9,54 +9,82 @@ from famtrial.sample import FlowCounts
 
 __all__ = ["plot_flow"]
 
-
-def _box(ax, x, y, w, h, text, **kw):
-    ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.008,rounding_size=0.01",
-                                linewidth=1.0, edgecolor="#333333", facecolor=kw.pop("facecolor", "#f4f6f8")))
-    ax.text(x, y, text, ha="center", va="center", fontsize=kw.pop("fontsize", 8.5), wrap=True, **kw)
+_EDGE = "#333333"
+_OFFERED, _ORDINARY, _NEUTRAL = "#e3eefa", "#fbeee0", "#f4f6f8"
 
 
-def _arrow(ax, start, end):
-    ax.annotate("", xy=end, xytext=start, arrowprops={"arrowstyle": "-|>", "color": "#333333", "lw": 1.0})
+def _box(ax, x, y, w, h, text, *, facecolor=_NEUTRAL, fontweight="normal", gid=None):
+    """A rounded box centred at (x, y) in axes coordinates with centred text."""
+    ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0,rounding_size=0.012",
+                                linewidth=1.0, edgecolor=_EDGE, facecolor=facecolor, transform=ax.transAxes,
+                                gid=gid))
+    ax.text(x, y, text, ha="center", va="center", fontsize=9, fontweight=fontweight, linespacing=1.35,
+            transform=ax.transAxes, gid=gid)
 
 
-def plot_flow(flow: FlowCounts, ax=None, *, threshold_text: str = "fewer than one third of\nfamilies remain in\nordinary follow-up"):
+def _arrow(ax, start, end, head=True):
+    ax.annotate("", xy=end, xytext=start, xycoords="axes fraction", textcoords="axes fraction",
+                arrowprops={"arrowstyle": "-|>" if head else "-", "color": _EDGE, "lw": 1.0,
+                            "shrinkA": 0, "shrinkB": 0})
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n:,} {one if n == 1 else many}"
+
+
+def plot_flow(flow: FlowCounts, ax=None):
     """Draw the participant flow: listed -> randomized by arm -> excluded offices -> analysed.
 
-    Returns the matplotlib Figure (A4 width, 7.5 x 6 in); pass ``ax=`` to draw into an existing axes.
+    Parameters
+    ----------
+    flow : FlowCounts
+        From :func:`famtrial.sample.analysis_sample` (``sample.flow``).
+    ax : matplotlib Axes, optional
+        Draw into this axes (turned off); default a new 7.2 x 6.4 in figure (fits A4 width).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Save with ``fig.savefig("figure1.pdf")`` (PNG, PDF and SVG all work).
     """
-    fig = None
+    if not isinstance(flow, FlowCounts):
+        raise TypeError(f"plot_flow needs FlowCounts (sample.flow), not {type(flow).__name__}")
     if ax is None:
-        fig, ax = plt.subplots(figsize=(7.5, 6.0))
-    fig = fig or ax.figure
+        fig, ax = plt.subplots(figsize=(7.2, 6.4))
+        fig.subplots_adjust(left=0.02, right=0.98, top=0.93, bottom=0.02)
+    fig = ax.figure
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.axis("off")
-    left, right, mid = 0.33, 0.67, 0.5
-    _box(ax, mid, 0.88, 0.6, 0.1,
-         f"Families on the coordinators' lists\n{flow.families_listed:,} families, {flow.parents_listed:,} parents, "
-         f"{flow.offices} offices", fontweight="bold")
-    _box(ax, left, 0.64, 0.32, 0.11,
-         f"Offered a family coordinator\n{flow.families_offered:,} families\n{flow.parents_offered:,} parents",
-         facecolor="#e3eefa")
-    _box(ax, right, 0.64, 0.32, 0.11,
-         f"Ordinary follow-up\n{flow.families_ordinary:,} families\n{flow.parents_ordinary:,} parents",
-         facecolor="#fbeee0")
-    for x, side, fam, par in ((left, 0.1, flow.families_excluded_offered, flow.parents_excluded_offered),
-                              (right, 0.9, flow.families_excluded_ordinary, flow.parents_excluded_ordinary)):
-        _box(ax, side, 0.38, 0.17, 0.16, f"Excluded\n({flow.offices_excluded} offices)\n{fam:,} families\n{par:,} parents",
-             facecolor="#ffffff", fontsize=8)
-        _arrow(ax, (x, 0.585), (x, 0.16))
-        _arrow(ax, (x, 0.38), (side + (0.085 if side < mid else -0.085), 0.38))
-    _box(ax, left, 0.10, 0.32, 0.11,
-         f"Analysed ({flow.offices_included} offices)\n{flow.families_analysed_offered:,} families\n"
-         f"{flow.parents_analysed_offered:,} parents", facecolor="#e3eefa", fontweight="bold")
-    _box(ax, right, 0.10, 0.32, 0.11,
-         f"Analysed ({flow.offices_included} offices)\n{flow.families_analysed_ordinary:,} families\n"
-         f"{flow.parents_analysed_ordinary:,} parents", facecolor="#fbeee0", fontweight="bold")
-    _arrow(ax, (mid, 0.83), (left, 0.695))
-    _arrow(ax, (mid, 0.83), (right, 0.695))
-    ax.text(mid, 0.38, f"Offices excluded when\n{threshold_text}", ha="center", va="center", fontsize=7.5,
-            fontstyle="italic", color="#444444")
-    ax.set_title("Figure 1. Participant flow", fontsize=10, fontweight="bold", loc="left")
+
+    _box(ax, 0.5, 0.90, 0.62, 0.11,
+         f"Families on the coordinators' lists ({_plural(flow.offices, 'office', 'offices')})\n"
+         f"{flow.families_listed:,} families, {flow.parents_listed:,} parents", fontweight="bold", gid="listed")
+    _arrow(ax, (0.5, 0.845), (0.5, 0.79), head=False)
+    _arrow(ax, (0.26, 0.79), (0.74, 0.79), head=False)
+    ax.text(0.52, 0.812, "randomized by family", ha="left", va="center", fontsize=8, fontstyle="italic",
+            color="#444444", transform=ax.transAxes)
+
+    arms = ((0.26, "Offered a family coordinator", _OFFERED, "offered", flow.families_offered, flow.parents_offered,
+             flow.families_excluded_offered, flow.parents_excluded_offered,
+             flow.families_analysed_offered, flow.parents_analysed_offered),
+            (0.74, "Ordinary follow-up", _ORDINARY, "ordinary", flow.families_ordinary, flow.parents_ordinary,
+             flow.families_excluded_ordinary, flow.parents_excluded_ordinary,
+             flow.families_analysed_ordinary, flow.parents_analysed_ordinary))
+    for x, title, colour, key, fam, par, fam_ex, par_ex, fam_an, par_an in arms:
+        trunk = x - 0.12
+        _arrow(ax, (x, 0.79), (x, 0.725))
+        _box(ax, x, 0.665, 0.40, 0.12, f"{title}\n{fam:,} families\n{par:,} parents", facecolor=colour,
+             gid=f"{key}")
+        _arrow(ax, (trunk, 0.605), (trunk, 0.24))
+        _arrow(ax, (trunk, 0.425), (x - 0.035, 0.425))
+        _box(ax, x + 0.085, 0.425, 0.24, 0.15,
+             f"Excluded: in {_plural(flow.offices_excluded, 'office', 'offices')}\nwith too few controls\n"
+             f"{fam_ex:,} families\n{par_ex:,} parents", facecolor="#ffffff", gid=f"excluded_{key}")
+        _box(ax, x, 0.18, 0.40, 0.12,
+             f"Analysed ({_plural(flow.offices_included, 'office', 'offices')})\n{fam_an:,} families\n"
+             f"{par_an:,} parents", facecolor=colour, fontweight="bold", gid=f"analysed_{key}")
+    ax.text(0.5, 0.05, f"{flow.rule[0].upper()}{flow.rule[1:]}.", ha="center", va="center", fontsize=8, fontstyle="italic",
+            color="#444444", transform=ax.transAxes, wrap=True)
+    ax.set_title("Figure 1. Participant flow", fontsize=11, fontweight="bold", loc="left")
     return fig

@@ -9,8 +9,10 @@ analysed, so ``unit="family"`` is the default and ``unit="parent"`` an option.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from fractions import Fraction
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from famtrial.panel import Panel
@@ -19,11 +21,17 @@ from famtrial.tables import Table
 __all__ = ["FlowCounts", "AnalysisSample", "office_counts", "exclusion_rule", "analysis_sample"]
 
 Unit = Literal["family", "parent"]
+_UNITS = ("family", "parent")
+
+
+def _fraction(threshold: float) -> str:
+    rule = Fraction(threshold).limit_denominator(1000)
+    return f"{rule.numerator}/{rule.denominator}" if abs(float(rule) - threshold) < 1e-12 else f"{threshold:.4g}"
 
 
 @dataclass(frozen=True)
 class FlowCounts:
-    """Participant flow (CONSORT): families and parents at each step, by arm."""
+    """Participant flow (CONSORT): families and parents at each step, by arm, and the rule applied."""
 
     offices: int
     offices_included: int
@@ -42,6 +50,15 @@ class FlowCounts:
     parents_analysed_offered: int
     families_analysed_ordinary: int
     parents_analysed_ordinary: int
+    threshold: float = 1 / 3
+    unit: Unit = "family"
+
+    @property
+    def rule(self) -> str:
+        """The exclusion rule in words."""
+        plural = "families" if self.unit == "family" else "parents"
+        return (f"an office is excluded when fewer than {_fraction(self.threshold)} of its listed {plural} "
+                "remain in ordinary follow-up")
 
     def to_frame(self) -> pd.DataFrame:
         return pd.Series(asdict(self), name="count").to_frame()
@@ -50,11 +67,14 @@ class FlowCounts:
 def office_counts(panel: Panel) -> pd.DataFrame:
     """Per office: parents and families in each arm (one row per office, sorted by office)."""
     cols = panel.columns
-    people = panel.data.drop_duplicates(cols.parent)[[cols.parent, cols.family, cols.office, cols.arm]]
-    parents = people.pivot_table(index=cols.office, columns=cols.arm, values=cols.parent, aggfunc="count",
-                                 fill_value=0).reindex(columns=[1, 0], fill_value=0)
-    families = people.drop_duplicates(cols.family).pivot_table(index=cols.office, columns=cols.arm, values=cols.family,
-                                                                aggfunc="count", fill_value=0).reindex(columns=[1, 0], fill_value=0)
+    parent = panel.data[cols.parent].to_numpy()
+    first = np.r_[True, parent[1:] != parent[:-1]]  # data are sorted by parent, month
+    people = panel.data.loc[first, [cols.parent, cols.family, cols.office, cols.arm]]
+    def by_arm(frame: pd.DataFrame) -> pd.DataFrame:
+        counts = frame.groupby([cols.office, cols.arm]).size().unstack(cols.arm, fill_value=0)
+        return counts.reindex(columns=[1, 0], fill_value=0)
+
+    parents, families = by_arm(people), by_arm(people.drop_duplicates(cols.family))
     out = pd.DataFrame({"parents_coordinated": parents[1], "parents_ordinary": parents[0],
                         "families_coordinated": families[1], "families_ordinary": families[0]})
     out.index.name = "office"
@@ -65,10 +85,12 @@ def exclusion_rule(counts: pd.DataFrame, threshold: float = 1 / 3, unit: Unit = 
     """Apply the rule to a per-office count table (columns ``{unit}s_coordinated``, ``{unit}s_ordinary``).
 
     Adds ``control_share`` = ordinary / (coordinated + ordinary) on ``unit`` and ``included`` =
-    ``control_share >= threshold``.
+    ``control_share >= threshold``, decided in exact integer arithmetic (``threshold`` as a
+    fraction, so an office at exactly one third is included). Pure: needs only the count table,
+    e.g. Table 2's printed counts.
     """
-    if unit not in ("family", "parent"):
-        raise ValueError(f"unit={unit!r} is not one of ('family', 'parent')")
+    if unit not in _UNITS:
+        raise ValueError(f"unit={unit!r} is not one of {_UNITS}")
     if not 0 < threshold < 1:
         raise ValueError(f"threshold={threshold!r} must lie strictly between 0 and 1")
     plural = "families" if unit == "family" else "parents"
@@ -76,16 +98,33 @@ def exclusion_rule(counts: pd.DataFrame, threshold: float = 1 / 3, unit: Unit = 
     absent = [c for c in need if c not in counts.columns]
     if absent:
         raise ValueError(f"the count table lacks {absent} needed for unit={unit!r}")
-    total = counts[need].sum(axis=1)
+    coordinated, ordinary = (counts[c].to_numpy(np.int64) for c in need)
+    total = coordinated + ordinary
+    if (total <= 0).any() or (coordinated < 0).any() or (ordinary < 0).any():
+        raise ValueError(f"offices {list(counts.index[(total <= 0) | (coordinated < 0) | (ordinary < 0)])} "
+                         f"have no listed {plural} or negative counts")
+    rule = Fraction(threshold).limit_denominator(10**6)
     out = counts.copy()
-    out["control_share"] = counts[need[1]] / total
-    out["included"] = out["control_share"] >= threshold
+    out["control_share"] = ordinary / total
+    out["included"] = ordinary * rule.denominator >= rule.numerator * total
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class AnalysisSample:
-    """The analysis panel, Table 2, and the participant flow."""
+    """The analysis panel, Table 2 and the participant flow.
+
+    Attributes
+    ----------
+    panel : Panel
+        The panel restricted to the included offices (its report lists the removed offices).
+    offices : DataFrame
+        Per office (sorted by label): parents and families by arm, ``control_share`` on ``unit``,
+        ``included``.
+    flow : FlowCounts
+    threshold : float
+    unit : {"family", "parent"}
+    """
 
     panel: Panel
     offices: pd.DataFrame
@@ -95,43 +134,51 @@ class AnalysisSample:
 
     @property
     def excluded_offices(self) -> list:
+        """Labels of the offices the rule excludes."""
         return list(self.offices.index[~self.offices["included"]])
 
     @property
     def included_offices(self) -> list:
+        """Labels of the analysed offices."""
         return list(self.offices.index[self.offices["included"]])
 
     @property
     def table2(self) -> Table:
-        """Table 2: parents per office and arm, included offices first, with the rule's share."""
+        """Table 2: parents and families per office and arm, included offices first, with the rule's share."""
         frame = pd.concat([self.offices[self.offices["included"]], self.offices[~self.offices["included"]]])
+        plural = "families" if self.unit == "family" else "parents"
         display = pd.DataFrame({
             "Coordinated follow-up": frame["parents_coordinated"].map("{:,}".format),
             "Ordinary follow-up": frame["parents_ordinary"].map("{:,}".format),
-            "Families coordinated / ordinary": [f"{a:,} / {b:,}" for a, b in
-                                                zip(frame["families_coordinated"], frame["families_ordinary"])],
-            f"Ordinary share ({self.unit}s)": frame["control_share"].map("{:.3f}".format),
+            "Families coordinated": frame["families_coordinated"].map("{:,}".format),
+            "Families ordinary": frame["families_ordinary"].map("{:,}".format),
+            f"Ordinary share ({plural})": frame["control_share"].map("{:.3f}".format),
             "Included": frame["included"].map({True: "yes", False: "no"}),
         })
-        display.index = [f"Office {o}" for o in frame.index]
+        display.index = pd.Index([f"Office {o}" for o in frame.index], name="Office")
         f = self.flow
         title = (f"Table 2. Parents per office by experimental condition, k = {f.offices}, "
                  f"n = {f.parents_listed:,} parents")
-        notes = (f"Included: {f.offices_included} offices, {f.parents_analysed_offered + f.parents_analysed_ordinary:,} "
-                 f"parents; excluded: {f.offices_excluded} offices, "
-                 f"{f.parents_excluded_offered + f.parents_excluded_ordinary:,} parents. An office is excluded when "
-                 f"fewer than {self.threshold:.4g} of its {self.unit == 'family' and 'families' or 'parents'} "
-                 "remain in ordinary follow-up.")
+        analysed = f.parents_analysed_offered + f.parents_analysed_ordinary
+        excluded = f.parents_excluded_offered + f.parents_excluded_ordinary
+        notes = (f"Included: {f.offices_included} offices, {analysed:,} parents; excluded: {f.offices_excluded} "
+                 f"offices, {excluded:,} parents. Rule: {f.rule}.")
         return Table(frame=frame, display=display, title=title, notes=notes)
 
     def summary(self) -> str:
+        """The rule, the excluded offices with their counts, and the analysed sample."""
         f = self.flow
-        return (f"Analysis sample (rule on {'families' if self.unit == 'family' else 'parents'}, threshold {self.threshold:.4g}): "
-                f"{f.offices_included} of {f.offices} offices included; excluded offices {self.excluded_offices} "
-                f"hold {f.families_excluded_offered + f.families_excluded_ordinary:,} families "
-                f"({f.parents_excluded_offered + f.parents_excluded_ordinary:,} parents). Analysed: "
-                f"{f.parents_analysed_offered:,} offered parents in {f.families_analysed_offered:,} families, "
-                f"{f.parents_analysed_ordinary:,} ordinary parents in {f.families_analysed_ordinary:,} families.")
+        lines = [f"Analysis sample: {f.rule} (arm 0)",
+                 f"offices: {f.offices_included} of {f.offices} included, {f.offices_excluded} excluded "
+                 f"{self.excluded_offices}",
+                 f"excluded: {f.families_excluded_offered:,} offered and {f.families_excluded_ordinary:,} ordinary "
+                 f"families ({f.parents_excluded_offered:,} and {f.parents_excluded_ordinary:,} parents)",
+                 f"analysed: {f.families_analysed_offered:,} offered and {f.families_analysed_ordinary:,} ordinary "
+                 f"families ({f.parents_analysed_offered:,} and {f.parents_analysed_ordinary:,} parents)"]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return self.summary()
 
     def to_numbers(self) -> dict[str, float]:
         """Reproduced ``sample.*`` and ``table2.*`` numbers for ``famtrial verify``."""
@@ -159,6 +206,8 @@ def analysis_sample(panel: Panel, *, threshold: float = 1 / 3, unit: Unit = "fam
     counted on families (default) or parents. Every excluded office, family and parent is counted
     in ``flow`` and shown in ``summary()``.
     """
+    if not isinstance(panel, Panel):
+        raise TypeError(f"analysis_sample needs a famtrial Panel (from load_panel), not {type(panel).__name__}")
     offices = exclusion_rule(office_counts(panel), threshold, unit)
     inc = offices[offices["included"]].sum(numeric_only=True)
     exc = offices[~offices["included"]].sum(numeric_only=True)
@@ -178,6 +227,7 @@ def analysis_sample(panel: Panel, *, threshold: float = 1 / 3, unit: Unit = "fam
         parents_analysed_offered=int(inc.get("parents_coordinated", 0)),
         families_analysed_ordinary=int(inc.get("families_ordinary", 0)),
         parents_analysed_ordinary=int(inc.get("parents_ordinary", 0)),
+        threshold=threshold, unit=unit,
     )
     if flow.offices_included == 0:
         raise ValueError(f"no office meets the rule (ordinary share >= {threshold:.4g} of {unit}s); "

@@ -1,0 +1,153 @@
+r"""Linear probability model with parent and month fixed effects: the robustness check beside the clogit.
+
+``y_it = a_i + d_t + b * treat_it + x_it' g + e_it`` by OLS after absorbing parent (a_i) and
+month (d_t) effects, cluster-robust by office with factor G/(G-1). ``b`` is the change in the
+probability of the outcome; :class:`LPMResults` reports it also in percentage points (x 100).
+Unlike the conditional logit, the LPM keeps parents without outcome change (they absorb into a_i
+and contribute nothing to b, but count in N).
+
+Stata: ``reghdfe y treat x, absorb(parent month) vce(cluster office)`` (which also multiplies by
+(N-1)/(N-K); here the factor is G/(G-1) only); R: ``fixest::feols(y ~ treat + x | parent + month, cluster = ~office)``.
+linearmodels: ``PanelOLS(y, X, entity_effects=True, time_effects=True).fit(cov_type="clustered",
+clusters=office, debiased=False, auto_df=False, count_effects=False)`` times G/(G-1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from linearmodels.panel import PanelOLS
+
+from famtrial.models.base import ModelResults
+from famtrial.models.covariance import Covariance
+from famtrial.panel import Panel
+from famtrial.tables import Table, stars
+
+__all__ = ["LPMResults", "lpm", "trial_lpm", "lpm_table"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class LPMResults(ModelResults):
+    """Two-way fixed-effects LPM: the common interface, within R2, and effects in percentage points.
+
+    ``llf``/``llnull`` are not defined for OLS and are NaN; ``odds_ratios`` does not apply.
+    """
+
+    rsquared_within: float
+    n_entities: int
+    n_periods: int
+    linearmodels: object  # the linearmodels PanelEffectsResults, for its own summary
+
+    def odds_ratios(self, alpha: float = 0.05) -> pd.DataFrame:
+        raise TypeError("a linear probability model has no odds ratios: use to_frame() (coefficients in "
+                        "probability units and percentage points)")
+
+    def to_frame(self, alpha: float = 0.05) -> pd.DataFrame:
+        """coef, se, z, p, CI (probability units) and the same in percentage points (``*_pp``)."""
+        ci = self.conf_int(alpha)
+        return pd.DataFrame({"coef": self.params, "se": self.bse, "z": self.tvalues, "p": self.pvalues,
+                             "ci_low": ci["lower"], "ci_high": ci["upper"], "coef_pp": 100 * self.params,
+                             "se_pp": 100 * self.bse, "ci_low_pp": 100 * ci["lower"], "ci_high_pp": 100 * ci["upper"]})
+
+    @property
+    def prsquared(self) -> float:
+        return float("nan")
+
+    def _header(self) -> list[tuple[str, str]]:
+        return [("Model", self.model_name), ("Outcome", self.outcome), ("Observations", f"{self.nobs:,}"),
+                ("Parents (entity effects)", f"{self.n_entities:,}"), ("Months (time effects)", f"{self.n_periods:,}"),
+                ("Covariance", self.covariance.describe()), ("Within R2", f"{self.rsquared_within:.4f}")]
+
+    def summary(self, alpha: float = 0.05, odds: bool = False) -> str:
+        if odds:
+            raise TypeError("a linear probability model has no odds ratios")
+        width = max(len(k) for k, _ in self._header())
+        lines = [f"{k:<{width}} : {v}" for k, v in self._header()]
+        lines += ["", self.to_frame(alpha).to_string(float_format=lambda v: f"{v:.6g}")]
+        if self.dropped:
+            lines += ["", "Dropped:"] + [f"  - {d.describe()}" for d in self.dropped]
+        return "\n".join(lines)
+
+
+def lpm(data: pd.DataFrame, outcome: str, regressors: Sequence[str], entity: str, time: str,
+        cluster: str) -> LPMResults:
+    """Fit ``outcome ~ regressors + entity effects + time effects`` by OLS, clustered by ``cluster``.
+
+    ``time`` may hold periods, dates or integers. Covariance: linearmodels' clustered sandwich
+    (no linearmodels df factor) times G/(G-1), as the clogit's; normal reference. Stata's
+    ``reghdfe`` further multiplies by (N-1)/(N-K) (K: regressors and non-nested effects).
+    """
+    regressors = list(regressors)
+    missing = [c for c in (outcome, *regressors, entity, time, cluster) if c not in data.columns]
+    if missing:
+        raise ValueError(f"columns not in the data: {missing}")
+    used = data[[outcome, *regressors, entity, time, cluster]]
+    bad = used.isna().any(axis=1)
+    if bad.any():
+        cols = used.columns[used.isna().any()].tolist()
+        raise ValueError(f"{int(bad.sum()):,} rows have missing values in {cols}; drop or impute them first")
+    t = used[time]
+    t_code = pd.factorize(t, sort=True)[0]
+    frame = used.assign(_t=t_code).set_index([entity, "_t"])
+    model = PanelOLS(frame[outcome].astype(float), frame[regressors].astype(float), entity_effects=True,
+                     time_effects=True, drop_absorbed=False)
+    # no degrees-of-freedom factor from linearmodels (its defaults scale by N/(N-K-effects)): G/(G-1) applied here
+    res = model.fit(cov_type="clustered", clusters=frame[[cluster]], debiased=False, auto_df=False,
+                    count_effects=False)
+    g = int(used[cluster].nunique())
+    cov = Covariance(matrix=g / (g - 1) * res.cov.to_numpy(), cov_type="cluster", n_clusters=g, factor=g / (g - 1),
+                     adjustment="stata")
+    return LPMResults(
+        model_name="Linear probability model, parent and month fixed effects (OLS, within)", outcome=outcome,
+        params=pd.Series(res.params.to_numpy(), index=regressors, name="params"), covariance=cov,
+        nobs=int(res.nobs), llf=float("nan"), llnull=float("nan"), converged=True, iterations=0,
+        info=(("Clusters", f"{g:,}"),), rsquared_within=float(res.rsquared_within),
+        n_entities=int(res.entity_info["total"]), n_periods=int(res.time_info["total"]), linearmodels=res)
+
+
+def trial_lpm(panel: Panel, outcome: str, *, split: bool = False,
+              covariates: Sequence[str] | None = None) -> LPMResults:
+    """The LPM twin of Models 1-4: treatment (pooled or split), time-varying covariates, parent and month effects.
+
+    Month effects replace the clogit's linear trend (they absorb it).
+    """
+    from famtrial.trial import fe_design
+
+    cols = panel.columns
+    frame, regressors = fe_design(panel, outcome, split=split, trend="none", covariates=covariates)
+    frame = frame.assign(**{cols.month: panel.data[cols.month].to_numpy()})
+    return lpm(frame, outcome, regressors, entity=cols.parent, time=cols.month, cluster=cols.office)
+
+
+def lpm_table(clogit: Mapping[str, ModelResults], lpms: Mapping[str, LPMResults], *,
+              terms: Sequence[str] = ("coordinator_pooled", "coordinator_local", "coordinator_holf"),
+              title: str = "Conditional logit and linear probability model", alpha: float = 0.05) -> Table:
+    """Treatment effects side by side: clogit OR (95% CI) and LPM percentage points (95% CI), per model."""
+    rows, shown = [], []
+    for name, fit in clogit.items():
+        lin = lpms.get(name)
+        ci = fit.conf_int(alpha)
+        lin_frame = lin.to_frame(alpha) if lin is not None else None
+        for term in [t for t in terms if t in fit.params.index]:
+            row = {"model": name, "term": term, "or": float(np.exp(fit.params[term])),
+                   "or_ci_low": float(np.exp(ci.loc[term, "lower"])), "or_ci_high": float(np.exp(ci.loc[term, "upper"])),
+                   "p_clogit": float(fit.pvalues[term])}
+            if lin_frame is not None and term in lin_frame.index:
+                lr = lin_frame.loc[term]
+                row.update(pp=float(lr["coef_pp"]), pp_ci_low=float(lr["ci_low_pp"]), pp_ci_high=float(lr["ci_high_pp"]),
+                           p_lpm=float(lr["p"]))
+            rows.append(row)
+            shown.append({
+                "OR (clogit)": f"{row['or']:.2f}{stars(row['p_clogit'])}",
+                f"{100 * (1 - alpha):g}% CI": f"({row['or_ci_low']:.2f}, {row['or_ci_high']:.2f})",
+                "pp (LPM)": f"{row['pp']:.2f}{stars(row['p_lpm'])}" if "pp" in row else "",
+                f"{100 * (1 - alpha):g}% CI (pp)": f"({row['pp_ci_low']:.2f}, {row['pp_ci_high']:.2f})" if "pp" in row else ""})
+    frame = pd.DataFrame(rows).set_index(["model", "term"])
+    display = pd.DataFrame(shown, index=[f"{m}: {t}" for m, t in frame.index])
+    notes = ("Conditional logit: odds ratio, parent effects conditioned out, linear trend. LPM: OLS with parent "
+             "and month fixed effects, effect in percentage points. Both cluster-robust by office (G/(G-1)). "
+             "* p < .05, ** p < .01, *** p < .001.")
+    return Table(frame=frame, display=display, title=title, notes=notes)

@@ -1,0 +1,354 @@
+r"""Randomization inference: re-draw the offer as the trial drew it, refit, compare.
+
+The trial offered a family coordinator to families within each office. Under the sharp null of
+no effect for anyone, every re-assignment that keeps each office's number of offered families is
+as likely as the observed one. For R such re-draws (families permuted within office; the
+family's arm goes to all its parents), the model is refitted with the rebuilt treatment
+(``arm * post`` for the fixed-effects Models 1-4, ``arm`` itself for the monthly logits) and the
+statistic T* (coefficient or cluster-robust z) collected::
+
+    p = (1 + #{|T*_r| >= |T|}) / (1 + R),     Monte Carlo SE = sqrt(p (1 - p) / R)
+
+The test is exact at any G (its size does not rest on asymptotics in the number of clusters).
+Each re-draw has its own seed (``SeedSequence(seed).spawn(R)``), so results do not depend on
+``n_jobs`` or on the executor. Stata: ``ritest arm _b[treat], strata(office) cluster(family)
+reps(R): clogit ...``. R: ``ri2::conduct_ri``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from famtrial.inference._parallel import resolve_jobs, run_tasks
+from famtrial.models.clogit import ConditionalLogit
+from famtrial.models.logit import Logit
+from famtrial.panel import Panel
+from famtrial.tables import Table
+
+__all__ = ["RandomizationResult", "FamilyDesign", "randomization_test", "family_design", "ri_pvalue",
+           "FewClusterInference", "few_cluster_inference"]
+
+Statistic = Literal["z", "coef"]
+_STATISTICS = ("z", "coef")
+Kind = Literal["fe", "monthly"]
+
+
+@dataclass(frozen=True)
+class FamilyDesign:
+    """The trial's assignment: families (with their office) and the observed arm of each family.
+
+    ``draw(rng)`` permutes the arms among the families of each office, so every office keeps its
+    number of offered families.
+    """
+
+    family: np.ndarray   # family labels
+    office: np.ndarray   # office of each family
+    arm: np.ndarray      # observed 0/1 arm of each family
+
+    def draw(self, rng: np.random.Generator) -> np.ndarray:
+        """A re-drawn arm vector (aligned with ``family``)."""
+        out = np.empty_like(self.arm)
+        for office in np.unique(self.office):
+            idx = np.flatnonzero(self.office == office)
+            out[idx] = self.arm[idx[rng.permutation(len(idx))]]
+        return out
+
+    def offered_per_office(self, arm: np.ndarray | None = None) -> pd.Series:
+        return pd.Series(self.arm if arm is None else arm).groupby(self.office).sum()
+
+
+def family_design(panel: Panel) -> FamilyDesign:
+    """Families, their office and arm from a panel; each family must sit in one office and one arm."""
+    cols = panel.columns
+    fam = panel.data[[cols.family, cols.office, cols.arm]].drop_duplicates()
+    dup = fam[cols.family].duplicated(keep=False)
+    if dup.any():
+        bad = fam.loc[dup, cols.family].unique()
+        raise ValueError(f"{len(bad):,} families have more than one office or arm (e.g. family ids "
+                         f"{', '.join(map(str, bad[:5]))}); randomization by family needs one office and arm per family "
+                         f"(check columns {cols.family!r}, {cols.office!r}, {cols.arm!r})")
+    fam = fam.sort_values(cols.family)
+    return FamilyDesign(family=fam[cols.family].to_numpy(), office=fam[cols.office].to_numpy(),
+                        arm=fam[cols.arm].to_numpy().astype(np.int8))
+
+
+@dataclass(frozen=True)
+class _Refit:
+    """Rebuild the treatment column(s) from a family arm vector and refit; returns T (picklable)."""
+
+    kind: Kind
+    y: np.ndarray
+    exog: np.ndarray          # regressors other than the treatment columns
+    names: tuple[str, ...]    # names of all regressors, treatment first
+    family_code: np.ndarray   # row -> index into the design's families
+    switches: np.ndarray      # (n, m) multipliers of the arm: post * model dummies (fe) or ones (monthly)
+    groups: np.ndarray | None
+    clusters: np.ndarray
+    term_index: int
+    statistic: Statistic
+    start: np.ndarray | None = None
+
+    def fit(self, family_arm: np.ndarray):
+        arm = family_arm[self.family_code].astype(float)
+        x = np.column_stack([self.switches * arm[:, None], self.exog])
+        if self.kind == "fe":
+            model = ConditionalLogit(self.y, x, self.groups, names=self.names)
+        else:
+            model = Logit(self.y, x, names=self.names, add_constant=False)
+        start = self.start if len(model.exog_names) == len(self.names) else None
+        return model.fit("cluster", self.clusters, start=start)
+
+    def __call__(self, family_arm: np.ndarray) -> float:
+        fit = self.fit(family_arm)
+        term = self.names[self.term_index]
+        if term not in fit.params.index:
+            return np.nan
+        return float(fit.params[term] if self.statistic == "coef" else fit.tvalues[term])
+
+
+def _chunk(task) -> list[float]:
+    design, refit, seeds = task
+    return [refit(design.draw(np.random.default_rng(s))) for s in seeds]
+
+
+@dataclass(frozen=True)
+class RandomizationResult:
+    """Randomization test of the sharp null of no effect: observed T, its re-draws and the p-value."""
+
+    term: str
+    statistic: str
+    observed: float
+    draws: np.ndarray
+    pvalue: float
+    mc_se: float
+    n_perm: int
+    n_failed: int
+    seed: int | None
+    n_offices: int
+    n_families: int
+    description: str
+
+    def summary(self) -> str:
+        failed = f"; {self.n_failed} re-draws gave no estimate (dropped from R)" if self.n_failed else ""
+        return (f"Randomization inference for {self.term} ({self.description})\n"
+                f"families re-drawn within each of {self.n_offices} offices ({self.n_families:,} families, "
+                f"offered count per office fixed); R = {self.n_perm:,} re-draws, seed {self.seed}{failed}\n"
+                f"observed {self.statistic} = {self.observed:.4f}; p = (1 + #|T*| >= |T|)/(1 + R) = {self.pvalue:.4f} "
+                f"(Monte Carlo SE {self.mc_se:.4f})")
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def ri_pvalue(observed: float, draws: np.ndarray) -> tuple[float, float, int]:
+    """``(p, Monte Carlo SE, R)`` with ``p = (1 + #{|T*| >= |T|}) / (1 + R)``; NaN draws are excluded."""
+    d = np.asarray(draws, dtype=float)
+    d = d[np.isfinite(d)]
+    r = len(d)
+    p = (1 + np.sum(np.abs(d) >= abs(observed) * (1 - 1e-10))) / (1 + r)
+    return float(p), float(np.sqrt(p * (1 - p) / max(r, 1))), r
+
+
+def _fe_refit(panel: Panel, design: FamilyDesign, outcome: str, split: bool, trend: str, term: str | None,
+              statistic: Statistic):
+    from famtrial.trial import fe_design
+
+    cols = panel.columns
+    frame, regressors = fe_design(panel, outcome, split=split, trend=trend)
+    treat = [r for r in regressors if r.startswith("coordinator_")]
+    others = [r for r in regressors if r not in treat]
+    post = (panel.data[cols.month] >= panel.implementation).to_numpy(dtype=float)
+    if split:
+        # the coordinated model is the office's: take it from the office's offered families
+        office_model = panel.data.loc[panel.data[cols.arm] == 1].groupby(cols.office)[cols.model].first()
+        model = panel.data[cols.office].map(office_model).fillna("ordinary").to_numpy()
+        switches = np.column_stack([post * (model == "local"), post * (model == "holf")])
+    else:
+        switches = post[:, None]
+    term = term or treat[0]
+    if term not in treat:
+        raise ValueError(f"term {term!r} is not a treatment term of this model ({treat})")
+    return frame, _Refit(
+        kind="fe", y=frame[outcome].to_numpy(dtype=float), exog=frame[others].to_numpy(dtype=float),
+        names=(*treat, *others), family_code=np.searchsorted(design.family, panel.data[cols.family].to_numpy()),
+        switches=switches, groups=frame[cols.parent].to_numpy(), clusters=frame[cols.office].to_numpy(),
+        term_index=treat.index(term), statistic=statistic)
+
+
+def _monthly_refit(panel: Panel, design: FamilyDesign, outcome: str, month, controls: Sequence[str],
+                   fixed_effects: str | None, statistic: Statistic):
+    cols = panel.columns
+    month = pd.Period(month, "M")
+    base_vars = list(dict.fromkeys([*controls, outcome]))
+    if month == panel.baseline:  # as monthly_effects: the outcome's own baseline is the outcome there
+        base_vars.remove(outcome)
+    base = panel.baseline_frame()[[cols.parent, *base_vars]].rename(columns={v: f"{v}_baseline" for v in base_vars})
+    cross = panel.data.loc[panel.data[cols.month] == month,
+                           [cols.parent, cols.family, cols.office, cols.arm, outcome]].merge(base, on=cols.parent)
+    if cross.empty:
+        raise ValueError(f"no parent is observed in month {month} and at baseline {panel.baseline}")
+    controls_cols = [f"{v}_baseline" for v in base_vars]
+    x_other = np.column_stack([np.ones(len(cross)), cross[controls_cols].to_numpy(dtype=float)])
+    fe_names: list[str] = []
+    if fixed_effects is not None:  # office dummies but the first, as monthly_effects(fixed_effects="office")
+        dummies = pd.get_dummies(cross[cols.office], prefix=cols.office, dtype=float).iloc[:, 1:]
+        x_other = np.column_stack([x_other, dummies.to_numpy()])
+        fe_names = [str(c) for c in dummies.columns]
+    return cross, _Refit(
+        kind="monthly", y=cross[outcome].to_numpy(dtype=float), exog=x_other,
+        names=(cols.arm, "Intercept", *controls_cols, *fe_names),
+        family_code=np.searchsorted(design.family, cross[cols.family].to_numpy()),
+        switches=np.ones((len(cross), 1)), groups=None, clusters=cross[cols.office].to_numpy(),
+        term_index=0, statistic=statistic)
+
+
+def randomization_test(panel: Panel, outcome: str, *, kind: Kind = "fe", split: bool = False,
+                       term: str | None = None, month=None, trend: Literal["linear", "months", "none"] = "linear",
+                       controls: Sequence[str] = ("reduced_work_capacity", "activation", "employed"),
+                       fixed_effects: Literal["office"] | None = None, statistic: Statistic = "z", n_perm: int = 999, seed: int | None = 20161001,
+                       n_jobs: int | None = None, client=None, progress: bool = True) -> RandomizationResult:
+    """Randomization p-value of the offer's effect, re-drawing families within office.
+
+    Parameters
+    ----------
+    panel : Panel
+        The analysis panel (e.g. ``analysis_sample(panel).panel``).
+    outcome : str
+        Outcome column (``"activation"`` or ``"employed"``).
+    kind : {"fe", "monthly"}
+        ``"fe"``: the fixed-effects conditional logit of Models 1-4 (``split=True`` for Models 2
+        and 4, ``term`` then picks ``coordinator_local`` or ``coordinator_holf``); ``"monthly"``:
+        the logit of ``month``'s outcome on the arm and baseline ``controls`` (as
+        :func:`famtrial.monthly.monthly_effects`; ``fixed_effects="office"`` adds office dummies).
+    statistic : {"z", "coef"}
+        Cluster-robust z (default: studentized, robust to heterogeneous effects) or coefficient.
+    n_perm : int
+        Re-draws R.
+    seed : int or None
+        Seeds every re-draw (``SeedSequence(seed).spawn(n_perm)``).
+    n_jobs, client
+        Local processes (default: all cores) or a Dask-like client (``map``/``gather``).
+
+    Notes
+    -----
+    Stata: ``ritest arm _b[coordinator_pooled], reps(999) strata(office) cluster(family_id):
+    clogit ..., group(parent_id) vce(cluster office)`` (with the treatment rebuilt from ``arm``).
+    """
+    if statistic not in _STATISTICS:
+        raise ValueError(f"statistic={statistic!r} is not one of {_STATISTICS}")
+    if kind not in ("fe", "monthly"):
+        raise ValueError(f"kind={kind!r} is not one of ('fe', 'monthly')")
+    if n_perm < 1:
+        raise ValueError(f"n_perm={n_perm} must be positive")
+    design = family_design(panel)
+    if kind == "fe":
+        if month is not None or fixed_effects is not None:
+            raise ValueError("month= and fixed_effects= are only used with kind='monthly' (Models 1-4 have parent effects)")
+        _, refit = _fe_refit(panel, design, outcome, split, trend, term, statistic)
+        what = f"fixed-effects logit of {outcome}, {'split' if split else 'pooled'} treatment"
+    else:
+        if month is None:
+            raise ValueError("kind='monthly' needs month= (e.g. '2017-06')")
+        if split or term is not None:
+            raise ValueError("split= and term= apply to kind='fe' only (the monthly term is the arm)")
+        if fixed_effects not in (None, "office"):
+            raise ValueError(f"fixed_effects={fixed_effects!r} is not one of (None, 'office')")
+        _, refit = _monthly_refit(panel, design, outcome, month, controls, fixed_effects, statistic)
+        what = f"logit of {outcome} in {pd.Period(month, 'M')}"
+    observed_fit = refit.fit(design.arm)
+    name = refit.names[refit.term_index]
+    if name not in observed_fit.params.index:
+        raise ValueError(f"the observed model does not estimate {name} (dropped: "
+                         f"{'; '.join(d.describe() for d in observed_fit.dropped)})")
+    observed = float(observed_fit.params[name] if statistic == "coef" else observed_fit.tvalues[name])
+    # warm starts: the observed fit's estimates are close to every re-draw's
+    refit = replace(refit, start=observed_fit.params.to_numpy())
+    seeds = np.random.SeedSequence(seed).spawn(n_perm)
+    jobs = 1 if client is not None else resolve_jobs(n_jobs)
+    n_chunks = min(n_perm, max(20, 4 * jobs)) if client is None else min(n_perm, 64)
+    tasks = [(design, refit, list(part)) for part in np.array_split(np.array(seeds, dtype=object), n_chunks)]
+    chunks = run_tasks(_chunk, tasks, n_jobs=n_jobs, client=client, progress=progress,
+                       desc=f"randomization ({n_perm:,} re-draws)")
+    draws = np.concatenate([np.asarray(c, dtype=float) for c in chunks])
+    p, se, r = ri_pvalue(observed, draws)
+    return RandomizationResult(
+        term=refit.names[refit.term_index], statistic=statistic, observed=observed, draws=draws, pvalue=p, mc_se=se,
+        n_perm=r, n_failed=n_perm - r, seed=seed, n_offices=len(np.unique(design.office)),
+        n_families=len(design.family), description=what)
+
+
+@dataclass(frozen=True)
+class FewClusterInference:
+    """The pooled effects with four p-values side by side (and, optionally, the LPM)."""
+
+    frame: pd.DataFrame
+    n_perm: int
+    n_clusters: int
+
+    @property
+    def table(self) -> Table:
+        f = self.frame
+        display = pd.DataFrame({
+            "OR": f["or"].map("{:.3f}".format),
+            "p (cluster z)": f["p_cluster_z"].map("{:.4f}".format),
+            f"p (t({self.n_clusters - 1}))": f["p_t"].map("{:.4f}".format),
+            "p (score bootstrap)": f["p_score_bootstrap"].map("{:.4f}".format),
+            "95% CI (score bootstrap)": [f"({a:.3f}, {b:.3f})" for a, b in zip(f["sb_or_ci_low"], f["sb_or_ci_high"])],
+            "p (randomization)": [f"{p:.4f} ({s:.4f})" for p, s in zip(f["p_randomization"], f["ri_mc_se"])],
+        }, index=f.index)
+        if "lpm_pp" in f:
+            display["LPM (pp)"] = [f"{v:.2f} (p = {p:.4f})" for v, p in zip(f["lpm_pp"], f["p_lpm"])]
+        notes = (f"Fixed-effects logit, clustered by office (G = {self.n_clusters}). p-values for H0: no effect: "
+                 "cluster-robust z (normal), the same z against t(G-1), the wild cluster score bootstrap "
+                 "(Rademacher, all sign vectors), and randomization inference re-drawing families within office "
+                 f"(R = {self.n_perm:,} re-draws, robust z statistic; Monte Carlo SE in parentheses).")
+        return Table(frame=f, display=display, title="Few-cluster inference for the pooled effects", notes=notes)
+
+    def to_numbers(self) -> dict[str, float]:
+        """``inference.<model>.<field>`` for ``reproduced.csv``."""
+        return {f"inference.{model}.{field}": float(v) for model, row in self.frame.iterrows() for field, v in row.items()}
+
+
+def few_cluster_inference(panel: Panel, models: Sequence[str] = ("model1", "model3"), *, n_perm: int = 999,
+                          seed: int | None = 20161001, lpm: bool = False, n_jobs: int | None = None, client=None,
+                          progress: bool = True) -> FewClusterInference:
+    """Models 1-4's treatment effect with cluster-robust z, t(G-1), score-bootstrap and randomization p-values.
+
+    For split models (2, 4) the rows are ``model2.coordinator_local`` etc. ``lpm=True`` adds the
+    linear-probability twin (percentage points). Score bootstrap: Rademacher weights, all sign
+    vectors (G <= 16), interval by test inversion. Randomization: robust z, ``n_perm`` re-draws.
+    """
+    from famtrial.inference.lpm import trial_lpm
+    from famtrial.inference.score_bootstrap import score_bootstrap, wald_t_pvalue
+    from famtrial.trial import PAPER_MODELS, fe_design, fe_model
+
+    unknown = [m for m in models if m not in PAPER_MODELS]
+    if unknown:
+        raise ValueError(f"unknown model(s) {unknown}: use {list(PAPER_MODELS)}")
+    rows, n_clusters = {}, 0
+    for name in models:
+        _, outcome, split = PAPER_MODELS[name]
+        fit = fe_model(panel, outcome, split=split)
+        frame, _ = fe_design(panel, outcome, split=split)
+        n_clusters = fit.n_clusters
+        lin = trial_lpm(panel, outcome, split=split) if lpm else None
+        for term in [t for t in fit.params.index if t.startswith("coordinator_")]:
+            sb = score_bootstrap(fit, term, frame[panel.columns.office], seed=seed)
+            ri = randomization_test(panel, outcome, split=split, term=term, n_perm=n_perm, seed=seed, n_jobs=n_jobs,
+                                    client=client, progress=progress)
+            key = name if not split else f"{name}.{term}"
+            row = {"coef": fit.params[term], "or": np.exp(fit.params[term]), "z": fit.tvalues[term],
+                   "p_cluster_z": fit.pvalues[term], "p_t": wald_t_pvalue(fit, term),
+                   "score_statistic": sb.statistic, "p_score_bootstrap": sb.pvalue,
+                   "sb_or_ci_low": np.exp(sb.conf_int[0]), "sb_or_ci_high": np.exp(sb.conf_int[1]),
+                   "p_randomization": ri.pvalue, "ri_mc_se": ri.mc_se, "ri_draws": ri.n_perm}
+            if lin is not None:
+                row.update(lpm_pp=100 * lin.params[term], p_lpm=lin.pvalues[term])
+            rows[key] = row
+    return FewClusterInference(frame=pd.DataFrame.from_dict(rows, orient="index"), n_perm=n_perm,
+                               n_clusters=int(n_clusters))

@@ -21,13 +21,18 @@ def _reproduce(argv: Sequence[str]) -> int:
     parser.add_argument("--n-boot", type=int, default=9999,
                         help="multiplier draws for the sup-t band when there are more than 16 offices (default 9999)")
     parser.add_argument("--seed", type=int, default=20161001, help="seed of the multiplier bootstrap")
+    parser.add_argument("--n-perm", type=int, default=199,
+                        help="randomization re-draws behind inference.csv (default 199; 999+ for publication)")
+    parser.add_argument("--skip-inference", action="store_true",
+                        help="skip the few-cluster inference (score bootstrap, randomization) behind inference.csv")
     parser.add_argument("--missing", choices=("error", "drop"), default="error",
                         help="missing outcomes/covariates: raise (default) or drop rows listwise, counted")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     args = parser.parse_args(argv)
     formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
     result = reproduce(args.data, args.out, formats=formats, n_boot=args.n_boot, seed=args.seed,
-                       missing=args.missing, progress=not args.quiet)
+                       missing=args.missing, inference=not args.skip_inference, n_perm=args.n_perm,
+                       progress=not args.quiet)
     print(result.summary())
     return 0
 

@@ -51,12 +51,14 @@ def _save_figure(fig, stem: Path, formats: Sequence[str], files: list[Path]) -> 
 
 
 def reproduce(data=None, out: str | Path = "results", *, formats: Sequence[str] = ("png",), n_boot: int = 9999,
-              seed: int = 20161001, missing: str = "error", progress: bool = True) -> Reproduction:
+              seed: int = 20161001, missing: str = "error", inference: bool = True, n_perm: int = 199,
+              progress: bool = True) -> Reproduction:
     """Run the trial's analysis on ``data`` (default: the shipped replica) and write every table and figure.
 
     Writes ``table2.csv`` .. ``table6.csv`` (and Markdown twins), ``figure1.png`` .. ``figure3.png``,
-    ``monthly_activation.csv``, ``monthly_employment.csv`` and ``reproduced.csv`` (``key,value``
-    for ``famtrial verify``). ``n_boot`` and ``seed`` drive the sup-t band's multiplier bootstrap
+    ``monthly_activation.csv``, ``monthly_employment.csv``, ``inference.csv`` (Models 1 and 3 with
+    cluster z, t(G-1), score-bootstrap and randomization p-values, ``n_perm`` re-draws; skipped
+    with ``inference=False``) and ``reproduced.csv`` (``key,value`` for ``famtrial verify``). ``n_boot`` and ``seed`` drive the sup-t band's multiplier bootstrap
     (with 16 or fewer offices every sign vector is enumerated and they do not matter).
     """
     from famtrial.balance import balance_table, correlation_table
@@ -109,6 +111,13 @@ def reproduce(data=None, out: str | Path = "results", *, formats: Sequence[str] 
         files.append(out / f"monthly_{key}.csv")
         numbers.update(effects.to_numbers())
         _save_figure(plot_monthly(effects, number=int(figure[-1])), out / figure, formats, files)
+
+    if inference:
+        from famtrial.inference.randomization import few_cluster_inference
+
+        few = few_cluster_inference(analysed, n_perm=n_perm, seed=seed, progress=progress)
+        table(few.table, "inference")
+        numbers.update(few.to_numbers())
 
     reproduced = pd.DataFrame({"key": list(numbers), "value": list(numbers.values())})
     reproduced.to_csv(out / "reproduced.csv", index=False)

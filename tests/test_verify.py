@@ -1,7 +1,8 @@
-"""famtrial verify, the pytest helper, and the published spec against shared/paper/published.toml."""
+"""The published-number spec (against published.toml and the paper's text) and famtrial verify."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import tomllib
@@ -10,86 +11,236 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from famtrial.testing import assert_matches_published
 from famtrial.verify import load_spec, main, verify
 
-SHARED = Path(__file__).parents[2] / "shared" / "paper" / "published.toml"
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+PUBLISHED = SHARED / "paper" / "published.toml"
+PAPER = SHARED / "seeds" / "001_a60fbdff538e47fd.txt"
+BINARY = ["n_total", "pct_total", "n_treated", "pct_treated", "n_control", "pct_control", "chi2", "p"]
+CONTINUOUS = ["mean_total", "sd_total", "mean_treated", "sd_treated", "mean_control", "sd_control", "t", "p"]
+ORDER = ["experimental", "female", "year_of_birth", "married", "n_children", "immigrant", "reduced_work_capacity",
+         "activation", "employed"]
 
 
-def _published_values(spec):
-    return {k: v["value"] for k, v in spec.items()}
+@pytest.fixture(scope="module")
+def spec():
+    return load_spec()
 
 
-def test_spec_matches_every_number_in_published_toml():
-    if not SHARED.exists():
+def _published_numbers(pub: dict) -> dict[str, object]:
+    """Every number of published.toml under the contract's key (independent of the transcription script)."""
+    out = {f"sample.{k}": v for k, v in pub["sample"].items()}
+    out |= {f"design.{k}": v for k, v in pub["design"].items() if isinstance(v, int)}
+    for part, flag in (("included", 1), ("excluded", 0)):
+        for office, (coord, ordin) in pub["table2"][part].items():
+            out |= {f"table2.{office}.coordinated": coord, f"table2.{office}.ordinary": ordin,
+                    f"table2.{office}.included": flag}
+    out |= dict(zip(("table3.n.total", "table3.n.treated", "table3.n.control"), pub["table3"]["n"]))
+    for var, values in pub["table3"].items():
+        if var not in ("n", "consistency_notes"):
+            fields = CONTINUOUS if var in ("year_of_birth", "n_children") else BINARY
+            out |= {f"table3.{var}.{f}": v for f, v in zip(fields, values, strict=True)}
+    for row, values in pub["table4"].items():
+        out |= {f"table4.{row}.{col}": v for col, v in zip(ORDER, values)}
+    for table in ("table5", "table6"):
+        for model, terms in pub[table].items():
+            for term, values in terms.items():
+                if term == "pseudo_r2":
+                    out[f"{table}.{model}.pseudo_r2"] = values
+                else:
+                    out |= {f"{table}.{model}.{term}.{f}": v for f, v in zip(("or", "se", "ci_low", "ci_high"), values)}
+    for outcome, facts in pub["monthly"].items():
+        out[f"monthly.{outcome}.significant_months"] = ",".join(facts["significant_months"])
+        for month, (odds, lo, hi) in zip(facts["significant_months"], facts.get("or_ci", [])):
+            out |= {f"monthly.{outcome}.{month}.or": odds, f"monthly.{outcome}.{month}.ci_low": lo,
+                    f"monthly.{outcome}.{month}.ci_high": hi}
+    return out
+
+
+def test_spec_holds_every_number_of_published_toml(spec):
+    if not PUBLISHED.exists():
         pytest.skip("shared/paper/published.toml is not beside the checkout")
-    pub = tomllib.loads(SHARED.read_text())
-    spec = load_spec()
-    assert spec["table5.model1.coordinator_pooled.ci_high"]["value"] == pub["table5"]["model1"]["coordinator_pooled"][3]
-    assert spec["table3.female.chi2"]["value"] == pub["table3"]["female"][6]
-    assert spec["table2.office_10.ordinary"]["value"] == 546
-    assert spec["monthly.activation.significant_months"]["value"] == ",".join(pub["monthly"]["activation"]["significant_months"])
-    n_numbers = (7 + 3 * 29 + 3 + 8 * 8 + sum(len(v) for v in pub["table4"].values())
-                 + sum(4 * (len(t) - 1) + 1 for tab in ("table5", "table6") for t in pub[tab].values()) + 2 + 9)
-    assert len(spec) == n_numbers
+    expected = _published_numbers(tomllib.loads(PUBLISHED.read_text(encoding="utf-8")))
+    wrong = {k: (v, spec[k].value if k in spec else "absent") for k, v in expected.items()
+             if k not in spec or spec[k].value != v}
+    assert not wrong
+    # every compared number comes from published.toml (nothing invented)
+    assert set(spec.numbers) <= set(expected)
+    assert len(spec.numbers) == 284
 
 
-def test_printed_precision_and_default_tolerance():
-    spec = load_spec()
-    assert spec["table3.female.pct_total"]["decimals"] == 2 and spec["table3.female.n_total"]["decimals"] == 0
-    exact = _published_values(spec)
-    report = verify(exact)
-    assert report.ok and report.n_failed == 0
-    moved = dict(exact, **{"table5.model1.coordinator_pooled.or": 1.05 + 0.0051})
-    report = verify(moved)
-    assert not report.ok and list(report.failed.index) == ["table5.model1.coordinator_pooled.or"]
-    assert report.frame.loc["table5.model1.coordinator_pooled.or", "tolerance"] == pytest.approx(0.005)
-    assert verify(moved, tolerances={"table5": 0.01}).ok
-    assert not verify(moved, tolerances={"table5": 0.01, "table5.model1.coordinator_pooled.or": 0.001}).ok
+def _paper_rows(text: str, start: str, stop: str) -> list[list[str]]:
+    block = text[text.index(start):text.index(stop, text.index(start))]
+    return [re.sub(r"[(),\[\]]", " ", line.replace("\ufffd", "-")).split() for line in block.splitlines()]
 
 
-def test_inconsistent_entries_are_reported_not_failed():
-    spec = load_spec()
-    values = dict(_published_values(spec), **{"table3.married.chi2": 0.550})
+def test_printed_text_and_stars_match_the_paper(spec):
+    if not PAPER.exists():
+        pytest.skip("the paper is not beside the checkout")
+    text = PAPER.read_text(encoding="utf-8")
+    labels3 = {"Female": "female", "Year": "year_of_birth", "Married": "married", "Nr": "n_children",
+               "Immigrant": "immigrant", "Reduced": "reduced_work_capacity", "Activation": "activation",
+               "Employed": "employed"}
+    rows3 = {labels3[r[0]]: [t for t in r if re.fullmatch(r"-?\d*\.?\d+", t)]
+             for r in _paper_rows(text, "Female (%)", "N 2537") if r and r[0] in labels3}
+    assert len(rows3) == 8
+    for var, tokens in rows3.items():
+        fields = CONTINUOUS if var in ("year_of_birth", "n_children") else BINARY
+        assert tokens == [spec[f"table3.{var}.{f}"].printed for f in fields], var
+    rows4 = [r for r in _paper_rows(text, "1. Experimental condition", "Frequencies (n)") if r and r[0].endswith(".")]
+    assert len(rows4) == 9
+    for i, row in enumerate(rows4):
+        cells = [t for t in row if re.fullmatch(r"-?\d*\.?\d+\**", t)]
+        var = ORDER[i]
+        first, second = (("n", "pct") if var not in ("year_of_birth", "n_children") else ("mean", "sd"))
+        assert cells[:2] == [spec[f"table4.{var}.{first}"].printed, spec[f"table4.{var}.{second}"].printed]
+        assert cells[2:] == [spec[f"table4.{var}.{c}"].printed + spec[f"table4.{var}.{c}"].stars for c in ORDER[:i]]
+    terms = {"pooled": ["coordinator_pooled"], "coordinator": ["coordinator_local"], "HOLF": ["coordinator_holf"],
+             "children": ["n_children"] * 2, "Married": ["married"] * 2, "Reduced": ["reduced_work_capacity"] * 2}
+    for table, models, stop in (("table5", ("model1", "model2"), "Models 1 and 2"),
+                                ("table6", ("model3", "model4"), "Models 3 and 4")):
+        start = text.index("Family coordinator (pooled)", text.index(f"Table {table[-1]}. Fixed"))
+        for row in _paper_rows(text[start:], "Family", stop):
+            name = next((w for w in ("pooled", "HOLF", "children", "Married", "Reduced") if w in row),
+                        "coordinator" if row[:2] == ["Family", "coordinator"] else None)
+            if name is None:
+                continue
+            cells = [t for t in row if re.fullmatch(r"-?\d*\.?\d+\**", t)]
+            use = ([models[0]] if name == "pooled" else [models[1]] if name in ("coordinator", "HOLF") else models)
+            got = [cells[4 * j: 4 * j + 4] for j in range(len(use))]
+            for model, term, four in zip(use, terms[name], got):
+                base = f"{table}.{model}.{term}"
+                assert four == [spec[f"{base}.or"].printed + spec[f"{base}.or"].stars, spec[f"{base}.se"].printed,
+                                spec[f"{base}.ci_low"].printed, spec[f"{base}.ci_high"].printed], base
+
+
+def test_printed_precision_sets_the_default_tolerance(spec):
+    assert spec["table3.female.pct_total"].decimals == 2 and spec["table3.female.n_total"].decimals == 0
+    assert spec["table3.year_of_birth.t"].printed == "-1.510" and spec["table3.year_of_birth.t"].decimals == 3
+    assert spec["table5.model1.coordinator_pooled.se"].printed == ".14"
+    report = verify(spec.values())
+    assert report.ok and report.n_failed == 0 and set(report.frame["status"]) == {"ok"}
+    key = "table5.model1.coordinator_pooled.or"
+    assert report.frame.loc[key, "tolerance"] == pytest.approx(0.005)
+    assert report.frame.loc["sample.parents_included", "tolerance"] == pytest.approx(0.5)
+    assert report.frame.loc["table3.female.chi2", "tolerance"] == pytest.approx(0.0005)
+    inside = verify(dict(spec.values(), **{key: 1.05 + 0.0049}))
+    outside = verify(dict(spec.values(), **{key: 1.05 + 0.0051}))
+    assert inside.ok and not outside.ok and list(outside.failed.index) == [key]
+    assert outside.frame.loc[key, "difference"] == pytest.approx(0.0051)
+
+
+def test_tolerance_overrides_most_specific_wins(spec):
+    key = "table5.model1.coordinator_pooled.ci_low"
+    moved = dict(spec.values(), **{key: 0.81 + 0.02})
+    assert not verify(moved).ok
+    assert not verify(moved, tolerances={"table5": 0.01}).ok
+    assert verify(moved, tolerances={"table5": 0.01, key: 0.03}).ok
+    assert not verify(moved, tolerances={"table5": 0.03, "table5.model1": 0.001}).ok
+    assert verify(moved, tolerances={"table5": 0.03}).frame.loc[key, "tolerance"] == 0.03
+    # spec-level: Table 4 truncates (one printed unit); the truncated chi-squares one unit too
+    assert verify(spec.values()).frame.loc["table4.female.experimental", "tolerance"] == pytest.approx(0.01)
+    assert verify(spec.values()).frame.loc["table3.activation.chi2", "tolerance"] == pytest.approx(0.001)
+    assert verify(dict(spec.values(), **{"table3.activation.chi2": 8.9218})).ok
+    with pytest.raises(ValueError, match="table5"):
+        verify(spec.values(), tolerances={"table5": -1})
+
+
+def test_inconsistent_entries_are_notes_not_failures(spec):
+    values = dict(spec.values(), **{"table3.married.chi2": 0.550, "table3.employed.chi2": 5.286})
     report = verify(values)
-    assert report.ok and report.frame.loc["table3.married.chi2", "status"] == "inconsistent"
+    assert report.ok
+    assert report.frame.loc["table3.married.chi2", "status"] == "note"
     assert "0.550" in report.frame.loc["table3.married.chi2", "note"]
+    # a consistent entry fails for the same size of miss
+    assert not verify(dict(spec.values(), **{"table3.female.chi2": 0.61})).ok
 
 
-def test_missing_numbers_fail_unless_allowed_and_tables_select():
+def test_significant_months_compare_as_sets(spec, tmp_path):
+    key = "monthly.activation.significant_months"
+    same = verify(dict(spec.values(), **{key: "2018-10, 2018-08,2018-09"}))
+    assert same.frame.loc[key, "status"] == "ok"
+    # a different set differs: the spec flags 2016-10 as a paper inconsistency, so it is a note ...
+    extra = verify(dict(spec.values(), **{key: "2016-10,2018-08,2018-09,2018-10"}))
+    assert extra.frame.loc[key, "status"] == "note" and extra.ok
+    # ... while a month set without that flag fails
+    path = tmp_path / "months.toml"
+    path.write_text('[numbers]\n"monthly.x.significant_months" = { value = "2018-08,2018-09", printed = "" }\n')
+    assert not verify({"monthly.x.significant_months": "2018-08"}, path).ok
+    assert verify({"monthly.x.significant_months": "2018-09,2018-08"}, path).ok
+
+
+def test_missing_numbers_and_table_selection(spec):
     values = {"table2.office_1.coordinated": 46}
     assert verify(values, tables=["table2.office_1.coordinated"]).ok
     report = verify(values, tables=["table2"])
     assert not report.ok and (report.frame["status"] == "missing").sum() == 29 * 3 - 1
-    assert verify(values, tables=["table2"], allow_missing=True).ok
+    assert report.n_failed == 29 * 3 - 1
+    allowed = verify(values, tables="table2", allow_missing=True)
+    assert allowed.ok and (allowed.frame["status"] == "missing").sum() == 29 * 3 - 1
+    assert "missing allowed" in allowed.summary()
+    with pytest.raises(ValueError, match="table7"):
+        verify(values, tables=["table7"])
 
 
-def test_cli_exit_codes_and_results_folder(tmp_path):
-    values = _published_values(load_spec())
-    pd.DataFrame({"key": list(values), "value": list(values.values())}).to_csv(tmp_path / "reproduced.csv", index=False)
+def test_results_forms_and_bad_input(spec, tmp_path):
+    values = spec.values()
+    frame = pd.DataFrame({"key": list(values), "value": list(values.values())})
+    frame.to_csv(tmp_path / "reproduced.csv", index=False)
+    assert verify(tmp_path).ok and verify(tmp_path / "reproduced.csv").ok and verify(frame).ok
+    extra = verify(dict(values, **{"monthly.activation.2016-10.or": 1.3}))
+    assert extra.unmatched == ("monthly.activation.2016-10.or",) and "not compared" in extra.summary()
+    with pytest.raises(ValueError, match="'value'"):
+        verify(frame.rename(columns={"value": "estimate"}))
+    with pytest.raises(ValueError, match="duplicated"):
+        verify(pd.concat([frame, frame.head(1)]))
+    with pytest.raises(FileNotFoundError, match="famtrial reproduce"):
+        verify(tmp_path / "nowhere")
+    bad = verify(dict(values, **{"sample.parents_included": "n/a"}))
+    assert bad.frame.loc["sample.parents_included", "status"] == "FAIL"
+    assert "not a number" in bad.frame.loc["sample.parents_included", "note"]
+    assert bad.frame.loc["sample.parents_treated", "status"] == "ok"
+
+
+def test_spec_validation(tmp_path):
+    path = tmp_path / "spec.toml"
+    path.write_text('[numbers]\n"a.b" = { value = 1.05, printed = "1.50" }\n')
+    with pytest.raises(ValueError, match="disagrees with its printed text"):
+        load_spec(path)
+    path.write_text('[numbers]\n"a.b" = { value = 1.05, printed = "1.05", tolerence = 0.1 }\n')
+    with pytest.raises(ValueError, match="tolerence"):
+        load_spec(path)
+    path.write_text('[numbers]\n"a.b" = { value = 1.05, printed = "1.05" }\n[tolerances]\na = 0.1\n')
+    custom = load_spec(path)
+    assert verify({"a.b": 1.14}, custom).ok and not verify({"a.b": 1.16}, custom).ok
+
+
+def test_report_renders(spec):
+    report = verify(dict(spec.values(), **{"table6.model3.married.or": 2.0}))
+    md = report.to_markdown()
+    assert md.startswith("verify: 284 published numbers: 283 ok, 1 FAIL")
+    row = next(line for line in md.splitlines() if line.startswith("| table6.model3.married.or |"))
+    assert row.split("|")[2:7] == [" 1.27 ", " 2.00000 ", " 0.73000 ", " 0.005 ", " FAIL "]
+    assert "table6.model3.married.or" in str(report)
+
+
+def test_cli_exit_codes(spec, tmp_path, capsys):
+    values = spec.values()
+    pd.DataFrame({"key": list(values), "value": list(values.values())}).to_csv(tmp_path / "reproduced.csv",
+                                                                               index=False)
     assert main(["--results", str(tmp_path), "--out", str(tmp_path / "report.md")]) == 0
     assert "| table2.office_1.coordinated |" in (tmp_path / "report.md").read_text()
-    values["table6.model3.married.or"] = 2.0
-    pd.DataFrame({"key": list(values), "value": list(values.values())}).to_csv(tmp_path / "reproduced.csv", index=False)
-    out = subprocess.run([sys.executable, "-m", "famtrial.cli", "verify", "--results", str(tmp_path)],
-                         capture_output=True, text=True)
-    assert out.returncode == 1 and "table6.model3.married.or" in out.stdout and "FAIL" in out.stdout
-
-
-def test_pytest_helper_message(tmp_path):
-    values = _published_values(load_spec())
-    assert_matches_published(values)
-    values["table5.model2.coordinator_holf.ci_low"] = 0.9
-    with pytest.raises(AssertionError) as info:
-        assert_matches_published(values, tables=["table5"])
-    msg = str(info.value)
-    assert "table5.model2.coordinator_holf.ci_low: published 0.79, reproduced 0.9" in msg
-    assert "tolerance 0.005" in msg
-    test_file = tmp_path / "test_user.py"
-    test_file.write_text("from famtrial.testing import assert_matches_published\n"
-                         f"def test_published():\n    assert_matches_published({{'sample.parents_included': 2500}}, "
-                         "tables=['sample.parents_included'])\n")
-    run = subprocess.run([sys.executable, "-m", "pytest", "-q", str(test_file)], capture_output=True, text=True,
-                         cwd=tmp_path)
-    assert run.returncode == 1
-    assert "sample.parents_included: published 2537, reproduced 2500 (difference -37" in run.stdout
+    values = dict(values, **{"table6.model3.married.or": 2.0})
+    pd.DataFrame({"key": list(values), "value": list(values.values())}).to_csv(tmp_path / "reproduced.csv",
+                                                                               index=False)
+    capsys.readouterr()
+    assert main(["--results", str(tmp_path), "--failures-only"]) == 1
+    out = capsys.readouterr().out
+    assert "table6.model3.married.or" in out and "table2.office_1.coordinated" not in out
+    assert main(["--results", str(tmp_path), "--tolerance", "table6.model3.married=0.8"]) == 0
+    assert main(["--results", str(tmp_path), "--tables", "table7"]) == 2
+    with pytest.raises(SystemExit, match="PREFIX=VALUE"):
+        main(["--results", str(tmp_path), "--tolerance", "table6"])
+    code = f"from famtrial.verify import main; raise SystemExit(main(['--results', {str(tmp_path)!r}]))"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 1 and "table6.model3.married.or" in run.stdout and "FAIL" in run.stdout

@@ -44,9 +44,9 @@ def _synthesize(argv: Sequence[str]) -> int:
 
 
 def _verify(argv: Sequence[str]) -> int:
-    from famtrial import verify
+    from famtrial.verify import main as verify_main
 
-    return verify.main(list(argv))
+    return verify_main(list(argv))
 
 
 def _audit(argv: Sequence[str]) -> int:

@@ -1,20 +1,31 @@
 """Published-estimate regression: compare reproduced numbers with the paper's, at printed precision.
 
-``verify(results)`` lines up every published number (the spec, ``data/published/trial.toml``) with
-the reproduced one (``reproduced.csv`` from ``famtrial reproduce``, a mapping, or a key/value
-frame). A number passes when ``|reproduced - published| <= tolerance``; the default tolerance is
-half a unit of the printed last digit (``1.05`` -> 0.005), widened per table, prefix or key with
-``tolerances={"table5": 0.01, "table5.model1.coordinator_pooled.ci_low": 0.03}`` (the most
-specific prefix wins). Entries the paper contradicts itself on are reported as ``inconsistent``,
-never failed. ``famtrial verify`` exits 1 when anything fails.
+The published numbers are data (``data/published/trial.toml``): each key of the contract
+(``table5.model1.coordinator_pooled.or`` ...) with its value and its printed text, from which the
+printed precision follows (``"1.05"`` -> 2 decimals). ``verify(results)`` lines every published
+number up with the reproduced one (``reproduced.csv`` written by ``famtrial reproduce``, a mapping
+or a key/value frame). A number passes when ``|reproduced - published| <= tolerance``:
+
+- default tolerance: half a unit of the printed last digit (``"1.05"`` -> 0.005, ``"964"`` -> 0.5);
+- the spec may set a tolerance per entry (``tolerance = 0.001`` for a statistic the paper truncates)
+  or per table/prefix (its ``[tolerances]`` table);
+- the caller widens (or narrows) per table, prefix or key:
+  ``tolerances={"table5": 0.01, "table5.model1.coordinator_pooled.ci_low": 0.03}``; the most specific
+  prefix wins, and caller overrides win over the spec's.
+
+Text entries (``monthly.<outcome>.significant_months``) must match exactly as sets of months.
+Entries the paper contradicts itself on (``inconsistent`` in the spec, found independently by
+:func:`famtrial.audit.audit_paper`) get status ``note`` instead of ``FAIL`` when they differ.
+``famtrial verify`` exits 1 when any number fails or is missing.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import tomllib
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -22,54 +33,207 @@ import pandas as pd
 from famtrial._paths import data_dir
 from famtrial.tables import Table
 
-__all__ = ["load_spec", "verify", "VerifyReport", "main"]
+__all__ = ["PublishedNumber", "Spec", "VerifyReport", "load_spec", "main", "verify"]
+
+_ENTRY_FIELDS = {"value", "printed", "stars", "note", "inconsistent", "tolerance"}
 
 
-def load_spec(path: str | Path | None = None) -> dict[str, dict]:
-    """The published numbers: ``{key: {"value", "decimals", ["inconsistent"]}}`` (default: the trial)."""
+@dataclass(frozen=True)
+class PublishedNumber:
+    """One printed number: its value, its printed text and what the spec says about it.
+
+    ``decimals`` (printed precision) is derived from ``printed``: ``".14"`` -> 2, ``"964"`` -> 0;
+    ``None`` for text entries (compared exactly).
+    """
+
+    key: str
+    value: float | str
+    printed: str
+    stars: str = ""
+    note: str = ""
+    inconsistent: str = ""
+    tolerance: float | None = None
+
+    @property
+    def is_text(self) -> bool:
+        return isinstance(self.value, str)
+
+    @property
+    def decimals(self) -> int | None:
+        if self.is_text:
+            return None
+        return len(self.printed.split(".")[1]) if "." in self.printed else 0
+
+    @property
+    def half_unit(self) -> float | None:
+        """Half a unit of the printed last digit (the default tolerance)."""
+        return None if self.is_text else 0.5 * 10.0 ** -self.decimals
+
+
+def _entry(key: str, raw: Mapping, where: str) -> PublishedNumber:
+    if not isinstance(raw, Mapping) or "value" not in raw or "printed" not in raw:
+        raise ValueError(f"{where}: entry {key!r} needs at least 'value' and 'printed' "
+                         f"(e.g. {{ value = 1.05, printed = \"1.05\" }})")
+    unknown = set(raw) - _ENTRY_FIELDS
+    if unknown:
+        raise ValueError(f"{where}: entry {key!r} has unknown field(s) {sorted(unknown)}; "
+                         f"allowed: {sorted(_ENTRY_FIELDS)}")
+    value, printed = raw["value"], str(raw["printed"])
+    if not isinstance(value, str):
+        try:
+            parsed = float(printed.replace("\u2212", "-"))
+        except ValueError:
+            raise ValueError(f"{where}: entry {key!r} has printed text {printed!r}, which is not a number") from None
+        if abs(parsed - float(value)) > 1e-12 * max(1.0, abs(parsed)):
+            raise ValueError(f"{where}: entry {key!r}: value {value} disagrees with its printed text {printed!r}")
+        value = float(value)
+    tol = raw.get("tolerance")
+    return PublishedNumber(key=key, value=value, printed=printed, stars=str(raw.get("stars", "")),
+                           note=str(raw.get("note", "")), inconsistent=str(raw.get("inconsistent", "")),
+                           tolerance=None if tol is None else float(tol))
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A paper's published numbers: ``numbers`` (compared by :func:`verify`), ``context`` (printed
+    inputs of the audit that no analysis reproduces), ``tolerances`` (per-table/prefix overrides)."""
+
+    numbers: Mapping[str, PublishedNumber]
+    context: Mapping[str, PublishedNumber] = field(default_factory=dict)
+    tolerances: Mapping[str, float] = field(default_factory=dict)
+    title: str = ""
+    source: str = ""
+
+    def __getitem__(self, key: str) -> PublishedNumber:
+        if key in self.numbers:
+            return self.numbers[key]
+        if key in self.context:
+            return self.context[key]
+        raise KeyError(f"{key!r} is not in the spec ({len(self.numbers)} numbers, {len(self.context)} context)")
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.numbers or key in self.context
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.numbers)
+
+    def __len__(self) -> int:
+        return len(self.numbers)
+
+    def values(self) -> dict[str, float | str]:
+        """``{key: published value}`` of the compared numbers (a results mapping that passes by construction)."""
+        return {k: e.value for k, e in self.numbers.items()}
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per entry: value, printed, decimals, stars, tolerance, note, inconsistent, section."""
+        rows = [{"key": e.key, "section": section, "value": e.value, "printed": e.printed, "decimals": e.decimals,
+                 "stars": e.stars, "tolerance": e.tolerance, "note": e.note, "inconsistent": e.inconsistent}
+                for section, entries in (("numbers", self.numbers), ("context", self.context))
+                for e in entries.values()]
+        return pd.DataFrame(rows).set_index("key")
+
+
+def load_spec(path: str | Path | None = None) -> Spec:
+    """Read a published-number spec (TOML); default: the trial's, ``data/published/trial.toml``.
+
+    Layout: ``[numbers]`` (``"key" = { value = 1.05, printed = "1.05", stars = "*", note = "...",
+    inconsistent = "...", tolerance = 0.01 }``, only ``value`` and ``printed`` required), optional
+    ``[context]`` with the same entries, ``[tolerances]`` (``table4 = { value = 0.01, reason = "..." }``
+    or ``table4 = 0.01``) and ``[meta]`` (``title``, ``source``).
+    """
     path = Path(path) if path is not None else data_dir() / "published" / "trial.toml"
-    spec = tomllib.loads(path.read_text(encoding="utf-8")).get("numbers")
-    if not spec:
+    if not path.exists():
+        raise FileNotFoundError(f"spec {path} does not exist")
+    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    unknown = set(raw) - {"meta", "numbers", "context", "tolerances"}
+    if unknown:
+        raise ValueError(f"{path}: unknown table(s) {sorted(unknown)}; allowed: meta, numbers, context, tolerances")
+    if not raw.get("numbers"):
         raise ValueError(f"{path} has no [numbers] table")
-    return spec
+    numbers = {k: _entry(k, v, str(path)) for k, v in raw["numbers"].items()}
+    context = {k: _entry(k, v, str(path)) for k, v in raw.get("context", {}).items()}
+    tolerances = {k: float(v["value"] if isinstance(v, Mapping) else v) for k, v in raw.get("tolerances", {}).items()}
+    meta = raw.get("meta", {})
+    return Spec(numbers=numbers, context=context, tolerances=tolerances, title=str(meta.get("title", "")),
+                source=str(meta.get("source", path)))
 
 
-def _reproduced(results) -> dict[str, float | str]:
+def _as_spec(spec: Spec | str | Path | None) -> Spec:
+    if spec is None or isinstance(spec, (str, Path)):
+        return load_spec(spec)
+    if isinstance(spec, Spec):
+        return spec
+    raise TypeError(f"spec must be a Spec, a path to a spec TOML or None, not {type(spec).__name__}")
+
+
+def _reproduced(results) -> dict[str, object]:
+    """Reproduced numbers as ``{key: value}`` from a folder, a CSV path, a mapping or a key/value frame."""
     if isinstance(results, (str, Path)):
         path = Path(results)
         path = path / "reproduced.csv" if path.is_dir() else path
         if not path.exists():
-            raise FileNotFoundError(f"{path} does not exist: run `famtrial reproduce --out DIR` first")
+            raise FileNotFoundError(f"{path} does not exist: run `famtrial reproduce --out DIR` first "
+                                    "(verify reads DIR/reproduced.csv with columns key,value)")
         results = pd.read_csv(path, dtype={"key": str, "value": str}, keep_default_na=False)
     if isinstance(results, pd.DataFrame):
-        if not {"key", "value"} <= set(results.columns):
-            raise ValueError("a results frame needs columns 'key' and 'value'")
+        missing = {"key", "value"} - set(results.columns)
+        if missing:
+            raise ValueError(f"a results frame needs columns 'key' and 'value'; missing {sorted(missing)} "
+                             f"(got {list(results.columns)})")
+        dup = results["key"][results["key"].duplicated()]
+        if len(dup):
+            raise ValueError(f"results have {len(dup)} duplicated key(s), e.g. {dup.iloc[0]!r}: keep one row per key")
         results = dict(zip(results["key"], results["value"]))
-    out: dict[str, float | str] = {}
-    for key, value in dict(results).items():
-        try:
-            out[key] = float(value)
-        except (TypeError, ValueError):
-            out[key] = "" if value is None else str(value)
-    return out
+    if not isinstance(results, Mapping):
+        raise TypeError("results must be a results folder, a reproduced.csv path, a mapping key -> value "
+                        f"or a DataFrame with columns key,value; not {type(results).__name__}")
+    return dict(results)
 
 
-def _tolerance(key: str, entry: Mapping, tolerances: Mapping[str, float]) -> float:
-    """User override (most specific prefix) > the spec entry's own tolerance > half a printed unit."""
-    best, length = None, -1
-    for prefix, tol in tolerances.items():
-        if (key == prefix or key.startswith(prefix + ".")) and len(prefix) > length:
-            best, length = tol, len(prefix)
-    if best is not None:
-        return best
-    return float(entry.get("tolerance", 0.5 * 10.0 ** (-int(entry["decimals"]))))
+def _tolerance(entry: PublishedNumber, spec_tol: Mapping[str, float], user_tol: Mapping[str, float]) -> float:
+    """Caller override (most specific prefix) > entry tolerance > spec prefix tolerance > half a printed unit."""
+    def most_specific(table: Mapping[str, float]) -> float | None:
+        hits = [p for p in table if entry.key == p or entry.key.startswith(p + ".")]
+        return table[max(hits, key=len)] if hits else None
+
+    for candidate in (most_specific(user_tol), entry.tolerance, most_specific(spec_tol)):
+        if candidate is not None:
+            return float(candidate)
+    return entry.half_unit
+
+
+def _months(value: object) -> frozenset[str]:
+    return frozenset(m.strip() for m in str(value).split(",") if m.strip())
+
+
+def _compare(entry: PublishedNumber, got: object, tol: float | None) -> dict:
+    """One side-by-side row (status before applying the entry's ``inconsistent`` flag)."""
+    row = {"reproduced": got, "difference": math.nan, "tolerance": math.nan}
+    if entry.is_text:
+        same = _months(got) == _months(entry.value)
+        return row | {"reproduced": str(got), "status": "ok" if same else "FAIL"}
+    try:
+        number = float(got)
+    except (TypeError, ValueError):
+        return row | {"reproduced": str(got), "status": "FAIL", "why": f"reproduced {got!r} is not a number"}
+    diff = number - float(entry.value)
+    ok = math.isfinite(diff) and abs(diff) <= tol * (1 + 1e-9) + 1e-12
+    return row | {"reproduced": number, "difference": diff, "tolerance": tol, "status": "ok" if ok else "FAIL"}
 
 
 @dataclass(frozen=True)
 class VerifyReport:
-    """Side by side: published (as printed), reproduced, difference, tolerance, status."""
+    """Published vs reproduced, one row per published number.
+
+    ``table.frame`` columns: ``published`` (value), ``printed``, ``reproduced``, ``difference``
+    (reproduced - published), ``tolerance``, ``status`` (``ok``, ``FAIL``, ``missing``, ``note``: differs
+    where the paper contradicts itself), ``note``. ``unmatched``: reproduced keys the spec lacks (ignored,
+    but listed). ``allow_missing``: whether missing numbers count as failures.
+    """
 
     table: Table
+    unmatched: tuple[str, ...] = ()
+    allow_missing: bool = False
 
     @property
     def frame(self) -> pd.DataFrame:
@@ -77,7 +241,9 @@ class VerifyReport:
 
     @property
     def failed(self) -> pd.DataFrame:
-        return self.frame[self.frame["status"].isin(["FAIL", "missing"])]
+        """Rows that fail: ``FAIL``, and ``missing`` unless ``allow_missing``."""
+        bad = ["FAIL"] if self.allow_missing else ["FAIL", "missing"]
+        return self.frame[self.frame["status"].isin(bad)]
 
     @property
     def n_failed(self) -> int:
@@ -89,8 +255,16 @@ class VerifyReport:
 
     def summary(self) -> str:
         counts = self.frame["status"].value_counts()
-        parts = ", ".join(f"{counts.get(s, 0)} {s}" for s in ("ok", "FAIL", "missing", "skipped", "inconsistent"))
-        return f"verify: {len(self.frame)} published numbers: {parts} -> {'PASS' if self.ok else 'FAIL'}"
+        parts = ", ".join(f"{counts.get(s, 0)} {s}" for s in ("ok", "FAIL", "missing", "note"))
+        text = (f"verify: {len(self.frame)} published numbers: {parts} -> {'PASS' if self.ok else 'FAIL'}"
+                + (" (missing allowed)" if self.allow_missing and counts.get("missing", 0) else ""))
+        if self.unmatched:
+            shown = ", ".join(self.unmatched[:5]) + (", ..." if len(self.unmatched) > 5 else "")
+            text += f"\n{len(self.unmatched)} reproduced key(s) not in the spec, not compared: {shown}"
+        return text
+
+    def to_markdown(self) -> str:
+        return self.summary().replace("\n", "\n\n") + "\n\n" + self.table.to_markdown()
 
     def __str__(self) -> str:
         return self.summary() + "\n" + self.table.display.to_string()
@@ -101,80 +275,138 @@ class VerifyReport:
         return f"<p>{self.summary()}</p>" + self.table.to_html()
 
 
-def verify(results, spec: Mapping[str, dict] | str | Path | None = None, *,
-           tolerances: Mapping[str, float] | None = None, tables: Sequence[str] | None = None,
-           allow_missing: bool = False) -> VerifyReport:
-    """Compare reproduced numbers with the published spec.
+def _display(frame: pd.DataFrame, spec: Spec) -> pd.DataFrame:
+    def fmt(value, digits):
+        if isinstance(value, float) and math.isnan(value):
+            return ""
+        return str(int(value)) if digits == 3 and float(value).is_integer() else f"{value:.{digits}f}"
+
+    rows = {}
+    for key, r in frame.iterrows():
+        d = spec.numbers[key].decimals or 0
+        number = isinstance(r["reproduced"], float)
+        rows[key] = {"published": r["printed"],
+                     "reproduced": fmt(r["reproduced"], d + 3) if number else ("" if r["reproduced"] is None
+                                                                               else str(r["reproduced"])),
+                     "difference": fmt(r["difference"], d + 3) if number else "",
+                     "tolerance": f"{r['tolerance']:.4g}" if number and not math.isnan(r["tolerance"]) else "",
+                     "status": r["status"], "note": r["note"]}
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("key")
+
+
+def verify(results, spec: Spec | str | Path | None = None, *, tolerances: Mapping[str, float] | None = None,
+           tables: Sequence[str] | None = None, allow_missing: bool = False) -> VerifyReport:
+    """Compare reproduced numbers with the published ones, each within its printed rounding.
 
     Parameters
     ----------
-    results : path to a results folder or reproduced.csv, mapping key -> value, or key/value DataFrame
-    spec : mapping, path, or None for the shipped trial spec
-    tolerances : per table / prefix / key absolute tolerances overriding half a printed unit
-    tables : only keys starting with these prefixes (e.g. ``["table2", "table3"]``)
-    allow_missing : do not fail on published numbers the results lack
+    results : str, Path, Mapping or DataFrame
+        A results folder holding ``reproduced.csv`` (``key,value``), that CSV's path, a mapping
+        ``key -> value``, or a DataFrame with columns ``key`` and ``value``.
+    spec : Spec, str, Path or None
+        Published numbers (:func:`load_spec`); None: the trial's shipped spec.
+    tolerances : Mapping[str, float], optional
+        Absolute tolerances per table, prefix or key (``{"table5": 0.01}``); the most specific prefix
+        wins and overrides the spec. Default: the spec's own, else half a unit of the printed last digit.
+    tables : sequence of str, optional
+        Compare only keys under these prefixes (``["table5", "monthly.activation"]``); each must match.
+    allow_missing : bool
+        Report published numbers absent from ``results`` as ``missing`` without failing.
+
+    Returns
+    -------
+    VerifyReport
+        ``.table`` side by side, ``.ok``, ``.n_failed``, ``.failed``, ``summary()``, ``to_markdown()``.
+
+    Notes
+    -----
+    Number ``k`` passes when ``|reproduced_k - published_k| <= tol_k``, with ``tol_k`` = ``0.5 * 10**-d_k``
+    for ``d_k`` printed decimals unless overridden. Text entries (significant months) compare as sets.
+    Stata/R have no equivalent; it is the published-number analogue of a regression test.
     """
-    spec = load_spec(spec) if spec is None or isinstance(spec, (str, Path)) else spec
+    spec = _as_spec(spec)
     got = _reproduced(results)
-    tolerances = dict(tolerances or {})
-    rows = []
-    for key, entry in spec.items():
-        if tables and not any(key == t or key.startswith(t + ".") for t in tables):
-            continue
-        published, decimals = entry["value"], int(entry["decimals"])
-        reproduced = got.get(key)
-        row = {"key": key, "published": published, "reproduced": reproduced, "difference": None,
-               "tolerance": None, "status": "", "note": entry.get("inconsistent", entry.get("note", ""))}
-        if reproduced is None:
-            row["status"] = "missing"
-        elif decimals < 0 or isinstance(published, str):
-            row["status"] = "ok" if str(reproduced) == str(published) else "FAIL"
+    user_tol = dict(tolerances or {})
+    for prefix, tol in user_tol.items():
+        if not isinstance(tol, (int, float)) or not tol >= 0:
+            raise ValueError(f"tolerance for {prefix!r} must be a number >= 0, got {tol!r}")
+    selected = list(spec.numbers)
+    if tables is not None:
+        prefixes = [tables] if isinstance(tables, str) else list(tables)
+        for prefix in prefixes:
+            if not any(k == prefix or k.startswith(prefix + ".") for k in spec.numbers):
+                groups = sorted({k.split(".")[0] for k in spec.numbers})
+                raise ValueError(f"tables: {prefix!r} matches no published number; tables in the spec: {groups}")
+        selected = [k for k in selected if any(k == p or k.startswith(p + ".") for p in prefixes)]
+    rows = {}
+    for key in selected:
+        entry = spec.numbers[key]
+        tol = _tolerance(entry, spec.tolerances, user_tol)
+        if key not in got:
+            row = {"reproduced": None, "difference": math.nan, "tolerance": math.nan if entry.is_text else tol,
+                   "status": "missing"}
         else:
-            tol = _tolerance(key, entry, tolerances)
-            diff = float(reproduced) - float(published)
-            row.update(difference=diff, tolerance=tol, status="ok" if abs(diff) <= tol + 1e-12 else "FAIL")
-        if "inconsistent" in entry and row["status"] != "missing":
-            row["status"] = "inconsistent"
-        if row["status"] == "missing" and allow_missing:
-            row["status"] = "skipped"
-        rows.append(row)
-    frame = pd.DataFrame(rows).set_index("key")
-    fmt = lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v)) else (  # noqa: E731
-        f"{v:.6g}" if isinstance(v, float) else str(v))
-    display = frame.map(fmt)
-    return VerifyReport(Table(frame=frame, display=display, title="Published vs reproduced",
-                              notes="tolerance: half a unit of the printed last digit unless widened"))
+            row = _compare(entry, got[key], tol)
+        note = entry.inconsistent or entry.note
+        if row["status"] == "FAIL" and entry.inconsistent:
+            row["status"] = "note"
+        note = "; ".join(filter(None, [row.pop("why", ""), note]))
+        rows[key] = {"published": entry.value, "printed": entry.printed, **row, "note": note}
+    frame = pd.DataFrame.from_dict(rows, orient="index").rename_axis("key")
+    if frame.empty:
+        raise ValueError("nothing to verify: the spec has no numbers under the selected tables")
+    unmatched = tuple(sorted(set(got) - set(spec.numbers) - set(spec.context)))
+    table = Table(frame=frame, display=_display(frame, spec), title="Published vs reproduced",
+                  notes="published: as printed; difference: reproduced - published; tolerance: half a unit of "
+                        "the printed last digit unless widened; note: the paper contradicts itself here "
+                        "(reported, not failed).")
+    return VerifyReport(table=table, unmatched=unmatched, allow_missing=allow_missing)
 
 
 def _parse_tolerances(items: Sequence[str]) -> dict[str, float]:
     out = {}
     for item in items:
-        if "=" not in item:
-            raise SystemExit(f"--tolerance takes PREFIX=VALUE (e.g. table5=0.01), got {item!r}")
-        key, value = item.split("=", 1)
-        out[key.strip()] = float(value)
+        prefix, sep, value = item.partition("=")
+        try:
+            out[prefix.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or not prefix.strip():
+            raise SystemExit(f"famtrial verify: --tolerance takes PREFIX=VALUE (e.g. table5=0.01), got {item!r}")
     return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``famtrial verify --results DIR [--spec PATH] [--tolerance P=V ...] [--tables a,b] [--out F]``."""
+    """``famtrial verify --results DIR [--spec PATH] [--tolerance P=V ...] [--tables a,b] [--allow-missing]
+    [--failures-only] [--out report.md]``: print the side-by-side table; return 1 when any number fails."""
     parser = argparse.ArgumentParser(prog="famtrial verify",
-                                     description="Compare reproduced numbers with the published ones; exit 1 on drift.")
-    parser.add_argument("--results", required=True, help="folder written by famtrial reproduce (or reproduced.csv)")
-    parser.add_argument("--spec", default=None, help="published-number spec (default: the trial's)")
+                                     description="Compare reproduced numbers with the published ones, each within "
+                                                 "half a unit of its printed last digit; exit 1 on any failure.")
+    parser.add_argument("--results", required=True, help="folder written by famtrial reproduce (or its reproduced.csv)")
+    parser.add_argument("--spec", default=None, help="published-number spec TOML (default: the trial's)")
     parser.add_argument("--tolerance", action="append", default=[], metavar="PREFIX=VALUE",
-                        help="widen the tolerance of a table, prefix or key (repeatable)")
-    parser.add_argument("--tables", default=None, help="comma-separated prefixes to check (default: all)")
+                        help="absolute tolerance for a table, prefix or key, e.g. table5=0.01 (repeatable)")
+    parser.add_argument("--tables", default=None, help="comma-separated prefixes to compare (default: all)")
     parser.add_argument("--allow-missing", action="store_true", help="do not fail on numbers the results lack")
-    parser.add_argument("--out", default=None, help="write the side-by-side table (.md, .csv, .html, .tex)")
-    parser.add_argument("--all", action="store_true", help="print every row, not only failures")
+    parser.add_argument("--failures-only", action="store_true", help="print only FAIL, missing and note rows")
+    parser.add_argument("--out", default=None, help="also write the table to a file (.md, .csv, .html, .tex)")
     args = parser.parse_args(argv)
-    tables = [t.strip() for t in args.tables.split(",")] if args.tables else None
-    report = verify(args.results, args.spec, tolerances=_parse_tolerances(args.tolerance), tables=tables,
-                    allow_missing=args.allow_missing)
+    tables = [t.strip() for t in args.tables.split(",") if t.strip()] if args.tables else None
+    try:
+        report = verify(args.results, args.spec, tolerances=_parse_tolerances(args.tolerance), tables=tables,
+                        allow_missing=args.allow_missing)
+    except (FileNotFoundError, ValueError) as err:
+        print(f"famtrial verify: {err}")
+        return 2
     if args.out:
-        report.table.save(args.out)
-    shown = report.table.display if args.all else report.table.display.loc[report.failed.index]
+        if Path(args.out).suffix == ".md":
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.out).write_text(report.to_markdown(), encoding="utf-8")
+        else:
+            report.table.save(args.out)
+    shown = report.table.display
+    if args.failures_only:
+        shown = shown[shown["status"] != "ok"]
     print(report.summary())
     if len(shown):
         print(shown.to_string())

@@ -22,6 +22,7 @@ RTOL_PARAMS, RTOL_SE, ATOL_LL = 1e-8, 1e-8, 1e-8
 @pytest.mark.parametrize("name, outcome, covariates, group", [
     ("infert", "case", ["spontaneous", "induced"], "stratum"),
     ("panel", "y", ["x1", "x2", "x3"], "g"),
+    ("large", "y", ["x1", "x2", "x3", "x4", "x5"], "g"),
 ])
 def test_matches_r_survival_clogit_exact(name, outcome, covariates, group):
     data = pd.read_csv(REF / f"{name}_data.csv")
@@ -32,6 +33,47 @@ def test_matches_r_survival_clogit_exact(name, outcome, covariates, group):
     assert res.llf == pytest.approx(ref["loglik"].iloc[0], abs=ATOL_LL)
     assert res.llnull == pytest.approx(ref["loglik0"].iloc[0], abs=ATOL_LL)
     assert res.converged
+
+
+def test_batches_of_every_width_give_the_same_fit(monkeypatch):
+    """The kernel batches groups of equal depth 16, 32 or 64 at a time (empty and padded lanes
+    included); the width is a speed choice and must not change any number."""
+    from famtrial.models import _clogit_kernel
+
+    data = pd.read_csv(REF / "large_data.csv")
+    covs = ["x1", "x2", "x3", "x4", "x5"]
+    fits = []
+    for lanes in (16, 32, 64):
+        monkeypatch.setattr(_clogit_kernel, "_LANE_SPEED", {lanes: 1.0})
+        model = ConditionalLogit.from_frame(data, "y", covs, "g")
+        assert model._batches.shape[1] == lanes and (model._batches == -1).any()
+        fits.append(model.fit("cluster", data["cl"]))
+    for other in fits[1:]:
+        np.testing.assert_allclose(other.params, fits[0].params, rtol=1e-12)
+        np.testing.assert_allclose(other.bse, fits[0].bse, rtol=1e-10)
+        assert other.llf == pytest.approx(fits[0].llf, rel=1e-13)
+
+
+def test_null_point_and_sorting():
+    """ll_0 in closed form (-sum log C(T, k)) equals the recursion at b = 0; shuffled rows with
+    string labels are sorted by group, and used_rows points back to the input rows."""
+    data = pd.read_csv(REF / "large_data.csv")
+    covs = ["x1", "x2", "x3", "x4", "x5"]
+    model = ConditionalLogit.from_frame(data, "y", covs, "g")
+    res = model.fit()
+    assert res.llnull == pytest.approx(model.loglike(np.zeros(5)), rel=1e-13)
+    ll0, grad0, hess0 = model.derivatives(np.zeros(5))  # the recursion at b = 0
+    closed = model._null
+    np.testing.assert_allclose(closed[1], grad0, rtol=1e-10, atol=1e-8)
+    np.testing.assert_allclose(closed[2], hess0, rtol=1e-10)
+    sums = data.groupby("g")["y"].agg(["sum", "size"])
+    informative = sums.index[(sums["sum"] > 0) & (sums["sum"] < sums["size"])]
+    used = data.iloc[model.used_rows]
+    assert set(used["g"]) == set(informative) and len(used) == res.nobs
+    assert (used["g"] != used["g"].shift()).sum() == len(informative)  # each group's rows are contiguous
+    grouped = data.sort_values(["g"], kind="stable")
+    again = conditional_logit(grouped, "y", covs, "g")
+    np.testing.assert_allclose(again.params, res.params, rtol=1e-12)
 
 
 def test_panel_reference_drops_constant_groups():
@@ -228,7 +270,7 @@ def test_reference_script_reproduces_stored_values(tmp_path):
     if probe.returncode != 0:
         pytest.skip("R package survival is not installed")
     subprocess.run(["Rscript", "tests/reference/clogit_reference.R"], cwd=work, check=True, capture_output=True)
-    for name in ("infert_results.csv", "panel_results.csv", "panel_data.csv"):
+    for name in ("infert_results.csv", "panel_results.csv", "panel_data.csv", "large_results.csv"):
         new = pd.read_csv(work / "tests" / "reference" / "clogit" / name)
         old = pd.read_csv(REF / name)
         pd.testing.assert_frame_equal(new.drop(columns="software", errors="ignore"),

@@ -45,4 +45,29 @@ write.csv(panel, file.path(out, "panel_data.csv"), row.names = FALSE)
 fit <- clogit(y ~ x1 + x2 + x3 + strata(g), data = panel, method = "exact",
               control = coxph.control(eps = 1e-14, iter.max = 100))
 write_fit(fit, "panel", nrow(panel))
+
+# 3. a larger panel for the batched kernel: 1,200 parents of 10-60 months (so many groups share a
+#    recursion depth, batches are full, partial and padded), 5 regressors including a trend,
+#    outcome rates from 5% to 95% (groups with more ones than zeros are complemented), string
+#    group labels and rows in shuffled order (the model must sort them)
+set.seed(19)
+G <- 1200
+sizes <- sample(10:60, G, replace = TRUE)
+g <- rep(seq_len(G), sizes)
+n <- length(g)
+a <- rnorm(G, 0, 2)[g]
+t <- unlist(lapply(sizes, seq_len))
+x1 <- as.numeric(t > sizes[g] / 2) * rbinom(G, 1, 0.5)[g]
+x2 <- rbinom(n, 1, 0.3)
+x3 <- rpois(n, 1.5)
+x4 <- rnorm(n)
+x5 <- t / 12
+y <- rbinom(n, 1, plogis(a + 0.4 * x1 + 0.9 * x2 - 0.2 * x3 + 0.3 * x4 + 0.05 * x5))
+large <- data.frame(g = sprintf("p%04d", g), y = y, x1 = x1, x2 = x2, x3 = x3, x4 = x4, x5 = x5,
+                    cl = sprintf("office%02d", (g - 1) %/% 50))
+large <- large[sample.int(n), ]
+write.csv(large, file.path(out, "large_data.csv"), row.names = FALSE)
+fit <- clogit(y ~ x1 + x2 + x3 + x4 + x5 + strata(g), data = large, method = "exact",
+              control = coxph.control(eps = 1e-14, iter.max = 100))
+write_fit(fit, "large", nrow(large))
 cat("wrote", out, "\n")

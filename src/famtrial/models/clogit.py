@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+import numba
 import numpy as np
 import pandas as pd
 
@@ -87,74 +88,72 @@ class ConditionalLogit:
 
     def __init__(self, endog, exog, groups, *, offset=None, names: Sequence[str] | None = None):
         exog_frame = exog if isinstance(exog, pd.DataFrame) else None
-        y = np.asarray(endog, dtype=float).ravel()
+        # the kernel reads the covariates transposed, (p, n): a DataFrame's float block already is
         x = np.asarray(exog, dtype=float)
         if x.ndim == 1:
             x = x[:, None]
+        xt = np.ascontiguousarray(x.T)
+        y = np.asarray(endog).ravel()
         if names is None:
-            names = [str(c) for c in exog_frame.columns] if exog_frame is not None else [f"x{j + 1}" for j in range(x.shape[1])]
+            names = [str(c) for c in exog_frame.columns] if exog_frame is not None else [f"x{j + 1}" for j in range(xt.shape[0])]
         names = list(names)
         g = np.asarray(groups)
         n = len(y)
-        if x.shape[0] != n or len(g) != n:
-            raise ValueError(f"endog ({n}), exog ({x.shape[0]}) and groups ({len(g)}) must have the same number of rows")
-        if len(names) != x.shape[1]:
-            raise ValueError(f"{len(names)} names given for {x.shape[1]} regressors")
-        _check_finite("outcome", y)
-        for j, name in enumerate(names):
-            _check_finite(name, x[:, j])
-        if pd.isna(g).any():
+        if xt.shape[1] != n or len(g) != n:
+            raise ValueError(f"endog ({n}), exog ({xt.shape[1]}) and groups ({len(g)}) must have the same number of rows")
+        if len(names) != xt.shape[0]:
+            raise ValueError(f"{len(names)} names given for {xt.shape[0]} regressors")
+        if y.dtype.kind not in "iub":
+            y = y.astype(float)
+            _check_finite("outcome", y)
+        if kernel.count_bad(xt, False):
+            for j, name in enumerate(names):
+                _check_finite(name, xt[j])
+        if g.dtype.kind not in "iub" and pd.isna(g).any():
             raise ValueError(f"the group column has {int(pd.isna(g).sum()):,} missing labels; drop those rows first")
-        bad = ~np.isin(y, (0.0, 1.0))
-        if bad.any():
+        if kernel.count_bad(y, True):
+            bad = (y != 0) & (y != 1)
             raise ValueError(f"the outcome must be 0/1; {int(bad.sum()):,} rows have other values "
                              f"(e.g. {_examples(y[bad])}); recode it to 0/1")
-        off = np.zeros(n) if offset is None else np.asarray(offset, dtype=float).ravel()
+        y = y.astype(np.int8)
+        off = np.zeros(0) if offset is None else np.asarray(offset, dtype=float).ravel()
+        if len(off) not in (0, n):
+            raise ValueError(f"offset has {len(off)} rows; the data have {n}")
         _check_finite("offset", off)
+        if not off.any():
+            off = np.zeros(0)  # no offset: the kernel skips it
         self.nobs_input = n
         self.dropped: list[DropRecord] = []
 
-        # order rows by group (stable, so within-group order is kept); data already grouped skip the copy
-        codes, labels = pd.factorize(g, sort=False)
-        if n > 1 and np.any(codes[1:] < codes[:-1]):
+        # order rows by group (stable, so within-group order is kept); grouped data skip the copy
+        starts_all = np.concatenate(([0], np.flatnonzero(g[1:] != g[:-1]) + 1, [n]))
+        labels = g[starts_all[:-1]]
+        order = None
+        if len(pd.unique(labels)) != len(labels):  # some group's rows are not contiguous
+            codes, labels = pd.factorize(g, sort=False)
             order = np.argsort(codes, kind="stable")
-            codes, y, x, off = codes[order], y[order], x[order], off[order]
-        else:
-            order = np.arange(n)
-        starts_all = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1], True])
-        if len(starts_all) - 1 != len(labels):
-            raise ValueError("internal error: groups are not contiguous after sorting")
+            y, xt = y[order], xt[:, order]
+            off = off[order] if len(off) else off
+            starts_all = np.concatenate(([0], np.flatnonzero(np.diff(codes[order])) + 1, [n]))
         sizes = np.diff(starts_all)
-        ysum = np.add.reduceat(y, starts_all[:-1])
+        ysum = np.add.reduceat(y, starts_all[:-1], dtype=np.int64)
         informative = (ysum > 0) & (ysum < sizes)
         n_bad = int((~informative).sum())
         if n_bad:
-            rows_bad = int(sizes[~informative].sum())
-            self.dropped.append(DropRecord("groups", n_bad, f"all positive or all negative outcomes ({rows_bad:,} rows)",
-                                           tuple(map(str, labels[codes[starts_all[:-1]][~informative]][:5]))))
+            self.dropped.append(DropRecord("groups", n_bad, f"all positive or all negative outcomes ({int(sizes[~informative].sum()):,} rows)",
+                                           tuple(map(str, labels[~informative][:5]))))
         if not informative.any():
             raise ValueError("no group has variation in the outcome (every group is all 0 or all 1): "
                              "the conditional likelihood is empty")
-        if n_bad:
-            keep_rows = np.repeat(informative, sizes)
-            self._row_index = order[keep_rows]  # original row of each estimation row
-            y, x, off, codes = y[keep_rows], x[keep_rows], off[keep_rows], codes[keep_rows]
-        else:
-            self._row_index = order
-        starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1], True]).astype(np.int64)
+        self._order, self._starts_all, self._informative = order, starts_all, informative
+        self._lo = starts_all[:-1][informative].astype(np.int64)
+        self._hi = starts_all[1:][informative].astype(np.int64)
+        self._y = y
 
         # regressors: drop those without within-group variation, then collinear ones (in order),
-        # from the within-group cross-product matrix, accumulated in row blocks to save memory
-        counts = np.diff(starts)
-        means = np.add.reduceat(x, starts[:-1], axis=0) / counts[:, None]
-        gram = np.zeros((x.shape[1], x.shape[1]))
-        block = 1 << 20
-        group_of_row = np.repeat(np.arange(len(counts)), counts)
-        for lo in range(0, len(y), block):
-            dev = x[lo:lo + block] - means[group_of_row[lo:lo + block]]
-            gram += dev.T @ dev
-        scale = np.maximum(np.einsum("ij,ij->j", x, x), 1.0)
-        constant = np.diag(gram) <= 1e-20 * scale
+        # from the within-group cross-product matrix; the same pass gives the closed-form b = 0 point
+        gram, sumsq, ll0, score0, hess0 = kernel.null_point(xt, self._y, self._lo, self._hi)
+        constant = np.diag(gram) <= 1e-20 * np.maximum(sumsq, 1.0)
         for j in np.flatnonzero(constant):
             self.dropped.append(DropRecord("variable", 0, "no within-group variation", (names[j],)))
         candidates = np.flatnonzero(~constant)
@@ -162,14 +161,21 @@ class ConditionalLogit:
         for j in sorted(set(candidates) - set(kept)):
             self.dropped.append(DropRecord("variable", 0, "collinear with earlier regressors", (names[j],)))
         self.exog_names = [names[j] for j in kept]
-        self._x = x if len(kept) == x.shape[1] else np.ascontiguousarray(x[:, kept])
-        self._y = y.astype(np.int64)
+        self._xt = xt if len(kept) == xt.shape[0] else xt[kept]
         self._offset = off
-        self._starts = starts
-        self._depth, self._flip = kernel.group_sizes(self._y, starts)
-        self.group_labels = labels[codes[starts[:-1]]]
-        self.n_groups = len(starts) - 1
-        self.nobs = len(y)
+        # log-likelihood, score and Hessian at b = 0 (the start and Stata's ll_0), when there is no offset
+        self._null = None if len(off) else (ll0, score0[kept], hess0[np.ix_(kept, kept)])
+        self._flip, self._batches, self._batch_depth = kernel.plan(ysum[informative], sizes[informative])
+        self._last: tuple[np.ndarray, np.ndarray] | None = None  # (params, group scores) of the last evaluation
+        self.group_labels = labels[informative]
+        self.n_groups = len(self._lo)
+        self.nobs = int((self._hi - self._lo).sum())
+
+    @property
+    def used_rows(self) -> np.ndarray:
+        """Positions of the input rows the fit uses (rows of informative groups), in estimation order."""
+        rows = np.flatnonzero(np.repeat(self._informative, np.diff(self._starts_all)))
+        return rows if self._order is None else self._order[rows]
 
     @classmethod
     def from_frame(cls, data: pd.DataFrame, outcome: str, covariates: Sequence[str], group: str, *, offset=None):
@@ -179,19 +185,29 @@ class ConditionalLogit:
         if missing:
             raise ValueError(f"columns not in the data: {missing}")
         off = data[offset] if isinstance(offset, str) else offset
-        return cls(data[outcome], data[covariates], data[group], offset=off, names=covariates)
+        xt = np.empty((len(covariates), len(data)))  # one copy, straight into the kernel's layout
+        for j, c in enumerate(covariates):
+            xt[j] = data[c].to_numpy(dtype=float)
+        return cls(data[outcome], xt.T, data[group], offset=off, names=covariates)
 
     # -- likelihood ------------------------------------------------------------------------
     def _eval(self, params, want_hess: bool):
-        params = np.asarray(params, dtype=float)
-        if params.shape != (self._x.shape[1],):
-            raise ValueError(f"params must have length {self._x.shape[1]} ({self.exog_names})")
-        eta = self._x @ params + self._offset
-        return kernel.derivatives(self._x, eta, self._y, self._starts, self._depth, self._flip, want_hess)
+        params = np.array(params, dtype=float)  # a fresh contiguous copy: one kernel signature
+        if params.shape != (self._xt.shape[0],):
+            raise ValueError(f"params must have length {self._xt.shape[0]} ({self.exog_names})")
+        out = kernel.derivatives(self._xt, params, self._offset, self._y, self._lo, self._hi, self._flip,
+                                 self._batches, self._batch_depth, want_hess, 4 * numba.get_num_threads())
+        self._last = (params, out[1])
+        return out
 
     def loglike(self, params) -> float:
         """Conditional log-likelihood at ``params``."""
         return float(self._eval(params, False)[0].sum())
+
+    def gradient(self, params) -> tuple[float, np.ndarray]:
+        """Log-likelihood and gradient (the recursion without second derivatives)."""
+        ll, scores, _ = self._eval(params, False)
+        return float(ll.sum()), scores.sum(axis=0)
 
     def derivatives(self, params) -> tuple[float, np.ndarray, np.ndarray]:
         """Log-likelihood, gradient and Hessian (analytic, from the recursion)."""
@@ -200,6 +216,8 @@ class ConditionalLogit:
 
     def score_groups(self, params) -> np.ndarray:
         """Per-group score contributions, ``(n_groups, k)``, rows in ``group_labels`` order."""
+        if self._last is not None and np.array_equal(self._last[0], params):
+            return self._last[1].copy()  # the fit's last Newton evaluation was at these params
         return self._eval(params, False)[1]
 
     def clusters_of_groups(self, clusters) -> np.ndarray:
@@ -212,16 +230,17 @@ class ConditionalLogit:
             raise ValueError(f"clusters has {len(c)} rows; the data have {self.nobs_input}")
         if pd.isna(c).any():
             raise ValueError(f"the cluster column has {int(pd.isna(c).sum()):,} missing labels; drop those rows first")
-        c = c[self._row_index]
+        if self._order is not None:
+            c = c[self._order]
         codes = pd.factorize(c)[0]
-        lo = np.minimum.reduceat(codes, self._starts[:-1])
-        hi = np.maximum.reduceat(codes, self._starts[:-1])
+        lo = np.minimum.reduceat(codes, self._starts_all[:-1])[self._informative]
+        hi = np.maximum.reduceat(codes, self._starts_all[:-1])[self._informative]
         spanning = lo != hi
         if spanning.any():
             raise ValueError(f"clusters must nest groups: {int(spanning.sum()):,} groups span several clusters "
                              f"(e.g. groups {_examples(self.group_labels[spanning])}); cluster on a variable "
                              "that is constant within each group (e.g. office, not month)")
-        return c[self._starts[:-1]]
+        return c[self._lo]
 
     # -- fitting ---------------------------------------------------------------------------
     def fit(self, cov_type: CovType = "nonrobust", clusters=None, *, adjustment: Adjustment = "stata",
@@ -239,9 +258,10 @@ class ConditionalLogit:
             raise ValueError("cov_type='cluster' needs clusters=")
         if cov_type != "cluster" and clusters is not None:
             raise ValueError(f"clusters= is only used with cov_type='cluster' (got cov_type={cov_type!r})")
-        k = self._x.shape[1]
+        k = self._xt.shape[0]
+        initial = self._null if start is None else None
         start = np.zeros(k) if start is None else np.asarray(start, dtype=float)
-        opt = newton(self.derivatives, start, tol=tol, maxiter=maxiter)
+        opt = newton(self.derivatives, start, initial=initial, gradient=self.gradient, tol=tol, maxiter=maxiter)
         bread = np.linalg.inv(-opt.hessian)
         if cov_type == "nonrobust":
             cov = model_based(bread)
@@ -252,7 +272,8 @@ class ConditionalLogit:
             cov = sandwich(bread, self.score_groups(opt.x), labels, adjustment=adjustment, nobs=self.nobs,
                            t_reference=t_reference)
             info_clusters = (("Clusters", f"{cov.n_clusters:,}"),)
-        llnull = self.loglike(np.zeros(k))  # Stata's ll_0: b = 0 on the estimation sample
+        # Stata's ll_0: b = 0 on the estimation sample
+        llnull = self._null[0] if self._null is not None else self.loglike(np.zeros(k))
         return ConditionalLogitResults(
             model_name="Conditional (fixed-effects) logit, exact likelihood",
             outcome=outcome,

@@ -143,6 +143,7 @@ def main() -> None:
     if args.child:
         print(json.dumps(run_one(args.child[0], int(args.child[1]))))
         return
+    load_before = os.getloadavg()[0]
     rows = [child("famtrial-compile", 2537, 600) | {"tool": "famtrial (first call: numba compile)"}]
     for n in args.sizes:
         rows.append(child("famtrial", n, 1800))
@@ -165,7 +166,7 @@ def main() -> None:
     cols = ["tool", "parents", "rows", "seconds", "x famtrial", "peak_rss_mb", "max |coef - famtrial|", "note"]
     frame = frame.reindex(columns=cols)
     print(f"{time.strftime('%Y-%m-%d')}, {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}")
+          f"Python {platform.python_version()}, load average {load_before:.2f} before / {os.getloadavg()[0]:.2f} after")
     print(frame.to_markdown(index=False) if hasattr(frame, "to_markdown") and _has_tabulate() else frame.to_string(index=False))
 
 

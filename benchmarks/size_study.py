@@ -18,9 +18,13 @@ Run (a few minutes on 2 cores)::
 
     python benchmarks/size_study.py --reps 20 --ri-draws 19
 
-More replications (the docs' table)::
+More replications, in batches with their own seeds (each writes its CSV, so a long study can be
+stopped and resumed), then one table from all the batch files::
 
-    python benchmarks/size_study.py --reps 240 --ri-draws 19 --out size_study.csv
+    for i in $(seq 1 20); do
+        python benchmarks/size_study.py --reps 100 --scenarios null --seed $i --out out/null_$i.csv
+    done
+    python benchmarks/size_study.py --from-csv out/null_*.csv out/effect_*.csv
 
 Replications run in parallel across cores (``--n-jobs``); each has its own seed
 (``SeedSequence(--seed).spawn``), so the results do not depend on the number of processes.
@@ -115,7 +119,16 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=20161001)
     parser.add_argument("--n-jobs", type=int, default=None, help="processes (default: all cores)")
     parser.add_argument("--out", default=None, help="CSV of per-replication p-values")
+    parser.add_argument("--from-csv", nargs="+", default=None, metavar="CSV",
+                        help="summarise these per-replication CSVs (from earlier --out runs) instead of simulating")
     args = parser.parse_args(argv)
+    if args.from_csv:
+        results = pd.concat([pd.read_csv(f) for f in args.from_csv], ignore_index=True)
+        print(as_table(summarise(results), args.ri_draws).to_markdown())
+        print(f"\n{len(results)} replications from {len(args.from_csv)} files; RI re-draws per replication: "
+              f"{args.ri_draws} (as given by --ri-draws); mean estimate: "
+              + ", ".join(f"{s} {g['coef'].mean():.4f}" for s, g in results.groupby("scenario")))
+        return 0
     scenarios = args.scenarios.split(",")
     bad = sorted(set(scenarios) - {"null", "effect"})
     if bad:

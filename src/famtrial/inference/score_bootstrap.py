@@ -123,14 +123,8 @@ def cluster_scores(model, params, clusters) -> np.ndarray:
     """
     if hasattr(model, "score_groups"):  # conditional logit: scores per group, groups nest in clusters
         return cluster_sums(model.score_groups(params), model.clusters_of_groups(clusters))
-    if hasattr(model, "score_obs"):
-        c = np.asarray(clusters)
-        if len(c) != model.nobs_input:
-            raise ValueError(f"clusters has {len(c)} rows; the data have {model.nobs_input}")
-        if pd.isna(c).any():
-            raise ValueError(f"the cluster labels have {int(pd.isna(c).sum()):,} missing values; drop those rows first")
-        # the logit's estimation rows (after perfect-prediction drops) are model._row_index
-        return cluster_sums(model.score_obs(params), c[model._row_index])
+    if hasattr(model, "score_obs"):  # logit: scores per estimation row
+        return cluster_sums(model.score_obs(params), model.clusters_of_rows(clusters))
     raise TypeError(f"{type(model).__name__} has neither score_groups() nor score_obs()")
 
 

@@ -278,11 +278,6 @@ class Logit:
                              "fill or drop those rows first")
         return c[self.used_rows]
 
-    @property
-    def _row_index(self) -> np.ndarray:
-        """Old private name of ``used_rows``, kept until ``inference.score_bootstrap`` uses ``clusters_of_rows``."""
-        return self.used_rows
-
     def bread(self, params) -> np.ndarray:
         """``(-H)^-1`` at ``params``: the model-based covariance and the sandwich's bread."""
         return np.linalg.inv(-self.derivatives(params)[2])

@@ -6,8 +6,11 @@ famtrial's own code, moving each true parameter by the gap between the published
 estimated value (a damped fixed-point iteration):
 
 - covariate slopes and the local/HOLF effects: b <- b + (log OR_published - estimate);
-- office-level slope SDs: scaled so that the cluster-robust SE reaches the published one
-  (robust variance minus model variance grows with the SD squared);
+- office-level SDs: scaled so that a cluster-robust SE reaches the published one (robust variance
+  minus model variance grows with the SD squared): each covariate slope's SD to the covariate's SE in
+  the pooled model, the effect's SD in local (HOLF) offices to the local (HOLF) SE in the split model,
+  and the SD of the office trends to the pooled effect's SE (see replica.toml: the split SEs alone
+  would put the pooled SE near half their average variance, below the printed one);
 - the time trend: secant steps towards the published pseudo R2 (0.09);
 - the effect path: per post month, towards log(OR) 1.41 / 1.46 / 1.47 in 2018-08..10 for
   activation, and towards no effect in any month that comes out significant otherwise (except
@@ -25,6 +28,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from famtrial.monthly import monthly_effects
 from famtrial.panel import load_panel
@@ -46,10 +50,12 @@ SLOPES = {"n_children": ("b_children", "office_sd_children"), "married": ("b_mar
           "reduced_work_capacity": ("b_rwc", "office_sd_rwc")}
 
 
-def evaluate(cfg: ReplicaConfig):
+def evaluate(cfg: ReplicaConfig, with_monthly: bool = True):
     sample = analysis_sample(load_panel(generate(cfg)))
     models = paper_models(sample.panel)
-    monthly = {o: monthly_effects(sample.panel, o, band=False, progress=False).frame for o in ("activation", "employed")}
+    if not with_monthly:
+        return models, {o: pd.DataFrame(columns=["month", "coef", "se_coef"]) for o in PUBLISHED}
+    monthly = {o: monthly_effects(sample.panel, o, band=False, progress=False).frame for o in PUBLISHED}
     return models, monthly
 
 
@@ -59,12 +65,12 @@ def _model_se(result) -> np.ndarray:
     return np.sqrt(np.diag(np.linalg.inv(-hess)))
 
 
-def _sd_update(sd: float, robust_se: float, model_se: float, target_se: float) -> float:
+def _sd_update(sd: float, robust_se: float, model_se: float, target_se: float, start: float = 0.05) -> float:
     """Scale an office-level SD so that the robust variance's excess over the model variance
     (which grows with SD^2) reaches the target's excess."""
     want = max(target_se ** 2 - model_se ** 2, 1e-6)
     have = max(robust_se ** 2 - model_se ** 2, 1e-6)
-    return float(np.clip((sd if sd > 0 else 0.05) * np.sqrt(want / have) ** 0.7, 0.0, 3.0))
+    return float(np.clip((sd if sd > 0 else start) * np.sqrt(want / have) ** 0.7, 0.0, 3.0))
 
 
 def step(cfg: ReplicaConfig, models, monthly, damping: float, history: dict,
@@ -80,6 +86,7 @@ def step(cfg: ReplicaConfig, models, monthly, damping: float, history: dict,
         prm = cfg.outcomes[outcome]
         pooled, split = (models[m] for m in pub["model"])
         mse = dict(zip(pooled.params.index, _model_se(pooled)))
+        mse_split = dict(zip(split.params.index, _model_se(split)))
         changes = {}
         for term, (b_name, sd_name) in SLOPES.items():
             odds, se_or = pub[term]
@@ -91,11 +98,14 @@ def step(cfg: ReplicaConfig, models, monthly, damping: float, history: dict,
         for arm, key in (("local", "coordinator_local"), ("holf", "coordinator_holf")):
             odds, se_or = pub[arm]
             changes[f"tau_{arm}"] = getattr(prm, f"tau_{arm}") + damping * (np.log(odds) - split.params[key])
+            sd_name = f"office_effect_sd_{arm}"
+            changes[sd_name] = _sd_update(getattr(prm, sd_name), split.bse[key], mse_split[key], se_or / odds)
             gaps[f"{outcome}.{arm}.or"] = (np.exp(split.params[key]) - odds) / 0.01
             gaps[f"{outcome}.{arm}.se"] = (np.exp(split.params[key]) * split.bse[key] - se_or) / 0.01
         odds, se_or = pub["pooled"]
         est, se = pooled.params["coordinator_pooled"], pooled.bse["coordinator_pooled"]
-        changes["office_effect_sd"] = _sd_update(prm.office_effect_sd, se, mse["coordinator_pooled"], se_or / odds)
+        changes["office_sd_trend"] = _sd_update(prm.office_sd_trend, se, mse["coordinator_pooled"], se_or / odds,
+                                                start=0.005)
         gaps[f"{outcome}.pooled.or"] = (np.exp(est) - odds) / 0.01
         gaps[f"{outcome}.pooled.se"] = (np.exp(est) * se - se_or) / 0.01
         # pseudo R2: secant on the trend
@@ -130,6 +140,56 @@ def step(cfg: ReplicaConfig, models, monthly, damping: float, history: dict,
     return cfg, gaps
 
 
+FE_PARAMS = ("b_children", "b_married", "b_rwc", "tau_local", "tau_holf", "trend", "office_effect_sd_local",
+             "office_effect_sd_holf", "office_sd_trend", "office_sd_children", "office_sd_married", "office_sd_rwc")
+FD_STEP = {"trend": 5e-4, "office_sd_trend": 2e-3}  # absolute finite-difference steps (others 0.02)
+
+
+def fe_gaps(cfg: ReplicaConfig) -> dict[str, np.ndarray]:
+    """Per outcome, the Tables 5-6 gaps (printed units) of the FE models, monthly path held fixed."""
+    models, monthly = evaluate(cfg, with_monthly=False)
+    gaps = step(cfg, models, monthly, 0.0, {}, "fe")[1]
+    return {o: np.array([v for k, v in sorted(gaps.items()) if k.startswith(o + ".")]) for o in PUBLISHED}
+
+
+def polish(cfg: ReplicaConfig, iterations: int) -> ReplicaConfig:
+    """Levenberg-Marquardt on the FE parameters with a forward-difference Jacobian (common random
+    numbers make the gaps a deterministic function; the outcomes' parameters do not interact, so one
+    panel per column serves both)."""
+    lam = {o: 1.0 for o in PUBLISHED}
+    r0 = fe_gaps(cfg)
+    for it in range(iterations):
+        jac = {o: np.empty((len(r0[o]), len(FE_PARAMS))) for o in PUBLISHED}
+        for j, name in enumerate(FE_PARAMS):
+            h = FD_STEP.get(name, 0.02)
+            trial = cfg
+            for o in PUBLISHED:
+                trial = trial.with_outcome(o, **{name: getattr(cfg.outcomes[o], name) + h})
+            r1 = fe_gaps(trial)
+            for o in PUBLISHED:
+                jac[o][:, j] = (r1[o] - r0[o]) / h
+        for _ in range(4):  # damping search: accept per outcome when its sum of squares falls
+            trial = cfg
+            for o in PUBLISHED:
+                jtj = jac[o].T @ jac[o]
+                delta = np.linalg.solve(jtj + lam[o] * np.diag(np.diag(jtj) + 1e-9), -jac[o].T @ r0[o])
+                values = {n: getattr(cfg.outcomes[o], n) + d for n, d in zip(FE_PARAMS, delta)}
+                trial = trial.with_outcome(o, **{n: max(v, 0.0) if "sd" in n else v for n, v in values.items()})
+            r1 = fe_gaps(trial)
+            better = {o: r1[o] @ r1[o] < r0[o] @ r0[o] for o in PUBLISHED}
+            for o in PUBLISHED:
+                if better[o]:
+                    cfg = cfg.with_outcome(o, **{n: getattr(trial.outcomes[o], n) for n in FE_PARAMS})
+                    r0[o], lam[o] = r1[o], lam[o] / 3
+                else:
+                    lam[o] *= 4
+            if all(better.values()):
+                break
+        print(f"polish {it}: " + ", ".join(f"{o} worst {np.abs(r0[o]).max():.2f} rms {np.sqrt(np.mean(r0[o] ** 2)):.2f}"
+                                           for o in PUBLISHED), file=sys.stderr)
+    return cfg
+
+
 def write_outcomes(cfg: ReplicaConfig, path: Path = TOML) -> None:
     """Rewrite the [outcomes.*] sections of the TOML (everything after the marker line)."""
     text = path.read_text(encoding="utf-8")
@@ -152,13 +212,22 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=40)
     parser.add_argument("--damping", type=float, default=0.7)
+    parser.add_argument("--polish", type=int, default=0, metavar="N",
+                        help="then alternate N Levenberg-Marquardt steps on the FE parameters with path steps, --rounds times")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
     cfg = ReplicaConfig.load(TOML)
     history: dict = {}
     best = (np.inf, cfg)
-    for it in range(args.iterations):
+    schedule = ["path" if it % 2 else "fe" for it in range(args.iterations)]
+    if args.polish:
+        schedule += ["polish", "path", "path"] * args.rounds + ["check"]
+    for it, phase in enumerate(schedule):
+        if phase == "polish":
+            cfg = polish(cfg, args.polish)
+            continue
         models, monthly = evaluate(cfg)
-        new, gaps = step(cfg, models, monthly, args.damping, history, "path" if it % 2 else "fe")
+        new, gaps = step(cfg, models, monthly, args.damping, history, "path" if phase == "path" else "fe")
         worst = max(abs(v) for v in gaps.values())
         if worst < best[0]:
             best = (worst, cfg)

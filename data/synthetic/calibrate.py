@@ -212,6 +212,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=40)
     parser.add_argument("--damping", type=float, default=0.7)
+    parser.add_argument("--fe-iterations", type=int, default=0,
+                        help="first this many steps on the FE parameters alone (monthly path held)")
     parser.add_argument("--polish", type=int, default=0, metavar="N",
                         help="then alternate N Levenberg-Marquardt steps on the FE parameters with path steps, --rounds times")
     parser.add_argument("--rounds", type=int, default=3)
@@ -219,7 +221,7 @@ def main(argv=None) -> int:
     cfg = ReplicaConfig.load(TOML)
     history: dict = {}
     best = (np.inf, cfg)
-    schedule = ["path" if it % 2 else "fe" for it in range(args.iterations)]
+    schedule = ["fe"] * args.fe_iterations + ["path" if it % 2 else "fe" for it in range(args.iterations)]
     if args.polish:
         schedule += ["polish", "path", "path"] * args.rounds + ["check"]
     for it, phase in enumerate(schedule):

@@ -1,6 +1,7 @@
 """Calibrate the replica's outcome parameters to the paper's Tables 5-6 and monthly facts.
 
-Run from the repository root:  python data/synthetic/calibrate.py [--iterations 40]
+Run from the repository root (the shipped parameters):
+    python data/synthetic/calibrate.py --fe-iterations 20 --iterations 40 --damping 0.5
 It regenerates the panel (same seed: common random numbers) and refits the paper's models with
 famtrial's own code, moving each true parameter by the gap between the published and the
 estimated value (a damped fixed-point iteration):
@@ -28,7 +29,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from famtrial.monthly import monthly_effects
 from famtrial.panel import load_panel
@@ -50,11 +50,9 @@ SLOPES = {"n_children": ("b_children", "office_sd_children"), "married": ("b_mar
           "reduced_work_capacity": ("b_rwc", "office_sd_rwc")}
 
 
-def evaluate(cfg: ReplicaConfig, with_monthly: bool = True):
+def evaluate(cfg: ReplicaConfig):
     sample = analysis_sample(load_panel(generate(cfg)))
     models = paper_models(sample.panel)
-    if not with_monthly:
-        return models, {o: pd.DataFrame(columns=["month", "coef", "se_coef"]) for o in PUBLISHED}
     monthly = {o: monthly_effects(sample.panel, o, band=False, progress=False).frame for o in PUBLISHED}
     return models, monthly
 
@@ -140,56 +138,6 @@ def step(cfg: ReplicaConfig, models, monthly, damping: float, history: dict,
     return cfg, gaps
 
 
-FE_PARAMS = ("b_children", "b_married", "b_rwc", "tau_local", "tau_holf", "trend", "office_effect_sd_local",
-             "office_effect_sd_holf", "office_sd_trend", "office_sd_children", "office_sd_married", "office_sd_rwc")
-FD_STEP = {"trend": 5e-4, "office_sd_trend": 2e-3}  # absolute finite-difference steps (others 0.02)
-
-
-def fe_gaps(cfg: ReplicaConfig) -> dict[str, np.ndarray]:
-    """Per outcome, the Tables 5-6 gaps (printed units) of the FE models, monthly path held fixed."""
-    models, monthly = evaluate(cfg, with_monthly=False)
-    gaps = step(cfg, models, monthly, 0.0, {}, "fe")[1]
-    return {o: np.array([v for k, v in sorted(gaps.items()) if k.startswith(o + ".")]) for o in PUBLISHED}
-
-
-def polish(cfg: ReplicaConfig, iterations: int) -> ReplicaConfig:
-    """Levenberg-Marquardt on the FE parameters with a forward-difference Jacobian (common random
-    numbers make the gaps a deterministic function; the outcomes' parameters do not interact, so one
-    panel per column serves both)."""
-    lam = {o: 1.0 for o in PUBLISHED}
-    r0 = fe_gaps(cfg)
-    for it in range(iterations):
-        jac = {o: np.empty((len(r0[o]), len(FE_PARAMS))) for o in PUBLISHED}
-        for j, name in enumerate(FE_PARAMS):
-            h = FD_STEP.get(name, 0.02)
-            trial = cfg
-            for o in PUBLISHED:
-                trial = trial.with_outcome(o, **{name: getattr(cfg.outcomes[o], name) + h})
-            r1 = fe_gaps(trial)
-            for o in PUBLISHED:
-                jac[o][:, j] = (r1[o] - r0[o]) / h
-        for _ in range(4):  # damping search: accept per outcome when its sum of squares falls
-            trial = cfg
-            for o in PUBLISHED:
-                jtj = jac[o].T @ jac[o]
-                delta = np.linalg.solve(jtj + lam[o] * np.diag(np.diag(jtj) + 1e-9), -jac[o].T @ r0[o])
-                values = {n: getattr(cfg.outcomes[o], n) + d for n, d in zip(FE_PARAMS, delta)}
-                trial = trial.with_outcome(o, **{n: max(v, 0.0) if "sd" in n else v for n, v in values.items()})
-            r1 = fe_gaps(trial)
-            better = {o: r1[o] @ r1[o] < r0[o] @ r0[o] for o in PUBLISHED}
-            for o in PUBLISHED:
-                if better[o]:
-                    cfg = cfg.with_outcome(o, **{n: getattr(trial.outcomes[o], n) for n in FE_PARAMS})
-                    r0[o], lam[o] = r1[o], lam[o] / 3
-                else:
-                    lam[o] *= 4
-            if all(better.values()):
-                break
-        print(f"polish {it}: " + ", ".join(f"{o} worst {np.abs(r0[o]).max():.2f} rms {np.sqrt(np.mean(r0[o] ** 2)):.2f}"
-                                           for o in PUBLISHED), file=sys.stderr)
-    return cfg
-
-
 def write_outcomes(cfg: ReplicaConfig, path: Path = TOML) -> None:
     """Rewrite the [outcomes.*] sections of the TOML (everything after the marker line)."""
     text = path.read_text(encoding="utf-8")
@@ -214,20 +162,12 @@ def main(argv=None) -> int:
     parser.add_argument("--damping", type=float, default=0.7)
     parser.add_argument("--fe-iterations", type=int, default=0,
                         help="first this many steps on the FE parameters alone (monthly path held)")
-    parser.add_argument("--polish", type=int, default=0, metavar="N",
-                        help="then alternate N Levenberg-Marquardt steps on the FE parameters with path steps, --rounds times")
-    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
     cfg = ReplicaConfig.load(TOML)
     history: dict = {}
     best = (np.inf, cfg)
     schedule = ["fe"] * args.fe_iterations + ["path" if it % 2 else "fe" for it in range(args.iterations)]
-    if args.polish:
-        schedule += ["polish", "path", "path"] * args.rounds + ["check"]
     for it, phase in enumerate(schedule):
-        if phase == "polish":
-            cfg = polish(cfg, args.polish)
-            continue
         models, monthly = evaluate(cfg)
         new, gaps = step(cfg, models, monthly, args.damping, history, "path" if phase == "path" else "fe")
         worst = max(abs(v) for v in gaps.values())

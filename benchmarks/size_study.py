@@ -5,14 +5,16 @@ Data: the replica's data-generating process (``famtrial.synthetic.generate`` wit
 parent fixed-effects logit with office-level heterogeneity of the covariate slopes), with the
 activation effect set per scenario (the month-specific ``path`` deviations switched off):
 
-- ``null``: no effect for anyone (tau = 0, office_effect_sd = 0): the sharp null; rejection rate = size.
+- ``null``: no effect for anyone (tau = 0; no office-level effects or office trends): the sharp null;
+  rejection rate = size.
+
+- ``effect``: a common effect tau = 0.25 (log odds): rejection of H0: b = 0 = power; non-rejection
+  of H0: b = tau = coverage of the 95% interval (cluster z, t(G-1), score bootstrap).
 
 By default every month, the baseline month included, follows the model (``force_baseline = false``).
 ``--forced-baseline`` keeps the shipped replica's baseline month instead, set to Table 3's counts per
 arm: that month's arm imbalance (activation 17.4% vs 13.1%) is not a parent-level shift the fixed
 effects absorb, so it biases the estimate and no test has its nominal size there.
-- ``effect``: a common effect tau = 0.25 (log odds): rejection of H0: b = 0 = power; non-rejection
-  of H0: b = tau = coverage of the 95% interval (cluster z, t(G-1), score bootstrap).
 
 Tests of Model 1 (conditional logit, linear trend, SE clustered by office), at 5%:
 cluster-robust z (normal), the same z against t(G-1), the wild cluster score bootstrap (Rademacher,
@@ -62,7 +64,8 @@ def one_replication(task: tuple[str, np.random.SeedSequence, int, bool]) -> dict
 
     scenario, seed_seq, ri_draws, forced_baseline = task
     tau = 0.0 if scenario == "null" else TAU
-    cfg = ReplicaConfig.load().with_outcome("activation", tau_local=tau, tau_holf=tau, office_effect_sd=0.0, path={})
+    cfg = ReplicaConfig.load().with_outcome("activation", tau_local=tau, tau_holf=tau, office_effect_sd_local=0.0,
+                                            office_effect_sd_holf=0.0, office_sd_trend=0.0, path={})
     cfg = dataclasses.replace(cfg, panel=cfg.panel | {"force_baseline": forced_baseline})
     data_seed, ri_seed = (int(s.generate_state(1)[0]) for s in seed_seq.spawn(2))
     panel = analysis_sample(load_panel(generate(cfg, seed=data_seed))).panel

@@ -85,7 +85,7 @@ def test_fixed_effects_logit_recovers_the_true_parameters():
 
     from famtrial.trial import fe_model
 
-    cfg = ReplicaConfig.load().with_outcome("activation", tau_local=0.3, tau_holf=0.3, office_effect_sd=0.0, path={})
+    cfg = ReplicaConfig.load().with_outcome("activation", tau_local=0.3, tau_holf=0.3, office_effect_sd_local=0.0, office_effect_sd_holf=0.0, path={})
     cfg = replace(cfg, panel={**cfg.panel, "force_baseline": False})
     truth = cfg.outcomes["activation"]
     covered = []
@@ -97,3 +97,22 @@ def test_fixed_effects_logit_recovers_the_true_parameters():
                             ("married", truth.b_married), ("n_children", truth.b_children), ("trend", truth.trend)):
             covered.append(ci.loc[term, "lower"] <= value <= ci.loc[term, "upper"])
     assert np.mean(covered) >= 0.8
+
+
+def test_office_heterogeneity_reaches_only_the_rows_it_is_defined_for():
+    """Common random numbers: changing one parameter changes outcomes only where it enters the model.
+    Office trends belong to the ordinary arm; each effect SD to its coordinated model's offered parents
+    after the implementation month."""
+    base = ReplicaConfig.load().with_outcome("activation", office_sd_trend=0.0, office_effect_sd_local=0.0,
+                                             office_effect_sd_holf=0.0)
+    ref = generate(base)
+    post = ref["month"] >= "2016-10"  # months are "YYYY-MM" text
+    ordinary, local, holf = (ref["model"] == m for m in ("ordinary", "local", "holf"))
+    for change, affected in (({"office_sd_trend": 0.05}, ordinary & (ref["month"] != "2016-10")),
+                             ({"office_effect_sd_local": 1.0}, local & post),
+                             ({"office_effect_sd_holf": 1.0}, holf & post)):
+        out = generate(base.with_outcome("activation", **change))
+        differs = out["activation"].to_numpy() != ref["activation"].to_numpy()
+        assert differs[affected.to_numpy()].sum() > 100, change
+        assert not differs[~affected.to_numpy()].any(), change
+        assert (out["employed"] == ref["employed"]).all()

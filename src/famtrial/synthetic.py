@@ -48,10 +48,12 @@ class OutcomeParams:
     b_rwc: float
     tau_local: float
     tau_holf: float
-    office_effect_sd: float = 0.0
+    office_effect_sd_local: float = 0.0
+    office_effect_sd_holf: float = 0.0
     office_sd_children: float = 0.0
     office_sd_married: float = 0.0
     office_sd_rwc: float = 0.0
+    office_sd_trend: float = 0.0
     path: dict[str, float] = field(default_factory=dict)
 
 
@@ -335,16 +337,19 @@ def generate(config: ReplicaConfig | None = None, seed: int | None = None) -> pd
     for name, prm in cfg.outcomes.items():
         # office-level heterogeneity of the treatment effect and of the covariate slopes (always drawn,
         # so the random stream does not depend on the parameter values)
-        z_office = rng.standard_normal((len(office_labels), 4))[office_codes]
+        z_office = rng.standard_normal((len(office_labels), 5))[office_codes]
         a = prm.intercept + prm.intercept_sd * base[f"latent_{name}"].to_numpy()
-        tau = np.where(is_holf, prm.tau_holf, prm.tau_local) + prm.office_effect_sd * z_office[:, 0]
+        tau = np.where(is_holf, prm.tau_holf + prm.office_effect_sd_holf * z_office[:, 0],
+                       prm.tau_local + prm.office_effect_sd_local * z_office[:, 0])
         b_kids = prm.b_children + prm.office_sd_children * z_office[:, 1]
         b_married = prm.b_married + prm.office_sd_married * z_office[:, 2]
         b_rwc = prm.b_rwc + prm.office_sd_rwc * z_office[:, 3]
+        trend = prm.office_sd_trend * z_office[:, 4] * (1 - arm)  # office deviation of the ordinary arm's trend
         path = np.array([prm.path.get(str(m), 0.0) for m in months])
-        # office slope deviations act on centred covariates, so they vary effects without shifting
-        # office outcome levels (which would confound the pooled cross-sectional contrast)
-        eta = (a[:, None] + prm.trend * np.arange(T)[None, :]
+        # office slope deviations act on centred covariates (the trend's on months since the
+        # implementation month), so they vary effects without shifting office outcome levels
+        # (which would confound the pooled cross-sectional contrast)
+        eta = (a[:, None] + prm.trend * np.arange(T)[None, :] + trend[:, None] * (np.arange(T) - b)[None, :]
                + prm.b_children * kids + (b_kids - prm.b_children)[:, None] * (kids - kids.mean())
                + prm.b_married * married + (b_married - prm.b_married)[:, None] * (married - married.mean())
                + prm.b_rwc * rwc + (b_rwc - prm.b_rwc)[:, None] * (rwc - rwc.mean())

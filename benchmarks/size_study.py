@@ -7,7 +7,6 @@ activation effect set per scenario (the month-specific ``path`` deviations switc
 
 - ``null``: no effect for anyone (tau = 0; no office-level effects or office trends): the sharp null;
   rejection rate = size.
-
 - ``effect``: a common effect tau = 0.25 (log odds): rejection of H0: b = 0 = power; non-rejection
   of H0: b = tau = coverage of the 95% interval (cluster z, t(G-1), score bootstrap).
 

@@ -50,6 +50,7 @@ from famtrial.tables import Table
 
 TAU = 0.25
 ALPHA = 0.05
+LEVELS = (0.01, 0.05, 0.10)  # nominal levels at which rejection rates are reported
 
 
 def one_replication(task: tuple[str, np.random.SeedSequence, int, bool]) -> dict:
@@ -87,15 +88,16 @@ def one_replication(task: tuple[str, np.random.SeedSequence, int, bool]) -> dict
 
 
 def summarise(results: pd.DataFrame) -> pd.DataFrame:
-    """Rejection rates at 5% with Monte Carlo SEs, per scenario and test."""
+    """Rejection rates at 1%, 5% and 10% with Monte Carlo SEs, per scenario and test; 95% coverage."""
     rows = []
     for scenario, grp in results.groupby("scenario"):
         n = len(grp)
         for label, col in (("cluster-robust z", "p_z"), ("z with t(G-1)", "p_t"), ("score bootstrap", "p_sb"),
                            ("randomization inference", "p_ri")):
-            rate = float((grp[col] <= ALPHA).mean())
-            row = {"scenario": scenario, "test": label, "replications": n, "rejection_rate": rate,
-                   "mc_se": float(np.sqrt(rate * (1 - rate) / n))}
+            row = {"scenario": scenario, "test": label, "replications": n}
+            for level in LEVELS:
+                rate = float((grp[col] <= level).mean())
+                row |= {f"rejects_{level:g}": rate, f"mc_se_{level:g}": float(np.sqrt(rate * (1 - rate) / n))}
             cover = {"p_z": "cover_z", "p_t": "cover_t", "p_sb": "cover_sb"}.get(col)
             if cover in grp and grp[cover].notna().any():
                 c = float((grp[cover] > ALPHA).mean())
@@ -104,15 +106,23 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def estimates_line(results: pd.DataFrame) -> str:
+    """Mean and SD of the estimates and the mean cluster-robust SE, per scenario."""
+    return "; ".join(f"{s}: mean estimate {g['coef'].mean():.4f}, SD {g['coef'].std():.4f}, "
+                     f"mean cluster-robust SE {g['se'].mean():.4f}" for s, g in results.groupby("scenario"))
+
+
 def as_table(summary: pd.DataFrame, ri_draws: int) -> Table:
     """The summary as a famtrial Table: rates in percent with Monte Carlo SEs."""
     pct = lambda v, se: "" if pd.isna(v) else f"{100 * v:.1f} ({100 * se:.1f})"  # noqa: E731
-    display = pd.DataFrame({
-        "scenario": summary["scenario"], "test": summary["test"], "replications": summary["replications"].astype(str),
-        "rejects H0: b = 0 at 5%, % (MC SE)": [pct(v, s) for v, s in zip(summary["rejection_rate"], summary["mc_se"])],
-        "95% coverage of true b, % (MC SE)": [pct(v, s) for v, s in zip(summary.get("coverage_95", pd.Series(np.nan, summary.index)),
-                                                                         summary.get("coverage_mc_se", pd.Series(np.nan, summary.index)))],
-    })
+    display = pd.DataFrame({"scenario": summary["scenario"], "test": summary["test"],
+                            "replications": summary["replications"].astype(str)})
+    for level in LEVELS:
+        display[f"rejects H0: b = 0 at {100 * level:g}%, % (MC SE)"] = [
+            pct(v, s) for v, s in zip(summary[f"rejects_{level:g}"], summary[f"mc_se_{level:g}"])]
+    nan = pd.Series(np.nan, summary.index)
+    display["95% coverage of true b, % (MC SE)"] = [
+        pct(v, s) for v, s in zip(summary.get("coverage_95", nan), summary.get("coverage_mc_se", nan))]
     display.index = display.pop("scenario") + ": " + display.pop("test")
     return Table(frame=summary.set_index(["scenario", "test"]), display=display,
                  title="Size, power and coverage with G = 14 offices (Model 1, replica DGP)",
@@ -139,8 +149,8 @@ def main(argv=None) -> int:
                             ignore_index=True)
         print(as_table(summarise(results), args.ri_draws).to_markdown())
         print(f"\n{len(results)} replications from {len(args.from_csv)} files; RI re-draws per replication: "
-              f"{args.ri_draws} (as given by --ri-draws); mean estimate: "
-              + ", ".join(f"{s} {g['coef'].mean():.4f}" for s, g in results.groupby("scenario")))
+              f"{args.ri_draws} (as given by --ri-draws)")
+        print(estimates_line(results))
         return 0
     scenarios = args.scenarios.split(",")
     bad = sorted(set(scenarios) - {"null", "effect"})
@@ -156,8 +166,8 @@ def main(argv=None) -> int:
         results.to_csv(args.out, index=False)
     summary = summarise(results)
     print(as_table(summary, args.ri_draws).to_markdown())
-    print(f"\n{len(results)} replications in {elapsed:.0f} s; RI re-draws per replication: {args.ri_draws}; "
-          f"mean estimate: " + ", ".join(f"{s} {g['coef'].mean():.4f}" for s, g in results.groupby("scenario")))
+    print(f"\n{len(results)} replications in {elapsed:.0f} s; RI re-draws per replication: {args.ri_draws}")
+    print(estimates_line(results))
     return 0
 
 

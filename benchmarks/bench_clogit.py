@@ -4,7 +4,7 @@
     python benchmarks/bench_clogit.py --sizes 2537 25000 --skip-statsmodels
 
 Each measurement runs in a fresh subprocess, so peak memory (max RSS, the panel included) is the
-fit's own. famtrial's kernel is first loaded from numba's on-disk cache by a tiny fit (not timed),
+fit's own (R's: ``VmHWM`` of the Rscript process, read from ``/proc/self/status``). famtrial's kernel is first loaded from numba's on-disk cache by a tiny fit (not timed),
 then the fit is timed 5 times (median; once above 100,000 parents); the first-ever call, which
 compiles, is timed separately with an empty numba cache directory. Panels: parents x 39 months, 5 covariates (a treatment switching on at month 13, two
 binary and two continuous time-varying covariates), parent intercepts, 14-29 offices as clusters.
@@ -102,7 +102,9 @@ def run_r(n_parents: int, timeout: float) -> dict | None:
         f"d <- read.csv('{path}');"
         "t0 <- proc.time()[['elapsed']];"
         "f <- clogit(y ~ treat + x2 + x3 + x4 + trend + strata(parent), data = d, method = 'exact');"
-        "cat(proc.time()[['elapsed']] - t0, coef(f), '\\n')"
+        # peak RSS of this R process (kB, Linux), the data frame included, as for the Python tools
+        "hwm <- grep('^VmHWM', readLines('/proc/self/status'), value = TRUE);"
+        "cat(proc.time()[['elapsed']] - t0, nrow(d), as.numeric(gsub('[^0-9]', '', hwm)), coef(f), '\\n')"
     )
     try:
         out = subprocess.run(["Rscript", "-e", script], capture_output=True, text=True, timeout=timeout)
@@ -114,7 +116,8 @@ def run_r(n_parents: int, timeout: float) -> dict | None:
     if out.returncode != 0 or not fields:
         return {"tool": "R survival::clogit exact", "parents": n_parents, "seconds": None, "note": out.stderr[-200:]}
     return {"tool": "R survival::clogit exact", "parents": n_parents, "seconds": float(fields[0]),
-            "params": [float(v) for v in fields[1:]]}
+            "rows": int(float(fields[1])), "peak_rss_mb": float(fields[2]) / 1024,
+            "params": [float(v) for v in fields[3:]]}
 
 
 def child(tool: str, n_parents: int, timeout: float) -> dict:

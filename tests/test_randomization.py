@@ -49,6 +49,14 @@ class FakeClient:
         return [fn(item) for fn, item in futures]
 
 
+class MinimalClient(FakeClient):
+    """A client whose map takes no ``pure=`` keyword: only map(fn, items) and gather."""
+
+    def map(self, fn, items):
+        self.calls += 1
+        return [(fn, item) for item in items]
+
+
 def test_draws_keep_offices_and_offered_counts(panel):
     design = family_design(panel)
     assert len(design.family) == 120
@@ -115,6 +123,9 @@ def test_seeded_and_executor_independent(panel):
                                    progress=False)
     assert client.calls == 1
     assert np.array_equal(serial.draws, again.draws) and np.array_equal(serial.draws, dask_like.draws)
+    minimal = MinimalClient()
+    plain = randomization_test(panel, "activation", n_perm=5, seed=4, statistic="coef", client=minimal, progress=False)
+    assert minimal.calls == 1 and np.array_equal(serial.draws, plain.draws)
     other = randomization_test(panel, "activation", n_perm=5, seed=5, statistic="coef", n_jobs=1, progress=False)
     assert not np.array_equal(serial.draws, other.draws)
 

@@ -49,7 +49,7 @@ def _family_structure() -> pd.DataFrame:
     there would take those offices below one third of families, contradicting the paper).
     Excluded offices: 1429 - 690 = 739 offered families; their 55 ordinary parents are 55
     single-parent families (the printed 1205 - 1124 = 81 cannot fit in 55 parents; see
-    published.toml's families_note).
+    families_note in shared/paper/published.toml, beside the project).
     """
     t2 = _table2()
     inc = t2[t2["printed_included"]]

@@ -6,11 +6,13 @@ a Dask cluster give identical draws.
 
 ``client`` is duck-typed: any object with ``client.map(fn, items)`` returning futures and
 ``client.gather(futures)`` returning their results (``dask.distributed.Client`` qualifies; dask
-itself is not a dependency).
+itself is not a dependency). ``pure=False`` is passed when ``map`` accepts it (Dask would
+otherwise hash every task's arguments to deduplicate them).
 """
 
 from __future__ import annotations
 
+import inspect
 import multiprocessing
 import os
 from collections.abc import Callable, Sequence
@@ -41,6 +43,15 @@ def _single_threaded() -> None:
         pass
 
 
+def _takes_pure(map_fn) -> bool:
+    """Whether ``map_fn`` accepts a ``pure=`` keyword (Dask's ``Client.map`` does)."""
+    try:
+        params = inspect.signature(map_fn).parameters.values()
+    except (TypeError, ValueError):  # no introspectable signature
+        return False
+    return any(p.name == "pure" or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
+
+
 def run_tasks(fn: Callable[[Any], Any], items: Sequence[Any], *, n_jobs: int | None = None, client=None,
               progress: bool = False, desc: str = "tasks") -> list:
     """``[fn(item) for item in items]``, in order, run serially, in processes or on ``client``.
@@ -64,7 +75,7 @@ def run_tasks(fn: Callable[[Any], Any], items: Sequence[Any], *, n_jobs: int | N
         if not (callable(getattr(client, "map", None)) and callable(getattr(client, "gather", None))):
             raise TypeError(f"client must have map() and gather() methods (a dask.distributed.Client); got {type(client).__name__}")
         with Progress(len(items), f"{desc} (client)", enabled=progress) as bar:
-            futures = client.map(fn, items, pure=False)
+            futures = client.map(fn, items, pure=False) if _takes_pure(client.map) else client.map(fn, items)
             out = list(client.gather(futures))
             bar.update(len(out))
         return out

@@ -4,10 +4,12 @@
     python benchmarks/bench_clogit.py --sizes 2537 25000 --skip-statsmodels
 
 Each measurement runs in a fresh subprocess, so peak memory (max RSS, the panel included) is the
-fit's own (R's: ``VmHWM`` of the Rscript process, read from ``/proc/self/status``). famtrial's kernel is first loaded from numba's on-disk cache by a tiny fit (not timed),
-then the fit is timed 5 times (median; once above 100,000 parents); the first-ever call, which
-compiles, is timed separately with an empty numba cache directory. Panels: parents x 39 months, 5 covariates (a treatment switching on at month 13, two
-binary and two continuous time-varying covariates), parent intercepts, 14-29 offices as clusters.
+fit's own (R's: ``VmHWM`` of the Rscript process, read from ``/proc/self/status``). famtrial's
+kernel is first loaded from numba's on-disk cache by a tiny fit (not timed), then the fit is timed
+5 times (median; once above 100,000 parents); the first-ever call, which compiles, is timed
+separately with an empty numba cache directory. Panels: parents x 39 months, 5 covariates (a
+treatment switching on at month 13, two binary and two continuous time-varying covariates), parent
+intercepts, 14-29 offices as clusters.
 famtrial's time includes building the model from a DataFrame and the cluster-robust covariance;
 statsmodels and R give model-based SEs only (they have no cluster-robust SE for this model).
 Ratios are computed within one run on one machine.

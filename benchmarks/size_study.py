@@ -106,10 +106,12 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def estimates_line(results: pd.DataFrame) -> str:
-    """Mean and SD of the estimates and the mean cluster-robust SE, per scenario."""
-    return "; ".join(f"{s}: mean estimate {g['coef'].mean():.4f}, SD {g['coef'].std():.4f}, "
-                     f"mean cluster-robust SE {g['se'].mean():.4f}" for s, g in results.groupby("scenario"))
+def report(results: pd.DataFrame, header: str, ri_draws: int) -> None:
+    """Print the table, ``header``, and per scenario the estimates' mean and SD beside the mean SE."""
+    print(as_table(summarise(results), ri_draws).to_markdown())
+    print(f"\n{header}")
+    print("; ".join(f"{s}: mean estimate {g['coef'].mean():.4f}, SD {g['coef'].std():.4f}, "
+                    f"mean cluster-robust SE {g['se'].mean():.4f}" for s, g in results.groupby("scenario")))
 
 
 def as_table(summary: pd.DataFrame, ri_draws: int) -> Table:
@@ -147,10 +149,8 @@ def main(argv=None) -> int:
         # keep_default_na=False: pandas would read the scenario name "null" as a missing value
         results = pd.concat([pd.read_csv(f, keep_default_na=False, na_values=[""]) for f in args.from_csv],
                             ignore_index=True)
-        print(as_table(summarise(results), args.ri_draws).to_markdown())
-        print(f"\n{len(results)} replications from {len(args.from_csv)} files; RI re-draws per replication: "
-              f"{args.ri_draws} (as given by --ri-draws)")
-        print(estimates_line(results))
+        report(results, f"{len(results)} replications from {len(args.from_csv)} files; RI re-draws per "
+                         f"replication: {args.ri_draws} (as given by --ri-draws)", args.ri_draws)
         return 0
     scenarios = args.scenarios.split(",")
     bad = sorted(set(scenarios) - {"null", "effect"})
@@ -164,10 +164,8 @@ def main(argv=None) -> int:
     elapsed = time.perf_counter() - start
     if args.out:
         results.to_csv(args.out, index=False)
-    summary = summarise(results)
-    print(as_table(summary, args.ri_draws).to_markdown())
-    print(f"\n{len(results)} replications in {elapsed:.0f} s; RI re-draws per replication: {args.ri_draws}")
-    print(estimates_line(results))
+    report(results, f"{len(results)} replications in {elapsed:.0f} s; RI re-draws per replication: {args.ri_draws}",
+           args.ri_draws)
     return 0
 
 

@@ -90,8 +90,9 @@ def test_the_series_tracks_a_known_path_on_the_synthetic_replica():
 
     path = {"2017-06": 1.2, "2017-07": 1.2, "2017-08": 1.2}
     # no effect outside the path: office effect heterogeneity and office trends off too
-    cfg = ReplicaConfig.load().with_outcome("activation", path=path, tau_local=0.0, tau_holf=0.0, office_effect_sd_local=0.0,
-                                            office_effect_sd_holf=0.0, office_sd_trend=0.0)
+    cfg = ReplicaConfig.load().with_outcome("activation", path=path, tau_local=0.0, tau_holf=0.0,
+                                            office_effect_sd_local=0.0, office_effect_sd_holf=0.0,
+                                            office_sd_trend=0.0)
     panel = analysis_sample(load_panel(generate(cfg, seed=11))).panel
     eff = monthly_effects(panel, "activation", progress=False)
     f = eff.frame.set_index("month")

@@ -85,7 +85,8 @@ def test_fixed_effects_logit_recovers_the_true_parameters():
 
     from famtrial.trial import fe_model
 
-    cfg = ReplicaConfig.load().with_outcome("activation", tau_local=0.3, tau_holf=0.3, office_effect_sd_local=0.0, office_effect_sd_holf=0.0, path={})
+    cfg = ReplicaConfig.load().with_outcome("activation", tau_local=0.3, tau_holf=0.3, office_effect_sd_local=0.0,
+                                             office_effect_sd_holf=0.0, path={})
     cfg = replace(cfg, panel={**cfg.panel, "force_baseline": False})
     truth = cfg.outcomes["activation"]
     covered = []

@@ -169,7 +169,7 @@ def main(argv=None) -> int:
     schedule = ["fe"] * args.fe_iterations + ["path" if it % 2 else "fe" for it in range(args.iterations)]
     for it, phase in enumerate(schedule):
         models, monthly = evaluate(cfg)
-        new, gaps = step(cfg, models, monthly, args.damping, history, "path" if phase == "path" else "fe")
+        new, gaps = step(cfg, models, monthly, args.damping, history, phase)
         worst = max(abs(v) for v in gaps.values())
         if worst < best[0]:
             best = (worst, cfg)

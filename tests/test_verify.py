@@ -146,6 +146,20 @@ def test_tolerance_overrides_most_specific_wins(spec):
         verify(spec.values(), tolerances={"table5": -1})
 
 
+def test_glob_tolerances_and_patterns_that_match_nothing(spec):
+    ci_key, or_key = "table5.model1.coordinator_pooled.ci_low", "table5.model2.coordinator_local.or"
+    moved = dict(spec.values(), **{ci_key: 0.81 + 0.02, or_key: 1.00 + 0.02})
+    frame = verify(moved, tolerances={"table5": 0.03, "table5.*.or": 0.01}).frame
+    assert frame.loc[ci_key, "tolerance"] == 0.03 and frame.loc[or_key, "tolerance"] == 0.01
+    assert frame.loc["table5.model1.married.or", "tolerance"] == 0.01
+    assert list(frame.index[frame["status"] == "FAIL"]) == [or_key]
+    # the full key is longer than the glob, so it wins
+    assert verify(moved, tolerances={"table5": 0.03, "table5.*.or": 0.01, or_key: 0.03}).ok
+    for typo in ("tabel5", "table5.*.odds", "table5.model1.coordinator"):
+        with pytest.raises(ValueError, match="matches no published number"):
+            verify(spec.values(), tolerances={typo: 0.1})
+
+
 def test_inconsistent_entries_are_notes_not_failures(spec):
     values = dict(spec.values(), **{"table3.married.chi2": 0.550, "table3.employed.chi2": 5.286})
     report = verify(values)
@@ -239,7 +253,8 @@ def test_cli_exit_codes(spec, tmp_path, capsys):
     assert "table6.model3.married.or" in out and "table2.office_1.coordinated" not in out
     assert main(["--results", str(tmp_path), "--tolerance", "table6.model3.married=0.8"]) == 0
     assert main(["--results", str(tmp_path), "--tables", "table7"]) == 2
-    with pytest.raises(SystemExit, match="PREFIX=VALUE"):
+    assert main(["--results", str(tmp_path), "--tolerance", "tabel6=0.8"]) == 2
+    with pytest.raises(SystemExit, match="PATTERN=VALUE"):
         main(["--results", str(tmp_path), "--tolerance", "table6"])
     code = f"from famtrial.verify import main; raise SystemExit(main(['--results', {str(tmp_path)!r}]))"
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

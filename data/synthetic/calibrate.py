@@ -13,11 +13,13 @@ estimated value (a damped fixed-point iteration):
   and the SD of the office trends to the pooled effect's SE (see replica.toml: the split SEs alone
   would put the pooled SE near half their average variance, below the printed one);
 - the time trend: secant steps towards the published pseudo R2 (0.09);
+- the married tilt (dynamics.married_tilt): secant steps towards the printed shift of the married
+  log OR from Model 3 to Model 4, log(1.27 / 1.23);
 - the effect path: per post month, towards log(OR) 1.41 / 1.46 / 1.47 in 2018-08..10 for
   activation, and towards no effect in any month that comes out significant otherwise (except
   the baseline month 2016-10, whose outcomes are Table 3's counts: its arm contrast is Table 3's
   significant imbalance, which no parameter can or should remove).
-The parameters are written back into data/synthetic/replica.toml (outcome sections). Then run
+The parameters are written back into data/synthetic/replica.toml (outcome sections and the tilt). Then run
 `famtrial synthesize` to rewrite the shipped panel. The replica stays synthetic: calibrating it to
 published aggregates makes it a regression guard for the code, not evidence about real families.
 """
@@ -25,7 +27,9 @@ published aggregates makes it a regression guard for the code, not evidence abou
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +49,11 @@ PUBLISHED = {  # from data/published/trial.toml
                  "reduced_work_capacity": (0.65, 0.11), "pooled": (1.11, 0.28), "local": (1.47, 0.47),
                  "holf": (0.85, 0.26), "monthly": {}},
 }
+# Split models' covariate ORs (Tables 5-6, Models 2 and 4): reported in the gaps; the covariate
+# slopes follow the pooled models, and the married shift between them follows dynamics.married_tilt.
+SPLIT_PUBLISHED = {"activation": {"n_children": 0.90, "married": 0.65, "reduced_work_capacity": 12.23},
+                   "employed": {"n_children": 0.60, "married": 1.23, "reduced_work_capacity": 0.65}}
+MARRIED_SHIFT = np.log(1.27 / 1.23)  # Model 3 - Model 4 married log OR, printed
 BASELINE = "2016-10"
 SLOPES = {"n_children": ("b_children", "office_sd_children"), "married": ("b_married", "office_sd_married"),
           "reduced_work_capacity": ("b_rwc", "office_sd_rwc")}
@@ -93,6 +102,8 @@ def step(cfg: ReplicaConfig, models, monthly, damping: float, history: dict,
             changes[sd_name] = _sd_update(getattr(prm, sd_name), se, mse[term], se_or / odds)
             gaps[f"{outcome}.{term}.or"] = (np.exp(est) - odds) / 0.01
             gaps[f"{outcome}.{term}.se"] = (np.exp(est) * se - se_or) / 0.01
+        for term, odds in SPLIT_PUBLISHED[outcome].items():
+            gaps[f"{outcome}.split.{term}.or"] = (np.exp(split.params[term]) - odds) / 0.01
         for arm, key in (("local", "coordinator_local"), ("holf", "coordinator_holf")):
             odds, se_or = pub[arm]
             changes[f"tau_{arm}"] = getattr(prm, f"tau_{arm}") + damping * (np.log(odds) - split.params[key])
@@ -135,12 +146,28 @@ def step(cfg: ReplicaConfig, models, monthly, damping: float, history: dict,
         else:
             changes.pop("path", None)
         cfg = cfg.with_outcome(outcome, **changes)
+    if phase == "fe":
+        cfg = _tilt_step(cfg, models, damping, history)
     return cfg, gaps
 
 
+def _tilt_step(cfg: ReplicaConfig, models, damping: float, history: dict) -> ReplicaConfig:
+    """Secant step on dynamics.married_tilt towards the printed Model 3 - Model 4 married shift."""
+    shift = models["model3"].params["married"] - models["model4"].params["married"]
+    tilt = cfg.dynamics.get("married_tilt", 0.0)
+    last = history.get("married_tilt")
+    slope = (shift - last[1]) / (tilt - last[0]) if last and abs(tilt - last[0]) > 1e-4 else 0.045
+    slope = slope if slope > 0.01 else 0.045  # the shift grows with the tilt (measured ~0.045 per unit)
+    history["married_tilt"] = (tilt, shift)
+    new = float(np.clip(tilt + damping * np.clip((MARRIED_SHIFT - shift) / slope, -0.15, 0.15), 0.0, 1.0))
+    return replace(cfg, dynamics={**cfg.dynamics, "married_tilt": round(new, 6)})
+
+
 def write_outcomes(cfg: ReplicaConfig, path: Path = TOML) -> None:
-    """Rewrite the [outcomes.*] sections of the TOML (everything after the marker line)."""
+    """Rewrite dynamics.married_tilt and the [outcomes.*] sections of the TOML (after the marker line)."""
     text = path.read_text(encoding="utf-8")
+    text = re.sub(r"^married_tilt = [0-9.]+", f"married_tilt = {cfg.dynamics['married_tilt']:.6f}", text,
+                  count=1, flags=re.M)
     marker = "# --- outcome parameters"
     head = text[: text.index(marker)]
     lines = [marker + " (written by data/synthetic/calibrate.py; edit and re-run it, or edit by hand) ---"]

@@ -310,6 +310,30 @@ def _counts_walk(start: np.ndarray, months: int, base_idx: int, p_up: float, p_d
     return out
 
 
+def _tilt_married(cfg: ReplicaConfig, people: pd.DataFrame, married: np.ndarray, b: int, seed: int) -> np.ndarray:
+    """Married paths with a chance local/HOLF imbalance in their change at implementation.
+
+    A share ``dynamics.married_tilt`` of the offered parents (uniform draws u_i < share) gets a
+    second path from the same Markov chain and keeps the one whose lift, mean(post) - mean(pre),
+    is larger in local and smaller in HOLF offices. This reproduces the covariance of married
+    with the local/HOLF contrast behind the paper's married OR moving from Model 3 to Model 4
+    (docs/replica.md). Draws come from their own stream, so ``married_tilt = 0`` changes nothing.
+    """
+    share = cfg.dynamics.get("married_tilt", 0.0)
+    if share <= 0:
+        return married
+    rng = np.random.default_rng([seed, 2])
+    switch = cfg.dynamics["married_switch"]
+    alt = _markov(married[:, b], married.shape[1], b, switch, switch, rng)
+    sign = np.where(people["model"].to_numpy() == "holf", -1.0, 1.0) * (people["arm"].to_numpy() == 1)
+
+    def lift(m: np.ndarray) -> np.ndarray:
+        return sign * (m[:, b:].mean(axis=1) - m[:, :b].mean(axis=1))
+
+    take = (rng.random(len(people)) < share) & (lift(alt) > lift(married))
+    return np.where(take[:, None], alt, married)
+
+
 def generate(config: ReplicaConfig | None = None, seed: int | None = None) -> pd.DataFrame:
     """The long panel (one row per parent per month) from ``config`` (default: the shipped TOML).
 
@@ -317,7 +341,8 @@ def generate(config: ReplicaConfig | None = None, seed: int | None = None) -> pd
     values in the analysed offices hit Table 3 exactly for any seed.
     """
     cfg = ReplicaConfig.load() if config is None else config
-    rng = np.random.default_rng(cfg.seed if seed is None else seed)
+    seed = cfg.seed if seed is None else seed
+    rng = np.random.default_rng(seed)
     people = _families(cfg)
     base = _baseline(cfg, people, rng)
     months = pd.period_range(cfg.panel["first_month"], cfg.panel["last_month"], freq="M")
@@ -326,6 +351,7 @@ def generate(config: ReplicaConfig | None = None, seed: int | None = None) -> pd
     T, n = len(months), len(people)
     dyn = cfg.dynamics
     married = _markov(base["married"].to_numpy(), T, b, dyn["married_switch"], dyn["married_switch"], rng)
+    married = _tilt_married(cfg, people, married, b, seed)
     rwc = _markov(base["reduced_work_capacity"].to_numpy(), T, b, dyn["rwc_onset"], dyn["rwc_recovery"], rng)
     kids = _counts_walk(base["n_children"].to_numpy(), T, b, dyn["birth"], dyn["child_leaves"], rng)
     arm = people["arm"].to_numpy()

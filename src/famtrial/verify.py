@@ -9,9 +9,10 @@ or a key/value frame). A number passes when ``|reproduced - published| <= tolera
 - default tolerance: half a unit of the printed last digit (``"1.05"`` -> 0.005, ``"964"`` -> 0.5);
 - the spec may set a tolerance per entry (``tolerance = 0.001`` for a statistic the paper truncates)
   or per table/prefix (its ``[tolerances]`` table);
-- the caller widens (or narrows) per table, prefix or key:
-  ``tolerances={"table5": 0.01, "table5.model1.coordinator_pooled.ci_low": 0.03}``; the most specific
-  prefix wins, and caller overrides win over the spec's.
+- the caller widens (or narrows) per table, prefix, glob or key:
+  ``tolerances={"table5": 0.02, "table5.*.or": 0.01, "table5.model1.coordinator_pooled.ci_low": 0.03}``;
+  the most specific (longest) matching pattern wins, caller overrides win over the spec's, and a
+  pattern that matches no published number is an error.
 
 Text entries (``monthly.<outcome>.significant_months``) must match exactly as sets of months.
 Entries the paper contradicts itself on (``inconsistent`` in the spec, found independently by
@@ -22,6 +23,7 @@ Entries the paper contradicts itself on (``inconsistent`` in the spec, found ind
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import math
 import tomllib
 from collections.abc import Iterator, Mapping, Sequence
@@ -190,10 +192,18 @@ def _reproduced(results) -> dict[str, object]:
     return dict(results)
 
 
+def _matches(key: str, pattern: str) -> bool:
+    """``pattern`` is a key, a prefix of whole key parts (``table5.model1``) or a glob (``table5.*.or``)."""
+    if "*" in pattern or "?" in pattern:
+        return fnmatch.fnmatchcase(key, pattern)
+    return key == pattern or key.startswith(pattern + ".")
+
+
 def _tolerance(entry: PublishedNumber, spec_tol: Mapping[str, float], user_tol: Mapping[str, float]) -> float:
-    """Caller override (most specific prefix) > entry tolerance > spec prefix tolerance > half a printed unit."""
+    """Caller override (most specific, i.e. longest, matching pattern) > entry tolerance > spec
+    pattern tolerance > half a printed unit."""
     def most_specific(table: Mapping[str, float]) -> float | None:
-        hits = [p for p in table if entry.key == p or entry.key.startswith(p + ".")]
+        hits = [p for p in table if _matches(entry.key, p)]
         return table[max(hits, key=len)] if hits else None
 
     for candidate in (most_specific(user_tol), entry.tolerance, most_specific(spec_tol)):
@@ -306,8 +316,8 @@ def verify(results, spec: Spec | str | Path | None = None, *, tolerances: Mappin
     spec : Spec, str, Path or None
         Published numbers (:func:`load_spec`); None: the trial's shipped spec.
     tolerances : Mapping[str, float], optional
-        Absolute tolerances per table, prefix or key (``{"table5": 0.01}``); the most specific prefix
-        wins and overrides the spec. Default: the spec's own, else half a unit of the printed last digit.
+        Absolute tolerances per table, prefix, glob or key (``{"table5": 0.02, "table5.*.or": 0.01}``);
+        the most specific (longest) matching pattern wins and overrides the spec. Default: the spec's own, else half a unit of the printed last digit.
     tables : sequence of str, optional
         Compare only keys under these prefixes (``["table5", "monthly.activation"]``); each must match.
     allow_missing : bool
@@ -330,6 +340,9 @@ def verify(results, spec: Spec | str | Path | None = None, *, tolerances: Mappin
     for prefix, tol in user_tol.items():
         if not isinstance(tol, (int, float)) or not tol >= 0:
             raise ValueError(f"tolerance for {prefix!r} must be a number >= 0, got {tol!r}")
+        if not any(_matches(k, prefix) for k in spec.numbers):
+            raise ValueError(f"tolerance for {prefix!r} matches no published number (a typo?); patterns are keys, "
+                             "prefixes such as 'table5.model1' or globs such as 'table5.*.or'")
     selected = list(spec.numbers)
     if tables is not None:
         prefixes = [tables] if isinstance(tables, str) else list(tables)
@@ -372,7 +385,7 @@ def _parse_tolerances(items: Sequence[str]) -> dict[str, float]:
         except ValueError:
             sep = ""
         if not sep or not prefix.strip():
-            raise SystemExit(f"famtrial verify: --tolerance takes PREFIX=VALUE (e.g. table5=0.01), got {item!r}")
+            raise SystemExit(f"famtrial verify: --tolerance takes PATTERN=VALUE (e.g. table5=0.01), got {item!r}")
     return out
 
 
@@ -384,8 +397,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                                                  "half a unit of its printed last digit; exit 1 on any failure.")
     parser.add_argument("--results", required=True, help="folder written by famtrial reproduce (or its reproduced.csv)")
     parser.add_argument("--spec", default=None, help="published-number spec TOML (default: the trial's)")
-    parser.add_argument("--tolerance", action="append", default=[], metavar="PREFIX=VALUE",
-                        help="absolute tolerance for a table, prefix or key, e.g. table5=0.01 (repeatable)")
+    parser.add_argument("--tolerance", action="append", default=[], metavar="PATTERN=VALUE",
+                        help="absolute tolerance for a table, prefix, glob or key, e.g. table5=0.02, "
+                             "'table5.*.or=0.01' (repeatable; the longest matching pattern wins)")
     parser.add_argument("--tables", default=None, help="comma-separated prefixes to compare (default: all)")
     parser.add_argument("--allow-missing", action="store_true", help="do not fail on numbers the results lack")
     parser.add_argument("--failures-only", action="store_true", help="print only FAIL, missing and note rows")

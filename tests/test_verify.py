@@ -155,6 +155,8 @@ def test_glob_tolerances_and_patterns_that_match_nothing(spec):
     assert list(frame.index[frame["status"] == "FAIL"]) == [or_key]
     # the full key is longer than the glob, so it wins
     assert verify(moved, tolerances={"table5": 0.03, "table5.*.or": 0.01, or_key: 0.03}).ok
+    model4 = verify(spec.values(), tables=["table?.model4"]).frame.index
+    assert len(model4) > 0 and all(k.startswith("table6.model4.") for k in model4)
     for typo in ("tabel5", "table5.*.odds", "table5.model1.coordinator"):
         with pytest.raises(ValueError, match="matches no published number"):
             verify(spec.values(), tolerances={typo: 0.1})

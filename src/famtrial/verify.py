@@ -193,10 +193,9 @@ def _reproduced(results) -> dict[str, object]:
 
 
 def _matches(key: str, pattern: str) -> bool:
-    """``pattern`` is a key, a prefix of whole key parts (``table5.model1``) or a glob (``table5.*.or``)."""
-    if "*" in pattern or "?" in pattern:
-        return fnmatch.fnmatchcase(key, pattern)
-    return key == pattern or key.startswith(pattern + ".")
+    """``pattern`` matches the whole key or a prefix of whole key parts (``table5.model1``), and may
+    hold ``fnmatch`` wildcards (``table5.*.or``, ``table?.model4``)."""
+    return fnmatch.fnmatchcase(key, pattern) or fnmatch.fnmatchcase(key, pattern + ".*")
 
 
 def _tolerance(entry: PublishedNumber, spec_tol: Mapping[str, float], user_tol: Mapping[str, float]) -> float:
@@ -317,9 +316,11 @@ def verify(results, spec: Spec | str | Path | None = None, *, tolerances: Mappin
         Published numbers (:func:`load_spec`); None: the trial's shipped spec.
     tolerances : Mapping[str, float], optional
         Absolute tolerances per table, prefix, glob or key (``{"table5": 0.02, "table5.*.or": 0.01}``);
-        the most specific (longest) matching pattern wins and overrides the spec. Default: the spec's own, else half a unit of the printed last digit.
+        the most specific (longest) matching pattern wins and overrides the spec. Default: the spec's
+        own, else half a unit of the printed last digit.
     tables : sequence of str, optional
-        Compare only keys under these prefixes (``["table5", "monthly.activation"]``); each must match.
+        Compare only keys under these prefixes or globs (``["table5", "monthly.activation"]``,
+        ``["table?.model4"]``); each must match.
     allow_missing : bool
         Report published numbers absent from ``results`` as ``missing`` without failing.
 
@@ -347,10 +348,10 @@ def verify(results, spec: Spec | str | Path | None = None, *, tolerances: Mappin
     if tables is not None:
         prefixes = [tables] if isinstance(tables, str) else list(tables)
         for prefix in prefixes:
-            if not any(k == prefix or k.startswith(prefix + ".") for k in spec.numbers):
+            if not any(_matches(k, prefix) for k in spec.numbers):
                 groups = sorted({k.split(".")[0] for k in spec.numbers})
                 raise ValueError(f"tables: {prefix!r} matches no published number; tables in the spec: {groups}")
-        selected = [k for k in selected if any(k == p or k.startswith(p + ".") for p in prefixes)]
+        selected = [k for k in selected if any(_matches(k, p) for p in prefixes)]
     rows = {}
     for key in selected:
         entry = spec.numbers[key]

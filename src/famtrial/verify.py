@@ -401,7 +401,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--tolerance", action="append", default=[], metavar="PATTERN=VALUE",
                         help="absolute tolerance for a table, prefix, glob or key, e.g. table5=0.02, "
                              "'table5.*.or=0.01' (repeatable; the longest matching pattern wins)")
-    parser.add_argument("--tables", default=None, help="comma-separated prefixes to compare (default: all)")
+    parser.add_argument("--tables", default=None, help="comma-separated prefixes or globs to compare (default: all)")
     parser.add_argument("--allow-missing", action="store_true", help="do not fail on numbers the results lack")
     parser.add_argument("--failures-only", action="store_true", help="print only FAIL, missing and note rows")
     parser.add_argument("--out", default=None, help="also write the table to a file (.md, .csv, .html, .tex)")

@@ -42,7 +42,7 @@ def test_matches_dummy_variable_ols(panel):
 def test_table_beside_clogit(panel):
     fits = {"model1": fe_model(panel, "activation"), "model2": fe_model(panel, "activation", split=True)}
     lins = {"model1": trial_lpm(panel, "activation"), "model2": trial_lpm(panel, "activation", split=True)}
-    tab = lpm_table(fits, lins)
+    tab = lpm_table(fits, lins, terms=panel.plan.treatment_terms)
     assert list(tab.frame.index) == [("model1", "coordinator_pooled"), ("model2", "coordinator_local"),
                                      ("model2", "coordinator_holf")]
     assert tab.frame.loc[("model2", "coordinator_holf"), "pp"] == pytest.approx(

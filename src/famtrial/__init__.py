@@ -1,30 +1,76 @@
 """famtrial: randomized trials with monthly panel data.
 
-Reproduces the effect evaluation of the Norwegian family coordinator trial (NCT03102775) and runs
-the same analysis on your own panel: load and validate, analysis sample (office exclusion rule),
-baseline balance, exact fixed-effects logit with Stata-identical cluster-robust errors, monthly
-cross-sectional logits with multiplicity control, figures, and published-number regression.
+A trial's statistical analysis plan (:func:`load_plan`, ``plans/*.toml``) drives every step: load and
+validate a long panel, the analysis sample (office exclusion rule), baseline balance, exact
+fixed-effects logit with Stata-identical cluster-robust errors, monthly cross-sectional logits with
+multiplicity control, few-cluster inference, figures, and published-number regression. The
+Norwegian family coordinator trial (NCT03102775) is the shipped plan ``"nct03102775"``.
+
+Imports are lazy: ``import famtrial`` loads neither matplotlib nor numba until a function needs them.
 """
 
-from famtrial.balance import BalanceTable, CorrelationTable, JointTest, balance_table, correlation_table
-from famtrial.flowchart import plot_flow
-from famtrial.models.clogit import ConditionalLogit, ConditionalLogitResults, conditional_logit
-from famtrial.models.logit import Logit, LogitResults, SeparationError, logit
-from famtrial.monthly import MonthlyEffects, monthly_effects
-from famtrial.panel import Columns, LoadReport, Panel, PanelError, load_panel
-from famtrial.plots import plot_monthly
-from famtrial.reproduce import reproduce
-from famtrial.sample import AnalysisSample, FlowCounts, analysis_sample, exclusion_rule, office_counts
-from famtrial.tables import Table
-from famtrial.verify import VerifyReport, load_spec, verify
-from famtrial.trial import compare_models, fe_model, paper_models, treatment_indicators
+from __future__ import annotations
 
-__version__ = "0.1.0"
+import importlib
+from typing import TYPE_CHECKING, Any
 
-__all__ = [
-    "AnalysisSample", "BalanceTable", "CorrelationTable", "FlowCounts", "JointTest", "LoadReport",
-    "VerifyReport", "exclusion_rule", "load_spec", "office_counts", "verify", "Columns", "ConditionalLogit", "ConditionalLogitResults", "Logit", "LogitResults",
-    "MonthlyEffects", "Panel", "PanelError", "SeparationError", "Table", "analysis_sample", "balance_table",
-    "compare_models", "conditional_logit", "correlation_table", "fe_model", "load_panel", "logit",
-    "monthly_effects", "paper_models", "plot_flow", "plot_monthly", "reproduce", "treatment_indicators",
-]
+from famtrial._version import __version__
+
+#: public name -> module that defines it
+_EXPORTS = {
+    "AnalysisSample": "sample", "FlowCounts": "sample", "analysis_sample": "sample", "exclusion_rule": "sample",
+    "office_counts": "sample",
+    "BalanceTable": "balance", "CorrelationTable": "balance", "JointTest": "balance", "balance_table": "balance",
+    "correlation_table": "balance",
+    "plot_flow": "flowchart",
+    "ConditionalLogit": "models.clogit", "ConditionalLogitResults": "models.clogit",
+    "conditional_logit": "models.clogit",
+    "Logit": "models.logit", "LogitResults": "models.logit", "SeparationError": "models.logit", "logit": "models.logit",
+    "ConvergenceError": "models.optim",
+    "MonthlyEffects": "monthly", "monthly_effects": "monthly",
+    "Columns": "panel", "LoadReport": "panel", "Panel": "panel", "PanelError": "panel", "load_panel": "panel",
+    "Plan": "plan", "PlanError": "plan", "load_plan": "plan", "scaffold": "plan", "shipped_plans": "plan",
+    "plot_monthly": "plots",
+    "reproduce": "reproduce", "Reproduction": "reproduce",
+    "Table": "tables",
+    "VerifyReport": "verify", "load_spec": "verify", "verify": "verify",
+    "compare_models": "trial", "fe_model": "trial", "fe_models": "trial", "paper_models": "trial",
+    "treatment_indicators": "trial", "model_tables": "trial",
+    "few_cluster_inference": "inference.randomization", "randomization_test": "inference.randomization",
+    "score_bootstrap": "inference.score_bootstrap",
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'famtrial' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"famtrial.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:  # static checkers and IDEs see the real names
+    from famtrial.balance import BalanceTable, CorrelationTable, JointTest, balance_table, correlation_table
+    from famtrial.flowchart import plot_flow
+    from famtrial.inference.randomization import few_cluster_inference, randomization_test
+    from famtrial.inference.score_bootstrap import score_bootstrap
+    from famtrial.models.clogit import ConditionalLogit, ConditionalLogitResults, conditional_logit
+    from famtrial.models.logit import Logit, LogitResults, SeparationError, logit
+    from famtrial.models.optim import ConvergenceError
+    from famtrial.monthly import MonthlyEffects, monthly_effects
+    from famtrial.panel import Columns, LoadReport, Panel, PanelError, load_panel
+    from famtrial.plan import Plan, PlanError, load_plan, scaffold, shipped_plans
+    from famtrial.plots import plot_monthly
+    from famtrial.reproduce import Reproduction, reproduce
+    from famtrial.sample import AnalysisSample, FlowCounts, analysis_sample, exclusion_rule, office_counts
+    from famtrial.tables import Table
+    from famtrial.trial import (compare_models, fe_model, fe_models, model_tables, paper_models,
+                                treatment_indicators)
+    from famtrial.verify import VerifyReport, load_spec, verify

@@ -1,4 +1,4 @@
-"""Locate the data shipped with famtrial (the synthetic replica and the published numbers).
+"""Locate the data shipped with famtrial (the synthetic replicas, the published numbers, the plans).
 
 An installed wheel carries ``data/`` inside the package as ``famtrial/_data``; an editable
 install or a source checkout reads the repository's ``data/`` folder directly.
@@ -20,3 +20,12 @@ def data_dir() -> Path:
         "famtrial's data folder was not found: expected famtrial/_data in an installed wheel "
         "or data/ at the root of a source checkout"
     )
+
+
+def plans_dir() -> Path:
+    """Return the folder of the shipped analysis plans (``plans/`` in a checkout, ``famtrial/_data/plans`` installed)."""
+    for candidate in (_PACKAGE / "_data" / "plans", _PACKAGE.parents[1] / "plans"):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError("famtrial's plans folder was not found: expected famtrial/_data/plans in an installed "
+                            "wheel or plans/ at the root of a source checkout")

@@ -19,16 +19,9 @@ from scipy import stats
 from famtrial.panel import Panel
 from famtrial.tables import Table, stars
 
-__all__ = ["BalanceTable", "CorrelationTable", "JointTest", "balance_table", "correlation_table", "LABELS"]
+__all__ = ["BalanceTable", "CorrelationTable", "JointTest", "balance_table", "correlation_table"]
 
-#: Row labels as printed in Tables 3 and 4.
-LABELS = {
-    "experimental": "Experimental condition", "female": "Female", "year_of_birth": "Year of birth",
-    "married": "Married", "n_children": "Nr of children", "immigrant": "Immigrant",
-    "reduced_work_capacity": "Reduced work capacity", "activation": "Activation", "employed": "Employed",
-}
-_PAPER_ORDER = ("female", "year_of_birth", "married", "n_children", "immigrant", "reduced_work_capacity",
-                "activation", "employed")
+_ARM_LABEL = "Experimental condition"
 
 
 def _is_binary(s: pd.Series) -> bool:
@@ -61,16 +54,21 @@ def _check(frame: pd.DataFrame, arm: str, variables: Sequence[str], binary: Sequ
                          f"arm 0: {counts.get(0, 0)} rows)")
 
 
+def _plan_variables(panel: Panel) -> list[str]:
+    """Columns of the plan's balance variables (default: covariates then outcomes, in plan order)."""
+    plan = panel.plan
+    keys = plan.balance_variables or tuple(v.key for v in plan.variables)
+    return [plan.variable(k).column for k in keys]
+
+
 def _roles(data: Panel | pd.DataFrame, arm: str, binary, continuous):
     """Baseline frame, arm column, binary and continuous rows in display order."""
     if isinstance(data, Panel):
-        cols = data.columns
-        frame, arm = data.baseline_frame(), cols.arm
-        available = [*cols.covariates, *cols.outcomes]
+        frame, arm = data.baseline_frame(), data.columns.arm
+        variables = _plan_variables(data)
         if binary is None and continuous is None:
-            binary = [v for v in available if _is_binary(frame[v])]
-            continuous = [v for v in available if v not in binary]
-        variables = [v for v in _PAPER_ORDER if v in available] + [v for v in available if v not in _PAPER_ORDER]
+            binary = [v for v in variables if _is_binary(frame[v])]
+            continuous = [v for v in variables if v not in binary]
     else:
         if not isinstance(data, pd.DataFrame):
             raise TypeError(f"data must be a DataFrame (one row per parent) or a Panel, not {type(data).__name__}")
@@ -107,7 +105,8 @@ class JointTest:
     def __str__(self) -> str:
         tail = f"; not used: {list(self.dropped)}" if self.dropped else ""
         return (f"Joint test (logit of arm on {len(self.variables) - len(self.dropped)} baseline variables): "
-                f"LR chi2({self.df}) = {self.lr:.3f}, p = {self.pvalue:.3f}, n = {self.nobs:,}{tail}")
+                f"LR chi2({self.df}) = {self.lr:.3f}, p {'< 0.001' if self.pvalue < 0.001 else f'= {self.pvalue:.3f}'}, "
+                f"n = {self.nobs:,}{tail}")
 
 
 def _joint_test(frame: pd.DataFrame, arm: str, variables: Sequence[str]) -> JointTest:
@@ -140,6 +139,8 @@ class BalanceTable(Table):
     nobs_treated: int
     nobs_control: int
     equal_var: bool = True
+    name: str = "balance"
+    keys: tuple[tuple[str, str], ...] = ()
 
     @property
     def table(self) -> Table:
@@ -147,17 +148,20 @@ class BalanceTable(Table):
         return Table(frame=self.frame, display=self.display, title=self.title, notes=self.notes)
 
     def to_numbers(self) -> dict[str, float]:
-        """``table3.<var>.<field>`` keys for ``famtrial verify`` (and ``table3.n.*``)."""
+        """``<name>.<var>.<field>`` keys for ``famtrial verify`` (and ``<name>.n.*``); ``<var>`` is the
+        plan's key of the column (``keys``), so renamed data give the same keys."""
         out: dict[str, float] = {}
+        keys, t = dict(self.keys), self.name
         for var, row in self.frame.iterrows():
             stat = "chi2" if row["kind"] == "binary" else "t"
             fields = (("n", "pct") if row["kind"] == "binary" else ("mean", "sd"))
+            key = keys.get(var, var)
             for group in ("total", "treated", "control"):
-                out.update({f"table3.{var}.{f}_{group}": float(row[f"{f}_{group}"]) for f in fields})
-            out[f"table3.{var}.{stat}"] = float(row["statistic"])
-            out[f"table3.{var}.p"] = float(row["p"])
-        out.update({"table3.n.total": float(self.nobs), "table3.n.treated": float(self.nobs_treated),
-                    "table3.n.control": float(self.nobs_control)})
+                out.update({f"{t}.{key}.{f}_{group}": float(row[f"{f}_{group}"]) for f in fields})
+            out[f"{t}.{key}.{stat}"] = float(row["statistic"])
+            out[f"{t}.{key}.p"] = float(row["p"])
+        out.update({f"{t}.n.total": float(self.nobs), f"{t}.n.treated": float(self.nobs_treated),
+                    f"{t}.n.control": float(self.nobs_control)})
         return out
 
 
@@ -188,14 +192,16 @@ def _fmt(value: float, spec: str) -> str:
 
 def balance_table(data: Panel | pd.DataFrame, arm: str = "arm", binary: Sequence[str] | None = None,
                   continuous: Sequence[str] | None = None, *, equal_var: bool = True,
-                  labels: Mapping[str, str] | None = None) -> BalanceTable:
+                  labels: Mapping[str, str] | None = None, arm_labels: tuple[str, str] | None = None,
+                  title: str | None = None) -> BalanceTable:
     """Baseline characteristics by arm with chi-square and t tests (the paper's Table 3).
 
     Parameters
     ----------
     data : DataFrame or Panel
         One row per parent (e.g. ``panel.baseline_frame()``), or a Panel: its baseline month, its
-        arm, and its covariates and outcomes (0/1 columns binary, others continuous).
+        arm, and its plan's balance variables (0/1 columns binary, others continuous), labels,
+        arm labels and title.
     arm : str, default "arm"
         0/1 column (1 = offered); ignored for a Panel.
     binary, continuous : sequence of str, optional
@@ -204,7 +210,11 @@ def balance_table(data: Panel | pd.DataFrame, arm: str = "arm", binary: Sequence
     equal_var : bool, default True
         Pooled-variance t (Stata ``ttest``); ``False``: Welch (``ttest ..., unequal``).
     labels : mapping, optional
-        Display labels by column name (defaults: the paper's).
+        Display labels by column name (default for a Panel: the plan's labels; else the names).
+    arm_labels : (str, str), optional
+        Column headers of the offered and control arms (default for a Panel: the plan's).
+    title : str, optional
+        Caption before ", n = ..." (default for a Panel: the plan's ``balance.title``).
 
     Returns
     -------
@@ -222,7 +232,11 @@ def balance_table(data: Panel | pd.DataFrame, arm: str = "arm", binary: Sequence
     if not isinstance(equal_var, bool):
         raise TypeError(f"equal_var={equal_var!r} must be True or False")
     frame, arm, binary, order = _roles(data, arm, binary, continuous)
-    labels = {**LABELS, **(labels or {})}
+    plan = data.plan if isinstance(data, Panel) else None
+    labels = {**(plan.labels if plan else {}), **(labels or {})}
+    head_offered, head_control = arm_labels or ((plan.offered_label, plan.control_label) if plan else
+                                                ("Offered", "Control"))
+    title = title if title is not None else (plan.balance_title if plan else "Characteristics at baseline by arm")
     a = frame[arm].to_numpy()
     treated, control = frame.loc[a == 1], frame.loc[a == 0]
     rows, shown = {}, {}
@@ -243,19 +257,20 @@ def balance_table(data: Panel | pd.DataFrame, arm: str = "arm", binary: Sequence
     numeric = pd.DataFrame.from_dict(rows, orient="index")
     numeric.index.name = "variable"
     display = pd.DataFrame.from_dict(shown, orient="index", columns=[
-        "Total", "Coordinated follow-up", "Ordinary follow-up", "chi2/t", "p-value", "SMD", "Variance ratio"])
+        "Total", head_offered, head_control, "chi2/t", "p-value", "SMD", "Variance ratio"])
     display.index = [labels.get(v, v) + (" (%)" if v in binary else " (SD)") for v in display.index]
     display.loc["N"] = [f"{len(frame)}", f"{len(treated)}", f"{len(control)}", "", "", "", ""]
     joint = _joint_test(frame, arm, order)
     untested = [v for v, r in rows.items() if pd.isna(r["statistic"])]
     test = "t (equal variances)" if equal_var else "Welch t"
     notes = (f"n (%) with Pearson chi-square (no continuity correction); mean (SD) with {test}, difference "
-             "ordinary minus coordinated as Stata's ttest. SMD = standardized mean difference (coordinated minus "
-             f"ordinary) over sqrt((s1^2 + s0^2)/2); variance ratio s1^2/s0^2. {joint}."
+             "control minus offered as Stata's ttest. SMD = standardized mean difference (offered minus "
+             f"control) over sqrt((s1^2 + s0^2)/2); variance ratio s1^2/s0^2. {joint}."
              + (f" Constant, not tested: {untested}." if untested else ""))
-    title = f"Table 3. Characteristics at baseline by arm, n = {len(frame):,}"
-    return BalanceTable(frame=numeric, display=display, title=title, notes=notes, joint_test=joint,
-                        nobs=len(frame), nobs_treated=len(treated), nobs_control=len(control), equal_var=equal_var)
+    return BalanceTable(frame=numeric, display=display, title=f"{title}, n = {len(frame):,}", notes=notes,
+                        joint_test=joint, nobs=len(frame), nobs_treated=len(treated), nobs_control=len(control),
+                        equal_var=equal_var, name=plan.balance_table if plan else "balance",
+                        keys=tuple((v.column, v.key) for v in plan.variables) if plan else ())
 
 
 @dataclass(frozen=True, kw_only=True, repr=False, eq=False)
@@ -269,6 +284,8 @@ class CorrelationTable(Table):
     correlations: pd.DataFrame
     pvalues: pd.DataFrame
     nobs: int
+    name: str = "correlations"
+    keys: tuple[tuple[str, str], ...] = ()
 
     @property
     def table(self) -> Table:
@@ -276,41 +293,47 @@ class CorrelationTable(Table):
         return Table(frame=self.frame, display=self.display, title=self.title, notes=self.notes)
 
     def to_numbers(self) -> dict[str, float]:
-        """``table4.<rowvar>.<colvar>`` for the lower triangle (first column ``experimental``)."""
-        names = list(self.correlations.index)
-        return {f"table4.{names[i]}.{names[j]}": float(self.correlations.iloc[i, j])
+        """``<name>.<rowvar>.<colvar>`` for the lower triangle (first column ``experimental``), by plan keys."""
+        keys = dict(self.keys)
+        names = [keys.get(n, n) for n in self.correlations.index]
+        return {f"{self.name}.{names[i]}.{names[j]}": float(self.correlations.iloc[i, j])
                 for i in range(len(names)) for j in range(i)}
 
 
-def _short(r: float) -> str:
-    """Two decimals without the leading zero, as printed: ``.01``, ``-.25``."""
-    return f"{r:.2f}".replace("0.", ".", 1)
+def _short(r: float, leading_zero: bool) -> str:
+    """Two decimals, without the leading zero if asked (``.01``, ``-.25``, as the paper prints)."""
+    text = f"{r:.2f}"
+    return text if leading_zero else text.replace("0.", ".", 1)
 
 
 def correlation_table(data: Panel | pd.DataFrame, variables: Sequence[str] | None = None,
-                      labels: Mapping[str, str] | None = None, *, arm: str = "arm") -> CorrelationTable:
+                      labels: Mapping[str, str] | None = None, *, arm: str = "arm",
+                      title: str | None = None) -> CorrelationTable:
     """Pairwise Pearson correlations with n/% (binary) or M/SD (continuous): the paper's Table 4.
 
     Parameters
     ----------
     data : DataFrame or Panel
-        One row per parent, or a Panel (its baseline month and arm).
+        One row per parent, or a Panel (its baseline month, arm, and plan).
     variables : sequence of str
-        Variables after the arm (default for a Panel: its covariates and outcomes in the paper's order).
+        Variables after the arm (default for a Panel: the plan's balance variables).
     labels : mapping, optional
+        Display labels by column (default for a Panel: the plan's).
     arm : str, default "arm"
         Becomes the first variable, ``experimental``; ignored for a Panel.
+    title : str, optional
+        Caption before ", n = ..." (default for a Panel: the plan's ``balance.correlations_title``).
 
     Notes
     -----
     Stars from ``t = r sqrt((n - 2) / (1 - r^2))`` with ``n - 2`` df: * p < .05, ** p < .01,
     *** p < .001 (Stata ``pwcorr x1 ... xk, sig``; R ``cor.test``).
     """
+    plan = data.plan if isinstance(data, Panel) else None
     if isinstance(data, Panel):
-        frame, arm, cols = data.baseline_frame(), data.columns.arm, data.columns
+        frame, arm = data.baseline_frame(), data.columns.arm
         if variables is None:
-            available = [*cols.covariates, *cols.outcomes]
-            variables = [v for v in _PAPER_ORDER if v in available] + [v for v in available if v not in _PAPER_ORDER]
+            variables = _plan_variables(data)
     elif isinstance(data, pd.DataFrame):
         frame = data
         if variables is None:
@@ -328,14 +351,15 @@ def correlation_table(data: Panel | pd.DataFrame, variables: Sequence[str] | Non
     with np.errstate(divide="ignore", invalid="ignore"):
         t = r * np.sqrt((n - 2) / (1 - r ** 2))
     p = pd.DataFrame(2 * stats.t.sf(np.abs(t), n - 2), index=names, columns=names)
-    labels = {**LABELS, **(labels or {})}
+    labels = {"experimental": _ARM_LABEL, **(plan.labels if plan else {}), **(labels or {})}
+    leading_zero = plan.leading_zero if plan else True
     desc, shown = {}, []
     for i, v in enumerate(names):
         col = x[v]
         binary = _is_binary(col)
         desc[v] = ({"n": col.sum(), "pct": 100 * col.mean(), "mean": np.nan, "sd": np.nan} if binary else
                    {"n": np.nan, "pct": np.nan, "mean": col.mean(), "sd": col.std()})
-        cells = ["" if pd.isna(r.iloc[i, j]) else _short(r.iloc[i, j]) + stars(p.iloc[i, j]) for j in range(i)]
+        cells = ["" if pd.isna(r.iloc[i, j]) else _short(r.iloc[i, j], leading_zero) + stars(p.iloc[i, j]) for j in range(i)]
         shown.append([f"{col.mean():.2f}" if not binary else "", f"{int(col.sum())}" if binary else "",
                       f"{col.std():.2f}" if not binary else "", f"{100 * col.mean():.2f}" if binary else "",
                       *cells, "–", *[""] * (len(names) - i - 1)])
@@ -345,8 +369,9 @@ def correlation_table(data: Panel | pd.DataFrame, variables: Sequence[str] | Non
     numeric = pd.concat([pd.DataFrame.from_dict(desc, orient="index"), r], axis=1)
     numeric.index.name = "variable"
     constant = [v for v in names if x[v].std() == 0]
-    title = f"Table 4. Pairwise correlations at baseline, n = {n:,}"
+    title = title if title is not None else (plan.correlations_title if plan else "Pairwise correlations at baseline")
     notes = ("n and % for binary variables, mean (M) and SD otherwise. Pearson correlations; * p < .05, "
              "** p < .01, *** p < .001." + (f" Constant (no correlation): {constant}." if constant else ""))
-    return CorrelationTable(frame=numeric, display=display, title=title, notes=notes, correlations=r, pvalues=p,
-                            nobs=n)
+    return CorrelationTable(frame=numeric, display=display, title=f"{title}, n = {n:,}", notes=notes, correlations=r,
+                            pvalues=p, nobs=n, name=plan.correlations_table if plan else "correlations",
+                            keys=tuple((v.column, v.key) for v in plan.variables) if plan else ())

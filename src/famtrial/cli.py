@@ -1,39 +1,126 @@
-"""The ``famtrial`` command: ``reproduce``, ``verify``, ``audit``, ``synthesize``. Composition only."""
+"""The ``famtrial`` command: ``reproduce``, ``plan``, ``verify``, ``audit``, ``synthesize``. Composition only.
+
+Every user error (a missing file, a bad plan, a bad option) is one line on stderr and exit status
+2; nothing prints a traceback (set ``FAMTRIAL_TRACEBACK=1`` to see one when reporting a bug). Heavy
+libraries are imported only by the command that needs them, so ``famtrial --help`` is instant.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 __all__ = ["main"]
 
+_HELP = """usage: famtrial {reproduce,plan,verify,audit,synthesize} [options]
+
+  reproduce   run an analysis plan on a panel: tables, figures, reproduced numbers
+  plan        init DATA: scaffold a plan from your data; check PLAN: validate plan and data
+  verify      compare reproduced numbers with the published ones (exit 1 on drift)
+  audit       recompute the paper's printed statistics and list inconsistencies
+  synthesize  regenerate the synthetic replica from its TOML
+
+Your own trial in three steps:
+  famtrial plan init my_panel.parquet > plan.toml     # guesses marked GUESS
+  famtrial plan check plan.toml                       # edit until it reads right
+  famtrial reproduce --plan plan.toml --out results/
+
+Run 'famtrial COMMAND --help' for the options of one command; 'famtrial --version'."""
+
+
+class _UsageError(Exception):
+    """A command-line mistake: printed as one line, exit 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, no usage dump
+        raise _UsageError(f"{self.prog}: {message} (see '{self.prog} --help')")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
 
 def _reproduce(argv: Sequence[str]) -> int:
-    from famtrial.reproduce import reproduce
-
-    parser = argparse.ArgumentParser(prog="famtrial reproduce",
-                                     description="Reproduce the trial's tables and figures (Tables 2-6, Figures 1-3).")
-    parser.add_argument("--out", default="results", help="output folder (default: results/)")
+    parser = _Parser(prog="famtrial reproduce",
+                     description="Run an analysis plan (default: the family-coordinator trial's) on a panel and "
+                                 "write its tables, figures and reproduced numbers.")
+    parser.add_argument("--plan", default=None,
+                        help="analysis plan TOML or a shipped plan's name (default: nct03102775; also: casework)")
     parser.add_argument("--data", default=None,
-                        help="panel file (CSV, Parquet, .dta); default: the shipped synthetic replica")
-    parser.add_argument("--formats", default="png", help="figure formats, comma-separated: png,pdf,svg")
-    parser.add_argument("--n-boot", type=int, default=9999,
-                        help="multiplier draws for the sup-t band when there are more than 16 offices (default 9999)")
-    parser.add_argument("--seed", type=int, default=20161001, help="seed of the multiplier bootstrap")
-    parser.add_argument("--n-perm", type=int, default=199,
-                        help="randomization re-draws behind inference.csv (default 199; 999+ for publication)")
+                        help="panel file (.csv, .parquet, .dta); default: the plan's [data] path")
+    parser.add_argument("--out", default="results", help="output folder (default: results/)")
+    parser.add_argument("--formats", default=None, help="figure formats, comma-separated: png,pdf,svg "
+                                                        "(default: the plan's)")
+    parser.add_argument("--n-boot", type=_positive, default=None,
+                        help="multiplier draws for the sup-t band when there are more than 16 offices "
+                             "(default: the plan's inference.band_draws)")
+    parser.add_argument("--seed", type=int, default=None, help="seed of every random step (default: the plan's)")
+    parser.add_argument("--n-perm", type=_positive, default=None,
+                        help="randomization re-draws behind inference.csv (default: the plan's; 999+ for publication)")
     parser.add_argument("--skip-inference", action="store_true",
                         help="skip the few-cluster inference (score bootstrap, randomization) behind inference.csv")
-    parser.add_argument("--missing", choices=("error", "drop"), default="error",
-                        help="missing outcomes/covariates: raise (default) or drop rows listwise, counted")
+    parser.add_argument("--missing", choices=("error", "drop"), default=None,
+                        help="missing outcomes/covariates: raise or drop rows listwise, counted (default: the plan's)")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     args = parser.parse_args(argv)
-    formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
-    result = reproduce(args.data, args.out, formats=formats, n_boot=args.n_boot, seed=args.seed,
+    import matplotlib
+
+    matplotlib.use("Agg")  # the command line draws to files only
+    from famtrial.reproduce import reproduce
+
+    formats = None if args.formats is None else tuple(f.strip() for f in args.formats.split(",") if f.strip())
+    result = reproduce(args.data, args.out, plan=args.plan, formats=formats, n_boot=args.n_boot, seed=args.seed,
                        missing=args.missing, inference=not args.skip_inference, n_perm=args.n_perm,
                        progress=not args.quiet)
     print(result.summary())
+    return 0
+
+
+def _plan(argv: Sequence[str]) -> int:
+    parser = _Parser(prog="famtrial plan", description="Write or check an analysis plan.")
+    sub = parser.add_subparsers(dest="action", metavar="{init,check,show}")
+    init = sub.add_parser("init", help="print a commented plan guessed from a data file (famtrial plan init DATA > "
+                                       "plan.toml)")
+    init.add_argument("data", help="panel file (.csv, .parquet, .dta)")
+    init.add_argument("--name", default=None, help="the trial's name (default: the file's stem)")
+    check = sub.add_parser("check", help="validate a plan (and its data) without fitting; print what will run")
+    check.add_argument("plan", help="plan TOML or a shipped plan's name")
+    check.add_argument("--data", default=None, help="panel file (default: the plan's [data] path)")
+    show = sub.add_parser("show", help="print a plan (a shipped one by name) as complete TOML")
+    show.add_argument("plan", help="plan TOML or a shipped plan's name (nct03102775, casework)")
+    for p in (init, check, show):
+        p.error = parser.error  # type: ignore[method-assign]
+    args = parser.parse_args(argv)
+    if args.action is None:
+        raise _UsageError("famtrial plan: say init DATA, check PLAN or show PLAN (see 'famtrial plan --help')")
+    from famtrial.plan import load_plan, scaffold
+
+    if args.action == "init":
+        sys.stdout.write(scaffold(args.data, name=args.name))
+        return 0
+    plan = load_plan(args.plan)
+    if args.action == "show":
+        sys.stdout.write(plan.to_toml())
+        return 0
+    print(plan.describe())
+    from famtrial.panel import load_panel
+    from famtrial.reproduce import default_panel_path
+    from famtrial.sample import analysis_sample
+
+    panel = load_panel(args.data or default_panel_path(plan), plan)
+    sample = analysis_sample(panel)
+    print("\n" + panel.summary() + "\n\n" + sample.summary())
+    print("\nplan and data check out: 'famtrial reproduce --plan "
+          f"{args.plan}{' --data ' + args.data if args.data else ''}' runs the analysis above")
     return 0
 
 
@@ -50,13 +137,13 @@ def _verify(argv: Sequence[str]) -> int:
 
 
 def _audit(argv: Sequence[str]) -> int:
-    from famtrial.audit import audit_paper
-
-    parser = argparse.ArgumentParser(prog="famtrial audit",
-                                     description="Recompute the paper's printed statistics from its printed inputs.")
+    parser = _Parser(prog="famtrial audit",
+                     description="Recompute the paper's printed statistics from its printed inputs.")
     parser.add_argument("--spec", default=None, help="published-number spec (default: the shipped trial spec)")
     parser.add_argument("--out", default=None, help="write the audit as Markdown to this file")
     args = parser.parse_args(argv)
+    from famtrial.audit import audit_paper
+
     report = audit_paper(args.spec)
     text = report.to_markdown()
     if args.out:
@@ -66,25 +153,63 @@ def _audit(argv: Sequence[str]) -> int:
     return 0
 
 
-COMMANDS = {"reproduce": _reproduce, "verify": _verify, "audit": _audit, "synthesize": _synthesize}
+COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
+    "reproduce": _reproduce, "plan": _plan, "verify": _verify, "audit": _audit, "synthesize": _synthesize}
+
+
+#: exceptions that are a user's mistake (bad data, plan, option or path); famtrial's errors subclass them
+_USER_ERRORS = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError, ValueError, TypeError)
+
+
+def _run(command: Callable[[Sequence[str]], int], rest: Sequence[str]) -> int:
+    try:
+        return command(rest)
+    except _UsageError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("famtrial: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # 'famtrial verify ... | head': the reader left; say nothing
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except Exception as err:  # noqa: BLE001 - the command line shows one line, never a traceback
+        if os.environ.get("FAMTRIAL_TRACEBACK"):
+            raise
+        text = str(err).strip().strip('"') or type(err).__name__
+        if isinstance(err, _USER_ERRORS):
+            print(f"famtrial: error: {text}", file=sys.stderr)
+            return 2
+        print(f"famtrial: internal error ({type(err).__name__}): {text}. Please report it with the command you ran; "
+              "FAMTRIAL_TRACEBACK=1 shows the traceback.", file=sys.stderr)
+        return 3
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``famtrial`` console script."""
+    """Entry point of the ``famtrial`` console script (and ``python -m famtrial``)."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in ("-V", "--version"):
+        from famtrial._version import __version__
+
+        print(f"famtrial {__version__}")
+        return 0
     if not argv or argv[0] in ("-h", "--help"):
-        print("usage: famtrial {" + ",".join(COMMANDS) + "} [options]\n\n"
-              "  reproduce   tables and figures of the trial on the shipped replica or your panel\n"
-              "  verify      compare reproduced numbers with the published ones (exit 1 on drift)\n"
-              "  audit       recompute the paper's printed statistics and list inconsistencies\n"
-              "  synthesize  regenerate the synthetic replica from its TOML\n\n"
-              "Run 'famtrial COMMAND --help' for the options of one command.")
+        print(_HELP, file=sys.stdout if argv else sys.stderr)
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
     if command not in COMMANDS:
-        print(f"famtrial: unknown command {command!r}; choose one of {', '.join(COMMANDS)}", file=sys.stderr)
+        print(f"famtrial: error: unknown command {command!r}; choose one of {', '.join(COMMANDS)} "
+              "(see 'famtrial --help')", file=sys.stderr)
         return 2
-    return COMMANDS[command](rest)
+    try:
+        return _run(COMMANDS[command], rest)
+    finally:
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
 
 
 if __name__ == "__main__":

@@ -28,11 +28,7 @@ def _arrow(ax, start, end, head=True):
                             "shrinkA": 0, "shrinkB": 0})
 
 
-def _plural(n: int, one: str, many: str) -> str:
-    return f"{n:,} {one if n == 1 else many}"
-
-
-def plot_flow(flow: FlowCounts, ax=None):
+def plot_flow(flow: FlowCounts, ax=None, *, title: str = "Participant flow"):
     """Draw the participant flow: listed -> randomized by arm -> excluded offices -> analysed.
 
     Parameters
@@ -41,6 +37,8 @@ def plot_flow(flow: FlowCounts, ax=None):
         From :func:`famtrial.sample.analysis_sample` (``sample.flow``).
     ax : matplotlib Axes, optional
         Draw into this axes (turned off); default a new 7.2 x 6.4 in figure (fits A4 width).
+    title : str
+        Figure title (the plan's report gives e.g. ``"Figure 1. Participant flow"``).
 
     Returns
     -------
@@ -57,34 +55,37 @@ def plot_flow(flow: FlowCounts, ax=None):
     ax.set_ylim(0, 1)
     ax.axis("off")
 
+    fam, par, off = (lambda n: flow.noun("family", n)), (lambda n: flow.noun("parent", n)), \
+        (lambda n: flow.noun("office", n))
     _box(ax, 0.5, 0.90, 0.62, 0.11,
-         f"Families on the coordinators' lists ({_plural(flow.offices, 'office', 'offices')})\n"
-         f"{flow.families_listed:,} families, {flow.parents_listed:,} parents", fontweight="bold", gid="listed")
+         f"{fam(2).capitalize()} listed ({flow.offices:,} {off(flow.offices)})\n"
+         f"{flow.families_listed:,} {fam(flow.families_listed)}, {flow.parents_listed:,} {par(flow.parents_listed)}",
+         fontweight="bold", gid="listed")
     _arrow(ax, (0.5, 0.845), (0.5, 0.79), head=False)
     _arrow(ax, (0.26, 0.79), (0.74, 0.79), head=False)
-    ax.text(0.52, 0.812, "randomized by family", ha="left", va="center", fontsize=8, fontstyle="italic",
+    ax.text(0.52, 0.812, f"randomized by {fam(1)}", ha="left", va="center", fontsize=8, fontstyle="italic",
             color="#444444", transform=ax.transAxes)
 
-    arms = ((0.26, "Offered a family coordinator", _OFFERED, "offered", flow.families_offered, flow.parents_offered,
+    arms = ((0.26, flow.offered_label, _OFFERED, "offered", flow.families_offered, flow.parents_offered,
              flow.families_excluded_offered, flow.parents_excluded_offered,
              flow.families_analysed_offered, flow.parents_analysed_offered),
-            (0.74, "Ordinary follow-up", _ORDINARY, "ordinary", flow.families_ordinary, flow.parents_ordinary,
+            (0.74, flow.control_label, _ORDINARY, "ordinary", flow.families_ordinary, flow.parents_ordinary,
              flow.families_excluded_ordinary, flow.parents_excluded_ordinary,
              flow.families_analysed_ordinary, flow.parents_analysed_ordinary))
-    for x, title, colour, key, fam, par, fam_ex, par_ex, fam_an, par_an in arms:
+    for x, title, colour, key, n_fam, n_par, fam_ex, par_ex, fam_an, par_an in arms:
         trunk = x - 0.12
         _arrow(ax, (x, 0.79), (x, 0.725))
-        _box(ax, x, 0.665, 0.40, 0.12, f"{title}\n{fam:,} families\n{par:,} parents", facecolor=colour,
-             gid=f"{key}")
+        _box(ax, x, 0.665, 0.40, 0.12, f"{title}\n{n_fam:,} {fam(n_fam)}\n{n_par:,} {par(n_par)}",
+             facecolor=colour, gid=f"{key}")
         _arrow(ax, (trunk, 0.605), (trunk, 0.24))
         _arrow(ax, (trunk, 0.425), (x - 0.035, 0.425))
         _box(ax, x + 0.085, 0.425, 0.24, 0.15,
-             f"Excluded: in {_plural(flow.offices_excluded, 'office', 'offices')}\nwith too few controls\n"
-             f"{fam_ex:,} families\n{par_ex:,} parents", facecolor="#ffffff", gid=f"excluded_{key}")
+             f"Excluded: in {flow.offices_excluded:,} {off(flow.offices_excluded)}\nwith too few controls\n"
+             f"{fam_ex:,} {fam(fam_ex)}\n{par_ex:,} {par(par_ex)}", facecolor="#ffffff", gid=f"excluded_{key}")
         _box(ax, x, 0.18, 0.40, 0.12,
-             f"Analysed ({_plural(flow.offices_included, 'office', 'offices')})\n{fam_an:,} families\n"
-             f"{par_an:,} parents", facecolor=colour, fontweight="bold", gid=f"analysed_{key}")
+             f"Analysed ({flow.offices_included:,} {off(flow.offices_included)})\n{fam_an:,} {fam(fam_an)}\n"
+             f"{par_an:,} {par(par_an)}", facecolor=colour, fontweight="bold", gid=f"analysed_{key}")
     ax.text(0.5, 0.05, f"{flow.rule[0].upper()}{flow.rule[1:]}.", ha="center", va="center", fontsize=8, fontstyle="italic",
             color="#444444", transform=ax.transAxes, wrap=True)
-    ax.set_title("Figure 1. Participant flow", fontsize=11, fontweight="bold", loc="left")
+    ax.set_title(title, fontsize=11, fontweight="bold", loc="left")
     return fig

@@ -1,11 +1,12 @@
 """Monthly cross-sectional effects (the paper's Figures 2 and 3), with multiplicity control.
 
 For each post-implementation month m, a logit of the month's outcome on the offer, controlling for
-the baseline-imbalanced variables and the outcome's own baseline value, clustered by office::
+the plan's baseline variables (``[series.<name>] controls``) and the outcome's own baseline value,
+clustered by office::
 
     logit P(y_im = 1) = c_m + b_m * arm_i + g_m' x_i(baseline)        [+ office dummies]
 
-Stata, month by month: ``logit y arm rwc_b activation_b employed_b if month == m, vce(cluster office) or``
+Stata, month by month: ``logit y arm x1_b x2_b y_b if month == m, vce(cluster office) or``
 (``i.office`` added for office fixed effects). R: ``glm(..., family = binomial, subset = month == m)`` and
 ``sandwich::vcovCL(fit, cluster = ~office, type = "HC0")``. Details: ``docs/methods_monthly.md``.
 """
@@ -22,17 +23,16 @@ from scipy import stats
 
 from famtrial.inference.multiplicity import benjamini_hochberg, holm, sup_t_critical
 from famtrial.models.covariance import Adjustment
-from famtrial.models.logit import LogitResults, logit
+from famtrial.models.logit import LogitResults, SeparationError, logit
+from famtrial.models.optim import ConvergenceError
 from famtrial.panel import Panel
+from famtrial.plan import plural
 from famtrial.progress import Progress
 from famtrial.tables import Table
 
-__all__ = ["MonthlyEffects", "monthly_effects", "PAPER_CONTROLS"]
+__all__ = ["MonthlyEffects", "monthly_effects"]
 
-#: The baseline-imbalanced variables of Table 3 (the outcome's own baseline value is added).
-PAPER_CONTROLS = ("reduced_work_capacity", "activation", "employed")
-_KEY = {"employed": "employment"}
-_FIXED_EFFECTS = (None, "office")
+_FIXED_EFFECTS = (None, "office", "none")
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,12 @@ class MonthlyEffects:
     ``se`` (delta method, Stata's ``, or``), ``ci_low``/``ci_high`` (pointwise), ``z``, ``p``,
     ``p_holm``, ``p_bh``, ``band_low``/``band_high`` (simultaneous; when computed), ``n``
     (parents in the fit), ``n_offices`` (clusters in the fit), ``note`` (drops, the baseline
-    month). ``results`` holds each month's :class:`~famtrial.models.logit.LogitResults`.
+    month, and why a month has no estimate). A month whose logit cannot estimate the offer
+    (outcome constant, the offer predicting it perfectly) keeps its row with NaN estimates and
+    the reason in ``note``; Holm, BH and the band then use the months that have estimates.
+    ``results`` holds the fitted months' :class:`~famtrial.models.logit.LogitResults`.
+    ``name`` keys the reproduced numbers (``monthly.<name>.*``); ``description`` and
+    ``treatment`` word titles ("Effects of <treatment> on <description>").
     """
 
     frame: pd.DataFrame
@@ -61,6 +66,15 @@ class MonthlyEffects:
     n_parents: int
     parents_without_baseline: int
     results: tuple[LogitResults, ...]
+    name: str = ""
+    description: str = ""
+    treatment: str = "the offer"
+    units: tuple[str, str] = ("parent", "office")
+
+    @property
+    def estimated(self) -> pd.DataFrame:
+        """The months with an estimate of the offer's effect."""
+        return self.frame.loc[self.frame["coef"].notna()]
 
     @property
     def significant_months(self) -> list[str]:
@@ -72,32 +86,33 @@ class MonthlyEffects:
         """Publication table: OR, pointwise CI, p (raw, Holm, BH), simultaneous band, n, offices."""
         f = self.frame
         level = f"{100 * (1 - self.alpha):g}%"
-        pair = lambda lo, hi: [f"({a:.2f}, {b:.2f})" for a, b in zip(lo, hi)]  # noqa: E731
-        display = pd.DataFrame({"OR": f["or"].map("{:.2f}".format), f"{level} CI": pair(f["ci_low"], f["ci_high"]),
-                                "p": f["p"].map("{:.3f}".format), "p (Holm)": f["p_holm"].map("{:.3f}".format),
-                                "p (BH)": f["p_bh"].map("{:.3f}".format)})
+        pair = lambda lo, hi: ["" if pd.isna(a) else f"({a:.2f}, {b:.2f})" for a, b in zip(lo, hi)]  # noqa: E731
+        num = lambda col, spec: f[col].map(lambda v: "" if pd.isna(v) else format(v, spec))  # noqa: E731
+        display = pd.DataFrame({"OR": num("or", ".2f"), f"{level} CI": pair(f["ci_low"], f["ci_high"]),
+                                "p": num("p", ".3f"), "p (Holm)": num("p_holm", ".3f"), "p (BH)": num("p_bh", ".3f")})
         if self.band_critical is not None:
             display[f"simultaneous {level} band"] = pair(f["band_low"], f["band_high"])
         display["n"] = f["n"].map("{:,}".format)
-        display["offices"] = f["n_offices"].astype(str)
+        display[plural(self.units[1])] = f["n_offices"].astype(str)
         display.index = pd.Index(f["month"], name="month")
-        what = "employment" if self.outcome == "employed" else self.outcome
         return Table(frame=f.set_index("month"), display=display,
-                     title=f"Monthly effects of the offer on {what} (odds ratios)", notes=self.summary())
+                     title=f"Monthly effects of {self.treatment} on {self.description or self.outcome} (odds ratios)",
+                     notes=self.summary())
 
     def summary(self) -> str:
         """What was fitted, how many months are significant, and how many chance alone would give."""
         f = self.frame
-        m = len(f)
+        m = len(self.estimated)
         sig = self.significant_months
         level = f"{100 * (1 - self.alpha):g}%"
-        fe = "office fixed effects; " if self.fixed_effects else ""
+        fe = f"{self.units[1]} fixed effects; " if self.fixed_effects else ""
         se = (f"SE clustered by {self.cluster} ({self.adjustment} factor"
               f"{'; t(G-1) reference' if self.t_reference else ''})" if self.cluster else "model-based SE")
         lines = [
-            f"{m} monthly logits of {self.outcome} on the offer ({f['month'].iloc[0]} .. {f['month'].iloc[-1]}); "
-            f"controls at baseline ({self.baseline}): {', '.join(self.controls)}; {fe}{se}; "
-            f"k = {self.n_offices} offices, n = {self.n_parents:,} parents.",
+            f"{m} monthly logits of {self.outcome} on the offer ({f['month'].iloc[0]} .. {f['month'].iloc[-1]}"
+            + (f"; {len(f) - m} of {len(f)} months without an estimate" if m < len(f) else "") + "); "
+            f"controls at baseline ({self.baseline}): {', '.join(self.controls) or 'none'}; {fe}{se}; "
+            f"k = {self.n_offices} {plural(self.units[1])}, n = {self.n_parents:,} {plural(self.units[0])}.",
             f"Significant at p < {self.alpha:g}: {len(sig)} of {m} months ({', '.join(sig) or 'none'}). "
             f"With no effect in any month, {self.alpha * m:.2f} would be significant by chance on average "
             f"(P(at least one) = {1 - (1 - self.alpha) ** m:.0%} if the months were independent).",
@@ -111,7 +126,8 @@ class MonthlyEffects:
                          f"{stats.norm.ppf(1 - self.alpha / 2):.3f} pointwise; {self.band_draws:,} multiplier draws): "
                          f"excludes OR = 1 in {len(outside)} months ({', '.join(outside) or 'none'}).")
         if self.parents_without_baseline:
-            lines.append(f"{self.parents_without_baseline:,} parents have no baseline-month row and are not used.")
+            lines.append(f"{self.parents_without_baseline:,} {plural(self.units[0])} have no baseline-month row and "
+                         "are not used.")
         lines += [f"{month}: {note}" for month, note in zip(f["month"], f["note"]) if note]
         return "\n".join(lines)
 
@@ -122,9 +138,9 @@ class MonthlyEffects:
         return self.table.to_html()
 
     def to_numbers(self) -> dict[str, float | str]:
-        """Contract keys: ``monthly.<key>.significant_months`` (comma-separated YYYY-MM) and
-        ``monthly.<key>.<YYYY-MM>.or|ci_low|ci_high``; ``<key>`` is ``employment`` for ``employed``."""
-        key = _KEY.get(self.outcome, self.outcome)
+        """Contract keys: ``monthly.<name>.significant_months`` (comma-separated YYYY-MM) and
+        ``monthly.<name>.<YYYY-MM>.or|ci_low|ci_high``; ``<name>`` is the plan's series name."""
+        key = self.name or self.outcome
         out: dict[str, float | str] = {f"monthly.{key}.significant_months": ",".join(self.significant_months)}
         for row in self.frame[["month", "or", "ci_low", "ci_high"]].to_dict("records"):
             for field in ("or", "ci_low", "ci_high"):
@@ -143,9 +159,30 @@ def _months(panel: Panel, months: Sequence[str] | None) -> list[pd.Period]:
     return wanted
 
 
+def _series_options(panel: Panel, outcome: str, controls, own_baseline, fixed_effects):
+    """The outcome's column and the series options: arguments first, then the plan's series, then defaults."""
+    plan = panel.plan
+    variable = plan.outcome(outcome)
+    series = plan.series_for(variable.key)
+    if controls is None:
+        controls = [plan.variable(c).column for c in series.controls] if series else []
+    elif isinstance(controls, str):
+        raise TypeError(f"controls must be a list of names, not the string {controls!r} (write [{controls!r}])")
+    else:
+        controls = [plan.variable(c).column if c not in panel.data.columns else c for c in controls]
+    if own_baseline is None:
+        own_baseline = series.own_baseline if series else True
+    if fixed_effects is None:
+        fixed_effects = "office" if series and series.office_effects else None
+    elif fixed_effects == "none":
+        fixed_effects = None
+    return variable, series, controls, own_baseline, fixed_effects
+
+
 def monthly_effects(panel: Panel, outcome: str, *, months: Sequence[str] | None = None,
-                    controls: Sequence[str] = PAPER_CONTROLS, own_baseline: bool = True, baseline: str | None = None,
-                    cluster: str | None = "office", fixed_effects: Literal["office"] | None = None,
+                    controls: Sequence[str] | None = None, own_baseline: bool | None = None,
+                    baseline: str | None = None, cluster: str | None = "office",
+                    fixed_effects: Literal["office", "none"] | None = None,
                     adjustment: Adjustment = "stata", t_reference: bool = False, alpha: float = 0.05,
                     band: bool = True, n_boot: int = 999,
                     seed: int | None = 20161001, progress: bool = True) -> MonthlyEffects:
@@ -155,25 +192,26 @@ def monthly_effects(panel: Panel, outcome: str, *, months: Sequence[str] | None 
     ----------
     panel : Panel
     outcome : str
-        One of ``panel.columns.outcomes``.
+        An outcome of the panel's plan: its key or its column.
     months : sequence of "YYYY-MM", optional
-        Default: every month from ``panel.implementation`` to the last (27 in the trial).
-    controls : sequence of str
-        Variables entered at their baseline-month value (``panel.baseline``). Default: the paper's
-        baseline-imbalanced variables (reduced work capacity, activation, employment).
-    own_baseline : bool
+        Default: every month from the implementation month to the last.
+    controls : sequence of str, optional
+        Variables (plan keys or columns) entered at their baseline-month value. Default: the
+        plan's series for this outcome (``[series.<name>] controls``), else none.
+    own_baseline : bool, optional
         Also control for the outcome's baseline value (once, if it is already a control). In the
         baseline month itself it equals the outcome and is left out (noted in ``note``).
+        Default: the plan's series, else True.
     baseline : "YYYY-MM", optional
-        Month whose values are the controls (default ``panel.baseline``, 2016-10 in the trial;
-        ``"2016-09"`` takes them from the month before implementation).
+        Month whose values are the controls (default ``panel.baseline``).
     cluster : str or None
-        Cluster column (``"office"`` is ``panel.columns.office``); ``None`` gives model-based SEs.
-    fixed_effects : {None, "office"}
-        Office dummies: compare offered and ordinary parents within offices. Offices whose outcome
-        is all 0 or all 1 in a month are dropped for that month (recorded in ``note``).
+        Cluster column (``"office"`` is the plan's office column); ``None`` gives model-based SEs.
+    fixed_effects : {None, "office", "none"}
+        Office dummies: compare offered and control parents within offices. Offices whose outcome
+        is all 0 or all 1 in a month are dropped for that month (recorded in ``note``). Default
+        (None): the plan's series ``office_effects``.
     adjustment : {"stata", "statsmodels", "none"}
-        Cluster factor: G/(G-1) (Stata, the paper); G/(G-1)(N-1)/(N-K); 1.
+        Cluster factor: G/(G-1) (Stata); G/(G-1)(N-1)/(N-K); 1.
     t_reference : bool
         Few-cluster option: p-values and CIs from t(G-1) instead of the normal, and the band's
         critical value carried to t(G-1) at the same per-month tail probability (see the docs).
@@ -190,12 +228,23 @@ def monthly_effects(panel: Panel, outcome: str, *, months: Sequence[str] | None 
     Returns
     -------
     MonthlyEffects
+        A month whose logit cannot estimate the offer (the outcome constant in that month, the
+        offer or a control predicting it perfectly, no convergence) keeps its row with NaN
+        estimates and the reason in ``note``, as a Stata loop with ``capture`` would; the other
+        months are estimated and Holm, BH and the band use them.
     """
+    if not isinstance(panel, Panel):
+        raise TypeError(f"monthly_effects needs a famtrial Panel (from load_panel), not {type(panel).__name__}")
     if fixed_effects not in _FIXED_EFFECTS:
         raise ValueError(f"fixed_effects={fixed_effects!r} is not one of {_FIXED_EFFECTS}")
-    cols = panel.columns
-    if outcome not in cols.outcomes:
-        raise ValueError(f"outcome {outcome!r} is not one of the panel's outcomes {cols.outcomes}")
+    if not isinstance(n_boot, int) or n_boot < 1:
+        raise ValueError(f"n_boot={n_boot!r} must be a positive integer")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha={alpha!r} must lie strictly between 0 and 1")
+    cols, plan = panel.columns, panel.plan
+    variable, series, controls, own_baseline, fixed_effects = _series_options(panel, outcome, controls, own_baseline,
+                                                                              fixed_effects)
+    outcome = variable.column
     missing = [c for c in controls if c not in panel.data.columns]
     if missing:
         raise ValueError(f"controls {missing} are not columns of the panel; available: {list(panel.data.columns)}")
@@ -227,12 +276,22 @@ def monthly_effects(panel: Panel, outcome: str, *, months: Sequence[str] | None 
             if month == base_month and own_baseline:
                 regs.remove(f"{outcome}_baseline")
                 notes.append("baseline month: the outcome's own baseline value is the outcome and is left out")
-            fit = logit(cross, outcome, regs, cluster=cluster_col, adjustment=adjustment, t_reference=t_reference,
-                        fixed_effects=cols.office if fixed_effects else None)
+            empty = {"month": str(month), "coef": np.nan, "se_coef": np.nan, "or": np.nan, "se": np.nan,
+                     "ci_low": np.nan, "ci_high": np.nan, "z": np.nan, "p": np.nan, "n": len(cross),
+                     "n_offices": int(cross[cols.office].nunique())}
+            try:
+                fit = logit(cross, outcome, regs, cluster=cluster_col, adjustment=adjustment,
+                            t_reference=t_reference, fixed_effects=cols.office if fixed_effects else None)
+            except (SeparationError, ConvergenceError, np.linalg.LinAlgError) as err:
+                reason = str(err).split(". ")[0].rstrip(".")
+                rows.append({**empty, "note": "; ".join([*notes, f"no estimate: {reason}"])})
+                bar.update()
+                continue
             notes += [d.describe() for d in fit.dropped]
             if cols.arm not in fit.params.index:
-                raise ValueError(f"{month}: the offer ({cols.arm!r}) cannot be estimated ({'; '.join(notes)}); "
-                                 "leave this month out with months=")
+                rows.append({**empty, "note": "; ".join([*notes, f"no estimate: the offer ({cols.arm!r}) was dropped"])})
+                bar.update()
+                continue
             b, se = float(fit.params[cols.arm]), float(fit.bse[cols.arm])
             ci = fit.conf_int(alpha).loc[cols.arm]
             used = cross.iloc[fit.model.used_rows]
@@ -247,23 +306,32 @@ def monthly_effects(panel: Panel, outcome: str, *, months: Sequence[str] | None 
                 influence.append(pd.Series(infl).groupby(used[cluster_col].to_numpy()).sum())
             bar.update()
     frame = pd.DataFrame(rows)
-    frame["p_holm"] = holm(frame["p"])
-    frame["p_bh"] = benjamini_hochberg(frame["p"])
+    ok = frame["coef"].notna().to_numpy()
+    if not ok.any():
+        raise SeparationError(f"no month has an estimate of the offer's effect on {outcome!r}: "
+                              + "; ".join(f"{m}: {n}" for m, n in zip(frame["month"], frame["note"])))
+    frame["p_holm"] = np.nan
+    frame["p_bh"] = np.nan
+    frame.loc[ok, "p_holm"] = holm(frame.loc[ok, "p"])
+    frame.loc[ok, "p_bh"] = benjamini_hochberg(frame.loc[ok, "p"])
     crit, draws = None, 0
     if band:
         stacked = pd.concat(influence, axis=1).fillna(0.0).to_numpy()  # clusters absent in a month add 0
         factors = np.array([fit.covariance.factor for fit in fits])
-        crit, draws = sup_t_critical(stacked, frame["se_coef"].to_numpy(), factor=factors, alpha=alpha,
+        crit, draws = sup_t_critical(stacked, frame.loc[ok, "se_coef"].to_numpy(), factor=factors, alpha=alpha,
                                      n_boot=n_boot, seed=seed, progress=progress)
-        crit_m = np.full(len(frame), crit)
+        crit_m = np.full(len(fits), crit)
         if t_reference:  # same per-month two-sided tail probability under t(G-1)
             crit_m = np.array([stats.t(f.covariance.df).isf(stats.norm.sf(crit)) for f in fits])
-        frame["band_low"] = np.exp(frame["coef"] - crit_m * frame["se_coef"])
-        frame["band_high"] = np.exp(frame["coef"] + crit_m * frame["se_coef"])
+        frame["band_low"] = np.nan
+        frame["band_high"] = np.nan
+        frame.loc[ok, "band_low"] = np.exp(frame.loc[ok, "coef"] - crit_m * frame.loc[ok, "se_coef"])
+        frame.loc[ok, "band_high"] = np.exp(frame.loc[ok, "coef"] + crit_m * frame.loc[ok, "se_coef"])
     return MonthlyEffects(frame=frame, outcome=outcome, controls=tuple(base_vars), baseline=str(base_month),
-                          cluster=cluster_col,
-                          fixed_effects=fixed_effects,
-                          adjustment=adjustment, t_reference=t_reference, alpha=alpha, band_critical=crit,
-                          band_draws=draws,
+                          cluster=cluster_col, fixed_effects=fixed_effects, adjustment=adjustment,
+                          t_reference=t_reference, alpha=alpha, band_critical=crit, band_draws=draws,
                           n_offices=int(data[cols.office].nunique()), n_parents=int(data[cols.parent].nunique()),
-                          parents_without_baseline=no_base, results=tuple(fits))
+                          parents_without_baseline=no_base, results=tuple(fits),
+                          name=series.name if series else variable.key, description=variable.description,
+                          treatment=plan.treatment_description,
+                          units=(plan.unit("parent", 1), plan.unit("office", 1)))

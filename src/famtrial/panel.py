@@ -1,7 +1,8 @@
 """Load and validate a long trial panel: one row per parent per calendar month.
 
-``load_panel`` maps the user's columns to roles (:class:`Columns`), parses months as pandas
-``period[M]``, checks the panel's structure, and applies an explicit missing-value policy. Every
+``load_panel`` maps the user's columns to roles (an analysis :class:`~famtrial.plan.Plan`, or just
+:class:`Columns`), reads only those columns, maps the plan's arm and variant codes, parses months as
+pandas ``period[M]``, checks the panel's structure, and applies an explicit missing-value policy. Every
 problem raises :class:`PanelError` naming the column, the number of offending rows, up to five
 example ids, and what to do. Validation is vectorized: the panel is sorted once by (parent, month)
 and within-parent checks compare neighbouring rows, so 39 million rows validate in seconds.
@@ -13,17 +14,18 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from famtrial.plan import Plan
 
 __all__ = ["Columns", "Panel", "PanelError", "LoadReport", "load_panel"]
 
 Missing = Literal["error", "drop"]
 _MISSING = ("error", "drop")
-_MODEL_CODES = {0: "ordinary", 1: "local", 2: "holf"}
-_MODELS = ("ordinary", "local", "holf")
 _NAT = np.iinfo(np.int64).min
 _STATA_TM_OFFSET = 120  # Stata %tm counts months from 1960m1, pandas ordinals from 1970-01
 _MONTH_TEXT = re.compile(r"^\s*(\d{4})\s*(?:-|/|m|M)\s*(\d{1,2})(?:[-/]\d{1,2})?(?:[ T][\d:.]*)?\s*$")
@@ -35,14 +37,16 @@ class PanelError(ValueError):
 
 @dataclass(frozen=True)
 class Columns:
-    """Which column plays which role. Defaults are the shipped replica's names.
+    """Which column plays which role: the column part of an analysis plan (:class:`~famtrial.plan.Plan`).
 
     Parameters
     ----------
     parent, family, office, month, arm : str
-        Identifier columns, the calendar month, and the randomized offer (1 offered, 0 ordinary).
+        Identifier columns, the calendar month, and the randomized offer (1 offered, 0 control).
     model : str or None
-        Coordinated model: ``"ordinary"``/``"local"``/``"holf"`` or 0/1/2; ``None`` when absent.
+        The offer's variant (coordinated model); ``None`` when absent. With a plan, its
+        ``[variants]`` codes; with bare Columns, the variants are the column's values among
+        offered parents.
     outcomes : tuple of str
         Binary (0/1) monthly outcomes.
     time_varying, time_invariant : tuple of str
@@ -56,10 +60,10 @@ class Columns:
     office: str = "office"
     month: str = "month"
     arm: str = "arm"
-    model: str | None = "model"
-    outcomes: tuple[str, ...] = ("activation", "employed")
-    time_varying: tuple[str, ...] = ("n_children", "married", "reduced_work_capacity")
-    time_invariant: tuple[str, ...] = ("female", "year_of_birth", "immigrant")
+    model: str | None = None
+    outcomes: tuple[str, ...] = ()
+    time_varying: tuple[str, ...] = ()
+    time_invariant: tuple[str, ...] = ()
     start: str | None = None
 
     def __post_init__(self):
@@ -116,11 +120,15 @@ class LoadReport:
     offices_mixed_model: tuple = ()
     offices_removed: tuple = ()
     rows_removed_by_restriction: int = 0
+    rows_outside_window: int = 0
 
     def describe(self) -> str:
         """The report as readable lines."""
         lines = [f"source: {self.source}",
-                 f"rows: {self.rows_read:,} read, {self.rows_kept:,} kept",
+                 f"rows: {self.rows_read:,} read, {self.rows_kept:,} kept"]
+        if self.rows_outside_window:
+            lines.append(f"months window: {self.rows_outside_window:,} rows outside the plan's months removed")
+        lines += [
                  f"parents: {self.parents:,} in {self.families:,} families and {self.offices:,} offices",
                  f"months: {self.months} ({self.first_month} .. {self.last_month})",
                  f"gaps: {self.parents_with_gaps:,} parents miss {self.missing_parent_months:,} months "
@@ -150,19 +158,35 @@ class Panel:
     Attributes
     ----------
     data : DataFrame
-        The role columns only; arm and outcomes as int8 0/1, model categorical
-        (``"ordinary"``, ``"local"``, ``"holf"``).
+        The plan's columns only, with the data's own names; arm and outcomes as int8 0/1 (1 =
+        offered), the variant categorical (the plan's control name, then its variant names).
+    plan : Plan
+        The analysis plan the panel was loaded with; its roles, labels and models drive every step.
+    report : LoadReport
     columns : Columns
+        The plan's column roles.
     implementation, baseline : pandas.Period
         First post-implementation month; the month ``baseline_frame()`` describes.
-    report : LoadReport
     """
 
     data: pd.DataFrame
-    columns: Columns
-    implementation: pd.Period
-    baseline: pd.Period
+    plan: Plan
     report: LoadReport
+
+    @property
+    def columns(self) -> Columns:
+        """The plan's column roles."""
+        return self.plan.columns
+
+    @property
+    def implementation(self) -> pd.Period:
+        """The first month of the offer (the plan's ``months.implementation``)."""
+        return pd.Period(self.plan.implementation, "M")
+
+    @property
+    def baseline(self) -> pd.Period:
+        """The month ``baseline_frame()`` describes (the plan's ``months.baseline``)."""
+        return pd.Period(self.plan.baseline, "M")
 
     @property
     def months(self) -> pd.PeriodIndex:
@@ -202,7 +226,7 @@ class Panel:
 
     def summary(self) -> str:
         """The load report as text."""
-        return (f"Panel: implementation {self.implementation}, baseline {self.baseline}\n"
+        return (f"Panel ({self.plan.name}): implementation {self.implementation}, baseline {self.baseline}\n"
                 + self.report.describe())
 
     def __repr__(self) -> str:
@@ -220,22 +244,70 @@ def _fail(column: str, n_rows: int, ids, problem: str, fix: str) -> PanelError:
 
 
 # -- reading ---------------------------------------------------------------------------------------
-def _read(source) -> tuple[pd.DataFrame, str]:
+_READERS = (".csv", ".parquet", ".pq", ".dta")
+
+
+def _file_columns(path: Path) -> list[str]:
+    """The column names of a panel file, read without its rows (errors name the file and the fix)."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            if path.stat().st_size == 0:
+                raise PanelError(f"panel file {str(path)!r} is empty (0 bytes): check the export that wrote it")
+            header = pd.read_csv(path, nrows=0)
+            names = list(map(str, header.columns))
+            if len(names) == 1 and ";" in names[0]:
+                raise PanelError(f"panel file {str(path)!r} looks like ';'-separated CSV (header {names[0][:60]!r}): "
+                                 "read it with pandas.read_csv(path, sep=';') and pass the DataFrame, or save it "
+                                 "comma-separated")
+            return names
+        if suffix in (".parquet", ".pq"):
+            import pyarrow.parquet as pq
+
+            return list(pq.read_schema(path).names)
+        if suffix == ".dta":
+            with pd.read_stata(path, iterator=True, convert_categoricals=False) as reader:
+                return list(reader.variable_labels())
+    except PanelError:
+        raise
+    except Exception as exc:  # a corrupt or mislabelled file: the reader's own error, shortened
+        kind = {".csv": "CSV", ".parquet": "Parquet", ".pq": "Parquet", ".dta": "Stata .dta"}[suffix]
+        raise PanelError(f"panel file {str(path)!r} cannot be read as {kind} ({type(exc).__name__}: "
+                         f"{str(exc).splitlines()[0][:160] if str(exc) else 'no detail'}): check that the file is "
+                         f"complete and really {kind}") from None
+    raise PanelError(f"cannot read {path.name!r}: give a {', '.join(_READERS)} file, or a pandas DataFrame")
+
+
+def _read(source, columns: list[str] | None = None) -> tuple[pd.DataFrame, str, list[str]]:
+    """The panel, its name and all its column names; from a file, only ``columns`` (those present) are read."""
     if isinstance(source, pd.DataFrame):
-        return source, "DataFrame"
+        return source, "DataFrame", list(source.columns)
+    if hasattr(source, "data") and hasattr(source, "plan") and isinstance(getattr(source, "data"), pd.DataFrame):
+        raise TypeError("source is already a loaded famtrial Panel: use it directly (load_panel takes a file or a "
+                        "DataFrame)")
     if not isinstance(source, (str, Path)):
-        raise TypeError(f"source must be a DataFrame or a path, not {type(source).__name__}")
+        raise TypeError(f"source must be a DataFrame or a path to a .csv, .parquet or .dta file, "
+                        f"not {type(source).__name__}")
     path = Path(source)
     if not path.exists():
         raise PanelError(f"panel file {str(path)!r} does not exist")
+    if path.is_dir():
+        raise PanelError(f"panel file {str(path)!r} is a folder: give the file (.csv, .parquet or .dta)")
+    present = _file_columns(path)
+    use = present if columns is None else [c for c in present if c in set(columns)]
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return pd.read_csv(path), str(path)
-    if suffix in (".parquet", ".pq"):
-        return pd.read_parquet(path), str(path)
-    if suffix == ".dta":  # %tm-formatted months arrive as datetimes; value labels stay codes
-        return pd.read_stata(path, convert_categoricals=False), str(path)
-    raise PanelError(f"cannot read {path.name!r}: give a .csv, .parquet or .dta file, or a pandas DataFrame")
+    try:
+        if suffix == ".csv":
+            frame = pd.read_csv(path, usecols=use)
+        elif suffix in (".parquet", ".pq"):
+            frame = pd.read_parquet(path, columns=use)
+        else:  # .dta: %tm-formatted months arrive as datetimes; value labels stay codes
+            frame = pd.read_stata(path, columns=use, convert_categoricals=False)
+    except Exception as exc:
+        raise PanelError(f"panel file {str(path)!r} cannot be read ({type(exc).__name__}: "
+                         f"{str(exc).splitlines()[0][:160] if str(exc) else 'no detail'}): check that the file is "
+                         "complete") from None
+    return frame, str(path), present
 
 
 def _month_ordinal(value) -> int | None:
@@ -379,46 +451,98 @@ def _numeric(data: pd.DataFrame, column: str, pid: pd.Series) -> pd.Series:
     return converted
 
 
-def _model(data: pd.DataFrame, cols: Columns, pid: pd.Series) -> pd.Series:
-    values = data[cols.model]
+def _code_key(value) -> str:
+    """A code as comparable text: 1, 1.0, '1' and ' 1 ' agree; text compares case-insensitively."""
+    if isinstance(value, (bool, np.bool_)):
+        return str(int(value))
+    if isinstance(value, (int, float, np.number)) and float(value).is_integer():
+        return str(int(value))
+    return str(value).strip().lower()
+
+
+def _arm(data: pd.DataFrame, plan: Plan, pid: pd.Series) -> pd.Series:
+    """The arm as int8 1 (the plan's offered code) / 0 (its control code)."""
+    column, values = plan.arm, data[plan.arm]
     codes, uniques = pd.factorize(values)
-    names = [_MODEL_CODES.get(int(u)) if isinstance(u, (int, float, np.number)) and u == int(u) else
-             str(u).strip().lower() for u in uniques]
-    names = [_MODEL_CODES.get(int(n), n) if n in ("0", "1", "2") else n for n in names]
-    known = np.array([n in _MODELS for n in names] + [False])  # last entry: code -1 (missing)
-    bad = ~known[np.where(codes >= 0, codes, len(names))]
+    meaning = {_code_key(plan.offered_code): 1, _code_key(plan.control_code): 0}
+    if {plan.offered_code, plan.control_code} == {1, 0}:
+        meaning.update({"true": 1, "false": 0})
+    mapped = np.array([meaning.get(_code_key(u), -1) for u in uniques] + [-1], dtype=np.int8)
+    arm = mapped[np.where(codes >= 0, codes, len(uniques))]
+    bad = arm < 0
     if bad.any():
-        raise _fail(cols.model, int(bad.sum()), pid[bad],
-                    "have a missing or unknown coordinated model "
-                    f"(values such as {_examples(values[bad].astype(str), 3)})",
-                    "Use 'ordinary'/'local'/'holf' or 0/1/2 (0 ordinary, 1 local, 2 HOLF).")
-    category = np.array([_MODELS.index(n) for n in names], dtype=np.int8)[codes]
-    inconsistent = (category == 0) != (data[cols.arm].to_numpy() == 0)
+        raise _fail(column, int(bad.sum()), pid[bad],
+                    f"have an arm that is neither the offered code {plan.offered_code!r} nor the control code "
+                    f"{plan.control_code!r} (values such as {_examples(values[bad].astype(str), 3)})",
+                    "Recode the arm, or set arms.offered / arms.control in the plan to the codes your data use.")
+    return pd.Series(arm, index=data.index, name=column)
+
+
+def _variant(data: pd.DataFrame, plan: Plan, pid: pd.Series) -> pd.Series:
+    """The variant as a categorical: the plan's control name, then its variant names (codes mapped)."""
+    column, values = plan.variant_column, data[plan.variant_column]
+    names = [plan.control_variant, *(v.name for v in plan.variants)]
+    meaning = {_code_key(c): 0 for c in (plan.control_variant, *plan.control_variant_codes)}
+    for i, v in enumerate(plan.variants, start=1):
+        meaning.update({_code_key(c): i for c in (v.name, *v.codes)})
+    codes, uniques = pd.factorize(values)
+    mapped = np.array([meaning.get(_code_key(u), -1) for u in uniques] + [-1], dtype=np.int8)
+    category = mapped[np.where(codes >= 0, codes, len(uniques))]
+    bad = category < 0
+    if bad.any():
+        known = ", ".join(f"{n} = {[c for c, i in meaning.items() if i == k]}" for k, n in enumerate(names))
+        raise _fail(column, int(bad.sum()), pid[bad],
+                    f"have a missing or unknown variant (values such as {_examples(values[bad].astype(str), 3)})",
+                    f"The plan's [variants] codes are: {known}. Add the codes to the plan or fix the column.")
+    inconsistent = (category == 0) != (data[plan.arm].to_numpy() == 0)
     if inconsistent.any():
-        raise _fail(cols.model, int(inconsistent.sum()), pid[inconsistent],
-                    "disagree with the arm (the model must be 'ordinary' exactly when arm is 0)",
-                    "Fix the coordinated-model column or the arm.")
-    return pd.Series(pd.Categorical.from_codes(category, categories=list(_MODELS)), index=data.index, name=cols.model)
+        raise _fail(column, int(inconsistent.sum()), pid[inconsistent],
+                    f"disagree with the arm (the variant must be {plan.control_variant!r} exactly when the arm is "
+                    "the control arm)", "Fix the variant column or the arm.")
+    return pd.Series(pd.Categorical.from_codes(category, categories=names), index=data.index, name=column)
+
+
+def _plan_from_columns(raw: pd.DataFrame, cols: Columns, implementation, baseline) -> Plan:
+    """A plain plan for bare Columns: variants are the variant column's values among offered parents."""
+    from famtrial.plan import Plan
+
+    if implementation is None:
+        raise PanelError("the implementation month is unknown: pass implementation='YYYY-MM' (the first month of "
+                         "the offer) with Columns, or load with an analysis plan (famtrial.load_plan)")
+    variants, control = [], None
+    if cols.model is not None and cols.model in raw.columns and cols.arm in raw.columns:
+        arm = pd.to_numeric(raw[cols.arm], errors="coerce")
+        variants = sorted(map(str, pd.unique(raw.loc[arm == 1, cols.model].dropna())))
+        controls = pd.unique(raw.loc[arm == 0, cols.model].dropna())
+        control = str(controls[0]) if len(controls) == 1 else None
+    return Plan.from_columns(cols, implementation=str(implementation), baseline=None if baseline is None else
+                             str(baseline), variants=variants, control_variant=control)
 
 
 # -- the loader ------------------------------------------------------------------------------------
-def load_panel(source, columns: Columns | None = None, *, implementation: str | pd.Period = "2016-10",
-               baseline: str | pd.Period = "2016-10", missing: Missing = "error") -> Panel:
-    """Load a long panel (DataFrame, .csv, .parquet or .dta) and validate it.
+def load_panel(source, plan: Plan | Columns | str | Path | None = None, *, columns: Columns | None = None,
+               implementation: str | pd.Period | None = None, baseline: str | pd.Period | None = None,
+               missing: Missing | None = None) -> Panel:
+    """Load a long panel (DataFrame, .csv, .parquet or .dta) for an analysis plan and validate it.
 
     Parameters
     ----------
     source : DataFrame or path
         One row per parent per month. Months may be ``period[M]``, datetimes (Stata ``%tm``
         columns read from .dta arrive so), Stata ``%tm`` integers (months since 1960m1),
-        ``YYYYMM`` integers, or text ``'2016-10'``/``'2016m10'``/``'2016-10-01'``.
-    columns : Columns, optional
-        Column roles; default ``Columns()`` (the replica's names).
-    implementation, baseline : str or Period, default "2016-10"
-        First post-implementation month; the month ``baseline_frame()`` describes (Table 3).
-    missing : {"error", "drop"}, default "error"
+        ``YYYYMM`` integers, or text ``'2016-10'``/``'2016m10'``/``'2016-10-01'``. From a file
+        only the plan's columns are read.
+    plan : Plan, path to a plan TOML, shipped plan name, or Columns, optional
+        The analysis plan (:func:`famtrial.load_plan`): roles, arm and variant codes, months,
+        outcomes and covariates. Default: the shipped family-coordinator plan. Bare
+        :class:`Columns` (or ``columns=``) give a plain plan whose labels are the column names;
+        ``implementation`` is then required.
+    implementation, baseline : str or Period, optional
+        Override the plan's first month of the offer and baseline month.
+    missing : {"error", "drop"}, optional
         Missing outcomes or covariates: raise, or drop those rows listwise (counted per column
-        in ``Panel.report`` and shown by ``summary()``). Missing ids, months, arm or model always raise.
+        in ``Panel.report`` and shown by ``summary()``); default: the plan's ``data.missing``.
+        Missing ids, months, arm or variant always raise.
 
     Returns
     -------
@@ -427,25 +551,46 @@ def load_panel(source, columns: Columns | None = None, *, implementation: str | 
     Raises
     ------
     PanelError
-        Missing columns; an empty panel; missing ids; unparseable months; arm outside {0, 1} or
-        missing; outcomes outside {0, 1}; non-numeric covariates; missing values under
-        ``missing="error"``; duplicate (parent, month) rows; arm, family or office not constant
-        within a parent; a family in two offices or with two arms; a coordinated model
-        inconsistent with the arm. Gaps in a parent's months are allowed and counted.
+        An unreadable or empty file; missing columns; missing ids; unparseable months; an arm
+        outside the plan's two codes or missing; outcomes outside {0, 1}; non-numeric or
+        infinite covariates; missing values under ``missing="error"``; duplicate (parent, month)
+        rows; arm, family or office not constant within a parent; a family in two offices or
+        with two arms; a variant unknown to the plan or inconsistent with the arm; an
+        implementation month outside the data. Gaps in a parent's months are allowed and counted.
 
     Notes
     -----
     Stata: ``xtset parent_id month`` (which also rejects repeated parent-months); R:
     ``plm::pdata.frame(data, index = c("parent_id", "month"))``.
     """
-    cols = Columns() if columns is None else columns
-    if not isinstance(cols, Columns):
-        raise TypeError(f"columns must be a famtrial.Columns, not {type(cols).__name__}")
+    from famtrial.plan import Plan, load_plan
+
+    if isinstance(plan, Columns):
+        if columns is not None:
+            raise TypeError("give the columns once: as the second argument or as columns=, not both")
+        plan, columns = None, plan
+    if columns is not None and not isinstance(columns, Columns):
+        raise TypeError(f"columns must be a famtrial.Columns, not {type(columns).__name__}")
+    if columns is not None and plan is not None:
+        raise TypeError("give a plan or columns, not both: the plan holds the columns ([columns] in its TOML)")
+    if plan is not None and not isinstance(plan, (Plan, str, Path)):
+        raise TypeError(f"plan must be a famtrial Plan, a plan file, a shipped plan's name or famtrial.Columns, "
+                        f"not {type(plan).__name__}")
+    implementation = None if implementation is None else _month_option(implementation, "implementation")
+    baseline = None if baseline is None else _month_option(baseline, "baseline")
+    if columns is None:
+        plan = load_plan(plan)
+        if implementation is not None or baseline is not None:
+            plan = plan.with_months(None if implementation is None else str(implementation),
+                                    None if baseline is None else str(baseline))
+    missing = plan.missing if missing is None and plan is not None else (missing or "error")
     if missing not in _MISSING:
         raise ValueError(f"missing={missing!r} is not one of {_MISSING}")
-    implementation = _month_option(implementation, "implementation")
-    baseline = _month_option(baseline, "baseline")
-    raw, source_name = _read(source)
+    wanted = (columns or plan.columns).required()
+    raw, source_name, present = _read(source, wanted)
+    if columns is not None:
+        plan = _plan_from_columns(raw, columns, implementation, baseline)
+    cols = plan.columns
     rows_read = len(raw)
     if rows_read == 0:
         raise PanelError("the panel is empty (0 rows): check the file or the filter that produced it")
@@ -453,8 +598,9 @@ def load_panel(source, columns: Columns | None = None, *, implementation: str | 
     absent = [c for c in required if c not in raw.columns]
     if absent:
         raise PanelError(f"columns {absent} are missing ({len(absent)} of {len(required)} required); the data have "
-                         f"{list(raw.columns)[:20]}. Map your names with famtrial.Columns(parent=..., family=..., "
-                         "office=..., month=..., arm=..., outcomes=(...), time_varying=(...), time_invariant=(...)), "
+                         f"{present[:20]}. Map your names in the plan's [columns], [outcomes.<key>] column = ... "
+                         "and [covariates.<key>] column = ... (or famtrial.Columns(parent=..., family=..., office=..., "
+                         "month=..., arm=..., outcomes=(...), time_varying=(...), time_invariant=(...))), "
                          "or rename the columns")
     data = raw[required].reset_index(drop=True)
     pid = data[cols.parent]
@@ -465,6 +611,30 @@ def load_panel(source, columns: Columns | None = None, *, implementation: str | 
             raise _fail(c, int(bad.sum()), [] if c == cols.parent else pid[bad], "have no id",
                         "Every row needs a parent, family and office id: fill or drop those rows.")
     data[cols.month] = _parse_months(data[cols.month], cols.month, pid)
+    outside = 0
+    if plan.first_month or plan.last_month:  # the plan's window of months: rows outside are removed, counted
+        month = data[cols.month].array.asi8
+        keep = np.ones(len(data), bool)
+        if plan.first_month:
+            keep &= month >= pd.Period(plan.first_month, "M").ordinal
+        if plan.last_month:
+            keep &= month <= pd.Period(plan.last_month, "M").ordinal
+        outside = int((~keep).sum())
+        if outside == len(data):
+            raise PanelError(f"column {cols.month!r}: all {outside:,} rows lie outside the plan's months "
+                             f"{plan.first_month or '...'} .. {plan.last_month or '...'}: check months.first/last")
+        if outside:
+            data = data.loc[keep].reset_index(drop=True)
+            pid = data[cols.parent]
+    month = data[cols.month].array.asi8
+    first, last = (pd.Period(ordinal=int(f(month)), freq="M") for f in (np.min, np.max))
+    implementation = pd.Period(plan.implementation, "M")
+    if implementation > last or (implementation <= first and cols.start is None):
+        raise PanelError(f"column {cols.month!r}: the implementation month {implementation} leaves no month "
+                         f"{'at or after' if implementation > last else 'before'} it in the data ({first} .. {last}, "
+                         f"{len(data):,} rows), so the offer's effect cannot be estimated. Set months.implementation "
+                         "in the plan (or implementation=) to the first month of the offer, or check the month "
+                         "column (Stata %tm months count from 1960m1; YYYYMM integers need six digits)")
     bad = data[cols.arm].isna().to_numpy()
     if bad.any():
         raise _fail(cols.arm, int(bad.sum()), pid[bad], "have no arm (missing values)",
@@ -473,6 +643,9 @@ def load_panel(source, columns: Columns | None = None, *, implementation: str | 
     # missing outcomes / covariates: explicit policy
     value_cols = [*cols.outcomes, *cols.covariates]
     na = data[value_cols].isna()
+    for c in value_cols:  # +-inf counts as missing: no finite analysis uses it
+        if pd.api.types.is_float_dtype(data[c].dtype):
+            na[c] |= np.isinf(data[c].to_numpy(dtype=float, na_value=np.nan))
     counts = {c: int(n) for c, n in na.sum().items() if n}
     rows_dropped = parents_dropped = 0
     if counts:
@@ -481,7 +654,7 @@ def load_panel(source, columns: Columns | None = None, *, implementation: str | 
             worst = max(counts, key=counts.get)
             detail = ", ".join(f"{c}: {n:,}" for c, n in counts.items())
             raise _fail(worst, counts[worst], pid[na[worst].to_numpy()],
-                        f"have missing values (all columns with missing values: {detail}; {int(any_na.sum()):,} rows)",
+                        f"have missing or infinite values (all such columns: {detail}; {int(any_na.sum()):,} rows)",
                         "Pass missing='drop' to drop those rows listwise (they are counted in Panel.report), "
                         "or impute them first.")
         parents_before = pid.nunique()
@@ -491,14 +664,13 @@ def load_panel(source, columns: Columns | None = None, *, implementation: str | 
         pid = data[cols.parent]
         rows_dropped, parents_dropped = int(any_na.sum()), int(parents_before - pid.nunique())
 
-    data[cols.arm] = _binary(data, cols.arm, pid, "arm (randomized offer)",
-                             "Recode it to 0/1 (1 = offered a family coordinator, 0 = ordinary follow-up).")
+    data[cols.arm] = _arm(data, plan, pid)
     for c in cols.outcomes:
         data[c] = _binary(data, c, pid, "outcome", "Recode the outcome to 0/1 (1 = yes in that month).")
     for c in cols.covariates:
         data[c] = _numeric(data, c, pid)
     if cols.model is not None:
-        data[cols.model] = _model(data, cols, pid)
+        data[cols.model] = _variant(data, plan, pid)
     if cols.start is not None:
         data[cols.start] = _parse_months(data[cols.start], cols.start, pid, allow_missing=True)
 
@@ -541,5 +713,7 @@ def load_panel(source, columns: Columns | None = None, *, implementation: str | 
 
     report = LoadReport(rows_read=rows_read, rows_kept=len(data), source=source_name, dropped_missing=counts,
                         rows_dropped_missing=rows_dropped, parents_dropped_missing=parents_dropped,
-                        **{k: v for k, v in _structure(data, cols, baseline).items() if k != "rows_kept"})
-    return Panel(data=data, columns=cols, implementation=implementation, baseline=baseline, report=report)
+                        rows_outside_window=outside,
+                        **{k: v for k, v in _structure(data, cols, pd.Period(plan.baseline, "M")).items()
+                           if k != "rows_kept"})
+    return Panel(data=data, plan=plan, report=report)

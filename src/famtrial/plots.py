@@ -1,4 +1,4 @@
-"""Figures 2 and 3: the monthly odds ratios of the offer with pointwise and simultaneous bands."""
+"""Monthly series figures (the paper's Figures 2 and 3): odds ratios of the offer with pointwise and simultaneous bands."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, NullLocator
 
 from famtrial.monthly import MonthlyEffects
+from famtrial.plan import plural
 
 __all__ = ["plot_monthly"]
 
-_TITLES = {"activation": "participation in activation programmes", "employed": "employment"}
 _TICKS = (0.1, 0.2, 0.25, 0.33, 0.4, 0.5, 0.67, 0.8, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 10.0)
 
 
@@ -21,8 +21,10 @@ def plot_monthly(effects: MonthlyEffects, ax=None, *, band: bool = True, title: 
 
     Log-scale OR with its pointwise CI as a shaded band, the simultaneous sup-t band as dashed
     lines (when ``effects`` has one and ``band=True``), a reference line at OR = 1, filled red
-    markers where the pointwise p < alpha, months on the x axis, and a caption with the number of
-    offices k and parents n.
+    markers where the pointwise p < alpha after implementation, months on the x axis, and a caption
+    with the number of offices k and parents n. The baseline month, when the series includes it,
+    is drawn as a grey diamond whatever its p-value: a difference there is baseline imbalance, not
+    an effect of the offer (the caption says so). Months without an estimate are gaps.
 
     Parameters
     ----------
@@ -33,7 +35,7 @@ def plot_monthly(effects: MonthlyEffects, ax=None, *, band: bool = True, title: 
     band : bool
         Draw the simultaneous band if it was computed.
     title : str, optional
-        Default ``"Figure {number}. Effects of coordinated follow-up on {outcome}"``.
+        Default ``"Figure {number}. Effects of {treatment} on {outcome description}"`` (from the plan).
     number : int, optional
         Figure number for the default title.
     caption : bool
@@ -44,6 +46,9 @@ def plot_monthly(effects: MonthlyEffects, ax=None, *, band: bool = True, title: 
     matplotlib.figure.Figure
         Save with ``fig.savefig("figure2.png", dpi=200, bbox_inches="tight")`` (PDF/SVG alike).
     """
+    if not isinstance(effects, MonthlyEffects):
+        raise TypeError(f"plot_monthly needs MonthlyEffects (from famtrial.monthly_effects), not "
+                        f"{type(effects).__name__}")
     f = effects.frame
     if len(f) == 0:
         raise ValueError("effects has no months to plot")
@@ -61,9 +66,14 @@ def plot_monthly(effects: MonthlyEffects, ax=None, *, band: bool = True, title: 
         ax.plot(x, f["band_high"], ls="--", color="#3b6e99", lw=0.9)
     ax.axhline(1.0, color="#444444", lw=1.0, zorder=2, label="_OR = 1")
     ax.plot(x, f["or"], color="#08306b", lw=1.4, zorder=2.5)
-    sig = (f["p"] < effects.alpha).to_numpy()
-    ax.scatter(x[~sig], f["or"][~sig], s=16, facecolor="white", edgecolor="#08306b", zorder=3, label="odds ratio")
+    base = (f["month"] == effects.baseline).to_numpy()
+    sig = (f["p"] < effects.alpha).to_numpy() & ~base
+    plain = ~sig & ~base
+    ax.scatter(x[plain], f["or"][plain], s=16, facecolor="white", edgecolor="#08306b", zorder=3, label="odds ratio")
     ax.scatter(x[sig], f["or"][sig], s=24, color="#cb181d", zorder=4, label=f"odds ratio, p < {effects.alpha:g}")
+    if base.any():
+        ax.scatter(x[base], f["or"][base], s=34, marker="D", color="#969696", edgecolor="#252525", zorder=4,
+                   label="baseline month (imbalance, not an effect)")
     ax.set_yscale("log")
     lows = [f["ci_low"].min(), *([f["band_low"].min()] if show_band else [])]
     highs = [f["ci_high"].max(), *([f["band_high"].max()] if show_band else [])]
@@ -79,18 +89,23 @@ def plot_monthly(effects: MonthlyEffects, ax=None, *, band: bool = True, title: 
     ax.set_xlim(-0.5, len(f) - 0.5)
     ax.set_ylabel("Odds ratio, offered vs ordinary (log scale)")
     ax.set_xlabel("Month")
-    what = _TITLES.get(effects.outcome, effects.outcome)
+    what = effects.description or effects.outcome
     prefix = f"Figure {number}. " if number else ""
-    ax.set_title(title if title is not None else f"{prefix}Effects of coordinated follow-up on {what}",
+    ax.set_title(title if title is not None else f"{prefix}Effects of {effects.treatment} on {what}",
                  fontsize=10, loc="left")
     ax.grid(axis="y", color="#dddddd", lw=0.5)
     ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=4, frameon=False)
     if caption:
-        fe = "; office fixed effects" if effects.fixed_effects else ""
+        fe = f"; {effects.units[1]} fixed effects" if effects.fixed_effects else ""
         se = f"SE clustered by {effects.cluster}" if effects.cluster else "model-based SE"
-        ax.text(0.0, -0.36, f"k = {effects.n_offices} offices, n = {effects.n_parents:,} parents. One logit per "
-                f"month, {f['month'].iloc[0]} to {f['month'].iloc[-1]}; {se}{fe}; controls at baseline.",
-                transform=ax.transAxes, fontsize=8, va="top")
+        missing = int(f["coef"].isna().sum())
+        gaps = f" {missing} month{'s' if missing != 1 else ''} without an estimate (gaps)." if missing else ""
+        at_base = (f" The baseline month ({effects.baseline}) precedes the offer's effect: its odds ratio shows "
+                   "baseline imbalance." if base.any() else "")
+        ax.text(0.0, -0.36, f"k = {effects.n_offices} {plural(effects.units[1])}, n = {effects.n_parents:,} "
+                f"{plural(effects.units[0])}. One logit per month, {f['month'].iloc[0]} to {f['month'].iloc[-1]}; "
+                f"{se}{fe}; controls at baseline.{gaps}{at_base}",
+                transform=ax.transAxes, fontsize=8, va="top", wrap=True)
     if own:
         fig.tight_layout()
     return fig

@@ -1,48 +1,64 @@
-"""``famtrial reproduce``: the trial's whole analysis on a panel, written to a folder.
+"""``famtrial reproduce``: a trial's whole analysis plan on a panel, written to a folder.
 
 Composition only: every number comes from the public API (load_panel, analysis_sample,
-balance_table, correlation_table, paper_models, monthly_effects, few-cluster inference).
+balance_table, correlation_table, fe_models, monthly_effects, few-cluster inference), driven by the
+analysis plan; file names, titles and labels come from the plan. Importing this module does not
+touch matplotlib's backend: figures are drawn, saved and closed.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import matplotlib
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from famtrial._paths import data_dir  # noqa: E402
+from famtrial.panel import Panel
+from famtrial.plan import Plan, PlanError, load_plan
 
 __all__ = ["reproduce", "Reproduction", "default_panel_path"]
 
 
-def default_panel_path() -> Path:
-    """The shipped synthetic replica (``data/synthetic/trial_panel.parquet``)."""
-    return data_dir() / "synthetic" / "trial_panel.parquet"
+def default_panel_path(plan: Plan | str | Path | None = None) -> Path:
+    """The plan's default data file (``[data] path``; the shipped plan's: the synthetic replica)."""
+    plan = load_plan(plan)
+    path = plan.resolve_data()
+    if path is None:
+        raise PlanError(f"the plan {plan.name!r} names no data file ([data] path): pass the data")
+    return path
 
 
-@dataclass
+@dataclass(frozen=True)
 class Reproduction:
-    """What ``reproduce`` wrote: the output folder, the files, and every reproduced number."""
+    """What ``reproduce`` wrote: the output folder, the files, every reproduced number, and notes."""
 
     out: Path
-    files: list[Path] = field(default_factory=list)
+    plan: Plan
+    files: tuple[Path, ...] = ()
     numbers: dict[str, float | str] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
+    notes: tuple[str, ...] = ()
 
     def summary(self) -> str:
-        lines = [f"famtrial reproduce: wrote {len(self.files)} files to {self.out}/"]
+        lines = [f"famtrial reproduce ({self.plan.name}): wrote {len(self.files)} files to {self.out}/"]
         lines += [f"  {p.name}" for p in self.files]
         lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
 
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def _figure_title(name: str, text: str) -> str:
+    """``figure2`` + text -> ``Figure 2. text`` (a plan's figure names number the figures)."""
+    m = re.fullmatch(r"(?i)fig(?:ure)?_?(\d+)", name)
+    return f"Figure {m.group(1)}. {text}" if m else text
+
 
 def _save_figure(fig, stem: Path, formats: Sequence[str], files: list[Path]) -> None:
+    import matplotlib.pyplot as plt
+
     for fmt in formats:
         path = stem.with_suffix(f".{fmt}")
         fig.savefig(path, dpi=200, bbox_inches="tight")
@@ -50,16 +66,51 @@ def _save_figure(fig, stem: Path, formats: Sequence[str], files: list[Path]) -> 
     plt.close(fig)
 
 
-def reproduce(data=None, out: str | Path = "results", *, formats: Sequence[str] = ("png",), n_boot: int = 9999,
-              seed: int = 20161001, missing: str = "error", inference: bool = True, n_perm: int = 199,
-              progress: bool = True) -> Reproduction:
-    """Run the trial's analysis on ``data`` (default: the shipped replica) and write every table and figure.
+def _writable(out: Path) -> Path:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".famtrial-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise PlanError(f"cannot write to the output folder {str(out)!r} ({exc.strerror or exc}): choose another "
+                        "--out folder") from None
+    return out
 
-    Writes ``table2.csv`` .. ``table6.csv`` (and Markdown twins), ``figure1.png`` .. ``figure3.png``,
-    ``monthly_activation.csv``, ``monthly_employment.csv``, ``inference.csv`` (Models 1 and 3 with
-    cluster z, t(G-1), score-bootstrap and randomization p-values, ``n_perm`` re-draws; skipped
-    with ``inference=False``) and ``reproduced.csv`` (``key,value`` for ``famtrial verify``). ``n_boot`` and ``seed`` drive the sup-t band's multiplier bootstrap
-    (with 16 or fewer offices every sign vector is enumerated and they do not matter).
+
+def reproduce(data=None, out: str | Path = "results", *, plan: Plan | str | Path | None = None,
+              formats: Sequence[str] | None = None, n_boot: int | None = None, seed: int | None = None,
+              missing: str | None = None, inference: bool = True, n_perm: int | None = None,
+              progress: bool = True) -> Reproduction:
+    """Run a trial's analysis plan on ``data`` and write every table and figure to ``out``.
+
+    Parameters
+    ----------
+    data : path, DataFrame or Panel, optional
+        The long panel; a :class:`~famtrial.panel.Panel` brings its own plan. Default: the plan's
+        ``[data] path`` (the shipped plan's: the synthetic replica).
+    out : path
+        Output folder (created).
+    plan : Plan, path or shipped plan name, optional
+        Default: the Panel's plan, else the family-coordinator plan (``"nct03102775"``).
+    formats : sequence of {"png", "pdf", "svg"}, optional
+        Figure formats (default: the plan's ``output.formats``).
+    n_boot, seed : int, optional
+        The sup-t band's multiplier draws (when there are more than 16 offices) and the seed of
+        every random step (default: the plan's ``inference.band_draws`` and ``inference.seed``).
+    missing : {"error", "drop"}, optional
+        Missing outcomes/covariates (default: the plan's ``data.missing``).
+    inference : bool
+        Few-cluster inference for the plan's ``inference.models`` (``inference.csv``).
+    n_perm : int, optional
+        Randomization re-draws (default: the plan's ``inference.randomization_draws``).
+    progress : bool
+        Show progress.
+
+    Writes, with the plan's names: the sample table and flow figure (the paper's Table 2 and
+    Figure 1), the balance and correlation tables (Tables 3-4), each model table (Tables 5-6),
+    each monthly series as ``monthly_<name>.csv`` and its figure (Figures 2-3), ``inference.csv``,
+    and ``reproduced.csv`` (``key,value`` for ``famtrial verify``). Tables as CSV and Markdown.
     """
     from famtrial.balance import balance_table, correlation_table
     from famtrial.flowchart import plot_flow
@@ -67,52 +118,74 @@ def reproduce(data=None, out: str | Path = "results", *, formats: Sequence[str] 
     from famtrial.panel import load_panel
     from famtrial.plots import plot_monthly
     from famtrial.sample import analysis_sample
-    from famtrial.trial import compare_models, fe_numbers, paper_models
+    from famtrial.trial import fe_models, fe_numbers, model_tables
 
+    if isinstance(data, Panel):
+        if plan is not None and load_plan(plan) != data.plan:
+            raise PlanError("data is a Panel loaded with another plan: pass plan=None (the Panel's plan is used) "
+                            "or load the data again with this plan")
+        if missing is not None:
+            raise PlanError("missing= applies when loading: the Panel is already loaded")
+        plan = data.plan
+    else:
+        plan = load_plan(plan)
+    formats = tuple(plan.formats if formats is None else formats)
     bad = sorted(set(formats) - {"png", "pdf", "svg"})
-    if bad:
-        raise ValueError(f"unsupported figure format(s) {bad}: use png, pdf or svg")
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    result = Reproduction(out=out)
-    files, numbers = result.files, result.numbers
+    if bad or not formats:
+        raise PlanError(f"unsupported figure format(s) {bad or list(formats)}: use png, pdf or svg")
+    n_boot = plan.band_draws if n_boot is None else n_boot
+    seed = plan.seed if seed is None else seed
+    n_perm = plan.randomization_draws if n_perm is None else n_perm
+    for name, value in (("n_boot", n_boot), ("n_perm", n_perm)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise PlanError(f"{name}={value!r} must be a positive integer")
+    if not plan.outcomes:
+        raise PlanError(f"the plan {plan.name!r} declares no outcome: add [outcomes.<name>] tables")
+    out = _writable(Path(out))
+    files: list[Path] = []
+    numbers: dict[str, float | str] = {}
+    notes: list[str] = []
 
     def table(tab, name: str) -> None:
         for suffix in (".csv", ".md"):
             files.append(tab.save(out / f"{name}{suffix}"))
 
-    panel = load_panel(default_panel_path() if data is None else data, missing=missing)
+    panel = data if isinstance(data, Panel) else load_panel(default_panel_path(plan) if data is None else data, plan,
+                                                            missing=missing)
     sample = analysis_sample(panel)
-    result.notes.append(sample.summary())
-    table(sample.table2, "table2")
+    notes.append(sample.summary())
+    table(sample.table2, plan.sample_table)
     numbers.update(sample.to_numbers())
-    _save_figure(plot_flow(sample.flow), out / "figure1", formats, files)
+    _save_figure(plot_flow(sample.flow, title=_figure_title(plan.flow_figure, "Participant flow")),
+                 out / plan.flow_figure, formats, files)
 
     analysed = sample.panel
     balance = balance_table(analysed)
-    table(balance.table, "table3")
+    table(balance.table, plan.balance_table)
     numbers.update(balance.to_numbers())
     corr = correlation_table(analysed)
-    table(corr.table, "table4")
+    table(corr.table, plan.correlations_table)
     numbers.update(corr.to_numbers())
 
-    models = paper_models(analysed)
-    n_parents = analysed.data[analysed.columns.parent].nunique()
-    table(compare_models({k: models[k] for k in ("model1", "model2")}, n_parents=n_parents,
-                         title="Table 5. Fixed-effects logit: participation in activation programmes"), "table5")
-    table(compare_models({k: models[k] for k in ("model3", "model4")}, n_parents=n_parents,
-                         title="Table 6. Fixed-effects logit: employment"), "table6")
-    numbers.update(fe_numbers(models))
+    if plan.models:
+        models = fe_models(analysed)
+        n_parents = analysed.data[analysed.columns.parent].nunique()
+        for name, tab in model_tables(models, plan, n_parents=n_parents).items():
+            table(tab, name)
+        numbers.update(fe_numbers(models, plan))
 
-    for figure, outcome, key in (("figure2", "activation", "activation"), ("figure3", "employed", "employment")):
-        effects = monthly_effects(analysed, outcome, seed=seed, n_boot=n_boot, progress=progress)
-        result.notes.append(effects.summary().splitlines()[1])
-        effects.frame.to_csv(out / f"monthly_{key}.csv", index=False)
-        files.append(out / f"monthly_{key}.csv")
+    for series in plan.series:
+        effects = monthly_effects(analysed, series.outcome, seed=seed, n_boot=n_boot, progress=progress)
+        notes.append(effects.summary().splitlines()[1])
+        path = out / f"monthly_{series.name}.csv"
+        effects.frame.to_csv(path, index=False)
+        files.append(path)
         numbers.update(effects.to_numbers())
-        _save_figure(plot_monthly(effects, number=int(figure[-1])), out / figure, formats, files)
+        what = plan.outcome(series.outcome).description
+        title = series.title or _figure_title(series.figure, f"Effects of {plan.treatment_description} on {what}")
+        _save_figure(plot_monthly(effects, title=title), out / series.figure, formats, files)
 
-    if inference:
+    if inference and plan.inference_models:
         from famtrial.inference.randomization import few_cluster_inference
 
         few = few_cluster_inference(analysed, n_perm=n_perm, seed=seed, progress=progress)
@@ -122,4 +195,4 @@ def reproduce(data=None, out: str | Path = "results", *, formats: Sequence[str] 
     reproduced = pd.DataFrame({"key": list(numbers), "value": list(numbers.values())})
     reproduced.to_csv(out / "reproduced.csv", index=False)
     files.append(out / "reproduced.csv")
-    return result
+    return Reproduction(out=out, plan=plan, files=tuple(files), numbers=numbers, notes=tuple(notes))

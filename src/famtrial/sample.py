@@ -1,9 +1,10 @@
 """The analysis sample: the office exclusion rule, Table 2 and the participant flow (Figure 1).
 
-An office is excluded when fewer than ``threshold`` (default one third) of its listed units remain
-in ordinary follow-up (arm 0). The paper evaluates the rule on families: Table 2 counts parents,
-and on parents offices 4 (52/157 = 0.331) and 11 (42/127 = 0.331) fall below one third yet are
-analysed, so ``unit="family"`` is the default and ``unit="parent"`` an option.
+The plan's rule (``[sample]``): an office is excluded when fewer than ``threshold`` of its listed
+units (families or parents) are in the control arm (arm 0); ``rule = "none"`` analyses every
+office. The family-coordinator paper evaluates a one-third rule on families: its Table 2 counts
+parents, and on parents offices 4 (52/157 = 0.331) and 11 (42/127 = 0.331) fall below one third
+yet are analysed.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ __all__ = ["FlowCounts", "AnalysisSample", "office_counts", "exclusion_rule", "a
 
 Unit = Literal["family", "parent"]
 _UNITS = ("family", "parent")
+Rule = Literal["control_share", "none"]
+_RULES = ("control_share", "none")
 
 
 def _fraction(threshold: float) -> str:
@@ -52,13 +55,27 @@ class FlowCounts:
     parents_analysed_ordinary: int
     threshold: float = 1 / 3
     unit: Unit = "family"
+    rule_kind: Rule = "control_share"
+    units: tuple[str, str, str] = ("parent", "family", "office")
+    offered_label: str = "Offered"
+    control_label: str = "Control"
+
+    def noun(self, role: Literal["parent", "family", "office"], n: int | None = None) -> str:
+        """The trial's word for a unit (``flow.noun("family", 2)`` -> ``"families"``)."""
+        from famtrial.plan import plural
+
+        word = self.units[("parent", "family", "office").index(role)]
+        return word if n == 1 else plural(word)
 
     @property
     def rule(self) -> str:
         """The exclusion rule in words."""
-        plural = "families" if self.unit == "family" else "parents"
-        return (f"an office is excluded when fewer than {_fraction(self.threshold)} of its listed {plural} "
-                "remain in ordinary follow-up")
+        if self.rule_kind == "none":
+            return f"every {self.noun('office', 1)} is analysed (no exclusion rule)"
+        office = self.noun("office", 1)
+        return (f"{'an' if office[0] in 'aeiou' else 'a'} {office} is excluded when fewer than "
+                f"{_fraction(self.threshold)} of its listed {self.noun(self.unit)} are in the control arm "
+                f"({self.control_label.lower()})")
 
     def to_frame(self) -> pd.DataFrame:
         return pd.Series(asdict(self), name="count").to_frame()
@@ -131,6 +148,8 @@ class AnalysisSample:
     flow: FlowCounts
     threshold: float
     unit: Unit
+    title: str = ""
+    name: str = "sample"
 
     @property
     def excluded_offices(self) -> list:
@@ -146,42 +165,44 @@ class AnalysisSample:
     def table2(self) -> Table:
         """Table 2: parents and families per office and arm, included offices first, with the rule's share."""
         frame = pd.concat([self.offices[self.offices["included"]], self.offices[~self.offices["included"]]])
-        plural = "families" if self.unit == "family" else "parents"
+        f = self.flow
+        families, parents, office = f.noun("family").capitalize(), f.noun("parent"), f.noun("office", 1).capitalize()
         display = pd.DataFrame({
-            "Coordinated follow-up": frame["parents_coordinated"].map("{:,}".format),
-            "Ordinary follow-up": frame["parents_ordinary"].map("{:,}".format),
-            "Families coordinated": frame["families_coordinated"].map("{:,}".format),
-            "Families ordinary": frame["families_ordinary"].map("{:,}".format),
-            f"Ordinary share ({plural})": frame["control_share"].map("{:.3f}".format),
+            f.offered_label: frame["parents_coordinated"].map("{:,}".format),
+            f.control_label: frame["parents_ordinary"].map("{:,}".format),
+            f"{families} ({f.offered_label.lower()})": frame["families_coordinated"].map("{:,}".format),
+            f"{families} ({f.control_label.lower()})": frame["families_ordinary"].map("{:,}".format),
+            f"Control share ({f.noun(self.unit)})": frame["control_share"].map("{:.3f}".format),
             "Included": frame["included"].map({True: "yes", False: "no"}),
         })
-        display.index = pd.Index([f"Office {o}" for o in frame.index], name="Office")
-        f = self.flow
-        title = (f"Table 2. Parents per office by experimental condition, k = {f.offices}, "
-                 f"n = {f.parents_listed:,} parents")
+        display.index = pd.Index([f"{office} {o}" for o in frame.index], name=office)
+        title = f"{self.title}, k = {f.offices}, n = {f.parents_listed:,} {parents}" if self.title else \
+            f"{parents.capitalize()} per {f.noun('office', 1)} by arm, k = {f.offices}, n = {f.parents_listed:,} {parents}"
         analysed = f.parents_analysed_offered + f.parents_analysed_ordinary
         excluded = f.parents_excluded_offered + f.parents_excluded_ordinary
-        notes = (f"Included: {f.offices_included} offices, {analysed:,} parents; excluded: {f.offices_excluded} "
-                 f"offices, {excluded:,} parents. Rule: {f.rule}.")
+        notes = (f"Included: {f.offices_included} {f.noun('office', f.offices_included)}, {analysed:,} {parents}; "
+                 f"excluded: {f.offices_excluded} {f.noun('office', f.offices_excluded)}, {excluded:,} {parents}. "
+                 f"Rule: {f.rule}.")
         return Table(frame=frame, display=display, title=title, notes=notes)
 
     def summary(self) -> str:
         """The rule, the excluded offices with their counts, and the analysed sample."""
         f = self.flow
-        lines = [f"Analysis sample: {f.rule} (arm 0)",
-                 f"offices: {f.offices_included} of {f.offices} included, {f.offices_excluded} excluded "
+        fam, par = f.noun("family"), f.noun("parent")
+        lines = [f"Analysis sample: {f.rule}",
+                 f"{f.noun('office')}: {f.offices_included} of {f.offices} included, {f.offices_excluded} excluded "
                  f"{self.excluded_offices}",
-                 f"excluded: {f.families_excluded_offered:,} offered and {f.families_excluded_ordinary:,} ordinary "
-                 f"families ({f.parents_excluded_offered:,} and {f.parents_excluded_ordinary:,} parents)",
-                 f"analysed: {f.families_analysed_offered:,} offered and {f.families_analysed_ordinary:,} ordinary "
-                 f"families ({f.parents_analysed_offered:,} and {f.parents_analysed_ordinary:,} parents)"]
+                 f"excluded: {f.families_excluded_offered:,} offered and {f.families_excluded_ordinary:,} control "
+                 f"{fam} ({f.parents_excluded_offered:,} and {f.parents_excluded_ordinary:,} {par})",
+                 f"analysed: {f.families_analysed_offered:,} offered and {f.families_analysed_ordinary:,} control "
+                 f"{fam} ({f.parents_analysed_offered:,} and {f.parents_analysed_ordinary:,} {par})"]
         return "\n".join(lines)
 
     def __repr__(self) -> str:
         return self.summary()
 
     def to_numbers(self) -> dict[str, float]:
-        """Reproduced ``sample.*`` and ``table2.*`` numbers for ``famtrial verify``."""
+        """Reproduced ``sample.*`` and ``<name>.office_<label>.*`` numbers for ``famtrial verify``."""
         f = self.flow
         out = {
             "sample.offices_included": f.offices_included,
@@ -193,22 +214,40 @@ class AnalysisSample:
             "sample.parents_excluded": f.parents_excluded_offered + f.parents_excluded_ordinary,
         }
         for office, row in self.offices.iterrows():
-            out[f"table2.office_{office}.coordinated"] = int(row["parents_coordinated"])
-            out[f"table2.office_{office}.ordinary"] = int(row["parents_ordinary"])
-            out[f"table2.office_{office}.included"] = int(row["included"])
+            out[f"{self.name}.office_{office}.coordinated"] = int(row["parents_coordinated"])
+            out[f"{self.name}.office_{office}.ordinary"] = int(row["parents_ordinary"])
+            out[f"{self.name}.office_{office}.included"] = int(row["included"])
         return {k: float(v) for k, v in out.items()}
 
 
-def analysis_sample(panel: Panel, *, threshold: float = 1 / 3, unit: Unit = "family") -> AnalysisSample:
-    """Exclude offices with too few controls and report Table 2 and the participant flow.
+def analysis_sample(panel: Panel, *, threshold: float | None = None, unit: Unit | None = None,
+                    rule: Rule | None = None) -> AnalysisSample:
+    """Exclude offices with too few controls (the plan's rule) and report the sample table and the flow.
 
-    The rule: office o is analysed when ``ordinary_o / (offered_o + ordinary_o) >= threshold``,
-    counted on families (default) or parents. Every excluded office, family and parent is counted
-    in ``flow`` and shown in ``summary()``.
+    The rule: office o is analysed when ``control_o / (offered_o + control_o) >= threshold``,
+    counted on families or parents; ``rule="none"`` analyses every office. ``threshold``,
+    ``unit`` and ``rule`` default to the panel's plan (``[sample]``). Every excluded office,
+    family and parent is counted in ``flow`` and shown in ``summary()``.
     """
     if not isinstance(panel, Panel):
         raise TypeError(f"analysis_sample needs a famtrial Panel (from load_panel), not {type(panel).__name__}")
-    offices = exclusion_rule(office_counts(panel), threshold, unit)
+    plan = panel.plan
+    rule = plan.sample_rule if rule is None else rule
+    if rule not in _RULES:
+        raise ValueError(f"rule={rule!r} is not one of {_RULES}")
+    if rule == "none" and threshold is not None:
+        raise ValueError("threshold= has no meaning with rule='none' (every office is analysed)")
+    threshold = plan.threshold if threshold is None else threshold
+    unit = plan.sample_unit if unit is None else unit
+    counts = office_counts(panel)
+    if rule == "none":
+        offices = counts.copy()
+        plural = "families" if unit == "family" else "parents"
+        total = offices[f"{plural}_coordinated"] + offices[f"{plural}_ordinary"]
+        offices["control_share"] = offices[f"{plural}_ordinary"] / total
+        offices["included"] = True
+    else:
+        offices = exclusion_rule(counts, threshold, unit)
     inc = offices[offices["included"]].sum(numeric_only=True)
     exc = offices[~offices["included"]].sum(numeric_only=True)
     tot = offices.sum(numeric_only=True)
@@ -227,10 +266,11 @@ def analysis_sample(panel: Panel, *, threshold: float = 1 / 3, unit: Unit = "fam
         parents_analysed_offered=int(inc.get("parents_coordinated", 0)),
         families_analysed_ordinary=int(inc.get("families_ordinary", 0)),
         parents_analysed_ordinary=int(inc.get("parents_ordinary", 0)),
-        threshold=threshold, unit=unit,
+        threshold=threshold, unit=unit, rule_kind=rule, units=plan.units, offered_label=plan.offered_label,
+        control_label=plan.control_label,
     )
     if flow.offices_included == 0:
-        raise ValueError(f"no office meets the rule (ordinary share >= {threshold:.4g} of {unit}s); "
-                         "lower threshold= or check the arm coding")
+        raise ValueError(f"no {flow.noun('office', 1)} meets the rule (control share >= {threshold:.4g} of "
+                         f"{flow.noun(unit)}); lower the threshold or check the arm coding")
     return AnalysisSample(panel=panel.restrict(offices.index[offices["included"]]), offices=offices, flow=flow,
-                          threshold=threshold, unit=unit)
+                          threshold=threshold, unit=unit, title=plan.sample_title, name=plan.sample_table)

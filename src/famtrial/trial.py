@@ -1,7 +1,9 @@
-"""The trial's specifications: treatment indicators, the fixed-effects Models 1-4 (Tables 5 and 6).
+"""The plan's fixed-effects models: treatment indicators, estimation frames, fits and their tables.
 
-This layer knows the trial (arms, coordinated models, implementation month) and calls the
-numerical layer (:mod:`famtrial.models`) with plain columns; it does no numerics itself.
+This layer reads the trial from the panel's analysis plan (arms, variants, implementation month,
+the models' outcomes, covariates, time adjustment and cluster) and calls the numerical layer
+(:mod:`famtrial.models`) with plain columns; it does no numerics itself. Term names come from the
+plan's treatment name (``<name>_pooled``, ``<name>_<variant>``); row labels from its labels.
 """
 
 from __future__ import annotations
@@ -12,43 +14,37 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from famtrial.models.base import ModelResults
 from famtrial.models.clogit import ConditionalLogitResults, conditional_logit
 from famtrial.panel import Panel
+from famtrial.plan import FEModel, Plan, PlanError
 from famtrial.tables import Table, stars
 
-__all__ = ["treatment_indicators", "fe_design", "fe_model", "paper_models", "compare_models", "fe_numbers", "PAPER_MODELS"]
+__all__ = ["treatment_indicators", "fe_design", "fe_model", "fe_models", "paper_models", "compare_models",
+           "fe_numbers", "model_tables"]
 
 Trend = Literal["linear", "months", "none"]
 _TRENDS = ("linear", "months", "none")
+_HIDDEN = ("trend", "month_")
 
-#: The paper's four fixed-effects models: (table, outcome, split by coordinated model).
-PAPER_MODELS: dict[str, tuple[str, str, bool]] = {
-    "model1": ("table5", "activation", False),
-    "model2": ("table5", "activation", True),
-    "model3": ("table6", "employed", False),
-    "model4": ("table6", "employed", True),
-}
 
-#: Row labels as printed in Tables 5 and 6.
-TERM_LABELS = {
-    "coordinator_pooled": "Family coordinator (pooled)",
-    "coordinator_local": "Family coordinator",
-    "coordinator_holf": "Family coordinator and HOLF",
-    "n_children": "Nr of children",
-    "married": "Married",
-    "reduced_work_capacity": "Reduced work capacity",
-}
+def _need_panel(panel, where: str) -> Panel:
+    if not isinstance(panel, Panel):
+        hint = " (load it with famtrial.load_panel(data, plan))" if isinstance(panel, pd.DataFrame) else ""
+        raise TypeError(f"{where} needs a famtrial Panel, not {type(panel).__name__}{hint}")
+    return panel
 
 
 def treatment_indicators(panel: Panel, *, split: bool = False) -> pd.DataFrame:
     """Treatment switched on from the implementation month (or a per-parent start month) for the offered arm.
 
-    ``coordinator_pooled = arm * 1[month >= start]``; with ``split=True`` it is split by the
-    office's coordinated model into ``coordinator_local`` and ``coordinator_holf``. ``start`` is
-    ``panel.implementation`` unless ``panel.columns.start`` names a per-parent start-month column
-    (a missing start month means never treated).
+    ``<treatment>_pooled = arm * 1[month >= start]``; with ``split=True`` one column per variant
+    of the plan, ``<treatment>_<variant> = arm * 1[variant] * 1[month >= start]``. ``start`` is the
+    plan's implementation month unless the plan names a per-parent start-month column (a missing
+    start month means never treated).
     """
-    cols, data = panel.columns, panel.data
+    panel = _need_panel(panel, "treatment_indicators")
+    plan, cols, data = panel.plan, panel.columns, panel.data
     month = data[cols.month]
     if cols.start is not None:
         start = data[cols.start]
@@ -57,14 +53,13 @@ def treatment_indicators(panel: Panel, *, split: bool = False) -> pd.DataFrame:
         post = (month >= panel.implementation).to_numpy(dtype=bool)
     treat = (data[cols.arm].to_numpy() == 1) & post
     if not split:
-        return pd.DataFrame({"coordinator_pooled": treat.astype(np.int8)}, index=data.index)
-    if cols.model is None:
-        raise ValueError("split=True needs the coordinated-model column: set Columns(model=...) when loading")
-    model = data[cols.model].to_numpy()
-    return pd.DataFrame({
-        "coordinator_local": (treat & (model == "local")).astype(np.int8),
-        "coordinator_holf": (treat & (model == "holf")).astype(np.int8),
-    }, index=data.index)
+        return pd.DataFrame({plan.term("pooled"): treat.astype(np.int8)}, index=data.index)
+    if cols.model is None or not plan.variants:
+        raise PlanError(f"split=True needs the offer's variants: the plan {plan.name!r} declares no variant column "
+                        "and [variants.levels]")
+    variant = data[cols.model].to_numpy()
+    return pd.DataFrame({plan.term(v.name): (treat & (variant == v.name)).astype(np.int8) for v in plan.variants},
+                        index=data.index)
 
 
 def _trend_columns(panel: Panel, trend: Trend) -> pd.DataFrame:
@@ -80,106 +75,223 @@ def _trend_columns(panel: Panel, trend: Trend) -> pd.DataFrame:
     return pd.DataFrame(index=panel.data.index)
 
 
+def _columns_of(panel: Panel, names: Sequence[str], what: str) -> list[str]:
+    """Data columns of plan keys or columns (covariates), with an error naming the unknown ones."""
+    if isinstance(names, str):
+        raise TypeError(f"{what} must be a list of names, not the string {names!r} (write [{names!r}])")
+    plan, out = panel.plan, []
+    for name in names:
+        try:
+            out.append(plan.variable(name).column)
+        except PlanError:
+            if name not in panel.data.columns:
+                raise PlanError(f"{what}: {name!r} is neither a variable of the plan nor a column of the panel; "
+                                f"covariates: {[v.key for v in plan.covariates]}") from None
+            out.append(name)
+    return out
+
+
 def fe_design(panel: Panel, outcome: str, *, split: bool = False, trend: Trend = "linear",
               covariates: Sequence[str] | None = None) -> tuple[pd.DataFrame, list[str]]:
-    """The estimation frame of a fixed-effects model and its regressor names, in table order."""
+    """The estimation frame of a fixed-effects model and its regressor names, in table order.
+
+    ``outcome`` and ``covariates`` are plan keys or data columns; covariates default to the
+    plan's time-varying covariates.
+    """
+    panel = _need_panel(panel, "fe_design")
     cols = panel.columns
-    covariates = list(cols.time_varying if covariates is None else covariates)
+    y = panel.plan.outcome(outcome).column
+    covariates = list(cols.time_varying) if covariates is None else _columns_of(panel, covariates, "covariates")
     treat = treatment_indicators(panel, split=split)
     time = _trend_columns(panel, trend)
-    frame = pd.concat([panel.data[[cols.parent, cols.office, outcome, *covariates]], treat, time], axis=1)
+    frame = pd.concat([panel.data[[cols.parent, cols.office, cols.family, y, *covariates]], treat, time], axis=1)
     return frame, [*treat.columns, *covariates, *time.columns]
 
 
 def fe_model(panel: Panel, outcome: str, *, split: bool = False, trend: Trend = "linear",
              covariates: Sequence[str] | None = None, cluster: str | None = "office",
              t_reference: bool = False) -> ConditionalLogitResults:
-    """Fixed-effects (conditional) logit of ``outcome`` on the treatment, time-varying covariates and trend.
+    """Fixed-effects (conditional) logit of ``outcome`` on the treatment, covariates and time adjustment.
 
     ``logit P(y_it = 1) = a_i + b * treat_it + x_it' g + f(t)`` with parent effects ``a_i``
-    conditioned out; ``f(t)`` a linear trend (default) or month effects. Stata::
+    conditioned out; ``f(t)`` a linear trend (default), month effects or nothing. ``cluster``
+    is a role (``"office"``, ``"family"``, ``"parent"``), a column, or None (model-based SE).
+    Stata::
 
-        clogit y treat n_children married reduced_work_capacity trend, group(parent) vce(cluster office) or
+        clogit y treat x1 x2 trend, group(parent) vce(cluster office) or
+
+    R: ``survival::clogit(y ~ treat + x1 + x2 + trend + strata(parent), method = "exact")``
+    (no cluster-robust SE).
     """
+    panel = _need_panel(panel, "fe_model")
     frame, regressors = fe_design(panel, outcome, split=split, trend=trend, covariates=covariates)
-    cluster_col = panel.columns.office if cluster == "office" else cluster
-    return conditional_logit(frame, outcome, regressors, group=panel.columns.parent, cluster=cluster_col,
-                             t_reference=t_reference)
+    cols = panel.columns
+    roles = {"office": cols.office, "family": cols.family, "parent": cols.parent, "none": None}
+    cluster_col = roles.get(cluster, cluster) if cluster is not None else None
+    if cluster_col is not None and cluster_col not in frame.columns:
+        if cluster_col not in panel.data.columns:
+            raise PlanError(f"cluster={cluster!r} is neither a role (office, family, parent) nor a column of the panel")
+        frame = frame.assign(**{cluster_col: panel.data[cluster_col]})
+    y = panel.plan.outcome(outcome).column
+    return conditional_logit(frame, y, regressors, group=cols.parent, cluster=cluster_col, t_reference=t_reference)
 
 
-def paper_models(panel: Panel, *, trend: Trend = "linear", t_reference: bool = False,
-                 outcomes: Mapping[str, str] | None = None) -> dict[str, ConditionalLogitResults]:
-    """Fit Models 1-4 of Tables 5 and 6 on an analysis panel.
+def fit_plan_model(panel: Panel, spec: FEModel, *, t_reference: bool = False) -> ConditionalLogitResults:
+    """Fit one model of the plan (:class:`~famtrial.plan.FEModel`)."""
+    return fe_model(panel, spec.outcome, split=spec.split, trend=spec.time, covariates=spec.covariates,
+                    cluster=None if spec.cluster == "none" else spec.cluster, t_reference=t_reference)
 
-    ``outcomes`` maps the paper's outcome names (``activation``, ``employed``) to the panel's columns.
+
+def fe_models(panel: Panel, plan: Plan | None = None, *, models: Sequence[str] | None = None,
+              t_reference: bool = False) -> dict[str, ConditionalLogitResults]:
+    """Fit the plan's fixed-effects models (default: the panel's plan; ``models`` selects by name).
+
+    The family-coordinator plan's are Models 1-4 of Tables 5 and 6.
     """
-    outcomes = dict(outcomes or {})
-    return {name: fe_model(panel, outcomes.get(outcome, outcome), split=split, trend=trend, t_reference=t_reference)
-            for name, (_, outcome, split) in PAPER_MODELS.items()}
+    panel = _need_panel(panel, "fe_models")
+    plan = panel.plan if plan is None else plan
+    if isinstance(models, str):
+        raise TypeError(f"models must be a list of model names, not the string {models!r}")
+    chosen = [plan.model(m) for m in models] if models is not None else list(plan.models)
+    if not chosen:
+        raise PlanError(f"the plan {plan.name!r} has no [models.<name>] tables: declare the fixed-effects models")
+    return {spec.name: fit_plan_model(panel, spec, t_reference=t_reference) for spec in chosen}
 
 
-def _fmt(value: float, digits: int) -> str:
-    """Format as the paper prints: two decimals, no leading zero below 1 (``.90``, ``12.23``)."""
+def paper_models(panel: Panel, *, t_reference: bool = False) -> dict[str, ConditionalLogitResults]:
+    """The panel's plan's fixed-effects models (an alias of :func:`fe_models`, the round-one name)."""
+    return fe_models(panel, t_reference=t_reference)
+
+
+def _fmt(value: float, digits: int, leading_zero: bool = True) -> str:
+    """Format with ``digits`` decimals; without the leading zero below 1 when asked (``.90``, ``12.23``)."""
     if pd.isna(value):
         return ""
     text = f"{value:.{digits}f}"
-    return text.replace("0.", ".", 1) if text.startswith(("0.", "-0.")) else text
+    if not leading_zero and text.startswith(("0.", "-0.")):
+        return text.replace("0.", ".", 1)
+    return text
 
 
-def compare_models(results: Mapping[str, ConditionalLogitResults], *, title: str = "",
-                   labels: Mapping[str, str] | None = None, hide: Sequence[str] = ("trend", "month_"),
-                   n_parents: int | None = None, digits: int = 2, alpha: float = 0.05) -> Table:
-    """Lay fixed-effects models side by side as Tables 5 and 6: OR (stars), robust SE, 95% CI.
+def _time_note(results: Mapping[str, ModelResults]) -> str:
+    terms = [set(r.params.index) for r in results.values()]
+    linear = [("trend" in t) for t in terms]
+    months = [any(n.startswith("month_") for n in t) for t in terms]
+    parts = []
+    if all(linear):
+        parts.append("adjusted for a linear time trend")
+    elif any(linear):
+        parts.append("models " + ", ".join(n for n, f in zip(results, linear) if f) + " adjusted for a linear trend")
+    if all(months):
+        parts.append("month fixed effects")
+    elif any(months):
+        parts.append("models " + ", ".join(n for n, f in zip(results, months) if f) + " with month fixed effects")
+    return "; ".join(parts)
 
-    ``frame`` holds, per model, OR, SE, CI bounds, p for every term, and the pseudo R2, the
-    number of parents used (groups with outcome variation) and ``n_parents`` (the sample's
-    parents, as the paper's "n = 2537"). Terms starting with a ``hide`` prefix (the time trend)
-    stay in ``frame`` but not in ``display``, as in the paper ("adjusted for the time trend").
+
+def _se_note(results: Mapping[str, ModelResults]) -> str:
+    kinds = []
+    for res in results.values():
+        if res.cov_type == "cluster":
+            name = dict(res.info).get("Cluster variable")
+            kinds.append(f"cluster-robust SE (clustered by {name}, G = {res.n_clusters})" if name else
+                         f"cluster-robust SE (G = {res.n_clusters})")
+        elif res.cov_type == "robust":
+            kinds.append("robust SE")
+        else:
+            kinds.append("model-based SE")
+        if res.covariance.df is not None:
+            kinds[-1] += f", t({res.covariance.df}) reference"
+    if len(set(kinds)) == 1:
+        return kinds[0]
+    return "; ".join(f"{n}: {k}" for n, k in zip(results, kinds))
+
+
+def compare_models(results: Mapping[str, ModelResults], *, title: str = "",
+                   labels: Mapping[str, str] | None = None, hide: Sequence[str] = _HIDDEN,
+                   n_parents: int | None = None, digits: int = 2, alpha: float = 0.05,
+                   leading_zero: bool = True, first: Sequence[str] = (),
+                   unit: tuple[str, str] = ("parent", "parents")) -> Table:
+    """Lay fitted models side by side: OR (stars), SE of the OR, CI; pseudo R2 and groups.
+
+    ``frame`` holds, per model, OR, SE, CI bounds, p for every term (columns ``model.field``),
+    and the pseudo R2 and number of groups used. Terms starting with a ``hide`` prefix (the time
+    trend, month effects) stay in ``frame`` but not in ``display``. ``first`` lists terms shown
+    first (the treatment terms). ``labels`` maps terms to row labels. The notes are derived from
+    the results: the estimator, the covariance (and cluster variable) each model used, the time
+    adjustment found among the terms.
     """
-    labels = {**TERM_LABELS, **(labels or {})}
+    if not isinstance(results, Mapping) or not results:
+        raise TypeError("compare_models needs a non-empty mapping of model name -> fitted results, e.g. "
+                        "{'model1': fit1, 'model2': fit2}")
+    bad = [n for n, r in results.items() if not isinstance(r, ModelResults)]
+    if bad:
+        raise TypeError(f"compare_models: {bad} are not famtrial results (got "
+                        f"{', '.join(type(results[n]).__name__ for n in bad)})")
+    labels = dict(labels or {})
     terms: list[str] = []
     for res in results.values():
         terms += [t for t in res.params.index if t not in terms]
-    terms.sort(key=lambda t: not t.startswith("coordinator_"))  # treatment rows first, as printed (stable)
+    terms.sort(key=lambda t: t not in first)  # treatment rows first (stable)
     numeric, shown = {}, {}
+    fmt = lambda v: _fmt(v, digits, leading_zero)  # noqa: E731
+    level = f"{100 * (1 - alpha):g}% CI"
     for name, res in results.items():
         odds = res.to_frame(alpha).reindex(terms)
         for field, src in (("or", "or"), ("se", "or_se"), ("ci_low", "or_ci_low"), ("ci_high", "or_ci_high"), ("p", "p")):
             numeric[(name, field)] = odds[src]
-        fmt = lambda v: _fmt(v, digits)  # noqa: E731
         shown[(name, "OR")] = [("" if pd.isna(o) else fmt(o) + stars(p)) for o, p in zip(odds["or"], odds["p"])]
         shown[(name, "Robust SE" if res.cov_type != "nonrobust" else "SE")] = [fmt(v) for v in odds["or_se"]]
-        shown[(name, f"{100 * (1 - alpha):g}% CI")] = [
-            "" if pd.isna(lo) else f"({fmt(lo)}, {fmt(hi)})" for lo, hi in zip(odds["or_ci_low"], odds["or_ci_high"])]
+        shown[(name, level)] = ["" if pd.isna(lo) else f"({fmt(lo)}, {fmt(hi)})"
+                                for lo, hi in zip(odds["or_ci_low"], odds["or_ci_high"])]
     frame = pd.DataFrame(numeric, index=terms)
     display = pd.DataFrame(shown, index=terms)
     keep = [t for t in terms if not any(t.startswith(h) for h in hide)]
     display = display.loc[keep].rename(index=labels)
-    extra = {"Pseudo R2": {(n, "OR"): _fmt(r.prsquared, digits) for n, r in results.items()},
-             "Parents with outcome change": {(n, "OR"): f"{r.n_groups:,}" for n, r in results.items()}}
+    groups = unit[1].capitalize() + " with outcome change"
+    extra = {"Pseudo R2": {(n, "OR"): _fmt(r.prsquared, digits, leading_zero) for n, r in results.items()},
+             groups: {(n, "OR"): f"{getattr(r, 'n_groups', r.nobs):,}" for n, r in results.items()}}
     if n_parents is not None:
-        extra["n parents"] = {(n, "OR"): f"{n_parents:,}" for n in results}
+        extra[f"n {unit[1]}"] = {(n, "OR"): f"{n_parents:,}" for n in results}
     display = pd.concat([display, pd.DataFrame.from_dict(extra, orient="index")]).fillna("")
-    display.columns = pd.MultiIndex.from_tuples(display.columns)
     display.columns = [f"{model} {col}" for model, col in display.columns]
     for name, res in results.items():
         frame.loc["pseudo_r2", (name, "or")] = res.prsquared
-        frame.loc["n_groups", (name, "or")] = res.n_groups
+        frame.loc["n_groups", (name, "or")] = getattr(res, "n_groups", res.nobs)
     frame.columns = [f"{model}.{field}" for model, field in frame.columns]
-    notes = ("Fixed-effects (conditional) logit, group = parent; odds ratios with cluster-robust SE "
-             f"(clustered by office) and {100 * (1 - alpha):g}% CI; adjusted for the time trend. "
-             "* p < .05, ** p < .01, *** p < .001.")
+    estimators = sorted({r.model_name for r in results.values()})
+    group = f", group = {unit[0]}" if any(isinstance(r, ConditionalLogitResults) for r in results.values()) else ""
+    time = _time_note(results)
+    notes = (f"{'; '.join(estimators)}{group}. Odds ratios with {_se_note(results)} and {level}"
+             + (f"; {time}" if time else "") + ". * p < .05, ** p < .01, *** p < .001.")
     return Table(frame=frame, display=display, title=title, notes=notes)
 
 
-def fe_numbers(results: Mapping[str, ConditionalLogitResults]) -> dict[str, float]:
-    """Reproduced numbers for ``famtrial verify``: ``table5.model1.<term>.or|se|ci_low|ci_high`` and ``pseudo_r2``."""
+def model_tables(results: Mapping[str, ConditionalLogitResults], plan: Plan, *,
+                 n_parents: int | None = None) -> dict[str, Table]:
+    """The plan's model tables (e.g. Tables 5 and 6): each table's models side by side, labelled from the plan."""
+    out = {}
+    for table in plan.model_tables:
+        members = {m.name: results[m.name] for m in plan.models_in(table) if m.name in results}
+        if members:
+            out[table] = compare_models(members, title=plan.table_title(table), labels=plan.labels,
+                                        n_parents=n_parents, digits=plan.digits, leading_zero=plan.leading_zero,
+                                        first=plan.treatment_terms, unit=(plan.unit("parent", 1), plan.unit("parent")))
+    return out
+
+
+def fe_numbers(results: Mapping[str, ConditionalLogitResults], plan: Plan) -> dict[str, float]:
+    """Reproduced numbers for ``famtrial verify``: ``<table>.<model>.<term>.or|se|ci_low|ci_high`` and ``pseudo_r2``.
+
+    Terms are named by their plan keys, so a renamed data set gives the same keys.
+    """
     out: dict[str, float] = {}
     for name, res in results.items():
-        table = PAPER_MODELS[name][0]
+        table = plan.model(name).table
         frame = res.to_frame()
         for term, row in frame.iterrows():
+            key = plan.key_of(term)
             for field, src in (("or", "or"), ("se", "or_se"), ("ci_low", "or_ci_low"), ("ci_high", "or_ci_high")):
-                out[f"{table}.{name}.{term}.{field}"] = float(row[src])
+                out[f"{table}.{name}.{key}.{field}"] = float(row[src])
         out[f"{table}.{name}.pseudo_r2"] = float(res.prsquared)
     return out

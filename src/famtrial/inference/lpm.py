@@ -119,13 +119,16 @@ def trial_lpm(panel: Panel, outcome: str, *, split: bool = False,
     cols = panel.columns
     frame, regressors = fe_design(panel, outcome, split=split, trend="none", covariates=covariates)
     frame = frame.assign(**{cols.month: panel.data[cols.month].to_numpy()})
-    return lpm(frame, outcome, regressors, entity=cols.parent, time=cols.month, cluster=cols.office)
+    return lpm(frame, panel.plan.outcome(outcome).column, regressors, entity=cols.parent, time=cols.month,
+               cluster=cols.office)
 
 
-def lpm_table(clogit: Mapping[str, ModelResults], lpms: Mapping[str, LPMResults], *,
-              terms: Sequence[str] = ("coordinator_pooled", "coordinator_local", "coordinator_holf"),
+def lpm_table(clogit: Mapping[str, ModelResults], lpms: Mapping[str, LPMResults], *, terms: Sequence[str],
               title: str = "Conditional logit and linear probability model", alpha: float = 0.05) -> Table:
-    """Treatment effects side by side: clogit OR (95% CI) and LPM percentage points (95% CI), per model."""
+    """Treatment effects side by side: clogit OR (95% CI) and LPM percentage points (95% CI), per model.
+
+    ``terms``: the treatment terms to show (e.g. ``panel.plan.treatment_terms``).
+    """
     rows, shown = [], []
     for name, fit in clogit.items():
         lin = lpms.get(name)

@@ -155,26 +155,28 @@ def ri_pvalue(observed: float, draws: np.ndarray) -> tuple[float, float, int]:
 
 
 def _fe_refit(panel: Panel, design: FamilyDesign, outcome: str, split: bool, trend: str, term: str | None,
-              statistic: Statistic):
-    from famtrial.trial import fe_design
+              statistic: Statistic, covariates: Sequence[str] | None = None):
+    from famtrial.trial import fe_design, treatment_indicators
 
-    cols = panel.columns
-    frame, regressors = fe_design(panel, outcome, split=split, trend=trend)
-    treat = [r for r in regressors if r.startswith("coordinator_")]
+    cols, plan = panel.columns, panel.plan
+    frame, regressors = fe_design(panel, outcome, split=split, trend=trend, covariates=covariates)
+    treat = list(treatment_indicators(panel, split=split).columns)
     others = [r for r in regressors if r not in treat]
     post = (panel.data[cols.month] >= panel.implementation).to_numpy(dtype=float)
     if split:
-        # the coordinated model is the office's: take it from the office's offered families
-        office_model = panel.data.loc[panel.data[cols.arm] == 1].groupby(cols.office)[cols.model].first()
-        model = panel.data[cols.office].map(office_model).fillna("ordinary").to_numpy()
-        switches = np.column_stack([post * (model == "local"), post * (model == "holf")])
+        # the variant is the office's: take it from the office's offered families
+        office_variant = panel.data.loc[panel.data[cols.arm] == 1].groupby(cols.office, observed=True)[
+            cols.model].first().astype(str)
+        variant = panel.data[cols.office].map(office_variant).fillna(plan.control_variant).to_numpy()
+        switches = np.column_stack([post * (variant == v.name) for v in plan.variants])
     else:
         switches = post[:, None]
     term = term or treat[0]
     if term not in treat:
         raise ValueError(f"term {term!r} is not a treatment term of this model ({treat})")
     return frame, _Refit(
-        kind="fe", y=frame[outcome].to_numpy(dtype=float), exog=frame[others].to_numpy(dtype=float),
+        kind="fe", y=frame[plan.outcome(outcome).column].to_numpy(dtype=float),
+        exog=frame[others].to_numpy(dtype=float),
         names=(*treat, *others), family_code=np.searchsorted(design.family, panel.data[cols.family].to_numpy()),
         switches=switches, groups=frame[cols.parent].to_numpy(), clusters=frame[cols.office].to_numpy(),
         term_index=treat.index(term), statistic=statistic)
@@ -183,6 +185,8 @@ def _fe_refit(panel: Panel, design: FamilyDesign, outcome: str, split: bool, tre
 def _monthly_refit(panel: Panel, design: FamilyDesign, outcome: str, month, controls: Sequence[str],
                    fixed_effects: str | None, statistic: Statistic):
     cols = panel.columns
+    outcome = panel.plan.outcome(outcome).column
+    controls = [panel.plan.variable(c).column for c in controls]
     month = pd.Period(month, "M")
     base_vars = list(dict.fromkeys([*controls, outcome]))
     if month == panel.baseline:  # as monthly_effects: the outcome's own baseline is the outcome there
@@ -209,9 +213,10 @@ def _monthly_refit(panel: Panel, design: FamilyDesign, outcome: str, month, cont
 
 def randomization_test(panel: Panel, outcome: str, *, kind: Kind = "fe", split: bool = False,
                        term: str | None = None, month=None, trend: Literal["linear", "months", "none"] = "linear",
-                       controls: Sequence[str] = ("reduced_work_capacity", "activation", "employed"),
-                       fixed_effects: Literal["office"] | None = None, statistic: Statistic = "z", n_perm: int = 999, seed: int | None = 20161001,
-                       n_jobs: int | None = None, client=None, progress: bool = True) -> RandomizationResult:
+                       covariates: Sequence[str] | None = None, controls: Sequence[str] | None = None,
+                       fixed_effects: Literal["office"] | None = None, statistic: Statistic = "z", n_perm: int = 999,
+                       seed: int | None = 20161001, n_jobs: int | None = None, client=None,
+                       progress: bool = True) -> RandomizationResult:
     """Randomization p-value of the offer's effect, re-drawing families within office.
 
     Parameters
@@ -219,12 +224,14 @@ def randomization_test(panel: Panel, outcome: str, *, kind: Kind = "fe", split: 
     panel : Panel
         The analysis panel (e.g. ``analysis_sample(panel).panel``).
     outcome : str
-        Outcome column (``"activation"`` or ``"employed"``).
+        An outcome of the panel's plan (key or column).
     kind : {"fe", "monthly"}
-        ``"fe"``: the fixed-effects conditional logit of Models 1-4 (``split=True`` for Models 2
-        and 4, ``term`` then picks ``coordinator_local`` or ``coordinator_holf``); ``"monthly"``:
-        the logit of ``month``'s outcome on the arm and baseline ``controls`` (as
-        :func:`famtrial.monthly.monthly_effects`; ``fixed_effects="office"`` adds office dummies).
+        ``"fe"``: the fixed-effects conditional logit of :func:`famtrial.trial.fe_model`
+        (``covariates``, default the plan's time-varying covariates; ``split=True`` gives one
+        term per variant, ``term`` then picks e.g. ``<treatment>_<variant>``); ``"monthly"``: the
+        logit of ``month``'s outcome on the arm and baseline ``controls`` (as
+        :func:`famtrial.monthly.monthly_effects`, default the plan's series controls;
+        ``fixed_effects="office"`` adds office dummies).
     statistic : {"z", "coef"}
         Cluster-robust z (default: studentized, robust to heterogeneous effects) or coefficient.
     n_perm : int
@@ -236,7 +243,7 @@ def randomization_test(panel: Panel, outcome: str, *, kind: Kind = "fe", split: 
 
     Notes
     -----
-    Stata: ``ritest arm _b[coordinator_pooled], reps(999) strata(office) cluster(family_id):
+    Stata: ``ritest arm _b[treat_pooled], reps(999) strata(office) cluster(family_id):
     clogit ..., group(parent_id) vce(cluster office)`` (with the treatment rebuilt from ``arm``).
     """
     if statistic not in _STATISTICS:
@@ -249,7 +256,9 @@ def randomization_test(panel: Panel, outcome: str, *, kind: Kind = "fe", split: 
     if kind == "fe":
         if month is not None or fixed_effects is not None:
             raise ValueError("month= and fixed_effects= are only used with kind='monthly' (Models 1-4 have parent effects)")
-        _, refit = _fe_refit(panel, design, outcome, split, trend, term, statistic)
+        if controls is not None:
+            raise ValueError("controls= is used with kind='monthly' only (kind='fe' takes covariates=)")
+        _, refit = _fe_refit(panel, design, outcome, split, trend, term, statistic, covariates)
         what = f"fixed-effects logit of {outcome}, {'split' if split else 'pooled'} treatment"
     else:
         if month is None:
@@ -258,6 +267,11 @@ def randomization_test(panel: Panel, outcome: str, *, kind: Kind = "fe", split: 
             raise ValueError("split= and term= apply to kind='fe' only (the monthly term is the arm)")
         if fixed_effects not in (None, "office"):
             raise ValueError(f"fixed_effects={fixed_effects!r} is not one of (None, 'office')")
+        if covariates is not None:
+            raise ValueError("covariates= is used with kind='fe' only (kind='monthly' takes controls=)")
+        if controls is None:
+            series = panel.plan.series_for(outcome)
+            controls = series.controls if series else ()
         _, refit = _monthly_refit(panel, design, outcome, month, controls, fixed_effects, statistic)
         what = f"logit of {outcome} in {pd.Period(month, 'M')}"
     observed_fit = refit.fit(design.arm)
@@ -314,34 +328,42 @@ class FewClusterInference:
         return {f"inference.{model}.{field}": float(v) for model, row in self.frame.iterrows() for field, v in row.items()}
 
 
-def few_cluster_inference(panel: Panel, models: Sequence[str] = ("model1", "model3"), *, n_perm: int = 999,
+def few_cluster_inference(panel: Panel, models: Sequence[str] | None = None, *, n_perm: int = 999,
                           seed: int | None = 20161001, lpm: bool = False, n_jobs: int | None = None, client=None,
                           progress: bool = True) -> FewClusterInference:
-    """Models 1-4's treatment effect with cluster-robust z, t(G-1), score-bootstrap and randomization p-values.
+    """The plan's models' treatment effects with cluster-robust z, t(G-1), score-bootstrap and randomization p-values.
 
-    For split models (2, 4) the rows are ``model2.coordinator_local`` etc. ``lpm=True`` adds the
+    ``models`` names models of the panel's plan (default: its ``inference.models``). Split
+    models give a row per variant term (``model2.<treatment>_<variant>``). ``lpm=True`` adds the
     linear-probability twin (percentage points). Score bootstrap: Rademacher weights, all sign
     vectors (G <= 16), interval by test inversion. Randomization: robust z, ``n_perm`` re-draws.
     """
     from famtrial.inference.lpm import trial_lpm
     from famtrial.inference.score_bootstrap import score_bootstrap, wald_t_pvalue
-    from famtrial.trial import PAPER_MODELS, fe_design, fe_model
+    from famtrial.trial import fe_design, fit_plan_model
 
-    unknown = [m for m in models if m not in PAPER_MODELS]
-    if unknown:
-        raise ValueError(f"unknown model(s) {unknown}: use {list(PAPER_MODELS)}")
+    plan = panel.plan
+    if isinstance(models, str):
+        raise TypeError(f"models must be a list of model names, not the string {models!r}")
+    names = list(plan.inference_models if models is None else models)
+    if not names:
+        raise ValueError(f"no models to test: the plan {plan.name!r} lists none in inference.models; pass models=")
     rows, n_clusters = {}, 0
-    for name in models:
-        _, outcome, split = PAPER_MODELS[name]
-        fit = fe_model(panel, outcome, split=split)
-        frame, _ = fe_design(panel, outcome, split=split)
+    for name in names:
+        spec = plan.model(name)
+        if spec.cluster != "office":
+            raise ValueError(f"model {name!r} clusters on {spec.cluster!r}: few-cluster inference re-draws families "
+                             "within offices and needs cluster = 'office'")
+        fit = fit_plan_model(panel, spec)
+        frame, _ = fe_design(panel, spec.outcome, split=spec.split, trend=spec.time, covariates=spec.covariates)
         n_clusters = fit.n_clusters
-        lin = trial_lpm(panel, outcome, split=split) if lpm else None
-        for term in [t for t in fit.params.index if t.startswith("coordinator_")]:
+        lin = trial_lpm(panel, spec.outcome, split=spec.split) if lpm else None
+        for term in [t for t in fit.params.index if t in plan.treatment_terms]:
             sb = score_bootstrap(fit, term, frame[panel.columns.office], seed=seed)
-            ri = randomization_test(panel, outcome, split=split, term=term, n_perm=n_perm, seed=seed, n_jobs=n_jobs,
+            ri = randomization_test(panel, spec.outcome, split=spec.split, term=term, trend=spec.time,
+                                    covariates=spec.covariates, n_perm=n_perm, seed=seed, n_jobs=n_jobs,
                                     client=client, progress=progress)
-            key = name if not split else f"{name}.{term}"
+            key = name if not spec.split else f"{name}.{term}"
             row = {"coef": fit.params[term], "or": np.exp(fit.params[term]), "z": fit.tvalues[term],
                    "p_cluster_z": fit.pvalues[term], "p_t": wald_t_pvalue(fit, term),
                    "score_statistic": sb.statistic, "p_score_bootstrap": sb.pvalue,

@@ -272,6 +272,8 @@ class ConditionalLogit:
             cov = sandwich(bread, self.score_groups(opt.x), labels, adjustment=adjustment, nobs=self.nobs,
                            t_reference=t_reference)
             info_clusters = (("Clusters", f"{cov.n_clusters:,}"),)
+            if cov_type == "cluster" and getattr(clusters, "name", None) is not None:
+                info_clusters += (("Cluster variable", str(clusters.name)),)
         # Stata's ll_0: b = 0 on the estimation sample
         llnull = self._null[0] if self._null is not None else self.loglike(np.zeros(k))
         return ConditionalLogitResults(

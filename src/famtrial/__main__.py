@@ -1,0 +1,5 @@
+"""``python -m famtrial``: the command line."""
+
+from famtrial.cli import main
+
+raise SystemExit(main())

@@ -10,6 +10,7 @@ import pytest
 import statsmodels.api as sm
 from scipy import stats
 
+from famtrial.plan import load_plan
 from famtrial.balance import BalanceTable, CorrelationTable, balance_table, correlation_table
 from famtrial.panel import load_panel
 from famtrial.tables import Table
@@ -63,7 +64,9 @@ def data() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def table3(data) -> BalanceTable:
-    return balance_table(data, "arm", binary=list(COUNTS), continuous=list(MOMENTS))
+    plan = load_plan()  # the paper's labels and arm names, given to a DataFrame explicitly
+    return balance_table(data, "arm", binary=list(COUNTS), continuous=list(MOMENTS), labels=plan.labels,
+                         arm_labels=(plan.offered_label, plan.control_label), title="Table 3. Characteristics at baseline by arm")
 
 
 @pytest.mark.parametrize("var, chi2, p", [("female", 0.548, 0.459), ("reduced_work_capacity", 5.796, 0.016),
@@ -153,13 +156,13 @@ def test_to_numbers_gives_the_contract_keys(table3):
     numbers = table3.to_numbers()
     for var in COUNTS:
         for field in ("n_total", "pct_total", "n_treated", "pct_treated", "n_control", "pct_control", "chi2", "p"):
-            assert f"table3.{var}.{field}" in numbers
+            assert f"balance.{var}.{field}" in numbers
     for var in MOMENTS:
         for field in ("mean_total", "sd_total", "mean_treated", "sd_treated", "mean_control", "sd_control", "t", "p"):
-            assert f"table3.{var}.{field}" in numbers
-    assert numbers["table3.reduced_work_capacity.chi2"] == pytest.approx(_pearson_by_hand(336, N1, 476, N0)[0])
-    assert numbers["table3.female.n_treated"] == 659 and numbers["table3.year_of_birth.sd_control"] == pytest.approx(8.99)
-    assert (numbers["table3.n.total"], numbers["table3.n.treated"], numbers["table3.n.control"]) == (2537, 964, 1573)
+            assert f"balance.{var}.{field}" in numbers
+    assert numbers["balance.reduced_work_capacity.chi2"] == pytest.approx(_pearson_by_hand(336, N1, 476, N0)[0])
+    assert numbers["balance.female.n_treated"] == 659 and numbers["balance.year_of_birth.sd_control"] == pytest.approx(8.99)
+    assert (numbers["balance.n.total"], numbers["balance.n.treated"], numbers["balance.n.control"]) == (2537, 964, 1573)
     assert len(numbers) == 8 * len(table3.frame) + 3
 
 
@@ -246,12 +249,12 @@ def test_correlation_layout_stars_and_descriptives():
     arm = rng.integers(0, 2, n)
     strong = arm + rng.normal(0, 0.5, n)  # r about .7: ***
     frame = pd.DataFrame({"arm": arm, "score": strong, "female": rng.integers(0, 2, n)})
-    corr = correlation_table(frame, ["score", "female"], labels={"score": "Score"})
+    corr = correlation_table(frame, ["score", "female"], labels={"score": "Score", "female": "Female"})
     shown = corr.display
     assert list(shown.columns) == ["M", "n", "SD", "%", "1", "2", "3"]
     assert list(shown.index) == ["1. Experimental condition", "2. Score", "3. Female"]
     r = np.corrcoef(arm, strong)[0, 1]
-    assert shown.loc["2. Score", "1"] == f"{r:.2f}".replace("0.", ".", 1) + "***"
+    assert shown.loc["2. Score", "1"] == f"{r:.2f}" + "***"  # a DataFrame has no plan: leading zeros
     assert shown.loc["2. Score", "2"] == "–" and shown.loc["1. Experimental condition", "2"] == ""
     assert shown.loc["2. Score", "M"] == f"{strong.mean():.2f}" and shown.loc["2. Score", "n"] == ""
     assert shown.loc["3. Female", "n"] == str(frame["female"].sum())
@@ -259,7 +262,7 @@ def test_correlation_layout_stars_and_descriptives():
     r_f = corr.correlations.loc["female", "score"]
     p_f = 2 * stats.t.sf(abs(r_f) * math.sqrt((n - 2) / (1 - r_f ** 2)), n - 2)
     expected_stars = "*" * sum(p_f < a for a in (0.05, 0.01, 0.001))
-    assert shown.loc["3. Female", "2"] == f"{r_f:.2f}".replace("0.", ".", 1) + expected_stars
+    assert shown.loc["3. Female", "2"] == f"{r_f:.2f}" + expected_stars
     assert corr.frame.loc["female", "n"] == frame["female"].sum() and np.isnan(corr.frame.loc["female", "mean"])
     with pytest.raises(ValueError, match="give variables"):
         correlation_table(frame)

@@ -19,12 +19,13 @@ PAPER_FLOW = FlowCounts(
     families_offered=1429, parents_offered=2063, families_ordinary=1179, parents_ordinary=1628,
     families_excluded_offered=739, parents_excluded_offered=1099, families_excluded_ordinary=55,
     parents_excluded_ordinary=55, families_analysed_offered=690, parents_analysed_offered=964,
-    families_analysed_ordinary=1124, parents_analysed_ordinary=1573)
+    families_analysed_ordinary=1124, parents_analysed_ordinary=1573,
+    offered_label="Offered a family coordinator", control_label="Ordinary follow-up")
 
 
 @pytest.fixture
 def figure():
-    fig = plot_flow(PAPER_FLOW)
+    fig = plot_flow(PAPER_FLOW, title="Figure 1. Participant flow")
     yield fig
     plt.close(fig)
 
@@ -36,21 +37,23 @@ def _texts(fig) -> list[str]:
 def test_every_count_is_drawn(figure):
     texts = _texts(figure)
     joined = "\n".join(texts)
-    assert "Families on the coordinators' lists (29 offices)\n2,608 families, 3,691 parents" in texts
+    assert "Families listed (29 offices)\n2,608 families, 3,691 parents" in texts
     assert "Offered a family coordinator\n1,429 families\n2,063 parents" in texts
     assert "Ordinary follow-up\n1,179 families\n1,628 parents" in texts
     assert "Excluded: in 15 offices\nwith too few controls\n739 families\n1,099 parents" in texts
     assert "Excluded: in 15 offices\nwith too few controls\n55 families\n55 parents" in texts
     assert "Analysed (14 offices)\n690 families\n964 parents" in texts
     assert "Analysed (14 offices)\n1,124 families\n1,573 parents" in texts
-    assert "An office is excluded when fewer than 1/3 of its listed families remain in ordinary follow-up." in texts
+    assert ("An office is excluded when fewer than 1/3 of its listed families are in the control arm (ordinary "
+            "follow-up)." in texts)
     assert figure.axes[0].get_title(loc="left") == "Figure 1. Participant flow"
     assert len(figure.axes[0].patches) == 7  # listed, 2 arms, 2 excluded, 2 analysed
 
 
 def test_rule_text_follows_the_flow():
     flow = FlowCounts(**{**PAPER_FLOW.__dict__, "unit": "parent", "threshold": 0.25, "offices_excluded": 1})
-    assert flow.rule == "an office is excluded when fewer than 1/4 of its listed parents remain in ordinary follow-up"
+    assert flow.rule == ("an office is excluded when fewer than 1/4 of its listed parents are in the control arm "
+                         "(ordinary follow-up)")
     fig = plot_flow(flow)
     joined = "\n".join(_texts(fig))
     assert "fewer than 1/4 of its listed parents" in joined and "Excluded: in 1 office\n" in joined
@@ -112,3 +115,15 @@ def test_draws_into_a_given_axes():
     plt.close(fig)
     with pytest.raises(TypeError, match=r"plot_flow needs FlowCounts \(sample.flow\)"):
         plot_flow({"offices": 29})
+
+
+def test_the_trial_s_own_words():
+    flow = FlowCounts(**{**PAPER_FLOW.__dict__, "units": ("person", "household", "site"), "offered_label": "Coached",
+                         "control_label": "Control", "offices_excluded": 1, "families_excluded_ordinary": 1})
+    fig = plot_flow(flow, title="Flow")
+    joined = "\n".join(_texts(fig))
+    assert "Households listed (29 sites)" in joined and "Coached\n1,429 households\n2,063 persons" in joined
+    assert "Excluded: in 1 site\n" in joined and "\n1 household\n" in joined and "randomized by household" in joined
+    assert flow.rule == "a site is excluded when fewer than 1/3 of its listed households are in the control arm"
+    assert fig.axes[0].get_title(loc="left") == "Flow"
+    plt.close(fig)

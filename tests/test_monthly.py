@@ -161,9 +161,9 @@ def test_options_are_validated():
     panel = load_panel(path_panel(3, [0.0, 0.5, 0.5, 0.5]))
     with pytest.raises(ValueError, match="fixed_effects='parent' is not one of"):
         monthly_effects(panel, "activation", fixed_effects="parent")
-    with pytest.raises(ValueError, match="outcome 'income' is not one of"):
+    with pytest.raises(ValueError, match="'income' is not an outcome of the plan; its outcomes are 'activation'"):
         monthly_effects(panel, "income")
-    with pytest.raises(ValueError, match=r"controls \['income'\] are not columns"):
+    with pytest.raises(ValueError, match="'income' is neither a key nor a column of the plan's outcomes or covariates"):
         monthly_effects(panel, "activation", controls=("income",))
     with pytest.raises(ValueError, match=r"months \['2020-01'\] are not in the panel"):
         monthly_effects(panel, "activation", months=["2020-01"])

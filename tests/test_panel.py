@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from famtrial.plan import load_plan
 from famtrial.panel import Columns, Panel, PanelError, load_panel
 
 # tiny_panel_frame (tests/conftest.py): 120 one-parent families (parent_id = family_id = 0..119),
@@ -47,7 +48,7 @@ def test_valid_panel_loads_with_roles_and_report(tiny_panel_frame):
     assert isinstance(data["month"].dtype, pd.PeriodDtype) and data["month"].dtype == pd.PeriodDtype("M")
     assert data["arm"].dtype == np.int8 and data["activation"].dtype == np.int8
     assert list(data["model"].cat.categories) == ["ordinary", "local", "holf"]
-    assert list(data.columns) == Columns().required()
+    assert list(data.columns) == load_plan().columns.required()
     r = panel.report
     assert (r.rows_read, r.rows_kept, r.parents, r.families, r.offices, r.months) == (1440, 1440, 120, 120, 6, 12)
     assert (r.first_month, r.last_month) == ("2016-04", "2017-03")
@@ -237,8 +238,9 @@ def test_arm_must_be_binary_and_present(tiny_panel_frame):
     frame = tiny_panel_frame.assign(arm=np.where(tiny_panel_frame["arm"] == 1, 2, 0))
     n_bad = int((tiny_panel_frame["arm"] == 1).sum())
     first = tiny_panel_frame.loc[tiny_panel_frame["arm"] == 1, "parent_id"].iloc[0]
-    msg = _expect(frame, rf"column 'arm': {n_bad:,} rows are not 0/1 \(values such as 2\)")
-    assert f"parent ids {first}" in msg and "1 = offered a family coordinator" in msg
+    msg = _expect(frame, rf"column 'arm': {n_bad:,} rows have an arm that is neither the offered code 1 nor the "
+                         r"control code 0 \(values such as 2\)")
+    assert f"parent ids {first}" in msg and "arms.offered / arms.control" in msg
     frame = tiny_panel_frame.astype({"arm": float})
     frame.loc[[24, 25], "arm"] = np.nan
     msg = _expect(frame, r"column 'arm': 2 rows have no arm \(missing values\) \(e.g. parent ids 2\)",
@@ -265,15 +267,15 @@ def test_unparseable_months(tiny_panel_frame):
 def test_unknown_model_and_model_disagreeing_with_arm(tiny_panel_frame):
     frame = tiny_panel_frame.copy()
     frame.loc[[0, 1], "model"] = "family-first"
-    msg = _expect(frame, r"column 'model': 2 rows have a missing or unknown coordinated model "
+    msg = _expect(frame, r"column 'model': 2 rows have a missing or unknown variant "
                          r"\(values such as family-first\) \(e.g. parent ids 0\)")
-    assert "0 ordinary, 1 local, 2 HOLF" in msg
+    assert "ordinary = ['ordinary', '0'], local = ['local', '1'], holf = ['holf', '2']" in msg
     frame = tiny_panel_frame.copy()
     control = frame["arm"] == 0
     frame.loc[control, "model"] = "holf"
     first = frame.loc[control, "parent_id"].iloc[0]
     msg = _expect(frame, rf"column 'model': {int(control.sum()):,} rows disagree with the arm")
-    assert "'ordinary' exactly when arm is 0" in msg and f"parent ids {first}" in msg
+    assert "'ordinary' exactly when the arm is the control arm" in msg and f"parent ids {first}" in msg
 
 
 def test_model_integer_codes(tiny_panel_frame):
@@ -286,7 +288,7 @@ def test_missing_values_error_or_dropped_and_counted(tiny_panel_frame):
     frame = tiny_panel_frame.astype({"employed": float, "married": float})
     frame.loc[[0, 1, 2], "employed"] = np.nan
     frame.loc[[2, 40], "married"] = np.nan
-    msg = _expect(frame, r"column 'employed': 3 rows have missing values \(all columns with missing values: "
+    msg = _expect(frame, r"column 'employed': 3 rows have missing or infinite values \(all such columns: "
                          r"employed: 3, married: 2; 4 rows\) \(e.g. parent ids 0\)")
     assert "Pass missing='drop'" in msg
     panel = load_panel(frame, missing="drop")
@@ -310,10 +312,11 @@ def test_bad_sources_and_options(tiny_panel_frame, tmp_path):
         load_panel(tiny_panel_frame, missing="skip")
     with pytest.raises(ValueError, match=r"baseline='October' is not a month"):
         load_panel(tiny_panel_frame, baseline="October")
-    with pytest.raises(TypeError, match="columns must be a famtrial.Columns"):
+    with pytest.raises(TypeError, match="plan must be a famtrial Plan, a plan file, a shipped plan's name or "
+                                        "famtrial.Columns, not dict"):
         load_panel(tiny_panel_frame, {"parent": "parent_id"})
-    with pytest.raises(ValueError, match=r"\['married'\] are given more than one role"):
-        Columns(outcomes=("married",))
+    with pytest.raises(ValueError, match=r"\['arm'\] are given more than one role"):
+        Columns(outcomes=("arm",))
 
 
 @pytest.mark.slow

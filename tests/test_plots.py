@@ -31,13 +31,17 @@ def test_figure_has_the_expected_axes_and_artists(effects):
     assert labels == list(effects.frame["month"].iloc[::3])  # months on the axis, every third
     assert any("k = 12 offices, n = 1,200 parents" in t.get_text() for t in ax.texts)
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert legend == ["95% CI (pointwise)", "simultaneous 95% band (sup-t)", "odds ratio", "odds ratio, p < 0.05"]
+    assert legend == ["95% CI (pointwise)", "simultaneous 95% band (sup-t)", "odds ratio", "odds ratio, p < 0.05",
+                      "baseline month (imbalance, not an effect)"]
     # reference line at 1, the band drawn through every month, red markers exactly where p < 0.05
     assert any(np.allclose(line.get_ydata(), 1.0) for line in ax.get_lines())
     dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
     np.testing.assert_allclose(dashed[0].get_ydata(), effects.frame["band_low"])
-    red = ax.collections[-1].get_offsets()
-    sig = effects.frame.index[effects.frame["p"] < 0.05]
+    red, diamond = ax.collections[-2].get_offsets(), ax.collections[-1].get_offsets()
+    base = effects.frame["month"] == effects.baseline  # the baseline month: imbalance, never a red "effect"
+    assert np.asarray(diamond)[:, 0].tolist() == effects.frame.index[base].tolist()
+    assert any("baseline month (2016-10) precedes the offer's effect" in t.get_text() for t in ax.texts)
+    sig = effects.frame.index[(effects.frame["p"] < 0.05) & ~base]
     assert len(sig) >= 2 and np.array_equal(np.asarray(red)[:, 0], sig.to_numpy())
     low, high = ax.get_ylim()
     assert low <= effects.frame["band_low"].min() and high >= effects.frame["band_high"].max()

@@ -188,18 +188,18 @@ def test_table2_layout_and_summary(trial_sample):
     shown = t2.display
     assert list(shown.index[:14]) == [f"Office {o}" for o in trial_sample.included_offices]
     assert list(shown.index[14:]) == [f"Office {o}" for o in trial_sample.excluded_offices]
-    assert list(shown.columns) == ["Coordinated follow-up", "Ordinary follow-up", "Families coordinated",
-                                   "Families ordinary", "Ordinary share (families)", "Included"]
+    assert list(shown.columns) == ["Coordinated follow-up", "Ordinary follow-up", "Families (coordinated follow-up)",
+                                   "Families (ordinary follow-up)", "Control share (families)", "Included"]
     assert shown.loc["Office 10"].tolist()[:2] == ["49", "546"] and shown.loc["Office 5", "Included"] == "no"
     assert t2.frame.loc[4, "included"] and t2.frame.loc[4, "parents_ordinary"] == 52
     assert t2.title == "Table 2. Parents per office by experimental condition, k = 29, n = 3,691 parents"
-    assert "excluded: 15 offices, 1,154 parents" in t2.notes and "Rule: an office is excluded when fewer than 1/3 of its listed families remain" in t2.notes
+    assert "excluded: 15 offices, 1,154 parents" in t2.notes and "Rule: an office is excluded when fewer than 1/3 of its listed families are in the control arm" in t2.notes
     text = trial_sample.summary()
     assert text.startswith("Analysis sample: an office is excluded when fewer than 1/3 of its listed families "
-                           "remain in ordinary follow-up (arm 0)")
+                           "are in the control arm (ordinary follow-up)")
     assert "offices: 14 of 29 included, 15 excluded [2, 5, 7" in text
-    assert "excluded: 739 offered and 55 ordinary families (1,099 and 55 parents)" in text
-    assert "analysed: 690 offered and 1,124 ordinary families (964 and 1,573 parents)" in text
+    assert "excluded: 739 offered and 55 control families (1,099 and 55 parents)" in text
+    assert "analysed: 690 offered and 1,124 control families (964 and 1,573 parents)" in text
     assert "| Office 26 | 82 | 223 |" in t2.to_markdown()
 
 
@@ -207,7 +207,7 @@ def test_parent_rule_on_a_panel():
     sample = analysis_sample(load_panel(_trial_panel(_family_structure())), unit="parent")
     assert {4, 11} <= set(sample.excluded_offices) and sample.flow.offices_included == 12
     assert sample.flow.parents_analysed_ordinary == 1573 - 52 - 42
-    assert "Ordinary share (parents)" in sample.table2.display.columns
+    assert "Control share (parents)" in sample.table2.display.columns
 
 
 def test_office_counts_and_errors():

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import make_panel_frame
 from famtrial.panel import load_panel
-from famtrial.trial import compare_models, fe_design, fe_model, fe_numbers, paper_models, treatment_indicators
+from famtrial.trial import compare_models, fe_design, fe_model, fe_numbers, model_tables, paper_models, treatment_indicators
 
 
 @pytest.fixture(scope="module")
@@ -51,15 +51,31 @@ def test_fe_model_matches_statsmodels_conditional_logit(panel):
 
 def test_compare_models_lays_out_tables_5_and_6(panel):
     models = paper_models(panel)
-    table = compare_models({k: models[k] for k in ("model1", "model2")}, n_parents=120)
+    table = model_tables(models, panel.plan, n_parents=120)["table5"]
+    assert table.title == "Table 5. Fixed-effects logit: participation in activation programmes"
+    assert "clustered by office, G = 6" in table.notes and "linear time trend" in table.notes
     shown = table.display
     assert "Family coordinator (pooled)" in shown.index and "Family coordinator and HOLF" in shown.index
     assert "Pseudo R2" in shown.index and "trend" not in shown.index
     or1 = models["model1"].odds_ratios().loc["coordinator_pooled", "OR"]
     assert shown.loc["Family coordinator (pooled)", "model1 OR"].rstrip("*") == f"{or1:.2f}".lstrip("0")
-    numbers = fe_numbers(models)
+    numbers = fe_numbers(models, panel.plan)
     assert numbers["table5.model1.coordinator_pooled.or"] == pytest.approx(or1)
     lo, hi = np.exp(models["model3"].conf_int().loc["married"])
     assert numbers["table6.model3.married.ci_low"] == pytest.approx(lo)
     assert numbers["table6.model3.married.ci_high"] == pytest.approx(hi)
     assert numbers["table5.model2.pseudo_r2"] == pytest.approx(models["model2"].prsquared)
+
+
+def test_compare_models_notes_come_from_the_results(panel):
+    plain = fe_model(panel, "activation", trend="none", cluster=None)
+    clustered = fe_model(panel, "activation")
+    table = compare_models({"a": plain})
+    assert "model-based SE" in table.notes and "trend" not in table.notes and "clustered" not in table.notes
+    mixed = compare_models({"a": plain, "b": clustered})
+    assert "a: model-based SE; b: cluster-robust SE (clustered by office, G = 6)" in mixed.notes
+    assert "models b adjusted for a linear trend" in mixed.notes
+    with pytest.raises(TypeError, match="non-empty mapping"):
+        compare_models({})
+    with pytest.raises(TypeError, match="not famtrial results"):
+        compare_models({"a": 1})

@@ -72,10 +72,10 @@ def plot_flow(flow: FlowCounts, ax=None, *, title: str = "Participant flow"):
             (0.74, flow.control_label, _ORDINARY, "ordinary", flow.families_ordinary, flow.parents_ordinary,
              flow.families_excluded_ordinary, flow.parents_excluded_ordinary,
              flow.families_analysed_ordinary, flow.parents_analysed_ordinary))
-    for x, title, colour, key, n_fam, n_par, fam_ex, par_ex, fam_an, par_an in arms:
+    for x, heading, colour, key, n_fam, n_par, fam_ex, par_ex, fam_an, par_an in arms:
         trunk = x - 0.12
         _arrow(ax, (x, 0.79), (x, 0.725))
-        _box(ax, x, 0.665, 0.40, 0.12, f"{title}\n{n_fam:,} {fam(n_fam)}\n{n_par:,} {par(n_par)}",
+        _box(ax, x, 0.665, 0.40, 0.12, f"{heading}\n{n_fam:,} {fam(n_fam)}\n{n_par:,} {par(n_par)}",
              facecolor=colour, gid=f"{key}")
         _arrow(ax, (trunk, 0.605), (trunk, 0.24))
         _arrow(ax, (trunk, 0.425), (x - 0.035, 0.425))

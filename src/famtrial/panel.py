@@ -244,9 +244,6 @@ def _fail(column: str, n_rows: int, ids, problem: str, fix: str) -> PanelError:
 
 
 # -- reading ---------------------------------------------------------------------------------------
-_READERS = (".csv", ".parquet", ".pq", ".dta")
-
-
 def _file_columns(path: Path) -> list[str]:
     """The column names of a panel file, read without its rows (errors name the file and the fix)."""
     suffix = path.suffix.lower()
@@ -275,7 +272,7 @@ def _file_columns(path: Path) -> list[str]:
         raise PanelError(f"panel file {str(path)!r} cannot be read as {kind} ({type(exc).__name__}: "
                          f"{str(exc).splitlines()[0][:160] if str(exc) else 'no detail'}): check that the file is "
                          f"complete and really {kind}") from None
-    raise PanelError(f"cannot read {path.name!r}: give a {', '.join(_READERS)} file, or a pandas DataFrame")
+    raise PanelError(f"cannot read {path.name!r}: give a .csv, .parquet or .dta file, or a pandas DataFrame")
 
 
 def _read(source, columns: list[str] | None = None) -> tuple[pd.DataFrame, str, list[str]]:
@@ -629,9 +626,9 @@ def load_panel(source, plan: Plan | Columns | str | Path | None = None, *, colum
     month = data[cols.month].array.asi8
     first, last = (pd.Period(ordinal=int(f(month)), freq="M") for f in (np.min, np.max))
     implementation = pd.Period(plan.implementation, "M")
-    if implementation > last or (implementation <= first and cols.start is None):
-        raise PanelError(f"column {cols.month!r}: the implementation month {implementation} leaves no month "
-                         f"{'at or after' if implementation > last else 'before'} it in the data ({first} .. {last}, "
+    if implementation > last:
+        raise PanelError(f"column {cols.month!r}: the implementation month {implementation} is after every month "
+                         f"in the data ({first} .. {last}, "
                          f"{len(data):,} rows), so the offer's effect cannot be estimated. Set months.implementation "
                          "in the plan (or implementation=) to the first month of the offer, or check the month "
                          "column (Stata %tm months count from 1960m1; YYYYMM integers need six digits)")

@@ -73,9 +73,9 @@ class FlowCounts:
         if self.rule_kind == "none":
             return f"every {self.noun('office', 1)} is analysed (no exclusion rule)"
         office = self.noun("office", 1)
+        named = f" ({self.control_label.lower()})" if self.control_label.lower() != "control" else ""
         return (f"{'an' if office[0] in 'aeiou' else 'a'} {office} is excluded when fewer than "
-                f"{_fraction(self.threshold)} of its listed {self.noun(self.unit)} are in the control arm "
-                f"({self.control_label.lower()})")
+                f"{_fraction(self.threshold)} of its listed {self.noun(self.unit)} are in the control arm{named}")
 
     def to_frame(self) -> pd.DataFrame:
         return pd.Series(asdict(self), name="count").to_frame()

@@ -16,7 +16,7 @@ import pandas as pd
 
 from famtrial.models.base import ModelResults
 from famtrial.models.clogit import ConditionalLogitResults, conditional_logit
-from famtrial.panel import Panel
+from famtrial.panel import Panel, PanelError
 from famtrial.plan import FEModel, Plan, PlanError
 from famtrial.tables import Table, stars
 
@@ -133,7 +133,15 @@ def fe_model(panel: Panel, outcome: str, *, split: bool = False, trend: Trend = 
             raise PlanError(f"cluster={cluster!r} is neither a role (office, family, parent) nor a column of the panel")
         frame = frame.assign(**{cluster_col: panel.data[cluster_col]})
     y = panel.plan.outcome(outcome).column
-    return conditional_logit(frame, y, regressors, group=cols.parent, cluster=cluster_col, t_reference=t_reference)
+    fit = conditional_logit(frame, y, regressors, group=cols.parent, cluster=cluster_col, t_reference=t_reference)
+    lost = [t for t in regressors if t in panel.plan.treatment_terms and t not in fit.params.index]
+    if lost:
+        why = "; ".join(d.describe() for d in fit.dropped if d.kind == "variable") or "no within-parent variation"
+        raise PanelError(f"the treatment term(s) {lost} of the fixed-effects model of {y!r} cannot be estimated "
+                         f"({why}): the offer never switches on within a parent with outcome variation. Check the "
+                         f"implementation month {panel.implementation} against the data's months "
+                         f"({panel.report.first_month} .. {panel.report.last_month}) and the arm coding")
+    return fit
 
 
 def fit_plan_model(panel: Panel, spec: FEModel, *, t_reference: bool = False) -> ConditionalLogitResults:

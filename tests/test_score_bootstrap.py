@@ -6,7 +6,12 @@
    (``tests/reference/boottest/boottest_log_values.csv``). The probit likelihood is written here,
    independently of famtrial's models; the data are third-party and not committed (the test looks
    for ``nlsw88.dta`` in ``tests/reference/boottest/`` or ``../shared/boottest/``).
-2. Hand-written direct computations of boottest's formula (restricted fit from statsmodels with an
+2. An independent R re-implementation of boottest's formula
+   (``tests/reference/boottest/score_bootstrap_reference.R``: restricted fits by ``glm`` and
+   ``survival::clogit`` with an offset, conditional-logit scores by its own dynamic programme, all
+   2^G sign vectors), stored in ``r_reference.csv``: famtrial's Logit (G = 15) and
+   ConditionalLogit (G = 12) against it, and the same script's probit against boottest's log.
+3. Hand-written direct computations of boottest's formula (restricted fit from statsmodels with an
    offset, or a conditional likelihood by enumerating outcome patterns; all 2^G sign vectors by
    hand; strict ``>`` count) for famtrial's Logit and ConditionalLogit.
 """
@@ -14,6 +19,8 @@
 from __future__ import annotations
 
 import itertools
+import shutil
+import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -131,7 +138,68 @@ def test_boottest_log_probit_pvalue(probit_nlsw88):
         assert abs(drawn.pvalue - p) < 3 * np.sqrt(2) * mc_se
 
 
-# -- 2. direct computations for famtrial's own models --------------------------------------------
+# -- 2. the independent R re-implementation -------------------------------------------------------
+
+def _r_reference(case: str) -> pd.DataFrame:
+    ref = pd.read_csv(REF / "r_reference.csv")
+    return ref[ref["case"] == case]
+
+
+def test_r_reference_reproduces_boottest_log():
+    """The R script's probit (run where nlsw88.dta was present) prints what boottest printed."""
+    r = _r_reference("probit_nlsw88").set_index("quantity")["value"]
+    for quantity, (value, decimals) in _printed().items():
+        if quantity.startswith("restricted.") or quantity == "nobs":
+            assert abs(r[quantity] - value) <= 0.5 * 10.0 ** -decimals
+    assert round(r["statistic"], 4) == _printed()["z"][0]
+
+
+def _compare_with_r(fit, term, clusters, case):
+    ref = _r_reference(case)
+    for null, block in ref.groupby("null"):
+        r = block.set_index("quantity")["value"]
+        res = score_bootstrap(fit, term, clusters, null=null, conf_int=False)
+        for name in fit.params.index:
+            assert res.restricted_params[name] == pytest.approx(r[f"restricted.{name}"], abs=1e-7)
+        assert res.statistic == pytest.approx(r["statistic"], rel=1e-6)
+        assert res.pvalue == r["pvalue"]  # k / 2^G: no tolerance
+        assert res.enumerated and res.n_draws == r["n_draws"]
+
+
+def test_logit_matches_r_reference():
+    d = pd.read_csv(Path(__file__).parent / "reference" / "logit" / "data.csv")
+    fit = Logit.from_frame(d, "y", ["arm", "rwc", "base_y", "age"]).fit("cluster", d["cl"])
+    _compare_with_r(fit, "arm", d["cl"], "logit")
+
+
+def test_clogit_matches_r_reference():
+    d = pd.read_csv(Path(__file__).parent / "reference" / "clogit" / "panel_data.csv")
+    fit = ConditionalLogit.from_frame(d, "y", ["x1", "x2", "x3"], "g").fit("cluster", d["cl"])
+    _compare_with_r(fit, "x1", d["cl"], "clogit")
+
+
+@pytest.mark.needs_r
+@pytest.mark.skipif(shutil.which("Rscript") is None, reason="R is not installed")
+def test_r_reference_script_reproduces_stored_values(tmp_path):
+    """Re-run the committed R script (without the third-party data) and compare with the stored CSV."""
+    repo = Path(__file__).parents[1]
+    work = tmp_path / "repo"
+    for sub in ("boottest", "logit", "clogit"):
+        (work / "tests" / "reference" / sub).mkdir(parents=True)
+    shutil.copy(REF / "score_bootstrap_reference.R", work / "tests" / "reference" / "boottest")
+    shutil.copy(repo / "tests" / "reference" / "logit" / "data.csv", work / "tests" / "reference" / "logit")
+    shutil.copy(repo / "tests" / "reference" / "clogit" / "panel_data.csv", work / "tests" / "reference" / "clogit")
+    if subprocess.run(["Rscript", "-e", "library(survival)"], capture_output=True).returncode != 0:
+        pytest.skip("R package survival is not installed")
+    subprocess.run(["Rscript", "tests/reference/boottest/score_bootstrap_reference.R"], cwd=work, check=True,
+                   capture_output=True)
+    new = pd.read_csv(work / "tests" / "reference" / "boottest" / "r_reference.csv").drop(columns="software")
+    old = pd.read_csv(REF / "r_reference.csv").drop(columns="software")
+    old = old[old["case"] != "probit_nlsw88"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(new, old, rtol=1e-9, atol=1e-12)
+
+
+# -- 3. direct computations for famtrial's own models --------------------------------------------
 
 def _logit_data(seed=1, g=4, n_per=60, effect=0.4, unequal=False):
     rng = np.random.default_rng(seed)

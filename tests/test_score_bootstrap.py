@@ -1,20 +1,34 @@
-"""Wild cluster score bootstrap: checked against brute-force computations built independently.
+"""Wild cluster score bootstrap: boottest's statistic, checked against sources independent of famtrial.
 
-References: the logit case uses statsmodels (restricted fit with an offset) and hand-written
-scores and Hessian; the conditional-logit case computes the conditional likelihood by enumerating
-every outcome pattern of each group (no recursion), finite-difference scores and Hessian, and a
-scipy optimiser for the restricted fit. In both, all 2^G sign vectors are enumerated by hand.
+1. boottest's own published unit-test log (droodman/boottest, ``unit tests.log``): after
+   ``probit c_city tenure wage ttl_exp collgrad, cluster(industry)`` on Stata's nlsw88 data,
+   ``boottest tenure`` prints the restricted estimates, z = 0.2980 and four 999-draw p-values
+   (``tests/reference/boottest/boottest_log_values.csv``). The probit likelihood is written here,
+   independently of famtrial's models; the data are third-party and not committed (the test looks
+   for ``nlsw88.dta`` in ``tests/reference/boottest/`` or ``../shared/boottest/``).
+2. An independent R re-implementation of boottest's formula
+   (``tests/reference/boottest/score_bootstrap_reference.R``: restricted fits by ``glm`` and
+   ``survival::clogit`` with an offset, conditional-logit scores by its own dynamic programme, all
+   2^G sign vectors), stored in ``r_reference.csv``: famtrial's Logit (G = 15) and
+   ConditionalLogit (G = 12) against it, and the same script's probit against boottest's log.
+3. Hand-written direct computations of boottest's formula (restricted fit from statsmodels with an
+   offset, or a conditional likelihood by enumerating outcome patterns; all 2^G sign vectors by
+   hand; strict ``>`` count) for famtrial's Logit and ConditionalLogit.
 """
 
 from __future__ import annotations
 
 import itertools
+import shutil
+import subprocess
+from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
-from scipy import optimize
+from scipy import optimize, stats
 from scipy.special import expit
 
 from famtrial.models.clogit import ConditionalLogit
@@ -23,24 +37,175 @@ from famtrial.inference.score_bootstrap import (
     efficient_scores, score_bootstrap, score_statistics, wald_t_pvalue, wild_weights,
 )
 
-
-def _brute_p(s_tilde: np.ndarray) -> tuple[float, float]:
-    """Observed studentized score and p over all 2^G sign vectors (not halved), by hand."""
-    g = len(s_tilde)
-    c = g / (g - 1)
-    t_obs = s_tilde.sum() / np.sqrt(c * (s_tilde ** 2).sum())
-    stats_ = []
-    for signs in itertools.product((-1.0, 1.0), repeat=g):
-        w = np.array(signs)
-        stats_.append((w * s_tilde).sum() / np.sqrt(c * ((w * s_tilde) ** 2).sum()))
-    stats_ = np.abs(np.array(stats_))
-    return t_obs, float(np.mean(stats_ >= abs(t_obs) - 1e-12))
+REF = Path(__file__).parent / "reference" / "boottest"
 
 
-def _logit_data(seed=1, g=4, n_per=60, effect=0.4):
+def _brute_boottest(s: np.ndarray, n_g: np.ndarray) -> tuple[float, float]:
+    """boottest's t and p over all 2^G sign vectors (not halved), by hand, from cluster sums and sizes."""
+    pi = n_g / n_g.sum()
+
+    def t(v):
+        num = sum(vg * sg for vg, sg in zip(v, s))
+        return num / np.sqrt(sum((vg * sg - pg * num) ** 2 for vg, sg, pg in zip(v, s, pi)))
+
+    t_obs = t(np.ones(len(s)))
+    draws = np.array([t(np.array(v)) for v in itertools.product((-1.0, 1.0), repeat=len(s))])
+    return t_obs, float(np.mean(np.abs(draws) > abs(t_obs) * (1 + 1e-9)))
+
+
+# -- 1. boottest's published log ------------------------------------------------------------------
+
+class _Probit:
+    """Probit written from its textbook formulas, with the interface score_bootstrap uses."""
+
+    def __init__(self, y, x, names):
+        self.y, self.x, self.exog_names = np.asarray(y, float), np.asarray(x, float), list(names)
+        self.used_rows = np.arange(len(self.y))
+
+    def _parts(self, b):
+        q = 2 * self.y - 1
+        eta = self.x @ b
+        lam = q * np.exp(stats.norm.logpdf(q * eta) - stats.norm.logcdf(q * eta))
+        return q, eta, lam
+
+    def derivatives(self, b):
+        q, eta, lam = self._parts(b)
+        hess = -(self.x * (lam * (lam + eta))[:, None]).T @ self.x
+        return float(stats.norm.logcdf(q * eta).sum()), self.x.T @ lam, hess
+
+    def score_obs(self, b):
+        return self.x * self._parts(b)[2][:, None]
+
+    def clusters_of_rows(self, clusters):
+        return np.asarray(clusters)
+
+
+def _nlsw88() -> pd.DataFrame:
+    for path in (REF / "nlsw88.dta", Path(__file__).parents[2] / "shared" / "boottest" / "nlsw88.dta"):
+        if path.exists():
+            return pd.read_stata(path, convert_categoricals=False)
+    pytest.skip("boottest's nlsw88.dta is not here: copy droodman/boottest test/nlsw88.dta to "
+                "tests/reference/boottest/ (or ../shared/boottest/) to check against boottest's log")
+
+
+def _printed() -> dict[str, tuple[float, int]]:
+    log = pd.read_csv(REF / "boottest_log_values.csv")
+    log = log[log["case"] == "probit_nlsw88"]
+    return {q: (float(v), int(d)) for q, v, d in zip(log["quantity"], log["value"], log["decimals"])}
+
+
+@pytest.fixture(scope="module")
+def probit_nlsw88():
+    data = _nlsw88().dropna(subset=["c_city", "tenure", "wage", "ttl_exp", "collgrad", "industry"])
+    names = ["tenure", "wage", "ttl_exp", "collgrad", "_cons"]
+    x = np.column_stack([data[c].to_numpy(float) for c in names[:-1]] + [np.ones(len(data))])
+    model = _Probit(data["c_city"], x, names)
+    b = np.zeros(len(names))
+    for _ in range(30):
+        _, g, h = model.derivatives(b)
+        b = b - np.linalg.solve(h, g)
+    fit = SimpleNamespace(model=model, params=pd.Series(b, index=names),
+                          bse=pd.Series(np.sqrt(np.diag(np.linalg.inv(-h))), index=names))
+    return fit, data["industry"].to_numpy()
+
+
+def test_boottest_log_probit_restricted_fit_and_statistic(probit_nlsw88):
+    fit, industry = probit_nlsw88
+    printed = _printed()
+    res = score_bootstrap(fit, "tenure", industry, conf_int=False)
+    assert len(industry) == printed["nobs"][0] and res.n_clusters == printed["n_clusters"][0]
+    for name in ("wage", "ttl_exp", "collgrad", "_cons"):
+        value, decimals = printed[f"restricted.{name}"]
+        assert abs(res.restricted_params[name] - value) <= 0.5 * 10.0 ** -decimals
+    value, decimals = printed["restricted.llf"]
+    assert abs(fit.model.derivatives(res.restricted_params.to_numpy())[0] - value) <= 0.5 * 10.0 ** -decimals
+    value, decimals = printed["z"]
+    assert round(res.statistic, decimals) == value  # 0.2980; the former uncentred G/(G-1) statistic gave 0.3030
+
+
+def test_boottest_log_probit_pvalue(probit_nlsw88):
+    """boottest drew 999 Rademacher vectors (Stata's and Julia's RNGs); famtrial enumerates all 4,096."""
+    fit, industry = probit_nlsw88
+    printed = _printed()
+    res = score_bootstrap(fit, "tenure", industry, conf_int=False)
+    assert res.enumerated and res.n_draws == 2 ** 12
+    drawn = score_bootstrap(fit, "tenure", industry, n_boot=999, enumerate_max=11, seed=1, conf_int=False)
+    assert not drawn.enumerated and drawn.n_draws == 999 and drawn.statistic == res.statistic
+    for key in ("p_mata", "p_gsem_mata", "p_julia", "p_gsem_julia"):
+        p = printed[key][0]
+        mc_se = np.sqrt(p * (1 - p) / 999)
+        assert abs(res.pvalue - p) < 3 * mc_se
+        assert abs(drawn.pvalue - p) < 3 * np.sqrt(2) * mc_se
+
+
+# -- 2. the independent R re-implementation -------------------------------------------------------
+
+def _r_reference(case: str) -> pd.DataFrame:
+    ref = pd.read_csv(REF / "r_reference.csv")
+    return ref[ref["case"] == case]
+
+
+def test_r_reference_reproduces_boottest_log():
+    """The R script's probit (run where nlsw88.dta was present) prints what boottest printed."""
+    r = _r_reference("probit_nlsw88").set_index("quantity")["value"]
+    for quantity, (value, decimals) in _printed().items():
+        if quantity.startswith("restricted.") or quantity == "nobs":
+            assert abs(r[quantity] - value) <= 0.5 * 10.0 ** -decimals
+    assert round(r["statistic"], 4) == _printed()["z"][0]
+
+
+def _compare_with_r(fit, term, clusters, case):
+    ref = _r_reference(case)
+    for null, block in ref.groupby("null"):
+        r = block.set_index("quantity")["value"]
+        res = score_bootstrap(fit, term, clusters, null=null, conf_int=False)
+        for name in fit.params.index:
+            assert res.restricted_params[name] == pytest.approx(r[f"restricted.{name}"], abs=1e-7)
+        assert res.statistic == pytest.approx(r["statistic"], rel=1e-6)
+        assert res.pvalue == r["pvalue"]  # k / 2^G: no tolerance
+        assert res.enumerated and res.n_draws == r["n_draws"]
+
+
+def test_logit_matches_r_reference():
+    d = pd.read_csv(Path(__file__).parent / "reference" / "logit" / "data.csv")
+    fit = Logit.from_frame(d, "y", ["arm", "rwc", "base_y", "age"]).fit("cluster", d["cl"])
+    _compare_with_r(fit, "arm", d["cl"], "logit")
+
+
+def test_clogit_matches_r_reference():
+    d = pd.read_csv(Path(__file__).parent / "reference" / "clogit" / "panel_data.csv")
+    fit = ConditionalLogit.from_frame(d, "y", ["x1", "x2", "x3"], "g").fit("cluster", d["cl"])
+    _compare_with_r(fit, "x1", d["cl"], "clogit")
+
+
+@pytest.mark.needs_r
+@pytest.mark.skipif(shutil.which("Rscript") is None, reason="R is not installed")
+def test_r_reference_script_reproduces_stored_values(tmp_path):
+    """Re-run the committed R script (without the third-party data) and compare with the stored CSV."""
+    repo = Path(__file__).parents[1]
+    work = tmp_path / "repo"
+    for sub in ("boottest", "logit", "clogit"):
+        (work / "tests" / "reference" / sub).mkdir(parents=True)
+    shutil.copy(REF / "score_bootstrap_reference.R", work / "tests" / "reference" / "boottest")
+    shutil.copy(repo / "tests" / "reference" / "logit" / "data.csv", work / "tests" / "reference" / "logit")
+    shutil.copy(repo / "tests" / "reference" / "clogit" / "panel_data.csv", work / "tests" / "reference" / "clogit")
+    if subprocess.run(["Rscript", "-e", "library(survival)"], capture_output=True).returncode != 0:
+        pytest.skip("R package survival is not installed")
+    subprocess.run(["Rscript", "tests/reference/boottest/score_bootstrap_reference.R"], cwd=work, check=True,
+                   capture_output=True)
+    new = pd.read_csv(work / "tests" / "reference" / "boottest" / "r_reference.csv").drop(columns="software")
+    old = pd.read_csv(REF / "r_reference.csv").drop(columns="software")
+    old = old[old["case"] != "probit_nlsw88"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(new, old, rtol=1e-9, atol=1e-12)
+
+
+# -- 3. direct computations for famtrial's own models --------------------------------------------
+
+def _logit_data(seed=1, g=4, n_per=60, effect=0.4, unequal=False):
     rng = np.random.default_rng(seed)
-    n = g * n_per
-    cl = np.repeat(np.arange(g), n_per)
+    sizes = rng.integers(n_per // 2, 2 * n_per, size=g) if unequal else np.full(g, n_per)
+    cl = np.repeat(np.arange(g), sizes)
+    n = len(cl)
     d = (rng.random(n) < 0.5).astype(float)
     x = rng.normal(size=n) + 0.3 * cl
     y = (rng.random(n) < expit(-0.3 + effect * d + 0.5 * x + 0.4 * rng.normal(size=g)[cl])).astype(float)
@@ -48,26 +213,23 @@ def _logit_data(seed=1, g=4, n_per=60, effect=0.4):
 
 
 @pytest.mark.parametrize("null", [0.0, 0.7])
-def test_logit_g4_matches_brute_force(null):
-    y, x, cl = _logit_data()
+def test_logit_matches_brute_force(null):
+    y, x, cl = _logit_data(g=6, unequal=True)
     fit = Logit(y, x, names=["d", "x"]).fit("cluster", cl)
     res = score_bootstrap(fit, "d", cl, null=null, conf_int=False)
     # independent restricted fit: statsmodels logit without d, offset null * d
-    xr = sm.add_constant(x[:, 1])
-    sm_fit = sm.Logit(y, xr, offset=null * x[:, 0]).fit(disp=0, tol=1e-12)
+    sm_fit = sm.Logit(y, sm.add_constant(x[:, 1]), offset=null * x[:, 0]).fit(disp=0, tol=1e-12)
     b = np.array([sm_fit.params[0], null, sm_fit.params[1]])  # order: Intercept, d, x
     X = np.column_stack([np.ones(len(y)), x])
     p = expit(X @ b)
-    scores = pd.DataFrame(X * (y - p)[:, None]).groupby(cl).sum().to_numpy()
     hess = -(X * (p * (1 - p))[:, None]).T @ X
-    j = 1
-    others = [0, 2]
-    s_tilde = scores[:, j] - scores[:, others] @ np.linalg.solve(hess[np.ix_(others, others)], hess[others, j])
-    t_obs, p_brute = _brute_p(s_tilde)
+    u = (X * (y - p)[:, None]) @ np.linalg.inv(-hess)[:, 1]  # boottest's u = Sc A R'
+    s = pd.Series(u).groupby(cl).sum().to_numpy()
+    t_obs, p_brute = _brute_boottest(s, np.bincount(cl).astype(float))
     assert res.restricted_params.to_numpy() == pytest.approx(b, abs=1e-7)
     assert res.statistic == pytest.approx(t_obs, rel=1e-7)
     assert res.pvalue == p_brute
-    assert res.enumerated and res.n_draws == 8 and res.n_clusters == 4
+    assert res.enumerated and res.n_draws == 2 ** 6 and res.n_clusters == 6
 
 
 def _brute_group_ll(beta, x, y):
@@ -78,18 +240,22 @@ def _brute_group_ll(beta, x, y):
     return eta[y == 1].sum() - np.log(np.sum(denom))
 
 
-def test_clogit_g4_matches_brute_force():
+def test_clogit_matches_brute_force():
+    """Cluster shares count the rows of informative groups only (Stata's clogit e(sample))."""
     rng = np.random.default_rng(5)
-    n_groups, t = 24, 4
-    grp = np.repeat(np.arange(n_groups), t)
-    cl = grp % 4
-    x = np.column_stack([(rng.random(n_groups * t) < 0.5).astype(float), rng.normal(size=n_groups * t)])
+    n_groups = 30
+    sizes = rng.integers(2, 6, size=n_groups)
+    grp = np.repeat(np.arange(n_groups), sizes)
+    cl = np.repeat(rng.integers(0, 5, size=n_groups), sizes)
+    n = len(grp)
+    x = np.column_stack([(rng.random(n) < 0.5).astype(float), rng.normal(size=n)])
     a = rng.normal(size=n_groups)[grp]
-    y = (rng.random(n_groups * t) < expit(a + 0.5 * x[:, 0] - 0.4 * x[:, 1])).astype(float)
+    y = (rng.random(n) < expit(a + 0.5 * x[:, 0] - 0.4 * x[:, 1])).astype(float)
     fit = ConditionalLogit(y, x, grp, names=["d", "x"]).fit("cluster", cl)
     res = score_bootstrap(fit, "d", cl, null=0.2, conf_int=False)
 
-    keep = [g for g in range(n_groups) if 0 < y[grp == g].sum() < t]
+    keep = [g for g in range(n_groups) if 0 < y[grp == g].sum() < (grp == g).sum()]
+    assert len(keep) < n_groups  # some groups are uninformative and must not count in the shares
     total = lambda b: sum(_brute_group_ll(b, x[grp == g], y[grp == g]) for g in keep)  # noqa: E731
     opt = optimize.minimize(lambda v: -total(np.array([0.2, v[0]])), x0=[0.0], method="Nelder-Mead",
                             options={"xatol": 1e-10, "fatol": 1e-14})
@@ -100,32 +266,50 @@ def test_clogit_g4_matches_brute_force():
         return np.array([(fun(b + h * e) - fun(b - h * e)) / (2 * h) for e in np.eye(2)])
 
     group_scores = np.array([grad(lambda v, g=g: _brute_group_ll(v, x[grp == g], y[grp == g]), b) for g in keep])
-    scores = pd.DataFrame(group_scores).groupby(np.array([cl[grp == g][0] for g in keep])).sum().to_numpy()
     hess = np.array([(grad(total, b + 1e-4 * e) - grad(total, b - 1e-4 * e)) / 2e-4 for e in np.eye(2)])
-    s_tilde = scores[:, 0] - scores[:, 1] * hess[1, 0] / hess[1, 1]
-    t_obs, p_brute = _brute_p(s_tilde)
+    u = group_scores @ np.linalg.inv(-hess)[:, 0]
+    group_cl = np.array([cl[grp == g][0] for g in keep])
+    s = pd.Series(u).groupby(group_cl).sum()
+    n_g = pd.Series([(grp == g).sum() for g in keep]).groupby(group_cl).sum().reindex(s.index)
+    t_obs, p_brute = _brute_boottest(s.to_numpy(), n_g.to_numpy(dtype=float))
     assert res.restricted_params.to_numpy() == pytest.approx(b, abs=1e-5)
     assert res.statistic == pytest.approx(t_obs, rel=1e-4)
     assert res.pvalue == p_brute
 
 
-def test_efficient_score_is_orthogonal_to_nuisance():
-    rng = np.random.default_rng(0)
-    s = rng.normal(size=(6, 3))
-    a = rng.normal(size=(3, 3))
-    h = -(a @ a.T + 3 * np.eye(3))
-    out = efficient_scores(s, h, 1)
-    # equals the j-th row of (-H)^-1 applied to the scores, rescaled by 1 / [(-H)^-1]_jj
-    inv = np.linalg.inv(-h)
-    assert out == pytest.approx((s @ inv[:, 1]) / inv[1, 1], rel=1e-10)
+def test_statistic_is_recentred_without_small_sample_factor():
+    s = np.array([0.3, -1.2, 0.8, 2.0, -0.1])
+    pi = np.array([0.1, 0.3, 0.2, 0.25, 0.15])
+    t, draws = score_statistics(s, np.array([[1, -1, 1, 1, -1.0]]), pi)
+    assert t == pytest.approx(s.sum() / np.sqrt(((s - pi * s.sum()) ** 2).sum()), rel=1e-14)
+    v = np.array([1, -1, 1, 1, -1.0])
+    assert draws[0] == pytest.approx((v @ s) / np.sqrt(((v * s - pi * (v @ s)) ** 2).sum()), rel=1e-14)
+    with pytest.raises(ValueError, match="shares must be positive and sum to 1"):
+        score_statistics(s, np.ones((1, 5)), np.full(5, 0.3))
+    with pytest.raises(ValueError, match="one of each per cluster"):
+        score_statistics(s, np.ones((1, 5)), np.full(4, 0.25))
+
+
+def test_ties_do_not_count():
+    """The sign vectors +-1 reproduce |t| exactly and are not counted: with G = 3, p = k / 8 (k <= 6)."""
+    s = np.array([1.0, 2.0, 4.0])
+    pi = np.full(3, 1 / 3)
+    w, full = wild_weights(3)
+    t, draws = score_statistics(s, w, pi)
+    assert full and w.shape == (8, 3)
+    assert np.sum(np.isclose(np.abs(draws), abs(t), rtol=1e-12)) == 2
+    assert np.mean(np.abs(draws) > abs(t) * (1 + 1e-9)) == _brute_boottest(s, np.ones(3))[1]
 
 
 def test_enumerated_weights_and_webb():
     w, full = wild_weights(5)
-    assert full and w.shape == (16, 5) and (w[:, 0] == 1).all()
-    assert len({tuple(r) for r in w}) == 16
+    assert full and w.shape == (32, 5) and len({tuple(r) for r in w}) == 32
     w2, full2 = wild_weights(20, n_boot=500, seed=3)
     assert not full2 and w2.shape == (500, 20) and set(np.unique(w2)) == {-1.0, 1.0}
+    w3, full3 = wild_weights(10, n_boot=999, enumerate_max=8)  # boottest: 2^10 = 1024 > 999 draws
+    assert not full3 and w3.shape == (999, 10)
+    w4, full4 = wild_weights(10, n_boot=1024, enumerate_max=8)  # 2^G <= reps: boottest enumerates
+    assert full4 and w4.shape == (1024, 10)
     webb, _ = wild_weights(6, "webb", n_boot=20000, seed=1)
     assert set(np.round(np.unique(webb) ** 2, 12)) == {0.5, 1.0, 1.5}
     assert webb.mean() == pytest.approx(0, abs=0.02) and (webb ** 2).mean() == pytest.approx(1, abs=0.02)
@@ -135,13 +319,31 @@ def test_enumerated_weights_and_webb():
         wild_weights(6, "mammen")
     with pytest.raises(ValueError, match="at least 2 clusters"):
         wild_weights(1)
+    with pytest.raises(ValueError, match="n_boot=0 must be a positive integer"):
+        wild_weights(30, n_boot=0)
 
 
-def test_halved_enumeration_equals_full():
-    s = np.array([0.3, -1.2, 0.8, 2.0, -0.1])
-    w, _ = wild_weights(5)
-    t_obs, draws = score_statistics(s, w)
-    assert np.mean(np.abs(draws) >= abs(t_obs) - 1e-12) == _brute_p(s)[1]
+def test_efficient_score_is_orthogonal_to_nuisance():
+    rng = np.random.default_rng(0)
+    s = rng.normal(size=(6, 3))
+    a = rng.normal(size=(3, 3))
+    h = -(a @ a.T + 3 * np.eye(3))
+    out = efficient_scores(s, h, 1)
+    # equals boottest's u = S A R' (A = (-H)^-1, R = e_j), divided by A_jj
+    inv = np.linalg.inv(-h)
+    assert out == pytest.approx((s @ inv[:, 1]) / inv[1, 1], rel=1e-10)
+
+
+def test_small_scales_the_statistic_only():
+    y, x, cl = _logit_data(seed=3, g=7, unequal=True)
+    fit = Logit(y, x, names=["d", "x"]).fit("cluster", cl)
+    plain = score_bootstrap(fit, "d", cl, conf_int=False)
+    small = score_bootstrap(fit, "d", cl, conf_int=False, small=True)
+    n, g = len(y), 7
+    assert small.statistic == pytest.approx(plain.statistic * np.sqrt((g - 1) / g * n / (n - 1)), rel=1e-12)
+    assert small.pvalue == plain.pvalue and small.small and "small-sample" in small.summary()
+    with pytest.raises(TypeError, match="small='yes'"):
+        score_bootstrap(fit, "d", cl, small="yes")
 
 
 def test_conf_int_inverts_the_test():
@@ -162,10 +364,13 @@ def test_conf_int_inverts_the_test():
 def test_t_reference_and_errors():
     y, x, cl = _logit_data()
     fit = Logit(y, x, names=["d", "x"]).fit("cluster", cl)
-    from scipy import stats
     assert wald_t_pvalue(fit, "d") == pytest.approx(2 * stats.t(3).sf(abs(fit.tvalues["d"])))
     with pytest.raises(ValueError, match="term 'z' is not a coefficient"):
         score_bootstrap(fit, "z", cl)
+    with pytest.raises(ValueError, match="weights='normal'"):
+        score_bootstrap(fit, "d", cl, weights="normal")
+    with pytest.raises(ValueError, match="alpha=1.5"):
+        score_bootstrap(fit, "d", cl, alpha=1.5)
     with pytest.raises(ValueError, match="not cluster-robust"):
         wald_t_pvalue(Logit(y, x).fit(), "x1")
 

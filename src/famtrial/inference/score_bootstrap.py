@@ -1,31 +1,51 @@
-r"""Wild cluster score bootstrap (Kline and Santos 2012) for one coefficient of a likelihood model.
+r"""Wild cluster score bootstrap after a likelihood model: Stata's ``boottest`` statistic, exactly.
 
 With few clusters (the trial has G = 14 offices) cluster-robust Wald tests over-reject. The score
-bootstrap needs no re-estimation per draw: under H0: b_j = c,
+bootstrap (Kline and Santos 2012) needs no re-estimation per draw. famtrial computes the statistic
+that ``boottest`` (Roodman, MacKinnon, Nielsen and Webb 2019, "Fast and wild", Stata Journal
+19(1); source ``boottest.mata``, Mata class ``boottest``, the ML branch of ``_MakeInterpolables``
+and ``MakeNonWREStats``) computes after ``logit``/``probit``/``clogit``/``ml`` with
+``vce(cluster c)``. Under H0: b_j = c:
 
-1. fit the restricted model (b_j fixed at c, the other coefficients maximised): b~;
-2. take the full model's cluster scores ``S_g = sum_{i in g} s_i(b~)`` (G x k) and Hessian H(b~);
-3. partial the nuisance coefficients out (the efficient score)::
+1. **restricted fit** b~: the log-likelihood maximised with b_j fixed at c (boottest re-runs the
+   command with ``constraints()``);
+2. per-observation scores at b~ mapped onto b_j's direction, ``u_i = s_i(b~)' A[:, j]`` with
+   ``A = (-H(b~))^-1`` the full model's model-based covariance at b~ (boottest's ``A = e(V)`` of
+   the ``iterate(0)`` re-run at b~, ``e(V_modelbased)`` when the fit is robust); cluster sums
+   ``S_g = sum_{i in g} u_i``. ``u_i`` is ``A_jj`` times the efficient score
+   ``s_ij - H_{j,-j} H_{-j,-j}^{-1} s_{i,-j}``; the factor cancels from the statistic;
+3. with cluster weights ``v_g`` and ``N*(v) = sum_g v_g S_g``, the **re-centred** cluster terms
+   ``J_g(v) = v_g S_g - pi_g N*(v)``, ``pi_g = N_g / N`` the cluster's share of the estimation
+   sample's observations (boottest's ``ClustShare``), give ::
 
-       s~_g = S_gj - H_{j,-j} H_{-j,-j}^{-1} S_{g,-j}
+       t*(v) = N*(v) / sqrt( sum_g J_g(v)^2 )
 
-4. the observed statistic is the studentized score ``T = sum_g s~_g / sqrt(G/(G-1) sum_g s~_g^2)``;
-   draw ``T* = sum_g w_g s~_g / sqrt(G/(G-1) sum_g (w_g s~_g)^2)`` with cluster weights w_g:
-   Rademacher (+-1; all 2^G sign vectors when G <= ``enumerate_max``) or Webb's six-point
-   (+-sqrt(1/2), +-1, +-sqrt(3/2));
-5. p = share of draws with ``|T*| >= |T|``; the confidence interval is the set of c not rejected,
-   found by test inversion (grid bracketing, then Brent's method on p(c) - alpha).
+   The observed statistic is ``t = t*(1, ..., 1)`` = ``sum_g S_g / sqrt(sum_g (S_g - pi_g S)^2)``,
+   ``S = sum_g S_g``; no G/(G-1) or other small-sample factor unless ``small=True``;
+4. p = share of the B draws with ``|t*| > |t|`` (strictly: a draw that ties the observed
+   statistic, such as v = +-1 in every cluster, does not count; boottest's ``getp``,
+   ``ptype(symmetric)``); the observed statistic is not among the B draws;
+5. weights: Rademacher (boottest's default). When ``2^G <= n_boot`` or ``G <= enumerate_max``
+   every one of the 2^G sign vectors is used once, B = 2^G (boottest enumerates when
+   ``2^G <= reps``), so the p-value has no simulation error. Otherwise ``n_boot`` seeded
+   Rademacher draws, or Webb's six-point weights (+-sqrt(1/2), +-1, +-sqrt(3/2)), drawn; numpy's
+   generator, not Stata's, so drawn p-values agree with boottest's only up to simulation error.
 
-Works with any model exposing ``exog_names``, ``derivatives(b) -> (llf, grad, hess)`` and either
-``score_groups(b)`` + ``clusters_of_groups(clusters)`` (conditional logit) or ``score_obs(b)``
-(logit). Stata: ``boottest x, weight(rademacher)`` after ``logit``/``clogit`` (score bootstrap for
-ML models; Roodman, MacKinnon, Nielsen and Webb 2019). R: no equivalent (fwildclusterboot covers
-linear models only).
+Stata: ``boottest x = c, reps(R) weight(rademacher)`` after ``clogit y x ..., group(g)
+vce(cluster c)`` or ``logit y x ..., vce(cluster c)``, with ``R >= 2^G`` for the enumerated p-value
+(``reps(16384)`` for G = 14); boottest's default ``reps(999)`` draws at random when ``2^G > 999``.
+Julia (WildBootTests.jl, which boottest calls with its ``julia`` option): ``wildboottest(R, r;
+scores=s, ml=true, beta=b_tilde, A=inv(-H), clustid=c, hetrobust=true, scorebs=true,
+imposenull=true, reps=2^G, auxwttype=:rademacher, small=false)``. R: no equivalent
+(fwildclusterboot covers linear models only).
+
+Works with any model exposing ``exog_names``, ``derivatives(b) -> (llf, grad, hess)``,
+``used_rows`` and either ``score_groups(b)`` + ``clusters_of_groups(clusters)`` (conditional
+logit) or ``score_obs(b)`` + ``clusters_of_rows(clusters)`` (logit).
 """
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -33,7 +53,6 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from famtrial.models.covariance import cluster_sums
 from famtrial.models.optim import newton
 
 __all__ = ["ScoreBootstrapResult", "score_bootstrap", "efficient_scores", "wild_weights", "score_statistics",
@@ -42,24 +61,28 @@ __all__ = ["ScoreBootstrapResult", "score_bootstrap", "efficient_scores", "wild_
 Weights = Literal["rademacher", "webb"]
 _WEIGHTS = ("rademacher", "webb")
 _WEBB = np.array([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)])
+#: |t*| must exceed |t| by this relative margin to count: exact ties (v = +-1, mirrored clusters)
+#: stay ties under rounding, as boottest's strict ``>`` treats them in exact arithmetic.
+_TIE = 1e-10
 
 
 def wild_weights(n_clusters: int, kind: Weights = "rademacher", *, n_boot: int = 9999, seed=None,
                  enumerate_max: int = 16) -> tuple[np.ndarray, bool]:
     """Cluster weights ``(B, G)`` and whether they enumerate every sign vector.
 
-    Rademacher with ``G <= enumerate_max``: the 2^(G-1) sign vectors with w_1 = +1 (each pair
-    +-w gives the same |T*|, so this is the full enumeration). Otherwise ``n_boot`` seeded draws.
+    Rademacher with ``G <= enumerate_max`` or ``2^G <= n_boot``: all 2^G sign vectors, each once
+    (boottest's enumeration, which it uses when ``2^G <= reps``). Otherwise ``n_boot`` seeded
+    draws (Rademacher +-1, or Webb's six points with equal probability).
     """
     if kind not in _WEIGHTS:
         raise ValueError(f"weights={kind!r} is not one of {_WEIGHTS}")
     if n_clusters < 2:
         raise ValueError(f"the wild cluster bootstrap needs at least 2 clusters; got {n_clusters}")
-    if kind == "rademacher" and n_clusters <= enumerate_max:
-        signs = np.array(list(itertools.product((1.0, -1.0), repeat=n_clusters - 1))).reshape(-1, n_clusters - 1)
-        return np.column_stack([np.ones(len(signs)), signs]), True
-    if n_boot < 1:
-        raise ValueError(f"n_boot={n_boot} must be positive")
+    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 1:
+        raise ValueError(f"n_boot={n_boot!r} must be a positive integer")
+    if kind == "rademacher" and (n_clusters <= enumerate_max or 2.0 ** n_clusters <= n_boot):
+        bits = (np.arange(2 ** n_clusters)[:, None] >> np.arange(n_clusters)[None, :]) & 1
+        return 1.0 - 2.0 * bits, True
     rng = np.random.default_rng(seed)
     if kind == "rademacher":
         return rng.choice((-1.0, 1.0), size=(n_boot, n_clusters)), False
@@ -67,7 +90,11 @@ def wild_weights(n_clusters: int, kind: Weights = "rademacher", *, n_boot: int =
 
 
 def efficient_scores(scores: np.ndarray, hessian: np.ndarray, j: int) -> np.ndarray:
-    """``s~_g = S_gj - H_{j,-j} H_{-j,-j}^{-1} S_{g,-j}``: coefficient j's score net of the nuisance ones."""
+    """``s~_g = S_gj - H_{j,-j} H_{-j,-j}^{-1} S_{g,-j}``: coefficient j's score net of the nuisance ones.
+
+    Equals ``(S @ A[:, j]) / A_jj`` with ``A = (-H)^-1``: boottest's ``u = S A R'`` up to the factor
+    ``A_jj``, which cancels from the studentized statistic.
+    """
     scores = np.asarray(scores, dtype=float)
     hessian = np.asarray(hessian, dtype=float)
     free = np.delete(np.arange(hessian.shape[0]), j)
@@ -77,22 +104,28 @@ def efficient_scores(scores: np.ndarray, hessian: np.ndarray, j: int) -> np.ndar
     return scores[:, j] - scores[:, free] @ coef
 
 
-def score_statistics(s_tilde: np.ndarray, weights: np.ndarray) -> tuple[float, np.ndarray]:
-    """Observed studentized score and its bootstrap draws (rows of ``weights``).
+def score_statistics(s_tilde: np.ndarray, weights: np.ndarray, shares: np.ndarray) -> tuple[float, np.ndarray]:
+    """boottest's observed score statistic and its bootstrap draws (rows of ``weights``).
 
-    ``T = sum s~_g / sqrt(c sum s~_g^2)``, ``T*_b = sum w_bg s~_g / sqrt(c sum w_bg^2 s~_g^2)``,
-    c = G/(G-1).
+    ``t*(v) = sum_g v_g s_g / sqrt(sum_g (v_g s_g - pi_g sum_h v_h s_h)^2)``; the observed ``t`` is
+    ``t*(1, ..., 1)``. ``shares`` are the clusters' shares of the observations, ``pi_g = N_g / N``.
     """
     s = np.asarray(s_tilde, dtype=float)
-    g = len(s)
-    c = g / (g - 1)
-    observed = s.sum() / np.sqrt(c * np.sum(s ** 2))
-    draws = (weights @ s) / np.sqrt(c * ((weights ** 2) @ (s ** 2)))
-    return float(observed), draws
+    pi = np.asarray(shares, dtype=float)
+    if s.shape != pi.shape:
+        raise ValueError(f"s_tilde has {s.shape} entries but shares has {pi.shape}: one of each per cluster")
+    if not np.isclose(pi.sum(), 1.0, rtol=0, atol=1e-12) or (pi <= 0).any():
+        raise ValueError(f"shares must be positive and sum to 1 (they sum to {pi.sum():.6g})")
+
+    def t(v: np.ndarray) -> np.ndarray:
+        numer = v @ s
+        return numer / np.sqrt((((v * s) - numer[:, None] * pi) ** 2).sum(axis=1))
+
+    return float(t(np.ones((1, len(s))))[0]), t(np.asarray(weights, dtype=float))
 
 
 def _pvalue(observed: float, draws: np.ndarray) -> float:
-    return float(np.mean(np.abs(draws) >= abs(observed) * (1 - 1e-10)))
+    return float(np.mean(np.abs(draws) > abs(observed) * (1 + _TIE)))
 
 
 def restricted_fit(model, j: int, value: float, start=None) -> np.ndarray:
@@ -116,25 +149,58 @@ def restricted_fit(model, j: int, value: float, start=None) -> np.ndarray:
     return np.insert(opt.x, j, value)
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """Which cluster each score row belongs to, and each cluster's share of the observations."""
+
+    codes: np.ndarray
+    shares: np.ndarray
+    nobs: int
+
+    @property
+    def n_clusters(self) -> int:
+        return len(self.shares)
+
+
+def _layout(model, clusters) -> _Layout:
+    if hasattr(model, "score_groups"):  # conditional logit: score rows are groups, nested in clusters
+        labels = model.clusters_of_groups(clusters)
+    elif hasattr(model, "score_obs"):  # logit: score rows are estimation rows
+        labels = model.clusters_of_rows(clusters)
+    else:
+        raise TypeError(f"{type(model).__name__} has neither score_groups() nor score_obs(): "
+                        "pass the result of a famtrial Logit or ConditionalLogit fit")
+    codes, uniques = pd.factorize(np.asarray(labels), sort=False)
+    rows = pd.Series(np.asarray(clusters)[model.used_rows]).value_counts()
+    counts = rows.reindex(uniques).to_numpy(dtype=float)
+    return _Layout(codes=codes, shares=counts / counts.sum(), nobs=int(counts.sum()))
+
+
+def _scores(model, params) -> np.ndarray:
+    return model.score_groups(params) if hasattr(model, "score_groups") else model.score_obs(params)
+
+
 def cluster_scores(model, params, clusters) -> np.ndarray:
     """Cluster sums of the model's score contributions at ``params``, ``(G, k)``.
 
-    ``clusters`` is aligned with the rows given to the model's constructor (as for ``fit``).
+    ``clusters`` is aligned with the rows given to the model's constructor (as for ``fit``);
+    clusters are ordered by first appearance.
     """
-    if hasattr(model, "score_groups"):  # conditional logit: scores per group, groups nest in clusters
-        return cluster_sums(model.score_groups(params), model.clusters_of_groups(clusters))
-    if hasattr(model, "score_obs"):  # logit: scores per estimation row
-        return cluster_sums(model.score_obs(params), model.clusters_of_rows(clusters))
-    raise TypeError(f"{type(model).__name__} has neither score_groups() nor score_obs()")
+    layout = _layout(model, clusters)
+    out = np.zeros((layout.n_clusters, len(model.exog_names)))
+    np.add.at(out, layout.codes, _scores(model, params))
+    return out
 
 
 @dataclass(frozen=True)
 class ScoreBootstrapResult:
     """Score-bootstrap test of H0: b_term = null, with the test-inversion confidence interval.
 
-    ``statistic`` is the studentized cluster-robust score (asymptotically N(0, 1) under H0);
-    ``pvalue`` its bootstrap p-value; ``conf_int`` ``(lower, upper)`` on the coefficient scale
-    (``None`` when not requested; an end is +-inf when p(c) stays above alpha to the grid's end).
+    ``statistic`` is boottest's studentized score statistic ``t`` (asymptotically N(0, 1) under
+    H0; with ``small=True`` multiplied by boottest's small-sample factor); ``pvalue`` its bootstrap
+    p-value; ``conf_int`` ``(lower, upper)`` on the coefficient scale (``None`` when not requested;
+    an end is +-inf when p(c) stays above alpha to the grid's end). ``n_draws`` is boottest's B
+    (2^G when ``enumerated``).
     """
 
     term: str
@@ -149,17 +215,19 @@ class ScoreBootstrapResult:
     conf_int: tuple[float, float] | None
     estimate: float
     restricted_params: pd.Series
+    small: bool = False
 
     def odds_ratio_conf_int(self) -> tuple[float, float] | None:
         """The interval on the odds-ratio scale, ``exp`` of ``conf_int``."""
         return None if self.conf_int is None else (float(np.exp(self.conf_int[0])), float(np.exp(self.conf_int[1])))
 
     def summary(self) -> str:
-        how = (f"all {self.n_draws:,} Rademacher sign vectors (2^(G-1), enumerated)" if self.enumerated
+        how = (f"all {self.n_draws:,} Rademacher sign vectors (2^G, enumerated)" if self.enumerated
                else f"{self.n_draws:,} {self.weights} draws")
-        lines = [f"Wild cluster score bootstrap (Kline-Santos), H0: {self.term} = {self.null:g}",
+        lines = [f"Wild cluster score bootstrap (boottest), H0: {self.term} = {self.null:g}",
                  f"clusters G = {self.n_clusters}; {how}",
-                 f"score statistic {self.statistic:.4f}, bootstrap p = {self.pvalue:.4f}"]
+                 f"score statistic {'t' if self.small else 'z'} = {self.statistic:.4f}"
+                 f"{' (small-sample factor)' if self.small else ''}, bootstrap p = {self.pvalue:.4f}"]
         if self.conf_int is not None:
             lo, hi = self.conf_int
             lines.append(f"{100 * (1 - self.alpha):g}% CI by test inversion: coef ({lo:.4f}, {hi:.4f}), "
@@ -173,8 +241,8 @@ class ScoreBootstrapResult:
 class _ScoreTest:
     """p(c) for H0: b_j = c with fixed weights, caching restricted fits (warm starts)."""
 
-    def __init__(self, model, j, clusters, weights, start):
-        self.model, self.j, self.clusters, self.weights = model, j, clusters, weights
+    def __init__(self, model, j, layout: _Layout, weights, start):
+        self.model, self.j, self.layout, self.weights = model, j, layout, weights
         self.start = np.asarray(start, dtype=float)
         self.cache: dict[float, tuple[float, float, np.ndarray]] = {}
 
@@ -183,8 +251,9 @@ class _ScoreTest:
         if value not in self.cache:
             b = restricted_fit(self.model, self.j, value, start=self.start)
             _, _, hess = self.model.derivatives(b)
-            s = efficient_scores(cluster_scores(self.model, b, self.clusters), hess, self.j)
-            obs, draws = score_statistics(s, self.weights)
+            per_row = efficient_scores(_scores(self.model, b), hess, self.j)
+            s = np.bincount(self.layout.codes, weights=per_row, minlength=self.layout.n_clusters)
+            obs, draws = score_statistics(s, self.weights, self.layout.shares)
             self.cache[value] = (obs, _pvalue(obs, draws), b)
         return self.cache[value]
 
@@ -208,9 +277,10 @@ def _invert(test: _ScoreTest, estimate: float, se: float, alpha: float, span: fl
 
 
 def score_bootstrap(results, term: str, clusters, *, null: float = 0.0, weights: Weights = "rademacher",
-                    n_boot: int = 9999, seed: int | None = None, enumerate_max: int = 16, conf_int: bool = True,
-                    alpha: float = 0.05, span: float = 8.0, steps: int = 16) -> ScoreBootstrapResult:
-    """Wild cluster score bootstrap test of ``H0: b_term = null`` for a fitted famtrial model.
+                    n_boot: int = 9999, seed: int | None = None, enumerate_max: int = 16, small: bool = False,
+                    conf_int: bool = True, alpha: float = 0.05, span: float = 8.0,
+                    steps: int = 16) -> ScoreBootstrapResult:
+    r"""Wild cluster score bootstrap test of ``H0: b_term = null``, boottest's statistic.
 
     Parameters
     ----------
@@ -223,30 +293,59 @@ def score_bootstrap(results, term: str, clusters, *, null: float = 0.0, weights:
     null : float
         Hypothesised coefficient (log-odds scale).
     weights : {"rademacher", "webb"}
-        Rademacher (all sign vectors when G <= ``enumerate_max``) or Webb's six-point weights
-        (better with very few clusters, G < 10).
+        Rademacher (boottest's default; all 2^G sign vectors when ``G <= enumerate_max`` or
+        ``2^G <= n_boot``) or Webb's six-point weights (drawn; better with very few clusters).
     n_boot, seed
-        Draws and seed when weights are drawn rather than enumerated.
+        Draws and seed when weights are drawn rather than enumerated (boottest's ``reps``;
+        famtrial's default 9,999 where boottest's is 999).
+    enumerate_max : int
+        Enumerate the Rademacher sign vectors up to this G even when ``2^G > n_boot``.
+    small : bool
+        boottest's ``small``: multiply the statistic by ``sqrt((G-1)/G * N/(N-1))`` (its cluster
+        factor G/(G-1) in the variance, and its ``(N - k)/(N - 1)`` with k = 0 after ML, N the
+        estimation sample's observations). The p-value does not change (the factor scales every
+        draw alike); boottest then labels the statistic t(G-1).
     conf_int : bool
-        Also invert the test for a ``1 - alpha`` interval (one restricted fit per evaluated c,
-        the same weights for every c). The grid spans ``estimate +- span * se`` in ``steps`` steps.
+        Also invert the test for a ``1 - alpha`` interval, ``{c : p(c) > alpha}`` (boottest's
+        rule; boottest itself reports no interval after ML models). One restricted fit per
+        evaluated c, the same weights for every c. The grid spans ``estimate +- span * se`` in
+        ``steps`` steps; each end is then located by Brent's method to ``1e-4 * se``.
 
     Notes
     -----
-    Kline and Santos (2012), "A score based approach to wild bootstrap inference", J. Econometric
-    Methods 1(1). Stata: ``boottest term = null, weight(rademacher|webb)`` after ``logit``/``clogit``
-    with ``vce(cluster c)``.
+    Statistic (module docstring): with ``u_i = s_i(b~)' (-H(b~))^{-1} e_j`` summed by cluster to
+    ``S_g``, ``pi_g = N_g / N`` and weights ``v``,
+
+    .. math:: t^*(v) = \frac{\sum_g v_g S_g}{\sqrt{\sum_g (v_g S_g - \pi_g \sum_h v_h S_h)^2}},
+              \qquad t = t^*(1,\dots,1), \qquad p = \frac{1}{B}\#\{b : |t^*_b| > |t|\}.
+
+    Stata: ``boottest term = null, reps(R) weight(rademacher)`` after ``clogit``/``logit`` with
+    ``vce(cluster c)``; ``R >= 2^G`` makes boottest enumerate as famtrial does.
+    WildBootTests.jl: ``wildboottest(R, r; scores, ml=true, beta=b_tilde, A=inv(-H), clustid,
+    hetrobust=true, scorebs=true, reps=2^G)``. Kline and Santos (2012), "A score based approach
+    to wild bootstrap inference", J. Econometric Methods 1(1); Roodman, MacKinnon, Nielsen and Webb
+    (2019), Stata Journal 19(1). Checked against the values printed in boottest's own unit-test
+    log (``tests/reference/boottest/``).
     """
+    if weights not in _WEIGHTS:
+        raise ValueError(f"weights={weights!r} is not one of {_WEIGHTS}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha={alpha!r} must lie strictly between 0 and 1")
+    if not isinstance(small, (bool, np.bool_)):
+        raise TypeError(f"small={small!r} must be True or False")
     model = results.model
     names = list(model.exog_names)
     if term not in names:
         raise ValueError(f"term {term!r} is not a coefficient of the model ({names})")
     j = names.index(term)
     b_hat = results.params.to_numpy()
-    n_clusters = len(cluster_scores(model, b_hat, clusters))
-    w, enumerated = wild_weights(n_clusters, weights, n_boot=n_boot, seed=seed, enumerate_max=enumerate_max)
-    test = _ScoreTest(model, j, clusters, w, b_hat)
+    layout = _layout(model, clusters)
+    w, enumerated = wild_weights(layout.n_clusters, weights, n_boot=n_boot, seed=seed, enumerate_max=enumerate_max)
+    test = _ScoreTest(model, j, layout, w, b_hat)
     statistic, pvalue, b_tilde = test(null)
+    if small:
+        g, n = layout.n_clusters, layout.nobs
+        statistic *= float(np.sqrt((g - 1) / g * n / (n - 1)))
     ci = None
     if conf_int:
         se = float(np.sqrt(np.linalg.inv(-model.derivatives(b_hat)[2])[j, j]))
@@ -254,8 +353,8 @@ def score_bootstrap(results, term: str, clusters, *, null: float = 0.0, weights:
         ci = _invert(test, float(b_hat[j]), se, alpha, span, steps)
     return ScoreBootstrapResult(
         term=term, null=float(null), statistic=statistic, pvalue=pvalue, weights=weights, n_draws=len(w),
-        enumerated=enumerated, n_clusters=n_clusters, alpha=alpha, conf_int=ci, estimate=float(b_hat[j]),
-        restricted_params=pd.Series(b_tilde, index=names, name="restricted"))
+        enumerated=enumerated, n_clusters=layout.n_clusters, alpha=alpha, conf_int=ci, estimate=float(b_hat[j]),
+        restricted_params=pd.Series(b_tilde, index=names, name="restricted"), small=bool(small))
 
 
 def wald_t_pvalue(results, term: str) -> float:

@@ -197,11 +197,12 @@ def _time_note(results: Mapping[str, ModelResults]) -> str:
     return "; ".join(parts)
 
 
-def _se_note(results: Mapping[str, ModelResults]) -> str:
+def _se_note(results: Mapping[str, ModelResults], names: Mapping[str, str]) -> str:
     kinds = []
     for res in results.values():
         if res.cov_type == "cluster":
             name = dict(res.info).get("Cluster variable")
+            name = names.get(name, name)
             kinds.append(f"cluster-robust SE (clustered by {name}, G = {res.n_clusters})" if name else
                          f"cluster-robust SE (G = {res.n_clusters})")
         elif res.cov_type == "robust":
@@ -219,14 +220,15 @@ def compare_models(results: Mapping[str, ModelResults], *, title: str = "",
                    labels: Mapping[str, str] | None = None, hide: Sequence[str] = _HIDDEN,
                    n_parents: int | None = None, digits: int = 2, alpha: float = 0.05,
                    leading_zero: bool = True, first: Sequence[str] = (),
-                   unit: tuple[str, str] = ("parent", "parents")) -> Table:
+                   unit: tuple[str, str] = ("parent", "parents"), cluster_names: Mapping[str, str] | None = None) -> Table:
     """Lay fitted models side by side: OR (stars), SE of the OR, CI; pseudo R2 and groups.
 
     ``frame`` holds, per model, OR, SE, CI bounds, p for every term (columns ``model.field``),
     and the pseudo R2 and number of groups used. Terms starting with a ``hide`` prefix (the time
     trend, month effects) stay in ``frame`` but not in ``display``. ``first`` lists terms shown
-    first (the treatment terms). ``labels`` maps terms to row labels. The notes are derived from
-    the results: the estimator, the covariance (and cluster variable) each model used, the time
+    first (the treatment terms). ``labels`` maps terms to row labels, ``cluster_names`` cluster
+    columns to the words the notes use (``{"kontor": "office"}``). The notes are derived from the
+    results: the estimator, the covariance (and cluster variable) each model used, the time
     adjustment found among the terms.
     """
     if not isinstance(results, Mapping) or not results:
@@ -270,7 +272,7 @@ def compare_models(results: Mapping[str, ModelResults], *, title: str = "",
     estimators = sorted({r.model_name for r in results.values()})
     group = f", group = {unit[0]}" if any(isinstance(r, ConditionalLogitResults) for r in results.values()) else ""
     time = _time_note(results)
-    notes = (f"{'; '.join(estimators)}{group}. Odds ratios with {_se_note(results)} and {level}"
+    notes = (f"{'; '.join(estimators)}{group}. Odds ratios with {_se_note(results, cluster_names or {})} and {level}"
              + (f"; {time}" if time else "") + ". * p < .05, ** p < .01, *** p < .001.")
     return Table(frame=frame, display=display, title=title, notes=notes)
 
@@ -284,7 +286,9 @@ def model_tables(results: Mapping[str, ConditionalLogitResults], plan: Plan, *,
         if members:
             out[table] = compare_models(members, title=plan.table_title(table), labels=plan.labels,
                                         n_parents=n_parents, digits=plan.digits, leading_zero=plan.leading_zero,
-                                        first=plan.treatment_terms, unit=(plan.unit("parent", 1), plan.unit("parent")))
+                                        first=plan.treatment_terms, unit=(plan.unit("parent", 1), plan.unit("parent")),
+                                        cluster_names={getattr(plan, r): plan.unit(r, 1) for r in
+                                                       ("parent", "family", "office")})
     return out
 
 

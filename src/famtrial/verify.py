@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import math
+import sys
 import tomllib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -411,7 +412,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         report = verify(args.results, args.spec, tolerances=_parse_tolerances(args.tolerance), tables=tables,
                         allow_missing=args.allow_missing)
     except (FileNotFoundError, ValueError) as err:
-        print(f"famtrial verify: {err}")
+        print(f"famtrial verify: {err}", file=sys.stderr)
         return 2
     if args.out:
         if Path(args.out).suffix == ".md":

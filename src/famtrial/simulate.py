@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -60,6 +61,7 @@ _MONTH_FORMATS = ("yyyymm", "text", "period")
 CovariateKind = Literal["binary", "integer", "markov", "count"]
 _KINDS = ("binary", "integer", "markov", "count")
 _TIME_VARYING = ("markov", "count")
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 class DesignError(ValueError):
@@ -285,10 +287,10 @@ def _validate(d: TrialDesign) -> None:
     def bad(key: str, msg: str):
         raise DesignError(f"{key}: {msg}")
 
-    try:
-        first, last, impl = (pd.Period(m, "M") for m in (d.first_month, d.last_month, d.implementation))
-    except (ValueError, TypeError) as exc:
-        raise DesignError(f"months: first/last/implementation must be 'YYYY-MM' text ({exc})") from None
+    for key, value in (("first", d.first_month), ("last", d.last_month), ("implementation", d.implementation)):
+        if not (isinstance(value, str) and _MONTH.match(value)):
+            bad(f"months.{key}", f"{value!r} is not a month; give 'YYYY-MM'")
+    first, last, impl = (pd.Period(m, "M") for m in (d.first_month, d.last_month, d.implementation))
     if not first < impl <= last:
         bad("months.implementation", f"{d.implementation} must fall after months.first ({d.first_month}, which "
             f"holds the baseline month at the latest) and not after months.last ({d.last_month})")
@@ -440,9 +442,7 @@ def design_from_dict(raw: Mapping, source: str = "design") -> TrialDesign:
     m = top.sub("months")
     months = {k: m.get(k, str, what="'YYYY-MM' text") for k in ("first", "last", "implementation")}
     for k, v in months.items():
-        try:
-            pd.Period(v, "M")
-        except (ValueError, TypeError):
+        if not _MONTH.match(v):
             m.fail(k, f"{v!r} is not a month; give 'YYYY-MM'")
     m.done()
     f = top.sub("families", {})

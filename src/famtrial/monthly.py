@@ -70,6 +70,7 @@ class MonthlyEffects:
     description: str = ""
     treatment: str = "the offer"
     units: tuple[str, str] = ("parent", "office")
+    cluster_label: str = ""
 
     @property
     def estimated(self) -> pd.DataFrame:
@@ -106,7 +107,7 @@ class MonthlyEffects:
         sig = self.significant_months
         level = f"{100 * (1 - self.alpha):g}%"
         fe = f"{self.units[1]} fixed effects; " if self.fixed_effects else ""
-        se = (f"SE clustered by {self.cluster} ({self.adjustment} factor"
+        se = (f"SE clustered by {self.cluster_label or self.cluster} ({self.adjustment} factor"
               f"{'; t(G-1) reference' if self.t_reference else ''})" if self.cluster else "model-based SE")
         lines = [
             f"{m} monthly logits of {self.outcome} on the offer ({f['month'].iloc[0]} .. {f['month'].iloc[-1]}"
@@ -334,4 +335,5 @@ def monthly_effects(panel: Panel, outcome: str, *, months: Sequence[str] | None 
                           parents_without_baseline=no_base, results=tuple(fits),
                           name=series.name if series else variable.key, description=variable.description,
                           treatment=plan.treatment_description,
-                          units=(plan.unit("parent", 1), plan.unit("office", 1)))
+                          units=(plan.unit("parent", 1), plan.unit("office", 1)),
+                          cluster_label=plan.unit("office", 1) if cluster_col == cols.office else (cluster_col or ""))

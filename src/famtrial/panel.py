@@ -122,31 +122,34 @@ class LoadReport:
     rows_removed_by_restriction: int = 0
     rows_outside_window: int = 0
 
-    def describe(self) -> str:
-        """The report as readable lines."""
+    def describe(self, units: tuple[str, str, str] = ("parent", "family", "office")) -> str:
+        """The report as readable lines (``units``: the trial's words for parent, family, office)."""
+        from famtrial.plan import plural
+
+        par, fam, off = (plural(u) for u in units)
         lines = [f"source: {self.source}",
                  f"rows: {self.rows_read:,} read, {self.rows_kept:,} kept"]
         if self.rows_outside_window:
             lines.append(f"months window: {self.rows_outside_window:,} rows outside the plan's months removed")
         lines += [
-                 f"parents: {self.parents:,} in {self.families:,} families and {self.offices:,} offices",
+                 f"{par}: {self.parents:,} in {self.families:,} {fam} and {self.offices:,} {off}",
                  f"months: {self.months} ({self.first_month} .. {self.last_month})",
-                 f"gaps: {self.parents_with_gaps:,} parents miss {self.missing_parent_months:,} months "
+                 f"gaps: {self.parents_with_gaps:,} {par} miss {self.missing_parent_months:,} months "
                  "between their first and last month (allowed; counted)"]
         if self.parents_without_baseline:
-            lines.append(f"baseline: {self.parents_without_baseline:,} parents have no row at the baseline month "
+            lines.append(f"baseline: {self.parents_without_baseline:,} {par} have no row at the baseline month "
                          "(absent from baseline_frame())")
         if self.dropped_missing:
             detail = ", ".join(f"{c}: {n:,}" for c, n in self.dropped_missing.items())
             lines.append(f"dropped for missing values (listwise): {self.rows_dropped_missing:,} rows ({detail}); "
-                         f"{self.parents_dropped_missing:,} parents lost every row")
+                         f"{self.parents_dropped_missing:,} {par} lost every row")
         if self.time_invariant_varying:
             detail = ", ".join(f"{c}: {n:,}" for c, n in self.time_invariant_varying.items())
-            lines.append(f"time-invariant covariates that vary within a parent (parents): {detail}")
+            lines.append(f"time-invariant covariates that vary within a {units[0]} ({par}): {detail}")
         if self.offices_mixed_model:
-            lines.append(f"offices whose offered parents follow more than one model: {list(self.offices_mixed_model)}")
+            lines.append(f"{off} whose offered {par} follow more than one variant: {list(self.offices_mixed_model)}")
         if self.offices_removed:
-            lines.append(f"restricted: {len(self.offices_removed)} offices removed {list(self.offices_removed)}, "
+            lines.append(f"restricted: {len(self.offices_removed)} {off} removed {list(self.offices_removed)}, "
                          f"{self.rows_removed_by_restriction:,} rows")
         return "\n".join(lines)
 
@@ -227,7 +230,7 @@ class Panel:
     def summary(self) -> str:
         """The load report as text."""
         return (f"Panel ({self.plan.name}): implementation {self.implementation}, baseline {self.baseline}\n"
-                + self.report.describe())
+                + self.report.describe(self.plan.units))
 
     def __repr__(self) -> str:
         return self.summary()

@@ -87,7 +87,7 @@ def plot_monthly(effects: MonthlyEffects, ax=None, *, band: bool = True, title: 
     ax.set_xticks(x[::step])
     ax.set_xticklabels(f["month"].iloc[::step], rotation=45, ha="right", fontsize=8)
     ax.set_xlim(-0.5, len(f) - 0.5)
-    ax.set_ylabel("Odds ratio, offered vs ordinary (log scale)")
+    ax.set_ylabel("Odds ratio, offered vs control (log scale)")
     ax.set_xlabel("Month")
     what = effects.description or effects.outcome
     prefix = f"Figure {number}. " if number else ""
@@ -97,7 +97,7 @@ def plot_monthly(effects: MonthlyEffects, ax=None, *, band: bool = True, title: 
     ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=4, frameon=False)
     if caption:
         fe = f"; {effects.units[1]} fixed effects" if effects.fixed_effects else ""
-        se = f"SE clustered by {effects.cluster}" if effects.cluster else "model-based SE"
+        se = f"SE clustered by {effects.cluster_label or effects.cluster}" if effects.cluster else "model-based SE"
         missing = int(f["coef"].isna().sum())
         gaps = f" {missing} month{'s' if missing != 1 else ''} without an estimate (gaps)." if missing else ""
         at_base = (f" The baseline month ({effects.baseline}) precedes the offer's effect: its odds ratio shows "

@@ -503,12 +503,14 @@ def margins(results: ModelResults, variables: str | Sequence[str] | None = None,
     formula_fit = results.design is not None and results.data is not None
     if formula_fit:
         frame = results.data.iloc[model.used_rows]
-        candidates = [v for v in results.design.rhs_variables if v in frame.columns] if hasattr(
-            results.design, "rhs_variables") else list(frame.columns)
+        candidates = [v for v in results.design.rhs_variables if v in frame.columns]
+        categorical = {v for v in candidates if v in results.design.categorical_variables
+                       or not pd.api.types.is_numeric_dtype(frame[v])}
     else:
         candidates = [n for n in names if n != "Intercept"]
+        categorical = set()
     if variables is None:
-        variables = candidates
+        variables = [v for v in candidates if v not in categorical]
     variables = [variables] if isinstance(variables, str) else list(variables)
     unknown = [v for v in variables if v not in candidates]
     if unknown:
@@ -516,6 +518,10 @@ def margins(results: ModelResults, variables: str | Sequence[str] | None = None,
     disc = set(variables) if discrete is True else set() if discrete is False else set(discrete)
     if disc - set(variables):
         raise PostEstimationError(f"discrete={sorted(disc - set(variables))} are not among the variables {variables}")
+    no_slope = sorted((categorical & set(variables)) - disc)
+    if no_slope:
+        raise PostEstimationError(f"margins: {no_slope} enter as categories (C() or non-numeric), which have no "
+                                  "derivative; list 0/1 ones in discrete= for the 0 -> 1 change")
     w = model._w if model._w is not None else np.ones(len(model._y))
     w = w / w.sum()
     x = model._x

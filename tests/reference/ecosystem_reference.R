@@ -9,9 +9,9 @@
 # - Cluster-robust covariance of a logit: sandwich::vcovCL(fit, cluster = ~cl, type = "HC0")
 #   (factor G/(G-1), Stata's logit, vce(cluster cl)).
 # - Average marginal effects: marginaleffects is not packaged for Debian, so the AMEs are computed
-#   by hand: the derivative AME by central differences of predict(type = "response") in the data
-#   (as marginaleffects::avg_slopes does), the discrete AME by predicting with the 0/1 variable set to
-#   1 and 0 (avg_comparisons); the delta-method SE is sqrt(J V J') with the Jacobian J of the AME
+#   by hand: the derivative AME by central differences of predict(type = "response") in the data,
+#   step 1e-4 (|x| + 1) (as marginaleffects::avg_slopes does), the discrete AME by predicting with
+#   the 0/1 variable set to 1 and 0 (avg_comparisons); the delta-method SE is sqrt(J V J') with the Jacobian J of the AME
 #   with respect to the coefficients taken by central finite differences (not the analytic formula
 #   famtrial uses).
 # - Wald tests: car::linearHypothesis(fit, hyp, vcov. = V, test = "Chisq").
@@ -43,7 +43,7 @@ ame_fun <- function(fit, data, var, kind) {
       d0 <- data; d0[[var]] <- 0
       mean(predict(f2, newdata = d1, type = "response") - predict(f2, newdata = d0, type = "response"))
     } else {
-      h <- 1e-5 * (abs(data[[var]]) + 1e-3)
+      h <- 1e-4 * (abs(data[[var]]) + 1)
       dp <- data; dp[[var]] <- dp[[var]] + h
       dm <- data; dm[[var]] <- dm[[var]] - h
       mean((predict(f2, newdata = dp, type = "response") - predict(f2, newdata = dm, type = "response")) / (2 * h))

@@ -550,7 +550,7 @@ def margins(results: ModelResults, variables: str | Sequence[str] | None = None,
         else:
             if formula_fit:
                 col = frame[v].to_numpy(dtype=float)
-                h = 1e-5 * (np.abs(col) + 1e-3)  # Stata-style relative step
+                h = 1e-6 * (np.abs(col) + 1)  # exact for terms linear or quadratic in v
                 dx = (_design(results, frame.assign(**{v: col + h})) - _design(results, frame.assign(**{v: col - h})))
                 dx /= (2 * h)[:, None]
             else:

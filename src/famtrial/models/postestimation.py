@@ -182,7 +182,7 @@ def restrictions(names: Sequence[str], hypotheses: str | Sequence[str] | tuple[n
         if len(sides) == 1:
             sides.append("0")
         forms = []
-        for side, original in zip(sides, text.replace("==", "=").split("=") + ["0"]):
+        for side in sides:
             try:
                 forms.append(_linear(ast.parse(side, mode="eval"), k))
             except (SyntaxError, ValueError):
@@ -254,7 +254,8 @@ def t_test(results: ModelResults, hypotheses, alpha: float = 0.05) -> pd.DataFra
     crit = dist.ppf(1 - alpha / 2)
     stat = "z" if results.covariance.df is None else "t"
     return pd.DataFrame({"estimate": est, "se": se, stat: z, "p": 2 * dist.sf(np.abs(z)),
-                         "ci_low": est - crit * se, "ci_high": est + crit * se}, index=pd.Index(labels, name="restriction"))
+                         "ci_low": est - crit * se, "ci_high": est + crit * se},
+                        index=pd.Index(labels, name="restriction"))
 
 
 @dataclass(frozen=True)

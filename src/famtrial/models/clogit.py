@@ -105,8 +105,11 @@ class ConditionalLogit:
         identical groups (``nobs`` sums the weights over rows; covariances equal those of the
         expanded data). ``"pweight"``: sampling weights; only the robust (on the group) or cluster
         sandwich is valid and is the default. The kernel returns per-group log-likelihoods and
-        scores, weighted here; its Hessian is a sum over groups, so the weighted Hessian is
-        ``sum_v v * H(groups of weight v)``: one kernel pass per distinct weight value.
+        scores but a Hessian summed over groups, so the weights enter through the data: the kernel
+        sees ``x_gt sqrt(w_g)`` with offset ``(1 - sqrt(w_g)) x_gt'b``, which leaves every linear
+        predictor at ``x_gt'b`` and multiplies group g's Hessian by w_g and its score by
+        sqrt(w_g); the log-likelihoods and scores are then scaled by w_g and sqrt(w_g). One kernel
+        pass per evaluation, exact up to rounding; it keeps a weighted copy of the regressors.
     weight_type : {"fweight", "pweight"}
 
     Notes
@@ -200,7 +203,7 @@ class ConditionalLogit:
         self.weight_type: WeightType | None = None
         self._gw: np.ndarray | None = None
         if w is not None:
-            self._set_group_weights(w, weight_type, labels, ysum[informative], sizes[informative])
+            self._set_group_weights(w, weight_type, labels)
         self._last: tuple[np.ndarray, np.ndarray] | None = None  # (params, group scores) of the last evaluation
         self.group_labels = labels[informative]
         self.n_groups = len(self._lo)
@@ -208,9 +211,9 @@ class ConditionalLogit:
         if self.weight_type == "fweight":
             self.nobs = int(round((self._gw * (self._hi - self._lo)).sum()))
 
-    def _set_group_weights(self, w: np.ndarray, weight_type: WeightType, labels, ones, sizes) -> None:
-        """One weight per informative group (checked constant within every group), and the batches of
-        each distinct weight value for the weighted Hessian."""
+    def _set_group_weights(self, w: np.ndarray, weight_type: WeightType, labels) -> None:
+        """One weight per informative group (checked constant within every group) and the kernel's
+        weighted regressors ``x sqrt(w)`` (rows in the model's sorted order)."""
         starts = self._starts_all[:-1]
         varies = np.minimum.reduceat(w, starts) != np.maximum.reduceat(w, starts)
         if varies.any():
@@ -220,11 +223,8 @@ class ConditionalLogit:
         self.weight_type = weight_type
         self._gw = w[self._lo]
         self._null = None  # the closed-form b = 0 point is unweighted
-        self._weight_classes = []
-        for value in np.unique(self._gw):
-            idx = np.flatnonzero(self._gw == value)
-            _, batches, depth = kernel.plan(ones[idx], sizes[idx])
-            self._weight_classes.append((value, np.where(batches >= 0, idx[np.maximum(batches, 0)], -1), depth))
+        self._sqrt_w = np.sqrt(w)
+        self._xt_w = np.ascontiguousarray(self._xt * self._sqrt_w)
 
     @property
     def used_rows(self) -> np.ndarray:
@@ -254,28 +254,17 @@ class ConditionalLogit:
         if params.shape != (self._xt.shape[0],):
             raise ValueError(f"params must have length {self._xt.shape[0]} ({self.exog_names})")
         chunks = 4 * numba.get_num_threads()
-        if self._gw is not None and want_hess:
-            out = self._eval_weight_classes(params, chunks)
-        else:
+        if self._gw is None:
             out = kernel.derivatives(self._xt, params, self._offset, self._y, self._lo, self._hi, self._flip,
                                      self._batches, self._batch_depth, want_hess, chunks)
-            if self._gw is not None:
-                out = (out[0] * self._gw, out[1] * self._gw[:, None], out[2])
+        else:
+            # x sqrt(w) with offset (1 - sqrt(w)) x'b: the same linear predictors, Hessian times w_g
+            off = (1 - self._sqrt_w) * (params @ self._xt) + (self._offset if len(self._offset) else 0.0)
+            ll, scores, hess = kernel.derivatives(self._xt_w, params, off, self._y, self._lo, self._hi, self._flip,
+                                                  self._batches, self._batch_depth, want_hess, chunks)
+            out = (ll * self._gw, scores * np.sqrt(self._gw)[:, None], hess)
         self._last = (params, out[1])
         return out
-
-    def _eval_weight_classes(self, params, chunks):
-        """Weighted per-group log-likelihoods and scores and ``sum_v v * H_v``, one kernel pass per weight value."""
-        ll = np.zeros(self.n_groups)
-        scores = np.zeros((self.n_groups, len(params)))
-        hess = np.zeros((len(params), len(params)))
-        for value, batches, depth in self._weight_classes:
-            ll_v, sc_v, h_v = kernel.derivatives(self._xt, params, self._offset, self._y, self._lo, self._hi,
-                                                 self._flip, batches, depth, True, chunks)
-            ll += ll_v
-            scores += sc_v
-            hess += value * h_v
-        return ll * self._gw, scores * self._gw[:, None], hess
 
     def loglike(self, params) -> float:
         """Conditional log-likelihood at ``params``."""

@@ -100,7 +100,7 @@ class ModelResults:
     def tvalues(self) -> pd.Series:
         return (self.params / self.bse).rename("tvalues")
 
-    def _dist(self):
+    def _dist(self) -> Any:
         df = self.covariance.df
         return stats.norm if df is None else stats.t(df)
 
@@ -253,6 +253,8 @@ class ModelResults:
     # -- presentation --------------------------------------------------------------------------
     def _header(self) -> list[tuple[str, str]]:
         rows = [("Model", self.model_name), ("Outcome", self.outcome), ("Observations", f"{self.nobs:,}")]
+        if self.formula is not None:
+            rows.insert(1, ("Formula", self.formula))
         rows += list(self.info)
         rows += [
             ("Covariance", self.covariance.describe()),

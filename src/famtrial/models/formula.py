@@ -21,7 +21,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
+
+from numpy.typing import ArrayLike
 
 import numpy as np
 import pandas as pd
@@ -50,7 +52,7 @@ class _Design:
 
     spec: ModelSpec
     time_var: str | None = None
-    time_levels: tuple = ()
+    time_levels: tuple[Any, ...] = ()
 
     @property
     def rhs_variables(self) -> list[str]:
@@ -74,7 +76,7 @@ class _Design:
         return pd.concat([mm, _time_effect_dummies(frame[self.time_var], self.time_var, self.time_levels)], axis=1)
 
 
-def _time_effect_dummies(values: pd.Series, name: str, levels: tuple) -> pd.DataFrame:
+def _time_effect_dummies(values: pd.Series, name: str, levels: tuple[Any, ...]) -> pd.DataFrame:
     """Dense 0/1 dummies of a categorical time effect ``C(name)``, base level (the first) omitted.
 
     This is the one place where the conditional logit's ``C(month)`` becomes regressors: the
@@ -131,7 +133,8 @@ def _split_time_effect(rhs: str) -> tuple[str, str | None]:
     return rhs, None
 
 
-def _prepare(formula: str, data: pd.DataFrame, extra: list[str], allow_group: bool):
+def _prepare(formula: str, data: pd.DataFrame, extra: list[str], allow_group: bool
+             ) -> tuple[pd.DataFrame, np.ndarray, str, pd.DataFrame, _Design, str | None, list[DropRecord]]:
     """Parse, drop rows with missing values (recorded), and build the outcome and design."""
     if not isinstance(formula, str):
         raise FormulaError(f"the first argument is the formula (a string such as 'y ~ x'); got "
@@ -174,7 +177,7 @@ def _prepare(formula: str, data: pd.DataFrame, extra: list[str], allow_group: bo
                            f"{list(mm.lhs.columns)}")
     y = np.asarray(mm.lhs, dtype=float)[:, 0]
     outcome = str(mm.lhs.columns[0])
-    levels: tuple = ()
+    levels: tuple[Any, ...] = ()
     if time_var is not None:
         levels = tuple(sorted(pd.unique(frame[time_var])))
     design = _Design(mm.rhs.model_spec, time_var, levels)
@@ -182,27 +185,30 @@ def _prepare(formula: str, data: pd.DataFrame, extra: list[str], allow_group: bo
     return frame, y, outcome, x, design, group, dropped
 
 
-def _factor_variables(factor) -> set[str]:
+def _factor_variables(factor: Any) -> set[str]:
     """Data columns a formulaic factor reads (names in its expression)."""
     return set(re.findall(r"[A-Za-z_]\w*", str(factor.expr)))
 
 
-def _column_or_array(data: pd.DataFrame, frame: pd.DataFrame, value, what: str):
+def _column_or_array(data: pd.DataFrame, frame: pd.DataFrame, value: ArrayLike | str | None,
+                     what: str) -> np.ndarray | None:
     """A column name of ``data`` (read on ``frame``'s rows) or an array aligned with ``data``."""
     if value is None:
         return None
     if isinstance(value, str):
         if value not in data.columns:
             raise FormulaError(f"{what} column {value!r} is not in the data (columns: {list(data.columns)})")
-        return frame[value].to_numpy()
+        column: np.ndarray = frame[value].to_numpy()
+        return column
     arr = np.asarray(value)
     if len(arr) != len(data):
         raise FormulaError(f"{what} has {len(arr):,} entries; the data have {len(data):,} rows")
-    return arr[data.index.get_indexer(frame.index)] if len(frame) != len(data) else arr
+    out: np.ndarray = arr[data.index.get_indexer(frame.index)] if len(frame) != len(data) else arr
+    return out
 
 
-def _extra_columns(*values) -> list[str]:
-    out = []
+def _extra_columns(*values: object) -> list[str]:
+    out: list[str] = []
     for v in values:
         if isinstance(v, str):
             out.append(v)
@@ -211,8 +217,9 @@ def _extra_columns(*values) -> list[str]:
     return out
 
 
-def logit(formula: str, data: pd.DataFrame, *, vcov: VcovSpec | None = None, weights=None,
-          weight_type: WeightType = "fweight", offset=None, adjustment: Adjustment = "stata",
+def logit(formula: str, data: pd.DataFrame, *, vcov: VcovSpec | None = None,
+          weights: ArrayLike | str | None = None, weight_type: WeightType = "fweight",
+          offset: ArrayLike | str | None = None, adjustment: Adjustment = "stata",
           t_reference: bool = False) -> LogitResults:
     """Fit a binary logit from a formula.
 
@@ -244,7 +251,7 @@ def logit(formula: str, data: pd.DataFrame, *, vcov: VcovSpec | None = None, wei
     R: ``glm(y ~ arm + rwc_b + factor(office), binomial, weights = w)`` + ``sandwich::vcovCL``.
     """
     frame, y, outcome, x, design, _, dropped = _prepare(formula, data, _extra_columns(vcov, weights, offset), False)
-    cov_type, cluster = (None, None) if vcov is None else _parse_vcov(vcov)
+    cov_type, cluster = _parse_vcov(vcov) if vcov is not None else (None, None)
     w = _column_or_array(data, frame, weights, "weights")
     off = _column_or_array(data, frame, offset, "offset")
     has_constant = "Intercept" in x.columns
@@ -258,8 +265,9 @@ def logit(formula: str, data: pd.DataFrame, *, vcov: VcovSpec | None = None, wei
                    cluster_name=cluster if isinstance(cluster, str) else getattr(cluster, "name", None))
 
 
-def clogit(formula: str, data: pd.DataFrame, *, vcov: VcovSpec | None = None, weights=None,
-           weight_type: WeightType = "fweight", offset=None, adjustment: Adjustment = "stata",
+def clogit(formula: str, data: pd.DataFrame, *, vcov: VcovSpec | None = None,
+           weights: ArrayLike | str | None = None, weight_type: WeightType = "fweight",
+           offset: ArrayLike | str | None = None, adjustment: Adjustment = "stata",
            t_reference: bool = False) -> ConditionalLogitResults:
     """Fit an exact fixed-effects (conditional) logit from ``"y ~ x1 + x2 + C(month) | group"``.
 
@@ -293,7 +301,7 @@ def clogit(formula: str, data: pd.DataFrame, *, vcov: VcovSpec | None = None, we
                            "e.g. 'y ~ treat + C(month) | parent'")
     frame, y, outcome, x, design, group, dropped = _prepare(formula, data, _extra_columns(vcov, weights, offset),
                                                             True)
-    cov_type, cluster = (None, None) if vcov is None else _parse_vcov(vcov)
+    cov_type, cluster = _parse_vcov(vcov) if vcov is not None else (None, None)
     x = x.drop(columns="Intercept", errors="ignore")
     w = _column_or_array(data, frame, weights, "weights")
     off = _column_or_array(data, frame, offset, "offset")

@@ -16,12 +16,13 @@ import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Any, Literal, Union
 
 import numba as nb
 import numpy as np
 import pandas as pd
 from scipy import stats
+from numpy.typing import ArrayLike
 from scipy.special import expit
 
 from famtrial.models.base import ModelResults
@@ -32,8 +33,11 @@ __all__ = [
     "wald_test", "t_test", "lr_test", "predict", "conditional_probabilities", "margins", "tidy", "glance",
 ]
 
-VcovSpec = Union[Literal["iid", "nonrobust", "hetero", "robust"], Mapping[str, object]]
-_VCOV_NAMES = {"iid": "nonrobust", "nonrobust": "nonrobust", "hetero": "robust", "robust": "robust"}
+VcovSpec = Union[Literal["iid", "nonrobust", "hetero", "robust"], Mapping[str, Any]]
+#: restrictions: text (one string, commas between restrictions), a list of strings, or (R, q)
+Hypotheses = Union[str, Sequence[str], tuple[np.ndarray, np.ndarray]]
+_VCOV_NAMES: dict[str, Literal["nonrobust", "robust"]] = {"iid": "nonrobust", "nonrobust": "nonrobust",
+                                                          "hetero": "robust", "robust": "robust"}
 
 
 class PostEstimationError(ValueError):
@@ -45,7 +49,10 @@ class NotIdentifiedError(PostEstimationError):
 
 
 # -- covariance switching ---------------------------------------------------------------------
-def _parse_vcov(vcov: VcovSpec) -> tuple[str, object]:
+CovName = Literal["nonrobust", "robust", "cluster"]
+
+
+def _parse_vcov(vcov: VcovSpec) -> tuple[CovName, Any]:
     """``"iid"``/``"hetero"``/``{"CRV1": cluster}`` -> (cov_type, cluster)."""
     if isinstance(vcov, str):
         if vcov not in _VCOV_NAMES:
@@ -59,7 +66,20 @@ def _parse_vcov(vcov: VcovSpec) -> tuple[str, object]:
     raise PostEstimationError(f"vcov must be a string or {{'CRV1': column}}; got {type(vcov).__name__}")
 
 
-def _cluster_labels(results: ModelResults, cluster: object) -> tuple[np.ndarray, str | None]:
+def _model(results: ModelResults) -> Any:
+    """The estimator behind a results object (every famtrial results class keeps it as ``model``)."""
+    model = getattr(results, "model", None)
+    if model is None:
+        raise PostEstimationError(f"{type(results).__name__} does not keep its model")
+    return model
+
+
+def _clogit(results: ModelResults) -> bool:
+    """A conditional logit (its model has per-group scores)?"""
+    return hasattr(_model(results), "score_groups")
+
+
+def _cluster_labels(results: ModelResults, cluster: ArrayLike | str) -> tuple[np.ndarray, str | None]:
     """One cluster label per row given to the model, from a column name of ``results.data`` or an array."""
     if isinstance(cluster, str):
         if results.data is None:
@@ -99,9 +119,7 @@ def with_vcov(results: ModelResults, vcov: VcovSpec, *, adjustment: Adjustment =
     result equals a fit with that covariance (tested). pweight fits have no model-based covariance.
     """
     cov_type, cluster = _parse_vcov(vcov)
-    model = getattr(results, "model", None)
-    if model is None or not hasattr(model, "robust_covariance"):
-        raise PostEstimationError(f"{type(results).__name__} does not keep its model; cannot recompute the covariance")
+    model = _model(results)
     params = results.params.to_numpy()
     name = None
     if cov_type == "nonrobust":
@@ -151,8 +169,7 @@ def _linear(node: ast.AST, k: int) -> tuple[np.ndarray, float]:
     raise ValueError("not linear")
 
 
-def restrictions(names: Sequence[str], hypotheses: str | Sequence[str] | tuple[np.ndarray, np.ndarray]
-                 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def restrictions(names: Sequence[str], hypotheses: Hypotheses) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Restriction matrix ``R``, right-hand side ``q`` and labels from text, as statsmodels' ``wald_test``.
 
     ``hypotheses`` is one string (restrictions separated by commas), a list of strings, or an
@@ -175,7 +192,9 @@ def restrictions(names: Sequence[str], hypotheses: str | Sequence[str] | tuple[n
     pattern = re.compile("|".join(f"(?<![\\w.]){re.escape(n)}(?![\\w.])"
                                   for n in sorted(names, key=len, reverse=True)))
     index = {n: j for j, n in enumerate(names)}
-    rows, rhs, labels = [], [], []
+    rows: list[np.ndarray] = []
+    rhs: list[float] = []
+    labels: list[str] = []
     for text in texts:
         coded = pattern.sub(lambda m: f"__b{index[m.group(0)]}__", text)
         sides = [s.strip() for s in coded.replace("==", "=").split("=")]
@@ -224,7 +243,7 @@ class WaldTest:
                 f"p = {self.pvalue:.6g}")
 
 
-def wald_test(results: ModelResults, hypotheses) -> WaldTest:
+def wald_test(results: ModelResults, hypotheses: Hypotheses) -> WaldTest:
     """Joint Wald test of linear restrictions with the results' covariance and reference distribution.
 
     Stata: ``test local = holf`` after ``logit``/``clogit`` (chi2; with a t(G-1) reference the F
@@ -241,7 +260,7 @@ def wald_test(results: ModelResults, hypotheses) -> WaldTest:
     return WaldTest(f, len(q), df, float(stats.f.sf(f, len(q), df)), "F", tuple(labels))
 
 
-def t_test(results: ModelResults, hypotheses, alpha: float = 0.05) -> pd.DataFrame:
+def t_test(results: ModelResults, hypotheses: Hypotheses, alpha: float = 0.05) -> pd.DataFrame:
     """Each restriction separately: ``estimate = Rb - q``, its SE ``sqrt(R V R')``, z (or t), p and interval.
 
     Stata: ``lincom local - holf``. Columns ``estimate, se, z (t), p, ci_low, ci_high``.
@@ -312,7 +331,8 @@ def _design(results: ModelResults, frame: pd.DataFrame) -> np.ndarray:
         if missing:
             raise PostEstimationError(f"the new data do not produce the columns {missing} (e.g. a level of a C() "
                                       "term the fit used is absent); give data with those levels")
-        return mm[names].to_numpy(dtype=float)
+        design: np.ndarray = mm[names].to_numpy(dtype=float)
+        return design
     cols = [n for n in names if n != "Intercept"]
     missing = [c for c in cols if c not in frame.columns]
     if missing:
@@ -322,12 +342,12 @@ def _design(results: ModelResults, frame: pd.DataFrame) -> np.ndarray:
 
 
 def _estimation_index(results: ModelResults) -> pd.Index:
-    rows = results.model.used_rows
+    rows = _model(results).used_rows
     return results.data.index[rows] if results.data is not None else pd.Index(rows, name="row")
 
 
 @nb.njit(cache=True)
-def _cond_prob_kernel(eta, starts, ones):  # pragma: no cover - compiled
+def _cond_prob_kernel(eta: np.ndarray, starts: np.ndarray, ones: np.ndarray) -> np.ndarray:  # pragma: no cover
     out = np.empty(eta.shape[0])
     for g in range(starts.shape[0] - 1):
         s, e = starts[g], starts[g + 1]
@@ -411,7 +431,7 @@ def predict(results: ModelResults, data: pd.DataFrame | None = None,
     """
     if which not in ("prob", "linear"):
         raise PostEstimationError(f"which={which!r} is not 'prob' or 'linear'")
-    model = results.model
+    model = _model(results)
     clogit = hasattr(model, "score_groups")
     b = results.params.to_numpy()
     if data is None:
@@ -441,7 +461,7 @@ def predict(results: ModelResults, data: pd.DataFrame | None = None,
     return pd.Series(expit(eta), index=index, name="prob")
 
 
-def _informative_rows(model) -> np.ndarray:
+def _informative_rows(model: Any) -> np.ndarray:
     """Positions, in the model's sorted order, of the rows of informative groups."""
     return np.repeat(model._informative, np.diff(model._starts_all))
 
@@ -492,7 +512,7 @@ def margins(results: ModelResults, variables: str | Sequence[str] | None = None,
         probability model with the same fixed effects (:func:`famtrial.inference.lpm`), whose
         coefficient is an average effect in probability units.
     """
-    model = results.model
+    model = _model(results)
     if hasattr(model, "score_groups"):
         raise NotIdentifiedError(
             "average marginal effects are not identified after a conditional (fixed-effects) logit: the effect on "
@@ -503,7 +523,7 @@ def margins(results: ModelResults, variables: str | Sequence[str] | None = None,
     b = results.params.to_numpy()
     formula_fit = results.design is not None and results.data is not None
     if formula_fit:
-        frame = results.data.iloc[model.used_rows]
+        frame = results.data.iloc[model.used_rows]  # type: ignore[union-attr]
         candidates = [v for v in results.design.rhs_variables if v in frame.columns]
         categorical = {v for v in candidates if v in results.design.categorical_variables
                        or not pd.api.types.is_numeric_dtype(frame[v])}
@@ -602,9 +622,9 @@ def glance(results: ModelResults) -> pd.DataFrame:
     """
     k = len(results.params)
     common = {"logLik": results.llf, "AIC": results.aic, "BIC": results.bic, "nobs": results.nobs}
-    if hasattr(results.model, "score_groups"):
+    if _clogit(results):
         lr = 2 * (results.llf - results.llnull)
-        row = {"nobs": results.nobs, "n.groups": results.n_groups, "statistic.log": lr,
+        row = {"nobs": results.nobs, "n.groups": getattr(results, "n_groups", None), "statistic.log": lr,
                "p.value.log": float(stats.chi2.sf(lr, k)), **common}
     else:
         row = {"null.deviance": -2 * results.llnull, "df.null": results.nobs - 1, **common,

@@ -2,6 +2,10 @@
 (tests/reference/ecosystem_reference.R: glm on the expanded data, survey::svyglm, survival::clogit on
 the expanded data, survival::coxph with weights and cluster())."""
 
+import shutil
+import subprocess
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -110,3 +114,25 @@ def test_clogit_weights_must_be_constant_within_group():
     w[p.index[p["g"] == 4][1]] = 2.0
     with pytest.raises(ValueError, match="weights vary within group '4'"):
         ConditionalLogit(p["y"], p[["x1"]], p["g"], weights=w)
+
+
+@pytest.mark.needs_r
+@pytest.mark.skipif(shutil.which("Rscript") is None, reason="R is not installed")
+def test_reference_script_reproduces_stored_values(tmp_path):
+    """Re-run tests/reference/ecosystem_reference.R and compare with the stored CSVs (AMEs, Wald, weights)."""
+    repo = Path(__file__).parents[1]
+    probe = subprocess.run(["Rscript", "-e", "library(sandwich); library(car); library(survey); library(survival)"],
+                           capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip("R packages sandwich, car, survey or survival are not installed")
+    work = tmp_path / "repo"
+    for sub in ("logit", "clogit"):
+        shutil.copytree(repo / "tests" / "reference" / sub, work / "tests" / "reference" / sub)
+    shutil.copy(repo / "tests" / "reference" / "ecosystem_reference.R", work / "tests" / "reference")
+    subprocess.run(["Rscript", "tests/reference/ecosystem_reference.R"], cwd=work, check=True, capture_output=True)
+    stored = sorted((repo / REF).glob("*.csv"))
+    assert len(stored) == 8
+    for path in stored:
+        new = pd.read_csv(work / REF / path.name)
+        pd.testing.assert_frame_equal(new.drop(columns="software", errors="ignore"),
+                                      pd.read_csv(path).drop(columns="software", errors="ignore"), rtol=1e-9)

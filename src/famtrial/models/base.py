@@ -257,7 +257,8 @@ class ModelResults:
             rows.insert(1, ("Formula", self.formula))
         rows += list(self.info)
         rows += [
-            ("Covariance", self.covariance.describe()),
+            ("Covariance", self.covariance.describe()
+             + (f", by {self.cluster_name}" if self.cov_type == "cluster" and self.cluster_name else "")),
             ("Log likelihood", f"{self.llf:.6f}"),
             ("Null log likelihood", f"{self.llnull:.6f}"),
             ("Pseudo R2", f"{self.prsquared:.4f}"),

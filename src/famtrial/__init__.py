@@ -25,7 +25,10 @@ _EXPORTS = {
     "plot_flow": "flowchart",
     "ConditionalLogit": "models.clogit", "ConditionalLogitResults": "models.clogit",
     "conditional_logit": "models.clogit",
-    "Logit": "models.logit", "LogitResults": "models.logit", "SeparationError": "models.logit", "logit": "models.logit",
+    "Logit": "models.logit", "LogitResults": "models.logit", "SeparationError": "models.logit",
+    "logit": "models.formula", "clogit": "models.formula", "FormulaError": "models.formula",
+    "NotIdentifiedError": "models.postestimation", "PostEstimationError": "models.postestimation",
+    "WaldTest": "models.postestimation", "LRTest": "models.postestimation",
     "ConvergenceError": "models.optim",
     "MonthlyEffects": "monthly", "monthly_effects": "monthly",
     "Columns": "panel", "LoadReport": "panel", "Panel": "panel", "PanelError": "panel", "load_panel": "panel",
@@ -62,7 +65,9 @@ if TYPE_CHECKING:  # static checkers and IDEs see the real names
     from famtrial.inference.randomization import few_cluster_inference, randomization_test
     from famtrial.inference.score_bootstrap import score_bootstrap
     from famtrial.models.clogit import ConditionalLogit, ConditionalLogitResults, conditional_logit
-    from famtrial.models.logit import Logit, LogitResults, SeparationError, logit
+    from famtrial.models.formula import FormulaError, clogit, logit
+    from famtrial.models.logit import Logit, LogitResults, SeparationError
+    from famtrial.models.postestimation import LRTest, NotIdentifiedError, PostEstimationError, WaldTest
     from famtrial.models.optim import ConvergenceError
     from famtrial.monthly import MonthlyEffects, monthly_effects
     from famtrial.panel import Columns, LoadReport, Panel, PanelError, load_panel

@@ -1,4 +1,4 @@
-"""Publication tables: a numeric frame, its formatted view, and exports (CSV, Markdown, LaTeX, HTML).
+"""Publication tables: a numeric frame, its formatted view, and exports (CSV, Markdown, LaTeX, HTML, Word).
 
 Every table famtrial prints (Tables 2-6, balance, model comparisons, verify reports) is a
 :class:`Table`. ``frame`` holds the unrounded numbers for further work; ``display`` holds the
@@ -97,13 +97,57 @@ class Table:
         notes = f"<p><small>{html.escape(self.notes)}</small></p>" if self.notes else ""
         return body + notes
 
+    def to_docx(self, path: str | Path, *, numeric: bool = False) -> Path:
+        """Write a Word document: the title as a caption, the table (one header row per column
+        level, the index as the first column, numbers right-aligned) and the notes below.
+
+        Needs python-docx (``pip install famtrial[docx]``).
+        """
+        try:
+            import docx
+            from docx.enum.text import WD_ALIGN_PARAGRAPH
+        except ImportError:
+            raise ImportError("writing .docx needs python-docx: pip install python-docx "
+                              "(or famtrial[docx])") from None
+        view = self._view(numeric)
+        levels = view.columns.nlevels
+        header_rows = ([list(map(str, view.columns.get_level_values(i))) for i in range(levels)])
+        document = docx.Document()
+        if self.title:
+            document.add_paragraph(self.title, style="Caption")
+        table = document.add_table(rows=levels + len(view), cols=1 + len(view.columns))
+        table.style = "Table Grid"
+        for i, labels in enumerate(header_rows):
+            cells = table.rows[i].cells
+            cells[0].text = str(view.index.name or "") if i == levels - 1 else ""
+            for j, label in enumerate(labels):
+                # repeated upper-level labels (Model 1 | Model 1 | ...) are written once
+                shown = label if i == levels - 1 or j == 0 or labels[j - 1] != label else ""
+                cells[j + 1].text = shown
+                if shown:
+                    cells[j + 1].paragraphs[0].runs[0].bold = True
+        for r, (idx, row) in enumerate(zip(view.index, view.astype(str).to_numpy().tolist())):
+            cells = table.rows[levels + r].cells
+            cells[0].text = str(idx)
+            for j, value in enumerate(row):
+                cells[j + 1].text = value
+                cells[j + 1].paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
+        if self.notes:
+            document.add_paragraph(self.notes)
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        document.save(str(path))
+        return path
+
     def save(self, path: str | Path) -> Path:
-        """Write by suffix: ``.csv`` (numeric), ``.md``, ``.tex``, ``.html`` (display)."""
+        """Write by suffix: ``.csv`` (numeric), ``.md``, ``.tex``, ``.html``, ``.docx`` (display)."""
         path = Path(path)
         writers = {".csv": lambda: self.to_csv(None), ".md": self.to_markdown,
                    ".tex": self.to_latex, ".html": self.to_html}
+        if path.suffix == ".docx":
+            return self.to_docx(path)
         if path.suffix not in writers:
-            raise ValueError(f"cannot save a table as {path.suffix!r}: use one of {sorted(writers)}")
+            raise ValueError(f"cannot save a table as {path.suffix!r}: use one of {sorted([*writers, '.docx'])}")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(writers[path.suffix](), encoding="utf-8")
         return path

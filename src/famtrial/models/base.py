@@ -2,19 +2,26 @@
 
 Tables and plots consume only this interface: ``params``, ``bse``, ``tvalues``, ``pvalues``,
 ``conf_int()``, ``cov_params()``, ``odds_ratios()``, ``llf``, ``llnull``, ``prsquared``, ``nobs``,
-``n_clusters``, ``dropped``, ``summary()`` and ``to_frame()``.
+``n_clusters``, ``dropped``, ``summary()`` and ``to_frame()``. Post-estimation (each returns new
+objects; results stay immutable): ``vcov()``, ``wald_test()``, ``t_test()``, ``lr_test()``,
+``predict()``, ``margins()``, ``tidy()``, ``glance()`` (see :mod:`famtrial.models.postestimation`),
+and the ``__maketables_*__`` attributes that let ``maketables.ETable`` render famtrial models.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from famtrial.models.covariance import Covariance
+from famtrial.models.covariance import Adjustment, Covariance
+
+if TYPE_CHECKING:
+    from famtrial.models.postestimation import LRTest, VcovSpec, WaldTest
 
 __all__ = ["DropRecord", "ModelResults"]
 
@@ -59,6 +66,17 @@ class ModelResults:
     iterations: int
     dropped: tuple[DropRecord, ...] = ()
     info: tuple[tuple[str, str], ...] = field(default=())
+    #: the formula of a formula fit (:mod:`famtrial.models.formula`), else None
+    formula: str | None = None
+    #: the rows given to the model (a formula fit's data after dropping rows with missing values);
+    #: ``vcov({"CRV1": "office"})`` and ``predict``/``margins`` read columns from it
+    data: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+    #: formulaic ModelSpec of the right-hand side (rebuilds the design for new data), else None
+    design: Any = field(default=None, repr=False, compare=False)
+    #: the conditioned-out (fixed) effect's column, e.g. ``"parent"``, else None
+    fixed_effects: str | None = None
+    #: the cluster column's name when known (formula fits, ``vcov({"CRV1": name})``)
+    cluster_name: str | None = None
 
     # -- estimates and inference -------------------------------------------------------------
     def cov_params(self) -> pd.DataFrame:
@@ -82,7 +100,7 @@ class ModelResults:
     def tvalues(self) -> pd.Series:
         return (self.params / self.bse).rename("tvalues")
 
-    def _dist(self):
+    def _dist(self) -> Any:
         df = self.covariance.df
         return stats.norm if df is None else stats.t(df)
 
@@ -126,12 +144,121 @@ class ModelResults:
             "or_ci_low": odds.iloc[:, 4], "or_ci_high": odds.iloc[:, 5],
         })
 
+    # -- post-estimation (famtrial.models.postestimation) ------------------------------------
+    def vcov(self, vcov: VcovSpec, *, adjustment: Adjustment = "stata", t_reference: bool = False) -> ModelResults:
+        """The same fit with another covariance, without refitting (a new results object).
+
+        ``vcov``: ``"iid"`` (model-based, Stata ``vce(oim)``), ``"hetero"`` (robust, ``vce(robust)``)
+        or ``{"CRV1": "office"}`` (cluster-robust, ``vce(cluster office)``; a column of ``data`` or
+        one label per row given to the model). See :func:`~famtrial.models.postestimation.with_vcov`.
+        """
+        from famtrial.models.postestimation import with_vcov
+        return with_vcov(self, vcov, adjustment=adjustment, t_reference=t_reference)
+
+    def wald_test(self, hypotheses) -> WaldTest:
+        """Joint Wald test of linear restrictions, e.g. ``"local = holf"``; see
+        :func:`~famtrial.models.postestimation.wald_test`."""
+        from famtrial.models.postestimation import wald_test
+        return wald_test(self, hypotheses)
+
+    def t_test(self, hypotheses, alpha: float = 0.05) -> pd.DataFrame:
+        """Each linear restriction's estimate, SE, z (t), p and interval; see
+        :func:`~famtrial.models.postestimation.t_test`."""
+        from famtrial.models.postestimation import t_test
+        return t_test(self, hypotheses, alpha=alpha)
+
+    def lr_test(self, other: ModelResults, *, force: bool = False) -> LRTest:
+        """Likelihood-ratio test against a nested fit; see :func:`~famtrial.models.postestimation.lr_test`."""
+        from famtrial.models.postestimation import lr_test
+        return lr_test(self, other, force=force)
+
+    def predict(self, data: pd.DataFrame | None = None, which: Literal["prob", "linear"] = "prob") -> pd.Series:
+        """Predicted probabilities or the linear predictor; see
+        :func:`~famtrial.models.postestimation.predict`."""
+        from famtrial.models.postestimation import predict
+        return predict(self, data, which=which)
+
+    def margins(self, variables: str | Sequence[str] | None = None, *, discrete: bool | Sequence[str] = False,
+                alpha: float = 0.05) -> pd.DataFrame:
+        """Average marginal effects with delta-method SEs (Stata ``margins, dydx()``); see
+        :func:`~famtrial.models.postestimation.margins`."""
+        from famtrial.models.postestimation import margins
+        return margins(self, variables, discrete=discrete, alpha=alpha)
+
+    def tidy(self, conf_level: float = 0.95, exponentiate: bool = False) -> pd.DataFrame:
+        """One row per term with broom's columns; see :func:`~famtrial.models.postestimation.tidy`."""
+        from famtrial.models.postestimation import tidy
+        return tidy(self, conf_level=conf_level, exponentiate=exponentiate)
+
+    def glance(self) -> pd.DataFrame:
+        """One row of model statistics with broom's column names; see
+        :func:`~famtrial.models.postestimation.glance`."""
+        from famtrial.models.postestimation import glance
+        return glance(self)
+
+    @property
+    def aic(self) -> float:
+        """``-2 llf + 2 k`` (Stata ``estat ic``; R ``AIC``)."""
+        return -2 * self.llf + 2 * len(self.params)
+
+    @property
+    def bic(self) -> float:
+        """``-2 llf + k log(nobs)`` (Stata ``estat ic`` with N = nobs; R ``BIC``)."""
+        return -2 * self.llf + len(self.params) * float(np.log(self.nobs))
+
+    @property
+    def se_type(self) -> str:
+        """pyfixest's label of the covariance: ``"iid"``, ``"hetero"`` or ``"CRV1"``."""
+        return {"nonrobust": "iid", "robust": "hetero", "cluster": "CRV1"}[self.cov_type]
+
+    # -- maketables plug-in interface (maketables' PLUGIN_EXTRACTOR_FORMAT) --------------------
+    @property
+    def __maketables_coef_table__(self) -> pd.DataFrame:
+        ci = self.conf_int(0.05)
+        return pd.DataFrame({"b": self.params, "se": self.bse, "t": self.tvalues, "p": self.pvalues,
+                             "ci95l": ci["lower"], "ci95u": ci["upper"]}).rename_axis("Coefficient")
+
+    def __maketables_stat__(self, key: str) -> Any:
+        stats_ = {
+            "N": self.nobs, "ll": self.llf, "llnull": self.llnull, "pseudo_r2": self.prsquared,
+            "aic": self.aic, "bic": self.bic, "n_clusters": self.n_clusters,
+            "se_type": (f"by: {self.cluster_name}" if self.cov_type == "cluster" and self.cluster_name
+                        else self.se_type),
+            "n_groups": getattr(self, "n_groups", None),
+        }
+        return stats_.get(key)
+
+    @property
+    def __maketables_depvar__(self) -> str:
+        return self.outcome
+
+    @property
+    def __maketables_fixef_string__(self) -> str | None:
+        return self.fixed_effects
+
+    @property
+    def __maketables_vcov_info__(self) -> dict[str, Any]:
+        return {"vcov_type": self.se_type, "clustervar": self.cluster_name}
+
+    @property
+    def __maketables_stat_labels__(self) -> dict[str, str]:
+        return {"pseudo_r2": "Pseudo R2", "ll": "Log likelihood", "n_clusters": "Clusters",
+                "n_groups": "Groups", "se_type": "S.E. type", "N": "Observations"}
+
+    @property
+    def __maketables_default_stat_keys__(self) -> list[str]:
+        keys = ["N", "se_type", "pseudo_r2", "ll"]
+        return keys + (["n_groups"] if hasattr(self, "n_groups") else [])
+
     # -- presentation --------------------------------------------------------------------------
     def _header(self) -> list[tuple[str, str]]:
         rows = [("Model", self.model_name), ("Outcome", self.outcome), ("Observations", f"{self.nobs:,}")]
+        if self.formula is not None:
+            rows.insert(1, ("Formula", self.formula))
         rows += list(self.info)
         rows += [
-            ("Covariance", self.covariance.describe()),
+            ("Covariance", self.covariance.describe()
+             + (f", by {self.cluster_name}" if self.cov_type == "cluster" and self.cluster_name else "")),
             ("Log likelihood", f"{self.llf:.6f}"),
             ("Null log likelihood", f"{self.llnull:.6f}"),
             ("Pseudo R2", f"{self.prsquared:.4f}"),

@@ -34,6 +34,24 @@ __all__ = ["ConditionalLogit", "ConditionalLogitResults", "conditional_logit"]
 
 CovType = Literal["nonrobust", "robust", "cluster"]
 _COV_TYPES = ("nonrobust", "robust", "cluster")
+WeightType = Literal["fweight", "pweight"]
+
+
+def _check_weights(weights, weight_type: str, n: int) -> np.ndarray:
+    """Stata-style weights: fweights positive whole numbers, pweights positive; one finite value per row."""
+    if weight_type not in ("fweight", "pweight"):
+        raise ValueError(f"weight_type={weight_type!r} is not one of ('fweight', 'pweight')")
+    w = np.asarray(weights, dtype=float).ravel()
+    if len(w) != n:
+        raise ValueError(f"weights has {len(w):,} rows; the data have {n:,}")
+    bad = ~np.isfinite(w) | (w <= 0)
+    if bad.any():
+        raise ValueError(f"weights: {int(bad.sum()):,} of {n:,} rows are missing, infinite, zero or negative; "
+                         "drop those rows (or groups) first")
+    if weight_type == "fweight" and (w != np.round(w)).any():
+        raise ValueError(f"fweights must be whole numbers; {int((w != np.round(w)).sum()):,} rows are not; "
+                         "use weight_type='pweight' for sampling weights")
+    return w
 
 
 def _examples(values: np.ndarray, n: int = 5) -> str:
@@ -80,13 +98,27 @@ class ConditionalLogit:
         Known term added to ``x'b`` (used for restricted fits in test inversion).
     names : sequence of str, optional
         Regressor names (taken from a DataFrame's columns when not given).
+    weights : array-like (n,), optional
+        Row weights, constant within each group (Stata's ``clogit`` rule; an error names the first
+        group where they vary). Group g's log-likelihood, score and Hessian are multiplied by its
+        weight w_g. ``weight_type="fweight"``: positive whole numbers, the group stands for w_g
+        identical groups (``nobs`` sums the weights over rows; covariances equal those of the
+        expanded data). ``"pweight"``: sampling weights; only the robust (on the group) or cluster
+        sandwich is valid and is the default. The kernel returns per-group log-likelihoods and
+        scores but a Hessian summed over groups, so the weights enter through the data: the kernel
+        sees ``x_gt sqrt(w_g)`` with offset ``(1 - sqrt(w_g)) x_gt'b``, which leaves every linear
+        predictor at ``x_gt'b`` and multiplies group g's Hessian by w_g and its score by
+        sqrt(w_g); the log-likelihoods and scores are then scaled by w_g and sqrt(w_g). One kernel
+        pass per evaluation, exact up to rounding; it keeps a weighted copy of the regressors.
+    weight_type : {"fweight", "pweight"}
 
     Notes
     -----
-    Stata ``clogit y x, group(g)``; R ``survival::clogit(y ~ x + strata(g), method = "exact")``.
+    Stata ``clogit y x [fweight|pweight=w], group(g)``; R ``survival::clogit(y ~ x + strata(g), method = "exact")``.
     """
 
-    def __init__(self, endog, exog, groups, *, offset=None, names: Sequence[str] | None = None):
+    def __init__(self, endog, exog, groups, *, offset=None, names: Sequence[str] | None = None, weights=None,
+                 weight_type: WeightType = "fweight"):
         exog_frame = exog if isinstance(exog, pd.DataFrame) else None
         # the kernel reads the covariates transposed, (p, n): a DataFrame's float block already is
         x = np.asarray(exog, dtype=float)
@@ -122,6 +154,7 @@ class ConditionalLogit:
         _check_finite("offset", off)
         if not off.any():
             off = np.zeros(0)  # no offset: the kernel skips it
+        w = None if weights is None else _check_weights(weights, weight_type, n)
         self.nobs_input = n
         self.dropped: list[DropRecord] = []
 
@@ -134,6 +167,7 @@ class ConditionalLogit:
             order = np.argsort(codes, kind="stable")
             y, xt = y[order], xt[:, order]
             off = off[order] if len(off) else off
+            w = w[order] if w is not None else None
             starts_all = np.concatenate(([0], np.flatnonzero(np.diff(codes[order])) + 1, [n]))
         sizes = np.diff(starts_all)
         ysum = np.add.reduceat(y, starts_all[:-1], dtype=np.int64)
@@ -166,10 +200,31 @@ class ConditionalLogit:
         # log-likelihood, score and Hessian at b = 0 (the start and Stata's ll_0), when there is no offset
         self._null = None if len(off) else (ll0, score0[kept], hess0[np.ix_(kept, kept)])
         self._flip, self._batches, self._batch_depth = kernel.plan(ysum[informative], sizes[informative])
+        self.weight_type: WeightType | None = None
+        self._gw: np.ndarray | None = None
+        if w is not None:
+            self._set_group_weights(w, weight_type, labels)
         self._last: tuple[np.ndarray, np.ndarray] | None = None  # (params, group scores) of the last evaluation
         self.group_labels = labels[informative]
         self.n_groups = len(self._lo)
         self.nobs = int((self._hi - self._lo).sum())
+        if self.weight_type == "fweight":
+            self.nobs = int(round((self._gw * (self._hi - self._lo)).sum()))
+
+    def _set_group_weights(self, w: np.ndarray, weight_type: WeightType, labels) -> None:
+        """One weight per informative group (checked constant within every group) and the kernel's
+        weighted regressors ``x sqrt(w)`` (rows in the model's sorted order)."""
+        starts = self._starts_all[:-1]
+        varies = np.minimum.reduceat(w, starts) != np.maximum.reduceat(w, starts)
+        if varies.any():
+            raise ValueError(f"weights vary within group '{labels[np.flatnonzero(varies)[0]]}' ({int(varies.sum()):,} "
+                             "groups have non-constant weights); the conditional logit needs one weight per group "
+                             "(Stata's clogit rule): give every row of a group the group's weight")
+        self.weight_type = weight_type
+        self._gw = w[self._lo]
+        self._null = None  # the closed-form b = 0 point is unweighted
+        self._sqrt_w = np.sqrt(w)
+        self._xt_w = np.ascontiguousarray(self._xt * self._sqrt_w)
 
     @property
     def used_rows(self) -> np.ndarray:
@@ -178,25 +233,36 @@ class ConditionalLogit:
         return rows if self._order is None else self._order[rows]
 
     @classmethod
-    def from_frame(cls, data: pd.DataFrame, outcome: str, covariates: Sequence[str], group: str, *, offset=None):
-        """Build from a DataFrame's columns (``offset`` a column name or an array)."""
+    def from_frame(cls, data: pd.DataFrame, outcome: str, covariates: Sequence[str], group: str, *, offset=None,
+                   weights=None, weight_type: WeightType = "fweight"):
+        """Build from a DataFrame's columns (``offset`` and ``weights`` column names or arrays)."""
         covariates = list(covariates)
         missing = [c for c in (outcome, *covariates, group) if c not in data.columns]
+        missing += [c for c in (offset, weights) if isinstance(c, str) and c not in data.columns]
         if missing:
             raise ValueError(f"columns not in the data: {missing}")
         off = data[offset] if isinstance(offset, str) else offset
         xt = np.empty((len(covariates), len(data)))  # one copy, straight into the kernel's layout
         for j, c in enumerate(covariates):
             xt[j] = data[c].to_numpy(dtype=float)
-        return cls(data[outcome], xt.T, data[group], offset=off, names=covariates)
+        w = data[weights] if isinstance(weights, str) else weights
+        return cls(data[outcome], xt.T, data[group], offset=off, names=covariates, weights=w, weight_type=weight_type)
 
     # -- likelihood ------------------------------------------------------------------------
     def _eval(self, params, want_hess: bool):
         params = np.array(params, dtype=float)  # a fresh contiguous copy: one kernel signature
         if params.shape != (self._xt.shape[0],):
             raise ValueError(f"params must have length {self._xt.shape[0]} ({self.exog_names})")
-        out = kernel.derivatives(self._xt, params, self._offset, self._y, self._lo, self._hi, self._flip,
-                                 self._batches, self._batch_depth, want_hess, 4 * numba.get_num_threads())
+        chunks = 4 * numba.get_num_threads()
+        if self._gw is None:
+            out = kernel.derivatives(self._xt, params, self._offset, self._y, self._lo, self._hi, self._flip,
+                                     self._batches, self._batch_depth, want_hess, chunks)
+        else:
+            # x sqrt(w) with offset (1 - sqrt(w)) x'b: the same linear predictors, Hessian times w_g
+            off = (1 - self._sqrt_w) * (params @ self._xt) + (self._offset if len(self._offset) else 0.0)
+            ll, scores, hess = kernel.derivatives(self._xt_w, params, off, self._y, self._lo, self._hi, self._flip,
+                                                  self._batches, self._batch_depth, want_hess, chunks)
+            out = (ll * self._gw, scores * np.sqrt(self._gw)[:, None], hess)
         self._last = (params, out[1])
         return out
 
@@ -242,16 +308,35 @@ class ConditionalLogit:
                              "that is constant within each group (e.g. office, not month)")
         return c[self._lo]
 
+    def robust_covariance(self, params, labels, *, adjustment: Adjustment = "stata", t_reference: bool = False,
+                          bread=None):
+        """Sandwich at ``params`` from the group scores; ``labels`` one cluster per kept group, or None
+        for Stata's ``vce(robust)`` (clusters on the group). fweights: the expanded data's sandwich
+        (every copy of a group its own cluster under ``vce(robust)``)."""
+        bread = np.linalg.inv(-self.derivatives(params)[2]) if bread is None else bread
+        scores = self.score_groups(params)
+        if self.weight_type == "fweight":
+            return sandwich(bread, scores / self._gw[:, None], labels, adjustment=adjustment, nobs=self.nobs,
+                            t_reference=t_reference, frequency=self._gw)
+        labels = self.group_labels if labels is None else labels
+        return sandwich(bread, scores, labels, adjustment=adjustment, nobs=self.nobs, t_reference=t_reference)
+
     # -- fitting ---------------------------------------------------------------------------
-    def fit(self, cov_type: CovType = "nonrobust", clusters=None, *, adjustment: Adjustment = "stata",
+    def fit(self, cov_type: CovType | None = None, clusters=None, *, adjustment: Adjustment = "stata",
             t_reference: bool = False, start=None, tol: float = 1e-18, maxiter: int = 100,
             outcome: str = "y") -> ConditionalLogitResults:
         """Maximise the conditional likelihood by Newton's method; covariance as ``cov_type``.
 
         ``"cluster"`` needs ``clusters`` (per input row); ``"robust"`` clusters on the group
         itself. The sandwich is ``G/(G-1) (-H)^-1 (sum_g u_g u_g') (-H)^-1`` with G the clusters
-        that keep at least one informative group, as Stata's ``clogit, vce(cluster c)``.
+        that keep at least one informative group, as Stata's ``clogit, vce(cluster c)``. Default
+        ``cov_type``: ``"cluster"`` with ``clusters``, else ``"robust"`` with pweights, else ``"nonrobust"``.
         """
+        if cov_type is None:
+            cov_type = "cluster" if clusters is not None else "robust" if self.weight_type == "pweight" else "nonrobust"
+        if cov_type == "nonrobust" and self.weight_type == "pweight":
+            raise ValueError("pweights need a robust or cluster covariance (the model-based one is not valid for a "
+                             "pseudo-likelihood); use cov_type='robust' or 'cluster', as Stata does")
         if cov_type not in _COV_TYPES:
             raise ValueError(f"cov_type={cov_type!r} is not one of {_COV_TYPES}")
         if cov_type == "cluster" and clusters is None:
@@ -268,12 +353,14 @@ class ConditionalLogit:
             info_clusters = ()
         else:
             # Stata's clogit, vce(robust) clusters on the group itself
-            labels = self.clusters_of_groups(clusters) if cov_type == "cluster" else self.group_labels
-            cov = sandwich(bread, self.score_groups(opt.x), labels, adjustment=adjustment, nobs=self.nobs,
-                           t_reference=t_reference)
+            labels = self.clusters_of_groups(clusters) if cov_type == "cluster" else None
+            cov = self.robust_covariance(opt.x, labels, adjustment=adjustment, t_reference=t_reference, bread=bread)
             info_clusters = (("Clusters", f"{cov.n_clusters:,}"),)
             if cov_type == "cluster" and getattr(clusters, "name", None) is not None:
                 info_clusters += (("Cluster variable", str(clusters.name)),)
+        if self._gw is not None:
+            info_clusters = (("Weights", f"{self.weight_type} (one per group, sum {self._gw.sum():,.6g})"),
+                             *info_clusters)
         # Stata's ll_0: b = 0 on the estimation sample
         llnull = self._null[0] if self._null is not None else self.loglike(np.zeros(k))
         return ConditionalLogitResults(
@@ -295,22 +382,26 @@ class ConditionalLogit:
 
 def conditional_logit(data: pd.DataFrame, outcome: str, covariates: Sequence[str], group: str,
                       cluster: str | None = None, *, robust: bool = False, adjustment: Adjustment = "stata",
-                      t_reference: bool = False, offset=None) -> ConditionalLogitResults:
+                      t_reference: bool = False, offset=None, weights=None,
+                      weight_type: WeightType = "fweight") -> ConditionalLogitResults:
     """Fit an exact fixed-effects logit from a DataFrame.
 
     ``logit P(y_gt = 1) = a_g + x_gt' b``, conditional likelihood (``a_g`` conditioned out).
     ``cluster`` names a column constant within groups (cluster-robust SE, factor G/(G-1));
     ``robust=True`` clusters on the group. ``t_reference`` uses t(G-1) for p-values and CIs.
+    ``weights`` (column name or array, constant within group) and ``weight_type`` as
+    :class:`ConditionalLogit`; pweights without ``cluster`` give the robust covariance.
 
     Stata: ``clogit outcome covariates, group(group) vce(cluster cluster) or``.
     R: ``survival::clogit(outcome ~ covariates + strata(group), method = "exact")``.
     """
     if cluster is not None and robust:
         raise ValueError("give either cluster= or robust=True, not both")
-    model = ConditionalLogit.from_frame(data, outcome, covariates, group, offset=offset)
+    model = ConditionalLogit.from_frame(data, outcome, covariates, group, offset=offset, weights=weights,
+                                        weight_type=weight_type)
     if cluster is not None:
         if cluster not in data.columns:
             raise ValueError(f"cluster column {cluster!r} is not in the data")
         return model.fit("cluster", data[cluster], adjustment=adjustment, t_reference=t_reference, outcome=outcome)
-    return model.fit("robust" if robust else "nonrobust", adjustment=adjustment, t_reference=t_reference,
+    return model.fit("robust" if robust else None, adjustment=adjustment, t_reference=t_reference,
                      outcome=outcome)

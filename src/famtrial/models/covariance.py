@@ -92,6 +92,7 @@ def sandwich(
     adjustment: Adjustment = "stata",
     nobs: int | None = None,
     t_reference: bool = False,
+    frequency: np.ndarray | None = None,
 ) -> Covariance:
     r"""Robust sandwich covariance ``c * B (sum_g u_g u_g') B``.
 
@@ -110,6 +111,11 @@ def sandwich(
         N for the ``"statsmodels"`` factor (observations, not score rows); defaults to ``len(scores)``.
     t_reference : bool
         Record ``df = G - 1`` so that results use a t(G-1) reference distribution.
+    frequency : ndarray (n,), optional
+        Frequency weights (Stata ``fweight``) of the score rows: row i stands for ``frequency[i]``
+        identical copies and ``scores[i]`` is the score of one copy. With clusters, a cluster's
+        score is ``sum_i f_i s_i``; without, every copy is its own cluster: meat ``sum_i f_i s_i s_i'``
+        and G = ``sum_i f_i`` (the expanded data's sandwich, as Stata's ``vce(robust)`` with fweights).
 
     Notes
     -----
@@ -119,14 +125,25 @@ def sandwich(
     if adjustment not in _ADJUSTMENTS:
         raise ValueError(f"adjustment={adjustment!r} is not one of {_ADJUSTMENTS}")
     bread = np.asarray(bread, dtype=float)
-    u = cluster_sums(scores, clusters)
-    g = u.shape[0]
+    if frequency is None:
+        u = cluster_sums(scores, clusters)
+        g = u.shape[0]
+        meat = u.T @ u
+    else:
+        f = np.asarray(frequency, dtype=float)
+        s = np.asarray(scores, dtype=float)
+        if clusters is None:
+            g = int(round(f.sum()))
+            meat = (s * f[:, None]).T @ s
+        else:
+            u = cluster_sums(s * f[:, None], clusters)
+            g = u.shape[0]
+            meat = u.T @ u
     if g < 2:
         raise ValueError(f"a robust covariance needs at least 2 clusters; got {g}")
     k = bread.shape[0]
     n = len(scores) if nobs is None else int(nobs)
     factor = {"stata": g / (g - 1), "statsmodels": g / (g - 1) * (n - 1) / (n - k), "none": 1.0}[adjustment]
-    meat = u.T @ u
     matrix = factor * bread @ meat @ bread
     matrix = (matrix + matrix.T) / 2
     return Covariance(

@@ -27,6 +27,8 @@ __all__ = ["Logit", "LogitResults", "logit", "SeparationError", "separating_dire
 
 CovType = Literal["nonrobust", "robust", "cluster"]
 _COV_TYPES = ("nonrobust", "robust", "cluster")
+WeightType = Literal["fweight", "pweight"]
+_WEIGHT_TYPES = ("fweight", "pweight")
 #: Linear predictors beyond this (fitted p within 3e-7 of 0 or 1) trigger the exact separation check.
 _EXTREME_ETA = 15.0
 
@@ -58,6 +60,23 @@ def separating_direction(x: np.ndarray, y: np.ndarray, tol: float = 1e-7) -> tup
     return res.x, determined
 
 
+def _check_weights(weights, weight_type: str, n: int) -> np.ndarray:
+    """Validate Stata-style weights: fweights positive integers, pweights positive; finite, one per row."""
+    if weight_type not in _WEIGHT_TYPES:
+        raise ValueError(f"weight_type={weight_type!r} is not one of {_WEIGHT_TYPES}")
+    w = np.asarray(weights, dtype=float).ravel()
+    if len(w) != n:
+        raise ValueError(f"weights has {len(w):,} rows; the data have {n:,}")
+    bad = ~np.isfinite(w) | (w <= 0)
+    if bad.any():
+        raise ValueError(f"weights: {int(bad.sum()):,} of {n:,} rows are missing, infinite, zero or negative; "
+                         "drop those rows first (a zero-weight row carries no information)")
+    if weight_type == "fweight" and (w != np.round(w)).any():
+        raise ValueError(f"fweights must be whole numbers; {int((w != np.round(w)).sum()):,} rows are not "
+                         f"(e.g. {w[w != np.round(w)][0]:g}); use weight_type='pweight' for sampling weights")
+    return w
+
+
 @dataclass(frozen=True, kw_only=True)
 class LogitResults(ModelResults):
     """Results of :class:`Logit`; ``llnull`` is the intercept-only log-likelihood (Stata's ll_0,
@@ -82,6 +101,16 @@ class Logit:
         Fixed term added to the linear predictor (Stata ``offset()``).
     names : sequence of str, optional
         Regressor names (default: the DataFrame's columns or ``x1..xk``).
+    weights : array-like (n,), optional
+        Row weights, as Stata's ``[fweight=w]`` or ``[pweight=w]`` (``weight_type``). Each row's
+        log-likelihood, score and Hessian contribution is multiplied by ``w_i``.
+    weight_type : {"fweight", "pweight"}
+        ``"fweight"``: positive integer frequencies, a row stands for ``w_i`` identical observations
+        (``nobs`` is ``sum w``; model-based, robust and cluster covariances equal those of the
+        expanded data; R ``glm(weights = w)``). ``"pweight"``: positive sampling (inverse
+        probability) weights; the likelihood is a pseudo-likelihood, so only the robust or
+        cluster sandwich is valid (the default, as Stata; ``cov_type="nonrobust"`` raises), ``nobs``
+        counts rows; R ``survey::svyglm`` with ``svydesign(ids = ~cluster, weights = ~w)``.
 
     Notes
     -----
@@ -94,7 +123,8 @@ class Logit:
     3e-7 of 0 or 1. ``used_rows`` holds the positions of the input rows the fit uses.
     """
 
-    def __init__(self, endog, exog, *, offset=None, names: Sequence[str] | None = None, add_constant: bool = True):
+    def __init__(self, endog, exog, *, offset=None, names: Sequence[str] | None = None, add_constant: bool = True,
+                 weights=None, weight_type: WeightType = "fweight"):
         y = np.asarray(endog, dtype=float).ravel()
         x = np.asarray(exog, dtype=float)
         if x.ndim == 1:
@@ -116,6 +146,8 @@ class Logit:
         if not np.isin(y, (0.0, 1.0)).all():
             raise ValueError(f"the outcome must be 0/1; {int((~np.isin(y, (0.0, 1.0))).sum()):,} of {len(y):,} "
                              "rows have other values")
+        w = None if weights is None else _check_weights(weights, weight_type, len(y))
+        self.weight_type: WeightType | None = None if w is None else weight_type
         self.nobs_input = len(y)
         self.dropped: list[DropRecord] = []
         keep_rows = np.ones(len(y), dtype=bool)
@@ -125,6 +157,7 @@ class Logit:
                 keep_cols.append(j)
         names = [names[j] for j in keep_cols]
         y, x, off = y[keep_rows], x[keep_rows][:, keep_cols], off[keep_rows]
+        self._w = None if w is None else w[keep_rows]
         if len(y) == 0 or y.min() == y.max():
             what = f"{int(y[0])} in all {len(y):,} remaining rows" if len(y) else "left with no rows"
             raise SeparationError(f"the outcome is {what}" + (" after the perfect-prediction drops" if self.dropped
@@ -141,7 +174,7 @@ class Logit:
         self.exog_names = [names[j] for j in kept]
         self._y, self._offset = y, off
         self._has_constant = add_constant
-        self.nobs = len(y)
+        self.nobs = len(y) if self.weight_type != "fweight" else int(round(self._w.sum()))
 
     def _perfect_dummy(self, col: np.ndarray, y: np.ndarray, keep_rows: np.ndarray, name: str) -> bool:
         """Stata's rule for a 0/1 regressor: if ``col != 0`` (or ``col == 0``) predicts the outcome
@@ -160,35 +193,55 @@ class Logit:
 
     @classmethod
     def from_frame(cls, data: pd.DataFrame, outcome: str, covariates: Sequence[str], *, offset=None,
-                   add_constant: bool = True) -> Logit:
-        """Build from DataFrame columns; ``offset`` is a column name or an array."""
+                   add_constant: bool = True, weights=None, weight_type: WeightType = "fweight") -> Logit:
+        """Build from DataFrame columns; ``offset`` and ``weights`` are column names or arrays."""
         covariates = list(covariates)
         missing = [c for c in (outcome, *covariates) if c not in data.columns]
-        if isinstance(offset, str) and offset not in data.columns:
-            missing.append(offset)
+        missing += [c for c in (offset, weights) if isinstance(c, str) and c not in data.columns]
         if missing:
             raise ValueError(f"columns {missing} are not in the data (columns: {list(data.columns)})")
         off = data[offset] if isinstance(offset, str) else offset
-        return cls(data[outcome], data[covariates], offset=off, names=covariates, add_constant=add_constant)
+        w = data[weights] if isinstance(weights, str) else weights
+        return cls(data[outcome], data[covariates], offset=off, names=covariates, add_constant=add_constant,
+                   weights=w, weight_type=weight_type)
+
+    def _weighted(self, values: np.ndarray) -> np.ndarray:
+        """Multiply per-row contributions by the weights (no-op without weights)."""
+        if self._w is None:
+            return values
+        return values * (self._w if values.ndim == 1 else self._w[:, None])
 
     def loglike(self, params) -> float:
         """``sum_i [y_i eta_i - log(1 + exp(eta_i))]``."""
         eta = self._x @ np.asarray(params, dtype=float) + self._offset
-        return float(np.sum(self._y * eta + log_expit(-eta)))
+        return float(np.sum(self._weighted(self._y * eta + log_expit(-eta))))
 
     def derivatives(self, params) -> tuple[float, np.ndarray, np.ndarray]:
-        """Log-likelihood, gradient ``X'(y - p)`` and Hessian ``-X' diag(p(1-p)) X``."""
+        """Log-likelihood, gradient ``X'W(y - p)`` and Hessian ``-X' W diag(p(1-p)) X`` (W the weights)."""
         eta = self._x @ np.asarray(params, dtype=float) + self._offset
         p = expit(eta)
-        ll = float(np.sum(self._y * eta + log_expit(-eta)))
-        grad = self._x.T @ (self._y - p)
-        hess = -(self._x * (p * (1 - p))[:, None]).T @ self._x
+        ll = float(np.sum(self._weighted(self._y * eta + log_expit(-eta))))
+        grad = self._x.T @ self._weighted(self._y - p)
+        hess = -(self._x * self._weighted(p * (1 - p))[:, None]).T @ self._x
         return ll, grad, hess
 
     def score_obs(self, params) -> np.ndarray:
-        """Per-observation scores ``x_i (y_i - p_i)``, shape ``(nobs, k)`` (rows ``used_rows``)."""
+        """Per-row score contributions ``w_i x_i (y_i - p_i)``, shape ``(rows, k)`` (rows ``used_rows``)."""
         eta = self._x @ np.asarray(params, dtype=float) + self._offset
-        return self._x * (self._y - expit(eta))[:, None]
+        return self._x * self._weighted(self._y - expit(eta))[:, None]
+
+    def robust_covariance(self, params, clusters=None, *, adjustment: Adjustment = "stata",
+                          t_reference: bool = False):
+        """Robust (``clusters=None``) or cluster sandwich at ``params``; ``clusters`` aligned with ``score_obs``.
+
+        fweights: the expanded data's sandwich (``frequency``); pweights: scores ``w_i s_i``.
+        """
+        scores = self.score_obs(params)
+        if self.weight_type == "fweight":
+            return sandwich(self.bread(params), scores / self._w[:, None], clusters, adjustment=adjustment,
+                            nobs=self.nobs, t_reference=t_reference, frequency=self._w)
+        return sandwich(self.bread(params), scores, clusters, adjustment=adjustment, nobs=self.nobs,
+                        t_reference=t_reference)
 
     def _raise_if_separated(self, cause: str = "") -> None:
         found = separating_direction(self._x, self._y)
@@ -212,15 +265,16 @@ class Logit:
             f"for at least {determined:,} of {self.nobs:,} rows, so the ML estimate does not exist (the coefficients "
             "diverge). Drop or coarsen these regressors, restrict the sample, or use a penalized (Firth) logit")
 
-    def fit(self, cov_type: CovType = "nonrobust", clusters=None, *, adjustment: Adjustment = "stata",
+    def fit(self, cov_type: CovType | None = None, clusters=None, *, adjustment: Adjustment = "stata",
             t_reference: bool = False, start=None, outcome: str = "y", maxiter: int = 100) -> LogitResults:
         """Maximum likelihood by Newton-Raphson.
 
         Parameters
         ----------
-        cov_type : {"nonrobust", "robust", "cluster"}
+        cov_type : {"nonrobust", "robust", "cluster"}, optional
             Model-based ``(-H)^-1`` (Stata ``vce(oim)``), robust (``vce(robust)``) or cluster-robust
-            (``vce(cluster c)``) sandwich.
+            (``vce(cluster c)``) sandwich. Default: ``"cluster"`` when ``clusters`` is given, else
+            ``"robust"`` with pweights (as Stata) and ``"nonrobust"`` otherwise.
         clusters : array-like, one label per *input* row (before any perfect-prediction drop)
             Required with ``cov_type="cluster"``.
         adjustment : {"stata", "statsmodels", "none"}
@@ -230,15 +284,20 @@ class Logit:
         start : array-like, optional
             Starting values (default: the intercept at logit(mean y), the rest 0).
         """
+        if cov_type is None:
+            cov_type = "cluster" if clusters is not None else "robust" if self.weight_type == "pweight" else "nonrobust"
         if cov_type not in _COV_TYPES:
             raise ValueError(f"cov_type={cov_type!r} is not one of {_COV_TYPES}")
         if (cov_type == "cluster") != (clusters is not None):
             raise ValueError("clusters= goes with cov_type='cluster', and only with it")
+        if cov_type == "nonrobust" and self.weight_type == "pweight":
+            raise ValueError("pweights need a robust or cluster covariance (the model-based one is not valid "
+                             "for a pseudo-likelihood); use cov_type='robust' or 'cluster', as Stata does")
         k = self._x.shape[1]
         if start is None:
             start = np.zeros(k)
             if self._has_constant:
-                ybar = self._y.mean()
+                ybar = np.average(self._y, weights=self._w)
                 start[0] = np.log(ybar / (1 - ybar))
         start = np.asarray(start, dtype=float)
         if start.shape != (k,):
@@ -258,9 +317,10 @@ class Logit:
         else:
             labels = self.clusters_of_rows(clusters) if cov_type == "cluster" else None
             # labels None: each row its own cluster, factor N/(N-1) as Stata's vce(robust)
-            cov = sandwich(bread, self.score_obs(opt.x), labels, adjustment=adjustment, nobs=self.nobs,
-                           t_reference=t_reference)
+            cov = self.robust_covariance(opt.x, labels, adjustment=adjustment, t_reference=t_reference)
             info = (("Clusters", f"{cov.n_clusters:,}"),) if cov_type == "cluster" else ()
+        if self._w is not None:
+            info = (("Weights", f"{self.weight_type} (sum {self._w.sum():,.6g}, {len(self._w):,} rows)"), *info)
         return LogitResults(
             model_name="Logit (maximum likelihood)", outcome=outcome,
             params=pd.Series(opt.x, index=self.exog_names, name="params"), covariance=cov, nobs=self.nobs,
@@ -287,15 +347,16 @@ class Logit:
         if not self._has_constant:
             return self.loglike(np.zeros(self._x.shape[1]))
         if np.any(self._offset):
-            null = Logit(self._y, np.zeros((self.nobs, 0)), offset=self._offset)
+            null = Logit(self._y, np.zeros((len(self._y), 0)), offset=self._offset, weights=self._w,
+                         weight_type=self.weight_type or "fweight")
             return newton(null.derivatives, np.zeros(1)).llf
-        ybar = self._y.mean()
-        return float(np.sum(self._y * np.log(ybar) + (1 - self._y) * np.log(1 - ybar)))
+        ybar = np.average(self._y, weights=self._w)
+        return float(np.sum(self._weighted(self._y * np.log(ybar) + (1 - self._y) * np.log(1 - ybar))))
 
 
 def logit(data: pd.DataFrame, outcome: str, covariates: Sequence[str], cluster: str | None = None, *,
           adjustment: Adjustment = "stata", t_reference: bool = False, fixed_effects: str | None = None,
-          offset=None) -> LogitResults:
+          offset=None, weights=None, weight_type: WeightType = "fweight") -> LogitResults:
     """Fit a logit with an intercept from a DataFrame, optionally cluster-robust and with dummy fixed effects.
 
     Parameters
@@ -317,8 +378,11 @@ def logit(data: pd.DataFrame, outcome: str, covariates: Sequence[str], cluster: 
         whose rows all share one outcome predicts it perfectly: it is dropped with its rows and
         recorded, as Stata's ``logit`` does.
     offset : str or array-like, optional
+    weights : str or array-like, optional
+        Weight column or one weight per row; ``weight_type`` ``"fweight"`` or ``"pweight"`` as
+        :class:`Logit` (pweights without ``cluster`` give the robust covariance, as Stata).
 
-    Stata: ``logit outcome covariates [i.fe], vce(cluster cluster) or``.
+    Stata: ``logit outcome covariates [i.fe] [fweight|pweight=w], vce(cluster cluster) or``.
     R: ``glm(outcome ~ covariates [+ factor(fe)], binomial)`` +
     ``sandwich::vcovCL(fit, cluster = ~cluster, type = "HC0")``.
     """
@@ -348,11 +412,19 @@ def logit(data: pd.DataFrame, outcome: str, covariates: Sequence[str], cluster: 
             raise ValueError(f"offset column {offset!r} is not in the data")
     elif offset is not None:
         offset = np.asarray(offset, dtype=float)[keep]
-    model = Logit.from_frame(frame, outcome, covariates, offset=offset)
+    if isinstance(weights, str):
+        if weights not in data.columns:
+            raise ValueError(f"weights column {weights!r} is not in the data")
+    elif weights is not None:
+        weights = np.asarray(weights, dtype=float).ravel()
+        if len(weights) != len(data):
+            raise ValueError(f"weights has {len(weights):,} rows; the data have {len(data):,}")
+        weights = weights[keep]
+    model = Logit.from_frame(frame, outcome, covariates, offset=offset, weights=weights, weight_type=weight_type)
     # the model's input is ``data``: rows dropped for a perfectly predicting level count as input rows
     model.dropped[:0] = pre_dropped
     model.used_rows = np.flatnonzero(keep)[model.used_rows]
     model.nobs_input = len(data)
     if cluster is None:
-        return model.fit(outcome=outcome)
+        return model.fit(outcome=outcome, adjustment=adjustment)
     return model.fit("cluster", data[cluster], adjustment=adjustment, t_reference=t_reference, outcome=outcome)

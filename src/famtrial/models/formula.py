@@ -1,0 +1,315 @@
+"""Formula front end: ``logit("y ~ arm + x", data, vcov=...)`` and ``clogit("y ~ x + C(month) | parent", data)``.
+
+The right-hand side is read by formulaic (``C()``, interactions ``a:b`` / ``a*b``, transformations
+such as ``np.log(x)`` or ``I(x**2)``, ``0 +`` / ``- 1`` to drop the intercept); ``| group`` names
+the conditioned-out fixed effect of the conditional logit. Categorical terms use treatment coding
+with the first (sorted) level as the base, as Stata's ``i.var`` and R's default contrasts. Rows
+with a missing value in any column the model uses (outcome, regressors, group, cluster, weights)
+are dropped and recorded in ``results.dropped``.
+
+A formula fit equals the column-API fit on the same columns exactly (same arrays, same code); it
+additionally keeps the formula, the rows it used (``results.data``) and the design (so
+``predict(new_data)``, ``margins`` and ``vcov({"CRV1": "office"})`` work by column name).
+
+Covariance (pyfixest's names): ``vcov="iid"`` model-based (Stata ``vce(oim)``), ``"hetero"``
+robust (``vce(robust)``), ``{"CRV1": "office"}`` cluster-robust (``vce(cluster office)``, factor
+G/(G-1) by default, see ``adjustment``); ``t_reference=True`` uses t(G-1).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+from numpy.typing import ArrayLike
+
+import numpy as np
+import pandas as pd
+from formulaic import Formula, ModelSpec
+from formulaic.errors import FormulaicError
+
+from famtrial.models.base import DropRecord
+from famtrial.models.clogit import ConditionalLogit, ConditionalLogitResults
+from famtrial.models.covariance import Adjustment
+from famtrial.models.logit import Logit, LogitResults
+from famtrial.models.postestimation import VcovSpec, _parse_vcov
+
+__all__ = ["FormulaError", "logit", "clogit"]
+
+WeightType = Literal["fweight", "pweight"]
+
+
+class FormulaError(ValueError):
+    """A formula that cannot be read, or that names columns the data do not have."""
+
+
+@dataclass(frozen=True)
+class _Design:
+    """The right-hand side: formulaic's ModelSpec plus, for the conditional logit, dense dummies of a
+    categorical time effect (``C(month)``) kept apart so that it can be routed to a dedicated path."""
+
+    spec: ModelSpec
+    time_var: str | None = None
+    time_levels: tuple[Any, ...] = ()
+
+    @property
+    def rhs_variables(self) -> list[str]:
+        """The data columns the right-hand side reads, in the order the formula names them."""
+        text = str(self.spec.formula)
+        names = [str(v) for v in self.spec.variables_by_source.get("data", set())]
+        names.sort(key=lambda v: (m.start() if (m := re.search(rf"\b{re.escape(v)}\b", text)) else len(text), v))
+        return names + ([self.time_var] if self.time_var else [])
+
+    @property
+    def categorical_variables(self) -> set[str]:
+        """Columns entering through ``C()`` (no derivative; only discrete changes)."""
+        cats = set(re.findall(r"C\(\s*([A-Za-z_]\w*)", str(self.spec.formula)))
+        return cats | ({self.time_var} if self.time_var else set())
+
+    def get_model_matrix(self, frame: pd.DataFrame, na_action: str = "raise") -> pd.DataFrame:
+        mm = self.spec.get_model_matrix(frame, na_action=na_action)
+        mm = pd.DataFrame(np.asarray(mm, dtype=float), columns=list(mm.columns), index=frame.index)
+        if self.time_var is None:
+            return mm
+        return pd.concat([mm, _time_effect_dummies(frame[self.time_var], self.time_var, self.time_levels)], axis=1)
+
+
+def _time_effect_dummies(values: pd.Series, name: str, levels: tuple[Any, ...]) -> pd.DataFrame:
+    """Dense 0/1 dummies of a categorical time effect ``C(name)``, base level (the first) omitted.
+
+    This is the one place where the conditional logit's ``C(month)`` becomes regressors: the
+    categorical time-effects path of ConditionalLogit can replace it at merge. Column names follow
+    formulaic's ``C(month)[T.level]``.
+    """
+    codes = pd.Categorical(values, categories=list(levels))
+    out = pd.DataFrame({f"C({name})[T.{lev}]": (codes == lev).astype(float) for lev in levels[1:]},
+                       index=values.index)
+    return out
+
+
+def _split(formula: str, allow_group: bool) -> tuple[str, str, str | None]:
+    """``"y ~ rhs | g"`` -> (lhs, rhs, g)."""
+    if formula.count("~") != 1:
+        raise FormulaError(f"formula {formula!r} needs exactly one '~' (outcome ~ regressors"
+                           + (" | group)" if allow_group else ")"))
+    lhs, rhs = (part.strip() for part in formula.split("~"))
+    group = None
+    if "|" in rhs:
+        rhs, _, group = (p.strip() for p in rhs.rpartition("|"))
+        if not allow_group:
+            raise FormulaError(f"formula {formula!r}: '| {group}' (a conditioned-out effect) belongs to clogit(); "
+                               f"for dummy fixed effects in a logit write '+ C({group})'")
+        if not re.fullmatch(r"[A-Za-z_]\w*", group):
+            raise FormulaError(f"formula {formula!r}: after '|' give one group column (e.g. '| parent'); got {group!r}")
+    if not lhs or not rhs:
+        raise FormulaError(f"formula {formula!r} needs an outcome and at least one regressor")
+    return lhs, rhs, group
+
+
+def _top_terms(rhs: str) -> list[str]:
+    """The right-hand side's additive terms at parenthesis depth 0."""
+    terms, depth, cur = [], 0, ""
+    for ch in rhs:
+        depth += (ch in "([") - (ch in ")]")
+        if ch == "+" and depth == 0:
+            terms.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    return [*terms, cur.strip()]
+
+
+def _split_time_effect(rhs: str) -> tuple[str, str | None]:
+    """Take a bare ``C(var)`` main effect whose variable appears in no other term out of the
+    conditional logit's right-hand side (for :func:`_time_effect_dummies`); the first such term."""
+    terms = _top_terms(rhs)
+    for i, term in enumerate(terms):
+        m = re.fullmatch(r"C\(\s*([A-Za-z_]\w*)\s*\)", term)
+        others = terms[:i] + terms[i + 1:]
+        if m and not any(re.search(rf"\b{m.group(1)}\b", t) for t in others):
+            return " + ".join(others) if others else "0", m.group(1)
+    return rhs, None
+
+
+def _prepare(formula: str, data: pd.DataFrame, extra: list[str], allow_group: bool
+             ) -> tuple[pd.DataFrame, np.ndarray, str, pd.DataFrame, _Design, str | None, list[DropRecord]]:
+    """Parse, drop rows with missing values (recorded), and build the outcome and design."""
+    if not isinstance(formula, str):
+        raise FormulaError(f"the first argument is the formula (a string such as 'y ~ x'); got "
+                           f"{type(formula).__name__}. For the column API use famtrial.models.logit.logit("
+                           "data, outcome, covariates) or famtrial.conditional_logit")
+    if not isinstance(data, pd.DataFrame):
+        raise FormulaError(f"data must be a pandas DataFrame; got {type(data).__name__}")
+    lhs, rhs, group = _split(formula, allow_group)
+    time_var = None
+    if group is not None:
+        rhs, time_var = _split_time_effect(rhs)
+    try:
+        parsed = Formula(f"{lhs} ~ {rhs}")
+        needed = {str(v) for part in (parsed.lhs, parsed.rhs) for term in part for factor in term.factors
+                  for v in _factor_variables(factor)}
+    except FormulaicError as err:
+        raise FormulaError(f"cannot read formula {formula!r}: {err}") from None
+    named = [c for c in (group, time_var, *extra) if c is not None]
+    missing_cols = [c for c in named if c not in data.columns]
+    if missing_cols:
+        raise FormulaError(f"formula {formula!r}: columns {missing_cols} are not in the data "
+                           f"(columns: {list(data.columns)})")
+    # the formula's own names that are columns (others are functions such as C, np.log, I)
+    present = list(dict.fromkeys(c for c in [*sorted(needed), *named] if c in data.columns))
+    complete = data[present].notna().all(axis=1).to_numpy()
+    frame = data.loc[complete] if not complete.all() else data
+    dropped = []
+    if not complete.all():
+        counts = data[present].isna().sum()
+        what = ", ".join(f"{c} ({n:,})" for c, n in counts[counts > 0].items())
+        dropped.append(DropRecord("rows", int((~complete).sum()), f"missing values in {what}"))
+    if len(frame) == 0:
+        raise FormulaError(f"formula {formula!r}: no row is complete in {present}")
+    try:
+        mm = parsed.get_model_matrix(frame, na_action="raise")
+    except (FormulaicError, KeyError, NameError, ValueError, TypeError) as err:
+        raise FormulaError(f"cannot build the design of {formula!r}: {err}") from None
+    if mm.lhs.shape[1] != 1:
+        raise FormulaError(f"formula {formula!r}: the outcome must be one 0/1 column; {lhs!r} gives "
+                           f"{list(mm.lhs.columns)}")
+    y = np.asarray(mm.lhs, dtype=float)[:, 0]
+    outcome = str(mm.lhs.columns[0])
+    levels: tuple[Any, ...] = ()
+    if time_var is not None:
+        levels = tuple(sorted(pd.unique(frame[time_var])))
+    design = _Design(mm.rhs.model_spec, time_var, levels)
+    x = design.get_model_matrix(frame)
+    return frame, y, outcome, x, design, group, dropped
+
+
+def _factor_variables(factor: Any) -> set[str]:
+    """Data columns a formulaic factor reads (names in its expression)."""
+    return set(re.findall(r"[A-Za-z_]\w*", str(factor.expr)))
+
+
+def _column_or_array(data: pd.DataFrame, frame: pd.DataFrame, value: ArrayLike | str | None,
+                     what: str) -> np.ndarray | None:
+    """A column name of ``data`` (read on ``frame``'s rows) or an array aligned with ``data``."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if value not in data.columns:
+            raise FormulaError(f"{what} column {value!r} is not in the data (columns: {list(data.columns)})")
+        column: np.ndarray = frame[value].to_numpy()
+        return column
+    arr = np.asarray(value)
+    if len(arr) != len(data):
+        raise FormulaError(f"{what} has {len(arr):,} entries; the data have {len(data):,} rows")
+    out: np.ndarray = arr[data.index.get_indexer(frame.index)] if len(frame) != len(data) else arr
+    return out
+
+
+def _extra_columns(*values: object) -> list[str]:
+    out: list[str] = []
+    for v in values:
+        if isinstance(v, str):
+            out.append(v)
+        elif isinstance(v, Mapping):
+            out += [c for c in v.values() if isinstance(c, str)]
+    return out
+
+
+def logit(formula: str, data: pd.DataFrame, *, vcov: VcovSpec | None = None,
+          weights: ArrayLike | str | None = None, weight_type: WeightType = "fweight",
+          offset: ArrayLike | str | None = None, adjustment: Adjustment = "stata",
+          t_reference: bool = False) -> LogitResults:
+    """Fit a binary logit from a formula.
+
+    Parameters
+    ----------
+    formula : str
+        ``"y ~ arm + rwc_b + C(office)"``; an intercept is included unless ``0 +`` or ``- 1``.
+    data : DataFrame
+    vcov : {"iid", "hetero"} or {"CRV1": column}, optional
+        Default ``"iid"`` (``"hetero"`` with pweights, as Stata).
+    weights : str or array-like, optional
+        Weight column or one weight per row of ``data``; ``weight_type`` ``"fweight"`` or
+        ``"pweight"`` (see :class:`~famtrial.models.logit.Logit`).
+    offset : str or array-like, optional
+        Known term added to the linear predictor.
+    adjustment : {"stata", "statsmodels", "none"}
+        Sandwich factor (default G/(G-1), Stata).
+    t_reference : bool
+        t(G-1) reference distribution.
+
+    Returns
+    -------
+    LogitResults
+        With ``formula``, ``data`` (the rows used) and ``design`` set.
+
+    Notes
+    -----
+    Stata: ``logit y arm rwc_b i.office [pweight=w], vce(cluster office)``.
+    R: ``glm(y ~ arm + rwc_b + factor(office), binomial, weights = w)`` + ``sandwich::vcovCL``.
+    """
+    frame, y, outcome, x, design, _, dropped = _prepare(formula, data, _extra_columns(vcov, weights, offset), False)
+    cov_type, cluster = _parse_vcov(vcov) if vcov is not None else (None, None)
+    w = _column_or_array(data, frame, weights, "weights")
+    off = _column_or_array(data, frame, offset, "offset")
+    has_constant = "Intercept" in x.columns
+    exog = x.drop(columns="Intercept") if has_constant else x
+    model = Logit(y, exog, offset=off, names=list(exog.columns), add_constant=has_constant, weights=w,
+                  weight_type=weight_type)
+    model.dropped[:0] = dropped
+    labels = None if cluster is None else _column_or_array(data, frame, cluster, "cluster")
+    res = model.fit(cov_type, labels, adjustment=adjustment, t_reference=t_reference, outcome=outcome)
+    return replace(res, formula=formula, data=frame, design=design,
+                   cluster_name=cluster if isinstance(cluster, str) else getattr(cluster, "name", None))
+
+
+def clogit(formula: str, data: pd.DataFrame, *, vcov: VcovSpec | None = None,
+           weights: ArrayLike | str | None = None, weight_type: WeightType = "fweight",
+           offset: ArrayLike | str | None = None, adjustment: Adjustment = "stata",
+           t_reference: bool = False) -> ConditionalLogitResults:
+    """Fit an exact fixed-effects (conditional) logit from ``"y ~ x1 + x2 + C(month) | group"``.
+
+    The part after ``|`` is the group whose intercepts are conditioned out (parents); the
+    right-hand side has no intercept (it is not identified). Categorical terms are
+    treatment-coded with the first sorted level as base (Stata ``i.month``). A bare ``C(month)``
+    term is encoded as dense dummies by one function (``_time_effect_dummies``), the hook for a
+    categorical time-effects path.
+
+    Parameters
+    ----------
+    formula : str
+    data : DataFrame
+    vcov : {"iid", "hetero"} or {"CRV1": column}, optional
+        Default ``"iid"`` (``"hetero"``, clustered on the group, with pweights). The cluster column
+        must be constant within groups (e.g. office).
+    weights : str or array-like, optional
+        Constant within group (Stata's rule); ``weight_type`` as
+        :class:`~famtrial.models.clogit.ConditionalLogit`.
+    offset : str or array-like, optional
+    adjustment, t_reference
+        As :func:`logit`.
+
+    Notes
+    -----
+    Stata: ``clogit y x1 x2 i.month, group(parent) vce(cluster office) or``.
+    R: ``survival::clogit(y ~ x1 + x2 + factor(month) + strata(parent), method = "exact")``.
+    """
+    if isinstance(formula, str) and _split(formula, True)[2] is None:
+        raise FormulaError(f"formula {formula!r} has no '| group' part: clogit needs the conditioned-out group, "
+                           "e.g. 'y ~ treat + C(month) | parent'")
+    frame, y, outcome, x, design, group, dropped = _prepare(formula, data, _extra_columns(vcov, weights, offset),
+                                                            True)
+    cov_type, cluster = _parse_vcov(vcov) if vcov is not None else (None, None)
+    x = x.drop(columns="Intercept", errors="ignore")
+    w = _column_or_array(data, frame, weights, "weights")
+    off = _column_or_array(data, frame, offset, "offset")
+    model = ConditionalLogit(y, x, frame[group].to_numpy(), offset=off, names=list(x.columns), weights=w,
+                             weight_type=weight_type)
+    model.dropped[:0] = dropped
+    labels = None if cluster is None else _column_or_array(data, frame, cluster, "cluster")
+    res = model.fit(cov_type, labels, adjustment=adjustment, t_reference=t_reference, outcome=outcome)
+    return replace(res, formula=formula, data=frame, design=design, fixed_effects=group,
+                   cluster_name=cluster if isinstance(cluster, str) else getattr(cluster, "name", None))
+

@@ -1,0 +1,635 @@
+"""Post-estimation for famtrial's logit and conditional logit: covariance switching, Wald, t and LR
+tests, predictions, average marginal effects, and broom-shaped frames.
+
+Every function takes a fitted :class:`~famtrial.models.base.ModelResults` and returns new objects;
+nothing refits and nothing mutates the results. The results' methods (``fit.vcov(...)``,
+``fit.wald_test(...)``, ...) call these functions.
+
+Reference distributions: the normal (chi-squared for joint tests) unless the covariance records
+``df = G - 1`` (``t_reference=True``), then t(G-1) (F(r, G-1) for joint tests).
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Union
+
+import numba as nb
+import numpy as np
+import pandas as pd
+from scipy import stats
+from numpy.typing import ArrayLike
+from scipy.special import expit
+
+from famtrial.models.base import ModelResults
+from famtrial.models.covariance import Adjustment, model_based
+
+__all__ = [
+    "PostEstimationError", "NotIdentifiedError", "VcovSpec", "WaldTest", "LRTest", "with_vcov", "restrictions",
+    "wald_test", "t_test", "lr_test", "predict", "conditional_probabilities", "margins", "tidy", "glance",
+]
+
+VcovSpec = Union[Literal["iid", "nonrobust", "hetero", "robust"], Mapping[str, Any]]
+#: restrictions: text (one string, commas between restrictions), a list of strings, or (R, q)
+Hypotheses = Union[str, Sequence[str], tuple[np.ndarray, np.ndarray]]
+_VCOV_NAMES: dict[str, Literal["nonrobust", "robust"]] = {"iid": "nonrobust", "nonrobust": "nonrobust",
+                                                          "hetero": "robust", "robust": "robust"}
+
+
+class PostEstimationError(ValueError):
+    """A post-estimation request that does not fit the results (unknown term, wrong option, ...)."""
+
+
+class NotIdentifiedError(PostEstimationError):
+    """The requested quantity is not identified by the model (e.g. marginal effects after a conditional logit)."""
+
+
+# -- covariance switching ---------------------------------------------------------------------
+CovName = Literal["nonrobust", "robust", "cluster"]
+
+
+def _parse_vcov(vcov: VcovSpec) -> tuple[CovName, Any]:
+    """``"iid"``/``"hetero"``/``{"CRV1": cluster}`` -> (cov_type, cluster)."""
+    if isinstance(vcov, str):
+        if vcov not in _VCOV_NAMES:
+            raise PostEstimationError(f"vcov={vcov!r} is not one of {sorted(_VCOV_NAMES)} or {{'CRV1': column}}")
+        return _VCOV_NAMES[vcov], None
+    if isinstance(vcov, Mapping):
+        if list(vcov) != ["CRV1"]:
+            raise PostEstimationError(f"vcov={dict(vcov)!r}: the only dictionary form is {{'CRV1': column}} "
+                                      "(cluster-robust, Stata's G/(G-1) factor; see adjustment=)")
+        return "cluster", vcov["CRV1"]
+    raise PostEstimationError(f"vcov must be a string or {{'CRV1': column}}; got {type(vcov).__name__}")
+
+
+def _model(results: ModelResults) -> Any:
+    """The estimator behind a results object (every famtrial results class keeps it as ``model``)."""
+    model = getattr(results, "model", None)
+    if model is None:
+        raise PostEstimationError(f"{type(results).__name__} does not keep its model")
+    return model
+
+
+def _clogit(results: ModelResults) -> bool:
+    """A conditional logit (its model has per-group scores)?"""
+    return hasattr(_model(results), "score_groups")
+
+
+def _cluster_labels(results: ModelResults, cluster: ArrayLike | str) -> tuple[np.ndarray, str | None]:
+    """One cluster label per row given to the model, from a column name of ``results.data`` or an array."""
+    if isinstance(cluster, str):
+        if results.data is None:
+            raise PostEstimationError(f"vcov={{'CRV1': {cluster!r}}} names a column, but these results do not keep "
+                                      "their data (only formula fits do); pass the labels: {'CRV1': data['office']}")
+        if cluster not in results.data.columns:
+            raise PostEstimationError(f"cluster column {cluster!r} is not in the data (columns: "
+                                      f"{list(results.data.columns)})")
+        return results.data[cluster].to_numpy(), cluster
+    labels = np.asarray(cluster)
+    return labels, getattr(cluster, "name", None)
+
+
+def with_vcov(results: ModelResults, vcov: VcovSpec, *, adjustment: Adjustment = "stata",
+              t_reference: bool = False) -> ModelResults:
+    r"""The same estimates with another covariance, as a new results object (no refit).
+
+    Parameters
+    ----------
+    results : ModelResults
+        A logit or conditional-logit fit.
+    vcov : {"iid", "hetero"} or {"CRV1": cluster}
+        ``"iid"`` (alias ``"nonrobust"``): model-based ``(-H)^-1``, Stata ``vce(oim)``;
+        ``"hetero"`` (alias ``"robust"``): the robust sandwich, Stata ``vce(robust)`` (factor
+        N/(N-1); the conditional logit clusters on the group, as Stata's ``clogit, vce(robust)``);
+        ``{"CRV1": c}``: cluster-robust sandwich, Stata ``vce(cluster c)`` (factor G/(G-1)), with
+        ``c`` a column of ``results.data`` or one label per row given to the model.
+        pyfixest's names; R ``vcov(fit)``, ``sandwich::vcovCL(fit, cluster = ~c, type = "HC0")``.
+    adjustment : {"stata", "statsmodels", "none"}
+        Finite-sample factor (see :mod:`famtrial.models.covariance`).
+    t_reference : bool
+        Record t(G-1) as the reference distribution (few clusters).
+
+    Notes
+    -----
+    The bread is ``(-H)^-1`` at the estimates and the scores are recomputed from the model, so the
+    result equals a fit with that covariance (tested). pweight fits have no model-based covariance.
+    """
+    cov_type, cluster = _parse_vcov(vcov)
+    model = _model(results)
+    params = results.params.to_numpy()
+    name = None
+    if cov_type == "nonrobust":
+        if getattr(model, "weight_type", None) == "pweight":
+            raise PostEstimationError("vcov='iid' is not valid with pweights (a pseudo-likelihood): use 'hetero' "
+                                      "or {'CRV1': cluster}, as Stata")
+        if t_reference:
+            raise PostEstimationError("t_reference=True needs a cluster covariance (it uses t(G-1))")
+        cov = model_based(np.linalg.inv(-model.derivatives(params)[2]))
+    elif cov_type == "robust":
+        cov = model.robust_covariance(params, None, adjustment=adjustment, t_reference=t_reference)
+    else:
+        labels, name = _cluster_labels(results, cluster)
+        rows = (model.clusters_of_groups(labels) if hasattr(model, "clusters_of_groups")
+                else model.clusters_of_rows(labels))
+        cov = model.robust_covariance(params, rows, adjustment=adjustment, t_reference=t_reference)
+    info = tuple((k, v) for k, v in results.info if k != "Clusters")
+    if cov.cov_type == "cluster" and cov_type == "cluster":
+        info = (*info, ("Clusters", f"{cov.n_clusters:,}"))
+    return dataclasses.replace(results, covariance=cov, info=info, cluster_name=name)
+
+
+# -- linear restrictions ----------------------------------------------------------------------
+def _linear(node: ast.AST, k: int) -> tuple[np.ndarray, float]:
+    """(coefficients on params, constant) of a linear expression in placeholders ``__b<j>__``."""
+    if isinstance(node, ast.Expression):
+        return _linear(node.body, k)
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+        return np.zeros(k), float(node.value)
+    if isinstance(node, ast.Name) and re.fullmatch(r"__b\d+__", node.id):
+        v = np.zeros(k)
+        v[int(node.id[3:-2])] = 1.0
+        return v, 0.0
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        v, c = _linear(node.operand, k)
+        return (-v, -c) if isinstance(node.op, ast.USub) else (v, c)
+    if isinstance(node, ast.BinOp):
+        (lv, lc), (rv, rc) = _linear(node.left, k), _linear(node.right, k)
+        if isinstance(node.op, ast.Add):
+            return lv + rv, lc + rc
+        if isinstance(node.op, ast.Sub):
+            return lv - rv, lc - rc
+        if isinstance(node.op, ast.Mult) and (not lv.any() or not rv.any()):
+            return (lv * rc + rv * lc), lc * rc
+        if isinstance(node.op, ast.Div) and not rv.any():
+            return lv / rc, lc / rc
+    raise ValueError("not linear")
+
+
+def restrictions(names: Sequence[str], hypotheses: Hypotheses) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Restriction matrix ``R``, right-hand side ``q`` and labels from text, as statsmodels' ``wald_test``.
+
+    ``hypotheses`` is one string (restrictions separated by commas), a list of strings, or an
+    ``(R, q)`` pair. Each restriction is a linear equation in the parameter names, e.g.
+    ``"local = holf"``, ``"2*a - b = 1"``, ``"a = b = c"`` (two restrictions) or ``"a"`` (``a = 0``).
+    Names are matched whole (longest first), so ``C(month)[T.2016-10]`` can be written as is.
+    """
+    names = list(names)
+    k = len(names)
+    if isinstance(hypotheses, tuple) and len(hypotheses) == 2 and not isinstance(hypotheses[0], str):
+        r = np.atleast_2d(np.asarray(hypotheses[0], dtype=float))
+        q = np.atleast_1d(np.asarray(hypotheses[1], dtype=float))
+        if r.shape[1] != k or r.shape[0] != len(q):
+            raise PostEstimationError(f"R has shape {r.shape} and q {q.shape}; expected (r, {k}) and (r,) for {names}")
+        return r, q, [f"R[{i}] b = {q[i]:g}" for i in range(len(q))]
+    items = [hypotheses] if isinstance(hypotheses, str) else list(hypotheses)
+    texts = [t.strip() for item in items for t in item.split(",") if t.strip()]
+    if not texts:
+        raise PostEstimationError("no restriction given; e.g. wald_test('local = holf')")
+    pattern = re.compile("|".join(f"(?<![\\w.]){re.escape(n)}(?![\\w.])"
+                                  for n in sorted(names, key=len, reverse=True)))
+    index = {n: j for j, n in enumerate(names)}
+    rows: list[np.ndarray] = []
+    rhs: list[float] = []
+    labels: list[str] = []
+    for text in texts:
+        coded = pattern.sub(lambda m: f"__b{index[m.group(0)]}__", text)
+        sides = [s.strip() for s in coded.replace("==", "=").split("=")]
+        if len(sides) == 1:
+            sides.append("0")
+        forms = []
+        for side in sides:
+            try:
+                forms.append(_linear(ast.parse(side, mode="eval"), k))
+            except (SyntaxError, ValueError):
+                unknown = sorted(set(re.findall(r"[A-Za-z_][\w.]*", re.sub(r"__b\d+__", " ", side))))
+                hint = f"unknown terms {unknown}; " if unknown else ""
+                raise PostEstimationError(f"cannot read restriction {text!r} ({hint}the parameters are {names}); "
+                                          "write a linear equation such as 'a = b' or '2*a - b = 0'") from None
+        for (lv, lc), (rv, rc) in zip(forms[:-1], forms[1:]):
+            v = lv - rv
+            if not v.any():
+                raise PostEstimationError(f"restriction {text!r} involves no parameter (parameters: {names})")
+            rows.append(v)
+            rhs.append(rc - lc)
+            labels.append(text if len(forms) == 2 else f"{text} [{len(labels) + 1}]")
+    r = np.vstack(rows)
+    if np.linalg.matrix_rank(r) < len(r):
+        raise PostEstimationError(f"the {len(r)} restrictions {texts} are linearly dependent; drop the redundant ones")
+    return r, np.asarray(rhs), labels
+
+
+@dataclass(frozen=True)
+class WaldTest:
+    """A joint Wald test of ``R b = q`` with the results' covariance V.
+
+    ``statistic`` is ``W = (Rb - q)' (R V R')^-1 (Rb - q)`` (chi2(r)) or, under a t(G-1)
+    reference, ``F = W / r`` compared with F(r, G-1).
+    """
+
+    statistic: float
+    df_num: int
+    df_denom: int | None
+    pvalue: float
+    distribution: Literal["chi2", "F"]
+    restrictions: tuple[str, ...]
+
+    def __str__(self) -> str:
+        dist = f"chi2({self.df_num})" if self.df_denom is None else f"F({self.df_num}, {self.df_denom})"
+        return (f"Wald test of {'; '.join(self.restrictions)}: {dist} = {self.statistic:.6g}, "
+                f"p = {self.pvalue:.6g}")
+
+
+def wald_test(results: ModelResults, hypotheses: Hypotheses) -> WaldTest:
+    """Joint Wald test of linear restrictions with the results' covariance and reference distribution.
+
+    Stata: ``test local = holf`` after ``logit``/``clogit`` (chi2; with a t(G-1) reference the F
+    form ``W/r`` against F(r, G-1), as Stata's ``test`` after a clustered linear regression).
+    R: ``car::linearHypothesis(fit, "local = holf", vcov. = V, test = "Chisq")``.
+    """
+    r, q, labels = restrictions(results.params.index, hypotheses)
+    diff = r @ results.params.to_numpy() - q
+    w = float(diff @ np.linalg.solve(r @ results.covariance.matrix @ r.T, diff))
+    df = results.covariance.df
+    if df is None:
+        return WaldTest(w, len(q), None, float(stats.chi2.sf(w, len(q))), "chi2", tuple(labels))
+    f = w / len(q)
+    return WaldTest(f, len(q), df, float(stats.f.sf(f, len(q), df)), "F", tuple(labels))
+
+
+def t_test(results: ModelResults, hypotheses: Hypotheses, alpha: float = 0.05) -> pd.DataFrame:
+    """Each restriction separately: ``estimate = Rb - q``, its SE ``sqrt(R V R')``, z (or t), p and interval.
+
+    Stata: ``lincom local - holf``. Columns ``estimate, se, z (t), p, ci_low, ci_high``.
+    """
+    r, q, labels = restrictions(results.params.index, hypotheses)
+    est = r @ results.params.to_numpy() - q
+    se = np.sqrt(np.einsum("ij,jk,ik->i", r, results.covariance.matrix, r))
+    dist = results._dist()
+    z = est / se
+    crit = dist.ppf(1 - alpha / 2)
+    stat = "z" if results.covariance.df is None else "t"
+    return pd.DataFrame({"estimate": est, "se": se, stat: z, "p": 2 * dist.sf(np.abs(z)),
+                         "ci_low": est - crit * se, "ci_high": est + crit * se},
+                        index=pd.Index(labels, name="restriction"))
+
+
+@dataclass(frozen=True)
+class LRTest:
+    """Likelihood-ratio test ``2 (llf_full - llf_restricted)`` ~ chi2(df)."""
+
+    statistic: float
+    df: int
+    pvalue: float
+    restricted: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"LR test: chi2({self.df}) = {self.statistic:.6g}, p = {self.pvalue:.6g}"
+
+
+def lr_test(results: ModelResults, other: ModelResults, *, force: bool = False) -> LRTest:
+    """Likelihood-ratio test of two nested fits of the same model on the same observations.
+
+    The fit with fewer parameters is the restricted one; its terms must all appear in the other.
+    As Stata's ``lrtest``, the test is refused after a robust or cluster covariance or pweights
+    (the likelihood does not describe the data's dependence) unless ``force=True``.
+    R: ``anova(restricted, full, test = "LRT")`` or ``lmtest::lrtest``.
+    """
+    if type(results) is not type(other):
+        raise PostEstimationError(f"lr_test compares fits of one model; got {type(results).__name__} and "
+                                  f"{type(other).__name__}")
+    if results.nobs != other.nobs:
+        raise PostEstimationError(f"the fits use different observations ({results.nobs:,} and {other.nobs:,}); "
+                                  "an LR test needs the same estimation sample")
+    small, big = sorted((results, other), key=lambda f: len(f.params))
+    extra = [t for t in small.params.index if t not in big.params.index]
+    if extra or len(small.params) == len(big.params):
+        raise PostEstimationError("the fits are not nested: " + (f"terms {extra} of the smaller fit are not in the "
+                                  "larger one" if extra else "both have the same number of parameters"))
+    if not force:
+        for f in (small, big):
+            weighted = getattr(getattr(f, "model", None), "weight_type", None) == "pweight"
+            if f.cov_type != "nonrobust" or weighted:
+                raise PostEstimationError("LR test likely invalid after a robust/cluster covariance or pweights "
+                                          "(Stata's lrtest refuses too): use wald_test, or lr_test(..., force=True)")
+    stat = 2.0 * (big.llf - small.llf)
+    df = len(big.params) - len(small.params)
+    return LRTest(stat, df, float(stats.chi2.sf(stat, df)), tuple(t for t in big.params.index
+                                                                    if t not in small.params.index))
+
+
+# -- predictions ------------------------------------------------------------------------------
+def _design(results: ModelResults, frame: pd.DataFrame) -> np.ndarray:
+    """The model's design matrix (kept columns, in order) for the rows of ``frame``."""
+    names = list(results.params.index)
+    if results.design is not None:
+        mm = results.design.get_model_matrix(frame, na_action="raise")
+        missing = [n for n in names if n not in mm.columns]
+        if missing:
+            raise PostEstimationError(f"the new data do not produce the columns {missing} (e.g. a level of a C() "
+                                      "term the fit used is absent); give data with those levels")
+        design: np.ndarray = mm[names].to_numpy(dtype=float)
+        return design
+    cols = [n for n in names if n != "Intercept"]
+    missing = [c for c in cols if c not in frame.columns]
+    if missing:
+        raise PostEstimationError(f"columns {missing} are not in the data (the model's regressors: {cols})")
+    x = frame[cols].to_numpy(dtype=float)
+    return np.column_stack([np.ones(len(frame)), x]) if "Intercept" in names else x
+
+
+def _estimation_index(results: ModelResults) -> pd.Index:
+    rows = _model(results).used_rows
+    return results.data.index[rows] if results.data is not None else pd.Index(rows, name="row")
+
+
+@nb.njit(cache=True)
+def _cond_prob_kernel(eta: np.ndarray, starts: np.ndarray, ones: np.ndarray) -> np.ndarray:  # pragma: no cover
+    out = np.empty(eta.shape[0])
+    for g in range(starts.shape[0] - 1):
+        s, e = starts[g], starts[g + 1]
+        t_len = e - s
+        k = ones[g]
+        if k == 0 or k == t_len:
+            out[s:e] = 0.0 if k == 0 else 1.0
+            continue
+        flip = 2 * k > t_len
+        kk = t_len - k if flip else k
+        v = -eta[s:e] if flip else eta[s:e].copy()
+        w = np.exp(v - v.max())
+        pre = np.zeros((t_len + 1, kk + 1))
+        suf = np.zeros((t_len + 2, kk + 1))
+        pre[0, 0] = 1.0
+        for t in range(t_len):
+            pre[t + 1, 0] = 1.0
+            for j in range(1, kk + 1):
+                pre[t + 1, j] = pre[t, j] + w[t] * pre[t, j - 1]
+        suf[t_len + 1, 0] = 1.0
+        suf[t_len, 0] = 1.0
+        for t in range(t_len - 1, -1, -1):
+            suf[t + 1, 0] = 1.0
+            for j in range(1, kk + 1):
+                suf[t + 1, j] = suf[t + 2, j] + w[t] * suf[t + 2, j - 1]
+        ek = pre[t_len, kk]
+        for t in range(t_len):
+            acc = 0.0
+            for a in range(kk):
+                acc += pre[t, a] * suf[t + 2, kk - 1 - a]
+            p = w[t] * acc / ek
+            out[s + t] = 1.0 - p if flip else p
+    return out
+
+
+def conditional_probabilities(eta: np.ndarray, groups: np.ndarray, y: np.ndarray) -> np.ndarray:
+    r"""Each row's probability of a positive outcome within its group, given the group's total.
+
+    For group g with k_g ones among rows with ``w_t = exp(eta_t)``::
+
+        P(y_t = 1 | sum_s y_s = k_g) = w_t e_{k_g - 1}(w_{-t}) / e_{k_g}(w)
+
+    (e_k the elementary symmetric polynomial; ``w_{-t}`` all weights but row t), which is
+    ``d log e_k / d eta_t`` and sums to k_g within the group; 0 or 1 for groups with k_g = 0 or
+    k_g = T_g. With one positive per group it is ``w_t / sum_s w_s``: Stata's ``predict, pc1``.
+    Computed with prefix and suffix polynomials (weights scaled by the group maximum), on the
+    complement when k_g > T_g / 2.
+    """
+    eta = np.asarray(eta, dtype=float)
+    codes, _ = pd.factorize(np.asarray(groups), sort=False)
+    order = np.argsort(codes, kind="stable")
+    sc = codes[order]
+    starts = np.concatenate(([0], np.flatnonzero(np.diff(sc)) + 1, [len(sc)])).astype(np.int64)
+    ones = np.add.reduceat(np.asarray(y, dtype=np.int64)[order], starts[:-1]) if len(sc) else np.zeros(0, np.int64)
+    prob = _cond_prob_kernel(eta[order], starts, ones.astype(np.int64))
+    if not np.isfinite(prob).all():
+        raise PostEstimationError("conditional probabilities overflowed: linear predictors within a group span "
+                                  "more than ~700; check the regressors' scaling")
+    out = np.empty_like(prob)
+    out[order] = prob
+    return out
+
+
+def predict(results: ModelResults, data: pd.DataFrame | None = None,
+            which: Literal["prob", "linear"] = "prob") -> pd.Series:
+    r"""Predictions on the estimation rows (``data=None``) or on new data.
+
+    Logit: ``which="prob"`` gives ``P(y = 1) = logistic(x'b + offset)`` (Stata ``predict, pr``;
+    R ``predict(fit, type = "response")``); ``"linear"`` gives ``x'b + offset`` (Stata ``xb``,
+    R ``type = "link"``). New data get no offset.
+
+    Conditional logit: ``"linear"`` is ``x'b`` without the group effect, which is conditioned out
+    and not estimated (Stata ``predict, xb``); ``"prob"`` is each row's probability of a positive
+    outcome within its group *given the group's number of positives*
+    (:func:`conditional_probabilities`; Stata ``pc1`` when each group has one positive). It needs
+    the outcome and group of every row: the estimation rows, or new data holding the outcome and
+    the ``fixed_effects`` column of a formula fit. Unconditional probabilities P(y = 1) are not
+    identified without the fixed effects.
+
+    Returns a Series indexed by the rows' labels (the data's index, or row positions).
+    """
+    if which not in ("prob", "linear"):
+        raise PostEstimationError(f"which={which!r} is not 'prob' or 'linear'")
+    model = _model(results)
+    clogit = hasattr(model, "score_groups")
+    b = results.params.to_numpy()
+    if data is None:
+        if clogit:
+            # the model's rows are sorted by group; those of informative groups are used_rows, in order
+            kept = _informative_rows(model)
+            eta = (model._xt.T @ b + (model._offset if len(model._offset) else 0.0))[kept]
+            if which == "prob":
+                eta = conditional_probabilities(eta, np.repeat(np.arange(model.n_groups), model._hi - model._lo),
+                                                model._y[kept])
+            return pd.Series(eta, index=_estimation_index(results), name=which)
+        eta = model._x @ b + model._offset
+        index = _estimation_index(results)
+    else:
+        eta = _design(results, data) @ b
+        index = data.index
+        if clogit and which == "prob":
+            group = results.fixed_effects
+            if group is None or group not in data.columns or results.outcome not in data.columns:
+                raise PostEstimationError("conditional probabilities need each row's outcome and group: give data with "
+                                          f"the outcome column {results.outcome!r} and the group column "
+                                          f"({group or 'known only for formula fits'})")
+            return pd.Series(conditional_probabilities(eta, data[group].to_numpy(), data[results.outcome].to_numpy()),
+                             index=index, name="prob")
+    if clogit or which == "linear":
+        return pd.Series(eta, index=index, name="linear")
+    return pd.Series(expit(eta), index=index, name="prob")
+
+
+def _informative_rows(model: Any) -> np.ndarray:
+    """Positions, in the model's sorted order, of the rows of informative groups."""
+    return np.repeat(model._informative, np.diff(model._starts_all))
+
+
+# -- average marginal effects -----------------------------------------------------------------
+def margins(results: ModelResults, variables: str | Sequence[str] | None = None, *,
+            discrete: bool | Sequence[str] = False, alpha: float = 0.05) -> pd.DataFrame:
+    r"""Average marginal effects (risk differences) of a logit, with delta-method standard errors.
+
+    For variable v and estimation rows i (weights w_i when the fit is weighted; else 1):
+
+    * derivative (Stata ``margins, dydx(v)`` with ``c.v``; the default)::
+
+          AME_v = sum_i w_i p_i (1 - p_i) (dX_i/dv) b / sum_i w_i
+
+      where ``dX_i/dv`` is the derivative of the row's design with respect to v (the unit vector
+      of v's coefficient for a plain regressor; central differences through a formula's
+      transformations and interactions);
+    * discrete change (Stata ``margins, dydx(v)`` with ``i.v``, a 0/1 variable: ``discrete=True``
+      or v listed in ``discrete``)::
+
+          AME_v = sum_i w_i [p_i(v = 1) - p_i(v = 0)] / sum_i w_i
+
+      the average risk difference, in probability units (x 100: percentage points).
+
+    The standard error is the delta method ``sqrt(g' V g)``, g the gradient of AME_v with respect
+    to b and V the results' covariance (cluster-robust when the fit is), treating the regressors
+    as fixed: Stata's default ``vce(delta)``; R ``marginaleffects::avg_slopes(fit, vcov = ~office)``
+    (slopes for numeric v, ``avg_comparisons`` for the 0/1 change). p-values and intervals use the
+    results' reference distribution (normal, or t(G-1)).
+
+    Parameters
+    ----------
+    variables : str or sequence of str, optional
+        Regressors (columns of the data for a formula fit). Default: every term but the intercept
+        (column fits) or every variable of the formula's right-hand side.
+    discrete : bool or sequence of str
+        ``True``: all ``variables`` as 0/1 discrete changes; a list: those variables only.
+    alpha : float
+        1 - confidence level.
+
+    Raises
+    ------
+    NotIdentifiedError
+        After a conditional logit: the marginal effect ``p(1 - p) b`` needs each group's fixed
+        effect, which the conditional likelihood conditions out and never estimates, so average
+        partial effects are not identified (only the odds ratio exp(b) is). Use the linear
+        probability model with the same fixed effects (:func:`famtrial.inference.lpm`), whose
+        coefficient is an average effect in probability units.
+    """
+    model = _model(results)
+    if hasattr(model, "score_groups"):
+        raise NotIdentifiedError(
+            "average marginal effects are not identified after a conditional (fixed-effects) logit: the effect on "
+            "P(y = 1) depends on each group's fixed effect, which the conditional likelihood conditions out and does "
+            "not estimate; only the odds ratio exp(b) is identified. For effects in probability units fit the linear "
+            "probability model with the same fixed effects (famtrial.inference.lpm)")
+    names = list(results.params.index)
+    b = results.params.to_numpy()
+    formula_fit = results.design is not None and results.data is not None
+    if formula_fit:
+        frame = results.data.iloc[model.used_rows]  # type: ignore[union-attr]
+        candidates = [v for v in results.design.rhs_variables if v in frame.columns]
+        categorical = {v for v in candidates if v in results.design.categorical_variables
+                       or not pd.api.types.is_numeric_dtype(frame[v])}
+    else:
+        candidates = [n for n in names if n != "Intercept"]
+        categorical = set()
+    if variables is None:
+        variables = [v for v in candidates if v not in categorical]
+    variables = [variables] if isinstance(variables, str) else list(variables)
+    unknown = [v for v in variables if v not in candidates]
+    if unknown:
+        raise PostEstimationError(f"margins: {unknown} are not regressors of the model (choose from {candidates})")
+    disc = set(variables) if discrete is True else set() if discrete is False else set(discrete)
+    if disc - set(variables):
+        raise PostEstimationError(f"discrete={sorted(disc - set(variables))} are not among the variables {variables}")
+    no_slope = sorted((categorical & set(variables)) - disc)
+    if no_slope:
+        raise PostEstimationError(f"margins: {no_slope} enter as categories (C() or non-numeric), which have no "
+                                  "derivative; list 0/1 ones in discrete= for the 0 -> 1 change")
+    w = model._w if model._w is not None else np.ones(len(model._y))
+    w = w / w.sum()
+    x = model._x
+    off = model._offset
+    rows = []
+    for v in variables:
+        if v in disc:
+            if formula_fit:
+                values = frame[v].to_numpy()
+            else:
+                values = x[:, names.index(v)]
+            if not np.isin(values, (0, 1)).all():
+                raise PostEstimationError(f"margins: {v!r} is not 0/1, so it has no discrete 0 -> 1 change; "
+                                          "drop it from discrete= to get the derivative")
+            if formula_fit:
+                x1 = _design(results, frame.assign(**{v: np.ones(len(frame), dtype=values.dtype)}))
+                x0 = _design(results, frame.assign(**{v: np.zeros(len(frame), dtype=values.dtype)}))
+            else:
+                j = names.index(v)
+                x1, x0 = x.copy(), x.copy()
+                x1[:, j], x0[:, j] = 1.0, 0.0
+            p1, p0 = expit(x1 @ b + off), expit(x0 @ b + off)
+            ame = float(w @ (p1 - p0))
+            grad = (w * p1 * (1 - p1)) @ x1 - (w * p0 * (1 - p0)) @ x0
+            kind = "discrete 0 -> 1"
+        else:
+            if formula_fit:
+                col = frame[v].to_numpy(dtype=float)
+                h = 1e-6 * (np.abs(col) + 1)  # exact for terms linear or quadratic in v
+                dx = (_design(results, frame.assign(**{v: col + h})) - _design(results, frame.assign(**{v: col - h})))
+                dx /= (2 * h)[:, None]
+            else:
+                dx = np.zeros_like(x)
+                dx[:, names.index(v)] = 1.0
+            p = expit(x @ b + off)
+            s = p * (1 - p)
+            slope = dx @ b
+            ame = float(w @ (s * slope))
+            grad = (w * s) @ dx + (w * s * (1 - 2 * p) * slope) @ x
+            kind = "derivative"
+        se = float(np.sqrt(grad @ results.covariance.matrix @ grad))
+        rows.append((v, ame, se, kind))
+    dist = results._dist()
+    frame_out = pd.DataFrame(rows, columns=["variable", "ame", "se", "type"]).set_index("variable")
+    stat = "z" if results.covariance.df is None else "t"
+    frame_out[stat] = frame_out["ame"] / frame_out["se"]
+    frame_out["p"] = 2 * dist.sf(np.abs(frame_out[stat]))
+    crit = dist.ppf(1 - alpha / 2)
+    frame_out["ci_low"] = frame_out["ame"] - crit * frame_out["se"]
+    frame_out["ci_high"] = frame_out["ame"] + crit * frame_out["se"]
+    return frame_out[["ame", "se", stat, "p", "ci_low", "ci_high", "type"]]
+
+
+# -- broom-shaped frames ----------------------------------------------------------------------
+def tidy(results: ModelResults, conf_level: float = 0.95, exponentiate: bool = False) -> pd.DataFrame:
+    """One row per term with broom's columns: ``term, estimate, std.error, statistic, p.value,
+    conf.low, conf.high``. ``exponentiate=True`` gives odds ratios: estimate and interval
+    exponentiated, ``std.error`` left on the coefficient scale, as ``broom::tidy(fit, exponentiate = TRUE)``.
+    """
+    ci = results.conf_int(1 - conf_level)
+    est, lo, hi = results.params, ci["lower"], ci["upper"]
+    if exponentiate:
+        est, lo, hi = np.exp(est), np.exp(lo), np.exp(hi)
+    return pd.DataFrame({"term": results.params.index, "estimate": est.to_numpy(), "std.error": results.bse.to_numpy(),
+                         "statistic": results.tvalues.to_numpy(), "p.value": results.pvalues.to_numpy(),
+                         "conf.low": lo.to_numpy(), "conf.high": hi.to_numpy()})
+
+
+def glance(results: ModelResults) -> pd.DataFrame:
+    """One row of model statistics with broom's names.
+
+    Logit (``broom::glance.glm``): ``null.deviance`` (-2 llnull), ``df.null`` (N - 1), ``logLik``,
+    ``AIC``, ``BIC``, ``deviance`` (-2 llf, the 0/1 outcome's saturated log-likelihood being 0),
+    ``df.residual`` (N - k), ``nobs``. Conditional logit (``broom::glance.coxph``): ``nobs``,
+    ``n.groups``, ``statistic.log`` (LR chi2 against b = 0), ``p.value.log``, ``logLik``, ``AIC``,
+    ``BIC``. Both add ``pseudo.r.squared``, ``vcov.type`` and ``n.clusters``.
+    """
+    k = len(results.params)
+    common = {"logLik": results.llf, "AIC": results.aic, "BIC": results.bic, "nobs": results.nobs}
+    if _clogit(results):
+        lr = 2 * (results.llf - results.llnull)
+        row = {"nobs": results.nobs, "n.groups": getattr(results, "n_groups", None), "statistic.log": lr,
+               "p.value.log": float(stats.chi2.sf(lr, k)), **common}
+    else:
+        row = {"null.deviance": -2 * results.llnull, "df.null": results.nobs - 1, **common,
+               "deviance": -2 * results.llf, "df.residual": results.nobs - k}
+    row.update({"pseudo.r.squared": results.prsquared, "vcov.type": results.se_type,
+                "n.clusters": results.n_clusters})
+    return pd.DataFrame([row])
+

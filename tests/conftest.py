@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import tomllib
+
 import numpy as np
 import pandas as pd
 import pytest
+
+from famtrial.plan import Plan, load_plan
 
 
 def make_panel_frame(seed: int = 3, n_families: int = 120, months: int = 12, first: str = "2016-04",
@@ -37,3 +41,28 @@ def make_panel_frame(seed: int = 3, n_families: int = 120, months: int = 12, fir
 @pytest.fixture
 def tiny_panel_frame() -> pd.DataFrame:
     return make_panel_frame()
+
+
+def renamed_replica() -> tuple[pd.DataFrame, str]:
+    """The shipped replica with every column renamed and the arm and variant recoded, and a plan that maps it."""
+    data = pd.read_parquet(load_plan().resolve_data())
+    names = {"parent_id": "pid", "family_id": "fid", "office": "kontor", "month": "ym", "arm": "offered",
+             "model": "variant", "activation": "active", "employed": "employed_flag", "married": "gift",
+             "n_children": "nkids", "reduced_work_capacity": "redwc", "female": "kvinne", "year_of_birth": "born",
+             "immigrant": "innvandrer"}
+    renamed = data.rename(columns=names)
+    renamed["offered"] = np.where(data["arm"] == 1, "yes", "no")
+    renamed["variant"] = data["model"].map({"ordinary": "none", "local": "L", "holf": "H"})
+    renamed["ym"] = pd.PeriodIndex(data["month"], freq="M").strftime("%Y%m").astype(int)  # YYYYMM integers
+    raw = tomllib.loads(load_plan().to_toml())
+    raw["columns"] = {"parent": "pid", "family": "fid", "office": "kontor", "month": "ym", "arm": "offered",
+                      "variant": "variant"}
+    raw["arms"].update(offered="yes", control="no")
+    raw["variants"].update(control="ordinary", control_codes=["none"])
+    raw["variants"]["levels"]["local"]["codes"] = ["L"]
+    raw["variants"]["levels"]["holf"]["codes"] = ["H"]
+    for section in ("outcomes", "covariates"):
+        for key, entry in raw[section].items():
+            entry["column"] = names[key]
+    raw["data"].pop("path")
+    return renamed, Plan.from_dict(raw).to_toml()

@@ -11,7 +11,7 @@ import pytest
 import famtrial
 from famtrial.plan import Plan, PlanError, load_plan, scaffold, shipped_plans
 
-from conftest import make_panel_frame
+from conftest import make_panel_frame, renamed_replica
 
 
 @pytest.fixture(scope="module")
@@ -109,35 +109,10 @@ def test_load_plan_errors(tmp_path):
         load_plan(3)
 
 
-def _renamed_replica() -> tuple[pd.DataFrame, str]:
-    """The shipped replica with every column renamed and the arm and variant recoded, and a plan that maps it."""
-    data = pd.read_parquet(load_plan().resolve_data())
-    names = {"parent_id": "pid", "family_id": "fid", "office": "kontor", "month": "ym", "arm": "offered",
-             "model": "variant", "activation": "active", "employed": "employed_flag", "married": "gift",
-             "n_children": "nkids", "reduced_work_capacity": "redwc", "female": "kvinne", "year_of_birth": "born",
-             "immigrant": "innvandrer"}
-    renamed = data.rename(columns=names)
-    renamed["offered"] = np.where(data["arm"] == 1, "yes", "no")
-    renamed["variant"] = data["model"].map({"ordinary": "none", "local": "L", "holf": "H"})
-    renamed["ym"] = pd.PeriodIndex(data["month"], freq="M").strftime("%Y%m").astype(int)  # YYYYMM integers
-    raw = _raw(load_plan())
-    raw["columns"] = {"parent": "pid", "family": "fid", "office": "kontor", "month": "ym", "arm": "offered",
-                      "variant": "variant"}
-    raw["arms"].update(offered="yes", control="no")
-    raw["variants"].update(control="ordinary", control_codes=["none"])
-    raw["variants"]["levels"]["local"]["codes"] = ["L"]
-    raw["variants"]["levels"]["holf"]["codes"] = ["H"]
-    for section in ("outcomes", "covariates"):
-        for key, entry in raw[section].items():
-            entry["column"] = names[key]
-    raw["data"].pop("path")
-    return renamed, Plan.from_dict(raw).to_toml()
-
-
 @pytest.mark.slow
 def test_renamed_replica_reproduces_identical_numbers(tmp_path):
     """Renamed columns, recoded arm/variant and YYYYMM months, mapped by a plan: the same reproduced numbers."""
-    renamed, plan_text = _renamed_replica()
+    renamed, plan_text = renamed_replica()
     data_path, plan_path = tmp_path / "renamed.parquet", tmp_path / "renamed.toml"
     renamed.to_parquet(data_path)
     plan_path.write_text(plan_text)
@@ -153,7 +128,7 @@ def test_renamed_replica_reproduces_identical_numbers(tmp_path):
 
 def test_renamed_data_flow_through_the_public_api():
     """Every step takes the renamed panel and the plan's keys, as the README's example does."""
-    renamed, plan_text = _renamed_replica()
+    renamed, plan_text = renamed_replica()
     plan = load_plan(plan_text)
     panel = famtrial.load_panel(renamed, plan)
     assert panel.columns.parent == "pid" and list(panel.data["variant"].cat.categories) == ["ordinary", "local", "holf"]
@@ -181,7 +156,7 @@ def test_bare_columns_make_a_plain_plan():
 
 
 def test_scaffold_guesses_roles_and_marks_them(tmp_path):
-    renamed, _ = _renamed_replica()
+    renamed, _ = renamed_replica()
     path = tmp_path / "mine.parquet"
     renamed.to_parquet(path)
     text = scaffold(path)

@@ -25,9 +25,12 @@ import numpy as np
 import pandas as pd
 
 from famtrial.models import _clogit_kernel as kernel
+from famtrial.models import separation
 from famtrial.models.base import DropRecord, ModelResults
 from famtrial.models.covariance import Adjustment, model_based, sandwich
 from famtrial.models.design import independent_columns
+from famtrial.models.errors import (ConvergenceError, ModelInputError, check_columns, check_finite, check_frame,
+                                    check_names, numeric_column)
 from famtrial.models.optim import newton
 
 __all__ = ["ConditionalLogit", "ConditionalLogitResults", "conditional_logit"]
@@ -41,10 +44,7 @@ def _examples(values: np.ndarray, n: int = 5) -> str:
 
 
 def _check_finite(name: str, values: np.ndarray) -> None:
-    bad = ~np.isfinite(values)
-    if bad.any():
-        raise ValueError(f"column {name!r} has {int(bad.sum()):,} missing or infinite values; "
-                         "drop or impute those rows before fitting (famtrial.load_panel(..., missing='drop') counts them)")
+    check_finite(name, values)  # ModelInputError naming the column, NaN and inf counted
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,7 +89,14 @@ class ConditionalLogit:
     def __init__(self, endog, exog, groups, *, offset=None, names: Sequence[str] | None = None):
         exog_frame = exog if isinstance(exog, pd.DataFrame) else None
         # the kernel reads the covariates transposed, (p, n): a DataFrame's float block already is
-        x = np.asarray(exog, dtype=float)
+        if exog_frame is not None and not all(k in "biuf" for k in exog_frame.dtypes.map(lambda t: t.kind)):
+            x = np.column_stack([numeric_column(exog_frame, c) for c in exog_frame.columns])  # names a text column
+        else:
+            try:
+                x = np.asarray(exog, dtype=float)
+            except (TypeError, ValueError) as err:
+                raise ModelInputError(f"exog is not numeric ({err}); encode text regressors as numbers or 0/1 "
+                                      "dummies first") from None
         if x.ndim == 1:
             x = x[:, None]
         xt = np.ascontiguousarray(x.T)
@@ -135,6 +142,17 @@ class ConditionalLogit:
             y, xt = y[order], xt[:, order]
             off = off[order] if len(off) else off
             starts_all = np.concatenate(([0], np.flatnonzero(np.diff(codes[order])) + 1, [n]))
+        # (quasi-)complete separation by one regressor: drop the rows it determines (see models/separation.py)
+        screened = separation.screen(xt, y, starts_all, names)
+        if screened is not None:
+            keep, records = screened
+            self.dropped += records
+            order = np.flatnonzero(keep) if order is None else order[keep]
+            y, xt = y[keep], xt[:, keep]
+            off = off[keep] if len(off) else off
+            left = np.add.reduceat(keep.astype(np.int64), starts_all[:-1])
+            labels = labels[left > 0]
+            starts_all = np.concatenate(([0], np.cumsum(left[left > 0])))
         sizes = np.diff(starts_all)
         ysum = np.add.reduceat(y, starts_all[:-1], dtype=np.int64)
         informative = (ysum > 0) & (ysum < sizes)
@@ -180,14 +198,16 @@ class ConditionalLogit:
     @classmethod
     def from_frame(cls, data: pd.DataFrame, outcome: str, covariates: Sequence[str], group: str, *, offset=None):
         """Build from a DataFrame's columns (``offset`` a column name or an array)."""
-        covariates = list(covariates)
-        missing = [c for c in (outcome, *covariates, group) if c not in data.columns]
-        if missing:
-            raise ValueError(f"columns not in the data: {missing}")
+        data = check_frame(data)
+        covariates = check_names(covariates)
+        check_columns(data, outcome=outcome, covariates=covariates, group=group,
+                      offset=offset if isinstance(offset, str) else None)
         off = data[offset] if isinstance(offset, str) else offset
         xt = np.empty((len(covariates), len(data)))  # one copy, straight into the kernel's layout
         for j, c in enumerate(covariates):
-            xt[j] = data[c].to_numpy(dtype=float)
+            xt[j] = numeric_column(data, c)
+        if data[outcome].dtype.kind not in "biuf":
+            numeric_column(data, outcome, role="outcome")
         return cls(data[outcome], xt.T, data[group], offset=off, names=covariates)
 
     # -- likelihood ------------------------------------------------------------------------
@@ -261,7 +281,14 @@ class ConditionalLogit:
         k = self._xt.shape[0]
         initial = self._null if start is None else None
         start = np.zeros(k) if start is None else np.asarray(start, dtype=float)
-        opt = newton(self.derivatives, start, initial=initial, gradient=self.gradient, tol=tol, maxiter=maxiter)
+        try:
+            opt = newton(self.derivatives, start, initial=initial, gradient=self.gradient, tol=tol, maxiter=maxiter)
+        except (np.linalg.LinAlgError, ConvergenceError) as err:  # diverging estimates: exact separation check
+            separation.raise_if_separated(self._xt, self._y, self._lo, self._hi, self.exog_names, str(err))
+            raise
+        if not opt.converged or separation.diverging(self._xt, opt.x, self._y, self._lo, self._hi):
+            cause = "" if opt.converged else f"no convergence in {maxiter} iterations"
+            separation.raise_if_separated(self._xt, self._y, self._lo, self._hi, self.exog_names, cause)
         bread = np.linalg.inv(-opt.hessian)
         if cov_type == "nonrobust":
             cov = model_based(bread)
@@ -305,10 +332,9 @@ def conditional_logit(data: pd.DataFrame, outcome: str, covariates: Sequence[str
     """
     if cluster is not None and robust:
         raise ValueError("give either cluster= or robust=True, not both")
+    check_columns(check_frame(data), cluster=cluster)
     model = ConditionalLogit.from_frame(data, outcome, covariates, group, offset=offset)
     if cluster is not None:
-        if cluster not in data.columns:
-            raise ValueError(f"cluster column {cluster!r} is not in the data")
         return model.fit("cluster", data[cluster], adjustment=adjustment, t_reference=t_reference, outcome=outcome)
     return model.fit("robust" if robust else "nonrobust", adjustment=adjustment, t_reference=t_reference,
                      outcome=outcome)

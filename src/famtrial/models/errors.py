@@ -108,11 +108,11 @@ def check_columns(data: pd.DataFrame, **roles) -> None:
             if col not in data.columns:
                 close = difflib.get_close_matches(str(col), present, n=2)
                 hint = f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
-                missing.append(f"{role}={col!r}{hint}")
+                missing.append(f"{role} column {col!r}{hint}")
     if missing:
         shown = present if len(present) <= 20 else present[:20] + [f"... {len(present) - 20} more"]
-        raise ModelInputError(f"{len(missing)} column(s) not in the data: {'; '.join(missing)}. "
-                              f"The data have columns {shown}")
+        raise ModelInputError(f"{'; '.join(missing)} {'is' if len(missing) == 1 else 'are'} not in the data "
+                              f"({len(missing)} missing); the data have columns {shown}")
 
 
 def numeric_column(data: pd.DataFrame, column, role: str = "covariate") -> np.ndarray:

@@ -21,7 +21,9 @@ from scipy.special import expit, log_expit
 from famtrial.models.base import DropRecord, ModelResults
 from famtrial.models.covariance import Adjustment, model_based, sandwich
 from famtrial.models.design import independent_columns
-from famtrial.models.optim import ConvergenceError, newton
+from famtrial.models.errors import (ConvergenceError, ModelInputError, SeparationError, check_columns, check_finite,
+                                    check_frame, check_names, numeric_column)
+from famtrial.models.optim import newton
 
 __all__ = ["Logit", "LogitResults", "logit", "SeparationError", "separating_direction"]
 
@@ -29,10 +31,6 @@ CovType = Literal["nonrobust", "robust", "cluster"]
 _COV_TYPES = ("nonrobust", "robust", "cluster")
 #: Linear predictors beyond this (fitted p within 3e-7 of 0 or 1) trigger the exact separation check.
 _EXTREME_ETA = 15.0
-
-
-class SeparationError(ValueError):
-    """The outcome is perfectly predicted by the regressors: the ML estimate does not exist."""
 
 
 def separating_direction(x: np.ndarray, y: np.ndarray, tol: float = 1e-7) -> tuple[np.ndarray, int] | None:
@@ -96,7 +94,14 @@ class Logit:
 
     def __init__(self, endog, exog, *, offset=None, names: Sequence[str] | None = None, add_constant: bool = True):
         y = np.asarray(endog, dtype=float).ravel()
-        x = np.asarray(exog, dtype=float)
+        if isinstance(exog, pd.DataFrame) and not all(t.kind in "biuf" for t in exog.dtypes):
+            x = np.column_stack([numeric_column(exog, c) for c in exog.columns]) if exog.shape[1] else np.zeros((len(exog), 0))
+        else:
+            try:
+                x = np.asarray(exog, dtype=float)
+            except (TypeError, ValueError) as err:
+                raise ModelInputError(f"exog is not numeric ({err}); encode text regressors as numbers or 0/1 "
+                                      "dummies first") from None
         if x.ndim == 1:
             x = x[:, None]
         if names is None:
@@ -110,11 +115,9 @@ class Logit:
         if len(off) != len(y):
             raise ValueError(f"offset has {len(off)} rows; the data have {len(y)}")
         for name, col in [("outcome", y), ("offset", off), *zip(names, x.T)]:
-            if not np.isfinite(col).all():
-                raise ValueError(f"column {name!r} has {int((~np.isfinite(col)).sum()):,} missing or infinite values "
-                                 f"of {len(col):,}; drop or impute those rows first")
+            check_finite(name, col)  # ModelInputError naming the column
         if not np.isin(y, (0.0, 1.0)).all():
-            raise ValueError(f"the outcome must be 0/1; {int((~np.isin(y, (0.0, 1.0))).sum()):,} of {len(y):,} "
+            raise ModelInputError(f"the outcome must be 0/1; {int((~np.isin(y, (0.0, 1.0))).sum()):,} of {len(y):,} "
                              "rows have other values")
         self.nobs_input = len(y)
         self.dropped: list[DropRecord] = []
@@ -127,8 +130,14 @@ class Logit:
         y, x, off = y[keep_rows], x[keep_rows][:, keep_cols], off[keep_rows]
         if len(y) == 0 or y.min() == y.max():
             what = f"{int(y[0])} in all {len(y):,} remaining rows" if len(y) else "left with no rows"
-            raise SeparationError(f"the outcome is {what}" + (" after the perfect-prediction drops" if self.dropped
-                                                                else "") + ": nothing to estimate")
+            if not self.dropped:
+                raise SeparationError(f"the outcome is {what}: nothing to estimate")
+            named = [r.names[0] for r in self.dropped]
+            rules = "; ".join(r.reason.split(";")[0] for r in self.dropped)
+            raise SeparationError(f"complete separation: {' and '.join(named)} predict(s) the outcome perfectly "
+                                  f"({rules}; {int((~keep_rows).sum()):,} rows) and the outcome is {what}: the ML "
+                                  "estimate does not exist. Drop these regressors or restrict the sample",
+                                  variables=named, rows=int((~keep_rows).sum()) + len(y))
         self.used_rows = np.flatnonzero(keep_rows)
         if add_constant:
             x = np.column_stack([np.ones(len(y)), x])
@@ -162,12 +171,11 @@ class Logit:
     def from_frame(cls, data: pd.DataFrame, outcome: str, covariates: Sequence[str], *, offset=None,
                    add_constant: bool = True) -> Logit:
         """Build from DataFrame columns; ``offset`` is a column name or an array."""
-        covariates = list(covariates)
-        missing = [c for c in (outcome, *covariates) if c not in data.columns]
-        if isinstance(offset, str) and offset not in data.columns:
-            missing.append(offset)
-        if missing:
-            raise ValueError(f"columns {missing} are not in the data (columns: {list(data.columns)})")
+        data = check_frame(data)
+        covariates = check_names(covariates)
+        check_columns(data, outcome=outcome, covariates=covariates, offset=offset if isinstance(offset, str) else None)
+        if data[outcome].dtype.kind not in "biuf":
+            numeric_column(data, outcome, role="outcome")
         off = data[offset] if isinstance(offset, str) else offset
         return cls(data[outcome], data[covariates], offset=off, names=covariates, add_constant=add_constant)
 
@@ -210,7 +218,8 @@ class Logit:
         raise SeparationError(
             f"(quasi-)complete separation: {' + '.join(names) or 'the intercept'} predict(s) the outcome perfectly "
             f"for at least {determined:,} of {self.nobs:,} rows, so the ML estimate does not exist (the coefficients "
-            "diverge). Drop or coarsen these regressors, restrict the sample, or use a penalized (Firth) logit")
+            "diverge). Drop or coarsen these regressors, restrict the sample, or use a penalized (Firth) logit",
+            variables=names, rows=determined)
 
     def fit(self, cov_type: CovType = "nonrobust", clusters=None, *, adjustment: Adjustment = "stata",
             t_reference: bool = False, start=None, outcome: str = "y", maxiter: int = 100) -> LogitResults:
@@ -322,12 +331,10 @@ def logit(data: pd.DataFrame, outcome: str, covariates: Sequence[str], cluster: 
     R: ``glm(outcome ~ covariates [+ factor(fe)], binomial)`` +
     ``sandwich::vcovCL(fit, cluster = ~cluster, type = "HC0")``.
     """
-    covariates = list(covariates)
-    for role, col in (("cluster", cluster), ("fixed_effects", fixed_effects)):
-        if col is not None and col not in data.columns:
-            raise ValueError(f"{role} column {col!r} is not in the data (columns: {list(data.columns)})")
-    if outcome not in data.columns:
-        raise ValueError(f"outcome column {outcome!r} is not in the data (columns: {list(data.columns)})")
+    data = check_frame(data)
+    covariates = check_names(covariates)
+    check_columns(data, outcome=outcome, covariates=covariates, cluster=cluster, fixed_effects=fixed_effects,
+                  offset=offset if isinstance(offset, str) else None)
     frame, pre_dropped = data, []
     keep = np.ones(len(data), dtype=bool)
     if fixed_effects is not None:
@@ -343,10 +350,7 @@ def logit(data: pd.DataFrame, outcome: str, covariates: Sequence[str], cluster: 
         dummies = pd.get_dummies(frame[fixed_effects], prefix=fixed_effects, dtype=float).iloc[:, 1:]
         frame = pd.concat([frame, dummies], axis=1)
         covariates = [*covariates, *dummies.columns]
-    if isinstance(offset, str):
-        if offset not in data.columns:
-            raise ValueError(f"offset column {offset!r} is not in the data")
-    elif offset is not None:
+    if offset is not None and not isinstance(offset, str):
         offset = np.asarray(offset, dtype=float)[keep]
     model = Logit.from_frame(frame, outcome, covariates, offset=offset)
     # the model's input is ``data``: rows dropped for a perfectly predicting level count as input rows

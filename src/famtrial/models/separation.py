@@ -63,7 +63,8 @@ def _group_extremes(z: np.ndarray, y: np.ndarray, starts: np.ndarray):
 def determined_rows(z: np.ndarray, y: np.ndarray, starts: np.ndarray, tol: float = 0.0) -> np.ndarray:
     """Rows whose outcome the direction with linear predictor ``z`` determines: in each group with
     outcome variation, the rows strictly above (forced to 1) or below (forced to 0) the group's k-th
-    largest z, k the group's number of ones. ``starts`` are the group boundaries (rows sorted by group)."""
+    largest z, k the group's number of ones. ``starts`` are the group boundaries (rows sorted by group).
+    (:func:`screen` also drops the tied rows of a group when they have no outcome variation left.)"""
     n = len(z)
     sizes = np.diff(starts)
     code = np.repeat(np.arange(len(sizes)), sizes)
@@ -79,6 +80,18 @@ def determined_rows(z: np.ndarray, y: np.ndarray, starts: np.ndarray, tol: float
     return out
 
 
+def _whole_groups(det: np.ndarray, y: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Extend the determined rows to every row of a touched group whose remaining rows have no outcome
+    variation (the whole group is determined); also return that group mask."""
+    sizes = np.diff(starts)
+    code = np.repeat(np.arange(len(sizes)), sizes)
+    touched = np.bincount(code[det], minlength=len(sizes)) > 0
+    left_y = np.add.reduceat(np.where(det, 0, y), starts[:-1])
+    left_n = np.add.reduceat((~det).astype(np.int64), starts[:-1])
+    whole = touched & ((left_y == 0) | (left_y == left_n))
+    return det | whole[code], whole
+
+
 def _describe(name: str, col: np.ndarray, sign: float, groups: int, rows: int, emptied: int) -> str:
     binary = np.isin(col, (0.0, 1.0)).all()
     if binary:
@@ -87,8 +100,8 @@ def _describe(name: str, col: np.ndarray, sign: float, groups: int, rows: int, e
         what = (f"{'larger' if sign > 0 else 'smaller'} values of {name} predict success perfectly within "
                 f"{groups:,} groups (every positive month has {name} {'>=' if sign > 0 else '<='} every negative "
                 "month of its group)")
-    left = f"; {emptied:,} of these groups left without outcome variation" if emptied else ""
-    return f"{what}; {name} omitted and its {rows:,} determined obs not used{left}"
+    left = f" ({emptied:,} of these groups wholly determined)" if emptied else ""
+    return f"{what}{left}; {name} omitted and its {rows:,} determined obs not used"
 
 
 def screen(xt: np.ndarray, y: np.ndarray, starts: np.ndarray, names: Sequence[str]):
@@ -120,9 +133,8 @@ def screen(xt: np.ndarray, y: np.ndarray, starts: np.ndarray, names: Sequence[st
                 sizes = np.diff(cur_starts)
                 code = np.repeat(np.arange(len(sizes)), sizes)
                 touched = np.bincount(code[det], minlength=len(sizes)) > 0
-                left_y = np.add.reduceat(np.where(det, 0, cur_y), cur_starts[:-1])
-                left_n = np.add.reduceat((~det).astype(np.int64), cur_starts[:-1])
-                emptied = int((touched & ((left_y == 0) | (left_y == left_n))).sum())
+                det, whole = _whole_groups(det, cur_y, cur_starts)
+                emptied = int(whole.sum())
                 records.append(DropRecord("rows", int(det.sum()), _describe(name, col, sign, int(touched.sum()),
                                                                             int(det.sum()), emptied), (name,)))
                 touched_groups.append(int(touched.sum()))
@@ -182,7 +194,7 @@ def direction(xt: np.ndarray, y: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> 
     tol = _TOL * max(1.0, float(np.abs(z).max()))
     if (min1 < max0 - tol).any() or not (max1 > min0 + tol).any():
         return None
-    return d, determined_rows(z, y[idx], starts, tol)
+    return d, _whole_groups(determined_rows(z, y[idx], starts, tol), y[idx], starts)[0]
 
 
 def diverging(xt: np.ndarray, params: np.ndarray, y: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> bool:

@@ -161,7 +161,7 @@ class ConditionalLogit:
             self.dropped.append(DropRecord("groups", n_bad, f"all positive or all negative outcomes ({int(sizes[~informative].sum()):,} rows)",
                                            tuple(map(str, labels[~informative][:5]))))
         if not informative.any():
-            raise ValueError("no group has variation in the outcome (every group is all 0 or all 1): "
+            raise ModelInputError("no group has variation in the outcome (every group is all 0 or all 1): "
                              "the conditional likelihood is empty")
         self._order, self._starts_all, self._informative = order, starts_all, informative
         self._lo = starts_all[:-1][informative].astype(np.int64)

@@ -49,6 +49,13 @@ EXTREME_ETA = 15.0
 _TOL = 1e-7
 
 
+def _rows(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """The row positions of the ranges ``[lo[g], hi[g])``, concatenated."""
+    lengths = np.asarray(hi - lo, dtype=np.int64)
+    firsts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    return np.repeat(np.asarray(lo, dtype=np.int64) - firsts, lengths) + np.arange(lengths.sum())
+
+
 def _group_extremes(z: np.ndarray, y: np.ndarray, starts: np.ndarray):
     """Per group: min and max of z over the ones, and over the zeros (+-inf where there are none)."""
     ones = y == 1
@@ -171,7 +178,7 @@ def direction(xt: np.ndarray, y: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> 
     ``lo`` order) of the rows it determines.
     """
     p = xt.shape[0]
-    idx = np.concatenate([np.arange(a, b) for a, b in zip(lo, hi)]) if len(lo) else np.zeros(0, np.int64)
+    idx = _rows(lo, hi)
     if p == 0 or len(idx) == 0:
         return None
     x = xt[:, idx].T
@@ -203,7 +210,7 @@ def diverging(xt: np.ndarray, params: np.ndarray, y: np.ndarray, lo: np.ndarray,
     running along a direction of recession, so the exact check should run."""
     if len(lo) == 0 or len(params) == 0:
         return False
-    idx = np.concatenate([np.arange(a, b) for a, b in zip(lo, hi)])
+    idx = _rows(lo, hi)
     z = params @ xt[:, idx]
     starts = np.concatenate(([0], np.cumsum(hi - lo)))
     _, max1, min0, _ = _group_extremes(z, y[idx], starts)

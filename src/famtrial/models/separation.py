@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numba as nb
 import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import linprog
@@ -56,15 +57,39 @@ def _rows(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     return np.repeat(np.asarray(lo, dtype=np.int64) - firsts, lengths) + np.arange(lengths.sum())
 
 
+@nb.njit(cache=True)
+def _extremes(zt, y, lo, hi):
+    """``(4, p, G)``: per row of ``zt`` (p, n) and group (rows ``lo[g]:hi[g]``), min and max over the
+    ones, then over the zeros (+-inf where there are none). One pass over the data."""
+    p = zt.shape[0]
+    G = lo.shape[0]
+    out = np.empty((4, p, G))
+    for g in range(G):
+        for a in range(p):
+            mn1 = np.inf
+            mx1 = -np.inf
+            mn0 = np.inf
+            mx0 = -np.inf
+            for r in range(lo[g], hi[g]):
+                v = zt[a, r]
+                if y[r] == 1:
+                    mn1 = min(mn1, v)
+                    mx1 = max(mx1, v)
+                else:
+                    mn0 = min(mn0, v)
+                    mx0 = max(mx0, v)
+            out[0, a, g] = mn1
+            out[1, a, g] = mx1
+            out[2, a, g] = mn0
+            out[3, a, g] = mx0
+    return out
+
+
 def _group_extremes(z: np.ndarray, y: np.ndarray, starts: np.ndarray):
     """Per group: min and max of z over the ones, and over the zeros (+-inf where there are none)."""
-    ones = y == 1
-    lo = starts[:-1]
-    min1 = np.minimum.reduceat(np.where(ones, z, np.inf), lo)
-    max1 = np.maximum.reduceat(np.where(ones, z, -np.inf), lo)
-    min0 = np.minimum.reduceat(np.where(ones, np.inf, z), lo)
-    max0 = np.maximum.reduceat(np.where(ones, -np.inf, z), lo)
-    return min1, max1, min0, max0
+    starts = np.asarray(starts, dtype=np.int64)
+    out = _extremes(np.ascontiguousarray(z, dtype=float)[None, :], y, starts[:-1], starts[1:])
+    return out[0, 0], out[1, 0], out[2, 0], out[3, 0]
 
 
 def determined_rows(z: np.ndarray, y: np.ndarray, starts: np.ndarray, tol: float = 0.0) -> np.ndarray:
@@ -122,6 +147,7 @@ def screen(xt: np.ndarray, y: np.ndarray, starts: np.ndarray, names: Sequence[st
     (complete separation).
     """
     n = len(y)
+    starts = np.asarray(starts, dtype=np.int64)
     keep = np.ones(n, dtype=bool)
     records: list[DropRecord] = []
     touched_groups: list[int] = []
@@ -129,13 +155,15 @@ def screen(xt: np.ndarray, y: np.ndarray, starts: np.ndarray, names: Sequence[st
     found = True
     while found:
         found = False
+        ext = _extremes(xt if len(rows) == n else np.ascontiguousarray(xt[:, rows]), cur_y, cur_starts[:-1],
+                        cur_starts[1:])
         for j, name in enumerate(names):
-            col = xt[j, rows]
-            min1, max1, min0, max0 = _group_extremes(col, cur_y, cur_starts)
+            min1, max1, min0, max0 = ext[:, j]
             for sign in (1.0, -1.0):
                 lo1, hi1, lo0, hi0 = (min1, max1, min0, max0) if sign > 0 else (-max1, -min1, -max0, -min0)
                 if not (lo1 >= hi0).all() or not (hi1 > lo0).any():  # not weakly ordered, or nothing strict
                     continue
+                col = xt[j, rows]
                 det = determined_rows(sign * col, cur_y, cur_starts)
                 sizes = np.diff(cur_starts)
                 code = np.repeat(np.arange(len(sizes)), sizes)
@@ -210,11 +238,27 @@ def diverging(xt: np.ndarray, params: np.ndarray, y: np.ndarray, lo: np.ndarray,
     running along a direction of recession, so the exact check should run."""
     if len(lo) == 0 or len(params) == 0:
         return False
-    idx = _rows(lo, hi)
-    z = params @ xt[:, idx]
-    starts = np.concatenate(([0], np.cumsum(hi - lo)))
-    _, max1, min0, _ = _group_extremes(z, y[idx], starts)
-    return bool((max1 - min0 > EXTREME_ETA).any())
+    return _largest_gap(xt, np.asarray(params, dtype=float), y, np.asarray(lo, dtype=np.int64),
+                        np.asarray(hi, dtype=np.int64)) > EXTREME_ETA
+
+
+@nb.njit(cache=True)
+def _largest_gap(xt, params, y, lo, hi):
+    """max over groups of (max of x'b over the ones - min of x'b over the zeros), in one pass."""
+    gap = -np.inf
+    for g in range(lo.shape[0]):
+        mx1 = -np.inf
+        mn0 = np.inf
+        for r in range(lo[g], hi[g]):
+            v = 0.0
+            for a in range(xt.shape[0]):
+                v += xt[a, r] * params[a]
+            if y[r] == 1:
+                mx1 = max(mx1, v)
+            else:
+                mn0 = min(mn0, v)
+        gap = max(gap, mx1 - mn0)
+    return gap
 
 
 def raise_if_separated(xt: np.ndarray, y: np.ndarray, lo: np.ndarray, hi: np.ndarray, names: Sequence[str],

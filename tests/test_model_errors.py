@@ -114,6 +114,10 @@ def test_array_inputs_with_text_are_named():
         ConditionalLogit([0, 1, 0, 1], [["a"], ["b"], ["a"], ["b"]], [1, 1, 2, 2])
     with pytest.raises(ModelInputError, match="exog is not numeric"):
         Logit([0, 1, 0, 1], np.array([["a"], ["b"], ["a"], ["b"]]))
+    with pytest.raises(ModelInputError, match=r"the outcome \(endog\) is not numeric"):
+        ConditionalLogit(["no", "yes", "no", "yes"], [[0.0], [1.0], [0.5], [2.0]], [1, 1, 2, 2])
+    with pytest.raises(ModelInputError, match=r"the outcome \(endog\) is not numeric"):
+        Logit(["no", "yes", "no", "yes"], [[0.0], [1.0], [0.5], [2.0]])
     x = pd.DataFrame({"z": ["1.5", "x", "2", "3"]})
     with pytest.raises(ModelInputError, match=r"covariate column 'z' is not numeric .*1 of 4 values such as 'x'"):
         Logit([0, 1, 0, 1], x)

@@ -111,7 +111,10 @@ class ConditionalLogit:
         if len(names) != xt.shape[0]:
             raise ValueError(f"{len(names)} names given for {xt.shape[0]} regressors")
         if y.dtype.kind not in "iub":
-            y = y.astype(float)
+            try:
+                y = y.astype(float)
+            except (TypeError, ValueError) as err:
+                raise ModelInputError(f"the outcome (endog) is not numeric ({err}); recode it to 0/1") from None
             _check_finite("outcome", y)
         if kernel.count_bad(xt, False):
             for j, name in enumerate(names):

@@ -93,7 +93,10 @@ class Logit:
     """
 
     def __init__(self, endog, exog, *, offset=None, names: Sequence[str] | None = None, add_constant: bool = True):
-        y = np.asarray(endog, dtype=float).ravel()
+        try:
+            y = np.asarray(endog, dtype=float).ravel()
+        except (TypeError, ValueError) as err:
+            raise ModelInputError(f"the outcome (endog) is not numeric ({err}); recode it to 0/1") from None
         if isinstance(exog, pd.DataFrame) and not all(t.kind in "biuf" for t in exog.dtypes):
             x = np.column_stack([numeric_column(exog, c) for c in exog.columns]) if exog.shape[1] else np.zeros((len(exog), 0))
         else:

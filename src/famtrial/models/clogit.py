@@ -84,6 +84,14 @@ class ConditionalLogit:
     Notes
     -----
     Stata ``clogit y x, group(g)``; R ``survival::clogit(y ~ x + strata(g), method = "exact")``.
+
+    Separation (:mod:`famtrial.models.separation`, docs/methods.md "Separation"): a regressor that
+    alone orders every group's positive rows above its negative rows (its coefficient would be
+    infinite) is omitted with the rows it determines, counted in ``dropped`` (Stata ``logit``'s
+    "x != 0 predicts success perfectly" rule, within groups); separation left by a combination of
+    regressors raises :class:`~famtrial.models.errors.SeparationError` naming them, never a
+    "converged" infinite estimate. Bad input raises
+    :class:`~famtrial.models.errors.ModelInputError` naming the column.
     """
 
     def __init__(self, endog, exog, groups, *, offset=None, names: Sequence[str] | None = None):
@@ -165,7 +173,7 @@ class ConditionalLogit:
                                            tuple(map(str, labels[~informative][:5]))))
         if not informative.any():
             raise ModelInputError("no group has variation in the outcome (every group is all 0 or all 1): "
-                             "the conditional likelihood is empty")
+                                  "the conditional likelihood is empty")
         self._order, self._starts_all, self._informative = order, starts_all, informative
         self._lo = starts_all[:-1][informative].astype(np.int64)
         self._hi = starts_all[1:][informative].astype(np.int64)
@@ -288,7 +296,8 @@ class ConditionalLogit:
             opt = newton(self.derivatives, start, initial=initial, gradient=self.gradient, tol=tol, maxiter=maxiter)
         except (np.linalg.LinAlgError, ConvergenceError) as err:  # diverging estimates: exact separation check
             separation.raise_if_separated(self._xt, self._y, self._lo, self._hi, self.exog_names, str(err))
-            raise
+            raise ConvergenceError(f"Newton iterations failed ({err}) although the exact check finds no separation; "
+                                   f"check the scaling and within-group collinearity of {self.exog_names}") from err
         if not opt.converged or separation.diverging(self._xt, opt.x, self._y, self._lo, self._hi):
             cause = "" if opt.converged else f"no convergence in {maxiter} iterations"
             separation.raise_if_separated(self._xt, self._y, self._lo, self._hi, self.exog_names, cause)

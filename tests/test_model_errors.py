@@ -8,16 +8,22 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import make_panel_frame
 
 import famtrial
-from famtrial.models import errors, logit as logit_module, optim
+from famtrial.models import errors, optim
+from famtrial.models import logit as logit_module
 from famtrial.models.clogit import ConditionalLogit, conditional_logit
 from famtrial.models.covariance import FEW_CLUSTERS, sandwich
-from famtrial.models.errors import (ConvergenceError, FamtrialError, FewClustersWarning, ModelInputError,
-                                    ModelTypeError, SeparationError)
+from famtrial.models.errors import (
+    ConvergenceError,
+    FamtrialError,
+    FewClustersWarning,
+    ModelInputError,
+    ModelTypeError,
+    SeparationError,
+)
 from famtrial.models.logit import Logit, logit
-
-from conftest import make_panel_frame
 
 COVS = ["reduced_work_capacity", "n_children"]
 

@@ -183,7 +183,9 @@ def test_lp_direction_agrees_with_brute_force_pairs():
 def test_extreme_but_overlapping_conditional_data_are_fitted_not_flagged():
     """A strong continuous regressor spreads the linear predictor beyond the trigger (so the exact LP
     runs) but does not separate: the fit goes on and equals statsmodels' conditional logit."""
-    from statsmodels.discrete.conditional_models import ConditionalLogit as SMConditionalLogit
+    from statsmodels.discrete.conditional_models import (
+        ConditionalLogit as SMConditionalLogit,
+    )
 
     rng = np.random.default_rng(3)
     g = np.repeat(np.arange(200), 15)

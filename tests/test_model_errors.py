@@ -80,6 +80,16 @@ def test_covariates_as_a_bare_string(frame, fit):
 
 
 @pytest.mark.parametrize("fit", FITTERS)
+def test_covariates_of_the_wrong_kind(frame, fit):
+    with pytest.raises(ModelTypeError, match="covariates must be a list of column names; got int"):
+        fit(frame, 3)
+    with pytest.raises(ModelTypeError, match=r"covariates must name columns; got \['n_children'\] \(list\)"):
+        fit(frame, [["n_children"]])
+    res = fit(frame, (c for c in COVS))  # any iterable of names
+    assert list(res.params.index)[-2:] == COVS
+
+
+@pytest.mark.parametrize("fit", FITTERS)
 def test_a_panel_where_a_dataframe_is_expected(frame, fit):
     panel = famtrial.load_panel(frame)
     with pytest.raises(ModelTypeError, match=r"data must be a pandas DataFrame; got a Panel \(a panel\): pass "

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Sequence
-
 import numpy as np
 import pandas as pd
 
@@ -90,9 +89,12 @@ def check_names(names, argument: str = "covariates") -> list:
     if isinstance(names, (str, bytes)):
         raise ModelTypeError(f"{argument} must be a list of column names; got the string {names!r} — "
                              f"write {argument}=[{names!r}]")
-    if isinstance(names, pd.DataFrame) or not isinstance(names, (Sequence, pd.Index, np.ndarray, pd.Series)):
-        raise ModelTypeError(f"{argument} must be a list of column names; got {type(names).__name__}")
-    return list(names)
+    if isinstance(names, pd.DataFrame):
+        raise ModelTypeError(f"{argument} must be a list of column names; got a DataFrame (pass list(frame.columns))")
+    try:
+        return list(names)
+    except TypeError:
+        raise ModelTypeError(f"{argument} must be a list of column names; got {type(names).__name__}") from None
 
 
 def check_columns(data: pd.DataFrame, **roles) -> None:
@@ -105,7 +107,11 @@ def check_columns(data: pd.DataFrame, **roles) -> None:
         if cols is None:
             continue
         for col in ([cols] if not isinstance(cols, list) else cols):
-            if col not in data.columns:
+            try:
+                present_here = col in data.columns
+            except TypeError:  # an unhashable entry, e.g. a nested list
+                raise ModelTypeError(f"{role} must name columns; got {col!r} ({type(col).__name__})") from None
+            if not present_here:
                 close = difflib.get_close_matches(str(col), present, n=2)
                 hint = f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
                 missing.append(f"{role} column {col!r}{hint}")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 

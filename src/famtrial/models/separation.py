@@ -44,8 +44,8 @@ from famtrial.models.errors import SeparationError
 
 __all__ = ["EXTREME_ETA", "screen", "determined_rows", "direction", "diverging", "raise_if_separated"]
 
-#: A gap in the linear predictor beyond this between a positive and a negative row of one group
-#: (pair probability within 3e-7 of 0 or 1) makes the fitted model run the exact LP check.
+#: A positive row this far above every negative row of its group on the linear predictor (or a
+#: negative row this far below every positive row) makes the fitted model run the exact LP check.
 EXTREME_ETA = 15.0
 _TOL = 1e-7
 
@@ -234,8 +234,9 @@ def direction(xt: np.ndarray, y: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> 
 
 def diverging(xt: np.ndarray, params: np.ndarray, y: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> bool:
     """Whether the linear predictor ``x'b`` at ``params`` puts a positive row more than ``EXTREME_ETA``
-    above a negative row of the same group (a pair probability within 3e-7 of 0 or 1): the fit may be
-    running along a direction of recession, so the exact check should run."""
+    above every negative row of its group, or a negative row that far below every positive row (a
+    pair probability within 3e-7 of 0 or 1). Rows a direction of recession determines do exactly
+    that once the fit has run far along it, so the exact check runs then."""
     if len(lo) == 0 or len(params) == 0:
         return False
     return _largest_gap(xt, np.asarray(params, dtype=float), y, np.asarray(lo, dtype=np.int64),
@@ -244,10 +245,13 @@ def diverging(xt: np.ndarray, params: np.ndarray, y: np.ndarray, lo: np.ndarray,
 
 @nb.njit(cache=True)
 def _largest_gap(xt, params, y, lo, hi):
-    """max over groups of (max of x'b over the ones - min of x'b over the zeros), in one pass."""
+    """Largest margin by which x'b puts a positive row above every negative row of its group, or a
+    negative row below every positive row (``max1 - max0`` and ``min1 - min0``), in one pass."""
     gap = -np.inf
     for g in range(lo.shape[0]):
         mx1 = -np.inf
+        mn1 = np.inf
+        mx0 = -np.inf
         mn0 = np.inf
         for r in range(lo[g], hi[g]):
             v = 0.0
@@ -255,9 +259,11 @@ def _largest_gap(xt, params, y, lo, hi):
                 v += xt[a, r] * params[a]
             if y[r] == 1:
                 mx1 = max(mx1, v)
+                mn1 = min(mn1, v)
             else:
+                mx0 = max(mx0, v)
                 mn0 = min(mn0, v)
-        gap = max(gap, mx1 - mn0)
+        gap = max(gap, mx1 - mx0, mn1 - mn0)
     return gap
 
 

@@ -4,8 +4,10 @@ Random valid panels — unbalanced, rows of a group not necessarily contiguous, 
 months near 0 and near T, ties in the regressors — and random coefficients: the model's
 log-likelihood, score and Hessian equal a brute-force enumeration over all k-subsets of each
 group's rows (written here in numpy/itertools, independent of the recursion), on the rows and
-regressors the model keeps; and the separation screen leaves no single regressor separating the
-kept rows, while dropping nothing when none separates the input (checked pair by pair).
+regressors the model keeps; the separation screen leaves no single regressor separating the kept
+rows, while dropping nothing when none separates the input (checked pair by pair); and the LP of
+``separation.direction`` finds a direction of recession exactly when enumerating the extreme rays
+of the recession cone does.
 """
 
 from __future__ import annotations
@@ -138,3 +140,68 @@ def test_small_panels_match_brute_force_enumeration(panel):
 def test_long_groups_with_few_or_many_ones_match_brute_force(panel):
     """T up to 60 with k in {0, 1, 2, T-2, T-1, T}: at most C(60, 2) = 1,770 subsets per group."""
     _check(*panel)
+
+
+@st.composite
+def integer_panels(draw):
+    """(y, x, groups) with integer regressors (exact pair differences), 1-3 regressors."""
+    n_groups = draw(st.integers(1, 5))
+    p = draw(st.integers(1, 3))
+    ys, xs, gs = [], [], []
+    for g in range(n_groups):
+        t = draw(st.integers(2, 6))
+        k = draw(st.integers(1, t - 1))
+        ys.append(np.array(draw(st.permutations([1] * k + [0] * (t - k))), dtype=int))
+        xs.append(np.array([[draw(st.integers(-2, 2)) for _ in range(p)] for _ in range(t)], dtype=float))
+        gs.append(np.full(t, g))
+    return np.concatenate(ys), np.vstack(xs), np.concatenate(gs)
+
+
+def recession_direction_exists(y, x, groups) -> bool | None:
+    """Brute force: is there d with (x_t - x_s)'d >= 0 for every within-group pair (y_t = 1, y_s = 0),
+    one of them > 0? The cone {d: A d >= 0} is pointed when A has full column rank, so if it is not
+    {0} it has an extreme ray, which lies on p - 1 independent constraint hyperplanes: for p = 1, 2, 3
+    the candidates are +-1, +-perp(a_i), +-(a_i x a_j). None when A is rank deficient (not decided)."""
+    pairs = [x[t] - x[s] for g in np.unique(groups)
+             for t in np.flatnonzero((groups == g) & (y == 1)) for s in np.flatnonzero((groups == g) & (y == 0))]
+    a = np.array(pairs)
+    p = x.shape[1]
+    if np.linalg.matrix_rank(a) < p:
+        return None
+    if p == 1:
+        candidates = [np.array([1.0])]
+    elif p == 2:
+        candidates = [np.array([-r[1], r[0]]) for r in a]
+    else:
+        candidates = [np.cross(r, q) for r, q in itertools.combinations(a, 2)]
+    for d in candidates:
+        for signed in (d, -d):
+            margins = a @ signed  # integers: exact
+            if (margins >= 0).all() and (margins > 0).any():
+                return True
+    return False
+
+
+@settings(PROPERTY, max_examples=300)
+@given(integer_panels())
+def test_lp_finds_a_direction_of_recession_exactly_when_one_exists(panel):
+    """The linear programme of separation.direction against brute-force enumeration of the extreme
+    rays of the recession cone, for combinations of up to 3 regressors."""
+    from famtrial.models import separation
+
+    y, x, groups = panel
+    expected = recession_direction_exists(y, x, groups)
+    if expected is None:
+        event("rank-deficient pair differences (not decided)")
+        return
+    event("separated" if expected else "estimate exists")
+    starts = np.r_[0, np.flatnonzero(np.diff(groups)) + 1, len(groups)]
+    found = separation.direction(np.ascontiguousarray(x.T), y, starts[:-1], starts[1:])
+    assert (found is not None) == expected
+    if found is not None:  # the direction found satisfies every pair inequality, some strictly
+        d, determined = found
+        z = x @ d
+        for g in np.unique(groups):
+            rows = groups == g
+            assert z[rows & (y == 1)].min() >= z[rows & (y == 0)].max() - 1e-9
+        assert determined.any()

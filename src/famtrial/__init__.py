@@ -29,7 +29,8 @@ _EXPORTS = {
     "logit": "models.formula", "clogit": "models.formula", "FormulaError": "models.formula",
     "NotIdentifiedError": "models.postestimation", "PostEstimationError": "models.postestimation",
     "WaldTest": "models.postestimation", "LRTest": "models.postestimation",
-    "ConvergenceError": "models.optim",
+    "ConvergenceError": "models.errors", "FamtrialError": "models.errors", "FewClustersWarning": "models.errors",
+    "ModelInputError": "models.errors", "ModelTypeError": "models.errors",
     "MonthlyEffects": "monthly", "monthly_effects": "monthly",
     "Columns": "panel", "LoadReport": "panel", "Panel": "panel", "PanelError": "panel", "load_panel": "panel",
     "Plan": "plan", "PlanError": "plan", "load_plan": "plan", "scaffold": "plan", "shipped_plans": "plan",
@@ -68,7 +69,8 @@ if TYPE_CHECKING:  # static checkers and IDEs see the real names
     from famtrial.models.formula import FormulaError, clogit, logit
     from famtrial.models.logit import Logit, LogitResults, SeparationError
     from famtrial.models.postestimation import LRTest, NotIdentifiedError, PostEstimationError, WaldTest
-    from famtrial.models.optim import ConvergenceError
+    from famtrial.models.errors import (ConvergenceError, FamtrialError, FewClustersWarning, ModelInputError,
+                                        ModelTypeError)
     from famtrial.monthly import MonthlyEffects, monthly_effects
     from famtrial.panel import Columns, LoadReport, Panel, PanelError, load_panel
     from famtrial.plan import Plan, PlanError, load_plan, scaffold, shipped_plans

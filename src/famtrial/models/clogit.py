@@ -25,9 +25,12 @@ import numpy as np
 import pandas as pd
 
 from famtrial.models import _clogit_kernel as kernel
+from famtrial.models import separation
 from famtrial.models.base import DropRecord, ModelResults
 from famtrial.models.covariance import Adjustment, model_based, sandwich
 from famtrial.models.design import independent_columns
+from famtrial.models.errors import (ConvergenceError, ModelInputError, check_columns, check_finite, check_frame,
+                                    check_names, numeric_column)
 from famtrial.models.optim import newton
 
 __all__ = ["ConditionalLogit", "ConditionalLogitResults", "conditional_logit"]
@@ -59,10 +62,7 @@ def _examples(values: np.ndarray, n: int = 5) -> str:
 
 
 def _check_finite(name: str, values: np.ndarray) -> None:
-    bad = ~np.isfinite(values)
-    if bad.any():
-        raise ValueError(f"column {name!r} has {int(bad.sum()):,} missing or infinite values; "
-                         "drop or impute those rows before fitting (famtrial.load_panel(..., missing='drop') counts them)")
+    check_finite(name, values)  # ModelInputError naming the column, NaN and inf counted
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -115,13 +115,28 @@ class ConditionalLogit:
     Notes
     -----
     Stata ``clogit y x [fweight|pweight=w], group(g)``; R ``survival::clogit(y ~ x + strata(g), method = "exact")``.
+
+    Separation (:mod:`famtrial.models.separation`, docs/methods.md "Separation"): a regressor that
+    alone orders every group's positive rows above its negative rows (its coefficient would be
+    infinite) is omitted with the rows it determines, counted in ``dropped`` (Stata ``logit``'s
+    "x != 0 predicts success perfectly" rule, within groups); separation left by a combination of
+    regressors raises :class:`~famtrial.models.errors.SeparationError` naming them, never a
+    "converged" infinite estimate. Bad input raises
+    :class:`~famtrial.models.errors.ModelInputError` naming the column.
     """
 
     def __init__(self, endog, exog, groups, *, offset=None, names: Sequence[str] | None = None, weights=None,
                  weight_type: WeightType = "fweight"):
         exog_frame = exog if isinstance(exog, pd.DataFrame) else None
         # the kernel reads the covariates transposed, (p, n): a DataFrame's float block already is
-        x = np.asarray(exog, dtype=float)
+        if exog_frame is not None and not all(k in "biuf" for k in exog_frame.dtypes.map(lambda t: t.kind)):
+            x = np.column_stack([numeric_column(exog_frame, c) for c in exog_frame.columns])  # names a text column
+        else:
+            try:
+                x = np.asarray(exog, dtype=float)
+            except (TypeError, ValueError) as err:
+                raise ModelInputError(f"exog is not numeric ({err}); encode text regressors as numbers or 0/1 "
+                                      "dummies first") from None
         if x.ndim == 1:
             x = x[:, None]
         xt = np.ascontiguousarray(x.T)
@@ -136,7 +151,10 @@ class ConditionalLogit:
         if len(names) != xt.shape[0]:
             raise ValueError(f"{len(names)} names given for {xt.shape[0]} regressors")
         if y.dtype.kind not in "iub":
-            y = y.astype(float)
+            try:
+                y = y.astype(float)
+            except (TypeError, ValueError) as err:
+                raise ModelInputError(f"the outcome (endog) is not numeric ({err}); recode it to 0/1") from None
             _check_finite("outcome", y)
         if kernel.count_bad(xt, False):
             for j, name in enumerate(names):
@@ -169,6 +187,17 @@ class ConditionalLogit:
             off = off[order] if len(off) else off
             w = w[order] if w is not None else None
             starts_all = np.concatenate(([0], np.flatnonzero(np.diff(codes[order])) + 1, [n]))
+        # (quasi-)complete separation by one regressor: drop the rows it determines (see models/separation.py)
+        screened = separation.screen(xt, y, starts_all, names)
+        if screened is not None:
+            keep, records = screened
+            self.dropped += records
+            order = np.flatnonzero(keep) if order is None else order[keep]
+            y, xt = y[keep], xt[:, keep]
+            off = off[keep] if len(off) else off
+            left = np.add.reduceat(keep.astype(np.int64), starts_all[:-1])
+            labels = labels[left > 0]
+            starts_all = np.concatenate(([0], np.cumsum(left[left > 0])))
         sizes = np.diff(starts_all)
         ysum = np.add.reduceat(y, starts_all[:-1], dtype=np.int64)
         informative = (ysum > 0) & (ysum < sizes)
@@ -177,8 +206,8 @@ class ConditionalLogit:
             self.dropped.append(DropRecord("groups", n_bad, f"all positive or all negative outcomes ({int(sizes[~informative].sum()):,} rows)",
                                            tuple(map(str, labels[~informative][:5]))))
         if not informative.any():
-            raise ValueError("no group has variation in the outcome (every group is all 0 or all 1): "
-                             "the conditional likelihood is empty")
+            raise ModelInputError("no group has variation in the outcome (every group is all 0 or all 1): "
+                                  "the conditional likelihood is empty")
         self._order, self._starts_all, self._informative = order, starts_all, informative
         self._lo = starts_all[:-1][informative].astype(np.int64)
         self._hi = starts_all[1:][informative].astype(np.int64)
@@ -236,15 +265,17 @@ class ConditionalLogit:
     def from_frame(cls, data: pd.DataFrame, outcome: str, covariates: Sequence[str], group: str, *, offset=None,
                    weights=None, weight_type: WeightType = "fweight"):
         """Build from a DataFrame's columns (``offset`` and ``weights`` column names or arrays)."""
-        covariates = list(covariates)
-        missing = [c for c in (outcome, *covariates, group) if c not in data.columns]
-        missing += [c for c in (offset, weights) if isinstance(c, str) and c not in data.columns]
-        if missing:
-            raise ValueError(f"columns not in the data: {missing}")
+        data = check_frame(data)
+        covariates = check_names(covariates)
+        check_columns(data, outcome=outcome, covariates=covariates, group=group,
+                      offset=offset if isinstance(offset, str) else None,
+                      weights=weights if isinstance(weights, str) else None)
         off = data[offset] if isinstance(offset, str) else offset
         xt = np.empty((len(covariates), len(data)))  # one copy, straight into the kernel's layout
         for j, c in enumerate(covariates):
-            xt[j] = data[c].to_numpy(dtype=float)
+            xt[j] = numeric_column(data, c)
+        if data[outcome].dtype.kind not in "biuf":
+            numeric_column(data, outcome, role="outcome")
         w = data[weights] if isinstance(weights, str) else weights
         return cls(data[outcome], xt.T, data[group], offset=off, names=covariates, weights=w, weight_type=weight_type)
 
@@ -346,7 +377,15 @@ class ConditionalLogit:
         k = self._xt.shape[0]
         initial = self._null if start is None else None
         start = np.zeros(k) if start is None else np.asarray(start, dtype=float)
-        opt = newton(self.derivatives, start, initial=initial, gradient=self.gradient, tol=tol, maxiter=maxiter)
+        try:
+            opt = newton(self.derivatives, start, initial=initial, gradient=self.gradient, tol=tol, maxiter=maxiter)
+        except (np.linalg.LinAlgError, ConvergenceError) as err:  # diverging estimates: exact separation check
+            separation.raise_if_separated(self._xt, self._y, self._lo, self._hi, self.exog_names, str(err))
+            raise ConvergenceError(f"Newton iterations failed ({err}) although the exact check finds no separation; "
+                                   f"check the scaling and within-group collinearity of {self.exog_names}") from err
+        if not opt.converged or separation.diverging(self._xt, opt.x, self._y, self._lo, self._hi):
+            cause = "" if opt.converged else f"no convergence in {maxiter} iterations"
+            separation.raise_if_separated(self._xt, self._y, self._lo, self._hi, self.exog_names, cause)
         bread = np.linalg.inv(-opt.hessian)
         if cov_type == "nonrobust":
             cov = model_based(bread)
@@ -397,11 +436,10 @@ def conditional_logit(data: pd.DataFrame, outcome: str, covariates: Sequence[str
     """
     if cluster is not None and robust:
         raise ValueError("give either cluster= or robust=True, not both")
+    check_columns(check_frame(data), cluster=cluster)
     model = ConditionalLogit.from_frame(data, outcome, covariates, group, offset=offset, weights=weights,
                                         weight_type=weight_type)
     if cluster is not None:
-        if cluster not in data.columns:
-            raise ValueError(f"cluster column {cluster!r} is not in the data")
         return model.fit("cluster", data[cluster], adjustment=adjustment, t_reference=t_reference, outcome=outcome)
     return model.fit("robust" if robust else None, adjustment=adjustment, t_reference=t_reference,
                      outcome=outcome)

@@ -19,13 +19,29 @@ name             factor                         used by
 
 from __future__ import annotations
 
+import os
+import sys
+import warnings
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["Covariance", "Adjustment", "CovType", "model_based", "sandwich", "cluster_sums"]
+from famtrial.models.errors import FewClustersWarning
+
+__all__ = ["Covariance", "Adjustment", "CovType", "model_based", "sandwich", "cluster_sums", "FEW_CLUSTERS"]
+
+#: Cluster-robust covariances from fewer clusters than this warn (:class:`FewClustersWarning`) and
+#: record it (``Covariance.few_clusters``). Cameron and Miller (2015, "A Practitioner's Guide to
+#: Cluster-Robust Inference", J. Human Resources 50(2), Sec. VI) give no single cut-off: "few" can
+#: mean fewer than 20 to 50 clusters depending on balance, and Wald tests with the sandwich
+#: over-reject increasingly as G falls (Cameron, Gelbach and Miller 2008 simulate G = 5 to 30). Below
+#: 10 the sandwich is an average of fewer than 10 outer products and its rank is at most G - 1 (at
+#: most G - 1 restrictions can be tested jointly); famtrial warns there, always (G <= 5 included).
+#: Between 10 and about 50 the remedies are the same (t_reference=True, the wild cluster score
+#: bootstrap, randomization inference) but the warning is left to the user's judgment.
+FEW_CLUSTERS = 10
 
 CovType = Literal["nonrobust", "robust", "cluster"]
 Adjustment = Literal["stata", "statsmodels", "none"]
@@ -48,6 +64,9 @@ class Covariance:
         Which convention gave ``factor`` (see module docs).
     df : int or None
         Degrees of freedom of a t reference distribution (G-1) when requested; None means normal.
+    few_clusters : bool
+        True when a cluster-robust covariance rests on fewer than :data:`FEW_CLUSTERS` clusters
+        (a :class:`~famtrial.models.errors.FewClustersWarning` was issued).
     """
 
     matrix: np.ndarray
@@ -56,6 +75,7 @@ class Covariance:
     factor: float = 1.0
     adjustment: str = "none"
     df: int | None = None
+    few_clusters: bool = False
 
     def describe(self) -> str:
         """One line for summaries, e.g. ``cluster-robust (office, G = 14), factor G/(G-1) = 1.0769``."""
@@ -63,7 +83,8 @@ class Covariance:
             return "model-based (inverse information)"
         what = f"cluster-robust, G = {self.n_clusters}" if self.cov_type == "cluster" else "robust"
         ref = f"; t({self.df}) reference" if self.df is not None else ""
-        return f"{what}, factor {self.factor:.6g} ({self.adjustment}){ref}"
+        few = f"; FEW CLUSTERS (G < {FEW_CLUSTERS}): sandwich unreliable" if self.few_clusters else ""
+        return f"{what}, factor {self.factor:.6g} ({self.adjustment}){ref}{few}"
 
 
 def model_based(bread: np.ndarray) -> Covariance:
@@ -144,6 +165,13 @@ def sandwich(
     k = bread.shape[0]
     n = len(scores) if nobs is None else int(nobs)
     factor = {"stata": g / (g - 1), "statsmodels": g / (g - 1) * (n - 1) / (n - k), "none": 1.0}[adjustment]
+    few = clusters is not None and g < FEW_CLUSTERS
+    if few:
+        warnings.warn(f"cluster-robust covariance from only G = {g} clusters: with fewer than {FEW_CLUSTERS} "
+                      "clusters the sandwich is unreliable and Wald p-values and intervals are too small "
+                      "(Cameron and Miller 2015, Sec. VI). Use t_reference=True (t(G-1)), the wild cluster score "
+                      "bootstrap (famtrial.inference.score_bootstrap) or randomization inference",
+                      FewClustersWarning, stacklevel=_outside_famtrial())
     matrix = factor * bread @ meat @ bread
     matrix = (matrix + matrix.T) / 2
     return Covariance(
@@ -153,4 +181,14 @@ def sandwich(
         factor=factor,
         adjustment=adjustment,
         df=g - 1 if t_reference else None,
+        few_clusters=few,
     )
+
+
+def _outside_famtrial() -> int:
+    """``stacklevel`` that points a warning issued by the caller at the first frame outside famtrial."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    frame, level = sys._getframe(2), 2  # the frame that called our caller
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level

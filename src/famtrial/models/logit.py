@@ -21,7 +21,9 @@ from scipy.special import expit, log_expit
 from famtrial.models.base import DropRecord, ModelResults
 from famtrial.models.covariance import Adjustment, model_based, sandwich
 from famtrial.models.design import independent_columns
-from famtrial.models.optim import ConvergenceError, newton
+from famtrial.models.errors import (ConvergenceError, ModelInputError, SeparationError, check_columns, check_finite,
+                                    check_frame, check_names, numeric_column)
+from famtrial.models.optim import newton
 
 __all__ = ["Logit", "LogitResults", "logit", "SeparationError", "separating_direction"]
 
@@ -31,10 +33,6 @@ WeightType = Literal["fweight", "pweight"]
 _WEIGHT_TYPES = ("fweight", "pweight")
 #: Linear predictors beyond this (fitted p within 3e-7 of 0 or 1) trigger the exact separation check.
 _EXTREME_ETA = 15.0
-
-
-class SeparationError(ValueError):
-    """The outcome is perfectly predicted by the regressors: the ML estimate does not exist."""
 
 
 def separating_direction(x: np.ndarray, y: np.ndarray, tol: float = 1e-7) -> tuple[np.ndarray, int] | None:
@@ -125,8 +123,18 @@ class Logit:
 
     def __init__(self, endog, exog, *, offset=None, names: Sequence[str] | None = None, add_constant: bool = True,
                  weights=None, weight_type: WeightType = "fweight"):
-        y = np.asarray(endog, dtype=float).ravel()
-        x = np.asarray(exog, dtype=float)
+        try:
+            y = np.asarray(endog, dtype=float).ravel()
+        except (TypeError, ValueError) as err:
+            raise ModelInputError(f"the outcome (endog) is not numeric ({err}); recode it to 0/1") from None
+        if isinstance(exog, pd.DataFrame) and not all(t.kind in "biuf" for t in exog.dtypes):
+            x = np.column_stack([numeric_column(exog, c) for c in exog.columns]) if exog.shape[1] else np.zeros((len(exog), 0))
+        else:
+            try:
+                x = np.asarray(exog, dtype=float)
+            except (TypeError, ValueError) as err:
+                raise ModelInputError(f"exog is not numeric ({err}); encode text regressors as numbers or 0/1 "
+                                      "dummies first") from None
         if x.ndim == 1:
             x = x[:, None]
         if names is None:
@@ -140,11 +148,9 @@ class Logit:
         if len(off) != len(y):
             raise ValueError(f"offset has {len(off)} rows; the data have {len(y)}")
         for name, col in [("outcome", y), ("offset", off), *zip(names, x.T)]:
-            if not np.isfinite(col).all():
-                raise ValueError(f"column {name!r} has {int((~np.isfinite(col)).sum()):,} missing or infinite values "
-                                 f"of {len(col):,}; drop or impute those rows first")
+            check_finite(name, col)  # ModelInputError naming the column
         if not np.isin(y, (0.0, 1.0)).all():
-            raise ValueError(f"the outcome must be 0/1; {int((~np.isin(y, (0.0, 1.0))).sum()):,} of {len(y):,} "
+            raise ModelInputError(f"the outcome must be 0/1; {int((~np.isin(y, (0.0, 1.0))).sum()):,} of {len(y):,} "
                              "rows have other values")
         w = None if weights is None else _check_weights(weights, weight_type, len(y))
         self.weight_type: WeightType | None = None if w is None else weight_type
@@ -160,8 +166,14 @@ class Logit:
         self._w = None if w is None else w[keep_rows]
         if len(y) == 0 or y.min() == y.max():
             what = f"{int(y[0])} in all {len(y):,} remaining rows" if len(y) else "left with no rows"
-            raise SeparationError(f"the outcome is {what}" + (" after the perfect-prediction drops" if self.dropped
-                                                                else "") + ": nothing to estimate")
+            if not self.dropped:
+                raise SeparationError(f"the outcome is {what}: nothing to estimate")
+            named = [r.names[0] for r in self.dropped]
+            rules = "; ".join(r.reason.split(";")[0] for r in self.dropped)
+            raise SeparationError(f"complete separation: {' and '.join(named)} predict(s) the outcome perfectly "
+                                  f"({rules}; {int((~keep_rows).sum()):,} rows) and the outcome is {what}: the ML "
+                                  "estimate does not exist. Drop these regressors or restrict the sample",
+                                  variables=named, rows=int((~keep_rows).sum()) + len(y))
         self.used_rows = np.flatnonzero(keep_rows)
         if add_constant:
             x = np.column_stack([np.ones(len(y)), x])
@@ -195,11 +207,12 @@ class Logit:
     def from_frame(cls, data: pd.DataFrame, outcome: str, covariates: Sequence[str], *, offset=None,
                    add_constant: bool = True, weights=None, weight_type: WeightType = "fweight") -> Logit:
         """Build from DataFrame columns; ``offset`` and ``weights`` are column names or arrays."""
-        covariates = list(covariates)
-        missing = [c for c in (outcome, *covariates) if c not in data.columns]
-        missing += [c for c in (offset, weights) if isinstance(c, str) and c not in data.columns]
-        if missing:
-            raise ValueError(f"columns {missing} are not in the data (columns: {list(data.columns)})")
+        data = check_frame(data)
+        covariates = check_names(covariates)
+        check_columns(data, outcome=outcome, covariates=covariates, offset=offset if isinstance(offset, str) else None,
+                      weights=weights if isinstance(weights, str) else None)
+        if data[outcome].dtype.kind not in "biuf":
+            numeric_column(data, outcome, role="outcome")
         off = data[offset] if isinstance(offset, str) else offset
         w = data[weights] if isinstance(weights, str) else weights
         return cls(data[outcome], data[covariates], offset=off, names=covariates, add_constant=add_constant,
@@ -263,7 +276,8 @@ class Logit:
         raise SeparationError(
             f"(quasi-)complete separation: {' + '.join(names) or 'the intercept'} predict(s) the outcome perfectly "
             f"for at least {determined:,} of {self.nobs:,} rows, so the ML estimate does not exist (the coefficients "
-            "diverge). Drop or coarsen these regressors, restrict the sample, or use a penalized (Firth) logit")
+            "diverge). Drop or coarsen these regressors, restrict the sample, or use a penalized (Firth) logit",
+            variables=names, rows=determined)
 
     def fit(self, cov_type: CovType | None = None, clusters=None, *, adjustment: Adjustment = "stata",
             t_reference: bool = False, start=None, outcome: str = "y", maxiter: int = 100) -> LogitResults:
@@ -386,12 +400,10 @@ def logit(data: pd.DataFrame, outcome: str, covariates: Sequence[str], cluster: 
     R: ``glm(outcome ~ covariates [+ factor(fe)], binomial)`` +
     ``sandwich::vcovCL(fit, cluster = ~cluster, type = "HC0")``.
     """
-    covariates = list(covariates)
-    for role, col in (("cluster", cluster), ("fixed_effects", fixed_effects)):
-        if col is not None and col not in data.columns:
-            raise ValueError(f"{role} column {col!r} is not in the data (columns: {list(data.columns)})")
-    if outcome not in data.columns:
-        raise ValueError(f"outcome column {outcome!r} is not in the data (columns: {list(data.columns)})")
+    data = check_frame(data)
+    covariates = check_names(covariates)
+    check_columns(data, outcome=outcome, covariates=covariates, cluster=cluster, fixed_effects=fixed_effects,
+                  offset=offset if isinstance(offset, str) else None)
     frame, pre_dropped = data, []
     keep = np.ones(len(data), dtype=bool)
     if fixed_effects is not None:
@@ -407,10 +419,7 @@ def logit(data: pd.DataFrame, outcome: str, covariates: Sequence[str], cluster: 
         dummies = pd.get_dummies(frame[fixed_effects], prefix=fixed_effects, dtype=float).iloc[:, 1:]
         frame = pd.concat([frame, dummies], axis=1)
         covariates = [*covariates, *dummies.columns]
-    if isinstance(offset, str):
-        if offset not in data.columns:
-            raise ValueError(f"offset column {offset!r} is not in the data")
-    elif offset is not None:
+    if offset is not None and not isinstance(offset, str):
         offset = np.asarray(offset, dtype=float)[keep]
     if isinstance(weights, str):
         if weights not in data.columns:

@@ -7,13 +7,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from famtrial.models.errors import ConvergenceError  # defined with famtrial's other errors; re-exported here
+
 __all__ = ["NewtonResult", "newton", "ConvergenceError"]
 
 Objective = Callable[[np.ndarray], tuple[float, np.ndarray, np.ndarray]]
-
-
-class ConvergenceError(RuntimeError):
-    """Raised when Newton iterations do not converge within ``maxiter``."""
 
 
 @dataclass(frozen=True)

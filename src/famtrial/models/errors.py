@@ -1,0 +1,156 @@
+"""famtrial's exceptions and warnings for the numeric layer (models/ and inference/), and the input
+checks that raise them.
+
+Every error subclasses :class:`FamtrialError` and the builtin it refines (``ValueError`` for bad
+values, ``TypeError`` for a wrong kind of object, ``RuntimeError`` for a failed computation), so
+``except ValueError`` keeps working and ``except famtrial.FamtrialError`` catches them all.
+Messages name the argument, column or variable, give the count, and say how to fix it.
+
+This module imports nothing from the trial layer: a :class:`famtrial.Panel` passed where a
+DataFrame is expected is recognised by duck typing (it has ``.data`` and ``.columns`` but is not a
+DataFrame).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "FamtrialError", "ModelInputError", "ModelTypeError", "SeparationError", "ConvergenceError",
+    "FamtrialWarning", "FewClustersWarning",
+    "check_frame", "check_columns", "check_names", "numeric_column", "check_finite",
+]
+
+
+class FamtrialError(Exception):
+    """Base class of every error famtrial raises on purpose."""
+
+
+class ModelInputError(FamtrialError, ValueError):
+    """Bad data given to an estimator: a missing or non-numeric column, non-finite values, a non-0/1
+    outcome. The message names the column and the count."""
+
+
+class ModelTypeError(FamtrialError, TypeError):
+    """An argument of the wrong kind: a Panel where a DataFrame is expected, a bare string where a
+    list of column names is expected."""
+
+
+class SeparationError(ModelInputError):
+    """The outcome is perfectly predicted by the regressors: the ML estimate does not exist.
+
+    Attributes
+    ----------
+    variables : tuple of str
+        The regressors whose coefficients run to +-infinity (a minimal set).
+    groups : int
+        Groups (conditional logit) touched by the separating direction (0 for a plain logit).
+    rows : int
+        Rows whose outcome the direction determines perfectly.
+    """
+
+    def __init__(self, message: str, *, variables: Sequence[str] = (), groups: int = 0, rows: int = 0):
+        super().__init__(message)
+        self.variables = tuple(variables)
+        self.groups = int(groups)
+        self.rows = int(rows)
+
+
+class ConvergenceError(FamtrialError, RuntimeError):
+    """Newton iterations failed (no increase of the log-likelihood after step halving) or did not
+    converge, and no separation explains it."""
+
+
+class FamtrialWarning(UserWarning):
+    """Base class of famtrial's warnings."""
+
+
+class FewClustersWarning(FamtrialWarning):
+    """A cluster-robust covariance rests on too few clusters for its normal (or t) reference
+    distribution to be trusted (see :data:`famtrial.models.covariance.FEW_CLUSTERS`)."""
+
+
+def check_frame(data, argument: str = "data") -> pd.DataFrame:
+    """``data`` itself if it is a DataFrame, else a :class:`ModelTypeError` naming ``argument``."""
+    if isinstance(data, pd.DataFrame):
+        return data
+    if hasattr(data, "data") and hasattr(data, "columns"):  # a famtrial Panel (duck typing: no trial import)
+        raise ModelTypeError(f"{argument} must be a pandas DataFrame; got a {type(data).__name__} "
+                             f"(a panel): pass its .data (e.g. {argument}=panel.data), or use the panel-level "
+                             "function (famtrial.fe_model / famtrial.monthly_effects)")
+    raise ModelTypeError(f"{argument} must be a pandas DataFrame; got {type(data).__name__}")
+
+
+def check_names(names, argument: str = "covariates") -> list:
+    """A list of column names from a sequence; a bare string is an error (it would be read letter by letter)."""
+    if isinstance(names, (str, bytes)):
+        raise ModelTypeError(f"{argument} must be a list of column names; got the string {names!r} — "
+                             f"write {argument}=[{names!r}]")
+    if isinstance(names, pd.DataFrame):
+        raise ModelTypeError(f"{argument} must be a list of column names; got a DataFrame (pass list(frame.columns))")
+    try:
+        return list(names)
+    except TypeError:
+        raise ModelTypeError(f"{argument} must be a list of column names; got {type(names).__name__}") from None
+
+
+def check_columns(data: pd.DataFrame, **roles) -> None:
+    """Every column named in ``roles`` (argument name -> column name or list of names; None skipped)
+    is in ``data``; else a :class:`ModelInputError` naming the argument, the missing columns and close
+    matches."""
+    missing: list[str] = []
+    present = [str(c) for c in data.columns]
+    for role, cols in roles.items():
+        if cols is None:
+            continue
+        for col in ([cols] if not isinstance(cols, list) else cols):
+            try:
+                present_here = col in data.columns
+            except TypeError:  # an unhashable entry, e.g. a nested list
+                raise ModelTypeError(f"{role} must name columns; got {col!r} ({type(col).__name__})") from None
+            if not present_here:
+                close = difflib.get_close_matches(str(col), present, n=2)
+                hint = f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
+                missing.append(f"{role} column {col!r}{hint}")
+    if missing:
+        shown = present if len(present) <= 20 else present[:20] + [f"... {len(present) - 20} more"]
+        raise ModelInputError(f"{'; '.join(missing)} {'is' if len(missing) == 1 else 'are'} not in the data "
+                              f"({len(missing)} missing); the data have columns {shown}")
+
+
+def numeric_column(data: pd.DataFrame, column, role: str = "covariate") -> np.ndarray:
+    """The column as float64, or a :class:`ModelInputError` naming it when it is not numeric
+    (strings, categories, dates). Non-finite values are left for :func:`check_finite`."""
+    series = data[column]
+    if isinstance(series, pd.DataFrame):
+        raise ModelInputError(f"{role} column {column!r} appears {series.shape[1]} times in the data; "
+                              "rename the duplicates")
+    kind = series.dtype.kind
+    if kind in "biuf":
+        return series.to_numpy(dtype=float, na_value=np.nan)
+    if isinstance(series.dtype, pd.BooleanDtype) or pd.api.types.is_numeric_dtype(series.dtype):
+        return series.to_numpy(dtype=float, na_value=np.nan)
+    converted = pd.to_numeric(series, errors="coerce")
+    bad = converted.isna() & series.notna()
+    if bad.any() or isinstance(series.dtype, pd.CategoricalDtype) or kind in "mM":
+        examples = ", ".join(map(repr, pd.unique(series[bad] if bad.any() else series.dropna())[:3]))
+        raise ModelInputError(f"{role} column {column!r} is not numeric (dtype {series.dtype}; "
+                              f"{int(bad.sum()) if bad.any() else len(series):,} of {len(series):,} values such as "
+                              f"{examples}); encode it as numbers or 0/1 dummies (e.g. pandas.get_dummies) first")
+    return converted.to_numpy(dtype=float, na_value=np.nan)
+
+
+def check_finite(name, values: np.ndarray) -> None:
+    """:class:`ModelInputError` naming the column and counting its NaN and +-inf values."""
+    values = np.asarray(values)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        n_inf = int(np.isinf(values).sum())
+        parts = [f"{int(bad.sum()) - n_inf:,} missing"] * (int(bad.sum()) > n_inf) + [f"{n_inf:,} infinite"] * (n_inf > 0)
+        raise ModelInputError(f"column {name!r} has {int(bad.sum()):,} missing or infinite values of {len(values):,} "
+                              f"({' and '.join(parts)}); drop or impute those rows before fitting "
+                              "(famtrial.load_panel(..., missing='drop') counts them)")

@@ -433,3 +433,14 @@ def test_command_line(files, capsys, argv, words):
     assert "Traceback" not in captured.err
     for word in words:
         assert word in text, f"{word!r} not in: {text}"
+
+
+def test_table_arguments(tmp_path, sample):
+    table = sample.table2
+    _raises(lambda: ft.Table(frame=[1], display=table.display), TypeError, "frame", "list")
+    _raises(lambda: ft.Table(frame=table.frame, display=table.display, title=3), TypeError, "title=3")
+    _raises(lambda: table.save(3), TypeError, "path", "int")
+    _raises(lambda: table.save(tmp_path / "table2.xlsx"), ValueError, "'.xlsx'", "table2.xlsx", ".md")
+    (tmp_path / "dir.md").mkdir()
+    _raises(lambda: table.save(tmp_path / "dir.md"), ValueError, "dir.md", "folder")
+    _raises(lambda: table.to_csv(3), TypeError, "path", "int")

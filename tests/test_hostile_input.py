@@ -444,3 +444,15 @@ def test_table_arguments(tmp_path, sample):
     (tmp_path / "dir.md").mkdir()
     _raises(lambda: table.save(tmp_path / "dir.md"), ValueError, "dir.md", "folder")
     _raises(lambda: table.to_csv(3), TypeError, "path", "int")
+
+
+def test_inf_in_the_panel_keeps_table3_honest(frame):
+    """Issue 15: +inf in a covariate printed 'inf (nan)' in Table 3 and the joint test lost a degree of
+    freedom (chi2(7)). Now the row is dropped and counted, and every variable keeps its degree of freedom."""
+    base_row = int(np.flatnonzero((frame["month"] == "2016-10").to_numpy())[0])
+    panel = ft.load_panel(_set(frame, "n_children", base_row, np.inf), missing="drop")
+    assert panel.report.dropped_missing == {"n_children": 1}
+    table = ft.balance_table(panel)
+    assert table.nobs == frame["parent_id"].nunique() - 1
+    assert table.joint_test.df == len(panel.plan.balance_variables) and not table.joint_test.dropped
+    assert "inf" not in table.display.to_string()

@@ -218,9 +218,9 @@ def test_panel_where_a_dataframe_is_expected_and_vice_versa(frame, panel, sample
     _raises(lambda: ft.office_counts(frame), TypeError, "office_counts", "DataFrame")
     _raises(lambda: ft.balance_table(sample), TypeError, "data", "AnalysisSample")
     _raises(lambda: ft.correlation_table(None), TypeError, "data", "NoneType")
-    for fn in (ft.fe_model, ft.fe_models, ft.treatment_indicators):
-        _raises(lambda: fn(frame, "activation") if fn is ft.fe_model else fn(frame), TypeError, "Panel",
-                "load_panel")
+    _raises(lambda: ft.fe_model(frame, "activation"), TypeError, "fe_model", "Panel", "load_panel")
+    _raises(lambda: ft.fe_models(frame), TypeError, "fe_models", "Panel", "load_panel")
+    _raises(lambda: ft.treatment_indicators(frame), TypeError, "treatment_indicators", "Panel", "load_panel")
     _raises(lambda: ft.monthly_effects(frame, "activation"), TypeError, "monthly_effects", "Panel")
     _raises(lambda: ft.plot_monthly(frame), TypeError, "plot_monthly", "MonthlyEffects")
     _raises(lambda: ft.plot_flow(sample), TypeError, "plot_flow", "FlowCounts", "sample.flow")

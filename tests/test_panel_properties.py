@@ -15,11 +15,11 @@ import pandas as pd
 import pytest
 
 hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from famtrial.panel import PanelError, load_panel  # noqa: E402
-from famtrial.plan import load_plan  # noqa: E402
+from famtrial.panel import PanelError, load_panel
+from famtrial.plan import load_plan
 
 PLAN = load_plan()  # the shipped plan: parent_id, family_id, office, month, arm, model, 2 outcomes, 6 covariates
 IMPLEMENTATION = pd.Period(PLAN.implementation, "M")
@@ -71,8 +71,11 @@ def _corrupt(frame: pd.DataFrame, kind: str, data) -> tuple[pd.DataFrame, str]:
     row = data.draw(st.integers(0, len(out) - 1), label="row")
 
     def put(column, value):
-        if isinstance(value, str) or out[column].dtype.kind not in "fO":
-            out[column] = out[column].astype(object if isinstance(value, str) else float)
+        numeric = pd.api.types.is_numeric_dtype(out[column].dtype)
+        if isinstance(value, str) or not numeric:  # text into numbers, or a float into text: an object column
+            out[column] = out[column].astype(object)
+        elif out[column].dtype.kind != "f":
+            out[column] = out[column].astype(float)
         out.loc[row, column] = value
 
     if kind in ("nan", "inf"):

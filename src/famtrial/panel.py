@@ -606,12 +606,16 @@ def load_panel(source, plan: Plan | Columns | str | Path | None = None, *, colum
     Raises
     ------
     PanelError
-        An unreadable or empty file; missing columns; missing ids; unparseable months; an arm
-        outside the plan's two codes or missing; outcomes outside {0, 1}; non-numeric or
-        infinite covariates; missing values under ``missing="error"``; duplicate (parent, month)
-        rows; arm, family or office not constant within a parent; a family in two offices or
-        with two arms; a variant unknown to the plan or inconsistent with the arm; an
-        implementation month outside the data. Gaps in a parent's months are allowed and counted.
+        An unreadable or empty file (a ';', tab or '|'-separated CSV is named as such); missing
+        or repeated columns; cells holding lists or dicts; missing or infinite ids; unparseable
+        months, or months outside 1900-01 .. 2969-12 (whatever their form: text, dates, Periods,
+        Stata %tm or YYYYMM); an arm outside the plan's two codes or missing, or only one arm in the
+        whole panel; outcomes outside {0, 1}; non-numeric covariates (text, complex, dates or
+        durations); missing or infinite (+-inf, also as text ``'inf'``) outcomes or covariates under
+        ``missing="error"``; duplicate (parent, month) rows; arm, family or office not constant
+        within a parent; a family in two offices or with two arms; a variant unknown to the plan or
+        inconsistent with the arm; an implementation month after the data. Gaps in a parent's
+        months are allowed and counted.
 
     Notes
     -----

@@ -19,6 +19,10 @@ import pytest
 
 import famtrial as ft
 from famtrial.cli import main as cli_main
+from famtrial.verify import (  # famtrial.verify is shadowed by its module once imported
+    load_spec,
+    verify,
+)
 
 matplotlib.use("Agg")
 
@@ -227,7 +231,7 @@ def test_panel_where_a_dataframe_is_expected_and_vice_versa(frame, panel, sample
     _raises(lambda: ft.plot_flow(panel), TypeError, "plot_flow", "Panel")
     _raises(lambda: ft.compare_models(fit), TypeError, "compare_models", "mapping")
     _raises(lambda: ft.exclusion_rule([1, 2]), TypeError, "exclusion_rule", "list")
-    _raises(lambda: ft.verify(None), TypeError, "results", "NoneType")
+    _raises(lambda: verify(None), TypeError, "results", "NoneType")
 
 
 @pytest.mark.parametrize("kwargs, error, words", [
@@ -400,15 +404,15 @@ def test_plot_flow_arguments(sample):
     ({"spec": 3}, TypeError, ("spec", "int"))])
 def test_verify_arguments(kwargs, error, words):
     kwargs = {"results": {"table5.model1.coordinator_pooled.or": 1.0}, **kwargs}
-    _raises(lambda: ft.verify(**kwargs), error, *words)
+    _raises(lambda: verify(**kwargs), error, *words)
 
 
 def test_verify_and_spec_files(files):
-    _raises(lambda: ft.verify(files / "results_empty.csv"), ValueError, "results_empty.csv", "empty (0 bytes)")
-    _raises(lambda: ft.verify(files / "no_results"), FileNotFoundError, "reproduced.csv", "famtrial reproduce")
-    _raises(lambda: ft.load_spec(files / "bad.toml"), ValueError, "bad.toml", "not valid TOML")
-    _raises(lambda: ft.load_spec(files), ValueError, "is a folder")
-    _raises(lambda: ft.load_spec(3), TypeError, "spec", "int")
+    _raises(lambda: verify(files / "results_empty.csv"), ValueError, "results_empty.csv", "empty (0 bytes)")
+    _raises(lambda: verify(files / "no_results"), FileNotFoundError, "reproduced.csv", "famtrial reproduce")
+    _raises(lambda: load_spec(files / "bad.toml"), ValueError, "bad.toml", "not valid TOML")
+    _raises(lambda: load_spec(files), ValueError, "is a folder")
+    _raises(lambda: load_spec(3), TypeError, "spec", "int")
 
 
 # -- the command line: one line on stderr, exit 2, naming the file ----------------------------------

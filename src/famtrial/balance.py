@@ -9,7 +9,7 @@ paper's negative t for year of birth; or Welch's t (``ttest x, by(arm) unequal``
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,30 +28,74 @@ def _is_binary(s: pd.Series) -> bool:
     return bool(s.isin([0, 1]).all())
 
 
+def _names(value, what: str) -> list | None:
+    """A list of column names from a list/tuple argument; a bare string or a non-sequence is an error."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        raise TypeError(f"{what} must be a list of column names, not the string {value!r} (write [{value!r}])")
+    if isinstance(value, Mapping) or not isinstance(value, Iterable):
+        raise TypeError(f"{what} must be a list of column names, not {type(value).__name__}")
+    names = list(value)
+    repeated = sorted({str(v) for v in names if names.count(v) > 1})
+    if repeated:
+        raise ValueError(f"{what}: {repeated} are listed more than once")
+    return names
+
+
+def _check_text(value, what: str) -> None:
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"{what}={value!r} must be a string")
+
+
+def _check_labels(labels) -> None:
+    if labels is not None and not isinstance(labels, Mapping):
+        raise TypeError(f"labels must be a mapping column -> label (e.g. {{'female': 'Female'}}), "
+                        f"not {type(labels).__name__}")
+
+
 def _check(frame: pd.DataFrame, arm: str, variables: Sequence[str], binary: Sequence[str]) -> None:
-    """Columns present, numeric, complete; arm and binary rows 0/1 with both arms present."""
+    """Columns present, unique, real-numeric, finite and complete; arm and binary rows 0/1 with both arms."""
+    if not isinstance(arm, str):
+        raise TypeError(f"arm={arm!r} must be a column name (a string)")
     absent = [c for c in (arm, *variables) if c not in frame.columns]
     if absent:
         raise ValueError(f"columns {absent} are not in the baseline data; it has {list(frame.columns)[:20]}")
     if not variables:
         raise ValueError("no variables to describe: give binary=[...] and/or continuous=[...]")
+    repeated = sorted({str(c) for c in frame.columns[frame.columns.duplicated()] if c in {arm, *variables}})
+    if repeated:
+        raise ValueError(f"columns {repeated} appear more than once in the baseline data: rename or drop the copies")
     for c in (arm, *variables):
         col = frame[c]
-        if not pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
+        if (not pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype)) \
+                or pd.api.types.is_complex_dtype(col.dtype):
             raise ValueError(f"column {c!r} is not numeric ({col.dtype}): recode it as numbers")
         n_na = int(col.isna().sum())
         if n_na:
             raise ValueError(f"column {c!r} has {n_na:,} missing values of {len(col):,}: drop or impute those rows "
                              "first (load_panel(..., missing='drop') counts what it drops)")
+        if pd.api.types.is_float_dtype(col.dtype):
+            n_inf = int(np.isinf(col.to_numpy(dtype=float)).sum())
+            if n_inf:
+                raise ValueError(f"column {c!r} has {n_inf:,} infinite values of {len(col):,}: drop or fix those "
+                                 "rows first (load_panel counts +-inf as missing and missing='drop' drops them)")
     for c in (arm, *binary):
         bad = ~frame[c].isin([0, 1])
         if bad.any():
             raise ValueError(f"column {c!r} has {int(bad.sum()):,} values outside 0/1 (e.g. "
                              f"{list(pd.unique(frame.loc[bad, c]))[:3]}): it must be binary")
-    counts = frame[arm].value_counts()
+    counts = frame[arm].astype(np.int64).value_counts()
     if counts.get(0, 0) == 0 or counts.get(1, 0) == 0:
         raise ValueError(f"column {arm!r}: both arms must be present (arm 1: {counts.get(1, 0)}, "
                          f"arm 0: {counts.get(0, 0)} rows)")
+
+
+def _int_arm(frame: pd.DataFrame, arm: str) -> pd.DataFrame:
+    """The frame with a True/False or nullable-integer arm as plain 0/1 integers."""
+    if frame[arm].dtype == np.int8 or frame[arm].dtype == np.int64:
+        return frame
+    return frame.assign(**{arm: frame[arm].astype(np.int64)})
 
 
 def _plan_variables(panel: Panel) -> list[str]:
@@ -63,6 +107,7 @@ def _plan_variables(panel: Panel) -> list[str]:
 
 def _roles(data: Panel | pd.DataFrame, arm: str, binary, continuous):
     """Baseline frame, arm column, binary and continuous rows in display order."""
+    binary, continuous = _names(binary, "binary"), _names(continuous, "continuous")
     if isinstance(data, Panel):
         frame, arm = data.baseline_frame(), data.columns.arm
         variables = _plan_variables(data)
@@ -81,6 +126,7 @@ def _roles(data: Panel | pd.DataFrame, arm: str, binary, continuous):
         raise ValueError(f"{both} are given as both binary and continuous")
     chosen = [*binary, *continuous]
     _check(frame, arm, chosen, binary)
+    frame = _int_arm(frame, arm)
     order = [v for v in variables if v in chosen] + [v for v in chosen if v not in variables]
     return frame, arm, binary, order
 
@@ -231,6 +277,11 @@ def balance_table(data: Panel | pd.DataFrame, arm: str = "arm", binary: Sequence
     """
     if not isinstance(equal_var, bool):
         raise TypeError(f"equal_var={equal_var!r} must be True or False")
+    _check_labels(labels)
+    _check_text(title, "title")
+    if arm_labels is not None and (isinstance(arm_labels, str) or not isinstance(arm_labels, Sequence)
+                                   or len(arm_labels) != 2 or not all(isinstance(a, str) for a in arm_labels)):
+        raise TypeError(f"arm_labels={arm_labels!r} must be two strings: (offered header, control header)")
     frame, arm, binary, order = _roles(data, arm, binary, continuous)
     plan = data.plan if isinstance(data, Panel) else None
     labels = {**(plan.labels if plan else {}), **(labels or {})}
@@ -330,6 +381,9 @@ def correlation_table(data: Panel | pd.DataFrame, variables: Sequence[str] | Non
     *** p < .001 (Stata ``pwcorr x1 ... xk, sig``; R ``cor.test``).
     """
     plan = data.plan if isinstance(data, Panel) else None
+    variables = _names(variables, "variables")
+    _check_labels(labels)
+    _check_text(title, "title")
     if isinstance(data, Panel):
         frame, arm = data.baseline_frame(), data.columns.arm
         if variables is None:
@@ -340,10 +394,12 @@ def correlation_table(data: Panel | pd.DataFrame, variables: Sequence[str] | Non
             raise ValueError("give variables=[...] when data is a DataFrame")
     else:
         raise TypeError(f"data must be a DataFrame (one row per parent) or a Panel, not {type(data).__name__}")
-    variables = list(variables)
     if "experimental" in variables:
         raise ValueError("'experimental' names the arm in Table 4: rename that column")
     _check(frame, arm, variables, [])
+    if len(frame) < 3:
+        raise ValueError(f"correlation_table needs at least 3 rows (the tests use n - 2 degrees of freedom); "
+                         f"the baseline data have {len(frame)}")
     names = ["experimental", *variables]
     x = pd.concat([frame[arm].rename("experimental"), frame[variables]], axis=1).astype(float)
     n = len(x)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
 from matplotlib.patches import FancyBboxPatch
 
 from famtrial.sample import FlowCounts
@@ -46,7 +47,12 @@ def plot_flow(flow: FlowCounts, ax=None, *, title: str = "Participant flow"):
         Save with ``fig.savefig("figure1.pdf")`` (PNG, PDF and SVG all work).
     """
     if not isinstance(flow, FlowCounts):
-        raise TypeError(f"plot_flow needs FlowCounts (sample.flow), not {type(flow).__name__}")
+        hint = " (pass sample.flow)" if hasattr(flow, "flow") and isinstance(flow.flow, FlowCounts) else ""
+        raise TypeError(f"plot_flow needs FlowCounts (sample.flow), not {type(flow).__name__}{hint}")
+    if ax is not None and not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes or None, not {type(ax).__name__}")
+    if not isinstance(title, str):
+        raise TypeError(f"title={title!r} must be a string")
     if ax is None:
         fig, ax = plt.subplots(figsize=(7.2, 6.4))
         fig.subplots_adjust(left=0.02, right=0.98, top=0.93, bottom=0.02)

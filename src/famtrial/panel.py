@@ -11,7 +11,7 @@ and within-parent checks compare neighbouring rows, so 39 million rows validate 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -28,6 +28,8 @@ Missing = Literal["error", "drop"]
 _MISSING = ("error", "drop")
 _NAT = np.iinfo(np.int64).min
 _STATA_TM_OFFSET = 120  # Stata %tm counts months from 1960m1, pandas ordinals from 1970-01
+_FIRST_ORDINAL, _LAST_ORDINAL = -840, 11_999  # every month form must lie in 1900-01 .. 2969-12
+_MONTH_RANGE = "1900-01 .. 2969-12"
 _MONTH_TEXT = re.compile(r"^\s*(\d{4})\s*(?:-|/|m|M)\s*(\d{1,2})(?:[-/]\d{1,2})?(?:[ T][\d:.]*)?\s*$")
 
 
@@ -67,9 +69,22 @@ class Columns:
     start: str | None = None
 
     def __post_init__(self):
+        for name in ("parent", "family", "office", "month", "arm", "model", "start"):
+            value = getattr(self, name)
+            if not (isinstance(value, str) and value.strip()) and not (value is None and name in ("model", "start")):
+                raise TypeError(f"Columns: {name}={value!r} must be a column name (a non-empty string)"
+                                + ("" if name in ("parent", "family", "office", "month", "arm") else " or None"))
         for name in ("outcomes", "time_varying", "time_invariant"):
             value = getattr(self, name)
-            object.__setattr__(self, name, (value,) if isinstance(value, str) else tuple(value))
+            if isinstance(value, str):
+                value = (value,)
+            elif not isinstance(value, Iterable) or isinstance(value, Mapping):
+                raise TypeError(f"Columns: {name}={value!r} must be a tuple of column names, e.g. {name}=('x', 'y')")
+            value = tuple(value)
+            bad = [v for v in value if not (isinstance(v, str) and v.strip())]
+            if bad:
+                raise TypeError(f"Columns: {name} holds {bad}, which are not column names (non-empty strings)")
+            object.__setattr__(self, name, value)
         roles = self.required()
         repeated = sorted({c for c in roles if roles.count(c) > 1})
         if repeated:
@@ -211,6 +226,9 @@ class Panel:
 
     def restrict(self, offices: Iterable) -> Panel:
         """The panel restricted to ``offices`` (labels of the office column); the report counts the rest."""
+        if isinstance(offices, (str, bytes)) or not isinstance(offices, Iterable):
+            raise TypeError(f"restrict: offices must be a list of office labels, not {type(offices).__name__} "
+                            f"(write restrict([{offices!r}]))")
         keep_offices = list(offices)
         if not keep_offices:
             raise PanelError("restrict: give at least one office to keep")
@@ -238,7 +256,34 @@ class Panel:
 
 # -- messages --------------------------------------------------------------------------------------
 def _examples(values, k: int = 5) -> str:
-    return ", ".join(map(str, pd.unique(np.asarray(values))[:k]))
+    try:
+        unique = pd.unique(np.asarray(values))
+    except TypeError:  # unhashable cells (lists, dicts): show them as text
+        unique = pd.unique(np.asarray([str(v) for v in np.asarray(values, dtype=object)[:1000]], dtype=object))
+    return ", ".join(map(str, unique[:k]))
+
+
+def _unhashable(values: pd.Series) -> np.ndarray | None:
+    """Rows holding lists, dicts or other non-scalar cells (checked only for columns of mixed objects)."""
+    if values.dtype != object or pd.api.types.infer_dtype(values, skipna=True) != "mixed":
+        return None
+    bad = ~values.map(lambda v: isinstance(v, Hashable)).to_numpy(dtype=bool)
+    return bad if bad.any() else None
+
+
+def _infinite(values: pd.Series) -> np.ndarray:
+    """Rows holding +-inf: floats, and text or objects that read as infinite numbers ('inf', '-Infinity')."""
+    dtype = values.dtype
+    if pd.api.types.is_float_dtype(dtype):
+        return np.isinf(values.to_numpy(dtype=float, na_value=np.nan))
+    if dtype == object or pd.api.types.is_string_dtype(dtype):
+        try:
+            number = pd.to_numeric(values, errors="coerce")
+        except (TypeError, ValueError):  # non-scalar cells: reported by the column's own check
+            return np.zeros(len(values), dtype=bool)
+        if pd.api.types.is_float_dtype(number.dtype):
+            return np.isinf(number.to_numpy(dtype=float, na_value=np.nan))
+    return np.zeros(len(values), dtype=bool)
 
 
 def _fail(column: str, n_rows: int, ids, problem: str, fix: str) -> PanelError:
@@ -256,10 +301,12 @@ def _file_columns(path: Path) -> list[str]:
                 raise PanelError(f"panel file {str(path)!r} is empty (0 bytes): check the export that wrote it")
             header = pd.read_csv(path, nrows=0)
             names = list(map(str, header.columns))
-            if len(names) == 1 and ";" in names[0]:
-                raise PanelError(f"panel file {str(path)!r} looks like ';'-separated CSV (header {names[0][:60]!r}): "
-                                 "read it with pandas.read_csv(path, sep=';') and pass the DataFrame, or save it "
-                                 "comma-separated")
+            sep = next((c for c in (";", "\t", "|") if len(names) == 1 and c in names[0]), None)
+            if sep is not None:
+                shown = {"\t": "\\t"}.get(sep, sep)
+                raise PanelError(f"panel file {str(path)!r} looks like '{shown}'-separated CSV (header "
+                                 f"{names[0][:60]!r}): pass sep: read it with pandas.read_csv(path, sep='{shown}') "
+                                 "and pass the DataFrame, or save it comma-separated")
             return names
         if suffix in (".parquet", ".pq"):
             import pyarrow.parquet as pq
@@ -333,7 +380,7 @@ def _integer_months(values: np.ndarray) -> np.ndarray | None:
     if ((values >= 190001) & (values <= 299912) & (month >= 1) & (month <= 12)).all():
         return (values // 100 - 1970) * 12 + month - 1
     ordinal = values - _STATA_TM_OFFSET
-    return ordinal if ((ordinal >= -840) & (ordinal <= 12_000)).all() else None  # years 1900 .. 2969
+    return ordinal if ((ordinal >= _FIRST_ORDINAL) & (ordinal <= _LAST_ORDINAL)).all() else None
 
 
 def _parse_months(values: pd.Series, column: str, ids: pd.Series, *, allow_missing: bool = False) -> pd.Series:
@@ -357,7 +404,14 @@ def _parse_months(values: pd.Series, column: str, ids: pd.Series, *, allow_missi
         if parsed is None:
             parsed = np.array([_NAT if (o := _month_ordinal(u)) is None else o for u in uniques], dtype=np.int64)
         ordinal = np.where(codes >= 0, parsed[np.maximum(codes, 0)] if len(parsed) else _NAT, _NAT)
-    bad = (ordinal == _NAT) & values.notna().to_numpy()
+    known = ordinal != _NAT
+    outside = known & ((ordinal < _FIRST_ORDINAL) | (ordinal > _LAST_ORDINAL))
+    if outside.any():
+        raise _fail(column, int(outside.sum()), ids[outside],
+                    f"have months outside {_MONTH_RANGE} (values such as {_examples(values[outside].astype(str), 3)})",
+                    "Check the month column: a year that far off is a data error (Stata %tm months count from 1960m1; "
+                    "YYYYMM integers need six digits).")
+    bad = ~known & values.notna().to_numpy()
     if not allow_missing:
         bad |= values.isna().to_numpy()
     if bad.any():
@@ -441,6 +495,10 @@ def _numeric(data: pd.DataFrame, column: str, pid: pd.Series) -> pd.Series:
     values = data[column]
     if pd.api.types.is_bool_dtype(values.dtype):
         return values.astype(np.int8)
+    kind = getattr(values.dtype, "kind", "O")
+    if kind in "cmM" or isinstance(values.dtype, (pd.PeriodDtype, pd.IntervalDtype, pd.DatetimeTZDtype)):
+        raise _fail(column, len(values), pid, f"are {values.dtype}, not real numbers",
+                    "Recode the covariate as real numbers (e.g. a date as years since a reference date).")
     if pd.api.types.is_numeric_dtype(values.dtype):
         return values
     converted = pd.to_numeric(values, errors="coerce")
@@ -551,12 +609,16 @@ def load_panel(source, plan: Plan | Columns | str | Path | None = None, *, colum
     Raises
     ------
     PanelError
-        An unreadable or empty file; missing columns; missing ids; unparseable months; an arm
-        outside the plan's two codes or missing; outcomes outside {0, 1}; non-numeric or
-        infinite covariates; missing values under ``missing="error"``; duplicate (parent, month)
-        rows; arm, family or office not constant within a parent; a family in two offices or
-        with two arms; a variant unknown to the plan or inconsistent with the arm; an
-        implementation month outside the data. Gaps in a parent's months are allowed and counted.
+        An unreadable or empty file (a ';', tab or '|'-separated CSV is named as such); missing
+        or repeated columns; cells holding lists or dicts; missing or infinite ids; unparseable
+        months, or months outside 1900-01 .. 2969-12 (whatever their form: text, dates, Periods,
+        Stata %tm or YYYYMM); an arm outside the plan's two codes or missing, or only one arm in the
+        whole panel; outcomes outside {0, 1}; non-numeric covariates (text, complex, dates or
+        durations); missing or infinite (+-inf, also as text ``'inf'``) outcomes or covariates under
+        ``missing="error"``; duplicate (parent, month) rows; arm, family or office not constant
+        within a parent; a family in two offices or with two arms; a variant unknown to the plan or
+        inconsistent with the arm; an implementation month after the data. Gaps in a parent's
+        months are allowed and counted.
 
     Notes
     -----
@@ -592,10 +654,14 @@ def load_panel(source, plan: Plan | Columns | str | Path | None = None, *, colum
         plan = _plan_from_columns(raw, columns, implementation, baseline)
     cols = plan.columns
     rows_read = len(raw)
-    if rows_read == 0:
-        raise PanelError("the panel is empty (0 rows): check the file or the filter that produced it")
     required = cols.required()
     absent = [c for c in required if c not in raw.columns]
+    if rows_read == 0 and (len(absent) < len(required) or not len(raw.columns)):
+        raise PanelError("the panel is empty (0 rows): check the file or the filter that produced it")
+    repeated = sorted({str(c) for c in raw.columns[raw.columns.duplicated()] if c in set(required)})
+    if repeated:
+        raise PanelError(f"columns {repeated} appear more than once in the data: each column name must be unique "
+                         "(rename or drop the copies)")
     if absent:
         raise PanelError(f"columns {absent} are missing ({len(absent)} of {len(required)} required); the data have "
                          f"{present[:20]}. Map your names in the plan's [columns], [outcomes.<key>] column = ... "
@@ -604,12 +670,22 @@ def load_panel(source, plan: Plan | Columns | str | Path | None = None, *, colum
                          "or rename the columns")
     data = raw[required].reset_index(drop=True)
     pid = data[cols.parent]
+    for c in required:  # lists, dicts or sets in cells: nothing downstream can compare them
+        bad = _unhashable(data[c])
+        if bad is not None:
+            raise _fail(c, int(bad.sum()), [] if c == cols.parent else pid[bad],
+                        f"hold non-scalar values such as lists or dicts (e.g. {_examples(data[c][bad], 3)})",
+                        "Give one number, code or text per cell (flatten or explode the column first).")
 
     for c in cols.ids:
         bad = data[c].isna().to_numpy()
         if bad.any():
             raise _fail(c, int(bad.sum()), [] if c == cols.parent else pid[bad], "have no id",
                         "Every row needs a parent, family and office id: fill or drop those rows.")
+        bad = _infinite(data[c]) if pd.api.types.is_float_dtype(data[c].dtype) else None
+        if bad is not None and bad.any():
+            raise _fail(c, int(bad.sum()), [] if c == cols.parent else pid[bad], "have an infinite id (inf)",
+                        "Ids must be finite codes or text: fix the export that produced them.")
     data[cols.month] = _parse_months(data[cols.month], cols.month, pid)
     outside = 0
     if plan.first_month or plan.last_month:  # the plan's window of months: rows outside are removed, counted
@@ -643,9 +719,8 @@ def load_panel(source, plan: Plan | Columns | str | Path | None = None, *, colum
     # missing outcomes / covariates: explicit policy
     value_cols = [*cols.outcomes, *cols.covariates]
     na = data[value_cols].isna()
-    for c in value_cols:  # +-inf counts as missing: no finite analysis uses it
-        if pd.api.types.is_float_dtype(data[c].dtype):
-            na[c] |= np.isinf(data[c].to_numpy(dtype=float, na_value=np.nan))
+    for c in value_cols:  # +-inf (also as text 'inf') counts as missing: no finite analysis uses it
+        na[c] |= _infinite(data[c])
     counts = {c: int(n) for c, n in na.sum().items() if n}
     rows_dropped = parents_dropped = 0
     if counts:
@@ -665,6 +740,13 @@ def load_panel(source, plan: Plan | Columns | str | Path | None = None, *, colum
         rows_dropped, parents_dropped = int(any_na.sum()), int(parents_before - pid.nunique())
 
     data[cols.arm] = _arm(data, plan, pid)
+    arms = np.bincount(data[cols.arm].to_numpy(), minlength=2)
+    if not arms.all():
+        only = plan.offered_code if arms[1] else plan.control_code
+        raise PanelError(f"column {cols.arm!r}: all {len(data):,} rows have the arm {only!r} "
+                         f"({plan.offered_label if arms[1] else plan.control_label}); a randomized trial's panel "
+                         f"needs parents in both arms (offered code {plan.offered_code!r}, control code "
+                         f"{plan.control_code!r}): check the arm coding or the filter that produced the data")
     for c in cols.outcomes:
         data[c] = _binary(data, c, pid, "outcome", "Recode the outcome to 0/1 (1 = yes in that month).")
     for c in cols.covariates:

@@ -81,8 +81,22 @@ class FlowCounts:
         return pd.Series(asdict(self), name="count").to_frame()
 
 
+def _check_unit(unit) -> None:
+    if not isinstance(unit, str) or unit not in _UNITS:
+        raise ValueError(f"unit={unit!r} is not one of {_UNITS}")
+
+
+def _check_threshold(threshold) -> None:
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float, Fraction, np.integer, np.floating)):
+        raise TypeError(f"threshold={threshold!r} must be a number strictly between 0 and 1 (e.g. threshold=1/3)")
+    if not 0 < threshold < 1:
+        raise ValueError(f"threshold={threshold!r} must lie strictly between 0 and 1")
+
+
 def office_counts(panel: Panel) -> pd.DataFrame:
     """Per office: parents and families in each arm (one row per office, sorted by office)."""
+    if not isinstance(panel, Panel):
+        raise TypeError(f"office_counts needs a famtrial Panel (from load_panel), not {type(panel).__name__}")
     cols = panel.columns
     parent = panel.data[cols.parent].to_numpy()
     first = np.r_[True, parent[1:] != parent[:-1]]  # data are sorted by parent, month
@@ -106,15 +120,25 @@ def exclusion_rule(counts: pd.DataFrame, threshold: float = 1 / 3, unit: Unit = 
     fraction, so an office at exactly one third is included). Pure: needs only the count table,
     e.g. Table 2's printed counts.
     """
-    if unit not in _UNITS:
-        raise ValueError(f"unit={unit!r} is not one of {_UNITS}")
-    if not 0 < threshold < 1:
-        raise ValueError(f"threshold={threshold!r} must lie strictly between 0 and 1")
+    if not isinstance(counts, pd.DataFrame):
+        raise TypeError(f"exclusion_rule needs the per-office count table (a DataFrame from office_counts(panel)), "
+                        f"not {type(counts).__name__}")
+    _check_unit(unit)
+    _check_threshold(threshold)
     plural = "families" if unit == "family" else "parents"
     need = [f"{plural}_coordinated", f"{plural}_ordinary"]
     absent = [c for c in need if c not in counts.columns]
     if absent:
         raise ValueError(f"the count table lacks {absent} needed for unit={unit!r}")
+    for c in need:
+        col = counts[c]
+        if not pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype):
+            raise ValueError(f"count column {c!r} is {col.dtype}, not numbers: give whole-number counts")
+        values = col.to_numpy(dtype=float, na_value=np.nan)
+        bad = ~np.isfinite(values) | (values != np.round(values))
+        if bad.any():
+            raise ValueError(f"count column {c!r}: offices {list(counts.index[bad])[:5]} have missing, infinite or "
+                             "fractional counts: give whole-number counts")
     coordinated, ordinary = (counts[c].to_numpy(np.int64) for c in need)
     total = coordinated + ordinary
     if (total <= 0).any() or (coordinated < 0).any() or (ordinary < 0).any():
@@ -233,12 +257,15 @@ def analysis_sample(panel: Panel, *, threshold: float | None = None, unit: Unit 
         raise TypeError(f"analysis_sample needs a famtrial Panel (from load_panel), not {type(panel).__name__}")
     plan = panel.plan
     rule = plan.sample_rule if rule is None else rule
-    if rule not in _RULES:
+    if not isinstance(rule, str) or rule not in _RULES:
         raise ValueError(f"rule={rule!r} is not one of {_RULES}")
     if rule == "none" and threshold is not None:
         raise ValueError("threshold= has no meaning with rule='none' (every office is analysed)")
     threshold = plan.threshold if threshold is None else threshold
     unit = plan.sample_unit if unit is None else unit
+    _check_unit(unit)
+    if rule != "none":
+        _check_threshold(threshold)
     counts = office_counts(panel)
     if rule == "none":
         offices = counts.copy()

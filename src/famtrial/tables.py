@@ -50,11 +50,23 @@ class Table:
     title: str = ""
     notes: str = ""
 
+    def __post_init__(self):
+        for name in ("frame", "display"):
+            value = getattr(self, name)
+            if not isinstance(value, pd.DataFrame):
+                raise TypeError(f"Table: {name} must be a pandas DataFrame, not {type(value).__name__}")
+        for name in ("title", "notes"):
+            value = getattr(self, name)
+            if not isinstance(value, str):
+                raise TypeError(f"Table: {name}={value!r} must be a string")
+
     def _view(self, numeric: bool) -> pd.DataFrame:
         return self.frame if numeric else self.display
 
     def to_csv(self, path: str | Path | None = None, *, numeric: bool = True) -> str | None:
         """Write CSV (numeric frame by default, so values keep full precision)."""
+        if path is not None and not isinstance(path, (str, Path)):
+            raise TypeError(f"path must be a file name, a Path or None, not {type(path).__name__}")
         return self._view(numeric).to_csv(path)
 
     def to_markdown(self, *, numeric: bool = False) -> str:
@@ -141,13 +153,18 @@ class Table:
 
     def save(self, path: str | Path) -> Path:
         """Write by suffix: ``.csv`` (numeric), ``.md``, ``.tex``, ``.html``, ``.docx`` (display)."""
+        if not isinstance(path, (str, Path)):
+            raise TypeError(f"path must be a file name or Path (e.g. 'table5.md'), not {type(path).__name__}")
         path = Path(path)
         writers = {".csv": lambda: self.to_csv(None), ".md": self.to_markdown,
                    ".tex": self.to_latex, ".html": self.to_html}
         if path.suffix == ".docx":
             return self.to_docx(path)
         if path.suffix not in writers:
-            raise ValueError(f"cannot save a table as {path.suffix!r}: use one of {sorted([*writers, '.docx'])}")
+            raise ValueError(f"cannot save a table as {path.suffix!r} ({str(path)!r}): use one of "
+                             f"{sorted([*writers, '.docx'])}")
+        if path.is_dir():
+            raise ValueError(f"cannot save a table to {str(path)!r}: it is a folder; give a file name")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(writers[path.suffix](), encoding="utf-8")
         return path

@@ -8,7 +8,7 @@ plan's treatment name (``<name>_pooled``, ``<name>_<variant>``); row labels from
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal
 
 import numpy as np
@@ -28,6 +28,20 @@ _TRENDS = ("linear", "months", "none")
 _HIDDEN = ("trend", "month_")
 
 
+def _need_bool(value, name: str) -> None:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}={value!r} must be True or False")
+
+
+def _need_names(value, what: str) -> list:
+    """A list of names; a bare string, a mapping or a non-iterable is an error naming the argument."""
+    if isinstance(value, str):
+        raise TypeError(f"{what} must be a list of names, not the string {value!r} (write [{value!r}])")
+    if isinstance(value, Mapping) or not isinstance(value, Iterable):
+        raise TypeError(f"{what} must be a list of names, not {type(value).__name__}")
+    return list(value)
+
+
 def _need_panel(panel, where: str) -> Panel:
     if not isinstance(panel, Panel):
         hint = " (load it with famtrial.load_panel(data, plan))" if isinstance(panel, pd.DataFrame) else ""
@@ -44,6 +58,7 @@ def treatment_indicators(panel: Panel, *, split: bool = False) -> pd.DataFrame:
     start month means never treated).
     """
     panel = _need_panel(panel, "treatment_indicators")
+    _need_bool(split, "split")
     plan, cols, data = panel.plan, panel.columns, panel.data
     month = data[cols.month]
     if cols.start is not None:
@@ -77,10 +92,11 @@ def _trend_columns(panel: Panel, trend: Trend) -> pd.DataFrame:
 
 def _columns_of(panel: Panel, names: Sequence[str], what: str) -> list[str]:
     """Data columns of plan keys or columns (covariates), with an error naming the unknown ones."""
-    if isinstance(names, str):
-        raise TypeError(f"{what} must be a list of names, not the string {names!r} (write [{names!r}])")
+    names = _need_names(names, what)
     plan, out = panel.plan, []
     for name in names:
+        if not isinstance(name, str):
+            raise TypeError(f"{what}: {name!r} is not a name (a plan key or a column, as a string)")
         try:
             out.append(plan.variable(name).column)
         except PlanError:
@@ -88,6 +104,20 @@ def _columns_of(panel: Panel, names: Sequence[str], what: str) -> list[str]:
                 raise PlanError(f"{what}: {name!r} is neither a variable of the plan nor a column of the panel; "
                                 f"covariates: {[v.key for v in plan.covariates]}") from None
             out.append(name)
+    repeated = sorted({c for c in out if out.count(c) > 1})
+    if repeated:
+        raise PlanError(f"{what}: {repeated} are given more than once")
+    cols = panel.columns
+    roles = {cols.parent: "the parent id", cols.family: "the family id", cols.office: "the office id",
+             cols.month: "the month", cols.arm: "the randomized arm (the treatment terms use it)",
+             **({cols.model: "the offer's variant (split=True uses it)"} if cols.model else {}),
+             **({cols.start: "the treatment start month"} if cols.start else {})}
+    for c in out:
+        if c in roles:
+            raise PlanError(f"{what}: {c!r} is {roles[c]}, not a covariate")
+        if not pd.api.types.is_numeric_dtype(panel.data[c].dtype) or pd.api.types.is_complex_dtype(panel.data[c].dtype):
+            raise PlanError(f"{what}: column {c!r} is {panel.data[c].dtype}, not numeric: recode it as numbers "
+                            "(0/1 dummies for categories)")
     return out
 
 
@@ -99,9 +129,12 @@ def fe_design(panel: Panel, outcome: str, *, split: bool = False, trend: Trend =
     plan's time-varying covariates.
     """
     panel = _need_panel(panel, "fe_design")
+    _need_bool(split, "split")
     cols = panel.columns
     y = panel.plan.outcome(outcome).column
     covariates = list(cols.time_varying) if covariates is None else _columns_of(panel, covariates, "covariates")
+    if y in covariates:
+        raise PlanError(f"covariates: {y!r} is the outcome of this model; it cannot also be a covariate")
     treat = treatment_indicators(panel, split=split)
     time = _trend_columns(panel, trend)
     frame = pd.concat([panel.data[[cols.parent, cols.office, cols.family, y, *covariates]], treat, time], axis=1)
@@ -124,6 +157,9 @@ def fe_model(panel: Panel, outcome: str, *, split: bool = False, trend: Trend = 
     (no cluster-robust SE).
     """
     panel = _need_panel(panel, "fe_model")
+    _need_bool(t_reference, "t_reference")
+    if cluster is not None and not isinstance(cluster, str):
+        raise TypeError(f"cluster={cluster!r} must be a role ('office', 'family', 'parent'), a column name or None")
     frame, regressors = fe_design(panel, outcome, split=split, trend=trend, covariates=covariates)
     cols = panel.columns
     roles = {"office": cols.office, "family": cols.family, "parent": cols.parent, "none": None}
@@ -157,10 +193,16 @@ def fe_models(panel: Panel, plan: Plan | None = None, *, models: Sequence[str] |
     The family-coordinator plan's are Models 1-4 of Tables 5 and 6.
     """
     panel = _need_panel(panel, "fe_models")
+    if plan is not None and not isinstance(plan, Plan):
+        raise TypeError(f"plan must be a famtrial Plan (famtrial.load_plan(...)) or None for the panel's own, "
+                        f"not {type(plan).__name__}")
     plan = panel.plan if plan is None else plan
+    _need_bool(t_reference, "t_reference")
     if isinstance(models, str):
         raise TypeError(f"models must be a list of model names, not the string {models!r}")
-    chosen = [plan.model(m) for m in models] if models is not None else list(plan.models)
+    chosen = [plan.model(m) for m in _need_names(models, "models")] if models is not None else list(plan.models)
+    if models is not None and not chosen:
+        raise PlanError(f"models=[] selects no model: give names from {[m.name for m in plan.models]} or None for all")
     if not chosen:
         raise PlanError(f"the plan {plan.name!r} has no [models.<name>] tables: declare the fixed-effects models")
     return {spec.name: fit_plan_model(panel, spec, t_reference=t_reference) for spec in chosen}
@@ -238,6 +280,22 @@ def compare_models(results: Mapping[str, ModelResults], *, title: str = "",
     if bad:
         raise TypeError(f"compare_models: {bad} are not famtrial results (got "
                         f"{', '.join(type(results[n]).__name__ for n in bad)})")
+    if labels is not None and not isinstance(labels, Mapping):
+        raise TypeError(f"labels must be a mapping term -> row label, not {type(labels).__name__}")
+    hide, first = tuple(_need_names(hide, "hide")), tuple(_need_names(first, "first"))
+    if not isinstance(title, str):
+        raise TypeError(f"title={title!r} must be a string")
+    if isinstance(digits, bool) or not isinstance(digits, (int, np.integer)) or not 0 <= digits <= 10:
+        raise ValueError(f"digits={digits!r} must be a whole number from 0 to 10")
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating)) or not 0 < alpha < 1:
+        raise ValueError(f"alpha={alpha!r} must be a number strictly between 0 and 1")
+    if n_parents is not None and (isinstance(n_parents, bool) or not isinstance(n_parents, (int, np.integer))
+                                  or n_parents < 0):
+        raise TypeError(f"n_parents={n_parents!r} must be a whole number >= 0 or None")
+    _need_bool(leading_zero, "leading_zero")
+    if isinstance(unit, str) or not isinstance(unit, Sequence) or len(unit) != 2 \
+            or not all(isinstance(u, str) for u in unit):
+        raise TypeError(f"unit={unit!r} must be two strings: (singular, plural), e.g. ('parent', 'parents')")
     labels = dict(labels or {})
     terms: list[str] = []
     for res in results.values():
@@ -280,6 +338,14 @@ def compare_models(results: Mapping[str, ModelResults], *, title: str = "",
 def model_tables(results: Mapping[str, ConditionalLogitResults], plan: Plan, *,
                  n_parents: int | None = None) -> dict[str, Table]:
     """The plan's model tables (e.g. Tables 5 and 6): each table's models side by side, labelled from the plan."""
+    if not isinstance(results, Mapping):
+        raise TypeError(f"results must be a mapping model name -> fitted results (from fe_models), "
+                        f"not {type(results).__name__}")
+    if not isinstance(plan, Plan):
+        raise TypeError(f"plan must be a famtrial Plan (panel.plan or famtrial.load_plan(...)), not {type(plan).__name__}")
+    unknown = [name for name in results if name not in {m.name for m in plan.models}]
+    if unknown:
+        raise PlanError(f"results: {unknown} are not models of the plan; its models are {[m.name for m in plan.models]}")
     out = {}
     for table in plan.model_tables:
         members = {m.name: results[m.name] for m in plan.models_in(table) if m.name in results}

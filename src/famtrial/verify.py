@@ -144,10 +144,17 @@ def load_spec(path: str | Path | None = None) -> Spec:
     ``[context]`` with the same entries, ``[tolerances]`` (``table4 = { value = 0.01, reason = "..." }``
     or ``table4 = 0.01``) and ``[meta]`` (``title``, ``source``).
     """
+    if path is not None and not isinstance(path, (str, Path)):
+        raise TypeError(f"spec must be a path to a spec TOML or None, not {type(path).__name__}")
     path = Path(path) if path is not None else data_dir() / "published" / "trial.toml"
     if not path.exists():
         raise FileNotFoundError(f"spec {path} does not exist")
-    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    if path.is_dir():
+        raise ValueError(f"spec {str(path)!r} is a folder: give the spec's .toml file")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"spec {str(path)!r} is not valid TOML ({exc})") from None
     unknown = set(raw) - {"meta", "numbers", "context", "tolerances"}
     if unknown:
         raise ValueError(f"{path}: unknown table(s) {sorted(unknown)}; allowed: meta, numbers, context, tolerances")
@@ -177,7 +184,13 @@ def _reproduced(results) -> dict[str, object]:
         if not path.exists():
             raise FileNotFoundError(f"{path} does not exist: run `famtrial reproduce --out DIR` first "
                                     "(verify reads DIR/reproduced.csv with columns key,value)")
-        results = pd.read_csv(path, dtype={"key": str, "value": str}, keep_default_na=False)
+        if path.stat().st_size == 0:
+            raise ValueError(f"results file {str(path)!r} is empty (0 bytes): run `famtrial reproduce` again")
+        try:
+            results = pd.read_csv(path, dtype={"key": str, "value": str}, keep_default_na=False)
+        except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+            raise ValueError(f"results file {str(path)!r} cannot be read as CSV with columns key,value "
+                             f"({type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''})") from None
     if isinstance(results, pd.DataFrame):
         missing = {"key", "value"} - set(results.columns)
         if missing:
@@ -190,6 +203,12 @@ def _reproduced(results) -> dict[str, object]:
     if not isinstance(results, Mapping):
         raise TypeError("results must be a results folder, a reproduced.csv path, a mapping key -> value "
                         f"or a DataFrame with columns key,value; not {type(results).__name__}")
+    if not results:
+        raise ValueError("results are empty (no reproduced numbers): give the folder written by famtrial reproduce, "
+                         "its reproduced.csv, or a mapping key -> value")
+    bad = [k for k in results if not isinstance(k, str)]
+    if bad:
+        raise TypeError(f"results keys must be strings such as 'table5.model1.coordinator_pooled.or'; got {bad[:3]}")
     return dict(results)
 
 
@@ -336,11 +355,20 @@ def verify(results, spec: Spec | str | Path | None = None, *, tolerances: Mappin
     for ``d_k`` printed decimals unless overridden. Text entries (significant months) compare as sets.
     Stata/R have no equivalent; it is the published-number analogue of a regression test.
     """
+    if not isinstance(allow_missing, bool):
+        raise TypeError(f"allow_missing={allow_missing!r} must be True or False")
+    if tolerances is not None and not isinstance(tolerances, Mapping):
+        raise TypeError(f"tolerances must be a mapping pattern -> tolerance (e.g. {{'table5': 0.01}}), "
+                        f"not {type(tolerances).__name__}")
+    if tables is not None and not isinstance(tables, str) and (
+            isinstance(tables, Mapping) or not isinstance(tables, Sequence)
+            or not all(isinstance(t, str) for t in tables)):
+        raise TypeError(f"tables must be a list of prefixes or globs (e.g. ['table5']), not {tables!r}")
     spec = _as_spec(spec)
     got = _reproduced(results)
     user_tol = dict(tolerances or {})
     for prefix, tol in user_tol.items():
-        if not isinstance(tol, (int, float)) or not tol >= 0:
+        if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol >= 0:
             raise ValueError(f"tolerance for {prefix!r} must be a number >= 0, got {tol!r}")
         if not any(_matches(k, prefix) for k in spec.numbers):
             raise ValueError(f"tolerance for {prefix!r} matches no published number (a typo?); patterns are keys, "

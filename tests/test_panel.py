@@ -137,7 +137,7 @@ def test_gaps_missing_baseline_and_reported_irregularities(tiny_panel_frame):
     assert r.offices_mixed_model == (2,)
     text = panel.summary()
     assert "gaps: 3 parents miss 4 months" in text and "1 parents have no row at the baseline month" in text
-    assert "female: 1" in text and "more than one model: [2]" in text
+    assert "female: 1" in text and "more than one variant: [2]" in text
 
 
 def test_custom_column_names_and_months(tiny_panel_frame):

@@ -12,6 +12,8 @@ Imports are lazy: ``import famtrial`` loads neither matplotlib nor numba until a
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 from famtrial._version import __version__
@@ -47,6 +49,19 @@ _EXPORTS = {
 __all__ = sorted([*_EXPORTS, "__version__"])
 
 
+class _Package(types.ModuleType):
+    """famtrial's module type: a public function keeps its name when its same-named submodule is imported.
+
+    ``famtrial.verify`` and ``famtrial.reproduce`` are functions; importing ``famtrial.verify``
+    (the module) would otherwise rebind the package attribute to the module.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, types.ModuleType) and _EXPORTS.get(name) == name:
+            return  # the submodule stays reachable as sys.modules["famtrial.<name>"]
+        super().__setattr__(name, value)
+
+
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
@@ -59,6 +74,8 @@ def __getattr__(name: str) -> Any:
 def __dir__() -> list[str]:
     return __all__
 
+
+sys.modules[__name__].__class__ = _Package
 
 if TYPE_CHECKING:  # static checkers and IDEs see the real names
     from famtrial.balance import BalanceTable, CorrelationTable, JointTest, balance_table, correlation_table

@@ -13,6 +13,7 @@ Stata, month by month: ``logit y arm x1_b x2_b y_b if month == m, vce(cluster of
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -149,11 +150,25 @@ class MonthlyEffects:
         return out
 
 
+def _month_arg(value, name: str) -> pd.Period:
+    """One month argument (``'YYYY-MM'`` or a Period) as a Period, or a ValueError naming the argument."""
+    if isinstance(value, pd.Period):
+        return value.asfreq("M")
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value):
+        raise ValueError(f"{name}={value!r} is not a month: write 'YYYY-MM' (e.g. '2017-06')")
+    return pd.Period(value, "M")
+
+
 def _months(panel: Panel, months: Sequence[str] | None) -> list[pd.Period]:
     available = set(panel.months)
     if months is None:
         return [m for m in panel.months if m >= panel.implementation]
-    wanted = [pd.Period(m, "M") for m in months]
+    if isinstance(months, (str, pd.Period)):
+        raise TypeError(f"months must be a list of months, not the single value {months!r} (write [{months!r}])")
+    wanted = [_month_arg(m, "months") for m in months]
+    if not wanted:
+        raise ValueError("months=[] selects no month: give at least one 'YYYY-MM', or None for every month from "
+                         "the implementation month on")
     absent = [str(m) for m in wanted if m not in available]
     if absent:
         raise ValueError(f"months {absent} are not in the panel ({panel.months[0]} .. {panel.months[-1]})")
@@ -257,7 +272,7 @@ def monthly_effects(panel: Panel, outcome: str, *, months: Sequence[str] | None 
     base_vars = list(dict.fromkeys([*controls, *([outcome] if own_baseline else [])]))
     wanted = _months(panel, months)
 
-    base_month = panel.baseline if baseline is None else pd.Period(baseline, "M")
+    base_month = panel.baseline if baseline is None else _month_arg(baseline, "baseline")
     if base_month not in set(panel.months):
         raise ValueError(f"baseline month {base_month} is not in the panel ({panel.months[0]} .. {panel.months[-1]})")
     base = panel.data.loc[panel.data[cols.month] == base_month, [cols.parent, *base_vars]]

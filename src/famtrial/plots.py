@@ -52,6 +52,8 @@ def plot_monthly(effects: MonthlyEffects, ax=None, *, band: bool = True, title: 
     f = effects.frame
     if len(f) == 0:
         raise ValueError("effects has no months to plot")
+    if ax is not None and not hasattr(ax, "figure"):
+        raise TypeError(f"ax must be a matplotlib Axes (e.g. from plt.subplots()), not {type(ax).__name__}")
     own = ax is None
     if own:
         fig, ax = plt.subplots(figsize=(8.0, 4.2))

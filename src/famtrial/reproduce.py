@@ -120,6 +120,12 @@ def reproduce(data=None, out: str | Path = "results", *, plan: Plan | str | Path
     from famtrial.sample import analysis_sample
     from famtrial.trial import fe_models, fe_numbers, model_tables
 
+    if not isinstance(out, (str, Path)):
+        raise TypeError(f"out must be a folder name or Path, not {type(out).__name__}")
+    if data is not None and not isinstance(data, (str, Path, pd.DataFrame, Panel)):
+        raise TypeError(f"data must be a panel file, a DataFrame or a famtrial Panel, not {type(data).__name__}")
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+        raise TypeError(f"seed must be an integer, not {type(seed).__name__}")
     if isinstance(data, Panel):
         if plan is not None and load_plan(plan) != data.plan:
             raise PlanError("data is a Panel loaded with another plan: pass plan=None (the Panel's plan is used) "

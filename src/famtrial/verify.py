@@ -415,7 +415,7 @@ def _parse_tolerances(items: Sequence[str]) -> dict[str, float]:
         except ValueError:
             sep = ""
         if not sep or not prefix.strip():
-            raise SystemExit(f"famtrial verify: --tolerance takes PATTERN=VALUE (e.g. table5=0.01), got {item!r}")
+            raise ValueError(f"--tolerance takes PATTERN=VALUE (e.g. table5=0.01), got {item!r}")
     return out
 
 

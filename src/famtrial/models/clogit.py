@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-import numba
 import numpy as np
 import pandas as pd
 
@@ -45,6 +44,14 @@ def _check_finite(name: str, values: np.ndarray) -> None:
     if bad.any():
         raise ValueError(f"column {name!r} has {int(bad.sum()):,} missing or infinite values; "
                          "drop or impute those rows before fitting (famtrial.load_panel(..., missing='drop') counts them)")
+
+
+def _level_labels(levels: pd.Index) -> list[str]:
+    """Time levels as text: dates as YYYY-MM-DD (YYYY-MM when all are the first of a month)."""
+    if isinstance(levels, pd.DatetimeIndex):
+        return list(levels.strftime("%Y-%m" if (levels.day == 1).all() and (levels == levels.normalize()).all()
+                                    else "%Y-%m-%d"))
+    return [str(v) for v in levels]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,13 +87,37 @@ class ConditionalLogit:
         Known term added to ``x'b`` (used for restricted fits in test inversion).
     names : sequence of str, optional
         Regressor names (taken from a DataFrame's columns when not given).
+    time : array-like (n,), optional
+        Categorical time (e.g. month) of each row: adds one effect per level after the regressors,
+        named ``f"{time_name}[{level}]"`` (``month[2016-11]``; dates as ``YYYY-MM-DD``, or ``YYYY-MM``
+        when every level is the first of a month). Levels are sorted; the first (lowest) is the
+        base and has no parameter, as Stata's ``i.month`` (base = lowest level) and R's
+        ``factor(month)`` (first level). Levels without within-group variation in the estimation
+        sample, or collinear with the regressors and earlier levels (e.g. the last month when a
+        linear trend is among the regressors), are omitted and listed in ``dropped`` (Stata marks
+        them "omitted"; R reports NA).
+    time_name : str
+        Name used for the time effects (default ``"month"``).
 
     Notes
     -----
     Stata ``clogit y x, group(g)``; R ``survival::clogit(y ~ x + strata(g), method = "exact")``.
+    With ``time``: Stata ``clogit y x i.month, group(g)``; R ``clogit(y ~ x + factor(month) +
+    strata(g), method = "exact")``.
+
+    Time effects are not dense dummy columns. Each row switches on one time effect, so per group
+    the kernel needs the rows' inclusion probabilities ``pi_t`` (prefix and suffix polynomials,
+    O(T k)) and their covariance ``C = Cov(z)`` (pairwise inclusion probabilities from the prefix
+    polynomials with one row removed, O(T^2 k)); the score is ``U'(y - pi)`` and the Hessian
+    ``-U' C U`` with ``U = [X, D]``, formed as ``X' C X``, the rows of ``C X`` scattered to their
+    months, and C scattered to month pairs. A fit costs O(sum_g T_g^2 (k_g + p)) per Hessian
+    instead of O(sum_g T_g k_g (p + M)^2) with M dense dummies, and gives the same numbers. The
+    collinearity check for the levels is made on the information matrix at b = 0 (within-group
+    cross-products weighted by ``k_g (T_g - k_g) / (T_g (T_g - 1))``).
     """
 
-    def __init__(self, endog, exog, groups, *, offset=None, names: Sequence[str] | None = None):
+    def __init__(self, endog, exog, groups, *, offset=None, names: Sequence[str] | None = None, time=None,
+                 time_name: str = "month"):
         exog_frame = exog if isinstance(exog, pd.DataFrame) else None
         # the kernel reads the covariates transposed, (p, n): a DataFrame's float block already is
         x = np.asarray(exog, dtype=float)
@@ -170,6 +201,9 @@ class ConditionalLogit:
         self.group_labels = labels[informative]
         self.n_groups = len(self._lo)
         self.nobs = int((self._hi - self._lo).sum())
+        self._time_col: np.ndarray | None = None
+        if time is not None:
+            self._setup_time(time, time_name)
 
     @property
     def used_rows(self) -> np.ndarray:
@@ -177,26 +211,75 @@ class ConditionalLogit:
         rows = np.flatnonzero(np.repeat(self._informative, np.diff(self._starts_all)))
         return rows if self._order is None else self._order[rows]
 
+    def _setup_time(self, time, name: str) -> None:
+        """Categorical time effects: codes per row, levels, the b = 0 point and the omitted levels."""
+        t = time.to_numpy() if isinstance(time, (pd.Series, pd.Index)) else np.asarray(time)
+        if t.ndim != 1 or len(t) != self.nobs_input:
+            raise ValueError(f"time ({name!r}) has {len(t)} rows; the data have {self.nobs_input}")
+        n_missing = int(pd.isna(t).sum())
+        if n_missing:
+            raise ValueError(f"the time column {name!r} has {n_missing:,} missing values; drop those rows first")
+        try:
+            codes, levels = pd.factorize(t, sort=True)
+        except TypeError:
+            raise TypeError(f"the time column {name!r} mixes values that cannot be ordered (e.g. {_examples(t)}); "
+                            "give one type (dates, periods, numbers or strings)") from None
+        if self._order is not None:
+            codes = codes[self._order]
+        labels = _level_labels(levels)
+        p = self._xt.shape[0]
+        k_all = p + len(levels) - 1
+        col = np.where(codes > 0, p + codes - 1, -1).astype(np.int64)
+        ll0, scores0, hess0 = kernel.time_derivatives(self._xt, col, np.zeros(k_all), self._offset, self._y,
+                                                      self._lo, self._hi, True)
+        info = -hess0
+        used = col[np.repeat(self._informative, np.diff(self._starts_all))]  # rows of informative groups
+        count = np.bincount(used[used >= 0], minlength=k_all)[p:]
+        names = [*self.exog_names, *(f"{name}[{lab}]" for lab in labels[1:])]
+        constant = np.diag(info)[p:] <= 1e-20 * np.maximum(count, 1)
+        for j in np.flatnonzero(constant):
+            self.dropped.append(DropRecord("variable", 0, "no within-group variation", (names[p + j],)))
+        candidates = np.r_[np.arange(p), p + np.flatnonzero(~constant)]
+        kept = candidates[independent_columns(info[np.ix_(candidates, candidates)])]
+        for j in sorted(set(candidates) - set(kept)):
+            self.dropped.append(DropRecord("variable", 0, "collinear with earlier regressors", (names[j],)))
+        position = np.full(k_all, -1, np.int64)
+        position[kept] = np.arange(len(kept))
+        kept_x = kept[kept < p]
+        if len(kept_x) < p:
+            self._xt = self._xt[kept_x]
+        self._time_col = np.where(col >= 0, position[np.maximum(col, 0)], -1)
+        self.exog_names = [names[j] for j in kept]
+        self.time_levels = levels
+        self.time_base = labels[0]
+        self._null = (float(ll0.sum()), scores0.sum(axis=0)[kept], hess0[np.ix_(kept, kept)])
+
     @classmethod
-    def from_frame(cls, data: pd.DataFrame, outcome: str, covariates: Sequence[str], group: str, *, offset=None):
-        """Build from a DataFrame's columns (``offset`` a column name or an array)."""
+    def from_frame(cls, data: pd.DataFrame, outcome: str, covariates: Sequence[str], group: str, *, offset=None,
+                   time_effects: str | None = None):
+        """Build from a DataFrame's columns (``offset`` a column name or an array; ``time_effects`` the
+        name of a categorical time column, e.g. ``"month"``: see the class's ``time``)."""
         covariates = list(covariates)
-        missing = [c for c in (outcome, *covariates, group) if c not in data.columns]
+        missing = [c for c in (outcome, *covariates, group, *([time_effects] if time_effects else [])) if c not in data.columns]
         if missing:
             raise ValueError(f"columns not in the data: {missing}")
         off = data[offset] if isinstance(offset, str) else offset
         xt = np.empty((len(covariates), len(data)))  # one copy, straight into the kernel's layout
         for j, c in enumerate(covariates):
             xt[j] = data[c].to_numpy(dtype=float)
+        if time_effects is not None:
+            return cls(data[outcome], xt.T, data[group], offset=off, names=covariates, time=data[time_effects],
+                       time_name=time_effects)
         return cls(data[outcome], xt.T, data[group], offset=off, names=covariates)
 
     # -- likelihood ------------------------------------------------------------------------
     def _eval(self, params, want_hess: bool):
         params = np.array(params, dtype=float)  # a fresh contiguous copy: one kernel signature
-        if params.shape != (self._xt.shape[0],):
-            raise ValueError(f"params must have length {self._xt.shape[0]} ({self.exog_names})")
-        out = kernel.derivatives(self._xt, params, self._offset, self._y, self._lo, self._hi, self._flip,
-                                 self._batches, self._batch_depth, want_hess, 4 * numba.get_num_threads())
+        if params.shape != (len(self.exog_names),):
+            raise ValueError(f"params must have length {len(self.exog_names)} ({self.exog_names})")
+        out = kernel.time_derivatives(self._xt, self._time_col, params, self._offset, self._y, self._lo, self._hi,
+                                      want_hess) if self._time_col is not None else kernel.derivatives(self._xt, params, self._offset, self._y, self._lo, self._hi, self._flip,
+                                 self._batches, self._batch_depth, want_hess)
         self._last = (params, out[1])
         return out
 
@@ -258,7 +341,7 @@ class ConditionalLogit:
             raise ValueError("cov_type='cluster' needs clusters=")
         if cov_type != "cluster" and clusters is not None:
             raise ValueError(f"clusters= is only used with cov_type='cluster' (got cov_type={cov_type!r})")
-        k = self._xt.shape[0]
+        k = len(self.exog_names)
         initial = self._null if start is None else None
         start = np.zeros(k) if start is None else np.asarray(start, dtype=float)
         opt = newton(self.derivatives, start, initial=initial, gradient=self.gradient, tol=tol, maxiter=maxiter)
@@ -293,19 +376,24 @@ class ConditionalLogit:
 
 def conditional_logit(data: pd.DataFrame, outcome: str, covariates: Sequence[str], group: str,
                       cluster: str | None = None, *, robust: bool = False, adjustment: Adjustment = "stata",
-                      t_reference: bool = False, offset=None) -> ConditionalLogitResults:
+                      t_reference: bool = False, offset=None, time_effects: str | None = None) -> ConditionalLogitResults:
     """Fit an exact fixed-effects logit from a DataFrame.
 
     ``logit P(y_gt = 1) = a_g + x_gt' b``, conditional likelihood (``a_g`` conditioned out).
     ``cluster`` names a column constant within groups (cluster-robust SE, factor G/(G-1));
     ``robust=True`` clusters on the group. ``t_reference`` uses t(G-1) for p-values and CIs.
 
-    Stata: ``clogit outcome covariates, group(group) vce(cluster cluster) or``.
-    R: ``survival::clogit(outcome ~ covariates + strata(group), method = "exact")``.
+    ``time_effects`` names a categorical time column (e.g. ``"month"``): one effect per level, the
+    first (lowest) level the base, estimated without dense dummies (see :class:`ConditionalLogit`).
+
+    Stata: ``clogit outcome covariates, group(group) vce(cluster cluster) or``
+    (with ``time_effects="month"``: ``clogit outcome covariates i.month, ...``).
+    R: ``survival::clogit(outcome ~ covariates + strata(group), method = "exact")``
+    (with time effects: ``... + factor(month) + strata(group)``).
     """
     if cluster is not None and robust:
         raise ValueError("give either cluster= or robust=True, not both")
-    model = ConditionalLogit.from_frame(data, outcome, covariates, group, offset=offset)
+    model = ConditionalLogit.from_frame(data, outcome, covariates, group, offset=offset, time_effects=time_effects)
     if cluster is not None:
         if cluster not in data.columns:
             raise ValueError(f"cluster column {cluster!r} is not in the data")

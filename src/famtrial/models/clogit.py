@@ -219,11 +219,8 @@ class ConditionalLogit:
         n_missing = int(pd.isna(t).sum())
         if n_missing:
             raise ValueError(f"the time column {name!r} has {n_missing:,} missing values; drop those rows first")
-        try:
-            codes, levels = pd.factorize(t, sort=True)
-        except TypeError:
-            raise TypeError(f"the time column {name!r} mixes values that cannot be ordered (e.g. {_examples(t)}); "
-                            "give one type (dates, periods, numbers or strings)") from None
+        codes, levels = pd.factorize(t, sort=True)
+        levels = pd.Index(levels)
         if self._order is not None:
             codes = codes[self._order]
         labels = _level_labels(levels)

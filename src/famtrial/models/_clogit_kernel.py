@@ -398,13 +398,14 @@ def time_derivatives(xt, col, params, offset, y, lo, hi, want_hess):
     ll = np.zeros(G)
     scores = np.zeros((G, k))
     hess = np.zeros((nchunk, k, k))
-    threads.run_chunks(lambda c, nc: time_chunk(xt, col, params, offset, y, lo, hi, bool(want_hess), c, nc,
+    null = not params.any() and offset.shape[0] == 0  # b = 0: pairwise inclusion in closed form
+    threads.run_chunks(lambda c, nc: time_chunk(xt, col, params, offset, y, lo, hi, bool(want_hess), null, c, nc,
                                                 ll, scores, hess[c]), nchunk, n_threads)
     return ll, scores, hess.sum(axis=0)
 
 
 @nb.njit(cache=True, nogil=True, fastmath={"contract"})
-def time_chunk(xt, col, params, offset, y, lo, hi, want_hess, chunk, nchunk, ll, scores, hess):
+def time_chunk(xt, col, params, offset, y, lo, hi, want_hess, null, chunk, nchunk, ll, scores, hess):
     """Groups ``chunk, chunk + nchunk, ...`` of a model with categorical time effects.
 
     Row r's linear predictor is ``eta_r = x_r' b + params[col[r]] + offset_r`` (``col[r] = -1``:
@@ -425,7 +426,8 @@ def time_chunk(xt, col, params, offset, y, lo, hi, want_hess, chunk, nchunk, ll,
       and ``D' C D`` by scattering C itself (O(T^2)).
 
     ``ll[g]`` is NaN when e_k is not finite (the caller's Newton step halves). ``scores`` rows are
-    added to; ``hess`` is this chunk's own (k, k) accumulator.
+    added to; ``hess`` is this chunk's own (k, k) accumulator. ``null`` (b = 0, no offset): the k
+    ones are a simple random sample of the T rows, ``pi_ut = k (k - 1) / (T (T - 1))``, no O(T^2 k) pass.
     """
     G = lo.shape[0]
     p = xt.shape[0]
@@ -442,7 +444,7 @@ def time_chunk(xt, col, params, offset, y, lo, hi, want_hess, chunk, nchunk, ll,
     Q = np.empty((tmax + 2, kmax + 1))
     A = np.empty((kmax, tmax))
     C = np.empty((tmax, tmax))
-    V = np.empty((tmax, p))
+    V = np.empty((p, tmax))
     for g in range(chunk, G, nchunk):
         s = lo[g]
         T = hi[g] - s
@@ -493,7 +495,7 @@ def time_chunk(xt, col, params, offset, y, lo, hi, want_hess, chunk, nchunk, ll,
             acc = 0.0
             for a in range(kk):
                 acc += P[t, a] * Q[t + 1, kk - 1 - a]
-            pi[t] = min(w[t] * acc / ek, 1.0)
+            pi[t] = kk / T if null else min(w[t] * acc / ek, 1.0)
         for t in range(T):
             r = s + t
             res = y[r] - (1.0 - pi[t] if flip else pi[t])
@@ -507,34 +509,44 @@ def time_chunk(xt, col, params, offset, y, lo, hi, want_hess, chunk, nchunk, ll,
         for t in range(T):
             C[t, t] = pi[t] * (1.0 - pi[t])
             f = w[t] / ek
+            if null:  # b = 0: a simple random sample, pi_ut = k (k - 1) / (T (T - 1)) for u != t
+                cut = kk * (kk - 1.0) / (T * (T - 1.0)) - pi[t] * pi[t]
+                for u in range(t):
+                    C[u, t] = cut
+                    C[t, u] = cut
+                continue
             for u in range(t):
                 e2[u] = 0.0
-            for a in range(kk - 1):  # A[a, u]: degree a of the rows before t except u
+            # A[a, u]: degree a of the rows before t except u; one pass reads e_{k-2} off it and
+            # multiplies it by (1 + w_t z), top degree first
+            for a in range(kk - 2, 0, -1):
                 q = Q[t + 1, kk - 2 - a]
                 for u in range(t):
                     e2[u] += A[a, u] * q
+                    A[a, u] += w[t] * A[a - 1, u]
+            if kk >= 2:
+                q = Q[t + 1, kk - 2]
+                for u in range(t):
+                    e2[u] += A[0, u] * q
             for u in range(t):
                 cut = w[u] * f * e2[u] - pi[u] * pi[t]
                 C[u, t] = cut
                 C[t, u] = cut
-            for a in range(kk - 2, 0, -1):
-                for u in range(t):
-                    A[a, u] += w[t] * A[a - 1, u]
             for a in range(kk - 1):
                 A[a, t] = P[t, a]
         # -U' C U, U = [X, D]
-        for t in range(T):
-            for a in range(p):
-                V[t, a] = 0.0
+        for a in range(p):  # V = X' C, as axpys over C's rows (vectorised; a dot would be latency-bound)
+            for t in range(T):
+                V[a, t] = 0.0
             for u in range(T):
-                cu = C[t, u]
-                for a in range(p):
-                    V[t, a] += cu * xt[a, s + u]
+                xu = xt[a, s + u]
+                for t in range(T):
+                    V[a, t] += xu * C[u, t]
         for a in range(p):
             for b in range(a, p):
                 h = 0.0
                 for t in range(T):
-                    h += xt[a, s + t] * V[t, b]
+                    h += xt[a, s + t] * V[b, t]
                 hess[a, b] -= h
                 if a != b:
                     hess[b, a] -= h
@@ -543,8 +555,8 @@ def time_chunk(xt, col, params, offset, y, lo, hi, want_hess, chunk, nchunk, ll,
             if ct < 0:
                 continue
             for a in range(p):
-                hess[a, ct] -= V[t, a]
-                hess[ct, a] -= V[t, a]
+                hess[a, ct] -= V[a, t]
+                hess[ct, a] -= V[a, t]
             for u in range(T):
                 cu = col[s + u]
                 if cu >= 0:

@@ -11,6 +11,15 @@ with more ones than zeros are complemented (y -> 1-y, x -> -x), which leaves the
 unchanged and keeps the depth at min(k, T-k). Weights are centred on the group's mean eta, and the
 live part of a lane's arrays is rescaled whenever it leaves [1e-100, 1e100], so nothing overflows
 and nothing that still matters underflows.
+
+Categorical time effects (:func:`time_derivatives`) have their own kernel, one group at a time:
+each row switches on one time effect, so the time block needs the rows' inclusion probabilities
+and their covariance, not p^2 products per row and recursion level.
+
+Every compiled kernel is a ``nogil`` function over one chunk of groups or batches; the Python
+wrappers normalise the inputs to one dtype and layout (one specialisation per kernel), choose the
+threads by problem size and run the chunks on :mod:`famtrial.models.threads`' pool. A one-line
+notice goes to stderr when a kernel is compiled (not when it is loaded from the disk cache).
 """
 
 from __future__ import annotations

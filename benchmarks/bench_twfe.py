@@ -22,7 +22,8 @@ switching on at month 13, two binary and one continuous covariate), with month e
 ``contention``: the trial-size fit of bench_clogit.py (2,537 parents x 39 months, 5 regressors
 with a linear trend), quiet and while a competing process started here runs a 2-thread numpy
 loop (BLAS matrix products, ``OPENBLAS_NUM_THREADS=2``) on the same cores; famtrial's default
-threads against ``FAMTRIAL_NUM_THREADS=1``, alternated, 15 fits each.
+threads against ``FAMTRIAL_NUM_THREADS=1`` (``--threads-env NUMBA_NUM_THREADS`` for a famtrial
+before the thread pool), alternated, 15 fits each.
 
 ``first-call``: a fresh process with an empty ``NUMBA_CACHE_DIR`` times ``import famtrial`` and the
 first trial-size fit (which compiles), then a second process with the filled cache; the process's
@@ -191,7 +192,7 @@ while time.time() < end:
 """
 
 
-def _contention_fit(threads: str | None) -> list[float]:
+def _contention_fit(threads: str | None, variable: str) -> list[float]:
     code = ("import sys, time, json; sys.path.insert(0, %r); import bench_clogit as b;"
             "from famtrial import conditional_logit as f;"
             "d = b.make_panel(2537); f(b.make_panel(50), 'y', b.COVS, group='parent', cluster='office'); ts = []\n"
@@ -200,8 +201,9 @@ def _contention_fit(threads: str | None) -> list[float]:
             "print(json.dumps(ts))") % str(HERE)
     env = dict(os.environ)
     env.pop("FAMTRIAL_NUM_THREADS", None)
+    env.pop("NUMBA_NUM_THREADS", None)
     if threads:
-        env["FAMTRIAL_NUM_THREADS"] = threads
+        env[variable] = threads
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -216,9 +218,9 @@ def contention(args) -> None:
             time.sleep(1.0)
         try:
             for rep in range(2):  # alternate the two settings
-                for label, threads in (("default threads", None), ("FAMTRIAL_NUM_THREADS=1", "1")):
+                for label, threads in (("default threads", None), (f"{args.threads_env}=1", "1")):
                     before = _load()
-                    ts = _contention_fit(threads)
+                    ts = _contention_fit(threads, args.threads_env)
                     results.append({"load": load, "setting": label, "round": rep + 1, "median s": np.median(ts),
                                     "min s": min(ts), "load average before": before})
         finally:
@@ -257,6 +259,8 @@ def main() -> None:
     parser.add_argument("--large", action="store_true", help="add 1,000,000 x 39 and 100,000 x 100 (famtrial)")
     parser.add_argument("--r-max", type=int, default=2537, help="largest panel given to R")
     parser.add_argument("--r-timeout", type=float, default=900)
+    parser.add_argument("--threads-env", default="FAMTRIAL_NUM_THREADS",
+                        help="contention: the variable that sets one thread (NUMBA_NUM_THREADS for older famtrial)")
     parser.add_argument("--tool")
     parser.add_argument("--parents", type=int)
     parser.add_argument("--months", type=int, default=39)

@@ -116,3 +116,30 @@ def test_compile_notice_only_when_compiling(tmp_path):
     notices = [line for line in first.stderr.splitlines() if line.startswith("famtrial: compiling")]
     assert len(notices) == 1
     assert "famtrial" not in again.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_forked_child_with_threads_does_not_hang(month_panel, monkeypatch):
+    """The parent's pool threads do not survive fork; a forked child told to use 2 threads starts
+    its own pool (instead of queueing chunks for threads that do not exist)."""
+    monkeypatch.setattr(threads, "WORK_PER_THREAD", 1.0)
+    d = month_panel
+    model = ConditionalLogit(d["y"], d[["treat", "x2", "x3"]], d["id"], time=d["month"])
+    with threads.limit_threads(2):
+        expected = model.loglike(np.full(len(model.exog_names), 0.01))  # the parent's pool now exists
+
+        ctx = multiprocessing.get_context("fork")
+        queue = ctx.Queue()
+
+        def child():
+            with threads.limit_threads(2):
+                queue.put(model.loglike(np.full(len(model.exog_names), 0.01)))
+
+        proc = ctx.Process(target=child)  # forked: the local function needs no pickling
+        proc.start()
+        try:
+            assert queue.get(timeout=120) == pytest.approx(expected, rel=1e-13)
+        finally:
+            proc.join(10)
+            if proc.is_alive():
+                proc.kill()

@@ -51,7 +51,7 @@ import pandas as pd
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
-import bench_clogit  # noqa: E402
+import bench_clogit
 
 OUT = HERE / "out"
 COVS = ["treat", "x2", "x3", "x4"]
@@ -107,7 +107,7 @@ def run_one(tool: str, n_parents: int, months: int) -> dict:
 def child(tool: str, n_parents: int, months: int, timeout: float, env: dict | None = None) -> dict:
     cmd = [sys.executable, __file__, "child", "--tool", tool, "--parents", str(n_parents), "--months", str(months)]
     try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, check=False)
     except subprocess.TimeoutExpired:
         return {"tool": tool, "parents": n_parents, "months": months, "seconds": None, "note": f">{timeout:.0f} s (stopped)"}
     if out.returncode != 0:
@@ -130,7 +130,7 @@ def run_r(n_parents: int, months: int, timeout: float) -> dict:
         "cat(proc.time()[['elapsed']] - t0, coef(f)[1:4], '\\n')"
     )
     try:
-        out = subprocess.run(["Rscript", "-e", script], capture_output=True, text=True, timeout=timeout)
+        out = subprocess.run(["Rscript", "-e", script], capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
         return {"tool": tool, "parents": n_parents, "months": months, "seconds": None, "note": f">{timeout:.0f} s (stopped)"}
     finally:
@@ -193,12 +193,12 @@ while time.time() < end:
 
 
 def _contention_fit(threads: str | None, variable: str) -> list[float]:
-    code = ("import sys, time, json; sys.path.insert(0, %r); import bench_clogit as b;"
+    code = ("import sys, time, json; sys.path.insert(0, " + repr(str(HERE)) + "); import bench_clogit as b;"
             "from famtrial import conditional_logit as f;"
             "d = b.make_panel(2537); f(b.make_panel(50), 'y', b.COVS, group='parent', cluster='office'); ts = []\n"
             "for _ in range(15):\n"
             "    t0 = time.perf_counter(); f(d, 'y', b.COVS, group='parent', cluster='office'); ts.append(time.perf_counter() - t0)\n"
-            "print(json.dumps(ts))") % str(HERE)
+            "print(json.dumps(ts))")
     env = dict(os.environ)
     env.pop("FAMTRIAL_NUM_THREADS", None)
     env.pop("NUMBA_NUM_THREADS", None)
@@ -233,10 +233,10 @@ def contention(args) -> None:
 
 
 def first_call(args) -> None:
-    code = ("import time, sys; t0 = time.perf_counter(); sys.path.insert(0, %r); import bench_clogit as b;"
+    code = ("import time, sys; t0 = time.perf_counter(); sys.path.insert(0, " + repr(str(HERE)) + "); import bench_clogit as b;"
             "from famtrial import conditional_logit as f; t1 = time.perf_counter(); d = b.make_panel(2537);"
             "t2 = time.perf_counter(); f(d, 'y', b.COVS, group='parent', cluster='office'); t3 = time.perf_counter();"
-            "c = time.process_time(); print(f'{t1 - t0:.2f} {t3 - t2:.2f} {c:.2f}')") % str(HERE)
+            "c = time.process_time(); print(f'{t1 - t0:.2f} {t3 - t2:.2f} {c:.2f}')")
     cache = tempfile.mkdtemp(prefix="famtrial-numba-")
     env = dict(os.environ, NUMBA_CACHE_DIR=cache)
     try:

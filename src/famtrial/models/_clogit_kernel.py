@@ -340,7 +340,6 @@ def derivatives(xt, params, offset, y, lo, hi, flip, batches, batch_depth, want_
 def _derivatives_chunk(xt, params, offset, y, lo, hi, flip, batches, batch_depth, want_hess, c, nchunk,
                        ll, scores, hess):
     """Batches ``c, c + nchunk, ...`` of :func:`derivatives`; ``hess`` is this chunk's accumulator."""
-    G = lo.shape[0]
     p = xt.shape[0]
     nbatch, L = batches.shape
     npair = p * (p + 1) // 2

@@ -35,7 +35,7 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
-__all__ = ["max_threads", "set_max_threads", "limit_threads", "threads_for", "run_chunks", "WORK_PER_THREAD"]
+__all__ = ["WORK_PER_THREAD", "limit_threads", "max_threads", "run_chunks", "set_max_threads", "threads_for"]
 
 # work units (about one fused multiply-add each) per thread below which a second thread does not
 # pay: dispatching a chunk to the pool costs ~50-100 us, and 2e6 units take ~1 ms on one core

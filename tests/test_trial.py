@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import famtrial
+
 from conftest import make_panel_frame
 from famtrial.panel import load_panel
 from famtrial.trial import compare_models, fe_design, fe_model, fe_numbers, model_tables, paper_models, treatment_indicators
@@ -34,7 +36,15 @@ def test_linear_trend_counts_months_from_panel_start(panel):
     expected = (panel.data["month"] - first).map(lambda d: d.n).to_numpy()
     np.testing.assert_array_equal(frame["trend"].to_numpy(), expected)
     frame_m, names_m = fe_design(panel, "activation", trend="months")
-    assert sum(n.startswith("month_") for n in names_m) == panel.data["month"].nunique() - 1
+    assert names_m == names[:-1] and "month" in frame_m  # month effects are categorical, fitted by the model
+    fit = fe_model(panel, "activation", trend="months", cluster=None)
+    months = [t for t in fit.params.index if t.startswith("month[")]
+    assert len(months) == panel.data["month"].nunique() - 1 and months[0] == "month[2016-05]"  # base: the first
+    dummies = pd.get_dummies(panel.data["month"].astype(str), prefix="m", dtype=float).iloc[:, 1:]
+    dense = famtrial.conditional_logit(pd.concat([frame_m, dummies], axis=1), "activation",
+                                       [*names_m, *dummies.columns], "parent_id")
+    np.testing.assert_allclose(fit.params.to_numpy(), dense.params.to_numpy(), rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(fit.bse.to_numpy(), dense.bse.to_numpy(), rtol=1e-8)
 
 
 def test_fe_model_matches_statsmodels_conditional_logit(panel):

@@ -25,7 +25,7 @@ __all__ = ["treatment_indicators", "fe_design", "fe_model", "fe_models", "paper_
 
 Trend = Literal["linear", "months", "none"]
 _TRENDS = ("linear", "months", "none")
-_HIDDEN = ("trend", "month_")
+_HIDDEN = ("trend",)
 
 
 def _need_bool(value, name: str) -> None:
@@ -84,10 +84,7 @@ def _trend_columns(panel: Panel, trend: Trend) -> pd.DataFrame:
     ordinal = month.array.asi8  # months since 1970-01: integer arithmetic, no Period objects
     if trend == "linear":  # months since the panel's first month
         return pd.DataFrame({"trend": (ordinal - ordinal.min()).astype(float)}, index=panel.data.index)
-    if trend == "months":
-        dummies = pd.get_dummies(month.astype(str), prefix="month", dtype=np.int8)
-        return dummies.iloc[:, 1:]
-    return pd.DataFrame(index=panel.data.index)
+    return pd.DataFrame(index=panel.data.index)  # month effects: categorical, fitted by the model (time_effects)
 
 
 def _columns_of(panel: Panel, names: Sequence[str], what: str) -> list[str]:
@@ -126,7 +123,9 @@ def fe_design(panel: Panel, outcome: str, *, split: bool = False, trend: Trend =
     """The estimation frame of a fixed-effects model and its regressor names, in table order.
 
     ``outcome`` and ``covariates`` are plan keys or data columns; covariates default to the
-    plan's time-varying covariates.
+    plan's time-varying covariates. ``trend="linear"`` adds the column ``trend``; month effects
+    (``"months"``) are not columns: the frame keeps the month column and the model fits them as
+    categorical time effects (``conditional_logit(..., time_effects=month)``).
     """
     panel = _need_panel(panel, "fe_design")
     _need_bool(split, "split")
@@ -137,7 +136,8 @@ def fe_design(panel: Panel, outcome: str, *, split: bool = False, trend: Trend =
         raise PlanError(f"covariates: {y!r} is the outcome of this model; it cannot also be a covariate")
     treat = treatment_indicators(panel, split=split)
     time = _trend_columns(panel, trend)
-    frame = pd.concat([panel.data[[cols.parent, cols.office, cols.family, y, *covariates]], treat, time], axis=1)
+    frame = pd.concat([panel.data[[cols.parent, cols.office, cols.family, cols.month, y, *covariates]], treat, time],
+                      axis=1)
     return frame, [*treat.columns, *covariates, *time.columns]
 
 
@@ -147,11 +147,13 @@ def fe_model(panel: Panel, outcome: str, *, split: bool = False, trend: Trend = 
     """Fixed-effects (conditional) logit of ``outcome`` on the treatment, covariates and time adjustment.
 
     ``logit P(y_it = 1) = a_i + b * treat_it + x_it' g + f(t)`` with parent effects ``a_i``
-    conditioned out; ``f(t)`` a linear trend (default), month effects or nothing. ``cluster``
+    conditioned out; ``f(t)`` a linear trend (default), month effects (one per month but the
+    first, fitted by the categorical time-effects path: no dense dummies) or nothing. ``cluster``
     is a role (``"office"``, ``"family"``, ``"parent"``), a column, or None (model-based SE).
     Stata::
 
         clogit y treat x1 x2 trend, group(parent) vce(cluster office) or
+        clogit y treat x1 x2 i.month, group(parent) vce(cluster office) or    // trend="months"
 
     R: ``survival::clogit(y ~ treat + x1 + x2 + trend + strata(parent), method = "exact")``
     (no cluster-robust SE).
@@ -169,7 +171,8 @@ def fe_model(panel: Panel, outcome: str, *, split: bool = False, trend: Trend = 
             raise PlanError(f"cluster={cluster!r} is neither a role (office, family, parent) nor a column of the panel")
         frame = frame.assign(**{cluster_col: panel.data[cluster_col]})
     y = panel.plan.outcome(outcome).column
-    fit = conditional_logit(frame, y, regressors, group=cols.parent, cluster=cluster_col, t_reference=t_reference)
+    fit = conditional_logit(frame, y, regressors, group=cols.parent, cluster=cluster_col, t_reference=t_reference,
+                            time_effects=cols.month if trend == "months" else None)
     lost = [t for t in regressors if t in panel.plan.treatment_terms and t not in fit.params.index]
     if lost:
         why = "; ".join(d.describe() for d in fit.dropped if d.kind == "variable") or "no within-parent variation"
@@ -223,10 +226,16 @@ def _fmt(value: float, digits: int, leading_zero: bool = True) -> str:
     return text
 
 
+def _time_terms(res: ModelResults) -> list[str]:
+    """The categorical time (month) effects of a fit, if it has them."""
+    name = getattr(getattr(res, "model", None), "time_name", None)
+    return [] if name is None else [t for t in res.params.index if t.startswith(f"{name}[")]
+
+
 def _time_note(results: Mapping[str, ModelResults]) -> str:
     terms = [set(r.params.index) for r in results.values()]
     linear = [("trend" in t) for t in terms]
-    months = [any(n.startswith("month_") for n in t) for t in terms]
+    months = [getattr(getattr(r, "model", None), "time_name", None) is not None for r in results.values()]
     parts = []
     if all(linear):
         parts.append("adjusted for a linear time trend")
@@ -267,7 +276,7 @@ def compare_models(results: Mapping[str, ModelResults], *, title: str = "",
 
     ``frame`` holds, per model, OR, SE, CI bounds, p for every term (columns ``model.field``),
     and the pseudo R2 and number of groups used. Terms starting with a ``hide`` prefix (the time
-    trend, month effects) stay in ``frame`` but not in ``display``. ``first`` lists terms shown
+    trend) and month effects stay in ``frame`` but not in ``display``. ``first`` lists terms shown
     first (the treatment terms). ``labels`` maps terms to row labels, ``cluster_names`` cluster
     columns to the words the notes use (``{"kontor": "office"}``). The notes are derived from the
     results: the estimator, the covariance (and cluster variable) each model used, the time
@@ -314,7 +323,8 @@ def compare_models(results: Mapping[str, ModelResults], *, title: str = "",
                                 for lo, hi in zip(odds["or_ci_low"], odds["or_ci_high"])]
     frame = pd.DataFrame(numeric, index=terms)
     display = pd.DataFrame(shown, index=terms)
-    keep = [t for t in terms if not any(t.startswith(h) for h in hide)]
+    time_terms = {t for r in results.values() for t in _time_terms(r)}
+    keep = [t for t in terms if not any(t.startswith(h) for h in hide) and t not in time_terms]
     display = display.loc[keep].rename(index=labels)
     groups = unit[1].capitalize() + " with outcome change"
     extra = {"Pseudo R2": {(n, "OR"): _fmt(r.prsquared, digits, leading_zero) for n, r in results.items()},

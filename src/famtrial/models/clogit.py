@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-import numba
 import numpy as np
 import pandas as pd
 
@@ -63,6 +62,14 @@ def _examples(values: np.ndarray, n: int = 5) -> str:
 
 def _check_finite(name: str, values: np.ndarray) -> None:
     check_finite(name, values)  # ModelInputError naming the column, NaN and inf counted
+
+
+def _level_labels(levels: pd.Index) -> list[str]:
+    """Time levels as text: dates as YYYY-MM-DD (YYYY-MM when all are the first of a month)."""
+    if isinstance(levels, pd.DatetimeIndex):
+        return list(levels.strftime("%Y-%m" if (levels.day == 1).all() and (levels == levels.normalize()).all()
+                                    else "%Y-%m-%d"))
+    return [str(v) for v in levels]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -111,10 +118,33 @@ class ConditionalLogit:
         sqrt(w_g); the log-likelihoods and scores are then scaled by w_g and sqrt(w_g). One kernel
         pass per evaluation, exact up to rounding; it keeps a weighted copy of the regressors.
     weight_type : {"fweight", "pweight"}
+    time : array-like (n,), optional
+        Categorical time (e.g. month) of each row: adds one effect per level after the regressors,
+        named ``f"{time_name}[{level}]"`` (``month[2016-11]``; dates as ``YYYY-MM-DD``, or ``YYYY-MM``
+        when every level is the first of a month). Levels are sorted; the first (lowest) is the
+        base and has no parameter, as Stata's ``i.month`` (base = lowest level) and R's
+        ``factor(month)`` (first level). Levels without within-group variation in the estimation
+        sample, or collinear with the regressors and earlier levels (e.g. the last month when a
+        linear trend is among the regressors), are omitted and listed in ``dropped`` (Stata marks
+        them "omitted"; R reports NA).
+    time_name : str
+        Name used for the time effects (default ``"month"``).
 
     Notes
     -----
     Stata ``clogit y x [fweight|pweight=w], group(g)``; R ``survival::clogit(y ~ x + strata(g), method = "exact")``.
+    With ``time``: Stata ``clogit y x i.month, group(g)``; R ``clogit(y ~ x + factor(month) +
+    strata(g), method = "exact")``.
+
+    Time effects are not dense dummy columns. Each row switches on one time effect, so per group
+    the kernel needs the rows' inclusion probabilities ``pi_t`` (prefix and suffix polynomials,
+    O(T k)) and their covariance ``C = Cov(z)`` (pairwise inclusion probabilities from the prefix
+    polynomials with one row removed, O(T^2 k)); the score is ``U'(y - pi)`` and the Hessian
+    ``-U' C U`` with ``U = [X, D]``, formed as ``X' C X``, the rows of ``C X`` scattered to their
+    months, and C scattered to month pairs. A fit costs O(sum_g T_g^2 (k_g + p)) per Hessian
+    instead of O(sum_g T_g k_g (p + M)^2) with M dense dummies, and gives the same numbers. The
+    collinearity check for the levels is made on the information matrix at b = 0 (within-group
+    cross-products weighted by ``k_g (T_g - k_g) / (T_g (T_g - 1))``).
 
     Separation (:mod:`famtrial.models.separation`, docs/methods.md "Separation"): a regressor that
     alone orders every group's positive rows above its negative rows (its coefficient would be
@@ -126,7 +156,7 @@ class ConditionalLogit:
     """
 
     def __init__(self, endog, exog, groups, *, offset=None, names: Sequence[str] | None = None, weights=None,
-                 weight_type: WeightType = "fweight"):
+                 weight_type: WeightType = "fweight", time=None, time_name: str = "month"):
         exog_frame = exog if isinstance(exog, pd.DataFrame) else None
         # the kernel reads the covariates transposed, (p, n): a DataFrame's float block already is
         if exog_frame is not None and not all(k in "biuf" for k in exog_frame.dtypes.map(lambda t: t.kind)):
@@ -239,6 +269,12 @@ class ConditionalLogit:
         self.nobs = int((self._hi - self._lo).sum())
         if self.weight_type == "fweight":
             self.nobs = int(round((self._gw * (self._hi - self._lo)).sum()))
+        self._time_col: np.ndarray | None = None
+        if time is not None:
+            if w is not None:
+                raise ModelInputError("weights with categorical time effects are not supported: give the month "
+                                      "effects as dense dummy regressors (C(month) in a formula) to weight the model")
+            self._setup_time(time, time_name)
 
     def _set_group_weights(self, w: np.ndarray, weight_type: WeightType, labels) -> None:
         """One weight per informative group (checked constant within every group) and the kernel's
@@ -261,15 +297,57 @@ class ConditionalLogit:
         rows = np.flatnonzero(np.repeat(self._informative, np.diff(self._starts_all)))
         return rows if self._order is None else self._order[rows]
 
+    def _setup_time(self, time, name: str) -> None:
+        """Categorical time effects: codes per row, levels, the b = 0 point and the omitted levels."""
+        t = time.to_numpy() if isinstance(time, (pd.Series, pd.Index)) else np.asarray(time)
+        if t.ndim != 1 or len(t) != self.nobs_input:
+            raise ValueError(f"time ({name!r}) has {len(t)} rows; the data have {self.nobs_input}")
+        n_missing = int(pd.isna(t).sum())
+        if n_missing:
+            raise ValueError(f"the time column {name!r} has {n_missing:,} missing values; drop those rows first")
+        codes, levels = pd.factorize(t, sort=True)
+        levels = pd.Index(levels)
+        if self._order is not None:
+            codes = codes[self._order]
+        labels = _level_labels(levels)
+        p = self._xt.shape[0]
+        k_all = p + len(levels) - 1
+        col = np.where(codes > 0, p + codes - 1, -1).astype(np.int64)
+        ll0, scores0, hess0 = kernel.time_derivatives(self._xt, col, np.zeros(k_all), self._offset, self._y,
+                                                      self._lo, self._hi, True)
+        info = -hess0
+        used = col[np.repeat(self._informative, np.diff(self._starts_all))]  # rows of informative groups
+        count = np.bincount(used[used >= 0], minlength=k_all)[p:]
+        names = [*self.exog_names, *(f"{name}[{lab}]" for lab in labels[1:])]
+        constant = np.diag(info)[p:] <= 1e-20 * np.maximum(count, 1)
+        for j in np.flatnonzero(constant):
+            self.dropped.append(DropRecord("variable", 0, "no within-group variation", (names[p + j],)))
+        candidates = np.r_[np.arange(p), p + np.flatnonzero(~constant)]
+        kept = candidates[independent_columns(info[np.ix_(candidates, candidates)])]
+        for j in sorted(set(candidates) - set(kept)):
+            self.dropped.append(DropRecord("variable", 0, "collinear with earlier regressors", (names[j],)))
+        position = np.full(k_all, -1, np.int64)
+        position[kept] = np.arange(len(kept))
+        kept_x = kept[kept < p]
+        if len(kept_x) < p:
+            self._xt = self._xt[kept_x]
+        self._time_col = np.where(col >= 0, position[np.maximum(col, 0)], -1)
+        self.exog_names = [names[j] for j in kept]
+        self.time_levels = levels
+        self.time_base = labels[0]
+        self.time_name = name
+        self._null = (float(ll0.sum()), scores0.sum(axis=0)[kept], hess0[np.ix_(kept, kept)])
+
     @classmethod
     def from_frame(cls, data: pd.DataFrame, outcome: str, covariates: Sequence[str], group: str, *, offset=None,
-                   weights=None, weight_type: WeightType = "fweight"):
-        """Build from a DataFrame's columns (``offset`` and ``weights`` column names or arrays)."""
+                   weights=None, weight_type: WeightType = "fweight", time_effects: str | None = None):
+        """Build from a DataFrame's columns (``offset`` and ``weights`` column names or arrays;
+        ``time_effects`` the name of a categorical time column, e.g. ``"month"``: see the class's ``time``)."""
         data = check_frame(data)
         covariates = check_names(covariates)
         check_columns(data, outcome=outcome, covariates=covariates, group=group,
                       offset=offset if isinstance(offset, str) else None,
-                      weights=weights if isinstance(weights, str) else None)
+                      weights=weights if isinstance(weights, str) else None, time_effects=time_effects)
         off = data[offset] if isinstance(offset, str) else offset
         xt = np.empty((len(covariates), len(data)))  # one copy, straight into the kernel's layout
         for j, c in enumerate(covariates):
@@ -277,22 +355,26 @@ class ConditionalLogit:
         if data[outcome].dtype.kind not in "biuf":
             numeric_column(data, outcome, role="outcome")
         w = data[weights] if isinstance(weights, str) else weights
-        return cls(data[outcome], xt.T, data[group], offset=off, names=covariates, weights=w, weight_type=weight_type)
+        time = data[time_effects] if time_effects is not None else None
+        return cls(data[outcome], xt.T, data[group], offset=off, names=covariates, weights=w, weight_type=weight_type,
+                   time=time, time_name=time_effects or "month")
 
     # -- likelihood ------------------------------------------------------------------------
     def _eval(self, params, want_hess: bool):
         params = np.array(params, dtype=float)  # a fresh contiguous copy: one kernel signature
-        if params.shape != (self._xt.shape[0],):
-            raise ValueError(f"params must have length {self._xt.shape[0]} ({self.exog_names})")
-        chunks = 4 * numba.get_num_threads()
-        if self._gw is None:
+        if params.shape != (len(self.exog_names),):
+            raise ValueError(f"params must have length {len(self.exog_names)} ({self.exog_names})")
+        if self._time_col is not None:
+            out = kernel.time_derivatives(self._xt, self._time_col, params, self._offset, self._y, self._lo, self._hi,
+                                          want_hess)
+        elif self._gw is None:
             out = kernel.derivatives(self._xt, params, self._offset, self._y, self._lo, self._hi, self._flip,
-                                     self._batches, self._batch_depth, want_hess, chunks)
+                                     self._batches, self._batch_depth, want_hess)
         else:
             # x sqrt(w) with offset (1 - sqrt(w)) x'b: the same linear predictors, Hessian times w_g
             off = (1 - self._sqrt_w) * (params @ self._xt) + (self._offset if len(self._offset) else 0.0)
             ll, scores, hess = kernel.derivatives(self._xt_w, params, off, self._y, self._lo, self._hi, self._flip,
-                                                  self._batches, self._batch_depth, want_hess, chunks)
+                                                  self._batches, self._batch_depth, want_hess)
             out = (ll * self._gw, scores * np.sqrt(self._gw)[:, None], hess)
         self._last = (params, out[1])
         return out
@@ -374,7 +456,7 @@ class ConditionalLogit:
             raise ValueError("cov_type='cluster' needs clusters=")
         if cov_type != "cluster" and clusters is not None:
             raise ValueError(f"clusters= is only used with cov_type='cluster' (got cov_type={cov_type!r})")
-        k = self._xt.shape[0]
+        k = len(self.exog_names)
         initial = self._null if start is None else None
         start = np.zeros(k) if start is None else np.asarray(start, dtype=float)
         try:
@@ -421,8 +503,8 @@ class ConditionalLogit:
 
 def conditional_logit(data: pd.DataFrame, outcome: str, covariates: Sequence[str], group: str,
                       cluster: str | None = None, *, robust: bool = False, adjustment: Adjustment = "stata",
-                      t_reference: bool = False, offset=None, weights=None,
-                      weight_type: WeightType = "fweight") -> ConditionalLogitResults:
+                      t_reference: bool = False, offset=None, weights=None, weight_type: WeightType = "fweight",
+                      time_effects: str | None = None) -> ConditionalLogitResults:
     """Fit an exact fixed-effects logit from a DataFrame.
 
     ``logit P(y_gt = 1) = a_g + x_gt' b``, conditional likelihood (``a_g`` conditioned out).
@@ -431,14 +513,19 @@ def conditional_logit(data: pd.DataFrame, outcome: str, covariates: Sequence[str
     ``weights`` (column name or array, constant within group) and ``weight_type`` as
     :class:`ConditionalLogit`; pweights without ``cluster`` give the robust covariance.
 
-    Stata: ``clogit outcome covariates, group(group) vce(cluster cluster) or``.
-    R: ``survival::clogit(outcome ~ covariates + strata(group), method = "exact")``.
+    ``time_effects`` names a categorical time column (e.g. ``"month"``): one effect per level, the
+    first (lowest) level the base, estimated without dense dummies (see :class:`ConditionalLogit`).
+
+    Stata: ``clogit outcome covariates, group(group) vce(cluster cluster) or``
+    (with ``time_effects="month"``: ``clogit outcome covariates i.month, ...``).
+    R: ``survival::clogit(outcome ~ covariates + strata(group), method = "exact")``
+    (with time effects: ``... + factor(month) + strata(group)``).
     """
     if cluster is not None and robust:
         raise ValueError("give either cluster= or robust=True, not both")
     check_columns(check_frame(data), cluster=cluster)
     model = ConditionalLogit.from_frame(data, outcome, covariates, group, offset=offset, weights=weights,
-                                        weight_type=weight_type)
+                                        weight_type=weight_type, time_effects=time_effects)
     if cluster is not None:
         return model.fit("cluster", data[cluster], adjustment=adjustment, t_reference=t_reference, outcome=outcome)
     return model.fit("robust" if robust else None, adjustment=adjustment, t_reference=t_reference,

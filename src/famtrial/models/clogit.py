@@ -302,7 +302,12 @@ def conditional_logit(data: pd.DataFrame, outcome: str, covariates: Sequence[str
 
     Stata: ``clogit outcome covariates, group(group) vce(cluster cluster) or``.
     R: ``survival::clogit(outcome ~ covariates + strata(group), method = "exact")``.
+    A ``dask.dataframe.DataFrame`` is fitted on its cluster: :func:`famtrial.models.distributed.conditional_logit`.
     """
+    from famtrial.models import distributed
+    if distributed.is_dask_dataframe(data):
+        return distributed.conditional_logit(data, outcome, covariates, group, cluster, robust=robust,
+                                             adjustment=adjustment, t_reference=t_reference, offset=offset)
     if cluster is not None and robust:
         raise ValueError("give either cluster= or robust=True, not both")
     model = ConditionalLogit.from_frame(data, outcome, covariates, group, offset=offset)

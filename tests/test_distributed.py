@@ -192,3 +192,30 @@ def test_without_a_client_and_without_dask(monkeypatch, panel):
     monkeypatch.setitem(sys.modules, "distributed", None)  # as if not installed
     with pytest.raises(fdist.DaskNotInstalledError, match=r'pip install "famtrial\[dask\]"'):
         fdist.read_parquet("x", ["y"])
+
+
+def test_randomization_on_the_cluster_scatters_once_and_matches_serial(client):
+    """Re-draws on the LocalCluster equal the serial ones; the design is scattered once (one
+    broadcast future), the tasks carry only seeds, and each task's numba runs one thread."""
+    from conftest import make_panel_frame
+
+    from famtrial.inference import _parallel
+    from famtrial.inference.randomization import randomization_test
+    from famtrial.panel import load_panel
+
+    panel = load_panel(make_panel_frame(seed=5))
+    serial = randomization_test(panel, "activation", n_perm=8, seed=4, n_jobs=1, progress=False)
+    on_cluster = randomization_test(panel, "activation", n_perm=8, seed=4, client=client, progress=False)
+    # the same re-draws; the kernel's partial sums differ with its thread count (one thread on the workers)
+    np.testing.assert_allclose(on_cluster.draws, serial.draws, rtol=1e-10)
+    assert on_cluster.pvalue == serial.pvalue
+
+    def threads(item, fn, shared):
+        import numba
+
+        return _parallel._call_with_shared(item, fn, shared), numba.get_num_threads()
+
+    data = client.scatter([(np.arange(3),)], broadcast=True, hash=False)[0]
+    out = client.gather(client.map(threads, [10, 20], fn=lambda t: int(t[0].sum()) + t[1], shared=data, pure=False))
+    assert out == [(13, 1), (23, 1)]
+    assert len(client.who_has(data)[data.key]) == 2  # a copy on each worker

@@ -103,11 +103,32 @@ def _get_client(client):
 
 
 def _one_thread() -> None:
-    """Inside a task: the numba kernel on this thread uses one thread (numba's setting is per thread)."""
+    """Inside a task: the numba kernel on this thread uses one thread (numba's setting is per thread);
+    and the worker's memory accounting sizes the prepared partitions by their arrays."""
     import numba
 
     if numba.get_num_threads() != 1:
         numba.set_num_threads(1)
+    _register_sizeof()
+
+
+_SIZEOF_REGISTERED = False
+
+
+def _register_sizeof() -> None:
+    """Teach ``dask.sizeof`` the prepared partitions' size (their arrays' bytes), so a worker's
+    managed memory, and its spilling to disk, count them (the default, ``sys.getsizeof``, would not)."""
+    global _SIZEOF_REGISTERED
+    if _SIZEOF_REGISTERED:
+        return
+    from dask.sizeof import sizeof
+
+    def size(part) -> int:
+        return 1000 + sum(v.nbytes for v in part.__dict__.values() if isinstance(v, np.ndarray))
+
+    sizeof.register(_ClogitPart)(size)
+    sizeof.register(_LogitPart)(size)
+    _SIZEOF_REGISTERED = True
 
 
 def read_parquet(path, columns: Sequence[str], *, filters=None):
@@ -448,6 +469,7 @@ class _LogitPart:
 
 def _logit_prepare(frame: pd.DataFrame, outcome: str, covariates: list[str], cluster: str | None,
                    offset: str | None) -> _LogitPart:
+    _register_sizeof()
     n = len(frame)
     y = frame[outcome].to_numpy(dtype=float)
     x = np.empty((n, len(covariates)))

@@ -11,7 +11,7 @@ fit, generated on the workers and persisted (``ddf.persist()``) for the Dask fit
 includes making the data. Both processes first load numba's cached kernel with a tiny fit (not timed).
 
 **out-of-core**: the panel is written as Parquet, one file per chunk of parents, by tasks on the
-cluster (no process ever holds more than a chunk), under ``--dir`` (default /tmp); then a cluster of
+cluster (no process ever holds more than a chunk: ``--per-file`` parents), under ``--dir`` (default /tmp); then a cluster of
 2 workers with ``--memory-limit`` each fits it from the files with cluster-robust SEs
 (``famtrial.models.distributed.read_parquet`` + ``famtrial.conditional_logit``). Reported: wall
 time (read + fit), each worker's peak RSS (``VmHWM``), the client's (which hosts the scheduler),
@@ -59,8 +59,8 @@ def make_chunk(first: int, n_parents: int, months: int, seed: int = 1) -> pd.Dat
                          "x3": x3, "x4": x4, "trend": trend})
 
 
-def chunks(n_parents: int) -> list[tuple[int, int]]:
-    return [(a, min(CHUNK, n_parents - a)) for a in range(0, n_parents, CHUNK)]
+def chunks(n_parents: int, size: int = CHUNK) -> list[tuple[int, int]]:
+    return [(a, min(size, n_parents - a)) for a in range(0, n_parents, size)]
 
 
 def _peak_mb() -> float:
@@ -125,7 +125,8 @@ def _write_chunk(first: int, n: int, months: int, directory: str) -> int:
     return len(frame)
 
 
-def run_out_of_core(n_parents: int, months: int, memory_limit: str, directory: Path, keep: bool) -> dict:
+def run_out_of_core(n_parents: int, months: int, memory_limit: str, directory: Path, keep: bool,
+                    per_file: int) -> dict:
     from distributed import Client, LocalCluster
 
     from famtrial import conditional_logit
@@ -134,13 +135,13 @@ def run_out_of_core(n_parents: int, months: int, memory_limit: str, directory: P
     directory.mkdir(parents=True, exist_ok=True)
     out = {"parents": n_parents, "months": months, "rows": n_parents * months, "memory_limit": memory_limit}
     existing = sorted(directory.glob("parents-*.parquet"))
-    if len(existing) != len(chunks(n_parents)):
+    if len(existing) != len(chunks(n_parents, per_file)):
         shutil.rmtree(directory)
         directory.mkdir(parents=True)
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, memory_limit=memory_limit,
                           dashboard_address=None) as cluster, Client(cluster) as client:
             t0 = time.perf_counter()
-            parts = chunks(n_parents)
+            parts = chunks(n_parents, per_file)
             rows = client.gather(client.map(_write_chunk, [a for a, _ in parts], [n for _, n in parts],
                                             months=months, directory=str(directory), pure=False))
             out["generate_s"] = time.perf_counter() - t0
@@ -188,6 +189,7 @@ def main() -> None:
     parser.add_argument("--memory-limit", default="4GB", help="out-of-core: per worker")
     parser.add_argument("--dir", type=Path, default=Path("/tmp/famtrial_bench_dask"))
     parser.add_argument("--keep", action="store_true", help="keep the Parquet files")
+    parser.add_argument("--per-file", type=int, default=25_000, help="out-of-core: parents per Parquet file")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -217,7 +219,7 @@ def main() -> None:
         print(pd.DataFrame(rows).to_string(index=False))
     else:
         months = args.months or 40
-        res = run_out_of_core(args.parents, months, args.memory_limit, args.dir, args.keep)
+        res = run_out_of_core(args.parents, months, args.memory_limit, args.dir, args.keep, args.per_file)
         summary = res.pop("summary")
         print(json.dumps(res, indent=1))
         print(summary)

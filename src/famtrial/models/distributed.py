@@ -201,9 +201,6 @@ def _clogit_prepare(frame: pd.DataFrame, outcome: str, covariates: list[str], gr
     n = len(frame)
     p = len(covariates)
     y = frame[outcome].to_numpy()
-    xt = np.empty((p, n))
-    for j, c in enumerate(covariates):
-        xt[j] = frame[c].to_numpy(dtype=float)
     g = frame[group].to_numpy()
     c = frame[cluster].to_numpy() if cluster is not None else None
     off = frame[offset].to_numpy(dtype=float) if offset is not None else np.zeros(0)
@@ -213,8 +210,8 @@ def _clogit_prepare(frame: pd.DataFrame, outcome: str, covariates: list[str], gr
     if y.dtype.kind not in "iub":
         y = y.astype(float)
         problems["outcome_nonfinite"] = int((~np.isfinite(y)).sum())
-    if kernel.count_bad(xt, False):
-        problems["x_nonfinite"] = [int((~np.isfinite(xt[j])).sum()) for j in range(p)]
+    # covariates are read one at a time, and only the informative groups' rows kept (memory: one copy)
+    problems["x_nonfinite"] = [int(kernel.count_bad(frame[name].to_numpy(dtype=float), False)) for name in covariates]
     if g.dtype.kind not in "iub":
         problems["group_na"] = int(pd.isna(g).sum())
     if problems["outcome_nonfinite"] == 0 and kernel.count_bad(y, True):
@@ -223,7 +220,7 @@ def _clogit_prepare(frame: pd.DataFrame, outcome: str, covariates: list[str], gr
         problems["outcome_examples"] = list(pd.unique(y[bad])[:5])
     fatal = (problems["outcome_nonfinite"] or any(problems["x_nonfinite"]) or problems["group_na"]
              or problems["outcome_bad"] or problems["offset_nonfinite"])
-    empty = dict(labels=g[:0], n_bad=0, bad_rows=0, bad_examples=[], n_groups=0, nobs=0, xt=xt[:, :0],
+    empty = dict(labels=g[:0], n_bad=0, bad_rows=0, bad_examples=[], n_groups=0, nobs=0, xt=np.zeros((p, 0)),
                  y=np.zeros(0, np.int8), offset=np.zeros(0), lo=np.zeros(0, np.int64), hi=np.zeros(0, np.int64),
                  flip=np.zeros(0, bool), batches=np.zeros((0, 16), np.int64), depth=np.zeros(0, np.int64),
                  group_labels=g[:0], cluster_of_group=None if c is None else c[:0], spanning=0, spanning_examples=[],
@@ -234,10 +231,11 @@ def _clogit_prepare(frame: pd.DataFrame, outcome: str, covariates: list[str], gr
     # group the rows exactly as ConditionalLogit does (stable, within-group order kept)
     starts_all = np.concatenate(([0], np.flatnonzero(g[1:] != g[:-1]) + 1, [n]))
     labels = g[starts_all[:-1]]
+    order = None
     if len(pd.unique(labels)) != len(labels):
         codes, labels = pd.factorize(g, sort=False)
         order = np.argsort(codes, kind="stable")
-        y, xt = y[order], xt[:, order]
+        y = y[order]
         off = off[order] if len(off) else off
         c = c[order] if c is not None else None
         starts_all = np.concatenate(([0], np.flatnonzero(np.diff(codes[order])) + 1, [n]))
@@ -250,7 +248,13 @@ def _clogit_prepare(frame: pd.DataFrame, outcome: str, covariates: list[str], gr
         return _ClogitPart(problems=problems, **{**empty, **bad})
     rows = np.repeat(informative, sizes)
     keep_all = bool(rows.all())
-    xt_i = xt if keep_all else np.ascontiguousarray(xt[:, rows])
+    index = None if keep_all else np.flatnonzero(rows)  # positions among the grouped rows
+    if order is not None:
+        index = order if index is None else order[index]
+    xt_i = np.empty((p, int(sizes[informative].sum())))
+    for j, name in enumerate(covariates):
+        col = frame[name].to_numpy(dtype=float)
+        xt_i[j] = col if index is None else col[index]
     y_i = y if keep_all else y[rows]
     off_i = off if (keep_all or not len(off)) else off[rows]
     has_offset = bool(off_i.any())

@@ -10,6 +10,9 @@ The panel is made in chunks of 50,000 parents (seeded per chunk), concatenated f
 fit, generated on the workers and persisted (``ddf.persist()``) for the Dask fit, so neither time
 includes making the data. Both processes first load numba's cached kernel with a tiny fit (not timed).
 
+A month-partitioned copy of a 100,000-parent panel (``ddf.shuffle(on="month")``, as a register
+delivered one file per month) measures what the fit's shuffle by parent costs.
+
 **out-of-core**: the panel is written as Parquet, one file per chunk of parents, by tasks on the
 cluster (no process ever holds more than a chunk: ``--per-file`` parents), under ``--dir`` (default /tmp); then a cluster of
 2 workers with ``--memory-limit`` each fits it from the files with cluster-robust SEs
@@ -108,10 +111,14 @@ def run_overhead(mode: str, n_parents: int, months: int) -> dict:
         ddf = dd.from_map(make_chunk, [a for a, _ in parts], [n for _, n in parts], months=months,
                           enforce_metadata=False).persist()
         wait(ddf)
+        if mode == "dask-month":  # a register delivered one partition per month: the fit must shuffle
+            ddf = ddf.shuffle(on="month", npartitions=months).persist()
+            wait(ddf)
         t0 = time.perf_counter()
         res = conditional_logit(ddf, "y", COVS, "parent", "office")
         seconds = time.perf_counter() - t0
-        extra = {"cluster_start_s": start, "partitions": ddf.npartitions, "workers": _worker_peaks(client)}
+        extra = {"cluster_start_s": start, "partitions": ddf.npartitions, "workers": _worker_peaks(client),
+                 "shuffled": res.model.shuffled}
         client.close()
         cluster.close()
     return {"mode": mode, "parents": n_parents, "rows": n_parents * months, "seconds": seconds,
@@ -183,7 +190,9 @@ def child(args: list[str], timeout: float) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("what", choices=["overhead", "out-of-core"], nargs="?")
-    parser.add_argument("--sizes", type=int, nargs="+", default=[2537, 1_000_000], help="overhead: parents")
+    parser.add_argument("--sizes", type=int, nargs="*", default=[2537, 1_000_000], help="overhead: parents")
+    parser.add_argument("--shuffle-sizes", type=int, nargs="*", default=[100_000],
+                        help="overhead: parents of the month-partitioned panel (a shuffle by parent)")
     parser.add_argument("--parents", type=int, default=2_500_000, help="out-of-core: parents")
     parser.add_argument("--months", type=int, default=None, help="months (39 overhead, 40 out of core)")
     parser.add_argument("--memory-limit", default="4GB", help="out-of-core: per worker")
@@ -217,6 +226,15 @@ def main() -> None:
                          "max |coef diff|": float(np.max(np.abs(np.subtract(mem["params"], dsk["params"])))),
                          "max rel |se diff|": float(np.max(np.abs(np.subtract(mem["bse"], dsk["bse"]) / mem["bse"])))})
         print(pd.DataFrame(rows).to_string(index=False))
+        for n in args.shuffle_sizes:
+            aligned = child(["dask", str(n), str(months)], 3600)
+            by_month = child(["dask-month", str(n), str(months)], 3600)
+            print(json.dumps(aligned))
+            print(json.dumps(by_month))
+            if "error" not in aligned and "error" not in by_month:
+                print(f"{n:,} parents x {months} months: aligned {aligned['seconds']:.2f} s, partitioned by month "
+                      f"(shuffled by parent in the fit: {by_month['shuffled']}) {by_month['seconds']:.2f} s; max |coef "
+                      f"diff| {np.max(np.abs(np.subtract(aligned['params'], by_month['params']))):.1e}")
     else:
         months = args.months or 40
         res = run_out_of_core(args.parents, months, args.memory_limit, args.dir, args.keep, args.per_file)

@@ -14,8 +14,8 @@ A month-partitioned copy of a 100,000-parent panel (``ddf.shuffle(on="month")``,
 delivered one file per month) measures what the fit's shuffle by parent costs.
 
 **out-of-core**: the panel is written as Parquet, one file per chunk of parents, by tasks on the
-cluster (no process ever holds more than a chunk: ``--per-file`` parents), under ``--dir`` (default /tmp); then a cluster of
-2 workers with ``--memory-limit`` each fits it from the files with cluster-robust SEs
+cluster (no process ever holds more than a chunk: ``--per-file`` parents), under ``--dir``
+(default /tmp); then a cluster of 2 workers with ``--memory-limit`` each fits it from the files with cluster-robust SEs
 (``famtrial.models.distributed.read_parquet`` + ``famtrial.conditional_logit``). Reported: wall
 time (read + fit), each worker's peak RSS (``VmHWM``), the client's (which hosts the scheduler),
 the bytes each worker spilled to disk, and whether any worker was restarted.
@@ -73,10 +73,11 @@ def _peak_mb() -> float:
 def _worker_peaks(client) -> dict:
     """Per worker: peak RSS (VmHWM, MB) and bytes spilled to disk."""
     def probe(dask_worker):
-        hwm = [line for line in open("/proc/self/status") if line.startswith("VmHWM")][0]
+        with open("/proc/self/status") as status:
+            hwm = next(line for line in status if line.startswith("VmHWM"))
         written = sum(v for k, v in dask_worker.digests_total.items() if "disk-write" in str(k) and "bytes" in str(k))
-        return {"peak_rss_mb": int(hwm.split()[1]) / 1024, "spilled_now_mb": dask_worker.data.spilled_total.disk / 2**20,
-                "spill_written_mb": written / 2**20, "pid": os.getpid()}
+        return {"peak_rss_mb": int(hwm.split()[1]) / 1024,
+                "spilled_now_mb": dask_worker.data.spilled_total.disk / 2**20, "spill_written_mb": written / 2**20, "pid": os.getpid()}
     return client.run(probe)
 
 
@@ -181,7 +182,8 @@ def run_out_of_core(n_parents: int, months: int, memory_limit: str, directory: P
 
 
 def child(args: list[str], timeout: float) -> dict:
-    proc = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True, timeout=timeout,
+                          check=False)
     if proc.returncode != 0:
         return {"args": args, "error": proc.stderr[-2000:]}
     return json.loads(proc.stdout.strip().splitlines()[-1])

@@ -8,6 +8,7 @@ here the reference is the in-memory fit on the same rows, and the tolerance 1e-1
 
 from __future__ import annotations
 
+import itertools
 import sys
 
 import numpy as np
@@ -17,9 +18,9 @@ import pytest
 dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
 
-from famtrial.models import distributed as fdist  # noqa: E402
-from famtrial.models.clogit import conditional_logit  # noqa: E402
-from famtrial.models.logit import SeparationError, logit  # noqa: E402
+from famtrial.models import distributed as fdist
+from famtrial.models.clogit import conditional_logit
+from famtrial.models.logit import SeparationError, logit
 
 RTOL, ATOL_LL = 1e-10, 1e-10
 COVS = ["x1", "x2", "x3", "office_level", "x12"]
@@ -61,7 +62,7 @@ def aligned(frame: pd.DataFrame, n: int) -> dd.DataFrame:
     if n == 1:
         return dd.from_pandas(frame, npartitions=1, sort=False)
     cuts = np.unique(np.r_[0, 100, np.linspace(100, frame["parent"].max() + 1, n).astype(int)[1:]])
-    pieces = [frame[(frame["parent"] >= a) & (frame["parent"] < b)] for a, b in zip(cuts[:-1], cuts[1:])]
+    pieces = [frame[(frame["parent"] >= a) & (frame["parent"] < b)] for a, b in itertools.pairwise(cuts)]
     assert len(pieces) == n
     return dd.from_map(lambda piece: piece, pieces, enforce_metadata=False)
 
@@ -108,7 +109,7 @@ def test_clogit_other_covariances(client, panel, cov):
 def test_clogit_offset_and_statsmodels_factor(client, panel):
     frame = panel.assign(off=0.1 * panel["x3"])
     ddf = aligned(frame, 3)
-    kwargs = dict(offset="off", adjustment="statsmodels", t_reference=True)
+    kwargs = {"offset": "off", "adjustment": "statsmodels", "t_reference": True}
     got = conditional_logit(ddf, "y", ["x1", "x2"], "parent", "office", **kwargs)
     want = conditional_logit(frame, "y", ["x1", "x2"], "parent", "office", **kwargs)
     assert_same_fit(got, want)

@@ -62,8 +62,15 @@ from famtrial.models.design import independent_columns
 from famtrial.models.logit import _EXTREME_ETA, LogitResults, SeparationError
 from famtrial.models.optim import ConvergenceError, newton
 
-__all__ = ["DaskNotInstalledError", "DistributedFit", "is_dask_dataframe", "conditional_logit", "logit",
-           "read_parquet", "INSTALL"]
+__all__ = [
+    "INSTALL",
+    "DaskNotInstalledError",
+    "DistributedFit",
+    "conditional_logit",
+    "is_dask_dataframe",
+    "logit",
+    "read_parquet",
+]
 
 #: What to install for the Dask support.
 INSTALL = 'pip install "famtrial[dask]"'
@@ -220,11 +227,12 @@ def _clogit_prepare(frame: pd.DataFrame, outcome: str, covariates: list[str], gr
         problems["outcome_examples"] = list(pd.unique(y[bad])[:5])
     fatal = (problems["outcome_nonfinite"] or any(problems["x_nonfinite"]) or problems["group_na"]
              or problems["outcome_bad"] or problems["offset_nonfinite"])
-    empty = dict(labels=g[:0], n_bad=0, bad_rows=0, bad_examples=[], n_groups=0, nobs=0, xt=np.zeros((p, 0)),
-                 y=np.zeros(0, np.int8), offset=np.zeros(0), lo=np.zeros(0, np.int64), hi=np.zeros(0, np.int64),
-                 flip=np.zeros(0, bool), batches=np.zeros((0, 16), np.int64), depth=np.zeros(0, np.int64),
-                 group_labels=g[:0], cluster_of_group=None if c is None else c[:0], spanning=0, spanning_examples=[],
-                 null=(np.zeros((p, p)), np.zeros(p), 0.0, np.zeros(p), np.zeros((p, p))), has_offset=False)
+    empty = {"labels": g[:0], "n_bad": 0, "bad_rows": 0, "bad_examples": [], "n_groups": 0, "nobs": 0,
+             "xt": np.zeros((p, 0)), "y": np.zeros(0, np.int8), "offset": np.zeros(0),
+             "lo": np.zeros(0, np.int64), "hi": np.zeros(0, np.int64), "flip": np.zeros(0, bool),
+             "batches": np.zeros((0, 16), np.int64), "depth": np.zeros(0, np.int64), "group_labels": g[:0],
+             "cluster_of_group": None if c is None else c[:0], "spanning": 0, "spanning_examples": [],
+             "null": (np.zeros((p, p)), np.zeros(p), 0.0, np.zeros(p), np.zeros((p, p))), "has_offset": False}
     if fatal or n == 0:
         return _ClogitPart(problems=problems, **empty)
     y = y.astype(np.int8)
@@ -242,8 +250,8 @@ def _clogit_prepare(frame: pd.DataFrame, outcome: str, covariates: list[str], gr
     sizes = np.diff(starts_all)
     ysum = np.add.reduceat(y, starts_all[:-1], dtype=np.int64)
     informative = (ysum > 0) & (ysum < sizes)
-    bad = dict(labels=labels, n_bad=int((~informative).sum()), bad_rows=int(sizes[~informative].sum()),
-               bad_examples=list(labels[~informative][:5]))
+    bad = {"labels": labels, "n_bad": int((~informative).sum()), "bad_rows": int(sizes[~informative].sum()),
+           "bad_examples": list(labels[~informative][:5])}
     if not informative.any():  # a partition without an informative group contributes only counts
         return _ClogitPart(problems=problems, **{**empty, **bad})
     rows = np.repeat(informative, sizes)
@@ -354,10 +362,10 @@ def conditional_logit(data, outcome: str, covariates: Sequence[str], group: str,
 
     Arguments as :func:`famtrial.models.clogit.conditional_logit` (which calls this when given a
     Dask DataFrame); ``offset`` is a column name; ``client`` a ``dask.distributed.Client``
-    (default: the current one). The model, drop rules, Newton iterations and sandwich
-    ``G/(G-1) (-H)^-1 (sum_c u_c u_c') (-H)^-1`` are those of
-    :class:`~famtrial.models.clogit.ConditionalLogit`; see the module docs for how they are
-    distributed. Stata: ``clogit outcome covariates, group(group) vce(cluster cluster)``.
+    (default: the current one); ``tol`` and ``maxiter`` Newton's, as in ``ConditionalLogit.fit``.
+    The model, drop rules, Newton iterations and sandwich ``G/(G-1) (-H)^-1 (sum_c u_c u_c') (-H)^-1``
+    are those of :class:`~famtrial.models.clogit.ConditionalLogit`; see the module docs for how
+    they are distributed. Stata: ``clogit outcome covariates, group(group) vce(cluster cluster)``.
     R: ``survival::clogit(outcome ~ covariates + strata(group), method = "exact")``.
     """
     if cluster is not None and robust:
@@ -370,7 +378,7 @@ def conditional_logit(data, outcome: str, covariates: Sequence[str], group: str,
     _check_columns(data, [cluster] if cluster else [], lambda m: f"cluster column {m[0]!r} is not in the data")
     client = _get_client(client)
     ddf = data[list(dict.fromkeys([outcome, *covariates, group, *(c for c in (cluster, offset) if c)]))]
-    spec = dict(outcome=outcome, covariates=covariates, group=group, cluster=cluster, offset=offset)
+    spec = {"outcome": outcome, "covariates": covariates, "group": group, "cluster": cluster, "offset": offset}
 
     parts = _compute_parts(client, ddf, _clogit_prepare, **spec)
     summaries = _gather(client, _clogit_summary, parts)

@@ -15,8 +15,8 @@ delivered one file per month) measures what the fit's shuffle by parent costs.
 
 **out-of-core**: the panel is written as Parquet, one file per chunk of parents, by tasks on the
 cluster (no process ever holds more than a chunk: ``--per-file`` parents), under ``--dir``
-(default /tmp); then a cluster of 2 workers with ``--memory-limit`` each fits it from the files with cluster-robust SEs
-(``famtrial.models.distributed.read_parquet`` + ``famtrial.conditional_logit``). Reported: wall
+(default /tmp); then a cluster of 2 workers with ``--memory-limit`` each fits it from the files
+with cluster-robust SEs (``famtrial.models.distributed.read_parquet`` + ``famtrial.conditional_logit``). Reported: wall
 time (read + fit), each worker's peak RSS (``VmHWM``), the client's (which hosts the scheduler),
 the bytes each worker spilled to disk, and whether any worker was restarted.
 """
@@ -77,7 +77,8 @@ def _worker_peaks(client) -> dict:
             hwm = next(line for line in status if line.startswith("VmHWM"))
         written = sum(v for k, v in dask_worker.digests_total.items() if "disk-write" in str(k) and "bytes" in str(k))
         return {"peak_rss_mb": int(hwm.split()[1]) / 1024,
-                "spilled_now_mb": dask_worker.data.spilled_total.disk / 2**20, "spill_written_mb": written / 2**20, "pid": os.getpid()}
+                "spilled_now_mb": dask_worker.data.spilled_total.disk / 2**20, "spill_written_mb": written / 2**20,
+                "pid": os.getpid()}
     return client.run(probe)
 
 

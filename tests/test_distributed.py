@@ -132,23 +132,36 @@ def test_misaligned_partitions_are_shuffled(client, panel):
         assert [(d.kind, d.count, d.reason) for d in got.dropped] == [(d.kind, d.count, d.reason) for d in want.dropped]
 
 
-def test_clogit_validation_errors_count_globally(client, panel):
+def _same_error(fit, frame, n_parts, *args, **kwargs):
+    """The Dask fit raises the in-memory fit's error, word for word (global counts)."""
+    with pytest.raises(ValueError) as in_memory:
+        fit(frame, *args, **kwargs)
+    with pytest.raises(type(in_memory.value)) as on_dask:
+        fit(aligned(frame, n_parts), *args, **kwargs)
+    assert str(on_dask.value) == str(in_memory.value)
+    return str(on_dask.value)
+
+
+def test_validation_errors_equal_in_memory(client, panel):
     bad = panel.copy()
     bad.loc[[5, 3000, 6900], "x2"] = np.nan
-    with pytest.raises(ValueError, match="column 'x2' has 3 missing or infinite values"):
-        conditional_logit(aligned(bad, 7), "y", COVS, "parent", "office")
+    assert "column 'x2' has 3 missing" in _same_error(conditional_logit, bad, 7, "y", COVS, "parent", "office")
+    assert "column 'x2' has 3 missing" in _same_error(logit, bad, 3, "y", COVS, "office")
     bad = panel.copy()
     bad.loc[[10, 5000], "y"] = 2
-    with pytest.raises(ValueError, match="the outcome must be 0/1; 2 rows have other values"):
-        conditional_logit(aligned(bad, 3), "y", COVS, "parent")
+    bad.loc[[6000], "y"] = 3
+    assert "3 rows have other values (e.g. 2, 3)" in _same_error(conditional_logit, bad, 3, "y", COVS, "parent")
+    assert "3 of 7,000 rows have other values" in _same_error(logit, bad, 3, "y", COVS)
     bad = panel.copy()
     bad.loc[bad["parent"].isin([150, 600]) & (bad.index % 2 == 0), "office"] = 99  # two parents in two offices
-    with pytest.raises(ValueError, match="clusters must nest groups: 2 groups span several clusters"):
-        conditional_logit(aligned(bad, 3), "y", COVS, "parent", "office")
-    with pytest.raises(ValueError, match=r"columns not in the data: \['nope'\]"):
-        conditional_logit(aligned(panel, 3), "y", ["x1", "nope"], "parent")
-    with pytest.raises(ValueError, match="no group has variation"):
-        conditional_logit(aligned(panel.assign(y=0), 3), "y", COVS, "parent")
+    assert "2 groups span several clusters" in _same_error(conditional_logit, bad, 3, "y", COVS, "parent", "office")
+    bad = panel.assign(office=panel["office"].astype(float))
+    bad.loc[[7, 4000], "office"] = np.nan
+    assert "2 missing" in _same_error(conditional_logit, bad, 3, "y", COVS, "parent", "office")
+    assert "2 missing values of 7,000" in _same_error(logit, bad, 3, "y", COVS, "office")
+    _same_error(conditional_logit, panel, 3, "y", ["x1", "nope"], "parent")
+    _same_error(conditional_logit, panel.assign(y=0), 3, "y", COVS, "parent")
+    _same_error(logit, panel.assign(y=0), 3, "y", ["x1"])
 
 
 @pytest.mark.parametrize("n_parts", [1, 3, 7])

@@ -233,3 +233,6 @@ def test_randomization_on_the_cluster_scatters_once_and_matches_serial(client):
     out = client.gather(client.map(threads, [10, 20], fn=lambda t: int(t[0].sum()) + t[1], shared=data, pure=False))
     assert out == [(13, 1), (23, 1)]
     assert len(client.who_has(data)[data.key]) == 2  # a copy on each worker
+    # without shared data the tasks are fn(item), as serially (the size study's case)
+    assert _parallel.run_tasks(abs, [-3, 4], client=client) == [3, 4]
+    assert _parallel.run_tasks(sum, [7, 8], shared=(50,), client=client) == [57, 58]

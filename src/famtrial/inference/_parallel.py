@@ -67,7 +67,7 @@ def _call_with_pool_shared(fn: Callable[[Any], Any], item: Any) -> Any:
 def _call_with_shared(item: Any, fn: Callable[[Any], Any], shared: tuple) -> Any:
     """A task on a Dask worker: ``shared`` arrives as the worker's copy of the scattered data."""
     _single_threaded()
-    return fn((*shared, item))
+    return fn((*shared, item)) if shared else fn(item)
 
 
 def _takes_pure(map_fn) -> bool:

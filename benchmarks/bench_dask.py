@@ -120,7 +120,7 @@ def run_overhead(mode: str, n_parents: int, months: int) -> dict:
         res = conditional_logit(ddf, "y", COVS, "parent", "office")
         seconds = time.perf_counter() - t0
         extra = {"cluster_start_s": start, "partitions": ddf.npartitions, "workers": _worker_peaks(client),
-                 "shuffled": res.model.shuffled}
+                 "shuffled": res.model.shuffled, "phases_s": dict(res.model.seconds)}
         client.close()
         cluster.close()
     return {"mode": mode, "parents": n_parents, "rows": n_parents * months, "seconds": seconds,
@@ -174,6 +174,7 @@ def run_out_of_core(n_parents: int, months: int, memory_limit: str, directory: P
                    partitions=ddf.npartitions, nobs=res.nobs, n_groups=res.n_groups, n_clusters=res.n_clusters,
                    iterations=res.iterations, params=res.params.to_list(), bse=res.bse.to_list(), llf=res.llf,
                    dropped=[d.describe() for d in res.dropped], shuffled=res.model.shuffled,
+                   phases_s=dict(res.model.seconds),
                    summary=res.summary())
     finally:
         client.close()

@@ -47,6 +47,7 @@ Dask is optional: ``pip install "famtrial[dask]"``. Without it, the functions th
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -159,7 +160,9 @@ class DistributedFit:
     """What ``results.model`` holds for a fit on a Dask DataFrame: a description, not the data.
 
     ``n_partitions`` partitions were fitted (after a shuffle by group when ``shuffled``); the
-    prepared partitions are released from the workers when the fit returns.
+    prepared partitions are released from the workers when the fit returns. ``seconds``: wall
+    time of each phase (``prepare``: read, validate and reduce, the shuffle included; ``newton``;
+    ``covariance``).
     """
 
     kind: str
@@ -169,6 +172,7 @@ class DistributedFit:
     n_partitions: int
     shuffled: bool
     dropped: tuple[DropRecord, ...]
+    seconds: tuple[tuple[str, float], ...] = ()
 
 
 def _check_columns(ddf, needed: Sequence[str], message) -> None:
@@ -379,6 +383,7 @@ def conditional_logit(data, outcome: str, covariates: Sequence[str], group: str,
     client = _get_client(client)
     ddf = data[list(dict.fromkeys([outcome, *covariates, group, *(c for c in (cluster, offset) if c)]))]
     spec = {"outcome": outcome, "covariates": covariates, "group": group, "cluster": cluster, "offset": offset}
+    clock = [time.perf_counter()]
 
     parts = _compute_parts(client, ddf, _clogit_prepare, **spec)
     summaries = _gather(client, _clogit_summary, parts)
@@ -438,7 +443,9 @@ def conditional_logit(data, outcome: str, covariates: Sequence[str], group: str,
 
     k = len(kept)
     null = None if has_offset else (ll0, score0[kept], hess0[np.ix_(kept, kept)])
+    clock.append(time.perf_counter())
     opt = newton(derivatives, np.zeros(k), initial=null, gradient=gradient, tol=tol, maxiter=maxiter)
+    clock.append(time.perf_counter())
     bread = np.linalg.inv(-opt.hessian)
     if cov_type == "nonrobust":
         cov = model_based(bread)
@@ -451,8 +458,10 @@ def conditional_logit(data, outcome: str, covariates: Sequence[str], group: str,
     llnull = null[0] if null is not None else derivatives(np.zeros(k))[0]
     n_parts = len(parts)
     client.cancel(parts)
+    clock.append(time.perf_counter())
     model = DistributedFit(kind="conditional logit", exog_names=tuple(names), nobs=nobs, n_groups=n_groups,
-                           n_partitions=n_parts, shuffled=shuffled, dropped=tuple(dropped))
+                           n_partitions=n_parts, shuffled=shuffled, dropped=tuple(dropped),
+                           seconds=tuple(zip(("prepare", "newton", "covariance"), np.diff(clock).tolist())))
     return ConditionalLogitResults(
         model_name="Conditional (fixed-effects) logit, exact likelihood",
         outcome=outcome,

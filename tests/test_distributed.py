@@ -198,6 +198,11 @@ def test_read_parquet_projects_columns_and_keeps_files_whole(client, panel, tmp_
     got = conditional_logit(ddf, "y", COVS, "parent", "office")
     assert not got.model.shuffled
     assert_same_fit(got, conditional_logit(panel, "y", COVS, "parent", "office"))
+    # filters (one month's cross-section, here a slice of parents) read only the matching rows
+    part = fdist.read_parquet(str(tmp_path / "*.parquet"), ["y", "x1", "x2", "office"], filters=[("parent", "<", 400)])
+    assert len(part) == 4000
+    assert_same_fit(logit(part, "y", ["x1", "x2"], "office"),
+                    logit(panel.loc[panel["parent"] < 400], "y", ["x1", "x2"], "office"))
 
 
 def test_without_a_client_and_without_dask(monkeypatch, panel):

@@ -2,6 +2,7 @@
 
     python benchmarks/bench_dask.py overhead                       # 2,537 and 1,000,000 parents x 39 months
     python benchmarks/bench_dask.py out-of-core --parents 2500000 --months 40 --memory-limit 4GB
+    python benchmarks/bench_dask.py ri --draws 200     # randomization re-draws: processes vs LocalCluster
 
 **overhead**: the same panels (the columns and data-generating process of bench_clogit.py: 5
 regressors, parent intercepts, offices as clusters) fitted with cluster-robust SEs in memory and
@@ -12,6 +13,10 @@ includes making the data. Both processes first load numba's cached kernel with a
 
 A month-partitioned copy of a 100,000-parent panel (``ddf.shuffle(on="month")``, as a register
 delivered one file per month) measures what the fit's shuffle by parent costs.
+
+**ri**: Model 1's randomization test on the shipped replica (analysis sample), ``--draws``
+re-draws, run serially, in 2 local processes (``n_jobs=2``) and on the LocalCluster (design
+scattered once), in one process one after the other; the cluster's start is not timed.
 
 **out-of-core**: the panel is written as Parquet, one file per chunk of parents, by tasks on the
 cluster (no process ever holds more than a chunk: ``--per-file`` parents), under ``--dir``
@@ -185,6 +190,33 @@ def run_out_of_core(n_parents: int, months: int, memory_limit: str, directory: P
     return out
 
 
+def run_ri(draws: int) -> dict:
+    from famtrial import analysis_sample
+    from famtrial.inference.randomization import randomization_test
+    from famtrial.panel import load_panel
+    from famtrial.reproduce import default_panel_path
+
+    panel = analysis_sample(load_panel(default_panel_path())).panel
+    kwargs = {"n_perm": draws, "seed": 1, "progress": False}
+    randomization_test(panel, "activation", n_perm=2, n_jobs=1, progress=False)  # numba cache
+    out = {"draws": draws}
+    for label, extra in (("serial", {"n_jobs": 1}), ("processes", {"n_jobs": 2})):
+        t0 = time.perf_counter()
+        res = randomization_test(panel, "activation", **kwargs, **extra)
+        out[f"{label}_s"] = time.perf_counter() - t0
+        out[f"{label}_p"] = res.pvalue
+    cluster, client = _cluster("auto")
+    try:
+        t0 = time.perf_counter()
+        res = randomization_test(panel, "activation", **kwargs, client=client)
+        out["dask_s"] = time.perf_counter() - t0
+        out["dask_p"] = res.pvalue
+    finally:
+        client.close()
+        cluster.close()
+    return out
+
+
 def child(args: list[str], timeout: float) -> dict:
     proc = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True, timeout=timeout,
                           check=False)
@@ -195,7 +227,8 @@ def child(args: list[str], timeout: float) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("what", choices=["overhead", "out-of-core"], nargs="?")
+    parser.add_argument("what", choices=["overhead", "out-of-core", "ri"], nargs="?")
+    parser.add_argument("--draws", type=int, default=200, help="ri: re-draws")
     parser.add_argument("--sizes", type=int, nargs="*", default=[2537, 1_000_000], help="overhead: parents")
     parser.add_argument("--shuffle-sizes", type=int, nargs="*", default=[100_000],
                         help="overhead: parents of the month-partitioned panel (a shuffle by parent)")
@@ -214,7 +247,9 @@ def main() -> None:
     load = os.getloadavg()
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}, load average before {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-    if args.what == "overhead":
+    if args.what == "ri":
+        print(json.dumps(run_ri(args.draws)))
+    elif args.what == "overhead":
         months = args.months or 39
         rows = []
         for n in args.sizes:

@@ -32,8 +32,10 @@ stopped and resumed), then one table from all the batch files::
     done
     python benchmarks/size_study.py --from-csv out/null_*.csv out/effect_*.csv
 
-Replications run in parallel across cores (``--n-jobs``); each has its own seed
-(``SeedSequence(--seed).spawn``), so the results do not depend on the number of processes.
+Replications run in parallel across cores (``--n-jobs``) or on a Dask cluster (``--scheduler
+tcp://host:8786``; each task carries only its seed and simulates its own panel, one numba thread per
+task); each has its own seed (``SeedSequence(--seed).spawn``), so the results do not depend on the
+number of processes or on the executor.
 """
 
 from __future__ import annotations
@@ -139,6 +141,8 @@ def main(argv=None) -> int:
     parser.add_argument("--scenarios", default="null,effect", help="comma-separated: null, effect")
     parser.add_argument("--seed", type=int, default=20161001)
     parser.add_argument("--n-jobs", type=int, default=None, help="processes (default: all cores)")
+    parser.add_argument("--scheduler", default=None,
+                        help="address of a Dask scheduler to run the replications on (pip install \"famtrial[dask]\")")
     parser.add_argument("--out", default=None, help="CSV of per-replication p-values")
     parser.add_argument("--forced-baseline", action="store_true",
                         help="keep the shipped replica's baseline month (Table 3's counts per arm; biased, see above)")
@@ -159,8 +163,16 @@ def main(argv=None) -> int:
     root = np.random.SeedSequence(args.seed)
     tasks = [(sc, ss, args.ri_draws, args.forced_baseline) for sc, child in zip(scenarios, root.spawn(len(scenarios)))
              for ss in child.spawn(args.reps)]
+    client = None
+    if args.scheduler:
+        try:
+            from distributed import Client
+        except ImportError:
+            parser.error('--scheduler needs dask: pip install "famtrial[dask]"')
+        client = Client(args.scheduler)
     start = time.perf_counter()
-    results = pd.DataFrame(run_tasks(one_replication, tasks, n_jobs=args.n_jobs, progress=True, desc="size study"))
+    results = pd.DataFrame(run_tasks(one_replication, tasks, n_jobs=args.n_jobs, client=client, progress=True,
+                                     desc="size study"))
     elapsed = time.perf_counter() - start
     if args.out:
         results.to_csv(args.out, index=False)

@@ -8,6 +8,14 @@ a Dask cluster give identical draws.
 ``client.gather(futures)`` returning their results (``dask.distributed.Client`` qualifies; dask
 itself is not a dependency). ``pure=False`` is passed when ``map`` accepts it (Dask would
 otherwise hash every task's arguments to deduplicate them).
+
+Data every task needs (the design, the refit's arrays: ~72 bytes a row) go in ``shared``, sent
+once rather than pickled into every task: on a client with ``scatter`` (Dask) they are scattered
+to every worker once (``client.scatter(..., broadcast=True, hash=False)``) and the tasks carry
+only their item (a chunk of seeds) and a reference; local processes receive them once each, in
+the pool's initializer. Every task, in processes or on a client, runs numba with one thread
+(``numba.set_num_threads(1)``, a per-thread setting): the parallelism is the processes' or
+workers', and a kernel spawning its own threads in each would oversubscribe the cores.
 """
 
 from __future__ import annotations
@@ -43,6 +51,25 @@ def _single_threaded() -> None:
         pass
 
 
+_SHARED: tuple = ()  # a pool process's copy of run_tasks(shared=...), set by its initializer
+
+
+def _init_shared(shared: tuple) -> None:
+    global _SHARED
+    _single_threaded()
+    _SHARED = shared
+
+
+def _call_with_pool_shared(fn: Callable[[Any], Any], item: Any) -> Any:
+    return fn((*_SHARED, item))
+
+
+def _call_with_shared(item: Any, fn: Callable[[Any], Any], shared: tuple) -> Any:
+    """A task on a Dask worker: ``shared`` arrives as the worker's copy of the scattered data."""
+    _single_threaded()
+    return fn((*shared, item)) if shared else fn(item)
+
+
 def _takes_pure(map_fn) -> bool:
     """Whether ``map_fn`` accepts a ``pure=`` keyword (Dask's ``Client.map`` does)."""
     try:
@@ -52,9 +79,9 @@ def _takes_pure(map_fn) -> bool:
     return any(p.name == "pure" or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
 
 
-def run_tasks(fn: Callable[[Any], Any], items: Sequence[Any], *, n_jobs: int | None = None, client=None,
-              progress: bool = False, desc: str = "tasks") -> list:
-    """``[fn(item) for item in items]``, in order, run serially, in processes or on ``client``.
+def run_tasks(fn: Callable[[Any], Any], items: Sequence[Any], *, shared: tuple = (), n_jobs: int | None = None,
+              client=None, progress: bool = False, desc: str = "tasks") -> list:
+    """``[fn((*shared, item)) for item in items]``, in order, run serially, in processes or on ``client``.
 
     Parameters
     ----------
@@ -63,6 +90,9 @@ def run_tasks(fn: Callable[[Any], Any], items: Sequence[Any], *, n_jobs: int | N
         run in processes or on a client.
     items : sequence
         One task each.
+    shared : tuple
+        Leading elements of every task's argument, sent once per process or worker (scattered
+        with ``broadcast=True`` on a Dask client) rather than with every task. Empty: ``fn(item)``.
     n_jobs : int or None
         Local processes (``None``/-1: all cores; 1: serial, in this process). Ignored with ``client``.
     client : object, optional
@@ -75,7 +105,12 @@ def run_tasks(fn: Callable[[Any], Any], items: Sequence[Any], *, n_jobs: int | N
         if not (callable(getattr(client, "map", None)) and callable(getattr(client, "gather", None))):
             raise TypeError(f"client must have map() and gather() methods (a dask.distributed.Client); got {type(client).__name__}")
         with Progress(len(items), f"{desc} (client)", enabled=progress) as bar:
-            futures = client.map(fn, items, pure=False) if _takes_pure(client.map) else client.map(fn, items)
+            if callable(getattr(client, "scatter", None)):  # Dask: shared data to every worker, once
+                data = client.scatter([shared], broadcast=True, hash=False)[0]
+                futures = client.map(_call_with_shared, items, fn=fn, shared=data, pure=False)
+            else:
+                tasks = [(*shared, item) for item in items] if shared else items
+                futures = client.map(fn, tasks, pure=False) if _takes_pure(client.map) else client.map(fn, tasks)
             out = list(client.gather(futures))
             bar.update(len(out))
         return out
@@ -84,15 +119,16 @@ def run_tasks(fn: Callable[[Any], Any], items: Sequence[Any], *, n_jobs: int | N
         out = []
         with Progress(len(items), desc, enabled=progress) as bar:
             for item in items:
-                out.append(fn(item))
+                out.append(fn((*shared, item)) if shared else fn(item))
                 bar.update()
         return out
     # "spawn": numba's threading layers are not fork-safe
     ctx = multiprocessing.get_context("spawn")
     results: list = [None] * len(items)
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_single_threaded) as pool, \
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_shared, initargs=(shared,)) as pool, \
             Progress(len(items), f"{desc} ({jobs} processes)", enabled=progress) as bar:
-        futures = {pool.submit(fn, item): i for i, item in enumerate(items)}
+        futures = {(pool.submit(_call_with_pool_shared, fn, item) if shared else pool.submit(fn, item)): i
+                   for i, item in enumerate(items)}
         for fut in as_completed(futures):
             results[futures[fut]] = fut.result()
             bar.update()

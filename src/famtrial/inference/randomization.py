@@ -285,8 +285,8 @@ def randomization_test(panel: Panel, outcome: str, *, kind: Kind = "fe", split: 
     seeds = np.random.SeedSequence(seed).spawn(n_perm)
     jobs = 1 if client is not None else resolve_jobs(n_jobs)
     n_chunks = min(n_perm, max(20, 4 * jobs)) if client is None else min(n_perm, 64)
-    tasks = [(design, refit, list(part)) for part in np.array_split(np.array(seeds, dtype=object), n_chunks)]
-    chunks = run_tasks(_chunk, tasks, n_jobs=n_jobs, client=client, progress=progress,
+    tasks = [list(part) for part in np.array_split(np.array(seeds, dtype=object), n_chunks)]
+    chunks = run_tasks(_chunk, tasks, shared=(design, refit), n_jobs=n_jobs, client=client, progress=progress,
                        desc=f"randomization ({n_perm:,} re-draws)")
     draws = np.concatenate([np.asarray(c, dtype=float) for c in chunks])
     p, se, r = ri_pvalue(observed, draws)

@@ -520,7 +520,16 @@ def conditional_logit(data: pd.DataFrame, outcome: str, covariates: Sequence[str
     (with ``time_effects="month"``: ``clogit outcome covariates i.month, ...``).
     R: ``survival::clogit(outcome ~ covariates + strata(group), method = "exact")``
     (with time effects: ``... + factor(month) + strata(group)``).
+    A ``dask.dataframe.DataFrame`` is fitted on its cluster: :func:`famtrial.models.distributed.conditional_logit`.
     """
+    from famtrial.models import distributed
+    if distributed.is_dask_dataframe(data):
+        unsupported = [k for k, v in (("weights", weights), ("time_effects", time_effects)) if v is not None]
+        if unsupported:
+            raise ModelInputError(f"{' and '.join(unsupported)} with a Dask DataFrame are not supported: fit in "
+                                  "memory, or give month effects as dummy columns")
+        return distributed.conditional_logit(data, outcome, covariates, group, cluster, robust=robust,
+                                             adjustment=adjustment, t_reference=t_reference, offset=offset)
     if cluster is not None and robust:
         raise ValueError("give either cluster= or robust=True, not both")
     check_columns(check_frame(data), cluster=cluster)

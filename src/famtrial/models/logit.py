@@ -399,7 +399,12 @@ def logit(data: pd.DataFrame, outcome: str, covariates: Sequence[str], cluster: 
     Stata: ``logit outcome covariates [i.fe] [fweight|pweight=w], vce(cluster cluster) or``.
     R: ``glm(outcome ~ covariates [+ factor(fe)], binomial)`` +
     ``sandwich::vcovCL(fit, cluster = ~cluster, type = "HC0")``.
+    A ``dask.dataframe.DataFrame`` is fitted on its cluster: :func:`famtrial.models.distributed.logit`.
     """
+    from famtrial.models import distributed
+    if distributed.is_dask_dataframe(data):
+        return distributed.logit(data, outcome, covariates, cluster, adjustment=adjustment, t_reference=t_reference,
+                                 fixed_effects=fixed_effects, offset=offset)
     data = check_frame(data)
     covariates = check_names(covariates)
     check_columns(data, outcome=outcome, covariates=covariates, cluster=cluster, fixed_effects=fixed_effects,

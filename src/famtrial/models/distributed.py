@@ -1,0 +1,715 @@
+r"""The exact conditional logit and the logit on a Dask DataFrame: map over partitions, reduce on the client.
+
+Every model here gives the same numbers as its in-memory twin (:func:`famtrial.models.clogit.conditional_logit`,
+:func:`famtrial.models.logit.logit`), which dispatch here when handed a ``dask.dataframe.DataFrame``:
+the same drop rules decided on global sums, the same Newton iterations (:func:`famtrial.models.optim.newton`),
+the same covariance (:func:`famtrial.models.covariance.sandwich`) and the same results objects.
+
+How a fit runs (``P`` partitions, ``k`` regressors):
+
+1. **Prepare** (one read of the projected columns): each partition is validated (counts of
+   non-finite values, non-0/1 outcomes, missing labels, reduced on the client so the error names
+   the global count), its rows grouped, its uninformative groups (all 0 or all 1) counted and set
+   aside, and the b = 0 sums of the informative ones formed (within-group cross products, score,
+   Hessian, log-likelihood: ``_clogit_kernel.null_point``). The result stays in worker memory
+   (a future per partition); only sums and the partition's group labels reach the client.
+2. **Alignment**: a group whose rows lie in two partitions would be split in two. The group labels
+   of step 1 are checked for a label in more than one partition; if there is one, the frame is
+   shuffled by group (``DataFrame.shuffle(on=group)``: one all-to-all transfer of the projected
+   columns between workers, and step 1 again) and ``DistributedFit.shuffled`` records it. Data
+   written one block of parents per Parquet file (:func:`read_parquet`) are aligned and never pay this.
+3. **Global decisions** on the reduced sums, exactly as in memory: dropped groups and their rows,
+   regressors without within-group variation, collinear regressors (same Gram matrix, same
+   :func:`~famtrial.models.design.independent_columns`), clusters that fail to nest groups.
+4. **Newton on the client**: each evaluation maps ``(ll, score, Hessian)`` over the partitions and
+   sums them; the start is the closed-form b = 0 point of step 1.
+5. **Sandwich**: per-cluster score sums per partition, summed across partitions on the client
+   (a cluster may span partitions), then ``sandwich`` as in memory.
+
+The numba kernel runs with **one thread inside each task** (``numba.set_num_threads(1)`` at the
+start of every task; it is a per-thread setting): the cluster's parallelism is its workers x
+threads, and a kernel spawning its own threads in every worker would oversubscribe the cores.
+Start workers with ``threads_per_worker=1`` and as many workers as cores (``LocalCluster(n_workers=
+cores, threads_per_worker=1)``, or ``dask worker --nthreads 1 --nworkers N``).
+
+Differences from in memory, all in the bookkeeping, never in a number: the example labels in a
+drop record are the first five in partition order (the same as in memory when the partitions
+are consecutive blocks of the in-memory frame, as from :func:`read_parquet` of files written in order);
+``results.model`` is a :class:`DistributedFit` description (the data are released from the workers
+after the fit) rather than the in-memory model; ``offset`` must be a column name. The logit's exact
+separation check (a linear programme over all rows) runs in memory only: on a Dask DataFrame a fit
+that reaches fitted probabilities within 3e-7 of 0 or 1, or whose Newton iterations fail, raises
+:class:`~famtrial.models.logit.SeparationError` with the count and the in-memory check to run.
+
+Dask is optional: ``pip install "famtrial[dask]"``. Without it, the functions that need it raise
+:class:`DaskNotInstalledError` saying so.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit, log_expit
+
+from famtrial.models import _clogit_kernel as kernel
+from famtrial.models.base import DropRecord
+from famtrial.models.clogit import ConditionalLogitResults, _examples
+from famtrial.models.covariance import Adjustment, model_based, sandwich
+from famtrial.models.design import independent_columns
+from famtrial.models.logit import _EXTREME_ETA, LogitResults, SeparationError
+from famtrial.models.optim import ConvergenceError, newton
+
+__all__ = [
+    "INSTALL",
+    "DaskNotInstalledError",
+    "DistributedFit",
+    "conditional_logit",
+    "is_dask_dataframe",
+    "logit",
+    "read_parquet",
+]
+
+#: What to install for the Dask support.
+INSTALL = 'pip install "famtrial[dask]"'
+
+
+class DaskNotInstalledError(ImportError):
+    """famtrial's Dask support was used without dask[dataframe] and distributed installed."""
+
+
+def _require_dask() -> None:
+    try:
+        import dask.dataframe  # noqa: F401
+        import distributed  # noqa: F401
+    except ImportError as err:
+        raise DaskNotInstalledError(f"famtrial's Dask support needs dask[dataframe] and distributed, which are not "
+                                    f"installed ({err}); install them with: {INSTALL}") from None
+
+
+def is_dask_dataframe(obj) -> bool:
+    """Whether ``obj`` is a Dask DataFrame (checked without importing dask)."""
+    root = type(obj).__module__.split(".")[0]
+    return root in ("dask", "dask_expr") and hasattr(obj, "map_partitions") and hasattr(obj, "columns")
+
+
+def _get_client(client):
+    _require_dask()
+    if client is not None:
+        return client
+    from distributed import default_client
+
+    try:
+        return default_client()
+    except ValueError:
+        raise ValueError("fitting a Dask DataFrame needs a running dask.distributed Client: "
+                         "`from dask.distributed import Client; client = Client()` starts a local cluster, "
+                         "`Client(\"tcp://scheduler-address:8786\")` connects to a running one") from None
+
+
+def _one_thread() -> None:
+    """Inside a task: the numba kernel on this thread uses one thread (numba's setting is per thread);
+    and the worker's memory accounting sizes the prepared partitions by their arrays."""
+    import numba
+
+    if numba.get_num_threads() != 1:
+        numba.set_num_threads(1)
+    _register_sizeof()
+
+
+_SIZEOF_REGISTERED = False
+
+
+def _register_sizeof() -> None:
+    """Teach ``dask.sizeof`` the prepared partitions' size (their arrays' bytes), so a worker's
+    managed memory, and its spilling to disk, count them (the default, ``sys.getsizeof``, would not)."""
+    global _SIZEOF_REGISTERED
+    if _SIZEOF_REGISTERED:
+        return
+    from dask.sizeof import sizeof
+
+    def size(part) -> int:
+        return 1000 + sum(v.nbytes for v in part.__dict__.values() if isinstance(v, np.ndarray))
+
+    sizeof.register(_ClogitPart)(size)
+    sizeof.register(_LogitPart)(size)
+    _SIZEOF_REGISTERED = True
+
+
+def read_parquet(path, columns: Sequence[str], *, filters=None):
+    """A partitioned Parquet dataset (a directory, a glob or a list of files) as a lazy Dask DataFrame.
+
+    Only ``columns`` are read (column projection), and each file is one partition
+    (``split_row_groups=False``), so a dataset written one block of whole parents per file is
+    aligned on the parent and the fits never shuffle it. ``filters`` (pyarrow's DNF, e.g.
+    ``[("month", "==", "2017-06")]``) skips row groups and rows, for one month's cross-section.
+    Nothing is read until a fit (or ``.compute()``).
+    """
+    _require_dask()
+    import dask.dataframe as dd
+
+    columns = list(dict.fromkeys(columns))
+    return dd.read_parquet(path, columns=columns, filters=filters, split_row_groups=False, aggregate_files=False)
+
+
+@dataclass(frozen=True)
+class DistributedFit:
+    """What ``results.model`` holds for a fit on a Dask DataFrame: a description, not the data.
+
+    ``n_partitions`` partitions were fitted (after a shuffle by group when ``shuffled``); the
+    prepared partitions are released from the workers when the fit returns. ``seconds``: wall
+    time of each phase (``prepare``: read, validate and reduce, the shuffle included; ``newton``;
+    ``covariance``).
+    """
+
+    kind: str
+    exog_names: tuple[str, ...]
+    nobs: int
+    n_groups: int | None
+    n_partitions: int
+    shuffled: bool
+    dropped: tuple[DropRecord, ...]
+    seconds: tuple[tuple[str, float], ...] = ()
+
+
+def _check_columns(ddf, needed: Sequence[str], message) -> None:
+    if not is_dask_dataframe(ddf):
+        raise TypeError(f"expected a dask.dataframe.DataFrame; got {type(ddf).__name__}")
+    missing = [c for c in needed if c not in ddf.columns]
+    if missing:
+        raise ValueError(message(missing))
+
+
+def _compute_parts(client, ddf, fn, **kwargs) -> list:
+    """One future per partition holding ``fn(partition, **kwargs)``, kept in worker memory."""
+    import dask
+
+    parts = ddf.to_delayed()
+    return client.compute([dask.delayed(fn, pure=False)(p, **kwargs) for p in parts])
+
+
+def _gather(client, fn, futures, **kwargs) -> list:
+    return client.gather(client.map(fn, futures, pure=False, **kwargs))
+
+
+# ---------------------------------------------------------------------------------------------
+# conditional logit: one partition
+# ---------------------------------------------------------------------------------------------
+class _ClogitPart:
+    """A partition's informative groups in the kernel's layout (rows grouped, covariates transposed)."""
+
+    def __init__(self, **fields):
+        self.__dict__.update(fields)
+
+
+def _clogit_prepare(frame: pd.DataFrame, outcome: str, covariates: list[str], group: str, cluster: str | None,
+                    offset: str | None) -> _ClogitPart:
+    """Validate, group and reduce one partition (the constructor of ``ConditionalLogit``, per partition)."""
+    _one_thread()
+    n = len(frame)
+    p = len(covariates)
+    y = frame[outcome].to_numpy()
+    g = frame[group].to_numpy()
+    c = frame[cluster].to_numpy() if cluster is not None else None
+    off = frame[offset].to_numpy(dtype=float) if offset is not None else np.zeros(0)
+    problems = {"outcome_nonfinite": 0, "x_nonfinite": [0] * p, "group_na": 0, "outcome_bad": 0,
+                "outcome_examples": [], "offset_nonfinite": int((~np.isfinite(off)).sum()),
+                "cluster_na": int(pd.isna(c).sum()) if c is not None else 0}
+    if y.dtype.kind not in "iub":
+        y = y.astype(float)
+        problems["outcome_nonfinite"] = int((~np.isfinite(y)).sum())
+    # covariates are read one at a time, and only the informative groups' rows kept (memory: one copy)
+    problems["x_nonfinite"] = [int(kernel.count_bad(frame[name].to_numpy(dtype=float), False)) for name in covariates]
+    if g.dtype.kind not in "iub":
+        problems["group_na"] = int(pd.isna(g).sum())
+    if problems["outcome_nonfinite"] == 0 and kernel.count_bad(y, True):
+        bad = (y != 0) & (y != 1)
+        problems["outcome_bad"] = int(bad.sum())
+        problems["outcome_examples"] = list(pd.unique(y[bad])[:5])
+    fatal = (problems["outcome_nonfinite"] or any(problems["x_nonfinite"]) or problems["group_na"]
+             or problems["outcome_bad"] or problems["offset_nonfinite"])
+    empty = {"labels": g[:0], "n_bad": 0, "bad_rows": 0, "bad_examples": [], "n_groups": 0, "nobs": 0,
+             "xt": np.zeros((p, 0)), "y": np.zeros(0, np.int8), "offset": np.zeros(0),
+             "lo": np.zeros(0, np.int64), "hi": np.zeros(0, np.int64), "flip": np.zeros(0, bool),
+             "batches": np.zeros((0, 16), np.int64), "depth": np.zeros(0, np.int64), "group_labels": g[:0],
+             "cluster_of_group": None if c is None else c[:0], "spanning": 0, "spanning_examples": [],
+             "null": (np.zeros((p, p)), np.zeros(p), 0.0, np.zeros(p), np.zeros((p, p))), "has_offset": False}
+    if fatal or n == 0:
+        return _ClogitPart(problems=problems, **empty)
+    y = y.astype(np.int8)
+    # group the rows exactly as ConditionalLogit does (stable, within-group order kept)
+    starts_all = np.concatenate(([0], np.flatnonzero(g[1:] != g[:-1]) + 1, [n]))
+    labels = g[starts_all[:-1]]
+    order = None
+    if len(pd.unique(labels)) != len(labels):
+        codes, labels = pd.factorize(g, sort=False)
+        order = np.argsort(codes, kind="stable")
+        y = y[order]
+        off = off[order] if len(off) else off
+        c = c[order] if c is not None else None
+        starts_all = np.concatenate(([0], np.flatnonzero(np.diff(codes[order])) + 1, [n]))
+    sizes = np.diff(starts_all)
+    ysum = np.add.reduceat(y, starts_all[:-1], dtype=np.int64)
+    informative = (ysum > 0) & (ysum < sizes)
+    bad = {"labels": labels, "n_bad": int((~informative).sum()), "bad_rows": int(sizes[~informative].sum()),
+           "bad_examples": list(labels[~informative][:5])}
+    if not informative.any():  # a partition without an informative group contributes only counts
+        return _ClogitPart(problems=problems, **{**empty, **bad})
+    rows = np.repeat(informative, sizes)
+    keep_all = bool(rows.all())
+    index = None if keep_all else np.flatnonzero(rows)  # positions among the grouped rows
+    if order is not None:
+        index = order if index is None else order[index]
+    xt_i = np.empty((p, int(sizes[informative].sum())))
+    for j, name in enumerate(covariates):
+        col = frame[name].to_numpy(dtype=float)
+        xt_i[j] = col if index is None else col[index]
+    y_i = y if keep_all else y[rows]
+    off_i = off if (keep_all or not len(off)) else off[rows]
+    has_offset = bool(off_i.any())
+    if not has_offset:
+        off_i = np.zeros(0)
+    sizes_i = sizes[informative]
+    bounds = np.concatenate(([0], np.cumsum(sizes_i))).astype(np.int64)
+    lo, hi = bounds[:-1], bounds[1:]
+    null = kernel.null_point(xt_i, y_i, lo, hi)
+    flip, batches, depth = kernel.plan(ysum[informative], sizes_i)
+    group_labels = labels[informative]
+    cluster_of_group, spanning, spanning_examples = None, 0, []
+    if c is not None and problems["cluster_na"] == 0 and len(lo):
+        c_i = c if keep_all else c[rows]
+        codes = pd.factorize(c_i)[0]
+        span = np.minimum.reduceat(codes, lo) != np.maximum.reduceat(codes, lo)
+        spanning = int(span.sum())
+        spanning_examples = list(pd.unique(group_labels[span])[:5])
+        cluster_of_group = c_i[lo]
+    return _ClogitPart(
+        problems=problems, **bad, n_groups=len(lo), nobs=int(sizes_i.sum()), xt=xt_i, y=y_i,
+        offset=off_i, lo=lo, hi=hi, flip=flip, batches=batches, depth=depth, group_labels=group_labels,
+        cluster_of_group=cluster_of_group, spanning=spanning, spanning_examples=spanning_examples, null=null,
+        has_offset=has_offset)
+
+
+def _clogit_summary(part: _ClogitPart) -> dict:
+    keys = ("problems", "labels", "n_bad", "bad_rows", "bad_examples", "n_groups", "nobs", "spanning",
+            "spanning_examples", "null", "has_offset")
+    return {k: getattr(part, k) for k in keys}
+
+
+def _clogit_restrict(part: _ClogitPart, kept: np.ndarray) -> _ClogitPart:
+    fields = dict(part.__dict__)
+    fields.update(xt=np.ascontiguousarray(part.xt[kept]), labels=None, null=None)
+    return _ClogitPart(**fields)
+
+
+def _clogit_eval(part: _ClogitPart, params: np.ndarray, want_hess: bool):
+    """``(ll, score, Hessian)`` of one partition (``Hessian`` zeros when not wanted)."""
+    _one_thread()
+    k = len(params)
+    if part.n_groups == 0:
+        return 0.0, np.zeros(k), np.zeros((k, k))
+    ll, scores, hess = kernel.derivatives(part.xt, np.array(params, dtype=float), part.offset, part.y, part.lo,
+                                          part.hi, part.flip, part.batches, part.depth, want_hess, 4)
+    return float(ll.sum()), scores.sum(axis=0), hess
+
+
+def _clogit_cluster_scores(part: _ClogitPart, params: np.ndarray, by_group: bool):
+    """Per-cluster sums of the group scores (``by_group``: the group scores themselves), with their labels."""
+    _one_thread()
+    k = len(params)
+    if part.n_groups == 0:
+        return part.group_labels[:0], np.zeros((0, k))
+    _, scores, _ = kernel.derivatives(part.xt, np.array(params, dtype=float), part.offset, part.y, part.lo,
+                                      part.hi, part.flip, part.batches, part.depth, False, 4)
+    if by_group:
+        return part.group_labels, scores
+    codes, uniques = pd.factorize(part.cluster_of_group, sort=False)
+    sums = np.zeros((len(uniques), k))
+    np.add.at(sums, codes, scores)
+    return np.asarray(uniques), sums
+
+
+def _sum_evals(results: list) -> tuple[float, np.ndarray, np.ndarray]:
+    ll = sum(r[0] for r in results)
+    return ll, np.sum([r[1] for r in results], axis=0), np.sum([r[2] for r in results], axis=0)
+
+
+def _raise_problems(problems: list[dict], covariates: Sequence[str]) -> None:
+    """The in-memory constructor's validation errors, with global counts, in its order."""
+    total = {key: sum(pr[key] for pr in problems) for key in ("outcome_nonfinite", "group_na", "outcome_bad",
+                                                             "offset_nonfinite")}
+    fix = "drop or impute those rows before fitting (famtrial.load_panel(..., missing='drop') counts them)"
+    if total["outcome_nonfinite"]:
+        raise ValueError(f"column 'outcome' has {total['outcome_nonfinite']:,} missing or infinite values; {fix}")
+    for j, name in enumerate(covariates):
+        bad = sum(pr["x_nonfinite"][j] for pr in problems)
+        if bad:
+            raise ValueError(f"column {name!r} has {bad:,} missing or infinite values; {fix}")
+    if total["group_na"]:
+        raise ValueError(f"the group column has {total['group_na']:,} missing labels; drop those rows first")
+    if total["outcome_bad"]:
+        examples = [v for pr in problems for v in pr["outcome_examples"]]
+        raise ValueError(f"the outcome must be 0/1; {total['outcome_bad']:,} rows have other values "
+                         f"(e.g. {_examples(np.asarray(examples))}); recode it to 0/1")
+    if total["offset_nonfinite"]:
+        raise ValueError(f"column 'offset' has {total['offset_nonfinite']:,} missing or infinite values; {fix}")
+
+
+def conditional_logit(data, outcome: str, covariates: Sequence[str], group: str, cluster: str | None = None, *,
+                      robust: bool = False, adjustment: Adjustment = "stata", t_reference: bool = False,
+                      offset: str | None = None, client=None, tol: float = 1e-18,
+                      maxiter: int = 100) -> ConditionalLogitResults:
+    """Exact fixed-effects logit of a Dask DataFrame: the numbers of the in-memory fit, computed partition by partition.
+
+    Arguments as :func:`famtrial.models.clogit.conditional_logit` (which calls this when given a
+    Dask DataFrame); ``offset`` is a column name; ``client`` a ``dask.distributed.Client``
+    (default: the current one); ``tol`` and ``maxiter`` Newton's, as in ``ConditionalLogit.fit``.
+    The model, drop rules, Newton iterations and sandwich ``G/(G-1) (-H)^-1 (sum_c u_c u_c') (-H)^-1``
+    are those of :class:`~famtrial.models.clogit.ConditionalLogit`; see the module docs for how
+    they are distributed. Stata: ``clogit outcome covariates, group(group) vce(cluster cluster)``.
+    R: ``survival::clogit(outcome ~ covariates + strata(group), method = "exact")``.
+    """
+    if cluster is not None and robust:
+        raise ValueError("give either cluster= or robust=True, not both")
+    covariates = list(covariates)
+    if offset is not None and not isinstance(offset, str):
+        raise TypeError(f"offset must be a column name with a Dask DataFrame; got {type(offset).__name__}")
+    _check_columns(data, [outcome, *covariates, group, *([offset] if offset else [])],
+                   lambda m: f"columns not in the data: {m}")
+    _check_columns(data, [cluster] if cluster else [], lambda m: f"cluster column {m[0]!r} is not in the data")
+    client = _get_client(client)
+    ddf = data[list(dict.fromkeys([outcome, *covariates, group, *(c for c in (cluster, offset) if c)]))]
+    spec = {"outcome": outcome, "covariates": covariates, "group": group, "cluster": cluster, "offset": offset}
+    clock = [time.perf_counter()]
+
+    parts = _compute_parts(client, ddf, _clogit_prepare, **spec)
+    summaries = _gather(client, _clogit_summary, parts)
+    shuffled = False
+    _raise_problems([s["problems"] for s in summaries], covariates)
+    labels = [s["labels"] for s in summaries]
+    if len(labels) > 1 and pd.Index(np.concatenate(labels)).has_duplicates:
+        # some group's rows lie in several partitions: bring each group's rows together
+        del parts
+        ddf = ddf.shuffle(on=group, npartitions=ddf.npartitions)
+        shuffled = True
+        parts = _compute_parts(client, ddf, _clogit_prepare, **spec)
+        summaries = _gather(client, _clogit_summary, parts)
+    del labels
+    p = len(covariates)
+    dropped: list[DropRecord] = []
+    n_bad = sum(s["n_bad"] for s in summaries)
+    if n_bad:
+        examples = [e for s in summaries for e in s["bad_examples"]][:5]
+        dropped.append(DropRecord("groups", n_bad, f"all positive or all negative outcomes "
+                                  f"({sum(s['bad_rows'] for s in summaries):,} rows)", tuple(map(str, examples))))
+    n_groups = sum(s["n_groups"] for s in summaries)
+    if n_groups == 0:
+        raise ValueError("no group has variation in the outcome (every group is all 0 or all 1): "
+                         "the conditional likelihood is empty")
+    nobs = sum(s["nobs"] for s in summaries)
+    gram, sumsq, ll0, score0, hess0 = (sum(s["null"][i] for s in summaries) for i in range(5))
+    constant = np.diag(gram) <= 1e-20 * np.maximum(sumsq, 1.0)
+    for j in np.flatnonzero(constant):
+        dropped.append(DropRecord("variable", 0, "no within-group variation", (covariates[j],)))
+    candidates = np.flatnonzero(~constant)
+    kept = candidates[independent_columns(gram[np.ix_(candidates, candidates)])]
+    for j in sorted(set(candidates) - set(kept)):
+        dropped.append(DropRecord("variable", 0, "collinear with earlier regressors", (covariates[j],)))
+    names = [covariates[j] for j in kept]
+    has_offset = any(s["has_offset"] for s in summaries)
+    cov_type = "cluster" if cluster is not None else ("robust" if robust else "nonrobust")
+    if cov_type == "cluster":
+        na = sum(s["problems"]["cluster_na"] for s in summaries)
+        if na:
+            raise ValueError(f"the cluster column has {na:,} missing labels; drop those rows first")
+        spanning = sum(s["spanning"] for s in summaries)
+        if spanning:
+            examples = np.asarray([e for s in summaries for e in s["spanning_examples"]], dtype=object)
+            raise ValueError(f"clusters must nest groups: {spanning:,} groups span several clusters "
+                             f"(e.g. groups {_examples(examples)}); cluster on a variable "
+                             "that is constant within each group (e.g. office, not month)")
+    del summaries
+    if len(kept) != p:
+        parts = client.map(_clogit_restrict, parts, kept=kept, pure=False)
+
+    def derivatives(params):
+        return _sum_evals(_gather(client, _clogit_eval, parts, params=params, want_hess=True))
+
+    def gradient(params):
+        return _sum_evals(_gather(client, _clogit_eval, parts, params=params, want_hess=False))[:2]
+
+    k = len(kept)
+    null = None if has_offset else (ll0, score0[kept], hess0[np.ix_(kept, kept)])
+    clock.append(time.perf_counter())
+    opt = newton(derivatives, np.zeros(k), initial=null, gradient=gradient, tol=tol, maxiter=maxiter)
+    clock.append(time.perf_counter())
+    bread = np.linalg.inv(-opt.hessian)
+    if cov_type == "nonrobust":
+        cov = model_based(bread)
+        info_clusters = ()
+    else:
+        pieces = _gather(client, _clogit_cluster_scores, parts, params=opt.x, by_group=cov_type == "robust")
+        cov = sandwich(bread, np.concatenate([s for _, s in pieces]), np.concatenate([lab for lab, _ in pieces]),
+                       adjustment=adjustment, nobs=nobs, t_reference=t_reference)
+        info_clusters = (("Clusters", f"{cov.n_clusters:,}"),)
+    llnull = null[0] if null is not None else derivatives(np.zeros(k))[0]
+    n_parts = len(parts)
+    client.cancel(parts)
+    clock.append(time.perf_counter())
+    model = DistributedFit(kind="conditional logit", exog_names=tuple(names), nobs=nobs, n_groups=n_groups,
+                           n_partitions=n_parts, shuffled=shuffled, dropped=tuple(dropped),
+                           seconds=tuple(zip(("prepare", "newton", "covariance"), np.diff(clock).tolist())))
+    return ConditionalLogitResults(
+        model_name="Conditional (fixed-effects) logit, exact likelihood",
+        outcome=outcome,
+        params=pd.Series(opt.x, index=names, name="params"),
+        covariance=cov,
+        nobs=nobs,
+        llf=opt.llf,
+        llnull=llnull,
+        converged=opt.converged,
+        iterations=opt.iterations,
+        dropped=tuple(dropped),
+        info=(("Groups", f"{n_groups:,}"), *info_clusters,
+              ("Dask partitions", f"{n_parts:,}" + (" (shuffled by group)" if shuffled else ""))),
+        n_groups=n_groups,
+        model=model,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# logit: one partition
+# ---------------------------------------------------------------------------------------------
+class _LogitPart:
+    def __init__(self, **fields):
+        self.__dict__.update(fields)
+
+
+def _logit_prepare(frame: pd.DataFrame, outcome: str, covariates: list[str], cluster: str | None,
+                   offset: str | None) -> _LogitPart:
+    _register_sizeof()
+    n = len(frame)
+    y = frame[outcome].to_numpy(dtype=float)
+    x = np.empty((n, len(covariates)))
+    for j, col in enumerate(covariates):
+        x[:, j] = frame[col].to_numpy(dtype=float)
+    off = frame[offset].to_numpy(dtype=float) if offset is not None else np.zeros(n)
+    c = frame[cluster].to_numpy() if cluster is not None else None
+    nonfinite = [int((~np.isfinite(col)).sum()) for col in (y, off, *x.T)]
+    bad01 = int((~np.isin(y, (0.0, 1.0))).sum())
+    problems = {"n": n, "nonfinite": nonfinite, "bad01": bad01,
+                "cluster_na": int(pd.isna(c).sum()) if c is not None else 0}
+    return _LogitPart(problems=problems, y=y, x=x, offset=off, clusters=c)
+
+
+def _logit_problems(part: _LogitPart) -> dict:
+    return part.problems
+
+
+def _keep_mask(part: _LogitPart, exclusions: list[tuple[int, float]]) -> np.ndarray:
+    keep = np.ones(len(part.y), dtype=bool)
+    for j, value in exclusions:
+        keep &= part.x[:, j] != value
+    return keep
+
+
+def _logit_stats(part: _LogitPart, exclusions: list[tuple[int, float]]) -> dict:
+    """Per regressor, among the rows not yet excluded: whether it is 0/1 and, for each value, the
+    row count and the outcome's min and max (Stata's perfect-prediction rule); the Gram matrix of
+    ``[1, x]`` and the outcome's sum."""
+    keep = _keep_mask(part, exclusions)
+    x, y = part.x[keep], part.y[keep]
+    p = x.shape[1]
+    binary = np.isin(x, (0.0, 1.0)).all(axis=0) if len(y) else np.ones(p, bool)
+    counts = np.zeros((p, 2), np.int64)
+    ymin = np.full((p, 2), np.inf)
+    ymax = np.full((p, 2), -np.inf)
+    for j in np.flatnonzero(binary):
+        for i, value in enumerate((1.0, 0.0)):
+            on = x[:, j] == value
+            counts[j, i] = int(on.sum())
+            if counts[j, i]:
+                ymin[j, i], ymax[j, i] = y[on].min(), y[on].max()
+    xc = np.column_stack([np.ones(len(y)), x])
+    return {"n": len(y), "binary": binary, "counts": counts, "ymin": ymin, "ymax": ymax, "gram": xc.T @ xc,
+            "ysum": float(y.sum()), "offset_any": bool(part.offset[keep].any())}
+
+
+def _logit_restrict(part: _LogitPart, exclusions, columns: np.ndarray) -> _LogitPart:
+    """The rows and columns the fit uses: ``columns`` index ``[1, x]`` (0 is the intercept)."""
+    keep = _keep_mask(part, exclusions)
+    x = np.column_stack([np.ones(int(keep.sum())), part.x[keep]])[:, columns]
+    return _LogitPart(y=part.y[keep], x=np.ascontiguousarray(x), offset=part.offset[keep],
+                      clusters=part.clusters[keep] if part.clusters is not None else None)
+
+
+def _logit_eval(part: _LogitPart, params: np.ndarray, columns: np.ndarray | None = None):
+    """Log-likelihood, gradient ``X'(y - p)`` and Hessian ``-X' diag(p(1-p)) X`` (as ``Logit.derivatives``)."""
+    x = part.x if columns is None else part.x[:, columns]
+    eta = x @ np.asarray(params, dtype=float) + part.offset
+    prob = expit(eta)
+    ll = float(np.sum(part.y * eta + log_expit(-eta)))
+    return ll, x.T @ (part.y - prob), -(x * (prob * (1 - prob))[:, None]).T @ x
+
+
+def _logit_final(part: _LogitPart, params: np.ndarray, scores: bool):
+    """``max |eta|`` and, with ``scores``, the per-cluster sums of the row scores with their labels."""
+    eta = part.x @ params + part.offset
+    big = float(np.abs(eta).max()) if len(eta) else 0.0
+    if not scores:
+        return big, None, None
+    u = part.x * (part.y - expit(eta))[:, None]
+    codes, uniques = pd.factorize(part.clusters, sort=False)
+    sums = np.zeros((len(uniques), u.shape[1]))
+    np.add.at(sums, codes, u)
+    return big, np.asarray(uniques), sums
+
+
+def logit(data, outcome: str, covariates: Sequence[str], cluster: str | None = None, *,
+          adjustment: Adjustment = "stata", t_reference: bool = False, fixed_effects: str | None = None,
+          offset: str | None = None, client=None, maxiter: int = 100) -> LogitResults:
+    """Logit with an intercept on a Dask DataFrame: the numbers of :func:`famtrial.models.logit.logit`.
+
+    Stata's perfect-prediction rule for 0/1 regressors, the collinearity drops, Newton from
+    ``logit(mean y)`` and the cluster-robust sandwich are those of
+    :class:`~famtrial.models.logit.Logit`, decided on sums reduced over partitions (one pass, plus
+    one per perfect-prediction drop). ``fixed_effects`` is not supported on a Dask DataFrame.
+    For the monthly series, call it on one month's rows (``ddf[ddf.month == m]``, or
+    :func:`read_parquet` with ``filters``). Stata: ``logit outcome covariates, vce(cluster cluster)``.
+    R: ``glm(outcome ~ covariates, binomial)`` + ``sandwich::vcovCL(fit, cluster = ~cluster, type = "HC0")``.
+    """
+    covariates = list(covariates)
+    if fixed_effects is not None:
+        raise ValueError(f"fixed_effects={fixed_effects!r} is not supported on a Dask DataFrame; add the dummies "
+                         "as columns, or fit the conditional logit (famtrial.conditional_logit) for many levels")
+    if offset is not None and not isinstance(offset, str):
+        raise TypeError(f"offset must be a column name with a Dask DataFrame; got {type(offset).__name__}")
+    cols = list(data.columns) if is_dask_dataframe(data) else []
+    _check_columns(data, [cluster] if cluster else [], lambda m: f"cluster column {m[0]!r} is not in the data "
+                   f"(columns: {cols})")
+    _check_columns(data, [outcome], lambda m: f"outcome column {m[0]!r} is not in the data (columns: {cols})")
+    _check_columns(data, [offset] if offset else [], lambda m: f"offset column {m[0]!r} is not in the data")
+    _check_columns(data, covariates, lambda m: f"columns {m} are not in the data (columns: {cols})")
+    client = _get_client(client)
+    ddf = data[list(dict.fromkeys([outcome, *covariates, *(c for c in (cluster, offset) if c)]))]
+    parts = _compute_parts(client, ddf, _logit_prepare, outcome=outcome, covariates=covariates, cluster=cluster,
+                           offset=offset)
+    problems = _gather(client, _logit_problems, parts)
+    n_input = sum(pr["n"] for pr in problems)
+    for i, name in enumerate(["outcome", "offset", *covariates]):
+        bad = sum(pr["nonfinite"][i] for pr in problems)
+        if bad:
+            raise ValueError(f"column {name!r} has {bad:,} missing or infinite values of {n_input:,}; "
+                             "drop or impute those rows first")
+    bad01 = sum(pr["bad01"] for pr in problems)
+    if bad01:
+        raise ValueError(f"the outcome must be 0/1; {bad01:,} of {n_input:,} rows have other values")
+
+    # Stata's perfect-prediction rule, regressor by regressor; a drop changes the rows the later ones see
+    p = len(covariates)
+    exclusions: list[tuple[int, float]] = []
+    dropped: list[DropRecord] = []
+    omitted: set[int] = set()
+    start_col = 0
+    while True:
+        stats = _gather(client, _logit_stats, parts, exclusions=exclusions)
+        n_keep = sum(s["n"] for s in stats)
+        binary = np.all([s["binary"] for s in stats], axis=0)
+        counts = np.sum([s["counts"] for s in stats], axis=0)
+        ymin = np.min([s["ymin"] for s in stats], axis=0)
+        ymax = np.max([s["ymax"] for s in stats], axis=0)
+        again = False
+        for j in range(start_col, p):
+            if not binary[j]:
+                continue
+            for i, label in enumerate(("!= 0", "== 0")):
+                if 0 < counts[j, i] < n_keep and ymin[j, i] == ymax[j, i]:
+                    name = covariates[j]
+                    what = "success" if ymin[j, i] == 1 else "failure"
+                    dropped.append(DropRecord("rows", int(counts[j, i]), f"{name} {label} predicts {what} perfectly; "
+                                              f"{name} omitted and its rows not used", (name,)))
+                    exclusions.append((j, 1.0 - i))
+                    omitted.add(j)
+                    again = True
+                    break
+            if again:
+                start_col = j + 1
+                break
+        if not again:
+            break
+    ysum = sum(s["ysum"] for s in stats)
+    if n_keep == 0 or ysum in (0, n_keep):
+        what = f"{int(ysum > 0)} in all {n_keep:,} remaining rows" if n_keep else "left with no rows"
+        raise SeparationError(f"the outcome is {what}" + (" after the perfect-prediction drops" if dropped
+                                                            else "") + ": nothing to estimate")
+    gram = np.sum([s["gram"] for s in stats], axis=0)
+    has_offset = any(s["offset_any"] for s in stats)
+    del stats
+    candidates = np.array([0] + [j + 1 for j in range(p) if j not in omitted])  # columns of [1, x]
+    all_names = ["Intercept", *covariates]
+    kept = candidates[independent_columns(gram[np.ix_(candidates, candidates)])]
+    for j in sorted(set(candidates) - set(kept)):
+        dropped.append(DropRecord("variable", 0, "collinear with earlier regressors (or constant)", (all_names[j],)))
+    names = [all_names[j] for j in kept]
+    if cluster is not None:
+        na = sum(pr["cluster_na"] for pr in problems)
+        if na:
+            raise ValueError(f"the cluster labels have {na:,} missing values of {n_input:,}; "
+                             "fill or drop those rows first")
+    parts = client.map(_logit_restrict, parts, exclusions=exclusions, columns=kept, pure=False)
+
+    def derivatives(params):
+        return _sum_evals(_gather(client, _logit_eval, parts, params=params))
+
+    k = len(kept)
+    start = np.zeros(k)
+    ybar = ysum / n_keep
+    if kept[0] == 0:
+        start[0] = np.log(ybar / (1 - ybar))
+    fail = None
+    try:
+        opt = newton(derivatives, start, maxiter=maxiter)
+    except (np.linalg.LinAlgError, ConvergenceError) as err:  # diverging estimates make -H singular
+        fail = str(err)
+    if fail is None:
+        finals = _gather(client, _logit_final, parts, params=opt.x, scores=cluster is not None)
+        big = max(f[0] for f in finals)
+        if not opt.converged:
+            fail = f"no convergence in {maxiter} iterations"
+        elif big > _EXTREME_ETA:
+            fail = f"a fitted probability within {1 / (1 + np.exp(_EXTREME_ETA)):.0e} of 0 or 1 (|eta| = {big:.1f})"
+    if fail is not None:
+        client.cancel(parts)
+        raise SeparationError(f"the logit on the Dask DataFrame reached {fail}: (quasi-)complete separation is "
+                              "likely, and its exact check (a linear programme over all rows) runs in memory only: "
+                              "fit famtrial.logit on the rows in memory (ddf.compute(), or a sample that keeps the "
+                              "suspect regressors) to name the separating regressors")
+    bread = np.linalg.inv(-opt.hessian)
+    info: tuple = ()
+    if cluster is None:
+        cov = model_based(bread)
+    else:
+        cov = sandwich(bread, np.concatenate([f[2] for f in finals]), np.concatenate([f[1] for f in finals]),
+                       adjustment=adjustment, nobs=n_keep, t_reference=t_reference)
+        info = (("Clusters", f"{cov.n_clusters:,}"),)
+    if kept[0] != 0:
+        llnull = derivatives(np.zeros(k))[0]
+    elif has_offset:
+        null_cols = np.array([0])
+        llnull = newton(lambda b: _sum_evals(_gather(client, _logit_eval, parts, params=b, columns=null_cols)),
+                        np.zeros(1)).llf
+    else:
+        llnull = float(ysum * np.log(ybar) + (n_keep - ysum) * np.log(1 - ybar))
+    n_parts = len(parts)
+    client.cancel(parts)
+    model = DistributedFit(kind="logit", exog_names=tuple(names), nobs=n_keep, n_groups=None, n_partitions=n_parts,
+                           shuffled=False, dropped=tuple(dropped))
+    return LogitResults(
+        model_name="Logit (maximum likelihood)", outcome=outcome,
+        params=pd.Series(opt.x, index=names, name="params"), covariance=cov, nobs=n_keep,
+        llf=opt.llf, llnull=llnull, converged=opt.converged, iterations=opt.iterations,
+        dropped=tuple(dropped), info=(*info, ("Dask partitions", f"{n_parts:,}")), model=model,
+    )

@@ -164,3 +164,14 @@ def test_option_errors(panel):
 
 def test_process_pool_runs_in_order():
     assert run_tasks(math.factorial, range(8), n_jobs=2) == [math.factorial(i) for i in range(8)]
+
+
+def test_month_effects_model_is_refitted_with_its_month_effects(panel):
+    """A re-draw refits the model the plan fits: with month effects, the observed z is that model's z."""
+    from famtrial.trial import fe_model
+
+    res = randomization_test(panel, "activation", trend="months", n_perm=2, seed=3, n_jobs=1, progress=False)
+    fit = fe_model(panel, "activation", trend="months")
+    assert res.observed == pytest.approx(float(fit.tvalues["coordinator_pooled"]), rel=1e-9)
+    assert res.observed != pytest.approx(float(fe_model(panel, "activation", trend="none").tvalues["coordinator_pooled"]),
+                                         rel=1e-6)

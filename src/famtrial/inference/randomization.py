@@ -92,15 +92,17 @@ class _Refit:
     term_index: int
     statistic: Statistic
     start: np.ndarray | None = None
+    time: np.ndarray | None = None   # categorical time (month) effects of an fe model, fitted without dummies
+    time_name: str = "month"
 
     def fit(self, family_arm: np.ndarray):
         arm = family_arm[self.family_code].astype(float)
         x = np.column_stack([self.switches * arm[:, None], self.exog])
         if self.kind == "fe":
-            model = ConditionalLogit(self.y, x, self.groups, names=self.names)
+            model = ConditionalLogit(self.y, x, self.groups, names=self.names, time=self.time, time_name=self.time_name)
         else:
             model = Logit(self.y, x, names=self.names, add_constant=False)
-        start = self.start if len(model.exog_names) == len(self.names) else None
+        start = self.start if self.start is not None and len(model.exog_names) == len(self.start) else None
         return model.fit("cluster", self.clusters, start=start)
 
     def __call__(self, family_arm: np.ndarray) -> float:
@@ -179,7 +181,8 @@ def _fe_refit(panel: Panel, design: FamilyDesign, outcome: str, split: bool, tre
         exog=frame[others].to_numpy(dtype=float),
         names=(*treat, *others), family_code=np.searchsorted(design.family, panel.data[cols.family].to_numpy()),
         switches=switches, groups=frame[cols.parent].to_numpy(), clusters=frame[cols.office].to_numpy(),
-        term_index=treat.index(term), statistic=statistic)
+        term_index=treat.index(term), statistic=statistic,
+        time=frame[cols.month].to_numpy() if trend == "months" else None, time_name=cols.month)
 
 
 def _monthly_refit(panel: Panel, design: FamilyDesign, outcome: str, month, controls: Sequence[str],

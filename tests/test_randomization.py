@@ -164,3 +164,24 @@ def test_option_errors(panel):
 
 def test_process_pool_runs_in_order():
     assert run_tasks(math.factorial, range(8), n_jobs=2) == [math.factorial(i) for i in range(8)]
+
+
+def test_auto_executor_moves_to_processes_with_identical_draws(panel, monkeypatch):
+    """n_jobs=None measures re-draws here and hands the rest to a pool when that saves more than
+    the pool's start-up (set to 0 here, so it always does); the draws equal the serial ones."""
+    import famtrial.inference.randomization as ri
+
+    serial = randomization_test(panel, "activation", n_perm=6, seed=8, n_jobs=1, progress=False)
+    monkeypatch.setattr(ri, "POOL_STARTUP_SECONDS", 0.0)
+    design = family_design(panel)
+    _, refit = ri._fe_refit(panel, design, "activation", False, "linear", None, "z")
+    refit = ri.replace(refit, start=refit.fit(design.arm).params.to_numpy())
+    seeds = np.random.SeedSequence(8).spawn(6)
+    calls = []
+    real = ri.map_in_processes
+    monkeypatch.setattr(ri, "map_in_processes", lambda fn, items, **kw: calls.append(len(items)) or real(fn, items, **kw))
+    mixed = ri._run_draws(design, refit, seeds, n_jobs=None, progress=False, desc="t", probe_seconds=0.0)
+    assert calls and sum(calls) >= 1  # the pool ran the re-draws after the first two
+    assert np.array_equal(mixed, serial.draws)
+    pooled = randomization_test(panel, "activation", n_perm=6, seed=8, n_jobs=2, progress=False)
+    assert np.array_equal(pooled.draws, serial.draws)

@@ -546,15 +546,21 @@ def _cluster_score_sums(X: np.ndarray, resid: np.ndarray, clusters: list, sizes:
     block, ``(B, G, k)``, and which clusters occur in each block (``None`` for a block whose labels
     are missing, of the wrong length, or not given)."""
     B, _, k = X.shape
-    valid = [c is not None and len(c) == n and not pd.isna(c).any() for c, n in zip(clusters, sizes)]
     present: list[np.ndarray | None] = [None] * B
-    if not any(valid):
+    take = np.flatnonzero([c is not None and len(c) == n for c, n in zip(clusters, sizes)])
+    if not len(take):
         return None, present
-    take = np.flatnonzero(valid)
-    codes, labels = pd.factorize(np.concatenate([np.asarray(clusters[t]) for t in take]))
+    labels_all = np.concatenate([np.asarray(clusters[t]) for t in take])
+    starts = np.r_[0, np.cumsum(sizes[take])]
+    missing = np.add.reduceat(pd.isna(labels_all), starts[:-1])
+    if missing.any():
+        take, labels_all = take[missing == 0], labels_all[np.repeat(missing == 0, sizes[take])]
+        if not len(take):
+            return None, present
+    codes, labels = pd.factorize(labels_all)
     g = len(labels)
     key = np.repeat(np.arange(len(take)), sizes[take]) * g + codes
-    scores = np.concatenate([X[t, :sizes[t]] * resid[t, :sizes[t], None] for t in take])
+    scores = (X[take] * resid[take][:, :, None])[np.arange(X.shape[1])[None, :] < sizes[take][:, None]]
     sums = np.zeros((B, g, k))
     sums[take] = np.column_stack([np.bincount(key, weights=scores[:, c], minlength=len(take) * g)
                                   for c in range(k)]).reshape(len(take), g, k)

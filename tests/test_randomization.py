@@ -167,12 +167,12 @@ def test_process_pool_runs_in_order():
 
 
 def test_auto_executor_moves_to_processes_with_identical_draws(panel, monkeypatch):
-    """n_jobs=None measures re-draws here and hands the rest to a pool when that saves more than
-    the pool's start-up (set to 0 here, so it always does); the draws equal the serial ones."""
+    """n_jobs=None measures re-draws here and hands the rest to a pool when that pays (made to
+    pay here); the draws equal the serial ones, and those of an explicit pool."""
     import famtrial.inference.randomization as ri
 
     serial = randomization_test(panel, "activation", n_perm=6, seed=8, n_jobs=1, progress=False)
-    monkeypatch.setattr(ri, "POOL_STARTUP_SECONDS", 0.0)
+    monkeypatch.setattr(ri, "_pool_pays", lambda remaining, per_draw, jobs: True)
     design = family_design(panel)
     _, refit = ri._fe_refit(panel, design, "activation", False, "linear", None, "z")
     refit = ri.replace(refit, start=refit.fit(design.arm).params.to_numpy())
@@ -185,3 +185,16 @@ def test_auto_executor_moves_to_processes_with_identical_draws(panel, monkeypatc
     assert np.array_equal(mixed, serial.draws)
     pooled = randomization_test(panel, "activation", n_perm=6, seed=8, n_jobs=2, progress=False)
     assert np.array_equal(pooled.draws, serial.draws)
+
+
+def test_pool_only_when_it_saves_more_than_its_start_up(monkeypatch):
+    import famtrial.inference.randomization as ri
+
+    monkeypatch.setattr(ri.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(ri, "POOL_STARTUP_SECONDS", 3.0)
+    monkeypatch.setattr(ri.os, "getloadavg", lambda: (1.0, 1.0, 1.0))  # only this process runs
+    # 2 idle cores halve the work: 0.03 s x 500 = 15 s saves 7.5 s > 1.2 x 3 s; 199 re-draws save 3 s
+    assert ri._pool_pays(500, 0.03, 2) and not ri._pool_pays(199, 0.03, 2)
+    assert not ri._pool_pays(10_000, 0.03, 1)
+    monkeypatch.setattr(ri.os, "getloadavg", lambda: (8.0, 8.0, 8.0))  # the cores are busy elsewhere
+    assert not ri._pool_pays(10_000, 0.03, 2)

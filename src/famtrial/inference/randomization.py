@@ -17,6 +17,7 @@ reps(R): clogit ...``. R: ``ri2::conduct_ri``.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -120,6 +121,17 @@ def _chunk(task) -> list[float]:
         return [refit(design.draw(np.random.default_rng(s))) for s in seeds]
 
 
+def _pool_pays(remaining: int, per_draw: float, jobs: int) -> bool:
+    """Whether ``jobs`` processes finish ``remaining`` re-draws (``per_draw`` seconds each here)
+    sooner than this process, start-up included. Cores busy with other work (the 1-minute load
+    average beyond this process) are not counted, and they slow the start-up as much as the work."""
+    cores = os.cpu_count() or 1
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 1.0
+    free = min(jobs, max(1.0, cores - max(load - 1.0, 0.0)))
+    saved = remaining * per_draw * (1 - 1 / free)
+    return saved > 1.2 * POOL_STARTUP_SECONDS * max(1.0, load / cores)
+
+
 def _run_draws(design: FamilyDesign, refit: _Refit, seeds: list, *, n_jobs: int | None, progress: bool,
                desc: str, probe_seconds: float = 1.0) -> np.ndarray:
     """Every re-draw's statistic, in this process or in a process pool, whichever is faster.
@@ -127,8 +139,9 @@ def _run_draws(design: FamilyDesign, refit: _Refit, seeds: list, *, n_jobs: int 
     ``n_jobs=1``: in this process. ``n_jobs > 1``: that many processes (one numba thread each).
     ``n_jobs=None``: re-draws run here while their cost is measured (at least two, for about
     ``probe_seconds``); the rest goes to a pool of all cores only when the measured time it
-    saves exceeds the pool's start-up (:data:`~famtrial.inference._parallel.POOL_STARTUP_SECONDS`):
-    on 2 cores and the trial's size that takes several hundred re-draws. Each re-draw has its
+    saves on the cores other work leaves free exceeds the pool's start-up
+    (:data:`~famtrial.inference._parallel.POOL_STARTUP_SECONDS`, :func:`_pool_pays`): on 2 idle
+    cores and the trial's size that takes several hundred re-draws, on busy cores never. Each re-draw has its
     own seed, so the draws do not depend on where they ran. Progress moves with every re-draw
     here and every chunk (about half a second of work) in the pool, and the clock is redrawn
     while the pool starts.
@@ -145,8 +158,7 @@ def _run_draws(design: FamilyDesign, refit: _Refit, seeds: list, *, n_jobs: int 
             done += 1
             bar.update()
             if here == n and jobs > 1 and done >= 2 and time.perf_counter() - start >= probe_seconds:
-                saved = (n - done) * (time.perf_counter() - start) / done * (1 - 1 / jobs)
-                here = done if saved > 1.2 * POOL_STARTUP_SECONDS else n + 1  # decided: pool or here
+                here = done if _pool_pays(n - done, (time.perf_counter() - start) / done, jobs) else n + 1
         if done < n:
             per_draw = (time.perf_counter() - start) / done if done else None
             # chunks of about half a second of work (at least 4 per process) keep progress moving

@@ -457,8 +457,9 @@ def _fit_same_k(blocks, names, *, adjustment, t_reference, outcome, tol, maxiter
 
     def evaluate(params):
         eta = np.matmul(X, params[:, :, None])[:, :, 0]
-        p = expit(eta)
-        ll = np.sum(mask * (Y * eta + log_expit(-eta)), axis=1)
+        q = expit(-eta)  # 1 - p, accurate where p is near 1; log(1 - p) = log_expit(-eta)
+        p = 1.0 - q
+        ll = np.sum(mask * (Y * eta + np.log(q)), axis=1)
         # padding rows have x = 0: they add nothing to the gradient and the Hessian
         grad = np.matmul(Xt, (Y - p)[:, :, None])[:, :, 0]
         hess = -np.matmul(Xt * (p * (1 - p))[:, None, :], X)
@@ -562,8 +563,8 @@ def _cluster_score_sums(X: np.ndarray, resid: np.ndarray, clusters: list, sizes:
     key = np.repeat(np.arange(len(take)), sizes[take]) * g + codes
     scores = (X[take] * resid[take][:, :, None])[np.arange(X.shape[1])[None, :] < sizes[take][:, None]]
     sums = np.zeros((B, g, k))
-    sums[take] = np.column_stack([np.bincount(key, weights=scores[:, c], minlength=len(take) * g)
-                                  for c in range(k)]).reshape(len(take), g, k)
+    sums[take] = np.column_stack([np.bincount(key, weights=col, minlength=len(take) * g)
+                                  for col in np.ascontiguousarray(scores.T)]).reshape(len(take), g, k)
     counts = np.bincount(key, minlength=len(take) * g).reshape(len(take), g)
     for i, t in enumerate(take):
         present[t] = counts[i] > 0

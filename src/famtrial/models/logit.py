@@ -434,7 +434,14 @@ def fit_logit_blocks(blocks: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray |
 
 
 def _fit_same_k(blocks, names, *, adjustment, t_reference, outcome, tol, maxiter) -> list[LogitResults | None]:
-    """:func:`fit_logit_blocks` for blocks with the same number of regressors."""
+    """:func:`fit_logit_blocks` for blocks with the same number of regressors.
+
+    Rows of a block with the same regressors and cluster are collapsed into one cell with its
+    count n_c and number of ones s_c: the log-likelihood ``sum_c [s_c eta_c - n_c log(1 + e^eta_c)]``,
+    its derivatives and the cluster sums of the scores are those of the rows, summed in another
+    order. With 0/1 regressors (arm, baseline indicators) a block of thousands of rows has a few
+    hundred cells at most.
+    """
     sizes = np.array([len(yb) for yb, _, _ in blocks])
     k, nmax = len(names[0]) + 1, int(sizes.max())
     result: list[LogitResults | None] = [None] * len(blocks)
@@ -447,32 +454,62 @@ def _fit_same_k(blocks, names, *, adjustment, t_reference, outcome, tol, maxiter
         Y[b, :sizes[b]] = np.asarray(yb, dtype=float).ravel()
     if not (np.isfinite(X).all() and np.isfinite(Y).all() and ((Y == 0) | (Y == 1)).all()):
         return result  # Logit names the column and the count
-    pos = np.arange(nmax)[None, :] < sizes[:, None]
-    use = np.flatnonzero(_regular_blocks(X, Y, sizes))
+    # cluster labels Logit.fit would reject (wrong length, missing) leave the block to it
+    labelled = [c is None or (len(c) == n and not pd.isna(c).any()) for (_, _, c), n in zip(blocks, sizes)]
+    use = np.flatnonzero(_regular_blocks(X, Y, sizes) & np.array(labelled))
     if not len(use):
         return result
-    X, Y, pos, n_b = X[use], Y[use], pos[use], sizes[use]
-    mask = pos.astype(float)
-    Xt = np.ascontiguousarray(np.swapaxes(X, 1, 2))
+    n_b = sizes[use]
+    pos = np.arange(nmax)[None, :] < n_b[:, None]
+    rows_x, rows_y = X[use][pos], Y[use][pos]
+    rows_block = np.repeat(np.arange(len(use)), n_b)
+    clustered = [blocks[b][2] is not None for b in use]
+    labels_all = np.concatenate([np.asarray(blocks[b][2]) if c else np.zeros(n, dtype=int)
+                                 for b, c, n in zip(use, clustered, n_b)])
+    cluster_code, cluster_labels = pd.factorize(labels_all)
+    g = len(cluster_labels)
+    # cells: (block, cluster, regressor values) in mixed radix when the codes fit in 62 bits
+    key, radix = rows_block * g + cluster_code, len(use) * g
+    for j in range(1, k):
+        codes, uniques = pd.factorize(rows_x[:, j])
+        if radix * len(uniques) >= 2**62:
+            key = np.arange(len(rows_y))  # too many combinations: one cell per row
+            break
+        key, radix = key * len(uniques) + codes, radix * len(uniques)
+    _, first, cell_of_row = np.unique(key, return_index=True, return_inverse=True)  # cells sorted by block
+    cell_of_row = cell_of_row.ravel()
+    cell_block, cell_cluster = rows_block[first], cluster_code[first]
+    count = np.bincount(cell_of_row, minlength=len(first)).astype(float)
+    ones = np.bincount(cell_of_row, weights=rows_y, minlength=len(first))
+    # cells padded per block: (B, c_max, k); padding has count 0 and x = 0
+    per_block = np.bincount(cell_block, minlength=len(use))
+    cmax = int(per_block.max())
+    slot = np.arange(len(first)) - np.r_[0, np.cumsum(per_block)][cell_block]
+    C = np.zeros((len(use), cmax, k))
+    C[cell_block, slot] = rows_x[first]
+    N = np.zeros((len(use), cmax))
+    N[cell_block, slot] = count
+    S = np.zeros((len(use), cmax))
+    S[cell_block, slot] = ones
+    Ct = np.ascontiguousarray(np.swapaxes(C, 1, 2))
 
     def evaluate(params):
-        eta = np.matmul(X, params[:, :, None])[:, :, 0]
+        eta = np.matmul(C, params[:, :, None])[:, :, 0]
         q = expit(-eta)  # 1 - p, accurate where p is near 1; log(1 - p) = log_expit(-eta)
         p = 1.0 - q
-        ll = np.sum(mask * (Y * eta + np.log(q)), axis=1)
-        # padding rows have x = 0: they add nothing to the gradient and the Hessian
-        grad = np.matmul(Xt, (Y - p)[:, :, None])[:, :, 0]
-        hess = -np.matmul(Xt * (p * (1 - p))[:, None, :], X)
+        ll = np.sum(S * eta + N * np.log(q), axis=1)
+        grad = np.matmul(Ct, (S - N * p)[:, :, None])[:, :, 0]
+        hess = -np.matmul(Ct * (N * p * q)[:, None, :], C)
         return ll, grad, hess, eta
 
     # Logit.fit's start, the intercept at logit(mean y), where p = mean y in every row: closed form
-    ybar = np.sum(Y, axis=1) / n_b
+    ybar = S.sum(axis=1) / n_b
     params = np.zeros((len(use), k))
     params[:, 0] = np.log(ybar / (1 - ybar))
-    eta = np.where(pos, params[:, :1], 0.0)
-    llf = np.sum(Y, axis=1) * params[:, 0] + n_b * log_expit(-params[:, 0])
-    grad = np.matmul(Xt, (Y - ybar[:, None] * mask)[:, :, None])[:, :, 0]
-    hess = -(ybar * (1 - ybar))[:, None, None] * np.matmul(Xt, X)
+    eta = np.where(N > 0, params[:, :1], 0.0)
+    llf = S.sum(axis=1) * params[:, 0] + n_b * log_expit(-params[:, 0])
+    grad = np.matmul(Ct, (S - N * ybar[:, None])[:, :, None])[:, :, 0]
+    hess = -(ybar * (1 - ybar))[:, None, None] * np.matmul(Ct * N[:, None, :], C)
     active = np.ones(len(use), dtype=bool)
     failed = np.zeros(len(use), dtype=bool)
     iterations = np.zeros(len(use), dtype=int)
@@ -508,30 +545,31 @@ def _fit_same_k(blocks, names, *, adjustment, t_reference, outcome, tol, maxiter
         if pending.any():  # step halving failed: Logit.fit raises ConvergenceError
             failed[idx[pending]] = True
             active[idx[pending]] = False
-    keep = converged & ~failed & (np.abs(np.where(pos, eta, 0.0)).max(axis=1) <= _EXTREME_ETA)
+    keep = converged & ~failed & (np.abs(np.where(N > 0, eta, 0.0)).max(axis=1) <= _EXTREME_ETA)
     if not keep.any():
         return result
     fitted = np.flatnonzero(keep)
-    indexes: dict[tuple[str, ...], pd.Index] = {}  # one Index per list of names
     bread = np.linalg.inv(-hess[fitted])
-    resid = mask[fitted] * (Y[fitted] - expit(eta[fitted]))
-    sums, present = _cluster_score_sums(X[fitted], resid, [blocks[b][2] for b in use[fitted]], n_b[fitted])
+    # cluster sums of the scores x (y - p), cell by cell: (B, G, k)
+    resid = (S - N * expit(eta))[cell_block, slot]
+    sums = np.column_stack([np.bincount(cell_block * g + cell_cluster, weights=resid * col, minlength=len(use) * g)
+                            for col in np.ascontiguousarray(rows_x[first].T)]).reshape(len(use), g, k)
+    present = np.bincount(cell_block * g + cell_cluster, minlength=len(use) * g).reshape(len(use), g) > 0
+    indexes: dict[tuple[str, ...], pd.Index] = {}  # one Index per list of names
     for i, j in enumerate(fitted):
         b, n = use[j], int(n_b[j])
         model = object.__new__(Logit)  # what Logit(y_b, x_b, names=names[b]) builds for a regular block
         model.nobs_input, model.dropped, model.used_rows = n, [], np.arange(n)
-        model._x, model._y, model._offset = X[j, :n], Y[j, :n], np.zeros(n)
+        model._x, model._y, model._offset = X[b, :n], Y[b, :n], np.zeros(n)
         model.exog_names, model._has_constant, model.nobs = ["Intercept", *names[b]], True, n
         index = indexes.get(tuple(model.exog_names))
         if index is None:
             index = indexes[tuple(model.exog_names)] = pd.Index(model.exog_names)
-        if blocks[b][2] is None:
+        if not clustered[j]:
             cov, info = model_based(bread[i]), ()
-        elif present[i] is None:  # cluster labels Logit.fit rejects (missing, wrong length): it says why
-            continue
         else:
             # the sandwich of the cluster sums, one row per cluster: Stata's vce(cluster) factor G/(G-1)
-            cov = replace(sandwich(bread[i], sums[i][present[i]], None, adjustment=adjustment, nobs=n,
+            cov = replace(sandwich(bread[i], sums[j][present[j]], None, adjustment=adjustment, nobs=n,
                                    t_reference=t_reference), cov_type="cluster")
             info = (("Clusters", f"{cov.n_clusters:,}"),)
         result[b] = LogitResults(
@@ -540,32 +578,3 @@ def _fit_same_k(blocks, names, *, adjustment, t_reference, outcome, tol, maxiter
             llf=float(llf[j]), llnull=model._llnull(), converged=True, iterations=int(iterations[j]),
             dropped=(), info=info, model=model)
     return result
-
-
-def _cluster_score_sums(X: np.ndarray, resid: np.ndarray, clusters: list, sizes: np.ndarray):
-    """Per block, the cluster sums of the scores ``x_i (y_i - p_i)`` over all clusters seen in any
-    block, ``(B, G, k)``, and which clusters occur in each block (``None`` for a block whose labels
-    are missing, of the wrong length, or not given)."""
-    B, _, k = X.shape
-    present: list[np.ndarray | None] = [None] * B
-    take = np.flatnonzero([c is not None and len(c) == n for c, n in zip(clusters, sizes)])
-    if not len(take):
-        return None, present
-    labels_all = np.concatenate([np.asarray(clusters[t]) for t in take])
-    starts = np.r_[0, np.cumsum(sizes[take])]
-    missing = np.add.reduceat(pd.isna(labels_all), starts[:-1])
-    if missing.any():
-        take, labels_all = take[missing == 0], labels_all[np.repeat(missing == 0, sizes[take])]
-        if not len(take):
-            return None, present
-    codes, labels = pd.factorize(labels_all)
-    g = len(labels)
-    key = np.repeat(np.arange(len(take)), sizes[take]) * g + codes
-    scores = (X[take] * resid[take][:, :, None])[np.arange(X.shape[1])[None, :] < sizes[take][:, None]]
-    sums = np.zeros((B, g, k))
-    sums[take] = np.column_stack([np.bincount(key, weights=col, minlength=len(take) * g)
-                                  for col in np.ascontiguousarray(scores.T)]).reshape(len(take), g, k)
-    counts = np.bincount(key, minlength=len(take) * g).reshape(len(take), g)
-    for i, t in enumerate(take):
-        present[t] = counts[i] > 0
-    return sums, present

@@ -297,7 +297,10 @@ def monthly_effects(panel: Panel, outcome: str, *, months: Sequence[str] | None 
             batched = dict(zip(wanted, fit_logit_blocks(blocks, names, adjustment=adjustment,
                                                         t_reference=t_reference, outcome=outcome)))
     offices = data[cols.office].to_numpy()
+    office_code = pd.factorize(offices)[0]
     clusters_all = data[cluster_col].to_numpy() if cluster_col else None
+    # cluster codes in sorted label order: a month's influence sums come out as groupby would give them
+    cluster_code, cluster_labels = pd.factorize(clusters_all, sort=True) if cluster_col else (None, None)
     rows, fits, influence = [], [], []
     with Progress(len(wanted), f"monthly logits ({outcome})", enabled=progress) as bar:
         for month in wanted:
@@ -305,8 +308,8 @@ def monthly_effects(panel: Panel, outcome: str, *, months: Sequence[str] | None 
             fit = batched.get(month)
             if fit is not None:  # a regular month: nothing dropped, nothing to note
                 r = rows_of[month]
-                used_offices, used_clusters = offices[r], None if clusters_all is None else clusters_all[r]
-                n_offices = len(pd.unique(used_offices))
+                used_codes = None if cluster_code is None else cluster_code[r]
+                n_offices = int(np.count_nonzero(np.bincount(office_code[r])))
             else:
                 cross = data.iloc[rows_of[month]].reset_index(drop=True)
                 empty = {"month": str(month), "coef": np.nan, "se_coef": np.nan, "or": np.nan, "se": np.nan,
@@ -327,8 +330,7 @@ def monthly_effects(panel: Panel, outcome: str, *, months: Sequence[str] | None 
                     bar.update()
                     continue
                 used = cross.iloc[fit.model.used_rows]
-                used_offices = used[cols.office].to_numpy()
-                used_clusters = used[cluster_col].to_numpy() if cluster_col else None
+                used_codes = None if cluster_code is None else cluster_code[rows_of[month][fit.model.used_rows]]
                 n_offices = int(used[cols.office].nunique())
             j = fit.model.exog_names.index(cols.arm)
             params = fit.params.to_numpy()
@@ -339,8 +341,9 @@ def monthly_effects(panel: Panel, outcome: str, *, months: Sequence[str] | None 
             fits.append(fit)
             if band:
                 infl = fit.model.score_obs(params) @ fit.model.bread(params)[:, j]
-                codes, labels = pd.factorize(used_clusters, sort=True)
-                influence.append(pd.Series(np.bincount(codes, weights=infl, minlength=len(labels)), index=labels))
+                sums = np.bincount(used_codes, weights=infl, minlength=len(cluster_labels))
+                seen = np.bincount(used_codes, minlength=len(cluster_labels)) > 0
+                influence.append(pd.Series(sums[seen], index=cluster_labels[seen]))
             bar.update()
     frame = pd.DataFrame(rows)
     ok = frame["coef"].notna().to_numpy()

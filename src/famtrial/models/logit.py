@@ -476,8 +476,10 @@ def _fit_same_k(blocks, names, *, adjustment, t_reference, outcome, tol, maxiter
             key = np.arange(len(rows_y))  # too many combinations: one cell per row
             break
         key, radix = key * len(uniques) + codes, radix * len(uniques)
-    _, first, cell_of_row = np.unique(key, return_index=True, return_inverse=True)  # cells sorted by block
-    cell_of_row = cell_of_row.ravel()
+    # cells numbered in order of first appearance: rows come block by block, so cells do too
+    cell_of_row, cells = pd.factorize(key)
+    first = np.empty(len(cells), dtype=np.int64)
+    first[cell_of_row[::-1]] = np.arange(len(key))[::-1]
     cell_block, cell_cluster = rows_block[first], cluster_code[first]
     count = np.bincount(cell_of_row, minlength=len(first)).astype(float)
     ones = np.bincount(cell_of_row, weights=rows_y, minlength=len(first))

@@ -265,8 +265,12 @@ def monthly_effects(panel: Panel, outcome: str, *, months: Sequence[str] | None 
     keep = list(dict.fromkeys([cols.parent, cols.office, cols.month, cols.arm, outcome,
                                *([cluster_col] if cluster_col else [])]))
     data = panel.data.loc[np.isin(month_ordinals, [m.ordinal for m in wanted]), keep]
-    no_base = int((~data[cols.parent].drop_duplicates().isin(base[cols.parent])).sum())
-    data = data.merge(base, on=cols.parent, how="inner")
+    # an inner join on the parent (one baseline row each), rows in the panel's order, as DataFrame.merge
+    at = pd.Index(base[cols.parent]).get_indexer(data[cols.parent])
+    has = at >= 0
+    no_base = len(pd.unique(data[cols.parent].to_numpy()[~has]))
+    data = pd.DataFrame({**{c: data[c].array[has] for c in data.columns},
+                         **{c: base[c].to_numpy()[at[has]] for c in base.columns if c != cols.parent}})
 
     regs_all = [cols.arm, *[f"{v}_baseline" for v in base_vars]]
 

@@ -196,5 +196,6 @@ def test_pool_only_when_it_saves_more_than_its_start_up(monkeypatch):
     # 2 idle cores halve the work: 0.03 s x 500 = 15 s saves 7.5 s > 1.2 x 3 s; 199 re-draws save 3 s
     assert ri._pool_pays(500, 0.03, 2) and not ri._pool_pays(199, 0.03, 2)
     assert not ri._pool_pays(10_000, 0.03, 1)
-    monkeypatch.setattr(ri.os, "getloadavg", lambda: (8.0, 8.0, 8.0))  # the cores are busy elsewhere
-    assert not ri._pool_pays(10_000, 0.03, 2)
+    # a busy machine: re-draws measured 4x slower, and the start-up scaled by load / cores = 4 too
+    monkeypatch.setattr(ri.os, "getloadavg", lambda: (8.0, 8.0, 8.0))
+    assert ri._pool_pays(500, 0.12, 2) and not ri._pool_pays(199, 0.12, 2)

@@ -122,13 +122,13 @@ def _chunk(task) -> list[float]:
 
 
 def _pool_pays(remaining: int, per_draw: float, jobs: int) -> bool:
-    """Whether ``jobs`` processes finish ``remaining`` re-draws (``per_draw`` seconds each here)
-    sooner than this process, start-up included. Cores busy with other work (the 1-minute load
-    average beyond this process) are not counted, and they slow the start-up as much as the work."""
+    """Whether ``jobs`` processes finish ``remaining`` re-draws (``per_draw`` seconds each, measured
+    here) sooner than this process, start-up included. On a busy machine the measured re-draws are
+    slowed by the other work and the start-up is too: it is scaled by the 1-minute load average per
+    core (each process still gets its share of the cores, so the pool's gain stays ``jobs``-fold)."""
     cores = os.cpu_count() or 1
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 1.0
-    free = min(jobs, max(1.0, cores - max(load - 1.0, 0.0)))
-    saved = remaining * per_draw * (1 - 1 / free)
+    saved = remaining * per_draw * (1 - 1 / jobs)
     return saved > 1.2 * POOL_STARTUP_SECONDS * max(1.0, load / cores)
 
 
@@ -139,9 +139,9 @@ def _run_draws(design: FamilyDesign, refit: _Refit, seeds: list, *, n_jobs: int 
     ``n_jobs=1``: in this process. ``n_jobs > 1``: that many processes (one numba thread each).
     ``n_jobs=None``: re-draws run here while their cost is measured (at least two, for about
     ``probe_seconds``); the rest goes to a pool of all cores only when the measured time it
-    saves on the cores other work leaves free exceeds the pool's start-up
-    (:data:`~famtrial.inference._parallel.POOL_STARTUP_SECONDS`, :func:`_pool_pays`): on 2 idle
-    cores and the trial's size that takes several hundred re-draws, on busy cores never. Each re-draw has its
+    saves exceeds the pool's start-up (:data:`~famtrial.inference._parallel.POOL_STARTUP_SECONDS`,
+    scaled by the load; :func:`_pool_pays`): on 2 cores and the trial's size that takes several
+    hundred re-draws. Each re-draw has its
     own seed, so the draws do not depend on where they ran. Progress moves with every re-draw
     here and every chunk (about half a second of work) in the pool, and the clock is redrawn
     while the pool starts.

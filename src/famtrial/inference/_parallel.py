@@ -105,20 +105,37 @@ def run_tasks(fn: Callable[[Any], Any], items: Sequence[Any], *, n_jobs: int | N
     return results
 
 
-def map_in_processes(fn: Callable[[Any], Any], items: Sequence[Any], *, jobs: int, bar: Progress | None = None,
-                     units: Sequence[int] | None = None, heartbeat: float = 0.5) -> list:
-    """``[fn(item) for item in items]`` in ``jobs`` spawned processes (one numba thread each), in order.
+_SHARED: Any = None  # in a worker of map_in_processes: the ``shared`` object, sent once
 
-    ``bar.update(units[i])`` as item i finishes (default 1 per item), and a redraw of the bar's
-    clock every ``heartbeat`` seconds while waiting (so the start-up of the processes is not a
-    silent gap).
+
+def _init_worker(shared) -> None:
+    global _SHARED
+    _single_threaded()
+    _SHARED = shared
+
+
+def _call_with_shared(task):
+    fn, item = task
+    return fn(_SHARED, item)
+
+
+def map_in_processes(fn: Callable[[Any, Any], Any], items: Sequence[Any], *, shared: Any, jobs: int,
+                     bar: Progress | None = None, units: Sequence[int] | None = None,
+                     heartbeat: float = 0.5) -> list:
+    """``[fn(shared, item) for item in items]`` in ``jobs`` spawned processes (one numba thread each), in order.
+
+    ``shared`` (the large, common part of every task) is pickled once per process, not once per
+    item. ``bar.update(units[i])`` as item i finishes (default 1 per item), and a redraw of the
+    bar's clock every ``heartbeat`` seconds while waiting (so the start-up of the processes is
+    not a silent gap).
     """
     items = list(items)
     units = [1] * len(items) if units is None else list(units)
     ctx = multiprocessing.get_context("spawn")  # numba's threading layers are not fork-safe
     results: list = [None] * len(items)
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_single_threaded) as pool:
-        futures = {pool.submit(fn, item): i for i, item in enumerate(items)}
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker,
+                             initargs=(shared,)) as pool:
+        futures = {pool.submit(_call_with_shared, (fn, item)): i for i, item in enumerate(items)}
         pending = set(futures)
         while pending:
             done, pending = wait(pending, timeout=heartbeat, return_when=FIRST_COMPLETED)

@@ -115,6 +115,11 @@ class _Refit:
         return float(fit.params[term] if self.statistic == "coef" else fit.tvalues[term])
 
 
+def _seeded_draws(shared: tuple[FamilyDesign, _Refit], seeds) -> list[float]:
+    """The statistics of the re-draws seeded by ``seeds`` (a pool task: the design and refit are sent once)."""
+    return _chunk((*shared, seeds))
+
+
 def _chunk(task) -> list[float]:
     design, refit, seeds = task
     with one_numba_thread():  # a Dask worker's process may run several numba threads
@@ -165,8 +170,8 @@ def _run_draws(design: FamilyDesign, refit: _Refit, seeds: list, *, n_jobs: int 
             size = max(1, min(-(-(n - done) // (4 * jobs)), int(0.5 / per_draw) if per_draw else 8))
             parts = [list(range(a, min(a + size, n))) for a in range(done, n, size)]
             bar.desc = f"{desc} ({jobs} processes)"
-            results = map_in_processes(_chunk, [(design, refit, [seeds[i] for i in part]) for part in parts],
-                                       jobs=jobs, bar=bar, units=[len(part) for part in parts])
+            results = map_in_processes(_seeded_draws, [[seeds[i] for i in part] for part in parts],
+                                       shared=(design, refit), jobs=jobs, bar=bar, units=[len(part) for part in parts])
             for part, values in zip(parts, results):
                 draws[part] = values
     return draws

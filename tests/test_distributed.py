@@ -230,9 +230,9 @@ def test_randomization_on_the_cluster_scatters_once_and_matches_serial(client):
     assert on_cluster.pvalue == serial.pvalue
 
     def threads(item, fn, shared):
-        import numba
+        from famtrial.models.threads import max_threads
 
-        return _parallel._call_with_shared(item, fn, shared), numba.get_num_threads()
+        return _parallel._call_with_shared(item, fn, shared), max_threads()
 
     data = client.scatter([(np.arange(3),)], broadcast=True, hash=False)[0]
     out = client.gather(client.map(threads, [10, 20], fn=lambda t: int(t[0].sum()) + t[1], shared=data, pure=False))

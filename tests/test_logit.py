@@ -169,7 +169,7 @@ def test_extreme_but_overlapping_data_are_fitted_not_flagged():
 
 
 def test_constant_outcome_and_bad_input_give_clear_errors(data):
-    with pytest.raises(SeparationError, match="outcome is 0 in all 50 remaining rows"):
+    with pytest.raises(SeparationError, match="outcome is 0 in all 50 rows: nothing to estimate"):
         Logit(np.zeros(50), np.arange(50.0)).fit()
     bad = data.assign(age=data["age"].where(data.index > 2))
     with pytest.raises(ValueError, match=r"column 'age' has 3 missing or infinite values of 1,500"):

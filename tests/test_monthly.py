@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from famtrial.inference.multiplicity import sup_t_critical
 from famtrial.models.logit import logit
 from famtrial.monthly import monthly_effects
 from famtrial.panel import load_panel
@@ -205,3 +206,51 @@ def test_monthly_effects_shows_progress_on_stderr_unless_silenced(capsys):
     assert "monthly logits (activation): [" in capsys.readouterr().err
     monthly_effects(panel, "activation", band=False, progress=False)
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("options", [{}, {"t_reference": True, "adjustment": "statsmodels"},
+                                     {"cluster": None, "band": False}])
+def test_months_fitted_together_equal_the_logit_of_each_month(options):
+    """The regular months are fitted together (one batched Newton); every number equals the logit
+    fitted on that month alone (to 1e-10), irregular months included: one with a constant outcome,
+    one where a 0/1 control predicts the outcome perfectly (dropped with its rows, as Stata)."""
+    frame = path_panel(11, [0.0, 0.3, 0.6, 0.6, 0.0, 0.0])
+    frame.loc[frame["month"] == "2017-01", "activation"] = 0
+    rwc = frame.groupby("parent_id")["reduced_work_capacity"].transform("first") == 1
+    frame.loc[(frame["month"] == "2017-02") & rwc, "activation"] = 1
+    panel = load_panel(frame)
+    eff = monthly_effects(panel, "activation", progress=False, **options)
+    f = eff.frame.set_index("month")
+    regs = ["arm", "reduced_work_capacity_baseline", "activation_baseline", "employed_baseline"]
+    kw = {k: v for k, v in options.items() if k in ("t_reference", "adjustment")}
+    assert np.isnan(f.loc["2017-01", "coef"]) and "no estimate: the outcome is 0" in f.loc["2017-01", "note"]
+    assert "reduced_work_capacity_baseline != 0 predicts success perfectly" in f.loc["2017-02", "note"]
+    fits, influence, ses, factors = iter(eff.results), [], [], []
+    for month in f.index:
+        if month == "2017-01":
+            continue
+        own = regs if month != "2016-10" else [r for r in regs if r != "activation_baseline"]
+        base = panel.baseline_frame()[["parent_id", *BASE]].rename(columns={v: f"{v}_baseline" for v in BASE})
+        cross = panel.data.loc[panel.data["month"] == pd.Period(month, "M")].merge(base, on="parent_id")
+        alone = logit(cross, "activation", own, cluster=options.get("cluster", "office"), **kw)
+        row, fit = f.loc[month], next(fits)
+        np.testing.assert_allclose(fit.params, alone.params, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(fit.bse, alone.bse, rtol=1e-10)
+        ci = alone.conf_int().loc["arm"]
+        expected = [alone.params["arm"], alone.bse["arm"], alone.pvalues["arm"], np.exp(ci["lower"]), np.exp(ci["upper"])]
+        np.testing.assert_allclose(row[["coef", "se_coef", "p", "ci_low", "ci_high"]].to_numpy(float), expected,
+                                   rtol=1e-10)
+        assert row["n"] == alone.nobs and fit.dropped == alone.dropped and fit.iterations == alone.iterations
+        if eff.band_critical is not None:
+            b = alone.params.to_numpy()
+            infl = alone.model.score_obs(b) @ alone.model.bread(b)[:, 1]
+            used = cross.iloc[alone.model.used_rows]
+            influence.append(pd.Series(infl).groupby(used["office"].to_numpy()).sum())
+            ses.append(alone.bse["arm"])
+            factors.append(alone.covariance.factor)
+    if eff.band_critical is not None:  # the band from the months fitted alone
+        crit, _ = sup_t_critical(pd.concat(influence, axis=1).fillna(0.0).to_numpy(), np.array(ses),
+                                 factor=np.array(factors))
+        assert eff.band_critical == pytest.approx(crit, rel=1e-10)
+    assert list(eff.frame.columns[:12]) == ["month", "coef", "se_coef", "or", "se", "ci_low", "ci_high", "z", "p",
+                                            "n", "n_offices", "note"]

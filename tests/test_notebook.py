@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ def test_notebook_executes_and_shows_its_figures():
     outputs = [o for cell in code for o in cell.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
     text = "\n".join(o.get("text", "") for o in outputs)
-    assert "-> PASS" in text and "FAIL" not in text
+    assert "-> PASS" in text and not re.search(r"\b[1-9][0-9,]* FAIL", text)
     figures = [cell for cell in code if "plot_" in cell.source]
     assert len(figures) == 3
     for cell in figures:  # the inline backend draws: import famtrial must not switch matplotlib to Agg

@@ -175,3 +175,38 @@ def test_month_effects_model_is_refitted_with_its_month_effects(panel):
     assert res.observed == pytest.approx(float(fit.tvalues["coordinator_pooled"]), rel=1e-9)
     assert res.observed != pytest.approx(float(fe_model(panel, "activation", trend="none").tvalues["coordinator_pooled"]),
                                          rel=1e-6)
+
+
+def test_auto_executor_moves_to_processes_with_identical_draws(panel, monkeypatch):
+    """n_jobs=None measures re-draws here and hands the rest to a pool when that pays (made to
+    pay here); the draws equal the serial ones, and those of an explicit pool."""
+    import famtrial.inference.randomization as ri
+
+    serial = randomization_test(panel, "activation", n_perm=6, seed=8, n_jobs=1, progress=False)
+    monkeypatch.setattr(ri, "_pool_pays", lambda remaining, per_draw, jobs: True)
+    design = family_design(panel)
+    _, refit = ri._fe_refit(panel, design, "activation", False, "linear", None, "z")
+    refit = ri.replace(refit, start=refit.fit(design.arm).params.to_numpy())
+    seeds = np.random.SeedSequence(8).spawn(6)
+    calls = []
+    real = ri.map_in_processes
+    monkeypatch.setattr(ri, "map_in_processes", lambda fn, items, **kw: calls.append(len(items)) or real(fn, items, **kw))
+    mixed = ri._run_draws(design, refit, seeds, n_jobs=None, progress=False, desc="t", probe_seconds=0.0)
+    assert calls and sum(calls) >= 1  # the pool ran the re-draws after the first two
+    assert np.array_equal(mixed, serial.draws)
+    pooled = randomization_test(panel, "activation", n_perm=6, seed=8, n_jobs=2, progress=False)
+    assert np.array_equal(pooled.draws, serial.draws)
+
+
+def test_pool_only_when_it_saves_more_than_its_start_up(monkeypatch):
+    import famtrial.inference.randomization as ri
+
+    monkeypatch.setattr(ri.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(ri, "POOL_STARTUP_SECONDS", 3.0)
+    monkeypatch.setattr(ri.os, "getloadavg", lambda: (1.0, 1.0, 1.0))  # only this process runs
+    # 2 idle cores halve the work: 0.03 s x 500 = 15 s saves 7.5 s > 1.2 x 3 s; 199 re-draws save 3 s
+    assert ri._pool_pays(500, 0.03, 2) and not ri._pool_pays(199, 0.03, 2)
+    assert not ri._pool_pays(10_000, 0.03, 1)
+    # a busy machine: re-draws measured 4x slower, and the start-up scaled by load / cores = 4 too
+    monkeypatch.setattr(ri.os, "getloadavg", lambda: (8.0, 8.0, 8.0))
+    assert ri._pool_pays(500, 0.12, 2) and not ri._pool_pays(199, 0.12, 2)

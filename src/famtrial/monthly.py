@@ -24,7 +24,7 @@ from scipy import stats
 
 from famtrial.inference.multiplicity import benjamini_hochberg, holm, sup_t_critical
 from famtrial.models.covariance import Adjustment
-from famtrial.models.logit import LogitResults, SeparationError, logit
+from famtrial.models.logit import LogitResults, SeparationError, fit_logit_blocks, logit
 from famtrial.models.optim import ConvergenceError
 from famtrial.panel import Panel
 from famtrial.plan import plural
@@ -159,19 +159,18 @@ def _month_arg(value, name: str) -> pd.Period:
     return pd.Period(value, "M")
 
 
-def _months(panel: Panel, months: Sequence[str] | None) -> list[pd.Period]:
-    available = set(panel.months)
+def _months(panel: Panel, months: Sequence[str] | None, available: pd.PeriodIndex) -> list[pd.Period]:
     if months is None:
-        return [m for m in panel.months if m >= panel.implementation]
+        return [m for m in available if m >= panel.implementation]
     if isinstance(months, (str, pd.Period)):
         raise TypeError(f"months must be a list of months, not the single value {months!r} (write [{months!r}])")
     wanted = [_month_arg(m, "months") for m in months]
     if not wanted:
         raise ValueError("months=[] selects no month: give at least one 'YYYY-MM', or None for every month from "
                          "the implementation month on")
-    absent = [str(m) for m in wanted if m not in available]
+    absent = [str(m) for m in wanted if m not in set(available)]
     if absent:
-        raise ValueError(f"months {absent} are not in the panel ({panel.months[0]} .. {panel.months[-1]})")
+        raise ValueError(f"months {absent} are not in the panel ({available[0]} .. {available[-1]})")
     return wanted
 
 
@@ -270,59 +269,115 @@ def monthly_effects(panel: Panel, outcome: str, *, months: Sequence[str] | None 
     if band and cluster_col is None:
         raise ValueError("the simultaneous band resamples clusters: pass cluster= or band=False")
     base_vars = list(dict.fromkeys([*controls, *([outcome] if own_baseline else [])]))
-    wanted = _months(panel, months)
+    available = panel.months
+    wanted = _months(panel, months, available)
 
     base_month = panel.baseline if baseline is None else _month_arg(baseline, "baseline")
-    if base_month not in set(panel.months):
-        raise ValueError(f"baseline month {base_month} is not in the panel ({panel.months[0]} .. {panel.months[-1]})")
-    base = panel.data.loc[panel.data[cols.month] == base_month, [cols.parent, *base_vars]]
+    if base_month not in set(available):
+        raise ValueError(f"baseline month {base_month} is not in the panel ({available[0]} .. {available[-1]})")
+    month_ordinals = panel.data[cols.month].array.asi8  # period[M] as integers: fast comparisons
+    base = panel.data.loc[month_ordinals == base_month.ordinal, [cols.parent, *base_vars]]
     base = base.rename(columns={v: f"{v}_baseline" for v in base_vars})
     keep = list(dict.fromkeys([cols.parent, cols.office, cols.month, cols.arm, outcome,
                                *([cluster_col] if cluster_col else [])]))
-    data = panel.data.loc[panel.data[cols.month].isin(wanted), keep]
-    no_base = int((~data[cols.parent].drop_duplicates().isin(base[cols.parent])).sum())
-    data = data.merge(base, on=cols.parent, how="inner")
+    data = panel.data.loc[np.isin(month_ordinals, [m.ordinal for m in wanted]), keep]
+    # an inner join on the parent (one baseline row each), rows in the panel's order, as DataFrame.merge
+    at = pd.Index(base[cols.parent]).get_indexer(data[cols.parent])
+    has = at >= 0
+    no_base = len(pd.unique(data[cols.parent].to_numpy()[~has]))
+    data = pd.DataFrame({**{c: data[c].array[has] for c in data.columns},
+                         **{c: base[c].to_numpy()[at[has]] for c in base.columns if c != cols.parent}})
 
+    regs_all = [cols.arm, *[f"{v}_baseline" for v in base_vars]]
+
+    def regressors(month) -> tuple[list[str], list[str]]:
+        if own_baseline and month.ordinal == base_month.ordinal:
+            return [r for r in regs_all if r != f"{outcome}_baseline"], [
+                "baseline month: the outcome's own baseline value is the outcome and is left out"]
+        return list(regs_all), []
+
+    # every month's rows (in data order) and, without office dummies, all regular months' logits at once
+    ordinals = data[cols.month].array.asi8
+    order = np.argsort(ordinals, kind="stable")
+    first, last = (np.searchsorted(ordinals[order], [m.ordinal for m in wanted], side=side) for side in ("left", "right"))
+    rows_of = {month: order[a:b] for month, a, b in zip(wanted, first, last)}
+    batched: dict = {}
+    if fixed_effects is None:
+        values = data[regs_all].to_numpy(dtype=float)
+        y_all = data[outcome].to_numpy()
+        cl_all = data[cluster_col].to_numpy() if cluster_col else None
+        blocks, names = [], []
+        for month in wanted:
+            regs, _ = regressors(month)
+            r = rows_of[month]
+            blocks.append((y_all[r], values[r][:, [regs_all.index(c) for c in regs]],
+                           None if cl_all is None else cl_all[r]))
+            names.append(regs)
+        if y_all.dtype.kind in "biuf":  # other outcomes: Logit names the problem month by month
+            batched = dict(zip(wanted, fit_logit_blocks(blocks, names, adjustment=adjustment,
+                                                        t_reference=t_reference, outcome=outcome)))
+    offices = data[cols.office].to_numpy()
+    office_code = pd.factorize(offices)[0]
+    clusters_all = data[cluster_col].to_numpy() if cluster_col else None
+    # cluster codes in sorted label order: a month's influence sums come out as groupby would give them
+    cluster_code, cluster_labels = pd.factorize(clusters_all, sort=True) if cluster_col else (None, None)
     rows, fits, influence = [], [], []
     with Progress(len(wanted), f"monthly logits ({outcome})", enabled=progress) as bar:
         for month in wanted:
-            cross = data.loc[data[cols.month] == month].reset_index(drop=True)
-            regs = [cols.arm, *[f"{v}_baseline" for v in base_vars]]
-            notes = []
-            if month == base_month and own_baseline:
-                regs.remove(f"{outcome}_baseline")
-                notes.append("baseline month: the outcome's own baseline value is the outcome and is left out")
-            empty = {"month": str(month), "coef": np.nan, "se_coef": np.nan, "or": np.nan, "se": np.nan,
-                     "ci_low": np.nan, "ci_high": np.nan, "z": np.nan, "p": np.nan, "n": len(cross),
-                     "n_offices": int(cross[cols.office].nunique())}
-            try:
-                fit = logit(cross, outcome, regs, cluster=cluster_col, adjustment=adjustment,
-                            t_reference=t_reference, fixed_effects=cols.office if fixed_effects else None)
-            except (SeparationError, ConvergenceError, np.linalg.LinAlgError) as err:
-                reason = str(err).split(". ")[0].rstrip(".")
-                rows.append({**empty, "note": "; ".join([*notes, f"no estimate: {reason}"])})
-                bar.update()
-                continue
-            notes += [d.describe() for d in fit.dropped]
-            if cols.arm not in fit.params.index:
-                rows.append({**empty, "note": "; ".join([*notes, f"no estimate: the offer ({cols.arm!r}) was dropped"])})
-                bar.update()
-                continue
-            b, se = float(fit.params[cols.arm]), float(fit.bse[cols.arm])
-            ci = fit.conf_int(alpha).loc[cols.arm]
-            used = cross.iloc[fit.model.used_rows]
+            regs, notes = regressors(month)
+            fit = batched.get(month)
+            if fit is not None:  # a regular month: nothing dropped, nothing to note
+                r = rows_of[month]
+                used_codes = None if cluster_code is None else cluster_code[r]
+                n_offices = int(np.count_nonzero(np.bincount(office_code[r])))
+            else:
+                cross = data.iloc[rows_of[month]].reset_index(drop=True)
+                empty = {"month": str(month), "coef": np.nan, "se_coef": np.nan, "or": np.nan, "se": np.nan,
+                         "z": np.nan, "n": len(cross),
+                         "n_offices": int(cross[cols.office].nunique())}
+                try:
+                    fit = logit(cross, outcome, regs, cluster=cluster_col, adjustment=adjustment,
+                                t_reference=t_reference, fixed_effects=cols.office if fixed_effects else None)
+                except (SeparationError, ConvergenceError, np.linalg.LinAlgError) as err:
+                    reason = str(err).split(". ")[0].rstrip(".")
+                    rows.append({**empty, "note": "; ".join([*notes, f"no estimate: {reason}"])})
+                    bar.update()
+                    continue
+                notes += [d.describe() for d in fit.dropped]
+                if cols.arm not in fit.params.index:
+                    rows.append({**empty, "note": "; ".join([*notes,
+                                                             f"no estimate: the offer ({cols.arm!r}) was dropped"])})
+                    bar.update()
+                    continue
+                used = cross.iloc[fit.model.used_rows]
+                used_codes = None if cluster_code is None else cluster_code[rows_of[month][fit.model.used_rows]]
+                n_offices = int(used[cols.office].nunique())
+            j = fit.model.exog_names.index(cols.arm)
+            params = fit.params.to_numpy()
+            b, se = float(params[j]), float(np.sqrt(fit.covariance.matrix[j, j]))
             rows.append({"month": str(month), "coef": b, "se_coef": se, "or": np.exp(b), "se": np.exp(b) * se,
-                         "ci_low": np.exp(ci["lower"]), "ci_high": np.exp(ci["upper"]), "z": b / se,
-                         "p": float(fit.pvalues[cols.arm]), "n": fit.nobs,
-                         "n_offices": int(used[cols.office].nunique()), "note": "; ".join(notes)})
+                         "z": b / se, "df": fit.covariance.df, "n": fit.nobs, "n_offices": n_offices,
+                         "note": "; ".join(notes)})
             fits.append(fit)
             if band:
-                j = fit.params.index.get_loc(cols.arm)
-                infl = fit.model.score_obs(fit.params.to_numpy()) @ fit.model.bread(fit.params.to_numpy())[:, j]
-                influence.append(pd.Series(infl).groupby(used[cluster_col].to_numpy()).sum())
+                infl = fit.model.score_obs(params) @ fit.model.bread(params)[:, j]
+                sums = np.bincount(used_codes, weights=infl, minlength=len(cluster_labels))
+                seen = np.bincount(used_codes, minlength=len(cluster_labels)) > 0
+                influence.append(pd.Series(sums[seen], index=cluster_labels[seen]))
             bar.update()
     frame = pd.DataFrame(rows)
     ok = frame["coef"].notna().to_numpy()
+    # p-values and pointwise intervals as LogitResults.pvalues / conf_int: normal, or t(G-1)
+    df = frame.pop("df").to_numpy(dtype=float) if "df" in frame else np.full(len(frame), np.nan)
+    normal = ok & np.isnan(df)
+    tdist = ok & ~np.isnan(df)
+    z, se_coef, coef = (frame[c].to_numpy(dtype=float) for c in ("z", "se_coef", "coef"))
+    p, q = np.full(len(frame), np.nan), np.full(len(frame), np.nan)
+    p[normal], q[normal] = 2 * stats.norm.sf(np.abs(z[normal])), stats.norm.ppf(1 - alpha / 2)
+    p[tdist], q[tdist] = 2 * stats.t.sf(np.abs(z[tdist]), df[tdist]), stats.t.ppf(1 - alpha / 2, df[tdist])
+    frame.insert(frame.columns.get_loc("z"), "ci_low", np.exp(coef - q * se_coef))
+    frame.insert(frame.columns.get_loc("z"), "ci_high", np.exp(coef + q * se_coef))
+    frame.insert(frame.columns.get_loc("z") + 1, "p", p)
     if not ok.any():
         raise SeparationError(f"no month has an estimate of the offer's effect on {outcome!r}: "
                               + "; ".join(f"{m}: {n}" for m, n in zip(frame["month"], frame["note"])))

@@ -14,22 +14,28 @@ once rather than pickled into every task: on a client with ``scatter`` (Dask) th
 to every worker once (``client.scatter(..., broadcast=True, hash=False)``) and the tasks carry
 only their item (a chunk of seeds) and a reference; local processes receive them once each, in
 the pool's initializer. Every task, in processes or on a client, runs numba with one thread
-(``numba.set_num_threads(1)``, a per-thread setting): the parallelism is the processes' or
+(``famtrial.models.threads.set_max_threads(1)``): the parallelism is the processes' or
 workers', and a kernel spawning its own threads in each would oversubscribe the cores.
 """
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import multiprocessing
 import os
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, as_completed, wait
 from typing import Any
 
 from famtrial.progress import Progress
 
-__all__ = ["run_tasks", "resolve_jobs"]
+__all__ = ["run_tasks", "resolve_jobs", "map_in_processes", "one_kernel_thread", "POOL_STARTUP_SECONDS"]
+
+#: Seconds until a fresh pool of spawned processes returns its first result (interpreter start,
+#: importing famtrial, loading numba's cached kernels), measured 2.5-3 s on the project's 2-core
+#: machine; executors choose processes only when the measured work saves more than this.
+POOL_STARTUP_SECONDS = 3.0
 
 
 def resolve_jobs(n_jobs: int | None) -> int:
@@ -42,13 +48,10 @@ def resolve_jobs(n_jobs: int | None) -> int:
 
 
 def _single_threaded() -> None:
-    """Worker initializer: one numba thread per process, so processes do not oversubscribe cores."""
-    try:
-        import numba
+    """Worker initializer: one kernel thread per process, so processes do not oversubscribe cores."""
+    from famtrial.models.threads import set_max_threads
 
-        numba.set_num_threads(1)
-    except (ImportError, ValueError):  # numba absent or already at one thread
-        pass
+    set_max_threads(1)
 
 
 _SHARED: tuple = ()  # a pool process's copy of run_tasks(shared=...), set by its initializer
@@ -133,3 +136,59 @@ def run_tasks(fn: Callable[[Any], Any], items: Sequence[Any], *, shared: tuple =
             results[futures[fut]] = fut.result()
             bar.update()
     return results
+
+
+_POOL_SHARED: Any = None  # in a worker of map_in_processes: the ``shared`` object, sent once
+
+
+def _init_worker(shared) -> None:
+    global _POOL_SHARED
+    _single_threaded()
+    _POOL_SHARED = shared
+
+
+def _call_in_pool(task):
+    fn, item = task
+    return fn(_POOL_SHARED, item)
+
+
+def map_in_processes(fn: Callable[[Any, Any], Any], items: Sequence[Any], *, shared: Any, jobs: int,
+                     bar: Progress | None = None, units: Sequence[int] | None = None,
+                     heartbeat: float = 0.5) -> list:
+    """``[fn(shared, item) for item in items]`` in ``jobs`` spawned processes (one numba thread each), in order.
+
+    ``shared`` (the large, common part of every task) is pickled once per process, not once per
+    item. ``bar.update(units[i])`` as item i finishes (default 1 per item), and a redraw of the
+    bar's clock every ``heartbeat`` seconds while waiting (so the start-up of the processes is
+    not a silent gap).
+    """
+    items = list(items)
+    units = [1] * len(items) if units is None else list(units)
+    ctx = multiprocessing.get_context("spawn")  # numba's threading layers are not fork-safe
+    results: list = [None] * len(items)
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker,
+                             initargs=(shared,)) as pool:
+        futures = {pool.submit(_call_in_pool, (fn, item)): i for i, item in enumerate(items)}
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=heartbeat, return_when=FIRST_COMPLETED)
+            for fut in done:
+                results[futures[fut]] = fut.result()
+            if bar is not None:
+                bar.update(sum(units[futures[f]] for f in done))
+    return results
+
+
+@contextlib.contextmanager
+def one_kernel_thread() -> Iterator[None]:
+    """Run the block with the conditional-logit kernel on one thread (the cap is restored afterwards).
+
+    Many small fits in a row (re-draws) gain little from the threaded kernel and lose much when
+    other processes share the cores; with one thread here, as in every pool worker, the kernel
+    also sums in the same order wherever a re-draw runs, so the draws are identical in this
+    process and in workers (:func:`famtrial.models.threads.limit_threads`).
+    """
+    from famtrial.models.threads import limit_threads
+
+    with limit_threads(1):
+        yield

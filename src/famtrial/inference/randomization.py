@@ -17,6 +17,8 @@ reps(R): clogit ...``. R: ``ri2::conduct_ri``.
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
@@ -24,10 +26,12 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from famtrial.inference._parallel import resolve_jobs, run_tasks
+from famtrial.inference._parallel import (POOL_STARTUP_SECONDS, map_in_processes, one_kernel_thread, resolve_jobs,
+                                          run_tasks)
 from famtrial.models.clogit import ConditionalLogit
 from famtrial.models.logit import Logit
 from famtrial.panel import Panel
+from famtrial.progress import Progress
 from famtrial.tables import Table
 
 __all__ = ["RandomizationResult", "FamilyDesign", "randomization_test", "family_design", "ri_pvalue",
@@ -113,9 +117,66 @@ class _Refit:
         return float(fit.params[term] if self.statistic == "coef" else fit.tvalues[term])
 
 
+def _seeded_draws(shared: tuple[FamilyDesign, _Refit], seeds) -> list[float]:
+    """The statistics of the re-draws seeded by ``seeds`` (a pool task: the design and refit are sent once)."""
+    return _chunk((*shared, seeds))
+
+
 def _chunk(task) -> list[float]:
     design, refit, seeds = task
-    return [refit(design.draw(np.random.default_rng(s))) for s in seeds]
+    with one_kernel_thread():  # a Dask worker's process may run several kernel threads
+        return [refit(design.draw(np.random.default_rng(s))) for s in seeds]
+
+
+def _pool_pays(remaining: int, per_draw: float, jobs: int) -> bool:
+    """Whether ``jobs`` processes finish ``remaining`` re-draws (``per_draw`` seconds each, measured
+    here) sooner than this process, start-up included. On a busy machine the measured re-draws are
+    slowed by the other work and the start-up is too: it is scaled by the 1-minute load average per
+    core (each process still gets its share of the cores, so the pool's gain stays ``jobs``-fold)."""
+    cores = os.cpu_count() or 1
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 1.0
+    saved = remaining * per_draw * (1 - 1 / jobs)
+    return saved > 1.2 * POOL_STARTUP_SECONDS * max(1.0, load / cores)
+
+
+def _run_draws(design: FamilyDesign, refit: _Refit, seeds: list, *, n_jobs: int | None, progress: bool,
+               desc: str, probe_seconds: float = 1.0) -> np.ndarray:
+    """Every re-draw's statistic, in this process or in a process pool, whichever is faster.
+
+    ``n_jobs=1``: in this process. ``n_jobs > 1``: that many processes (one numba thread each).
+    ``n_jobs=None``: re-draws run here while their cost is measured (at least two, for about
+    ``probe_seconds``); the rest goes to a pool of all cores only when the measured time it
+    saves exceeds the pool's start-up (:data:`~famtrial.inference._parallel.POOL_STARTUP_SECONDS`,
+    scaled by the load; :func:`_pool_pays`): on 2 cores and the trial's size that takes several
+    hundred re-draws. Each re-draw has its
+    own seed, so the draws do not depend on where they ran. Progress moves with every re-draw
+    here and every chunk (about half a second of work) in the pool, and the clock is redrawn
+    while the pool starts.
+    """
+    n = len(seeds)
+    draws = np.full(n, np.nan)
+    jobs = min(resolve_jobs(n_jobs), n)
+    with Progress(n, desc, enabled=progress) as bar:
+        start, done = time.perf_counter(), 0
+        here = n if jobs == 1 else 0 if n_jobs is not None else n  # re-draws to run in this process
+        while done < min(here, n):
+            with one_kernel_thread():  # as in the pool's workers: same sums, no spinning against other work
+                draws[done] = refit(design.draw(np.random.default_rng(seeds[done])))
+            done += 1
+            bar.update()
+            if here == n and jobs > 1 and done >= 2 and time.perf_counter() - start >= probe_seconds:
+                here = done if _pool_pays(n - done, (time.perf_counter() - start) / done, jobs) else n + 1
+        if done < n:
+            per_draw = (time.perf_counter() - start) / done if done else None
+            # chunks of about half a second of work (at least 4 per process) keep progress moving
+            size = max(1, min(-(-(n - done) // (4 * jobs)), int(0.5 / per_draw) if per_draw else 8))
+            parts = [list(range(a, min(a + size, n))) for a in range(done, n, size)]
+            bar.desc = f"{desc} ({jobs} processes)"
+            results = map_in_processes(_seeded_draws, [[seeds[i] for i in part] for part in parts],
+                                       shared=(design, refit), jobs=jobs, bar=bar, units=[len(part) for part in parts])
+            for part, values in zip(parts, results):
+                draws[part] = values
+    return draws
 
 
 @dataclass(frozen=True)
@@ -286,12 +347,13 @@ def randomization_test(panel: Panel, outcome: str, *, kind: Kind = "fe", split: 
     # warm starts: the observed fit's estimates are close to every re-draw's
     refit = replace(refit, start=observed_fit.params.to_numpy())
     seeds = np.random.SeedSequence(seed).spawn(n_perm)
-    jobs = 1 if client is not None else resolve_jobs(n_jobs)
-    n_chunks = min(n_perm, max(20, 4 * jobs)) if client is None else min(n_perm, 64)
-    tasks = [list(part) for part in np.array_split(np.array(seeds, dtype=object), n_chunks)]
-    chunks = run_tasks(_chunk, tasks, shared=(design, refit), n_jobs=n_jobs, client=client, progress=progress,
-                       desc=f"randomization ({n_perm:,} re-draws)")
-    draws = np.concatenate([np.asarray(c, dtype=float) for c in chunks])
+    desc = f"randomization ({n_perm:,} re-draws)"
+    if client is not None:  # the design and the refit go to every worker once; tasks carry only seeds
+        tasks = [list(part) for part in np.array_split(np.array(seeds, dtype=object), min(n_perm, 64))]
+        chunks = run_tasks(_chunk, tasks, shared=(design, refit), client=client, progress=progress, desc=desc)
+        draws = np.concatenate([np.asarray(c, dtype=float) for c in chunks])
+    else:
+        draws = _run_draws(design, refit, seeds, n_jobs=n_jobs, progress=progress, desc=desc)
     p, se, r = ri_pvalue(observed, draws)
     return RandomizationResult(
         term=refit.names[refit.term_index], statistic=statistic, observed=observed, draws=draws, pvalue=p, mc_se=se,

@@ -26,7 +26,7 @@ How a fit runs (``P`` partitions, ``k`` regressors):
 5. **Sandwich**: per-cluster score sums per partition, summed across partitions on the client
    (a cluster may span partitions), then ``sandwich`` as in memory.
 
-The numba kernel runs with **one thread inside each task** (``numba.set_num_threads(1)`` at the
+The kernel runs with **one thread inside each task** (``famtrial.models.threads.set_max_threads(1)`` at the
 start of every task; it is a per-thread setting): the cluster's parallelism is its workers x
 threads, and a kernel spawning its own threads in every worker would oversubscribe the cores.
 Start workers with ``threads_per_worker=1`` and as many workers as cores (``LocalCluster(n_workers=
@@ -113,10 +113,9 @@ def _get_client(client):
 def _one_thread() -> None:
     """Inside a task: the numba kernel on this thread uses one thread (numba's setting is per thread);
     and the worker's memory accounting sizes the prepared partitions by their arrays."""
-    import numba
+    from famtrial.models.threads import set_max_threads
 
-    if numba.get_num_threads() != 1:
-        numba.set_num_threads(1)
+    set_max_threads(1)
     _register_sizeof()
 
 

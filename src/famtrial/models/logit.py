@@ -10,7 +10,7 @@ R ``vcovCL(type = "HC1")``). See ``docs/methods_monthly.md``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -156,6 +156,9 @@ class Logit:
         self.weight_type: WeightType | None = None if w is None else weight_type
         self.nobs_input = len(y)
         self.dropped: list[DropRecord] = []
+        if len(y) and y.min() == y.max():  # a constant outcome is not separation: nothing to estimate
+            raise SeparationError(f"the outcome is {int(y[0])} in all {len(y):,} rows: nothing to estimate",
+                                  rows=len(y))
         keep_rows = np.ones(len(y), dtype=bool)
         keep_cols = []
         for j, name in enumerate(names):
@@ -442,3 +445,228 @@ def logit(data: pd.DataFrame, outcome: str, covariates: Sequence[str], cluster: 
     if cluster is None:
         return model.fit(outcome=outcome, adjustment=adjustment)
     return model.fit("cluster", data[cluster], adjustment=adjustment, t_reference=t_reference, outcome=outcome)
+
+
+def _regular_blocks(X: np.ndarray, Y: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Which blocks :class:`Logit` would fit as given: outcome not constant, no 0/1 regressor value
+    predicting the outcome perfectly, no collinear column (intercept included). ``X`` (B, n_max, k)
+    holds the constant first and zero rows as padding; ``Y`` (B, n_max) the outcomes."""
+    ones = Y.sum(axis=1)
+    regular = (sizes > 0) & (ones > 0) & (ones < sizes)
+    for j in range(1, X.shape[2]):
+        col = X[:, :, j]
+        binary = ((col == 0) | (col == 1)).all(axis=1)
+        on = col.sum(axis=1)           # rows with the value 1 (on binary blocks)
+        y_on = (col * Y).sum(axis=1)   # their ones
+        for n_on, y_val in ((on, y_on), (sizes - on, ones - y_on)):
+            perfect = (n_on > 0) & (n_on < sizes) & ((y_val == 0) | (y_val == n_on))
+            regular &= ~(binary & perfect)
+    # independent_columns keeps every column iff each column's residual after projection on the
+    # earlier ones, the squared Cholesky pivot, exceeds 1e-10 of its diagonal entry
+    grams = np.matmul(np.swapaxes(X, 1, 2), X)
+    try:
+        pivots = np.diagonal(np.linalg.cholesky(grams[regular]), axis1=1, axis2=2) ** 2
+        regular[regular] = (pivots > 1e-10 * np.diagonal(grams[regular], axis1=1, axis2=2)).all(axis=1)
+    except np.linalg.LinAlgError:  # a singular Gram matrix: check block by block
+        for b in np.flatnonzero(regular):
+            regular[b] = len(independent_columns(grams[b])) == X.shape[2]
+    return regular
+
+
+def fit_logit_blocks(blocks: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray | None]], names: Sequence[Sequence[str]],
+                     *, adjustment: Adjustment = "stata", t_reference: bool = False, outcome: str = "y",
+                     tol: float = 1e-18, maxiter: int = 100) -> list[LogitResults | None]:
+    """Many logits with an intercept at once (e.g. one per month): one batched Newton iteration for all.
+
+    Parameters
+    ----------
+    blocks : sequence of ``(y, x, clusters)``
+        Each block's 0/1 outcome (n_b,), regressors without the constant (n_b, k_b), and cluster
+        labels (n_b,) for the cluster-robust covariance, or ``None`` for the model-based one.
+    names : sequence of sequences of str
+        Each block's regressor names.
+    adjustment, t_reference, outcome
+        As :meth:`Logit.fit`.
+
+    Returns
+    -------
+    list
+        Per block, the :class:`LogitResults` that ``Logit(y, x, names=...).fit(...)`` gives (same
+        start, the same Newton steps with step halving and the same convergence criterion, so the
+        estimates agree to rounding), or ``None`` for a block that needs :class:`Logit`'s special
+        handling: a constant outcome, a 0/1 regressor value predicting the outcome perfectly,
+        collinear columns, non-finite values, a singular Hessian, no convergence or fitted
+        probabilities within 3e-7 of 0 or 1 (the separation check). Fit those with
+        :class:`Logit`, which drops, reports or raises as documented there.
+
+    Notes
+    -----
+    Blocks with the same number of regressors are stacked into ``(B, n_max, k)`` arrays (rows
+    padded with weight 0) so each Newton step is a few batched array operations instead of one
+    Python-level fit per block. Stata: ``logit y x if block == b, vce(cluster c)`` for each b.
+    """
+    out: list[LogitResults | None] = [None] * len(blocks)
+    if len(names) != len(blocks):
+        raise ValueError(f"{len(names)} name lists given for {len(blocks)} blocks")
+    by_k: dict[int, list[int]] = {}
+    for b, (yb, xb, _) in enumerate(blocks):
+        xb = np.asarray(xb)
+        if xb.ndim != 2 or xb.shape[0] != len(yb) or xb.shape[1] != len(names[b]):
+            raise ValueError(f"block {b}: y has {len(yb)} rows, x has shape {xb.shape}, {len(names[b])} names")
+        by_k.setdefault(xb.shape[1], []).append(b)
+    for members in by_k.values():
+        for b, res in zip(members, _fit_same_k([blocks[b] for b in members], [names[b] for b in members],
+                                               adjustment=adjustment, t_reference=t_reference, outcome=outcome,
+                                               tol=tol, maxiter=maxiter)):
+            out[b] = res
+    return out
+
+
+def _fit_same_k(blocks, names, *, adjustment, t_reference, outcome, tol, maxiter) -> list[LogitResults | None]:
+    """:func:`fit_logit_blocks` for blocks with the same number of regressors.
+
+    Rows of a block with the same regressors and cluster are collapsed into one cell with its
+    count n_c and number of ones s_c: the log-likelihood ``sum_c [s_c eta_c - n_c log(1 + e^eta_c)]``,
+    its derivatives and the cluster sums of the scores are those of the rows, summed in another
+    order. With 0/1 regressors (arm, baseline indicators) a block of thousands of rows has a few
+    hundred cells at most.
+    """
+    sizes = np.array([len(yb) for yb, _, _ in blocks])
+    k, nmax = len(names[0]) + 1, int(sizes.max())
+    result: list[LogitResults | None] = [None] * len(blocks)
+    # (B, n_max, k), the constant first, zero rows as padding (they add nothing to sums, Gram matrices or counts)
+    X = np.zeros((len(blocks), nmax, k))
+    Y = np.zeros((len(blocks), nmax))
+    for b, (yb, xb, _) in enumerate(blocks):
+        X[b, :sizes[b], 0] = 1.0
+        X[b, :sizes[b], 1:] = xb
+        Y[b, :sizes[b]] = np.asarray(yb, dtype=float).ravel()
+    if not (np.isfinite(X).all() and np.isfinite(Y).all() and ((Y == 0) | (Y == 1)).all()):
+        return result  # Logit names the column and the count
+    # cluster labels Logit.fit would reject (wrong length, missing) leave the block to it
+    labelled = [c is None or (len(c) == n and not pd.isna(c).any()) for (_, _, c), n in zip(blocks, sizes)]
+    use = np.flatnonzero(_regular_blocks(X, Y, sizes) & np.array(labelled))
+    if not len(use):
+        return result
+    n_b = sizes[use]
+    pos = np.arange(nmax)[None, :] < n_b[:, None]
+    rows_x, rows_y = X[use][pos], Y[use][pos]
+    rows_block = np.repeat(np.arange(len(use)), n_b)
+    clustered = [blocks[b][2] is not None for b in use]
+    labels_all = np.concatenate([np.asarray(blocks[b][2]) if c else np.zeros(n, dtype=int)
+                                 for b, c, n in zip(use, clustered, n_b)])
+    cluster_code, cluster_labels = pd.factorize(labels_all)
+    g = len(cluster_labels)
+    # cells: (block, cluster, regressor values) in mixed radix when the codes fit in 62 bits
+    key, radix = rows_block * g + cluster_code, len(use) * g
+    for j in range(1, k):
+        codes, uniques = pd.factorize(rows_x[:, j])
+        if radix * len(uniques) >= 2**62:
+            key = np.arange(len(rows_y))  # too many combinations: one cell per row
+            break
+        key, radix = key * len(uniques) + codes, radix * len(uniques)
+    # cells numbered in order of first appearance: rows come block by block, so cells do too
+    cell_of_row, cells = pd.factorize(key)
+    first = np.empty(len(cells), dtype=np.int64)
+    first[cell_of_row[::-1]] = np.arange(len(key))[::-1]
+    cell_block, cell_cluster = rows_block[first], cluster_code[first]
+    count = np.bincount(cell_of_row, minlength=len(first)).astype(float)
+    ones = np.bincount(cell_of_row, weights=rows_y, minlength=len(first))
+    # cells padded per block: (B, c_max, k); padding has count 0 and x = 0
+    per_block = np.bincount(cell_block, minlength=len(use))
+    cmax = int(per_block.max())
+    slot = np.arange(len(first)) - np.r_[0, np.cumsum(per_block)][cell_block]
+    C = np.zeros((len(use), cmax, k))
+    C[cell_block, slot] = rows_x[first]
+    N = np.zeros((len(use), cmax))
+    N[cell_block, slot] = count
+    S = np.zeros((len(use), cmax))
+    S[cell_block, slot] = ones
+    Ct = np.ascontiguousarray(np.swapaxes(C, 1, 2))
+
+    def evaluate(params):
+        eta = np.matmul(C, params[:, :, None])[:, :, 0]
+        q = expit(-eta)  # 1 - p, accurate where p is near 1; log(1 - p) = log_expit(-eta)
+        p = 1.0 - q
+        ll = np.sum(S * eta + N * np.log(q), axis=1)
+        grad = np.matmul(Ct, (S - N * p)[:, :, None])[:, :, 0]
+        hess = -np.matmul(Ct * (N * p * q)[:, None, :], C)
+        return ll, grad, hess, eta
+
+    # Logit.fit's start, the intercept at logit(mean y), where p = mean y in every row: closed form
+    ybar = S.sum(axis=1) / n_b
+    params = np.zeros((len(use), k))
+    params[:, 0] = np.log(ybar / (1 - ybar))
+    eta = np.where(N > 0, params[:, :1], 0.0)
+    llf = S.sum(axis=1) * params[:, 0] + n_b * log_expit(-params[:, 0])
+    grad = np.matmul(Ct, (S - N * ybar[:, None])[:, :, None])[:, :, 0]
+    hess = -(ybar * (1 - ybar))[:, None, None] * np.matmul(Ct * N[:, None, :], C)
+    active = np.ones(len(use), dtype=bool)
+    failed = np.zeros(len(use), dtype=bool)
+    iterations = np.zeros(len(use), dtype=int)
+    converged = np.zeros(len(use), dtype=bool)
+    for _ in range(maxiter):
+        idx = np.flatnonzero(active)
+        if not len(idx):
+            break
+        try:
+            step = np.linalg.solve(-hess[idx], grad[idx][:, :, None])[:, :, 0]
+        except np.linalg.LinAlgError:  # some Hessian is singular: leave these blocks to Logit
+            failed[idx] = True
+            break
+        decrement = np.einsum("bk,bk->b", grad[idx], step)
+        done = (decrement < tol) | ~np.isfinite(decrement)
+        converged[idx[done]] = np.isfinite(decrement[done])
+        active[idx[done]] = False
+        idx, step = idx[~done], step[~done]
+        pending = np.ones(len(idx), dtype=bool)
+        for _ in range(40):  # step halving, block by block, as newton()
+            if not pending.any():
+                break
+            cand = params.copy()
+            cand[idx[pending]] += step[pending]
+            new_ll, new_grad, new_hess, new_eta = evaluate(cand)
+            ok = pending & np.isfinite(new_ll[idx]) & (new_ll[idx] >= llf[idx] - 1e-12 * (1 + np.abs(llf[idx])))
+            take = idx[ok]
+            params[take], llf[take], grad[take], hess[take], eta[take] = (
+                cand[take], new_ll[take], new_grad[take], new_hess[take], new_eta[take])
+            iterations[take] += 1
+            pending &= ~ok
+            step[pending] /= 2
+        if pending.any():  # step halving failed: Logit.fit raises ConvergenceError
+            failed[idx[pending]] = True
+            active[idx[pending]] = False
+    keep = converged & ~failed & (np.abs(np.where(N > 0, eta, 0.0)).max(axis=1) <= _EXTREME_ETA)
+    if not keep.any():
+        return result
+    fitted = np.flatnonzero(keep)
+    bread = np.linalg.inv(-hess[fitted])
+    # cluster sums of the scores x (y - p), cell by cell: (B, G, k)
+    resid = (S - N * expit(eta))[cell_block, slot]
+    sums = np.column_stack([np.bincount(cell_block * g + cell_cluster, weights=resid * col, minlength=len(use) * g)
+                            for col in np.ascontiguousarray(rows_x[first].T)]).reshape(len(use), g, k)
+    present = np.bincount(cell_block * g + cell_cluster, minlength=len(use) * g).reshape(len(use), g) > 0
+    indexes: dict[tuple[str, ...], pd.Index] = {}  # one Index per list of names
+    for i, j in enumerate(fitted):
+        b, n = use[j], int(n_b[j])
+        model = object.__new__(Logit)  # what Logit(y_b, x_b, names=names[b]) builds for a regular block
+        model.nobs_input, model.dropped, model.used_rows = n, [], np.arange(n)
+        model._x, model._y, model._offset = X[b, :n], Y[b, :n], np.zeros(n)
+        model.exog_names, model._has_constant, model.nobs = ["Intercept", *names[b]], True, n
+        model._w, model.weight_type = None, None  # unweighted, as Logit(...) without weights
+        index = indexes.get(tuple(model.exog_names))
+        if index is None:
+            index = indexes[tuple(model.exog_names)] = pd.Index(model.exog_names)
+        if not clustered[j]:
+            cov, info = model_based(bread[i]), ()
+        else:
+            # the sandwich of the cluster sums, one row per cluster: Stata's vce(cluster) factor G/(G-1)
+            cov = replace(sandwich(bread[i], sums[j][present[j]], None, adjustment=adjustment, nobs=n,
+                                   t_reference=t_reference), cov_type="cluster")
+            info = (("Clusters", f"{cov.n_clusters:,}"),)
+        result[b] = LogitResults(
+            model_name="Logit (maximum likelihood)", outcome=outcome,
+            params=pd.Series(params[j], index=index, name="params"), covariance=cov, nobs=n,
+            llf=float(llf[j]), llnull=model._llnull(), converged=True, iterations=int(iterations[j]),
+            dropped=(), info=info, model=model)
+    return result

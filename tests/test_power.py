@@ -38,6 +38,11 @@ def _small(offices: int = 12, office_effect_sd: float = 0.0) -> TrialDesign:
     return design.vary(offices=offices, families_per_office=(35, 45), months_pre=6, months_post=6)
 
 
+def _tiny(offices: int = 12) -> TrialDesign:
+    """Smaller still, for Monte Carlo tests: 25-30 households per office, 4 + 4 months."""
+    return _small(offices).vary(families_per_office=(25, 30), months_pre=4, months_post=4)
+
+
 def _within(rate: float, target: float, n: int, k: float = 3.0) -> bool:
     return abs(rate - target) <= k * np.sqrt(target * (1 - target) / n)
 
@@ -47,13 +52,14 @@ def test_rejection_rates_at_or_1_are_nominal_within_mc_error():
     """Sharp null (OR = 1, no office heterogeneity), 10 analysed offices: t(G-1), score bootstrap and
     randomization inference reject 5% within 3 MC SEs; intervals cover 95% within 3 MC SEs."""
     n = 200
-    res = power(_small(), outcome="work", effect_or=1.0, n_sims=n, seed=11, ri_draws=19, progress=False, **RULE)
+    res = power(_tiny(), outcome="work", effect_or=1.0, n_sims=n, seed=11, ri_draws=19, progress=False, **RULE)
     s = res.summary.iloc[0]
-    assert s["failed"] == 0 and s["offices_analysed"] == 10
+    assert s["failed"] <= 0.02 * n and 9.5 <= s["offices_analysed"] <= 10
+    ok = n - s["failed"]
     for test in ("t", "score_bootstrap", "randomization"):
-        assert _within(s[f"power_{test}"], 0.05, n), (test, s[f"power_{test}"])
+        assert _within(s[f"power_{test}"], 0.05, ok), (test, s[f"power_{test}"])
     for test in ("t", "score_bootstrap"):
-        assert _within(s[f"coverage_{test}"], 0.95, n), (test, s[f"coverage_{test}"])
+        assert _within(s[f"coverage_{test}"], 0.95, ok), (test, s[f"coverage_{test}"])
     assert abs(s["bias"]) < 3 * s["bias_mc_se"]
     # the normal-reference z over-rejects with 10 clusters (the size study's finding at 14)
     assert s["power_cluster_z"] >= s["power_t"]
@@ -62,8 +68,11 @@ def test_rejection_rates_at_or_1_are_nominal_within_mc_error():
 @pytest.mark.slow
 def test_power_rises_with_the_effect_and_with_offices():
     n = 60
-    res = power(_small(), outcome="work", effect_or=[1.0, 1.15, 1.3], offices=[6, 18], n_sims=n, seed=5,
-                tests=("t",), progress=False, **RULE)
+    res = power(_tiny(), outcome="work", effect_or=[1.0, 1.3, 1.7], offices=[6, 18], n_sims=n, seed=5,
+                tests=("t", "score_bootstrap"), progress=False, **RULE)
+    # 6 offices leave 5 after the rule: 2^(5-1) = 16 Rademacher sign vectors, smallest p = 1/16 > 0.05,
+    # so the score bootstrap cannot reject at 5% however large the effect
+    assert (res.power("score_bootstrap").query("offices == 6")["power"] == 0).all()
     frame = res.power("t")
     tol = 2 * np.sqrt(0.25 / n)  # 2 MC SEs at the least favourable rate
     for offices, grp in frame.groupby("offices"):

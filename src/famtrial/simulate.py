@@ -466,7 +466,8 @@ def design_from_dict(raw: Mapping, source: str = "design") -> TrialDesign:
     for k, g in enumerate(groups_raw):
         r = _Reader(g, f"offices[{k}]", source)
         n = r.get("n", int, what="an integer number of offices")
-        groups.append(OfficeGroup(n=n, families=r.range("families", int), control_share=r.range("control_share", float)))
+        groups.append(OfficeGroup(n=n, families=r.range("families", int),
+                                  control_share=r.range("control_share", float)))
         r.done()
     office_label = top.get("office_label", str, None, "a format string such as 'K{:02d}'")
     if office_label is not None:

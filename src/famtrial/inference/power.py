@@ -354,7 +354,8 @@ class PowerResult:
         display = self.scenarios[list(self.varied)].astype(object).copy()
         for t in self.tests:
             display[f"power, {_LABELS[t]}"] = [pct(v, e) for v, e in zip(s[f"power_{t}"], s[f"power_{t}_mc_se"])]
-        display["bias (MC SE)"] = [f"{b:+.3f} ({e:.3f})" if pd.notna(b) else "" for b, e in zip(s["bias"], s["bias_mc_se"])]
+        display["bias (MC SE)"] = [f"{b:+.3f} ({e:.3f})" if pd.notna(b) else ""
+                                   for b, e in zip(s["bias"], s["bias_mc_se"])]
         display["SD of estimates / mean SE"] = [f"{a:.3f} / {b:.3f}" for a, b in zip(s["sd_estimate"], s["mean_se"])]
         for t in self.tests:
             if s[f"coverage_{t}"].notna().any():
@@ -420,7 +421,8 @@ class PowerResult:
         for sid, row in self.scenarios.iterrows():
             what = ", ".join(f"{k} = {_fmt(row[k])}" for k in self.varied) or "the design as given"
             s = self.summary.loc[sid]
-            rates = ", ".join(f"{t} {100 * s[f'power_{t}']:.1f}% ({100 * s[f'power_{t}_mc_se']:.1f})" for t in self.tests)
+            rates = ", ".join(f"{t} {100 * s[f'power_{t}']:.1f}% ({100 * s[f'power_{t}_mc_se']:.1f})"
+                              for t in self.tests)
             lines.append(f"  {what}: {rates}; bias {s['bias']:+.3f}, SD {s['sd_estimate']:.3f} vs mean SE "
                          f"{s['mean_se']:.3f}; failed {int(s['failed'])}")
         return "\n".join(lines)

@@ -54,7 +54,8 @@ def test_names_and_codes_come_from_the_design(panel):
 def test_offices_variants_and_family_randomization(design, panel):
     people = panel.drop_duplicates("pid")
     # arm, family and office are constant within a person; family and arm within a household
-    assert (panel.groupby("pid")[["hh", "kontor", "offer", "variant", "woman", "born", "abroad"]].nunique() == 1).all().all()
+    constant = ["hh", "kontor", "offer", "variant", "woman", "born", "abroad"]
+    assert (panel.groupby("pid")[constant].nunique() == 1).all().all()
     assert (people.groupby("hh")[["offer", "kontor"]].nunique() == 1).all().all()
     assert people.groupby("hh").size().isin([1, 2]).all()
     # one variant per office, 8 offices each

@@ -44,6 +44,8 @@ _EXPORTS = {
     "treatment_indicators": "trial", "model_tables": "trial",
     "few_cluster_inference": "inference.randomization", "randomization_test": "inference.randomization",
     "score_bootstrap": "inference.score_bootstrap",
+    "power": "inference.power", "PowerResult": "inference.power", "minimum_detectable_effect": "inference.power",
+    "TrialDesign": "simulate", "simulate_panel": "simulate", "load_design": "simulate",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
@@ -81,7 +83,9 @@ if TYPE_CHECKING:  # static checkers and IDEs see the real names
     from famtrial.balance import BalanceTable, CorrelationTable, JointTest, balance_table, correlation_table
     from famtrial.flowchart import plot_flow
     from famtrial.inference.randomization import few_cluster_inference, randomization_test
+    from famtrial.inference.power import PowerResult, minimum_detectable_effect, power
     from famtrial.inference.score_bootstrap import score_bootstrap
+    from famtrial.simulate import TrialDesign, load_design, simulate_panel
     from famtrial.models.clogit import ConditionalLogit, ConditionalLogitResults, conditional_logit
     from famtrial.models.formula import FormulaError, clogit, logit
     from famtrial.models.logit import Logit, LogitResults, SeparationError

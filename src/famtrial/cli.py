@@ -14,12 +14,14 @@ from collections.abc import Callable, Sequence
 
 __all__ = ["main"]
 
-_HELP = """usage: famtrial {reproduce,plan,verify,audit,synthesize} [options]
+_HELP = """usage: famtrial {reproduce,plan,verify,audit,power,simulate,synthesize} [options]
 
   reproduce   run an analysis plan on a panel: tables, figures, reproduced numbers
   plan        init DATA: scaffold a plan from your data; check PLAN: validate plan and data
   verify      compare reproduced numbers with the published ones (exit 1 on drift)
   audit       recompute the paper's printed statistics and list inconsistencies
+  power       power and minimum detectable effects by simulation, from a scenario TOML
+  simulate    simulate a trial panel from a design TOML (famtrial.simulate)
   synthesize  regenerate the synthetic replica from its TOML
 
 Your own trial in three steps:
@@ -124,6 +126,21 @@ def _plan(argv: Sequence[str]) -> int:
     return 0
 
 
+def _power(argv: Sequence[str]) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")  # the command line draws to files only
+    from famtrial.inference.power import main as power_main
+
+    return power_main(list(argv)) or 0
+
+
+def _simulate(argv: Sequence[str]) -> int:
+    from famtrial.simulate import main as simulate_main
+
+    return simulate_main(list(argv)) or 0
+
+
 def _synthesize(argv: Sequence[str]) -> int:
     from famtrial import synthetic
 
@@ -154,7 +171,8 @@ def _audit(argv: Sequence[str]) -> int:
 
 
 COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
-    "reproduce": _reproduce, "plan": _plan, "verify": _verify, "audit": _audit, "synthesize": _synthesize}
+    "reproduce": _reproduce, "plan": _plan, "verify": _verify, "audit": _audit, "power": _power,
+    "simulate": _simulate, "synthesize": _synthesize}
 
 
 #: exceptions that are a user's mistake (bad data, plan, option or path); famtrial's errors subclass them

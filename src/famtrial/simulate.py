@@ -7,8 +7,10 @@ panel can look like any trial's registry extract.
 The data-generating process, per parent ``i`` in family ``f``, office ``o`` and month ``t``::
 
     offices      groups of offices; per office: families ~ U{lo..hi}, control share ~ U(lo, hi)
-    randomize    within each office, round(share * families) families drawn to control
-                 (complete randomization by family within office); 1 or 2 parents per family
+    randomize    ``randomize = "family"`` (default): within each office, round(share * families)
+                 families drawn to control (complete randomization by family within office);
+                 ``"office"``: cluster randomization, round(mean share * offices) whole offices
+                 drawn to control (the mean of the offices' drawn shares); 1 or 2 parents per family
     variant      one coordinated variant per office (balanced over offices, random order)
     covariates   time-invariant: binary (p) or integer (normal mean/sd, rounded, clipped);
                  time-varying: binary Markov chain (p at baseline, on/off switch probabilities)
@@ -58,6 +60,8 @@ __all__ = ["DesignError", "TrialDesign", "Columns", "OfficeGroup", "Covariate", 
 
 MonthFormat = Literal["yyyymm", "text", "period"]
 _MONTH_FORMATS = ("yyyymm", "text", "period")
+Randomize = Literal["family", "office"]
+_RANDOMIZE = ("family", "office")
 CovariateKind = Literal["binary", "integer", "markov", "count"]
 _KINDS = ("binary", "integer", "markov", "count")
 _TIME_VARYING = ("markov", "count")
@@ -174,6 +178,7 @@ class TrialDesign:
     family_correlation: float = 0.0
     gap_share: float = 0.0
     gap_max_months: int = 3
+    randomize: Randomize = "family"
     seed: int = 0
 
     def __post_init__(self):
@@ -296,6 +301,10 @@ def _validate(d: TrialDesign) -> None:
             f"holds the baseline month at the latest) and not after months.last ({d.last_month})")
     if not d.offices:
         bad("offices", "give at least one [[offices]] group")
+    if d.randomize not in _RANDOMIZE:
+        bad("randomize", f"{d.randomize!r} is not one of {_RANDOMIZE}")
+    if d.randomize == "office" and d.n_offices < 2:
+        bad("offices", "cluster randomization (randomize = 'office') needs at least 2 offices")
     for k, g in enumerate(d.offices):
         key = f"offices[{k}]"
         if g.n < 1:
@@ -422,6 +431,9 @@ def design_from_dict(raw: Mapping, source: str = "design") -> TrialDesign:
     """Build a :class:`TrialDesign` from parsed TOML (see ``data/synthetic/casework.toml``)."""
     top = _Reader(raw, "", source)
     seed = int(top.get("seed", int, 0, "an integer"))
+    randomize = top.get("randomize", str, "family", f"one of {_RANDOMIZE}")
+    if randomize not in _RANDOMIZE:
+        top.fail("randomize", f"{randomize!r} is not one of {_RANDOMIZE}")
     c = top.sub("columns", {})
     defaults = Columns()
     columns = Columns(
@@ -454,7 +466,8 @@ def design_from_dict(raw: Mapping, source: str = "design") -> TrialDesign:
     for k, g in enumerate(groups_raw):
         r = _Reader(g, f"offices[{k}]", source)
         n = r.get("n", int, what="an integer number of offices")
-        groups.append(OfficeGroup(n=n, families=r.range("families", int), control_share=r.range("control_share", float)))
+        groups.append(OfficeGroup(n=n, families=r.range("families", int),
+                                  control_share=r.range("control_share", float)))
         r.done()
     office_label = top.get("office_label", str, None, "a format string such as 'K{:02d}'")
     if office_label is not None:
@@ -507,7 +520,8 @@ def design_from_dict(raw: Mapping, source: str = "design") -> TrialDesign:
     return TrialDesign(columns=columns, first_month=months["first"], last_month=months["last"],
                        implementation=months["implementation"], offices=tuple(groups), outcomes=tuple(outs),
                        covariates=tuple(covs), variants=variants, office_label=office_label, two_parent_share=two,
-                       family_correlation=rho, gap_share=gap_share, gap_max_months=gap_max, seed=seed)
+                       family_correlation=rho, gap_share=gap_share, gap_max_months=gap_max, randomize=randomize,
+                       seed=seed)
 
 
 def load_design(path: str | Path) -> TrialDesign:
@@ -547,6 +561,10 @@ def _people(design: TrialDesign, rng: np.random.Generator) -> tuple[pd.DataFrame
     rank[order] = np.arange(len(order)) - np.repeat(starts, fam_n)
     control = rank < n_control[office_of_family]
     two = rng.random(len(office_of_family)) < design.two_parent_share
+    u_office = rng.random(n_off)
+    if design.randomize == "office":
+        k_control = int(np.clip(np.rint(share.mean() * n_off), 1, n_off - 1))
+        control = (np.argsort(np.argsort(u_office)) < k_control)[office_of_family]
     size = 1 + two.astype(int)
     fam = np.repeat(np.arange(len(size)), size)
     people = pd.DataFrame({"office": office_of_family[fam], "family": fam + 1, "arm": (~control[fam]).astype(np.int8)})

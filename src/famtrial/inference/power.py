@@ -1,0 +1,733 @@
+r"""Power, minimum detectable effects and operating characteristics by simulation, for this analysis.
+
+Each simulated trial is drawn from a :class:`famtrial.simulate.TrialDesign` (``simulate_panel``),
+put through the analysis (the office exclusion rule, the primary fixed-effects logit with SE
+clustered by office) and tested with the chosen tests of ``H0: b = 0`` at level ``alpha``:
+
+==================  ==================================================================================
+``cluster_z``       cluster-robust Wald z against N(0, 1) (Stata ``clogit ..., vce(cluster office)``)
+``t``               the same z against t(G - 1), G = analysed offices
+``score_bootstrap`` wild cluster score bootstrap (Kline-Santos; Rademacher, all sign vectors when
+                    G <= 16, else 9,999 seeded draws; Stata ``boottest``)
+``randomization``   randomization inference: families re-drawn within office, robust z, ``ri_draws``
+                    re-draws (exact size at any G; it can reject at ``alpha`` only when
+                    ``1 / (ri_draws + 1) <= alpha``)
+==================  ==================================================================================
+
+Per scenario (one point of the grid over ``effect_or``, ``offices``, ``families_per_office``,
+``months_pre``, ``months_post``, ``control_share``) and test, with R successful simulations::
+
+    power      = #{p <= alpha} / R,             Monte Carlo SE = sqrt(power (1 - power) / R)
+    bias       = mean(b^) - tau,                 Monte Carlo SE = SD(b^) / sqrt(R)
+    coverage   = #{H0: b = tau not rejected} / R (cluster_z, t, score_bootstrap), same MC SE as power
+
+``tau`` is the true conditional log-OR: ``log(effect_or)`` when given, otherwise the mean of the
+design's variant effects for the outcome (the average office's effect). With office-level effect
+heterogeneity (``office_effect_sd > 0``) the fixed-effects estimate targets an information-weighted
+average of office effects, so bias then includes that difference.
+
+Seeds: simulation r of every scenario draws from ``SeedSequence(seed).spawn(n_sims)[r]`` (the
+panel, the bootstrap weights and the re-draws from its children), so scenarios share their random
+numbers (common random numbers: power curves are smooth in the effect, differences between
+scenarios are estimated more precisely than the per-scenario MC SEs suggest) and results are
+identical serially, in processes (``n_jobs``) or on a Dask client.
+
+Stata's ``power`` and R's ``DeclareDesign`` have no fixed-effects logit with few-cluster inference;
+the closest conventions are those of ``clustersampsi``/``power twoproportions, cluster`` for the
+cross-sectional, cluster-randomized case, which :func:`design_effect_power` implements and the tests
+compare with simulation (``analysis="cross_section"``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import itertools
+import time
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from scipy.special import expit
+
+from famtrial.inference._parallel import one_kernel_thread, run_tasks
+from famtrial.simulate import DesignError, TrialDesign, load_design, simulate_panel
+from famtrial.tables import Table
+
+__all__ = ["PowerResult", "MDEResult", "power", "minimum_detectable_effect", "design_effect_power",
+           "marginal_icc", "main", "TESTS", "GRID"]
+
+Test = Literal["cluster_z", "t", "score_bootstrap", "randomization"]
+TESTS: tuple[str, ...] = ("cluster_z", "t", "score_bootstrap", "randomization")
+Analysis = Literal["fe", "cross_section"]
+_ANALYSES = ("fe", "cross_section")
+#: The arguments of :func:`power` that take a grid (a list of values).
+GRID: tuple[str, ...] = ("effect_or", "offices", "families_per_office", "months_pre", "months_post", "control_share")
+_LABELS = {"cluster_z": "cluster-robust z", "t": "z with t(G-1)", "score_bootstrap": "wild cluster score bootstrap",
+           "randomization": "randomization inference"}
+
+
+# -- one simulated trial ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Options:
+    outcome: str
+    tests: tuple[str, ...]
+    alpha: float
+    analysis: str
+    threshold: float | None
+    unit: str
+    trend: str
+    ri_draws: int
+    month: str | None
+
+
+def _analyse(panel: pd.DataFrame, design: TrialDesign, opts: _Options, truth: float,
+             seeds: Sequence[int]) -> dict:
+    """Analyse one simulated panel as the trial would be analysed: estimate, SE and the tests' p-values.
+
+    The only place that calls the trial layer (loader, sample rule, primary model, tests).
+    """
+    from famtrial.inference.randomization import randomization_test
+    from famtrial.inference.score_bootstrap import score_bootstrap, wald_t_pvalue
+    from famtrial.models.logit import logit
+    from famtrial.panel import Columns, load_panel
+    from famtrial.sample import analysis_sample
+    from famtrial.trial import fe_design, fe_model
+
+    cols = design.columns
+    # today's loader wants arm 0/1 and knows only the paper's model codes: recode, drop the variant
+    data = panel.assign(**{cols.arm: (panel[cols.arm] == cols.arm_offered).astype(np.int8)})
+    if cols.variant is not None:
+        data = data.drop(columns=cols.variant)
+    roles = Columns(parent=cols.parent, family=cols.family, office=cols.office, month=cols.month, arm=cols.arm,
+                    model=None, outcomes=tuple(o.name for o in design.outcomes), time_varying=design.time_varying,
+                    time_invariant=design.time_invariant)
+    loaded = load_panel(data, roles, implementation=design.implementation, baseline=design.baseline)
+    sample = loaded if opts.threshold is None else analysis_sample(loaded, threshold=opts.threshold,
+                                                                    unit=opts.unit).panel
+    seed_sb, seed_ri = seeds
+    if opts.analysis == "fe":
+        fit = fe_model(sample, opts.outcome, trend=opts.trend)
+        frame, _ = fe_design(sample, opts.outcome, trend=opts.trend)
+        clusters = frame[cols.office]
+        term = sample.plan.term("pooled")
+    else:
+        month = pd.Period(opts.month or design.last_month, "M")
+        frame = sample.data.loc[sample.data[cols.month] == month]
+        fit = logit(frame, opts.outcome, [cols.arm], cluster=cols.office)
+        clusters = frame[cols.office]
+        term = cols.arm
+    est, se = float(fit.params[term]), float(fit.bse[term])
+    g = int(fit.n_clusters)
+    if not (np.isfinite(est) and np.isfinite(se) and se > 0):
+        raise ValueError(f"the estimate of {term} has SE {se:g} with G = {g} analysed offices "
+                         f"(the cluster-robust covariance needs more offices than the model has coefficients)")
+    out = {"estimate": est, "se": se, "offices_analysed": g, "parents_analysed": int(sample.report.parents)}
+    z_crit = stats.norm.isf(opts.alpha / 2)
+    t_crit = stats.t(g - 1).isf(opts.alpha / 2)
+    covers = opts.analysis == "fe"  # the cross-sectional logit estimates a marginal log-OR, not tau
+    for test in opts.tests:
+        if test == "cluster_z":
+            out["p_cluster_z"] = float(fit.pvalues[term])
+            if covers:
+                out["cover_cluster_z"] = float(abs(est - truth) / se < z_crit)
+        elif test == "t":
+            out["p_t"] = wald_t_pvalue(fit, term)
+            if covers:
+                out["cover_t"] = float(abs(est - truth) / se < t_crit)
+        elif test == "score_bootstrap":
+            out["p_score_bootstrap"] = score_bootstrap(fit, term, clusters, conf_int=False, seed=seed_sb).pvalue
+            if covers:
+                out["cover_score_bootstrap"] = float(
+                    score_bootstrap(fit, term, clusters, null=truth, conf_int=False, seed=seed_sb).pvalue > opts.alpha)
+        else:
+            out["p_randomization"] = randomization_test(sample, opts.outcome, trend=opts.trend, n_perm=opts.ri_draws,
+                                                        seed=seed_ri, n_jobs=1, progress=False).pvalue
+    return out
+
+
+@dataclass(frozen=True)
+class _Simulation:
+    """One task: simulate scenario ``scenario``'s trial number ``sim`` and analyse it (picklable)."""
+
+    opts: _Options
+
+    def __call__(self, task: tuple[int, int, TrialDesign, float, np.random.SeedSequence]) -> dict:
+        scenario, sim, design, truth, seq = task
+        # the children spawn(3) would give, without mutating ``seq`` (shared by every scenario's simulation r)
+        data_seq, sb_seq, ri_seq = (np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, k))
+                                    for k in range(3))
+        row = {"scenario": scenario, "sim": sim}
+        try:
+            panel = simulate_panel(design, seed=int(data_seq.generate_state(1, np.uint64)[0]))
+            row |= _analyse(panel, design, self.opts, truth,
+                            [int(s.generate_state(1, np.uint64)[0] % 2**63) for s in (sb_seq, ri_seq)])
+        except (ValueError, RuntimeError, ArithmeticError, np.linalg.LinAlgError) as exc:
+            # a trial the analysis cannot handle (no office passes the rule, separation, no convergence):
+            # recorded and counted, never silently dropped
+            row["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+        return row
+
+
+# -- results -----------------------------------------------------------------------------------------------
+def _rate(x: pd.Series) -> tuple[float, float]:
+    x = x.dropna()
+    n = len(x)
+    if n == 0:
+        return np.nan, np.nan
+    r = float(x.mean())
+    return r, float(np.sqrt(r * (1 - r) / n))
+
+
+def _summarise(sims: pd.DataFrame, scenarios: pd.DataFrame, tests: Sequence[str], alpha: float) -> pd.DataFrame:
+    rows = []
+    for sid in scenarios.index:
+        grp = sims[sims["scenario"] == sid]
+        ok = grp[grp["error"].isna()] if "error" in grp else grp
+        n = len(ok)
+        truth = scenarios.loc[sid, "true_log_or"]
+        est = ok["estimate"] if n else pd.Series(dtype=float)
+        row = {"scenario": sid, "simulations": len(grp), "failed": len(grp) - n,
+               "bias": float(est.mean() - truth) if n else np.nan,
+               "bias_mc_se": float(est.std(ddof=1) / np.sqrt(n)) if n > 1 else np.nan,
+               "mean_estimate": float(est.mean()) if n else np.nan,
+               "sd_estimate": float(est.std(ddof=1)) if n > 1 else np.nan,
+               "mean_se": float(ok["se"].mean()) if n else np.nan,
+               "offices_analysed": float(ok["offices_analysed"].mean()) if n else np.nan,
+               "parents_analysed": float(ok["parents_analysed"].mean()) if n else np.nan}
+        for test in tests:
+            row[f"power_{test}"], row[f"power_{test}_mc_se"] = _rate(ok[f"p_{test}"] <= alpha) if n else (np.nan,) * 2
+            cover = f"cover_{test}"
+            row[f"coverage_{test}"], row[f"coverage_{test}_mc_se"] = (
+                _rate(ok[cover]) if n and cover in ok else (np.nan, np.nan))
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("scenario")
+
+
+@dataclass(frozen=True)
+class MDEResult:
+    """The smallest odds ratio with power >= ``target`` for ``test``, found by bisection on log OR.
+
+    ``evaluations`` lists every evaluated OR with its power and MC SE (same seeds at every OR:
+    common random numbers). ``mde_or`` is the upper end of the final bracket ``(lower_or,
+    upper_or)``: the smallest evaluated OR whose estimated power reached the target.
+    """
+
+    test: str
+    target: float
+    mde_or: float
+    lower_or: float
+    upper_or: float
+    evaluations: pd.DataFrame
+    n_sims: int
+    elapsed: float
+
+    def summary(self) -> str:
+        return (f"minimum detectable OR for power {self.target:.0%} ({_LABELS[self.test]}): {self.mde_or:.3f} "
+                f"(bracket {self.lower_or:.3f} .. {self.upper_or:.3f}; {len(self.evaluations)} evaluations of "
+                f"{self.n_sims} simulations each, {self.elapsed:.0f} s)")
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+@dataclass(frozen=True, repr=False)
+class PowerResult:
+    """Power per test and scenario, with Monte Carlo SEs and the estimates' operating characteristics.
+
+    Attributes
+    ----------
+    scenarios : DataFrame
+        One row per scenario (index ``scenario``): the grid arguments (``None``: the design's own
+        value), the true log-OR ``true_log_or``.
+    summary : DataFrame
+        Per scenario: ``power_<test>`` and ``power_<test>_mc_se``, ``coverage_<test>`` (and MC SE),
+        ``bias`` (and ``bias_mc_se``), ``mean_estimate``, ``sd_estimate``, ``mean_se``, mean
+        ``offices_analysed`` and ``parents_analysed``, ``simulations`` and ``failed``.
+    simulations : DataFrame
+        One row per simulated trial: ``scenario``, ``sim``, ``estimate``, ``se``, ``p_<test>``,
+        ``cover_<test>``, ``error`` (the reason a trial could not be analysed, else missing).
+    tests, alpha, n_sims, seed, outcome, analysis, elapsed
+        The run's settings and its wall time in seconds.
+    """
+
+    scenarios: pd.DataFrame
+    summary: pd.DataFrame
+    simulations: pd.DataFrame
+    tests: tuple[str, ...]
+    alpha: float
+    n_sims: int
+    seed: int | None
+    outcome: str
+    analysis: str
+    elapsed: float
+    varied: tuple[str, ...] = field(default=())
+
+    def power(self, test: str | None = None) -> pd.DataFrame:
+        """Long table: one row per scenario and test with the grid values, ``power`` and ``mc_se``."""
+        tests = self.tests if test is None else (self._check(test),)
+        parts = []
+        for t in tests:
+            part = self.scenarios[list(self.varied)].copy()
+            part["test"] = t
+            part["power"] = self.summary[f"power_{t}"]
+            part["mc_se"] = self.summary[f"power_{t}_mc_se"]
+            parts.append(part)
+        return pd.concat(parts).reset_index()
+
+    def _check(self, test: str) -> str:
+        if test not in self.tests:
+            raise ValueError(f"test={test!r} was not run; this result has {list(self.tests)}")
+        return test
+
+    def minimum_detectable_effect(self, power: float = 0.8, test: str = "score_bootstrap") -> pd.DataFrame:
+        """The smallest OR (> 1) reaching ``power``, interpolated on the simulated ``effect_or`` grid.
+
+        Per combination of the other varied arguments: the first grid interval ``[OR_k, OR_k+1]``
+        (ORs >= 1, ascending) where power crosses ``power``, linear interpolation in log OR, and an
+        MC SE of the interpolated log OR, ``SE(power at the crossing) / slope``. ``mde_or`` is
+        missing when the grid's largest OR stays below the target (``reached = "above grid"``) or
+        its smallest OR already exceeds it (``"below grid"``). For a search by simulation rather
+        than interpolation, see :func:`minimum_detectable_effect`.
+        """
+        test = self._check(test)
+        if not 0 < power < 1:
+            raise ValueError(f"power={power!r} must lie strictly between 0 and 1")
+        if "effect_or" not in self.varied:
+            raise ValueError("minimum_detectable_effect needs a grid of effect_or values (e.g. effect_or=[1.0, 1.1, "
+                             "1.2, 1.3, 1.5]); or call famtrial.inference.power.minimum_detectable_effect")
+        frame = self.scenarios.join(self.summary[[f"power_{test}", f"power_{test}_mc_se"]])
+        frame = frame[frame["effect_or"] >= 1]
+        others = [v for v in self.varied if v != "effect_or"]
+        rows = []
+        groups = frame.groupby(others, sort=False, dropna=False) if others else [((), frame)]
+        for key, grp in groups:
+            grp = grp.sort_values("effect_or")
+            ors, pw, se = (grp[c].to_numpy(float) for c in ("effect_or", f"power_{test}", f"power_{test}_mc_se"))
+            row = dict(zip(others, key if isinstance(key, tuple) else (key,)))
+            row.update(mde_or=np.nan, mde_log_or_mc_se=np.nan, reached="above grid")
+            if len(pw) and pw[0] >= power:
+                row["reached"] = "below grid"
+            else:
+                for k in range(len(pw) - 1):
+                    if pw[k] < power <= pw[k + 1]:
+                        x0, x1 = np.log(ors[k]), np.log(ors[k + 1])
+                        slope = (pw[k + 1] - pw[k]) / (x1 - x0)
+                        x = x0 + (power - pw[k]) / slope
+                        w = (x - x0) / (x1 - x0)
+                        row.update(mde_or=float(np.exp(x)), reached="interpolated",
+                                   mde_log_or_mc_se=float(np.hypot((1 - w) * se[k], w * se[k + 1]) / slope))
+                        break
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def table(self, *, digits: int = 1) -> Table:
+        """Power per test (percent, MC SE), bias, SD of estimates vs mean SE, coverage, per scenario."""
+        s = self.summary
+        pct = lambda v, e: "" if pd.isna(v) else f"{100 * v:.{digits}f} ({100 * e:.{digits}f})"  # noqa: E731
+        display = self.scenarios[list(self.varied)].astype(object).copy()
+        for t in self.tests:
+            display[f"power, {_LABELS[t]}"] = [pct(v, e) for v, e in zip(s[f"power_{t}"], s[f"power_{t}_mc_se"])]
+        display["bias (MC SE)"] = [f"{b:+.3f} ({e:.3f})" if pd.notna(b) else ""
+                                   for b, e in zip(s["bias"], s["bias_mc_se"])]
+        display["SD of estimates / mean SE"] = [f"{a:.3f} / {b:.3f}" for a, b in zip(s["sd_estimate"], s["mean_se"])]
+        for t in self.tests:
+            if s[f"coverage_{t}"].notna().any():
+                display[f"coverage, {_LABELS[t]}"] = [pct(v, e) for v, e in
+                                                      zip(s[f"coverage_{t}"], s[f"coverage_{t}_mc_se"])]
+        display["offices analysed"] = s["offices_analysed"].map("{:.1f}".format)
+        display["simulations (failed)"] = [f"{n} ({f})" for n, f in zip(s["simulations"], s["failed"])]
+        model = ("fixed-effects logit (parent effects, linear trend), SE clustered by office"
+                 if self.analysis == "fe" else "cross-sectional logit on the arm, SE clustered by office")
+        notes = (f"{self.n_sims} simulated trials per scenario (seed {self.seed}), outcome {self.outcome}; {model}. "
+                 f"Power: rejection of H0: no effect at {self.alpha:g}, percent (Monte Carlo SE). Bias: mean "
+                 "log-OR estimate minus the true log-OR. Coverage: non-rejection of the true log-OR. "
+                 f"Run time {self.elapsed:.0f} s.")
+        return Table(frame=self.scenarios.join(s), display=display, title=f"Power by simulation ({self.outcome})",
+                     notes=notes)
+
+    def plot(self, x: str = "offices", *, tests: Sequence[str] | None = None, ax=None, target: float | None = 0.8,
+             title: str | None = None):
+        """Power curves against ``x`` (a varied grid argument), one line per test, with 95% MC error bars.
+
+        Error bars: +-1.96 Monte Carlo SE. With other arguments varied as well, each combination
+        gets its own line (labelled). Returns the matplotlib Figure; ``ax=`` draws into given axes.
+        """
+        import matplotlib.pyplot as plt
+
+        if x not in self.varied:
+            raise ValueError(f"x={x!r} is not a varied grid argument; varied: {list(self.varied)}")
+        tests = self.tests if tests is None else tuple(self._check(t) for t in tests)
+        own = ax is None
+        if own:
+            fig, ax = plt.subplots(figsize=(7.0, 4.2))
+        fig = ax.figure
+        others = [v for v in self.varied if v != x]
+        frame = self.scenarios.join(self.summary)
+        markers = "osD^v<>"
+        for i, t in enumerate(tests):
+            groups = frame.groupby(others, sort=False, dropna=False) if others else [((), frame)]
+            for key, grp in groups:
+                grp = grp.sort_values(x)
+                key = key if isinstance(key, tuple) else (key,)
+                label = _LABELS[t] + "".join(f", {k} = {_fmt(v)}" for k, v in zip(others, key))
+                ax.errorbar([_fmt_x(v) for v in grp[x]], grp[f"power_{t}"], yerr=1.96 * grp[f"power_{t}_mc_se"],
+                            marker=markers[i % len(markers)], ms=4, capsize=2.5, lw=1.2, label=label)
+        if target is not None:
+            ax.axhline(target, color="#888888", lw=0.8, ls="--")
+        ax.axhline(self.alpha, color="#888888", lw=0.8, ls=":")
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_xlabel({"offices": "Offices randomized", "effect_or": "True odds ratio"}.get(x, x.replace("_", " ")))
+        ax.set_ylabel(f"Power (rejects at {self.alpha:g})")
+        ax.set_title(title if title is not None else f"Power by simulation: {self.outcome}", fontsize=10, loc="left")
+        ax.grid(color="#dddddd", lw=0.5)
+        ax.legend(fontsize=7.5, frameon=False)
+        ax.text(0.0, -0.16, f"{self.n_sims} simulated trials per point; bars: 95% Monte Carlo intervals.",
+                transform=ax.transAxes, fontsize=8, va="top")
+        if own:
+            fig.tight_layout()
+        return fig
+
+    def describe(self) -> str:
+        lines = [f"Power by simulation: outcome {self.outcome}, analysis {self.analysis}, {self.n_sims} trials per "
+                 f"scenario, {len(self.scenarios)} scenarios, alpha {self.alpha:g}, seed {self.seed}, "
+                 f"{self.elapsed:.0f} s"]
+        for sid, row in self.scenarios.iterrows():
+            what = ", ".join(f"{k} = {_fmt(row[k])}" for k in self.varied) or "the design as given"
+            s = self.summary.loc[sid]
+            rates = ", ".join(f"{t} {100 * s[f'power_{t}']:.1f}% ({100 * s[f'power_{t}_mc_se']:.1f})"
+                              for t in self.tests)
+            lines.append(f"  {what}: {rates}; bias {s['bias']:+.3f}, SD {s['sd_estimate']:.3f} vs mean SE "
+                         f"{s['mean_se']:.3f}; failed {int(s['failed'])}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return self.describe()
+
+
+def _fmt(v) -> str:
+    if isinstance(v, tuple):
+        return f"{_fmt(v[0])}-{_fmt(v[1])}"
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+def _fmt_x(v):
+    return float(np.mean(v)) if isinstance(v, tuple) else v
+
+
+# -- the entry points --------------------------------------------------------------------------------------
+def _grid_values(name: str, value) -> list:
+    """A grid argument as a list of values: lists are grids, anything else (tuples = ranges) one value."""
+    if value is None:
+        return [None]
+    if isinstance(value, list):
+        if not value:
+            raise ValueError(f"{name}=[] is empty: give at least one value")
+        return [tuple(v) if isinstance(v, list) else v for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return [value]
+
+
+def power(design: TrialDesign | str | Path, *, outcome: str | None = None, effect_or=None, offices=None,
+          families_per_office=None, months_pre=None, months_post=None, control_share=None, n_sims: int = 100,
+          tests: Sequence[str] = TESTS, alpha: float = 0.05, analysis: Analysis = "fe",
+          threshold: float | None = 1 / 3, unit: Literal["family", "parent"] = "family",
+          trend: Literal["linear", "months", "none"] = "linear", ri_draws: int = 19, month: str | None = None,
+          seed: int | None = 20261130, n_jobs: int | None = 1, client=None, progress: bool = True) -> PowerResult:
+    """Power of the trial's analysis by simulation, over a grid of design choices.
+
+    Parameters
+    ----------
+    design : TrialDesign or path
+        The data-generating process (:func:`famtrial.simulate.load_design`).
+    outcome : str, optional
+        The analysed outcome (default: the design's first).
+    effect_or, offices, families_per_office, months_pre, months_post, control_share
+        Grid arguments (:meth:`TrialDesign.vary`). Each is ``None`` (the design's own value), one
+        value, or a **list** of values: the grid is their Cartesian product. A range is a tuple:
+        ``families_per_office=(60, 90)`` is one range, ``[(60, 90), (120, 180)]`` a grid of two.
+        ``effect_or`` sets the outcome's odds ratio for every variant.
+    n_sims : int
+        Simulated trials per scenario.
+    tests : sequence of {"cluster_z", "t", "score_bootstrap", "randomization"}
+    alpha : float
+        Level of every test.
+    analysis : {"fe", "cross_section"}
+        ``"fe"``: the primary fixed-effects logit (parent effects, time-varying covariates of the
+        design, ``trend``), SE clustered by office. ``"cross_section"``: a logit of the outcome in
+        ``month`` (default: the last month) on the arm, SE clustered by office (the analytic
+        cross-check's analysis; ``randomization`` is then not available).
+    threshold, unit
+        The office exclusion rule of :func:`famtrial.analysis_sample` (``threshold=None``: none).
+    ri_draws : int
+        Re-draws per randomization test (19: exact 5% test, rejects only when the observed |z|
+        beats all 19).
+    seed : int or None
+        Seeds every simulation (``SeedSequence(seed).spawn(n_sims)``, shared across scenarios).
+    n_jobs, client
+        Serial (``n_jobs=1``), local processes (``n_jobs``; -1 or None: all cores) or a Dask-like
+        ``client``; the results are identical.
+    progress : bool
+        A progress line with the time left.
+
+    Returns
+    -------
+    PowerResult
+    """
+    if isinstance(design, (str, Path)):
+        design = load_design(design)
+    if not isinstance(design, TrialDesign):
+        raise TypeError(f"design must be a TrialDesign or a design TOML path, not {type(design).__name__}")
+    outcome = design.outcomes[0].name if outcome is None else design.outcome(outcome).name
+    tests = tuple(tests)
+    unknown = [t for t in tests if t not in TESTS]
+    if unknown or not tests or len(set(tests)) != len(tests):
+        raise ValueError(f"tests={list(tests)}: give distinct tests from {list(TESTS)}")
+    if analysis not in _ANALYSES:
+        raise ValueError(f"analysis={analysis!r} is not one of {_ANALYSES}")
+    if analysis == "cross_section" and "randomization" in tests:
+        raise ValueError("tests='randomization' with analysis='cross_section' is not supported (the randomization "
+                         "test re-draws the fixed-effects model); drop it or use analysis='fe'")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha={alpha!r} must lie strictly between 0 and 1")
+    if not isinstance(n_sims, (int, np.integer)) or n_sims < 2:
+        raise ValueError(f"n_sims={n_sims!r} must be an int >= 2")
+    if "randomization" in tests and (not isinstance(ri_draws, (int, np.integer)) or 1 / (ri_draws + 1) > alpha):
+        raise ValueError(f"ri_draws={ri_draws!r}: the randomization test needs 1/(ri_draws + 1) <= alpha = {alpha:g} "
+                         f"to reject at all; use ri_draws >= {int(np.ceil(1 / alpha - 1))}")
+    if unit not in ("family", "parent"):
+        raise ValueError(f"unit={unit!r} is not one of ('family', 'parent')")
+    if threshold is not None and not 0 < threshold < 1:
+        raise ValueError(f"threshold={threshold!r} must lie strictly between 0 and 1, or be None (no rule)")
+    grid = {"effect_or": effect_or, "offices": offices, "families_per_office": families_per_office,
+            "months_pre": months_pre, "months_post": months_post, "control_share": control_share}
+    values = {k: _grid_values(k, v) for k, v in grid.items()}
+    varied = tuple(k for k, v in grid.items() if v is not None)
+    rows, designs = [], []
+    for combo in itertools.product(*values.values()):
+        kw = dict(zip(values, combo))
+        try:
+            d = design.vary(outcome=outcome, **kw)
+        except DesignError as exc:
+            raise ValueError(f"scenario {({k: kw[k] for k in varied})}: {exc}") from None
+        effects = [e for _, e in d.outcome(outcome).effects]
+        rows.append({**{k: kw[k] for k in grid}, "true_log_or": float(np.mean(effects)),
+                     "offices_randomized": d.n_offices, "months": len(d.months)})
+        designs.append(d)
+    scenarios = pd.DataFrame(rows)
+    scenarios.index.name = "scenario"
+    opts = _Options(outcome=outcome, tests=tests, alpha=float(alpha), analysis=analysis, threshold=threshold,
+                    unit=unit, trend=trend, ri_draws=int(ri_draws), month=month)
+    seqs = np.random.SeedSequence(seed).spawn(n_sims)
+    tasks = [(s, r, d, float(scenarios.loc[s, "true_log_or"]), seqs[r])
+             for s, d in enumerate(designs) for r in range(n_sims)]
+    start = time.perf_counter()
+    with one_kernel_thread():  # serial runs and an in-process client; worker processes set their own
+        out = run_tasks(_Simulation(opts), tasks, n_jobs=n_jobs, client=client, progress=progress,
+                        desc=f"power ({len(designs)} scenarios x {n_sims} trials)")
+    elapsed = time.perf_counter() - start
+    sims = pd.DataFrame(out)
+    if "error" not in sims:
+        sims["error"] = pd.Series([None] * len(sims), dtype=object)
+    ok = sims["error"].isna()
+    if not ok.any():
+        raise ValueError(f"no simulated trial could be analysed; first error: {sims['error'].iloc[0]}")
+    summary = _summarise(sims, scenarios, tests, alpha)
+    return PowerResult(scenarios=scenarios, summary=summary, simulations=sims, tests=tests, alpha=float(alpha),
+                       n_sims=int(n_sims), seed=seed, outcome=outcome, analysis=analysis, elapsed=elapsed,
+                       varied=varied)
+
+
+def minimum_detectable_effect(design: TrialDesign | str | Path, *, power_target: float = 0.8,
+                              test: str = "score_bootstrap", effect_range: tuple[float, float] = (1.0, 2.0),
+                              tol: float = 0.01, n_sims: int = 100, progress: bool = False, **kwargs) -> MDEResult:
+    """The smallest OR with power >= ``power_target`` for ``test``, by bisection on log OR with simulation.
+
+    Every evaluation simulates ``n_sims`` trials at one OR with the same seeds (common random
+    numbers, so the estimated power curve is nearly monotone), keeping the bracket ``(lo, hi)``
+    with power(lo) < target <= power(hi) until ``hi / lo <= 1 + tol``. ``effect_range[1]`` must
+    reach the target (checked first). Other keyword arguments go to :func:`power` (one value each,
+    no grids). Precision: the answer carries the Monte Carlo error of power at the MDE divided by
+    the curve's slope there; raise ``n_sims`` to narrow it.
+    """
+    lo, hi = (float(v) for v in effect_range)
+    if not 0 < lo < hi:
+        raise ValueError(f"effect_range={effect_range!r} must satisfy 0 < low < high")
+    if not 0 < power_target < 1:
+        raise ValueError(f"power_target={power_target!r} must lie strictly between 0 and 1")
+    if tol <= 0:
+        raise ValueError(f"tol={tol!r} must be positive")
+    grids = [k for k in GRID if isinstance(kwargs.get(k), list)]
+    if grids or "effect_or" in kwargs or "tests" in kwargs:
+        raise ValueError(f"minimum_detectable_effect searches over effect_or for one test: pass single values "
+                         f"(not lists) for {grids or GRID[1:]}, and test= instead of tests=")
+    evals = []
+    start = time.perf_counter()
+
+    def at(or_: float) -> float:
+        res = power(design, effect_or=or_, tests=(test,), n_sims=n_sims, progress=progress, **kwargs)
+        s = res.summary.iloc[0]
+        evals.append({"effect_or": or_, "power": s[f"power_{test}"], "mc_se": s[f"power_{test}_mc_se"]})
+        return float(s[f"power_{test}"])
+
+    if at(hi) < power_target:
+        raise ValueError(f"power at OR = {hi:g} is {evals[-1]['power']:.3f} < {power_target:g}: widen effect_range")
+    if at(lo) >= power_target:
+        raise ValueError(f"power at OR = {lo:g} is already {evals[-1]['power']:.3f} >= {power_target:g}: "
+                         "lower effect_range[0]")
+    while hi / lo > 1 + tol:
+        mid = float(np.sqrt(lo * hi))
+        if at(mid) >= power_target:
+            hi = mid
+        else:
+            lo = mid
+    return MDEResult(test=test, target=power_target, mde_or=hi, lower_or=lo, upper_or=hi,
+                     evaluations=pd.DataFrame(evals), n_sims=n_sims, elapsed=time.perf_counter() - start)
+
+
+# -- the analytic cross-check --------------------------------------------------------------------------------
+def marginal_icc(intercept: float, office_sd: float, parent_sd: float, nodes: int = 60) -> tuple[float, float]:
+    """``(p, ICC)`` of y = 1[u < expit(intercept + u_o + a_i)] on the observed (0/1) scale.
+
+    ``u_o ~ N(0, office_sd^2)`` shared within office, ``a_i ~ N(0, parent_sd^2)``:
+    ``p = E[expit(.)]``, ``ICC = Var_o(E[y | u_o]) / (p (1 - p))`` (Gauss-Hermite quadrature,
+    ``nodes`` points per dimension).
+    """
+    x, w = np.polynomial.hermite_e.hermegauss(nodes)
+    w = w / w.sum()
+    cond = expit(intercept + office_sd * x[:, None] + parent_sd * x[None, :]) @ w  # E[y | u_o] at the nodes
+    p = float(cond @ w)
+    return p, float((((cond - p) ** 2) @ w) / (p * (1 - p)))
+
+
+def design_effect_power(p0: float, p1: float, n0: int, n1: int, m: float, icc0: float, icc1: float | None = None,
+                        alpha: float = 0.05) -> float:
+    """Two-sided power of the Wald test of the log-OR in a cluster-randomized cross-section.
+
+    ``Var(log OR^) = DE_1 / (n1 p1 (1 - p1)) + DE_0 / (n0 p0 (1 - p0))`` with the design effect
+    ``DE = 1 + (m - 1) ICC`` (m persons per cluster, ICC per arm);
+    ``power = Phi(|b| / SE - z) + Phi(-|b| / SE - z)``, ``b = logit(p1) - logit(p0)``,
+    ``z = Phi^-1(1 - alpha/2)``. Stata: ``power twoproportions p0 p1, cluster m(m) rho(icc)``
+    (which uses the difference in proportions; the log-OR Wald test is the delta-method twin).
+    """
+    icc1 = icc0 if icc1 is None else icc1
+    b = np.log(p1 / (1 - p1)) - np.log(p0 / (1 - p0))
+    var = (1 + (m - 1) * icc1) / (n1 * p1 * (1 - p1)) + (1 + (m - 1) * icc0) / (n0 * p0 * (1 - p0))
+    z = stats.norm.isf(alpha / 2)
+    se = np.sqrt(var)
+    return float(stats.norm.cdf(abs(b) / se - z) + stats.norm.cdf(-abs(b) / se - z))
+
+
+# -- command line -------------------------------------------------------------------------------------------
+def _read_scenario(path: Path) -> tuple[dict, dict]:
+    """``(power keyword arguments, outputs)`` from a scenario TOML; errors name the key."""
+    from famtrial.simulate import _Reader
+
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DesignError(f"scenario file {str(path)!r} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise DesignError(f"{path}: not valid TOML ({exc})") from None
+    top = _Reader(raw, "", str(path))
+    design_path = Path(top.get("design", str, what="the design TOML's path (relative to this file)"))
+    kwargs: dict = {"design": design_path if design_path.is_absolute() else path.parent / design_path}
+    kwargs["outcome"] = top.get("outcome", str, None, "an outcome name")
+    kwargs["n_sims"] = top.get("n_sims", int, 100, "an integer")
+    kwargs["seed"] = top.get("seed", int, 20261130, "an integer")
+    kwargs["alpha"] = top.number("alpha", 0.05)
+    kwargs["tests"] = tuple(top.get("tests", list, list(TESTS), f"a list from {list(TESTS)}"))
+    kwargs["n_jobs"] = top.get("n_jobs", int, 1, "an integer (-1: all cores)")
+    a = top.sub("analysis", {})
+    kwargs["analysis"] = a.get("model", str, "fe", f"one of {_ANALYSES}")
+    threshold = a.get("threshold", (int, float, str), 1 / 3, "a share, or 'none'")
+    if isinstance(threshold, str) and threshold != "none":
+        a.fail("threshold", f"{threshold!r} is not a share or 'none'")
+    kwargs["threshold"] = None if threshold == "none" else float(threshold)
+    kwargs["unit"] = a.get("unit", str, "family", "'family' or 'parent'")
+    kwargs["trend"] = a.get("trend", str, "linear", "'linear', 'months' or 'none'")
+    kwargs["ri_draws"] = a.get("ri_draws", int, 19, "an integer")
+    kwargs["month"] = a.get("month", str, None, "'YYYY-MM'")
+    a.done()
+    g = top.sub("grid", {})
+    for key in GRID:
+        if key in g.table:
+            value = g.get(key, (int, float, list), what="a value or a list of values")
+            kwargs[key] = value
+    g.done()
+    o = top.sub("output", {})
+    outputs = {"mde_power": o.number("mde_power", 0.8), "mde_test": o.get("mde_test", str, "score_bootstrap", "a test"),
+               "plot_x": o.get("plot_x", str, "offices", "a grid argument")}
+    o.done()
+    top.done()
+    return kwargs, outputs
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``famtrial power SCENARIO.toml --out DIR``: run, then write power.csv, simulations.csv, power.md, power.png.
+
+    The scenario TOML::
+
+        design = "casework.toml"        # relative to the scenario file
+        outcome = "work"
+        n_sims = 200
+        seed = 1
+        tests = ["cluster_z", "t", "score_bootstrap"]
+        n_jobs = 2
+        [analysis]
+        threshold = 0.25                # or "none"
+        unit = "parent"
+        [grid]                          # lists are grids; [[60, 90]] is one range
+        effect_or = [1.0, 1.2, 1.4]
+        offices = [12, 24, 36]
+        [output]
+        mde_power = 0.8
+        mde_test = "score_bootstrap"
+        plot_x = "offices"
+    """
+    parser = argparse.ArgumentParser(prog="famtrial power", description="Power of the trial's analysis by simulation.")
+    parser.add_argument("scenario", help="scenario TOML")
+    parser.add_argument("--out", default="power", help="output folder (default: ./power)")
+    parser.add_argument("--n-sims", type=int, default=None, help="override n_sims")
+    parser.add_argument("--n-jobs", type=int, default=None, help="override n_jobs")
+    parser.add_argument("--quiet", action="store_true", help="no progress line")
+    args = parser.parse_args(argv)
+    try:
+        kwargs, outputs = _read_scenario(Path(args.scenario))
+        if args.n_sims is not None:
+            kwargs["n_sims"] = args.n_sims
+        if args.n_jobs is not None:
+            kwargs["n_jobs"] = args.n_jobs
+        result = power(kwargs.pop("design"), progress=not args.quiet, **kwargs)
+    except (DesignError, ValueError, TypeError) as exc:
+        parser.exit(2, f"famtrial power: {exc}\n")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    table = result.table()
+    result.scenarios.join(result.summary).to_csv(out / "power.csv")
+    result.simulations.to_csv(out / "simulations.csv", index=False)
+    text = [f"# {table.title}", "", table.to_markdown(), "", table.notes]
+    if "effect_or" in result.varied and outputs["mde_test"] in result.tests:
+        mde = result.minimum_detectable_effect(outputs["mde_power"], outputs["mde_test"])
+        text += ["", f"Minimum detectable OR for power {outputs['mde_power']:g} ({outputs['mde_test']}, "
+                 "interpolated on the effect grid):", "", mde.to_markdown(index=False)]
+    (out / "power.md").write_text("\n".join(text) + "\n")
+    if outputs["plot_x"] in result.varied:
+        fig = result.plot(outputs["plot_x"])
+        fig.savefig(out / "power.png", dpi=150, bbox_inches="tight")
+    print(result.describe())
+    print(f"wrote {out}/power.csv, simulations.csv, power.md" + (", power.png" if outputs["plot_x"] in result.varied
+                                                                  else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -265,7 +265,10 @@ def compare_models(results: Mapping[str, ModelResults], *, title: str = "",
                    unit: tuple[str, str] = ("parent", "parents"), cluster_names: Mapping[str, str] | None = None) -> Table:
     """Lay fitted models side by side: OR (stars), SE of the OR, CI; pseudo R2 and groups.
 
-    ``frame`` holds, per model, OR, SE, CI bounds, p for every term (columns ``model.field``),
+    ``results`` may mix any famtrial results (logit and conditional logit in one table); terms
+    absent from a model are blank. ``display`` has a two-level column index: the model name, then
+    ``OR`` / ``SE`` (``Robust SE`` for a sandwich covariance) / the CI, and every export renders
+    both levels. ``frame`` holds, per model, OR, SE, CI bounds, p for every term (columns ``model.field``),
     and the pseudo R2 and number of groups used. Terms starting with a ``hide`` prefix (the time
     trend, month effects) stay in ``frame`` but not in ``display``. ``first`` lists terms shown
     first (the treatment terms). ``labels`` maps terms to row labels, ``cluster_names`` cluster
@@ -322,7 +325,8 @@ def compare_models(results: Mapping[str, ModelResults], *, title: str = "",
     if n_parents is not None:
         extra[f"n {unit[1]}"] = {(n, "OR"): f"{n_parents:,}" for n in results}
     display = pd.concat([display, pd.DataFrame.from_dict(extra, orient="index")]).fillna("")
-    display.columns = [f"{model} {col}" for model, col in display.columns]
+    display = display[list(shown)]  # the models' order, OR / SE / CI within each
+    display.columns = pd.MultiIndex.from_tuples(list(shown))
     for name, res in results.items():
         frame.loc["pseudo_r2", (name, "or")] = res.prsquared
         frame.loc["n_groups", (name, "or")] = getattr(res, "n_groups", res.nobs)

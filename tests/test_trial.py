@@ -8,7 +8,15 @@ import pytest
 
 from conftest import make_panel_frame
 from famtrial.panel import load_panel
-from famtrial.trial import compare_models, fe_design, fe_model, fe_numbers, model_tables, paper_models, treatment_indicators
+from famtrial.trial import (
+    compare_models,
+    fe_design,
+    fe_model,
+    fe_numbers,
+    model_tables,
+    paper_models,
+    treatment_indicators,
+)
 
 
 @pytest.fixture(scope="module")

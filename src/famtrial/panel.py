@@ -276,7 +276,7 @@ def _infinite(values: pd.Series) -> np.ndarray:
     dtype = values.dtype
     if pd.api.types.is_float_dtype(dtype):
         return np.isinf(values.to_numpy(dtype=float, na_value=np.nan))
-    if dtype == object or pd.api.types.is_string_dtype(dtype):
+    if dtype == object or pd.api.types.is_string_dtype(dtype):  # noqa: E721 (a numpy dtype equals object)
         try:
             number = pd.to_numeric(values, errors="coerce")
         except (TypeError, ValueError):  # non-scalar cells: reported by the column's own check
@@ -329,7 +329,7 @@ def _read(source, columns: list[str] | None = None) -> tuple[pd.DataFrame, str, 
     """The panel, its name and all its column names; from a file, only ``columns`` (those present) are read."""
     if isinstance(source, pd.DataFrame):
         return source, "DataFrame", list(source.columns)
-    if hasattr(source, "data") and hasattr(source, "plan") and isinstance(getattr(source, "data"), pd.DataFrame):
+    if hasattr(source, "data") and hasattr(source, "plan") and isinstance(source.data, pd.DataFrame):
         raise TypeError("source is already a loaded famtrial Panel: use it directly (load_panel takes a file or a "
                         "DataFrame)")
     if not isinstance(source, (str, Path)):

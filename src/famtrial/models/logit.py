@@ -21,8 +21,16 @@ from scipy.special import expit, log_expit
 from famtrial.models.base import DropRecord, ModelResults
 from famtrial.models.covariance import Adjustment, model_based, sandwich
 from famtrial.models.design import independent_columns
-from famtrial.models.errors import (ConvergenceError, ModelInputError, SeparationError, check_columns, check_finite,
-                                    check_frame, check_names, numeric_column)
+from famtrial.models.errors import (
+    ConvergenceError,
+    ModelInputError,
+    SeparationError,
+    check_columns,
+    check_finite,
+    check_frame,
+    check_names,
+    numeric_column,
+)
 from famtrial.models.optim import newton
 
 __all__ = ["Logit", "LogitResults", "logit", "SeparationError", "separating_direction"]

@@ -116,6 +116,13 @@ def reproduce(data=None, out: str | Path = "results", *, plan: Plan | str | Path
     progress : bool
         Show progress.
 
+    Returns
+    -------
+    Reproduction
+        The output folder, the files written, every reproduced number, notes and ``report``.
+
+    Notes
+    -----
     Writes, with the plan's names: the sample table and flow figure (the paper's Table 2 and
     Figure 1), the balance and correlation tables (Tables 3-4), each model table (Tables 5-6),
     each monthly series as ``monthly_<name>.csv`` and its figure (Figures 2-3), ``inference.csv``,

@@ -12,12 +12,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal
 
 import pandas as pd
 
 from famtrial.panel import Panel
 from famtrial.plan import Plan, PlanError, load_plan
 from famtrial.report import ReportFigure, write_report
+from famtrial.tables import Table
 
 __all__ = ["reproduce", "Reproduction", "default_panel_path"]
 
@@ -59,7 +61,7 @@ def _figure_title(name: str, text: str) -> str:
     return f"Figure {m.group(1)}. {text}" if m else text
 
 
-def _save_figure(fig, stem: Path, formats: Sequence[str], files: list[Path]) -> bytes:
+def _save_figure(fig: Any, stem: Path, formats: Sequence[str], files: list[Path]) -> bytes:
     """Save ``fig`` in every format, close it, and return it as PNG bytes (for report.html)."""
     import io
 
@@ -87,9 +89,9 @@ def _writable(out: Path) -> Path:
     return out
 
 
-def reproduce(data=None, out: str | Path = "results", *, plan: Plan | str | Path | None = None,
+def reproduce(data: str | Path | pd.DataFrame | Panel | None = None, out: str | Path = "results", *, plan: Plan | str | Path | None = None,
               formats: Sequence[str] | None = None, n_boot: int | None = None, seed: int | None = None,
-              missing: str | None = None, inference: bool = True, n_perm: int | None = None,
+              missing: Literal["error", "drop"] | None = None, inference: bool = True, n_perm: int | None = None,
               progress: bool = True) -> Reproduction:
     """Run a trial's analysis plan on ``data`` and write every table and figure to ``out``.
 
@@ -170,15 +172,15 @@ def reproduce(data=None, out: str | Path = "results", *, plan: Plan | str | Path
     files: list[Path] = []
     numbers: dict[str, float | str] = {}
     notes: list[str] = []
-    tables: list = []  # every table written, for report.html
-    figures: list = []  # (title, PNG bytes) of every figure drawn, for report.html
+    tables: list[Table] = []  # every table written, for report.html
+    figures: list[ReportFigure] = []  # (title, PNG bytes) of every figure drawn, for report.html
 
-    def table(tab, name: str) -> None:
+    def table(tab: Table, name: str) -> None:
         for suffix in (".csv", ".md"):
             files.append(tab.save(out / f"{name}{suffix}"))
         tables.append(tab)
 
-    def figure(fig, title: str, name: str) -> None:
+    def figure(fig: Any, title: str, name: str) -> None:
         figures.append(ReportFigure(title, _save_figure(fig, out / name, formats, files)))
 
     panel = data if isinstance(data, Panel) else load_panel(default_panel_path(plan) if data is None else data, plan,

@@ -8,6 +8,7 @@ strings a reader sees (rounded, with stars). Exports render ``display`` by defau
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,7 +80,7 @@ class Table:
     title: str = ""
     notes: str = ""
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         for name in ("frame", "display"):
             value = getattr(self, name)
             if not isinstance(value, pd.DataFrame):
@@ -96,7 +97,8 @@ class Table:
         """Write CSV (numeric frame by default, so values keep full precision)."""
         if path is not None and not isinstance(path, (str, Path)):
             raise TypeError(f"path must be a file name, a Path or None, not {type(path).__name__}")
-        return self._view(numeric).to_csv(path)
+        text: str | None = self._view(numeric).to_csv(path)
+        return text
 
     def to_markdown(self, *, numeric: bool = False) -> str:
         """GitHub-flavoured Markdown, with the title as a bold caption and notes below."""
@@ -113,7 +115,10 @@ class Table:
         rows = [[index_name if i == len(levels) - 2 else "", *[f"**{c}**" if c else "" for c in labels]]
                 for i, labels in enumerate(levels[1:])]
         rows += [[str(idx), *row] for idx, row in zip(view.index, view.to_numpy().tolist())]
-        esc = lambda s: s.replace("|", r"\|")  # noqa: E731
+
+        def esc(text: str) -> str:
+            return text.replace("|", r"\|")
+
         lines = ["| " + " | ".join(esc(h) for h in header) + " |",
                  "|" + "|".join([":---"] + ["---:"] * len(view.columns)) + "|"]
         lines += ["| " + " | ".join(esc(c) for c in row) + " |" for row in rows]
@@ -154,7 +159,7 @@ class Table:
         if self.title:
             body = body.replace(">\n", f">\n<caption>{html.escape(self.title)}</caption>\n", 1)
         notes = f"<p><small>{html.escape(self.notes)}</small></p>" if self.notes else ""
-        return body + notes
+        return str(body) + notes
 
     def to_docx(self, path: str | Path, *, numeric: bool = False) -> Path:
         """Write a Word document: the title as a caption, the table (one header row per column
@@ -209,7 +214,7 @@ class Table:
         if not isinstance(path, (str, Path)):
             raise TypeError(f"path must be a file name or Path (e.g. 'table5.md'), not {type(path).__name__}")
         path = Path(path)
-        writers = {".csv": lambda: self.to_csv(None), ".md": self.to_markdown,
+        writers: dict[str, Callable[[], str]] = {".csv": lambda: str(self.to_csv(None)), ".md": self.to_markdown,
                    ".tex": self.to_latex, ".html": self.to_html}
         if path.suffix == ".docx":
             return self.to_docx(path)
@@ -226,7 +231,7 @@ class Table:
         return self.to_html()
 
     def __str__(self) -> str:
-        text = self.display.to_string()
+        text = str(self.display.to_string())
         head = f"{self.title}\n" if self.title else ""
         tail = f"\n{self.notes}" if self.notes else ""
         return head + text + tail

@@ -9,7 +9,7 @@ plan's treatment name (``<name>_pooled``, ``<name>_<variant>``); row labels from
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -28,12 +28,12 @@ _TRENDS = ("linear", "months", "none")
 _HIDDEN = ("trend", "month_")
 
 
-def _need_bool(value, name: str) -> None:
+def _need_bool(value: object, name: str) -> None:
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name}={value!r} must be True or False")
 
 
-def _need_names(value, what: str) -> list:
+def _need_names(value: object, what: str) -> list[Any]:
     """A list of names; a bare string, a mapping or a non-iterable is an error naming the argument."""
     if isinstance(value, str):
         raise TypeError(f"{what} must be a list of names, not the string {value!r} (write [{value!r}])")
@@ -42,7 +42,7 @@ def _need_names(value, what: str) -> list:
     return list(value)
 
 
-def _need_panel(panel, where: str) -> Panel:
+def _need_panel(panel: object, where: str) -> Panel:
     if not isinstance(panel, Panel):
         hint = " (load it with famtrial.load_panel(data, plan))" if isinstance(panel, pd.DataFrame) else ""
         raise TypeError(f"{where} needs a famtrial Panel, not {type(panel).__name__}{hint}")
@@ -244,7 +244,7 @@ def _se_note(results: Mapping[str, ModelResults], names: Mapping[str, str]) -> s
     for res in results.values():
         if res.cov_type == "cluster":
             name = dict(res.info).get("Cluster variable")
-            name = names.get(name, name)
+            name = names.get(name, name) if name is not None else None
             kinds.append(f"cluster-robust SE (clustered by {name}, G = {res.n_clusters})" if name else
                          f"cluster-robust SE (G = {res.n_clusters})")
         elif res.cov_type == "robust":
@@ -305,7 +305,10 @@ def compare_models(results: Mapping[str, ModelResults], *, title: str = "",
         terms += [t for t in res.params.index if t not in terms]
     terms.sort(key=lambda t: t not in first)  # treatment rows first (stable)
     numeric, shown = {}, {}
-    fmt = lambda v: _fmt(v, digits, leading_zero)  # noqa: E731
+
+    def fmt(value: float) -> str:
+        return _fmt(value, digits, leading_zero)
+
     level = f"{100 * (1 - alpha):g}% CI"
     for name, res in results.items():
         odds = res.to_frame(alpha).reindex(terms)

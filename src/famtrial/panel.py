@@ -645,13 +645,17 @@ def load_panel(source, plan: Plan | Columns | str | Path | None = None, *, colum
         if implementation is not None or baseline is not None:
             plan = plan.with_months(None if implementation is None else str(implementation),
                                     None if baseline is None else str(baseline))
-    missing = plan.missing if missing is None and plan is not None else (missing or "error")
+        wanted = plan.columns.required()
+        missing = plan.missing if missing is None else (missing or "error")
+    else:
+        wanted = columns.required()
+        missing = missing or "error"
     if missing not in _MISSING:
         raise ValueError(f"missing={missing!r} is not one of {_MISSING}")
-    wanted = (columns or plan.columns).required()
     raw, source_name, present = _read(source, wanted)
     if columns is not None:
         plan = _plan_from_columns(raw, columns, implementation, baseline)
+    assert isinstance(plan, Plan)  # for type checkers: a plan from load_plan or from the columns
     cols = plan.columns
     rows_read = len(raw)
     required = cols.required()

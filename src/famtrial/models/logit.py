@@ -15,6 +15,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy.optimize import linprog
 from scipy.special import expit, log_expit
 
@@ -378,7 +379,8 @@ class Logit:
 
 def logit(data: pd.DataFrame, outcome: str, covariates: Sequence[str], cluster: str | None = None, *,
           adjustment: Adjustment = "stata", t_reference: bool = False, fixed_effects: str | None = None,
-          offset=None, weights=None, weight_type: WeightType = "fweight") -> LogitResults:
+          offset: ArrayLike | str | None = None, weights: ArrayLike | str | None = None,
+          weight_type: WeightType = "fweight") -> LogitResults:
     """Fit a logit with an intercept from a DataFrame, optionally cluster-robust and with dummy fixed effects.
 
     Parameters

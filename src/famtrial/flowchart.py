@@ -65,8 +65,15 @@ def plot_flow(flow: FlowCounts, ax: Axes | None = None, *, title: str = "Partici
     ax.set_ylim(0, 1)
     ax.axis("off")
 
-    fam, par, off = (lambda n: flow.noun("family", n)), (lambda n: flow.noun("parent", n)), \
-        (lambda n: flow.noun("office", n))
+    def fam(n: int) -> str:
+        return flow.noun("family", n)
+
+    def par(n: int) -> str:
+        return flow.noun("parent", n)
+
+    def off(n: int) -> str:
+        return flow.noun("office", n)
+
     _box(ax, 0.5, 0.90, 0.62, 0.11,
          f"{fam(2).capitalize()} listed ({flow.offices:,} {off(flow.offices)})\n"
          f"{flow.families_listed:,} {fam(flow.families_listed)}, {flow.parents_listed:,} {par(flow.parents_listed)}",

@@ -18,8 +18,8 @@ import os
 import time
 
 import numpy as np
-
 from bench_clogit import COVS, make_panel
+
 from famtrial.models import clogit, separation
 from famtrial.models.clogit import ConditionalLogit, conditional_logit
 

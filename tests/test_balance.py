@@ -10,9 +10,9 @@ import pytest
 import statsmodels.api as sm
 from scipy import stats
 
-from famtrial.plan import load_plan
 from famtrial.balance import BalanceTable, CorrelationTable, balance_table, correlation_table
 from famtrial.panel import load_panel
+from famtrial.plan import load_plan
 from famtrial.tables import Table
 
 N1, N0 = 964, 1573

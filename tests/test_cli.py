@@ -10,9 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from famtrial.plan import load_plan
-
 from conftest import make_panel_frame
+from famtrial.plan import load_plan
 
 ENV = {**os.environ, "PYTHONWARNINGS": "ignore"}
 ENV.pop("FAMTRIAL_TRACEBACK", None)

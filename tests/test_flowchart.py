@@ -36,7 +36,6 @@ def _texts(fig) -> list[str]:
 
 def test_every_count_is_drawn(figure):
     texts = _texts(figure)
-    joined = "\n".join(texts)
     assert "Families listed (29 offices)\n2,608 families, 3,691 parents" in texts
     assert "Offered a family coordinator\n1,429 families\n2,063 parents" in texts
     assert "Ordinary follow-up\n1,179 families\n1,628 parents" in texts

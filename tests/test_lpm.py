@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
-from conftest import make_panel_frame
 
+from conftest import make_panel_frame
 from famtrial.inference.lpm import lpm, lpm_table, trial_lpm
 from famtrial.panel import load_panel
 from famtrial.trial import fe_model

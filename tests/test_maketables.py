@@ -62,7 +62,7 @@ def test_table_saves_docx(tmp_path):
     paragraphs = [p.text for p in document.paragraphs]
     assert paragraphs[0] == "Table 5" and paragraphs[-1] == "Cluster-robust SE."
     rows = [[c.text for c in r.cells] for r in document.tables[0].rows]
-    assert rows[0] == ["", "Model 1", "", "Model 2"]
+    assert rows[0] == ["", "Model 1", "Model 1", "Model 2"]  # Model 1 is one merged cell over OR and SE
     assert rows[1] == ["term", "OR", "SE", "OR"]
     assert rows[2] == ["treat", "1.25", "0.10", "1.30"] and rows[3] == ["married", "0.80", "0.05", "0.70"]
     with pytest.raises(ValueError, match=r"use one of \['.csv', '.docx', '.html', '.md', '.tex'\]"):

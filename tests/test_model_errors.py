@@ -8,9 +8,9 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_panel_frame
 
 import famtrial
+from conftest import make_panel_frame
 from famtrial.models import errors, optim
 from famtrial.models import logit as logit_module
 from famtrial.models.clogit import ConditionalLogit, conditional_logit

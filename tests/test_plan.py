@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import tomllib
 
-import numpy as np
 import pandas as pd
 import pytest
 
 import famtrial
-from famtrial.plan import Plan, PlanError, load_plan, scaffold, shipped_plans
-
 from conftest import make_panel_frame, renamed_replica
+from famtrial.plan import Plan, PlanError, load_plan, scaffold, shipped_plans
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_panel_frame
 
+from conftest import make_panel_frame
 from famtrial.inference._parallel import resolve_jobs, run_tasks
 from famtrial.inference.randomization import family_design, randomization_test, ri_pvalue
 from famtrial.models.clogit import conditional_logit

@@ -31,11 +31,15 @@ import statsmodels.api as sm
 from scipy import optimize, stats
 from scipy.special import expit
 
+from famtrial.inference.score_bootstrap import (
+    efficient_scores,
+    score_bootstrap,
+    score_statistics,
+    wald_t_pvalue,
+    wild_weights,
+)
 from famtrial.models.clogit import ConditionalLogit
 from famtrial.models.logit import Logit
-from famtrial.inference.score_bootstrap import (
-    efficient_scores, score_bootstrap, score_statistics, wald_t_pvalue, wild_weights,
-)
 
 REF = Path(__file__).parent / "reference" / "boottest"
 

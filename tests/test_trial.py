@@ -10,7 +10,15 @@ import famtrial
 
 from conftest import make_panel_frame
 from famtrial.panel import load_panel
-from famtrial.trial import compare_models, fe_design, fe_model, fe_numbers, model_tables, paper_models, treatment_indicators
+from famtrial.trial import (
+    compare_models,
+    fe_design,
+    fe_model,
+    fe_numbers,
+    model_tables,
+    paper_models,
+    treatment_indicators,
+)
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +76,7 @@ def test_compare_models_lays_out_tables_5_and_6(panel):
     assert "Family coordinator (pooled)" in shown.index and "Family coordinator and HOLF" in shown.index
     assert "Pseudo R2" in shown.index and "trend" not in shown.index
     or1 = models["model1"].odds_ratios().loc["coordinator_pooled", "OR"]
-    assert shown.loc["Family coordinator (pooled)", "model1 OR"].rstrip("*") == f"{or1:.2f}".lstrip("0")
+    assert shown.loc["Family coordinator (pooled)", ("model1", "OR")].rstrip("*") == f"{or1:.2f}".lstrip("0")
     numbers = fe_numbers(models, panel.plan)
     assert numbers["table5.model1.coordinator_pooled.or"] == pytest.approx(or1)
     lo, hi = np.exp(models["model3"].conf_int().loc["married"])
@@ -85,7 +93,48 @@ def test_compare_models_notes_come_from_the_results(panel):
     mixed = compare_models({"a": plain, "b": clustered})
     assert "a: model-based SE; b: cluster-robust SE (clustered by office, G = 6)" in mixed.notes
     assert "models b adjusted for a linear trend" in mixed.notes
+    assert list(mixed.display.columns) == [("a", "OR"), ("a", "SE"), ("a", "95% CI"),
+                                           ("b", "OR"), ("b", "Robust SE"), ("b", "95% CI")]
     with pytest.raises(TypeError, match="non-empty mapping"):
         compare_models({})
     with pytest.raises(TypeError, match="not famtrial results"):
         compare_models({"a": 1})
+
+
+def test_compare_models_mixes_logit_and_conditional_logit(panel):
+    """A cross-sectional logit and a conditional logit in one table: each model's own terms, blanks elsewhere."""
+    from famtrial.models.formula import logit
+
+    last = panel.data[panel.data["month"] == panel.data["month"].max()]
+    cross = logit("activation ~ arm + married", last, vcov={"CRV1": "office"})
+    fe = fe_model(panel, "activation")
+    table = compare_models({"Logit": cross, "FE logit": fe}, first=["arm"])
+    shown = table.display
+    assert shown.columns.nlevels == 2 and list(shown.columns.get_level_values(0).unique()) == ["Logit", "FE logit"]
+    assert shown.loc["arm", ("Logit", "OR")].rstrip("*") == f"{np.exp(cross.params['arm']):.2f}"
+    assert shown.loc["arm", ("FE logit", "OR")] == "" and shown.loc["Intercept", ("FE logit", "OR")] == ""
+    assert shown.loc["married", ("FE logit", "OR")].rstrip("*") == f"{np.exp(fe.params['married']):.2f}"
+    assert shown.loc["Pseudo R2", ("Logit", "OR")] == f"{cross.prsquared:.2f}"
+    assert table.frame.loc["married", "Logit.or"] == pytest.approx(np.exp(cross.params["married"]))
+    assert "Logit" in table.notes and "Conditional" in table.notes
+
+
+def test_two_level_headers_in_every_export(panel, tmp_path):
+    models = paper_models(panel)
+    table = model_tables(models, panel.plan, n_parents=120)["table5"]
+    md = table.to_markdown().splitlines()
+    header = [c.strip() for c in md[2].strip("|").split("|")]
+    assert header == ["", "model1", "", "", "model2", "", ""]
+    sub = [c.strip() for c in md[4].strip("|").split("|")]
+    assert sub == ["", "**OR**", "**Robust SE**", "**95% CI**", "**OR**", "**Robust SE**", "**95% CI**"]
+    tex = table.to_latex()
+    assert r" & \multicolumn{3}{c}{model1} & \multicolumn{3}{c}{model2} \\ \cmidrule(lr){2-4}\cmidrule(lr){5-7}" in tex
+    assert r" & OR & Robust SE & 95\% CI & OR & Robust SE & 95\% CI \\" in tex
+    html = table.to_html()
+    assert '<th colspan="3" halign="left">model1</th>' in html and html.count("<th>Robust SE</th>") == 2
+    text = str(table).splitlines()
+    assert text[1].split() == ["model1", "model2"] and text[2].split()[:3] == ["OR", "Robust", "SE"]
+    docx = pytest.importorskip("docx")
+    rows = [[c.text for c in r.cells] for r in docx.Document(str(table.save(tmp_path / "t5.docx"))).tables[0].rows]
+    assert rows[0] == ["", *["model1"] * 3, *["model2"] * 3]  # one merged cell per model
+    assert rows[1] == ["", "OR", "Robust SE", "95% CI", "OR", "Robust SE", "95% CI"]

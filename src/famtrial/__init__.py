@@ -87,11 +87,16 @@ if TYPE_CHECKING:  # static checkers and IDEs see the real names
     from famtrial.inference.score_bootstrap import score_bootstrap
     from famtrial.simulate import TrialDesign, load_design, simulate_panel
     from famtrial.models.clogit import ConditionalLogit, ConditionalLogitResults, conditional_logit
+    from famtrial.models.errors import (
+        ConvergenceError,
+        FamtrialError,
+        FewClustersWarning,
+        ModelInputError,
+        ModelTypeError,
+    )
     from famtrial.models.formula import FormulaError, clogit, logit
     from famtrial.models.logit import Logit, LogitResults, SeparationError
     from famtrial.models.postestimation import LRTest, NotIdentifiedError, PostEstimationError, WaldTest
-    from famtrial.models.errors import (ConvergenceError, FamtrialError, FewClustersWarning, ModelInputError,
-                                        ModelTypeError)
     from famtrial.monthly import MonthlyEffects, monthly_effects
     from famtrial.panel import Columns, LoadReport, Panel, PanelError, load_panel
     from famtrial.plan import Plan, PlanError, load_plan, scaffold, shipped_plans
@@ -99,6 +104,5 @@ if TYPE_CHECKING:  # static checkers and IDEs see the real names
     from famtrial.reproduce import Reproduction, reproduce
     from famtrial.sample import AnalysisSample, FlowCounts, analysis_sample, exclusion_rule, office_counts
     from famtrial.tables import Table
-    from famtrial.trial import (compare_models, fe_model, fe_models, model_tables, paper_models,
-                                treatment_indicators)
+    from famtrial.trial import compare_models, fe_model, fe_models, model_tables, paper_models, treatment_indicators
     from famtrial.verify import VerifyReport, load_spec, verify

@@ -184,7 +184,7 @@ def _table2(c: _Checks) -> None:
              "included_ordinary": (fam_c, inc["ord"].sum(), "sample.families_control"),
              "excluded_offered": (fam_offered - fam_t, exc["coord"].sum(), "design.families_offered"),
              "excluded_ordinary": (fam_ordinary - fam_c, exc["ord"].sum(), "design.families_ordinary")}
-    for name, (families, parents, key) in cells.items():
+    for name, (families, parents, _key) in cells.items():
         ok = families <= parents <= 2 * families
         derived = name.startswith("excluded")
         c.add(f"families.{name}", "families vs parents (1 or 2 parents per family)",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,7 +29,7 @@ def _is_binary(s: pd.Series) -> bool:
     return bool(s.isin([0, 1]).all())
 
 
-def _names(value, what: str) -> list | None:
+def _names(value: object, what: str) -> list[Any] | None:
     """A list of column names from a list/tuple argument; a bare string or a non-sequence is an error."""
     if value is None:
         return None
@@ -43,12 +44,12 @@ def _names(value, what: str) -> list | None:
     return names
 
 
-def _check_text(value, what: str) -> None:
+def _check_text(value: object, what: str) -> None:
     if value is not None and not isinstance(value, str):
         raise TypeError(f"{what}={value!r} must be a string")
 
 
-def _check_labels(labels) -> None:
+def _check_labels(labels: object) -> None:
     if labels is not None and not isinstance(labels, Mapping):
         raise TypeError(f"labels must be a mapping column -> label (e.g. {{'female': 'Female'}}), "
                         f"not {type(labels).__name__}")
@@ -105,7 +106,7 @@ def _plan_variables(panel: Panel) -> list[str]:
     return [plan.variable(k).column for k in keys]
 
 
-def _roles(data: Panel | pd.DataFrame, arm: str, binary, continuous):
+def _roles(data: Panel | pd.DataFrame, arm: str, binary: Any, continuous: Any) -> Any:
     """Baseline frame, arm column, binary and continuous rows in display order."""
     binary, continuous = _names(binary, "binary"), _names(continuous, "continuous")
     if isinstance(data, Panel):
@@ -211,7 +212,7 @@ class BalanceTable(Table):
         return out
 
 
-def _binary_row(x: np.ndarray, x1: np.ndarray, x0: np.ndarray) -> dict:
+def _binary_row(x: np.ndarray, x1: np.ndarray, x0: np.ndarray) -> dict[str, Any]:
     observed = np.array([[x1.sum(), len(x1) - x1.sum()], [x0.sum(), len(x0) - x0.sum()]])
     if (observed.sum(axis=0) == 0).any():  # constant: no test
         chi2 = p = np.nan
@@ -222,7 +223,7 @@ def _binary_row(x: np.ndarray, x1: np.ndarray, x0: np.ndarray) -> dict:
             "pct_control": 100 * x0.mean(), "statistic": float(chi2), "p": float(p)}
 
 
-def _continuous_row(x: np.ndarray, x1: np.ndarray, x0: np.ndarray, equal_var: bool) -> dict:
+def _continuous_row(x: np.ndarray, x1: np.ndarray, x0: np.ndarray, equal_var: bool) -> dict[str, Any]:
     if x1.std() == 0 and x0.std() == 0:
         t = p = np.nan
     else:  # Stata's ttest: difference = mean(arm 0) - mean(arm 1)

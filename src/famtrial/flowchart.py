@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
 from famtrial.sample import FlowCounts
@@ -14,7 +17,8 @@ _EDGE = "#333333"
 _OFFERED, _ORDINARY, _NEUTRAL = "#e3eefa", "#fbeee0", "#f4f6f8"
 
 
-def _box(ax, x, y, w, h, text, *, facecolor=_NEUTRAL, fontweight="normal", gid=None):
+def _box(ax: Axes, x: float, y: float, w: float, h: float, text: str, *, facecolor: str = _NEUTRAL,
+         fontweight: str = "normal", gid: str | None = None) -> None:
     """A rounded box centred at (x, y) in axes coordinates with centred text."""
     ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0,rounding_size=0.012",
                                 linewidth=1.0, edgecolor=_EDGE, facecolor=facecolor, transform=ax.transAxes,
@@ -23,13 +27,13 @@ def _box(ax, x, y, w, h, text, *, facecolor=_NEUTRAL, fontweight="normal", gid=N
             transform=ax.transAxes, gid=gid)
 
 
-def _arrow(ax, start, end, head=True):
+def _arrow(ax: Axes, start: tuple[float, float], end: tuple[float, float], head: bool = True) -> None:
     ax.annotate("", xy=end, xytext=start, xycoords="axes fraction", textcoords="axes fraction",
                 arrowprops={"arrowstyle": "-|>" if head else "-", "color": _EDGE, "lw": 1.0,
                             "shrinkA": 0, "shrinkB": 0})
 
 
-def plot_flow(flow: FlowCounts, ax=None, *, title: str = "Participant flow"):
+def plot_flow(flow: FlowCounts, ax: Axes | None = None, *, title: str = "Participant flow") -> Figure:
     """Draw the participant flow: listed -> randomized by arm -> excluded offices -> analysed.
 
     Parameters
@@ -54,15 +58,22 @@ def plot_flow(flow: FlowCounts, ax=None, *, title: str = "Participant flow"):
     if not isinstance(title, str):
         raise TypeError(f"title={title!r} must be a string")
     if ax is None:
-        fig, ax = plt.subplots(figsize=(7.2, 6.4))
-        fig.subplots_adjust(left=0.02, right=0.98, top=0.93, bottom=0.02)
-    fig = ax.figure
+        new, ax = plt.subplots(figsize=(7.2, 6.4))
+        new.subplots_adjust(left=0.02, right=0.98, top=0.93, bottom=0.02)
+    fig = cast(Figure, ax.figure)  # a SubFigure only for axes of a subfigure
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.axis("off")
 
-    fam, par, off = (lambda n: flow.noun("family", n)), (lambda n: flow.noun("parent", n)), \
-        (lambda n: flow.noun("office", n))
+    def fam(n: int) -> str:
+        return flow.noun("family", n)
+
+    def par(n: int) -> str:
+        return flow.noun("parent", n)
+
+    def off(n: int) -> str:
+        return flow.noun("office", n)
+
     _box(ax, 0.5, 0.90, 0.62, 0.11,
          f"{fam(2).capitalize()} listed ({flow.offices:,} {off(flow.offices)})\n"
          f"{flow.families_listed:,} {fam(flow.families_listed)}, {flow.parents_listed:,} {par(flow.parents_listed)}",

@@ -276,7 +276,7 @@ def _infinite(values: pd.Series) -> np.ndarray:
     dtype = values.dtype
     if pd.api.types.is_float_dtype(dtype):
         return np.isinf(values.to_numpy(dtype=float, na_value=np.nan))
-    if dtype == object or pd.api.types.is_string_dtype(dtype):
+    if dtype == object or pd.api.types.is_string_dtype(dtype):  # noqa: E721 (a numpy dtype equals object)
         try:
             number = pd.to_numeric(values, errors="coerce")
         except (TypeError, ValueError):  # non-scalar cells: reported by the column's own check
@@ -329,7 +329,7 @@ def _read(source, columns: list[str] | None = None) -> tuple[pd.DataFrame, str, 
     """The panel, its name and all its column names; from a file, only ``columns`` (those present) are read."""
     if isinstance(source, pd.DataFrame):
         return source, "DataFrame", list(source.columns)
-    if hasattr(source, "data") and hasattr(source, "plan") and isinstance(getattr(source, "data"), pd.DataFrame):
+    if hasattr(source, "data") and hasattr(source, "plan") and isinstance(source.data, pd.DataFrame):
         raise TypeError("source is already a loaded famtrial Panel: use it directly (load_panel takes a file or a "
                         "DataFrame)")
     if not isinstance(source, (str, Path)):
@@ -645,13 +645,17 @@ def load_panel(source, plan: Plan | Columns | str | Path | None = None, *, colum
         if implementation is not None or baseline is not None:
             plan = plan.with_months(None if implementation is None else str(implementation),
                                     None if baseline is None else str(baseline))
-    missing = plan.missing if missing is None and plan is not None else (missing or "error")
+        wanted = plan.columns.required()
+        missing = plan.missing if missing is None else (missing or "error")
+    else:
+        wanted = columns.required()
+        missing = missing or "error"
     if missing not in _MISSING:
         raise ValueError(f"missing={missing!r} is not one of {_MISSING}")
-    wanted = (columns or plan.columns).required()
     raw, source_name, present = _read(source, wanted)
     if columns is not None:
         plan = _plan_from_columns(raw, columns, implementation, baseline)
+    assert isinstance(plan, Plan)  # for type checkers: a plan from load_plan or from the columns
     cols = plan.columns
     rows_read = len(raw)
     required = cols.required()

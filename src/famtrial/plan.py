@@ -941,7 +941,7 @@ def scaffold(data, *, name: str | None = None) -> str:
     arm_codes: tuple[Any, Any] = (1, 0)
     if roles["arm"]:
         values = [v.item() if hasattr(v, "item") else v for v in pd.unique(frame[roles["arm"]].dropna())]
-        if set(values) <= {0, 1, True, False}:
+        if set(values) <= {0, 1}:
             arm_codes = (1, 0)
         elif len(values) == 2:
             positive = ("yes", "offered", "offer", "treatment", "treated", "intervention", "t", "y", "1")
@@ -1017,7 +1017,7 @@ def scaffold(data, *, name: str | None = None) -> str:
                            "levels": {_term_safe(v): {"label": v, "codes": [v]} for v in variant_values}}
     comments["sample"] = ("GUESS: no exclusion rule. The paper's rule: rule = \"control_share\", threshold = \"1/3\",\n"
                           "unit = \"family\" (an office is excluded when fewer than 1/3 of its families are controls)")
-    comments["models"] = (f"One fixed-effects logit per outcome, pooled offer, time-varying covariates, linear trend.\n"
+    comments["models"] = ("One fixed-effects logit per outcome, pooled offer, time-varying covariates, linear trend.\n"
                           "treatment = \"variants\" splits the offer by variant; time = \"months\" for month effects")
     comments["trial"] = (f"famtrial analysis plan, scaffolded from {where} by 'famtrial plan init'.\n"
                          "Every line marked GUESS was inferred from the data: check it, then run\n"

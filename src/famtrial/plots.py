@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, NullLocator
 
@@ -15,7 +18,7 @@ __all__ = ["plot_monthly"]
 _TICKS = (0.1, 0.2, 0.25, 0.33, 0.4, 0.5, 0.67, 0.8, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 10.0)
 
 
-def plot_monthly(effects: MonthlyEffects, ax=None, *, band: bool = True, title: str | None = None,
+def plot_monthly(effects: MonthlyEffects, ax: Axes | None = None, *, band: bool = True, title: str | None = None,
                  number: int | None = None, caption: bool = True) -> Figure:
     """Odds ratio of the offer by month (the paper's Figures 2 and 3).
 
@@ -55,9 +58,9 @@ def plot_monthly(effects: MonthlyEffects, ax=None, *, band: bool = True, title: 
     if ax is not None and not hasattr(ax, "figure"):
         raise TypeError(f"ax must be a matplotlib Axes (e.g. from plt.subplots()), not {type(ax).__name__}")
     own = ax is None
-    if own:
-        fig, ax = plt.subplots(figsize=(8.0, 4.2))
-    fig = ax.figure
+    if ax is None:
+        ax = plt.subplots(figsize=(8.0, 4.2))[1]
+    fig = cast(Figure, ax.figure)  # a SubFigure only for axes of a subfigure
     x = np.arange(len(f))
     level = f"{100 * (1 - effects.alpha):g}%"
     show_band = band and effects.band_critical is not None

@@ -12,11 +12,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal
 
 import pandas as pd
 
 from famtrial.panel import Panel
 from famtrial.plan import Plan, PlanError, load_plan
+from famtrial.report import ReportFigure, write_report
+from famtrial.tables import Table
 
 __all__ = ["reproduce", "Reproduction", "default_panel_path"]
 
@@ -32,13 +35,15 @@ def default_panel_path(plan: Plan | str | Path | None = None) -> Path:
 
 @dataclass(frozen=True)
 class Reproduction:
-    """What ``reproduce`` wrote: the output folder, the files, every reproduced number, and notes."""
+    """What ``reproduce`` wrote: the output folder, the files, every reproduced number, notes, and
+    ``report`` (the path of the self-contained ``report.html``)."""
 
     out: Path
     plan: Plan
     files: tuple[Path, ...] = ()
     numbers: dict[str, float | str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    report: Path | None = None
 
     def summary(self) -> str:
         lines = [f"famtrial reproduce ({self.plan.name}): wrote {len(self.files)} files to {self.out}/"]
@@ -56,14 +61,20 @@ def _figure_title(name: str, text: str) -> str:
     return f"Figure {m.group(1)}. {text}" if m else text
 
 
-def _save_figure(fig, stem: Path, formats: Sequence[str], files: list[Path]) -> None:
+def _save_figure(fig: Any, stem: Path, formats: Sequence[str], files: list[Path]) -> bytes:
+    """Save ``fig`` in every format, close it, and return it as PNG bytes (for report.html)."""
+    import io
+
     import matplotlib.pyplot as plt
 
     for fmt in formats:
         path = stem.with_suffix(f".{fmt}")
         fig.savefig(path, dpi=200, bbox_inches="tight")
         files.append(path)
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
+    return png.getvalue()
 
 
 def _writable(out: Path) -> Path:
@@ -78,9 +89,9 @@ def _writable(out: Path) -> Path:
     return out
 
 
-def reproduce(data=None, out: str | Path = "results", *, plan: Plan | str | Path | None = None,
+def reproduce(data: str | Path | pd.DataFrame | Panel | None = None, out: str | Path = "results", *, plan: Plan | str | Path | None = None,
               formats: Sequence[str] | None = None, n_boot: int | None = None, seed: int | None = None,
-              missing: str | None = None, inference: bool = True, n_perm: int | None = None,
+              missing: Literal["error", "drop"] | None = None, inference: bool = True, n_perm: int | None = None,
               progress: bool = True) -> Reproduction:
     """Run a trial's analysis plan on ``data`` and write every table and figure to ``out``.
 
@@ -107,10 +118,20 @@ def reproduce(data=None, out: str | Path = "results", *, plan: Plan | str | Path
     progress : bool
         Show progress.
 
+    Returns
+    -------
+    Reproduction
+        The output folder, the files written, every reproduced number, notes and ``report``.
+
+    Notes
+    -----
     Writes, with the plan's names: the sample table and flow figure (the paper's Table 2 and
     Figure 1), the balance and correlation tables (Tables 3-4), each model table (Tables 5-6),
     each monthly series as ``monthly_<name>.csv`` and its figure (Figures 2-3), ``inference.csv``,
     and ``reproduced.csv`` (``key,value`` for ``famtrial verify``). Tables as CSV and Markdown.
+    Last, ``report.html`` (:func:`famtrial.report.write_report`): one self-contained page with every
+    table and figure, the load report's drop counts, the sample flow and, when the plan names a
+    published spec, the verify summary at the spec's default tolerances.
     """
     from famtrial.balance import balance_table, correlation_table
     from famtrial.flowchart import plot_flow
@@ -151,10 +172,16 @@ def reproduce(data=None, out: str | Path = "results", *, plan: Plan | str | Path
     files: list[Path] = []
     numbers: dict[str, float | str] = {}
     notes: list[str] = []
+    tables: list[Table] = []  # every table written, for report.html
+    figures: list[ReportFigure] = []  # (title, PNG bytes) of every figure drawn, for report.html
 
-    def table(tab, name: str) -> None:
+    def table(tab: Table, name: str) -> None:
         for suffix in (".csv", ".md"):
             files.append(tab.save(out / f"{name}{suffix}"))
+        tables.append(tab)
+
+    def figure(fig: Any, title: str, name: str) -> None:
+        figures.append(ReportFigure(title, _save_figure(fig, out / name, formats, files)))
 
     panel = data if isinstance(data, Panel) else load_panel(default_panel_path(plan) if data is None else data, plan,
                                                             missing=missing)
@@ -162,8 +189,8 @@ def reproduce(data=None, out: str | Path = "results", *, plan: Plan | str | Path
     notes.append(sample.summary())
     table(sample.table2, plan.sample_table)
     numbers.update(sample.to_numbers())
-    _save_figure(plot_flow(sample.flow, title=_figure_title(plan.flow_figure, "Participant flow")),
-                 out / plan.flow_figure, formats, files)
+    flow_title = _figure_title(plan.flow_figure, "Participant flow")
+    figure(plot_flow(sample.flow, title=flow_title), flow_title, plan.flow_figure)
 
     analysed = sample.panel
     balance = balance_table(analysed)
@@ -186,10 +213,11 @@ def reproduce(data=None, out: str | Path = "results", *, plan: Plan | str | Path
         path = out / f"monthly_{series.name}.csv"
         effects.frame.to_csv(path, index=False)
         files.append(path)
+        tables.append(effects.table)
         numbers.update(effects.to_numbers())
         what = plan.outcome(series.outcome).description
         title = series.title or _figure_title(series.figure, f"Effects of {plan.treatment_description} on {what}")
-        _save_figure(plot_monthly(effects, title=title), out / series.figure, formats, files)
+        figure(plot_monthly(effects, title=title), title, series.figure)
 
     if inference and plan.inference_models:
         from famtrial.inference.randomization import few_cluster_inference
@@ -201,4 +229,8 @@ def reproduce(data=None, out: str | Path = "results", *, plan: Plan | str | Path
     reproduced = pd.DataFrame({"key": list(numbers), "value": list(numbers.values())})
     reproduced.to_csv(out / "reproduced.csv", index=False)
     files.append(out / "reproduced.csv")
-    return Reproduction(out=out, plan=plan, files=tuple(files), numbers=numbers, notes=tuple(notes))
+    report = write_report(out / "report.html", plan=plan, tables=tables, figures=figures,
+                          sample_summary=sample.summary(), load_report=panel.report, numbers=numbers,
+                          notes=notes[1:])
+    files.append(report)
+    return Reproduction(out=out, plan=plan, files=tuple(files), numbers=numbers, notes=tuple(notes), report=report)

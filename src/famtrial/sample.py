@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from fractions import Fraction
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -81,12 +81,12 @@ class FlowCounts:
         return pd.Series(asdict(self), name="count").to_frame()
 
 
-def _check_unit(unit) -> None:
+def _check_unit(unit: object) -> None:
     if not isinstance(unit, str) or unit not in _UNITS:
         raise ValueError(f"unit={unit!r} is not one of {_UNITS}")
 
 
-def _check_threshold(threshold) -> None:
+def _check_threshold(threshold: object) -> None:
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float, Fraction, np.integer, np.floating)):
         raise TypeError(f"threshold={threshold!r} must be a number strictly between 0 and 1 (e.g. threshold=1/3)")
     if not 0 < threshold < 1:
@@ -176,12 +176,12 @@ class AnalysisSample:
     name: str = "sample"
 
     @property
-    def excluded_offices(self) -> list:
+    def excluded_offices(self) -> list[Any]:
         """Labels of the offices the rule excludes."""
         return list(self.offices.index[~self.offices["included"]])
 
     @property
-    def included_offices(self) -> list:
+    def included_offices(self) -> list[Any]:
         """Labels of the analysed offices."""
         return list(self.offices.index[self.offices["included"]])
 

@@ -8,6 +8,7 @@ strings a reader sees (rounded, with stars). Exports render ``display`` by defau
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,35 @@ def _latex_escape(text: str) -> str:
     return "".join(_LATEX_ESCAPES.get(ch, ch) for ch in text)
 
 
+def _header_rows(columns: pd.Index) -> list[list[str]]:
+    """One list of labels per column level (a flat index has one level)."""
+    return [[str(v) for v in columns.get_level_values(i)] for i in range(columns.nlevels)]
+
+
+def _spans(labels: list[str], parents: list[str] | None = None) -> list[tuple[str, int, int]]:
+    """Runs of equal adjacent labels as ``(label, first column, width)``; a run also ends where the
+    level above (``parents``, already merged) changes."""
+    spans: list[tuple[str, int, int]] = []
+    for j, label in enumerate(labels):
+        same_parent = parents is None or parents[j] == parents[j - 1]
+        if spans and j > 0 and labels[j - 1] == label and same_parent:
+            name, start, width = spans[-1]
+            spans[-1] = (name, start, width + 1)
+        else:
+            spans.append((label, j, 1))
+    return spans
+
+
+def _upper_spans(columns: pd.Index) -> list[list[tuple[str, int, int]]]:
+    """Spans of every level but the last (the levels that label groups of columns)."""
+    rows = _header_rows(columns)
+    out = []
+    for i in range(len(rows) - 1):
+        parents = ["\x1f".join(r[j] for r in rows[:i]) for j in range(len(rows[i]))] if i else None
+        out.append(_spans(rows[i], parents))
+    return out
+
+
 @dataclass(frozen=True)
 class Table:
     """A table with numbers (``frame``) and its publication view (``display``).
@@ -50,7 +80,7 @@ class Table:
     title: str = ""
     notes: str = ""
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         for name in ("frame", "display"):
             value = getattr(self, name)
             if not isinstance(value, pd.DataFrame):
@@ -67,15 +97,28 @@ class Table:
         """Write CSV (numeric frame by default, so values keep full precision)."""
         if path is not None and not isinstance(path, (str, Path)):
             raise TypeError(f"path must be a file name, a Path or None, not {type(path).__name__}")
-        return self._view(numeric).to_csv(path)
+        text: str | None = self._view(numeric).to_csv(path)
+        return text
 
     def to_markdown(self, *, numeric: bool = False) -> str:
         """GitHub-flavoured Markdown, with the title as a bold caption and notes below."""
         view = self._view(numeric).astype(str)
         index_name = view.index.name or ""
-        header = [index_name, *map(str, view.columns)]
-        rows = [[str(idx), *row] for idx, row in zip(view.index, view.to_numpy().tolist())]
-        esc = lambda s: s.replace("|", r"\|")  # noqa: E731
+        levels = _header_rows(view.columns)
+        # Markdown has one header row: the top level, each label once over its group of columns; the
+        # lower levels follow as bold rows at the top of the body (the index name on the last of them).
+        top = levels[0]
+        if len(levels) > 1:
+            starts = {start for _, start, _ in _upper_spans(view.columns)[0]}
+            top = [label if j in starts else "" for j, label in enumerate(levels[0])]
+        header = [index_name if len(levels) == 1 else "", *top]
+        rows = [[index_name if i == len(levels) - 2 else "", *[f"**{c}**" if c else "" for c in labels]]
+                for i, labels in enumerate(levels[1:])]
+        rows += [[str(idx), *row] for idx, row in zip(view.index, view.to_numpy().tolist())]
+
+        def esc(text: str) -> str:
+            return text.replace("|", r"\|")
+
         lines = ["| " + " | ".join(esc(h) for h in header) + " |",
                  "|" + "|".join([":---"] + ["---:"] * len(view.columns)) + "|"]
         lines += ["| " + " | ".join(esc(c) for c in row) + " |" for row in rows]
@@ -88,13 +131,22 @@ class Table:
         """A ``table`` environment with a ``tabular`` (booktabs rules), caption and notes."""
         view = self._view(numeric).astype(str)
         cols = "l" + "r" * len(view.columns)
-        head = " & ".join(_latex_escape(str(c)) for c in [view.index.name or "", *view.columns])
+        heads = []
+        for spans in _upper_spans(view.columns):  # grouping levels: \multicolumn over each group, rules below
+            cells = [""] + [_latex_escape(label) if width == 1 else
+                            r"\multicolumn{" + f"{width}" + "}{c}{" + _latex_escape(label) + "}"
+                            for label, _, width in spans]
+            rules = "".join(r"\cmidrule(lr){" + f"{start + 2}-{start + width + 1}" + "}"
+                            for label, start, width in spans if label)
+            heads += [" & ".join(cells) + r" \\" + (f" {rules}" if rules else "")]
+        last = _header_rows(view.columns)[-1]
+        heads.append(" & ".join(_latex_escape(c) for c in [str(view.index.name or ""), *last]) + r" \\")
         body = [" & ".join(_latex_escape(str(c)) for c in [idx, *row]) + r" \\"
                 for idx, row in zip(view.index, view.to_numpy().tolist())]
         lines = [r"\begin{table}[htbp]", r"\centering"]
         if self.title:
             lines.append(r"\caption{" + _latex_escape(self.title) + "}")
-        lines += [r"\begin{tabular}{" + cols + "}", r"\toprule", head + r" \\", r"\midrule",
+        lines += [r"\begin{tabular}{" + cols + "}", r"\toprule", *heads, r"\midrule",
                   *body, r"\bottomrule", r"\end{tabular}"]
         if self.notes:
             lines.append(r"\par\footnotesize " + _latex_escape(self.notes))
@@ -107,7 +159,7 @@ class Table:
         if self.title:
             body = body.replace(">\n", f">\n<caption>{html.escape(self.title)}</caption>\n", 1)
         notes = f"<p><small>{html.escape(self.notes)}</small></p>" if self.notes else ""
-        return body + notes
+        return str(body) + notes
 
     def to_docx(self, path: str | Path, *, numeric: bool = False) -> Path:
         """Write a Word document: the title as a caption, the table (one header row per column
@@ -123,7 +175,7 @@ class Table:
                               "(or famtrial[docx])") from None
         view = self._view(numeric)
         levels = view.columns.nlevels
-        header_rows = ([list(map(str, view.columns.get_level_values(i))) for i in range(levels)])
+        header_rows = _header_rows(view.columns)
         document = docx.Document()
         if self.title:
             document.add_paragraph(self.title, style="Caption")
@@ -132,12 +184,18 @@ class Table:
         for i, labels in enumerate(header_rows):
             cells = table.rows[i].cells
             cells[0].text = str(view.index.name or "") if i == levels - 1 else ""
-            for j, label in enumerate(labels):
-                # repeated upper-level labels (Model 1 | Model 1 | ...) are written once
-                shown = label if i == levels - 1 or j == 0 or labels[j - 1] != label else ""
-                cells[j + 1].text = shown
-                if shown:
-                    cells[j + 1].paragraphs[0].runs[0].bold = True
+            if i == levels - 1:  # the last level: one label per column
+                for j, label in enumerate(labels):
+                    cells[j + 1].text = label
+                    if label:
+                        cells[j + 1].paragraphs[0].runs[0].bold = True
+                continue
+            for label, start, width in _upper_spans(view.columns)[i]:  # a group label: one merged cell
+                cell = cells[start + 1].merge(cells[start + width]) if width > 1 else cells[start + 1]
+                cell.text = label
+                cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
+                if label:
+                    cell.paragraphs[0].runs[0].bold = True
         for r, (idx, row) in enumerate(zip(view.index, view.astype(str).to_numpy().tolist())):
             cells = table.rows[levels + r].cells
             cells[0].text = str(idx)
@@ -156,7 +214,7 @@ class Table:
         if not isinstance(path, (str, Path)):
             raise TypeError(f"path must be a file name or Path (e.g. 'table5.md'), not {type(path).__name__}")
         path = Path(path)
-        writers = {".csv": lambda: self.to_csv(None), ".md": self.to_markdown,
+        writers: dict[str, Callable[[], str]] = {".csv": lambda: str(self.to_csv(None)), ".md": self.to_markdown,
                    ".tex": self.to_latex, ".html": self.to_html}
         if path.suffix == ".docx":
             return self.to_docx(path)
@@ -173,7 +231,7 @@ class Table:
         return self.to_html()
 
     def __str__(self) -> str:
-        text = self.display.to_string()
+        text = str(self.display.to_string())
         head = f"{self.title}\n" if self.title else ""
         tail = f"\n{self.notes}" if self.notes else ""
         return head + text + tail

@@ -9,7 +9,7 @@ plan's treatment name (``<name>_pooled``, ``<name>_<variant>``); row labels from
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -28,12 +28,12 @@ _TRENDS = ("linear", "months", "none")
 _HIDDEN = ("trend",)
 
 
-def _need_bool(value, name: str) -> None:
+def _need_bool(value: object, name: str) -> None:
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name}={value!r} must be True or False")
 
 
-def _need_names(value, what: str) -> list:
+def _need_names(value: object, what: str) -> list[Any]:
     """A list of names; a bare string, a mapping or a non-iterable is an error naming the argument."""
     if isinstance(value, str):
         raise TypeError(f"{what} must be a list of names, not the string {value!r} (write [{value!r}])")
@@ -42,7 +42,7 @@ def _need_names(value, what: str) -> list:
     return list(value)
 
 
-def _need_panel(panel, where: str) -> Panel:
+def _need_panel(panel: object, where: str) -> Panel:
     if not isinstance(panel, Panel):
         hint = " (load it with famtrial.load_panel(data, plan))" if isinstance(panel, pd.DataFrame) else ""
         raise TypeError(f"{where} needs a famtrial Panel, not {type(panel).__name__}{hint}")
@@ -253,7 +253,7 @@ def _se_note(results: Mapping[str, ModelResults], names: Mapping[str, str]) -> s
     for res in results.values():
         if res.cov_type == "cluster":
             name = dict(res.info).get("Cluster variable")
-            name = names.get(name, name)
+            name = names.get(name, name) if name is not None else None
             kinds.append(f"cluster-robust SE (clustered by {name}, G = {res.n_clusters})" if name else
                          f"cluster-robust SE (G = {res.n_clusters})")
         elif res.cov_type == "robust":
@@ -274,7 +274,10 @@ def compare_models(results: Mapping[str, ModelResults], *, title: str = "",
                    unit: tuple[str, str] = ("parent", "parents"), cluster_names: Mapping[str, str] | None = None) -> Table:
     """Lay fitted models side by side: OR (stars), SE of the OR, CI; pseudo R2 and groups.
 
-    ``frame`` holds, per model, OR, SE, CI bounds, p for every term (columns ``model.field``),
+    ``results`` may mix any famtrial results (logit and conditional logit in one table); terms
+    absent from a model are blank. ``display`` has a two-level column index: the model name, then
+    ``OR`` / ``SE`` (``Robust SE`` for a sandwich covariance) / the CI, and every export renders
+    both levels. ``frame`` holds, per model, OR, SE, CI bounds, p for every term (columns ``model.field``),
     and the pseudo R2 and number of groups used. Terms starting with a ``hide`` prefix (the time
     trend) and month effects stay in ``frame`` but not in ``display``. ``first`` lists terms shown
     first (the treatment terms). ``labels`` maps terms to row labels, ``cluster_names`` cluster
@@ -311,7 +314,10 @@ def compare_models(results: Mapping[str, ModelResults], *, title: str = "",
         terms += [t for t in res.params.index if t not in terms]
     terms.sort(key=lambda t: t not in first)  # treatment rows first (stable)
     numeric, shown = {}, {}
-    fmt = lambda v: _fmt(v, digits, leading_zero)  # noqa: E731
+
+    def fmt(value: float) -> str:
+        return _fmt(value, digits, leading_zero)
+
     level = f"{100 * (1 - alpha):g}% CI"
     for name, res in results.items():
         odds = res.to_frame(alpha).reindex(terms)
@@ -332,7 +338,8 @@ def compare_models(results: Mapping[str, ModelResults], *, title: str = "",
     if n_parents is not None:
         extra[f"n {unit[1]}"] = {(n, "OR"): f"{n_parents:,}" for n in results}
     display = pd.concat([display, pd.DataFrame.from_dict(extra, orient="index")]).fillna("")
-    display.columns = [f"{model} {col}" for model, col in display.columns]
+    display = display[list(shown)]  # the models' order, OR / SE / CI within each
+    display.columns = pd.MultiIndex.from_tuples(list(shown))
     for name, res in results.items():
         frame.loc["pseudo_r2", (name, "or")] = res.prsquared
         frame.loc["n_groups", (name, "or")] = getattr(res, "n_groups", res.nobs)

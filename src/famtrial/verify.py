@@ -176,7 +176,7 @@ def _as_spec(spec: Spec | str | Path | None) -> Spec:
     raise TypeError(f"spec must be a Spec, a path to a spec TOML or None, not {type(spec).__name__}")
 
 
-def _reproduced(results) -> dict[str, object]:
+def _reproduced(results: object) -> dict[str, object]:
     """Reproduced numbers as ``{key: value}`` from a folder, a CSV path, a mapping or a key/value frame."""
     if isinstance(results, (str, Path)):
         path = Path(results)
@@ -323,7 +323,7 @@ def _display(frame: pd.DataFrame, spec: Spec) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("key")
 
 
-def verify(results, spec: Spec | str | Path | None = None, *, tolerances: Mapping[str, float] | None = None,
+def verify(results: str | Path | Mapping[str, object] | pd.DataFrame, spec: Spec | str | Path | None = None, *, tolerances: Mapping[str, float] | None = None,
            tables: Sequence[str] | None = None, allow_missing: bool = False) -> VerifyReport:
     """Compare reproduced numbers with the published ones, each within its printed rounding.
 

@@ -24,20 +24,21 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from famtrial.progress import Progress
 
 __all__ = ["holm", "benjamini_hochberg", "sup_t_critical"]
 
 
-def _pvalues(pvalues) -> np.ndarray:
+def _pvalues(pvalues: ArrayLike) -> np.ndarray:
     p = np.asarray(pvalues, dtype=float)
     if p.ndim != 1 or np.isnan(p).any() or (p < 0).any() or (p > 1).any():
         raise ValueError("p-values must be a 1-d array of numbers in [0, 1] without missing values")
     return p
 
 
-def holm(pvalues) -> np.ndarray:
+def holm(pvalues: ArrayLike) -> np.ndarray:
     """Holm step-down adjusted p-values (controls the family-wise error rate).
 
     ``p~_(i) = max_{j <= i} min(1, (m - j + 1) p_(j))`` over the sorted p-values. R: ``p.adjust(p, "holm")``;
@@ -52,7 +53,7 @@ def holm(pvalues) -> np.ndarray:
     return out
 
 
-def benjamini_hochberg(pvalues) -> np.ndarray:
+def benjamini_hochberg(pvalues: ArrayLike) -> np.ndarray:
     """Benjamini-Hochberg adjusted p-values (controls the false discovery rate).
 
     ``p~_(i) = min_{j >= i} min(1, m p_(j) / j)``. R: ``p.adjust(p, "BH")``; statsmodels: ``method="fdr_bh"``.

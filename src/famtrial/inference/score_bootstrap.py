@@ -51,8 +51,10 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy import optimize, stats
 
+from famtrial.models.base import ModelResults
 from famtrial.models.optim import newton
 
 __all__ = ["ScoreBootstrapResult", "score_bootstrap", "efficient_scores", "wild_weights", "score_statistics",
@@ -66,7 +68,7 @@ _WEBB = np.array([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt
 _TIE = 1e-10
 
 
-def wild_weights(n_clusters: int, kind: Weights = "rademacher", *, n_boot: int = 9999, seed=None,
+def wild_weights(n_clusters: int, kind: Weights = "rademacher", *, n_boot: int = 9999, seed: int | None = None,
                  enumerate_max: int = 16) -> tuple[np.ndarray, bool]:
     """Cluster weights ``(B, G)`` and whether they enumerate every sign vector.
 
@@ -276,7 +278,8 @@ def _invert(test: _ScoreTest, estimate: float, se: float, alpha: float, span: fl
     return float(ends[0]), float(ends[1])
 
 
-def score_bootstrap(results, term: str, clusters, *, null: float = 0.0, weights: Weights = "rademacher",
+def score_bootstrap(results: ModelResults, term: str, clusters: ArrayLike, *, null: float = 0.0,
+                    weights: Weights = "rademacher",
                     n_boot: int = 9999, seed: int | None = None, enumerate_max: int = 16, small: bool = False,
                     conf_int: bool = True, alpha: float = 0.05, span: float = 8.0,
                     steps: int = 16) -> ScoreBootstrapResult:
@@ -357,7 +360,7 @@ def score_bootstrap(results, term: str, clusters, *, null: float = 0.0, weights:
         restricted_params=pd.Series(b_tilde, index=names, name="restricted"), small=bool(small))
 
 
-def wald_t_pvalue(results, term: str) -> float:
+def wald_t_pvalue(results: ModelResults, term: str) -> float:
     """Cluster-robust Wald p-value with a t(G-1) reference (the simplest few-cluster fix)."""
     g = results.n_clusters
     if g is None:

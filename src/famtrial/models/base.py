@@ -21,7 +21,7 @@ from scipy import stats
 from famtrial.models.covariance import Adjustment, Covariance
 
 if TYPE_CHECKING:
-    from famtrial.models.postestimation import LRTest, VcovSpec, WaldTest
+    from famtrial.models.postestimation import Hypotheses, LRTest, VcovSpec, WaldTest
 
 __all__ = ["DropRecord", "ModelResults"]
 
@@ -155,13 +155,13 @@ class ModelResults:
         from famtrial.models.postestimation import with_vcov
         return with_vcov(self, vcov, adjustment=adjustment, t_reference=t_reference)
 
-    def wald_test(self, hypotheses) -> WaldTest:
+    def wald_test(self, hypotheses: Hypotheses) -> WaldTest:
         """Joint Wald test of linear restrictions, e.g. ``"local = holf"``; see
         :func:`~famtrial.models.postestimation.wald_test`."""
         from famtrial.models.postestimation import wald_test
         return wald_test(self, hypotheses)
 
-    def t_test(self, hypotheses, alpha: float = 0.05) -> pd.DataFrame:
+    def t_test(self, hypotheses: Hypotheses, alpha: float = 0.05) -> pd.DataFrame:
         """Each linear restriction's estimate, SE, z (t), p and interval; see
         :func:`~famtrial.models.postestimation.t_test`."""
         from famtrial.models.postestimation import t_test

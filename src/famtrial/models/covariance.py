@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import sys
+import types
 import warnings
 from dataclasses import dataclass
 from typing import Literal
@@ -188,7 +189,8 @@ def sandwich(
 def _outside_famtrial() -> int:
     """``stacklevel`` that points a warning issued by the caller at the first frame outside famtrial."""
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    frame, level = sys._getframe(2), 2  # the frame that called our caller
+    frame: types.FrameType | None = sys._getframe(2)  # the frame that called our caller
+    level = 2
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
         frame, level = frame.f_back, level + 1
     return level

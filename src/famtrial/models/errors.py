@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -74,7 +75,7 @@ class FewClustersWarning(FamtrialWarning):
     distribution to be trusted (see :data:`famtrial.models.covariance.FEW_CLUSTERS`)."""
 
 
-def check_frame(data, argument: str = "data") -> pd.DataFrame:
+def check_frame(data: object, argument: str = "data") -> pd.DataFrame:
     """``data`` itself if it is a DataFrame, else a :class:`ModelTypeError` naming ``argument``."""
     if isinstance(data, pd.DataFrame):
         return data
@@ -85,7 +86,7 @@ def check_frame(data, argument: str = "data") -> pd.DataFrame:
     raise ModelTypeError(f"{argument} must be a pandas DataFrame; got {type(data).__name__}")
 
 
-def check_names(names, argument: str = "covariates") -> list:
+def check_names(names: Any, argument: str = "covariates") -> list[Any]:
     """A list of column names from a sequence; a bare string is an error (it would be read letter by letter)."""
     if isinstance(names, (str, bytes)):
         raise ModelTypeError(f"{argument} must be a list of column names; got the string {names!r} — "
@@ -93,12 +94,13 @@ def check_names(names, argument: str = "covariates") -> list:
     if isinstance(names, pd.DataFrame):
         raise ModelTypeError(f"{argument} must be a list of column names; got a DataFrame (pass list(frame.columns))")
     try:
-        return list(names)
+        out: list[Any] = list(names)
+        return out
     except TypeError:
         raise ModelTypeError(f"{argument} must be a list of column names; got {type(names).__name__}") from None
 
 
-def check_columns(data: pd.DataFrame, **roles) -> None:
+def check_columns(data: pd.DataFrame, **roles: Any) -> None:
     """Every column named in ``roles`` (argument name -> column name or list of names; None skipped)
     is in ``data``; else a :class:`ModelInputError` naming the argument, the missing columns and close
     matches."""
@@ -122,7 +124,7 @@ def check_columns(data: pd.DataFrame, **roles) -> None:
                               f"({len(missing)} missing); the data have columns {shown}")
 
 
-def numeric_column(data: pd.DataFrame, column, role: str = "covariate") -> np.ndarray:
+def numeric_column(data: pd.DataFrame, column: Any, role: str = "covariate") -> np.ndarray:
     """The column as float64, or a :class:`ModelInputError` naming it when it is not numeric
     (strings, categories, dates). Non-finite values are left for :func:`check_finite`."""
     series = data[column]
@@ -131,9 +133,9 @@ def numeric_column(data: pd.DataFrame, column, role: str = "covariate") -> np.nd
                               "rename the duplicates")
     kind = series.dtype.kind
     if kind in "biuf":
-        return series.to_numpy(dtype=float, na_value=np.nan)
+        return np.asarray(series.to_numpy(dtype=float, na_value=np.nan))
     if isinstance(series.dtype, pd.BooleanDtype) or pd.api.types.is_numeric_dtype(series.dtype):
-        return series.to_numpy(dtype=float, na_value=np.nan)
+        return np.asarray(series.to_numpy(dtype=float, na_value=np.nan))
     converted = pd.to_numeric(series, errors="coerce")
     bad = converted.isna() & series.notna()
     if bad.any() or isinstance(series.dtype, pd.CategoricalDtype) or kind in "mM":
@@ -141,10 +143,10 @@ def numeric_column(data: pd.DataFrame, column, role: str = "covariate") -> np.nd
         raise ModelInputError(f"{role} column {column!r} is not numeric (dtype {series.dtype}; "
                               f"{int(bad.sum()) if bad.any() else len(series):,} of {len(series):,} values such as "
                               f"{examples}); encode it as numbers or 0/1 dummies (e.g. pandas.get_dummies) first")
-    return converted.to_numpy(dtype=float, na_value=np.nan)
+    return np.asarray(converted.to_numpy(dtype=float, na_value=np.nan))
 
 
-def check_finite(name, values: np.ndarray) -> None:
+def check_finite(name: Any, values: np.ndarray) -> None:
     """:class:`ModelInputError` naming the column and counting its NaN and +-inf values."""
     values = np.asarray(values)
     bad = ~np.isfinite(values)

@@ -23,12 +23,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from numpy.typing import ArrayLike
-
 import numpy as np
 import pandas as pd
 from formulaic import Formula, ModelSpec
 from formulaic.errors import FormulaicError
+from numpy.typing import ArrayLike
 
 from famtrial.models.base import DropRecord
 from famtrial.models.clogit import ConditionalLogit, ConditionalLogitResults

@@ -15,14 +15,23 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy.optimize import linprog
 from scipy.special import expit, log_expit
 
 from famtrial.models.base import DropRecord, ModelResults
 from famtrial.models.covariance import Adjustment, model_based, sandwich
 from famtrial.models.design import independent_columns
-from famtrial.models.errors import (ConvergenceError, ModelInputError, SeparationError, check_columns, check_finite,
-                                    check_frame, check_names, numeric_column)
+from famtrial.models.errors import (
+    ConvergenceError,
+    ModelInputError,
+    SeparationError,
+    check_columns,
+    check_finite,
+    check_frame,
+    check_names,
+    numeric_column,
+)
 from famtrial.models.optim import newton
 
 __all__ = ["Logit", "LogitResults", "logit", "SeparationError", "separating_direction"]
@@ -373,7 +382,8 @@ class Logit:
 
 def logit(data: pd.DataFrame, outcome: str, covariates: Sequence[str], cluster: str | None = None, *,
           adjustment: Adjustment = "stata", t_reference: bool = False, fixed_effects: str | None = None,
-          offset=None, weights=None, weight_type: WeightType = "fweight") -> LogitResults:
+          offset: ArrayLike | str | None = None, weights: ArrayLike | str | None = None,
+          weight_type: WeightType = "fweight") -> LogitResults:
     """Fit a logit with an intercept from a DataFrame, optionally cluster-robust and with dummy fixed effects.
 
     Parameters

@@ -52,7 +52,7 @@ def newton(objective: Objective, start: np.ndarray, *, initial: tuple[float, np.
         cheap = gradient is not None and fresh and decrement < chord
         for _ in range(40):
             cand = x + step
-            new = (*gradient(cand), hess) if cheap else objective(cand)
+            new = (*gradient(cand), hess) if cheap and gradient is not None else objective(cand)
             if np.isfinite(new[0]) and new[0] >= llf - 1e-12 * (1 + abs(llf)):
                 break
             step = step / 2

@@ -16,13 +16,13 @@ import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 import numba as nb
 import numpy as np
 import pandas as pd
-from scipy import stats
 from numpy.typing import ArrayLike
+from scipy import stats
 from scipy.special import expit
 
 from famtrial.models.base import ModelResults
@@ -33,9 +33,9 @@ __all__ = [
     "wald_test", "t_test", "lr_test", "predict", "conditional_probabilities", "margins", "tidy", "glance",
 ]
 
-VcovSpec = Union[Literal["iid", "nonrobust", "hetero", "robust"], Mapping[str, Any]]
+VcovSpec = Literal["iid", "nonrobust", "hetero", "robust"] | Mapping[str, Any]
 #: restrictions: text (one string, commas between restrictions), a list of strings, or (R, q)
-Hypotheses = Union[str, Sequence[str], tuple[np.ndarray, np.ndarray]]
+Hypotheses = str | Sequence[str] | tuple[np.ndarray, np.ndarray]
 _VCOV_NAMES: dict[str, Literal["nonrobust", "robust"]] = {"iid": "nonrobust", "nonrobust": "nonrobust",
                                                           "hetero": "robust", "robust": "robust"}
 

@@ -1,0 +1,131 @@
+"""``report.html``: one self-contained page with everything a ``famtrial reproduce`` run wrote.
+
+The page holds every table (as HTML, with caption and notes), every figure (embedded as a base64
+PNG ``data:`` URI, so the file can be mailed or archived alone), the sample flow summary, the load
+report with its drop counts and, when the plan names a published spec, the ``famtrial verify``
+summary at the spec's default tolerances. It has no scripts, stylesheets or images outside itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from famtrial.panel import LoadReport
+from famtrial.plan import Plan
+from famtrial.tables import Table
+
+__all__ = ["ReportFigure", "write_report"]
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 75rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
+table { border-collapse: collapse; margin: 1rem 0; font-size: 0.9rem; }
+th, td { padding: 0.2rem 0.6rem; border-bottom: 1px solid #ddd; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+caption { font-weight: bold; text-align: left; padding-bottom: 0.4rem; }
+figure { margin: 1.5rem 0; } figure img { max-width: 100%; }
+pre { background: #f6f6f6; padding: 0.6rem; overflow-x: auto; }
+.verify { border-left: 4px solid #888; padding-left: 0.8rem; }
+"""
+
+
+@dataclass(frozen=True)
+class ReportFigure:
+    """A figure for the report: its title and the PNG image bytes."""
+
+    title: str
+    png: bytes
+
+
+def _figure_html(figure: ReportFigure) -> str:
+    data = base64.b64encode(figure.png).decode("ascii")
+    title = html.escape(figure.title)
+    return (f'<figure><img alt="{title}" src="data:image/png;base64,{data}">'
+            f"<figcaption>{title}</figcaption></figure>")
+
+
+def _drop_counts(report: LoadReport) -> pd.DataFrame:
+    """Rows read, kept and removed by each reason (the load report's counts)."""
+    rows = [("rows read", report.rows_read), ("rows kept", report.rows_kept),
+            ("rows outside the plan's months", report.rows_outside_window),
+            ("rows dropped for missing values (listwise)", report.rows_dropped_missing)]
+    rows += [(f"rows missing {column}", n) for column, n in report.dropped_missing.items()]
+    rows += [("parents who lost every row to missing values", report.parents_dropped_missing),
+             ("rows removed with excluded offices", report.rows_removed_by_restriction),
+             ("offices removed", len(report.offices_removed))]
+    return pd.DataFrame({"count": [f"{n:,}" for _, n in rows]}, index=pd.Index([r for r, _ in rows], name=""))
+
+
+def write_report(path: str | Path, *, plan: Plan, tables: Sequence[Table], figures: Sequence[ReportFigure],
+                 sample_summary: str, load_report: LoadReport, numbers: Mapping[str, float | str],
+                 notes: Sequence[str] = ()) -> Path:
+    """Write ``report.html`` for one reproduce run and return its path.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file to write.
+    plan : Plan
+        The run's plan: its name and title head the page; its published spec
+        (:meth:`Plan.resolve_published`), when there is one, is verified against ``numbers`` at the
+        spec's default tolerances (the numbers in the page are labelled as such).
+    tables : sequence of Table
+        Every table the run wrote, in order.
+    figures : sequence of ReportFigure
+        Every figure the run drew, as PNG bytes.
+    sample_summary : str
+        The analysis sample's rule and counts (:meth:`AnalysisSample.summary`).
+    load_report : LoadReport
+        The load report of the loaded panel (before the office exclusion).
+    numbers : Mapping[str, float or str]
+        The reproduced numbers (``reproduced.csv``).
+    notes : sequence of str
+        Further lines of the run (monthly summaries).
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    from famtrial.verify import verify
+
+    units = plan.units
+    parts = [f"<h1>famtrial reproduce: {html.escape(plan.name)}</h1>",
+             f"<p>{len(tables)} tables and {len(figures)} figures written by <code>famtrial reproduce</code>.</p>",
+             "<h2>Data and sample</h2>",
+             f"<h3>Load report</h3><pre>{html.escape(load_report.describe(units))}</pre>",
+             Table(frame=_drop_counts(load_report), display=_drop_counts(load_report),
+                   title="Rows read, kept and dropped").to_html(),
+             f"<h3>Sample flow</h3><pre>{html.escape(sample_summary)}</pre>"]
+    if notes:
+        parts.append("<pre>" + html.escape("\n".join(notes)) + "</pre>")
+    spec = plan.resolve_published()
+    if spec is not None:
+        report = verify(dict(numbers), spec, allow_missing=True)
+        counts = report.frame["status"].value_counts()
+        count_rows = pd.DataFrame({"numbers": [str(int(counts.get(s, 0))) for s in ("ok", "FAIL", "missing", "note")]},
+                                  index=pd.Index(["ok", "FAIL", "missing", "note"], name="status"))
+        parts += ['<h2>Published numbers (famtrial verify, default tolerances)</h2><div class="verify">',
+                  "<p>Reproduced numbers against the published spec "
+                  f"<code>{html.escape(spec.name)}</code> at the spec's default tolerances (half a unit of the "
+                  "printed last digit unless the spec says otherwise); <code>famtrial verify</code> with "
+                  "<code>--tolerance</code> applies wider ones. Numbers the run did not reproduce count as "
+                  "missing.</p>",
+                  f"<pre>{html.escape(report.summary())}</pre>",
+                  Table(frame=count_rows, display=count_rows, title="verify: published numbers by status").to_html(),
+                  "</div>"]
+    parts.append("<h2>Tables</h2>")
+    parts += [table.to_html() for table in tables]
+    parts.append("<h2>Figures</h2>")
+    parts += [_figure_html(figure) for figure in figures]
+    page = ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+            f"<title>famtrial reproduce: {html.escape(plan.name)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
+            + "\n".join(parts) + "\n</body>\n</html>\n")
+    path = Path(path)
+    path.write_text(page, encoding="utf-8")
+    return path

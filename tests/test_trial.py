@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 
 import famtrial
-
 from conftest import make_panel_frame
 from famtrial.panel import load_panel
 from famtrial.trial import (

@@ -82,10 +82,9 @@ sys.modules[__name__].__class__ = _Package
 if TYPE_CHECKING:  # static checkers and IDEs see the real names
     from famtrial.balance import BalanceTable, CorrelationTable, JointTest, balance_table, correlation_table
     from famtrial.flowchart import plot_flow
-    from famtrial.inference.randomization import few_cluster_inference, randomization_test
     from famtrial.inference.power import PowerResult, minimum_detectable_effect, power
+    from famtrial.inference.randomization import few_cluster_inference, randomization_test
     from famtrial.inference.score_bootstrap import score_bootstrap
-    from famtrial.simulate import TrialDesign, load_design, simulate_panel
     from famtrial.models.clogit import ConditionalLogit, ConditionalLogitResults, conditional_logit
     from famtrial.models.errors import (
         ConvergenceError,
@@ -103,6 +102,7 @@ if TYPE_CHECKING:  # static checkers and IDEs see the real names
     from famtrial.plots import plot_monthly
     from famtrial.reproduce import Reproduction, reproduce
     from famtrial.sample import AnalysisSample, FlowCounts, analysis_sample, exclusion_rule, office_counts
+    from famtrial.simulate import TrialDesign, load_design, simulate_panel
     from famtrial.tables import Table
     from famtrial.trial import compare_models, fe_model, fe_models, model_tables, paper_models, treatment_indicators
     from famtrial.verify import VerifyReport, load_spec, verify

@@ -41,7 +41,6 @@ compare with simulation (``analysis="cross_section"``).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import itertools
 import time
 import tomllib

@@ -27,7 +27,7 @@ from famtrial.models import _clogit_kernel as kernel
 from famtrial.models import separation
 from famtrial.models.base import DropRecord, ModelResults
 from famtrial.models.covariance import Adjustment, model_based, sandwich
-from famtrial.models.design import independent_columns
+from famtrial.models.design import check_weights, independent_columns
 from famtrial.models.errors import (ConvergenceError, ModelInputError, check_columns, check_finite, check_frame,
                                     check_names, numeric_column)
 from famtrial.models.optim import newton
@@ -38,22 +38,6 @@ CovType = Literal["nonrobust", "robust", "cluster"]
 _COV_TYPES = ("nonrobust", "robust", "cluster")
 WeightType = Literal["fweight", "pweight"]
 
-
-def _check_weights(weights, weight_type: str, n: int) -> np.ndarray:
-    """Stata-style weights: fweights positive whole numbers, pweights positive; one finite value per row."""
-    if weight_type not in ("fweight", "pweight"):
-        raise ValueError(f"weight_type={weight_type!r} is not one of ('fweight', 'pweight')")
-    w = np.asarray(weights, dtype=float).ravel()
-    if len(w) != n:
-        raise ValueError(f"weights has {len(w):,} rows; the data have {n:,}")
-    bad = ~np.isfinite(w) | (w <= 0)
-    if bad.any():
-        raise ValueError(f"weights: {int(bad.sum()):,} of {n:,} rows are missing, infinite, zero or negative; "
-                         "drop those rows (or groups) first")
-    if weight_type == "fweight" and (w != np.round(w)).any():
-        raise ValueError(f"fweights must be whole numbers; {int((w != np.round(w)).sum()):,} rows are not; "
-                         "use weight_type='pweight' for sampling weights")
-    return w
 
 
 def _examples(values: np.ndarray, n: int = 5) -> str:
@@ -202,7 +186,7 @@ class ConditionalLogit:
         _check_finite("offset", off)
         if not off.any():
             off = np.zeros(0)  # no offset: the kernel skips it
-        w = None if weights is None else _check_weights(weights, weight_type, n)
+        w = None if weights is None else check_weights(weights, weight_type, n)
         self.nobs_input = n
         self.dropped: list[DropRecord] = []
 

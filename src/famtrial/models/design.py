@@ -1,10 +1,12 @@
-"""Design-matrix checks shared by the estimators: collinear columns, dropped in Stata's order."""
+"""Design checks shared by the estimators: collinear columns (dropped in Stata's order) and Stata-style weights."""
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["independent_columns"]
+__all__ = ["WEIGHT_TYPES", "check_weights", "independent_columns"]
+
+WEIGHT_TYPES = ("fweight", "pweight")
 
 
 def independent_columns(gram: np.ndarray, tol: float = 1e-10) -> np.ndarray:
@@ -30,3 +32,20 @@ def independent_columns(gram: np.ndarray, tol: float = 1e-10) -> np.ndarray:
         if resid > tol * gjj:
             keep.append(j)
     return np.asarray(keep, dtype=int)
+
+
+def check_weights(weights, weight_type: str, n: int) -> np.ndarray:
+    """Validate Stata-style weights: fweights positive integers, pweights positive; finite, one per row."""
+    if weight_type not in WEIGHT_TYPES:
+        raise ValueError(f"weight_type={weight_type!r} is not one of {WEIGHT_TYPES}")
+    w = np.asarray(weights, dtype=float).ravel()
+    if len(w) != n:
+        raise ValueError(f"weights has {len(w):,} rows; the data have {n:,}")
+    bad = ~np.isfinite(w) | (w <= 0)
+    if bad.any():
+        raise ValueError(f"weights: {int(bad.sum()):,} of {n:,} rows are missing, infinite, zero or negative; "
+                         "drop those rows first (a zero-weight row carries no information)")
+    if weight_type == "fweight" and (w != np.round(w)).any():
+        raise ValueError(f"fweights must be whole numbers; {int((w != np.round(w)).sum()):,} rows are not "
+                         f"(e.g. {w[w != np.round(w)][0]:g}); use weight_type='pweight' for sampling weights")
+    return w

@@ -21,7 +21,7 @@ from scipy.special import expit, log_expit
 
 from famtrial.models.base import DropRecord, ModelResults
 from famtrial.models.covariance import Adjustment, model_based, sandwich
-from famtrial.models.design import independent_columns
+from famtrial.models.design import check_weights, independent_columns
 from famtrial.models.errors import (
     ConvergenceError,
     ModelInputError,
@@ -39,7 +39,6 @@ __all__ = ["Logit", "LogitResults", "logit", "SeparationError", "separating_dire
 CovType = Literal["nonrobust", "robust", "cluster"]
 _COV_TYPES = ("nonrobust", "robust", "cluster")
 WeightType = Literal["fweight", "pweight"]
-_WEIGHT_TYPES = ("fweight", "pweight")
 #: Linear predictors beyond this (fitted p within 3e-7 of 0 or 1) trigger the exact separation check.
 _EXTREME_ETA = 15.0
 
@@ -66,22 +65,6 @@ def separating_direction(x: np.ndarray, y: np.ndarray, tol: float = 1e-7) -> tup
         return None
     return res.x, determined
 
-
-def _check_weights(weights, weight_type: str, n: int) -> np.ndarray:
-    """Validate Stata-style weights: fweights positive integers, pweights positive; finite, one per row."""
-    if weight_type not in _WEIGHT_TYPES:
-        raise ValueError(f"weight_type={weight_type!r} is not one of {_WEIGHT_TYPES}")
-    w = np.asarray(weights, dtype=float).ravel()
-    if len(w) != n:
-        raise ValueError(f"weights has {len(w):,} rows; the data have {n:,}")
-    bad = ~np.isfinite(w) | (w <= 0)
-    if bad.any():
-        raise ValueError(f"weights: {int(bad.sum()):,} of {n:,} rows are missing, infinite, zero or negative; "
-                         "drop those rows first (a zero-weight row carries no information)")
-    if weight_type == "fweight" and (w != np.round(w)).any():
-        raise ValueError(f"fweights must be whole numbers; {int((w != np.round(w)).sum()):,} rows are not "
-                         f"(e.g. {w[w != np.round(w)][0]:g}); use weight_type='pweight' for sampling weights")
-    return w
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -161,7 +144,7 @@ class Logit:
         if not np.isin(y, (0.0, 1.0)).all():
             raise ModelInputError(f"the outcome must be 0/1; {int((~np.isin(y, (0.0, 1.0))).sum()):,} of {len(y):,} "
                              "rows have other values")
-        w = None if weights is None else _check_weights(weights, weight_type, len(y))
+        w = None if weights is None else check_weights(weights, weight_type, len(y))
         self.weight_type: WeightType | None = None if w is None else weight_type
         self.nobs_input = len(y)
         self.dropped: list[DropRecord] = []

@@ -17,7 +17,7 @@ effects absorb, so it biases the estimate and no test has its nominal size there
 
 Tests of Model 1 (conditional logit, linear trend, SE clustered by office), at 5%:
 cluster-robust z (normal), the same z against t(G-1), the wild cluster score bootstrap (Rademacher,
-all 2^13 sign vectors), and randomization inference (families re-drawn within office, robust z,
+all 2^14 sign vectors), and randomization inference (families re-drawn within office, robust z,
 ``--ri-draws`` re-draws; with R = 19 or 39 the test has exact size 5% in theory).
 
 Run (a few minutes on 2 cores)::

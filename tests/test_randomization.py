@@ -1,7 +1,7 @@
 """Randomization inference: the re-draws respect the design, each re-draw's statistic equals a direct
 refit through the public estimators, the p-value follows its formula, and executors agree.
 
-The Dask path is tested with a small fake client (``map``/``gather``): dask is not installed.
+The Dask path is tested on a real LocalCluster in tests/test_distributed.py; here a small duck-typed client (``map``/``gather``) checks the executor contract.
 """
 
 from __future__ import annotations

@@ -311,7 +311,7 @@ def _clogit_eval(part: _ClogitPart, params: np.ndarray, want_hess: bool):
     if part.n_groups == 0:
         return 0.0, np.zeros(k), np.zeros((k, k))
     ll, scores, hess = kernel.derivatives(part.xt, np.array(params, dtype=float), part.offset, part.y, part.lo,
-                                          part.hi, part.flip, part.batches, part.depth, want_hess, 4)
+                                          part.hi, part.flip, part.batches, part.depth, want_hess)
     return float(ll.sum()), scores.sum(axis=0), hess
 
 
@@ -322,7 +322,7 @@ def _clogit_cluster_scores(part: _ClogitPart, params: np.ndarray, by_group: bool
     if part.n_groups == 0:
         return part.group_labels[:0], np.zeros((0, k))
     _, scores, _ = kernel.derivatives(part.xt, np.array(params, dtype=float), part.offset, part.y, part.lo,
-                                      part.hi, part.flip, part.batches, part.depth, False, 4)
+                                      part.hi, part.flip, part.batches, part.depth, False)
     if by_group:
         return part.group_labels, scores
     codes, uniques = pd.factorize(part.cluster_of_group, sort=False)
@@ -454,6 +454,8 @@ def conditional_logit(data, outcome: str, covariates: Sequence[str], group: str,
         cov = sandwich(bread, np.concatenate([s for _, s in pieces]), np.concatenate([lab for lab, _ in pieces]),
                        adjustment=adjustment, nobs=nobs, t_reference=t_reference)
         info_clusters = (("Clusters", f"{cov.n_clusters:,}"),)
+        if cov_type == "cluster":  # as the in-memory fit: the cluster variable's name
+            info_clusters += (("Cluster variable", str(cluster)),)
     llnull = null[0] if null is not None else derivatives(np.zeros(k))[0]
     n_parts = len(parts)
     client.cancel(parts)

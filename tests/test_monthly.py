@@ -13,6 +13,7 @@ from famtrial.inference.multiplicity import sup_t_critical
 from famtrial.models.logit import logit
 from famtrial.monthly import monthly_effects
 from famtrial.panel import load_panel
+from famtrial.plots import plot_monthly
 from famtrial.progress import Progress, track
 
 BASE = ["reduced_work_capacity", "activation", "employed"]
@@ -142,7 +143,7 @@ def test_numbers_table_and_summary(path_effects):
     assert "0.40 would be significant by chance" in text and "Holm" in text and "sup-t band" in text
     table = eff.table
     assert list(table.display.columns) == ["OR", "95% CI", "p", "p (Holm)", "p (BH)", "simultaneous 95% band",
-                                           "n", "offices"]
+                                           "RD (pp)", "95% CI (pp)", "n", "offices"]
     assert table.display.loc["2017-01", "OR"] == f"{f.loc[3, 'or']:.2f}"
 
 
@@ -254,3 +255,27 @@ def test_months_fitted_together_equal_the_logit_of_each_month(options):
         assert eff.band_critical == pytest.approx(crit, rel=1e-10)
     assert list(eff.frame.columns[:12]) == ["month", "coef", "se_coef", "or", "se", "ci_low", "ci_high", "z", "p",
                                             "n", "n_offices", "note"]
+
+
+def test_risk_differences_beside_the_odds_ratios(path_effects):
+    """Each month's risk difference is the mean of p(arm = 1) - p(arm = 0) over the month's parents (by hand),
+    with the delta-method SE of the month's margins (margins itself is checked against R in test_margins.py)."""
+    from scipy.special import expit
+
+    panel, _, eff = path_effects
+    f = eff.frame.set_index("month")
+    regs = ["arm", "reduced_work_capacity_baseline", "activation_baseline", "employed_baseline"]
+    direct = _by_hand(panel, "2017-01", "activation", regs)
+    x = np.column_stack([np.ones(direct.nobs), direct.model._x[:, 1:]])
+    b = direct.params.to_numpy()
+    x1, x0 = x.copy(), x.copy()
+    x1[:, 1], x0[:, 1] = 1.0, 0.0
+    assert f.loc["2017-01", "rd"] == pytest.approx(float(np.mean(expit(x1 @ b) - expit(x0 @ b))), rel=1e-10)
+    m = direct.margins("arm", discrete=True).loc["arm"]
+    assert f.loc["2017-01", "rd_se"] == pytest.approx(m["se"], rel=1e-10)
+    assert f.loc["2017-01", "rd_ci_low"] < f.loc["2017-01", "rd"] < f.loc["2017-01", "rd_ci_high"]
+    assert "RD (pp)" in eff.table.display.columns
+    fig = plot_monthly(eff, scale="rd")
+    assert fig.axes[0].get_yscale() == "linear" and "Risk difference" in fig.axes[0].get_ylabel()
+    with pytest.raises(ValueError, match="scale='pp' is not one of"):
+        plot_monthly(eff, scale="pp")

@@ -44,7 +44,11 @@ class MonthlyEffects:
     ``se`` (delta method, Stata's ``, or``), ``ci_low``/``ci_high`` (pointwise), ``z``, ``p``,
     ``p_holm``, ``p_bh``, ``band_low``/``band_high`` (simultaneous; when computed), ``n``
     (parents in the fit), ``n_offices`` (clusters in the fit), ``note`` (drops, the baseline
-    month, and why a month has no estimate). A month whose logit cannot estimate the offer
+    month, and why a month has no estimate), ``rd``/``rd_se``/``rd_ci_low``/``rd_ci_high``/``rd_p`` (the
+    offer's risk difference as a proportion, the average discrete change of P(y = 1) from arm 0 to 1
+    with delta-method SEs from the month's covariance: Stata ``margins, dydx(i.arm)`` after the
+    month's ``logit ..., vce(cluster office)``; R ``marginaleffects::avg_comparisons(fit, variables =
+    "arm", vcov = ~office)``). A month whose logit cannot estimate the offer
     (outcome constant, the offer predicting it perfectly) keeps its row with NaN estimates and
     the reason in ``note``; Holm, BH and the band then use the months that have estimates.
     ``results`` holds the fitted months' :class:`~famtrial.models.logit.LogitResults`.
@@ -94,6 +98,9 @@ class MonthlyEffects:
                                 "p": num("p", ".3f"), "p (Holm)": num("p_holm", ".3f"), "p (BH)": num("p_bh", ".3f")})
         if self.band_critical is not None:
             display[f"simultaneous {level} band"] = pair(f["band_low"], f["band_high"])
+        display["RD (pp)"] = num("rd", ".2%").str.rstrip("%")
+        display[f"{level} CI (pp)"] = ["" if pd.isna(a) else f"({100 * a:.2f}, {100 * b:.2f})"
+                                       for a, b in zip(f["rd_ci_low"], f["rd_ci_high"])]
         display["n"] = f["n"].map("{:,}".format)
         display[plural(self.units[1])] = f["n_offices"].astype(str)
         display.index = pd.Index(f["month"], name="month")
@@ -385,6 +392,13 @@ def monthly_effects(panel: Panel, outcome: str, *, months: Sequence[str] | None 
     frame["p_bh"] = np.nan
     frame.loc[ok, "p_holm"] = holm(frame.loc[ok, "p"])
     frame.loc[ok, "p_bh"] = benjamini_hochberg(frame.loc[ok, "p"])
+    # the offer's risk difference each month (average discrete change of P(y = 1) from arm 0 to 1, with
+    # delta-method SEs from the month's covariance): Stata margins, dydx(i.arm) after the month's logit
+    changes = [fit.margins(cols.arm, discrete=True).loc[cols.arm] for fit in fits]
+    for column, source in (("rd", "ame"), ("rd_se", "se"), ("rd_ci_low", "ci_low"), ("rd_ci_high", "ci_high"),
+                           ("rd_p", "p")):
+        frame[column] = np.nan
+        frame.loc[ok, column] = [float(change[source]) for change in changes]
     crit, draws = None, 0
     if band:
         stacked = pd.concat(influence, axis=1).fillna(0.0).to_numpy()  # clusters absent in a month add 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Literal, cast
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -19,7 +19,7 @@ _TICKS = (0.1, 0.2, 0.25, 0.33, 0.4, 0.5, 0.67, 0.8, 1.0, 1.25, 1.5, 2.0, 2.5, 3
 
 
 def plot_monthly(effects: MonthlyEffects, ax: Axes | None = None, *, band: bool = True, title: str | None = None,
-                 number: int | None = None, caption: bool = True) -> Figure:
+                 number: int | None = None, caption: bool = True, scale: Literal["or", "rd"] = "or") -> Figure:
     """Odds ratio of the offer by month (the paper's Figures 2 and 3).
 
     Log-scale OR with its pointwise CI as a shaded band, the simultaneous sup-t band as dashed
@@ -43,6 +43,10 @@ def plot_monthly(effects: MonthlyEffects, ax: Axes | None = None, *, band: bool 
         Figure number for the default title.
     caption : bool
         Write the k/n caption under the axes.
+    scale : {"or", "rd"}
+        Odds ratios on a log axis (default), or the offer's risk difference in percentage points
+        (``effects.frame["rd"]``, Stata ``margins, dydx(i.arm)``) on a linear axis with its
+        pointwise CI (the sup-t band is on the log-odds scale and is drawn with odds ratios only).
 
     Returns
     -------
@@ -57,42 +61,49 @@ def plot_monthly(effects: MonthlyEffects, ax: Axes | None = None, *, band: bool 
         raise ValueError("effects has no months to plot")
     if ax is not None and not hasattr(ax, "figure"):
         raise TypeError(f"ax must be a matplotlib Axes (e.g. from plt.subplots()), not {type(ax).__name__}")
+    if scale not in ("or", "rd"):
+        raise ValueError(f"scale={scale!r} is not one of ('or', 'rd')")
     own = ax is None
     if ax is None:
         ax = plt.subplots(figsize=(8.0, 4.2))[1]
     fig = cast(Figure, ax.figure)  # a SubFigure only for axes of a subfigure
     x = np.arange(len(f))
     level = f"{100 * (1 - effects.alpha):g}%"
-    show_band = band and effects.band_critical is not None
-    ax.fill_between(x, f["ci_low"], f["ci_high"], color="#9ecae1", alpha=0.6, linewidth=0,
-                    label=f"{level} CI (pointwise)")
+    odds = scale == "or"
+    y, y_low, y_high = ((f["or"], f["ci_low"], f["ci_high"]) if odds else
+                        (100 * f["rd"], 100 * f["rd_ci_low"], 100 * f["rd_ci_high"]))
+    ref, what_y = (1.0, "odds ratio") if odds else (0.0, "risk difference")
+    show_band = odds and band and effects.band_critical is not None
+    ax.fill_between(x, y_low, y_high, color="#9ecae1", alpha=0.6, linewidth=0, label=f"{level} CI (pointwise)")
     if show_band:
         ax.plot(x, f["band_low"], ls="--", color="#3b6e99", lw=0.9, label=f"simultaneous {level} band (sup-t)")
         ax.plot(x, f["band_high"], ls="--", color="#3b6e99", lw=0.9)
-    ax.axhline(1.0, color="#444444", lw=1.0, zorder=2, label="_OR = 1")
-    ax.plot(x, f["or"], color="#08306b", lw=1.4, zorder=2.5)
+    ax.axhline(ref, color="#444444", lw=1.0, zorder=2, label="_reference")
+    ax.plot(x, y, color="#08306b", lw=1.4, zorder=2.5)
     base = (f["month"] == effects.baseline).to_numpy()
-    sig = (f["p"] < effects.alpha).to_numpy() & ~base
+    sig = (f["p" if odds else "rd_p"] < effects.alpha).to_numpy() & ~base
     plain = ~sig & ~base
-    ax.scatter(x[plain], f["or"][plain], s=16, facecolor="white", edgecolor="#08306b", zorder=3, label="odds ratio")
-    ax.scatter(x[sig], f["or"][sig], s=24, color="#cb181d", zorder=4, label=f"odds ratio, p < {effects.alpha:g}")
+    ax.scatter(x[plain], y[plain], s=16, facecolor="white", edgecolor="#08306b", zorder=3, label=what_y)
+    ax.scatter(x[sig], y[sig], s=24, color="#cb181d", zorder=4, label=f"{what_y}, p < {effects.alpha:g}")
     if base.any():
-        ax.scatter(x[base], f["or"][base], s=34, marker="D", color="#969696", edgecolor="#252525", zorder=4,
+        ax.scatter(x[base], y[base], s=34, marker="D", color="#969696", edgecolor="#252525", zorder=4,
                    label="baseline month (imbalance, not an effect)")
-    ax.set_yscale("log")
-    lows = [f["ci_low"].min(), *([f["band_low"].min()] if show_band else [])]
-    highs = [f["ci_high"].max(), *([f["band_high"].max()] if show_band else [])]
-    lo, hi = min(min(lows), 1.0) / 1.08, max(max(highs), 1.0) * 1.08
-    ax.set_ylim(lo, hi)
-    ticks = [t for t in _TICKS if lo <= t <= hi]
-    ax.yaxis.set_major_locator(FixedLocator(ticks))
-    ax.yaxis.set_minor_locator(NullLocator())
-    ax.set_yticklabels([f"{t:g}" for t in ticks])
+    if odds:
+        ax.set_yscale("log")
+        lows = [f["ci_low"].min(), *([f["band_low"].min()] if show_band else [])]
+        highs = [f["ci_high"].max(), *([f["band_high"].max()] if show_band else [])]
+        lo, hi = min(min(lows), 1.0) / 1.08, max(max(highs), 1.0) * 1.08
+        ax.set_ylim(lo, hi)
+        ticks = [t for t in _TICKS if lo <= t <= hi]
+        ax.yaxis.set_major_locator(FixedLocator(ticks))
+        ax.yaxis.set_minor_locator(NullLocator())
+        ax.set_yticklabels([f"{t:g}" for t in ticks])
     step = 3 if len(f) > 12 else 1
     ax.set_xticks(x[::step])
     ax.set_xticklabels(f["month"].iloc[::step], rotation=45, ha="right", fontsize=8)
     ax.set_xlim(-0.5, len(f) - 0.5)
-    ax.set_ylabel("Odds ratio, offered vs control (log scale)")
+    ax.set_ylabel("Odds ratio, offered vs control (log scale)" if odds else
+                  "Risk difference (pp), offered minus control")
     ax.set_xlabel("Month")
     what = effects.description or effects.outcome
     prefix = f"Figure {number}. " if number else ""
@@ -105,7 +116,7 @@ def plot_monthly(effects: MonthlyEffects, ax: Axes | None = None, *, band: bool 
         se = f"SE clustered by {effects.cluster_label or effects.cluster}" if effects.cluster else "model-based SE"
         missing = int(f["coef"].isna().sum())
         gaps = f" {missing} month{'s' if missing != 1 else ''} without an estimate (gaps)." if missing else ""
-        at_base = (f" The baseline month ({effects.baseline}) precedes the offer's effect: its odds ratio shows "
+        at_base = (f" The baseline month ({effects.baseline}) precedes the offer's effect: its {what_y} shows "
                    "baseline imbalance." if base.any() else "")
         ax.text(0.0, -0.36, f"k = {effects.n_offices} {plural(effects.units[1])}, n = {effects.n_parents:,} "
                 f"{plural(effects.units[0])}. One logit per month, {f['month'].iloc[0]} to {f['month'].iloc[-1]}; "

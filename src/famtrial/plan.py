@@ -49,6 +49,10 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SHIPPED_PREFIX = "famtrial:"
 
 
+#: The shipped plan used when none is given: the family-coordinator trial (the package's first example).
+DEFAULT_PLAN = "nct03102775"
+
+
 class PlanError(ValueError):
     """An analysis plan that cannot be used as written; the message names the key and the fix."""
 
@@ -831,7 +835,7 @@ def load_plan(source: str | Path | Mapping | Plan | None = None) -> Plan:
         names the key.
     """
     if source is None:
-        source = "nct03102775"
+        source = DEFAULT_PLAN
     if isinstance(source, Plan):
         return source
     if isinstance(source, Mapping):

@@ -188,7 +188,7 @@ def restrictions(names: Sequence[str], hypotheses: Hypotheses) -> tuple[np.ndarr
     items = [hypotheses] if isinstance(hypotheses, str) else list(hypotheses)
     texts = [t.strip() for item in items for t in item.split(",") if t.strip()]
     if not texts:
-        raise PostEstimationError("no restriction given; e.g. wald_test('local = holf')")
+        raise PostEstimationError("no restriction given; e.g. wald_test('treat_a = treat_b') or wald_test('x')")
     pattern = re.compile("|".join(f"(?<![\\w.]){re.escape(n)}(?![\\w.])"
                                   for n in sorted(names, key=len, reverse=True)))
     index = {n: j for j, n in enumerate(names)}

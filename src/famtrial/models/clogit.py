@@ -29,7 +29,7 @@ from famtrial.models.base import DropRecord, ModelResults
 from famtrial.models.covariance import Adjustment, model_based, sandwich
 from famtrial.models.design import check_weights, independent_columns
 from famtrial.models.errors import (ConvergenceError, ModelInputError, check_columns, check_finite, check_frame,
-                                    check_names, numeric_column)
+                                    check_names, numeric_column, numeric_matrix)
 from famtrial.models.optim import newton
 
 __all__ = ["ConditionalLogit", "ConditionalLogitResults", "conditional_logit"]
@@ -142,17 +142,8 @@ class ConditionalLogit:
     def __init__(self, endog, exog, groups, *, offset=None, names: Sequence[str] | None = None, weights=None,
                  weight_type: WeightType = "fweight", time=None, time_name: str = "month"):
         exog_frame = exog if isinstance(exog, pd.DataFrame) else None
+        x = numeric_matrix(exog)  # names a text column
         # the kernel reads the covariates transposed, (p, n): a DataFrame's float block already is
-        if exog_frame is not None and not all(k in "biuf" for k in exog_frame.dtypes.map(lambda t: t.kind)):
-            x = np.column_stack([numeric_column(exog_frame, c) for c in exog_frame.columns])  # names a text column
-        else:
-            try:
-                x = np.asarray(exog, dtype=float)
-            except (TypeError, ValueError) as err:
-                raise ModelInputError(f"exog is not numeric ({err}); encode text regressors as numbers or 0/1 "
-                                      "dummies first") from None
-        if x.ndim == 1:
-            x = x[:, None]
         xt = np.ascontiguousarray(x.T)
         y = np.asarray(endog).ravel()
         if names is None:

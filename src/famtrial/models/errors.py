@@ -23,7 +23,7 @@ import pandas as pd
 __all__ = [
     "FamtrialError", "ModelInputError", "ModelTypeError", "SeparationError", "ConvergenceError",
     "FamtrialWarning", "FewClustersWarning",
-    "check_frame", "check_columns", "check_names", "numeric_column", "check_finite",
+    "check_frame", "check_columns", "check_names", "numeric_column", "numeric_matrix", "check_finite",
 ]
 
 
@@ -144,6 +144,19 @@ def numeric_column(data: pd.DataFrame, column: Any, role: str = "covariate") -> 
                               f"{int(bad.sum()) if bad.any() else len(series):,} of {len(series):,} values such as "
                               f"{examples}); encode it as numbers or 0/1 dummies (e.g. pandas.get_dummies) first")
     return np.asarray(converted.to_numpy(dtype=float, na_value=np.nan))
+
+
+def numeric_matrix(exog: Any) -> np.ndarray:
+    """Regressors as a float matrix (n, p), or a :class:`ModelInputError` naming the first text column."""
+    if isinstance(exog, pd.DataFrame) and not all(t.kind in "biuf" for t in exog.dtypes):
+        return np.column_stack([numeric_column(exog, c) for c in exog.columns]) if exog.shape[1] else \
+            np.zeros((len(exog), 0))
+    try:
+        x = np.asarray(exog, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise ModelInputError(f"exog is not numeric ({err}); encode text regressors as numbers or 0/1 "
+                              "dummies first") from None
+    return x[:, None] if x.ndim == 1 else x
 
 
 def check_finite(name: Any, values: np.ndarray) -> None:

@@ -31,6 +31,7 @@ from famtrial.models.errors import (
     check_frame,
     check_names,
     numeric_column,
+    numeric_matrix,
 )
 from famtrial.models.optim import newton
 
@@ -119,16 +120,7 @@ class Logit:
             y = np.asarray(endog, dtype=float).ravel()
         except (TypeError, ValueError) as err:
             raise ModelInputError(f"the outcome (endog) is not numeric ({err}); recode it to 0/1") from None
-        if isinstance(exog, pd.DataFrame) and not all(t.kind in "biuf" for t in exog.dtypes):
-            x = np.column_stack([numeric_column(exog, c) for c in exog.columns]) if exog.shape[1] else np.zeros((len(exog), 0))
-        else:
-            try:
-                x = np.asarray(exog, dtype=float)
-            except (TypeError, ValueError) as err:
-                raise ModelInputError(f"exog is not numeric ({err}); encode text regressors as numbers or 0/1 "
-                                      "dummies first") from None
-        if x.ndim == 1:
-            x = x[:, None]
+        x = numeric_matrix(exog)  # names a text column
         if names is None:
             names = ([str(c) for c in exog.columns] if isinstance(exog, pd.DataFrame)
                      else [f"x{j + 1}" for j in range(x.shape[1])])

@@ -12,7 +12,7 @@ import pytest  # noqa: E402
 
 import famtrial  # noqa: E402
 
-PAPER_WORDS = re.compile(r"coordinator|HOLF|activation|employ|family|families|parent|NCT03102775|2016-10",
+PAPER_WORDS = re.compile(r"\b(coordinator|HOLF|activation|employ\w*|family|families|parents?|NCT03102775|2016-10)\b",
                          re.IGNORECASE)
 
 

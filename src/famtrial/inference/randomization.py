@@ -31,6 +31,7 @@ from famtrial.inference._parallel import (POOL_STARTUP_SECONDS, map_in_processes
 from famtrial.models.clogit import ConditionalLogit
 from famtrial.models.logit import Logit
 from famtrial.panel import Panel
+from famtrial.plan import plural
 from famtrial.progress import Progress
 from famtrial.tables import Table
 
@@ -368,6 +369,7 @@ class FewClusterInference:
     frame: pd.DataFrame
     n_perm: int
     n_clusters: int
+    units: tuple[str, str] = ("family", "office")  # the trial's words: the randomized unit, the cluster
 
     @property
     def table(self) -> Table:
@@ -382,11 +384,13 @@ class FewClusterInference:
         }, index=f.index)
         if "lpm_pp" in f:
             display["LPM (pp)"] = [f"{v:.2f} (p = {p:.4f})" for v, p in zip(f["lpm_pp"], f["p_lpm"])]
-        notes = (f"Fixed-effects logit, clustered by office (G = {self.n_clusters}). p-values for H0: no effect: "
+        unit, cluster = self.units
+        notes = (f"Fixed-effects logit, clustered by {cluster} (G = {self.n_clusters}). p-values for H0: no effect: "
                  "cluster-robust z (normal), the same z against t(G-1), the wild cluster score bootstrap "
-                 "(Rademacher, all sign vectors), and randomization inference re-drawing families within office "
-                 f"(R = {self.n_perm:,} re-draws, robust z statistic; Monte Carlo SE in parentheses).")
-        return Table(frame=f, display=display, title="Few-cluster inference for the pooled effects", notes=notes)
+                 f"(boottest's statistic, Rademacher weights), and randomization inference re-drawing "
+                 f"{plural(unit)} within {cluster} (R = {self.n_perm:,} re-draws, robust z statistic; Monte Carlo "
+                 "SE in parentheses).")
+        return Table(frame=f, display=display, title="Few-cluster inference for the treatment effects", notes=notes)
 
     def to_numbers(self) -> dict[str, float]:
         """``inference.<model>.<field>`` for ``reproduced.csv``."""
@@ -438,4 +442,4 @@ def few_cluster_inference(panel: Panel, models: Sequence[str] | None = None, *, 
                 row.update(lpm_pp=100 * lin.params[term], p_lpm=lin.pvalues[term])
             rows[key] = row
     return FewClusterInference(frame=pd.DataFrame.from_dict(rows, orient="index"), n_perm=n_perm,
-                               n_clusters=int(n_clusters))
+                               n_clusters=int(n_clusters), units=(plan.unit("family", 1), plan.unit("office", 1)))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import tomllib
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -66,3 +69,18 @@ def renamed_replica() -> tuple[pd.DataFrame, str]:
             entry["column"] = names[key]
     raw["data"].pop("path")
     return renamed, Plan.from_dict(raw).to_toml()
+
+
+def rerun_r_script(tmp_path: Path, script: str, packages: tuple[str, ...] = ("survival",)) -> Path:
+    """Run a committed reference script under tests/reference/ in a scratch copy of the folder layout;
+    return the scratch ``tests/reference`` folder (the test skips when R or a package is absent)."""
+    if shutil.which("Rscript") is None:
+        pytest.skip("R is not installed")
+    library = "; ".join(f"library({p})" for p in packages)
+    if subprocess.run(["Rscript", "-e", library], capture_output=True).returncode != 0:
+        pytest.skip(f"R package(s) {', '.join(packages)} not installed")
+    reference = tmp_path / "repo" / "tests" / "reference"
+    reference.mkdir(parents=True)
+    shutil.copy(Path(__file__).parent / "reference" / script, reference)
+    subprocess.run(["Rscript", f"tests/reference/{script}"], cwd=tmp_path / "repo", check=True, capture_output=True)
+    return reference

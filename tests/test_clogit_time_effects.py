@@ -4,13 +4,13 @@ factor(month) (stored), and against the same model with dense month dummies."""
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import rerun_r_script
 from famtrial.models.clogit import ConditionalLogit, conditional_logit
 
 REF = Path(__file__).parent / "reference" / "clogit_month"
@@ -143,16 +143,9 @@ def test_bad_time_input_is_named():
 @pytest.mark.skipif(shutil.which("Rscript") is None, reason="R is not installed")
 def test_reference_script_reproduces_stored_values(tmp_path):
     """Re-run the committed R script and compare with the stored reference CSVs."""
-    repo = Path(__file__).parents[1]
-    work = tmp_path / "repo"
-    (work / "tests" / "reference").mkdir(parents=True)
-    shutil.copy(repo / "tests" / "reference" / "clogit_month_reference.R", work / "tests" / "reference")
-    probe = subprocess.run(["Rscript", "-e", "library(survival)"], check=False, capture_output=True)
-    if probe.returncode != 0:
-        pytest.skip("R package survival is not installed")
-    subprocess.run(["Rscript", "tests/reference/clogit_month_reference.R"], cwd=work, check=True, capture_output=True)
+    reference = rerun_r_script(tmp_path, "clogit_month_reference.R")
     for name in ("data.csv", "month_results.csv", "trend_results.csv"):
-        new = pd.read_csv(work / "tests" / "reference" / "clogit_month" / name)
+        new = pd.read_csv(reference / "clogit_month" / name)
         old = pd.read_csv(REF / name)
         pd.testing.assert_frame_equal(new.drop(columns="software", errors="ignore"),
                                       old.drop(columns="software", errors="ignore"), rtol=1e-9)

@@ -8,13 +8,13 @@ not from famtrial); brute-force pair checks; statsmodels for a no-separation con
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import rerun_r_script
 from famtrial.models import separation
 from famtrial.models.clogit import ConditionalLogit, conditional_logit
 from famtrial.models.errors import FamtrialError, SeparationError
@@ -215,15 +215,9 @@ def test_logit_complete_separation_after_the_dummy_drop_names_the_variable():
 @pytest.mark.needs_r
 @pytest.mark.skipif(shutil.which("Rscript") is None, reason="R is not installed")
 def test_reference_script_reproduces_stored_values(tmp_path):
-    repo = Path(__file__).parents[1]
-    work = tmp_path / "repo"
-    (work / "tests" / "reference").mkdir(parents=True)
-    shutil.copy(repo / "tests" / "reference" / "separation_reference.R", work / "tests" / "reference")
-    if subprocess.run(["Rscript", "-e", "library(survival)"], capture_output=True).returncode != 0:
-        pytest.skip("R package survival is not installed")
-    subprocess.run(["Rscript", "tests/reference/separation_reference.R"], cwd=work, check=True, capture_output=True)
+    reference = rerun_r_script(tmp_path, "separation_reference.R")
     for name in ("quasi_data.csv", "quasi_rest_results.csv", "quasi_full_r.csv"):
-        new = pd.read_csv(work / "tests" / "reference" / "separation" / name)
+        new = pd.read_csv(reference / "separation" / name)
         old = pd.read_csv(REF / name)
         pd.testing.assert_frame_equal(new.drop(columns="software", errors="ignore"),
                                       old.drop(columns="software", errors="ignore"), rtol=1e-9)

@@ -1,21 +1,29 @@
-"""Run independent tasks serially, in a local process pool, or on a user's Dask client.
+"""Run independent tasks serially, on threads of this process, in a local process pool, or on a Dask client.
 
-Used by the randomization test and the size study. Results never depend on the executor: every
-task carries its own seed (``numpy.random.SeedSequence(seed).spawn``), so serial, ``n_jobs=2`` and
-a Dask cluster give identical draws.
+Used by the randomization test, power and the size study. Results never depend on the executor:
+every task carries its own seed (``numpy.random.SeedSequence(seed).spawn``), and every task runs
+the compiled kernels with one thread (same sums in the same order), so serial, threads,
+processes and a Dask cluster give identical draws.
+
+Threads (:func:`map_in_threads`) suit tasks whose time is mostly in the ``nogil`` numba kernels
+(a re-draw's conditional-logit fit: 85% kernel): nothing to start and nothing to pickle, so they
+pay from a few tasks. Processes (:func:`map_in_processes`) suit Python-heavy tasks (a simulated
+trial), at a start-up of :data:`POOL_STARTUP_SECONDS`.
 
 ``client`` is duck-typed: any object with ``client.map(fn, items)`` returning futures and
 ``client.gather(futures)`` returning their results (``dask.distributed.Client`` qualifies; dask
 itself is not a dependency). ``pure=False`` is passed when ``map`` accepts it (Dask would
 otherwise hash every task's arguments to deduplicate them).
 
-Data every task needs (the design, the refit's arrays: ~72 bytes a row) go in ``shared``, sent
-once rather than pickled into every task: on a client with ``scatter`` (Dask) they are scattered
-to every worker once (``client.scatter(..., broadcast=True, hash=False)``) and the tasks carry
-only their item (a chunk of seeds) and a reference; local processes receive them once each, in
-the pool's initializer. Every task, in processes or on a client, runs numba with one thread
-(``famtrial.models.threads.set_max_threads(1)``): the parallelism is the processes' or
-workers', and a kernel spawning its own threads in each would oversubscribe the cores.
+Shared data. Every executor calls a task as ``fn((*shared, item))`` (``fn(item)`` when ``shared``
+is empty). What every task needs (the design, the refit's arrays: ~72 bytes a row) goes in
+``shared`` and is sent once rather than pickled into every task: threads read it in place; local
+processes receive it once each, in the pool's initializer (:func:`map_in_processes`, also behind
+:func:`run_tasks`); on a client with ``scatter`` (Dask) it is scattered to every worker once
+(``client.scatter(..., broadcast=True, hash=False)``) and the tasks carry only their item (a chunk
+of seeds) and a reference. Every task in processes or on a client runs numba with one thread
+(``famtrial.models.threads.set_max_threads(1)``): the parallelism is the processes' or workers',
+and a kernel spawning its own threads in each would oversubscribe the cores.
 """
 
 from __future__ import annotations
@@ -24,13 +32,16 @@ import contextlib
 import inspect
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, as_completed, wait
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from typing import Any
 
 from famtrial.progress import Progress
 
-__all__ = ["run_tasks", "resolve_jobs", "map_in_processes", "one_kernel_thread", "POOL_STARTUP_SECONDS"]
+__all__ = ["run_tasks", "resolve_jobs", "map_in_processes", "map_in_threads", "one_kernel_thread",
+           "POOL_STARTUP_SECONDS"]
 
 #: Seconds until a fresh pool of spawned processes returns its first result (interpreter start,
 #: importing famtrial, loading numba's cached kernels), measured 2.5-3 s on the project's 2-core
@@ -54,23 +65,29 @@ def _single_threaded() -> None:
     set_max_threads(1)
 
 
-_SHARED: tuple = ()  # a pool process's copy of run_tasks(shared=...), set by its initializer
+_SHARED: tuple = ()  # a pool process's copy of the tasks' shared data, set once by its initializer
 
 
-def _init_shared(shared: tuple) -> None:
+def _init_process(shared: tuple) -> None:
+    """Process-pool initializer: one kernel thread, and the shared data kept for every task."""
     global _SHARED
     _single_threaded()
     _SHARED = shared
 
 
-def _call_with_pool_shared(fn: Callable[[Any], Any], item: Any) -> Any:
-    return fn((*_SHARED, item))
+def _apply(fn: Callable[[Any], Any], shared: tuple, item: Any) -> Any:
+    """One task: ``fn((*shared, item))``, or ``fn(item)`` without shared data."""
+    return fn((*shared, item)) if shared else fn(item)
+
+
+def _call_in_process(fn: Callable[[Any], Any], item: Any) -> Any:
+    return _apply(fn, _SHARED, item)
 
 
 def _call_with_shared(item: Any, fn: Callable[[Any], Any], shared: tuple) -> Any:
     """A task on a Dask worker: ``shared`` arrives as the worker's copy of the scattered data."""
     _single_threaded()
-    return fn((*shared, item)) if shared else fn(item)
+    return _apply(fn, shared, item)
 
 
 def _takes_pure(map_fn) -> bool:
@@ -122,53 +139,30 @@ def run_tasks(fn: Callable[[Any], Any], items: Sequence[Any], *, shared: tuple =
         out = []
         with Progress(len(items), desc, enabled=progress) as bar:
             for item in items:
-                out.append(fn((*shared, item)) if shared else fn(item))
+                out.append(_apply(fn, shared, item))
                 bar.update()
         return out
-    # "spawn": numba's threading layers are not fork-safe
-    ctx = multiprocessing.get_context("spawn")
-    results: list = [None] * len(items)
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_shared, initargs=(shared,)) as pool, \
-            Progress(len(items), f"{desc} ({jobs} processes)", enabled=progress) as bar:
-        futures = {(pool.submit(_call_with_pool_shared, fn, item) if shared else pool.submit(fn, item)): i
-                   for i, item in enumerate(items)}
-        for fut in as_completed(futures):
-            results[futures[fut]] = fut.result()
-            bar.update()
-    return results
+    with Progress(len(items), f"{desc} ({jobs} processes)", enabled=progress) as bar:
+        return map_in_processes(fn, items, shared=shared, jobs=jobs, bar=bar)
 
 
-_POOL_SHARED: Any = None  # in a worker of map_in_processes: the ``shared`` object, sent once
-
-
-def _init_worker(shared) -> None:
-    global _POOL_SHARED
-    _single_threaded()
-    _POOL_SHARED = shared
-
-
-def _call_in_pool(task):
-    fn, item = task
-    return fn(_POOL_SHARED, item)
-
-
-def map_in_processes(fn: Callable[[Any, Any], Any], items: Sequence[Any], *, shared: Any, jobs: int,
+def map_in_processes(fn: Callable[[Any], Any], items: Sequence[Any], *, shared: tuple = (), jobs: int,
                      bar: Progress | None = None, units: Sequence[int] | None = None,
                      heartbeat: float = 0.5) -> list:
-    """``[fn(shared, item) for item in items]`` in ``jobs`` spawned processes (one numba thread each), in order.
+    """``[fn((*shared, item)) for item in items]`` in ``jobs`` spawned processes (one numba thread each), in order.
 
-    ``shared`` (the large, common part of every task) is pickled once per process, not once per
-    item. ``bar.update(units[i])`` as item i finishes (default 1 per item), and a redraw of the
-    bar's clock every ``heartbeat`` seconds while waiting (so the start-up of the processes is
-    not a silent gap).
+    ``shared`` (the large, common part of every task) is pickled once per process, in the pool's
+    initializer, not once per item. ``bar.update(units[i])`` as item i finishes (default 1 per
+    item), and a redraw of the bar's clock every ``heartbeat`` seconds while waiting (so the
+    start-up of the processes is not a silent gap).
     """
     items = list(items)
     units = [1] * len(items) if units is None else list(units)
     ctx = multiprocessing.get_context("spawn")  # numba's threading layers are not fork-safe
     results: list = [None] * len(items)
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker,
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_process,
                              initargs=(shared,)) as pool:
-        futures = {pool.submit(_call_in_pool, (fn, item)): i for i, item in enumerate(items)}
+        futures = {pool.submit(_call_in_process, fn, item): i for i, item in enumerate(items)}
         pending = set(futures)
         while pending:
             done, pending = wait(pending, timeout=heartbeat, return_when=FIRST_COMPLETED)
@@ -177,6 +171,65 @@ def map_in_processes(fn: Callable[[Any, Any], Any], items: Sequence[Any], *, sha
             if bar is not None:
                 bar.update(sum(units[futures[f]] for f in done))
     return results
+
+
+def map_in_threads(fn: Callable[[Any], Any], items: Sequence[Any], *, shared: tuple = (), jobs: int,
+                   bar: Progress | None = None, heartbeat: float = 0.5) -> tuple[list, float]:
+    """``[fn((*shared, item)) for item in items]`` on ``jobs`` threads of this process, in order.
+
+    For tasks whose time is mostly in ``nogil`` compiled kernels (a re-draw's conditional-logit
+    fit): no start-up and nothing pickled. Each thread takes the next item when it finishes one.
+    The caller fixes the kernels' own thread count (:func:`one_kernel_thread` around the call: the
+    cap is process-wide, so it must not be changed from inside the tasks). ``bar.update()`` from
+    this thread as items finish, at least every ``heartbeat`` seconds. Returns the results and the
+    CPU seconds the tasks used (the sum of each thread's ``time.thread_time``), so a caller can
+    compare the threads' wall time with the work they did. The first exception raised by a task
+    is re-raised here after the other threads stop taking items.
+    """
+    items = list(items)
+    results: list = [None] * len(items)
+    lock = threading.Lock()
+    finished = threading.Condition(lock)
+    state = {"next": 0, "done": 0, "cpu": 0.0, "error": None}
+
+    def worker() -> None:
+        while True:
+            with lock:
+                i = state["next"]
+                if i >= len(items) or state["error"] is not None:
+                    return
+                state["next"] = i + 1
+            t0 = time.thread_time()
+            try:
+                value = _apply(fn, shared, items[i])
+            except BaseException as err:  # handed to the calling thread
+                with finished:
+                    state["error"] = state["error"] or err
+                    finished.notify()
+                return
+            with finished:
+                results[i] = value
+                state["done"] += 1
+                state["cpu"] += time.thread_time() - t0
+                finished.notify()
+
+    shown = 0
+    with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(items))), thread_name_prefix="famtrial-task") as pool:
+        futures = [pool.submit(worker) for _ in range(max(1, min(jobs, len(items))))]
+        running = True
+        while running:
+            with finished:
+                if state["done"] < len(items) and state["error"] is None:  # checked under the lock: no lost wake-up
+                    finished.wait(timeout=heartbeat)
+                done, running = state["done"], state["done"] < len(items) and state["error"] is None
+            if bar is not None:
+                bar.update(done - shown)  # also redraws the clock when nothing finished
+                shown = done
+        for future in futures:
+            future.result()
+    if state["error"] is not None:
+        raise state["error"]
+    return results, state["cpu"]
 
 
 @contextlib.contextmanager

@@ -26,8 +26,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from famtrial.inference._parallel import (POOL_STARTUP_SECONDS, map_in_processes, one_kernel_thread, resolve_jobs,
-                                          run_tasks)
+from famtrial.inference._parallel import (POOL_STARTUP_SECONDS, map_in_processes, map_in_threads, one_kernel_thread,
+                                          resolve_jobs, run_tasks)
 from famtrial.models.clogit import ConditionalLogit
 from famtrial.models.logit import Logit
 from famtrial.panel import Panel
@@ -41,6 +41,8 @@ __all__ = ["RandomizationResult", "FamilyDesign", "randomization_test", "family_
 Statistic = Literal["z", "coef"]
 _STATISTICS = ("z", "coef")
 Kind = Literal["fe", "monthly"]
+Executor = Literal["auto", "threads", "processes"]
+_EXECUTORS = ("auto", "threads", "processes")
 
 
 @dataclass(frozen=True)
@@ -118,22 +120,30 @@ class _Refit:
         return float(fit.params[term] if self.statistic == "coef" else fit.tvalues[term])
 
 
-def _seeded_draws(shared: tuple[FamilyDesign, _Refit], seeds) -> list[float]:
-    """The statistics of the re-draws seeded by ``seeds`` (a pool task: the design and refit are sent once)."""
-    return _chunk((*shared, seeds))
+def _draw(task) -> float:
+    """One re-draw's statistic: ``task`` is ``(design, refit, seed)`` (the caller fixes the kernel threads)."""
+    design, refit, seed = task
+    return refit(design.draw(np.random.default_rng(seed)))
 
 
 def _chunk(task) -> list[float]:
+    """The statistics of a chunk of re-draws: ``task`` is ``(design, refit, seeds)`` (a process or Dask task)."""
     design, refit, seeds = task
     with one_kernel_thread():  # a Dask worker's process may run several kernel threads
         return [refit(design.draw(np.random.default_rng(s))) for s in seeds]
 
 
 def _pool_pays(remaining: int, per_draw: float, jobs: int) -> bool:
-    """Whether ``jobs`` processes finish ``remaining`` re-draws (``per_draw`` seconds each, measured
-    here) sooner than this process, start-up included. On a busy machine the measured re-draws are
-    slowed by the other work and the start-up is too: it is scaled by the 1-minute load average per
-    core (each process still gets its share of the cores, so the pool's gain stays ``jobs``-fold)."""
+    """Whether ``jobs`` processes finish ``remaining`` re-draws sooner than they finish where they run
+    now, start-up included.
+
+    ``per_draw`` is the time of a re-draw that running here does not spread over the cores: for
+    re-draws in this thread their whole time; for re-draws on ``jobs`` threads ``(wall - cpu /
+    jobs) / (1 - 1 / jobs)`` per re-draw (wall: the threads' elapsed time per re-draw, cpu: the CPU
+    seconds a re-draw used), 0 when the threads keep every core busy. The pool saves
+    ``remaining * per_draw * (1 - 1 / jobs)``. On a busy machine the measured re-draws are slowed by
+    the other work and the start-up is too: it is scaled by the 1-minute load average per core
+    (each process still gets its share of the cores, so the pool's gain stays ``jobs``-fold)."""
     cores = os.cpu_count() or 1
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 1.0
     saved = remaining * per_draw * (1 - 1 / jobs)
@@ -141,40 +151,55 @@ def _pool_pays(remaining: int, per_draw: float, jobs: int) -> bool:
 
 
 def _run_draws(design: FamilyDesign, refit: _Refit, seeds: list, *, n_jobs: int | None, progress: bool,
-               desc: str, probe_seconds: float = 1.0) -> np.ndarray:
-    """Every re-draw's statistic, in this process or in a process pool, whichever is faster.
+               desc: str, executor: Executor = "auto", probe_seconds: float = 0.5) -> np.ndarray:
+    """Every re-draw's statistic, in this thread, on threads of this process or in a process pool.
 
-    ``n_jobs=1``: in this process. ``n_jobs > 1``: that many processes (one numba thread each).
-    ``n_jobs=None``: re-draws run here while their cost is measured (at least two, for about
-    ``probe_seconds``); the rest goes to a pool of all cores only when the measured time it
-    saves exceeds the pool's start-up (:data:`~famtrial.inference._parallel.POOL_STARTUP_SECONDS`,
-    scaled by the load; :func:`_pool_pays`): on 2 cores and the trial's size that takes several
-    hundred re-draws. Each re-draw has its
-    own seed, so the draws do not depend on where they ran. Progress moves with every re-draw
-    here and every chunk (about half a second of work) in the pool, and the clock is redrawn
-    while the pool starts.
+    ``n_jobs=1``: in this thread. Otherwise ``n_jobs`` workers (``None``: all cores), each running
+    the kernel on one thread (so every executor sums in the same order and the draws are
+    bitwise identical): ``executor="threads"`` on threads of this process (nothing to start or
+    pickle; the fits release the GIL in the kernels, 85% of a re-draw), ``"processes"`` in a
+    spawned pool (:data:`~famtrial.inference._parallel.POOL_STARTUP_SECONDS` to start), ``"auto"``
+    on threads, measured for about ``probe_seconds`` (rounds of at most ``n_jobs`` re-draws, at
+    least two re-draws), the rest moved to a pool only when the time the threads leave
+    unparallelised (the GIL) exceeds the pool's start-up (:func:`_pool_pays`); on the trial's
+    model the threads keep both cores of the project's machine busy (2.1x serial), so the pool is
+    not chosen. Progress moves with every re-draw on threads, every chunk (about half a second of
+    work) in the pool, and the clock is redrawn at least every 0.5 s.
     """
     n = len(seeds)
     draws = np.full(n, np.nan)
     jobs = min(resolve_jobs(n_jobs), n)
-    with Progress(n, desc, enabled=progress) as bar:
-        start, done = time.perf_counter(), 0
-        here = n if jobs == 1 else 0 if n_jobs is not None else n  # re-draws to run in this process
-        while done < min(here, n):
-            with one_kernel_thread():  # as in the pool's workers: same sums, no spinning against other work
-                draws[done] = refit(design.draw(np.random.default_rng(seeds[done])))
-            done += 1
-            bar.update()
-            if here == n and jobs > 1 and done >= 2 and time.perf_counter() - start >= probe_seconds:
-                here = done if _pool_pays(n - done, (time.perf_counter() - start) / done, jobs) else n + 1
+    shared = (design, refit)
+    with Progress(n, desc, enabled=progress) as bar, one_kernel_thread():
+        if jobs == 1:
+            for i in range(n):
+                draws[i] = _draw((*shared, seeds[i]))
+                bar.update()
+            return draws
+        done, per_draw = 0, None
+        if executor != "processes":
+            bar.desc = f"{desc} ({jobs} threads)"
+            stop = n
+            if executor == "auto":  # probe: rounds of re-draws on the threads, at most a third of them each
+                start, cpu, size = time.perf_counter(), 0.0, max(1, min(jobs, n // 3))
+                while done < n and (done < 2 or time.perf_counter() - start < probe_seconds):
+                    part = range(done, min(done + size, n))
+                    values, used = map_in_threads(_draw, [seeds[i] for i in part], shared=shared, jobs=jobs, bar=bar)
+                    draws[part.start:part.stop], cpu, done = values, cpu + used, part.stop
+                wall, per_draw = (time.perf_counter() - start) / done, cpu / done
+                unshared = max(0.0, (wall - per_draw / jobs) / (1 - 1 / jobs))
+                if done < n and _pool_pays(n - done, unshared, jobs):
+                    stop = done
+            if done < stop:
+                values, _ = map_in_threads(_draw, seeds[done:stop], shared=shared, jobs=jobs, bar=bar)
+                draws[done:stop], done = values, stop
         if done < n:
-            per_draw = (time.perf_counter() - start) / done if done else None
             # chunks of about half a second of work (at least 4 per process) keep progress moving
             size = max(1, min(-(-(n - done) // (4 * jobs)), int(0.5 / per_draw) if per_draw else 8))
             parts = [list(range(a, min(a + size, n))) for a in range(done, n, size)]
             bar.desc = f"{desc} ({jobs} processes)"
-            results = map_in_processes(_seeded_draws, [[seeds[i] for i in part] for part in parts],
-                                       shared=(design, refit), jobs=jobs, bar=bar, units=[len(part) for part in parts])
+            results = map_in_processes(_chunk, [[seeds[i] for i in part] for part in parts],
+                                       shared=shared, jobs=jobs, bar=bar, units=[len(part) for part in parts])
             for part, values in zip(parts, results):
                 draws[part] = values
     return draws
@@ -280,8 +305,8 @@ def randomization_test(panel: Panel, outcome: str, *, kind: Kind = "fe", split: 
                        term: str | None = None, month=None, trend: Literal["linear", "months", "none"] = "linear",
                        covariates: Sequence[str] | None = None, controls: Sequence[str] | None = None,
                        fixed_effects: Literal["office"] | None = None, statistic: Statistic = "z", n_perm: int = 999,
-                       seed: int | None = 20161001, n_jobs: int | None = None, client=None,
-                       progress: bool = True) -> RandomizationResult:
+                       seed: int | None = 20161001, n_jobs: int | None = None, executor: Executor = "auto",
+                       client=None, progress: bool = True) -> RandomizationResult:
     """Randomization p-value of the offer's effect, re-drawing families within office.
 
     Parameters
@@ -303,8 +328,17 @@ def randomization_test(panel: Panel, outcome: str, *, kind: Kind = "fe", split: 
         Re-draws R.
     seed : int or None
         Seeds every re-draw (``SeedSequence(seed).spawn(n_perm)``).
-    n_jobs, client
-        Local processes (default: all cores) or a Dask-like client (``map``/``gather``).
+    n_jobs : int or None
+        Workers (default: all cores; 1: every re-draw in this thread).
+    executor : {"auto", "threads", "processes"}
+        Where ``n_jobs > 1`` workers run: threads of this process (no start-up; the fits spend
+        most of their time in kernels that release the GIL), a spawned process pool (about 3 s to
+        start), or ``"auto"``: threads, moving the rest to processes only when the threads are
+        measured to leave more time unparallelised than the pool's start-up. Every executor gives
+        the same draws (one kernel thread per re-draw).
+    client : object, optional
+        A Dask-like client (``map``/``gather``): the re-draws run there (``n_jobs`` and
+        ``executor`` are then not used).
 
     Notes
     -----
@@ -317,6 +351,8 @@ def randomization_test(panel: Panel, outcome: str, *, kind: Kind = "fe", split: 
         raise ValueError(f"kind={kind!r} is not one of ('fe', 'monthly')")
     if n_perm < 1:
         raise ValueError(f"n_perm={n_perm} must be positive")
+    if executor not in _EXECUTORS:
+        raise ValueError(f"executor={executor!r} is not one of {_EXECUTORS}")
     design = family_design(panel)
     if kind == "fe":
         if month is not None or fixed_effects is not None:
@@ -354,7 +390,7 @@ def randomization_test(panel: Panel, outcome: str, *, kind: Kind = "fe", split: 
         chunks = run_tasks(_chunk, tasks, shared=(design, refit), client=client, progress=progress, desc=desc)
         draws = np.concatenate([np.asarray(c, dtype=float) for c in chunks])
     else:
-        draws = _run_draws(design, refit, seeds, n_jobs=n_jobs, progress=progress, desc=desc)
+        draws = _run_draws(design, refit, seeds, n_jobs=n_jobs, executor=executor, progress=progress, desc=desc)
     p, se, r = ri_pvalue(observed, draws)
     return RandomizationResult(
         term=refit.names[refit.term_index], statistic=statistic, observed=observed, draws=draws, pvalue=p, mc_se=se,
@@ -398,14 +434,16 @@ class FewClusterInference:
 
 
 def few_cluster_inference(panel: Panel, models: Sequence[str] | None = None, *, n_perm: int = 999,
-                          seed: int | None = 20161001, lpm: bool = False, n_jobs: int | None = None, client=None,
+                          seed: int | None = 20161001, lpm: bool = False, n_jobs: int | None = None,
+                          executor: Executor = "auto", client=None,
                           progress: bool = True) -> FewClusterInference:
     """The plan's models' treatment effects with cluster-robust z, t(G-1), score-bootstrap and randomization p-values.
 
     ``models`` names models of the panel's plan (default: its ``inference.models``). Split
     models give a row per variant term (``model2.<treatment>_<variant>``). ``lpm=True`` adds the
     linear-probability twin (percentage points). Score bootstrap: Rademacher weights, all sign
-    vectors (G <= 16), interval by test inversion. Randomization: robust z, ``n_perm`` re-draws.
+    vectors (G <= 16), interval by test inversion. Randomization: robust z, ``n_perm`` re-draws
+    (``n_jobs``, ``executor`` and ``client`` as :func:`randomization_test`).
     """
     from famtrial.inference.lpm import trial_lpm
     from famtrial.inference.score_bootstrap import score_bootstrap, wald_t_pvalue
@@ -431,7 +469,7 @@ def few_cluster_inference(panel: Panel, models: Sequence[str] | None = None, *, 
             sb = score_bootstrap(fit, term, frame[panel.columns.office], seed=seed)
             ri = randomization_test(panel, spec.outcome, split=spec.split, term=term, trend=spec.time,
                                     covariates=spec.covariates, n_perm=n_perm, seed=seed, n_jobs=n_jobs,
-                                    client=client, progress=progress)
+                                    executor=executor, client=client, progress=progress)
             key = name if not spec.split else f"{name}.{term}"
             row = {"coef": fit.params[term], "or": np.exp(fit.params[term]), "z": fit.tvalues[term],
                    "p_cluster_z": fit.pvalues[term], "p_t": wald_t_pvalue(fit, term),

@@ -210,3 +210,42 @@ def test_pool_only_when_it_saves_more_than_its_start_up(monkeypatch):
     # a busy machine: re-draws measured 4x slower, and the start-up scaled by load / cores = 4 too
     monkeypatch.setattr(ri.os, "getloadavg", lambda: (8.0, 8.0, 8.0))
     assert ri._pool_pays(500, 0.12, 2) and not ri._pool_pays(199, 0.12, 2)
+
+
+def test_thread_and_process_executors_give_the_serial_draws_bitwise(panel):
+    """Re-draws on threads of this process (one kernel thread each) sum in the serial order: the draws
+    are bitwise equal to the serial ones, and to a process pool's, whatever thread finishes first."""
+    serial = randomization_test(panel, "activation", n_perm=9, seed=21, n_jobs=1, progress=False)
+    threads = randomization_test(panel, "activation", n_perm=9, seed=21, n_jobs=3, executor="threads", progress=False)
+    processes = randomization_test(panel, "activation", n_perm=9, seed=21, n_jobs=2, executor="processes",
+                                   progress=False)
+    assert np.array_equal(threads.draws, serial.draws) and np.array_equal(processes.draws, serial.draws)
+    assert threads.pvalue == serial.pvalue
+    with pytest.raises(ValueError, match="executor='dask'"):
+        randomization_test(panel, "activation", n_perm=2, executor="dask")
+
+
+def test_thread_executor_keeps_order_reports_progress_and_raises_task_errors():
+    from famtrial.inference._parallel import map_in_threads
+    from famtrial.progress import Progress
+
+    class Bar(Progress):
+        def __init__(self):
+            super().__init__(6, "t", enabled=False)
+            self.calls = []
+
+        def update(self, n=1):
+            self.calls.append(n)
+            super().update(n)
+
+    bar = Bar()
+    out, cpu = map_in_threads(lambda t: t[0] * t[1], range(6), shared=(10,), jobs=3, bar=bar)
+    assert out == [0, 10, 20, 30, 40, 50] and cpu >= 0 and bar.done == 6 and sum(bar.calls) == 6
+
+    def fails(i):
+        if i == 3:
+            raise KeyError("task 3")
+        return i
+
+    with pytest.raises(KeyError, match="task 3"):
+        map_in_threads(fails, range(8), jobs=2)

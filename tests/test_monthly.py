@@ -279,3 +279,16 @@ def test_risk_differences_beside_the_odds_ratios(path_effects):
     assert fig.axes[0].get_yscale() == "linear" and "Risk difference" in fig.axes[0].get_ylabel()
     with pytest.raises(ValueError, match="scale='pp' is not one of"):
         plot_monthly(eff, scale="pp")
+
+
+@pytest.mark.parametrize("t_reference", [False, True])
+def test_risk_differences_equal_each_months_margins(path_effects, t_reference):
+    """The series' risk differences (computed on arrays for all months) are each month's
+    ``margins(arm, discrete=True)`` (Stata margins, dydx(i.arm); checked against R in test_margins)."""
+    panel = path_effects[0]
+    eff = monthly_effects(panel, "activation", band=False, t_reference=t_reference, progress=False)
+    ok = eff.frame["coef"].notna().to_numpy()
+    got = eff.frame.loc[ok, ["rd", "rd_se", "rd_ci_low", "rd_ci_high", "rd_p"]].to_numpy()
+    want = np.array([fit.margins("arm", discrete=True).loc["arm", ["ame", "se", "ci_low", "ci_high", "p"]]
+                     .to_numpy(dtype=float) for fit in eff.results])
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)

@@ -21,6 +21,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from scipy import stats
+from scipy.special import expit
 
 from famtrial.inference.multiplicity import benjamini_hochberg, holm, sup_t_critical
 from famtrial.models.covariance import Adjustment
@@ -199,6 +200,32 @@ def _series_options(panel: Panel, outcome: str, controls, own_baseline, fixed_ef
     elif fixed_effects == "none":
         fixed_effects = None
     return variable, series, controls, own_baseline, fixed_effects
+
+
+def _risk_differences(fits: list, arm: str, alpha: float) -> np.ndarray:
+    """``(rd, se, ci_low, ci_high, p)`` of each month's logit: the arithmetic of
+    :func:`famtrial.models.postestimation.margins` (``discrete=True``, a column fit) on arrays, one
+    row per fit, without building a frame per month (tests/test_monthly.py checks they agree)."""
+    out = np.empty((len(fits), 5))
+    for i, fit in enumerate(fits):
+        model = fit.model
+        b = fit.params.to_numpy()
+        w = model._w if model._w is not None else np.ones(len(model._y))
+        w = w / w.sum()
+        j = list(fit.params.index).index(arm)
+        x1, x0 = model._x.copy(), model._x.copy()
+        x1[:, j], x0[:, j] = 1.0, 0.0
+        p1, p0 = expit(x1 @ b + model._offset), expit(x0 @ b + model._offset)
+        grad = (w * p1 * (1 - p1)) @ x1 - (w * p0 * (1 - p0)) @ x0
+        out[i, :2] = float(w @ (p1 - p0)), float(np.sqrt(grad @ fit.covariance.matrix @ grad))
+    # the results' reference distribution: normal, or t(G-1) when the fit has degrees of freedom
+    df = np.array([np.nan if fit.covariance.df is None else fit.covariance.df for fit in fits], dtype=float)
+    t = np.isfinite(df)
+    crit = np.where(t, stats.t.ppf(1 - alpha / 2, np.where(t, df, 1.0)), stats.norm.ppf(1 - alpha / 2))
+    stat = np.abs(out[:, 0] / out[:, 1])
+    out[:, 2], out[:, 3] = out[:, 0] - crit * out[:, 1], out[:, 0] + crit * out[:, 1]
+    out[:, 4] = 2 * np.where(t, stats.t.sf(stat, np.where(t, df, 1.0)), stats.norm.sf(stat))
+    return out
 
 
 def monthly_effects(panel: Panel, outcome: str, *, months: Sequence[str] | None = None,
@@ -394,11 +421,10 @@ def monthly_effects(panel: Panel, outcome: str, *, months: Sequence[str] | None 
     frame.loc[ok, "p_bh"] = benjamini_hochberg(frame.loc[ok, "p"])
     # the offer's risk difference each month (average discrete change of P(y = 1) from arm 0 to 1, with
     # delta-method SEs from the month's covariance): Stata margins, dydx(i.arm) after the month's logit
-    changes = [fit.margins(cols.arm, discrete=True).loc[cols.arm] for fit in fits]
-    for column, source in (("rd", "ame"), ("rd_se", "se"), ("rd_ci_low", "ci_low"), ("rd_ci_high", "ci_high"),
-                           ("rd_p", "p")):
+    changes = _risk_differences(fits, cols.arm, alpha)
+    for j, column in enumerate(("rd", "rd_se", "rd_ci_low", "rd_ci_high", "rd_p")):
         frame[column] = np.nan
-        frame.loc[ok, column] = [float(change[source]) for change in changes]
+        frame.loc[ok, column] = changes[:, j]
     crit, draws = None, 0
     if band:
         stacked = pd.concat(influence, axis=1).fillna(0.0).to_numpy()  # clusters absent in a month add 0

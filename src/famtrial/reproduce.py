@@ -62,19 +62,31 @@ def _figure_title(name: str, text: str) -> str:
 
 
 def _save_figure(fig: Any, stem: Path, formats: Sequence[str], files: list[Path]) -> bytes:
-    """Save ``fig`` in every format, close it, and return it as PNG bytes (for report.html)."""
+    """Save ``fig`` in every format, close it, and return it as PNG bytes (for report.html).
+
+    Each format is rendered once (at 200 dpi); the PNG file's bytes are also the report's image
+    (the page scales it to its width), so a figure is drawn once more only when PNG is not among
+    ``formats`` (then at 110 dpi, for the report alone).
+    """
     import io
 
     import matplotlib.pyplot as plt
 
+    png = None
     for fmt in formats:
         path = stem.with_suffix(f".{fmt}")
-        fig.savefig(path, dpi=200, bbox_inches="tight")
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format=fmt, dpi=200, bbox_inches="tight")
+        path.write_bytes(buffer.getvalue())
         files.append(path)
-    png = io.BytesIO()
-    fig.savefig(png, format="png", dpi=110, bbox_inches="tight")
+        if fmt == "png":
+            png = buffer.getvalue()
+    if png is None:
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+        png = buffer.getvalue()
     plt.close(fig)
-    return png.getvalue()
+    return png
 
 
 def _writable(out: Path) -> Path:

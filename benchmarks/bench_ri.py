@@ -10,8 +10,10 @@ each command comes first and is not timed), so the numbers are the warm ones:
   and the same with ``--skip-inference`` (what the randomization and score bootstrap cost is the
   difference);
 * ``randomization_test`` of Model 1 (activation, pooled treatment, robust z) called directly with
-  R = 199 and R = 999 re-draws and the default executor (``n_jobs=None``), timed around the call
-  only (the panel is loaded before); with ``--jobs`` also ``n_jobs=1`` and ``n_jobs=2``.
+  R = 199 and R = 999 re-draws and the default executor (``n_jobs=None, executor="auto"``: threads
+  of the process), timed around the call only (the panel is loaded before); with ``--executors``
+  also ``n_jobs=1`` (serial), ``executor="threads"`` and ``executor="processes"`` (2 processes,
+  start-up included) for each R. An older tree (``--before``) is run with its default only.
 
 The p-values are printed so runs can be compared (a given seed gives the same draws on every
 executor). The 1-minute load average is recorded before and after each measurement: on a shared
@@ -36,9 +38,10 @@ from famtrial.sample import analysis_sample
 from famtrial.inference.randomization import randomization_test
 if __name__ == "__main__":
     panel = analysis_sample(load_panel(default_panel_path())).panel
-    n, jobs = int(sys.argv[1]), None if sys.argv[2] == "auto" else int(sys.argv[2])
+    n, how = int(sys.argv[1]), sys.argv[2]
+    kw = {} if how == "default" else {"n_jobs": 1} if how == "serial" else {"executor": how}
     t = time.perf_counter()
-    r = randomization_test(panel, "activation", n_perm=n, n_jobs=jobs, progress=False)
+    r = randomization_test(panel, "activation", n_perm=n, progress=False, **kw)
     print(f"{time.perf_counter() - t:.3f} {r.pvalue:.6f}")
 """
 
@@ -63,13 +66,13 @@ def measure(src: str, label: str, draws: list[int], jobs: list[str], script: Pat
             before = load()
             seconds, _ = run(cmd, src)
             print(f"{label:10s} {what:45s} {seconds:8.2f} s   load {before:5.2f} -> {load():5.2f}", flush=True)
-    run([sys.executable, str(script), "2", "1"], src)
+    run([sys.executable, str(script), "2", "serial"], src)
     for n in draws:
-        for j in jobs:
+        for how in jobs:
             before = load()
-            _, out = run([sys.executable, str(script), str(n), j], src)
+            _, out = run([sys.executable, str(script), str(n), how], src)
             seconds, p = out.split()
-            print(f"{label:10s} {f'randomization_test Model 1, R = {n}, n_jobs={j}':45s} {float(seconds):8.2f} s   "
+            print(f"{label:10s} {f'randomization_test Model 1, R = {n}, {how}':45s} {float(seconds):8.2f} s   "
                   f"load {before:5.2f} -> {load():5.2f}   p = {float(p):.4f}", flush=True)
 
 
@@ -78,17 +81,17 @@ def main(argv=None) -> None:
     ap.add_argument("--before", help="src folder of another famtrial (e.g. a `git archive` of main)")
     ap.add_argument("--before-draws", type=int, nargs="*", default=[199], help="R for the older tree (default 199)")
     ap.add_argument("--draws", type=int, nargs="*", default=[199, 999])
-    ap.add_argument("--jobs", action="store_true", help="also time n_jobs=1 and n_jobs=2")
+    ap.add_argument("--executors", action="store_true", help="also time serial, threads and processes")
     args = ap.parse_args(argv)
     here = str(Path(__file__).resolve().parents[1] / "src")
-    jobs = ["auto", "1", "2"] if args.jobs else ["auto"]
+    jobs = ["default", "serial", "threads", "processes"] if args.executors else ["default"]
     print(f"{os.cpu_count()} cores; load average at start {os.getloadavg()}")
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "ri_child.py"
         script.write_text(CHILD)
         measure(here, "this", args.draws, jobs, script)
         if args.before:
-            measure(args.before, "before", args.before_draws, jobs, script)
+            measure(args.before, "before", args.before_draws, ["default"], script)
     print(f"load average at end {os.getloadavg()}")
 
 

@@ -162,7 +162,7 @@ def _run_draws(design: FamilyDesign, refit: _Refit, seeds: list, *, n_jobs: int 
     on threads, measured for about ``probe_seconds`` (rounds of at most ``n_jobs`` re-draws, at
     least two re-draws), the rest moved to a pool only when the time the threads leave
     unparallelised (the GIL) exceeds the pool's start-up (:func:`_pool_pays`); on the trial's
-    model the threads keep both cores of the project's machine busy (2.1x serial), so the pool is
+    model two threads keep both cores of the project's machine busy (about 2x serial), so the pool is
     not chosen. Progress moves with every re-draw on threads, every chunk (about half a second of
     work) in the pool, and the clock is redrawn at least every 0.5 s.
     """

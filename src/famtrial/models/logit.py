@@ -191,6 +191,34 @@ class Logit:
         return False
 
     @classmethod
+    def from_regular_block(cls, endog: np.ndarray, exog: np.ndarray, exog_names: Sequence[str]) -> Logit:
+        """The model ``Logit(endog, exog[:, 1:], names=exog_names[1:])`` builds for a regular block, without
+        repeating its checks.
+
+        For :func:`fit_logit_blocks`, whose blocks are already checked as regular (:func:`_regular_blocks`):
+        finite values, a 0/1 outcome with both values, the intercept as the first column of ``exog``, no
+        0/1 regressor predicting the outcome and full column rank, so the constructor would drop nothing
+        and use every row. Unweighted, no offset.
+
+        Parameters
+        ----------
+        endog : ndarray (n,)
+            0/1 outcome.
+        exog : ndarray (n, k)
+            Regressors with the intercept column first.
+        exog_names : sequence of str
+            ``k`` names, ``"Intercept"`` first.
+        """
+        n = len(endog)
+        model = cls.__new__(cls)
+        model.weight_type, model._w = None, None
+        model.nobs_input, model.nobs = n, n
+        model.dropped, model.used_rows = [], np.arange(n)
+        model._x, model._y, model._offset = np.ascontiguousarray(exog), endog, np.zeros(n)
+        model.exog_names, model._has_constant = list(exog_names), True
+        return model
+
+    @classmethod
     def from_frame(cls, data: pd.DataFrame, outcome: str, covariates: Sequence[str], *, offset=None,
                    add_constant: bool = True, weights=None, weight_type: WeightType = "fweight") -> Logit:
         """Build from DataFrame columns; ``offset`` and ``weights`` are column names or arrays."""
@@ -634,11 +662,7 @@ def _fit_same_k(blocks, names, *, adjustment, t_reference, outcome, tol, maxiter
     indexes: dict[tuple[str, ...], pd.Index] = {}  # one Index per list of names
     for i, j in enumerate(fitted):
         b, n = use[j], int(n_b[j])
-        model = object.__new__(Logit)  # what Logit(y_b, x_b, names=names[b]) builds for a regular block
-        model.nobs_input, model.dropped, model.used_rows = n, [], np.arange(n)
-        model._x, model._y, model._offset = X[b, :n], Y[b, :n], np.zeros(n)
-        model.exog_names, model._has_constant, model.nobs = ["Intercept", *names[b]], True, n
-        model._w, model.weight_type = None, None  # unweighted, as Logit(...) without weights
+        model = Logit.from_regular_block(Y[b, :n], X[b, :n], ["Intercept", *names[b]])
         index = indexes.get(tuple(model.exog_names))
         if index is None:
             index = indexes[tuple(model.exog_names)] = pd.Index(model.exog_names)

@@ -113,6 +113,10 @@ class ConditionalLogit:
         them "omitted"; R reports NA).
     time_name : str
         Name used for the time effects (default ``"month"``).
+    time_labels : sequence of str, optional
+        Names of the effects of the levels after the base, in sorted level order (one per level;
+        default ``f"{time_name}[{level}]"``). The formula front end passes formulaic's names
+        (``C(month)[T.3]``).
 
     Notes
     -----
@@ -140,7 +144,8 @@ class ConditionalLogit:
     """
 
     def __init__(self, endog, exog, groups, *, offset=None, names: Sequence[str] | None = None, weights=None,
-                 weight_type: WeightType = "fweight", time=None, time_name: str = "month"):
+                 weight_type: WeightType = "fweight", time=None, time_name: str = "month",
+                 time_labels: Sequence[str] | None = None):
         exog_frame = exog if isinstance(exog, pd.DataFrame) else None
         x = numeric_matrix(exog)  # names a text column
         # the kernel reads the covariates transposed, (p, n): a DataFrame's float block already is
@@ -249,7 +254,9 @@ class ConditionalLogit:
             if w is not None:
                 raise ModelInputError("weights with categorical time effects are not supported: give the month "
                                       "effects as dense dummy regressors (C(month) in a formula) to weight the model")
-            self._setup_time(time, time_name)
+            self._setup_time(time, time_name, time_labels)
+        elif time_labels is not None:
+            raise ValueError("time_labels names the time effects: give time= as well")
 
     def _set_group_weights(self, w: np.ndarray, weight_type: WeightType, labels) -> None:
         """One weight per informative group (checked constant within every group) and the kernel's
@@ -272,7 +279,7 @@ class ConditionalLogit:
         rows = np.flatnonzero(np.repeat(self._informative, np.diff(self._starts_all)))
         return rows if self._order is None else self._order[rows]
 
-    def _setup_time(self, time, name: str) -> None:
+    def _setup_time(self, time, name: str, effect_names: Sequence[str] | None = None) -> None:
         """Categorical time effects: codes per row, levels, the b = 0 point and the omitted levels."""
         t = time.to_numpy() if isinstance(time, (pd.Series, pd.Index)) else np.asarray(time)
         if t.ndim != 1 or len(t) != self.nobs_input:
@@ -293,7 +300,12 @@ class ConditionalLogit:
         info = -hess0
         used = col[np.repeat(self._informative, np.diff(self._starts_all))]  # rows of informative groups
         count = np.bincount(used[used >= 0], minlength=k_all)[p:]
-        names = [*self.exog_names, *(f"{name}[{lab}]" for lab in labels[1:])]
+        if effect_names is None:
+            effect_names = [f"{name}[{lab}]" for lab in labels[1:]]
+        elif len(effect_names) != len(levels) - 1:
+            raise ValueError(f"time_labels has {len(effect_names)} names; the time column {name!r} has "
+                             f"{len(levels)} levels, so give {len(levels) - 1} (the base level has no effect)")
+        names = [*self.exog_names, *map(str, effect_names)]
         constant = np.diag(info)[p:] <= 1e-20 * np.maximum(count, 1)
         for j in np.flatnonzero(constant):
             self.dropped.append(DropRecord("variable", 0, "no within-group variation", (names[p + j],)))
@@ -353,6 +365,16 @@ class ConditionalLogit:
             out = (ll * self._gw, scores * np.sqrt(self._gw)[:, None], hess)
         self._last = (params, out[1])
         return out
+
+    def linear_predictor(self, params) -> np.ndarray:
+        """``x'b`` plus the row's time effect and offset for every row the model keeps, in its sorted
+        (by group) order; the group effect is conditioned out and not included."""
+        params = np.asarray(params, dtype=float)
+        p = self._xt.shape[0]
+        eta = self._xt.T @ params[:p]
+        if self._time_col is not None:
+            eta = eta + np.where(self._time_col >= 0, params[np.maximum(self._time_col, 0)], 0.0)
+        return eta + self._offset if len(self._offset) else eta
 
     def loglike(self, params) -> float:
         """Conditional log-likelihood at ``params``."""

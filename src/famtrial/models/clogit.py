@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -32,6 +32,9 @@ from famtrial.models.design import check_weights, independent_columns
 from famtrial.models.errors import (ConvergenceError, ModelInputError, check_columns, check_finite, check_frame,
                                     check_names, numeric_column, numeric_matrix)
 from famtrial.models.optim import newton
+
+if TYPE_CHECKING:
+    from famtrial.models.distributed import DistributedFit
 
 __all__ = ["ConditionalLogit", "ConditionalLogitResults", "conditional_logit"]
 
@@ -62,7 +65,7 @@ class ConditionalLogitResults(ModelResults):
     """Results of :class:`ConditionalLogit`: the common interface plus group counts and the model."""
 
     n_groups: int
-    model: ConditionalLogit
+    model: ConditionalLogit | DistributedFit  # DistributedFit: a fit on a Dask DataFrame
 
 
 class ConditionalLogit:
@@ -532,6 +535,9 @@ def conditional_logit(data: pd.DataFrame, outcome: str, covariates: Sequence[str
         if unsupported:
             raise ModelInputError(f"{' and '.join(unsupported)} with a Dask DataFrame are not supported: fit in "
                                   "memory, or give month effects as dummy columns")
+        if offset is not None and not isinstance(offset, str):
+            raise ModelInputError(f"offset with a Dask DataFrame must be a column name; got {type(offset).__name__}: "
+                                  "add the offset as a column of the Dask DataFrame")
         return distributed.conditional_logit(data, outcome, covariates, group, cluster, robust=robust,
                                              adjustment=adjustment, t_reference=t_reference, offset=offset)
     if cluster is not None and robust:

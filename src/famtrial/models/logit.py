@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -34,6 +34,9 @@ from famtrial.models.errors import (
     numeric_matrix,
 )
 from famtrial.models.optim import newton
+
+if TYPE_CHECKING:
+    from famtrial.models.distributed import DistributedFit
 
 __all__ = ["Logit", "LogitResults", "logit", "SeparationError", "separating_direction"]
 
@@ -73,7 +76,7 @@ class LogitResults(ModelResults):
     """Results of :class:`Logit`; ``llnull`` is the intercept-only log-likelihood (Stata's ll_0,
     with the offset when there is one)."""
 
-    model: Logit
+    model: Logit | DistributedFit  # DistributedFit: a fit on a Dask DataFrame
 
 
 class Logit:
@@ -424,6 +427,11 @@ def logit(data: pd.DataFrame, outcome: str, covariates: Sequence[str], cluster: 
     """
     from famtrial.models import distributed
     if distributed.is_dask_dataframe(data):
+        if weights is not None:
+            raise ModelInputError("weights with a Dask DataFrame are not supported: fit in memory")
+        if offset is not None and not isinstance(offset, str):
+            raise ModelInputError(f"offset with a Dask DataFrame must be a column name; got {type(offset).__name__}: "
+                                  "add the offset as a column of the Dask DataFrame")
         return distributed.logit(data, outcome, covariates, cluster, adjustment=adjustment, t_reference=t_reference,
                                  fixed_effects=fixed_effects, offset=offset)
     data = check_frame(data)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -32,9 +32,6 @@ from famtrial.models.design import check_weights, independent_columns
 from famtrial.models.errors import (ConvergenceError, ModelInputError, check_columns, check_finite, check_frame,
                                     check_names, numeric_column, numeric_matrix)
 from famtrial.models.optim import newton
-
-if TYPE_CHECKING:
-    from famtrial.models.distributed import DistributedFit
 
 __all__ = ["ConditionalLogit", "ConditionalLogitResults", "conditional_logit"]
 
@@ -65,7 +62,7 @@ class ConditionalLogitResults(ModelResults):
     """Results of :class:`ConditionalLogit`: the common interface plus group counts and the model."""
 
     n_groups: int
-    model: ConditionalLogit | DistributedFit  # DistributedFit: a fit on a Dask DataFrame
+    model: ConditionalLogit  # a fit on a Dask DataFrame keeps a DistributedFit (a description) instead
 
 
 class ConditionalLogit:

@@ -501,7 +501,7 @@ def conditional_logit(data, outcome: str, covariates: Sequence[str], group: str,
         info=(("Groups", f"{n_groups:,}"), *info_clusters,
               ("Dask partitions", f"{n_parts:,}" + (" (shuffled by group)" if shuffled else ""))),
         n_groups=n_groups,
-        model=model,
+        model=model,  # type: ignore[arg-type]  # results.model of a Dask fit: a DistributedFit, by design
     )
 
 
@@ -742,5 +742,5 @@ def logit(data, outcome: str, covariates: Sequence[str], cluster: str | None = N
         model_name="Logit (maximum likelihood)", outcome=outcome,
         params=pd.Series(opt.x, index=names, name="params"), covariance=cov, nobs=n_keep,
         llf=opt.llf, llnull=llnull, converged=opt.converged, iterations=opt.iterations,
-        dropped=tuple(dropped), info=(*info, ("Dask partitions", f"{n_parts:,}")), model=model,
+        dropped=tuple(dropped), info=(*info, ("Dask partitions", f"{n_parts:,}")), model=model,  # type: ignore[arg-type]  # a DistributedFit, by design
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -34,9 +34,6 @@ from famtrial.models.errors import (
     numeric_matrix,
 )
 from famtrial.models.optim import newton
-
-if TYPE_CHECKING:
-    from famtrial.models.distributed import DistributedFit
 
 __all__ = ["Logit", "LogitResults", "logit", "SeparationError", "separating_direction"]
 
@@ -76,7 +73,7 @@ class LogitResults(ModelResults):
     """Results of :class:`Logit`; ``llnull`` is the intercept-only log-likelihood (Stata's ll_0,
     with the offset when there is one)."""
 
-    model: Logit | DistributedFit  # DistributedFit: a fit on a Dask DataFrame
+    model: Logit  # a fit on a Dask DataFrame keeps a DistributedFit (a description) instead
 
 
 class Logit:

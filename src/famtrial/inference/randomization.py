@@ -21,15 +21,15 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from famtrial.inference._parallel import (POOL_STARTUP_SECONDS, map_in_processes, one_kernel_thread, resolve_jobs,
                                           run_tasks)
-from famtrial.models.clogit import ConditionalLogit
-from famtrial.models.logit import Logit
+from famtrial.models.clogit import ConditionalLogit, ConditionalLogitResults
+from famtrial.models.logit import Logit, LogitResults
 from famtrial.panel import Panel
 from famtrial.plan import plural
 from famtrial.progress import Progress
@@ -100,9 +100,10 @@ class _Refit:
     time: np.ndarray | None = None   # categorical time (month) effects of an fe model, fitted without dummies
     time_name: str = "month"
 
-    def fit(self, family_arm: np.ndarray):
+    def fit(self, family_arm: np.ndarray) -> LogitResults | ConditionalLogitResults:
         arm = family_arm[self.family_code].astype(float)
         x = np.column_stack([self.switches * arm[:, None], self.exog])
+        model: ConditionalLogit | Logit
         if self.kind == "fe":
             model = ConditionalLogit(self.y, x, self.groups, names=self.names, time=self.time, time_name=self.time_name)
         else:
@@ -118,12 +119,12 @@ class _Refit:
         return float(fit.params[term] if self.statistic == "coef" else fit.tvalues[term])
 
 
-def _seeded_draws(shared: tuple[FamilyDesign, _Refit], seeds) -> list[float]:
+def _seeded_draws(shared: tuple[FamilyDesign, _Refit], seeds: Sequence[np.random.SeedSequence]) -> list[float]:
     """The statistics of the re-draws seeded by ``seeds`` (a pool task: the design and refit are sent once)."""
     return _chunk((*shared, seeds))
 
 
-def _chunk(task) -> list[float]:
+def _chunk(task: tuple[FamilyDesign, _Refit, Sequence[np.random.SeedSequence]]) -> list[float]:
     design, refit, seeds = task
     with one_kernel_thread():  # a Dask worker's process may run several kernel threads
         return [refit(design.draw(np.random.default_rng(s))) for s in seeds]
@@ -140,7 +141,7 @@ def _pool_pays(remaining: int, per_draw: float, jobs: int) -> bool:
     return saved > 1.2 * POOL_STARTUP_SECONDS * max(1.0, load / cores)
 
 
-def _run_draws(design: FamilyDesign, refit: _Refit, seeds: list, *, n_jobs: int | None, progress: bool,
+def _run_draws(design: FamilyDesign, refit: _Refit, seeds: list[np.random.SeedSequence], *, n_jobs: int | None, progress: bool,
                desc: str, probe_seconds: float = 1.0) -> np.ndarray:
     """Every re-draw's statistic, in this process or in a process pool, whichever is faster.
 
@@ -218,8 +219,9 @@ def ri_pvalue(observed: float, draws: np.ndarray) -> tuple[float, float, int]:
     return float(p), float(np.sqrt(p * (1 - p) / max(r, 1))), r
 
 
-def _fe_refit(panel: Panel, design: FamilyDesign, outcome: str, split: bool, trend: str, term: str | None,
-              statistic: Statistic, covariates: Sequence[str] | None = None):
+def _fe_refit(panel: Panel, design: FamilyDesign, outcome: str, split: bool,
+              trend: Literal["linear", "months", "none"], term: str | None, statistic: Statistic,
+              covariates: Sequence[str] | None = None) -> tuple[pd.DataFrame, _Refit]:
     from famtrial.trial import fe_design, treatment_indicators
 
     cols, plan = panel.columns, panel.plan
@@ -247,8 +249,8 @@ def _fe_refit(panel: Panel, design: FamilyDesign, outcome: str, split: bool, tre
         time=frame[cols.month].to_numpy() if trend == "months" else None, time_name=cols.month)
 
 
-def _monthly_refit(panel: Panel, design: FamilyDesign, outcome: str, month, controls: Sequence[str],
-                   fixed_effects: str | None, statistic: Statistic):
+def _monthly_refit(panel: Panel, design: FamilyDesign, outcome: str, month: pd.Period, controls: Sequence[str],
+                   fixed_effects: str | None, statistic: Statistic) -> tuple[pd.DataFrame, _Refit]:
     cols = panel.columns
     outcome = panel.plan.outcome(outcome).column
     controls = [panel.plan.variable(c).column for c in controls]
@@ -277,10 +279,11 @@ def _monthly_refit(panel: Panel, design: FamilyDesign, outcome: str, month, cont
 
 
 def randomization_test(panel: Panel, outcome: str, *, kind: Kind = "fe", split: bool = False,
-                       term: str | None = None, month=None, trend: Literal["linear", "months", "none"] = "linear",
+                       term: str | None = None, month: str | pd.Period | None = None,
+                       trend: Literal["linear", "months", "none"] = "linear",
                        covariates: Sequence[str] | None = None, controls: Sequence[str] | None = None,
                        fixed_effects: Literal["office"] | None = None, statistic: Statistic = "z", n_perm: int = 999,
-                       seed: int | None = 20161001, n_jobs: int | None = None, client=None,
+                       seed: int | None = 20161001, n_jobs: int | None = None, client: Any = None,
                        progress: bool = True) -> RandomizationResult:
     """Randomization p-value of the offer's effect, re-drawing families within office.
 
@@ -398,8 +401,8 @@ class FewClusterInference:
 
 
 def few_cluster_inference(panel: Panel, models: Sequence[str] | None = None, *, n_perm: int = 999,
-                          seed: int | None = 20161001, lpm: bool = False, n_jobs: int | None = None, client=None,
-                          progress: bool = True) -> FewClusterInference:
+                          seed: int | None = 20161001, lpm: bool = False, n_jobs: int | None = None,
+                          client: Any = None, progress: bool = True) -> FewClusterInference:
     """The plan's models' treatment effects with cluster-robust z, t(G-1), score-bootstrap and randomization p-values.
 
     ``models`` names models of the panel's plan (default: its ``inference.models``). Split

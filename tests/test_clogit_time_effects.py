@@ -137,6 +137,19 @@ def test_bad_time_input_is_named():
         ConditionalLogit(y, x, g, time=[1, 2, 1])
     with pytest.raises(ValueError, match=r"time_effects column 'quarter' is not in the data"):
         conditional_logit(pd.DataFrame({"y": y, "x": x, "g": g}), "y", ["x"], "g", time_effects="quarter")
+    with pytest.raises(ValueError, match=r"time_labels has 2 names; the time column 'month' has 2 levels, so give 1"):
+        ConditionalLogit(y, x, g, time=[1, 2, 1, 2], time_labels=["m2", "m3"])
+    with pytest.raises(ValueError, match=r"time_labels names the time effects: give time= as well"):
+        ConditionalLogit(y, x, g, time_labels=["m2"])
+
+
+def test_time_labels_name_the_effects(panel):
+    levels = sorted(panel["month"].unique())
+    labels = [f"C(month)[T.{m}]" for m in levels[1:]]
+    named = ConditionalLogit(panel["y"], panel[COVS], panel["id"], time=panel["month"], time_labels=labels).fit()
+    plain = ConditionalLogit(panel["y"], panel[COVS], panel["id"], time=panel["month"]).fit()
+    assert list(named.params.index) == [*COVS, *labels]
+    assert np.array_equal(named.params.to_numpy(), plain.params.to_numpy())
 
 
 @pytest.mark.needs_r

@@ -46,18 +46,83 @@ def test_clogit_formula_equals_column_api_exactly(panel):
           conditional_logit(panel, "y", ["x1", "x2", "x3"], "g", cluster="cl"))
 
 
-def test_clogit_month_effects_equal_hand_dummies(panel):
-    fit = clogit("y ~ x1 + x3 + C(month) | g", panel, vcov={"CRV1": "cl"})
+def _close(a, b, rtol=1e-10):
+    assert list(a.params.index) == list(b.params.index)
+    np.testing.assert_allclose(a.params, b.params, rtol=rtol, atol=1e-12)
+    np.testing.assert_allclose(a.cov_params(), b.cov_params(), rtol=rtol, atol=1e-14)
+    assert a.llf == pytest.approx(b.llf, rel=1e-12) and (a.nobs, a.n_clusters) == (b.nobs, b.n_clusters)
+
+
+def _hand_months(panel):
     months = sorted(panel["month"].unique())
     hand = panel.assign(**{f"C(month)[T.{m}]": (panel["month"] == m).astype(float) for m in months[1:]})
-    cols = ["x1", "x3", *[f"C(month)[T.{m}]" for m in months[1:]]]
-    _same(fit, conditional_logit(hand, "y", cols, "g", cluster="cl"))
+    return hand, [f"C(month)[T.{m}]" for m in months[1:]]
+
+
+def test_clogit_month_effects_take_the_categorical_path(panel):
+    fit = clogit("y ~ x1 + x3 + C(month) | g", panel, vcov={"CRV1": "cl"})
+    assert fit.model._time_col is not None and fit.model.time_name == "C(month)"
+    hand, effects = _hand_months(panel)
+    dense = conditional_logit(hand, "y", ["x1", "x3", *effects], "g", cluster="cl")
+    assert dense.model._time_col is None
+    _close(fit, dense)
+    # the column API's categorical path: the same code, the same numbers, formulaic's names
+    direct = conditional_logit(panel, "y", ["x1", "x3"], "g", cluster="cl", time_effects="month")
+    assert np.array_equal(fit.params.to_numpy(), direct.params.to_numpy())
+    assert np.array_equal(fit.cov_params().to_numpy(), direct.cov_params().to_numpy())
     assert fit.fixed_effects == "g" and fit.design.time_var == "month"
-    # the same month effects through formulaic (an interaction keeps C(month) in the formulaic design)
-    both = clogit("y ~ x1 + x3 + C(month) + x1:x3 | g", panel)
-    assert both.design.time_var == "month"
+    # post-estimation on the categorical path equals the dense fit's
+    for vcov in ("iid", "hetero", {"CRV1": "cl"}):
+        np.testing.assert_allclose(fit.vcov(vcov).cov_params(), dense.vcov(vcov if not isinstance(vcov, dict) else
+                                   {"CRV1": hand["cl"]}).cov_params(), rtol=1e-10, atol=1e-14)
+    hyp = f"{effects[0]} = {effects[1]}"
+    assert fit.wald_test(hyp).statistic == pytest.approx(dense.wald_test(hyp).statistic, rel=1e-9)
+    for which in ("linear", "prob"):
+        np.testing.assert_allclose(fit.predict(which=which), dense.predict(which=which), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(fit.predict(panel, which="linear"), dense.predict(hand, which="linear"), rtol=1e-9,
+                               atol=1e-12)
+    on_new = fit.predict(panel)  # conditional probabilities on the data given again: the estimation rows' values
+    np.testing.assert_allclose(on_new[fit.predict().index], fit.predict(), rtol=1e-9, atol=1e-12)
+    tidy = fit.tidy()
+    assert list(tidy["term"]) == ["x1", "x3", *effects]
+    np.testing.assert_allclose(tidy["std.error"], dense.bse, rtol=1e-10)
+
+
+def test_clogit_month_effects_match_r_survival():
+    """R survival::clogit(y ~ treat + x2 + x3 + factor(month) + strata(id), method = "exact")
+    (tests/reference/clogit_month_reference.R): estimates and SEs to 1e-8."""
+    data = pd.read_csv("tests/reference/clogit_month/data.csv")
+    ref = pd.read_csv("tests/reference/clogit_month/month_results.csv")
+    fit = clogit("y ~ treat + x2 + x3 + C(month) | id", data)
+    assert fit.model._time_col is not None
+    terms = ref["term"].str.replace(r"^month\[(.*)\]$", r"C(month)[T.\1]", regex=True)
+    assert list(fit.params.index) == list(terms)
+    np.testing.assert_allclose(fit.params, ref["coef"], rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(fit.bse, ref["se"], rtol=1e-8)
+    assert fit.llf == pytest.approx(ref["loglik"].iloc[0], rel=1e-10)
+
+
+def test_clogit_month_effects_fall_back_to_dense_dummies(panel):
+    hand, effects = _hand_months(panel)
+    # interacted: formulaic's dummies
     kept = clogit("y ~ x1 + x3 + C(month):x1 | g", panel)
-    assert kept.design.time_var is None
+    assert kept.design.time_var is None and kept.model._time_col is None
+    assert clogit("y ~ x1 + x3 + C(month) + x1:month | g", panel.assign(month=panel["month"].dt.month)
+                  ).model._time_col is None
+    # two C() terms: both dense, equal to hand-made dummies
+    two = clogit("y ~ x1 + x3 + C(month) + C(x2) | g", panel, vcov={"CRV1": "cl"})
+    assert two.design.time_var is None and two.model._time_col is None
+    x2 = {f"C(x2)[T.{v}]": (panel["x2"] == v).astype(float) for v in sorted(panel["x2"].unique())[1:]}
+    cols = ["x1", "x3", *effects, *x2]
+    dense = conditional_logit(hand.assign(**x2), "y", cols, "g", cluster="cl")
+    _close(two, dense)
+    # weights: the categorical path takes none, so dense dummies (_time_effect_dummies)
+    weighted = clogit("y ~ x1 + x3 + C(month) | g", panel, weights=np.ones(len(panel)))
+    assert weighted.design.time_var == "month" and weighted.model._time_col is None
+    _close(weighted, conditional_logit(hand, "y", ["x1", "x3", *effects], "g", weights=np.ones(len(panel))))
+    # the interaction with another term besides C(month) keeps the categorical path
+    both = clogit("y ~ x1 + x3 + C(month) + x1:x3 | g", panel)
+    assert both.design.time_var == "month" and both.model._time_col is not None
 
 
 def test_time_effect_dummies_base_level_first():

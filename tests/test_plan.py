@@ -67,6 +67,8 @@ def test_toml_round_trip_gives_an_equal_plan(paper, tmp_path):
     (lambda r: r["months"].update(implementation="October 2016"),
      r"months.implementation = 'October 2016' is not a month: write 'YYYY-MM'"),
     (lambda r: r["months"].pop("implementation"), r"months.implementation is required"),
+    (lambda r: r["months"].update(implementation=""), r"months.implementation = '' is empty: write the month"),
+    (lambda r: r["months"].update(baseline=""), r"months.baseline = '' is empty: write the month"),
     (lambda r: r["sample"].update(threshold="1/0"), r"sample.threshold = '1/0' is not a number or a fraction"),
     (lambda r: r["sample"].update(threshold=1.5), r"sample.threshold = 1.5 must lie strictly between 0 and 1"),
     (lambda r: r["sample"].update(unit="office"), r"sample.unit = 'office' is not one of \['family', 'parent'\]"),

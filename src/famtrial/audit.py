@@ -50,7 +50,7 @@ TABLE4_ORDER = ("experimental", "female", "year_of_birth", "married", "n_childre
 DOC_BEGIN, DOC_END = "<!-- famtrial-audit:begin -->", "<!-- famtrial-audit:end -->"
 
 
-def pearson_chi2(k_treated: int, n_treated: int, k_control: int, n_control: int) -> tuple[float, float]:
+def pearson_chi2(k_treated: float, n_treated: float, k_control: float, n_control: float) -> tuple[float, float]:
     """Pearson chi-square (1 df, no continuity correction) of a 2x2 table and its p.
 
     ``chi2 = N (a d - b c)^2 / (r1 r2 c1 c2)`` with a = k_treated, b = n_treated - a, c = k_control,

@@ -14,7 +14,7 @@ Stata, month by month: ``logit y arm x1_b x2_b y_b if month == m, vce(cluster of
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -28,7 +28,7 @@ from famtrial.models.covariance import Adjustment
 from famtrial.models.logit import LogitResults, SeparationError, fit_logit_blocks, logit
 from famtrial.models.optim import ConvergenceError
 from famtrial.panel import Panel
-from famtrial.plan import plural
+from famtrial.plan import Series, Variable, plural
 from famtrial.progress import Progress
 from famtrial.tables import Table
 
@@ -93,8 +93,8 @@ class MonthlyEffects:
         """Publication table: OR, pointwise CI, p (raw, Holm, BH), simultaneous band, n, offices."""
         f = self.frame
         level = f"{100 * (1 - self.alpha):g}%"
-        pair = lambda lo, hi: ["" if pd.isna(a) else f"({a:.2f}, {b:.2f})" for a, b in zip(lo, hi)]  # noqa: E731
-        num = lambda col, spec: f[col].map(lambda v: "" if pd.isna(v) else format(v, spec))  # noqa: E731
+        pair: Callable[[pd.Series, pd.Series], list[str]] = lambda lo, hi: ["" if pd.isna(a) else f"({a:.2f}, {b:.2f})" for a, b in zip(lo, hi)]  # noqa: E731
+        num: Callable[[str, str], pd.Series] = lambda col, spec: f[col].map(lambda v: "" if pd.isna(v) else format(v, spec))  # noqa: E731
         display = pd.DataFrame({"OR": num("or", ".2f"), f"{level} CI": pair(f["ci_low"], f["ci_high"]),
                                 "p": num("p", ".3f"), "p (Holm)": num("p_holm", ".3f"), "p (BH)": num("p_bh", ".3f")})
         if self.band_critical is not None:
@@ -158,7 +158,7 @@ class MonthlyEffects:
         return out
 
 
-def _month_arg(value, name: str) -> pd.Period:
+def _month_arg(value: str | pd.Period, name: str) -> pd.Period:
     """One month argument (``'YYYY-MM'`` or a Period) as a Period, or a ValueError naming the argument."""
     if isinstance(value, pd.Period):
         return value.asfreq("M")
@@ -182,7 +182,9 @@ def _months(panel: Panel, months: Sequence[str] | None, available: pd.PeriodInde
     return wanted
 
 
-def _series_options(panel: Panel, outcome: str, controls, own_baseline, fixed_effects):
+def _series_options(panel: Panel, outcome: str, controls: Sequence[str] | None, own_baseline: bool | None,
+                    fixed_effects: Literal["office", "none"] | None
+                    ) -> tuple[Variable, Series | None, list[str], bool, Literal["office", "none"] | None]:
     """The outcome's column and the series options: arguments first, then the plan's series, then defaults."""
     plan = panel.plan
     variable = plan.outcome(outcome)
@@ -324,7 +326,7 @@ def monthly_effects(panel: Panel, outcome: str, *, months: Sequence[str] | None 
 
     regs_all = [cols.arm, *[f"{v}_baseline" for v in base_vars]]
 
-    def regressors(month) -> tuple[list[str], list[str]]:
+    def regressors(month: pd.Period) -> tuple[list[str], list[str]]:
         if own_baseline and month.ordinal == base_month.ordinal:
             return [r for r in regs_all if r != f"{outcome}_baseline"], [
                 "baseline month: the outcome's own baseline value is the outcome and is left out"]
@@ -335,7 +337,7 @@ def monthly_effects(panel: Panel, outcome: str, *, months: Sequence[str] | None 
     order = np.argsort(ordinals, kind="stable")
     first, last = (np.searchsorted(ordinals[order], [m.ordinal for m in wanted], side=side) for side in ("left", "right"))
     rows_of = {month: order[a:b] for month, a, b in zip(wanted, first, last)}
-    batched: dict = {}
+    batched: dict[pd.Period, LogitResults | None] = {}
     if fixed_effects is None:
         values = data[regs_all].to_numpy(dtype=float)
         y_all = data[outcome].to_numpy()
@@ -394,6 +396,7 @@ def monthly_effects(panel: Panel, outcome: str, *, months: Sequence[str] | None 
                          "note": "; ".join(notes)})
             fits.append(fit)
             if band:
+                assert used_codes is not None and cluster_labels is not None  # the band needs a cluster (checked)
                 infl = fit.model.score_obs(params) @ fit.model.bread(params)[:, j]
                 sums = np.bincount(used_codes, weights=infl, minlength=len(cluster_labels))
                 seen = np.bincount(used_codes, minlength=len(cluster_labels)) > 0

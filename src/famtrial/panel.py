@@ -11,13 +11,14 @@ and within-parent checks compare neighbouring rows, so 39 million rows validate 
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 if TYPE_CHECKING:
     from famtrial.plan import Plan
@@ -68,7 +69,7 @@ class Columns:
     time_invariant: tuple[str, ...] = ()
     start: str | None = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         for name in ("parent", "family", "office", "month", "arm", "model", "start"):
             value = getattr(self, name)
             if not (isinstance(value, str) and value.strip()) and not (value is None and name in ("model", "start")):
@@ -132,8 +133,8 @@ class LoadReport:
     missing_parent_months: int = 0
     parents_without_baseline: int = 0
     time_invariant_varying: dict[str, int] = field(default_factory=dict)
-    offices_mixed_model: tuple = ()
-    offices_removed: tuple = ()
+    offices_mixed_model: tuple[Hashable, ...] = ()
+    offices_removed: tuple[Hashable, ...] = ()
     rows_removed_by_restriction: int = 0
     rows_outside_window: int = 0
 
@@ -224,7 +225,7 @@ class Panel:
                              f"{self.report.first_month} .. {self.report.last_month}: pass baseline= to load_panel")
         return out
 
-    def restrict(self, offices: Iterable) -> Panel:
+    def restrict(self, offices: Iterable[Hashable]) -> Panel:
         """The panel restricted to ``offices`` (labels of the office column); the report counts the rest."""
         if isinstance(offices, (str, bytes)) or not isinstance(offices, Iterable):
             raise TypeError(f"restrict: offices must be a list of office labels, not {type(offices).__name__} "
@@ -255,7 +256,7 @@ class Panel:
 
 
 # -- messages --------------------------------------------------------------------------------------
-def _examples(values, k: int = 5) -> str:
+def _examples(values: ArrayLike, k: int = 5) -> str:
     try:
         unique = pd.unique(np.asarray(values))
     except TypeError:  # unhashable cells (lists, dicts): show them as text
@@ -275,18 +276,20 @@ def _infinite(values: pd.Series) -> np.ndarray:
     """Rows holding +-inf: floats, and text or objects that read as infinite numbers ('inf', '-Infinity')."""
     dtype = values.dtype
     if pd.api.types.is_float_dtype(dtype):
-        return np.isinf(values.to_numpy(dtype=float, na_value=np.nan))
+        inf: np.ndarray = np.isinf(values.to_numpy(dtype=float, na_value=np.nan))
+        return inf
     if dtype == object or pd.api.types.is_string_dtype(dtype):  # noqa: E721 (a numpy dtype equals object)
         try:
             number = pd.to_numeric(values, errors="coerce")
         except (TypeError, ValueError):  # non-scalar cells: reported by the column's own check
             return np.zeros(len(values), dtype=bool)
         if pd.api.types.is_float_dtype(number.dtype):
-            return np.isinf(number.to_numpy(dtype=float, na_value=np.nan))
+            inf_text: np.ndarray = np.isinf(number.to_numpy(dtype=float, na_value=np.nan))
+            return inf_text
     return np.zeros(len(values), dtype=bool)
 
 
-def _fail(column: str, n_rows: int, ids, problem: str, fix: str) -> PanelError:
+def _fail(column: Hashable, n_rows: int, ids: Sequence[Any] | np.ndarray, problem: str, fix: str) -> PanelError:
     ex = f" (e.g. parent ids {_examples(ids)})" if len(ids) else ""
     return PanelError(f"column {column!r}: {n_rows:,} rows {problem}{ex}. {fix}")
 
@@ -325,7 +328,7 @@ def _file_columns(path: Path) -> list[str]:
     raise PanelError(f"cannot read {path.name!r}: give a .csv, .parquet or .dta file, or a pandas DataFrame")
 
 
-def _read(source, columns: list[str] | None = None) -> tuple[pd.DataFrame, str, list[str]]:
+def _read(source: pd.DataFrame | str | Path, columns: list[str] | None = None) -> tuple[pd.DataFrame, str, list[str]]:
     """The panel, its name and all its column names; from a file, only ``columns`` (those present) are read."""
     if isinstance(source, pd.DataFrame):
         return source, "DataFrame", list(source.columns)
@@ -357,16 +360,18 @@ def _read(source, columns: list[str] | None = None) -> tuple[pd.DataFrame, str, 
     return frame, str(path), present
 
 
-def _month_ordinal(value) -> int | None:
+def _month_ordinal(value: Any) -> int | None:
     """Months since 1970-01 of one value (Period, datetime, 'YYYY-MM', 'YYYYmMM', 'YYYY-MM-DD'), else None."""
     if isinstance(value, pd.Period):
-        return value.asfreq("M").ordinal
+        period_ordinal: int = value.asfreq("M").ordinal
+        return period_ordinal
     if isinstance(value, np.datetime64) and not np.isnat(value):
         value = pd.Timestamp(value)
     if isinstance(value, (int, float)) or pd.isna(value) is True:
         return None
     if hasattr(value, "year") and hasattr(value, "month"):  # datetime, date, Timestamp
-        return (value.year - 1970) * 12 + value.month - 1
+        date_ordinal: int = (value.year - 1970) * 12 + value.month - 1
+        return date_ordinal
     if isinstance(value, str):
         m = _MONTH_TEXT.match(value)
         if m and 1 <= int(m.group(2)) <= 12:
@@ -378,7 +383,8 @@ def _integer_months(values: np.ndarray) -> np.ndarray | None:
     """Integers as YYYYMM (all six-digit with a valid month) or Stata %tm (months since 1960m1)."""
     month = values % 100
     if ((values >= 190001) & (values <= 299912) & (month >= 1) & (month <= 12)).all():
-        return (values // 100 - 1970) * 12 + month - 1
+        yyyymm: np.ndarray = (values // 100 - 1970) * 12 + month - 1
+        return yyyymm
     ordinal = values - _STATA_TM_OFFSET
     return ordinal if ((ordinal >= _FIRST_ORDINAL) & (ordinal <= _LAST_ORDINAL)).all() else None
 
@@ -422,7 +428,7 @@ def _parse_months(values: pd.Series, column: str, ids: pd.Series, *, allow_missi
     return pd.Series(pd.arrays.PeriodArray(ordinal, dtype=pd.PeriodDtype("M")), index=values.index, name=values.name)
 
 
-def _month_option(value, name: str) -> pd.Period:
+def _month_option(value: str | pd.Period, name: str) -> pd.Period:
     ordinal = _month_ordinal(value)
     if ordinal is None:
         raise ValueError(f"{name}={value!r} is not a month: give 'YYYY-MM' or a pandas Period")
@@ -431,7 +437,9 @@ def _month_option(value, name: str) -> pd.Period:
 
 # -- structure (vectorized on data sorted by parent, month) -----------------------------------------
 def _codes(values: pd.Series) -> np.ndarray:
-    return pd.factorize(values)[0] if not pd.api.types.is_numeric_dtype(values.dtype) else values.to_numpy()
+    codes: np.ndarray = (pd.factorize(values)[0] if not pd.api.types.is_numeric_dtype(values.dtype)
+                         else values.to_numpy())
+    return codes
 
 
 def _runs(parent_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -446,10 +454,11 @@ def _changes(values: pd.Series, same: np.ndarray, parent_codes: np.ndarray, n_pa
     changed = same & (v[1:] != v[:-1])
     bad_parent = np.zeros(n_parents, bool)
     bad_parent[parent_codes[1:][changed]] = True
-    return bad_parent[parent_codes]
+    changing: np.ndarray = bad_parent[parent_codes]
+    return changing
 
 
-def _structure(data: pd.DataFrame, cols: Columns, baseline: pd.Period) -> dict:
+def _structure(data: pd.DataFrame, cols: Columns, baseline: pd.Period) -> dict[str, Any]:
     """Dimensions, gaps, baseline coverage and reported irregularities of a sorted, validated panel."""
     if data.empty:
         return {"rows_kept": 0, "parents": 0, "families": 0, "offices": 0, "months": 0}
@@ -463,7 +472,7 @@ def _structure(data: pd.DataFrame, cols: Columns, baseline: pd.Period) -> dict:
         n = int(_changes(data[c], same, pcode, len(starts))[starts].sum())
         if n:
             varying[c] = n
-    mixed: tuple = ()
+    mixed: tuple[Hashable, ...] = ()
     if cols.model is not None:
         first = data.iloc[starts]
         offered = first.loc[first[cols.arm] == 1]
@@ -509,7 +518,7 @@ def _numeric(data: pd.DataFrame, column: str, pid: pd.Series) -> pd.Series:
     return converted
 
 
-def _code_key(value) -> str:
+def _code_key(value: object) -> str:
     """A code as comparable text: 1, 1.0, '1' and ' 1 ' agree; text compares case-insensitively."""
     if isinstance(value, (bool, np.bool_)):
         return str(int(value))
@@ -560,7 +569,8 @@ def _variant(data: pd.DataFrame, plan: Plan, pid: pd.Series) -> pd.Series:
     return pd.Series(pd.Categorical.from_codes(category, categories=names), index=data.index, name=column)
 
 
-def _plan_from_columns(raw: pd.DataFrame, cols: Columns, implementation, baseline) -> Plan:
+def _plan_from_columns(raw: pd.DataFrame, cols: Columns, implementation: str | pd.Period | None,
+                       baseline: str | pd.Period | None) -> Plan:
     """A plain plan for bare Columns: variants are the variant column's values among offered parents."""
     from famtrial.plan import Plan
 
@@ -578,7 +588,7 @@ def _plan_from_columns(raw: pd.DataFrame, cols: Columns, implementation, baselin
 
 
 # -- the loader ------------------------------------------------------------------------------------
-def load_panel(source, plan: Plan | Columns | str | Path | None = None, *, columns: Columns | None = None,
+def load_panel(source: pd.DataFrame | str | Path, plan: Plan | Columns | str | Path | None = None, *, columns: Columns | None = None,
                implementation: str | pd.Period | None = None, baseline: str | pd.Period | None = None,
                missing: Missing | None = None) -> Panel:
     """Load a long panel (DataFrame, .csv, .parquet or .dta) for an analysis plan and validate it.
@@ -730,7 +740,7 @@ def load_panel(source, plan: Plan | Columns | str | Path | None = None, *, colum
     if counts:
         any_na = na.any(axis=1).to_numpy()
         if missing == "error":
-            worst = max(counts, key=counts.get)
+            worst = max(counts, key=lambda c: counts[c])
             detail = ", ".join(f"{c}: {n:,}" for c, n in counts.items())
             raise _fail(worst, counts[worst], pid[na[worst].to_numpy()],
                         f"have missing or infinite values (all such columns: {detail}; {int(any_na.sum()):,} rows)",

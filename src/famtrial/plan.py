@@ -24,9 +24,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from famtrial._paths import data_dir, plans_dir
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from famtrial.panel import Columns
 
 __all__ = ["Plan", "PlanError", "load_plan", "shipped_plans", "scaffold", "Variable", "Variant", "FEModel",
            "Series", "plural"]
@@ -73,7 +78,8 @@ class _Reader:
     def __init__(self, raw: Any, path: str, source: str):
         if not isinstance(raw, Mapping):
             raise PlanError(f"{source}: [{path}] must be a table (key = value lines), not {type(raw).__name__}")
-        self.raw, self.path, self.source, self.used = dict(raw), path, source, set()
+        self.raw, self.path, self.source = dict(raw), path, source
+        self.used: set[str] = set()
 
     def where(self, key: str) -> str:
         return f"{self.source}: {self.path}.{key}" if self.path else f"{self.source}: {key}"
@@ -81,7 +87,8 @@ class _Reader:
     def fail(self, key: str, problem: str) -> PlanError:
         return PlanError(f"{self.where(key)} {problem}")
 
-    def get(self, key: str, kind: type | tuple, default: Any = ..., *, choices: Sequence | None = None) -> Any:
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any = ..., *,
+            choices: Sequence[Any] | None = None) -> Any:
         self.used.add(key)
         if key not in self.raw:
             if default is ...:
@@ -105,7 +112,7 @@ class _Reader:
             raise self.fail(key, f"must be a list of names (strings); {bad!r} are not")
         return tuple(value)
 
-    def table(self, key: str, default: Mapping | None = None) -> _Reader:
+    def table(self, key: str, default: Mapping[str, Any] | None = None) -> _Reader:
         self.used.add(key)
         raw = self.raw.get(key, default if default is not None else {})
         return _Reader(raw, f"{self.path}.{key}" if self.path else key, self.source)
@@ -135,7 +142,8 @@ def _month(reader: _Reader, key: str, default: Any = ...) -> str | None:
         return None
     if not _MONTH.match(value):
         raise reader.fail(key, f"= {value!r} is not a month: write 'YYYY-MM'")
-    return value
+    month: str = value
+    return month
 
 
 def _fraction_text(value: float | str) -> str:
@@ -164,7 +172,8 @@ def _code(reader: _Reader, key: str, default: Any) -> int | str | bool:
         if not value.is_integer():
             raise reader.fail(key, f"= {value!r}: codes are integers or text")
         value = int(value)
-    return value
+    code: int | str | bool = value
+    return code
 
 
 # -- the parts of a plan ---------------------------------------------------------------------------
@@ -297,7 +306,7 @@ class Plan:
 
     # -- lookups -----------------------------------------------------------------------------------
     @property
-    def columns(self):
+    def columns(self) -> Columns:
         """The column roles as :class:`famtrial.panel.Columns` (data column names)."""
         from famtrial.panel import Columns
 
@@ -407,7 +416,7 @@ class Plan:
 
     # -- construction ------------------------------------------------------------------------------
     @classmethod
-    def from_dict(cls, raw: Mapping, *, source: str = "<plan>") -> Plan:
+    def from_dict(cls, raw: Mapping[str, Any], *, source: str = "<plan>") -> Plan:
         """Validate a parsed TOML document; every problem raises :class:`PlanError` naming the key."""
         top = _Reader(raw, "", source)
         trial = top.table("trial")
@@ -481,6 +490,9 @@ class Plan:
         baseline = _month(months, "baseline", implementation)
         first, last = _month(months, "first", None), _month(months, "last", None)
         months.done()
+        if implementation is None or baseline is None:
+            raise months.fail("implementation" if implementation is None else "baseline",
+                              "= '' is empty: write the month as 'YYYY-MM'")
         if first and last and first > last:
             raise PlanError(f"{source}: months.first = {first!r} is after months.last = {last!r}")
         for key, value in (("implementation", implementation), ("baseline", baseline)):
@@ -635,7 +647,7 @@ class Plan:
                    bootstrap_weights=weights, formats=formats, digits=digits, leading_zero=leading_zero)
 
     @classmethod
-    def from_columns(cls, columns, *, implementation: str, baseline: str | None = None,
+    def from_columns(cls, columns: Columns, *, implementation: str, baseline: str | None = None,
                      variants: Iterable[str] = (), control_variant: str | None = None) -> Plan:
         """A plain plan for a :class:`~famtrial.panel.Columns` mapping: labels are the column names.
 
@@ -666,7 +678,7 @@ class Plan:
         if self.description:
             trial["description"] = self.description
         out: dict[str, Any] = {"trial": trial}
-        data = {"missing": self.missing}
+        data: dict[str, str] = {"missing": self.missing}
         if self.data_path:
             data["path"] = self.data_path
         if self.published:
@@ -693,7 +705,7 @@ class Plan:
         if self.last_month:
             months["last"] = self.last_month
         out["months"] = months
-        sample = {"rule": self.sample_rule}
+        sample: dict[str, str] = {"rule": self.sample_rule}
         if self.sample_rule != "none":
             sample.update(threshold=self.threshold_text, unit=self.sample_unit)
         sample.update(table=self.sample_table, title=self.sample_title, figure=self.flow_figure)
@@ -701,7 +713,7 @@ class Plan:
         out["outcomes"] = {v.key: {"column": v.column, "label": v.label, "description": v.description}
                            for v in self.outcomes}
         out["covariates"] = {v.key: {"column": v.column, "label": v.label, "time": v.time} for v in self.covariates}
-        balance = {"table": self.balance_table, "title": self.balance_title,
+        balance: dict[str, Any] = {"table": self.balance_table, "title": self.balance_title,
                    "correlations_table": self.correlations_table, "correlations_title": self.correlations_title}
         if self.balance_variables:
             balance["variables"] = list(self.balance_variables)
@@ -766,7 +778,7 @@ class Plan:
         return self.describe()
 
 
-def _term_safe(value) -> str:
+def _term_safe(value: object) -> str:
     text = re.sub(r"[^A-Za-z0-9_]+", "_", str(value).strip().lower()).strip("_") or "v"
     return text if _NAME.match(text) else f"v_{text}"
 
@@ -818,7 +830,7 @@ def shipped_plans() -> dict[str, Path]:
     return {p.stem: p for p in sorted(plans_dir().glob("*.toml"))}
 
 
-def load_plan(source: str | Path | Mapping | Plan | None = None) -> Plan:
+def load_plan(source: str | Path | Mapping[str, Any] | Plan | None = None) -> Plan:
     """Read and validate an analysis plan.
 
     Parameters
@@ -895,7 +907,7 @@ def _guess_role(columns: Sequence[str], role: str, taken: set[str]) -> str | Non
     return None
 
 
-def scaffold(data, *, name: str | None = None) -> str:
+def scaffold(data: pd.DataFrame | str | Path, *, name: str | None = None) -> str:
     """A commented plan guessed from a panel (DataFrame or file): roles from names, types and values.
 
     Every guess is marked ``# GUESS`` with what it was based on; the months are proposed from the
@@ -955,7 +967,7 @@ def scaffold(data, *, name: str | None = None) -> str:
             comments["arms.offered"] = (f"GUESS: the arm column holds {values!r}; {first!r} taken as offered, "
                                         f"{other!r} as control: check")
     outcomes, covariates, counted = {}, {}, []
-    variant_values: list = []
+    variant_values: list[Any] = []
     if roles["variant"]:
         var = frame[roles["variant"]]
         if roles["arm"]:

@@ -28,7 +28,7 @@ T = TypeVar("T")
 def _in_notebook() -> bool:
     """True inside a Jupyter kernel (where ``\\r`` on stderr does not animate)."""
     try:
-        from IPython import get_ipython
+        from IPython.core.getipython import get_ipython
     except ImportError:
         return False
     shell = get_ipython()

@@ -124,7 +124,7 @@ def _families(cfg: ReplicaConfig) -> pd.DataFrame:
             alloc[np.argsort(-(raw - alloc))[:rest]] += 1
         two[arm] = alloc
     # keep the family rule for included offices: move ordinary two-parent families to the largest office
-    for i in np.flatnonzero(included):
+    for i in np.flatnonzero(included).tolist():
         while 3 * (ordin[i] - two[0][i]) < (coord[i] - two[1][i]) + (ordin[i] - two[0][i]):
             j = int(np.argmax(np.where(included, ordin - 2 * two[0], -1)))
             two[0][i] -= 1

@@ -30,6 +30,7 @@ import tomllib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -70,10 +71,11 @@ class PublishedNumber:
     @property
     def half_unit(self) -> float | None:
         """Half a unit of the printed last digit (the default tolerance)."""
-        return None if self.is_text else 0.5 * 10.0 ** -self.decimals
+        decimals = self.decimals  # None for text entries
+        return None if decimals is None else 0.5 * 10.0 ** -decimals
 
 
-def _entry(key: str, raw: Mapping, where: str) -> PublishedNumber:
+def _entry(key: str, raw: Mapping[str, Any], where: str) -> PublishedNumber:
     if not isinstance(raw, Mapping) or "value" not in raw or "printed" not in raw:
         raise ValueError(f"{where}: entry {key!r} needs at least 'value' and 'printed' "
                          f"(e.g. {{ value = 1.05, printed = \"1.05\" }})")
@@ -218,9 +220,9 @@ def _matches(key: str, pattern: str) -> bool:
     return fnmatch.fnmatchcase(key, pattern) or fnmatch.fnmatchcase(key, pattern + ".*")
 
 
-def _tolerance(entry: PublishedNumber, spec_tol: Mapping[str, float], user_tol: Mapping[str, float]) -> float:
+def _tolerance(entry: PublishedNumber, spec_tol: Mapping[str, float], user_tol: Mapping[str, float]) -> float | None:
     """Caller override (most specific, i.e. longest, matching pattern) > entry tolerance > spec
-    pattern tolerance > half a printed unit."""
+    pattern tolerance > half a printed unit; None for a text entry (compared exactly)."""
     def most_specific(table: Mapping[str, float]) -> float | None:
         hits = [p for p in table if _matches(entry.key, p)]
         return table[max(hits, key=len)] if hits else None
@@ -235,9 +237,9 @@ def _months(value: object) -> frozenset[str]:
     return frozenset(m.strip() for m in str(value).split(",") if m.strip())
 
 
-def _compare(entry: PublishedNumber, got: object, tol: float | None) -> dict:
+def _compare(entry: PublishedNumber, got: Any, tol: float | None) -> dict[str, Any]:
     """One side-by-side row (status before applying the entry's ``inconsistent`` flag)."""
-    row = {"reproduced": got, "difference": math.nan, "tolerance": math.nan}
+    row: dict[str, Any] = {"reproduced": got, "difference": math.nan, "tolerance": math.nan}
     if entry.is_text:
         same = _months(got) == _months(entry.value)
         return row | {"reproduced": str(got), "status": "ok" if same else "FAIL"}
@@ -246,6 +248,7 @@ def _compare(entry: PublishedNumber, got: object, tol: float | None) -> dict:
     except (TypeError, ValueError):
         return row | {"reproduced": str(got), "status": "FAIL", "why": f"reproduced {got!r} is not a number"}
     diff = number - float(entry.value)
+    assert tol is not None  # a numeric entry has a tolerance (at least half a printed unit)
     ok = math.isfinite(diff) and abs(diff) <= tol * (1 + 1e-9) + 1e-12
     return row | {"reproduced": number, "difference": diff, "tolerance": tol, "status": "ok" if ok else "FAIL"}
 
@@ -296,7 +299,8 @@ class VerifyReport:
         return self.summary().replace("\n", "\n\n") + "\n\n" + self.table.to_markdown()
 
     def __str__(self) -> str:
-        return self.summary() + "\n" + self.table.display.to_string()
+        shown: str = self.table.display.to_string()
+        return self.summary() + "\n" + shown
 
     __repr__ = __str__
 
@@ -305,7 +309,7 @@ class VerifyReport:
 
 
 def _display(frame: pd.DataFrame, spec: Spec) -> pd.DataFrame:
-    def fmt(value, digits):
+    def fmt(value: Any, digits: int) -> str:
         if isinstance(value, float) and math.isnan(value):
             return ""
         return str(int(value)) if digits == 3 and float(value).is_integer() else f"{value:.{digits}f}"
@@ -384,12 +388,13 @@ def verify(results: str | Path | Mapping[str, object] | pd.DataFrame, spec: Spec
     rows = {}
     for key in selected:
         entry = spec.numbers[key]
-        tol = _tolerance(entry, spec.tolerances, user_tol)
+        limit = _tolerance(entry, spec.tolerances, user_tol)
+        row: dict[str, Any]
         if key not in got:
-            row = {"reproduced": None, "difference": math.nan, "tolerance": math.nan if entry.is_text else tol,
+            row = {"reproduced": None, "difference": math.nan, "tolerance": math.nan if entry.is_text else limit,
                    "status": "missing"}
         else:
-            row = _compare(entry, got[key], tol)
+            row = _compare(entry, got[key], limit)
         note = entry.inconsistent or entry.note
         if row["status"] == "FAIL" and entry.inconsistent:
             row["status"] = "note"

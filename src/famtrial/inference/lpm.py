@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -135,7 +136,7 @@ def lpm_table(clogit: Mapping[str, ModelResults], lpms: Mapping[str, LPMResults]
         ci = fit.conf_int(alpha)
         lin_frame = lin.to_frame(alpha) if lin is not None else None
         for term in [t for t in terms if t in fit.params.index]:
-            row = {"model": name, "term": term, "or": float(np.exp(fit.params[term])),
+            row: dict[str, Any] = {"model": name, "term": term, "or": float(np.exp(fit.params[term])),
                    "or_ci_low": float(np.exp(ci.loc[term, "lower"])), "or_ci_high": float(np.exp(ci.loc[term, "upper"])),
                    "p_clogit": float(fit.pvalues[term])}
             if lin_frame is not None and term in lin_frame.index:

@@ -44,10 +44,10 @@ import argparse
 import itertools
 import time
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -57,6 +57,13 @@ from scipy.special import expit
 from famtrial.inference._parallel import one_kernel_thread, run_tasks
 from famtrial.simulate import DesignError, TrialDesign, load_design, simulate_panel
 from famtrial.tables import Table
+
+if TYPE_CHECKING:
+    from famtrial.models.clogit import ConditionalLogitResults
+    from famtrial.models.logit import LogitResults
+
+# a grid argument of power(): one value, a (low, high) range, or a list (or array) of them (a grid)
+GridArg = float | int | tuple[float, float] | list[float | int | tuple[float, float]] | np.ndarray | None
 
 __all__ = ["PowerResult", "MDEResult", "power", "minimum_detectable_effect", "design_effect_power",
            "marginal_icc", "main", "TESTS", "GRID"]
@@ -77,16 +84,16 @@ class _Options:
     outcome: str
     tests: tuple[str, ...]
     alpha: float
-    analysis: str
+    analysis: Analysis
     threshold: float | None
-    unit: str
-    trend: str
+    unit: Literal["family", "parent"]
+    trend: Literal["linear", "months", "none"]
     ri_draws: int
     month: str | None
 
 
 def _analyse(panel: pd.DataFrame, design: TrialDesign, opts: _Options, truth: float,
-             seeds: Sequence[int]) -> dict:
+             seeds: Sequence[int]) -> dict[str, Any]:
     """Analyse one simulated panel as the trial would be analysed: estimate, SE and the tests' p-values.
 
     The only place that calls the trial layer (loader, sample rule, primary model, tests).
@@ -110,6 +117,7 @@ def _analyse(panel: pd.DataFrame, design: TrialDesign, opts: _Options, truth: fl
     sample = loaded if opts.threshold is None else analysis_sample(loaded, threshold=opts.threshold,
                                                                     unit=opts.unit).panel
     seed_sb, seed_ri = seeds
+    fit: ConditionalLogitResults | LogitResults
     if opts.analysis == "fe":
         fit = fe_model(sample, opts.outcome, trend=opts.trend)
         frame, _ = fe_design(sample, opts.outcome, trend=opts.trend)
@@ -156,12 +164,12 @@ class _Simulation:
 
     opts: _Options
 
-    def __call__(self, task: tuple[int, int, TrialDesign, float, np.random.SeedSequence]) -> dict:
+    def __call__(self, task: tuple[int, int, TrialDesign, float, np.random.SeedSequence]) -> dict[str, Any]:
         scenario, sim, design, truth, seq = task
         # the children spawn(3) would give, without mutating ``seq`` (shared by every scenario's simulation r)
         data_seq, sb_seq, ri_seq = (np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, k))
                                     for k in range(3))
-        row = {"scenario": scenario, "sim": sim}
+        row: dict[str, Any] = {"scenario": scenario, "sim": sim}
         try:
             panel = simulate_panel(design, seed=int(data_seq.generate_state(1, np.uint64)[0]))
             row |= _analyse(panel, design, self.opts, truth,
@@ -328,7 +336,7 @@ class PowerResult:
     def table(self, *, digits: int = 1) -> Table:
         """Power per test (percent, MC SE), bias, SD of estimates vs mean SE, coverage, per scenario."""
         s = self.summary
-        pct = lambda v, e: "" if pd.isna(v) else f"{100 * v:.{digits}f} ({100 * e:.{digits}f})"  # noqa: E731
+        pct: Callable[[float, float], str] = lambda v, e: "" if pd.isna(v) else f"{100 * v:.{digits}f} ({100 * e:.{digits}f})"  # noqa: E731
         display = self.scenarios[list(self.varied)].astype(object).copy()
         for t in self.tests:
             display[f"power, {_LABELS[t]}"] = [pct(v, e) for v, e in zip(s[f"power_{t}"], s[f"power_{t}_mc_se"])]
@@ -409,7 +417,7 @@ class PowerResult:
         return self.describe()
 
 
-def _fmt(v) -> str:
+def _fmt(v: object) -> str:
     if isinstance(v, tuple):
         return f"{_fmt(v[0])}-{_fmt(v[1])}"
     if isinstance(v, float):
@@ -417,12 +425,12 @@ def _fmt(v) -> str:
     return str(v)
 
 
-def _fmt_x(v):
+def _fmt_x(v: object) -> object:
     return float(np.mean(v)) if isinstance(v, tuple) else v
 
 
 # -- the entry points --------------------------------------------------------------------------------------
-def _grid_values(name: str, value) -> list:
+def _grid_values(name: str, value: object) -> list[Any]:
     """A grid argument as a list of values: lists are grids, anything else (tuples = ranges) one value."""
     if value is None:
         return [None]
@@ -431,16 +439,19 @@ def _grid_values(name: str, value) -> list:
             raise ValueError(f"{name}=[] is empty: give at least one value")
         return [tuple(v) if isinstance(v, list) else v for v in value]
     if isinstance(value, np.ndarray):
-        return value.tolist()
+        values: list[Any] = value.tolist()
+        return values
     return [value]
 
 
-def power(design: TrialDesign | str | Path, *, outcome: str | None = None, effect_or=None, offices=None,
-          families_per_office=None, months_pre=None, months_post=None, control_share=None, n_sims: int = 100,
+def power(design: TrialDesign | str | Path, *, outcome: str | None = None, effect_or: GridArg = None,
+          offices: GridArg = None, families_per_office: GridArg = None, months_pre: GridArg = None,
+          months_post: GridArg = None, control_share: GridArg = None, n_sims: int = 100,
           tests: Sequence[str] = TESTS, alpha: float = 0.05, analysis: Analysis = "fe",
           threshold: float | None = 1 / 3, unit: Literal["family", "parent"] = "family",
           trend: Literal["linear", "months", "none"] = "linear", ri_draws: int = 19, month: str | None = None,
-          seed: int | None = 20261130, n_jobs: int | None = 1, client=None, progress: bool = True) -> PowerResult:
+          seed: int | None = 20261130, n_jobs: int | None = 1, client: Any = None,
+          progress: bool = True) -> PowerResult:
     """Power of the trial's analysis by simulation, over a grid of design choices.
 
     Parameters
@@ -547,7 +558,8 @@ def power(design: TrialDesign | str | Path, *, outcome: str | None = None, effec
 
 def minimum_detectable_effect(design: TrialDesign | str | Path, *, power_target: float = 0.8,
                               test: str = "score_bootstrap", effect_range: tuple[float, float] = (1.0, 2.0),
-                              tol: float = 0.01, n_sims: int = 100, progress: bool = False, **kwargs) -> MDEResult:
+                              tol: float = 0.01, n_sims: int = 100, progress: bool = False,
+                              **kwargs: Any) -> MDEResult:
     """The smallest OR with power >= ``power_target`` for ``test``, by bisection on log OR with simulation.
 
     Every evaluation simulates ``n_sims`` trials at one OR with the same seeds (common random
@@ -626,7 +638,7 @@ def design_effect_power(p0: float, p1: float, n0: int, n1: int, m: float, icc0: 
 
 
 # -- command line -------------------------------------------------------------------------------------------
-def _read_scenario(path: Path) -> tuple[dict, dict]:
+def _read_scenario(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(power keyword arguments, outputs)`` from a scenario TOML; errors name the key."""
     from famtrial.simulate import _Reader
 
@@ -638,7 +650,7 @@ def _read_scenario(path: Path) -> tuple[dict, dict]:
         raise DesignError(f"{path}: not valid TOML ({exc})") from None
     top = _Reader(raw, "", str(path))
     design_path = Path(top.get("design", str, what="the design TOML's path (relative to this file)"))
-    kwargs: dict = {"design": design_path if design_path.is_absolute() else path.parent / design_path}
+    kwargs: dict[str, Any] = {"design": design_path if design_path.is_absolute() else path.parent / design_path}
     kwargs["outcome"] = top.get("outcome", str, None, "an outcome name")
     kwargs["n_sims"] = top.get("n_sims", int, 100, "an integer")
     kwargs["seed"] = top.get("seed", int, 20261130, "an integer")

@@ -21,15 +21,15 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from famtrial.inference._parallel import (POOL_STARTUP_SECONDS, map_in_processes, map_in_threads, one_kernel_thread,
                                           resolve_jobs, run_tasks)
-from famtrial.models.clogit import ConditionalLogit
-from famtrial.models.logit import Logit
+from famtrial.models.clogit import ConditionalLogit, ConditionalLogitResults
+from famtrial.models.logit import Logit, LogitResults
 from famtrial.panel import Panel
 from famtrial.plan import plural
 from famtrial.progress import Progress
@@ -102,9 +102,10 @@ class _Refit:
     time: np.ndarray | None = None   # categorical time (month) effects of an fe model, fitted without dummies
     time_name: str = "month"
 
-    def fit(self, family_arm: np.ndarray):
+    def fit(self, family_arm: np.ndarray) -> LogitResults | ConditionalLogitResults:
         arm = family_arm[self.family_code].astype(float)
         x = np.column_stack([self.switches * arm[:, None], self.exog])
+        model: ConditionalLogit | Logit
         if self.kind == "fe":
             model = ConditionalLogit(self.y, x, self.groups, names=self.names, time=self.time, time_name=self.time_name)
         else:
@@ -120,13 +121,13 @@ class _Refit:
         return float(fit.params[term] if self.statistic == "coef" else fit.tvalues[term])
 
 
-def _draw(task) -> float:
+def _draw(task: tuple[FamilyDesign, _Refit, np.random.SeedSequence]) -> float:
     """One re-draw's statistic: ``task`` is ``(design, refit, seed)`` (the caller fixes the kernel threads)."""
     design, refit, seed = task
     return refit(design.draw(np.random.default_rng(seed)))
 
 
-def _chunk(task) -> list[float]:
+def _chunk(task: tuple[FamilyDesign, _Refit, Sequence[np.random.SeedSequence]]) -> list[float]:
     """The statistics of a chunk of re-draws: ``task`` is ``(design, refit, seeds)`` (a process or Dask task)."""
     design, refit, seeds = task
     with one_kernel_thread():  # a Dask worker's process may run several kernel threads
@@ -150,8 +151,8 @@ def _pool_pays(remaining: int, per_draw: float, jobs: int) -> bool:
     return saved > 1.2 * POOL_STARTUP_SECONDS * max(1.0, load / cores)
 
 
-def _run_draws(design: FamilyDesign, refit: _Refit, seeds: list, *, n_jobs: int | None, progress: bool,
-               desc: str, executor: Executor = "auto", probe_seconds: float = 0.5) -> np.ndarray:
+def _run_draws(design: FamilyDesign, refit: _Refit, seeds: list[np.random.SeedSequence], *, n_jobs: int | None,
+               progress: bool, desc: str, executor: Executor = "auto", probe_seconds: float = 0.5) -> np.ndarray:
     """Every re-draw's statistic, in this thread, on threads of this process or in a process pool.
 
     ``n_jobs=1``: in this thread. Otherwise ``n_jobs`` workers (``None``: all cores), each running
@@ -243,8 +244,9 @@ def ri_pvalue(observed: float, draws: np.ndarray) -> tuple[float, float, int]:
     return float(p), float(np.sqrt(p * (1 - p) / max(r, 1))), r
 
 
-def _fe_refit(panel: Panel, design: FamilyDesign, outcome: str, split: bool, trend: str, term: str | None,
-              statistic: Statistic, covariates: Sequence[str] | None = None):
+def _fe_refit(panel: Panel, design: FamilyDesign, outcome: str, split: bool,
+              trend: Literal["linear", "months", "none"], term: str | None, statistic: Statistic,
+              covariates: Sequence[str] | None = None) -> tuple[pd.DataFrame, _Refit]:
     from famtrial.trial import fe_design, treatment_indicators
 
     cols, plan = panel.columns, panel.plan
@@ -272,8 +274,8 @@ def _fe_refit(panel: Panel, design: FamilyDesign, outcome: str, split: bool, tre
         time=frame[cols.month].to_numpy() if trend == "months" else None, time_name=cols.month)
 
 
-def _monthly_refit(panel: Panel, design: FamilyDesign, outcome: str, month, controls: Sequence[str],
-                   fixed_effects: str | None, statistic: Statistic):
+def _monthly_refit(panel: Panel, design: FamilyDesign, outcome: str, month: pd.Period, controls: Sequence[str],
+                   fixed_effects: str | None, statistic: Statistic) -> tuple[pd.DataFrame, _Refit]:
     cols = panel.columns
     outcome = panel.plan.outcome(outcome).column
     controls = [panel.plan.variable(c).column for c in controls]
@@ -302,11 +304,12 @@ def _monthly_refit(panel: Panel, design: FamilyDesign, outcome: str, month, cont
 
 
 def randomization_test(panel: Panel, outcome: str, *, kind: Kind = "fe", split: bool = False,
-                       term: str | None = None, month=None, trend: Literal["linear", "months", "none"] = "linear",
+                       term: str | None = None, month: str | pd.Period | None = None,
+                       trend: Literal["linear", "months", "none"] = "linear",
                        covariates: Sequence[str] | None = None, controls: Sequence[str] | None = None,
                        fixed_effects: Literal["office"] | None = None, statistic: Statistic = "z", n_perm: int = 999,
                        seed: int | None = 20161001, n_jobs: int | None = None, executor: Executor = "auto",
-                       client=None, progress: bool = True) -> RandomizationResult:
+                       client: Any = None, progress: bool = True) -> RandomizationResult:
     """Randomization p-value of the offer's effect, re-drawing families within office.
 
     Parameters
@@ -435,7 +438,7 @@ class FewClusterInference:
 
 def few_cluster_inference(panel: Panel, models: Sequence[str] | None = None, *, n_perm: int = 999,
                           seed: int | None = 20161001, lpm: bool = False, n_jobs: int | None = None,
-                          executor: Executor = "auto", client=None,
+                          executor: Executor = "auto", client: Any = None,
                           progress: bool = True) -> FewClusterInference:
     """The plan's models' treatment effects with cluster-robust z, t(G-1), score-bootstrap and randomization p-values.
 

@@ -54,7 +54,9 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import optimize, stats
 
-from famtrial.models.base import ModelResults
+from famtrial.models.base import ModelResults, ScoreModel
+from famtrial.models.clogit import ConditionalLogitResults
+from famtrial.models.logit import LogitResults
 from famtrial.models.optim import newton
 
 __all__ = ["ScoreBootstrapResult", "score_bootstrap", "efficient_scores", "wild_weights", "score_statistics",
@@ -103,7 +105,8 @@ def efficient_scores(scores: np.ndarray, hessian: np.ndarray, j: int) -> np.ndar
     if len(free) == 0:
         return scores[:, j].copy()
     coef = np.linalg.solve(hessian[np.ix_(free, free)], hessian[free, j])
-    return scores[:, j] - scores[:, free] @ coef
+    net: np.ndarray = scores[:, j] - scores[:, free] @ coef
+    return net
 
 
 def score_statistics(s_tilde: np.ndarray, weights: np.ndarray, shares: np.ndarray) -> tuple[float, np.ndarray]:
@@ -121,7 +124,8 @@ def score_statistics(s_tilde: np.ndarray, weights: np.ndarray, shares: np.ndarra
 
     def t(v: np.ndarray) -> np.ndarray:
         numer = v @ s
-        return numer / np.sqrt((((v * s) - numer[:, None] * pi) ** 2).sum(axis=1))
+        stat: np.ndarray = numer / np.sqrt((((v * s) - numer[:, None] * pi) ** 2).sum(axis=1))
+        return stat
 
     return float(t(np.ones((1, len(s))))[0]), t(np.asarray(weights, dtype=float))
 
@@ -130,7 +134,7 @@ def _pvalue(observed: float, draws: np.ndarray) -> float:
     return float(np.mean(np.abs(draws) > abs(observed) * (1 + _TIE)))
 
 
-def restricted_fit(model, j: int, value: float, start=None) -> np.ndarray:
+def restricted_fit(model: ScoreModel, j: int, value: float, start: ArrayLike | None = None) -> np.ndarray:
     """Maximise the log-likelihood with coefficient j fixed at ``value`` (Newton on the others).
 
     Uses only ``model.derivatives``; returns the full coefficient vector (``b_j = value``).
@@ -139,7 +143,7 @@ def restricted_fit(model, j: int, value: float, start=None) -> np.ndarray:
     free = np.delete(np.arange(k), j)
     start = np.zeros(k) if start is None else np.asarray(start, dtype=float)
 
-    def objective(b_free):
+    def objective(b_free: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         ll, grad, hess = model.derivatives(np.insert(b_free, j, value))
         return ll, grad[free], hess[np.ix_(free, free)]
 
@@ -164,10 +168,10 @@ class _Layout:
         return len(self.shares)
 
 
-def _layout(model, clusters) -> _Layout:
-    if hasattr(model, "score_groups"):  # conditional logit: score rows are groups, nested in clusters
+def _layout(model: ScoreModel, clusters: ArrayLike) -> _Layout:
+    if hasattr(model, "clusters_of_groups"):  # conditional logit: score rows are groups, nested in clusters
         labels = model.clusters_of_groups(clusters)
-    elif hasattr(model, "score_obs"):  # logit: score rows are estimation rows
+    elif hasattr(model, "clusters_of_rows"):  # logit: score rows are estimation rows
         labels = model.clusters_of_rows(clusters)
     else:
         raise TypeError(f"{type(model).__name__} has neither score_groups() nor score_obs(): "
@@ -178,11 +182,16 @@ def _layout(model, clusters) -> _Layout:
     return _Layout(codes=codes, shares=counts / counts.sum(), nobs=int(counts.sum()))
 
 
-def _scores(model, params) -> np.ndarray:
-    return model.score_groups(params) if hasattr(model, "score_groups") else model.score_obs(params)
+def _scores(model: ScoreModel, params: np.ndarray) -> np.ndarray:
+    if hasattr(model, "score_groups"):  # conditional logit: one row per group
+        groups: np.ndarray = model.score_groups(params)
+        return groups
+    assert hasattr(model, "score_obs")  # _layout checked: per-group or per-row scores
+    rows: np.ndarray = model.score_obs(params)
+    return rows
 
 
-def cluster_scores(model, params, clusters) -> np.ndarray:
+def cluster_scores(model: ScoreModel, params: np.ndarray, clusters: ArrayLike) -> np.ndarray:
     """Cluster sums of the model's score contributions at ``params``, ``(G, k)``.
 
     ``clusters`` is aligned with the rows given to the model's constructor (as for ``fit``);
@@ -243,7 +252,7 @@ class ScoreBootstrapResult:
 class _ScoreTest:
     """p(c) for H0: b_j = c with fixed weights, caching restricted fits (warm starts)."""
 
-    def __init__(self, model, j, layout: _Layout, weights, start):
+    def __init__(self, model: ScoreModel, j: int, layout: _Layout, weights: np.ndarray, start: ArrayLike) -> None:
         self.model, self.j, self.layout, self.weights = model, j, layout, weights
         self.start = np.asarray(start, dtype=float)
         self.cache: dict[float, tuple[float, float, np.ndarray]] = {}
@@ -278,7 +287,7 @@ def _invert(test: _ScoreTest, estimate: float, se: float, alpha: float, span: fl
     return float(ends[0]), float(ends[1])
 
 
-def score_bootstrap(results: ModelResults, term: str, clusters: ArrayLike, *, null: float = 0.0,
+def score_bootstrap(results: LogitResults | ConditionalLogitResults, term: str, clusters: ArrayLike, *, null: float = 0.0,
                     weights: Weights = "rademacher",
                     n_boot: int = 9999, seed: int | None = None, enumerate_max: int = 16, small: bool = False,
                     conf_int: bool = True, alpha: float = 0.05, span: float = 8.0,

@@ -29,6 +29,7 @@ import sys
 
 import numba as nb
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 from numba.core import event
 
 from famtrial.models import threads
@@ -88,7 +89,7 @@ def plan(ones: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
     run_ends = np.r_[run_starts[1:], len(order)]
     run_len = run_ends - run_starts
     work = {n: (-(-run_len // n) * n * (d_sorted[run_starts] + 1)).sum() / speed for n, speed in _LANE_SPEED.items()}
-    lanes = min(work, key=work.get)
+    lanes = min(work, key=lambda n: work[n])
     n_batches = -(-run_len // lanes)
     batches = np.full((int(n_batches.sum()), lanes), -1, np.int64)
     first = np.r_[0, np.cumsum(n_batches)]
@@ -97,7 +98,8 @@ def plan(ones: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
     return flip, batches, depth[batches[:, 0]]
 
 
-def null_point(xt, y, lo, hi):
+def null_point(xt: NDArray[np.float64], y: NDArray[np.int8], lo: NDArray[np.int64], hi: NDArray[np.int64]
+               ) -> tuple[NDArray[np.float64], NDArray[np.float64], float, NDArray[np.float64], NDArray[np.float64]]:
     """At b = 0 without offset, in closed form: within-group cross-products of x, sum of squares,
     log-likelihood, score and Hessian. ``xt`` is the covariate matrix transposed, ``(p, n)``.
 
@@ -309,7 +311,10 @@ def _batch(xt, params, offset, y, lo, hi, flip, groups, kk, want_hess, pa, pb,
                 hess[b, a] += h
 
 
-def derivatives(xt, params, offset, y, lo, hi, flip, batches, batch_depth, want_hess):
+def derivatives(xt: NDArray[np.float64], params: NDArray[np.float64], offset: NDArray[np.float64], y: NDArray[np.int8],
+                lo: NDArray[np.int64], hi: NDArray[np.int64], flip: NDArray[np.bool_], batches: NDArray[np.int64],
+                batch_depth: NDArray[np.int64], want_hess: bool
+                ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """Per-group log-likelihood (G,), per-group scores (G, p) and the summed Hessian (p, p).
 
     ``xt`` is the covariate matrix transposed, ``(p, n)``; ``offset`` has n entries or none.
@@ -373,7 +378,7 @@ def _derivatives_chunk(xt, params, offset, y, lo, hi, flip, batches, batch_depth
                logscale, mx, ll, scores, hess)
 
 
-def count_bad(values, binary):
+def count_bad(values: ArrayLike, binary: bool) -> int:
     """Number of entries that are not finite (or, with ``binary``, not exactly 0 or 1).
 
     numpy, not a compiled kernel (one compilation less on the first call): the finiteness check is
@@ -387,7 +392,9 @@ def count_bad(values, binary):
     return int(np.count_nonzero(~np.isfinite(values)))
 
 
-def time_derivatives(xt, col, params, offset, y, lo, hi, want_hess):
+def time_derivatives(xt: NDArray[np.float64], col: NDArray[np.int64], params: NDArray[np.float64],
+                     offset: NDArray[np.float64], y: NDArray[np.int8], lo: NDArray[np.int64], hi: NDArray[np.int64],
+                     want_hess: bool) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """Per-group log-likelihood (G,), per-group scores (G, k) and the summed Hessian (k, k) of a model
     with categorical time effects: ``params`` is ``[b (p dense regressors), time effects]`` and
     ``col[r]`` the position in ``params`` of row r's time effect (-1: none). See :func:`time_chunk`."""

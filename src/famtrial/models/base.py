@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 import pandas as pd
@@ -23,7 +23,30 @@ from famtrial.models.covariance import Adjustment, Covariance
 if TYPE_CHECKING:
     from famtrial.models.postestimation import Hypotheses, LRTest, VcovSpec, WaldTest
 
-__all__ = ["DropRecord", "ModelResults"]
+__all__ = ["DropRecord", "ModelResults", "ScoreModel"]
+
+
+class ScoreModel(Protocol):
+    """A fitted model's likelihood, as the score bootstrap reads it (duck-typed).
+
+    :class:`~famtrial.models.logit.Logit` and :class:`~famtrial.models.clogit.ConditionalLogit`
+    satisfy it, as does any model with these members and either per-row scores (``score_obs``
+    with ``clusters_of_rows``) or per-group scores (``score_groups`` with ``clusters_of_groups``).
+    """
+
+    @property
+    def exog_names(self) -> list[str]:
+        """The coefficients' names, in order."""
+        ...
+
+    @property
+    def used_rows(self) -> np.ndarray:
+        """Positions of the input rows the fit uses."""
+        ...
+
+    def derivatives(self, params: Any) -> tuple[float, np.ndarray, np.ndarray]:
+        """Log-likelihood, gradient and Hessian at ``params``."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -18,15 +18,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike, NDArray
 
 from famtrial.models import _clogit_kernel as kernel
 from famtrial.models import separation
 from famtrial.models.base import DropRecord, ModelResults
-from famtrial.models.covariance import Adjustment, model_based, sandwich
+from famtrial.models.covariance import Adjustment, Covariance, model_based, sandwich
 from famtrial.models.design import check_weights, independent_columns
 from famtrial.models.errors import (ConvergenceError, ModelInputError, check_columns, check_finite, check_frame,
                                     check_names, numeric_column, numeric_matrix)
@@ -61,7 +62,7 @@ class ConditionalLogitResults(ModelResults):
     """Results of :class:`ConditionalLogit`: the common interface plus group counts and the model."""
 
     n_groups: int
-    model: ConditionalLogit
+    model: ConditionalLogit  # a fit on a Dask DataFrame keeps a DistributedFit (a description) instead
 
 
 class ConditionalLogit:
@@ -113,6 +114,10 @@ class ConditionalLogit:
         them "omitted"; R reports NA).
     time_name : str
         Name used for the time effects (default ``"month"``).
+    time_labels : sequence of str, optional
+        Names of the effects of the levels after the base, in sorted level order (one per level;
+        default ``f"{time_name}[{level}]"``). The formula front end passes formulaic's names
+        (``C(month)[T.3]``).
 
     Notes
     -----
@@ -139,8 +144,10 @@ class ConditionalLogit:
     :class:`~famtrial.models.errors.ModelInputError` naming the column.
     """
 
-    def __init__(self, endog, exog, groups, *, offset=None, names: Sequence[str] | None = None, weights=None,
-                 weight_type: WeightType = "fweight", time=None, time_name: str = "month"):
+    def __init__(self, endog: ArrayLike, exog: ArrayLike | pd.DataFrame, groups: ArrayLike, *,
+                 offset: ArrayLike | None = None, names: Sequence[str] | None = None, weights: ArrayLike | None = None,
+                 weight_type: WeightType = "fweight", time: ArrayLike | pd.Series | None = None,
+                 time_name: str = "month", time_labels: Sequence[str] | None = None) -> None:
         exog_frame = exog if isinstance(exog, pd.DataFrame) else None
         x = numeric_matrix(exog)  # names a text column
         # the kernel reads the covariates transposed, (p, n): a DataFrame's float block already is
@@ -222,13 +229,13 @@ class ConditionalLogit:
         # from the within-group cross-product matrix; the same pass gives the closed-form b = 0 point
         gram, sumsq, ll0, score0, hess0 = kernel.null_point(xt, self._y, self._lo, self._hi)
         constant = np.diag(gram) <= 1e-20 * np.maximum(sumsq, 1.0)
-        for j in np.flatnonzero(constant):
-            self.dropped.append(DropRecord("variable", 0, "no within-group variation", (names[j],)))
+        for c in np.flatnonzero(constant):
+            self.dropped.append(DropRecord("variable", 0, "no within-group variation", (names[c],)))
         candidates = np.flatnonzero(~constant)
         kept = candidates[independent_columns(gram[np.ix_(candidates, candidates)])]
-        for j in sorted(set(candidates) - set(kept)):
-            self.dropped.append(DropRecord("variable", 0, "collinear with earlier regressors", (names[j],)))
-        self.exog_names = [names[j] for j in kept]
+        for c in sorted(set(candidates) - set(kept)):
+            self.dropped.append(DropRecord("variable", 0, "collinear with earlier regressors", (names[c],)))
+        self.exog_names = [names[c] for c in kept]
         self._xt = xt if len(kept) == xt.shape[0] else xt[kept]
         self._offset = off
         # log-likelihood, score and Hessian at b = 0 (the start and Stata's ll_0), when there is no offset
@@ -242,16 +249,18 @@ class ConditionalLogit:
         self.group_labels = labels[informative]
         self.n_groups = len(self._lo)
         self.nobs = int((self._hi - self._lo).sum())
-        if self.weight_type == "fweight":
+        if self._gw is not None and self.weight_type == "fweight":
             self.nobs = int(round((self._gw * (self._hi - self._lo)).sum()))
         self._time_col: np.ndarray | None = None
         if time is not None:
             if w is not None:
                 raise ModelInputError("weights with categorical time effects are not supported: give the month "
                                       "effects as dense dummy regressors (C(month) in a formula) to weight the model")
-            self._setup_time(time, time_name)
+            self._setup_time(time, time_name, time_labels)
+        elif time_labels is not None:
+            raise ValueError("time_labels names the time effects: give time= as well")
 
-    def _set_group_weights(self, w: np.ndarray, weight_type: WeightType, labels) -> None:
+    def _set_group_weights(self, w: NDArray[np.float64], weight_type: WeightType, labels: NDArray[Any]) -> None:
         """One weight per informative group (checked constant within every group) and the kernel's
         weighted regressors ``x sqrt(w)`` (rows in the model's sorted order)."""
         starts = self._starts_all[:-1]
@@ -272,7 +281,7 @@ class ConditionalLogit:
         rows = np.flatnonzero(np.repeat(self._informative, np.diff(self._starts_all)))
         return rows if self._order is None else self._order[rows]
 
-    def _setup_time(self, time, name: str) -> None:
+    def _setup_time(self, time: ArrayLike | pd.Series, name: str, effect_names: Sequence[str] | None = None) -> None:
         """Categorical time effects: codes per row, levels, the b = 0 point and the omitted levels."""
         t = time.to_numpy() if isinstance(time, (pd.Series, pd.Index)) else np.asarray(time)
         if t.ndim != 1 or len(t) != self.nobs_input:
@@ -293,7 +302,12 @@ class ConditionalLogit:
         info = -hess0
         used = col[np.repeat(self._informative, np.diff(self._starts_all))]  # rows of informative groups
         count = np.bincount(used[used >= 0], minlength=k_all)[p:]
-        names = [*self.exog_names, *(f"{name}[{lab}]" for lab in labels[1:])]
+        if effect_names is None:
+            effect_names = [f"{name}[{lab}]" for lab in labels[1:]]
+        elif len(effect_names) != len(levels) - 1:
+            raise ValueError(f"time_labels has {len(effect_names)} names; the time column {name!r} has "
+                             f"{len(levels)} levels, so give {len(levels) - 1} (the base level has no effect)")
+        names = [*self.exog_names, *map(str, effect_names)]
         constant = np.diag(info)[p:] <= 1e-20 * np.maximum(count, 1)
         for j in np.flatnonzero(constant):
             self.dropped.append(DropRecord("variable", 0, "no within-group variation", (names[p + j],)))
@@ -314,8 +328,9 @@ class ConditionalLogit:
         self._null = (float(ll0.sum()), scores0.sum(axis=0)[kept], hess0[np.ix_(kept, kept)])
 
     @classmethod
-    def from_frame(cls, data: pd.DataFrame, outcome: str, covariates: Sequence[str], group: str, *, offset=None,
-                   weights=None, weight_type: WeightType = "fweight", time_effects: str | None = None):
+    def from_frame(cls, data: pd.DataFrame, outcome: str, covariates: Sequence[str], group: str, *,
+                   offset: ArrayLike | str | None = None, weights: ArrayLike | str | None = None,
+                   weight_type: WeightType = "fweight", time_effects: str | None = None) -> ConditionalLogit:
         """Build from a DataFrame's columns (``offset`` and ``weights`` column names or arrays;
         ``time_effects`` the name of a categorical time column, e.g. ``"month"``: see the class's ``time``)."""
         data = check_frame(data)
@@ -335,7 +350,8 @@ class ConditionalLogit:
                    time=time, time_name=time_effects or "month")
 
     # -- likelihood ------------------------------------------------------------------------
-    def _eval(self, params, want_hess: bool):
+    def _eval(self, params: ArrayLike, want_hess: bool
+              ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
         params = np.array(params, dtype=float)  # a fresh contiguous copy: one kernel signature
         if params.shape != (len(self.exog_names),):
             raise ValueError(f"params must have length {len(self.exog_names)} ({self.exog_names})")
@@ -354,27 +370,38 @@ class ConditionalLogit:
         self._last = (params, out[1])
         return out
 
-    def loglike(self, params) -> float:
+    def linear_predictor(self, params: ArrayLike) -> NDArray[np.float64]:
+        """``x'b`` plus the row's time effect and offset for every row the model keeps, in its sorted
+        (by group) order; the group effect is conditioned out and not included."""
+        params = np.asarray(params, dtype=float)
+        p = self._xt.shape[0]
+        eta: NDArray[np.float64] = self._xt.T @ params[:p]
+        if self._time_col is not None:
+            eta = eta + np.where(self._time_col >= 0, params[np.maximum(self._time_col, 0)], 0.0)
+        return eta + self._offset if len(self._offset) else eta
+
+    def loglike(self, params: ArrayLike) -> float:
         """Conditional log-likelihood at ``params``."""
         return float(self._eval(params, False)[0].sum())
 
-    def gradient(self, params) -> tuple[float, np.ndarray]:
+    def gradient(self, params: ArrayLike) -> tuple[float, NDArray[np.float64]]:
         """Log-likelihood and gradient (the recursion without second derivatives)."""
         ll, scores, _ = self._eval(params, False)
         return float(ll.sum()), scores.sum(axis=0)
 
-    def derivatives(self, params) -> tuple[float, np.ndarray, np.ndarray]:
+    def derivatives(self, params: ArrayLike) -> tuple[float, NDArray[np.float64], NDArray[np.float64]]:
         """Log-likelihood, gradient and Hessian (analytic, from the recursion)."""
         ll, scores, hess = self._eval(params, True)
         return float(ll.sum()), scores.sum(axis=0), hess
 
-    def score_groups(self, params) -> np.ndarray:
+    def score_groups(self, params: ArrayLike) -> NDArray[np.float64]:
         """Per-group score contributions, ``(n_groups, k)``, rows in ``group_labels`` order."""
         if self._last is not None and np.array_equal(self._last[0], params):
             return self._last[1].copy()  # the fit's last Newton evaluation was at these params
-        return self._eval(params, False)[1]
+        scores: NDArray[np.float64] = self._eval(params, False)[1]
+        return scores
 
-    def clusters_of_groups(self, clusters) -> np.ndarray:
+    def clusters_of_groups(self, clusters: ArrayLike | pd.Series) -> NDArray[Any]:
         """Cluster label of each kept group, checking that every group lies within one cluster.
 
         ``clusters`` is aligned with the rows given to the constructor.
@@ -396,22 +423,22 @@ class ConditionalLogit:
                              "that is constant within each group (e.g. office, not month)")
         return c[self._lo]
 
-    def robust_covariance(self, params, labels, *, adjustment: Adjustment = "stata", t_reference: bool = False,
-                          bread=None):
+    def robust_covariance(self, params: ArrayLike, labels: NDArray[Any] | None, *, adjustment: Adjustment = "stata",
+                          t_reference: bool = False, bread: NDArray[np.float64] | None = None) -> Covariance:
         """Sandwich at ``params`` from the group scores; ``labels`` one cluster per kept group, or None
         for Stata's ``vce(robust)`` (clusters on the group). fweights: the expanded data's sandwich
         (every copy of a group its own cluster under ``vce(robust)``)."""
-        bread = np.linalg.inv(-self.derivatives(params)[2]) if bread is None else bread
+        inv: NDArray[np.floating[Any]] = np.linalg.inv(-self.derivatives(params)[2]) if bread is None else bread
         scores = self.score_groups(params)
-        if self.weight_type == "fweight":
-            return sandwich(bread, scores / self._gw[:, None], labels, adjustment=adjustment, nobs=self.nobs,
+        if self._gw is not None and self.weight_type == "fweight":
+            return sandwich(inv, scores / self._gw[:, None], labels, adjustment=adjustment, nobs=self.nobs,
                             t_reference=t_reference, frequency=self._gw)
         labels = self.group_labels if labels is None else labels
-        return sandwich(bread, scores, labels, adjustment=adjustment, nobs=self.nobs, t_reference=t_reference)
+        return sandwich(inv, scores, labels, adjustment=adjustment, nobs=self.nobs, t_reference=t_reference)
 
     # -- fitting ---------------------------------------------------------------------------
-    def fit(self, cov_type: CovType | None = None, clusters=None, *, adjustment: Adjustment = "stata",
-            t_reference: bool = False, start=None, tol: float = 1e-18, maxiter: int = 100,
+    def fit(self, cov_type: CovType | None = None, clusters: ArrayLike | pd.Series | None = None, *,
+            adjustment: Adjustment = "stata", t_reference: bool = False, start: ArrayLike | None = None, tol: float = 1e-18, maxiter: int = 100,
             outcome: str = "y") -> ConditionalLogitResults:
         """Maximise the conditional likelihood by Newton's method; covariance as ``cov_type``.
 
@@ -446,14 +473,15 @@ class ConditionalLogit:
         bread = np.linalg.inv(-opt.hessian)
         if cov_type == "nonrobust":
             cov = model_based(bread)
-            info_clusters = ()
+            info_clusters: tuple[tuple[str, str], ...] = ()
         else:
             # Stata's clogit, vce(robust) clusters on the group itself
             labels = self.clusters_of_groups(clusters) if cov_type == "cluster" else None
             cov = self.robust_covariance(opt.x, labels, adjustment=adjustment, t_reference=t_reference, bread=bread)
             info_clusters = (("Clusters", f"{cov.n_clusters:,}"),)
-            if cov_type == "cluster" and getattr(clusters, "name", None) is not None:
-                info_clusters += (("Cluster variable", str(clusters.name)),)
+            cluster_name = getattr(clusters, "name", None)
+            if cov_type == "cluster" and cluster_name is not None:
+                info_clusters += (("Cluster variable", str(cluster_name)),)
         if self._gw is not None:
             info_clusters = (("Weights", f"{self.weight_type} (one per group, sum {self._gw.sum():,.6g})"),
                              *info_clusters)
@@ -478,7 +506,8 @@ class ConditionalLogit:
 
 def conditional_logit(data: pd.DataFrame, outcome: str, covariates: Sequence[str], group: str,
                       cluster: str | None = None, *, robust: bool = False, adjustment: Adjustment = "stata",
-                      t_reference: bool = False, offset=None, weights=None, weight_type: WeightType = "fweight",
+                      t_reference: bool = False, offset: ArrayLike | str | None = None,
+                      weights: ArrayLike | str | None = None, weight_type: WeightType = "fweight",
                       time_effects: str | None = None) -> ConditionalLogitResults:
     """Fit an exact fixed-effects logit from a DataFrame.
 
@@ -503,6 +532,9 @@ def conditional_logit(data: pd.DataFrame, outcome: str, covariates: Sequence[str
         if unsupported:
             raise ModelInputError(f"{' and '.join(unsupported)} with a Dask DataFrame are not supported: fit in "
                                   "memory, or give month effects as dummy columns")
+        if offset is not None and not isinstance(offset, str):
+            raise ModelInputError(f"offset with a Dask DataFrame must be a column name; got {type(offset).__name__}: "
+                                  "add the offset as a column of the Dask DataFrame")
         return distributed.conditional_logit(data, outcome, covariates, group, cluster, robust=robust,
                                              adjustment=adjustment, t_reference=t_reference, offset=offset)
     if cluster is not None and robust:

@@ -50,9 +50,11 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 from scipy.special import expit, log_expit
 
 from famtrial.models import _clogit_kernel as kernel
@@ -187,7 +189,7 @@ def _compute_parts(client, ddf, fn, **kwargs) -> list:
     import dask
 
     parts = ddf.to_delayed()
-    return client.compute([dask.delayed(fn, pure=False)(p, **kwargs) for p in parts])
+    return client.compute([dask.delayed(fn, pure=False)(p, **kwargs) for p in parts])  # type: ignore[attr-defined]  # dask re-exports delayed without __all__
 
 
 def _gather(client, fn, futures, **kwargs) -> list:
@@ -199,6 +201,28 @@ def _gather(client, fn, futures, **kwargs) -> list:
 # ---------------------------------------------------------------------------------------------
 class _ClogitPart:
     """A partition's informative groups in the kernel's layout (rows grouped, covariates transposed)."""
+
+    problems: dict[str, Any]
+    labels: NDArray[Any]
+    n_bad: int
+    bad_rows: int
+    bad_examples: list[Any]
+    n_groups: int
+    nobs: int
+    xt: NDArray[np.float64]
+    y: NDArray[np.int8]
+    offset: NDArray[np.float64]
+    lo: NDArray[np.int64]
+    hi: NDArray[np.int64]
+    flip: NDArray[np.bool_]
+    batches: NDArray[np.int64]
+    depth: NDArray[np.int64]
+    group_labels: NDArray[Any]
+    cluster_of_group: NDArray[Any] | None
+    spanning: int
+    spanning_examples: list[Any]
+    null: tuple[NDArray[np.float64], NDArray[np.float64], float, NDArray[np.float64], NDArray[np.float64]]
+    has_offset: bool
 
     def __init__(self, **fields):
         self.__dict__.update(fields)
@@ -214,7 +238,7 @@ def _clogit_prepare(frame: pd.DataFrame, outcome: str, covariates: list[str], gr
     g = frame[group].to_numpy()
     c = frame[cluster].to_numpy() if cluster is not None else None
     off = frame[offset].to_numpy(dtype=float) if offset is not None else np.zeros(0)
-    problems = {"outcome_nonfinite": 0, "x_nonfinite": [0] * p, "group_na": 0, "outcome_bad": 0,
+    problems: dict[str, Any] = {"outcome_nonfinite": 0, "x_nonfinite": [0] * p, "group_na": 0, "outcome_bad": 0,
                 "outcome_examples": [], "offset_nonfinite": int((~np.isfinite(off)).sum()),
                 "cluster_na": int(pd.isna(c).sum()) if c is not None else 0}
     if y.dtype.kind not in "iub":
@@ -401,7 +425,7 @@ def conditional_logit(data, outcome: str, covariates: Sequence[str], group: str,
     dropped: list[DropRecord] = []
     n_bad = sum(s["n_bad"] for s in summaries)
     if n_bad:
-        examples = [e for s in summaries for e in s["bad_examples"]][:5]
+        examples: Sequence[Any] | NDArray[Any] = [e for s in summaries for e in s["bad_examples"]][:5]
         dropped.append(DropRecord("groups", n_bad, f"all positive or all negative outcomes "
                                   f"({sum(s['bad_rows'] for s in summaries):,} rows)", tuple(map(str, examples))))
     n_groups = sum(s["n_groups"] for s in summaries)
@@ -448,7 +472,7 @@ def conditional_logit(data, outcome: str, covariates: Sequence[str], group: str,
     bread = np.linalg.inv(-opt.hessian)
     if cov_type == "nonrobust":
         cov = model_based(bread)
-        info_clusters = ()
+        info_clusters: tuple[tuple[str, str], ...] = ()
     else:
         pieces = _gather(client, _clogit_cluster_scores, parts, params=opt.x, by_group=cov_type == "robust")
         cov = sandwich(bread, np.concatenate([s for _, s in pieces]), np.concatenate([lab for lab, _ in pieces]),
@@ -477,7 +501,7 @@ def conditional_logit(data, outcome: str, covariates: Sequence[str], group: str,
         info=(("Groups", f"{n_groups:,}"), *info_clusters,
               ("Dask partitions", f"{n_parts:,}" + (" (shuffled by group)" if shuffled else ""))),
         n_groups=n_groups,
-        model=model,
+        model=model,  # type: ignore[arg-type]  # results.model of a Dask fit: a DistributedFit, by design
     )
 
 
@@ -485,6 +509,12 @@ def conditional_logit(data, outcome: str, covariates: Sequence[str], group: str,
 # logit: one partition
 # ---------------------------------------------------------------------------------------------
 class _LogitPart:
+    problems: dict[str, Any]
+    y: NDArray[np.float64]
+    x: NDArray[np.float64]
+    offset: NDArray[np.float64]
+    clusters: NDArray[Any] | None
+
     def __init__(self, **fields):
         self.__dict__.update(fields)
 
@@ -712,5 +742,5 @@ def logit(data, outcome: str, covariates: Sequence[str], cluster: str | None = N
         model_name="Logit (maximum likelihood)", outcome=outcome,
         params=pd.Series(opt.x, index=names, name="params"), covariance=cov, nobs=n_keep,
         llf=opt.llf, llnull=llnull, converged=opt.converged, iterations=opt.iterations,
-        dropped=tuple(dropped), info=(*info, ("Dask partitions", f"{n_parts:,}")), model=model,
+        dropped=tuple(dropped), info=(*info, ("Dask partitions", f"{n_parts:,}")), model=model,  # type: ignore[arg-type]  # a DistributedFit, by design
     )

@@ -78,8 +78,8 @@ class _Design:
 def _time_effect_dummies(values: pd.Series, name: str, levels: tuple[Any, ...]) -> pd.DataFrame:
     """Dense 0/1 dummies of a categorical time effect ``C(name)``, base level (the first) omitted.
 
-    This is the one place where the conditional logit's ``C(month)`` becomes regressors: the
-    categorical time-effects path of ConditionalLogit can replace it at merge. Column names follow
+    The design of new data for ``predict`` and ``margins``, and the regressors of a weighted
+    conditional logit (the categorical time-effects path takes no weights). Column names follow
     formulaic's ``C(month)[T.level]``.
     """
     codes = pd.Categorical(values, categories=list(levels))
@@ -121,8 +121,11 @@ def _top_terms(rhs: str) -> list[str]:
 
 
 def _split_time_effect(rhs: str) -> tuple[str, str | None]:
-    """Take a bare ``C(var)`` main effect whose variable appears in no other term out of the
-    conditional logit's right-hand side (for :func:`_time_effect_dummies`); the first such term."""
+    """Take the conditional logit's one ``C()`` term out of its right-hand side when it is a bare main
+    effect ``C(var)`` whose variable appears in no other term (the categorical time-effects path);
+    otherwise (no ``C()``, two or more, or one interacted) leave the right-hand side to formulaic."""
+    if len(re.findall(r"\bC\(", rhs)) != 1:
+        return rhs, None
     terms = _top_terms(rhs)
     for i, term in enumerate(terms):
         m = re.fullmatch(r"C\(\s*([A-Za-z_]\w*)\s*\)", term)
@@ -272,9 +275,17 @@ def clogit(formula: str, data: pd.DataFrame, *, vcov: VcovSpec | None = None,
 
     The part after ``|`` is the group whose intercepts are conditioned out (parents); the
     right-hand side has no intercept (it is not identified). Categorical terms are
-    treatment-coded with the first sorted level as base (Stata ``i.month``). A bare ``C(month)``
-    term is encoded as dense dummies by one function (``_time_effect_dummies``), the hook for a
-    categorical time-effects path.
+    treatment-coded with the first sorted level as base (Stata ``i.month``).
+
+    Month effects: when the right-hand side has exactly one ``C()`` term and it is a bare main
+    effect whose variable appears in no other term (``y ~ x + C(month) | parent``), it takes the
+    categorical time-effects path of :class:`~famtrial.models.clogit.ConditionalLogit` (``time=``,
+    as ``conditional_logit(..., time_effects="month")``) instead of dense dummy regressors: the
+    same estimates and covariances, faster. The effects keep formulaic's names
+    (``C(month)[T.3]``). Dense dummies (formulaic's encoding) are used instead when that ``C()``
+    term is interacted or its variable appears in another term (``C(month):x``,
+    ``C(month):treat``, ``C(month) + treat:month``), when there are two or more ``C()`` terms
+    (``C(month) + C(region)``), and with weights (the categorical path takes none).
 
     Parameters
     ----------
@@ -304,8 +315,15 @@ def clogit(formula: str, data: pd.DataFrame, *, vcov: VcovSpec | None = None,
     x = x.drop(columns="Intercept", errors="ignore")
     w = _column_or_array(data, frame, weights, "weights")
     off = _column_or_array(data, frame, offset, "offset")
-    model = ConditionalLogit(y, x, frame[group].to_numpy(), offset=off, names=list(x.columns), weights=w,
-                             weight_type=weight_type)
+    if design.time_var is not None and w is None:  # C(month): the categorical time-effects path
+        effects = [f"C({design.time_var})[T.{lev}]" for lev in design.time_levels[1:]]
+        x = x.drop(columns=effects)
+        model = ConditionalLogit(y, x, frame[group].to_numpy(), offset=off, names=list(x.columns),
+                                 time=frame[design.time_var].to_numpy(), time_name=f"C({design.time_var})",
+                                 time_labels=effects)
+    else:
+        model = ConditionalLogit(y, x, frame[group].to_numpy(), offset=off, names=list(x.columns), weights=w,
+                                 weight_type=weight_type)
     model.dropped[:0] = dropped
     labels = None if cluster is None else _column_or_array(data, frame, cluster, "cluster")
     res = model.fit(cov_type, labels, adjustment=adjustment, t_reference=t_reference, outcome=outcome)

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import linprog
 from scipy.special import expit, log_expit
 
 from famtrial.models.base import DropRecord, ModelResults
-from famtrial.models.covariance import Adjustment, model_based, sandwich
+from famtrial.models.covariance import Adjustment, Covariance, model_based, sandwich
 from famtrial.models.design import check_weights, independent_columns
 from famtrial.models.errors import (
     ConvergenceError,
@@ -73,7 +73,7 @@ class LogitResults(ModelResults):
     """Results of :class:`Logit`; ``llnull`` is the intercept-only log-likelihood (Stata's ll_0,
     with the offset when there is one)."""
 
-    model: Logit
+    model: Logit  # a fit on a Dask DataFrame keeps a DistributedFit (a description) instead
 
 
 class Logit:
@@ -114,8 +114,9 @@ class Logit:
     3e-7 of 0 or 1. ``used_rows`` holds the positions of the input rows the fit uses.
     """
 
-    def __init__(self, endog, exog, *, offset=None, names: Sequence[str] | None = None, add_constant: bool = True,
-                 weights=None, weight_type: WeightType = "fweight"):
+    def __init__(self, endog: ArrayLike, exog: ArrayLike | pd.DataFrame, *, offset: ArrayLike | None = None,
+                 names: Sequence[str] | None = None, add_constant: bool = True, weights: ArrayLike | None = None,
+                 weight_type: WeightType = "fweight") -> None:
         try:
             y = np.asarray(endog, dtype=float).ravel()
         except (TypeError, ValueError) as err:
@@ -173,7 +174,7 @@ class Logit:
         self.exog_names = [names[j] for j in kept]
         self._y, self._offset = y, off
         self._has_constant = add_constant
-        self.nobs = len(y) if self.weight_type != "fweight" else int(round(self._w.sum()))
+        self.nobs = len(y) if self._w is None or self.weight_type != "fweight" else int(round(self._w.sum()))
 
     def _perfect_dummy(self, col: np.ndarray, y: np.ndarray, keep_rows: np.ndarray, name: str) -> bool:
         """Stata's rule for a 0/1 regressor: if ``col != 0`` (or ``col == 0``) predicts the outcome
@@ -191,8 +192,37 @@ class Logit:
         return False
 
     @classmethod
-    def from_frame(cls, data: pd.DataFrame, outcome: str, covariates: Sequence[str], *, offset=None,
-                   add_constant: bool = True, weights=None, weight_type: WeightType = "fweight") -> Logit:
+    def from_regular_block(cls, endog: np.ndarray, exog: np.ndarray, exog_names: Sequence[str]) -> Logit:
+        """The model ``Logit(endog, exog[:, 1:], names=exog_names[1:])`` builds for a regular block, without
+        repeating its checks.
+
+        For :func:`fit_logit_blocks`, whose blocks are already checked as regular (:func:`_regular_blocks`):
+        finite values, a 0/1 outcome with both values, the intercept as the first column of ``exog``, no
+        0/1 regressor predicting the outcome and full column rank, so the constructor would drop nothing
+        and use every row. Unweighted, no offset.
+
+        Parameters
+        ----------
+        endog : ndarray (n,)
+            0/1 outcome.
+        exog : ndarray (n, k)
+            Regressors with the intercept column first.
+        exog_names : sequence of str
+            ``k`` names, ``"Intercept"`` first.
+        """
+        n = len(endog)
+        model = cls.__new__(cls)
+        model.weight_type, model._w = None, None
+        model.nobs_input, model.nobs = n, n
+        model.dropped, model.used_rows = [], np.arange(n)
+        model._x, model._y, model._offset = np.ascontiguousarray(exog), endog, np.zeros(n)
+        model.exog_names, model._has_constant = list(exog_names), True
+        return model
+
+    @classmethod
+    def from_frame(cls, data: pd.DataFrame, outcome: str, covariates: Sequence[str], *,
+                   offset: ArrayLike | str | None = None, add_constant: bool = True,
+                   weights: ArrayLike | str | None = None, weight_type: WeightType = "fweight") -> Logit:
         """Build from DataFrame columns; ``offset`` and ``weights`` are column names or arrays."""
         data = check_frame(data)
         covariates = check_names(covariates)
@@ -209,14 +239,15 @@ class Logit:
         """Multiply per-row contributions by the weights (no-op without weights)."""
         if self._w is None:
             return values
-        return values * (self._w if values.ndim == 1 else self._w[:, None])
+        weighted: np.ndarray = values * (self._w if values.ndim == 1 else self._w[:, None])
+        return weighted
 
-    def loglike(self, params) -> float:
+    def loglike(self, params: ArrayLike) -> float:
         """``sum_i [y_i eta_i - log(1 + exp(eta_i))]``."""
         eta = self._x @ np.asarray(params, dtype=float) + self._offset
         return float(np.sum(self._weighted(self._y * eta + log_expit(-eta))))
 
-    def derivatives(self, params) -> tuple[float, np.ndarray, np.ndarray]:
+    def derivatives(self, params: ArrayLike) -> tuple[float, np.ndarray, np.ndarray]:
         """Log-likelihood, gradient ``X'W(y - p)`` and Hessian ``-X' W diag(p(1-p)) X`` (W the weights)."""
         eta = self._x @ np.asarray(params, dtype=float) + self._offset
         p = expit(eta)
@@ -225,19 +256,20 @@ class Logit:
         hess = -(self._x * self._weighted(p * (1 - p))[:, None]).T @ self._x
         return ll, grad, hess
 
-    def score_obs(self, params) -> np.ndarray:
+    def score_obs(self, params: ArrayLike) -> np.ndarray:
         """Per-row score contributions ``w_i x_i (y_i - p_i)``, shape ``(rows, k)`` (rows ``used_rows``)."""
         eta = self._x @ np.asarray(params, dtype=float) + self._offset
-        return self._x * self._weighted(self._y - expit(eta))[:, None]
+        scores: np.ndarray = self._x * self._weighted(self._y - expit(eta))[:, None]
+        return scores
 
-    def robust_covariance(self, params, clusters=None, *, adjustment: Adjustment = "stata",
-                          t_reference: bool = False):
+    def robust_covariance(self, params: ArrayLike, clusters: NDArray[Any] | None = None, *,
+                          adjustment: Adjustment = "stata", t_reference: bool = False) -> Covariance:
         """Robust (``clusters=None``) or cluster sandwich at ``params``; ``clusters`` aligned with ``score_obs``.
 
         fweights: the expanded data's sandwich (``frequency``); pweights: scores ``w_i s_i``.
         """
         scores = self.score_obs(params)
-        if self.weight_type == "fweight":
+        if self._w is not None and self.weight_type == "fweight":
             return sandwich(self.bread(params), scores / self._w[:, None], clusters, adjustment=adjustment,
                             nobs=self.nobs, t_reference=t_reference, frequency=self._w)
         return sandwich(self.bread(params), scores, clusters, adjustment=adjustment, nobs=self.nobs,
@@ -266,8 +298,8 @@ class Logit:
             "diverge). Drop or coarsen these regressors, restrict the sample, or use a penalized (Firth) logit",
             variables=names, rows=determined)
 
-    def fit(self, cov_type: CovType | None = None, clusters=None, *, adjustment: Adjustment = "stata",
-            t_reference: bool = False, start=None, outcome: str = "y", maxiter: int = 100) -> LogitResults:
+    def fit(self, cov_type: CovType | None = None, clusters: ArrayLike | pd.Series | None = None, *,
+            adjustment: Adjustment = "stata", t_reference: bool = False, start: ArrayLike | None = None, outcome: str = "y", maxiter: int = 100) -> LogitResults:
         """Maximum likelihood by Newton-Raphson.
 
         Parameters
@@ -312,7 +344,7 @@ class Logit:
         if not opt.converged or np.abs(eta).max() > _EXTREME_ETA:
             self._raise_if_separated("" if opt.converged else f"no convergence in {maxiter} iterations")
         bread = np.linalg.inv(-opt.hessian)
-        info: tuple = ()
+        info: tuple[tuple[str, str], ...] = ()
         if cov_type == "nonrobust":
             cov = model_based(bread)
         else:
@@ -329,7 +361,7 @@ class Logit:
             dropped=tuple(self.dropped), info=info, model=self,
         )
 
-    def clusters_of_rows(self, clusters) -> np.ndarray:
+    def clusters_of_rows(self, clusters: ArrayLike | pd.Series) -> NDArray[Any]:
         """Cluster labels of the rows the fit uses (aligned with ``score_obs``), from one label per input row."""
         c = np.asarray(clusters)
         if len(c) != self.nobs_input:
@@ -339,9 +371,10 @@ class Logit:
                              "fill or drop those rows first")
         return c[self.used_rows]
 
-    def bread(self, params) -> np.ndarray:
+    def bread(self, params: ArrayLike) -> np.ndarray:
         """``(-H)^-1`` at ``params``: the model-based covariance and the sandwich's bread."""
-        return np.linalg.inv(-self.derivatives(params)[2])
+        inv: np.ndarray = np.linalg.inv(-self.derivatives(params)[2])
+        return inv
 
     def _llnull(self) -> float:
         """Intercept-only log-likelihood (with the offset), as Stata's ll_0; 0 coefficients without a constant."""
@@ -391,6 +424,11 @@ def logit(data: pd.DataFrame, outcome: str, covariates: Sequence[str], cluster: 
     """
     from famtrial.models import distributed
     if distributed.is_dask_dataframe(data):
+        if weights is not None:
+            raise ModelInputError("weights with a Dask DataFrame are not supported: fit in memory")
+        if offset is not None and not isinstance(offset, str):
+            raise ModelInputError(f"offset with a Dask DataFrame must be a column name; got {type(offset).__name__}: "
+                                  "add the offset as a column of the Dask DataFrame")
         return distributed.logit(data, outcome, covariates, cluster, adjustment=adjustment, t_reference=t_reference,
                                  fixed_effects=fixed_effects, offset=offset)
     data = check_frame(data)
@@ -455,7 +493,8 @@ def _regular_blocks(X: np.ndarray, Y: np.ndarray, sizes: np.ndarray) -> np.ndarr
     except np.linalg.LinAlgError:  # a singular Gram matrix: check block by block
         for b in np.flatnonzero(regular):
             regular[b] = len(independent_columns(grams[b])) == X.shape[2]
-    return regular
+    out: np.ndarray = regular
+    return out
 
 
 def fit_logit_blocks(blocks: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray | None]], names: Sequence[Sequence[str]],
@@ -507,7 +546,9 @@ def fit_logit_blocks(blocks: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray |
     return out
 
 
-def _fit_same_k(blocks, names, *, adjustment, t_reference, outcome, tol, maxiter) -> list[LogitResults | None]:
+def _fit_same_k(blocks: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray | None]], names: Sequence[Sequence[str]],
+                *, adjustment: Adjustment, t_reference: bool, outcome: str, tol: float, maxiter: int
+                ) -> list[LogitResults | None]:
     """:func:`fit_logit_blocks` for blocks with the same number of regressors.
 
     Rows of a block with the same regressors and cluster are collapsed into one cell with its
@@ -537,8 +578,8 @@ def _fit_same_k(blocks, names, *, adjustment, t_reference, outcome, tol, maxiter
     pos = np.arange(nmax)[None, :] < n_b[:, None]
     rows_x, rows_y = X[use][pos], Y[use][pos]
     rows_block = np.repeat(np.arange(len(use)), n_b)
-    clustered = [blocks[b][2] is not None for b in use]
-    labels_all = np.concatenate([np.asarray(blocks[b][2]) if c else np.zeros(n, dtype=int)
+    clustered = [blocks[int(b)][2] is not None for b in use]
+    labels_all = np.concatenate([np.asarray(blocks[int(b)][2]) if c else np.zeros(n, dtype=int)
                                  for b, c, n in zip(use, clustered, n_b)])
     cluster_code, cluster_labels = pd.factorize(labels_all)
     g = len(cluster_labels)
@@ -569,7 +610,7 @@ def _fit_same_k(blocks, names, *, adjustment, t_reference, outcome, tol, maxiter
     S[cell_block, slot] = ones
     Ct = np.ascontiguousarray(np.swapaxes(C, 1, 2))
 
-    def evaluate(params):
+    def evaluate(params: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         eta = np.matmul(C, params[:, :, None])[:, :, 0]
         q = expit(-eta)  # 1 - p, accurate where p is near 1; log(1 - p) = log_expit(-eta)
         p = 1.0 - q
@@ -632,18 +673,14 @@ def _fit_same_k(blocks, names, *, adjustment, t_reference, outcome, tol, maxiter
                             for col in np.ascontiguousarray(rows_x[first].T)]).reshape(len(use), g, k)
     present = np.bincount(cell_block * g + cell_cluster, minlength=len(use) * g).reshape(len(use), g) > 0
     indexes: dict[tuple[str, ...], pd.Index] = {}  # one Index per list of names
-    for i, j in enumerate(fitted):
-        b, n = use[j], int(n_b[j])
-        model = object.__new__(Logit)  # what Logit(y_b, x_b, names=names[b]) builds for a regular block
-        model.nobs_input, model.dropped, model.used_rows = n, [], np.arange(n)
-        model._x, model._y, model._offset = X[b, :n], Y[b, :n], np.zeros(n)
-        model.exog_names, model._has_constant, model.nobs = ["Intercept", *names[b]], True, n
-        model._w, model.weight_type = None, None  # unweighted, as Logit(...) without weights
+    for i, j in enumerate(fitted.tolist()):
+        b, n = int(use[j]), int(n_b[j])
+        model = Logit.from_regular_block(Y[b, :n], X[b, :n], ["Intercept", *names[b]])
         index = indexes.get(tuple(model.exog_names))
         if index is None:
             index = indexes[tuple(model.exog_names)] = pd.Index(model.exog_names)
         if not clustered[j]:
-            cov, info = model_based(bread[i]), ()
+            cov, info = model_based(bread[i]), cast(tuple[tuple[str, str], ...], ())
         else:
             # the sandwich of the cluster sums, one row per cluster: Stata's vce(cluster) factor G/(G-1)
             cov = replace(sandwich(bread[i], sums[j][present[j]], None, adjustment=adjustment, nobs=n,

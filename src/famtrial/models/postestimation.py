@@ -438,7 +438,7 @@ def predict(results: ModelResults, data: pd.DataFrame | None = None,
         if clogit:
             # the model's rows are sorted by group; those of informative groups are used_rows, in order
             kept = _informative_rows(model)
-            eta = (model._xt.T @ b + (model._offset if len(model._offset) else 0.0))[kept]
+            eta = model.linear_predictor(b)[kept]
             if which == "prob":
                 eta = conditional_probabilities(eta, np.repeat(np.arange(model.n_groups), model._hi - model._lo),
                                                 model._y[kept])

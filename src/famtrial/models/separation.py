@@ -188,12 +188,12 @@ def screen(xt: np.ndarray, y: np.ndarray, starts: np.ndarray, names: Sequence[st
     k = np.add.reduceat(cur_y.astype(np.int64), cur_starts[:-1]) if len(cur_y) else np.zeros(0, np.int64)
     if not ((k > 0) & (k < sizes)).any():
         names_sep = [r.names[0] for r in records]
-        touched = sum(touched_groups)
+        n_touched = sum(touched_groups)
         raise SeparationError(
             f"complete separation: {' and '.join(names_sep)} predict(s) the outcome perfectly in every group with "
-            f"outcome variation ({touched:,} groups, {int((~keep).sum()):,} rows determined), so the conditional "
+            f"outcome variation ({n_touched:,} groups, {int((~keep).sum()):,} rows determined), so the conditional "
             "ML estimate does not exist. Drop or recode the regressor(s), or restrict the sample",
-            variables=names_sep, groups=touched, rows=int((~keep).sum()))
+            variables=names_sep, groups=n_touched, rows=int((~keep).sum()))
     return keep, records
 
 

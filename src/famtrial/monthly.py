@@ -204,7 +204,7 @@ def _series_options(panel: Panel, outcome: str, controls: Sequence[str] | None, 
     return variable, series, controls, own_baseline, fixed_effects
 
 
-def _risk_differences(fits: list, arm: str, alpha: float) -> np.ndarray:
+def _risk_differences(fits: Sequence[LogitResults], arm: str, alpha: float) -> np.ndarray:
     """``(rd, se, ci_low, ci_high, p)`` of each month's logit: the arithmetic of
     :func:`famtrial.models.postestimation.margins` (``discrete=True``, a column fit) on arrays, one
     row per fit, without building a frame per month (tests/test_monthly.py checks they agree)."""

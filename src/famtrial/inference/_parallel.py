@@ -34,6 +34,7 @@ import multiprocessing
 import os
 import threading
 import time
+from dataclasses import dataclass
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from typing import Any
@@ -173,6 +174,15 @@ def map_in_processes(fn: Callable[[Any], Any], items: Sequence[Any], *, shared: 
     return results
 
 
+@dataclass
+class _ThreadsState:
+    """What :func:`map_in_threads`' workers share (read and written under its lock)."""
+    next: int = 0
+    done: int = 0
+    cpu: float = 0.0
+    error: BaseException | None = None
+
+
 def map_in_threads(fn: Callable[[Any], Any], items: Sequence[Any], *, shared: tuple = (), jobs: int,
                    bar: Progress | None = None, heartbeat: float = 0.5) -> tuple[list, float]:
     """``[fn((*shared, item)) for item in items]`` on ``jobs`` threads of this process, in order.
@@ -190,27 +200,27 @@ def map_in_threads(fn: Callable[[Any], Any], items: Sequence[Any], *, shared: tu
     results: list = [None] * len(items)
     lock = threading.Lock()
     finished = threading.Condition(lock)
-    state = {"next": 0, "done": 0, "cpu": 0.0, "error": None}
+    state = _ThreadsState()
 
     def worker() -> None:
         while True:
             with lock:
-                i = state["next"]
-                if i >= len(items) or state["error"] is not None:
+                i = state.next
+                if i >= len(items) or state.error is not None:
                     return
-                state["next"] = i + 1
+                state.next = i + 1
             t0 = time.thread_time()
             try:
                 value = _apply(fn, shared, items[i])
             except BaseException as err:  # handed to the calling thread
                 with finished:
-                    state["error"] = state["error"] or err
+                    state.error = state.error or err
                     finished.notify()
                 return
             with finished:
                 results[i] = value
-                state["done"] += 1
-                state["cpu"] += time.thread_time() - t0
+                state.done += 1
+                state.cpu += time.thread_time() - t0
                 finished.notify()
 
     shown = 0
@@ -219,17 +229,17 @@ def map_in_threads(fn: Callable[[Any], Any], items: Sequence[Any], *, shared: tu
         running = True
         while running:
             with finished:
-                if state["done"] < len(items) and state["error"] is None:  # checked under the lock: no lost wake-up
+                if state.done < len(items) and state.error is None:  # checked under the lock: no lost wake-up
                     finished.wait(timeout=heartbeat)
-                done, running = state["done"], state["done"] < len(items) and state["error"] is None
+                done, running = state.done, state.done < len(items) and state.error is None
             if bar is not None:
                 bar.update(done - shown)  # also redraws the clock when nothing finished
                 shown = done
         for future in futures:
             future.result()
-    if state["error"] is not None:
-        raise state["error"]
-    return results, state["cpu"]
+    if state.error is not None:
+        raise state.error
+    return results, state.cpu
 
 
 @contextlib.contextmanager

@@ -107,6 +107,7 @@ class _Refit:
         x = np.column_stack([self.switches * arm[:, None], self.exog])
         model: ConditionalLogit | Logit
         if self.kind == "fe":
+            assert self.groups is not None  # a fixed-effects refit is built with its groups
             model = ConditionalLogit(self.y, x, self.groups, names=self.names, time=self.time, time_name=self.time_name)
         else:
             model = Logit(self.y, x, names=self.names, add_constant=False)
@@ -184,9 +185,9 @@ def _run_draws(design: FamilyDesign, refit: _Refit, seeds: list[np.random.SeedSe
             if executor == "auto":  # probe: rounds of re-draws on the threads, at most a third of them each
                 start, cpu, size = time.perf_counter(), 0.0, max(1, min(jobs, n // 3))
                 while done < n and (done < 2 or time.perf_counter() - start < probe_seconds):
-                    part = range(done, min(done + size, n))
-                    values, used = map_in_threads(_draw, [seeds[i] for i in part], shared=shared, jobs=jobs, bar=bar)
-                    draws[part.start:part.stop], cpu, done = values, cpu + used, part.stop
+                    probe = range(done, min(done + size, n))
+                    values, used = map_in_threads(_draw, [seeds[i] for i in probe], shared=shared, jobs=jobs, bar=bar)
+                    draws[probe.start:probe.stop], cpu, done = values, cpu + used, probe.stop
                 wall, per_draw = (time.perf_counter() - start) / done, cpu / done
                 unshared = max(0.0, (wall - per_draw / jobs) / (1 - 1 / jobs))
                 if done < n and _pool_pays(n - done, unshared, jobs):
@@ -458,7 +459,8 @@ def few_cluster_inference(panel: Panel, models: Sequence[str] | None = None, *, 
     names = list(plan.inference_models if models is None else models)
     if not names:
         raise ValueError(f"no models to test: the plan {plan.name!r} lists none in inference.models; pass models=")
-    rows, n_clusters = {}, 0
+    rows: dict[str, dict[str, float]] = {}
+    n_clusters = 0
     for name in names:
         spec = plan.model(name)
         if spec.cluster != "office":
@@ -466,7 +468,7 @@ def few_cluster_inference(panel: Panel, models: Sequence[str] | None = None, *, 
                              "within offices and needs cluster = 'office'")
         fit = fit_plan_model(panel, spec)
         frame, _ = fe_design(panel, spec.outcome, split=spec.split, trend=spec.time, covariates=spec.covariates)
-        n_clusters = fit.n_clusters
+        n_clusters = fit.n_clusters or 0  # clustered on office (checked above)
         lin = trial_lpm(panel, spec.outcome, split=spec.split) if lpm else None
         for term in [t for t in fit.params.index if t in plan.treatment_terms]:
             sb = score_bootstrap(fit, term, frame[panel.columns.office], seed=seed)
@@ -474,13 +476,14 @@ def few_cluster_inference(panel: Panel, models: Sequence[str] | None = None, *, 
                                     covariates=spec.covariates, n_perm=n_perm, seed=seed, n_jobs=n_jobs,
                                     executor=executor, client=client, progress=progress)
             key = name if not spec.split else f"{name}.{term}"
+            sb_ci = sb.odds_ratio_conf_int() or (np.nan, np.nan)  # score_bootstrap inverts the test by default
             row = {"coef": fit.params[term], "or": np.exp(fit.params[term]), "z": fit.tvalues[term],
                    "p_cluster_z": fit.pvalues[term], "p_t": wald_t_pvalue(fit, term),
                    "score_statistic": sb.statistic, "p_score_bootstrap": sb.pvalue,
-                   "sb_or_ci_low": np.exp(sb.conf_int[0]), "sb_or_ci_high": np.exp(sb.conf_int[1]),
+                   "sb_or_ci_low": sb_ci[0], "sb_or_ci_high": sb_ci[1],
                    "p_randomization": ri.pvalue, "ri_mc_se": ri.mc_se, "ri_draws": ri.n_perm}
             if lin is not None:
                 row.update(lpm_pp=100 * lin.params[term], p_lpm=lin.pvalues[term])
             rows[key] = row
     return FewClusterInference(frame=pd.DataFrame.from_dict(rows, orient="index"), n_perm=n_perm,
-                               n_clusters=int(n_clusters), units=(plan.unit("family", 1), plan.unit("office", 1)))
+                               n_clusters=n_clusters, units=(plan.unit("family", 1), plan.unit("office", 1)))

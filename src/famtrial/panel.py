@@ -255,14 +255,6 @@ class Panel:
 
 
 # -- messages --------------------------------------------------------------------------------------
-def _examples(values, k: int = 5) -> str:
-    try:
-        unique = pd.unique(np.asarray(values))
-    except TypeError:  # unhashable cells (lists, dicts): show them as text
-        unique = pd.unique(np.asarray([str(v) for v in np.asarray(values, dtype=object)[:1000]], dtype=object))
-    return ", ".join(map(str, unique[:k]))
-
-
 def _unhashable(values: pd.Series) -> np.ndarray | None:
     """Rows holding lists, dicts or other non-scalar cells (checked only for columns of mixed objects)."""
     if values.dtype != object or pd.api.types.infer_dtype(values, skipna=True) != "mixed":
@@ -286,9 +278,51 @@ def _infinite(values: pd.Series) -> np.ndarray:
     return np.zeros(len(values), dtype=bool)
 
 
-def _fail(column: str, n_rows: int, ids, problem: str, fix: str) -> PanelError:
-    ex = f" (e.g. parent ids {_examples(ids)})" if len(ids) else ""
-    return PanelError(f"column {column!r}: {n_rows:,} rows {problem}{ex}. {fix}")
+#: Where a message's offending values go in a ``_fail`` problem text (filled with up to three of them).
+_VALUES = "\x1fvalues\x1f"
+
+
+def _first(values, k: int) -> list:
+    """Up to ``k`` distinct values in order of appearance (as text when the cells are unhashable)."""
+    try:
+        unique = pd.unique(np.asarray(values))
+    except TypeError:  # unhashable cells (lists, dicts): show them as text
+        unique = pd.unique(np.asarray([str(v) for v in np.asarray(values, dtype=object)[:1000]], dtype=object))
+    return list(unique[:k])
+
+
+def _fail(column: str, n_rows: int, ids, problem: str, fix: str, values=None, rank: int = 0) -> PanelError:
+    """The error of a row check: ``n_rows`` offending rows, their parent ids, and (``values``) their cells.
+
+    The parts are kept on the error (``err.parts``) so that the errors of several partitions of one
+    panel combine into the message the whole panel gives (:func:`_combine_fail`); ``rank`` orders two
+    checks made at one step (the earlier check has the lower rank).
+    """
+    return _failure(column, n_rows, _first(ids, 5) if len(ids) else [], problem, fix,
+                    [] if values is None else _first(values, 3), rank)
+
+
+def _failure(column, n_rows, id_examples, problem, fix, value_examples, rank=0) -> PanelError:
+    ex = f" (e.g. parent ids {', '.join(map(str, id_examples))})" if len(id_examples) else ""
+    text = problem.replace(_VALUES, ", ".join(map(str, value_examples)))
+    err = PanelError(f"column {column!r}: {n_rows:,} rows {text}{ex}. {fix}")
+    err.parts = (column, n_rows, list(id_examples), problem, fix, list(value_examples), rank)
+    return err
+
+
+def _combine_fail(errors: list[PanelError], sort_ids: bool = False) -> PanelError:
+    """One check's errors from consecutive partitions as the whole panel's error: counts summed, the
+    first five ids (``sort_ids``: the five smallest, for checks made after sorting by parent) and the
+    first three values."""
+    column, _, _, problem, fix, _, rank = errors[0].parts
+    ids = [i for e in errors for i in e.parts[2]]
+    if sort_ids:
+        try:
+            ids = sorted(pd.unique(np.asarray(ids, dtype=object)).tolist())
+        except TypeError:  # ids of mixed types: order of the partitions
+            pass
+    return _failure(column, sum(e.parts[1] for e in errors), _first(np.asarray(ids, dtype=object), 5) if ids else [],
+                    problem, fix, _first(np.asarray([v for e in errors for v in e.parts[5]], dtype=object), 3), rank)
 
 
 # -- reading ---------------------------------------------------------------------------------------
@@ -408,17 +442,16 @@ def _parse_months(values: pd.Series, column: str, ids: pd.Series, *, allow_missi
     outside = known & ((ordinal < _FIRST_ORDINAL) | (ordinal > _LAST_ORDINAL))
     if outside.any():
         raise _fail(column, int(outside.sum()), ids[outside],
-                    f"have months outside {_MONTH_RANGE} (values such as {_examples(values[outside].astype(str), 3)})",
+                    f"have months outside {_MONTH_RANGE} (values such as {_VALUES})",
                     "Check the month column: a year that far off is a data error (Stata %tm months count from 1960m1; "
-                    "YYYYMM integers need six digits).")
+                    "YYYYMM integers need six digits).", values[outside].astype(str))
     bad = ~known & values.notna().to_numpy()
     if not allow_missing:
         bad |= values.isna().to_numpy()
     if bad.any():
-        raise _fail(column, int(bad.sum()), ids[bad],
-                    f"have months that cannot be read (values such as {_examples(values[bad].astype(str), 3)})",
+        raise _fail(column, int(bad.sum()), ids[bad], f"have months that cannot be read (values such as {_VALUES})",
                     "Give months as 'YYYY-MM' text, dates, pandas Periods, Stata %tm ('2016m10' or months "
-                    "since 1960m1) or YYYYMM integers.")
+                    "since 1960m1) or YYYYMM integers.", values[bad].astype(str), rank=1)
     return pd.Series(pd.arrays.PeriodArray(ordinal, dtype=pd.PeriodDtype("M")), index=values.index, name=values.name)
 
 
@@ -487,7 +520,7 @@ def _binary(data: pd.DataFrame, column: str, pid: pd.Series, what: str, fix: str
     bad = ~numeric.isin([0, 1]).to_numpy()
     if bad.any():
         raise _fail(column, int(bad.sum()), pid[bad],
-                    f"are not 0/1 (values such as {_examples(values[bad], 3)}); the {what} must be binary", fix)
+                    f"are not 0/1 (values such as {_VALUES}); the {what} must be binary", fix, values[bad])
     return numeric.astype(np.int8)
 
 
@@ -504,8 +537,8 @@ def _numeric(data: pd.DataFrame, column: str, pid: pd.Series) -> pd.Series:
     converted = pd.to_numeric(values, errors="coerce")
     bad = (converted.isna() & values.notna()).to_numpy()
     if bad.any():
-        raise _fail(column, int(bad.sum()), pid[bad], f"are not numeric (values such as {_examples(values[bad], 3)})",
-                    "Recode the covariate as numbers (0/1 dummies for categories).")
+        raise _fail(column, int(bad.sum()), pid[bad], f"are not numeric (values such as {_VALUES})",
+                    "Recode the covariate as numbers (0/1 dummies for categories).", values[bad], rank=1)
     return converted
 
 
@@ -531,8 +564,9 @@ def _arm(data: pd.DataFrame, plan: Plan, pid: pd.Series) -> pd.Series:
     if bad.any():
         raise _fail(column, int(bad.sum()), pid[bad],
                     f"have an arm that is neither the offered code {plan.offered_code!r} nor the control code "
-                    f"{plan.control_code!r} (values such as {_examples(values[bad].astype(str), 3)})",
-                    "Recode the arm, or set arms.offered / arms.control in the plan to the codes your data use.")
+                    f"{plan.control_code!r} (values such as {_VALUES})",
+                    "Recode the arm, or set arms.offered / arms.control in the plan to the codes your data use.",
+                    values[bad].astype(str))
     return pd.Series(arm, index=data.index, name=column)
 
 
@@ -550,13 +584,14 @@ def _variant(data: pd.DataFrame, plan: Plan, pid: pd.Series) -> pd.Series:
     if bad.any():
         known = ", ".join(f"{n} = {[c for c, i in meaning.items() if i == k]}" for k, n in enumerate(names))
         raise _fail(column, int(bad.sum()), pid[bad],
-                    f"have a missing or unknown variant (values such as {_examples(values[bad].astype(str), 3)})",
-                    f"The plan's [variants] codes are: {known}. Add the codes to the plan or fix the column.")
+                    f"have a missing or unknown variant (values such as {_VALUES})",
+                    f"The plan's [variants] codes are: {known}. Add the codes to the plan or fix the column.",
+                    values[bad].astype(str))
     inconsistent = (category == 0) != (data[plan.arm].to_numpy() == 0)
     if inconsistent.any():
         raise _fail(column, int(inconsistent.sum()), pid[inconsistent],
                     f"disagree with the arm (the variant must be {plan.control_variant!r} exactly when the arm is "
-                    "the control arm)", "Fix the variant column or the arm.")
+                    "the control arm)", "Fix the variant column or the arm.", rank=1)
     return pd.Series(pd.Categorical.from_codes(category, categories=names), index=data.index, name=column)
 
 
@@ -672,16 +707,97 @@ def load_panel(source, plan: Plan | Columns | str | Path | None = None, *, colum
                          "and [covariates.<key>] column = ... (or famtrial.Columns(parent=..., family=..., office=..., "
                          "month=..., arm=..., outcomes=(...), time_varying=(...), time_invariant=(...))), "
                          "or rename the columns")
-    data = raw[required].reset_index(drop=True)
+    data, agg = _validate(raw[required].reset_index(drop=True), plan, missing, rows_read, _Checks())
+    report = LoadReport(rows_read=rows_read, rows_kept=len(data), source=source_name, dropped_missing=agg["counts"],
+                        rows_dropped_missing=agg["rows_dropped"], parents_dropped_missing=agg["parents_dropped"],
+                        rows_outside_window=agg["outside"],
+                        **{k: v for k, v in _structure(data, cols, pd.Period(plan.baseline, "M")).items()
+                           if k != "rows_kept"})
+    return Panel(data=data, plan=plan, report=report)
+
+
+# -- the checks, on a whole panel or on one partition of it ----------------------------------------------
+class _Checks:
+    """The checks that need the whole panel (every row's month, every parent's arm ...).
+
+    In memory (this class) each runs at once on the panel's totals. On one partition of a Dask
+    panel (``famtrial._panel_dask``) a subclass records the partition's totals instead, and the
+    client runs the same check functions on their sums. ``step`` numbers the checks in the order
+    :func:`_validate` makes them, so that the partitions' first failures reduce to the whole panel's.
+    """
+
+    def __init__(self):
+        self.step = 0
+
+    def next(self) -> None:
+        self.step += 1
+
+    def __call__(self, check, totals: dict, plan: Plan) -> None:
+        self.step += 1
+        check(totals, plan)
+
+
+def _check_window(t: dict, plan: Plan) -> None:
+    if t["outside"] and t["outside"] == t["n"]:
+        raise PanelError(f"column {plan.columns.month!r}: all {t['outside']:,} rows lie outside the plan's months "
+                         f"{plan.first_month or '...'} .. {plan.last_month or '...'}: check months.first/last")
+
+
+def _check_implementation(t: dict, plan: Plan) -> None:
+    if not t["n"]:
+        return
+    first, last = (pd.Period(ordinal=int(t[k]), freq="M") for k in ("first", "last"))
+    implementation = pd.Period(plan.implementation, "M")
+    if implementation > last:
+        raise PanelError(f"column {plan.columns.month!r}: the implementation month {implementation} is after every "
+                         f"month in the data ({first} .. {last}, "
+                         f"{t['n']:,} rows), so the offer's effect cannot be estimated. Set months.implementation "
+                         "in the plan (or implementation=) to the first month of the offer, or check the month "
+                         "column (Stata %tm months count from 1960m1; YYYYMM integers need six digits)")
+
+
+def _check_missing(t: dict, plan: Plan) -> None:
+    counts = t["counts"]
+    if counts and t["missing"] == "error":
+        worst = max(counts, key=counts.get)
+        detail = ", ".join(f"{c}: {n:,}" for c, n in counts.items())
+        raise _fail(worst, counts[worst], np.asarray(t["ids"][worst], dtype=object),
+                    f"have missing or infinite values (all such columns: {detail}; {t['any_na']:,} rows)",
+                    "Pass missing='drop' to drop those rows listwise (they are counted in Panel.report), "
+                    "or impute them first.")
+    if counts and t["n_after"] == 0:
+        raise PanelError(f"the panel is empty after dropping {t['rows_read']:,} rows with missing values ({counts})")
+
+
+def _check_arms(t: dict, plan: Plan) -> None:
+    arms = t["arms"]
+    if not arms.all():
+        only = plan.offered_code if arms[1] else plan.control_code
+        raise PanelError(f"column {plan.arm!r}: all {int(arms.sum()):,} rows have the arm {only!r} "
+                         f"({plan.offered_label if arms[1] else plan.control_label}); a randomized trial's panel "
+                         f"needs parents in both arms (offered code {plan.offered_code!r}, control code "
+                         f"{plan.control_code!r}): check the arm coding or the filter that produced the data")
+
+
+def _validate(data: pd.DataFrame, plan: Plan, missing: str, rows_read: int, checks: _Checks
+              ) -> tuple[pd.DataFrame, dict]:
+    """Every check of :func:`load_panel` after the columns are found: the panel (or one partition of
+    it) converted, sorted by (parent, month) and validated, and its counts (``outside``: rows outside
+    the plan's months; ``counts``, ``rows_dropped``, ``parents_dropped``: the missing-value policy;
+    ``per``, ``per_rows``: one row per parent and its row count)."""
+    cols = plan.columns
+    required = cols.required()
     pid = data[cols.parent]
     for c in required:  # lists, dicts or sets in cells: nothing downstream can compare them
+        checks.next()
         bad = _unhashable(data[c])
         if bad is not None:
             raise _fail(c, int(bad.sum()), [] if c == cols.parent else pid[bad],
-                        f"hold non-scalar values such as lists or dicts (e.g. {_examples(data[c][bad], 3)})",
-                        "Give one number, code or text per cell (flatten or explode the column first).")
+                        f"hold non-scalar values such as lists or dicts (e.g. {_VALUES})",
+                        "Give one number, code or text per cell (flatten or explode the column first).", data[c][bad])
 
     for c in cols.ids:
+        checks.next()
         bad = data[c].isna().to_numpy()
         if bad.any():
             raise _fail(c, int(bad.sum()), [] if c == cols.parent else pid[bad], "have no id",
@@ -689,7 +805,8 @@ def load_panel(source, plan: Plan | Columns | str | Path | None = None, *, colum
         bad = _infinite(data[c]) if pd.api.types.is_float_dtype(data[c].dtype) else None
         if bad is not None and bad.any():
             raise _fail(c, int(bad.sum()), [] if c == cols.parent else pid[bad], "have an infinite id (inf)",
-                        "Ids must be finite codes or text: fix the export that produced them.")
+                        "Ids must be finite codes or text: fix the export that produced them.", rank=1)
+    checks.next()
     data[cols.month] = _parse_months(data[cols.month], cols.month, pid)
     outside = 0
     if plan.first_month or plan.last_month:  # the plan's window of months: rows outside are removed, counted
@@ -700,21 +817,14 @@ def load_panel(source, plan: Plan | Columns | str | Path | None = None, *, colum
         if plan.last_month:
             keep &= month <= pd.Period(plan.last_month, "M").ordinal
         outside = int((~keep).sum())
-        if outside == len(data):
-            raise PanelError(f"column {cols.month!r}: all {outside:,} rows lie outside the plan's months "
-                             f"{plan.first_month or '...'} .. {plan.last_month or '...'}: check months.first/last")
         if outside:
             data = data.loc[keep].reset_index(drop=True)
             pid = data[cols.parent]
+    checks(_check_window, {"outside": outside, "n": len(data) + outside}, plan)
     month = data[cols.month].array.asi8
-    first, last = (pd.Period(ordinal=int(f(month)), freq="M") for f in (np.min, np.max))
-    implementation = pd.Period(plan.implementation, "M")
-    if implementation > last:
-        raise PanelError(f"column {cols.month!r}: the implementation month {implementation} is after every month "
-                         f"in the data ({first} .. {last}, "
-                         f"{len(data):,} rows), so the offer's effect cannot be estimated. Set months.implementation "
-                         "in the plan (or implementation=) to the first month of the offer, or check the month "
-                         "column (Stata %tm months count from 1960m1; YYYYMM integers need six digits)")
+    checks(_check_implementation, {"n": len(data), "first": int(month.min()) if len(month) else np.iinfo(np.int64).max,
+                                   "last": int(month.max()) if len(month) else np.iinfo(np.int64).min}, plan)
+    checks.next()
     bad = data[cols.arm].isna().to_numpy()
     if bad.any():
         raise _fail(cols.arm, int(bad.sum()), pid[bad], "have no arm (missing values)",
@@ -726,37 +836,30 @@ def load_panel(source, plan: Plan | Columns | str | Path | None = None, *, colum
     for c in value_cols:  # +-inf (also as text 'inf') counts as missing: no finite analysis uses it
         na[c] |= _infinite(data[c])
     counts = {c: int(n) for c, n in na.sum().items() if n}
-    rows_dropped = parents_dropped = 0
-    if counts:
-        any_na = na.any(axis=1).to_numpy()
-        if missing == "error":
-            worst = max(counts, key=counts.get)
-            detail = ", ".join(f"{c}: {n:,}" for c, n in counts.items())
-            raise _fail(worst, counts[worst], pid[na[worst].to_numpy()],
-                        f"have missing or infinite values (all such columns: {detail}; {int(any_na.sum()):,} rows)",
-                        "Pass missing='drop' to drop those rows listwise (they are counted in Panel.report), "
-                        "or impute them first.")
-        parents_before = pid.nunique()
+    any_na = na.any(axis=1).to_numpy()
+    parents_before = pid.nunique()
+    if counts and missing != "error":
         data = data.loc[~any_na].reset_index(drop=True)
-        if data.empty:
-            raise PanelError(f"the panel is empty after dropping {rows_read:,} rows with missing values ({counts})")
         pid = data[cols.parent]
-        rows_dropped, parents_dropped = int(any_na.sum()), int(parents_before - pid.nunique())
+    checks(_check_missing, {"counts": counts, "missing": missing, "any_na": int(any_na.sum()), "n_after": len(data),
+                            "rows_read": rows_read,
+                            "ids": {c: _first(pid[na[c].to_numpy()] if missing == "error" else pid[:0], 5)
+                                    for c in counts}}, plan)
+    rows_dropped, parents_dropped = (int(any_na.sum()), int(parents_before - pid.nunique())) if counts else (0, 0)
 
+    checks.next()
     data[cols.arm] = _arm(data, plan, pid)
-    arms = np.bincount(data[cols.arm].to_numpy(), minlength=2)
-    if not arms.all():
-        only = plan.offered_code if arms[1] else plan.control_code
-        raise PanelError(f"column {cols.arm!r}: all {len(data):,} rows have the arm {only!r} "
-                         f"({plan.offered_label if arms[1] else plan.control_label}); a randomized trial's panel "
-                         f"needs parents in both arms (offered code {plan.offered_code!r}, control code "
-                         f"{plan.control_code!r}): check the arm coding or the filter that produced the data")
+    checks(_check_arms, {"arms": np.bincount(data[cols.arm].to_numpy(), minlength=2)}, plan)
     for c in cols.outcomes:
+        checks.next()
         data[c] = _binary(data, c, pid, "outcome", "Recode the outcome to 0/1 (1 = yes in that month).")
     for c in cols.covariates:
+        checks.next()
         data[c] = _numeric(data, c, pid)
+    checks.next()
     if cols.model is not None:
         data[cols.model] = _variant(data, plan, pid)
+    checks.next()
     if cols.start is not None:
         data[cols.start] = _parse_months(data[cols.start], cols.start, pid, allow_missing=True)
 
@@ -774,32 +877,34 @@ def load_panel(source, plan: Plan | Columns | str | Path | None = None, *, colum
         data, pcode, month = data.take(order).reset_index(drop=True), pcode[order], month[order]
     pid = data[cols.parent]
     same, starts = _runs(pcode)
+    checks.next()
     dup = same & (month[1:] == month[:-1])
     if dup.any():
         rows = np.r_[dup, False] | np.r_[False, dup]
         raise _fail(cols.month, int(rows.sum()), pid[rows], "repeat a (parent, month) pair",
                     "Keep one row per parent per month (aggregate or de-duplicate first).")
     for c, what in ((cols.arm, "randomized arm"), (cols.family, "family"), (cols.office, "office")):
+        checks.next()
         bad = _changes(data[c], same, pcode, len(parents))
         if bad.any():
             raise _fail(c, int(bad.sum()), pid[bad], f"belong to parents whose {what} changes over months",
                         f"The {what} must be constant within a parent: fix the id or the assignment.")
 
-    # family-level checks on one row per parent
     per = data.iloc[starts][[cols.parent, cols.family, cols.office, cols.arm]].reset_index(drop=True)
     per_rows = np.diff(np.r_[starts, len(data)])
-    for c, problem, fix in (
+    checks(_check_families, {"per": per, "per_rows": per_rows}, plan)
+    return data, {"outside": outside, "counts": counts, "rows_dropped": rows_dropped,
+                  "parents_dropped": parents_dropped}
+
+
+def _check_families(t: dict, plan: Plan) -> None:
+    """Family-level checks on one row per parent (``per``, sorted by parent; ``per_rows`` its rows)."""
+    cols, per, per_rows = plan.columns, t["per"], t["per_rows"]
+    for rank, (c, problem, fix) in enumerate((
             (cols.office, "belong to families listed in two or more offices",
              "A family belongs to one office: fix the family or office ids."),
             (cols.arm, "belong to families whose parents have different arms",
-             "The offer was randomized per family: every parent of a family shares its arm.")):
+             "The offer was randomized per family: every parent of a family shares its arm."))):
         bad = per.groupby(cols.family, sort=False)[c].transform("nunique").to_numpy() > 1
         if bad.any():
-            raise _fail(c, int(per_rows[bad].sum()), per.loc[bad, cols.parent], problem, fix)
-
-    report = LoadReport(rows_read=rows_read, rows_kept=len(data), source=source_name, dropped_missing=counts,
-                        rows_dropped_missing=rows_dropped, parents_dropped_missing=parents_dropped,
-                        rows_outside_window=outside,
-                        **{k: v for k, v in _structure(data, cols, pd.Period(plan.baseline, "M")).items()
-                           if k != "rows_kept"})
-    return Panel(data=data, plan=plan, report=report)
+            raise _fail(c, int(per_rows[bad].sum()), per.loc[bad, cols.parent], problem, fix, rank=rank)

@@ -26,6 +26,8 @@ __all__ = ["Columns", "Panel", "PanelError", "LoadReport", "load_panel"]
 
 Missing = Literal["error", "drop"]
 _MISSING = ("error", "drop")
+Engine = Literal["pandas", "dask"]
+_ENGINES = ("pandas", "dask")
 _NAT = np.iinfo(np.int64).min
 _STATA_TM_OFFSET = 120  # Stata %tm counts months from 1960m1, pandas ordinals from 1970-01
 _FIRST_ORDINAL, _LAST_ORDINAL = -840, 11_999  # every month form must lie in 1900-01 .. 2969-12
@@ -247,8 +249,12 @@ class Panel:
 
     def summary(self) -> str:
         """The load report as text."""
+        lazy = ""
+        if type(self.data).__module__.split(".")[0] in ("dask", "dask_expr"):
+            lazy = (f"data: a Dask DataFrame of {self.data.npartitions:,} partitions, each parent's rows in one "
+                    "partition (lazy: read and validated when computed)\n")
         return (f"Panel ({self.plan.name}): implementation {self.implementation}, baseline {self.baseline}\n"
-                + self.report.describe(self.plan.units))
+                + lazy + self.report.describe(self.plan.units))
 
     def __repr__(self) -> str:
         return self.summary()
@@ -359,8 +365,21 @@ def _file_columns(path: Path) -> list[str]:
     raise PanelError(f"cannot read {path.name!r}: give a .csv, .parquet or .dta file, or a pandas DataFrame")
 
 
-def _read(source, columns: list[str] | None = None) -> tuple[pd.DataFrame, str, list[str]]:
-    """The panel, its name and all its column names; from a file, only ``columns`` (those present) are read."""
+def _read(source, columns: list[str] | None = None, engine: Engine | None = None
+          ) -> tuple[pd.DataFrame, str, list[str]]:
+    """The panel, its name and all its column names; from a file, only ``columns`` (those present) are read.
+
+    With ``engine="dask"`` (or a Dask DataFrame as ``source``) the panel is a lazy Dask DataFrame.
+    """
+    from famtrial.models.distributed import is_dask_dataframe
+
+    if is_dask_dataframe(source):
+        if engine == "pandas":
+            raise TypeError("source is a Dask DataFrame: load it with engine='dask' (or leave engine unset), "
+                            "or pass source.compute() to load it in memory")
+        return source, "Dask DataFrame", list(map(str, source.columns))
+    if engine == "dask":
+        return _read_dataset(source, columns)
     if isinstance(source, pd.DataFrame):
         return source, "DataFrame", list(source.columns)
     if hasattr(source, "data") and hasattr(source, "plan") and isinstance(source.data, pd.DataFrame):
@@ -373,7 +392,8 @@ def _read(source, columns: list[str] | None = None) -> tuple[pd.DataFrame, str, 
     if not path.exists():
         raise PanelError(f"panel file {str(path)!r} does not exist")
     if path.is_dir():
-        raise PanelError(f"panel file {str(path)!r} is a folder: give the file (.csv, .parquet or .dta)")
+        raise PanelError(f"panel file {str(path)!r} is a folder: give the file (.csv, .parquet or .dta), or load "
+                         "a folder of Parquet files (a partitioned dataset) with engine='dask'")
     present = _file_columns(path)
     use = present if columns is None else [c for c in present if c in set(columns)]
     suffix = path.suffix.lower()
@@ -389,6 +409,32 @@ def _read(source, columns: list[str] | None = None) -> tuple[pd.DataFrame, str, 
                          f"{str(exc).splitlines()[0][:160] if str(exc) else 'no detail'}): check that the file is "
                          "complete") from None
     return frame, str(path), present
+
+
+def _read_dataset(source, columns: list[str] | None) -> tuple:
+    """A partitioned Parquet dataset (folder, glob or list of files) as a lazy Dask DataFrame of ``columns``."""
+    from famtrial.models.distributed import read_parquet
+
+    if isinstance(source, pd.DataFrame):
+        raise TypeError("engine='dask' loads a partitioned Parquet dataset (a folder, a glob or a list of files) "
+                        "or a Dask DataFrame; a pandas DataFrame loads in memory: leave engine unset")
+    paths = [source] if isinstance(source, (str, Path)) else source
+    if not isinstance(paths, (list, tuple)) or not paths or not all(isinstance(p, (str, Path)) for p in paths):
+        raise TypeError(f"with engine='dask', source must be a folder, a glob or a list of Parquet files, "
+                        f"not {type(source).__name__}")
+    name = str(source) if isinstance(source, (str, Path)) else f"{len(paths)} Parquet files"
+    if isinstance(source, (str, Path)) and not any(ch in str(source) for ch in "*?[") and not Path(source).exists():
+        raise PanelError(f"panel dataset {str(source)!r} does not exist")
+    target = str(source) if isinstance(source, (str, Path)) else [str(p) for p in paths]
+    try:
+        present = list(map(str, read_parquet(target, None).columns))
+        use = present if columns is None else [c for c in present if c in set(columns)]
+        frame = read_parquet(target, use)
+    except (OSError, ValueError, TypeError) as exc:  # pyarrow's errors derive from these
+        raise PanelError(f"panel dataset {name!r} cannot be read as Parquet ({type(exc).__name__}: "
+                         f"{str(exc).splitlines()[0][:160] if str(exc) else 'no detail'}): give a folder, a glob or "
+                         "a list of Parquet files with one schema") from None
+    return frame, name, present
 
 
 def _month_ordinal(value) -> int | None:
@@ -484,30 +530,49 @@ def _changes(values: pd.Series, same: np.ndarray, parent_codes: np.ndarray, n_pa
 
 def _structure(data: pd.DataFrame, cols: Columns, baseline: pd.Period) -> dict:
     """Dimensions, gaps, baseline coverage and reported irregularities of a sorted, validated panel."""
-    if data.empty:
-        return {"rows_kept": 0, "parents": 0, "families": 0, "offices": 0, "months": 0}
+    return _structure_total([_structure_part(data, cols, baseline)], cols)
+
+
+def _structure_part(data: pd.DataFrame, cols: Columns, baseline: pd.Period) -> dict:
+    """The pieces of :func:`_structure` of one block of whole parents (sums, distinct values)."""
     pcode = pd.factorize(data[cols.parent])[0]
     same, starts = _runs(pcode)
     ends = np.r_[starts[1:], len(data)] - 1
     month = data[cols.month].array.asi8
     missing = (month[ends] - month[starts] + 1) - (ends - starts + 1)
-    varying = {}
-    for c in cols.time_invariant:
-        n = int(_changes(data[c], same, pcode, len(starts))[starts].sum())
-        if n:
-            varying[c] = n
-    mixed: tuple = ()
+    varying = {c: int(_changes(data[c], same, pcode, len(starts))[starts].sum()) for c in cols.time_invariant}
+    offered = None
     if cols.model is not None:
         first = data.iloc[starts]
-        offered = first.loc[first[cols.arm] == 1]
+        offered = first.loc[first[cols.arm] == 1, [cols.office, cols.model]].drop_duplicates()
+    return {"rows": len(data), "parents": len(starts), "families": pd.unique(data[cols.family]),
+            "offices": pd.unique(data[cols.office]), "months": pd.unique(month),
+            "gaps": int((missing > 0).sum()), "missing": int(missing.sum()),
+            "without_baseline": int(len(starts) - (month == baseline.ordinal).sum()), "varying": varying,
+            "offered": offered}
+
+
+def _structure_total(parts: list[dict], cols: Columns) -> dict:
+    """:func:`_structure` of blocks of whole parents, from their :func:`_structure_part`."""
+    rows = sum(p["rows"] for p in parts)
+    if rows == 0:
+        return {"rows_kept": 0, "parents": 0, "families": 0, "offices": 0, "months": 0}
+    parts = [p for p in parts if p["rows"]]
+    months = pd.unique(np.concatenate([p["months"] for p in parts]))
+    varying = {c: n for c in cols.time_invariant if (n := sum(p["varying"][c] for p in parts))}
+    mixed: tuple = ()
+    if cols.model is not None:
+        offered = pd.concat([p["offered"] for p in parts])
         per_office = offered.groupby(cols.office, sort=True)[cols.model].nunique()
         mixed = tuple(per_office.index[per_office > 1].tolist())
-    return {"rows_kept": int(len(data)), "parents": int(len(starts)), "families": int(data[cols.family].nunique()),
-            "offices": int(data[cols.office].nunique()), "months": int(pd.unique(month).size),
-            "first_month": str(pd.Period(ordinal=int(month.min()), freq="M")),
-            "last_month": str(pd.Period(ordinal=int(month.max()), freq="M")),
-            "parents_with_gaps": int((missing > 0).sum()), "missing_parent_months": int(missing.sum()),
-            "parents_without_baseline": int(len(starts) - (month == baseline.ordinal).sum()),
+    return {"rows_kept": int(rows), "parents": int(sum(p["parents"] for p in parts)),
+            "families": int(pd.unique(np.concatenate([p["families"] for p in parts])).size),
+            "offices": int(pd.unique(np.concatenate([p["offices"] for p in parts])).size), "months": int(months.size),
+            "first_month": str(pd.Period(ordinal=int(months.min()), freq="M")),
+            "last_month": str(pd.Period(ordinal=int(months.max()), freq="M")),
+            "parents_with_gaps": sum(p["gaps"] for p in parts),
+            "missing_parent_months": sum(p["missing"] for p in parts),
+            "parents_without_baseline": sum(p["without_baseline"] for p in parts),
             "time_invariant_varying": varying, "offices_mixed_model": mixed}
 
 
@@ -615,7 +680,7 @@ def _plan_from_columns(raw: pd.DataFrame, cols: Columns, implementation, baselin
 # -- the loader ------------------------------------------------------------------------------------
 def load_panel(source, plan: Plan | Columns | str | Path | None = None, *, columns: Columns | None = None,
                implementation: str | pd.Period | None = None, baseline: str | pd.Period | None = None,
-               missing: Missing | None = None) -> Panel:
+               missing: Missing | None = None, engine: Engine | None = None) -> Panel:
     """Load a long panel (DataFrame, .csv, .parquet or .dta) for an analysis plan and validate it.
 
     Parameters
@@ -636,6 +701,13 @@ def load_panel(source, plan: Plan | Columns | str | Path | None = None, *, colum
         Missing outcomes or covariates: raise, or drop those rows listwise (counted per column
         in ``Panel.report`` and shown by ``summary()``); default: the plan's ``data.missing``.
         Missing ids, months, arm or variant always raise.
+    engine : {"pandas", "dask"}, optional
+        ``"dask"``: ``source`` is a partitioned Parquet dataset (a folder, a glob such as
+        ``"panel/*.parquet"``, or a list of files; each file is one partition) read lazily with
+        Dask, or a ``dask.dataframe.DataFrame``; the panel's ``data`` is then a Dask DataFrame
+        (see ``famtrial._panel_dask.load_partitioned`` and docs/scale.md). Default: ``"dask"``
+        for a Dask DataFrame, else ``"pandas"`` (the panel in memory). The same checks run and
+        raise the same messages, and the report holds the same counts, either way.
 
     Returns
     -------
@@ -687,17 +759,35 @@ def load_panel(source, plan: Plan | Columns | str | Path | None = None, *, colum
         missing = missing or "error"
     if missing not in _MISSING:
         raise ValueError(f"missing={missing!r} is not one of {_MISSING}")
-    raw, source_name, present = _read(source, wanted)
+    if engine is not None and engine not in _ENGINES:
+        raise ValueError(f"engine={engine!r} is not one of {_ENGINES}")
+    raw, source_name, present = _read(source, wanted, engine)
+    if engine == "dask" or source_name == "Dask DataFrame":
+        from famtrial._panel_dask import load_partitioned
+
+        return load_partitioned(raw, source_name, present, plan, columns, implementation, baseline, missing)
     if columns is not None:
         plan = _plan_from_columns(raw, columns, implementation, baseline)
     assert isinstance(plan, Plan)  # for type checkers: a plan from load_plan or from the columns
     cols = plan.columns
     rows_read = len(raw)
     required = cols.required()
-    absent = [c for c in required if c not in raw.columns]
-    if rows_read == 0 and (len(absent) < len(required) or not len(raw.columns)):
+    _check_columns(raw.columns, required, present, lambda: rows_read)
+    data, agg = _validate(raw[required].reset_index(drop=True), plan, missing, rows_read, _Checks())
+    report = LoadReport(rows_read=rows_read, rows_kept=len(data), source=source_name, dropped_missing=agg["counts"],
+                        rows_dropped_missing=agg["rows_dropped"], parents_dropped_missing=agg["parents_dropped"],
+                        rows_outside_window=agg["outside"],
+                        **{k: v for k, v in _structure(data, cols, pd.Period(plan.baseline, "M")).items()
+                           if k != "rows_kept"})
+    return Panel(data=data, plan=plan, report=report)
+
+
+def _check_columns(names: pd.Index, required: list[str], present: list[str], n_rows) -> None:
+    """The panel has rows (``n_rows()``, called only when needed), and each required column once."""
+    absent = [c for c in required if c not in names]
+    if (len(absent) < len(required) or not len(names)) and n_rows() == 0:
         raise PanelError("the panel is empty (0 rows): check the file or the filter that produced it")
-    repeated = sorted({str(c) for c in raw.columns[raw.columns.duplicated()] if c in set(required)})
+    repeated = sorted({str(c) for c in names[names.duplicated()] if c in set(required)})
     if repeated:
         raise PanelError(f"columns {repeated} appear more than once in the data: each column name must be unique "
                          "(rename or drop the copies)")
@@ -707,13 +797,6 @@ def load_panel(source, plan: Plan | Columns | str | Path | None = None, *, colum
                          "and [covariates.<key>] column = ... (or famtrial.Columns(parent=..., family=..., office=..., "
                          "month=..., arm=..., outcomes=(...), time_varying=(...), time_invariant=(...))), "
                          "or rename the columns")
-    data, agg = _validate(raw[required].reset_index(drop=True), plan, missing, rows_read, _Checks())
-    report = LoadReport(rows_read=rows_read, rows_kept=len(data), source=source_name, dropped_missing=agg["counts"],
-                        rows_dropped_missing=agg["rows_dropped"], parents_dropped_missing=agg["parents_dropped"],
-                        rows_outside_window=agg["outside"],
-                        **{k: v for k, v in _structure(data, cols, pd.Period(plan.baseline, "M")).items()
-                           if k != "rows_kept"})
-    return Panel(data=data, plan=plan, report=report)
 
 
 # -- the checks, on a whole panel or on one partition of it ----------------------------------------------
@@ -728,6 +811,7 @@ class _Checks:
 
     def __init__(self):
         self.step = 0
+        self.sorted = False  # the rows are sorted by (parent, month): later errors name parents in that order
 
     def next(self) -> None:
         self.step += 1
@@ -876,6 +960,7 @@ def _validate(data: pd.DataFrame, plan: Plan, missing: str, rows_read: int, chec
         order = np.argsort(pcode.astype(np.int64) * span + (month - month.min()))
         data, pcode, month = data.take(order).reset_index(drop=True), pcode[order], month[order]
     pid = data[cols.parent]
+    checks.sorted = True
     same, starts = _runs(pcode)
     checks.next()
     dup = same & (month[1:] == month[:-1])

@@ -138,10 +138,10 @@ def _register_sizeof() -> None:
     _SIZEOF_REGISTERED = True
 
 
-def read_parquet(path, columns: Sequence[str], *, filters=None):
+def read_parquet(path, columns: Sequence[str] | None, *, filters=None):
     """A partitioned Parquet dataset (a directory, a glob or a list of files) as a lazy Dask DataFrame.
 
-    Only ``columns`` are read (column projection), and each file is one partition
+    Only ``columns`` are read (column projection; ``None``: all), and each file is one partition
     (``split_row_groups=False``), so a dataset written one block of whole parents per file is
     aligned on the parent and the fits never shuffle it. ``filters`` (pyarrow's DNF, e.g.
     ``[("month", "==", "2017-06")]``) skips row groups and rows, for one month's cross-section.
@@ -150,7 +150,7 @@ def read_parquet(path, columns: Sequence[str], *, filters=None):
     _require_dask()
     import dask.dataframe as dd
 
-    columns = list(dict.fromkeys(columns))
+    columns = None if columns is None else list(dict.fromkeys(columns))
     return dd.read_parquet(path, columns=columns, filters=filters, split_row_groups=False, aggregate_files=False)
 
 

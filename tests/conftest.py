@@ -109,14 +109,17 @@ def dask_client():
 
 def partitioned(frame: pd.DataFrame, n: int):
     """``frame`` as a Dask DataFrame of ``n`` consecutive row blocks cut where the parent id changes
-    (a parent whose rows are not consecutive spans blocks, and the loader shuffles it together)."""
+    (a parent whose rows are not consecutive spans blocks, and the loader shuffles it together).
+    Text columns stay object columns (as in the in-memory frame), not Dask's default pyarrow strings."""
+    import dask
     import dask.dataframe as dd
 
     ids = frame["parent_id"].to_numpy() if "parent_id" in frame.columns else np.arange(len(frame))
     starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if len(frame) else np.zeros(1, int)
     cuts = sorted({0, len(frame), *(int(starts[int(i)]) for i in np.linspace(0, len(starts), n + 1)[1:-1])})
     pieces = [frame.iloc[a:b] for a, b in zip(cuts[:-1], cuts[1:])] or [frame]
-    return dd.from_map(lambda piece: piece, pieces, meta=frame.iloc[:0], enforce_metadata=False)
+    with dask.config.set({"dataframe.convert-string": False}):
+        return dd.from_map(lambda piece: piece, pieces, meta=frame.iloc[:0], enforce_metadata=False)
 
 
 def same_as_in_memory(frame: pd.DataFrame, *args, **kwargs):

@@ -426,10 +426,13 @@ def _read_dataset(source, columns: list[str] | None) -> tuple:
     if isinstance(source, (str, Path)) and not any(ch in str(source) for ch in "*?[") and not Path(source).exists():
         raise PanelError(f"panel dataset {str(source)!r} does not exist")
     target = str(source) if isinstance(source, (str, Path)) else [str(p) for p in paths]
-    try:
-        present = list(map(str, read_parquet(target, None).columns))
-        use = present if columns is None else [c for c in present if c in set(columns)]
-        frame = read_parquet(target, use)
+    import dask
+
+    try:  # text columns as object columns, as pandas.read_parquet gives them (not Dask's pyarrow strings)
+        with dask.config.set({"dataframe.convert-string": False}):
+            present = list(map(str, read_parquet(target, None).columns))
+            use = present if columns is None else [c for c in present if c in set(columns)]
+            frame = read_parquet(target, use)
     except (OSError, ValueError, TypeError) as exc:  # pyarrow's errors derive from these
         raise PanelError(f"panel dataset {name!r} cannot be read as Parquet ({type(exc).__name__}: "
                          f"{str(exc).splitlines()[0][:160] if str(exc) else 'no detail'}): give a folder, a glob or "

@@ -92,3 +92,25 @@ def test_sources_and_engine_arguments(frame, tmp_path):
     (tmp_path / "junk" / "a.parquet").write_text("not parquet")
     with pytest.raises(PanelError, match="cannot be read as Parquet"):
         load_panel(tmp_path / "junk", engine="dask")
+
+
+@pytest.mark.parametrize("n", PARTITIONS)
+def test_fe_models_on_a_dask_panel_equal_in_memory(tmp_path, n):
+    import famtrial as ft
+
+    frame = make_panel_frame(n_families=300)
+    write_files(frame, n, tmp_path / "panel")
+    lazy, memory = load_panel(tmp_path / "panel", engine="dask"), load_panel(frame)
+    for trend in ("linear", "months"):
+        got, want = ft.fe_model(lazy, "activation", trend=trend), ft.fe_model(memory, "activation", trend=trend)
+        assert list(got.params.index) == list(want.params.index)
+        np.testing.assert_allclose(got.params, want.params, rtol=1e-10)
+        np.testing.assert_allclose(got.bse, want.bse, rtol=1e-10)
+        assert got.llf == pytest.approx(want.llf, abs=1e-10, rel=0) and got.nobs == want.nobs
+        assert got.dropped == want.dropped and got.n_clusters == want.n_clusters
+    got, want = ft.fe_models(lazy), ft.fe_models(memory)
+    assert list(got) == list(want)
+    for name in want:
+        np.testing.assert_allclose(got[name].params, want[name].params, rtol=1e-10)
+        np.testing.assert_allclose(got[name].bse, want[name].bse, rtol=1e-10)
+    assert str(ft.compare_models(got)) == str(ft.compare_models(want))  # the table, month effects noted

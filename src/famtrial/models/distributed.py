@@ -170,7 +170,7 @@ class DistributedFit:
     ``n_partitions`` partitions were fitted (after a shuffle by group when ``shuffled``); the
     prepared partitions are released from the workers when the fit returns. ``seconds``: wall
     time of each phase (``prepare``: read, validate and reduce, the shuffle included; ``newton``;
-    ``covariance``).
+    ``covariance``). ``time_name``: the categorical time effects' name (None without them).
     """
 
     kind: str
@@ -181,6 +181,7 @@ class DistributedFit:
     shuffled: bool
     dropped: tuple[DropRecord, ...]
     seconds: tuple[tuple[str, float], ...] = ()
+    time_name: str | None = None
 
 
 def _check_columns(ddf, needed: Sequence[str], message) -> None:
@@ -618,7 +619,8 @@ def conditional_logit(data, outcome: str, covariates: Sequence[str], group: str,
     clock.append(time.perf_counter())
     model = DistributedFit(kind="conditional logit", exog_names=tuple(names), nobs=nobs, n_groups=n_groups,
                            n_partitions=n_parts, shuffled=shuffled, dropped=tuple(dropped),
-                           seconds=tuple(zip(("prepare", "newton", "covariance"), np.diff(clock).tolist())))
+                           seconds=tuple(zip(("prepare", "newton", "covariance"), np.diff(clock).tolist())),
+                           time_name=time_effects)
     return ConditionalLogitResults(
         model_name="Conditional (fixed-effects) logit, exact likelihood",
         outcome=outcome,

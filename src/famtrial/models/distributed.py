@@ -26,6 +26,14 @@ How a fit runs (``P`` partitions, ``k`` regressors):
 5. **Sandwich**: per-cluster score sums per partition, summed across partitions on the client
    (a cluster may span partitions), then ``sandwich`` as in memory.
 
+Month effects (``time_effects=``): step 1 also returns each partition's time values; the client
+sorts their union into the levels (the lowest the base), each partition forms the b = 0 time
+derivatives with those levels, and the client decides the omitted levels on their sum
+(:func:`~famtrial.models.clogit.time_columns`, as in memory); Newton then uses the time-effects
+kernel on each partition. Group weights (``weights=``, constant within group): step 1 checks
+them per partition (the errors reduced to the in-memory messages), and each evaluation uses the
+in-memory weighting of the kernel's data (``x sqrt(w)``, offset ``(1 - sqrt(w)) x'b``).
+
 The kernel runs with **one thread inside each task** (``famtrial.models.threads.set_max_threads(1)`` at the
 start of every task; it is a per-thread setting): the cluster's parallelism is its workers x
 threads, and a kernel spawning its own threads in every worker would oversubscribe the cores.
@@ -36,7 +44,8 @@ Differences from in memory, all in the bookkeeping, never in a number: the examp
 drop record are the first five in partition order (the same as in memory when the partitions
 are consecutive blocks of the in-memory frame, as from :func:`read_parquet` of files written in order);
 ``results.model`` is a :class:`DistributedFit` description (the data are released from the workers
-after the fit) rather than the in-memory model; ``offset`` must be a column name. The logit's exact
+after the fit) rather than the in-memory model; ``offset``, ``weights`` and ``time_effects`` must be
+column names. The logit's exact
 separation check (a linear programme over all rows) runs in memory only: on a Dask DataFrame a fit
 that reaches fitted probabilities within 3e-7 of 0 or 1, or whose Newton iterations fail, raises
 :class:`~famtrial.models.logit.SeparationError` with the count and the in-memory check to run.

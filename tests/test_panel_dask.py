@@ -114,3 +114,23 @@ def test_fe_models_on_a_dask_panel_equal_in_memory(tmp_path, n):
         np.testing.assert_allclose(got[name].params, want[name].params, rtol=1e-10)
         np.testing.assert_allclose(got[name].bse, want[name].bse, rtol=1e-10)
     assert str(ft.compare_models(got)) == str(ft.compare_models(want))  # the table, month effects noted
+
+
+def test_analysis_sample_on_a_dask_panel_equals_in_memory(tmp_path):
+    import famtrial as ft
+
+    frame = make_panel_frame(n_families=300, offices=9)
+    arm = frame["arm"].to_numpy().copy()
+    arm[(frame["office"] == 2).to_numpy()] = 1  # office 2 has no control family: excluded by the plan's rule
+    frame = frame.assign(arm=arm, model=np.where(arm == 0, "ordinary", np.where(frame["office"] % 2 == 0, "holf",
+                                                                                   "local")))
+    write_files(frame, 3, tmp_path / "panel")
+    lazy = ft.analysis_sample(load_panel(tmp_path / "panel", engine="dask"))
+    memory = ft.analysis_sample(load_panel(frame))
+    assert lazy.flow == memory.flow and lazy.excluded_offices == memory.excluded_offices == [2]
+    pd.testing.assert_frame_equal(lazy.offices, memory.offices)
+    assert replace(lazy.panel.report, source="DataFrame") == memory.panel.report
+    pd.testing.assert_frame_equal(lazy.panel.data.compute().reset_index(drop=True), memory.panel.data)
+    got, want = ft.fe_model(lazy.panel, "activation"), ft.fe_model(memory.panel, "activation")
+    np.testing.assert_allclose(got.params, want.params, rtol=1e-10)
+    np.testing.assert_allclose(got.bse, want.bse, rtol=1e-10)

@@ -234,6 +234,8 @@ class Panel:
         keep_offices = list(offices)
         if not keep_offices:
             raise PanelError("restrict: give at least one office to keep")
+        if _is_dask(self.data):
+            return self._restrict_dask(keep_offices)
         present = pd.unique(self.data[self.columns.office]).tolist()
         known = set(present)
         unknown = [o for o in keep_offices if o not in known]
@@ -247,10 +249,29 @@ class Panel:
                          rows_removed_by_restriction=self.report.rows_removed_by_restriction + int((~keep).sum()))
         return replace(self, data=data, report=report)
 
+    def _restrict_dask(self, keep_offices: list) -> Panel:
+        """:meth:`restrict` of a Dask panel: the filter stays lazy; the report from one pass over the partitions."""
+        import dask
+
+        office = self.columns.office
+        present = self.data[office].unique().compute().tolist()
+        known = set(present)
+        unknown = [o for o in keep_offices if o not in known]
+        if unknown:
+            raise PanelError(f"restrict: offices {unknown} are not in the panel; it has {sorted(present)}")
+        data = self.data[self.data[office].isin(keep_offices)]
+        parts = dask.compute(*[dask.delayed(_structure_part)(p, self.columns, self.baseline) for p in data.to_delayed()])
+        dims = _structure_total(list(parts), self.columns)
+        removed = tuple(sorted(set(present) - set(keep_offices)))
+        report = replace(self.report, **dims, offices_removed=(*self.report.offices_removed, *removed),
+                         rows_removed_by_restriction=self.report.rows_removed_by_restriction
+                         + self.report.rows_kept - dims["rows_kept"])
+        return replace(self, data=data, report=report)
+
     def summary(self) -> str:
         """The load report as text."""
         lazy = ""
-        if type(self.data).__module__.split(".")[0] in ("dask", "dask_expr"):
+        if _is_dask(self.data):
             lazy = (f"data: a Dask DataFrame of {self.data.npartitions:,} partitions, each parent's rows in one "
                     "partition (lazy: read and validated when computed)\n")
         return (f"Panel ({self.plan.name}): implementation {self.implementation}, baseline {self.baseline}\n"
@@ -258,6 +279,12 @@ class Panel:
 
     def __repr__(self) -> str:
         return self.summary()
+
+
+def _is_dask(data) -> bool:
+    from famtrial.models.distributed import is_dask_dataframe
+
+    return is_dask_dataframe(data)
 
 
 # -- messages --------------------------------------------------------------------------------------

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import same_as_in_memory
 from famtrial.panel import Columns, Panel, PanelError, load_panel
 from famtrial.plan import load_plan
-from conftest import same_as_in_memory
 
 # tiny_panel_frame (tests/conftest.py): 120 one-parent families (parent_id = family_id = 0..119),
 # offices 1..6 (office = family % 6 + 1), months 2016-04 .. 2017-03 as 'YYYY-MM' text.

@@ -134,3 +134,20 @@ def test_analysis_sample_on_a_dask_panel_equals_in_memory(tmp_path):
     got, want = ft.fe_model(lazy.panel, "activation"), ft.fe_model(memory.panel, "activation")
     np.testing.assert_allclose(got.params, want.params, rtol=1e-10)
     np.testing.assert_allclose(got.bse, want.bse, rtol=1e-10)
+
+
+def test_bare_columns_months_and_baseline_frame(tmp_path):
+    from famtrial.panel import Columns
+
+    frame = make_panel_frame().rename(columns={"parent_id": "pid", "family_id": "fid", "office": "kontor"})
+    cols = Columns(parent="pid", family="fid", office="kontor", model="model", outcomes=("activation",),
+                   time_varying=("employed",), time_invariant=("female",))
+    write_files(frame.rename(columns={"pid": "parent_id"}), 3, tmp_path / "panel")
+    for name in (tmp_path / "panel").iterdir():  # back to the user's names, three files of whole parents
+        pd.read_parquet(name).rename(columns={"parent_id": "pid"}).to_parquet(name)
+    lazy = load_panel(tmp_path / "panel", cols, implementation="2016-10", engine="dask")
+    memory = load_panel(frame, cols, implementation="2016-10")
+    assert lazy.plan == memory.plan
+    assert replace(lazy.report, source="DataFrame") == memory.report
+    assert list(lazy.months) == list(memory.months)
+    pd.testing.assert_frame_equal(lazy.baseline_frame(), memory.baseline_frame())

@@ -210,17 +210,26 @@ class Panel:
 
     @property
     def months(self) -> pd.PeriodIndex:
-        """The calendar months present, sorted."""
-        return pd.PeriodIndex(np.sort(self.data[self.columns.month].unique()), freq="M")
+        """The calendar months present, sorted (on a Dask panel: one pass over the partitions)."""
+        values = self.data[self.columns.month].unique()
+        if _is_dask(self.data):
+            values = values.compute()
+        return pd.PeriodIndex(np.sort(np.asarray(values)), freq="M")
 
     def baseline_frame(self) -> pd.DataFrame:
         """One row per parent at the baseline month (Table 3's cross-section).
 
         Parents without a row at the baseline month are absent; their number is
-        ``report.parents_without_baseline``.
+        ``report.parents_without_baseline``. On a Dask panel the baseline month's rows are
+        computed into memory (one row per parent).
         """
         data = self.data
-        out = data.loc[data[self.columns.month] == self.baseline].reset_index(drop=True)
+        if _is_dask(data):
+            base = self.baseline.ordinal
+            out = data.map_partitions(lambda d: d.loc[d[self.columns.month].array.asi8 == base],
+                                      meta=data._meta).compute().reset_index(drop=True)
+        else:
+            out = data.loc[data[self.columns.month] == self.baseline].reset_index(drop=True)
         if out.empty:
             raise PanelError(f"no rows at the baseline month {self.baseline}; the panel covers "
                              f"{self.report.first_month} .. {self.report.last_month}: pass baseline= to load_panel")

@@ -960,7 +960,7 @@ def _validate(data: pd.DataFrame, plan: Plan, missing: str, rows_read: int, chec
         na[c] |= _infinite(data[c])
     counts = {c: int(n) for c, n in na.sum().items() if n}
     any_na = na.any(axis=1).to_numpy()
-    parents_before = pid.nunique()
+    parents_before = pid.nunique() if counts and missing != "error" else 0  # (an O(n) count: only when dropping)
     if counts and missing != "error":
         data = data.loc[~any_na].reset_index(drop=True)
         pid = data[cols.parent]

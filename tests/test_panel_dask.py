@@ -151,3 +151,23 @@ def test_bare_columns_months_and_baseline_frame(tmp_path):
     assert replace(lazy.report, source="DataFrame") == memory.report
     assert list(lazy.months) == list(memory.months)
     pd.testing.assert_frame_equal(lazy.baseline_frame(), memory.baseline_frame())
+
+
+def test_empty_files_and_partitions_emptied_by_the_months_window(frame, tmp_path):
+    import famtrial as ft
+
+    paths = write_files(frame, 3, tmp_path / "panel")
+    frame.iloc[:0].to_parquet(tmp_path / "panel" / "part-empty.parquet", index=False)
+    late = make_panel_frame(n_families=10).assign(parent_id=lambda d: d["parent_id"] + 5000,
+                                                  family_id=lambda d: d["family_id"] + 5000,
+                                                  month="2019-01", unused=0)  # every row outside the window
+    late = late.drop_duplicates("parent_id")
+    late.to_parquet(tmp_path / "panel" / "part-late.parquet", index=False)
+    plan = replace(ft.load_plan(), last_month="2017-12")  # the plan's window of months
+    whole = pd.concat([pd.read_parquet(p) for p in [*paths, tmp_path / "panel" / "part-late.parquet"]],
+                      ignore_index=True)
+    expected = load_panel(whole, plan)
+    panel = load_panel(tmp_path / "panel", plan, engine="dask")
+    assert replace(panel.report, source="DataFrame") == expected.report
+    assert panel.report.rows_outside_window == 10
+    pd.testing.assert_frame_equal(panel.data.compute().reset_index(drop=True), expected.data)

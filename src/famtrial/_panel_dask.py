@@ -70,6 +70,9 @@ def _summarise(frame: pd.DataFrame, plan, missing: str, required: list[str]) -> 
     cols = plan.columns
     checks = _PartitionChecks()
     out = {"n": len(frame), "parents": _raw_parents(frame, cols.parent), "failure": None, "meta": None}
+    if not len(frame):  # an empty file: nothing to check or count
+        return {**out, "totals": [], "agg": {"outside": 0, "counts": {}, "rows_dropped": 0, "parents_dropped": 0},
+                "structure": {"rows": 0}}
     try:
         data, agg = _validate(frame[required].reset_index(drop=True), plan, missing, len(frame), checks)
     except PanelError as err:
@@ -81,7 +84,9 @@ def _summarise(frame: pd.DataFrame, plan, missing: str, required: list[str]) -> 
 
 
 def _validated(frame: pd.DataFrame, plan, missing: str, required: list[str]) -> pd.DataFrame:
-    return _validate(frame[required].reset_index(drop=True), plan, missing, len(frame), _Checks())[0]
+    """One partition of the loaded panel: converted, sorted and checked row by row again (the
+    whole-panel checks passed at load time and are not repeated on the partition alone)."""
+    return _validate(frame[required].reset_index(drop=True), plan, missing, len(frame), _PartitionChecks())[0]
 
 
 def _merge(key: str, values: list):

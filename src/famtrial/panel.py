@@ -555,7 +555,7 @@ def _codes(values: pd.Series) -> np.ndarray:
 def _runs(parent_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``same[i]``: rows i and i+1 belong to one parent; ``starts``: first row of each parent."""
     same = parent_codes[1:] == parent_codes[:-1]
-    return same, np.flatnonzero(np.r_[True, ~same])
+    return same, np.flatnonzero(np.r_[len(parent_codes) > 0, ~same])  # no rows (a partition): no parent
 
 
 def _changes(values: pd.Series, same: np.ndarray, parent_codes: np.ndarray, n_parents: int) -> np.ndarray:
@@ -574,6 +574,8 @@ def _structure(data: pd.DataFrame, cols: Columns, baseline: pd.Period) -> dict:
 
 def _structure_part(data: pd.DataFrame, cols: Columns, baseline: pd.Period) -> dict:
     """The pieces of :func:`_structure` of one block of whole parents (sums, distinct values)."""
+    if data.empty:
+        return {"rows": 0}
     pcode = pd.factorize(data[cols.parent])[0]
     same, starts = _runs(pcode)
     ends = np.r_[starts[1:], len(data)] - 1

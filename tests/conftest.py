@@ -84,3 +84,68 @@ def rerun_r_script(tmp_path: Path, script: str, packages: tuple[str, ...] = ("su
     shutil.copy(Path(__file__).parent / "reference" / script, reference)
     subprocess.run(["Rscript", f"tests/reference/{script}"], cwd=tmp_path / "repo", check=True, capture_output=True)
     return reference
+
+
+# -- the Dask loader beside the in-memory one (load_panel(..., engine="dask")) ------------------------
+PARTITIONS = (1, 3, 7)
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    """A real dask.distributed LocalCluster (2 worker processes, 1 thread each) for the module
+    (None without dask: the modules that use it for the Dask twin of a check still run in memory)."""
+    try:
+        import dask.dataframe  # noqa: F401
+        import distributed
+    except ImportError:
+        yield None
+        return
+    cluster = distributed.LocalCluster(processes=True, n_workers=2, threads_per_worker=1, dashboard_address=None,
+                                       worker_dashboard_address=None)
+    with distributed.Client(cluster) as client:
+        yield client
+    cluster.close()
+
+
+def partitioned(frame: pd.DataFrame, n: int):
+    """``frame`` as a Dask DataFrame of ``n`` consecutive row blocks cut where the parent id changes
+    (a parent whose rows are not consecutive spans blocks, and the loader shuffles it together).
+    Text columns stay object columns (as in the in-memory frame), not Dask's default pyarrow strings."""
+    import dask
+    import dask.dataframe as dd
+
+    ids = frame["parent_id"].to_numpy() if "parent_id" in frame.columns else np.arange(len(frame))
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if len(frame) else np.zeros(1, int)
+    cuts = sorted({0, len(frame), *(int(starts[int(i)]) for i in np.linspace(0, len(starts), n + 1)[1:-1])})
+    pieces = [frame.iloc[a:b] for a, b in zip(cuts[:-1], cuts[1:])] or [frame]
+    with dask.config.set({"dataframe.convert-string": False}):
+        return dd.from_map(lambda piece: piece, pieces, meta=frame.iloc[:0], enforce_metadata=False)
+
+
+def same_as_in_memory(frame: pd.DataFrame, *args, **kwargs):
+    """Load ``frame`` in memory and with the Dask loader on 1, 3 and 7 partitions: the same error
+    message word for word, or the same report and rows (rows of the Dask panel in parent order).
+    Without dask installed only the in-memory load runs. Returns the in-memory panel or error."""
+    import importlib.util
+    from dataclasses import replace
+
+    from famtrial.panel import load_panel
+
+    try:
+        expected = load_panel(frame, *args, **kwargs)
+    except (ValueError, TypeError) as err:
+        expected = err
+    for n in PARTITIONS if importlib.util.find_spec("distributed") else ():
+        try:
+            got = load_panel(partitioned(frame, n), *args, **kwargs)
+        except (ValueError, TypeError) as err:
+            got = err
+        if isinstance(expected, Exception):
+            assert type(got) is type(expected) and str(got) == str(expected), (n, str(got), str(expected))
+        else:
+            assert not isinstance(got, Exception), (n, got)
+            assert replace(got.report, source="DataFrame") == expected.report, n
+            data = got.data.compute()
+            order = np.argsort(pd.factorize(data["parent_id"], sort=True)[0], kind="stable")
+            pd.testing.assert_frame_equal(data.take(order).reset_index(drop=True), expected.data)
+    return expected

@@ -249,3 +249,65 @@ def test_randomization_on_the_cluster_scatters_once_and_matches_serial(client):
     # without shared data the tasks are fn(item), as serially (the size study's case)
     assert _parallel.run_tasks(abs, [-3, 4], client=client) == [3, 4]
     assert _parallel.run_tasks(sum, [7, 8], shared=(50,), client=client) == [57, 58]
+
+
+# -- month effects and group weights (issue 17) --------------------------------------------------------
+def with_month_and_weights(panel: pd.DataFrame) -> pd.DataFrame:
+    """Month labels (10 levels; month 9 only in the uninformative parents 0-99, so omitted) and a
+    weight per parent (1-3, whole numbers: valid fweights and pweights)."""
+    months = np.tile(np.arange(10), len(panel) // 10)
+    month = pd.PeriodIndex.from_ordinals(560 + np.where((panel["parent"] >= 100) & (months == 9), 8, months), freq="M")
+    weight = (panel["parent"] % 3 + 1).astype(float)
+    return panel.assign(month=month.astype(str), w=weight)
+
+
+@pytest.mark.parametrize("n_parts", [1, 3, 7])
+@pytest.mark.parametrize("cov", ["cluster", "robust"])
+def test_clogit_time_effects_equal_in_memory(client, panel, n_parts, cov):
+    frame = with_month_and_weights(panel)
+    kwargs = {"cluster": "office"} if cov == "cluster" else {"robust": True}
+    want = conditional_logit(frame, "y", COVS, "parent", time_effects="month", **kwargs)
+    got = conditional_logit(aligned(frame, n_parts), "y", COVS, "parent", time_effects="month", **kwargs)
+    assert_same_fit(got, want)
+    assert any(n.startswith("month[") for n in got.params.index)
+    assert any(d.names[0].startswith("month[") for d in got.dropped)  # the month only uninformative parents have
+
+
+@pytest.mark.parametrize("n_parts", [1, 3, 7])
+@pytest.mark.parametrize("weight_type, cov", [("fweight", "cluster"), ("fweight", "robust"), ("fweight", "nonrobust"),
+                                              ("pweight", "cluster"), ("pweight", None)])
+def test_clogit_group_weights_equal_in_memory(client, panel, n_parts, weight_type, cov):
+    frame = with_month_and_weights(panel)
+    kwargs = {"cluster": "office"} if cov == "cluster" else {"robust": cov == "robust"}
+    want = conditional_logit(frame, "y", COVS, "parent", weights="w", weight_type=weight_type, **kwargs)
+    got = conditional_logit(aligned(frame, n_parts), "y", COVS, "parent", weights="w", weight_type=weight_type,
+                            **kwargs)
+    assert_same_fit(got, want)
+    assert got.info[:-1] == want.info
+
+
+def test_clogit_weight_errors_as_in_memory(client, panel):
+    frame = with_month_and_weights(panel)
+    cases = [frame.assign(w=np.where(frame["parent"].isin([150, 420, 421]) & (frame.index % 10 == 3), 5.0,
+                                     frame["w"])),  # varies within three parents, in two partitions
+             frame.assign(w=np.where(frame.index.isin([7, 2005, 6001]), 0.0, frame["w"])),
+             frame.assign(w=np.where(frame.index.isin([2005, 6001]), 1.5, frame["w"]))]
+    for bad in cases:
+        with pytest.raises(ValueError) as want:
+            conditional_logit(bad, "y", COVS, "parent", weights="w")
+        for n_parts in (3, 7):
+            with pytest.raises(ValueError) as got:
+                conditional_logit(aligned(bad, n_parts), "y", COVS, "parent", weights="w")
+            assert str(got.value) == str(want.value)
+    for call in (lambda d: conditional_logit(d, "y", COVS, "parent", weights="w", time_effects="month"),):
+        with pytest.raises(ValueError) as want:
+            call(frame)
+        with pytest.raises(ValueError) as got:
+            call(aligned(frame, 3))
+        assert str(got.value) == str(want.value) and "weights with categorical time effects" in str(got.value)
+    missing = frame.assign(month=frame["month"].where(~frame.index.isin([3, 5000]), None))
+    with pytest.raises(ValueError) as want:
+        conditional_logit(missing, "y", COVS, "parent", time_effects="month")
+    with pytest.raises(ValueError) as got:
+        conditional_logit(aligned(missing, 7), "y", COVS, "parent", time_effects="month")
+    assert str(got.value) == str(want.value) and "2 missing values" in str(got.value)

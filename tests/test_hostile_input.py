@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 import famtrial as ft
+from conftest import same_as_in_memory
 from famtrial.cli import main as cli_main
 from famtrial.verify import (  # famtrial.verify is shadowed by its module once imported
     load_spec,
@@ -27,6 +28,12 @@ from famtrial.verify import (  # famtrial.verify is shadowed by its module once 
 matplotlib.use("Agg")
 
 SRC = str(Path(ft.__file__).parent)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _client(dask_client):
+    """The panel cases also run the Dask loader on a real LocalCluster (``_load_raises``)."""
+    return dask_client
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +97,14 @@ def _raises(call, error, *words):
     return text
 
 
+def _load_raises(frame: pd.DataFrame, error, *words, **kwargs) -> str:
+    """``load_panel(frame, **kwargs)`` raises ``error`` with ``words`` (``_raises``); the Dask loader on
+    1, 3 and 7 partitions of ``frame`` raises the same message word for word."""
+    text = _raises(lambda: ft.load_panel(frame, **kwargs), error, *words)
+    same_as_in_memory(frame, **kwargs)
+    return text
+
+
 def _set(frame: pd.DataFrame, column: str, row: int, value) -> pd.DataFrame:
     out = frame.copy()
     out[column] = out[column].astype(object if isinstance(value, str) else float)
@@ -106,9 +121,9 @@ def _stata_tm(frame: pd.DataFrame, shift: int = 0) -> pd.DataFrame:
 @pytest.mark.parametrize("value", [np.inf, -np.inf, "inf", "-Infinity"])
 def test_infinite_covariate_is_missing(frame, value):
     bad = _set(frame, "n_children", 5, value)
-    _raises(lambda: ft.load_panel(bad), ft.PanelError, "'n_children'", "1 rows", "missing or infinite",
+    _load_raises(bad, ft.PanelError, "'n_children'", "1 rows", "missing or infinite",
             "missing='drop'")
-    panel = ft.load_panel(bad, missing="drop")
+    panel = same_as_in_memory(bad, missing="drop")
     r = panel.report
     assert r.dropped_missing == {"n_children": 1} and r.rows_dropped_missing == 1
     assert r.rows_read == r.rows_kept + 1 and np.isfinite(panel.data["n_children"].to_numpy(float)).all()
@@ -116,14 +131,14 @@ def test_infinite_covariate_is_missing(frame, value):
 
 def test_infinite_outcome_is_missing(frame):
     bad = _set(frame, "activation", 3, np.inf)
-    _raises(lambda: ft.load_panel(bad), ft.PanelError, "'activation'", "1 rows", "missing or infinite")
-    assert ft.load_panel(bad, missing="drop").report.dropped_missing == {"activation": 1}
+    _load_raises(bad, ft.PanelError, "'activation'", "1 rows", "missing or infinite")
+    assert same_as_in_memory(bad, missing="drop").report.dropped_missing == {"activation": 1}
 
 
 @pytest.mark.parametrize("column", ["parent_id", "family_id", "office"])
 def test_infinite_id(frame, column):
     bad = _set(frame, column, 0, np.inf)
-    _raises(lambda: ft.load_panel(bad), ft.PanelError, repr(column), "1 rows", "infinite id")
+    _load_raises(bad, ft.PanelError, repr(column), "1 rows", "infinite id")
 
 
 @pytest.mark.parametrize("column, cells", [
@@ -131,7 +146,7 @@ def test_infinite_id(frame, column):
 def test_non_scalar_cells(frame, column, cells):
     bad = frame.copy()
     bad[column] = [[v] if cells == "lists" else {"v": v} for v in bad[column]]
-    _raises(lambda: ft.load_panel(bad), ft.PanelError, repr(column), f"{len(bad):,} rows", "non-scalar")
+    _load_raises(bad, ft.PanelError, repr(column), f"{len(bad):,} rows", "non-scalar")
 
 
 @pytest.mark.parametrize("values, dtype", [
@@ -140,7 +155,7 @@ def test_non_scalar_cells(frame, column, cells):
     (lambda s: pd.to_timedelta(s, "D"), "timedelta64")])
 def test_covariate_that_is_not_a_real_number(frame, values, dtype):
     bad = frame.assign(married=values(frame["married"]))
-    _raises(lambda: ft.load_panel(bad), ft.PanelError, "'married'", "1,440 rows", dtype, "not real numbers")
+    _load_raises(bad, ft.PanelError, "'married'", "1,440 rows", dtype, "not real numbers")
 
 
 @pytest.mark.parametrize("value, words", [
@@ -149,17 +164,17 @@ def test_covariate_that_is_not_a_real_number(frame, values, dtype):
     ("2016-13", ("cannot be read", "2016-13")),
     ("soon", ("cannot be read", "soon"))])
 def test_month_out_of_range_or_unreadable(frame, value, words):
-    _raises(lambda: ft.load_panel(_set(frame, "month", 7, value)), ft.PanelError, "'month'", "1 rows", *words)
+    _load_raises(_set(frame, "month", 7, value), ft.PanelError, "'month'", "1 rows", *words)
 
 
 def test_implementation_after_the_data(frame):
-    _raises(lambda: ft.load_panel(frame, implementation="2020-01"), ft.PanelError,
-            "'month'", "implementation month 2020-01", "2016-04 .. 2017-03", "1,440 rows", "months.implementation")
+    _load_raises(frame, ft.PanelError, "'month'", "implementation month 2020-01", "2016-04 .. 2017-03", "1,440 rows",
+                 "months.implementation", implementation="2020-01")
 
 
 def test_negative_stata_months_put_the_panel_in_the_1930s(frame):
     shifted = _stata_tm(frame, shift=-1000)  # months since 1960m1, negative: 1932-12 .. 1933-11
-    _raises(lambda: ft.load_panel(shifted), ft.PanelError, "'month'", "implementation month 2016-10",
+    _load_raises(shifted, ft.PanelError, "'month'", "implementation month 2016-10",
             "1932-12 .. 1933-11", "Stata %tm")
     assert ft.load_panel(_stata_tm(frame)).report.first_month == "2016-04"  # the valid %tm panel loads
 
@@ -171,13 +186,13 @@ def test_implementation_before_the_data_fails_at_the_model(frame):
 
 
 def test_one_arm_only(frame):
-    _raises(lambda: ft.load_panel(frame.assign(arm=1, model="local")), ft.PanelError,
+    _load_raises(frame.assign(arm=1, model="local"), ft.PanelError,
             "'arm'", "all 1,440 rows", "both arms")
 
 
 def test_duplicate_column_names(frame):
     bad = pd.concat([frame, frame[["office"]]], axis=1)
-    _raises(lambda: ft.load_panel(bad), ft.PanelError, "['office']", "more than once")
+    _load_raises(bad, ft.PanelError, "['office']", "more than once")
 
 
 @pytest.mark.parametrize("column, value, words", [
@@ -186,7 +201,7 @@ def test_duplicate_column_names(frame):
     ("n_children", "three", ("'n_children'", "not numeric", "three")),
     ("model", "nope", ("'model'", "unknown variant", "nope"))])
 def test_wrong_values(frame, column, value, words):
-    _raises(lambda: ft.load_panel(_set(frame, column, 4, value)), ft.PanelError, *words, "1 rows")
+    _load_raises(_set(frame, column, 4, value), ft.PanelError, *words, "1 rows")
 
 
 # -- panels: files ----------------------------------------------------------------------------------

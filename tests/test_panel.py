@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import same_as_in_memory
 from famtrial.panel import Columns, Panel, PanelError, load_panel
 from famtrial.plan import load_plan
 
@@ -28,9 +29,17 @@ def tiny_panel_frame(_tiny_once):
     return _tiny_once.copy()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _client(dask_client):
+    """Every error case also runs the Dask loader on a real LocalCluster (``_expect``)."""
+    return dask_client
+
+
 def _expect(frame, match, **kwargs) -> str:
+    """The in-memory loader's error; the Dask loader on 1, 3 and 7 partitions gives the same message."""
     with pytest.raises(PanelError, match=match) as info:
         load_panel(frame, **kwargs)
+    same_as_in_memory(frame, **kwargs)
     return str(info.value)
 
 

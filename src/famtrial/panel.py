@@ -11,14 +11,13 @@ and within-parent checks compare neighbouring rows, so 39 million rows validate 
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
-from numpy.typing import ArrayLike
 
 if TYPE_CHECKING:
     from famtrial.plan import Plan
@@ -27,6 +26,8 @@ __all__ = ["Columns", "Panel", "PanelError", "LoadReport", "load_panel"]
 
 Missing = Literal["error", "drop"]
 _MISSING = ("error", "drop")
+Engine = Literal["pandas", "dask"]
+_ENGINES = ("pandas", "dask")
 _NAT = np.iinfo(np.int64).min
 _STATA_TM_OFFSET = 120  # Stata %tm counts months from 1960m1, pandas ordinals from 1970-01
 _FIRST_ORDINAL, _LAST_ORDINAL = -840, 11_999  # every month form must lie in 1900-01 .. 2969-12
@@ -209,17 +210,26 @@ class Panel:
 
     @property
     def months(self) -> pd.PeriodIndex:
-        """The calendar months present, sorted."""
-        return pd.PeriodIndex(np.sort(self.data[self.columns.month].unique()), freq="M")
+        """The calendar months present, sorted (on a Dask panel: one pass over the partitions)."""
+        values = self.data[self.columns.month].unique()
+        if _is_dask(self.data):
+            values = values.compute()
+        return pd.PeriodIndex(np.sort(np.asarray(values)), freq="M")
 
     def baseline_frame(self) -> pd.DataFrame:
         """One row per parent at the baseline month (Table 3's cross-section).
 
         Parents without a row at the baseline month are absent; their number is
-        ``report.parents_without_baseline``.
+        ``report.parents_without_baseline``. On a Dask panel the baseline month's rows are
+        computed into memory (one row per parent).
         """
         data = self.data
-        out = data.loc[data[self.columns.month] == self.baseline].reset_index(drop=True)
+        if _is_dask(data):
+            base = self.baseline.ordinal
+            out = data.map_partitions(lambda d: d.loc[d[self.columns.month].array.asi8 == base],
+                                      meta=data._meta).compute().reset_index(drop=True)
+        else:
+            out = data.loc[data[self.columns.month] == self.baseline].reset_index(drop=True)
         if out.empty:
             raise PanelError(f"no rows at the baseline month {self.baseline}; the panel covers "
                              f"{self.report.first_month} .. {self.report.last_month}: pass baseline= to load_panel")
@@ -233,6 +243,8 @@ class Panel:
         keep_offices = list(offices)
         if not keep_offices:
             raise PanelError("restrict: give at least one office to keep")
+        if _is_dask(self.data):
+            return self._restrict_dask(keep_offices)
         present = pd.unique(self.data[self.columns.office]).tolist()
         known = set(present)
         unknown = [o for o in keep_offices if o not in known]
@@ -246,24 +258,45 @@ class Panel:
                          rows_removed_by_restriction=self.report.rows_removed_by_restriction + int((~keep).sum()))
         return replace(self, data=data, report=report)
 
+    def _restrict_dask(self, keep_offices: list) -> Panel:
+        """:meth:`restrict` of a Dask panel: the filter stays lazy; the report from one pass over the partitions."""
+        import dask
+
+        office = self.columns.office
+        present = self.data[office].unique().compute().tolist()
+        known = set(present)
+        unknown = [o for o in keep_offices if o not in known]
+        if unknown:
+            raise PanelError(f"restrict: offices {unknown} are not in the panel; it has {sorted(present)}")
+        data = self.data[self.data[office].isin(keep_offices)]
+        parts = dask.compute(*[dask.delayed(_structure_part)(p, self.columns, self.baseline) for p in data.to_delayed()])
+        dims = _structure_total(list(parts), self.columns)
+        removed = tuple(sorted(set(present) - set(keep_offices)))
+        report = replace(self.report, **dims, offices_removed=(*self.report.offices_removed, *removed),
+                         rows_removed_by_restriction=self.report.rows_removed_by_restriction
+                         + self.report.rows_kept - dims["rows_kept"])
+        return replace(self, data=data, report=report)
+
     def summary(self) -> str:
         """The load report as text."""
+        lazy = ""
+        if _is_dask(self.data):
+            lazy = (f"data: a Dask DataFrame of {self.data.npartitions:,} partitions, each parent's rows in one "
+                    "partition (lazy: read and validated when computed)\n")
         return (f"Panel ({self.plan.name}): implementation {self.implementation}, baseline {self.baseline}\n"
-                + self.report.describe(self.plan.units))
+                + lazy + self.report.describe(self.plan.units))
 
     def __repr__(self) -> str:
         return self.summary()
 
 
+def _is_dask(data) -> bool:
+    from famtrial.models.distributed import is_dask_dataframe
+
+    return is_dask_dataframe(data)
+
+
 # -- messages --------------------------------------------------------------------------------------
-def _examples(values: ArrayLike, k: int = 5) -> str:
-    try:
-        unique = pd.unique(np.asarray(values))
-    except TypeError:  # unhashable cells (lists, dicts): show them as text
-        unique = pd.unique(np.asarray([str(v) for v in np.asarray(values, dtype=object)[:1000]], dtype=object))
-    return ", ".join(map(str, unique[:k]))
-
-
 def _unhashable(values: pd.Series) -> np.ndarray | None:
     """Rows holding lists, dicts or other non-scalar cells (checked only for columns of mixed objects)."""
     if values.dtype != object or pd.api.types.infer_dtype(values, skipna=True) != "mixed":
@@ -289,9 +322,51 @@ def _infinite(values: pd.Series) -> np.ndarray:
     return np.zeros(len(values), dtype=bool)
 
 
-def _fail(column: Hashable, n_rows: int, ids: Sequence[Any] | np.ndarray, problem: str, fix: str) -> PanelError:
-    ex = f" (e.g. parent ids {_examples(ids)})" if len(ids) else ""
-    return PanelError(f"column {column!r}: {n_rows:,} rows {problem}{ex}. {fix}")
+#: Where a message's offending values go in a ``_fail`` problem text (filled with up to three of them).
+_VALUES = "\x1fvalues\x1f"
+
+
+def _first(values, k: int) -> list:
+    """Up to ``k`` distinct values in order of appearance (as text when the cells are unhashable)."""
+    try:
+        unique = pd.unique(np.asarray(values))
+    except TypeError:  # unhashable cells (lists, dicts): show them as text
+        unique = pd.unique(np.asarray([str(v) for v in np.asarray(values, dtype=object)[:1000]], dtype=object))
+    return list(unique[:k])
+
+
+def _fail(column: str, n_rows: int, ids, problem: str, fix: str, values=None, rank: int = 0) -> PanelError:
+    """The error of a row check: ``n_rows`` offending rows, their parent ids, and (``values``) their cells.
+
+    The parts are kept on the error (``err.parts``) so that the errors of several partitions of one
+    panel combine into the message the whole panel gives (:func:`_combine_fail`); ``rank`` orders two
+    checks made at one step (the earlier check has the lower rank).
+    """
+    return _failure(column, n_rows, _first(ids, 5) if len(ids) else [], problem, fix,
+                    [] if values is None else _first(values, 3), rank)
+
+
+def _failure(column, n_rows, id_examples, problem, fix, value_examples, rank=0) -> PanelError:
+    ex = f" (e.g. parent ids {', '.join(map(str, id_examples))})" if len(id_examples) else ""
+    text = problem.replace(_VALUES, ", ".join(map(str, value_examples)))
+    err = PanelError(f"column {column!r}: {n_rows:,} rows {text}{ex}. {fix}")
+    err.parts = (column, n_rows, list(id_examples), problem, fix, list(value_examples), rank)
+    return err
+
+
+def _combine_fail(errors: list[PanelError], sort_ids: bool = False) -> PanelError:
+    """One check's errors from consecutive partitions as the whole panel's error: counts summed, the
+    first five ids (``sort_ids``: the five smallest, for checks made after sorting by parent) and the
+    first three values."""
+    column, _, _, problem, fix, _, rank = errors[0].parts
+    ids = [i for e in errors for i in e.parts[2]]
+    if sort_ids:
+        try:
+            ids = sorted(pd.unique(np.asarray(ids, dtype=object)).tolist())
+        except TypeError:  # ids of mixed types: order of the partitions
+            pass
+    return _failure(column, sum(e.parts[1] for e in errors), _first(np.asarray(ids, dtype=object), 5) if ids else [],
+                    problem, fix, _first(np.asarray([v for e in errors for v in e.parts[5]], dtype=object), 3), rank)
 
 
 # -- reading ---------------------------------------------------------------------------------------
@@ -328,8 +403,21 @@ def _file_columns(path: Path) -> list[str]:
     raise PanelError(f"cannot read {path.name!r}: give a .csv, .parquet or .dta file, or a pandas DataFrame")
 
 
-def _read(source: pd.DataFrame | str | Path, columns: list[str] | None = None) -> tuple[pd.DataFrame, str, list[str]]:
-    """The panel, its name and all its column names; from a file, only ``columns`` (those present) are read."""
+def _read(source, columns: list[str] | None = None, engine: Engine | None = None
+          ) -> tuple[pd.DataFrame, str, list[str]]:
+    """The panel, its name and all its column names; from a file, only ``columns`` (those present) are read.
+
+    With ``engine="dask"`` (or a Dask DataFrame as ``source``) the panel is a lazy Dask DataFrame.
+    """
+    from famtrial.models.distributed import is_dask_dataframe
+
+    if is_dask_dataframe(source):
+        if engine == "pandas":
+            raise TypeError("source is a Dask DataFrame: load it with engine='dask' (or leave engine unset), "
+                            "or pass source.compute() to load it in memory")
+        return source, "Dask DataFrame", list(map(str, source.columns))
+    if engine == "dask":
+        return _read_dataset(source, columns)
     if isinstance(source, pd.DataFrame):
         return source, "DataFrame", list(source.columns)
     if hasattr(source, "data") and hasattr(source, "plan") and isinstance(source.data, pd.DataFrame):
@@ -342,7 +430,8 @@ def _read(source: pd.DataFrame | str | Path, columns: list[str] | None = None) -
     if not path.exists():
         raise PanelError(f"panel file {str(path)!r} does not exist")
     if path.is_dir():
-        raise PanelError(f"panel file {str(path)!r} is a folder: give the file (.csv, .parquet or .dta)")
+        raise PanelError(f"panel file {str(path)!r} is a folder: give the file (.csv, .parquet or .dta), or load "
+                         "a folder of Parquet files (a partitioned dataset) with engine='dask'")
     present = _file_columns(path)
     use = present if columns is None else [c for c in present if c in set(columns)]
     suffix = path.suffix.lower()
@@ -360,7 +449,36 @@ def _read(source: pd.DataFrame | str | Path, columns: list[str] | None = None) -
     return frame, str(path), present
 
 
-def _month_ordinal(value: Any) -> int | None:
+def _read_dataset(source, columns: list[str] | None) -> tuple:
+    """A partitioned Parquet dataset (folder, glob or list of files) as a lazy Dask DataFrame of ``columns``."""
+    from famtrial.models.distributed import read_parquet
+
+    if isinstance(source, pd.DataFrame):
+        raise TypeError("engine='dask' loads a partitioned Parquet dataset (a folder, a glob or a list of files) "
+                        "or a Dask DataFrame; a pandas DataFrame loads in memory: leave engine unset")
+    paths = [source] if isinstance(source, (str, Path)) else source
+    if not isinstance(paths, (list, tuple)) or not paths or not all(isinstance(p, (str, Path)) for p in paths):
+        raise TypeError(f"with engine='dask', source must be a folder, a glob or a list of Parquet files, "
+                        f"not {type(source).__name__}")
+    name = str(source) if isinstance(source, (str, Path)) else f"{len(paths)} Parquet files"
+    if isinstance(source, (str, Path)) and not any(ch in str(source) for ch in "*?[") and not Path(source).exists():
+        raise PanelError(f"panel dataset {str(source)!r} does not exist")
+    target = str(source) if isinstance(source, (str, Path)) else [str(p) for p in paths]
+    import dask
+
+    try:  # text columns as object columns, as pandas.read_parquet gives them (not Dask's pyarrow strings)
+        with dask.config.set({"dataframe.convert-string": False}):
+            present = list(map(str, read_parquet(target, None).columns))
+            use = present if columns is None else [c for c in present if c in set(columns)]
+            frame = read_parquet(target, use)
+    except (OSError, ValueError, TypeError) as exc:  # pyarrow's errors derive from these
+        raise PanelError(f"panel dataset {name!r} cannot be read as Parquet ({type(exc).__name__}: "
+                         f"{str(exc).splitlines()[0][:160] if str(exc) else 'no detail'}): give a folder, a glob or "
+                         "a list of Parquet files with one schema") from None
+    return frame, name, present
+
+
+def _month_ordinal(value) -> int | None:
     """Months since 1970-01 of one value (Period, datetime, 'YYYY-MM', 'YYYYmMM', 'YYYY-MM-DD'), else None."""
     if isinstance(value, pd.Period):
         period_ordinal: int = value.asfreq("M").ordinal
@@ -414,17 +532,16 @@ def _parse_months(values: pd.Series, column: str, ids: pd.Series, *, allow_missi
     outside = known & ((ordinal < _FIRST_ORDINAL) | (ordinal > _LAST_ORDINAL))
     if outside.any():
         raise _fail(column, int(outside.sum()), ids[outside],
-                    f"have months outside {_MONTH_RANGE} (values such as {_examples(values[outside].astype(str), 3)})",
+                    f"have months outside {_MONTH_RANGE} (values such as {_VALUES})",
                     "Check the month column: a year that far off is a data error (Stata %tm months count from 1960m1; "
-                    "YYYYMM integers need six digits).")
+                    "YYYYMM integers need six digits).", values[outside].astype(str))
     bad = ~known & values.notna().to_numpy()
     if not allow_missing:
         bad |= values.isna().to_numpy()
     if bad.any():
-        raise _fail(column, int(bad.sum()), ids[bad],
-                    f"have months that cannot be read (values such as {_examples(values[bad].astype(str), 3)})",
+        raise _fail(column, int(bad.sum()), ids[bad], f"have months that cannot be read (values such as {_VALUES})",
                     "Give months as 'YYYY-MM' text, dates, pandas Periods, Stata %tm ('2016m10' or months "
-                    "since 1960m1) or YYYYMM integers.")
+                    "since 1960m1) or YYYYMM integers.", values[bad].astype(str), rank=1)
     return pd.Series(pd.arrays.PeriodArray(ordinal, dtype=pd.PeriodDtype("M")), index=values.index, name=values.name)
 
 
@@ -445,7 +562,7 @@ def _codes(values: pd.Series) -> np.ndarray:
 def _runs(parent_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``same[i]``: rows i and i+1 belong to one parent; ``starts``: first row of each parent."""
     same = parent_codes[1:] == parent_codes[:-1]
-    return same, np.flatnonzero(np.r_[True, ~same])
+    return same, np.flatnonzero(np.r_[len(parent_codes) > 0, ~same])  # no rows (a partition): no parent
 
 
 def _changes(values: pd.Series, same: np.ndarray, parent_codes: np.ndarray, n_parents: int) -> np.ndarray:
@@ -460,30 +577,51 @@ def _changes(values: pd.Series, same: np.ndarray, parent_codes: np.ndarray, n_pa
 
 def _structure(data: pd.DataFrame, cols: Columns, baseline: pd.Period) -> dict[str, Any]:
     """Dimensions, gaps, baseline coverage and reported irregularities of a sorted, validated panel."""
+    return _structure_total([_structure_part(data, cols, baseline)], cols)
+
+
+def _structure_part(data: pd.DataFrame, cols: Columns, baseline: pd.Period) -> dict:
+    """The pieces of :func:`_structure` of one block of whole parents (sums, distinct values)."""
     if data.empty:
-        return {"rows_kept": 0, "parents": 0, "families": 0, "offices": 0, "months": 0}
+        return {"rows": 0}
     pcode = pd.factorize(data[cols.parent])[0]
     same, starts = _runs(pcode)
     ends = np.r_[starts[1:], len(data)] - 1
     month = data[cols.month].array.asi8
     missing = (month[ends] - month[starts] + 1) - (ends - starts + 1)
-    varying = {}
-    for c in cols.time_invariant:
-        n = int(_changes(data[c], same, pcode, len(starts))[starts].sum())
-        if n:
-            varying[c] = n
-    mixed: tuple[Hashable, ...] = ()
+    varying = {c: int(_changes(data[c], same, pcode, len(starts))[starts].sum()) for c in cols.time_invariant}
+    offered = None
     if cols.model is not None:
         first = data.iloc[starts]
-        offered = first.loc[first[cols.arm] == 1]
+        offered = first.loc[first[cols.arm] == 1, [cols.office, cols.model]].drop_duplicates()
+    return {"rows": len(data), "parents": len(starts), "families": pd.unique(data[cols.family]),
+            "offices": pd.unique(data[cols.office]), "months": pd.unique(month),
+            "gaps": int((missing > 0).sum()), "missing": int(missing.sum()),
+            "without_baseline": int(len(starts) - (month == baseline.ordinal).sum()), "varying": varying,
+            "offered": offered}
+
+
+def _structure_total(parts: list[dict], cols: Columns) -> dict:
+    """:func:`_structure` of blocks of whole parents, from their :func:`_structure_part`."""
+    rows = sum(p["rows"] for p in parts)
+    if rows == 0:
+        return {"rows_kept": 0, "parents": 0, "families": 0, "offices": 0, "months": 0}
+    parts = [p for p in parts if p["rows"]]
+    months = pd.unique(np.concatenate([p["months"] for p in parts]))
+    varying = {c: n for c in cols.time_invariant if (n := sum(p["varying"][c] for p in parts))}
+    mixed: tuple = ()
+    if cols.model is not None:
+        offered = pd.concat([p["offered"] for p in parts])
         per_office = offered.groupby(cols.office, sort=True)[cols.model].nunique()
         mixed = tuple(per_office.index[per_office > 1].tolist())
-    return {"rows_kept": int(len(data)), "parents": int(len(starts)), "families": int(data[cols.family].nunique()),
-            "offices": int(data[cols.office].nunique()), "months": int(pd.unique(month).size),
-            "first_month": str(pd.Period(ordinal=int(month.min()), freq="M")),
-            "last_month": str(pd.Period(ordinal=int(month.max()), freq="M")),
-            "parents_with_gaps": int((missing > 0).sum()), "missing_parent_months": int(missing.sum()),
-            "parents_without_baseline": int(len(starts) - (month == baseline.ordinal).sum()),
+    return {"rows_kept": int(rows), "parents": int(sum(p["parents"] for p in parts)),
+            "families": int(pd.unique(np.concatenate([p["families"] for p in parts])).size),
+            "offices": int(pd.unique(np.concatenate([p["offices"] for p in parts])).size), "months": int(months.size),
+            "first_month": str(pd.Period(ordinal=int(months.min()), freq="M")),
+            "last_month": str(pd.Period(ordinal=int(months.max()), freq="M")),
+            "parents_with_gaps": sum(p["gaps"] for p in parts),
+            "missing_parent_months": sum(p["missing"] for p in parts),
+            "parents_without_baseline": sum(p["without_baseline"] for p in parts),
             "time_invariant_varying": varying, "offices_mixed_model": mixed}
 
 
@@ -496,7 +634,7 @@ def _binary(data: pd.DataFrame, column: str, pid: pd.Series, what: str, fix: str
     bad = ~numeric.isin([0, 1]).to_numpy()
     if bad.any():
         raise _fail(column, int(bad.sum()), pid[bad],
-                    f"are not 0/1 (values such as {_examples(values[bad], 3)}); the {what} must be binary", fix)
+                    f"are not 0/1 (values such as {_VALUES}); the {what} must be binary", fix, values[bad])
     return numeric.astype(np.int8)
 
 
@@ -513,8 +651,8 @@ def _numeric(data: pd.DataFrame, column: str, pid: pd.Series) -> pd.Series:
     converted = pd.to_numeric(values, errors="coerce")
     bad = (converted.isna() & values.notna()).to_numpy()
     if bad.any():
-        raise _fail(column, int(bad.sum()), pid[bad], f"are not numeric (values such as {_examples(values[bad], 3)})",
-                    "Recode the covariate as numbers (0/1 dummies for categories).")
+        raise _fail(column, int(bad.sum()), pid[bad], f"are not numeric (values such as {_VALUES})",
+                    "Recode the covariate as numbers (0/1 dummies for categories).", values[bad], rank=1)
     return converted
 
 
@@ -540,8 +678,9 @@ def _arm(data: pd.DataFrame, plan: Plan, pid: pd.Series) -> pd.Series:
     if bad.any():
         raise _fail(column, int(bad.sum()), pid[bad],
                     f"have an arm that is neither the offered code {plan.offered_code!r} nor the control code "
-                    f"{plan.control_code!r} (values such as {_examples(values[bad].astype(str), 3)})",
-                    "Recode the arm, or set arms.offered / arms.control in the plan to the codes your data use.")
+                    f"{plan.control_code!r} (values such as {_VALUES})",
+                    "Recode the arm, or set arms.offered / arms.control in the plan to the codes your data use.",
+                    values[bad].astype(str))
     return pd.Series(arm, index=data.index, name=column)
 
 
@@ -559,13 +698,14 @@ def _variant(data: pd.DataFrame, plan: Plan, pid: pd.Series) -> pd.Series:
     if bad.any():
         known = ", ".join(f"{n} = {[c for c, i in meaning.items() if i == k]}" for k, n in enumerate(names))
         raise _fail(column, int(bad.sum()), pid[bad],
-                    f"have a missing or unknown variant (values such as {_examples(values[bad].astype(str), 3)})",
-                    f"The plan's [variants] codes are: {known}. Add the codes to the plan or fix the column.")
+                    f"have a missing or unknown variant (values such as {_VALUES})",
+                    f"The plan's [variants] codes are: {known}. Add the codes to the plan or fix the column.",
+                    values[bad].astype(str))
     inconsistent = (category == 0) != (data[plan.arm].to_numpy() == 0)
     if inconsistent.any():
         raise _fail(column, int(inconsistent.sum()), pid[inconsistent],
                     f"disagree with the arm (the variant must be {plan.control_variant!r} exactly when the arm is "
-                    "the control arm)", "Fix the variant column or the arm.")
+                    "the control arm)", "Fix the variant column or the arm.", rank=1)
     return pd.Series(pd.Categorical.from_codes(category, categories=names), index=data.index, name=column)
 
 
@@ -590,7 +730,7 @@ def _plan_from_columns(raw: pd.DataFrame, cols: Columns, implementation: str | p
 # -- the loader ------------------------------------------------------------------------------------
 def load_panel(source: pd.DataFrame | str | Path, plan: Plan | Columns | str | Path | None = None, *, columns: Columns | None = None,
                implementation: str | pd.Period | None = None, baseline: str | pd.Period | None = None,
-               missing: Missing | None = None) -> Panel:
+               missing: Missing | None = None, engine: Engine | None = None) -> Panel:
     """Load a long panel (DataFrame, .csv, .parquet or .dta) for an analysis plan and validate it.
 
     Parameters
@@ -611,6 +751,13 @@ def load_panel(source: pd.DataFrame | str | Path, plan: Plan | Columns | str | P
         Missing outcomes or covariates: raise, or drop those rows listwise (counted per column
         in ``Panel.report`` and shown by ``summary()``); default: the plan's ``data.missing``.
         Missing ids, months, arm or variant always raise.
+    engine : {"pandas", "dask"}, optional
+        ``"dask"``: ``source`` is a partitioned Parquet dataset (a folder, a glob such as
+        ``"panel/*.parquet"``, or a list of files; each file is one partition) read lazily with
+        Dask, or a ``dask.dataframe.DataFrame``; the panel's ``data`` is then a Dask DataFrame
+        (see ``famtrial._panel_dask.load_partitioned`` and docs/scale.md). Default: ``"dask"``
+        for a Dask DataFrame, else ``"pandas"`` (the panel in memory). The same checks run and
+        raise the same messages, and the report holds the same counts, either way.
 
     Returns
     -------
@@ -662,17 +809,35 @@ def load_panel(source: pd.DataFrame | str | Path, plan: Plan | Columns | str | P
         missing = missing or "error"
     if missing not in _MISSING:
         raise ValueError(f"missing={missing!r} is not one of {_MISSING}")
-    raw, source_name, present = _read(source, wanted)
+    if engine is not None and engine not in _ENGINES:
+        raise ValueError(f"engine={engine!r} is not one of {_ENGINES}")
+    raw, source_name, present = _read(source, wanted, engine)
+    if engine == "dask" or source_name == "Dask DataFrame":
+        from famtrial._panel_dask import load_partitioned
+
+        return load_partitioned(raw, source_name, present, plan, columns, implementation, baseline, missing)
     if columns is not None:
         plan = _plan_from_columns(raw, columns, implementation, baseline)
     assert isinstance(plan, Plan)  # for type checkers: a plan from load_plan or from the columns
     cols = plan.columns
     rows_read = len(raw)
     required = cols.required()
-    absent = [c for c in required if c not in raw.columns]
-    if rows_read == 0 and (len(absent) < len(required) or not len(raw.columns)):
+    _check_columns(raw.columns, required, present, lambda: rows_read)
+    data, agg = _validate(raw[required].reset_index(drop=True), plan, missing, rows_read, _Checks())
+    report = LoadReport(rows_read=rows_read, rows_kept=len(data), source=source_name, dropped_missing=agg["counts"],
+                        rows_dropped_missing=agg["rows_dropped"], parents_dropped_missing=agg["parents_dropped"],
+                        rows_outside_window=agg["outside"],
+                        **{k: v for k, v in _structure(data, cols, pd.Period(plan.baseline, "M")).items()
+                           if k != "rows_kept"})
+    return Panel(data=data, plan=plan, report=report)
+
+
+def _check_columns(names: pd.Index, required: list[str], present: list[str], n_rows) -> None:
+    """The panel has rows (``n_rows()``, called only when needed), and each required column once."""
+    absent = [c for c in required if c not in names]
+    if (len(absent) < len(required) or not len(names)) and n_rows() == 0:
         raise PanelError("the panel is empty (0 rows): check the file or the filter that produced it")
-    repeated = sorted({str(c) for c in raw.columns[raw.columns.duplicated()] if c in set(required)})
+    repeated = sorted({str(c) for c in names[names.duplicated()] if c in set(required)})
     if repeated:
         raise PanelError(f"columns {repeated} appear more than once in the data: each column name must be unique "
                          "(rename or drop the copies)")
@@ -682,16 +847,91 @@ def load_panel(source: pd.DataFrame | str | Path, plan: Plan | Columns | str | P
                          "and [covariates.<key>] column = ... (or famtrial.Columns(parent=..., family=..., office=..., "
                          "month=..., arm=..., outcomes=(...), time_varying=(...), time_invariant=(...))), "
                          "or rename the columns")
-    data = raw[required].reset_index(drop=True)
+
+
+# -- the checks, on a whole panel or on one partition of it ----------------------------------------------
+class _Checks:
+    """The checks that need the whole panel (every row's month, every parent's arm ...).
+
+    In memory (this class) each runs at once on the panel's totals. On one partition of a Dask
+    panel (``famtrial._panel_dask``) a subclass records the partition's totals instead, and the
+    client runs the same check functions on their sums. ``step`` numbers the checks in the order
+    :func:`_validate` makes them, so that the partitions' first failures reduce to the whole panel's.
+    """
+
+    def __init__(self):
+        self.step = 0
+        self.sorted = False  # the rows are sorted by (parent, month): later errors name parents in that order
+
+    def next(self) -> None:
+        self.step += 1
+
+    def __call__(self, check, totals: dict, plan: Plan) -> None:
+        self.step += 1
+        check(totals, plan)
+
+
+def _check_window(t: dict, plan: Plan) -> None:
+    if t["outside"] and t["outside"] == t["n"]:
+        raise PanelError(f"column {plan.columns.month!r}: all {t['outside']:,} rows lie outside the plan's months "
+                         f"{plan.first_month or '...'} .. {plan.last_month or '...'}: check months.first/last")
+
+
+def _check_implementation(t: dict, plan: Plan) -> None:
+    if not t["n"]:
+        return
+    first, last = (pd.Period(ordinal=int(t[k]), freq="M") for k in ("first", "last"))
+    implementation = pd.Period(plan.implementation, "M")
+    if implementation > last:
+        raise PanelError(f"column {plan.columns.month!r}: the implementation month {implementation} is after every "
+                         f"month in the data ({first} .. {last}, "
+                         f"{t['n']:,} rows), so the offer's effect cannot be estimated. Set months.implementation "
+                         "in the plan (or implementation=) to the first month of the offer, or check the month "
+                         "column (Stata %tm months count from 1960m1; YYYYMM integers need six digits)")
+
+
+def _check_missing(t: dict, plan: Plan) -> None:
+    counts = t["counts"]
+    if counts and t["missing"] == "error":
+        worst = max(counts, key=counts.get)
+        detail = ", ".join(f"{c}: {n:,}" for c, n in counts.items())
+        raise _fail(worst, counts[worst], np.asarray(t["ids"][worst], dtype=object),
+                    f"have missing or infinite values (all such columns: {detail}; {t['any_na']:,} rows)",
+                    "Pass missing='drop' to drop those rows listwise (they are counted in Panel.report), "
+                    "or impute them first.")
+    if counts and t["n_after"] == 0:
+        raise PanelError(f"the panel is empty after dropping {t['rows_read']:,} rows with missing values ({counts})")
+
+
+def _check_arms(t: dict, plan: Plan) -> None:
+    arms = t["arms"]
+    if not arms.all():
+        only = plan.offered_code if arms[1] else plan.control_code
+        raise PanelError(f"column {plan.arm!r}: all {int(arms.sum()):,} rows have the arm {only!r} "
+                         f"({plan.offered_label if arms[1] else plan.control_label}); a randomized trial's panel "
+                         f"needs parents in both arms (offered code {plan.offered_code!r}, control code "
+                         f"{plan.control_code!r}): check the arm coding or the filter that produced the data")
+
+
+def _validate(data: pd.DataFrame, plan: Plan, missing: str, rows_read: int, checks: _Checks
+              ) -> tuple[pd.DataFrame, dict]:
+    """Every check of :func:`load_panel` after the columns are found: the panel (or one partition of
+    it) converted, sorted by (parent, month) and validated, and its counts (``outside``: rows outside
+    the plan's months; ``counts``, ``rows_dropped``, ``parents_dropped``: the missing-value policy;
+    ``per``, ``per_rows``: one row per parent and its row count)."""
+    cols = plan.columns
+    required = cols.required()
     pid = data[cols.parent]
     for c in required:  # lists, dicts or sets in cells: nothing downstream can compare them
+        checks.next()
         bad = _unhashable(data[c])
         if bad is not None:
             raise _fail(c, int(bad.sum()), [] if c == cols.parent else pid[bad],
-                        f"hold non-scalar values such as lists or dicts (e.g. {_examples(data[c][bad], 3)})",
-                        "Give one number, code or text per cell (flatten or explode the column first).")
+                        f"hold non-scalar values such as lists or dicts (e.g. {_VALUES})",
+                        "Give one number, code or text per cell (flatten or explode the column first).", data[c][bad])
 
     for c in cols.ids:
+        checks.next()
         bad = data[c].isna().to_numpy()
         if bad.any():
             raise _fail(c, int(bad.sum()), [] if c == cols.parent else pid[bad], "have no id",
@@ -699,7 +939,8 @@ def load_panel(source: pd.DataFrame | str | Path, plan: Plan | Columns | str | P
         bad = _infinite(data[c]) if pd.api.types.is_float_dtype(data[c].dtype) else None
         if bad is not None and bad.any():
             raise _fail(c, int(bad.sum()), [] if c == cols.parent else pid[bad], "have an infinite id (inf)",
-                        "Ids must be finite codes or text: fix the export that produced them.")
+                        "Ids must be finite codes or text: fix the export that produced them.", rank=1)
+    checks.next()
     data[cols.month] = _parse_months(data[cols.month], cols.month, pid)
     outside = 0
     if plan.first_month or plan.last_month:  # the plan's window of months: rows outside are removed, counted
@@ -710,21 +951,14 @@ def load_panel(source: pd.DataFrame | str | Path, plan: Plan | Columns | str | P
         if plan.last_month:
             keep &= month <= pd.Period(plan.last_month, "M").ordinal
         outside = int((~keep).sum())
-        if outside == len(data):
-            raise PanelError(f"column {cols.month!r}: all {outside:,} rows lie outside the plan's months "
-                             f"{plan.first_month or '...'} .. {plan.last_month or '...'}: check months.first/last")
         if outside:
             data = data.loc[keep].reset_index(drop=True)
             pid = data[cols.parent]
+    checks(_check_window, {"outside": outside, "n": len(data) + outside}, plan)
     month = data[cols.month].array.asi8
-    first, last = (pd.Period(ordinal=int(f(month)), freq="M") for f in (np.min, np.max))
-    implementation = pd.Period(plan.implementation, "M")
-    if implementation > last:
-        raise PanelError(f"column {cols.month!r}: the implementation month {implementation} is after every month "
-                         f"in the data ({first} .. {last}, "
-                         f"{len(data):,} rows), so the offer's effect cannot be estimated. Set months.implementation "
-                         "in the plan (or implementation=) to the first month of the offer, or check the month "
-                         "column (Stata %tm months count from 1960m1; YYYYMM integers need six digits)")
+    checks(_check_implementation, {"n": len(data), "first": int(month.min()) if len(month) else np.iinfo(np.int64).max,
+                                   "last": int(month.max()) if len(month) else np.iinfo(np.int64).min}, plan)
+    checks.next()
     bad = data[cols.arm].isna().to_numpy()
     if bad.any():
         raise _fail(cols.arm, int(bad.sum()), pid[bad], "have no arm (missing values)",
@@ -736,37 +970,30 @@ def load_panel(source: pd.DataFrame | str | Path, plan: Plan | Columns | str | P
     for c in value_cols:  # +-inf (also as text 'inf') counts as missing: no finite analysis uses it
         na[c] |= _infinite(data[c])
     counts = {c: int(n) for c, n in na.sum().items() if n}
-    rows_dropped = parents_dropped = 0
-    if counts:
-        any_na = na.any(axis=1).to_numpy()
-        if missing == "error":
-            worst = max(counts, key=lambda c: counts[c])
-            detail = ", ".join(f"{c}: {n:,}" for c, n in counts.items())
-            raise _fail(worst, counts[worst], pid[na[worst].to_numpy()],
-                        f"have missing or infinite values (all such columns: {detail}; {int(any_na.sum()):,} rows)",
-                        "Pass missing='drop' to drop those rows listwise (they are counted in Panel.report), "
-                        "or impute them first.")
-        parents_before = pid.nunique()
+    any_na = na.any(axis=1).to_numpy()
+    parents_before = pid.nunique() if counts and missing != "error" else 0  # (an O(n) count: only when dropping)
+    if counts and missing != "error":
         data = data.loc[~any_na].reset_index(drop=True)
-        if data.empty:
-            raise PanelError(f"the panel is empty after dropping {rows_read:,} rows with missing values ({counts})")
         pid = data[cols.parent]
-        rows_dropped, parents_dropped = int(any_na.sum()), int(parents_before - pid.nunique())
+    checks(_check_missing, {"counts": counts, "missing": missing, "any_na": int(any_na.sum()), "n_after": len(data),
+                            "rows_read": rows_read,
+                            "ids": {c: _first(pid[na[c].to_numpy()] if missing == "error" else pid[:0], 5)
+                                    for c in counts}}, plan)
+    rows_dropped, parents_dropped = (int(any_na.sum()), int(parents_before - pid.nunique())) if counts else (0, 0)
 
+    checks.next()
     data[cols.arm] = _arm(data, plan, pid)
-    arms = np.bincount(data[cols.arm].to_numpy(), minlength=2)
-    if not arms.all():
-        only = plan.offered_code if arms[1] else plan.control_code
-        raise PanelError(f"column {cols.arm!r}: all {len(data):,} rows have the arm {only!r} "
-                         f"({plan.offered_label if arms[1] else plan.control_label}); a randomized trial's panel "
-                         f"needs parents in both arms (offered code {plan.offered_code!r}, control code "
-                         f"{plan.control_code!r}): check the arm coding or the filter that produced the data")
+    checks(_check_arms, {"arms": np.bincount(data[cols.arm].to_numpy(), minlength=2)}, plan)
     for c in cols.outcomes:
+        checks.next()
         data[c] = _binary(data, c, pid, "outcome", "Recode the outcome to 0/1 (1 = yes in that month).")
     for c in cols.covariates:
+        checks.next()
         data[c] = _numeric(data, c, pid)
+    checks.next()
     if cols.model is not None:
         data[cols.model] = _variant(data, plan, pid)
+    checks.next()
     if cols.start is not None:
         data[cols.start] = _parse_months(data[cols.start], cols.start, pid, allow_missing=True)
 
@@ -783,33 +1010,36 @@ def load_panel(source: pd.DataFrame | str | Path, plan: Plan | Columns | str | P
         order = np.argsort(pcode.astype(np.int64) * span + (month - month.min()))
         data, pcode, month = data.take(order).reset_index(drop=True), pcode[order], month[order]
     pid = data[cols.parent]
+    checks.sorted = True
     same, starts = _runs(pcode)
+    checks.next()
     dup = same & (month[1:] == month[:-1])
     if dup.any():
         rows = np.r_[dup, False] | np.r_[False, dup]
         raise _fail(cols.month, int(rows.sum()), pid[rows], "repeat a (parent, month) pair",
                     "Keep one row per parent per month (aggregate or de-duplicate first).")
     for c, what in ((cols.arm, "randomized arm"), (cols.family, "family"), (cols.office, "office")):
+        checks.next()
         bad = _changes(data[c], same, pcode, len(parents))
         if bad.any():
             raise _fail(c, int(bad.sum()), pid[bad], f"belong to parents whose {what} changes over months",
                         f"The {what} must be constant within a parent: fix the id or the assignment.")
 
-    # family-level checks on one row per parent
     per = data.iloc[starts][[cols.parent, cols.family, cols.office, cols.arm]].reset_index(drop=True)
     per_rows = np.diff(np.r_[starts, len(data)])
-    for c, problem, fix in (
+    checks(_check_families, {"per": per, "per_rows": per_rows}, plan)
+    return data, {"outside": outside, "counts": counts, "rows_dropped": rows_dropped,
+                  "parents_dropped": parents_dropped}
+
+
+def _check_families(t: dict, plan: Plan) -> None:
+    """Family-level checks on one row per parent (``per``, sorted by parent; ``per_rows`` its rows)."""
+    cols, per, per_rows = plan.columns, t["per"], t["per_rows"]
+    for rank, (c, problem, fix) in enumerate((
             (cols.office, "belong to families listed in two or more offices",
              "A family belongs to one office: fix the family or office ids."),
             (cols.arm, "belong to families whose parents have different arms",
-             "The offer was randomized per family: every parent of a family shares its arm.")):
+             "The offer was randomized per family: every parent of a family shares its arm."))):
         bad = per.groupby(cols.family, sort=False)[c].transform("nunique").to_numpy() > 1
         if bad.any():
-            raise _fail(c, int(per_rows[bad].sum()), per.loc[bad, cols.parent], problem, fix)
-
-    report = LoadReport(rows_read=rows_read, rows_kept=len(data), source=source_name, dropped_missing=counts,
-                        rows_dropped_missing=rows_dropped, parents_dropped_missing=parents_dropped,
-                        rows_outside_window=outside,
-                        **{k: v for k, v in _structure(data, cols, pd.Period(plan.baseline, "M")).items()
-                           if k != "rows_kept"})
-    return Panel(data=data, plan=plan, report=report)
+            raise _fail(c, int(per_rows[bad].sum()), per.loc[bad, cols.parent], problem, fix, rank=rank)

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from famtrial.models.distributed import is_dask_dataframe
 from famtrial.panel import Panel
 from famtrial.tables import Table
 
@@ -93,14 +94,25 @@ def _check_threshold(threshold: object) -> None:
         raise ValueError(f"threshold={threshold!r} must lie strictly between 0 and 1")
 
 
+def _people(data: pd.DataFrame, cols) -> pd.DataFrame:
+    """One row per parent (its first), from data sorted by parent and month: parent, family, office, arm."""
+    parent = data[cols.parent].to_numpy()
+    first = np.r_[True, parent[1:] != parent[:-1]]
+    return data.loc[first, [cols.parent, cols.family, cols.office, cols.arm]]
+
+
 def office_counts(panel: Panel) -> pd.DataFrame:
-    """Per office: parents and families in each arm (one row per office, sorted by office)."""
+    """Per office: parents and families in each arm (one row per office, sorted by office).
+
+    On a Dask panel (``load_panel(..., engine="dask")``) one row per parent is gathered from the
+    partitions (a parents x 4 frame on the client), then counted as in memory."""
     if not isinstance(panel, Panel):
         raise TypeError(f"office_counts needs a famtrial Panel (from load_panel), not {type(panel).__name__}")
     cols = panel.columns
-    parent = panel.data[cols.parent].to_numpy()
-    first = np.r_[True, parent[1:] != parent[:-1]]  # data are sorted by parent, month
-    people = panel.data.loc[first, [cols.parent, cols.family, cols.office, cols.arm]]
+    if is_dask_dataframe(panel.data):  # one row per parent from each partition (each holds whole parents)
+        people = panel.data.map_partitions(_people, cols).compute()
+    else:
+        people = _people(panel.data, cols)
     def by_arm(frame: pd.DataFrame) -> pd.DataFrame:
         counts = frame.groupby([cols.office, cols.arm]).size().unstack(cols.arm, fill_value=0)
         return counts.reindex(columns=[1, 0], fill_value=0)

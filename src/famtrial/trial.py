@@ -77,13 +77,15 @@ def treatment_indicators(panel: Panel, *, split: bool = False) -> pd.DataFrame:
                         index=data.index)
 
 
-def _trend_columns(panel: Panel, trend: Trend) -> pd.DataFrame:
+def _trend_columns(panel: Panel, trend: Trend, first: int | None = None) -> pd.DataFrame:
+    """The trend column (``"linear"``: months since ``first``, the ordinal of the panel's first month by default)."""
     if trend not in _TRENDS:
         raise ValueError(f"trend={trend!r} is not one of {_TRENDS}")
     month = panel.data[panel.columns.month]
     ordinal = month.array.asi8  # months since 1970-01: integer arithmetic, no Period objects
     if trend == "linear":  # months since the panel's first month
-        return pd.DataFrame({"trend": (ordinal - ordinal.min()).astype(float)}, index=panel.data.index)
+        origin = ordinal.min() if first is None else first
+        return pd.DataFrame({"trend": (ordinal - origin).astype(float)}, index=panel.data.index)
     return pd.DataFrame(index=panel.data.index)  # month effects: categorical, fitted by the model (time_effects)
 
 
@@ -119,15 +121,21 @@ def _columns_of(panel: Panel, names: Sequence[str], what: str) -> list[str]:
 
 
 def fe_design(panel: Panel, outcome: str, *, split: bool = False, trend: Trend = "linear",
-              covariates: Sequence[str] | None = None) -> tuple[pd.DataFrame, list[str]]:
+              covariates: Sequence[str] | None = None, first_month: int | None = None) -> tuple[pd.DataFrame, list[str]]:
     """The estimation frame of a fixed-effects model and its regressor names, in table order.
 
     ``outcome`` and ``covariates`` are plan keys or data columns; covariates default to the
     plan's time-varying covariates. ``trend="linear"`` adds the column ``trend``; month effects
     (``"months"``) are not columns: the frame keeps the month column and the model fits them as
-    categorical time effects (``conditional_logit(..., time_effects=month)``).
+    categorical time effects (``conditional_logit(..., time_effects=month)``). ``first_month``:
+    the trend's origin as a month ordinal (default: the panel's first month).
+
+    On a panel whose data are a Dask DataFrame (``load_panel(..., engine="dask")``) the frame is a
+    Dask DataFrame: this function on each partition, the trend counted from the whole panel's first month.
     """
     panel = _need_panel(panel, "fe_design")
+    if _is_dask(panel.data):
+        return _fe_design_dask(panel, outcome, split=split, trend=trend, covariates=covariates)
     _need_bool(split, "split")
     cols = panel.columns
     y = panel.plan.outcome(outcome).column
@@ -135,10 +143,31 @@ def fe_design(panel: Panel, outcome: str, *, split: bool = False, trend: Trend =
     if y in covariates:
         raise PlanError(f"covariates: {y!r} is the outcome of this model; it cannot also be a covariate")
     treat = treatment_indicators(panel, split=split)
-    time = _trend_columns(panel, trend)
+    time = _trend_columns(panel, trend, first_month)
     frame = pd.concat([panel.data[[cols.parent, cols.office, cols.family, cols.month, y, *covariates]], treat, time],
                       axis=1)
     return frame, [*treat.columns, *covariates, *time.columns]
+
+
+def _is_dask(data) -> bool:
+    from famtrial.models.distributed import is_dask_dataframe
+
+    return is_dask_dataframe(data)
+
+
+def _design_partition(part: pd.DataFrame, panel: Panel, first_month: int, **kwargs) -> pd.DataFrame:
+    return fe_design(Panel(data=part, plan=panel.plan, report=panel.report), first_month=first_month, **kwargs)[0]
+
+
+def _fe_design_dask(panel: Panel, outcome: str, **kwargs) -> tuple:
+    """:func:`fe_design` partition by partition (one aggregation first: the panel's first month)."""
+    month = panel.data[panel.columns.month]
+    first = int(month.map_partitions(lambda m: pd.Series([m.array.asi8.min() if len(m) else np.iinfo(np.int64).max]),
+                                     meta=(None, "int64")).min().compute())
+    meta_panel = Panel(data=panel.data._meta, plan=panel.plan, report=panel.report)
+    meta, regressors = fe_design(meta_panel, outcome, first_month=first, **kwargs)
+    frame = panel.data.map_partitions(_design_partition, meta_panel, first, outcome=outcome, meta=meta, **kwargs)
+    return frame, regressors
 
 
 def fe_model(panel: Panel, outcome: str, *, split: bool = False, trend: Trend = "linear",
@@ -150,6 +179,8 @@ def fe_model(panel: Panel, outcome: str, *, split: bool = False, trend: Trend = 
     conditioned out; ``f(t)`` a linear trend (default), month effects (one per month but the
     first, fitted by the categorical time-effects path: no dense dummies) or nothing. ``cluster``
     is a role (``"office"``, ``"family"``, ``"parent"``), a column, or None (model-based SE).
+    A panel loaded with ``engine="dask"`` is fitted on the current Dask client
+    (:func:`famtrial.models.distributed.conditional_logit`), with the same numbers.
     Stata::
 
         clogit y treat x1 x2 trend, group(parent) vce(cluster office) or

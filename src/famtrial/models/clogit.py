@@ -57,6 +57,37 @@ def _level_labels(levels: pd.Index) -> list[str]:
     return [str(v) for v in levels]
 
 
+#: The unsupported combination of weights and categorical time effects.
+WEIGHTS_WITH_TIME = ("weights with categorical time effects are not supported: give the month effects as dense dummy "
+                     "regressors (C(month) in a formula) to weight the model")
+
+
+def weights_vary_error(first_label, count: int) -> ValueError:
+    """Weights not constant within ``count`` groups, the first ``first_label`` (Stata's clogit rule)."""
+    return ValueError(f"weights vary within group '{first_label}' ({count:,} groups have non-constant weights); the "
+                      "conditional logit needs one weight per group (Stata's clogit rule): give every row of a group "
+                      "the group's weight")
+
+
+def time_columns(info: np.ndarray, count: np.ndarray, exog_names: list[str], level_names: list[str]
+                 ) -> tuple[np.ndarray, list[str], list[DropRecord]]:
+    """Which regressors and time levels stay, from the information matrix at b = 0 (``info``, the
+    regressors then the levels after the base) and each level's row count among informative groups:
+    levels without within-group variation, then columns collinear with earlier ones, are omitted.
+    Returns the kept columns' positions, all columns' names and the drop records."""
+    p = len(exog_names)
+    names = [*exog_names, *level_names]
+    dropped = []
+    constant = np.diag(info)[p:] <= 1e-20 * np.maximum(count, 1)
+    for j in np.flatnonzero(constant):
+        dropped.append(DropRecord("variable", 0, "no within-group variation", (names[p + j],)))
+    candidates = np.r_[np.arange(p), p + np.flatnonzero(~constant)]
+    kept = candidates[independent_columns(info[np.ix_(candidates, candidates)])]
+    for j in sorted(set(candidates) - set(kept)):
+        dropped.append(DropRecord("variable", 0, "collinear with earlier regressors", (names[j],)))
+    return kept, names, dropped
+
+
 @dataclass(frozen=True, kw_only=True)
 class ConditionalLogitResults(ModelResults):
     """Results of :class:`ConditionalLogit`: the common interface plus group counts and the model."""
@@ -254,8 +285,7 @@ class ConditionalLogit:
         self._time_col: np.ndarray | None = None
         if time is not None:
             if w is not None:
-                raise ModelInputError("weights with categorical time effects are not supported: give the month "
-                                      "effects as dense dummy regressors (C(month) in a formula) to weight the model")
+                raise ModelInputError(WEIGHTS_WITH_TIME)
             self._setup_time(time, time_name, time_labels)
         elif time_labels is not None:
             raise ValueError("time_labels names the time effects: give time= as well")
@@ -266,9 +296,7 @@ class ConditionalLogit:
         starts = self._starts_all[:-1]
         varies = np.minimum.reduceat(w, starts) != np.maximum.reduceat(w, starts)
         if varies.any():
-            raise ValueError(f"weights vary within group '{labels[np.flatnonzero(varies)[0]]}' ({int(varies.sum()):,} "
-                             "groups have non-constant weights); the conditional logit needs one weight per group "
-                             "(Stata's clogit rule): give every row of a group the group's weight")
+            raise weights_vary_error(labels[np.flatnonzero(varies)[0]], int(varies.sum()))
         self.weight_type = weight_type
         self._gw = w[self._lo]
         self._null = None  # the closed-form b = 0 point is unweighted
@@ -299,7 +327,6 @@ class ConditionalLogit:
         col = np.where(codes > 0, p + codes - 1, -1).astype(np.int64)
         ll0, scores0, hess0 = kernel.time_derivatives(self._xt, col, np.zeros(k_all), self._offset, self._y,
                                                       self._lo, self._hi, True)
-        info = -hess0
         used = col[np.repeat(self._informative, np.diff(self._starts_all))]  # rows of informative groups
         count = np.bincount(used[used >= 0], minlength=k_all)[p:]
         if effect_names is None:
@@ -307,14 +334,8 @@ class ConditionalLogit:
         elif len(effect_names) != len(levels) - 1:
             raise ValueError(f"time_labels has {len(effect_names)} names; the time column {name!r} has "
                              f"{len(levels)} levels, so give {len(levels) - 1} (the base level has no effect)")
-        names = [*self.exog_names, *map(str, effect_names)]
-        constant = np.diag(info)[p:] <= 1e-20 * np.maximum(count, 1)
-        for j in np.flatnonzero(constant):
-            self.dropped.append(DropRecord("variable", 0, "no within-group variation", (names[p + j],)))
-        candidates = np.r_[np.arange(p), p + np.flatnonzero(~constant)]
-        kept = candidates[independent_columns(info[np.ix_(candidates, candidates)])]
-        for j in sorted(set(candidates) - set(kept)):
-            self.dropped.append(DropRecord("variable", 0, "collinear with earlier regressors", (names[j],)))
+        kept, names, dropped = time_columns(-hess0, count, self.exog_names, list(map(str, effect_names)))
+        self.dropped += dropped
         position = np.full(k_all, -1, np.int64)
         position[kept] = np.arange(len(kept))
         kept_x = kept[kept < p]
@@ -528,15 +549,12 @@ def conditional_logit(data: pd.DataFrame, outcome: str, covariates: Sequence[str
     """
     from famtrial.models import distributed
     if distributed.is_dask_dataframe(data):
-        unsupported = [k for k, v in (("weights", weights), ("time_effects", time_effects)) if v is not None]
-        if unsupported:
-            raise ModelInputError(f"{' and '.join(unsupported)} with a Dask DataFrame are not supported: fit in "
-                                  "memory, or give month effects as dummy columns")
         if offset is not None and not isinstance(offset, str):
             raise ModelInputError(f"offset with a Dask DataFrame must be a column name; got {type(offset).__name__}: "
                                   "add the offset as a column of the Dask DataFrame")
         return distributed.conditional_logit(data, outcome, covariates, group, cluster, robust=robust,
-                                             adjustment=adjustment, t_reference=t_reference, offset=offset)
+                                             adjustment=adjustment, t_reference=t_reference, offset=offset,
+                                             weights=weights, weight_type=weight_type, time_effects=time_effects)
     if cluster is not None and robust:
         raise ValueError("give either cluster= or robust=True, not both")
     check_columns(check_frame(data), cluster=cluster)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from numpy.typing import ArrayLike
 
-__all__ = ["WEIGHT_TYPES", "check_weights", "independent_columns"]
+__all__ = ["WEIGHT_TYPES", "check_weights", "independent_columns", "raise_weight_problems", "weight_problems"]
 
 WEIGHT_TYPES = ("fweight", "pweight")
 
@@ -35,18 +34,29 @@ def independent_columns(gram: np.ndarray, tol: float = 1e-10) -> np.ndarray:
     return np.asarray(keep, dtype=int)
 
 
-def check_weights(weights: ArrayLike, weight_type: str, n: int) -> np.ndarray:
+def weight_problems(w: np.ndarray, weight_type: str) -> tuple[int, int, float | None]:
+    """Rows of ``w`` missing, infinite, zero or negative; fweights that are not whole numbers, and the first."""
+    bad = ~np.isfinite(w) | (w <= 0)
+    frac = np.isfinite(w) & (w != np.round(w)) if weight_type == "fweight" else np.zeros(len(w), bool)
+    return int(bad.sum()), int(frac.sum()), float(w[frac][0]) if frac.any() else None
+
+
+def raise_weight_problems(n: int, n_bad: int, n_fractional: int, example: float | None, weight_type: str) -> None:
+    """The error for the counts of :func:`weight_problems` over ``n`` rows (none: nothing)."""
+    if n_bad:
+        raise ValueError(f"weights: {n_bad:,} of {n:,} rows are missing, infinite, zero or negative; "
+                         "drop those rows first (a zero-weight row carries no information)")
+    if weight_type == "fweight" and n_fractional:
+        raise ValueError(f"fweights must be whole numbers; {n_fractional:,} rows are not "
+                         f"(e.g. {example:g}); use weight_type='pweight' for sampling weights")
+
+
+def check_weights(weights, weight_type: str, n: int) -> np.ndarray:
     """Validate Stata-style weights: fweights positive integers, pweights positive; finite, one per row."""
     if weight_type not in WEIGHT_TYPES:
         raise ValueError(f"weight_type={weight_type!r} is not one of {WEIGHT_TYPES}")
     w = np.asarray(weights, dtype=float).ravel()
     if len(w) != n:
         raise ValueError(f"weights has {len(w):,} rows; the data have {n:,}")
-    bad = ~np.isfinite(w) | (w <= 0)
-    if bad.any():
-        raise ValueError(f"weights: {int(bad.sum()):,} of {n:,} rows are missing, infinite, zero or negative; "
-                         "drop those rows first (a zero-weight row carries no information)")
-    if weight_type == "fweight" and (w != np.round(w)).any():
-        raise ValueError(f"fweights must be whole numbers; {int((w != np.round(w)).sum()):,} rows are not "
-                         f"(e.g. {w[w != np.round(w)][0]:g}); use weight_type='pweight' for sampling weights")
+    raise_weight_problems(n, *weight_problems(w, weight_type), weight_type)
     return w

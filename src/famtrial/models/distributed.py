@@ -26,6 +26,14 @@ How a fit runs (``P`` partitions, ``k`` regressors):
 5. **Sandwich**: per-cluster score sums per partition, summed across partitions on the client
    (a cluster may span partitions), then ``sandwich`` as in memory.
 
+Month effects (``time_effects=``): step 1 also returns each partition's time values; the client
+sorts their union into the levels (the lowest the base), each partition forms the b = 0 time
+derivatives with those levels, and the client decides the omitted levels on their sum
+(:func:`~famtrial.models.clogit.time_columns`, as in memory); Newton then uses the time-effects
+kernel on each partition. Group weights (``weights=``, constant within group): step 1 checks
+them per partition (the errors reduced to the in-memory messages), and each evaluation uses the
+in-memory weighting of the kernel's data (``x sqrt(w)``, offset ``(1 - sqrt(w)) x'b``).
+
 The kernel runs with **one thread inside each task** (``famtrial.models.threads.set_max_threads(1)`` at the
 start of every task; it is a per-thread setting): the cluster's parallelism is its workers x
 threads, and a kernel spawning its own threads in every worker would oversubscribe the cores.
@@ -36,7 +44,8 @@ Differences from in memory, all in the bookkeeping, never in a number: the examp
 drop record are the first five in partition order (the same as in memory when the partitions
 are consecutive blocks of the in-memory frame, as from :func:`read_parquet` of files written in order);
 ``results.model`` is a :class:`DistributedFit` description (the data are released from the workers
-after the fit) rather than the in-memory model; ``offset`` must be a column name. The logit's exact
+after the fit) rather than the in-memory model; ``offset``, ``weights`` and ``time_effects`` must be
+column names. The logit's exact
 separation check (a linear programme over all rows) runs in memory only: on a Dask DataFrame a fit
 that reaches fitted probabilities within 3e-7 of 0 or 1, or whose Newton iterations fail, raises
 :class:`~famtrial.models.logit.SeparationError` with the count and the in-memory check to run.
@@ -59,9 +68,18 @@ from scipy.special import expit, log_expit
 
 from famtrial.models import _clogit_kernel as kernel
 from famtrial.models.base import DropRecord
-from famtrial.models.clogit import ConditionalLogitResults, _examples
+from famtrial.models.clogit import (
+    WEIGHTS_WITH_TIME,
+    ConditionalLogitResults,
+    ModelInputError,
+    WeightType,
+    _examples,
+    _level_labels,
+    time_columns,
+    weights_vary_error,
+)
 from famtrial.models.covariance import Adjustment, model_based, sandwich
-from famtrial.models.design import independent_columns
+from famtrial.models.design import WEIGHT_TYPES, independent_columns, raise_weight_problems, weight_problems
 from famtrial.models.logit import _EXTREME_ETA, LogitResults, SeparationError
 from famtrial.models.optim import ConvergenceError, newton
 
@@ -140,10 +158,10 @@ def _register_sizeof() -> None:
     _SIZEOF_REGISTERED = True
 
 
-def read_parquet(path, columns: Sequence[str], *, filters=None):
+def read_parquet(path, columns: Sequence[str] | None, *, filters=None):
     """A partitioned Parquet dataset (a directory, a glob or a list of files) as a lazy Dask DataFrame.
 
-    Only ``columns`` are read (column projection), and each file is one partition
+    Only ``columns`` are read (column projection; ``None``: all), and each file is one partition
     (``split_row_groups=False``), so a dataset written one block of whole parents per file is
     aligned on the parent and the fits never shuffle it. ``filters`` (pyarrow's DNF, e.g.
     ``[("month", "==", "2017-06")]``) skips row groups and rows, for one month's cross-section.
@@ -152,7 +170,7 @@ def read_parquet(path, columns: Sequence[str], *, filters=None):
     _require_dask()
     import dask.dataframe as dd
 
-    columns = list(dict.fromkeys(columns))
+    columns = None if columns is None else list(dict.fromkeys(columns))
     return dd.read_parquet(path, columns=columns, filters=filters, split_row_groups=False, aggregate_files=False)
 
 
@@ -163,7 +181,7 @@ class DistributedFit:
     ``n_partitions`` partitions were fitted (after a shuffle by group when ``shuffled``); the
     prepared partitions are released from the workers when the fit returns. ``seconds``: wall
     time of each phase (``prepare``: read, validate and reduce, the shuffle included; ``newton``;
-    ``covariance``).
+    ``covariance``). ``time_name``: the categorical time effects' name (None without them).
     """
 
     kind: str
@@ -174,6 +192,7 @@ class DistributedFit:
     shuffled: bool
     dropped: tuple[DropRecord, ...]
     seconds: tuple[tuple[str, float], ...] = ()
+    time_name: str | None = None
 
 
 def _check_columns(ddf, needed: Sequence[str], message) -> None:
@@ -229,8 +248,14 @@ class _ClogitPart:
 
 
 def _clogit_prepare(frame: pd.DataFrame, outcome: str, covariates: list[str], group: str, cluster: str | None,
-                    offset: str | None) -> _ClogitPart:
-    """Validate, group and reduce one partition (the constructor of ``ConditionalLogit``, per partition)."""
+                    offset: str | None, weights: str | None = None, weight_type: str = "fweight",
+                    time: str | None = None) -> _ClogitPart:
+    """Validate, group and reduce one partition (the constructor of ``ConditionalLogit``, per partition).
+
+    ``weights``: the partition's weight problems (:func:`~famtrial.models.design.weight_problems`),
+    groups whose weight varies, and per informative group its weight and the kernel's weighted
+    regressors. ``time``: the time values of all rows (``time_all``, for the global levels) and of
+    the informative rows, factorized (``time_codes``, ``time_uniques``)."""
     _one_thread()
     n = len(frame)
     p = len(covariates)
@@ -238,9 +263,16 @@ def _clogit_prepare(frame: pd.DataFrame, outcome: str, covariates: list[str], gr
     g = frame[group].to_numpy()
     c = frame[cluster].to_numpy() if cluster is not None else None
     off = frame[offset].to_numpy(dtype=float) if offset is not None else np.zeros(0)
-    problems: dict[str, Any] = {"outcome_nonfinite": 0, "x_nonfinite": [0] * p, "group_na": 0, "outcome_bad": 0,
+    problems: dict[str, Any] = {"n": n, "outcome_nonfinite": 0, "x_nonfinite": [0] * p, "group_na": 0, "outcome_bad": 0,
                 "outcome_examples": [], "offset_nonfinite": int((~np.isfinite(off)).sum()),
-                "cluster_na": int(pd.isna(c).sum()) if c is not None else 0}
+                "cluster_na": int(pd.isna(c).sum()) if c is not None else 0, "weights": (0, 0, None),
+                "weights_varying": 0, "weights_varying_example": None, "time_na": 0}
+    w = frame[weights].to_numpy(dtype=float) if weights is not None else None
+    if w is not None:
+        problems["weights"] = weight_problems(w, weight_type)
+    t = frame[time].to_numpy() if time is not None else None
+    if t is not None:
+        problems["time_na"] = int(pd.isna(t).sum())
     if y.dtype.kind not in "iub":
         y = y.astype(float)
         problems["outcome_nonfinite"] = int((~np.isfinite(y)).sum())
@@ -253,13 +285,17 @@ def _clogit_prepare(frame: pd.DataFrame, outcome: str, covariates: list[str], gr
         problems["outcome_bad"] = int(bad.sum())
         problems["outcome_examples"] = list(pd.unique(y[bad])[:5])
     fatal = (problems["outcome_nonfinite"] or any(problems["x_nonfinite"]) or problems["group_na"]
-             or problems["outcome_bad"] or problems["offset_nonfinite"])
+             or problems["outcome_bad"] or problems["offset_nonfinite"] or any(problems["weights"][:2])
+             or problems["time_na"])
     empty = {"labels": g[:0], "n_bad": 0, "bad_rows": 0, "bad_examples": [], "n_groups": 0, "nobs": 0,
              "xt": np.zeros((p, 0)), "y": np.zeros(0, np.int8), "offset": np.zeros(0),
              "lo": np.zeros(0, np.int64), "hi": np.zeros(0, np.int64), "flip": np.zeros(0, bool),
              "batches": np.zeros((0, 16), np.int64), "depth": np.zeros(0, np.int64), "group_labels": g[:0],
              "cluster_of_group": None if c is None else c[:0], "spanning": 0, "spanning_examples": [],
-             "null": (np.zeros((p, p)), np.zeros(p), 0.0, np.zeros(p), np.zeros((p, p))), "has_offset": False}
+             "null": (np.zeros((p, p)), np.zeros(p), 0.0, np.zeros(p), np.zeros((p, p))), "has_offset": False,
+             "gw": np.zeros(0), "sqrt_w": None, "xt_w": None, "nobs_weighted": 0.0, "weights_on": w is not None,
+             "time_all": None if t is None else pd.unique(t), "time_codes": np.zeros(0, np.int64),
+             "time_uniques": None if t is None else t[:0], "time_col": None}
     if fatal or n == 0:
         return _ClogitPart(problems=problems, **empty)
     y = y.astype(np.int8)
@@ -273,12 +309,17 @@ def _clogit_prepare(frame: pd.DataFrame, outcome: str, covariates: list[str], gr
         y = y[order]
         off = off[order] if len(off) else off
         c = c[order] if c is not None else None
+        w = w[order] if w is not None else None
         starts_all = np.concatenate(([0], np.flatnonzero(np.diff(codes[order])) + 1, [n]))
     sizes = np.diff(starts_all)
     ysum = np.add.reduceat(y, starts_all[:-1], dtype=np.int64)
     informative = (ysum > 0) & (ysum < sizes)
     bad = {"labels": labels, "n_bad": int((~informative).sum()), "bad_rows": int(sizes[~informative].sum()),
            "bad_examples": list(labels[~informative][:5])}
+    if w is not None:  # Stata's clogit rule: one weight per group (every group, as in memory)
+        varies = np.minimum.reduceat(w, starts_all[:-1]) != np.maximum.reduceat(w, starts_all[:-1])
+        problems["weights_varying"] = int(varies.sum())
+        problems["weights_varying_example"] = labels[np.flatnonzero(varies)[0]] if varies.any() else None
     if not informative.any():  # a partition without an informative group contributes only counts
         return _ClogitPart(problems=problems, **{**empty, **bad})
     rows = np.repeat(informative, sizes)
@@ -301,6 +342,15 @@ def _clogit_prepare(frame: pd.DataFrame, outcome: str, covariates: list[str], gr
     null = kernel.null_point(xt_i, y_i, lo, hi)
     flip, batches, depth = kernel.plan(ysum[informative], sizes_i)
     group_labels = labels[informative]
+    extra = {k: empty[k] for k in ("gw", "sqrt_w", "xt_w", "nobs_weighted", "weights_on", "time_all", "time_codes",
+                                   "time_uniques", "time_col")}
+    if w is not None:
+        w_i = w if keep_all else w[rows]
+        extra["sqrt_w"] = np.sqrt(w_i)
+        extra.update(gw=w_i[lo], xt_w=np.ascontiguousarray(xt_i * extra["sqrt_w"]),
+                     nobs_weighted=float((w_i[lo] * sizes_i).sum()))
+    if t is not None:
+        extra["time_codes"], extra["time_uniques"] = pd.factorize(t if index is None else t[index])
     cluster_of_group, spanning, spanning_examples = None, 0, []
     if c is not None and problems["cluster_na"] == 0 and len(lo):
         c_i = c if keep_all else c[rows]
@@ -313,18 +363,50 @@ def _clogit_prepare(frame: pd.DataFrame, outcome: str, covariates: list[str], gr
         problems=problems, **bad, n_groups=len(lo), nobs=int(sizes_i.sum()), xt=xt_i, y=y_i,
         offset=off_i, lo=lo, hi=hi, flip=flip, batches=batches, depth=depth, group_labels=group_labels,
         cluster_of_group=cluster_of_group, spanning=spanning, spanning_examples=spanning_examples, null=null,
-        has_offset=has_offset)
+        has_offset=has_offset, **extra)
 
 
 def _clogit_summary(part: _ClogitPart) -> dict:
     keys = ("problems", "labels", "n_bad", "bad_rows", "bad_examples", "n_groups", "nobs", "spanning",
-            "spanning_examples", "null", "has_offset")
+            "spanning_examples", "null", "has_offset", "nobs_weighted", "time_all")
     return {k: getattr(part, k) for k in keys}
 
 
 def _clogit_restrict(part: _ClogitPart, kept: np.ndarray) -> _ClogitPart:
     fields = dict(part.__dict__)
-    fields.update(xt=np.ascontiguousarray(part.xt[kept]), labels=None, null=None)
+    fields.update(xt=np.ascontiguousarray(part.xt[kept]), labels=None, null=None, time_all=None)
+    if part.xt_w is not None:
+        fields["xt_w"] = np.ascontiguousarray(part.xt_w[kept])
+    return _ClogitPart(**fields)
+
+
+def _clogit_time_null(part: _ClogitPart, levels: pd.Index):
+    """Time effects at b = 0 on one partition (``ConditionalLogit._setup_time``): the partition with
+    its rows' columns (``time_col``: ``p + level - 1``, -1 for the base level) and
+    ``(ll, score, Hessian, rows per level)``."""
+    _one_thread()
+    p = part.xt.shape[0]
+    k_all = p + len(levels) - 1
+    codes = levels.get_indexer(part.time_uniques)[part.time_codes] if len(part.time_codes) else part.time_codes
+    col = np.where(codes > 0, p + codes - 1, -1).astype(np.int64)
+    fields = dict(part.__dict__)
+    fields.update(time_col=col, time_codes=None, time_uniques=None)
+    if part.n_groups == 0:
+        return _ClogitPart(**fields), (0.0, np.zeros(k_all), np.zeros((k_all, k_all)), np.zeros(k_all - p, np.int64))
+    ll0, scores0, hess0 = kernel.time_derivatives(part.xt, col, np.zeros(k_all), part.offset, part.y, part.lo,
+                                                  part.hi, True)
+    count = np.bincount(col[col >= 0], minlength=k_all)[p:]
+    return _ClogitPart(**fields), (float(ll0.sum()), scores0.sum(axis=0), hess0, count)
+
+
+def _clogit_time_restrict(part, kept_x: np.ndarray, position: np.ndarray, p: int) -> _ClogitPart:
+    """Keep the regressors ``kept_x`` and renumber the rows' time columns to the kept ones (``position``)."""
+    part = part[0]
+    fields = dict(part.__dict__)
+    col = part.time_col
+    fields["time_col"] = np.where(col >= 0, position[np.maximum(col, 0)], -1) if col is not None else None
+    if len(kept_x) < p:
+        fields["xt"] = np.ascontiguousarray(part.xt[kept_x])
     return _ClogitPart(**fields)
 
 
@@ -334,25 +416,40 @@ def _clogit_eval(part: _ClogitPart, params: np.ndarray, want_hess: bool):
     k = len(params)
     if part.n_groups == 0:
         return 0.0, np.zeros(k), np.zeros((k, k))
-    ll, scores, hess = kernel.derivatives(part.xt, np.array(params, dtype=float), part.offset, part.y, part.lo,
-                                          part.hi, part.flip, part.batches, part.depth, want_hess)
+    ll, scores, hess = _clogit_derivatives(part, params, want_hess)
     return float(ll.sum()), scores.sum(axis=0), hess
 
 
+def _clogit_derivatives(part: _ClogitPart, params, want_hess: bool):
+    """Per-group log-likelihoods and scores and the Hessian, as ``ConditionalLogit._eval``: time
+    effects, group weights (the kernel sees ``x sqrt(w)`` with offset ``(1 - sqrt(w)) x'b``) or neither."""
+    params = np.array(params, dtype=float)
+    if part.time_col is not None:
+        return kernel.time_derivatives(part.xt, part.time_col, params, part.offset, part.y, part.lo, part.hi,
+                                       want_hess)
+    if part.xt_w is None:
+        return kernel.derivatives(part.xt, params, part.offset, part.y, part.lo, part.hi, part.flip, part.batches,
+                                  part.depth, want_hess)
+    off = (1 - part.sqrt_w) * (params @ part.xt) + (part.offset if len(part.offset) else 0.0)
+    ll, scores, hess = kernel.derivatives(part.xt_w, params, off, part.y, part.lo, part.hi, part.flip, part.batches,
+                                          part.depth, want_hess)
+    return ll * part.gw, scores * np.sqrt(part.gw)[:, None], hess
+
+
 def _clogit_cluster_scores(part: _ClogitPart, params: np.ndarray, by_group: bool):
-    """Per-cluster sums of the group scores (``by_group``: the group scores themselves), with their labels."""
+    """Per-cluster sums of the group scores (``by_group``: the group scores themselves), with their
+    labels; with weights, per group always: (cluster or group labels, scores, group weights)."""
     _one_thread()
     k = len(params)
     if part.n_groups == 0:
-        return part.group_labels[:0], np.zeros((0, k))
-    _, scores, _ = kernel.derivatives(part.xt, np.array(params, dtype=float), part.offset, part.y, part.lo,
-                                      part.hi, part.flip, part.batches, part.depth, False)
-    if by_group:
-        return part.group_labels, scores
+        return part.group_labels[:0], np.zeros((0, k)), np.zeros(0)
+    _, scores, _ = _clogit_derivatives(part, params, False)
+    if by_group or part.weights_on:
+        return (part.group_labels if by_group else part.cluster_of_group), scores, part.gw
     codes, uniques = pd.factorize(part.cluster_of_group, sort=False)
     sums = np.zeros((len(uniques), k))
     np.add.at(sums, codes, scores)
-    return np.asarray(uniques), sums
+    return np.asarray(uniques), sums, None
 
 
 def _sum_evals(results: list) -> tuple[float, np.ndarray, np.ndarray]:
@@ -360,7 +457,7 @@ def _sum_evals(results: list) -> tuple[float, np.ndarray, np.ndarray]:
     return ll, np.sum([r[1] for r in results], axis=0), np.sum([r[2] for r in results], axis=0)
 
 
-def _raise_problems(problems: list[dict], covariates: Sequence[str]) -> None:
+def _raise_problems(problems: list[dict], covariates: Sequence[str], weight_type: str | None = None) -> None:
     """The in-memory constructor's validation errors, with global counts, in its order."""
     total = {key: sum(pr[key] for pr in problems) for key in ("outcome_nonfinite", "group_na", "outcome_bad",
                                                              "offset_nonfinite")}
@@ -379,17 +476,44 @@ def _raise_problems(problems: list[dict], covariates: Sequence[str]) -> None:
                          f"(e.g. {_examples(np.asarray(examples))}); recode it to 0/1")
     if total["offset_nonfinite"]:
         raise ValueError(f"column 'offset' has {total['offset_nonfinite']:,} missing or infinite values; {fix}")
+    if weight_type is not None:
+        n = sum(pr["n"] for pr in problems)
+        w_bad, w_fractional = (sum(pr["weights"][i] for pr in problems) for i in (0, 1))
+        example = next((pr["weights"][2] for pr in problems if pr["weights"][2] is not None), None)
+        raise_weight_problems(n, w_bad, w_fractional, example, weight_type)
+
+
+def _raise_weights_varying(problems: list[dict]) -> None:
+    """``ConditionalLogit._set_group_weights``'s error: the first group (in partition order) and the count."""
+    varying = sum(pr["weights_varying"] for pr in problems)
+    if varying:
+        raise weights_vary_error(next(pr["weights_varying_example"] for pr in problems if pr["weights_varying"]),
+                                 varying)
+
+
+def _weight_sum(part: _ClogitPart) -> float:
+    return float(part.gw.sum())
+
+
+def _second(pair):
+    return pair[1]
 
 
 def conditional_logit(data, outcome: str, covariates: Sequence[str], group: str, cluster: str | None = None, *,
                       robust: bool = False, adjustment: Adjustment = "stata", t_reference: bool = False,
-                      offset: str | None = None, client=None, tol: float = 1e-18,
+                      offset: str | None = None, weights: str | None = None, weight_type: WeightType = "fweight",
+                      time_effects: str | None = None, client=None, tol: float = 1e-18,
                       maxiter: int = 100) -> ConditionalLogitResults:
     """Exact fixed-effects logit of a Dask DataFrame: the numbers of the in-memory fit, computed partition by partition.
 
     Arguments as :func:`famtrial.models.clogit.conditional_logit` (which calls this when given a
     Dask DataFrame); ``offset`` is a column name; ``client`` a ``dask.distributed.Client``
     (default: the current one); ``tol`` and ``maxiter`` Newton's, as in ``ConditionalLogit.fit``.
+    ``weights`` (a column name; constant within each group, Stata's clogit rule, else an error
+    naming the first group) and ``weight_type`` as :class:`~famtrial.models.clogit.ConditionalLogit`;
+    ``time_effects`` a categorical time column: its levels are collected over all partitions in a
+    first pass (sorted, the lowest the base), then the in-memory omissions are decided on the
+    b = 0 information matrix summed over partitions. Not both (as in memory).
     The model, drop rules, Newton iterations and sandwich ``G/(G-1) (-H)^-1 (sum_c u_c u_c') (-H)^-1``
     are those of :class:`~famtrial.models.clogit.ConditionalLogit`; see the module docs for how
     they are distributed. Stata: ``clogit outcome covariates, group(group) vce(cluster cluster)``.
@@ -398,20 +522,26 @@ def conditional_logit(data, outcome: str, covariates: Sequence[str], group: str,
     if cluster is not None and robust:
         raise ValueError("give either cluster= or robust=True, not both")
     covariates = list(covariates)
-    if offset is not None and not isinstance(offset, str):
-        raise TypeError(f"offset must be a column name with a Dask DataFrame; got {type(offset).__name__}")
-    _check_columns(data, [outcome, *covariates, group, *([offset] if offset else [])],
-                   lambda m: f"columns not in the data: {m}")
+    for name, value in (("offset", offset), ("weights", weights), ("time_effects", time_effects)):
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"{name} must be a column name with a Dask DataFrame; got {type(value).__name__}")
+    if weight_type not in WEIGHT_TYPES:
+        raise ValueError(f"weight_type={weight_type!r} is not one of {WEIGHT_TYPES}")
+    if weights is not None and time_effects is not None:
+        raise ModelInputError(WEIGHTS_WITH_TIME)
+    extras = [c for c in (offset, weights, time_effects) if c]
+    _check_columns(data, [outcome, *covariates, group, *extras], lambda m: f"columns not in the data: {m}")
     _check_columns(data, [cluster] if cluster else [], lambda m: f"cluster column {m[0]!r} is not in the data")
     client = _get_client(client)
-    ddf = data[list(dict.fromkeys([outcome, *covariates, group, *(c for c in (cluster, offset) if c)]))]
-    spec = {"outcome": outcome, "covariates": covariates, "group": group, "cluster": cluster, "offset": offset}
+    ddf = data[list(dict.fromkeys([outcome, *covariates, group, *(c for c in (cluster, *extras) if c)]))]
+    spec = {"outcome": outcome, "covariates": covariates, "group": group, "cluster": cluster, "offset": offset,
+            "weights": weights, "weight_type": weight_type, "time": time_effects}
     clock = [time.perf_counter()]
 
     parts = _compute_parts(client, ddf, _clogit_prepare, **spec)
     summaries = _gather(client, _clogit_summary, parts)
     shuffled = False
-    _raise_problems([s["problems"] for s in summaries], covariates)
+    _raise_problems([s["problems"] for s in summaries], covariates, weight_type if weights is not None else None)
     labels = [s["labels"] for s in summaries]
     if len(labels) > 1 and pd.Index(np.concatenate(labels)).has_duplicates:
         # some group's rows lie in several partitions: bring each group's rows together
@@ -443,7 +573,12 @@ def conditional_logit(data, outcome: str, covariates: Sequence[str], group: str,
         dropped.append(DropRecord("variable", 0, "collinear with earlier regressors", (covariates[j],)))
     names = [covariates[j] for j in kept]
     has_offset = any(s["has_offset"] for s in summaries)
-    cov_type = "cluster" if cluster is not None else ("robust" if robust else "nonrobust")
+    if weights is not None:
+        _raise_weights_varying([s["problems"] for s in summaries])
+        if weight_type == "fweight":
+            nobs = int(round(sum(s["nobs_weighted"] for s in summaries)))
+    cov_type = "cluster" if cluster is not None else ("robust" if robust or weight_type == "pweight" and weights
+                                                      else "nonrobust")
     if cov_type == "cluster":
         na = sum(s["problems"]["cluster_na"] for s in summaries)
         if na:
@@ -454,9 +589,33 @@ def conditional_logit(data, outcome: str, covariates: Sequence[str], group: str,
             raise ValueError(f"clusters must nest groups: {spanning:,} groups span several clusters "
                              f"(e.g. groups {_examples(examples)}); cluster on a variable "
                              "that is constant within each group (e.g. office, not month)")
+    if time_effects is not None:
+        n_missing = sum(s["problems"]["time_na"] for s in summaries)
+        if n_missing:
+            raise ValueError(f"the time column {time_effects!r} has {n_missing:,} missing values; drop those rows first")
+        values = [s["time_all"] for s in summaries if s["time_all"] is not None and len(s["time_all"])]
+        levels = pd.Index(pd.factorize(np.concatenate(values), sort=True)[1])
     del summaries
     if len(kept) != p:
         parts = client.map(_clogit_restrict, parts, kept=kept, pure=False)
+    null = None if has_offset or weights is not None else (ll0, score0[kept], hess0[np.ix_(kept, kept)])
+    if time_effects is not None:  # ConditionalLogit._setup_time on sums over partitions
+        pairs = client.map(_clogit_time_null, parts, levels=levels, pure=False)
+        stats = _gather(client, _second, pairs)
+        labels = _level_labels(levels)
+        k_x = len(kept)
+        time_kept, all_names, time_dropped = time_columns(
+            -np.sum([st[2] for st in stats], axis=0), np.sum([st[3] for st in stats], axis=0), names,
+            [f"{time_effects}[{lab}]" for lab in labels[1:]])
+        dropped += time_dropped
+        position = np.full(k_x + len(levels) - 1, -1, np.int64)
+        position[time_kept] = np.arange(len(time_kept))
+        parts = client.map(_clogit_time_restrict, pairs, kept_x=time_kept[time_kept < k_x], position=position, p=k_x,
+                           pure=False)
+        del pairs
+        names = [all_names[j] for j in time_kept]
+        null = (sum(st[0] for st in stats), np.sum([st[1] for st in stats], axis=0)[time_kept],
+                np.sum([st[2] for st in stats], axis=0)[np.ix_(time_kept, time_kept)])
 
     def derivatives(params):
         return _sum_evals(_gather(client, _clogit_eval, parts, params=params, want_hess=True))
@@ -464,8 +623,7 @@ def conditional_logit(data, outcome: str, covariates: Sequence[str], group: str,
     def gradient(params):
         return _sum_evals(_gather(client, _clogit_eval, parts, params=params, want_hess=False))[:2]
 
-    k = len(kept)
-    null = None if has_offset else (ll0, score0[kept], hess0[np.ix_(kept, kept)])
+    k = len(names)
     clock.append(time.perf_counter())
     opt = newton(derivatives, np.zeros(k), initial=null, gradient=gradient, tol=tol, maxiter=maxiter)
     clock.append(time.perf_counter())
@@ -475,18 +633,27 @@ def conditional_logit(data, outcome: str, covariates: Sequence[str], group: str,
         info_clusters: tuple[tuple[str, str], ...] = ()
     else:
         pieces = _gather(client, _clogit_cluster_scores, parts, params=opt.x, by_group=cov_type == "robust")
-        cov = sandwich(bread, np.concatenate([s for _, s in pieces]), np.concatenate([lab for lab, _ in pieces]),
-                       adjustment=adjustment, nobs=nobs, t_reference=t_reference)
+        scores, labels = np.concatenate([pc[1] for pc in pieces]), np.concatenate([pc[0] for pc in pieces])
+        if weights is not None and weight_type == "fweight":  # the expanded data's sandwich, as in memory
+            gw = np.concatenate([pc[2] for pc in pieces])
+            cov = sandwich(bread, scores / gw[:, None], None if cov_type == "robust" else labels,
+                           adjustment=adjustment, nobs=nobs, t_reference=t_reference, frequency=gw)
+        else:
+            cov = sandwich(bread, scores, labels, adjustment=adjustment, nobs=nobs, t_reference=t_reference)
         info_clusters = (("Clusters", f"{cov.n_clusters:,}"),)
         if cov_type == "cluster":  # as the in-memory fit: the cluster variable's name
             info_clusters += (("Cluster variable", str(cluster)),)
+    if weights is not None:
+        total = sum(_gather(client, _weight_sum, parts))
+        info_clusters = (("Weights", f"{weight_type} (one per group, sum {total:,.6g})"), *info_clusters)
     llnull = null[0] if null is not None else derivatives(np.zeros(k))[0]
     n_parts = len(parts)
     client.cancel(parts)
     clock.append(time.perf_counter())
     model = DistributedFit(kind="conditional logit", exog_names=tuple(names), nobs=nobs, n_groups=n_groups,
                            n_partitions=n_parts, shuffled=shuffled, dropped=tuple(dropped),
-                           seconds=tuple(zip(("prepare", "newton", "covariance"), np.diff(clock).tolist())))
+                           seconds=tuple(zip(("prepare", "newton", "covariance"), np.diff(clock).tolist())),
+                           time_name=time_effects)
     return ConditionalLogitResults(
         model_name="Conditional (fixed-effects) logit, exact likelihood",
         outcome=outcome,

@@ -1,0 +1,183 @@
+"""``load_panel(..., engine="dask")``: a partitioned Parquet panel validated partition by partition.
+
+One pass over the partitions (the plan's columns only) runs :func:`famtrial.panel._validate`, the
+in-memory loader's checks, on each partition, and returns small pieces: the partition's raw parent
+labels, its first failing row check (a :class:`~famtrial.panel.PanelError` whose parts are its
+count, example ids and values), the totals of the checks that need the whole panel (months
+window, implementation month, missing values, both arms present, families across parents) and its
+report pieces. The client then makes the whole panel's decisions in the in-memory order:
+
+- **a parent in two partitions**: the raw frame is shuffled by parent (``DataFrame.shuffle``, one
+  all-to-all transfer of the plan's columns) and the pass repeated, so every parent's rows lie in
+  one partition; the loaded panel's partitions are aligned on the parent;
+- **the first failing check** over all partitions (checks are numbered in the order
+  ``_validate`` makes them): a whole-panel check runs on the partitions' summed totals; a row
+  check's error is the partitions' errors combined (counts summed, the first five parent ids and
+  three values in partition order, for checks after sorting the five smallest ids), word for word
+  the message the whole panel gives in memory when the partitions are consecutive blocks of it;
+- **families across partitions** (a family in two offices, a family's parents with two arms): the
+  same check function on the partitions' one-row-per-parent frames;
+- **the report**: sums and distinct values of the partitions' pieces (``_structure_total``).
+
+Duplicated parent-months and a parent whose arm, family or office changes are within a parent, so
+within a partition once the partitions are aligned. The returned panel's ``data`` is a lazy Dask
+DataFrame: each partition is read and validated again when it is computed (the validation costs
+about what the read does), so a fit reads the dataset once more rather than holding it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from famtrial.panel import (
+    LoadReport,
+    Panel,
+    PanelError,
+    _check_columns,
+    _Checks,
+    _combine_fail,
+    _plan_from_columns,
+    _structure_part,
+    _structure_total,
+    _validate,
+)
+
+__all__ = ["load_partitioned"]
+
+
+class _PartitionChecks(_Checks):
+    """On one partition: a whole-panel check records the partition's totals instead of running."""
+
+    def __init__(self):
+        super().__init__()
+        self.totals: list[tuple[int, object, dict]] = []
+
+    def __call__(self, check, totals: dict, plan) -> None:
+        self.step += 1
+        self.totals.append((self.step, check, totals))
+
+
+def _raw_parents(frame: pd.DataFrame, parent: str) -> np.ndarray:
+    try:
+        return pd.unique(frame[parent].dropna())
+    except TypeError:  # unhashable ids: the row check reports them
+        return np.zeros(0)
+
+
+def _summarise(frame: pd.DataFrame, plan, missing: str, required: list[str]) -> dict:
+    """One partition's pass: raw parents, first failure, whole-panel totals, report pieces, empty meta."""
+    cols = plan.columns
+    checks = _PartitionChecks()
+    out = {"n": len(frame), "parents": _raw_parents(frame, cols.parent), "failure": None, "meta": None}
+    if not len(frame):  # an empty file: nothing to check or count
+        return {**out, "totals": [], "agg": {"outside": 0, "counts": {}, "rows_dropped": 0, "parents_dropped": 0},
+                "structure": {"rows": 0}}
+    try:
+        data, agg = _validate(frame[required].reset_index(drop=True), plan, missing, len(frame), checks)
+    except PanelError as err:
+        out.update(failure=(checks.step, err.parts[-1], err, checks.sorted), totals=checks.totals)
+        return out
+    out.update(totals=checks.totals, agg=agg, meta=data.iloc[:0],
+               structure=_structure_part(data, cols, pd.Period(plan.baseline, "M")))
+    return out
+
+
+def _validated(frame: pd.DataFrame, plan, missing: str, required: list[str]) -> pd.DataFrame:
+    """One partition of the loaded panel: converted, sorted and checked row by row again (the
+    whole-panel checks passed at load time and are not repeated on the partition alone)."""
+    return _validate(frame[required].reset_index(drop=True), plan, missing, len(frame), _PartitionChecks())[0]
+
+
+def _merge(key: str, values: list):
+    """The whole panel's total ``key`` from the partitions' totals."""
+    first = values[0]
+    if key == "first":
+        return min(values)
+    if key == "last":
+        return max(values)
+    if key == "missing":
+        return first
+    if key == "counts":
+        out: dict = {}
+        for v in values:  # the first partition's column order, then columns first seen later
+            for c, n in v.items():
+                out[c] = out.get(c, 0) + n
+        return out
+    if key == "ids":
+        out = {}
+        for v in values:
+            for c, ids in v.items():
+                out.setdefault(c, []).extend(ids)
+        return out
+    if key == "per":
+        return pd.concat(values, ignore_index=True)
+    if isinstance(first, np.ndarray):
+        return np.concatenate(values) if key == "per_rows" else np.sum(values, axis=0)
+    return sum(values)
+
+
+def _first_failure(summaries: list[dict], plan, order: list[str]) -> None:
+    """Raise the whole panel's first failing check, if any, in ``_validate``'s order."""
+    failures = [s["failure"] for s in summaries if s["failure"] is not None]
+    first = min(((f[0], f[1]) for f in failures), default=(np.inf, 0))
+    steps = sorted({step for s in summaries for step, _, _ in s["totals"] if step < first[0]})
+    for step in steps:  # every partition reached these (none failed earlier)
+        entries = [t for s in summaries for t in s["totals"] if t[0] == step]
+        check, keys = entries[0][1], entries[0][2].keys()
+        totals = {k: _merge(k, [e[2][k] for e in entries]) for k in keys}
+        if "counts" in totals:  # the plan's column order, as in memory
+            totals["counts"] = {c: totals["counts"][c] for c in order if c in totals["counts"]}
+        if "per" in totals:  # one row per parent in the order of the parents, as in memory
+            totals["per"], totals["per_rows"] = _sorted_parents(totals["per"], totals["per_rows"], plan)
+        check(totals, plan)
+    if failures:
+        same = [f for f in failures if (f[0], f[1]) == first]
+        raise _combine_fail([f[2] for f in same], sort_ids=same[0][3])
+
+
+def _sorted_parents(per: pd.DataFrame, per_rows: np.ndarray, plan) -> tuple[pd.DataFrame, np.ndarray]:
+    try:
+        codes = pd.factorize(per[plan.columns.parent], sort=True)[0]
+    except TypeError:
+        return per, per_rows
+    order = np.argsort(codes, kind="stable")
+    return per.take(order).reset_index(drop=True), per_rows[order]
+
+
+def load_partitioned(raw, source_name: str, present: list[str], plan, columns, implementation, baseline,
+                     missing: str) -> Panel:
+    """The Dask branch of :func:`famtrial.panel.load_panel` (``raw``: a lazy Dask DataFrame of the plan's columns)."""
+    import dask
+
+    if columns is not None:  # bare Columns: the variants are the variant column's values among offered parents
+        small = [c for c in (columns.arm, columns.model) if c is not None and c in raw.columns]
+        plan = _plan_from_columns(raw[small].drop_duplicates().compute() if small else raw._meta, columns,
+                                  implementation, baseline)
+    cols = plan.columns
+    required = cols.required()
+    _check_columns(pd.Index(raw.columns), required, present, lambda: int(raw.map_partitions(len).sum().compute()))
+    raw = raw[required]
+    shuffled = False
+    while True:
+        tasks = [dask.delayed(_summarise, pure=True)(p, plan, missing, required) for p in raw.to_delayed()]
+        summaries = list(dask.compute(*tasks))
+        labels = [s["parents"] for s in summaries if len(s["parents"])]
+        if shuffled or len(labels) < 2 or not pd.Index(np.concatenate(labels)).has_duplicates:
+            break
+        raw = raw.shuffle(on=cols.parent, npartitions=raw.npartitions)  # bring each parent's rows together
+        shuffled = True
+    rows_read = sum(s["n"] for s in summaries)
+    _first_failure(summaries, plan, [*cols.outcomes, *cols.covariates])
+    aggs = [s["agg"] for s in summaries]
+    counts = _merge("counts", [a["counts"] for a in aggs])
+    counts = {c: counts[c] for c in (*cols.outcomes, *cols.covariates) if c in counts}
+    dims = _structure_total([s["structure"] for s in summaries], cols)
+    report = LoadReport(rows_read=rows_read, rows_kept=dims["rows_kept"], source=source_name, dropped_missing=counts,
+                        rows_dropped_missing=sum(a["rows_dropped"] for a in aggs),
+                        parents_dropped_missing=sum(a["parents_dropped"] for a in aggs),
+                        rows_outside_window=sum(a["outside"] for a in aggs),
+                        **{k: v for k, v in dims.items() if k != "rows_kept"})
+    meta = next(s["meta"] for s in summaries if s["n"])
+    data = raw.map_partitions(_validated, plan, missing, required, meta=meta, align_dataframes=False)
+    return Panel(data=data, plan=plan, report=report)

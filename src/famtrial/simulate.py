@@ -743,6 +743,30 @@ def _match_logit_normal(mean: float, var: float) -> tuple[float, float]:
     return mu_for(sd), float(sd)
 
 
+def _shared_cov(mu: float, sd: float, share: float, nodes: int = 40) -> float:
+    """Covariance of ``expit(mu + sd U_1)`` and ``expit(mu + sd U_2)`` when ``U_1, U_2`` are N(0, 1) with
+    correlation ``share`` (a common component of variance ``share``): ``Var_S(E[expit | S])``."""
+    x, w = np.polynomial.hermite_e.hermegauss(nodes)
+    w = w / w.sum()
+    share = float(np.clip(share, 0.0, 1.0))
+    cond = expit(mu + sd * (np.sqrt(share) * x[:, None] + np.sqrt(1 - share) * x[None, :])) @ w
+    m = float(cond @ w)
+    return float(((cond - m) ** 2) @ w)
+
+
+def _share_for(mu: float, sd: float, cov: float, floor: float = 0.0) -> float:
+    """The correlation ``share`` in [floor, 1] with ``_shared_cov(mu, sd, share) - _shared_cov(mu, sd, floor) = cov``."""
+    from scipy.optimize import brentq
+
+    base = _shared_cov(mu, sd, floor)
+    f = lambda share: _shared_cov(mu, sd, share) - base - cov  # noqa: E731
+    if sd <= 0 or f(floor) >= 0:
+        return floor
+    if f(1.0) <= 0:
+        return 1.0
+    return float(brentq(f, floor, 1.0))
+
+
 def _parent_means(y: pd.Series, parent: pd.Series) -> tuple[np.ndarray, np.ndarray, pd.Index]:
     g = y.groupby(parent, sort=True)
     return g.mean().to_numpy(float), g.size().to_numpy(float), g.mean().index
@@ -778,12 +802,16 @@ def calibrate(panel, *, outcomes: Sequence[str] | None = None) -> TrialDesign:
     * **intercepts** (method of moments on the pre-implementation months, ``n_i`` months of parent i,
       ``ybar_i`` its mean): ``m`` = mean of ``ybar_i``; between-parent variance of the probabilities
       ``V = Var(ybar_i) - mean(ybar_i (1 - ybar_i) / (n_i - 1))`` (the binomial within-parent part
-      removed); ``(mu, s)`` solve ``E expit(mu + s Z) = m``, ``Var expit(mu + s Z) = V``; the office
-      share ``r = V_o / V`` with ``V_o = Var_o(mean_o ybar) - mean_o(Var_o(ybar) / n_o)`` (clipped to
-      [0, 1]) splits ``s^2`` into ``office_intercept_sd^2 = r s^2`` and ``intercept_sd^2 = (1 - r) s^2``;
-      ``intercept_mean = mu - trend * (mean pre-period month index) - sum_k slope_k * (baseline mean of
-      x_k)``. ``family_correlation``: the covariance of the two parents' ``ybar`` (centred at their office
-      mean) over ``(1 - r) V``, averaged over outcomes, clipped to [0, 1].
+      removed); ``(mu, s)`` solve ``E expit(mu + s Z) = m``, ``Var expit(mu + s Z) = V`` (Gauss-Hermite);
+      the office share ``r`` of the logit-scale variance solves ``C(r) = V_o``, where ``C(r)`` is the
+      covariance of two parents' probabilities whose logit intercepts correlate ``r`` and
+      ``V_o = Var_o(mean_o ybar) - mean_o(Var_o(ybar) / n_o)`` (the between-office variance of the
+      office means, sampling part removed); ``office_intercept_sd^2 = r s^2``, ``intercept_sd^2 =
+      (1 - r) s^2``; ``intercept_mean = mu - trend * (mean pre-period month index) - sum_k slope_k *
+      (baseline mean of x_k)``. ``family_correlation`` ``rho``: the shared share ``q`` solving
+      ``C(q) - C(r)`` = mean product of the two parents' ``ybar`` (centred at their office mean) in
+      two-parent families, ``rho = (q - r) / (1 - r)``, averaged over outcomes. (Shares on the logit
+      scale, matched on the probability scale: a moment estimator, not a likelihood one.)
 
     The simulator's parents are conditionally independent over months given their intercept, so a
     calibrated design reproduces base rates, trends and variance components, not month-to-month
@@ -890,13 +918,14 @@ def calibrate(panel, *, outcomes: Sequence[str] | None = None) -> TrialDesign:
         frame = pd.DataFrame({"ybar": ybar, "office": office, "family": parent_family.reindex(ids).to_numpy()})
         by_office = frame.groupby("office")["ybar"]
         v_office = float(by_office.mean().var(ddof=1) - (by_office.var(ddof=1) / by_office.size()).mean())
-        r = float(np.clip(v_office / v_total, 0.0, 1.0)) if v_total > 0 else 0.0
         mu, s = _match_logit_normal(m, v_total)
+        r = _share_for(mu, s, v_office)
         frame["dev"] = frame["ybar"] - by_office.transform("mean")
         pairs = frame.groupby("family")["dev"].agg(["size", "first", "last"])
         pairs = pairs[pairs["size"] == 2]
-        if len(pairs) > 1 and v_total > 0 and r < 1:
-            rhos.append(float(np.clip((pairs["first"] * pairs["last"]).mean() / ((1 - r) * v_total), 0.0, 1.0)))
+        if len(pairs) > 1 and s > 0 and r < 1:
+            shared = _share_for(mu, s, float((pairs["first"] * pairs["last"]).mean()), floor=r)
+            rhos.append((shared - r) / (1 - r))
         shift = sum(slope * float(at_base[c].mean()) for c, slope in slopes)
         outs.append(Outcome(name=column, intercept_mean=float(mu - trend * t_pre - shift),
                             intercept_sd=float(s * np.sqrt(1 - r)), trend=trend,

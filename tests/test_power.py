@@ -364,3 +364,26 @@ def test_a_dask_local_cluster_gives_the_serial_results(dask_client):
     pd.testing.assert_frame_equal(serial.summary, on_cluster.summary)
     replica = dict(effect_or=1.0, n_sims=2, seed=3, tests=("cluster_z", "t"), progress=False)
     pd.testing.assert_frame_equal(power(**replica).simulations, power(client=dask_client, **replica).simulations)
+
+
+def test_main_takes_a_plan_in_the_scenario_file(tmp_path, capsys):
+    scenario = tmp_path / "scenario.toml"
+    scenario.write_text('''plan = "casework"
+n_sims = 2
+seed = 4
+tests = ["t"]
+[grid]
+effect_or = [1.0, 1.5]
+offices = [6]
+''')
+    assert main([str(scenario), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    assert "outcome work" in capsys.readouterr().out
+    assert len(pd.read_csv(tmp_path / "out" / "simulations.csv")) == 4
+    scenario.write_text(scenario.read_text() + '[analysis]\nthreshold = 0.3\n')
+    with pytest.raises(SystemExit) as info:
+        main([str(scenario), "--out", str(tmp_path / "out")])
+    assert info.value.code == 2 and "['threshold'] cannot be combined with a plan" in capsys.readouterr().err
+    scenario.write_text(f'plan = "casework"\ndesign = "{CASEWORK}"\n')
+    with pytest.raises(SystemExit) as info:
+        main([str(scenario), "--out", str(tmp_path / "out")])
+    assert info.value.code == 2 and "give exactly one of plan" in capsys.readouterr().err

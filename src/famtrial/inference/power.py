@@ -1,8 +1,11 @@
 r"""Power, minimum detectable effects and operating characteristics by simulation, for this analysis.
 
-Each simulated trial is drawn from a :class:`famtrial.simulate.TrialDesign` (``simulate_panel``),
-put through the analysis (the office exclusion rule, the primary fixed-effects logit with SE
-clustered by office) and tested with the chosen tests of ``H0: b = 0`` at level ``alpha``:
+Each simulated trial is drawn from a source: the replica's generator (the default,
+:func:`famtrial.synthetic.generate` in the size study's pure form), a :class:`famtrial.simulate.TrialDesign`
+calibrated to a plan's data (:func:`famtrial.simulate.calibrate`), or a given TrialDesign
+(``simulate_panel``); it is put through the analysis (the plan's office exclusion rule and primary
+fixed-effects logit with SE clustered by office, or for a bare design the ``threshold``/``unit``/``trend``
+arguments) and tested with the chosen tests of ``H0: b = 0`` at level ``alpha``:
 
 ==================  ==================================================================================
 ``cluster_z``       cluster-robust Wald z against N(0, 1) (Stata ``clogit ..., vce(cluster office)``)
@@ -27,7 +30,9 @@ heterogeneity (``office_effect_sd > 0``) the fixed-effects estimate targets an i
 average of office effects, so bias then includes that difference.
 
 Seeds: simulation r of every scenario draws from ``SeedSequence(seed).spawn(n_sims)[r]`` (the
-panel, the bootstrap weights and the re-draws from its children), so scenarios share their random
+panel from its child 0, the randomization re-draws from child 1, the bootstrap weights from child 2;
+children 0 and 1 are the size study's, so ``benchmarks/size_study.py``'s replication with that
+sequence is this simulation: :func:`one_trial`), so scenarios share their random
 numbers (common random numbers: power curves are smooth in the effect, differences between
 scenarios are estimated more precisely than the per-scenario MC SEs suggest) and results are
 identical serially, in processes (``n_jobs``) or on a Dask client.

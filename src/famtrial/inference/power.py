@@ -269,6 +269,8 @@ class PowerResult:
         ``cover_<test>``, ``error`` (the reason a trial could not be analysed, else missing).
     tests, alpha, n_sims, seed, outcome, analysis, elapsed
         The run's settings and its wall time in seconds.
+    varied, model
+        The grid arguments given; the analysis in words (model, time adjustment, covariates, rule, plan).
     """
 
     scenarios: pd.DataFrame
@@ -282,6 +284,7 @@ class PowerResult:
     analysis: str
     elapsed: float
     varied: tuple[str, ...] = field(default=())
+    model: str = "fixed-effects logit (parent effects, linear trend), SE clustered by office"
 
     def power(self, test: str | None = None) -> pd.DataFrame:
         """Long table: one row per scenario and test with the grid values, ``power`` and ``mc_se``."""
@@ -357,8 +360,7 @@ class PowerResult:
                                                       zip(s[f"coverage_{t}"], s[f"coverage_{t}_mc_se"])]
         display["offices analysed"] = s["offices_analysed"].map("{:.1f}".format)
         display["simulations (failed)"] = [f"{n} ({f})" for n, f in zip(s["simulations"], s["failed"])]
-        model = ("fixed-effects logit (parent effects, linear trend), SE clustered by office"
-                 if self.analysis == "fe" else "cross-sectional logit on the arm, SE clustered by office")
+        model = self.model if self.analysis == "fe" else "cross-sectional logit on the arm, SE clustered by office"
         notes = (f"{self.n_sims} simulated trials per scenario (seed {self.seed}), outcome {self.outcome}; {model}. "
                  f"Power: rejection of H0: no effect at {self.alpha:g}, percent (Monte Carlo SE). Bias: mean "
                  "log-OR estimate minus the true log-OR. Coverage: non-rejection of the true log-OR. "
@@ -724,9 +726,14 @@ def power(source: TrialDesign | str | Path | None = None, *, outcome: str | None
     if not ok.any():
         raise ValueError(f"no simulated trial could be analysed; first error: {sims['error'].iloc[0]}")
     summary = _summarise(sims, scenarios, tests, alpha)
+    time_text = {"linear": "linear trend", "months": "month effects", "none": "no time adjustment"}[trend]
+    rule = "no exclusion rule" if threshold is None else f"offices with a control share >= {threshold:.3g} of {unit}s"
+    model = (f"fixed-effects logit (parent effects, {time_text}"
+             + (f", {', '.join(src.covariates)}" if src.covariates else "")
+             + f"), SE clustered by office; {rule}" + (f"; plan {src.plan.name!r}" if src.plan is not None else ""))
     return PowerResult(scenarios=scenarios, summary=summary, simulations=sims, tests=tests, alpha=float(alpha),
                        n_sims=int(n_sims), seed=seed, outcome=outcome, analysis=analysis, elapsed=elapsed,
-                       varied=varied)
+                       varied=varied, model=model)
 
 
 def minimum_detectable_effect(source: TrialDesign | str | Path | None = None, *, power_target: float = 0.8,

@@ -128,6 +128,8 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
                 rate = float((grp[col] <= level).mean())
                 row |= {f"rejects_{level:g}": rate, f"mc_se_{level:g}": float(np.sqrt(rate * (1 - rate) / n))}
             cover = {"p_z": "cover_z", "p_t": "cover_t", "p_sb": "cover_sb"}.get(col)
+            # cover_*: 1/0 (does not reject the true tau at 5%); CSVs of the earlier script hold that test's
+            # p-value instead: "> ALPHA" reads both the same way
             if cover in grp and grp[cover].notna().any():
                 c = float((grp[cover] > ALPHA).mean())
                 row |= {"coverage_95": c, "coverage_mc_se": float(np.sqrt(c * (1 - c) / n))}

@@ -77,8 +77,9 @@ def _stages(design, outcome: str, threshold: float, unit: str, ri_draws: int, se
     frame, _ = fe_design(sample, outcome)
     out["FE logit (cluster z, t)"] = time.perf_counter() - t
     t = time.perf_counter()
-    score_bootstrap(fit, "coordinator_pooled", frame[cols.office], conf_int=False, seed=seed)
-    score_bootstrap(fit, "coordinator_pooled", frame[cols.office], null=0.2, conf_int=False, seed=seed)
+    term = sample.plan.term("pooled")
+    score_bootstrap(fit, term, frame[cols.office], conf_int=False, seed=seed)
+    score_bootstrap(fit, term, frame[cols.office], null=0.2, conf_int=False, seed=seed)
     out["score bootstrap (p + coverage)"] = time.perf_counter() - t
     t = time.perf_counter()
     randomization_test(sample, outcome, n_perm=ri_draws, seed=seed, n_jobs=1, progress=False)

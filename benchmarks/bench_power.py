@@ -74,7 +74,7 @@ def _stages(design, outcome: str, threshold: float, unit: str, ri_draws: int, se
     out["load + exclusion rule"] = time.perf_counter() - t
     t = time.perf_counter()
     fit = fe_model(sample, outcome)
-    frame, _ = fe_design(sample, outcome)
+    frame, regressors = fe_design(sample, outcome)
     out["FE logit (cluster z, t)"] = time.perf_counter() - t
     t = time.perf_counter()
     term = sample.plan.term("pooled")
@@ -84,7 +84,8 @@ def _stages(design, outcome: str, threshold: float, unit: str, ri_draws: int, se
     t = time.perf_counter()
     randomization_test(sample, outcome, n_perm=ri_draws, seed=seed, n_jobs=1, progress=False)
     out[f"randomization ({ri_draws} re-draws)"] = time.perf_counter() - t
-    out["_frame"] = frame  # for R
+    out["_frame"] = frame[[cols.parent, outcome, *regressors]]  # for R: the model's columns only
+    out["_regs"] = regressors
     out["_rows"] = len(frame)
     out["_parents"] = int(sample.report.parents)
     out["_offices"] = int(sample.report.offices)
@@ -127,13 +128,13 @@ def main(argv=None) -> int:
 
     if not args.no_r and shutil.which("Rscript"):
         frame = last["_frame"]
-        regs = [c for c in frame.columns if c not in ("pid", "kontor", args.outcome)]
+        regs = last["_regs"]
         with tempfile.TemporaryDirectory() as tmp:
             csv, script = Path(tmp) / "panel.csv", Path(tmp) / "fit.R"
             frame.to_csv(csv, index=False)
             script.write_text(R_SCRIPT)
             # survival's exact method has no robust variance: model-based SEs, as in bench_clogit.py
-            formula = f"{args.outcome} ~ {' + '.join(regs)} + strata(pid)"
+            formula = f"{args.outcome} ~ {' + '.join(regs)} + strata({design.columns.parent})"
             times = []
             for _ in range(3):
                 res = subprocess.run(["Rscript", str(script), str(csv), formula], capture_output=True, text=True)

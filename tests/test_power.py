@@ -387,3 +387,15 @@ offices = [6]
     with pytest.raises(SystemExit) as info:
         main([str(scenario), "--out", str(tmp_path / "out")])
     assert info.value.code == 2 and "give exactly one of plan" in capsys.readouterr().err
+
+
+def test_one_trial_is_power_simulation_r_for_a_design():
+    """``one_trial(SeedSequence(s).spawn(n)[r], design, effect_or=OR)`` is row r of ``power(design, seed=s)``."""
+    from famtrial.inference.power import one_trial
+
+    res = power(_small(), effect_or=1.4, n_sims=2, seed=6, tests=("t", "score_bootstrap"), progress=False)
+    row = one_trial(np.random.SeedSequence(6).spawn(2)[1], _small(), effect_or=1.4, tests=("t", "score_bootstrap"))
+    got = res.simulations.iloc[1]
+    assert row["sim"] == 0 and got["sim"] == 1  # one_trial numbers its single simulation 0
+    for key in ("estimate", "se", "p_t", "p_score_bootstrap", "cover_t", "offices_analysed"):
+        assert row[key] == got[key], key

@@ -52,6 +52,7 @@ import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import EllipsisType
 from typing import Literal
 
 import numpy as np
@@ -593,7 +594,7 @@ def one_trial(seed_sequence: np.random.SeedSequence, source: TrialDesign | str |
 def power(source: TrialDesign | str | Path | None = None, *, outcome: str | None = None, effect_or=None,
           offices=None, families_per_office=None, months_pre=None, months_post=None, control_share=None,
           n_sims: int = 100, tests: Sequence[str] = TESTS, alpha: float = 0.05, analysis: Analysis = "fe",
-          threshold=..., unit: Literal["family", "parent"] | None = None,
+          threshold: float | None | EllipsisType = ..., unit: Literal["family", "parent"] | None = None,
           trend: Literal["linear", "months", "none"] | None = None, ri_draws: int = 19, month: str | None = None,
           seed: int | None = 20261130, n_jobs: int | None = 1, client=None, progress: bool = True) -> PowerResult:
     """Power of the trial's analysis by simulation, over a grid of design choices.
@@ -636,7 +637,7 @@ def power(source: TrialDesign | str | Path | None = None, *, outcome: str | None
         ``month`` (default: the last month) on the arm, SE clustered by office (the analytic
         cross-check's analysis; ``randomization`` is then not available).
     threshold, unit, trend
-        For a TrialDesign only (default 1/3 on families, linear trend): the office exclusion rule of
+        For a TrialDesign only (default, written ``...``/``None``: 1/3 on families, linear trend): the office exclusion rule of
         :func:`famtrial.analysis_sample` (``threshold=None``: no rule) and the time adjustment. With a
         plan or the replica the plan's ``[sample]`` rule and model apply; giving them raises.
     ri_draws : int

@@ -125,15 +125,20 @@ def _check_factors(spec: ModelSpec, categorical: Sequence[str], formula: str) ->
                                    "DataFrame: add it as a column (e.g. ddf['pos'] = ddf.x > 0) and write C(pos)")
 
 
-def _partition_design(frame: pd.DataFrame, present: list[str], lhs_spec: ModelSpec, design: _Design,
+def _partition_design(frame: pd.DataFrame, formula: str, present: list[str], lhs_spec: ModelSpec, design: _Design,
                       time_column: str | None, extras: list[str], meta: pd.DataFrame | None) -> pd.DataFrame:
-    """One partition's complete rows as [outcome, regressors..., extras..., time column]."""
+    """One partition's complete rows as [outcome, regressors..., extras..., time column]; formulaic's
+    error (a NaN from a transformation) as the in-memory :class:`FormulaError`, re-raised on the client."""
     rows = frame.loc[frame[present].notna().all(axis=1).to_numpy()]
     if meta is not None and len(rows) == 0:
         return meta
-    y = lhs_spec.get_model_matrix(rows, na_action="raise")
+    try:
+        y = lhs_spec.get_model_matrix(rows, na_action="raise")
+        x = design.get_model_matrix(rows)
+    except (FormulaicError, KeyError, NameError, ValueError, TypeError) as err:
+        raise FormulaError(f"cannot build the design of {formula!r}: {err}") from None
     out = pd.concat([pd.DataFrame(np.asarray(y, dtype=float), columns=[str(c) for c in y.columns],
-                                  index=rows.index), design.get_model_matrix(rows)], axis=1)
+                                  index=rows.index), x], axis=1)
     if time_column is not None:
         effects = [f"C({design.time_var})[T.{lev}]" for lev in design.time_levels[1:]]
         out = out.drop(columns=effects)
@@ -189,7 +194,9 @@ def _prepare(formula: str, data: Any, extra: list[str], allow_group: bool, weigh
     meta_in = data[present]._meta
     skeleton = _skeleton(sample, levels, meta_in)
     try:
-        mm = parsed.get_model_matrix(skeleton, na_action="raise")
+        # "ignore": a stateful transform of the skeleton's constant columns (scale) may be NaN; it raises just below,
+        # and a NaN of the data raises in the partitions (_partition_design)
+        mm = parsed.get_model_matrix(skeleton, na_action="ignore")
     except (FormulaicError, KeyError, NameError, ValueError, TypeError) as err:
         raise FormulaError(f"cannot build the design of {formula!r}: {err}") from None
     if mm.lhs.shape[1] != 1:
@@ -200,7 +207,7 @@ def _prepare(formula: str, data: Any, extra: list[str], allow_group: bool, weigh
     design = _Design(mm.rhs.model_spec, time_var, tuple(levels[time_var]) if time_var else ())
     time_column = f"C({time_var})" if time_var is not None and not weighted else None
     extras = [c for c in (group, *extra) if c is not None]
-    args = (present, mm.lhs.model_spec, design, time_column, extras)
+    args = (formula, present, mm.lhs.model_spec, design, time_column, extras)
     meta = _partition_design(skeleton, *args, None).iloc[:0]
     frame = data[present].map_partitions(_partition_design, *args, meta, meta=meta, align_dataframes=False)
     outcome = str(mm.lhs.columns[0])

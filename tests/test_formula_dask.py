@@ -146,3 +146,18 @@ def test_design_error_in_a_partition_as_in_memory(dask_client, frame):
     with pytest.raises(FormulaError) as dsk:
         famtrial.clogit(formula, partitioned(frame, 3))
     assert str(dsk.value) == str(mem.value)
+
+
+def test_dask_default_dtypes(dask_client, frame):
+    """Dask's own conversion of text to ``string[pyarrow]`` (``dd.from_pandas``), a boolean and a
+    categorical column with unused categories: the in-memory fit of the pandas frame."""
+    import dask.dataframe as dd
+
+    data = frame.assign(b=frame.x1 > 0.5, cat=pd.Categorical(frame.g.fillna("a"), categories=["d", "c", "b", "a", "z"]))
+    formula = "y ~ x1 + g + b + cat + C(month) | parent_id"
+    expected = famtrial.clogit(formula, data, vcov={"CRV1": "office"})
+    assert "cat[T.z]" in expected.params.index or any("cat[T.z]" in d.names for d in expected.dropped)
+    for n in PARTITIONS:
+        ddf = dd.from_pandas(data, npartitions=n, sort=False)
+        assert str(ddf.dtypes["g"]) != "object"
+        assert_same(famtrial.clogit(formula, ddf, vcov={"CRV1": "office"}), expected)

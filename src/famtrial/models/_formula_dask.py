@@ -97,13 +97,21 @@ def _first_pass(frame: pd.DataFrame, present: list[str], categorical: list[str])
             "levels": {c: pd.unique(rows[c].to_numpy()) for c in categorical}, "sample": rows.head(1)}
 
 
+def _plain_strings(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text columns of a string dtype (Dask's default ``string[pyarrow]``) as object columns, which
+    formulaic encodes as categorical (it reads a ``string`` column as numerical), as pandas' own text."""
+    text = [c for c in frame.columns if pd.api.types.is_string_dtype(frame[c].dtype)
+            and not isinstance(frame[c].dtype, pd.CategoricalDtype) and frame[c].dtype != object]
+    return frame.astype(dict.fromkeys(text, object)) if text else frame
+
+
 def _skeleton(sample: pd.DataFrame, levels: dict[str, list[Any]], meta: pd.DataFrame) -> pd.DataFrame:
     """A small frame holding every level of every categorical variable (other columns: one real row's values)."""
     n = max([1, *(len(v) for v in levels.values())])
     frame = pd.DataFrame({c: np.repeat(sample[c].to_numpy(), n) for c in sample.columns})
     for c, values in levels.items():
         frame[c] = [values[i % len(values)] for i in range(n)]
-    return frame.astype(meta.dtypes.to_dict())
+    return _plain_strings(frame.astype(meta.dtypes.to_dict()))
 
 
 def _check_factors(spec: ModelSpec, categorical: Sequence[str], formula: str) -> None:
@@ -129,7 +137,7 @@ def _partition_design(frame: pd.DataFrame, formula: str, present: list[str], lhs
                       time_column: str | None, extras: list[str], meta: pd.DataFrame | None) -> pd.DataFrame:
     """One partition's complete rows as [outcome, regressors..., extras..., time column]; formulaic's
     error (a NaN from a transformation) as the in-memory :class:`FormulaError`, re-raised on the client."""
-    rows = frame.loc[frame[present].notna().all(axis=1).to_numpy()]
+    rows = _plain_strings(frame.loc[frame[present].notna().all(axis=1).to_numpy()])
     if meta is not None and len(rows) == 0:
         return meta
     try:
@@ -175,7 +183,7 @@ def _prepare(formula: str, data: Any, extra: list[str], allow_group: bool, weigh
         raise FormulaError(f"formula {formula!r}: columns {missing_cols} are not in the data (columns: {columns})")
     present = list(dict.fromkeys(c for c in [*sorted(needed), *named] if c in columns))
     categorical = _categorical_candidates(f"{lhs} ~ {rhs}", data, present, time_var)
-    client = fdist._get_client(None)
+    client: Any = fdist._get_client(None)  # type: ignore[no-untyped-call]  # distributed.py is not strictly typed
     import dask
 
     passes = client.gather(client.compute([dask.delayed(_first_pass, pure=True)(p, present, categorical)  # type: ignore[attr-defined]
@@ -196,7 +204,8 @@ def _prepare(formula: str, data: Any, extra: list[str], allow_group: bool, weigh
     try:
         # "ignore": a stateful transform of the skeleton's constant columns (scale) may be NaN; it raises just below,
         # and a NaN of the data raises in the partitions (_partition_design)
-        mm = parsed.get_model_matrix(skeleton, na_action="ignore")
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mm = parsed.get_model_matrix(skeleton, na_action="ignore")
     except (FormulaicError, KeyError, NameError, ValueError, TypeError) as err:
         raise FormulaError(f"cannot build the design of {formula!r}: {err}") from None
     if mm.lhs.shape[1] != 1:

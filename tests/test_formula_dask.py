@@ -19,9 +19,8 @@ import pytest
 pytest.importorskip("dask.dataframe")
 pytest.importorskip("distributed")
 
-from conftest import PARTITIONS, partitioned  # noqa: E402
-
 import famtrial  # noqa: E402
+from conftest import PARTITIONS, partitioned  # noqa: E402
 from famtrial.models._formula_dask import DaskFormulaError  # noqa: E402
 from famtrial.models.formula import FormulaError  # noqa: E402
 

@@ -22,6 +22,7 @@ pytest.importorskip("distributed")
 import famtrial  # noqa: E402
 from conftest import PARTITIONS, partitioned  # noqa: E402
 from famtrial.models._formula_dask import DaskFormulaError  # noqa: E402
+from famtrial.models.base import DropRecord  # noqa: E402
 from famtrial.models.formula import FormulaError  # noqa: E402
 
 RTOL, ATOL_LL = 1e-10, 1e-10
@@ -160,3 +161,18 @@ def test_dask_default_dtypes(dask_client, frame):
         ddf = dd.from_pandas(data, npartitions=n, sort=False)
         assert str(ddf.dtypes["g"]) != "object"
         assert_same(famtrial.clogit(formula, ddf, vcov={"CRV1": "office"}), expected)
+
+
+def test_clogit_hetero_equals_the_robust_column_fit(dask_client, frame):
+    """``vcov="hetero"`` (robust, clustered on the group; Stata ``vce(robust)``) against the
+    in-memory column API with ``robust=True`` on the complete rows, with month effects."""
+    complete = frame.dropna(subset=["x1", "z"])
+    expected = famtrial.conditional_logit(complete, "y", ["x1", "z"], group="parent_id", robust=True,
+                                          time_effects="month")
+    for n in PARTITIONS:
+        got = famtrial.clogit("y ~ x1 + z + C(month) | parent_id", partitioned(frame, n), vcov="hetero")
+        assert got.cov_type == expected.cov_type and got.n_clusters == expected.n_clusters
+        np.testing.assert_allclose(got.params.to_numpy(), expected.params.to_numpy(), rtol=RTOL)
+        np.testing.assert_allclose(got.bse.to_numpy(), expected.bse.to_numpy(), rtol=RTOL)
+        assert abs(got.llf - expected.llf) < ATOL_LL and got.nobs == expected.nobs
+        assert got.dropped[0] == DropRecord("rows", int(len(frame) - len(complete)), "missing values in x1 (3), z (90)")

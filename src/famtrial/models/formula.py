@@ -236,7 +236,9 @@ def logit(formula: str, data: pd.DataFrame, *, vcov: VcovSpec | None = None,
     ----------
     formula : str
         ``"y ~ arm + rwc_b + C(office)"``; an intercept is included unless ``0 +`` or ``- 1``.
-    data : DataFrame
+    data : DataFrame or dask.dataframe.DataFrame
+        A Dask DataFrame is fitted on its partitions (:mod:`famtrial.models._formula_dask`: the same
+        numbers; no weights, no ``"hetero"``, an intercept; weights, offset and cluster as column names).
     vcov : {"iid", "hetero"} or {"CRV1": column}, optional
         Default ``"iid"`` (``"hetero"`` with pweights, as Stata).
     weights : str or array-like, optional
@@ -302,7 +304,9 @@ def clogit(formula: str, data: pd.DataFrame, *, vcov: VcovSpec | None = None,
     Parameters
     ----------
     formula : str
-    data : DataFrame
+    data : DataFrame or dask.dataframe.DataFrame
+        A Dask DataFrame is fitted on its partitions (:mod:`famtrial.models._formula_dask`: the same
+        numbers; weights, offset and cluster as column names).
     vcov : {"iid", "hetero"} or {"CRV1": column}, optional
         Default ``"iid"`` (``"hetero"``, clustered on the group, with pweights). The cluster column
         must be constant within groups (e.g. office).

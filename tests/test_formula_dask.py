@@ -112,6 +112,7 @@ def test_logit_equals_in_memory(dask_client, frame, formula, kwargs):
 @pytest.mark.parametrize("call,formula,kwargs,match", [
     ("clogit", "y ~ center(x1) + C(month) | parent_id", {}, r"\['center\(x1\)'\].*learnt from the data"),
     ("logit", "y ~ scale(x1)", {}, r"\['scale\(x1\)'\]"),
+    ("logit", "y ~ x1 + lag(z)", {}, r"\['lag\(z\)'\] read neighbouring rows"),
     ("clogit", "y ~ x1 + C(x1 > 0) | parent_id", {}, r"categorical term 'C\(x1 > 0\)'"),
     ("clogit", "y ~ x1 | parent_id", {"weights": np.ones(3780)}, r"weights must be a column name.*ndarray"),
     ("clogit", "y ~ x1 | parent_id", {"vcov": {"CRV1": np.zeros(3780)}}, r"cluster.*must be a column name"),

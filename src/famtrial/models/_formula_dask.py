@@ -122,6 +122,12 @@ def _check_factors(spec: ModelSpec, categorical: Sequence[str], formula: str) ->
                                "data (center, scale, poly, splines), which on a Dask DataFrame would be learnt per "
                                "partition: compute the column on the whole data first (e.g. ddf['xc'] = ddf.x - "
                                "ddf.x.mean()) and name it in the formula")
+    ordered = sorted({str(f.expr) for term in spec.formula for f in term.factors
+                      if re.search(r"\b(lag|diff)\(", str(f.expr))})
+    if ordered:
+        raise DaskFormulaError(f"formula {formula!r}: the term(s) {ordered} read neighbouring rows, which on a Dask "
+                               "DataFrame would stop at partition edges: compute the column first (per parent, "
+                               "e.g. with groupby().shift()) and name it in the formula")
     for expr, (kind, _) in spec.encoder_state.items():
         if str(getattr(kind, "value", kind)) != "categorical":
             continue

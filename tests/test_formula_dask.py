@@ -40,14 +40,14 @@ def make_frame(seed: int = 7, parents: int = 420, months: int = 9) -> pd.DataFra
     month = np.tile(pd.date_range("2016-04-01", periods=months, freq="MS").to_numpy(), parents)
     eta = alpha + 0.6 * x1 + 0.4 * (g == "b") - 0.3 * (g == "d") + 0.1 * np.tile(np.arange(months), parents)
     y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(np.int64)
-    y[parent < 40] = 1  # uninformative parents (the first partitions hold few informative ones)
+    y[parent < 60] = 1  # uninformative parents: the first of 7 partitions holds no informative one
     frame = pd.DataFrame({"parent_id": parent, "office": office, "y": y, "x1": x1, "z": rng.gamma(2.0, size=n),
                           "g": g, "month": month, "office_level": office.astype(float),
                           "w": rng.integers(1, 4, parents)[parent].astype(float),
                           "off": 0.1 * rng.normal(size=n)})
     frame.loc[[3, 50, 700], "x1"] = np.nan
     frame.loc[[11, 900], "g"] = None
-    frame.loc[(frame.parent_id >= 150) & (frame.parent_id < 160), "z"] = np.nan  # all rows of some parents
+    frame.loc[(frame.parent_id >= 120) & (frame.parent_id < 180), "z"] = np.nan  # the third of 7 partitions
     return frame
 
 
@@ -176,4 +176,17 @@ def test_clogit_hetero_equals_the_robust_column_fit(dask_client, frame):
         np.testing.assert_allclose(got.params.to_numpy(), expected.params.to_numpy(), rtol=RTOL)
         np.testing.assert_allclose(got.bse.to_numpy(), expected.bse.to_numpy(), rtol=RTOL)
         assert abs(got.llf - expected.llf) < ATOL_LL and got.nobs == expected.nobs
-        assert got.dropped[0] == DropRecord("rows", int(len(frame) - len(complete)), "missing values in x1 (3), z (90)")
+        assert got.dropped[0] == DropRecord("rows", int(len(frame) - len(complete)), "missing values in x1 (3), z (540)")
+
+
+def test_design_of_an_emptied_partition(dask_client, frame):
+    """The partition whose rows all miss ``z`` gives an empty design with the others' columns and dtypes."""
+    from famtrial.models import _formula_dask
+
+    design, outcome, regressors, *_ = _formula_dask._prepare("y ~ np.log(z) + C(g) | parent_id",
+                                                             partitioned(frame, 7), [], True, False)
+    pieces = [p.compute() for p in design.to_delayed()]
+    assert [len(p) == 0 for p in pieces] == [False, False, True, False, False, False, False]
+    assert all(list(p.columns) == list(pieces[0].columns) and (p.dtypes == pieces[0].dtypes).all() for p in pieces)
+    # the one bare C() of a clogit is its categorical time effect: one column, not dummies
+    assert outcome == "y" and regressors == ["np.log(z)"] and "C(g)" in pieces[0].columns

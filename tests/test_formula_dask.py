@@ -92,6 +92,7 @@ def test_clogit_time_effects_take_the_categorical_path(dask_client, frame):
     expected = famtrial.clogit(formula, frame)
     got = famtrial.clogit(formula, partitioned(frame, 3))
     assert got.model.time_name == "C(month)"
+    assert "Formula" in str(got.summary()) and "Dask partitions" in str(got.summary())
     assert got.params.index[1].startswith("C(month)[T.2016-05-01")
     assert_same(got, expected)
     # the design predicts on new pandas rows as the in-memory fit's does

@@ -139,6 +139,7 @@ def test_errors_as_in_memory(dask_client, frame):
         famtrial.logit("y ~ x1 + nosuch", partitioned(frame, 3))
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered in log:RuntimeWarning")
 def test_design_error_in_a_partition_as_in_memory(dask_client, frame):
     """A transformation giving NaN on some rows (log of a negative) raises the in-memory message,
     from the partition that holds them."""

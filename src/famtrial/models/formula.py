@@ -266,8 +266,8 @@ def logit(formula: str, data: pd.DataFrame, *, vcov: VcovSpec | None = None,
 
         return _formula_dask.logit(formula, data, vcov=vcov, weights=weights, offset=offset, adjustment=adjustment,
                                    t_reference=t_reference)
-    frame, y, outcome, x, design, _, dropped = _prepare(formula, data, _extra_columns(vcov, weights, offset), False)
     cov_type, cluster = _parse_vcov(vcov) if vcov is not None else (None, None)
+    frame, y, outcome, x, design, _, dropped = _prepare(formula, data, _extra_columns(cluster, weights, offset), False)
     w = _column_or_array(data, frame, weights, "weights")
     off = _column_or_array(data, frame, offset, "offset")
     has_constant = "Intercept" in x.columns
@@ -330,9 +330,9 @@ def clogit(formula: str, data: pd.DataFrame, *, vcov: VcovSpec | None = None,
 
         return _formula_dask.clogit(formula, data, vcov=vcov, weights=weights, weight_type=weight_type, offset=offset,
                                     adjustment=adjustment, t_reference=t_reference)
-    frame, y, outcome, x, design, group, dropped = _prepare(formula, data, _extra_columns(vcov, weights, offset),
-                                                            True)
     cov_type, cluster = _parse_vcov(vcov) if vcov is not None else (None, None)
+    frame, y, outcome, x, design, group, dropped = _prepare(formula, data, _extra_columns(cluster, weights, offset),
+                                                            True)
     x = x.drop(columns="Intercept", errors="ignore")
     w = _column_or_array(data, frame, weights, "weights")
     off = _column_or_array(data, frame, offset, "offset")

@@ -27,7 +27,7 @@ from famtrial.inference.multiplicity import benjamini_hochberg, holm, sup_t_crit
 from famtrial.models.covariance import Adjustment
 from famtrial.models.logit import LogitResults, SeparationError, fit_logit_blocks, logit
 from famtrial.models.optim import ConvergenceError
-from famtrial.panel import Panel
+from famtrial.panel import Panel, _is_dask
 from famtrial.plan import Series, Variable, plural
 from famtrial.progress import Progress
 from famtrial.tables import Table
@@ -230,6 +230,23 @@ def _risk_differences(fits: Sequence[LogitResults], arm: str, alpha: float) -> n
     return out
 
 
+def _monthly_rows(panel_data: pd.DataFrame, parent: str, month: str, keep: list[str], base_vars: list[str],
+                  base_month: pd.Period, wanted: Sequence[pd.Period]) -> tuple[pd.DataFrame, int]:
+    """The fitted months' rows (``keep``) joined to their parent's baseline values (``<v>_baseline``),
+    and the number of parents without a baseline row (not used)."""
+    month_ordinals = panel_data[month].array.asi8  # period[M] as integers: fast comparisons
+    base = panel_data.loc[month_ordinals == base_month.ordinal, [parent, *base_vars]]
+    base = base.rename(columns={v: f"{v}_baseline" for v in base_vars})
+    data = panel_data.loc[np.isin(month_ordinals, [m.ordinal for m in wanted]), keep]
+    # an inner join on the parent (one baseline row each), rows in the panel's order, as DataFrame.merge
+    at = pd.Index(base[parent]).get_indexer(data[parent])
+    has = at >= 0
+    no_base = len(pd.unique(data[parent].to_numpy()[~has]))
+    data = pd.DataFrame({**{c: data[c].array[has] for c in data.columns},
+                         **{c: base[c].to_numpy()[at[has]] for c in base.columns if c != parent}})
+    return data, no_base
+
+
 def monthly_effects(panel: Panel, outcome: str, *, months: Sequence[str] | None = None,
                     controls: Sequence[str] | None = None, own_baseline: bool | None = None,
                     baseline: str | None = None, cluster: str | None = "office",
@@ -311,18 +328,15 @@ def monthly_effects(panel: Panel, outcome: str, *, months: Sequence[str] | None 
     base_month = panel.baseline if baseline is None else _month_arg(baseline, "baseline")
     if base_month not in set(available):
         raise ValueError(f"baseline month {base_month} is not in the panel ({available[0]} .. {available[-1]})")
-    month_ordinals = panel.data[cols.month].array.asi8  # period[M] as integers: fast comparisons
-    base = panel.data.loc[month_ordinals == base_month.ordinal, [cols.parent, *base_vars]]
-    base = base.rename(columns={v: f"{v}_baseline" for v in base_vars})
     keep = list(dict.fromkeys([cols.parent, cols.office, cols.month, cols.arm, outcome,
                                *([cluster_col] if cluster_col else [])]))
-    data = panel.data.loc[np.isin(month_ordinals, [m.ordinal for m in wanted]), keep]
-    # an inner join on the parent (one baseline row each), rows in the panel's order, as DataFrame.merge
-    at = pd.Index(base[cols.parent]).get_indexer(data[cols.parent])
-    has = at >= 0
-    no_base = len(pd.unique(data[cols.parent].to_numpy()[~has]))
-    data = pd.DataFrame({**{c: data[c].array[has] for c in data.columns},
-                         **{c: base[c].to_numpy()[at[has]] for c in base.columns if c != cols.parent}})
+    if _is_dask(panel.data):  # the months' cells reduced on the workers (famtrial._monthly_dask)
+        from famtrial._monthly_dask import monthly_cells
+
+        data, no_base, n_parents = monthly_cells(panel, keep, base_vars, base_month, wanted)
+    else:
+        data, no_base = _monthly_rows(panel.data, cols.parent, cols.month, keep, base_vars, base_month, wanted)
+        n_parents = int(data[cols.parent].nunique())
 
     regs_all = [cols.arm, *[f"{v}_baseline" for v in base_vars]]
 
@@ -444,7 +458,7 @@ def monthly_effects(panel: Panel, outcome: str, *, months: Sequence[str] | None 
     return MonthlyEffects(frame=frame, outcome=outcome, controls=tuple(base_vars), baseline=str(base_month),
                           cluster=cluster_col, fixed_effects=fixed_effects, adjustment=adjustment,
                           t_reference=t_reference, alpha=alpha, band_critical=crit, band_draws=draws,
-                          n_offices=int(data[cols.office].nunique()), n_parents=int(data[cols.parent].nunique()),
+                          n_offices=int(data[cols.office].nunique()), n_parents=n_parents,
                           parents_without_baseline=no_base, results=tuple(fits),
                           name=series.name if series else variable.key, description=variable.description,
                           treatment=plan.treatment_description,

@@ -1,0 +1,74 @@
+"""monthly_effects on a Dask panel (load_panel(..., engine="dask")) equals the in-memory series.
+
+Every column of the frame (OR, SE, CIs, p, Holm/BH, the band, risk differences), the notes
+(baseline month, dropped offices, months without an estimate) and the counts agree with the
+in-memory ``monthly_effects`` to 1e-10 on 1, 3 and 7 partitions, on a real
+``dask.distributed.LocalCluster`` (2 processes; conftest.dask_client). The in-memory series is
+itself checked against per-month logits and Stata/R in tests/test_monthly.py.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("dask.dataframe")
+pytest.importorskip("distributed")
+
+from conftest import PARTITIONS  # noqa: E402
+from famtrial.monthly import MonthlyEffects, monthly_effects  # noqa: E402
+from famtrial.panel import load_panel  # noqa: E402
+from test_monthly import path_panel  # noqa: E402
+
+TOL = 1e-10
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _client(dask_client):
+    return dask_client
+
+
+def write_files(frame: pd.DataFrame, n: int, folder) -> None:
+    """``frame`` as ``n`` Parquet files of whole parents, in a shuffled parent order (so offices
+    and clusters span partitions)."""
+    folder.mkdir()
+    ids = frame["parent_id"].unique()
+    blocks = np.array_split(np.random.default_rng(n).permutation(ids), n)
+    for i, block in enumerate(blocks):
+        frame[frame["parent_id"].isin(block)].to_parquet(folder / f"part-{i:03d}.parquet", index=False)
+
+
+def assert_same(got: MonthlyEffects, expected: MonthlyEffects) -> None:
+    pd.testing.assert_frame_equal(got.frame, expected.frame, check_exact=False, rtol=TOL, atol=TOL)
+    for field in ("band_critical", "band_draws", "n_offices", "n_parents", "parents_without_baseline",
+                  "controls", "baseline", "cluster", "fixed_effects", "name"):
+        a, b = getattr(got, field), getattr(expected, field)
+        assert (a == pytest.approx(b, rel=TOL, abs=TOL)) if isinstance(a, float) else a == b, field
+    assert len(got.results) == len(expected.results)
+    for a, b in zip(got.results, expected.results):
+        np.testing.assert_allclose(a.params.to_numpy(), b.params.to_numpy(), rtol=TOL, atol=TOL)
+        np.testing.assert_allclose(a.covariance.matrix, b.covariance.matrix, rtol=TOL, atol=TOL)
+        assert a.nobs == b.nobs and list(a.params.index) == list(b.params.index)
+    assert got.summary() == expected.summary()
+
+
+@pytest.fixture(scope="module")
+def frame() -> pd.DataFrame:
+    path = [0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0]
+    out = path_panel(11, path, n_families=900)
+    # a month whose outcome is 0 everywhere: a row with NaN estimates and the reason in its note
+    out.loc[out["month"] == "2017-03", "activation"] = 0
+    # a parent without a baseline row (counted, not used)
+    return out.loc[~((out["parent_id"] == 5) & (out["month"] == "2016-10"))].reset_index(drop=True)
+
+
+@pytest.mark.parametrize("n", PARTITIONS)
+def test_series_equals_in_memory(frame, tmp_path, n):
+    write_files(frame, n, tmp_path / "panel")
+    lazy, memory = load_panel(tmp_path / "panel", engine="dask"), load_panel(frame)
+    assert lazy.data.npartitions == n
+    expected = monthly_effects(memory, "activation", progress=False)
+    got = monthly_effects(lazy, "activation", progress=False)
+    assert expected.frame["coef"].isna().sum() == 1 and expected.parents_without_baseline == 1
+    assert_same(got, expected)

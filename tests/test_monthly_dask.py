@@ -72,3 +72,55 @@ def test_series_equals_in_memory(frame, tmp_path, n):
     got = monthly_effects(lazy, "activation", progress=False)
     assert expected.frame["coef"].isna().sum() == 1 and expected.parents_without_baseline == 1
     assert_same(got, expected)
+
+
+OPTIONS = [
+    {"fixed_effects": "office"},
+    {"t_reference": True, "adjustment": "statsmodels"},
+    {"cluster": None, "band": False},
+    {"controls": ["reduced_work_capacity"], "own_baseline": False, "months": ["2016-11", "2017-02", "2017-03"]},
+    {"baseline": "2016-11", "n_boot": 199, "seed": 5},
+]
+
+
+@pytest.fixture(scope="module")
+def irregular() -> pd.DataFrame:
+    """Months the batched fit leaves to Logit: office 4's outcome 0 in 2016-12 (dropped with office
+    fixed effects), reduced work capacity predicting the outcome in 2017-02 (dropped with its rows),
+    a constant outcome in 2017-01 (no estimate)."""
+    out = path_panel(3, [0.0, 0.3, 0.6, 0.6, 0.0, 0.0], n_families=1200)
+    out.loc[(out["office"] == 4) & (out["month"] == "2016-12"), "activation"] = 0
+    out.loc[out["month"] == "2017-01", "activation"] = 0
+    rwc = out.groupby("parent_id")["reduced_work_capacity"].transform("first") == 1
+    out.loc[(out["month"] == "2017-02") & rwc, "activation"] = 1
+    return out
+
+
+@pytest.mark.parametrize("options", OPTIONS, ids=lambda o: ",".join(o))
+@pytest.mark.parametrize("n", [3, 7])
+def test_options_and_irregular_months_equal_in_memory(irregular, tmp_path, n, options):
+    write_files(irregular, n, tmp_path / "panel")
+    lazy, memory = load_panel(tmp_path / "panel", engine="dask"), load_panel(irregular)
+    expected = monthly_effects(memory, "activation", progress=False, **options)
+    got = monthly_effects(lazy, "activation", progress=False, **options)
+    assert_same(got, expected)
+    if options.get("fixed_effects"):
+        assert "office_4 != 0 predicts failure perfectly" in got.frame.set_index("month").loc["2016-12", "note"]
+
+
+def test_other_outcome_and_errors_as_in_memory(irregular, tmp_path):
+    write_files(irregular, 3, tmp_path / "panel")
+    lazy, memory = load_panel(tmp_path / "panel", engine="dask"), load_panel(irregular)
+    kw = dict(band=False, progress=False, months=["2016-11", "2016-12"])
+    assert_same(monthly_effects(lazy, "employed", **kw), monthly_effects(memory, "employed", **kw))
+    for bad in (dict(controls=["nowhere"]), dict(months=["2030-01"]), dict(cluster="nowhere")):
+        with pytest.raises(ValueError) as want:
+            monthly_effects(memory, "activation", **kw | bad)
+        with pytest.raises(ValueError) as got:
+            monthly_effects(lazy, "activation", **kw | bad)
+        assert str(got.value) == str(want.value)
+    with pytest.raises(Exception) as want:
+        monthly_effects(memory, "activation", **kw | dict(months=["2017-01"]))
+    with pytest.raises(Exception) as got:
+        monthly_effects(lazy, "activation", **kw | dict(months=["2017-01"]))
+    assert type(got.value) is type(want.value) and str(got.value) == str(want.value)

@@ -84,7 +84,7 @@ def monthly_cells(panel: Panel, keep: Sequence[str], base_vars: Sequence[str], b
     from famtrial.models.distributed import _compute_parts, _get_client
 
     cols = panel.columns
-    client = _get_client(None)
+    client = _get_client(None)  # type: ignore[no-untyped-call]  # the shared helper's error without a client
     keep = list(keep)
     futures = _compute_parts(client, panel.data, _partition_cells, parent=cols.parent, month=cols.month,
                              keep=keep, base_vars=list(base_vars), base_ordinal=base_month.ordinal,

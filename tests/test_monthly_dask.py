@@ -80,6 +80,7 @@ OPTIONS = [
     {"cluster": None, "band": False},
     {"controls": ["reduced_work_capacity"], "own_baseline": False, "months": ["2016-11", "2017-02", "2017-03"]},
     {"baseline": "2016-11", "n_boot": 199, "seed": 5},
+    {"controls": ["year_of_birth", "reduced_work_capacity"]},  # a many-valued control: cells of about one row
 ]
 
 
@@ -93,6 +94,7 @@ def irregular() -> pd.DataFrame:
     out.loc[out["month"] == "2017-01", "activation"] = 0
     rwc = out.groupby("parent_id")["reduced_work_capacity"].transform("first") == 1
     out.loc[(out["month"] == "2017-02") & rwc, "activation"] = 1
+    out["year_of_birth"] = out["parent_id"] * 7 % 36 - 18  # centred: the intercept stays well conditioned
     return out
 
 

@@ -26,17 +26,16 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 
 def main() -> None:
     from distributed import Client, LocalCluster
-    from test_monthly import path_panel
 
     from famtrial.monthly import monthly_effects
     from famtrial.panel import load_panel
+    from test_monthly import path_panel
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--parents", type=int, default=100_000)

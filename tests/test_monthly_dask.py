@@ -126,3 +126,17 @@ def test_other_outcome_and_errors_as_in_memory(irregular, tmp_path):
     with pytest.raises(Exception) as got:
         monthly_effects(lazy, "activation", **kw | dict(months=["2017-01"]))
     assert type(got.value) is type(want.value) and str(got.value) == str(want.value)
+
+
+def test_restricted_panel_with_empty_partitions_equals_in_memory(irregular, tmp_path):
+    """Files of whole offices, then the panel restricted to three offices: most partitions hold no
+    row of the restricted panel."""
+    folder = tmp_path / "panel"
+    folder.mkdir()
+    for i, block in enumerate(np.array_split(np.arange(1, 13), 6)):
+        irregular[irregular["office"].isin(block)].to_parquet(folder / f"part-{i:03d}.parquet", index=False)
+    lazy = load_panel(folder, engine="dask").restrict([1, 2, 7])
+    memory = load_panel(irregular).restrict([1, 2, 7])
+    assert lazy.data.npartitions == 6
+    kw = dict(progress=False, months=["2016-11", "2016-12", "2017-03"])
+    assert_same(monthly_effects(lazy, "activation", **kw), monthly_effects(memory, "activation", **kw))

@@ -293,6 +293,15 @@ def monthly_effects(panel: Panel, outcome: str, *, months: Sequence[str] | None 
     progress : bool
         Show progress over the months.
 
+    Notes
+    -----
+    On a Dask panel (``load_panel(..., engine="dask")``) the workers collapse the fitted months'
+    rows, joined to the baseline values, into cells of identical (month, office, cluster, offer,
+    baseline values, outcome) with their counts; the client sums the cells over partitions,
+    expands them into the months' rows and fits them as in memory, so every number, note and count
+    equals the in-memory result (``famtrial._monthly_dask``; docs/scale.md). Continuous baseline
+    controls make each parent its own cell, so the transfer is then the months' cross-sections.
+
     Returns
     -------
     MonthlyEffects

@@ -35,8 +35,19 @@ _MONTH_RANGE = "1900-01 .. 2969-12"
 _MONTH_TEXT = re.compile(r"^\s*(\d{4})\s*(?:-|/|m|M)\s*(\d{1,2})(?:[-/]\d{1,2})?(?:[ T][\d:.]*)?\s*$")
 
 
+#: A row check's failure in parts (see :func:`_fail`): column, offending rows, example parent ids,
+#: problem text, fix, example values, rank of the check within its step.
+_FailureParts = tuple[str, int, list[object], str, str, list[object], int]
+
+
 class PanelError(ValueError):
-    """A panel that famtrial cannot analyse as given; the message says which column and what to do."""
+    """A panel that famtrial cannot analyse as given; the message says which column and what to do.
+
+    The error of a row check also carries its :data:`_FailureParts` as ``parts`` (set by
+    :func:`_fail`; other errors have no ``parts``), so that partitions' errors combine.
+    """
+
+    parts: _FailureParts
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ persons x 60 months; the 0.25-on-parents rule leaves 20 offices) goes through:
 
 Each stage is timed over ``--reps`` trials (medians), after one warm-up trial (numba kernels
 loaded). Then ``power()`` end to end for ``--n-sims`` trials, serially and with ``--n-jobs``
-processes. The peer: R's ``survival::clogit(method = "exact")`` on the same
+processes, and serially for the ``--sources`` (a plan calibrated to its data, the replica's generator). The peer: R's ``survival::clogit(method = "exact")`` on the same
 analysis panel (one fit; what a DeclareDesign-style loop in R would pay per trial for the model
 alone; model-based SEs: survival's exact method has no robust variance), run in a fresh ``Rscript`` (skipped when Rscript or survival is absent).
 
@@ -74,16 +74,18 @@ def _stages(design, outcome: str, threshold: float, unit: str, ri_draws: int, se
     out["load + exclusion rule"] = time.perf_counter() - t
     t = time.perf_counter()
     fit = fe_model(sample, outcome)
-    frame, _ = fe_design(sample, outcome)
+    frame, regressors = fe_design(sample, outcome)
     out["FE logit (cluster z, t)"] = time.perf_counter() - t
     t = time.perf_counter()
-    score_bootstrap(fit, "coordinator_pooled", frame[cols.office], conf_int=False, seed=seed)
-    score_bootstrap(fit, "coordinator_pooled", frame[cols.office], null=0.2, conf_int=False, seed=seed)
+    term = sample.plan.term("pooled")
+    score_bootstrap(fit, term, frame[cols.office], conf_int=False, seed=seed)
+    score_bootstrap(fit, term, frame[cols.office], null=0.2, conf_int=False, seed=seed)
     out["score bootstrap (p + coverage)"] = time.perf_counter() - t
     t = time.perf_counter()
     randomization_test(sample, outcome, n_perm=ri_draws, seed=seed, n_jobs=1, progress=False)
     out[f"randomization ({ri_draws} re-draws)"] = time.perf_counter() - t
-    out["_frame"] = frame  # for R
+    out["_frame"] = frame[[cols.parent, outcome, *regressors]]  # for R: the model's columns only
+    out["_regs"] = regressors
     out["_rows"] = len(frame)
     out["_parents"] = int(sample.report.parents)
     out["_offices"] = int(sample.report.offices)
@@ -101,6 +103,8 @@ def main(argv=None) -> int:
     parser.add_argument("--n-sims", type=int, default=20)
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--no-r", action="store_true")
+    parser.add_argument("--sources", default="casework,replica",
+                        help="comma-separated power() sources timed end to end besides the design (plans, 'replica')")
     args = parser.parse_args(argv)
     print(f"load average before: {os.getloadavg()}")
     design = load_design(args.design)
@@ -124,13 +128,13 @@ def main(argv=None) -> int:
 
     if not args.no_r and shutil.which("Rscript"):
         frame = last["_frame"]
-        regs = [c for c in frame.columns if c not in ("pid", "kontor", args.outcome)]
+        regs = last["_regs"]
         with tempfile.TemporaryDirectory() as tmp:
             csv, script = Path(tmp) / "panel.csv", Path(tmp) / "fit.R"
             frame.to_csv(csv, index=False)
             script.write_text(R_SCRIPT)
             # survival's exact method has no robust variance: model-based SEs, as in bench_clogit.py
-            formula = f"{args.outcome} ~ {' + '.join(regs)} + strata(pid)"
+            formula = f"{args.outcome} ~ {' + '.join(regs)} + strata({design.columns.parent})"
             times = []
             for _ in range(3):
                 res = subprocess.run(["Rscript", str(script), str(csv), formula], capture_output=True, text=True)
@@ -152,6 +156,16 @@ def main(argv=None) -> int:
             dt = time.perf_counter() - t
             print(f"power(): {args.n_sims} trials, tests {'+'.join(tests)}, n_jobs={jobs}: {dt:.1f} s, "
                   f"{dt / args.n_sims:.2f} s per trial")
+    # the other sources: a plan (calibrated to its data once per call, then its rule and primary model) and the
+    # replica's generator (the size study's path); serial, three tests
+    for source in [s for s in args.sources.split(",") if s]:
+        t = time.perf_counter()
+        res = power(source, effect_or=1.2, n_sims=args.n_sims, seed=1, tests=("cluster_z", "t", "score_bootstrap"),
+                    n_jobs=1, progress=False)
+        dt = time.perf_counter() - t
+        print(f"power({source!r}): {args.n_sims} trials, outcome {res.outcome}, cluster_z+t+score_bootstrap, n_jobs=1: "
+              f"{dt:.1f} s in all, {res.elapsed / args.n_sims:.2f} s per trial (set-up, incl. calibration: "
+              f"{dt - res.elapsed:.1f} s)")
     print(f"\nload average after: {os.getloadavg()}; python {sys.version.split()[0]}")
     return 0
 

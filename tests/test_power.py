@@ -6,7 +6,9 @@ with fixed seeds (so each test is deterministic, and a failure means a real chan
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import replace
+from pathlib import Path
 
 import matplotlib
 import numpy as np
@@ -267,3 +269,133 @@ def test_office_randomization_assigns_whole_offices():
     data = simulate_panel(_cluster_randomized(0.3, 0.4), seed=1)
     per_office = data.groupby("office")["arm"].agg(["min", "max"])
     assert (per_office["min"] == per_office["max"]).all() and per_office["min"].sum() == 30
+
+
+# -- sources: the replica (the size study's path), plans calibrated to their data, a Dask cluster -------------
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _size_study():
+    spec = importlib.util.spec_from_file_location("size_study", ROOT / "benchmarks" / "size_study.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_power_at_or_1_draws_the_size_studys_replications():
+    """Same seed -> same draws: power()'s default source (the replica) at OR = 1 is the size study's
+    replication ``one_replication(("null", SeedSequence(seed).spawn(n)[r], 19, False))``: the same panel,
+    estimate, SE and four p-values."""
+    res = power(effect_or=1.0, n_sims=2, seed=5, progress=False)
+    assert res.outcome == "activation" and res.summary["offices_analysed"].iloc[0] == 14
+    study = _size_study()
+    for r, seq in enumerate(np.random.SeedSequence(5).spawn(2)):
+        rep = study.one_replication(("null", seq, 19, False))
+        row = res.simulations.iloc[r]
+        assert (rep["coef"], rep["se"]) == (row["estimate"], row["se"])
+        for ours, theirs in (("p_cluster_z", "p_z"), ("p_t", "p_t"), ("p_score_bootstrap", "p_sb"),
+                             ("p_randomization", "p_ri")):
+            assert rep[theirs] == row[ours], ours
+    assert res.simulations["estimate"].nunique() == 2  # two different panels
+
+
+@pytest.mark.parametrize("name, outcome, primary", [("casework", "work", "work"),
+                                                    ("nct03102775", "activation", "model1")])
+def test_a_plan_is_simulated_from_its_calibration_and_analysed_with_its_rule_and_primary_model(name, outcome,
+                                                                                                primary):
+    """Plan source: trial r is ``simulate_panel(calibrate(plan data).vary(...), seed)``, loaded with the plan,
+    put through the plan's sample rule (analysis_sample's defaults) and its first model (fit_plan_model):
+    re-done here by hand, estimate equal to 1e-12."""
+    import famtrial
+    from famtrial.simulate import calibrate
+    from famtrial.trial import fit_plan_model
+
+    plan = famtrial.load_plan(name)
+    kw = dict(effect_or=[1.0, 1.6], offices=10, n_sims=2, tests=("t",), seed=2, progress=False)
+    res = power(name, **kw)
+    assert res.outcome == outcome
+    pd.testing.assert_frame_equal(res.simulations, power(plan, **kw).simulations)  # a Plan or its name
+    design = calibrate(famtrial.load_panel(plan.resolve_data(), plan)).vary(offices=10, effect_or=1.6,
+                                                                            outcome=outcome)
+    seq = np.random.SeedSequence(2).spawn(2)[1]
+    data_seed = int(np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, 0)).generate_state(1)[0])
+    sample = famtrial.analysis_sample(famtrial.load_panel(simulate_panel(design, seed=data_seed), plan))
+    fit = fit_plan_model(sample.panel, plan.model(primary))
+    row = res.simulations[(res.simulations["scenario"] == 1) & (res.simulations["sim"] == 1)].iloc[0]
+    term = plan.term("pooled")
+    assert abs(row["estimate"] - fit.params[term]) < 1e-12 and abs(row["se"] - fit.bse[term]) < 1e-12
+    assert row["offices_analysed"] == sample.panel.data[plan.office].nunique() < 10  # the rule excluded some
+    # power rises with the effect (2 trials: the estimates, common random numbers)
+    sims = res.simulations
+    assert (sims.loc[sims["scenario"] == 1, "estimate"].to_numpy()
+            > sims.loc[sims["scenario"] == 0, "estimate"].to_numpy()).all()
+
+
+@pytest.mark.parametrize("source, kwargs, message", [
+    ("casework", {"threshold": 0.3}, r"\['threshold'\] cannot be combined with a plan"),
+    (None, {"trend": "months"}, r"\['trend'\] cannot be combined"),
+    (None, {"offices": [10, 20]}, r"\['offices'\] cannot vary with the replica's generator"),
+    ("nosuchplan", {}, "neither 'replica', a shipped plan"),
+    ("casework", {"analysis": "cross_section"}, "analysis='cross_section' with a plan"),
+    (None, {"outcome": "income"}, "income"),
+])
+def test_bad_sources_are_named(source, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        power(source, **{"n_sims": 2, "progress": False, **kwargs})
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(processes=True, n_workers=2, threads_per_worker=1, dashboard_address=None,
+                                       worker_dashboard_address=None)
+    with distributed.Client(cluster) as c:
+        yield c
+    cluster.close()
+
+
+def test_a_dask_local_cluster_gives_the_serial_results(dask_client):
+    """A real distributed.LocalCluster (2 worker processes): identical simulations to the serial run."""
+    kw = dict(outcome="work", effect_or=[1.0, 1.4], offices=6, n_sims=3, seed=8, tests=("t", "score_bootstrap"),
+              progress=False, **RULE)
+    serial = power(_small(), n_jobs=1, **kw)
+    on_cluster = power(_small(), client=dask_client, **kw)
+    pd.testing.assert_frame_equal(serial.simulations, on_cluster.simulations)
+    pd.testing.assert_frame_equal(serial.summary, on_cluster.summary)
+    replica = dict(effect_or=1.0, n_sims=2, seed=3, tests=("cluster_z", "t"), progress=False)
+    pd.testing.assert_frame_equal(power(**replica).simulations, power(client=dask_client, **replica).simulations)
+
+
+def test_main_takes_a_plan_in_the_scenario_file(tmp_path, capsys):
+    scenario = tmp_path / "scenario.toml"
+    scenario.write_text('''plan = "casework"
+n_sims = 2
+seed = 4
+tests = ["t"]
+[grid]
+effect_or = [1.0, 1.5]
+offices = [6]
+''')
+    assert main([str(scenario), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    assert "outcome work" in capsys.readouterr().out
+    assert len(pd.read_csv(tmp_path / "out" / "simulations.csv")) == 4
+    scenario.write_text(scenario.read_text() + '[analysis]\nthreshold = 0.3\n')
+    with pytest.raises(SystemExit) as info:
+        main([str(scenario), "--out", str(tmp_path / "out")])
+    assert info.value.code == 2 and "['threshold'] cannot be combined with a plan" in capsys.readouterr().err
+    scenario.write_text(f'plan = "casework"\ndesign = "{CASEWORK}"\n')
+    with pytest.raises(SystemExit) as info:
+        main([str(scenario), "--out", str(tmp_path / "out")])
+    assert info.value.code == 2 and "give exactly one of plan" in capsys.readouterr().err
+
+
+def test_one_trial_is_power_simulation_r_for_a_design():
+    """``one_trial(SeedSequence(s).spawn(n)[r], design, effect_or=OR)`` is row r of ``power(design, seed=s)``."""
+    from famtrial.inference.power import one_trial
+
+    res = power(_small(), effect_or=1.4, n_sims=2, seed=6, tests=("t", "score_bootstrap"), progress=False)
+    row = one_trial(np.random.SeedSequence(6).spawn(2)[1], _small(), effect_or=1.4, tests=("t", "score_bootstrap"))
+    got = res.simulations.iloc[1]
+    assert row["sim"] == 0 and got["sim"] == 1  # one_trial numbers its single simulation 0
+    for key in ("estimate", "se", "p_t", "p_score_bootstrap", "cover_t", "offices_analysed"):
+        assert row[key] == got[key], key

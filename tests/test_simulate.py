@@ -195,3 +195,53 @@ def test_design_file_problems(tmp_path):
         load_design(tmp_path / "x.toml")
     with pytest.raises(TypeError, match="TrialDesign"):
         simulate_panel({"seed": 1})
+
+
+# -- calibration to a trial's data ------------------------------------------------------------------------
+def test_calibrate_recovers_the_casework_designs_parameters():
+    """``calibrate`` of the shipped casework panel (simulated from casework.toml, so the truth is known).
+
+    Tolerances: about 3 sampling SDs of each estimator, measured over the panels of seeds 1 and 2 beside
+    the shipped one (24 offices, about 3,000 persons): intercept SD +-0.15, office intercept SD +-0.12,
+    family correlation +-0.12 (the moment estimator gives 0.24-0.27 for 0.3), trend +-0.002, covariate
+    rates +-15% relative. Time-invariant covariates are folded into the intercepts: the expected intercept
+    mean of work is -1.4 - 0.2 * 0.58 - 0.45 * 0.35 = -1.67 and its SD sqrt(1.8^2 + 0.07) = 1.82.
+    """
+    import famtrial
+    from famtrial.simulate import calibrate
+
+    plan = famtrial.load_plan("casework")
+    design = calibrate(famtrial.load_panel(plan.resolve_data(), plan))
+    assert TrialDesign.from_panel(famtrial.load_panel(plan.resolve_data(), plan)) == design
+    assert (design.first_month, design.last_month, design.implementation) == ("2018-01", "2022-12", "2019-04")
+    regular, low = design.offices
+    assert (regular.n, low.n) == (20, 4)  # the 0.25-on-persons rule splits the offices as the design made them
+    assert 0.29 <= regular.control_share[0] and regular.control_share[1] <= 0.61
+    assert 0.07 <= low.control_share[0] and low.control_share[1] <= 0.16
+    assert abs(np.mean(regular.families) - 87.5) < 5
+    assert abs(design.two_parent_share - 0.43) < 0.03 and abs(design.gap_share - 0.03) < 0.01
+    assert design.gap_max_months == 4 and design.variants == ("phone", "home", "group")
+    assert abs(design.family_correlation - 0.3) < 0.12
+    work = design.outcome("work")
+    assert abs(work.intercept_mean + 1.67) < 0.2 and abs(work.intercept_sd - 1.82) < 0.15
+    assert abs(work.office_intercept_sd - 0.25) < 0.12 and abs(work.trend - 0.008) < 0.002
+    assert abs(dict(work.covariates)["health"] + 1.10) < 0.15 and set(dict(work.covariates)) == {"kids", "health",
+                                                                                                 "cohab"}
+    assert abs(work.effect("home") - 0.25) < 0.1 and work.office_effect_sd == 0
+    educ = design.outcome("educ")
+    assert abs(educ.intercept_sd - 1.5) < 0.2 and abs(educ.trend + 0.004) < 0.002
+    covs = {c.name: c for c in design.covariates}
+    assert covs["health"].kind == "markov" and abs(covs["health"].off / 0.030 - 1) < 0.15
+    assert abs(covs["cohab"].on / 0.008 - 1) < 0.15 and abs(covs["kids"].mean / 1.4 - 1) < 0.15
+    assert covs["kids"].kind == "count" and covs["born"].kind == "integer" and abs(covs["born"].sd - 6) < 0.5
+    assert covs["woman"].kind == "binary" and abs(covs["woman"].p - 0.58) < 0.03
+    # the calibrated design simulates a panel the plan loads unchanged
+    sim = famtrial.load_panel(simulate_panel(design, seed=3), plan)
+    assert abs(sim.data["work"].mean() - 0.2427) < 0.03
+
+
+def test_calibrate_needs_a_loaded_panel():
+    from famtrial.simulate import calibrate
+
+    with pytest.raises(TypeError, match="calibrate needs a famtrial Panel"):
+        calibrate(pd.DataFrame({"a": [1]}))

@@ -45,7 +45,7 @@ _EXPORTS = {
     "few_cluster_inference": "inference.randomization", "randomization_test": "inference.randomization",
     "score_bootstrap": "inference.score_bootstrap",
     "power": "inference.power", "PowerResult": "inference.power", "minimum_detectable_effect": "inference.power",
-    "TrialDesign": "simulate", "simulate_panel": "simulate", "load_design": "simulate",
+    "TrialDesign": "simulate", "simulate_panel": "simulate", "load_design": "simulate", "calibrate": "simulate",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
@@ -102,7 +102,7 @@ if TYPE_CHECKING:  # static checkers and IDEs see the real names
     from famtrial.plots import plot_monthly
     from famtrial.reproduce import Reproduction, reproduce
     from famtrial.sample import AnalysisSample, FlowCounts, analysis_sample, exclusion_rule, office_counts
-    from famtrial.simulate import TrialDesign, load_design, simulate_panel
+    from famtrial.simulate import TrialDesign, calibrate, load_design, simulate_panel
     from famtrial.tables import Table
     from famtrial.trial import compare_models, fe_model, fe_models, model_tables, paper_models, treatment_indicators
     from famtrial.verify import VerifyReport, load_spec, verify

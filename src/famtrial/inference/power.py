@@ -1,8 +1,11 @@
 r"""Power, minimum detectable effects and operating characteristics by simulation, for this analysis.
 
-Each simulated trial is drawn from a :class:`famtrial.simulate.TrialDesign` (``simulate_panel``),
-put through the analysis (the office exclusion rule, the primary fixed-effects logit with SE
-clustered by office) and tested with the chosen tests of ``H0: b = 0`` at level ``alpha``:
+Each simulated trial is drawn from a source: the replica's generator (the default,
+:func:`famtrial.synthetic.generate` in the size study's pure form), a :class:`famtrial.simulate.TrialDesign`
+calibrated to a plan's data (:func:`famtrial.simulate.calibrate`), or a given TrialDesign
+(``simulate_panel``); it is put through the analysis (the plan's office exclusion rule and primary
+fixed-effects logit with SE clustered by office, or for a bare design the ``threshold``/``unit``/``trend``
+arguments) and tested with the chosen tests of ``H0: b = 0`` at level ``alpha``:
 
 ==================  ==================================================================================
 ``cluster_z``       cluster-robust Wald z against N(0, 1) (Stata ``clogit ..., vce(cluster office)``)
@@ -27,7 +30,9 @@ heterogeneity (``office_effect_sd > 0``) the fixed-effects estimate targets an i
 average of office effects, so bias then includes that difference.
 
 Seeds: simulation r of every scenario draws from ``SeedSequence(seed).spawn(n_sims)[r]`` (the
-panel, the bootstrap weights and the re-draws from its children), so scenarios share their random
+panel from its child 0, the randomization re-draws from child 1, the bootstrap weights from child 2;
+children 0 and 1 are the size study's, so ``benchmarks/size_study.py``'s replication with that
+sequence is this simulation: :func:`one_trial`), so scenarios share their random
 numbers (common random numbers: power curves are smooth in the effect, differences between
 scenarios are estimated more precisely than the per-scenario MC SEs suggest) and results are
 identical serially, in processes (``n_jobs``) or on a Dask client.
@@ -47,6 +52,7 @@ import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import EllipsisType
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -65,7 +71,7 @@ if TYPE_CHECKING:
 # a grid argument of power(): one value, a (low, high) range, or a list (or array) of them (a grid)
 GridArg = float | int | tuple[float, float] | list[float | int | tuple[float, float]] | np.ndarray | None
 
-__all__ = ["PowerResult", "MDEResult", "power", "minimum_detectable_effect", "design_effect_power",
+__all__ = ["PowerResult", "MDEResult", "power", "one_trial", "minimum_detectable_effect", "design_effect_power",
            "marginal_icc", "main", "TESTS", "GRID"]
 
 Test = Literal["cluster_z", "t", "score_bootstrap", "randomization"]
@@ -90,9 +96,11 @@ class _Options:
     trend: Literal["linear", "months", "none"]
     ri_draws: int
     month: str | None
+    plan: object = None  # the analysis plan (famtrial.Plan) of a plan or replica source, else None
+    covariates: tuple[str, ...] | None = None  # the plan model's covariates (None: the design's time-varying)
 
 
-def _analyse(panel: pd.DataFrame, design: TrialDesign, opts: _Options, truth: float,
+def _analyse(panel: pd.DataFrame, design: Any, opts: _Options, truth: float,
              seeds: Sequence[int]) -> dict[str, Any]:
     """Analyse one simulated panel as the trial would be analysed: estimate, SE and the tests' p-values.
 
@@ -105,30 +113,33 @@ def _analyse(panel: pd.DataFrame, design: TrialDesign, opts: _Options, truth: fl
     from famtrial.sample import analysis_sample
     from famtrial.trial import fe_design, fe_model
 
-    cols = design.columns
-    # today's loader wants arm 0/1 and knows only the paper's model codes: recode, drop the variant
-    data = panel.assign(**{cols.arm: (panel[cols.arm] == cols.arm_offered).astype(np.int8)})
-    if cols.variant is not None:
-        data = data.drop(columns=cols.variant)
-    roles = Columns(parent=cols.parent, family=cols.family, office=cols.office, month=cols.month, arm=cols.arm,
-                    model=None, outcomes=tuple(o.name for o in design.outcomes), time_varying=design.time_varying,
-                    time_invariant=design.time_invariant)
-    loaded = load_panel(data, roles, implementation=design.implementation, baseline=design.baseline)
+    if opts.plan is not None:  # a plan's or the replica's analysis: the plan loads its own columns and codes
+        loaded = load_panel(panel, opts.plan)
+    else:  # a bare design: recode the arm to 0/1 and drop the variant, roles from the design
+        cols = design.columns
+        data = panel.assign(**{cols.arm: (panel[cols.arm] == cols.arm_offered).astype(np.int8)})
+        if cols.variant is not None:
+            data = data.drop(columns=cols.variant)
+        roles = Columns(parent=cols.parent, family=cols.family, office=cols.office, month=cols.month, arm=cols.arm,
+                        model=None, outcomes=tuple(o.name for o in design.outcomes),
+                        time_varying=design.time_varying, time_invariant=design.time_invariant)
+        loaded = load_panel(data, roles, implementation=design.implementation, baseline=design.baseline)
     sample = loaded if opts.threshold is None else analysis_sample(loaded, threshold=opts.threshold,
-                                                                    unit=opts.unit).panel
+                                                                    unit=opts.unit, rule="control_share").panel
+    office = sample.columns.office
     seed_sb, seed_ri = seeds
     fit: ConditionalLogitResults | LogitResults
     if opts.analysis == "fe":
-        fit = fe_model(sample, opts.outcome, trend=opts.trend)
-        frame, _ = fe_design(sample, opts.outcome, trend=opts.trend)
-        clusters = frame[cols.office]
+        fit = fe_model(sample, opts.outcome, trend=opts.trend, covariates=opts.covariates)
+        frame, _ = fe_design(sample, opts.outcome, trend=opts.trend, covariates=opts.covariates)
+        clusters = frame[office]
         term = sample.plan.term("pooled")
     else:
         month = pd.Period(opts.month or design.last_month, "M")
-        frame = sample.data.loc[sample.data[cols.month] == month]
-        fit = logit(frame, opts.outcome, [cols.arm], cluster=cols.office)
-        clusters = frame[cols.office]
-        term = cols.arm
+        frame = sample.data.loc[sample.data[sample.columns.month] == month]
+        fit = logit(frame, opts.outcome, [sample.columns.arm], cluster=office)
+        clusters = frame[office]
+        term = sample.columns.arm
     est, se = float(fit.params[term]), float(fit.bse[term])
     g = int(fit.n_clusters)
     if not (np.isfinite(est) and np.isfinite(se) and se > 0):
@@ -154,7 +165,8 @@ def _analyse(panel: pd.DataFrame, design: TrialDesign, opts: _Options, truth: fl
                     score_bootstrap(fit, term, clusters, null=truth, conf_int=False, seed=seed_sb).pvalue > opts.alpha)
         else:
             out["p_randomization"] = randomization_test(sample, opts.outcome, trend=opts.trend, n_perm=opts.ri_draws,
-                                                        seed=seed_ri, n_jobs=1, progress=False).pvalue
+                                                        covariates=opts.covariates, seed=seed_ri, n_jobs=1,
+                                                        progress=False).pvalue
     return out
 
 
@@ -164,16 +176,22 @@ class _Simulation:
 
     opts: _Options
 
-    def __call__(self, task: tuple[int, int, TrialDesign, float, np.random.SeedSequence]) -> dict[str, Any]:
+    def __call__(self, task: tuple[int, int, object, float, np.random.SeedSequence]) -> dict[str, Any]:
         scenario, sim, design, truth, seq = task
-        # the children spawn(3) would give, without mutating ``seq`` (shared by every scenario's simulation r)
-        data_seq, sb_seq, ri_seq = (np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, k))
-                                    for k in range(3))
+        # the children spawn(3) would give, without mutating ``seq`` (shared by every scenario's simulation r):
+        # 0 the panel, 1 the randomization re-draws, 2 the bootstrap weights; children 0 and 1 are those of
+        # benchmarks/size_study.py (seed_seq.spawn(2)), so a size-study replication is a power() simulation
+        data_seed, ri_seed, sb_seed = (int(np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, k))
+                                           .generate_state(1)[0]) for k in range(3))
         row: dict[str, Any] = {"scenario": scenario, "sim": sim}
         try:
-            panel = simulate_panel(design, seed=int(data_seq.generate_state(1, np.uint64)[0]))
-            row |= _analyse(panel, design, self.opts, truth,
-                            [int(s.generate_state(1, np.uint64)[0] % 2**63) for s in (sb_seq, ri_seq)])
+            if isinstance(design, TrialDesign):
+                panel = simulate_panel(design, seed=data_seed)
+            else:  # the replica's generator (famtrial.synthetic.ReplicaConfig)
+                from famtrial.synthetic import generate
+
+                panel = generate(design, seed=data_seed)
+            row |= _analyse(panel, design, self.opts, truth, [sb_seed, ri_seed])
         except (ValueError, RuntimeError, ArithmeticError, np.linalg.LinAlgError) as exc:
             # a trial the analysis cannot handle (no office passes the rule, separation, no convergence):
             # recorded and counted, never silently dropped
@@ -261,6 +279,8 @@ class PowerResult:
         ``cover_<test>``, ``error`` (the reason a trial could not be analysed, else missing).
     tests, alpha, n_sims, seed, outcome, analysis, elapsed
         The run's settings and its wall time in seconds.
+    varied, model
+        The grid arguments given; the analysis in words (model, time adjustment, covariates, rule, plan).
     """
 
     scenarios: pd.DataFrame
@@ -274,6 +294,7 @@ class PowerResult:
     analysis: str
     elapsed: float
     varied: tuple[str, ...] = field(default=())
+    model: str = "fixed-effects logit (parent effects, linear trend), SE clustered by office"
 
     def power(self, test: str | None = None) -> pd.DataFrame:
         """Long table: one row per scenario and test with the grid values, ``power`` and ``mc_se``."""
@@ -349,8 +370,7 @@ class PowerResult:
                                                       zip(s[f"coverage_{t}"], s[f"coverage_{t}_mc_se"])]
         display["offices analysed"] = s["offices_analysed"].map("{:.1f}".format)
         display["simulations (failed)"] = [f"{n} ({f})" for n, f in zip(s["simulations"], s["failed"])]
-        model = ("fixed-effects logit (parent effects, linear trend), SE clustered by office"
-                 if self.analysis == "fe" else "cross-sectional logit on the arm, SE clustered by office")
+        model = self.model if self.analysis == "fe" else "cross-sectional logit on the arm, SE clustered by office"
         notes = (f"{self.n_sims} simulated trials per scenario (seed {self.seed}), outcome {self.outcome}; {model}. "
                  f"Power: rejection of H0: no effect at {self.alpha:g}, percent (Monte Carlo SE). Bias: mean "
                  "log-OR estimate minus the true log-OR. Coverage: non-rejection of the true log-OR. "
@@ -444,22 +464,173 @@ def _grid_values(name: str, value: object) -> list[Any]:
     return [value]
 
 
-def power(design: TrialDesign | str | Path, *, outcome: str | None = None, effect_or: GridArg = None,
+# -- where the trials come from ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Source:
+    """A resolved first argument of :func:`power`: the generator and the analysis."""
+
+    outcome: str  # the outcome as the analysis names it (plan key, or the design's outcome)
+    column: str  # the outcome's data column (what the generator calls it)
+    threshold: float | None
+    unit: str
+    trend: str
+    design: TrialDesign | None = None
+    replica: object = None  # famtrial.synthetic.ReplicaConfig
+    plan: object = None  # famtrial.Plan
+    covariates: tuple[str, ...] | None = None
+
+
+def _primary(plan, outcome: str | None):
+    """The plan's primary model: the first pooled model of the first model table (of ``outcome``, if given).
+
+    A plan without a pooled model of the outcome gets its first "variants" model of it, fitted pooled.
+    """
+    from dataclasses import replace as _replace
+
+    ordered = [m for table in plan.model_tables for m in plan.models_in(table)]
+    key = None if outcome is None else plan.outcome(outcome).key
+    candidates = [m for m in ordered if key is None or m.outcome == key]
+    if not candidates:
+        raise ValueError(f"outcome={outcome!r}: plan {plan.name!r} has no model of it; its models' outcomes are "
+                         f"{sorted({m.outcome for m in ordered})}")
+    if key is None:
+        candidates = [m for m in candidates if m.outcome == candidates[0].outcome]
+    pooled = [m for m in candidates if not m.split]
+    return pooled[0] if pooled else _replace(candidates[0], treatment="pooled")
+
+
+def _plan_analysis(plan, outcome: str | None, threshold, unit, trend) -> dict:
+    given = [name for name, v in (("threshold", threshold is not ...), ("unit", unit is not None),
+                                  ("trend", trend is not None)) if v]
+    if given:
+        raise ValueError(f"{given} cannot be combined with a plan or the replica: the analysis is the plan's "
+                         f"[sample] rule and primary model; change the plan, or pass a TrialDesign")
+    spec = _primary(plan, outcome)
+    rule = plan.sample_rule != "none"
+    return {"outcome": spec.outcome, "column": plan.outcome(spec.outcome).column,
+            "threshold": plan.threshold if rule else None, "unit": plan.sample_unit, "trend": spec.time,
+            "plan": plan, "covariates": tuple(spec.covariates)}
+
+
+def _resolve_source(source, *, outcome, threshold, unit, trend) -> _Source:
+    """The generator and the analysis for :func:`power`'s first argument (see its docstring)."""
+    from famtrial.plan import DEFAULT_PLAN, Plan, load_plan, shipped_plans
+
+    if source is None or (isinstance(source, str) and source == "replica"):
+        from famtrial.synthetic import ReplicaConfig
+
+        plan = load_plan(DEFAULT_PLAN)
+        analysis = _plan_analysis(plan, outcome, threshold, unit, trend)
+        cfg = ReplicaConfig.load()
+        if analysis["column"] not in cfg.outcomes:
+            raise ValueError(f"outcome={outcome!r}: the replica generates {sorted(cfg.outcomes)}")
+        return _Source(replica=cfg, **analysis)
+    if isinstance(source, (str, Path)) and not isinstance(source, Plan):
+        path = Path(source)
+        is_plan = str(source) in shipped_plans()
+        if not is_plan and path.suffix.lower() == ".toml" and path.exists():
+            try:
+                raw = tomllib.loads(path.read_text(encoding="utf-8"))
+            except tomllib.TOMLDecodeError as exc:
+                raise DesignError(f"{path}: not valid TOML ({exc})") from None
+            is_plan = "trial" in raw or "models" in raw  # a plan; a design has [months] first/last and [offices]
+        if is_plan:
+            source = load_plan(source)
+        elif path.suffix.lower() == ".toml" or path.exists():
+            source = load_design(path)
+        else:
+            raise ValueError(f"source={str(source)!r} is neither 'replica', a shipped plan "
+                             f"({sorted(shipped_plans())}) nor an existing plan or design TOML")
+    if isinstance(source, Plan):
+        from famtrial.panel import load_panel
+        from famtrial.simulate import calibrate
+
+        data = source.resolve_data()
+        if data is None:
+            raise ValueError(f"plan {source.name!r} names no data ([data] path): calibrating needs the trial's "
+                             "panel; give the plan a [data] path or pass a TrialDesign")
+        analysis = _plan_analysis(source, outcome, threshold, unit, trend)
+        design = calibrate(load_panel(data, source))
+        return _Source(design=design, **analysis)
+    if not isinstance(source, TrialDesign):
+        raise TypeError(f"source must be None/'replica', a Plan or plan name, a TrialDesign or a TOML path, "
+                        f"not {type(source).__name__}")
+    name = source.outcomes[0].name if outcome is None else source.outcome(outcome).name
+    return _Source(outcome=name, column=name, threshold=1 / 3 if threshold is ... else threshold,
+                   unit="family" if unit is None else unit, trend="linear" if trend is None else trend,
+                   design=source)
+
+
+def _replica_scenario(cfg, column: str, effect_or) -> tuple[object, float]:
+    """The replica's generator for one scenario (the size study's pure model) and its true log-OR."""
+    import dataclasses
+
+    params = cfg.outcomes[column]
+    if effect_or is None:
+        tau_local, tau_holf = params.tau_local, params.tau_holf
+    else:
+        if not (isinstance(effect_or, (int, float, np.number)) and effect_or > 0):
+            raise ValueError(f"effect_or={effect_or!r} must be a positive odds ratio")
+        tau_local = tau_holf = float(np.log(effect_or))
+    scenario = cfg.with_outcome(column, tau_local=tau_local, tau_holf=tau_holf, office_effect_sd_local=0.0,
+                                office_effect_sd_holf=0.0, office_sd_trend=0.0, path={})
+    scenario = dataclasses.replace(scenario, panel=scenario.panel | {"force_baseline": False})
+    return scenario, float(np.mean([tau_local, tau_holf]))
+
+
+def one_trial(seed_sequence: np.random.SeedSequence, source: TrialDesign | str | Path | None = None, *,
+              effect_or: float | None = None, tests: Sequence[str] = TESTS, alpha: float = 0.05,
+              ri_draws: int = 19, outcome: str | None = None) -> dict:
+    """Simulate and analyse one trial exactly as :func:`power`'s simulation with this seed sequence does.
+
+    ``power(source, effect_or=OR, seed=s)`` draws its simulation r from
+    ``SeedSequence(s).spawn(n_sims)[r]``; ``one_trial(that sequence, source, effect_or=OR)`` returns the
+    same row (``estimate``, ``se``, ``p_<test>``, ``cover_<test>``; or ``error``). The size study
+    (``benchmarks/size_study.py``) runs its replications through this function.
+    """
+    src = _resolve_source(source, outcome=outcome, threshold=..., unit=None, trend=None)
+    if src.replica is not None:
+        generator, truth = _replica_scenario(src.replica, src.column, effect_or)
+    else:
+        generator = src.design if effect_or is None else src.design.vary(outcome=src.column, effect_or=effect_or)
+        truth = float(np.mean([e for _, e in generator.outcome(src.column).effects]))
+    opts = _Options(outcome=src.outcome, tests=tuple(tests), alpha=float(alpha), analysis="fe",
+                    threshold=src.threshold, unit=src.unit, trend=src.trend, ri_draws=int(ri_draws), month=None,
+                    plan=src.plan, covariates=src.covariates)
+    with one_kernel_thread():
+        return _Simulation(opts)((0, 0, generator, truth, seed_sequence))
+
+
+def power(source: TrialDesign | str | Path | None = None, *, outcome: str | None = None, effect_or: GridArg = None,
           offices: GridArg = None, families_per_office: GridArg = None, months_pre: GridArg = None,
-          months_post: GridArg = None, control_share: GridArg = None, n_sims: int = 100,
-          tests: Sequence[str] = TESTS, alpha: float = 0.05, analysis: Analysis = "fe",
-          threshold: float | None = 1 / 3, unit: Literal["family", "parent"] = "family",
-          trend: Literal["linear", "months", "none"] = "linear", ri_draws: int = 19, month: str | None = None,
-          seed: int | None = 20261130, n_jobs: int | None = 1, client: Any = None,
-          progress: bool = True) -> PowerResult:
+          months_post: GridArg = None, control_share: GridArg = None, n_sims: int = 100, tests: Sequence[str] = TESTS, alpha: float = 0.05, analysis: Analysis = "fe",
+          threshold: float | None | EllipsisType = ..., unit: Literal["family", "parent"] | None = None,
+          trend: Literal["linear", "months", "none"] | None = None, ri_draws: int = 19, month: str | None = None,
+          seed: int | None = 20261130, n_jobs: int | None = 1, client: Any = None, progress: bool = True) -> PowerResult:
     """Power of the trial's analysis by simulation, over a grid of design choices.
 
     Parameters
     ----------
-    design : TrialDesign or path
-        The data-generating process (:func:`famtrial.simulate.load_design`).
+    source : TrialDesign, Plan, str, path or None
+        What generates the trials and how they are analysed:
+
+        * ``None`` or ``"replica"`` (default): the shipped replica's generator
+          (:func:`famtrial.synthetic.generate` with ``replica.toml``, calibrated to the paper), in the
+          size study's pure form (``benchmarks/size_study.py``: a common effect ``log(effect_or)`` for
+          both variants, no office-level effects or trends, no month path, every month following the
+          model), analysed by the ``nct03102775`` plan. Only ``effect_or`` can vary (the generator
+          has the paper's offices); for grids over offices, families or months use
+          ``"nct03102775"``.
+        * a :class:`famtrial.Plan`, a shipped plan name (``"nct03102775"``, ``"casework"``) or a
+          plan TOML: trials from :func:`famtrial.simulate.calibrate` of the plan's data (the panel
+          the plan's ``[data]`` names), analysed with the plan's sample rule and its primary model:
+          the first model of the plan's first model table with treatment "pooled" (a "variants"
+          model is fitted pooled), with the plan's covariates, time adjustment and column names.
+        * a :class:`TrialDesign` or a design TOML: trials from that design, analysed with
+          ``threshold``, ``unit`` and ``trend`` below (no plan).
     outcome : str, optional
-        The analysed outcome (default: the design's first).
+        The analysed outcome (default: the primary model's for a plan or the replica, the design's
+        first for a design). For a plan, the first pooled model of that outcome in table order.
     effect_or, offices, families_per_office, months_pre, months_post, control_share
         Grid arguments (:meth:`TrialDesign.vary`). Each is ``None`` (the design's own value), one
         value, or a **list** of values: the grid is their Cartesian product. A range is a tuple:
@@ -475,8 +646,10 @@ def power(design: TrialDesign | str | Path, *, outcome: str | None = None, effec
         design, ``trend``), SE clustered by office. ``"cross_section"``: a logit of the outcome in
         ``month`` (default: the last month) on the arm, SE clustered by office (the analytic
         cross-check's analysis; ``randomization`` is then not available).
-    threshold, unit
-        The office exclusion rule of :func:`famtrial.analysis_sample` (``threshold=None``: none).
+    threshold, unit, trend
+        For a TrialDesign only (default, written ``...``/``None``: 1/3 on families, linear trend): the office exclusion rule of
+        :func:`famtrial.analysis_sample` (``threshold=None``: no rule) and the time adjustment. With a
+        plan or the replica the plan's ``[sample]`` rule and model apply; giving them raises.
     ri_draws : int
         Re-draws per randomization test (19: exact 5% test, rejects only when the observed |z|
         beats all 19).
@@ -492,11 +665,11 @@ def power(design: TrialDesign | str | Path, *, outcome: str | None = None, effec
     -------
     PowerResult
     """
-    if isinstance(design, (str, Path)):
-        design = load_design(design)
-    if not isinstance(design, TrialDesign):
-        raise TypeError(f"design must be a TrialDesign or a design TOML path, not {type(design).__name__}")
-    outcome = design.outcomes[0].name if outcome is None else design.outcome(outcome).name
+    src = _resolve_source(source, outcome=outcome, threshold=threshold, unit=unit, trend=trend)
+    outcome, threshold, unit, trend = src.outcome, src.threshold, src.unit, src.trend
+    if src.plan is not None and analysis != "fe":
+        raise ValueError(f"analysis={analysis!r} with a plan or the replica is not supported: the analysis is the "
+                         "plan's primary model; use analysis='fe' or pass a TrialDesign")
     tests = tuple(tests)
     unknown = [t for t in tests if t not in TESTS]
     if unknown or not tests or len(set(tests)) != len(tests):
@@ -521,21 +694,34 @@ def power(design: TrialDesign | str | Path, *, outcome: str | None = None, effec
             "months_pre": months_pre, "months_post": months_post, "control_share": control_share}
     values = {k: _grid_values(k, v) for k, v in grid.items()}
     varied = tuple(k for k, v in grid.items() if v is not None)
+    if src.replica is not None:
+        fixed = [k for k in varied if k != "effect_or"]
+        if fixed:
+            raise ValueError(f"{fixed} cannot vary with the replica's generator (it has the paper's offices, "
+                             "families and months); use power('nct03102775', ...) (a TrialDesign calibrated to the "
+                             "replica's data) or a TrialDesign")
     rows, designs = [], []
     for combo in itertools.product(*values.values()):
         kw = dict(zip(values, combo))
+        if src.replica is not None:
+            d, truth = _replica_scenario(src.replica, src.column, kw["effect_or"])
+            rows.append({**{k: kw[k] for k in grid}, "true_log_or": truth, "offices_randomized": np.nan,
+                         "months": np.nan})
+            designs.append(d)
+            continue
         try:
-            d = design.vary(outcome=outcome, **kw)
+            d = src.design.vary(outcome=src.column, **kw)
         except DesignError as exc:
             raise ValueError(f"scenario {({k: kw[k] for k in varied})}: {exc}") from None
-        effects = [e for _, e in d.outcome(outcome).effects]
+        effects = [e for _, e in d.outcome(src.column).effects]
         rows.append({**{k: kw[k] for k in grid}, "true_log_or": float(np.mean(effects)),
                      "offices_randomized": d.n_offices, "months": len(d.months)})
         designs.append(d)
     scenarios = pd.DataFrame(rows)
     scenarios.index.name = "scenario"
     opts = _Options(outcome=outcome, tests=tests, alpha=float(alpha), analysis=analysis, threshold=threshold,
-                    unit=unit, trend=trend, ri_draws=int(ri_draws), month=month)
+                    unit=unit, trend=trend, ri_draws=int(ri_draws), month=month, plan=src.plan,
+                    covariates=src.covariates)
     seqs = np.random.SeedSequence(seed).spawn(n_sims)
     tasks = [(s, r, d, float(scenarios.loc[s, "true_log_or"]), seqs[r])
              for s, d in enumerate(designs) for r in range(n_sims)]
@@ -551,12 +737,17 @@ def power(design: TrialDesign | str | Path, *, outcome: str | None = None, effec
     if not ok.any():
         raise ValueError(f"no simulated trial could be analysed; first error: {sims['error'].iloc[0]}")
     summary = _summarise(sims, scenarios, tests, alpha)
+    time_text = {"linear": "linear trend", "months": "month effects", "none": "no time adjustment"}[trend]
+    rule = "no exclusion rule" if threshold is None else f"offices with a control share >= {threshold:.3g} of {unit}s"
+    model = (f"fixed-effects logit (parent effects, {time_text}"
+             + (f", {', '.join(src.covariates)}" if src.covariates else "")
+             + f"), SE clustered by office; {rule}" + (f"; plan {src.plan.name!r}" if src.plan is not None else ""))
     return PowerResult(scenarios=scenarios, summary=summary, simulations=sims, tests=tests, alpha=float(alpha),
                        n_sims=int(n_sims), seed=seed, outcome=outcome, analysis=analysis, elapsed=elapsed,
-                       varied=varied)
+                       varied=varied, model=model)
 
 
-def minimum_detectable_effect(design: TrialDesign | str | Path, *, power_target: float = 0.8,
+def minimum_detectable_effect(source: TrialDesign | str | Path | None = None, *, power_target: float = 0.8,
                               test: str = "score_bootstrap", effect_range: tuple[float, float] = (1.0, 2.0),
                               tol: float = 0.01, n_sims: int = 100, progress: bool = False,
                               **kwargs: Any) -> MDEResult:
@@ -584,7 +775,7 @@ def minimum_detectable_effect(design: TrialDesign | str | Path, *, power_target:
     start = time.perf_counter()
 
     def at(or_: float) -> float:
-        res = power(design, effect_or=or_, tests=(test,), n_sims=n_sims, progress=progress, **kwargs)
+        res = power(source, effect_or=or_, tests=(test,), n_sims=n_sims, progress=progress, **kwargs)
         s = res.summary.iloc[0]
         evals.append({"effect_or": or_, "power": s[f"power_{test}"], "mc_se": s[f"power_{test}_mc_se"]})
         return float(s[f"power_{test}"])
@@ -649,8 +840,16 @@ def _read_scenario(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     except tomllib.TOMLDecodeError as exc:
         raise DesignError(f"{path}: not valid TOML ({exc})") from None
     top = _Reader(raw, "", str(path))
-    design_path = Path(top.get("design", str, what="the design TOML's path (relative to this file)"))
-    kwargs: dict[str, Any] = {"design": design_path if design_path.is_absolute() else path.parent / design_path}
+    if ("plan" in raw) == ("design" in raw):
+        top.fail("plan", "give exactly one of plan = \"<shipped plan name or plan TOML>\" (or \"replica\") and "
+                 "design = \"<design TOML>\"")
+    if "plan" in raw:
+        plan = top.get("plan", str, what="'replica', a shipped plan name or a plan TOML's path")
+        local = path.parent / plan
+        kwargs: dict[str, Any] = {"source": str(local) if plan.endswith(".toml") and not Path(plan).is_absolute() else plan}
+    else:
+        design_path = Path(top.get("design", str, what="the design TOML's path (relative to this file)"))
+        kwargs = {"source": design_path if design_path.is_absolute() else path.parent / design_path}
     kwargs["outcome"] = top.get("outcome", str, None, "an outcome name")
     kwargs["n_sims"] = top.get("n_sims", int, 100, "an integer")
     kwargs["seed"] = top.get("seed", int, 20261130, "an integer")
@@ -659,12 +858,16 @@ def _read_scenario(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     kwargs["n_jobs"] = top.get("n_jobs", int, 1, "an integer (-1: all cores)")
     a = top.sub("analysis", {})
     kwargs["analysis"] = a.get("model", str, "fe", f"one of {_ANALYSES}")
-    threshold = a.get("threshold", (int, float, str), 1 / 3, "a share, or 'none'")
-    if isinstance(threshold, str) and threshold != "none":
-        a.fail("threshold", f"{threshold!r} is not a share or 'none'")
-    kwargs["threshold"] = None if threshold == "none" else float(threshold)
-    kwargs["unit"] = a.get("unit", str, "family", "'family' or 'parent'")
-    kwargs["trend"] = a.get("trend", str, "linear", "'linear', 'months' or 'none'")
+    # threshold, unit, trend: for a design only (default 1/3 on families, linear); a plan brings its own
+    if "threshold" in a.table:
+        threshold = a.get("threshold", (int, float, str), what="a share, or 'none'")
+        if isinstance(threshold, str) and threshold != "none":
+            a.fail("threshold", f"{threshold!r} is not a share or 'none'")
+        kwargs["threshold"] = None if threshold == "none" else float(threshold)
+    if "unit" in a.table:
+        kwargs["unit"] = a.get("unit", str, what="'family' or 'parent'")
+    if "trend" in a.table:
+        kwargs["trend"] = a.get("trend", str, what="'linear', 'months' or 'none'")
     kwargs["ri_draws"] = a.get("ri_draws", int, 19, "an integer")
     kwargs["month"] = a.get("month", str, None, "'YYYY-MM'")
     a.done()
@@ -685,7 +888,9 @@ def _read_scenario(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
 def main(argv: Sequence[str] | None = None) -> int:
     """``famtrial power SCENARIO.toml --out DIR``: run, then write power.csv, simulations.csv, power.md, power.png.
 
-    The scenario TOML::
+    The scenario TOML (``plan = "casework"``, ``"nct03102775"``, ``"replica"`` or a plan TOML instead
+    of ``design``: trials calibrated to the plan's data, the plan's rule and primary model; then
+    ``[analysis]`` takes no threshold, unit or trend)::
 
         design = "casework.toml"        # relative to the scenario file
         outcome = "work"
@@ -717,7 +922,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             kwargs["n_sims"] = args.n_sims
         if args.n_jobs is not None:
             kwargs["n_jobs"] = args.n_jobs
-        result = power(kwargs.pop("design"), progress=not args.quiet, **kwargs)
+        result = power(kwargs.pop("source"), progress=not args.quiet, **kwargs)
     except (DesignError, ValueError, TypeError) as exc:
         parser.exit(2, f"famtrial power: {exc}\n")
     out = Path(args.out)

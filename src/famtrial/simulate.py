@@ -320,10 +320,10 @@ def _validate(d: TrialDesign) -> None:
         share_lo, share_hi = g.control_share
         if not 0 < share_lo <= share_hi < 1:
             bad(f"{key}.control_share", f"[{share_lo}, {share_hi}] must satisfy 0 < low <= high < 1")
-    for name, share in (("two_parent_share", d.two_parent_share), ("family_correlation", d.family_correlation),
+    for name, number in (("two_parent_share", d.two_parent_share), ("family_correlation", d.family_correlation),
                         ("gap_share", d.gap_share)):
-        if not 0 <= share <= 1:
-            bad(f"families.{name}" if name != "gap_share" else "gaps.share", f"{share} must lie in [0, 1]")
+        if not 0 <= number <= 1:
+            bad(f"families.{name}" if name != "gap_share" else "gaps.share", f"{number} must lie in [0, 1]")
     if d.gap_max_months < 1:
         bad("gaps.max_months", f"{d.gap_max_months} must be >= 1")
     cols = d.columns

@@ -262,8 +262,9 @@ class _ClogitPart:
     xt_w: NDArray[np.float64] | None
     nobs_weighted: float
     weights_on: bool
-    # time effects: all rows' distinct time values, the informative rows' factorized values (None and
-    # empty once the levels are known), then each row's column among the regressors (None before)
+    # time effects: all rows' distinct time values (None once collected); the informative rows' time
+    # codes and their values (empty and None once the levels are known); each informative row's column
+    # among the regressors, p + level - 1 or -1 for the base level (None until the levels are known)
     time_all: NDArray[Any] | None
     time_codes: NDArray[np.int64]
     time_uniques: NDArray[Any] | None

@@ -198,3 +198,19 @@ def test_ecosystem_walkthrough_runs(capsys):
     out = capsys.readouterr().out
     assert "Wald test of treat_local = treat_holf" in out
     assert out.count("True") >= 2  # the within-parent sums and the statsmodels SE comparison
+
+
+def test_vcov_hetero_in_memory_is_statas_robust_se():
+    """``vcov="hetero"`` is a covariance name, not a column (it once was looked up as one): the logit's SEs
+    are statsmodels' HC0 times Stata's sqrt(n / (n - 1)); the conditional logit's equal the column API's
+    ``robust=True``."""
+    sm = pytest.importorskip("statsmodels.api")
+    rng = np.random.default_rng(1)
+    n = 400
+    df = pd.DataFrame({"y": rng.integers(0, 2, n), "x": rng.normal(size=n), "g": np.repeat(np.arange(40), 10)})
+    fit = logit("y ~ x", df, vcov="hetero")
+    ref = sm.Logit(df["y"], sm.add_constant(df["x"])).fit(disp=0, cov_type="HC0")
+    np.testing.assert_allclose(fit.bse.to_numpy(), ref.bse.to_numpy() * np.sqrt(n / (n - 1)), rtol=1e-6)
+    robust = conditional_logit(df, "y", ["x"], "g", robust=True)
+    np.testing.assert_allclose(clogit("y ~ x | g", df, vcov="hetero").bse.to_numpy(), robust.bse.to_numpy(),
+                               rtol=1e-12)

@@ -209,6 +209,13 @@ def _column_or_array(data: pd.DataFrame, frame: pd.DataFrame, value: ArrayLike |
     return out
 
 
+def _is_dask(data: object) -> bool:
+    """A Dask DataFrame (the fit then runs on its partitions: :mod:`famtrial.models._formula_dask`)."""
+    from famtrial.models.distributed import is_dask_dataframe
+
+    return bool(is_dask_dataframe(data))
+
+
 def _extra_columns(*values: object) -> list[str]:
     out: list[str] = []
     for v in values:
@@ -229,7 +236,9 @@ def logit(formula: str, data: pd.DataFrame, *, vcov: VcovSpec | None = None,
     ----------
     formula : str
         ``"y ~ arm + rwc_b + C(office)"``; an intercept is included unless ``0 +`` or ``- 1``.
-    data : DataFrame
+    data : DataFrame or dask.dataframe.DataFrame
+        A Dask DataFrame is fitted on its partitions (:mod:`famtrial.models._formula_dask`: the same
+        numbers; no weights, no ``"hetero"``, an intercept; weights, offset and cluster as column names).
     vcov : {"iid", "hetero"} or {"CRV1": column}, optional
         Default ``"iid"`` (``"hetero"`` with pweights, as Stata).
     weights : str or array-like, optional
@@ -252,8 +261,13 @@ def logit(formula: str, data: pd.DataFrame, *, vcov: VcovSpec | None = None,
     Stata: ``logit y arm rwc_b i.office [pweight=w], vce(cluster office)``.
     R: ``glm(y ~ arm + rwc_b + factor(office), binomial, weights = w)`` + ``sandwich::vcovCL``.
     """
-    frame, y, outcome, x, design, _, dropped = _prepare(formula, data, _extra_columns(vcov, weights, offset), False)
+    if _is_dask(data):
+        from famtrial.models import _formula_dask
+
+        return _formula_dask.logit(formula, data, vcov=vcov, weights=weights, offset=offset, adjustment=adjustment,
+                                   t_reference=t_reference)
     cov_type, cluster = _parse_vcov(vcov) if vcov is not None else (None, None)
+    frame, y, outcome, x, design, _, dropped = _prepare(formula, data, _extra_columns(cluster, weights, offset), False)
     w = _column_or_array(data, frame, weights, "weights")
     off = _column_or_array(data, frame, offset, "offset")
     has_constant = "Intercept" in x.columns
@@ -290,7 +304,9 @@ def clogit(formula: str, data: pd.DataFrame, *, vcov: VcovSpec | None = None,
     Parameters
     ----------
     formula : str
-    data : DataFrame
+    data : DataFrame or dask.dataframe.DataFrame
+        A Dask DataFrame is fitted on its partitions (:mod:`famtrial.models._formula_dask`: the same
+        numbers; weights, offset and cluster as column names).
     vcov : {"iid", "hetero"} or {"CRV1": column}, optional
         Default ``"iid"`` (``"hetero"``, clustered on the group, with pweights). The cluster column
         must be constant within groups (e.g. office).
@@ -309,9 +325,14 @@ def clogit(formula: str, data: pd.DataFrame, *, vcov: VcovSpec | None = None,
     if isinstance(formula, str) and _split(formula, True)[2] is None:
         raise FormulaError(f"formula {formula!r} has no '| group' part: clogit needs the conditioned-out group, "
                            "e.g. 'y ~ treat + C(month) | parent'")
-    frame, y, outcome, x, design, group, dropped = _prepare(formula, data, _extra_columns(vcov, weights, offset),
-                                                            True)
+    if _is_dask(data):
+        from famtrial.models import _formula_dask
+
+        return _formula_dask.clogit(formula, data, vcov=vcov, weights=weights, weight_type=weight_type, offset=offset,
+                                    adjustment=adjustment, t_reference=t_reference)
     cov_type, cluster = _parse_vcov(vcov) if vcov is not None else (None, None)
+    frame, y, outcome, x, design, group, dropped = _prepare(formula, data, _extra_columns(cluster, weights, offset),
+                                                            True)
     x = x.drop(columns="Intercept", errors="ignore")
     w = _column_or_array(data, frame, weights, "weights")
     off = _column_or_array(data, frame, offset, "offset")

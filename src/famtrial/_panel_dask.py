@@ -27,10 +27,15 @@ about what the read does), so a fit reads the dataset once more rather than hold
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
+
 import numpy as np
 import pandas as pd
 
+from famtrial.models.distributed import _compute_each_partition
 from famtrial.panel import (
+    Columns,
     LoadReport,
     Panel,
     PanelError,
@@ -43,54 +48,75 @@ from famtrial.panel import (
     _validate,
 )
 
+if TYPE_CHECKING:
+    from famtrial.panel import _Check
+    from famtrial.plan import Plan
+
 __all__ = ["load_partitioned"]
+
+#: A whole-panel check recorded on a partition: its step, the check, the partition's totals.
+_Totals = tuple[int, "_Check", dict[str, Any]]
 
 
 class _PartitionChecks(_Checks):
     """On one partition: a whole-panel check records the partition's totals instead of running."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
-        self.totals: list[tuple[int, object, dict]] = []
+        self.totals: list[_Totals] = []
 
-    def __call__(self, check, totals: dict, plan) -> None:
+    def __call__(self, check: _Check, totals: dict[str, Any], plan: Plan) -> None:
         self.step += 1
         self.totals.append((self.step, check, totals))
 
 
+class _Summary(TypedDict):
+    """One partition's pass (:func:`_summarise`)."""
+
+    n: int  # rows read
+    parents: np.ndarray  # the raw parent labels (distinct)
+    failure: tuple[int, int, PanelError, bool] | None  # the first failing row check: step, rank, error, ids sorted
+    meta: pd.DataFrame | None  # the validated partition's columns, no rows (None: failed or empty)
+    totals: list[_Totals]  # the whole-panel checks reached
+    agg: NotRequired[dict[str, Any]]  # the missing-value and window counts (absent after a failure)
+    structure: NotRequired[dict[str, Any]]  # the report pieces, ``_structure_part`` (absent after a failure)
+
+
 def _raw_parents(frame: pd.DataFrame, parent: str) -> np.ndarray:
     try:
-        return pd.unique(frame[parent].dropna())
+        parents: np.ndarray = pd.unique(frame[parent].dropna())
     except TypeError:  # unhashable ids: the row check reports them
         return np.zeros(0)
+    return parents
 
 
-def _summarise(frame: pd.DataFrame, plan, missing: str, required: list[str]) -> dict:
+def _summarise(frame: pd.DataFrame, plan: Plan, missing: str, required: list[str]) -> _Summary:
     """One partition's pass: raw parents, first failure, whole-panel totals, report pieces, empty meta."""
     cols = plan.columns
     checks = _PartitionChecks()
-    out = {"n": len(frame), "parents": _raw_parents(frame, cols.parent), "failure": None, "meta": None}
-    if not len(frame):  # an empty file: nothing to check or count
-        return {**out, "totals": [], "agg": {"outside": 0, "counts": {}, "rows_dropped": 0, "parents_dropped": 0},
-                "structure": {"rows": 0}}
+    n, parents = len(frame), _raw_parents(frame, cols.parent)
+    if not n:  # an empty file: nothing to check or count
+        return _Summary(n=n, parents=parents, failure=None, meta=None, totals=[],
+                        agg={"outside": 0, "counts": {}, "rows_dropped": 0, "parents_dropped": 0},
+                        structure={"rows": 0})
     try:
-        data, agg = _validate(frame[required].reset_index(drop=True), plan, missing, len(frame), checks)
+        data, agg = _validate(frame[required].reset_index(drop=True), plan, missing, n, checks)
     except PanelError as err:
-        out.update(failure=(checks.step, err.parts[-1], err, checks.sorted), totals=checks.totals)
-        return out
-    out.update(totals=checks.totals, agg=agg, meta=data.iloc[:0],
-               structure=_structure_part(data, cols, pd.Period(plan.baseline, "M")))
-    return out
+        return _Summary(n=n, parents=parents, failure=(checks.step, err.parts[-1], err, checks.sorted), meta=None,
+                        totals=checks.totals)
+    return _Summary(n=n, parents=parents, failure=None, meta=data.iloc[:0], totals=checks.totals, agg=agg,
+                    structure=_structure_part(data, cols, pd.Period(plan.baseline, "M")))
 
 
-def _validated(frame: pd.DataFrame, plan, missing: str, required: list[str]) -> pd.DataFrame:
+def _validated(frame: pd.DataFrame, plan: Plan, missing: str, required: list[str]) -> pd.DataFrame:
     """One partition of the loaded panel: converted, sorted and checked row by row again (the
     whole-panel checks passed at load time and are not repeated on the partition alone)."""
     return _validate(frame[required].reset_index(drop=True), plan, missing, len(frame), _PartitionChecks())[0]
 
 
-def _merge(key: str, values: list):
-    """The whole panel's total ``key`` from the partitions' totals."""
+def _merge(key: str, values: Sequence[Any]) -> Any:
+    """The whole panel's total ``key`` from the partitions' totals (each key's own type: a count,
+    a month ordinal, a mapping of columns to counts or ids, an array or a frame)."""
     first = values[0]
     if key == "first":
         return min(values)
@@ -99,17 +125,17 @@ def _merge(key: str, values: list):
     if key == "missing":
         return first
     if key == "counts":
-        out: dict = {}
+        counts: dict[Hashable, int] = {}
         for v in values:  # the first partition's column order, then columns first seen later
             for c, n in v.items():
-                out[c] = out.get(c, 0) + n
-        return out
+                counts[c] = counts.get(c, 0) + n
+        return counts
     if key == "ids":
-        out = {}
+        ids: dict[Hashable, list[object]] = {}
         for v in values:
-            for c, ids in v.items():
-                out.setdefault(c, []).extend(ids)
-        return out
+            for c, some in v.items():
+                ids.setdefault(c, []).extend(some)
+        return ids
     if key == "per":
         return pd.concat(values, ignore_index=True)
     if isinstance(first, np.ndarray):
@@ -117,7 +143,7 @@ def _merge(key: str, values: list):
     return sum(values)
 
 
-def _first_failure(summaries: list[dict], plan, order: list[str]) -> None:
+def _first_failure(summaries: list[_Summary], plan: Plan, order: list[str]) -> None:
     """Raise the whole panel's first failing check, if any, in ``_validate``'s order."""
     failures = [s["failure"] for s in summaries if s["failure"] is not None]
     first = min(((f[0], f[1]) for f in failures), default=(np.inf, 0))
@@ -136,7 +162,7 @@ def _first_failure(summaries: list[dict], plan, order: list[str]) -> None:
         raise _combine_fail([f[2] for f in same], sort_ids=same[0][3])
 
 
-def _sorted_parents(per: pd.DataFrame, per_rows: np.ndarray, plan) -> tuple[pd.DataFrame, np.ndarray]:
+def _sorted_parents(per: pd.DataFrame, per_rows: np.ndarray, plan: Plan) -> tuple[pd.DataFrame, np.ndarray]:
     try:
         codes = pd.factorize(per[plan.columns.parent], sort=True)[0]
     except TypeError:
@@ -145,23 +171,24 @@ def _sorted_parents(per: pd.DataFrame, per_rows: np.ndarray, plan) -> tuple[pd.D
     return per.take(order).reset_index(drop=True), per_rows[order]
 
 
-def load_partitioned(raw, source_name: str, present: list[str], plan, columns, implementation, baseline,
+def load_partitioned(raw: pd.DataFrame, source_name: str, present: list[str], spec: Plan | Columns,
+                     implementation: str | pd.Period | None, baseline: str | pd.Period | None,
                      missing: str) -> Panel:
-    """The Dask branch of :func:`famtrial.panel.load_panel` (``raw``: a lazy Dask DataFrame of the plan's columns)."""
-    import dask
-
-    if columns is not None:  # bare Columns: the variants are the variant column's values among offered parents
-        small = [c for c in (columns.arm, columns.model) if c is not None and c in raw.columns]
-        plan = _plan_from_columns(raw[small].drop_duplicates().compute() if small else raw._meta, columns,
+    """The Dask branch of :func:`famtrial.panel.load_panel` (``raw``: a lazy Dask DataFrame of the plan's
+    columns, annotated as ``Panel.data`` is; ``spec``: the loaded plan, or bare columns)."""
+    if isinstance(spec, Columns):  # bare Columns: the variants are the variant column's values among offered parents
+        small = [c for c in (spec.arm, spec.model) if c is not None and c in raw.columns]
+        plan = _plan_from_columns(raw[small].drop_duplicates().compute() if small else raw._meta, spec,
                                   implementation, baseline)
+    else:
+        plan = spec
     cols = plan.columns
     required = cols.required()
     _check_columns(pd.Index(raw.columns), required, present, lambda: int(raw.map_partitions(len).sum().compute()))
     raw = raw[required]
     shuffled = False
     while True:
-        tasks = [dask.delayed(_summarise, pure=True)(p, plan, missing, required) for p in raw.to_delayed()]
-        summaries = list(dask.compute(*tasks))
+        summaries = _compute_each_partition(raw, _summarise, plan, missing, required, pure=True)
         labels = [s["parents"] for s in summaries if len(s["parents"])]
         if shuffled or len(labels) < 2 or not pd.Index(np.concatenate(labels)).has_duplicates:
             break

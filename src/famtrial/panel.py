@@ -11,10 +11,10 @@ and within-parent checks compare neighbouring rows, so 39 million rows validate 
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -35,8 +35,19 @@ _MONTH_RANGE = "1900-01 .. 2969-12"
 _MONTH_TEXT = re.compile(r"^\s*(\d{4})\s*(?:-|/|m|M)\s*(\d{1,2})(?:[-/]\d{1,2})?(?:[ T][\d:.]*)?\s*$")
 
 
+#: A row check's failure in parts (see :func:`_fail`): column, offending rows, example parent ids,
+#: problem text, fix, example values, rank of the check within its step.
+_FailureParts = tuple[str, int, list[object], str, str, list[object], int]
+
+
 class PanelError(ValueError):
-    """A panel that famtrial cannot analyse as given; the message says which column and what to do."""
+    """A panel that famtrial cannot analyse as given; the message says which column and what to do.
+
+    The error of a row check also carries its :data:`_FailureParts` as ``parts`` (set by
+    :func:`_fail`; other errors have no ``parts``), so that partitions' errors combine.
+    """
+
+    parts: _FailureParts
 
 
 @dataclass(frozen=True)
@@ -258,9 +269,9 @@ class Panel:
                          rows_removed_by_restriction=self.report.rows_removed_by_restriction + int((~keep).sum()))
         return replace(self, data=data, report=report)
 
-    def _restrict_dask(self, keep_offices: list) -> Panel:
+    def _restrict_dask(self, keep_offices: list[Hashable]) -> Panel:
         """:meth:`restrict` of a Dask panel: the filter stays lazy; the report from one pass over the partitions."""
-        import dask
+        from famtrial.models.distributed import _compute_each_partition
 
         office = self.columns.office
         present = self.data[office].unique().compute().tolist()
@@ -269,8 +280,8 @@ class Panel:
         if unknown:
             raise PanelError(f"restrict: offices {unknown} are not in the panel; it has {sorted(present)}")
         data = self.data[self.data[office].isin(keep_offices)]
-        parts = dask.compute(*[dask.delayed(_structure_part)(p, self.columns, self.baseline) for p in data.to_delayed()])
-        dims = _structure_total(list(parts), self.columns)
+        parts = _compute_each_partition(data, _structure_part, self.columns, self.baseline)
+        dims = _structure_total(parts, self.columns)
         removed = tuple(sorted(set(present) - set(keep_offices)))
         report = replace(self.report, **dims, offices_removed=(*self.report.offices_removed, *removed),
                          rows_removed_by_restriction=self.report.rows_removed_by_restriction
@@ -290,7 +301,7 @@ class Panel:
         return self.summary()
 
 
-def _is_dask(data) -> bool:
+def _is_dask(data: object) -> bool:
     from famtrial.models.distributed import is_dask_dataframe
 
     return is_dask_dataframe(data)
@@ -326,7 +337,7 @@ def _infinite(values: pd.Series) -> np.ndarray:
 _VALUES = "\x1fvalues\x1f"
 
 
-def _first(values, k: int) -> list:
+def _first(values: Collection[object], k: int) -> list[object]:
     """Up to ``k`` distinct values in order of appearance (as text when the cells are unhashable)."""
     try:
         unique = pd.unique(np.asarray(values))
@@ -335,7 +346,8 @@ def _first(values, k: int) -> list:
     return list(unique[:k])
 
 
-def _fail(column: str, n_rows: int, ids, problem: str, fix: str, values=None, rank: int = 0) -> PanelError:
+def _fail(column: str, n_rows: int, ids: Collection[object], problem: str, fix: str,
+          values: Collection[object] | None = None, rank: int = 0) -> PanelError:
     """The error of a row check: ``n_rows`` offending rows, their parent ids, and (``values``) their cells.
 
     The parts are kept on the error (``err.parts``) so that the errors of several partitions of one
@@ -346,7 +358,8 @@ def _fail(column: str, n_rows: int, ids, problem: str, fix: str, values=None, ra
                     [] if values is None else _first(values, 3), rank)
 
 
-def _failure(column, n_rows, id_examples, problem, fix, value_examples, rank=0) -> PanelError:
+def _failure(column: str, n_rows: int, id_examples: list[object], problem: str, fix: str,
+             value_examples: list[object], rank: int = 0) -> PanelError:
     ex = f" (e.g. parent ids {', '.join(map(str, id_examples))})" if len(id_examples) else ""
     text = problem.replace(_VALUES, ", ".join(map(str, value_examples)))
     err = PanelError(f"column {column!r}: {n_rows:,} rows {text}{ex}. {fix}")
@@ -403,7 +416,7 @@ def _file_columns(path: Path) -> list[str]:
     raise PanelError(f"cannot read {path.name!r}: give a .csv, .parquet or .dta file, or a pandas DataFrame")
 
 
-def _read(source, columns: list[str] | None = None, engine: Engine | None = None
+def _read(source: object, columns: list[str] | None = None, engine: Engine | None = None
           ) -> tuple[pd.DataFrame, str, list[str]]:
     """The panel, its name and all its column names; from a file, only ``columns`` (those present) are read.
 
@@ -415,7 +428,8 @@ def _read(source, columns: list[str] | None = None, engine: Engine | None = None
         if engine == "pandas":
             raise TypeError("source is a Dask DataFrame: load it with engine='dask' (or leave engine unset), "
                             "or pass source.compute() to load it in memory")
-        return source, "Dask DataFrame", list(map(str, source.columns))
+        lazy: pd.DataFrame = source  # a Dask DataFrame, annotated as Panel.data is
+        return lazy, "Dask DataFrame", list(map(str, lazy.columns))
     if engine == "dask":
         return _read_dataset(source, columns)
     if isinstance(source, pd.DataFrame):
@@ -449,7 +463,7 @@ def _read(source, columns: list[str] | None = None, engine: Engine | None = None
     return frame, str(path), present
 
 
-def _read_dataset(source, columns: list[str] | None) -> tuple:
+def _read_dataset(source: object, columns: list[str] | None) -> tuple[Any, str, list[str]]:
     """A partitioned Parquet dataset (folder, glob or list of files) as a lazy Dask DataFrame of ``columns``."""
     from famtrial.models.distributed import read_parquet
 
@@ -478,7 +492,7 @@ def _read_dataset(source, columns: list[str] | None) -> tuple:
     return frame, name, present
 
 
-def _month_ordinal(value) -> int | None:
+def _month_ordinal(value: object) -> int | None:
     """Months since 1970-01 of one value (Period, datetime, 'YYYY-MM', 'YYYYmMM', 'YYYY-MM-DD'), else None."""
     if isinstance(value, pd.Period):
         period_ordinal: int = value.asfreq("M").ordinal
@@ -580,7 +594,7 @@ def _structure(data: pd.DataFrame, cols: Columns, baseline: pd.Period) -> dict[s
     return _structure_total([_structure_part(data, cols, baseline)], cols)
 
 
-def _structure_part(data: pd.DataFrame, cols: Columns, baseline: pd.Period) -> dict:
+def _structure_part(data: pd.DataFrame, cols: Columns, baseline: pd.Period) -> dict[str, Any]:
     """The pieces of :func:`_structure` of one block of whole parents (sums, distinct values)."""
     if data.empty:
         return {"rows": 0}
@@ -601,7 +615,7 @@ def _structure_part(data: pd.DataFrame, cols: Columns, baseline: pd.Period) -> d
             "offered": offered}
 
 
-def _structure_total(parts: list[dict], cols: Columns) -> dict:
+def _structure_total(parts: list[dict[str, Any]], cols: Columns) -> dict[str, Any]:
     """:func:`_structure` of blocks of whole parents, from their :func:`_structure_part`."""
     rows = sum(p["rows"] for p in parts)
     if rows == 0:
@@ -609,7 +623,7 @@ def _structure_total(parts: list[dict], cols: Columns) -> dict:
     parts = [p for p in parts if p["rows"]]
     months = pd.unique(np.concatenate([p["months"] for p in parts]))
     varying = {c: n for c in cols.time_invariant if (n := sum(p["varying"][c] for p in parts))}
-    mixed: tuple = ()
+    mixed: tuple[object, ...] = ()
     if cols.model is not None:
         offered = pd.concat([p["offered"] for p in parts])
         per_office = offered.groupby(cols.office, sort=True)[cols.model].nunique()
@@ -684,9 +698,10 @@ def _arm(data: pd.DataFrame, plan: Plan, pid: pd.Series) -> pd.Series:
     return pd.Series(arm, index=data.index, name=column)
 
 
-def _variant(data: pd.DataFrame, plan: Plan, pid: pd.Series) -> pd.Series:
-    """The variant as a categorical: the plan's control name, then its variant names (codes mapped)."""
-    column, values = plan.variant_column, data[plan.variant_column]
+def _variant(data: pd.DataFrame, column: str, plan: Plan, pid: pd.Series) -> pd.Series:
+    """The variant (``column``, the plan's variant column) as a categorical: the plan's control name,
+    then its variant names (codes mapped)."""
+    values = data[column]
     names = [plan.control_variant, *(v.name for v in plan.variants)]
     meaning = {_code_key(c): 0 for c in (plan.control_variant, *plan.control_variant_codes)}
     for i, v in enumerate(plan.variants, start=1):
@@ -797,14 +812,16 @@ def load_panel(source: pd.DataFrame | str | Path, plan: Plan | Columns | str | P
                         f"not {type(plan).__name__}")
     implementation = None if implementation is None else _month_option(implementation, "implementation")
     baseline = None if baseline is None else _month_option(baseline, "baseline")
+    spec: Plan | Columns  # the loaded plan, or bare columns (the plan is made from the data)
     if columns is None:
-        plan = load_plan(plan)
+        spec = load_plan(plan)
         if implementation is not None or baseline is not None:
-            plan = plan.with_months(None if implementation is None else str(implementation),
+            spec = spec.with_months(None if implementation is None else str(implementation),
                                     None if baseline is None else str(baseline))
-        wanted = plan.columns.required()
-        missing = plan.missing if missing is None else (missing or "error")
+        wanted = spec.columns.required()
+        missing = spec.missing if missing is None else (missing or "error")
     else:
+        spec = columns
         wanted = columns.required()
         missing = missing or "error"
     if missing not in _MISSING:
@@ -815,10 +832,8 @@ def load_panel(source: pd.DataFrame | str | Path, plan: Plan | Columns | str | P
     if engine == "dask" or source_name == "Dask DataFrame":
         from famtrial._panel_dask import load_partitioned
 
-        return load_partitioned(raw, source_name, present, plan, columns, implementation, baseline, missing)
-    if columns is not None:
-        plan = _plan_from_columns(raw, columns, implementation, baseline)
-    assert isinstance(plan, Plan)  # for type checkers: a plan from load_plan or from the columns
+        return load_partitioned(raw, source_name, present, spec, implementation, baseline, missing)
+    plan = _plan_from_columns(raw, spec, implementation, baseline) if isinstance(spec, Columns) else spec
     cols = plan.columns
     rows_read = len(raw)
     required = cols.required()
@@ -832,7 +847,7 @@ def load_panel(source: pd.DataFrame | str | Path, plan: Plan | Columns | str | P
     return Panel(data=data, plan=plan, report=report)
 
 
-def _check_columns(names: pd.Index, required: list[str], present: list[str], n_rows) -> None:
+def _check_columns(names: pd.Index, required: list[str], present: list[str], n_rows: Callable[[], int]) -> None:
     """The panel has rows (``n_rows()``, called only when needed), and each required column once."""
     absent = [c for c in required if c not in names]
     if (len(absent) < len(required) or not len(names)) and n_rows() == 0:
@@ -850,6 +865,10 @@ def _check_columns(names: pd.Index, required: list[str], present: list[str], n_r
 
 
 # -- the checks, on a whole panel or on one partition of it ----------------------------------------------
+#: A check that needs the whole panel: it raises :class:`PanelError` on the totals it is given.
+_Check: TypeAlias = "Callable[[dict[str, Any], Plan], None]"
+
+
 class _Checks:
     """The checks that need the whole panel (every row's month, every parent's arm ...).
 
@@ -859,25 +878,25 @@ class _Checks:
     :func:`_validate` makes them, so that the partitions' first failures reduce to the whole panel's.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.step = 0
         self.sorted = False  # the rows are sorted by (parent, month): later errors name parents in that order
 
     def next(self) -> None:
         self.step += 1
 
-    def __call__(self, check, totals: dict, plan: Plan) -> None:
+    def __call__(self, check: _Check, totals: dict[str, Any], plan: Plan) -> None:
         self.step += 1
         check(totals, plan)
 
 
-def _check_window(t: dict, plan: Plan) -> None:
+def _check_window(t: dict[str, Any], plan: Plan) -> None:
     if t["outside"] and t["outside"] == t["n"]:
         raise PanelError(f"column {plan.columns.month!r}: all {t['outside']:,} rows lie outside the plan's months "
                          f"{plan.first_month or '...'} .. {plan.last_month or '...'}: check months.first/last")
 
 
-def _check_implementation(t: dict, plan: Plan) -> None:
+def _check_implementation(t: dict[str, Any], plan: Plan) -> None:
     if not t["n"]:
         return
     first, last = (pd.Period(ordinal=int(t[k]), freq="M") for k in ("first", "last"))
@@ -890,7 +909,7 @@ def _check_implementation(t: dict, plan: Plan) -> None:
                          "column (Stata %tm months count from 1960m1; YYYYMM integers need six digits)")
 
 
-def _check_missing(t: dict, plan: Plan) -> None:
+def _check_missing(t: dict[str, Any], plan: Plan) -> None:
     counts = t["counts"]
     if counts and t["missing"] == "error":
         worst = max(counts, key=counts.get)
@@ -903,7 +922,7 @@ def _check_missing(t: dict, plan: Plan) -> None:
         raise PanelError(f"the panel is empty after dropping {t['rows_read']:,} rows with missing values ({counts})")
 
 
-def _check_arms(t: dict, plan: Plan) -> None:
+def _check_arms(t: dict[str, Any], plan: Plan) -> None:
     arms = t["arms"]
     if not arms.all():
         only = plan.offered_code if arms[1] else plan.control_code
@@ -914,7 +933,7 @@ def _check_arms(t: dict, plan: Plan) -> None:
 
 
 def _validate(data: pd.DataFrame, plan: Plan, missing: str, rows_read: int, checks: _Checks
-              ) -> tuple[pd.DataFrame, dict]:
+              ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Every check of :func:`load_panel` after the columns are found: the panel (or one partition of
     it) converted, sorted by (parent, month) and validated, and its counts (``outside``: rows outside
     the plan's months; ``counts``, ``rows_dropped``, ``parents_dropped``: the missing-value policy;
@@ -992,7 +1011,7 @@ def _validate(data: pd.DataFrame, plan: Plan, missing: str, rows_read: int, chec
         data[c] = _numeric(data, c, pid)
     checks.next()
     if cols.model is not None:
-        data[cols.model] = _variant(data, plan, pid)
+        data[cols.model] = _variant(data, cols.model, plan, pid)
     checks.next()
     if cols.start is not None:
         data[cols.start] = _parse_months(data[cols.start], cols.start, pid, allow_missing=True)
@@ -1032,7 +1051,7 @@ def _validate(data: pd.DataFrame, plan: Plan, missing: str, rows_read: int, chec
                   "parents_dropped": parents_dropped}
 
 
-def _check_families(t: dict, plan: Plan) -> None:
+def _check_families(t: dict[str, Any], plan: Plan) -> None:
     """Family-level checks on one row per parent (``per``, sorted by parent; ``per_rows`` its rows)."""
     cols, per, per_rows = plan.columns, t["per"], t["per_rows"]
     for rank, (c, problem, fix) in enumerate((

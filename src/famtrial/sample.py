@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from famtrial.models.distributed import is_dask_dataframe
-from famtrial.panel import Panel
+from famtrial.panel import Columns, Panel
 from famtrial.tables import Table
 
 __all__ = ["FlowCounts", "AnalysisSample", "office_counts", "exclusion_rule", "analysis_sample"]
@@ -94,7 +94,7 @@ def _check_threshold(threshold: object) -> None:
         raise ValueError(f"threshold={threshold!r} must lie strictly between 0 and 1")
 
 
-def _people(data: pd.DataFrame, cols) -> pd.DataFrame:
+def _people(data: pd.DataFrame, cols: Columns) -> pd.DataFrame:
     """One row per parent (its first), from data sorted by parent and month: parent, family, office, arm."""
     parent = data[cols.parent].to_numpy()
     first = np.r_[True, parent[1:] != parent[:-1]]

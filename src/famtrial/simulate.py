@@ -314,16 +314,16 @@ def _validate(d: TrialDesign) -> None:
         key = f"offices[{k}]"
         if g.n < 1:
             bad(f"{key}.n", f"{g.n} must be >= 1")
-        lo, hi = g.families
-        if not 2 <= lo <= hi:
-            bad(f"{key}.families", f"[{lo}, {hi}] must satisfy 2 <= low <= high (each office needs both arms)")
-        lo, hi = g.control_share
-        if not 0 < lo <= hi < 1:
-            bad(f"{key}.control_share", f"[{lo}, {hi}] must satisfy 0 < low <= high < 1")
-    for name, value in (("two_parent_share", d.two_parent_share), ("family_correlation", d.family_correlation),
+        fam_lo, fam_hi = g.families
+        if not 2 <= fam_lo <= fam_hi:
+            bad(f"{key}.families", f"[{fam_lo}, {fam_hi}] must satisfy 2 <= low <= high (each office needs both arms)")
+        share_lo, share_hi = g.control_share
+        if not 0 < share_lo <= share_hi < 1:
+            bad(f"{key}.control_share", f"[{share_lo}, {share_hi}] must satisfy 0 < low <= high < 1")
+    for name, number in (("two_parent_share", d.two_parent_share), ("family_correlation", d.family_correlation),
                         ("gap_share", d.gap_share)):
-        if not 0 <= value <= 1:
-            bad(f"families.{name}" if name != "gap_share" else "gaps.share", f"{value} must lie in [0, 1]")
+        if not 0 <= number <= 1:
+            bad(f"families.{name}" if name != "gap_share" else "gaps.share", f"{number} must lie in [0, 1]")
     if d.gap_max_months < 1:
         bad("gaps.max_months", f"{d.gap_max_months} must be >= 1")
     cols = d.columns
@@ -383,7 +383,8 @@ class _Reader:
         self.source, self.prefix = source, prefix
         if not isinstance(table, Mapping):
             self.fail("", f"must be a table, got {type(table).__name__}")
-        self.table, self.used = table, set()
+        self.table = table
+        self.used: set[str] = set()
 
     def key(self, key: str) -> str:
         return f"{self.prefix}.{key}" if self.prefix and key else (key or self.prefix)
@@ -468,8 +469,8 @@ def design_from_dict(raw: Mapping, source: str = "design") -> TrialDesign:
     f.done()
     groups_raw = top.get("offices", list, what="an array of tables [[offices]]")
     groups = []
-    for k, g in enumerate(groups_raw):
-        r = _Reader(g, f"offices[{k}]", source)
+    for i, g in enumerate(groups_raw):
+        r = _Reader(g, f"offices[{i}]", source)
         n = r.get("n", int, what="an integer number of offices")
         groups.append(OfficeGroup(n=n, families=r.range("families", int),
                                   control_share=r.range("control_share", float)))
@@ -548,11 +549,11 @@ def load_design(path: str | Path) -> TrialDesign:
 # -- simulation -------------------------------------------------------------------------------------
 def _people(design: TrialDesign, rng: np.random.Generator) -> tuple[pd.DataFrame, np.ndarray]:
     """One row per parent (office index, family, arm 0/1) and the variant index of each office."""
-    fam_n, share = [], []
+    fam_n_groups, share_groups = [], []
     for g in design.offices:
-        fam_n.append(rng.integers(g.families[0], g.families[1] + 1, size=g.n))
-        share.append(rng.uniform(g.control_share[0], g.control_share[1], size=g.n))
-    fam_n, share = np.concatenate(fam_n), np.concatenate(share)
+        fam_n_groups.append(rng.integers(g.families[0], g.families[1] + 1, size=g.n))
+        share_groups.append(rng.uniform(g.control_share[0], g.control_share[1], size=g.n))
+    fam_n, share = np.concatenate(fam_n_groups), np.concatenate(share_groups)
     n_off = len(fam_n)
     k = max(len(design.variants), 1)
     variant_of_office = rng.permutation(np.resize(np.arange(k), n_off))

@@ -149,24 +149,29 @@ def fe_design(panel: Panel, outcome: str, *, split: bool = False, trend: Trend =
     return frame, [*treat.columns, *covariates, *time.columns]
 
 
-def _is_dask(data) -> bool:
+def _is_dask(data: object) -> bool:
     from famtrial.models.distributed import is_dask_dataframe
 
     return is_dask_dataframe(data)
 
 
-def _design_partition(part: pd.DataFrame, panel: Panel, first_month: int, **kwargs) -> pd.DataFrame:
-    return fe_design(Panel(data=part, plan=panel.plan, report=panel.report), first_month=first_month, **kwargs)[0]
+def _design_partition(part: pd.DataFrame, panel: Panel, first_month: int, *, outcome: str, split: bool,
+                      trend: Trend, covariates: Sequence[str] | None) -> pd.DataFrame:
+    return fe_design(Panel(data=part, plan=panel.plan, report=panel.report), outcome, split=split, trend=trend,
+                     covariates=covariates, first_month=first_month)[0]
 
 
-def _fe_design_dask(panel: Panel, outcome: str, **kwargs) -> tuple:
+def _fe_design_dask(panel: Panel, outcome: str, *, split: bool, trend: Trend, covariates: Sequence[str] | None
+                    ) -> tuple[pd.DataFrame, list[str]]:
     """:func:`fe_design` partition by partition (one aggregation first: the panel's first month)."""
     month = panel.data[panel.columns.month]
     first = int(month.map_partitions(lambda m: pd.Series([m.array.asi8.min() if len(m) else np.iinfo(np.int64).max]),
                                      meta=(None, "int64")).min().compute())
     meta_panel = Panel(data=panel.data._meta, plan=panel.plan, report=panel.report)
-    meta, regressors = fe_design(meta_panel, outcome, first_month=first, **kwargs)
-    frame = panel.data.map_partitions(_design_partition, meta_panel, first, outcome=outcome, meta=meta, **kwargs)
+    meta, regressors = fe_design(meta_panel, outcome, split=split, trend=trend, covariates=covariates,
+                                 first_month=first)
+    frame = panel.data.map_partitions(_design_partition, meta_panel, first, outcome=outcome, split=split, trend=trend,
+                                      covariates=covariates, meta=meta)
     return frame, regressors
 
 

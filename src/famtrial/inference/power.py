@@ -53,7 +53,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import EllipsisType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast
 
 import numpy as np
 import pandas as pd
@@ -65,8 +65,13 @@ from famtrial.simulate import DesignError, TrialDesign, load_design, simulate_pa
 from famtrial.tables import Table
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
     from famtrial.models.clogit import ConditionalLogitResults
     from famtrial.models.logit import LogitResults
+    from famtrial.plan import FEModel, Plan
+    from famtrial.synthetic import ReplicaConfig
 
 # a grid argument of power(): one value, a (low, high) range, or a list (or array) of them (a grid)
 GridArg = float | int | tuple[float, float] | list[float | int | tuple[float, float]] | np.ndarray | None
@@ -77,6 +82,8 @@ __all__ = ["PowerResult", "MDEResult", "power", "one_trial", "minimum_detectable
 Test = Literal["cluster_z", "t", "score_bootstrap", "randomization"]
 TESTS: tuple[str, ...] = ("cluster_z", "t", "score_bootstrap", "randomization")
 Analysis = Literal["fe", "cross_section"]
+Unit = Literal["family", "parent"]
+Trend = Literal["linear", "months", "none"]
 _ANALYSES = ("fe", "cross_section")
 #: The arguments of :func:`power` that take a grid (a list of values).
 GRID: tuple[str, ...] = ("effect_or", "offices", "families_per_office", "months_pre", "months_post", "control_share")
@@ -92,11 +99,11 @@ class _Options:
     alpha: float
     analysis: Analysis
     threshold: float | None
-    unit: Literal["family", "parent"]
-    trend: Literal["linear", "months", "none"]
+    unit: Unit
+    trend: Trend
     ri_draws: int
     month: str | None
-    plan: object = None  # the analysis plan (famtrial.Plan) of a plan or replica source, else None
+    plan: Plan | None = None  # the analysis plan of a plan or replica source, else None
     covariates: tuple[str, ...] | None = None  # the plan model's covariates (None: the design's time-varying)
 
 
@@ -141,7 +148,9 @@ def _analyse(panel: pd.DataFrame, design: Any, opts: _Options, truth: float,
         clusters = frame[office]
         term = sample.columns.arm
     est, se = float(fit.params[term]), float(fit.bse[term])
-    g = int(fit.n_clusters)
+    n_clusters = fit.n_clusters
+    assert n_clusters is not None  # both fits cluster on the office
+    g = int(n_clusters)
     if not (np.isfinite(est) and np.isfinite(se) and se > 0):
         raise ValueError(f"the estimate of {term} has SE {se:g} with G = {g} analysed offices "
                          f"(the cluster-robust covariance needs more offices than the model has coefficients)")
@@ -176,7 +185,8 @@ class _Simulation:
 
     opts: _Options
 
-    def __call__(self, task: tuple[int, int, object, float, np.random.SeedSequence]) -> dict[str, Any]:
+    def __call__(self, task: tuple[int, int, TrialDesign | ReplicaConfig, float, np.random.SeedSequence]
+                 ) -> dict[str, Any]:
         scenario, sim, design, truth, seq = task
         # the children spawn(3) would give, without mutating ``seq`` (shared by every scenario's simulation r):
         # 0 the panel, 1 the randomization re-draws, 2 the bootstrap weights; children 0 and 1 are those of
@@ -378,8 +388,8 @@ class PowerResult:
         return Table(frame=self.scenarios.join(s), display=display, title=f"Power by simulation ({self.outcome})",
                      notes=notes)
 
-    def plot(self, x: str = "offices", *, tests: Sequence[str] | None = None, ax=None, target: float | None = 0.8,
-             title: str | None = None):
+    def plot(self, x: str = "offices", *, tests: Sequence[str] | None = None, ax: Axes | None = None,
+             target: float | None = 0.8, title: str | None = None) -> Figure:
         """Power curves against ``x`` (a varied grid argument), one line per test, with 95% MC error bars.
 
         Error bars: +-1.96 Monte Carlo SE. With other arguments varied as well, each combination
@@ -391,9 +401,9 @@ class PowerResult:
             raise ValueError(f"x={x!r} is not a varied grid argument; varied: {list(self.varied)}")
         tests = self.tests if tests is None else tuple(self._check(t) for t in tests)
         own = ax is None
-        if own:
-            fig, ax = plt.subplots(figsize=(7.0, 4.2))
-        fig = ax.figure
+        if ax is None:
+            ax = plt.subplots(figsize=(7.0, 4.2))[1]
+        fig = cast("Figure", ax.figure)  # a SubFigure only for axes of a subfigure
         others = [v for v in self.varied if v != x]
         frame = self.scenarios.join(self.summary)
         markers = "osD^v<>"
@@ -445,7 +455,8 @@ def _fmt(v: object) -> str:
     return str(v)
 
 
-def _fmt_x(v: object) -> object:
+def _fmt_x(v: float | tuple[float, float]) -> float:
+    """A grid value's position on the x axis: the value, or a range's midpoint."""
     return float(np.mean(v)) if isinstance(v, tuple) else v
 
 
@@ -472,15 +483,26 @@ class _Source:
     outcome: str  # the outcome as the analysis names it (plan key, or the design's outcome)
     column: str  # the outcome's data column (what the generator calls it)
     threshold: float | None
-    unit: str
-    trend: str
-    design: TrialDesign | None = None
-    replica: object = None  # famtrial.synthetic.ReplicaConfig
-    plan: object = None  # famtrial.Plan
+    unit: Unit
+    trend: Trend
+    generator: TrialDesign | ReplicaConfig  # a design, or the replica's generator (famtrial.synthetic)
+    plan: Plan | None = None
     covariates: tuple[str, ...] | None = None
 
 
-def _primary(plan, outcome: str | None):
+class _PlanAnalysis(TypedDict):
+    """The analysis part of a :class:`_Source` from a plan (:func:`_plan_analysis`)."""
+
+    outcome: str
+    column: str
+    threshold: float | None
+    unit: Unit
+    trend: Trend
+    plan: Plan
+    covariates: tuple[str, ...]
+
+
+def _primary(plan: Plan, outcome: str | None) -> FEModel:
     """The plan's primary model: the first pooled model of the first model table (of ``outcome``, if given).
 
     A plan without a pooled model of the outcome gets its first "variants" model of it, fitted pooled.
@@ -499,7 +521,8 @@ def _primary(plan, outcome: str | None):
     return pooled[0] if pooled else _replace(candidates[0], treatment="pooled")
 
 
-def _plan_analysis(plan, outcome: str | None, threshold, unit, trend) -> dict:
+def _plan_analysis(plan: Plan, outcome: str | None, threshold: float | None | EllipsisType, unit: Unit | None,
+                   trend: Trend | None) -> _PlanAnalysis:
     given = [name for name, v in (("threshold", threshold is not ...), ("unit", unit is not None),
                                   ("trend", trend is not None)) if v]
     if given:
@@ -507,12 +530,13 @@ def _plan_analysis(plan, outcome: str | None, threshold, unit, trend) -> dict:
                          f"[sample] rule and primary model; change the plan, or pass a TrialDesign")
     spec = _primary(plan, outcome)
     rule = plan.sample_rule != "none"
-    return {"outcome": spec.outcome, "column": plan.outcome(spec.outcome).column,
-            "threshold": plan.threshold if rule else None, "unit": plan.sample_unit, "trend": spec.time,
-            "plan": plan, "covariates": tuple(spec.covariates)}
+    return _PlanAnalysis(outcome=spec.outcome, column=plan.outcome(spec.outcome).column,
+                         threshold=plan.threshold if rule else None, unit=plan.sample_unit, trend=spec.time,
+                         plan=plan, covariates=tuple(spec.covariates))
 
 
-def _resolve_source(source, *, outcome, threshold, unit, trend) -> _Source:
+def _resolve_source(source: object, *, outcome: str | None, threshold: float | None | EllipsisType,
+                    unit: Unit | None, trend: Trend | None) -> _Source:
     """The generator and the analysis for :func:`power`'s first argument (see its docstring)."""
     from famtrial.plan import DEFAULT_PLAN, Plan, load_plan, shipped_plans
 
@@ -524,7 +548,7 @@ def _resolve_source(source, *, outcome, threshold, unit, trend) -> _Source:
         cfg = ReplicaConfig.load()
         if analysis["column"] not in cfg.outcomes:
             raise ValueError(f"outcome={outcome!r}: the replica generates {sorted(cfg.outcomes)}")
-        return _Source(replica=cfg, **analysis)
+        return _Source(generator=cfg, **analysis)
     if isinstance(source, (str, Path)) and not isinstance(source, Plan):
         path = Path(source)
         is_plan = str(source) in shipped_plans()
@@ -551,17 +575,17 @@ def _resolve_source(source, *, outcome, threshold, unit, trend) -> _Source:
                              "panel; give the plan a [data] path or pass a TrialDesign")
         analysis = _plan_analysis(source, outcome, threshold, unit, trend)
         design = calibrate(load_panel(data, source))
-        return _Source(design=design, **analysis)
+        return _Source(generator=design, **analysis)
     if not isinstance(source, TrialDesign):
         raise TypeError(f"source must be None/'replica', a Plan or plan name, a TrialDesign or a TOML path, "
                         f"not {type(source).__name__}")
     name = source.outcomes[0].name if outcome is None else source.outcome(outcome).name
     return _Source(outcome=name, column=name, threshold=1 / 3 if threshold is ... else threshold,
                    unit="family" if unit is None else unit, trend="linear" if trend is None else trend,
-                   design=source)
+                   generator=source)
 
 
-def _replica_scenario(cfg, column: str, effect_or) -> tuple[object, float]:
+def _replica_scenario(cfg: ReplicaConfig, column: str, effect_or: object) -> tuple[ReplicaConfig, float]:
     """The replica's generator for one scenario (the size study's pure model) and its true log-OR."""
     import dataclasses
 
@@ -580,7 +604,7 @@ def _replica_scenario(cfg, column: str, effect_or) -> tuple[object, float]:
 
 def one_trial(seed_sequence: np.random.SeedSequence, source: TrialDesign | str | Path | None = None, *,
               effect_or: float | None = None, tests: Sequence[str] = TESTS, alpha: float = 0.05,
-              ri_draws: int = 19, outcome: str | None = None) -> dict:
+              ri_draws: int = 19, outcome: str | None = None) -> dict[str, Any]:
     """Simulate and analyse one trial exactly as :func:`power`'s simulation with this seed sequence does.
 
     ``power(source, effect_or=OR, seed=s)`` draws its simulation r from
@@ -589,10 +613,12 @@ def one_trial(seed_sequence: np.random.SeedSequence, source: TrialDesign | str |
     (``benchmarks/size_study.py``) runs its replications through this function.
     """
     src = _resolve_source(source, outcome=outcome, threshold=..., unit=None, trend=None)
-    if src.replica is not None:
-        generator, truth = _replica_scenario(src.replica, src.column, effect_or)
+    generator: TrialDesign | ReplicaConfig
+    if not isinstance(src.generator, TrialDesign):  # the replica's generator
+        generator, truth = _replica_scenario(src.generator, src.column, effect_or)
     else:
-        generator = src.design if effect_or is None else src.design.vary(outcome=src.column, effect_or=effect_or)
+        generator = (src.generator if effect_or is None
+                     else src.generator.vary(outcome=src.column, effect_or=effect_or))
         truth = float(np.mean([e for _, e in generator.outcome(src.column).effects]))
     opts = _Options(outcome=src.outcome, tests=tuple(tests), alpha=float(alpha), analysis="fe",
                     threshold=src.threshold, unit=src.unit, trend=src.trend, ri_draws=int(ri_draws), month=None,
@@ -694,23 +720,24 @@ def power(source: TrialDesign | str | Path | None = None, *, outcome: str | None
             "months_pre": months_pre, "months_post": months_post, "control_share": control_share}
     values = {k: _grid_values(k, v) for k, v in grid.items()}
     varied = tuple(k for k, v in grid.items() if v is not None)
-    if src.replica is not None:
+    if not isinstance(src.generator, TrialDesign):  # the replica's generator
         fixed = [k for k in varied if k != "effect_or"]
         if fixed:
             raise ValueError(f"{fixed} cannot vary with the replica's generator (it has the paper's offices, "
                              "families and months); use power('nct03102775', ...) (a TrialDesign calibrated to the "
                              "replica's data) or a TrialDesign")
-    rows, designs = [], []
+    rows: list[dict[str, Any]] = []
+    designs: list[TrialDesign | ReplicaConfig] = []
     for combo in itertools.product(*values.values()):
         kw = dict(zip(values, combo))
-        if src.replica is not None:
-            d, truth = _replica_scenario(src.replica, src.column, kw["effect_or"])
+        if not isinstance(src.generator, TrialDesign):  # the replica's generator
+            replica_scenario, truth = _replica_scenario(src.generator, src.column, kw["effect_or"])
             rows.append({**{k: kw[k] for k in grid}, "true_log_or": truth, "offices_randomized": np.nan,
                          "months": np.nan})
-            designs.append(d)
+            designs.append(replica_scenario)
             continue
         try:
-            d = src.design.vary(outcome=src.column, **kw)
+            d = src.generator.vary(outcome=src.column, **kw)
         except DesignError as exc:
             raise ValueError(f"scenario {({k: kw[k] for k in varied})}: {exc}") from None
         effects = [e for _, e in d.outcome(src.column).effects]

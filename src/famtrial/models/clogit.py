@@ -62,7 +62,7 @@ WEIGHTS_WITH_TIME = ("weights with categorical time effects are not supported: g
                      "regressors (C(month) in a formula) to weight the model")
 
 
-def weights_vary_error(first_label, count: int) -> ValueError:
+def weights_vary_error(first_label: object, count: int) -> ValueError:
     """Weights not constant within ``count`` groups, the first ``first_label`` (Stata's clogit rule)."""
     return ValueError(f"weights vary within group '{first_label}' ({count:,} groups have non-constant weights); the "
                       "conditional logit needs one weight per group (Stata's clogit rule): give every row of a group "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = ["WEIGHT_TYPES", "check_weights", "independent_columns", "raise_weight_problems", "weight_problems"]
 
@@ -51,7 +52,7 @@ def raise_weight_problems(n: int, n_bad: int, n_fractional: int, example: float 
                          f"(e.g. {example:g}); use weight_type='pweight' for sampling weights")
 
 
-def check_weights(weights, weight_type: str, n: int) -> np.ndarray:
+def check_weights(weights: ArrayLike, weight_type: str, n: int) -> np.ndarray:
     """Validate Stata-style weights: fweights positive integers, pweights positive; finite, one per row."""
     if weight_type not in WEIGHT_TYPES:
         raise ValueError(f"weight_type={weight_type!r} is not one of {WEIGHT_TYPES}")

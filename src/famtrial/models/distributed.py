@@ -57,13 +57,13 @@ Dask is optional: ``pip install "famtrial[dask]"``. Without it, the functions th
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 from scipy.special import expit, log_expit
 
 from famtrial.models import _clogit_kernel as kernel
@@ -71,7 +71,6 @@ from famtrial.models.base import DropRecord
 from famtrial.models.clogit import (
     WEIGHTS_WITH_TIME,
     ConditionalLogitResults,
-    ModelInputError,
     WeightType,
     _examples,
     _level_labels,
@@ -80,6 +79,7 @@ from famtrial.models.clogit import (
 )
 from famtrial.models.covariance import Adjustment, model_based, sandwich
 from famtrial.models.design import WEIGHT_TYPES, independent_columns, raise_weight_problems, weight_problems
+from famtrial.models.errors import ModelInputError
 from famtrial.models.logit import _EXTREME_ETA, LogitResults, SeparationError
 from famtrial.models.optim import ConvergenceError, newton
 
@@ -205,10 +205,23 @@ def _check_columns(ddf, needed: Sequence[str], message) -> None:
 
 def _compute_parts(client, ddf, fn, **kwargs) -> list:
     """One future per partition holding ``fn(partition, **kwargs)``, kept in worker memory."""
-    import dask
+    from dask.delayed import delayed
 
     parts = ddf.to_delayed()
-    return client.compute([dask.delayed(fn, pure=False)(p, **kwargs) for p in parts])  # type: ignore[attr-defined]  # dask re-exports delayed without __all__
+    return client.compute([delayed(fn, pure=False)(p, **kwargs) for p in parts])
+
+
+_T = TypeVar("_T")
+
+
+def _compute_each_partition(ddf: Any, fn: Callable[..., _T], *args: object, pure: bool | None = None) -> list[_T]:
+    """``fn(partition, *args)`` of every partition of the Dask DataFrame ``ddf``, in partition order,
+    computed together by the current scheduler (``dask.compute`` of ``dask.delayed(fn, pure=pure)``
+    tasks; no client needed)."""
+    from dask.base import compute
+    from dask.delayed import delayed
+
+    return list(compute(*[delayed(fn, pure=pure)(p, *args) for p in ddf.to_delayed()]))
 
 
 def _gather(client, fn, futures, **kwargs) -> list:
@@ -240,8 +253,22 @@ class _ClogitPart:
     cluster_of_group: NDArray[Any] | None
     spanning: int
     spanning_examples: list[Any]
-    null: tuple[NDArray[np.float64], NDArray[np.float64], float, NDArray[np.float64], NDArray[np.float64]]
+    null: tuple[NDArray[np.float64], NDArray[np.float64], float, NDArray[np.float64], NDArray[np.float64]] | None
     has_offset: bool
+    # weights (``weights_on``): per informative group its weight, the rows' square-root weights and the
+    # kernel's weighted regressors (None without weights); the weighted number of observations
+    gw: NDArray[np.float64]
+    sqrt_w: NDArray[np.float64] | None
+    xt_w: NDArray[np.float64] | None
+    nobs_weighted: float
+    weights_on: bool
+    # time effects: all rows' distinct time values (None once collected); the informative rows' time
+    # codes and their values (empty and None once the levels are known); each informative row's column
+    # among the regressors, p + level - 1 or -1 for the base level (None until the levels are known)
+    time_all: NDArray[Any] | None
+    time_codes: NDArray[np.int64]
+    time_uniques: NDArray[Any] | None
+    time_col: NDArray[np.int64] | None
 
     def __init__(self, **fields):
         self.__dict__.update(fields)
@@ -390,7 +417,7 @@ def _clogit_time_null(part: _ClogitPart, levels: pd.Index):
     codes = levels.get_indexer(part.time_uniques)[part.time_codes] if len(part.time_codes) else part.time_codes
     col = np.where(codes > 0, p + codes - 1, -1).astype(np.int64)
     fields = dict(part.__dict__)
-    fields.update(time_col=col, time_codes=None, time_uniques=None)
+    fields.update(time_col=col, time_codes=np.zeros(0, np.int64), time_uniques=None)
     if part.n_groups == 0:
         return _ClogitPart(**fields), (0.0, np.zeros(k_all), np.zeros((k_all, k_all)), np.zeros(k_all - p, np.int64))
     ll0, scores0, hess0 = kernel.time_derivatives(part.xt, col, np.zeros(k_all), part.offset, part.y, part.lo,
@@ -427,11 +454,12 @@ def _clogit_derivatives(part: _ClogitPart, params, want_hess: bool):
     if part.time_col is not None:
         return kernel.time_derivatives(part.xt, part.time_col, params, part.offset, part.y, part.lo, part.hi,
                                        want_hess)
-    if part.xt_w is None:
+    sqrt_w, xt_w = part.sqrt_w, part.xt_w
+    if sqrt_w is None or xt_w is None:  # without weights (both are set with weights)
         return kernel.derivatives(part.xt, params, part.offset, part.y, part.lo, part.hi, part.flip, part.batches,
                                   part.depth, want_hess)
-    off = (1 - part.sqrt_w) * (params @ part.xt) + (part.offset if len(part.offset) else 0.0)
-    ll, scores, hess = kernel.derivatives(part.xt_w, params, off, part.y, part.lo, part.hi, part.flip, part.batches,
+    off = (1 - sqrt_w) * (params @ part.xt) + (part.offset if len(part.offset) else 0.0)
+    ll, scores, hess = kernel.derivatives(xt_w, params, off, part.y, part.lo, part.hi, part.flip, part.batches,
                                           part.depth, want_hess)
     return ll * part.gw, scores * np.sqrt(part.gw)[:, None], hess
 
@@ -499,9 +527,20 @@ def _second(pair):
     return pair[1]
 
 
+def _column_names(**values: object) -> list[str | None]:
+    """The values, each a column name or None (with a Dask DataFrame an array cannot be given)."""
+    names: list[str | None] = []
+    for name, value in values.items():
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"{name} must be a column name with a Dask DataFrame; got {type(value).__name__}")
+        names.append(value)
+    return names
+
+
 def conditional_logit(data, outcome: str, covariates: Sequence[str], group: str, cluster: str | None = None, *,
                       robust: bool = False, adjustment: Adjustment = "stata", t_reference: bool = False,
-                      offset: str | None = None, weights: str | None = None, weight_type: WeightType = "fweight",
+                      offset: str | None = None, weights: ArrayLike | str | None = None,
+                      weight_type: WeightType = "fweight",
                       time_effects: str | None = None, client=None, tol: float = 1e-18,
                       maxiter: int = 100) -> ConditionalLogitResults:
     """Exact fixed-effects logit of a Dask DataFrame: the numbers of the in-memory fit, computed partition by partition.
@@ -522,9 +561,7 @@ def conditional_logit(data, outcome: str, covariates: Sequence[str], group: str,
     if cluster is not None and robust:
         raise ValueError("give either cluster= or robust=True, not both")
     covariates = list(covariates)
-    for name, value in (("offset", offset), ("weights", weights), ("time_effects", time_effects)):
-        if value is not None and not isinstance(value, str):
-            raise TypeError(f"{name} must be a column name with a Dask DataFrame; got {type(value).__name__}")
+    offset, weights, time_effects = _column_names(offset=offset, weights=weights, time_effects=time_effects)
     if weight_type not in WEIGHT_TYPES:
         raise ValueError(f"weight_type={weight_type!r} is not one of {WEIGHT_TYPES}")
     if weights is not None and time_effects is not None:
@@ -633,13 +670,14 @@ def conditional_logit(data, outcome: str, covariates: Sequence[str], group: str,
         info_clusters: tuple[tuple[str, str], ...] = ()
     else:
         pieces = _gather(client, _clogit_cluster_scores, parts, params=opt.x, by_group=cov_type == "robust")
-        scores, labels = np.concatenate([pc[1] for pc in pieces]), np.concatenate([pc[0] for pc in pieces])
+        scores = np.concatenate([pc[1] for pc in pieces])
+        score_labels = np.concatenate([pc[0] for pc in pieces])
         if weights is not None and weight_type == "fweight":  # the expanded data's sandwich, as in memory
             gw = np.concatenate([pc[2] for pc in pieces])
-            cov = sandwich(bread, scores / gw[:, None], None if cov_type == "robust" else labels,
+            cov = sandwich(bread, scores / gw[:, None], None if cov_type == "robust" else score_labels,
                            adjustment=adjustment, nobs=nobs, t_reference=t_reference, frequency=gw)
         else:
-            cov = sandwich(bread, scores, labels, adjustment=adjustment, nobs=nobs, t_reference=t_reference)
+            cov = sandwich(bread, scores, score_labels, adjustment=adjustment, nobs=nobs, t_reference=t_reference)
         info_clusters = (("Clusters", f"{cov.n_clusters:,}"),)
         if cov_type == "cluster":  # as the in-memory fit: the cluster variable's name
             info_clusters += (("Cluster variable", str(cluster)),)

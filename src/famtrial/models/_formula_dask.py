@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from formulaic import Formula, ModelSpec
+from formulaic import ModelSpec
 from formulaic.errors import FormulaicError
 from numpy.typing import ArrayLike
 
@@ -53,9 +53,7 @@ from famtrial.models.formula import (
     WeightType,
     _Design,
     _extra_columns,
-    _factor_variables,
-    _split,
-    _split_time_effect,
+    _parse,
 )
 from famtrial.models.logit import LogitResults
 from famtrial.models.postestimation import VcovSpec, _parse_vcov
@@ -172,22 +170,7 @@ def _prepare(formula: str, data: Any, extra: list[str], allow_group: bool, weigh
     if not isinstance(formula, str):
         raise FormulaError(f"the first argument is the formula (a string such as 'y ~ x'); got "
                            f"{type(formula).__name__}")
-    lhs, rhs, group = _split(formula, allow_group)
-    time_var = None
-    if group is not None:
-        rhs, time_var = _split_time_effect(rhs)
-    try:
-        parsed = Formula(f"{lhs} ~ {rhs}")
-        needed = {str(v) for part in (parsed.lhs, parsed.rhs) for term in part for factor in term.factors
-                  for v in _factor_variables(factor)}
-    except FormulaicError as err:
-        raise FormulaError(f"cannot read formula {formula!r}: {err}") from None
-    columns = list(data.columns)
-    named = [c for c in (group, time_var, *extra) if c is not None]
-    missing_cols = [c for c in named if c not in columns]
-    if missing_cols:
-        raise FormulaError(f"formula {formula!r}: columns {missing_cols} are not in the data (columns: {columns})")
-    present = list(dict.fromkeys(c for c in [*sorted(needed), *named] if c in columns))
+    lhs, rhs, group, time_var, parsed, present = _parse(formula, list(data.columns), extra, allow_group)
     categorical = _categorical_candidates(f"{lhs} ~ {rhs}", data, present, time_var)
     client: Any = fdist._get_client(None)  # type: ignore[no-untyped-call]  # distributed.py is not strictly typed
     import dask

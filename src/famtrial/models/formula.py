@@ -135,15 +135,14 @@ def _split_time_effect(rhs: str) -> tuple[str, str | None]:
     return rhs, None
 
 
-def _prepare(formula: str, data: pd.DataFrame, extra: list[str], allow_group: bool
-             ) -> tuple[pd.DataFrame, np.ndarray, str, pd.DataFrame, _Design, str | None, list[DropRecord]]:
-    """Parse, drop rows with missing values (recorded), and build the outcome and design."""
-    if not isinstance(formula, str):
-        raise FormulaError(f"the first argument is the formula (a string such as 'y ~ x'); got "
-                           f"{type(formula).__name__}. For the column API use famtrial.models.logit.logit("
-                           "data, outcome, covariates) or famtrial.conditional_logit")
-    if not isinstance(data, pd.DataFrame):
-        raise FormulaError(f"data must be a pandas DataFrame; got {type(data).__name__}")
+def _parse(formula: str, columns: list[Any], extra: list[str], allow_group: bool
+           ) -> tuple[str, str, str | None, str | None, Formula, list[str]]:
+    """Split and parse ``formula`` against the data's ``columns`` (a pandas or a Dask frame's).
+
+    Returns the outcome and right-hand sides, the group (``| group``) and bare ``C(time)`` variables
+    (or None), the parsed formula, and the columns the formula and ``extra`` name (others are
+    functions such as C, np.log, I); a named column not in the data raises :class:`FormulaError`.
+    """
     lhs, rhs, group = _split(formula, allow_group)
     time_var = None
     if group is not None:
@@ -155,12 +154,23 @@ def _prepare(formula: str, data: pd.DataFrame, extra: list[str], allow_group: bo
     except FormulaicError as err:
         raise FormulaError(f"cannot read formula {formula!r}: {err}") from None
     named = [c for c in (group, time_var, *extra) if c is not None]
-    missing_cols = [c for c in named if c not in data.columns]
+    missing_cols = [c for c in named if c not in columns]
     if missing_cols:
-        raise FormulaError(f"formula {formula!r}: columns {missing_cols} are not in the data "
-                           f"(columns: {list(data.columns)})")
-    # the formula's own names that are columns (others are functions such as C, np.log, I)
-    present = list(dict.fromkeys(c for c in [*sorted(needed), *named] if c in data.columns))
+        raise FormulaError(f"formula {formula!r}: columns {missing_cols} are not in the data (columns: {columns})")
+    present = list(dict.fromkeys(c for c in [*sorted(needed), *named] if c in columns))
+    return lhs, rhs, group, time_var, parsed, present
+
+
+def _prepare(formula: str, data: pd.DataFrame, extra: list[str], allow_group: bool
+             ) -> tuple[pd.DataFrame, np.ndarray, str, pd.DataFrame, _Design, str | None, list[DropRecord]]:
+    """Parse, drop rows with missing values (recorded), and build the outcome and design."""
+    if not isinstance(formula, str):
+        raise FormulaError(f"the first argument is the formula (a string such as 'y ~ x'); got "
+                           f"{type(formula).__name__}. For the column API use famtrial.models.logit.logit("
+                           "data, outcome, covariates) or famtrial.conditional_logit")
+    if not isinstance(data, pd.DataFrame):
+        raise FormulaError(f"data must be a pandas DataFrame; got {type(data).__name__}")
+    lhs, rhs, group, time_var, parsed, present = _parse(formula, list(data.columns), extra, allow_group)
     complete = data[present].notna().all(axis=1).to_numpy()
     frame = data.loc[complete] if not complete.all() else data
     dropped = []

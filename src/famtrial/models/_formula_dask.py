@@ -53,6 +53,7 @@ from famtrial.models.formula import (
     WeightType,
     _Design,
     _extra_columns,
+    _model_matrix,
     _parse,
 )
 from famtrial.models.logit import LogitResults
@@ -190,16 +191,10 @@ def _prepare(formula: str, data: Any, extra: list[str], allow_group: bool, weigh
     sample = next(p["sample"] for p in passes if len(p["sample"]))
     meta_in = data[present]._meta
     skeleton = _skeleton(sample, levels, meta_in)
-    try:
-        # "ignore": a stateful transform of the skeleton's constant columns (scale) may be NaN; it raises just below,
-        # and a NaN of the data raises in the partitions (_partition_design)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mm = parsed.get_model_matrix(skeleton, na_action="ignore")
-    except (FormulaicError, KeyError, NameError, ValueError, TypeError) as err:
-        raise FormulaError(f"cannot build the design of {formula!r}: {err}") from None
-    if mm.lhs.shape[1] != 1:
-        raise FormulaError(f"formula {formula!r}: the outcome must be one 0/1 column; {lhs!r} gives "
-                           f"{list(mm.lhs.columns)}")
+    # "ignore": a stateful transform of the skeleton's constant columns (scale) may be NaN; it raises just below,
+    # and a NaN of the data raises in the partitions (_partition_design)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mm = _model_matrix(parsed, skeleton, formula, lhs, "ignore")
     _check_factors(mm.rhs.model_spec, categorical, formula)
     _check_factors(mm.lhs.model_spec, categorical, formula)
     design = _Design(mm.rhs.model_spec, time_var, tuple(levels[time_var]) if time_var else ())

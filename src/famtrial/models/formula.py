@@ -161,6 +161,18 @@ def _parse(formula: str, columns: list[Any], extra: list[str], allow_group: bool
     return lhs, rhs, group, time_var, parsed, present
 
 
+def _model_matrix(parsed: Formula, frame: pd.DataFrame, formula: str, lhs: str, na_action: str) -> Any:
+    """formulaic's model matrices of ``frame``, its errors as :class:`FormulaError`; the outcome one column."""
+    try:
+        mm = parsed.get_model_matrix(frame, na_action=na_action)
+    except (FormulaicError, KeyError, NameError, ValueError, TypeError) as err:
+        raise FormulaError(f"cannot build the design of {formula!r}: {err}") from None
+    if mm.lhs.shape[1] != 1:
+        raise FormulaError(f"formula {formula!r}: the outcome must be one 0/1 column; {lhs!r} gives "
+                           f"{list(mm.lhs.columns)}")
+    return mm
+
+
 def _prepare(formula: str, data: pd.DataFrame, extra: list[str], allow_group: bool
              ) -> tuple[pd.DataFrame, np.ndarray, str, pd.DataFrame, _Design, str | None, list[DropRecord]]:
     """Parse, drop rows with missing values (recorded), and build the outcome and design."""
@@ -180,13 +192,7 @@ def _prepare(formula: str, data: pd.DataFrame, extra: list[str], allow_group: bo
         dropped.append(DropRecord("rows", int((~complete).sum()), f"missing values in {what}"))
     if len(frame) == 0:
         raise FormulaError(f"formula {formula!r}: no row is complete in {present}")
-    try:
-        mm = parsed.get_model_matrix(frame, na_action="raise")
-    except (FormulaicError, KeyError, NameError, ValueError, TypeError) as err:
-        raise FormulaError(f"cannot build the design of {formula!r}: {err}") from None
-    if mm.lhs.shape[1] != 1:
-        raise FormulaError(f"formula {formula!r}: the outcome must be one 0/1 column; {lhs!r} gives "
-                           f"{list(mm.lhs.columns)}")
+    mm = _model_matrix(parsed, frame, formula, lhs, "raise")
     y = np.asarray(mm.lhs, dtype=float)[:, 0]
     outcome = str(mm.lhs.columns[0])
     levels: tuple[Any, ...] = ()

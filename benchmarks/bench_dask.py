@@ -192,9 +192,9 @@ def run_out_of_core(n_parents: int, months: int, memory_limit: str, directory: P
 
 def run_ri(draws: int) -> dict:
     from famtrial import analysis_sample
-    from famtrial.inference.randomization import randomization_test
-    from famtrial.panel import load_panel
-    from famtrial.reproduce import default_panel_path
+    from famtrial.data.panel import load_panel
+    from famtrial.pipeline import default_panel_path
+    from famtrial.trial.few_cluster import randomization_test
 
     panel = analysis_sample(load_panel(default_panel_path())).panel
     kwargs = {"n_perm": draws, "seed": 1, "progress": False}

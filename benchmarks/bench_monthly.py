@@ -28,15 +28,15 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
 def load():
-    from famtrial.panel import load_panel
-    from famtrial.reproduce import default_panel_path
-    from famtrial.sample import analysis_sample
+    from famtrial.data.panel import load_panel
+    from famtrial.pipeline import default_panel_path
+    from famtrial.trial.sample import analysis_sample
 
     return analysis_sample(load_panel(default_panel_path())).panel
 
 
 def famtrial_run(panel):
-    from famtrial.monthly import monthly_effects
+    from famtrial.trial.monthly import monthly_effects
 
     return monthly_effects(panel, "activation", progress=False)
 

@@ -1,4 +1,4 @@
-"""Cost per simulated trial of ``famtrial.inference.power``, by stage, with R's clogit beside it.
+"""Cost per simulated trial of ``famtrial.simulation.power``, by stage, with R's clogit beside it.
 
 One simulated trial of a design (default: ``data/synthetic/casework.toml``, 24 offices, about 3,000
 persons x 60 months; the 0.25-on-parents rule leaves 20 offices) goes through:
@@ -35,8 +35,8 @@ from pathlib import Path
 import numpy as np
 
 from famtrial._paths import data_dir
-from famtrial.inference.power import power
-from famtrial.simulate import load_design, simulate_panel
+from famtrial.simulation.design import load_design, simulate_panel
+from famtrial.simulation.power import power
 
 R_SCRIPT = r"""
 suppressMessages(library(survival))
@@ -51,11 +51,12 @@ cat(sprintf("%.4f %.8f %.8f\n", t1 - t0, coef(fit)[1], sqrt(diag(vcov(fit)))[1])
 
 
 def _stages(design, outcome: str, threshold: float, unit: str, ri_draws: int, seed: int) -> dict[str, float]:
-    from famtrial.inference.randomization import randomization_test
+    from famtrial.data.panel import load_panel
     from famtrial.inference.score_bootstrap import score_bootstrap
-    from famtrial.panel import Columns, load_panel
-    from famtrial.sample import analysis_sample
-    from famtrial.trial import fe_design, fe_model
+    from famtrial.plan.spec import Columns
+    from famtrial.trial.effects import fe_design, fe_model
+    from famtrial.trial.few_cluster import randomization_test
+    from famtrial.trial.sample import analysis_sample
 
     cols = design.columns
     out = {}

@@ -32,10 +32,10 @@ from pathlib import Path
 
 CHILD = """
 import sys, time
-from famtrial.panel import load_panel
-from famtrial.reproduce import default_panel_path
-from famtrial.sample import analysis_sample
-from famtrial.inference.randomization import randomization_test
+from famtrial.data.panel import load_panel
+from famtrial.pipeline import default_panel_path
+from famtrial.trial.sample import analysis_sample
+from famtrial.trial.few_cluster import randomization_test
 if __name__ == "__main__":
     panel = analysis_sample(load_panel(default_panel_path())).panel
     n, how = int(sys.argv[1]), sys.argv[2]

@@ -1,9 +1,9 @@
 """Size, power and coverage of four tests of the pooled effect with the trial's 14 offices (Monte Carlo).
 
 Each replication is one simulation of ``famtrial.power()`` with the replica source (the default;
-``famtrial.inference.power.one_trial``): the same generator, seeds and analysis.
+``famtrial.simulation.power.one_trial``): the same generator, seeds and analysis.
 
-Data: the replica's data-generating process (``famtrial.synthetic.generate`` with the shipped
+Data: the replica's data-generating process (``famtrial.simulation.replica.generate`` with the shipped
 ``replica.toml``: 29 offices, the 14 analysed after the one-third rule, families, parents x 39 months,
 parent fixed-effects logit with office-level heterogeneity of the covariate slopes), with the
 activation effect set per scenario (the month-specific ``path`` deviations switched off):
@@ -51,8 +51,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from famtrial.inference._parallel import run_tasks
-from famtrial.tables import Table
+from famtrial._parallel import run_tasks
+from famtrial.table import Table
 
 TAU = 0.25
 ALPHA = 0.05
@@ -62,12 +62,12 @@ LEVELS = (0.01, 0.05, 0.10)  # nominal levels at which rejection rates are repor
 def one_replication(task: tuple[str, np.random.SeedSequence, int, bool]) -> dict:
     """Simulate one replica panel and return the four tests' p-values: one ``power()`` simulation.
 
-    ``famtrial.inference.power.one_trial(seed_seq, "replica", effect_or=exp(tau))`` is the
+    ``famtrial.simulation.power.one_trial(seed_seq, "replica", effect_or=exp(tau))`` is the
     simulation ``power(effect_or=exp(tau), seed=s)`` runs with the same seed sequence (same panel,
     same re-draws): the size study and ``power()`` share one code path. ``cover_*`` are 1 when the
     test does not reject the true tau at 5%.
     """
-    from famtrial.inference.power import TESTS, one_trial
+    from famtrial.simulation.power import TESTS, one_trial
 
     scenario, seed_seq, ri_draws, forced_baseline = task
     if forced_baseline:
@@ -85,12 +85,12 @@ def one_replication(task: tuple[str, np.random.SeedSequence, int, bool]) -> dict
 
 def _forced_baseline_replication(task: tuple[str, np.random.SeedSequence, int, bool]) -> dict:
     """``--forced-baseline``: the shipped replica's forced baseline month, outside ``power()``'s pure model."""
-    from famtrial.inference.randomization import randomization_test
+    from famtrial.data.panel import load_panel
     from famtrial.inference.score_bootstrap import score_bootstrap, wald_t_pvalue
-    from famtrial.panel import load_panel
-    from famtrial.sample import analysis_sample
-    from famtrial.synthetic import ReplicaConfig, generate
-    from famtrial.trial import fe_design, fe_model
+    from famtrial.simulation.replica import ReplicaConfig, generate
+    from famtrial.trial.effects import fe_design, fe_model
+    from famtrial.trial.few_cluster import randomization_test
+    from famtrial.trial.sample import analysis_sample
 
     scenario, seed_seq, ri_draws, _ = task
     tau = 0.0 if scenario == "null" else TAU

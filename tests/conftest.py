@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from famtrial.plan import Plan, load_plan
+from famtrial.plan.spec import Plan, load_plan
 
 
 def make_panel_frame(seed: int = 3, n_families: int = 120, months: int = 12, first: str = "2016-04",
@@ -129,7 +129,7 @@ def same_as_in_memory(frame: pd.DataFrame, *args, **kwargs):
     import importlib.util
     from dataclasses import replace
 
-    from famtrial.panel import load_panel
+    from famtrial.data.panel import load_panel
 
     try:
         expected = load_panel(frame, *args, **kwargs)

@@ -10,8 +10,16 @@ import pytest
 from scipy import stats
 
 from famtrial._paths import data_dir
-from famtrial.audit import DOC_BEGIN, DOC_END, audit_paper, ci_from_or_se, pearson_chi2, pooled_t, update_doc
-from famtrial.verify import load_spec
+from famtrial.published.audit import (
+    DOC_BEGIN,
+    DOC_END,
+    audit_paper,
+    ci_from_or_se,
+    pearson_chi2,
+    pooled_t,
+    update_doc,
+)
+from famtrial.published.verify import load_spec
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "verify.md"
 COUNTS = {"female": (659, 1053), "married": (446, 704), "immigrant": (760, 1266),
@@ -106,7 +114,7 @@ def test_markdown_and_docs_in_sync(audit, tmp_path):
     assert "| table3.female.chi2 |" in audit.to_markdown(flagged_only=False)
     doc = DOCS.read_text(encoding="utf-8")
     block = doc.split(DOC_BEGIN, 1)[1].split(DOC_END, 1)[0].strip()
-    assert block == md.strip(), "docs/verify.md is stale: run famtrial.audit.update_doc('docs/verify.md')"
+    assert block == md.strip(), "docs/verify.md is stale: run famtrial.published.audit.update_doc('docs/verify.md')"
     copy = tmp_path / "verify.md"
     copy.write_text(f"intro\n{DOC_BEGIN}\nSTALE-BLOCK\n{DOC_END}\nrest\n", encoding="utf-8")
     update_doc(copy, audit)

@@ -10,10 +10,10 @@ import pytest
 import statsmodels.api as sm
 from scipy import stats
 
-from famtrial.balance import BalanceTable, CorrelationTable, balance_table, correlation_table
-from famtrial.panel import load_panel
-from famtrial.plan import load_plan
-from famtrial.tables import Table
+from famtrial.data.panel import load_panel
+from famtrial.plan.spec import load_plan
+from famtrial.table import Table
+from famtrial.trial.balance import BalanceTable, CorrelationTable, balance_table, correlation_table
 
 N1, N0 = 964, 1573
 # printed Table 3 counts: (treated, control)

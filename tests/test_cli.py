@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from conftest import make_panel_frame
-from famtrial.plan import load_plan
+from famtrial.plan.spec import load_plan
 
 ENV = {**os.environ, "PYTHONWARNINGS": "ignore"}
 ENV.pop("FAMTRIAL_TRACEBACK", None)

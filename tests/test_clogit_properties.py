@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from scipy.special import logsumexp
 
+from famtrial.errors import ModelInputError, SeparationError
 from famtrial.models.clogit import ConditionalLogit
-from famtrial.models.errors import ModelInputError, SeparationError
 
 # deterministic in CI; raise max_examples locally to explore further
 PROPERTY = settings(deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])

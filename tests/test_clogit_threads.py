@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from famtrial import _threads as threads
 from famtrial.models import _clogit_kernel as kernel
-from famtrial.models import threads
 from famtrial.models.clogit import ConditionalLogit
 
 REF = Path(__file__).parent / "reference"

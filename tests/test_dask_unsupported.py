@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from famtrial.errors import ModelInputError
 from famtrial.models.clogit import conditional_logit
-from famtrial.models.errors import ModelInputError
 from famtrial.models.logit import logit
 
 dd = pytest.importorskip("dask.dataframe")

@@ -20,7 +20,8 @@ distributed = pytest.importorskip("distributed")
 
 from famtrial.models import distributed as fdist
 from famtrial.models.clogit import conditional_logit
-from famtrial.models.logit import SeparationError, logit
+from famtrial.errors import SeparationError
+from famtrial.models.logit import logit
 
 RTOL, ATOL_LL = 1e-10, 1e-10
 COVS = ["x1", "x2", "x3", "office_level", "x12"]
@@ -227,8 +228,8 @@ def test_randomization_on_the_cluster_scatters_once_and_matches_serial(client):
     from conftest import make_panel_frame
 
     from famtrial.inference import _parallel
-    from famtrial.inference.randomization import randomization_test
-    from famtrial.panel import load_panel
+    from famtrial.trial.few_cluster import randomization_test
+    from famtrial.data.panel import load_panel
 
     panel = load_panel(make_panel_frame(seed=5))
     serial = randomization_test(panel, "activation", n_perm=8, seed=4, n_jobs=1, progress=False)
@@ -238,7 +239,7 @@ def test_randomization_on_the_cluster_scatters_once_and_matches_serial(client):
     assert on_cluster.pvalue == serial.pvalue
 
     def threads(item, fn, shared):
-        from famtrial.models.threads import max_threads
+        from famtrial._threads import max_threads
 
         return _parallel._call_with_shared(item, fn, shared), max_threads()
 

@@ -10,8 +10,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from famtrial.flowchart import plot_flow  # noqa: E402
-from famtrial.sample import FlowCounts  # noqa: E402
+from famtrial.report.flowchart import plot_flow  # noqa: E402
+from famtrial.trial.sample import FlowCounts  # noqa: E402
 
 # The paper's flow (Figure 1 / Table 2): families and parents by arm and office status.
 PAPER_FLOW = FlowCounts(

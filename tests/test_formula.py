@@ -5,8 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from famtrial.errors import FormulaError
 from famtrial.models.clogit import conditional_logit
-from famtrial.models.formula import FormulaError, _time_effect_dummies, clogit, logit
+from famtrial.models.formula import _time_effect_dummies, clogit, logit
 from famtrial.models.logit import logit as logit_columns
 
 

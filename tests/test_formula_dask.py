@@ -21,9 +21,11 @@ pytest.importorskip("distributed")
 
 import famtrial  # noqa: E402
 from conftest import PARTITIONS, partitioned  # noqa: E402
-from famtrial.models._formula_dask import DaskFormulaError  # noqa: E402
+from famtrial.errors import (
+    DaskFormulaError,  # noqa: E402
+    FormulaError,  # noqa: E402
+)
 from famtrial.models.base import DropRecord  # noqa: E402
-from famtrial.models.formula import FormulaError  # noqa: E402
 
 RTOL, ATOL_LL = 1e-10, 1e-10
 

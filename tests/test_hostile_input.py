@@ -20,10 +20,7 @@ import pytest
 import famtrial as ft
 from conftest import same_as_in_memory
 from famtrial.cli import main as cli_main
-from famtrial.verify import (  # famtrial.verify is shadowed by its module once imported
-    load_spec,
-    verify,
-)
+from famtrial.published.verify import load_spec, verify
 
 matplotlib.use("Agg")
 

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from famtrial.models.logit import Logit, SeparationError, logit, separating_direction
+from famtrial.errors import SeparationError
+from famtrial.models.logit import Logit, logit, separating_direction
 
 REF = Path(__file__).parent / "reference" / "logit"
 COVS = ["arm", "rwc", "base_y", "age"]

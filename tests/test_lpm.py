@@ -8,9 +8,10 @@ import pytest
 import statsmodels.api as sm
 
 from conftest import make_panel_frame
-from famtrial.inference.lpm import lpm, lpm_table, trial_lpm
-from famtrial.panel import load_panel
-from famtrial.trial import fe_model
+from famtrial.data.panel import load_panel
+from famtrial.models.lpm import lpm
+from famtrial.report.compare import lpm_table
+from famtrial.trial.effects import fe_model, trial_lpm
 
 
 @pytest.fixture(scope="module")

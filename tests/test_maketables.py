@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from famtrial.models.formula import clogit, logit
-from famtrial.tables import Table
+from famtrial.table import Table
 
 maketables = pytest.importorskip("maketables")
 docx = pytest.importorskip("docx")

@@ -5,9 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from famtrial.errors import NotIdentifiedError, PostEstimationError
 from famtrial.models.formula import clogit, logit
 from famtrial.models.logit import logit as logit_columns
-from famtrial.models.postestimation import NotIdentifiedError, PostEstimationError
 
 REF = "tests/reference/ecosystem"
 
@@ -75,6 +75,6 @@ def test_margins_errors_name_the_variable(data):
 def test_conditional_logit_says_what_is_not_identified():
     p = pd.read_csv("tests/reference/clogit/panel_data.csv")
     fit = clogit("y ~ x1 + x2 | g", p)
-    with pytest.raises(NotIdentifiedError, match="not identified.*famtrial.inference.lpm"):
+    with pytest.raises(NotIdentifiedError, match="not identified.*famtrial.models.lpm"):
         fit.margins("x1")
     assert np.isfinite(fit.params).all()

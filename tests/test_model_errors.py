@@ -11,11 +11,7 @@ import pytest
 
 import famtrial
 from conftest import make_panel_frame
-from famtrial.models import errors, optim
-from famtrial.models import logit as logit_module
-from famtrial.models.clogit import ConditionalLogit, conditional_logit
-from famtrial.models.covariance import FEW_CLUSTERS, sandwich
-from famtrial.models.errors import (
+from famtrial.errors import (
     ConvergenceError,
     FamtrialError,
     FewClustersWarning,
@@ -23,6 +19,10 @@ from famtrial.models.errors import (
     ModelTypeError,
     SeparationError,
 )
+from famtrial.models import errors, optim
+from famtrial.models import logit as logit_module
+from famtrial.models.clogit import ConditionalLogit, conditional_logit
+from famtrial.models.covariance import FEW_CLUSTERS, sandwich
 from famtrial.models.logit import Logit, logit
 
 COVS = ["reduced_work_capacity", "n_children"]

@@ -9,12 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from famtrial._progress import Progress, track
+from famtrial.data.panel import load_panel
 from famtrial.inference.multiplicity import sup_t_critical
 from famtrial.models.logit import logit
-from famtrial.monthly import monthly_effects
-from famtrial.panel import load_panel
-from famtrial.plots import plot_monthly
-from famtrial.progress import Progress, track
+from famtrial.report.plots import plot_monthly
+from famtrial.trial.monthly import monthly_effects
 
 BASE = ["reduced_work_capacity", "activation", "employed"]
 
@@ -87,8 +87,8 @@ def test_the_series_tracks_a_known_effect_path(path_effects):
 
 
 def test_the_series_tracks_a_known_path_on_the_synthetic_replica():
-    from famtrial.sample import analysis_sample
-    from famtrial.synthetic import ReplicaConfig, generate
+    from famtrial.simulation.replica import ReplicaConfig, generate
+    from famtrial.trial.sample import analysis_sample
 
     path = {"2017-06": 1.2, "2017-07": 1.2, "2017-08": 1.2}
     # no effect outside the path: office effect heterogeneity and office trends off too

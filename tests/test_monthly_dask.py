@@ -17,8 +17,8 @@ pytest.importorskip("dask.dataframe")
 pytest.importorskip("distributed")
 
 from conftest import PARTITIONS  # noqa: E402
-from famtrial.monthly import MonthlyEffects, monthly_effects  # noqa: E402
-from famtrial.panel import load_panel  # noqa: E402
+from famtrial.data.panel import load_panel  # noqa: E402
+from famtrial.trial.monthly import MonthlyEffects, monthly_effects  # noqa: E402
 from test_monthly import path_panel  # noqa: E402
 
 TOL = 1e-10

@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 
 from conftest import same_as_in_memory
-from famtrial.panel import Columns, Panel, PanelError, load_panel
-from famtrial.plan import load_plan
+from famtrial.data.panel import Panel, load_panel
+from famtrial.errors import PanelError
+from famtrial.plan.spec import Columns, load_plan
 
 # tiny_panel_frame (tests/conftest.py): 120 one-parent families (parent_id = family_id = 0..119),
 # offices 1..6 (office = family % 6 + 1), months 2016-04 .. 2017-03 as 'YYYY-MM' text.

@@ -18,7 +18,8 @@ pytest.importorskip("dask.dataframe")
 pytest.importorskip("distributed")
 
 from conftest import PARTITIONS, make_panel_frame, same_as_in_memory  # noqa: E402
-from famtrial.panel import PanelError, load_panel  # noqa: E402
+from famtrial.data.panel import load_panel  # noqa: E402
+from famtrial.errors import PanelError
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -137,7 +138,7 @@ def test_analysis_sample_on_a_dask_panel_equals_in_memory(tmp_path):
 
 
 def test_bare_columns_months_and_baseline_frame(tmp_path):
-    from famtrial.panel import Columns
+    from famtrial.plan.spec import Columns
 
     frame = make_panel_frame().rename(columns={"parent_id": "pid", "family_id": "fid", "office": "kontor"})
     cols = Columns(parent="pid", family="fid", office="kontor", model="model", outcomes=("activation",),

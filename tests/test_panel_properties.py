@@ -18,8 +18,9 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from famtrial.panel import PanelError, load_panel
-from famtrial.plan import load_plan
+from famtrial.data.panel import load_panel
+from famtrial.errors import PanelError
+from famtrial.plan.spec import load_plan
 
 PLAN = load_plan()  # the shipped plan: parent_id, family_id, office, month, arm, model, 2 outcomes, 6 covariates
 IMPLEMENTATION = pd.Period(PLAN.implementation, "M")

@@ -9,7 +9,9 @@ import pytest
 
 import famtrial
 from conftest import make_panel_frame, renamed_replica
-from famtrial.plan import Plan, PlanError, load_plan, scaffold, shipped_plans
+from famtrial.data.scaffold import scaffold
+from famtrial.errors import PlanError
+from famtrial.plan.spec import Plan, load_plan, shipped_plans
 
 
 @pytest.fixture(scope="module")

@@ -12,10 +12,11 @@ import pytest
 import statsmodels.api as sm
 from scipy import stats
 
+from famtrial.errors import PostEstimationError
 from famtrial.models.clogit import conditional_logit
 from famtrial.models.formula import clogit, logit
 from famtrial.models.logit import Logit
-from famtrial.models.postestimation import PostEstimationError, conditional_probabilities
+from famtrial.models.postestimation import conditional_probabilities
 
 FORMULA = "y ~ arm + rwc + base_y + age"
 

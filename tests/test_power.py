@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 
 from famtrial._paths import data_dir
-from famtrial.inference.power import (
+from famtrial.simulation.design import Columns, OfficeGroup, Outcome, TrialDesign, load_design, simulate_panel
+from famtrial.simulation.power import (
     PowerResult,
     design_effect_power,
     main,
@@ -24,7 +25,6 @@ from famtrial.inference.power import (
     minimum_detectable_effect,
     power,
 )
-from famtrial.simulate import Columns, OfficeGroup, Outcome, TrialDesign, load_design, simulate_panel
 
 matplotlib.use("Agg")
 
@@ -307,8 +307,8 @@ def test_a_plan_is_simulated_from_its_calibration_and_analysed_with_its_rule_and
     put through the plan's sample rule (analysis_sample's defaults) and its first model (fit_plan_model):
     re-done here by hand, estimate equal to 1e-12."""
     import famtrial
-    from famtrial.simulate import calibrate
-    from famtrial.trial import fit_plan_model
+    from famtrial.simulation.design import calibrate
+    from famtrial.trial.effects import fit_plan_model
 
     plan = famtrial.load_plan(name)
     kw = dict(effect_or=[1.0, 1.6], offices=10, n_sims=2, tests=("t",), seed=2, progress=False)
@@ -391,7 +391,7 @@ offices = [6]
 
 def test_one_trial_is_power_simulation_r_for_a_design():
     """``one_trial(SeedSequence(s).spawn(n)[r], design, effect_or=OR)`` is row r of ``power(design, seed=s)``."""
-    from famtrial.inference.power import one_trial
+    from famtrial.simulation.power import one_trial
 
     res = power(_small(), effect_or=1.4, n_sims=2, seed=6, tests=("t", "score_bootstrap"), progress=False)
     row = one_trial(np.random.SeedSequence(6).spawn(2)[1], _small(), effect_or=1.4, tests=("t", "score_bootstrap"))

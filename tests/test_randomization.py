@@ -13,11 +13,12 @@ import pandas as pd
 import pytest
 
 from conftest import make_panel_frame
-from famtrial.inference._parallel import resolve_jobs, run_tasks
-from famtrial.inference.randomization import family_design, randomization_test, ri_pvalue
+from famtrial._parallel import resolve_jobs, run_tasks
+from famtrial.data.panel import load_panel
+from famtrial.inference.randomization import ri_pvalue
 from famtrial.models.clogit import conditional_logit
-from famtrial.monthly import monthly_effects
-from famtrial.panel import load_panel
+from famtrial.trial.few_cluster import family_design, randomization_test
+from famtrial.trial.monthly import monthly_effects
 
 
 def _two_parent_frame(seed: int = 3) -> pd.DataFrame:
@@ -84,7 +85,7 @@ class _FakePanel:
     """Only what family_design reads (load_panel itself rejects a family in two offices)."""
 
     def __init__(self, data):
-        from famtrial.panel import Columns
+        from famtrial.plan.spec import Columns
 
         self.data, self.columns = data, Columns()
 
@@ -168,7 +169,7 @@ def test_process_pool_runs_in_order():
 
 def test_month_effects_model_is_refitted_with_its_month_effects(panel):
     """A re-draw refits the model the plan fits: with month effects, the observed z is that model's z."""
-    from famtrial.trial import fe_model
+    from famtrial.trial.effects import fe_model
 
     res = randomization_test(panel, "activation", trend="months", n_perm=2, seed=3, n_jobs=1, progress=False)
     fit = fe_model(panel, "activation", trend="months")
@@ -180,18 +181,21 @@ def test_month_effects_model_is_refitted_with_its_month_effects(panel):
 def test_auto_executor_moves_to_processes_with_identical_draws(panel, monkeypatch):
     """n_jobs=None measures re-draws here and hands the rest to a pool when that pays (made to
     pay here); the draws equal the serial ones, and those of an explicit pool."""
+    import dataclasses
+
     import famtrial.inference.randomization as ri
+    from famtrial.trial import few_cluster
 
     serial = randomization_test(panel, "activation", n_perm=6, seed=8, n_jobs=1, progress=False)
     monkeypatch.setattr(ri, "_pool_pays", lambda remaining, per_draw, jobs: True)
     design = family_design(panel)
-    _, refit = ri._fe_refit(panel, design, "activation", False, "linear", None, "z")
-    refit = ri.replace(refit, start=refit.fit(design.arm).params.to_numpy())
+    _, refit = few_cluster._fe_refit(panel, design, "activation", False, "linear", None, "z")
+    refit = dataclasses.replace(refit, start=refit.fit(design.arm).params.to_numpy())
     seeds = np.random.SeedSequence(8).spawn(6)
     calls = []
     real = ri.map_in_processes
     monkeypatch.setattr(ri, "map_in_processes", lambda fn, items, **kw: calls.append(len(items)) or real(fn, items, **kw))
-    mixed = ri._run_draws(design, refit, seeds, n_jobs=None, progress=False, desc="t", probe_seconds=0.0)
+    mixed = ri.run_draws(design, refit, seeds, n_jobs=None, progress=False, desc="t", probe_seconds=0.0)
     assert calls and sum(calls) >= 1  # the pool ran the re-draws after the first two
     assert np.array_equal(mixed, serial.draws)
     pooled = randomization_test(panel, "activation", n_perm=6, seed=8, n_jobs=2, progress=False)
@@ -226,8 +230,8 @@ def test_thread_and_process_executors_give_the_serial_draws_bitwise(panel):
 
 
 def test_thread_executor_keeps_order_reports_progress_and_raises_task_errors():
-    from famtrial.inference._parallel import map_in_threads
-    from famtrial.progress import Progress
+    from famtrial._parallel import map_in_threads
+    from famtrial._progress import Progress
 
     class Bar(Progress):
         def __init__(self):

@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 
 import famtrial
-from famtrial.panel import LoadReport
-from famtrial.plan import load_plan
-from famtrial.report import ReportFigure, write_report
-from famtrial.tables import Table
-from famtrial.verify import load_spec
+from famtrial.data.panel import LoadReport
+from famtrial.plan.spec import load_plan
+from famtrial.published.verify import load_spec
+from famtrial.report.html import ReportFigure, write_report
+from famtrial.table import Table
 
 
 @pytest.fixture(scope="module")

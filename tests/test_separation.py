@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 
 from conftest import rerun_r_script
+from famtrial.errors import FamtrialError, SeparationError
 from famtrial.models import separation
 from famtrial.models.clogit import ConditionalLogit, conditional_logit
-from famtrial.models.errors import FamtrialError, SeparationError
 from famtrial.models.logit import logit
 
 REF = Path(__file__).parent / "reference" / "separation"

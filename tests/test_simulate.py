@@ -10,7 +10,8 @@ import pytest
 
 from famtrial import conditional_logit
 from famtrial._paths import data_dir
-from famtrial.simulate import DesignError, TrialDesign, load_design, main, simulate_panel
+from famtrial.errors import DesignError
+from famtrial.simulation.design import TrialDesign, load_design, main, simulate_panel
 
 CASEWORK = data_dir() / "synthetic" / "casework.toml"
 
@@ -208,7 +209,7 @@ def test_calibrate_recovers_the_casework_designs_parameters():
     mean of work is -1.4 - 0.2 * 0.58 - 0.45 * 0.35 = -1.67 and its SD sqrt(1.8^2 + 0.07) = 1.82.
     """
     import famtrial
-    from famtrial.simulate import calibrate
+    from famtrial.simulation.design import calibrate
 
     plan = famtrial.load_plan("casework")
     design = calibrate(famtrial.load_panel(plan.resolve_data(), plan))
@@ -241,7 +242,7 @@ def test_calibrate_recovers_the_casework_designs_parameters():
 
 
 def test_calibrate_needs_a_loaded_panel():
-    from famtrial.simulate import calibrate
+    from famtrial.simulation.design import calibrate
 
     with pytest.raises(TypeError, match="calibrate needs a famtrial Panel"):
         calibrate(pd.DataFrame({"a": [1]}))

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from famtrial._paths import data_dir
-from famtrial.balance import balance_table
-from famtrial.panel import load_panel
-from famtrial.sample import analysis_sample
-from famtrial.synthetic import ReplicaConfig, baseline_report, content_hash, generate
+from famtrial.data.panel import load_panel
+from famtrial.simulation.replica import ReplicaConfig, baseline_report, content_hash, generate
+from famtrial.trial.balance import balance_table
+from famtrial.trial.sample import analysis_sample
 
 TABLE3_COUNTS = {"female": (659, 1053), "married": (446, 704), "immigrant": (760, 1266),
                  "reduced_work_capacity": (336, 476), "activation": (168, 206), "employed": (304, 429)}
@@ -83,7 +83,7 @@ def test_fixed_effects_logit_recovers_the_true_parameters():
     logit's 95% CI covers the TOML's true values for the treatment and covariates over a few seeds."""
     from dataclasses import replace
 
-    from famtrial.trial import fe_model
+    from famtrial.trial.effects import fe_model
 
     cfg = ReplicaConfig.load().with_outcome("activation", tau_local=0.3, tau_holf=0.3, office_effect_sd_local=0.0,
                                              office_effect_sd_holf=0.0, path={})

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
+from famtrial.published.verify import load_spec
 from famtrial.testing import assert_matches_published
-from famtrial.verify import load_spec
 
 
 def test_passes_silently_and_fails_with_each_key():

@@ -8,16 +8,9 @@ import pytest
 
 import famtrial
 from conftest import make_panel_frame
-from famtrial.panel import load_panel
-from famtrial.trial import (
-    compare_models,
-    fe_design,
-    fe_model,
-    fe_numbers,
-    model_tables,
-    paper_models,
-    treatment_indicators,
-)
+from famtrial.data.panel import load_panel
+from famtrial.report.compare import compare_models, fe_numbers, model_tables
+from famtrial.trial.effects import fe_design, fe_model, paper_models, treatment_indicators
 
 
 @pytest.fixture(scope="module")

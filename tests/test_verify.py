@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from famtrial.verify import load_spec, main, verify
+from famtrial.published.verify import load_spec, main, verify
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 PUBLISHED = SHARED / "paper" / "published.toml"
@@ -258,6 +258,6 @@ def test_cli_exit_codes(spec, tmp_path, capsys):
     assert main(["--results", str(tmp_path), "--tolerance", "tabel6=0.8"]) == 2
     assert main(["--results", str(tmp_path), "--tolerance", "table6"]) == 2  # a usage error, not a failed number
     assert "--tolerance takes PATTERN=VALUE" in capsys.readouterr().err
-    code = f"from famtrial.verify import main; raise SystemExit(main(['--results', {str(tmp_path)!r}]))"
+    code = f"from famtrial.published.verify import main; raise SystemExit(main(['--results', {str(tmp_path)!r}]))"
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert run.returncode == 1 and "table6.model3.married.or" in run.stdout and "FAIL" in run.stdout

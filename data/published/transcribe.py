@@ -38,7 +38,7 @@ STARS = {
 }
 
 # Entries where a correct computation from the paper's own inputs cannot give the printed number:
-# verify reports them with status "note" instead of failing (famtrial.audit finds each on its own).
+# verify reports them with status "note" instead of failing (famtrial.published.audit finds each on its own).
 INCONSISTENT = {
     "table3.married.chi2": "slip: printed .486 equals the printed p; the counts give 0.550",
     "table3.married.p": "the counts give p = .458; .486 repeats the printed chi2 slip",

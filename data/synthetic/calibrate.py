@@ -34,12 +34,12 @@ from pathlib import Path
 
 import numpy as np
 
-from famtrial.monthly import monthly_effects
-from famtrial.panel import load_panel
-from famtrial.sample import analysis_sample
-from famtrial.synthetic import ReplicaConfig, generate
-from famtrial.trial import paper_models
-from famtrial.verify import load_spec
+from famtrial.trial.monthly import monthly_effects
+from famtrial.data.panel import load_panel
+from famtrial.trial.sample import analysis_sample
+from famtrial.simulation.replica import ReplicaConfig, generate
+from famtrial.trial.effects import paper_models
+from famtrial.published.verify import load_spec
 
 TOML = Path(__file__).with_name("replica.toml")
 PUBLISHED = {  # from data/published/trial.toml

@@ -12,56 +12,47 @@ Imports are lazy: ``import famtrial`` loads neither matplotlib nor numba until a
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 from typing import TYPE_CHECKING, Any
 
+from famtrial import _compat
 from famtrial._version import __version__
 
 #: public name -> module that defines it
 _EXPORTS = {
-    "AnalysisSample": "sample", "FlowCounts": "sample", "analysis_sample": "sample", "exclusion_rule": "sample",
-    "office_counts": "sample",
-    "BalanceTable": "balance", "CorrelationTable": "balance", "JointTest": "balance", "balance_table": "balance",
-    "correlation_table": "balance",
-    "plot_flow": "flowchart",
+    "Plan": "plan.spec", "Columns": "plan.spec", "load_plan": "plan.spec", "shipped_plans": "plan.spec",
+    "scaffold": "data.scaffold",
+    "LoadReport": "data.panel", "Panel": "data.panel", "load_panel": "data.panel",
+    "AnalysisSample": "trial.sample", "FlowCounts": "trial.sample", "analysis_sample": "trial.sample",
+    "exclusion_rule": "trial.sample", "office_counts": "trial.sample",
+    "BalanceTable": "trial.balance", "CorrelationTable": "trial.balance", "JointTest": "trial.balance",
+    "balance_table": "trial.balance", "correlation_table": "trial.balance",
+    "fe_model": "trial.effects", "fe_models": "trial.effects", "paper_models": "trial.effects",
+    "treatment_indicators": "trial.effects",
+    "MonthlyEffects": "trial.monthly", "monthly_effects": "trial.monthly",
+    "few_cluster_inference": "trial.few_cluster", "randomization_test": "trial.few_cluster",
     "ConditionalLogit": "models.clogit", "ConditionalLogitResults": "models.clogit",
     "conditional_logit": "models.clogit",
-    "Logit": "models.logit", "LogitResults": "models.logit", "SeparationError": "models.logit",
-    "logit": "models.formula", "clogit": "models.formula", "FormulaError": "models.formula",
-    "NotIdentifiedError": "models.postestimation", "PostEstimationError": "models.postestimation",
+    "Logit": "models.logit", "LogitResults": "models.logit",
+    "logit": "models.formula", "clogit": "models.formula",
     "WaldTest": "models.postestimation", "LRTest": "models.postestimation",
-    "ConvergenceError": "models.errors", "FamtrialError": "models.errors", "FewClustersWarning": "models.errors",
-    "ModelInputError": "models.errors", "ModelTypeError": "models.errors",
-    "MonthlyEffects": "monthly", "monthly_effects": "monthly",
-    "Columns": "panel", "LoadReport": "panel", "Panel": "panel", "PanelError": "panel", "load_panel": "panel",
-    "Plan": "plan", "PlanError": "plan", "load_plan": "plan", "scaffold": "plan", "shipped_plans": "plan",
-    "plot_monthly": "plots",
-    "reproduce": "reproduce", "Reproduction": "reproduce",
-    "Table": "tables",
-    "VerifyReport": "verify", "load_spec": "verify", "verify": "verify",
-    "compare_models": "trial", "fe_model": "trial", "fe_models": "trial", "paper_models": "trial",
-    "treatment_indicators": "trial", "model_tables": "trial",
-    "few_cluster_inference": "inference.randomization", "randomization_test": "inference.randomization",
     "score_bootstrap": "inference.score_bootstrap",
-    "power": "inference.power", "PowerResult": "inference.power", "minimum_detectable_effect": "inference.power",
-    "TrialDesign": "simulate", "simulate_panel": "simulate", "load_design": "simulate", "calibrate": "simulate",
+    "Table": "table",
+    "compare_models": "report.compare", "model_tables": "report.compare",
+    "plot_monthly": "report.plots", "plot_flow": "report.flowchart",
+    "VerifyReport": "published.verify", "load_spec": "published.verify", "verify": "published.verify",
+    "reproduce": "pipeline", "Reproduction": "pipeline",
+    "power": "simulation.power", "PowerResult": "simulation.power", "minimum_detectable_effect": "simulation.power",
+    "TrialDesign": "simulation.design", "simulate_panel": "simulation.design", "load_design": "simulation.design",
+    "calibrate": "simulation.design",
+    "FamtrialError": "errors", "PlanError": "errors", "PanelError": "errors", "DesignError": "errors",
+    "ModelInputError": "errors", "ModelTypeError": "errors", "SeparationError": "errors", "ConvergenceError": "errors",
+    "FormulaError": "errors", "PostEstimationError": "errors", "NotIdentifiedError": "errors",
+    "FamtrialWarning": "errors", "FamtrialDeprecationWarning": "errors", "FewClustersWarning": "errors",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
 
-
-class _Package(types.ModuleType):
-    """famtrial's module type: a public function keeps its name when its same-named submodule is imported.
-
-    ``famtrial.verify`` and ``famtrial.reproduce`` are functions; importing ``famtrial.verify``
-    (the module) would otherwise rebind the package attribute to the module.
-    """
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if isinstance(value, types.ModuleType) and _EXPORTS.get(name) == name:
-            return  # the submodule stays reachable as sys.modules["famtrial.<name>"]
-        super().__setattr__(name, value)
+_compat.install()  # 0.2's module paths (famtrial.panel, famtrial.sample, ...) keep working, with a warning
 
 
 def __getattr__(name: str) -> Any:
@@ -77,32 +68,41 @@ def __dir__() -> list[str]:
     return __all__
 
 
-sys.modules[__name__].__class__ = _Package
-
 if TYPE_CHECKING:  # static checkers and IDEs see the real names
-    from famtrial.balance import BalanceTable, CorrelationTable, JointTest, balance_table, correlation_table
-    from famtrial.flowchart import plot_flow
-    from famtrial.inference.power import PowerResult, minimum_detectable_effect, power
-    from famtrial.inference.randomization import few_cluster_inference, randomization_test
-    from famtrial.inference.score_bootstrap import score_bootstrap
-    from famtrial.models.clogit import ConditionalLogit, ConditionalLogitResults, conditional_logit
-    from famtrial.models.errors import (
+    from famtrial.data.panel import LoadReport, Panel, load_panel
+    from famtrial.data.scaffold import scaffold
+    from famtrial.errors import (
         ConvergenceError,
+        DesignError,
+        FamtrialDeprecationWarning,
         FamtrialError,
+        FamtrialWarning,
         FewClustersWarning,
+        FormulaError,
         ModelInputError,
         ModelTypeError,
+        NotIdentifiedError,
+        PanelError,
+        PlanError,
+        PostEstimationError,
+        SeparationError,
     )
-    from famtrial.models.formula import FormulaError, clogit, logit
-    from famtrial.models.logit import Logit, LogitResults, SeparationError
-    from famtrial.models.postestimation import LRTest, NotIdentifiedError, PostEstimationError, WaldTest
-    from famtrial.monthly import MonthlyEffects, monthly_effects
-    from famtrial.panel import Columns, LoadReport, Panel, PanelError, load_panel
-    from famtrial.plan import Plan, PlanError, load_plan, scaffold, shipped_plans
-    from famtrial.plots import plot_monthly
-    from famtrial.reproduce import Reproduction, reproduce
-    from famtrial.sample import AnalysisSample, FlowCounts, analysis_sample, exclusion_rule, office_counts
-    from famtrial.simulate import TrialDesign, calibrate, load_design, simulate_panel
-    from famtrial.tables import Table
-    from famtrial.trial import compare_models, fe_model, fe_models, model_tables, paper_models, treatment_indicators
-    from famtrial.verify import VerifyReport, load_spec, verify
+    from famtrial.inference.score_bootstrap import score_bootstrap
+    from famtrial.models.clogit import ConditionalLogit, ConditionalLogitResults, conditional_logit
+    from famtrial.models.formula import clogit, logit
+    from famtrial.models.logit import Logit, LogitResults
+    from famtrial.models.postestimation import LRTest, WaldTest
+    from famtrial.pipeline import Reproduction, reproduce
+    from famtrial.plan.spec import Columns, Plan, load_plan, shipped_plans
+    from famtrial.published.verify import VerifyReport, load_spec, verify
+    from famtrial.report.compare import compare_models, model_tables
+    from famtrial.report.flowchart import plot_flow
+    from famtrial.report.plots import plot_monthly
+    from famtrial.simulation.design import TrialDesign, calibrate, load_design, simulate_panel
+    from famtrial.simulation.power import PowerResult, minimum_detectable_effect, power
+    from famtrial.table import Table
+    from famtrial.trial.balance import BalanceTable, CorrelationTable, JointTest, balance_table, correlation_table
+    from famtrial.trial.effects import fe_model, fe_models, paper_models, treatment_indicators
+    from famtrial.trial.few_cluster import few_cluster_inference, randomization_test
+    from famtrial.trial.monthly import MonthlyEffects, monthly_effects
+    from famtrial.trial.sample import AnalysisSample, FlowCounts, analysis_sample, exclusion_rule, office_counts

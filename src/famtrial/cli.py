@@ -21,7 +21,7 @@ _HELP = """usage: famtrial {reproduce,plan,verify,audit,power,simulate,synthesiz
   verify      compare reproduced numbers with the published ones (exit 1 on drift)
   audit       recompute the paper's printed statistics and list inconsistencies
   power       power and minimum detectable effects by simulation, from a scenario TOML
-  simulate    simulate a trial panel from a design TOML (famtrial.simulate)
+  simulate    simulate a trial panel from a design TOML (famtrial.simulation.design)
   synthesize  regenerate the synthetic replica from its TOML
 
 Your own trial in three steps:
@@ -77,7 +77,7 @@ def _reproduce(argv: Sequence[str]) -> int:
     import matplotlib
 
     matplotlib.use("Agg")  # the command line draws to files only
-    from famtrial.reproduce import reproduce
+    from famtrial.pipeline import reproduce
 
     formats = None if args.formats is None else tuple(f.strip() for f in args.formats.split(",") if f.strip())
     result = reproduce(args.data, args.out, plan=args.plan, formats=formats, n_boot=args.n_boot, seed=args.seed,
@@ -104,7 +104,8 @@ def _plan(argv: Sequence[str]) -> int:
     args = parser.parse_args(argv)
     if args.action is None:
         raise _UsageError("famtrial plan: say init DATA, check PLAN or show PLAN (see 'famtrial plan --help')")
-    from famtrial.plan import load_plan, scaffold
+    from famtrial.data.scaffold import scaffold
+    from famtrial.plan.spec import load_plan
 
     if args.action == "init":
         sys.stdout.write(scaffold(args.data, name=args.name))
@@ -114,9 +115,9 @@ def _plan(argv: Sequence[str]) -> int:
         sys.stdout.write(plan.to_toml())
         return 0
     print(plan.describe())
-    from famtrial.panel import load_panel
-    from famtrial.reproduce import default_panel_path
-    from famtrial.sample import analysis_sample
+    from famtrial.data.panel import load_panel
+    from famtrial.pipeline import default_panel_path
+    from famtrial.trial.sample import analysis_sample
 
     panel = load_panel(args.data or default_panel_path(plan), plan)
     sample = analysis_sample(panel)
@@ -130,13 +131,13 @@ def _power(argv: Sequence[str]) -> int:
     import matplotlib
 
     matplotlib.use("Agg")  # the command line draws to files only
-    from famtrial.inference.power import main as power_main
+    from famtrial.simulation.power import main as power_main
 
     return power_main(list(argv)) or 0
 
 
 def _simulate(argv: Sequence[str]) -> int:
-    from famtrial.simulate import main as simulate_main
+    from famtrial.simulation.design import main as simulate_main
 
     return simulate_main(list(argv)) or 0
 
@@ -148,7 +149,7 @@ def _synthesize(argv: Sequence[str]) -> int:
 
 
 def _verify(argv: Sequence[str]) -> int:
-    from famtrial.verify import main as verify_main
+    from famtrial.published.verify import main as verify_main
 
     return verify_main(list(argv))
 
@@ -159,7 +160,7 @@ def _audit(argv: Sequence[str]) -> int:
     parser.add_argument("--spec", default=None, help="published-number spec (default: the shipped trial spec)")
     parser.add_argument("--out", default=None, help="write the audit as Markdown to this file")
     args = parser.parse_args(argv)
-    from famtrial.audit import audit_paper
+    from famtrial.published.audit import audit_paper
 
     report = audit_paper(args.spec)
     text = report.to_markdown()

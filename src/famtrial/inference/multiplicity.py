@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from famtrial.progress import Progress
+from famtrial._progress import Progress
 
 __all__ = ["holm", "benjamini_hochberg", "sup_t_critical"]
 

@@ -20,29 +20,27 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from typing import Any, Literal
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from famtrial.inference._parallel import (POOL_STARTUP_SECONDS, map_in_processes, map_in_threads, one_kernel_thread,
-                                          resolve_jobs, run_tasks)
+from famtrial._parallel import (
+    POOL_STARTUP_SECONDS,
+    map_in_processes,
+    map_in_threads,
+    one_kernel_thread,
+    resolve_jobs,
+)
 from famtrial.models.clogit import ConditionalLogit, ConditionalLogitResults
 from famtrial.models.logit import Logit, LogitResults
-from famtrial.panel import Panel
-from famtrial.plan import plural
-from famtrial.progress import Progress
-from famtrial.tables import Table
+from famtrial._progress import Progress
 
-__all__ = ["RandomizationResult", "FamilyDesign", "randomization_test", "family_design", "ri_pvalue",
-           "FewClusterInference", "few_cluster_inference"]
+from famtrial._options import Executor, RandomizationKind, Statistic
+__all__ = ["RandomizationResult", "FamilyDesign", "Refit", "ri_pvalue", "run_draws", "draw_chunk"]
 
-Statistic = Literal["z", "coef"]
-_STATISTICS = ("z", "coef")
-Kind = Literal["fe", "monthly"]
-Executor = Literal["auto", "threads", "processes"]
-_EXECUTORS = ("auto", "threads", "processes")
+
+
 
 
 @dataclass(frozen=True)
@@ -69,26 +67,11 @@ class FamilyDesign:
         return pd.Series(self.arm if arm is None else arm).groupby(self.office).sum()
 
 
-def family_design(panel: Panel) -> FamilyDesign:
-    """Families, their office and arm from a panel; each family must sit in one office and one arm."""
-    cols = panel.columns
-    fam = panel.data[[cols.family, cols.office, cols.arm]].drop_duplicates()
-    dup = fam[cols.family].duplicated(keep=False)
-    if dup.any():
-        bad = fam.loc[dup, cols.family].unique()
-        raise ValueError(f"{len(bad):,} families have more than one office or arm (e.g. family ids "
-                         f"{', '.join(map(str, bad[:5]))}); randomization by family needs one office and arm per family "
-                         f"(check columns {cols.family!r}, {cols.office!r}, {cols.arm!r})")
-    fam = fam.sort_values(cols.family)
-    return FamilyDesign(family=fam[cols.family].to_numpy(), office=fam[cols.office].to_numpy(),
-                        arm=fam[cols.arm].to_numpy().astype(np.int8))
-
-
 @dataclass(frozen=True)
-class _Refit:
+class Refit:
     """Rebuild the treatment column(s) from a family arm vector and refit; returns T (picklable)."""
 
-    kind: Kind
+    kind: RandomizationKind
     y: np.ndarray
     exog: np.ndarray          # regressors other than the treatment columns
     names: tuple[str, ...]    # names of all regressors, treatment first
@@ -122,13 +105,13 @@ class _Refit:
         return float(fit.params[term] if self.statistic == "coef" else fit.tvalues[term])
 
 
-def _draw(task: tuple[FamilyDesign, _Refit, np.random.SeedSequence]) -> float:
+def _draw(task: tuple[FamilyDesign, Refit, np.random.SeedSequence]) -> float:
     """One re-draw's statistic: ``task`` is ``(design, refit, seed)`` (the caller fixes the kernel threads)."""
     design, refit, seed = task
     return refit(design.draw(np.random.default_rng(seed)))
 
 
-def _chunk(task: tuple[FamilyDesign, _Refit, Sequence[np.random.SeedSequence]]) -> list[float]:
+def draw_chunk(task: tuple[FamilyDesign, Refit, Sequence[np.random.SeedSequence]]) -> list[float]:
     """The statistics of a chunk of re-draws: ``task`` is ``(design, refit, seeds)`` (a process or Dask task)."""
     design, refit, seeds = task
     with one_kernel_thread():  # a Dask worker's process may run several kernel threads
@@ -152,7 +135,7 @@ def _pool_pays(remaining: int, per_draw: float, jobs: int) -> bool:
     return saved > 1.2 * POOL_STARTUP_SECONDS * max(1.0, load / cores)
 
 
-def _run_draws(design: FamilyDesign, refit: _Refit, seeds: list[np.random.SeedSequence], *, n_jobs: int | None,
+def run_draws(design: FamilyDesign, refit: Refit, seeds: list[np.random.SeedSequence], *, n_jobs: int | None,
                progress: bool, desc: str, executor: Executor = "auto", probe_seconds: float = 0.5) -> np.ndarray:
     """Every re-draw's statistic, in this thread, on threads of this process or in a process pool.
 
@@ -160,7 +143,7 @@ def _run_draws(design: FamilyDesign, refit: _Refit, seeds: list[np.random.SeedSe
     the kernel on one thread (so every executor sums in the same order and the draws are
     bitwise identical): ``executor="threads"`` on threads of this process (nothing to start or
     pickle; the fits release the GIL in the kernels, 85% of a re-draw), ``"processes"`` in a
-    spawned pool (:data:`~famtrial.inference._parallel.POOL_STARTUP_SECONDS` to start), ``"auto"``
+    spawned pool (:data:`~famtrial._parallel.POOL_STARTUP_SECONDS` to start), ``"auto"``
     on threads, measured for about ``probe_seconds`` (rounds of at most ``n_jobs`` re-draws, at
     least two re-draws), the rest moved to a pool only when the time the threads leave
     unparallelised (the GIL) exceeds the pool's start-up (:func:`_pool_pays`); on the trial's
@@ -200,7 +183,7 @@ def _run_draws(design: FamilyDesign, refit: _Refit, seeds: list[np.random.SeedSe
             size = max(1, min(-(-(n - done) // (4 * jobs)), int(0.5 / per_draw) if per_draw else 8))
             parts = [list(range(a, min(a + size, n))) for a in range(done, n, size)]
             bar.desc = f"{desc} ({jobs} processes)"
-            results = map_in_processes(_chunk, [[seeds[i] for i in part] for part in parts],
+            results = map_in_processes(draw_chunk, [[seeds[i] for i in part] for part in parts],
                                        shared=shared, jobs=jobs, bar=bar, units=[len(part) for part in parts])
             for part, values in zip(parts, results):
                 draws[part] = values
@@ -245,245 +228,3 @@ def ri_pvalue(observed: float, draws: np.ndarray) -> tuple[float, float, int]:
     return float(p), float(np.sqrt(p * (1 - p) / max(r, 1))), r
 
 
-def _fe_refit(panel: Panel, design: FamilyDesign, outcome: str, split: bool,
-              trend: Literal["linear", "months", "none"], term: str | None, statistic: Statistic,
-              covariates: Sequence[str] | None = None) -> tuple[pd.DataFrame, _Refit]:
-    from famtrial.trial import fe_design, treatment_indicators
-
-    cols, plan = panel.columns, panel.plan
-    frame, regressors = fe_design(panel, outcome, split=split, trend=trend, covariates=covariates)
-    treat = list(treatment_indicators(panel, split=split).columns)
-    others = [r for r in regressors if r not in treat]
-    post = (panel.data[cols.month] >= panel.implementation).to_numpy(dtype=float)
-    if split:
-        # the variant is the office's: take it from the office's offered families
-        office_variant = panel.data.loc[panel.data[cols.arm] == 1].groupby(cols.office, observed=True)[
-            cols.model].first().astype(str)
-        variant = panel.data[cols.office].map(office_variant).fillna(plan.control_variant).to_numpy()
-        switches = np.column_stack([post * (variant == v.name) for v in plan.variants])
-    else:
-        switches = post[:, None]
-    term = term or treat[0]
-    if term not in treat:
-        raise ValueError(f"term {term!r} is not a treatment term of this model ({treat})")
-    return frame, _Refit(
-        kind="fe", y=frame[plan.outcome(outcome).column].to_numpy(dtype=float),
-        exog=frame[others].to_numpy(dtype=float),
-        names=(*treat, *others), family_code=np.searchsorted(design.family, panel.data[cols.family].to_numpy()),
-        switches=switches, groups=frame[cols.parent].to_numpy(), clusters=frame[cols.office].to_numpy(),
-        term_index=treat.index(term), statistic=statistic,
-        time=frame[cols.month].to_numpy() if trend == "months" else None, time_name=cols.month)
-
-
-def _monthly_refit(panel: Panel, design: FamilyDesign, outcome: str, month: pd.Period, controls: Sequence[str],
-                   fixed_effects: str | None, statistic: Statistic) -> tuple[pd.DataFrame, _Refit]:
-    cols = panel.columns
-    outcome = panel.plan.outcome(outcome).column
-    controls = [panel.plan.variable(c).column for c in controls]
-    month = pd.Period(month, "M")
-    base_vars = list(dict.fromkeys([*controls, outcome]))
-    if month == panel.baseline:  # as monthly_effects: the outcome's own baseline is the outcome there
-        base_vars.remove(outcome)
-    base = panel.baseline_frame()[[cols.parent, *base_vars]].rename(columns={v: f"{v}_baseline" for v in base_vars})
-    cross = panel.data.loc[panel.data[cols.month] == month,
-                           [cols.parent, cols.family, cols.office, cols.arm, outcome]].merge(base, on=cols.parent)
-    if cross.empty:
-        raise ValueError(f"no parent is observed in month {month} and at baseline {panel.baseline}")
-    controls_cols = [f"{v}_baseline" for v in base_vars]
-    x_other = np.column_stack([np.ones(len(cross)), cross[controls_cols].to_numpy(dtype=float)])
-    fe_names: list[str] = []
-    if fixed_effects is not None:  # office dummies but the first, as monthly_effects(fixed_effects="office")
-        dummies = pd.get_dummies(cross[cols.office], prefix=cols.office, dtype=float).iloc[:, 1:]
-        x_other = np.column_stack([x_other, dummies.to_numpy()])
-        fe_names = [str(c) for c in dummies.columns]
-    return cross, _Refit(
-        kind="monthly", y=cross[outcome].to_numpy(dtype=float), exog=x_other,
-        names=(cols.arm, "Intercept", *controls_cols, *fe_names),
-        family_code=np.searchsorted(design.family, cross[cols.family].to_numpy()),
-        switches=np.ones((len(cross), 1)), groups=None, clusters=cross[cols.office].to_numpy(),
-        term_index=0, statistic=statistic)
-
-
-def randomization_test(panel: Panel, outcome: str, *, kind: Kind = "fe", split: bool = False,
-                       term: str | None = None, month: str | pd.Period | None = None,
-                       trend: Literal["linear", "months", "none"] = "linear",
-                       covariates: Sequence[str] | None = None, controls: Sequence[str] | None = None,
-                       fixed_effects: Literal["office"] | None = None, statistic: Statistic = "z", n_perm: int = 999,
-                       seed: int | None = 20161001, n_jobs: int | None = None, executor: Executor = "auto",
-                       client: Any = None, progress: bool = True) -> RandomizationResult:
-    """Randomization p-value of the offer's effect, re-drawing families within office.
-
-    Parameters
-    ----------
-    panel : Panel
-        The analysis panel (e.g. ``analysis_sample(panel).panel``).
-    outcome : str
-        An outcome of the panel's plan (key or column).
-    kind : {"fe", "monthly"}
-        ``"fe"``: the fixed-effects conditional logit of :func:`famtrial.trial.fe_model`
-        (``covariates``, default the plan's time-varying covariates; ``split=True`` gives one
-        term per variant, ``term`` then picks e.g. ``<treatment>_<variant>``); ``"monthly"``: the
-        logit of ``month``'s outcome on the arm and baseline ``controls`` (as
-        :func:`famtrial.monthly.monthly_effects`, default the plan's series controls;
-        ``fixed_effects="office"`` adds office dummies).
-    statistic : {"z", "coef"}
-        Cluster-robust z (default: studentized, robust to heterogeneous effects) or coefficient.
-    n_perm : int
-        Re-draws R.
-    seed : int or None
-        Seeds every re-draw (``SeedSequence(seed).spawn(n_perm)``).
-    n_jobs : int or None
-        Workers (default: all cores; 1: every re-draw in this thread).
-    executor : {"auto", "threads", "processes"}
-        Where ``n_jobs > 1`` workers run: threads of this process (no start-up; the fits spend
-        most of their time in kernels that release the GIL), a spawned process pool (about 3 s to
-        start), or ``"auto"``: threads, moving the rest to processes only when the threads are
-        measured to leave more time unparallelised than the pool's start-up. Every executor gives
-        the same draws (one kernel thread per re-draw).
-    client : object, optional
-        A Dask-like client (``map``/``gather``): the re-draws run there (``n_jobs`` and
-        ``executor`` are then not used).
-
-    Notes
-    -----
-    Stata: ``ritest arm _b[treat_pooled], reps(999) strata(office) cluster(family_id):
-    clogit ..., group(parent_id) vce(cluster office)`` (with the treatment rebuilt from ``arm``).
-    """
-    if statistic not in _STATISTICS:
-        raise ValueError(f"statistic={statistic!r} is not one of {_STATISTICS}")
-    if kind not in ("fe", "monthly"):
-        raise ValueError(f"kind={kind!r} is not one of ('fe', 'monthly')")
-    if n_perm < 1:
-        raise ValueError(f"n_perm={n_perm} must be positive")
-    if executor not in _EXECUTORS:
-        raise ValueError(f"executor={executor!r} is not one of {_EXECUTORS}")
-    design = family_design(panel)
-    if kind == "fe":
-        if month is not None or fixed_effects is not None:
-            raise ValueError("month= and fixed_effects= are only used with kind='monthly' (Models 1-4 have parent effects)")
-        if controls is not None:
-            raise ValueError("controls= is used with kind='monthly' only (kind='fe' takes covariates=)")
-        _, refit = _fe_refit(panel, design, outcome, split, trend, term, statistic, covariates)
-        what = f"fixed-effects logit of {outcome}, {'split' if split else 'pooled'} treatment"
-    else:
-        if month is None:
-            raise ValueError("kind='monthly' needs month= (e.g. '2017-06')")
-        if split or term is not None:
-            raise ValueError("split= and term= apply to kind='fe' only (the monthly term is the arm)")
-        if fixed_effects not in (None, "office"):
-            raise ValueError(f"fixed_effects={fixed_effects!r} is not one of (None, 'office')")
-        if covariates is not None:
-            raise ValueError("covariates= is used with kind='fe' only (kind='monthly' takes controls=)")
-        if controls is None:
-            series = panel.plan.series_for(outcome)
-            controls = series.controls if series else ()
-        _, refit = _monthly_refit(panel, design, outcome, month, controls, fixed_effects, statistic)
-        what = f"logit of {outcome} in {pd.Period(month, 'M')}"
-    observed_fit = refit.fit(design.arm)
-    name = refit.names[refit.term_index]
-    if name not in observed_fit.params.index:
-        raise ValueError(f"the observed model does not estimate {name} (dropped: "
-                         f"{'; '.join(d.describe() for d in observed_fit.dropped)})")
-    observed = float(observed_fit.params[name] if statistic == "coef" else observed_fit.tvalues[name])
-    # warm starts: the observed fit's estimates are close to every re-draw's
-    refit = replace(refit, start=observed_fit.params.to_numpy())
-    seeds = np.random.SeedSequence(seed).spawn(n_perm)
-    desc = f"randomization ({n_perm:,} re-draws)"
-    if client is not None:  # the design and the refit go to every worker once; tasks carry only seeds
-        tasks = [list(part) for part in np.array_split(np.array(seeds, dtype=object), min(n_perm, 64))]
-        chunks = run_tasks(_chunk, tasks, shared=(design, refit), client=client, progress=progress, desc=desc)
-        draws = np.concatenate([np.asarray(c, dtype=float) for c in chunks])
-    else:
-        draws = _run_draws(design, refit, seeds, n_jobs=n_jobs, executor=executor, progress=progress, desc=desc)
-    p, se, r = ri_pvalue(observed, draws)
-    return RandomizationResult(
-        term=refit.names[refit.term_index], statistic=statistic, observed=observed, draws=draws, pvalue=p, mc_se=se,
-        n_perm=r, n_failed=n_perm - r, seed=seed, n_offices=len(np.unique(design.office)),
-        n_families=len(design.family), description=what)
-
-
-@dataclass(frozen=True)
-class FewClusterInference:
-    """The pooled effects with four p-values side by side (and, optionally, the LPM)."""
-
-    frame: pd.DataFrame
-    n_perm: int
-    n_clusters: int
-    units: tuple[str, str] = ("family", "office")  # the trial's words: the randomized unit, the cluster
-
-    @property
-    def table(self) -> Table:
-        f = self.frame
-        display = pd.DataFrame({
-            "OR": f["or"].map("{:.3f}".format),
-            "p (cluster z)": f["p_cluster_z"].map("{:.4f}".format),
-            f"p (t({self.n_clusters - 1}))": f["p_t"].map("{:.4f}".format),
-            "p (score bootstrap)": f["p_score_bootstrap"].map("{:.4f}".format),
-            "95% CI (score bootstrap)": [f"({a:.3f}, {b:.3f})" for a, b in zip(f["sb_or_ci_low"], f["sb_or_ci_high"])],
-            "p (randomization)": [f"{p:.4f} ({s:.4f})" for p, s in zip(f["p_randomization"], f["ri_mc_se"])],
-        }, index=f.index)
-        if "lpm_pp" in f:
-            display["LPM (pp)"] = [f"{v:.2f} (p = {p:.4f})" for v, p in zip(f["lpm_pp"], f["p_lpm"])]
-        unit, cluster = self.units
-        notes = (f"Fixed-effects logit, clustered by {cluster} (G = {self.n_clusters}). p-values for H0: no effect: "
-                 "cluster-robust z (normal), the same z against t(G-1), the wild cluster score bootstrap "
-                 f"(boottest's statistic, Rademacher weights), and randomization inference re-drawing "
-                 f"{plural(unit)} within {cluster} (R = {self.n_perm:,} re-draws, robust z statistic; Monte Carlo "
-                 "SE in parentheses).")
-        return Table(frame=f, display=display, title="Few-cluster inference for the treatment effects", notes=notes)
-
-    def to_numbers(self) -> dict[str, float]:
-        """``inference.<model>.<field>`` for ``reproduced.csv``."""
-        return {f"inference.{model}.{field}": float(v) for model, row in self.frame.iterrows() for field, v in row.items()}
-
-
-def few_cluster_inference(panel: Panel, models: Sequence[str] | None = None, *, n_perm: int = 999,
-                          seed: int | None = 20161001, lpm: bool = False, n_jobs: int | None = None,
-                          executor: Executor = "auto", client: Any = None,
-                          progress: bool = True) -> FewClusterInference:
-    """The plan's models' treatment effects with cluster-robust z, t(G-1), score-bootstrap and randomization p-values.
-
-    ``models`` names models of the panel's plan (default: its ``inference.models``). Split
-    models give a row per variant term (``model2.<treatment>_<variant>``). ``lpm=True`` adds the
-    linear-probability twin (percentage points). Score bootstrap: Rademacher weights, all sign
-    vectors (G <= 16), interval by test inversion. Randomization: robust z, ``n_perm`` re-draws
-    (``n_jobs``, ``executor`` and ``client`` as :func:`randomization_test`).
-    """
-    from famtrial.inference.lpm import trial_lpm
-    from famtrial.inference.score_bootstrap import score_bootstrap, wald_t_pvalue
-    from famtrial.trial import fe_design, fit_plan_model
-
-    plan = panel.plan
-    if isinstance(models, str):
-        raise TypeError(f"models must be a list of model names, not the string {models!r}")
-    names = list(plan.inference_models if models is None else models)
-    if not names:
-        raise ValueError(f"no models to test: the plan {plan.name!r} lists none in inference.models; pass models=")
-    rows: dict[str, dict[str, float]] = {}
-    n_clusters = 0
-    for name in names:
-        spec = plan.model(name)
-        if spec.cluster != "office":
-            raise ValueError(f"model {name!r} clusters on {spec.cluster!r}: few-cluster inference re-draws families "
-                             "within offices and needs cluster = 'office'")
-        fit = fit_plan_model(panel, spec)
-        frame, _ = fe_design(panel, spec.outcome, split=spec.split, trend=spec.time, covariates=spec.covariates)
-        n_clusters = fit.n_clusters or 0  # clustered on office (checked above)
-        lin = trial_lpm(panel, spec.outcome, split=spec.split) if lpm else None
-        for term in [t for t in fit.params.index if t in plan.treatment_terms]:
-            sb = score_bootstrap(fit, term, frame[panel.columns.office], seed=seed)
-            ri = randomization_test(panel, spec.outcome, split=spec.split, term=term, trend=spec.time,
-                                    covariates=spec.covariates, n_perm=n_perm, seed=seed, n_jobs=n_jobs,
-                                    executor=executor, client=client, progress=progress)
-            key = name if not spec.split else f"{name}.{term}"
-            sb_ci = sb.odds_ratio_conf_int() or (np.nan, np.nan)  # score_bootstrap inverts the test by default
-            row = {"coef": fit.params[term], "or": np.exp(fit.params[term]), "z": fit.tvalues[term],
-                   "p_cluster_z": fit.pvalues[term], "p_t": wald_t_pvalue(fit, term),
-                   "score_statistic": sb.statistic, "p_score_bootstrap": sb.pvalue,
-                   "sb_or_ci_low": sb_ci[0], "sb_or_ci_high": sb_ci[1],
-                   "p_randomization": ri.pvalue, "ri_mc_se": ri.mc_se, "ri_draws": ri.n_perm}
-            if lin is not None:
-                row.update(lpm_pp=100 * lin.params[term], p_lpm=lin.pvalues[term])
-            rows[key] = row
-    return FewClusterInference(frame=pd.DataFrame.from_dict(rows, orient="index"), n_perm=n_perm,
-                               n_clusters=n_clusters, units=(plan.unit("family", 1), plan.unit("office", 1)))

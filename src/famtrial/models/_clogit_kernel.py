@@ -18,7 +18,7 @@ and their covariance, not p^2 products per row and recursion level.
 
 Every compiled kernel is a ``nogil`` function over one chunk of groups or batches; the Python
 wrappers normalise the inputs to one dtype and layout (one specialisation per kernel), choose the
-threads by problem size and run the chunks on :mod:`famtrial.models.threads`' pool. A one-line
+threads by problem size and run the chunks on :mod:`famtrial._threads`' pool. A one-line
 notice goes to stderr when a kernel is compiled (not when it is loaded from the disk cache).
 """
 
@@ -32,7 +32,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from numba.core import event
 
-from famtrial.models import threads
+from famtrial import _threads as threads
 
 _BIG = 1e100
 
@@ -320,7 +320,7 @@ def derivatives(xt: NDArray[np.float64], params: NDArray[np.float64], offset: ND
     ``xt`` is the covariate matrix transposed, ``(p, n)``; ``offset`` has n entries or none.
     ``eta = x @ params + offset`` is formed inside, batch by batch. Batches (sorted by depth) are
     dealt round-robin to chunks (four per thread, so the chunks cost about the same and a
-    descheduled thread holds up little); threads by problem size (:mod:`famtrial.models.threads`).
+    descheduled thread holds up little); threads by problem size (:mod:`famtrial._threads`).
     """
     xt, params, offset, y = _f64(xt), _f64(params), _f64(offset), _i8(y)
     lo, hi, batches, batch_depth = _i64(lo), _i64(hi), _i64(batches), _i64(batch_depth)

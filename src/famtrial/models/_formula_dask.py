@@ -44,26 +44,18 @@ from formulaic import ModelSpec
 from formulaic.errors import FormulaicError
 from numpy.typing import ArrayLike
 
+from famtrial._options import WeightType
+from famtrial._parallel import get_client
+from famtrial.errors import DaskFormulaError, FormulaError
 from famtrial.models import distributed as fdist
 from famtrial.models.base import DropRecord, ModelResults
 from famtrial.models.clogit import ConditionalLogitResults, _level_labels
 from famtrial.models.covariance import Adjustment
-from famtrial.models.formula import (
-    FormulaError,
-    WeightType,
-    _Design,
-    _extra_columns,
-    _model_matrix,
-    _parse,
-)
+from famtrial.models.formula import _Design, _extra_columns, _model_matrix, _parse
 from famtrial.models.logit import LogitResults
 from famtrial.models.postestimation import VcovSpec, _parse_vcov
 
 __all__ = ["DaskFormulaError", "clogit", "logit"]
-
-
-class DaskFormulaError(FormulaError):
-    """A formula, option or combination the Dask front end does not fit (the in-memory one may)."""
 
 
 def _column_name(value: ArrayLike | str | None, what: str) -> str | None:
@@ -173,7 +165,7 @@ def _prepare(formula: str, data: Any, extra: list[str], allow_group: bool, weigh
                            f"{type(formula).__name__}")
     lhs, rhs, group, time_var, parsed, present = _parse(formula, list(data.columns), extra, allow_group)
     categorical = _categorical_candidates(f"{lhs} ~ {rhs}", data, present, time_var)
-    client: Any = fdist._get_client(None)  # type: ignore[no-untyped-call]  # distributed.py is not strictly typed
+    client: Any = get_client(None)
     import dask
 
     passes = client.gather(client.compute([dask.delayed(_first_pass, pure=True)(p, present, categorical)  # type: ignore[attr-defined]

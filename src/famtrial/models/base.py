@@ -23,6 +23,8 @@ from famtrial.models.covariance import Adjustment, Covariance
 if TYPE_CHECKING:
     from famtrial.models.postestimation import Hypotheses, LRTest, VcovSpec, WaldTest
 
+from famtrial._options import PredictScale
+
 __all__ = ["DropRecord", "ModelResults", "ScoreModel"]
 
 
@@ -195,7 +197,7 @@ class ModelResults:
         from famtrial.models.postestimation import lr_test
         return lr_test(self, other, force=force)
 
-    def predict(self, data: pd.DataFrame | None = None, which: Literal["prob", "linear"] = "prob") -> pd.Series:
+    def predict(self, data: pd.DataFrame | None = None, which: PredictScale = "prob") -> pd.Series:
         """Predicted probabilities or the linear predictor; see
         :func:`~famtrial.models.postestimation.predict`."""
         from famtrial.models.postestimation import predict

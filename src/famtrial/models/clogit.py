@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,15 +29,25 @@ from famtrial.models import separation
 from famtrial.models.base import DropRecord, ModelResults
 from famtrial.models.covariance import Adjustment, Covariance, model_based, sandwich
 from famtrial.models.design import check_weights, independent_columns
-from famtrial.models.errors import (ConvergenceError, ModelInputError, check_columns, check_finite, check_frame,
-                                    check_names, numeric_column, numeric_matrix)
+from famtrial.errors import ConvergenceError, ModelInputError
+from famtrial.models.checks import (
+    check_columns,
+    check_finite,
+    check_frame,
+    check_names,
+    numeric_column,
+    numeric_matrix,
+)
 from famtrial.models.optim import newton
 
+from famtrial._parallel import is_dask_dataframe
+from typing import get_args
+from famtrial._options import CovType, WeightType
 __all__ = ["ConditionalLogit", "ConditionalLogitResults", "conditional_logit"]
 
-CovType = Literal["nonrobust", "robust", "cluster"]
-_COV_TYPES = ("nonrobust", "robust", "cluster")
-WeightType = Literal["fweight", "pweight"]
+
+_COV_TYPES = get_args(CovType)
+
 
 
 
@@ -170,9 +180,9 @@ class ConditionalLogit:
     alone orders every group's positive rows above its negative rows (its coefficient would be
     infinite) is omitted with the rows it determines, counted in ``dropped`` (Stata ``logit``'s
     "x != 0 predicts success perfectly" rule, within groups); separation left by a combination of
-    regressors raises :class:`~famtrial.models.errors.SeparationError` naming them, never a
+    regressors raises :class:`~famtrial.errors.SeparationError` naming them, never a
     "converged" infinite estimate. Bad input raises
-    :class:`~famtrial.models.errors.ModelInputError` naming the column.
+    :class:`~famtrial.errors.ModelInputError` naming the column.
     """
 
     def __init__(self, endog: ArrayLike, exog: ArrayLike | pd.DataFrame, groups: ArrayLike, *,
@@ -548,7 +558,7 @@ def conditional_logit(data: pd.DataFrame, outcome: str, covariates: Sequence[str
     A ``dask.dataframe.DataFrame`` is fitted on its cluster: :func:`famtrial.models.distributed.conditional_logit`.
     """
     from famtrial.models import distributed
-    if distributed.is_dask_dataframe(data):
+    if is_dask_dataframe(data):
         if offset is not None and not isinstance(offset, str):
             raise ModelInputError(f"offset with a Dask DataFrame must be a column name; got {type(offset).__name__}: "
                                   "add the offset as a column of the Dask DataFrame")

@@ -24,12 +24,13 @@ import sys
 import types
 import warnings
 from dataclasses import dataclass
-from typing import Literal
+from typing import get_args
 
 import numpy as np
 import pandas as pd
 
-from famtrial.models.errors import FewClustersWarning
+from famtrial._options import Adjustment, CovType
+from famtrial.errors import FewClustersWarning
 
 __all__ = ["Covariance", "Adjustment", "CovType", "model_based", "sandwich", "cluster_sums", "FEW_CLUSTERS"]
 
@@ -44,9 +45,9 @@ __all__ = ["Covariance", "Adjustment", "CovType", "model_based", "sandwich", "cl
 #: bootstrap, randomization inference) but the warning is left to the user's judgment.
 FEW_CLUSTERS = 10
 
-CovType = Literal["nonrobust", "robust", "cluster"]
-Adjustment = Literal["stata", "statsmodels", "none"]
-_ADJUSTMENTS = ("stata", "statsmodels", "none")
+
+
+_ADJUSTMENTS = get_args(Adjustment)
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ class Covariance:
         Degrees of freedom of a t reference distribution (G-1) when requested; None means normal.
     few_clusters : bool
         True when a cluster-robust covariance rests on fewer than :data:`FEW_CLUSTERS` clusters
-        (a :class:`~famtrial.models.errors.FewClustersWarning` was issued).
+        (a :class:`~famtrial.errors.FewClustersWarning` was issued).
     """
 
     matrix: np.ndarray

@@ -34,7 +34,7 @@ kernel on each partition. Group weights (``weights=``, constant within group): s
 them per partition (the errors reduced to the in-memory messages), and each evaluation uses the
 in-memory weighting of the kernel's data (``x sqrt(w)``, offset ``(1 - sqrt(w)) x'b``).
 
-The kernel runs with **one thread inside each task** (``famtrial.models.threads.set_max_threads(1)`` at the
+The kernel runs with **one thread inside each task** (``famtrial._threads.set_max_threads(1)`` at the
 start of every task; it is a per-thread setting): the cluster's parallelism is its workers x
 threads, and a kernel spawning its own threads in every worker would oversubscribe the cores.
 Start workers with ``threads_per_worker=1`` and as many workers as cores (``LocalCluster(n_workers=
@@ -48,7 +48,7 @@ after the fit) rather than the in-memory model; ``offset``, ``weights`` and ``ti
 column names. The logit's exact
 separation check (a linear programme over all rows) runs in memory only: on a Dask DataFrame a fit
 that reaches fitted probabilities within 3e-7 of 0 or 1, or whose Newton iterations fail, raises
-:class:`~famtrial.models.logit.SeparationError` with the count and the in-memory check to run.
+:class:`~famtrial.errors.SeparationError` with the count and the in-memory check to run.
 
 Dask is optional: ``pip install "famtrial[dask]"``. Without it, the functions that need it raise
 :class:`DaskNotInstalledError` saying so.
@@ -71,7 +71,6 @@ from famtrial.models.base import DropRecord
 from famtrial.models.clogit import (
     WEIGHTS_WITH_TIME,
     ConditionalLogitResults,
-    WeightType,
     _examples,
     _level_labels,
     time_columns,
@@ -79,10 +78,22 @@ from famtrial.models.clogit import (
 )
 from famtrial.models.covariance import Adjustment, model_based, sandwich
 from famtrial.models.design import WEIGHT_TYPES, independent_columns, raise_weight_problems, weight_problems
-from famtrial.models.errors import ModelInputError
-from famtrial.models.logit import _EXTREME_ETA, LogitResults, SeparationError
-from famtrial.models.optim import ConvergenceError, newton
+from famtrial.errors import ModelInputError
+from famtrial.models.logit import _EXTREME_ETA, LogitResults
+from famtrial.errors import SeparationError
+from famtrial.errors import ConvergenceError
+from famtrial.models.optim import newton
 
+from famtrial._options import WeightType
+from famtrial._parallel import (
+    INSTALL,
+    compute_parts,
+    gather,
+    get_client,
+    is_dask_dataframe,
+    read_parquet,
+)
+from famtrial.errors import DaskNotInstalledError
 __all__ = [
     "INSTALL",
     "DaskNotInstalledError",
@@ -93,47 +104,10 @@ __all__ = [
     "read_parquet",
 ]
 
-#: What to install for the Dask support.
-INSTALL = 'pip install "famtrial[dask]"'
-
-
-class DaskNotInstalledError(ImportError):
-    """famtrial's Dask support was used without dask[dataframe] and distributed installed."""
-
-
-def _require_dask() -> None:
-    try:
-        import dask.dataframe  # noqa: F401
-        import distributed  # noqa: F401
-    except ImportError as err:
-        raise DaskNotInstalledError(f"famtrial's Dask support needs dask[dataframe] and distributed, which are not "
-                                    f"installed ({err}); install them with: {INSTALL}") from None
-
-
-def is_dask_dataframe(obj) -> bool:
-    """Whether ``obj`` is a Dask DataFrame (checked without importing dask)."""
-    root = type(obj).__module__.split(".")[0]
-    return root in ("dask", "dask_expr") and hasattr(obj, "map_partitions") and hasattr(obj, "columns")
-
-
-def _get_client(client):
-    _require_dask()
-    if client is not None:
-        return client
-    from distributed import default_client
-
-    try:
-        return default_client()
-    except ValueError:
-        raise ValueError("fitting a Dask DataFrame needs a running dask.distributed Client: "
-                         "`from dask.distributed import Client; client = Client()` starts a local cluster, "
-                         "`Client(\"tcp://scheduler-address:8786\")` connects to a running one") from None
-
-
 def _one_thread() -> None:
     """Inside a task: the numba kernel on this thread uses one thread (numba's setting is per thread);
     and the worker's memory accounting sizes the prepared partitions by their arrays."""
-    from famtrial.models.threads import set_max_threads
+    from famtrial._threads import set_max_threads
 
     set_max_threads(1)
     _register_sizeof()
@@ -156,22 +130,6 @@ def _register_sizeof() -> None:
     sizeof.register(_ClogitPart)(size)
     sizeof.register(_LogitPart)(size)
     _SIZEOF_REGISTERED = True
-
-
-def read_parquet(path, columns: Sequence[str] | None, *, filters=None):
-    """A partitioned Parquet dataset (a directory, a glob or a list of files) as a lazy Dask DataFrame.
-
-    Only ``columns`` are read (column projection; ``None``: all), and each file is one partition
-    (``split_row_groups=False``), so a dataset written one block of whole parents per file is
-    aligned on the parent and the fits never shuffle it. ``filters`` (pyarrow's DNF, e.g.
-    ``[("month", "==", "2017-06")]``) skips row groups and rows, for one month's cross-section.
-    Nothing is read until a fit (or ``.compute()``).
-    """
-    _require_dask()
-    import dask.dataframe as dd
-
-    columns = None if columns is None else list(dict.fromkeys(columns))
-    return dd.read_parquet(path, columns=columns, filters=filters, split_row_groups=False, aggregate_files=False)
 
 
 @dataclass(frozen=True)
@@ -201,31 +159,6 @@ def _check_columns(ddf, needed: Sequence[str], message) -> None:
     missing = [c for c in needed if c not in ddf.columns]
     if missing:
         raise ValueError(message(missing))
-
-
-def _compute_parts(client, ddf, fn, **kwargs) -> list:
-    """One future per partition holding ``fn(partition, **kwargs)``, kept in worker memory."""
-    from dask.delayed import delayed
-
-    parts = ddf.to_delayed()
-    return client.compute([delayed(fn, pure=False)(p, **kwargs) for p in parts])
-
-
-_T = TypeVar("_T")
-
-
-def _compute_each_partition(ddf: Any, fn: Callable[..., _T], *args: object, pure: bool | None = None) -> list[_T]:
-    """``fn(partition, *args)`` of every partition of the Dask DataFrame ``ddf``, in partition order,
-    computed together by the current scheduler (``dask.compute`` of ``dask.delayed(fn, pure=pure)``
-    tasks; no client needed)."""
-    from dask.base import compute
-    from dask.delayed import delayed
-
-    return list(compute(*[delayed(fn, pure=pure)(p, *args) for p in ddf.to_delayed()]))
-
-
-def _gather(client, fn, futures, **kwargs) -> list:
-    return client.gather(client.map(fn, futures, pure=False, **kwargs))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -569,14 +502,14 @@ def conditional_logit(data, outcome: str, covariates: Sequence[str], group: str,
     extras = [c for c in (offset, weights, time_effects) if c]
     _check_columns(data, [outcome, *covariates, group, *extras], lambda m: f"columns not in the data: {m}")
     _check_columns(data, [cluster] if cluster else [], lambda m: f"cluster column {m[0]!r} is not in the data")
-    client = _get_client(client)
+    client = get_client(client)
     ddf = data[list(dict.fromkeys([outcome, *covariates, group, *(c for c in (cluster, *extras) if c)]))]
     spec = {"outcome": outcome, "covariates": covariates, "group": group, "cluster": cluster, "offset": offset,
             "weights": weights, "weight_type": weight_type, "time": time_effects}
     clock = [time.perf_counter()]
 
-    parts = _compute_parts(client, ddf, _clogit_prepare, **spec)
-    summaries = _gather(client, _clogit_summary, parts)
+    parts = compute_parts(client, ddf, _clogit_prepare, **spec)
+    summaries = gather(client, _clogit_summary, parts)
     shuffled = False
     _raise_problems([s["problems"] for s in summaries], covariates, weight_type if weights is not None else None)
     labels = [s["labels"] for s in summaries]
@@ -585,8 +518,8 @@ def conditional_logit(data, outcome: str, covariates: Sequence[str], group: str,
         del parts
         ddf = ddf.shuffle(on=group, npartitions=ddf.npartitions)
         shuffled = True
-        parts = _compute_parts(client, ddf, _clogit_prepare, **spec)
-        summaries = _gather(client, _clogit_summary, parts)
+        parts = compute_parts(client, ddf, _clogit_prepare, **spec)
+        summaries = gather(client, _clogit_summary, parts)
     del labels
     p = len(covariates)
     dropped: list[DropRecord] = []
@@ -638,7 +571,7 @@ def conditional_logit(data, outcome: str, covariates: Sequence[str], group: str,
     null = None if has_offset or weights is not None else (ll0, score0[kept], hess0[np.ix_(kept, kept)])
     if time_effects is not None:  # ConditionalLogit._setup_time on sums over partitions
         pairs = client.map(_clogit_time_null, parts, levels=levels, pure=False)
-        stats = _gather(client, _second, pairs)
+        stats = gather(client, _second, pairs)
         labels = _level_labels(levels)
         k_x = len(kept)
         time_kept, all_names, time_dropped = time_columns(
@@ -655,10 +588,10 @@ def conditional_logit(data, outcome: str, covariates: Sequence[str], group: str,
                 np.sum([st[2] for st in stats], axis=0)[np.ix_(time_kept, time_kept)])
 
     def derivatives(params):
-        return _sum_evals(_gather(client, _clogit_eval, parts, params=params, want_hess=True))
+        return _sum_evals(gather(client, _clogit_eval, parts, params=params, want_hess=True))
 
     def gradient(params):
-        return _sum_evals(_gather(client, _clogit_eval, parts, params=params, want_hess=False))[:2]
+        return _sum_evals(gather(client, _clogit_eval, parts, params=params, want_hess=False))[:2]
 
     k = len(names)
     clock.append(time.perf_counter())
@@ -669,7 +602,7 @@ def conditional_logit(data, outcome: str, covariates: Sequence[str], group: str,
         cov = model_based(bread)
         info_clusters: tuple[tuple[str, str], ...] = ()
     else:
-        pieces = _gather(client, _clogit_cluster_scores, parts, params=opt.x, by_group=cov_type == "robust")
+        pieces = gather(client, _clogit_cluster_scores, parts, params=opt.x, by_group=cov_type == "robust")
         scores = np.concatenate([pc[1] for pc in pieces])
         score_labels = np.concatenate([pc[0] for pc in pieces])
         if weights is not None and weight_type == "fweight":  # the expanded data's sandwich, as in memory
@@ -682,7 +615,7 @@ def conditional_logit(data, outcome: str, covariates: Sequence[str], group: str,
         if cov_type == "cluster":  # as the in-memory fit: the cluster variable's name
             info_clusters += (("Cluster variable", str(cluster)),)
     if weights is not None:
-        total = sum(_gather(client, _weight_sum, parts))
+        total = sum(gather(client, _weight_sum, parts))
         info_clusters = (("Weights", f"{weight_type} (one per group, sum {total:,.6g})"), *info_clusters)
     llnull = null[0] if null is not None else derivatives(np.zeros(k))[0]
     n_parts = len(parts)
@@ -829,11 +762,11 @@ def logit(data, outcome: str, covariates: Sequence[str], cluster: str | None = N
     _check_columns(data, [outcome], lambda m: f"outcome column {m[0]!r} is not in the data (columns: {cols})")
     _check_columns(data, [offset] if offset else [], lambda m: f"offset column {m[0]!r} is not in the data")
     _check_columns(data, covariates, lambda m: f"columns {m} are not in the data (columns: {cols})")
-    client = _get_client(client)
+    client = get_client(client)
     ddf = data[list(dict.fromkeys([outcome, *covariates, *(c for c in (cluster, offset) if c)]))]
-    parts = _compute_parts(client, ddf, _logit_prepare, outcome=outcome, covariates=covariates, cluster=cluster,
+    parts = compute_parts(client, ddf, _logit_prepare, outcome=outcome, covariates=covariates, cluster=cluster,
                            offset=offset)
-    problems = _gather(client, _logit_problems, parts)
+    problems = gather(client, _logit_problems, parts)
     n_input = sum(pr["n"] for pr in problems)
     for i, name in enumerate(["outcome", "offset", *covariates]):
         bad = sum(pr["nonfinite"][i] for pr in problems)
@@ -851,7 +784,7 @@ def logit(data, outcome: str, covariates: Sequence[str], cluster: str | None = N
     omitted: set[int] = set()
     start_col = 0
     while True:
-        stats = _gather(client, _logit_stats, parts, exclusions=exclusions)
+        stats = gather(client, _logit_stats, parts, exclusions=exclusions)
         n_keep = sum(s["n"] for s in stats)
         binary = np.all([s["binary"] for s in stats], axis=0)
         counts = np.sum([s["counts"] for s in stats], axis=0)
@@ -898,7 +831,7 @@ def logit(data, outcome: str, covariates: Sequence[str], cluster: str | None = N
     parts = client.map(_logit_restrict, parts, exclusions=exclusions, columns=kept, pure=False)
 
     def derivatives(params):
-        return _sum_evals(_gather(client, _logit_eval, parts, params=params))
+        return _sum_evals(gather(client, _logit_eval, parts, params=params))
 
     k = len(kept)
     start = np.zeros(k)
@@ -911,7 +844,7 @@ def logit(data, outcome: str, covariates: Sequence[str], cluster: str | None = N
     except (np.linalg.LinAlgError, ConvergenceError) as err:  # diverging estimates make -H singular
         fail = str(err)
     if fail is None:
-        finals = _gather(client, _logit_final, parts, params=opt.x, scores=cluster is not None)
+        finals = gather(client, _logit_final, parts, params=opt.x, scores=cluster is not None)
         big = max(f[0] for f in finals)
         if not opt.converged:
             fail = f"no convergence in {maxiter} iterations"
@@ -935,7 +868,7 @@ def logit(data, outcome: str, covariates: Sequence[str], cluster: str | None = N
         llnull = derivatives(np.zeros(k))[0]
     elif has_offset:
         null_cols = np.array([0])
-        llnull = newton(lambda b: _sum_evals(_gather(client, _logit_eval, parts, params=b, columns=null_cols)),
+        llnull = newton(lambda b: _sum_evals(gather(client, _logit_eval, parts, params=b, columns=null_cols)),
                         np.zeros(1)).llf
     else:
         llnull = float(ysum * np.log(ybar) + (n_keep - ysum) * np.log(1 - ybar))

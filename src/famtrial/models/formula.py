@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,6 +29,9 @@ from formulaic import Formula, ModelSpec
 from formulaic.errors import FormulaicError
 from numpy.typing import ArrayLike
 
+from famtrial._options import WeightType
+from famtrial._parallel import is_dask_dataframe
+from famtrial.errors import FormulaError
 from famtrial.models.base import DropRecord
 from famtrial.models.clogit import ConditionalLogit, ConditionalLogitResults
 from famtrial.models.covariance import Adjustment
@@ -37,11 +40,7 @@ from famtrial.models.postestimation import VcovSpec, _parse_vcov
 
 __all__ = ["FormulaError", "logit", "clogit"]
 
-WeightType = Literal["fweight", "pweight"]
 
-
-class FormulaError(ValueError):
-    """A formula that cannot be read, or that names columns the data do not have."""
 
 
 @dataclass(frozen=True)
@@ -225,13 +224,6 @@ def _column_or_array(data: pd.DataFrame, frame: pd.DataFrame, value: ArrayLike |
     return out
 
 
-def _is_dask(data: object) -> bool:
-    """A Dask DataFrame (the fit then runs on its partitions: :mod:`famtrial.models._formula_dask`)."""
-    from famtrial.models.distributed import is_dask_dataframe
-
-    return bool(is_dask_dataframe(data))
-
-
 def _extra_columns(*values: object) -> list[str]:
     out: list[str] = []
     for v in values:
@@ -277,7 +269,7 @@ def logit(formula: str, data: pd.DataFrame, *, vcov: VcovSpec | None = None,
     Stata: ``logit y arm rwc_b i.office [pweight=w], vce(cluster office)``.
     R: ``glm(y ~ arm + rwc_b + factor(office), binomial, weights = w)`` + ``sandwich::vcovCL``.
     """
-    if _is_dask(data):
+    if is_dask_dataframe(data):
         from famtrial.models import _formula_dask
 
         return _formula_dask.logit(formula, data, vcov=vcov, weights=weights, offset=offset, adjustment=adjustment,
@@ -341,7 +333,7 @@ def clogit(formula: str, data: pd.DataFrame, *, vcov: VcovSpec | None = None,
     if isinstance(formula, str) and _split(formula, True)[2] is None:
         raise FormulaError(f"formula {formula!r} has no '| group' part: clogit needs the conditioned-out group, "
                            "e.g. 'y ~ treat + C(month) | parent'")
-    if _is_dask(data):
+    if is_dask_dataframe(data):
         from famtrial.models import _formula_dask
 
         return _formula_dask.clogit(formula, data, vcov=vcov, weights=weights, weight_type=weight_type, offset=offset,

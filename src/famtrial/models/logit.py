@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal, cast
+from typing import Any, cast, get_args
 
 import numpy as np
 import pandas as pd
@@ -19,13 +19,11 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import linprog
 from scipy.special import expit, log_expit
 
+from famtrial._options import CovType, WeightType
+from famtrial._parallel import is_dask_dataframe
+from famtrial.errors import ConvergenceError, ModelInputError, SeparationError
 from famtrial.models.base import DropRecord, ModelResults
-from famtrial.models.covariance import Adjustment, Covariance, model_based, sandwich
-from famtrial.models.design import check_weights, independent_columns
-from famtrial.models.errors import (
-    ConvergenceError,
-    ModelInputError,
-    SeparationError,
+from famtrial.models.checks import (
     check_columns,
     check_finite,
     check_frame,
@@ -33,13 +31,15 @@ from famtrial.models.errors import (
     numeric_column,
     numeric_matrix,
 )
+from famtrial.models.covariance import Adjustment, Covariance, model_based, sandwich
+from famtrial.models.design import check_weights, independent_columns
 from famtrial.models.optim import newton
 
 __all__ = ["Logit", "LogitResults", "logit", "SeparationError", "separating_direction"]
 
-CovType = Literal["nonrobust", "robust", "cluster"]
-_COV_TYPES = ("nonrobust", "robust", "cluster")
-WeightType = Literal["fweight", "pweight"]
+
+_COV_TYPES = get_args(CovType)
+
 #: Linear predictors beyond this (fitted p within 3e-7 of 0 or 1) trigger the exact separation check.
 _EXTREME_ETA = 15.0
 
@@ -190,6 +190,27 @@ class Logit:
                 keep_rows &= ~on
                 return True
         return False
+
+    # -- the estimation data, read-only (statsmodels' names) ------------------------------------------------
+    @property
+    def endog(self) -> np.ndarray:
+        """The outcome of the rows used in estimation (after dropped rows), read-only."""
+        return _read_only(self._y)
+
+    @property
+    def exog(self) -> np.ndarray:
+        """The regressors of the rows used (columns :attr:`exog_names`, the constant first if added), read-only."""
+        return _read_only(self._x)
+
+    @property
+    def weights(self) -> np.ndarray | None:
+        """The weights of the rows used (None without weights), read-only."""
+        return None if self._w is None else _read_only(self._w)
+
+    @property
+    def offset(self) -> np.ndarray:
+        """The offset of the rows used (zeros without one), read-only."""
+        return _read_only(self._offset)
 
     @classmethod
     def from_regular_block(cls, endog: np.ndarray, exog: np.ndarray, exog_names: Sequence[str]) -> Logit:
@@ -423,7 +444,7 @@ def logit(data: pd.DataFrame, outcome: str, covariates: Sequence[str], cluster: 
     A ``dask.dataframe.DataFrame`` is fitted on its cluster: :func:`famtrial.models.distributed.logit`.
     """
     from famtrial.models import distributed
-    if distributed.is_dask_dataframe(data):
+    if is_dask_dataframe(data):
         if weights is not None:
             raise ModelInputError("weights with a Dask DataFrame are not supported: fit in memory")
         if offset is not None and not isinstance(offset, str):
@@ -692,3 +713,10 @@ def _fit_same_k(blocks: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray | None
             llf=float(llf[j]), llnull=model._llnull(), converged=True, iterations=int(iterations[j]),
             dropped=(), info=info, model=model)
     return result
+
+
+def _read_only(values: np.ndarray) -> np.ndarray:
+    """A view of ``values`` that cannot be written to (a model's data stay as they were fitted)."""
+    view = values.view()
+    view.flags.writeable = False
+    return view

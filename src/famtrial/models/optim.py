@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from famtrial.models.errors import ConvergenceError  # defined with famtrial's other errors; re-exported here
+from famtrial.errors import ConvergenceError  # defined with famtrial's other errors; re-exported here
 
 __all__ = ["NewtonResult", "newton", "ConvergenceError"]
 

@@ -16,7 +16,7 @@ import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numba as nb
 import numpy as np
@@ -25,31 +25,28 @@ from numpy.typing import ArrayLike
 from scipy import stats
 from scipy.special import expit
 
-from famtrial.models.base import ModelResults
+from famtrial.errors import NotIdentifiedError, PostEstimationError
 from famtrial.models.covariance import Adjustment, model_based
+
+if TYPE_CHECKING:  # base.ModelResults delegates its methods here at run time
+    from famtrial.models.base import ModelResults
+
+from famtrial._options import CovType, PredictScale, VcovName
 
 __all__ = [
     "PostEstimationError", "NotIdentifiedError", "VcovSpec", "WaldTest", "LRTest", "with_vcov", "restrictions",
     "wald_test", "t_test", "lr_test", "predict", "conditional_probabilities", "margins", "tidy", "glance",
 ]
 
-VcovSpec = Literal["iid", "nonrobust", "hetero", "robust"] | Mapping[str, Any]
+VcovSpec = VcovName | Mapping[str, Any]
 #: restrictions: text (one string, commas between restrictions), a list of strings, or (R, q)
 Hypotheses = str | Sequence[str] | tuple[np.ndarray, np.ndarray]
 _VCOV_NAMES: dict[str, Literal["nonrobust", "robust"]] = {"iid": "nonrobust", "nonrobust": "nonrobust",
                                                           "hetero": "robust", "robust": "robust"}
 
 
-class PostEstimationError(ValueError):
-    """A post-estimation request that does not fit the results (unknown term, wrong option, ...)."""
-
-
-class NotIdentifiedError(PostEstimationError):
-    """The requested quantity is not identified by the model (e.g. marginal effects after a conditional logit)."""
-
-
 # -- covariance switching ---------------------------------------------------------------------
-CovName = Literal["nonrobust", "robust", "cluster"]
+CovName = CovType
 
 
 def _parse_vcov(vcov: VcovSpec) -> tuple[CovName, Any]:
@@ -412,7 +409,7 @@ def conditional_probabilities(eta: np.ndarray, groups: np.ndarray, y: np.ndarray
 
 
 def predict(results: ModelResults, data: pd.DataFrame | None = None,
-            which: Literal["prob", "linear"] = "prob") -> pd.Series:
+            which: PredictScale = "prob") -> pd.Series:
     r"""Predictions on the estimation rows (``data=None``) or on new data.
 
     Logit: ``which="prob"`` gives ``P(y = 1) = logistic(x'b + offset)`` (Stata ``predict, pr``;
@@ -443,7 +440,7 @@ def predict(results: ModelResults, data: pd.DataFrame | None = None,
                 eta = conditional_probabilities(eta, np.repeat(np.arange(model.n_groups), model._hi - model._lo),
                                                 model._y[kept])
             return pd.Series(eta, index=_estimation_index(results), name=which)
-        eta = model._x @ b + model._offset
+        eta = model.exog @ b + model.offset
         index = _estimation_index(results)
     else:
         eta = _design(results, data) @ b
@@ -509,7 +506,7 @@ def margins(results: ModelResults, variables: str | Sequence[str] | None = None,
         After a conditional logit: the marginal effect ``p(1 - p) b`` needs each group's fixed
         effect, which the conditional likelihood conditions out and never estimates, so average
         partial effects are not identified (only the odds ratio exp(b) is). Use the linear
-        probability model with the same fixed effects (:func:`famtrial.inference.lpm`), whose
+        probability model with the same fixed effects (:func:`famtrial.models.lpm`), whose
         coefficient is an average effect in probability units.
     """
     model = _model(results)
@@ -518,7 +515,7 @@ def margins(results: ModelResults, variables: str | Sequence[str] | None = None,
             "average marginal effects are not identified after a conditional (fixed-effects) logit: the effect on "
             "P(y = 1) depends on each group's fixed effect, which the conditional likelihood conditions out and does "
             "not estimate; only the odds ratio exp(b) is identified. For effects in probability units fit the linear "
-            "probability model with the same fixed effects (famtrial.inference.lpm)")
+            "probability model with the same fixed effects (famtrial.models.lpm)")
     names = list(results.params.index)
     b = results.params.to_numpy()
     formula_fit = results.design is not None and results.data is not None
@@ -543,10 +540,10 @@ def margins(results: ModelResults, variables: str | Sequence[str] | None = None,
     if no_slope:
         raise PostEstimationError(f"margins: {no_slope} enter as categories (C() or non-numeric), which have no "
                                   "derivative; list 0/1 ones in discrete= for the 0 -> 1 change")
-    w = model._w if model._w is not None else np.ones(len(model._y))
+    w = model.weights if model.weights is not None else np.ones(len(model.endog))
     w = w / w.sum()
-    x = model._x
-    off = model._offset
+    x = model.exog
+    off = model.offset
     rows = []
     for v in variables:
         if v in disc:

@@ -25,7 +25,7 @@ Detection is exact (no threshold on estimates):
   not with the pairs). Its optimum is positive exactly when a direction of recession exists. The
   LP costs a few fits, so the model runs it only when the fit signals divergence (step halving
   failed, no convergence, or a linear-predictor gap beyond ``EXTREME_ETA`` within a group), and
-  then raises :class:`~famtrial.models.errors.SeparationError` naming a minimal set of regressors.
+  then raises :class:`~famtrial.errors.SeparationError` naming a minimal set of regressors.
 
 See docs/methods.md, "Separation", for the Stata and R behaviour side by side.
 """
@@ -39,8 +39,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import linprog
 
+from famtrial.errors import SeparationError
 from famtrial.models.base import DropRecord
-from famtrial.models.errors import SeparationError
 
 __all__ = ["EXTREME_ETA", "screen", "determined_rows", "direction", "diverging", "raise_if_separated"]
 
@@ -143,7 +143,7 @@ def screen(xt: np.ndarray, y: np.ndarray, starts: np.ndarray, names: Sequence[st
     checked in order, repeatedly, until none separates the rows still kept. Returns ``None`` when
     nothing separates, else ``(keep, records)``: a row mask and one ``"rows"``
     :class:`~famtrial.models.base.DropRecord` per separating regressor. Raises
-    :class:`~famtrial.models.errors.SeparationError` when no group with outcome variation is left
+    :class:`~famtrial.errors.SeparationError` when no group with outcome variation is left
     (complete separation).
     """
     n = len(y)
@@ -269,7 +269,7 @@ def _largest_gap(xt, params, y, lo, hi):
 
 def raise_if_separated(xt: np.ndarray, y: np.ndarray, lo: np.ndarray, hi: np.ndarray, names: Sequence[str],
                        cause: str = "") -> None:
-    """Raise :class:`~famtrial.models.errors.SeparationError` naming a minimal set of regressors
+    """Raise :class:`~famtrial.errors.SeparationError` naming a minimal set of regressors
     whose combination separates, the groups touched and the rows determined; return if the ML
     estimate exists (the caller then reports ``cause``, if any, itself)."""
     found = direction(xt, y, lo, hi)

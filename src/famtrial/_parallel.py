@@ -22,7 +22,7 @@ processes receive it once each, in the pool's initializer (:func:`map_in_process
 :func:`run_tasks`); on a client with ``scatter`` (Dask) it is scattered to every worker once
 (``client.scatter(..., broadcast=True, hash=False)``) and the tasks carry only their item (a chunk
 of seeds) and a reference. Every task in processes or on a client runs numba with one thread
-(``famtrial.models.threads.set_max_threads(1)``): the parallelism is the processes' or workers',
+(``famtrial._threads.set_max_threads(1)``): the parallelism is the processes' or workers',
 and a kernel spawning its own threads in each would oversubscribe the cores.
 """
 
@@ -34,15 +34,17 @@ import multiprocessing
 import os
 import threading
 import time
-from dataclasses import dataclass
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from famtrial.progress import Progress
+from famtrial._progress import Progress
+from famtrial.errors import DaskNotInstalledError
 
 __all__ = ["run_tasks", "resolve_jobs", "map_in_processes", "map_in_threads", "one_kernel_thread",
-           "POOL_STARTUP_SECONDS"]
+           "POOL_STARTUP_SECONDS", "INSTALL", "require_dask", "is_dask_dataframe", "get_client", "read_parquet",
+           "compute_parts", "compute_each_partition", "gather"]
 
 #: Seconds until a fresh pool of spawned processes returns its first result (interpreter start,
 #: importing famtrial, loading numba's cached kernels), measured 2.5-3 s on the project's 2-core
@@ -61,7 +63,7 @@ def resolve_jobs(n_jobs: int | None) -> int:
 
 def _single_threaded() -> None:
     """Worker initializer: one kernel thread per process, so processes do not oversubscribe cores."""
-    from famtrial.models.threads import set_max_threads
+    from famtrial._threads import set_max_threads
 
     set_max_threads(1)
 
@@ -249,9 +251,86 @@ def one_kernel_thread() -> Iterator[None]:
     Many small fits in a row (re-draws) gain little from the threaded kernel and lose much when
     other processes share the cores; with one thread here, as in every pool worker, the kernel
     also sums in the same order wherever a re-draw runs, so the draws are identical in this
-    process and in workers (:func:`famtrial.models.threads.limit_threads`).
+    process and in workers (:func:`famtrial._threads.limit_threads`).
     """
-    from famtrial.models.threads import limit_threads
+    from famtrial._threads import limit_threads
 
     with limit_threads(1):
         yield
+
+
+# -- Dask: the optional engine, reached through these helpers only ---------------------------------
+#: What to install for the Dask support.
+INSTALL = 'pip install "famtrial[dask]"'
+
+
+def require_dask() -> None:
+    try:
+        import dask.dataframe  # noqa: F401
+        import distributed  # noqa: F401
+    except ImportError as err:
+        raise DaskNotInstalledError(f"famtrial's Dask support needs dask[dataframe] and distributed, which are not "
+                                    f"installed ({err}); install them with: {INSTALL}") from None
+
+
+def is_dask_dataframe(obj: object) -> bool:
+    """Whether ``obj`` is a Dask DataFrame (checked without importing dask)."""
+    root = type(obj).__module__.split(".")[0]
+    return root in ("dask", "dask_expr") and hasattr(obj, "map_partitions") and hasattr(obj, "columns")
+
+
+def get_client(client: Any) -> Any:
+    """``client`` itself, else the running dask.distributed Client (an error saying how to start one)."""
+    require_dask()
+    if client is not None:
+        return client
+    from distributed import default_client
+
+    try:
+        return default_client()
+    except ValueError:
+        raise ValueError("fitting a Dask DataFrame needs a running dask.distributed Client: "
+                         "`from dask.distributed import Client; client = Client()` starts a local cluster, "
+                         "`Client(\"tcp://scheduler-address:8786\")` connects to a running one") from None
+
+
+def read_parquet(path: Any, columns: Sequence[str] | None, *, filters: Any = None) -> Any:
+    """A partitioned Parquet dataset (a directory, a glob or a list of files) as a lazy Dask DataFrame.
+
+    Only ``columns`` are read (column projection; ``None``: all), and each file is one partition
+    (``split_row_groups=False``), so a dataset written one block of whole parents per file is
+    aligned on the parent and the fits never shuffle it. ``filters`` (pyarrow's DNF, e.g.
+    ``[("month", "==", "2017-06")]``) skips row groups and rows, for one month's cross-section.
+    Nothing is read until a fit (or ``.compute()``).
+    """
+    require_dask()
+    import dask.dataframe as dd
+
+    columns = None if columns is None else list(dict.fromkeys(columns))
+    return dd.read_parquet(path, columns=columns, filters=filters, split_row_groups=False, aggregate_files=False)
+
+
+def compute_parts(client: Any, ddf: Any, fn: Callable[..., Any], **kwargs: Any) -> list[Any]:
+    """One future per partition holding ``fn(partition, **kwargs)``, kept in worker memory."""
+    from dask.delayed import delayed
+
+    parts = ddf.to_delayed()
+    return client.compute([delayed(fn, pure=False)(p, **kwargs) for p in parts])
+
+
+_T = TypeVar("_T")
+
+
+def compute_each_partition(ddf: Any, fn: Callable[..., _T], *args: object, pure: bool | None = None) -> list[_T]:
+    """``fn(partition, *args)`` of every partition of the Dask DataFrame ``ddf``, in partition order,
+    computed together by the current scheduler (``dask.compute`` of ``dask.delayed(fn, pure=pure)``
+    tasks; no client needed)."""
+    from dask.base import compute
+    from dask.delayed import delayed
+
+    return list(compute(*[delayed(fn, pure=pure)(p, *args) for p in ddf.to_delayed()]))
+
+
+def gather(client: Any, fn: Callable[..., Any], futures: list[Any], **kwargs: Any) -> list[Any]:
+    """``fn`` of every future's value, on the workers, gathered in order."""
+    return client.gather(client.map(fn, futures, pure=False, **kwargs))

@@ -11,21 +11,23 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from fractions import Fraction
-from typing import Any, Literal
+from typing import Any, get_args
 
 import numpy as np
 import pandas as pd
 
-from famtrial.models.distributed import is_dask_dataframe
-from famtrial.panel import Columns, Panel
-from famtrial.tables import Table
+from famtrial._options import Role, Rule, Unit
+from famtrial._parallel import is_dask_dataframe
+from famtrial.data.panel import Panel
+from famtrial.plan.spec import Columns
+from famtrial.table import Table
 
 __all__ = ["FlowCounts", "AnalysisSample", "office_counts", "exclusion_rule", "analysis_sample"]
 
-Unit = Literal["family", "parent"]
-_UNITS = ("family", "parent")
-Rule = Literal["control_share", "none"]
-_RULES = ("control_share", "none")
+
+_UNITS = get_args(Unit)
+
+_RULES = get_args(Rule)
 
 
 def _fraction(threshold: float) -> str:
@@ -61,9 +63,9 @@ class FlowCounts:
     offered_label: str = "Offered"
     control_label: str = "Control"
 
-    def noun(self, role: Literal["parent", "family", "office"], n: int | None = None) -> str:
+    def noun(self, role: Role, n: int | None = None) -> str:
         """The trial's word for a unit (``flow.noun("family", 2)`` -> ``"families"``)."""
-        from famtrial.plan import plural
+        from famtrial._text import plural
 
         word = self.units[("parent", "family", "office").index(role)]
         return word if n == 1 else plural(word)

@@ -1,4 +1,4 @@
-"""Figure 1: a CONSORT-style participant flow diagram drawn from :class:`~famtrial.sample.FlowCounts`."""
+"""Figure 1: a CONSORT-style participant flow diagram drawn from :class:`~famtrial.trial.sample.FlowCounts`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
-from famtrial.sample import FlowCounts
+from famtrial.trial.sample import FlowCounts
 
 __all__ = ["plot_flow"]
 
@@ -39,7 +39,7 @@ def plot_flow(flow: FlowCounts, ax: Axes | None = None, *, title: str = "Partici
     Parameters
     ----------
     flow : FlowCounts
-        From :func:`famtrial.sample.analysis_sample` (``sample.flow``).
+        From :func:`famtrial.trial.sample.analysis_sample` (``sample.flow``).
     ax : matplotlib Axes, optional
         Draw into this axes (turned off); default a new 7.2 x 6.4 in figure (fits A4 width).
     title : str

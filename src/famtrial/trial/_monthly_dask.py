@@ -31,7 +31,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from famtrial.panel import Panel
+from famtrial._parallel import compute_parts, get_client
+from famtrial.data.panel import Panel
 
 __all__ = ["monthly_cells"]
 
@@ -81,12 +82,10 @@ def monthly_cells(panel: Panel, keep: Sequence[str], base_vars: Sequence[str], b
         ``data``: the ``keep`` columns but the parent, then the ``_baseline`` columns, one row per
         parent and fitted month (rows with a baseline row only), months as ``period[M]``.
     """
-    from famtrial.models.distributed import _compute_parts, _get_client
-
     cols = panel.columns
-    client = _get_client(None)  # type: ignore[no-untyped-call]  # the shared helper's error without a client
+    client = get_client(None)  # the shared helper's error without a client
     keep = list(keep)
-    futures = _compute_parts(client, panel.data, _partition_cells, parent=cols.parent, month=cols.month,
+    futures = compute_parts(client, panel.data, _partition_cells, parent=cols.parent, month=cols.month,
                              keep=keep, base_vars=list(base_vars), base_ordinal=base_month.ordinal,
                              wanted=[m.ordinal for m in wanted])
     parts = client.gather(futures)

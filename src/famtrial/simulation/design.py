@@ -1,6 +1,6 @@
 """Simulate a randomized trial's monthly panel from a declarative design (a TOML file).
 
-Independent of the paper's calibrated replica (:mod:`famtrial.synthetic`): nothing here is a
+Independent of the paper's calibrated replica (:mod:`famtrial.simulation.replica`): nothing here is a
 paper constant. Every column name and every value code comes from the design, so a simulated
 panel can look like any trial's registry extract.
 
@@ -37,7 +37,7 @@ their random numbers: common random numbers for power curves.
 
 Regenerate the shipped second example::
 
-    python -m famtrial.simulate --design data/synthetic/casework.toml --out data/synthetic/casework_panel.parquet
+    python -m famtrial.simulation.design --design data/synthetic/casework.toml --out data/synthetic/casework_panel.parquet
 """
 
 from __future__ import annotations
@@ -49,27 +49,26 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, get_args
 
 import numpy as np
 import pandas as pd
 from scipy.special import expit
 
+from famtrial._options import CovariateKind, MonthFormat, Randomize
+from famtrial.errors import DesignError
+
 __all__ = ["DesignError", "TrialDesign", "Columns", "OfficeGroup", "Covariate", "Outcome", "simulate_panel",
            "load_design", "calibrate", "main"]
 
-MonthFormat = Literal["yyyymm", "text", "period"]
-_MONTH_FORMATS = ("yyyymm", "text", "period")
-Randomize = Literal["family", "office"]
-_RANDOMIZE = ("family", "office")
-CovariateKind = Literal["binary", "integer", "markov", "count"]
-_KINDS = ("binary", "integer", "markov", "count")
+
+_MONTH_FORMATS = get_args(MonthFormat)
+
+_RANDOMIZE = get_args(Randomize)
+
+_KINDS = get_args(CovariateKind)
 _TIME_VARYING = ("markov", "count")
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-
-
-class DesignError(ValueError):
-    """A trial design that cannot be simulated; the message names the TOML key and the fix."""
 
 
 # -- the design --------------------------------------------------------------------------------------
@@ -233,7 +232,7 @@ class TrialDesign:
              months_pre: int | None = None, months_post: int | None = None,
              control_share: float | Sequence[float] | None = None, effect_or: float | None = None,
              outcome: str | None = None, seed: int | None = None) -> TrialDesign:
-        """A copy with some design features changed (the scenarios of :func:`famtrial.inference.power.power`).
+        """A copy with some design features changed (the scenarios of :func:`famtrial.simulation.power.power`).
 
         offices
             Total offices; every office group is scaled in proportion (largest remainder), so a
@@ -831,8 +830,8 @@ def calibrate(panel, *, outcomes: Sequence[str] | None = None) -> TrialDesign:
     TrialDesign
         With ``month_format = "period"``, the plan's arm and variant codes and column names.
     """
-    from famtrial.panel import Panel
-    from famtrial.trial import fe_model
+    from famtrial.data.panel import Panel
+    from famtrial.trial.effects import fe_model
 
     if not isinstance(panel, Panel):
         raise TypeError(f"calibrate needs a famtrial Panel (famtrial.load_panel(data, plan)), "
@@ -945,7 +944,7 @@ def calibrate(panel, *, outcomes: Sequence[str] | None = None) -> TrialDesign:
 
 # -- command line -----------------------------------------------------------------------------------
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m famtrial.simulate --design DESIGN.toml --out PANEL.parquet [--seed N] [--csv]``."""
+    """``python -m famtrial.simulation.design --design DESIGN.toml --out PANEL.parquet [--seed N] [--csv]``."""
     parser = argparse.ArgumentParser(prog="famtrial simulate", description="Simulate a trial panel from a design TOML.")
     parser.add_argument("--design", required=True, help="design TOML (e.g. data/synthetic/casework.toml)")
     parser.add_argument("--out", required=True, help="output file: .parquet or .csv")

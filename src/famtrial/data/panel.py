@@ -1,6 +1,6 @@
 """Load and validate a long trial panel: one row per parent per calendar month.
 
-``load_panel`` maps the user's columns to roles (an analysis :class:`~famtrial.plan.Plan`, or just
+``load_panel`` maps the user's columns to roles (an analysis :class:`~famtrial.plan.spec.Plan`, or just
 :class:`Columns`), reads only those columns, maps the plan's arm and variant codes, parses months as
 pandas ``period[M]``, checks the panel's structure, and applies an explicit missing-value policy. Every
 problem raises :class:`PanelError` naming the column, the number of offending rows, up to five
@@ -11,23 +11,30 @@ and within-parent checks compare neighbouring rows, so 39 million rows validate 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Hashable, Iterable, Mapping
+from collections.abc import Callable, Collection, Hashable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    from famtrial.plan import Plan
+    from famtrial.plan.spec import Plan
 
-__all__ = ["Columns", "Panel", "PanelError", "LoadReport", "load_panel"]
+from typing import get_args
 
-Missing = Literal["error", "drop"]
-_MISSING = ("error", "drop")
-Engine = Literal["pandas", "dask"]
-_ENGINES = ("pandas", "dask")
+from famtrial._options import Engine, Missing
+from famtrial._parallel import compute_each_partition, is_dask_dataframe, read_parquet
+from famtrial.errors import PanelError
+from famtrial.plan.spec import Columns
+
+__all__ = ["Panel", "LoadReport", "load_panel"]
+
+
+_MISSING = get_args(Missing)
+
+_ENGINES = get_args(Engine)
 _NAT = np.iinfo(np.int64).min
 _STATA_TM_OFFSET = 120  # Stata %tm counts months from 1960m1, pandas ordinals from 1970-01
 _FIRST_ORDINAL, _LAST_ORDINAL = -840, 11_999  # every month form must lie in 1900-01 .. 2969-12
@@ -38,85 +45,6 @@ _MONTH_TEXT = re.compile(r"^\s*(\d{4})\s*(?:-|/|m|M)\s*(\d{1,2})(?:[-/]\d{1,2})?
 #: A row check's failure in parts (see :func:`_fail`): column, offending rows, example parent ids,
 #: problem text, fix, example values, rank of the check within its step.
 _FailureParts = tuple[str, int, list[object], str, str, list[object], int]
-
-
-class PanelError(ValueError):
-    """A panel that famtrial cannot analyse as given; the message says which column and what to do.
-
-    The error of a row check also carries its :data:`_FailureParts` as ``parts`` (set by
-    :func:`_fail`; other errors have no ``parts``), so that partitions' errors combine.
-    """
-
-    parts: _FailureParts
-
-
-@dataclass(frozen=True)
-class Columns:
-    """Which column plays which role: the column part of an analysis plan (:class:`~famtrial.plan.Plan`).
-
-    Parameters
-    ----------
-    parent, family, office, month, arm : str
-        Identifier columns, the calendar month, and the randomized offer (1 offered, 0 control).
-    model : str or None
-        The offer's variant (coordinated model); ``None`` when absent. With a plan, its
-        ``[variants]`` codes; with bare Columns, the variants are the column's values among
-        offered parents.
-    outcomes : tuple of str
-        Binary (0/1) monthly outcomes.
-    time_varying, time_invariant : tuple of str
-        Numeric covariates (time-invariant ones drop out of fixed-effects models).
-    start : str or None
-        Optional per-parent treatment start month (missing = never treated).
-    """
-
-    parent: str = "parent_id"
-    family: str = "family_id"
-    office: str = "office"
-    month: str = "month"
-    arm: str = "arm"
-    model: str | None = None
-    outcomes: tuple[str, ...] = ()
-    time_varying: tuple[str, ...] = ()
-    time_invariant: tuple[str, ...] = ()
-    start: str | None = None
-
-    def __post_init__(self) -> None:
-        for name in ("parent", "family", "office", "month", "arm", "model", "start"):
-            value = getattr(self, name)
-            if not (isinstance(value, str) and value.strip()) and not (value is None and name in ("model", "start")):
-                raise TypeError(f"Columns: {name}={value!r} must be a column name (a non-empty string)"
-                                + ("" if name in ("parent", "family", "office", "month", "arm") else " or None"))
-        for name in ("outcomes", "time_varying", "time_invariant"):
-            value = getattr(self, name)
-            if isinstance(value, str):
-                value = (value,)
-            elif not isinstance(value, Iterable) or isinstance(value, Mapping):
-                raise TypeError(f"Columns: {name}={value!r} must be a tuple of column names, e.g. {name}=('x', 'y')")
-            value = tuple(value)
-            bad = [v for v in value if not (isinstance(v, str) and v.strip())]
-            if bad:
-                raise TypeError(f"Columns: {name} holds {bad}, which are not column names (non-empty strings)")
-            object.__setattr__(self, name, value)
-        roles = self.required()
-        repeated = sorted({c for c in roles if roles.count(c) > 1})
-        if repeated:
-            raise ValueError(f"Columns: {repeated} are given more than one role; each column plays one role")
-
-    @property
-    def covariates(self) -> tuple[str, ...]:
-        """Time-varying then time-invariant covariates."""
-        return (*self.time_varying, *self.time_invariant)
-
-    @property
-    def ids(self) -> tuple[str, ...]:
-        """The parent, family and office id columns."""
-        return (self.parent, self.family, self.office)
-
-    def required(self) -> list[str]:
-        """Every column the panel must have, in role order."""
-        cols = [*self.ids, self.month, self.arm, *self.outcomes, *self.covariates]
-        return cols + [c for c in (self.model, self.start) if c is not None]
 
 
 @dataclass(frozen=True)
@@ -152,7 +80,7 @@ class LoadReport:
 
     def describe(self, units: tuple[str, str, str] = ("parent", "family", "office")) -> str:
         """The report as readable lines (``units``: the trial's words for parent, family, office)."""
-        from famtrial.plan import plural
+        from famtrial._text import plural
 
         par, fam, off = (plural(u) for u in units)
         lines = [f"source: {self.source}",
@@ -223,7 +151,7 @@ class Panel:
     def months(self) -> pd.PeriodIndex:
         """The calendar months present, sorted (on a Dask panel: one pass over the partitions)."""
         values = self.data[self.columns.month].unique()
-        if _is_dask(self.data):
+        if is_dask_dataframe(self.data):
             values = values.compute()
         return pd.PeriodIndex(np.sort(np.asarray(values)), freq="M")
 
@@ -235,7 +163,7 @@ class Panel:
         computed into memory (one row per parent).
         """
         data = self.data
-        if _is_dask(data):
+        if is_dask_dataframe(data):
             base = self.baseline.ordinal
             out = data.map_partitions(lambda d: d.loc[d[self.columns.month].array.asi8 == base],
                                       meta=data._meta).compute().reset_index(drop=True)
@@ -254,7 +182,7 @@ class Panel:
         keep_offices = list(offices)
         if not keep_offices:
             raise PanelError("restrict: give at least one office to keep")
-        if _is_dask(self.data):
+        if is_dask_dataframe(self.data):
             return self._restrict_dask(keep_offices)
         present = pd.unique(self.data[self.columns.office]).tolist()
         known = set(present)
@@ -271,8 +199,6 @@ class Panel:
 
     def _restrict_dask(self, keep_offices: list[Hashable]) -> Panel:
         """:meth:`restrict` of a Dask panel: the filter stays lazy; the report from one pass over the partitions."""
-        from famtrial.models.distributed import _compute_each_partition
-
         office = self.columns.office
         present = self.data[office].unique().compute().tolist()
         known = set(present)
@@ -280,7 +206,7 @@ class Panel:
         if unknown:
             raise PanelError(f"restrict: offices {unknown} are not in the panel; it has {sorted(present)}")
         data = self.data[self.data[office].isin(keep_offices)]
-        parts = _compute_each_partition(data, _structure_part, self.columns, self.baseline)
+        parts = compute_each_partition(data, _structure_part, self.columns, self.baseline)
         dims = _structure_total(parts, self.columns)
         removed = tuple(sorted(set(present) - set(keep_offices)))
         report = replace(self.report, **dims, offices_removed=(*self.report.offices_removed, *removed),
@@ -291,7 +217,7 @@ class Panel:
     def summary(self) -> str:
         """The load report as text."""
         lazy = ""
-        if _is_dask(self.data):
+        if is_dask_dataframe(self.data):
             lazy = (f"data: a Dask DataFrame of {self.data.npartitions:,} partitions, each parent's rows in one "
                     "partition (lazy: read and validated when computed)\n")
         return (f"Panel ({self.plan.name}): implementation {self.implementation}, baseline {self.baseline}\n"
@@ -299,12 +225,6 @@ class Panel:
 
     def __repr__(self) -> str:
         return self.summary()
-
-
-def _is_dask(data: object) -> bool:
-    from famtrial.models.distributed import is_dask_dataframe
-
-    return is_dask_dataframe(data)
 
 
 # -- messages --------------------------------------------------------------------------------------
@@ -422,8 +342,6 @@ def _read(source: object, columns: list[str] | None = None, engine: Engine | Non
 
     With ``engine="dask"`` (or a Dask DataFrame as ``source``) the panel is a lazy Dask DataFrame.
     """
-    from famtrial.models.distributed import is_dask_dataframe
-
     if is_dask_dataframe(source):
         if engine == "pandas":
             raise TypeError("source is a Dask DataFrame: load it with engine='dask' (or leave engine unset), "
@@ -465,8 +383,6 @@ def _read(source: object, columns: list[str] | None = None, engine: Engine | Non
 
 def _read_dataset(source: object, columns: list[str] | None) -> tuple[Any, str, list[str]]:
     """A partitioned Parquet dataset (folder, glob or list of files) as a lazy Dask DataFrame of ``columns``."""
-    from famtrial.models.distributed import read_parquet
-
     if isinstance(source, pd.DataFrame):
         raise TypeError("engine='dask' loads a partitioned Parquet dataset (a folder, a glob or a list of files) "
                         "or a Dask DataFrame; a pandas DataFrame loads in memory: leave engine unset")
@@ -727,7 +643,7 @@ def _variant(data: pd.DataFrame, column: str, plan: Plan, pid: pd.Series) -> pd.
 def _plan_from_columns(raw: pd.DataFrame, cols: Columns, implementation: str | pd.Period | None,
                        baseline: str | pd.Period | None) -> Plan:
     """A plain plan for bare Columns: variants are the variant column's values among offered parents."""
-    from famtrial.plan import Plan
+    from famtrial.plan.spec import Plan
 
     if implementation is None:
         raise PanelError("the implementation month is unknown: pass implementation='YYYY-MM' (the first month of "
@@ -770,7 +686,7 @@ def load_panel(source: pd.DataFrame | str | Path, plan: Plan | Columns | str | P
         ``"dask"``: ``source`` is a partitioned Parquet dataset (a folder, a glob such as
         ``"panel/*.parquet"``, or a list of files; each file is one partition) read lazily with
         Dask, or a ``dask.dataframe.DataFrame``; the panel's ``data`` is then a Dask DataFrame
-        (see ``famtrial._panel_dask.load_partitioned`` and docs/scale.md). Default: ``"dask"``
+        (see ``famtrial.data._dask.load_partitioned`` and docs/scale.md). Default: ``"dask"``
         for a Dask DataFrame, else ``"pandas"`` (the panel in memory). The same checks run and
         raise the same messages, and the report holds the same counts, either way.
 
@@ -797,7 +713,7 @@ def load_panel(source: pd.DataFrame | str | Path, plan: Plan | Columns | str | P
     Stata: ``xtset parent_id month`` (which also rejects repeated parent-months); R:
     ``plm::pdata.frame(data, index = c("parent_id", "month"))``.
     """
-    from famtrial.plan import Plan, load_plan
+    from famtrial.plan.spec import Plan, load_plan
 
     if isinstance(plan, Columns):
         if columns is not None:
@@ -830,7 +746,7 @@ def load_panel(source: pd.DataFrame | str | Path, plan: Plan | Columns | str | P
         raise ValueError(f"engine={engine!r} is not one of {_ENGINES}")
     raw, source_name, present = _read(source, wanted, engine)
     if engine == "dask" or source_name == "Dask DataFrame":
-        from famtrial._panel_dask import load_partitioned
+        from famtrial.data._dask import load_partitioned
 
         return load_partitioned(raw, source_name, present, spec, implementation, baseline, missing)
     plan = _plan_from_columns(raw, spec, implementation, baseline) if isinstance(spec, Columns) else spec
@@ -873,7 +789,7 @@ class _Checks:
     """The checks that need the whole panel (every row's month, every parent's arm ...).
 
     In memory (this class) each runs at once on the panel's totals. On one partition of a Dask
-    panel (``famtrial._panel_dask``) a subclass records the partition's totals instead, and the
+    panel (``famtrial.data._dask``) a subclass records the partition's totals instead, and the
     client runs the same check functions on their sums. ``step`` numbers the checks in the order
     :func:`_validate` makes them, so that the partitions' first failures reduce to the whole panel's.
     """

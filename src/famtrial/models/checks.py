@@ -1,10 +1,5 @@
-"""famtrial's exceptions and warnings for the numeric layer (models/ and inference/), and the input
-checks that raise them.
-
-Every error subclasses :class:`FamtrialError` and the builtin it refines (``ValueError`` for bad
-values, ``TypeError`` for a wrong kind of object, ``RuntimeError`` for a failed computation), so
-``except ValueError`` keeps working and ``except famtrial.FamtrialError`` catches them all.
-Messages name the argument, column or variable, give the count, and say how to fix it.
+"""Input checks of the estimators: each raises a :mod:`famtrial.errors` exception naming the argument,
+column or variable, the count and the fix.
 
 This module imports nothing from the trial layer: a :class:`famtrial.Panel` passed where a
 DataFrame is expected is recognised by duck typing (it has ``.data`` and ``.columns`` but is not a
@@ -14,65 +9,14 @@ DataFrame).
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = [
-    "FamtrialError", "ModelInputError", "ModelTypeError", "SeparationError", "ConvergenceError",
-    "FamtrialWarning", "FewClustersWarning",
-    "check_frame", "check_columns", "check_names", "numeric_column", "numeric_matrix", "check_finite",
-]
+from famtrial.errors import ModelInputError, ModelTypeError
 
-
-class FamtrialError(Exception):
-    """Base class of every error famtrial raises on purpose."""
-
-
-class ModelInputError(FamtrialError, ValueError):
-    """Bad data given to an estimator: a missing or non-numeric column, non-finite values, a non-0/1
-    outcome. The message names the column and the count."""
-
-
-class ModelTypeError(FamtrialError, TypeError):
-    """An argument of the wrong kind: a Panel where a DataFrame is expected, a bare string where a
-    list of column names is expected."""
-
-
-class SeparationError(ModelInputError):
-    """The outcome is perfectly predicted by the regressors: the ML estimate does not exist.
-
-    Attributes
-    ----------
-    variables : tuple of str
-        The regressors whose coefficients run to +-infinity (a minimal set).
-    groups : int
-        Groups (conditional logit) touched by the separating direction (0 for a plain logit).
-    rows : int
-        Rows whose outcome the direction determines perfectly.
-    """
-
-    def __init__(self, message: str, *, variables: Sequence[str] = (), groups: int = 0, rows: int = 0):
-        super().__init__(message)
-        self.variables = tuple(variables)
-        self.groups = int(groups)
-        self.rows = int(rows)
-
-
-class ConvergenceError(FamtrialError, RuntimeError):
-    """Newton iterations failed (no increase of the log-likelihood after step halving) or did not
-    converge, and no separation explains it."""
-
-
-class FamtrialWarning(UserWarning):
-    """Base class of famtrial's warnings."""
-
-
-class FewClustersWarning(FamtrialWarning):
-    """A cluster-robust covariance rests on too few clusters for its normal (or t) reference
-    distribution to be trusted (see :data:`famtrial.models.covariance.FEW_CLUSTERS`)."""
+__all__ = ["check_frame", "check_columns", "check_names", "numeric_column", "numeric_matrix", "check_finite"]
 
 
 def check_frame(data: object, argument: str = "data") -> pd.DataFrame:

@@ -10,8 +10,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, NullLocator
 
-from famtrial.monthly import MonthlyEffects
-from famtrial.plan import plural
+from famtrial._text import plural
+from famtrial.trial.monthly import MonthlyEffects
 
 __all__ = ["plot_monthly"]
 
@@ -32,7 +32,7 @@ def plot_monthly(effects: MonthlyEffects, ax: Axes | None = None, *, band: bool 
     Parameters
     ----------
     effects : MonthlyEffects
-        From :func:`famtrial.monthly.monthly_effects`.
+        From :func:`famtrial.trial.monthly.monthly_effects`.
     ax : matplotlib Axes, optional
         Draw here (the figure's layout is left alone); default: a new 8 x 4.2 inch figure.
     band : bool

@@ -8,38 +8,25 @@ plan's treatment name (``<name>_pooled``, ``<name>_<variant>``); row labels from
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import get_args
 
 import numpy as np
 import pandas as pd
 
-from famtrial.models.base import ModelResults
+from famtrial._options import TimeAdjustment, check_bool, check_names
+from famtrial._parallel import is_dask_dataframe
+from famtrial.data.panel import Panel
+from famtrial.errors import PanelError, PlanError
 from famtrial.models.clogit import ConditionalLogitResults, conditional_logit
-from famtrial.panel import Panel, PanelError
-from famtrial.plan import FEModel, Plan, PlanError
-from famtrial.tables import Table, stars
+from famtrial.models.lpm import LPMResults, lpm
+from famtrial.plan.spec import FEModel, Plan
 
-__all__ = ["treatment_indicators", "fe_design", "fe_model", "fe_models", "paper_models", "compare_models",
-           "fe_numbers", "model_tables"]
+__all__ = ["treatment_indicators", "fe_design", "fe_model", "fe_models", "fit_plan_model", "paper_models",
+           "trial_lpm"]
 
-Trend = Literal["linear", "months", "none"]
-_TRENDS = ("linear", "months", "none")
-_HIDDEN = ("trend",)
-
-
-def _need_bool(value: object, name: str) -> None:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name}={value!r} must be True or False")
-
-
-def _need_names(value: object, what: str) -> list[Any]:
-    """A list of names; a bare string, a mapping or a non-iterable is an error naming the argument."""
-    if isinstance(value, str):
-        raise TypeError(f"{what} must be a list of names, not the string {value!r} (write [{value!r}])")
-    if isinstance(value, Mapping) or not isinstance(value, Iterable):
-        raise TypeError(f"{what} must be a list of names, not {type(value).__name__}")
-    return list(value)
+Trend = TimeAdjustment
+_TRENDS = get_args(TimeAdjustment)
 
 
 def _need_panel(panel: object, where: str) -> Panel:
@@ -58,7 +45,7 @@ def treatment_indicators(panel: Panel, *, split: bool = False) -> pd.DataFrame:
     start month means never treated).
     """
     panel = _need_panel(panel, "treatment_indicators")
-    _need_bool(split, "split")
+    check_bool(split, "split")
     plan, cols, data = panel.plan, panel.columns, panel.data
     month = data[cols.month]
     if cols.start is not None:
@@ -91,7 +78,7 @@ def _trend_columns(panel: Panel, trend: Trend, first: int | None = None) -> pd.D
 
 def _columns_of(panel: Panel, names: Sequence[str], what: str) -> list[str]:
     """Data columns of plan keys or columns (covariates), with an error naming the unknown ones."""
-    names = _need_names(names, what)
+    names = check_names(names, what)
     plan, out = panel.plan, []
     for name in names:
         if not isinstance(name, str):
@@ -134,9 +121,9 @@ def fe_design(panel: Panel, outcome: str, *, split: bool = False, trend: Trend =
     Dask DataFrame: this function on each partition, the trend counted from the whole panel's first month.
     """
     panel = _need_panel(panel, "fe_design")
-    if _is_dask(panel.data):
+    if is_dask_dataframe(panel.data):
         return _fe_design_dask(panel, outcome, split=split, trend=trend, covariates=covariates)
-    _need_bool(split, "split")
+    check_bool(split, "split")
     cols = panel.columns
     y = panel.plan.outcome(outcome).column
     covariates = list(cols.time_varying) if covariates is None else _columns_of(panel, covariates, "covariates")
@@ -147,12 +134,6 @@ def fe_design(panel: Panel, outcome: str, *, split: bool = False, trend: Trend =
     frame = pd.concat([panel.data[[cols.parent, cols.office, cols.family, cols.month, y, *covariates]], treat, time],
                       axis=1)
     return frame, [*treat.columns, *covariates, *time.columns]
-
-
-def _is_dask(data: object) -> bool:
-    from famtrial.models.distributed import is_dask_dataframe
-
-    return is_dask_dataframe(data)
 
 
 def _design_partition(part: pd.DataFrame, panel: Panel, first_month: int, *, outcome: str, split: bool,
@@ -195,7 +176,7 @@ def fe_model(panel: Panel, outcome: str, *, split: bool = False, trend: Trend = 
     (no cluster-robust SE).
     """
     panel = _need_panel(panel, "fe_model")
-    _need_bool(t_reference, "t_reference")
+    check_bool(t_reference, "t_reference")
     if cluster is not None and not isinstance(cluster, str):
         raise TypeError(f"cluster={cluster!r} must be a role ('office', 'family', 'parent'), a column name or None")
     frame, regressors = fe_design(panel, outcome, split=split, trend=trend, covariates=covariates)
@@ -220,7 +201,7 @@ def fe_model(panel: Panel, outcome: str, *, split: bool = False, trend: Trend = 
 
 
 def fit_plan_model(panel: Panel, spec: FEModel, *, t_reference: bool = False) -> ConditionalLogitResults:
-    """Fit one model of the plan (:class:`~famtrial.plan.FEModel`)."""
+    """Fit one model of the plan (:class:`~famtrial.plan.spec.FEModel`)."""
     return fe_model(panel, spec.outcome, split=spec.split, trend=spec.time, covariates=spec.covariates,
                     cluster=None if spec.cluster == "none" else spec.cluster, t_reference=t_reference)
 
@@ -236,10 +217,10 @@ def fe_models(panel: Panel, plan: Plan | None = None, *, models: Sequence[str] |
         raise TypeError(f"plan must be a famtrial Plan (famtrial.load_plan(...)) or None for the panel's own, "
                         f"not {type(plan).__name__}")
     plan = panel.plan if plan is None else plan
-    _need_bool(t_reference, "t_reference")
+    check_bool(t_reference, "t_reference")
     if isinstance(models, str):
         raise TypeError(f"models must be a list of model names, not the string {models!r}")
-    chosen = [plan.model(m) for m in _need_names(models, "models")] if models is not None else list(plan.models)
+    chosen = [plan.model(m) for m in check_names(models, "models")] if models is not None else list(plan.models)
     if models is not None and not chosen:
         raise PlanError(f"models=[] selects no model: give names from {[m.name for m in plan.models]} or None for all")
     if not chosen:
@@ -252,177 +233,16 @@ def paper_models(panel: Panel, *, t_reference: bool = False) -> dict[str, Condit
     return fe_models(panel, t_reference=t_reference)
 
 
-def _fmt(value: float, digits: int, leading_zero: bool = True) -> str:
-    """Format with ``digits`` decimals; without the leading zero below 1 when asked (``.90``, ``12.23``)."""
-    if pd.isna(value):
-        return ""
-    text = f"{value:.{digits}f}"
-    if not leading_zero and text.startswith(("0.", "-0.")):
-        return text.replace("0.", ".", 1)
-    return text
+def trial_lpm(panel: Panel, outcome: str, *, split: bool = False,
+              covariates: Sequence[str] | None = None) -> LPMResults:
+    """The LPM twin of Models 1-4: treatment (pooled or split), time-varying covariates, parent and month effects.
 
-
-def _time_terms(res: ModelResults) -> list[str]:
-    """The categorical time (month) effects of a fit, if it has them."""
-    name = getattr(getattr(res, "model", None), "time_name", None)
-    return [] if name is None else [t for t in res.params.index if t.startswith(f"{name}[")]
-
-
-def _time_note(results: Mapping[str, ModelResults]) -> str:
-    terms = [set(r.params.index) for r in results.values()]
-    linear = [("trend" in t) for t in terms]
-    months = [getattr(getattr(r, "model", None), "time_name", None) is not None for r in results.values()]
-    parts = []
-    if all(linear):
-        parts.append("adjusted for a linear time trend")
-    elif any(linear):
-        parts.append("models " + ", ".join(n for n, f in zip(results, linear) if f) + " adjusted for a linear trend")
-    if all(months):
-        parts.append("month fixed effects")
-    elif any(months):
-        parts.append("models " + ", ".join(n for n, f in zip(results, months) if f) + " with month fixed effects")
-    return "; ".join(parts)
-
-
-def _se_note(results: Mapping[str, ModelResults], names: Mapping[str, str]) -> str:
-    kinds = []
-    for res in results.values():
-        if res.cov_type == "cluster":
-            name = dict(res.info).get("Cluster variable")
-            name = names.get(name, name) if name is not None else None
-            kinds.append(f"cluster-robust SE (clustered by {name}, G = {res.n_clusters})" if name else
-                         f"cluster-robust SE (G = {res.n_clusters})")
-        elif res.cov_type == "robust":
-            kinds.append("robust SE")
-        else:
-            kinds.append("model-based SE")
-        if res.covariance.df is not None:
-            kinds[-1] += f", t({res.covariance.df}) reference"
-    if len(set(kinds)) == 1:
-        return kinds[0]
-    return "; ".join(f"{n}: {k}" for n, k in zip(results, kinds))
-
-
-def compare_models(results: Mapping[str, ModelResults], *, title: str = "",
-                   labels: Mapping[str, str] | None = None, hide: Sequence[str] = _HIDDEN,
-                   n_parents: int | None = None, digits: int = 2, alpha: float = 0.05,
-                   leading_zero: bool = True, first: Sequence[str] = (),
-                   unit: tuple[str, str] = ("parent", "parents"), cluster_names: Mapping[str, str] | None = None) -> Table:
-    """Lay fitted models side by side: OR (stars), SE of the OR, CI; pseudo R2 and groups.
-
-    ``results`` may mix any famtrial results (logit and conditional logit in one table); terms
-    absent from a model are blank. ``display`` has a two-level column index: the model name, then
-    ``OR`` / ``SE`` (``Robust SE`` for a sandwich covariance) / the CI, and every export renders
-    both levels. ``frame`` holds, per model, OR, SE, CI bounds, p for every term (columns ``model.field``),
-    and the pseudo R2 and number of groups used. Terms starting with a ``hide`` prefix (the time
-    trend) and month effects stay in ``frame`` but not in ``display``. ``first`` lists terms shown
-    first (the treatment terms). ``labels`` maps terms to row labels, ``cluster_names`` cluster
-    columns to the words the notes use (``{"kontor": "office"}``). The notes are derived from the
-    results: the estimator, the covariance (and cluster variable) each model used, the time
-    adjustment found among the terms.
+    Month effects replace the clogit's linear trend (they absorb it).
     """
-    if not isinstance(results, Mapping) or not results:
-        raise TypeError("compare_models needs a non-empty mapping of model name -> fitted results, e.g. "
-                        "{'model1': fit1, 'model2': fit2}")
-    bad = [n for n, r in results.items() if not isinstance(r, ModelResults)]
-    if bad:
-        raise TypeError(f"compare_models: {bad} are not famtrial results (got "
-                        f"{', '.join(type(results[n]).__name__ for n in bad)})")
-    if labels is not None and not isinstance(labels, Mapping):
-        raise TypeError(f"labels must be a mapping term -> row label, not {type(labels).__name__}")
-    hide, first = tuple(_need_names(hide, "hide")), tuple(_need_names(first, "first"))
-    if not isinstance(title, str):
-        raise TypeError(f"title={title!r} must be a string")
-    if isinstance(digits, bool) or not isinstance(digits, (int, np.integer)) or not 0 <= digits <= 10:
-        raise ValueError(f"digits={digits!r} must be a whole number from 0 to 10")
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating)) or not 0 < alpha < 1:
-        raise ValueError(f"alpha={alpha!r} must be a number strictly between 0 and 1")
-    if n_parents is not None and (isinstance(n_parents, bool) or not isinstance(n_parents, (int, np.integer))
-                                  or n_parents < 0):
-        raise TypeError(f"n_parents={n_parents!r} must be a whole number >= 0 or None")
-    _need_bool(leading_zero, "leading_zero")
-    if isinstance(unit, str) or not isinstance(unit, Sequence) or len(unit) != 2 \
-            or not all(isinstance(u, str) for u in unit):
-        raise TypeError(f"unit={unit!r} must be two strings: (singular, plural), e.g. ('parent', 'parents')")
-    labels = dict(labels or {})
-    terms: list[str] = []
-    for res in results.values():
-        terms += [t for t in res.params.index if t not in terms]
-    terms.sort(key=lambda t: t not in first)  # treatment rows first (stable)
-    numeric, shown = {}, {}
+    from famtrial.trial.effects import fe_design
 
-    def fmt(value: float) -> str:
-        return _fmt(value, digits, leading_zero)
-
-    level = f"{100 * (1 - alpha):g}% CI"
-    for name, res in results.items():
-        odds = res.to_frame(alpha).reindex(terms)
-        for field, src in (("or", "or"), ("se", "or_se"), ("ci_low", "or_ci_low"), ("ci_high", "or_ci_high"), ("p", "p")):
-            numeric[(name, field)] = odds[src]
-        shown[(name, "OR")] = [("" if pd.isna(o) else fmt(o) + stars(p)) for o, p in zip(odds["or"], odds["p"])]
-        shown[(name, "Robust SE" if res.cov_type != "nonrobust" else "SE")] = [fmt(v) for v in odds["or_se"]]
-        shown[(name, level)] = ["" if pd.isna(lo) else f"({fmt(lo)}, {fmt(hi)})"
-                                for lo, hi in zip(odds["or_ci_low"], odds["or_ci_high"])]
-    frame = pd.DataFrame(numeric, index=terms)
-    display = pd.DataFrame(shown, index=terms)
-    time_terms = {t for r in results.values() for t in _time_terms(r)}
-    keep = [t for t in terms if not any(t.startswith(h) for h in hide) and t not in time_terms]
-    display = display.loc[keep].rename(index=labels)
-    groups = unit[1].capitalize() + " with outcome change"
-    extra = {"Pseudo R2": {(n, "OR"): _fmt(r.prsquared, digits, leading_zero) for n, r in results.items()},
-             groups: {(n, "OR"): f"{getattr(r, 'n_groups', r.nobs):,}" for n, r in results.items()}}
-    if n_parents is not None:
-        extra[f"n {unit[1]}"] = {(n, "OR"): f"{n_parents:,}" for n in results}
-    display = pd.concat([display, pd.DataFrame.from_dict(extra, orient="index")]).fillna("")
-    display = display[list(shown)]  # the models' order, OR / SE / CI within each
-    display.columns = pd.MultiIndex.from_tuples(list(shown))
-    for name, res in results.items():
-        frame.loc["pseudo_r2", (name, "or")] = res.prsquared
-        frame.loc["n_groups", (name, "or")] = getattr(res, "n_groups", res.nobs)
-    frame.columns = [f"{model}.{field}" for model, field in frame.columns]
-    estimators = sorted({r.model_name for r in results.values()})
-    group = f", group = {unit[0]}" if any(isinstance(r, ConditionalLogitResults) for r in results.values()) else ""
-    time = _time_note(results)
-    notes = (f"{'; '.join(estimators)}{group}. Odds ratios with {_se_note(results, cluster_names or {})} and {level}"
-             + (f"; {time}" if time else "") + ". * p < .05, ** p < .01, *** p < .001.")
-    return Table(frame=frame, display=display, title=title, notes=notes)
-
-
-def model_tables(results: Mapping[str, ConditionalLogitResults], plan: Plan, *,
-                 n_parents: int | None = None) -> dict[str, Table]:
-    """The plan's model tables (e.g. Tables 5 and 6): each table's models side by side, labelled from the plan."""
-    if not isinstance(results, Mapping):
-        raise TypeError(f"results must be a mapping model name -> fitted results (from fe_models), "
-                        f"not {type(results).__name__}")
-    if not isinstance(plan, Plan):
-        raise TypeError(f"plan must be a famtrial Plan (panel.plan or famtrial.load_plan(...)), not {type(plan).__name__}")
-    unknown = [name for name in results if name not in {m.name for m in plan.models}]
-    if unknown:
-        raise PlanError(f"results: {unknown} are not models of the plan; its models are {[m.name for m in plan.models]}")
-    out = {}
-    for table in plan.model_tables:
-        members = {m.name: results[m.name] for m in plan.models_in(table) if m.name in results}
-        if members:
-            out[table] = compare_models(members, title=plan.table_title(table), labels=plan.labels,
-                                        n_parents=n_parents, digits=plan.digits, leading_zero=plan.leading_zero,
-                                        first=plan.treatment_terms, unit=(plan.unit("parent", 1), plan.unit("parent")),
-                                        cluster_names={getattr(plan, r): plan.unit(r, 1) for r in
-                                                       ("parent", "family", "office")})
-    return out
-
-
-def fe_numbers(results: Mapping[str, ConditionalLogitResults], plan: Plan) -> dict[str, float]:
-    """Reproduced numbers for ``famtrial verify``: ``<table>.<model>.<term>.or|se|ci_low|ci_high`` and ``pseudo_r2``.
-
-    Terms are named by their plan keys, so a renamed data set gives the same keys.
-    """
-    out: dict[str, float] = {}
-    for name, res in results.items():
-        table = plan.model(name).table
-        frame = res.to_frame()
-        for term, row in frame.iterrows():
-            key = plan.key_of(term)
-            for field, src in (("or", "or"), ("se", "or_se"), ("ci_low", "or_ci_low"), ("ci_high", "or_ci_high")):
-                out[f"{table}.{name}.{key}.{field}"] = float(row[src])
-        out[f"{table}.{name}.pseudo_r2"] = float(res.prsquared)
-    return out
+    cols = panel.columns
+    frame, regressors = fe_design(panel, outcome, split=split, trend="none", covariates=covariates)
+    frame = frame.assign(**{cols.month: panel.data[cols.month].to_numpy()})
+    return lpm(frame, panel.plan.outcome(outcome).column, regressors, entity=cols.parent, time=cols.month,
+               cluster=cols.office)

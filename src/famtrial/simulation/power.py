@@ -1,8 +1,8 @@
 r"""Power, minimum detectable effects and operating characteristics by simulation, for this analysis.
 
 Each simulated trial is drawn from a source: the replica's generator (the default,
-:func:`famtrial.synthetic.generate` in the size study's pure form), a :class:`famtrial.simulate.TrialDesign`
-calibrated to a plan's data (:func:`famtrial.simulate.calibrate`), or a given TrialDesign
+:func:`famtrial.simulation.replica.generate` in the size study's pure form), a :class:`famtrial.simulation.design.TrialDesign`
+calibrated to a plan's data (:func:`famtrial.simulation.design.calibrate`), or a given TrialDesign
 (``simulate_panel``); it is put through the analysis (the plan's office exclusion rule and primary
 fixed-effects logit with SE clustered by office, or for a bare design the ``threshold``/``unit``/``trend``
 arguments) and tested with the chosen tests of ``H0: b = 0`` at level ``alpha``:
@@ -53,16 +53,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import EllipsisType
-from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast
+from typing import TYPE_CHECKING, Any, TypedDict, cast, get_args
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 from scipy.special import expit
 
-from famtrial.inference._parallel import one_kernel_thread, run_tasks
-from famtrial.simulate import DesignError, TrialDesign, load_design, simulate_panel
-from famtrial.tables import Table
+from famtrial._options import PowerAnalysis, PowerTest, TimeAdjustment, Unit
+from famtrial._parallel import one_kernel_thread, run_tasks
+from famtrial.errors import DesignError
+from famtrial.simulation.design import TrialDesign, load_design, simulate_panel
+from famtrial.table import Table
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -70,21 +72,22 @@ if TYPE_CHECKING:
 
     from famtrial.models.clogit import ConditionalLogitResults
     from famtrial.models.logit import LogitResults
-    from famtrial.plan import FEModel, Plan
-    from famtrial.synthetic import ReplicaConfig
+    from famtrial.plan.spec import FEModel, Plan
+    from famtrial.simulation.replica import ReplicaConfig
 
 # a grid argument of power(): one value, a (low, high) range, or a list (or array) of them (a grid)
 GridArg = float | int | tuple[float, float] | list[float | int | tuple[float, float]] | np.ndarray | None
 
+
 __all__ = ["PowerResult", "MDEResult", "power", "one_trial", "minimum_detectable_effect", "design_effect_power",
            "marginal_icc", "main", "TESTS", "GRID"]
 
-Test = Literal["cluster_z", "t", "score_bootstrap", "randomization"]
-TESTS: tuple[str, ...] = ("cluster_z", "t", "score_bootstrap", "randomization")
-Analysis = Literal["fe", "cross_section"]
-Unit = Literal["family", "parent"]
-Trend = Literal["linear", "months", "none"]
-_ANALYSES = ("fe", "cross_section")
+Test = PowerTest
+TESTS: tuple[str, ...] = get_args(PowerTest)
+Analysis = PowerAnalysis
+
+Trend = TimeAdjustment
+_ANALYSES = get_args(PowerAnalysis)
 #: The arguments of :func:`power` that take a grid (a list of values).
 GRID: tuple[str, ...] = ("effect_or", "offices", "families_per_office", "months_pre", "months_post", "control_share")
 _LABELS = {"cluster_z": "cluster-robust z", "t": "z with t(G-1)", "score_bootstrap": "wild cluster score bootstrap",
@@ -113,12 +116,13 @@ def _analyse(panel: pd.DataFrame, design: Any, opts: _Options, truth: float,
 
     The only place that calls the trial layer (loader, sample rule, primary model, tests).
     """
-    from famtrial.inference.randomization import randomization_test
+    from famtrial.data.panel import load_panel
     from famtrial.inference.score_bootstrap import score_bootstrap, wald_t_pvalue
     from famtrial.models.logit import logit
-    from famtrial.panel import Columns, load_panel
-    from famtrial.sample import analysis_sample
-    from famtrial.trial import fe_design, fe_model
+    from famtrial.plan.spec import Columns
+    from famtrial.trial.effects import fe_design, fe_model
+    from famtrial.trial.few_cluster import randomization_test
+    from famtrial.trial.sample import analysis_sample
 
     if opts.plan is not None:  # a plan's or the replica's analysis: the plan loads its own columns and codes
         loaded = load_panel(panel, opts.plan)
@@ -197,8 +201,8 @@ class _Simulation:
         try:
             if isinstance(design, TrialDesign):
                 panel = simulate_panel(design, seed=data_seed)
-            else:  # the replica's generator (famtrial.synthetic.ReplicaConfig)
-                from famtrial.synthetic import generate
+            else:  # the replica's generator (famtrial.simulation.replica.ReplicaConfig)
+                from famtrial.simulation.replica import generate
 
                 panel = generate(design, seed=data_seed)
             row |= _analyse(panel, design, self.opts, truth, [sb_seed, ri_seed])
@@ -338,7 +342,7 @@ class PowerResult:
             raise ValueError(f"power={power!r} must lie strictly between 0 and 1")
         if "effect_or" not in self.varied:
             raise ValueError("minimum_detectable_effect needs a grid of effect_or values (e.g. effect_or=[1.0, 1.1, "
-                             "1.2, 1.3, 1.5]); or call famtrial.inference.power.minimum_detectable_effect")
+                             "1.2, 1.3, 1.5]); or call famtrial.simulation.power.minimum_detectable_effect")
         frame = self.scenarios.join(self.summary[[f"power_{test}", f"power_{test}_mc_se"]])
         frame = frame[frame["effect_or"] >= 1]
         others = [v for v in self.varied if v != "effect_or"]
@@ -485,7 +489,7 @@ class _Source:
     threshold: float | None
     unit: Unit
     trend: Trend
-    generator: TrialDesign | ReplicaConfig  # a design, or the replica's generator (famtrial.synthetic)
+    generator: TrialDesign | ReplicaConfig  # a design, or the replica's generator (famtrial.simulation.replica)
     plan: Plan | None = None
     covariates: tuple[str, ...] | None = None
 
@@ -538,10 +542,10 @@ def _plan_analysis(plan: Plan, outcome: str | None, threshold: float | None | El
 def _resolve_source(source: object, *, outcome: str | None, threshold: float | None | EllipsisType,
                     unit: Unit | None, trend: Trend | None) -> _Source:
     """The generator and the analysis for :func:`power`'s first argument (see its docstring)."""
-    from famtrial.plan import DEFAULT_PLAN, Plan, load_plan, shipped_plans
+    from famtrial.plan.spec import DEFAULT_PLAN, Plan, load_plan, shipped_plans
 
     if source is None or (isinstance(source, str) and source == "replica"):
-        from famtrial.synthetic import ReplicaConfig
+        from famtrial.simulation.replica import ReplicaConfig
 
         plan = load_plan(DEFAULT_PLAN)
         analysis = _plan_analysis(plan, outcome, threshold, unit, trend)
@@ -566,8 +570,8 @@ def _resolve_source(source: object, *, outcome: str | None, threshold: float | N
             raise ValueError(f"source={str(source)!r} is neither 'replica', a shipped plan "
                              f"({sorted(shipped_plans())}) nor an existing plan or design TOML")
     if isinstance(source, Plan):
-        from famtrial.panel import load_panel
-        from famtrial.simulate import calibrate
+        from famtrial.data.panel import load_panel
+        from famtrial.simulation.design import calibrate
 
         data = source.resolve_data()
         if data is None:
@@ -630,8 +634,8 @@ def one_trial(seed_sequence: np.random.SeedSequence, source: TrialDesign | str |
 def power(source: TrialDesign | str | Path | None = None, *, outcome: str | None = None, effect_or: GridArg = None,
           offices: GridArg = None, families_per_office: GridArg = None, months_pre: GridArg = None,
           months_post: GridArg = None, control_share: GridArg = None, n_sims: int = 100, tests: Sequence[str] = TESTS, alpha: float = 0.05, analysis: Analysis = "fe",
-          threshold: float | None | EllipsisType = ..., unit: Literal["family", "parent"] | None = None,
-          trend: Literal["linear", "months", "none"] | None = None, ri_draws: int = 19, month: str | None = None,
+          threshold: float | None | EllipsisType = ..., unit: Unit | None = None,
+          trend: TimeAdjustment | None = None, ri_draws: int = 19, month: str | None = None,
           seed: int | None = 20261130, n_jobs: int | None = 1, client: Any = None, progress: bool = True) -> PowerResult:
     """Power of the trial's analysis by simulation, over a grid of design choices.
 
@@ -641,14 +645,14 @@ def power(source: TrialDesign | str | Path | None = None, *, outcome: str | None
         What generates the trials and how they are analysed:
 
         * ``None`` or ``"replica"`` (default): the shipped replica's generator
-          (:func:`famtrial.synthetic.generate` with ``replica.toml``, calibrated to the paper), in the
+          (:func:`famtrial.simulation.replica.generate` with ``replica.toml``, calibrated to the paper), in the
           size study's pure form (``benchmarks/size_study.py``: a common effect ``log(effect_or)`` for
           both variants, no office-level effects or trends, no month path, every month following the
           model), analysed by the ``nct03102775`` plan. Only ``effect_or`` can vary (the generator
           has the paper's offices); for grids over offices, families or months use
           ``"nct03102775"``.
         * a :class:`famtrial.Plan`, a shipped plan name (``"nct03102775"``, ``"casework"``) or a
-          plan TOML: trials from :func:`famtrial.simulate.calibrate` of the plan's data (the panel
+          plan TOML: trials from :func:`famtrial.simulation.design.calibrate` of the plan's data (the panel
           the plan's ``[data]`` names), analysed with the plan's sample rule and its primary model:
           the first model of the plan's first model table with treatment "pooled" (a "variants"
           model is fitted pooled), with the plan's covariates, time adjustment and column names.
@@ -858,7 +862,7 @@ def design_effect_power(p0: float, p1: float, n0: int, n1: int, m: float, icc0: 
 # -- command line -------------------------------------------------------------------------------------------
 def _read_scenario(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(power keyword arguments, outputs)`` from a scenario TOML; errors name the key."""
-    from famtrial.simulate import _Reader
+    from famtrial.simulation.design import _Reader
 
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))

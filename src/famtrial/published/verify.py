@@ -16,7 +16,7 @@ or a key/value frame). A number passes when ``|reproduced - published| <= tolera
 
 Text entries (``monthly.<outcome>.significant_months``) must match exactly as sets of months.
 Entries the paper contradicts itself on (``inconsistent`` in the spec, found independently by
-:func:`famtrial.audit.audit_paper`) get status ``note`` instead of ``FAIL`` when they differ.
+:func:`famtrial.published.audit.audit_paper`) get status ``note`` instead of ``FAIL`` when they differ.
 ``famtrial verify`` exits 1 when any number fails or is missing.
 """
 
@@ -35,7 +35,7 @@ from typing import Any
 import pandas as pd
 
 from famtrial._paths import data_dir
-from famtrial.tables import Table
+from famtrial.table import Table
 
 __all__ = ["PublishedNumber", "Spec", "VerifyReport", "load_spec", "main", "verify"]
 

@@ -4,7 +4,7 @@ A plan says which column plays which role (ids, month, arm, coordinated-model va
 codes mean what, the months (implementation, baseline), the office exclusion rule, the outcomes and
 covariates with their labels, the fixed-effects models, the monthly series, the few-cluster
 inference and the output. Every step of famtrial reads its roles, labels and titles from the plan
-a :class:`~famtrial.panel.Panel` carries; no trial is written into the code. The family-coordinator
+a :class:`~famtrial.data.panel.Panel` carries; no trial is written into the code. The family-coordinator
 paper (NCT03102775) is one plan file among others (``famtrial.load_plan("nct03102775")``).
 
 Variables (outcomes, covariates) have a *key*, the name the plan uses for them (model terms,
@@ -24,31 +24,39 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, get_args
 
+from famtrial._options import (
+    BootstrapWeights,
+    ClusterRole,
+    FigureFormat,
+    Missing,
+    Role,
+    Rule,
+    TimeAdjustment,
+    TimeVariation,
+    TreatmentKind,
+    Unit,
+)
 from famtrial._paths import data_dir, plans_dir
+from famtrial._text import plural
+from famtrial.errors import PlanError
 
-if TYPE_CHECKING:
-    import pandas as pd
+__all__ = ["Plan", "Columns", "load_plan", "shipped_plans", "Variable", "Variant", "FEModel", "Series", "DEFAULT_PLAN"]
 
-    from famtrial.panel import Columns
 
-__all__ = ["Plan", "PlanError", "load_plan", "shipped_plans", "scaffold", "Variable", "Variant", "FEModel",
-           "Series", "plural"]
 
-TimeAdjustment = Literal["linear", "months", "none"]
-TreatmentKind = Literal["pooled", "variants"]
-Cluster = Literal["office", "family", "parent", "none"]
-Unit = Literal["family", "parent"]
-Rule = Literal["control_share", "none"]
-_TIME = ("linear", "months", "none")
-_TREATMENT = ("pooled", "variants")
-_CLUSTER = ("office", "family", "parent", "none")
-_UNITS = ("family", "parent")
-_RULES = ("control_share", "none")
-_FORMATS = ("png", "pdf", "svg")
-_WEIGHTS = ("rademacher", "webb", "mammen")
-_MISSING = ("error", "drop")
+Cluster = ClusterRole
+
+
+_TIME = get_args(TimeAdjustment)
+_TREATMENT = get_args(TreatmentKind)
+_CLUSTER = get_args(ClusterRole)
+_UNITS = get_args(Unit)
+_RULES = get_args(Rule)
+_FORMATS = get_args(FigureFormat)
+_WEIGHTS = get_args(BootstrapWeights)
+_MISSING = get_args(Missing)
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SHIPPED_PREFIX = "famtrial:"
@@ -56,19 +64,6 @@ _SHIPPED_PREFIX = "famtrial:"
 
 #: The shipped plan used when none is given: the family-coordinator trial (the package's first example).
 DEFAULT_PLAN = "nct03102775"
-
-
-class PlanError(ValueError):
-    """An analysis plan that cannot be used as written; the message names the key and the fix."""
-
-
-def plural(noun: str) -> str:
-    """English plural of a unit noun: family -> families, parent -> parents, office -> offices."""
-    if noun.endswith("y") and noun[-2:-1] not in "aeiou":
-        return noun[:-1] + "ies"
-    if noun.endswith(("s", "x", "ch", "sh")):
-        return noun + "es"
-    return noun + "s"
 
 
 # -- reading helpers: every error names the key path -------------------------------------------------
@@ -178,6 +173,75 @@ def _code(reader: _Reader, key: str, default: Any) -> int | str | bool:
 
 # -- the parts of a plan ---------------------------------------------------------------------------
 @dataclass(frozen=True)
+class Columns:
+    """Which column plays which role: the column part of an analysis plan (:class:`~famtrial.plan.spec.Plan`).
+
+    Parameters
+    ----------
+    parent, family, office, month, arm : str
+        Identifier columns, the calendar month, and the randomized offer (1 offered, 0 control).
+    model : str or None
+        The offer's variant (coordinated model); ``None`` when absent. With a plan, its
+        ``[variants]`` codes; with bare Columns, the variants are the column's values among
+        offered parents.
+    outcomes : tuple of str
+        Binary (0/1) monthly outcomes.
+    time_varying, time_invariant : tuple of str
+        Numeric covariates (time-invariant ones drop out of fixed-effects models).
+    start : str or None
+        Optional per-parent treatment start month (missing = never treated).
+    """
+
+    parent: str = "parent_id"
+    family: str = "family_id"
+    office: str = "office"
+    month: str = "month"
+    arm: str = "arm"
+    model: str | None = None
+    outcomes: tuple[str, ...] = ()
+    time_varying: tuple[str, ...] = ()
+    time_invariant: tuple[str, ...] = ()
+    start: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("parent", "family", "office", "month", "arm", "model", "start"):
+            value = getattr(self, name)
+            if not (isinstance(value, str) and value.strip()) and not (value is None and name in ("model", "start")):
+                raise TypeError(f"Columns: {name}={value!r} must be a column name (a non-empty string)"
+                                + ("" if name in ("parent", "family", "office", "month", "arm") else " or None"))
+        for name in ("outcomes", "time_varying", "time_invariant"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                value = (value,)
+            elif not isinstance(value, Iterable) or isinstance(value, Mapping):
+                raise TypeError(f"Columns: {name}={value!r} must be a tuple of column names, e.g. {name}=('x', 'y')")
+            value = tuple(value)
+            bad = [v for v in value if not (isinstance(v, str) and v.strip())]
+            if bad:
+                raise TypeError(f"Columns: {name} holds {bad}, which are not column names (non-empty strings)")
+            object.__setattr__(self, name, value)
+        roles = self.required()
+        repeated = sorted({c for c in roles if roles.count(c) > 1})
+        if repeated:
+            raise ValueError(f"Columns: {repeated} are given more than one role; each column plays one role")
+
+    @property
+    def covariates(self) -> tuple[str, ...]:
+        """Time-varying then time-invariant covariates."""
+        return (*self.time_varying, *self.time_invariant)
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """The parent, family and office id columns."""
+        return (self.parent, self.family, self.office)
+
+    def required(self) -> list[str]:
+        """Every column the panel must have, in role order."""
+        cols = [*self.ids, self.month, self.arm, *self.outcomes, *self.covariates]
+        return cols + [c for c in (self.model, self.start) if c is not None]
+
+
+@dataclass(frozen=True)
 class Variable:
     """An outcome or covariate: its key in the plan, its data column, label and (outcomes) description."""
 
@@ -185,7 +249,7 @@ class Variable:
     column: str
     label: str
     description: str = ""
-    time: Literal["varying", "invariant"] = "varying"
+    time: TimeVariation = "varying"
 
 
 @dataclass(frozen=True)
@@ -233,7 +297,7 @@ class Plan:
     """A trial's analysis plan (frozen, validated). Build with :func:`load_plan` or :meth:`from_dict`.
 
     Attributes mirror the TOML sections: ``trial`` (name, registry), ``columns`` roles
-    (:attr:`columns` gives a :class:`~famtrial.panel.Columns`), ``arms`` codes and labels,
+    (:attr:`columns` gives a :class:`~famtrial.plan.spec.Columns`), ``arms`` codes and labels,
     ``variants``, ``treatment`` naming, ``months``, the ``sample`` rule, ``outcomes`` and
     ``covariates`` (:class:`Variable`), ``balance``, ``models`` (:class:`FEModel`), ``tables``,
     ``series`` (:class:`Series`), ``inference`` and ``output``. See ``docs/plan.md``.
@@ -245,7 +309,7 @@ class Plan:
     source: str = field(default="<plan>", compare=False)
     # data
     data_path: str = ""
-    missing: Literal["error", "drop"] = "error"
+    missing: Missing = "error"
     published: str = ""
     # roles
     parent: str = "parent_id"
@@ -307,9 +371,7 @@ class Plan:
     # -- lookups -----------------------------------------------------------------------------------
     @property
     def columns(self) -> Columns:
-        """The column roles as :class:`famtrial.panel.Columns` (data column names)."""
-        from famtrial.panel import Columns
-
+        """The column roles as :class:`famtrial.plan.spec.Columns` (data column names)."""
         return Columns(parent=self.parent, family=self.family, office=self.office, month=self.month, arm=self.arm,
                        model=self.variant_column, outcomes=tuple(v.column for v in self.outcomes),
                        time_varying=tuple(v.column for v in self.covariates if v.time == "varying"),
@@ -380,7 +442,7 @@ class Plan:
     def treatment_terms(self) -> tuple[str, ...]:
         return (self.term("pooled"), *(self.term(v.name) for v in self.variants))
 
-    def unit(self, role: Literal["parent", "family", "office"], n: int | None = None) -> str:
+    def unit(self, role: Role, n: int | None = None) -> str:
         """The noun for a unit role (``plan.unit("family", 2)`` -> ``"families"``)."""
         noun = self.units[("parent", "family", "office").index(role)]
         return noun if n == 1 else plural(noun)
@@ -649,7 +711,7 @@ class Plan:
     @classmethod
     def from_columns(cls, columns: Columns, *, implementation: str, baseline: str | None = None,
                      variants: Iterable[str] = (), control_variant: str | None = None) -> Plan:
-        """A plain plan for a :class:`~famtrial.panel.Columns` mapping: labels are the column names.
+        """A plain plan for a :class:`~famtrial.plan.spec.Columns` mapping: labels are the column names.
 
         Used by ``load_panel(source, Columns(...), implementation=...)``; variant levels (when the
         columns name a variant column) are those found in the data.
@@ -878,164 +940,3 @@ def load_plan(source: str | Path | Mapping[str, Any] | Plan | None = None) -> Pl
     return Plan.from_dict(raw, source=where)
 
 
-# -- scaffold: guess a plan from data ---------------------------------------------------------------
-_GUESSES = {
-    "parent": ("parent", "person", "pid", "id", "individual", "client", "respondent"),
-    "family": ("family", "household", "hh", "fam", "fid", "hid"),
-    "office": ("office", "kontor", "site", "cluster", "centre", "center", "clinic", "school", "unit", "nav"),
-    "month": ("month", "ym", "period", "date", "time", "yearmonth", "mnd"),
-    "arm": ("arm", "treat", "treatment", "offer", "offered", "assigned", "group", "randomized", "experimental"),
-    "variant": ("variant", "model", "version", "type"),
-}
-
-
-def _guess_role(columns: Sequence[str], role: str, taken: set[str]) -> str | None:
-    words = _GUESSES[role]
-    lowered = {c: c.lower() for c in columns if c not in taken}
-    for w in words:  # exact, then prefix/suffix, then substring
-        for c, low in lowered.items():
-            if low == w:
-                return c
-    for w in words:
-        for c, low in lowered.items():
-            if low.startswith(w) or low.endswith(w):
-                return c
-    for w in words:
-        for c, low in lowered.items():
-            if w in low:
-                return c
-    return None
-
-
-def scaffold(data: pd.DataFrame | str | Path, *, name: str | None = None) -> str:
-    """A commented plan guessed from a panel (DataFrame or file): roles from names, types and values.
-
-    Every guess is marked ``# GUESS`` with what it was based on; the months are proposed from the
-    data's middle month and must be checked. The text loads with :func:`load_plan` as it is.
-    """
-    import numpy as np
-    import pandas as pd
-
-    from famtrial.panel import _parse_months, _read
-
-    frame, where, _ = _read(data)
-    columns = list(map(str, frame.columns))
-    frame = frame.set_axis(columns, axis=1)
-    taken: set[str] = set()
-    roles: dict[str, str | None] = {}
-    comments: dict[str, str] = {}
-    for role in ("parent", "family", "office", "month", "arm", "variant"):
-        col = _guess_role(columns, role, taken)
-        if role == "arm" and col is not None and frame[col].nunique(dropna=True) != 2:
-            col = next((c for c in columns if c not in taken and frame[c].nunique(dropna=True) == 2
-                        and any(w in c.lower() for w in _GUESSES["arm"])), None)
-        roles[role] = col
-        if col is not None:
-            taken.add(col)
-            comments[f"columns.{role}"] = f"GUESS from the column name {col!r}: check"
-        elif role != "variant":
-            comments[f"columns.{role}"] = f"GUESS FAILED: no column looks like the {role}; write its name"
-    pid = frame[roles["parent"]] if roles["parent"] else pd.Series(np.arange(len(frame)))
-    months_raw = None
-    if roles["month"]:
-        try:
-            months_raw = _parse_months(frame[roles["month"]], roles["month"], pid)
-        except ValueError:
-            comments["columns.month"] = f"GUESS: {roles['month']!r} does not parse as months: check the column"
-    if months_raw is not None and months_raw.notna().any():
-        ordinals = np.sort(pd.unique(months_raw.array.asi8))
-        mid = pd.Period(ordinal=int(ordinals[len(ordinals) // 2]), freq="M")
-        implementation, baseline = str(mid), str(mid)
-        comments["months.implementation"] = (f"GUESS: the middle month of the data ({ordinals.size} months, "
-                                             f"{pd.Period(ordinal=int(ordinals[0]), freq='M')} .. "
-                                             f"{pd.Period(ordinal=int(ordinals[-1]), freq='M')}). Set the first "
-                                             "month of the offer")
-        comments["months.baseline"] = "GUESS: the month baseline characteristics describe (often the month before)"
-    else:
-        implementation = baseline = "2000-01"
-        comments["months.implementation"] = "GUESS FAILED: no month column; set the first month of the offer"
-    arm_codes: tuple[Any, Any] = (1, 0)
-    if roles["arm"]:
-        values = [v.item() if hasattr(v, "item") else v for v in pd.unique(frame[roles["arm"]].dropna())]
-        if set(values) <= {0, 1}:
-            arm_codes = (1, 0)
-        elif len(values) == 2:
-            positive = ("yes", "offered", "offer", "treatment", "treated", "intervention", "t", "y", "1")
-            first = next((v for v in values if str(v).strip().lower() in positive), sorted(map(str, values))[-1])
-            other = next(v for v in values if v != first and str(v) != str(first))
-            arm_codes = (first, other)
-            comments["arms.offered"] = (f"GUESS: the arm column holds {values!r}; {first!r} taken as offered, "
-                                        f"{other!r} as control: check")
-    outcomes, covariates, counted = {}, {}, []
-    variant_values: list[Any] = []
-    if roles["variant"]:
-        var = frame[roles["variant"]]
-        if roles["arm"]:
-            control_vals = pd.unique(var[frame[roles["arm"]] == arm_codes[1]].dropna())
-            offered_vals = pd.unique(var[frame[roles["arm"]] == arm_codes[0]].dropna())
-            variant_values = sorted(map(str, offered_vals))
-            control_name = str(control_vals[0]) if len(control_vals) == 1 else "control"
-        else:
-            variant_values, control_name = sorted(map(str, pd.unique(var.dropna()))), "control"
-        comments["variants"] = (f"GUESS: the levels are the values of {roles['variant']!r} among offered rows; "
-                                "give each a label")
-    pcodes = pd.factorize(pid)[0]
-    for c in columns:
-        if c in taken:
-            continue
-        col = frame[c]
-        if not (pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype)):
-            counted.append(c)
-            continue
-        values = col.dropna()
-        binary = bool(values.isin([0, 1]).all()) and values.nunique() == 2
-        varies = bool((pd.Series(col.to_numpy()).groupby(pcodes).nunique(dropna=True) > 1).any())
-        key = _term_safe(c) if not _NAME.match(c) else c
-        if binary and varies:
-            outcomes[key] = {"column": c, "label": c}
-        else:
-            covariates[key] = {"column": c, "label": c, "time": "varying" if varies else "invariant"}
-    if outcomes:
-        comments["outcomes"] = ("GUESS: binary (0/1) columns that change within a person are proposed as outcomes;\n"
-                                "move covariates (e.g. a 0/1 status that changes) to [covariates.<name>]")
-    else:
-        outcomes["outcome"] = {"column": "outcome", "label": "Outcome"}
-        comments["outcomes"] = "GUESS FAILED: no 0/1 column varies within persons; name the outcome column"
-    if covariates:
-        comments["covariates"] = ("GUESS: other numeric columns; 'time' from whether they change within a person")
-    if counted:
-        comments["covariates"] = comments.get("covariates", "") + (
-            f"\nNot used (not numeric): {counted}. Recode categories as 0/1 dummies to use them.")
-    varying = [k for k, v in covariates.items() if v["time"] == "varying"]
-    raw: dict[str, Any] = {
-        "trial": {"name": name or (Path(where).stem if where != "DataFrame" else "my trial")},
-        "data": {"path": where if where != "DataFrame" else "", "missing": "error"},
-        "columns": {r: (roles[r] or r) for r in ("parent", "family", "office", "month", "arm")},
-        "arms": {"offered": arm_codes[0], "control": arm_codes[1], "offered_label": "Offered",
-                 "control_label": "Control"},
-        "treatment": {"name": "treat", "label": "Offer (pooled)", "description": "the offer"},
-        "months": {"implementation": implementation, "baseline": baseline},
-        "sample": {"rule": "none", "table": "table1", "title": "Participants per site by arm", "figure": "figure1"},
-        "outcomes": outcomes, "covariates": covariates,
-        "balance": {"table": "table2", "title": "Characteristics at baseline by arm",
-                    "correlations_table": "table3", "correlations_title": "Pairwise correlations at baseline"},
-        "models": {f"model{i + 1}": {"outcome": o, "treatment": "pooled", "covariates": varying, "time": "linear",
-                                     "cluster": "office", "table": "table4"} for i, o in enumerate(outcomes)},
-        "tables": {"table4": {"title": "Fixed-effects logit: effects of the offer"}},
-        "series": {o: {"outcome": o, "controls": [], "own_baseline": True, "figure": f"figure{i + 2}"}
-                   for i, o in enumerate(outcomes)},
-        "inference": {"models": ["model1"], "randomization_draws": 199},
-    }
-    if roles["variant"]:
-        raw["columns"]["variant"] = roles["variant"]
-        raw["variants"] = {"control": control_name if _NAME.match(control_name) else "control",
-                           "control_codes": [] if _NAME.match(control_name) else [control_name],
-                           "levels": {_term_safe(v): {"label": v, "codes": [v]} for v in variant_values}}
-    comments["sample"] = ("GUESS: no exclusion rule. The paper's rule: rule = \"control_share\", threshold = \"1/3\",\n"
-                          "unit = \"family\" (an office is excluded when fewer than 1/3 of its families are controls)")
-    comments["models"] = ("One fixed-effects logit per outcome, pooled offer, time-varying covariates, linear trend.\n"
-                          "treatment = \"variants\" splits the offer by variant; time = \"months\" for month effects")
-    comments["trial"] = (f"famtrial analysis plan, scaffolded from {where} by 'famtrial plan init'.\n"
-                         "Every line marked GUESS was inferred from the data: check it, then run\n"
-                         "'famtrial plan check plan.toml' and 'famtrial reproduce --plan plan.toml'.")
-    return Plan.from_dict(raw, source="<scaffold>").to_toml(comments)

@@ -1,8 +1,8 @@
 """``load_panel(..., engine="dask")``: a partitioned Parquet panel validated partition by partition.
 
-One pass over the partitions (the plan's columns only) runs :func:`famtrial.panel._validate`, the
+One pass over the partitions (the plan's columns only) runs :func:`famtrial.data.panel._validate`, the
 in-memory loader's checks, on each partition, and returns small pieces: the partition's raw parent
-labels, its first failing row check (a :class:`~famtrial.panel.PanelError` whose parts are its
+labels, its first failing row check (a :class:`~famtrial.errors.PanelError` whose parts are its
 count, example ids and values), the totals of the checks that need the whole panel (months
 window, implementation month, missing values, both arms present, families across parents) and its
 report pieces. The client then makes the whole panel's decisions in the in-memory order:
@@ -33,12 +33,10 @@ from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 import numpy as np
 import pandas as pd
 
-from famtrial.models.distributed import _compute_each_partition
-from famtrial.panel import (
-    Columns,
+from famtrial._parallel import compute_each_partition
+from famtrial.data.panel import (
     LoadReport,
     Panel,
-    PanelError,
     _check_columns,
     _Checks,
     _combine_fail,
@@ -47,10 +45,12 @@ from famtrial.panel import (
     _structure_total,
     _validate,
 )
+from famtrial.errors import PanelError
+from famtrial.plan.spec import Columns
 
 if TYPE_CHECKING:
-    from famtrial.panel import _Check
-    from famtrial.plan import Plan
+    from famtrial.data.panel import _Check
+    from famtrial.plan.spec import Plan
 
 __all__ = ["load_partitioned"]
 
@@ -174,7 +174,7 @@ def _sorted_parents(per: pd.DataFrame, per_rows: np.ndarray, plan: Plan) -> tupl
 def load_partitioned(raw: pd.DataFrame, source_name: str, present: list[str], spec: Plan | Columns,
                      implementation: str | pd.Period | None, baseline: str | pd.Period | None,
                      missing: str) -> Panel:
-    """The Dask branch of :func:`famtrial.panel.load_panel` (``raw``: a lazy Dask DataFrame of the plan's
+    """The Dask branch of :func:`famtrial.data.panel.load_panel` (``raw``: a lazy Dask DataFrame of the plan's
     columns, annotated as ``Panel.data`` is; ``spec``: the loaded plan, or bare columns)."""
     if isinstance(spec, Columns):  # bare Columns: the variants are the variant column's values among offered parents
         small = [c for c in (spec.arm, spec.model) if c is not None and c in raw.columns]
@@ -188,7 +188,7 @@ def load_partitioned(raw: pd.DataFrame, source_name: str, present: list[str], sp
     raw = raw[required]
     shuffled = False
     while True:
-        summaries = _compute_each_partition(raw, _summarise, plan, missing, required, pure=True)
+        summaries = compute_each_partition(raw, _summarise, plan, missing, required, pure=True)
         labels = [s["parents"] for s in summaries if len(s["parents"])]
         if shuffled or len(labels) < 2 or not pd.Index(np.concatenate(labels)).has_duplicates:
             break

@@ -14,20 +14,16 @@ clusters=office, debiased=False, auto_df=False, count_effects=False)`` times G/(
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-import numpy as np
 import pandas as pd
 from linearmodels.panel import PanelOLS
 
 from famtrial.models.base import ModelResults
 from famtrial.models.covariance import Covariance
-from famtrial.panel import Panel
-from famtrial.tables import Table, stars
 
-__all__ = ["LPMResults", "lpm", "trial_lpm", "lpm_table"]
+__all__ = ["LPMResults", "lpm"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,49 +105,3 @@ def lpm(data: pd.DataFrame, outcome: str, regressors: Sequence[str], entity: str
         n_entities=int(res.entity_info["total"]), n_periods=int(res.time_info["total"]), linearmodels=res)
 
 
-def trial_lpm(panel: Panel, outcome: str, *, split: bool = False,
-              covariates: Sequence[str] | None = None) -> LPMResults:
-    """The LPM twin of Models 1-4: treatment (pooled or split), time-varying covariates, parent and month effects.
-
-    Month effects replace the clogit's linear trend (they absorb it).
-    """
-    from famtrial.trial import fe_design
-
-    cols = panel.columns
-    frame, regressors = fe_design(panel, outcome, split=split, trend="none", covariates=covariates)
-    frame = frame.assign(**{cols.month: panel.data[cols.month].to_numpy()})
-    return lpm(frame, panel.plan.outcome(outcome).column, regressors, entity=cols.parent, time=cols.month,
-               cluster=cols.office)
-
-
-def lpm_table(clogit: Mapping[str, ModelResults], lpms: Mapping[str, LPMResults], *, terms: Sequence[str],
-              title: str = "Conditional logit and linear probability model", alpha: float = 0.05) -> Table:
-    """Treatment effects side by side: clogit OR (95% CI) and LPM percentage points (95% CI), per model.
-
-    ``terms``: the treatment terms to show (e.g. ``panel.plan.treatment_terms``).
-    """
-    rows, shown = [], []
-    for name, fit in clogit.items():
-        lin = lpms.get(name)
-        ci = fit.conf_int(alpha)
-        lin_frame = lin.to_frame(alpha) if lin is not None else None
-        for term in [t for t in terms if t in fit.params.index]:
-            row: dict[str, Any] = {"model": name, "term": term, "or": float(np.exp(fit.params[term])),
-                   "or_ci_low": float(np.exp(ci.loc[term, "lower"])), "or_ci_high": float(np.exp(ci.loc[term, "upper"])),
-                   "p_clogit": float(fit.pvalues[term])}
-            if lin_frame is not None and term in lin_frame.index:
-                lr = lin_frame.loc[term]
-                row.update(pp=float(lr["coef_pp"]), pp_ci_low=float(lr["ci_low_pp"]), pp_ci_high=float(lr["ci_high_pp"]),
-                           p_lpm=float(lr["p"]))
-            rows.append(row)
-            shown.append({
-                "OR (clogit)": f"{row['or']:.2f}{stars(row['p_clogit'])}",
-                f"{100 * (1 - alpha):g}% CI": f"({row['or_ci_low']:.2f}, {row['or_ci_high']:.2f})",
-                "pp (LPM)": f"{row['pp']:.2f}{stars(row['p_lpm'])}" if "pp" in row else "",
-                f"{100 * (1 - alpha):g}% CI (pp)": f"({row['pp_ci_low']:.2f}, {row['pp_ci_high']:.2f})" if "pp" in row else ""})
-    frame = pd.DataFrame(rows).set_index(["model", "term"])
-    display = pd.DataFrame(shown, index=[f"{m}: {t}" for m, t in frame.index])
-    notes = ("Conditional logit: odds ratio, parent effects conditioned out, linear trend. LPM: OLS with parent "
-             "and month fixed effects, effect in percentage points. Both cluster-robust by office (G/(G-1)). "
-             "* p < .05, ** p < .01, *** p < .001.")
-    return Table(frame=frame, display=display, title=title, notes=notes)

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from famtrial.panel import LoadReport
-from famtrial.plan import Plan
-from famtrial.tables import Table
+from famtrial.data.panel import LoadReport
+from famtrial.plan.spec import Plan
+from famtrial.table import Table
 
 __all__ = ["ReportFigure", "write_report"]
 
@@ -92,7 +92,7 @@ def write_report(path: str | Path, *, plan: Plan, tables: Sequence[Table], figur
     Path
         ``path``.
     """
-    from famtrial.verify import verify
+    from famtrial.published.verify import verify
 
     units = plan.units
     parts = [f"<h1>famtrial reproduce: {html.escape(plan.name)}</h1>",

@@ -16,21 +16,23 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 from scipy.special import expit
 
+from famtrial._options import MonthlyFixedEffects
+from famtrial._parallel import is_dask_dataframe
+from famtrial._progress import Progress
+from famtrial._text import plural
+from famtrial.data.panel import Panel
+from famtrial.errors import ConvergenceError, SeparationError
 from famtrial.inference.multiplicity import benjamini_hochberg, holm, sup_t_critical
 from famtrial.models.covariance import Adjustment
-from famtrial.models.logit import LogitResults, SeparationError, fit_logit_blocks, logit
-from famtrial.models.optim import ConvergenceError
-from famtrial.panel import Panel, _is_dask
-from famtrial.plan import Series, Variable, plural
-from famtrial.progress import Progress
-from famtrial.tables import Table
+from famtrial.models.logit import LogitResults, fit_logit_blocks, logit
+from famtrial.plan.spec import Series, Variable
+from famtrial.table import Table
 
 __all__ = ["MonthlyEffects", "monthly_effects"]
 
@@ -183,8 +185,8 @@ def _months(panel: Panel, months: Sequence[str] | None, available: pd.PeriodInde
 
 
 def _series_options(panel: Panel, outcome: str, controls: Sequence[str] | None, own_baseline: bool | None,
-                    fixed_effects: Literal["office", "none"] | None
-                    ) -> tuple[Variable, Series | None, list[str], bool, Literal["office", "none"] | None]:
+                    fixed_effects: MonthlyFixedEffects | None
+                    ) -> tuple[Variable, Series | None, list[str], bool, MonthlyFixedEffects | None]:
     """The outcome's column and the series options: arguments first, then the plan's series, then defaults."""
     plan = panel.plan
     variable = plan.outcome(outcome)
@@ -212,12 +214,12 @@ def _risk_differences(fits: Sequence[LogitResults], arm: str, alpha: float) -> n
     for i, fit in enumerate(fits):
         model = fit.model
         b = fit.params.to_numpy()
-        w = model._w if model._w is not None else np.ones(len(model._y))
+        w = model.weights if model.weights is not None else np.ones(len(model.endog))
         w = w / w.sum()
         j = list(fit.params.index).index(arm)
-        x1, x0 = model._x.copy(), model._x.copy()
+        x1, x0 = model.exog.copy(), model.exog.copy()
         x1[:, j], x0[:, j] = 1.0, 0.0
-        p1, p0 = expit(x1 @ b + model._offset), expit(x0 @ b + model._offset)
+        p1, p0 = expit(x1 @ b + model.offset), expit(x0 @ b + model.offset)
         grad = (w * p1 * (1 - p1)) @ x1 - (w * p0 * (1 - p0)) @ x0
         out[i, :2] = float(w @ (p1 - p0)), float(np.sqrt(grad @ fit.covariance.matrix @ grad))
     # the results' reference distribution: normal, or t(G-1) when the fit has degrees of freedom
@@ -250,7 +252,7 @@ def _monthly_rows(panel_data: pd.DataFrame, parent: str, month: str, keep: list[
 def monthly_effects(panel: Panel, outcome: str, *, months: Sequence[str] | None = None,
                     controls: Sequence[str] | None = None, own_baseline: bool | None = None,
                     baseline: str | None = None, cluster: str | None = "office",
-                    fixed_effects: Literal["office", "none"] | None = None,
+                    fixed_effects: MonthlyFixedEffects | None = None,
                     adjustment: Adjustment = "stata", t_reference: bool = False, alpha: float = 0.05,
                     band: bool = True, n_boot: int = 999,
                     seed: int | None = 20161001, progress: bool = True) -> MonthlyEffects:
@@ -299,7 +301,7 @@ def monthly_effects(panel: Panel, outcome: str, *, months: Sequence[str] | None 
     rows, joined to the baseline values, into cells of identical (month, office, cluster, offer,
     baseline values, outcome) with their counts; the client sums the cells over partitions,
     expands them into the months' rows and fits them as in memory, so every number, note and count
-    equals the in-memory result (``famtrial._monthly_dask``; docs/scale.md). Continuous baseline
+    equals the in-memory result (``famtrial.trial._monthly_dask``; docs/scale.md). Continuous baseline
     controls make each parent its own cell, so the transfer is then the months' cross-sections.
 
     Returns
@@ -339,8 +341,8 @@ def monthly_effects(panel: Panel, outcome: str, *, months: Sequence[str] | None 
         raise ValueError(f"baseline month {base_month} is not in the panel ({available[0]} .. {available[-1]})")
     keep = list(dict.fromkeys([cols.parent, cols.office, cols.month, cols.arm, outcome,
                                *([cluster_col] if cluster_col else [])]))
-    if _is_dask(panel.data):  # the months' cells reduced on the workers (famtrial._monthly_dask)
-        from famtrial._monthly_dask import monthly_cells
+    if is_dask_dataframe(panel.data):  # the months' cells reduced on the workers (famtrial.trial._monthly_dask)
+        from famtrial.trial._monthly_dask import monthly_cells
 
         data, no_base, n_parents = monthly_cells(panel, keep, base_vars, base_month, wanted)
     else:

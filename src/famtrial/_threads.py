@@ -19,7 +19,7 @@ The number of threads is the smallest of
 
 Example (inference code that runs fits inside its own workers)::
 
-    from famtrial.models.threads import limit_threads
+    from famtrial._threads import limit_threads
 
     with limit_threads(1):
         results = [model.fit() for model in models]

@@ -8,7 +8,7 @@ parameter sits in the TOML (``data/synthetic/replica.toml``).
 Regenerate the shipped file::
 
     famtrial synthesize --config data/synthetic/replica.toml --out data/synthetic
-    # or: python -m famtrial.synthetic --config ... --out ...
+    # or: python -m famtrial.simulation.replica --config ... --out ...
 
 The panel is synthetic. It is calibrated to published aggregates only and says nothing new about
 the real families.
@@ -413,8 +413,8 @@ def generate(config: ReplicaConfig | None = None, seed: int | None = None) -> pd
 # -- reporting -----------------------------------------------------------------------------------
 def baseline_report(panel: pd.DataFrame, config: ReplicaConfig | None = None) -> pd.DataFrame:
     """Achieved vs printed Table 4 correlations (lower triangle) on the analysed offices at baseline."""
-    from famtrial.panel import load_panel
-    from famtrial.sample import analysis_sample
+    from famtrial.data.panel import load_panel
+    from famtrial.trial.sample import analysis_sample
 
     cfg = ReplicaConfig.load() if config is None else config
     sample = analysis_sample(load_panel(panel))

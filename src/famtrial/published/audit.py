@@ -37,8 +37,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from famtrial.tables import Table, stars
-from famtrial.verify import Spec, _as_spec
+from famtrial.published.verify import Spec, _as_spec
+from famtrial.table import Table, stars
 
 __all__ = ["AuditReport", "audit_paper", "ci_from_or_se", "pearson_chi2", "pooled_t", "update_doc"]
 
@@ -528,7 +528,7 @@ def audit_paper(spec: Spec | str | Path | None = None) -> AuditReport:
     Parameters
     ----------
     spec : Spec, str, Path or None
-        The published numbers (:func:`famtrial.verify.load_spec`); None: the trial's shipped spec.
+        The published numbers (:func:`famtrial.published.verify.load_spec`); None: the trial's shipped spec.
 
     Returns
     -------

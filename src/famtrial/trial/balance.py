@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from famtrial.panel import Panel
-from famtrial.tables import Table, stars
+from famtrial.data.panel import Panel
+from famtrial.table import Table, stars
 
 __all__ = ["BalanceTable", "CorrelationTable", "JointTest", "balance_table", "correlation_table"]
 
@@ -266,7 +266,7 @@ def balance_table(data: Panel | pd.DataFrame, arm: str = "arm", binary: Sequence
     Returns
     -------
     BalanceTable
-        A :class:`~famtrial.tables.Table` with ``joint_test`` and ``to_numbers()``.
+        A :class:`~famtrial.table.Table` with ``joint_test`` and ``to_numbers()``.
 
     Notes
     -----

@@ -12,14 +12,16 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 
-from famtrial.panel import Panel
-from famtrial.plan import Plan, PlanError, load_plan
-from famtrial.report import ReportFigure, write_report
-from famtrial.tables import Table
+from famtrial._options import Missing
+from famtrial.data.panel import Panel
+from famtrial.errors import PlanError
+from famtrial.plan.spec import Plan, load_plan
+from famtrial.report.html import ReportFigure, write_report
+from famtrial.table import Table
 
 __all__ = ["reproduce", "Reproduction", "default_panel_path"]
 
@@ -103,14 +105,14 @@ def _writable(out: Path) -> Path:
 
 def reproduce(data: str | Path | pd.DataFrame | Panel | None = None, out: str | Path = "results", *, plan: Plan | str | Path | None = None,
               formats: Sequence[str] | None = None, n_boot: int | None = None, seed: int | None = None,
-              missing: Literal["error", "drop"] | None = None, inference: bool = True, n_perm: int | None = None,
+              missing: Missing | None = None, inference: bool = True, n_perm: int | None = None,
               progress: bool = True) -> Reproduction:
     """Run a trial's analysis plan on ``data`` and write every table and figure to ``out``.
 
     Parameters
     ----------
     data : path, DataFrame or Panel, optional
-        The long panel; a :class:`~famtrial.panel.Panel` brings its own plan. Default: the plan's
+        The long panel; a :class:`~famtrial.data.panel.Panel` brings its own plan. Default: the plan's
         ``[data] path`` (the shipped plan's: the synthetic replica).
     out : path
         Output folder (created).
@@ -141,17 +143,18 @@ def reproduce(data: str | Path | pd.DataFrame | Panel | None = None, out: str | 
     Figure 1), the balance and correlation tables (Tables 3-4), each model table (Tables 5-6),
     each monthly series as ``monthly_<name>.csv`` and its figure (Figures 2-3), ``inference.csv``,
     and ``reproduced.csv`` (``key,value`` for ``famtrial verify``). Tables as CSV and Markdown.
-    Last, ``report.html`` (:func:`famtrial.report.write_report`): one self-contained page with every
+    Last, ``report.html`` (:func:`famtrial.report.html.write_report`): one self-contained page with every
     table and figure, the load report's drop counts, the sample flow and, when the plan names a
     published spec, the verify summary at the spec's default tolerances.
     """
-    from famtrial.balance import balance_table, correlation_table
-    from famtrial.flowchart import plot_flow
-    from famtrial.monthly import monthly_effects
-    from famtrial.panel import load_panel
-    from famtrial.plots import plot_monthly
-    from famtrial.sample import analysis_sample
-    from famtrial.trial import fe_models, fe_numbers, model_tables
+    from famtrial.data.panel import load_panel
+    from famtrial.report.compare import fe_numbers, model_tables
+    from famtrial.report.flowchart import plot_flow
+    from famtrial.report.plots import plot_monthly
+    from famtrial.trial.balance import balance_table, correlation_table
+    from famtrial.trial.effects import fe_models
+    from famtrial.trial.monthly import monthly_effects
+    from famtrial.trial.sample import analysis_sample
 
     if not isinstance(out, (str, Path)):
         raise TypeError(f"out must be a folder name or Path, not {type(out).__name__}")
@@ -232,7 +235,7 @@ def reproduce(data: str | Path | pd.DataFrame | Panel | None = None, out: str | 
         figure(plot_monthly(effects, title=title), title, series.figure)
 
     if inference and plan.inference_models:
-        from famtrial.inference.randomization import few_cluster_inference
+        from famtrial.trial.few_cluster import few_cluster_inference
 
         few = few_cluster_inference(analysed, n_perm=n_perm, seed=seed, progress=progress)
         table(few.table, "inference")

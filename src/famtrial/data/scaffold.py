@@ -1,0 +1,181 @@
+"""``famtrial plan init``: a commented analysis plan guessed from a data file or DataFrame.
+
+Roles are guessed from column names, types and values (parent, family, office, month, arm, variant),
+the months proposed from the data's middle month; every guess is marked ``# GUESS``. The text loads
+with :func:`famtrial.load_plan` as it is. This module reads data (:mod:`famtrial.data`), so it sits
+in the data layer: the plan layer itself never reads a data file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from famtrial.plan.spec import _NAME, Plan, _term_safe
+
+__all__ = ["scaffold"]
+
+
+_GUESSES = {
+    "parent": ("parent", "person", "pid", "id", "individual", "client", "respondent"),
+    "family": ("family", "household", "hh", "fam", "fid", "hid"),
+    "office": ("office", "kontor", "site", "cluster", "centre", "center", "clinic", "school", "unit", "nav"),
+    "month": ("month", "ym", "period", "date", "time", "yearmonth", "mnd"),
+    "arm": ("arm", "treat", "treatment", "offer", "offered", "assigned", "group", "randomized", "experimental"),
+    "variant": ("variant", "model", "version", "type"),
+}
+
+
+def _guess_role(columns: Sequence[str], role: str, taken: set[str]) -> str | None:
+    words = _GUESSES[role]
+    lowered = {c: c.lower() for c in columns if c not in taken}
+    for w in words:  # exact, then prefix/suffix, then substring
+        for c, low in lowered.items():
+            if low == w:
+                return c
+    for w in words:
+        for c, low in lowered.items():
+            if low.startswith(w) or low.endswith(w):
+                return c
+    for w in words:
+        for c, low in lowered.items():
+            if w in low:
+                return c
+    return None
+
+
+def scaffold(data: pd.DataFrame | str | Path, *, name: str | None = None) -> str:
+    """A commented plan guessed from a panel (DataFrame or file): roles from names, types and values.
+
+    Every guess is marked ``# GUESS`` with what it was based on; the months are proposed from the
+    data's middle month and must be checked. The text loads with :func:`load_plan` as it is.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from famtrial.data.panel import _parse_months, _read
+
+    frame, where, _ = _read(data)
+    columns = list(map(str, frame.columns))
+    frame = frame.set_axis(columns, axis=1)
+    taken: set[str] = set()
+    roles: dict[str, str | None] = {}
+    comments: dict[str, str] = {}
+    for role in ("parent", "family", "office", "month", "arm", "variant"):
+        col = _guess_role(columns, role, taken)
+        if role == "arm" and col is not None and frame[col].nunique(dropna=True) != 2:
+            col = next((c for c in columns if c not in taken and frame[c].nunique(dropna=True) == 2
+                        and any(w in c.lower() for w in _GUESSES["arm"])), None)
+        roles[role] = col
+        if col is not None:
+            taken.add(col)
+            comments[f"columns.{role}"] = f"GUESS from the column name {col!r}: check"
+        elif role != "variant":
+            comments[f"columns.{role}"] = f"GUESS FAILED: no column looks like the {role}; write its name"
+    pid = frame[roles["parent"]] if roles["parent"] else pd.Series(np.arange(len(frame)))
+    months_raw = None
+    if roles["month"]:
+        try:
+            months_raw = _parse_months(frame[roles["month"]], roles["month"], pid)
+        except ValueError:
+            comments["columns.month"] = f"GUESS: {roles['month']!r} does not parse as months: check the column"
+    if months_raw is not None and months_raw.notna().any():
+        ordinals = np.sort(pd.unique(months_raw.array.asi8))
+        mid = pd.Period(ordinal=int(ordinals[len(ordinals) // 2]), freq="M")
+        implementation, baseline = str(mid), str(mid)
+        comments["months.implementation"] = (f"GUESS: the middle month of the data ({ordinals.size} months, "
+                                             f"{pd.Period(ordinal=int(ordinals[0]), freq='M')} .. "
+                                             f"{pd.Period(ordinal=int(ordinals[-1]), freq='M')}). Set the first "
+                                             "month of the offer")
+        comments["months.baseline"] = "GUESS: the month baseline characteristics describe (often the month before)"
+    else:
+        implementation = baseline = "2000-01"
+        comments["months.implementation"] = "GUESS FAILED: no month column; set the first month of the offer"
+    arm_codes: tuple[Any, Any] = (1, 0)
+    if roles["arm"]:
+        values = [v.item() if hasattr(v, "item") else v for v in pd.unique(frame[roles["arm"]].dropna())]
+        if set(values) <= {0, 1}:
+            arm_codes = (1, 0)
+        elif len(values) == 2:
+            positive = ("yes", "offered", "offer", "treatment", "treated", "intervention", "t", "y", "1")
+            first = next((v for v in values if str(v).strip().lower() in positive), sorted(map(str, values))[-1])
+            other = next(v for v in values if v != first and str(v) != str(first))
+            arm_codes = (first, other)
+            comments["arms.offered"] = (f"GUESS: the arm column holds {values!r}; {first!r} taken as offered, "
+                                        f"{other!r} as control: check")
+    outcomes, covariates, counted = {}, {}, []
+    variant_values: list[Any] = []
+    if roles["variant"]:
+        var = frame[roles["variant"]]
+        if roles["arm"]:
+            control_vals = pd.unique(var[frame[roles["arm"]] == arm_codes[1]].dropna())
+            offered_vals = pd.unique(var[frame[roles["arm"]] == arm_codes[0]].dropna())
+            variant_values = sorted(map(str, offered_vals))
+            control_name = str(control_vals[0]) if len(control_vals) == 1 else "control"
+        else:
+            variant_values, control_name = sorted(map(str, pd.unique(var.dropna()))), "control"
+        comments["variants"] = (f"GUESS: the levels are the values of {roles['variant']!r} among offered rows; "
+                                "give each a label")
+    pcodes = pd.factorize(pid)[0]
+    for c in columns:
+        if c in taken:
+            continue
+        col = frame[c]
+        if not (pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype)):
+            counted.append(c)
+            continue
+        values = col.dropna()
+        binary = bool(values.isin([0, 1]).all()) and values.nunique() == 2
+        varies = bool((pd.Series(col.to_numpy()).groupby(pcodes).nunique(dropna=True) > 1).any())
+        key = _term_safe(c) if not _NAME.match(c) else c
+        if binary and varies:
+            outcomes[key] = {"column": c, "label": c}
+        else:
+            covariates[key] = {"column": c, "label": c, "time": "varying" if varies else "invariant"}
+    if outcomes:
+        comments["outcomes"] = ("GUESS: binary (0/1) columns that change within a person are proposed as outcomes;\n"
+                                "move covariates (e.g. a 0/1 status that changes) to [covariates.<name>]")
+    else:
+        outcomes["outcome"] = {"column": "outcome", "label": "Outcome"}
+        comments["outcomes"] = "GUESS FAILED: no 0/1 column varies within persons; name the outcome column"
+    if covariates:
+        comments["covariates"] = ("GUESS: other numeric columns; 'time' from whether they change within a person")
+    if counted:
+        comments["covariates"] = comments.get("covariates", "") + (
+            f"\nNot used (not numeric): {counted}. Recode categories as 0/1 dummies to use them.")
+    varying = [k for k, v in covariates.items() if v["time"] == "varying"]
+    raw: dict[str, Any] = {
+        "trial": {"name": name or (Path(where).stem if where != "DataFrame" else "my trial")},
+        "data": {"path": where if where != "DataFrame" else "", "missing": "error"},
+        "columns": {r: (roles[r] or r) for r in ("parent", "family", "office", "month", "arm")},
+        "arms": {"offered": arm_codes[0], "control": arm_codes[1], "offered_label": "Offered",
+                 "control_label": "Control"},
+        "treatment": {"name": "treat", "label": "Offer (pooled)", "description": "the offer"},
+        "months": {"implementation": implementation, "baseline": baseline},
+        "sample": {"rule": "none", "table": "table1", "title": "Participants per site by arm", "figure": "figure1"},
+        "outcomes": outcomes, "covariates": covariates,
+        "balance": {"table": "table2", "title": "Characteristics at baseline by arm",
+                    "correlations_table": "table3", "correlations_title": "Pairwise correlations at baseline"},
+        "models": {f"model{i + 1}": {"outcome": o, "treatment": "pooled", "covariates": varying, "time": "linear",
+                                     "cluster": "office", "table": "table4"} for i, o in enumerate(outcomes)},
+        "tables": {"table4": {"title": "Fixed-effects logit: effects of the offer"}},
+        "series": {o: {"outcome": o, "controls": [], "own_baseline": True, "figure": f"figure{i + 2}"}
+                   for i, o in enumerate(outcomes)},
+        "inference": {"models": ["model1"], "randomization_draws": 199},
+    }
+    if roles["variant"]:
+        raw["columns"]["variant"] = roles["variant"]
+        raw["variants"] = {"control": control_name if _NAME.match(control_name) else "control",
+                           "control_codes": [] if _NAME.match(control_name) else [control_name],
+                           "levels": {_term_safe(v): {"label": v, "codes": [v]} for v in variant_values}}
+    comments["sample"] = ("GUESS: no exclusion rule. The paper's rule: rule = \"control_share\", threshold = \"1/3\",\n"
+                          "unit = \"family\" (an office is excluded when fewer than 1/3 of its families are controls)")
+    comments["models"] = ("One fixed-effects logit per outcome, pooled offer, time-varying covariates, linear trend.\n"
+                          "treatment = \"variants\" splits the offer by variant; time = \"months\" for month effects")
+    comments["trial"] = (f"famtrial analysis plan, scaffolded from {where} by 'famtrial plan init'.\n"
+                         "Every line marked GUESS was inferred from the data: check it, then run\n"
+                         "'famtrial plan check plan.toml' and 'famtrial reproduce --plan plan.toml'.")
+    return Plan.from_dict(raw, source="<scaffold>").to_toml(comments)

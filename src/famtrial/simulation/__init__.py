@@ -1,0 +1,2 @@
+"""Simulation: trial designs and their panels (:mod:`.design`), the shipped replica's generator
+(:mod:`.replica`) and power by simulation (:mod:`.power`)."""

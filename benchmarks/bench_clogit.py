@@ -52,8 +52,9 @@ def make_panel(n_parents: int, seed: int = 1) -> pd.DataFrame:
     alpha = rng.normal(-1.5, 1.5, n_parents)[parent]
     eta = alpha + 0.1 * treat + 1.0 * x2 - 0.4 * x3 + 0.3 * x4 + 0.01 * trend
     y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(np.int8)
-    return pd.DataFrame({"parent": parent, "office": office, "y": y, "treat": treat, "x2": x2, "x3": x3,
-                         "x4": x4, "trend": trend})
+    return pd.DataFrame(
+        {"parent": parent, "office": office, "y": y, "treat": treat, "x2": x2, "x3": x3, "x4": x4, "trend": trend}
+    )
 
 
 COVS = ["treat", "x2", "x3", "x4", "trend"]
@@ -89,8 +90,15 @@ def run_one(tool: str, n_parents: int) -> dict:
     else:
         raise ValueError(tool)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"tool": tool, "parents": n_parents, "rows": len(data), "seconds": elapsed,
-            "peak_rss_mb": peak / 1024, "data_rss_mb": base_rss / 1024, "params": params}
+    return {
+        "tool": tool,
+        "parents": n_parents,
+        "rows": len(data),
+        "seconds": elapsed,
+        "peak_rss_mb": peak / 1024,
+        "data_rss_mb": base_rss / 1024,
+        "params": params,
+    }
 
 
 def run_r(n_parents: int, timeout: float) -> dict | None:
@@ -117,9 +125,14 @@ def run_r(n_parents: int, timeout: float) -> dict | None:
     fields = out.stdout.split()
     if out.returncode != 0 or not fields:
         return {"tool": "R survival::clogit exact", "parents": n_parents, "seconds": None, "note": out.stderr[-200:]}
-    return {"tool": "R survival::clogit exact", "parents": n_parents, "seconds": float(fields[0]),
-            "rows": int(float(fields[1])), "peak_rss_mb": float(fields[2]) / 1024,
-            "params": [float(v) for v in fields[3:]]}
+    return {
+        "tool": "R survival::clogit exact",
+        "parents": n_parents,
+        "seconds": float(fields[0]),
+        "rows": int(float(fields[1])),
+        "peak_rss_mb": float(fields[2]) / 1024,
+        "params": [float(v) for v in fields[3:]],
+    }
 
 
 def child(tool: str, n_parents: int, timeout: float) -> dict:
@@ -165,14 +178,23 @@ def main() -> None:
     for _, row in frame.iterrows():
         base = frame[(frame["tool"] == "famtrial") & (frame["parents"] == row["parents"])]
         p = row.get("params")
-        agree.append(np.nan if not isinstance(p, list) or base.empty else
-                     float(np.max(np.abs(np.array(p) - np.array(base["params"].iloc[0])))))
+        agree.append(
+            np.nan
+            if not isinstance(p, list) or base.empty
+            else float(np.max(np.abs(np.array(p) - np.array(base["params"].iloc[0]))))
+        )
     frame["max |coef - famtrial|"] = agree
     cols = ["tool", "parents", "rows", "seconds", "x famtrial", "peak_rss_mb", "max |coef - famtrial|", "note"]
     frame = frame.reindex(columns=cols)
-    print(f"{time.strftime('%Y-%m-%d')}, {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}, load average {load_before:.2f} before / {os.getloadavg()[0]:.2f} after")
-    print(frame.to_markdown(index=False) if hasattr(frame, "to_markdown") and _has_tabulate() else frame.to_string(index=False))
+    print(
+        f"{time.strftime('%Y-%m-%d')}, {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, load average {load_before:.2f} before / {os.getloadavg()[0]:.2f} after"
+    )
+    print(
+        frame.to_markdown(index=False)
+        if hasattr(frame, "to_markdown") and _has_tabulate()
+        else frame.to_string(index=False)
+    )
 
 
 def _has_tabulate() -> bool:

@@ -63,8 +63,19 @@ def make_chunk(first: int, n_parents: int, months: int, seed: int = 1) -> pd.Dat
     alpha = rng.normal(-1.5, 1.5, n_parents)[local]
     eta = alpha + 0.1 * treat + 1.0 * x2 - 0.4 * x3 + 0.3 * x4 + 0.01 * trend
     y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(np.int8)
-    return pd.DataFrame({"parent": parent, "month": month, "office": office, "y": y, "treat": treat, "x2": x2,
-                         "x3": x3, "x4": x4, "trend": trend})
+    return pd.DataFrame(
+        {
+            "parent": parent,
+            "month": month,
+            "office": office,
+            "y": y,
+            "treat": treat,
+            "x2": x2,
+            "x3": x3,
+            "x4": x4,
+            "trend": trend,
+        }
+    )
 
 
 def chunks(n_parents: int, size: int = CHUNK) -> list[tuple[int, int]]:
@@ -77,21 +88,27 @@ def _peak_mb() -> float:
 
 def _worker_peaks(client) -> dict:
     """Per worker: peak RSS (VmHWM, MB) and bytes spilled to disk."""
+
     def probe(dask_worker):
         with open("/proc/self/status") as status:
             hwm = next(line for line in status if line.startswith("VmHWM"))
         written = sum(v for k, v in dask_worker.digests_total.items() if "disk-write" in str(k) and "bytes" in str(k))
-        return {"peak_rss_mb": int(hwm.split()[1]) / 1024,
-                "spilled_now_mb": dask_worker.data.spilled_total.disk / 2**20, "spill_written_mb": written / 2**20,
-                "pid": os.getpid()}
+        return {
+            "peak_rss_mb": int(hwm.split()[1]) / 1024,
+            "spilled_now_mb": dask_worker.data.spilled_total.disk / 2**20,
+            "spill_written_mb": written / 2**20,
+            "pid": os.getpid(),
+        }
+
     return client.run(probe)
 
 
 def _cluster(memory_limit):
     from distributed import Client, LocalCluster
 
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, memory_limit=memory_limit,
-                           dashboard_address=None)
+    cluster = LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, memory_limit=memory_limit, dashboard_address=None
+    )
     return cluster, Client(cluster)
 
 
@@ -115,8 +132,9 @@ def run_overhead(mode: str, n_parents: int, months: int) -> dict:
         warm = dd.from_map(make_chunk, [0, 50], [50, 50], months=months, enforce_metadata=False)
         conditional_logit(warm, "y", COVS, "parent", "office")  # numba cache in both workers
         parts = chunks(n_parents)
-        ddf = dd.from_map(make_chunk, [a for a, _ in parts], [n for _, n in parts], months=months,
-                          enforce_metadata=False).persist()
+        ddf = dd.from_map(
+            make_chunk, [a for a, _ in parts], [n for _, n in parts], months=months, enforce_metadata=False
+        ).persist()
         wait(ddf)
         if mode == "dask-month":  # a register delivered one partition per month: the fit must shuffle
             ddf = ddf.shuffle(on="month", npartitions=months).persist()
@@ -124,13 +142,27 @@ def run_overhead(mode: str, n_parents: int, months: int) -> dict:
         t0 = time.perf_counter()
         res = conditional_logit(ddf, "y", COVS, "parent", "office")
         seconds = time.perf_counter() - t0
-        extra = {"cluster_start_s": start, "partitions": ddf.npartitions, "workers": _worker_peaks(client),
-                 "shuffled": res.model.shuffled, "phases_s": dict(res.model.seconds)}
+        extra = {
+            "cluster_start_s": start,
+            "partitions": ddf.npartitions,
+            "workers": _worker_peaks(client),
+            "shuffled": res.model.shuffled,
+            "phases_s": dict(res.model.seconds),
+        }
         client.close()
         cluster.close()
-    return {"mode": mode, "parents": n_parents, "rows": n_parents * months, "seconds": seconds,
-            "client_peak_rss_mb": _peak_mb(), "params": res.params.to_list(), "bse": res.bse.to_list(),
-            "llf": res.llf, "iterations": res.iterations, **extra}
+    return {
+        "mode": mode,
+        "parents": n_parents,
+        "rows": n_parents * months,
+        "seconds": seconds,
+        "client_peak_rss_mb": _peak_mb(),
+        "params": res.params.to_list(),
+        "bse": res.bse.to_list(),
+        "llf": res.llf,
+        "iterations": res.iterations,
+        **extra,
+    }
 
 
 def _write_chunk(first: int, n: int, months: int, directory: str) -> int:
@@ -139,8 +171,7 @@ def _write_chunk(first: int, n: int, months: int, directory: str) -> int:
     return len(frame)
 
 
-def run_out_of_core(n_parents: int, months: int, memory_limit: str, directory: Path, keep: bool,
-                    per_file: int) -> dict:
+def run_out_of_core(n_parents: int, months: int, memory_limit: str, directory: Path, keep: bool, per_file: int) -> dict:
     from distributed import Client, LocalCluster
 
     from famtrial import conditional_logit
@@ -152,12 +183,24 @@ def run_out_of_core(n_parents: int, months: int, memory_limit: str, directory: P
     if len(existing) != len(chunks(n_parents, per_file)):
         shutil.rmtree(directory)
         directory.mkdir(parents=True)
-        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, memory_limit=memory_limit,
-                          dashboard_address=None) as cluster, Client(cluster) as client:
+        with (
+            LocalCluster(
+                n_workers=2, threads_per_worker=1, processes=True, memory_limit=memory_limit, dashboard_address=None
+            ) as cluster,
+            Client(cluster) as client,
+        ):
             t0 = time.perf_counter()
             parts = chunks(n_parents, per_file)
-            rows = client.gather(client.map(_write_chunk, [a for a, _ in parts], [n for _, n in parts],
-                                            months=months, directory=str(directory), pure=False))
+            rows = client.gather(
+                client.map(
+                    _write_chunk,
+                    [a for a, _ in parts],
+                    [n for _, n in parts],
+                    months=months,
+                    directory=str(directory),
+                    pure=False,
+                )
+            )
             out["generate_s"] = time.perf_counter() - t0
             out["generate_workers"] = _worker_peaks(client)
             assert sum(rows) == n_parents * months
@@ -175,12 +218,22 @@ def run_out_of_core(n_parents: int, months: int, memory_limit: str, directory: P
         res = conditional_logit(ddf, "y", COVS, "parent", "office")
         out["fit_s"] = time.perf_counter() - t0
         workers = _worker_peaks(client)
-        out.update(workers=workers, restarted=any(pids.get(w) != v["pid"] for w, v in workers.items()),
-                   partitions=ddf.npartitions, nobs=res.nobs, n_groups=res.n_groups, n_clusters=res.n_clusters,
-                   iterations=res.iterations, params=res.params.to_list(), bse=res.bse.to_list(), llf=res.llf,
-                   dropped=[d.describe() for d in res.dropped], shuffled=res.model.shuffled,
-                   phases_s=dict(res.model.seconds),
-                   summary=res.summary())
+        out.update(
+            workers=workers,
+            restarted=any(pids.get(w) != v["pid"] for w, v in workers.items()),
+            partitions=ddf.npartitions,
+            nobs=res.nobs,
+            n_groups=res.n_groups,
+            n_clusters=res.n_clusters,
+            iterations=res.iterations,
+            params=res.params.to_list(),
+            bse=res.bse.to_list(),
+            llf=res.llf,
+            dropped=[d.describe() for d in res.dropped],
+            shuffled=res.model.shuffled,
+            phases_s=dict(res.model.seconds),
+            summary=res.summary(),
+        )
     finally:
         client.close()
         cluster.close()
@@ -218,8 +271,9 @@ def run_ri(draws: int) -> dict:
 
 
 def child(args: list[str], timeout: float) -> dict:
-    proc = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True, timeout=timeout,
-                          check=False)
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
     if proc.returncode != 0:
         return {"args": args, "error": proc.stderr[-2000:]}
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -230,8 +284,13 @@ def main() -> None:
     parser.add_argument("what", choices=["overhead", "out-of-core", "ri"], nargs="?")
     parser.add_argument("--draws", type=int, default=200, help="ri: re-draws")
     parser.add_argument("--sizes", type=int, nargs="*", default=[2537, 1_000_000], help="overhead: parents")
-    parser.add_argument("--shuffle-sizes", type=int, nargs="*", default=[100_000],
-                        help="overhead: parents of the month-partitioned panel (a shuffle by parent)")
+    parser.add_argument(
+        "--shuffle-sizes",
+        type=int,
+        nargs="*",
+        default=[100_000],
+        help="overhead: parents of the month-partitioned panel (a shuffle by parent)",
+    )
     parser.add_argument("--parents", type=int, default=2_500_000, help="out-of-core: parents")
     parser.add_argument("--months", type=int, default=None, help="months (39 overhead, 40 out of core)")
     parser.add_argument("--memory-limit", default="4GB", help="out-of-core: per worker")
@@ -245,8 +304,10 @@ def main() -> None:
         print(json.dumps(run_overhead(mode, n, months)))
         return
     load = os.getloadavg()
-    print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}, load average before {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, load average before {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+    )
     if args.what == "ri":
         print(json.dumps(run_ri(args.draws)))
     elif args.what == "overhead":
@@ -259,13 +320,20 @@ def main() -> None:
                 print(json.dumps(r))
             if "error" in mem or "error" in dsk:
                 continue
-            rows.append({"parents": n, "rows": n * months, "in memory s": mem["seconds"], "dask s": dsk["seconds"],
-                         "dask / memory": dsk["seconds"] / mem["seconds"],
-                         "memory peak RSS MB": mem["client_peak_rss_mb"],
-                         "dask worker peak RSS MB": max(w["peak_rss_mb"] for w in dsk["workers"].values()),
-                         "cluster start s": dsk["cluster_start_s"],
-                         "max |coef diff|": float(np.max(np.abs(np.subtract(mem["params"], dsk["params"])))),
-                         "max rel |se diff|": float(np.max(np.abs(np.subtract(mem["bse"], dsk["bse"]) / mem["bse"])))})
+            rows.append(
+                {
+                    "parents": n,
+                    "rows": n * months,
+                    "in memory s": mem["seconds"],
+                    "dask s": dsk["seconds"],
+                    "dask / memory": dsk["seconds"] / mem["seconds"],
+                    "memory peak RSS MB": mem["client_peak_rss_mb"],
+                    "dask worker peak RSS MB": max(w["peak_rss_mb"] for w in dsk["workers"].values()),
+                    "cluster start s": dsk["cluster_start_s"],
+                    "max |coef diff|": float(np.max(np.abs(np.subtract(mem["params"], dsk["params"])))),
+                    "max rel |se diff|": float(np.max(np.abs(np.subtract(mem["bse"], dsk["bse"]) / mem["bse"]))),
+                }
+            )
         print(pd.DataFrame(rows).to_string(index=False))
         for n in args.shuffle_sizes:
             aligned = child(["dask", str(n), str(months)], 3600)
@@ -273,9 +341,11 @@ def main() -> None:
             print(json.dumps(aligned))
             print(json.dumps(by_month))
             if "error" not in aligned and "error" not in by_month:
-                print(f"{n:,} parents x {months} months: aligned {aligned['seconds']:.2f} s, partitioned by month "
-                      f"(shuffled by parent in the fit: {by_month['shuffled']}) {by_month['seconds']:.2f} s; max |coef "
-                      f"diff| {np.max(np.abs(np.subtract(aligned['params'], by_month['params']))):.1e}")
+                print(
+                    f"{n:,} parents x {months} months: aligned {aligned['seconds']:.2f} s, partitioned by month "
+                    f"(shuffled by parent in the fit: {by_month['shuffled']}) {by_month['seconds']:.2f} s; max |coef "
+                    f"diff| {np.max(np.abs(np.subtract(aligned['params'], by_month['params']))):.1e}"
+                )
     else:
         months = args.months or 40
         res = run_out_of_core(args.parents, months, args.memory_limit, args.dir, args.keep, args.per_file)

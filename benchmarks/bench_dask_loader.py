@@ -34,15 +34,24 @@ def make_chunk(first: int, n: int, months: int, seed: int) -> pd.DataFrame:
     t = np.tile(np.arange(months), n)
     rwc = (rng.random(len(pid)) < 0.3).astype(np.int64)
     eta = rng.normal(0, 1.5, n)[pid - first] + 0.8 * rwc + 0.5 * arm * (t >= 6) - 0.02 * t
-    return pd.DataFrame({
-        "parent_id": pid, "family_id": pid, "office": office, "month": np.tile(np.asarray(period), n), "arm": arm,
-        "model": np.where(arm == 0, "ordinary", np.where(office % 2 == 0, "holf", "local")),
-        "activation": (rng.random(len(pid)) < 1 / (1 + np.exp(-eta))).astype(np.int64),
-        "employed": (rng.random(len(pid)) < 0.3).astype(np.int64),
-        "married": (rng.random(len(pid)) < 0.4).astype(np.int64), "n_children": rng.integers(1, 4, len(pid)),
-        "reduced_work_capacity": rwc, "female": (rng.random(n) < 0.6).astype(np.int64)[pid - first],
-        "year_of_birth": rng.integers(1960, 1995, n)[pid - first],
-        "immigrant": (rng.random(n) < 0.8).astype(np.int64)[pid - first]})
+    return pd.DataFrame(
+        {
+            "parent_id": pid,
+            "family_id": pid,
+            "office": office,
+            "month": np.tile(np.asarray(period), n),
+            "arm": arm,
+            "model": np.where(arm == 0, "ordinary", np.where(office % 2 == 0, "holf", "local")),
+            "activation": (rng.random(len(pid)) < 1 / (1 + np.exp(-eta))).astype(np.int64),
+            "employed": (rng.random(len(pid)) < 0.3).astype(np.int64),
+            "married": (rng.random(len(pid)) < 0.4).astype(np.int64),
+            "n_children": rng.integers(1, 4, len(pid)),
+            "reduced_work_capacity": rwc,
+            "female": (rng.random(n) < 0.6).astype(np.int64)[pid - first],
+            "year_of_birth": rng.integers(1960, 1995, n)[pid - first],
+            "immigrant": (rng.random(n) < 0.8).astype(np.int64)[pid - first],
+        }
+    )
 
 
 def main() -> None:
@@ -63,8 +72,10 @@ def main() -> None:
             make_chunk(a, b - a, args.months, seed=i).to_parquet(folder / "parts" / f"part-{i:04d}.parquet")
         pd.read_parquet(folder / "parts").to_parquet(folder / "one.parquet")
         rows = args.parents * args.months
-        print(f"{args.parents:,} parents x {args.months} months = {rows:,} rows, {args.files} files; "
-              f"load averages {os.getloadavg()}")
+        print(
+            f"{args.parents:,} parents x {args.months} months = {rows:,} rows, {args.files} files; "
+            f"load averages {os.getloadavg()}"
+        )
         t0 = time.perf_counter()
         memory = ft.load_panel(folder / "one.parquet")
         t1 = time.perf_counter()
@@ -77,8 +88,10 @@ def main() -> None:
             t1 = time.perf_counter()
             fit_dask = ft.fe_model(lazy, "activation")
             t2 = time.perf_counter()
-        print(f"Dask (2 workers x 1 thread): load {t1 - t0:.2f} s, fe_model {t2 - t1:.2f} s; "
-              f"load averages {os.getloadavg()}")
+        print(
+            f"Dask (2 workers x 1 thread): load {t1 - t0:.2f} s, fe_model {t2 - t1:.2f} s; "
+            f"load averages {os.getloadavg()}"
+        )
         same = lazy.report.__class__(**{**lazy.report.__dict__, "source": memory.report.source}) == memory.report
         diff = float(np.max(np.abs(fit_dask.params - fit_memory.params)))
         print(f"reports equal: {same}; max abs coefficient difference {diff:.1e}")

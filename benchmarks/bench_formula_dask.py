@@ -35,9 +35,17 @@ def make_panel(parents: int, months: int, seed: int = 1) -> pd.DataFrame:
     g = rng.choice(np.array(list("abcde"), dtype=object), n)
     x1, x2 = rng.normal(size=n), rng.normal(size=n)
     eta = rng.normal(0, 1.2, parents)[parent] + 0.5 * x1 - 0.3 * x2 + 0.2 * (g == "b")
-    return pd.DataFrame({"parent": parent, "month": np.tile(np.arange(months), parents),
-                         "office": rng.integers(0, 40, parents)[parent], "g": g, "x1": x1, "x2": x2,
-                         "y": (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(np.int64)})
+    return pd.DataFrame(
+        {
+            "parent": parent,
+            "month": np.tile(np.arange(months), parents),
+            "office": rng.integers(0, 40, parents)[parent],
+            "g": g,
+            "x1": x1,
+            "x2": x2,
+            "y": (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(np.int64),
+        }
+    )
 
 
 def blocks(frame: pd.DataFrame, parents: int, n: int):  # type: ignore[no-untyped-def]
@@ -79,15 +87,30 @@ def main() -> None:
         dsk = famtrial.clogit(formula, ddf, vcov={"CRV1": "office"})
         times["formula, Dask"] = time.perf_counter() - t
         t = time.perf_counter()
-        famtrial.conditional_logit(ddf_cols, "y", ["x1", "x2", *(f"C(g)[T.{v}]" for v in "bcde")], group="parent",
-                                   cluster="office", time_effects="month")
+        famtrial.conditional_logit(
+            ddf_cols,
+            "y",
+            ["x1", "x2", *(f"C(g)[T.{v}]" for v in "bcde")],
+            group="parent",
+            cluster="office",
+            time_effects="month",
+        )
         times["columns, Dask"] = time.perf_counter() - t
         client.close()
-    print(json.dumps({"rows": len(frame), "partitions": args.partitions, "workers": "2 x 1 thread",
-                      "seconds": {k: round(v, 2) for k, v in times.items()},
-                      "max |params diff|": float(np.max(np.abs(mem.params - dsk.params))),
-                      "max |bse diff|": float(np.max(np.abs(mem.bse - dsk.bse))),
-                      "load average before": load_before, "load average after": os.getloadavg()}))
+    print(
+        json.dumps(
+            {
+                "rows": len(frame),
+                "partitions": args.partitions,
+                "workers": "2 x 1 thread",
+                "seconds": {k: round(v, 2) for k, v in times.items()},
+                "max |params diff|": float(np.max(np.abs(mem.params - dsk.params))),
+                "max |bse diff|": float(np.max(np.abs(mem.bse - dsk.bse))),
+                "load average before": load_before,
+                "load average after": os.getloadavg(),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -48,16 +48,17 @@ def statsmodels_run(panel):
 
     d = panel.data
     controls = ["reduced_work_capacity", "activation", "employed"]
-    base = d.loc[d["month"] == panel.baseline, ["parent_id", *controls]].rename(
-        columns={c: f"{c}_b" for c in controls})
+    base = d.loc[d["month"] == panel.baseline, ["parent_id", *controls]].rename(columns={c: f"{c}_b" for c in controls})
     data = d.loc[d["month"] >= panel.implementation, ["parent_id", "office", "month", "arm", "activation"]].merge(
-        base, on="parent_id")
+        base, on="parent_id"
+    )
     out = []
     for month, cross in data.groupby("month"):
         cols = ["arm", "reduced_work_capacity_b", "employed_b"] + (["activation_b"] if month != panel.baseline else [])
         x = sm.add_constant(cross[cols].to_numpy(float))
         fit = sm.Logit(cross["activation"].to_numpy(float), x).fit(
-            disp=0, cov_type="cluster", cov_kwds={"groups": cross["office"].to_numpy()})
+            disp=0, cov_type="cluster", cov_kwds={"groups": cross["office"].to_numpy()}
+        )
         out.append((str(month), fit.params[1], fit.bse[1], fit.pvalues[1]))
     p = np.array([o[3] for o in out])
     multipletests(p, method="holm")
@@ -105,11 +106,18 @@ def main(argv=None) -> None:
     d_se = max(abs(eff.loc[m, "se_coef"] / se - 1) for m, (_, se) in peer.items())
     print(f"famtrial monthly_effects (27 logits, cluster SE, Holm/BH, sup-t band): {f:.4f} s (median of {len(all_f)})")
     print(f"statsmodels loop (27 logits, cluster SE, Holm/BH):                     {s:.4f} s (median of {len(all_s)})")
-    print(f"statsmodels / famtrial: {s / f:.1f}x; max |OR difference| {d_or:.1e}, SEs within {d_se:.1e} relative (the (N-1)/(N-K) factor)")
+    print(
+        f"statsmodels / famtrial: {s / f:.1f}x; max |OR difference| {d_or:.1e}, SEs within {d_se:.1e} relative (the (N-1)/(N-K) factor)"
+    )
     if args.before:
         env = {**os.environ, "PYTHONPATH": args.before}
-        out = subprocess.run([sys.executable, __file__, "--child", "--repeats", str(args.repeats)], env=env,
-                             capture_output=True, text=True, check=True).stdout.split()[-1]
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", "--repeats", str(args.repeats)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()[-1]
         print(f"famtrial from {args.before}: {float(out):.4f} s ({float(out) / f:.1f}x this checkout's time)")
     print(f"load average after: {os.getloadavg()}")
 

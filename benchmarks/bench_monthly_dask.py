@@ -45,10 +45,12 @@ def main() -> None:
     load_before = os.getloadavg()
     path = [0.0, 0.0, 0.0, 0.3, 0.3] + [0.0] * max(a.months - 5, 0)
     frame = path_panel(1, path[: a.months], n_families=a.parents)
-    out: dict[str, object] = {"rows": len(frame), "parents": a.parents, "months": a.months,
-                              "partitions": a.partitions}
-    with tempfile.TemporaryDirectory() as tmp, LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                                             dashboard_address=None) as cluster, Client(cluster):
+    out: dict[str, object] = {"rows": len(frame), "parents": a.parents, "months": a.months, "partitions": a.partitions}
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        Client(cluster),
+    ):
         folder = Path(tmp)
         ids = frame["parent_id"].unique()
         for i, block in enumerate(np.array_split(ids, a.partitions)):
@@ -62,12 +64,18 @@ def main() -> None:
         lazy = monthly_effects(load_panel(folder, engine="dask"), "activation", progress=False)
         out["dask_s"] = round(time.perf_counter() - t, 2)
         num = memory.frame.select_dtypes("number").columns
-        out["max_abs_diff"] = float(np.nanmax(np.abs(lazy.frame[num].to_numpy(float) - memory.frame[num].to_numpy(float))))
-    base = frame[frame["month"] == frame["month"].min()][["parent_id", "reduced_work_capacity", "activation",
-                                                           "employed"]]
+        out["max_abs_diff"] = float(
+            np.nanmax(np.abs(lazy.frame[num].to_numpy(float) - memory.frame[num].to_numpy(float)))
+        )
+    base = frame[frame["month"] == frame["month"].min()][
+        ["parent_id", "reduced_work_capacity", "activation", "employed"]
+    ]
     rows = frame[frame["month"] >= "2016-10"].merge(base, on="parent_id", suffixes=("", "_b"))
-    out["cells"] = int(rows.groupby(["month", "office", "arm", "activation", "reduced_work_capacity", "activation_b",
-                                     "employed_b"]).ngroups)
+    out["cells"] = int(
+        rows.groupby(
+            ["month", "office", "arm", "activation", "reduced_work_capacity", "activation_b", "employed_b"]
+        ).ngroups
+    )
     out["load_before"], out["load_after"] = [round(x, 2) for x in load_before], [round(x, 2) for x in os.getloadavg()]
     print(json.dumps(out))
 

@@ -67,11 +67,22 @@ def _stages(design, outcome: str, threshold: float, unit: str, ri_draws: int, se
     data = panel.assign(**{cols.arm: (panel[cols.arm] == cols.arm_offered).astype(np.int8)})
     if cols.variant:
         data = data.drop(columns=cols.variant)
-    roles = Columns(parent=cols.parent, family=cols.family, office=cols.office, month=cols.month, arm=cols.arm,
-                    model=None, outcomes=tuple(o.name for o in design.outcomes), time_varying=design.time_varying,
-                    time_invariant=design.time_invariant)
-    sample = analysis_sample(load_panel(data, roles, implementation=design.implementation, baseline=design.baseline),
-                             threshold=threshold, unit=unit).panel
+    roles = Columns(
+        parent=cols.parent,
+        family=cols.family,
+        office=cols.office,
+        month=cols.month,
+        arm=cols.arm,
+        model=None,
+        outcomes=tuple(o.name for o in design.outcomes),
+        time_varying=design.time_varying,
+        time_invariant=design.time_invariant,
+    )
+    sample = analysis_sample(
+        load_panel(data, roles, implementation=design.implementation, baseline=design.baseline),
+        threshold=threshold,
+        unit=unit,
+    ).panel
     out["load + exclusion rule"] = time.perf_counter() - t
     t = time.perf_counter()
     fit = fe_model(sample, outcome)
@@ -104,8 +115,11 @@ def main(argv=None) -> int:
     parser.add_argument("--n-sims", type=int, default=20)
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--no-r", action="store_true")
-    parser.add_argument("--sources", default="casework,replica",
-                        help="comma-separated power() sources timed end to end besides the design (plans, 'replica')")
+    parser.add_argument(
+        "--sources",
+        default="casework,replica",
+        help="comma-separated power() sources timed end to end besides the design (plans, 'replica')",
+    )
     args = parser.parse_args(argv)
     print(f"load average before: {os.getloadavg()}")
     design = load_design(args.design)
@@ -113,13 +127,16 @@ def main(argv=None) -> int:
 
     numba.set_num_threads(1)  # as power() runs each trial (parallelism goes across trials)
     _stages(design, args.outcome, args.threshold, args.unit, args.ri_draws, seed=0)  # warm-up
-    runs = [_stages(design, args.outcome, args.threshold, args.unit, args.ri_draws, seed=1 + r)
-            for r in range(args.reps)]
+    runs = [
+        _stages(design, args.outcome, args.threshold, args.unit, args.ri_draws, seed=1 + r) for r in range(args.reps)
+    ]
     keys = [k for k in runs[0] if not k.startswith("_")]
     med = {k: float(np.median([r[k] for r in runs])) for k in keys}
     last = runs[-1]
-    print(f"\none trial: {last['_parents']:,} parents, {last['_rows']:,} rows in the analysis ({last['_offices']} "
-          f"offices); median of {args.reps} trials, seconds")
+    print(
+        f"\none trial: {last['_parents']:,} parents, {last['_rows']:,} rows in the analysis ({last['_offices']} "
+        f"offices); median of {args.reps} trials, seconds"
+    )
     print("| stage | seconds |\n|:---|---:|")
     for k in keys:
         print(f"| {k} | {med[k]:.3f} |")
@@ -144,29 +161,50 @@ def main(argv=None) -> int:
                     break
                 times.append(float(res.stdout.split()[0]))
             if times:
-                print(f"\nR survival::clogit exact (model-based SE), same analysis panel, one fit: median of "
-                      f"{len(times)} = {np.median(times):.3f} s (famtrial's FE stage above: "
-                      f"{med['FE logit (cluster z, t)']:.3f} s)")
+                print(
+                    f"\nR survival::clogit exact (model-based SE), same analysis panel, one fit: median of "
+                    f"{len(times)} = {np.median(times):.3f} s (famtrial's FE stage above: "
+                    f"{med['FE logit (cluster z, t)']:.3f} s)"
+                )
 
-    kw = dict(outcome=args.outcome, effect_or=1.2, n_sims=args.n_sims, seed=1, threshold=args.threshold,
-              unit=args.unit, ri_draws=args.ri_draws, progress=False)
+    kw = dict(
+        outcome=args.outcome,
+        effect_or=1.2,
+        n_sims=args.n_sims,
+        seed=1,
+        threshold=args.threshold,
+        unit=args.unit,
+        ri_draws=args.ri_draws,
+        progress=False,
+    )
     for jobs in (1, args.n_jobs):
         for tests in (("cluster_z", "t", "score_bootstrap"), ("cluster_z", "t", "score_bootstrap", "randomization")):
             t = time.perf_counter()
             power(design, tests=tests, n_jobs=jobs, **kw)
             dt = time.perf_counter() - t
-            print(f"power(): {args.n_sims} trials, tests {'+'.join(tests)}, n_jobs={jobs}: {dt:.1f} s, "
-                  f"{dt / args.n_sims:.2f} s per trial")
+            print(
+                f"power(): {args.n_sims} trials, tests {'+'.join(tests)}, n_jobs={jobs}: {dt:.1f} s, "
+                f"{dt / args.n_sims:.2f} s per trial"
+            )
     # the other sources: a plan (calibrated to its data once per call, then its rule and primary model) and the
     # replica's generator (the size study's path); serial, three tests
     for source in [s for s in args.sources.split(",") if s]:
         t = time.perf_counter()
-        res = power(source, effect_or=1.2, n_sims=args.n_sims, seed=1, tests=("cluster_z", "t", "score_bootstrap"),
-                    n_jobs=1, progress=False)
+        res = power(
+            source,
+            effect_or=1.2,
+            n_sims=args.n_sims,
+            seed=1,
+            tests=("cluster_z", "t", "score_bootstrap"),
+            n_jobs=1,
+            progress=False,
+        )
         dt = time.perf_counter() - t
-        print(f"power({source!r}): {args.n_sims} trials, outcome {res.outcome}, cluster_z+t+score_bootstrap, n_jobs=1: "
-              f"{dt:.1f} s in all, {res.elapsed / args.n_sims:.2f} s per trial (set-up, incl. calibration: "
-              f"{dt - res.elapsed:.1f} s)")
+        print(
+            f"power({source!r}): {args.n_sims} trials, outcome {res.outcome}, cluster_z+t+score_bootstrap, n_jobs=1: "
+            f"{dt:.1f} s in all, {res.elapsed / args.n_sims:.2f} s per trial (set-up, incl. calibration: "
+            f"{dt - res.elapsed:.1f} s)"
+        )
     print(f"\nload average after: {os.getloadavg()}; python {sys.version.split()[0]}")
     return 0
 

@@ -59,8 +59,10 @@ def run(cmd: list[str], src: str) -> tuple[float, str]:
 
 def measure(src: str, label: str, draws: list[int], jobs: list[str], script: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        for extra, what in (([], "warm reproduce (199 re-draws x 2 models)"), (["--skip-inference"],
-                                                                               "warm reproduce --skip-inference")):
+        for extra, what in (
+            ([], "warm reproduce (199 re-draws x 2 models)"),
+            (["--skip-inference"], "warm reproduce --skip-inference"),
+        ):
             cmd = [sys.executable, "-m", "famtrial", "reproduce", "--out", tmp, "--quiet", *extra]
             run(cmd, src)  # warm-up: fills numba's cache for this tree
             before = load()
@@ -72,8 +74,11 @@ def measure(src: str, label: str, draws: list[int], jobs: list[str], script: Pat
             before = load()
             _, out = run([sys.executable, str(script), str(n), how], src)
             seconds, p = out.split()
-            print(f"{label:10s} {f'randomization_test Model 1, R = {n}, {how}':45s} {float(seconds):8.2f} s   "
-                  f"load {before:5.2f} -> {load():5.2f}   p = {float(p):.4f}", flush=True)
+            print(
+                f"{label:10s} {f'randomization_test Model 1, R = {n}, {how}':45s} {float(seconds):8.2f} s   "
+                f"load {before:5.2f} -> {load():5.2f}   p = {float(p):.4f}",
+                flush=True,
+            )
 
 
 def main(argv=None) -> None:

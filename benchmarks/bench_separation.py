@@ -58,9 +58,11 @@ def main() -> None:
         t_screen = median_ms(lambda: separation.screen(xt, y, starts, COVS))
         t_div = median_ms(lambda: separation.diverging(model._xt, b, model._y, model._lo, model._hi))
         t_lp = median_ms(lambda: separation.direction(model._xt, model._y, model._lo, model._hi), repeats=3)
-        print(f"{n_parents:,} parents, {len(data):,} rows: fit {shipped:.1f} ms as shipped, {bare:.1f} ms without the "
-              f"checks; screen {t_screen:.1f} ms, divergence test {t_div:.1f} ms; exact LP {t_lp:.0f} ms "
-              "(only on a divergence signal)")
+        print(
+            f"{n_parents:,} parents, {len(data):,} rows: fit {shipped:.1f} ms as shipped, {bare:.1f} ms without the "
+            f"checks; screen {t_screen:.1f} ms, divergence test {t_div:.1f} ms; exact LP {t_lp:.0f} ms "
+            "(only on a divergence signal)"
+        )
     print("load average after:", os.getloadavg())
 
 

@@ -65,7 +65,14 @@ def make_panel(n_parents: int, months: int = 39, seed: int = 1) -> pd.DataFrame:
     rng = np.random.default_rng(seed + 1)
     # redraw the outcome with month effects (same parent effects and covariates)
     alpha = rng.normal(-1.5, 1.5, n_parents)[data["parent"].to_numpy()]
-    eta = alpha + 0.1 * data["treat"] + data["x2"] - 0.4 * data["x3"] + 0.3 * data["x4"] + 0.3 * np.sin(2 * np.pi * t / 12)
+    eta = (
+        alpha
+        + 0.1 * data["treat"]
+        + data["x2"]
+        - 0.4 * data["x3"]
+        + 0.3 * data["x4"]
+        + 0.3 * np.sin(2 * np.pi * t / 12)
+    )
     data["y"] = (rng.random(len(data)) < 1 / (1 + np.exp(-eta.to_numpy()))).astype(np.int8)
     data["month"] = t.astype(np.int64)
     return data.drop(columns="trend")
@@ -99,9 +106,16 @@ def run_one(tool: str, n_parents: int, months: int) -> dict:
         times.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - c0)
     params = res.params[COVS].to_list() if tool == "famtrial" else res.coef()[COVS].to_list()
-    return {"tool": tool, "parents": n_parents, "months": months, "rows": len(data),
-            "seconds": float(np.median(times)), "cpu_seconds": float(np.median(cpu)),
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "params": params}
+    return {
+        "tool": tool,
+        "parents": n_parents,
+        "months": months,
+        "rows": len(data),
+        "seconds": float(np.median(times)),
+        "cpu_seconds": float(np.median(cpu)),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "params": params,
+    }
 
 
 def child(tool: str, n_parents: int, months: int, timeout: float, env: dict | None = None) -> dict:
@@ -109,7 +123,13 @@ def child(tool: str, n_parents: int, months: int, timeout: float, env: dict | No
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, check=False)
     except subprocess.TimeoutExpired:
-        return {"tool": tool, "parents": n_parents, "months": months, "seconds": None, "note": f">{timeout:.0f} s (stopped)"}
+        return {
+            "tool": tool,
+            "parents": n_parents,
+            "months": months,
+            "seconds": None,
+            "note": f">{timeout:.0f} s (stopped)",
+        }
     if out.returncode != 0:
         return {"tool": tool, "parents": n_parents, "months": months, "seconds": None, "note": out.stderr[-300:]}
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -132,30 +152,58 @@ def run_r(n_parents: int, months: int, timeout: float) -> dict:
     try:
         out = subprocess.run(["Rscript", "-e", script], capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
-        return {"tool": tool, "parents": n_parents, "months": months, "seconds": None, "note": f">{timeout:.0f} s (stopped)"}
+        return {
+            "tool": tool,
+            "parents": n_parents,
+            "months": months,
+            "seconds": None,
+            "note": f">{timeout:.0f} s (stopped)",
+        }
     finally:
         path.unlink(missing_ok=True)
     fields = out.stdout.split()
     if out.returncode != 0 or not fields:
         return {"tool": tool, "parents": n_parents, "months": months, "seconds": None, "note": out.stderr[-200:]}
-    return {"tool": tool, "parents": n_parents, "months": months, "seconds": float(fields[0]),
-            "params": [float(v) for v in fields[1:5]]}
+    return {
+        "tool": tool,
+        "parents": n_parents,
+        "months": months,
+        "seconds": float(fields[0]),
+        "params": [float(v) for v in fields[1:5]],
+    }
 
 
 def _table(rows: list[dict]) -> str:
     frame = pd.DataFrame(rows)
     ref = frame[frame["tool"] == "famtrial"].set_index(["parents", "months"])["seconds"]
-    frame["x famtrial"] = [s / ref.get((p, m), np.nan) if s else np.nan
-                           for s, p, m in zip(frame["seconds"], frame["parents"], frame["months"])]
+    frame["x famtrial"] = [
+        s / ref.get((p, m), np.nan) if s else np.nan
+        for s, p, m in zip(frame["seconds"], frame["parents"], frame["months"])
+    ]
     diffs = []
     for _, row in frame.iterrows():
-        base = frame[(frame["tool"] == "famtrial") & (frame["parents"] == row["parents"]) & (frame["months"] == row["months"])]
+        base = frame[
+            (frame["tool"] == "famtrial") & (frame["parents"] == row["parents"]) & (frame["months"] == row["months"])
+        ]
         p = row.get("params")
-        diffs.append(np.nan if not isinstance(p, list) or base.empty or not isinstance(base["params"].iloc[0], list)
-                     else float(np.max(np.abs(np.array(p) - np.array(base["params"].iloc[0])))))
+        diffs.append(
+            np.nan
+            if not isinstance(p, list) or base.empty or not isinstance(base["params"].iloc[0], list)
+            else float(np.max(np.abs(np.array(p) - np.array(base["params"].iloc[0]))))
+        )
     frame["max |coef - famtrial|"] = diffs
-    cols = ["tool", "parents", "months", "rows", "seconds", "cpu_seconds", "x famtrial", "peak_rss_mb",
-            "max |coef - famtrial|", "note"]
+    cols = [
+        "tool",
+        "parents",
+        "months",
+        "rows",
+        "seconds",
+        "cpu_seconds",
+        "x famtrial",
+        "peak_rss_mb",
+        "max |coef - famtrial|",
+        "note",
+    ]
     return frame.reindex(columns=cols).to_string(index=False)
 
 
@@ -193,12 +241,14 @@ while time.time() < end:
 
 
 def _contention_fit(threads: str | None, variable: str) -> list[float]:
-    code = ("import sys, time, json; sys.path.insert(0, " + repr(str(HERE)) + "); import bench_clogit as b;"
-            "from famtrial import conditional_logit as f;"
-            "d = b.make_panel(2537); f(b.make_panel(50), 'y', b.COVS, group='parent', cluster='office'); ts = []\n"
-            "for _ in range(15):\n"
-            "    t0 = time.perf_counter(); f(d, 'y', b.COVS, group='parent', cluster='office'); ts.append(time.perf_counter() - t0)\n"
-            "print(json.dumps(ts))")
+    code = (
+        "import sys, time, json; sys.path.insert(0, " + repr(str(HERE)) + "); import bench_clogit as b;"
+        "from famtrial import conditional_logit as f;"
+        "d = b.make_panel(2537); f(b.make_panel(50), 'y', b.COVS, group='parent', cluster='office'); ts = []\n"
+        "for _ in range(15):\n"
+        "    t0 = time.perf_counter(); f(d, 'y', b.COVS, group='parent', cluster='office'); ts.append(time.perf_counter() - t0)\n"
+        "print(json.dumps(ts))"
+    )
     env = dict(os.environ)
     env.pop("FAMTRIAL_NUM_THREADS", None)
     env.pop("NUMBA_NUM_THREADS", None)
@@ -221,8 +271,16 @@ def contention(args) -> None:
                 for label, threads in (("default threads", None), (f"{args.threads_env}=1", "1")):
                     before = _load()
                     ts = _contention_fit(threads, args.threads_env)
-                    results.append({"load": load, "setting": label, "round": rep + 1, "median s": np.median(ts),
-                                    "min s": min(ts), "load average before": before})
+                    results.append(
+                        {
+                            "load": load,
+                            "setting": label,
+                            "round": rep + 1,
+                            "median s": np.median(ts),
+                            "min s": min(ts),
+                            "load average before": before,
+                        }
+                    )
         finally:
             if competitor is not None:
                 competitor.terminate()
@@ -233,10 +291,14 @@ def contention(args) -> None:
 
 
 def first_call(args) -> None:
-    code = ("import time, sys; t0 = time.perf_counter(); sys.path.insert(0, " + repr(str(HERE)) + "); import bench_clogit as b;"
-            "from famtrial import conditional_logit as f; t1 = time.perf_counter(); d = b.make_panel(2537);"
-            "t2 = time.perf_counter(); f(d, 'y', b.COVS, group='parent', cluster='office'); t3 = time.perf_counter();"
-            "c = time.process_time(); print(f'{t1 - t0:.2f} {t3 - t2:.2f} {c:.2f}')")
+    code = (
+        "import time, sys; t0 = time.perf_counter(); sys.path.insert(0, "
+        + repr(str(HERE))
+        + "); import bench_clogit as b;"
+        "from famtrial import conditional_logit as f; t1 = time.perf_counter(); d = b.make_panel(2537);"
+        "t2 = time.perf_counter(); f(d, 'y', b.COVS, group='parent', cluster='office'); t3 = time.perf_counter();"
+        "c = time.process_time(); print(f'{t1 - t0:.2f} {t3 - t2:.2f} {c:.2f}')"
+    )
     cache = tempfile.mkdtemp(prefix="famtrial-numba-")
     env = dict(os.environ, NUMBA_CACHE_DIR=cache)
     try:
@@ -246,8 +308,10 @@ def first_call(args) -> None:
             total = time.perf_counter() - t0
             imp, fit, cpu = out.stdout.split()
             notice = [line for line in out.stderr.splitlines() if line.startswith("famtrial:")]
-            print(f"{label}: import {imp} s, first fit {fit} s, whole process {total:.2f} s ({cpu} s CPU), "
-                  f"stderr notice: {notice[0] if notice else '(none)'}")
+            print(
+                f"{label}: import {imp} s, first fit {fit} s, whole process {total:.2f} s ({cpu} s CPU), "
+                f"stderr notice: {notice[0] if notice else '(none)'}"
+            )
     finally:
         shutil.rmtree(cache, ignore_errors=True)
 
@@ -259,8 +323,11 @@ def main() -> None:
     parser.add_argument("--large", action="store_true", help="add 1,000,000 x 39 and 100,000 x 100 (famtrial)")
     parser.add_argument("--r-max", type=int, default=2537, help="largest panel given to R")
     parser.add_argument("--r-timeout", type=float, default=900)
-    parser.add_argument("--threads-env", default="FAMTRIAL_NUM_THREADS",
-                        help="contention: the variable that sets one thread (NUMBA_NUM_THREADS for older famtrial)")
+    parser.add_argument(
+        "--threads-env",
+        default="FAMTRIAL_NUM_THREADS",
+        help="contention: the variable that sets one thread (NUMBA_NUM_THREADS for older famtrial)",
+    )
     parser.add_argument("--tool")
     parser.add_argument("--parents", type=int)
     parser.add_argument("--months", type=int, default=39)
@@ -268,8 +335,10 @@ def main() -> None:
     if args.part == "child":
         print(json.dumps(run_one(args.tool, args.parents, args.months)))
         return
-    print(f"{time.strftime('%Y-%m-%d %H:%M')}, {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}, load average {_load()} before")
+    print(
+        f"{time.strftime('%Y-%m-%d %H:%M')}, {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, load average {_load()} before"
+    )
     {"twfe": twfe, "months": months, "contention": contention, "first-call": first_call}[args.part](args)
     print(f"load average {_load()} after")
 

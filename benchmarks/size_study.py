@@ -76,8 +76,15 @@ def one_replication(task: tuple[str, np.random.SeedSequence, int, bool]) -> dict
     row = one_trial(seed_seq, "replica", effect_or=float(np.exp(tau)), tests=TESTS, alpha=ALPHA, ri_draws=ri_draws)
     if row.get("error"):
         raise RuntimeError(f"replication failed: {row['error']}")
-    out = {"scenario": scenario, "coef": row["estimate"], "se": row["se"], "p_z": row["p_cluster_z"],
-           "p_t": row["p_t"], "p_sb": row["p_score_bootstrap"], "p_ri": row["p_randomization"]}
+    out = {
+        "scenario": scenario,
+        "coef": row["estimate"],
+        "se": row["se"],
+        "p_z": row["p_cluster_z"],
+        "p_t": row["p_t"],
+        "p_sb": row["p_score_bootstrap"],
+        "p_ri": row["p_randomization"],
+    }
     if tau != 0:
         out |= {"cover_z": row["cover_cluster_z"], "cover_t": row["cover_t"], "cover_sb": row["cover_score_bootstrap"]}
     return out
@@ -94,8 +101,15 @@ def _forced_baseline_replication(task: tuple[str, np.random.SeedSequence, int, b
 
     scenario, seed_seq, ri_draws, _ = task
     tau = 0.0 if scenario == "null" else TAU
-    cfg = ReplicaConfig.load().with_outcome("activation", tau_local=tau, tau_holf=tau, office_effect_sd_local=0.0,
-                                            office_effect_sd_holf=0.0, office_sd_trend=0.0, path={})
+    cfg = ReplicaConfig.load().with_outcome(
+        "activation",
+        tau_local=tau,
+        tau_holf=tau,
+        office_effect_sd_local=0.0,
+        office_effect_sd_holf=0.0,
+        office_sd_trend=0.0,
+        path={},
+    )
     cfg = dataclasses.replace(cfg, panel=cfg.panel | {"force_baseline": True})
     data_seed, ri_seed = (int(s.generate_state(1)[0]) for s in seed_seq.spawn(2))
     panel = analysis_sample(load_panel(generate(cfg, seed=data_seed))).panel
@@ -103,16 +117,22 @@ def _forced_baseline_replication(task: tuple[str, np.random.SeedSequence, int, b
     frame, _ = fe_design(panel, "activation")
     office = frame[panel.columns.office]
     term = "coordinator_pooled"
-    out = {"scenario": scenario, "coef": fit.params[term], "se": fit.bse[term],
-           "p_z": fit.pvalues[term], "p_t": wald_t_pvalue(fit, term),
-           "p_sb": score_bootstrap(fit, term, office, conf_int=False).pvalue,
-           "p_ri": randomization_test(panel, "activation", n_perm=ri_draws, seed=ri_seed, n_jobs=1,
-                                      progress=False).pvalue}
+    out = {
+        "scenario": scenario,
+        "coef": fit.params[term],
+        "se": fit.bse[term],
+        "p_z": fit.pvalues[term],
+        "p_t": wald_t_pvalue(fit, term),
+        "p_sb": score_bootstrap(fit, term, office, conf_int=False).pvalue,
+        "p_ri": randomization_test(panel, "activation", n_perm=ri_draws, seed=ri_seed, n_jobs=1, progress=False).pvalue,
+    }
     if tau != 0:
         z_true = (fit.params[term] - tau) / fit.bse[term]
-        out |= {"cover_z": float(abs(z_true) < stats.norm.isf(ALPHA / 2)),
-                "cover_t": float(abs(z_true) < stats.t(fit.n_clusters - 1).isf(ALPHA / 2)),
-                "cover_sb": float(score_bootstrap(fit, term, office, null=tau, conf_int=False).pvalue > ALPHA)}
+        out |= {
+            "cover_z": float(abs(z_true) < stats.norm.isf(ALPHA / 2)),
+            "cover_t": float(abs(z_true) < stats.t(fit.n_clusters - 1).isf(ALPHA / 2)),
+            "cover_sb": float(score_bootstrap(fit, term, office, null=tau, conf_int=False).pvalue > ALPHA),
+        }
     return out
 
 
@@ -121,8 +141,12 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for scenario, grp in results.groupby("scenario"):
         n = len(grp)
-        for label, col in (("cluster-robust z", "p_z"), ("z with t(G-1)", "p_t"), ("score bootstrap", "p_sb"),
-                           ("randomization inference", "p_ri")):
+        for label, col in (
+            ("cluster-robust z", "p_z"),
+            ("z with t(G-1)", "p_t"),
+            ("score bootstrap", "p_sb"),
+            ("randomization inference", "p_ri"),
+        ):
             row = {"scenario": scenario, "test": label, "replications": n}
             for level in LEVELS:
                 rate = float((grp[col] <= level).mean())
@@ -141,26 +165,37 @@ def report(results: pd.DataFrame, header: str, ri_draws: int) -> None:
     """Print the table, ``header``, and per scenario the estimates' mean and SD beside the mean SE."""
     print(as_table(summarise(results), ri_draws).to_markdown())
     print(f"\n{header}")
-    print("; ".join(f"{s}: mean estimate {g['coef'].mean():.4f}, SD {g['coef'].std():.4f}, "
-                    f"mean cluster-robust SE {g['se'].mean():.4f}" for s, g in results.groupby("scenario")))
+    print(
+        "; ".join(
+            f"{s}: mean estimate {g['coef'].mean():.4f}, SD {g['coef'].std():.4f}, "
+            f"mean cluster-robust SE {g['se'].mean():.4f}"
+            for s, g in results.groupby("scenario")
+        )
+    )
 
 
 def as_table(summary: pd.DataFrame, ri_draws: int) -> Table:
     """The summary as a famtrial Table: rates in percent with Monte Carlo SEs."""
     pct = lambda v, se: "" if pd.isna(v) else f"{100 * v:.1f} ({100 * se:.1f})"  # noqa: E731
-    display = pd.DataFrame({"scenario": summary["scenario"], "test": summary["test"],
-                            "replications": summary["replications"].astype(str)})
+    display = pd.DataFrame(
+        {"scenario": summary["scenario"], "test": summary["test"], "replications": summary["replications"].astype(str)}
+    )
     for level in LEVELS:
         display[f"rejects H0: b = 0 at {100 * level:g}%, % (MC SE)"] = [
-            pct(v, s) for v, s in zip(summary[f"rejects_{level:g}"], summary[f"mc_se_{level:g}"])]
+            pct(v, s) for v, s in zip(summary[f"rejects_{level:g}"], summary[f"mc_se_{level:g}"])
+        ]
     nan = pd.Series(np.nan, summary.index)
     display["95% coverage of true b, % (MC SE)"] = [
-        pct(v, s) for v, s in zip(summary.get("coverage_95", nan), summary.get("coverage_mc_se", nan))]
+        pct(v, s) for v, s in zip(summary.get("coverage_95", nan), summary.get("coverage_mc_se", nan))
+    ]
     display.index = display.pop("scenario") + ": " + display.pop("test")
-    return Table(frame=summary.set_index(["scenario", "test"]), display=display,
-                 title="Size, power and coverage with G = 14 offices (Model 1, replica DGP)",
-                 notes=f"null: no effect (size); effect: common tau = {TAU} (power, coverage). "
-                       f"Randomization inference with {ri_draws} re-draws per replication.")
+    return Table(
+        frame=summary.set_index(["scenario", "test"]),
+        display=display,
+        title="Size, power and coverage with G = 14 offices (Model 1, replica DGP)",
+        notes=f"null: no effect (size); effect: common tau = {TAU} (power, coverage). "
+        f"Randomization inference with {ri_draws} re-draws per replication.",
+    )
 
 
 def main(argv=None) -> int:
@@ -170,28 +205,47 @@ def main(argv=None) -> int:
     parser.add_argument("--scenarios", default="null,effect", help="comma-separated: null, effect")
     parser.add_argument("--seed", type=int, default=20161001)
     parser.add_argument("--n-jobs", type=int, default=None, help="processes (default: all cores)")
-    parser.add_argument("--scheduler", default=None,
-                        help="address of a Dask scheduler to run the replications on (pip install \"famtrial[dask]\")")
+    parser.add_argument(
+        "--scheduler",
+        default=None,
+        help='address of a Dask scheduler to run the replications on (pip install "famtrial[dask]")',
+    )
     parser.add_argument("--out", default=None, help="CSV of per-replication p-values")
-    parser.add_argument("--forced-baseline", action="store_true",
-                        help="keep the shipped replica's baseline month (Table 3's counts per arm; biased, see above)")
-    parser.add_argument("--from-csv", nargs="+", default=None, metavar="CSV",
-                        help="summarise these per-replication CSVs (from earlier --out runs) instead of simulating")
+    parser.add_argument(
+        "--forced-baseline",
+        action="store_true",
+        help="keep the shipped replica's baseline month (Table 3's counts per arm; biased, see above)",
+    )
+    parser.add_argument(
+        "--from-csv",
+        nargs="+",
+        default=None,
+        metavar="CSV",
+        help="summarise these per-replication CSVs (from earlier --out runs) instead of simulating",
+    )
     args = parser.parse_args(argv)
     if args.from_csv:
         # keep_default_na=False: pandas would read the scenario name "null" as a missing value
-        results = pd.concat([pd.read_csv(f, keep_default_na=False, na_values=[""]) for f in args.from_csv],
-                            ignore_index=True)
-        report(results, f"{len(results)} replications from {len(args.from_csv)} files; RI re-draws per "
-                         f"replication: {args.ri_draws} (as given by --ri-draws)", args.ri_draws)
+        results = pd.concat(
+            [pd.read_csv(f, keep_default_na=False, na_values=[""]) for f in args.from_csv], ignore_index=True
+        )
+        report(
+            results,
+            f"{len(results)} replications from {len(args.from_csv)} files; RI re-draws per "
+            f"replication: {args.ri_draws} (as given by --ri-draws)",
+            args.ri_draws,
+        )
         return 0
     scenarios = args.scenarios.split(",")
     bad = sorted(set(scenarios) - {"null", "effect"})
     if bad:
         parser.error(f"unknown scenario(s) {bad}")
     root = np.random.SeedSequence(args.seed)
-    tasks = [(sc, ss, args.ri_draws, args.forced_baseline) for sc, child in zip(scenarios, root.spawn(len(scenarios)))
-             for ss in child.spawn(args.reps)]
+    tasks = [
+        (sc, ss, args.ri_draws, args.forced_baseline)
+        for sc, child in zip(scenarios, root.spawn(len(scenarios)))
+        for ss in child.spawn(args.reps)
+    ]
     client = None
     if args.scheduler:
         try:
@@ -200,13 +254,17 @@ def main(argv=None) -> int:
             parser.error('--scheduler needs dask: pip install "famtrial[dask]"')
         client = Client(args.scheduler)
     start = time.perf_counter()
-    results = pd.DataFrame(run_tasks(one_replication, tasks, n_jobs=args.n_jobs, client=client, progress=True,
-                                     desc="size study"))
+    results = pd.DataFrame(
+        run_tasks(one_replication, tasks, n_jobs=args.n_jobs, client=client, progress=True, desc="size study")
+    )
     elapsed = time.perf_counter() - start
     if args.out:
         results.to_csv(args.out, index=False)
-    report(results, f"{len(results)} replications in {elapsed:.0f} s; RI re-draws per replication: {args.ri_draws}",
-           args.ri_draws)
+    report(
+        results,
+        f"{len(results)} replications in {elapsed:.0f} s; RI re-draws per replication: {args.ri_draws}",
+        args.ri_draws,
+    )
     return 0
 
 

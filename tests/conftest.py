@@ -14,8 +14,14 @@ import pytest
 from famtrial.plan.spec import Plan, load_plan
 
 
-def make_panel_frame(seed: int = 3, n_families: int = 120, months: int = 12, first: str = "2016-04",
-                     offices: int = 6, effect: float = 0.5) -> pd.DataFrame:
+def make_panel_frame(
+    seed: int = 3,
+    n_families: int = 120,
+    months: int = 12,
+    first: str = "2016-04",
+    offices: int = 6,
+    effect: float = 0.5,
+) -> pd.DataFrame:
     """A long panel (one parent per family) with a known treatment effect on activation."""
     rng = np.random.default_rng(seed)
     fam = np.arange(n_families)
@@ -29,15 +35,26 @@ def make_panel_frame(seed: int = 3, n_families: int = 120, months: int = 12, fir
     for i in fam:
         rwc = (rng.random(months) < 0.3).astype(int)
         eta = alpha[i] + 0.8 * rwc + effect * arm[i] * post - 0.02 * np.arange(months)
-        rows.append(pd.DataFrame({
-            "parent_id": i, "family_id": i, "office": office[i], "month": period.astype(str),
-            "arm": arm[i], "model": model[i],
-            "activation": (rng.random(months) < 1 / (1 + np.exp(-eta))).astype(int),
-            "employed": (rng.random(months) < 0.3).astype(int),
-            "married": (rng.random(months) < 0.4).astype(int), "n_children": rng.integers(1, 4, months),
-            "reduced_work_capacity": rwc, "female": int(rng.random() < 0.6),
-            "year_of_birth": int(rng.integers(1960, 1995)), "immigrant": int(rng.random() < 0.8),
-        }))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "parent_id": i,
+                    "family_id": i,
+                    "office": office[i],
+                    "month": period.astype(str),
+                    "arm": arm[i],
+                    "model": model[i],
+                    "activation": (rng.random(months) < 1 / (1 + np.exp(-eta))).astype(int),
+                    "employed": (rng.random(months) < 0.3).astype(int),
+                    "married": (rng.random(months) < 0.4).astype(int),
+                    "n_children": rng.integers(1, 4, months),
+                    "reduced_work_capacity": rwc,
+                    "female": int(rng.random() < 0.6),
+                    "year_of_birth": int(rng.integers(1960, 1995)),
+                    "immigrant": int(rng.random() < 0.8),
+                }
+            )
+        )
     return pd.concat(rows, ignore_index=True)
 
 
@@ -49,17 +66,35 @@ def tiny_panel_frame() -> pd.DataFrame:
 def renamed_replica() -> tuple[pd.DataFrame, str]:
     """The shipped replica with every column renamed and the arm and variant recoded, and a plan that maps it."""
     data = pd.read_parquet(load_plan().resolve_data())
-    names = {"parent_id": "pid", "family_id": "fid", "office": "kontor", "month": "ym", "arm": "offered",
-             "model": "variant", "activation": "active", "employed": "employed_flag", "married": "gift",
-             "n_children": "nkids", "reduced_work_capacity": "redwc", "female": "kvinne", "year_of_birth": "born",
-             "immigrant": "innvandrer"}
+    names = {
+        "parent_id": "pid",
+        "family_id": "fid",
+        "office": "kontor",
+        "month": "ym",
+        "arm": "offered",
+        "model": "variant",
+        "activation": "active",
+        "employed": "employed_flag",
+        "married": "gift",
+        "n_children": "nkids",
+        "reduced_work_capacity": "redwc",
+        "female": "kvinne",
+        "year_of_birth": "born",
+        "immigrant": "innvandrer",
+    }
     renamed = data.rename(columns=names)
     renamed["offered"] = np.where(data["arm"] == 1, "yes", "no")
     renamed["variant"] = data["model"].map({"ordinary": "none", "local": "L", "holf": "H"})
     renamed["ym"] = pd.PeriodIndex(data["month"], freq="M").strftime("%Y%m").astype(int)  # YYYYMM integers
     raw = tomllib.loads(load_plan().to_toml())
-    raw["columns"] = {"parent": "pid", "family": "fid", "office": "kontor", "month": "ym", "arm": "offered",
-                      "variant": "variant"}
+    raw["columns"] = {
+        "parent": "pid",
+        "family": "fid",
+        "office": "kontor",
+        "month": "ym",
+        "arm": "offered",
+        "variant": "variant",
+    }
     raw["arms"].update(offered="yes", control="no")
     raw["variants"].update(control="ordinary", control_codes=["none"])
     raw["variants"]["levels"]["local"]["codes"] = ["L"]
@@ -100,8 +135,9 @@ def dask_client():
     except ImportError:
         yield None
         return
-    cluster = distributed.LocalCluster(processes=True, n_workers=2, threads_per_worker=1, dashboard_address=None,
-                                       worker_dashboard_address=None)
+    cluster = distributed.LocalCluster(
+        processes=True, n_workers=2, threads_per_worker=1, dashboard_address=None, worker_dashboard_address=None
+    )
     with distributed.Client(cluster) as client:
         yield client
     cluster.close()

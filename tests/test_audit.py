@@ -22,8 +22,14 @@ from famtrial.published.audit import (
 from famtrial.published.verify import load_spec
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "verify.md"
-COUNTS = {"female": (659, 1053), "married": (446, 704), "immigrant": (760, 1266),
-          "reduced_work_capacity": (336, 476), "activation": (168, 206), "employed": (304, 429)}
+COUNTS = {
+    "female": (659, 1053),
+    "married": (446, 704),
+    "immigrant": (760, 1266),
+    "reduced_work_capacity": (336, 476),
+    "activation": (168, 206),
+    "employed": (304, 429),
+}
 
 
 @pytest.fixture(scope="module")
@@ -54,14 +60,25 @@ def _row(audit, item):
     return audit.frame.loc[item]
 
 
-@pytest.mark.parametrize("item", [
-    "table3.married.chi2", "table3.married.p",
-    "table3.immigrant.pct_treated", "table3.immigrant.pct_control", "table3.immigrant.chi2",
-    "table3.employed.chi2", "families.excluded_ordinary",
-    "table2.office_4.included", "table2.office_11.included",
-    "table4.reduced_work_capacity.n", "table4.experimental.pct", "table4.year_of_birth.experimental",
-    "table4.activation.reduced_work_capacity.stars", "table6.model3.n_children.stars",
-])
+@pytest.mark.parametrize(
+    "item",
+    [
+        "table3.married.chi2",
+        "table3.married.p",
+        "table3.immigrant.pct_treated",
+        "table3.immigrant.pct_control",
+        "table3.immigrant.chi2",
+        "table3.employed.chi2",
+        "families.excluded_ordinary",
+        "table2.office_4.included",
+        "table2.office_11.included",
+        "table4.reduced_work_capacity.n",
+        "table4.experimental.pct",
+        "table4.year_of_birth.experimental",
+        "table4.activation.reduced_work_capacity.stars",
+        "table6.model3.n_children.stars",
+    ],
+)
 def test_known_inconsistencies_are_found(audit, item):
     assert _row(audit, item)["consistent"] == "no", _row(audit, item)["explanation"]
 
@@ -86,12 +103,23 @@ def test_correct_chi2_entries_are_not_flagged(audit, var):
 
 
 def test_consistent_parts_of_the_paper_pass(audit):
-    for item in ("table2.sum.included_coordinated", "table2.sum.included_ordinary", "table2.sum.excluded",
-                 "table2.sum.all", "table2.exclusion_rule", "families.included_offered", "families.included_ordinary",
-                 "table3.year_of_birth.p_of_printed_t", "table3.n_children.p_of_printed_t",
-                 "table5.model1.reduced_work_capacity.stars", "table5.model1.married.stars",
-                 "table4.reduced_work_capacity.experimental", "table4.activation.experimental",
-                 "monthly.activation.2018-08.or", "monthly.activation.2018-08.significant"):
+    for item in (
+        "table2.sum.included_coordinated",
+        "table2.sum.included_ordinary",
+        "table2.sum.excluded",
+        "table2.sum.all",
+        "table2.exclusion_rule",
+        "families.included_offered",
+        "families.included_ordinary",
+        "table3.year_of_birth.p_of_printed_t",
+        "table3.n_children.p_of_printed_t",
+        "table5.model1.reduced_work_capacity.stars",
+        "table5.model1.married.stars",
+        "table4.reduced_work_capacity.experimental",
+        "table4.activation.experimental",
+        "monthly.activation.2018-08.or",
+        "monthly.activation.2018-08.significant",
+    ):
         assert _row(audit, item)["consistent"] == "yes", item
     assert not audit.findings.index.str.startswith("table3.female").any()
 
@@ -99,8 +127,10 @@ def test_consistent_parts_of_the_paper_pass(audit):
 def test_audit_follows_the_spec(tmp_path):
     """Correcting the printed slip in a copy of the spec clears the finding (the audit reads the spec)."""
     text = (data_dir() / "published" / "trial.toml").read_text(encoding="utf-8")
-    fixed = text.replace('"table3.married.chi2" = { value = 0.486, printed = ".486"',
-                         '"table3.married.chi2" = { value = 0.550, printed = ".550"')
+    fixed = text.replace(
+        '"table3.married.chi2" = { value = 0.486, printed = ".486"',
+        '"table3.married.chi2" = { value = 0.550, printed = ".550"',
+    )
     assert fixed != text
     path = tmp_path / "fixed.toml"
     path.write_text(fixed, encoding="utf-8")
@@ -118,8 +148,11 @@ def test_markdown_and_docs_in_sync(audit, tmp_path):
     copy = tmp_path / "verify.md"
     copy.write_text(f"intro\n{DOC_BEGIN}\nSTALE-BLOCK\n{DOC_END}\nrest\n", encoding="utf-8")
     update_doc(copy, audit)
-    assert copy.read_text().startswith("intro\n") and copy.read_text().endswith("rest\n") and "STALE-BLOCK" not in \
-        copy.read_text()
+    assert (
+        copy.read_text().startswith("intro\n")
+        and copy.read_text().endswith("rest\n")
+        and "STALE-BLOCK" not in copy.read_text()
+    )
     (tmp_path / "plain.md").write_text("no markers\n", encoding="utf-8")
     with pytest.raises(ValueError, match="markers"):
         update_doc(tmp_path / "plain.md", audit)

@@ -17,8 +17,13 @@ from famtrial.trial.balance import BalanceTable, CorrelationTable, balance_table
 
 N1, N0 = 964, 1573
 # printed Table 3 counts: (treated, control)
-COUNTS = {"female": (659, 1053), "married": (446, 704), "reduced_work_capacity": (336, 476),
-          "activation": (168, 206), "employed": (304, 429)}
+COUNTS = {
+    "female": (659, 1053),
+    "married": (446, 704),
+    "reduced_work_capacity": (336, 476),
+    "activation": (168, 206),
+    "employed": (304, 429),
+}
 # printed Table 3 moments: (mean, SD) treated, control
 MOMENTS = {"year_of_birth": ((1977.67, 8.86), (1977.11, 8.99)), "n_children": ((2.31, 1.18), (2.27, 1.17))}
 
@@ -33,8 +38,10 @@ def _baseline_from_counts(seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     frame = {"arm": np.r_[np.ones(N1, int), np.zeros(N0, int)]}
     for var, (k1, k0) in COUNTS.items():
-        frame[var] = np.r_[rng.permutation(np.r_[np.ones(k1), np.zeros(N1 - k1)]),
-                           rng.permutation(np.r_[np.ones(k0), np.zeros(N0 - k0)])].astype(int)
+        frame[var] = np.r_[
+            rng.permutation(np.r_[np.ones(k1), np.zeros(N1 - k1)]),
+            rng.permutation(np.r_[np.ones(k0), np.zeros(N0 - k0)]),
+        ].astype(int)
     for var, ((m1, s1), (m0, s0)) in MOMENTS.items():
         frame[var] = np.r_[_exact_moments(rng, N1, m1, s1), _exact_moments(rng, N0, m0, s0)]
     return pd.DataFrame(frame)
@@ -46,14 +53,17 @@ def _pearson_by_hand(k1, n1, k0, n0):
     rows = [sum(r) for r in observed]
     cols = [k1 + k0, n1 + n0 - k1 - k0]
     total = n1 + n0
-    chi2 = sum((observed[i][j] - rows[i] * cols[j] / total) ** 2 / (rows[i] * cols[j] / total)
-               for i in range(2) for j in range(2))
+    chi2 = sum(
+        (observed[i][j] - rows[i] * cols[j] / total) ** 2 / (rows[i] * cols[j] / total)
+        for i in range(2)
+        for j in range(2)
+    )
     return chi2, math.erfc(math.sqrt(chi2 / 2))
 
 
 def _pooled_t_by_hand(n1, m1, s1, n0, m0, s0):
     """Stata's ttesti: (mean0 - mean1) / (s_p sqrt(1/n0 + 1/n1))."""
-    sp = math.sqrt(((n1 - 1) * s1 ** 2 + (n0 - 1) * s0 ** 2) / (n1 + n0 - 2))
+    sp = math.sqrt(((n1 - 1) * s1**2 + (n0 - 1) * s0**2) / (n1 + n0 - 2))
     return (m0 - m1) / (sp * math.sqrt(1 / n1 + 1 / n0))
 
 
@@ -65,12 +75,20 @@ def data() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def table3(data) -> BalanceTable:
     plan = load_plan()  # the paper's labels and arm names, given to a DataFrame explicitly
-    return balance_table(data, "arm", binary=list(COUNTS), continuous=list(MOMENTS), labels=plan.labels,
-                         arm_labels=(plan.offered_label, plan.control_label), title="Table 3. Characteristics at baseline by arm")
+    return balance_table(
+        data,
+        "arm",
+        binary=list(COUNTS),
+        continuous=list(MOMENTS),
+        labels=plan.labels,
+        arm_labels=(plan.offered_label, plan.control_label),
+        title="Table 3. Characteristics at baseline by arm",
+    )
 
 
-@pytest.mark.parametrize("var, chi2, p", [("female", 0.548, 0.459), ("reduced_work_capacity", 5.796, 0.016),
-                                          ("activation", 8.921, 0.003)])
+@pytest.mark.parametrize(
+    "var, chi2, p", [("female", 0.548, 0.459), ("reduced_work_capacity", 5.796, 0.016), ("activation", 8.921, 0.003)]
+)
 def test_printed_chi_square_reproduced_from_counts(table3, var, chi2, p):
     row = table3.frame.loc[var]
     assert row["statistic"] == pytest.approx(chi2, abs=0.002)
@@ -120,7 +138,8 @@ def test_t_test_is_statas_equal_variance_with_control_minus_treated(table3, data
     assert row["p"] == pytest.approx(2 * stats.t.sf(abs(hand), N1 + N0 - 2), rel=1e-8)
     assert (row["test"], row["kind"]) == ("t", "continuous")
     assert table3.frame.loc["n_children", "statistic"] == pytest.approx(
-        _pooled_t_by_hand(N1, 2.31, 1.18, N0, 2.27, 1.17), rel=1e-9)
+        _pooled_t_by_hand(N1, 2.31, 1.18, N0, 2.27, 1.17), rel=1e-9
+    )
 
 
 def test_welch_option(data):
@@ -128,7 +147,7 @@ def test_welch_option(data):
     x1, x0 = (data.loc[data.arm == a, "year_of_birth"] for a in (1, 0))
     v1, v0 = x1.var() / N1, x0.var() / N0
     t_hand = (x0.mean() - x1.mean()) / math.sqrt(v1 + v0)
-    df = (v1 + v0) ** 2 / (v1 ** 2 / (N1 - 1) + v0 ** 2 / (N0 - 1))
+    df = (v1 + v0) ** 2 / (v1**2 / (N1 - 1) + v0**2 / (N0 - 1))
     row = welch.frame.loc["year_of_birth"]
     assert row["statistic"] == pytest.approx(t_hand, rel=1e-10) and row["test"] == "Welch t"
     assert row["p"] == pytest.approx(2 * stats.t.sf(abs(t_hand), df), rel=1e-8)
@@ -139,8 +158,8 @@ def test_smd_variance_ratio_and_joint_test(table3, data):
     row = table3.frame.loc["activation"]
     p1, p0 = 168 / N1, 206 / N0
     s1, s0 = math.sqrt(p1 * (1 - p1) * N1 / (N1 - 1)), math.sqrt(p0 * (1 - p0) * N0 / (N0 - 1))
-    assert row["smd"] == pytest.approx((p1 - p0) / math.sqrt((s1 ** 2 + s0 ** 2) / 2), rel=1e-10)
-    assert row["variance_ratio"] == pytest.approx(s1 ** 2 / s0 ** 2, rel=1e-10)
+    assert row["smd"] == pytest.approx((p1 - p0) / math.sqrt((s1**2 + s0**2) / 2), rel=1e-10)
+    assert row["variance_ratio"] == pytest.approx(s1**2 / s0**2, rel=1e-10)
     cols = [*COUNTS, *MOMENTS]
     fit = sm.Logit(data["arm"], sm.add_constant(data[cols].astype(float))).fit(disp=0)
     joint = table3.joint_test
@@ -161,7 +180,9 @@ def test_to_numbers_gives_the_contract_keys(table3):
         for field in ("mean_total", "sd_total", "mean_treated", "sd_treated", "mean_control", "sd_control", "t", "p"):
             assert f"balance.{var}.{field}" in numbers
     assert numbers["balance.reduced_work_capacity.chi2"] == pytest.approx(_pearson_by_hand(336, N1, 476, N0)[0])
-    assert numbers["balance.female.n_treated"] == 659 and numbers["balance.year_of_birth.sd_control"] == pytest.approx(8.99)
+    assert numbers["balance.female.n_treated"] == 659 and numbers["balance.year_of_birth.sd_control"] == pytest.approx(
+        8.99
+    )
     assert (numbers["balance.n.total"], numbers["balance.n.treated"], numbers["balance.n.control"]) == (2537, 964, 1573)
     assert len(numbers) == 8 * len(table3.frame) + 3
 
@@ -186,8 +207,9 @@ def test_constant_row_is_described_but_not_tested(data):
 
 def test_input_errors(data):
     with pytest.raises(ValueError, match=r"column 'female' has 3 missing values of 2,537: drop or impute"):
-        balance_table(data.astype({"female": float}).assign(female=lambda d: d["female"].where(d.index > 2)),
-                      binary=["female"])
+        balance_table(
+            data.astype({"female": float}).assign(female=lambda d: d["female"].where(d.index > 2)), binary=["female"]
+        )
     with pytest.raises(ValueError, match=r"column 'year_of_birth' has 2,537 values outside 0/1"):
         balance_table(data, binary=["year_of_birth"])
     with pytest.raises(ValueError, match=r"column 'arm': both arms must be present \(arm 1: 964, arm 0: 0"):
@@ -214,8 +236,16 @@ def panel():
 
 def test_balance_from_a_panel_uses_its_roles_and_baseline(panel):
     table = balance_table(panel)
-    assert list(table.frame.index) == ["female", "year_of_birth", "married", "n_children", "immigrant",
-                                       "reduced_work_capacity", "activation", "employed"]
+    assert list(table.frame.index) == [
+        "female",
+        "year_of_birth",
+        "married",
+        "n_children",
+        "immigrant",
+        "reduced_work_capacity",
+        "activation",
+        "employed",
+    ]
     assert table.frame.loc["n_children", "kind"] == "continuous" and table.frame.loc["female", "kind"] == "binary"
     base = panel.baseline_frame()
     k1, k0 = (int(base.loc[base.arm == a, "married"].sum()) for a in (1, 0))
@@ -230,8 +260,17 @@ def test_correlations_match_independent_references(panel):
     corr = correlation_table(panel)
     assert isinstance(corr, CorrelationTable) and isinstance(corr, Table)
     base = panel.baseline_frame()
-    names = ["experimental", "female", "year_of_birth", "married", "n_children", "immigrant",
-             "reduced_work_capacity", "activation", "employed"]
+    names = [
+        "experimental",
+        "female",
+        "year_of_birth",
+        "married",
+        "n_children",
+        "immigrant",
+        "reduced_work_capacity",
+        "activation",
+        "employed",
+    ]
     assert list(corr.correlations.index) == names
     numbers = corr.to_numbers()
     assert len(numbers) == 9 * 8 // 2 and "table4.employed.experimental" in numbers
@@ -260,7 +299,7 @@ def test_correlation_layout_stars_and_descriptives():
     assert shown.loc["3. Female", "n"] == str(frame["female"].sum())
     assert shown.loc["3. Female", "%"] == f"{100 * frame['female'].mean():.2f}"
     r_f = corr.correlations.loc["female", "score"]
-    p_f = 2 * stats.t.sf(abs(r_f) * math.sqrt((n - 2) / (1 - r_f ** 2)), n - 2)
+    p_f = 2 * stats.t.sf(abs(r_f) * math.sqrt((n - 2) / (1 - r_f**2)), n - 2)
     expected_stars = "*" * sum(p_f < a for a in (0.05, 0.01, 0.001))
     assert shown.loc["3. Female", "2"] == f"{r_f:.2f}" + expected_stars
     assert corr.frame.loc["female", "n"] == frame["female"].sum() and np.isnan(corr.frame.loc["female", "mean"])

@@ -18,8 +18,15 @@ ENV.pop("FAMTRIAL_TRACEBACK", None)
 
 
 def famtrial(*args: str, cwd: Path | None = None, input: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "famtrial", *args], capture_output=True, text=True, cwd=cwd,
-                          env=ENV, input=input, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "famtrial", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=ENV,
+        input=input,
+        timeout=600,
+    )
 
 
 def _user_error(result: subprocess.CompletedProcess, *fragments: str) -> str:
@@ -53,18 +60,21 @@ def test_import_is_lazy():
         ft.nothing  # noqa: B018
 
 
-@pytest.mark.parametrize("args, fragments", [
-    (["reproduce", "--data", "nowhere.parquet"], ["panel file 'nowhere.parquet' does not exist"]),
-    (["reproduce", "--plan", "nowhere.toml"], ["plan 'nowhere.toml' does not exist"]),
-    (["reproduce", "--n-perm", "0"], ["argument --n-perm: 0 must be at least 1"]),
-    (["reproduce", "--n-perm", "many"], ["argument --n-perm: 'many' is not a whole number"]),
-    (["reproduce", "--formats", "gif", "--skip-inference"], ["unsupported figure format(s) ['gif']"]),
-    (["reproduce", "--bogus"], ["unrecognized arguments: --bogus"]),
-    (["plan"], ["say init DATA, check PLAN or show PLAN"]),
-    (["plan", "check", "nowhere.toml"], ["plan 'nowhere.toml' does not exist"]),
-    (["plan", "init", "nowhere.csv"], ["panel file 'nowhere.csv' does not exist"]),
-    (["verify", "--results", "nowhere/"], ["nowhere"]),
-])
+@pytest.mark.parametrize(
+    "args, fragments",
+    [
+        (["reproduce", "--data", "nowhere.parquet"], ["panel file 'nowhere.parquet' does not exist"]),
+        (["reproduce", "--plan", "nowhere.toml"], ["plan 'nowhere.toml' does not exist"]),
+        (["reproduce", "--n-perm", "0"], ["argument --n-perm: 0 must be at least 1"]),
+        (["reproduce", "--n-perm", "many"], ["argument --n-perm: 'many' is not a whole number"]),
+        (["reproduce", "--formats", "gif", "--skip-inference"], ["unsupported figure format(s) ['gif']"]),
+        (["reproduce", "--bogus"], ["unrecognized arguments: --bogus"]),
+        (["plan"], ["say init DATA, check PLAN or show PLAN"]),
+        (["plan", "check", "nowhere.toml"], ["plan 'nowhere.toml' does not exist"]),
+        (["plan", "init", "nowhere.csv"], ["panel file 'nowhere.csv' does not exist"]),
+        (["verify", "--results", "nowhere/"], ["nowhere"]),
+    ],
+)
 def test_user_errors_are_one_line(args, fragments, tmp_path):
     _user_error(famtrial(*args, cwd=tmp_path), *fragments)
 
@@ -78,18 +88,25 @@ def test_bad_files_and_plans(tmp_path):
     _user_error(famtrial("reproduce", "--data", "broken.parquet", cwd=tmp_path), "cannot be read as Parquet")
     (tmp_path / "garbage.dta").write_bytes(b"\x00\x01garbage")
     _user_error(famtrial("reproduce", "--data", "garbage.dta", cwd=tmp_path), "cannot be read as Stata .dta")
-    (tmp_path / "bad.toml").write_text("[trial]\nname = 'x'\n[months]\nimplementation = '2016-10'\n[models.m1]\noutcome = 'income'\n")
-    _user_error(famtrial("plan", "check", "bad.toml", cwd=tmp_path),
-                "models.m1.outcome = 'income' is not an outcome of the plan")
+    (tmp_path / "bad.toml").write_text(
+        "[trial]\nname = 'x'\n[months]\nimplementation = '2016-10'\n[models.m1]\noutcome = 'income'\n"
+    )
+    _user_error(
+        famtrial("plan", "check", "bad.toml", cwd=tmp_path),
+        "models.m1.outcome = 'income' is not an outcome of the plan",
+    )
     blocker = tmp_path / "file"
     blocker.write_text("")
-    _user_error(famtrial("reproduce", "--out", "file/sub", "--skip-inference", cwd=tmp_path),
-                "cannot write to the output folder 'file/sub'")
+    _user_error(
+        famtrial("reproduce", "--out", "file/sub", "--skip-inference", cwd=tmp_path),
+        "cannot write to the output folder 'file/sub'",
+    )
 
 
 def test_plan_init_check_show(tmp_path):
-    frame = make_panel_frame().rename(columns={"parent_id": "person", "family_id": "household", "office": "site",
-                                               "activation": "act"})
+    frame = make_panel_frame().rename(
+        columns={"parent_id": "person", "family_id": "household", "office": "site", "activation": "act"}
+    )
     frame.to_csv(tmp_path / "mine.csv", index=False)
     init = famtrial("plan", "init", "mine.csv", cwd=tmp_path)
     assert init.returncode == 0 and "GUESS" in init.stdout
@@ -105,6 +122,12 @@ def test_plan_init_check_show(tmp_path):
 
 def test_verify_into_a_closed_pipe(tmp_path):
     pd.DataFrame({"key": ["sample.offices_included"], "value": [14]}).to_csv(tmp_path / "reproduced.csv", index=False)
-    shell = subprocess.run(f"{sys.executable} -m famtrial verify --results {tmp_path} --allow-missing | head -1",
-                           shell=True, capture_output=True, text=True, env=ENV, timeout=120)
+    shell = subprocess.run(
+        f"{sys.executable} -m famtrial verify --results {tmp_path} --allow-missing | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=120,
+    )
     assert "BrokenPipe" not in shell.stderr and "Traceback" not in shell.stderr

@@ -19,11 +19,14 @@ REF = Path(__file__).parent / "reference" / "clogit"
 RTOL_PARAMS, RTOL_SE, ATOL_LL = 1e-8, 1e-8, 1e-8
 
 
-@pytest.mark.parametrize("name, outcome, covariates, group", [
-    ("infert", "case", ["spontaneous", "induced"], "stratum"),
-    ("panel", "y", ["x1", "x2", "x3"], "g"),
-    ("large", "y", ["x1", "x2", "x3", "x4", "x5"], "g"),
-])
+@pytest.mark.parametrize(
+    "name, outcome, covariates, group",
+    [
+        ("infert", "case", ["spontaneous", "induced"], "stratum"),
+        ("panel", "y", ["x1", "x2", "x3"], "g"),
+        ("large", "y", ["x1", "x2", "x3", "x4", "x5"], "g"),
+    ],
+)
 def test_matches_r_survival_clogit_exact(name, outcome, covariates, group):
     data = pd.read_csv(REF / f"{name}_data.csv")
     ref = pd.read_csv(REF / f"{name}_results.csv").set_index("term")
@@ -119,8 +122,9 @@ def test_loglike_score_hessian_against_brute_force_and_finite_differences():
     eps = 1e-6
     num_grad = np.array([(model.loglike(b + eps * e) - model.loglike(b - eps * e)) / (2 * eps) for e in np.eye(3)])
     np.testing.assert_allclose(grad, num_grad, rtol=1e-6, atol=1e-7)
-    num_hess = np.array([(model.derivatives(b + eps * e)[1] - model.derivatives(b - eps * e)[1]) / (2 * eps)
-                         for e in np.eye(3)])
+    num_hess = np.array(
+        [(model.derivatives(b + eps * e)[1] - model.derivatives(b - eps * e)[1]) / (2 * eps) for e in np.eye(3)]
+    )
     np.testing.assert_allclose(hess, num_hess, rtol=1e-6, atol=1e-6)
 
 
@@ -131,15 +135,38 @@ def test_cluster_robust_se_against_slow_direct_route():
     b = res.params.to_numpy()
     eps = 1e-6
     keep = [k for k in np.unique(g) if 0 < y[g == k].sum() < (g == k).sum()]
-    scores = np.array([[(_brute_group_loglike(b + eps * e, x[g == k], y[g == k])
-                         - _brute_group_loglike(b - eps * e, x[g == k], y[g == k])) / (2 * eps) for e in np.eye(3)]
-                       for k in keep])
+    scores = np.array(
+        [
+            [
+                (
+                    _brute_group_loglike(b + eps * e, x[g == k], y[g == k])
+                    - _brute_group_loglike(b - eps * e, x[g == k], y[g == k])
+                )
+                / (2 * eps)
+                for e in np.eye(3)
+            ]
+            for k in keep
+        ]
+    )
     h = 1e-4  # second differences: O(h^2) truncation, O(1e-16 / h^2) rounding
-    hess = sum(np.array([[(_brute_group_loglike(b + h * (ei + ej), x[g == k], y[g == k])
-                           - _brute_group_loglike(b + h * (ei - ej), x[g == k], y[g == k])
-                           - _brute_group_loglike(b - h * (ei - ej), x[g == k], y[g == k])
-                           + _brute_group_loglike(b - h * (ei + ej), x[g == k], y[g == k])) / (4 * h ** 2)
-                          for ej in np.eye(3)] for ei in np.eye(3)]) for k in keep)
+    hess = sum(
+        np.array(
+            [
+                [
+                    (
+                        _brute_group_loglike(b + h * (ei + ej), x[g == k], y[g == k])
+                        - _brute_group_loglike(b + h * (ei - ej), x[g == k], y[g == k])
+                        - _brute_group_loglike(b - h * (ei - ej), x[g == k], y[g == k])
+                        + _brute_group_loglike(b - h * (ei + ej), x[g == k], y[g == k])
+                    )
+                    / (4 * h**2)
+                    for ej in np.eye(3)
+                ]
+                for ei in np.eye(3)
+            ]
+        )
+        for k in keep
+    )
     cl = np.array([cluster[g == k][0] for k in keep])
     u = np.array([scores[cl == c].sum(axis=0) for c in np.unique(cl)])
     n_cl = len(np.unique(cl))
@@ -287,5 +314,6 @@ def test_reference_script_reproduces_stored_values(tmp_path):
     for name in ("infert_results.csv", "panel_results.csv", "panel_data.csv", "large_results.csv"):
         new = pd.read_csv(reference / "clogit" / name)
         old = pd.read_csv(REF / name)
-        pd.testing.assert_frame_equal(new.drop(columns="software", errors="ignore"),
-                                      old.drop(columns="software", errors="ignore"), rtol=1e-9)
+        pd.testing.assert_frame_equal(
+            new.drop(columns="software", errors="ignore"), old.drop(columns="software", errors="ignore"), rtol=1e-9
+        )

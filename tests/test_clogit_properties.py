@@ -27,8 +27,10 @@ from famtrial.models.clogit import ConditionalLogit
 PROPERTY = settings(deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
 LL_TOL, DERIV_TOL = 1e-9, 1e-8
 
-values = st.one_of(st.integers(-3, 3).map(float),  # ties, and rows that separate
-                   st.floats(-3, 3, allow_nan=False, allow_subnormal=False))
+values = st.one_of(
+    st.integers(-3, 3).map(float),  # ties, and rows that separate
+    st.floats(-3, 3, allow_nan=False, allow_subnormal=False),
+)
 
 
 @st.composite
@@ -40,8 +42,11 @@ def panels(draw, max_t: int = 8, near_edges: bool = False):
     for g in range(n_groups):
         t = draw(st.integers(1, max_t))
         edge = [0, 1, 2, t - 2, t - 1, t]
-        k = draw(st.sampled_from([v for v in edge if 0 <= v <= t]) if near_edges or draw(st.booleans())
-                 else st.integers(0, t))
+        k = draw(
+            st.sampled_from([v for v in edge if 0 <= v <= t])
+            if near_edges or draw(st.booleans())
+            else st.integers(0, t)
+        )
         ys.append(np.array(draw(st.permutations([1] * k + [0] * (t - k))), dtype=int))
         xs.append(np.array([[draw(values) for _ in range(p)] for _ in range(t)]))
         gs.append(np.full(t, 100 + 7 * g))
@@ -115,8 +120,9 @@ def _check(y, x, groups, b):
     event("rows dropped by the separation screen" if separated else "no separation")
     if not separated:
         assert separating_regressors(y, x, groups) == []
-        assert len(used) == int(sum((groups == g).sum() for g in np.unique(groups)
-                                    if 0 < y[groups == g].sum() < (groups == g).sum()))
+        assert len(used) == int(
+            sum((groups == g).sum() for g in np.unique(groups) if 0 < y[groups == g].sum() < (groups == g).sum())
+        )
     # the screen leaves no regressor separating the rows it keeps
     assert separating_regressors(y[used], x[used], groups[used]) == []
     if not kept:
@@ -162,8 +168,12 @@ def recession_direction_exists(y, x, groups) -> bool | None:
     one of them > 0? The cone {d: A d >= 0} is pointed when A has full column rank, so if it is not
     {0} it has an extreme ray, which lies on p - 1 independent constraint hyperplanes: for p = 1, 2, 3
     the candidates are +-1, +-perp(a_i), +-(a_i x a_j). None when A is rank deficient (not decided)."""
-    pairs = [x[t] - x[s] for g in np.unique(groups)
-             for t in np.flatnonzero((groups == g) & (y == 1)) for s in np.flatnonzero((groups == g) & (y == 0))]
+    pairs = [
+        x[t] - x[s]
+        for g in np.unique(groups)
+        for t in np.flatnonzero((groups == g) & (y == 1))
+        for s in np.flatnonzero((groups == g) & (y == 0))
+    ]
     a = np.array(pairs)
     p = x.shape[1]
     if np.linalg.matrix_rank(a) < p:

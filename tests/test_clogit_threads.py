@@ -36,7 +36,9 @@ def test_results_do_not_depend_on_the_number_of_threads(monkeypatch, month_panel
         with threads.limit_threads(n):
             assert threads.threads_for(1e9) == n
             dense = ConditionalLogit(d["y"], d[["treat", "x2", "x3", "trend"]], d["id"]).fit("cluster", d["office"])
-            timed = ConditionalLogit(d["y"], d[["treat", "x2", "x3"]], d["id"], time=d["month"]).fit("cluster", d["office"])
+            timed = ConditionalLogit(d["y"], d[["treat", "x2", "x3"]], d["id"], time=d["month"]).fit(
+                "cluster", d["office"]
+            )
         fits.append((dense, timed))
     for dense, timed in fits[1:]:
         for new, old in ((dense, fits[0][0]), (timed, fits[0][1])):
@@ -98,7 +100,9 @@ def test_other_dtypes_and_layouts_reuse_the_compiled_kernels(month_panel):
     ]
     for yy, xx, gg, oo in variants:
         dense = ConditionalLogit(yy, xx, gg, offset=oo).fit()
-        timed = ConditionalLogit(yy, xx, gg, offset=oo, time=pd.factorize(d["month"], sort=True)[0].astype(np.int32)).fit()
+        timed = ConditionalLogit(
+            yy, xx, gg, offset=oo, time=pd.factorize(d["month"], sort=True)[0].astype(np.int32)
+        ).fit()
         assert _kernel_signatures() == before
         if xx.dtype == np.float64 and oo.dtype == np.float64:
             np.testing.assert_allclose(dense.params, base[0].params, rtol=1e-12)
@@ -107,8 +111,10 @@ def test_other_dtypes_and_layouts_reuse_the_compiled_kernels(month_panel):
 
 def test_compile_notice_only_when_compiling(tmp_path):
     """A fresh numba cache: one line on stderr; the same cache again (loaded, not compiled): none."""
-    code = ("import numpy as np; from famtrial.models import _clogit_kernel as k;"
-            "print(k.null_point(np.array([[0.5, 1.0, 2.0]]), np.array([0, 1, 0]), np.array([0]), np.array([3]))[2])")
+    code = (
+        "import numpy as np; from famtrial.models import _clogit_kernel as k;"
+        "print(k.null_point(np.array([[0.5, 1.0, 2.0]]), np.array([0, 1, 0]), np.array([0]), np.array([3]))[2])"
+    )
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
     first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)

@@ -115,13 +115,25 @@ def test_level_names_base_and_levels_without_information():
     x = rng.normal(size=G * T)
     y = (rng.random(G * T) < 0.4).astype(int)
     # an extra month 2017-05 held only by two parents with all-zero outcomes
-    extra = pd.DataFrame({"g": [900, 900, 901, 901], "month": pd.to_datetime(["2017-04-01", "2017-05-01"] * 2),
-                          "x": [0.1, 0.2, 0.3, 0.4], "y": 0})
+    extra = pd.DataFrame(
+        {
+            "g": [900, 900, 901, 901],
+            "month": pd.to_datetime(["2017-04-01", "2017-05-01"] * 2),
+            "x": [0.1, 0.2, 0.3, 0.4],
+            "y": 0,
+        }
+    )
     data = pd.concat([pd.DataFrame({"g": g, "month": month, "x": x, "y": y}), extra]).iloc[::-1]
     res = conditional_logit(data, "y", ["x"], "g", time_effects="month")
     assert res.model.time_base == "2016-11"
-    assert list(res.params.index) == ["x", "month[2016-12]", "month[2017-01]", "month[2017-02]", "month[2017-03]",
-                                      "month[2017-04]"]
+    assert list(res.params.index) == [
+        "x",
+        "month[2016-12]",
+        "month[2017-01]",
+        "month[2017-02]",
+        "month[2017-03]",
+        "month[2017-04]",
+    ]
     assert [d.names for d in res.dropped if d.kind == "variable"] == [("month[2017-05]",)]
     periods = data.assign(month=data["month"].dt.to_period("M"))
     again = conditional_logit(periods, "y", ["x"], "g", time_effects="month")
@@ -160,5 +172,6 @@ def test_reference_script_reproduces_stored_values(tmp_path):
     for name in ("data.csv", "month_results.csv", "trend_results.csv"):
         new = pd.read_csv(reference / "clogit_month" / name)
         old = pd.read_csv(REF / name)
-        pd.testing.assert_frame_equal(new.drop(columns="software", errors="ignore"),
-                                      old.drop(columns="software", errors="ignore"), rtol=1e-9)
+        pd.testing.assert_frame_equal(
+            new.drop(columns="software", errors="ignore"), old.drop(columns="software", errors="ignore"), rtol=1e-9
+        )

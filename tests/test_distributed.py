@@ -18,9 +18,9 @@ import pytest
 dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
 
+from famtrial.errors import SeparationError
 from famtrial.models import distributed as fdist
 from famtrial.models.clogit import conditional_logit
-from famtrial.errors import SeparationError
 from famtrial.models.logit import logit
 
 RTOL, ATOL_LL = 1e-10, 1e-10
@@ -29,8 +29,9 @@ COVS = ["x1", "x2", "x3", "office_level", "x12"]
 
 @pytest.fixture(scope="module")
 def client():
-    cluster = distributed.LocalCluster(processes=True, n_workers=2, threads_per_worker=1, dashboard_address=None,
-                                       worker_dashboard_address=None)
+    cluster = distributed.LocalCluster(
+        processes=True, n_workers=2, threads_per_worker=1, dashboard_address=None, worker_dashboard_address=None
+    )
     with distributed.Client(cluster) as c:
         yield c
     cluster.close()
@@ -54,8 +55,19 @@ def make_panel(seed: int = 1, parents: int = 700, months: int = 10) -> pd.DataFr
     y[parent < 100] = 0
     dummy = (rng.random(len(parent)) < 0.05).astype(float)
     y[dummy == 1] = 0
-    return pd.DataFrame({"parent": parent, "office": office, "y": y, "x1": x1, "x2": x2, "x3": x3,
-                         "office_level": office.astype(float), "x12": x1 + x2, "dummy": dummy})
+    return pd.DataFrame(
+        {
+            "parent": parent,
+            "office": office,
+            "y": y,
+            "x1": x1,
+            "x2": x2,
+            "x3": x3,
+            "office_level": office.astype(float),
+            "x12": x1 + x2,
+            "dummy": dummy,
+        }
+    )
 
 
 def aligned(frame: pd.DataFrame, n: int) -> dd.DataFrame:
@@ -103,8 +115,9 @@ def test_clogit_equals_in_memory(client, panel, n_parts):
 def test_clogit_other_covariances(client, panel, cov):
     ddf = aligned(panel, 3)
     kwargs = {"robust": cov == "robust"}
-    assert_same_fit(conditional_logit(ddf, "y", COVS, "parent", **kwargs),
-                    conditional_logit(panel, "y", COVS, "parent", **kwargs))
+    assert_same_fit(
+        conditional_logit(ddf, "y", COVS, "parent", **kwargs), conditional_logit(panel, "y", COVS, "parent", **kwargs)
+    )
 
 
 def test_clogit_offset_and_statsmodels_factor(client, panel):
@@ -163,7 +176,9 @@ def test_validation_errors_equal_in_memory(client, panel):
     assert _both("3 of 7,000 rows have other values", _same_error(logit, bad, 3, "y", COVS))
     bad = panel.copy()
     bad.loc[bad["parent"].isin([150, 600]) & (bad.index % 2 == 0), "office"] = 99  # two parents in two offices
-    assert _both("2 groups span several clusters", _same_error(conditional_logit, bad, 3, "y", COVS, "parent", "office"))
+    assert _both(
+        "2 groups span several clusters", _same_error(conditional_logit, bad, 3, "y", COVS, "parent", "office")
+    )
     bad = panel.assign(office=panel["office"].astype(float))
     bad.loc[[7, 4000], "office"] = np.nan
     assert _both("2 missing", _same_error(conditional_logit, bad, 3, "y", COVS, "parent", "office"))
@@ -189,8 +204,10 @@ def test_logit_equals_in_memory(client, panel, n_parts):
 def test_logit_offset_and_errors(client, panel):
     frame = panel.loc[panel.index % 10 == 4].assign(off=lambda d: 0.2 * d["x3"])
     ddf = aligned(frame, 3)
-    assert_same_fit(logit(ddf, "y", ["x1", "x2"], "office", offset="off", adjustment="statsmodels"),
-                    logit(frame, "y", ["x1", "x2"], "office", offset="off", adjustment="statsmodels"))
+    assert_same_fit(
+        logit(ddf, "y", ["x1", "x2"], "office", offset="off", adjustment="statsmodels"),
+        logit(frame, "y", ["x1", "x2"], "office", offset="off", adjustment="statsmodels"),
+    )
     with pytest.raises(ValueError, match="fixed_effects='office' is not supported on a Dask DataFrame"):
         logit(ddf, "y", ["x1"], fixed_effects="office")
     separated = frame.assign(z=np.where(frame["y"] == 1, 1.0, -1.0) * (1 + frame["x1"].abs()))
@@ -210,8 +227,9 @@ def test_read_parquet_projects_columns_and_keeps_files_whole(client, panel, tmp_
     # filters (one month's cross-section, here a slice of parents) read only the matching rows
     part = fdist.read_parquet(str(tmp_path / "*.parquet"), ["y", "x1", "x2", "office"], filters=[("parent", "<", 400)])
     assert len(part) == 4000
-    assert_same_fit(logit(part, "y", ["x1", "x2"], "office"),
-                    logit(panel.loc[panel["parent"] < 400], "y", ["x1", "x2"], "office"))
+    assert_same_fit(
+        logit(part, "y", ["x1", "x2"], "office"), logit(panel.loc[panel["parent"] < 400], "y", ["x1", "x2"], "office")
+    )
 
 
 def test_without_a_client_and_without_dask(monkeypatch, panel):
@@ -226,10 +244,9 @@ def test_randomization_on_the_cluster_scatters_once_and_matches_serial(client):
     """Re-draws on the LocalCluster equal the serial ones; the design is scattered once (one
     broadcast future), the tasks carry only seeds, and each task's numba runs one thread."""
     from conftest import make_panel_frame
-
+    from famtrial.data.panel import load_panel
     from famtrial.inference import _parallel
     from famtrial.trial.few_cluster import randomization_test
-    from famtrial.data.panel import load_panel
 
     panel = load_panel(make_panel_frame(seed=5))
     serial = randomization_test(panel, "activation", n_perm=8, seed=4, n_jobs=1, progress=False)
@@ -275,24 +292,36 @@ def test_clogit_time_effects_equal_in_memory(client, panel, n_parts, cov):
 
 
 @pytest.mark.parametrize("n_parts", [1, 3, 7])
-@pytest.mark.parametrize("weight_type, cov", [("fweight", "cluster"), ("fweight", "robust"), ("fweight", "nonrobust"),
-                                              ("pweight", "cluster"), ("pweight", None)])
+@pytest.mark.parametrize(
+    "weight_type, cov",
+    [
+        ("fweight", "cluster"),
+        ("fweight", "robust"),
+        ("fweight", "nonrobust"),
+        ("pweight", "cluster"),
+        ("pweight", None),
+    ],
+)
 def test_clogit_group_weights_equal_in_memory(client, panel, n_parts, weight_type, cov):
     frame = with_month_and_weights(panel)
     kwargs = {"cluster": "office"} if cov == "cluster" else {"robust": cov == "robust"}
     want = conditional_logit(frame, "y", COVS, "parent", weights="w", weight_type=weight_type, **kwargs)
-    got = conditional_logit(aligned(frame, n_parts), "y", COVS, "parent", weights="w", weight_type=weight_type,
-                            **kwargs)
+    got = conditional_logit(
+        aligned(frame, n_parts), "y", COVS, "parent", weights="w", weight_type=weight_type, **kwargs
+    )
     assert_same_fit(got, want)
     assert got.info[:-1] == want.info
 
 
 def test_clogit_weight_errors_as_in_memory(client, panel):
     frame = with_month_and_weights(panel)
-    cases = [frame.assign(w=np.where(frame["parent"].isin([150, 420, 421]) & (frame.index % 10 == 3), 5.0,
-                                     frame["w"])),  # varies within three parents, in two partitions
-             frame.assign(w=np.where(frame.index.isin([7, 2005, 6001]), 0.0, frame["w"])),
-             frame.assign(w=np.where(frame.index.isin([2005, 6001]), 1.5, frame["w"]))]
+    cases = [
+        frame.assign(
+            w=np.where(frame["parent"].isin([150, 420, 421]) & (frame.index % 10 == 3), 5.0, frame["w"])
+        ),  # varies within three parents, in two partitions
+        frame.assign(w=np.where(frame.index.isin([7, 2005, 6001]), 0.0, frame["w"])),
+        frame.assign(w=np.where(frame.index.isin([2005, 6001]), 1.5, frame["w"])),
+    ]
     for bad in cases:
         with pytest.raises(ValueError) as want:
             conditional_logit(bad, "y", COVS, "parent", weights="w")

@@ -22,8 +22,11 @@ from conftest import renamed_replica  # noqa: E402
 
 ROOT = Path(__file__).parents[1]
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
-DOCS = [p for p in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-        if BLOCK.search(p.read_text(encoding="utf-8")) and p.name != "ecosystem.md"]
+DOCS = [
+    p
+    for p in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    if BLOCK.search(p.read_text(encoding="utf-8")) and p.name != "ecosystem.md"
+]
 
 
 @pytest.fixture(scope="module")

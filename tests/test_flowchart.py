@@ -15,12 +15,26 @@ from famtrial.trial.sample import FlowCounts  # noqa: E402
 
 # The paper's flow (Figure 1 / Table 2): families and parents by arm and office status.
 PAPER_FLOW = FlowCounts(
-    offices=29, offices_included=14, offices_excluded=15, families_listed=2608, parents_listed=3691,
-    families_offered=1429, parents_offered=2063, families_ordinary=1179, parents_ordinary=1628,
-    families_excluded_offered=739, parents_excluded_offered=1099, families_excluded_ordinary=55,
-    parents_excluded_ordinary=55, families_analysed_offered=690, parents_analysed_offered=964,
-    families_analysed_ordinary=1124, parents_analysed_ordinary=1573,
-    offered_label="Offered a family coordinator", control_label="Ordinary follow-up")
+    offices=29,
+    offices_included=14,
+    offices_excluded=15,
+    families_listed=2608,
+    parents_listed=3691,
+    families_offered=1429,
+    parents_offered=2063,
+    families_ordinary=1179,
+    parents_ordinary=1628,
+    families_excluded_offered=739,
+    parents_excluded_offered=1099,
+    families_excluded_ordinary=55,
+    parents_excluded_ordinary=55,
+    families_analysed_offered=690,
+    parents_analysed_offered=964,
+    families_analysed_ordinary=1124,
+    parents_analysed_ordinary=1573,
+    offered_label="Offered a family coordinator",
+    control_label="Ordinary follow-up",
+)
 
 
 @pytest.fixture
@@ -43,16 +57,19 @@ def test_every_count_is_drawn(figure):
     assert "Excluded: in 15 offices\nwith too few controls\n55 families\n55 parents" in texts
     assert "Analysed (14 offices)\n690 families\n964 parents" in texts
     assert "Analysed (14 offices)\n1,124 families\n1,573 parents" in texts
-    assert ("An office is excluded when fewer than 1/3 of its listed families are in the control arm (ordinary "
-            "follow-up)." in texts)
+    assert (
+        "An office is excluded when fewer than 1/3 of its listed families are in the control arm (ordinary "
+        "follow-up)." in texts
+    )
     assert figure.axes[0].get_title(loc="left") == "Figure 1. Participant flow"
     assert len(figure.axes[0].patches) == 7  # listed, 2 arms, 2 excluded, 2 analysed
 
 
 def test_rule_text_follows_the_flow():
     flow = FlowCounts(**{**PAPER_FLOW.__dict__, "unit": "parent", "threshold": 0.25, "offices_excluded": 1})
-    assert flow.rule == ("an office is excluded when fewer than 1/4 of its listed parents are in the control arm "
-                         "(ordinary follow-up)")
+    assert flow.rule == (
+        "an office is excluded when fewer than 1/4 of its listed parents are in the control arm (ordinary follow-up)"
+    )
     fig = plot_flow(flow)
     joined = "\n".join(_texts(fig))
     assert "fewer than 1/4 of its listed parents" in joined and "Excluded: in 1 office\n" in joined
@@ -70,18 +87,20 @@ def test_text_fits_inside_boxes_and_nothing_overlaps(figure):
     assert len(texts) == 9 and len(arrows) == 8
     fig_box = figure.bbox
     for gid, extent in texts:
-        assert fig_box.x0 <= extent.x0 and extent.x1 <= fig_box.x1 and fig_box.y0 <= extent.y0 <= extent.y1 <= fig_box.y1
+        assert (
+            fig_box.x0 <= extent.x0 and extent.x1 <= fig_box.x1 and fig_box.y0 <= extent.y0 <= extent.y1 <= fig_box.y1
+        )
         if gid is not None:
             box = boxes[gid]
             assert box.x0 + 2 < extent.x0 and extent.x1 < box.x1 - 2, gid
             assert box.y0 + 2 < extent.y0 and extent.y1 < box.y1 - 2, gid
     for i, (_, a) in enumerate(texts):
-        for _, b in texts[i + 1:]:
+        for _, b in texts[i + 1 :]:
             assert not a.overlaps(b)
         assert not any(a.overlaps(arrow) for arrow in arrows)
     names = list(boxes)
     for i, a in enumerate(names):
-        for b in names[i + 1:]:
+        for b in names[i + 1 :]:
             assert not boxes[a].overlaps(boxes[b]), (a, b)
 
 
@@ -117,8 +136,16 @@ def test_draws_into_a_given_axes():
 
 
 def test_the_trial_s_own_words():
-    flow = FlowCounts(**{**PAPER_FLOW.__dict__, "units": ("person", "household", "site"), "offered_label": "Coached",
-                         "control_label": "Control", "offices_excluded": 1, "families_excluded_ordinary": 1})
+    flow = FlowCounts(
+        **{
+            **PAPER_FLOW.__dict__,
+            "units": ("person", "household", "site"),
+            "offered_label": "Coached",
+            "control_label": "Control",
+            "offices_excluded": 1,
+            "families_excluded_ordinary": 1,
+        }
+    )
     fig = plot_flow(flow, title="Flow")
     joined = "\n".join(_texts(fig))
     assert "Households listed (29 sites)" in joined and "Coached\n1,429 households\n2,063 persons" in joined

@@ -31,8 +31,10 @@ def _same(a, b):
 
 @pytest.mark.parametrize("vcov, cluster", [(None, None), ({"CRV1": "cl"}, "cl")])
 def test_logit_formula_equals_column_api_exactly(data, vcov, cluster):
-    _same(logit("y ~ arm + rwc + base_y + age", data, vcov=vcov),
-          logit_columns(data, "y", ["arm", "rwc", "base_y", "age"], cluster=cluster))
+    _same(
+        logit("y ~ arm + rwc + base_y + age", data, vcov=vcov),
+        logit_columns(data, "y", ["arm", "rwc", "base_y", "age"], cluster=cluster),
+    )
 
 
 def test_logit_categorical_equals_hand_dummies(data):
@@ -43,8 +45,10 @@ def test_logit_categorical_equals_hand_dummies(data):
 
 
 def test_clogit_formula_equals_column_api_exactly(panel):
-    _same(clogit("y ~ x1 + x2 + x3 | g", panel, vcov={"CRV1": "cl"}),
-          conditional_logit(panel, "y", ["x1", "x2", "x3"], "g", cluster="cl"))
+    _same(
+        clogit("y ~ x1 + x2 + x3 | g", panel, vcov={"CRV1": "cl"}),
+        conditional_logit(panel, "y", ["x1", "x2", "x3"], "g", cluster="cl"),
+    )
 
 
 def _close(a, b, rtol=1e-10):
@@ -74,14 +78,19 @@ def test_clogit_month_effects_take_the_categorical_path(panel):
     assert fit.fixed_effects == "g" and fit.design.time_var == "month"
     # post-estimation on the categorical path equals the dense fit's
     for vcov in ("iid", "hetero", {"CRV1": "cl"}):
-        np.testing.assert_allclose(fit.vcov(vcov).cov_params(), dense.vcov(vcov if not isinstance(vcov, dict) else
-                                   {"CRV1": hand["cl"]}).cov_params(), rtol=1e-10, atol=1e-14)
+        np.testing.assert_allclose(
+            fit.vcov(vcov).cov_params(),
+            dense.vcov(vcov if not isinstance(vcov, dict) else {"CRV1": hand["cl"]}).cov_params(),
+            rtol=1e-10,
+            atol=1e-14,
+        )
     hyp = f"{effects[0]} = {effects[1]}"
     assert fit.wald_test(hyp).statistic == pytest.approx(dense.wald_test(hyp).statistic, rel=1e-9)
     for which in ("linear", "prob"):
         np.testing.assert_allclose(fit.predict(which=which), dense.predict(which=which), rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(fit.predict(panel, which="linear"), dense.predict(hand, which="linear"), rtol=1e-9,
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        fit.predict(panel, which="linear"), dense.predict(hand, which="linear"), rtol=1e-9, atol=1e-12
+    )
     on_new = fit.predict(panel)  # conditional probabilities on the data given again: the estimation rows' values
     np.testing.assert_allclose(on_new[fit.predict().index], fit.predict(), rtol=1e-9, atol=1e-12)
     tidy = fit.tidy()
@@ -108,8 +117,10 @@ def test_clogit_month_effects_fall_back_to_dense_dummies(panel):
     # interacted: formulaic's dummies
     kept = clogit("y ~ x1 + x3 + C(month):x1 | g", panel)
     assert kept.design.time_var is None and kept.model._time_col is None
-    assert clogit("y ~ x1 + x3 + C(month) + x1:month | g", panel.assign(month=panel["month"].dt.month)
-                  ).model._time_col is None
+    assert (
+        clogit("y ~ x1 + x3 + C(month) + x1:month | g", panel.assign(month=panel["month"].dt.month)).model._time_col
+        is None
+    )
     # two C() terms: both dense, equal to hand-made dummies
     two = clogit("y ~ x1 + x3 + C(month) + C(x2) | g", panel, vcov={"CRV1": "cl"})
     assert two.design.time_var is None and two.model._time_col is None
@@ -162,11 +173,14 @@ def test_weights_and_clusters_as_arrays(data):
     assert a.cluster_name == "cl"
 
 
-@pytest.mark.parametrize("formula, match", [
-    ("y ~ arm + nope", "nope"),
-    ("y ~ arm | cl", "belongs to clogit"),
-    ("y arm", "exactly one '~'"),
-])
+@pytest.mark.parametrize(
+    "formula, match",
+    [
+        ("y ~ arm + nope", "nope"),
+        ("y ~ arm | cl", "belongs to clogit"),
+        ("y arm", "exactly one '~'"),
+    ],
+)
 def test_formula_errors(data, formula, match):
     with pytest.raises(FormulaError, match=match):
         logit(formula, data)
@@ -213,5 +227,4 @@ def test_vcov_hetero_in_memory_is_statas_robust_se():
     ref = sm.Logit(df["y"], sm.add_constant(df["x"])).fit(disp=0, cov_type="HC0")
     np.testing.assert_allclose(fit.bse.to_numpy(), ref.bse.to_numpy() * np.sqrt(n / (n - 1)), rtol=1e-6)
     robust = conditional_logit(df, "y", ["x"], "g", robust=True)
-    np.testing.assert_allclose(clogit("y ~ x | g", df, vcov="hetero").bse.to_numpy(), robust.bse.to_numpy(),
-                               rtol=1e-12)
+    np.testing.assert_allclose(clogit("y ~ x | g", df, vcov="hetero").bse.to_numpy(), robust.bse.to_numpy(), rtol=1e-12)

@@ -43,10 +43,20 @@ def make_frame(seed: int = 7, parents: int = 420, months: int = 9) -> pd.DataFra
     eta = alpha + 0.6 * x1 + 0.4 * (g == "b") - 0.3 * (g == "d") + 0.1 * np.tile(np.arange(months), parents)
     y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(np.int64)
     y[parent < 60] = 1  # uninformative parents: the first of 7 partitions holds no informative one
-    frame = pd.DataFrame({"parent_id": parent, "office": office, "y": y, "x1": x1, "z": rng.gamma(2.0, size=n),
-                          "g": g, "month": month, "office_level": office.astype(float),
-                          "w": rng.integers(1, 4, parents)[parent].astype(float),
-                          "off": 0.1 * rng.normal(size=n)})
+    frame = pd.DataFrame(
+        {
+            "parent_id": parent,
+            "office": office,
+            "y": y,
+            "x1": x1,
+            "z": rng.gamma(2.0, size=n),
+            "g": g,
+            "month": month,
+            "office_level": office.astype(float),
+            "w": rng.integers(1, 4, parents)[parent].astype(float),
+            "off": 0.1 * rng.normal(size=n),
+        }
+    )
     frame.loc[[3, 50, 700], "x1"] = np.nan
     frame.loc[[11, 900], "g"] = None
     frame.loc[(frame.parent_id >= 120) & (frame.parent_id < 180), "z"] = np.nan  # the third of 7 partitions
@@ -102,27 +112,33 @@ def test_clogit_time_effects_take_the_categorical_path(dask_client, frame):
     np.testing.assert_allclose(got.predict(rows, which="linear"), expected.predict(rows, which="linear"), rtol=RTOL)
 
 
-@pytest.mark.parametrize("formula,kwargs", [
-    ("y ~ x1 + C(g) + C(office)", {"vcov": {"CRV1": "office"}}),
-    ("y ~ x1 + np.log(z) + I(x1**2) + x1:C(g)", {"offset": "off"}),
-])
+@pytest.mark.parametrize(
+    "formula,kwargs",
+    [
+        ("y ~ x1 + C(g) + C(office)", {"vcov": {"CRV1": "office"}}),
+        ("y ~ x1 + np.log(z) + I(x1**2) + x1:C(g)", {"offset": "off"}),
+    ],
+)
 def test_logit_equals_in_memory(dask_client, frame, formula, kwargs):
     expected = famtrial.logit(formula, frame, **kwargs)
     for n in PARTITIONS:
         assert_same(famtrial.logit(formula, partitioned(frame, n), **kwargs), expected)
 
 
-@pytest.mark.parametrize("call,formula,kwargs,match", [
-    ("clogit", "y ~ center(x1) + C(month) | parent_id", {}, r"\['center\(x1\)'\].*learnt from the data"),
-    ("logit", "y ~ scale(x1)", {}, r"\['scale\(x1\)'\]"),
-    ("logit", "y ~ x1 + lag(z)", {}, r"\['lag\(z\)'\] read neighbouring rows"),
-    ("clogit", "y ~ x1 + C(x1 > 0) | parent_id", {}, r"categorical term 'C\(x1 > 0\)'"),
-    ("clogit", "y ~ x1 | parent_id", {"weights": np.ones(3780)}, r"weights must be a column name.*ndarray"),
-    ("clogit", "y ~ x1 | parent_id", {"vcov": {"CRV1": np.zeros(3780)}}, r"cluster.*must be a column name"),
-    ("logit", "y ~ x1", {"weights": "w"}, r"weights= is not supported by logit on a Dask"),
-    ("logit", "y ~ x1", {"vcov": "hetero"}, r"vcov='hetero' is not supported by logit on a Dask"),
-    ("logit", "y ~ 0 + x1", {}, r"no intercept"),
-])
+@pytest.mark.parametrize(
+    "call,formula,kwargs,match",
+    [
+        ("clogit", "y ~ center(x1) + C(month) | parent_id", {}, r"\['center\(x1\)'\].*learnt from the data"),
+        ("logit", "y ~ scale(x1)", {}, r"\['scale\(x1\)'\]"),
+        ("logit", "y ~ x1 + lag(z)", {}, r"\['lag\(z\)'\] read neighbouring rows"),
+        ("clogit", "y ~ x1 + C(x1 > 0) | parent_id", {}, r"categorical term 'C\(x1 > 0\)'"),
+        ("clogit", "y ~ x1 | parent_id", {"weights": np.ones(3780)}, r"weights must be a column name.*ndarray"),
+        ("clogit", "y ~ x1 | parent_id", {"vcov": {"CRV1": np.zeros(3780)}}, r"cluster.*must be a column name"),
+        ("logit", "y ~ x1", {"weights": "w"}, r"weights= is not supported by logit on a Dask"),
+        ("logit", "y ~ x1", {"vcov": "hetero"}, r"vcov='hetero' is not supported by logit on a Dask"),
+        ("logit", "y ~ 0 + x1", {}, r"no intercept"),
+    ],
+)
 def test_unsupported_raise_naming_the_option(dask_client, frame, call, formula, kwargs, match):
     with pytest.raises(DaskFormulaError, match=match):
         getattr(famtrial, call)(formula, partitioned(frame, 3), **kwargs)
@@ -130,8 +146,7 @@ def test_unsupported_raise_naming_the_option(dask_client, frame, call, formula, 
 
 def test_errors_as_in_memory(dask_client, frame):
     """Missing columns and a design formulaic cannot build: the in-memory messages."""
-    for formula, kwargs in [("y ~ x1 | parent_id", {"vcov": {"CRV1": "region"}}),
-                            ("y ~ x1 + C(g) | nosuch", {})]:
+    for formula, kwargs in [("y ~ x1 | parent_id", {"vcov": {"CRV1": "region"}}), ("y ~ x1 + C(g) | nosuch", {})]:
         with pytest.raises(FormulaError) as mem:
             famtrial.clogit(formula, frame, **kwargs)
         with pytest.raises(FormulaError) as dsk:
@@ -172,23 +187,27 @@ def test_clogit_hetero_equals_the_robust_column_fit(dask_client, frame):
     """``vcov="hetero"`` (robust, clustered on the group; Stata ``vce(robust)``) against the
     in-memory column API with ``robust=True`` on the complete rows, with month effects."""
     complete = frame.dropna(subset=["x1", "z"])
-    expected = famtrial.conditional_logit(complete, "y", ["x1", "z"], group="parent_id", robust=True,
-                                          time_effects="month")
+    expected = famtrial.conditional_logit(
+        complete, "y", ["x1", "z"], group="parent_id", robust=True, time_effects="month"
+    )
     for n in PARTITIONS:
         got = famtrial.clogit("y ~ x1 + z + C(month) | parent_id", partitioned(frame, n), vcov="hetero")
         assert got.cov_type == expected.cov_type and got.n_clusters == expected.n_clusters
         np.testing.assert_allclose(got.params.to_numpy(), expected.params.to_numpy(), rtol=RTOL)
         np.testing.assert_allclose(got.bse.to_numpy(), expected.bse.to_numpy(), rtol=RTOL)
         assert abs(got.llf - expected.llf) < ATOL_LL and got.nobs == expected.nobs
-        assert got.dropped[0] == DropRecord("rows", int(len(frame) - len(complete)), "missing values in x1 (3), z (540)")
+        assert got.dropped[0] == DropRecord(
+            "rows", int(len(frame) - len(complete)), "missing values in x1 (3), z (540)"
+        )
 
 
 def test_design_of_an_emptied_partition(dask_client, frame):
     """The partition whose rows all miss ``z`` gives an empty design with the others' columns and dtypes."""
     from famtrial.models import _formula_dask
 
-    design, outcome, regressors, *_ = _formula_dask._prepare("y ~ np.log(z) + C(g) | parent_id",
-                                                             partitioned(frame, 7), [], True, False)
+    design, outcome, regressors, *_ = _formula_dask._prepare(
+        "y ~ np.log(z) + C(g) | parent_id", partitioned(frame, 7), [], True, False
+    )
     pieces = [p.compute() for p in design.to_delayed()]
     assert [len(p) == 0 for p in pieces] == [False, False, True, False, False, False, False]
     assert all(list(p.columns) == list(pieces[0].columns) and (p.dtypes == pieces[0].dtypes).all() for p in pieces)

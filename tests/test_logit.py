@@ -32,8 +32,9 @@ def test_coefficients_and_model_se_match_r_glm(data):
     assert fit.llf == pytest.approx(res["loglik"].iloc[0], rel=1e-10)
 
 
-@pytest.mark.parametrize("adjustment, column", [("stata", "se_hc0"), ("statsmodels", "se_hc1"),
-                                                ("none", "se_hc0_nocadjust")])
+@pytest.mark.parametrize(
+    "adjustment, column", [("stata", "se_hc0"), ("statsmodels", "se_hc1"), ("none", "se_hc0_nocadjust")]
+)
 def test_cluster_se_all_conventions_match_r_vcovcl(data, adjustment, column):
     """Stata's G/(G-1) = vcovCL HC0; statsmodels' extra (N-1)/(N-K) = vcovCL HC1 (to 1e-5 relative)."""
     res = _ref("results.csv")
@@ -46,8 +47,11 @@ def test_cluster_factors_are_the_ones_r_verified(data):
     """mapping.csv: R's own check that vcovCL(HC0/HC1/cadjust=FALSE) = factor * B M B (to 1e-12)."""
     mapping = pd.read_csv(REF / "mapping.csv").set_index("vcovcl")
     assert (mapping["max_rel_diff"] < 1e-12).all()
-    for adjustment, row in (("stata", "HC0, cadjust=TRUE"), ("statsmodels", "HC1, cadjust=TRUE"),
-                            ("none", "HC0, cadjust=FALSE")):
+    for adjustment, row in (
+        ("stata", "HC0, cadjust=TRUE"),
+        ("statsmodels", "HC1, cadjust=TRUE"),
+        ("none", "HC0, cadjust=FALSE"),
+    ):
         fit = logit(data, "y", COVS, cluster="cl", adjustment=adjustment)
         assert fit.covariance.factor == pytest.approx(mapping.loc[row, "factor"], rel=1e-12)
 
@@ -64,8 +68,9 @@ def test_cluster_dummies_match_r_glm_with_factor(data, adjustment, column):
 def test_statsmodels_cluster_option_is_the_hc1_convention(data):
     import statsmodels.api as sm
 
-    sm_fit = sm.Logit(data["y"], sm.add_constant(data[COVS])).fit(disp=0, cov_type="cluster",
-                                                                   cov_kwds={"groups": data["cl"]})
+    sm_fit = sm.Logit(data["y"], sm.add_constant(data[COVS])).fit(
+        disp=0, cov_type="cluster", cov_kwds={"groups": data["cl"]}
+    )
     ours = logit(data, "y", COVS, cluster="cl", adjustment="statsmodels")
     np.testing.assert_allclose(ours.bse.to_numpy(), sm_fit.bse.to_numpy(), rtol=1e-6)
     assert ours.llnull == pytest.approx(sm_fit.llnull, rel=1e-8)
@@ -92,8 +97,9 @@ def test_score_and_hessian_against_finite_differences(data):
     eps = 1e-6
     num = np.array([(model.loglike(b + eps * e) - model.loglike(b - eps * e)) / (2 * eps) for e in np.eye(5)])
     np.testing.assert_allclose(grad, num, rtol=1e-5, atol=1e-4)
-    numh = np.array([(model.derivatives(b + eps * e)[1] - model.derivatives(b - eps * e)[1]) / (2 * eps)
-                     for e in np.eye(5)])
+    numh = np.array(
+        [(model.derivatives(b + eps * e)[1] - model.derivatives(b - eps * e)[1]) / (2 * eps) for e in np.eye(5)]
+    )
     np.testing.assert_allclose(hess, numh, rtol=1e-5, atol=1e-3)
     np.testing.assert_allclose(model.score_obs(b).sum(axis=0), grad, rtol=1e-12)
 
@@ -176,8 +182,17 @@ def test_constant_outcome_and_bad_input_give_clear_errors(data):
     with pytest.raises(ValueError, match=r"column 'age' has 3 missing or infinite values of 1,500"):
         logit(bad, "y", COVS)
     with pytest.raises(ValueError, match="the outcome must be 0/1; 1 of 1,500"):
-        logit(data.assign(y=data["y"].replace({0: 2}).where(data.index > 0, 0).where(data.index != 1, 2)
-                          .where(data.index < 2, data["y"])), "y", COVS)
+        logit(
+            data.assign(
+                y=data["y"]
+                .replace({0: 2})
+                .where(data.index > 0, 0)
+                .where(data.index != 1, 2)
+                .where(data.index < 2, data["y"])
+            ),
+            "y",
+            COVS,
+        )
 
 
 def test_options_are_validated(data):

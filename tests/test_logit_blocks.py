@@ -22,8 +22,9 @@ def _block(seed: int, n: int = 400):
     return y, x, rng.integers(0, 9, n)
 
 
-@pytest.mark.parametrize("adjustment, column", [("stata", "se_hc0"), ("statsmodels", "se_hc1"),
-                                                ("none", "se_hc0_nocadjust")])
+@pytest.mark.parametrize(
+    "adjustment, column", [("stata", "se_hc0"), ("statsmodels", "se_hc1"), ("none", "se_hc0_nocadjust")]
+)
 def test_a_block_matches_r_glm_and_vcovcl(adjustment, column):
     data = pd.read_csv(REF / "data.csv")
     res = pd.read_csv(REF / "results.csv").set_index("term")
@@ -47,28 +48,36 @@ def test_each_block_is_the_logit_fitted_alone(clustered, t_reference):
     fits = fit_logit_blocks(blocks, names, adjustment="statsmodels", t_reference=t_reference, outcome="y")
     for (y, x, cl), fit in zip(blocks, fits):
         model = Logit(y, x, names=["arm", "flag", "z"])
-        alone = model.fit("cluster", cl, adjustment="statsmodels", t_reference=t_reference) if clustered \
+        alone = (
+            model.fit("cluster", cl, adjustment="statsmodels", t_reference=t_reference)
+            if clustered
             else model.fit(t_reference=t_reference)
+        )
         np.testing.assert_allclose(fit.params, alone.params, rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(fit.covariance.matrix, alone.covariance.matrix, rtol=1e-10, atol=1e-14)
         assert fit.llf == pytest.approx(alone.llf, rel=1e-12) and fit.llnull == pytest.approx(alone.llnull, rel=1e-12)
         assert (fit.iterations, fit.nobs, fit.info, fit.dropped) == (alone.iterations, alone.nobs, alone.info, ())
         assert (fit.covariance.n_clusters, fit.covariance.factor, fit.covariance.df, fit.covariance.cov_type) == (
-            alone.covariance.n_clusters, alone.covariance.factor, alone.covariance.df, alone.covariance.cov_type)
+            alone.covariance.n_clusters,
+            alone.covariance.factor,
+            alone.covariance.df,
+            alone.covariance.cov_type,
+        )
         # the model is the one Logit builds: same attributes, same values
         assert vars(fit.model).keys() == vars(model).keys()
         for key, value in vars(model).items():
             other = vars(fit.model)[key]
             assert np.array_equal(other, value) if isinstance(value, np.ndarray) else other == value, key
-        np.testing.assert_allclose(fit.model.score_obs(fit.params.to_numpy()), model.score_obs(alone.params.to_numpy()),
-                                   atol=1e-12)
+        np.testing.assert_allclose(
+            fit.model.score_obs(fit.params.to_numpy()), model.score_obs(alone.params.to_numpy()), atol=1e-12
+        )
 
 
 def test_irregular_blocks_are_left_to_logit():
     y, x, cl = _block(6)
     constant = (np.zeros_like(y), x, cl)
-    perfect_one = (np.where(x[:, 1] == 1, 1.0, y), x, cl)     # flag == 1 predicts success
-    perfect_zero = (np.where(x[:, 0] == 0, 0.0, y), x, cl)    # arm == 0 predicts failure
+    perfect_one = (np.where(x[:, 1] == 1, 1.0, y), x, cl)  # flag == 1 predicts success
+    perfect_zero = (np.where(x[:, 0] == 0, 0.0, y), x, cl)  # arm == 0 predicts failure
     collinear = (y, np.column_stack([x[:, :2], x[:, 0] + x[:, 1]]), cl)
     separated = (y, np.column_stack([x[:, :2], y * 10 - 5 + x[:, 2] * 1e-3]), cl)  # z separates: no MLE
     missing_cluster = (y, x, np.where(np.arange(len(y)) == 3, np.nan, cl.astype(float)))

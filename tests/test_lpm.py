@@ -23,12 +23,23 @@ def test_matches_dummy_variable_ols(panel):
     res = trial_lpm(panel, "activation")
     d = panel.data
     post = (d["month"] >= pd.Period("2016-10", "M")).to_numpy()
-    x = pd.DataFrame({"coordinator_pooled": d["arm"].to_numpy() * post,
-                      **{c: d[c] for c in ("n_children", "married", "reduced_work_capacity")}}, dtype=float)
-    dummies = pd.concat([pd.get_dummies(d["parent_id"], prefix="p", dtype=float),
-                         pd.get_dummies(d["month"].astype(str), prefix="m", dtype=float).iloc[:, 1:]], axis=1)
+    x = pd.DataFrame(
+        {
+            "coordinator_pooled": d["arm"].to_numpy() * post,
+            **{c: d[c] for c in ("n_children", "married", "reduced_work_capacity")},
+        },
+        dtype=float,
+    )
+    dummies = pd.concat(
+        [
+            pd.get_dummies(d["parent_id"], prefix="p", dtype=float),
+            pd.get_dummies(d["month"].astype(str), prefix="m", dtype=float).iloc[:, 1:],
+        ],
+        axis=1,
+    )
     ols = sm.OLS(d["activation"].astype(float), pd.concat([x, dummies], axis=1)).fit(
-        cov_type="cluster", cov_kwds={"groups": d["office"].to_numpy(), "use_correction": False})
+        cov_type="cluster", cov_kwds={"groups": d["office"].to_numpy(), "use_correction": False}
+    )
     g = d["office"].nunique()
     terms = list(x.columns)
     assert res.params.to_numpy() == pytest.approx(ols.params[terms].to_numpy(), abs=1e-10)
@@ -44,10 +55,14 @@ def test_table_beside_clogit(panel):
     fits = {"model1": fe_model(panel, "activation"), "model2": fe_model(panel, "activation", split=True)}
     lins = {"model1": trial_lpm(panel, "activation"), "model2": trial_lpm(panel, "activation", split=True)}
     tab = lpm_table(fits, lins, terms=panel.plan.treatment_terms)
-    assert list(tab.frame.index) == [("model1", "coordinator_pooled"), ("model2", "coordinator_local"),
-                                     ("model2", "coordinator_holf")]
+    assert list(tab.frame.index) == [
+        ("model1", "coordinator_pooled"),
+        ("model2", "coordinator_local"),
+        ("model2", "coordinator_holf"),
+    ]
     assert tab.frame.loc[("model2", "coordinator_holf"), "pp"] == pytest.approx(
-        100 * lins["model2"].params["coordinator_holf"])
+        100 * lins["model2"].params["coordinator_holf"]
+    )
     assert "pp (LPM)" in tab.to_markdown()
 
 

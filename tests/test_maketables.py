@@ -41,8 +41,12 @@ def test_etable_renders_famtrial_beside_statsmodels(fits, tmp_path):
     table = maketables.ETable([ours, fe, theirs])
     tex = table.make(type="tex")
     html = table.make(type="html")
-    for value in (f"{ours.params['arm']:.3f}", f"({ours.bse['arm']:.3f})", f"{fe.params['x1']:.3f}",
-                  f"{theirs.params['arm']:.3f}"):
+    for value in (
+        f"{ours.params['arm']:.3f}",
+        f"({ours.bse['arm']:.3f})",
+        f"{fe.params['x1']:.3f}",
+        f"{theirs.params['arm']:.3f}",
+    ):
         assert value in tex
     assert "1,500" in tex and f"{fe.nobs:,}" in tex
     assert "Pseudo" in tex
@@ -54,8 +58,10 @@ def test_etable_renders_famtrial_beside_statsmodels(fits, tmp_path):
 
 
 def test_table_saves_docx(tmp_path):
-    frame = pd.DataFrame({("Model 1", "OR"): [1.25, 0.8], ("Model 1", "SE"): [0.1, 0.05],
-                          ("Model 2", "OR"): [1.3, 0.7]}, index=pd.Index(["treat", "married"], name="term"))
+    frame = pd.DataFrame(
+        {("Model 1", "OR"): [1.25, 0.8], ("Model 1", "SE"): [0.1, 0.05], ("Model 2", "OR"): [1.3, 0.7]},
+        index=pd.Index(["treat", "married"], name="term"),
+    )
     display = frame.map(lambda v: f"{v:.2f}")
     path = Table(frame, display, title="Table 5", notes="Cluster-robust SE.").save(tmp_path / "t.docx")
     document = docx.Document(str(path))

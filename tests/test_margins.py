@@ -35,8 +35,12 @@ def test_main_effects_model_matches_r(data, ref, api):
         fit = logit_columns(data, "y", ["arm", "rwc", "base_y", "age"], cluster="cl")
     disc = fit.margins(["arm", "rwc"], discrete=True)
     slope = fit.margins(["arm", "age"])
-    for frame, var, kind in [(disc, "arm", "discrete"), (disc, "rwc", "discrete"), (slope, "arm", "derivative"),
-                             (slope, "age", "derivative")]:
+    for frame, var, kind in [
+        (disc, "arm", "discrete"),
+        (disc, "rwc", "discrete"),
+        (slope, "arm", "derivative"),
+        (slope, "age", "derivative"),
+    ]:
         ame, se = _expected(ref, "main", var, kind)
         assert frame.loc[var, "ame"] == pytest.approx(ame, rel=1e-7)
         # R's Jacobian is a finite difference: agreement to ~1e-6
@@ -59,6 +63,7 @@ def test_t_reference_uses_t_g_minus_1(data):
     out = fit.margins("arm", discrete=True)
     assert "t" in out.columns
     from scipy import stats
+
     assert out.loc["arm", "p"] == pytest.approx(2 * stats.t(14).sf(abs(out.loc["arm", "t"])), rel=1e-12)
 
 

@@ -74,8 +74,11 @@ def test_string_outcome_names_the_outcome(frame, fit):
 
 @pytest.mark.parametrize("fit", FITTERS)
 def test_covariates_as_a_bare_string(frame, fit):
-    with pytest.raises(ModelTypeError, match=r"covariates must be a list of column names; got the string "
-                                             r"'n_children' — write covariates=\['n_children'\]"):
+    with pytest.raises(
+        ModelTypeError,
+        match=r"covariates must be a list of column names; got the string "
+        r"'n_children' — write covariates=\['n_children'\]",
+    ):
         fit(frame, "n_children")
 
 
@@ -92,8 +95,11 @@ def test_covariates_of_the_wrong_kind(frame, fit):
 @pytest.mark.parametrize("fit", FITTERS)
 def test_a_panel_where_a_dataframe_is_expected(frame, fit):
     panel = famtrial.load_panel(frame)
-    with pytest.raises(ModelTypeError, match=r"data must be a pandas DataFrame; got a Panel \(a panel\): pass "
-                                             r"its \.data"):
+    with pytest.raises(
+        ModelTypeError,
+        match=r"data must be a pandas DataFrame; got a Panel \(a panel\): pass "
+        r"its \.data",
+    ):
         fit(panel)
     with pytest.raises(ModelTypeError, match="data must be a pandas DataFrame; got dict"):
         fit({"activation": [0, 1]})
@@ -104,15 +110,21 @@ def test_a_panel_where_a_dataframe_is_expected(frame, fit):
 def test_non_finite_values_are_counted_and_the_column_named(frame, fit, bad, counted):
     data = frame.astype({"n_children": float})
     data.loc[3, "n_children"] = bad
-    with pytest.raises(ModelInputError, match=rf"column 'n_children' has 1 missing or infinite values of "
-                                              rf"{len(data):,} \({counted}\)"):
+    with pytest.raises(
+        ModelInputError,
+        match=rf"column 'n_children' has 1 missing or infinite values of "
+        rf"{len(data):,} \({counted}\)",
+    ):
         fit(data)
 
 
 @pytest.mark.parametrize("fit", FITTERS)
 def test_missing_columns_are_named_with_their_argument_and_close_matches(frame, fit):
-    with pytest.raises(ModelInputError, match=r"covariates column 'n_child' \(did you mean 'n_children'\?\) is not "
-                                              r"in the data \(1 missing\)"):
+    with pytest.raises(
+        ModelInputError,
+        match=r"covariates column 'n_child' \(did you mean 'n_children'\?\) is not "
+        r"in the data \(1 missing\)",
+    ):
         fit(frame, ["reduced_work_capacity", "n_child"])
     with pytest.raises(ModelInputError, match=r"cluster column 'ofice' \(did you mean 'office'\?\) is not in the data"):
         fit(frame, cluster="ofice")

@@ -29,19 +29,34 @@ def path_panel(seed, path, n_families=1200, offices=12, months=None, share=None,
     p_arm = np.full(offices, 0.4) if share is None else np.asarray(share)
     arm = (rng.random(n_families) < p_arm[office - 1]).astype(int)
     period = pd.period_range("2016-10", periods=months, freq="M")
-    shift = np.linspace(-office_sd * 2, office_sd * 2, offices)[office - 1] if share is not None else \
-        rng.normal(0, office_sd, offices)[office - 1]
+    shift = (
+        np.linspace(-office_sd * 2, office_sd * 2, offices)[office - 1]
+        if share is not None
+        else rng.normal(0, office_sd, offices)[office - 1]
+    )
     a = rng.normal(-1.5, 1.0, n_families)
     rwc = (rng.random(n_families) < 0.3).astype(int)
     eta = a[:, None] + shift[:, None] + 0.5 * rwc[:, None] + arm[:, None] * np.asarray(path)[None, :months]
     y = (rng.random((n_families, months)) < 1 / (1 + np.exp(-eta))).astype(int)
     emp = (rng.random((n_families, months)) < 0.3).astype(int)
-    return pd.DataFrame({
-        "parent_id": np.repeat(fam, months), "family_id": np.repeat(fam, months), "office": np.repeat(office, months),
-        "month": np.tile(period.astype(str), n_families), "arm": np.repeat(arm, months),
-        "model": np.repeat(np.where(arm == 1, "local", "ordinary"), months), "activation": y.ravel(),
-        "employed": emp.ravel(), "married": 0, "n_children": 1, "reduced_work_capacity": np.repeat(rwc, months),
-        "female": 1, "year_of_birth": 1980, "immigrant": 0})
+    return pd.DataFrame(
+        {
+            "parent_id": np.repeat(fam, months),
+            "family_id": np.repeat(fam, months),
+            "office": np.repeat(office, months),
+            "month": np.tile(period.astype(str), n_families),
+            "arm": np.repeat(arm, months),
+            "model": np.repeat(np.where(arm == 1, "local", "ordinary"), months),
+            "activation": y.ravel(),
+            "employed": emp.ravel(),
+            "married": 0,
+            "n_children": 1,
+            "reduced_work_capacity": np.repeat(rwc, months),
+            "female": 1,
+            "year_of_birth": 1980,
+            "immigrant": 0,
+        }
+    )
 
 
 def _by_hand(panel, month, outcome, regs, **kw):
@@ -92,9 +107,15 @@ def test_the_series_tracks_a_known_path_on_the_synthetic_replica():
 
     path = {"2017-06": 1.2, "2017-07": 1.2, "2017-08": 1.2}
     # no effect outside the path: office effect heterogeneity and office trends off too
-    cfg = ReplicaConfig.load().with_outcome("activation", path=path, tau_local=0.0, tau_holf=0.0,
-                                            office_effect_sd_local=0.0, office_effect_sd_holf=0.0,
-                                            office_sd_trend=0.0)
+    cfg = ReplicaConfig.load().with_outcome(
+        "activation",
+        path=path,
+        tau_local=0.0,
+        tau_holf=0.0,
+        office_effect_sd_local=0.0,
+        office_effect_sd_holf=0.0,
+        office_sd_trend=0.0,
+    )
     panel = analysis_sample(load_panel(generate(cfg, seed=11))).panel
     eff = monthly_effects(panel, "activation", progress=False)
     f = eff.frame.set_index("month")
@@ -138,22 +159,43 @@ def test_numbers_table_and_summary(path_effects):
     assert "2017-01" in numbers["monthly.activation.significant_months"].split(",")
     assert numbers["monthly.activation.2017-02.or"] == pytest.approx(f.loc[4, "or"])
     assert set(numbers) == {"monthly.activation.significant_months"} | {
-        f"monthly.activation.{m}.{k}" for m in f["month"] for k in ("or", "ci_low", "ci_high")}
+        f"monthly.activation.{m}.{k}" for m in f["month"] for k in ("or", "ci_low", "ci_high")
+    }
     text = eff.summary()
     assert "0.40 would be significant by chance" in text and "Holm" in text and "sup-t band" in text
     table = eff.table
-    assert list(table.display.columns) == ["OR", "95% CI", "p", "p (Holm)", "p (BH)", "simultaneous 95% band",
-                                           "RD (pp)", "95% CI (pp)", "n", "offices"]
+    assert list(table.display.columns) == [
+        "OR",
+        "95% CI",
+        "p",
+        "p (Holm)",
+        "p (BH)",
+        "simultaneous 95% band",
+        "RD (pp)",
+        "95% CI (pp)",
+        "n",
+        "offices",
+    ]
     assert table.display.loc["2017-01", "OR"] == f"{f.loc[3, 'or']:.2f}"
 
 
 def test_employment_key_and_configurable_controls():
     panel = load_panel(path_panel(4, [0.0, 0.0, 0.0]))
-    eff = monthly_effects(panel, "employed", controls=("reduced_work_capacity",), band=False, progress=False,
-                          months=["2016-11", "2016-12"])
+    eff = monthly_effects(
+        panel,
+        "employed",
+        controls=("reduced_work_capacity",),
+        band=False,
+        progress=False,
+        months=["2016-11", "2016-12"],
+    )
     assert eff.controls == ("reduced_work_capacity", "employed")
-    assert set(eff.results[0].params.index) == {"Intercept", "arm", "reduced_work_capacity_baseline",
-                                                "employed_baseline"}
+    assert set(eff.results[0].params.index) == {
+        "Intercept",
+        "arm",
+        "reduced_work_capacity_baseline",
+        "employed_baseline",
+    }
     assert "monthly.employment.significant_months" in eff.to_numbers()
     later = monthly_effects(panel, "employed", baseline="2016-11", band=False, progress=False, months=["2016-12"])
     assert later.baseline == "2016-11" and later.frame.loc[0, "note"] == ""
@@ -209,8 +251,9 @@ def test_monthly_effects_shows_progress_on_stderr_unless_silenced(capsys):
     assert capsys.readouterr().err == ""
 
 
-@pytest.mark.parametrize("options", [{}, {"t_reference": True, "adjustment": "statsmodels"},
-                                     {"cluster": None, "band": False}])
+@pytest.mark.parametrize(
+    "options", [{}, {"t_reference": True, "adjustment": "statsmodels"}, {"cluster": None, "band": False}]
+)
 def test_months_fitted_together_equal_the_logit_of_each_month(options):
     """The regular months are fitted together (one batched Newton); every number equals the logit
     fitted on that month alone (to 1e-10), irregular months included: one with a constant outcome,
@@ -238,9 +281,16 @@ def test_months_fitted_together_equal_the_logit_of_each_month(options):
         np.testing.assert_allclose(fit.params, alone.params, rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(fit.bse, alone.bse, rtol=1e-10)
         ci = alone.conf_int().loc["arm"]
-        expected = [alone.params["arm"], alone.bse["arm"], alone.pvalues["arm"], np.exp(ci["lower"]), np.exp(ci["upper"])]
-        np.testing.assert_allclose(row[["coef", "se_coef", "p", "ci_low", "ci_high"]].to_numpy(float), expected,
-                                   rtol=1e-10)
+        expected = [
+            alone.params["arm"],
+            alone.bse["arm"],
+            alone.pvalues["arm"],
+            np.exp(ci["lower"]),
+            np.exp(ci["upper"]),
+        ]
+        np.testing.assert_allclose(
+            row[["coef", "se_coef", "p", "ci_low", "ci_high"]].to_numpy(float), expected, rtol=1e-10
+        )
         assert row["n"] == alone.nobs and fit.dropped == alone.dropped and fit.iterations == alone.iterations
         if eff.band_critical is not None:
             b = alone.params.to_numpy()
@@ -250,11 +300,24 @@ def test_months_fitted_together_equal_the_logit_of_each_month(options):
             ses.append(alone.bse["arm"])
             factors.append(alone.covariance.factor)
     if eff.band_critical is not None:  # the band from the months fitted alone
-        crit, _ = sup_t_critical(pd.concat(influence, axis=1).fillna(0.0).to_numpy(), np.array(ses),
-                                 factor=np.array(factors))
+        crit, _ = sup_t_critical(
+            pd.concat(influence, axis=1).fillna(0.0).to_numpy(), np.array(ses), factor=np.array(factors)
+        )
         assert eff.band_critical == pytest.approx(crit, rel=1e-10)
-    assert list(eff.frame.columns[:12]) == ["month", "coef", "se_coef", "or", "se", "ci_low", "ci_high", "z", "p",
-                                            "n", "n_offices", "note"]
+    assert list(eff.frame.columns[:12]) == [
+        "month",
+        "coef",
+        "se_coef",
+        "or",
+        "se",
+        "ci_low",
+        "ci_high",
+        "z",
+        "p",
+        "n",
+        "n_offices",
+        "note",
+    ]
 
 
 def test_risk_differences_beside_the_odds_ratios(path_effects):
@@ -289,6 +352,10 @@ def test_risk_differences_equal_each_months_margins(path_effects, t_reference):
     eff = monthly_effects(panel, "activation", band=False, t_reference=t_reference, progress=False)
     ok = eff.frame["coef"].notna().to_numpy()
     got = eff.frame.loc[ok, ["rd", "rd_se", "rd_ci_low", "rd_ci_high", "rd_p"]].to_numpy()
-    want = np.array([fit.margins("arm", discrete=True).loc["arm", ["ame", "se", "ci_low", "ci_high", "p"]]
-                     .to_numpy(dtype=float) for fit in eff.results])
+    want = np.array(
+        [
+            fit.margins("arm", discrete=True).loc["arm", ["ame", "se", "ci_low", "ci_high", "p"]].to_numpy(dtype=float)
+            for fit in eff.results
+        ]
+    )
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)

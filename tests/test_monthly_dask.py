@@ -41,8 +41,18 @@ def write_files(frame: pd.DataFrame, n: int, folder) -> None:
 
 def assert_same(got: MonthlyEffects, expected: MonthlyEffects) -> None:
     pd.testing.assert_frame_equal(got.frame, expected.frame, check_exact=False, rtol=TOL, atol=TOL)
-    for field in ("band_critical", "band_draws", "n_offices", "n_parents", "parents_without_baseline",
-                  "controls", "baseline", "cluster", "fixed_effects", "name"):
+    for field in (
+        "band_critical",
+        "band_draws",
+        "n_offices",
+        "n_parents",
+        "parents_without_baseline",
+        "controls",
+        "baseline",
+        "cluster",
+        "fixed_effects",
+        "name",
+    ):
         a, b = getattr(got, field), getattr(expected, field)
         assert (a == pytest.approx(b, rel=TOL, abs=TOL)) if isinstance(a, float) else a == b, field
     assert len(got.results) == len(expected.results)

@@ -38,8 +38,7 @@ def test_sup_t_critical_enumerates_every_sign_vector_for_small_g():
     rng = np.random.default_rng(4)
     influence, se = rng.normal(size=(4, 3)), np.array([1.0, 2.0, 0.5])
     crit, draws = sup_t_critical(influence, se, alpha=0.25)
-    stat = [np.abs(np.sqrt(4 / 3) * (np.array(w) @ influence) / se).max()
-            for w in itertools.product((1, -1), repeat=4)]
+    stat = [np.abs(np.sqrt(4 / 3) * (np.array(w) @ influence) / se).max() for w in itertools.product((1, -1), repeat=4)]
     assert draws == 8  # 2^(G-1): flipping every sign gives the same max |t|
     assert crit == pytest.approx(np.quantile(stat, 0.75))
     # a per-estimate factor scales each t* column
@@ -71,8 +70,9 @@ def test_sup_t_critical_between_pointwise_and_sidak_and_right_at_the_extremes():
     critr, _ = sup_t_critical(xr, ser, factor=1.0, n_boot=20_000, seed=5)
     assert crit1 + 0.1 < critr < crit - 0.05
     # seeded: reproducible
-    assert sup_t_critical(xr, ser, factor=1.0, n_boot=2_000, seed=9) == sup_t_critical(xr, ser, factor=1.0,
-                                                                                        n_boot=2_000, seed=9)
+    assert sup_t_critical(xr, ser, factor=1.0, n_boot=2_000, seed=9) == sup_t_critical(
+        xr, ser, factor=1.0, n_boot=2_000, seed=9
+    )
 
 
 def test_sup_t_input_is_validated():
@@ -92,13 +92,26 @@ def _null_panel(seed, n_families=600, offices=12, months=6):
     a = rng.normal(-1.0, 1.2, n_families) + rng.normal(0, 0.3, offices)[office - 1]
     y = (rng.random((n_families, months)) < 1 / (1 + np.exp(-a[:, None]))).astype(int)
     rwc = (rng.random(n_families) < 0.3).astype(int)
-    return load_panel(pd.DataFrame({
-        "parent_id": np.repeat(fam, months), "family_id": np.repeat(fam, months),
-        "office": np.repeat(office, months), "month": np.tile(period.astype(str), n_families),
-        "arm": np.repeat(arm, months), "model": np.repeat(np.where(arm == 1, "local", "ordinary"), months),
-        "activation": y.ravel(), "employed": (rng.random(n_families * months) < 0.3).astype(int),
-        "married": 0, "n_children": 1, "reduced_work_capacity": np.repeat(rwc, months), "female": 1,
-        "year_of_birth": 1980, "immigrant": 0}))
+    return load_panel(
+        pd.DataFrame(
+            {
+                "parent_id": np.repeat(fam, months),
+                "family_id": np.repeat(fam, months),
+                "office": np.repeat(office, months),
+                "month": np.tile(period.astype(str), n_families),
+                "arm": np.repeat(arm, months),
+                "model": np.repeat(np.where(arm == 1, "local", "ordinary"), months),
+                "activation": y.ravel(),
+                "employed": (rng.random(n_families * months) < 0.3).astype(int),
+                "married": 0,
+                "n_children": 1,
+                "reduced_work_capacity": np.repeat(rwc, months),
+                "female": 1,
+                "year_of_birth": 1980,
+                "immigrant": 0,
+            }
+        )
+    )
 
 
 def _monte_carlo(reps, t_reference):
@@ -140,12 +153,21 @@ def test_band_uses_the_logits_own_influence_functions():
     b = fit.params.to_numpy()
     infl = fit.model.score_obs(b) @ fit.model.bread(b)[:, 1]
     clusters = fit.model.clusters_of_rows(
-        panel.data.loc[panel.data["month"] == pd.Period("2016-11", "M"), "office"].to_numpy())
+        panel.data.loc[panel.data["month"] == pd.Period("2016-11", "M"), "office"].to_numpy()
+    )
     per_cluster = pd.Series(infl).groupby(clusters).sum().to_numpy()
     assert np.sqrt(12 / 11 * (per_cluster**2).sum()) == pytest.approx(fit.bse["arm"], rel=1e-10)
     assert fit.bse["arm"] == pytest.approx(
-        logit(panel.data.loc[panel.data["month"] == pd.Period("2016-11", "M")].merge(
-            panel.baseline_frame()[["parent_id", "reduced_work_capacity", "activation", "employed"]]
-            .add_suffix("_baseline").rename(columns={"parent_id_baseline": "parent_id"}), on="parent_id"),
-            "activation", ["arm", "reduced_work_capacity_baseline", "activation_baseline", "employed_baseline"],
-            cluster="office").bse["arm"], rel=1e-12)
+        logit(
+            panel.data.loc[panel.data["month"] == pd.Period("2016-11", "M")].merge(
+                panel.baseline_frame()[["parent_id", "reduced_work_capacity", "activation", "employed"]]
+                .add_suffix("_baseline")
+                .rename(columns={"parent_id_baseline": "parent_id"}),
+                on="parent_id",
+            ),
+            "activation",
+            ["arm", "reduced_work_capacity_baseline", "activation_baseline", "employed_baseline"],
+            cluster="office",
+        ).bse["arm"],
+        rel=1e-12,
+    )

@@ -16,8 +16,9 @@ def _pyproject() -> dict:
 
 def test_wheel_ships_every_synthetic_file_but_the_csv_twin():
     shipped = _pyproject()["tool"]["hatch"]["build"]["targets"]["wheel"]["force-include"]
-    synthetic = {str(p.relative_to(ROOT)) for p in (ROOT / "data" / "synthetic").iterdir()
-                 if p.is_file() and p.suffix != ".pyc"}
+    synthetic = {
+        str(p.relative_to(ROOT)) for p in (ROOT / "data" / "synthetic").iterdir() if p.is_file() and p.suffix != ".pyc"
+    }
     listed = {source for source in shipped if source.startswith("data/synthetic")}
     assert "data/synthetic/trial_panel.csv" in synthetic  # the twin exists in the source tree ...
     assert listed == synthetic - {"data/synthetic/trial_panel.csv"}  # ... and is the only file left out

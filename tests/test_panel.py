@@ -91,8 +91,9 @@ def test_file_formats_round_trip(tiny_panel_frame, tmp_path, suffix):
     elif suffix == ".parquet":
         frame.to_parquet(path)
     else:  # Stata: month as a %tm date, model as its 0/1/2 codes
-        stata = frame.assign(month=pd.to_datetime(frame["month"]),
-                             model=frame["model"].map({"ordinary": 0, "local": 1, "holf": 2}))
+        stata = frame.assign(
+            month=pd.to_datetime(frame["month"]), model=frame["model"].map({"ordinary": 0, "local": 1, "holf": 2})
+        )
         stata.to_stata(path, write_index=False, convert_dates={"month": "tm"})
     loaded = load_panel(path)
     reference = load_panel(frame)
@@ -112,18 +113,21 @@ def test_stata_dta_with_text_and_integer_months(tiny_panel_frame, tmp_path):
         pd.testing.assert_series_equal(load_panel(tmp_path / name).data["month"], reference["month"])
 
 
-@pytest.mark.parametrize("values", [
-    pd.array(["2016-10", "2016-11"], dtype="str"),
-    np.array(["2016m10", "2016m11"], dtype=object),
-    np.array(["2016-10-01", "2016-11-30"], dtype=object),
-    np.array(["2016-10-01 00:00:00", "2016/11"], dtype=object),
-    pd.to_datetime(["2016-10-15", "2016-11-01"]),
-    pd.PeriodIndex(["2016-10", "2016-11"], freq="M"),
-    pd.PeriodIndex(["2016-10-05", "2016-11-05"], freq="D"),
-    np.array([681, 682]),  # Stata %tm: tm(2016m10) = 681
-    np.array([201610, 201611]),  # YYYYMM
-    np.array([pd.Period("2016-10", "M"), pd.Period("2016-11", "M")], dtype=object),
-])
+@pytest.mark.parametrize(
+    "values",
+    [
+        pd.array(["2016-10", "2016-11"], dtype="str"),
+        np.array(["2016m10", "2016m11"], dtype=object),
+        np.array(["2016-10-01", "2016-11-30"], dtype=object),
+        np.array(["2016-10-01 00:00:00", "2016/11"], dtype=object),
+        pd.to_datetime(["2016-10-15", "2016-11-01"]),
+        pd.PeriodIndex(["2016-10", "2016-11"], freq="M"),
+        pd.PeriodIndex(["2016-10-05", "2016-11-05"], freq="D"),
+        np.array([681, 682]),  # Stata %tm: tm(2016m10) = 681
+        np.array([201610, 201611]),  # YYYYMM
+        np.array([pd.Period("2016-10", "M"), pd.Period("2016-11", "M")], dtype=object),
+    ],
+)
 def test_month_forms(tiny_panel_frame, values):
     frame = tiny_panel_frame[tiny_panel_frame["month"].isin(["2016-10", "2016-11"])].reset_index(drop=True)
     frame["month"] = np.tile(np.asarray(values), 120)
@@ -135,8 +139,9 @@ def test_gaps_missing_baseline_and_reported_irregularities(tiny_panel_frame):
     frame = tiny_panel_frame.copy()
     frame = frame.drop(index=[3, 4, 29])  # parent 0 misses 2 months, parent 2 misses 1
     frame = frame[~((frame["parent_id"] == 5) & (frame["month"] == "2016-10"))]  # parent 5 has no baseline row
-    frame.loc[(frame["parent_id"] == 9) & (frame["month"] > "2016-12"), "female"] = 1 - frame.loc[
-        frame["parent_id"] == 9, "female"].iloc[0]  # 'time-invariant' sex changes for parent 9
+    frame.loc[(frame["parent_id"] == 9) & (frame["month"] > "2016-12"), "female"] = (
+        1 - frame.loc[frame["parent_id"] == 9, "female"].iloc[0]
+    )  # 'time-invariant' sex changes for parent 9
     offered = frame.loc[(frame["office"] == 2) & (frame["arm"] == 1), "parent_id"].unique()
     frame.loc[frame["parent_id"].isin(offered[:1]), "model"] = "local"  # office 2 (HOLF) gets one local parent
     panel = load_panel(frame)
@@ -152,7 +157,8 @@ def test_gaps_missing_baseline_and_reported_irregularities(tiny_panel_frame):
 
 def test_custom_column_names_and_months(tiny_panel_frame):
     frame = tiny_panel_frame.rename(columns={"parent_id": "pid", "activation": "act", "month": "ym"}).drop(
-        columns="model")
+        columns="model"
+    )
     cols = Columns(parent="pid", month="ym", model=None, outcomes=["act", "employed"])
     panel = load_panel(frame, cols, implementation="2016-11", baseline=pd.Period("2016-09", "M"))
     assert panel.columns.outcomes == ("act", "employed")  # sequences become tuples
@@ -180,7 +186,9 @@ def test_baseline_outside_the_panel(tiny_panel_frame):
 
 # -- validation errors: column, row count, example ids, fix -----------------------------------------
 def test_missing_columns(tiny_panel_frame):
-    msg = _expect(tiny_panel_frame.drop(columns=["office", "employed"]), r"columns \['office', 'employed'\] are missing")
+    msg = _expect(
+        tiny_panel_frame.drop(columns=["office", "employed"]), r"columns \['office', 'employed'\] are missing"
+    )
     assert "(2 of 14 required)" in msg and "famtrial.Columns(" in msg
 
 
@@ -211,8 +219,11 @@ def test_not_constant_within_parent(tiny_panel_frame, column, what):
         frame.loc[rows, "model"] = np.where(frame.loc[rows, "arm"] == 0, "ordinary", "local")
     else:
         frame.loc[rows, column] = 500
-    msg = _expect(frame, rf"column '{column}': 12 rows belong to parents whose {what} changes over months "
-                         r"\(e.g. parent ids 7\)")
+    msg = _expect(
+        frame,
+        rf"column '{column}': 12 rows belong to parents whose {what} changes over months "
+        r"\(e.g. parent ids 7\)",
+    )
     assert f"The {what} must be constant within a parent" in msg
 
 
@@ -221,8 +232,11 @@ def test_family_in_two_offices(tiny_panel_frame):
     frame.loc[frame["parent_id"] == 5, "family_id"] = 4  # parent 5 (office 6) joins family 4 (office 5)
     frame.loc[frame["parent_id"] == 5, "arm"] = frame.loc[frame["parent_id"] == 4, "arm"].iloc[0]
     frame.loc[frame["parent_id"] == 5, "model"] = frame.loc[frame["parent_id"] == 4, "model"].iloc[0]
-    msg = _expect(frame, r"column 'office': 24 rows belong to families listed in two or more offices "
-                         r"\(e.g. parent ids 4, 5\)")
+    msg = _expect(
+        frame,
+        r"column 'office': 24 rows belong to families listed in two or more offices "
+        r"\(e.g. parent ids 4, 5\)",
+    )
     assert "A family belongs to one office" in msg
 
 
@@ -231,16 +245,22 @@ def test_family_with_two_arms(tiny_panel_frame):
     second = frame["parent_id"] == 1003
     frame.loc[second, "arm"] = 1 - frame.loc[second, "arm"]
     frame.loc[second, "model"] = np.where(frame.loc[second, "arm"] == 0, "ordinary", "holf")
-    msg = _expect(frame, r"column 'arm': 24 rows belong to families whose parents have different arms "
-                         r"\(e.g. parent ids 3, 1003\)")
+    msg = _expect(
+        frame,
+        r"column 'arm': 24 rows belong to families whose parents have different arms "
+        r"\(e.g. parent ids 3, 1003\)",
+    )
     assert "randomized per family" in msg
 
 
 def test_outcome_must_be_binary(tiny_panel_frame):
     frame = tiny_panel_frame.copy()
     frame.loc[[0, 1, 12], "activation"] = 2
-    msg = _expect(frame, r"column 'activation': 3 rows are not 0/1 \(values such as 2\); the outcome must be binary "
-                         r"\(e.g. parent ids 0, 1\)")
+    msg = _expect(
+        frame,
+        r"column 'activation': 3 rows are not 0/1 \(values such as 2\); the outcome must be binary "
+        r"\(e.g. parent ids 0, 1\)",
+    )
     assert "Recode the outcome to 0/1" in msg
 
 
@@ -248,13 +268,17 @@ def test_arm_must_be_binary_and_present(tiny_panel_frame):
     frame = tiny_panel_frame.assign(arm=np.where(tiny_panel_frame["arm"] == 1, 2, 0))
     n_bad = int((tiny_panel_frame["arm"] == 1).sum())
     first = tiny_panel_frame.loc[tiny_panel_frame["arm"] == 1, "parent_id"].iloc[0]
-    msg = _expect(frame, rf"column 'arm': {n_bad:,} rows have an arm that is neither the offered code 1 nor the "
-                         r"control code 0 \(values such as 2\)")
+    msg = _expect(
+        frame,
+        rf"column 'arm': {n_bad:,} rows have an arm that is neither the offered code 1 nor the "
+        r"control code 0 \(values such as 2\)",
+    )
     assert f"parent ids {first}" in msg and "arms.offered / arms.control" in msg
     frame = tiny_panel_frame.astype({"arm": float})
     frame.loc[[24, 25], "arm"] = np.nan
-    msg = _expect(frame, r"column 'arm': 2 rows have no arm \(missing values\) \(e.g. parent ids 2\)",
-                  missing="drop")  # never dropped: the arm is the design
+    msg = _expect(
+        frame, r"column 'arm': 2 rows have no arm \(missing values\) \(e.g. parent ids 2\)", missing="drop"
+    )  # never dropped: the arm is the design
     assert "randomization list" in msg
 
 
@@ -269,16 +293,22 @@ def test_unparseable_months(tiny_panel_frame):
     frame = tiny_panel_frame.copy()
     frame.loc[[0, 12], "month"] = "Oct sixteen"
     frame.loc[24, "month"] = "2016-13"
-    msg = _expect(frame, r"column 'month': 3 rows have months that cannot be read \(values such as Oct sixteen, 2016-13\) "
-                         r"\(e.g. parent ids 0, 1, 2\)")
+    msg = _expect(
+        frame,
+        r"column 'month': 3 rows have months that cannot be read \(values such as Oct sixteen, 2016-13\) "
+        r"\(e.g. parent ids 0, 1, 2\)",
+    )
     assert "'YYYY-MM'" in msg and "Stata %tm" in msg
 
 
 def test_unknown_model_and_model_disagreeing_with_arm(tiny_panel_frame):
     frame = tiny_panel_frame.copy()
     frame.loc[[0, 1], "model"] = "family-first"
-    msg = _expect(frame, r"column 'model': 2 rows have a missing or unknown variant "
-                         r"\(values such as family-first\) \(e.g. parent ids 0\)")
+    msg = _expect(
+        frame,
+        r"column 'model': 2 rows have a missing or unknown variant "
+        r"\(values such as family-first\) \(e.g. parent ids 0\)",
+    )
     assert "ordinary = ['ordinary', '0'], local = ['local', '1'], holf = ['holf', '2']" in msg
     frame = tiny_panel_frame.copy()
     control = frame["arm"] == 0
@@ -290,23 +320,30 @@ def test_unknown_model_and_model_disagreeing_with_arm(tiny_panel_frame):
 
 def test_model_integer_codes(tiny_panel_frame):
     codes = tiny_panel_frame.assign(model=tiny_panel_frame["model"].map({"ordinary": 0, "local": 1, "holf": 2}))
-    assert load_panel(codes).data["model"].astype(str).tolist() == \
-        load_panel(tiny_panel_frame).data["model"].astype(str).tolist()
+    assert (
+        load_panel(codes).data["model"].astype(str).tolist()
+        == load_panel(tiny_panel_frame).data["model"].astype(str).tolist()
+    )
 
 
 def test_missing_values_error_or_dropped_and_counted(tiny_panel_frame):
     frame = tiny_panel_frame.astype({"employed": float, "married": float})
     frame.loc[[0, 1, 2], "employed"] = np.nan
     frame.loc[[2, 40], "married"] = np.nan
-    msg = _expect(frame, r"column 'employed': 3 rows have missing or infinite values \(all such columns: "
-                         r"employed: 3, married: 2; 4 rows\) \(e.g. parent ids 0\)")
+    msg = _expect(
+        frame,
+        r"column 'employed': 3 rows have missing or infinite values \(all such columns: "
+        r"employed: 3, married: 2; 4 rows\) \(e.g. parent ids 0\)",
+    )
     assert "Pass missing='drop'" in msg
     panel = load_panel(frame, missing="drop")
     r = panel.report
     assert (r.rows_read, r.rows_kept, r.rows_dropped_missing) == (1440, 1436, 4)
     assert r.dropped_missing == {"employed": 3, "married": 2} and r.parents_dropped_missing == 0
-    assert "dropped for missing values (listwise): 4 rows (employed: 3, married: 2); 0 parents lost every row" \
+    assert (
+        "dropped for missing values (listwise): 4 rows (employed: 3, married: 2); 0 parents lost every row"
         in panel.summary()
+    )
     all_rows = tiny_panel_frame.astype({"immigrant": float})
     all_rows.loc[all_rows["parent_id"] == 8, "immigrant"] = np.nan
     assert load_panel(all_rows, missing="drop").report.parents_dropped_missing == 1
@@ -322,8 +359,10 @@ def test_bad_sources_and_options(tiny_panel_frame, tmp_path):
         load_panel(tiny_panel_frame, missing="skip")
     with pytest.raises(ValueError, match=r"baseline='October' is not a month"):
         load_panel(tiny_panel_frame, baseline="October")
-    with pytest.raises(TypeError, match="plan must be a famtrial Plan, a plan file, a shipped plan's name or "
-                                        "famtrial.Columns, not dict"):
+    with pytest.raises(
+        TypeError,
+        match="plan must be a famtrial Plan, a plan file, a shipped plan's name or famtrial.Columns, not dict",
+    ):
         load_panel(tiny_panel_frame, {"parent": "parent_id"})
     with pytest.raises(ValueError, match=r"\['arm'\] are given more than one role"):
         Columns(outcomes=("arm",))
@@ -339,16 +378,24 @@ def test_large_panel_validates_quickly():
     office = family % 29 + 1
     period = pd.period_range("2015-10", periods=months, freq="M")
     rep = lambda a: np.repeat(a, months)  # noqa: E731
-    frame = pd.DataFrame({
-        "parent_id": rep(np.arange(n)), "family_id": rep(family), "office": rep(office),
-        "month": np.tile(period.astype(str).to_numpy(), n), "arm": rep(arm),
-        "model": rep(np.where(arm == 0, "ordinary", np.where(office % 2 == 0, "holf", "local"))),
-        **{c: rng.integers(0, 2, n * months, dtype=np.int8)
-           for c in ("activation", "employed", "married", "reduced_work_capacity")},
-        "n_children": rng.integers(1, 5, n * months, dtype=np.int8),
-        "female": rep(rng.integers(0, 2, n)), "year_of_birth": rep(rng.integers(1960, 1999, n)),
-        "immigrant": rep(rng.integers(0, 2, n)),
-    }).sample(frac=1, random_state=2)
+    frame = pd.DataFrame(
+        {
+            "parent_id": rep(np.arange(n)),
+            "family_id": rep(family),
+            "office": rep(office),
+            "month": np.tile(period.astype(str).to_numpy(), n),
+            "arm": rep(arm),
+            "model": rep(np.where(arm == 0, "ordinary", np.where(office % 2 == 0, "holf", "local"))),
+            **{
+                c: rng.integers(0, 2, n * months, dtype=np.int8)
+                for c in ("activation", "employed", "married", "reduced_work_capacity")
+            },
+            "n_children": rng.integers(1, 5, n * months, dtype=np.int8),
+            "female": rep(rng.integers(0, 2, n)),
+            "year_of_birth": rep(rng.integers(1960, 1999, n)),
+            "immigrant": rep(rng.integers(0, 2, n)),
+        }
+    ).sample(frac=1, random_state=2)
     start = time.perf_counter()
     panel = load_panel(frame)
     elapsed = time.perf_counter() - start

@@ -123,8 +123,9 @@ def test_analysis_sample_on_a_dask_panel_equals_in_memory(tmp_path):
     frame = make_panel_frame(n_families=300, offices=9)
     arm = frame["arm"].to_numpy().copy()
     arm[(frame["office"] == 2).to_numpy()] = 1  # office 2 has no control family: excluded by the plan's rule
-    frame = frame.assign(arm=arm, model=np.where(arm == 0, "ordinary", np.where(frame["office"] % 2 == 0, "holf",
-                                                                                   "local")))
+    frame = frame.assign(
+        arm=arm, model=np.where(arm == 0, "ordinary", np.where(frame["office"] % 2 == 0, "holf", "local"))
+    )
     write_files(frame, 3, tmp_path / "panel")
     lazy = ft.analysis_sample(load_panel(tmp_path / "panel", engine="dask"))
     memory = ft.analysis_sample(load_panel(frame))
@@ -141,8 +142,15 @@ def test_bare_columns_months_and_baseline_frame(tmp_path):
     from famtrial.plan.spec import Columns
 
     frame = make_panel_frame().rename(columns={"parent_id": "pid", "family_id": "fid", "office": "kontor"})
-    cols = Columns(parent="pid", family="fid", office="kontor", model="model", outcomes=("activation",),
-                   time_varying=("employed",), time_invariant=("female",))
+    cols = Columns(
+        parent="pid",
+        family="fid",
+        office="kontor",
+        model="model",
+        outcomes=("activation",),
+        time_varying=("employed",),
+        time_invariant=("female",),
+    )
     write_files(frame.rename(columns={"pid": "parent_id"}), 3, tmp_path / "panel")
     for name in (tmp_path / "panel").iterdir():  # back to the user's names, three files of whole parents
         pd.read_parquet(name).rename(columns={"parent_id": "pid"}).to_parquet(name)
@@ -159,14 +167,15 @@ def test_empty_files_and_partitions_emptied_by_the_months_window(frame, tmp_path
 
     paths = write_files(frame, 3, tmp_path / "panel")
     frame.iloc[:0].to_parquet(tmp_path / "panel" / "part-empty.parquet", index=False)
-    late = make_panel_frame(n_families=10).assign(parent_id=lambda d: d["parent_id"] + 5000,
-                                                  family_id=lambda d: d["family_id"] + 5000,
-                                                  month="2019-01", unused=0)  # every row outside the window
+    late = make_panel_frame(n_families=10).assign(
+        parent_id=lambda d: d["parent_id"] + 5000, family_id=lambda d: d["family_id"] + 5000, month="2019-01", unused=0
+    )  # every row outside the window
     late = late.drop_duplicates("parent_id")
     late.to_parquet(tmp_path / "panel" / "part-late.parquet", index=False)
     plan = replace(ft.load_plan(), last_month="2017-12")  # the plan's window of months
-    whole = pd.concat([pd.read_parquet(p) for p in [*paths, tmp_path / "panel" / "part-late.parquet"]],
-                      ignore_index=True)
+    whole = pd.concat(
+        [pd.read_parquet(p) for p in [*paths, tmp_path / "panel" / "part-late.parquet"]], ignore_index=True
+    )
     expected = load_panel(whole, plan)
     panel = load_panel(tmp_path / "panel", plan, engine="dask")
     assert replace(panel.report, source="DataFrame") == expected.report

@@ -53,8 +53,14 @@ def panels(draw) -> pd.DataFrame:
             keep[rng.choice(n_months, 2, replace=False)] = True
             m = months[keep]
             n = len(m)
-            row = {"parent_id": pid, "family_id": 100 + f, "office": office[f], "month": m.astype(str),
-                   "arm": arm[f], "model": variant}
+            row = {
+                "parent_id": pid,
+                "family_id": 100 + f,
+                "office": office[f],
+                "month": m.astype(str),
+                "arm": arm[f],
+                "model": variant,
+            }
             row.update({c: rng.integers(0, 2, n) for c in OUTCOMES})
             row.update({c: rng.integers(0, 4, n).astype(float) for c in COVARIATES})
             rows.append(pd.DataFrame(row))
@@ -89,13 +95,13 @@ def _corrupt(frame: pd.DataFrame, kind: str, data) -> tuple[pd.DataFrame, str]:
     if kind == "duplicate":
         return pd.concat([out, out.iloc[[row]]], ignore_index=True), "month"
     if kind == "wrong type":
-        column = data.draw(st.sampled_from(["family_id", "office", "month", "arm", "model", *OUTCOMES,
-                                            *COVARIATES]), label="column")
+        column = data.draw(
+            st.sampled_from(["family_id", "office", "month", "arm", "model", *OUTCOMES, *COVARIATES]), label="column"
+        )
         put(column, data.draw(st.sampled_from(["x", "n/a", "1,5", "--"]), label="text"))
         return out, column
     if kind == "month out of range":
-        put("month", data.draw(st.sampled_from(["1899-12", "3000-01", "2016-13", "2016-00", "16-10"]),
-                               label="month"))
+        put("month", data.draw(st.sampled_from(["1899-12", "3000-01", "2016-13", "2016-00", "16-10"]), label="month"))
         return out, "month"
     if kind == "arm flip within a parent":  # one row's arm and variant flipped together: the arm changes
         flipped = 1 - out.loc[row, "arm"]
@@ -113,8 +119,16 @@ def _corrupt(frame: pd.DataFrame, kind: str, data) -> tuple[pd.DataFrame, str]:
     raise AssertionError(kind)
 
 
-KINDS = ["nan", "inf", "duplicate", "wrong type", "month out of range", "arm flip within a parent",
-         "family in two offices", "variant inconsistent with arm"]
+KINDS = [
+    "nan",
+    "inf",
+    "duplicate",
+    "wrong type",
+    "month out of range",
+    "arm flip within a parent",
+    "family in two offices",
+    "variant inconsistent with arm",
+]
 
 
 @FAST

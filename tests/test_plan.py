@@ -49,41 +49,66 @@ def test_toml_round_trip_gives_an_equal_plan(paper, tmp_path):
     assert load_plan(path) == paper and load_plan(str(path)).source == str(path)
 
 
-@pytest.mark.parametrize("edit, message", [
-    (lambda r: r["models"]["model1"].update(outcom="activation"),
-     r"unknown key\(s\) \['outcom'\] in \[models.model1\]; known keys there: .*outcome"),
-    (lambda r: r["models"]["model1"].update(outcome="income"),
-     r"models.model1.outcome = 'income' is not an outcome of the plan; outcomes: \['activation', 'employed'\]"),
-    (lambda r: r["models"]["model1"].update(covariates=["married", "pets"]),
-     r"models.model1.covariates names \['pets'\], which are not covariates of the plan"),
-    (lambda r: r["models"]["model1"].update(covariates=["female"]),
-     r"models.model1.covariates names time-invariant covariate\(s\) \['female'\]"),
-    (lambda r: r["models"]["model1"].update(time="quarterly"),
-     r"models.model1.time = 'quarterly' is not one of \['linear', 'months', 'none'\]"),
-    (lambda r: r["models"]["model1"].update(cluster="county"), r"models.model1.cluster = 'county' is not one of"),
-    (lambda r: r["series"]["activation"].update(controls=["wealth"]),
-     r"series.activation.controls names \['wealth'\], which the plan does not declare"),
-    (lambda r: r["inference"].update(models=["model9"]),
-     r"inference.models names \['model9'\], which are not models of the plan"),
-    (lambda r: r["inference"].update(randomization_draws=0), r"inference.randomization_draws = 0 must be at least 1"),
-    (lambda r: r["months"].update(implementation="October 2016"),
-     r"months.implementation = 'October 2016' is not a month: write 'YYYY-MM'"),
-    (lambda r: r["months"].pop("implementation"), r"months.implementation is required"),
-    (lambda r: r["months"].update(implementation=""), r"months.implementation = '' is empty: write the month"),
-    (lambda r: r["months"].update(baseline=""), r"months.baseline = '' is empty: write the month"),
-    (lambda r: r["sample"].update(threshold="1/0"), r"sample.threshold = '1/0' is not a number or a fraction"),
-    (lambda r: r["sample"].update(threshold=1.5), r"sample.threshold = 1.5 must lie strictly between 0 and 1"),
-    (lambda r: r["sample"].update(unit="office"), r"sample.unit = 'office' is not one of \['family', 'parent'\]"),
-    (lambda r: r["columns"].update(arm="married"), r"data column\(s\) \['married'\] are given more than one role"),
-    (lambda r: r["arms"].update(control=1), r"arms.offered and arms.control are both 1"),
-    (lambda r: r["output"].update(formats=["gif"]), r"output.formats = \['gif'\]: give one or more of"),
-    (lambda r: r["output"].update(digits="2"), r"output.digits must be int, not str"),
-    (lambda r: r["variants"]["levels"]["holf"].update(codes=[1]), r"variants.levels.holf.codes: code 1 also means 'local'"),
-    (lambda r: r["models"].update({"model 5": {"outcome": "activation"}}), r"models.model 5 is not a usable name"),
-    (lambda r: r.update(extra={}), r"unknown key\(s\) \['extra'\] in the top level"),
-    (lambda r: r["balance"].update(variables=["female", "shoe_size"]), r"balance.variables names \['shoe_size'\]"),
-    (lambda r: r["balance"].update(table="table5"), r"table names must differ"),
-])
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (
+            lambda r: r["models"]["model1"].update(outcom="activation"),
+            r"unknown key\(s\) \['outcom'\] in \[models.model1\]; known keys there: .*outcome",
+        ),
+        (
+            lambda r: r["models"]["model1"].update(outcome="income"),
+            r"models.model1.outcome = 'income' is not an outcome of the plan; outcomes: \['activation', 'employed'\]",
+        ),
+        (
+            lambda r: r["models"]["model1"].update(covariates=["married", "pets"]),
+            r"models.model1.covariates names \['pets'\], which are not covariates of the plan",
+        ),
+        (
+            lambda r: r["models"]["model1"].update(covariates=["female"]),
+            r"models.model1.covariates names time-invariant covariate\(s\) \['female'\]",
+        ),
+        (
+            lambda r: r["models"]["model1"].update(time="quarterly"),
+            r"models.model1.time = 'quarterly' is not one of \['linear', 'months', 'none'\]",
+        ),
+        (lambda r: r["models"]["model1"].update(cluster="county"), r"models.model1.cluster = 'county' is not one of"),
+        (
+            lambda r: r["series"]["activation"].update(controls=["wealth"]),
+            r"series.activation.controls names \['wealth'\], which the plan does not declare",
+        ),
+        (
+            lambda r: r["inference"].update(models=["model9"]),
+            r"inference.models names \['model9'\], which are not models of the plan",
+        ),
+        (
+            lambda r: r["inference"].update(randomization_draws=0),
+            r"inference.randomization_draws = 0 must be at least 1",
+        ),
+        (
+            lambda r: r["months"].update(implementation="October 2016"),
+            r"months.implementation = 'October 2016' is not a month: write 'YYYY-MM'",
+        ),
+        (lambda r: r["months"].pop("implementation"), r"months.implementation is required"),
+        (lambda r: r["months"].update(implementation=""), r"months.implementation = '' is empty: write the month"),
+        (lambda r: r["months"].update(baseline=""), r"months.baseline = '' is empty: write the month"),
+        (lambda r: r["sample"].update(threshold="1/0"), r"sample.threshold = '1/0' is not a number or a fraction"),
+        (lambda r: r["sample"].update(threshold=1.5), r"sample.threshold = 1.5 must lie strictly between 0 and 1"),
+        (lambda r: r["sample"].update(unit="office"), r"sample.unit = 'office' is not one of \['family', 'parent'\]"),
+        (lambda r: r["columns"].update(arm="married"), r"data column\(s\) \['married'\] are given more than one role"),
+        (lambda r: r["arms"].update(control=1), r"arms.offered and arms.control are both 1"),
+        (lambda r: r["output"].update(formats=["gif"]), r"output.formats = \['gif'\]: give one or more of"),
+        (lambda r: r["output"].update(digits="2"), r"output.digits must be int, not str"),
+        (
+            lambda r: r["variants"]["levels"]["holf"].update(codes=[1]),
+            r"variants.levels.holf.codes: code 1 also means 'local'",
+        ),
+        (lambda r: r["models"].update({"model 5": {"outcome": "activation"}}), r"models.model 5 is not a usable name"),
+        (lambda r: r.update(extra={}), r"unknown key\(s\) \['extra'\] in the top level"),
+        (lambda r: r["balance"].update(variables=["female", "shoe_size"]), r"balance.variables names \['shoe_size'\]"),
+        (lambda r: r["balance"].update(table="table5"), r"table names must differ"),
+    ],
+)
 def test_validation_errors_name_the_key(paper, edit, message):
     with pytest.raises(PlanError, match=message):
         Plan.from_dict(_broken(paper, edit))
@@ -93,13 +118,17 @@ def test_variant_models_need_variants(paper):
     def drop(raw):
         raw.pop("variants")
         raw["columns"].pop("variant")
+
     with pytest.raises(PlanError, match=r"models.model2.treatment = 'variants' needs \[variants.levels.<name>\]"):
         Plan.from_dict(_broken(paper, drop))
 
 
 def test_load_plan_errors(tmp_path):
-    with pytest.raises(PlanError, match=r"plan 'nowhere.toml' does not exist: .*shipped plan's name \(casework, "
-                                         r"nct03102775\)"):
+    with pytest.raises(
+        PlanError,
+        match=r"plan 'nowhere.toml' does not exist: .*shipped plan's name \(casework, "
+        r"nct03102775\)",
+    ):
         load_plan("nowhere.toml")
     bad = tmp_path / "bad.toml"
     bad.write_text("[trial\nname = 1")
@@ -139,7 +168,8 @@ def test_renamed_data_flow_through_the_public_api():
     fit = famtrial.fe_model(sample.panel, "activation", covariates=["n_children", "married", "reduced_work_capacity"])
     assert list(fit.params.index) == ["coordinator_pooled", "nkids", "gift", "redwc", "trend"]
     assert famtrial.fe_model(sample.panel, "active").params.equals(
-        famtrial.fe_model(sample.panel, "activation").params)  # outcome by key or by column
+        famtrial.fe_model(sample.panel, "activation").params
+    )  # outcome by key or by column
     table = famtrial.balance_table(sample.panel)
     assert "Reduced work capacity (%)" in table.display.index and table.to_numbers()["table3.n.total"] == 2537
 
@@ -163,8 +193,14 @@ def test_scaffold_guesses_roles_and_marks_them(tmp_path):
     renamed.to_parquet(path)
     text = scaffold(path)
     plan = load_plan(text)
-    assert (plan.parent, plan.family, plan.office, plan.month, plan.arm, plan.variant_column) == \
-        ("pid", "fid", "kontor", "ym", "offered", "variant")
+    assert (plan.parent, plan.family, plan.office, plan.month, plan.arm, plan.variant_column) == (
+        "pid",
+        "fid",
+        "kontor",
+        "ym",
+        "offered",
+        "variant",
+    )
     assert (plan.offered_code, plan.control_code) == ("yes", "no")
     assert {v.name for v in plan.variants} == {"h", "l"} and plan.control_variant == "none"
     assert {v.key for v in plan.outcomes} >= {"active", "employed_flag"}

@@ -31,8 +31,13 @@ def test_figure_has_the_expected_axes_and_artists(effects):
     assert labels == list(effects.frame["month"].iloc[::3])  # months on the axis, every third
     assert any("k = 12 offices, n = 1,200 parents" in t.get_text() for t in ax.texts)
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert legend == ["95% CI (pointwise)", "simultaneous 95% band (sup-t)", "odds ratio", "odds ratio, p < 0.05",
-                      "baseline month (imbalance, not an effect)"]
+    assert legend == [
+        "95% CI (pointwise)",
+        "simultaneous 95% band (sup-t)",
+        "odds ratio",
+        "odds ratio, p < 0.05",
+        "baseline month (imbalance, not an effect)",
+    ]
     # reference line at 1, the band drawn through every month, red markers exactly where p < 0.05
     assert any(np.allclose(line.get_ydata(), 1.0) for line in ax.get_lines())
     dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]

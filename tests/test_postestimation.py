@@ -128,7 +128,7 @@ def test_wald_names_with_brackets(panel):
     diff = fit.params["C(t)[T.1]"] - fit.params["C(t)[T.2]"]
     v = fit.cov_params()
     var = v.loc["C(t)[T.1]", "C(t)[T.1]"] + v.loc["C(t)[T.2]", "C(t)[T.2]"] - 2 * v.loc["C(t)[T.1]", "C(t)[T.2]"]
-    assert w.statistic == pytest.approx(diff ** 2 / var, rel=1e-10)
+    assert w.statistic == pytest.approx(diff**2 / var, rel=1e-10)
 
 
 # -- LR test ---------------------------------------------------------------------------------

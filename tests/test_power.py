@@ -70,8 +70,17 @@ def test_rejection_rates_at_or_1_are_nominal_within_mc_error():
 @pytest.mark.slow
 def test_power_rises_with_the_effect_and_with_offices():
     n = 60
-    res = power(_tiny(), outcome="work", effect_or=[1.0, 1.3, 1.7], offices=[6, 18], n_sims=n, seed=5,
-                tests=("t", "score_bootstrap"), progress=False, **RULE)
+    res = power(
+        _tiny(),
+        outcome="work",
+        effect_or=[1.0, 1.3, 1.7],
+        offices=[6, 18],
+        n_sims=n,
+        seed=5,
+        tests=("t", "score_bootstrap"),
+        progress=False,
+        **RULE,
+    )
     # 6 offices leave 5 after the rule: 2^5 = 32 sign vectors; boottest counts only |t*| > |t| (the two
     # vectors that reproduce t tie and do not count), so the bootstrap can reject, and its power rises too
     sb = res.power("score_bootstrap").query("offices == 18").sort_values("effect_or")["power"].to_numpy()
@@ -88,9 +97,15 @@ def test_power_rises_with_the_effect_and_with_offices():
 
 
 def _cluster_randomized(tau: float, office_sd: float) -> TrialDesign:
-    return TrialDesign(columns=Columns(), first_month="2019-03", last_month="2019-04", implementation="2019-04",
-                       offices=(OfficeGroup(60, (30, 30), (0.5, 0.5)),), randomize="office",
-                       outcomes=(Outcome("y", -1.0, 1.0, effects=(("", tau),), office_intercept_sd=office_sd),))
+    return TrialDesign(
+        columns=Columns(),
+        first_month="2019-03",
+        last_month="2019-04",
+        implementation="2019-04",
+        offices=(OfficeGroup(60, (30, 30), (0.5, 0.5)),),
+        randomize="office",
+        outcomes=(Outcome("y", -1.0, 1.0, effects=(("", tau),), office_intercept_sd=office_sd),),
+    )
 
 
 @pytest.mark.slow
@@ -99,8 +114,16 @@ def test_cross_sectional_power_matches_the_design_effect_formula():
     office) in the one post month: simulated power equals the closed form with DE = 1 + (m - 1) ICC
     within 3 MC SEs, and differs from the formula without the design effect (DE = 1)."""
     n, sd = 300, 0.4
-    res = power(_cluster_randomized(0.0, sd), effect_or=[1.25, 1.45], analysis="cross_section", threshold=None,
-                tests=("cluster_z",), n_sims=n, seed=21, progress=False)
+    res = power(
+        _cluster_randomized(0.0, sd),
+        effect_or=[1.25, 1.45],
+        analysis="cross_section",
+        threshold=None,
+        tests=("cluster_z",),
+        n_sims=n,
+        seed=21,
+        progress=False,
+    )
     assert (res.summary["offices_analysed"] == 60).all()
     far = 0
     for sid, row in res.scenarios.iterrows():
@@ -150,8 +173,16 @@ class _Client:
 
 
 def test_identical_results_serially_in_processes_and_on_a_client():
-    kw = dict(outcome="work", effect_or=[1.0, 1.4], offices=6, n_sims=2, seed=8, tests=("t", "score_bootstrap"),
-              progress=False, **RULE)
+    kw = dict(
+        outcome="work",
+        effect_or=[1.0, 1.4],
+        offices=6,
+        n_sims=2,
+        seed=8,
+        tests=("t", "score_bootstrap"),
+        progress=False,
+        **RULE,
+    )
     serial = power(_small(), n_jobs=1, **kw)
     procs = power(_small(), n_jobs=2, **kw)
     client = power(_small(), client=_Client(), **kw)
@@ -168,8 +199,19 @@ def _fake(powers: dict[float, float], n: int = 100) -> PowerResult:
     scenarios.index.name = "scenario"
     pw = np.array([powers[o] for o in ors])
     summary = pd.DataFrame({"power_t": pw, "power_t_mc_se": np.sqrt(pw * (1 - pw) / n)}, index=scenarios.index)
-    return PowerResult(scenarios=scenarios, summary=summary, simulations=pd.DataFrame(), tests=("t",), alpha=0.05,
-                       n_sims=n, seed=0, outcome="y", analysis="fe", elapsed=0.0, varied=("effect_or",))
+    return PowerResult(
+        scenarios=scenarios,
+        summary=summary,
+        simulations=pd.DataFrame(),
+        tests=("t",),
+        alpha=0.05,
+        n_sims=n,
+        seed=0,
+        outcome="y",
+        analysis="fe",
+        elapsed=0.0,
+        varied=("effect_or",),
+    )
 
 
 def test_minimum_detectable_effect_interpolates_in_log_or():
@@ -185,8 +227,17 @@ def test_minimum_detectable_effect_interpolates_in_log_or():
 
 
 def test_minimum_detectable_effect_by_bisection():
-    mde = minimum_detectable_effect(_small(offices=6), outcome="work", power_target=0.5, test="t",
-                                    effect_range=(1.0, 2.0), tol=0.1, n_sims=10, seed=3, **RULE)
+    mde = minimum_detectable_effect(
+        _small(offices=6),
+        outcome="work",
+        power_target=0.5,
+        test="t",
+        effect_range=(1.0, 2.0),
+        tol=0.1,
+        n_sims=10,
+        seed=3,
+        **RULE,
+    )
     ev = mde.evaluations
     assert mde.upper_or / mde.lower_or <= 1.1 and mde.mde_or == mde.upper_or
     assert ev.loc[ev["effect_or"] == mde.upper_or, "power"].iloc[0] >= 0.5
@@ -195,8 +246,17 @@ def test_minimum_detectable_effect_by_bisection():
 
 
 def test_table_figure_and_describe():
-    res = power(_small(offices=6), outcome="work", effect_or=[1.0, 1.5], offices=[4, 6], n_sims=2, seed=1,
-                tests=("cluster_z", "t"), progress=False, **RULE)
+    res = power(
+        _small(offices=6),
+        outcome="work",
+        effect_or=[1.0, 1.5],
+        offices=[4, 6],
+        n_sims=2,
+        seed=1,
+        tests=("cluster_z", "t"),
+        progress=False,
+        **RULE,
+    )
     table = res.table()
     assert list(table.display.columns[:2]) == ["effect_or", "offices"] and len(table.display) == 4
     assert "power, z with t(G-1)" in table.display.columns and "Monte Carlo SE" in table.notes
@@ -211,19 +271,22 @@ def test_table_figure_and_describe():
     assert set(res.power()["test"]) == {"cluster_z", "t"}
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"tests": ("wald",)}, "give distinct tests"),
-    ({"tests": ("randomization",), "ri_draws": 9}, "ri_draws >= 19"),
-    ({"analysis": "cross_section"}, "not supported"),
-    ({"analysis": "pooled"}, "analysis='pooled'"),
-    ({"effect_or": []}, "effect_or=\\[\\] is empty"),
-    ({"effect_or": -1.0}, "positive odds ratio"),
-    ({"offices": [0]}, "offices=0"),
-    ({"months_pre": 0}, "months_pre=0"),
-    ({"outcome": "income"}, "outcome 'income' is not in the design"),
-    ({"n_sims": 1}, "n_sims=1"),
-    ({"threshold": 1.5}, "threshold=1.5"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"tests": ("wald",)}, "give distinct tests"),
+        ({"tests": ("randomization",), "ri_draws": 9}, "ri_draws >= 19"),
+        ({"analysis": "cross_section"}, "not supported"),
+        ({"analysis": "pooled"}, "analysis='pooled'"),
+        ({"effect_or": []}, "effect_or=\\[\\] is empty"),
+        ({"effect_or": -1.0}, "positive odds ratio"),
+        ({"offices": [0]}, "offices=0"),
+        ({"months_pre": 0}, "months_pre=0"),
+        ({"outcome": "income"}, "outcome 'income' is not in the design"),
+        ({"n_sims": 1}, "n_sims=1"),
+        ({"threshold": 1.5}, "threshold=1.5"),
+    ],
+)
 def test_bad_arguments_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):
         power(_small(offices=4), **{"n_sims": 2, "progress": False, **kwargs})
@@ -293,16 +356,20 @@ def test_power_at_or_1_draws_the_size_studys_replications():
         rep = study.one_replication(("null", seq, 19, False))
         row = res.simulations.iloc[r]
         assert (rep["coef"], rep["se"]) == (row["estimate"], row["se"])
-        for ours, theirs in (("p_cluster_z", "p_z"), ("p_t", "p_t"), ("p_score_bootstrap", "p_sb"),
-                             ("p_randomization", "p_ri")):
+        for ours, theirs in (
+            ("p_cluster_z", "p_z"),
+            ("p_t", "p_t"),
+            ("p_score_bootstrap", "p_sb"),
+            ("p_randomization", "p_ri"),
+        ):
             assert rep[theirs] == row[ours], ours
     assert res.simulations["estimate"].nunique() == 2  # two different panels
 
 
-@pytest.mark.parametrize("name, outcome, primary", [("casework", "work", "work"),
-                                                    ("nct03102775", "activation", "model1")])
-def test_a_plan_is_simulated_from_its_calibration_and_analysed_with_its_rule_and_primary_model(name, outcome,
-                                                                                                primary):
+@pytest.mark.parametrize(
+    "name, outcome, primary", [("casework", "work", "work"), ("nct03102775", "activation", "model1")]
+)
+def test_a_plan_is_simulated_from_its_calibration_and_analysed_with_its_rule_and_primary_model(name, outcome, primary):
     """Plan source: trial r is ``simulate_panel(calibrate(plan data).vary(...), seed)``, loaded with the plan,
     put through the plan's sample rule (analysis_sample's defaults) and its first model (fit_plan_model):
     re-done here by hand, estimate equal to 1e-12."""
@@ -315,8 +382,7 @@ def test_a_plan_is_simulated_from_its_calibration_and_analysed_with_its_rule_and
     res = power(name, **kw)
     assert res.outcome == outcome
     pd.testing.assert_frame_equal(res.simulations, power(plan, **kw).simulations)  # a Plan or its name
-    design = calibrate(famtrial.load_panel(plan.resolve_data(), plan)).vary(offices=10, effect_or=1.6,
-                                                                            outcome=outcome)
+    design = calibrate(famtrial.load_panel(plan.resolve_data(), plan)).vary(offices=10, effect_or=1.6, outcome=outcome)
     seq = np.random.SeedSequence(2).spawn(2)[1]
     data_seed = int(np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, 0)).generate_state(1)[0])
     sample = famtrial.analysis_sample(famtrial.load_panel(simulate_panel(design, seed=data_seed), plan))
@@ -327,18 +393,22 @@ def test_a_plan_is_simulated_from_its_calibration_and_analysed_with_its_rule_and
     assert row["offices_analysed"] == sample.panel.data[plan.office].nunique() < 10  # the rule excluded some
     # power rises with the effect (2 trials: the estimates, common random numbers)
     sims = res.simulations
-    assert (sims.loc[sims["scenario"] == 1, "estimate"].to_numpy()
-            > sims.loc[sims["scenario"] == 0, "estimate"].to_numpy()).all()
+    assert (
+        sims.loc[sims["scenario"] == 1, "estimate"].to_numpy() > sims.loc[sims["scenario"] == 0, "estimate"].to_numpy()
+    ).all()
 
 
-@pytest.mark.parametrize("source, kwargs, message", [
-    ("casework", {"threshold": 0.3}, r"\['threshold'\] cannot be combined with a plan"),
-    (None, {"trend": "months"}, r"\['trend'\] cannot be combined"),
-    (None, {"offices": [10, 20]}, r"\['offices'\] cannot vary with the replica's generator"),
-    ("nosuchplan", {}, "neither 'replica', a shipped plan"),
-    ("casework", {"analysis": "cross_section"}, "analysis='cross_section' with a plan"),
-    (None, {"outcome": "income"}, "income"),
-])
+@pytest.mark.parametrize(
+    "source, kwargs, message",
+    [
+        ("casework", {"threshold": 0.3}, r"\['threshold'\] cannot be combined with a plan"),
+        (None, {"trend": "months"}, r"\['trend'\] cannot be combined"),
+        (None, {"offices": [10, 20]}, r"\['offices'\] cannot vary with the replica's generator"),
+        ("nosuchplan", {}, "neither 'replica', a shipped plan"),
+        ("casework", {"analysis": "cross_section"}, "analysis='cross_section' with a plan"),
+        (None, {"outcome": "income"}, "income"),
+    ],
+)
 def test_bad_sources_are_named(source, kwargs, message):
     with pytest.raises(ValueError, match=message):
         power(source, **{"n_sims": 2, "progress": False, **kwargs})
@@ -347,8 +417,9 @@ def test_bad_sources_are_named(source, kwargs, message):
 @pytest.fixture(scope="module")
 def dask_client():
     distributed = pytest.importorskip("distributed")
-    cluster = distributed.LocalCluster(processes=True, n_workers=2, threads_per_worker=1, dashboard_address=None,
-                                       worker_dashboard_address=None)
+    cluster = distributed.LocalCluster(
+        processes=True, n_workers=2, threads_per_worker=1, dashboard_address=None, worker_dashboard_address=None
+    )
     with distributed.Client(cluster) as c:
         yield c
     cluster.close()
@@ -356,8 +427,16 @@ def dask_client():
 
 def test_a_dask_local_cluster_gives_the_serial_results(dask_client):
     """A real distributed.LocalCluster (2 worker processes): identical simulations to the serial run."""
-    kw = dict(outcome="work", effect_or=[1.0, 1.4], offices=6, n_sims=3, seed=8, tests=("t", "score_bootstrap"),
-              progress=False, **RULE)
+    kw = dict(
+        outcome="work",
+        effect_or=[1.0, 1.4],
+        offices=6,
+        n_sims=3,
+        seed=8,
+        tests=("t", "score_bootstrap"),
+        progress=False,
+        **RULE,
+    )
     serial = power(_small(), n_jobs=1, **kw)
     on_cluster = power(_small(), client=dask_client, **kw)
     pd.testing.assert_frame_equal(serial.simulations, on_cluster.simulations)
@@ -368,18 +447,18 @@ def test_a_dask_local_cluster_gives_the_serial_results(dask_client):
 
 def test_main_takes_a_plan_in_the_scenario_file(tmp_path, capsys):
     scenario = tmp_path / "scenario.toml"
-    scenario.write_text('''plan = "casework"
+    scenario.write_text("""plan = "casework"
 n_sims = 2
 seed = 4
 tests = ["t"]
 [grid]
 effect_or = [1.0, 1.5]
 offices = [6]
-''')
+""")
     assert main([str(scenario), "--out", str(tmp_path / "out"), "--quiet"]) == 0
     assert "outcome work" in capsys.readouterr().out
     assert len(pd.read_csv(tmp_path / "out" / "simulations.csv")) == 4
-    scenario.write_text(scenario.read_text() + '[analysis]\nthreshold = 0.3\n')
+    scenario.write_text(scenario.read_text() + "[analysis]\nthreshold = 0.3\n")
     with pytest.raises(SystemExit) as info:
         main([str(scenario), "--out", str(tmp_path / "out")])
     assert info.value.code == 2 and "['threshold'] cannot be combined with a plan" in capsys.readouterr().err

@@ -104,13 +104,24 @@ def test_each_draw_is_a_direct_refit(panel):
     months = data["month"].array.asi8
     for seed, draw in zip(seeds[:3], res.draws[:3]):
         arm = pd.Series(design.draw(np.random.default_rng(seed)), index=design.family)
-        frame = data.assign(treat=arm.loc[data["family_id"]].to_numpy() * post, trend=(months - months.min()).astype(float))
-        fit = conditional_logit(frame, "activation", ["treat", "n_children", "married", "reduced_work_capacity", "trend"],
-                                "parent_id", cluster="office")
+        frame = data.assign(
+            treat=arm.loc[data["family_id"]].to_numpy() * post, trend=(months - months.min()).astype(float)
+        )
+        fit = conditional_logit(
+            frame,
+            "activation",
+            ["treat", "n_children", "married", "reduced_work_capacity", "trend"],
+            "parent_id",
+            cluster="office",
+        )
         assert draw == pytest.approx(fit.tvalues["treat"], rel=1e-7)
-    observed = conditional_logit(data.assign(treat=data["arm"] * post, trend=(months - months.min()).astype(float)),
-                                 "activation", ["treat", "n_children", "married", "reduced_work_capacity", "trend"],
-                                 "parent_id", cluster="office")
+    observed = conditional_logit(
+        data.assign(treat=data["arm"] * post, trend=(months - months.min()).astype(float)),
+        "activation",
+        ["treat", "n_children", "married", "reduced_work_capacity", "trend"],
+        "parent_id",
+        cluster="office",
+    )
     assert res.observed == pytest.approx(observed.tvalues["treat"], rel=1e-8)
     assert res.pvalue == ri_pvalue(res.observed, res.draws)[0]
     assert "offered count per office fixed" in res.summary()
@@ -120,8 +131,9 @@ def test_seeded_and_executor_independent(panel):
     serial = randomization_test(panel, "activation", n_perm=5, seed=4, statistic="coef", n_jobs=1, progress=False)
     again = randomization_test(panel, "activation", n_perm=5, seed=4, statistic="coef", n_jobs=1, progress=False)
     client = FakeClient()
-    dask_like = randomization_test(panel, "activation", n_perm=5, seed=4, statistic="coef", client=client,
-                                   progress=False)
+    dask_like = randomization_test(
+        panel, "activation", n_perm=5, seed=4, statistic="coef", client=client, progress=False
+    )
     assert client.calls == 1
     assert np.array_equal(serial.draws, again.draws) and np.array_equal(serial.draws, dask_like.draws)
     minimal = MinimalClient()
@@ -132,21 +144,33 @@ def test_seeded_and_executor_independent(panel):
 
 
 def test_monthly_kind_matches_monthly_effects(panel):
-    res = randomization_test(panel, "activation", kind="monthly", month="2017-01", n_perm=4, seed=1, n_jobs=1,
-                             progress=False)
+    res = randomization_test(
+        panel, "activation", kind="monthly", month="2017-01", n_perm=4, seed=1, n_jobs=1, progress=False
+    )
     eff = monthly_effects(panel, "activation", months=["2017-01"], band=False, progress=False)
     assert res.observed == pytest.approx(eff.frame["z"].iloc[0], rel=1e-7)
     assert res.term == "arm" and len(res.draws) == 4
-    res_fe = randomization_test(panel, "activation", kind="monthly", month="2017-01", fixed_effects="office", n_perm=2,
-                                seed=1, n_jobs=1, progress=False)
-    eff_fe = monthly_effects(panel, "activation", months=["2017-01"], fixed_effects="office", band=False,
-                             progress=False)
+    res_fe = randomization_test(
+        panel,
+        "activation",
+        kind="monthly",
+        month="2017-01",
+        fixed_effects="office",
+        n_perm=2,
+        seed=1,
+        n_jobs=1,
+        progress=False,
+    )
+    eff_fe = monthly_effects(
+        panel, "activation", months=["2017-01"], fixed_effects="office", band=False, progress=False
+    )
     assert res_fe.observed == pytest.approx(eff_fe.frame["z"].iloc[0], rel=1e-7)
 
 
 def test_split_model_term(panel):
-    res = randomization_test(panel, "activation", split=True, term="coordinator_holf", n_perm=3, seed=2, n_jobs=1,
-                             progress=False)
+    res = randomization_test(
+        panel, "activation", split=True, term="coordinator_holf", n_perm=3, seed=2, n_jobs=1, progress=False
+    )
     assert res.term == "coordinator_holf" and np.isfinite(res.draws).all()
 
 
@@ -174,8 +198,9 @@ def test_month_effects_model_is_refitted_with_its_month_effects(panel):
     res = randomization_test(panel, "activation", trend="months", n_perm=2, seed=3, n_jobs=1, progress=False)
     fit = fe_model(panel, "activation", trend="months")
     assert res.observed == pytest.approx(float(fit.tvalues["coordinator_pooled"]), rel=1e-9)
-    assert res.observed != pytest.approx(float(fe_model(panel, "activation", trend="none").tvalues["coordinator_pooled"]),
-                                         rel=1e-6)
+    assert res.observed != pytest.approx(
+        float(fe_model(panel, "activation", trend="none").tvalues["coordinator_pooled"]), rel=1e-6
+    )
 
 
 def test_auto_executor_moves_to_processes_with_identical_draws(panel, monkeypatch):
@@ -194,7 +219,9 @@ def test_auto_executor_moves_to_processes_with_identical_draws(panel, monkeypatc
     seeds = np.random.SeedSequence(8).spawn(6)
     calls = []
     real = ri.map_in_processes
-    monkeypatch.setattr(ri, "map_in_processes", lambda fn, items, **kw: calls.append(len(items)) or real(fn, items, **kw))
+    monkeypatch.setattr(
+        ri, "map_in_processes", lambda fn, items, **kw: calls.append(len(items)) or real(fn, items, **kw)
+    )
     mixed = ri.run_draws(design, refit, seeds, n_jobs=None, progress=False, desc="t", probe_seconds=0.0)
     assert calls and sum(calls) >= 1  # the pool ran the re-draws after the first two
     assert np.array_equal(mixed, serial.draws)
@@ -221,8 +248,9 @@ def test_thread_and_process_executors_give_the_serial_draws_bitwise(panel):
     are bitwise equal to the serial ones, and to a process pool's, whatever thread finishes first."""
     serial = randomization_test(panel, "activation", n_perm=9, seed=21, n_jobs=1, progress=False)
     threads = randomization_test(panel, "activation", n_perm=9, seed=21, n_jobs=3, executor="threads", progress=False)
-    processes = randomization_test(panel, "activation", n_perm=9, seed=21, n_jobs=2, executor="processes",
-                                   progress=False)
+    processes = randomization_test(
+        panel, "activation", n_perm=9, seed=21, n_jobs=2, executor="processes", progress=False
+    )
     assert np.array_equal(threads.draws, serial.draws) and np.array_equal(processes.draws, serial.draws)
     assert threads.pvalue == serial.pvalue
     with pytest.raises(ValueError, match="executor='dask'"):

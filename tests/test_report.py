@@ -69,16 +69,23 @@ def test_report_verify_section_counts_statuses(tmp_path):
     fig.savefig(png, format="png")
     plt.close(fig)
     table = Table(pd.DataFrame({"a": [1.0]}), pd.DataFrame({"a": ["1.00"]}), title="Table 9. A & B")
-    path = write_report(tmp_path / "report.html", plan=plan, tables=[table],
-                        figures=[ReportFigure("Figure 9. Drift", png.getvalue())], sample_summary="Analysis sample: rule",
-                        load_report=LoadReport(rows_read=12, rows_kept=10, dropped_missing={"married": 2},
-                                               rows_dropped_missing=2), numbers=numbers)
+    path = write_report(
+        tmp_path / "report.html",
+        plan=plan,
+        tables=[table],
+        figures=[ReportFigure("Figure 9. Drift", png.getvalue())],
+        sample_summary="Analysis sample: rule",
+        load_report=LoadReport(rows_read=12, rows_kept=10, dropped_missing={"married": 2}, rows_dropped_missing=2),
+        numbers=numbers,
+    )
     page = path.read_text(encoding="utf-8")
     n_missing = len(spec.numbers) - len(keys)
     n_note = sum(1 for k in keys[1:] if spec.numbers[k].inconsistent)
     assert "Published numbers (famtrial verify, default tolerances)" in page
-    assert f"verify: {len(spec.numbers)} published numbers: {len(keys) - 1 - n_note} ok, 1 FAIL, {n_missing} missing"\
+    assert (
+        f"verify: {len(spec.numbers)} published numbers: {len(keys) - 1 - n_note} ok, 1 FAIL, {n_missing} missing"
         in page
+    )
     assert "<th>FAIL</th>\n      <td>1</td>" in page and f"<th>missing</th>\n      <td>{n_missing}</td>" in page
     assert "<caption>Table 9. A &amp; B</caption>" in page and "<figcaption>Figure 9. Drift</figcaption>" in page
     assert "<th>rows missing married</th>" in page

@@ -12,8 +12,9 @@ import pytest  # noqa: E402
 
 import famtrial  # noqa: E402
 
-PAPER_WORDS = re.compile(r"\b(coordinator|HOLF|activation|employ\w*|family|families|parents?|NCT03102775|2016-10)\b",
-                         re.IGNORECASE)
+PAPER_WORDS = re.compile(
+    r"\b(coordinator|HOLF|activation|employ\w*|family|families|parents?|NCT03102775|2016-10)\b", re.IGNORECASE
+)
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +27,20 @@ def casework(tmp_path_factory):
 def test_casework_runs_end_to_end(casework):
     plan = casework.plan
     names = {p.name for p in casework.files}
-    assert {"table1.md", "table2.md", "table3.md", "table4.md", "table5.md", "figure1.png", "figure2.png",
-            "figure3.png", "monthly_work.csv", "monthly_educ.csv", "inference.csv", "reproduced.csv"} <= names
+    assert {
+        "table1.md",
+        "table2.md",
+        "table3.md",
+        "table4.md",
+        "table5.md",
+        "figure1.png",
+        "figure2.png",
+        "figure3.png",
+        "monthly_work.csv",
+        "monthly_educ.csv",
+        "inference.csv",
+        "reproduced.csv",
+    } <= names
     numbers = casework.numbers
     assert numbers["sample.offices_included"] == 20 and numbers["table1.office_K21.included"] == 0
     assert numbers["table2.n.total"] == numbers["sample.parents_included"]
@@ -46,8 +59,16 @@ def test_casework_outputs_use_its_own_words(casework):
     out = casework.out
     table4 = (out / "table4.md").read_text()
     assert table4.startswith("**Table 4. Fixed-effects logit: paid work (month fixed effects)**")
-    for label in ("Casework (any variant)", "Casework by phone", "Casework with home visits", "Casework in groups",
-                  "Number of children", "Health limitation", "Persons with outcome change", "n persons"):
+    for label in (
+        "Casework (any variant)",
+        "Casework by phone",
+        "Casework with home visits",
+        "Casework in groups",
+        "Number of children",
+        "Health limitation",
+        "Persons with outcome change",
+        "n persons",
+    ):
         assert label in table4
     assert "clustered by office, G = 20" in table4 and "month fixed effects" in table4 and "group = person" in table4
     table1 = (out / "table1.md").read_text()

@@ -26,10 +26,14 @@ def _table2() -> pd.DataFrame:
     """Printed Table 2: parents per office by arm, and whether the paper analysed the office."""
     pub = _published()
     offices = sorted({int(k.split(".")[1].split("_")[1]) for k in pub if k.startswith("table2.")})
-    return pd.DataFrame({"parents_coordinated": [pub[f"table2.office_{o}.coordinated"] for o in offices],
-                         "parents_ordinary": [pub[f"table2.office_{o}.ordinary"] for o in offices],
-                         "printed_included": [bool(pub[f"table2.office_{o}.included"]) for o in offices]},
-                        index=pd.Index(offices, name="office"))
+    return pd.DataFrame(
+        {
+            "parents_coordinated": [pub[f"table2.office_{o}.coordinated"] for o in offices],
+            "parents_ordinary": [pub[f"table2.office_{o}.ordinary"] for o in offices],
+            "printed_included": [bool(pub[f"table2.office_{o}.included"]) for o in offices],
+        },
+        index=pd.Index(offices, name="office"),
+    )
 
 
 def _largest_remainder(total: int, weights: pd.Series) -> pd.Series:
@@ -54,12 +58,18 @@ def _family_structure() -> pd.DataFrame:
     t2 = _table2()
     inc = t2[t2["printed_included"]]
     exc = t2[~t2["printed_included"]]
-    couples_c = pd.concat([_largest_remainder(964 - 690, inc["parents_coordinated"]),
-                           _largest_remainder(int(exc["parents_coordinated"].sum()) - 739, exc["parents_coordinated"])])
+    couples_c = pd.concat(
+        [
+            _largest_remainder(964 - 690, inc["parents_coordinated"]),
+            _largest_remainder(int(exc["parents_coordinated"].sum()) - 739, exc["parents_coordinated"]),
+        ]
+    )
     ordinary_weights = inc["parents_ordinary"].where(~inc.index.isin([4, 11]), 0)
     couples_o = _largest_remainder(1573 - 1124, ordinary_weights).reindex(t2.index, fill_value=0)
-    return t2.assign(families_coordinated=t2["parents_coordinated"] - couples_c.reindex(t2.index),
-                     families_ordinary=t2["parents_ordinary"] - couples_o)
+    return t2.assign(
+        families_coordinated=t2["parents_coordinated"] - couples_c.reindex(t2.index),
+        families_ordinary=t2["parents_ordinary"] - couples_o,
+    )
 
 
 def test_repository_transcription_matches_the_shared_paper_file():
@@ -70,8 +80,11 @@ def test_repository_transcription_matches_the_shared_paper_file():
     for part, included in (("included", True), ("excluded", False)):
         for key, (coord, ordinary) in shared["table2"][part].items():
             row = t2.loc[int(key.split("_")[1])]
-            assert (row["parents_coordinated"], row["parents_ordinary"], row["printed_included"]) == \
-                (coord, ordinary, included)
+            assert (row["parents_coordinated"], row["parents_ordinary"], row["printed_included"]) == (
+                coord,
+                ordinary,
+                included,
+            )
     assert len(t2) == 29
 
 
@@ -84,7 +97,9 @@ def test_family_structure_respects_the_printed_counts():
     inc = s[s["printed_included"]]
     assert (inc["families_coordinated"].sum(), inc["families_ordinary"].sum()) == (690, 1124)
     assert (inc["parents_coordinated"].sum(), inc["parents_ordinary"].sum()) == (964, 1573)
-    assert s["families_coordinated"].sum() == 1429 and s["parents_coordinated"].sum() + s["parents_ordinary"].sum() == 3691
+    assert (
+        s["families_coordinated"].sum() == 1429 and s["parents_coordinated"].sum() + s["parents_ordinary"].sum() == 3691
+    )
 
 
 def test_family_rule_recovers_exactly_the_14_analysed_offices():
@@ -93,7 +108,9 @@ def test_family_rule_recovers_exactly_the_14_analysed_offices():
     assert ruled["included"].sum() == 14
     # the share the rule used, recomputed by hand for office 4
     s = _family_structure().loc[4]
-    assert ruled.loc[4, "control_share"] == s["families_ordinary"] / (s["families_ordinary"] + s["families_coordinated"])
+    assert ruled.loc[4, "control_share"] == s["families_ordinary"] / (
+        s["families_ordinary"] + s["families_coordinated"]
+    )
 
 
 def test_parent_rule_would_drop_offices_4_and_11():
@@ -188,15 +205,26 @@ def test_table2_layout_and_summary(trial_sample):
     shown = t2.display
     assert list(shown.index[:14]) == [f"Office {o}" for o in trial_sample.included_offices]
     assert list(shown.index[14:]) == [f"Office {o}" for o in trial_sample.excluded_offices]
-    assert list(shown.columns) == ["Coordinated follow-up", "Ordinary follow-up", "Families (coordinated follow-up)",
-                                   "Families (ordinary follow-up)", "Control share (families)", "Included"]
+    assert list(shown.columns) == [
+        "Coordinated follow-up",
+        "Ordinary follow-up",
+        "Families (coordinated follow-up)",
+        "Families (ordinary follow-up)",
+        "Control share (families)",
+        "Included",
+    ]
     assert shown.loc["Office 10"].tolist()[:2] == ["49", "546"] and shown.loc["Office 5", "Included"] == "no"
     assert t2.frame.loc[4, "included"] and t2.frame.loc[4, "parents_ordinary"] == 52
     assert t2.title == "Table 2. Parents per office by experimental condition, k = 29, n = 3,691 parents"
-    assert "excluded: 15 offices, 1,154 parents" in t2.notes and "Rule: an office is excluded when fewer than 1/3 of its listed families are in the control arm" in t2.notes
+    assert (
+        "excluded: 15 offices, 1,154 parents" in t2.notes
+        and "Rule: an office is excluded when fewer than 1/3 of its listed families are in the control arm" in t2.notes
+    )
     text = trial_sample.summary()
-    assert text.startswith("Analysis sample: an office is excluded when fewer than 1/3 of its listed families "
-                           "are in the control arm (ordinary follow-up)")
+    assert text.startswith(
+        "Analysis sample: an office is excluded when fewer than 1/3 of its listed families "
+        "are in the control arm (ordinary follow-up)"
+    )
     assert "offices: 14 of 29 included, 15 excluded [2, 5, 7" in text
     assert "excluded: 739 offered and 55 control families (1,099 and 55 parents)" in text
     assert "analysed: 690 offered and 1,124 control families (964 and 1,573 parents)" in text
@@ -216,8 +244,10 @@ def test_office_counts_and_errors():
     counts = office_counts(panel)
     people = frame.drop_duplicates("parent_id")
     assert counts.loc[1, "parents_coordinated"] == ((people["office"] == 1) & (people["arm"] == 1)).sum() == 46
-    assert counts.loc[2, "families_ordinary"] == people.loc[(people["office"] == 2) & (people["arm"] == 0),
-                                                            "family_id"].nunique()
+    assert (
+        counts.loc[2, "families_ordinary"]
+        == people.loc[(people["office"] == 2) & (people["arm"] == 0), "family_id"].nunique()
+    )
     only_excluded = load_panel(frame[frame["office"] == 2])
     with pytest.raises(ValueError, match="no office meets the rule"):
         analysis_sample(only_excluded)

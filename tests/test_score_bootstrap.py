@@ -59,6 +59,7 @@ def _brute_boottest(s: np.ndarray, n_g: np.ndarray) -> tuple[float, float]:
 
 # -- 1. boottest's published log ------------------------------------------------------------------
 
+
 class _Probit:
     """Probit written from its textbook formulas, with the interface score_bootstrap uses."""
 
@@ -88,8 +89,10 @@ def _nlsw88() -> pd.DataFrame:
     for path in (REF / "nlsw88.dta", Path(__file__).parents[2] / "shared" / "boottest" / "nlsw88.dta"):
         if path.exists():
             return pd.read_stata(path, convert_categoricals=False)
-    pytest.skip("boottest's nlsw88.dta is not here: copy droodman/boottest test/nlsw88.dta to "
-                "tests/reference/boottest/ (or ../shared/boottest/) to check against boottest's log")
+    pytest.skip(
+        "boottest's nlsw88.dta is not here: copy droodman/boottest test/nlsw88.dta to "
+        "tests/reference/boottest/ (or ../shared/boottest/) to check against boottest's log"
+    )
 
 
 def _printed() -> dict[str, tuple[float, int]]:
@@ -108,8 +111,9 @@ def probit_nlsw88():
     for _ in range(30):
         _, g, h = model.derivatives(b)
         b = b - np.linalg.solve(h, g)
-    fit = SimpleNamespace(model=model, params=pd.Series(b, index=names),
-                          bse=pd.Series(np.sqrt(np.diag(np.linalg.inv(-h))), index=names))
+    fit = SimpleNamespace(
+        model=model, params=pd.Series(b, index=names), bse=pd.Series(np.sqrt(np.diag(np.linalg.inv(-h))), index=names)
+    )
     return fit, data["industry"].to_numpy()
 
 
@@ -120,9 +124,9 @@ def test_boottest_log_probit_restricted_fit_and_statistic(probit_nlsw88):
     assert len(industry) == printed["nobs"][0] and res.n_clusters == printed["n_clusters"][0]
     for name in ("wage", "ttl_exp", "collgrad", "_cons"):
         value, decimals = printed[f"restricted.{name}"]
-        assert abs(res.restricted_params[name] - value) <= 0.5 * 10.0 ** -decimals
+        assert abs(res.restricted_params[name] - value) <= 0.5 * 10.0**-decimals
     value, decimals = printed["restricted.llf"]
-    assert abs(fit.model.derivatives(res.restricted_params.to_numpy())[0] - value) <= 0.5 * 10.0 ** -decimals
+    assert abs(fit.model.derivatives(res.restricted_params.to_numpy())[0] - value) <= 0.5 * 10.0**-decimals
     value, decimals = printed["z"]
     assert round(res.statistic, decimals) == value  # 0.2980; the former uncentred G/(G-1) statistic gave 0.3030
 
@@ -132,7 +136,7 @@ def test_boottest_log_probit_pvalue(probit_nlsw88):
     fit, industry = probit_nlsw88
     printed = _printed()
     res = score_bootstrap(fit, "tenure", industry, conf_int=False)
-    assert res.enumerated and res.n_draws == 2 ** 12
+    assert res.enumerated and res.n_draws == 2**12
     drawn = score_bootstrap(fit, "tenure", industry, n_boot=999, enumerate_max=11, seed=1, conf_int=False)
     assert not drawn.enumerated and drawn.n_draws == 999 and drawn.statistic == res.statistic
     for key in ("p_mata", "p_gsem_mata", "p_julia", "p_gsem_julia"):
@@ -144,6 +148,7 @@ def test_boottest_log_probit_pvalue(probit_nlsw88):
 
 # -- 2. the independent R re-implementation -------------------------------------------------------
 
+
 def _r_reference(case: str) -> pd.DataFrame:
     ref = pd.read_csv(REF / "r_reference.csv")
     return ref[ref["case"] == case]
@@ -154,7 +159,7 @@ def test_r_reference_reproduces_boottest_log():
     r = _r_reference("probit_nlsw88").set_index("quantity")["value"]
     for quantity, (value, decimals) in _printed().items():
         if quantity.startswith("restricted.") or quantity == "nobs":
-            assert abs(r[quantity] - value) <= 0.5 * 10.0 ** -decimals
+            assert abs(r[quantity] - value) <= 0.5 * 10.0**-decimals
     assert round(r["statistic"], 4) == _printed()["z"][0]
 
 
@@ -195,8 +200,9 @@ def test_r_reference_script_reproduces_stored_values(tmp_path):
     shutil.copy(repo / "tests" / "reference" / "clogit" / "panel_data.csv", work / "tests" / "reference" / "clogit")
     if subprocess.run(["Rscript", "-e", "library(survival)"], capture_output=True).returncode != 0:
         pytest.skip("R package survival is not installed")
-    subprocess.run(["Rscript", "tests/reference/boottest/score_bootstrap_reference.R"], cwd=work, check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["Rscript", "tests/reference/boottest/score_bootstrap_reference.R"], cwd=work, check=True, capture_output=True
+    )
     new = pd.read_csv(work / "tests" / "reference" / "boottest" / "r_reference.csv").drop(columns="software")
     old = pd.read_csv(REF / "r_reference.csv").drop(columns="software")
     old = old[old["case"] != "probit_nlsw88"].reset_index(drop=True)
@@ -204,6 +210,7 @@ def test_r_reference_script_reproduces_stored_values(tmp_path):
 
 
 # -- 3. direct computations for famtrial's own models --------------------------------------------
+
 
 def _logit_data(seed=1, g=4, n_per=60, effect=0.4, unequal=False):
     rng = np.random.default_rng(seed)
@@ -233,7 +240,7 @@ def test_logit_matches_brute_force(null):
     assert res.restricted_params.to_numpy() == pytest.approx(b, abs=1e-7)
     assert res.statistic == pytest.approx(t_obs, rel=1e-7)
     assert res.pvalue == p_brute
-    assert res.enumerated and res.n_draws == 2 ** 6 and res.n_clusters == 6
+    assert res.enumerated and res.n_draws == 2**6 and res.n_clusters == 6
 
 
 def _brute_group_ll(beta, x, y):
@@ -261,8 +268,12 @@ def test_clogit_matches_brute_force():
     keep = [g for g in range(n_groups) if 0 < y[grp == g].sum() < (grp == g).sum()]
     assert len(keep) < n_groups  # some groups are uninformative and must not count in the shares
     total = lambda b: sum(_brute_group_ll(b, x[grp == g], y[grp == g]) for g in keep)  # noqa: E731
-    opt = optimize.minimize(lambda v: -total(np.array([0.2, v[0]])), x0=[0.0], method="Nelder-Mead",
-                            options={"xatol": 1e-10, "fatol": 1e-14})
+    opt = optimize.minimize(
+        lambda v: -total(np.array([0.2, v[0]])),
+        x0=[0.0],
+        method="Nelder-Mead",
+        options={"xatol": 1e-10, "fatol": 1e-14},
+    )
     b = np.array([0.2, opt.x[0]])
     h = 1e-5
 
@@ -316,7 +327,7 @@ def test_enumerated_weights_and_webb():
     assert full4 and w4.shape == (1024, 10)
     webb, _ = wild_weights(6, "webb", n_boot=20000, seed=1)
     assert set(np.round(np.unique(webb) ** 2, 12)) == {0.5, 1.0, 1.5}
-    assert webb.mean() == pytest.approx(0, abs=0.02) and (webb ** 2).mean() == pytest.approx(1, abs=0.02)
+    assert webb.mean() == pytest.approx(0, abs=0.02) and (webb**2).mean() == pytest.approx(1, abs=0.02)
     again, _ = wild_weights(6, "webb", n_boot=20000, seed=1)
     assert np.array_equal(webb, again)
     with pytest.raises(ValueError, match="weights='mammen'"):

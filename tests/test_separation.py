@@ -51,8 +51,10 @@ def test_quasi_complete_separation_drops_determined_rows_and_matches_r_on_the_re
     assert expected > ref["dropped_rows"].iloc[0] == int(quasi["bad"].sum())
     assert len(rows) == 1 and rows[0].names == ("bad",) and rows[0].count == expected
     touched = quasi.loc[quasi["bad"] == 1, "g"].nunique()
-    assert (f"bad != 0 predicts success perfectly within {touched:,} groups ({quasi.loc[whole & (ones > 0), 'g'].nunique()}"
-            " of these groups wholly determined)") in rows[0].reason
+    assert (
+        f"bad != 0 predicts success perfectly within {touched:,} groups ({quasi.loc[whole & (ones > 0), 'g'].nunique()}"
+        " of these groups wholly determined)"
+    ) in rows[0].reason
     groups = [d for d in res.dropped if d.kind == "groups"][0]  # all-0/all-1 before any drop
     assert res.nobs + rows[0].count + int(groups.reason.split("(")[1].split(" rows")[0].replace(",", "")) == len(quasi)
     assert any(d.kind == "variable" and d.names == ("bad",) for d in res.dropped)
@@ -119,8 +121,11 @@ def test_complete_separation_raises_naming_the_variable_and_groups(quasi):
     data = quasi.assign(sep=quasi["y"].astype(float))
     sums = data.groupby("g")["y"].agg(["sum", "size"])
     informative = int(((sums["sum"] > 0) & (sums["sum"] < sums["size"])).sum())
-    with pytest.raises(SeparationError, match=rf"complete separation: sep predict\(s\) the outcome perfectly in "
-                                              rf"every group with outcome variation \({informative:,} groups") as err:
+    with pytest.raises(
+        SeparationError,
+        match=rf"complete separation: sep predict\(s\) the outcome perfectly in "
+        rf"every group with outcome variation \({informative:,} groups",
+    ) as err:
         conditional_logit(data, "y", ["treat", "sep"], "g")
     assert err.value.variables == ("sep",) and err.value.groups == informative
     assert isinstance(err.value, FamtrialError) and isinstance(err.value, ValueError)
@@ -146,8 +151,11 @@ def test_combination_of_regressors_is_caught_after_the_fit_and_named(quasi):
     """No single regressor separates, but comb - x2 = 100 bad does: the fit diverges, the exact LP
     finds the direction and the error names both regressors and the groups."""
     data = quasi.assign(comb=quasi["x2"] + 100 * quasi["bad"])
-    with pytest.raises(SeparationError, match=r"the combination of comb \+ x2 predicts the outcome perfectly "
-                                              r"within (\d+) of (\d+) groups") as err:
+    with pytest.raises(
+        SeparationError,
+        match=r"the combination of comb \+ x2 predicts the outcome perfectly "
+        r"within (\d+) of (\d+) groups",
+    ) as err:
         conditional_logit(data, "y", ["treat", "comb", "x2"], "g")
     assert set(err.value.variables) == {"comb", "x2"}
     assert err.value.groups == quasi.loc[quasi["bad"] == 1, "g"].nunique()
@@ -205,8 +213,11 @@ def test_logit_complete_separation_after_the_dummy_drop_names_the_variable():
     rng = np.random.default_rng(0)
     arm = rng.integers(0, 2, 900)
     data = pd.DataFrame({"y": arm, "arm": arm, "age": rng.normal(size=900)})
-    with pytest.raises(SeparationError, match=r"complete separation: arm predict\(s\) the outcome perfectly "
-                                              r"\(arm != 0 predicts success perfectly") as err:
+    with pytest.raises(
+        SeparationError,
+        match=r"complete separation: arm predict\(s\) the outcome perfectly "
+        r"\(arm != 0 predicts success perfectly",
+    ) as err:
         logit(data, "y", ["arm", "age"])
     assert err.value.variables == ("arm",)
     assert str(int((arm == 0).sum())) in str(err.value)
@@ -219,5 +230,6 @@ def test_reference_script_reproduces_stored_values(tmp_path):
     for name in ("quasi_data.csv", "quasi_rest_results.csv", "quasi_full_r.csv"):
         new = pd.read_csv(reference / "separation" / name)
         old = pd.read_csv(REF / name)
-        pd.testing.assert_frame_equal(new.drop(columns="software", errors="ignore"),
-                                      old.drop(columns="software", errors="ignore"), rtol=1e-9)
+        pd.testing.assert_frame_equal(
+            new.drop(columns="software", errors="ignore"), old.drop(columns="software", errors="ignore"), rtol=1e-9
+        )

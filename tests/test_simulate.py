@@ -39,8 +39,22 @@ def test_shipped_casework_panel_is_the_designs_output(panel):
 
 
 def test_names_and_codes_come_from_the_design(panel):
-    assert list(panel.columns) == ["pid", "hh", "kontor", "ym", "offer", "variant", "work", "educ",
-                                   "kids", "health", "cohab", "woman", "born", "abroad"]
+    assert list(panel.columns) == [
+        "pid",
+        "hh",
+        "kontor",
+        "ym",
+        "offer",
+        "variant",
+        "work",
+        "educ",
+        "kids",
+        "health",
+        "cohab",
+        "woman",
+        "born",
+        "abroad",
+    ]
     assert set(panel["offer"]) == {"yes", "no"}
     assert set(panel["variant"]) == {"phone", "home", "group", "none"}
     assert ((panel["variant"] == "none") == (panel["offer"] == "no")).all()
@@ -71,7 +85,7 @@ def test_offices_variants_and_family_randomization(design, panel):
     share_p = people.assign(c=people["offer"] == "no").groupby("kontor")["c"].mean()
     labels = design.office_labels()
     for group, first in ((design.offices[0], 0), (design.offices[1], design.offices[0].n)):
-        ids = labels[first:first + group.n]
+        ids = labels[first : first + group.n]
         lo, hi = group.control_share
         assert (share_h[ids] >= lo - 0.5 / size[ids]).all() and (share_h[ids] <= hi + 0.5 / size[ids]).all()
         assert size[ids].between(*group.families).all()
@@ -94,8 +108,7 @@ def test_time_varying_covariates_change_and_invariant_do_not(panel):
 
 def _recovery_design(design: TrialDesign) -> TrialDesign:
     outcome = replace(design.outcome("work"), office_effect_sd=0.0)
-    return replace(design, outcomes=(outcome,)).vary(offices=60, families_per_office=250, months_pre=12,
-                                                     months_post=12)
+    return replace(design, outcomes=(outcome,)).vary(offices=60, families_per_office=250, months_pre=12, months_post=12)
 
 
 def test_fixed_effects_logit_recovers_the_true_effects(design):
@@ -140,9 +153,13 @@ def test_vary_scales_offices_months_and_shares(design):
 
 def test_no_variants_and_integer_codes(design):
     outcome = replace(design.outcome("work"), effects=(("", 0.2),))
-    plain = replace(design, variants=(), outcomes=(outcome,), office_label=None,
-                    columns=replace(design.columns, variant=None, arm_offered=1, arm_control=0,
-                                    month_format="text")).vary(offices=4)
+    plain = replace(
+        design,
+        variants=(),
+        outcomes=(outcome,),
+        office_label=None,
+        columns=replace(design.columns, variant=None, arm_offered=1, arm_control=0, month_format="text"),
+    ).vary(offices=4)
     data = simulate_panel(plain, seed=3)
     assert "variant" not in data.columns and set(data["offer"]) == {0, 1}
     assert sorted(data["kontor"].unique()) == [1, 2, 3, 4] and data["ym"].iloc[0] == "2018-01"
@@ -155,30 +172,36 @@ def test_main_writes_the_panel(tmp_path, capsys):
     assert pd.read_parquet(out)["pid"].nunique() > 2800
 
 
-BASE = (CASEWORK.read_text())
+BASE = CASEWORK.read_text()
 
 
-@pytest.mark.parametrize("old, new, key", [
-    ('implementation = "2019-04"', "", "months.implementation: is missing"),
-    ('implementation = "2019-04"', 'implementation = "April"', "months.implementation: 'April' is not a month"),
-    ('implementation = "2019-04"', 'implementation = "2018-01"', "months.implementation"),
-    ("n = 20\n", 'n = "twenty"\n', "offices[0].n: 'twenty' is not an integer"),
-    ("control_share = [0.08, 0.15]", "control_share = [0.08]", "offices[1].control_share"),
-    ("control_share = [0.08, 0.15]", "control_share = [0.5, 1.2]", "offices[1].control_share"),
-    ('kind = "markov"\np = 0.25', 'kind = "markow"\np = 0.25', "covariates.health.kind: 'markow'"),
-    ("on = 0.010", "on = 1.5", "covariates.health.on"),
-    ("up = 0.004", "up = 0.004\nupp = 0.1", "covariates.kids: unknown keys ['upp']"),
-    ("up = 0.004", "", "covariates.kids.up: is missing"),
-    ("effect = { phone = 0.10, home = 0.35, group = 0.30 }", "effect = { phone = 0.10, home = 0.35 }",
-     "outcomes.work.effect"),
-    ("kids = -0.15,", "children = -0.15,", "outcomes.work.covariates: ['children']"),
-    ("intercept_sd = 1.8", "intercept_sd = true", "outcomes.work.intercept_sd: True is not a number"),
-    ('month_format = "yyyymm"', 'month_format = "ym"', "columns.month_format"),
-    ('arm_control = "no"', 'arm_control = "yes"', "columns.arm_offered"),
-    ('variant_control = "none"', 'variant_control = "home"', "columns.variant_control"),
-    ('office = "kontor"', 'office = "work"', "columns: names ['work']"),
-    ("seed = 20190401", "seed = 20190401\nsede = 1", "unknown keys ['sede']"),
-])
+@pytest.mark.parametrize(
+    "old, new, key",
+    [
+        ('implementation = "2019-04"', "", "months.implementation: is missing"),
+        ('implementation = "2019-04"', 'implementation = "April"', "months.implementation: 'April' is not a month"),
+        ('implementation = "2019-04"', 'implementation = "2018-01"', "months.implementation"),
+        ("n = 20\n", 'n = "twenty"\n', "offices[0].n: 'twenty' is not an integer"),
+        ("control_share = [0.08, 0.15]", "control_share = [0.08]", "offices[1].control_share"),
+        ("control_share = [0.08, 0.15]", "control_share = [0.5, 1.2]", "offices[1].control_share"),
+        ('kind = "markov"\np = 0.25', 'kind = "markow"\np = 0.25', "covariates.health.kind: 'markow'"),
+        ("on = 0.010", "on = 1.5", "covariates.health.on"),
+        ("up = 0.004", "up = 0.004\nupp = 0.1", "covariates.kids: unknown keys ['upp']"),
+        ("up = 0.004", "", "covariates.kids.up: is missing"),
+        (
+            "effect = { phone = 0.10, home = 0.35, group = 0.30 }",
+            "effect = { phone = 0.10, home = 0.35 }",
+            "outcomes.work.effect",
+        ),
+        ("kids = -0.15,", "children = -0.15,", "outcomes.work.covariates: ['children']"),
+        ("intercept_sd = 1.8", "intercept_sd = true", "outcomes.work.intercept_sd: True is not a number"),
+        ('month_format = "yyyymm"', 'month_format = "ym"', "columns.month_format"),
+        ('arm_control = "no"', 'arm_control = "yes"', "columns.arm_offered"),
+        ('variant_control = "none"', 'variant_control = "home"', "columns.variant_control"),
+        ('office = "kontor"', 'office = "work"', "columns: names ['work']"),
+        ("seed = 20190401", "seed = 20190401\nsede = 1", "unknown keys ['sede']"),
+    ],
+)
 def test_design_errors_name_the_key(tmp_path, old, new, key):
     assert old in BASE
     path = tmp_path / "bad.toml"
@@ -226,8 +249,11 @@ def test_calibrate_recovers_the_casework_designs_parameters():
     work = design.outcome("work")
     assert abs(work.intercept_mean + 1.67) < 0.2 and abs(work.intercept_sd - 1.82) < 0.15
     assert abs(work.office_intercept_sd - 0.25) < 0.12 and abs(work.trend - 0.008) < 0.002
-    assert abs(dict(work.covariates)["health"] + 1.10) < 0.15 and set(dict(work.covariates)) == {"kids", "health",
-                                                                                                 "cohab"}
+    assert abs(dict(work.covariates)["health"] + 1.10) < 0.15 and set(dict(work.covariates)) == {
+        "kids",
+        "health",
+        "cohab",
+    }
     assert abs(work.effect("home") - 0.25) < 0.1 and work.office_effect_sd == 0
     educ = design.outcome("educ")
     assert abs(educ.intercept_sd - 1.5) < 0.2 and abs(educ.trend + 0.004) < 0.002

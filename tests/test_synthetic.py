@@ -14,8 +14,14 @@ from famtrial.simulation.replica import ReplicaConfig, baseline_report, content_
 from famtrial.trial.balance import balance_table
 from famtrial.trial.sample import analysis_sample
 
-TABLE3_COUNTS = {"female": (659, 1053), "married": (446, 704), "immigrant": (760, 1266),
-                 "reduced_work_capacity": (336, 476), "activation": (168, 206), "employed": (304, 429)}
+TABLE3_COUNTS = {
+    "female": (659, 1053),
+    "married": (446, 704),
+    "immigrant": (760, 1266),
+    "reduced_work_capacity": (336, 476),
+    "activation": (168, 206),
+    "employed": (304, 429),
+}
 TABLE3_MOMENTS = {"year_of_birth": ((1977.67, 8.86), (1977.11, 8.99)), "n_children": ((2.31, 1.18), (2.27, 1.17))}
 
 
@@ -33,7 +39,10 @@ def test_shipped_file_loads_and_matches_table2(shipped):
     parents = tomllib.loads((data_dir() / "synthetic" / "replica.toml").read_text())["design"]["parents"]
     counts = sample.offices
     for office, (coord, ordin) in parents.items():
-        assert (counts.loc[int(office), "parents_coordinated"], counts.loc[int(office), "parents_ordinary"]) == (coord, ordin)
+        assert (counts.loc[int(office), "parents_coordinated"], counts.loc[int(office), "parents_ordinary"]) == (
+            coord,
+            ordin,
+        )
     assert sorted(sample.included_offices) == [1, 3, 4, 6, 9, 10, 11, 12, 13, 15, 17, 21, 25, 26]
     f = sample.flow
     assert (f.families_analysed_offered, f.families_analysed_ordinary) == (690, 1124)
@@ -85,8 +94,9 @@ def test_fixed_effects_logit_recovers_the_true_parameters():
 
     from famtrial.trial.effects import fe_model
 
-    cfg = ReplicaConfig.load().with_outcome("activation", tau_local=0.3, tau_holf=0.3, office_effect_sd_local=0.0,
-                                             office_effect_sd_holf=0.0, path={})
+    cfg = ReplicaConfig.load().with_outcome(
+        "activation", tau_local=0.3, tau_holf=0.3, office_effect_sd_local=0.0, office_effect_sd_holf=0.0, path={}
+    )
     cfg = replace(cfg, panel={**cfg.panel, "force_baseline": False})
     truth = cfg.outcomes["activation"]
     covered = []
@@ -94,8 +104,13 @@ def test_fixed_effects_logit_recovers_the_true_parameters():
         sample = analysis_sample(load_panel(generate(cfg, seed=seed)))
         res = fe_model(sample.panel, "activation")
         ci = res.conf_int()
-        for term, value in (("coordinator_pooled", 0.3), ("reduced_work_capacity", truth.b_rwc),
-                            ("married", truth.b_married), ("n_children", truth.b_children), ("trend", truth.trend)):
+        for term, value in (
+            ("coordinator_pooled", 0.3),
+            ("reduced_work_capacity", truth.b_rwc),
+            ("married", truth.b_married),
+            ("n_children", truth.b_children),
+            ("trend", truth.trend),
+        ):
             covered.append(ci.loc[term, "lower"] <= value <= ci.loc[term, "upper"])
     assert np.mean(covered) >= 0.8
 
@@ -104,14 +119,17 @@ def test_office_heterogeneity_reaches_only_the_rows_it_is_defined_for():
     """Common random numbers: changing one parameter changes outcomes only where it enters the model.
     Office trends belong to the ordinary arm; each effect SD to its coordinated model's offered parents
     after the implementation month."""
-    base = ReplicaConfig.load().with_outcome("activation", office_sd_trend=0.0, office_effect_sd_local=0.0,
-                                             office_effect_sd_holf=0.0)
+    base = ReplicaConfig.load().with_outcome(
+        "activation", office_sd_trend=0.0, office_effect_sd_local=0.0, office_effect_sd_holf=0.0
+    )
     ref = generate(base)
     post = ref["month"] >= "2016-10"  # months are "YYYY-MM" text
     ordinary, local, holf = (ref["model"] == m for m in ("ordinary", "local", "holf"))
-    for change, affected in (({"office_sd_trend": 0.05}, ordinary & (ref["month"] != "2016-10")),
-                             ({"office_effect_sd_local": 1.0}, local & post),
-                             ({"office_effect_sd_holf": 1.0}, holf & post)):
+    for change, affected in (
+        ({"office_sd_trend": 0.05}, ordinary & (ref["month"] != "2016-10")),
+        ({"office_effect_sd_local": 1.0}, local & post),
+        ({"office_effect_sd_holf": 1.0}, holf & post),
+    ):
         out = generate(base.with_outcome("activation", **change))
         differs = out["activation"].to_numpy() != ref["activation"].to_numpy()
         assert differs[affected.to_numpy()].sum() > 100, change

@@ -41,8 +41,9 @@ def test_linear_trend_counts_months_from_panel_start(panel):
     months = [t for t in fit.params.index if t.startswith("month[")]
     assert len(months) == panel.data["month"].nunique() - 1 and months[0] == "month[2016-05]"  # base: the first
     dummies = pd.get_dummies(panel.data["month"].astype(str), prefix="m", dtype=float).iloc[:, 1:]
-    dense = famtrial.conditional_logit(pd.concat([frame_m, dummies], axis=1), "activation",
-                                       [*names_m, *dummies.columns], "parent_id")
+    dense = famtrial.conditional_logit(
+        pd.concat([frame_m, dummies], axis=1), "activation", [*names_m, *dummies.columns], "parent_id"
+    )
     np.testing.assert_allclose(fit.params.to_numpy(), dense.params.to_numpy(), rtol=1e-9, atol=1e-10)
     np.testing.assert_allclose(fit.bse.to_numpy(), dense.bse.to_numpy(), rtol=1e-8)
 
@@ -53,8 +54,9 @@ def test_fe_model_matches_statsmodels_conditional_logit(panel):
 
     res = fe_model(panel, "activation")
     frame, names = fe_design(panel, "activation")
-    sm = ConditionalLogit(frame["activation"], frame[names], groups=frame["parent_id"]).fit(disp=0, method="newton",
-                                                                                            maxiter=100, tol=1e-12)
+    sm = ConditionalLogit(frame["activation"], frame[names], groups=frame["parent_id"]).fit(
+        disp=0, method="newton", maxiter=100, tol=1e-12
+    )
     np.testing.assert_allclose(res.params[names].to_numpy(), np.asarray(sm.params), rtol=1e-4, atol=1e-6)
     assert res.cov_type == "cluster" and res.n_clusters == panel.data["office"].nunique()
 
@@ -85,8 +87,14 @@ def test_compare_models_notes_come_from_the_results(panel):
     mixed = compare_models({"a": plain, "b": clustered})
     assert "a: model-based SE; b: cluster-robust SE (clustered by office, G = 6)" in mixed.notes
     assert "models b adjusted for a linear trend" in mixed.notes
-    assert list(mixed.display.columns) == [("a", "OR"), ("a", "SE"), ("a", "95% CI"),
-                                           ("b", "OR"), ("b", "Robust SE"), ("b", "95% CI")]
+    assert list(mixed.display.columns) == [
+        ("a", "OR"),
+        ("a", "SE"),
+        ("a", "95% CI"),
+        ("b", "OR"),
+        ("b", "Robust SE"),
+        ("b", "95% CI"),
+    ]
     with pytest.raises(TypeError, match="non-empty mapping"):
         compare_models({})
     with pytest.raises(TypeError, match="not famtrial results"):

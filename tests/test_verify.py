@@ -18,8 +18,17 @@ PUBLISHED = SHARED / "paper" / "published.toml"
 PAPER = SHARED / "seeds" / "001_a60fbdff538e47fd.txt"
 BINARY = ["n_total", "pct_total", "n_treated", "pct_treated", "n_control", "pct_control", "chi2", "p"]
 CONTINUOUS = ["mean_total", "sd_total", "mean_treated", "sd_treated", "mean_control", "sd_control", "t", "p"]
-ORDER = ["experimental", "female", "year_of_birth", "married", "n_children", "immigrant", "reduced_work_capacity",
-         "activation", "employed"]
+ORDER = [
+    "experimental",
+    "female",
+    "year_of_birth",
+    "married",
+    "n_children",
+    "immigrant",
+    "reduced_work_capacity",
+    "activation",
+    "employed",
+]
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +42,11 @@ def _published_numbers(pub: dict) -> dict[str, object]:
     out |= {f"design.{k}": v for k, v in pub["design"].items() if isinstance(v, int)}
     for part, flag in (("included", 1), ("excluded", 0)):
         for office, (coord, ordin) in pub["table2"][part].items():
-            out |= {f"table2.{office}.coordinated": coord, f"table2.{office}.ordinary": ordin,
-                    f"table2.{office}.included": flag}
+            out |= {
+                f"table2.{office}.coordinated": coord,
+                f"table2.{office}.ordinary": ordin,
+                f"table2.{office}.included": flag,
+            }
     out |= dict(zip(("table3.n.total", "table3.n.treated", "table3.n.control"), pub["table3"]["n"]))
     for var, values in pub["table3"].items():
         if var not in ("n", "consistency_notes"):
@@ -52,8 +64,11 @@ def _published_numbers(pub: dict) -> dict[str, object]:
     for outcome, facts in pub["monthly"].items():
         out[f"monthly.{outcome}.significant_months"] = ",".join(facts["significant_months"])
         for month, (odds, lo, hi) in zip(facts["significant_months"], facts.get("or_ci", [])):
-            out |= {f"monthly.{outcome}.{month}.or": odds, f"monthly.{outcome}.{month}.ci_low": lo,
-                    f"monthly.{outcome}.{month}.ci_high": hi}
+            out |= {
+                f"monthly.{outcome}.{month}.or": odds,
+                f"monthly.{outcome}.{month}.ci_low": lo,
+                f"monthly.{outcome}.{month}.ci_high": hi,
+            }
     return out
 
 
@@ -61,8 +76,11 @@ def test_spec_holds_every_number_of_published_toml(spec):
     if not PUBLISHED.exists():
         pytest.skip("shared/paper/published.toml is not beside the checkout")
     expected = _published_numbers(tomllib.loads(PUBLISHED.read_text(encoding="utf-8")))
-    wrong = {k: (v, spec[k].value if k in spec else "absent") for k, v in expected.items()
-             if k not in spec or spec[k].value != v}
+    wrong = {
+        k: (v, spec[k].value if k in spec else "absent")
+        for k, v in expected.items()
+        if k not in spec or spec[k].value != v
+    }
     assert not wrong
     # every compared number comes from published.toml (nothing invented)
     assert set(spec.numbers) <= set(expected)
@@ -70,7 +88,7 @@ def test_spec_holds_every_number_of_published_toml(spec):
 
 
 def _paper_rows(text: str, start: str, stop: str) -> list[list[str]]:
-    block = text[text.index(start):text.index(stop, text.index(start))]
+    block = text[text.index(start) : text.index(stop, text.index(start))]
     return [re.sub(r"[(),\[\]]", " ", line.replace("\ufffd", "-")).split() for line in block.splitlines()]
 
 
@@ -78,11 +96,21 @@ def test_printed_text_and_stars_match_the_paper(spec):
     if not PAPER.exists():
         pytest.skip("the paper is not beside the checkout")
     text = PAPER.read_text(encoding="utf-8")
-    labels3 = {"Female": "female", "Year": "year_of_birth", "Married": "married", "Nr": "n_children",
-               "Immigrant": "immigrant", "Reduced": "reduced_work_capacity", "Activation": "activation",
-               "Employed": "employed"}
-    rows3 = {labels3[r[0]]: [t for t in r if re.fullmatch(r"-?\d*\.?\d+", t)]
-             for r in _paper_rows(text, "Female (%)", "N 2537") if r and r[0] in labels3}
+    labels3 = {
+        "Female": "female",
+        "Year": "year_of_birth",
+        "Married": "married",
+        "Nr": "n_children",
+        "Immigrant": "immigrant",
+        "Reduced": "reduced_work_capacity",
+        "Activation": "activation",
+        "Employed": "employed",
+    }
+    rows3 = {
+        labels3[r[0]]: [t for t in r if re.fullmatch(r"-?\d*\.?\d+", t)]
+        for r in _paper_rows(text, "Female (%)", "N 2537")
+        if r and r[0] in labels3
+    }
     assert len(rows3) == 8
     for var, tokens in rows3.items():
         fields = CONTINUOUS if var in ("year_of_birth", "n_children") else BINARY
@@ -92,26 +120,40 @@ def test_printed_text_and_stars_match_the_paper(spec):
     for i, row in enumerate(rows4):
         cells = [t for t in row if re.fullmatch(r"-?\d*\.?\d+\**", t)]
         var = ORDER[i]
-        first, second = (("n", "pct") if var not in ("year_of_birth", "n_children") else ("mean", "sd"))
+        first, second = ("n", "pct") if var not in ("year_of_birth", "n_children") else ("mean", "sd")
         assert cells[:2] == [spec[f"table4.{var}.{first}"].printed, spec[f"table4.{var}.{second}"].printed]
         assert cells[2:] == [spec[f"table4.{var}.{c}"].printed + spec[f"table4.{var}.{c}"].stars for c in ORDER[:i]]
-    terms = {"pooled": ["coordinator_pooled"], "coordinator": ["coordinator_local"], "HOLF": ["coordinator_holf"],
-             "children": ["n_children"] * 2, "Married": ["married"] * 2, "Reduced": ["reduced_work_capacity"] * 2}
-    for table, models, stop in (("table5", ("model1", "model2"), "Models 1 and 2"),
-                                ("table6", ("model3", "model4"), "Models 3 and 4")):
+    terms = {
+        "pooled": ["coordinator_pooled"],
+        "coordinator": ["coordinator_local"],
+        "HOLF": ["coordinator_holf"],
+        "children": ["n_children"] * 2,
+        "Married": ["married"] * 2,
+        "Reduced": ["reduced_work_capacity"] * 2,
+    }
+    for table, models, stop in (
+        ("table5", ("model1", "model2"), "Models 1 and 2"),
+        ("table6", ("model3", "model4"), "Models 3 and 4"),
+    ):
         start = text.index("Family coordinator (pooled)", text.index(f"Table {table[-1]}. Fixed"))
         for row in _paper_rows(text[start:], "Family", stop):
-            name = next((w for w in ("pooled", "HOLF", "children", "Married", "Reduced") if w in row),
-                        "coordinator" if row[:2] == ["Family", "coordinator"] else None)
+            name = next(
+                (w for w in ("pooled", "HOLF", "children", "Married", "Reduced") if w in row),
+                "coordinator" if row[:2] == ["Family", "coordinator"] else None,
+            )
             if name is None:
                 continue
             cells = [t for t in row if re.fullmatch(r"-?\d*\.?\d+\**", t)]
-            use = ([models[0]] if name == "pooled" else [models[1]] if name in ("coordinator", "HOLF") else models)
-            got = [cells[4 * j: 4 * j + 4] for j in range(len(use))]
+            use = [models[0]] if name == "pooled" else [models[1]] if name in ("coordinator", "HOLF") else models
+            got = [cells[4 * j : 4 * j + 4] for j in range(len(use))]
             for model, term, four in zip(use, terms[name], got):
                 base = f"{table}.{model}.{term}"
-                assert four == [spec[f"{base}.or"].printed + spec[f"{base}.or"].stars, spec[f"{base}.se"].printed,
-                                spec[f"{base}.ci_low"].printed, spec[f"{base}.ci_high"].printed], base
+                assert four == [
+                    spec[f"{base}.or"].printed + spec[f"{base}.or"].stars,
+                    spec[f"{base}.se"].printed,
+                    spec[f"{base}.ci_low"].printed,
+                    spec[f"{base}.ci_high"].printed,
+                ], base
 
 
 def test_printed_precision_sets_the_default_tolerance(spec):
@@ -242,13 +284,11 @@ def test_report_renders(spec):
 
 def test_cli_exit_codes(spec, tmp_path, capsys):
     values = spec.values()
-    pd.DataFrame({"key": list(values), "value": list(values.values())}).to_csv(tmp_path / "reproduced.csv",
-                                                                               index=False)
+    pd.DataFrame({"key": list(values), "value": list(values.values())}).to_csv(tmp_path / "reproduced.csv", index=False)
     assert main(["--results", str(tmp_path), "--out", str(tmp_path / "report.md")]) == 0
     assert "| table2.office_1.coordinated |" in (tmp_path / "report.md").read_text()
     values = dict(values, **{"table6.model3.married.or": 2.0})
-    pd.DataFrame({"key": list(values), "value": list(values.values())}).to_csv(tmp_path / "reproduced.csv",
-                                                                               index=False)
+    pd.DataFrame({"key": list(values), "value": list(values.values())}).to_csv(tmp_path / "reproduced.csv", index=False)
     capsys.readouterr()
     assert main(["--results", str(tmp_path), "--failures-only"]) == 1
     out = capsys.readouterr().out

@@ -97,11 +97,13 @@ def test_clogit_weighted_cluster_equals_expanded_fit():
 
 
 def test_clogit_pweights_match_coxph_on_infert():
-    inf = pd.concat([pd.read_csv("tests/reference/clogit/infert_data.csv"),
-                     pd.read_csv(f"{REF}/infert_weights.csv")], axis=1)
+    inf = pd.concat(
+        [pd.read_csv("tests/reference/clogit/infert_data.csv"), pd.read_csv(f"{REF}/infert_weights.csv")], axis=1
+    )
     ref = pd.read_csv(f"{REF}/clogit_pweight.csv").set_index("term")
-    fit = clogit("case ~ spontaneous + induced | stratum", inf, weights="pw", weight_type="pweight",
-                 vcov={"CRV1": "cl"})
+    fit = clogit(
+        "case ~ spontaneous + induced | stratum", inf, weights="pw", weight_type="pweight", vcov={"CRV1": "cl"}
+    )
     np.testing.assert_allclose(fit.params, ref["coef"], rtol=1e-7)
     np.testing.assert_allclose(fit.bse, ref["se_cluster"], rtol=1e-6)
     with pytest.raises(ValueError, match="pweights need a robust or cluster"):
@@ -121,8 +123,9 @@ def test_clogit_weights_must_be_constant_within_group():
 def test_reference_script_reproduces_stored_values(tmp_path):
     """Re-run tests/reference/ecosystem_reference.R and compare with the stored CSVs (AMEs, Wald, weights)."""
     repo = Path(__file__).parents[1]
-    probe = subprocess.run(["Rscript", "-e", "library(sandwich); library(car); library(survey); library(survival)"],
-                           capture_output=True)
+    probe = subprocess.run(
+        ["Rscript", "-e", "library(sandwich); library(car); library(survey); library(survival)"], capture_output=True
+    )
     if probe.returncode != 0:
         pytest.skip("R packages sandwich, car, survey or survival are not installed")
     work = tmp_path / "repo"
@@ -134,5 +137,8 @@ def test_reference_script_reproduces_stored_values(tmp_path):
     assert len(stored) == 8
     for path in stored:
         new = pd.read_csv(work / REF / path.name)
-        pd.testing.assert_frame_equal(new.drop(columns="software", errors="ignore"),
-                                      pd.read_csv(path).drop(columns="software", errors="ignore"), rtol=1e-9)
+        pd.testing.assert_frame_equal(
+            new.drop(columns="software", errors="ignore"),
+            pd.read_csv(path).drop(columns="software", errors="ignore"),
+            rtol=1e-9,
+        )

@@ -16,25 +16,49 @@ from pathlib import Path
 
 BINARY = ["n_total", "pct_total", "n_treated", "pct_treated", "n_control", "pct_control", "chi2", "p"]
 CONTINUOUS = ["mean_total", "sd_total", "mean_treated", "sd_treated", "mean_control", "sd_control", "t", "p"]
-ORDER = ["experimental", "female", "year_of_birth", "married", "n_children", "immigrant", "reduced_work_capacity",
-         "activation", "employed"]
+ORDER = [
+    "experimental",
+    "female",
+    "year_of_birth",
+    "married",
+    "n_children",
+    "immigrant",
+    "reduced_work_capacity",
+    "activation",
+    "employed",
+]
 
 # Stars as printed (the paper's Table 4 and Tables 5-6); absent = no star.
 STARS = {
-    "table4.year_of_birth.female": "***", "table4.married.female": "***", "table4.married.year_of_birth": "***",
-    "table4.n_children.female": "***", "table4.n_children.married": "***",
-    "table4.immigrant.year_of_birth": "***", "table4.immigrant.married": "***", "table4.immigrant.n_children": "***",
-    "table4.reduced_work_capacity.experimental": "*", "table4.reduced_work_capacity.year_of_birth": "***",
+    "table4.year_of_birth.female": "***",
+    "table4.married.female": "***",
+    "table4.married.year_of_birth": "***",
+    "table4.n_children.female": "***",
+    "table4.n_children.married": "***",
+    "table4.immigrant.year_of_birth": "***",
+    "table4.immigrant.married": "***",
+    "table4.immigrant.n_children": "***",
+    "table4.reduced_work_capacity.experimental": "*",
+    "table4.reduced_work_capacity.year_of_birth": "***",
     "table4.reduced_work_capacity.immigrant": "**",
-    "table4.activation.experimental": "**", "table4.activation.year_of_birth": "**",
+    "table4.activation.experimental": "**",
+    "table4.activation.year_of_birth": "**",
     "table4.activation.reduced_work_capacity": "***",
-    "table4.employed.experimental": "*", "table4.employed.female": "***", "table4.employed.year_of_birth": "***",
-    "table4.employed.married": "**", "table4.employed.n_children": "*", "table4.employed.immigrant": "***",
+    "table4.employed.experimental": "*",
+    "table4.employed.female": "***",
+    "table4.employed.year_of_birth": "***",
+    "table4.employed.married": "**",
+    "table4.employed.n_children": "*",
+    "table4.employed.immigrant": "***",
     "table4.employed.reduced_work_capacity": "***",
-    "table5.model1.married.or": "*", "table5.model1.reduced_work_capacity.or": "***",
-    "table5.model2.married.or": "*", "table5.model2.reduced_work_capacity.or": "***",
-    "table6.model3.n_children.or": "***", "table6.model3.reduced_work_capacity.or": "*",
-    "table6.model4.n_children.or": "***", "table6.model4.reduced_work_capacity.or": "*",
+    "table5.model1.married.or": "*",
+    "table5.model1.reduced_work_capacity.or": "***",
+    "table5.model2.married.or": "*",
+    "table5.model2.reduced_work_capacity.or": "***",
+    "table6.model3.n_children.or": "***",
+    "table6.model3.reduced_work_capacity.or": "*",
+    "table6.model4.n_children.or": "***",
+    "table6.model4.reduced_work_capacity.or": "*",
 }
 
 # Entries where a correct computation from the paper's own inputs cannot give the printed number:
@@ -65,10 +89,14 @@ TRUNCATED = {
 }
 # Table 4 descriptive columns as printed: n or M, then % or SD (experimental "964 37", rwc "312").
 TABLE4_DESCRIPTIVES = {
-    "experimental": ("n", "964", "pct", "37"), "female": ("n", "1712", "pct", "67.48"),
-    "year_of_birth": ("mean", "1977.32", "sd", "8.95"), "married": ("n", "1150", "pct", "45.33"),
-    "n_children": ("mean", "2.28", "sd", "1.17"), "immigrant": ("n", "2026", "pct", "79.86"),
-    "reduced_work_capacity": ("n", "312", "pct", "32.01"), "activation": ("n", "374", "pct", "14.74"),
+    "experimental": ("n", "964", "pct", "37"),
+    "female": ("n", "1712", "pct", "67.48"),
+    "year_of_birth": ("mean", "1977.32", "sd", "8.95"),
+    "married": ("n", "1150", "pct", "45.33"),
+    "n_children": ("mean", "2.28", "sd", "1.17"),
+    "immigrant": ("n", "2026", "pct", "79.86"),
+    "reduced_work_capacity": ("n", "312", "pct", "32.01"),
+    "activation": ("n", "374", "pct", "14.74"),
     "employed": ("n", "733", "pct", "28.90"),
 }
 
@@ -117,14 +145,24 @@ def transcribe(source: Path) -> str:
     pub = tomllib.loads(text)
     lits = _literals(text)
     numbers: list[str] = []
-    for key in ("offices_included", "parents_included", "parents_treated", "parents_control", "families_treated",
-                "families_control", "parents_excluded"):
+    for key in (
+        "offices_included",
+        "parents_included",
+        "parents_treated",
+        "parents_control",
+        "families_treated",
+        "families_control",
+        "parents_excluded",
+    ):
         numbers.append(_entry(f"sample.{key}", lits[f"sample.{key}"][0]))
     for part, included in (("included", "1"), ("excluded", "0")):
         for office in pub["table2"][part]:
             coord, ordin = lits[f"table2.{part}.{office}"]
-            numbers += [_entry(f"table2.{office}.coordinated", coord), _entry(f"table2.{office}.ordinary", ordin),
-                        _entry(f"table2.{office}.included", included)]
+            numbers += [
+                _entry(f"table2.{office}.coordinated", coord),
+                _entry(f"table2.{office}.ordinary", ordin),
+                _entry(f"table2.{office}.included", included),
+            ]
     for arm, lit in zip(("total", "treated", "control"), lits["table3.n"]):
         numbers.append(_entry(f"table3.n.{arm}", lit))
     for var in pub["table3"]:
@@ -141,8 +179,10 @@ def transcribe(source: Path) -> str:
                 if term == "pseudo_r2":
                     numbers.append(_entry(f"{table}.{model}.pseudo_r2", lit[0]))
                     continue
-                numbers += [_entry(f"{table}.{model}.{term}.{f}", x)
-                            for f, x in zip(("or", "se", "ci_low", "ci_high"), lit, strict=True)]
+                numbers += [
+                    _entry(f"{table}.{model}.{term}.{f}", x)
+                    for f, x in zip(("or", "se", "ci_low", "ci_high"), lit, strict=True)
+                ]
     for outcome in ("activation", "employment"):
         months = pub["monthly"][outcome]["significant_months"]
         key = f"monthly.{outcome}.significant_months"
@@ -150,15 +190,21 @@ def transcribe(source: Path) -> str:
         numbers.append(f'"{key}" = {{ value = "{",".join(months)}", printed = "{", ".join(months)}"{extra} }}')
         flat = lits.get(f"monthly.{outcome}.or_ci", [])
         for i, month in enumerate(months if flat else []):
-            numbers += [_entry(f"monthly.{outcome}.{month}.{f}", flat[3 * i + j])
-                        for j, f in enumerate(("or", "ci_low", "ci_high"))]
+            numbers += [
+                _entry(f"monthly.{outcome}.{month}.{f}", flat[3 * i + j])
+                for j, f in enumerate(("or", "ci_low", "ci_high"))
+            ]
 
     context = [_entry(f"design.{k}", lits[f"design.{k}"][0]) for k, v in pub["design"].items() if isinstance(v, int)]
-    context += [f'"design.{k}" = {{ value = "{v}", printed = "{v}" }}' for k in ("panel_start", "implementation",
-                                                                                  "panel_end")
-                for v in [pub["design"][k]]]
-    context.append('"text.offices_excluded" = { value = 15, printed = "15", note = "Methods: 15 of the 29 offices '
-                   'had fewer than one-third of the parents remaining" }')
+    context += [
+        f'"design.{k}" = {{ value = "{v}", printed = "{v}" }}'
+        for k in ("panel_start", "implementation", "panel_end")
+        for v in [pub["design"][k]]
+    ]
+    context.append(
+        '"text.offices_excluded" = { value = 15, printed = "15", note = "Methods: 15 of the 29 offices '
+        'had fewer than one-third of the parents remaining" }'
+    )
     for var, (f1, v1, f2, v2) in TABLE4_DESCRIPTIVES.items():
         context += [_entry(f"table4.{var}.{f1}", v1), _entry(f"table4.{var}.{f2}", v2)]
 
@@ -178,7 +224,7 @@ def transcribe(source: Path) -> str:
         'source = "shared/paper/published.toml; paper Tables 2-6, Methods and Results text"',
         "",
         "[tolerances]",
-        'table4 = { value = 0.01, reason = "Table 4 truncates: the phi of arm x reduced work capacity from Table 3\'s '
+        "table4 = { value = 0.01, reason = \"Table 4 truncates: the phi of arm x reduced work capacity from Table 3's "
         'counts is .0478, printed .04; arm x activation .0593, printed .05" }',
         "",
         "[numbers]",

@@ -43,22 +43,41 @@ from famtrial.published.verify import load_spec
 
 TOML = Path(__file__).with_name("replica.toml")
 PUBLISHED = {  # from data/published/trial.toml
-    "activation": {"model": ("model1", "model2"), "n_children": (0.90, 0.09), "married": (0.64, 0.13),
-                   "reduced_work_capacity": (12.23, 1.30), "pooled": (1.05, 0.14), "local": (1.00, 0.16),
-                   "holf": (1.10, 0.18), "monthly": {"2018-08": 1.41, "2018-09": 1.46, "2018-10": 1.47}},
-    "employed": {"model": ("model3", "model4"), "n_children": (0.60, 0.10), "married": (1.27, 0.57),
-                 "reduced_work_capacity": (0.65, 0.11), "pooled": (1.11, 0.28), "local": (1.47, 0.47),
-                 "holf": (0.85, 0.26), "monthly": {}},
+    "activation": {
+        "model": ("model1", "model2"),
+        "n_children": (0.90, 0.09),
+        "married": (0.64, 0.13),
+        "reduced_work_capacity": (12.23, 1.30),
+        "pooled": (1.05, 0.14),
+        "local": (1.00, 0.16),
+        "holf": (1.10, 0.18),
+        "monthly": {"2018-08": 1.41, "2018-09": 1.46, "2018-10": 1.47},
+    },
+    "employed": {
+        "model": ("model3", "model4"),
+        "n_children": (0.60, 0.10),
+        "married": (1.27, 0.57),
+        "reduced_work_capacity": (0.65, 0.11),
+        "pooled": (1.11, 0.28),
+        "local": (1.47, 0.47),
+        "holf": (0.85, 0.26),
+        "monthly": {},
+    },
 }
 BASELINE = "2016-10"
-SLOPES = {"n_children": ("b_children", "office_sd_children"), "married": ("b_married", "office_sd_married"),
-          "reduced_work_capacity": ("b_rwc", "office_sd_rwc")}
+SLOPES = {
+    "n_children": ("b_children", "office_sd_children"),
+    "married": ("b_married", "office_sd_married"),
+    "reduced_work_capacity": ("b_rwc", "office_sd_rwc"),
+}
 # Split models' covariate ORs (Tables 5-6, Models 2 and 4), read from the spec: reported in the gaps;
 # the covariate slopes follow the pooled models, and the married shift between them follows
 # dynamics.married_tilt (towards the printed Model 3 - Model 4 married log OR).
 _SPEC = load_spec().values()
-SPLIT_PUBLISHED = {outcome: {term: _SPEC[f"{table}.{term}.or"] for term in SLOPES}
-                   for outcome, table in (("activation", "table5.model2"), ("employed", "table6.model4"))}
+SPLIT_PUBLISHED = {
+    outcome: {term: _SPEC[f"{table}.{term}.or"] for term in SLOPES}
+    for outcome, table in (("activation", "table5.model2"), ("employed", "table6.model4"))
+}
 MARRIED_SHIFT = float(np.log(_SPEC["table6.model3.married.or"] / _SPEC["table6.model4.married.or"]))
 
 
@@ -78,13 +97,12 @@ def _model_se(result) -> np.ndarray:
 def _sd_update(sd: float, robust_se: float, model_se: float, target_se: float, start: float = 0.05) -> float:
     """Scale an office-level SD so that the robust variance's excess over the model variance
     (which grows with SD^2) reaches the target's excess."""
-    want = max(target_se ** 2 - model_se ** 2, 1e-6)
-    have = max(robust_se ** 2 - model_se ** 2, 1e-6)
+    want = max(target_se**2 - model_se**2, 1e-6)
+    have = max(robust_se**2 - model_se**2, 1e-6)
     return float(np.clip((sd if sd > 0 else start) * np.sqrt(want / have) ** 0.7, 0.0, 3.0))
 
 
-def step(cfg: ReplicaConfig, models, monthly, damping: float, history: dict,
-         phase: str) -> tuple[ReplicaConfig, dict]:
+def step(cfg: ReplicaConfig, models, monthly, damping: float, history: dict, phase: str) -> tuple[ReplicaConfig, dict]:
     """One damped fixed-point step; returns the new config and the gaps (in printed units).
 
     ``phase`` alternates: "fe" moves the slopes, SDs, effects and trend; "path" moves the monthly
@@ -116,8 +134,9 @@ def step(cfg: ReplicaConfig, models, monthly, damping: float, history: dict,
             gaps[f"{outcome}.{arm}.se"] = (np.exp(split.params[key]) * split.bse[key] - se_or) / 0.01
         odds, se_or = pub["pooled"]
         est, se = pooled.params["coordinator_pooled"], pooled.bse["coordinator_pooled"]
-        changes["office_sd_trend"] = _sd_update(prm.office_sd_trend, se, mse["coordinator_pooled"], se_or / odds,
-                                                start=0.005)
+        changes["office_sd_trend"] = _sd_update(
+            prm.office_sd_trend, se, mse["coordinator_pooled"], se_or / odds, start=0.005
+        )
         gaps[f"{outcome}.pooled.or"] = (np.exp(est) - odds) / 0.01
         gaps[f"{outcome}.pooled.se"] = (np.exp(est) * se - se_or) / 0.01
         # pseudo R2: secant on the trend
@@ -144,8 +163,11 @@ def step(cfg: ReplicaConfig, models, monthly, damping: float, history: dict,
                 gaps[f"{outcome}.{month}.z"] = abs(b / se) - 1.5
         if phase == "path":
             shift = sum(path.get(m, 0.0) - before.get(m, 0.0) for m in path) / len(monthly[outcome])
-            changes = {"path": {m: round(v, 6) for m, v in sorted(path.items())},
-                       "tau_local": prm.tau_local - shift, "tau_holf": prm.tau_holf - shift}
+            changes = {
+                "path": {m: round(v, 6) for m, v in sorted(path.items())},
+                "tau_local": prm.tau_local - shift,
+                "tau_holf": prm.tau_holf - shift,
+            }
         else:
             changes.pop("path", None)
         cfg = cfg.with_outcome(outcome, **changes)
@@ -169,8 +191,9 @@ def _tilt_step(cfg: ReplicaConfig, models, damping: float, history: dict) -> Rep
 def write_outcomes(cfg: ReplicaConfig, path: Path = TOML) -> None:
     """Rewrite dynamics.married_tilt and the [outcomes.*] sections of the TOML (after the marker line)."""
     text = path.read_text(encoding="utf-8")
-    text = re.sub(r"^married_tilt = [0-9.]+", f"married_tilt = {cfg.dynamics['married_tilt']:.6f}", text,
-                  count=1, flags=re.M)
+    text = re.sub(
+        r"^married_tilt = [0-9.]+", f"married_tilt = {cfg.dynamics['married_tilt']:.6f}", text, count=1, flags=re.M
+    )
     marker = "# --- outcome parameters"
     head = text[: text.index(marker)]
     lines = [marker + " (written by data/synthetic/calibrate.py; edit and re-run it, or edit by hand) ---"]
@@ -190,8 +213,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=40)
     parser.add_argument("--damping", type=float, default=0.7)
-    parser.add_argument("--fe-iterations", type=int, default=0,
-                        help="first this many steps on the FE parameters alone (monthly path held)")
+    parser.add_argument(
+        "--fe-iterations",
+        type=int,
+        default=0,
+        help="first this many steps on the FE parameters alone (monthly path held)",
+    )
     args = parser.parse_args(argv)
     cfg = ReplicaConfig.load(TOML)
     history: dict = {}
@@ -204,8 +231,10 @@ def main(argv=None) -> int:
         if worst < best[0]:
             best = (worst, cfg)
         top = sorted(gaps.items(), key=lambda kv: -abs(kv[1]))[:3]
-        print(f"iteration {it}: worst gap {worst:.2f} printed units; " + ", ".join(f"{k} {v:+.2f}" for k, v in top),
-              file=sys.stderr)
+        print(
+            f"iteration {it}: worst gap {worst:.2f} printed units; " + ", ".join(f"{k} {v:+.2f}" for k, v in top),
+            file=sys.stderr,
+        )
         cfg = new
     write_outcomes(best[1])
     print(f"wrote the best parameters (worst gap {best[0]:.2f} printed units) to {TOML}", file=sys.stderr)

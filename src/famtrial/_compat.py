@@ -49,21 +49,30 @@ MOVED_MODULES: dict[str, tuple[str, ...]] = {
 #: names that left a 0.2 module which still exists: module -> {name: its 0.3 module}
 MOVED_NAMES: dict[str, dict[str, str]] = {
     "famtrial.plan": {"scaffold": "famtrial.data.scaffold", "plural": "famtrial._text"},
-    "famtrial.trial": {"compare_models": "famtrial.report.compare", "model_tables": "famtrial.report.compare",
-                       "fe_numbers": "famtrial.report.compare"},
+    "famtrial.trial": {
+        "compare_models": "famtrial.report.compare",
+        "model_tables": "famtrial.report.compare",
+        "fe_numbers": "famtrial.report.compare",
+    },
     "famtrial.report": {"write_report": "famtrial.report.html", "ReportFigure": "famtrial.report.html"},
     "famtrial.inference.randomization": {
-        "randomization_test": "famtrial.trial.few_cluster", "family_design": "famtrial.trial.few_cluster",
-        "FewClusterInference": "famtrial.trial.few_cluster", "few_cluster_inference": "famtrial.trial.few_cluster"},
+        "randomization_test": "famtrial.trial.few_cluster",
+        "family_design": "famtrial.trial.few_cluster",
+        "FewClusterInference": "famtrial.trial.few_cluster",
+        "few_cluster_inference": "famtrial.trial.few_cluster",
+    },
 }
 
 
 def _warn(old: str, name: str, new: str) -> None:
     from famtrial.errors import FamtrialDeprecationWarning
 
-    warnings.warn(f"{old}.{name} moved to {new}.{name} in famtrial 0.3; import it from there (or as "
-                  f"famtrial.{name} where it is public). The old path goes in 0.4.",
-                  FamtrialDeprecationWarning, stacklevel=3)
+    warnings.warn(
+        f"{old}.{name} moved to {new}.{name} in famtrial 0.3; import it from there (or as "
+        f"famtrial.{name} where it is public). The old path goes in 0.4.",
+        FamtrialDeprecationWarning,
+        stacklevel=3,
+    )
 
 
 def _lookup(old: str, name: str, modules: Sequence[str]) -> Any:
@@ -74,8 +83,9 @@ def _lookup(old: str, name: str, modules: Sequence[str]) -> Any:
         if hasattr(module, name):
             _warn(old, name, new)
             return getattr(module, name)
-    raise AttributeError(f"module {old!r} has no attribute {name!r} (famtrial 0.3 moved it to one of "
-                         f"{', '.join(modules)})")
+    raise AttributeError(
+        f"module {old!r} has no attribute {name!r} (famtrial 0.3 moved it to one of {', '.join(modules)})"
+    )
 
 
 def moved_names(module: str) -> Callable[[str], Any]:
@@ -102,8 +112,9 @@ class _Loader(importlib.abc.Loader):
 
 
 class _Finder(importlib.abc.MetaPathFinder):
-    def find_spec(self, fullname: str, path: Sequence[str] | None, target: types.ModuleType | None = None
-                  ) -> importlib.machinery.ModuleSpec | None:
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: types.ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
         if fullname in MOVED_MODULES:
             return importlib.machinery.ModuleSpec(fullname, _Loader())
         return None

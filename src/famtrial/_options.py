@@ -14,7 +14,36 @@ import numpy as np
 
 from famtrial.errors import ModelInputError
 
-__all__ = ["check_choice", "check_bool", "check_names", "TimeAdjustment", "TreatmentKind", "ClusterRole", "Unit", "Role", "Rule", "FigureFormat", "BootstrapWeights", "Missing", "Engine", "TimeVariation", "MonthlyFixedEffects", "CovType", "Adjustment", "WeightType", "VcovName", "PredictScale", "Statistic", "RandomizationKind", "Executor", "MonthFormat", "Randomize", "CovariateKind", "PowerTest", "PowerAnalysis"]
+__all__ = [
+    "check_choice",
+    "check_bool",
+    "check_names",
+    "TimeAdjustment",
+    "TreatmentKind",
+    "ClusterRole",
+    "Unit",
+    "Role",
+    "Rule",
+    "FigureFormat",
+    "BootstrapWeights",
+    "Missing",
+    "Engine",
+    "TimeVariation",
+    "MonthlyFixedEffects",
+    "CovType",
+    "Adjustment",
+    "WeightType",
+    "VcovName",
+    "PredictScale",
+    "Statistic",
+    "RandomizationKind",
+    "Executor",
+    "MonthFormat",
+    "Randomize",
+    "CovariateKind",
+    "PowerTest",
+    "PowerAnalysis",
+]
 
 # -- the plan and the trial layer -------------------------------------------------------------------
 #: A fixed-effects model's time adjustment: a linear trend, month fixed effects, or none.
@@ -71,7 +100,6 @@ CovariateKind = Literal["binary", "integer", "markov", "count"]
 PowerTest = Literal["cluster_z", "t", "score_bootstrap", "randomization"]
 #: Power's analysis: the fixed-effects model or a cross-section.
 PowerAnalysis = Literal["fe", "cross_section"]
-
 
 
 def check_choice(value: Any, choices: Any, name: str, error: type[Exception] = ModelInputError) -> Any:

@@ -42,9 +42,22 @@ from typing import Any, TypeVar
 from famtrial._progress import Progress
 from famtrial.errors import DaskNotInstalledError
 
-__all__ = ["run_tasks", "resolve_jobs", "map_in_processes", "map_in_threads", "one_kernel_thread",
-           "POOL_STARTUP_SECONDS", "INSTALL", "require_dask", "is_dask_dataframe", "get_client", "read_parquet",
-           "compute_parts", "compute_each_partition", "gather"]
+__all__ = [
+    "run_tasks",
+    "resolve_jobs",
+    "map_in_processes",
+    "map_in_threads",
+    "one_kernel_thread",
+    "POOL_STARTUP_SECONDS",
+    "INSTALL",
+    "require_dask",
+    "is_dask_dataframe",
+    "get_client",
+    "read_parquet",
+    "compute_parts",
+    "compute_each_partition",
+    "gather",
+]
 
 #: Seconds until a fresh pool of spawned processes returns its first result (interpreter start,
 #: importing famtrial, loading numba's cached kernels), measured 2.5-3 s on the project's 2-core
@@ -102,8 +115,16 @@ def _takes_pure(map_fn) -> bool:
     return any(p.name == "pure" or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
 
 
-def run_tasks(fn: Callable[[Any], Any], items: Sequence[Any], *, shared: tuple = (), n_jobs: int | None = None,
-              client=None, progress: bool = False, desc: str = "tasks") -> list:
+def run_tasks(
+    fn: Callable[[Any], Any],
+    items: Sequence[Any],
+    *,
+    shared: tuple = (),
+    n_jobs: int | None = None,
+    client=None,
+    progress: bool = False,
+    desc: str = "tasks",
+) -> list:
     """``[fn((*shared, item)) for item in items]``, in order, run serially, in processes or on ``client``.
 
     Parameters
@@ -126,7 +147,9 @@ def run_tasks(fn: Callable[[Any], Any], items: Sequence[Any], *, shared: tuple =
     items = list(items)
     if client is not None:
         if not (callable(getattr(client, "map", None)) and callable(getattr(client, "gather", None))):
-            raise TypeError(f"client must have map() and gather() methods (a dask.distributed.Client); got {type(client).__name__}")
+            raise TypeError(
+                f"client must have map() and gather() methods (a dask.distributed.Client); got {type(client).__name__}"
+            )
         with Progress(len(items), f"{desc} (client)", enabled=progress) as bar:
             if callable(getattr(client, "scatter", None)):  # Dask: shared data to every worker, once
                 data = client.scatter([shared], broadcast=True, hash=False)[0]
@@ -149,9 +172,16 @@ def run_tasks(fn: Callable[[Any], Any], items: Sequence[Any], *, shared: tuple =
         return map_in_processes(fn, items, shared=shared, jobs=jobs, bar=bar)
 
 
-def map_in_processes(fn: Callable[[Any], Any], items: Sequence[Any], *, shared: tuple = (), jobs: int,
-                     bar: Progress | None = None, units: Sequence[int] | None = None,
-                     heartbeat: float = 0.5) -> list:
+def map_in_processes(
+    fn: Callable[[Any], Any],
+    items: Sequence[Any],
+    *,
+    shared: tuple = (),
+    jobs: int,
+    bar: Progress | None = None,
+    units: Sequence[int] | None = None,
+    heartbeat: float = 0.5,
+) -> list:
     """``[fn((*shared, item)) for item in items]`` in ``jobs`` spawned processes (one numba thread each), in order.
 
     ``shared`` (the large, common part of every task) is pickled once per process, in the pool's
@@ -163,8 +193,7 @@ def map_in_processes(fn: Callable[[Any], Any], items: Sequence[Any], *, shared: 
     units = [1] * len(items) if units is None else list(units)
     ctx = multiprocessing.get_context("spawn")  # numba's threading layers are not fork-safe
     results: list = [None] * len(items)
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_process,
-                             initargs=(shared,)) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_process, initargs=(shared,)) as pool:
         futures = {pool.submit(_call_in_process, fn, item): i for i, item in enumerate(items)}
         pending = set(futures)
         while pending:
@@ -179,14 +208,22 @@ def map_in_processes(fn: Callable[[Any], Any], items: Sequence[Any], *, shared: 
 @dataclass
 class _ThreadsState:
     """What :func:`map_in_threads`' workers share (read and written under its lock)."""
+
     next: int = 0
     done: int = 0
     cpu: float = 0.0
     error: BaseException | None = None
 
 
-def map_in_threads(fn: Callable[[Any], Any], items: Sequence[Any], *, shared: tuple = (), jobs: int,
-                   bar: Progress | None = None, heartbeat: float = 0.5) -> tuple[list, float]:
+def map_in_threads(
+    fn: Callable[[Any], Any],
+    items: Sequence[Any],
+    *,
+    shared: tuple = (),
+    jobs: int,
+    bar: Progress | None = None,
+    heartbeat: float = 0.5,
+) -> tuple[list, float]:
     """``[fn((*shared, item)) for item in items]`` on ``jobs`` threads of this process, in order.
 
     For tasks whose time is mostly in ``nogil`` compiled kernels (a re-draw's conditional-logit
@@ -269,8 +306,10 @@ def require_dask() -> None:
         import dask.dataframe  # noqa: F401
         import distributed  # noqa: F401
     except ImportError as err:
-        raise DaskNotInstalledError(f"famtrial's Dask support needs dask[dataframe] and distributed, which are not "
-                                    f"installed ({err}); install them with: {INSTALL}") from None
+        raise DaskNotInstalledError(
+            f"famtrial's Dask support needs dask[dataframe] and distributed, which are not "
+            f"installed ({err}); install them with: {INSTALL}"
+        ) from None
 
 
 def is_dask_dataframe(obj: object) -> bool:
@@ -289,9 +328,11 @@ def get_client(client: Any) -> Any:
     try:
         return default_client()
     except ValueError:
-        raise ValueError("fitting a Dask DataFrame needs a running dask.distributed Client: "
-                         "`from dask.distributed import Client; client = Client()` starts a local cluster, "
-                         "`Client(\"tcp://scheduler-address:8786\")` connects to a running one") from None
+        raise ValueError(
+            "fitting a Dask DataFrame needs a running dask.distributed Client: "
+            "`from dask.distributed import Client; client = Client()` starts a local cluster, "
+            '`Client("tcp://scheduler-address:8786")` connects to a running one'
+        ) from None
 
 
 def read_parquet(path: Any, columns: Sequence[str] | None, *, filters: Any = None) -> Any:

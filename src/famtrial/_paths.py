@@ -27,5 +27,7 @@ def plans_dir() -> Path:
     for candidate in (_PACKAGE / "_data" / "plans", _PACKAGE.parents[1] / "plans"):
         if candidate.is_dir():
             return candidate
-    raise FileNotFoundError("famtrial's plans folder was not found: expected famtrial/_data/plans in an installed "
-                            "wheel or plans/ at the root of a source checkout")
+    raise FileNotFoundError(
+        "famtrial's plans folder was not found: expected famtrial/_data/plans in an installed "
+        "wheel or plans/ at the root of a source checkout"
+    )

@@ -79,8 +79,10 @@ class Progress:
         filled = int(width * frac)
         elapsed = time.perf_counter() - self._start
         left = f", {_clock(elapsed / self.done * (self.total - self.done))} left" if 0 < self.done < self.total else ""
-        return (f"{self.desc}: [{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} "
-                f"({100 * frac:.0f}%) {_clock(elapsed)} elapsed{left}")
+        return (
+            f"{self.desc}: [{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} "
+            f"({100 * frac:.0f}%) {_clock(elapsed)} elapsed{left}"
+        )
 
     def _draw(self, force: bool = False) -> None:
         now = time.perf_counter()

@@ -52,26 +52,48 @@ def _positive(text: str) -> int:
 
 
 def _reproduce(argv: Sequence[str]) -> int:
-    parser = _Parser(prog="famtrial reproduce",
-                     description="Run an analysis plan (default: the family-coordinator trial's) on a panel and "
-                                 "write its tables, figures and reproduced numbers.")
-    parser.add_argument("--plan", default=None,
-                        help="analysis plan TOML or a shipped plan's name (default: nct03102775; also: casework)")
-    parser.add_argument("--data", default=None,
-                        help="panel file (.csv, .parquet, .dta); default: the plan's [data] path")
+    parser = _Parser(
+        prog="famtrial reproduce",
+        description="Run an analysis plan (default: the family-coordinator trial's) on a panel and "
+        "write its tables, figures and reproduced numbers.",
+    )
+    parser.add_argument(
+        "--plan",
+        default=None,
+        help="analysis plan TOML or a shipped plan's name (default: nct03102775; also: casework)",
+    )
+    parser.add_argument(
+        "--data", default=None, help="panel file (.csv, .parquet, .dta); default: the plan's [data] path"
+    )
     parser.add_argument("--out", default="results", help="output folder (default: results/)")
-    parser.add_argument("--formats", default=None, help="figure formats, comma-separated: png,pdf,svg "
-                                                        "(default: the plan's)")
-    parser.add_argument("--n-boot", type=_positive, default=None,
-                        help="multiplier draws for the sup-t band when there are more than 16 offices "
-                             "(default: the plan's inference.band_draws)")
+    parser.add_argument(
+        "--formats", default=None, help="figure formats, comma-separated: png,pdf,svg (default: the plan's)"
+    )
+    parser.add_argument(
+        "--n-boot",
+        type=_positive,
+        default=None,
+        help="multiplier draws for the sup-t band when there are more than 16 offices "
+        "(default: the plan's inference.band_draws)",
+    )
     parser.add_argument("--seed", type=int, default=None, help="seed of every random step (default: the plan's)")
-    parser.add_argument("--n-perm", type=_positive, default=None,
-                        help="randomization re-draws behind inference.csv (default: the plan's; 999+ for publication)")
-    parser.add_argument("--skip-inference", action="store_true",
-                        help="skip the few-cluster inference (score bootstrap, randomization) behind inference.csv")
-    parser.add_argument("--missing", choices=("error", "drop"), default=None,
-                        help="missing outcomes/covariates: raise or drop rows listwise, counted (default: the plan's)")
+    parser.add_argument(
+        "--n-perm",
+        type=_positive,
+        default=None,
+        help="randomization re-draws behind inference.csv (default: the plan's; 999+ for publication)",
+    )
+    parser.add_argument(
+        "--skip-inference",
+        action="store_true",
+        help="skip the few-cluster inference (score bootstrap, randomization) behind inference.csv",
+    )
+    parser.add_argument(
+        "--missing",
+        choices=("error", "drop"),
+        default=None,
+        help="missing outcomes/covariates: raise or drop rows listwise, counted (default: the plan's)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     args = parser.parse_args(argv)
     import matplotlib
@@ -80,9 +102,18 @@ def _reproduce(argv: Sequence[str]) -> int:
     from famtrial.pipeline import reproduce
 
     formats = None if args.formats is None else tuple(f.strip() for f in args.formats.split(",") if f.strip())
-    result = reproduce(args.data, args.out, plan=args.plan, formats=formats, n_boot=args.n_boot, seed=args.seed,
-                       missing=args.missing, inference=not args.skip_inference, n_perm=args.n_perm,
-                       progress=not args.quiet)
+    result = reproduce(
+        args.data,
+        args.out,
+        plan=args.plan,
+        formats=formats,
+        n_boot=args.n_boot,
+        seed=args.seed,
+        missing=args.missing,
+        inference=not args.skip_inference,
+        n_perm=args.n_perm,
+        progress=not args.quiet,
+    )
     print(result.summary())
     return 0
 
@@ -90,8 +121,9 @@ def _reproduce(argv: Sequence[str]) -> int:
 def _plan(argv: Sequence[str]) -> int:
     parser = _Parser(prog="famtrial plan", description="Write or check an analysis plan.")
     sub = parser.add_subparsers(dest="action", metavar="{init,check,show}")
-    init = sub.add_parser("init", help="print a commented plan guessed from a data file (famtrial plan init DATA > "
-                                       "plan.toml)")
+    init = sub.add_parser(
+        "init", help="print a commented plan guessed from a data file (famtrial plan init DATA > plan.toml)"
+    )
     init.add_argument("data", help="panel file (.csv, .parquet, .dta)")
     init.add_argument("--name", default=None, help="the trial's name (default: the file's stem)")
     check = sub.add_parser("check", help="validate a plan (and its data) without fitting; print what will run")
@@ -122,8 +154,10 @@ def _plan(argv: Sequence[str]) -> int:
     panel = load_panel(args.data or default_panel_path(plan), plan)
     sample = analysis_sample(panel)
     print("\n" + panel.summary() + "\n\n" + sample.summary())
-    print("\nplan and data check out: 'famtrial reproduce --plan "
-          f"{args.plan}{' --data ' + args.data if args.data else ''}' runs the analysis above")
+    print(
+        "\nplan and data check out: 'famtrial reproduce --plan "
+        f"{args.plan}{' --data ' + args.data if args.data else ''}' runs the analysis above"
+    )
     return 0
 
 
@@ -155,8 +189,9 @@ def _verify(argv: Sequence[str]) -> int:
 
 
 def _audit(argv: Sequence[str]) -> int:
-    parser = _Parser(prog="famtrial audit",
-                     description="Recompute the paper's printed statistics from its printed inputs.")
+    parser = _Parser(
+        prog="famtrial audit", description="Recompute the paper's printed statistics from its printed inputs."
+    )
     parser.add_argument("--spec", default=None, help="published-number spec (default: the shipped trial spec)")
     parser.add_argument("--out", default=None, help="write the audit as Markdown to this file")
     args = parser.parse_args(argv)
@@ -172,8 +207,14 @@ def _audit(argv: Sequence[str]) -> int:
 
 
 COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
-    "reproduce": _reproduce, "plan": _plan, "verify": _verify, "audit": _audit, "power": _power,
-    "simulate": _simulate, "synthesize": _synthesize}
+    "reproduce": _reproduce,
+    "plan": _plan,
+    "verify": _verify,
+    "audit": _audit,
+    "power": _power,
+    "simulate": _simulate,
+    "synthesize": _synthesize,
+}
 
 
 #: exceptions that are a user's mistake (bad data, plan, option or path); famtrial's errors subclass them
@@ -200,8 +241,11 @@ def _run(command: Callable[[Sequence[str]], int], rest: Sequence[str]) -> int:
         if isinstance(err, _USER_ERRORS):
             print(f"famtrial: error: {text}", file=sys.stderr)
             return 2
-        print(f"famtrial: internal error ({type(err).__name__}): {text}. Please report it with the command you ran; "
-              "FAMTRIAL_TRACEBACK=1 shows the traceback.", file=sys.stderr)
+        print(
+            f"famtrial: internal error ({type(err).__name__}): {text}. Please report it with the command you ran; "
+            "FAMTRIAL_TRACEBACK=1 shows the traceback.",
+            file=sys.stderr,
+        )
         return 3
 
 
@@ -218,8 +262,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
     if command not in COMMANDS:
-        print(f"famtrial: error: unknown command {command!r}; choose one of {', '.join(COMMANDS)} "
-              "(see 'famtrial --help')", file=sys.stderr)
+        print(
+            f"famtrial: error: unknown command {command!r}; choose one of {', '.join(COMMANDS)} "
+            "(see 'famtrial --help')",
+            file=sys.stderr,
+        )
         return 2
     try:
         return _run(COMMANDS[command], rest)

@@ -15,9 +15,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 __all__ = [
-    "FamtrialError", "PlanError", "PanelError", "DesignError", "ModelInputError", "ModelTypeError",
-    "SeparationError", "ConvergenceError", "FormulaError", "DaskFormulaError", "PostEstimationError",
-    "NotIdentifiedError", "DaskNotInstalledError", "FamtrialWarning", "FamtrialDeprecationWarning", "FewClustersWarning",
+    "FamtrialError",
+    "PlanError",
+    "PanelError",
+    "DesignError",
+    "ModelInputError",
+    "ModelTypeError",
+    "SeparationError",
+    "ConvergenceError",
+    "FormulaError",
+    "DaskFormulaError",
+    "PostEstimationError",
+    "NotIdentifiedError",
+    "DaskNotInstalledError",
+    "FamtrialWarning",
+    "FamtrialDeprecationWarning",
+    "FewClustersWarning",
 ]
 
 

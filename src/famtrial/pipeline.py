@@ -98,15 +98,25 @@ def _writable(out: Path) -> Path:
         probe.write_text("")
         probe.unlink()
     except OSError as exc:
-        raise PlanError(f"cannot write to the output folder {str(out)!r} ({exc.strerror or exc}): choose another "
-                        "--out folder") from None
+        raise PlanError(
+            f"cannot write to the output folder {str(out)!r} ({exc.strerror or exc}): choose another --out folder"
+        ) from None
     return out
 
 
-def reproduce(data: str | Path | pd.DataFrame | Panel | None = None, out: str | Path = "results", *, plan: Plan | str | Path | None = None,
-              formats: Sequence[str] | None = None, n_boot: int | None = None, seed: int | None = None,
-              missing: Missing | None = None, inference: bool = True, n_perm: int | None = None,
-              progress: bool = True) -> Reproduction:
+def reproduce(
+    data: str | Path | pd.DataFrame | Panel | None = None,
+    out: str | Path = "results",
+    *,
+    plan: Plan | str | Path | None = None,
+    formats: Sequence[str] | None = None,
+    n_boot: int | None = None,
+    seed: int | None = None,
+    missing: Missing | None = None,
+    inference: bool = True,
+    n_perm: int | None = None,
+    progress: bool = True,
+) -> Reproduction:
     """Run a trial's analysis plan on ``data`` and write every table and figure to ``out``.
 
     Parameters
@@ -164,8 +174,10 @@ def reproduce(data: str | Path | pd.DataFrame | Panel | None = None, out: str | 
         raise TypeError(f"seed must be an integer, not {type(seed).__name__}")
     if isinstance(data, Panel):
         if plan is not None and load_plan(plan) != data.plan:
-            raise PlanError("data is a Panel loaded with another plan: pass plan=None (the Panel's plan is used) "
-                            "or load the data again with this plan")
+            raise PlanError(
+                "data is a Panel loaded with another plan: pass plan=None (the Panel's plan is used) "
+                "or load the data again with this plan"
+            )
         if missing is not None:
             raise PlanError("missing= applies when loading: the Panel is already loaded")
         plan = data.plan
@@ -198,8 +210,11 @@ def reproduce(data: str | Path | pd.DataFrame | Panel | None = None, out: str | 
     def figure(fig: Any, title: str, name: str) -> None:
         figures.append(ReportFigure(title, _save_figure(fig, out / name, formats, files)))
 
-    panel = data if isinstance(data, Panel) else load_panel(default_panel_path(plan) if data is None else data, plan,
-                                                            missing=missing)
+    panel = (
+        data
+        if isinstance(data, Panel)
+        else load_panel(default_panel_path(plan) if data is None else data, plan, missing=missing)
+    )
     sample = analysis_sample(panel)
     notes.append(sample.summary())
     table(sample.table2, plan.sample_table)
@@ -244,8 +259,15 @@ def reproduce(data: str | Path | pd.DataFrame | Panel | None = None, out: str | 
     reproduced = pd.DataFrame({"key": list(numbers), "value": list(numbers.values())})
     reproduced.to_csv(out / "reproduced.csv", index=False)
     files.append(out / "reproduced.csv")
-    report = write_report(out / "report.html", plan=plan, tables=tables, figures=figures,
-                          sample_summary=sample.summary(), load_report=panel.report, numbers=numbers,
-                          notes=notes[1:])
+    report = write_report(
+        out / "report.html",
+        plan=plan,
+        tables=tables,
+        figures=figures,
+        sample_summary=sample.summary(),
+        load_report=panel.report,
+        numbers=numbers,
+        notes=notes[1:],
+    )
     files.append(report)
     return Reproduction(out=out, plan=plan, files=tuple(files), numbers=numbers, notes=tuple(notes), report=report)

@@ -24,8 +24,18 @@ def stars(p: float, levels: tuple[float, ...] = (0.05, 0.01, 0.001)) -> str:
     return "*" * sum(p < level for level in levels)
 
 
-_LATEX_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
-                  "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}"}
+_LATEX_ESCAPES = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\^{}",
+}
 
 
 def _latex_escape(text: str) -> str:
@@ -112,15 +122,19 @@ class Table:
             starts = {start for _, start, _ in _upper_spans(view.columns)[0]}
             top = [label if j in starts else "" for j, label in enumerate(levels[0])]
         header = [index_name if len(levels) == 1 else "", *top]
-        rows = [[index_name if i == len(levels) - 2 else "", *[f"**{c}**" if c else "" for c in labels]]
-                for i, labels in enumerate(levels[1:])]
+        rows = [
+            [index_name if i == len(levels) - 2 else "", *[f"**{c}**" if c else "" for c in labels]]
+            for i, labels in enumerate(levels[1:])
+        ]
         rows += [[str(idx), *row] for idx, row in zip(view.index, view.to_numpy().tolist())]
 
         def esc(text: str) -> str:
             return text.replace("|", r"\|")
 
-        lines = ["| " + " | ".join(esc(h) for h in header) + " |",
-                 "|" + "|".join([":---"] + ["---:"] * len(view.columns)) + "|"]
+        lines = [
+            "| " + " | ".join(esc(h) for h in header) + " |",
+            "|" + "|".join([":---"] + ["---:"] * len(view.columns)) + "|",
+        ]
         lines += ["| " + " | ".join(esc(c) for c in row) + " |" for row in rows]
         parts = ([f"**{self.title}**", ""] if self.title else []) + lines
         if self.notes:
@@ -133,21 +147,34 @@ class Table:
         cols = "l" + "r" * len(view.columns)
         heads = []
         for spans in _upper_spans(view.columns):  # grouping levels: \multicolumn over each group, rules below
-            cells = [""] + [_latex_escape(label) if width == 1 else
-                            r"\multicolumn{" + f"{width}" + "}{c}{" + _latex_escape(label) + "}"
-                            for label, _, width in spans]
-            rules = "".join(r"\cmidrule(lr){" + f"{start + 2}-{start + width + 1}" + "}"
-                            for label, start, width in spans if label)
+            cells = [""] + [
+                _latex_escape(label)
+                if width == 1
+                else r"\multicolumn{" + f"{width}" + "}{c}{" + _latex_escape(label) + "}"
+                for label, _, width in spans
+            ]
+            rules = "".join(
+                r"\cmidrule(lr){" + f"{start + 2}-{start + width + 1}" + "}" for label, start, width in spans if label
+            )
             heads += [" & ".join(cells) + r" \\" + (f" {rules}" if rules else "")]
         last = _header_rows(view.columns)[-1]
         heads.append(" & ".join(_latex_escape(c) for c in [str(view.index.name or ""), *last]) + r" \\")
-        body = [" & ".join(_latex_escape(str(c)) for c in [idx, *row]) + r" \\"
-                for idx, row in zip(view.index, view.to_numpy().tolist())]
+        body = [
+            " & ".join(_latex_escape(str(c)) for c in [idx, *row]) + r" \\"
+            for idx, row in zip(view.index, view.to_numpy().tolist())
+        ]
         lines = [r"\begin{table}[htbp]", r"\centering"]
         if self.title:
             lines.append(r"\caption{" + _latex_escape(self.title) + "}")
-        lines += [r"\begin{tabular}{" + cols + "}", r"\toprule", *heads, r"\midrule",
-                  *body, r"\bottomrule", r"\end{tabular}"]
+        lines += [
+            r"\begin{tabular}{" + cols + "}",
+            r"\toprule",
+            *heads,
+            r"\midrule",
+            *body,
+            r"\bottomrule",
+            r"\end{tabular}",
+        ]
         if self.notes:
             lines.append(r"\par\footnotesize " + _latex_escape(self.notes))
         lines.append(r"\end{table}")
@@ -171,8 +198,7 @@ class Table:
             import docx
             from docx.enum.text import WD_ALIGN_PARAGRAPH
         except ImportError:
-            raise ImportError("writing .docx needs python-docx: pip install python-docx "
-                              "(or famtrial[docx])") from None
+            raise ImportError("writing .docx needs python-docx: pip install python-docx (or famtrial[docx])") from None
         view = self._view(numeric)
         levels = view.columns.nlevels
         header_rows = _header_rows(view.columns)
@@ -214,13 +240,18 @@ class Table:
         if not isinstance(path, (str, Path)):
             raise TypeError(f"path must be a file name or Path (e.g. 'table5.md'), not {type(path).__name__}")
         path = Path(path)
-        writers: dict[str, Callable[[], str]] = {".csv": lambda: str(self.to_csv(None)), ".md": self.to_markdown,
-                   ".tex": self.to_latex, ".html": self.to_html}
+        writers: dict[str, Callable[[], str]] = {
+            ".csv": lambda: str(self.to_csv(None)),
+            ".md": self.to_markdown,
+            ".tex": self.to_latex,
+            ".html": self.to_html,
+        }
         if path.suffix == ".docx":
             return self.to_docx(path)
         if path.suffix not in writers:
-            raise ValueError(f"cannot save a table as {path.suffix!r} ({str(path)!r}): use one of "
-                             f"{sorted([*writers, '.docx'])}")
+            raise ValueError(
+                f"cannot save a table as {path.suffix!r} ({str(path)!r}): use one of {sorted([*writers, '.docx'])}"
+            )
         if path.is_dir():
             raise ValueError(f"cannot save a table to {str(path)!r}: it is a folder; give a file name")
         path.parent.mkdir(parents=True, exist_ok=True)

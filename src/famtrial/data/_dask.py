@@ -96,16 +96,34 @@ def _summarise(frame: pd.DataFrame, plan: Plan, missing: str, required: list[str
     checks = _PartitionChecks()
     n, parents = len(frame), _raw_parents(frame, cols.parent)
     if not n:  # an empty file: nothing to check or count
-        return _Summary(n=n, parents=parents, failure=None, meta=None, totals=[],
-                        agg={"outside": 0, "counts": {}, "rows_dropped": 0, "parents_dropped": 0},
-                        structure={"rows": 0})
+        return _Summary(
+            n=n,
+            parents=parents,
+            failure=None,
+            meta=None,
+            totals=[],
+            agg={"outside": 0, "counts": {}, "rows_dropped": 0, "parents_dropped": 0},
+            structure={"rows": 0},
+        )
     try:
         data, agg = _validate(frame[required].reset_index(drop=True), plan, missing, n, checks)
     except PanelError as err:
-        return _Summary(n=n, parents=parents, failure=(checks.step, err.parts[-1], err, checks.sorted), meta=None,
-                        totals=checks.totals)
-    return _Summary(n=n, parents=parents, failure=None, meta=data.iloc[:0], totals=checks.totals, agg=agg,
-                    structure=_structure_part(data, cols, pd.Period(plan.baseline, "M")))
+        return _Summary(
+            n=n,
+            parents=parents,
+            failure=(checks.step, err.parts[-1], err, checks.sorted),
+            meta=None,
+            totals=checks.totals,
+        )
+    return _Summary(
+        n=n,
+        parents=parents,
+        failure=None,
+        meta=data.iloc[:0],
+        totals=checks.totals,
+        agg=agg,
+        structure=_structure_part(data, cols, pd.Period(plan.baseline, "M")),
+    )
 
 
 def _validated(frame: pd.DataFrame, plan: Plan, missing: str, required: list[str]) -> pd.DataFrame:
@@ -171,15 +189,22 @@ def _sorted_parents(per: pd.DataFrame, per_rows: np.ndarray, plan: Plan) -> tupl
     return per.take(order).reset_index(drop=True), per_rows[order]
 
 
-def load_partitioned(raw: pd.DataFrame, source_name: str, present: list[str], spec: Plan | Columns,
-                     implementation: str | pd.Period | None, baseline: str | pd.Period | None,
-                     missing: str) -> Panel:
+def load_partitioned(
+    raw: pd.DataFrame,
+    source_name: str,
+    present: list[str],
+    spec: Plan | Columns,
+    implementation: str | pd.Period | None,
+    baseline: str | pd.Period | None,
+    missing: str,
+) -> Panel:
     """The Dask branch of :func:`famtrial.data.panel.load_panel` (``raw``: a lazy Dask DataFrame of the plan's
     columns, annotated as ``Panel.data`` is; ``spec``: the loaded plan, or bare columns)."""
     if isinstance(spec, Columns):  # bare Columns: the variants are the variant column's values among offered parents
         small = [c for c in (spec.arm, spec.model) if c is not None and c in raw.columns]
-        plan = _plan_from_columns(raw[small].drop_duplicates().compute() if small else raw._meta, spec,
-                                  implementation, baseline)
+        plan = _plan_from_columns(
+            raw[small].drop_duplicates().compute() if small else raw._meta, spec, implementation, baseline
+        )
     else:
         plan = spec
     cols = plan.columns
@@ -200,11 +225,16 @@ def load_partitioned(raw: pd.DataFrame, source_name: str, present: list[str], sp
     counts = _merge("counts", [a["counts"] for a in aggs])
     counts = {c: counts[c] for c in (*cols.outcomes, *cols.covariates) if c in counts}
     dims = _structure_total([s["structure"] for s in summaries], cols)
-    report = LoadReport(rows_read=rows_read, rows_kept=dims["rows_kept"], source=source_name, dropped_missing=counts,
-                        rows_dropped_missing=sum(a["rows_dropped"] for a in aggs),
-                        parents_dropped_missing=sum(a["parents_dropped"] for a in aggs),
-                        rows_outside_window=sum(a["outside"] for a in aggs),
-                        **{k: v for k, v in dims.items() if k != "rows_kept"})
+    report = LoadReport(
+        rows_read=rows_read,
+        rows_kept=dims["rows_kept"],
+        source=source_name,
+        dropped_missing=counts,
+        rows_dropped_missing=sum(a["rows_dropped"] for a in aggs),
+        parents_dropped_missing=sum(a["parents_dropped"] for a in aggs),
+        rows_outside_window=sum(a["outside"] for a in aggs),
+        **{k: v for k, v in dims.items() if k != "rows_kept"},
+    )
     meta = next(s["meta"] for s in summaries if s["n"])
     data = raw.map_partitions(_validated, plan, missing, required, meta=meta, align_dataframes=False)
     return Panel(data=data, plan=plan, report=report)

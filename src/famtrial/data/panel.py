@@ -83,30 +83,36 @@ class LoadReport:
         from famtrial._text import plural
 
         par, fam, off = (plural(u) for u in units)
-        lines = [f"source: {self.source}",
-                 f"rows: {self.rows_read:,} read, {self.rows_kept:,} kept"]
+        lines = [f"source: {self.source}", f"rows: {self.rows_read:,} read, {self.rows_kept:,} kept"]
         if self.rows_outside_window:
             lines.append(f"months window: {self.rows_outside_window:,} rows outside the plan's months removed")
         lines += [
-                 f"{par}: {self.parents:,} in {self.families:,} {fam} and {self.offices:,} {off}",
-                 f"months: {self.months} ({self.first_month} .. {self.last_month})",
-                 f"gaps: {self.parents_with_gaps:,} {par} miss {self.missing_parent_months:,} months "
-                 "between their first and last month (allowed; counted)"]
+            f"{par}: {self.parents:,} in {self.families:,} {fam} and {self.offices:,} {off}",
+            f"months: {self.months} ({self.first_month} .. {self.last_month})",
+            f"gaps: {self.parents_with_gaps:,} {par} miss {self.missing_parent_months:,} months "
+            "between their first and last month (allowed; counted)",
+        ]
         if self.parents_without_baseline:
-            lines.append(f"baseline: {self.parents_without_baseline:,} {par} have no row at the baseline month "
-                         "(absent from baseline_frame())")
+            lines.append(
+                f"baseline: {self.parents_without_baseline:,} {par} have no row at the baseline month "
+                "(absent from baseline_frame())"
+            )
         if self.dropped_missing:
             detail = ", ".join(f"{c}: {n:,}" for c, n in self.dropped_missing.items())
-            lines.append(f"dropped for missing values (listwise): {self.rows_dropped_missing:,} rows ({detail}); "
-                         f"{self.parents_dropped_missing:,} {par} lost every row")
+            lines.append(
+                f"dropped for missing values (listwise): {self.rows_dropped_missing:,} rows ({detail}); "
+                f"{self.parents_dropped_missing:,} {par} lost every row"
+            )
         if self.time_invariant_varying:
             detail = ", ".join(f"{c}: {n:,}" for c, n in self.time_invariant_varying.items())
             lines.append(f"time-invariant covariates that vary within a {units[0]} ({par}): {detail}")
         if self.offices_mixed_model:
             lines.append(f"{off} whose offered {par} follow more than one variant: {list(self.offices_mixed_model)}")
         if self.offices_removed:
-            lines.append(f"restricted: {len(self.offices_removed)} {off} removed {list(self.offices_removed)}, "
-                         f"{self.rows_removed_by_restriction:,} rows")
+            lines.append(
+                f"restricted: {len(self.offices_removed)} {off} removed {list(self.offices_removed)}, "
+                f"{self.rows_removed_by_restriction:,} rows"
+            )
         return "\n".join(lines)
 
 
@@ -165,20 +171,27 @@ class Panel:
         data = self.data
         if is_dask_dataframe(data):
             base = self.baseline.ordinal
-            out = data.map_partitions(lambda d: d.loc[d[self.columns.month].array.asi8 == base],
-                                      meta=data._meta).compute().reset_index(drop=True)
+            out = (
+                data.map_partitions(lambda d: d.loc[d[self.columns.month].array.asi8 == base], meta=data._meta)
+                .compute()
+                .reset_index(drop=True)
+            )
         else:
             out = data.loc[data[self.columns.month] == self.baseline].reset_index(drop=True)
         if out.empty:
-            raise PanelError(f"no rows at the baseline month {self.baseline}; the panel covers "
-                             f"{self.report.first_month} .. {self.report.last_month}: pass baseline= to load_panel")
+            raise PanelError(
+                f"no rows at the baseline month {self.baseline}; the panel covers "
+                f"{self.report.first_month} .. {self.report.last_month}: pass baseline= to load_panel"
+            )
         return out
 
     def restrict(self, offices: Iterable[Hashable]) -> Panel:
         """The panel restricted to ``offices`` (labels of the office column); the report counts the rest."""
         if isinstance(offices, (str, bytes)) or not isinstance(offices, Iterable):
-            raise TypeError(f"restrict: offices must be a list of office labels, not {type(offices).__name__} "
-                            f"(write restrict([{offices!r}]))")
+            raise TypeError(
+                f"restrict: offices must be a list of office labels, not {type(offices).__name__} "
+                f"(write restrict([{offices!r}]))"
+            )
         keep_offices = list(offices)
         if not keep_offices:
             raise PanelError("restrict: give at least one office to keep")
@@ -193,8 +206,12 @@ class Panel:
         data = self.data.loc[keep].reset_index(drop=True)
         removed = tuple(sorted(set(present) - set(keep_offices)))
         dims = _structure(data, self.columns, self.baseline)
-        report = replace(self.report, **dims, offices_removed=(*self.report.offices_removed, *removed),
-                         rows_removed_by_restriction=self.report.rows_removed_by_restriction + int((~keep).sum()))
+        report = replace(
+            self.report,
+            **dims,
+            offices_removed=(*self.report.offices_removed, *removed),
+            rows_removed_by_restriction=self.report.rows_removed_by_restriction + int((~keep).sum()),
+        )
         return replace(self, data=data, report=report)
 
     def _restrict_dask(self, keep_offices: list[Hashable]) -> Panel:
@@ -209,19 +226,29 @@ class Panel:
         parts = compute_each_partition(data, _structure_part, self.columns, self.baseline)
         dims = _structure_total(parts, self.columns)
         removed = tuple(sorted(set(present) - set(keep_offices)))
-        report = replace(self.report, **dims, offices_removed=(*self.report.offices_removed, *removed),
-                         rows_removed_by_restriction=self.report.rows_removed_by_restriction
-                         + self.report.rows_kept - dims["rows_kept"])
+        report = replace(
+            self.report,
+            **dims,
+            offices_removed=(*self.report.offices_removed, *removed),
+            rows_removed_by_restriction=self.report.rows_removed_by_restriction
+            + self.report.rows_kept
+            - dims["rows_kept"],
+        )
         return replace(self, data=data, report=report)
 
     def summary(self) -> str:
         """The load report as text."""
         lazy = ""
         if is_dask_dataframe(self.data):
-            lazy = (f"data: a Dask DataFrame of {self.data.npartitions:,} partitions, each parent's rows in one "
-                    "partition (lazy: read and validated when computed)\n")
-        return (f"Panel ({self.plan.name}): implementation {self.implementation}, baseline {self.baseline}\n"
-                + lazy + self.report.describe(self.plan.units))
+            lazy = (
+                f"data: a Dask DataFrame of {self.data.npartitions:,} partitions, each parent's rows in one "
+                "partition (lazy: read and validated when computed)\n"
+            )
+        return (
+            f"Panel ({self.plan.name}): implementation {self.implementation}, baseline {self.baseline}\n"
+            + lazy
+            + self.report.describe(self.plan.units)
+        )
 
     def __repr__(self) -> str:
         return self.summary()
@@ -266,20 +293,41 @@ def _first(values: Collection[object], k: int) -> list[object]:
     return list(unique[:k])
 
 
-def _fail(column: str, n_rows: int, ids: Collection[object], problem: str, fix: str,
-          values: Collection[object] | None = None, rank: int = 0) -> PanelError:
+def _fail(
+    column: str,
+    n_rows: int,
+    ids: Collection[object],
+    problem: str,
+    fix: str,
+    values: Collection[object] | None = None,
+    rank: int = 0,
+) -> PanelError:
     """The error of a row check: ``n_rows`` offending rows, their parent ids, and (``values``) their cells.
 
     The parts are kept on the error (``err.parts``) so that the errors of several partitions of one
     panel combine into the message the whole panel gives (:func:`_combine_fail`); ``rank`` orders two
     checks made at one step (the earlier check has the lower rank).
     """
-    return _failure(column, n_rows, _first(ids, 5) if len(ids) else [], problem, fix,
-                    [] if values is None else _first(values, 3), rank)
+    return _failure(
+        column,
+        n_rows,
+        _first(ids, 5) if len(ids) else [],
+        problem,
+        fix,
+        [] if values is None else _first(values, 3),
+        rank,
+    )
 
 
-def _failure(column: str, n_rows: int, id_examples: list[object], problem: str, fix: str,
-             value_examples: list[object], rank: int = 0) -> PanelError:
+def _failure(
+    column: str,
+    n_rows: int,
+    id_examples: list[object],
+    problem: str,
+    fix: str,
+    value_examples: list[object],
+    rank: int = 0,
+) -> PanelError:
     ex = f" (e.g. parent ids {', '.join(map(str, id_examples))})" if len(id_examples) else ""
     text = problem.replace(_VALUES, ", ".join(map(str, value_examples)))
     err = PanelError(f"column {column!r}: {n_rows:,} rows {text}{ex}. {fix}")
@@ -298,8 +346,15 @@ def _combine_fail(errors: list[PanelError], sort_ids: bool = False) -> PanelErro
             ids = sorted(pd.unique(np.asarray(ids, dtype=object)).tolist())
         except TypeError:  # ids of mixed types: order of the partitions
             pass
-    return _failure(column, sum(e.parts[1] for e in errors), _first(np.asarray(ids, dtype=object), 5) if ids else [],
-                    problem, fix, _first(np.asarray([v for e in errors for v in e.parts[5]], dtype=object), 3), rank)
+    return _failure(
+        column,
+        sum(e.parts[1] for e in errors),
+        _first(np.asarray(ids, dtype=object), 5) if ids else [],
+        problem,
+        fix,
+        _first(np.asarray([v for e in errors for v in e.parts[5]], dtype=object), 3),
+        rank,
+    )
 
 
 # -- reading ---------------------------------------------------------------------------------------
@@ -315,9 +370,11 @@ def _file_columns(path: Path) -> list[str]:
             sep = next((c for c in (";", "\t", "|") if len(names) == 1 and c in names[0]), None)
             if sep is not None:
                 shown = {"\t": "\\t"}.get(sep, sep)
-                raise PanelError(f"panel file {str(path)!r} looks like '{shown}'-separated CSV (header "
-                                 f"{names[0][:60]!r}): pass sep: read it with pandas.read_csv(path, sep='{shown}') "
-                                 "and pass the DataFrame, or save it comma-separated")
+                raise PanelError(
+                    f"panel file {str(path)!r} looks like '{shown}'-separated CSV (header "
+                    f"{names[0][:60]!r}): pass sep: read it with pandas.read_csv(path, sep='{shown}') "
+                    "and pass the DataFrame, or save it comma-separated"
+                )
             return names
         if suffix in (".parquet", ".pq"):
             import pyarrow.parquet as pq
@@ -330,22 +387,27 @@ def _file_columns(path: Path) -> list[str]:
         raise
     except Exception as exc:  # a corrupt or mislabelled file: the reader's own error, shortened
         kind = {".csv": "CSV", ".parquet": "Parquet", ".pq": "Parquet", ".dta": "Stata .dta"}[suffix]
-        raise PanelError(f"panel file {str(path)!r} cannot be read as {kind} ({type(exc).__name__}: "
-                         f"{str(exc).splitlines()[0][:160] if str(exc) else 'no detail'}): check that the file is "
-                         f"complete and really {kind}") from None
+        raise PanelError(
+            f"panel file {str(path)!r} cannot be read as {kind} ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0][:160] if str(exc) else 'no detail'}): check that the file is "
+            f"complete and really {kind}"
+        ) from None
     raise PanelError(f"cannot read {path.name!r}: give a .csv, .parquet or .dta file, or a pandas DataFrame")
 
 
-def _read(source: object, columns: list[str] | None = None, engine: Engine | None = None
-          ) -> tuple[pd.DataFrame, str, list[str]]:
+def _read(
+    source: object, columns: list[str] | None = None, engine: Engine | None = None
+) -> tuple[pd.DataFrame, str, list[str]]:
     """The panel, its name and all its column names; from a file, only ``columns`` (those present) are read.
 
     With ``engine="dask"`` (or a Dask DataFrame as ``source``) the panel is a lazy Dask DataFrame.
     """
     if is_dask_dataframe(source):
         if engine == "pandas":
-            raise TypeError("source is a Dask DataFrame: load it with engine='dask' (or leave engine unset), "
-                            "or pass source.compute() to load it in memory")
+            raise TypeError(
+                "source is a Dask DataFrame: load it with engine='dask' (or leave engine unset), "
+                "or pass source.compute() to load it in memory"
+            )
         lazy: pd.DataFrame = source  # a Dask DataFrame, annotated as Panel.data is
         return lazy, "Dask DataFrame", list(map(str, lazy.columns))
     if engine == "dask":
@@ -353,17 +415,21 @@ def _read(source: object, columns: list[str] | None = None, engine: Engine | Non
     if isinstance(source, pd.DataFrame):
         return source, "DataFrame", list(source.columns)
     if hasattr(source, "data") and hasattr(source, "plan") and isinstance(source.data, pd.DataFrame):
-        raise TypeError("source is already a loaded famtrial Panel: use it directly (load_panel takes a file or a "
-                        "DataFrame)")
+        raise TypeError(
+            "source is already a loaded famtrial Panel: use it directly (load_panel takes a file or a DataFrame)"
+        )
     if not isinstance(source, (str, Path)):
-        raise TypeError(f"source must be a DataFrame or a path to a .csv, .parquet or .dta file, "
-                        f"not {type(source).__name__}")
+        raise TypeError(
+            f"source must be a DataFrame or a path to a .csv, .parquet or .dta file, not {type(source).__name__}"
+        )
     path = Path(source)
     if not path.exists():
         raise PanelError(f"panel file {str(path)!r} does not exist")
     if path.is_dir():
-        raise PanelError(f"panel file {str(path)!r} is a folder: give the file (.csv, .parquet or .dta), or load "
-                         "a folder of Parquet files (a partitioned dataset) with engine='dask'")
+        raise PanelError(
+            f"panel file {str(path)!r} is a folder: give the file (.csv, .parquet or .dta), or load "
+            "a folder of Parquet files (a partitioned dataset) with engine='dask'"
+        )
     present = _file_columns(path)
     use = present if columns is None else [c for c in present if c in set(columns)]
     suffix = path.suffix.lower()
@@ -375,21 +441,27 @@ def _read(source: object, columns: list[str] | None = None, engine: Engine | Non
         else:  # .dta: %tm-formatted months arrive as datetimes; value labels stay codes
             frame = pd.read_stata(path, columns=use, convert_categoricals=False)
     except Exception as exc:
-        raise PanelError(f"panel file {str(path)!r} cannot be read ({type(exc).__name__}: "
-                         f"{str(exc).splitlines()[0][:160] if str(exc) else 'no detail'}): check that the file is "
-                         "complete") from None
+        raise PanelError(
+            f"panel file {str(path)!r} cannot be read ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0][:160] if str(exc) else 'no detail'}): check that the file is "
+            "complete"
+        ) from None
     return frame, str(path), present
 
 
 def _read_dataset(source: object, columns: list[str] | None) -> tuple[Any, str, list[str]]:
     """A partitioned Parquet dataset (folder, glob or list of files) as a lazy Dask DataFrame of ``columns``."""
     if isinstance(source, pd.DataFrame):
-        raise TypeError("engine='dask' loads a partitioned Parquet dataset (a folder, a glob or a list of files) "
-                        "or a Dask DataFrame; a pandas DataFrame loads in memory: leave engine unset")
+        raise TypeError(
+            "engine='dask' loads a partitioned Parquet dataset (a folder, a glob or a list of files) "
+            "or a Dask DataFrame; a pandas DataFrame loads in memory: leave engine unset"
+        )
     paths = [source] if isinstance(source, (str, Path)) else source
     if not isinstance(paths, (list, tuple)) or not paths or not all(isinstance(p, (str, Path)) for p in paths):
-        raise TypeError(f"with engine='dask', source must be a folder, a glob or a list of Parquet files, "
-                        f"not {type(source).__name__}")
+        raise TypeError(
+            f"with engine='dask', source must be a folder, a glob or a list of Parquet files, "
+            f"not {type(source).__name__}"
+        )
     name = str(source) if isinstance(source, (str, Path)) else f"{len(paths)} Parquet files"
     if isinstance(source, (str, Path)) and not any(ch in str(source) for ch in "*?[") and not Path(source).exists():
         raise PanelError(f"panel dataset {str(source)!r} does not exist")
@@ -402,9 +474,11 @@ def _read_dataset(source: object, columns: list[str] | None) -> tuple[Any, str, 
             use = present if columns is None else [c for c in present if c in set(columns)]
             frame = read_parquet(target, use)
     except (OSError, ValueError, TypeError) as exc:  # pyarrow's errors derive from these
-        raise PanelError(f"panel dataset {name!r} cannot be read as Parquet ({type(exc).__name__}: "
-                         f"{str(exc).splitlines()[0][:160] if str(exc) else 'no detail'}): give a folder, a glob or "
-                         "a list of Parquet files with one schema") from None
+        raise PanelError(
+            f"panel dataset {name!r} cannot be read as Parquet ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0][:160] if str(exc) else 'no detail'}): give a folder, a glob or "
+            "a list of Parquet files with one schema"
+        ) from None
     return frame, name, present
 
 
@@ -461,17 +535,29 @@ def _parse_months(values: pd.Series, column: str, ids: pd.Series, *, allow_missi
     known = ordinal != _NAT
     outside = known & ((ordinal < _FIRST_ORDINAL) | (ordinal > _LAST_ORDINAL))
     if outside.any():
-        raise _fail(column, int(outside.sum()), ids[outside],
-                    f"have months outside {_MONTH_RANGE} (values such as {_VALUES})",
-                    "Check the month column: a year that far off is a data error (Stata %tm months count from 1960m1; "
-                    "YYYYMM integers need six digits).", values[outside].astype(str))
+        raise _fail(
+            column,
+            int(outside.sum()),
+            ids[outside],
+            f"have months outside {_MONTH_RANGE} (values such as {_VALUES})",
+            "Check the month column: a year that far off is a data error (Stata %tm months count from 1960m1; "
+            "YYYYMM integers need six digits).",
+            values[outside].astype(str),
+        )
     bad = ~known & values.notna().to_numpy()
     if not allow_missing:
         bad |= values.isna().to_numpy()
     if bad.any():
-        raise _fail(column, int(bad.sum()), ids[bad], f"have months that cannot be read (values such as {_VALUES})",
-                    "Give months as 'YYYY-MM' text, dates, pandas Periods, Stata %tm ('2016m10' or months "
-                    "since 1960m1) or YYYYMM integers.", values[bad].astype(str), rank=1)
+        raise _fail(
+            column,
+            int(bad.sum()),
+            ids[bad],
+            f"have months that cannot be read (values such as {_VALUES})",
+            "Give months as 'YYYY-MM' text, dates, pandas Periods, Stata %tm ('2016m10' or months "
+            "since 1960m1) or YYYYMM integers.",
+            values[bad].astype(str),
+            rank=1,
+        )
     return pd.Series(pd.arrays.PeriodArray(ordinal, dtype=pd.PeriodDtype("M")), index=values.index, name=values.name)
 
 
@@ -484,8 +570,9 @@ def _month_option(value: str | pd.Period, name: str) -> pd.Period:
 
 # -- structure (vectorized on data sorted by parent, month) -----------------------------------------
 def _codes(values: pd.Series) -> np.ndarray:
-    codes: np.ndarray = (pd.factorize(values)[0] if not pd.api.types.is_numeric_dtype(values.dtype)
-                         else values.to_numpy())
+    codes: np.ndarray = (
+        pd.factorize(values)[0] if not pd.api.types.is_numeric_dtype(values.dtype) else values.to_numpy()
+    )
     return codes
 
 
@@ -524,11 +611,18 @@ def _structure_part(data: pd.DataFrame, cols: Columns, baseline: pd.Period) -> d
     if cols.model is not None:
         first = data.iloc[starts]
         offered = first.loc[first[cols.arm] == 1, [cols.office, cols.model]].drop_duplicates()
-    return {"rows": len(data), "parents": len(starts), "families": pd.unique(data[cols.family]),
-            "offices": pd.unique(data[cols.office]), "months": pd.unique(month),
-            "gaps": int((missing > 0).sum()), "missing": int(missing.sum()),
-            "without_baseline": int(len(starts) - (month == baseline.ordinal).sum()), "varying": varying,
-            "offered": offered}
+    return {
+        "rows": len(data),
+        "parents": len(starts),
+        "families": pd.unique(data[cols.family]),
+        "offices": pd.unique(data[cols.office]),
+        "months": pd.unique(month),
+        "gaps": int((missing > 0).sum()),
+        "missing": int(missing.sum()),
+        "without_baseline": int(len(starts) - (month == baseline.ordinal).sum()),
+        "varying": varying,
+        "offered": offered,
+    }
 
 
 def _structure_total(parts: list[dict[str, Any]], cols: Columns) -> dict[str, Any]:
@@ -544,15 +638,20 @@ def _structure_total(parts: list[dict[str, Any]], cols: Columns) -> dict[str, An
         offered = pd.concat([p["offered"] for p in parts])
         per_office = offered.groupby(cols.office, sort=True)[cols.model].nunique()
         mixed = tuple(per_office.index[per_office > 1].tolist())
-    return {"rows_kept": int(rows), "parents": int(sum(p["parents"] for p in parts)),
-            "families": int(pd.unique(np.concatenate([p["families"] for p in parts])).size),
-            "offices": int(pd.unique(np.concatenate([p["offices"] for p in parts])).size), "months": int(months.size),
-            "first_month": str(pd.Period(ordinal=int(months.min()), freq="M")),
-            "last_month": str(pd.Period(ordinal=int(months.max()), freq="M")),
-            "parents_with_gaps": sum(p["gaps"] for p in parts),
-            "missing_parent_months": sum(p["missing"] for p in parts),
-            "parents_without_baseline": sum(p["without_baseline"] for p in parts),
-            "time_invariant_varying": varying, "offices_mixed_model": mixed}
+    return {
+        "rows_kept": int(rows),
+        "parents": int(sum(p["parents"] for p in parts)),
+        "families": int(pd.unique(np.concatenate([p["families"] for p in parts])).size),
+        "offices": int(pd.unique(np.concatenate([p["offices"] for p in parts])).size),
+        "months": int(months.size),
+        "first_month": str(pd.Period(ordinal=int(months.min()), freq="M")),
+        "last_month": str(pd.Period(ordinal=int(months.max()), freq="M")),
+        "parents_with_gaps": sum(p["gaps"] for p in parts),
+        "missing_parent_months": sum(p["missing"] for p in parts),
+        "parents_without_baseline": sum(p["without_baseline"] for p in parts),
+        "time_invariant_varying": varying,
+        "offices_mixed_model": mixed,
+    }
 
 
 # -- column checks ---------------------------------------------------------------------------------
@@ -563,8 +662,14 @@ def _binary(data: pd.DataFrame, column: str, pid: pd.Series, what: str, fix: str
     numeric = pd.to_numeric(values, errors="coerce") if not pd.api.types.is_numeric_dtype(values.dtype) else values
     bad = ~numeric.isin([0, 1]).to_numpy()
     if bad.any():
-        raise _fail(column, int(bad.sum()), pid[bad],
-                    f"are not 0/1 (values such as {_VALUES}); the {what} must be binary", fix, values[bad])
+        raise _fail(
+            column,
+            int(bad.sum()),
+            pid[bad],
+            f"are not 0/1 (values such as {_VALUES}); the {what} must be binary",
+            fix,
+            values[bad],
+        )
     return numeric.astype(np.int8)
 
 
@@ -574,15 +679,27 @@ def _numeric(data: pd.DataFrame, column: str, pid: pd.Series) -> pd.Series:
         return values.astype(np.int8)
     kind = getattr(values.dtype, "kind", "O")
     if kind in "cmM" or isinstance(values.dtype, (pd.PeriodDtype, pd.IntervalDtype, pd.DatetimeTZDtype)):
-        raise _fail(column, len(values), pid, f"are {values.dtype}, not real numbers",
-                    "Recode the covariate as real numbers (e.g. a date as years since a reference date).")
+        raise _fail(
+            column,
+            len(values),
+            pid,
+            f"are {values.dtype}, not real numbers",
+            "Recode the covariate as real numbers (e.g. a date as years since a reference date).",
+        )
     if pd.api.types.is_numeric_dtype(values.dtype):
         return values
     converted = pd.to_numeric(values, errors="coerce")
     bad = (converted.isna() & values.notna()).to_numpy()
     if bad.any():
-        raise _fail(column, int(bad.sum()), pid[bad], f"are not numeric (values such as {_VALUES})",
-                    "Recode the covariate as numbers (0/1 dummies for categories).", values[bad], rank=1)
+        raise _fail(
+            column,
+            int(bad.sum()),
+            pid[bad],
+            f"are not numeric (values such as {_VALUES})",
+            "Recode the covariate as numbers (0/1 dummies for categories).",
+            values[bad],
+            rank=1,
+        )
     return converted
 
 
@@ -606,11 +723,15 @@ def _arm(data: pd.DataFrame, plan: Plan, pid: pd.Series) -> pd.Series:
     arm = mapped[np.where(codes >= 0, codes, len(uniques))]
     bad = arm < 0
     if bad.any():
-        raise _fail(column, int(bad.sum()), pid[bad],
-                    f"have an arm that is neither the offered code {plan.offered_code!r} nor the control code "
-                    f"{plan.control_code!r} (values such as {_VALUES})",
-                    "Recode the arm, or set arms.offered / arms.control in the plan to the codes your data use.",
-                    values[bad].astype(str))
+        raise _fail(
+            column,
+            int(bad.sum()),
+            pid[bad],
+            f"have an arm that is neither the offered code {plan.offered_code!r} nor the control code "
+            f"{plan.control_code!r} (values such as {_VALUES})",
+            "Recode the arm, or set arms.offered / arms.control in the plan to the codes your data use.",
+            values[bad].astype(str),
+        )
     return pd.Series(arm, index=data.index, name=column)
 
 
@@ -628,40 +749,65 @@ def _variant(data: pd.DataFrame, column: str, plan: Plan, pid: pd.Series) -> pd.
     bad = category < 0
     if bad.any():
         known = ", ".join(f"{n} = {[c for c, i in meaning.items() if i == k]}" for k, n in enumerate(names))
-        raise _fail(column, int(bad.sum()), pid[bad],
-                    f"have a missing or unknown variant (values such as {_VALUES})",
-                    f"The plan's [variants] codes are: {known}. Add the codes to the plan or fix the column.",
-                    values[bad].astype(str))
+        raise _fail(
+            column,
+            int(bad.sum()),
+            pid[bad],
+            f"have a missing or unknown variant (values such as {_VALUES})",
+            f"The plan's [variants] codes are: {known}. Add the codes to the plan or fix the column.",
+            values[bad].astype(str),
+        )
     inconsistent = (category == 0) != (data[plan.arm].to_numpy() == 0)
     if inconsistent.any():
-        raise _fail(column, int(inconsistent.sum()), pid[inconsistent],
-                    f"disagree with the arm (the variant must be {plan.control_variant!r} exactly when the arm is "
-                    "the control arm)", "Fix the variant column or the arm.", rank=1)
+        raise _fail(
+            column,
+            int(inconsistent.sum()),
+            pid[inconsistent],
+            f"disagree with the arm (the variant must be {plan.control_variant!r} exactly when the arm is "
+            "the control arm)",
+            "Fix the variant column or the arm.",
+            rank=1,
+        )
     return pd.Series(pd.Categorical.from_codes(category, categories=names), index=data.index, name=column)
 
 
-def _plan_from_columns(raw: pd.DataFrame, cols: Columns, implementation: str | pd.Period | None,
-                       baseline: str | pd.Period | None) -> Plan:
+def _plan_from_columns(
+    raw: pd.DataFrame, cols: Columns, implementation: str | pd.Period | None, baseline: str | pd.Period | None
+) -> Plan:
     """A plain plan for bare Columns: variants are the variant column's values among offered parents."""
     from famtrial.plan.spec import Plan
 
     if implementation is None:
-        raise PanelError("the implementation month is unknown: pass implementation='YYYY-MM' (the first month of "
-                         "the offer) with Columns, or load with an analysis plan (famtrial.load_plan)")
+        raise PanelError(
+            "the implementation month is unknown: pass implementation='YYYY-MM' (the first month of "
+            "the offer) with Columns, or load with an analysis plan (famtrial.load_plan)"
+        )
     variants, control = [], None
     if cols.model is not None and cols.model in raw.columns and cols.arm in raw.columns:
         arm = pd.to_numeric(raw[cols.arm], errors="coerce")
         variants = sorted(map(str, pd.unique(raw.loc[arm == 1, cols.model].dropna())))
         controls = pd.unique(raw.loc[arm == 0, cols.model].dropna())
         control = str(controls[0]) if len(controls) == 1 else None
-    return Plan.from_columns(cols, implementation=str(implementation), baseline=None if baseline is None else
-                             str(baseline), variants=variants, control_variant=control)
+    return Plan.from_columns(
+        cols,
+        implementation=str(implementation),
+        baseline=None if baseline is None else str(baseline),
+        variants=variants,
+        control_variant=control,
+    )
 
 
 # -- the loader ------------------------------------------------------------------------------------
-def load_panel(source: pd.DataFrame | str | Path, plan: Plan | Columns | str | Path | None = None, *, columns: Columns | None = None,
-               implementation: str | pd.Period | None = None, baseline: str | pd.Period | None = None,
-               missing: Missing | None = None, engine: Engine | None = None) -> Panel:
+def load_panel(
+    source: pd.DataFrame | str | Path,
+    plan: Plan | Columns | str | Path | None = None,
+    *,
+    columns: Columns | None = None,
+    implementation: str | pd.Period | None = None,
+    baseline: str | pd.Period | None = None,
+    missing: Missing | None = None,
+    engine: Engine | None = None,
+) -> Panel:
     """Load a long panel (DataFrame, .csv, .parquet or .dta) for an analysis plan and validate it.
 
     Parameters
@@ -724,16 +870,19 @@ def load_panel(source: pd.DataFrame | str | Path, plan: Plan | Columns | str | P
     if columns is not None and plan is not None:
         raise TypeError("give a plan or columns, not both: the plan holds the columns ([columns] in its TOML)")
     if plan is not None and not isinstance(plan, (Plan, str, Path)):
-        raise TypeError(f"plan must be a famtrial Plan, a plan file, a shipped plan's name or famtrial.Columns, "
-                        f"not {type(plan).__name__}")
+        raise TypeError(
+            f"plan must be a famtrial Plan, a plan file, a shipped plan's name or famtrial.Columns, "
+            f"not {type(plan).__name__}"
+        )
     implementation = None if implementation is None else _month_option(implementation, "implementation")
     baseline = None if baseline is None else _month_option(baseline, "baseline")
     spec: Plan | Columns  # the loaded plan, or bare columns (the plan is made from the data)
     if columns is None:
         spec = load_plan(plan)
         if implementation is not None or baseline is not None:
-            spec = spec.with_months(None if implementation is None else str(implementation),
-                                    None if baseline is None else str(baseline))
+            spec = spec.with_months(
+                None if implementation is None else str(implementation), None if baseline is None else str(baseline)
+            )
         wanted = spec.columns.required()
         missing = spec.missing if missing is None else (missing or "error")
     else:
@@ -755,11 +904,16 @@ def load_panel(source: pd.DataFrame | str | Path, plan: Plan | Columns | str | P
     required = cols.required()
     _check_columns(raw.columns, required, present, lambda: rows_read)
     data, agg = _validate(raw[required].reset_index(drop=True), plan, missing, rows_read, _Checks())
-    report = LoadReport(rows_read=rows_read, rows_kept=len(data), source=source_name, dropped_missing=agg["counts"],
-                        rows_dropped_missing=agg["rows_dropped"], parents_dropped_missing=agg["parents_dropped"],
-                        rows_outside_window=agg["outside"],
-                        **{k: v for k, v in _structure(data, cols, pd.Period(plan.baseline, "M")).items()
-                           if k != "rows_kept"})
+    report = LoadReport(
+        rows_read=rows_read,
+        rows_kept=len(data),
+        source=source_name,
+        dropped_missing=agg["counts"],
+        rows_dropped_missing=agg["rows_dropped"],
+        parents_dropped_missing=agg["parents_dropped"],
+        rows_outside_window=agg["outside"],
+        **{k: v for k, v in _structure(data, cols, pd.Period(plan.baseline, "M")).items() if k != "rows_kept"},
+    )
     return Panel(data=data, plan=plan, report=report)
 
 
@@ -770,14 +924,18 @@ def _check_columns(names: pd.Index, required: list[str], present: list[str], n_r
         raise PanelError("the panel is empty (0 rows): check the file or the filter that produced it")
     repeated = sorted({str(c) for c in names[names.duplicated()] if c in set(required)})
     if repeated:
-        raise PanelError(f"columns {repeated} appear more than once in the data: each column name must be unique "
-                         "(rename or drop the copies)")
+        raise PanelError(
+            f"columns {repeated} appear more than once in the data: each column name must be unique "
+            "(rename or drop the copies)"
+        )
     if absent:
-        raise PanelError(f"columns {absent} are missing ({len(absent)} of {len(required)} required); the data have "
-                         f"{present[:20]}. Map your names in the plan's [columns], [outcomes.<key>] column = ... "
-                         "and [covariates.<key>] column = ... (or famtrial.Columns(parent=..., family=..., office=..., "
-                         "month=..., arm=..., outcomes=(...), time_varying=(...), time_invariant=(...))), "
-                         "or rename the columns")
+        raise PanelError(
+            f"columns {absent} are missing ({len(absent)} of {len(required)} required); the data have "
+            f"{present[:20]}. Map your names in the plan's [columns], [outcomes.<key>] column = ... "
+            "and [covariates.<key>] column = ... (or famtrial.Columns(parent=..., family=..., office=..., "
+            "month=..., arm=..., outcomes=(...), time_varying=(...), time_invariant=(...))), "
+            "or rename the columns"
+        )
 
 
 # -- the checks, on a whole panel or on one partition of it ----------------------------------------------
@@ -808,8 +966,10 @@ class _Checks:
 
 def _check_window(t: dict[str, Any], plan: Plan) -> None:
     if t["outside"] and t["outside"] == t["n"]:
-        raise PanelError(f"column {plan.columns.month!r}: all {t['outside']:,} rows lie outside the plan's months "
-                         f"{plan.first_month or '...'} .. {plan.last_month or '...'}: check months.first/last")
+        raise PanelError(
+            f"column {plan.columns.month!r}: all {t['outside']:,} rows lie outside the plan's months "
+            f"{plan.first_month or '...'} .. {plan.last_month or '...'}: check months.first/last"
+        )
 
 
 def _check_implementation(t: dict[str, Any], plan: Plan) -> None:
@@ -818,11 +978,13 @@ def _check_implementation(t: dict[str, Any], plan: Plan) -> None:
     first, last = (pd.Period(ordinal=int(t[k]), freq="M") for k in ("first", "last"))
     implementation = pd.Period(plan.implementation, "M")
     if implementation > last:
-        raise PanelError(f"column {plan.columns.month!r}: the implementation month {implementation} is after every "
-                         f"month in the data ({first} .. {last}, "
-                         f"{t['n']:,} rows), so the offer's effect cannot be estimated. Set months.implementation "
-                         "in the plan (or implementation=) to the first month of the offer, or check the month "
-                         "column (Stata %tm months count from 1960m1; YYYYMM integers need six digits)")
+        raise PanelError(
+            f"column {plan.columns.month!r}: the implementation month {implementation} is after every "
+            f"month in the data ({first} .. {last}, "
+            f"{t['n']:,} rows), so the offer's effect cannot be estimated. Set months.implementation "
+            "in the plan (or implementation=) to the first month of the offer, or check the month "
+            "column (Stata %tm months count from 1960m1; YYYYMM integers need six digits)"
+        )
 
 
 def _check_missing(t: dict[str, Any], plan: Plan) -> None:
@@ -830,10 +992,13 @@ def _check_missing(t: dict[str, Any], plan: Plan) -> None:
     if counts and t["missing"] == "error":
         worst = max(counts, key=counts.get)
         detail = ", ".join(f"{c}: {n:,}" for c, n in counts.items())
-        raise _fail(worst, counts[worst], np.asarray(t["ids"][worst], dtype=object),
-                    f"have missing or infinite values (all such columns: {detail}; {t['any_na']:,} rows)",
-                    "Pass missing='drop' to drop those rows listwise (they are counted in Panel.report), "
-                    "or impute them first.")
+        raise _fail(
+            worst,
+            counts[worst],
+            np.asarray(t["ids"][worst], dtype=object),
+            f"have missing or infinite values (all such columns: {detail}; {t['any_na']:,} rows)",
+            "Pass missing='drop' to drop those rows listwise (they are counted in Panel.report), or impute them first.",
+        )
     if counts and t["n_after"] == 0:
         raise PanelError(f"the panel is empty after dropping {t['rows_read']:,} rows with missing values ({counts})")
 
@@ -842,14 +1007,17 @@ def _check_arms(t: dict[str, Any], plan: Plan) -> None:
     arms = t["arms"]
     if not arms.all():
         only = plan.offered_code if arms[1] else plan.control_code
-        raise PanelError(f"column {plan.arm!r}: all {int(arms.sum()):,} rows have the arm {only!r} "
-                         f"({plan.offered_label if arms[1] else plan.control_label}); a randomized trial's panel "
-                         f"needs parents in both arms (offered code {plan.offered_code!r}, control code "
-                         f"{plan.control_code!r}): check the arm coding or the filter that produced the data")
+        raise PanelError(
+            f"column {plan.arm!r}: all {int(arms.sum()):,} rows have the arm {only!r} "
+            f"({plan.offered_label if arms[1] else plan.control_label}); a randomized trial's panel "
+            f"needs parents in both arms (offered code {plan.offered_code!r}, control code "
+            f"{plan.control_code!r}): check the arm coding or the filter that produced the data"
+        )
 
 
-def _validate(data: pd.DataFrame, plan: Plan, missing: str, rows_read: int, checks: _Checks
-              ) -> tuple[pd.DataFrame, dict[str, Any]]:
+def _validate(
+    data: pd.DataFrame, plan: Plan, missing: str, rows_read: int, checks: _Checks
+) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Every check of :func:`load_panel` after the columns are found: the panel (or one partition of
     it) converted, sorted by (parent, month) and validated, and its counts (``outside``: rows outside
     the plan's months; ``counts``, ``rows_dropped``, ``parents_dropped``: the missing-value policy;
@@ -861,20 +1029,36 @@ def _validate(data: pd.DataFrame, plan: Plan, missing: str, rows_read: int, chec
         checks.next()
         bad = _unhashable(data[c])
         if bad is not None:
-            raise _fail(c, int(bad.sum()), [] if c == cols.parent else pid[bad],
-                        f"hold non-scalar values such as lists or dicts (e.g. {_VALUES})",
-                        "Give one number, code or text per cell (flatten or explode the column first).", data[c][bad])
+            raise _fail(
+                c,
+                int(bad.sum()),
+                [] if c == cols.parent else pid[bad],
+                f"hold non-scalar values such as lists or dicts (e.g. {_VALUES})",
+                "Give one number, code or text per cell (flatten or explode the column first).",
+                data[c][bad],
+            )
 
     for c in cols.ids:
         checks.next()
         bad = data[c].isna().to_numpy()
         if bad.any():
-            raise _fail(c, int(bad.sum()), [] if c == cols.parent else pid[bad], "have no id",
-                        "Every row needs a parent, family and office id: fill or drop those rows.")
+            raise _fail(
+                c,
+                int(bad.sum()),
+                [] if c == cols.parent else pid[bad],
+                "have no id",
+                "Every row needs a parent, family and office id: fill or drop those rows.",
+            )
         bad = _infinite(data[c]) if pd.api.types.is_float_dtype(data[c].dtype) else None
         if bad is not None and bad.any():
-            raise _fail(c, int(bad.sum()), [] if c == cols.parent else pid[bad], "have an infinite id (inf)",
-                        "Ids must be finite codes or text: fix the export that produced them.", rank=1)
+            raise _fail(
+                c,
+                int(bad.sum()),
+                [] if c == cols.parent else pid[bad],
+                "have an infinite id (inf)",
+                "Ids must be finite codes or text: fix the export that produced them.",
+                rank=1,
+            )
     checks.next()
     data[cols.month] = _parse_months(data[cols.month], cols.month, pid)
     outside = 0
@@ -891,13 +1075,25 @@ def _validate(data: pd.DataFrame, plan: Plan, missing: str, rows_read: int, chec
             pid = data[cols.parent]
     checks(_check_window, {"outside": outside, "n": len(data) + outside}, plan)
     month = data[cols.month].array.asi8
-    checks(_check_implementation, {"n": len(data), "first": int(month.min()) if len(month) else np.iinfo(np.int64).max,
-                                   "last": int(month.max()) if len(month) else np.iinfo(np.int64).min}, plan)
+    checks(
+        _check_implementation,
+        {
+            "n": len(data),
+            "first": int(month.min()) if len(month) else np.iinfo(np.int64).max,
+            "last": int(month.max()) if len(month) else np.iinfo(np.int64).min,
+        },
+        plan,
+    )
     checks.next()
     bad = data[cols.arm].isna().to_numpy()
     if bad.any():
-        raise _fail(cols.arm, int(bad.sum()), pid[bad], "have no arm (missing values)",
-                    "The randomized arm must be known for every row: fill it from the randomization list.")
+        raise _fail(
+            cols.arm,
+            int(bad.sum()),
+            pid[bad],
+            "have no arm (missing values)",
+            "The randomized arm must be known for every row: fill it from the randomization list.",
+        )
 
     # missing outcomes / covariates: explicit policy
     value_cols = [*cols.outcomes, *cols.covariates]
@@ -910,10 +1106,18 @@ def _validate(data: pd.DataFrame, plan: Plan, missing: str, rows_read: int, chec
     if counts and missing != "error":
         data = data.loc[~any_na].reset_index(drop=True)
         pid = data[cols.parent]
-    checks(_check_missing, {"counts": counts, "missing": missing, "any_na": int(any_na.sum()), "n_after": len(data),
-                            "rows_read": rows_read,
-                            "ids": {c: _first(pid[na[c].to_numpy()] if missing == "error" else pid[:0], 5)
-                                    for c in counts}}, plan)
+    checks(
+        _check_missing,
+        {
+            "counts": counts,
+            "missing": missing,
+            "any_na": int(any_na.sum()),
+            "n_after": len(data),
+            "rows_read": rows_read,
+            "ids": {c: _first(pid[na[c].to_numpy()] if missing == "error" else pid[:0], 5) for c in counts},
+        },
+        plan,
+    )
     rows_dropped, parents_dropped = (int(any_na.sum()), int(parents_before - pid.nunique())) if counts else (0, 0)
 
     checks.next()
@@ -938,8 +1142,7 @@ def _validate(data: pd.DataFrame, plan: Plan, missing: str, rows_read: int, chec
     except TypeError:  # ids of mixed types: order of first appearance
         pcode, parents = pd.factorize(data[cols.parent])
     month = data[cols.month].array.asi8
-    ordered = (np.all(pcode[1:] >= pcode[:-1])
-               and np.all((pcode[1:] != pcode[:-1]) | (month[1:] >= month[:-1])))
+    ordered = np.all(pcode[1:] >= pcode[:-1]) and np.all((pcode[1:] != pcode[:-1]) | (month[1:] >= month[:-1]))
     if not ordered:
         span = int(month.max() - month.min()) + 1
         order = np.argsort(pcode.astype(np.int64) * span + (month - month.min()))
@@ -951,30 +1154,53 @@ def _validate(data: pd.DataFrame, plan: Plan, missing: str, rows_read: int, chec
     dup = same & (month[1:] == month[:-1])
     if dup.any():
         rows = np.r_[dup, False] | np.r_[False, dup]
-        raise _fail(cols.month, int(rows.sum()), pid[rows], "repeat a (parent, month) pair",
-                    "Keep one row per parent per month (aggregate or de-duplicate first).")
+        raise _fail(
+            cols.month,
+            int(rows.sum()),
+            pid[rows],
+            "repeat a (parent, month) pair",
+            "Keep one row per parent per month (aggregate or de-duplicate first).",
+        )
     for c, what in ((cols.arm, "randomized arm"), (cols.family, "family"), (cols.office, "office")):
         checks.next()
         bad = _changes(data[c], same, pcode, len(parents))
         if bad.any():
-            raise _fail(c, int(bad.sum()), pid[bad], f"belong to parents whose {what} changes over months",
-                        f"The {what} must be constant within a parent: fix the id or the assignment.")
+            raise _fail(
+                c,
+                int(bad.sum()),
+                pid[bad],
+                f"belong to parents whose {what} changes over months",
+                f"The {what} must be constant within a parent: fix the id or the assignment.",
+            )
 
     per = data.iloc[starts][[cols.parent, cols.family, cols.office, cols.arm]].reset_index(drop=True)
     per_rows = np.diff(np.r_[starts, len(data)])
     checks(_check_families, {"per": per, "per_rows": per_rows}, plan)
-    return data, {"outside": outside, "counts": counts, "rows_dropped": rows_dropped,
-                  "parents_dropped": parents_dropped}
+    return data, {
+        "outside": outside,
+        "counts": counts,
+        "rows_dropped": rows_dropped,
+        "parents_dropped": parents_dropped,
+    }
 
 
 def _check_families(t: dict[str, Any], plan: Plan) -> None:
     """Family-level checks on one row per parent (``per``, sorted by parent; ``per_rows`` its rows)."""
     cols, per, per_rows = plan.columns, t["per"], t["per_rows"]
-    for rank, (c, problem, fix) in enumerate((
-            (cols.office, "belong to families listed in two or more offices",
-             "A family belongs to one office: fix the family or office ids."),
-            (cols.arm, "belong to families whose parents have different arms",
-             "The offer was randomized per family: every parent of a family shares its arm."))):
+    for rank, (c, problem, fix) in enumerate(
+        (
+            (
+                cols.office,
+                "belong to families listed in two or more offices",
+                "A family belongs to one office: fix the family or office ids.",
+            ),
+            (
+                cols.arm,
+                "belong to families whose parents have different arms",
+                "The offer was randomized per family: every parent of a family shares its arm.",
+            ),
+        )
+    ):
         bad = per.groupby(cols.family, sort=False)[c].transform("nunique").to_numpy() > 1
         if bad.any():
             raise _fail(c, int(per_rows[bad].sum()), per.loc[bad, cols.parent], problem, fix, rank=rank)

@@ -67,8 +67,16 @@ def scaffold(data: pd.DataFrame | str | Path, *, name: str | None = None) -> str
     for role in ("parent", "family", "office", "month", "arm", "variant"):
         col = _guess_role(columns, role, taken)
         if role == "arm" and col is not None and frame[col].nunique(dropna=True) != 2:
-            col = next((c for c in columns if c not in taken and frame[c].nunique(dropna=True) == 2
-                        and any(w in c.lower() for w in _GUESSES["arm"])), None)
+            col = next(
+                (
+                    c
+                    for c in columns
+                    if c not in taken
+                    and frame[c].nunique(dropna=True) == 2
+                    and any(w in c.lower() for w in _GUESSES["arm"])
+                ),
+                None,
+            )
         roles[role] = col
         if col is not None:
             taken.add(col)
@@ -86,10 +94,12 @@ def scaffold(data: pd.DataFrame | str | Path, *, name: str | None = None) -> str
         ordinals = np.sort(pd.unique(months_raw.array.asi8))
         mid = pd.Period(ordinal=int(ordinals[len(ordinals) // 2]), freq="M")
         implementation, baseline = str(mid), str(mid)
-        comments["months.implementation"] = (f"GUESS: the middle month of the data ({ordinals.size} months, "
-                                             f"{pd.Period(ordinal=int(ordinals[0]), freq='M')} .. "
-                                             f"{pd.Period(ordinal=int(ordinals[-1]), freq='M')}). Set the first "
-                                             "month of the offer")
+        comments["months.implementation"] = (
+            f"GUESS: the middle month of the data ({ordinals.size} months, "
+            f"{pd.Period(ordinal=int(ordinals[0]), freq='M')} .. "
+            f"{pd.Period(ordinal=int(ordinals[-1]), freq='M')}). Set the first "
+            "month of the offer"
+        )
         comments["months.baseline"] = "GUESS: the month baseline characteristics describe (often the month before)"
     else:
         implementation = baseline = "2000-01"
@@ -104,8 +114,9 @@ def scaffold(data: pd.DataFrame | str | Path, *, name: str | None = None) -> str
             first = next((v for v in values if str(v).strip().lower() in positive), sorted(map(str, values))[-1])
             other = next(v for v in values if v != first and str(v) != str(first))
             arm_codes = (first, other)
-            comments["arms.offered"] = (f"GUESS: the arm column holds {values!r}; {first!r} taken as offered, "
-                                        f"{other!r} as control: check")
+            comments["arms.offered"] = (
+                f"GUESS: the arm column holds {values!r}; {first!r} taken as offered, {other!r} as control: check"
+            )
     outcomes, covariates, counted = {}, {}, []
     variant_values: list[Any] = []
     if roles["variant"]:
@@ -117,8 +128,9 @@ def scaffold(data: pd.DataFrame | str | Path, *, name: str | None = None) -> str
             control_name = str(control_vals[0]) if len(control_vals) == 1 else "control"
         else:
             variant_values, control_name = sorted(map(str, pd.unique(var.dropna()))), "control"
-        comments["variants"] = (f"GUESS: the levels are the values of {roles['variant']!r} among offered rows; "
-                                "give each a label")
+        comments["variants"] = (
+            f"GUESS: the levels are the values of {roles['variant']!r} among offered rows; give each a label"
+        )
     pcodes = pd.factorize(pid)[0]
     for c in columns:
         if c in taken:
@@ -136,46 +148,77 @@ def scaffold(data: pd.DataFrame | str | Path, *, name: str | None = None) -> str
         else:
             covariates[key] = {"column": c, "label": c, "time": "varying" if varies else "invariant"}
     if outcomes:
-        comments["outcomes"] = ("GUESS: binary (0/1) columns that change within a person are proposed as outcomes;\n"
-                                "move covariates (e.g. a 0/1 status that changes) to [covariates.<name>]")
+        comments["outcomes"] = (
+            "GUESS: binary (0/1) columns that change within a person are proposed as outcomes;\n"
+            "move covariates (e.g. a 0/1 status that changes) to [covariates.<name>]"
+        )
     else:
         outcomes["outcome"] = {"column": "outcome", "label": "Outcome"}
         comments["outcomes"] = "GUESS FAILED: no 0/1 column varies within persons; name the outcome column"
     if covariates:
-        comments["covariates"] = ("GUESS: other numeric columns; 'time' from whether they change within a person")
+        comments["covariates"] = "GUESS: other numeric columns; 'time' from whether they change within a person"
     if counted:
         comments["covariates"] = comments.get("covariates", "") + (
-            f"\nNot used (not numeric): {counted}. Recode categories as 0/1 dummies to use them.")
+            f"\nNot used (not numeric): {counted}. Recode categories as 0/1 dummies to use them."
+        )
     varying = [k for k, v in covariates.items() if v["time"] == "varying"]
     raw: dict[str, Any] = {
         "trial": {"name": name or (Path(where).stem if where != "DataFrame" else "my trial")},
         "data": {"path": where if where != "DataFrame" else "", "missing": "error"},
         "columns": {r: (roles[r] or r) for r in ("parent", "family", "office", "month", "arm")},
-        "arms": {"offered": arm_codes[0], "control": arm_codes[1], "offered_label": "Offered",
-                 "control_label": "Control"},
+        "arms": {
+            "offered": arm_codes[0],
+            "control": arm_codes[1],
+            "offered_label": "Offered",
+            "control_label": "Control",
+        },
         "treatment": {"name": "treat", "label": "Offer (pooled)", "description": "the offer"},
         "months": {"implementation": implementation, "baseline": baseline},
         "sample": {"rule": "none", "table": "table1", "title": "Participants per site by arm", "figure": "figure1"},
-        "outcomes": outcomes, "covariates": covariates,
-        "balance": {"table": "table2", "title": "Characteristics at baseline by arm",
-                    "correlations_table": "table3", "correlations_title": "Pairwise correlations at baseline"},
-        "models": {f"model{i + 1}": {"outcome": o, "treatment": "pooled", "covariates": varying, "time": "linear",
-                                     "cluster": "office", "table": "table4"} for i, o in enumerate(outcomes)},
+        "outcomes": outcomes,
+        "covariates": covariates,
+        "balance": {
+            "table": "table2",
+            "title": "Characteristics at baseline by arm",
+            "correlations_table": "table3",
+            "correlations_title": "Pairwise correlations at baseline",
+        },
+        "models": {
+            f"model{i + 1}": {
+                "outcome": o,
+                "treatment": "pooled",
+                "covariates": varying,
+                "time": "linear",
+                "cluster": "office",
+                "table": "table4",
+            }
+            for i, o in enumerate(outcomes)
+        },
         "tables": {"table4": {"title": "Fixed-effects logit: effects of the offer"}},
-        "series": {o: {"outcome": o, "controls": [], "own_baseline": True, "figure": f"figure{i + 2}"}
-                   for i, o in enumerate(outcomes)},
+        "series": {
+            o: {"outcome": o, "controls": [], "own_baseline": True, "figure": f"figure{i + 2}"}
+            for i, o in enumerate(outcomes)
+        },
         "inference": {"models": ["model1"], "randomization_draws": 199},
     }
     if roles["variant"]:
         raw["columns"]["variant"] = roles["variant"]
-        raw["variants"] = {"control": control_name if _NAME.match(control_name) else "control",
-                           "control_codes": [] if _NAME.match(control_name) else [control_name],
-                           "levels": {_term_safe(v): {"label": v, "codes": [v]} for v in variant_values}}
-    comments["sample"] = ("GUESS: no exclusion rule. The paper's rule: rule = \"control_share\", threshold = \"1/3\",\n"
-                          "unit = \"family\" (an office is excluded when fewer than 1/3 of its families are controls)")
-    comments["models"] = ("One fixed-effects logit per outcome, pooled offer, time-varying covariates, linear trend.\n"
-                          "treatment = \"variants\" splits the offer by variant; time = \"months\" for month effects")
-    comments["trial"] = (f"famtrial analysis plan, scaffolded from {where} by 'famtrial plan init'.\n"
-                         "Every line marked GUESS was inferred from the data: check it, then run\n"
-                         "'famtrial plan check plan.toml' and 'famtrial reproduce --plan plan.toml'.")
+        raw["variants"] = {
+            "control": control_name if _NAME.match(control_name) else "control",
+            "control_codes": [] if _NAME.match(control_name) else [control_name],
+            "levels": {_term_safe(v): {"label": v, "codes": [v]} for v in variant_values},
+        }
+    comments["sample"] = (
+        'GUESS: no exclusion rule. The paper\'s rule: rule = "control_share", threshold = "1/3",\n'
+        'unit = "family" (an office is excluded when fewer than 1/3 of its families are controls)'
+    )
+    comments["models"] = (
+        "One fixed-effects logit per outcome, pooled offer, time-varying covariates, linear trend.\n"
+        'treatment = "variants" splits the offer by variant; time = "months" for month effects'
+    )
+    comments["trial"] = (
+        f"famtrial analysis plan, scaffolded from {where} by 'famtrial plan init'.\n"
+        "Every line marked GUESS was inferred from the data: check it, then run\n"
+        "'famtrial plan check plan.toml' and 'famtrial reproduce --plan plan.toml'."
+    )
     return Plan.from_dict(raw, source="<scaffold>").to_toml(comments)

@@ -65,9 +65,17 @@ def benjamini_hochberg(pvalues: ArrayLike) -> np.ndarray:
     return out
 
 
-def sup_t_critical(influence: np.ndarray, se: np.ndarray, *, factor: float | np.ndarray | None = None,
-                   alpha: float = 0.05, n_boot: int = 999, seed: int | None = None, enumerate_max: int = 16,
-                   progress: bool = False) -> tuple[float, int]:
+def sup_t_critical(
+    influence: np.ndarray,
+    se: np.ndarray,
+    *,
+    factor: float | np.ndarray | None = None,
+    alpha: float = 0.05,
+    n_boot: int = 999,
+    seed: int | None = None,
+    enumerate_max: int = 16,
+    progress: bool = False,
+) -> tuple[float, int]:
     """Critical value of the sup-t band from cluster influence values ``(G, M)`` and SEs ``(M,)``.
 
     Parameters
@@ -114,6 +122,6 @@ def sup_t_critical(influence: np.ndarray, se: np.ndarray, *, factor: float | np.
         for start in range(0, n_boot, chunk):
             size = min(chunk, n_boot - start)
             weights = rng.choice((-1.0, 1.0), size=(size, g))
-            stat[start:start + size] = np.abs((weights @ influence) * scale).max(axis=1)
+            stat[start : start + size] = np.abs((weights @ influence) * scale).max(axis=1)
             bar.update(size)
     return float(np.quantile(stat, 1 - alpha)), n_boot

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from famtrial._options import Executor, RandomizationKind, Statistic
 from famtrial._parallel import (
     POOL_STARTUP_SECONDS,
     map_in_processes,
@@ -32,15 +33,11 @@ from famtrial._parallel import (
     one_kernel_thread,
     resolve_jobs,
 )
+from famtrial._progress import Progress
 from famtrial.models.clogit import ConditionalLogit, ConditionalLogitResults
 from famtrial.models.logit import Logit, LogitResults
-from famtrial._progress import Progress
 
-from famtrial._options import Executor, RandomizationKind, Statistic
 __all__ = ["RandomizationResult", "FamilyDesign", "Refit", "ri_pvalue", "run_draws", "draw_chunk"]
-
-
-
 
 
 @dataclass(frozen=True)
@@ -51,9 +48,9 @@ class FamilyDesign:
     number of offered families.
     """
 
-    family: np.ndarray   # family labels
-    office: np.ndarray   # office of each family
-    arm: np.ndarray      # observed 0/1 arm of each family
+    family: np.ndarray  # family labels
+    office: np.ndarray  # office of each family
+    arm: np.ndarray  # observed 0/1 arm of each family
 
     def draw(self, rng: np.random.Generator) -> np.ndarray:
         """A re-drawn arm vector (aligned with ``family``)."""
@@ -73,16 +70,16 @@ class Refit:
 
     kind: RandomizationKind
     y: np.ndarray
-    exog: np.ndarray          # regressors other than the treatment columns
-    names: tuple[str, ...]    # names of all regressors, treatment first
-    family_code: np.ndarray   # row -> index into the design's families
-    switches: np.ndarray      # (n, m) multipliers of the arm: post * model dummies (fe) or ones (monthly)
+    exog: np.ndarray  # regressors other than the treatment columns
+    names: tuple[str, ...]  # names of all regressors, treatment first
+    family_code: np.ndarray  # row -> index into the design's families
+    switches: np.ndarray  # (n, m) multipliers of the arm: post * model dummies (fe) or ones (monthly)
     groups: np.ndarray | None
     clusters: np.ndarray
     term_index: int
     statistic: Statistic
     start: np.ndarray | None = None
-    time: np.ndarray | None = None   # categorical time (month) effects of an fe model, fitted without dummies
+    time: np.ndarray | None = None  # categorical time (month) effects of an fe model, fitted without dummies
     time_name: str = "month"
 
     def fit(self, family_arm: np.ndarray) -> LogitResults | ConditionalLogitResults:
@@ -135,8 +132,17 @@ def _pool_pays(remaining: int, per_draw: float, jobs: int) -> bool:
     return saved > 1.2 * POOL_STARTUP_SECONDS * max(1.0, load / cores)
 
 
-def run_draws(design: FamilyDesign, refit: Refit, seeds: list[np.random.SeedSequence], *, n_jobs: int | None,
-               progress: bool, desc: str, executor: Executor = "auto", probe_seconds: float = 0.5) -> np.ndarray:
+def run_draws(
+    design: FamilyDesign,
+    refit: Refit,
+    seeds: list[np.random.SeedSequence],
+    *,
+    n_jobs: int | None,
+    progress: bool,
+    desc: str,
+    executor: Executor = "auto",
+    probe_seconds: float = 0.5,
+) -> np.ndarray:
     """Every re-draw's statistic, in this thread, on threads of this process or in a process pool.
 
     ``n_jobs=1``: in this thread. Otherwise ``n_jobs`` workers (``None``: all cores), each running
@@ -170,7 +176,7 @@ def run_draws(design: FamilyDesign, refit: Refit, seeds: list[np.random.SeedSequ
                 while done < n and (done < 2 or time.perf_counter() - start < probe_seconds):
                     probe = range(done, min(done + size, n))
                     values, used = map_in_threads(_draw, [seeds[i] for i in probe], shared=shared, jobs=jobs, bar=bar)
-                    draws[probe.start:probe.stop], cpu, done = values, cpu + used, probe.stop
+                    draws[probe.start : probe.stop], cpu, done = values, cpu + used, probe.stop
                 wall, per_draw = (time.perf_counter() - start) / done, cpu / done
                 unshared = max(0.0, (wall - per_draw / jobs) / (1 - 1 / jobs))
                 if done < n and _pool_pays(n - done, unshared, jobs):
@@ -183,8 +189,14 @@ def run_draws(design: FamilyDesign, refit: Refit, seeds: list[np.random.SeedSequ
             size = max(1, min(-(-(n - done) // (4 * jobs)), int(0.5 / per_draw) if per_draw else 8))
             parts = [list(range(a, min(a + size, n))) for a in range(done, n, size)]
             bar.desc = f"{desc} ({jobs} processes)"
-            results = map_in_processes(draw_chunk, [[seeds[i] for i in part] for part in parts],
-                                       shared=shared, jobs=jobs, bar=bar, units=[len(part) for part in parts])
+            results = map_in_processes(
+                draw_chunk,
+                [[seeds[i] for i in part] for part in parts],
+                shared=shared,
+                jobs=jobs,
+                bar=bar,
+                units=[len(part) for part in parts],
+            )
             for part, values in zip(parts, results):
                 draws[part] = values
     return draws
@@ -209,11 +221,13 @@ class RandomizationResult:
 
     def summary(self) -> str:
         failed = f"; {self.n_failed} re-draws gave no estimate (dropped from R)" if self.n_failed else ""
-        return (f"Randomization inference for {self.term} ({self.description})\n"
-                f"families re-drawn within each of {self.n_offices} offices ({self.n_families:,} families, "
-                f"offered count per office fixed); R = {self.n_perm:,} re-draws, seed {self.seed}{failed}\n"
-                f"observed {self.statistic} = {self.observed:.4f}; p = (1 + #|T*| >= |T|)/(1 + R) = {self.pvalue:.4f} "
-                f"(Monte Carlo SE {self.mc_se:.4f})")
+        return (
+            f"Randomization inference for {self.term} ({self.description})\n"
+            f"families re-drawn within each of {self.n_offices} offices ({self.n_families:,} families, "
+            f"offered count per office fixed); R = {self.n_perm:,} re-draws, seed {self.seed}{failed}\n"
+            f"observed {self.statistic} = {self.observed:.4f}; p = (1 + #|T*| >= |T|)/(1 + R) = {self.pvalue:.4f} "
+            f"(Monte Carlo SE {self.mc_se:.4f})"
+        )
 
     def __str__(self) -> str:
         return self.summary()
@@ -226,5 +240,3 @@ def ri_pvalue(observed: float, draws: np.ndarray) -> tuple[float, float, int]:
     r = len(d)
     p = (1 + np.sum(np.abs(d) >= abs(observed) * (1 - 1e-10))) / (1 + r)
     return float(p), float(np.sqrt(p * (1 - p) / max(r, 1))), r
-
-

@@ -59,8 +59,16 @@ from famtrial.models.clogit import ConditionalLogitResults
 from famtrial.models.logit import LogitResults
 from famtrial.models.optim import newton
 
-__all__ = ["ScoreBootstrapResult", "score_bootstrap", "efficient_scores", "wild_weights", "score_statistics",
-           "restricted_fit", "cluster_scores", "wald_t_pvalue"]
+__all__ = [
+    "ScoreBootstrapResult",
+    "score_bootstrap",
+    "efficient_scores",
+    "wild_weights",
+    "score_statistics",
+    "restricted_fit",
+    "cluster_scores",
+    "wald_t_pvalue",
+]
 
 Weights = Literal["rademacher", "webb"]
 _WEIGHTS = ("rademacher", "webb")
@@ -70,8 +78,14 @@ _WEBB = np.array([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt
 _TIE = 1e-10
 
 
-def wild_weights(n_clusters: int, kind: Weights = "rademacher", *, n_boot: int = 9999, seed: int | None = None,
-                 enumerate_max: int = 16) -> tuple[np.ndarray, bool]:
+def wild_weights(
+    n_clusters: int,
+    kind: Weights = "rademacher",
+    *,
+    n_boot: int = 9999,
+    seed: int | None = None,
+    enumerate_max: int = 16,
+) -> tuple[np.ndarray, bool]:
     """Cluster weights ``(B, G)`` and whether they enumerate every sign vector.
 
     Rademacher with ``G <= enumerate_max`` or ``2^G <= n_boot``: all 2^G sign vectors, each once
@@ -84,8 +98,8 @@ def wild_weights(n_clusters: int, kind: Weights = "rademacher", *, n_boot: int =
         raise ValueError(f"the wild cluster bootstrap needs at least 2 clusters; got {n_clusters}")
     if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 1:
         raise ValueError(f"n_boot={n_boot!r} must be a positive integer")
-    if kind == "rademacher" and (n_clusters <= enumerate_max or 2.0 ** n_clusters <= n_boot):
-        bits = (np.arange(2 ** n_clusters)[:, None] >> np.arange(n_clusters)[None, :]) & 1
+    if kind == "rademacher" and (n_clusters <= enumerate_max or 2.0**n_clusters <= n_boot):
+        bits = (np.arange(2**n_clusters)[:, None] >> np.arange(n_clusters)[None, :]) & 1
         return 1.0 - 2.0 * bits, True
     rng = np.random.default_rng(seed)
     if kind == "rademacher":
@@ -174,8 +188,10 @@ def _layout(model: ScoreModel, clusters: ArrayLike) -> _Layout:
     elif hasattr(model, "clusters_of_rows"):  # logit: score rows are estimation rows
         labels = model.clusters_of_rows(clusters)
     else:
-        raise TypeError(f"{type(model).__name__} has neither score_groups() nor score_obs(): "
-                        "pass the result of a famtrial Logit or ConditionalLogit fit")
+        raise TypeError(
+            f"{type(model).__name__} has neither score_groups() nor score_obs(): "
+            "pass the result of a famtrial Logit or ConditionalLogit fit"
+        )
     codes, uniques = pd.factorize(np.asarray(labels), sort=False)
     rows = pd.Series(np.asarray(clusters)[model.used_rows]).value_counts()
     counts = rows.reindex(uniques).to_numpy(dtype=float)
@@ -233,16 +249,23 @@ class ScoreBootstrapResult:
         return None if self.conf_int is None else (float(np.exp(self.conf_int[0])), float(np.exp(self.conf_int[1])))
 
     def summary(self) -> str:
-        how = (f"all {self.n_draws:,} Rademacher sign vectors (2^G, enumerated)" if self.enumerated
-               else f"{self.n_draws:,} {self.weights} draws")
-        lines = [f"Wild cluster score bootstrap (boottest), H0: {self.term} = {self.null:g}",
-                 f"clusters G = {self.n_clusters}; {how}",
-                 f"score statistic {'t' if self.small else 'z'} = {self.statistic:.4f}"
-                 f"{' (small-sample factor)' if self.small else ''}, bootstrap p = {self.pvalue:.4f}"]
+        how = (
+            f"all {self.n_draws:,} Rademacher sign vectors (2^G, enumerated)"
+            if self.enumerated
+            else f"{self.n_draws:,} {self.weights} draws"
+        )
+        lines = [
+            f"Wild cluster score bootstrap (boottest), H0: {self.term} = {self.null:g}",
+            f"clusters G = {self.n_clusters}; {how}",
+            f"score statistic {'t' if self.small else 'z'} = {self.statistic:.4f}"
+            f"{' (small-sample factor)' if self.small else ''}, bootstrap p = {self.pvalue:.4f}",
+        ]
         if self.conf_int is not None:
             lo, hi = self.conf_int
-            lines.append(f"{100 * (1 - self.alpha):g}% CI by test inversion: coef ({lo:.4f}, {hi:.4f}), "
-                         f"OR ({np.exp(lo):.4f}, {np.exp(hi):.4f}); estimate {self.estimate:.4f}")
+            lines.append(
+                f"{100 * (1 - self.alpha):g}% CI by test inversion: coef ({lo:.4f}, {hi:.4f}), "
+                f"OR ({np.exp(lo):.4f}, {np.exp(hi):.4f}); estimate {self.estimate:.4f}"
+            )
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -287,11 +310,22 @@ def _invert(test: _ScoreTest, estimate: float, se: float, alpha: float, span: fl
     return float(ends[0]), float(ends[1])
 
 
-def score_bootstrap(results: LogitResults | ConditionalLogitResults, term: str, clusters: ArrayLike, *, null: float = 0.0,
-                    weights: Weights = "rademacher",
-                    n_boot: int = 9999, seed: int | None = None, enumerate_max: int = 16, small: bool = False,
-                    conf_int: bool = True, alpha: float = 0.05, span: float = 8.0,
-                    steps: int = 16) -> ScoreBootstrapResult:
+def score_bootstrap(
+    results: LogitResults | ConditionalLogitResults,
+    term: str,
+    clusters: ArrayLike,
+    *,
+    null: float = 0.0,
+    weights: Weights = "rademacher",
+    n_boot: int = 9999,
+    seed: int | None = None,
+    enumerate_max: int = 16,
+    small: bool = False,
+    conf_int: bool = True,
+    alpha: float = 0.05,
+    span: float = 8.0,
+    steps: int = 16,
+) -> ScoreBootstrapResult:
     r"""Wild cluster score bootstrap test of ``H0: b_term = null``, boottest's statistic.
 
     Parameters
@@ -364,9 +398,20 @@ def score_bootstrap(results: LogitResults | ConditionalLogitResults, term: str, 
         se = max(se, float(results.bse.iloc[j]))
         ci = _invert(test, float(b_hat[j]), se, alpha, span, steps)
     return ScoreBootstrapResult(
-        term=term, null=float(null), statistic=statistic, pvalue=pvalue, weights=weights, n_draws=len(w),
-        enumerated=enumerated, n_clusters=layout.n_clusters, alpha=alpha, conf_int=ci, estimate=float(b_hat[j]),
-        restricted_params=pd.Series(b_tilde, index=names, name="restricted"), small=bool(small))
+        term=term,
+        null=float(null),
+        statistic=statistic,
+        pvalue=pvalue,
+        weights=weights,
+        n_draws=len(w),
+        enumerated=enumerated,
+        n_clusters=layout.n_clusters,
+        alpha=alpha,
+        conf_int=ci,
+        estimate=float(b_hat[j]),
+        restricted_params=pd.Series(b_tilde, index=names, name="restricted"),
+        small=bool(small),
+    )
 
 
 def wald_t_pvalue(results: ModelResults, term: str) -> float:

@@ -29,8 +29,8 @@ import sys
 
 import numba as nb
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
 from numba.core import event
+from numpy.typing import ArrayLike, NDArray
 
 from famtrial import _threads as threads
 
@@ -50,8 +50,12 @@ class _CompileNotice(event.Listener):
     def on_start(self, event):
         if not self.said and getattr(event.data["dispatcher"].py_func, "__module__", None) == __name__:
             type(self).said = True
-            print("famtrial: compiling the conditional-logit kernels (first use in this environment; "
-                  "cached on disk for later runs) ...", file=sys.stderr, flush=True)
+            print(
+                "famtrial: compiling the conditional-logit kernels (first use in this environment; "
+                "cached on disk for later runs) ...",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def on_end(self, event):
         pass
@@ -94,12 +98,13 @@ def plan(ones: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
     batches = np.full((int(n_batches.sum()), lanes), -1, np.int64)
     first = np.r_[0, np.cumsum(n_batches)]
     for a, b, b0, b1 in zip(run_starts, run_ends, first[:-1], first[1:]):
-        batches[b0:b1].reshape(-1)[:b - a] = order[a:b]
+        batches[b0:b1].reshape(-1)[: b - a] = order[a:b]
     return flip, batches, depth[batches[:, 0]]
 
 
-def null_point(xt: NDArray[np.float64], y: NDArray[np.int8], lo: NDArray[np.int64], hi: NDArray[np.int64]
-               ) -> tuple[NDArray[np.float64], NDArray[np.float64], float, NDArray[np.float64], NDArray[np.float64]]:
+def null_point(
+    xt: NDArray[np.float64], y: NDArray[np.int8], lo: NDArray[np.int64], hi: NDArray[np.int64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64], float, NDArray[np.float64], NDArray[np.float64]]:
     """At b = 0 without offset, in closed form: within-group cross-products of x, sum of squares,
     log-likelihood, score and Hessian. ``xt`` is the covariate matrix transposed, ``(p, n)``.
 
@@ -118,8 +123,11 @@ def null_point(xt: NDArray[np.float64], y: NDArray[np.int8], lo: NDArray[np.int6
     score = np.zeros((nchunk, p))
     sumsq = np.zeros((nchunk, p))
     ll = np.zeros(nchunk)
-    threads.run_chunks(lambda c, nc: _null_chunk(xt, y, lo, hi, c, nc, gram[c], hess[c], score[c], sumsq[c], ll[c:c + 1]),
-                       nchunk, n_threads)
+    threads.run_chunks(
+        lambda c, nc: _null_chunk(xt, y, lo, hi, c, nc, gram[c], hess[c], score[c], sumsq[c], ll[c : c + 1]),
+        nchunk,
+        n_threads,
+    )
     g = np.empty((p, p))
     h = np.empty((p, p))
     iu = np.triu_indices(p)
@@ -173,8 +181,35 @@ def _null_chunk(xt, y, lo, hi, c, nchunk, gram, hess, sc, sq, ll):
 
 
 @nb.njit(cache=True, nogil=True, fastmath={"contract"})
-def _batch(xt, params, offset, y, lo, hi, flip, groups, kk, want_hess, pa, pb,
-           S, xb, wb, c1, c2, dc1, dc2, sx, d2c1, d2c2, logscale, mx, ll, scores, hess):
+def _batch(
+    xt,
+    params,
+    offset,
+    y,
+    lo,
+    hi,
+    flip,
+    groups,
+    kk,
+    want_hess,
+    pa,
+    pb,
+    S,
+    xb,
+    wb,
+    c1,
+    c2,
+    dc1,
+    dc2,
+    sx,
+    d2c1,
+    d2c2,
+    logscale,
+    mx,
+    ll,
+    scores,
+    hess,
+):
     p = xt.shape[0]
     L = groups.shape[0]
     npair = pa.shape[0] if want_hess else 0
@@ -265,14 +300,24 @@ def _batch(xt, params, offset, y, lo, hi, flip, groups, kk, want_hess, pa, pb,
                 a = pa[m]
                 b = pb[m]
                 for l in range(L):
-                    S[j + 1, d2 + m, l] += (d2c1[m, l] * S[j, 0, l] + dc1[a, l] * S[j, d1 + b, l]
-                                            + dc1[b, l] * S[j, d1 + a, l] + c1[l] * S[j, d2 + m, l]
-                                            + d2c2[m, l] * S[j - 1, 0, l] + dc2[a, l] * S[j - 1, d1 + b, l]
-                                            + dc2[b, l] * S[j - 1, d1 + a, l] + c2[l] * S[j - 1, d2 + m, l])
+                    S[j + 1, d2 + m, l] += (
+                        d2c1[m, l] * S[j, 0, l]
+                        + dc1[a, l] * S[j, d1 + b, l]
+                        + dc1[b, l] * S[j, d1 + a, l]
+                        + c1[l] * S[j, d2 + m, l]
+                        + d2c2[m, l] * S[j - 1, 0, l]
+                        + dc2[a, l] * S[j - 1, d1 + b, l]
+                        + dc2[b, l] * S[j - 1, d1 + a, l]
+                        + c2[l] * S[j - 1, d2 + m, l]
+                    )
             for a in range(p):
                 for l in range(L):
-                    S[j + 1, d1 + a, l] += (dc1[a, l] * S[j, 0, l] + c1[l] * S[j, d1 + a, l]
-                                            + dc2[a, l] * S[j - 1, 0, l] + c2[l] * S[j - 1, d1 + a, l])
+                    S[j + 1, d1 + a, l] += (
+                        dc1[a, l] * S[j, 0, l]
+                        + c1[l] * S[j, d1 + a, l]
+                        + dc2[a, l] * S[j - 1, 0, l]
+                        + c2[l] * S[j - 1, d1 + a, l]
+                    )
             for l in range(L):
                 S[j + 1, 0, l] += c1[l] * S[j, 0, l] + c2[l] * S[j - 1, 0, l]
         # rescale a lane's live entries (those that can still reach E_kk) to stay in range;
@@ -311,10 +356,18 @@ def _batch(xt, params, offset, y, lo, hi, flip, groups, kk, want_hess, pa, pb,
                 hess[b, a] += h
 
 
-def derivatives(xt: NDArray[np.float64], params: NDArray[np.float64], offset: NDArray[np.float64], y: NDArray[np.int8],
-                lo: NDArray[np.int64], hi: NDArray[np.int64], flip: NDArray[np.bool_], batches: NDArray[np.int64],
-                batch_depth: NDArray[np.int64], want_hess: bool
-                ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+def derivatives(
+    xt: NDArray[np.float64],
+    params: NDArray[np.float64],
+    offset: NDArray[np.float64],
+    y: NDArray[np.int8],
+    lo: NDArray[np.int64],
+    hi: NDArray[np.int64],
+    flip: NDArray[np.bool_],
+    batches: NDArray[np.int64],
+    batch_depth: NDArray[np.int64],
+    want_hess: bool,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """Per-group log-likelihood (G,), per-group scores (G, p) and the summed Hessian (p, p).
 
     ``xt`` is the covariate matrix transposed, ``(p, n)``; ``offset`` has n entries or none.
@@ -329,21 +382,28 @@ def derivatives(xt: NDArray[np.float64], params: NDArray[np.float64], offset: ND
     p = xt.shape[0]
     nbatch = batches.shape[0]
     ncomp = 1 + p + (p * (p + 1) // 2 if want_hess else 0)
-    work = float(batches.shape[1]) * float(((batch_depth + 1) * (hi - lo)[batches[:, 0]]).sum()) * ncomp if nbatch else 0.0
+    work = (
+        float(batches.shape[1]) * float(((batch_depth + 1) * (hi - lo)[batches[:, 0]]).sum()) * ncomp if nbatch else 0.0
+    )
     n_threads = threads.threads_for(work)
     nchunk = max(1, min(nbatch, 4 * n_threads))
     ll = np.zeros(G)
     scores = np.zeros((G, p))
     hess = np.zeros((nchunk, p, p))
-    threads.run_chunks(lambda c, nc: _derivatives_chunk(xt, params, offset, y, lo, hi, flip, batches, batch_depth,
-                                                        bool(want_hess), c, nc, ll, scores, hess[c]),
-                       nchunk, n_threads)
+    threads.run_chunks(
+        lambda c, nc: _derivatives_chunk(
+            xt, params, offset, y, lo, hi, flip, batches, batch_depth, bool(want_hess), c, nc, ll, scores, hess[c]
+        ),
+        nchunk,
+        n_threads,
+    )
     return ll, scores, hess.sum(axis=0)
 
 
 @nb.njit(cache=True, nogil=True)
-def _derivatives_chunk(xt, params, offset, y, lo, hi, flip, batches, batch_depth, want_hess, c, nchunk,
-                       ll, scores, hess):
+def _derivatives_chunk(
+    xt, params, offset, y, lo, hi, flip, batches, batch_depth, want_hess, c, nchunk, ll, scores, hess
+):
     """Batches ``c, c + nchunk, ...`` of :func:`derivatives`; ``hess`` is this chunk's accumulator."""
     p = xt.shape[0]
     nbatch, L = batches.shape
@@ -373,9 +433,35 @@ def _derivatives_chunk(xt, params, offset, y, lo, hi, flip, batches, batch_depth
     logscale = np.empty(L)
     mx = np.empty(L)
     for bi in range(c, nbatch, nchunk):
-        _batch(xt, params, offset, y, lo, hi, flip, batches[bi], batch_depth[bi], want_hess, pa, pb,
-               S, xb, wb, coef[0], coef[1], dcoef[0], dcoef[1], dcoef[2], d2coef[0], d2coef[1],
-               logscale, mx, ll, scores, hess)
+        _batch(
+            xt,
+            params,
+            offset,
+            y,
+            lo,
+            hi,
+            flip,
+            batches[bi],
+            batch_depth[bi],
+            want_hess,
+            pa,
+            pb,
+            S,
+            xb,
+            wb,
+            coef[0],
+            coef[1],
+            dcoef[0],
+            dcoef[1],
+            dcoef[2],
+            d2coef[0],
+            d2coef[1],
+            logscale,
+            mx,
+            ll,
+            scores,
+            hess,
+        )
 
 
 def count_bad(values: ArrayLike, binary: bool) -> int:
@@ -392,9 +478,16 @@ def count_bad(values: ArrayLike, binary: bool) -> int:
     return int(np.count_nonzero(~np.isfinite(values)))
 
 
-def time_derivatives(xt: NDArray[np.float64], col: NDArray[np.int64], params: NDArray[np.float64],
-                     offset: NDArray[np.float64], y: NDArray[np.int8], lo: NDArray[np.int64], hi: NDArray[np.int64],
-                     want_hess: bool) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+def time_derivatives(
+    xt: NDArray[np.float64],
+    col: NDArray[np.int64],
+    params: NDArray[np.float64],
+    offset: NDArray[np.float64],
+    y: NDArray[np.int8],
+    lo: NDArray[np.int64],
+    hi: NDArray[np.int64],
+    want_hess: bool,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """Per-group log-likelihood (G,), per-group scores (G, k) and the summed Hessian (k, k) of a model
     with categorical time effects: ``params`` is ``[b (p dense regressors), time effects]`` and
     ``col[r]`` the position in ``params`` of row r's time effect (-1: none). See :func:`time_chunk`."""
@@ -409,8 +502,11 @@ def time_derivatives(xt: NDArray[np.float64], col: NDArray[np.int64], params: ND
     scores = np.zeros((G, k))
     hess = np.zeros((nchunk, k, k))
     null = not params.any() and offset.shape[0] == 0  # b = 0: pairwise inclusion in closed form
-    threads.run_chunks(lambda c, nc: time_chunk(xt, col, params, offset, y, lo, hi, bool(want_hess), null, c, nc,
-                                                ll, scores, hess[c]), nchunk, n_threads)
+    threads.run_chunks(
+        lambda c, nc: time_chunk(xt, col, params, offset, y, lo, hi, bool(want_hess), null, c, nc, ll, scores, hess[c]),
+        nchunk,
+        n_threads,
+    )
     return ll, scores, hess.sum(axis=0)
 
 

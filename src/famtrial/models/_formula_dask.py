@@ -62,8 +62,10 @@ def _column_name(value: ArrayLike | str | None, what: str) -> str | None:
     """A column name (the only form of weights, offset and cluster on a Dask DataFrame)."""
     if value is None or isinstance(value, str):
         return value
-    raise DaskFormulaError(f"{what} must be a column name with a Dask DataFrame; got {type(value).__name__} "
-                           f"(add it as a column of the Dask DataFrame and give its name)")
+    raise DaskFormulaError(
+        f"{what} must be a column name with a Dask DataFrame; got {type(value).__name__} "
+        f"(add it as a column of the Dask DataFrame and give its name)"
+    )
 
 
 def _categorical_candidates(formula_text: str, ddf: Any, present: Sequence[str], time_var: str | None) -> list[str]:
@@ -72,8 +74,11 @@ def _categorical_candidates(formula_text: str, ddf: Any, present: Sequence[str],
     out = []
     for col in present:
         dtype = ddf.dtypes[col]
-        if col in in_c or col == time_var or not (pd.api.types.is_numeric_dtype(dtype)
-                                                    and not pd.api.types.is_bool_dtype(dtype)):
+        if (
+            col in in_c
+            or col == time_var
+            or not (pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype))
+        ):
             out.append(col)
     return out
 
@@ -84,15 +89,25 @@ def _first_pass(frame: pd.DataFrame, present: list[str], categorical: list[str])
     missing = part.isna()
     complete = ~missing.any(axis=1).to_numpy()
     rows = part.loc[complete]
-    return {"n": len(part), "na": missing.sum().to_numpy(dtype=np.int64), "n_complete": int(complete.sum()),
-            "levels": {c: pd.unique(rows[c].to_numpy()) for c in categorical}, "sample": rows.head(1)}
+    return {
+        "n": len(part),
+        "na": missing.sum().to_numpy(dtype=np.int64),
+        "n_complete": int(complete.sum()),
+        "levels": {c: pd.unique(rows[c].to_numpy()) for c in categorical},
+        "sample": rows.head(1),
+    }
 
 
 def _plain_strings(frame: pd.DataFrame) -> pd.DataFrame:
     """Text columns of a string dtype (Dask's default ``string[pyarrow]``) as object columns, which
     formulaic encodes as categorical (it reads a ``string`` column as numerical), as pandas' own text."""
-    text = [c for c in frame.columns if pd.api.types.is_string_dtype(frame[c].dtype)
-            and not isinstance(frame[c].dtype, pd.CategoricalDtype) and frame[c].dtype != object]
+    text = [
+        c
+        for c in frame.columns
+        if pd.api.types.is_string_dtype(frame[c].dtype)
+        and not isinstance(frame[c].dtype, pd.CategoricalDtype)
+        and frame[c].dtype != object
+    ]
     return frame.astype(dict.fromkeys(text, object)) if text else frame
 
 
@@ -109,29 +124,44 @@ def _check_factors(spec: ModelSpec, categorical: Sequence[str], formula: str) ->
     """Raise for a term whose encoding would be learnt per partition (stateful transform, expression category)."""
     stateful = sorted(str(k) for k in spec.transform_state)
     if stateful:
-        raise DaskFormulaError(f"formula {formula!r}: the term(s) {stateful} use a transformation learnt from the "
-                               "data (center, scale, poly, splines), which on a Dask DataFrame would be learnt per "
-                               "partition: compute the column on the whole data first (e.g. ddf['xc'] = ddf.x - "
-                               "ddf.x.mean()) and name it in the formula")
-    ordered = sorted({str(f.expr) for term in spec.formula for f in term.factors
-                      if re.search(r"\b(lag|diff)\(", str(f.expr))})
+        raise DaskFormulaError(
+            f"formula {formula!r}: the term(s) {stateful} use a transformation learnt from the "
+            "data (center, scale, poly, splines), which on a Dask DataFrame would be learnt per "
+            "partition: compute the column on the whole data first (e.g. ddf['xc'] = ddf.x - "
+            "ddf.x.mean()) and name it in the formula"
+        )
+    ordered = sorted(
+        {str(f.expr) for term in spec.formula for f in term.factors if re.search(r"\b(lag|diff)\(", str(f.expr))}
+    )
     if ordered:
-        raise DaskFormulaError(f"formula {formula!r}: the term(s) {ordered} read neighbouring rows, which on a Dask "
-                               "DataFrame would stop at partition edges: compute the column first (per parent, "
-                               "e.g. with groupby().shift()) and name it in the formula")
+        raise DaskFormulaError(
+            f"formula {formula!r}: the term(s) {ordered} read neighbouring rows, which on a Dask "
+            "DataFrame would stop at partition edges: compute the column first (per parent, "
+            "e.g. with groupby().shift()) and name it in the formula"
+        )
     for expr, (kind, _) in spec.encoder_state.items():
         if str(getattr(kind, "value", kind)) != "categorical":
             continue
         m = re.fullmatch(r"C\(\s*([A-Za-z_]\w*)\s*(,.*)?\)", str(expr), flags=re.S)
         var = m.group(1) if m else str(expr)
         if var not in categorical:
-            raise DaskFormulaError(f"formula {formula!r}: the categorical term {str(expr)!r} is built by an "
-                                   "expression, whose levels are not collected over the partitions of a Dask "
-                                   "DataFrame: add it as a column (e.g. ddf['pos'] = ddf.x > 0) and write C(pos)")
+            raise DaskFormulaError(
+                f"formula {formula!r}: the categorical term {str(expr)!r} is built by an "
+                "expression, whose levels are not collected over the partitions of a Dask "
+                "DataFrame: add it as a column (e.g. ddf['pos'] = ddf.x > 0) and write C(pos)"
+            )
 
 
-def _partition_design(frame: pd.DataFrame, formula: str, present: list[str], lhs_spec: ModelSpec, design: _Design,
-                      time_column: str | None, extras: list[str], meta: pd.DataFrame | None) -> pd.DataFrame:
+def _partition_design(
+    frame: pd.DataFrame,
+    formula: str,
+    present: list[str],
+    lhs_spec: ModelSpec,
+    design: _Design,
+    time_column: str | None,
+    extras: list[str],
+    meta: pd.DataFrame | None,
+) -> pd.DataFrame:
     """One partition's complete rows as [outcome, regressors..., extras..., time column]; formulaic's
     error (a NaN from a transformation) as the in-memory :class:`FormulaError`, re-raised on the client."""
     rows = _plain_strings(frame.loc[frame[present].notna().all(axis=1).to_numpy()])
@@ -142,8 +172,9 @@ def _partition_design(frame: pd.DataFrame, formula: str, present: list[str], lhs
         x = design.get_model_matrix(rows)
     except (FormulaicError, KeyError, NameError, ValueError, TypeError) as err:
         raise FormulaError(f"cannot build the design of {formula!r}: {err}") from None
-    out = pd.concat([pd.DataFrame(np.asarray(y, dtype=float), columns=[str(c) for c in y.columns],
-                                  index=rows.index), x], axis=1)
+    out = pd.concat(
+        [pd.DataFrame(np.asarray(y, dtype=float), columns=[str(c) for c in y.columns], index=rows.index), x], axis=1
+    )
     if time_column is not None:
         effects = [f"C({design.time_var})[T.{lev}]" for lev in design.time_levels[1:]]
         out = out.drop(columns=effects)
@@ -154,22 +185,30 @@ def _partition_design(frame: pd.DataFrame, formula: str, present: list[str], lhs
     return out
 
 
-def _prepare(formula: str, data: Any, extra: list[str], allow_group: bool, weighted: bool
-             ) -> tuple[Any, str, list[str], _Design, str | None, str | None, list[DropRecord]]:
+def _prepare(
+    formula: str, data: Any, extra: list[str], allow_group: bool, weighted: bool
+) -> tuple[Any, str, list[str], _Design, str | None, str | None, list[DropRecord]]:
     """The Dask twin of :func:`famtrial.models.formula._prepare`: the design as a lazy Dask DataFrame.
 
     Returns (design frame, outcome, regressor columns, design, group, time column or None, drop records).
     """
     if not isinstance(formula, str):
-        raise FormulaError(f"the first argument is the formula (a string such as 'y ~ x'); got "
-                           f"{type(formula).__name__}")
+        raise FormulaError(
+            f"the first argument is the formula (a string such as 'y ~ x'); got {type(formula).__name__}"
+        )
     lhs, rhs, group, time_var, parsed, present = _parse(formula, list(data.columns), extra, allow_group)
     categorical = _categorical_candidates(f"{lhs} ~ {rhs}", data, present, time_var)
     client: Any = get_client(None)
     import dask
 
-    passes = client.gather(client.compute([dask.delayed(_first_pass, pure=True)(p, present, categorical)  # type: ignore[attr-defined]
-                                           for p in data[present].to_delayed()]))
+    passes = client.gather(
+        client.compute(
+            [
+                dask.delayed(_first_pass, pure=True)(p, present, categorical)  # type: ignore[attr-defined]
+                for p in data[present].to_delayed()
+            ]
+        )
+    )
     na = np.sum([p["na"] for p in passes], axis=0)
     n_rows = sum(p["n"] for p in passes)
     n_complete = sum(p["n_complete"] for p in passes)
@@ -203,53 +242,94 @@ def _prepare(formula: str, data: Any, extra: list[str], allow_group: bool, weigh
 
 def _rename(res: ModelResults, mapping: dict[str, str], dropped: list[DropRecord]) -> dict[str, Any]:
     """Fields of a Dask fit's results renamed to the in-memory time-effect names, with the formula's row drop first."""
-    records = tuple(DropRecord(d.kind, d.count, d.reason, tuple(mapping.get(n, n) for n in d.names))
-                    for d in (*dropped, *res.dropped))
+    records = tuple(
+        DropRecord(d.kind, d.count, d.reason, tuple(mapping.get(n, n) for n in d.names))
+        for d in (*dropped, *res.dropped)
+    )
     model = res.model  # type: ignore[attr-defined]  # every famtrial results class keeps its model
-    return {"params": res.params.rename(index=lambda n: mapping.get(n, n)), "dropped": records,
-            "model": replace(model, dropped=records, exog_names=tuple(mapping.get(n, n) for n in model.exog_names))}
+    return {
+        "params": res.params.rename(index=lambda n: mapping.get(n, n)),
+        "dropped": records,
+        "model": replace(model, dropped=records, exog_names=tuple(mapping.get(n, n) for n in model.exog_names)),
+    }
 
 
-def clogit(formula: str, data: Any, *, vcov: VcovSpec | None, weights: ArrayLike | str | None,
-           weight_type: WeightType, offset: ArrayLike | str | None, adjustment: Adjustment,
-           t_reference: bool) -> ConditionalLogitResults:
+def clogit(
+    formula: str,
+    data: Any,
+    *,
+    vcov: VcovSpec | None,
+    weights: ArrayLike | str | None,
+    weight_type: WeightType,
+    offset: ArrayLike | str | None,
+    adjustment: Adjustment,
+    t_reference: bool,
+) -> ConditionalLogitResults:
     """:func:`famtrial.models.formula.clogit` on a Dask DataFrame (see the module docs)."""
     w = _column_name(weights, "weights")
     off = _column_name(offset, "offset")
     cov_type, cluster = _parse_vcov(vcov) if vcov is not None else (None, None)
     cluster = _column_name(cluster, "the cluster ({'CRV1': ...})")
     frame, outcome, regressors, design, group, time_column, dropped = _prepare(
-        formula, data, _extra_columns(cluster, w, off), True, w is not None)
+        formula, data, _extra_columns(cluster, w, off), True, w is not None
+    )
     assert group is not None  # _split(allow_group=True) and formula.clogit's check
-    res = fdist.conditional_logit(frame, outcome, regressors, group, cluster, robust=cov_type == "robust",
-                                  adjustment=adjustment, t_reference=t_reference, offset=off, weights=w,
-                                  weight_type=weight_type, time_effects=time_column)
+    res = fdist.conditional_logit(
+        frame,
+        outcome,
+        regressors,
+        group,
+        cluster,
+        robust=cov_type == "robust",
+        adjustment=adjustment,
+        t_reference=t_reference,
+        offset=off,
+        weights=w,
+        weight_type=weight_type,
+        time_effects=time_column,
+    )
     mapping: dict[str, str] = {}
     if time_column is not None:
         labels = _level_labels(pd.Index(list(design.time_levels)))
-        mapping = {f"{time_column}[{lab}]": f"{time_column}[T.{lev}]"
-                   for lab, lev in zip(labels[1:], design.time_levels[1:])}
-    return replace(res, **_rename(res, mapping, dropped), formula=formula, design=design, fixed_effects=group,
-                   cluster_name=cluster)
+        mapping = {
+            f"{time_column}[{lab}]": f"{time_column}[T.{lev}]" for lab, lev in zip(labels[1:], design.time_levels[1:])
+        }
+    return replace(
+        res, **_rename(res, mapping, dropped), formula=formula, design=design, fixed_effects=group, cluster_name=cluster
+    )
 
 
-def logit(formula: str, data: Any, *, vcov: VcovSpec | None, weights: ArrayLike | str | None,
-          offset: ArrayLike | str | None, adjustment: Adjustment, t_reference: bool) -> LogitResults:
+def logit(
+    formula: str,
+    data: Any,
+    *,
+    vcov: VcovSpec | None,
+    weights: ArrayLike | str | None,
+    offset: ArrayLike | str | None,
+    adjustment: Adjustment,
+    t_reference: bool,
+) -> LogitResults:
     """:func:`famtrial.models.formula.logit` on a Dask DataFrame (see the module docs)."""
     if weights is not None:
-        raise DaskFormulaError("weights= is not supported by logit on a Dask DataFrame (the distributed logit is "
-                               "unweighted): fit the weighted logit in memory (ddf.compute())")
+        raise DaskFormulaError(
+            "weights= is not supported by logit on a Dask DataFrame (the distributed logit is "
+            "unweighted): fit the weighted logit in memory (ddf.compute())"
+        )
     off = _column_name(offset, "offset")
     cov_type, cluster = _parse_vcov(vcov) if vcov is not None else (None, None)
     if cov_type == "robust":
-        raise DaskFormulaError("vcov='hetero' is not supported by logit on a Dask DataFrame: use vcov='iid' or "
-                               "{'CRV1': column}, or fit in memory (ddf.compute())")
+        raise DaskFormulaError(
+            "vcov='hetero' is not supported by logit on a Dask DataFrame: use vcov='iid' or "
+            "{'CRV1': column}, or fit in memory (ddf.compute())"
+        )
     cluster = _column_name(cluster, "the cluster ({'CRV1': ...})")
-    frame, outcome, regressors, design, _, _, dropped = _prepare(formula, data, _extra_columns(cluster, off),
-                                                                 False, False)
+    frame, outcome, regressors, design, _, _, dropped = _prepare(
+        formula, data, _extra_columns(cluster, off), False, False
+    )
     if "Intercept" not in design.spec.column_names:
-        raise DaskFormulaError(f"formula {formula!r} has no intercept ('0 +' or '- 1'): the logit on a Dask "
-                               "DataFrame always fits one; keep the intercept or fit in memory (ddf.compute())")
-    res = fdist.logit(frame, outcome, regressors, cluster, adjustment=adjustment, t_reference=t_reference,
-                      offset=off)
+        raise DaskFormulaError(
+            f"formula {formula!r} has no intercept ('0 +' or '- 1'): the logit on a Dask "
+            "DataFrame always fits one; keep the intercept or fit in memory (ddf.compute())"
+        )
+    res = fdist.logit(frame, outcome, regressors, cluster, adjustment=adjustment, t_reference=t_reference, offset=off)
     return replace(res, **_rename(res, {}, dropped), formula=formula, design=design, cluster_name=cluster)

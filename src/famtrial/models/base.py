@@ -149,25 +149,35 @@ class ModelResults:
         ci = np.exp(self.conf_int(alpha))
         odds = np.exp(self.params)
         level = f"{100 * (1 - alpha):g}%"
-        return pd.DataFrame({
-            "OR": odds,
-            "SE": odds * self.bse,
-            "z": self.tvalues,
-            "P>|z|": self.pvalues,
-            f"[{level} lower": ci["lower"],
-            f"{level} upper]": ci["upper"],
-        })
+        return pd.DataFrame(
+            {
+                "OR": odds,
+                "SE": odds * self.bse,
+                "z": self.tvalues,
+                "P>|z|": self.pvalues,
+                f"[{level} lower": ci["lower"],
+                f"{level} upper]": ci["upper"],
+            }
+        )
 
     def to_frame(self, alpha: float = 0.05) -> pd.DataFrame:
         """One row per term: coef, se, z, p, CI bounds, and the odds-ratio columns."""
         ci = self.conf_int(alpha)
         odds = self.odds_ratios(alpha)
-        return pd.DataFrame({
-            "coef": self.params, "se": self.bse, "z": self.tvalues, "p": self.pvalues,
-            "ci_low": ci["lower"], "ci_high": ci["upper"],
-            "or": odds["OR"], "or_se": odds["SE"],
-            "or_ci_low": odds.iloc[:, 4], "or_ci_high": odds.iloc[:, 5],
-        })
+        return pd.DataFrame(
+            {
+                "coef": self.params,
+                "se": self.bse,
+                "z": self.tvalues,
+                "p": self.pvalues,
+                "ci_low": ci["lower"],
+                "ci_high": ci["upper"],
+                "or": odds["OR"],
+                "or_se": odds["SE"],
+                "or_ci_low": odds.iloc[:, 4],
+                "or_ci_high": odds.iloc[:, 5],
+            }
+        )
 
     # -- post-estimation (famtrial.models.postestimation) ------------------------------------
     def vcov(self, vcov: VcovSpec, *, adjustment: Adjustment = "stata", t_reference: bool = False) -> ModelResults:
@@ -178,47 +188,60 @@ class ModelResults:
         one label per row given to the model). See :func:`~famtrial.models.postestimation.with_vcov`.
         """
         from famtrial.models.postestimation import with_vcov
+
         return with_vcov(self, vcov, adjustment=adjustment, t_reference=t_reference)
 
     def wald_test(self, hypotheses: Hypotheses) -> WaldTest:
         """Joint Wald test of linear restrictions, e.g. ``"local = holf"``; see
         :func:`~famtrial.models.postestimation.wald_test`."""
         from famtrial.models.postestimation import wald_test
+
         return wald_test(self, hypotheses)
 
     def t_test(self, hypotheses: Hypotheses, alpha: float = 0.05) -> pd.DataFrame:
         """Each linear restriction's estimate, SE, z (t), p and interval; see
         :func:`~famtrial.models.postestimation.t_test`."""
         from famtrial.models.postestimation import t_test
+
         return t_test(self, hypotheses, alpha=alpha)
 
     def lr_test(self, other: ModelResults, *, force: bool = False) -> LRTest:
         """Likelihood-ratio test against a nested fit; see :func:`~famtrial.models.postestimation.lr_test`."""
         from famtrial.models.postestimation import lr_test
+
         return lr_test(self, other, force=force)
 
     def predict(self, data: pd.DataFrame | None = None, which: PredictScale = "prob") -> pd.Series:
         """Predicted probabilities or the linear predictor; see
         :func:`~famtrial.models.postestimation.predict`."""
         from famtrial.models.postestimation import predict
+
         return predict(self, data, which=which)
 
-    def margins(self, variables: str | Sequence[str] | None = None, *, discrete: bool | Sequence[str] = False,
-                alpha: float = 0.05) -> pd.DataFrame:
+    def margins(
+        self,
+        variables: str | Sequence[str] | None = None,
+        *,
+        discrete: bool | Sequence[str] = False,
+        alpha: float = 0.05,
+    ) -> pd.DataFrame:
         """Average marginal effects with delta-method SEs (Stata ``margins, dydx()``); see
         :func:`~famtrial.models.postestimation.margins`."""
         from famtrial.models.postestimation import margins
+
         return margins(self, variables, discrete=discrete, alpha=alpha)
 
     def tidy(self, conf_level: float = 0.95, exponentiate: bool = False) -> pd.DataFrame:
         """One row per term with broom's columns; see :func:`~famtrial.models.postestimation.tidy`."""
         from famtrial.models.postestimation import tidy
+
         return tidy(self, conf_level=conf_level, exponentiate=exponentiate)
 
     def glance(self) -> pd.DataFrame:
         """One row of model statistics with broom's column names; see
         :func:`~famtrial.models.postestimation.glance`."""
         from famtrial.models.postestimation import glance
+
         return glance(self)
 
     @property
@@ -240,15 +263,29 @@ class ModelResults:
     @property
     def __maketables_coef_table__(self) -> pd.DataFrame:
         ci = self.conf_int(0.05)
-        return pd.DataFrame({"b": self.params, "se": self.bse, "t": self.tvalues, "p": self.pvalues,
-                             "ci95l": ci["lower"], "ci95u": ci["upper"]}).rename_axis("Coefficient")
+        return pd.DataFrame(
+            {
+                "b": self.params,
+                "se": self.bse,
+                "t": self.tvalues,
+                "p": self.pvalues,
+                "ci95l": ci["lower"],
+                "ci95u": ci["upper"],
+            }
+        ).rename_axis("Coefficient")
 
     def __maketables_stat__(self, key: str) -> Any:
         stats_ = {
-            "N": self.nobs, "ll": self.llf, "llnull": self.llnull, "pseudo_r2": self.prsquared,
-            "aic": self.aic, "bic": self.bic, "n_clusters": self.n_clusters,
-            "se_type": (f"by: {self.cluster_name}" if self.cov_type == "cluster" and self.cluster_name
-                        else self.se_type),
+            "N": self.nobs,
+            "ll": self.llf,
+            "llnull": self.llnull,
+            "pseudo_r2": self.prsquared,
+            "aic": self.aic,
+            "bic": self.bic,
+            "n_clusters": self.n_clusters,
+            "se_type": (
+                f"by: {self.cluster_name}" if self.cov_type == "cluster" and self.cluster_name else self.se_type
+            ),
             "n_groups": getattr(self, "n_groups", None),
         }
         return stats_.get(key)
@@ -267,8 +304,14 @@ class ModelResults:
 
     @property
     def __maketables_stat_labels__(self) -> dict[str, str]:
-        return {"pseudo_r2": "Pseudo R2", "ll": "Log likelihood", "n_clusters": "Clusters",
-                "n_groups": "Groups", "se_type": "S.E. type", "N": "Observations"}
+        return {
+            "pseudo_r2": "Pseudo R2",
+            "ll": "Log likelihood",
+            "n_clusters": "Clusters",
+            "n_groups": "Groups",
+            "se_type": "S.E. type",
+            "N": "Observations",
+        }
 
     @property
     def __maketables_default_stat_keys__(self) -> list[str]:
@@ -282,8 +325,11 @@ class ModelResults:
             rows.insert(1, ("Formula", self.formula))
         rows += list(self.info)
         rows += [
-            ("Covariance", self.covariance.describe()
-             + (f", by {self.cluster_name}" if self.cov_type == "cluster" and self.cluster_name else "")),
+            (
+                "Covariance",
+                self.covariance.describe()
+                + (f", by {self.cluster_name}" if self.cov_type == "cluster" and self.cluster_name else ""),
+            ),
             ("Log likelihood", f"{self.llf:.6f}"),
             ("Null log likelihood", f"{self.llnull:.6f}"),
             ("Pseudo R2", f"{self.prsquared:.4f}"),
@@ -305,8 +351,10 @@ class ModelResults:
         return self.summary()
 
     def _repr_html_(self) -> str:
-        head = "".join(f"<tr><th style='text-align:left'>{k}</th><td style='text-align:left'>{v}</td></tr>"
-                       for k, v in self._header())
+        head = "".join(
+            f"<tr><th style='text-align:left'>{k}</th><td style='text-align:left'>{v}</td></tr>"
+            for k, v in self._header()
+        )
         drops = "".join(f"<li>{d.describe()}</li>" for d in self.dropped)
         table = self.to_frame().iloc[:, :6].to_html(float_format=lambda v: f"{v:.6g}", border=0)
         return f"<table>{head}</table>{table}" + (f"<p>Dropped:</p><ul>{drops}</ul>" if drops else "")

@@ -18,18 +18,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
+from famtrial._options import CovType, WeightType
+from famtrial._parallel import is_dask_dataframe
+from famtrial.errors import ConvergenceError, ModelInputError
 from famtrial.models import _clogit_kernel as kernel
 from famtrial.models import separation
 from famtrial.models.base import DropRecord, ModelResults
-from famtrial.models.covariance import Adjustment, Covariance, model_based, sandwich
-from famtrial.models.design import check_weights, independent_columns
-from famtrial.errors import ConvergenceError, ModelInputError
 from famtrial.models.checks import (
     check_columns,
     check_finite,
@@ -38,17 +38,14 @@ from famtrial.models.checks import (
     numeric_column,
     numeric_matrix,
 )
+from famtrial.models.covariance import Adjustment, Covariance, model_based, sandwich
+from famtrial.models.design import check_weights, independent_columns
 from famtrial.models.optim import newton
 
-from famtrial._parallel import is_dask_dataframe
-from typing import get_args
-from famtrial._options import CovType, WeightType
 __all__ = ["ConditionalLogit", "ConditionalLogitResults", "conditional_logit"]
 
 
 _COV_TYPES = get_args(CovType)
-
-
 
 
 def _examples(values: np.ndarray, n: int = 5) -> str:
@@ -62,25 +59,31 @@ def _check_finite(name: str, values: np.ndarray) -> None:
 def _level_labels(levels: pd.Index) -> list[str]:
     """Time levels as text: dates as YYYY-MM-DD (YYYY-MM when all are the first of a month)."""
     if isinstance(levels, pd.DatetimeIndex):
-        return list(levels.strftime("%Y-%m" if (levels.day == 1).all() and (levels == levels.normalize()).all()
-                                    else "%Y-%m-%d"))
+        return list(
+            levels.strftime("%Y-%m" if (levels.day == 1).all() and (levels == levels.normalize()).all() else "%Y-%m-%d")
+        )
     return [str(v) for v in levels]
 
 
 #: The unsupported combination of weights and categorical time effects.
-WEIGHTS_WITH_TIME = ("weights with categorical time effects are not supported: give the month effects as dense dummy "
-                     "regressors (C(month) in a formula) to weight the model")
+WEIGHTS_WITH_TIME = (
+    "weights with categorical time effects are not supported: give the month effects as dense dummy "
+    "regressors (C(month) in a formula) to weight the model"
+)
 
 
 def weights_vary_error(first_label: object, count: int) -> ValueError:
     """Weights not constant within ``count`` groups, the first ``first_label`` (Stata's clogit rule)."""
-    return ValueError(f"weights vary within group '{first_label}' ({count:,} groups have non-constant weights); the "
-                      "conditional logit needs one weight per group (Stata's clogit rule): give every row of a group "
-                      "the group's weight")
+    return ValueError(
+        f"weights vary within group '{first_label}' ({count:,} groups have non-constant weights); the "
+        "conditional logit needs one weight per group (Stata's clogit rule): give every row of a group "
+        "the group's weight"
+    )
 
 
-def time_columns(info: np.ndarray, count: np.ndarray, exog_names: list[str], level_names: list[str]
-                 ) -> tuple[np.ndarray, list[str], list[DropRecord]]:
+def time_columns(
+    info: np.ndarray, count: np.ndarray, exog_names: list[str], level_names: list[str]
+) -> tuple[np.ndarray, list[str], list[DropRecord]]:
     """Which regressors and time levels stay, from the information matrix at b = 0 (``info``, the
     regressors then the levels after the base) and each level's row count among informative groups:
     levels without within-group variation, then columns collinear with earlier ones, are omitted.
@@ -185,22 +188,38 @@ class ConditionalLogit:
     :class:`~famtrial.errors.ModelInputError` naming the column.
     """
 
-    def __init__(self, endog: ArrayLike, exog: ArrayLike | pd.DataFrame, groups: ArrayLike, *,
-                 offset: ArrayLike | None = None, names: Sequence[str] | None = None, weights: ArrayLike | None = None,
-                 weight_type: WeightType = "fweight", time: ArrayLike | pd.Series | None = None,
-                 time_name: str = "month", time_labels: Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        endog: ArrayLike,
+        exog: ArrayLike | pd.DataFrame,
+        groups: ArrayLike,
+        *,
+        offset: ArrayLike | None = None,
+        names: Sequence[str] | None = None,
+        weights: ArrayLike | None = None,
+        weight_type: WeightType = "fweight",
+        time: ArrayLike | pd.Series | None = None,
+        time_name: str = "month",
+        time_labels: Sequence[str] | None = None,
+    ) -> None:
         exog_frame = exog if isinstance(exog, pd.DataFrame) else None
         x = numeric_matrix(exog)  # names a text column
         # the kernel reads the covariates transposed, (p, n): a DataFrame's float block already is
         xt = np.ascontiguousarray(x.T)
         y = np.asarray(endog).ravel()
         if names is None:
-            names = [str(c) for c in exog_frame.columns] if exog_frame is not None else [f"x{j + 1}" for j in range(xt.shape[0])]
+            names = (
+                [str(c) for c in exog_frame.columns]
+                if exog_frame is not None
+                else [f"x{j + 1}" for j in range(xt.shape[0])]
+            )
         names = list(names)
         g = np.asarray(groups)
         n = len(y)
         if xt.shape[1] != n or len(g) != n:
-            raise ValueError(f"endog ({n}), exog ({xt.shape[1]}) and groups ({len(g)}) must have the same number of rows")
+            raise ValueError(
+                f"endog ({n}), exog ({xt.shape[1]}) and groups ({len(g)}) must have the same number of rows"
+            )
         if len(names) != xt.shape[0]:
             raise ValueError(f"{len(names)} names given for {xt.shape[0]} regressors")
         if y.dtype.kind not in "iub":
@@ -216,8 +235,10 @@ class ConditionalLogit:
             raise ValueError(f"the group column has {int(pd.isna(g).sum()):,} missing labels; drop those rows first")
         if kernel.count_bad(y, True):
             bad = (y != 0) & (y != 1)
-            raise ValueError(f"the outcome must be 0/1; {int(bad.sum()):,} rows have other values "
-                             f"(e.g. {_examples(y[bad])}); recode it to 0/1")
+            raise ValueError(
+                f"the outcome must be 0/1; {int(bad.sum()):,} rows have other values "
+                f"(e.g. {_examples(y[bad])}); recode it to 0/1"
+            )
         y = y.astype(np.int8)
         off = np.zeros(0) if offset is None else np.asarray(offset, dtype=float).ravel()
         if len(off) not in (0, n):
@@ -256,11 +277,19 @@ class ConditionalLogit:
         informative = (ysum > 0) & (ysum < sizes)
         n_bad = int((~informative).sum())
         if n_bad:
-            self.dropped.append(DropRecord("groups", n_bad, f"all positive or all negative outcomes ({int(sizes[~informative].sum()):,} rows)",
-                                           tuple(map(str, labels[~informative][:5]))))
+            self.dropped.append(
+                DropRecord(
+                    "groups",
+                    n_bad,
+                    f"all positive or all negative outcomes ({int(sizes[~informative].sum()):,} rows)",
+                    tuple(map(str, labels[~informative][:5])),
+                )
+            )
         if not informative.any():
-            raise ModelInputError("no group has variation in the outcome (every group is all 0 or all 1): "
-                                  "the conditional likelihood is empty")
+            raise ModelInputError(
+                "no group has variation in the outcome (every group is all 0 or all 1): "
+                "the conditional likelihood is empty"
+            )
         self._order, self._starts_all, self._informative = order, starts_all, informative
         self._lo = starts_all[:-1][informative].astype(np.int64)
         self._hi = starts_all[1:][informative].astype(np.int64)
@@ -335,15 +364,18 @@ class ConditionalLogit:
         p = self._xt.shape[0]
         k_all = p + len(levels) - 1
         col = np.where(codes > 0, p + codes - 1, -1).astype(np.int64)
-        ll0, scores0, hess0 = kernel.time_derivatives(self._xt, col, np.zeros(k_all), self._offset, self._y,
-                                                      self._lo, self._hi, True)
+        ll0, scores0, hess0 = kernel.time_derivatives(
+            self._xt, col, np.zeros(k_all), self._offset, self._y, self._lo, self._hi, True
+        )
         used = col[np.repeat(self._informative, np.diff(self._starts_all))]  # rows of informative groups
         count = np.bincount(used[used >= 0], minlength=k_all)[p:]
         if effect_names is None:
             effect_names = [f"{name}[{lab}]" for lab in labels[1:]]
         elif len(effect_names) != len(levels) - 1:
-            raise ValueError(f"time_labels has {len(effect_names)} names; the time column {name!r} has "
-                             f"{len(levels)} levels, so give {len(levels) - 1} (the base level has no effect)")
+            raise ValueError(
+                f"time_labels has {len(effect_names)} names; the time column {name!r} has "
+                f"{len(levels)} levels, so give {len(levels) - 1} (the base level has no effect)"
+            )
         kept, names, dropped = time_columns(-hess0, count, self.exog_names, list(map(str, effect_names)))
         self.dropped += dropped
         position = np.full(k_all, -1, np.int64)
@@ -359,16 +391,31 @@ class ConditionalLogit:
         self._null = (float(ll0.sum()), scores0.sum(axis=0)[kept], hess0[np.ix_(kept, kept)])
 
     @classmethod
-    def from_frame(cls, data: pd.DataFrame, outcome: str, covariates: Sequence[str], group: str, *,
-                   offset: ArrayLike | str | None = None, weights: ArrayLike | str | None = None,
-                   weight_type: WeightType = "fweight", time_effects: str | None = None) -> ConditionalLogit:
+    def from_frame(
+        cls,
+        data: pd.DataFrame,
+        outcome: str,
+        covariates: Sequence[str],
+        group: str,
+        *,
+        offset: ArrayLike | str | None = None,
+        weights: ArrayLike | str | None = None,
+        weight_type: WeightType = "fweight",
+        time_effects: str | None = None,
+    ) -> ConditionalLogit:
         """Build from a DataFrame's columns (``offset`` and ``weights`` column names or arrays;
         ``time_effects`` the name of a categorical time column, e.g. ``"month"``: see the class's ``time``)."""
         data = check_frame(data)
         covariates = check_names(covariates)
-        check_columns(data, outcome=outcome, covariates=covariates, group=group,
-                      offset=offset if isinstance(offset, str) else None,
-                      weights=weights if isinstance(weights, str) else None, time_effects=time_effects)
+        check_columns(
+            data,
+            outcome=outcome,
+            covariates=covariates,
+            group=group,
+            offset=offset if isinstance(offset, str) else None,
+            weights=weights if isinstance(weights, str) else None,
+            time_effects=time_effects,
+        )
         off = data[offset] if isinstance(offset, str) else offset
         xt = np.empty((len(covariates), len(data)))  # one copy, straight into the kernel's layout
         for j, c in enumerate(covariates):
@@ -377,26 +424,57 @@ class ConditionalLogit:
             numeric_column(data, outcome, role="outcome")
         w = data[weights] if isinstance(weights, str) else weights
         time = data[time_effects] if time_effects is not None else None
-        return cls(data[outcome], xt.T, data[group], offset=off, names=covariates, weights=w, weight_type=weight_type,
-                   time=time, time_name=time_effects or "month")
+        return cls(
+            data[outcome],
+            xt.T,
+            data[group],
+            offset=off,
+            names=covariates,
+            weights=w,
+            weight_type=weight_type,
+            time=time,
+            time_name=time_effects or "month",
+        )
 
     # -- likelihood ------------------------------------------------------------------------
-    def _eval(self, params: ArrayLike, want_hess: bool
-              ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    def _eval(
+        self, params: ArrayLike, want_hess: bool
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
         params = np.array(params, dtype=float)  # a fresh contiguous copy: one kernel signature
         if params.shape != (len(self.exog_names),):
             raise ValueError(f"params must have length {len(self.exog_names)} ({self.exog_names})")
         if self._time_col is not None:
-            out = kernel.time_derivatives(self._xt, self._time_col, params, self._offset, self._y, self._lo, self._hi,
-                                          want_hess)
+            out = kernel.time_derivatives(
+                self._xt, self._time_col, params, self._offset, self._y, self._lo, self._hi, want_hess
+            )
         elif self._gw is None:
-            out = kernel.derivatives(self._xt, params, self._offset, self._y, self._lo, self._hi, self._flip,
-                                     self._batches, self._batch_depth, want_hess)
+            out = kernel.derivatives(
+                self._xt,
+                params,
+                self._offset,
+                self._y,
+                self._lo,
+                self._hi,
+                self._flip,
+                self._batches,
+                self._batch_depth,
+                want_hess,
+            )
         else:
             # x sqrt(w) with offset (1 - sqrt(w)) x'b: the same linear predictors, Hessian times w_g
             off = (1 - self._sqrt_w) * (params @ self._xt) + (self._offset if len(self._offset) else 0.0)
-            ll, scores, hess = kernel.derivatives(self._xt_w, params, off, self._y, self._lo, self._hi, self._flip,
-                                                  self._batches, self._batch_depth, want_hess)
+            ll, scores, hess = kernel.derivatives(
+                self._xt_w,
+                params,
+                off,
+                self._y,
+                self._lo,
+                self._hi,
+                self._flip,
+                self._batches,
+                self._batch_depth,
+                want_hess,
+            )
             out = (ll * self._gw, scores * np.sqrt(self._gw)[:, None], hess)
         self._last = (params, out[1])
         return out
@@ -449,28 +527,53 @@ class ConditionalLogit:
         hi = np.maximum.reduceat(codes, self._starts_all[:-1])[self._informative]
         spanning = lo != hi
         if spanning.any():
-            raise ValueError(f"clusters must nest groups: {int(spanning.sum()):,} groups span several clusters "
-                             f"(e.g. groups {_examples(self.group_labels[spanning])}); cluster on a variable "
-                             "that is constant within each group (e.g. office, not month)")
+            raise ValueError(
+                f"clusters must nest groups: {int(spanning.sum()):,} groups span several clusters "
+                f"(e.g. groups {_examples(self.group_labels[spanning])}); cluster on a variable "
+                "that is constant within each group (e.g. office, not month)"
+            )
         return c[self._lo]
 
-    def robust_covariance(self, params: ArrayLike, labels: NDArray[Any] | None, *, adjustment: Adjustment = "stata",
-                          t_reference: bool = False, bread: NDArray[np.float64] | None = None) -> Covariance:
+    def robust_covariance(
+        self,
+        params: ArrayLike,
+        labels: NDArray[Any] | None,
+        *,
+        adjustment: Adjustment = "stata",
+        t_reference: bool = False,
+        bread: NDArray[np.float64] | None = None,
+    ) -> Covariance:
         """Sandwich at ``params`` from the group scores; ``labels`` one cluster per kept group, or None
         for Stata's ``vce(robust)`` (clusters on the group). fweights: the expanded data's sandwich
         (every copy of a group its own cluster under ``vce(robust)``)."""
         inv: NDArray[np.floating[Any]] = np.linalg.inv(-self.derivatives(params)[2]) if bread is None else bread
         scores = self.score_groups(params)
         if self._gw is not None and self.weight_type == "fweight":
-            return sandwich(inv, scores / self._gw[:, None], labels, adjustment=adjustment, nobs=self.nobs,
-                            t_reference=t_reference, frequency=self._gw)
+            return sandwich(
+                inv,
+                scores / self._gw[:, None],
+                labels,
+                adjustment=adjustment,
+                nobs=self.nobs,
+                t_reference=t_reference,
+                frequency=self._gw,
+            )
         labels = self.group_labels if labels is None else labels
         return sandwich(inv, scores, labels, adjustment=adjustment, nobs=self.nobs, t_reference=t_reference)
 
     # -- fitting ---------------------------------------------------------------------------
-    def fit(self, cov_type: CovType | None = None, clusters: ArrayLike | pd.Series | None = None, *,
-            adjustment: Adjustment = "stata", t_reference: bool = False, start: ArrayLike | None = None, tol: float = 1e-18, maxiter: int = 100,
-            outcome: str = "y") -> ConditionalLogitResults:
+    def fit(
+        self,
+        cov_type: CovType | None = None,
+        clusters: ArrayLike | pd.Series | None = None,
+        *,
+        adjustment: Adjustment = "stata",
+        t_reference: bool = False,
+        start: ArrayLike | None = None,
+        tol: float = 1e-18,
+        maxiter: int = 100,
+        outcome: str = "y",
+    ) -> ConditionalLogitResults:
         """Maximise the conditional likelihood by Newton's method; covariance as ``cov_type``.
 
         ``"cluster"`` needs ``clusters`` (per input row); ``"robust"`` clusters on the group
@@ -481,8 +584,10 @@ class ConditionalLogit:
         if cov_type is None:
             cov_type = "cluster" if clusters is not None else "robust" if self.weight_type == "pweight" else "nonrobust"
         if cov_type == "nonrobust" and self.weight_type == "pweight":
-            raise ValueError("pweights need a robust or cluster covariance (the model-based one is not valid for a "
-                             "pseudo-likelihood); use cov_type='robust' or 'cluster', as Stata does")
+            raise ValueError(
+                "pweights need a robust or cluster covariance (the model-based one is not valid for a "
+                "pseudo-likelihood); use cov_type='robust' or 'cluster', as Stata does"
+            )
         if cov_type not in _COV_TYPES:
             raise ValueError(f"cov_type={cov_type!r} is not one of {_COV_TYPES}")
         if cov_type == "cluster" and clusters is None:
@@ -496,8 +601,10 @@ class ConditionalLogit:
             opt = newton(self.derivatives, start, initial=initial, gradient=self.gradient, tol=tol, maxiter=maxiter)
         except (np.linalg.LinAlgError, ConvergenceError) as err:  # diverging estimates: exact separation check
             separation.raise_if_separated(self._xt, self._y, self._lo, self._hi, self.exog_names, str(err))
-            raise ConvergenceError(f"Newton iterations failed ({err}) although the exact check finds no separation; "
-                                   f"check the scaling and within-group collinearity of {self.exog_names}") from err
+            raise ConvergenceError(
+                f"Newton iterations failed ({err}) although the exact check finds no separation; "
+                f"check the scaling and within-group collinearity of {self.exog_names}"
+            ) from err
         if not opt.converged or separation.diverging(self._xt, opt.x, self._y, self._lo, self._hi):
             cause = "" if opt.converged else f"no convergence in {maxiter} iterations"
             separation.raise_if_separated(self._xt, self._y, self._lo, self._hi, self.exog_names, cause)
@@ -514,8 +621,10 @@ class ConditionalLogit:
             if cov_type == "cluster" and cluster_name is not None:
                 info_clusters += (("Cluster variable", str(cluster_name)),)
         if self._gw is not None:
-            info_clusters = (("Weights", f"{self.weight_type} (one per group, sum {self._gw.sum():,.6g})"),
-                             *info_clusters)
+            info_clusters = (
+                ("Weights", f"{self.weight_type} (one per group, sum {self._gw.sum():,.6g})"),
+                *info_clusters,
+            )
         # Stata's ll_0: b = 0 on the estimation sample
         llnull = self._null[0] if self._null is not None else self.loglike(np.zeros(k))
         return ConditionalLogitResults(
@@ -535,11 +644,21 @@ class ConditionalLogit:
         )
 
 
-def conditional_logit(data: pd.DataFrame, outcome: str, covariates: Sequence[str], group: str,
-                      cluster: str | None = None, *, robust: bool = False, adjustment: Adjustment = "stata",
-                      t_reference: bool = False, offset: ArrayLike | str | None = None,
-                      weights: ArrayLike | str | None = None, weight_type: WeightType = "fweight",
-                      time_effects: str | None = None) -> ConditionalLogitResults:
+def conditional_logit(
+    data: pd.DataFrame,
+    outcome: str,
+    covariates: Sequence[str],
+    group: str,
+    cluster: str | None = None,
+    *,
+    robust: bool = False,
+    adjustment: Adjustment = "stata",
+    t_reference: bool = False,
+    offset: ArrayLike | str | None = None,
+    weights: ArrayLike | str | None = None,
+    weight_type: WeightType = "fweight",
+    time_effects: str | None = None,
+) -> ConditionalLogitResults:
     """Fit an exact fixed-effects logit from a DataFrame.
 
     ``logit P(y_gt = 1) = a_g + x_gt' b``, conditional likelihood (``a_g`` conditioned out).
@@ -558,19 +677,40 @@ def conditional_logit(data: pd.DataFrame, outcome: str, covariates: Sequence[str
     A ``dask.dataframe.DataFrame`` is fitted on its cluster: :func:`famtrial.models.distributed.conditional_logit`.
     """
     from famtrial.models import distributed
+
     if is_dask_dataframe(data):
         if offset is not None and not isinstance(offset, str):
-            raise ModelInputError(f"offset with a Dask DataFrame must be a column name; got {type(offset).__name__}: "
-                                  "add the offset as a column of the Dask DataFrame")
-        return distributed.conditional_logit(data, outcome, covariates, group, cluster, robust=robust,
-                                             adjustment=adjustment, t_reference=t_reference, offset=offset,
-                                             weights=weights, weight_type=weight_type, time_effects=time_effects)
+            raise ModelInputError(
+                f"offset with a Dask DataFrame must be a column name; got {type(offset).__name__}: "
+                "add the offset as a column of the Dask DataFrame"
+            )
+        return distributed.conditional_logit(
+            data,
+            outcome,
+            covariates,
+            group,
+            cluster,
+            robust=robust,
+            adjustment=adjustment,
+            t_reference=t_reference,
+            offset=offset,
+            weights=weights,
+            weight_type=weight_type,
+            time_effects=time_effects,
+        )
     if cluster is not None and robust:
         raise ValueError("give either cluster= or robust=True, not both")
     check_columns(check_frame(data), cluster=cluster)
-    model = ConditionalLogit.from_frame(data, outcome, covariates, group, offset=offset, weights=weights,
-                                        weight_type=weight_type, time_effects=time_effects)
+    model = ConditionalLogit.from_frame(
+        data,
+        outcome,
+        covariates,
+        group,
+        offset=offset,
+        weights=weights,
+        weight_type=weight_type,
+        time_effects=time_effects,
+    )
     if cluster is not None:
         return model.fit("cluster", data[cluster], adjustment=adjustment, t_reference=t_reference, outcome=outcome)
-    return model.fit("robust" if robust else None, adjustment=adjustment, t_reference=t_reference,
-                     outcome=outcome)
+    return model.fit("robust" if robust else None, adjustment=adjustment, t_reference=t_reference, outcome=outcome)

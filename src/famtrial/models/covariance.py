@@ -46,7 +46,6 @@ __all__ = ["Covariance", "Adjustment", "CovType", "model_based", "sandwich", "cl
 FEW_CLUSTERS = 10
 
 
-
 _ADJUSTMENTS = get_args(Adjustment)
 
 
@@ -169,11 +168,14 @@ def sandwich(
     factor = {"stata": g / (g - 1), "statsmodels": g / (g - 1) * (n - 1) / (n - k), "none": 1.0}[adjustment]
     few = clusters is not None and g < FEW_CLUSTERS
     if few:
-        warnings.warn(f"cluster-robust covariance from only G = {g} clusters: with fewer than {FEW_CLUSTERS} "
-                      "clusters the sandwich is unreliable and Wald p-values and intervals are too small "
-                      "(Cameron and Miller 2015, Sec. VI). Use t_reference=True (t(G-1)), the wild cluster score "
-                      "bootstrap (famtrial.inference.score_bootstrap) or randomization inference",
-                      FewClustersWarning, stacklevel=_outside_famtrial())
+        warnings.warn(
+            f"cluster-robust covariance from only G = {g} clusters: with fewer than {FEW_CLUSTERS} "
+            "clusters the sandwich is unreliable and Wald p-values and intervals are too small "
+            "(Cameron and Miller 2015, Sec. VI). Use t_reference=True (t(G-1)), the wild cluster score "
+            "bootstrap (famtrial.inference.score_bootstrap) or randomization inference",
+            FewClustersWarning,
+            stacklevel=_outside_famtrial(),
+        )
     matrix = factor * bread @ meat @ bread
     matrix = (matrix + matrix.T) / 2
     return Covariance(

@@ -45,11 +45,15 @@ def weight_problems(w: np.ndarray, weight_type: str) -> tuple[int, int, float | 
 def raise_weight_problems(n: int, n_bad: int, n_fractional: int, example: float | None, weight_type: str) -> None:
     """The error for the counts of :func:`weight_problems` over ``n`` rows (none: nothing)."""
     if n_bad:
-        raise ValueError(f"weights: {n_bad:,} of {n:,} rows are missing, infinite, zero or negative; "
-                         "drop those rows first (a zero-weight row carries no information)")
+        raise ValueError(
+            f"weights: {n_bad:,} of {n:,} rows are missing, infinite, zero or negative; "
+            "drop those rows first (a zero-weight row carries no information)"
+        )
     if weight_type == "fweight" and n_fractional:
-        raise ValueError(f"fweights must be whole numbers; {n_fractional:,} rows are not "
-                         f"(e.g. {example:g}); use weight_type='pweight' for sampling weights")
+        raise ValueError(
+            f"fweights must be whole numbers; {n_fractional:,} rows are not "
+            f"(e.g. {example:g}); use weight_type='pweight' for sampling weights"
+        )
 
 
 def check_weights(weights: ArrayLike, weight_type: str, n: int) -> np.ndarray:

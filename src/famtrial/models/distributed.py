@@ -57,15 +57,25 @@ Dask is optional: ``pip install "famtrial[dask]"``. Without it, the functions th
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import expit, log_expit
 
+from famtrial._options import WeightType
+from famtrial._parallel import (
+    INSTALL,
+    compute_parts,
+    gather,
+    get_client,
+    is_dask_dataframe,
+    read_parquet,
+)
+from famtrial.errors import ConvergenceError, DaskNotInstalledError, ModelInputError, SeparationError
 from famtrial.models import _clogit_kernel as kernel
 from famtrial.models.base import DropRecord
 from famtrial.models.clogit import (
@@ -78,22 +88,9 @@ from famtrial.models.clogit import (
 )
 from famtrial.models.covariance import Adjustment, model_based, sandwich
 from famtrial.models.design import WEIGHT_TYPES, independent_columns, raise_weight_problems, weight_problems
-from famtrial.errors import ModelInputError
 from famtrial.models.logit import _EXTREME_ETA, LogitResults
-from famtrial.errors import SeparationError
-from famtrial.errors import ConvergenceError
 from famtrial.models.optim import newton
 
-from famtrial._options import WeightType
-from famtrial._parallel import (
-    INSTALL,
-    compute_parts,
-    gather,
-    get_client,
-    is_dask_dataframe,
-    read_parquet,
-)
-from famtrial.errors import DaskNotInstalledError
 __all__ = [
     "INSTALL",
     "DaskNotInstalledError",
@@ -103,6 +100,7 @@ __all__ = [
     "logit",
     "read_parquet",
 ]
+
 
 def _one_thread() -> None:
     """Inside a task: the numba kernel on this thread uses one thread (numba's setting is per thread);
@@ -207,9 +205,17 @@ class _ClogitPart:
         self.__dict__.update(fields)
 
 
-def _clogit_prepare(frame: pd.DataFrame, outcome: str, covariates: list[str], group: str, cluster: str | None,
-                    offset: str | None, weights: str | None = None, weight_type: str = "fweight",
-                    time: str | None = None) -> _ClogitPart:
+def _clogit_prepare(
+    frame: pd.DataFrame,
+    outcome: str,
+    covariates: list[str],
+    group: str,
+    cluster: str | None,
+    offset: str | None,
+    weights: str | None = None,
+    weight_type: str = "fweight",
+    time: str | None = None,
+) -> _ClogitPart:
     """Validate, group and reduce one partition (the constructor of ``ConditionalLogit``, per partition).
 
     ``weights``: the partition's weight problems (:func:`~famtrial.models.design.weight_problems`),
@@ -223,10 +229,20 @@ def _clogit_prepare(frame: pd.DataFrame, outcome: str, covariates: list[str], gr
     g = frame[group].to_numpy()
     c = frame[cluster].to_numpy() if cluster is not None else None
     off = frame[offset].to_numpy(dtype=float) if offset is not None else np.zeros(0)
-    problems: dict[str, Any] = {"n": n, "outcome_nonfinite": 0, "x_nonfinite": [0] * p, "group_na": 0, "outcome_bad": 0,
-                "outcome_examples": [], "offset_nonfinite": int((~np.isfinite(off)).sum()),
-                "cluster_na": int(pd.isna(c).sum()) if c is not None else 0, "weights": (0, 0, None),
-                "weights_varying": 0, "weights_varying_example": None, "time_na": 0}
+    problems: dict[str, Any] = {
+        "n": n,
+        "outcome_nonfinite": 0,
+        "x_nonfinite": [0] * p,
+        "group_na": 0,
+        "outcome_bad": 0,
+        "outcome_examples": [],
+        "offset_nonfinite": int((~np.isfinite(off)).sum()),
+        "cluster_na": int(pd.isna(c).sum()) if c is not None else 0,
+        "weights": (0, 0, None),
+        "weights_varying": 0,
+        "weights_varying_example": None,
+        "time_na": 0,
+    }
     w = frame[weights].to_numpy(dtype=float) if weights is not None else None
     if w is not None:
         problems["weights"] = weight_problems(w, weight_type)
@@ -244,18 +260,46 @@ def _clogit_prepare(frame: pd.DataFrame, outcome: str, covariates: list[str], gr
         bad = (y != 0) & (y != 1)
         problems["outcome_bad"] = int(bad.sum())
         problems["outcome_examples"] = list(pd.unique(y[bad])[:5])
-    fatal = (problems["outcome_nonfinite"] or any(problems["x_nonfinite"]) or problems["group_na"]
-             or problems["outcome_bad"] or problems["offset_nonfinite"] or any(problems["weights"][:2])
-             or problems["time_na"])
-    empty = {"labels": g[:0], "n_bad": 0, "bad_rows": 0, "bad_examples": [], "n_groups": 0, "nobs": 0,
-             "xt": np.zeros((p, 0)), "y": np.zeros(0, np.int8), "offset": np.zeros(0),
-             "lo": np.zeros(0, np.int64), "hi": np.zeros(0, np.int64), "flip": np.zeros(0, bool),
-             "batches": np.zeros((0, 16), np.int64), "depth": np.zeros(0, np.int64), "group_labels": g[:0],
-             "cluster_of_group": None if c is None else c[:0], "spanning": 0, "spanning_examples": [],
-             "null": (np.zeros((p, p)), np.zeros(p), 0.0, np.zeros(p), np.zeros((p, p))), "has_offset": False,
-             "gw": np.zeros(0), "sqrt_w": None, "xt_w": None, "nobs_weighted": 0.0, "weights_on": w is not None,
-             "time_all": None if t is None else pd.unique(t), "time_codes": np.zeros(0, np.int64),
-             "time_uniques": None if t is None else t[:0], "time_col": None}
+    fatal = (
+        problems["outcome_nonfinite"]
+        or any(problems["x_nonfinite"])
+        or problems["group_na"]
+        or problems["outcome_bad"]
+        or problems["offset_nonfinite"]
+        or any(problems["weights"][:2])
+        or problems["time_na"]
+    )
+    empty = {
+        "labels": g[:0],
+        "n_bad": 0,
+        "bad_rows": 0,
+        "bad_examples": [],
+        "n_groups": 0,
+        "nobs": 0,
+        "xt": np.zeros((p, 0)),
+        "y": np.zeros(0, np.int8),
+        "offset": np.zeros(0),
+        "lo": np.zeros(0, np.int64),
+        "hi": np.zeros(0, np.int64),
+        "flip": np.zeros(0, bool),
+        "batches": np.zeros((0, 16), np.int64),
+        "depth": np.zeros(0, np.int64),
+        "group_labels": g[:0],
+        "cluster_of_group": None if c is None else c[:0],
+        "spanning": 0,
+        "spanning_examples": [],
+        "null": (np.zeros((p, p)), np.zeros(p), 0.0, np.zeros(p), np.zeros((p, p))),
+        "has_offset": False,
+        "gw": np.zeros(0),
+        "sqrt_w": None,
+        "xt_w": None,
+        "nobs_weighted": 0.0,
+        "weights_on": w is not None,
+        "time_all": None if t is None else pd.unique(t),
+        "time_codes": np.zeros(0, np.int64),
+        "time_uniques": None if t is None else t[:0],
+        "time_col": None,
+    }
     if fatal or n == 0:
         return _ClogitPart(problems=problems, **empty)
     y = y.astype(np.int8)
@@ -274,8 +318,12 @@ def _clogit_prepare(frame: pd.DataFrame, outcome: str, covariates: list[str], gr
     sizes = np.diff(starts_all)
     ysum = np.add.reduceat(y, starts_all[:-1], dtype=np.int64)
     informative = (ysum > 0) & (ysum < sizes)
-    bad = {"labels": labels, "n_bad": int((~informative).sum()), "bad_rows": int(sizes[~informative].sum()),
-           "bad_examples": list(labels[~informative][:5])}
+    bad = {
+        "labels": labels,
+        "n_bad": int((~informative).sum()),
+        "bad_rows": int(sizes[~informative].sum()),
+        "bad_examples": list(labels[~informative][:5]),
+    }
     if w is not None:  # Stata's clogit rule: one weight per group (every group, as in memory)
         varies = np.minimum.reduceat(w, starts_all[:-1]) != np.maximum.reduceat(w, starts_all[:-1])
         problems["weights_varying"] = int(varies.sum())
@@ -302,13 +350,28 @@ def _clogit_prepare(frame: pd.DataFrame, outcome: str, covariates: list[str], gr
     null = kernel.null_point(xt_i, y_i, lo, hi)
     flip, batches, depth = kernel.plan(ysum[informative], sizes_i)
     group_labels = labels[informative]
-    extra = {k: empty[k] for k in ("gw", "sqrt_w", "xt_w", "nobs_weighted", "weights_on", "time_all", "time_codes",
-                                   "time_uniques", "time_col")}
+    extra = {
+        k: empty[k]
+        for k in (
+            "gw",
+            "sqrt_w",
+            "xt_w",
+            "nobs_weighted",
+            "weights_on",
+            "time_all",
+            "time_codes",
+            "time_uniques",
+            "time_col",
+        )
+    }
     if w is not None:
         w_i = w if keep_all else w[rows]
         extra["sqrt_w"] = np.sqrt(w_i)
-        extra.update(gw=w_i[lo], xt_w=np.ascontiguousarray(xt_i * extra["sqrt_w"]),
-                     nobs_weighted=float((w_i[lo] * sizes_i).sum()))
+        extra.update(
+            gw=w_i[lo],
+            xt_w=np.ascontiguousarray(xt_i * extra["sqrt_w"]),
+            nobs_weighted=float((w_i[lo] * sizes_i).sum()),
+        )
     if t is not None:
         extra["time_codes"], extra["time_uniques"] = pd.factorize(t if index is None else t[index])
     cluster_of_group, spanning, spanning_examples = None, 0, []
@@ -320,15 +383,44 @@ def _clogit_prepare(frame: pd.DataFrame, outcome: str, covariates: list[str], gr
         spanning_examples = list(pd.unique(group_labels[span])[:5])
         cluster_of_group = c_i[lo]
     return _ClogitPart(
-        problems=problems, **bad, n_groups=len(lo), nobs=int(sizes_i.sum()), xt=xt_i, y=y_i,
-        offset=off_i, lo=lo, hi=hi, flip=flip, batches=batches, depth=depth, group_labels=group_labels,
-        cluster_of_group=cluster_of_group, spanning=spanning, spanning_examples=spanning_examples, null=null,
-        has_offset=has_offset, **extra)
+        problems=problems,
+        **bad,
+        n_groups=len(lo),
+        nobs=int(sizes_i.sum()),
+        xt=xt_i,
+        y=y_i,
+        offset=off_i,
+        lo=lo,
+        hi=hi,
+        flip=flip,
+        batches=batches,
+        depth=depth,
+        group_labels=group_labels,
+        cluster_of_group=cluster_of_group,
+        spanning=spanning,
+        spanning_examples=spanning_examples,
+        null=null,
+        has_offset=has_offset,
+        **extra,
+    )
 
 
 def _clogit_summary(part: _ClogitPart) -> dict:
-    keys = ("problems", "labels", "n_bad", "bad_rows", "bad_examples", "n_groups", "nobs", "spanning",
-            "spanning_examples", "null", "has_offset", "nobs_weighted", "time_all")
+    keys = (
+        "problems",
+        "labels",
+        "n_bad",
+        "bad_rows",
+        "bad_examples",
+        "n_groups",
+        "nobs",
+        "spanning",
+        "spanning_examples",
+        "null",
+        "has_offset",
+        "nobs_weighted",
+        "time_all",
+    )
     return {k: getattr(part, k) for k in keys}
 
 
@@ -353,8 +445,9 @@ def _clogit_time_null(part: _ClogitPart, levels: pd.Index):
     fields.update(time_col=col, time_codes=np.zeros(0, np.int64), time_uniques=None)
     if part.n_groups == 0:
         return _ClogitPart(**fields), (0.0, np.zeros(k_all), np.zeros((k_all, k_all)), np.zeros(k_all - p, np.int64))
-    ll0, scores0, hess0 = kernel.time_derivatives(part.xt, col, np.zeros(k_all), part.offset, part.y, part.lo,
-                                                  part.hi, True)
+    ll0, scores0, hess0 = kernel.time_derivatives(
+        part.xt, col, np.zeros(k_all), part.offset, part.y, part.lo, part.hi, True
+    )
     count = np.bincount(col[col >= 0], minlength=k_all)[p:]
     return _ClogitPart(**fields), (float(ll0.sum()), scores0.sum(axis=0), hess0, count)
 
@@ -385,15 +478,16 @@ def _clogit_derivatives(part: _ClogitPart, params, want_hess: bool):
     effects, group weights (the kernel sees ``x sqrt(w)`` with offset ``(1 - sqrt(w)) x'b``) or neither."""
     params = np.array(params, dtype=float)
     if part.time_col is not None:
-        return kernel.time_derivatives(part.xt, part.time_col, params, part.offset, part.y, part.lo, part.hi,
-                                       want_hess)
+        return kernel.time_derivatives(part.xt, part.time_col, params, part.offset, part.y, part.lo, part.hi, want_hess)
     sqrt_w, xt_w = part.sqrt_w, part.xt_w
     if sqrt_w is None or xt_w is None:  # without weights (both are set with weights)
-        return kernel.derivatives(part.xt, params, part.offset, part.y, part.lo, part.hi, part.flip, part.batches,
-                                  part.depth, want_hess)
+        return kernel.derivatives(
+            part.xt, params, part.offset, part.y, part.lo, part.hi, part.flip, part.batches, part.depth, want_hess
+        )
     off = (1 - sqrt_w) * (params @ part.xt) + (part.offset if len(part.offset) else 0.0)
-    ll, scores, hess = kernel.derivatives(xt_w, params, off, part.y, part.lo, part.hi, part.flip, part.batches,
-                                          part.depth, want_hess)
+    ll, scores, hess = kernel.derivatives(
+        xt_w, params, off, part.y, part.lo, part.hi, part.flip, part.batches, part.depth, want_hess
+    )
     return ll * part.gw, scores * np.sqrt(part.gw)[:, None], hess
 
 
@@ -420,8 +514,10 @@ def _sum_evals(results: list) -> tuple[float, np.ndarray, np.ndarray]:
 
 def _raise_problems(problems: list[dict], covariates: Sequence[str], weight_type: str | None = None) -> None:
     """The in-memory constructor's validation errors, with global counts, in its order."""
-    total = {key: sum(pr[key] for pr in problems) for key in ("outcome_nonfinite", "group_na", "outcome_bad",
-                                                             "offset_nonfinite")}
+    total = {
+        key: sum(pr[key] for pr in problems)
+        for key in ("outcome_nonfinite", "group_na", "outcome_bad", "offset_nonfinite")
+    }
     fix = "drop or impute those rows before fitting (famtrial.load_panel(..., missing='drop') counts them)"
     if total["outcome_nonfinite"]:
         raise ValueError(f"column 'outcome' has {total['outcome_nonfinite']:,} missing or infinite values; {fix}")
@@ -433,8 +529,10 @@ def _raise_problems(problems: list[dict], covariates: Sequence[str], weight_type
         raise ValueError(f"the group column has {total['group_na']:,} missing labels; drop those rows first")
     if total["outcome_bad"]:
         examples = [v for pr in problems for v in pr["outcome_examples"]]
-        raise ValueError(f"the outcome must be 0/1; {total['outcome_bad']:,} rows have other values "
-                         f"(e.g. {_examples(np.asarray(examples))}); recode it to 0/1")
+        raise ValueError(
+            f"the outcome must be 0/1; {total['outcome_bad']:,} rows have other values "
+            f"(e.g. {_examples(np.asarray(examples))}); recode it to 0/1"
+        )
     if total["offset_nonfinite"]:
         raise ValueError(f"column 'offset' has {total['offset_nonfinite']:,} missing or infinite values; {fix}")
     if weight_type is not None:
@@ -448,8 +546,9 @@ def _raise_weights_varying(problems: list[dict]) -> None:
     """``ConditionalLogit._set_group_weights``'s error: the first group (in partition order) and the count."""
     varying = sum(pr["weights_varying"] for pr in problems)
     if varying:
-        raise weights_vary_error(next(pr["weights_varying_example"] for pr in problems if pr["weights_varying"]),
-                                 varying)
+        raise weights_vary_error(
+            next(pr["weights_varying_example"] for pr in problems if pr["weights_varying"]), varying
+        )
 
 
 def _weight_sum(part: _ClogitPart) -> float:
@@ -470,12 +569,24 @@ def _column_names(**values: object) -> list[str | None]:
     return names
 
 
-def conditional_logit(data, outcome: str, covariates: Sequence[str], group: str, cluster: str | None = None, *,
-                      robust: bool = False, adjustment: Adjustment = "stata", t_reference: bool = False,
-                      offset: str | None = None, weights: ArrayLike | str | None = None,
-                      weight_type: WeightType = "fweight",
-                      time_effects: str | None = None, client=None, tol: float = 1e-18,
-                      maxiter: int = 100) -> ConditionalLogitResults:
+def conditional_logit(
+    data,
+    outcome: str,
+    covariates: Sequence[str],
+    group: str,
+    cluster: str | None = None,
+    *,
+    robust: bool = False,
+    adjustment: Adjustment = "stata",
+    t_reference: bool = False,
+    offset: str | None = None,
+    weights: ArrayLike | str | None = None,
+    weight_type: WeightType = "fweight",
+    time_effects: str | None = None,
+    client=None,
+    tol: float = 1e-18,
+    maxiter: int = 100,
+) -> ConditionalLogitResults:
     """Exact fixed-effects logit of a Dask DataFrame: the numbers of the in-memory fit, computed partition by partition.
 
     Arguments as :func:`famtrial.models.clogit.conditional_logit` (which calls this when given a
@@ -504,8 +615,16 @@ def conditional_logit(data, outcome: str, covariates: Sequence[str], group: str,
     _check_columns(data, [cluster] if cluster else [], lambda m: f"cluster column {m[0]!r} is not in the data")
     client = get_client(client)
     ddf = data[list(dict.fromkeys([outcome, *covariates, group, *(c for c in (cluster, *extras) if c)]))]
-    spec = {"outcome": outcome, "covariates": covariates, "group": group, "cluster": cluster, "offset": offset,
-            "weights": weights, "weight_type": weight_type, "time": time_effects}
+    spec = {
+        "outcome": outcome,
+        "covariates": covariates,
+        "group": group,
+        "cluster": cluster,
+        "offset": offset,
+        "weights": weights,
+        "weight_type": weight_type,
+        "time": time_effects,
+    }
     clock = [time.perf_counter()]
 
     parts = compute_parts(client, ddf, _clogit_prepare, **spec)
@@ -526,12 +645,19 @@ def conditional_logit(data, outcome: str, covariates: Sequence[str], group: str,
     n_bad = sum(s["n_bad"] for s in summaries)
     if n_bad:
         examples: Sequence[Any] | NDArray[Any] = [e for s in summaries for e in s["bad_examples"]][:5]
-        dropped.append(DropRecord("groups", n_bad, f"all positive or all negative outcomes "
-                                  f"({sum(s['bad_rows'] for s in summaries):,} rows)", tuple(map(str, examples))))
+        dropped.append(
+            DropRecord(
+                "groups",
+                n_bad,
+                f"all positive or all negative outcomes ({sum(s['bad_rows'] for s in summaries):,} rows)",
+                tuple(map(str, examples)),
+            )
+        )
     n_groups = sum(s["n_groups"] for s in summaries)
     if n_groups == 0:
-        raise ValueError("no group has variation in the outcome (every group is all 0 or all 1): "
-                         "the conditional likelihood is empty")
+        raise ValueError(
+            "no group has variation in the outcome (every group is all 0 or all 1): the conditional likelihood is empty"
+        )
     nobs = sum(s["nobs"] for s in summaries)
     gram, sumsq, ll0, score0, hess0 = (sum(s["null"][i] for s in summaries) for i in range(5))
     constant = np.diag(gram) <= 1e-20 * np.maximum(sumsq, 1.0)
@@ -547,8 +673,11 @@ def conditional_logit(data, outcome: str, covariates: Sequence[str], group: str,
         _raise_weights_varying([s["problems"] for s in summaries])
         if weight_type == "fweight":
             nobs = int(round(sum(s["nobs_weighted"] for s in summaries)))
-    cov_type = "cluster" if cluster is not None else ("robust" if robust or weight_type == "pweight" and weights
-                                                      else "nonrobust")
+    cov_type = (
+        "cluster"
+        if cluster is not None
+        else ("robust" if robust or weight_type == "pweight" and weights else "nonrobust")
+    )
     if cov_type == "cluster":
         na = sum(s["problems"]["cluster_na"] for s in summaries)
         if na:
@@ -556,13 +685,17 @@ def conditional_logit(data, outcome: str, covariates: Sequence[str], group: str,
         spanning = sum(s["spanning"] for s in summaries)
         if spanning:
             examples = np.asarray([e for s in summaries for e in s["spanning_examples"]], dtype=object)
-            raise ValueError(f"clusters must nest groups: {spanning:,} groups span several clusters "
-                             f"(e.g. groups {_examples(examples)}); cluster on a variable "
-                             "that is constant within each group (e.g. office, not month)")
+            raise ValueError(
+                f"clusters must nest groups: {spanning:,} groups span several clusters "
+                f"(e.g. groups {_examples(examples)}); cluster on a variable "
+                "that is constant within each group (e.g. office, not month)"
+            )
     if time_effects is not None:
         n_missing = sum(s["problems"]["time_na"] for s in summaries)
         if n_missing:
-            raise ValueError(f"the time column {time_effects!r} has {n_missing:,} missing values; drop those rows first")
+            raise ValueError(
+                f"the time column {time_effects!r} has {n_missing:,} missing values; drop those rows first"
+            )
         values = [s["time_all"] for s in summaries if s["time_all"] is not None and len(s["time_all"])]
         levels = pd.Index(pd.factorize(np.concatenate(values), sort=True)[1])
     del summaries
@@ -575,17 +708,24 @@ def conditional_logit(data, outcome: str, covariates: Sequence[str], group: str,
         labels = _level_labels(levels)
         k_x = len(kept)
         time_kept, all_names, time_dropped = time_columns(
-            -np.sum([st[2] for st in stats], axis=0), np.sum([st[3] for st in stats], axis=0), names,
-            [f"{time_effects}[{lab}]" for lab in labels[1:]])
+            -np.sum([st[2] for st in stats], axis=0),
+            np.sum([st[3] for st in stats], axis=0),
+            names,
+            [f"{time_effects}[{lab}]" for lab in labels[1:]],
+        )
         dropped += time_dropped
         position = np.full(k_x + len(levels) - 1, -1, np.int64)
         position[time_kept] = np.arange(len(time_kept))
-        parts = client.map(_clogit_time_restrict, pairs, kept_x=time_kept[time_kept < k_x], position=position, p=k_x,
-                           pure=False)
+        parts = client.map(
+            _clogit_time_restrict, pairs, kept_x=time_kept[time_kept < k_x], position=position, p=k_x, pure=False
+        )
         del pairs
         names = [all_names[j] for j in time_kept]
-        null = (sum(st[0] for st in stats), np.sum([st[1] for st in stats], axis=0)[time_kept],
-                np.sum([st[2] for st in stats], axis=0)[np.ix_(time_kept, time_kept)])
+        null = (
+            sum(st[0] for st in stats),
+            np.sum([st[1] for st in stats], axis=0)[time_kept],
+            np.sum([st[2] for st in stats], axis=0)[np.ix_(time_kept, time_kept)],
+        )
 
     def derivatives(params):
         return _sum_evals(gather(client, _clogit_eval, parts, params=params, want_hess=True))
@@ -607,8 +747,15 @@ def conditional_logit(data, outcome: str, covariates: Sequence[str], group: str,
         score_labels = np.concatenate([pc[0] for pc in pieces])
         if weights is not None and weight_type == "fweight":  # the expanded data's sandwich, as in memory
             gw = np.concatenate([pc[2] for pc in pieces])
-            cov = sandwich(bread, scores / gw[:, None], None if cov_type == "robust" else score_labels,
-                           adjustment=adjustment, nobs=nobs, t_reference=t_reference, frequency=gw)
+            cov = sandwich(
+                bread,
+                scores / gw[:, None],
+                None if cov_type == "robust" else score_labels,
+                adjustment=adjustment,
+                nobs=nobs,
+                t_reference=t_reference,
+                frequency=gw,
+            )
         else:
             cov = sandwich(bread, scores, score_labels, adjustment=adjustment, nobs=nobs, t_reference=t_reference)
         info_clusters = (("Clusters", f"{cov.n_clusters:,}"),)
@@ -621,10 +768,17 @@ def conditional_logit(data, outcome: str, covariates: Sequence[str], group: str,
     n_parts = len(parts)
     client.cancel(parts)
     clock.append(time.perf_counter())
-    model = DistributedFit(kind="conditional logit", exog_names=tuple(names), nobs=nobs, n_groups=n_groups,
-                           n_partitions=n_parts, shuffled=shuffled, dropped=tuple(dropped),
-                           seconds=tuple(zip(("prepare", "newton", "covariance"), np.diff(clock).tolist())),
-                           time_name=time_effects)
+    model = DistributedFit(
+        kind="conditional logit",
+        exog_names=tuple(names),
+        nobs=nobs,
+        n_groups=n_groups,
+        n_partitions=n_parts,
+        shuffled=shuffled,
+        dropped=tuple(dropped),
+        seconds=tuple(zip(("prepare", "newton", "covariance"), np.diff(clock).tolist())),
+        time_name=time_effects,
+    )
     return ConditionalLogitResults(
         model_name="Conditional (fixed-effects) logit, exact likelihood",
         outcome=outcome,
@@ -636,8 +790,11 @@ def conditional_logit(data, outcome: str, covariates: Sequence[str], group: str,
         converged=opt.converged,
         iterations=opt.iterations,
         dropped=tuple(dropped),
-        info=(("Groups", f"{n_groups:,}"), *info_clusters,
-              ("Dask partitions", f"{n_parts:,}" + (" (shuffled by group)" if shuffled else ""))),
+        info=(
+            ("Groups", f"{n_groups:,}"),
+            *info_clusters,
+            ("Dask partitions", f"{n_parts:,}" + (" (shuffled by group)" if shuffled else "")),
+        ),
         n_groups=n_groups,
         model=model,  # type: ignore[arg-type]  # results.model of a Dask fit: a DistributedFit, by design
     )
@@ -657,8 +814,9 @@ class _LogitPart:
         self.__dict__.update(fields)
 
 
-def _logit_prepare(frame: pd.DataFrame, outcome: str, covariates: list[str], cluster: str | None,
-                   offset: str | None) -> _LogitPart:
+def _logit_prepare(
+    frame: pd.DataFrame, outcome: str, covariates: list[str], cluster: str | None, offset: str | None
+) -> _LogitPart:
     _register_sizeof()
     n = len(frame)
     y = frame[outcome].to_numpy(dtype=float)
@@ -669,8 +827,12 @@ def _logit_prepare(frame: pd.DataFrame, outcome: str, covariates: list[str], clu
     c = frame[cluster].to_numpy() if cluster is not None else None
     nonfinite = [int((~np.isfinite(col)).sum()) for col in (y, off, *x.T)]
     bad01 = int((~np.isin(y, (0.0, 1.0))).sum())
-    problems = {"n": n, "nonfinite": nonfinite, "bad01": bad01,
-                "cluster_na": int(pd.isna(c).sum()) if c is not None else 0}
+    problems = {
+        "n": n,
+        "nonfinite": nonfinite,
+        "bad01": bad01,
+        "cluster_na": int(pd.isna(c).sum()) if c is not None else 0,
+    }
     return _LogitPart(problems=problems, y=y, x=x, offset=off, clusters=c)
 
 
@@ -703,16 +865,28 @@ def _logit_stats(part: _LogitPart, exclusions: list[tuple[int, float]]) -> dict:
             if counts[j, i]:
                 ymin[j, i], ymax[j, i] = y[on].min(), y[on].max()
     xc = np.column_stack([np.ones(len(y)), x])
-    return {"n": len(y), "binary": binary, "counts": counts, "ymin": ymin, "ymax": ymax, "gram": xc.T @ xc,
-            "ysum": float(y.sum()), "offset_any": bool(part.offset[keep].any())}
+    return {
+        "n": len(y),
+        "binary": binary,
+        "counts": counts,
+        "ymin": ymin,
+        "ymax": ymax,
+        "gram": xc.T @ xc,
+        "ysum": float(y.sum()),
+        "offset_any": bool(part.offset[keep].any()),
+    }
 
 
 def _logit_restrict(part: _LogitPart, exclusions, columns: np.ndarray) -> _LogitPart:
     """The rows and columns the fit uses: ``columns`` index ``[1, x]`` (0 is the intercept)."""
     keep = _keep_mask(part, exclusions)
     x = np.column_stack([np.ones(int(keep.sum())), part.x[keep]])[:, columns]
-    return _LogitPart(y=part.y[keep], x=np.ascontiguousarray(x), offset=part.offset[keep],
-                      clusters=part.clusters[keep] if part.clusters is not None else None)
+    return _LogitPart(
+        y=part.y[keep],
+        x=np.ascontiguousarray(x),
+        offset=part.offset[keep],
+        clusters=part.clusters[keep] if part.clusters is not None else None,
+    )
 
 
 def _logit_eval(part: _LogitPart, params: np.ndarray, columns: np.ndarray | None = None):
@@ -737,9 +911,19 @@ def _logit_final(part: _LogitPart, params: np.ndarray, scores: bool):
     return big, np.asarray(uniques), sums
 
 
-def logit(data, outcome: str, covariates: Sequence[str], cluster: str | None = None, *,
-          adjustment: Adjustment = "stata", t_reference: bool = False, fixed_effects: str | None = None,
-          offset: str | None = None, client=None, maxiter: int = 100) -> LogitResults:
+def logit(
+    data,
+    outcome: str,
+    covariates: Sequence[str],
+    cluster: str | None = None,
+    *,
+    adjustment: Adjustment = "stata",
+    t_reference: bool = False,
+    fixed_effects: str | None = None,
+    offset: str | None = None,
+    client=None,
+    maxiter: int = 100,
+) -> LogitResults:
     """Logit with an intercept on a Dask DataFrame: the numbers of :func:`famtrial.models.logit.logit`.
 
     Stata's perfect-prediction rule for 0/1 regressors, the collinearity drops, Newton from
@@ -752,27 +936,33 @@ def logit(data, outcome: str, covariates: Sequence[str], cluster: str | None = N
     """
     covariates = list(covariates)
     if fixed_effects is not None:
-        raise ValueError(f"fixed_effects={fixed_effects!r} is not supported on a Dask DataFrame; add the dummies "
-                         "as columns, or fit the conditional logit (famtrial.conditional_logit) for many levels")
+        raise ValueError(
+            f"fixed_effects={fixed_effects!r} is not supported on a Dask DataFrame; add the dummies "
+            "as columns, or fit the conditional logit (famtrial.conditional_logit) for many levels"
+        )
     if offset is not None and not isinstance(offset, str):
         raise TypeError(f"offset must be a column name with a Dask DataFrame; got {type(offset).__name__}")
     cols = list(data.columns) if is_dask_dataframe(data) else []
-    _check_columns(data, [cluster] if cluster else [], lambda m: f"cluster column {m[0]!r} is not in the data "
-                   f"(columns: {cols})")
+    _check_columns(
+        data, [cluster] if cluster else [], lambda m: f"cluster column {m[0]!r} is not in the data (columns: {cols})"
+    )
     _check_columns(data, [outcome], lambda m: f"outcome column {m[0]!r} is not in the data (columns: {cols})")
     _check_columns(data, [offset] if offset else [], lambda m: f"offset column {m[0]!r} is not in the data")
     _check_columns(data, covariates, lambda m: f"columns {m} are not in the data (columns: {cols})")
     client = get_client(client)
     ddf = data[list(dict.fromkeys([outcome, *covariates, *(c for c in (cluster, offset) if c)]))]
-    parts = compute_parts(client, ddf, _logit_prepare, outcome=outcome, covariates=covariates, cluster=cluster,
-                           offset=offset)
+    parts = compute_parts(
+        client, ddf, _logit_prepare, outcome=outcome, covariates=covariates, cluster=cluster, offset=offset
+    )
     problems = gather(client, _logit_problems, parts)
     n_input = sum(pr["n"] for pr in problems)
     for i, name in enumerate(["outcome", "offset", *covariates]):
         bad = sum(pr["nonfinite"][i] for pr in problems)
         if bad:
-            raise ValueError(f"column {name!r} has {bad:,} missing or infinite values of {n_input:,}; "
-                             "drop or impute those rows first")
+            raise ValueError(
+                f"column {name!r} has {bad:,} missing or infinite values of {n_input:,}; "
+                "drop or impute those rows first"
+            )
     bad01 = sum(pr["bad01"] for pr in problems)
     if bad01:
         raise ValueError(f"the outcome must be 0/1; {bad01:,} of {n_input:,} rows have other values")
@@ -798,8 +988,14 @@ def logit(data, outcome: str, covariates: Sequence[str], cluster: str | None = N
                 if 0 < counts[j, i] < n_keep and ymin[j, i] == ymax[j, i]:
                     name = covariates[j]
                     what = "success" if ymin[j, i] == 1 else "failure"
-                    dropped.append(DropRecord("rows", int(counts[j, i]), f"{name} {label} predicts {what} perfectly; "
-                                              f"{name} omitted and its rows not used", (name,)))
+                    dropped.append(
+                        DropRecord(
+                            "rows",
+                            int(counts[j, i]),
+                            f"{name} {label} predicts {what} perfectly; {name} omitted and its rows not used",
+                            (name,),
+                        )
+                    )
                     exclusions.append((j, 1.0 - i))
                     omitted.add(j)
                     again = True
@@ -812,8 +1008,11 @@ def logit(data, outcome: str, covariates: Sequence[str], cluster: str | None = N
     ysum = sum(s["ysum"] for s in stats)
     if n_keep == 0 or ysum in (0, n_keep):
         what = f"{int(ysum > 0)} in all {n_keep:,} remaining rows" if n_keep else "left with no rows"
-        raise SeparationError(f"the outcome is {what}" + (" after the perfect-prediction drops" if dropped
-                                                            else "") + ": nothing to estimate")
+        raise SeparationError(
+            f"the outcome is {what}"
+            + (" after the perfect-prediction drops" if dropped else "")
+            + ": nothing to estimate"
+        )
     gram = np.sum([s["gram"] for s in stats], axis=0)
     has_offset = any(s["offset_any"] for s in stats)
     del stats
@@ -826,8 +1025,9 @@ def logit(data, outcome: str, covariates: Sequence[str], cluster: str | None = N
     if cluster is not None:
         na = sum(pr["cluster_na"] for pr in problems)
         if na:
-            raise ValueError(f"the cluster labels have {na:,} missing values of {n_input:,}; "
-                             "fill or drop those rows first")
+            raise ValueError(
+                f"the cluster labels have {na:,} missing values of {n_input:,}; fill or drop those rows first"
+            )
     parts = client.map(_logit_restrict, parts, exclusions=exclusions, columns=kept, pure=False)
 
     def derivatives(params):
@@ -852,33 +1052,57 @@ def logit(data, outcome: str, covariates: Sequence[str], cluster: str | None = N
             fail = f"a fitted probability within {1 / (1 + np.exp(_EXTREME_ETA)):.0e} of 0 or 1 (|eta| = {big:.1f})"
     if fail is not None:
         client.cancel(parts)
-        raise SeparationError(f"the logit on the Dask DataFrame reached {fail}: (quasi-)complete separation is "
-                              "likely, and its exact check (a linear programme over all rows) runs in memory only: "
-                              "fit famtrial.logit on the rows in memory (ddf.compute(), or a sample that keeps the "
-                              "suspect regressors) to name the separating regressors")
+        raise SeparationError(
+            f"the logit on the Dask DataFrame reached {fail}: (quasi-)complete separation is "
+            "likely, and its exact check (a linear programme over all rows) runs in memory only: "
+            "fit famtrial.logit on the rows in memory (ddf.compute(), or a sample that keeps the "
+            "suspect regressors) to name the separating regressors"
+        )
     bread = np.linalg.inv(-opt.hessian)
     info: tuple = ()
     if cluster is None:
         cov = model_based(bread)
     else:
-        cov = sandwich(bread, np.concatenate([f[2] for f in finals]), np.concatenate([f[1] for f in finals]),
-                       adjustment=adjustment, nobs=n_keep, t_reference=t_reference)
+        cov = sandwich(
+            bread,
+            np.concatenate([f[2] for f in finals]),
+            np.concatenate([f[1] for f in finals]),
+            adjustment=adjustment,
+            nobs=n_keep,
+            t_reference=t_reference,
+        )
         info = (("Clusters", f"{cov.n_clusters:,}"),)
     if kept[0] != 0:
         llnull = derivatives(np.zeros(k))[0]
     elif has_offset:
         null_cols = np.array([0])
-        llnull = newton(lambda b: _sum_evals(gather(client, _logit_eval, parts, params=b, columns=null_cols)),
-                        np.zeros(1)).llf
+        llnull = newton(
+            lambda b: _sum_evals(gather(client, _logit_eval, parts, params=b, columns=null_cols)), np.zeros(1)
+        ).llf
     else:
         llnull = float(ysum * np.log(ybar) + (n_keep - ysum) * np.log(1 - ybar))
     n_parts = len(parts)
     client.cancel(parts)
-    model = DistributedFit(kind="logit", exog_names=tuple(names), nobs=n_keep, n_groups=None, n_partitions=n_parts,
-                           shuffled=False, dropped=tuple(dropped))
+    model = DistributedFit(
+        kind="logit",
+        exog_names=tuple(names),
+        nobs=n_keep,
+        n_groups=None,
+        n_partitions=n_parts,
+        shuffled=False,
+        dropped=tuple(dropped),
+    )
     return LogitResults(
-        model_name="Logit (maximum likelihood)", outcome=outcome,
-        params=pd.Series(opt.x, index=names, name="params"), covariance=cov, nobs=n_keep,
-        llf=opt.llf, llnull=llnull, converged=opt.converged, iterations=opt.iterations,
-        dropped=tuple(dropped), info=(*info, ("Dask partitions", f"{n_parts:,}")), model=model,  # type: ignore[arg-type]  # a DistributedFit, by design
+        model_name="Logit (maximum likelihood)",
+        outcome=outcome,
+        params=pd.Series(opt.x, index=names, name="params"),
+        covariance=cov,
+        nobs=n_keep,
+        llf=opt.llf,
+        llnull=llnull,
+        converged=opt.converged,
+        iterations=opt.iterations,
+        dropped=tuple(dropped),
+        info=(*info, ("Dask partitions", f"{n_parts:,}")),
+        model=model,  # type: ignore[arg-type]  # a DistributedFit, by design
     )

@@ -41,8 +41,6 @@ from famtrial.models.postestimation import VcovSpec, _parse_vcov
 __all__ = ["FormulaError", "logit", "clogit"]
 
 
-
-
 @dataclass(frozen=True)
 class _Design:
     """The right-hand side: formulaic's ModelSpec plus, for the conditional logit, dense dummies of a
@@ -82,23 +80,25 @@ def _time_effect_dummies(values: pd.Series, name: str, levels: tuple[Any, ...]) 
     formulaic's ``C(month)[T.level]``.
     """
     codes = pd.Categorical(values, categories=list(levels))
-    out = pd.DataFrame({f"C({name})[T.{lev}]": (codes == lev).astype(float) for lev in levels[1:]},
-                       index=values.index)
+    out = pd.DataFrame({f"C({name})[T.{lev}]": (codes == lev).astype(float) for lev in levels[1:]}, index=values.index)
     return out
 
 
 def _split(formula: str, allow_group: bool) -> tuple[str, str, str | None]:
     """``"y ~ rhs | g"`` -> (lhs, rhs, g)."""
     if formula.count("~") != 1:
-        raise FormulaError(f"formula {formula!r} needs exactly one '~' (outcome ~ regressors"
-                           + (" | group)" if allow_group else ")"))
+        raise FormulaError(
+            f"formula {formula!r} needs exactly one '~' (outcome ~ regressors" + (" | group)" if allow_group else ")")
+        )
     lhs, rhs = (part.strip() for part in formula.split("~"))
     group = None
     if "|" in rhs:
         rhs, _, group = (p.strip() for p in rhs.rpartition("|"))
         if not allow_group:
-            raise FormulaError(f"formula {formula!r}: '| {group}' (a conditioned-out effect) belongs to clogit(); "
-                               f"for dummy fixed effects in a logit write '+ C({group})'")
+            raise FormulaError(
+                f"formula {formula!r}: '| {group}' (a conditioned-out effect) belongs to clogit(); "
+                f"for dummy fixed effects in a logit write '+ C({group})'"
+            )
         if not re.fullmatch(r"[A-Za-z_]\w*", group):
             raise FormulaError(f"formula {formula!r}: after '|' give one group column (e.g. '| parent'); got {group!r}")
     if not lhs or not rhs:
@@ -128,14 +128,15 @@ def _split_time_effect(rhs: str) -> tuple[str, str | None]:
     terms = _top_terms(rhs)
     for i, term in enumerate(terms):
         m = re.fullmatch(r"C\(\s*([A-Za-z_]\w*)\s*\)", term)
-        others = terms[:i] + terms[i + 1:]
+        others = terms[:i] + terms[i + 1 :]
         if m and not any(re.search(rf"\b{m.group(1)}\b", t) for t in others):
             return " + ".join(others) if others else "0", m.group(1)
     return rhs, None
 
 
-def _parse(formula: str, columns: list[Any], extra: list[str], allow_group: bool
-           ) -> tuple[str, str, str | None, str | None, Formula, list[str]]:
+def _parse(
+    formula: str, columns: list[Any], extra: list[str], allow_group: bool
+) -> tuple[str, str, str | None, str | None, Formula, list[str]]:
     """Split and parse ``formula`` against the data's ``columns`` (a pandas or a Dask frame's).
 
     Returns the outcome and right-hand sides, the group (``| group``) and bare ``C(time)`` variables
@@ -148,8 +149,13 @@ def _parse(formula: str, columns: list[Any], extra: list[str], allow_group: bool
         rhs, time_var = _split_time_effect(rhs)
     try:
         parsed = Formula(f"{lhs} ~ {rhs}")
-        needed = {str(v) for part in (parsed.lhs, parsed.rhs) for term in part for factor in term.factors
-                  for v in _factor_variables(factor)}
+        needed = {
+            str(v)
+            for part in (parsed.lhs, parsed.rhs)
+            for term in part
+            for factor in term.factors
+            for v in _factor_variables(factor)
+        }
     except FormulaicError as err:
         raise FormulaError(f"cannot read formula {formula!r}: {err}") from None
     named = [c for c in (group, time_var, *extra) if c is not None]
@@ -167,18 +173,22 @@ def _model_matrix(parsed: Formula, frame: pd.DataFrame, formula: str, lhs: str, 
     except (FormulaicError, KeyError, NameError, ValueError, TypeError) as err:
         raise FormulaError(f"cannot build the design of {formula!r}: {err}") from None
     if mm.lhs.shape[1] != 1:
-        raise FormulaError(f"formula {formula!r}: the outcome must be one 0/1 column; {lhs!r} gives "
-                           f"{list(mm.lhs.columns)}")
+        raise FormulaError(
+            f"formula {formula!r}: the outcome must be one 0/1 column; {lhs!r} gives {list(mm.lhs.columns)}"
+        )
     return mm
 
 
-def _prepare(formula: str, data: pd.DataFrame, extra: list[str], allow_group: bool
-             ) -> tuple[pd.DataFrame, np.ndarray, str, pd.DataFrame, _Design, str | None, list[DropRecord]]:
+def _prepare(
+    formula: str, data: pd.DataFrame, extra: list[str], allow_group: bool
+) -> tuple[pd.DataFrame, np.ndarray, str, pd.DataFrame, _Design, str | None, list[DropRecord]]:
     """Parse, drop rows with missing values (recorded), and build the outcome and design."""
     if not isinstance(formula, str):
-        raise FormulaError(f"the first argument is the formula (a string such as 'y ~ x'); got "
-                           f"{type(formula).__name__}. For the column API use famtrial.models.logit.logit("
-                           "data, outcome, covariates) or famtrial.conditional_logit")
+        raise FormulaError(
+            f"the first argument is the formula (a string such as 'y ~ x'); got "
+            f"{type(formula).__name__}. For the column API use famtrial.models.logit.logit("
+            "data, outcome, covariates) or famtrial.conditional_logit"
+        )
     if not isinstance(data, pd.DataFrame):
         raise FormulaError(f"data must be a pandas DataFrame; got {type(data).__name__}")
     lhs, rhs, group, time_var, parsed, present = _parse(formula, list(data.columns), extra, allow_group)
@@ -207,8 +217,9 @@ def _factor_variables(factor: Any) -> set[str]:
     return set(re.findall(r"[A-Za-z_]\w*", str(factor.expr)))
 
 
-def _column_or_array(data: pd.DataFrame, frame: pd.DataFrame, value: ArrayLike | str | None,
-                     what: str) -> np.ndarray | None:
+def _column_or_array(
+    data: pd.DataFrame, frame: pd.DataFrame, value: ArrayLike | str | None, what: str
+) -> np.ndarray | None:
     """A column name of ``data`` (read on ``frame``'s rows) or an array aligned with ``data``."""
     if value is None:
         return None
@@ -234,10 +245,17 @@ def _extra_columns(*values: object) -> list[str]:
     return out
 
 
-def logit(formula: str, data: pd.DataFrame, *, vcov: VcovSpec | None = None,
-          weights: ArrayLike | str | None = None, weight_type: WeightType = "fweight",
-          offset: ArrayLike | str | None = None, adjustment: Adjustment = "stata",
-          t_reference: bool = False) -> LogitResults:
+def logit(
+    formula: str,
+    data: pd.DataFrame,
+    *,
+    vcov: VcovSpec | None = None,
+    weights: ArrayLike | str | None = None,
+    weight_type: WeightType = "fweight",
+    offset: ArrayLike | str | None = None,
+    adjustment: Adjustment = "stata",
+    t_reference: bool = False,
+) -> LogitResults:
     """Fit a binary logit from a formula.
 
     Parameters
@@ -272,27 +290,41 @@ def logit(formula: str, data: pd.DataFrame, *, vcov: VcovSpec | None = None,
     if is_dask_dataframe(data):
         from famtrial.models import _formula_dask
 
-        return _formula_dask.logit(formula, data, vcov=vcov, weights=weights, offset=offset, adjustment=adjustment,
-                                   t_reference=t_reference)
+        return _formula_dask.logit(
+            formula, data, vcov=vcov, weights=weights, offset=offset, adjustment=adjustment, t_reference=t_reference
+        )
     cov_type, cluster = _parse_vcov(vcov) if vcov is not None else (None, None)
     frame, y, outcome, x, design, _, dropped = _prepare(formula, data, _extra_columns(cluster, weights, offset), False)
     w = _column_or_array(data, frame, weights, "weights")
     off = _column_or_array(data, frame, offset, "offset")
     has_constant = "Intercept" in x.columns
     exog = x.drop(columns="Intercept") if has_constant else x
-    model = Logit(y, exog, offset=off, names=list(exog.columns), add_constant=has_constant, weights=w,
-                  weight_type=weight_type)
+    model = Logit(
+        y, exog, offset=off, names=list(exog.columns), add_constant=has_constant, weights=w, weight_type=weight_type
+    )
     model.dropped[:0] = dropped
     labels = None if cluster is None else _column_or_array(data, frame, cluster, "cluster")
     res = model.fit(cov_type, labels, adjustment=adjustment, t_reference=t_reference, outcome=outcome)
-    return replace(res, formula=formula, data=frame, design=design,
-                   cluster_name=cluster if isinstance(cluster, str) else getattr(cluster, "name", None))
+    return replace(
+        res,
+        formula=formula,
+        data=frame,
+        design=design,
+        cluster_name=cluster if isinstance(cluster, str) else getattr(cluster, "name", None),
+    )
 
 
-def clogit(formula: str, data: pd.DataFrame, *, vcov: VcovSpec | None = None,
-           weights: ArrayLike | str | None = None, weight_type: WeightType = "fweight",
-           offset: ArrayLike | str | None = None, adjustment: Adjustment = "stata",
-           t_reference: bool = False) -> ConditionalLogitResults:
+def clogit(
+    formula: str,
+    data: pd.DataFrame,
+    *,
+    vcov: VcovSpec | None = None,
+    weights: ArrayLike | str | None = None,
+    weight_type: WeightType = "fweight",
+    offset: ArrayLike | str | None = None,
+    adjustment: Adjustment = "stata",
+    t_reference: bool = False,
+) -> ConditionalLogitResults:
     """Fit an exact fixed-effects (conditional) logit from ``"y ~ x1 + x2 + C(month) | group"``.
 
     The part after ``|`` is the group whose intercepts are conditioned out (parents); the
@@ -331,31 +363,55 @@ def clogit(formula: str, data: pd.DataFrame, *, vcov: VcovSpec | None = None,
     R: ``survival::clogit(y ~ x1 + x2 + factor(month) + strata(parent), method = "exact")``.
     """
     if isinstance(formula, str) and _split(formula, True)[2] is None:
-        raise FormulaError(f"formula {formula!r} has no '| group' part: clogit needs the conditioned-out group, "
-                           "e.g. 'y ~ treat + C(month) | parent'")
+        raise FormulaError(
+            f"formula {formula!r} has no '| group' part: clogit needs the conditioned-out group, "
+            "e.g. 'y ~ treat + C(month) | parent'"
+        )
     if is_dask_dataframe(data):
         from famtrial.models import _formula_dask
 
-        return _formula_dask.clogit(formula, data, vcov=vcov, weights=weights, weight_type=weight_type, offset=offset,
-                                    adjustment=adjustment, t_reference=t_reference)
+        return _formula_dask.clogit(
+            formula,
+            data,
+            vcov=vcov,
+            weights=weights,
+            weight_type=weight_type,
+            offset=offset,
+            adjustment=adjustment,
+            t_reference=t_reference,
+        )
     cov_type, cluster = _parse_vcov(vcov) if vcov is not None else (None, None)
-    frame, y, outcome, x, design, group, dropped = _prepare(formula, data, _extra_columns(cluster, weights, offset),
-                                                            True)
+    frame, y, outcome, x, design, group, dropped = _prepare(
+        formula, data, _extra_columns(cluster, weights, offset), True
+    )
     x = x.drop(columns="Intercept", errors="ignore")
     w = _column_or_array(data, frame, weights, "weights")
     off = _column_or_array(data, frame, offset, "offset")
     if design.time_var is not None and w is None:  # C(month): the categorical time-effects path
         effects = [f"C({design.time_var})[T.{lev}]" for lev in design.time_levels[1:]]
         x = x.drop(columns=effects)
-        model = ConditionalLogit(y, x, frame[group].to_numpy(), offset=off, names=list(x.columns),
-                                 time=frame[design.time_var].to_numpy(), time_name=f"C({design.time_var})",
-                                 time_labels=effects)
+        model = ConditionalLogit(
+            y,
+            x,
+            frame[group].to_numpy(),
+            offset=off,
+            names=list(x.columns),
+            time=frame[design.time_var].to_numpy(),
+            time_name=f"C({design.time_var})",
+            time_labels=effects,
+        )
     else:
-        model = ConditionalLogit(y, x, frame[group].to_numpy(), offset=off, names=list(x.columns), weights=w,
-                                 weight_type=weight_type)
+        model = ConditionalLogit(
+            y, x, frame[group].to_numpy(), offset=off, names=list(x.columns), weights=w, weight_type=weight_type
+        )
     model.dropped[:0] = dropped
     labels = None if cluster is None else _column_or_array(data, frame, cluster, "cluster")
     res = model.fit(cov_type, labels, adjustment=adjustment, t_reference=t_reference, outcome=outcome)
-    return replace(res, formula=formula, data=frame, design=design, fixed_effects=group,
-                   cluster_name=cluster if isinstance(cluster, str) else getattr(cluster, "name", None))
-
+    return replace(
+        res,
+        formula=formula,
+        data=frame,
+        design=design,
+        fixed_effects=group,
+        cluster_name=cluster if isinstance(cluster, str) else getattr(cluster, "name", None),
+    )

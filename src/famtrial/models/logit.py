@@ -67,7 +67,6 @@ def separating_direction(x: np.ndarray, y: np.ndarray, tol: float = 1e-7) -> tup
     return res.x, determined
 
 
-
 @dataclass(frozen=True, kw_only=True)
 class LogitResults(ModelResults):
     """Results of :class:`Logit`; ``llnull`` is the intercept-only log-likelihood (Stata's ll_0,
@@ -114,36 +113,52 @@ class Logit:
     3e-7 of 0 or 1. ``used_rows`` holds the positions of the input rows the fit uses.
     """
 
-    def __init__(self, endog: ArrayLike, exog: ArrayLike | pd.DataFrame, *, offset: ArrayLike | None = None,
-                 names: Sequence[str] | None = None, add_constant: bool = True, weights: ArrayLike | None = None,
-                 weight_type: WeightType = "fweight") -> None:
+    def __init__(
+        self,
+        endog: ArrayLike,
+        exog: ArrayLike | pd.DataFrame,
+        *,
+        offset: ArrayLike | None = None,
+        names: Sequence[str] | None = None,
+        add_constant: bool = True,
+        weights: ArrayLike | None = None,
+        weight_type: WeightType = "fweight",
+    ) -> None:
         try:
             y = np.asarray(endog, dtype=float).ravel()
         except (TypeError, ValueError) as err:
             raise ModelInputError(f"the outcome (endog) is not numeric ({err}); recode it to 0/1") from None
         x = numeric_matrix(exog)  # names a text column
         if names is None:
-            names = ([str(c) for c in exog.columns] if isinstance(exog, pd.DataFrame)
-                     else [f"x{j + 1}" for j in range(x.shape[1])])
+            names = (
+                [str(c) for c in exog.columns]
+                if isinstance(exog, pd.DataFrame)
+                else [f"x{j + 1}" for j in range(x.shape[1])]
+            )
         names = list(names)
         if len(names) != x.shape[1] or len(y) != x.shape[0]:
-            raise ValueError(f"endog has {len(y)} rows, exog {x.shape[0]} rows and {x.shape[1]} columns, "
-                             f"names {len(names)} entries: they must agree")
+            raise ValueError(
+                f"endog has {len(y)} rows, exog {x.shape[0]} rows and {x.shape[1]} columns, "
+                f"names {len(names)} entries: they must agree"
+            )
         off = np.zeros(len(y)) if offset is None else np.asarray(offset, dtype=float).ravel()
         if len(off) != len(y):
             raise ValueError(f"offset has {len(off)} rows; the data have {len(y)}")
         for name, col in [("outcome", y), ("offset", off), *zip(names, x.T)]:
             check_finite(name, col)  # ModelInputError naming the column
         if not np.isin(y, (0.0, 1.0)).all():
-            raise ModelInputError(f"the outcome must be 0/1; {int((~np.isin(y, (0.0, 1.0))).sum()):,} of {len(y):,} "
-                             "rows have other values")
+            raise ModelInputError(
+                f"the outcome must be 0/1; {int((~np.isin(y, (0.0, 1.0))).sum()):,} of {len(y):,} "
+                "rows have other values"
+            )
         w = None if weights is None else check_weights(weights, weight_type, len(y))
         self.weight_type: WeightType | None = None if w is None else weight_type
         self.nobs_input = len(y)
         self.dropped: list[DropRecord] = []
         if len(y) and y.min() == y.max():  # a constant outcome is not separation: nothing to estimate
-            raise SeparationError(f"the outcome is {int(y[0])} in all {len(y):,} rows: nothing to estimate",
-                                  rows=len(y))
+            raise SeparationError(
+                f"the outcome is {int(y[0])} in all {len(y):,} rows: nothing to estimate", rows=len(y)
+            )
         keep_rows = np.ones(len(y), dtype=bool)
         keep_cols = []
         for j, name in enumerate(names):
@@ -158,18 +173,22 @@ class Logit:
                 raise SeparationError(f"the outcome is {what}: nothing to estimate")
             named = [r.names[0] for r in self.dropped]
             rules = "; ".join(r.reason.split(";")[0] for r in self.dropped)
-            raise SeparationError(f"complete separation: {' and '.join(named)} predict(s) the outcome perfectly "
-                                  f"({rules}; {int((~keep_rows).sum()):,} rows) and the outcome is {what}: the ML "
-                                  "estimate does not exist. Drop these regressors or restrict the sample",
-                                  variables=named, rows=int((~keep_rows).sum()) + len(y))
+            raise SeparationError(
+                f"complete separation: {' and '.join(named)} predict(s) the outcome perfectly "
+                f"({rules}; {int((~keep_rows).sum()):,} rows) and the outcome is {what}: the ML "
+                "estimate does not exist. Drop these regressors or restrict the sample",
+                variables=named,
+                rows=int((~keep_rows).sum()) + len(y),
+            )
         self.used_rows = np.flatnonzero(keep_rows)
         if add_constant:
             x = np.column_stack([np.ones(len(y)), x])
             names = ["Intercept", *names]
         kept = independent_columns(x.T @ x)
         for j in sorted(set(range(x.shape[1])) - set(kept)):
-            self.dropped.append(DropRecord("variable", 0, "collinear with earlier regressors (or constant)",
-                                           (names[j],)))
+            self.dropped.append(
+                DropRecord("variable", 0, "collinear with earlier regressors (or constant)", (names[j],))
+            )
         self._x = np.ascontiguousarray(x[:, kept])
         self.exog_names = [names[j] for j in kept]
         self._y, self._offset = y, off
@@ -185,8 +204,14 @@ class Logit:
             on = keep_rows & (col == value)
             if on.any() and on.sum() < keep_rows.sum() and np.ptp(y[on]) == 0:
                 outcome = "success" if y[on][0] == 1 else "failure"
-                self.dropped.append(DropRecord("rows", int(on.sum()), f"{name} {label} predicts {outcome} perfectly; "
-                                               f"{name} omitted and its rows not used", (name,)))
+                self.dropped.append(
+                    DropRecord(
+                        "rows",
+                        int(on.sum()),
+                        f"{name} {label} predicts {outcome} perfectly; {name} omitted and its rows not used",
+                        (name,),
+                    )
+                )
                 keep_rows &= ~on
                 return True
         return False
@@ -241,20 +266,40 @@ class Logit:
         return model
 
     @classmethod
-    def from_frame(cls, data: pd.DataFrame, outcome: str, covariates: Sequence[str], *,
-                   offset: ArrayLike | str | None = None, add_constant: bool = True,
-                   weights: ArrayLike | str | None = None, weight_type: WeightType = "fweight") -> Logit:
+    def from_frame(
+        cls,
+        data: pd.DataFrame,
+        outcome: str,
+        covariates: Sequence[str],
+        *,
+        offset: ArrayLike | str | None = None,
+        add_constant: bool = True,
+        weights: ArrayLike | str | None = None,
+        weight_type: WeightType = "fweight",
+    ) -> Logit:
         """Build from DataFrame columns; ``offset`` and ``weights`` are column names or arrays."""
         data = check_frame(data)
         covariates = check_names(covariates)
-        check_columns(data, outcome=outcome, covariates=covariates, offset=offset if isinstance(offset, str) else None,
-                      weights=weights if isinstance(weights, str) else None)
+        check_columns(
+            data,
+            outcome=outcome,
+            covariates=covariates,
+            offset=offset if isinstance(offset, str) else None,
+            weights=weights if isinstance(weights, str) else None,
+        )
         if data[outcome].dtype.kind not in "biuf":
             numeric_column(data, outcome, role="outcome")
         off = data[offset] if isinstance(offset, str) else offset
         w = data[weights] if isinstance(weights, str) else weights
-        return cls(data[outcome], data[covariates], offset=off, names=covariates, add_constant=add_constant,
-                   weights=w, weight_type=weight_type)
+        return cls(
+            data[outcome],
+            data[covariates],
+            offset=off,
+            names=covariates,
+            add_constant=add_constant,
+            weights=w,
+            weight_type=weight_type,
+        )
 
     def _weighted(self, values: np.ndarray) -> np.ndarray:
         """Multiply per-row contributions by the weights (no-op without weights)."""
@@ -283,25 +328,41 @@ class Logit:
         scores: np.ndarray = self._x * self._weighted(self._y - expit(eta))[:, None]
         return scores
 
-    def robust_covariance(self, params: ArrayLike, clusters: NDArray[Any] | None = None, *,
-                          adjustment: Adjustment = "stata", t_reference: bool = False) -> Covariance:
+    def robust_covariance(
+        self,
+        params: ArrayLike,
+        clusters: NDArray[Any] | None = None,
+        *,
+        adjustment: Adjustment = "stata",
+        t_reference: bool = False,
+    ) -> Covariance:
         """Robust (``clusters=None``) or cluster sandwich at ``params``; ``clusters`` aligned with ``score_obs``.
 
         fweights: the expanded data's sandwich (``frequency``); pweights: scores ``w_i s_i``.
         """
         scores = self.score_obs(params)
         if self._w is not None and self.weight_type == "fweight":
-            return sandwich(self.bread(params), scores / self._w[:, None], clusters, adjustment=adjustment,
-                            nobs=self.nobs, t_reference=t_reference, frequency=self._w)
-        return sandwich(self.bread(params), scores, clusters, adjustment=adjustment, nobs=self.nobs,
-                        t_reference=t_reference)
+            return sandwich(
+                self.bread(params),
+                scores / self._w[:, None],
+                clusters,
+                adjustment=adjustment,
+                nobs=self.nobs,
+                t_reference=t_reference,
+                frequency=self._w,
+            )
+        return sandwich(
+            self.bread(params), scores, clusters, adjustment=adjustment, nobs=self.nobs, t_reference=t_reference
+        )
 
     def _raise_if_separated(self, cause: str = "") -> None:
         found = separating_direction(self._x, self._y)
         if found is None:
             if cause:
-                raise SeparationError(f"Newton iterations failed ({cause}) although no separation was found; "
-                                      "check the regressors' scaling and collinearity")
+                raise SeparationError(
+                    f"Newton iterations failed ({cause}) although no separation was found; "
+                    "check the regressors' scaling and collinearity"
+                )
             return
         # name a minimal set: drop regressors from the separating direction while separation persists
         support = [j for j, d in enumerate(found[0]) if abs(d) > 1e-6 and self.exog_names[j] != "Intercept"]
@@ -317,10 +378,21 @@ class Logit:
             f"(quasi-)complete separation: {' + '.join(names) or 'the intercept'} predict(s) the outcome perfectly "
             f"for at least {determined:,} of {self.nobs:,} rows, so the ML estimate does not exist (the coefficients "
             "diverge). Drop or coarsen these regressors, restrict the sample, or use a penalized (Firth) logit",
-            variables=names, rows=determined)
+            variables=names,
+            rows=determined,
+        )
 
-    def fit(self, cov_type: CovType | None = None, clusters: ArrayLike | pd.Series | None = None, *,
-            adjustment: Adjustment = "stata", t_reference: bool = False, start: ArrayLike | None = None, outcome: str = "y", maxiter: int = 100) -> LogitResults:
+    def fit(
+        self,
+        cov_type: CovType | None = None,
+        clusters: ArrayLike | pd.Series | None = None,
+        *,
+        adjustment: Adjustment = "stata",
+        t_reference: bool = False,
+        start: ArrayLike | None = None,
+        outcome: str = "y",
+        maxiter: int = 100,
+    ) -> LogitResults:
         """Maximum likelihood by Newton-Raphson.
 
         Parameters
@@ -345,8 +417,10 @@ class Logit:
         if (cov_type == "cluster") != (clusters is not None):
             raise ValueError("clusters= goes with cov_type='cluster', and only with it")
         if cov_type == "nonrobust" and self.weight_type == "pweight":
-            raise ValueError("pweights need a robust or cluster covariance (the model-based one is not valid "
-                             "for a pseudo-likelihood); use cov_type='robust' or 'cluster', as Stata does")
+            raise ValueError(
+                "pweights need a robust or cluster covariance (the model-based one is not valid "
+                "for a pseudo-likelihood); use cov_type='robust' or 'cluster', as Stata does"
+            )
         k = self._x.shape[1]
         if start is None:
             start = np.zeros(k)
@@ -376,10 +450,18 @@ class Logit:
         if self._w is not None:
             info = (("Weights", f"{self.weight_type} (sum {self._w.sum():,.6g}, {len(self._w):,} rows)"), *info)
         return LogitResults(
-            model_name="Logit (maximum likelihood)", outcome=outcome,
-            params=pd.Series(opt.x, index=self.exog_names, name="params"), covariance=cov, nobs=self.nobs,
-            llf=opt.llf, llnull=self._llnull(), converged=opt.converged, iterations=opt.iterations,
-            dropped=tuple(self.dropped), info=info, model=self,
+            model_name="Logit (maximum likelihood)",
+            outcome=outcome,
+            params=pd.Series(opt.x, index=self.exog_names, name="params"),
+            covariance=cov,
+            nobs=self.nobs,
+            llf=opt.llf,
+            llnull=self._llnull(),
+            converged=opt.converged,
+            iterations=opt.iterations,
+            dropped=tuple(self.dropped),
+            info=info,
+            model=self,
         )
 
     def clusters_of_rows(self, clusters: ArrayLike | pd.Series) -> NDArray[Any]:
@@ -388,8 +470,10 @@ class Logit:
         if len(c) != self.nobs_input:
             raise ValueError(f"clusters has {len(c):,} rows; the data have {self.nobs_input:,}")
         if pd.isna(c).any():
-            raise ValueError(f"the cluster labels have {int(pd.isna(c).sum()):,} missing values of {len(c):,}; "
-                             "fill or drop those rows first")
+            raise ValueError(
+                f"the cluster labels have {int(pd.isna(c).sum()):,} missing values of {len(c):,}; "
+                "fill or drop those rows first"
+            )
         return c[self.used_rows]
 
     def bread(self, params: ArrayLike) -> np.ndarray:
@@ -402,17 +486,31 @@ class Logit:
         if not self._has_constant:
             return self.loglike(np.zeros(self._x.shape[1]))
         if np.any(self._offset):
-            null = Logit(self._y, np.zeros((len(self._y), 0)), offset=self._offset, weights=self._w,
-                         weight_type=self.weight_type or "fweight")
+            null = Logit(
+                self._y,
+                np.zeros((len(self._y), 0)),
+                offset=self._offset,
+                weights=self._w,
+                weight_type=self.weight_type or "fweight",
+            )
             return newton(null.derivatives, np.zeros(1)).llf
         ybar = np.average(self._y, weights=self._w)
         return float(np.sum(self._weighted(self._y * np.log(ybar) + (1 - self._y) * np.log(1 - ybar))))
 
 
-def logit(data: pd.DataFrame, outcome: str, covariates: Sequence[str], cluster: str | None = None, *,
-          adjustment: Adjustment = "stata", t_reference: bool = False, fixed_effects: str | None = None,
-          offset: ArrayLike | str | None = None, weights: ArrayLike | str | None = None,
-          weight_type: WeightType = "fweight") -> LogitResults:
+def logit(
+    data: pd.DataFrame,
+    outcome: str,
+    covariates: Sequence[str],
+    cluster: str | None = None,
+    *,
+    adjustment: Adjustment = "stata",
+    t_reference: bool = False,
+    fixed_effects: str | None = None,
+    offset: ArrayLike | str | None = None,
+    weights: ArrayLike | str | None = None,
+    weight_type: WeightType = "fweight",
+) -> LogitResults:
     """Fit a logit with an intercept from a DataFrame, optionally cluster-robust and with dummy fixed effects.
 
     Parameters
@@ -444,18 +542,35 @@ def logit(data: pd.DataFrame, outcome: str, covariates: Sequence[str], cluster: 
     A ``dask.dataframe.DataFrame`` is fitted on its cluster: :func:`famtrial.models.distributed.logit`.
     """
     from famtrial.models import distributed
+
     if is_dask_dataframe(data):
         if weights is not None:
             raise ModelInputError("weights with a Dask DataFrame are not supported: fit in memory")
         if offset is not None and not isinstance(offset, str):
-            raise ModelInputError(f"offset with a Dask DataFrame must be a column name; got {type(offset).__name__}: "
-                                  "add the offset as a column of the Dask DataFrame")
-        return distributed.logit(data, outcome, covariates, cluster, adjustment=adjustment, t_reference=t_reference,
-                                 fixed_effects=fixed_effects, offset=offset)
+            raise ModelInputError(
+                f"offset with a Dask DataFrame must be a column name; got {type(offset).__name__}: "
+                "add the offset as a column of the Dask DataFrame"
+            )
+        return distributed.logit(
+            data,
+            outcome,
+            covariates,
+            cluster,
+            adjustment=adjustment,
+            t_reference=t_reference,
+            fixed_effects=fixed_effects,
+            offset=offset,
+        )
     data = check_frame(data)
     covariates = check_names(covariates)
-    check_columns(data, outcome=outcome, covariates=covariates, cluster=cluster, fixed_effects=fixed_effects,
-                  offset=offset if isinstance(offset, str) else None)
+    check_columns(
+        data,
+        outcome=outcome,
+        covariates=covariates,
+        cluster=cluster,
+        fixed_effects=fixed_effects,
+        offset=offset if isinstance(offset, str) else None,
+    )
     frame, pre_dropped = data, []
     keep = np.ones(len(data), dtype=bool)
     if fixed_effects is not None:
@@ -464,8 +579,14 @@ def logit(data: pd.DataFrame, outcome: str, covariates: Sequence[str], cluster: 
         for level, row in perfect.iterrows():
             what = "success" if row["min"] == 1 else "failure"
             name = f"{fixed_effects}_{level}"
-            pre_dropped.append(DropRecord("rows", int(row["size"]), f"{name} != 0 predicts {what} perfectly; "
-                                          f"{name} omitted and its rows not used", (name,)))
+            pre_dropped.append(
+                DropRecord(
+                    "rows",
+                    int(row["size"]),
+                    f"{name} != 0 predicts {what} perfectly; {name} omitted and its rows not used",
+                    (name,),
+                )
+            )
         keep = ~data[fixed_effects].isin(perfect.index).to_numpy()
         frame = data.loc[keep]
         dummies = pd.get_dummies(frame[fixed_effects], prefix=fixed_effects, dtype=float).iloc[:, 1:]
@@ -500,8 +621,8 @@ def _regular_blocks(X: np.ndarray, Y: np.ndarray, sizes: np.ndarray) -> np.ndarr
     for j in range(1, X.shape[2]):
         col = X[:, :, j]
         binary = ((col == 0) | (col == 1)).all(axis=1)
-        on = col.sum(axis=1)           # rows with the value 1 (on binary blocks)
-        y_on = (col * Y).sum(axis=1)   # their ones
+        on = col.sum(axis=1)  # rows with the value 1 (on binary blocks)
+        y_on = (col * Y).sum(axis=1)  # their ones
         for n_on, y_val in ((on, y_on), (sizes - on, ones - y_on)):
             perfect = (n_on > 0) & (n_on < sizes) & ((y_val == 0) | (y_val == n_on))
             regular &= ~(binary & perfect)
@@ -518,9 +639,16 @@ def _regular_blocks(X: np.ndarray, Y: np.ndarray, sizes: np.ndarray) -> np.ndarr
     return out
 
 
-def fit_logit_blocks(blocks: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray | None]], names: Sequence[Sequence[str]],
-                     *, adjustment: Adjustment = "stata", t_reference: bool = False, outcome: str = "y",
-                     tol: float = 1e-18, maxiter: int = 100) -> list[LogitResults | None]:
+def fit_logit_blocks(
+    blocks: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray | None]],
+    names: Sequence[Sequence[str]],
+    *,
+    adjustment: Adjustment = "stata",
+    t_reference: bool = False,
+    outcome: str = "y",
+    tol: float = 1e-18,
+    maxiter: int = 100,
+) -> list[LogitResults | None]:
     """Many logits with an intercept at once (e.g. one per month): one batched Newton iteration for all.
 
     Parameters
@@ -560,16 +688,32 @@ def fit_logit_blocks(blocks: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray |
             raise ValueError(f"block {b}: y has {len(yb)} rows, x has shape {xb.shape}, {len(names[b])} names")
         by_k.setdefault(xb.shape[1], []).append(b)
     for members in by_k.values():
-        for b, res in zip(members, _fit_same_k([blocks[b] for b in members], [names[b] for b in members],
-                                               adjustment=adjustment, t_reference=t_reference, outcome=outcome,
-                                               tol=tol, maxiter=maxiter)):
+        for b, res in zip(
+            members,
+            _fit_same_k(
+                [blocks[b] for b in members],
+                [names[b] for b in members],
+                adjustment=adjustment,
+                t_reference=t_reference,
+                outcome=outcome,
+                tol=tol,
+                maxiter=maxiter,
+            ),
+        ):
             out[b] = res
     return out
 
 
-def _fit_same_k(blocks: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray | None]], names: Sequence[Sequence[str]],
-                *, adjustment: Adjustment, t_reference: bool, outcome: str, tol: float, maxiter: int
-                ) -> list[LogitResults | None]:
+def _fit_same_k(
+    blocks: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray | None]],
+    names: Sequence[Sequence[str]],
+    *,
+    adjustment: Adjustment,
+    t_reference: bool,
+    outcome: str,
+    tol: float,
+    maxiter: int,
+) -> list[LogitResults | None]:
     """:func:`fit_logit_blocks` for blocks with the same number of regressors.
 
     Rows of a block with the same regressors and cluster are collapsed into one cell with its
@@ -585,9 +729,9 @@ def _fit_same_k(blocks: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray | None
     X = np.zeros((len(blocks), nmax, k))
     Y = np.zeros((len(blocks), nmax))
     for b, (yb, xb, _) in enumerate(blocks):
-        X[b, :sizes[b], 0] = 1.0
-        X[b, :sizes[b], 1:] = xb
-        Y[b, :sizes[b]] = np.asarray(yb, dtype=float).ravel()
+        X[b, : sizes[b], 0] = 1.0
+        X[b, : sizes[b], 1:] = xb
+        Y[b, : sizes[b]] = np.asarray(yb, dtype=float).ravel()
     if not (np.isfinite(X).all() and np.isfinite(Y).all() and ((Y == 0) | (Y == 1)).all()):
         return result  # Logit names the column and the count
     # cluster labels Logit.fit would reject (wrong length, missing) leave the block to it
@@ -600,8 +744,9 @@ def _fit_same_k(blocks: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray | None
     rows_x, rows_y = X[use][pos], Y[use][pos]
     rows_block = np.repeat(np.arange(len(use)), n_b)
     clustered = [blocks[int(b)][2] is not None for b in use]
-    labels_all = np.concatenate([np.asarray(blocks[int(b)][2]) if c else np.zeros(n, dtype=int)
-                                 for b, c, n in zip(use, clustered, n_b)])
+    labels_all = np.concatenate(
+        [np.asarray(blocks[int(b)][2]) if c else np.zeros(n, dtype=int) for b, c, n in zip(use, clustered, n_b)]
+    )
     cluster_code, cluster_labels = pd.factorize(labels_all)
     g = len(cluster_labels)
     # cells: (block, cluster, regressor values) in mixed radix when the codes fit in 62 bits
@@ -676,7 +821,12 @@ def _fit_same_k(blocks: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray | None
             ok = pending & np.isfinite(new_ll[idx]) & (new_ll[idx] >= llf[idx] - 1e-12 * (1 + np.abs(llf[idx])))
             take = idx[ok]
             params[take], llf[take], grad[take], hess[take], eta[take] = (
-                cand[take], new_ll[take], new_grad[take], new_hess[take], new_eta[take])
+                cand[take],
+                new_ll[take],
+                new_grad[take],
+                new_hess[take],
+                new_eta[take],
+            )
             iterations[take] += 1
             pending &= ~ok
             step[pending] /= 2
@@ -690,8 +840,12 @@ def _fit_same_k(blocks: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray | None
     bread = np.linalg.inv(-hess[fitted])
     # cluster sums of the scores x (y - p), cell by cell: (B, G, k)
     resid = (S - N * expit(eta))[cell_block, slot]
-    sums = np.column_stack([np.bincount(cell_block * g + cell_cluster, weights=resid * col, minlength=len(use) * g)
-                            for col in np.ascontiguousarray(rows_x[first].T)]).reshape(len(use), g, k)
+    sums = np.column_stack(
+        [
+            np.bincount(cell_block * g + cell_cluster, weights=resid * col, minlength=len(use) * g)
+            for col in np.ascontiguousarray(rows_x[first].T)
+        ]
+    ).reshape(len(use), g, k)
     present = np.bincount(cell_block * g + cell_cluster, minlength=len(use) * g).reshape(len(use), g) > 0
     indexes: dict[tuple[str, ...], pd.Index] = {}  # one Index per list of names
     for i, j in enumerate(fitted.tolist()):
@@ -704,14 +858,25 @@ def _fit_same_k(blocks: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray | None
             cov, info = model_based(bread[i]), cast(tuple[tuple[str, str], ...], ())
         else:
             # the sandwich of the cluster sums, one row per cluster: Stata's vce(cluster) factor G/(G-1)
-            cov = replace(sandwich(bread[i], sums[j][present[j]], None, adjustment=adjustment, nobs=n,
-                                   t_reference=t_reference), cov_type="cluster")
+            cov = replace(
+                sandwich(bread[i], sums[j][present[j]], None, adjustment=adjustment, nobs=n, t_reference=t_reference),
+                cov_type="cluster",
+            )
             info = (("Clusters", f"{cov.n_clusters:,}"),)
         result[b] = LogitResults(
-            model_name="Logit (maximum likelihood)", outcome=outcome,
-            params=pd.Series(params[j], index=index, name="params"), covariance=cov, nobs=n,
-            llf=float(llf[j]), llnull=model._llnull(), converged=True, iterations=int(iterations[j]),
-            dropped=(), info=info, model=model)
+            model_name="Logit (maximum likelihood)",
+            outcome=outcome,
+            params=pd.Series(params[j], index=index, name="params"),
+            covariance=cov,
+            nobs=n,
+            llf=float(llf[j]),
+            llnull=model._llnull(),
+            converged=True,
+            iterations=int(iterations[j]),
+            dropped=(),
+            info=info,
+            model=model,
+        )
     return result
 
 

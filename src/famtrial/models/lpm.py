@@ -39,24 +39,43 @@ class LPMResults(ModelResults):
     linearmodels: object  # the linearmodels PanelEffectsResults, for its own summary
 
     def odds_ratios(self, alpha: float = 0.05) -> pd.DataFrame:
-        raise TypeError("a linear probability model has no odds ratios: use to_frame() (coefficients in "
-                        "probability units and percentage points)")
+        raise TypeError(
+            "a linear probability model has no odds ratios: use to_frame() (coefficients in "
+            "probability units and percentage points)"
+        )
 
     def to_frame(self, alpha: float = 0.05) -> pd.DataFrame:
         """coef, se, z, p, CI (probability units) and the same in percentage points (``*_pp``)."""
         ci = self.conf_int(alpha)
-        return pd.DataFrame({"coef": self.params, "se": self.bse, "z": self.tvalues, "p": self.pvalues,
-                             "ci_low": ci["lower"], "ci_high": ci["upper"], "coef_pp": 100 * self.params,
-                             "se_pp": 100 * self.bse, "ci_low_pp": 100 * ci["lower"], "ci_high_pp": 100 * ci["upper"]})
+        return pd.DataFrame(
+            {
+                "coef": self.params,
+                "se": self.bse,
+                "z": self.tvalues,
+                "p": self.pvalues,
+                "ci_low": ci["lower"],
+                "ci_high": ci["upper"],
+                "coef_pp": 100 * self.params,
+                "se_pp": 100 * self.bse,
+                "ci_low_pp": 100 * ci["lower"],
+                "ci_high_pp": 100 * ci["upper"],
+            }
+        )
 
     @property
     def prsquared(self) -> float:
         return float("nan")
 
     def _header(self) -> list[tuple[str, str]]:
-        return [("Model", self.model_name), ("Outcome", self.outcome), ("Observations", f"{self.nobs:,}"),
-                ("Parents (entity effects)", f"{self.n_entities:,}"), ("Months (time effects)", f"{self.n_periods:,}"),
-                ("Covariance", self.covariance.describe()), ("Within R2", f"{self.rsquared_within:.4f}")]
+        return [
+            ("Model", self.model_name),
+            ("Outcome", self.outcome),
+            ("Observations", f"{self.nobs:,}"),
+            ("Parents (entity effects)", f"{self.n_entities:,}"),
+            ("Months (time effects)", f"{self.n_periods:,}"),
+            ("Covariance", self.covariance.describe()),
+            ("Within R2", f"{self.rsquared_within:.4f}"),
+        ]
 
     def summary(self, alpha: float = 0.05, odds: bool = False) -> str:
         if odds:
@@ -69,8 +88,9 @@ class LPMResults(ModelResults):
         return "\n".join(lines)
 
 
-def lpm(data: pd.DataFrame, outcome: str, regressors: Sequence[str], entity: str, time: str,
-        cluster: str) -> LPMResults:
+def lpm(
+    data: pd.DataFrame, outcome: str, regressors: Sequence[str], entity: str, time: str, cluster: str
+) -> LPMResults:
     """Fit ``outcome ~ regressors + entity effects + time effects`` by OLS, clustered by ``cluster``.
 
     ``time`` may hold periods, dates or integers. Covariance: linearmodels' clustered sandwich
@@ -89,19 +109,36 @@ def lpm(data: pd.DataFrame, outcome: str, regressors: Sequence[str], entity: str
     t = used[time]
     t_code = pd.factorize(t, sort=True)[0]
     frame = used.assign(_t=t_code).set_index([entity, "_t"])
-    model = PanelOLS(frame[outcome].astype(float), frame[regressors].astype(float), entity_effects=True,
-                     time_effects=True, drop_absorbed=False)
+    model = PanelOLS(
+        frame[outcome].astype(float),
+        frame[regressors].astype(float),
+        entity_effects=True,
+        time_effects=True,
+        drop_absorbed=False,
+    )
     # no degrees-of-freedom factor from linearmodels (its defaults scale by N/(N-K-effects)): G/(G-1) applied here
-    res = model.fit(cov_type="clustered", clusters=frame[[cluster]], debiased=False, auto_df=False,
-                    count_effects=False)
+    res = model.fit(cov_type="clustered", clusters=frame[[cluster]], debiased=False, auto_df=False, count_effects=False)
     g = int(used[cluster].nunique())
-    cov = Covariance(matrix=g / (g - 1) * res.cov.to_numpy(), cov_type="cluster", n_clusters=g, factor=g / (g - 1),
-                     adjustment="stata")
+    cov = Covariance(
+        matrix=g / (g - 1) * res.cov.to_numpy(),
+        cov_type="cluster",
+        n_clusters=g,
+        factor=g / (g - 1),
+        adjustment="stata",
+    )
     return LPMResults(
-        model_name="Linear probability model, parent and month fixed effects (OLS, within)", outcome=outcome,
-        params=pd.Series(res.params.to_numpy(), index=regressors, name="params"), covariance=cov,
-        nobs=int(res.nobs), llf=float("nan"), llnull=float("nan"), converged=True, iterations=0,
-        info=(("Clusters", f"{g:,}"),), rsquared_within=float(res.rsquared_within),
-        n_entities=int(res.entity_info["total"]), n_periods=int(res.time_info["total"]), linearmodels=res)
-
-
+        model_name="Linear probability model, parent and month fixed effects (OLS, within)",
+        outcome=outcome,
+        params=pd.Series(res.params.to_numpy(), index=regressors, name="params"),
+        covariance=cov,
+        nobs=int(res.nobs),
+        llf=float("nan"),
+        llnull=float("nan"),
+        converged=True,
+        iterations=0,
+        info=(("Clusters", f"{g:,}"),),
+        rsquared_within=float(res.rsquared_within),
+        n_entities=int(res.entity_info["total"]),
+        n_periods=int(res.time_info["total"]),
+        linearmodels=res,
+    )

@@ -27,9 +27,16 @@ class NewtonResult:
     decrement: float
 
 
-def newton(objective: Objective, start: np.ndarray, *, initial: tuple[float, np.ndarray, np.ndarray] | None = None,
-           gradient: Callable[[np.ndarray], tuple[float, np.ndarray]] | None = None, chord: float = 1e-2,
-           tol: float = 1e-18, maxiter: int = 100) -> NewtonResult:
+def newton(
+    objective: Objective,
+    start: np.ndarray,
+    *,
+    initial: tuple[float, np.ndarray, np.ndarray] | None = None,
+    gradient: Callable[[np.ndarray], tuple[float, np.ndarray]] | None = None,
+    chord: float = 1e-2,
+    tol: float = 1e-18,
+    maxiter: int = 100,
+) -> NewtonResult:
     r"""Maximise a concave log-likelihood by Newton steps ``b += (-H)^-1 g`` with step halving.
 
     Converged when the Newton decrement ``g' (-H)^-1 g`` (about twice the remaining gain in the

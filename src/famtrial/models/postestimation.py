@@ -34,15 +34,32 @@ if TYPE_CHECKING:  # base.ModelResults delegates its methods here at run time
 from famtrial._options import CovType, PredictScale, VcovName
 
 __all__ = [
-    "PostEstimationError", "NotIdentifiedError", "VcovSpec", "WaldTest", "LRTest", "with_vcov", "restrictions",
-    "wald_test", "t_test", "lr_test", "predict", "conditional_probabilities", "margins", "tidy", "glance",
+    "PostEstimationError",
+    "NotIdentifiedError",
+    "VcovSpec",
+    "WaldTest",
+    "LRTest",
+    "with_vcov",
+    "restrictions",
+    "wald_test",
+    "t_test",
+    "lr_test",
+    "predict",
+    "conditional_probabilities",
+    "margins",
+    "tidy",
+    "glance",
 ]
 
 VcovSpec = VcovName | Mapping[str, Any]
 #: restrictions: text (one string, commas between restrictions), a list of strings, or (R, q)
 Hypotheses = str | Sequence[str] | tuple[np.ndarray, np.ndarray]
-_VCOV_NAMES: dict[str, Literal["nonrobust", "robust"]] = {"iid": "nonrobust", "nonrobust": "nonrobust",
-                                                          "hetero": "robust", "robust": "robust"}
+_VCOV_NAMES: dict[str, Literal["nonrobust", "robust"]] = {
+    "iid": "nonrobust",
+    "nonrobust": "nonrobust",
+    "hetero": "robust",
+    "robust": "robust",
+}
 
 
 # -- covariance switching ---------------------------------------------------------------------
@@ -57,8 +74,10 @@ def _parse_vcov(vcov: VcovSpec) -> tuple[CovName, Any]:
         return _VCOV_NAMES[vcov], None
     if isinstance(vcov, Mapping):
         if list(vcov) != ["CRV1"]:
-            raise PostEstimationError(f"vcov={dict(vcov)!r}: the only dictionary form is {{'CRV1': column}} "
-                                      "(cluster-robust, Stata's G/(G-1) factor; see adjustment=)")
+            raise PostEstimationError(
+                f"vcov={dict(vcov)!r}: the only dictionary form is {{'CRV1': column}} "
+                "(cluster-robust, Stata's G/(G-1) factor; see adjustment=)"
+            )
         return "cluster", vcov["CRV1"]
     raise PostEstimationError(f"vcov must be a string or {{'CRV1': column}}; got {type(vcov).__name__}")
 
@@ -80,18 +99,22 @@ def _cluster_labels(results: ModelResults, cluster: ArrayLike | str) -> tuple[np
     """One cluster label per row given to the model, from a column name of ``results.data`` or an array."""
     if isinstance(cluster, str):
         if results.data is None:
-            raise PostEstimationError(f"vcov={{'CRV1': {cluster!r}}} names a column, but these results do not keep "
-                                      "their data (only formula fits do); pass the labels: {'CRV1': data['office']}")
+            raise PostEstimationError(
+                f"vcov={{'CRV1': {cluster!r}}} names a column, but these results do not keep "
+                "their data (only formula fits do); pass the labels: {'CRV1': data['office']}"
+            )
         if cluster not in results.data.columns:
-            raise PostEstimationError(f"cluster column {cluster!r} is not in the data (columns: "
-                                      f"{list(results.data.columns)})")
+            raise PostEstimationError(
+                f"cluster column {cluster!r} is not in the data (columns: {list(results.data.columns)})"
+            )
         return results.data[cluster].to_numpy(), cluster
     labels = np.asarray(cluster)
     return labels, getattr(cluster, "name", None)
 
 
-def with_vcov(results: ModelResults, vcov: VcovSpec, *, adjustment: Adjustment = "stata",
-              t_reference: bool = False) -> ModelResults:
+def with_vcov(
+    results: ModelResults, vcov: VcovSpec, *, adjustment: Adjustment = "stata", t_reference: bool = False
+) -> ModelResults:
     r"""The same estimates with another covariance, as a new results object (no refit).
 
     Parameters
@@ -121,8 +144,10 @@ def with_vcov(results: ModelResults, vcov: VcovSpec, *, adjustment: Adjustment =
     name = None
     if cov_type == "nonrobust":
         if getattr(model, "weight_type", None) == "pweight":
-            raise PostEstimationError("vcov='iid' is not valid with pweights (a pseudo-likelihood): use 'hetero' "
-                                      "or {'CRV1': cluster}, as Stata")
+            raise PostEstimationError(
+                "vcov='iid' is not valid with pweights (a pseudo-likelihood): use 'hetero' "
+                "or {'CRV1': cluster}, as Stata"
+            )
         if t_reference:
             raise PostEstimationError("t_reference=True needs a cluster covariance (it uses t(G-1))")
         cov = model_based(np.linalg.inv(-model.derivatives(params)[2]))
@@ -130,8 +155,9 @@ def with_vcov(results: ModelResults, vcov: VcovSpec, *, adjustment: Adjustment =
         cov = model.robust_covariance(params, None, adjustment=adjustment, t_reference=t_reference)
     else:
         labels, name = _cluster_labels(results, cluster)
-        rows = (model.clusters_of_groups(labels) if hasattr(model, "clusters_of_groups")
-                else model.clusters_of_rows(labels))
+        rows = (
+            model.clusters_of_groups(labels) if hasattr(model, "clusters_of_groups") else model.clusters_of_rows(labels)
+        )
         cov = model.robust_covariance(params, rows, adjustment=adjustment, t_reference=t_reference)
     info = tuple((k, v) for k, v in results.info if k != "Clusters")
     if cov.cov_type == "cluster" and cov_type == "cluster":
@@ -186,8 +212,7 @@ def restrictions(names: Sequence[str], hypotheses: Hypotheses) -> tuple[np.ndarr
     texts = [t.strip() for item in items for t in item.split(",") if t.strip()]
     if not texts:
         raise PostEstimationError("no restriction given; e.g. wald_test('treat_a = treat_b') or wald_test('x')")
-    pattern = re.compile("|".join(f"(?<![\\w.]){re.escape(n)}(?![\\w.])"
-                                  for n in sorted(names, key=len, reverse=True)))
+    pattern = re.compile("|".join(f"(?<![\\w.]){re.escape(n)}(?![\\w.])" for n in sorted(names, key=len, reverse=True)))
     index = {n: j for j, n in enumerate(names)}
     rows: list[np.ndarray] = []
     rhs: list[float] = []
@@ -204,8 +229,10 @@ def restrictions(names: Sequence[str], hypotheses: Hypotheses) -> tuple[np.ndarr
             except (SyntaxError, ValueError):
                 unknown = sorted(set(re.findall(r"[A-Za-z_][\w.]*", re.sub(r"__b\d+__", " ", side))))
                 hint = f"unknown terms {unknown}; " if unknown else ""
-                raise PostEstimationError(f"cannot read restriction {text!r} ({hint}the parameters are {names}); "
-                                          "write a linear equation such as 'a = b' or '2*a - b = 0'") from None
+                raise PostEstimationError(
+                    f"cannot read restriction {text!r} ({hint}the parameters are {names}); "
+                    "write a linear equation such as 'a = b' or '2*a - b = 0'"
+                ) from None
         for (lv, lc), (rv, rc) in zip(forms[:-1], forms[1:]):
             v = lv - rv
             if not v.any():
@@ -236,8 +263,7 @@ class WaldTest:
 
     def __str__(self) -> str:
         dist = f"chi2({self.df_num})" if self.df_denom is None else f"F({self.df_num}, {self.df_denom})"
-        return (f"Wald test of {'; '.join(self.restrictions)}: {dist} = {self.statistic:.6g}, "
-                f"p = {self.pvalue:.6g}")
+        return f"Wald test of {'; '.join(self.restrictions)}: {dist} = {self.statistic:.6g}, p = {self.pvalue:.6g}"
 
 
 def wald_test(results: ModelResults, hypotheses: Hypotheses) -> WaldTest:
@@ -269,9 +295,17 @@ def t_test(results: ModelResults, hypotheses: Hypotheses, alpha: float = 0.05) -
     z = est / se
     crit = dist.ppf(1 - alpha / 2)
     stat = "z" if results.covariance.df is None else "t"
-    return pd.DataFrame({"estimate": est, "se": se, stat: z, "p": 2 * dist.sf(np.abs(z)),
-                         "ci_low": est - crit * se, "ci_high": est + crit * se},
-                        index=pd.Index(labels, name="restriction"))
+    return pd.DataFrame(
+        {
+            "estimate": est,
+            "se": se,
+            stat: z,
+            "p": 2 * dist.sf(np.abs(z)),
+            "ci_low": est - crit * se,
+            "ci_high": est + crit * se,
+        },
+        index=pd.Index(labels, name="restriction"),
+    )
 
 
 @dataclass(frozen=True)
@@ -296,26 +330,38 @@ def lr_test(results: ModelResults, other: ModelResults, *, force: bool = False) 
     R: ``anova(restricted, full, test = "LRT")`` or ``lmtest::lrtest``.
     """
     if type(results) is not type(other):
-        raise PostEstimationError(f"lr_test compares fits of one model; got {type(results).__name__} and "
-                                  f"{type(other).__name__}")
+        raise PostEstimationError(
+            f"lr_test compares fits of one model; got {type(results).__name__} and {type(other).__name__}"
+        )
     if results.nobs != other.nobs:
-        raise PostEstimationError(f"the fits use different observations ({results.nobs:,} and {other.nobs:,}); "
-                                  "an LR test needs the same estimation sample")
+        raise PostEstimationError(
+            f"the fits use different observations ({results.nobs:,} and {other.nobs:,}); "
+            "an LR test needs the same estimation sample"
+        )
     small, big = sorted((results, other), key=lambda f: len(f.params))
     extra = [t for t in small.params.index if t not in big.params.index]
     if extra or len(small.params) == len(big.params):
-        raise PostEstimationError("the fits are not nested: " + (f"terms {extra} of the smaller fit are not in the "
-                                  "larger one" if extra else "both have the same number of parameters"))
+        raise PostEstimationError(
+            "the fits are not nested: "
+            + (
+                f"terms {extra} of the smaller fit are not in the larger one"
+                if extra
+                else "both have the same number of parameters"
+            )
+        )
     if not force:
         for f in (small, big):
             weighted = getattr(getattr(f, "model", None), "weight_type", None) == "pweight"
             if f.cov_type != "nonrobust" or weighted:
-                raise PostEstimationError("LR test likely invalid after a robust/cluster covariance or pweights "
-                                          "(Stata's lrtest refuses too): use wald_test, or lr_test(..., force=True)")
+                raise PostEstimationError(
+                    "LR test likely invalid after a robust/cluster covariance or pweights "
+                    "(Stata's lrtest refuses too): use wald_test, or lr_test(..., force=True)"
+                )
     stat = 2.0 * (big.llf - small.llf)
     df = len(big.params) - len(small.params)
-    return LRTest(stat, df, float(stats.chi2.sf(stat, df)), tuple(t for t in big.params.index
-                                                                    if t not in small.params.index))
+    return LRTest(
+        stat, df, float(stats.chi2.sf(stat, df)), tuple(t for t in big.params.index if t not in small.params.index)
+    )
 
 
 # -- predictions ------------------------------------------------------------------------------
@@ -326,8 +372,10 @@ def _design(results: ModelResults, frame: pd.DataFrame) -> np.ndarray:
         mm = results.design.get_model_matrix(frame, na_action="raise")
         missing = [n for n in names if n not in mm.columns]
         if missing:
-            raise PostEstimationError(f"the new data do not produce the columns {missing} (e.g. a level of a C() "
-                                      "term the fit used is absent); give data with those levels")
+            raise PostEstimationError(
+                f"the new data do not produce the columns {missing} (e.g. a level of a C() "
+                "term the fit used is absent); give data with those levels"
+            )
         design: np.ndarray = mm[names].to_numpy(dtype=float)
         return design
     cols = [n for n in names if n != "Intercept"]
@@ -401,15 +449,16 @@ def conditional_probabilities(eta: np.ndarray, groups: np.ndarray, y: np.ndarray
     ones = np.add.reduceat(np.asarray(y, dtype=np.int64)[order], starts[:-1]) if len(sc) else np.zeros(0, np.int64)
     prob = _cond_prob_kernel(eta[order], starts, ones.astype(np.int64))
     if not np.isfinite(prob).all():
-        raise PostEstimationError("conditional probabilities overflowed: linear predictors within a group span "
-                                  "more than ~700; check the regressors' scaling")
+        raise PostEstimationError(
+            "conditional probabilities overflowed: linear predictors within a group span "
+            "more than ~700; check the regressors' scaling"
+        )
     out = np.empty_like(prob)
     out[order] = prob
     return out
 
 
-def predict(results: ModelResults, data: pd.DataFrame | None = None,
-            which: PredictScale = "prob") -> pd.Series:
+def predict(results: ModelResults, data: pd.DataFrame | None = None, which: PredictScale = "prob") -> pd.Series:
     r"""Predictions on the estimation rows (``data=None``) or on new data.
 
     Logit: ``which="prob"`` gives ``P(y = 1) = logistic(x'b + offset)`` (Stata ``predict, pr``;
@@ -437,8 +486,9 @@ def predict(results: ModelResults, data: pd.DataFrame | None = None,
             kept = _informative_rows(model)
             eta = model.linear_predictor(b)[kept]
             if which == "prob":
-                eta = conditional_probabilities(eta, np.repeat(np.arange(model.n_groups), model._hi - model._lo),
-                                                model._y[kept])
+                eta = conditional_probabilities(
+                    eta, np.repeat(np.arange(model.n_groups), model._hi - model._lo), model._y[kept]
+                )
             return pd.Series(eta, index=_estimation_index(results), name=which)
         eta = model.exog @ b + model.offset
         index = _estimation_index(results)
@@ -448,11 +498,16 @@ def predict(results: ModelResults, data: pd.DataFrame | None = None,
         if clogit and which == "prob":
             group = results.fixed_effects
             if group is None or group not in data.columns or results.outcome not in data.columns:
-                raise PostEstimationError("conditional probabilities need each row's outcome and group: give data with "
-                                          f"the outcome column {results.outcome!r} and the group column "
-                                          f"({group or 'known only for formula fits'})")
-            return pd.Series(conditional_probabilities(eta, data[group].to_numpy(), data[results.outcome].to_numpy()),
-                             index=index, name="prob")
+                raise PostEstimationError(
+                    "conditional probabilities need each row's outcome and group: give data with "
+                    f"the outcome column {results.outcome!r} and the group column "
+                    f"({group or 'known only for formula fits'})"
+                )
+            return pd.Series(
+                conditional_probabilities(eta, data[group].to_numpy(), data[results.outcome].to_numpy()),
+                index=index,
+                name="prob",
+            )
     if clogit or which == "linear":
         return pd.Series(eta, index=index, name="linear")
     return pd.Series(expit(eta), index=index, name="prob")
@@ -464,8 +519,13 @@ def _informative_rows(model: Any) -> np.ndarray:
 
 
 # -- average marginal effects -----------------------------------------------------------------
-def margins(results: ModelResults, variables: str | Sequence[str] | None = None, *,
-            discrete: bool | Sequence[str] = False, alpha: float = 0.05) -> pd.DataFrame:
+def margins(
+    results: ModelResults,
+    variables: str | Sequence[str] | None = None,
+    *,
+    discrete: bool | Sequence[str] = False,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
     r"""Average marginal effects (risk differences) of a logit, with delta-method standard errors.
 
     For variable v and estimation rows i (weights w_i when the fit is weighted; else 1):
@@ -515,15 +575,19 @@ def margins(results: ModelResults, variables: str | Sequence[str] | None = None,
             "average marginal effects are not identified after a conditional (fixed-effects) logit: the effect on "
             "P(y = 1) depends on each group's fixed effect, which the conditional likelihood conditions out and does "
             "not estimate; only the odds ratio exp(b) is identified. For effects in probability units fit the linear "
-            "probability model with the same fixed effects (famtrial.models.lpm)")
+            "probability model with the same fixed effects (famtrial.models.lpm)"
+        )
     names = list(results.params.index)
     b = results.params.to_numpy()
     formula_fit = results.design is not None and results.data is not None
     if formula_fit:
         frame = results.data.iloc[model.used_rows]  # type: ignore[union-attr]
         candidates = [v for v in results.design.rhs_variables if v in frame.columns]
-        categorical = {v for v in candidates if v in results.design.categorical_variables
-                       or not pd.api.types.is_numeric_dtype(frame[v])}
+        categorical = {
+            v
+            for v in candidates
+            if v in results.design.categorical_variables or not pd.api.types.is_numeric_dtype(frame[v])
+        }
     else:
         candidates = [n for n in names if n != "Intercept"]
         categorical = set()
@@ -538,8 +602,10 @@ def margins(results: ModelResults, variables: str | Sequence[str] | None = None,
         raise PostEstimationError(f"discrete={sorted(disc - set(variables))} are not among the variables {variables}")
     no_slope = sorted((categorical & set(variables)) - disc)
     if no_slope:
-        raise PostEstimationError(f"margins: {no_slope} enter as categories (C() or non-numeric), which have no "
-                                  "derivative; list 0/1 ones in discrete= for the 0 -> 1 change")
+        raise PostEstimationError(
+            f"margins: {no_slope} enter as categories (C() or non-numeric), which have no "
+            "derivative; list 0/1 ones in discrete= for the 0 -> 1 change"
+        )
     w = model.weights if model.weights is not None else np.ones(len(model.endog))
     w = w / w.sum()
     x = model.exog
@@ -552,8 +618,10 @@ def margins(results: ModelResults, variables: str | Sequence[str] | None = None,
             else:
                 values = x[:, names.index(v)]
             if not np.isin(values, (0, 1)).all():
-                raise PostEstimationError(f"margins: {v!r} is not 0/1, so it has no discrete 0 -> 1 change; "
-                                          "drop it from discrete= to get the derivative")
+                raise PostEstimationError(
+                    f"margins: {v!r} is not 0/1, so it has no discrete 0 -> 1 change; "
+                    "drop it from discrete= to get the derivative"
+                )
             if formula_fit:
                 x1 = _design(results, frame.assign(**{v: np.ones(len(frame), dtype=values.dtype)}))
                 x0 = _design(results, frame.assign(**{v: np.zeros(len(frame), dtype=values.dtype)}))
@@ -569,7 +637,7 @@ def margins(results: ModelResults, variables: str | Sequence[str] | None = None,
             if formula_fit:
                 col = frame[v].to_numpy(dtype=float)
                 h = 1e-6 * (np.abs(col) + 1)  # exact for terms linear or quadratic in v
-                dx = (_design(results, frame.assign(**{v: col + h})) - _design(results, frame.assign(**{v: col - h})))
+                dx = _design(results, frame.assign(**{v: col + h})) - _design(results, frame.assign(**{v: col - h}))
                 dx /= (2 * h)[:, None]
             else:
                 dx = np.zeros_like(x)
@@ -603,9 +671,17 @@ def tidy(results: ModelResults, conf_level: float = 0.95, exponentiate: bool = F
     est, lo, hi = results.params, ci["lower"], ci["upper"]
     if exponentiate:
         est, lo, hi = np.exp(est), np.exp(lo), np.exp(hi)
-    return pd.DataFrame({"term": results.params.index, "estimate": est.to_numpy(), "std.error": results.bse.to_numpy(),
-                         "statistic": results.tvalues.to_numpy(), "p.value": results.pvalues.to_numpy(),
-                         "conf.low": lo.to_numpy(), "conf.high": hi.to_numpy()})
+    return pd.DataFrame(
+        {
+            "term": results.params.index,
+            "estimate": est.to_numpy(),
+            "std.error": results.bse.to_numpy(),
+            "statistic": results.tvalues.to_numpy(),
+            "p.value": results.pvalues.to_numpy(),
+            "conf.low": lo.to_numpy(),
+            "conf.high": hi.to_numpy(),
+        }
+    )
 
 
 def glance(results: ModelResults) -> pd.DataFrame:
@@ -621,12 +697,20 @@ def glance(results: ModelResults) -> pd.DataFrame:
     common = {"logLik": results.llf, "AIC": results.aic, "BIC": results.bic, "nobs": results.nobs}
     if _clogit(results):
         lr = 2 * (results.llf - results.llnull)
-        row = {"nobs": results.nobs, "n.groups": getattr(results, "n_groups", None), "statistic.log": lr,
-               "p.value.log": float(stats.chi2.sf(lr, k)), **common}
+        row = {
+            "nobs": results.nobs,
+            "n.groups": getattr(results, "n_groups", None),
+            "statistic.log": lr,
+            "p.value.log": float(stats.chi2.sf(lr, k)),
+            **common,
+        }
     else:
-        row = {"null.deviance": -2 * results.llnull, "df.null": results.nobs - 1, **common,
-               "deviance": -2 * results.llf, "df.residual": results.nobs - k}
-    row.update({"pseudo.r.squared": results.prsquared, "vcov.type": results.se_type,
-                "n.clusters": results.n_clusters})
+        row = {
+            "null.deviance": -2 * results.llnull,
+            "df.null": results.nobs - 1,
+            **common,
+            "deviance": -2 * results.llf,
+            "df.residual": results.nobs - k,
+        }
+    row.update({"pseudo.r.squared": results.prsquared, "vcov.type": results.se_type, "n.clusters": results.n_clusters})
     return pd.DataFrame([row])
-

@@ -129,9 +129,11 @@ def _describe(name: str, col: np.ndarray, sign: float, groups: int, rows: int, e
     if binary:
         what = f"{name} != 0 predicts {'success' if sign > 0 else 'failure'} perfectly within {groups:,} groups"
     else:
-        what = (f"{'larger' if sign > 0 else 'smaller'} values of {name} predict success perfectly within "
-                f"{groups:,} groups (every positive month has {name} {'>=' if sign > 0 else '<='} every negative "
-                "month of its group)")
+        what = (
+            f"{'larger' if sign > 0 else 'smaller'} values of {name} predict success perfectly within "
+            f"{groups:,} groups (every positive month has {name} {'>=' if sign > 0 else '<='} every negative "
+            "month of its group)"
+        )
     left = f" ({emptied:,} of these groups wholly determined)" if emptied else ""
     return f"{what}{left}; {name} omitted and its {rows:,} determined obs not used"
 
@@ -155,8 +157,9 @@ def screen(xt: np.ndarray, y: np.ndarray, starts: np.ndarray, names: Sequence[st
     found = True
     while found:
         found = False
-        ext = _extremes(xt if len(rows) == n else np.ascontiguousarray(xt[:, rows]), cur_y, cur_starts[:-1],
-                        cur_starts[1:])
+        ext = _extremes(
+            xt if len(rows) == n else np.ascontiguousarray(xt[:, rows]), cur_y, cur_starts[:-1], cur_starts[1:]
+        )
         for j, name in enumerate(names):
             min1, max1, min0, max0 = ext[:, j]
             for sign in (1.0, -1.0):
@@ -170,8 +173,14 @@ def screen(xt: np.ndarray, y: np.ndarray, starts: np.ndarray, names: Sequence[st
                 touched = np.bincount(code[det], minlength=len(sizes)) > 0
                 det, whole = _whole_groups(det, cur_y, cur_starts)
                 emptied = int(whole.sum())
-                records.append(DropRecord("rows", int(det.sum()), _describe(name, col, sign, int(touched.sum()),
-                                                                            int(det.sum()), emptied), (name,)))
+                records.append(
+                    DropRecord(
+                        "rows",
+                        int(det.sum()),
+                        _describe(name, col, sign, int(touched.sum()), int(det.sum()), emptied),
+                        (name,),
+                    )
+                )
                 touched_groups.append(int(touched.sum()))
                 keep[rows[det]] = False
                 rows = rows[~det]
@@ -193,7 +202,10 @@ def screen(xt: np.ndarray, y: np.ndarray, starts: np.ndarray, names: Sequence[st
             f"complete separation: {' and '.join(names_sep)} predict(s) the outcome perfectly in every group with "
             f"outcome variation ({n_touched:,} groups, {int((~keep).sum()):,} rows determined), so the conditional "
             "ML estimate does not exist. Drop or recode the regressor(s), or restrict the sample",
-            variables=names_sep, groups=n_touched, rows=int((~keep).sum()))
+            variables=names_sep,
+            groups=n_touched,
+            rows=int((~keep).sum()),
+        )
     return keep, records
 
 
@@ -216,10 +228,16 @@ def direction(xt: np.ndarray, y: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> 
     scale = np.abs(x).max(axis=0)
     scale[scale == 0] = 1.0
     n = len(idx)
-    a = sp.hstack([sp.csr_matrix(s[:, None] * (x / scale)),
-                   sp.csr_matrix((-s, (np.arange(n), code)), shape=(n, len(lo)))]).tocsr()
-    res = linprog(-np.asarray(a.sum(axis=0)).ravel(), A_ub=-a, b_ub=np.zeros(n),
-                  bounds=[(-1, 1)] * p + [(None, None)] * len(lo), method="highs")
+    a = sp.hstack(
+        [sp.csr_matrix(s[:, None] * (x / scale)), sp.csr_matrix((-s, (np.arange(n), code)), shape=(n, len(lo)))]
+    ).tocsr()
+    res = linprog(
+        -np.asarray(a.sum(axis=0)).ravel(),
+        A_ub=-a,
+        b_ub=np.zeros(n),
+        bounds=[(-1, 1)] * p + [(None, None)] * len(lo),
+        method="highs",
+    )
     if res.status != 0:
         return None
     d = res.x[:p] / scale
@@ -239,8 +257,12 @@ def diverging(xt: np.ndarray, params: np.ndarray, y: np.ndarray, lo: np.ndarray,
     that once the fit has run far along it, so the exact check runs then."""
     if len(lo) == 0 or len(params) == 0:
         return False
-    return _largest_gap(xt, np.asarray(params, dtype=float), y, np.asarray(lo, dtype=np.int64),
-                        np.asarray(hi, dtype=np.int64)) > EXTREME_ETA
+    return (
+        _largest_gap(
+            xt, np.asarray(params, dtype=float), y, np.asarray(lo, dtype=np.int64), np.asarray(hi, dtype=np.int64)
+        )
+        > EXTREME_ETA
+    )
 
 
 @nb.njit(cache=True)
@@ -267,8 +289,9 @@ def _largest_gap(xt, params, y, lo, hi):
     return gap
 
 
-def raise_if_separated(xt: np.ndarray, y: np.ndarray, lo: np.ndarray, hi: np.ndarray, names: Sequence[str],
-                       cause: str = "") -> None:
+def raise_if_separated(
+    xt: np.ndarray, y: np.ndarray, lo: np.ndarray, hi: np.ndarray, names: Sequence[str], cause: str = ""
+) -> None:
     """Raise :class:`~famtrial.errors.SeparationError` naming a minimal set of regressors
     whose combination separates, the groups touched and the rows determined; return if the ML
     estimate exists (the caller then reports ``cause``, if any, itself)."""
@@ -292,4 +315,7 @@ def raise_if_separated(xt: np.ndarray, y: np.ndarray, lo: np.ndarray, hi: np.nda
         f"{'the combination of ' * (len(named) > 1)}{' + '.join(named)} predicts the outcome perfectly within {groups:,} of {len(lo):,} groups "
         f"({int(det.sum()):,} rows determined), so the conditional ML estimate does not exist and these "
         "coefficients diverge. Drop or recode one of these regressors, or restrict the sample",
-        variables=named, groups=groups, rows=int(det.sum()))
+        variables=named,
+        groups=groups,
+        rows=int(det.sum()),
+    )

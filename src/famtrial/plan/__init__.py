@@ -9,7 +9,17 @@ from famtrial._compat import moved_names
 from famtrial.errors import PlanError
 from famtrial.plan.spec import DEFAULT_PLAN, Columns, FEModel, Plan, Series, Variable, Variant, load_plan, shipped_plans
 
-__all__ = ["Plan", "PlanError", "Columns", "Variable", "Variant", "FEModel", "Series", "DEFAULT_PLAN", "load_plan",
-           "shipped_plans"]
+__all__ = [
+    "Plan",
+    "PlanError",
+    "Columns",
+    "Variable",
+    "Variant",
+    "FEModel",
+    "Series",
+    "DEFAULT_PLAN",
+    "load_plan",
+    "shipped_plans",
+]
 
 __getattr__ = moved_names(__name__)

@@ -45,7 +45,6 @@ from famtrial.errors import PlanError
 __all__ = ["Plan", "Columns", "load_plan", "shipped_plans", "Variable", "Variant", "FEModel", "Series", "DEFAULT_PLAN"]
 
 
-
 Cluster = ClusterRole
 
 
@@ -82,8 +81,9 @@ class _Reader:
     def fail(self, key: str, problem: str) -> PlanError:
         return PlanError(f"{self.where(key)} {problem}")
 
-    def get(self, key: str, kind: type | tuple[type, ...], default: Any = ..., *,
-            choices: Sequence[Any] | None = None) -> Any:
+    def get(
+        self, key: str, kind: type | tuple[type, ...], default: Any = ..., *, choices: Sequence[Any] | None = None
+    ) -> Any:
         self.used.add(key)
         if key not in self.raw:
             if default is ...:
@@ -94,8 +94,9 @@ class _Reader:
         if isinstance(value, bool) and bool not in kinds:
             raise self.fail(key, f"must be {' or '.join(k.__name__ for k in kinds)}, not a boolean")
         if not isinstance(value, kinds):
-            raise self.fail(key, f"must be {' or '.join(k.__name__ for k in kinds)}, not {type(value).__name__} "
-                                 f"({value!r})")
+            raise self.fail(
+                key, f"must be {' or '.join(k.__name__ for k in kinds)}, not {type(value).__name__} ({value!r})"
+            )
         if choices is not None and value not in choices:
             raise self.fail(key, f"= {value!r} is not one of {list(choices)}")
         return value
@@ -117,8 +118,9 @@ class _Reader:
         out = {}
         for name, raw in outer.raw.items():
             if not _NAME.match(name):
-                raise outer.fail(name, "is not a usable name: use letters, digits and underscores, not starting "
-                                       "with a digit")
+                raise outer.fail(
+                    name, "is not a usable name: use letters, digits and underscores, not starting with a digit"
+                )
             out[name] = _Reader(raw, f"{outer.path}.{name}", self.source)
         outer.used.update(out)
         return out
@@ -207,8 +209,10 @@ class Columns:
         for name in ("parent", "family", "office", "month", "arm", "model", "start"):
             value = getattr(self, name)
             if not (isinstance(value, str) and value.strip()) and not (value is None and name in ("model", "start")):
-                raise TypeError(f"Columns: {name}={value!r} must be a column name (a non-empty string)"
-                                + ("" if name in ("parent", "family", "office", "month", "arm") else " or None"))
+                raise TypeError(
+                    f"Columns: {name}={value!r} must be a column name (a non-empty string)"
+                    + ("" if name in ("parent", "family", "office", "month", "arm") else " or None")
+                )
         for name in ("outcomes", "time_varying", "time_invariant"):
             value = getattr(self, name)
             if isinstance(value, str):
@@ -372,11 +376,18 @@ class Plan:
     @property
     def columns(self) -> Columns:
         """The column roles as :class:`famtrial.plan.spec.Columns` (data column names)."""
-        return Columns(parent=self.parent, family=self.family, office=self.office, month=self.month, arm=self.arm,
-                       model=self.variant_column, outcomes=tuple(v.column for v in self.outcomes),
-                       time_varying=tuple(v.column for v in self.covariates if v.time == "varying"),
-                       time_invariant=tuple(v.column for v in self.covariates if v.time == "invariant"),
-                       start=self.start)
+        return Columns(
+            parent=self.parent,
+            family=self.family,
+            office=self.office,
+            month=self.month,
+            arm=self.arm,
+            model=self.variant_column,
+            outcomes=tuple(v.column for v in self.outcomes),
+            time_varying=tuple(v.column for v in self.covariates if v.time == "varying"),
+            time_invariant=tuple(v.column for v in self.covariates if v.time == "invariant"),
+            start=self.start,
+        )
 
     @property
     def variables(self) -> tuple[Variable, ...]:
@@ -388,17 +399,20 @@ class Plan:
         for v in self.variables:
             if name in (v.key, v.column):
                 return v
-        raise PlanError(f"{name!r} is neither a key nor a column of the plan's outcomes or covariates; "
-                        f"outcomes: {[v.key for v in self.outcomes]}, covariates: {[v.key for v in self.covariates]}")
+        raise PlanError(
+            f"{name!r} is neither a key nor a column of the plan's outcomes or covariates; "
+            f"outcomes: {[v.key for v in self.outcomes]}, covariates: {[v.key for v in self.covariates]}"
+        )
 
     def outcome(self, name: str) -> Variable:
         """The outcome with key or column ``name`` (PlanError listing the outcomes otherwise)."""
         for v in self.outcomes:
             if name in (v.key, v.column):
                 return v
-        raise PlanError(f"{name!r} is not an outcome of the plan; its outcomes are "
-                        + ", ".join(f"{v.key!r} (column {v.column!r})" if v.key != v.column else repr(v.key)
-                                    for v in self.outcomes))
+        raise PlanError(
+            f"{name!r} is not an outcome of the plan; its outcomes are "
+            + ", ".join(f"{v.key!r} (column {v.column!r})" if v.key != v.column else repr(v.key) for v in self.outcomes)
+        )
 
     def model(self, name: str) -> FEModel:
         for m in self.models:
@@ -461,7 +475,7 @@ class Plan:
         if not self.data_path:
             return None
         if self.data_path.startswith(_SHIPPED_PREFIX):
-            return data_dir() / self.data_path[len(_SHIPPED_PREFIX):]
+            return data_dir() / self.data_path[len(_SHIPPED_PREFIX) :]
         path = Path(self.data_path)
         if not path.is_absolute() and self.source not in ("<plan>", "<string>"):
             path = Path(self.source).parent / path
@@ -472,7 +486,7 @@ class Plan:
         if not self.published:
             return None
         if self.published.startswith(_SHIPPED_PREFIX):
-            return data_dir() / self.published[len(_SHIPPED_PREFIX):]
+            return data_dir() / self.published[len(_SHIPPED_PREFIX) :]
         path = Path(self.published)
         return path if path.is_absolute() or self.source in ("<plan>", "<string>") else Path(self.source).parent / path
 
@@ -494,8 +508,16 @@ class Plan:
         data.done()
 
         cols = top.table("columns")
-        roles = {r: cols.get(r, str, d) for r, d in (("parent", "parent_id"), ("family", "family_id"),
-                                                    ("office", "office"), ("month", "month"), ("arm", "arm"))}
+        roles = {
+            r: cols.get(r, str, d)
+            for r, d in (
+                ("parent", "parent_id"),
+                ("family", "family_id"),
+                ("office", "office"),
+                ("month", "month"),
+                ("arm", "arm"),
+            )
+        }
         variant_column = cols.get("variant", str, "") or None
         start = cols.get("start", str, "") or None
         cols.done()
@@ -534,8 +556,10 @@ class Plan:
             level.done()
         var.done()
         if levels and variant_column is None:
-            raise PlanError(f"{source}: [variants] lists levels {[v.name for v in levels]} but columns.variant is "
-                            "not set: name the data column that holds the variant")
+            raise PlanError(
+                f"{source}: [variants] lists levels {[v.name for v in levels]} but columns.variant is "
+                "not set: name the data column that holds the variant"
+            )
         if control_variant in [v.name for v in levels]:
             raise var.fail("control", f"= {control_variant!r} is also a variant level: name the control differently")
         codes_seen: dict[str, str] = {}
@@ -543,8 +567,9 @@ class Plan:
             for c in (v.name, *v.codes):
                 k = str(c).strip().lower()
                 if k in codes_seen and codes_seen[k] != v.name:
-                    raise PlanError(f"{source}: variants.levels.{v.name}.codes: code {c!r} also means "
-                                    f"{codes_seen[k]!r}")
+                    raise PlanError(
+                        f"{source}: variants.levels.{v.name}.codes: code {c!r} also means {codes_seen[k]!r}"
+                    )
                 codes_seen[k] = v.name
 
         months = top.table("months")
@@ -553,14 +578,18 @@ class Plan:
         first, last = _month(months, "first", None), _month(months, "last", None)
         months.done()
         if implementation is None or baseline is None:
-            raise months.fail("implementation" if implementation is None else "baseline",
-                              "= '' is empty: write the month as 'YYYY-MM'")
+            raise months.fail(
+                "implementation" if implementation is None else "baseline",
+                "= '' is empty: write the month as 'YYYY-MM'",
+            )
         if first and last and first > last:
             raise PlanError(f"{source}: months.first = {first!r} is after months.last = {last!r}")
         for key, value in (("implementation", implementation), ("baseline", baseline)):
             if (first and value < first) or (last and value > last):
-                raise PlanError(f"{source}: months.{key} = {value!r} lies outside months.first .. months.last "
-                                f"({first or '...'} .. {last or '...'})")
+                raise PlanError(
+                    f"{source}: months.{key} = {value!r} lies outside months.first .. months.last "
+                    f"({first or '...'} .. {last or '...'})"
+                )
 
         sample = top.table("sample")
         rule = sample.get("rule", str, "control_share", choices=_RULES)
@@ -577,10 +606,15 @@ class Plan:
         def variables(key: str, outcome: bool) -> tuple[Variable, ...]:
             out = []
             for vkey, r in top.tables(key).items():
-                out.append(Variable(
-                    key=vkey, column=r.get("column", str, vkey), label=r.get("label", str, vkey),
-                    description=r.get("description", str, r.raw.get("label", vkey).lower()) if outcome else "",
-                    time="varying" if outcome else r.get("time", str, "varying", choices=("varying", "invariant"))))
+                out.append(
+                    Variable(
+                        key=vkey,
+                        column=r.get("column", str, vkey),
+                        label=r.get("label", str, vkey),
+                        description=r.get("description", str, r.raw.get("label", vkey).lower()) if outcome else "",
+                        time="varying" if outcome else r.get("time", str, "varying", choices=("varying", "invariant")),
+                    )
+                )
                 r.done()
             return tuple(out)
 
@@ -589,8 +623,12 @@ class Plan:
         dup = sorted({k for k in keys if keys.count(k) > 1})
         if dup:
             raise PlanError(f"{source}: {dup} are declared both as outcome and covariate")
-        columns_used = [*roles.values(), *([variant_column] if variant_column else []), *([start] if start else []),
-                        *(v.column for v in (*covariates, *outcomes))]
+        columns_used = [
+            *roles.values(),
+            *([variant_column] if variant_column else []),
+            *([start] if start else []),
+            *(v.column for v in (*covariates, *outcomes)),
+        ]
         dup = sorted({c for c in columns_used if columns_used.count(c) > 1})
         if dup:
             raise PlanError(f"{source}: data column(s) {dup} are given more than one role: each column plays one role")
@@ -604,7 +642,9 @@ class Plan:
         balance_variables = bal.strings("variables", ())
         unknown = [v for v in balance_variables if v not in known_vars]
         if unknown:
-            raise bal.fail("variables", f"names {unknown}, which the plan does not declare; declared: {sorted(known_vars)}")
+            raise bal.fail(
+                "variables", f"names {unknown}, which the plan does not declare; declared: {sorted(known_vars)}"
+            )
         correlations_table = bal.get("correlations_table", str, "correlations")
         correlations_title = bal.get("correlations_title", str, "Pairwise correlations at baseline")
         bal.done()
@@ -619,23 +659,38 @@ class Plan:
         for mname, r in top.tables("models").items():
             outcome = r.get("outcome", str)
             if outcome not in outcome_keys:
-                raise r.fail("outcome", f"= {outcome!r} is not an outcome of the plan; outcomes: {sorted(outcome_keys)}")
+                raise r.fail(
+                    "outcome", f"= {outcome!r} is not an outcome of the plan; outcomes: {sorted(outcome_keys)}"
+                )
             treatment = r.get("treatment", str, "pooled", choices=_TREATMENT)
             if treatment == "variants" and not levels:
                 raise r.fail("treatment", "= 'variants' needs [variants.levels.<name>] tables (the plan has none)")
             covs = r.strings("covariates", ())
             unknown = [c for c in covs if c not in covariate_keys]
             if unknown:
-                raise r.fail("covariates", f"names {unknown}, which are not covariates of the plan; covariates: "
-                                           f"{sorted(covariate_keys)}")
+                raise r.fail(
+                    "covariates",
+                    f"names {unknown}, which are not covariates of the plan; covariates: {sorted(covariate_keys)}",
+                )
             invariant = [c for c in covs if next(v for v in covariates if v.key == c).time == "invariant"]
             if invariant:
-                raise r.fail("covariates", f"names time-invariant covariate(s) {invariant}: they are constant within "
-                                           "a parent and drop out of a fixed-effects model; leave them out")
+                raise r.fail(
+                    "covariates",
+                    f"names time-invariant covariate(s) {invariant}: they are constant within "
+                    "a parent and drop out of a fixed-effects model; leave them out",
+                )
             table = r.get("table", str, "effects")
-            models.append(FEModel(name=mname, outcome=outcome, treatment=treatment, covariates=covs,
-                                  time=r.get("time", str, "linear", choices=_TIME),
-                                  cluster=r.get("cluster", str, "office", choices=_CLUSTER), table=table))
+            models.append(
+                FEModel(
+                    name=mname,
+                    outcome=outcome,
+                    treatment=treatment,
+                    covariates=covs,
+                    time=r.get("time", str, "linear", choices=_TIME),
+                    cluster=r.get("cluster", str, "office", choices=_CLUSTER),
+                    table=table,
+                )
+            )
             r.done()
         table_names = {t for t, _ in tables}
         for m in models:
@@ -645,31 +700,44 @@ class Plan:
         fixed_names = {sample_table, balance_table, correlations_table}
         clash = sorted(fixed_names & {m.table for m in models})
         if clash or len(fixed_names) < 3:
-            raise PlanError(f"{source}: table names must differ: sample.table, balance.table, "
-                            f"balance.correlations_table and the model tables share {clash or 'a name'}")
+            raise PlanError(
+                f"{source}: table names must differ: sample.table, balance.table, "
+                f"balance.correlations_table and the model tables share {clash or 'a name'}"
+            )
 
         series = []
         for sname, r in top.tables("series").items():
             outcome = r.get("outcome", str, sname)
             if outcome not in outcome_keys:
-                raise r.fail("outcome", f"= {outcome!r} is not an outcome of the plan; outcomes: {sorted(outcome_keys)}")
+                raise r.fail(
+                    "outcome", f"= {outcome!r} is not an outcome of the plan; outcomes: {sorted(outcome_keys)}"
+                )
             controls = r.strings("controls", ())
             unknown = [c for c in controls if c not in known_vars]
             if unknown:
-                raise r.fail("controls", f"names {unknown}, which the plan does not declare; declared: "
-                                         f"{sorted(known_vars)}")
-            series.append(Series(name=sname, outcome=outcome, controls=controls,
-                                 own_baseline=r.get("own_baseline", bool, True),
-                                 office_effects=r.get("office_effects", bool, False),
-                                 figure=r.get("figure", str, f"monthly_{sname}"), title=r.get("title", str, "")))
+                raise r.fail(
+                    "controls", f"names {unknown}, which the plan does not declare; declared: {sorted(known_vars)}"
+                )
+            series.append(
+                Series(
+                    name=sname,
+                    outcome=outcome,
+                    controls=controls,
+                    own_baseline=r.get("own_baseline", bool, True),
+                    office_effects=r.get("office_effects", bool, False),
+                    figure=r.get("figure", str, f"monthly_{sname}"),
+                    title=r.get("title", str, ""),
+                )
+            )
             r.done()
 
         inf = top.table("inference")
         inference_models = inf.strings("models", ())
         unknown = [m for m in inference_models if m not in {m.name for m in models}]
         if unknown:
-            raise inf.fail("models", f"names {unknown}, which are not models of the plan; models: "
-                                     f"{[m.name for m in models]}")
+            raise inf.fail(
+                "models", f"names {unknown}, which are not models of the plan; models: {[m.name for m in models]}"
+            )
         draws = inf.get("randomization_draws", int, 199)
         if draws < 1:
             raise inf.fail("randomization_draws", f"= {draws} must be at least 1 (999 or more for publication)")
@@ -692,25 +760,69 @@ class Plan:
         out.done()
         top.done()
 
-        return cls(name=name, registry=registry, description=description, source=source, data_path=data_path,
-                   missing=missing, published=published, **roles, variant_column=variant_column, start=start,
-                   units=units, offered_code=offered_code, control_code=control_code, offered_label=offered_label,
-                   control_label=control_label, control_variant=control_variant,
-                   control_variant_codes=control_codes, variants=tuple(levels), treatment_name=treatment_name,
-                   treatment_label=treatment_label, treatment_description=treatment_description,
-                   implementation=implementation, baseline=baseline, first_month=first, last_month=last,
-                   sample_rule=rule, threshold=threshold if threshold is not None else 1 / 3,
-                   threshold_text=_fraction_text(threshold_raw), sample_unit=unit, sample_table=sample_table,
-                   sample_title=sample_title, flow_figure=flow_figure, outcomes=outcomes, covariates=covariates,
-                   balance_table=balance_table, balance_title=balance_title, balance_variables=balance_variables,
-                   correlations_table=correlations_table, correlations_title=correlations_title,
-                   models=tuple(models), tables=tuple(tables), series=tuple(series),
-                   inference_models=inference_models, randomization_draws=draws, band_draws=band_draws, seed=seed,
-                   bootstrap_weights=weights, formats=formats, digits=digits, leading_zero=leading_zero)
+        return cls(
+            name=name,
+            registry=registry,
+            description=description,
+            source=source,
+            data_path=data_path,
+            missing=missing,
+            published=published,
+            **roles,
+            variant_column=variant_column,
+            start=start,
+            units=units,
+            offered_code=offered_code,
+            control_code=control_code,
+            offered_label=offered_label,
+            control_label=control_label,
+            control_variant=control_variant,
+            control_variant_codes=control_codes,
+            variants=tuple(levels),
+            treatment_name=treatment_name,
+            treatment_label=treatment_label,
+            treatment_description=treatment_description,
+            implementation=implementation,
+            baseline=baseline,
+            first_month=first,
+            last_month=last,
+            sample_rule=rule,
+            threshold=threshold if threshold is not None else 1 / 3,
+            threshold_text=_fraction_text(threshold_raw),
+            sample_unit=unit,
+            sample_table=sample_table,
+            sample_title=sample_title,
+            flow_figure=flow_figure,
+            outcomes=outcomes,
+            covariates=covariates,
+            balance_table=balance_table,
+            balance_title=balance_title,
+            balance_variables=balance_variables,
+            correlations_table=correlations_table,
+            correlations_title=correlations_title,
+            models=tuple(models),
+            tables=tuple(tables),
+            series=tuple(series),
+            inference_models=inference_models,
+            randomization_draws=draws,
+            band_draws=band_draws,
+            seed=seed,
+            bootstrap_weights=weights,
+            formats=formats,
+            digits=digits,
+            leading_zero=leading_zero,
+        )
 
     @classmethod
-    def from_columns(cls, columns: Columns, *, implementation: str, baseline: str | None = None,
-                     variants: Iterable[str] = (), control_variant: str | None = None) -> Plan:
+    def from_columns(
+        cls,
+        columns: Columns,
+        *,
+        implementation: str,
+        baseline: str | None = None,
+        variants: Iterable[str] = (),
+        control_variant: str | None = None,
+    ) -> Plan:
         """A plain plan for a :class:`~famtrial.plan.spec.Columns` mapping: labels are the column names.
 
         Used by ``load_panel(source, Columns(...), implementation=...)``; variant levels (when the
@@ -718,17 +830,27 @@ class Plan:
         """
         raw: dict[str, Any] = {
             "trial": {"name": "trial"},
-            "columns": {"parent": columns.parent, "family": columns.family, "office": columns.office,
-                        "month": columns.month, "arm": columns.arm, "variant": columns.model or "",
-                        "start": columns.start or ""},
+            "columns": {
+                "parent": columns.parent,
+                "family": columns.family,
+                "office": columns.office,
+                "month": columns.month,
+                "arm": columns.arm,
+                "variant": columns.model or "",
+                "start": columns.start or "",
+            },
             "months": {"implementation": implementation, "baseline": baseline or implementation},
             "outcomes": {c: {} for c in columns.outcomes},
-            "covariates": {**{c: {"time": "varying"} for c in columns.time_varying},
-                           **{c: {"time": "invariant"} for c in columns.time_invariant}},
+            "covariates": {
+                **{c: {"time": "varying"} for c in columns.time_varying},
+                **{c: {"time": "invariant"} for c in columns.time_invariant},
+            },
         }
         if columns.model is not None:
-            raw["variants"] = {"control": control_variant or "control",
-                               "levels": {_term_safe(v): {"label": str(v), "codes": [v]} for v in variants}}
+            raw["variants"] = {
+                "control": control_variant or "control",
+                "levels": {_term_safe(v): {"label": str(v), "codes": [v]} for v in variants},
+            }
         return cls.from_dict(raw, source="<columns>")
 
     # -- writing -----------------------------------------------------------------------------------
@@ -746,21 +868,36 @@ class Plan:
         if self.published:
             data["published"] = self.published
         out["data"] = data
-        cols = {"parent": self.parent, "family": self.family, "office": self.office, "month": self.month,
-                "arm": self.arm}
+        cols = {
+            "parent": self.parent,
+            "family": self.family,
+            "office": self.office,
+            "month": self.month,
+            "arm": self.arm,
+        }
         if self.variant_column:
             cols["variant"] = self.variant_column
         if self.start:
             cols["start"] = self.start
         out["columns"] = cols
         out["units"] = dict(zip(("parent", "family", "office"), self.units))
-        out["arms"] = {"offered": self.offered_code, "control": self.control_code,
-                       "offered_label": self.offered_label, "control_label": self.control_label}
-        out["treatment"] = {"name": self.treatment_name, "label": self.treatment_label,
-                            "description": self.treatment_description}
+        out["arms"] = {
+            "offered": self.offered_code,
+            "control": self.control_code,
+            "offered_label": self.offered_label,
+            "control_label": self.control_label,
+        }
+        out["treatment"] = {
+            "name": self.treatment_name,
+            "label": self.treatment_label,
+            "description": self.treatment_description,
+        }
         if self.variants:
-            out["variants"] = {"control": self.control_variant, "control_codes": list(self.control_variant_codes),
-                               "levels": {v.name: {"label": v.label, "codes": list(v.codes)} for v in self.variants}}
+            out["variants"] = {
+                "control": self.control_variant,
+                "control_codes": list(self.control_variant_codes),
+                "levels": {v.name: {"label": v.label, "codes": list(v.codes)} for v in self.variants},
+            }
         months = {"implementation": self.implementation, "baseline": self.baseline}
         if self.first_month:
             months["first"] = self.first_month
@@ -772,23 +909,49 @@ class Plan:
             sample.update(threshold=self.threshold_text, unit=self.sample_unit)
         sample.update(table=self.sample_table, title=self.sample_title, figure=self.flow_figure)
         out["sample"] = sample
-        out["outcomes"] = {v.key: {"column": v.column, "label": v.label, "description": v.description}
-                           for v in self.outcomes}
+        out["outcomes"] = {
+            v.key: {"column": v.column, "label": v.label, "description": v.description} for v in self.outcomes
+        }
         out["covariates"] = {v.key: {"column": v.column, "label": v.label, "time": v.time} for v in self.covariates}
-        balance: dict[str, Any] = {"table": self.balance_table, "title": self.balance_title,
-                   "correlations_table": self.correlations_table, "correlations_title": self.correlations_title}
+        balance: dict[str, Any] = {
+            "table": self.balance_table,
+            "title": self.balance_title,
+            "correlations_table": self.correlations_table,
+            "correlations_title": self.correlations_title,
+        }
         if self.balance_variables:
             balance["variables"] = list(self.balance_variables)
         out["balance"] = balance
-        out["models"] = {m.name: {"outcome": m.outcome, "treatment": m.treatment, "covariates": list(m.covariates),
-                                  "time": m.time, "cluster": m.cluster, "table": m.table} for m in self.models}
+        out["models"] = {
+            m.name: {
+                "outcome": m.outcome,
+                "treatment": m.treatment,
+                "covariates": list(m.covariates),
+                "time": m.time,
+                "cluster": m.cluster,
+                "table": m.table,
+            }
+            for m in self.models
+        }
         out["tables"] = {t: {"title": title} for t, title in self.tables}
-        out["series"] = {s.name: {"outcome": s.outcome, "controls": list(s.controls), "own_baseline": s.own_baseline,
-                                  "office_effects": s.office_effects, "figure": s.figure,
-                                  **({"title": s.title} if s.title else {})} for s in self.series}
-        out["inference"] = {"models": list(self.inference_models), "randomization_draws": self.randomization_draws,
-                            "band_draws": self.band_draws, "seed": self.seed,
-                            "bootstrap_weights": self.bootstrap_weights}
+        out["series"] = {
+            s.name: {
+                "outcome": s.outcome,
+                "controls": list(s.controls),
+                "own_baseline": s.own_baseline,
+                "office_effects": s.office_effects,
+                "figure": s.figure,
+                **({"title": s.title} if s.title else {}),
+            }
+            for s in self.series
+        }
+        out["inference"] = {
+            "models": list(self.inference_models),
+            "randomization_draws": self.randomization_draws,
+            "band_draws": self.band_draws,
+            "seed": self.seed,
+            "bootstrap_weights": self.bootstrap_weights,
+        }
         out["output"] = {"formats": list(self.formats), "digits": self.digits, "leading_zero": self.leading_zero}
         return out
 
@@ -803,37 +966,55 @@ class Plan:
     def describe(self) -> str:
         """What ``famtrial reproduce`` will run with this plan, in words (``famtrial plan check``)."""
         lines = [f"Plan {self.name!r}" + (f" ({self.registry})" if self.registry else "") + f" from {self.source}"]
-        lines.append(f"roles: {self.unit('parent', 1)} {self.parent!r}, {self.unit('family', 1)} {self.family!r}, "
-                     f"{self.unit('office', 1)} {self.office!r}, month {self.month!r}, arm {self.arm!r} "
-                     f"({self.offered_code!r} = {self.offered_label}, {self.control_code!r} = {self.control_label})")
+        lines.append(
+            f"roles: {self.unit('parent', 1)} {self.parent!r}, {self.unit('family', 1)} {self.family!r}, "
+            f"{self.unit('office', 1)} {self.office!r}, month {self.month!r}, arm {self.arm!r} "
+            f"({self.offered_code!r} = {self.offered_label}, {self.control_code!r} = {self.control_label})"
+        )
         if self.variants:
-            lines.append(f"variants in {self.variant_column!r}: "
-                         + ", ".join(f"{v.name} ({v.label})" for v in self.variants)
-                         + f"; control {self.control_variant!r}")
-        lines.append(f"months: implementation {self.implementation}, baseline {self.baseline}"
-                     + (f", window {self.first_month or '...'} .. {self.last_month or '...'}"
-                        if self.first_month or self.last_month else ""))
+            lines.append(
+                f"variants in {self.variant_column!r}: "
+                + ", ".join(f"{v.name} ({v.label})" for v in self.variants)
+                + f"; control {self.control_variant!r}"
+            )
+        lines.append(
+            f"months: implementation {self.implementation}, baseline {self.baseline}"
+            + (
+                f", window {self.first_month or '...'} .. {self.last_month or '...'}"
+                if self.first_month or self.last_month
+                else ""
+            )
+        )
         if self.sample_rule == "none":
             lines.append("sample: every office analysed (no exclusion rule)")
         else:
-            lines.append(f"sample: an {self.unit('office', 1)} is excluded when fewer than {self.threshold_text} of "
-                         f"its {self.unit(self.sample_unit)} are in the control arm ({self.sample_table})")
+            lines.append(
+                f"sample: an {self.unit('office', 1)} is excluded when fewer than {self.threshold_text} of "
+                f"its {self.unit(self.sample_unit)} are in the control arm ({self.sample_table})"
+            )
         lines.append("outcomes: " + ", ".join(f"{v.key} [{v.column}]" for v in self.outcomes))
         lines.append("covariates: " + (", ".join(f"{v.key} [{v.column}, {v.time}]" for v in self.covariates) or "none"))
         lines.append(f"balance: {self.balance_table}, {self.correlations_table}")
         for m in self.models:
-            lines.append(f"{m.table}/{m.name}: clogit {m.outcome} on {m.treatment} treatment"
-                         + (f" + {', '.join(m.covariates)}" if m.covariates else "")
-                         + {"linear": " + linear trend", "months": " + month effects", "none": ""}[m.time]
-                         + f", group({self.unit('parent', 1)})"
-                         + (f", cluster({m.cluster})" if m.cluster != "none" else ""))
+            lines.append(
+                f"{m.table}/{m.name}: clogit {m.outcome} on {m.treatment} treatment"
+                + (f" + {', '.join(m.covariates)}" if m.covariates else "")
+                + {"linear": " + linear trend", "months": " + month effects", "none": ""}[m.time]
+                + f", group({self.unit('parent', 1)})"
+                + (f", cluster({m.cluster})" if m.cluster != "none" else "")
+            )
         for s in self.series:
-            lines.append(f"{s.figure}: monthly logits of {s.outcome} on the offer, controls at baseline: "
-                         + (", ".join(s.controls) or "none") + ("; own baseline" if s.own_baseline else "")
-                         + ("; office effects" if s.office_effects else ""))
+            lines.append(
+                f"{s.figure}: monthly logits of {s.outcome} on the offer, controls at baseline: "
+                + (", ".join(s.controls) or "none")
+                + ("; own baseline" if s.own_baseline else "")
+                + ("; office effects" if s.office_effects else "")
+            )
         if self.inference_models:
-            lines.append(f"inference: {', '.join(self.inference_models)} with {self.randomization_draws} "
-                         "randomization re-draws and the wild score bootstrap")
+            lines.append(
+                f"inference: {', '.join(self.inference_models)} with {self.randomization_draws} "
+                "randomization re-draws and the wild score bootstrap"
+            )
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -915,8 +1096,9 @@ def load_plan(source: str | Path | Mapping[str, Any] | Plan | None = None) -> Pl
     if isinstance(source, Mapping):
         return Plan.from_dict(source)
     if not isinstance(source, (str, Path)):
-        raise TypeError(f"plan must be a path, a shipped plan's name, TOML text, a mapping or a Plan, "
-                        f"not {type(source).__name__}")
+        raise TypeError(
+            f"plan must be a path, a shipped plan's name, TOML text, a mapping or a Plan, not {type(source).__name__}"
+        )
     text, where = None, str(source)
     if isinstance(source, str) and "\n" in source:
         text, where = source, "<string>"
@@ -924,8 +1106,10 @@ def load_plan(source: str | Path | Mapping[str, Any] | Plan | None = None) -> Pl
         shipped = shipped_plans()
         path = shipped.get(str(source), Path(source))
         if not path.exists():
-            raise PlanError(f"plan {str(source)!r} does not exist: give a .toml file or a shipped plan's name "
-                            f"({', '.join(shipped) or 'none found'}); 'famtrial plan init DATA > plan.toml' writes one")
+            raise PlanError(
+                f"plan {str(source)!r} does not exist: give a .toml file or a shipped plan's name "
+                f"({', '.join(shipped) or 'none found'}); 'famtrial plan init DATA > plan.toml' writes one"
+            )
         if path.is_dir():
             raise PlanError(f"plan {str(path)!r} is a folder: give the plan's .toml file")
         where = str(path)
@@ -938,5 +1122,3 @@ def load_plan(source: str | Path | Mapping[str, Any] | Plan | None = None) -> Pl
     except tomllib.TOMLDecodeError as exc:
         raise PlanError(f"{where}: not valid TOML ({exc})") from None
     return Plan.from_dict(raw, source=where)
-
-

@@ -18,9 +18,14 @@ from famtrial.published.verify import Spec, verify
 __all__ = ["assert_matches_published"]
 
 
-def assert_matches_published(results, spec: Spec | str | Path | None = None, *,
-                             tolerances: Mapping[str, float] | None = None, tables: Sequence[str] | None = None,
-                             allow_missing: bool = False) -> None:
+def assert_matches_published(
+    results,
+    spec: Spec | str | Path | None = None,
+    *,
+    tolerances: Mapping[str, float] | None = None,
+    tables: Sequence[str] | None = None,
+    allow_missing: bool = False,
+) -> None:
     """Raise AssertionError listing every published number that the results miss or miss by more than its tolerance.
 
     Parameters are those of :func:`famtrial.published.verify.verify`. The message has one line per failing key:
@@ -33,15 +38,21 @@ def assert_matches_published(results, spec: Spec | str | Path | None = None, *,
         return
     failed = report.failed
     width = max(len(k) for k in failed.index)
-    lines = [f"{len(failed)} of {len(report.frame)} published numbers do not match "
-             "(tolerance: half a unit of the printed last digit unless widened):"]
+    lines = [
+        f"{len(failed)} of {len(report.frame)} published numbers do not match "
+        "(tolerance: half a unit of the printed last digit unless widened):"
+    ]
     for key, row in failed.iterrows():
         if row["status"] == "missing":
             lines.append(f"  {key:<{width}}  published {row['printed']:>8}  missing from the results")
         elif isinstance(row["difference"], float) and not math.isnan(row["difference"]):
-            lines.append(f"  {key:<{width}}  published {row['printed']:>8}  reproduced {row['reproduced']:.6g}  "
-                         f"difference {row['difference']:+.4g}  tolerance {row['tolerance']:.4g}")
+            lines.append(
+                f"  {key:<{width}}  published {row['printed']:>8}  reproduced {row['reproduced']:.6g}  "
+                f"difference {row['difference']:+.4g}  tolerance {row['tolerance']:.4g}"
+            )
         else:
-            lines.append(f"  {key:<{width}}  published {row['printed']!r}  reproduced {row['reproduced']!r}"
-                         + (f"  ({row['note']})" if row["note"] else ""))
+            lines.append(
+                f"  {key:<{width}}  published {row['printed']!r}  reproduced {row['reproduced']!r}"
+                + (f"  ({row['note']})" if row["note"] else "")
+            )
     raise AssertionError("\n".join(lines))

@@ -72,17 +72,19 @@ class PublishedNumber:
     def half_unit(self) -> float | None:
         """Half a unit of the printed last digit (the default tolerance)."""
         decimals = self.decimals  # None for text entries
-        return None if decimals is None else 0.5 * 10.0 ** -decimals
+        return None if decimals is None else 0.5 * 10.0**-decimals
 
 
 def _entry(key: str, raw: Mapping[str, Any], where: str) -> PublishedNumber:
     if not isinstance(raw, Mapping) or "value" not in raw or "printed" not in raw:
-        raise ValueError(f"{where}: entry {key!r} needs at least 'value' and 'printed' "
-                         f"(e.g. {{ value = 1.05, printed = \"1.05\" }})")
+        raise ValueError(
+            f"{where}: entry {key!r} needs at least 'value' and 'printed' (e.g. {{ value = 1.05, printed = \"1.05\" }})"
+        )
     unknown = set(raw) - _ENTRY_FIELDS
     if unknown:
-        raise ValueError(f"{where}: entry {key!r} has unknown field(s) {sorted(unknown)}; "
-                         f"allowed: {sorted(_ENTRY_FIELDS)}")
+        raise ValueError(
+            f"{where}: entry {key!r} has unknown field(s) {sorted(unknown)}; allowed: {sorted(_ENTRY_FIELDS)}"
+        )
     value, printed = raw["value"], str(raw["printed"])
     if not isinstance(value, str):
         try:
@@ -93,9 +95,15 @@ def _entry(key: str, raw: Mapping[str, Any], where: str) -> PublishedNumber:
             raise ValueError(f"{where}: entry {key!r}: value {value} disagrees with its printed text {printed!r}")
         value = float(value)
     tol = raw.get("tolerance")
-    return PublishedNumber(key=key, value=value, printed=printed, stars=str(raw.get("stars", "")),
-                           note=str(raw.get("note", "")), inconsistent=str(raw.get("inconsistent", "")),
-                           tolerance=None if tol is None else float(tol))
+    return PublishedNumber(
+        key=key,
+        value=value,
+        printed=printed,
+        stars=str(raw.get("stars", "")),
+        note=str(raw.get("note", "")),
+        inconsistent=str(raw.get("inconsistent", "")),
+        tolerance=None if tol is None else float(tol),
+    )
 
 
 @dataclass(frozen=True)
@@ -131,10 +139,21 @@ class Spec:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per entry: value, printed, decimals, stars, tolerance, note, inconsistent, section."""
-        rows = [{"key": e.key, "section": section, "value": e.value, "printed": e.printed, "decimals": e.decimals,
-                 "stars": e.stars, "tolerance": e.tolerance, "note": e.note, "inconsistent": e.inconsistent}
-                for section, entries in (("numbers", self.numbers), ("context", self.context))
-                for e in entries.values()]
+        rows = [
+            {
+                "key": e.key,
+                "section": section,
+                "value": e.value,
+                "printed": e.printed,
+                "decimals": e.decimals,
+                "stars": e.stars,
+                "tolerance": e.tolerance,
+                "note": e.note,
+                "inconsistent": e.inconsistent,
+            }
+            for section, entries in (("numbers", self.numbers), ("context", self.context))
+            for e in entries.values()
+        ]
         return pd.DataFrame(rows).set_index("key")
 
 
@@ -166,8 +185,13 @@ def load_spec(path: str | Path | None = None) -> Spec:
     context = {k: _entry(k, v, str(path)) for k, v in raw.get("context", {}).items()}
     tolerances = {k: float(v["value"] if isinstance(v, Mapping) else v) for k, v in raw.get("tolerances", {}).items()}
     meta = raw.get("meta", {})
-    return Spec(numbers=numbers, context=context, tolerances=tolerances, title=str(meta.get("title", "")),
-                source=str(meta.get("source", path)))
+    return Spec(
+        numbers=numbers,
+        context=context,
+        tolerances=tolerances,
+        title=str(meta.get("title", "")),
+        source=str(meta.get("source", path)),
+    )
 
 
 def _as_spec(spec: Spec | str | Path | None) -> Spec:
@@ -184,30 +208,40 @@ def _reproduced(results: object) -> dict[str, object]:
         path = Path(results)
         path = path / "reproduced.csv" if path.is_dir() else path
         if not path.exists():
-            raise FileNotFoundError(f"{path} does not exist: run `famtrial reproduce --out DIR` first "
-                                    "(verify reads DIR/reproduced.csv with columns key,value)")
+            raise FileNotFoundError(
+                f"{path} does not exist: run `famtrial reproduce --out DIR` first "
+                "(verify reads DIR/reproduced.csv with columns key,value)"
+            )
         if path.stat().st_size == 0:
             raise ValueError(f"results file {str(path)!r} is empty (0 bytes): run `famtrial reproduce` again")
         try:
             results = pd.read_csv(path, dtype={"key": str, "value": str}, keep_default_na=False)
         except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-            raise ValueError(f"results file {str(path)!r} cannot be read as CSV with columns key,value "
-                             f"({type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''})") from None
+            raise ValueError(
+                f"results file {str(path)!r} cannot be read as CSV with columns key,value "
+                f"({type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''})"
+            ) from None
     if isinstance(results, pd.DataFrame):
         missing = {"key", "value"} - set(results.columns)
         if missing:
-            raise ValueError(f"a results frame needs columns 'key' and 'value'; missing {sorted(missing)} "
-                             f"(got {list(results.columns)})")
+            raise ValueError(
+                f"a results frame needs columns 'key' and 'value'; missing {sorted(missing)} "
+                f"(got {list(results.columns)})"
+            )
         dup = results["key"][results["key"].duplicated()]
         if len(dup):
             raise ValueError(f"results have {len(dup)} duplicated key(s), e.g. {dup.iloc[0]!r}: keep one row per key")
         results = dict(zip(results["key"], results["value"]))
     if not isinstance(results, Mapping):
-        raise TypeError("results must be a results folder, a reproduced.csv path, a mapping key -> value "
-                        f"or a DataFrame with columns key,value; not {type(results).__name__}")
+        raise TypeError(
+            "results must be a results folder, a reproduced.csv path, a mapping key -> value "
+            f"or a DataFrame with columns key,value; not {type(results).__name__}"
+        )
     if not results:
-        raise ValueError("results are empty (no reproduced numbers): give the folder written by famtrial reproduce, "
-                         "its reproduced.csv, or a mapping key -> value")
+        raise ValueError(
+            "results are empty (no reproduced numbers): give the folder written by famtrial reproduce, "
+            "its reproduced.csv, or a mapping key -> value"
+        )
     bad = [k for k in results if not isinstance(k, str)]
     if bad:
         raise TypeError(f"results keys must be strings such as 'table5.model1.coordinator_pooled.or'; got {bad[:3]}")
@@ -223,6 +257,7 @@ def _matches(key: str, pattern: str) -> bool:
 def _tolerance(entry: PublishedNumber, spec_tol: Mapping[str, float], user_tol: Mapping[str, float]) -> float | None:
     """Caller override (most specific, i.e. longest, matching pattern) > entry tolerance > spec
     pattern tolerance > half a printed unit; None for a text entry (compared exactly)."""
+
     def most_specific(table: Mapping[str, float]) -> float | None:
         hits = [p for p in table if _matches(entry.key, p)]
         return table[max(hits, key=len)] if hits else None
@@ -288,8 +323,9 @@ class VerifyReport:
     def summary(self) -> str:
         counts = self.frame["status"].value_counts()
         parts = ", ".join(f"{counts.get(s, 0)} {s}" for s in ("ok", "FAIL", "missing", "note"))
-        text = (f"verify: {len(self.frame)} published numbers: {parts} -> {'PASS' if self.ok else 'FAIL'}"
-                + (" (missing allowed)" if self.allow_missing and counts.get("missing", 0) else ""))
+        text = f"verify: {len(self.frame)} published numbers: {parts} -> {'PASS' if self.ok else 'FAIL'}" + (
+            " (missing allowed)" if self.allow_missing and counts.get("missing", 0) else ""
+        )
         if self.unmatched:
             shown = ", ".join(self.unmatched[:5]) + (", ..." if len(self.unmatched) > 5 else "")
             text += f"\n{len(self.unmatched)} reproduced key(s) not in the spec, not compared: {shown}"
@@ -318,17 +354,27 @@ def _display(frame: pd.DataFrame, spec: Spec) -> pd.DataFrame:
     for key, r in frame.iterrows():
         d = spec.numbers[key].decimals or 0
         number = isinstance(r["reproduced"], float)
-        rows[key] = {"published": r["printed"],
-                     "reproduced": fmt(r["reproduced"], d + 3) if number else ("" if r["reproduced"] is None
-                                                                               else str(r["reproduced"])),
-                     "difference": fmt(r["difference"], d + 3) if number else "",
-                     "tolerance": f"{r['tolerance']:.4g}" if number and not math.isnan(r["tolerance"]) else "",
-                     "status": r["status"], "note": r["note"]}
+        rows[key] = {
+            "published": r["printed"],
+            "reproduced": fmt(r["reproduced"], d + 3)
+            if number
+            else ("" if r["reproduced"] is None else str(r["reproduced"])),
+            "difference": fmt(r["difference"], d + 3) if number else "",
+            "tolerance": f"{r['tolerance']:.4g}" if number and not math.isnan(r["tolerance"]) else "",
+            "status": r["status"],
+            "note": r["note"],
+        }
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("key")
 
 
-def verify(results: str | Path | Mapping[str, object] | pd.DataFrame, spec: Spec | str | Path | None = None, *, tolerances: Mapping[str, float] | None = None,
-           tables: Sequence[str] | None = None, allow_missing: bool = False) -> VerifyReport:
+def verify(
+    results: str | Path | Mapping[str, object] | pd.DataFrame,
+    spec: Spec | str | Path | None = None,
+    *,
+    tolerances: Mapping[str, float] | None = None,
+    tables: Sequence[str] | None = None,
+    allow_missing: bool = False,
+) -> VerifyReport:
     """Compare reproduced numbers with the published ones, each within its printed rounding.
 
     Parameters
@@ -362,11 +408,19 @@ def verify(results: str | Path | Mapping[str, object] | pd.DataFrame, spec: Spec
     if not isinstance(allow_missing, bool):
         raise TypeError(f"allow_missing={allow_missing!r} must be True or False")
     if tolerances is not None and not isinstance(tolerances, Mapping):
-        raise TypeError(f"tolerances must be a mapping pattern -> tolerance (e.g. {{'table5': 0.01}}), "
-                        f"not {type(tolerances).__name__}")
-    if tables is not None and not isinstance(tables, str) and (
-            isinstance(tables, Mapping) or not isinstance(tables, Sequence)
-            or not all(isinstance(t, str) for t in tables)):
+        raise TypeError(
+            f"tolerances must be a mapping pattern -> tolerance (e.g. {{'table5': 0.01}}), "
+            f"not {type(tolerances).__name__}"
+        )
+    if (
+        tables is not None
+        and not isinstance(tables, str)
+        and (
+            isinstance(tables, Mapping)
+            or not isinstance(tables, Sequence)
+            or not all(isinstance(t, str) for t in tables)
+        )
+    ):
         raise TypeError(f"tables must be a list of prefixes or globs (e.g. ['table5']), not {tables!r}")
     spec = _as_spec(spec)
     got = _reproduced(results)
@@ -375,8 +429,10 @@ def verify(results: str | Path | Mapping[str, object] | pd.DataFrame, spec: Spec
         if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol >= 0:
             raise ValueError(f"tolerance for {prefix!r} must be a number >= 0, got {tol!r}")
         if not any(_matches(k, prefix) for k in spec.numbers):
-            raise ValueError(f"tolerance for {prefix!r} matches no published number (a typo?); patterns are keys, "
-                             "prefixes such as 'table5.model1' or globs such as 'table5.*.or'")
+            raise ValueError(
+                f"tolerance for {prefix!r} matches no published number (a typo?); patterns are keys, "
+                "prefixes such as 'table5.model1' or globs such as 'table5.*.or'"
+            )
     selected = list(spec.numbers)
     if tables is not None:
         prefixes = [tables] if isinstance(tables, str) else list(tables)
@@ -391,8 +447,12 @@ def verify(results: str | Path | Mapping[str, object] | pd.DataFrame, spec: Spec
         limit = _tolerance(entry, spec.tolerances, user_tol)
         row: dict[str, Any]
         if key not in got:
-            row = {"reproduced": None, "difference": math.nan, "tolerance": math.nan if entry.is_text else limit,
-                   "status": "missing"}
+            row = {
+                "reproduced": None,
+                "difference": math.nan,
+                "tolerance": math.nan if entry.is_text else limit,
+                "status": "missing",
+            }
         else:
             row = _compare(entry, got[key], limit)
         note = entry.inconsistent or entry.note
@@ -404,10 +464,14 @@ def verify(results: str | Path | Mapping[str, object] | pd.DataFrame, spec: Spec
     if frame.empty:
         raise ValueError("nothing to verify: the spec has no numbers under the selected tables")
     unmatched = tuple(sorted(set(got) - set(spec.numbers) - set(spec.context)))
-    table = Table(frame=frame, display=_display(frame, spec), title="Published vs reproduced",
-                  notes="published: as printed; difference: reproduced - published; tolerance: half a unit of "
-                        "the printed last digit unless widened; note: the paper contradicts itself here "
-                        "(reported, not failed).")
+    table = Table(
+        frame=frame,
+        display=_display(frame, spec),
+        title="Published vs reproduced",
+        notes="published: as printed; difference: reproduced - published; tolerance: half a unit of "
+        "the printed last digit unless widened; note: the paper contradicts itself here "
+        "(reported, not failed).",
+    )
     return VerifyReport(table=table, unmatched=unmatched, allow_missing=allow_missing)
 
 
@@ -427,14 +491,21 @@ def _parse_tolerances(items: Sequence[str]) -> dict[str, float]:
 def main(argv: Sequence[str] | None = None) -> int:
     """``famtrial verify --results DIR [--spec PATH] [--tolerance P=V ...] [--tables a,b] [--allow-missing]
     [--failures-only] [--out report.md]``: print the side-by-side table; return 1 when any number fails."""
-    parser = argparse.ArgumentParser(prog="famtrial verify",
-                                     description="Compare reproduced numbers with the published ones, each within "
-                                                 "half a unit of its printed last digit; exit 1 on any failure.")
+    parser = argparse.ArgumentParser(
+        prog="famtrial verify",
+        description="Compare reproduced numbers with the published ones, each within "
+        "half a unit of its printed last digit; exit 1 on any failure.",
+    )
     parser.add_argument("--results", required=True, help="folder written by famtrial reproduce (or its reproduced.csv)")
     parser.add_argument("--spec", default=None, help="published-number spec TOML (default: the trial's)")
-    parser.add_argument("--tolerance", action="append", default=[], metavar="PATTERN=VALUE",
-                        help="absolute tolerance for a table, prefix, glob or key, e.g. table5=0.02, "
-                             "'table5.*.or=0.01' (repeatable; the longest matching pattern wins)")
+    parser.add_argument(
+        "--tolerance",
+        action="append",
+        default=[],
+        metavar="PATTERN=VALUE",
+        help="absolute tolerance for a table, prefix, glob or key, e.g. table5=0.02, "
+        "'table5.*.or=0.01' (repeatable; the longest matching pattern wins)",
+    )
     parser.add_argument("--tables", default=None, help="comma-separated prefixes or globs to compare (default: all)")
     parser.add_argument("--allow-missing", action="store_true", help="do not fail on numbers the results lack")
     parser.add_argument("--failures-only", action="store_true", help="print only FAIL, missing and note rows")
@@ -442,8 +513,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     tables = [t.strip() for t in args.tables.split(",") if t.strip()] if args.tables else None
     try:
-        report = verify(args.results, args.spec, tolerances=_parse_tolerances(args.tolerance), tables=tables,
-                        allow_missing=args.allow_missing)
+        report = verify(
+            args.results,
+            args.spec,
+            tolerances=_parse_tolerances(args.tolerance),
+            tables=tables,
+            allow_missing=args.allow_missing,
+        )
     except (FileNotFoundError, ValueError) as err:
         print(f"famtrial verify: {err}", file=sys.stderr)
         return 2

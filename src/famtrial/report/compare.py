@@ -62,8 +62,11 @@ def _se_note(results: Mapping[str, ModelResults], names: Mapping[str, str]) -> s
         if res.cov_type == "cluster":
             name = dict(res.info).get("Cluster variable")
             name = names.get(name, name) if name is not None else None
-            kinds.append(f"cluster-robust SE (clustered by {name}, G = {res.n_clusters})" if name else
-                         f"cluster-robust SE (G = {res.n_clusters})")
+            kinds.append(
+                f"cluster-robust SE (clustered by {name}, G = {res.n_clusters})"
+                if name
+                else f"cluster-robust SE (G = {res.n_clusters})"
+            )
         elif res.cov_type == "robust":
             kinds.append("robust SE")
         else:
@@ -75,11 +78,20 @@ def _se_note(results: Mapping[str, ModelResults], names: Mapping[str, str]) -> s
     return "; ".join(f"{n}: {k}" for n, k in zip(results, kinds))
 
 
-def compare_models(results: Mapping[str, ModelResults], *, title: str = "",
-                   labels: Mapping[str, str] | None = None, hide: Sequence[str] = _HIDDEN,
-                   n_parents: int | None = None, digits: int = 2, alpha: float = 0.05,
-                   leading_zero: bool = True, first: Sequence[str] = (),
-                   unit: tuple[str, str] = ("parent", "parents"), cluster_names: Mapping[str, str] | None = None) -> Table:
+def compare_models(
+    results: Mapping[str, ModelResults],
+    *,
+    title: str = "",
+    labels: Mapping[str, str] | None = None,
+    hide: Sequence[str] = _HIDDEN,
+    n_parents: int | None = None,
+    digits: int = 2,
+    alpha: float = 0.05,
+    leading_zero: bool = True,
+    first: Sequence[str] = (),
+    unit: tuple[str, str] = ("parent", "parents"),
+    cluster_names: Mapping[str, str] | None = None,
+) -> Table:
     """Lay fitted models side by side: OR (stars), SE of the OR, CI; pseudo R2 and groups.
 
     ``results`` may mix any famtrial results (logit and conditional logit in one table); terms
@@ -94,12 +106,15 @@ def compare_models(results: Mapping[str, ModelResults], *, title: str = "",
     adjustment found among the terms.
     """
     if not isinstance(results, Mapping) or not results:
-        raise TypeError("compare_models needs a non-empty mapping of model name -> fitted results, e.g. "
-                        "{'model1': fit1, 'model2': fit2}")
+        raise TypeError(
+            "compare_models needs a non-empty mapping of model name -> fitted results, e.g. "
+            "{'model1': fit1, 'model2': fit2}"
+        )
     bad = [n for n, r in results.items() if not isinstance(r, ModelResults)]
     if bad:
-        raise TypeError(f"compare_models: {bad} are not famtrial results (got "
-                        f"{', '.join(type(results[n]).__name__ for n in bad)})")
+        raise TypeError(
+            f"compare_models: {bad} are not famtrial results (got {', '.join(type(results[n]).__name__ for n in bad)})"
+        )
     if labels is not None and not isinstance(labels, Mapping):
         raise TypeError(f"labels must be a mapping term -> row label, not {type(labels).__name__}")
     hide, first = tuple(check_names(hide, "hide")), tuple(check_names(first, "first"))
@@ -109,12 +124,17 @@ def compare_models(results: Mapping[str, ModelResults], *, title: str = "",
         raise ValueError(f"digits={digits!r} must be a whole number from 0 to 10")
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating)) or not 0 < alpha < 1:
         raise ValueError(f"alpha={alpha!r} must be a number strictly between 0 and 1")
-    if n_parents is not None and (isinstance(n_parents, bool) or not isinstance(n_parents, (int, np.integer))
-                                  or n_parents < 0):
+    if n_parents is not None and (
+        isinstance(n_parents, bool) or not isinstance(n_parents, (int, np.integer)) or n_parents < 0
+    ):
         raise TypeError(f"n_parents={n_parents!r} must be a whole number >= 0 or None")
     check_bool(leading_zero, "leading_zero")
-    if isinstance(unit, str) or not isinstance(unit, Sequence) or len(unit) != 2 \
-            or not all(isinstance(u, str) for u in unit):
+    if (
+        isinstance(unit, str)
+        or not isinstance(unit, Sequence)
+        or len(unit) != 2
+        or not all(isinstance(u, str) for u in unit)
+    ):
         raise TypeError(f"unit={unit!r} must be two strings: (singular, plural), e.g. ('parent', 'parents')")
     labels = dict(labels or {})
     terms: list[str] = []
@@ -129,20 +149,29 @@ def compare_models(results: Mapping[str, ModelResults], *, title: str = "",
     level = f"{100 * (1 - alpha):g}% CI"
     for name, res in results.items():
         odds = res.to_frame(alpha).reindex(terms)
-        for field, src in (("or", "or"), ("se", "or_se"), ("ci_low", "or_ci_low"), ("ci_high", "or_ci_high"), ("p", "p")):
+        for field, src in (
+            ("or", "or"),
+            ("se", "or_se"),
+            ("ci_low", "or_ci_low"),
+            ("ci_high", "or_ci_high"),
+            ("p", "p"),
+        ):
             numeric[(name, field)] = odds[src]
         shown[(name, "OR")] = [("" if pd.isna(o) else fmt(o) + stars(p)) for o, p in zip(odds["or"], odds["p"])]
         shown[(name, "Robust SE" if res.cov_type != "nonrobust" else "SE")] = [fmt(v) for v in odds["or_se"]]
-        shown[(name, level)] = ["" if pd.isna(lo) else f"({fmt(lo)}, {fmt(hi)})"
-                                for lo, hi in zip(odds["or_ci_low"], odds["or_ci_high"])]
+        shown[(name, level)] = [
+            "" if pd.isna(lo) else f"({fmt(lo)}, {fmt(hi)})" for lo, hi in zip(odds["or_ci_low"], odds["or_ci_high"])
+        ]
     frame = pd.DataFrame(numeric, index=terms)
     display = pd.DataFrame(shown, index=terms)
     time_terms = {t for r in results.values() for t in _time_terms(r)}
     keep = [t for t in terms if not any(t.startswith(h) for h in hide) and t not in time_terms]
     display = display.loc[keep].rename(index=labels)
     groups = unit[1].capitalize() + " with outcome change"
-    extra = {"Pseudo R2": {(n, "OR"): _fmt(r.prsquared, digits, leading_zero) for n, r in results.items()},
-             groups: {(n, "OR"): f"{getattr(r, 'n_groups', r.nobs):,}" for n, r in results.items()}}
+    extra = {
+        "Pseudo R2": {(n, "OR"): _fmt(r.prsquared, digits, leading_zero) for n, r in results.items()},
+        groups: {(n, "OR"): f"{getattr(r, 'n_groups', r.nobs):,}" for n, r in results.items()},
+    }
     if n_parents is not None:
         extra[f"n {unit[1]}"] = {(n, "OR"): f"{n_parents:,}" for n in results}
     display = pd.concat([display, pd.DataFrame.from_dict(extra, orient="index")]).fillna("")
@@ -155,31 +184,46 @@ def compare_models(results: Mapping[str, ModelResults], *, title: str = "",
     estimators = sorted({r.model_name for r in results.values()})
     group = f", group = {unit[0]}" if any(isinstance(r, ConditionalLogitResults) for r in results.values()) else ""
     time = _time_note(results)
-    notes = (f"{'; '.join(estimators)}{group}. Odds ratios with {_se_note(results, cluster_names or {})} and {level}"
-             + (f"; {time}" if time else "") + ". * p < .05, ** p < .01, *** p < .001.")
+    notes = (
+        f"{'; '.join(estimators)}{group}. Odds ratios with {_se_note(results, cluster_names or {})} and {level}"
+        + (f"; {time}" if time else "")
+        + ". * p < .05, ** p < .01, *** p < .001."
+    )
     return Table(frame=frame, display=display, title=title, notes=notes)
 
 
-def model_tables(results: Mapping[str, ConditionalLogitResults], plan: Plan, *,
-                 n_parents: int | None = None) -> dict[str, Table]:
+def model_tables(
+    results: Mapping[str, ConditionalLogitResults], plan: Plan, *, n_parents: int | None = None
+) -> dict[str, Table]:
     """The plan's model tables (e.g. Tables 5 and 6): each table's models side by side, labelled from the plan."""
     if not isinstance(results, Mapping):
-        raise TypeError(f"results must be a mapping model name -> fitted results (from fe_models), "
-                        f"not {type(results).__name__}")
+        raise TypeError(
+            f"results must be a mapping model name -> fitted results (from fe_models), not {type(results).__name__}"
+        )
     if not isinstance(plan, Plan):
-        raise TypeError(f"plan must be a famtrial Plan (panel.plan or famtrial.load_plan(...)), not {type(plan).__name__}")
+        raise TypeError(
+            f"plan must be a famtrial Plan (panel.plan or famtrial.load_plan(...)), not {type(plan).__name__}"
+        )
     unknown = [name for name in results if name not in {m.name for m in plan.models}]
     if unknown:
-        raise PlanError(f"results: {unknown} are not models of the plan; its models are {[m.name for m in plan.models]}")
+        raise PlanError(
+            f"results: {unknown} are not models of the plan; its models are {[m.name for m in plan.models]}"
+        )
     out = {}
     for table in plan.model_tables:
         members = {m.name: results[m.name] for m in plan.models_in(table) if m.name in results}
         if members:
-            out[table] = compare_models(members, title=plan.table_title(table), labels=plan.labels,
-                                        n_parents=n_parents, digits=plan.digits, leading_zero=plan.leading_zero,
-                                        first=plan.treatment_terms, unit=(plan.unit("parent", 1), plan.unit("parent")),
-                                        cluster_names={getattr(plan, r): plan.unit(r, 1) for r in
-                                                       ("parent", "family", "office")})
+            out[table] = compare_models(
+                members,
+                title=plan.table_title(table),
+                labels=plan.labels,
+                n_parents=n_parents,
+                digits=plan.digits,
+                leading_zero=plan.leading_zero,
+                first=plan.treatment_terms,
+                unit=(plan.unit("parent", 1), plan.unit("parent")),
+                cluster_names={getattr(plan, r): plan.unit(r, 1) for r in ("parent", "family", "office")},
+            )
     return out
 
 
@@ -200,8 +244,14 @@ def fe_numbers(results: Mapping[str, ConditionalLogitResults], plan: Plan) -> di
     return out
 
 
-def lpm_table(clogit: Mapping[str, ModelResults], lpms: Mapping[str, LPMResults], *, terms: Sequence[str],
-              title: str = "Conditional logit and linear probability model", alpha: float = 0.05) -> Table:
+def lpm_table(
+    clogit: Mapping[str, ModelResults],
+    lpms: Mapping[str, LPMResults],
+    *,
+    terms: Sequence[str],
+    title: str = "Conditional logit and linear probability model",
+    alpha: float = 0.05,
+) -> Table:
     """Treatment effects side by side: clogit OR (95% CI) and LPM percentage points (95% CI), per model.
 
     ``terms``: the treatment terms to show (e.g. ``panel.plan.treatment_terms``).
@@ -212,22 +262,38 @@ def lpm_table(clogit: Mapping[str, ModelResults], lpms: Mapping[str, LPMResults]
         ci = fit.conf_int(alpha)
         lin_frame = lin.to_frame(alpha) if lin is not None else None
         for term in [t for t in terms if t in fit.params.index]:
-            row: dict[str, Any] = {"model": name, "term": term, "or": float(np.exp(fit.params[term])),
-                   "or_ci_low": float(np.exp(ci.loc[term, "lower"])), "or_ci_high": float(np.exp(ci.loc[term, "upper"])),
-                   "p_clogit": float(fit.pvalues[term])}
+            row: dict[str, Any] = {
+                "model": name,
+                "term": term,
+                "or": float(np.exp(fit.params[term])),
+                "or_ci_low": float(np.exp(ci.loc[term, "lower"])),
+                "or_ci_high": float(np.exp(ci.loc[term, "upper"])),
+                "p_clogit": float(fit.pvalues[term]),
+            }
             if lin_frame is not None and term in lin_frame.index:
                 lr = lin_frame.loc[term]
-                row.update(pp=float(lr["coef_pp"]), pp_ci_low=float(lr["ci_low_pp"]), pp_ci_high=float(lr["ci_high_pp"]),
-                           p_lpm=float(lr["p"]))
+                row.update(
+                    pp=float(lr["coef_pp"]),
+                    pp_ci_low=float(lr["ci_low_pp"]),
+                    pp_ci_high=float(lr["ci_high_pp"]),
+                    p_lpm=float(lr["p"]),
+                )
             rows.append(row)
-            shown.append({
-                "OR (clogit)": f"{row['or']:.2f}{stars(row['p_clogit'])}",
-                f"{100 * (1 - alpha):g}% CI": f"({row['or_ci_low']:.2f}, {row['or_ci_high']:.2f})",
-                "pp (LPM)": f"{row['pp']:.2f}{stars(row['p_lpm'])}" if "pp" in row else "",
-                f"{100 * (1 - alpha):g}% CI (pp)": f"({row['pp_ci_low']:.2f}, {row['pp_ci_high']:.2f})" if "pp" in row else ""})
+            shown.append(
+                {
+                    "OR (clogit)": f"{row['or']:.2f}{stars(row['p_clogit'])}",
+                    f"{100 * (1 - alpha):g}% CI": f"({row['or_ci_low']:.2f}, {row['or_ci_high']:.2f})",
+                    "pp (LPM)": f"{row['pp']:.2f}{stars(row['p_lpm'])}" if "pp" in row else "",
+                    f"{100 * (1 - alpha):g}% CI (pp)": f"({row['pp_ci_low']:.2f}, {row['pp_ci_high']:.2f})"
+                    if "pp" in row
+                    else "",
+                }
+            )
     frame = pd.DataFrame(rows).set_index(["model", "term"])
     display = pd.DataFrame(shown, index=[f"{m}: {t}" for m, t in frame.index])
-    notes = ("Conditional logit: odds ratio, parent effects conditioned out, linear trend. LPM: OLS with parent "
-             "and month fixed effects, effect in percentage points. Both cluster-robust by office (G/(G-1)). "
-             "* p < .05, ** p < .01, *** p < .001.")
+    notes = (
+        "Conditional logit: odds ratio, parent effects conditioned out, linear trend. LPM: OLS with parent "
+        "and month fixed effects, effect in percentage points. Both cluster-robust by office (G/(G-1)). "
+        "* p < .05, ** p < .01, *** p < .001."
+    )
     return Table(frame=frame, display=display, title=title, notes=notes)

@@ -17,20 +17,55 @@ _EDGE = "#333333"
 _OFFERED, _ORDINARY, _NEUTRAL = "#e3eefa", "#fbeee0", "#f4f6f8"
 
 
-def _box(ax: Axes, x: float, y: float, w: float, h: float, text: str, *, facecolor: str = _NEUTRAL,
-         fontweight: str = "normal", gid: str | None = None) -> None:
+def _box(
+    ax: Axes,
+    x: float,
+    y: float,
+    w: float,
+    h: float,
+    text: str,
+    *,
+    facecolor: str = _NEUTRAL,
+    fontweight: str = "normal",
+    gid: str | None = None,
+) -> None:
     """A rounded box centred at (x, y) in axes coordinates with centred text."""
-    ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0,rounding_size=0.012",
-                                linewidth=1.0, edgecolor=_EDGE, facecolor=facecolor, transform=ax.transAxes,
-                                gid=gid))
-    ax.text(x, y, text, ha="center", va="center", fontsize=9, fontweight=fontweight, linespacing=1.35,
-            transform=ax.transAxes, gid=gid)
+    ax.add_patch(
+        FancyBboxPatch(
+            (x - w / 2, y - h / 2),
+            w,
+            h,
+            boxstyle="round,pad=0,rounding_size=0.012",
+            linewidth=1.0,
+            edgecolor=_EDGE,
+            facecolor=facecolor,
+            transform=ax.transAxes,
+            gid=gid,
+        )
+    )
+    ax.text(
+        x,
+        y,
+        text,
+        ha="center",
+        va="center",
+        fontsize=9,
+        fontweight=fontweight,
+        linespacing=1.35,
+        transform=ax.transAxes,
+        gid=gid,
+    )
 
 
 def _arrow(ax: Axes, start: tuple[float, float], end: tuple[float, float], head: bool = True) -> None:
-    ax.annotate("", xy=end, xytext=start, xycoords="axes fraction", textcoords="axes fraction",
-                arrowprops={"arrowstyle": "-|>" if head else "-", "color": _EDGE, "lw": 1.0,
-                            "shrinkA": 0, "shrinkB": 0})
+    ax.annotate(
+        "",
+        xy=end,
+        xytext=start,
+        xycoords="axes fraction",
+        textcoords="axes fraction",
+        arrowprops={"arrowstyle": "-|>" if head else "-", "color": _EDGE, "lw": 1.0, "shrinkA": 0, "shrinkB": 0},
+    )
 
 
 def plot_flow(flow: FlowCounts, ax: Axes | None = None, *, title: str = "Participant flow") -> Figure:
@@ -74,35 +109,106 @@ def plot_flow(flow: FlowCounts, ax: Axes | None = None, *, title: str = "Partici
     def off(n: int) -> str:
         return flow.noun("office", n)
 
-    _box(ax, 0.5, 0.90, 0.62, 0.11,
-         f"{fam(2).capitalize()} listed ({flow.offices:,} {off(flow.offices)})\n"
-         f"{flow.families_listed:,} {fam(flow.families_listed)}, {flow.parents_listed:,} {par(flow.parents_listed)}",
-         fontweight="bold", gid="listed")
+    _box(
+        ax,
+        0.5,
+        0.90,
+        0.62,
+        0.11,
+        f"{fam(2).capitalize()} listed ({flow.offices:,} {off(flow.offices)})\n"
+        f"{flow.families_listed:,} {fam(flow.families_listed)}, {flow.parents_listed:,} {par(flow.parents_listed)}",
+        fontweight="bold",
+        gid="listed",
+    )
     _arrow(ax, (0.5, 0.845), (0.5, 0.79), head=False)
     _arrow(ax, (0.26, 0.79), (0.74, 0.79), head=False)
-    ax.text(0.52, 0.812, f"randomized by {fam(1)}", ha="left", va="center", fontsize=8, fontstyle="italic",
-            color="#444444", transform=ax.transAxes)
+    ax.text(
+        0.52,
+        0.812,
+        f"randomized by {fam(1)}",
+        ha="left",
+        va="center",
+        fontsize=8,
+        fontstyle="italic",
+        color="#444444",
+        transform=ax.transAxes,
+    )
 
-    arms = ((0.26, flow.offered_label, _OFFERED, "offered", flow.families_offered, flow.parents_offered,
-             flow.families_excluded_offered, flow.parents_excluded_offered,
-             flow.families_analysed_offered, flow.parents_analysed_offered),
-            (0.74, flow.control_label, _ORDINARY, "ordinary", flow.families_ordinary, flow.parents_ordinary,
-             flow.families_excluded_ordinary, flow.parents_excluded_ordinary,
-             flow.families_analysed_ordinary, flow.parents_analysed_ordinary))
+    arms = (
+        (
+            0.26,
+            flow.offered_label,
+            _OFFERED,
+            "offered",
+            flow.families_offered,
+            flow.parents_offered,
+            flow.families_excluded_offered,
+            flow.parents_excluded_offered,
+            flow.families_analysed_offered,
+            flow.parents_analysed_offered,
+        ),
+        (
+            0.74,
+            flow.control_label,
+            _ORDINARY,
+            "ordinary",
+            flow.families_ordinary,
+            flow.parents_ordinary,
+            flow.families_excluded_ordinary,
+            flow.parents_excluded_ordinary,
+            flow.families_analysed_ordinary,
+            flow.parents_analysed_ordinary,
+        ),
+    )
     for x, heading, colour, key, n_fam, n_par, fam_ex, par_ex, fam_an, par_an in arms:
         trunk = x - 0.12
         _arrow(ax, (x, 0.79), (x, 0.725))
-        _box(ax, x, 0.665, 0.40, 0.12, f"{heading}\n{n_fam:,} {fam(n_fam)}\n{n_par:,} {par(n_par)}",
-             facecolor=colour, gid=f"{key}")
+        _box(
+            ax,
+            x,
+            0.665,
+            0.40,
+            0.12,
+            f"{heading}\n{n_fam:,} {fam(n_fam)}\n{n_par:,} {par(n_par)}",
+            facecolor=colour,
+            gid=f"{key}",
+        )
         _arrow(ax, (trunk, 0.605), (trunk, 0.24))
         _arrow(ax, (trunk, 0.425), (x - 0.035, 0.425))
-        _box(ax, x + 0.085, 0.425, 0.24, 0.15,
-             f"Excluded: in {flow.offices_excluded:,} {off(flow.offices_excluded)}\nwith too few controls\n"
-             f"{fam_ex:,} {fam(fam_ex)}\n{par_ex:,} {par(par_ex)}", facecolor="#ffffff", gid=f"excluded_{key}")
-        _box(ax, x, 0.18, 0.40, 0.12,
-             f"Analysed ({flow.offices_included:,} {off(flow.offices_included)})\n{fam_an:,} {fam(fam_an)}\n"
-             f"{par_an:,} {par(par_an)}", facecolor=colour, fontweight="bold", gid=f"analysed_{key}")
-    ax.text(0.5, 0.05, f"{flow.rule[0].upper()}{flow.rule[1:]}.", ha="center", va="center", fontsize=8, fontstyle="italic",
-            color="#444444", transform=ax.transAxes, wrap=True)
+        _box(
+            ax,
+            x + 0.085,
+            0.425,
+            0.24,
+            0.15,
+            f"Excluded: in {flow.offices_excluded:,} {off(flow.offices_excluded)}\nwith too few controls\n"
+            f"{fam_ex:,} {fam(fam_ex)}\n{par_ex:,} {par(par_ex)}",
+            facecolor="#ffffff",
+            gid=f"excluded_{key}",
+        )
+        _box(
+            ax,
+            x,
+            0.18,
+            0.40,
+            0.12,
+            f"Analysed ({flow.offices_included:,} {off(flow.offices_included)})\n{fam_an:,} {fam(fam_an)}\n"
+            f"{par_an:,} {par(par_an)}",
+            facecolor=colour,
+            fontweight="bold",
+            gid=f"analysed_{key}",
+        )
+    ax.text(
+        0.5,
+        0.05,
+        f"{flow.rule[0].upper()}{flow.rule[1:]}.",
+        ha="center",
+        va="center",
+        fontsize=8,
+        fontstyle="italic",
+        color="#444444",
+        transform=ax.transAxes,
+        wrap=True,
+    )
     ax.set_title(title, fontsize=11, fontweight="bold", loc="left")
     return fig

@@ -45,25 +45,37 @@ class ReportFigure:
 def _figure_html(figure: ReportFigure) -> str:
     data = base64.b64encode(figure.png).decode("ascii")
     title = html.escape(figure.title)
-    return (f'<figure><img alt="{title}" src="data:image/png;base64,{data}">'
-            f"<figcaption>{title}</figcaption></figure>")
+    return f'<figure><img alt="{title}" src="data:image/png;base64,{data}"><figcaption>{title}</figcaption></figure>'
 
 
 def _drop_counts(report: LoadReport) -> pd.DataFrame:
     """Rows read, kept and removed by each reason (the load report's counts)."""
-    rows = [("rows read", report.rows_read), ("rows kept", report.rows_kept),
-            ("rows outside the plan's months", report.rows_outside_window),
-            ("rows dropped for missing values (listwise)", report.rows_dropped_missing)]
+    rows = [
+        ("rows read", report.rows_read),
+        ("rows kept", report.rows_kept),
+        ("rows outside the plan's months", report.rows_outside_window),
+        ("rows dropped for missing values (listwise)", report.rows_dropped_missing),
+    ]
     rows += [(f"rows missing {column}", n) for column, n in report.dropped_missing.items()]
-    rows += [("parents who lost every row to missing values", report.parents_dropped_missing),
-             ("rows removed with excluded offices", report.rows_removed_by_restriction),
-             ("offices removed", len(report.offices_removed))]
+    rows += [
+        ("parents who lost every row to missing values", report.parents_dropped_missing),
+        ("rows removed with excluded offices", report.rows_removed_by_restriction),
+        ("offices removed", len(report.offices_removed)),
+    ]
     return pd.DataFrame({"count": [f"{n:,}" for _, n in rows]}, index=pd.Index([r for r, _ in rows], name=""))
 
 
-def write_report(path: str | Path, *, plan: Plan, tables: Sequence[Table], figures: Sequence[ReportFigure],
-                 sample_summary: str, load_report: LoadReport, numbers: Mapping[str, float | str],
-                 notes: Sequence[str] = ()) -> Path:
+def write_report(
+    path: str | Path,
+    *,
+    plan: Plan,
+    tables: Sequence[Table],
+    figures: Sequence[ReportFigure],
+    sample_summary: str,
+    load_report: LoadReport,
+    numbers: Mapping[str, float | str],
+    notes: Sequence[str] = (),
+) -> Path:
     """Write ``report.html`` for one reproduce run and return its path.
 
     Parameters
@@ -95,37 +107,47 @@ def write_report(path: str | Path, *, plan: Plan, tables: Sequence[Table], figur
     from famtrial.published.verify import verify
 
     units = plan.units
-    parts = [f"<h1>famtrial reproduce: {html.escape(plan.name)}</h1>",
-             f"<p>{len(tables)} tables and {len(figures)} figures written by <code>famtrial reproduce</code>.</p>",
-             "<h2>Data and sample</h2>",
-             f"<h3>Load report</h3><pre>{html.escape(load_report.describe(units))}</pre>",
-             Table(frame=_drop_counts(load_report), display=_drop_counts(load_report),
-                   title="Rows read, kept and dropped").to_html(),
-             f"<h3>Sample flow</h3><pre>{html.escape(sample_summary)}</pre>"]
+    parts = [
+        f"<h1>famtrial reproduce: {html.escape(plan.name)}</h1>",
+        f"<p>{len(tables)} tables and {len(figures)} figures written by <code>famtrial reproduce</code>.</p>",
+        "<h2>Data and sample</h2>",
+        f"<h3>Load report</h3><pre>{html.escape(load_report.describe(units))}</pre>",
+        Table(
+            frame=_drop_counts(load_report), display=_drop_counts(load_report), title="Rows read, kept and dropped"
+        ).to_html(),
+        f"<h3>Sample flow</h3><pre>{html.escape(sample_summary)}</pre>",
+    ]
     if notes:
         parts.append("<pre>" + html.escape("\n".join(notes)) + "</pre>")
     spec = plan.resolve_published()
     if spec is not None:
         report = verify(dict(numbers), spec, allow_missing=True)
         counts = report.frame["status"].value_counts()
-        count_rows = pd.DataFrame({"numbers": [str(int(counts.get(s, 0))) for s in ("ok", "FAIL", "missing", "note")]},
-                                  index=pd.Index(["ok", "FAIL", "missing", "note"], name="status"))
-        parts += ['<h2>Published numbers (famtrial verify, default tolerances)</h2><div class="verify">',
-                  "<p>Reproduced numbers against the published spec "
-                  f"<code>{html.escape(spec.name)}</code> at the spec's default tolerances (half a unit of the "
-                  "printed last digit unless the spec says otherwise); <code>famtrial verify</code> with "
-                  "<code>--tolerance</code> applies wider ones. Numbers the run did not reproduce count as "
-                  "missing.</p>",
-                  f"<pre>{html.escape(report.summary())}</pre>",
-                  Table(frame=count_rows, display=count_rows, title="verify: published numbers by status").to_html(),
-                  "</div>"]
+        count_rows = pd.DataFrame(
+            {"numbers": [str(int(counts.get(s, 0))) for s in ("ok", "FAIL", "missing", "note")]},
+            index=pd.Index(["ok", "FAIL", "missing", "note"], name="status"),
+        )
+        parts += [
+            '<h2>Published numbers (famtrial verify, default tolerances)</h2><div class="verify">',
+            "<p>Reproduced numbers against the published spec "
+            f"<code>{html.escape(spec.name)}</code> at the spec's default tolerances (half a unit of the "
+            "printed last digit unless the spec says otherwise); <code>famtrial verify</code> with "
+            "<code>--tolerance</code> applies wider ones. Numbers the run did not reproduce count as "
+            "missing.</p>",
+            f"<pre>{html.escape(report.summary())}</pre>",
+            Table(frame=count_rows, display=count_rows, title="verify: published numbers by status").to_html(),
+            "</div>",
+        ]
     parts.append("<h2>Tables</h2>")
     parts += [table.to_html() for table in tables]
     parts.append("<h2>Figures</h2>")
     parts += [_figure_html(figure) for figure in figures]
-    page = ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-            f"<title>famtrial reproduce: {html.escape(plan.name)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
-            + "\n".join(parts) + "\n</body>\n</html>\n")
+    page = (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>famtrial reproduce: {html.escape(plan.name)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
+        + "\n".join(parts)
+        + "\n</body>\n</html>\n"
+    )
     path = Path(path)
     path.write_text(page, encoding="utf-8")
     return path

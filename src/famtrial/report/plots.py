@@ -18,8 +18,16 @@ __all__ = ["plot_monthly"]
 _TICKS = (0.1, 0.2, 0.25, 0.33, 0.4, 0.5, 0.67, 0.8, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 10.0)
 
 
-def plot_monthly(effects: MonthlyEffects, ax: Axes | None = None, *, band: bool = True, title: str | None = None,
-                 number: int | None = None, caption: bool = True, scale: Literal["or", "rd"] = "or") -> Figure:
+def plot_monthly(
+    effects: MonthlyEffects,
+    ax: Axes | None = None,
+    *,
+    band: bool = True,
+    title: str | None = None,
+    number: int | None = None,
+    caption: bool = True,
+    scale: Literal["or", "rd"] = "or",
+) -> Figure:
     """Odds ratio of the offer by month (the paper's Figures 2 and 3).
 
     Log-scale OR with its pointwise CI as a shaded band, the simultaneous sup-t band as dashed
@@ -54,8 +62,9 @@ def plot_monthly(effects: MonthlyEffects, ax: Axes | None = None, *, band: bool 
         Save with ``fig.savefig("figure2.png", dpi=200, bbox_inches="tight")`` (PDF/SVG alike).
     """
     if not isinstance(effects, MonthlyEffects):
-        raise TypeError(f"plot_monthly needs MonthlyEffects (from famtrial.monthly_effects), not "
-                        f"{type(effects).__name__}")
+        raise TypeError(
+            f"plot_monthly needs MonthlyEffects (from famtrial.monthly_effects), not {type(effects).__name__}"
+        )
     f = effects.frame
     if len(f) == 0:
         raise ValueError("effects has no months to plot")
@@ -70,8 +79,9 @@ def plot_monthly(effects: MonthlyEffects, ax: Axes | None = None, *, band: bool 
     x = np.arange(len(f))
     level = f"{100 * (1 - effects.alpha):g}%"
     odds = scale == "or"
-    y, y_low, y_high = ((f["or"], f["ci_low"], f["ci_high"]) if odds else
-                        (100 * f["rd"], 100 * f["rd_ci_low"], 100 * f["rd_ci_high"]))
+    y, y_low, y_high = (
+        (f["or"], f["ci_low"], f["ci_high"]) if odds else (100 * f["rd"], 100 * f["rd_ci_low"], 100 * f["rd_ci_high"])
+    )
     ref, what_y = (1.0, "odds ratio") if odds else (0.0, "risk difference")
     show_band = odds and band and effects.band_critical is not None
     ax.fill_between(x, y_low, y_high, color="#9ecae1", alpha=0.6, linewidth=0, label=f"{level} CI (pointwise)")
@@ -86,8 +96,16 @@ def plot_monthly(effects: MonthlyEffects, ax: Axes | None = None, *, band: bool 
     ax.scatter(x[plain], y[plain], s=16, facecolor="white", edgecolor="#08306b", zorder=3, label=what_y)
     ax.scatter(x[sig], y[sig], s=24, color="#cb181d", zorder=4, label=f"{what_y}, p < {effects.alpha:g}")
     if base.any():
-        ax.scatter(x[base], y[base], s=34, marker="D", color="#969696", edgecolor="#252525", zorder=4,
-                   label="baseline month (imbalance, not an effect)")
+        ax.scatter(
+            x[base],
+            y[base],
+            s=34,
+            marker="D",
+            color="#969696",
+            edgecolor="#252525",
+            zorder=4,
+            label="baseline month (imbalance, not an effect)",
+        )
     if odds:
         ax.set_yscale("log")
         lows = [f["ci_low"].min(), *([f["band_low"].min()] if show_band else [])]
@@ -102,13 +120,15 @@ def plot_monthly(effects: MonthlyEffects, ax: Axes | None = None, *, band: bool 
     ax.set_xticks(x[::step])
     ax.set_xticklabels(f["month"].iloc[::step], rotation=45, ha="right", fontsize=8)
     ax.set_xlim(-0.5, len(f) - 0.5)
-    ax.set_ylabel("Odds ratio, offered vs control (log scale)" if odds else
-                  "Risk difference (pp), offered minus control")
+    ax.set_ylabel(
+        "Odds ratio, offered vs control (log scale)" if odds else "Risk difference (pp), offered minus control"
+    )
     ax.set_xlabel("Month")
     what = effects.description or effects.outcome
     prefix = f"Figure {number}. " if number else ""
-    ax.set_title(title if title is not None else f"{prefix}Effects of {effects.treatment} on {what}",
-                 fontsize=10, loc="left")
+    ax.set_title(
+        title if title is not None else f"{prefix}Effects of {effects.treatment} on {what}", fontsize=10, loc="left"
+    )
     ax.grid(axis="y", color="#dddddd", lw=0.5)
     ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=4, frameon=False)
     if caption:
@@ -116,12 +136,23 @@ def plot_monthly(effects: MonthlyEffects, ax: Axes | None = None, *, band: bool 
         se = f"SE clustered by {effects.cluster_label or effects.cluster}" if effects.cluster else "model-based SE"
         missing = int(f["coef"].isna().sum())
         gaps = f" {missing} month{'s' if missing != 1 else ''} without an estimate (gaps)." if missing else ""
-        at_base = (f" The baseline month ({effects.baseline}) precedes the offer's effect: its {what_y} shows "
-                   "baseline imbalance." if base.any() else "")
-        ax.text(0.0, -0.36, f"k = {effects.n_offices} {plural(effects.units[1])}, n = {effects.n_parents:,} "
-                f"{plural(effects.units[0])}. One logit per month, {f['month'].iloc[0]} to {f['month'].iloc[-1]}; "
-                f"{se}{fe}; controls at baseline.{gaps}{at_base}",
-                transform=ax.transAxes, fontsize=8, va="top", wrap=True)
+        at_base = (
+            f" The baseline month ({effects.baseline}) precedes the offer's effect: its {what_y} shows "
+            "baseline imbalance."
+            if base.any()
+            else ""
+        )
+        ax.text(
+            0.0,
+            -0.36,
+            f"k = {effects.n_offices} {plural(effects.units[1])}, n = {effects.n_parents:,} "
+            f"{plural(effects.units[0])}. One logit per month, {f['month'].iloc[0]} to {f['month'].iloc[-1]}; "
+            f"{se}{fe}; controls at baseline.{gaps}{at_base}",
+            transform=ax.transAxes,
+            fontsize=8,
+            va="top",
+            wrap=True,
+        )
     if own:
         fig.tight_layout()
     return fig

@@ -58,8 +58,18 @@ from scipy.special import expit
 from famtrial._options import CovariateKind, MonthFormat, Randomize
 from famtrial.errors import DesignError
 
-__all__ = ["DesignError", "TrialDesign", "Columns", "OfficeGroup", "Covariate", "Outcome", "simulate_panel",
-           "load_design", "calibrate", "main"]
+__all__ = [
+    "DesignError",
+    "TrialDesign",
+    "Columns",
+    "OfficeGroup",
+    "Covariate",
+    "Outcome",
+    "simulate_panel",
+    "load_design",
+    "calibrate",
+    "main",
+]
 
 
 _MONTH_FORMATS = get_args(MonthFormat)
@@ -228,10 +238,18 @@ class TrialDesign:
         raise DesignError(f"outcome {name!r} is not in the design; it has {[o.name for o in self.outcomes]}")
 
     # -- scenarios -----------------------------------------------------------------------------
-    def vary(self, *, offices: int | None = None, families_per_office: int | Sequence[int] | None = None,
-             months_pre: int | None = None, months_post: int | None = None,
-             control_share: float | Sequence[float] | None = None, effect_or: float | None = None,
-             outcome: str | None = None, seed: int | None = None) -> TrialDesign:
+    def vary(
+        self,
+        *,
+        offices: int | None = None,
+        families_per_office: int | Sequence[int] | None = None,
+        months_pre: int | None = None,
+        months_post: int | None = None,
+        control_share: float | Sequence[float] | None = None,
+        effect_or: float | None = None,
+        outcome: str | None = None,
+        seed: int | None = None,
+    ) -> TrialDesign:
         """A copy with some design features changed (the scenarios of :func:`famtrial.simulation.power.power`).
 
         offices
@@ -276,8 +294,10 @@ class TrialDesign:
                 raise DesignError(f"effect_or={effect_or!r} must be a positive odds ratio")
             target = self.outcomes[0].name if outcome is None else self.outcome(outcome).name
             tau = float(np.log(effect_or))
-            outcomes = tuple(replace(o, effects=tuple((v, tau) for v, _ in o.effects)) if o.name == target else o
-                             for o in design.outcomes)
+            outcomes = tuple(
+                replace(o, effects=tuple((v, tau) for v, _ in o.effects)) if o.name == target else o
+                for o in design.outcomes
+            )
             design = replace(design, outcomes=outcomes)
         if seed is not None:
             design = replace(design, seed=int(seed))
@@ -301,8 +321,11 @@ def _validate(d: TrialDesign) -> None:
             bad(f"months.{key}", f"{value!r} is not a month; give 'YYYY-MM'")
     first, last, impl = (pd.Period(m, "M") for m in (d.first_month, d.last_month, d.implementation))
     if not first < impl <= last:
-        bad("months.implementation", f"{d.implementation} must fall after months.first ({d.first_month}, which "
-            f"holds the baseline month at the latest) and not after months.last ({d.last_month})")
+        bad(
+            "months.implementation",
+            f"{d.implementation} must fall after months.first ({d.first_month}, which "
+            f"holds the baseline month at the latest) and not after months.last ({d.last_month})",
+        )
     if not d.offices:
         bad("offices", "give at least one [[offices]] group")
     if d.randomize not in _RANDOMIZE:
@@ -319,8 +342,11 @@ def _validate(d: TrialDesign) -> None:
         share_lo, share_hi = g.control_share
         if not 0 < share_lo <= share_hi < 1:
             bad(f"{key}.control_share", f"[{share_lo}, {share_hi}] must satisfy 0 < low <= high < 1")
-    for name, number in (("two_parent_share", d.two_parent_share), ("family_correlation", d.family_correlation),
-                        ("gap_share", d.gap_share)):
+    for name, number in (
+        ("two_parent_share", d.two_parent_share),
+        ("family_correlation", d.family_correlation),
+        ("gap_share", d.gap_share),
+    ):
         if not 0 <= number <= 1:
             bad(f"families.{name}" if name != "gap_share" else "gaps.share", f"{number} must lie in [0, 1]")
     if d.gap_max_months < 1:
@@ -336,8 +362,16 @@ def _validate(d: TrialDesign) -> None:
         bad("columns.variant", "variants are given, so name the variant column")
     if cols.variant_control in d.variants:
         bad("columns.variant_control", f"{cols.variant_control!r} is also a variant code")
-    names = [cols.parent, cols.family, cols.office, cols.month, cols.arm, *([cols.variant] if cols.variant else []),
-             *[o.name for o in d.outcomes], *[c.name for c in d.covariates]]
+    names = [
+        cols.parent,
+        cols.family,
+        cols.office,
+        cols.month,
+        cols.arm,
+        *([cols.variant] if cols.variant else []),
+        *[o.name for o in d.outcomes],
+        *[c.name for c in d.covariates],
+    ]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         bad("columns", f"names {repeated} are used more than once (ids, month, arm, variant, outcomes, covariates)")
@@ -415,8 +449,9 @@ class _Reader:
         return (kind(value), kind(value))
 
     def sub(self, key: str, default=_MISSING) -> _Reader:
-        return _Reader(self.get(key, dict, default if default is _MISSING else {}, "a table"), self.key(key),
-                       self.source)
+        return _Reader(
+            self.get(key, dict, default if default is _MISSING else {}, "a table"), self.key(key), self.source
+        )
 
     def done(self) -> None:
         extra = sorted(set(self.table) - self.used)
@@ -471,8 +506,9 @@ def design_from_dict(raw: Mapping, source: str = "design") -> TrialDesign:
     for i, g in enumerate(groups_raw):
         r = _Reader(g, f"offices[{i}]", source)
         n = r.get("n", int, what="an integer number of offices")
-        groups.append(OfficeGroup(n=n, families=r.range("families", int),
-                                  control_share=r.range("control_share", float)))
+        groups.append(
+            OfficeGroup(n=n, families=r.range("families", int), control_share=r.range("control_share", float))
+        )
         r.done()
     office_label = top.get("office_label", str, None, "a format string such as 'K{:02d}'")
     if office_label is not None:
@@ -494,8 +530,12 @@ def design_from_dict(raw: Mapping, source: str = "design") -> TrialDesign:
         kind = r.get("kind", str, what=f"one of {_KINDS}")
         if kind not in _KINDS:
             r.fail("kind", f"{kind!r} is not one of {_KINDS}")
-        need = {"binary": ("p",), "integer": ("mean", "sd"), "markov": ("p", "on", "off"),
-                "count": ("mean", "up", "down")}[kind]
+        need = {
+            "binary": ("p",),
+            "integer": ("mean", "sd"),
+            "markov": ("p", "on", "off"),
+            "count": ("mean", "up", "down"),
+        }[kind]
         allowed = {"binary": (), "integer": ("min", "max"), "markov": (), "count": ("min", "max")}[kind]
         values = {k: r.number(k) for k in need}
         values.update({k: r.number(k) for k in allowed if k in r.table})
@@ -513,20 +553,39 @@ def design_from_dict(raw: Mapping, source: str = "design") -> TrialDesign:
         else:
             effects = (("", float(effect)),)
         slopes = r.sub("covariates", {})
-        outs.append(Outcome(
-            name=name, intercept_mean=r.number("intercept_mean"), intercept_sd=r.number("intercept_sd"),
-            trend=r.number("trend", 0.0), effects=effects, office_effect_sd=r.number("office_effect_sd", 0.0),
-            office_intercept_sd=r.number("office_intercept_sd", 0.0),
-            covariates=tuple((k, slopes.number(k)) for k in slopes.table)))
+        outs.append(
+            Outcome(
+                name=name,
+                intercept_mean=r.number("intercept_mean"),
+                intercept_sd=r.number("intercept_sd"),
+                trend=r.number("trend", 0.0),
+                effects=effects,
+                office_effect_sd=r.number("office_effect_sd", 0.0),
+                office_intercept_sd=r.number("office_intercept_sd", 0.0),
+                covariates=tuple((k, slopes.number(k)) for k in slopes.table),
+            )
+        )
         slopes.done()
         r.done()
     out_table.done()
     top.done()
-    return TrialDesign(columns=columns, first_month=months["first"], last_month=months["last"],
-                       implementation=months["implementation"], offices=tuple(groups), outcomes=tuple(outs),
-                       covariates=tuple(covs), variants=variants, office_label=office_label, two_parent_share=two,
-                       family_correlation=rho, gap_share=gap_share, gap_max_months=gap_max, randomize=randomize,
-                       seed=seed)
+    return TrialDesign(
+        columns=columns,
+        first_month=months["first"],
+        last_month=months["last"],
+        implementation=months["implementation"],
+        offices=tuple(groups),
+        outcomes=tuple(outs),
+        covariates=tuple(covs),
+        variants=variants,
+        office_label=office_label,
+        two_parent_share=two,
+        family_correlation=rho,
+        gap_share=gap_share,
+        gap_max_months=gap_max,
+        randomize=randomize,
+        seed=seed,
+    )
 
 
 def load_design(path: str | Path) -> TrialDesign:
@@ -587,8 +646,9 @@ def _markov(start: np.ndarray, T: int, b: int, on: float, off: float, rng: np.ra
     return out
 
 
-def _walk(start: np.ndarray, T: int, b: int, up: float, down: float, lo: float, hi: float,
-          rng: np.random.Generator) -> np.ndarray:
+def _walk(
+    start: np.ndarray, T: int, b: int, up: float, down: float, lo: float, hi: float, rng: np.random.Generator
+) -> np.ndarray:
     """Counts equal to ``start`` at month ``b``, +1 / -1 steps each month, kept within [lo, hi]."""
     out = np.empty((len(start), T))
     out[:, b] = start
@@ -683,7 +743,7 @@ def simulate_panel(design: TrialDesign, seed: int | None = None) -> pd.DataFrame
     gap_u = rng_gap.random(n)
     for i in np.flatnonzero(gap_u < design.gap_share):
         k = min(int(rng_gap.integers(1, design.gap_max_months + 1)), T - 1)
-        keep[i, rng_gap.choice(np.r_[0:b, b + 1:T], size=k, replace=False)] = False
+        keep[i, rng_gap.choice(np.r_[0:b, b + 1 : T], size=k, replace=False)] = False
     rows = np.flatnonzero(keep.ravel())
     cols = design.columns
 
@@ -691,9 +751,12 @@ def simulate_panel(design: TrialDesign, seed: int | None = None) -> pd.DataFrame
         return np.repeat(np.asarray(values), T)[rows]
 
     labels = np.asarray(design.office_labels(), dtype=object if design.office_label else np.int32)
-    out = {cols.parent: rep(np.arange(1, n + 1, dtype=np.int32)), cols.family: rep(people["family"].astype(np.int32)),
-           cols.office: rep(labels[office]),
-           cols.month: np.tile(np.asarray(_month_values(months, cols.month_format)), n)[rows]}
+    out = {
+        cols.parent: rep(np.arange(1, n + 1, dtype=np.int32)),
+        cols.family: rep(people["family"].astype(np.int32)),
+        cols.office: rep(labels[office]),
+        cols.month: np.tile(np.asarray(_month_values(months, cols.month_format)), n)[rows],
+    }
     out[cols.arm] = rep(np.where(arm == 1, cols.arm_offered, cols.arm_control))
     if cols.variant is not None:
         codes = np.asarray(design.variants or ("",), dtype=object)[variant_of_office[office]]
@@ -703,8 +766,9 @@ def simulate_panel(design: TrialDesign, seed: int | None = None) -> pd.DataFrame
     for c in sorted(design.covariates, key=lambda c: not c.time_varying):
         v = cov_values[c.name]
         v = v.ravel()[rows] if v.ndim == 2 else rep(v)
-        out[c.name] = v.astype(np.int8 if c.kind in ("binary", "markov") else np.int16 if c.kind == "count"
-                               else np.int32)
+        out[c.name] = v.astype(
+            np.int8 if c.kind in ("binary", "markov") else np.int16 if c.kind == "count" else np.int32
+        )
     frame = pd.DataFrame(out)
     if cols.month_format == "period":
         frame[cols.month] = frame[cols.month].astype("period[M]")
@@ -834,8 +898,9 @@ def calibrate(panel, *, outcomes: Sequence[str] | None = None) -> TrialDesign:
     from famtrial.trial.effects import fe_model
 
     if not isinstance(panel, Panel):
-        raise TypeError(f"calibrate needs a famtrial Panel (famtrial.load_panel(data, plan)), "
-                        f"not {type(panel).__name__}")
+        raise TypeError(
+            f"calibrate needs a famtrial Panel (famtrial.load_panel(data, plan)), not {type(panel).__name__}"
+        )
     plan, cols, data = panel.plan, panel.columns, panel.data
     keys = [v.key for v in plan.outcomes] if outcomes is None else [plan.outcome(k).key for k in outcomes]
     impl = pd.Period(plan.implementation, "M")
@@ -860,8 +925,9 @@ def calibrate(panel, *, outcomes: Sequence[str] | None = None) -> TrialDesign:
             f_mean, f_sd = float(part["families"].mean()), float(part["families"].std(ddof=0))
             half = np.sqrt(3) * f_sd  # a uniform with the offices' mean and SD of families
             families = (int(max(round(f_mean - half), 2)), int(max(round(f_mean + half), 2)))
-            groups.append(OfficeGroup(n=len(part), families=families,
-                                      control_share=(float(share.min()), float(share.max()))))
+            groups.append(
+                OfficeGroup(n=len(part), families=families, control_share=(float(share.min()), float(share.max())))
+            )
     parents_per_family = data.drop_duplicates(cols.parent).groupby(cols.family).size()
     two = float((parents_per_family >= 2).mean())
     n_months = (last - first).n + 1
@@ -873,7 +939,8 @@ def calibrate(panel, *, outcomes: Sequence[str] | None = None) -> TrialDesign:
     at_base = data[months == base]
     ordered = data.sort_values([cols.parent, cols.month])
     same = (ordered[cols.parent].to_numpy()[1:] == ordered[cols.parent].to_numpy()[:-1]) & (
-        np.diff(ordered[cols.month].map(lambda m: m.ordinal).to_numpy()) == 1)
+        np.diff(ordered[cols.month].map(lambda m: m.ordinal).to_numpy()) == 1
+    )
     for v in plan.covariates:
         x = data[v.column]
         binary = bool(x.isin([0, 1]).all())
@@ -886,16 +953,32 @@ def calibrate(panel, *, outcomes: Sequence[str] | None = None) -> TrialDesign:
                 off = float(((prev == 1) & (nxt == 0)).sum() / max((prev == 1).sum(), 1))
                 covs.append(Covariate(name=v.column, kind="markov", p=float(xb.mean()), on=on, off=off))
             else:
-                covs.append(Covariate(name=v.column, kind="count", mean=float(max(xb.mean(), 0.0)),
-                                      up=float((nxt > prev).mean()), down=float((nxt < prev).mean()),
-                                      min=float(x.min()), max=float(x.max())))
+                covs.append(
+                    Covariate(
+                        name=v.column,
+                        kind="count",
+                        mean=float(max(xb.mean(), 0.0)),
+                        up=float((nxt > prev).mean()),
+                        down=float((nxt < prev).mean()),
+                        min=float(x.min()),
+                        max=float(x.max()),
+                    )
+                )
         else:
             xp = data.drop_duplicates(cols.parent)[v.column].to_numpy(float)
             if binary:
                 covs.append(Covariate(name=v.column, kind="binary", p=float(xp.mean())))
             else:
-                covs.append(Covariate(name=v.column, kind="integer", mean=float(xp.mean()),
-                                      sd=float(xp.std(ddof=1)), min=float(xp.min()), max=float(xp.max())))
+                covs.append(
+                    Covariate(
+                        name=v.column,
+                        kind="integer",
+                        mean=float(xp.mean()),
+                        sd=float(xp.std(ddof=1)),
+                        min=float(xp.min()),
+                        max=float(xp.max()),
+                    )
+                )
     varying = [v.key for v in plan.covariates if v.time == "varying"]
     # outcomes
     pre = data[months < impl]
@@ -927,19 +1010,45 @@ def calibrate(panel, *, outcomes: Sequence[str] | None = None) -> TrialDesign:
             shared = _share_for(mu, s, float((pairs["first"] * pairs["last"]).mean()), floor=r)
             rhos.append((shared - r) / (1 - r))
         shift = sum(slope * float(at_base[c].mean()) for c, slope in slopes)
-        outs.append(Outcome(name=column, intercept_mean=float(mu - trend * t_pre - shift),
-                            intercept_sd=float(s * np.sqrt(1 - r)), trend=trend,
-                            effects=tuple((v.name, effect) for v in plan.variants) or (("", effect),),
-                            office_intercept_sd=float(s * np.sqrt(r)), covariates=slopes))
-    design_cols = Columns(parent=cols.parent, family=cols.family, office=cols.office, month=cols.month,
-                          month_format="period", arm=cols.arm, arm_offered=plan.offered_code,
-                          arm_control=plan.control_code, variant=plan.variant_column if plan.variants else None,
-                          variant_control=plan.control_variant)
-    return TrialDesign(columns=design_cols, first_month=str(first), last_month=str(last),
-                       implementation=str(impl), offices=tuple(groups), outcomes=tuple(outs), covariates=tuple(covs),
-                       variants=tuple(v.name for v in plan.variants), two_parent_share=two,
-                       family_correlation=float(np.mean(rhos)) if rhos else 0.0, gap_share=gap_share,
-                       gap_max_months=gap_max, randomize="family", seed=plan.seed)
+        outs.append(
+            Outcome(
+                name=column,
+                intercept_mean=float(mu - trend * t_pre - shift),
+                intercept_sd=float(s * np.sqrt(1 - r)),
+                trend=trend,
+                effects=tuple((v.name, effect) for v in plan.variants) or (("", effect),),
+                office_intercept_sd=float(s * np.sqrt(r)),
+                covariates=slopes,
+            )
+        )
+    design_cols = Columns(
+        parent=cols.parent,
+        family=cols.family,
+        office=cols.office,
+        month=cols.month,
+        month_format="period",
+        arm=cols.arm,
+        arm_offered=plan.offered_code,
+        arm_control=plan.control_code,
+        variant=plan.variant_column if plan.variants else None,
+        variant_control=plan.control_variant,
+    )
+    return TrialDesign(
+        columns=design_cols,
+        first_month=str(first),
+        last_month=str(last),
+        implementation=str(impl),
+        offices=tuple(groups),
+        outcomes=tuple(outs),
+        covariates=tuple(covs),
+        variants=tuple(v.name for v in plan.variants),
+        two_parent_share=two,
+        family_correlation=float(np.mean(rhos)) if rhos else 0.0,
+        gap_share=gap_share,
+        gap_max_months=gap_max,
+        randomize="family",
+        seed=plan.seed,
+    )
 
 
 # -- command line -----------------------------------------------------------------------------------
@@ -964,9 +1073,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         parser.exit(2, f"famtrial simulate: --out {out.name!r}: give a .parquet or .csv file\n")
     n_parents = panel[design.columns.parent].nunique()
-    print(f"wrote {out}: {len(panel):,} rows, {n_parents:,} parents, "
-          f"{panel[design.columns.family].nunique():,} families, {design.n_offices} offices, "
-          f"{len(design.months)} months")
+    print(
+        f"wrote {out}: {len(panel):,} rows, {n_parents:,} parents, "
+        f"{panel[design.columns.family].nunique():,} families, {design.n_offices} offices, "
+        f"{len(design.months)} months"
+    )
     return 0
 
 

@@ -49,7 +49,7 @@ import argparse
 import itertools
 import time
 import tomllib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import EllipsisType
@@ -79,8 +79,18 @@ if TYPE_CHECKING:
 GridArg = float | int | tuple[float, float] | list[float | int | tuple[float, float]] | np.ndarray | None
 
 
-__all__ = ["PowerResult", "MDEResult", "power", "one_trial", "minimum_detectable_effect", "design_effect_power",
-           "marginal_icc", "main", "TESTS", "GRID"]
+__all__ = [
+    "PowerResult",
+    "MDEResult",
+    "power",
+    "one_trial",
+    "minimum_detectable_effect",
+    "design_effect_power",
+    "marginal_icc",
+    "main",
+    "TESTS",
+    "GRID",
+]
 
 Test = PowerTest
 TESTS: tuple[str, ...] = get_args(PowerTest)
@@ -90,8 +100,12 @@ Trend = TimeAdjustment
 _ANALYSES = get_args(PowerAnalysis)
 #: The arguments of :func:`power` that take a grid (a list of values).
 GRID: tuple[str, ...] = ("effect_or", "offices", "families_per_office", "months_pre", "months_post", "control_share")
-_LABELS = {"cluster_z": "cluster-robust z", "t": "z with t(G-1)", "score_bootstrap": "wild cluster score bootstrap",
-           "randomization": "randomization inference"}
+_LABELS = {
+    "cluster_z": "cluster-robust z",
+    "t": "z with t(G-1)",
+    "score_bootstrap": "wild cluster score bootstrap",
+    "randomization": "randomization inference",
+}
 
 
 # -- one simulated trial ------------------------------------------------------------------------------
@@ -110,8 +124,7 @@ class _Options:
     covariates: tuple[str, ...] | None = None  # the plan model's covariates (None: the design's time-varying)
 
 
-def _analyse(panel: pd.DataFrame, design: Any, opts: _Options, truth: float,
-             seeds: Sequence[int]) -> dict[str, Any]:
+def _analyse(panel: pd.DataFrame, design: Any, opts: _Options, truth: float, seeds: Sequence[int]) -> dict[str, Any]:
     """Analyse one simulated panel as the trial would be analysed: estimate, SE and the tests' p-values.
 
     The only place that calls the trial layer (loader, sample rule, primary model, tests).
@@ -131,12 +144,23 @@ def _analyse(panel: pd.DataFrame, design: Any, opts: _Options, truth: float,
         data = panel.assign(**{cols.arm: (panel[cols.arm] == cols.arm_offered).astype(np.int8)})
         if cols.variant is not None:
             data = data.drop(columns=cols.variant)
-        roles = Columns(parent=cols.parent, family=cols.family, office=cols.office, month=cols.month, arm=cols.arm,
-                        model=None, outcomes=tuple(o.name for o in design.outcomes),
-                        time_varying=design.time_varying, time_invariant=design.time_invariant)
+        roles = Columns(
+            parent=cols.parent,
+            family=cols.family,
+            office=cols.office,
+            month=cols.month,
+            arm=cols.arm,
+            model=None,
+            outcomes=tuple(o.name for o in design.outcomes),
+            time_varying=design.time_varying,
+            time_invariant=design.time_invariant,
+        )
         loaded = load_panel(data, roles, implementation=design.implementation, baseline=design.baseline)
-    sample = loaded if opts.threshold is None else analysis_sample(loaded, threshold=opts.threshold,
-                                                                    unit=opts.unit, rule="control_share").panel
+    sample = (
+        loaded
+        if opts.threshold is None
+        else analysis_sample(loaded, threshold=opts.threshold, unit=opts.unit, rule="control_share").panel
+    )
     office = sample.columns.office
     seed_sb, seed_ri = seeds
     fit: ConditionalLogitResults | LogitResults
@@ -156,8 +180,10 @@ def _analyse(panel: pd.DataFrame, design: Any, opts: _Options, truth: float,
     assert n_clusters is not None  # both fits cluster on the office
     g = int(n_clusters)
     if not (np.isfinite(est) and np.isfinite(se) and se > 0):
-        raise ValueError(f"the estimate of {term} has SE {se:g} with G = {g} analysed offices "
-                         f"(the cluster-robust covariance needs more offices than the model has coefficients)")
+        raise ValueError(
+            f"the estimate of {term} has SE {se:g} with G = {g} analysed offices "
+            f"(the cluster-robust covariance needs more offices than the model has coefficients)"
+        )
     out = {"estimate": est, "se": se, "offices_analysed": g, "parents_analysed": int(sample.report.parents)}
     z_crit = stats.norm.isf(opts.alpha / 2)
     t_crit = stats.t(g - 1).isf(opts.alpha / 2)
@@ -175,11 +201,19 @@ def _analyse(panel: pd.DataFrame, design: Any, opts: _Options, truth: float,
             out["p_score_bootstrap"] = score_bootstrap(fit, term, clusters, conf_int=False, seed=seed_sb).pvalue
             if covers:
                 out["cover_score_bootstrap"] = float(
-                    score_bootstrap(fit, term, clusters, null=truth, conf_int=False, seed=seed_sb).pvalue > opts.alpha)
+                    score_bootstrap(fit, term, clusters, null=truth, conf_int=False, seed=seed_sb).pvalue > opts.alpha
+                )
         else:
-            out["p_randomization"] = randomization_test(sample, opts.outcome, trend=opts.trend, n_perm=opts.ri_draws,
-                                                        covariates=opts.covariates, seed=seed_ri, n_jobs=1,
-                                                        progress=False).pvalue
+            out["p_randomization"] = randomization_test(
+                sample,
+                opts.outcome,
+                trend=opts.trend,
+                n_perm=opts.ri_draws,
+                covariates=opts.covariates,
+                seed=seed_ri,
+                n_jobs=1,
+                progress=False,
+            ).pvalue
     return out
 
 
@@ -189,14 +223,17 @@ class _Simulation:
 
     opts: _Options
 
-    def __call__(self, task: tuple[int, int, TrialDesign | ReplicaConfig, float, np.random.SeedSequence]
-                 ) -> dict[str, Any]:
+    def __call__(
+        self, task: tuple[int, int, TrialDesign | ReplicaConfig, float, np.random.SeedSequence]
+    ) -> dict[str, Any]:
         scenario, sim, design, truth, seq = task
         # the children spawn(3) would give, without mutating ``seq`` (shared by every scenario's simulation r):
         # 0 the panel, 1 the randomization re-draws, 2 the bootstrap weights; children 0 and 1 are those of
         # benchmarks/size_study.py (seed_seq.spawn(2)), so a size-study replication is a power() simulation
-        data_seed, ri_seed, sb_seed = (int(np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, k))
-                                           .generate_state(1)[0]) for k in range(3))
+        data_seed, ri_seed, sb_seed = (
+            int(np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, k)).generate_state(1)[0])
+            for k in range(3)
+        )
         row: dict[str, Any] = {"scenario": scenario, "sim": sim}
         try:
             if isinstance(design, TrialDesign):
@@ -231,19 +268,24 @@ def _summarise(sims: pd.DataFrame, scenarios: pd.DataFrame, tests: Sequence[str]
         n = len(ok)
         truth = scenarios.loc[sid, "true_log_or"]
         est = ok["estimate"] if n else pd.Series(dtype=float)
-        row = {"scenario": sid, "simulations": len(grp), "failed": len(grp) - n,
-               "bias": float(est.mean() - truth) if n else np.nan,
-               "bias_mc_se": float(est.std(ddof=1) / np.sqrt(n)) if n > 1 else np.nan,
-               "mean_estimate": float(est.mean()) if n else np.nan,
-               "sd_estimate": float(est.std(ddof=1)) if n > 1 else np.nan,
-               "mean_se": float(ok["se"].mean()) if n else np.nan,
-               "offices_analysed": float(ok["offices_analysed"].mean()) if n else np.nan,
-               "parents_analysed": float(ok["parents_analysed"].mean()) if n else np.nan}
+        row = {
+            "scenario": sid,
+            "simulations": len(grp),
+            "failed": len(grp) - n,
+            "bias": float(est.mean() - truth) if n else np.nan,
+            "bias_mc_se": float(est.std(ddof=1) / np.sqrt(n)) if n > 1 else np.nan,
+            "mean_estimate": float(est.mean()) if n else np.nan,
+            "sd_estimate": float(est.std(ddof=1)) if n > 1 else np.nan,
+            "mean_se": float(ok["se"].mean()) if n else np.nan,
+            "offices_analysed": float(ok["offices_analysed"].mean()) if n else np.nan,
+            "parents_analysed": float(ok["parents_analysed"].mean()) if n else np.nan,
+        }
         for test in tests:
             row[f"power_{test}"], row[f"power_{test}_mc_se"] = _rate(ok[f"p_{test}"] <= alpha) if n else (np.nan,) * 2
             cover = f"cover_{test}"
             row[f"coverage_{test}"], row[f"coverage_{test}_mc_se"] = (
-                _rate(ok[cover]) if n and cover in ok else (np.nan, np.nan))
+                _rate(ok[cover]) if n and cover in ok else (np.nan, np.nan)
+            )
         rows.append(row)
     return pd.DataFrame(rows).set_index("scenario")
 
@@ -267,9 +309,11 @@ class MDEResult:
     elapsed: float
 
     def summary(self) -> str:
-        return (f"minimum detectable OR for power {self.target:.0%} ({_LABELS[self.test]}): {self.mde_or:.3f} "
-                f"(bracket {self.lower_or:.3f} .. {self.upper_or:.3f}; {len(self.evaluations)} evaluations of "
-                f"{self.n_sims} simulations each, {self.elapsed:.0f} s)")
+        return (
+            f"minimum detectable OR for power {self.target:.0%} ({_LABELS[self.test]}): {self.mde_or:.3f} "
+            f"(bracket {self.lower_or:.3f} .. {self.upper_or:.3f}; {len(self.evaluations)} evaluations of "
+            f"{self.n_sims} simulations each, {self.elapsed:.0f} s)"
+        )
 
     def __str__(self) -> str:
         return self.summary()
@@ -341,8 +385,10 @@ class PowerResult:
         if not 0 < power < 1:
             raise ValueError(f"power={power!r} must lie strictly between 0 and 1")
         if "effect_or" not in self.varied:
-            raise ValueError("minimum_detectable_effect needs a grid of effect_or values (e.g. effect_or=[1.0, 1.1, "
-                             "1.2, 1.3, 1.5]); or call famtrial.simulation.power.minimum_detectable_effect")
+            raise ValueError(
+                "minimum_detectable_effect needs a grid of effect_or values (e.g. effect_or=[1.0, 1.1, "
+                "1.2, 1.3, 1.5]); or call famtrial.simulation.power.minimum_detectable_effect"
+            )
         frame = self.scenarios.join(self.summary[[f"power_{test}", f"power_{test}_mc_se"]])
         frame = frame[frame["effect_or"] >= 1]
         others = [v for v in self.varied if v != "effect_or"]
@@ -362,8 +408,11 @@ class PowerResult:
                         slope = (pw[k + 1] - pw[k]) / (x1 - x0)
                         x = x0 + (power - pw[k]) / slope
                         w = (x - x0) / (x1 - x0)
-                        row.update(mde_or=float(np.exp(x)), reached="interpolated",
-                                   mde_log_or_mc_se=float(np.hypot((1 - w) * se[k], w * se[k + 1]) / slope))
+                        row.update(
+                            mde_or=float(np.exp(x)),
+                            reached="interpolated",
+                            mde_log_or_mc_se=float(np.hypot((1 - w) * se[k], w * se[k + 1]) / slope),
+                        )
                         break
             rows.append(row)
         return pd.DataFrame(rows)
@@ -371,29 +420,44 @@ class PowerResult:
     def table(self, *, digits: int = 1) -> Table:
         """Power per test (percent, MC SE), bias, SD of estimates vs mean SE, coverage, per scenario."""
         s = self.summary
-        pct: Callable[[float, float], str] = lambda v, e: "" if pd.isna(v) else f"{100 * v:.{digits}f} ({100 * e:.{digits}f})"  # noqa: E731
+
+        def pct(v: float, e: float) -> str:
+            return "" if pd.isna(v) else f"{100 * v:.{digits}f} ({100 * e:.{digits}f})"
+
         display = self.scenarios[list(self.varied)].astype(object).copy()
         for t in self.tests:
             display[f"power, {_LABELS[t]}"] = [pct(v, e) for v, e in zip(s[f"power_{t}"], s[f"power_{t}_mc_se"])]
-        display["bias (MC SE)"] = [f"{b:+.3f} ({e:.3f})" if pd.notna(b) else ""
-                                   for b, e in zip(s["bias"], s["bias_mc_se"])]
+        display["bias (MC SE)"] = [
+            f"{b:+.3f} ({e:.3f})" if pd.notna(b) else "" for b, e in zip(s["bias"], s["bias_mc_se"])
+        ]
         display["SD of estimates / mean SE"] = [f"{a:.3f} / {b:.3f}" for a, b in zip(s["sd_estimate"], s["mean_se"])]
         for t in self.tests:
             if s[f"coverage_{t}"].notna().any():
-                display[f"coverage, {_LABELS[t]}"] = [pct(v, e) for v, e in
-                                                      zip(s[f"coverage_{t}"], s[f"coverage_{t}_mc_se"])]
+                display[f"coverage, {_LABELS[t]}"] = [
+                    pct(v, e) for v, e in zip(s[f"coverage_{t}"], s[f"coverage_{t}_mc_se"])
+                ]
         display["offices analysed"] = s["offices_analysed"].map("{:.1f}".format)
         display["simulations (failed)"] = [f"{n} ({f})" for n, f in zip(s["simulations"], s["failed"])]
         model = self.model if self.analysis == "fe" else "cross-sectional logit on the arm, SE clustered by office"
-        notes = (f"{self.n_sims} simulated trials per scenario (seed {self.seed}), outcome {self.outcome}; {model}. "
-                 f"Power: rejection of H0: no effect at {self.alpha:g}, percent (Monte Carlo SE). Bias: mean "
-                 "log-OR estimate minus the true log-OR. Coverage: non-rejection of the true log-OR. "
-                 f"Run time {self.elapsed:.0f} s.")
-        return Table(frame=self.scenarios.join(s), display=display, title=f"Power by simulation ({self.outcome})",
-                     notes=notes)
+        notes = (
+            f"{self.n_sims} simulated trials per scenario (seed {self.seed}), outcome {self.outcome}; {model}. "
+            f"Power: rejection of H0: no effect at {self.alpha:g}, percent (Monte Carlo SE). Bias: mean "
+            "log-OR estimate minus the true log-OR. Coverage: non-rejection of the true log-OR. "
+            f"Run time {self.elapsed:.0f} s."
+        )
+        return Table(
+            frame=self.scenarios.join(s), display=display, title=f"Power by simulation ({self.outcome})", notes=notes
+        )
 
-    def plot(self, x: str = "offices", *, tests: Sequence[str] | None = None, ax: Axes | None = None,
-             target: float | None = 0.8, title: str | None = None) -> Figure:
+    def plot(
+        self,
+        x: str = "offices",
+        *,
+        tests: Sequence[str] | None = None,
+        ax: Axes | None = None,
+        target: float | None = 0.8,
+        title: str | None = None,
+    ) -> Figure:
         """Power curves against ``x`` (a varied grid argument), one line per test, with 95% MC error bars.
 
         Error bars: +-1.96 Monte Carlo SE. With other arguments varied as well, each combination
@@ -417,8 +481,16 @@ class PowerResult:
                 grp = grp.sort_values(x)
                 key = key if isinstance(key, tuple) else (key,)
                 label = _LABELS[t] + "".join(f", {k} = {_fmt(v)}" for k, v in zip(others, key))
-                ax.errorbar([_fmt_x(v) for v in grp[x]], grp[f"power_{t}"], yerr=1.96 * grp[f"power_{t}_mc_se"],
-                            marker=markers[i % len(markers)], ms=4, capsize=2.5, lw=1.2, label=label)
+                ax.errorbar(
+                    [_fmt_x(v) for v in grp[x]],
+                    grp[f"power_{t}"],
+                    yerr=1.96 * grp[f"power_{t}_mc_se"],
+                    marker=markers[i % len(markers)],
+                    ms=4,
+                    capsize=2.5,
+                    lw=1.2,
+                    label=label,
+                )
         if target is not None:
             ax.axhline(target, color="#888888", lw=0.8, ls="--")
         ax.axhline(self.alpha, color="#888888", lw=0.8, ls=":")
@@ -428,23 +500,34 @@ class PowerResult:
         ax.set_title(title if title is not None else f"Power by simulation: {self.outcome}", fontsize=10, loc="left")
         ax.grid(color="#dddddd", lw=0.5)
         ax.legend(fontsize=7.5, frameon=False)
-        ax.text(0.0, -0.16, f"{self.n_sims} simulated trials per point; bars: 95% Monte Carlo intervals.",
-                transform=ax.transAxes, fontsize=8, va="top")
+        ax.text(
+            0.0,
+            -0.16,
+            f"{self.n_sims} simulated trials per point; bars: 95% Monte Carlo intervals.",
+            transform=ax.transAxes,
+            fontsize=8,
+            va="top",
+        )
         if own:
             fig.tight_layout()
         return fig
 
     def describe(self) -> str:
-        lines = [f"Power by simulation: outcome {self.outcome}, analysis {self.analysis}, {self.n_sims} trials per "
-                 f"scenario, {len(self.scenarios)} scenarios, alpha {self.alpha:g}, seed {self.seed}, "
-                 f"{self.elapsed:.0f} s"]
+        lines = [
+            f"Power by simulation: outcome {self.outcome}, analysis {self.analysis}, {self.n_sims} trials per "
+            f"scenario, {len(self.scenarios)} scenarios, alpha {self.alpha:g}, seed {self.seed}, "
+            f"{self.elapsed:.0f} s"
+        ]
         for sid, row in self.scenarios.iterrows():
             what = ", ".join(f"{k} = {_fmt(row[k])}" for k in self.varied) or "the design as given"
             s = self.summary.loc[sid]
-            rates = ", ".join(f"{t} {100 * s[f'power_{t}']:.1f}% ({100 * s[f'power_{t}_mc_se']:.1f})"
-                              for t in self.tests)
-            lines.append(f"  {what}: {rates}; bias {s['bias']:+.3f}, SD {s['sd_estimate']:.3f} vs mean SE "
-                         f"{s['mean_se']:.3f}; failed {int(s['failed'])}")
+            rates = ", ".join(
+                f"{t} {100 * s[f'power_{t}']:.1f}% ({100 * s[f'power_{t}_mc_se']:.1f})" for t in self.tests
+            )
+            lines.append(
+                f"  {what}: {rates}; bias {s['bias']:+.3f}, SD {s['sd_estimate']:.3f} vs mean SE "
+                f"{s['mean_se']:.3f}; failed {int(s['failed'])}"
+            )
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -517,30 +600,50 @@ def _primary(plan: Plan, outcome: str | None) -> FEModel:
     key = None if outcome is None else plan.outcome(outcome).key
     candidates = [m for m in ordered if key is None or m.outcome == key]
     if not candidates:
-        raise ValueError(f"outcome={outcome!r}: plan {plan.name!r} has no model of it; its models' outcomes are "
-                         f"{sorted({m.outcome for m in ordered})}")
+        raise ValueError(
+            f"outcome={outcome!r}: plan {plan.name!r} has no model of it; its models' outcomes are "
+            f"{sorted({m.outcome for m in ordered})}"
+        )
     if key is None:
         candidates = [m for m in candidates if m.outcome == candidates[0].outcome]
     pooled = [m for m in candidates if not m.split]
     return pooled[0] if pooled else _replace(candidates[0], treatment="pooled")
 
 
-def _plan_analysis(plan: Plan, outcome: str | None, threshold: float | None | EllipsisType, unit: Unit | None,
-                   trend: Trend | None) -> _PlanAnalysis:
-    given = [name for name, v in (("threshold", threshold is not ...), ("unit", unit is not None),
-                                  ("trend", trend is not None)) if v]
+def _plan_analysis(
+    plan: Plan, outcome: str | None, threshold: float | None | EllipsisType, unit: Unit | None, trend: Trend | None
+) -> _PlanAnalysis:
+    given = [
+        name
+        for name, v in (("threshold", threshold is not ...), ("unit", unit is not None), ("trend", trend is not None))
+        if v
+    ]
     if given:
-        raise ValueError(f"{given} cannot be combined with a plan or the replica: the analysis is the plan's "
-                         f"[sample] rule and primary model; change the plan, or pass a TrialDesign")
+        raise ValueError(
+            f"{given} cannot be combined with a plan or the replica: the analysis is the plan's "
+            f"[sample] rule and primary model; change the plan, or pass a TrialDesign"
+        )
     spec = _primary(plan, outcome)
     rule = plan.sample_rule != "none"
-    return _PlanAnalysis(outcome=spec.outcome, column=plan.outcome(spec.outcome).column,
-                         threshold=plan.threshold if rule else None, unit=plan.sample_unit, trend=spec.time,
-                         plan=plan, covariates=tuple(spec.covariates))
+    return _PlanAnalysis(
+        outcome=spec.outcome,
+        column=plan.outcome(spec.outcome).column,
+        threshold=plan.threshold if rule else None,
+        unit=plan.sample_unit,
+        trend=spec.time,
+        plan=plan,
+        covariates=tuple(spec.covariates),
+    )
 
 
-def _resolve_source(source: object, *, outcome: str | None, threshold: float | None | EllipsisType,
-                    unit: Unit | None, trend: Trend | None) -> _Source:
+def _resolve_source(
+    source: object,
+    *,
+    outcome: str | None,
+    threshold: float | None | EllipsisType,
+    unit: Unit | None,
+    trend: Trend | None,
+) -> _Source:
     """The generator and the analysis for :func:`power`'s first argument (see its docstring)."""
     from famtrial.plan.spec import DEFAULT_PLAN, Plan, load_plan, shipped_plans
 
@@ -567,26 +670,37 @@ def _resolve_source(source: object, *, outcome: str | None, threshold: float | N
         elif path.suffix.lower() == ".toml" or path.exists():
             source = load_design(path)
         else:
-            raise ValueError(f"source={str(source)!r} is neither 'replica', a shipped plan "
-                             f"({sorted(shipped_plans())}) nor an existing plan or design TOML")
+            raise ValueError(
+                f"source={str(source)!r} is neither 'replica', a shipped plan "
+                f"({sorted(shipped_plans())}) nor an existing plan or design TOML"
+            )
     if isinstance(source, Plan):
         from famtrial.data.panel import load_panel
         from famtrial.simulation.design import calibrate
 
         data = source.resolve_data()
         if data is None:
-            raise ValueError(f"plan {source.name!r} names no data ([data] path): calibrating needs the trial's "
-                             "panel; give the plan a [data] path or pass a TrialDesign")
+            raise ValueError(
+                f"plan {source.name!r} names no data ([data] path): calibrating needs the trial's "
+                "panel; give the plan a [data] path or pass a TrialDesign"
+            )
         analysis = _plan_analysis(source, outcome, threshold, unit, trend)
         design = calibrate(load_panel(data, source))
         return _Source(generator=design, **analysis)
     if not isinstance(source, TrialDesign):
-        raise TypeError(f"source must be None/'replica', a Plan or plan name, a TrialDesign or a TOML path, "
-                        f"not {type(source).__name__}")
+        raise TypeError(
+            f"source must be None/'replica', a Plan or plan name, a TrialDesign or a TOML path, "
+            f"not {type(source).__name__}"
+        )
     name = source.outcomes[0].name if outcome is None else source.outcome(outcome).name
-    return _Source(outcome=name, column=name, threshold=1 / 3 if threshold is ... else threshold,
-                   unit="family" if unit is None else unit, trend="linear" if trend is None else trend,
-                   generator=source)
+    return _Source(
+        outcome=name,
+        column=name,
+        threshold=1 / 3 if threshold is ... else threshold,
+        unit="family" if unit is None else unit,
+        trend="linear" if trend is None else trend,
+        generator=source,
+    )
 
 
 def _replica_scenario(cfg: ReplicaConfig, column: str, effect_or: object) -> tuple[ReplicaConfig, float]:
@@ -600,15 +714,29 @@ def _replica_scenario(cfg: ReplicaConfig, column: str, effect_or: object) -> tup
         if not (isinstance(effect_or, (int, float, np.number)) and effect_or > 0):
             raise ValueError(f"effect_or={effect_or!r} must be a positive odds ratio")
         tau_local = tau_holf = float(np.log(effect_or))
-    scenario = cfg.with_outcome(column, tau_local=tau_local, tau_holf=tau_holf, office_effect_sd_local=0.0,
-                                office_effect_sd_holf=0.0, office_sd_trend=0.0, path={})
+    scenario = cfg.with_outcome(
+        column,
+        tau_local=tau_local,
+        tau_holf=tau_holf,
+        office_effect_sd_local=0.0,
+        office_effect_sd_holf=0.0,
+        office_sd_trend=0.0,
+        path={},
+    )
     scenario = dataclasses.replace(scenario, panel=scenario.panel | {"force_baseline": False})
     return scenario, float(np.mean([tau_local, tau_holf]))
 
 
-def one_trial(seed_sequence: np.random.SeedSequence, source: TrialDesign | str | Path | None = None, *,
-              effect_or: float | None = None, tests: Sequence[str] = TESTS, alpha: float = 0.05,
-              ri_draws: int = 19, outcome: str | None = None) -> dict[str, Any]:
+def one_trial(
+    seed_sequence: np.random.SeedSequence,
+    source: TrialDesign | str | Path | None = None,
+    *,
+    effect_or: float | None = None,
+    tests: Sequence[str] = TESTS,
+    alpha: float = 0.05,
+    ri_draws: int = 19,
+    outcome: str | None = None,
+) -> dict[str, Any]:
     """Simulate and analyse one trial exactly as :func:`power`'s simulation with this seed sequence does.
 
     ``power(source, effect_or=OR, seed=s)`` draws its simulation r from
@@ -621,22 +749,49 @@ def one_trial(seed_sequence: np.random.SeedSequence, source: TrialDesign | str |
     if not isinstance(src.generator, TrialDesign):  # the replica's generator
         generator, truth = _replica_scenario(src.generator, src.column, effect_or)
     else:
-        generator = (src.generator if effect_or is None
-                     else src.generator.vary(outcome=src.column, effect_or=effect_or))
+        generator = src.generator if effect_or is None else src.generator.vary(outcome=src.column, effect_or=effect_or)
         truth = float(np.mean([e for _, e in generator.outcome(src.column).effects]))
-    opts = _Options(outcome=src.outcome, tests=tuple(tests), alpha=float(alpha), analysis="fe",
-                    threshold=src.threshold, unit=src.unit, trend=src.trend, ri_draws=int(ri_draws), month=None,
-                    plan=src.plan, covariates=src.covariates)
+    opts = _Options(
+        outcome=src.outcome,
+        tests=tuple(tests),
+        alpha=float(alpha),
+        analysis="fe",
+        threshold=src.threshold,
+        unit=src.unit,
+        trend=src.trend,
+        ri_draws=int(ri_draws),
+        month=None,
+        plan=src.plan,
+        covariates=src.covariates,
+    )
     with one_kernel_thread():
         return _Simulation(opts)((0, 0, generator, truth, seed_sequence))
 
 
-def power(source: TrialDesign | str | Path | None = None, *, outcome: str | None = None, effect_or: GridArg = None,
-          offices: GridArg = None, families_per_office: GridArg = None, months_pre: GridArg = None,
-          months_post: GridArg = None, control_share: GridArg = None, n_sims: int = 100, tests: Sequence[str] = TESTS, alpha: float = 0.05, analysis: Analysis = "fe",
-          threshold: float | None | EllipsisType = ..., unit: Unit | None = None,
-          trend: TimeAdjustment | None = None, ri_draws: int = 19, month: str | None = None,
-          seed: int | None = 20261130, n_jobs: int | None = 1, client: Any = None, progress: bool = True) -> PowerResult:
+def power(
+    source: TrialDesign | str | Path | None = None,
+    *,
+    outcome: str | None = None,
+    effect_or: GridArg = None,
+    offices: GridArg = None,
+    families_per_office: GridArg = None,
+    months_pre: GridArg = None,
+    months_post: GridArg = None,
+    control_share: GridArg = None,
+    n_sims: int = 100,
+    tests: Sequence[str] = TESTS,
+    alpha: float = 0.05,
+    analysis: Analysis = "fe",
+    threshold: float | None | EllipsisType = ...,
+    unit: Unit | None = None,
+    trend: TimeAdjustment | None = None,
+    ri_draws: int = 19,
+    month: str | None = None,
+    seed: int | None = 20261130,
+    n_jobs: int | None = 1,
+    client: Any = None,
+    progress: bool = True,
+) -> PowerResult:
     """Power of the trial's analysis by simulation, over a grid of design choices.
 
     Parameters
@@ -698,8 +853,10 @@ def power(source: TrialDesign | str | Path | None = None, *, outcome: str | None
     src = _resolve_source(source, outcome=outcome, threshold=threshold, unit=unit, trend=trend)
     outcome, threshold, unit, trend = src.outcome, src.threshold, src.unit, src.trend
     if src.plan is not None and analysis != "fe":
-        raise ValueError(f"analysis={analysis!r} with a plan or the replica is not supported: the analysis is the "
-                         "plan's primary model; use analysis='fe' or pass a TrialDesign")
+        raise ValueError(
+            f"analysis={analysis!r} with a plan or the replica is not supported: the analysis is the "
+            "plan's primary model; use analysis='fe' or pass a TrialDesign"
+        )
     tests = tuple(tests)
     unknown = [t for t in tests if t not in TESTS]
     if unknown or not tests or len(set(tests)) != len(tests):
@@ -707,59 +864,95 @@ def power(source: TrialDesign | str | Path | None = None, *, outcome: str | None
     if analysis not in _ANALYSES:
         raise ValueError(f"analysis={analysis!r} is not one of {_ANALYSES}")
     if analysis == "cross_section" and "randomization" in tests:
-        raise ValueError("tests='randomization' with analysis='cross_section' is not supported (the randomization "
-                         "test re-draws the fixed-effects model); drop it or use analysis='fe'")
+        raise ValueError(
+            "tests='randomization' with analysis='cross_section' is not supported (the randomization "
+            "test re-draws the fixed-effects model); drop it or use analysis='fe'"
+        )
     if not 0 < alpha < 1:
         raise ValueError(f"alpha={alpha!r} must lie strictly between 0 and 1")
     if not isinstance(n_sims, (int, np.integer)) or n_sims < 2:
         raise ValueError(f"n_sims={n_sims!r} must be an int >= 2")
     if "randomization" in tests and (not isinstance(ri_draws, (int, np.integer)) or 1 / (ri_draws + 1) > alpha):
-        raise ValueError(f"ri_draws={ri_draws!r}: the randomization test needs 1/(ri_draws + 1) <= alpha = {alpha:g} "
-                         f"to reject at all; use ri_draws >= {int(np.ceil(1 / alpha - 1))}")
+        raise ValueError(
+            f"ri_draws={ri_draws!r}: the randomization test needs 1/(ri_draws + 1) <= alpha = {alpha:g} "
+            f"to reject at all; use ri_draws >= {int(np.ceil(1 / alpha - 1))}"
+        )
     if unit not in ("family", "parent"):
         raise ValueError(f"unit={unit!r} is not one of ('family', 'parent')")
     if threshold is not None and not 0 < threshold < 1:
         raise ValueError(f"threshold={threshold!r} must lie strictly between 0 and 1, or be None (no rule)")
-    grid = {"effect_or": effect_or, "offices": offices, "families_per_office": families_per_office,
-            "months_pre": months_pre, "months_post": months_post, "control_share": control_share}
+    grid = {
+        "effect_or": effect_or,
+        "offices": offices,
+        "families_per_office": families_per_office,
+        "months_pre": months_pre,
+        "months_post": months_post,
+        "control_share": control_share,
+    }
     values = {k: _grid_values(k, v) for k, v in grid.items()}
     varied = tuple(k for k, v in grid.items() if v is not None)
     if not isinstance(src.generator, TrialDesign):  # the replica's generator
         fixed = [k for k in varied if k != "effect_or"]
         if fixed:
-            raise ValueError(f"{fixed} cannot vary with the replica's generator (it has the paper's offices, "
-                             "families and months); use power('nct03102775', ...) (a TrialDesign calibrated to the "
-                             "replica's data) or a TrialDesign")
+            raise ValueError(
+                f"{fixed} cannot vary with the replica's generator (it has the paper's offices, "
+                "families and months); use power('nct03102775', ...) (a TrialDesign calibrated to the "
+                "replica's data) or a TrialDesign"
+            )
     rows: list[dict[str, Any]] = []
     designs: list[TrialDesign | ReplicaConfig] = []
     for combo in itertools.product(*values.values()):
         kw = dict(zip(values, combo))
         if not isinstance(src.generator, TrialDesign):  # the replica's generator
             replica_scenario, truth = _replica_scenario(src.generator, src.column, kw["effect_or"])
-            rows.append({**{k: kw[k] for k in grid}, "true_log_or": truth, "offices_randomized": np.nan,
-                         "months": np.nan})
+            rows.append(
+                {**{k: kw[k] for k in grid}, "true_log_or": truth, "offices_randomized": np.nan, "months": np.nan}
+            )
             designs.append(replica_scenario)
             continue
         try:
             d = src.generator.vary(outcome=src.column, **kw)
         except DesignError as exc:
-            raise ValueError(f"scenario {({k: kw[k] for k in varied})}: {exc}") from None
+            raise ValueError(f"scenario { ({k: kw[k] for k in varied}) }: {exc}") from None
         effects = [e for _, e in d.outcome(src.column).effects]
-        rows.append({**{k: kw[k] for k in grid}, "true_log_or": float(np.mean(effects)),
-                     "offices_randomized": d.n_offices, "months": len(d.months)})
+        rows.append(
+            {
+                **{k: kw[k] for k in grid},
+                "true_log_or": float(np.mean(effects)),
+                "offices_randomized": d.n_offices,
+                "months": len(d.months),
+            }
+        )
         designs.append(d)
     scenarios = pd.DataFrame(rows)
     scenarios.index.name = "scenario"
-    opts = _Options(outcome=outcome, tests=tests, alpha=float(alpha), analysis=analysis, threshold=threshold,
-                    unit=unit, trend=trend, ri_draws=int(ri_draws), month=month, plan=src.plan,
-                    covariates=src.covariates)
+    opts = _Options(
+        outcome=outcome,
+        tests=tests,
+        alpha=float(alpha),
+        analysis=analysis,
+        threshold=threshold,
+        unit=unit,
+        trend=trend,
+        ri_draws=int(ri_draws),
+        month=month,
+        plan=src.plan,
+        covariates=src.covariates,
+    )
     seqs = np.random.SeedSequence(seed).spawn(n_sims)
-    tasks = [(s, r, d, float(scenarios.loc[s, "true_log_or"]), seqs[r])
-             for s, d in enumerate(designs) for r in range(n_sims)]
+    tasks = [
+        (s, r, d, float(scenarios.loc[s, "true_log_or"]), seqs[r]) for s, d in enumerate(designs) for r in range(n_sims)
+    ]
     start = time.perf_counter()
     with one_kernel_thread():  # serial runs and an in-process client; worker processes set their own
-        out = run_tasks(_Simulation(opts), tasks, n_jobs=n_jobs, client=client, progress=progress,
-                        desc=f"power ({len(designs)} scenarios x {n_sims} trials)")
+        out = run_tasks(
+            _Simulation(opts),
+            tasks,
+            n_jobs=n_jobs,
+            client=client,
+            progress=progress,
+            desc=f"power ({len(designs)} scenarios x {n_sims} trials)",
+        )
     elapsed = time.perf_counter() - start
     sims = pd.DataFrame(out)
     if "error" not in sims:
@@ -770,18 +963,39 @@ def power(source: TrialDesign | str | Path | None = None, *, outcome: str | None
     summary = _summarise(sims, scenarios, tests, alpha)
     time_text = {"linear": "linear trend", "months": "month effects", "none": "no time adjustment"}[trend]
     rule = "no exclusion rule" if threshold is None else f"offices with a control share >= {threshold:.3g} of {unit}s"
-    model = (f"fixed-effects logit (parent effects, {time_text}"
-             + (f", {', '.join(src.covariates)}" if src.covariates else "")
-             + f"), SE clustered by office; {rule}" + (f"; plan {src.plan.name!r}" if src.plan is not None else ""))
-    return PowerResult(scenarios=scenarios, summary=summary, simulations=sims, tests=tests, alpha=float(alpha),
-                       n_sims=int(n_sims), seed=seed, outcome=outcome, analysis=analysis, elapsed=elapsed,
-                       varied=varied, model=model)
+    model = (
+        f"fixed-effects logit (parent effects, {time_text}"
+        + (f", {', '.join(src.covariates)}" if src.covariates else "")
+        + f"), SE clustered by office; {rule}"
+        + (f"; plan {src.plan.name!r}" if src.plan is not None else "")
+    )
+    return PowerResult(
+        scenarios=scenarios,
+        summary=summary,
+        simulations=sims,
+        tests=tests,
+        alpha=float(alpha),
+        n_sims=int(n_sims),
+        seed=seed,
+        outcome=outcome,
+        analysis=analysis,
+        elapsed=elapsed,
+        varied=varied,
+        model=model,
+    )
 
 
-def minimum_detectable_effect(source: TrialDesign | str | Path | None = None, *, power_target: float = 0.8,
-                              test: str = "score_bootstrap", effect_range: tuple[float, float] = (1.0, 2.0),
-                              tol: float = 0.01, n_sims: int = 100, progress: bool = False,
-                              **kwargs: Any) -> MDEResult:
+def minimum_detectable_effect(
+    source: TrialDesign | str | Path | None = None,
+    *,
+    power_target: float = 0.8,
+    test: str = "score_bootstrap",
+    effect_range: tuple[float, float] = (1.0, 2.0),
+    tol: float = 0.01,
+    n_sims: int = 100,
+    progress: bool = False,
+    **kwargs: Any,
+) -> MDEResult:
     """The smallest OR with power >= ``power_target`` for ``test``, by bisection on log OR with simulation.
 
     Every evaluation simulates ``n_sims`` trials at one OR with the same seeds (common random
@@ -800,8 +1014,10 @@ def minimum_detectable_effect(source: TrialDesign | str | Path | None = None, *,
         raise ValueError(f"tol={tol!r} must be positive")
     grids = [k for k in GRID if isinstance(kwargs.get(k), list)]
     if grids or "effect_or" in kwargs or "tests" in kwargs:
-        raise ValueError(f"minimum_detectable_effect searches over effect_or for one test: pass single values "
-                         f"(not lists) for {grids or GRID[1:]}, and test= instead of tests=")
+        raise ValueError(
+            f"minimum_detectable_effect searches over effect_or for one test: pass single values "
+            f"(not lists) for {grids or GRID[1:]}, and test= instead of tests="
+        )
     evals = []
     start = time.perf_counter()
 
@@ -814,16 +1030,25 @@ def minimum_detectable_effect(source: TrialDesign | str | Path | None = None, *,
     if at(hi) < power_target:
         raise ValueError(f"power at OR = {hi:g} is {evals[-1]['power']:.3f} < {power_target:g}: widen effect_range")
     if at(lo) >= power_target:
-        raise ValueError(f"power at OR = {lo:g} is already {evals[-1]['power']:.3f} >= {power_target:g}: "
-                         "lower effect_range[0]")
+        raise ValueError(
+            f"power at OR = {lo:g} is already {evals[-1]['power']:.3f} >= {power_target:g}: lower effect_range[0]"
+        )
     while hi / lo > 1 + tol:
         mid = float(np.sqrt(lo * hi))
         if at(mid) >= power_target:
             hi = mid
         else:
             lo = mid
-    return MDEResult(test=test, target=power_target, mde_or=hi, lower_or=lo, upper_or=hi,
-                     evaluations=pd.DataFrame(evals), n_sims=n_sims, elapsed=time.perf_counter() - start)
+    return MDEResult(
+        test=test,
+        target=power_target,
+        mde_or=hi,
+        lower_or=lo,
+        upper_or=hi,
+        evaluations=pd.DataFrame(evals),
+        n_sims=n_sims,
+        elapsed=time.perf_counter() - start,
+    )
 
 
 # -- the analytic cross-check --------------------------------------------------------------------------------
@@ -841,8 +1066,9 @@ def marginal_icc(intercept: float, office_sd: float, parent_sd: float, nodes: in
     return p, float((((cond - p) ** 2) @ w) / (p * (1 - p)))
 
 
-def design_effect_power(p0: float, p1: float, n0: int, n1: int, m: float, icc0: float, icc1: float | None = None,
-                        alpha: float = 0.05) -> float:
+def design_effect_power(
+    p0: float, p1: float, n0: int, n1: int, m: float, icc0: float, icc1: float | None = None, alpha: float = 0.05
+) -> float:
     """Two-sided power of the Wald test of the log-OR in a cluster-randomized cross-section.
 
     ``Var(log OR^) = DE_1 / (n1 p1 (1 - p1)) + DE_0 / (n0 p0 (1 - p0))`` with the design effect
@@ -872,12 +1098,16 @@ def _read_scenario(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         raise DesignError(f"{path}: not valid TOML ({exc})") from None
     top = _Reader(raw, "", str(path))
     if ("plan" in raw) == ("design" in raw):
-        top.fail("plan", "give exactly one of plan = \"<shipped plan name or plan TOML>\" (or \"replica\") and "
-                 "design = \"<design TOML>\"")
+        top.fail(
+            "plan",
+            'give exactly one of plan = "<shipped plan name or plan TOML>" (or "replica") and design = "<design TOML>"',
+        )
     if "plan" in raw:
         plan = top.get("plan", str, what="'replica', a shipped plan name or a plan TOML's path")
         local = path.parent / plan
-        kwargs: dict[str, Any] = {"source": str(local) if plan.endswith(".toml") and not Path(plan).is_absolute() else plan}
+        kwargs: dict[str, Any] = {
+            "source": str(local) if plan.endswith(".toml") and not Path(plan).is_absolute() else plan
+        }
     else:
         design_path = Path(top.get("design", str, what="the design TOML's path (relative to this file)"))
         kwargs = {"source": design_path if design_path.is_absolute() else path.parent / design_path}
@@ -909,8 +1139,11 @@ def _read_scenario(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
             kwargs[key] = value
     g.done()
     o = top.sub("output", {})
-    outputs = {"mde_power": o.number("mde_power", 0.8), "mde_test": o.get("mde_test", str, "score_bootstrap", "a test"),
-               "plot_x": o.get("plot_x", str, "offices", "a grid argument")}
+    outputs = {
+        "mde_power": o.number("mde_power", 0.8),
+        "mde_test": o.get("mde_test", str, "score_bootstrap", "a test"),
+        "plot_x": o.get("plot_x", str, "offices", "a grid argument"),
+    }
     o.done()
     top.done()
     return kwargs, outputs
@@ -964,15 +1197,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     text = [f"# {table.title}", "", table.to_markdown(), "", table.notes]
     if "effect_or" in result.varied and outputs["mde_test"] in result.tests:
         mde = result.minimum_detectable_effect(outputs["mde_power"], outputs["mde_test"])
-        text += ["", f"Minimum detectable OR for power {outputs['mde_power']:g} ({outputs['mde_test']}, "
-                 "interpolated on the effect grid):", "", mde.to_markdown(index=False)]
+        text += [
+            "",
+            f"Minimum detectable OR for power {outputs['mde_power']:g} ({outputs['mde_test']}, "
+            "interpolated on the effect grid):",
+            "",
+            mde.to_markdown(index=False),
+        ]
     (out / "power.md").write_text("\n".join(text) + "\n")
     if outputs["plot_x"] in result.varied:
         fig = result.plot(outputs["plot_x"])
         fig.savefig(out / "power.png", dpi=150, bbox_inches="tight")
     print(result.describe())
-    print(f"wrote {out}/power.csv, simulations.csv, power.md" + (", power.png" if outputs["plot_x"] in result.varied
-                                                                  else ""))
+    print(
+        f"wrote {out}/power.csv, simulations.csv, power.md"
+        + (", power.png" if outputs["plot_x"] in result.varied else "")
+    )
     return 0
 
 

@@ -76,8 +76,14 @@ class ReplicaConfig:
         if missing:
             raise ValueError(f"{path}: sections {sorted(missing)} are missing")
         outcomes = {name: OutcomeParams(**vals) for name, vals in raw["outcomes"].items()}
-        cfg = cls(seed=raw["seed"], panel=raw["panel"], design=raw["design"], baseline=raw["baseline"],
-                  dynamics=raw["dynamics"], outcomes=outcomes)
+        cfg = cls(
+            seed=raw["seed"],
+            panel=raw["panel"],
+            design=raw["design"],
+            baseline=raw["baseline"],
+            dynamics=raw["dynamics"],
+            outcomes=outcomes,
+        )
         cfg.validate()
         return cfg
 
@@ -145,13 +151,15 @@ def _families(cfg: ReplicaConfig) -> pd.DataFrame:
             sizes = np.r_[np.full(n_two, 2), np.ones(count - 2 * n_two, int)]
             fam = fam_id + np.repeat(np.arange(len(sizes)), sizes)
             fam_id += len(sizes)
-            rows.append(pd.DataFrame({"office": office, "arm": arm, "family_id": fam + 1,
-                                      "two_parent": np.repeat(sizes == 2, sizes)}))
+            rows.append(
+                pd.DataFrame(
+                    {"office": office, "arm": arm, "family_id": fam + 1, "two_parent": np.repeat(sizes == 2, sizes)}
+                )
+            )
     people = pd.concat(rows, ignore_index=True)
     people["included"] = people["office"].isin(np.array(offices)[included])
     holf = set(int(o) for o in cfg.design["holf_offices"])
-    people["model"] = np.where(people["arm"] == 0, "ordinary",
-                               np.where(people["office"].isin(holf), "holf", "local"))
+    people["model"] = np.where(people["arm"] == 0, "ordinary", np.where(people["office"].isin(holf), "holf", "local"))
     people.insert(0, "parent_id", np.arange(1, len(people) + 1))
     return people
 
@@ -174,8 +182,14 @@ def _nearest_pd(r: np.ndarray) -> np.ndarray:
     return r / np.outer(d, d)
 
 
-def _fit_integer(values: np.ndarray, mean: float, sd: float, lo: float, rng: np.random.Generator,
-                 printed: tuple[float, float] | None = None) -> np.ndarray:
+def _fit_integer(
+    values: np.ndarray,
+    mean: float,
+    sd: float,
+    lo: float,
+    rng: np.random.Generator,
+    printed: tuple[float, float] | None = None,
+) -> np.ndarray:
     """Integers near ``values`` with mean and SD within 0.0015 of the targets, rounding to ``printed``.
 
     Rounds, then takes +/-1 steps on random units, keeping a step only when it brings the mean
@@ -184,7 +198,7 @@ def _fit_integer(values: np.ndarray, mean: float, sd: float, lo: float, rng: np.
     pm, ps = printed or (mean, sd)
     x = np.maximum(np.round(values), lo)
     n = len(x)
-    s1, s2 = x.sum(), (x ** 2).sum()
+    s1, s2 = x.sum(), (x**2).sum()
 
     def loss(t1, t2):
         m = t1 / n
@@ -195,8 +209,12 @@ def _fit_integer(values: np.ndarray, mean: float, sd: float, lo: float, rng: np.
     for _ in range(500000):
         m = s1 / n
         sdev = np.sqrt((s2 - n * m * m) / (n - 1))
-        if (abs(m - mean) < 0.0015 and abs(sdev - sd) < 0.0015 and abs(round(m, 2) - pm) < 1e-9
-                and abs(round(sdev, 2) - ps) < 1e-9):
+        if (
+            abs(m - mean) < 0.0015
+            and abs(sdev - sd) < 0.0015
+            and abs(round(m, 2) - pm) < 1e-9
+            and abs(round(sdev, 2) - ps) < 1e-9
+        ):
             return x
         i, j = rng.integers(n, size=2)
         if rng.random() < 0.5:  # one unit +/-1: moves the mean (and the spread)
@@ -243,7 +261,7 @@ def _baseline(cfg: ReplicaConfig, people: pd.DataFrame, rng: np.random.Generator
 
 def _threshold(cfg, order, latent, arm, inc, rng) -> dict:
     out = {}
-    seed_state = np.random.default_rng(int(abs(latent[0, 0]) * 1e6) % (2 ** 32))  # deterministic per draw
+    seed_state = np.random.default_rng(int(abs(latent[0, 0]) * 1e6) % (2**32))  # deterministic per draw
     for j, var in enumerate(order):
         col = latent[:, j]
         values = np.zeros(len(col))
@@ -270,15 +288,19 @@ def _threshold(cfg, order, latent, arm, inc, rng) -> dict:
                         zc = (zc - zc.mean()) / zc.std(ddof=1)
                     raw = mean + sd * zc
                     # exact printed moments in the analysed offices; rounded values elsewhere
-                    values[sel] = (_fit_integer(raw, mean, sd, lo, seed_state, tuple(printed)) if group is inc
-                                   else np.maximum(np.round(raw), lo))
+                    values[sel] = (
+                        _fit_integer(raw, mean, sd, lo, seed_state, tuple(printed))
+                        if group is inc
+                        else np.maximum(np.round(raw), lo)
+                    )
         out[var] = values
     return out
 
 
 # -- panel ---------------------------------------------------------------------------------------
-def _markov(start: np.ndarray, months: int, base_idx: int, p_on: float, p_off: float,
-            rng: np.random.Generator) -> np.ndarray:
+def _markov(
+    start: np.ndarray, months: int, base_idx: int, p_on: float, p_off: float, rng: np.random.Generator
+) -> np.ndarray:
     """0/1 chains equal to ``start`` at ``base_idx``, switching with the given rates forwards and backwards."""
     n = len(start)
     out = np.empty((n, months))
@@ -293,8 +315,9 @@ def _markov(start: np.ndarray, months: int, base_idx: int, p_on: float, p_off: f
     return out
 
 
-def _counts_walk(start: np.ndarray, months: int, base_idx: int, p_up: float, p_down: float,
-                 rng: np.random.Generator) -> np.ndarray:
+def _counts_walk(
+    start: np.ndarray, months: int, base_idx: int, p_up: float, p_down: float, rng: np.random.Generator
+) -> np.ndarray:
     n = len(start)
     out = np.empty((n, months))
     out[:, base_idx] = start
@@ -365,8 +388,11 @@ def generate(config: ReplicaConfig | None = None, seed: int | None = None) -> pd
         # so the random stream does not depend on the parameter values)
         z_office = rng.standard_normal((len(office_labels), 5))[office_codes]
         a = prm.intercept + prm.intercept_sd * base[f"latent_{name}"].to_numpy()
-        tau = np.where(is_holf, prm.tau_holf + prm.office_effect_sd_holf * z_office[:, 0],
-                       prm.tau_local + prm.office_effect_sd_local * z_office[:, 0])
+        tau = np.where(
+            is_holf,
+            prm.tau_holf + prm.office_effect_sd_holf * z_office[:, 0],
+            prm.tau_local + prm.office_effect_sd_local * z_office[:, 0],
+        )
         b_kids = prm.b_children + prm.office_sd_children * z_office[:, 1]
         b_married = prm.b_married + prm.office_sd_married * z_office[:, 2]
         b_rwc = prm.b_rwc + prm.office_sd_rwc * z_office[:, 3]
@@ -375,11 +401,19 @@ def generate(config: ReplicaConfig | None = None, seed: int | None = None) -> pd
         # office slope deviations act on centred covariates (the trend's on months since the
         # implementation month), so they vary effects without shifting office outcome levels
         # (which would confound the pooled cross-sectional contrast)
-        eta = (a[:, None] + prm.trend * np.arange(T)[None, :] + trend[:, None] * (np.arange(T) - b)[None, :]
-               + prm.b_children * kids + (b_kids - prm.b_children)[:, None] * (kids - kids.mean())
-               + prm.b_married * married + (b_married - prm.b_married)[:, None] * (married - married.mean())
-               + prm.b_rwc * rwc + (b_rwc - prm.b_rwc)[:, None] * (rwc - rwc.mean())
-               + treat * tau[:, None] + arm[:, None] * path[None, :])
+        eta = (
+            a[:, None]
+            + prm.trend * np.arange(T)[None, :]
+            + trend[:, None] * (np.arange(T) - b)[None, :]
+            + prm.b_children * kids
+            + (b_kids - prm.b_children)[:, None] * (kids - kids.mean())
+            + prm.b_married * married
+            + (b_married - prm.b_married)[:, None] * (married - married.mean())
+            + prm.b_rwc * rwc
+            + (b_rwc - prm.b_rwc)[:, None] * (rwc - rwc.mean())
+            + treat * tau[:, None]
+            + arm[:, None] * path[None, :]
+        )
         p = expit(eta)
         y = (rng.random((n, T)) < p).astype(np.int8)
         # the baseline month is the copula's draw (exact Table 3 counts); the intercepts a_i follow
@@ -393,20 +427,28 @@ def generate(config: ReplicaConfig | None = None, seed: int | None = None) -> pd
     gap_parents = rng.random(n) < cfg.panel["gap_share"]
     for i in np.flatnonzero(gap_parents):
         k = rng.integers(1, cfg.panel["gap_max_months"] + 1)
-        choices = rng.choice(np.r_[0:b, b + 1:T], size=k, replace=False)
+        choices = rng.choice(np.r_[0:b, b + 1 : T], size=k, replace=False)
         keep[i, choices] = False
     rows = np.flatnonzero(keep.ravel())
     rep = lambda v: np.repeat(np.asarray(v), T)[rows]  # noqa: E731
-    panel = pd.DataFrame({
-        "parent_id": rep(people["parent_id"]), "family_id": rep(people["family_id"]), "office": rep(people["office"]),
-        "month": np.tile(months.astype(str).to_numpy(), n)[rows], "arm": rep(arm).astype(np.int8),
-        "model": rep(people["model"]),
-        "activation": outcome_cols["activation"].ravel()[rows], "employed": outcome_cols["employed"].ravel()[rows],
-        "married": married.ravel()[rows].astype(np.int8), "n_children": kids.ravel()[rows].astype(np.int16),
-        "reduced_work_capacity": rwc.ravel()[rows].astype(np.int8),
-        "female": rep(base["female"]).astype(np.int8), "year_of_birth": rep(base["year_of_birth"]).astype(np.int16),
-        "immigrant": rep(base["immigrant"]).astype(np.int8),
-    })
+    panel = pd.DataFrame(
+        {
+            "parent_id": rep(people["parent_id"]),
+            "family_id": rep(people["family_id"]),
+            "office": rep(people["office"]),
+            "month": np.tile(months.astype(str).to_numpy(), n)[rows],
+            "arm": rep(arm).astype(np.int8),
+            "model": rep(people["model"]),
+            "activation": outcome_cols["activation"].ravel()[rows],
+            "employed": outcome_cols["employed"].ravel()[rows],
+            "married": married.ravel()[rows].astype(np.int8),
+            "n_children": kids.ravel()[rows].astype(np.int16),
+            "reduced_work_capacity": rwc.ravel()[rows].astype(np.int8),
+            "female": rep(base["female"]).astype(np.int8),
+            "year_of_birth": rep(base["year_of_birth"]).astype(np.int16),
+            "immigrant": rep(base["immigrant"]).astype(np.int8),
+        }
+    )
     return panel
 
 
@@ -426,9 +468,15 @@ def baseline_report(panel: pd.DataFrame, config: ReplicaConfig | None = None) ->
     for i in range(1, len(order)):
         for j in range(i):
             printed = None if j == 0 else target[i - 1, j - 1]
-            rows.append({"row": order[i], "column": "experimental" if j == 0 else order[j],
-                         "achieved": achieved.iloc[i, j], "printed": printed,
-                         "difference": None if printed is None else achieved.iloc[i, j] - printed})
+            rows.append(
+                {
+                    "row": order[i],
+                    "column": "experimental" if j == 0 else order[j],
+                    "achieved": achieved.iloc[i, j],
+                    "printed": printed,
+                    "difference": None if printed is None else achieved.iloc[i, j] - printed,
+                }
+            )
     return pd.DataFrame(rows)
 
 

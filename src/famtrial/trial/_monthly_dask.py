@@ -39,8 +39,15 @@ __all__ = ["monthly_cells"]
 _COUNT = "__famtrial_rows__"
 
 
-def _partition_cells(frame: pd.DataFrame, parent: str, month: str, keep: list[str], base_vars: list[str],
-                     base_ordinal: int, wanted: list[int]) -> dict[str, Any]:
+def _partition_cells(
+    frame: pd.DataFrame,
+    parent: str,
+    month: str,
+    keep: list[str],
+    base_vars: list[str],
+    base_ordinal: int,
+    wanted: list[int],
+) -> dict[str, Any]:
     """One partition: its cells with their row counts, its parents fitted and without a baseline row.
 
     The same selection and inner join on the parent as the in-memory ``monthly_effects``.
@@ -56,12 +63,15 @@ def _partition_cells(frame: pd.DataFrame, parent: str, month: str, keep: list[st
     columns[month] = data[month].array.asi8[has]
     columns.update({f"{v}_baseline": base[v].to_numpy()[at[has]] for v in base_vars})
     rows = pd.DataFrame(columns)
-    cells = rows.groupby(list(rows.columns), dropna=False, sort=False, observed=True).size().rename(_COUNT).reset_index()
+    cells = (
+        rows.groupby(list(rows.columns), dropna=False, sort=False, observed=True).size().rename(_COUNT).reset_index()
+    )
     return {"cells": cells, "no_base": no_base, "n_parents": n_parents}
 
 
-def monthly_cells(panel: Panel, keep: Sequence[str], base_vars: Sequence[str], base_month: pd.Period,
-                  wanted: Sequence[pd.Period]) -> tuple[pd.DataFrame, int, int]:
+def monthly_cells(
+    panel: Panel, keep: Sequence[str], base_vars: Sequence[str], base_month: pd.Period, wanted: Sequence[pd.Period]
+) -> tuple[pd.DataFrame, int, int]:
     """The rows ``monthly_effects`` fits, rebuilt on the client from the partitions' summed cells.
 
     Parameters
@@ -85,9 +95,17 @@ def monthly_cells(panel: Panel, keep: Sequence[str], base_vars: Sequence[str], b
     cols = panel.columns
     client = get_client(None)  # the shared helper's error without a client
     keep = list(keep)
-    futures = compute_parts(client, panel.data, _partition_cells, parent=cols.parent, month=cols.month,
-                             keep=keep, base_vars=list(base_vars), base_ordinal=base_month.ordinal,
-                             wanted=[m.ordinal for m in wanted])
+    futures = compute_parts(
+        client,
+        panel.data,
+        _partition_cells,
+        parent=cols.parent,
+        month=cols.month,
+        keep=keep,
+        base_vars=list(base_vars),
+        base_ordinal=base_month.ordinal,
+        wanted=[m.ordinal for m in wanted],
+    )
     parts = client.gather(futures)
     keys = [c for c in parts[0]["cells"].columns if c != _COUNT]
     cells = pd.concat([p["cells"] for p in parts], ignore_index=True)

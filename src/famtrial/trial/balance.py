@@ -51,8 +51,9 @@ def _check_text(value: object, what: str) -> None:
 
 def _check_labels(labels: object) -> None:
     if labels is not None and not isinstance(labels, Mapping):
-        raise TypeError(f"labels must be a mapping column -> label (e.g. {{'female': 'Female'}}), "
-                        f"not {type(labels).__name__}")
+        raise TypeError(
+            f"labels must be a mapping column -> label (e.g. {{'female': 'Female'}}), not {type(labels).__name__}"
+        )
 
 
 def _check(frame: pd.DataFrame, arm: str, variables: Sequence[str], binary: Sequence[str]) -> None:
@@ -69,27 +70,35 @@ def _check(frame: pd.DataFrame, arm: str, variables: Sequence[str], binary: Sequ
         raise ValueError(f"columns {repeated} appear more than once in the baseline data: rename or drop the copies")
     for c in (arm, *variables):
         col = frame[c]
-        if (not pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype)) \
-                or pd.api.types.is_complex_dtype(col.dtype):
+        if (
+            not pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype)
+        ) or pd.api.types.is_complex_dtype(col.dtype):
             raise ValueError(f"column {c!r} is not numeric ({col.dtype}): recode it as numbers")
         n_na = int(col.isna().sum())
         if n_na:
-            raise ValueError(f"column {c!r} has {n_na:,} missing values of {len(col):,}: drop or impute those rows "
-                             "first (load_panel(..., missing='drop') counts what it drops)")
+            raise ValueError(
+                f"column {c!r} has {n_na:,} missing values of {len(col):,}: drop or impute those rows "
+                "first (load_panel(..., missing='drop') counts what it drops)"
+            )
         if pd.api.types.is_float_dtype(col.dtype):
             n_inf = int(np.isinf(col.to_numpy(dtype=float)).sum())
             if n_inf:
-                raise ValueError(f"column {c!r} has {n_inf:,} infinite values of {len(col):,}: drop or fix those "
-                                 "rows first (load_panel counts +-inf as missing and missing='drop' drops them)")
+                raise ValueError(
+                    f"column {c!r} has {n_inf:,} infinite values of {len(col):,}: drop or fix those "
+                    "rows first (load_panel counts +-inf as missing and missing='drop' drops them)"
+                )
     for c in (arm, *binary):
         bad = ~frame[c].isin([0, 1])
         if bad.any():
-            raise ValueError(f"column {c!r} has {int(bad.sum()):,} values outside 0/1 (e.g. "
-                             f"{list(pd.unique(frame.loc[bad, c]))[:3]}): it must be binary")
+            raise ValueError(
+                f"column {c!r} has {int(bad.sum()):,} values outside 0/1 (e.g. "
+                f"{list(pd.unique(frame.loc[bad, c]))[:3]}): it must be binary"
+            )
     counts = frame[arm].astype(np.int64).value_counts()
     if counts.get(0, 0) == 0 or counts.get(1, 0) == 0:
-        raise ValueError(f"column {arm!r}: both arms must be present (arm 1: {counts.get(1, 0)}, "
-                         f"arm 0: {counts.get(0, 0)} rows)")
+        raise ValueError(
+            f"column {arm!r}: both arms must be present (arm 1: {counts.get(1, 0)}, arm 0: {counts.get(0, 0)} rows)"
+        )
 
 
 def _int_arm(frame: pd.DataFrame, arm: str) -> pd.DataFrame:
@@ -151,9 +160,11 @@ class JointTest:
 
     def __str__(self) -> str:
         tail = f"; not used: {list(self.dropped)}" if self.dropped else ""
-        return (f"Joint test (logit of arm on {len(self.variables) - len(self.dropped)} baseline variables): "
-                f"LR chi2({self.df}) = {self.lr:.3f}, p {'< 0.001' if self.pvalue < 0.001 else f'= {self.pvalue:.3f}'}, "
-                f"n = {self.nobs:,}{tail}")
+        return (
+            f"Joint test (logit of arm on {len(self.variables) - len(self.dropped)} baseline variables): "
+            f"LR chi2({self.df}) = {self.lr:.3f}, p {'< 0.001' if self.pvalue < 0.001 else f'= {self.pvalue:.3f}'}, "
+            f"n = {self.nobs:,}{tail}"
+        )
 
 
 def _joint_test(frame: pd.DataFrame, arm: str, variables: Sequence[str]) -> JointTest:
@@ -168,8 +179,14 @@ def _joint_test(frame: pd.DataFrame, arm: str, variables: Sequence[str]) -> Join
     used = [n for n in res.params.index if n != "Intercept"]
     lr = float(2 * (res.llf - res.llnull))
     dropped = (*constant, *[v for v in use if v not in used])
-    return JointTest(lr=lr, df=len(used), pvalue=float(stats.chi2.sf(lr, len(used))), nobs=int(res.nobs),
-                     variables=tuple(variables), dropped=dropped)
+    return JointTest(
+        lr=lr,
+        df=len(used),
+        pvalue=float(stats.chi2.sf(lr, len(used))),
+        nobs=int(res.nobs),
+        variables=tuple(variables),
+        dropped=dropped,
+    )
 
 
 @dataclass(frozen=True, kw_only=True, repr=False, eq=False)
@@ -201,14 +218,19 @@ class BalanceTable(Table):
         keys, t = dict(self.keys), self.name
         for var, row in self.frame.iterrows():
             stat = "chi2" if row["kind"] == "binary" else "t"
-            fields = (("n", "pct") if row["kind"] == "binary" else ("mean", "sd"))
+            fields = ("n", "pct") if row["kind"] == "binary" else ("mean", "sd")
             key = keys.get(var, var)
             for group in ("total", "treated", "control"):
                 out.update({f"{t}.{key}.{f}_{group}": float(row[f"{f}_{group}"]) for f in fields})
             out[f"{t}.{key}.{stat}"] = float(row["statistic"])
             out[f"{t}.{key}.p"] = float(row["p"])
-        out.update({f"{t}.n.total": float(self.nobs), f"{t}.n.treated": float(self.nobs_treated),
-                    f"{t}.n.control": float(self.nobs_control)})
+        out.update(
+            {
+                f"{t}.n.total": float(self.nobs),
+                f"{t}.n.treated": float(self.nobs_treated),
+                f"{t}.n.control": float(self.nobs_control),
+            }
+        )
         return out
 
 
@@ -218,9 +240,18 @@ def _binary_row(x: np.ndarray, x1: np.ndarray, x0: np.ndarray) -> dict[str, Any]
         chi2 = p = np.nan
     else:
         chi2, p, _, _ = stats.chi2_contingency(observed, correction=False)
-    return {"kind": "binary", "test": "chi2", "n_total": x.sum(), "pct_total": 100 * x.mean(),
-            "n_treated": x1.sum(), "pct_treated": 100 * x1.mean(), "n_control": x0.sum(),
-            "pct_control": 100 * x0.mean(), "statistic": float(chi2), "p": float(p)}
+    return {
+        "kind": "binary",
+        "test": "chi2",
+        "n_total": x.sum(),
+        "pct_total": 100 * x.mean(),
+        "n_treated": x1.sum(),
+        "pct_treated": 100 * x1.mean(),
+        "n_control": x0.sum(),
+        "pct_control": 100 * x0.mean(),
+        "statistic": float(chi2),
+        "p": float(p),
+    }
 
 
 def _continuous_row(x: np.ndarray, x1: np.ndarray, x0: np.ndarray, equal_var: bool) -> dict[str, Any]:
@@ -228,19 +259,35 @@ def _continuous_row(x: np.ndarray, x1: np.ndarray, x0: np.ndarray, equal_var: bo
         t = p = np.nan
     else:  # Stata's ttest: difference = mean(arm 0) - mean(arm 1)
         t, p = stats.ttest_ind(x0, x1, equal_var=equal_var)
-    return {"kind": "continuous", "test": "t" if equal_var else "Welch t", "mean_total": x.mean(),
-            "sd_total": x.std(ddof=1), "mean_treated": x1.mean(), "sd_treated": x1.std(ddof=1),
-            "mean_control": x0.mean(), "sd_control": x0.std(ddof=1), "statistic": float(t), "p": float(p)}
+    return {
+        "kind": "continuous",
+        "test": "t" if equal_var else "Welch t",
+        "mean_total": x.mean(),
+        "sd_total": x.std(ddof=1),
+        "mean_treated": x1.mean(),
+        "sd_treated": x1.std(ddof=1),
+        "mean_control": x0.mean(),
+        "sd_control": x0.std(ddof=1),
+        "statistic": float(t),
+        "p": float(p),
+    }
 
 
 def _fmt(value: float, spec: str) -> str:
     return "" if pd.isna(value) else format(value, spec)
 
 
-def balance_table(data: Panel | pd.DataFrame, arm: str = "arm", binary: Sequence[str] | None = None,
-                  continuous: Sequence[str] | None = None, *, equal_var: bool = True,
-                  labels: Mapping[str, str] | None = None, arm_labels: tuple[str, str] | None = None,
-                  title: str | None = None) -> BalanceTable:
+def balance_table(
+    data: Panel | pd.DataFrame,
+    arm: str = "arm",
+    binary: Sequence[str] | None = None,
+    continuous: Sequence[str] | None = None,
+    *,
+    equal_var: bool = True,
+    labels: Mapping[str, str] | None = None,
+    arm_labels: tuple[str, str] | None = None,
+    title: str | None = None,
+) -> BalanceTable:
     """Baseline characteristics by arm with chi-square and t tests (the paper's Table 3).
 
     Parameters
@@ -280,14 +327,19 @@ def balance_table(data: Panel | pd.DataFrame, arm: str = "arm", binary: Sequence
         raise TypeError(f"equal_var={equal_var!r} must be True or False")
     _check_labels(labels)
     _check_text(title, "title")
-    if arm_labels is not None and (isinstance(arm_labels, str) or not isinstance(arm_labels, Sequence)
-                                   or len(arm_labels) != 2 or not all(isinstance(a, str) for a in arm_labels)):
+    if arm_labels is not None and (
+        isinstance(arm_labels, str)
+        or not isinstance(arm_labels, Sequence)
+        or len(arm_labels) != 2
+        or not all(isinstance(a, str) for a in arm_labels)
+    ):
         raise TypeError(f"arm_labels={arm_labels!r} must be two strings: (offered header, control header)")
     frame, arm, binary, order = _roles(data, arm, binary, continuous)
     plan = data.plan if isinstance(data, Panel) else None
     labels = {**(plan.labels if plan else {}), **(labels or {})}
-    head_offered, head_control = arm_labels or ((plan.offered_label, plan.control_label) if plan else
-                                                ("Offered", "Control"))
+    head_offered, head_control = arm_labels or (
+        (plan.offered_label, plan.control_label) if plan else ("Offered", "Control")
+    )
     title = title if title is not None else (plan.balance_title if plan else "Characteristics at baseline by arm")
     a = frame[arm].to_numpy()
     treated, control = frame.loc[a == 1], frame.loc[a == 0]
@@ -297,32 +349,51 @@ def balance_table(data: Panel | pd.DataFrame, arm: str = "arm", binary: Sequence
         row = _binary_row(x, x1, x0) if var in binary else _continuous_row(x, x1, x0, equal_var)
         s1, s0 = x1.std(ddof=1), x0.std(ddof=1)
         with np.errstate(divide="ignore", invalid="ignore"):
-            row["smd"] = float((x1.mean() - x0.mean()) / np.sqrt((s1 ** 2 + s0 ** 2) / 2))
-            row["variance_ratio"] = float(s1 ** 2 / s0 ** 2)
+            row["smd"] = float((x1.mean() - x0.mean()) / np.sqrt((s1**2 + s0**2) / 2))
+            row["variance_ratio"] = float(s1**2 / s0**2)
         rows[var] = row
         if var in binary:
             cells = [f"{int(row[f'n_{g}'])} ({row[f'pct_{g}']:.2f})" for g in ("total", "treated", "control")]
         else:
             cells = [f"{row[f'mean_{g}']:.2f} ({row[f'sd_{g}']:.2f})" for g in ("total", "treated", "control")]
-        shown[var] = [*cells, _fmt(row["statistic"], ".3f"), _fmt(row["p"], ".3f"), _fmt(row["smd"], ".3f"),
-                      _fmt(row["variance_ratio"], ".2f")]
+        shown[var] = [
+            *cells,
+            _fmt(row["statistic"], ".3f"),
+            _fmt(row["p"], ".3f"),
+            _fmt(row["smd"], ".3f"),
+            _fmt(row["variance_ratio"], ".2f"),
+        ]
     numeric = pd.DataFrame.from_dict(rows, orient="index")
     numeric.index.name = "variable"
-    display = pd.DataFrame.from_dict(shown, orient="index", columns=[
-        "Total", head_offered, head_control, "chi2/t", "p-value", "SMD", "Variance ratio"])
+    display = pd.DataFrame.from_dict(
+        shown,
+        orient="index",
+        columns=["Total", head_offered, head_control, "chi2/t", "p-value", "SMD", "Variance ratio"],
+    )
     display.index = [labels.get(v, v) + (" (%)" if v in binary else " (SD)") for v in display.index]
     display.loc["N"] = [f"{len(frame)}", f"{len(treated)}", f"{len(control)}", "", "", "", ""]
     joint = _joint_test(frame, arm, order)
     untested = [v for v, r in rows.items() if pd.isna(r["statistic"])]
     test = "t (equal variances)" if equal_var else "Welch t"
-    notes = (f"n (%) with Pearson chi-square (no continuity correction); mean (SD) with {test}, difference "
-             "control minus offered as Stata's ttest. SMD = standardized mean difference (offered minus "
-             f"control) over sqrt((s1^2 + s0^2)/2); variance ratio s1^2/s0^2. {joint}."
-             + (f" Constant, not tested: {untested}." if untested else ""))
-    return BalanceTable(frame=numeric, display=display, title=f"{title}, n = {len(frame):,}", notes=notes,
-                        joint_test=joint, nobs=len(frame), nobs_treated=len(treated), nobs_control=len(control),
-                        equal_var=equal_var, name=plan.balance_table if plan else "balance",
-                        keys=tuple((v.column, v.key) for v in plan.variables) if plan else ())
+    notes = (
+        f"n (%) with Pearson chi-square (no continuity correction); mean (SD) with {test}, difference "
+        "control minus offered as Stata's ttest. SMD = standardized mean difference (offered minus "
+        f"control) over sqrt((s1^2 + s0^2)/2); variance ratio s1^2/s0^2. {joint}."
+        + (f" Constant, not tested: {untested}." if untested else "")
+    )
+    return BalanceTable(
+        frame=numeric,
+        display=display,
+        title=f"{title}, n = {len(frame):,}",
+        notes=notes,
+        joint_test=joint,
+        nobs=len(frame),
+        nobs_treated=len(treated),
+        nobs_control=len(control),
+        equal_var=equal_var,
+        name=plan.balance_table if plan else "balance",
+        keys=tuple((v.column, v.key) for v in plan.variables) if plan else (),
+    )
 
 
 @dataclass(frozen=True, kw_only=True, repr=False, eq=False)
@@ -348,8 +419,11 @@ class CorrelationTable(Table):
         """``<name>.<rowvar>.<colvar>`` for the lower triangle (first column ``experimental``), by plan keys."""
         keys = dict(self.keys)
         names = [keys.get(n, n) for n in self.correlations.index]
-        return {f"{self.name}.{names[i]}.{names[j]}": float(self.correlations.iloc[i, j])
-                for i in range(len(names)) for j in range(i)}
+        return {
+            f"{self.name}.{names[i]}.{names[j]}": float(self.correlations.iloc[i, j])
+            for i in range(len(names))
+            for j in range(i)
+        }
 
 
 def _short(r: float, leading_zero: bool) -> str:
@@ -358,9 +432,14 @@ def _short(r: float, leading_zero: bool) -> str:
     return text if leading_zero else text.replace("0.", ".", 1)
 
 
-def correlation_table(data: Panel | pd.DataFrame, variables: Sequence[str] | None = None,
-                      labels: Mapping[str, str] | None = None, *, arm: str = "arm",
-                      title: str | None = None) -> CorrelationTable:
+def correlation_table(
+    data: Panel | pd.DataFrame,
+    variables: Sequence[str] | None = None,
+    labels: Mapping[str, str] | None = None,
+    *,
+    arm: str = "arm",
+    title: str | None = None,
+) -> CorrelationTable:
     """Pairwise Pearson correlations with n/% (binary) or M/SD (continuous): the paper's Table 4.
 
     Parameters
@@ -399,14 +478,16 @@ def correlation_table(data: Panel | pd.DataFrame, variables: Sequence[str] | Non
         raise ValueError("'experimental' names the arm in Table 4: rename that column")
     _check(frame, arm, variables, [])
     if len(frame) < 3:
-        raise ValueError(f"correlation_table needs at least 3 rows (the tests use n - 2 degrees of freedom); "
-                         f"the baseline data have {len(frame)}")
+        raise ValueError(
+            f"correlation_table needs at least 3 rows (the tests use n - 2 degrees of freedom); "
+            f"the baseline data have {len(frame)}"
+        )
     names = ["experimental", *variables]
     x = pd.concat([frame[arm].rename("experimental"), frame[variables]], axis=1).astype(float)
     n = len(x)
     r = x.corr()
     with np.errstate(divide="ignore", invalid="ignore"):
-        t = r * np.sqrt((n - 2) / (1 - r ** 2))
+        t = r * np.sqrt((n - 2) / (1 - r**2))
     p = pd.DataFrame(2 * stats.t.sf(np.abs(t), n - 2), index=names, columns=names)
     labels = {"experimental": _ARM_LABEL, **(plan.labels if plan else {}), **(labels or {})}
     leading_zero = plan.leading_zero if plan else True
@@ -414,21 +495,47 @@ def correlation_table(data: Panel | pd.DataFrame, variables: Sequence[str] | Non
     for i, v in enumerate(names):
         col = x[v]
         binary = _is_binary(col)
-        desc[v] = ({"n": col.sum(), "pct": 100 * col.mean(), "mean": np.nan, "sd": np.nan} if binary else
-                   {"n": np.nan, "pct": np.nan, "mean": col.mean(), "sd": col.std()})
-        cells = ["" if pd.isna(r.iloc[i, j]) else _short(r.iloc[i, j], leading_zero) + stars(p.iloc[i, j]) for j in range(i)]
-        shown.append([f"{col.mean():.2f}" if not binary else "", f"{int(col.sum())}" if binary else "",
-                      f"{col.std():.2f}" if not binary else "", f"{100 * col.mean():.2f}" if binary else "",
-                      *cells, "–", *[""] * (len(names) - i - 1)])
-    display = pd.DataFrame(shown, index=[f"{i + 1}. {labels.get(v, v)}" for i, v in enumerate(names)],
-                           columns=["M", "n", "SD", "%", *[str(i + 1) for i in range(len(names))]])
+        desc[v] = (
+            {"n": col.sum(), "pct": 100 * col.mean(), "mean": np.nan, "sd": np.nan}
+            if binary
+            else {"n": np.nan, "pct": np.nan, "mean": col.mean(), "sd": col.std()}
+        )
+        cells = [
+            "" if pd.isna(r.iloc[i, j]) else _short(r.iloc[i, j], leading_zero) + stars(p.iloc[i, j]) for j in range(i)
+        ]
+        shown.append(
+            [
+                f"{col.mean():.2f}" if not binary else "",
+                f"{int(col.sum())}" if binary else "",
+                f"{col.std():.2f}" if not binary else "",
+                f"{100 * col.mean():.2f}" if binary else "",
+                *cells,
+                "–",
+                *[""] * (len(names) - i - 1),
+            ]
+        )
+    display = pd.DataFrame(
+        shown,
+        index=[f"{i + 1}. {labels.get(v, v)}" for i, v in enumerate(names)],
+        columns=["M", "n", "SD", "%", *[str(i + 1) for i in range(len(names))]],
+    )
     display.index.name = "Variable"
     numeric = pd.concat([pd.DataFrame.from_dict(desc, orient="index"), r], axis=1)
     numeric.index.name = "variable"
     constant = [v for v in names if x[v].std() == 0]
     title = title if title is not None else (plan.correlations_title if plan else "Pairwise correlations at baseline")
-    notes = ("n and % for binary variables, mean (M) and SD otherwise. Pearson correlations; * p < .05, "
-             "** p < .01, *** p < .001." + (f" Constant (no correlation): {constant}." if constant else ""))
-    return CorrelationTable(frame=numeric, display=display, title=f"{title}, n = {n:,}", notes=notes, correlations=r,
-                            pvalues=p, nobs=n, name=plan.correlations_table if plan else "correlations",
-                            keys=tuple((v.column, v.key) for v in plan.variables) if plan else ())
+    notes = (
+        "n and % for binary variables, mean (M) and SD otherwise. Pearson correlations; * p < .05, "
+        "** p < .01, *** p < .001." + (f" Constant (no correlation): {constant}." if constant else "")
+    )
+    return CorrelationTable(
+        frame=numeric,
+        display=display,
+        title=f"{title}, n = {n:,}",
+        notes=notes,
+        correlations=r,
+        pvalues=p,
+        nobs=n,
+        name=plan.correlations_table if plan else "correlations",
+        keys=tuple((v.column, v.key) for v in plan.variables) if plan else (),
+    )

@@ -22,8 +22,7 @@ from famtrial.models.clogit import ConditionalLogitResults, conditional_logit
 from famtrial.models.lpm import LPMResults, lpm
 from famtrial.plan.spec import FEModel, Plan
 
-__all__ = ["treatment_indicators", "fe_design", "fe_model", "fe_models", "fit_plan_model", "paper_models",
-           "trial_lpm"]
+__all__ = ["treatment_indicators", "fe_design", "fe_model", "fe_models", "fit_plan_model", "paper_models", "trial_lpm"]
 
 Trend = TimeAdjustment
 _TRENDS = get_args(TimeAdjustment)
@@ -57,11 +56,14 @@ def treatment_indicators(panel: Panel, *, split: bool = False) -> pd.DataFrame:
     if not split:
         return pd.DataFrame({plan.term("pooled"): treat.astype(np.int8)}, index=data.index)
     if cols.model is None or not plan.variants:
-        raise PlanError(f"split=True needs the offer's variants: the plan {plan.name!r} declares no variant column "
-                        "and [variants.levels]")
+        raise PlanError(
+            f"split=True needs the offer's variants: the plan {plan.name!r} declares no variant column "
+            "and [variants.levels]"
+        )
     variant = data[cols.model].to_numpy()
-    return pd.DataFrame({plan.term(v.name): (treat & (variant == v.name)).astype(np.int8) for v in plan.variants},
-                        index=data.index)
+    return pd.DataFrame(
+        {plan.term(v.name): (treat & (variant == v.name)).astype(np.int8) for v in plan.variants}, index=data.index
+    )
 
 
 def _trend_columns(panel: Panel, trend: Trend, first: int | None = None) -> pd.DataFrame:
@@ -87,28 +89,44 @@ def _columns_of(panel: Panel, names: Sequence[str], what: str) -> list[str]:
             out.append(plan.variable(name).column)
         except PlanError:
             if name not in panel.data.columns:
-                raise PlanError(f"{what}: {name!r} is neither a variable of the plan nor a column of the panel; "
-                                f"covariates: {[v.key for v in plan.covariates]}") from None
+                raise PlanError(
+                    f"{what}: {name!r} is neither a variable of the plan nor a column of the panel; "
+                    f"covariates: {[v.key for v in plan.covariates]}"
+                ) from None
             out.append(name)
     repeated = sorted({c for c in out if out.count(c) > 1})
     if repeated:
         raise PlanError(f"{what}: {repeated} are given more than once")
     cols = panel.columns
-    roles = {cols.parent: "the parent id", cols.family: "the family id", cols.office: "the office id",
-             cols.month: "the month", cols.arm: "the randomized arm (the treatment terms use it)",
-             **({cols.model: "the offer's variant (split=True uses it)"} if cols.model else {}),
-             **({cols.start: "the treatment start month"} if cols.start else {})}
+    roles = {
+        cols.parent: "the parent id",
+        cols.family: "the family id",
+        cols.office: "the office id",
+        cols.month: "the month",
+        cols.arm: "the randomized arm (the treatment terms use it)",
+        **({cols.model: "the offer's variant (split=True uses it)"} if cols.model else {}),
+        **({cols.start: "the treatment start month"} if cols.start else {}),
+    }
     for c in out:
         if c in roles:
             raise PlanError(f"{what}: {c!r} is {roles[c]}, not a covariate")
         if not pd.api.types.is_numeric_dtype(panel.data[c].dtype) or pd.api.types.is_complex_dtype(panel.data[c].dtype):
-            raise PlanError(f"{what}: column {c!r} is {panel.data[c].dtype}, not numeric: recode it as numbers "
-                            "(0/1 dummies for categories)")
+            raise PlanError(
+                f"{what}: column {c!r} is {panel.data[c].dtype}, not numeric: recode it as numbers "
+                "(0/1 dummies for categories)"
+            )
     return out
 
 
-def fe_design(panel: Panel, outcome: str, *, split: bool = False, trend: Trend = "linear",
-              covariates: Sequence[str] | None = None, first_month: int | None = None) -> tuple[pd.DataFrame, list[str]]:
+def fe_design(
+    panel: Panel,
+    outcome: str,
+    *,
+    split: bool = False,
+    trend: Trend = "linear",
+    covariates: Sequence[str] | None = None,
+    first_month: int | None = None,
+) -> tuple[pd.DataFrame, list[str]]:
     """The estimation frame of a fixed-effects model and its regressor names, in table order.
 
     ``outcome`` and ``covariates`` are plan keys or data columns; covariates default to the
@@ -131,34 +149,71 @@ def fe_design(panel: Panel, outcome: str, *, split: bool = False, trend: Trend =
         raise PlanError(f"covariates: {y!r} is the outcome of this model; it cannot also be a covariate")
     treat = treatment_indicators(panel, split=split)
     time = _trend_columns(panel, trend, first_month)
-    frame = pd.concat([panel.data[[cols.parent, cols.office, cols.family, cols.month, y, *covariates]], treat, time],
-                      axis=1)
+    frame = pd.concat(
+        [panel.data[[cols.parent, cols.office, cols.family, cols.month, y, *covariates]], treat, time], axis=1
+    )
     return frame, [*treat.columns, *covariates, *time.columns]
 
 
-def _design_partition(part: pd.DataFrame, panel: Panel, first_month: int, *, outcome: str, split: bool,
-                      trend: Trend, covariates: Sequence[str] | None) -> pd.DataFrame:
-    return fe_design(Panel(data=part, plan=panel.plan, report=panel.report), outcome, split=split, trend=trend,
-                     covariates=covariates, first_month=first_month)[0]
+def _design_partition(
+    part: pd.DataFrame,
+    panel: Panel,
+    first_month: int,
+    *,
+    outcome: str,
+    split: bool,
+    trend: Trend,
+    covariates: Sequence[str] | None,
+) -> pd.DataFrame:
+    return fe_design(
+        Panel(data=part, plan=panel.plan, report=panel.report),
+        outcome,
+        split=split,
+        trend=trend,
+        covariates=covariates,
+        first_month=first_month,
+    )[0]
 
 
-def _fe_design_dask(panel: Panel, outcome: str, *, split: bool, trend: Trend, covariates: Sequence[str] | None
-                    ) -> tuple[pd.DataFrame, list[str]]:
+def _fe_design_dask(
+    panel: Panel, outcome: str, *, split: bool, trend: Trend, covariates: Sequence[str] | None
+) -> tuple[pd.DataFrame, list[str]]:
     """:func:`fe_design` partition by partition (one aggregation first: the panel's first month)."""
     month = panel.data[panel.columns.month]
-    first = int(month.map_partitions(lambda m: pd.Series([m.array.asi8.min() if len(m) else np.iinfo(np.int64).max]),
-                                     meta=(None, "int64")).min().compute())
+    first = int(
+        month.map_partitions(
+            lambda m: pd.Series([m.array.asi8.min() if len(m) else np.iinfo(np.int64).max]), meta=(None, "int64")
+        )
+        .min()
+        .compute()
+    )
     meta_panel = Panel(data=panel.data._meta, plan=panel.plan, report=panel.report)
-    meta, regressors = fe_design(meta_panel, outcome, split=split, trend=trend, covariates=covariates,
-                                 first_month=first)
-    frame = panel.data.map_partitions(_design_partition, meta_panel, first, outcome=outcome, split=split, trend=trend,
-                                      covariates=covariates, meta=meta)
+    meta, regressors = fe_design(
+        meta_panel, outcome, split=split, trend=trend, covariates=covariates, first_month=first
+    )
+    frame = panel.data.map_partitions(
+        _design_partition,
+        meta_panel,
+        first,
+        outcome=outcome,
+        split=split,
+        trend=trend,
+        covariates=covariates,
+        meta=meta,
+    )
     return frame, regressors
 
 
-def fe_model(panel: Panel, outcome: str, *, split: bool = False, trend: Trend = "linear",
-             covariates: Sequence[str] | None = None, cluster: str | None = "office",
-             t_reference: bool = False) -> ConditionalLogitResults:
+def fe_model(
+    panel: Panel,
+    outcome: str,
+    *,
+    split: bool = False,
+    trend: Trend = "linear",
+    covariates: Sequence[str] | None = None,
+    cluster: str | None = "office",
+    t_reference: bool = False,
+) -> ConditionalLogitResults:
     """Fixed-effects (conditional) logit of ``outcome`` on the treatment, covariates and time adjustment.
 
     ``logit P(y_it = 1) = a_i + b * treat_it + x_it' g + f(t)`` with parent effects ``a_i``
@@ -188,34 +243,53 @@ def fe_model(panel: Panel, outcome: str, *, split: bool = False, trend: Trend = 
             raise PlanError(f"cluster={cluster!r} is neither a role (office, family, parent) nor a column of the panel")
         frame = frame.assign(**{cluster_col: panel.data[cluster_col]})
     y = panel.plan.outcome(outcome).column
-    fit = conditional_logit(frame, y, regressors, group=cols.parent, cluster=cluster_col, t_reference=t_reference,
-                            time_effects=cols.month if trend == "months" else None)
+    fit = conditional_logit(
+        frame,
+        y,
+        regressors,
+        group=cols.parent,
+        cluster=cluster_col,
+        t_reference=t_reference,
+        time_effects=cols.month if trend == "months" else None,
+    )
     lost = [t for t in regressors if t in panel.plan.treatment_terms and t not in fit.params.index]
     if lost:
         why = "; ".join(d.describe() for d in fit.dropped if d.kind == "variable") or "no within-parent variation"
-        raise PanelError(f"the treatment term(s) {lost} of the fixed-effects model of {y!r} cannot be estimated "
-                         f"({why}): the offer never switches on within a parent with outcome variation. Check the "
-                         f"implementation month {panel.implementation} against the data's months "
-                         f"({panel.report.first_month} .. {panel.report.last_month}) and the arm coding")
+        raise PanelError(
+            f"the treatment term(s) {lost} of the fixed-effects model of {y!r} cannot be estimated "
+            f"({why}): the offer never switches on within a parent with outcome variation. Check the "
+            f"implementation month {panel.implementation} against the data's months "
+            f"({panel.report.first_month} .. {panel.report.last_month}) and the arm coding"
+        )
     return fit
 
 
 def fit_plan_model(panel: Panel, spec: FEModel, *, t_reference: bool = False) -> ConditionalLogitResults:
     """Fit one model of the plan (:class:`~famtrial.plan.spec.FEModel`)."""
-    return fe_model(panel, spec.outcome, split=spec.split, trend=spec.time, covariates=spec.covariates,
-                    cluster=None if spec.cluster == "none" else spec.cluster, t_reference=t_reference)
+    return fe_model(
+        panel,
+        spec.outcome,
+        split=spec.split,
+        trend=spec.time,
+        covariates=spec.covariates,
+        cluster=None if spec.cluster == "none" else spec.cluster,
+        t_reference=t_reference,
+    )
 
 
-def fe_models(panel: Panel, plan: Plan | None = None, *, models: Sequence[str] | None = None,
-              t_reference: bool = False) -> dict[str, ConditionalLogitResults]:
+def fe_models(
+    panel: Panel, plan: Plan | None = None, *, models: Sequence[str] | None = None, t_reference: bool = False
+) -> dict[str, ConditionalLogitResults]:
     """Fit the plan's fixed-effects models (default: the panel's plan; ``models`` selects by name).
 
     The family-coordinator plan's are Models 1-4 of Tables 5 and 6.
     """
     panel = _need_panel(panel, "fe_models")
     if plan is not None and not isinstance(plan, Plan):
-        raise TypeError(f"plan must be a famtrial Plan (famtrial.load_plan(...)) or None for the panel's own, "
-                        f"not {type(plan).__name__}")
+        raise TypeError(
+            f"plan must be a famtrial Plan (famtrial.load_plan(...)) or None for the panel's own, "
+            f"not {type(plan).__name__}"
+        )
     plan = panel.plan if plan is None else plan
     check_bool(t_reference, "t_reference")
     if isinstance(models, str):
@@ -233,8 +307,9 @@ def paper_models(panel: Panel, *, t_reference: bool = False) -> dict[str, Condit
     return fe_models(panel, t_reference=t_reference)
 
 
-def trial_lpm(panel: Panel, outcome: str, *, split: bool = False,
-              covariates: Sequence[str] | None = None) -> LPMResults:
+def trial_lpm(
+    panel: Panel, outcome: str, *, split: bool = False, covariates: Sequence[str] | None = None
+) -> LPMResults:
     """The LPM twin of Models 1-4: treatment (pooled or split), time-varying covariates, parent and month effects.
 
     Month effects replace the clogit's linear trend (they absorb it).
@@ -244,5 +319,6 @@ def trial_lpm(panel: Panel, outcome: str, *, split: bool = False,
     cols = panel.columns
     frame, regressors = fe_design(panel, outcome, split=split, trend="none", covariates=covariates)
     frame = frame.assign(**{cols.month: panel.data[cols.month].to_numpy()})
-    return lpm(frame, panel.plan.outcome(outcome).column, regressors, entity=cols.parent, time=cols.month,
-               cluster=cols.office)
+    return lpm(
+        frame, panel.plan.outcome(outcome).column, regressors, entity=cols.parent, time=cols.month, cluster=cols.office
+    )

@@ -43,17 +43,29 @@ def family_design(panel: Panel) -> FamilyDesign:
     dup = fam[cols.family].duplicated(keep=False)
     if dup.any():
         bad = fam.loc[dup, cols.family].unique()
-        raise ValueError(f"{len(bad):,} families have more than one office or arm (e.g. family ids "
-                         f"{', '.join(map(str, bad[:5]))}); randomization by family needs one office and arm per family "
-                         f"(check columns {cols.family!r}, {cols.office!r}, {cols.arm!r})")
+        raise ValueError(
+            f"{len(bad):,} families have more than one office or arm (e.g. family ids "
+            f"{', '.join(map(str, bad[:5]))}); randomization by family needs one office and arm per family "
+            f"(check columns {cols.family!r}, {cols.office!r}, {cols.arm!r})"
+        )
     fam = fam.sort_values(cols.family)
-    return FamilyDesign(family=fam[cols.family].to_numpy(), office=fam[cols.office].to_numpy(),
-                        arm=fam[cols.arm].to_numpy().astype(np.int8))
+    return FamilyDesign(
+        family=fam[cols.family].to_numpy(),
+        office=fam[cols.office].to_numpy(),
+        arm=fam[cols.arm].to_numpy().astype(np.int8),
+    )
 
 
-def _fe_refit(panel: Panel, design: FamilyDesign, outcome: str, split: bool,
-              trend: TimeAdjustment, term: str | None, statistic: Statistic,
-              covariates: Sequence[str] | None = None) -> tuple[pd.DataFrame, Refit]:
+def _fe_refit(
+    panel: Panel,
+    design: FamilyDesign,
+    outcome: str,
+    split: bool,
+    trend: TimeAdjustment,
+    term: str | None,
+    statistic: Statistic,
+    covariates: Sequence[str] | None = None,
+) -> tuple[pd.DataFrame, Refit]:
     from famtrial.trial.effects import fe_design, treatment_indicators
 
     cols, plan = panel.columns, panel.plan
@@ -63,8 +75,12 @@ def _fe_refit(panel: Panel, design: FamilyDesign, outcome: str, split: bool,
     post = (panel.data[cols.month] >= panel.implementation).to_numpy(dtype=float)
     if split:
         # the variant is the office's: take it from the office's offered families
-        office_variant = panel.data.loc[panel.data[cols.arm] == 1].groupby(cols.office, observed=True)[
-            cols.model].first().astype(str)
+        office_variant = (
+            panel.data.loc[panel.data[cols.arm] == 1]
+            .groupby(cols.office, observed=True)[cols.model]
+            .first()
+            .astype(str)
+        )
         variant = panel.data[cols.office].map(office_variant).fillna(plan.control_variant).to_numpy()
         switches = np.column_stack([post * (variant == v.name) for v in plan.variants])
     else:
@@ -73,16 +89,30 @@ def _fe_refit(panel: Panel, design: FamilyDesign, outcome: str, split: bool,
     if term not in treat:
         raise ValueError(f"term {term!r} is not a treatment term of this model ({treat})")
     return frame, Refit(
-        kind="fe", y=frame[plan.outcome(outcome).column].to_numpy(dtype=float),
+        kind="fe",
+        y=frame[plan.outcome(outcome).column].to_numpy(dtype=float),
         exog=frame[others].to_numpy(dtype=float),
-        names=(*treat, *others), family_code=np.searchsorted(design.family, panel.data[cols.family].to_numpy()),
-        switches=switches, groups=frame[cols.parent].to_numpy(), clusters=frame[cols.office].to_numpy(),
-        term_index=treat.index(term), statistic=statistic,
-        time=frame[cols.month].to_numpy() if trend == "months" else None, time_name=cols.month)
+        names=(*treat, *others),
+        family_code=np.searchsorted(design.family, panel.data[cols.family].to_numpy()),
+        switches=switches,
+        groups=frame[cols.parent].to_numpy(),
+        clusters=frame[cols.office].to_numpy(),
+        term_index=treat.index(term),
+        statistic=statistic,
+        time=frame[cols.month].to_numpy() if trend == "months" else None,
+        time_name=cols.month,
+    )
 
 
-def _monthly_refit(panel: Panel, design: FamilyDesign, outcome: str, month: pd.Period, controls: Sequence[str],
-                   fixed_effects: str | None, statistic: Statistic) -> tuple[pd.DataFrame, Refit]:
+def _monthly_refit(
+    panel: Panel,
+    design: FamilyDesign,
+    outcome: str,
+    month: pd.Period,
+    controls: Sequence[str],
+    fixed_effects: str | None,
+    statistic: Statistic,
+) -> tuple[pd.DataFrame, Refit]:
     cols = panel.columns
     outcome = panel.plan.outcome(outcome).column
     controls = [panel.plan.variable(c).column for c in controls]
@@ -91,8 +121,9 @@ def _monthly_refit(panel: Panel, design: FamilyDesign, outcome: str, month: pd.P
     if month == panel.baseline:  # as monthly_effects: the outcome's own baseline is the outcome there
         base_vars.remove(outcome)
     base = panel.baseline_frame()[[cols.parent, *base_vars]].rename(columns={v: f"{v}_baseline" for v in base_vars})
-    cross = panel.data.loc[panel.data[cols.month] == month,
-                           [cols.parent, cols.family, cols.office, cols.arm, outcome]].merge(base, on=cols.parent)
+    cross = panel.data.loc[
+        panel.data[cols.month] == month, [cols.parent, cols.family, cols.office, cols.arm, outcome]
+    ].merge(base, on=cols.parent)
     if cross.empty:
         raise ValueError(f"no parent is observed in month {month} and at baseline {panel.baseline}")
     controls_cols = [f"{v}_baseline" for v in base_vars]
@@ -103,20 +134,39 @@ def _monthly_refit(panel: Panel, design: FamilyDesign, outcome: str, month: pd.P
         x_other = np.column_stack([x_other, dummies.to_numpy()])
         fe_names = [str(c) for c in dummies.columns]
     return cross, Refit(
-        kind="monthly", y=cross[outcome].to_numpy(dtype=float), exog=x_other,
+        kind="monthly",
+        y=cross[outcome].to_numpy(dtype=float),
+        exog=x_other,
         names=(cols.arm, "Intercept", *controls_cols, *fe_names),
         family_code=np.searchsorted(design.family, cross[cols.family].to_numpy()),
-        switches=np.ones((len(cross), 1)), groups=None, clusters=cross[cols.office].to_numpy(),
-        term_index=0, statistic=statistic)
+        switches=np.ones((len(cross), 1)),
+        groups=None,
+        clusters=cross[cols.office].to_numpy(),
+        term_index=0,
+        statistic=statistic,
+    )
 
 
-def randomization_test(panel: Panel, outcome: str, *, kind: RandomizationKind = "fe", split: bool = False,
-                       term: str | None = None, month: str | pd.Period | None = None,
-                       trend: TimeAdjustment = "linear",
-                       covariates: Sequence[str] | None = None, controls: Sequence[str] | None = None,
-                       fixed_effects: Literal["office"] | None = None, statistic: Statistic = "z", n_perm: int = 999,
-                       seed: int | None = 20161001, n_jobs: int | None = None, executor: Executor = "auto",
-                       client: Any = None, progress: bool = True) -> RandomizationResult:
+def randomization_test(
+    panel: Panel,
+    outcome: str,
+    *,
+    kind: RandomizationKind = "fe",
+    split: bool = False,
+    term: str | None = None,
+    month: str | pd.Period | None = None,
+    trend: TimeAdjustment = "linear",
+    covariates: Sequence[str] | None = None,
+    controls: Sequence[str] | None = None,
+    fixed_effects: Literal["office"] | None = None,
+    statistic: Statistic = "z",
+    n_perm: int = 999,
+    seed: int | None = 20161001,
+    n_jobs: int | None = None,
+    executor: Executor = "auto",
+    client: Any = None,
+    progress: bool = True,
+) -> RandomizationResult:
     """Randomization p-value of the offer's effect, re-drawing families within office.
 
     Parameters
@@ -164,7 +214,9 @@ def randomization_test(panel: Panel, outcome: str, *, kind: RandomizationKind = 
     design = family_design(panel)
     if kind == "fe":
         if month is not None or fixed_effects is not None:
-            raise ValueError("month= and fixed_effects= are only used with kind='monthly' (Models 1-4 have parent effects)")
+            raise ValueError(
+                "month= and fixed_effects= are only used with kind='monthly' (Models 1-4 have parent effects)"
+            )
         if controls is not None:
             raise ValueError("controls= is used with kind='monthly' only (kind='fe' takes covariates=)")
         _, refit = _fe_refit(panel, design, outcome, split, trend, term, statistic, covariates)
@@ -186,8 +238,10 @@ def randomization_test(panel: Panel, outcome: str, *, kind: RandomizationKind = 
     observed_fit = refit.fit(design.arm)
     name = refit.names[refit.term_index]
     if name not in observed_fit.params.index:
-        raise ValueError(f"the observed model does not estimate {name} (dropped: "
-                         f"{'; '.join(d.describe() for d in observed_fit.dropped)})")
+        raise ValueError(
+            f"the observed model does not estimate {name} (dropped: "
+            f"{'; '.join(d.describe() for d in observed_fit.dropped)})"
+        )
     observed = float(observed_fit.params[name] if statistic == "coef" else observed_fit.tvalues[name])
     # warm starts: the observed fit's estimates are close to every re-draw's
     refit = replace(refit, start=observed_fit.params.to_numpy())
@@ -201,9 +255,19 @@ def randomization_test(panel: Panel, outcome: str, *, kind: RandomizationKind = 
         draws = run_draws(design, refit, seeds, n_jobs=n_jobs, executor=executor, progress=progress, desc=desc)
     p, se, r = ri_pvalue(observed, draws)
     return RandomizationResult(
-        term=refit.names[refit.term_index], statistic=statistic, observed=observed, draws=draws, pvalue=p, mc_se=se,
-        n_perm=r, n_failed=n_perm - r, seed=seed, n_offices=len(np.unique(design.office)),
-        n_families=len(design.family), description=what)
+        term=refit.names[refit.term_index],
+        statistic=statistic,
+        observed=observed,
+        draws=draws,
+        pvalue=p,
+        mc_se=se,
+        n_perm=r,
+        n_failed=n_perm - r,
+        seed=seed,
+        n_offices=len(np.unique(design.office)),
+        n_families=len(design.family),
+        description=what,
+    )
 
 
 @dataclass(frozen=True)
@@ -218,33 +282,50 @@ class FewClusterInference:
     @property
     def table(self) -> Table:
         f = self.frame
-        display = pd.DataFrame({
-            "OR": f["or"].map("{:.3f}".format),
-            "p (cluster z)": f["p_cluster_z"].map("{:.4f}".format),
-            f"p (t({self.n_clusters - 1}))": f["p_t"].map("{:.4f}".format),
-            "p (score bootstrap)": f["p_score_bootstrap"].map("{:.4f}".format),
-            "95% CI (score bootstrap)": [f"({a:.3f}, {b:.3f})" for a, b in zip(f["sb_or_ci_low"], f["sb_or_ci_high"])],
-            "p (randomization)": [f"{p:.4f} ({s:.4f})" for p, s in zip(f["p_randomization"], f["ri_mc_se"])],
-        }, index=f.index)
+        display = pd.DataFrame(
+            {
+                "OR": f["or"].map("{:.3f}".format),
+                "p (cluster z)": f["p_cluster_z"].map("{:.4f}".format),
+                f"p (t({self.n_clusters - 1}))": f["p_t"].map("{:.4f}".format),
+                "p (score bootstrap)": f["p_score_bootstrap"].map("{:.4f}".format),
+                "95% CI (score bootstrap)": [
+                    f"({a:.3f}, {b:.3f})" for a, b in zip(f["sb_or_ci_low"], f["sb_or_ci_high"])
+                ],
+                "p (randomization)": [f"{p:.4f} ({s:.4f})" for p, s in zip(f["p_randomization"], f["ri_mc_se"])],
+            },
+            index=f.index,
+        )
         if "lpm_pp" in f:
             display["LPM (pp)"] = [f"{v:.2f} (p = {p:.4f})" for v, p in zip(f["lpm_pp"], f["p_lpm"])]
         unit, cluster = self.units
-        notes = (f"Fixed-effects logit, clustered by {cluster} (G = {self.n_clusters}). p-values for H0: no effect: "
-                 "cluster-robust z (normal), the same z against t(G-1), the wild cluster score bootstrap "
-                 f"(boottest's statistic, Rademacher weights), and randomization inference re-drawing "
-                 f"{plural(unit)} within {cluster} (R = {self.n_perm:,} re-draws, robust z statistic; Monte Carlo "
-                 "SE in parentheses).")
+        notes = (
+            f"Fixed-effects logit, clustered by {cluster} (G = {self.n_clusters}). p-values for H0: no effect: "
+            "cluster-robust z (normal), the same z against t(G-1), the wild cluster score bootstrap "
+            f"(boottest's statistic, Rademacher weights), and randomization inference re-drawing "
+            f"{plural(unit)} within {cluster} (R = {self.n_perm:,} re-draws, robust z statistic; Monte Carlo "
+            "SE in parentheses)."
+        )
         return Table(frame=f, display=display, title="Few-cluster inference for the treatment effects", notes=notes)
 
     def to_numbers(self) -> dict[str, float]:
         """``inference.<model>.<field>`` for ``reproduced.csv``."""
-        return {f"inference.{model}.{field}": float(v) for model, row in self.frame.iterrows() for field, v in row.items()}
+        return {
+            f"inference.{model}.{field}": float(v) for model, row in self.frame.iterrows() for field, v in row.items()
+        }
 
 
-def few_cluster_inference(panel: Panel, models: Sequence[str] | None = None, *, n_perm: int = 999,
-                          seed: int | None = 20161001, lpm: bool = False, n_jobs: int | None = None,
-                          executor: Executor = "auto", client: Any = None,
-                          progress: bool = True) -> FewClusterInference:
+def few_cluster_inference(
+    panel: Panel,
+    models: Sequence[str] | None = None,
+    *,
+    n_perm: int = 999,
+    seed: int | None = 20161001,
+    lpm: bool = False,
+    n_jobs: int | None = None,
+    executor: Executor = "auto",
+    client: Any = None,
+    progress: bool = True,
+) -> FewClusterInference:
     """The plan's models' treatment effects with cluster-robust z, t(G-1), score-bootstrap and randomization p-values.
 
     ``models`` names models of the panel's plan (default: its ``inference.models``). Split
@@ -267,26 +348,52 @@ def few_cluster_inference(panel: Panel, models: Sequence[str] | None = None, *, 
     for name in names:
         spec = plan.model(name)
         if spec.cluster != "office":
-            raise ValueError(f"model {name!r} clusters on {spec.cluster!r}: few-cluster inference re-draws families "
-                             "within offices and needs cluster = 'office'")
+            raise ValueError(
+                f"model {name!r} clusters on {spec.cluster!r}: few-cluster inference re-draws families "
+                "within offices and needs cluster = 'office'"
+            )
         fit = fit_plan_model(panel, spec)
         frame, _ = fe_design(panel, spec.outcome, split=spec.split, trend=spec.time, covariates=spec.covariates)
         n_clusters = fit.n_clusters or 0  # clustered on office (checked above)
         lin = trial_lpm(panel, spec.outcome, split=spec.split) if lpm else None
         for term in [t for t in fit.params.index if t in plan.treatment_terms]:
             sb = score_bootstrap(fit, term, frame[panel.columns.office], seed=seed)
-            ri = randomization_test(panel, spec.outcome, split=spec.split, term=term, trend=spec.time,
-                                    covariates=spec.covariates, n_perm=n_perm, seed=seed, n_jobs=n_jobs,
-                                    executor=executor, client=client, progress=progress)
+            ri = randomization_test(
+                panel,
+                spec.outcome,
+                split=spec.split,
+                term=term,
+                trend=spec.time,
+                covariates=spec.covariates,
+                n_perm=n_perm,
+                seed=seed,
+                n_jobs=n_jobs,
+                executor=executor,
+                client=client,
+                progress=progress,
+            )
             key = name if not spec.split else f"{name}.{term}"
             sb_ci = sb.odds_ratio_conf_int() or (np.nan, np.nan)  # score_bootstrap inverts the test by default
-            row = {"coef": fit.params[term], "or": np.exp(fit.params[term]), "z": fit.tvalues[term],
-                   "p_cluster_z": fit.pvalues[term], "p_t": wald_t_pvalue(fit, term),
-                   "score_statistic": sb.statistic, "p_score_bootstrap": sb.pvalue,
-                   "sb_or_ci_low": sb_ci[0], "sb_or_ci_high": sb_ci[1],
-                   "p_randomization": ri.pvalue, "ri_mc_se": ri.mc_se, "ri_draws": ri.n_perm}
+            row = {
+                "coef": fit.params[term],
+                "or": np.exp(fit.params[term]),
+                "z": fit.tvalues[term],
+                "p_cluster_z": fit.pvalues[term],
+                "p_t": wald_t_pvalue(fit, term),
+                "score_statistic": sb.statistic,
+                "p_score_bootstrap": sb.pvalue,
+                "sb_or_ci_low": sb_ci[0],
+                "sb_or_ci_high": sb_ci[1],
+                "p_randomization": ri.pvalue,
+                "ri_mc_se": ri.mc_se,
+                "ri_draws": ri.n_perm,
+            }
             if lin is not None:
                 row.update(lpm_pp=100 * lin.params[term], p_lpm=lin.pvalues[term])
             rows[key] = row
-    return FewClusterInference(frame=pd.DataFrame.from_dict(rows, orient="index"), n_perm=n_perm,
-                               n_clusters=n_clusters, units=(plan.unit("family", 1), plan.unit("office", 1)))
+    return FewClusterInference(
+        frame=pd.DataFrame.from_dict(rows, orient="index"),
+        n_perm=n_perm,
+        n_clusters=n_clusters,
+        units=(plan.unit("family", 1), plan.unit("office", 1)),
+    )

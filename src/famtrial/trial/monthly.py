@@ -14,7 +14,7 @@ Stata, month by month: ``logit y arm x1_b x2_b y_b if month == m, vce(cluster of
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,21 +95,37 @@ class MonthlyEffects:
         """Publication table: OR, pointwise CI, p (raw, Holm, BH), simultaneous band, n, offices."""
         f = self.frame
         level = f"{100 * (1 - self.alpha):g}%"
-        pair: Callable[[pd.Series, pd.Series], list[str]] = lambda lo, hi: ["" if pd.isna(a) else f"({a:.2f}, {b:.2f})" for a, b in zip(lo, hi)]  # noqa: E731
-        num: Callable[[str, str], pd.Series] = lambda col, spec: f[col].map(lambda v: "" if pd.isna(v) else format(v, spec))  # noqa: E731
-        display = pd.DataFrame({"OR": num("or", ".2f"), f"{level} CI": pair(f["ci_low"], f["ci_high"]),
-                                "p": num("p", ".3f"), "p (Holm)": num("p_holm", ".3f"), "p (BH)": num("p_bh", ".3f")})
+
+        def pair(lo: pd.Series, hi: pd.Series) -> list[str]:
+            return ["" if pd.isna(a) else f"({a:.2f}, {b:.2f})" for a, b in zip(lo, hi)]
+
+        def num(col: str, spec: str) -> pd.Series:
+            return f[col].map(lambda v: "" if pd.isna(v) else format(v, spec))
+
+        display = pd.DataFrame(
+            {
+                "OR": num("or", ".2f"),
+                f"{level} CI": pair(f["ci_low"], f["ci_high"]),
+                "p": num("p", ".3f"),
+                "p (Holm)": num("p_holm", ".3f"),
+                "p (BH)": num("p_bh", ".3f"),
+            }
+        )
         if self.band_critical is not None:
             display[f"simultaneous {level} band"] = pair(f["band_low"], f["band_high"])
         display["RD (pp)"] = num("rd", ".2%").str.rstrip("%")
-        display[f"{level} CI (pp)"] = ["" if pd.isna(a) else f"({100 * a:.2f}, {100 * b:.2f})"
-                                       for a, b in zip(f["rd_ci_low"], f["rd_ci_high"])]
+        display[f"{level} CI (pp)"] = [
+            "" if pd.isna(a) else f"({100 * a:.2f}, {100 * b:.2f})" for a, b in zip(f["rd_ci_low"], f["rd_ci_high"])
+        ]
         display["n"] = f["n"].map("{:,}".format)
         display[plural(self.units[1])] = f["n_offices"].astype(str)
         display.index = pd.Index(f["month"], name="month")
-        return Table(frame=f.set_index("month"), display=display,
-                     title=f"Monthly effects of {self.treatment} on {self.description or self.outcome} (odds ratios)",
-                     notes=self.summary())
+        return Table(
+            frame=f.set_index("month"),
+            display=display,
+            title=f"Monthly effects of {self.treatment} on {self.description or self.outcome} (odds ratios)",
+            notes=self.summary(),
+        )
 
     def summary(self) -> str:
         """What was fitted, how many months are significant, and how many chance alone would give."""
@@ -118,11 +134,16 @@ class MonthlyEffects:
         sig = self.significant_months
         level = f"{100 * (1 - self.alpha):g}%"
         fe = f"{self.units[1]} fixed effects; " if self.fixed_effects else ""
-        se = (f"SE clustered by {self.cluster_label or self.cluster} ({self.adjustment} factor"
-              f"{'; t(G-1) reference' if self.t_reference else ''})" if self.cluster else "model-based SE")
+        se = (
+            f"SE clustered by {self.cluster_label or self.cluster} ({self.adjustment} factor"
+            f"{'; t(G-1) reference' if self.t_reference else ''})"
+            if self.cluster
+            else "model-based SE"
+        )
         lines = [
             f"{m} monthly logits of {self.outcome} on the offer ({f['month'].iloc[0]} .. {f['month'].iloc[-1]}"
-            + (f"; {len(f) - m} of {len(f)} months without an estimate" if m < len(f) else "") + "); "
+            + (f"; {len(f) - m} of {len(f)} months without an estimate" if m < len(f) else "")
+            + "); "
             f"controls at baseline ({self.baseline}): {', '.join(self.controls) or 'none'}; {fe}{se}; "
             f"k = {self.n_offices} {plural(self.units[1])}, n = {self.n_parents:,} {plural(self.units[0])}.",
             f"Significant at p < {self.alpha:g}: {len(sig)} of {m} months ({', '.join(sig) or 'none'}). "
@@ -134,12 +155,16 @@ class MonthlyEffects:
         if self.band_critical is not None:
             outside = list(f.loc[(f["band_low"] > 1) | (f["band_high"] < 1), "month"])
             ref = ", carried to t(G-1)" if self.t_reference else ""
-            lines.append(f"Simultaneous {level} sup-t band (critical value {self.band_critical:.3f}{ref} vs "
-                         f"{stats.norm.ppf(1 - self.alpha / 2):.3f} pointwise; {self.band_draws:,} multiplier draws): "
-                         f"excludes OR = 1 in {len(outside)} months ({', '.join(outside) or 'none'}).")
+            lines.append(
+                f"Simultaneous {level} sup-t band (critical value {self.band_critical:.3f}{ref} vs "
+                f"{stats.norm.ppf(1 - self.alpha / 2):.3f} pointwise; {self.band_draws:,} multiplier draws): "
+                f"excludes OR = 1 in {len(outside)} months ({', '.join(outside) or 'none'})."
+            )
         if self.parents_without_baseline:
-            lines.append(f"{self.parents_without_baseline:,} {plural(self.units[0])} have no baseline-month row and "
-                         "are not used.")
+            lines.append(
+                f"{self.parents_without_baseline:,} {plural(self.units[0])} have no baseline-month row and "
+                "are not used."
+            )
         lines += [f"{month}: {note}" for month, note in zip(f["month"], f["note"]) if note]
         return "\n".join(lines)
 
@@ -176,17 +201,23 @@ def _months(panel: Panel, months: Sequence[str] | None, available: pd.PeriodInde
         raise TypeError(f"months must be a list of months, not the single value {months!r} (write [{months!r}])")
     wanted = [_month_arg(m, "months") for m in months]
     if not wanted:
-        raise ValueError("months=[] selects no month: give at least one 'YYYY-MM', or None for every month from "
-                         "the implementation month on")
+        raise ValueError(
+            "months=[] selects no month: give at least one 'YYYY-MM', or None for every month from "
+            "the implementation month on"
+        )
     absent = [str(m) for m in wanted if m not in set(available)]
     if absent:
         raise ValueError(f"months {absent} are not in the panel ({available[0]} .. {available[-1]})")
     return wanted
 
 
-def _series_options(panel: Panel, outcome: str, controls: Sequence[str] | None, own_baseline: bool | None,
-                    fixed_effects: MonthlyFixedEffects | None
-                    ) -> tuple[Variable, Series | None, list[str], bool, MonthlyFixedEffects | None]:
+def _series_options(
+    panel: Panel,
+    outcome: str,
+    controls: Sequence[str] | None,
+    own_baseline: bool | None,
+    fixed_effects: MonthlyFixedEffects | None,
+) -> tuple[Variable, Series | None, list[str], bool, MonthlyFixedEffects | None]:
     """The outcome's column and the series options: arguments first, then the plan's series, then defaults."""
     plan = panel.plan
     variable = plan.outcome(outcome)
@@ -232,8 +263,15 @@ def _risk_differences(fits: Sequence[LogitResults], arm: str, alpha: float) -> n
     return out
 
 
-def _monthly_rows(panel_data: pd.DataFrame, parent: str, month: str, keep: list[str], base_vars: list[str],
-                  base_month: pd.Period, wanted: Sequence[pd.Period]) -> tuple[pd.DataFrame, int]:
+def _monthly_rows(
+    panel_data: pd.DataFrame,
+    parent: str,
+    month: str,
+    keep: list[str],
+    base_vars: list[str],
+    base_month: pd.Period,
+    wanted: Sequence[pd.Period],
+) -> tuple[pd.DataFrame, int]:
     """The fitted months' rows (``keep``) joined to their parent's baseline values (``<v>_baseline``),
     and the number of parents without a baseline row (not used)."""
     month_ordinals = panel_data[month].array.asi8  # period[M] as integers: fast comparisons
@@ -244,18 +282,33 @@ def _monthly_rows(panel_data: pd.DataFrame, parent: str, month: str, keep: list[
     at = pd.Index(base[parent]).get_indexer(data[parent])
     has = at >= 0
     no_base = len(pd.unique(data[parent].to_numpy()[~has]))
-    data = pd.DataFrame({**{c: data[c].array[has] for c in data.columns},
-                         **{c: base[c].to_numpy()[at[has]] for c in base.columns if c != parent}})
+    data = pd.DataFrame(
+        {
+            **{c: data[c].array[has] for c in data.columns},
+            **{c: base[c].to_numpy()[at[has]] for c in base.columns if c != parent},
+        }
+    )
     return data, no_base
 
 
-def monthly_effects(panel: Panel, outcome: str, *, months: Sequence[str] | None = None,
-                    controls: Sequence[str] | None = None, own_baseline: bool | None = None,
-                    baseline: str | None = None, cluster: str | None = "office",
-                    fixed_effects: MonthlyFixedEffects | None = None,
-                    adjustment: Adjustment = "stata", t_reference: bool = False, alpha: float = 0.05,
-                    band: bool = True, n_boot: int = 999,
-                    seed: int | None = 20161001, progress: bool = True) -> MonthlyEffects:
+def monthly_effects(
+    panel: Panel,
+    outcome: str,
+    *,
+    months: Sequence[str] | None = None,
+    controls: Sequence[str] | None = None,
+    own_baseline: bool | None = None,
+    baseline: str | None = None,
+    cluster: str | None = "office",
+    fixed_effects: MonthlyFixedEffects | None = None,
+    adjustment: Adjustment = "stata",
+    t_reference: bool = False,
+    alpha: float = 0.05,
+    band: bool = True,
+    n_boot: int = 999,
+    seed: int | None = 20161001,
+    progress: bool = True,
+) -> MonthlyEffects:
     """One logit per month of ``outcome`` on the offer, with Holm/BH p-values and a sup-t band.
 
     Parameters
@@ -321,8 +374,9 @@ def monthly_effects(panel: Panel, outcome: str, *, months: Sequence[str] | None 
     if not 0 < alpha < 1:
         raise ValueError(f"alpha={alpha!r} must lie strictly between 0 and 1")
     cols, plan = panel.columns, panel.plan
-    variable, series, controls, own_baseline, fixed_effects = _series_options(panel, outcome, controls, own_baseline,
-                                                                              fixed_effects)
+    variable, series, controls, own_baseline, fixed_effects = _series_options(
+        panel, outcome, controls, own_baseline, fixed_effects
+    )
     outcome = variable.column
     missing = [c for c in controls if c not in panel.data.columns]
     if missing:
@@ -339,8 +393,11 @@ def monthly_effects(panel: Panel, outcome: str, *, months: Sequence[str] | None 
     base_month = panel.baseline if baseline is None else _month_arg(baseline, "baseline")
     if base_month not in set(available):
         raise ValueError(f"baseline month {base_month} is not in the panel ({available[0]} .. {available[-1]})")
-    keep = list(dict.fromkeys([cols.parent, cols.office, cols.month, cols.arm, outcome,
-                               *([cluster_col] if cluster_col else [])]))
+    keep = list(
+        dict.fromkeys(
+            [cols.parent, cols.office, cols.month, cols.arm, outcome, *([cluster_col] if cluster_col else [])]
+        )
+    )
     if is_dask_dataframe(panel.data):  # the months' cells reduced on the workers (famtrial.trial._monthly_dask)
         from famtrial.trial._monthly_dask import monthly_cells
 
@@ -354,13 +411,16 @@ def monthly_effects(panel: Panel, outcome: str, *, months: Sequence[str] | None 
     def regressors(month: pd.Period) -> tuple[list[str], list[str]]:
         if own_baseline and month.ordinal == base_month.ordinal:
             return [r for r in regs_all if r != f"{outcome}_baseline"], [
-                "baseline month: the outcome's own baseline value is the outcome and is left out"]
+                "baseline month: the outcome's own baseline value is the outcome and is left out"
+            ]
         return list(regs_all), []
 
     # every month's rows (in data order) and, without office dummies, all regular months' logits at once
     ordinals = data[cols.month].array.asi8
     order = np.argsort(ordinals, kind="stable")
-    first, last = (np.searchsorted(ordinals[order], [m.ordinal for m in wanted], side=side) for side in ("left", "right"))
+    first, last = (
+        np.searchsorted(ordinals[order], [m.ordinal for m in wanted], side=side) for side in ("left", "right")
+    )
     rows_of = {month: order[a:b] for month, a, b in zip(wanted, first, last)}
     batched: dict[pd.Period, LogitResults | None] = {}
     if fixed_effects is None:
@@ -371,12 +431,17 @@ def monthly_effects(panel: Panel, outcome: str, *, months: Sequence[str] | None 
         for month in wanted:
             regs, _ = regressors(month)
             r = rows_of[month]
-            blocks.append((y_all[r], values[r][:, [regs_all.index(c) for c in regs]],
-                           None if cl_all is None else cl_all[r]))
+            blocks.append(
+                (y_all[r], values[r][:, [regs_all.index(c) for c in regs]], None if cl_all is None else cl_all[r])
+            )
             names.append(regs)
         if y_all.dtype.kind in "biuf":  # other outcomes: Logit names the problem month by month
-            batched = dict(zip(wanted, fit_logit_blocks(blocks, names, adjustment=adjustment,
-                                                        t_reference=t_reference, outcome=outcome)))
+            batched = dict(
+                zip(
+                    wanted,
+                    fit_logit_blocks(blocks, names, adjustment=adjustment, t_reference=t_reference, outcome=outcome),
+                )
+            )
     offices = data[cols.office].to_numpy()
     office_code = pd.factorize(offices)[0]
     clusters_all = data[cluster_col].to_numpy() if cluster_col else None
@@ -393,12 +458,26 @@ def monthly_effects(panel: Panel, outcome: str, *, months: Sequence[str] | None 
                 n_offices = int(np.count_nonzero(np.bincount(office_code[r])))
             else:
                 cross = data.iloc[rows_of[month]].reset_index(drop=True)
-                empty = {"month": str(month), "coef": np.nan, "se_coef": np.nan, "or": np.nan, "se": np.nan,
-                         "z": np.nan, "n": len(cross),
-                         "n_offices": int(cross[cols.office].nunique())}
+                empty = {
+                    "month": str(month),
+                    "coef": np.nan,
+                    "se_coef": np.nan,
+                    "or": np.nan,
+                    "se": np.nan,
+                    "z": np.nan,
+                    "n": len(cross),
+                    "n_offices": int(cross[cols.office].nunique()),
+                }
                 try:
-                    fit = logit(cross, outcome, regs, cluster=cluster_col, adjustment=adjustment,
-                                t_reference=t_reference, fixed_effects=cols.office if fixed_effects else None)
+                    fit = logit(
+                        cross,
+                        outcome,
+                        regs,
+                        cluster=cluster_col,
+                        adjustment=adjustment,
+                        t_reference=t_reference,
+                        fixed_effects=cols.office if fixed_effects else None,
+                    )
                 except (SeparationError, ConvergenceError, np.linalg.LinAlgError) as err:
                     reason = str(err).split(". ")[0].rstrip(".")
                     rows.append({**empty, "note": "; ".join([*notes, f"no estimate: {reason}"])})
@@ -406,8 +485,9 @@ def monthly_effects(panel: Panel, outcome: str, *, months: Sequence[str] | None 
                     continue
                 notes += [d.describe() for d in fit.dropped]
                 if cols.arm not in fit.params.index:
-                    rows.append({**empty, "note": "; ".join([*notes,
-                                                             f"no estimate: the offer ({cols.arm!r}) was dropped"])})
+                    rows.append(
+                        {**empty, "note": "; ".join([*notes, f"no estimate: the offer ({cols.arm!r}) was dropped"])}
+                    )
                     bar.update()
                     continue
                 used = cross.iloc[fit.model.used_rows]
@@ -416,9 +496,20 @@ def monthly_effects(panel: Panel, outcome: str, *, months: Sequence[str] | None 
             j = fit.model.exog_names.index(cols.arm)
             params = fit.params.to_numpy()
             b, se = float(params[j]), float(np.sqrt(fit.covariance.matrix[j, j]))
-            rows.append({"month": str(month), "coef": b, "se_coef": se, "or": np.exp(b), "se": np.exp(b) * se,
-                         "z": b / se, "df": fit.covariance.df, "n": fit.nobs, "n_offices": n_offices,
-                         "note": "; ".join(notes)})
+            rows.append(
+                {
+                    "month": str(month),
+                    "coef": b,
+                    "se_coef": se,
+                    "or": np.exp(b),
+                    "se": np.exp(b) * se,
+                    "z": b / se,
+                    "df": fit.covariance.df,
+                    "n": fit.nobs,
+                    "n_offices": n_offices,
+                    "note": "; ".join(notes),
+                }
+            )
             fits.append(fit)
             if band:
                 assert used_codes is not None and cluster_labels is not None  # the band needs a cluster (checked)
@@ -441,8 +532,10 @@ def monthly_effects(panel: Panel, outcome: str, *, months: Sequence[str] | None 
     frame.insert(frame.columns.get_loc("z"), "ci_high", np.exp(coef + q * se_coef))
     frame.insert(frame.columns.get_loc("z") + 1, "p", p)
     if not ok.any():
-        raise SeparationError(f"no month has an estimate of the offer's effect on {outcome!r}: "
-                              + "; ".join(f"{m}: {n}" for m, n in zip(frame["month"], frame["note"])))
+        raise SeparationError(
+            f"no month has an estimate of the offer's effect on {outcome!r}: "
+            + "; ".join(f"{m}: {n}" for m, n in zip(frame["month"], frame["note"]))
+        )
     frame["p_holm"] = np.nan
     frame["p_bh"] = np.nan
     frame.loc[ok, "p_holm"] = holm(frame.loc[ok, "p"])
@@ -457,8 +550,15 @@ def monthly_effects(panel: Panel, outcome: str, *, months: Sequence[str] | None 
     if band:
         stacked = pd.concat(influence, axis=1).fillna(0.0).to_numpy()  # clusters absent in a month add 0
         factors = np.array([fit.covariance.factor for fit in fits])
-        crit, draws = sup_t_critical(stacked, frame.loc[ok, "se_coef"].to_numpy(), factor=factors, alpha=alpha,
-                                     n_boot=n_boot, seed=seed, progress=progress)
+        crit, draws = sup_t_critical(
+            stacked,
+            frame.loc[ok, "se_coef"].to_numpy(),
+            factor=factors,
+            alpha=alpha,
+            n_boot=n_boot,
+            seed=seed,
+            progress=progress,
+        )
         crit_m = np.full(len(fits), crit)
         if t_reference:  # same per-month two-sided tail probability under t(G-1)
             crit_m = np.array([stats.t(f.covariance.df).isf(stats.norm.sf(crit)) for f in fits])
@@ -466,12 +566,25 @@ def monthly_effects(panel: Panel, outcome: str, *, months: Sequence[str] | None 
         frame["band_high"] = np.nan
         frame.loc[ok, "band_low"] = np.exp(frame.loc[ok, "coef"] - crit_m * frame.loc[ok, "se_coef"])
         frame.loc[ok, "band_high"] = np.exp(frame.loc[ok, "coef"] + crit_m * frame.loc[ok, "se_coef"])
-    return MonthlyEffects(frame=frame, outcome=outcome, controls=tuple(base_vars), baseline=str(base_month),
-                          cluster=cluster_col, fixed_effects=fixed_effects, adjustment=adjustment,
-                          t_reference=t_reference, alpha=alpha, band_critical=crit, band_draws=draws,
-                          n_offices=int(data[cols.office].nunique()), n_parents=n_parents,
-                          parents_without_baseline=no_base, results=tuple(fits),
-                          name=series.name if series else variable.key, description=variable.description,
-                          treatment=plan.treatment_description,
-                          units=(plan.unit("parent", 1), plan.unit("office", 1)),
-                          cluster_label=plan.unit("office", 1) if cluster_col == cols.office else (cluster_col or ""))
+    return MonthlyEffects(
+        frame=frame,
+        outcome=outcome,
+        controls=tuple(base_vars),
+        baseline=str(base_month),
+        cluster=cluster_col,
+        fixed_effects=fixed_effects,
+        adjustment=adjustment,
+        t_reference=t_reference,
+        alpha=alpha,
+        band_critical=crit,
+        band_draws=draws,
+        n_offices=int(data[cols.office].nunique()),
+        n_parents=n_parents,
+        parents_without_baseline=no_base,
+        results=tuple(fits),
+        name=series.name if series else variable.key,
+        description=variable.description,
+        treatment=plan.treatment_description,
+        units=(plan.unit("parent", 1), plan.unit("office", 1)),
+        cluster_label=plan.unit("office", 1) if cluster_col == cols.office else (cluster_col or ""),
+    )

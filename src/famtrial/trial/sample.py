@@ -77,8 +77,10 @@ class FlowCounts:
             return f"every {self.noun('office', 1)} is analysed (no exclusion rule)"
         office = self.noun("office", 1)
         named = f" ({self.control_label.lower()})" if self.control_label.lower() != "control" else ""
-        return (f"{'an' if office[0] in 'aeiou' else 'a'} {office} is excluded when fewer than "
-                f"{_fraction(self.threshold)} of its listed {self.noun(self.unit)} are in the control arm{named}")
+        return (
+            f"{'an' if office[0] in 'aeiou' else 'a'} {office} is excluded when fewer than "
+            f"{_fraction(self.threshold)} of its listed {self.noun(self.unit)} are in the control arm{named}"
+        )
 
     def to_frame(self) -> pd.DataFrame:
         return pd.Series(asdict(self), name="count").to_frame()
@@ -115,13 +117,20 @@ def office_counts(panel: Panel) -> pd.DataFrame:
         people = panel.data.map_partitions(_people, cols).compute()
     else:
         people = _people(panel.data, cols)
+
     def by_arm(frame: pd.DataFrame) -> pd.DataFrame:
         counts = frame.groupby([cols.office, cols.arm]).size().unstack(cols.arm, fill_value=0)
         return counts.reindex(columns=[1, 0], fill_value=0)
 
     parents, families = by_arm(people), by_arm(people.drop_duplicates(cols.family))
-    out = pd.DataFrame({"parents_coordinated": parents[1], "parents_ordinary": parents[0],
-                        "families_coordinated": families[1], "families_ordinary": families[0]})
+    out = pd.DataFrame(
+        {
+            "parents_coordinated": parents[1],
+            "parents_ordinary": parents[0],
+            "families_coordinated": families[1],
+            "families_ordinary": families[0],
+        }
+    )
     out.index.name = "office"
     return out.sort_index()
 
@@ -135,8 +144,10 @@ def exclusion_rule(counts: pd.DataFrame, threshold: float = 1 / 3, unit: Unit = 
     e.g. Table 2's printed counts.
     """
     if not isinstance(counts, pd.DataFrame):
-        raise TypeError(f"exclusion_rule needs the per-office count table (a DataFrame from office_counts(panel)), "
-                        f"not {type(counts).__name__}")
+        raise TypeError(
+            f"exclusion_rule needs the per-office count table (a DataFrame from office_counts(panel)), "
+            f"not {type(counts).__name__}"
+        )
     _check_unit(unit)
     _check_threshold(threshold)
     plural = "families" if unit == "family" else "parents"
@@ -151,13 +162,17 @@ def exclusion_rule(counts: pd.DataFrame, threshold: float = 1 / 3, unit: Unit = 
         values = col.to_numpy(dtype=float, na_value=np.nan)
         bad = ~np.isfinite(values) | (values != np.round(values))
         if bad.any():
-            raise ValueError(f"count column {c!r}: offices {list(counts.index[bad])[:5]} have missing, infinite or "
-                             "fractional counts: give whole-number counts")
+            raise ValueError(
+                f"count column {c!r}: offices {list(counts.index[bad])[:5]} have missing, infinite or "
+                "fractional counts: give whole-number counts"
+            )
     coordinated, ordinary = (counts[c].to_numpy(np.int64) for c in need)
     total = coordinated + ordinary
     if (total <= 0).any() or (coordinated < 0).any() or (ordinary < 0).any():
-        raise ValueError(f"offices {list(counts.index[(total <= 0) | (coordinated < 0) | (ordinary < 0)])} "
-                         f"have no listed {plural} or negative counts")
+        raise ValueError(
+            f"offices {list(counts.index[(total <= 0) | (coordinated < 0) | (ordinary < 0)])} "
+            f"have no listed {plural} or negative counts"
+        )
     rule = Fraction(threshold).limit_denominator(10**6)
     out = counts.copy()
     out["control_share"] = ordinary / total
@@ -205,35 +220,44 @@ class AnalysisSample:
         frame = pd.concat([self.offices[self.offices["included"]], self.offices[~self.offices["included"]]])
         f = self.flow
         families, parents, office = f.noun("family").capitalize(), f.noun("parent"), f.noun("office", 1).capitalize()
-        display = pd.DataFrame({
-            f.offered_label: frame["parents_coordinated"].map("{:,}".format),
-            f.control_label: frame["parents_ordinary"].map("{:,}".format),
-            f"{families} ({f.offered_label.lower()})": frame["families_coordinated"].map("{:,}".format),
-            f"{families} ({f.control_label.lower()})": frame["families_ordinary"].map("{:,}".format),
-            f"Control share ({f.noun(self.unit)})": frame["control_share"].map("{:.3f}".format),
-            "Included": frame["included"].map({True: "yes", False: "no"}),
-        })
+        display = pd.DataFrame(
+            {
+                f.offered_label: frame["parents_coordinated"].map("{:,}".format),
+                f.control_label: frame["parents_ordinary"].map("{:,}".format),
+                f"{families} ({f.offered_label.lower()})": frame["families_coordinated"].map("{:,}".format),
+                f"{families} ({f.control_label.lower()})": frame["families_ordinary"].map("{:,}".format),
+                f"Control share ({f.noun(self.unit)})": frame["control_share"].map("{:.3f}".format),
+                "Included": frame["included"].map({True: "yes", False: "no"}),
+            }
+        )
         display.index = pd.Index([f"{office} {o}" for o in frame.index], name=office)
-        title = f"{self.title}, k = {f.offices}, n = {f.parents_listed:,} {parents}" if self.title else \
-            f"{parents.capitalize()} per {f.noun('office', 1)} by arm, k = {f.offices}, n = {f.parents_listed:,} {parents}"
+        title = (
+            f"{self.title}, k = {f.offices}, n = {f.parents_listed:,} {parents}"
+            if self.title
+            else f"{parents.capitalize()} per {f.noun('office', 1)} by arm, k = {f.offices}, n = {f.parents_listed:,} {parents}"
+        )
         analysed = f.parents_analysed_offered + f.parents_analysed_ordinary
         excluded = f.parents_excluded_offered + f.parents_excluded_ordinary
-        notes = (f"Included: {f.offices_included} {f.noun('office', f.offices_included)}, {analysed:,} {parents}; "
-                 f"excluded: {f.offices_excluded} {f.noun('office', f.offices_excluded)}, {excluded:,} {parents}. "
-                 f"Rule: {f.rule}.")
+        notes = (
+            f"Included: {f.offices_included} {f.noun('office', f.offices_included)}, {analysed:,} {parents}; "
+            f"excluded: {f.offices_excluded} {f.noun('office', f.offices_excluded)}, {excluded:,} {parents}. "
+            f"Rule: {f.rule}."
+        )
         return Table(frame=frame, display=display, title=title, notes=notes)
 
     def summary(self) -> str:
         """The rule, the excluded offices with their counts, and the analysed sample."""
         f = self.flow
         fam, par = f.noun("family"), f.noun("parent")
-        lines = [f"Analysis sample: {f.rule}",
-                 f"{f.noun('office')}: {f.offices_included} of {f.offices} included, {f.offices_excluded} excluded "
-                 f"{self.excluded_offices}",
-                 f"excluded: {f.families_excluded_offered:,} offered and {f.families_excluded_ordinary:,} control "
-                 f"{fam} ({f.parents_excluded_offered:,} and {f.parents_excluded_ordinary:,} {par})",
-                 f"analysed: {f.families_analysed_offered:,} offered and {f.families_analysed_ordinary:,} control "
-                 f"{fam} ({f.parents_analysed_offered:,} and {f.parents_analysed_ordinary:,} {par})"]
+        lines = [
+            f"Analysis sample: {f.rule}",
+            f"{f.noun('office')}: {f.offices_included} of {f.offices} included, {f.offices_excluded} excluded "
+            f"{self.excluded_offices}",
+            f"excluded: {f.families_excluded_offered:,} offered and {f.families_excluded_ordinary:,} control "
+            f"{fam} ({f.parents_excluded_offered:,} and {f.parents_excluded_ordinary:,} {par})",
+            f"analysed: {f.families_analysed_offered:,} offered and {f.families_analysed_ordinary:,} control "
+            f"{fam} ({f.parents_analysed_offered:,} and {f.parents_analysed_ordinary:,} {par})",
+        ]
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -258,8 +282,9 @@ class AnalysisSample:
         return {k: float(v) for k, v in out.items()}
 
 
-def analysis_sample(panel: Panel, *, threshold: float | None = None, unit: Unit | None = None,
-                    rule: Rule | None = None) -> AnalysisSample:
+def analysis_sample(
+    panel: Panel, *, threshold: float | None = None, unit: Unit | None = None, rule: Rule | None = None
+) -> AnalysisSample:
     """Exclude offices with too few controls (the plan's rule) and report the sample table and the flow.
 
     The rule: office o is analysed when ``control_o / (offered_o + control_o) >= threshold``,
@@ -293,12 +318,15 @@ def analysis_sample(panel: Panel, *, threshold: float | None = None, unit: Unit 
     exc = offices[~offices["included"]].sum(numeric_only=True)
     tot = offices.sum(numeric_only=True)
     flow = FlowCounts(
-        offices=len(offices), offices_included=int(offices["included"].sum()),
+        offices=len(offices),
+        offices_included=int(offices["included"].sum()),
         offices_excluded=int((~offices["included"]).sum()),
         families_listed=int(tot["families_coordinated"] + tot["families_ordinary"]),
         parents_listed=int(tot["parents_coordinated"] + tot["parents_ordinary"]),
-        families_offered=int(tot["families_coordinated"]), parents_offered=int(tot["parents_coordinated"]),
-        families_ordinary=int(tot["families_ordinary"]), parents_ordinary=int(tot["parents_ordinary"]),
+        families_offered=int(tot["families_coordinated"]),
+        parents_offered=int(tot["parents_coordinated"]),
+        families_ordinary=int(tot["families_ordinary"]),
+        parents_ordinary=int(tot["parents_ordinary"]),
         families_excluded_offered=int(exc.get("families_coordinated", 0)),
         parents_excluded_offered=int(exc.get("parents_coordinated", 0)),
         families_excluded_ordinary=int(exc.get("families_ordinary", 0)),
@@ -307,11 +335,24 @@ def analysis_sample(panel: Panel, *, threshold: float | None = None, unit: Unit 
         parents_analysed_offered=int(inc.get("parents_coordinated", 0)),
         families_analysed_ordinary=int(inc.get("families_ordinary", 0)),
         parents_analysed_ordinary=int(inc.get("parents_ordinary", 0)),
-        threshold=threshold, unit=unit, rule_kind=rule, units=plan.units, offered_label=plan.offered_label,
+        threshold=threshold,
+        unit=unit,
+        rule_kind=rule,
+        units=plan.units,
+        offered_label=plan.offered_label,
         control_label=plan.control_label,
     )
     if flow.offices_included == 0:
-        raise ValueError(f"no {flow.noun('office', 1)} meets the rule (control share >= {threshold:.4g} of "
-                         f"{flow.noun(unit)}); lower the threshold or check the arm coding")
-    return AnalysisSample(panel=panel.restrict(offices.index[offices["included"]]), offices=offices, flow=flow,
-                          threshold=threshold, unit=unit, title=plan.sample_title, name=plan.sample_table)
+        raise ValueError(
+            f"no {flow.noun('office', 1)} meets the rule (control share >= {threshold:.4g} of "
+            f"{flow.noun(unit)}); lower the threshold or check the arm coding"
+        )
+    return AnalysisSample(
+        panel=panel.restrict(offices.index[offices["included"]]),
+        offices=offices,
+        flow=flow,
+        threshold=threshold,
+        unit=unit,
+        title=plan.sample_title,
+        name=plan.sample_table,
+    )

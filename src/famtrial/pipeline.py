@@ -157,117 +157,195 @@ def reproduce(
     table and figure, the load report's drop counts, the sample flow and, when the plan names a
     published spec, the verify summary at the spec's default tolerances.
     """
-    from famtrial.data.panel import load_panel
-    from famtrial.report.compare import fe_numbers, model_tables
-    from famtrial.report.flowchart import plot_flow
-    from famtrial.report.plots import plot_monthly
-    from famtrial.trial.balance import balance_table, correlation_table
-    from famtrial.trial.effects import fe_models
-    from famtrial.trial.monthly import monthly_effects
-    from famtrial.trial.sample import analysis_sample
-
     if not isinstance(out, (str, Path)):
         raise TypeError(f"out must be a folder name or Path, not {type(out).__name__}")
     if data is not None and not isinstance(data, (str, Path, pd.DataFrame, Panel)):
         raise TypeError(f"data must be a panel file, a DataFrame or a famtrial Panel, not {type(data).__name__}")
     if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
         raise TypeError(f"seed must be an integer, not {type(seed).__name__}")
-    if isinstance(data, Panel):
-        if plan is not None and load_plan(plan) != data.plan:
-            raise PlanError(
-                "data is a Panel loaded with another plan: pass plan=None (the Panel's plan is used) "
-                "or load the data again with this plan"
-            )
-        if missing is not None:
-            raise PlanError("missing= applies when loading: the Panel is already loaded")
-        plan = data.plan
-    else:
-        plan = load_plan(plan)
-    formats = tuple(plan.formats if formats is None else formats)
-    bad = sorted(set(formats) - {"png", "pdf", "svg"})
-    if bad or not formats:
-        raise PlanError(f"unsupported figure format(s) {bad or list(formats)}: use png, pdf or svg")
-    n_boot = plan.band_draws if n_boot is None else n_boot
-    seed = plan.seed if seed is None else seed
-    n_perm = plan.randomization_draws if n_perm is None else n_perm
-    for name, value in (("n_boot", n_boot), ("n_perm", n_perm)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise PlanError(f"{name}={value!r} must be a positive integer")
-    if not plan.outcomes:
-        raise PlanError(f"the plan {plan.name!r} declares no outcome: add [outcomes.<name>] tables")
-    out = _writable(Path(out))
-    files: list[Path] = []
-    numbers: dict[str, float | str] = {}
-    notes: list[str] = []
-    tables: list[Table] = []  # every table written, for report.html
-    figures: list[ReportFigure] = []  # (title, PNG bytes) of every figure drawn, for report.html
-
-    def table(tab: Table, name: str) -> None:
-        for suffix in (".csv", ".md"):
-            files.append(tab.save(out / f"{name}{suffix}"))
-        tables.append(tab)
-
-    def figure(fig: Any, title: str, name: str) -> None:
-        figures.append(ReportFigure(title, _save_figure(fig, out / name, formats, files)))
-
-    panel = (
-        data
-        if isinstance(data, Panel)
-        else load_panel(default_panel_path(plan) if data is None else data, plan, missing=missing)
-    )
-    sample = analysis_sample(panel)
-    notes.append(sample.summary())
-    table(sample.table2, plan.sample_table)
-    numbers.update(sample.to_numbers())
-    flow_title = _figure_title(plan.flow_figure, "Participant flow")
-    figure(plot_flow(sample.flow, title=flow_title), flow_title, plan.flow_figure)
-
+    plan, panel_source = _resolve_plan(data, plan, missing)
+    run = _Settings.from_plan(plan, formats=formats, n_boot=n_boot, seed=seed, n_perm=n_perm)
+    output = _Output(_writable(Path(out)), run.formats)
+    panel = _load(panel_source, plan, missing)
+    sample = _sample_step(panel, plan, output)
     analysed = sample.panel
-    balance = balance_table(analysed)
-    table(balance.table, plan.balance_table)
-    numbers.update(balance.to_numbers())
-    corr = correlation_table(analysed)
-    table(corr.table, plan.correlations_table)
-    numbers.update(corr.to_numbers())
-
-    if plan.models:
-        models = fe_models(analysed)
-        n_parents = analysed.data[analysed.columns.parent].nunique()
-        for name, tab in model_tables(models, plan, n_parents=n_parents).items():
-            table(tab, name)
-        numbers.update(fe_numbers(models, plan))
-
+    _balance_step(analysed, plan, output)
+    _models_step(analysed, plan, output)
     for series in plan.series:
-        effects = monthly_effects(analysed, series.outcome, seed=seed, n_boot=n_boot, progress=progress)
-        notes.append(effects.summary().splitlines()[1])
-        path = out / f"monthly_{series.name}.csv"
-        effects.frame.to_csv(path, index=False)
-        files.append(path)
-        tables.append(effects.table)
-        numbers.update(effects.to_numbers())
-        what = plan.outcome(series.outcome).description
-        title = series.title or _figure_title(series.figure, f"Effects of {plan.treatment_description} on {what}")
-        figure(plot_monthly(effects, title=title), title, series.figure)
-
+        _monthly_step(analysed, plan, series, run, output, progress=progress)
     if inference and plan.inference_models:
-        from famtrial.trial.few_cluster import few_cluster_inference
+        _inference_step(analysed, run, output, progress=progress)
+    return _finish(output, plan, panel, sample)
 
-        few = few_cluster_inference(analysed, n_perm=n_perm, seed=seed, progress=progress)
-        table(few.table, "inference")
-        numbers.update(few.to_numbers())
 
+@dataclass(frozen=True)
+class _Settings:
+    """A run's settings: the figure formats and the random steps' sizes and seed, the plan's unless given."""
+
+    formats: tuple[str, ...]
+    n_boot: int
+    seed: int | None
+    n_perm: int
+
+    @classmethod
+    def from_plan(
+        cls,
+        plan: Plan,
+        *,
+        formats: Sequence[str] | None,
+        n_boot: int | None,
+        seed: int | None,
+        n_perm: int | None,
+    ) -> _Settings:
+        chosen = tuple(plan.formats if formats is None else formats)
+        bad = sorted(set(chosen) - {"png", "pdf", "svg"})
+        if bad or not chosen:
+            raise PlanError(f"unsupported figure format(s) {bad or list(chosen)}: use png, pdf or svg")
+        n_boot = plan.band_draws if n_boot is None else n_boot
+        n_perm = plan.randomization_draws if n_perm is None else n_perm
+        for name, value in (("n_boot", n_boot), ("n_perm", n_perm)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise PlanError(f"{name}={value!r} must be a positive integer")
+        if not plan.outcomes:
+            raise PlanError(f"the plan {plan.name!r} declares no outcome: add [outcomes.<name>] tables")
+        return cls(formats=chosen, n_boot=n_boot, seed=plan.seed if seed is None else seed, n_perm=n_perm)
+
+
+class _Output:
+    """The files, tables, figures, numbers and notes a run writes into its output folder."""
+
+    def __init__(self, out: Path, formats: Sequence[str]) -> None:
+        self.out, self.formats = out, formats
+        self.files: list[Path] = []
+        self.numbers: dict[str, float | str] = {}
+        self.notes: list[str] = []
+        self.tables: list[Table] = []  # every table written, for report.html
+        self.figures: list[ReportFigure] = []  # (title, PNG bytes) of every figure drawn, for report.html
+
+    def table(self, tab: Table, name: str) -> None:
+        """Write ``tab`` as ``name.csv`` and ``name.md``."""
+        for suffix in (".csv", ".md"):
+            self.files.append(tab.save(self.out / f"{name}{suffix}"))
+        self.tables.append(tab)
+
+    def figure(self, fig: Any, title: str, name: str) -> None:
+        """Save ``fig`` as ``name.<format>`` in every format and keep it for report.html."""
+        self.figures.append(ReportFigure(title, _save_figure(fig, self.out / name, self.formats, self.files)))
+
+
+def _resolve_plan(
+    data: str | Path | pd.DataFrame | Panel | None, plan: Plan | str | Path | None, missing: Missing | None
+) -> tuple[Plan, str | Path | pd.DataFrame | Panel | None]:
+    """The run's plan (a Panel's own, else ``plan`` or the default) and the data as given."""
+    if not isinstance(data, Panel):
+        return load_plan(plan), data
+    if plan is not None and load_plan(plan) != data.plan:
+        raise PlanError(
+            "data is a Panel loaded with another plan: pass plan=None (the Panel's plan is used) "
+            "or load the data again with this plan"
+        )
+    if missing is not None:
+        raise PlanError("missing= applies when loading: the Panel is already loaded")
+    return data.plan, data
+
+
+def _load(data: str | Path | pd.DataFrame | Panel | None, plan: Plan, missing: Missing | None) -> Panel:
+    """The panel: as given, or loaded from ``data`` (default: the plan's data file)."""
+    from famtrial.data.panel import load_panel
+
+    if isinstance(data, Panel):
+        return data
+    return load_panel(default_panel_path(plan) if data is None else data, plan, missing=missing)
+
+
+def _sample_step(panel: Panel, plan: Plan, output: _Output) -> Any:
+    """The exclusion rule: the sample table (Table 2) and the flow figure (Figure 1)."""
+    from famtrial.report.flowchart import plot_flow
+    from famtrial.trial.sample import analysis_sample
+
+    sample = analysis_sample(panel)
+    output.notes.append(sample.summary())
+    output.table(sample.table2, plan.sample_table)
+    output.numbers.update(sample.to_numbers())
+    flow_title = _figure_title(plan.flow_figure, "Participant flow")
+    output.figure(plot_flow(sample.flow, title=flow_title), flow_title, plan.flow_figure)
+    return sample
+
+
+def _balance_step(analysed: Panel, plan: Plan, output: _Output) -> None:
+    """Baseline balance and correlations (Tables 3-4)."""
+    from famtrial.trial.balance import balance_table, correlation_table
+
+    for result, name in (
+        (balance_table(analysed), plan.balance_table),
+        (correlation_table(analysed), plan.correlations_table),
+    ):
+        output.table(result.table, name)
+        output.numbers.update(result.to_numbers())
+
+
+def _models_step(analysed: Panel, plan: Plan, output: _Output) -> None:
+    """The plan's fixed-effects models and their tables (Tables 5-6)."""
+    from famtrial.report.compare import fe_numbers, model_tables
+    from famtrial.trial.effects import fe_models
+
+    if not plan.models:
+        return
+    models = fe_models(analysed)
+    n_parents = analysed.data[analysed.columns.parent].nunique()
+    for name, tab in model_tables(models, plan, n_parents=n_parents).items():
+        output.table(tab, name)
+    output.numbers.update(fe_numbers(models, plan))
+
+
+def _monthly_step(analysed: Panel, plan: Plan, series: Any, run: _Settings, output: _Output, *, progress: bool) -> None:
+    """One monthly series: ``monthly_<name>.csv``, its table and its figure (Figures 2-3)."""
+    from famtrial.report.plots import plot_monthly
+    from famtrial.trial.monthly import monthly_effects
+
+    effects = monthly_effects(analysed, series.outcome, seed=run.seed, n_boot=run.n_boot, progress=progress)
+    output.notes.append(effects.summary().splitlines()[1])
+    path = output.out / f"monthly_{series.name}.csv"
+    effects.frame.to_csv(path, index=False)
+    output.files.append(path)
+    output.tables.append(effects.table)
+    output.numbers.update(effects.to_numbers())
+    what = plan.outcome(series.outcome).description
+    title = series.title or _figure_title(series.figure, f"Effects of {plan.treatment_description} on {what}")
+    output.figure(plot_monthly(effects, title=title), title, series.figure)
+
+
+def _inference_step(analysed: Panel, run: _Settings, output: _Output, *, progress: bool) -> None:
+    """Few-cluster inference for the plan's ``inference.models`` (``inference.csv``)."""
+    from famtrial.trial.few_cluster import few_cluster_inference
+
+    few = few_cluster_inference(analysed, n_perm=run.n_perm, seed=run.seed, progress=progress)
+    output.table(few.table, "inference")
+    output.numbers.update(few.to_numbers())
+
+
+def _finish(output: _Output, plan: Plan, panel: Panel, sample: Any) -> Reproduction:
+    """``reproduced.csv`` and ``report.html``, last."""
+    numbers = output.numbers
     reproduced = pd.DataFrame({"key": list(numbers), "value": list(numbers.values())})
-    reproduced.to_csv(out / "reproduced.csv", index=False)
-    files.append(out / "reproduced.csv")
+    reproduced.to_csv(output.out / "reproduced.csv", index=False)
+    output.files.append(output.out / "reproduced.csv")
     report = write_report(
-        out / "report.html",
+        output.out / "report.html",
         plan=plan,
-        tables=tables,
-        figures=figures,
+        tables=output.tables,
+        figures=output.figures,
         sample_summary=sample.summary(),
         load_report=panel.report,
         numbers=numbers,
-        notes=notes[1:],
+        notes=output.notes[1:],
     )
-    files.append(report)
-    return Reproduction(out=out, plan=plan, files=tuple(files), numbers=numbers, notes=tuple(notes), report=report)
+    output.files.append(report)
+    return Reproduction(
+        out=output.out,
+        plan=plan,
+        files=tuple(output.files),
+        numbers=numbers,
+        notes=tuple(output.notes),
+        report=report,
+    )

@@ -32,6 +32,11 @@ def _score_bootstrap_of(panel, model: str, weights: str, seed: int):
     return score_bootstrap(fit, term, frame[panel.columns.office], weights=weights, seed=seed)
 
 
+def _mammen_warning(weights: str):
+    """9,999 Mammen draws exceed the 2^6 distinct vectors of G = 6 offices: famtrial warns, as boottest does."""
+    return pytest.warns(FamtrialWarning, match="Mammen draws exceed") if weights == "mammen" else nullcontext()
+
+
 def _run(panel):
     return few_cluster_inference(panel, models=["model1"], n_perm=3, seed=11, n_jobs=1, progress=False)
 
@@ -50,14 +55,12 @@ def test_default_weights_are_rademacher_enumerated_and_named():
 def test_plan_weights_reach_the_score_bootstrap_and_the_note(weights, word):
     panel = _panel(weights)
     assert panel.plan.bootstrap_weights == weights
-    with (
-        pytest.warns(FamtrialWarning, match="Mammen draws exceed") if weights == "mammen" else nullcontext()
-    ):  # 9,999 draws > 2^6 vectors
+    with _mammen_warning(weights):
         res = _run(panel)
     assert res.bootstrap_weights == weights and not res.bootstrap_enumerated and res.bootstrap_draws == 9999
     assert f"(boottest's statistic, {word} weights, 9,999 draws)" in res.table.notes
     assert "Rademacher" not in res.table.notes
-    with pytest.warns(FamtrialWarning, match="Mammen draws exceed") if weights == "mammen" else nullcontext():
+    with _mammen_warning(weights):
         direct = _score_bootstrap_of(panel, "model1", weights, seed=11)
     row = res.frame.loc["model1"]
     assert row["p_score_bootstrap"] == direct.pvalue and row["score_statistic"] == direct.statistic

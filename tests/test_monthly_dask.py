@@ -18,7 +18,8 @@ pytest.importorskip("distributed")
 
 from conftest import PARTITIONS  # noqa: E402
 from famtrial.data.panel import load_panel  # noqa: E402
-from famtrial.trial.monthly import MonthlyEffects, monthly_effects  # noqa: E402
+from famtrial.trial.monthly import monthly_effects  # noqa: E402
+from famtrial.trial.monthly_results import MonthlyEffects  # noqa: E402
 from test_monthly import path_panel  # noqa: E402
 
 TOL = 1e-10

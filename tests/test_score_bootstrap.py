@@ -3,9 +3,12 @@
 1. boottest's own published unit-test log (droodman/boottest, ``unit tests.log``): after
    ``probit c_city tenure wage ttl_exp collgrad, cluster(industry)`` on Stata's nlsw88 data,
    ``boottest tenure`` prints the restricted estimates, z = 0.2980 and four 999-draw p-values
-   (``tests/reference/boottest/boottest_log_values.csv``). The probit likelihood is written here,
+   (``tests/reference/boottest/boottest_log_values.csv``); after ``regress hasinsurance
+   selfemployed post post_self, cluster(year)`` on its ``collapsed.dta``, ``boottest post_self=.04,
+   weight(mammen) reps(9999) boottype(score)`` prints t(7) = 1.8479 and two 9,999-draw Mammen
+   p-values (Mata 0.0926, Julia 0.0903). The probit likelihood is written here,
    independently of famtrial's models; the data are third-party and not committed (the test looks
-   for ``nlsw88.dta`` in ``tests/reference/boottest/`` or ``../shared/boottest/``).
+   for ``nlsw88.dta`` and ``collapsed.dta`` in ``tests/reference/boottest/`` or ``../shared/boottest/``).
 2. An independent R re-implementation of boottest's formula
    (``tests/reference/boottest/score_bootstrap_reference.R``: restricted fits by ``glm`` and
    ``survival::clogit`` with an offset, conditional-logit scores by its own dynamic programme, all
@@ -31,6 +34,7 @@ import statsmodels.api as sm
 from scipy import optimize, stats
 from scipy.special import expit
 
+from famtrial.errors import FamtrialWarning
 from famtrial.inference.score_bootstrap import (
     efficient_scores,
     score_bootstrap,
@@ -55,6 +59,27 @@ def _brute_boottest(s: np.ndarray, n_g: np.ndarray) -> tuple[float, float]:
     t_obs = t(np.ones(len(s)))
     draws = np.array([t(np.array(v)) for v in itertools.product((-1.0, 1.0), repeat=len(s))])
     return t_obs, float(np.mean(np.abs(draws) > abs(t_obs) * (1 + 1e-9)))
+
+
+_PHI = (1 + np.sqrt(5)) / 2  # Mammen (1993) as boottest's manual: 1 - phi w.p. phi / sqrt(5), else phi
+
+
+def _brute_boottest_mammen(s: np.ndarray, n_g: np.ndarray) -> tuple[float, float]:
+    """boottest's t and the exact Mammen p-value: every one of the 2^G two-point vectors, weighted by
+    its probability (the value B Mammen draws estimate), by hand from cluster sums and sizes."""
+    pi = n_g / n_g.sum()
+    points = {1 - _PHI: _PHI / np.sqrt(5), _PHI: 1 - _PHI / np.sqrt(5)}
+
+    def t(v):
+        num = sum(vg * sg for vg, sg in zip(v, s))
+        return num / np.sqrt(sum((vg * sg - pg * num) ** 2 for vg, sg, pg in zip(v, s, pi)))
+
+    t_obs = t(np.ones(len(s)))
+    p = sum(
+        np.prod([points[vg] for vg in v]) * (abs(t(v)) > abs(t_obs) * (1 + 1e-9))
+        for v in itertools.product(points, repeat=len(s))
+    )
+    return t_obs, float(p)
 
 
 # -- 1. boottest's published log ------------------------------------------------------------------
@@ -85,14 +110,18 @@ class _Probit:
         return np.asarray(clusters)
 
 
-def _nlsw88() -> pd.DataFrame:
-    for path in (REF / "nlsw88.dta", Path(__file__).parents[2] / "shared" / "boottest" / "nlsw88.dta"):
+def _boottest_data(name: str) -> pd.DataFrame:
+    for path in (REF / name, Path(__file__).parents[2] / "shared" / "boottest" / name):
         if path.exists():
             return pd.read_stata(path, convert_categoricals=False)
     pytest.skip(
-        "boottest's nlsw88.dta is not here: copy droodman/boottest test/nlsw88.dta to "
+        f"boottest's {name} is not here: copy droodman/boottest test/{name} to "
         "tests/reference/boottest/ (or ../shared/boottest/) to check against boottest's log"
     )
+
+
+def _nlsw88() -> pd.DataFrame:
+    return _boottest_data("nlsw88.dta")
 
 
 def _printed() -> dict[str, tuple[float, int]]:
@@ -144,6 +173,84 @@ def test_boottest_log_probit_pvalue(probit_nlsw88):
         mc_se = np.sqrt(p * (1 - p) / 999)
         assert abs(res.pvalue - p) < 3 * mc_se
         assert abs(drawn.pvalue - p) < 3 * np.sqrt(2) * mc_se
+
+
+# -- 1b. boottest's published log: the score bootstrap with Mammen weights ------------------------
+
+
+class _OLS:
+    """Least squares as Gaussian ML with unit scale (boottest's score bootstrap after ``regress``:
+    scores ``x_i u_i``, ``A = (X'X)^-1``), with the interface score_bootstrap uses."""
+
+    def __init__(self, y, x, names):
+        self.y, self.x, self.exog_names = np.asarray(y, float), np.asarray(x, float), list(names)
+        self.used_rows = np.arange(len(self.y))
+
+    def derivatives(self, b):
+        u = self.y - self.x @ b
+        return -0.5 * float(u @ u), self.x.T @ u, -self.x.T @ self.x
+
+    def score_obs(self, b):
+        return self.x * (self.y - self.x @ b)[:, None]
+
+    def clusters_of_rows(self, clusters):
+        return np.asarray(clusters)
+
+
+@pytest.fixture(scope="module")
+def ols_collapsed():
+    data = _boottest_data("collapsed.dta")
+    names = ["selfemployed", "post", "post_self", "_cons"]
+    data = data.dropna(subset=["hasinsurance", *names[:-1], "year"])
+    x = np.column_stack([data[c].to_numpy(float) for c in names[:-1]] + [np.ones(len(data))])
+    b = np.linalg.lstsq(x, data["hasinsurance"].to_numpy(float), rcond=None)[0]
+    fit = SimpleNamespace(
+        model=_OLS(data["hasinsurance"], x, names),
+        params=pd.Series(b, index=names),
+        bse=pd.Series(np.ones(len(names)), index=names),
+    )
+    return fit, data["year"].to_numpy()
+
+
+def _printed_mammen() -> dict[str, tuple[float, int]]:
+    log = pd.read_csv(REF / "boottest_log_values.csv")
+    log = log[log["case"] == "ols_collapsed_mammen"]
+    return {q: (float(v), int(d)) for q, v, d in zip(log["quantity"], log["value"], log["decimals"])}
+
+
+def test_boottest_log_mammen_statistic_and_exact_pvalue(ols_collapsed):
+    """boottest's t(7) = 1.8479 (regress's small-sample factor sqrt((G-1)/G (N-k)/(N-1)), k = 4), and
+    the exact Mammen p-value (all 2^8 vectors weighted by their probabilities) within simulation error
+    of both printed 9,999-draw p-values; the enumerated Rademacher p-value is not."""
+    fit, year = ols_collapsed
+    printed = _printed_mammen()
+    res = score_bootstrap(fit, "post_self", year, null=0.04, conf_int=False)
+    g, n = res.n_clusters, len(year)
+    assert g == printed["n_clusters"][0]
+    value, decimals = printed["t_small"]
+    assert round(res.statistic * np.sqrt((g - 1) / g * (n - 4) / (n - 1)), decimals) == value
+    b = res.restricted_params.to_numpy()
+    u = efficient_scores(fit.model.score_obs(b), fit.model.derivatives(b)[2], 2)
+    codes, _ = pd.factorize(year)
+    t_obs, p_exact = _brute_boottest_mammen(np.bincount(codes, weights=u), np.bincount(codes).astype(float))
+    assert res.statistic == pytest.approx(t_obs, rel=1e-10)
+    for key in ("p_mata", "p_julia"):
+        p = printed[key][0]
+        mc_se = np.sqrt(p * (1 - p) / 9999)
+        assert abs(p_exact - p) < 3 * mc_se
+        assert abs(res.pvalue - p) > 6 * mc_se  # Rademacher's p (all 256 sign vectors) differs clearly
+
+
+def test_boottest_log_mammen_drawn_pvalue(ols_collapsed):
+    """famtrial's 9,999 Mammen draws (numpy's generator, not Stata's) against boottest's printed p-values."""
+    fit, year = ols_collapsed
+    printed = _printed_mammen()
+    with pytest.warns(FamtrialWarning, match="9,999 Mammen draws exceed the 2\\^8 = 256"):
+        res = score_bootstrap(fit, "post_self", year, null=0.04, weights="mammen", n_boot=9999, seed=1, conf_int=False)
+    assert res.weights == "mammen" and not res.enumerated and res.n_draws == 9999
+    for key in ("p_mata", "p_julia"):
+        p = printed[key][0]
+        assert abs(res.pvalue - p) < 3 * np.sqrt(2) * np.sqrt(p * (1 - p) / 9999)
 
 
 # -- 2. the independent R re-implementation -------------------------------------------------------
@@ -330,12 +437,59 @@ def test_enumerated_weights_and_webb():
     assert webb.mean() == pytest.approx(0, abs=0.02) and (webb**2).mean() == pytest.approx(1, abs=0.02)
     again, _ = wild_weights(6, "webb", n_boot=20000, seed=1)
     assert np.array_equal(webb, again)
-    with pytest.raises(ValueError, match="weights='mammen'"):
-        wild_weights(6, "mammen")
+    with pytest.raises(ValueError, match="weights='normal' is not one of 'rademacher', 'webb', 'mammen'"):
+        wild_weights(6, "normal")
     with pytest.raises(ValueError, match="at least 2 clusters"):
         wild_weights(1)
     with pytest.raises(ValueError, match="n_boot=0 must be a positive integer"):
         wild_weights(30, n_boot=0)
+
+
+def test_mammen_weights_are_boottests_two_points():
+    """Mammen's distribution (boottest's manual: 1 - phi with probability phi / sqrt(5), phi otherwise):
+    mean 0, variance 1, third moment 1; drawn, never enumerated, seeded; a warning when the draws
+    exceed the 2^G distinct vectors (boottest's)."""
+    points, probs = np.array([1 - _PHI, _PHI]), np.array([_PHI / np.sqrt(5), 1 - _PHI / np.sqrt(5)])
+    assert probs @ points == pytest.approx(0, abs=1e-15)
+    assert probs @ points**2 == pytest.approx(1, rel=1e-14) and probs @ points**3 == pytest.approx(1, rel=1e-14)
+    assert probs[0] == pytest.approx(0.5 + np.sqrt(0.05), rel=1e-15)  # boottest's rdiscrete probability
+    w, full = wild_weights(12, "mammen", n_boot=50000, seed=4)
+    assert not full and w.shape == (50000, 12)
+    assert np.allclose(np.unique(w), points, rtol=0, atol=1e-15)
+    share = np.mean(w == w.min())
+    assert abs(share - probs[0]) < 4 * np.sqrt(probs[0] * (1 - probs[0]) / w.size)
+    for power, moment in ((1, 0.0), (2, 1.0), (3, 1.0)):
+        sd = np.sqrt(probs @ points ** (2 * power) - moment**2)
+        assert abs((w**power).mean() - moment) < 4 * sd / np.sqrt(w.size)
+    again, _ = wild_weights(12, "mammen", n_boot=50000, seed=4)
+    assert np.array_equal(w, again)
+    with pytest.warns(FamtrialWarning, match="draws repeat"):
+        small, full_small = wild_weights(5, "mammen", n_boot=999, seed=1, enumerate_max=16)
+    assert not full_small and small.shape == (999, 5)  # boottest enumerates Rademacher weights only
+
+
+def test_mammen_statistic_invariances_and_exact_distribution():
+    """The observed statistic does not depend on the weights; t* is unchanged by the weights' scale
+    (boottest draws Mammen weights divided by sqrt(5)) and flips sign with it; drawn Mammen p-values
+    agree with the exact Mammen p-value (all 2^G vectors weighted, by hand) within simulation error."""
+    y, x, cl = _logit_data(seed=4, g=7, unequal=True)
+    fit = Logit(y, x, names=["d", "x"]).fit("cluster", cl)
+    rad = score_bootstrap(fit, "d", cl, conf_int=False)
+    mam = score_bootstrap(fit, "d", cl, weights="mammen", n_boot=20000, seed=2, conf_int=False)
+    assert mam.statistic == rad.statistic and mam.weights == "mammen" and "20,000 mammen draws" in mam.summary()
+    rng = np.random.default_rng(0)
+    s, shares = rng.normal(size=7), rng.dirichlet(np.ones(7))
+    w, _ = wild_weights(7, "mammen", n_boot=300, seed=5)
+    _, draws = score_statistics(s, w, shares)
+    _, scaled = score_statistics(s, w / np.sqrt(5), shares)
+    _, flipped = score_statistics(s, -w, shares)
+    np.testing.assert_allclose(scaled, draws, rtol=1e-12)
+    np.testing.assert_allclose(flipped, -draws, rtol=1e-12)
+    b = mam.restricted_params.to_numpy()
+    u = efficient_scores(fit.model.score_obs(b), fit.model.derivatives(b)[2], fit.model.exog_names.index("d"))
+    t_obs, p_exact = _brute_boottest_mammen(np.bincount(cl, weights=u), np.bincount(cl).astype(float))
+    assert mam.statistic == pytest.approx(t_obs, rel=1e-10)
+    assert abs(mam.pvalue - p_exact) < 4 * np.sqrt(p_exact * (1 - p_exact) / 20000)
 
 
 def test_efficient_score_is_orthogonal_to_nuisance():

@@ -41,7 +41,7 @@ _EXPORTS = {
     "fe_models": "trial.effects",
     "paper_models": "trial.effects",
     "treatment_indicators": "trial.effects",
-    "MonthlyEffects": "trial.monthly",
+    "MonthlyEffects": "trial.monthly_results",
     "monthly_effects": "trial.monthly",
     "few_cluster_inference": "trial.few_cluster",
     "randomization_test": "trial.few_cluster",
@@ -142,5 +142,6 @@ if TYPE_CHECKING:  # static checkers and IDEs see the real names
     from famtrial.trial.balance import BalanceTable, CorrelationTable, JointTest, balance_table, correlation_table
     from famtrial.trial.effects import fe_model, fe_models, paper_models, treatment_indicators
     from famtrial.trial.few_cluster import few_cluster_inference, randomization_test
-    from famtrial.trial.monthly import MonthlyEffects, monthly_effects
+    from famtrial.trial.monthly import monthly_effects
+    from famtrial.trial.monthly_results import MonthlyEffects
     from famtrial.trial.sample import AnalysisSample, FlowCounts, analysis_sample, exclusion_rule, office_counts

@@ -170,36 +170,82 @@ def run_draws(
         done, per_draw = 0, None
         if executor != "processes":
             bar.desc = f"{desc} ({jobs} threads)"
-            stop = n
-            if executor == "auto":  # probe: rounds of re-draws on the threads, at most a third of them each
-                start, cpu, size = time.perf_counter(), 0.0, max(1, min(jobs, n // 3))
-                while done < n and (done < 2 or time.perf_counter() - start < probe_seconds):
-                    probe = range(done, min(done + size, n))
-                    values, used = map_in_threads(_draw, [seeds[i] for i in probe], shared=shared, jobs=jobs, bar=bar)
-                    draws[probe.start : probe.stop], cpu, done = values, cpu + used, probe.stop
-                wall, per_draw = (time.perf_counter() - start) / done, cpu / done
-                unshared = max(0.0, (wall - per_draw / jobs) / (1 - 1 / jobs))
-                if done < n and _pool_pays(n - done, unshared, jobs):
-                    stop = done
-            if done < stop:
-                values, _ = map_in_threads(_draw, seeds[done:stop], shared=shared, jobs=jobs, bar=bar)
-                draws[done:stop], done = values, stop
-        if done < n:
-            # chunks of about half a second of work (at least 4 per process) keep progress moving
-            size = max(1, min(-(-(n - done) // (4 * jobs)), int(0.5 / per_draw) if per_draw else 8))
-            parts = [list(range(a, min(a + size, n))) for a in range(done, n, size)]
-            bar.desc = f"{desc} ({jobs} processes)"
-            results = map_in_processes(
-                draw_chunk,
-                [[seeds[i] for i in part] for part in parts],
-                shared=shared,
-                jobs=jobs,
-                bar=bar,
-                units=[len(part) for part in parts],
+            done, per_draw = _on_threads(
+                draws, seeds, shared, jobs=jobs, bar=bar, probe_seconds=probe_seconds if executor == "auto" else None
             )
-            for part, values in zip(parts, results):
-                draws[part] = values
+        if done < n:
+            bar.desc = f"{desc} ({jobs} processes)"
+            _in_processes(draws, seeds, done, shared, jobs=jobs, bar=bar, per_draw=per_draw)
     return draws
+
+
+_Shared = tuple[FamilyDesign, Refit]
+
+
+def _probe(
+    draws: np.ndarray, seeds: list[np.random.SeedSequence], shared: _Shared, *, jobs: int, bar: Progress, seconds: float
+) -> tuple[int, float, int]:
+    """Rounds of re-draws on the threads (at most a third of them each, at least two re-draws) for about
+    ``seconds``: how many are done, their CPU seconds per re-draw, and where the threads stop (all of
+    them, or here when the pool pays, :func:`_pool_pays`)."""
+    n = len(seeds)
+    done, start, cpu, size = 0, time.perf_counter(), 0.0, max(1, min(jobs, n // 3))
+    while done < n and (done < 2 or time.perf_counter() - start < seconds):
+        probe = range(done, min(done + size, n))
+        values, used = map_in_threads(_draw, [seeds[i] for i in probe], shared=shared, jobs=jobs, bar=bar)
+        draws[probe.start : probe.stop], cpu, done = values, cpu + used, probe.stop
+    wall, per_draw = (time.perf_counter() - start) / done, cpu / done
+    unshared = max(0.0, (wall - per_draw / jobs) / (1 - 1 / jobs))
+    stop = done if done < n and _pool_pays(n - done, unshared, jobs) else n
+    return done, per_draw, stop
+
+
+def _on_threads(
+    draws: np.ndarray,
+    seeds: list[np.random.SeedSequence],
+    shared: _Shared,
+    *,
+    jobs: int,
+    bar: Progress,
+    probe_seconds: float | None,
+) -> tuple[int, float | None]:
+    """Re-draws on ``jobs`` threads, written into ``draws`` in order; with ``probe_seconds`` (``"auto"``)
+    first a probe that may leave the rest to a pool. Returns how many are done and the CPU seconds per
+    re-draw measured by the probe (None without one)."""
+    done, per_draw, stop = 0, None, len(seeds)
+    if probe_seconds is not None:
+        done, per_draw, stop = _probe(draws, seeds, shared, jobs=jobs, bar=bar, seconds=probe_seconds)
+    if done < stop:
+        values, _ = map_in_threads(_draw, seeds[done:stop], shared=shared, jobs=jobs, bar=bar)
+        draws[done:stop], done = values, stop
+    return done, per_draw
+
+
+def _in_processes(
+    draws: np.ndarray,
+    seeds: list[np.random.SeedSequence],
+    done: int,
+    shared: _Shared,
+    *,
+    jobs: int,
+    bar: Progress,
+    per_draw: float | None,
+) -> None:
+    """The re-draws from ``done`` on in a spawned pool, written into ``draws`` in order: chunks of about half
+    a second of work (at least 4 per process) keep progress moving."""
+    n = len(seeds)
+    size = max(1, min(-(-(n - done) // (4 * jobs)), int(0.5 / per_draw) if per_draw else 8))
+    parts = [list(range(a, min(a + size, n))) for a in range(done, n, size)]
+    results = map_in_processes(
+        draw_chunk,
+        [[seeds[i] for i in part] for part in parts],
+        shared=shared,
+        jobs=jobs,
+        bar=bar,
+        units=[len(part) for part in parts],
+    )
+    for part, values in zip(parts, results):
+        draws[part] = values
 
 
 @dataclass(frozen=True)

@@ -25,11 +25,18 @@ and ``MakeNonWREStats``) computes after ``logit``/``probit``/``clogit``/``ml`` w
 4. p = share of the B draws with ``|t*| > |t|`` (strictly: a draw that ties the observed
    statistic, such as v = +-1 in every cluster, does not count; boottest's ``getp``,
    ``ptype(symmetric)``); the observed statistic is not among the B draws;
-5. weights: Rademacher (boottest's default). When ``2^G <= n_boot`` or ``G <= enumerate_max``
-   every one of the 2^G sign vectors is used once, B = 2^G (boottest enumerates when
-   ``2^G <= reps``), so the p-value has no simulation error. Otherwise ``n_boot`` seeded
-   Rademacher draws, or Webb's six-point weights (+-sqrt(1/2), +-1, +-sqrt(3/2)), drawn; numpy's
-   generator, not Stata's, so drawn p-values agree with boottest's only up to simulation error.
+5. weights (boottest's ``weighttype()``): Rademacher (boottest's default). When ``2^G <= n_boot``
+   or ``G <= enumerate_max`` every one of the 2^G sign vectors is used once, B = 2^G (boottest
+   enumerates when ``2^G <= reps``), so the p-value has no simulation error. Otherwise ``n_boot``
+   seeded Rademacher draws, or Webb's six-point weights (+-sqrt(1/2), +-1, +-sqrt(3/2)), drawn; or
+   Mammen's two-point weights, ``1 - phi`` with probability ``phi / sqrt(5)`` and ``phi`` otherwise,
+   ``phi = (1 + sqrt(5)) / 2`` (mean 0, variance 1, third moment 1), always drawn: boottest
+   enumerates Rademacher weights only, and so does famtrial, although with Mammen weights too only
+   2^G distinct vectors exist (boottest warns when ``reps`` exceeds 2^G; famtrial too). boottest
+   draws Mammen weights divided by sqrt(5), with ``rdiscrete`` at probabilities ``.5 + sqrt(.05)``
+   and ``.5 - sqrt(.05)``; the statistic does not depend on the weights' scale. Draws come from
+   numpy's generator, not Stata's, so drawn p-values agree with boottest's only up to simulation
+   error.
 
 Stata: ``boottest x = c, reps(R) weight(rademacher)`` after ``clogit y x ..., group(g)
 vce(cluster c)`` or ``logit y x ..., vce(cluster c)``, with ``R >= 2^G`` for the enumerated p-value
@@ -46,14 +53,16 @@ logit) or ``score_obs(b)`` + ``clusters_of_rows(clusters)`` (logit).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import optimize, stats
 
+from famtrial._options import BootstrapWeights, check_choice
+from famtrial.errors import FamtrialWarning
 from famtrial.models.base import ModelResults, ScoreModel
 from famtrial.models.clogit import ConditionalLogitResults
 from famtrial.models.logit import LogitResults
@@ -68,11 +77,18 @@ __all__ = [
     "restricted_fit",
     "cluster_scores",
     "wald_t_pvalue",
+    "WEIGHT_NAMES",
 ]
 
-Weights = Literal["rademacher", "webb"]
-_WEIGHTS = ("rademacher", "webb")
 _WEBB = np.array([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)])
+_PHI = (1 + np.sqrt(5.0)) / 2
+#: Mammen's two points and their probabilities, as boottest's ``MakeWildWeights``: ``1 - phi`` with
+#: probability ``phi / sqrt(5) = .5 + sqrt(.05)``, ``phi`` with ``.5 - sqrt(.05)`` (boottest divides both
+#: points by sqrt(5), which leaves the statistic unchanged).
+_MAMMEN = np.array([1 - _PHI, _PHI])
+_MAMMEN_P = np.array([0.5 + np.sqrt(0.05), 0.5 - np.sqrt(0.05)])
+#: The weights' names in words, for notes and summaries.
+WEIGHT_NAMES: dict[str, str] = {"rademacher": "Rademacher", "webb": "Webb", "mammen": "Mammen"}
 #: |t*| must exceed |t| by this relative margin to count: exact ties (v = +-1, mirrored clusters)
 #: stay ties under rounding, as boottest's strict ``>`` treats them in exact arithmetic.
 _TIE = 1e-10
@@ -80,7 +96,7 @@ _TIE = 1e-10
 
 def wild_weights(
     n_clusters: int,
-    kind: Weights = "rademacher",
+    kind: BootstrapWeights = "rademacher",
     *,
     n_boot: int = 9999,
     seed: int | None = None,
@@ -90,10 +106,12 @@ def wild_weights(
 
     Rademacher with ``G <= enumerate_max`` or ``2^G <= n_boot``: all 2^G sign vectors, each once
     (boottest's enumeration, which it uses when ``2^G <= reps``). Otherwise ``n_boot`` seeded
-    draws (Rademacher +-1, or Webb's six points with equal probability).
+    draws: Rademacher +-1, Webb's six points with equal probability, or Mammen's two points
+    ``1 - phi`` (probability ``phi / sqrt(5)``) and ``phi``, ``phi = (1 + sqrt(5)) / 2``. Mammen
+    weights are always drawn, as boottest draws them (it enumerates Rademacher weights only), with a
+    :class:`~famtrial.errors.FamtrialWarning` when ``n_boot`` exceeds their 2^G distinct vectors.
     """
-    if kind not in _WEIGHTS:
-        raise ValueError(f"weights={kind!r} is not one of {_WEIGHTS}")
+    check_choice(kind, BootstrapWeights, "weights", ValueError)
     if n_clusters < 2:
         raise ValueError(f"the wild cluster bootstrap needs at least 2 clusters; got {n_clusters}")
     if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 1:
@@ -104,7 +122,16 @@ def wild_weights(
     rng = np.random.default_rng(seed)
     if kind == "rademacher":
         return rng.choice((-1.0, 1.0), size=(n_boot, n_clusters)), False
-    return rng.choice(_WEBB, size=(n_boot, n_clusters)), False
+    if kind == "webb":
+        return rng.choice(_WEBB, size=(n_boot, n_clusters)), False
+    if 2.0**n_clusters < n_boot:  # boottest's warning
+        warnings.warn(
+            f"with {n_clusters} clusters, the {n_boot:,} Mammen draws exceed the 2^{n_clusters} = "
+            f"{2**n_clusters:,} distinct weight vectors, so draws repeat; consider weights='webb'",
+            FamtrialWarning,
+            stacklevel=3,
+        )
+    return rng.choice(_MAMMEN, size=(n_boot, n_clusters), p=_MAMMEN_P), False
 
 
 def efficient_scores(scores: np.ndarray, hessian: np.ndarray, j: int) -> np.ndarray:
@@ -316,7 +343,7 @@ def score_bootstrap(
     clusters: ArrayLike,
     *,
     null: float = 0.0,
-    weights: Weights = "rademacher",
+    weights: BootstrapWeights = "rademacher",
     n_boot: int = 9999,
     seed: int | None = None,
     enumerate_max: int = 16,
@@ -338,9 +365,11 @@ def score_bootstrap(
         Cluster label per row given to the model (e.g. ``frame["office"]``).
     null : float
         Hypothesised coefficient (log-odds scale).
-    weights : {"rademacher", "webb"}
+    weights : {"rademacher", "webb", "mammen"}
         Rademacher (boottest's default; all 2^G sign vectors when ``G <= enumerate_max`` or
-        ``2^G <= n_boot``) or Webb's six-point weights (drawn; better with very few clusters).
+        ``2^G <= n_boot``), Webb's six-point weights (drawn; better with very few clusters) or
+        Mammen's two-point weights (``1 - phi`` with probability ``phi / sqrt(5)``, else ``phi``;
+        always drawn, as boottest draws them). boottest's ``weighttype()``.
     n_boot, seed
         Draws and seed when weights are drawn rather than enumerated (boottest's ``reps``;
         famtrial's default 9,999 where boottest's is 999).
@@ -365,16 +394,16 @@ def score_bootstrap(
     .. math:: t^*(v) = \frac{\sum_g v_g S_g}{\sqrt{\sum_g (v_g S_g - \pi_g \sum_h v_h S_h)^2}},
               \qquad t = t^*(1,\dots,1), \qquad p = \frac{1}{B}\#\{b : |t^*_b| > |t|\}.
 
-    Stata: ``boottest term = null, reps(R) weight(rademacher)`` after ``clogit``/``logit`` with
-    ``vce(cluster c)``; ``R >= 2^G`` makes boottest enumerate as famtrial does.
+    Stata: ``boottest term = null, reps(R) weight(rademacher)`` (or ``weight(webb)``,
+    ``weight(mammen)``) after ``clogit``/``logit`` with ``vce(cluster c)``; ``R >= 2^G`` makes
+    boottest enumerate Rademacher weights as famtrial does.
     WildBootTests.jl: ``wildboottest(R, r; scores, ml=true, beta=b_tilde, A=inv(-H), clustid,
     hetrobust=true, scorebs=true, reps=2^G)``. Kline and Santos (2012), "A score based approach
     to wild bootstrap inference", J. Econometric Methods 1(1); Roodman, MacKinnon, Nielsen and Webb
     (2019), Stata Journal 19(1). Checked against the values printed in boottest's own unit-test
-    log (``tests/reference/boottest/``).
+    log (``tests/reference/boottest/``), Mammen weights included.
     """
-    if weights not in _WEIGHTS:
-        raise ValueError(f"weights={weights!r} is not one of {_WEIGHTS}")
+    check_choice(weights, BootstrapWeights, "weights", ValueError)
     if not 0 < alpha < 1:
         raise ValueError(f"alpha={alpha!r} must lie strictly between 0 and 1")
     if not isinstance(small, (bool, np.bool_)):

@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, NullLocator
 
 from famtrial._text import plural
-from famtrial.trial.monthly import MonthlyEffects
+from famtrial.trial.monthly_results import MonthlyEffects
 
 __all__ = ["plot_monthly"]
 

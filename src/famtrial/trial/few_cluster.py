@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
 
-from famtrial._options import Executor, RandomizationKind, Statistic, TimeAdjustment, check_choice
+from famtrial._options import BootstrapWeights, Executor, RandomizationKind, Statistic, TimeAdjustment, check_choice
 from famtrial._parallel import (
     run_tasks,
 )
@@ -31,6 +31,9 @@ from famtrial.inference.randomization import (
     ri_pvalue,
     run_draws,
 )
+from famtrial.inference.score_bootstrap import WEIGHT_NAMES, ScoreBootstrapResult, score_bootstrap, wald_t_pvalue
+from famtrial.models.base import ModelResults
+from famtrial.plan.spec import Plan
 from famtrial.table import Table
 
 __all__ = ["randomization_test", "family_design", "FewClusterInference", "few_cluster_inference"]
@@ -147,6 +150,96 @@ def _monthly_refit(
     )
 
 
+def _check_test_options(statistic: object, kind: object, n_perm: int, executor: object) -> None:
+    check_choice(statistic, Statistic, "statistic", ValueError)
+    if kind not in get_args(RandomizationKind):
+        raise ValueError(f"kind={kind!r} is not one of {get_args(RandomizationKind)}")
+    if n_perm < 1:
+        raise ValueError(f"n_perm={n_perm} must be positive")
+    check_choice(executor, Executor, "executor", ValueError)
+
+
+@dataclass(frozen=True)
+class _ModelOptions:
+    """``randomization_test``'s options of the refitted model; each kind refuses the other's."""
+
+    split: bool
+    term: str | None
+    month: str | pd.Period | None
+    trend: TimeAdjustment
+    covariates: Sequence[str] | None
+    controls: Sequence[str] | None
+    fixed_effects: Literal["office"] | None
+
+
+def _fe_test_refit(
+    panel: Panel, design: FamilyDesign, outcome: str, o: _ModelOptions, statistic: Statistic
+) -> tuple[Refit, str]:
+    """The fixed-effects model's refit and its description; the monthly-only options refused."""
+    if o.month is not None or o.fixed_effects is not None:
+        raise ValueError("month= and fixed_effects= are only used with kind='monthly' (Models 1-4 have parent effects)")
+    if o.controls is not None:
+        raise ValueError("controls= is used with kind='monthly' only (kind='fe' takes covariates=)")
+    _, refit = _fe_refit(panel, design, outcome, o.split, o.trend, o.term, statistic, o.covariates)
+    return refit, f"fixed-effects logit of {outcome}, {'split' if o.split else 'pooled'} treatment"
+
+
+def _monthly_test_refit(
+    panel: Panel, design: FamilyDesign, outcome: str, o: _ModelOptions, statistic: Statistic
+) -> tuple[Refit, str]:
+    """A month's logit refit (controls default to the plan's series) and its description; the fe-only
+    options refused."""
+    if o.month is None:
+        raise ValueError("kind='monthly' needs month= (e.g. '2017-06')")
+    if o.split or o.term is not None:
+        raise ValueError("split= and term= apply to kind='fe' only (the monthly term is the arm)")
+    if o.fixed_effects not in (None, "office"):
+        raise ValueError(f"fixed_effects={o.fixed_effects!r} is not one of (None, 'office')")
+    if o.covariates is not None:
+        raise ValueError("covariates= is used with kind='fe' only (kind='monthly' takes controls=)")
+    controls = o.controls
+    if controls is None:
+        series = panel.plan.series_for(outcome)
+        controls = series.controls if series else ()
+    month = pd.Period(o.month, "M")
+    _, refit = _monthly_refit(panel, design, outcome, month, controls, o.fixed_effects, statistic)
+    return refit, f"logit of {outcome} in {month}"
+
+
+def _observed(design: FamilyDesign, refit: Refit) -> tuple[float, Refit]:
+    """The observed statistic, and the refit warm-started at the observed estimates (close to every re-draw's)."""
+    observed_fit = refit.fit(design.arm)
+    name = refit.names[refit.term_index]
+    if name not in observed_fit.params.index:
+        raise ValueError(
+            f"the observed model does not estimate {name} (dropped: "
+            f"{'; '.join(d.describe() for d in observed_fit.dropped)})"
+        )
+    observed = float(observed_fit.params[name] if refit.statistic == "coef" else observed_fit.tvalues[name])
+    return observed, replace(refit, start=observed_fit.params.to_numpy())
+
+
+def _redraw(
+    design: FamilyDesign,
+    refit: Refit,
+    seeds: list[np.random.SeedSequence],
+    *,
+    n_jobs: int | None,
+    executor: Executor,
+    client: Any,
+    progress: bool,
+) -> np.ndarray:
+    """Every re-draw's statistic: on a Dask-like client, or by the engine's executors (:func:`run_draws`)."""
+    n_perm = len(seeds)
+    desc = f"randomization ({n_perm:,} re-draws)"
+    if client is None:
+        return run_draws(design, refit, seeds, n_jobs=n_jobs, executor=executor, progress=progress, desc=desc)
+    # the design and the refit go to every worker once; tasks carry only seeds
+    tasks = [list(part) for part in np.array_split(np.array(seeds, dtype=object), min(n_perm, 64))]
+    chunks = run_tasks(draw_chunk, tasks, shared=(design, refit), client=client, progress=progress, desc=desc)
+    return np.concatenate([np.asarray(c, dtype=float) for c in chunks])
+
+
 def randomization_test(
     panel: Panel,
     outcome: str,
@@ -205,54 +298,13 @@ def randomization_test(
     Stata: ``ritest arm _b[treat_pooled], reps(999) strata(office) cluster(family_id):
     clogit ..., group(parent_id) vce(cluster office)`` (with the treatment rebuilt from ``arm``).
     """
-    check_choice(statistic, Statistic, "statistic", ValueError)
-    if kind not in ("fe", "monthly"):
-        raise ValueError(f"kind={kind!r} is not one of ('fe', 'monthly')")
-    if n_perm < 1:
-        raise ValueError(f"n_perm={n_perm} must be positive")
-    check_choice(executor, Executor, "executor", ValueError)
+    _check_test_options(statistic, kind, n_perm, executor)
     design = family_design(panel)
-    if kind == "fe":
-        if month is not None or fixed_effects is not None:
-            raise ValueError(
-                "month= and fixed_effects= are only used with kind='monthly' (Models 1-4 have parent effects)"
-            )
-        if controls is not None:
-            raise ValueError("controls= is used with kind='monthly' only (kind='fe' takes covariates=)")
-        _, refit = _fe_refit(panel, design, outcome, split, trend, term, statistic, covariates)
-        what = f"fixed-effects logit of {outcome}, {'split' if split else 'pooled'} treatment"
-    else:
-        if month is None:
-            raise ValueError("kind='monthly' needs month= (e.g. '2017-06')")
-        if split or term is not None:
-            raise ValueError("split= and term= apply to kind='fe' only (the monthly term is the arm)")
-        if fixed_effects not in (None, "office"):
-            raise ValueError(f"fixed_effects={fixed_effects!r} is not one of (None, 'office')")
-        if covariates is not None:
-            raise ValueError("covariates= is used with kind='fe' only (kind='monthly' takes controls=)")
-        if controls is None:
-            series = panel.plan.series_for(outcome)
-            controls = series.controls if series else ()
-        _, refit = _monthly_refit(panel, design, outcome, month, controls, fixed_effects, statistic)
-        what = f"logit of {outcome} in {pd.Period(month, 'M')}"
-    observed_fit = refit.fit(design.arm)
-    name = refit.names[refit.term_index]
-    if name not in observed_fit.params.index:
-        raise ValueError(
-            f"the observed model does not estimate {name} (dropped: "
-            f"{'; '.join(d.describe() for d in observed_fit.dropped)})"
-        )
-    observed = float(observed_fit.params[name] if statistic == "coef" else observed_fit.tvalues[name])
-    # warm starts: the observed fit's estimates are close to every re-draw's
-    refit = replace(refit, start=observed_fit.params.to_numpy())
+    options = _ModelOptions(split, term, month, trend, covariates, controls, fixed_effects)
+    refit, what = (_fe_test_refit if kind == "fe" else _monthly_test_refit)(panel, design, outcome, options, statistic)
+    observed, refit = _observed(design, refit)
     seeds = np.random.SeedSequence(seed).spawn(n_perm)
-    desc = f"randomization ({n_perm:,} re-draws)"
-    if client is not None:  # the design and the refit go to every worker once; tasks carry only seeds
-        tasks = [list(part) for part in np.array_split(np.array(seeds, dtype=object), min(n_perm, 64))]
-        chunks = run_tasks(draw_chunk, tasks, shared=(design, refit), client=client, progress=progress, desc=desc)
-        draws = np.concatenate([np.asarray(c, dtype=float) for c in chunks])
-    else:
-        draws = run_draws(design, refit, seeds, n_jobs=n_jobs, executor=executor, progress=progress, desc=desc)
+    draws = _redraw(design, refit, seeds, n_jobs=n_jobs, executor=executor, client=client, progress=progress)
     p, se, r = ri_pvalue(observed, draws)
     return RandomizationResult(
         term=refit.names[refit.term_index],
@@ -278,6 +330,19 @@ class FewClusterInference:
     n_perm: int
     n_clusters: int
     units: tuple[str, str] = ("family", "office")  # the trial's words: the randomized unit, the cluster
+    bootstrap_weights: BootstrapWeights = "rademacher"  # the score bootstrap's weights (the plan's)
+    bootstrap_draws: int = 0  # the score bootstrap's B (0: not run)
+    bootstrap_enumerated: bool = True  # every sign vector used once (Rademacher, G <= 16)
+
+    @property
+    def _weights_note(self) -> str:
+        """The score bootstrap's weights in words, e.g. "Rademacher weights, all 16,384 sign vectors"."""
+        words = f"{WEIGHT_NAMES[self.bootstrap_weights]} weights"
+        if not self.bootstrap_draws:
+            return words
+        if self.bootstrap_enumerated:
+            return f"{words}, all {self.bootstrap_draws:,} sign vectors"
+        return f"{words}, {self.bootstrap_draws:,} draws"
 
     @property
     def table(self) -> Table:
@@ -301,7 +366,7 @@ class FewClusterInference:
         notes = (
             f"Fixed-effects logit, clustered by {cluster} (G = {self.n_clusters}). p-values for H0: no effect: "
             "cluster-robust z (normal), the same z against t(G-1), the wild cluster score bootstrap "
-            f"(boottest's statistic, Rademacher weights), and randomization inference re-drawing "
+            f"(boottest's statistic, {self._weights_note}), and randomization inference re-drawing "
             f"{plural(unit)} within {cluster} (R = {self.n_perm:,} re-draws, robust z statistic; Monte Carlo "
             "SE in parentheses)."
         )
@@ -312,6 +377,76 @@ class FewClusterInference:
         return {
             f"inference.{model}.{field}": float(v) for model, row in self.frame.iterrows() for field, v in row.items()
         }
+
+
+def _inference_models(plan: Plan, models: Sequence[str] | None) -> list[str]:
+    if isinstance(models, str):
+        raise TypeError(f"models must be a list of model names, not the string {models!r}")
+    names = list(plan.inference_models if models is None else models)
+    if not names:
+        raise ValueError(f"no models to test: the plan {plan.name!r} lists none in inference.models; pass models=")
+    return names
+
+
+def _term_row(
+    fit: ModelResults, term: str, sb: ScoreBootstrapResult, ri: RandomizationResult, lin: Any
+) -> dict[str, float]:
+    """One treatment term's row: the estimate and its four p-values (and the LPM's, when fitted)."""
+    sb_ci = sb.odds_ratio_conf_int() or (np.nan, np.nan)  # score_bootstrap inverts the test by default
+    row = {
+        "coef": fit.params[term],
+        "or": np.exp(fit.params[term]),
+        "z": fit.tvalues[term],
+        "p_cluster_z": fit.pvalues[term],
+        "p_t": wald_t_pvalue(fit, term),
+        "score_statistic": sb.statistic,
+        "p_score_bootstrap": sb.pvalue,
+        "sb_or_ci_low": sb_ci[0],
+        "sb_or_ci_high": sb_ci[1],
+        "p_randomization": ri.pvalue,
+        "ri_mc_se": ri.mc_se,
+        "ri_draws": ri.n_perm,
+    }
+    if lin is not None:
+        row.update(lpm_pp=100 * lin.params[term], p_lpm=lin.pvalues[term])
+    return row
+
+
+def _model_rows(
+    panel: Panel, name: str, weights: BootstrapWeights, *, lpm: bool, seed: int | None, **redraws: Any
+) -> tuple[dict[str, dict[str, float]], int, list[ScoreBootstrapResult]]:
+    """A plan model's rows (one per treatment term), its number of clusters and its score-bootstrap results.
+
+    ``redraws``: ``n_perm``, ``n_jobs``, ``executor``, ``client`` and ``progress`` of :func:`randomization_test`.
+    """
+    from famtrial.trial.effects import fe_design, fit_plan_model, trial_lpm
+
+    plan = panel.plan
+    spec = plan.model(name)
+    if spec.cluster != "office":
+        raise ValueError(
+            f"model {name!r} clusters on {spec.cluster!r}: few-cluster inference re-draws families "
+            "within offices and needs cluster = 'office'"
+        )
+    fit = fit_plan_model(panel, spec)
+    frame, _ = fe_design(panel, spec.outcome, split=spec.split, trend=spec.time, covariates=spec.covariates)
+    lin = trial_lpm(panel, spec.outcome, split=spec.split) if lpm else None
+    rows, tests = {}, []
+    for term in [t for t in fit.params.index if t in plan.treatment_terms]:
+        sb = score_bootstrap(fit, term, frame[panel.columns.office], weights=weights, seed=seed)
+        ri = randomization_test(
+            panel,
+            spec.outcome,
+            split=spec.split,
+            term=term,
+            trend=spec.time,
+            covariates=spec.covariates,
+            seed=seed,
+            **redraws,
+        )
+        rows[name if not spec.split else f"{name}.{term}"] = _term_row(fit, term, sb, ri, lin)
+        tests.append(sb)
+    return rows, fit.n_clusters or 0, tests  # clustered on office (checked above)
 
 
 def few_cluster_inference(
@@ -330,70 +465,38 @@ def few_cluster_inference(
 
     ``models`` names models of the panel's plan (default: its ``inference.models``). Split
     models give a row per variant term (``model2.<treatment>_<variant>``). ``lpm=True`` adds the
-    linear-probability twin (percentage points). Score bootstrap: Rademacher weights, all sign
-    vectors (G <= 16), interval by test inversion. Randomization: robust z, ``n_perm`` re-draws
-    (``n_jobs``, ``executor`` and ``client`` as :func:`randomization_test`).
+    linear-probability twin (percentage points). Score bootstrap: the plan's ``[inference]
+    bootstrap_weights`` (Rademacher by default: all sign vectors when G <= 16; Webb and Mammen weights
+    drawn, 9,999 draws seeded by ``seed``), interval by test inversion; the table's note names the
+    weights. Randomization: robust z, ``n_perm`` re-draws (``n_jobs``, ``executor`` and ``client`` as
+    :func:`randomization_test`).
     """
-    from famtrial.inference.score_bootstrap import score_bootstrap, wald_t_pvalue
-    from famtrial.trial.effects import fe_design, fit_plan_model, trial_lpm
-
     plan = panel.plan
-    if isinstance(models, str):
-        raise TypeError(f"models must be a list of model names, not the string {models!r}")
-    names = list(plan.inference_models if models is None else models)
-    if not names:
-        raise ValueError(f"no models to test: the plan {plan.name!r} lists none in inference.models; pass models=")
+    names = _inference_models(plan, models)
+    weights = check_choice(plan.bootstrap_weights, BootstrapWeights, "inference.bootstrap_weights", ValueError)
     rows: dict[str, dict[str, float]] = {}
-    n_clusters = 0
+    n_clusters, tests = 0, []
     for name in names:
-        spec = plan.model(name)
-        if spec.cluster != "office":
-            raise ValueError(
-                f"model {name!r} clusters on {spec.cluster!r}: few-cluster inference re-draws families "
-                "within offices and needs cluster = 'office'"
-            )
-        fit = fit_plan_model(panel, spec)
-        frame, _ = fe_design(panel, spec.outcome, split=spec.split, trend=spec.time, covariates=spec.covariates)
-        n_clusters = fit.n_clusters or 0  # clustered on office (checked above)
-        lin = trial_lpm(panel, spec.outcome, split=spec.split) if lpm else None
-        for term in [t for t in fit.params.index if t in plan.treatment_terms]:
-            sb = score_bootstrap(fit, term, frame[panel.columns.office], seed=seed)
-            ri = randomization_test(
-                panel,
-                spec.outcome,
-                split=spec.split,
-                term=term,
-                trend=spec.time,
-                covariates=spec.covariates,
-                n_perm=n_perm,
-                seed=seed,
-                n_jobs=n_jobs,
-                executor=executor,
-                client=client,
-                progress=progress,
-            )
-            key = name if not spec.split else f"{name}.{term}"
-            sb_ci = sb.odds_ratio_conf_int() or (np.nan, np.nan)  # score_bootstrap inverts the test by default
-            row = {
-                "coef": fit.params[term],
-                "or": np.exp(fit.params[term]),
-                "z": fit.tvalues[term],
-                "p_cluster_z": fit.pvalues[term],
-                "p_t": wald_t_pvalue(fit, term),
-                "score_statistic": sb.statistic,
-                "p_score_bootstrap": sb.pvalue,
-                "sb_or_ci_low": sb_ci[0],
-                "sb_or_ci_high": sb_ci[1],
-                "p_randomization": ri.pvalue,
-                "ri_mc_se": ri.mc_se,
-                "ri_draws": ri.n_perm,
-            }
-            if lin is not None:
-                row.update(lpm_pp=100 * lin.params[term], p_lpm=lin.pvalues[term])
-            rows[key] = row
+        model_rows, n_clusters, model_tests = _model_rows(
+            panel,
+            name,
+            weights,
+            lpm=lpm,
+            seed=seed,
+            n_perm=n_perm,
+            n_jobs=n_jobs,
+            executor=executor,
+            client=client,
+            progress=progress,
+        )
+        rows.update(model_rows)
+        tests += model_tests
     return FewClusterInference(
         frame=pd.DataFrame.from_dict(rows, orient="index"),
         n_perm=n_perm,
         n_clusters=n_clusters,
         units=(plan.unit("family", 1), plan.unit("office", 1)),
+        bootstrap_weights=weights,
+        bootstrap_draws=tests[-1].n_draws if tests else 0,
+        bootstrap_enumerated=tests[-1].enumerated if tests else True,
     )

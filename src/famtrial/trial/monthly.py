@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, get_args
 
 import numpy as np
 import pandas as pd
@@ -25,164 +26,17 @@ from scipy.special import expit
 from famtrial._options import MonthlyFixedEffects
 from famtrial._parallel import is_dask_dataframe
 from famtrial._progress import Progress
-from famtrial._text import plural
 from famtrial.data.panel import Panel
 from famtrial.errors import ConvergenceError, SeparationError
 from famtrial.inference.multiplicity import benjamini_hochberg, holm, sup_t_critical
 from famtrial.models.covariance import Adjustment
 from famtrial.models.logit import LogitResults, fit_logit_blocks, logit
 from famtrial.plan.spec import Series, Variable
-from famtrial.table import Table
+from famtrial.trial.monthly_results import MonthlyEffects
 
 __all__ = ["MonthlyEffects", "monthly_effects"]
 
-_FIXED_EFFECTS = (None, "office", "none")
-
-
-@dataclass(frozen=True)
-class MonthlyEffects:
-    """Per-month odds ratios of the offer, with adjusted p-values and a simultaneous band.
-
-    ``frame`` has one row per month: ``month`` (YYYY-MM), ``coef``/``se_coef`` (log odds), ``or``,
-    ``se`` (delta method, Stata's ``, or``), ``ci_low``/``ci_high`` (pointwise), ``z``, ``p``,
-    ``p_holm``, ``p_bh``, ``band_low``/``band_high`` (simultaneous; when computed), ``n``
-    (parents in the fit), ``n_offices`` (clusters in the fit), ``note`` (drops, the baseline
-    month, and why a month has no estimate), ``rd``/``rd_se``/``rd_ci_low``/``rd_ci_high``/``rd_p`` (the
-    offer's risk difference as a proportion, the average discrete change of P(y = 1) from arm 0 to 1
-    with delta-method SEs from the month's covariance: Stata ``margins, dydx(i.arm)`` after the
-    month's ``logit ..., vce(cluster office)``; R ``marginaleffects::avg_comparisons(fit, variables =
-    "arm", vcov = ~office)``). A month whose logit cannot estimate the offer
-    (outcome constant, the offer predicting it perfectly) keeps its row with NaN estimates and
-    the reason in ``note``; Holm, BH and the band then use the months that have estimates.
-    ``results`` holds the fitted months' :class:`~famtrial.models.logit.LogitResults`.
-    ``name`` keys the reproduced numbers (``monthly.<name>.*``); ``description`` and
-    ``treatment`` word titles ("Effects of <treatment> on <description>").
-    """
-
-    frame: pd.DataFrame
-    outcome: str
-    controls: tuple[str, ...]
-    baseline: str
-    cluster: str | None
-    fixed_effects: str | None
-    adjustment: str
-    t_reference: bool
-    alpha: float
-    band_critical: float | None
-    band_draws: int
-    n_offices: int
-    n_parents: int
-    parents_without_baseline: int
-    results: tuple[LogitResults, ...]
-    name: str = ""
-    description: str = ""
-    treatment: str = "the offer"
-    units: tuple[str, str] = ("parent", "office")
-    cluster_label: str = ""
-
-    @property
-    def estimated(self) -> pd.DataFrame:
-        """The months with an estimate of the offer's effect."""
-        return self.frame.loc[self.frame["coef"].notna()]
-
-    @property
-    def significant_months(self) -> list[str]:
-        """Months with pointwise p < alpha (the paper's criterion)."""
-        return list(self.frame.loc[self.frame["p"] < self.alpha, "month"])
-
-    @property
-    def table(self) -> Table:
-        """Publication table: OR, pointwise CI, p (raw, Holm, BH), simultaneous band, n, offices."""
-        f = self.frame
-        level = f"{100 * (1 - self.alpha):g}%"
-
-        def pair(lo: pd.Series, hi: pd.Series) -> list[str]:
-            return ["" if pd.isna(a) else f"({a:.2f}, {b:.2f})" for a, b in zip(lo, hi)]
-
-        def num(col: str, spec: str) -> pd.Series:
-            return f[col].map(lambda v: "" if pd.isna(v) else format(v, spec))
-
-        display = pd.DataFrame(
-            {
-                "OR": num("or", ".2f"),
-                f"{level} CI": pair(f["ci_low"], f["ci_high"]),
-                "p": num("p", ".3f"),
-                "p (Holm)": num("p_holm", ".3f"),
-                "p (BH)": num("p_bh", ".3f"),
-            }
-        )
-        if self.band_critical is not None:
-            display[f"simultaneous {level} band"] = pair(f["band_low"], f["band_high"])
-        display["RD (pp)"] = num("rd", ".2%").str.rstrip("%")
-        display[f"{level} CI (pp)"] = [
-            "" if pd.isna(a) else f"({100 * a:.2f}, {100 * b:.2f})" for a, b in zip(f["rd_ci_low"], f["rd_ci_high"])
-        ]
-        display["n"] = f["n"].map("{:,}".format)
-        display[plural(self.units[1])] = f["n_offices"].astype(str)
-        display.index = pd.Index(f["month"], name="month")
-        return Table(
-            frame=f.set_index("month"),
-            display=display,
-            title=f"Monthly effects of {self.treatment} on {self.description or self.outcome} (odds ratios)",
-            notes=self.summary(),
-        )
-
-    def summary(self) -> str:
-        """What was fitted, how many months are significant, and how many chance alone would give."""
-        f = self.frame
-        m = len(self.estimated)
-        sig = self.significant_months
-        level = f"{100 * (1 - self.alpha):g}%"
-        fe = f"{self.units[1]} fixed effects; " if self.fixed_effects else ""
-        se = (
-            f"SE clustered by {self.cluster_label or self.cluster} ({self.adjustment} factor"
-            f"{'; t(G-1) reference' if self.t_reference else ''})"
-            if self.cluster
-            else "model-based SE"
-        )
-        lines = [
-            f"{m} monthly logits of {self.outcome} on the offer ({f['month'].iloc[0]} .. {f['month'].iloc[-1]}"
-            + (f"; {len(f) - m} of {len(f)} months without an estimate" if m < len(f) else "")
-            + "); "
-            f"controls at baseline ({self.baseline}): {', '.join(self.controls) or 'none'}; {fe}{se}; "
-            f"k = {self.n_offices} {plural(self.units[1])}, n = {self.n_parents:,} {plural(self.units[0])}.",
-            f"Significant at p < {self.alpha:g}: {len(sig)} of {m} months ({', '.join(sig) or 'none'}). "
-            f"With no effect in any month, {self.alpha * m:.2f} would be significant by chance on average "
-            f"(P(at least one) = {1 - (1 - self.alpha) ** m:.0%} if the months were independent).",
-            f"Significant after Holm (family-wise error): {int((f['p_holm'] < self.alpha).sum())}; "
-            f"after Benjamini-Hochberg (false discovery rate): {int((f['p_bh'] < self.alpha).sum())}.",
-        ]
-        if self.band_critical is not None:
-            outside = list(f.loc[(f["band_low"] > 1) | (f["band_high"] < 1), "month"])
-            ref = ", carried to t(G-1)" if self.t_reference else ""
-            lines.append(
-                f"Simultaneous {level} sup-t band (critical value {self.band_critical:.3f}{ref} vs "
-                f"{stats.norm.ppf(1 - self.alpha / 2):.3f} pointwise; {self.band_draws:,} multiplier draws): "
-                f"excludes OR = 1 in {len(outside)} months ({', '.join(outside) or 'none'})."
-            )
-        if self.parents_without_baseline:
-            lines.append(
-                f"{self.parents_without_baseline:,} {plural(self.units[0])} have no baseline-month row and "
-                "are not used."
-            )
-        lines += [f"{month}: {note}" for month, note in zip(f["month"], f["note"]) if note]
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        return self.table.to_html()
-
-    def to_numbers(self) -> dict[str, float | str]:
-        """Contract keys: ``monthly.<name>.significant_months`` (comma-separated YYYY-MM) and
-        ``monthly.<name>.<YYYY-MM>.or|ci_low|ci_high``; ``<name>`` is the plan's series name."""
-        key = self.name or self.outcome
-        out: dict[str, float | str] = {f"monthly.{key}.significant_months": ",".join(self.significant_months)}
-        for row in self.frame[["month", "or", "ci_low", "ci_high"]].to_dict("records"):
-            for field in ("or", "ci_low", "ci_high"):
-                out[f"monthly.{key}.{row['month']}.{field}"] = float(row[field])
-        return out
+_FIXED_EFFECTS = (None, *get_args(MonthlyFixedEffects))
 
 
 def _month_arg(value: str | pd.Period, name: str) -> pd.Period:
@@ -291,6 +145,410 @@ def _monthly_rows(
     return data, no_base
 
 
+# -- 1. options: the arguments resolved against the panel and its plan --------------------------------
+
+
+@dataclass(frozen=True)
+class _Options:
+    """``monthly_effects``' arguments resolved against the panel and its plan."""
+
+    variable: Variable
+    series: Series | None
+    outcome: str  # the outcome's column
+    base_vars: list[str]  # entered at their baseline-month value: the controls, then the outcome's own
+    own_baseline: bool
+    fixed_effects: MonthlyFixedEffects | None  # "office" or None
+    cluster: str | None  # the cluster column
+    base_month: pd.Period
+    wanted: list[pd.Period]  # the fitted months
+    arm: str
+    office: str
+
+    @property
+    def regressors_all(self) -> list[str]:
+        """The offer and every baseline column, in the fits' order."""
+        return [self.arm, *[f"{v}_baseline" for v in self.base_vars]]
+
+    def regressors(self, month: pd.Period) -> tuple[list[str], list[str]]:
+        """A month's regressors and its notes: in the baseline month the outcome's own baseline is left out."""
+        regs_all = self.regressors_all
+        if self.own_baseline and month.ordinal == self.base_month.ordinal:
+            return [r for r in regs_all if r != f"{self.outcome}_baseline"], [
+                "baseline month: the outcome's own baseline value is the outcome and is left out"
+            ]
+        return list(regs_all), []
+
+
+def _check_arguments(panel: Panel, fixed_effects: object, n_boot: object, alpha: float) -> None:
+    if not isinstance(panel, Panel):
+        raise TypeError(f"monthly_effects needs a famtrial Panel (from load_panel), not {type(panel).__name__}")
+    if fixed_effects not in _FIXED_EFFECTS:
+        raise ValueError(f"fixed_effects={fixed_effects!r} is not one of {_FIXED_EFFECTS}")
+    if not isinstance(n_boot, int) or n_boot < 1:
+        raise ValueError(f"n_boot={n_boot!r} must be a positive integer")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha={alpha!r} must lie strictly between 0 and 1")
+
+
+def _options(
+    panel: Panel,
+    outcome: str,
+    *,
+    months: Sequence[str] | None,
+    controls: Sequence[str] | None,
+    own_baseline: bool | None,
+    baseline: str | None,
+    cluster: str | None,
+    fixed_effects: MonthlyFixedEffects | None,
+    band: bool,
+) -> _Options:
+    """The series options (arguments, then the plan's series, then defaults), each checked against the panel."""
+    cols = panel.columns
+    variable, series, control_cols, own, fe = _series_options(panel, outcome, controls, own_baseline, fixed_effects)
+    outcome = variable.column
+    missing = [c for c in control_cols if c not in panel.data.columns]
+    if missing:
+        raise ValueError(f"controls {missing} are not columns of the panel; available: {list(panel.data.columns)}")
+    cluster_col = cols.office if cluster == "office" else cluster
+    if cluster_col is not None and cluster_col not in panel.data.columns:
+        raise ValueError(f"cluster column {cluster!r} is not in the panel")
+    if band and cluster_col is None:
+        raise ValueError("the simultaneous band resamples clusters: pass cluster= or band=False")
+    available = panel.months
+    wanted = _months(panel, months, available)
+    base_month = panel.baseline if baseline is None else _month_arg(baseline, "baseline")
+    if base_month not in set(available):
+        raise ValueError(f"baseline month {base_month} is not in the panel ({available[0]} .. {available[-1]})")
+    return _Options(
+        variable=variable,
+        series=series,
+        outcome=outcome,
+        base_vars=list(dict.fromkeys([*control_cols, *([outcome] if own else [])])),
+        own_baseline=own,
+        fixed_effects=fe,
+        cluster=cluster_col,
+        base_month=base_month,
+        wanted=wanted,
+        arm=cols.arm,
+        office=cols.office,
+    )
+
+
+# -- 2. cross-sections: the fitted months' rows joined to their baseline values ------------------------
+
+
+@dataclass(frozen=True)
+class _CrossSections:
+    """Every fitted month's rows (``data``), where each month's rows are, and the office and cluster codes."""
+
+    data: pd.DataFrame
+    rows_of: dict[pd.Period, np.ndarray]  # a month's positions in ``data``, in data order
+    office_code: np.ndarray
+    cluster_code: np.ndarray | None  # codes in sorted label order: influence sums come out as groupby's
+    cluster_labels: np.ndarray | None
+    parents_without_baseline: int
+    n_parents: int
+
+
+def _cross_sections(panel: Panel, opts: _Options) -> _CrossSections:
+    """The months' rows, in memory or reduced on the Dask workers (:mod:`famtrial.trial._monthly_dask`)."""
+    cols = panel.columns
+    keep = list(
+        dict.fromkeys([cols.parent, cols.office, cols.month, cols.arm, opts.outcome, *filter(None, [opts.cluster])])
+    )
+    if is_dask_dataframe(panel.data):
+        from famtrial.trial._monthly_dask import monthly_cells
+
+        data, no_base, n_parents = monthly_cells(panel, keep, opts.base_vars, opts.base_month, opts.wanted)
+    else:
+        data, no_base = _monthly_rows(
+            panel.data, cols.parent, cols.month, keep, opts.base_vars, opts.base_month, opts.wanted
+        )
+        n_parents = int(data[cols.parent].nunique())
+    ordinals = data[cols.month].array.asi8
+    order = np.argsort(ordinals, kind="stable")
+    first, last = (
+        np.searchsorted(ordinals[order], [m.ordinal for m in opts.wanted], side=side) for side in ("left", "right")
+    )
+    cluster_code, cluster_labels = (
+        pd.factorize(data[opts.cluster].to_numpy(), sort=True) if opts.cluster else (None, None)
+    )
+    return _CrossSections(
+        data=data,
+        rows_of={month: order[a:b] for month, a, b in zip(opts.wanted, first, last)},
+        office_code=pd.factorize(data[cols.office].to_numpy())[0],
+        cluster_code=cluster_code,
+        cluster_labels=cluster_labels,
+        parents_without_baseline=no_base,
+        n_parents=n_parents,
+    )
+
+
+# -- 3. fits: the regular months at once, the others month by month -----------------------------------
+
+
+def _batched_fits(
+    sections: _CrossSections, opts: _Options, *, adjustment: Adjustment, t_reference: bool
+) -> dict[pd.Period, LogitResults | None]:
+    """Without office dummies, every month's logit in one batched Newton (:func:`fit_logit_blocks`);
+    a month it cannot fit as a regular block (something to drop) maps to None and is fitted alone."""
+    if opts.fixed_effects is not None:
+        return {}
+    regs_all = opts.regressors_all
+    values = sections.data[regs_all].to_numpy(dtype=float)
+    y_all = sections.data[opts.outcome].to_numpy()
+    cl_all = sections.data[opts.cluster].to_numpy() if opts.cluster else None
+    blocks, names = [], []
+    for month in opts.wanted:
+        regs, _ = opts.regressors(month)
+        r = sections.rows_of[month]
+        blocks.append(
+            (y_all[r], values[r][:, [regs_all.index(c) for c in regs]], None if cl_all is None else cl_all[r])
+        )
+        names.append(regs)
+    if y_all.dtype.kind not in "biuf":  # other outcomes: Logit names the problem month by month
+        return {}
+    fits = fit_logit_blocks(blocks, names, adjustment=adjustment, t_reference=t_reference, outcome=opts.outcome)
+    return dict(zip(opts.wanted, fits))
+
+
+def _estimate_row(month: pd.Period, fit: LogitResults, arm: str, n_offices: int, notes: list[str]) -> dict[str, Any]:
+    """A month's row of the frame from its fit: the offer's log odds, odds ratio, SEs and z."""
+    j = fit.model.exog_names.index(arm)
+    params = fit.params.to_numpy()
+    b, se = float(params[j]), float(np.sqrt(fit.covariance.matrix[j, j]))
+    return {
+        "month": str(month),
+        "coef": b,
+        "se_coef": se,
+        "or": np.exp(b),
+        "se": np.exp(b) * se,
+        "z": b / se,
+        "df": fit.covariance.df,
+        "n": fit.nobs,
+        "n_offices": n_offices,
+        "note": "; ".join(notes),
+    }
+
+
+_Month = tuple[LogitResults | None, np.ndarray | None, dict[str, Any]]  # fit, its rows' cluster codes, row
+
+
+def _fit_alone(
+    sections: _CrossSections,
+    opts: _Options,
+    month: pd.Period,
+    *,
+    adjustment: Adjustment,
+    t_reference: bool,
+) -> _Month:
+    """A month that needs its own fit (drops, office dummies): its fit, or a row with NaNs and the reason."""
+    regs, notes = opts.regressors(month)
+    cross = sections.data.iloc[sections.rows_of[month]].reset_index(drop=True)
+    empty = {
+        "month": str(month),
+        **dict.fromkeys(("coef", "se_coef", "or", "se", "z"), np.nan),
+        "n": len(cross),
+        "n_offices": int(cross[opts.office].nunique()),
+    }
+    try:
+        fit = logit(
+            cross,
+            opts.outcome,
+            regs,
+            cluster=opts.cluster,
+            adjustment=adjustment,
+            t_reference=t_reference,
+            fixed_effects=opts.office if opts.fixed_effects else None,
+        )
+    except (SeparationError, ConvergenceError, np.linalg.LinAlgError) as err:
+        reason = str(err).split(". ")[0].rstrip(".")
+        return None, None, {**empty, "note": "; ".join([*notes, f"no estimate: {reason}"])}
+    notes += [d.describe() for d in fit.dropped]
+    if opts.arm not in fit.params.index:
+        return None, None, {**empty, "note": "; ".join([*notes, f"no estimate: the offer ({opts.arm!r}) was dropped"])}
+    used_rows = fit.model.used_rows
+    used_codes = None if sections.cluster_code is None else sections.cluster_code[sections.rows_of[month][used_rows]]
+    n_offices = int(cross[opts.office].iloc[used_rows].nunique())
+    return fit, used_codes, _estimate_row(month, fit, opts.arm, n_offices, notes)
+
+
+def _fit_month(
+    sections: _CrossSections,
+    opts: _Options,
+    month: pd.Period,
+    batched: LogitResults | None,
+    *,
+    adjustment: Adjustment,
+    t_reference: bool,
+) -> _Month:
+    """A month's fit (batched, or alone), the cluster codes of its rows, and its row of the frame."""
+    if batched is None:
+        return _fit_alone(sections, opts, month, adjustment=adjustment, t_reference=t_reference)
+    r = sections.rows_of[month]  # a regular month: nothing dropped, nothing to note
+    used_codes = None if sections.cluster_code is None else sections.cluster_code[r]
+    n_offices = int(np.count_nonzero(np.bincount(sections.office_code[r])))
+    return batched, used_codes, _estimate_row(month, batched, opts.arm, n_offices, opts.regressors(month)[1])
+
+
+def _influence(fit: LogitResults, arm: str, used_codes: np.ndarray, labels: np.ndarray) -> pd.Series:
+    """The offer's cluster influence sums of a month (the band's input), for the clusters in the fit."""
+    j = fit.model.exog_names.index(arm)
+    params = fit.params.to_numpy()
+    infl = fit.model.score_obs(params) @ fit.model.bread(params)[:, j]
+    sums = np.bincount(used_codes, weights=infl, minlength=len(labels))
+    seen = np.bincount(used_codes, minlength=len(labels)) > 0
+    return pd.Series(sums[seen], index=labels[seen])
+
+
+def _fit_months(
+    sections: _CrossSections,
+    opts: _Options,
+    batched: dict[pd.Period, LogitResults | None],
+    *,
+    adjustment: Adjustment,
+    t_reference: bool,
+    band: bool,
+    progress: bool,
+) -> tuple[list[dict[str, Any]], list[LogitResults], list[pd.Series]]:
+    """Every month's row, the fits of the months with an estimate, and their influence sums (with ``band``)."""
+    rows, fits, influence = [], [], []
+    with Progress(len(opts.wanted), f"monthly logits ({opts.outcome})", enabled=progress) as bar:
+        for month in opts.wanted:
+            fit, used_codes, row = _fit_month(
+                sections, opts, month, batched.get(month), adjustment=adjustment, t_reference=t_reference
+            )
+            rows.append(row)
+            if fit is not None:
+                fits.append(fit)
+                if band:
+                    # the band needs a cluster (checked)
+                    assert used_codes is not None and sections.cluster_labels is not None
+                    influence.append(_influence(fit, opts.arm, used_codes, sections.cluster_labels))
+            bar.update()
+    return rows, fits, influence
+
+
+# -- 4. pointwise inference, 5. multiplicity, 6. risk differences and the band -------------------------
+
+
+def _pointwise(rows: list[dict[str, Any]], alpha: float, outcome: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """The frame with pointwise intervals and p-values (as ``LogitResults.pvalues`` / ``conf_int``:
+    normal, or t(G-1)), and which months have an estimate; a SeparationError when none has."""
+    frame = pd.DataFrame(rows)
+    ok = frame["coef"].notna().to_numpy()
+    df = frame.pop("df").to_numpy(dtype=float) if "df" in frame else np.full(len(frame), np.nan)
+    normal = ok & np.isnan(df)
+    tdist = ok & ~np.isnan(df)
+    z, se_coef, coef = (frame[c].to_numpy(dtype=float) for c in ("z", "se_coef", "coef"))
+    p, q = np.full(len(frame), np.nan), np.full(len(frame), np.nan)
+    p[normal], q[normal] = 2 * stats.norm.sf(np.abs(z[normal])), stats.norm.ppf(1 - alpha / 2)
+    p[tdist], q[tdist] = 2 * stats.t.sf(np.abs(z[tdist]), df[tdist]), stats.t.ppf(1 - alpha / 2, df[tdist])
+    frame.insert(frame.columns.get_loc("z"), "ci_low", np.exp(coef - q * se_coef))
+    frame.insert(frame.columns.get_loc("z"), "ci_high", np.exp(coef + q * se_coef))
+    frame.insert(frame.columns.get_loc("z") + 1, "p", p)
+    if not ok.any():
+        raise SeparationError(
+            f"no month has an estimate of the offer's effect on {outcome!r}: "
+            + "; ".join(f"{m}: {n}" for m, n in zip(frame["month"], frame["note"]))
+        )
+    return frame, ok
+
+
+def _multiplicity(frame: pd.DataFrame, ok: np.ndarray) -> None:
+    """Holm (family-wise error) and Benjamini-Hochberg (false discovery rate) over the estimated months."""
+    frame["p_holm"] = np.nan
+    frame["p_bh"] = np.nan
+    frame.loc[ok, "p_holm"] = holm(frame.loc[ok, "p"])
+    frame.loc[ok, "p_bh"] = benjamini_hochberg(frame.loc[ok, "p"])
+
+
+def _add_risk_differences(
+    frame: pd.DataFrame, ok: np.ndarray, fits: Sequence[LogitResults], arm: str, alpha: float
+) -> None:
+    """The offer's risk difference each month (average discrete change of P(y = 1) from arm 0 to 1, with
+    delta-method SEs from the month's covariance): Stata ``margins, dydx(i.arm)`` after the month's logit."""
+    changes = _risk_differences(fits, arm, alpha)
+    for j, column in enumerate(("rd", "rd_se", "rd_ci_low", "rd_ci_high", "rd_p")):
+        frame[column] = np.nan
+        frame.loc[ok, column] = changes[:, j]
+
+
+def _band(
+    frame: pd.DataFrame,
+    ok: np.ndarray,
+    fits: Sequence[LogitResults],
+    influence: list[pd.Series],
+    *,
+    alpha: float,
+    n_boot: int,
+    seed: int | None,
+    t_reference: bool,
+    progress: bool,
+) -> tuple[float, int]:
+    """The sup-t band's critical value and draws (:func:`sup_t_critical`); adds ``band_low``/``band_high``."""
+    stacked = pd.concat(influence, axis=1).fillna(0.0).to_numpy()  # clusters absent in a month add 0
+    factors = np.array([fit.covariance.factor for fit in fits])
+    crit, draws = sup_t_critical(
+        stacked,
+        frame.loc[ok, "se_coef"].to_numpy(),
+        factor=factors,
+        alpha=alpha,
+        n_boot=n_boot,
+        seed=seed,
+        progress=progress,
+    )
+    crit_m = np.full(len(fits), crit)
+    if t_reference:  # same per-month two-sided tail probability under t(G-1)
+        crit_m = np.array([stats.t(f.covariance.df).isf(stats.norm.sf(crit)) for f in fits])
+    frame["band_low"] = np.nan
+    frame["band_high"] = np.nan
+    frame.loc[ok, "band_low"] = np.exp(frame.loc[ok, "coef"] - crit_m * frame.loc[ok, "se_coef"])
+    frame.loc[ok, "band_high"] = np.exp(frame.loc[ok, "coef"] + crit_m * frame.loc[ok, "se_coef"])
+    return crit, draws
+
+
+def _results(
+    panel: Panel,
+    opts: _Options,
+    sections: _CrossSections,
+    frame: pd.DataFrame,
+    fits: Sequence[LogitResults],
+    *,
+    band: tuple[float | None, int],
+    adjustment: Adjustment,
+    t_reference: bool,
+    alpha: float,
+) -> MonthlyEffects:
+    """The results, with the plan's words for the units and the treatment."""
+    plan, cols = panel.plan, panel.columns
+    return MonthlyEffects(
+        frame=frame,
+        outcome=opts.outcome,
+        controls=tuple(opts.base_vars),
+        baseline=str(opts.base_month),
+        cluster=opts.cluster,
+        fixed_effects=opts.fixed_effects,
+        adjustment=adjustment,
+        t_reference=t_reference,
+        alpha=alpha,
+        band_critical=band[0],
+        band_draws=band[1],
+        n_offices=int(sections.data[cols.office].nunique()),
+        n_parents=sections.n_parents,
+        parents_without_baseline=sections.parents_without_baseline,
+        results=tuple(fits),
+        name=opts.series.name if opts.series else opts.variable.key,
+        description=opts.variable.description,
+        treatment=plan.treatment_description,
+        units=(plan.unit("parent", 1), plan.unit("office", 1)),
+        cluster_label=plan.unit("office", 1) if opts.cluster == cols.office else (opts.cluster or ""),
+    )
+
+
+# -- the series ------------------------------------------------------------------------------------------
+
+
 def monthly_effects(
     panel: Panel,
     outcome: str,
@@ -365,226 +623,47 @@ def monthly_effects(
         estimates and the reason in ``note``, as a Stata loop with ``capture`` would; the other
         months are estimated and Holm, BH and the band use them.
     """
-    if not isinstance(panel, Panel):
-        raise TypeError(f"monthly_effects needs a famtrial Panel (from load_panel), not {type(panel).__name__}")
-    if fixed_effects not in _FIXED_EFFECTS:
-        raise ValueError(f"fixed_effects={fixed_effects!r} is not one of {_FIXED_EFFECTS}")
-    if not isinstance(n_boot, int) or n_boot < 1:
-        raise ValueError(f"n_boot={n_boot!r} must be a positive integer")
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha={alpha!r} must lie strictly between 0 and 1")
-    cols, plan = panel.columns, panel.plan
-    variable, series, controls, own_baseline, fixed_effects = _series_options(
-        panel, outcome, controls, own_baseline, fixed_effects
+    _check_arguments(panel, fixed_effects, n_boot, alpha)
+    opts = _options(
+        panel,
+        outcome,
+        months=months,
+        controls=controls,
+        own_baseline=own_baseline,
+        baseline=baseline,
+        cluster=cluster,
+        fixed_effects=fixed_effects,
+        band=band,
     )
-    outcome = variable.column
-    missing = [c for c in controls if c not in panel.data.columns]
-    if missing:
-        raise ValueError(f"controls {missing} are not columns of the panel; available: {list(panel.data.columns)}")
-    cluster_col = cols.office if cluster == "office" else cluster
-    if cluster_col is not None and cluster_col not in panel.data.columns:
-        raise ValueError(f"cluster column {cluster!r} is not in the panel")
-    if band and cluster_col is None:
-        raise ValueError("the simultaneous band resamples clusters: pass cluster= or band=False")
-    base_vars = list(dict.fromkeys([*controls, *([outcome] if own_baseline else [])]))
-    available = panel.months
-    wanted = _months(panel, months, available)
-
-    base_month = panel.baseline if baseline is None else _month_arg(baseline, "baseline")
-    if base_month not in set(available):
-        raise ValueError(f"baseline month {base_month} is not in the panel ({available[0]} .. {available[-1]})")
-    keep = list(
-        dict.fromkeys(
-            [cols.parent, cols.office, cols.month, cols.arm, outcome, *([cluster_col] if cluster_col else [])]
-        )
+    sections = _cross_sections(panel, opts)
+    batched = _batched_fits(sections, opts, adjustment=adjustment, t_reference=t_reference)
+    rows, fits, influence = _fit_months(
+        sections, opts, batched, adjustment=adjustment, t_reference=t_reference, band=band, progress=progress
     )
-    if is_dask_dataframe(panel.data):  # the months' cells reduced on the workers (famtrial.trial._monthly_dask)
-        from famtrial.trial._monthly_dask import monthly_cells
-
-        data, no_base, n_parents = monthly_cells(panel, keep, base_vars, base_month, wanted)
-    else:
-        data, no_base = _monthly_rows(panel.data, cols.parent, cols.month, keep, base_vars, base_month, wanted)
-        n_parents = int(data[cols.parent].nunique())
-
-    regs_all = [cols.arm, *[f"{v}_baseline" for v in base_vars]]
-
-    def regressors(month: pd.Period) -> tuple[list[str], list[str]]:
-        if own_baseline and month.ordinal == base_month.ordinal:
-            return [r for r in regs_all if r != f"{outcome}_baseline"], [
-                "baseline month: the outcome's own baseline value is the outcome and is left out"
-            ]
-        return list(regs_all), []
-
-    # every month's rows (in data order) and, without office dummies, all regular months' logits at once
-    ordinals = data[cols.month].array.asi8
-    order = np.argsort(ordinals, kind="stable")
-    first, last = (
-        np.searchsorted(ordinals[order], [m.ordinal for m in wanted], side=side) for side in ("left", "right")
-    )
-    rows_of = {month: order[a:b] for month, a, b in zip(wanted, first, last)}
-    batched: dict[pd.Period, LogitResults | None] = {}
-    if fixed_effects is None:
-        values = data[regs_all].to_numpy(dtype=float)
-        y_all = data[outcome].to_numpy()
-        cl_all = data[cluster_col].to_numpy() if cluster_col else None
-        blocks, names = [], []
-        for month in wanted:
-            regs, _ = regressors(month)
-            r = rows_of[month]
-            blocks.append(
-                (y_all[r], values[r][:, [regs_all.index(c) for c in regs]], None if cl_all is None else cl_all[r])
-            )
-            names.append(regs)
-        if y_all.dtype.kind in "biuf":  # other outcomes: Logit names the problem month by month
-            batched = dict(
-                zip(
-                    wanted,
-                    fit_logit_blocks(blocks, names, adjustment=adjustment, t_reference=t_reference, outcome=outcome),
-                )
-            )
-    offices = data[cols.office].to_numpy()
-    office_code = pd.factorize(offices)[0]
-    clusters_all = data[cluster_col].to_numpy() if cluster_col else None
-    # cluster codes in sorted label order: a month's influence sums come out as groupby would give them
-    cluster_code, cluster_labels = pd.factorize(clusters_all, sort=True) if cluster_col else (None, None)
-    rows, fits, influence = [], [], []
-    with Progress(len(wanted), f"monthly logits ({outcome})", enabled=progress) as bar:
-        for month in wanted:
-            regs, notes = regressors(month)
-            fit = batched.get(month)
-            if fit is not None:  # a regular month: nothing dropped, nothing to note
-                r = rows_of[month]
-                used_codes = None if cluster_code is None else cluster_code[r]
-                n_offices = int(np.count_nonzero(np.bincount(office_code[r])))
-            else:
-                cross = data.iloc[rows_of[month]].reset_index(drop=True)
-                empty = {
-                    "month": str(month),
-                    "coef": np.nan,
-                    "se_coef": np.nan,
-                    "or": np.nan,
-                    "se": np.nan,
-                    "z": np.nan,
-                    "n": len(cross),
-                    "n_offices": int(cross[cols.office].nunique()),
-                }
-                try:
-                    fit = logit(
-                        cross,
-                        outcome,
-                        regs,
-                        cluster=cluster_col,
-                        adjustment=adjustment,
-                        t_reference=t_reference,
-                        fixed_effects=cols.office if fixed_effects else None,
-                    )
-                except (SeparationError, ConvergenceError, np.linalg.LinAlgError) as err:
-                    reason = str(err).split(". ")[0].rstrip(".")
-                    rows.append({**empty, "note": "; ".join([*notes, f"no estimate: {reason}"])})
-                    bar.update()
-                    continue
-                notes += [d.describe() for d in fit.dropped]
-                if cols.arm not in fit.params.index:
-                    rows.append(
-                        {**empty, "note": "; ".join([*notes, f"no estimate: the offer ({cols.arm!r}) was dropped"])}
-                    )
-                    bar.update()
-                    continue
-                used = cross.iloc[fit.model.used_rows]
-                used_codes = None if cluster_code is None else cluster_code[rows_of[month][fit.model.used_rows]]
-                n_offices = int(used[cols.office].nunique())
-            j = fit.model.exog_names.index(cols.arm)
-            params = fit.params.to_numpy()
-            b, se = float(params[j]), float(np.sqrt(fit.covariance.matrix[j, j]))
-            rows.append(
-                {
-                    "month": str(month),
-                    "coef": b,
-                    "se_coef": se,
-                    "or": np.exp(b),
-                    "se": np.exp(b) * se,
-                    "z": b / se,
-                    "df": fit.covariance.df,
-                    "n": fit.nobs,
-                    "n_offices": n_offices,
-                    "note": "; ".join(notes),
-                }
-            )
-            fits.append(fit)
-            if band:
-                assert used_codes is not None and cluster_labels is not None  # the band needs a cluster (checked)
-                infl = fit.model.score_obs(params) @ fit.model.bread(params)[:, j]
-                sums = np.bincount(used_codes, weights=infl, minlength=len(cluster_labels))
-                seen = np.bincount(used_codes, minlength=len(cluster_labels)) > 0
-                influence.append(pd.Series(sums[seen], index=cluster_labels[seen]))
-            bar.update()
-    frame = pd.DataFrame(rows)
-    ok = frame["coef"].notna().to_numpy()
-    # p-values and pointwise intervals as LogitResults.pvalues / conf_int: normal, or t(G-1)
-    df = frame.pop("df").to_numpy(dtype=float) if "df" in frame else np.full(len(frame), np.nan)
-    normal = ok & np.isnan(df)
-    tdist = ok & ~np.isnan(df)
-    z, se_coef, coef = (frame[c].to_numpy(dtype=float) for c in ("z", "se_coef", "coef"))
-    p, q = np.full(len(frame), np.nan), np.full(len(frame), np.nan)
-    p[normal], q[normal] = 2 * stats.norm.sf(np.abs(z[normal])), stats.norm.ppf(1 - alpha / 2)
-    p[tdist], q[tdist] = 2 * stats.t.sf(np.abs(z[tdist]), df[tdist]), stats.t.ppf(1 - alpha / 2, df[tdist])
-    frame.insert(frame.columns.get_loc("z"), "ci_low", np.exp(coef - q * se_coef))
-    frame.insert(frame.columns.get_loc("z"), "ci_high", np.exp(coef + q * se_coef))
-    frame.insert(frame.columns.get_loc("z") + 1, "p", p)
-    if not ok.any():
-        raise SeparationError(
-            f"no month has an estimate of the offer's effect on {outcome!r}: "
-            + "; ".join(f"{m}: {n}" for m, n in zip(frame["month"], frame["note"]))
-        )
-    frame["p_holm"] = np.nan
-    frame["p_bh"] = np.nan
-    frame.loc[ok, "p_holm"] = holm(frame.loc[ok, "p"])
-    frame.loc[ok, "p_bh"] = benjamini_hochberg(frame.loc[ok, "p"])
-    # the offer's risk difference each month (average discrete change of P(y = 1) from arm 0 to 1, with
-    # delta-method SEs from the month's covariance): Stata margins, dydx(i.arm) after the month's logit
-    changes = _risk_differences(fits, cols.arm, alpha)
-    for j, column in enumerate(("rd", "rd_se", "rd_ci_low", "rd_ci_high", "rd_p")):
-        frame[column] = np.nan
-        frame.loc[ok, column] = changes[:, j]
+    frame, ok = _pointwise(rows, alpha, opts.outcome)
+    _multiplicity(frame, ok)
+    _add_risk_differences(frame, ok, fits, opts.arm, alpha)
     crit, draws = None, 0
     if band:
-        stacked = pd.concat(influence, axis=1).fillna(0.0).to_numpy()  # clusters absent in a month add 0
-        factors = np.array([fit.covariance.factor for fit in fits])
-        crit, draws = sup_t_critical(
-            stacked,
-            frame.loc[ok, "se_coef"].to_numpy(),
-            factor=factors,
+        crit, draws = _band(
+            frame,
+            ok,
+            fits,
+            influence,
             alpha=alpha,
             n_boot=n_boot,
             seed=seed,
+            t_reference=t_reference,
             progress=progress,
         )
-        crit_m = np.full(len(fits), crit)
-        if t_reference:  # same per-month two-sided tail probability under t(G-1)
-            crit_m = np.array([stats.t(f.covariance.df).isf(stats.norm.sf(crit)) for f in fits])
-        frame["band_low"] = np.nan
-        frame["band_high"] = np.nan
-        frame.loc[ok, "band_low"] = np.exp(frame.loc[ok, "coef"] - crit_m * frame.loc[ok, "se_coef"])
-        frame.loc[ok, "band_high"] = np.exp(frame.loc[ok, "coef"] + crit_m * frame.loc[ok, "se_coef"])
-    return MonthlyEffects(
-        frame=frame,
-        outcome=outcome,
-        controls=tuple(base_vars),
-        baseline=str(base_month),
-        cluster=cluster_col,
-        fixed_effects=fixed_effects,
+    return _results(
+        panel,
+        opts,
+        sections,
+        frame,
+        fits,
+        band=(crit, draws),
         adjustment=adjustment,
         t_reference=t_reference,
         alpha=alpha,
-        band_critical=crit,
-        band_draws=draws,
-        n_offices=int(data[cols.office].nunique()),
-        n_parents=n_parents,
-        parents_without_baseline=no_base,
-        results=tuple(fits),
-        name=series.name if series else variable.key,
-        description=variable.description,
-        treatment=plan.treatment_description,
-        units=(plan.unit("parent", 1), plan.unit("office", 1)),
-        cluster_label=plan.unit("office", 1) if cluster_col == cols.office else (cluster_col or ""),
     )

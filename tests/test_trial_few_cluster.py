@@ -1,0 +1,75 @@
+"""Few-cluster inference honours the plan's ``[inference] bootstrap_weights``: the score bootstrap runs
+with the plan's weights and the table's note names the weights actually used."""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+
+import numpy as np
+import pytest
+
+from conftest import make_panel_frame
+from famtrial.data.panel import load_panel
+from famtrial.errors import FamtrialWarning
+from famtrial.inference.score_bootstrap import score_bootstrap
+from famtrial.plan.spec import Plan, load_plan
+from famtrial.trial.effects import fe_design, fit_plan_model
+from famtrial.trial.few_cluster import FewClusterInference, few_cluster_inference
+
+
+def _panel(weights: str | None):
+    raw = load_plan().to_dict()
+    if weights is not None:
+        raw["inference"]["bootstrap_weights"] = weights
+    return load_panel(make_panel_frame(seed=3), Plan.from_dict(raw))
+
+
+def _score_bootstrap_of(panel, model: str, weights: str, seed: int):
+    spec = panel.plan.model(model)
+    fit = fit_plan_model(panel, spec)
+    frame, _ = fe_design(panel, spec.outcome, split=spec.split, trend=spec.time, covariates=spec.covariates)
+    term = next(t for t in fit.params.index if t in panel.plan.treatment_terms)
+    return score_bootstrap(fit, term, frame[panel.columns.office], weights=weights, seed=seed)
+
+
+def _mammen_warning(weights: str):
+    """9,999 Mammen draws exceed the 2^6 distinct vectors of G = 6 offices: famtrial warns, as boottest does."""
+    return pytest.warns(FamtrialWarning, match="Mammen draws exceed") if weights == "mammen" else nullcontext()
+
+
+def _run(panel):
+    return few_cluster_inference(panel, models=["model1"], n_perm=3, seed=11, n_jobs=1, progress=False)
+
+
+def test_default_weights_are_rademacher_enumerated_and_named():
+    panel = _panel(None)
+    assert panel.plan.bootstrap_weights == "rademacher"
+    res = _run(panel)
+    assert res.bootstrap_weights == "rademacher" and res.bootstrap_enumerated and res.bootstrap_draws == 2**6
+    assert "(boottest's statistic, Rademacher weights, all 64 sign vectors)" in res.table.notes
+    direct = _score_bootstrap_of(panel, "model1", "rademacher", seed=11)
+    assert res.frame.loc["model1", "p_score_bootstrap"] == direct.pvalue
+
+
+@pytest.mark.parametrize(("weights", "word"), [("webb", "Webb"), ("mammen", "Mammen")])
+def test_plan_weights_reach_the_score_bootstrap_and_the_note(weights, word):
+    panel = _panel(weights)
+    assert panel.plan.bootstrap_weights == weights
+    with _mammen_warning(weights):
+        res = _run(panel)
+    assert res.bootstrap_weights == weights and not res.bootstrap_enumerated and res.bootstrap_draws == 9999
+    assert f"(boottest's statistic, {word} weights, 9,999 draws)" in res.table.notes
+    assert "Rademacher" not in res.table.notes
+    with _mammen_warning(weights):
+        direct = _score_bootstrap_of(panel, "model1", weights, seed=11)
+    row = res.frame.loc["model1"]
+    assert row["p_score_bootstrap"] == direct.pvalue and row["score_statistic"] == direct.statistic
+    lo, hi = direct.odds_ratio_conf_int()
+    assert (row["sb_or_ci_low"], row["sb_or_ci_high"]) == (lo, hi)
+
+
+def test_note_without_a_bootstrap_names_the_weights_only():
+    frame = _run(_panel(None)).frame
+    res = FewClusterInference(frame=frame, n_perm=3, n_clusters=6, bootstrap_weights="mammen")
+    assert "(boottest's statistic, Mammen weights)" in res.table.notes
+    assert np.isfinite(res.frame["p_score_bootstrap"]).all()

@@ -191,15 +191,29 @@ def load_partitioned(
     baseline: str | pd.Period | None,
     missing: Missing,
 ) -> Panel:
-    """The Dask branch of :func:`famtrial.data.load.load_panel` (``raw``: a lazy Dask DataFrame of the plan's
-    columns, annotated as ``Panel.data`` is; ``spec``: the loaded plan, or bare columns)."""
-    if isinstance(spec, Columns):  # bare Columns: the variants are the variant column's values among offered parents
-        small = [c for c in (spec.arm, spec.model) if c is not None and c in raw.columns]
-        plan = plan_from_columns(
-            raw[small].drop_duplicates().compute() if small else raw._meta, spec, implementation, baseline
-        )
-    else:
-        plan = spec
+    """The Dask branch of :func:`famtrial.data.load.load_panel`.
+
+    Parameters
+    ----------
+    raw : dask.dataframe.DataFrame
+        The panel as read, lazy (annotated as ``Panel.data`` is).
+    source_name : str
+        The source's name, for the report.
+    present : list of str
+        Every column of the source.
+    spec : Plan or Columns
+        The loaded plan, or bare columns (the plan is then made from the data).
+    implementation, baseline : Period or None
+        The months given to ``load_panel``.
+    missing : {"error", "drop"}
+        The missing-value policy.
+
+    Returns
+    -------
+    Panel
+        Its ``data`` a lazy Dask DataFrame whose partitions are validated when computed.
+    """
+    plan = _plan(raw, spec, implementation, baseline)
     cols = plan.columns
     required = cols.required()
     check_columns(pd.Index(raw.columns), required, present, lambda: int(raw.map_partitions(len).sum().compute()))
@@ -212,14 +226,34 @@ def load_partitioned(
             break
         raw = raw.shuffle(on=cols.parent, npartitions=raw.npartitions)  # bring each parent's rows together
         shuffled = True
-    rows_read = sum(s["n"] for s in summaries)
     _first_failure(summaries, plan, [*cols.outcomes, *cols.covariates])
+    report = _report(summaries, cols, source_name)
+    meta = next(s["meta"] for s in summaries if s["n"])
+    data = raw.map_partitions(_validated, plan, missing, required, meta=meta, align_dataframes=False)
+    return Panel(data=data, plan=plan, report=report)
+
+
+def _plan(
+    raw: pd.DataFrame, spec: Plan | Columns, implementation: str | pd.Period | None, baseline: str | pd.Period | None
+) -> Plan:
+    """The loaded plan; for bare Columns, a plan whose variants are the variant column's values among
+    offered parents (the arm and variant columns' distinct pairs computed)."""
+    if not isinstance(spec, Columns):
+        return spec
+    small = [c for c in (spec.arm, spec.model) if c is not None and c in raw.columns]
+    return plan_from_columns(
+        raw[small].drop_duplicates().compute() if small else raw._meta, spec, implementation, baseline
+    )
+
+
+def _report(summaries: list[_Summary], cols: Columns, source_name: str) -> LoadReport:
+    """The whole panel's report from the partitions' counts and report pieces."""
     aggs = [s["agg"] for s in summaries]
     counts = _merge("counts", [a["counts"] for a in aggs])
     counts = {c: counts[c] for c in (*cols.outcomes, *cols.covariates) if c in counts}
     dims = structure_total([s["structure"] for s in summaries], cols)
-    report = LoadReport(
-        rows_read=rows_read,
+    return LoadReport(
+        rows_read=sum(s["n"] for s in summaries),
         rows_kept=dims["rows_kept"],
         source=source_name,
         dropped_missing=counts,
@@ -228,6 +262,3 @@ def load_partitioned(
         rows_outside_window=sum(a["outside"] for a in aggs),
         **{k: v for k, v in dims.items() if k != "rows_kept"},
     )
-    meta = next(s["meta"] for s in summaries if s["n"])
-    data = raw.map_partitions(_validated, plan, missing, required, meta=meta, align_dataframes=False)
-    return Panel(data=data, plan=plan, report=report)

@@ -66,10 +66,9 @@ def load_panel(
         Missing ids, months, arm or variant always raise.
     engine : {"pandas", "dask"}, optional
         ``"dask"``: ``source`` is a partitioned Parquet dataset (a folder, a glob such as
-        ``"panel/*.parquet"``, or a list of files; each file is one partition) read lazily with
-        Dask, or a ``dask.dataframe.DataFrame``; the panel's ``data`` is then a Dask DataFrame
-        (see docs/scale.md). Default: ``"dask"`` for a Dask DataFrame, else ``"pandas"``. The same
-        checks run and raise the same messages, and the report holds the same counts, either way.
+        ``"panel/*.parquet"`` or a list of files, one partition each) or a Dask DataFrame, and the
+        panel's ``data`` a lazy Dask DataFrame (docs/scale.md); default: ``"dask"`` for a Dask
+        DataFrame, else ``"pandas"``. The same checks, messages and report counts either way.
 
     Returns
     -------
@@ -78,10 +77,8 @@ def load_panel(
     Raises
     ------
     PanelError
-        An unreadable or empty file, missing or repeated columns, or the first failing check of
-        :mod:`famtrial.data.checks`, in its numbered order (cells, ids, months, arm, missing values,
-        codes and types, then within parents and families). Gaps in a parent's months are allowed
-        and counted.
+        An unreadable or empty file, missing or repeated columns, or the first failing check in the
+        numbered order :mod:`famtrial.data.checks` lists. Gaps in a parent's months are allowed and counted.
 
     Notes
     -----
@@ -92,9 +89,8 @@ def load_panel(
     implementation = None if implementation is None else month_option(implementation, "implementation")
     baseline = None if baseline is None else month_option(baseline, "baseline")
     spec, missing = _spec(plan, columns, implementation, baseline, missing)
-    wanted = spec.required() if isinstance(spec, Columns) else spec.columns.required()
     _check_options(missing, engine)
-    raw, source_name, present = read(source, wanted, engine)
+    raw, source_name, present = read(source, (spec if isinstance(spec, Columns) else spec.columns).required(), engine)
     if engine == "dask" or source_name == "Dask DataFrame":
         from famtrial.data._dask import load_partitioned
 

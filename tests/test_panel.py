@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from conftest import same_as_in_memory
-from famtrial.data.panel import Panel, load_panel
+from famtrial.data.load import load_panel
+from famtrial.data.panel import Panel
 from famtrial.errors import PanelError
 from famtrial.plan.spec import Columns, load_plan
 

@@ -18,7 +18,7 @@ pytest.importorskip("dask.dataframe")
 pytest.importorskip("distributed")
 
 from conftest import PARTITIONS, make_panel_frame, same_as_in_memory  # noqa: E402
-from famtrial.data.panel import load_panel  # noqa: E402
+from famtrial.data.load import load_panel  # noqa: E402
 from famtrial.errors import PanelError
 
 

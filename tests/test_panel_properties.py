@@ -18,7 +18,7 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from famtrial.data.panel import load_panel
+from famtrial.data.load import load_panel
 from famtrial.errors import PanelError
 from famtrial.plan.spec import load_plan
 

@@ -26,7 +26,7 @@ _EXPORTS = {
     "scaffold": "data.scaffold",
     "LoadReport": "data.panel",
     "Panel": "data.panel",
-    "load_panel": "data.panel",
+    "load_panel": "data.load",
     "AnalysisSample": "trial.sample",
     "FlowCounts": "trial.sample",
     "analysis_sample": "trial.sample",
@@ -107,7 +107,8 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # static checkers and IDEs see the real names
-    from famtrial.data.panel import LoadReport, Panel, load_panel
+    from famtrial.data.load import load_panel
+    from famtrial.data.panel import LoadReport, Panel
     from famtrial.data.scaffold import scaffold
     from famtrial.errors import (
         ConvergenceError,

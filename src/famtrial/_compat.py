@@ -28,7 +28,7 @@ __all__ = ["MOVED_MODULES", "MOVED_NAMES", "moved_names", "install"]
 
 #: 0.2 module -> the 0.3 modules its names now live in (searched in order)
 MOVED_MODULES: dict[str, tuple[str, ...]] = {
-    "famtrial.panel": ("famtrial.data.panel", "famtrial.plan.spec", "famtrial.errors"),
+    "famtrial.panel": ("famtrial.data.panel", "famtrial.data.load", "famtrial.plan.spec", "famtrial.errors"),
     "famtrial.sample": ("famtrial.trial.sample",),
     "famtrial.balance": ("famtrial.trial.balance",),
     "famtrial.monthly": ("famtrial.trial.monthly",),

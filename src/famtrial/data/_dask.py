@@ -1,6 +1,6 @@
 """``load_panel(..., engine="dask")``: a partitioned Parquet panel validated partition by partition.
 
-One pass over the partitions (the plan's columns only) runs :func:`famtrial.data.panel._validate`, the
+One pass over the partitions (the plan's columns only) runs :func:`famtrial.data.checks.validate`, the
 in-memory loader's checks, on each partition, and returns small pieces: the partition's raw parent
 labels, its first failing row check (a :class:`~famtrial.errors.PanelError` whose parts are its
 count, example ids and values), the totals of the checks that need the whole panel (months
@@ -11,13 +11,13 @@ report pieces. The client then makes the whole panel's decisions in the in-memor
   all-to-all transfer of the plan's columns) and the pass repeated, so every parent's rows lie in
   one partition; the loaded panel's partitions are aligned on the parent;
 - **the first failing check** over all partitions (checks are numbered in the order
-  ``_validate`` makes them): a whole-panel check runs on the partitions' summed totals; a row
+  ``validate`` makes them): a whole-panel check runs on the partitions' summed totals; a row
   check's error is the partitions' errors combined (counts summed, the first five parent ids and
   three values in partition order, for checks after sorting the five smallest ids), word for word
   the message the whole panel gives in memory when the partitions are consecutive blocks of it;
 - **families across partitions** (a family in two offices, a family's parents with two arms): the
   same check function on the partitions' one-row-per-parent frames;
-- **the report**: sums and distinct values of the partitions' pieces (``_structure_total``).
+- **the report**: sums and distinct values of the partitions' pieces (``structure_total``).
 
 Duplicated parent-months and a parent whose arm, family or office changes are within a parent, so
 within a partition once the partitions are aligned. The returned panel's ``data`` is a lazy Dask
@@ -33,39 +33,32 @@ from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 import numpy as np
 import pandas as pd
 
+from famtrial._options import Missing
 from famtrial._parallel import compute_each_partition
-from famtrial.data.panel import (
-    LoadReport,
-    Panel,
-    _check_columns,
-    _Checks,
-    _combine_fail,
-    _plan_from_columns,
-    _structure_part,
-    _structure_total,
-    _validate,
-)
+from famtrial.data.checks import Checks, check_columns, validate
+from famtrial.data.failures import combine_fail
+from famtrial.data.panel import LoadReport, Panel, plan_from_columns, structure_part, structure_total
 from famtrial.errors import PanelError
 from famtrial.plan.spec import Columns
 
 if TYPE_CHECKING:
-    from famtrial.data.panel import _Check
+    from famtrial.data.checks import Check
     from famtrial.plan.spec import Plan
 
 __all__ = ["load_partitioned"]
 
 #: A whole-panel check recorded on a partition: its step, the check, the partition's totals.
-_Totals = tuple[int, "_Check", dict[str, Any]]
+_Totals = tuple[int, "Check", dict[str, Any]]
 
 
-class _PartitionChecks(_Checks):
+class _PartitionChecks(Checks):
     """On one partition: a whole-panel check records the partition's totals instead of running."""
 
     def __init__(self) -> None:
         super().__init__()
         self.totals: list[_Totals] = []
 
-    def __call__(self, check: _Check, totals: dict[str, Any], plan: Plan) -> None:
+    def __call__(self, check: Check, totals: dict[str, Any], plan: Plan) -> None:
         self.step += 1
         self.totals.append((self.step, check, totals))
 
@@ -79,7 +72,7 @@ class _Summary(TypedDict):
     meta: pd.DataFrame | None  # the validated partition's columns, no rows (None: failed or empty)
     totals: list[_Totals]  # the whole-panel checks reached
     agg: NotRequired[dict[str, Any]]  # the missing-value and window counts (absent after a failure)
-    structure: NotRequired[dict[str, Any]]  # the report pieces, ``_structure_part`` (absent after a failure)
+    structure: NotRequired[dict[str, Any]]  # the report pieces, ``structure_part`` (absent after a failure)
 
 
 def _raw_parents(frame: pd.DataFrame, parent: str) -> np.ndarray:
@@ -90,7 +83,7 @@ def _raw_parents(frame: pd.DataFrame, parent: str) -> np.ndarray:
     return parents
 
 
-def _summarise(frame: pd.DataFrame, plan: Plan, missing: str, required: list[str]) -> _Summary:
+def _summarise(frame: pd.DataFrame, plan: Plan, missing: Missing, required: list[str]) -> _Summary:
     """One partition's pass: raw parents, first failure, whole-panel totals, report pieces, empty meta."""
     cols = plan.columns
     checks = _PartitionChecks()
@@ -106,7 +99,7 @@ def _summarise(frame: pd.DataFrame, plan: Plan, missing: str, required: list[str
             structure={"rows": 0},
         )
     try:
-        data, agg = _validate(frame[required].reset_index(drop=True), plan, missing, n, checks)
+        data, agg = validate(frame[required].reset_index(drop=True), plan, missing, n, checks)
     except PanelError as err:
         return _Summary(
             n=n,
@@ -122,14 +115,14 @@ def _summarise(frame: pd.DataFrame, plan: Plan, missing: str, required: list[str
         meta=data.iloc[:0],
         totals=checks.totals,
         agg=agg,
-        structure=_structure_part(data, cols, pd.Period(plan.baseline, "M")),
+        structure=structure_part(data, cols, pd.Period(plan.baseline, "M")),
     )
 
 
-def _validated(frame: pd.DataFrame, plan: Plan, missing: str, required: list[str]) -> pd.DataFrame:
+def _validated(frame: pd.DataFrame, plan: Plan, missing: Missing, required: list[str]) -> pd.DataFrame:
     """One partition of the loaded panel: converted, sorted and checked row by row again (the
     whole-panel checks passed at load time and are not repeated on the partition alone)."""
-    return _validate(frame[required].reset_index(drop=True), plan, missing, len(frame), _PartitionChecks())[0]
+    return validate(frame[required].reset_index(drop=True), plan, missing, len(frame), _PartitionChecks())[0]
 
 
 def _merge(key: str, values: Sequence[Any]) -> Any:
@@ -162,7 +155,7 @@ def _merge(key: str, values: Sequence[Any]) -> Any:
 
 
 def _first_failure(summaries: list[_Summary], plan: Plan, order: list[str]) -> None:
-    """Raise the whole panel's first failing check, if any, in ``_validate``'s order."""
+    """Raise the whole panel's first failing check, if any, in ``validate``'s order."""
     failures = [s["failure"] for s in summaries if s["failure"] is not None]
     first = min(((f[0], f[1]) for f in failures), default=(np.inf, 0))
     steps = sorted({step for s in summaries for step, _, _ in s["totals"] if step < first[0]})
@@ -177,7 +170,7 @@ def _first_failure(summaries: list[_Summary], plan: Plan, order: list[str]) -> N
         check(totals, plan)
     if failures:
         same = [f for f in failures if (f[0], f[1]) == first]
-        raise _combine_fail([f[2] for f in same], sort_ids=same[0][3])
+        raise combine_fail([f[2] for f in same], sort_ids=same[0][3])
 
 
 def _sorted_parents(per: pd.DataFrame, per_rows: np.ndarray, plan: Plan) -> tuple[pd.DataFrame, np.ndarray]:
@@ -196,20 +189,34 @@ def load_partitioned(
     spec: Plan | Columns,
     implementation: str | pd.Period | None,
     baseline: str | pd.Period | None,
-    missing: str,
+    missing: Missing,
 ) -> Panel:
-    """The Dask branch of :func:`famtrial.data.panel.load_panel` (``raw``: a lazy Dask DataFrame of the plan's
-    columns, annotated as ``Panel.data`` is; ``spec``: the loaded plan, or bare columns)."""
-    if isinstance(spec, Columns):  # bare Columns: the variants are the variant column's values among offered parents
-        small = [c for c in (spec.arm, spec.model) if c is not None and c in raw.columns]
-        plan = _plan_from_columns(
-            raw[small].drop_duplicates().compute() if small else raw._meta, spec, implementation, baseline
-        )
-    else:
-        plan = spec
+    """The Dask branch of :func:`famtrial.data.load.load_panel`.
+
+    Parameters
+    ----------
+    raw : dask.dataframe.DataFrame
+        The panel as read, lazy (annotated as ``Panel.data`` is).
+    source_name : str
+        The source's name, for the report.
+    present : list of str
+        Every column of the source.
+    spec : Plan or Columns
+        The loaded plan, or bare columns (the plan is then made from the data).
+    implementation, baseline : Period or None
+        The months given to ``load_panel``.
+    missing : {"error", "drop"}
+        The missing-value policy.
+
+    Returns
+    -------
+    Panel
+        Its ``data`` a lazy Dask DataFrame whose partitions are validated when computed.
+    """
+    plan = _plan(raw, spec, implementation, baseline)
     cols = plan.columns
     required = cols.required()
-    _check_columns(pd.Index(raw.columns), required, present, lambda: int(raw.map_partitions(len).sum().compute()))
+    check_columns(pd.Index(raw.columns), required, present, lambda: int(raw.map_partitions(len).sum().compute()))
     raw = raw[required]
     shuffled = False
     while True:
@@ -219,14 +226,34 @@ def load_partitioned(
             break
         raw = raw.shuffle(on=cols.parent, npartitions=raw.npartitions)  # bring each parent's rows together
         shuffled = True
-    rows_read = sum(s["n"] for s in summaries)
     _first_failure(summaries, plan, [*cols.outcomes, *cols.covariates])
+    report = _report(summaries, cols, source_name)
+    meta = next(s["meta"] for s in summaries if s["n"])
+    data = raw.map_partitions(_validated, plan, missing, required, meta=meta, align_dataframes=False)
+    return Panel(data=data, plan=plan, report=report)
+
+
+def _plan(
+    raw: pd.DataFrame, spec: Plan | Columns, implementation: str | pd.Period | None, baseline: str | pd.Period | None
+) -> Plan:
+    """The loaded plan; for bare Columns, a plan whose variants are the variant column's values among
+    offered parents (the arm and variant columns' distinct pairs computed)."""
+    if not isinstance(spec, Columns):
+        return spec
+    small = [c for c in (spec.arm, spec.model) if c is not None and c in raw.columns]
+    return plan_from_columns(
+        raw[small].drop_duplicates().compute() if small else raw._meta, spec, implementation, baseline
+    )
+
+
+def _report(summaries: list[_Summary], cols: Columns, source_name: str) -> LoadReport:
+    """The whole panel's report from the partitions' counts and report pieces."""
     aggs = [s["agg"] for s in summaries]
     counts = _merge("counts", [a["counts"] for a in aggs])
     counts = {c: counts[c] for c in (*cols.outcomes, *cols.covariates) if c in counts}
-    dims = _structure_total([s["structure"] for s in summaries], cols)
-    report = LoadReport(
-        rows_read=rows_read,
+    dims = structure_total([s["structure"] for s in summaries], cols)
+    return LoadReport(
+        rows_read=sum(s["n"] for s in summaries),
         rows_kept=dims["rows_kept"],
         source=source_name,
         dropped_missing=counts,
@@ -235,6 +262,3 @@ def load_partitioned(
         rows_outside_window=sum(a["outside"] for a in aggs),
         **{k: v for k, v in dims.items() if k != "rows_kept"},
     )
-    meta = next(s["meta"] for s in summaries if s["n"])
-    data = raw.map_partitions(_validated, plan, missing, required, meta=meta, align_dataframes=False)
-    return Panel(data=data, plan=plan, report=report)

@@ -245,7 +245,7 @@ def run_out_of_core(n_parents: int, months: int, memory_limit: str, directory: P
 
 def run_ri(draws: int) -> dict:
     from famtrial import analysis_sample
-    from famtrial.data.panel import load_panel
+    from famtrial.data.load import load_panel
     from famtrial.pipeline import default_panel_path
     from famtrial.trial.few_cluster import randomization_test
 

@@ -28,7 +28,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
 def load():
-    from famtrial.data.panel import load_panel
+    from famtrial.data.load import load_panel
     from famtrial.pipeline import default_panel_path
     from famtrial.trial.sample import analysis_sample
 

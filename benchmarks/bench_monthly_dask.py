@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 def main() -> None:
     from distributed import Client, LocalCluster
 
-    from famtrial.data.panel import load_panel
+    from famtrial.data.load import load_panel
     from famtrial.trial.monthly import monthly_effects
     from test_monthly import path_panel
 

@@ -51,7 +51,7 @@ cat(sprintf("%.4f %.8f %.8f\n", t1 - t0, coef(fit)[1], sqrt(diag(vcov(fit)))[1])
 
 
 def _stages(design, outcome: str, threshold: float, unit: str, ri_draws: int, seed: int) -> dict[str, float]:
-    from famtrial.data.panel import load_panel
+    from famtrial.data.load import load_panel
     from famtrial.inference.score_bootstrap import score_bootstrap
     from famtrial.plan.spec import Columns
     from famtrial.trial.effects import fe_design, fe_model

@@ -32,7 +32,7 @@ from pathlib import Path
 
 CHILD = """
 import sys, time
-from famtrial.data.panel import load_panel
+from famtrial.data.load import load_panel
 from famtrial.pipeline import default_panel_path
 from famtrial.trial.sample import analysis_sample
 from famtrial.trial.few_cluster import randomization_test

@@ -92,7 +92,7 @@ def one_replication(task: tuple[str, np.random.SeedSequence, int, bool]) -> dict
 
 def _forced_baseline_replication(task: tuple[str, np.random.SeedSequence, int, bool]) -> dict:
     """``--forced-baseline``: the shipped replica's forced baseline month, outside ``power()``'s pure model."""
-    from famtrial.data.panel import load_panel
+    from famtrial.data.load import load_panel
     from famtrial.inference.score_bootstrap import score_bootstrap, wald_t_pvalue
     from famtrial.simulation.replica import ReplicaConfig, generate
     from famtrial.trial.effects import fe_design, fe_model

@@ -165,7 +165,7 @@ def same_as_in_memory(frame: pd.DataFrame, *args, **kwargs):
     import importlib.util
     from dataclasses import replace
 
-    from famtrial.data.panel import load_panel
+    from famtrial.data.load import load_panel
 
     try:
         expected = load_panel(frame, *args, **kwargs)

@@ -10,7 +10,7 @@ import pytest
 import statsmodels.api as sm
 from scipy import stats
 
-from famtrial.data.panel import load_panel
+from famtrial.data.load import load_panel
 from famtrial.plan.spec import load_plan
 from famtrial.table import Table
 from famtrial.trial.balance import BalanceTable, CorrelationTable, balance_table, correlation_table

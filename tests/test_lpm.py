@@ -8,7 +8,7 @@ import pytest
 import statsmodels.api as sm
 
 from conftest import make_panel_frame
-from famtrial.data.panel import load_panel
+from famtrial.data.load import load_panel
 from famtrial.models.lpm import lpm
 from famtrial.report.compare import lpm_table
 from famtrial.trial.effects import fe_model, trial_lpm

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from famtrial._progress import Progress, track
-from famtrial.data.panel import load_panel
+from famtrial.data.load import load_panel
 from famtrial.inference.multiplicity import sup_t_critical
 from famtrial.models.logit import logit
 from famtrial.report.plots import plot_monthly

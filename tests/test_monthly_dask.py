@@ -17,7 +17,7 @@ pytest.importorskip("dask.dataframe")
 pytest.importorskip("distributed")
 
 from conftest import PARTITIONS  # noqa: E402
-from famtrial.data.panel import load_panel  # noqa: E402
+from famtrial.data.load import load_panel  # noqa: E402
 from famtrial.trial.monthly import monthly_effects  # noqa: E402
 from famtrial.trial.monthly_results import MonthlyEffects  # noqa: E402
 from test_monthly import path_panel  # noqa: E402

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from famtrial.data.panel import load_panel
+from famtrial.data.load import load_panel
 from famtrial.inference.multiplicity import benjamini_hochberg, holm, sup_t_critical
 from famtrial.models.logit import logit
 from famtrial.trial.monthly import monthly_effects

@@ -14,7 +14,7 @@ import pytest
 
 from conftest import make_panel_frame
 from famtrial._parallel import resolve_jobs, run_tasks
-from famtrial.data.panel import load_panel
+from famtrial.data.load import load_panel
 from famtrial.inference.randomization import ri_pvalue
 from famtrial.models.clogit import conditional_logit
 from famtrial.trial.few_cluster import family_design, randomization_test

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from famtrial._paths import data_dir
-from famtrial.data.panel import load_panel
+from famtrial.data.load import load_panel
 from famtrial.trial.sample import AnalysisSample, FlowCounts, analysis_sample, exclusion_rule, office_counts
 
 SHARED_TOML = Path(__file__).resolve().parents[2] / "shared" / "paper" / "published.toml"

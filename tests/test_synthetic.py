@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from famtrial._paths import data_dir
-from famtrial.data.panel import load_panel
+from famtrial.data.load import load_panel
 from famtrial.simulation.replica import ReplicaConfig, baseline_report, content_hash, generate
 from famtrial.trial.balance import balance_table
 from famtrial.trial.sample import analysis_sample

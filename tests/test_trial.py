@@ -8,7 +8,7 @@ import pytest
 
 import famtrial
 from conftest import make_panel_frame
-from famtrial.data.panel import load_panel
+from famtrial.data.load import load_panel
 from famtrial.report.compare import compare_models, fe_numbers, model_tables
 from famtrial.trial.effects import fe_design, fe_model, paper_models, treatment_indicators
 

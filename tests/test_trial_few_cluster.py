@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import make_panel_frame
-from famtrial.data.panel import load_panel
+from famtrial.data.load import load_panel
 from famtrial.errors import FamtrialWarning
 from famtrial.inference.score_bootstrap import score_bootstrap
 from famtrial.plan.spec import Plan, load_plan

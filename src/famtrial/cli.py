@@ -147,7 +147,7 @@ def _plan(argv: Sequence[str]) -> int:
         sys.stdout.write(plan.to_toml())
         return 0
     print(plan.describe())
-    from famtrial.data.panel import load_panel
+    from famtrial.data.load import load_panel
     from famtrial.pipeline import default_panel_path
     from famtrial.trial.sample import analysis_sample
 

@@ -47,7 +47,7 @@ class PanelError(FamtrialError, ValueError):
     """A panel that famtrial cannot analyse as given; the message says which column and what to do.
 
     The error of a row check also carries its failure parts as ``parts`` (set by
-    :func:`famtrial.data.panel._fail`; other errors have no ``parts``), so that partitions' errors combine.
+    :func:`famtrial.data.failures.fail`; other errors have no ``parts``), so that partitions' errors combine.
     """
 
     parts: tuple[str, int, list[object], str, str, list[object], int]

@@ -251,7 +251,7 @@ def _resolve_plan(
 
 def _load(data: str | Path | pd.DataFrame | Panel | None, plan: Plan, missing: Missing | None) -> Panel:
     """The panel: as given, or loaded from ``data`` (default: the plan's data file)."""
-    from famtrial.data.panel import load_panel
+    from famtrial.data.load import load_panel
 
     if isinstance(data, Panel):
         return data

@@ -129,7 +129,7 @@ def _analyse(panel: pd.DataFrame, design: Any, opts: _Options, truth: float, see
 
     The only place that calls the trial layer (loader, sample rule, primary model, tests).
     """
-    from famtrial.data.panel import load_panel
+    from famtrial.data.load import load_panel
     from famtrial.inference.score_bootstrap import score_bootstrap, wald_t_pvalue
     from famtrial.models.logit import logit
     from famtrial.plan.spec import Columns
@@ -675,7 +675,7 @@ def _resolve_source(
                 f"({sorted(shipped_plans())}) nor an existing plan or design TOML"
             )
     if isinstance(source, Plan):
-        from famtrial.data.panel import load_panel
+        from famtrial.data.load import load_panel
         from famtrial.simulation.design import calibrate
 
         data = source.resolve_data()

@@ -455,7 +455,7 @@ def generate(config: ReplicaConfig | None = None, seed: int | None = None) -> pd
 # -- reporting -----------------------------------------------------------------------------------
 def baseline_report(panel: pd.DataFrame, config: ReplicaConfig | None = None) -> pd.DataFrame:
     """Achieved vs printed Table 4 correlations (lower triangle) on the analysed offices at baseline."""
-    from famtrial.data.panel import load_panel
+    from famtrial.data.load import load_panel
     from famtrial.trial.sample import analysis_sample
 
     cfg = ReplicaConfig.load() if config is None else config

@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 
 from famtrial._paths import data_dir
-from famtrial.simulation.design import Columns, OfficeGroup, Outcome, TrialDesign, load_design, simulate_panel
 from famtrial.cli import main as cli_main
+from famtrial.simulation.design import Columns, OfficeGroup, Outcome, TrialDesign, load_design, simulate_panel
 from famtrial.simulation.power import (
     PowerResult,
     design_effect_power,

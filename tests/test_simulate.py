@@ -10,8 +10,8 @@ import pytest
 
 from famtrial import conditional_logit
 from famtrial._paths import data_dir
-from famtrial.errors import DesignError
 from famtrial.cli import main as cli_main
+from famtrial.errors import DesignError
 from famtrial.simulation.design import TrialDesign, load_design, simulate_panel
 
 CASEWORK = data_dir() / "synthetic" / "casework.toml"

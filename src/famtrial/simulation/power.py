@@ -1249,7 +1249,7 @@ def write_scenario_results(result: PowerResult, out: str | Path, outputs: dict[s
             mde.to_markdown(index=False),
         ]
     (folder / "power.md").write_text("\n".join(text) + "\n")
-    written = ("power.csv", "simulations.csv", "power.md")
+    written: tuple[str, ...] = ("power.csv", "simulations.csv", "power.md")
     if outputs["plot_x"] in result.varied:
         fig = result.plot(outputs["plot_x"])
         fig.savefig(folder / "power.png", dpi=150, bbox_inches="tight")

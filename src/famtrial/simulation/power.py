@@ -69,6 +69,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+    from famtrial.data.panel import Panel
     from famtrial.models.clogit import ConditionalLogitResults
     from famtrial.models.logit import LogitResults
     from famtrial.plan.spec import FEModel, Plan
@@ -125,12 +126,25 @@ def _analyse(panel: pd.DataFrame, design: Any, opts: _Options, truth: float, see
 
     The only place that calls the trial layer (loader, sample rule, primary model, tests).
     """
+    sample = _sample(panel, design, opts)
+    fit, clusters, term = _fit(sample, design, opts)
+    est, se = float(fit.params[term]), float(fit.bse[term])
+    n_clusters = fit.n_clusters
+    assert n_clusters is not None  # both fits cluster on the office
+    g = int(n_clusters)
+    if not (np.isfinite(est) and np.isfinite(se) and se > 0):
+        raise ValueError(
+            f"the estimate of {term} has SE {se:g} with G = {g} analysed offices "
+            f"(the cluster-robust covariance needs more offices than the model has coefficients)"
+        )
+    out = {"estimate": est, "se": se, "offices_analysed": g, "parents_analysed": int(sample.report.parents)}
+    return out | _tests(sample, fit, clusters, term, opts, truth, seeds)
+
+
+def _sample(panel: pd.DataFrame, design: Any, opts: _Options) -> Panel:
+    """The simulated panel loaded (by the plan, or with a bare design's roles) and put through the rule."""
     from famtrial.data.panel import load_panel
-    from famtrial.inference.score_bootstrap import score_bootstrap, wald_t_pvalue
-    from famtrial.models.logit import logit
     from famtrial.plan.spec import Columns
-    from famtrial.trial.effects import fe_design, fe_model
-    from famtrial.trial.few_cluster import randomization_test
     from famtrial.trial.sample import analysis_sample
 
     if opts.plan is not None:  # a plan's or the replica's analysis: the plan loads its own columns and codes
@@ -152,35 +166,47 @@ def _analyse(panel: pd.DataFrame, design: Any, opts: _Options, truth: float, see
             time_invariant=design.time_invariant,
         )
         loaded = load_panel(data, roles, implementation=design.implementation, baseline=design.baseline)
-    sample = (
-        loaded
-        if opts.threshold is None
-        else analysis_sample(loaded, threshold=opts.threshold, unit=opts.unit, rule="control_share").panel
-    )
+    if opts.threshold is None:
+        return loaded
+    return analysis_sample(loaded, threshold=opts.threshold, unit=opts.unit, rule="control_share").panel
+
+
+def _fit(sample: Panel, design: Any, opts: _Options) -> tuple[ConditionalLogitResults | LogitResults, pd.Series, str]:
+    """``(fit, clusters, term)``: the fixed-effects logit (or a month's cross-sectional logit), the office of
+    each fitted row and the treatment's term."""
+    from famtrial.models.logit import logit
+    from famtrial.trial.effects import fe_design, fe_model
+
     office = sample.columns.office
-    seed_sb, seed_ri = seeds
     fit: ConditionalLogitResults | LogitResults
     if opts.analysis == "fe":
         fit = fe_model(sample, opts.outcome, trend=opts.trend, covariates=opts.covariates)
         frame, _ = fe_design(sample, opts.outcome, trend=opts.trend, covariates=opts.covariates)
-        clusters = frame[office]
-        term = sample.plan.term("pooled")
-    else:
-        month = pd.Period(opts.month or design.last_month, "M")
-        frame = sample.data.loc[sample.data[sample.columns.month] == month]
-        fit = logit(frame, opts.outcome, [sample.columns.arm], cluster=office)
-        clusters = frame[office]
-        term = sample.columns.arm
+        return fit, frame[office], sample.plan.term("pooled")
+    month = pd.Period(opts.month or design.last_month, "M")
+    frame = sample.data.loc[sample.data[sample.columns.month] == month]
+    fit = logit(frame, opts.outcome, [sample.columns.arm], cluster=office)
+    return fit, frame[office], sample.columns.arm
+
+
+def _tests(
+    sample: Panel,
+    fit: ConditionalLogitResults | LogitResults,
+    clusters: pd.Series,
+    term: str,
+    opts: _Options,
+    truth: float,
+    seeds: Sequence[int],
+) -> dict[str, float]:
+    """Each test's p-value of ``H0: b = 0`` (``p_<test>``) and, for the fixed-effects model, whether it
+    covers the truth (``cover_<test>``); ``seeds``: the score bootstrap's, the randomization test's."""
+    from famtrial.inference.score_bootstrap import score_bootstrap, wald_t_pvalue
+    from famtrial.trial.few_cluster import randomization_test
+
+    seed_sb, seed_ri = seeds
     est, se = float(fit.params[term]), float(fit.bse[term])
-    n_clusters = fit.n_clusters
-    assert n_clusters is not None  # both fits cluster on the office
-    g = int(n_clusters)
-    if not (np.isfinite(est) and np.isfinite(se) and se > 0):
-        raise ValueError(
-            f"the estimate of {term} has SE {se:g} with G = {g} analysed offices "
-            f"(the cluster-robust covariance needs more offices than the model has coefficients)"
-        )
-    out = {"estimate": est, "se": se, "offices_analysed": g, "parents_analysed": int(sample.report.parents)}
+    g = int(cast(int, fit.n_clusters))
+    out: dict[str, float] = {}
     z_crit = stats.norm.isf(opts.alpha / 2)
     t_crit = stats.t(g - 1).isf(opts.alpha / 2)
     covers = opts.analysis == "fe"  # the cross-sectional logit estimates a marginal log-OR, not tau

@@ -373,7 +373,7 @@ def test_a_plan_is_simulated_from_its_calibration_and_analysed_with_its_rule_and
     put through the plan's sample rule (analysis_sample's defaults) and its first model (fit_plan_model):
     re-done here by hand, estimate equal to 1e-12."""
     import famtrial
-    from famtrial.simulation.design import calibrate
+    from famtrial.simulation.calibrate import calibrate
     from famtrial.trial.effects import fit_plan_model
 
     plan = famtrial.load_plan(name)

@@ -10,8 +10,9 @@ import pytest
 
 from famtrial import conditional_logit
 from famtrial._paths import data_dir
+from famtrial.cli import main as cli_main
 from famtrial.errors import DesignError
-from famtrial.simulation.design import TrialDesign, load_design, main, simulate_panel
+from famtrial.simulation.design import TrialDesign, load_design, simulate_panel
 
 CASEWORK = data_dir() / "synthetic" / "casework.toml"
 
@@ -167,7 +168,7 @@ def test_no_variants_and_integer_codes(design):
 
 def test_main_writes_the_panel(tmp_path, capsys):
     out = tmp_path / "p.parquet"
-    assert main(["--design", str(CASEWORK), "--out", str(out), "--seed", "4"]) == 0
+    assert cli_main(["simulate", "--design", str(CASEWORK), "--out", str(out), "--seed", "4"]) == 0
     assert "24 offices" in capsys.readouterr().out
     assert pd.read_parquet(out)["pid"].nunique() > 2800
 
@@ -232,7 +233,7 @@ def test_calibrate_recovers_the_casework_designs_parameters():
     mean of work is -1.4 - 0.2 * 0.58 - 0.45 * 0.35 = -1.67 and its SD sqrt(1.8^2 + 0.07) = 1.82.
     """
     import famtrial
-    from famtrial.simulation.design import calibrate
+    from famtrial.simulation.calibrate import calibrate
 
     plan = famtrial.load_plan("casework")
     design = calibrate(famtrial.load_panel(plan.resolve_data(), plan))
@@ -268,7 +269,7 @@ def test_calibrate_recovers_the_casework_designs_parameters():
 
 
 def test_calibrate_needs_a_loaded_panel():
-    from famtrial.simulation.design import calibrate
+    from famtrial.simulation.calibrate import calibrate
 
     with pytest.raises(TypeError, match="calibrate needs a famtrial Panel"):
         calibrate(pd.DataFrame({"a": [1]}))

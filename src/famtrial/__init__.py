@@ -71,7 +71,7 @@ _EXPORTS = {
     "TrialDesign": "simulation.design",
     "simulate_panel": "simulation.design",
     "load_design": "simulation.design",
-    "calibrate": "simulation.design",
+    "calibrate": "simulation.calibrate",
     "FamtrialError": "errors",
     "PlanError": "errors",
     "PanelError": "errors",
@@ -137,7 +137,8 @@ if TYPE_CHECKING:  # static checkers and IDEs see the real names
     from famtrial.report.compare import compare_models, model_tables
     from famtrial.report.flowchart import plot_flow
     from famtrial.report.plots import plot_monthly
-    from famtrial.simulation.design import TrialDesign, calibrate, load_design, simulate_panel
+    from famtrial.simulation.calibrate import calibrate
+    from famtrial.simulation.design import TrialDesign, load_design, simulate_panel
     from famtrial.simulation.power import PowerResult, minimum_detectable_effect, power
     from famtrial.table import Table
     from famtrial.trial.balance import BalanceTable, CorrelationTable, JointTest, balance_table, correlation_table

@@ -32,7 +32,7 @@ MOVED_MODULES: dict[str, tuple[str, ...]] = {
     "famtrial.sample": ("famtrial.trial.sample",),
     "famtrial.balance": ("famtrial.trial.balance",),
     "famtrial.monthly": ("famtrial.trial.monthly",),
-    "famtrial.simulate": ("famtrial.simulation.design", "famtrial.errors"),
+    "famtrial.simulate": ("famtrial.simulation.design", "famtrial.simulation.calibrate", "famtrial.errors"),
     "famtrial.synthetic": ("famtrial.simulation.replica",),
     "famtrial.progress": ("famtrial._progress",),
     "famtrial.tables": ("famtrial.table",),

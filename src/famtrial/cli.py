@@ -1,4 +1,7 @@
-"""The ``famtrial`` command: ``reproduce``, ``plan``, ``verify``, ``audit``, ``synthesize``. Composition only.
+"""The ``famtrial`` command: ``reproduce``, ``plan``, ``verify``, ``audit``, ``power``, ``simulate``, ``synthesize``.
+
+Every argument parser of famtrial lives here; each command parses its options and calls plain library
+functions (composition only).
 
 Every user error (a missing file, a bad plan, a bad option) is one line on stderr and exit status
 2; nothing prints a traceback (set ``FAMTRIAL_TRACEBACK=1`` to see one when reporting a bug). Heavy
@@ -11,6 +14,9 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from famtrial.errors import FamtrialError
 
 __all__ = ["main"]
 
@@ -39,6 +45,12 @@ class _UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, no usage dump
         raise _UsageError(f"{self.prog}: {message} (see '{self.prog} --help')")
+
+
+def _fail(prog: str, err: object) -> int:
+    """A command's own user error, ``PROG: message`` on stderr: exit 2."""
+    print(f"{prog}: {err}", file=sys.stderr)
+    return 2
 
 
 def _positive(text: str) -> int:
@@ -162,30 +174,129 @@ def _plan(argv: Sequence[str]) -> int:
 
 
 def _power(argv: Sequence[str]) -> int:
+    parser = _Parser(prog="famtrial power", description="Power of the trial's analysis by simulation.")
+    parser.add_argument("scenario", help="scenario TOML")
+    parser.add_argument("--out", default="power", help="output folder (default: ./power)")
+    parser.add_argument("--n-sims", type=int, default=None, help="override n_sims")
+    parser.add_argument("--n-jobs", type=int, default=None, help="override n_jobs")
+    parser.add_argument("--quiet", action="store_true", help="no progress line")
+    args = parser.parse_args(argv)
     import matplotlib
 
     matplotlib.use("Agg")  # the command line draws to files only
-    from famtrial.simulation.power import main as power_main
+    from famtrial.simulation.power import run_scenario, write_scenario_results
 
-    return power_main(list(argv)) or 0
+    try:
+        result, outputs = run_scenario(args.scenario, n_sims=args.n_sims, n_jobs=args.n_jobs, progress=not args.quiet)
+    except (FamtrialError, ValueError, TypeError) as err:
+        return _fail(parser.prog, err)
+    out = Path(args.out)
+    written = write_scenario_results(result, out, outputs)
+    print(result.describe())
+    print(f"wrote {out}/{', '.join(written)}")
+    return 0
 
 
 def _simulate(argv: Sequence[str]) -> int:
-    from famtrial.simulation.design import main as simulate_main
+    parser = _Parser(prog="famtrial simulate", description="Simulate a trial panel from a design TOML.")
+    parser.add_argument("--design", required=True, help="design TOML (e.g. data/synthetic/casework.toml)")
+    parser.add_argument("--out", required=True, help="output file: .parquet or .csv")
+    parser.add_argument("--seed", type=int, default=None, help="seed (default: the design's)")
+    args = parser.parse_args(argv)
+    from famtrial.simulation.design import PANEL_SUFFIXES, load_design, simulate_panel, write_panel
 
-    return simulate_main(list(argv)) or 0
+    try:
+        design = load_design(args.design)
+    except FamtrialError as err:
+        return _fail(parser.prog, err)
+    out = Path(args.out)
+    if out.suffix.lower() not in PANEL_SUFFIXES:
+        return _fail(parser.prog, f"--out {out.name!r}: give a .parquet or .csv file")
+    panel = simulate_panel(design, seed=args.seed)
+    write_panel(panel, out)
+    print(
+        f"wrote {out}: {len(panel):,} rows, {panel[design.columns.parent].nunique():,} parents, "
+        f"{panel[design.columns.family].nunique():,} families, {design.n_offices} offices, "
+        f"{len(design.months)} months"
+    )
+    return 0
 
 
 def _synthesize(argv: Sequence[str]) -> int:
-    from famtrial import synthetic
+    parser = _Parser(prog="famtrial synthesize", description="Regenerate the synthetic replica.")
+    parser.add_argument("--config", default=None, help="replica TOML (default: the shipped replica.toml)")
+    parser.add_argument("--out", default="data/synthetic", help="output folder (default: data/synthetic)")
+    parser.add_argument("--no-csv", action="store_true", help="write only the Parquet file")
+    args = parser.parse_args(argv)
+    from famtrial.simulation.replica import write_replica
 
-    return synthetic.main(list(argv)) or 0
+    path = write_replica(args.out, args.config, csv=not args.no_csv)
+    print(f"wrote {path} (sha256 {(Path(args.out) / 'trial_panel.sha256').read_text().strip()})")
+    return 0
+
+
+def _tolerances(items: Sequence[str]) -> dict[str, float]:
+    """``--tolerance PATTERN=VALUE`` options as ``{pattern: value}``."""
+    out = {}
+    for item in items:
+        prefix, sep, value = item.partition("=")
+        try:
+            out[prefix.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or not prefix.strip():
+            raise ValueError(f"--tolerance takes PATTERN=VALUE (e.g. table5=0.01), got {item!r}")
+    return out
 
 
 def _verify(argv: Sequence[str]) -> int:
-    from famtrial.published.verify import main as verify_main
+    """Print the side-by-side table; exit 1 when any number fails or is missing (unless allowed)."""
+    parser = _Parser(
+        prog="famtrial verify",
+        description="Compare reproduced numbers with the published ones, each within "
+        "half a unit of its printed last digit; exit 1 on any failure.",
+    )
+    parser.add_argument("--results", required=True, help="folder written by famtrial reproduce (or its reproduced.csv)")
+    parser.add_argument("--spec", default=None, help="published-number spec TOML (default: the trial's)")
+    parser.add_argument(
+        "--tolerance",
+        action="append",
+        default=[],
+        metavar="PATTERN=VALUE",
+        help="absolute tolerance for a table, prefix, glob or key, e.g. table5=0.02, "
+        "'table5.*.or=0.01' (repeatable; the longest matching pattern wins)",
+    )
+    parser.add_argument("--tables", default=None, help="comma-separated prefixes or globs to compare (default: all)")
+    parser.add_argument("--allow-missing", action="store_true", help="do not fail on numbers the results lack")
+    parser.add_argument("--failures-only", action="store_true", help="print only FAIL, missing and note rows")
+    parser.add_argument("--out", default=None, help="also write the table to a file (.md, .csv, .html, .tex)")
+    args = parser.parse_args(argv)
+    from famtrial.published.verify import verify
 
-    return verify_main(list(argv))
+    tables = [t.strip() for t in args.tables.split(",") if t.strip()] if args.tables else None
+    try:
+        report = verify(
+            args.results,
+            args.spec,
+            tolerances=_tolerances(args.tolerance),
+            tables=tables,
+            allow_missing=args.allow_missing,
+        )
+    except (FamtrialError, FileNotFoundError, ValueError) as err:
+        return _fail(parser.prog, err)
+    if args.out:
+        if Path(args.out).suffix == ".md":
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.out).write_text(report.to_markdown(), encoding="utf-8")
+        else:
+            report.table.save(args.out)
+    shown = report.table.display
+    if args.failures_only:
+        shown = shown[shown["status"] != "ok"]
+    print(report.summary())
+    if len(shown):
+        print(shown.to_string())
+    return 0 if report.ok else 1
 
 
 def _audit(argv: Sequence[str]) -> int:
@@ -217,8 +328,17 @@ COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
 }
 
 
-#: exceptions that are a user's mistake (bad data, plan, option or path); famtrial's errors subclass them
-_USER_ERRORS = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError, ValueError, TypeError)
+#: exceptions that are a user's mistake (bad data, plan, option or path): famtrial's own (one tree), the
+#: operating system's about a path, and the ValueError/TypeError of a library function given a bad value
+_USER_ERRORS = (
+    FamtrialError,
+    FileNotFoundError,
+    PermissionError,
+    IsADirectoryError,
+    NotADirectoryError,
+    ValueError,
+    TypeError,
+)
 
 
 def _run(command: Callable[[Sequence[str]], int], rest: Sequence[str]) -> int:
@@ -227,6 +347,8 @@ def _run(command: Callable[[Sequence[str]], int], rest: Sequence[str]) -> int:
     except _UsageError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except SystemExit as done:  # --help: argparse printed it and exits
+        return done.code if isinstance(done.code, int) else 0
     except KeyboardInterrupt:
         print("famtrial: interrupted", file=sys.stderr)
         return 130

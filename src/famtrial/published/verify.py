@@ -22,10 +22,8 @@ Entries the paper contradicts itself on (``inconsistent`` in the spec, found ind
 
 from __future__ import annotations
 
-import argparse
 import fnmatch
 import math
-import sys
 import tomllib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,7 +35,7 @@ import pandas as pd
 from famtrial._paths import data_dir
 from famtrial.table import Table
 
-__all__ = ["PublishedNumber", "Spec", "VerifyReport", "load_spec", "main", "verify"]
+__all__ = ["PublishedNumber", "Spec", "VerifyReport", "load_spec", "verify"]
 
 _ENTRY_FIELDS = {"value", "printed", "stars", "note", "inconsistent", "tolerance"}
 
@@ -473,66 +471,3 @@ def verify(
         "(reported, not failed).",
     )
     return VerifyReport(table=table, unmatched=unmatched, allow_missing=allow_missing)
-
-
-def _parse_tolerances(items: Sequence[str]) -> dict[str, float]:
-    out = {}
-    for item in items:
-        prefix, sep, value = item.partition("=")
-        try:
-            out[prefix.strip()] = float(value)
-        except ValueError:
-            sep = ""
-        if not sep or not prefix.strip():
-            raise ValueError(f"--tolerance takes PATTERN=VALUE (e.g. table5=0.01), got {item!r}")
-    return out
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``famtrial verify --results DIR [--spec PATH] [--tolerance P=V ...] [--tables a,b] [--allow-missing]
-    [--failures-only] [--out report.md]``: print the side-by-side table; return 1 when any number fails."""
-    parser = argparse.ArgumentParser(
-        prog="famtrial verify",
-        description="Compare reproduced numbers with the published ones, each within "
-        "half a unit of its printed last digit; exit 1 on any failure.",
-    )
-    parser.add_argument("--results", required=True, help="folder written by famtrial reproduce (or its reproduced.csv)")
-    parser.add_argument("--spec", default=None, help="published-number spec TOML (default: the trial's)")
-    parser.add_argument(
-        "--tolerance",
-        action="append",
-        default=[],
-        metavar="PATTERN=VALUE",
-        help="absolute tolerance for a table, prefix, glob or key, e.g. table5=0.02, "
-        "'table5.*.or=0.01' (repeatable; the longest matching pattern wins)",
-    )
-    parser.add_argument("--tables", default=None, help="comma-separated prefixes or globs to compare (default: all)")
-    parser.add_argument("--allow-missing", action="store_true", help="do not fail on numbers the results lack")
-    parser.add_argument("--failures-only", action="store_true", help="print only FAIL, missing and note rows")
-    parser.add_argument("--out", default=None, help="also write the table to a file (.md, .csv, .html, .tex)")
-    args = parser.parse_args(argv)
-    tables = [t.strip() for t in args.tables.split(",") if t.strip()] if args.tables else None
-    try:
-        report = verify(
-            args.results,
-            args.spec,
-            tolerances=_parse_tolerances(args.tolerance),
-            tables=tables,
-            allow_missing=args.allow_missing,
-        )
-    except (FileNotFoundError, ValueError) as err:
-        print(f"famtrial verify: {err}", file=sys.stderr)
-        return 2
-    if args.out:
-        if Path(args.out).suffix == ".md":
-            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-            Path(args.out).write_text(report.to_markdown(), encoding="utf-8")
-        else:
-            report.table.save(args.out)
-    shown = report.table.display
-    if args.failures_only:
-        shown = shown[shown["status"] != "ok"]
-    print(report.summary())
-    if len(shown):
-        print(shown.to_string())
-    return 0 if report.ok else 1

@@ -37,12 +37,11 @@ their random numbers: common random numbers for power curves.
 
 Regenerate the shipped second example::
 
-    python -m famtrial.simulation.design --design data/synthetic/casework.toml --out data/synthetic/casework_panel.parquet
+    famtrial simulate --design data/synthetic/casework.toml --out data/synthetic/casework_panel.parquet
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 import re
 import tomllib
@@ -67,8 +66,7 @@ __all__ = [
     "Outcome",
     "simulate_panel",
     "load_design",
-    "calibrate",
-    "main",
+    "write_panel",
 ]
 
 
@@ -200,7 +198,9 @@ class TrialDesign:
 
     @classmethod
     def from_panel(cls, panel, *, outcomes: Sequence[str] | None = None) -> TrialDesign:
-        """A design calibrated to a loaded trial panel (:func:`calibrate`)."""
+        """A design calibrated to a loaded trial panel (:func:`famtrial.simulation.calibrate.calibrate`)."""
+        from famtrial.simulation.calibrate import calibrate
+
         return calibrate(panel, outcomes=outcomes)
 
     # -- derived -------------------------------------------------------------------------------
@@ -775,311 +775,23 @@ def simulate_panel(design: TrialDesign, seed: int | None = None) -> pd.DataFrame
     return frame
 
 
-# -- calibration to a trial's data ----------------------------------------------------------------------
-def _logit_normal_moments(mu: float, sd: float, nodes: int = 40) -> tuple[float, float]:
-    """Mean and variance of ``expit(mu + sd Z)``, Z ~ N(0, 1) (Gauss-Hermite quadrature)."""
-    x, w = np.polynomial.hermite_e.hermegauss(nodes)
-    p = expit(mu + sd * x)
-    w = w / w.sum()
-    m = float(p @ w)
-    return m, float(((p - m) ** 2) @ w)
+#: the file types :func:`write_panel` writes, by suffix (Parquet or CSV)
+PANEL_SUFFIXES = (".parquet", ".pq", ".csv")
 
 
-def _match_logit_normal(mean: float, var: float) -> tuple[float, float]:
-    """``(mu, sd)`` with ``E expit(mu + sd Z) = mean`` and ``Var expit(mu + sd Z) = var`` (moment match).
+def write_panel(panel: pd.DataFrame, path: str | Path) -> Path:
+    """Write a simulated panel to ``path``: CSV for ``.csv``, Parquet (zstd) for ``.parquet``/``.pq``.
 
-    ``sd`` is capped at 10 (a variance beyond what sd = 10 gives is met at the cap).
+    The parent folder is created. ``famtrial simulate --design DESIGN.toml --out PATH [--seed N]``
+    runs :func:`load_design`, :func:`simulate_panel` and this.
     """
-    from scipy.optimize import brentq
-
-    mean = float(np.clip(mean, 1e-4, 1 - 1e-4))
-    var = max(float(var), 0.0)
-
-    def mu_for(sd: float) -> float:
-        return brentq(lambda mu: _logit_normal_moments(mu, sd)[0] - mean, -100, 100)
-
-    if var <= 1e-10:
-        return mu_for(0.0), 0.0
-    top = 10.0  # an intercept SD of 10 on the logit scale: nearly all parents at 0 or 1 throughout
-    if _logit_normal_moments(mu_for(top), top)[1] <= var:
-        return mu_for(top), top
-    sd = brentq(lambda sd: _logit_normal_moments(mu_for(sd), sd)[1] - var, 1e-6, top)
-    return mu_for(sd), float(sd)
-
-
-def _shared_cov(mu: float, sd: float, share: float, nodes: int = 40) -> float:
-    """Covariance of ``expit(mu + sd U_1)`` and ``expit(mu + sd U_2)`` when ``U_1, U_2`` are N(0, 1) with
-    correlation ``share`` (a common component of variance ``share``): ``Var_S(E[expit | S])``."""
-    x, w = np.polynomial.hermite_e.hermegauss(nodes)
-    w = w / w.sum()
-    share = float(np.clip(share, 0.0, 1.0))
-    cond = expit(mu + sd * (np.sqrt(share) * x[:, None] + np.sqrt(1 - share) * x[None, :])) @ w
-    m = float(cond @ w)
-    return float(((cond - m) ** 2) @ w)
-
-
-def _share_for(mu: float, sd: float, cov: float, floor: float = 0.0) -> float:
-    """The correlation ``share`` in [floor, 1] with ``_shared_cov(mu, sd, share) - _shared_cov(mu, sd, floor) = cov``."""
-    from scipy.optimize import brentq
-
-    base = _shared_cov(mu, sd, floor)
-    f = lambda share: _shared_cov(mu, sd, share) - base - cov  # noqa: E731
-    if sd <= 0 or f(floor) >= 0:
-        return floor
-    if f(1.0) <= 0:
-        return 1.0
-    return float(brentq(f, floor, 1.0))
-
-
-def _parent_means(y: pd.Series, parent: pd.Series) -> tuple[np.ndarray, np.ndarray, pd.Index]:
-    g = y.groupby(parent, sort=True)
-    return g.mean().to_numpy(float), g.size().to_numpy(float), g.mean().index
-
-
-def calibrate(panel, *, outcomes: Sequence[str] | None = None) -> TrialDesign:
-    r"""A :class:`TrialDesign` calibrated to a loaded trial panel (``famtrial.load_panel(data, plan)``).
-
-    The design keeps the plan's column names and codes (arm, variant), so a simulated panel loads
-    with the same plan and goes through the plan's sample rule and models unchanged. Estimators
-    (``y_it`` the outcome, ``i`` parent, ``o`` office, pre-implementation months only where stated):
-
-    * **months**: the panel's first and last month and the plan's implementation month.
-    * **offices**: two :class:`OfficeGroup`\ s, the offices that pass the plan's sample rule and those
-      that fail it (the rule evaluated as :func:`famtrial.analysis_sample` does); in each, families per
-      office uniform on ``mean +- sqrt(3) SD`` of the group's offices (the uniform with their mean and
-      SD, at least 2) and the control share (of families) uniform on the observed [min, max]. Randomization by family within office.
-    * **parents per family**: ``two_parent_share`` = share of families with two or more parents
-      (the simulator makes families of one or two parents).
-    * **gaps**: share of parents observed in fewer months than the panel has; ``max_months`` the
-      largest number of months such a parent misses.
-    * **covariates**: 0/1 time-varying: a Markov chain with ``p`` = mean in the baseline month and
-      ``on`` = #(0 -> 1) / #(0 at t - 1), ``off`` = #(1 -> 0) / #(1 at t - 1) over consecutive observed
-      months; other time-varying: a count with Poisson ``mean`` = baseline mean, ``up``/``down`` = shares of
-      consecutive months that rise/fall, ``min``/``max`` observed; time-invariant 0/1: ``p`` = mean over
-      parents; other time-invariant: integer normal with the parents' mean, SD, min and max.
-    * **per outcome**, a fixed-effects logit of ``y`` on the pooled offer, the plan's time-varying
-      covariates and a linear trend on every office (Stata ``clogit y treat x trend, group(parent)``):
-      its slopes are the covariate slopes, its trend the ``trend`` and its offer coefficient the effect
-      of every variant (a common effect; ``office_effect_sd = 0``, not identifiable from a few offices).
-      Time-invariant covariates get slope 0: the fixed effects absorb them, and their contribution is
-      part of the intercept variance below.
-    * **intercepts** (method of moments on the pre-implementation months, ``n_i`` months of parent i,
-      ``ybar_i`` its mean): ``m`` = mean of ``ybar_i``; between-parent variance of the probabilities
-      ``V = Var(ybar_i) - mean(ybar_i (1 - ybar_i) / (n_i - 1))`` (the binomial within-parent part
-      removed); ``(mu, s)`` solve ``E expit(mu + s Z) = m``, ``Var expit(mu + s Z) = V`` (Gauss-Hermite);
-      the office share ``r`` of the logit-scale variance solves ``C(r) = V_o``, where ``C(r)`` is the
-      covariance of two parents' probabilities whose logit intercepts correlate ``r`` and
-      ``V_o = Var_o(mean_o ybar) - mean_o(Var_o(ybar) / n_o)`` (the between-office variance of the
-      office means, sampling part removed); ``office_intercept_sd^2 = r s^2``, ``intercept_sd^2 =
-      (1 - r) s^2``; ``intercept_mean = mu - trend * (mean pre-period month index) - sum_k slope_k *
-      (baseline mean of x_k)``. ``family_correlation`` ``rho``: the shared share ``q`` solving
-      ``C(q) - C(r)`` = mean product of the two parents' ``ybar`` (centred at their office mean) in
-      two-parent families, ``rho = (q - r) / (1 - r)``, averaged over outcomes. (Shares on the logit
-      scale, matched on the probability scale: a moment estimator, not a likelihood one.)
-
-    The simulator's parents are conditionally independent over months given their intercept, so a
-    calibrated design reproduces base rates, trends and variance components, not month-to-month
-    persistence beyond what the intercepts imply.
-
-    Parameters
-    ----------
-    panel : famtrial.Panel
-        A loaded panel (its plan supplies columns, codes, months, the sample rule, the covariates).
-    outcomes : sequence of str, optional
-        Plan outcome keys to calibrate (default: all the plan's outcomes; the simulated panel needs
-        every outcome the plan names to load).
-
-    Returns
-    -------
-    TrialDesign
-        With ``month_format = "period"``, the plan's arm and variant codes and column names.
-    """
-    from famtrial.data.panel import Panel
-    from famtrial.trial.effects import fe_model
-
-    if not isinstance(panel, Panel):
-        raise TypeError(
-            f"calibrate needs a famtrial Panel (famtrial.load_panel(data, plan)), not {type(panel).__name__}"
-        )
-    plan, cols, data = panel.plan, panel.columns, panel.data
-    keys = [v.key for v in plan.outcomes] if outcomes is None else [plan.outcome(k).key for k in outcomes]
-    impl = pd.Period(plan.implementation, "M")
-    base = impl - 1
-    months = data[cols.month]
-    first, last = months.min(), months.max()
-    # offices and families
-    fam = data.drop_duplicates(cols.family)[[cols.family, cols.office, cols.arm]]
-    per_office = fam.groupby(cols.office)[cols.arm].agg(families="size", offered="sum")
-    per_office["control_share"] = 1 - per_office["offered"] / per_office["families"]
-    if plan.sample_rule == "none":
-        passes = pd.Series(True, index=per_office.index)
-    else:
-        unit = cols.family if plan.sample_unit == "family" else cols.parent
-        units = data.drop_duplicates(unit).groupby(cols.office)[cols.arm].agg(["size", "sum"])
-        passes = (1 - units["sum"] / units["size"]) >= plan.threshold - 1e-12
-    groups = []
-    for ok in (True, False):
-        part = per_office[passes.reindex(per_office.index).to_numpy() == ok]
-        if len(part):
-            share = part["control_share"].clip(0.01, 0.99)
-            f_mean, f_sd = float(part["families"].mean()), float(part["families"].std(ddof=0))
-            half = np.sqrt(3) * f_sd  # a uniform with the offices' mean and SD of families
-            families = (int(max(round(f_mean - half), 2)), int(max(round(f_mean + half), 2)))
-            groups.append(
-                OfficeGroup(n=len(part), families=families, control_share=(float(share.min()), float(share.max())))
-            )
-    parents_per_family = data.drop_duplicates(cols.parent).groupby(cols.family).size()
-    two = float((parents_per_family >= 2).mean())
-    n_months = (last - first).n + 1
-    observed = data.groupby(cols.parent).size()
-    gap_share = float((observed < n_months).mean())
-    gap_max = int(max(1, (n_months - observed).max()))
-    # covariates
-    covs = []
-    at_base = data[months == base]
-    ordered = data.sort_values([cols.parent, cols.month])
-    same = (ordered[cols.parent].to_numpy()[1:] == ordered[cols.parent].to_numpy()[:-1]) & (
-        np.diff(ordered[cols.month].map(lambda m: m.ordinal).to_numpy()) == 1
-    )
-    for v in plan.covariates:
-        x = data[v.column]
-        binary = bool(x.isin([0, 1]).all())
-        if v.time == "varying":
-            xs = ordered[v.column].to_numpy(float)
-            prev, nxt = xs[:-1][same], xs[1:][same]
-            xb = at_base[v.column].to_numpy(float)
-            if binary:
-                on = float(((prev == 0) & (nxt == 1)).sum() / max((prev == 0).sum(), 1))
-                off = float(((prev == 1) & (nxt == 0)).sum() / max((prev == 1).sum(), 1))
-                covs.append(Covariate(name=v.column, kind="markov", p=float(xb.mean()), on=on, off=off))
-            else:
-                covs.append(
-                    Covariate(
-                        name=v.column,
-                        kind="count",
-                        mean=float(max(xb.mean(), 0.0)),
-                        up=float((nxt > prev).mean()),
-                        down=float((nxt < prev).mean()),
-                        min=float(x.min()),
-                        max=float(x.max()),
-                    )
-                )
-        else:
-            xp = data.drop_duplicates(cols.parent)[v.column].to_numpy(float)
-            if binary:
-                covs.append(Covariate(name=v.column, kind="binary", p=float(xp.mean())))
-            else:
-                covs.append(
-                    Covariate(
-                        name=v.column,
-                        kind="integer",
-                        mean=float(xp.mean()),
-                        sd=float(xp.std(ddof=1)),
-                        min=float(xp.min()),
-                        max=float(xp.max()),
-                    )
-                )
-    varying = [v.key for v in plan.covariates if v.time == "varying"]
-    # outcomes
-    pre = data[months < impl]
-    t_pre = float(((pre[cols.month] - first).map(lambda d: d.n)).mean())
-    parent_office = pre.drop_duplicates(cols.parent).set_index(cols.parent)[cols.office]
-    parent_family = pre.drop_duplicates(cols.parent).set_index(cols.parent)[cols.family]
-    outs, rhos = [], []
-    for key in keys:
-        column = plan.outcome(key).column
-        fit = fe_model(panel, key, trend="linear", covariates=varying, cluster=None)
-        trend = float(fit.params["trend"])
-        effect = float(fit.params[plan.term("pooled")])
-        slopes = tuple((plan.variable(k).column, float(fit.params[plan.variable(k).column])) for k in varying)
-        ybar, n_i, ids = _parent_means(pre[column], pre[cols.parent])
-        keep = n_i >= 2
-        ybar, n_i, ids = ybar[keep], n_i[keep], ids[keep]
-        m = float(ybar.mean())
-        v_total = float(ybar.var(ddof=1) - np.mean(ybar * (1 - ybar) / (n_i - 1)))
-        office = parent_office.reindex(ids).to_numpy()
-        frame = pd.DataFrame({"ybar": ybar, "office": office, "family": parent_family.reindex(ids).to_numpy()})
-        by_office = frame.groupby("office")["ybar"]
-        v_office = float(by_office.mean().var(ddof=1) - (by_office.var(ddof=1) / by_office.size()).mean())
-        mu, s = _match_logit_normal(m, v_total)
-        r = _share_for(mu, s, v_office)
-        frame["dev"] = frame["ybar"] - by_office.transform("mean")
-        pairs = frame.groupby("family")["dev"].agg(["size", "first", "last"])
-        pairs = pairs[pairs["size"] == 2]
-        if len(pairs) > 1 and s > 0 and r < 1:
-            shared = _share_for(mu, s, float((pairs["first"] * pairs["last"]).mean()), floor=r)
-            rhos.append((shared - r) / (1 - r))
-        shift = sum(slope * float(at_base[c].mean()) for c, slope in slopes)
-        outs.append(
-            Outcome(
-                name=column,
-                intercept_mean=float(mu - trend * t_pre - shift),
-                intercept_sd=float(s * np.sqrt(1 - r)),
-                trend=trend,
-                effects=tuple((v.name, effect) for v in plan.variants) or (("", effect),),
-                office_intercept_sd=float(s * np.sqrt(r)),
-                covariates=slopes,
-            )
-        )
-    design_cols = Columns(
-        parent=cols.parent,
-        family=cols.family,
-        office=cols.office,
-        month=cols.month,
-        month_format="period",
-        arm=cols.arm,
-        arm_offered=plan.offered_code,
-        arm_control=plan.control_code,
-        variant=plan.variant_column if plan.variants else None,
-        variant_control=plan.control_variant,
-    )
-    return TrialDesign(
-        columns=design_cols,
-        first_month=str(first),
-        last_month=str(last),
-        implementation=str(impl),
-        offices=tuple(groups),
-        outcomes=tuple(outs),
-        covariates=tuple(covs),
-        variants=tuple(v.name for v in plan.variants),
-        two_parent_share=two,
-        family_correlation=float(np.mean(rhos)) if rhos else 0.0,
-        gap_share=gap_share,
-        gap_max_months=gap_max,
-        randomize="family",
-        seed=plan.seed,
-    )
-
-
-# -- command line -----------------------------------------------------------------------------------
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m famtrial.simulation.design --design DESIGN.toml --out PANEL.parquet [--seed N] [--csv]``."""
-    parser = argparse.ArgumentParser(prog="famtrial simulate", description="Simulate a trial panel from a design TOML.")
-    parser.add_argument("--design", required=True, help="design TOML (e.g. data/synthetic/casework.toml)")
-    parser.add_argument("--out", required=True, help="output file: .parquet or .csv")
-    parser.add_argument("--seed", type=int, default=None, help="seed (default: the design's)")
-    args = parser.parse_args(argv)
-    try:
-        design = load_design(args.design)
-    except DesignError as exc:
-        parser.exit(2, f"famtrial simulate: {exc}\n")
-    panel = simulate_panel(design, seed=args.seed)
-    out = Path(args.out)
+    out = Path(path)
+    suffix = out.suffix.lower()
+    if suffix not in PANEL_SUFFIXES:
+        raise DesignError(f"{out.name!r}: give a .parquet or .csv file")
     out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix.lower() == ".csv":
+    if suffix == ".csv":
         panel.to_csv(out, index=False)
-    elif out.suffix.lower() in (".parquet", ".pq"):
-        panel.to_parquet(out, index=False, compression="zstd")
     else:
-        parser.exit(2, f"famtrial simulate: --out {out.name!r}: give a .parquet or .csv file\n")
-    n_parents = panel[design.columns.parent].nunique()
-    print(
-        f"wrote {out}: {len(panel):,} rows, {n_parents:,} parents, "
-        f"{panel[design.columns.family].nunique():,} families, {design.n_offices} offices, "
-        f"{len(design.months)} months"
-    )
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+        panel.to_parquet(out, index=False, compression="zstd")
+    return out

@@ -2,7 +2,7 @@ r"""Power, minimum detectable effects and operating characteristics by simulatio
 
 Each simulated trial is drawn from a source: the replica's generator (the default,
 :func:`famtrial.simulation.replica.generate` in the size study's pure form), a :class:`famtrial.simulation.design.TrialDesign`
-calibrated to a plan's data (:func:`famtrial.simulation.design.calibrate`), or a given TrialDesign
+calibrated to a plan's data (:func:`famtrial.simulation.calibrate.calibrate`), or a given TrialDesign
 (``simulate_panel``); it is put through the analysis (the plan's office exclusion rule and primary
 fixed-effects logit with SE clustered by office, or for a bare design the ``threshold``/``unit``/``trend``
 arguments) and tested with the chosen tests of ``H0: b = 0`` at level ``alpha``:
@@ -45,7 +45,6 @@ compare with simulation (``analysis="cross_section"``).
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import time
 import tomllib
@@ -60,7 +59,7 @@ import pandas as pd
 from scipy import stats
 from scipy.special import expit
 
-from famtrial._options import PowerAnalysis, PowerTest, TimeAdjustment, Unit
+from famtrial._options import PowerAnalysis, PowerTest, TimeAdjustment, Unit, check_choice
 from famtrial._parallel import one_kernel_thread, run_tasks
 from famtrial.errors import DesignError
 from famtrial.simulation.design import TrialDesign, load_design, simulate_panel
@@ -70,6 +69,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+    from famtrial.data.panel import Panel
     from famtrial.models.clogit import ConditionalLogitResults
     from famtrial.models.logit import LogitResults
     from famtrial.plan.spec import FEModel, Plan
@@ -87,16 +87,13 @@ __all__ = [
     "minimum_detectable_effect",
     "design_effect_power",
     "marginal_icc",
-    "main",
+    "run_scenario",
+    "write_scenario_results",
     "TESTS",
     "GRID",
 ]
 
-Test = PowerTest
 TESTS: tuple[str, ...] = get_args(PowerTest)
-Analysis = PowerAnalysis
-
-Trend = TimeAdjustment
 _ANALYSES = get_args(PowerAnalysis)
 #: The arguments of :func:`power` that take a grid (a list of values).
 GRID: tuple[str, ...] = ("effect_or", "offices", "families_per_office", "months_pre", "months_post", "control_share")
@@ -114,10 +111,10 @@ class _Options:
     outcome: str
     tests: tuple[str, ...]
     alpha: float
-    analysis: Analysis
+    analysis: PowerAnalysis
     threshold: float | None
     unit: Unit
-    trend: Trend
+    trend: TimeAdjustment
     ri_draws: int
     month: str | None
     plan: Plan | None = None  # the analysis plan of a plan or replica source, else None
@@ -129,12 +126,25 @@ def _analyse(panel: pd.DataFrame, design: Any, opts: _Options, truth: float, see
 
     The only place that calls the trial layer (loader, sample rule, primary model, tests).
     """
+    sample = _sample(panel, design, opts)
+    fit, clusters, term = _fit(sample, design, opts)
+    est, se = float(fit.params[term]), float(fit.bse[term])
+    n_clusters = fit.n_clusters
+    assert n_clusters is not None  # both fits cluster on the office
+    g = int(n_clusters)
+    if not (np.isfinite(est) and np.isfinite(se) and se > 0):
+        raise ValueError(
+            f"the estimate of {term} has SE {se:g} with G = {g} analysed offices "
+            f"(the cluster-robust covariance needs more offices than the model has coefficients)"
+        )
+    out = {"estimate": est, "se": se, "offices_analysed": g, "parents_analysed": int(sample.report.parents)}
+    return out | _tests(sample, fit, clusters, term, opts, truth, seeds)
+
+
+def _sample(panel: pd.DataFrame, design: Any, opts: _Options) -> Panel:
+    """The simulated panel loaded (by the plan, or with a bare design's roles) and put through the rule."""
     from famtrial.data.load import load_panel
-    from famtrial.inference.score_bootstrap import score_bootstrap, wald_t_pvalue
-    from famtrial.models.logit import logit
     from famtrial.plan.spec import Columns
-    from famtrial.trial.effects import fe_design, fe_model
-    from famtrial.trial.few_cluster import randomization_test
     from famtrial.trial.sample import analysis_sample
 
     if opts.plan is not None:  # a plan's or the replica's analysis: the plan loads its own columns and codes
@@ -156,35 +166,47 @@ def _analyse(panel: pd.DataFrame, design: Any, opts: _Options, truth: float, see
             time_invariant=design.time_invariant,
         )
         loaded = load_panel(data, roles, implementation=design.implementation, baseline=design.baseline)
-    sample = (
-        loaded
-        if opts.threshold is None
-        else analysis_sample(loaded, threshold=opts.threshold, unit=opts.unit, rule="control_share").panel
-    )
+    if opts.threshold is None:
+        return loaded
+    return analysis_sample(loaded, threshold=opts.threshold, unit=opts.unit, rule="control_share").panel
+
+
+def _fit(sample: Panel, design: Any, opts: _Options) -> tuple[ConditionalLogitResults | LogitResults, pd.Series, str]:
+    """``(fit, clusters, term)``: the fixed-effects logit (or a month's cross-sectional logit), the office of
+    each fitted row and the treatment's term."""
+    from famtrial.models.logit import logit
+    from famtrial.trial.effects import fe_design, fe_model
+
     office = sample.columns.office
-    seed_sb, seed_ri = seeds
     fit: ConditionalLogitResults | LogitResults
     if opts.analysis == "fe":
         fit = fe_model(sample, opts.outcome, trend=opts.trend, covariates=opts.covariates)
         frame, _ = fe_design(sample, opts.outcome, trend=opts.trend, covariates=opts.covariates)
-        clusters = frame[office]
-        term = sample.plan.term("pooled")
-    else:
-        month = pd.Period(opts.month or design.last_month, "M")
-        frame = sample.data.loc[sample.data[sample.columns.month] == month]
-        fit = logit(frame, opts.outcome, [sample.columns.arm], cluster=office)
-        clusters = frame[office]
-        term = sample.columns.arm
+        return fit, frame[office], sample.plan.term("pooled")
+    month = pd.Period(opts.month or design.last_month, "M")
+    frame = sample.data.loc[sample.data[sample.columns.month] == month]
+    fit = logit(frame, opts.outcome, [sample.columns.arm], cluster=office)
+    return fit, frame[office], sample.columns.arm
+
+
+def _tests(
+    sample: Panel,
+    fit: ConditionalLogitResults | LogitResults,
+    clusters: pd.Series,
+    term: str,
+    opts: _Options,
+    truth: float,
+    seeds: Sequence[int],
+) -> dict[str, float]:
+    """Each test's p-value of ``H0: b = 0`` (``p_<test>``) and, for the fixed-effects model, whether it
+    covers the truth (``cover_<test>``); ``seeds``: the score bootstrap's, the randomization test's."""
+    from famtrial.inference.score_bootstrap import score_bootstrap, wald_t_pvalue
+    from famtrial.trial.few_cluster import randomization_test
+
+    seed_sb, seed_ri = seeds
     est, se = float(fit.params[term]), float(fit.bse[term])
-    n_clusters = fit.n_clusters
-    assert n_clusters is not None  # both fits cluster on the office
-    g = int(n_clusters)
-    if not (np.isfinite(est) and np.isfinite(se) and se > 0):
-        raise ValueError(
-            f"the estimate of {term} has SE {se:g} with G = {g} analysed offices "
-            f"(the cluster-robust covariance needs more offices than the model has coefficients)"
-        )
-    out = {"estimate": est, "se": se, "offices_analysed": g, "parents_analysed": int(sample.report.parents)}
+    g = int(cast(int, fit.n_clusters))
+    out: dict[str, float] = {}
     z_crit = stats.norm.isf(opts.alpha / 2)
     t_crit = stats.t(g - 1).isf(opts.alpha / 2)
     covers = opts.analysis == "fe"  # the cross-sectional logit estimates a marginal log-OR, not tau
@@ -571,7 +593,7 @@ class _Source:
     column: str  # the outcome's data column (what the generator calls it)
     threshold: float | None
     unit: Unit
-    trend: Trend
+    trend: TimeAdjustment
     generator: TrialDesign | ReplicaConfig  # a design, or the replica's generator (famtrial.simulation.replica)
     plan: Plan | None = None
     covariates: tuple[str, ...] | None = None
@@ -584,7 +606,7 @@ class _PlanAnalysis(TypedDict):
     column: str
     threshold: float | None
     unit: Unit
-    trend: Trend
+    trend: TimeAdjustment
     plan: Plan
     covariates: tuple[str, ...]
 
@@ -611,7 +633,11 @@ def _primary(plan: Plan, outcome: str | None) -> FEModel:
 
 
 def _plan_analysis(
-    plan: Plan, outcome: str | None, threshold: float | None | EllipsisType, unit: Unit | None, trend: Trend | None
+    plan: Plan,
+    outcome: str | None,
+    threshold: float | None | EllipsisType,
+    unit: Unit | None,
+    trend: TimeAdjustment | None,
 ) -> _PlanAnalysis:
     given = [
         name
@@ -642,7 +668,7 @@ def _resolve_source(
     outcome: str | None,
     threshold: float | None | EllipsisType,
     unit: Unit | None,
-    trend: Trend | None,
+    trend: TimeAdjustment | None,
 ) -> _Source:
     """The generator and the analysis for :func:`power`'s first argument (see its docstring)."""
     from famtrial.plan.spec import DEFAULT_PLAN, Plan, load_plan, shipped_plans
@@ -676,7 +702,7 @@ def _resolve_source(
             )
     if isinstance(source, Plan):
         from famtrial.data.load import load_panel
-        from famtrial.simulation.design import calibrate
+        from famtrial.simulation.calibrate import calibrate
 
         data = source.resolve_data()
         if data is None:
@@ -781,7 +807,7 @@ def power(
     n_sims: int = 100,
     tests: Sequence[str] = TESTS,
     alpha: float = 0.05,
-    analysis: Analysis = "fe",
+    analysis: PowerAnalysis = "fe",
     threshold: float | None | EllipsisType = ...,
     unit: Unit | None = None,
     trend: TimeAdjustment | None = None,
@@ -807,7 +833,7 @@ def power(
           has the paper's offices); for grids over offices, families or months use
           ``"nct03102775"``.
         * a :class:`famtrial.Plan`, a shipped plan name (``"nct03102775"``, ``"casework"``) or a
-          plan TOML: trials from :func:`famtrial.simulation.design.calibrate` of the plan's data (the panel
+          plan TOML: trials from :func:`famtrial.simulation.calibrate.calibrate` of the plan's data (the panel
           the plan's ``[data]`` names), analysed with the plan's sample rule and its primary model:
           the first model of the plan's first model table with treatment "pooled" (a "variants"
           model is fitted pooled), with the plan's covariates, time adjustment and column names.
@@ -851,18 +877,59 @@ def power(
     PowerResult
     """
     src = _resolve_source(source, outcome=outcome, threshold=threshold, unit=unit, trend=trend)
-    outcome, threshold, unit, trend = src.outcome, src.threshold, src.unit, src.trend
+    tests = _check_arguments(src, tuple(tests), analysis, alpha, n_sims, ri_draws)
+    grid = {
+        "effect_or": effect_or,
+        "offices": offices,
+        "families_per_office": families_per_office,
+        "months_pre": months_pre,
+        "months_post": months_post,
+        "control_share": control_share,
+    }
+    scenarios, designs, varied = _scenarios(src, grid)
+    opts = _Options(
+        outcome=src.outcome,
+        tests=tests,
+        alpha=float(alpha),
+        analysis=analysis,
+        threshold=src.threshold,
+        unit=src.unit,
+        trend=src.trend,
+        ri_draws=int(ri_draws),
+        month=month,
+        plan=src.plan,
+        covariates=src.covariates,
+    )
+    sims, elapsed = _simulate(opts, scenarios, designs, n_sims, seed, n_jobs=n_jobs, client=client, progress=progress)
+    return PowerResult(
+        scenarios=scenarios,
+        summary=_summarise(sims, scenarios, tests, alpha),
+        simulations=sims,
+        tests=tests,
+        alpha=float(alpha),
+        n_sims=int(n_sims),
+        seed=seed,
+        outcome=src.outcome,
+        analysis=analysis,
+        elapsed=elapsed,
+        varied=varied,
+        model=_model_text(src),
+    )
+
+
+def _check_arguments(
+    src: _Source, tests: tuple[str, ...], analysis: PowerAnalysis, alpha: float, n_sims: int, ri_draws: int
+) -> tuple[str, ...]:
+    """:func:`power`'s arguments checked against each other and the source; ``tests`` as given, checked."""
     if src.plan is not None and analysis != "fe":
         raise ValueError(
             f"analysis={analysis!r} with a plan or the replica is not supported: the analysis is the "
             "plan's primary model; use analysis='fe' or pass a TrialDesign"
         )
-    tests = tuple(tests)
     unknown = [t for t in tests if t not in TESTS]
     if unknown or not tests or len(set(tests)) != len(tests):
         raise ValueError(f"tests={list(tests)}: give distinct tests from {list(TESTS)}")
-    if analysis not in _ANALYSES:
-        raise ValueError(f"analysis={analysis!r} is not one of {_ANALYSES}")
+    check_choice(analysis, PowerAnalysis, "analysis", ValueError)
     if analysis == "cross_section" and "randomization" in tests:
         raise ValueError(
             "tests='randomization' with analysis='cross_section' is not supported (the randomization "
@@ -877,18 +944,18 @@ def power(
             f"ri_draws={ri_draws!r}: the randomization test needs 1/(ri_draws + 1) <= alpha = {alpha:g} "
             f"to reject at all; use ri_draws >= {int(np.ceil(1 / alpha - 1))}"
         )
-    if unit not in ("family", "parent"):
-        raise ValueError(f"unit={unit!r} is not one of ('family', 'parent')")
-    if threshold is not None and not 0 < threshold < 1:
-        raise ValueError(f"threshold={threshold!r} must lie strictly between 0 and 1, or be None (no rule)")
-    grid = {
-        "effect_or": effect_or,
-        "offices": offices,
-        "families_per_office": families_per_office,
-        "months_pre": months_pre,
-        "months_post": months_post,
-        "control_share": control_share,
-    }
+    check_choice(src.unit, Unit, "unit", ValueError)
+    check_choice(src.trend, TimeAdjustment, "trend", ValueError)
+    if src.threshold is not None and not 0 < src.threshold < 1:
+        raise ValueError(f"threshold={src.threshold!r} must lie strictly between 0 and 1, or be None (no rule)")
+    return tests
+
+
+def _scenarios(
+    src: _Source, grid: dict[str, GridArg]
+) -> tuple[pd.DataFrame, list[TrialDesign | ReplicaConfig], tuple[str, ...]]:
+    """The grid's scenarios (one row each: the grid values, the true log-OR, offices and months), the
+    generator of each and the grid arguments varied."""
     values = {k: _grid_values(k, v) for k, v in grid.items()}
     varied = tuple(k for k, v in grid.items() if v is not None)
     if not isinstance(src.generator, TrialDesign):  # the replica's generator
@@ -926,19 +993,22 @@ def power(
         designs.append(d)
     scenarios = pd.DataFrame(rows)
     scenarios.index.name = "scenario"
-    opts = _Options(
-        outcome=outcome,
-        tests=tests,
-        alpha=float(alpha),
-        analysis=analysis,
-        threshold=threshold,
-        unit=unit,
-        trend=trend,
-        ri_draws=int(ri_draws),
-        month=month,
-        plan=src.plan,
-        covariates=src.covariates,
-    )
+    return scenarios, designs, varied
+
+
+def _simulate(
+    opts: _Options,
+    scenarios: pd.DataFrame,
+    designs: Sequence[TrialDesign | ReplicaConfig],
+    n_sims: int,
+    seed: int | None,
+    *,
+    n_jobs: int | None,
+    client: Any,
+    progress: bool,
+) -> tuple[pd.DataFrame, float]:
+    """Every scenario's ``n_sims`` trials simulated and analysed (simulation r of each from
+    ``SeedSequence(seed).spawn(n_sims)[r]``): one row per trial, and the wall time in seconds."""
     seqs = np.random.SeedSequence(seed).spawn(n_sims)
     tasks = [
         (s, r, d, float(scenarios.loc[s, "true_log_or"]), seqs[r]) for s, d in enumerate(designs) for r in range(n_sims)
@@ -960,28 +1030,22 @@ def power(
     ok = sims["error"].isna()
     if not ok.any():
         raise ValueError(f"no simulated trial could be analysed; first error: {sims['error'].iloc[0]}")
-    summary = _summarise(sims, scenarios, tests, alpha)
-    time_text = {"linear": "linear trend", "months": "month effects", "none": "no time adjustment"}[trend]
-    rule = "no exclusion rule" if threshold is None else f"offices with a control share >= {threshold:.3g} of {unit}s"
-    model = (
+    return sims, elapsed
+
+
+def _model_text(src: _Source) -> str:
+    """The analysis in words: model, time adjustment, covariates, SE, the exclusion rule, the plan."""
+    time_text = {"linear": "linear trend", "months": "month effects", "none": "no time adjustment"}[src.trend]
+    rule = (
+        "no exclusion rule"
+        if src.threshold is None
+        else f"offices with a control share >= {src.threshold:.3g} of {src.unit}s"
+    )
+    return (
         f"fixed-effects logit (parent effects, {time_text}"
         + (f", {', '.join(src.covariates)}" if src.covariates else "")
         + f"), SE clustered by office; {rule}"
         + (f"; plan {src.plan.name!r}" if src.plan is not None else "")
-    )
-    return PowerResult(
-        scenarios=scenarios,
-        summary=summary,
-        simulations=sims,
-        tests=tests,
-        alpha=float(alpha),
-        n_sims=int(n_sims),
-        seed=seed,
-        outcome=outcome,
-        analysis=analysis,
-        elapsed=elapsed,
-        varied=varied,
-        model=model,
     )
 
 
@@ -1085,7 +1149,7 @@ def design_effect_power(
     return float(stats.norm.cdf(abs(b) / se - z) + stats.norm.cdf(-abs(b) / se - z))
 
 
-# -- command line -------------------------------------------------------------------------------------------
+# -- scenario files -------------------------------------------------------------------------------------------
 def _read_scenario(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(power keyword arguments, outputs)`` from a scenario TOML; errors name the key."""
     from famtrial.simulation.design import _Reader
@@ -1149,8 +1213,14 @@ def _read_scenario(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     return kwargs, outputs
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``famtrial power SCENARIO.toml --out DIR``: run, then write power.csv, simulations.csv, power.md, power.png.
+def run_scenario(
+    path: str | Path, *, n_sims: int | None = None, n_jobs: int | None = None, progress: bool = True
+) -> tuple[PowerResult, dict[str, Any]]:
+    """Run a scenario TOML's :func:`power`: ``(result, outputs)``, ``outputs`` its ``[output]`` settings.
+
+    ``n_sims`` and ``n_jobs``, when given, override the file's. Every problem with the file is a
+    :class:`~famtrial.errors.DesignError` naming the key; :func:`power`'s own checks raise ``ValueError``.
+    ``famtrial power SCENARIO.toml --out DIR`` runs this and :func:`write_scenario_results`.
 
     The scenario TOML (``plan = "casework"``, ``"nct03102775"``, ``"replica"`` or a plan TOML instead
     of ``design``: trials calibrated to the plan's data, the plan's rule and primary model; then
@@ -1173,27 +1243,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         mde_test = "score_bootstrap"
         plot_x = "offices"
     """
-    parser = argparse.ArgumentParser(prog="famtrial power", description="Power of the trial's analysis by simulation.")
-    parser.add_argument("scenario", help="scenario TOML")
-    parser.add_argument("--out", default="power", help="output folder (default: ./power)")
-    parser.add_argument("--n-sims", type=int, default=None, help="override n_sims")
-    parser.add_argument("--n-jobs", type=int, default=None, help="override n_jobs")
-    parser.add_argument("--quiet", action="store_true", help="no progress line")
-    args = parser.parse_args(argv)
-    try:
-        kwargs, outputs = _read_scenario(Path(args.scenario))
-        if args.n_sims is not None:
-            kwargs["n_sims"] = args.n_sims
-        if args.n_jobs is not None:
-            kwargs["n_jobs"] = args.n_jobs
-        result = power(kwargs.pop("source"), progress=not args.quiet, **kwargs)
-    except (DesignError, ValueError, TypeError) as exc:
-        parser.exit(2, f"famtrial power: {exc}\n")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    kwargs, outputs = _read_scenario(Path(path))
+    if n_sims is not None:
+        kwargs["n_sims"] = n_sims
+    if n_jobs is not None:
+        kwargs["n_jobs"] = n_jobs
+    return power(kwargs.pop("source"), progress=progress, **kwargs), outputs
+
+
+def write_scenario_results(result: PowerResult, out: str | Path, outputs: dict[str, Any]) -> tuple[str, ...]:
+    """Write ``power.csv``, ``simulations.csv``, ``power.md`` and (when ``outputs["plot_x"]`` was varied)
+    ``power.png`` into the folder ``out`` (created); returns the names written.
+
+    ``power.md`` holds :meth:`PowerResult.table` and, when ``effect_or`` was varied and
+    ``outputs["mde_test"]`` run, the minimum detectable OR for ``outputs["mde_power"]``
+    (:meth:`PowerResult.minimum_detectable_effect`).
+    """
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
     table = result.table()
-    result.scenarios.join(result.summary).to_csv(out / "power.csv")
-    result.simulations.to_csv(out / "simulations.csv", index=False)
+    result.scenarios.join(result.summary).to_csv(folder / "power.csv")
+    result.simulations.to_csv(folder / "simulations.csv", index=False)
     text = [f"# {table.title}", "", table.to_markdown(), "", table.notes]
     if "effect_or" in result.varied and outputs["mde_test"] in result.tests:
         mde = result.minimum_detectable_effect(outputs["mde_power"], outputs["mde_test"])
@@ -1204,17 +1274,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             "",
             mde.to_markdown(index=False),
         ]
-    (out / "power.md").write_text("\n".join(text) + "\n")
+    (folder / "power.md").write_text("\n".join(text) + "\n")
+    written: tuple[str, ...] = ("power.csv", "simulations.csv", "power.md")
     if outputs["plot_x"] in result.varied:
         fig = result.plot(outputs["plot_x"])
-        fig.savefig(out / "power.png", dpi=150, bbox_inches="tight")
-    print(result.describe())
-    print(
-        f"wrote {out}/power.csv, simulations.csv, power.md"
-        + (", power.png" if outputs["plot_x"] in result.varied else "")
-    )
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+        fig.savefig(folder / "power.png", dpi=150, bbox_inches="tight")
+        written += ("power.png",)
+    return written

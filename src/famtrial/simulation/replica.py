@@ -8,7 +8,7 @@ parameter sits in the TOML (``data/synthetic/replica.toml``).
 Regenerate the shipped file::
 
     famtrial synthesize --config data/synthetic/replica.toml --out data/synthetic
-    # or: python -m famtrial.simulation.replica --config ... --out ...
+    # or, in Python: famtrial.simulation.replica.write_replica("data/synthetic", "data/synthetic/replica.toml")
 
 The panel is synthetic. It is calibrated to published aggregates only and says nothing new about
 the real families.
@@ -16,10 +16,8 @@ the real families.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import tomllib
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,7 +28,7 @@ from scipy.special import expit
 
 from famtrial._paths import data_dir
 
-__all__ = ["ReplicaConfig", "OutcomeParams", "generate", "write_replica", "baseline_report", "content_hash", "main"]
+__all__ = ["ReplicaConfig", "OutcomeParams", "generate", "write_replica", "baseline_report", "content_hash"]
 
 BINARY = ("female", "married", "immigrant", "reduced_work_capacity", "activation", "employed")
 CONTINUOUS = ("year_of_birth", "n_children")
@@ -500,18 +498,3 @@ def write_replica(out_dir: str | Path, config_path: str | Path | None = None, *,
         panel.to_csv(out / "trial_panel.csv", index=False)
     (out / "trial_panel.sha256").write_text(content_hash(panel) + "\n")
     return path
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="famtrial synthesize", description="Regenerate the synthetic replica.")
-    parser.add_argument("--config", default=None, help="replica TOML (default: the shipped replica.toml)")
-    parser.add_argument("--out", default="data/synthetic", help="output folder (default: data/synthetic)")
-    parser.add_argument("--no-csv", action="store_true", help="write only the Parquet file")
-    args = parser.parse_args(argv)
-    path = write_replica(args.out, args.config, csv=not args.no_csv)
-    print(f"wrote {path} (sha256 {(Path(args.out) / 'trial_panel.sha256').read_text().strip()})")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

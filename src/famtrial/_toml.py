@@ -16,11 +16,13 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 from famtrial.errors import DesignError, FamtrialError, PlanError
 
 __all__ = ["Style", "PLAN", "DESIGN", "REQUIRED", "NAME", "Table", "dumps", "value_text"]
+
+N = TypeVar("N", int, float)
 
 #: A usable name for a named table (``[models.<name>]``): letters, digits, underscores, no leading digit.
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -171,7 +173,7 @@ class Table:
         """A number (integer or float) as a float."""
         return float(self.get(key, (int, float), default, "a number"))
 
-    def range(self, key: str, kind: type[int] | type[float]) -> tuple[float, float]:
+    def range(self, key: str, kind: type[N]) -> tuple[N, N]:
         """A number or a ``[low, high]`` pair of numbers, as ``(low, high)`` converted by ``kind``."""
         value = self.get(key, (int, float, list), what="a number or a [low, high] pair")
         if isinstance(value, list):

@@ -11,7 +11,11 @@ Variables (outcomes, covariates) have a *key*, the name the plan uses for them (
 published-number keys), and a *column* in the data (default: the key). A renamed data set is
 analysed by mapping the same keys to its columns.
 
-``Plan.to_toml()`` writes a plan back; ``load_plan(Plan.to_toml())`` gives an equal plan.
+A :class:`Plan` holds one frozen section per TOML table (:mod:`famtrial.plan.sections`), read by
+:mod:`famtrial.plan.read` (one reader per section, then the references between sections) and written
+back by :mod:`famtrial.plan.write`: ``Plan.to_toml()`` writes a plan back and
+``load_plan(Plan.to_toml())`` gives an equal plan. This module adds the lookups (``plan.outcome(name)``,
+``plan.model(name)``, ``plan.unit(role)``, ...), the flat attribute names of famtrial 0.2 and loading.
 :func:`scaffold` guesses a commented plan from a data file (``famtrial plan init DATA``).
 """
 

@@ -47,6 +47,7 @@ import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, get_args
 
@@ -55,6 +56,7 @@ import pandas as pd
 from scipy.special import expit
 
 from famtrial._options import CovariateKind, MonthFormat, Randomize
+from famtrial._toml import DESIGN, Table
 from famtrial.errors import DesignError
 
 __all__ = [
@@ -406,75 +408,75 @@ def _validate(d: TrialDesign) -> None:
 
 
 # -- TOML ----------------------------------------------------------------------------------------------
-_MISSING = object()
+# One reader per table of the design file, each through famtrial._toml's reader in the design's wording.
+_Reader = partial(Table, style=DESIGN)  # kept for simulation.power until it imports famtrial._toml
 
 
-class _Reader:
-    """Reads one TOML table, naming ``prefix.key`` in every error and rejecting unknown keys."""
-
-    def __init__(self, table, prefix: str, source: str):
-        self.source, self.prefix = source, prefix
-        if not isinstance(table, Mapping):
-            self.fail("", f"must be a table, got {type(table).__name__}")
-        self.table = table
-        self.used: set[str] = set()
-
-    def key(self, key: str) -> str:
-        return f"{self.prefix}.{key}" if self.prefix and key else (key or self.prefix)
-
-    def fail(self, key: str, msg: str):
-        raise DesignError(f"{self.source}: {self.key(key)}: {msg}")
-
-    def get(self, key: str, kinds, default=_MISSING, what: str = ""):
-        self.used.add(key)
-        if key not in self.table:
-            if default is _MISSING:
-                self.fail(key, f"is missing; give {what or 'a value'}")
-            return default
-        value = self.table[key]
-        ok = isinstance(value, kinds) and not (isinstance(value, bool) and bool not in _tuple(kinds))
-        if not ok:
-            self.fail(key, f"{value!r} is not {what or kinds}")
-        return value
-
-    def number(self, key: str, default=_MISSING) -> float:
-        return float(self.get(key, (int, float), default, "a number"))
-
-    def range(self, key: str, kind) -> tuple:
-        value = self.get(key, (int, float, list), what="a number or a [low, high] pair")
-        if isinstance(value, list):
-            if len(value) != 2 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
-                self.fail(key, f"{value!r} must be a [low, high] pair of numbers")
-            return (kind(value[0]), kind(value[1]))
-        return (kind(value), kind(value))
-
-    def sub(self, key: str, default=_MISSING) -> _Reader:
-        return _Reader(
-            self.get(key, dict, default if default is _MISSING else {}, "a table"), self.key(key), self.source
-        )
-
-    def done(self) -> None:
-        extra = sorted(set(self.table) - self.used)
-        if extra:
-            self.fail("", f"unknown keys {extra}; check their spelling")
+def _table(raw: object, path: str, source: str) -> Table:
+    """A table of a design file: errors are :class:`DesignError` naming ``source`` and the key path."""
+    return Table(raw, path, source, DESIGN)
 
 
-def _tuple(kinds) -> tuple:
-    return kinds if isinstance(kinds, tuple) else (kinds,)
-
-
-def _code(r: _Reader, key: str, default):
+def _code(r: Table, key: str, default):
     return r.get(key, (str, int), default, "a text or integer code")
 
 
 def design_from_dict(raw: Mapping, source: str = "design") -> TrialDesign:
-    """Build a :class:`TrialDesign` from parsed TOML (see ``data/synthetic/casework.toml``)."""
-    top = _Reader(raw, "", source)
+    """Build a :class:`TrialDesign` from parsed TOML (see ``data/synthetic/casework.toml``).
+
+    Parameters
+    ----------
+    raw : mapping
+        The parsed design.
+    source : str
+        The name of the file in messages.
+
+    Returns
+    -------
+    TrialDesign
+        The design (not yet checked against itself: :class:`TrialDesign` does that).
+
+    Raises
+    ------
+    DesignError
+        A missing, unknown or mistyped key, naming ``source`` and the key path.
+    """
+    top = _table(raw, "", source)
     seed = int(top.get("seed", int, 0, "an integer"))
-    randomize = top.get("randomize", str, "family", f"one of {_RANDOMIZE}")
-    if randomize not in _RANDOMIZE:
-        top.fail("randomize", f"{randomize!r} is not one of {_RANDOMIZE}")
-    c = top.sub("columns", {})
+    randomize = top.get("randomize", str, "family", f"one of {_RANDOMIZE}", choices=_RANDOMIZE)
+    columns = _read_columns(top.sub("columns", {}))
+    months = _read_months(top.sub("months"))
+    two, rho = _read_families(top.sub("families", {}))
+    groups = _read_offices(top)
+    office_label = _read_office_label(top)
+    variants = tuple(top.get("variants", list, [], "a list of variant codes"))
+    if not all(isinstance(v, str) for v in variants):
+        top.fail("variants", f"{list(variants)} must be text codes")
+    gap_share, gap_max = _read_gaps(top.sub("gaps", {}))
+    covs = _read_covariates(top.sub("covariates", {}))
+    outs = _read_outcomes(top.sub("outcomes"))
+    top.done()
+    return TrialDesign(
+        columns=columns,
+        first_month=months["first"],
+        last_month=months["last"],
+        implementation=months["implementation"],
+        offices=groups,
+        outcomes=outs,
+        covariates=covs,
+        variants=variants,
+        office_label=office_label,
+        two_parent_share=two,
+        family_correlation=rho,
+        gap_share=gap_share,
+        gap_max_months=gap_max,
+        randomize=randomize,
+        seed=seed,
+    )
+
+
+def _read_columns(c: Table) -> Columns:
+    """``[columns]``: names and codes (each defaults to :class:`Columns`')."""
     defaults = Columns()
     columns = Columns(
         parent=c.get("parent", str, defaults.parent, "a column name"),
@@ -491,64 +493,90 @@ def design_from_dict(raw: Mapping, source: str = "design") -> TrialDesign:
     if columns.month_format not in _MONTH_FORMATS:
         c.fail("month_format", f"{columns.month_format!r} is not one of {_MONTH_FORMATS}")
     c.done()
-    m = top.sub("months")
+    return columns
+
+
+def _read_months(m: Table) -> dict[str, str]:
+    """``[months]``: first, last and implementation, each ``'YYYY-MM'`` (required)."""
     months = {k: m.get(k, str, what="'YYYY-MM' text") for k in ("first", "last", "implementation")}
     for k, v in months.items():
         if not _MONTH.match(v):
             m.fail(k, f"{v!r} is not a month; give 'YYYY-MM'")
     m.done()
-    f = top.sub("families", {})
+    return months
+
+
+def _read_families(f: Table) -> tuple[float, float]:
+    """``[families]``: the share of two-parent families and the parents' intercept correlation."""
     two = f.number("two_parent_share", 0.0)
     rho = f.number("correlation", 0.0)
     f.done()
-    groups_raw = top.get("offices", list, what="an array of tables [[offices]]")
+    return two, rho
+
+
+def _read_offices(top: Table) -> tuple[OfficeGroup, ...]:
+    """``[[offices]]``: groups of ``n`` offices with ranges of families and control shares."""
     groups = []
-    for i, g in enumerate(groups_raw):
-        r = _Reader(g, f"offices[{i}]", source)
+    for i, g in enumerate(top.get("offices", list, what="an array of tables [[offices]]")):
+        r = _table(g, f"offices[{i}]", top.source)
         n = r.get("n", int, what="an integer number of offices")
         groups.append(
             OfficeGroup(n=n, families=r.range("families", int), control_share=r.range("control_share", float))
         )
         r.done()
+    return tuple(groups)
+
+
+def _read_office_label(top: Table) -> str | None:
+    """``office_label``: a format string for the office number (``'K{:02d}'``), if any."""
     office_label = top.get("office_label", str, None, "a format string such as 'K{:02d}'")
     if office_label is not None:
         try:
             office_label.format(1)
         except (ValueError, IndexError, KeyError) as exc:
             top.fail("office_label", f"{office_label!r} is not a format string for the office number ({exc})")
-    variants = tuple(top.get("variants", list, [], "a list of variant codes"))
-    if not all(isinstance(v, str) for v in variants):
-        top.fail("variants", f"{list(variants)} must be text codes")
-    g = top.sub("gaps", {})
+    return office_label
+
+
+def _read_gaps(g: Table) -> tuple[float, int]:
+    """``[gaps]``: the share of parents with gaps and the longest gap in months."""
     gap_share = g.number("share", 0.0)
     gap_max = g.get("max_months", int, 3, "an integer")
     g.done()
+    return gap_share, gap_max
+
+
+_COVARIATE_KEYS = {
+    "binary": (("p",), ()),
+    "integer": (("mean", "sd"), ("min", "max")),
+    "markov": (("p", "on", "off"), ()),
+    "count": (("mean", "up", "down"), ("min", "max")),
+}
+
+
+def _read_covariates(table: Table) -> tuple[Covariate, ...]:
+    """``[covariates.<name>]``: a kind and the kind's parameters (required, then optional)."""
     covs = []
-    cov_table = top.sub("covariates", {})
-    for name in cov_table.table:
-        r = cov_table.sub(name)
-        kind = r.get("kind", str, what=f"one of {_KINDS}")
-        if kind not in _KINDS:
-            r.fail("kind", f"{kind!r} is not one of {_KINDS}")
-        need = {
-            "binary": ("p",),
-            "integer": ("mean", "sd"),
-            "markov": ("p", "on", "off"),
-            "count": ("mean", "up", "down"),
-        }[kind]
-        allowed = {"binary": (), "integer": ("min", "max"), "markov": (), "count": ("min", "max")}[kind]
+    for name in table.raw:
+        r = table.sub(name)
+        kind = r.get("kind", str, what=f"one of {_KINDS}", choices=_KINDS)
+        need, allowed = _COVARIATE_KEYS[kind]
         values = {k: r.number(k) for k in need}
-        values.update({k: r.number(k) for k in allowed if k in r.table})
+        values.update({k: r.number(k) for k in allowed if k in r.raw})
         covs.append(Covariate(name=name, kind=kind, **values))
         r.done()
-    cov_table.done()
+    table.done()
+    return tuple(covs)
+
+
+def _read_outcomes(table: Table) -> tuple[Outcome, ...]:
+    """``[outcomes.<name>]``: intercepts, trend, the effect (one log-OR or one per variant), slopes."""
     outs = []
-    out_table = top.sub("outcomes")
-    for name in out_table.table:
-        r = out_table.sub(name)
+    for name in table.raw:
+        r = table.sub(name)
         effect = r.get("effect", (int, float, dict), what="a log-OR, or a table of log-ORs per variant")
         if isinstance(effect, dict):
-            e = _Reader(effect, r.key("effect"), source)
+            e = _table(effect, r.key("effect"), r.source)
             effects = tuple((str(v), e.number(v)) for v in effect)
         else:
             effects = (("", float(effect)),)
@@ -562,34 +590,28 @@ def design_from_dict(raw: Mapping, source: str = "design") -> TrialDesign:
                 effects=effects,
                 office_effect_sd=r.number("office_effect_sd", 0.0),
                 office_intercept_sd=r.number("office_intercept_sd", 0.0),
-                covariates=tuple((k, slopes.number(k)) for k in slopes.table),
+                covariates=tuple((k, slopes.number(k)) for k in slopes.raw),
             )
         )
         slopes.done()
         r.done()
-    out_table.done()
-    top.done()
-    return TrialDesign(
-        columns=columns,
-        first_month=months["first"],
-        last_month=months["last"],
-        implementation=months["implementation"],
-        offices=tuple(groups),
-        outcomes=tuple(outs),
-        covariates=tuple(covs),
-        variants=variants,
-        office_label=office_label,
-        two_parent_share=two,
-        family_correlation=rho,
-        gap_share=gap_share,
-        gap_max_months=gap_max,
-        randomize=randomize,
-        seed=seed,
-    )
+    table.done()
+    return tuple(outs)
 
 
 def load_design(path: str | Path) -> TrialDesign:
-    """Read a design TOML; every error is a :class:`DesignError` naming the file and the key."""
+    """Read a design TOML; every error is a :class:`DesignError` naming the file and the key.
+
+    Parameters
+    ----------
+    path : str or Path
+        The design file.
+
+    Returns
+    -------
+    TrialDesign
+        The design.
+    """
     path = Path(path)
     if not path.exists():
         raise DesignError(f"design file {str(path)!r} does not exist")

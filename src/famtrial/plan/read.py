@@ -1,0 +1,541 @@
+"""Reading a plan: one reader per TOML section, then one check that the sections' references resolve.
+
+Every reader takes its section as a :class:`famtrial._toml.Table` (errors name the key path, unknown
+keys are refused) and returns the section's frozen object (:mod:`famtrial.plan.sections`); it checks
+what the section alone can tell (types, choices, months, bounds). :func:`_check_references` then
+checks what one section says about another (a model's outcome is an outcome of the plan, a series'
+controls are declared, the inference names models of the plan, ...). :func:`read_plan` runs them in
+the order of the file and returns the parts of a :class:`~famtrial.plan.spec.Plan`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from fractions import Fraction
+from typing import Any, NoReturn, TypedDict, cast, get_args
+
+from famtrial._options import (
+    BootstrapWeights,
+    ClusterRole,
+    FigureFormat,
+    Missing,
+    Rule,
+    TimeAdjustment,
+    TimeVariation,
+    TreatmentKind,
+    Unit,
+)
+from famtrial._toml import NAME, PLAN, REQUIRED, Table
+from famtrial.errors import PlanError
+from famtrial.plan.sections import (
+    Arms,
+    BalanceTables,
+    ColumnRoles,
+    DataSource,
+    FEModel,
+    InferenceOptions,
+    Months,
+    OutputOptions,
+    SampleRule,
+    Series,
+    Treatment,
+    TrialInfo,
+    UnitNouns,
+    Variable,
+    Variant,
+    Variants,
+)
+
+__all__ = ["PlanParts", "read_plan"]
+
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+class PlanParts(TypedDict):
+    """The sections of a plan as read: the keyword arguments of :class:`~famtrial.plan.spec.Plan`."""
+
+    trial: TrialInfo
+    data: DataSource
+    roles: ColumnRoles
+    nouns: UnitNouns
+    arms: Arms
+    treatment: Treatment
+    variant_coding: Variants
+    months: Months
+    sample: SampleRule
+    outcomes: tuple[Variable, ...]
+    covariates: tuple[Variable, ...]
+    balance: BalanceTables
+    models: tuple[FEModel, ...]
+    tables: tuple[tuple[str, str], ...]
+    series: tuple[Series, ...]
+    inference: InferenceOptions
+    output: OutputOptions
+
+
+def read_plan(raw: Mapping[str, Any], source: str) -> PlanParts:
+    """Validate a parsed plan document into its sections.
+
+    Parameters
+    ----------
+    raw : mapping
+        The parsed TOML document.
+    source : str
+        The file named in every message (``"<plan>"``, ``"<string>"`` or a path).
+
+    Returns
+    -------
+    PlanParts
+        The sections, every reference between them checked; ``tables`` lists every model's table.
+
+    Raises
+    ------
+    PlanError
+        An unknown key, a wrong type or value, or a reference to something the plan lacks; the
+        message names the key.
+    """
+    top = Table(raw, "", source, PLAN)
+    trial = _trial(top.sub("trial", {}))
+    data = _data(top.sub("data", {}))
+    roles = _columns(top.sub("columns", {}))
+    nouns = _units(top.sub("units", {}))
+    arms = _arms(top.sub("arms", {}))
+    treatment = _treatment(top.sub("treatment", {}))
+    variant_coding = _variants(top.sub("variants", {}))
+    months = _months(top.sub("months", {}))
+    sample = _sample(top.sub("sample", {}), nouns)
+    outcomes = _variables(top.tables("outcomes"), outcome=True)
+    covariates = _variables(top.tables("covariates"), outcome=False)
+    balance = _balance(top.sub("balance", {}))
+    tables = _tables(top.tables("tables"))
+    models = _models(top.tables("models"))
+    series = _series(top.tables("series"))
+    inference = _inference(top.sub("inference", {}))
+    output = _output(top.sub("output", {}))
+    top.done()
+    parts = PlanParts(
+        trial=trial,
+        data=data,
+        roles=roles,
+        nouns=nouns,
+        arms=arms,
+        treatment=treatment,
+        variant_coding=variant_coding,
+        months=months,
+        sample=sample,
+        outcomes=outcomes,
+        covariates=covariates,
+        balance=balance,
+        models=models,
+        tables=_with_model_tables(tables, models),
+        series=series,
+        inference=inference,
+        output=output,
+    )
+    _check_references(parts, source)
+    return parts
+
+
+# -- one reader per section ------------------------------------------------------------------------------
+def _trial(t: Table) -> TrialInfo:
+    """``[trial]``: the name is required."""
+    info = TrialInfo(
+        name=t.get("name", str), registry=t.get("registry", str, ""), description=t.get("description", str, "")
+    )
+    t.done()
+    return info
+
+
+def _data(d: Table) -> DataSource:
+    """``[data]``: the data file, the published numbers and the rule for missing values."""
+    path = d.get("path", str, "")
+    missing: Missing = d.get("missing", str, "error", choices=get_args(Missing))
+    data = DataSource(missing=missing, path=path, published=d.get("published", str, ""))
+    d.done()
+    return data
+
+
+def _columns(c: Table) -> ColumnRoles:
+    """``[columns]``: the role columns (an empty variant or start column means none)."""
+    defaults = ColumnRoles()
+    roles = ColumnRoles(
+        parent=c.get("parent", str, defaults.parent),
+        family=c.get("family", str, defaults.family),
+        office=c.get("office", str, defaults.office),
+        month=c.get("month", str, defaults.month),
+        arm=c.get("arm", str, defaults.arm),
+        variant=c.get("variant", str, "") or None,
+        start=c.get("start", str, "") or None,
+    )
+    c.done()
+    return roles
+
+
+def _units(u: Table) -> UnitNouns:
+    """``[units]``: each noun defaults to its role's name."""
+    nouns = UnitNouns(
+        parent=u.get("parent", str, "parent"),
+        family=u.get("family", str, "family"),
+        office=u.get("office", str, "office"),
+    )
+    u.done()
+    return nouns
+
+
+def _code(reader: Table, key: str, default: Any) -> int | str | bool:
+    """An arm code: an integer, text or boolean (a float without fraction is the integer)."""
+    value = reader.get(key, (int, str, bool, float), default)
+    if isinstance(value, float):
+        if not value.is_integer():
+            reader.fail(key, f"= {value!r}: codes are integers or text")
+        value = int(value)
+    code: int | str | bool = value
+    return code
+
+
+def _arms(a: Table) -> Arms:
+    """``[arms]``: two different codes and their labels."""
+    offered, control = _code(a, "offered", 1), _code(a, "control", 0)
+    if offered == control:
+        a.fail("offered", f"and arms.control are both {offered!r}: the arms need different codes")
+    arms = Arms(
+        offered=offered,
+        control=control,
+        offered_label=a.get("offered_label", str, "Offered"),
+        control_label=a.get("control_label", str, "Control"),
+    )
+    a.done()
+    return arms
+
+
+def _treatment(t: Table) -> Treatment:
+    """``[treatment]``: the term prefix is a plain name."""
+    name = t.get("name", str, "treat")
+    if not NAME.match(name):
+        t.fail("name", f"= {name!r} must be a plain name (letters, digits, underscores)")
+    treatment = Treatment(
+        name=name, label=t.get("label", str, "Treatment (pooled)"), description=t.get("description", str, "the offer")
+    )
+    t.done()
+    return treatment
+
+
+def _variants(v: Table) -> Variants:
+    """``[variants]``: the control's name and codes, and the levels; no code means two variants."""
+    control = v.get("control", str, "control")
+    control_codes = tuple(v.get("control_codes", list, []))
+    levels = tuple(_level(name, r) for name, r in v.tables("levels").items())
+    v.done()
+    if control in [level.name for level in levels]:
+        v.fail("control", f"= {control!r} is also a variant level: name the control differently")
+    seen: dict[str, str] = {}
+    for level in levels:
+        for c in (level.name, *level.codes):
+            k = str(c).strip().lower()
+            if k in seen and seen[k] != level.name:
+                raise PlanError(f"{v.source}: variants.levels.{level.name}.codes: code {c!r} also means {seen[k]!r}")
+            seen[k] = level.name
+    return Variants(control=control, control_codes=control_codes, levels=levels)
+
+
+def _level(name: str, r: Table) -> Variant:
+    """``[variants.levels.<name>]``: its label and the codes (integers or text) that mean it."""
+    codes = tuple(r.get("codes", list, []))
+    bad = [c for c in codes if isinstance(c, bool) or not isinstance(c, (int, str))]
+    if bad:
+        r.fail("codes", f"must list integers or text; {bad!r} are not")
+    level = Variant(name=name, label=r.get("label", str, name), codes=codes)
+    r.done()
+    return level
+
+
+def _month(reader: Table, key: str, default: Any = REQUIRED) -> str | None:
+    """A ``YYYY-MM`` month (``None`` when empty)."""
+    value = reader.get(key, str, default)
+    if value is None or value == "":
+        return None
+    if not _MONTH.match(value):
+        reader.fail(key, f"= {value!r} is not a month: write 'YYYY-MM'")
+    month: str = value
+    return month
+
+
+def _months(m: Table) -> Months:
+    """``[months]``: implementation (required) and baseline months, inside the window first .. last."""
+    implementation = _month(m, "implementation")
+    baseline = _month(m, "baseline", implementation)
+    first, last = _month(m, "first", None), _month(m, "last", None)
+    m.done()
+    if implementation is None or baseline is None:
+        m.fail(
+            "implementation" if implementation is None else "baseline", "= '' is empty: write the month as 'YYYY-MM'"
+        )
+    if first and last and first > last:
+        m.fail("first", f"= {first!r} is after months.last = {last!r}")
+    for key, value in (("implementation", implementation), ("baseline", baseline)):
+        if (first and value < first) or (last and value > last):
+            m.fail(key, f"= {value!r} lies outside months.first .. months.last ({first or '...'} .. {last or '...'})")
+    return Months(implementation=implementation, baseline=baseline, first=first, last=last)
+
+
+def _fraction_text(value: float | str) -> str:
+    """A threshold as text: as given, or a fraction with a denominator up to 1000 that equals it."""
+    if isinstance(value, str):
+        return value
+    frac = Fraction(value).limit_denominator(1000)
+    return f"{frac.numerator}/{frac.denominator}" if abs(float(frac) - value) < 1e-12 else repr(value)
+
+
+def _threshold(reader: Table) -> float | None:
+    """``sample.threshold``: a number or a fraction ``"1/3"`` strictly between 0 and 1 (``None``: not given)."""
+    value = reader.get("threshold", (str, float, int), None)
+    if value is None:
+        return None
+    try:
+        number: float | None = float(Fraction(value)) if isinstance(value, str) else float(value)
+    except (ValueError, ZeroDivisionError):
+        number = None
+    if number is None:
+        reader.fail("threshold", f"= {value!r} is not a number or a fraction like '1/3'")
+    if not 0 < number < 1:
+        reader.fail("threshold", f"= {value!r} must lie strictly between 0 and 1")
+    return number
+
+
+def _sample(s: Table, nouns: UnitNouns) -> SampleRule:
+    """``[sample]``: the exclusion rule (no threshold without a rule), its table and the flow figure."""
+    rule: Rule = s.get("rule", str, "control_share", choices=get_args(Rule))
+    threshold = _threshold(s)
+    if rule == "none" and threshold is not None:
+        s.fail("threshold", "is set but sample.rule = 'none': drop the threshold or set the rule")
+    text = _fraction_text(s.raw.get("threshold", "1/3"))
+    unit: Unit = s.get("unit", str, "family", choices=get_args(Unit))
+    sample = SampleRule(
+        rule=rule,
+        threshold=threshold if threshold is not None else 1 / 3,
+        unit=unit,
+        table=s.get("table", str, "sample"),
+        title=s.get("title", str, f"{nouns.parent.capitalize()}s per {nouns.office} by arm"),
+        figure=s.get("figure", str, "flow"),
+        threshold_text=text,
+    )
+    s.done()
+    return sample
+
+
+def _variables(tables: Mapping[str, Table], *, outcome: bool) -> tuple[Variable, ...]:
+    """``[outcomes.<key>]`` (column, label, description) or ``[covariates.<key>]`` (column, label, time)."""
+    out = []
+    for key, r in tables.items():
+        column, label = r.get("column", str, key), r.get("label", str, key)
+        if outcome:
+            variable = Variable(key, column, label, description=r.get("description", str, label.lower()))
+        else:
+            variable = Variable(key, column, label, time=r.get("time", str, "varying", choices=get_args(TimeVariation)))
+        r.done()
+        out.append(variable)
+    return tuple(out)
+
+
+def _balance(b: Table) -> BalanceTables:
+    """``[balance]``: the baseline and correlation tables and the baseline table's rows."""
+    table, title = b.get("table", str, "balance"), b.get("title", str, "Characteristics at baseline by arm")
+    variables = b.strings("variables", ())
+    balance = BalanceTables(
+        table=table,
+        title=title,
+        correlations_table=b.get("correlations_table", str, "correlations"),
+        correlations_title=b.get("correlations_title", str, "Pairwise correlations at baseline"),
+        variables=variables,
+    )
+    b.done()
+    return balance
+
+
+def _tables(tables: Mapping[str, Table]) -> tuple[tuple[str, str], ...]:
+    """``[tables.<name>]``: each model table's title."""
+    out = []
+    for name, r in tables.items():
+        out.append((name, r.get("title", str, "")))
+        r.done()
+    return tuple(out)
+
+
+def _models(tables: Mapping[str, Table]) -> tuple[FEModel, ...]:
+    """``[models.<name>]``: the fixed-effects logits."""
+    out = []
+    for name, r in tables.items():
+        outcome = r.get("outcome", str)
+        treatment: TreatmentKind = r.get("treatment", str, "pooled", choices=get_args(TreatmentKind))
+        covariates = r.strings("covariates", ())
+        table = r.get("table", str, "effects")
+        time: TimeAdjustment = r.get("time", str, "linear", choices=get_args(TimeAdjustment))
+        cluster: ClusterRole = r.get("cluster", str, "office", choices=get_args(ClusterRole))
+        out.append(FEModel(name, outcome, treatment, covariates, time, cluster, table))
+        r.done()
+    return tuple(out)
+
+
+def _with_model_tables(tables: tuple[tuple[str, str], ...], models: Iterable[FEModel]) -> tuple[tuple[str, str], ...]:
+    """The titled tables, then every other table a model names (untitled), in the models' order."""
+    out = dict(tables)
+    for m in models:
+        out.setdefault(m.table, "")
+    return tuple(out.items())
+
+
+def _series(tables: Mapping[str, Table]) -> tuple[Series, ...]:
+    """``[series.<name>]``: the monthly series (outcome default: the name; figure: ``monthly_<name>``)."""
+    out = []
+    for name, r in tables.items():
+        series = Series(
+            name=name,
+            outcome=r.get("outcome", str, name),
+            controls=r.strings("controls", ()),
+            own_baseline=r.get("own_baseline", bool, True),
+            office_effects=r.get("office_effects", bool, False),
+            figure=r.get("figure", str, f"monthly_{name}"),
+            title=r.get("title", str, ""),
+        )
+        r.done()
+        out.append(series)
+    return tuple(out)
+
+
+def _inference(i: Table) -> InferenceOptions:
+    """``[inference]``: the models, the draws (199 and 9999 by default), the seed and the bootstrap weights."""
+    models = i.strings("models", ())
+    draws = i.get("randomization_draws", int, 199)
+    if draws < 1:
+        i.fail("randomization_draws", f"= {draws} must be at least 1 (999 or more for publication)")
+    band_draws = i.get("band_draws", int, 9999)
+    if band_draws < 99:
+        i.fail("band_draws", f"= {band_draws} must be at least 99")
+    seed = i.get("seed", int, 12345)
+    weights: BootstrapWeights = i.get("bootstrap_weights", str, "rademacher", choices=get_args(BootstrapWeights))
+    i.done()
+    return InferenceOptions(
+        models=models, randomization_draws=draws, band_draws=band_draws, seed=seed, bootstrap_weights=weights
+    )
+
+
+def _output(o: Table) -> OutputOptions:
+    """``[output]``: one or more figure formats, 0 to 6 digits, the leading zero."""
+    formats = o.strings("formats", ("png",))
+    allowed = get_args(FigureFormat)
+    if not formats or any(f not in allowed for f in formats):
+        o.fail("formats", f"= {list(formats)}: give one or more of {list(allowed)}")
+    digits = o.get("digits", int, 2)
+    if not 0 <= digits <= 6:
+        o.fail("digits", f"= {digits} must be between 0 and 6")
+    leading_zero = o.get("leading_zero", bool, True)
+    output = OutputOptions(formats=cast(tuple[FigureFormat, ...], formats), digits=digits, leading_zero=leading_zero)
+    o.done()
+    return output
+
+
+# -- what one section says about another --------------------------------------------------------------------
+def _refuse(source: str, path: str, problem: str) -> NoReturn:
+    """A :class:`PlanError` naming the key ``path``, worded as the section readers' errors."""
+    Table({}, "", source, PLAN).fail(path, problem)
+
+
+def _check_references(parts: PlanParts, source: str) -> None:
+    """Every name one section gives another section resolves, and no column or table name is used twice.
+
+    Checked in the order of the file: variant levels need the variant column; outcome and covariate
+    keys differ and each data column plays one role; the balance rows, the models' outcomes,
+    treatments and covariates, the series' outcomes and controls and the inference's models are
+    declared; the sample, balance, correlation and model tables have different names.
+    """
+    levels = parts["variant_coding"].levels
+    if levels and parts["roles"].variant is None:
+        raise PlanError(
+            f"{source}: [variants] lists levels {[v.name for v in levels]} but columns.variant is "
+            "not set: name the data column that holds the variant"
+        )
+    _check_columns(parts, source)
+    known = {v.key for v in (*parts["covariates"], *parts["outcomes"])}
+    unknown = [v for v in parts["balance"].variables if v not in known]
+    if unknown:
+        _refuse(
+            source, "balance.variables", f"names {unknown}, which the plan does not declare; declared: {sorted(known)}"
+        )
+    for model in parts["models"]:
+        _check_model(model, parts, source)
+    balance = parts["balance"]
+    fixed = {parts["sample"].table, balance.table, balance.correlations_table}
+    clash = sorted(fixed & {m.table for m in parts["models"]})
+    if clash or len(fixed) < 3:
+        raise PlanError(
+            f"{source}: table names must differ: sample.table, balance.table, "
+            f"balance.correlations_table and the model tables share {clash or 'a name'}"
+        )
+    for series in parts["series"]:
+        _check_series(series, parts, source)
+    names = [m.name for m in parts["models"]]
+    unknown = [m for m in parts["inference"].models if m not in names]
+    if unknown:
+        _refuse(source, "inference.models", f"names {unknown}, which are not models of the plan; models: {names}")
+
+
+def _check_columns(parts: PlanParts, source: str) -> None:
+    """Outcome and covariate keys differ; each data column plays one role."""
+    variables = (*parts["covariates"], *parts["outcomes"])
+    keys = [v.key for v in variables]
+    dup = sorted({k for k in keys if keys.count(k) > 1})
+    if dup:
+        raise PlanError(f"{source}: {dup} are declared both as outcome and covariate")
+    roles = parts["roles"]
+    used = [
+        *(roles.parent, roles.family, roles.office, roles.month, roles.arm),
+        *(c for c in (roles.variant, roles.start) if c),
+        *(v.column for v in variables),
+    ]
+    dup = sorted({c for c in used if used.count(c) > 1})
+    if dup:
+        raise PlanError(f"{source}: data column(s) {dup} are given more than one role: each column plays one role")
+
+
+def _outcome_of_the_plan(outcome: str, parts: PlanParts, source: str, path: str) -> None:
+    outcomes = {v.key for v in parts["outcomes"]}
+    if outcome not in outcomes:
+        _refuse(source, path, f"= {outcome!r} is not an outcome of the plan; outcomes: {sorted(outcomes)}")
+
+
+def _check_model(model: FEModel, parts: PlanParts, source: str) -> None:
+    """A model's outcome is an outcome, a variants treatment has variants, its covariates are time-varying covariates."""
+    where = f"models.{model.name}"
+    _outcome_of_the_plan(model.outcome, parts, source, f"{where}.outcome")
+    if model.treatment == "variants" and not parts["variant_coding"].levels:
+        _refuse(source, f"{where}.treatment", "= 'variants' needs [variants.levels.<name>] tables (the plan has none)")
+    covariates = {v.key: v for v in parts["covariates"]}
+    unknown = [c for c in model.covariates if c not in covariates]
+    if unknown:
+        _refuse(
+            source,
+            f"{where}.covariates",
+            f"names {unknown}, which are not covariates of the plan; covariates: {sorted(covariates)}",
+        )
+    invariant = [c for c in model.covariates if covariates[c].time == "invariant"]
+    if invariant:
+        _refuse(
+            source,
+            f"{where}.covariates",
+            f"names time-invariant covariate(s) {invariant}: they are constant within "
+            "a parent and drop out of a fixed-effects model; leave them out",
+        )
+
+
+def _check_series(series: Series, parts: PlanParts, source: str) -> None:
+    """A series' outcome is an outcome of the plan and its controls are declared."""
+    _outcome_of_the_plan(series.outcome, parts, source, f"series.{series.name}.outcome")
+    known = {v.key for v in (*parts["covariates"], *parts["outcomes"])}
+    unknown = [c for c in series.controls if c not in known]
+    if unknown:
+        _refuse(
+            source,
+            f"series.{series.name}.controls",
+            f"names {unknown}, which the plan does not declare; declared: {sorted(known)}",
+        )

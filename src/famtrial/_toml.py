@@ -124,11 +124,6 @@ class Table:
         self.raw: dict[str, Any] = dict(raw)
         self.used: set[str] = set()
 
-    @property
-    def table(self) -> dict[str, Any]:
-        """The table's mapping (the name simulation.power reads; the same as :attr:`raw`)."""
-        return self.raw
-
     def key(self, key: str) -> str:
         """The dotted path of ``key`` in this table (the table's own path for ``""``)."""
         return f"{self.path}.{key}" if self.path and key else (key or self.path)

@@ -15,9 +15,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from famtrial._toml import NAME
 from famtrial.data.months import parse_months
 from famtrial.data.read import read
-from famtrial.plan.spec import _NAME, Plan, _term_safe
+from famtrial.plan.spec import Plan, term_safe
 
 __all__ = ["scaffold"]
 
@@ -169,9 +170,9 @@ def _guess_variants(
         f"GUESS: the levels are the values of {roles['variant']!r} among offered rows; give each a label"
     )
     return {
-        "control": control_name if _NAME.match(control_name) else "control",
-        "control_codes": [] if _NAME.match(control_name) else [control_name],
-        "levels": {_term_safe(v): {"label": v, "codes": [v]} for v in variant_values},
+        "control": control_name if NAME.match(control_name) else "control",
+        "control_codes": [] if NAME.match(control_name) else [control_name],
+        "levels": {term_safe(v): {"label": v, "codes": [v]} for v in variant_values},
     }
 
 
@@ -193,7 +194,7 @@ def _guess_values(
         values = col.dropna()
         binary = bool(values.isin([0, 1]).all()) and values.nunique() == 2
         varies = bool((pd.Series(col.to_numpy()).groupby(pcodes).nunique(dropna=True) > 1).any())
-        key = _term_safe(c) if not _NAME.match(c) else c
+        key = term_safe(c) if not NAME.match(c) else c
         if binary and varies:
             outcomes[key] = {"column": c, "label": c}
         else:

@@ -57,7 +57,6 @@ from famtrial.plan.sections import (
 __all__ = ["Plan", "Columns", "load_plan", "shipped_plans", "Variable", "Variant", "FEModel", "Series", "DEFAULT_PLAN"]
 
 _SHIPPED_PREFIX = "famtrial:"
-_NAME = NAME  # a plain name (data.scaffold imports it from here)
 T = TypeVar("T")
 
 #: The shipped plan used when none is given: the family-coordinator trial (the package's first example).
@@ -482,7 +481,7 @@ class Plan:
         if columns.model is not None:
             raw["variants"] = {
                 "control": control_variant or "control",
-                "levels": {_term_safe(v): {"label": str(v), "codes": [v]} for v in variants},
+                "levels": {term_safe(v): {"label": str(v), "codes": [v]} for v in variants},
             }
         return cls.from_dict(raw, source="<columns>")
 
@@ -507,10 +506,10 @@ class Plan:
         return self.describe()
 
 
-def _term_safe(value: object) -> str:
+def term_safe(value: object) -> str:
     """A variant value as a plain name (a term suffix): lower case, runs of other characters as ``_``."""
     text = re.sub(r"[^A-Za-z0-9_]+", "_", str(value).strip().lower()).strip("_") or "v"
-    return text if _NAME.match(text) else f"v_{text}"
+    return text if NAME.match(text) else f"v_{text}"
 
 
 # -- loading ---------------------------------------------------------------------------------------

@@ -47,7 +47,6 @@ import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import partial
 from pathlib import Path
 from typing import Any, get_args
 
@@ -409,7 +408,6 @@ def _validate(d: TrialDesign) -> None:
 
 # -- TOML ----------------------------------------------------------------------------------------------
 # One reader per table of the design file, each through famtrial._toml's reader in the design's wording.
-_Reader = partial(Table, style=DESIGN)  # kept for simulation.power until it imports famtrial._toml
 
 
 def _table(raw: object, path: str, source: str) -> Table:

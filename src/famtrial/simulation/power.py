@@ -61,6 +61,8 @@ from scipy.special import expit
 
 from famtrial._options import PowerAnalysis, PowerTest, TimeAdjustment, Unit, check_choice
 from famtrial._parallel import one_kernel_thread, run_tasks
+from famtrial._toml import DESIGN
+from famtrial._toml import Table as TomlTable
 from famtrial.errors import DesignError
 from famtrial.simulation.design import TrialDesign, load_design, simulate_panel
 from famtrial.table import Table
@@ -1152,15 +1154,13 @@ def design_effect_power(
 # -- scenario files -------------------------------------------------------------------------------------------
 def _read_scenario(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(power keyword arguments, outputs)`` from a scenario TOML; errors name the key."""
-    from famtrial.simulation.design import _Reader
-
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise DesignError(f"scenario file {str(path)!r} does not exist") from None
     except tomllib.TOMLDecodeError as exc:
         raise DesignError(f"{path}: not valid TOML ({exc})") from None
-    top = _Reader(raw, "", str(path))
+    top = TomlTable(raw, "", str(path), DESIGN)
     if ("plan" in raw) == ("design" in raw):
         top.fail(
             "plan",
@@ -1184,21 +1184,21 @@ def _read_scenario(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     a = top.sub("analysis", {})
     kwargs["analysis"] = a.get("model", str, "fe", f"one of {_ANALYSES}")
     # threshold, unit, trend: for a design only (default 1/3 on families, linear); a plan brings its own
-    if "threshold" in a.table:
+    if "threshold" in a.raw:
         threshold = a.get("threshold", (int, float, str), what="a share, or 'none'")
         if isinstance(threshold, str) and threshold != "none":
             a.fail("threshold", f"{threshold!r} is not a share or 'none'")
         kwargs["threshold"] = None if threshold == "none" else float(threshold)
-    if "unit" in a.table:
+    if "unit" in a.raw:
         kwargs["unit"] = a.get("unit", str, what="'family' or 'parent'")
-    if "trend" in a.table:
+    if "trend" in a.raw:
         kwargs["trend"] = a.get("trend", str, what="'linear', 'months' or 'none'")
     kwargs["ri_draws"] = a.get("ri_draws", int, 19, "an integer")
     kwargs["month"] = a.get("month", str, None, "'YYYY-MM'")
     a.done()
     g = top.sub("grid", {})
     for key in GRID:
-        if key in g.table:
+        if key in g.raw:
             value = g.get(key, (int, float, list), what="a value or a list of values")
             kwargs[key] = value
     g.done()

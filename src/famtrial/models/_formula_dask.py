@@ -49,11 +49,11 @@ from famtrial._parallel import get_client
 from famtrial.errors import DaskFormulaError, FormulaError
 from famtrial.models import distributed as fdist
 from famtrial.models.base import DropRecord, ModelResults
-from famtrial.models.clogit import ConditionalLogitResults, _level_labels
+from famtrial.models.clogit import ConditionalLogitResults, level_labels
 from famtrial.models.covariance import Adjustment
 from famtrial.models.formula import _Design, _extra_columns, _model_matrix, _parse
 from famtrial.models.logit import LogitResults
-from famtrial.models.postestimation import VcovSpec, _parse_vcov
+from famtrial.models.postestimation import VcovSpec, parse_vcov
 
 __all__ = ["DaskFormulaError", "clogit", "logit"]
 
@@ -268,7 +268,7 @@ def clogit(
     """:func:`famtrial.models.formula.clogit` on a Dask DataFrame (see the module docs)."""
     w = _column_name(weights, "weights")
     off = _column_name(offset, "offset")
-    cov_type, cluster = _parse_vcov(vcov) if vcov is not None else (None, None)
+    cov_type, cluster = parse_vcov(vcov) if vcov is not None else (None, None)
     cluster = _column_name(cluster, "the cluster ({'CRV1': ...})")
     frame, outcome, regressors, design, group, time_column, dropped = _prepare(
         formula, data, _extra_columns(cluster, w, off), True, w is not None
@@ -290,7 +290,7 @@ def clogit(
     )
     mapping: dict[str, str] = {}
     if time_column is not None:
-        labels = _level_labels(pd.Index(list(design.time_levels)))
+        labels = level_labels(pd.Index(list(design.time_levels)))
         mapping = {
             f"{time_column}[{lab}]": f"{time_column}[T.{lev}]" for lab, lev in zip(labels[1:], design.time_levels[1:])
         }
@@ -316,7 +316,7 @@ def logit(
             "unweighted): fit the weighted logit in memory (ddf.compute())"
         )
     off = _column_name(offset, "offset")
-    cov_type, cluster = _parse_vcov(vcov) if vcov is not None else (None, None)
+    cov_type, cluster = parse_vcov(vcov) if vcov is not None else (None, None)
     if cov_type == "robust":
         raise DaskFormulaError(
             "vcov='hetero' is not supported by logit on a Dask DataFrame: use vcov='iid' or "

@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 import numpy as np
 from numpy.typing import ArrayLike
 
-__all__ = ["WEIGHT_TYPES", "check_weights", "independent_columns", "raise_weight_problems", "weight_problems"]
+from famtrial._options import WeightType, check_choice
 
-WEIGHT_TYPES = ("fweight", "pweight")
+__all__ = [
+    "EXTREME_ETA",
+    "WEIGHT_TYPES",
+    "check_weights",
+    "independent_columns",
+    "raise_weight_problems",
+    "read_only",
+    "weight_problems",
+]
+
+#: A logit's linear predictors beyond this (fitted p within 3e-7 of 0 or 1) trigger the exact separation check.
+EXTREME_ETA = 15.0
+
+#: Stata's weight types (the values of :data:`famtrial._options.WeightType`).
+WEIGHT_TYPES = get_args(WeightType)
 
 
 def independent_columns(gram: np.ndarray, tol: float = 1e-10) -> np.ndarray:
@@ -56,12 +72,18 @@ def raise_weight_problems(n: int, n_bad: int, n_fractional: int, example: float 
         )
 
 
-def check_weights(weights: ArrayLike, weight_type: str, n: int) -> np.ndarray:
+def check_weights(weights: ArrayLike, weight_type: WeightType, n: int) -> np.ndarray:
     """Validate Stata-style weights: fweights positive integers, pweights positive; finite, one per row."""
-    if weight_type not in WEIGHT_TYPES:
-        raise ValueError(f"weight_type={weight_type!r} is not one of {WEIGHT_TYPES}")
+    check_choice(weight_type, WeightType, "weight_type")
     w = np.asarray(weights, dtype=float).ravel()
     if len(w) != n:
         raise ValueError(f"weights has {len(w):,} rows; the data have {n:,}")
     raise_weight_problems(n, *weight_problems(w, weight_type), weight_type)
     return w
+
+
+def read_only(values: np.ndarray) -> np.ndarray:
+    """A view of ``values`` that cannot be written to (a model's data stay as they were fitted)."""
+    view = values.view()
+    view.flags.writeable = False
+    return view

@@ -36,7 +36,7 @@ from famtrial.models.base import DropRecord
 from famtrial.models.clogit import ConditionalLogit, ConditionalLogitResults
 from famtrial.models.covariance import Adjustment
 from famtrial.models.logit import Logit, LogitResults
-from famtrial.models.postestimation import VcovSpec, _parse_vcov
+from famtrial.models.postestimation import VcovSpec, parse_vcov
 
 __all__ = ["FormulaError", "logit", "clogit"]
 
@@ -293,16 +293,22 @@ def logit(
         return _formula_dask.logit(
             formula, data, vcov=vcov, weights=weights, offset=offset, adjustment=adjustment, t_reference=t_reference
         )
-    cov_type, cluster = _parse_vcov(vcov) if vcov is not None else (None, None)
+    cov_type, cluster = parse_vcov(vcov) if vcov is not None else (None, None)
     frame, y, outcome, x, design, _, dropped = _prepare(formula, data, _extra_columns(cluster, weights, offset), False)
     w = _column_or_array(data, frame, weights, "weights")
     off = _column_or_array(data, frame, offset, "offset")
     has_constant = "Intercept" in x.columns
     exog = x.drop(columns="Intercept") if has_constant else x
     model = Logit(
-        y, exog, offset=off, names=list(exog.columns), add_constant=has_constant, weights=w, weight_type=weight_type
+        y,
+        exog,
+        offset=off,
+        names=list(exog.columns),
+        add_constant=has_constant,
+        weights=w,
+        weight_type=weight_type,
+        dropped=dropped,
     )
-    model.dropped[:0] = dropped
     labels = None if cluster is None else _column_or_array(data, frame, cluster, "cluster")
     res = model.fit(cov_type, labels, adjustment=adjustment, t_reference=t_reference, outcome=outcome)
     return replace(
@@ -380,7 +386,7 @@ def clogit(
             adjustment=adjustment,
             t_reference=t_reference,
         )
-    cov_type, cluster = _parse_vcov(vcov) if vcov is not None else (None, None)
+    cov_type, cluster = parse_vcov(vcov) if vcov is not None else (None, None)
     frame, y, outcome, x, design, group, dropped = _prepare(
         formula, data, _extra_columns(cluster, weights, offset), True
     )
@@ -399,12 +405,19 @@ def clogit(
             time=frame[design.time_var].to_numpy(),
             time_name=f"C({design.time_var})",
             time_labels=effects,
+            dropped=dropped,
         )
     else:
         model = ConditionalLogit(
-            y, x, frame[group].to_numpy(), offset=off, names=list(x.columns), weights=w, weight_type=weight_type
+            y,
+            x,
+            frame[group].to_numpy(),
+            offset=off,
+            names=list(x.columns),
+            weights=w,
+            weight_type=weight_type,
+            dropped=dropped,
         )
-    model.dropped[:0] = dropped
     labels = None if cluster is None else _column_or_array(data, frame, cluster, "cluster")
     res = model.fit(cov_type, labels, adjustment=adjustment, t_reference=t_reference, outcome=outcome)
     return replace(

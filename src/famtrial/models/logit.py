@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any, cast, get_args
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -19,7 +19,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import linprog
 from scipy.special import expit, log_expit
 
-from famtrial._options import CovType, WeightType
+from famtrial._options import CovType, WeightType, check_choice
 from famtrial._parallel import is_dask_dataframe
 from famtrial.errors import ConvergenceError, ModelInputError, SeparationError
 from famtrial.models.base import DropRecord, ModelResults
@@ -32,16 +32,10 @@ from famtrial.models.checks import (
     numeric_matrix,
 )
 from famtrial.models.covariance import Adjustment, Covariance, model_based, sandwich
-from famtrial.models.design import check_weights, independent_columns
+from famtrial.models.design import EXTREME_ETA, check_weights, independent_columns, read_only
 from famtrial.models.optim import newton
 
 __all__ = ["Logit", "LogitResults", "logit", "SeparationError", "separating_direction"]
-
-
-_COV_TYPES = get_args(CovType)
-
-#: Linear predictors beyond this (fitted p within 3e-7 of 0 or 1) trigger the exact separation check.
-_EXTREME_ETA = 15.0
 
 
 def separating_direction(x: np.ndarray, y: np.ndarray, tol: float = 1e-7) -> tuple[np.ndarray, int] | None:
@@ -65,6 +59,146 @@ def separating_direction(x: np.ndarray, y: np.ndarray, tol: float = 1e-7) -> tup
     if determined == 0 or margin.min() < -tol:
         return None
     return res.x, determined
+
+
+@dataclass(frozen=True)
+class LogitDesign:
+    """What :class:`Logit`'s constructor decides: the rows and regressors it fits, and why others went.
+
+    ``y``, ``x`` (columns ``exog_names``, the constant first when ``has_constant``), ``offset`` and
+    ``weights`` hold the rows used, ``used_rows`` their positions among the ``nobs_input`` input rows;
+    ``dropped`` the drop records in the order they were made.
+    """
+
+    y: NDArray[np.float64]
+    x: NDArray[np.float64]
+    offset: NDArray[np.float64]
+    weights: NDArray[np.float64] | None
+    weight_type: WeightType | None
+    exog_names: tuple[str, ...]
+    has_constant: bool
+    used_rows: NDArray[np.intp]
+    dropped: tuple[DropRecord, ...]
+    nobs_input: int
+
+
+def logit_design(
+    endog: ArrayLike,
+    exog: ArrayLike | pd.DataFrame,
+    *,
+    offset: ArrayLike | None = None,
+    names: Sequence[str] | None = None,
+    add_constant: bool = True,
+    weights: ArrayLike | None = None,
+    weight_type: WeightType = "fweight",
+) -> LogitDesign:
+    """The logit's design in three steps: validate, Stata's perfect-prediction rule for 0/1
+    regressors, collinear columns omitted in order. Arguments as :class:`Logit`."""
+    y, x, off, names = _validate(endog, exog, offset, names)
+    w = None if weights is None else check_weights(weights, weight_type, len(y))
+    if len(y) and y.min() == y.max():  # a constant outcome is not separation: nothing to estimate
+        raise SeparationError(f"the outcome is {int(y[0])} in all {len(y):,} rows: nothing to estimate", rows=len(y))
+    keep_rows, keep_cols, dropped = _perfect_predictions(x, y, names)
+    names = [names[j] for j in keep_cols]
+    y, x, off = y[keep_rows], x[keep_rows][:, keep_cols], off[keep_rows]
+    if add_constant:
+        x = np.column_stack([np.ones(len(y)), x])
+        names = ["Intercept", *names]
+    kept = independent_columns(x.T @ x)
+    for j in sorted(set(range(x.shape[1])) - set(kept)):
+        dropped.append(DropRecord("variable", 0, "collinear with earlier regressors (or constant)", (names[j],)))
+    return LogitDesign(
+        y=y,
+        x=np.ascontiguousarray(x[:, kept]),
+        offset=off,
+        weights=None if w is None else w[keep_rows],
+        weight_type=None if w is None else weight_type,
+        exog_names=tuple(names[j] for j in kept),
+        has_constant=add_constant,
+        used_rows=np.flatnonzero(keep_rows),
+        dropped=tuple(dropped),
+        nobs_input=len(keep_rows),
+    )
+
+
+def _validate(
+    endog: ArrayLike, exog: ArrayLike | pd.DataFrame, offset: ArrayLike | None, names: Sequence[str] | None
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], list[str]]:
+    """The outcome, regressors and offset as float arrays, checked (shapes, finite, a 0/1 outcome), and the names."""
+    try:
+        y = np.asarray(endog, dtype=float).ravel()
+    except (TypeError, ValueError) as err:
+        raise ModelInputError(f"the outcome (endog) is not numeric ({err}); recode it to 0/1") from None
+    x = numeric_matrix(exog)  # names a text column
+    if names is None:
+        names = (
+            [str(c) for c in exog.columns]
+            if isinstance(exog, pd.DataFrame)
+            else [f"x{j + 1}" for j in range(x.shape[1])]
+        )
+    names = list(names)
+    if len(names) != x.shape[1] or len(y) != x.shape[0]:
+        raise ValueError(
+            f"endog has {len(y)} rows, exog {x.shape[0]} rows and {x.shape[1]} columns, "
+            f"names {len(names)} entries: they must agree"
+        )
+    off = np.zeros(len(y)) if offset is None else np.asarray(offset, dtype=float).ravel()
+    if len(off) != len(y):
+        raise ValueError(f"offset has {len(off)} rows; the data have {len(y)}")
+    for name, col in [("outcome", y), ("offset", off), *zip(names, x.T)]:
+        check_finite(name, col)  # ModelInputError naming the column
+    if not np.isin(y, (0.0, 1.0)).all():
+        raise ModelInputError(
+            f"the outcome must be 0/1; {int((~np.isin(y, (0.0, 1.0))).sum()):,} of {len(y):,} rows have other values"
+        )
+    return y, x, off, names
+
+
+def _perfect_predictions(
+    x: NDArray[np.float64], y: NDArray[np.float64], names: list[str]
+) -> tuple[NDArray[np.bool_], list[int], list[DropRecord]]:
+    """Stata's rule, regressor by regressor: the rows kept, the columns kept and the drop records; a
+    :class:`SeparationError` when the rows left have a constant outcome."""
+    dropped: list[DropRecord] = []
+    keep_rows = np.ones(len(y), dtype=bool)
+    keep_cols = [j for j, name in enumerate(names) if not _perfect_dummy(x[:, j], y, keep_rows, name, dropped)]
+    y_left = y[keep_rows]
+    if len(y_left) == 0 or y_left.min() == y_left.max():
+        what = f"{int(y_left[0])} in all {len(y_left):,} remaining rows" if len(y_left) else "left with no rows"
+        if not dropped:
+            raise SeparationError(f"the outcome is {what}: nothing to estimate")
+        named = [r.names[0] for r in dropped]
+        rules = "; ".join(r.reason.split(";")[0] for r in dropped)
+        raise SeparationError(
+            f"complete separation: {' and '.join(named)} predict(s) the outcome perfectly "
+            f"({rules}; {int((~keep_rows).sum()):,} rows) and the outcome is {what}: the ML "
+            "estimate does not exist. Drop these regressors or restrict the sample",
+            variables=named,
+            rows=int((~keep_rows).sum()) + len(y_left),
+        )
+    return keep_rows, keep_cols, dropped
+
+
+def _perfect_dummy(col: np.ndarray, y: np.ndarray, keep_rows: np.ndarray, name: str, dropped: list[DropRecord]) -> bool:
+    """Stata's rule for a 0/1 regressor: if ``col != 0`` (or ``col == 0``) predicts the outcome
+    perfectly among the rows still kept, omit the regressor and those rows (recorded in ``dropped``)."""
+    if not np.isin(col[keep_rows], (0.0, 1.0)).all():
+        return False
+    for value, label in ((1.0, "!= 0"), (0.0, "== 0")):
+        on = keep_rows & (col == value)
+        if on.any() and on.sum() < keep_rows.sum() and np.ptp(y[on]) == 0:
+            outcome = "success" if y[on][0] == 1 else "failure"
+            dropped.append(
+                DropRecord(
+                    "rows",
+                    int(on.sum()),
+                    f"{name} {label} predicts {outcome} perfectly; {name} omitted and its rows not used",
+                    (name,),
+                )
+            )
+            keep_rows &= ~on
+            return True
+    return False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -123,119 +257,55 @@ class Logit:
         add_constant: bool = True,
         weights: ArrayLike | None = None,
         weight_type: WeightType = "fweight",
+        dropped: Sequence[DropRecord] = (),
+        input_rows: ArrayLike | None = None,
+        nobs_input: int | None = None,
     ) -> None:
-        try:
-            y = np.asarray(endog, dtype=float).ravel()
-        except (TypeError, ValueError) as err:
-            raise ModelInputError(f"the outcome (endog) is not numeric ({err}); recode it to 0/1") from None
-        x = numeric_matrix(exog)  # names a text column
-        if names is None:
-            names = (
-                [str(c) for c in exog.columns]
-                if isinstance(exog, pd.DataFrame)
-                else [f"x{j + 1}" for j in range(x.shape[1])]
-            )
-        names = list(names)
-        if len(names) != x.shape[1] or len(y) != x.shape[0]:
+        if (input_rows is None) != (nobs_input is None):
             raise ValueError(
-                f"endog has {len(y)} rows, exog {x.shape[0]} rows and {x.shape[1]} columns, "
-                f"names {len(names)} entries: they must agree"
+                "input_rows= and nobs_input= go together (the rows' positions in an input of nobs_input rows)"
             )
-        off = np.zeros(len(y)) if offset is None else np.asarray(offset, dtype=float).ravel()
-        if len(off) != len(y):
-            raise ValueError(f"offset has {len(off)} rows; the data have {len(y)}")
-        for name, col in [("outcome", y), ("offset", off), *zip(names, x.T)]:
-            check_finite(name, col)  # ModelInputError naming the column
-        if not np.isin(y, (0.0, 1.0)).all():
-            raise ModelInputError(
-                f"the outcome must be 0/1; {int((~np.isin(y, (0.0, 1.0))).sum()):,} of {len(y):,} "
-                "rows have other values"
-            )
-        w = None if weights is None else check_weights(weights, weight_type, len(y))
-        self.weight_type: WeightType | None = None if w is None else weight_type
-        self.nobs_input = len(y)
-        self.dropped: list[DropRecord] = []
-        if len(y) and y.min() == y.max():  # a constant outcome is not separation: nothing to estimate
-            raise SeparationError(
-                f"the outcome is {int(y[0])} in all {len(y):,} rows: nothing to estimate", rows=len(y)
-            )
-        keep_rows = np.ones(len(y), dtype=bool)
-        keep_cols = []
-        for j, name in enumerate(names):
-            if not self._perfect_dummy(x[:, j], y, keep_rows, name):
-                keep_cols.append(j)
-        names = [names[j] for j in keep_cols]
-        y, x, off = y[keep_rows], x[keep_rows][:, keep_cols], off[keep_rows]
-        self._w = None if w is None else w[keep_rows]
-        if len(y) == 0 or y.min() == y.max():
-            what = f"{int(y[0])} in all {len(y):,} remaining rows" if len(y) else "left with no rows"
-            if not self.dropped:
-                raise SeparationError(f"the outcome is {what}: nothing to estimate")
-            named = [r.names[0] for r in self.dropped]
-            rules = "; ".join(r.reason.split(";")[0] for r in self.dropped)
-            raise SeparationError(
-                f"complete separation: {' and '.join(named)} predict(s) the outcome perfectly "
-                f"({rules}; {int((~keep_rows).sum()):,} rows) and the outcome is {what}: the ML "
-                "estimate does not exist. Drop these regressors or restrict the sample",
-                variables=named,
-                rows=int((~keep_rows).sum()) + len(y),
-            )
-        self.used_rows = np.flatnonzero(keep_rows)
-        if add_constant:
-            x = np.column_stack([np.ones(len(y)), x])
-            names = ["Intercept", *names]
-        kept = independent_columns(x.T @ x)
-        for j in sorted(set(range(x.shape[1])) - set(kept)):
-            self.dropped.append(
-                DropRecord("variable", 0, "collinear with earlier regressors (or constant)", (names[j],))
-            )
-        self._x = np.ascontiguousarray(x[:, kept])
-        self.exog_names = [names[j] for j in kept]
-        self._y, self._offset = y, off
-        self._has_constant = add_constant
-        self.nobs = len(y) if self._w is None or self.weight_type != "fweight" else int(round(self._w.sum()))
+        design = logit_design(
+            endog, exog, offset=offset, names=names, add_constant=add_constant, weights=weights, weight_type=weight_type
+        )
+        if input_rows is not None:
+            rows = np.asarray(input_rows, dtype=np.intp).ravel()
+            if len(rows) != design.nobs_input:
+                raise ValueError(f"input_rows has {len(rows):,} positions; the data have {design.nobs_input:,} rows")
+            design = replace(design, used_rows=rows[design.used_rows], nobs_input=int(cast(int, nobs_input)))
+        self._adopt(replace(design, dropped=(*dropped, *design.dropped)))
 
-    def _perfect_dummy(self, col: np.ndarray, y: np.ndarray, keep_rows: np.ndarray, name: str) -> bool:
-        """Stata's rule for a 0/1 regressor: if ``col != 0`` (or ``col == 0``) predicts the outcome
-        perfectly among the rows still kept, omit the regressor and those rows (recorded)."""
-        if not np.isin(col[keep_rows], (0.0, 1.0)).all():
-            return False
-        for value, label in ((1.0, "!= 0"), (0.0, "== 0")):
-            on = keep_rows & (col == value)
-            if on.any() and on.sum() < keep_rows.sum() and np.ptp(y[on]) == 0:
-                outcome = "success" if y[on][0] == 1 else "failure"
-                self.dropped.append(
-                    DropRecord(
-                        "rows",
-                        int(on.sum()),
-                        f"{name} {label} predicts {outcome} perfectly; {name} omitted and its rows not used",
-                        (name,),
-                    )
-                )
-                keep_rows &= ~on
-                return True
-        return False
+    def _adopt(self, design: LogitDesign) -> None:
+        """Take the estimation data and bookkeeping of ``design`` (the constructor's last step)."""
+        self.weight_type: WeightType | None = design.weight_type
+        self.nobs_input = design.nobs_input
+        self.dropped: tuple[DropRecord, ...] = design.dropped
+        self.used_rows = design.used_rows
+        self._x, self._y, self._offset, self._w = design.x, design.y, design.offset, design.weights
+        self.exog_names = list(design.exog_names)
+        self._has_constant = design.has_constant
+        self.nobs = len(self._y) if self._w is None or self.weight_type != "fweight" else int(round(self._w.sum()))
 
     # -- the estimation data, read-only (statsmodels' names) ------------------------------------------------
     @property
     def endog(self) -> np.ndarray:
         """The outcome of the rows used in estimation (after dropped rows), read-only."""
-        return _read_only(self._y)
+        return read_only(self._y)
 
     @property
     def exog(self) -> np.ndarray:
         """The regressors of the rows used (columns :attr:`exog_names`, the constant first if added), read-only."""
-        return _read_only(self._x)
+        return read_only(self._x)
 
     @property
     def weights(self) -> np.ndarray | None:
         """The weights of the rows used (None without weights), read-only."""
-        return None if self._w is None else _read_only(self._w)
+        return None if self._w is None else read_only(self._w)
 
     @property
     def offset(self) -> np.ndarray:
         """The offset of the rows used (zeros without one), read-only."""
-        return _read_only(self._offset)
+        return read_only(self._offset)
 
     @classmethod
     def from_regular_block(cls, endog: np.ndarray, exog: np.ndarray, exog_names: Sequence[str]) -> Logit:
@@ -258,11 +328,20 @@ class Logit:
         """
         n = len(endog)
         model = cls.__new__(cls)
-        model.weight_type, model._w = None, None
-        model.nobs_input, model.nobs = n, n
-        model.dropped, model.used_rows = [], np.arange(n)
-        model._x, model._y, model._offset = np.ascontiguousarray(exog), endog, np.zeros(n)
-        model.exog_names, model._has_constant = list(exog_names), True
+        model._adopt(
+            LogitDesign(
+                y=endog,
+                x=np.ascontiguousarray(exog),
+                offset=np.zeros(n),
+                weights=None,
+                weight_type=None,
+                exog_names=tuple(exog_names),
+                has_constant=True,
+                used_rows=np.arange(n),
+                dropped=(),
+                nobs_input=n,
+            )
+        )
         return model
 
     @classmethod
@@ -276,8 +355,12 @@ class Logit:
         add_constant: bool = True,
         weights: ArrayLike | str | None = None,
         weight_type: WeightType = "fweight",
+        dropped: Sequence[DropRecord] = (),
+        input_rows: ArrayLike | None = None,
+        nobs_input: int | None = None,
     ) -> Logit:
-        """Build from DataFrame columns; ``offset`` and ``weights`` are column names or arrays."""
+        """Build from DataFrame columns; ``offset`` and ``weights`` are column names or arrays; ``dropped``,
+        ``input_rows`` and ``nobs_input`` as the constructor's."""
         data = check_frame(data)
         covariates = check_names(covariates)
         check_columns(
@@ -299,6 +382,9 @@ class Logit:
             add_constant=add_constant,
             weights=w,
             weight_type=weight_type,
+            dropped=dropped,
+            input_rows=input_rows,
+            nobs_input=nobs_input,
         )
 
     def _weighted(self, values: np.ndarray) -> np.ndarray:
@@ -412,8 +498,7 @@ class Logit:
         """
         if cov_type is None:
             cov_type = "cluster" if clusters is not None else "robust" if self.weight_type == "pweight" else "nonrobust"
-        if cov_type not in _COV_TYPES:
-            raise ValueError(f"cov_type={cov_type!r} is not one of {_COV_TYPES}")
+        check_choice(cov_type, CovType, "cov_type")
         if (cov_type == "cluster") != (clusters is not None):
             raise ValueError("clusters= goes with cov_type='cluster', and only with it")
         if cov_type == "nonrobust" and self.weight_type == "pweight":
@@ -436,7 +521,7 @@ class Logit:
             self._raise_if_separated(str(err))
             raise
         eta = self._x @ opt.x + self._offset
-        if not opt.converged or np.abs(eta).max() > _EXTREME_ETA:
+        if not opt.converged or np.abs(eta).max() > EXTREME_ETA:
             self._raise_if_separated("" if opt.converged else f"no convergence in {maxiter} iterations")
         bread = np.linalg.inv(-opt.hessian)
         info: tuple[tuple[str, str], ...] = ()
@@ -456,7 +541,7 @@ class Logit:
             covariance=cov,
             nobs=self.nobs,
             llf=opt.llf,
-            llnull=self._llnull(),
+            llnull=self.loglike_null(),
             converged=opt.converged,
             iterations=opt.iterations,
             dropped=tuple(self.dropped),
@@ -481,7 +566,7 @@ class Logit:
         inv: np.ndarray = np.linalg.inv(-self.derivatives(params)[2])
         return inv
 
-    def _llnull(self) -> float:
+    def loglike_null(self) -> float:
         """Intercept-only log-likelihood (with the offset), as Stata's ll_0; 0 coefficients without a constant."""
         if not self._has_constant:
             return self.loglike(np.zeros(self._x.shape[1]))
@@ -602,11 +687,18 @@ def logit(
         if len(weights) != len(data):
             raise ValueError(f"weights has {len(weights):,} rows; the data have {len(data):,}")
         weights = weights[keep]
-    model = Logit.from_frame(frame, outcome, covariates, offset=offset, weights=weights, weight_type=weight_type)
     # the model's input is ``data``: rows dropped for a perfectly predicting level count as input rows
-    model.dropped[:0] = pre_dropped
-    model.used_rows = np.flatnonzero(keep)[model.used_rows]
-    model.nobs_input = len(data)
+    model = Logit.from_frame(
+        frame,
+        outcome,
+        covariates,
+        offset=offset,
+        weights=weights,
+        weight_type=weight_type,
+        dropped=pre_dropped,
+        input_rows=np.flatnonzero(keep),
+        nobs_input=len(data),
+    )
     if cluster is None:
         return model.fit(outcome=outcome, adjustment=adjustment)
     return model.fit("cluster", data[cluster], adjustment=adjustment, t_reference=t_reference, outcome=outcome)
@@ -833,7 +925,7 @@ def _fit_same_k(
         if pending.any():  # step halving failed: Logit.fit raises ConvergenceError
             failed[idx[pending]] = True
             active[idx[pending]] = False
-    keep = converged & ~failed & (np.abs(np.where(N > 0, eta, 0.0)).max(axis=1) <= _EXTREME_ETA)
+    keep = converged & ~failed & (np.abs(np.where(N > 0, eta, 0.0)).max(axis=1) <= EXTREME_ETA)
     if not keep.any():
         return result
     fitted = np.flatnonzero(keep)
@@ -870,7 +962,7 @@ def _fit_same_k(
             covariance=cov,
             nobs=n,
             llf=float(llf[j]),
-            llnull=model._llnull(),
+            llnull=model.loglike_null(),
             converged=True,
             iterations=int(iterations[j]),
             dropped=(),
@@ -878,10 +970,3 @@ def _fit_same_k(
             model=model,
         )
     return result
-
-
-def _read_only(values: np.ndarray) -> np.ndarray:
-    """A view of ``values`` that cannot be written to (a model's data stay as they were fitted)."""
-    view = values.view()
-    view.flags.writeable = False
-    return view

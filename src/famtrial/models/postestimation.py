@@ -31,7 +31,7 @@ from famtrial.models.covariance import Adjustment, model_based
 if TYPE_CHECKING:  # base.ModelResults delegates its methods here at run time
     from famtrial.models.base import ModelResults
 
-from famtrial._options import CovType, PredictScale, VcovName
+from famtrial._options import CovType, PredictScale, VcovName, check_choice
 
 __all__ = [
     "PostEstimationError",
@@ -66,7 +66,7 @@ _VCOV_NAMES: dict[str, Literal["nonrobust", "robust"]] = {
 CovName = CovType
 
 
-def _parse_vcov(vcov: VcovSpec) -> tuple[CovName, Any]:
+def parse_vcov(vcov: VcovSpec) -> tuple[CovName, Any]:
     """``"iid"``/``"hetero"``/``{"CRV1": cluster}`` -> (cov_type, cluster)."""
     if isinstance(vcov, str):
         if vcov not in _VCOV_NAMES:
@@ -138,7 +138,7 @@ def with_vcov(
     The bread is ``(-H)^-1`` at the estimates and the scores are recomputed from the model, so the
     result equals a fit with that covariance (tested). pweight fits have no model-based covariance.
     """
-    cov_type, cluster = _parse_vcov(vcov)
+    cov_type, cluster = parse_vcov(vcov)
     model = _model(results)
     params = results.params.to_numpy()
     name = None
@@ -475,19 +475,17 @@ def predict(results: ModelResults, data: pd.DataFrame | None = None, which: Pred
 
     Returns a Series indexed by the rows' labels (the data's index, or row positions).
     """
-    if which not in ("prob", "linear"):
-        raise PostEstimationError(f"which={which!r} is not 'prob' or 'linear'")
+    check_choice(which, PredictScale, "which", PostEstimationError)
     model = _model(results)
     clogit = hasattr(model, "score_groups")
     b = results.params.to_numpy()
     if data is None:
         if clogit:
-            # the model's rows are sorted by group; those of informative groups are used_rows, in order
-            kept = _informative_rows(model)
-            eta = model.linear_predictor(b)[kept]
+            # the rows used (informative groups), sorted by group: aligned with used_rows
+            eta = model.linear_predictor(b)
             if which == "prob":
                 eta = conditional_probabilities(
-                    eta, np.repeat(np.arange(model.n_groups), model._hi - model._lo), model._y[kept]
+                    eta, np.repeat(np.arange(model.n_groups), model.group_sizes), model.endog
                 )
             return pd.Series(eta, index=_estimation_index(results), name=which)
         eta = model.exog @ b + model.offset
@@ -511,11 +509,6 @@ def predict(results: ModelResults, data: pd.DataFrame | None = None, which: Pred
     if clogit or which == "linear":
         return pd.Series(eta, index=index, name="linear")
     return pd.Series(expit(eta), index=index, name="prob")
-
-
-def _informative_rows(model: Any) -> np.ndarray:
-    """Positions, in the model's sorted order, of the rows of informative groups."""
-    return np.repeat(model._informative, np.diff(model._starts_all))
 
 
 # -- average marginal effects -----------------------------------------------------------------

@@ -125,17 +125,21 @@ class ModelResults:
     def tvalues(self) -> pd.Series:
         return (self.params / self.bse).rename("tvalues")
 
-    def _dist(self) -> Any:
+    def reference_distribution(self) -> Any:
+        """The reference distribution of the z (or t) statistics: the standard normal, or t(df) when
+        the covariance records ``df`` (``t_reference=True``: t(G-1))."""
         df = self.covariance.df
         return stats.norm if df is None else stats.t(df)
 
     @property
     def pvalues(self) -> pd.Series:
-        return pd.Series(2 * self._dist().sf(np.abs(self.tvalues)), index=self.params.index, name="pvalues")
+        return pd.Series(
+            2 * self.reference_distribution().sf(np.abs(self.tvalues)), index=self.params.index, name="pvalues"
+        )
 
     def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
         """Wald interval ``b +/- q * se`` with q the 1 - alpha/2 quantile (normal or t(df))."""
-        q = self._dist().ppf(1 - alpha / 2)
+        q = self.reference_distribution().ppf(1 - alpha / 2)
         return pd.DataFrame({"lower": self.params - q * self.bse, "upper": self.params + q * self.bse})
 
     @property

@@ -19,9 +19,9 @@ G/(G-1) by default, see ``adjustment``); ``t_reference=True`` uses t(G-1).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -33,9 +33,10 @@ from famtrial._options import WeightType
 from famtrial._parallel import is_dask_dataframe
 from famtrial.errors import FormulaError
 from famtrial.models.base import DropRecord
-from famtrial.models.clogit import ConditionalLogit, ConditionalLogitResults
+from famtrial.models.clogit import ConditionalLogit, ConditionalLogitResults, conditional_logit
 from famtrial.models.covariance import Adjustment
 from famtrial.models.logit import Logit, LogitResults
+from famtrial.models.logit import logit as column_logit
 from famtrial.models.postestimation import VcovSpec, parse_vcov
 
 __all__ = ["FormulaError", "logit", "clogit"]
@@ -186,8 +187,8 @@ def _prepare(
     if not isinstance(formula, str):
         raise FormulaError(
             f"the first argument is the formula (a string such as 'y ~ x'); got "
-            f"{type(formula).__name__}. For the column API use famtrial.models.logit.logit("
-            "data, outcome, covariates) or famtrial.conditional_logit"
+            f"{type(formula).__name__}. For the column API name the columns: logit(data, outcome='y', "
+            "covariates=['x1']) or clogit(data, outcome='y', covariates=['x1'], group='parent')"
         )
     if not isinstance(data, pd.DataFrame):
         raise FormulaError(f"data must be a pandas DataFrame; got {type(data).__name__}")
@@ -245,9 +246,56 @@ def _extra_columns(*values: object) -> list[str]:
     return out
 
 
+#: In a formula call, where each column-form keyword goes instead.
+_FORMULA_INSTEAD = {
+    "outcome": "the formula names the outcome ('y ~ x1 + x2')",
+    "covariates": "the formula names the regressors ('y ~ x1 + x2')",
+    "group": "write the group after '|' ('y ~ x | parent')",
+    "cluster": "give vcov={'CRV1': 'office'}",
+    "fixed_effects": "write '+ C(office)' in the formula",
+    "robust": "give vcov='hetero'",
+    "time_effects": "write '+ C(month)' in the formula",
+}
+
+
+def _column_form(what: str, first: Any, data: Any, columns: Mapping[str, Any], **formula_only: Any) -> bool:
+    """Whether a front-door call is the column form: a data frame first with the column keywords
+    (``columns``, those given not None). A formula with a column keyword, or the column form with a
+    second positional argument or a formula-only keyword (``formula_only``), is a :class:`FormulaError`
+    naming the argument; a data frame without the column keywords is left to the formula path (its error)."""
+    given = [k for k, v in columns.items() if v is not None]
+    if isinstance(first, str):
+        if given:
+            raise FormulaError(
+                f"{what}({first!r}, ...): {given[0]}= belongs to the column form ({what}(data, outcome=..., "
+                f"covariates=...)); in the formula form {_FORMULA_INSTEAD[given[0]]}"
+            )
+        return False
+    if not given or not (isinstance(first, pd.DataFrame) or is_dask_dataframe(first)):
+        return False
+    required = ["outcome", "covariates", *(["group"] if "group" in columns else [])]
+    missing = [k for k in required if columns[k] is None]
+    mixed = [k for k, v in formula_only.items() if v is not None]
+    if data is not None or mixed or missing:
+        problem = (
+            f"{mixed[0]}= belongs to the formula form ({what}('y ~ x', data, {mixed[0]}=...))"
+            if mixed
+            else f"it needs {', '.join(f'{k}=' for k in missing)}"
+            if missing
+            else f"give its arguments by name, not a second positional argument ({type(data).__name__})"
+        )
+        raise FormulaError(
+            f"{what}(data, {', '.join(f'{k}=' for k in given)} ...) is the column form: {problem}; "
+            f"write {what}(data, outcome='y', covariates=['x1', 'x2']"
+            + (", group='parent'" if "group" in columns else "")
+            + ", cluster='office')"
+        )
+    return True
+
+
 def logit(
-    formula: str,
-    data: pd.DataFrame,
+    formula: str | Any,
+    data: Any = None,
     *,
     vcov: VcovSpec | None = None,
     weights: ArrayLike | str | None = None,
@@ -255,14 +303,25 @@ def logit(
     offset: ArrayLike | str | None = None,
     adjustment: Adjustment = "stata",
     t_reference: bool = False,
+    outcome: str | None = None,
+    covariates: Sequence[str] | None = None,
+    cluster: str | None = None,
+    fixed_effects: str | None = None,
 ) -> LogitResults:
-    """Fit a binary logit from a formula.
+    """Fit a binary logit from a formula, ``logit("y ~ x1 + x2", data)``, or from columns, ``logit(data,
+    outcome="y", covariates=["x1", "x2"], cluster="office")``.
+
+    The first argument decides the form: a formula string is the formula front end; a DataFrame (or
+    Dask DataFrame) with ``outcome=`` and ``covariates=`` is the column API
+    (:func:`famtrial.models.logit.logit`, famtrial 0.1's ``famtrial.logit``): the same estimator, the
+    same :class:`~famtrial.models.logit.LogitResults`. Keywords of the other form (``outcome=`` with a
+    formula, ``vcov=`` with columns) raise :class:`~famtrial.errors.FormulaError` naming them.
 
     Parameters
     ----------
-    formula : str
+    formula : str, or DataFrame for the column form
         ``"y ~ arm + rwc_b + C(office)"``; an intercept is included unless ``0 +`` or ``- 1``.
-    data : DataFrame or dask.dataframe.DataFrame
+    data : DataFrame or dask.dataframe.DataFrame (formula form only)
         A Dask DataFrame is fitted on its partitions (:mod:`famtrial.models._formula_dask`: the same
         numbers; no weights, no ``"hetero"``, an intercept; weights, offset and cluster as column names).
     vcov : {"iid", "hetero"} or {"CRV1": column}, optional
@@ -276,17 +335,36 @@ def logit(
         Sandwich factor (default G/(G-1), Stata).
     t_reference : bool
         t(G-1) reference distribution.
+    outcome, covariates, cluster, fixed_effects : column form only
+        The outcome column, the regressor columns (the constant is added), the cluster column
+        (cluster-robust covariance; model-based without) and a column whose levels get dummies, as
+        :func:`famtrial.models.logit.logit`.
 
     Returns
     -------
     LogitResults
-        With ``formula``, ``data`` (the rows used) and ``design`` set.
+        A formula fit has ``formula``, ``data`` (the rows used) and ``design`` set.
 
     Notes
     -----
-    Stata: ``logit y arm rwc_b i.office [pweight=w], vce(cluster office)``.
-    R: ``glm(y ~ arm + rwc_b + factor(office), binomial, weights = w)`` + ``sandwich::vcovCL``.
+    Stata: ``logit y arm rwc_b i.office [pweight=w], vce(cluster office)`` (both forms).
+    R: ``glm(y ~ arm + rwc_b + factor(office), binomial, weights = w)`` + ``sandwich::vcovCL(fit,
+    cluster = ~office, type = "HC0")``.
     """
+    columns = {"outcome": outcome, "covariates": covariates, "cluster": cluster, "fixed_effects": fixed_effects}
+    if _column_form("logit", formula, data, columns, vcov=vcov):
+        return column_logit(
+            formula,
+            cast(str, outcome),
+            cast(Sequence[str], covariates),
+            cluster,
+            adjustment=adjustment,
+            t_reference=t_reference,
+            fixed_effects=fixed_effects,
+            offset=offset,
+            weights=weights,
+            weight_type=weight_type,
+        )
     if is_dask_dataframe(data):
         from famtrial.models import _formula_dask
 
@@ -321,8 +399,8 @@ def logit(
 
 
 def clogit(
-    formula: str,
-    data: pd.DataFrame,
+    formula: str | Any,
+    data: Any = None,
     *,
     vcov: VcovSpec | None = None,
     weights: ArrayLike | str | None = None,
@@ -330,8 +408,21 @@ def clogit(
     offset: ArrayLike | str | None = None,
     adjustment: Adjustment = "stata",
     t_reference: bool = False,
+    outcome: str | None = None,
+    covariates: Sequence[str] | None = None,
+    group: str | None = None,
+    cluster: str | None = None,
+    robust: bool | None = None,
+    time_effects: str | None = None,
 ) -> ConditionalLogitResults:
-    """Fit an exact fixed-effects (conditional) logit from ``"y ~ x1 + x2 + C(month) | group"``.
+    """Fit an exact fixed-effects (conditional) logit from ``"y ~ x1 + x2 + C(month) | group"``, or from
+    columns, ``clogit(data, outcome="y", covariates=["x1", "x2"], group="parent", cluster="office")``.
+
+    The first argument decides the form, as in :func:`logit`: a formula string is the formula front
+    end; a DataFrame (or Dask DataFrame) with ``outcome=``, ``covariates=`` and ``group=`` is the
+    column API (:func:`famtrial.models.clogit.conditional_logit`, also ``famtrial.conditional_logit``),
+    the same estimator and :class:`~famtrial.models.clogit.ConditionalLogitResults`. Keywords of
+    the other form raise :class:`~famtrial.errors.FormulaError` naming them.
 
     The part after ``|`` is the group whose intercepts are conditioned out (parents); the
     right-hand side has no intercept (it is not identified). Categorical terms are
@@ -362,12 +453,38 @@ def clogit(
     offset : str or array-like, optional
     adjustment, t_reference
         As :func:`logit`.
+    outcome, covariates, group, cluster, robust, time_effects : column form only
+        As :func:`famtrial.models.clogit.conditional_logit` (``robust=True``: clustered on the group;
+        ``time_effects="month"``: one effect per month, the lowest the base).
 
     Notes
     -----
-    Stata: ``clogit y x1 x2 i.month, group(parent) vce(cluster office) or``.
+    Stata: ``clogit y x1 x2 i.month, group(parent) vce(cluster office) or`` (both forms).
     R: ``survival::clogit(y ~ x1 + x2 + factor(month) + strata(parent), method = "exact")``.
     """
+    columns = {
+        "outcome": outcome,
+        "covariates": covariates,
+        "group": group,
+        "cluster": cluster,
+        "robust": robust,
+        "time_effects": time_effects,
+    }
+    if _column_form("clogit", formula, data, columns, vcov=vcov):
+        return conditional_logit(
+            formula,
+            cast(str, outcome),
+            cast(Sequence[str], covariates),
+            cast(str, group),
+            cluster,
+            robust=bool(robust),
+            adjustment=adjustment,
+            t_reference=t_reference,
+            offset=offset,
+            weights=weights,
+            weight_type=weight_type,
+            time_effects=time_effects,
+        )
     if isinstance(formula, str) and _split(formula, True)[2] is None:
         raise FormulaError(
             f"formula {formula!r} has no '| group' part: clogit needs the conditioned-out group, "

@@ -812,18 +812,11 @@ def _fit_same_k(
     count n_c and number of ones s_c: the log-likelihood ``sum_c [s_c eta_c - n_c log(1 + e^eta_c)]``,
     its derivatives and the cluster sums of the scores are those of the rows, summed in another
     order. With 0/1 regressors (arm, baseline indicators) a block of thousands of rows has a few
-    hundred cells at most.
+    hundred cells at most. Steps: stack, collapse into cells, batched Newton, results.
     """
-    sizes = np.array([len(yb) for yb, _, _ in blocks])
-    k, nmax = len(names[0]) + 1, int(sizes.max())
     result: list[LogitResults | None] = [None] * len(blocks)
-    # (B, n_max, k), the constant first, zero rows as padding (they add nothing to sums, Gram matrices or counts)
-    X = np.zeros((len(blocks), nmax, k))
-    Y = np.zeros((len(blocks), nmax))
-    for b, (yb, xb, _) in enumerate(blocks):
-        X[b, : sizes[b], 0] = 1.0
-        X[b, : sizes[b], 1:] = xb
-        Y[b, : sizes[b]] = np.asarray(yb, dtype=float).ravel()
+    sizes = np.array([len(yb) for yb, _, _ in blocks])
+    X, Y = _stack_blocks(blocks, len(names[0]) + 1, sizes)
     if not (np.isfinite(X).all() and np.isfinite(Y).all() and ((Y == 0) | (Y == 1)).all()):
         return result  # Logit names the column and the count
     # cluster labels Logit.fit would reject (wrong length, missing) leave the block to it
@@ -831,122 +824,21 @@ def _fit_same_k(
     use = np.flatnonzero(_regular_blocks(X, Y, sizes) & np.array(labelled))
     if not len(use):
         return result
-    n_b = sizes[use]
-    pos = np.arange(nmax)[None, :] < n_b[:, None]
-    rows_x, rows_y = X[use][pos], Y[use][pos]
-    rows_block = np.repeat(np.arange(len(use)), n_b)
-    clustered = [blocks[int(b)][2] is not None for b in use]
-    labels_all = np.concatenate(
-        [np.asarray(blocks[int(b)][2]) if c else np.zeros(n, dtype=int) for b, c, n in zip(use, clustered, n_b)]
-    )
-    cluster_code, cluster_labels = pd.factorize(labels_all)
-    g = len(cluster_labels)
-    # cells: (block, cluster, regressor values) in mixed radix when the codes fit in 62 bits
-    key, radix = rows_block * g + cluster_code, len(use) * g
-    for j in range(1, k):
-        codes, uniques = pd.factorize(rows_x[:, j])
-        if radix * len(uniques) >= 2**62:
-            key = np.arange(len(rows_y))  # too many combinations: one cell per row
-            break
-        key, radix = key * len(uniques) + codes, radix * len(uniques)
-    # cells numbered in order of first appearance: rows come block by block, so cells do too
-    cell_of_row, cells = pd.factorize(key)
-    first = np.empty(len(cells), dtype=np.int64)
-    first[cell_of_row[::-1]] = np.arange(len(key))[::-1]
-    cell_block, cell_cluster = rows_block[first], cluster_code[first]
-    count = np.bincount(cell_of_row, minlength=len(first)).astype(float)
-    ones = np.bincount(cell_of_row, weights=rows_y, minlength=len(first))
-    # cells padded per block: (B, c_max, k); padding has count 0 and x = 0
-    per_block = np.bincount(cell_block, minlength=len(use))
-    cmax = int(per_block.max())
-    slot = np.arange(len(first)) - np.r_[0, np.cumsum(per_block)][cell_block]
-    C = np.zeros((len(use), cmax, k))
-    C[cell_block, slot] = rows_x[first]
-    N = np.zeros((len(use), cmax))
-    N[cell_block, slot] = count
-    S = np.zeros((len(use), cmax))
-    S[cell_block, slot] = ones
-    Ct = np.ascontiguousarray(np.swapaxes(C, 1, 2))
-
-    def evaluate(params: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        eta = np.matmul(C, params[:, :, None])[:, :, 0]
-        q = expit(-eta)  # 1 - p, accurate where p is near 1; log(1 - p) = log_expit(-eta)
-        p = 1.0 - q
-        ll = np.sum(S * eta + N * np.log(q), axis=1)
-        grad = np.matmul(Ct, (S - N * p)[:, :, None])[:, :, 0]
-        hess = -np.matmul(Ct * (N * p * q)[:, None, :], C)
-        return ll, grad, hess, eta
-
-    # Logit.fit's start, the intercept at logit(mean y), where p = mean y in every row: closed form
-    ybar = S.sum(axis=1) / n_b
-    params = np.zeros((len(use), k))
-    params[:, 0] = np.log(ybar / (1 - ybar))
-    eta = np.where(N > 0, params[:, :1], 0.0)
-    llf = S.sum(axis=1) * params[:, 0] + n_b * log_expit(-params[:, 0])
-    grad = np.matmul(Ct, (S - N * ybar[:, None])[:, :, None])[:, :, 0]
-    hess = -(ybar * (1 - ybar))[:, None, None] * np.matmul(Ct * N[:, None, :], C)
-    active = np.ones(len(use), dtype=bool)
-    failed = np.zeros(len(use), dtype=bool)
-    iterations = np.zeros(len(use), dtype=int)
-    converged = np.zeros(len(use), dtype=bool)
-    for _ in range(maxiter):
-        idx = np.flatnonzero(active)
-        if not len(idx):
-            break
-        try:
-            step = np.linalg.solve(-hess[idx], grad[idx][:, :, None])[:, :, 0]
-        except np.linalg.LinAlgError:  # some Hessian is singular: leave these blocks to Logit
-            failed[idx] = True
-            break
-        decrement = np.einsum("bk,bk->b", grad[idx], step)
-        done = (decrement < tol) | ~np.isfinite(decrement)
-        converged[idx[done]] = np.isfinite(decrement[done])
-        active[idx[done]] = False
-        idx, step = idx[~done], step[~done]
-        pending = np.ones(len(idx), dtype=bool)
-        for _ in range(40):  # step halving, block by block, as newton()
-            if not pending.any():
-                break
-            cand = params.copy()
-            cand[idx[pending]] += step[pending]
-            new_ll, new_grad, new_hess, new_eta = evaluate(cand)
-            ok = pending & np.isfinite(new_ll[idx]) & (new_ll[idx] >= llf[idx] - 1e-12 * (1 + np.abs(llf[idx])))
-            take = idx[ok]
-            params[take], llf[take], grad[take], hess[take], eta[take] = (
-                cand[take],
-                new_ll[take],
-                new_grad[take],
-                new_hess[take],
-                new_eta[take],
-            )
-            iterations[take] += 1
-            pending &= ~ok
-            step[pending] /= 2
-        if pending.any():  # step halving failed: Logit.fit raises ConvergenceError
-            failed[idx[pending]] = True
-            active[idx[pending]] = False
-    keep = converged & ~failed & (np.abs(np.where(N > 0, eta, 0.0)).max(axis=1) <= EXTREME_ETA)
-    if not keep.any():
-        return result
+    cells = _Cells.collapse(X, Y, sizes[use], use, blocks)
+    params, llf, hess, eta, iterations, keep = _batched_newton(cells, tol, maxiter)
     fitted = np.flatnonzero(keep)
+    if not len(fitted):
+        return result
     bread = np.linalg.inv(-hess[fitted])
-    # cluster sums of the scores x (y - p), cell by cell: (B, G, k)
-    resid = (S - N * expit(eta))[cell_block, slot]
-    sums = np.column_stack(
-        [
-            np.bincount(cell_block * g + cell_cluster, weights=resid * col, minlength=len(use) * g)
-            for col in np.ascontiguousarray(rows_x[first].T)
-        ]
-    ).reshape(len(use), g, k)
-    present = np.bincount(cell_block * g + cell_cluster, minlength=len(use) * g).reshape(len(use), g) > 0
+    sums, present = cells.cluster_score_sums(eta)
     indexes: dict[tuple[str, ...], pd.Index] = {}  # one Index per list of names
     for i, j in enumerate(fitted.tolist()):
-        b, n = int(use[j]), int(n_b[j])
+        b, n = int(use[j]), int(cells.n_b[j])
         model = Logit.from_regular_block(Y[b, :n], X[b, :n], ["Intercept", *names[b]])
         index = indexes.get(tuple(model.exog_names))
         if index is None:
             index = indexes[tuple(model.exog_names)] = pd.Index(model.exog_names)
-        if not clustered[j]:
+        if not cells.clustered[j]:
             cov, info = model_based(bread[i]), cast(tuple[tuple[str, str], ...], ())
         else:
             # the sandwich of the cluster sums, one row per cluster: Stata's vce(cluster) factor G/(G-1)
@@ -970,3 +862,166 @@ def _fit_same_k(
             model=model,
         )
     return result
+
+
+def _stack_blocks(
+    blocks: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray | None]], k: int, sizes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(B, n_max, k) regressors, the constant first, and (B, n_max) outcomes; zero rows as padding
+    (they add nothing to sums, Gram matrices or counts)."""
+    nmax = int(sizes.max())
+    X = np.zeros((len(blocks), nmax, k))
+    Y = np.zeros((len(blocks), nmax))
+    for b, (yb, xb, _) in enumerate(blocks):
+        X[b, : sizes[b], 0] = 1.0
+        X[b, : sizes[b], 1:] = xb
+        Y[b, : sizes[b]] = np.asarray(yb, dtype=float).ravel()
+    return X, Y
+
+
+@dataclass(frozen=True)
+class _Cells:
+    """The blocks ``use`` collapsed into cells (block, cluster, regressor values), padded per block:
+    ``C`` (B, c_max, k) their regressors, ``N`` their row counts, ``S`` their ones (padding: count 0,
+    x = 0); ``cell_block``, ``cell_cluster``, ``slot`` and ``x`` each cell's block, cluster code,
+    place in its block and regressors; ``g`` the number of cluster codes."""
+
+    C: np.ndarray
+    Ct: np.ndarray
+    N: np.ndarray
+    S: np.ndarray
+    n_b: np.ndarray
+    cell_block: np.ndarray
+    cell_cluster: np.ndarray
+    slot: np.ndarray
+    x: np.ndarray
+    g: int
+    clustered: list[bool]
+
+    @classmethod
+    def collapse(
+        cls,
+        X: np.ndarray,
+        Y: np.ndarray,
+        n_b: np.ndarray,
+        use: np.ndarray,
+        blocks: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray | None]],
+    ) -> _Cells:
+        """The cells of the blocks ``use`` (rows ``n_b`` each) of the stacked ``X``, ``Y``."""
+        k = X.shape[2]
+        pos = np.arange(X.shape[1])[None, :] < n_b[:, None]
+        rows_x, rows_y = X[use][pos], Y[use][pos]
+        rows_block = np.repeat(np.arange(len(use)), n_b)
+        clustered = [blocks[int(b)][2] is not None for b in use]
+        labels_all = np.concatenate(
+            [np.asarray(blocks[int(b)][2]) if c else np.zeros(n, dtype=int) for b, c, n in zip(use, clustered, n_b)]
+        )
+        cluster_code, cluster_labels = pd.factorize(labels_all)
+        g = len(cluster_labels)
+        # cells: (block, cluster, regressor values) in mixed radix when the codes fit in 62 bits
+        key, radix = rows_block * g + cluster_code, len(use) * g
+        for j in range(1, k):
+            codes, uniques = pd.factorize(rows_x[:, j])
+            if radix * len(uniques) >= 2**62:
+                key = np.arange(len(rows_y))  # too many combinations: one cell per row
+                break
+            key, radix = key * len(uniques) + codes, radix * len(uniques)
+        # cells numbered in order of first appearance: rows come block by block, so cells do too
+        cell_of_row, cells = pd.factorize(key)
+        first = np.empty(len(cells), dtype=np.int64)
+        first[cell_of_row[::-1]] = np.arange(len(key))[::-1]
+        cell_block, cell_cluster = rows_block[first], cluster_code[first]
+        count = np.bincount(cell_of_row, minlength=len(first)).astype(float)
+        ones = np.bincount(cell_of_row, weights=rows_y, minlength=len(first))
+        per_block = np.bincount(cell_block, minlength=len(use))
+        cmax = int(per_block.max())
+        slot = np.arange(len(first)) - np.r_[0, np.cumsum(per_block)][cell_block]
+        C = np.zeros((len(use), cmax, k))
+        C[cell_block, slot] = rows_x[first]
+        N = np.zeros((len(use), cmax))
+        N[cell_block, slot] = count
+        S = np.zeros((len(use), cmax))
+        S[cell_block, slot] = ones
+        Ct = np.ascontiguousarray(np.swapaxes(C, 1, 2))
+        return cls(C, Ct, N, S, n_b, cell_block, cell_cluster, slot, rows_x[first], g, clustered)
+
+    def evaluate(self, params: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per block: log-likelihood, gradient, Hessian and the cells' linear predictors at ``params`` (B, k)."""
+        eta = np.matmul(self.C, params[:, :, None])[:, :, 0]
+        q = expit(-eta)  # 1 - p, accurate where p is near 1; log(1 - p) = log_expit(-eta)
+        p = 1.0 - q
+        ll = np.sum(self.S * eta + self.N * np.log(q), axis=1)
+        grad = np.matmul(self.Ct, (self.S - self.N * p)[:, :, None])[:, :, 0]
+        hess = -np.matmul(self.Ct * (self.N * p * q)[:, None, :], self.C)
+        return ll, grad, hess, eta
+
+    def cluster_score_sums(self, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Cluster sums of the scores x (y - p), cell by cell: (B, G, k), and which clusters each block has."""
+        n_use, k = len(self.n_b), self.C.shape[2]
+        resid = (self.S - self.N * expit(eta))[self.cell_block, self.slot]
+        at = self.cell_block * self.g + self.cell_cluster
+        sums = np.column_stack(
+            [np.bincount(at, weights=resid * col, minlength=n_use * self.g) for col in np.ascontiguousarray(self.x.T)]
+        ).reshape(n_use, self.g, k)
+        present = np.bincount(at, minlength=n_use * self.g).reshape(n_use, self.g) > 0
+        return sums, present
+
+
+def _batched_newton(
+    cells: _Cells, tol: float, maxiter: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`~famtrial.models.optim.newton` for every block at once (the same start, steps, step
+    halving and convergence criterion). Returns params, llf, Hessian, linear predictors, iterations
+    and which blocks :class:`Logit` would accept as fitted (converged, no fitted p near 0 or 1)."""
+    N, S, Ct, C, n_b = cells.N, cells.S, cells.Ct, cells.C, cells.n_b
+    n_use, k = len(n_b), C.shape[2]
+    # Logit.fit's start, the intercept at logit(mean y), where p = mean y in every row: closed form
+    ybar = S.sum(axis=1) / n_b
+    params = np.zeros((n_use, k))
+    params[:, 0] = np.log(ybar / (1 - ybar))
+    eta = np.where(N > 0, params[:, :1], 0.0)
+    llf = S.sum(axis=1) * params[:, 0] + n_b * log_expit(-params[:, 0])
+    grad = np.matmul(Ct, (S - N * ybar[:, None])[:, :, None])[:, :, 0]
+    hess = -(ybar * (1 - ybar))[:, None, None] * np.matmul(Ct * N[:, None, :], C)
+    active = np.ones(n_use, dtype=bool)
+    failed = np.zeros(n_use, dtype=bool)
+    iterations = np.zeros(n_use, dtype=int)
+    converged = np.zeros(n_use, dtype=bool)
+    for _ in range(maxiter):
+        idx = np.flatnonzero(active)
+        if not len(idx):
+            break
+        try:
+            step = np.linalg.solve(-hess[idx], grad[idx][:, :, None])[:, :, 0]
+        except np.linalg.LinAlgError:  # some Hessian is singular: leave these blocks to Logit
+            failed[idx] = True
+            break
+        decrement = np.einsum("bk,bk->b", grad[idx], step)
+        done = (decrement < tol) | ~np.isfinite(decrement)
+        converged[idx[done]] = np.isfinite(decrement[done])
+        active[idx[done]] = False
+        idx, step = idx[~done], step[~done]
+        pending = np.ones(len(idx), dtype=bool)
+        for _ in range(40):  # step halving, block by block, as newton()
+            if not pending.any():
+                break
+            cand = params.copy()
+            cand[idx[pending]] += step[pending]
+            new_ll, new_grad, new_hess, new_eta = cells.evaluate(cand)
+            ok = pending & np.isfinite(new_ll[idx]) & (new_ll[idx] >= llf[idx] - 1e-12 * (1 + np.abs(llf[idx])))
+            take = idx[ok]
+            params[take], llf[take], grad[take], hess[take], eta[take] = (
+                cand[take],
+                new_ll[take],
+                new_grad[take],
+                new_hess[take],
+                new_eta[take],
+            )
+            iterations[take] += 1
+            pending &= ~ok
+            step[pending] /= 2
+        if pending.any():  # step halving failed: Logit.fit raises ConvergenceError
+            failed[idx[pending]] = True
+            active[idx[pending]] = False
+    keep = converged & ~failed & (np.abs(np.where(N > 0, eta, 0.0)).max(axis=1) <= EXTREME_ETA)
+    return params, llf, hess, eta, iterations, keep

@@ -291,7 +291,7 @@ def t_test(results: ModelResults, hypotheses: Hypotheses, alpha: float = 0.05) -
     r, q, labels = restrictions(results.params.index, hypotheses)
     est = r @ results.params.to_numpy() - q
     se = np.sqrt(np.einsum("ij,jk,ik->i", r, results.covariance.matrix, r))
-    dist = results._dist()
+    dist = results.reference_distribution()
     z = est / se
     crit = dist.ppf(1 - alpha / 2)
     stat = "z" if results.covariance.df is None else "t"
@@ -570,11 +570,31 @@ def margins(
             "not estimate; only the odds ratio exp(b) is identified. For effects in probability units fit the linear "
             "probability model with the same fixed effects (famtrial.models.lpm)"
         )
+    frame = results.data.iloc[model.used_rows] if results.design is not None and results.data is not None else None
+    variables, disc = _margins_variables(results, frame, variables, discrete)
+    w = model.weights if model.weights is not None else np.ones(len(model.endog))
+    w = w / w.sum()
+    rows = []
+    for v in variables:
+        if v in disc:
+            ame, grad = _discrete_change(results, model, frame, v, w)
+            kind = "discrete 0 -> 1"
+        else:
+            ame, grad = _derivative(results, model, frame, v, w)
+            kind = "derivative"
+        se = float(np.sqrt(grad @ results.covariance.matrix @ grad))
+        rows.append((v, ame, se, kind))
+    return _effects_frame(results, rows, alpha)
+
+
+def _margins_variables(
+    results: ModelResults, frame: pd.DataFrame | None, variables: str | Sequence[str] | None, discrete: Any
+) -> tuple[list[str], set[str]]:
+    """The variables of :func:`margins` (checked against the model's) and those taken as discrete changes.
+
+    ``frame``: a formula fit's estimation rows (None for a column fit, whose variables are its terms)."""
     names = list(results.params.index)
-    b = results.params.to_numpy()
-    formula_fit = results.design is not None and results.data is not None
-    if formula_fit:
-        frame = results.data.iloc[model.used_rows]  # type: ignore[union-attr]
+    if frame is not None:
         candidates = [v for v in results.design.rhs_variables if v in frame.columns]
         categorical = {
             v
@@ -599,51 +619,52 @@ def margins(
             f"margins: {no_slope} enter as categories (C() or non-numeric), which have no "
             "derivative; list 0/1 ones in discrete= for the 0 -> 1 change"
         )
-    w = model.weights if model.weights is not None else np.ones(len(model.endog))
-    w = w / w.sum()
-    x = model.exog
-    off = model.offset
-    rows = []
-    for v in variables:
-        if v in disc:
-            if formula_fit:
-                values = frame[v].to_numpy()
-            else:
-                values = x[:, names.index(v)]
-            if not np.isin(values, (0, 1)).all():
-                raise PostEstimationError(
-                    f"margins: {v!r} is not 0/1, so it has no discrete 0 -> 1 change; "
-                    "drop it from discrete= to get the derivative"
-                )
-            if formula_fit:
-                x1 = _design(results, frame.assign(**{v: np.ones(len(frame), dtype=values.dtype)}))
-                x0 = _design(results, frame.assign(**{v: np.zeros(len(frame), dtype=values.dtype)}))
-            else:
-                j = names.index(v)
-                x1, x0 = x.copy(), x.copy()
-                x1[:, j], x0[:, j] = 1.0, 0.0
-            p1, p0 = expit(x1 @ b + off), expit(x0 @ b + off)
-            ame = float(w @ (p1 - p0))
-            grad = (w * p1 * (1 - p1)) @ x1 - (w * p0 * (1 - p0)) @ x0
-            kind = "discrete 0 -> 1"
-        else:
-            if formula_fit:
-                col = frame[v].to_numpy(dtype=float)
-                h = 1e-6 * (np.abs(col) + 1)  # exact for terms linear or quadratic in v
-                dx = _design(results, frame.assign(**{v: col + h})) - _design(results, frame.assign(**{v: col - h}))
-                dx /= (2 * h)[:, None]
-            else:
-                dx = np.zeros_like(x)
-                dx[:, names.index(v)] = 1.0
-            p = expit(x @ b + off)
-            s = p * (1 - p)
-            slope = dx @ b
-            ame = float(w @ (s * slope))
-            grad = (w * s) @ dx + (w * s * (1 - 2 * p) * slope) @ x
-            kind = "derivative"
-        se = float(np.sqrt(grad @ results.covariance.matrix @ grad))
-        rows.append((v, ame, se, kind))
-    dist = results._dist()
+    return variables, disc
+
+
+def _discrete_change(
+    results: ModelResults, model: Any, frame: pd.DataFrame | None, v: str, w: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """The average 0 -> 1 change of ``v`` in P(y = 1) and its gradient with respect to b."""
+    names, b, x, off = list(results.params.index), results.params.to_numpy(), model.exog, model.offset
+    values = frame[v].to_numpy() if frame is not None else x[:, names.index(v)]
+    if not np.isin(values, (0, 1)).all():
+        raise PostEstimationError(
+            f"margins: {v!r} is not 0/1, so it has no discrete 0 -> 1 change; drop it from discrete= to get the derivative"
+        )
+    if frame is not None:
+        x1 = _design(results, frame.assign(**{v: np.ones(len(frame), dtype=values.dtype)}))
+        x0 = _design(results, frame.assign(**{v: np.zeros(len(frame), dtype=values.dtype)}))
+    else:
+        j = names.index(v)
+        x1, x0 = x.copy(), x.copy()
+        x1[:, j], x0[:, j] = 1.0, 0.0
+    p1, p0 = expit(x1 @ b + off), expit(x0 @ b + off)
+    return float(w @ (p1 - p0)), (w * p1 * (1 - p1)) @ x1 - (w * p0 * (1 - p0)) @ x0
+
+
+def _derivative(
+    results: ModelResults, model: Any, frame: pd.DataFrame | None, v: str, w: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """The average derivative of P(y = 1) with respect to ``v`` and its gradient with respect to b."""
+    names, b, x, off = list(results.params.index), results.params.to_numpy(), model.exog, model.offset
+    if frame is not None:
+        col = frame[v].to_numpy(dtype=float)
+        h = 1e-6 * (np.abs(col) + 1)  # exact for terms linear or quadratic in v
+        dx = _design(results, frame.assign(**{v: col + h})) - _design(results, frame.assign(**{v: col - h}))
+        dx /= (2 * h)[:, None]
+    else:
+        dx = np.zeros_like(x)
+        dx[:, names.index(v)] = 1.0
+    p = expit(x @ b + off)
+    s = p * (1 - p)
+    slope = dx @ b
+    return float(w @ (s * slope)), (w * s) @ dx + (w * s * (1 - 2 * p) * slope) @ x
+
+
+def _effects_frame(results: ModelResults, rows: list[tuple[str, float, float, str]], alpha: float) -> pd.DataFrame:
+    """The effects with their z (or t) statistics, p-values and intervals under the results' reference."""
+    dist = results.reference_distribution()
     frame_out = pd.DataFrame(rows, columns=["variable", "ame", "se", "type"]).set_index("variable")
     stat = "z" if results.covariance.df is None else "t"
     frame_out[stat] = frame_out["ame"] / frame_out["se"]

@@ -29,7 +29,7 @@ from famtrial._parallel import is_dask_dataframe
 from famtrial.errors import ConvergenceError, ModelInputError
 from famtrial.models import _clogit_kernel as kernel
 from famtrial.models import separation
-from famtrial.models.base import DropRecord, ModelResults
+from famtrial.models.base import ConditionalLogitResults, DropRecord
 from famtrial.models.checks import (
     check_columns,
     check_finite,
@@ -39,64 +39,23 @@ from famtrial.models.checks import (
     numeric_matrix,
 )
 from famtrial.models.covariance import Adjustment, Covariance, model_based, sandwich
-from famtrial.models.design import check_weights, independent_columns, read_only
+from famtrial.models.design import (
+    WEIGHTS_WITH_TIME,
+    check_weights,
+    example_labels,
+    independent_columns,
+    level_labels,
+    read_only,
+    time_columns,
+    weights_vary_error,
+)
 from famtrial.models.optim import newton
 
 __all__ = ["ConditionalLogit", "ConditionalLogitResults", "conditional_logit"]
 
 
-def example_labels(values: np.ndarray, n: int = 5) -> str:
-    """The first ``n`` distinct values, as text for an error message."""
-    return ", ".join(map(str, pd.unique(values)[:n]))
-
-
 def _check_finite(name: str, values: np.ndarray) -> None:
     check_finite(name, values)  # ModelInputError naming the column, NaN and inf counted
-
-
-def level_labels(levels: pd.Index) -> list[str]:
-    """Time levels as text: dates as YYYY-MM-DD (YYYY-MM when all are the first of a month)."""
-    if isinstance(levels, pd.DatetimeIndex):
-        return list(
-            levels.strftime("%Y-%m" if (levels.day == 1).all() and (levels == levels.normalize()).all() else "%Y-%m-%d")
-        )
-    return [str(v) for v in levels]
-
-
-#: The unsupported combination of weights and categorical time effects.
-WEIGHTS_WITH_TIME = (
-    "weights with categorical time effects are not supported: give the month effects as dense dummy "
-    "regressors (C(month) in a formula) to weight the model"
-)
-
-
-def weights_vary_error(first_label: object, count: int) -> ValueError:
-    """Weights not constant within ``count`` groups, the first ``first_label`` (Stata's clogit rule)."""
-    return ValueError(
-        f"weights vary within group '{first_label}' ({count:,} groups have non-constant weights); the "
-        "conditional logit needs one weight per group (Stata's clogit rule): give every row of a group "
-        "the group's weight"
-    )
-
-
-def time_columns(
-    info: np.ndarray, count: np.ndarray, exog_names: list[str], level_names: list[str]
-) -> tuple[np.ndarray, list[str], list[DropRecord]]:
-    """Which regressors and time levels stay, from the information matrix at b = 0 (``info``, the
-    regressors then the levels after the base) and each level's row count among informative groups:
-    levels without within-group variation, then columns collinear with earlier ones, are omitted.
-    Returns the kept columns' positions, all columns' names and the drop records."""
-    p = len(exog_names)
-    names = [*exog_names, *level_names]
-    dropped = []
-    constant = np.diag(info)[p:] <= 1e-20 * np.maximum(count, 1)
-    for j in np.flatnonzero(constant):
-        dropped.append(DropRecord("variable", 0, "no within-group variation", (names[p + j],)))
-    candidates = np.r_[np.arange(p), p + np.flatnonzero(~constant)]
-    kept = candidates[independent_columns(info[np.ix_(candidates, candidates)])]
-    for j in sorted(set(candidates) - set(kept)):
-        dropped.append(DropRecord("variable", 0, "collinear with earlier regressors", (names[j],)))
-    return kept, names, dropped
 
 
 @dataclass(frozen=True)
@@ -313,14 +272,6 @@ def _select(
         dropped=tuple(dropped),
         nobs_input=nobs_input,
     )
-
-
-@dataclass(frozen=True, kw_only=True)
-class ConditionalLogitResults(ModelResults):
-    """Results of :class:`ConditionalLogit`: the common interface plus group counts and the model."""
-
-    n_groups: int
-    model: ConditionalLogit  # a fit on a Dask DataFrame keeps a DistributedFit (a description) instead
 
 
 class ConditionalLogit:

@@ -77,18 +77,19 @@ from famtrial._parallel import (
 )
 from famtrial.errors import ConvergenceError, DaskNotInstalledError, ModelInputError, SeparationError
 from famtrial.models import _clogit_kernel as kernel
-from famtrial.models.base import DropRecord
-from famtrial.models.clogit import (
+from famtrial.models.base import ConditionalLogitResults, DropRecord, LogitResults
+from famtrial.models.covariance import Adjustment, Covariance, model_based, sandwich
+from famtrial.models.design import (
+    EXTREME_ETA,
     WEIGHTS_WITH_TIME,
-    ConditionalLogitResults,
     example_labels,
+    independent_columns,
     level_labels,
+    raise_weight_problems,
     time_columns,
+    weight_problems,
     weights_vary_error,
 )
-from famtrial.models.covariance import Adjustment, Covariance, model_based, sandwich
-from famtrial.models.design import EXTREME_ETA, independent_columns, raise_weight_problems, weight_problems
-from famtrial.models.logit import LogitResults
 from famtrial.models.optim import newton
 
 __all__ = [

@@ -18,15 +18,12 @@ G/(G-1) by default, see ``adjustment``); ``t_reference=True`` uses t(G-1).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, cast
 
 import numpy as np
 import pandas as pd
-from formulaic import Formula, ModelSpec
-from formulaic.errors import FormulaicError
 from numpy.typing import ArrayLike
 
 from famtrial._options import WeightType
@@ -38,151 +35,15 @@ from famtrial.models.covariance import Adjustment
 from famtrial.models.logit import Logit, LogitResults
 from famtrial.models.logit import logit as column_logit
 from famtrial.models.postestimation import VcovSpec, parse_vcov
+from famtrial.models.terms import Design, extra_columns, model_matrix, parse_formula, split_formula
+from famtrial.models.terms import time_effect_dummies as _time_effect_dummies  # noqa: F401  (0.2's import path)
 
 __all__ = ["FormulaError", "logit", "clogit"]
 
 
-@dataclass(frozen=True)
-class _Design:
-    """The right-hand side: formulaic's ModelSpec plus, for the conditional logit, dense dummies of a
-    categorical time effect (``C(month)``) kept apart so that it can be routed to a dedicated path."""
-
-    spec: ModelSpec
-    time_var: str | None = None
-    time_levels: tuple[Any, ...] = ()
-
-    @property
-    def rhs_variables(self) -> list[str]:
-        """The data columns the right-hand side reads, in the order the formula names them."""
-        text = str(self.spec.formula)
-        names = [str(v) for v in self.spec.variables_by_source.get("data", set())]
-        names.sort(key=lambda v: (m.start() if (m := re.search(rf"\b{re.escape(v)}\b", text)) else len(text), v))
-        return names + ([self.time_var] if self.time_var else [])
-
-    @property
-    def categorical_variables(self) -> set[str]:
-        """Columns entering through ``C()`` (no derivative; only discrete changes)."""
-        cats = set(re.findall(r"C\(\s*([A-Za-z_]\w*)", str(self.spec.formula)))
-        return cats | ({self.time_var} if self.time_var else set())
-
-    def get_model_matrix(self, frame: pd.DataFrame, na_action: str = "raise") -> pd.DataFrame:
-        mm = self.spec.get_model_matrix(frame, na_action=na_action)
-        mm = pd.DataFrame(np.asarray(mm, dtype=float), columns=list(mm.columns), index=frame.index)
-        if self.time_var is None:
-            return mm
-        return pd.concat([mm, _time_effect_dummies(frame[self.time_var], self.time_var, self.time_levels)], axis=1)
-
-
-def _time_effect_dummies(values: pd.Series, name: str, levels: tuple[Any, ...]) -> pd.DataFrame:
-    """Dense 0/1 dummies of a categorical time effect ``C(name)``, base level (the first) omitted.
-
-    The design of new data for ``predict`` and ``margins``, and the regressors of a weighted
-    conditional logit (the categorical time-effects path takes no weights). Column names follow
-    formulaic's ``C(month)[T.level]``.
-    """
-    codes = pd.Categorical(values, categories=list(levels))
-    out = pd.DataFrame({f"C({name})[T.{lev}]": (codes == lev).astype(float) for lev in levels[1:]}, index=values.index)
-    return out
-
-
-def _split(formula: str, allow_group: bool) -> tuple[str, str, str | None]:
-    """``"y ~ rhs | g"`` -> (lhs, rhs, g)."""
-    if formula.count("~") != 1:
-        raise FormulaError(
-            f"formula {formula!r} needs exactly one '~' (outcome ~ regressors" + (" | group)" if allow_group else ")")
-        )
-    lhs, rhs = (part.strip() for part in formula.split("~"))
-    group = None
-    if "|" in rhs:
-        rhs, _, group = (p.strip() for p in rhs.rpartition("|"))
-        if not allow_group:
-            raise FormulaError(
-                f"formula {formula!r}: '| {group}' (a conditioned-out effect) belongs to clogit(); "
-                f"for dummy fixed effects in a logit write '+ C({group})'"
-            )
-        if not re.fullmatch(r"[A-Za-z_]\w*", group):
-            raise FormulaError(f"formula {formula!r}: after '|' give one group column (e.g. '| parent'); got {group!r}")
-    if not lhs or not rhs:
-        raise FormulaError(f"formula {formula!r} needs an outcome and at least one regressor")
-    return lhs, rhs, group
-
-
-def _top_terms(rhs: str) -> list[str]:
-    """The right-hand side's additive terms at parenthesis depth 0."""
-    terms, depth, cur = [], 0, ""
-    for ch in rhs:
-        depth += (ch in "([") - (ch in ")]")
-        if ch == "+" and depth == 0:
-            terms.append(cur.strip())
-            cur = ""
-        else:
-            cur += ch
-    return [*terms, cur.strip()]
-
-
-def _split_time_effect(rhs: str) -> tuple[str, str | None]:
-    """Take the conditional logit's one ``C()`` term out of its right-hand side when it is a bare main
-    effect ``C(var)`` whose variable appears in no other term (the categorical time-effects path);
-    otherwise (no ``C()``, two or more, or one interacted) leave the right-hand side to formulaic."""
-    if len(re.findall(r"\bC\(", rhs)) != 1:
-        return rhs, None
-    terms = _top_terms(rhs)
-    for i, term in enumerate(terms):
-        m = re.fullmatch(r"C\(\s*([A-Za-z_]\w*)\s*\)", term)
-        others = terms[:i] + terms[i + 1 :]
-        if m and not any(re.search(rf"\b{m.group(1)}\b", t) for t in others):
-            return " + ".join(others) if others else "0", m.group(1)
-    return rhs, None
-
-
-def _parse(
-    formula: str, columns: list[Any], extra: list[str], allow_group: bool
-) -> tuple[str, str, str | None, str | None, Formula, list[str]]:
-    """Split and parse ``formula`` against the data's ``columns`` (a pandas or a Dask frame's).
-
-    Returns the outcome and right-hand sides, the group (``| group``) and bare ``C(time)`` variables
-    (or None), the parsed formula, and the columns the formula and ``extra`` name (others are
-    functions such as C, np.log, I); a named column not in the data raises :class:`FormulaError`.
-    """
-    lhs, rhs, group = _split(formula, allow_group)
-    time_var = None
-    if group is not None:
-        rhs, time_var = _split_time_effect(rhs)
-    try:
-        parsed = Formula(f"{lhs} ~ {rhs}")
-        needed = {
-            str(v)
-            for part in (parsed.lhs, parsed.rhs)
-            for term in part
-            for factor in term.factors
-            for v in _factor_variables(factor)
-        }
-    except FormulaicError as err:
-        raise FormulaError(f"cannot read formula {formula!r}: {err}") from None
-    named = [c for c in (group, time_var, *extra) if c is not None]
-    missing_cols = [c for c in named if c not in columns]
-    if missing_cols:
-        raise FormulaError(f"formula {formula!r}: columns {missing_cols} are not in the data (columns: {columns})")
-    present = list(dict.fromkeys(c for c in [*sorted(needed), *named] if c in columns))
-    return lhs, rhs, group, time_var, parsed, present
-
-
-def _model_matrix(parsed: Formula, frame: pd.DataFrame, formula: str, lhs: str, na_action: str) -> Any:
-    """formulaic's model matrices of ``frame``, its errors as :class:`FormulaError`; the outcome one column."""
-    try:
-        mm = parsed.get_model_matrix(frame, na_action=na_action)
-    except (FormulaicError, KeyError, NameError, ValueError, TypeError) as err:
-        raise FormulaError(f"cannot build the design of {formula!r}: {err}") from None
-    if mm.lhs.shape[1] != 1:
-        raise FormulaError(
-            f"formula {formula!r}: the outcome must be one 0/1 column; {lhs!r} gives {list(mm.lhs.columns)}"
-        )
-    return mm
-
-
 def _prepare(
     formula: str, data: pd.DataFrame, extra: list[str], allow_group: bool
-) -> tuple[pd.DataFrame, np.ndarray, str, pd.DataFrame, _Design, str | None, list[DropRecord]]:
+) -> tuple[pd.DataFrame, np.ndarray, str, pd.DataFrame, Design, str | None, list[DropRecord]]:
     """Parse, drop rows with missing values (recorded), and build the outcome and design."""
     if not isinstance(formula, str):
         raise FormulaError(
@@ -192,7 +53,7 @@ def _prepare(
         )
     if not isinstance(data, pd.DataFrame):
         raise FormulaError(f"data must be a pandas DataFrame; got {type(data).__name__}")
-    lhs, rhs, group, time_var, parsed, present = _parse(formula, list(data.columns), extra, allow_group)
+    lhs, rhs, group, time_var, parsed, present = parse_formula(formula, list(data.columns), extra, allow_group)
     complete = data[present].notna().all(axis=1).to_numpy()
     frame = data.loc[complete] if not complete.all() else data
     dropped = []
@@ -202,20 +63,15 @@ def _prepare(
         dropped.append(DropRecord("rows", int((~complete).sum()), f"missing values in {what}"))
     if len(frame) == 0:
         raise FormulaError(f"formula {formula!r}: no row is complete in {present}")
-    mm = _model_matrix(parsed, frame, formula, lhs, "raise")
+    mm = model_matrix(parsed, frame, formula, lhs, "raise")
     y = np.asarray(mm.lhs, dtype=float)[:, 0]
     outcome = str(mm.lhs.columns[0])
     levels: tuple[Any, ...] = ()
     if time_var is not None:
         levels = tuple(sorted(pd.unique(frame[time_var])))
-    design = _Design(mm.rhs.model_spec, time_var, levels)
-    x = design.get_model_matrix(frame)
+    design = Design(mm.rhs.model_spec, time_var, levels)
+    x = design.getmodel_matrix(frame)
     return frame, y, outcome, x, design, group, dropped
-
-
-def _factor_variables(factor: Any) -> set[str]:
-    """Data columns a formulaic factor reads (names in its expression)."""
-    return set(re.findall(r"[A-Za-z_]\w*", str(factor.expr)))
 
 
 def _column_or_array(
@@ -233,16 +89,6 @@ def _column_or_array(
     if len(arr) != len(data):
         raise FormulaError(f"{what} has {len(arr):,} entries; the data have {len(data):,} rows")
     out: np.ndarray = arr[data.index.get_indexer(frame.index)] if len(frame) != len(data) else arr
-    return out
-
-
-def _extra_columns(*values: object) -> list[str]:
-    out: list[str] = []
-    for v in values:
-        if isinstance(v, str):
-            out.append(v)
-        elif isinstance(v, Mapping):
-            out += [c for c in v.values() if isinstance(c, str)]
     return out
 
 
@@ -372,7 +218,7 @@ def logit(
             formula, data, vcov=vcov, weights=weights, offset=offset, adjustment=adjustment, t_reference=t_reference
         )
     cov_type, cluster = parse_vcov(vcov) if vcov is not None else (None, None)
-    frame, y, outcome, x, design, _, dropped = _prepare(formula, data, _extra_columns(cluster, weights, offset), False)
+    frame, y, outcome, x, design, _, dropped = _prepare(formula, data, extra_columns(cluster, weights, offset), False)
     w = _column_or_array(data, frame, weights, "weights")
     off = _column_or_array(data, frame, offset, "offset")
     has_constant = "Intercept" in x.columns
@@ -485,7 +331,7 @@ def clogit(
             weight_type=weight_type,
             time_effects=time_effects,
         )
-    if isinstance(formula, str) and _split(formula, True)[2] is None:
+    if isinstance(formula, str) and split_formula(formula, True)[2] is None:
         raise FormulaError(
             f"formula {formula!r} has no '| group' part: clogit needs the conditioned-out group, "
             "e.g. 'y ~ treat + C(month) | parent'"
@@ -505,7 +351,7 @@ def clogit(
         )
     cov_type, cluster = parse_vcov(vcov) if vcov is not None else (None, None)
     frame, y, outcome, x, design, group, dropped = _prepare(
-        formula, data, _extra_columns(cluster, weights, offset), True
+        formula, data, extra_columns(cluster, weights, offset), True
     )
     x = x.drop(columns="Intercept", errors="ignore")
     w = _column_or_array(data, frame, weights, "weights")

@@ -22,7 +22,7 @@ from scipy.special import expit, log_expit
 from famtrial._options import CovType, WeightType, check_choice
 from famtrial._parallel import is_dask_dataframe
 from famtrial.errors import ConvergenceError, ModelInputError, SeparationError
-from famtrial.models.base import DropRecord, ModelResults
+from famtrial.models.base import DropRecord, LogitResults
 from famtrial.models.checks import (
     check_columns,
     check_finite,
@@ -199,14 +199,6 @@ def _perfect_dummy(col: np.ndarray, y: np.ndarray, keep_rows: np.ndarray, name: 
             keep_rows &= ~on
             return True
     return False
-
-
-@dataclass(frozen=True, kw_only=True)
-class LogitResults(ModelResults):
-    """Results of :class:`Logit`; ``llnull`` is the intercept-only log-likelihood (Stata's ll_0,
-    with the offset when there is one)."""
-
-    model: Logit  # a fit on a Dask DataFrame keeps a DistributedFit (a description) instead
 
 
 class Logit:

@@ -10,7 +10,7 @@
    their union, sorted: the levels formulaic would find on the whole complete-case frame.
 2. **One design for every partition**: formulaic builds its ModelSpec once, on the client, from a
    small frame holding every level of every categorical variable; each partition's model matrix
-   is ``spec.getmodel_matrix(partition)`` (``map_partitions`` with the explicit meta of that
+   is ``spec.get_model_matrix(partition)`` (``map_partitions`` with the explicit meta of that
    small frame), so every partition has the same columns, in formulaic's order and with its names
    (``C(office)[T.3]``, ``x:C(g)[T.b]``), whatever levels the partition holds.
 3. **The distributed fits** of :mod:`famtrial.models.distributed` on those columns: ``| group`` is
@@ -167,8 +167,8 @@ def _partition_design(
     if meta is not None and len(rows) == 0:
         return meta
     try:
-        y = lhs_spec.getmodel_matrix(rows, na_action="raise")
-        x = design.getmodel_matrix(rows)
+        y = lhs_spec.get_model_matrix(rows, na_action="raise")
+        x = design.get_model_matrix(rows)
     except (FormulaicError, KeyError, NameError, ValueError, TypeError) as err:
         raise FormulaError(f"cannot build the design of {formula!r}: {err}") from None
     out = pd.concat(
@@ -235,7 +235,7 @@ def _prepare(
     frame = data[present].map_partitions(_partition_design, *args, meta, meta=meta, align_dataframes=False)
     outcome = str(mm.lhs.columns[0])
     effects = {f"C({time_var})[T.{lev}]" for lev in design.time_levels[1:]} if time_column is not None else set()
-    regressors = [c for c in design.getmodel_matrix(skeleton).columns if c != "Intercept" and c not in effects]
+    regressors = [c for c in design.get_model_matrix(skeleton).columns if c != "Intercept" and c not in effects]
     return frame, outcome, regressors, design, group, time_column, dropped
 
 

@@ -70,7 +70,7 @@ def _prepare(
     if time_var is not None:
         levels = tuple(sorted(pd.unique(frame[time_var])))
     design = Design(mm.rhs.model_spec, time_var, levels)
-    x = design.getmodel_matrix(frame)
+    x = design.get_model_matrix(frame)
     return frame, y, outcome, x, design, group, dropped
 
 
@@ -217,6 +217,20 @@ def logit(
         return _formula_dask.logit(
             formula, data, vcov=vcov, weights=weights, offset=offset, adjustment=adjustment, t_reference=t_reference
         )
+    return _logit_in_memory(formula, data, vcov, weights, weight_type, offset, adjustment, t_reference)
+
+
+def _logit_in_memory(
+    formula: str,
+    data: pd.DataFrame,
+    vcov: VcovSpec | None,
+    weights: ArrayLike | str | None,
+    weight_type: WeightType,
+    offset: ArrayLike | str | None,
+    adjustment: Adjustment,
+    t_reference: bool,
+) -> LogitResults:
+    """:func:`logit`'s formula form on a pandas DataFrame."""
     cov_type, cluster = parse_vcov(vcov) if vcov is not None else (None, None)
     frame, y, outcome, x, design, _, dropped = _prepare(formula, data, extra_columns(cluster, weights, offset), False)
     w = _column_or_array(data, frame, weights, "weights")
@@ -349,6 +363,20 @@ def clogit(
             adjustment=adjustment,
             t_reference=t_reference,
         )
+    return _clogit_in_memory(formula, data, vcov, weights, weight_type, offset, adjustment, t_reference)
+
+
+def _clogit_in_memory(
+    formula: str,
+    data: pd.DataFrame,
+    vcov: VcovSpec | None,
+    weights: ArrayLike | str | None,
+    weight_type: WeightType,
+    offset: ArrayLike | str | None,
+    adjustment: Adjustment,
+    t_reference: bool,
+) -> ConditionalLogitResults:
+    """:func:`clogit`'s formula form on a pandas DataFrame (a bare ``C(month)``: the categorical path)."""
     cov_type, cluster = parse_vcov(vcov) if vcov is not None else (None, None)
     frame, y, outcome, x, design, group, dropped = _prepare(
         formula, data, extra_columns(cluster, weights, offset), True

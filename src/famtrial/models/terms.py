@@ -50,8 +50,8 @@ class Design:
         cats = set(re.findall(r"C\(\s*([A-Za-z_]\w*)", str(self.spec.formula)))
         return cats | ({self.time_var} if self.time_var else set())
 
-    def getmodel_matrix(self, frame: pd.DataFrame, na_action: str = "raise") -> pd.DataFrame:
-        mm = self.spec.getmodel_matrix(frame, na_action=na_action)
+    def get_model_matrix(self, frame: pd.DataFrame, na_action: str = "raise") -> pd.DataFrame:
+        mm = self.spec.get_model_matrix(frame, na_action=na_action)
         mm = pd.DataFrame(np.asarray(mm, dtype=float), columns=list(mm.columns), index=frame.index)
         if self.time_var is None:
             return mm
@@ -155,7 +155,7 @@ def parse_formula(
 def model_matrix(parsed: Formula, frame: pd.DataFrame, formula: str, lhs: str, na_action: str) -> Any:
     """formulaic's model matrices of ``frame``, its errors as :class:`FormulaError`; the outcome one column."""
     try:
-        mm = parsed.getmodel_matrix(frame, na_action=na_action)
+        mm = parsed.get_model_matrix(frame, na_action=na_action)
     except (FormulaicError, KeyError, NameError, ValueError, TypeError) as err:
         raise FormulaError(f"cannot build the design of {formula!r}: {err}") from None
     if mm.lhs.shape[1] != 1:

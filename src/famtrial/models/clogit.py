@@ -327,6 +327,13 @@ class ConditionalLogit:
         Names of the effects of the levels after the base, in sorted level order (one per level;
         default ``f"{time_name}[{level}]"``). The formula front end passes formulaic's names
         (``C(month)[T.3]``).
+    dropped : sequence of DropRecord
+        Drops made before the model (e.g. a formula's rows with missing values), listed first in
+        ``dropped``.
+
+    The constructor's steps (validate, order by group, screen, select) are :func:`clogit_design`;
+    the estimation data are read-only properties with statsmodels' names (``endog``, ``exog``,
+    ``weights``, ``offset``; rows as ``used_rows``).
 
     Notes
     -----

@@ -322,28 +322,14 @@ def clogit(
     Stata: ``clogit y x1 x2 i.month, group(parent) vce(cluster office) or`` (both forms).
     R: ``survival::clogit(y ~ x1 + x2 + factor(month) + strata(parent), method = "exact")``.
     """
-    columns = {
-        "outcome": outcome,
-        "covariates": covariates,
-        "group": group,
-        "cluster": cluster,
-        "robust": robust,
-        "time_effects": time_effects,
-    }
+    common: dict[str, Any] = {"weights": weights, "weight_type": weight_type, "offset": offset}
+    common.update(adjustment=adjustment, t_reference=t_reference)
+    columns: dict[str, Any] = {"outcome": outcome, "covariates": covariates, "group": group, "cluster": cluster}
+    columns.update(robust=robust, time_effects=time_effects)
     if _column_form("clogit", formula, data, columns, vcov=vcov):
+        assert outcome is not None and covariates is not None and group is not None  # _column_form checked
         return conditional_logit(
-            formula,
-            cast(str, outcome),
-            cast(Sequence[str], covariates),
-            cast(str, group),
-            cluster,
-            robust=bool(robust),
-            adjustment=adjustment,
-            t_reference=t_reference,
-            offset=offset,
-            weights=weights,
-            weight_type=weight_type,
-            time_effects=time_effects,
+            formula, outcome, covariates, group, cluster, robust=bool(robust), time_effects=time_effects, **common
         )
     if isinstance(formula, str) and split_formula(formula, True)[2] is None:
         raise FormulaError(
@@ -353,16 +339,7 @@ def clogit(
     if is_dask_dataframe(data):
         from famtrial.models import _formula_dask
 
-        return _formula_dask.clogit(
-            formula,
-            data,
-            vcov=vcov,
-            weights=weights,
-            weight_type=weight_type,
-            offset=offset,
-            adjustment=adjustment,
-            t_reference=t_reference,
-        )
+        return _formula_dask.clogit(formula, data, vcov=vcov, **common)
     return _clogit_in_memory(formula, data, vcov, weights, weight_type, offset, adjustment, t_reference)
 
 

@@ -227,6 +227,12 @@ class Logit:
         probability) weights; the likelihood is a pseudo-likelihood, so only the robust or
         cluster sandwich is valid (the default, as Stata; ``cov_type="nonrobust"`` raises), ``nobs``
         counts rows; R ``survey::svyglm`` with ``svydesign(ids = ~cluster, weights = ~w)``.
+    dropped : sequence of DropRecord
+        Drops made before the model (rows with missing values, a fixed effect's perfectly predicting
+        level), listed first in ``dropped``.
+    input_rows, nobs_input : optional, together
+        The rows given are these positions of an input of ``nobs_input`` rows (the caller dropped the
+        others): ``used_rows`` and ``clusters_of_rows`` then refer to that input.
 
     Notes
     -----
@@ -648,27 +654,7 @@ def logit(
         fixed_effects=fixed_effects,
         offset=offset if isinstance(offset, str) else None,
     )
-    frame, pre_dropped = data, []
-    keep = np.ones(len(data), dtype=bool)
-    if fixed_effects is not None:
-        share = data.groupby(fixed_effects, sort=True)[outcome].agg(["min", "max", "size"])
-        perfect = share.loc[share["min"] == share["max"]]
-        for level, row in perfect.iterrows():
-            what = "success" if row["min"] == 1 else "failure"
-            name = f"{fixed_effects}_{level}"
-            pre_dropped.append(
-                DropRecord(
-                    "rows",
-                    int(row["size"]),
-                    f"{name} != 0 predicts {what} perfectly; {name} omitted and its rows not used",
-                    (name,),
-                )
-            )
-        keep = ~data[fixed_effects].isin(perfect.index).to_numpy()
-        frame = data.loc[keep]
-        dummies = pd.get_dummies(frame[fixed_effects], prefix=fixed_effects, dtype=float).iloc[:, 1:]
-        frame = pd.concat([frame, dummies], axis=1)
-        covariates = [*covariates, *dummies.columns]
+    frame, covariates, pre_dropped, keep = _fixed_effect_dummies(data, outcome, covariates, fixed_effects)
     if offset is not None and not isinstance(offset, str):
         offset = np.asarray(offset, dtype=float)[keep]
     if isinstance(weights, str):
@@ -694,6 +680,36 @@ def logit(
     if cluster is None:
         return model.fit(outcome=outcome, adjustment=adjustment)
     return model.fit("cluster", data[cluster], adjustment=adjustment, t_reference=t_reference, outcome=outcome)
+
+
+def _fixed_effect_dummies(
+    data: pd.DataFrame, outcome: str, covariates: list[str], fixed_effects: str | None
+) -> tuple[pd.DataFrame, list[str], list[DropRecord], NDArray[np.bool_]]:
+    """Dummies of ``fixed_effects`` (all but the first kept level) after Stata's rule: a level whose rows
+    all share one outcome is dropped with its rows (recorded). Returns the frame with the dummies, the
+    covariates with their names, the drop records and which rows of ``data`` are kept."""
+    if fixed_effects is None:
+        return data, covariates, [], np.ones(len(data), dtype=bool)
+    pre_dropped: list[DropRecord] = []
+    share = data.groupby(fixed_effects, sort=True)[outcome].agg(["min", "max", "size"])
+    perfect = share.loc[share["min"] == share["max"]]
+    for level, row in perfect.iterrows():
+        what = "success" if row["min"] == 1 else "failure"
+        name = f"{fixed_effects}_{level}"
+        pre_dropped.append(
+            DropRecord(
+                "rows",
+                int(row["size"]),
+                f"{name} != 0 predicts {what} perfectly; {name} omitted and its rows not used",
+                (name,),
+            )
+        )
+    keep = ~data[fixed_effects].isin(perfect.index).to_numpy()
+    frame = data.loc[keep]
+    dummies = pd.get_dummies(frame[fixed_effects], prefix=fixed_effects, dtype=float).iloc[:, 1:]
+    frame = pd.concat([frame, dummies], axis=1)
+    covariates = [*covariates, *dummies.columns]
+    return frame, covariates, pre_dropped, keep
 
 
 def _regular_blocks(X: np.ndarray, Y: np.ndarray, sizes: np.ndarray) -> np.ndarray:

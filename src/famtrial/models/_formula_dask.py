@@ -48,12 +48,11 @@ from famtrial._options import WeightType
 from famtrial._parallel import get_client
 from famtrial.errors import DaskFormulaError, FormulaError
 from famtrial.models import distributed as fdist
-from famtrial.models.base import DropRecord, ModelResults
-from famtrial.models.clogit import ConditionalLogitResults, _level_labels
+from famtrial.models.base import ConditionalLogitResults, DropRecord, LogitResults, ModelResults
 from famtrial.models.covariance import Adjustment
-from famtrial.models.formula import _Design, _extra_columns, _model_matrix, _parse
-from famtrial.models.logit import LogitResults
-from famtrial.models.postestimation import VcovSpec, _parse_vcov
+from famtrial.models.design import level_labels
+from famtrial.models.postestimation import VcovSpec, parse_vcov
+from famtrial.models.terms import Design, extra_columns, model_matrix, parse_formula
 
 __all__ = ["DaskFormulaError", "clogit", "logit"]
 
@@ -157,7 +156,7 @@ def _partition_design(
     formula: str,
     present: list[str],
     lhs_spec: ModelSpec,
-    design: _Design,
+    design: Design,
     time_column: str | None,
     extras: list[str],
     meta: pd.DataFrame | None,
@@ -187,7 +186,7 @@ def _partition_design(
 
 def _prepare(
     formula: str, data: Any, extra: list[str], allow_group: bool, weighted: bool
-) -> tuple[Any, str, list[str], _Design, str | None, str | None, list[DropRecord]]:
+) -> tuple[Any, str, list[str], Design, str | None, str | None, list[DropRecord]]:
     """The Dask twin of :func:`famtrial.models.formula._prepare`: the design as a lazy Dask DataFrame.
 
     Returns (design frame, outcome, regressor columns, design, group, time column or None, drop records).
@@ -196,7 +195,7 @@ def _prepare(
         raise FormulaError(
             f"the first argument is the formula (a string such as 'y ~ x'); got {type(formula).__name__}"
         )
-    lhs, rhs, group, time_var, parsed, present = _parse(formula, list(data.columns), extra, allow_group)
+    lhs, rhs, group, time_var, parsed, present = parse_formula(formula, list(data.columns), extra, allow_group)
     categorical = _categorical_candidates(f"{lhs} ~ {rhs}", data, present, time_var)
     client: Any = get_client(None)
     import dask
@@ -225,10 +224,10 @@ def _prepare(
     # "ignore": a stateful transform of the skeleton's constant columns (scale) may be NaN; it raises just below,
     # and a NaN of the data raises in the partitions (_partition_design)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mm = _model_matrix(parsed, skeleton, formula, lhs, "ignore")
+        mm = model_matrix(parsed, skeleton, formula, lhs, "ignore")
     _check_factors(mm.rhs.model_spec, categorical, formula)
     _check_factors(mm.lhs.model_spec, categorical, formula)
-    design = _Design(mm.rhs.model_spec, time_var, tuple(levels[time_var]) if time_var else ())
+    design = Design(mm.rhs.model_spec, time_var, tuple(levels[time_var]) if time_var else ())
     time_column = f"C({time_var})" if time_var is not None and not weighted else None
     extras = [c for c in (group, *extra) if c is not None]
     args = (formula, present, mm.lhs.model_spec, design, time_column, extras)
@@ -268,10 +267,10 @@ def clogit(
     """:func:`famtrial.models.formula.clogit` on a Dask DataFrame (see the module docs)."""
     w = _column_name(weights, "weights")
     off = _column_name(offset, "offset")
-    cov_type, cluster = _parse_vcov(vcov) if vcov is not None else (None, None)
+    cov_type, cluster = parse_vcov(vcov) if vcov is not None else (None, None)
     cluster = _column_name(cluster, "the cluster ({'CRV1': ...})")
     frame, outcome, regressors, design, group, time_column, dropped = _prepare(
-        formula, data, _extra_columns(cluster, w, off), True, w is not None
+        formula, data, extra_columns(cluster, w, off), True, w is not None
     )
     assert group is not None  # _split(allow_group=True) and formula.clogit's check
     res = fdist.conditional_logit(
@@ -290,7 +289,7 @@ def clogit(
     )
     mapping: dict[str, str] = {}
     if time_column is not None:
-        labels = _level_labels(pd.Index(list(design.time_levels)))
+        labels = level_labels(pd.Index(list(design.time_levels)))
         mapping = {
             f"{time_column}[{lab}]": f"{time_column}[T.{lev}]" for lab, lev in zip(labels[1:], design.time_levels[1:])
         }
@@ -316,7 +315,7 @@ def logit(
             "unweighted): fit the weighted logit in memory (ddf.compute())"
         )
     off = _column_name(offset, "offset")
-    cov_type, cluster = _parse_vcov(vcov) if vcov is not None else (None, None)
+    cov_type, cluster = parse_vcov(vcov) if vcov is not None else (None, None)
     if cov_type == "robust":
         raise DaskFormulaError(
             "vcov='hetero' is not supported by logit on a Dask DataFrame: use vcov='iid' or "
@@ -324,7 +323,7 @@ def logit(
         )
     cluster = _column_name(cluster, "the cluster ({'CRV1': ...})")
     frame, outcome, regressors, design, _, _, dropped = _prepare(
-        formula, data, _extra_columns(cluster, off), False, False
+        formula, data, extra_columns(cluster, off), False, False
     )
     if "Intercept" not in design.spec.column_names:
         raise DaskFormulaError(

@@ -21,11 +21,13 @@ from scipy import stats
 from famtrial.models.covariance import Adjustment, Covariance
 
 if TYPE_CHECKING:
+    from famtrial.models.clogit import ConditionalLogit
+    from famtrial.models.logit import Logit
     from famtrial.models.postestimation import Hypotheses, LRTest, VcovSpec, WaldTest
 
 from famtrial._options import PredictScale
 
-__all__ = ["DropRecord", "ModelResults", "ScoreModel"]
+__all__ = ["ConditionalLogitResults", "DropRecord", "LogitResults", "ModelResults", "ScoreModel"]
 
 
 class ScoreModel(Protocol):
@@ -125,17 +127,21 @@ class ModelResults:
     def tvalues(self) -> pd.Series:
         return (self.params / self.bse).rename("tvalues")
 
-    def _dist(self) -> Any:
+    def reference_distribution(self) -> Any:
+        """The reference distribution of the z (or t) statistics: the standard normal, or t(df) when
+        the covariance records ``df`` (``t_reference=True``: t(G-1))."""
         df = self.covariance.df
         return stats.norm if df is None else stats.t(df)
 
     @property
     def pvalues(self) -> pd.Series:
-        return pd.Series(2 * self._dist().sf(np.abs(self.tvalues)), index=self.params.index, name="pvalues")
+        return pd.Series(
+            2 * self.reference_distribution().sf(np.abs(self.tvalues)), index=self.params.index, name="pvalues"
+        )
 
     def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
         """Wald interval ``b +/- q * se`` with q the 1 - alpha/2 quantile (normal or t(df))."""
-        q = self._dist().ppf(1 - alpha / 2)
+        q = self.reference_distribution().ppf(1 - alpha / 2)
         return pd.DataFrame({"lower": self.params - q * self.bse, "upper": self.params + q * self.bse})
 
     @property
@@ -358,3 +364,19 @@ class ModelResults:
         drops = "".join(f"<li>{d.describe()}</li>" for d in self.dropped)
         table = self.to_frame().iloc[:, :6].to_html(float_format=lambda v: f"{v:.6g}", border=0)
         return f"<table>{head}</table>{table}" + (f"<p>Dropped:</p><ul>{drops}</ul>" if drops else "")
+
+
+@dataclass(frozen=True, kw_only=True)
+class LogitResults(ModelResults):
+    """Results of :class:`Logit`; ``llnull`` is the intercept-only log-likelihood (Stata's ll_0,
+    with the offset when there is one)."""
+
+    model: Logit  # a fit on a Dask DataFrame keeps a DistributedFit (a description) instead
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConditionalLogitResults(ModelResults):
+    """Results of :class:`ConditionalLogit`: the common interface plus group counts and the model."""
+
+    n_groups: int
+    model: ConditionalLogit  # a fit on a Dask DataFrame keeps a DistributedFit (a description) instead

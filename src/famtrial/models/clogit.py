@@ -17,19 +17,19 @@ R: ``survival::clogit(y ~ x1 + x2 + strata(g), method = "exact")`` (no cluster-r
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, get_args
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from famtrial._options import CovType, WeightType
+from famtrial._options import CovType, WeightType, check_choice
 from famtrial._parallel import is_dask_dataframe
 from famtrial.errors import ConvergenceError, ModelInputError
 from famtrial.models import _clogit_kernel as kernel
 from famtrial.models import separation
-from famtrial.models.base import DropRecord, ModelResults
+from famtrial.models.base import ConditionalLogitResults, DropRecord
 from famtrial.models.checks import (
     check_columns,
     check_finite,
@@ -39,74 +39,239 @@ from famtrial.models.checks import (
     numeric_matrix,
 )
 from famtrial.models.covariance import Adjustment, Covariance, model_based, sandwich
-from famtrial.models.design import check_weights, independent_columns
+from famtrial.models.design import (
+    WEIGHTS_WITH_TIME,
+    check_weights,
+    example_labels,
+    independent_columns,
+    level_labels,
+    read_only,
+    time_columns,
+    weights_vary_error,
+)
 from famtrial.models.optim import newton
 
 __all__ = ["ConditionalLogit", "ConditionalLogitResults", "conditional_logit"]
-
-
-_COV_TYPES = get_args(CovType)
-
-
-def _examples(values: np.ndarray, n: int = 5) -> str:
-    return ", ".join(map(str, pd.unique(values)[:n]))
 
 
 def _check_finite(name: str, values: np.ndarray) -> None:
     check_finite(name, values)  # ModelInputError naming the column, NaN and inf counted
 
 
-def _level_labels(levels: pd.Index) -> list[str]:
-    """Time levels as text: dates as YYYY-MM-DD (YYYY-MM when all are the first of a month)."""
-    if isinstance(levels, pd.DatetimeIndex):
-        return list(
-            levels.strftime("%Y-%m" if (levels.day == 1).all() and (levels == levels.normalize()).all() else "%Y-%m-%d")
+@dataclass(frozen=True)
+class _Rows:
+    """The constructor's rows between its steps: validated, then grouped (``order``, ``starts``, ``labels``)."""
+
+    y: NDArray[Any]
+    xt: NDArray[np.float64]
+    groups: NDArray[Any]
+    offset: NDArray[np.float64]
+    weights: NDArray[np.float64] | None
+    names: list[str]
+    order: NDArray[np.intp] | None = None
+    starts: NDArray[np.intp] | None = None
+    labels: NDArray[Any] | None = None
+
+
+@dataclass(frozen=True)
+class ClogitDesign:
+    """What :class:`ConditionalLogit`'s constructor decides before weights and time effects.
+
+    The rows are grouped (stable, so each group keeps its input order; ``order[i]`` is the input
+    position of grouped row i, None when the input was grouped) and cleared of the rows a single
+    separating regressor determines; ``starts`` bounds every remaining group, ``labels`` names it and
+    ``informative`` marks those with outcome variation (``lo``/``hi`` bound these). ``xt`` holds the
+    kept regressors (``exog_names``) transposed, ``null`` the closed-form b = 0 point (ll, score,
+    Hessian; None with an offset), ``dropped`` every record so far, in the order of the steps.
+    """
+
+    y: NDArray[np.int8]
+    xt: NDArray[np.float64]
+    offset: NDArray[np.float64]
+    weights: NDArray[np.float64] | None
+    order: NDArray[np.intp] | None
+    starts: NDArray[np.intp]
+    labels: NDArray[Any]
+    informative: NDArray[np.bool_]
+    lo: NDArray[np.int64]
+    hi: NDArray[np.int64]
+    ones: NDArray[np.int64]
+    exog_names: tuple[str, ...]
+    null: tuple[float, NDArray[np.float64], NDArray[np.float64]] | None
+    dropped: tuple[DropRecord, ...]
+    nobs_input: int
+
+
+def clogit_design(
+    endog: ArrayLike,
+    exog: ArrayLike | pd.DataFrame,
+    groups: ArrayLike,
+    *,
+    offset: ArrayLike | None = None,
+    names: Sequence[str] | None = None,
+    weights: ArrayLike | None = None,
+    weight_type: WeightType = "fweight",
+) -> ClogitDesign:
+    """The conditional logit's design in four steps: validate, order by group, screen (separation by
+    one regressor, groups without outcome variation), select the regressors. Arguments as
+    :class:`ConditionalLogit`."""
+    rows = _validate(endog, exog, groups, offset, names, weights, weight_type)
+    rows = _group_rows(rows)
+    rows, screened = _screen(rows)
+    return _select(rows, *screened, nobs_input=len(rows.groups))
+
+
+def _validate(
+    endog: ArrayLike,
+    exog: ArrayLike | pd.DataFrame,
+    groups: ArrayLike,
+    offset: ArrayLike | None,
+    names: Sequence[str] | None,
+    weights: ArrayLike | None,
+    weight_type: WeightType,
+) -> _Rows:
+    """The input as arrays, checked: shapes, finite numbers, a 0/1 outcome, group labels, offset and weights."""
+    x = numeric_matrix(exog)  # names a text column
+    # the kernel reads the covariates transposed, (p, n): a DataFrame's float block already is
+    xt = np.ascontiguousarray(x.T)
+    y = np.asarray(endog).ravel()
+    if names is None:
+        names = (
+            [str(c) for c in exog.columns]
+            if isinstance(exog, pd.DataFrame)
+            else [f"x{j + 1}" for j in range(xt.shape[0])]
         )
-    return [str(v) for v in levels]
+    names = list(names)
+    g = np.asarray(groups)
+    n = len(y)
+    if xt.shape[1] != n or len(g) != n:
+        raise ValueError(f"endog ({n}), exog ({xt.shape[1]}) and groups ({len(g)}) must have the same number of rows")
+    if len(names) != xt.shape[0]:
+        raise ValueError(f"{len(names)} names given for {xt.shape[0]} regressors")
+    if y.dtype.kind not in "iub":
+        try:
+            y = y.astype(float)
+        except (TypeError, ValueError) as err:
+            raise ModelInputError(f"the outcome (endog) is not numeric ({err}); recode it to 0/1") from None
+        _check_finite("outcome", y)
+    if kernel.count_bad(xt, False):
+        for j, name in enumerate(names):
+            _check_finite(name, xt[j])
+    if g.dtype.kind not in "iub" and pd.isna(g).any():
+        raise ValueError(f"the group column has {int(pd.isna(g).sum()):,} missing labels; drop those rows first")
+    if kernel.count_bad(y, True):
+        bad = (y != 0) & (y != 1)
+        raise ValueError(
+            f"the outcome must be 0/1; {int(bad.sum()):,} rows have other values "
+            f"(e.g. {example_labels(y[bad])}); recode it to 0/1"
+        )
+    off = np.zeros(0) if offset is None else np.asarray(offset, dtype=float).ravel()
+    if len(off) not in (0, n):
+        raise ValueError(f"offset has {len(off)} rows; the data have {n}")
+    _check_finite("offset", off)
+    if not off.any():
+        off = np.zeros(0)  # no offset: the kernel skips it
+    w = None if weights is None else check_weights(weights, weight_type, n)
+    return _Rows(y.astype(np.int8), xt, g, off, w, names)
 
 
-#: The unsupported combination of weights and categorical time effects.
-WEIGHTS_WITH_TIME = (
-    "weights with categorical time effects are not supported: give the month effects as dense dummy "
-    "regressors (C(month) in a formula) to weight the model"
-)
-
-
-def weights_vary_error(first_label: object, count: int) -> ValueError:
-    """Weights not constant within ``count`` groups, the first ``first_label`` (Stata's clogit rule)."""
-    return ValueError(
-        f"weights vary within group '{first_label}' ({count:,} groups have non-constant weights); the "
-        "conditional logit needs one weight per group (Stata's clogit rule): give every row of a group "
-        "the group's weight"
+def _group_rows(rows: _Rows) -> _Rows:
+    """Rows ordered by group (stable, so within-group order is kept); grouped data skip the copy."""
+    g, n = rows.groups, len(rows.y)
+    starts = np.concatenate(([0], np.flatnonzero(g[1:] != g[:-1]) + 1, [n]))
+    labels = g[starts[:-1]]
+    if len(pd.unique(labels)) == len(labels):  # every group's rows are contiguous
+        return replace(rows, starts=starts, labels=labels)
+    codes, labels = pd.factorize(g, sort=False)
+    order = np.argsort(codes, kind="stable")
+    return replace(
+        rows,
+        y=rows.y[order],
+        xt=rows.xt[:, order],
+        offset=rows.offset[order] if len(rows.offset) else rows.offset,
+        weights=rows.weights[order] if rows.weights is not None else None,
+        order=order,
+        starts=np.concatenate(([0], np.flatnonzero(np.diff(codes[order])) + 1, [n])),
+        labels=labels,
     )
 
 
-def time_columns(
-    info: np.ndarray, count: np.ndarray, exog_names: list[str], level_names: list[str]
-) -> tuple[np.ndarray, list[str], list[DropRecord]]:
-    """Which regressors and time levels stay, from the information matrix at b = 0 (``info``, the
-    regressors then the levels after the base) and each level's row count among informative groups:
-    levels without within-group variation, then columns collinear with earlier ones, are omitted.
-    Returns the kept columns' positions, all columns' names and the drop records."""
-    p = len(exog_names)
-    names = [*exog_names, *level_names]
-    dropped = []
-    constant = np.diag(info)[p:] <= 1e-20 * np.maximum(count, 1)
-    for j in np.flatnonzero(constant):
-        dropped.append(DropRecord("variable", 0, "no within-group variation", (names[p + j],)))
-    candidates = np.r_[np.arange(p), p + np.flatnonzero(~constant)]
-    kept = candidates[independent_columns(info[np.ix_(candidates, candidates)])]
-    for j in sorted(set(candidates) - set(kept)):
-        dropped.append(DropRecord("variable", 0, "collinear with earlier regressors", (names[j],)))
-    return kept, names, dropped
+def _screen(rows: _Rows) -> tuple[_Rows, tuple[NDArray[np.bool_], NDArray[np.int64], list[DropRecord]]]:
+    """The rows a single separating regressor determines dropped (see models/separation.py), and the
+    groups with outcome variation: (rows, (informative, ones per group, drop records))."""
+    assert rows.starts is not None and rows.labels is not None  # grouped (_group_rows)
+    dropped: list[DropRecord] = []
+    screened = separation.screen(rows.xt, rows.y, rows.starts, rows.names)
+    if screened is not None:
+        keep, records = screened
+        dropped += records
+        left = np.add.reduceat(keep.astype(np.int64), rows.starts[:-1])
+        rows = replace(
+            rows,
+            y=rows.y[keep],
+            xt=rows.xt[:, keep],
+            offset=rows.offset[keep] if len(rows.offset) else rows.offset,
+            weights=rows.weights[keep] if rows.weights is not None else None,
+            order=np.flatnonzero(keep) if rows.order is None else rows.order[keep],
+            starts=np.concatenate(([0], np.cumsum(left[left > 0]))),
+            labels=rows.labels[left > 0],
+        )
+    assert rows.starts is not None and rows.labels is not None
+    sizes = np.diff(rows.starts)
+    ones = np.add.reduceat(rows.y, rows.starts[:-1], dtype=np.int64)
+    informative = (ones > 0) & (ones < sizes)
+    n_bad = int((~informative).sum())
+    if n_bad:
+        dropped.append(
+            DropRecord(
+                "groups",
+                n_bad,
+                f"all positive or all negative outcomes ({int(sizes[~informative].sum()):,} rows)",
+                tuple(map(str, rows.labels[~informative][:5])),
+            )
+        )
+    if not informative.any():
+        raise ModelInputError(
+            "no group has variation in the outcome (every group is all 0 or all 1): the conditional likelihood is empty"
+        )
+    return rows, (informative, ones, dropped)
 
 
-@dataclass(frozen=True, kw_only=True)
-class ConditionalLogitResults(ModelResults):
-    """Results of :class:`ConditionalLogit`: the common interface plus group counts and the model."""
-
-    n_groups: int
-    model: ConditionalLogit  # a fit on a Dask DataFrame keeps a DistributedFit (a description) instead
+def _select(
+    rows: _Rows, informative: NDArray[np.bool_], ones: NDArray[np.int64], dropped: list[DropRecord], *, nobs_input: int
+) -> ClogitDesign:
+    """Regressors without within-group variation, then collinear ones (in order), omitted, from the
+    within-group cross-product matrix; the same pass gives the closed-form b = 0 point."""
+    assert rows.starts is not None and rows.labels is not None
+    lo = rows.starts[:-1][informative].astype(np.int64)
+    hi = rows.starts[1:][informative].astype(np.int64)
+    names = rows.names
+    gram, sumsq, ll0, score0, hess0 = kernel.null_point(rows.xt, rows.y, lo, hi)
+    constant = np.diag(gram) <= 1e-20 * np.maximum(sumsq, 1.0)
+    for c in np.flatnonzero(constant):
+        dropped.append(DropRecord("variable", 0, "no within-group variation", (names[c],)))
+    candidates = np.flatnonzero(~constant)
+    kept = candidates[independent_columns(gram[np.ix_(candidates, candidates)])]
+    for c in sorted(set(candidates) - set(kept)):
+        dropped.append(DropRecord("variable", 0, "collinear with earlier regressors", (names[c],)))
+    return ClogitDesign(
+        y=rows.y,
+        xt=rows.xt if len(kept) == rows.xt.shape[0] else rows.xt[kept],
+        offset=rows.offset,
+        weights=rows.weights,
+        order=rows.order,
+        starts=rows.starts,
+        labels=rows.labels,
+        informative=informative,
+        lo=lo,
+        hi=hi,
+        ones=ones[informative],
+        exog_names=tuple(names[c] for c in kept),
+        # log-likelihood, score and Hessian at b = 0 (the start and Stata's ll_0), when there is no offset
+        null=None if len(rows.offset) else (ll0, score0[kept], hess0[np.ix_(kept, kept)]),
+        dropped=tuple(dropped),
+        nobs_input=nobs_input,
+    )
 
 
 class ConditionalLogit:
@@ -162,6 +327,13 @@ class ConditionalLogit:
         Names of the effects of the levels after the base, in sorted level order (one per level;
         default ``f"{time_name}[{level}]"``). The formula front end passes formulaic's names
         (``C(month)[T.3]``).
+    dropped : sequence of DropRecord
+        Drops made before the model (e.g. a formula's rows with missing values), listed first in
+        ``dropped``.
+
+    The constructor's steps (validate, order by group, screen, select) are :func:`clogit_design`;
+    the estimation data are read-only properties with statsmodels' names (``endog``, ``exog``,
+    ``weights``, ``offset``; rows as ``used_rows``).
 
     Notes
     -----
@@ -201,129 +373,32 @@ class ConditionalLogit:
         time: ArrayLike | pd.Series | None = None,
         time_name: str = "month",
         time_labels: Sequence[str] | None = None,
+        dropped: Sequence[DropRecord] = (),
     ) -> None:
-        exog_frame = exog if isinstance(exog, pd.DataFrame) else None
-        x = numeric_matrix(exog)  # names a text column
-        # the kernel reads the covariates transposed, (p, n): a DataFrame's float block already is
-        xt = np.ascontiguousarray(x.T)
-        y = np.asarray(endog).ravel()
-        if names is None:
-            names = (
-                [str(c) for c in exog_frame.columns]
-                if exog_frame is not None
-                else [f"x{j + 1}" for j in range(xt.shape[0])]
-            )
-        names = list(names)
-        g = np.asarray(groups)
-        n = len(y)
-        if xt.shape[1] != n or len(g) != n:
-            raise ValueError(
-                f"endog ({n}), exog ({xt.shape[1]}) and groups ({len(g)}) must have the same number of rows"
-            )
-        if len(names) != xt.shape[0]:
-            raise ValueError(f"{len(names)} names given for {xt.shape[0]} regressors")
-        if y.dtype.kind not in "iub":
-            try:
-                y = y.astype(float)
-            except (TypeError, ValueError) as err:
-                raise ModelInputError(f"the outcome (endog) is not numeric ({err}); recode it to 0/1") from None
-            _check_finite("outcome", y)
-        if kernel.count_bad(xt, False):
-            for j, name in enumerate(names):
-                _check_finite(name, xt[j])
-        if g.dtype.kind not in "iub" and pd.isna(g).any():
-            raise ValueError(f"the group column has {int(pd.isna(g).sum()):,} missing labels; drop those rows first")
-        if kernel.count_bad(y, True):
-            bad = (y != 0) & (y != 1)
-            raise ValueError(
-                f"the outcome must be 0/1; {int(bad.sum()):,} rows have other values "
-                f"(e.g. {_examples(y[bad])}); recode it to 0/1"
-            )
-        y = y.astype(np.int8)
-        off = np.zeros(0) if offset is None else np.asarray(offset, dtype=float).ravel()
-        if len(off) not in (0, n):
-            raise ValueError(f"offset has {len(off)} rows; the data have {n}")
-        _check_finite("offset", off)
-        if not off.any():
-            off = np.zeros(0)  # no offset: the kernel skips it
-        w = None if weights is None else check_weights(weights, weight_type, n)
-        self.nobs_input = n
-        self.dropped: list[DropRecord] = []
-
-        # order rows by group (stable, so within-group order is kept); grouped data skip the copy
-        starts_all = np.concatenate(([0], np.flatnonzero(g[1:] != g[:-1]) + 1, [n]))
-        labels = g[starts_all[:-1]]
-        order = None
-        if len(pd.unique(labels)) != len(labels):  # some group's rows are not contiguous
-            codes, labels = pd.factorize(g, sort=False)
-            order = np.argsort(codes, kind="stable")
-            y, xt = y[order], xt[:, order]
-            off = off[order] if len(off) else off
-            w = w[order] if w is not None else None
-            starts_all = np.concatenate(([0], np.flatnonzero(np.diff(codes[order])) + 1, [n]))
-        # (quasi-)complete separation by one regressor: drop the rows it determines (see models/separation.py)
-        screened = separation.screen(xt, y, starts_all, names)
-        if screened is not None:
-            keep, records = screened
-            self.dropped += records
-            order = np.flatnonzero(keep) if order is None else order[keep]
-            y, xt = y[keep], xt[:, keep]
-            off = off[keep] if len(off) else off
-            left = np.add.reduceat(keep.astype(np.int64), starts_all[:-1])
-            labels = labels[left > 0]
-            starts_all = np.concatenate(([0], np.cumsum(left[left > 0])))
-        sizes = np.diff(starts_all)
-        ysum = np.add.reduceat(y, starts_all[:-1], dtype=np.int64)
-        informative = (ysum > 0) & (ysum < sizes)
-        n_bad = int((~informative).sum())
-        if n_bad:
-            self.dropped.append(
-                DropRecord(
-                    "groups",
-                    n_bad,
-                    f"all positive or all negative outcomes ({int(sizes[~informative].sum()):,} rows)",
-                    tuple(map(str, labels[~informative][:5])),
-                )
-            )
-        if not informative.any():
-            raise ModelInputError(
-                "no group has variation in the outcome (every group is all 0 or all 1): "
-                "the conditional likelihood is empty"
-            )
-        self._order, self._starts_all, self._informative = order, starts_all, informative
-        self._lo = starts_all[:-1][informative].astype(np.int64)
-        self._hi = starts_all[1:][informative].astype(np.int64)
-        self._y = y
-
-        # regressors: drop those without within-group variation, then collinear ones (in order),
-        # from the within-group cross-product matrix; the same pass gives the closed-form b = 0 point
-        gram, sumsq, ll0, score0, hess0 = kernel.null_point(xt, self._y, self._lo, self._hi)
-        constant = np.diag(gram) <= 1e-20 * np.maximum(sumsq, 1.0)
-        for c in np.flatnonzero(constant):
-            self.dropped.append(DropRecord("variable", 0, "no within-group variation", (names[c],)))
-        candidates = np.flatnonzero(~constant)
-        kept = candidates[independent_columns(gram[np.ix_(candidates, candidates)])]
-        for c in sorted(set(candidates) - set(kept)):
-            self.dropped.append(DropRecord("variable", 0, "collinear with earlier regressors", (names[c],)))
-        self.exog_names = [names[c] for c in kept]
-        self._xt = xt if len(kept) == xt.shape[0] else xt[kept]
-        self._offset = off
-        # log-likelihood, score and Hessian at b = 0 (the start and Stata's ll_0), when there is no offset
-        self._null = None if len(off) else (ll0, score0[kept], hess0[np.ix_(kept, kept)])
-        self._flip, self._batches, self._batch_depth = kernel.plan(ysum[informative], sizes[informative])
+        design = clogit_design(
+            endog, exog, groups, offset=offset, names=names, weights=weights, weight_type=weight_type
+        )
+        self.nobs_input = design.nobs_input
+        self.dropped: tuple[DropRecord, ...] = (*dropped, *design.dropped)
+        self._order, self._starts_all, self._informative = design.order, design.starts, design.informative
+        self._lo, self._hi = design.lo, design.hi
+        self._y, self._xt, self._offset = design.y, design.xt, design.offset
+        self.exog_names = list(design.exog_names)
+        self._null = design.null
+        self._flip, self._batches, self._batch_depth = kernel.plan(design.ones, design.hi - design.lo)
         self.weight_type: WeightType | None = None
         self._gw: np.ndarray | None = None
-        if w is not None:
-            self._set_group_weights(w, weight_type, labels)
+        if design.weights is not None:
+            self._set_group_weights(design.weights, weight_type, design.labels)
         self._last: tuple[np.ndarray, np.ndarray] | None = None  # (params, group scores) of the last evaluation
-        self.group_labels = labels[informative]
+        self.group_labels = design.labels[design.informative]
         self.n_groups = len(self._lo)
         self.nobs = int((self._hi - self._lo).sum())
         if self._gw is not None and self.weight_type == "fweight":
             self.nobs = int(round((self._gw * (self._hi - self._lo)).sum()))
         self._time_col: np.ndarray | None = None
         if time is not None:
-            if w is not None:
+            if design.weights is not None:
                 raise ModelInputError(WEIGHTS_WITH_TIME)
             self._setup_time(time, time_name, time_labels)
         elif time_labels is not None:
@@ -345,8 +420,54 @@ class ConditionalLogit:
     @property
     def used_rows(self) -> np.ndarray:
         """Positions of the input rows the fit uses (rows of informative groups), in estimation order."""
-        rows = np.flatnonzero(np.repeat(self._informative, np.diff(self._starts_all)))
+        rows = np.flatnonzero(self._in_groups())
         return rows if self._order is None else self._order[rows]
+
+    def _in_groups(self) -> NDArray[np.bool_]:
+        """Which of the model's grouped rows belong to an informative group (the rows used)."""
+        mask: NDArray[np.bool_] = np.repeat(self._informative, np.diff(self._starts_all))
+        return mask
+
+    # -- the estimation data, read-only (statsmodels' names), rows as ``used_rows`` -------------------
+    @property
+    def endog(self) -> NDArray[np.float64]:
+        """The 0/1 outcome of the rows used (informative groups, in estimation order), read-only."""
+        return read_only(self._y[self._in_groups()].astype(float))
+
+    @property
+    def exog(self) -> NDArray[np.float64]:
+        """The regressors of the rows used (columns :attr:`exog_names`), read-only; with time effects
+        their dummies (the row's kept level 1, others 0) follow the regressors."""
+        x = self._xt.T[self._in_groups()]
+        if self._time_col is None:
+            return read_only(np.ascontiguousarray(x))
+        col = self._time_col[self._in_groups()]
+        out = np.zeros((len(x), len(self.exog_names)))
+        out[:, : x.shape[1]] = x
+        rows = np.flatnonzero(col >= 0)
+        out[rows, col[rows]] = 1.0
+        return read_only(out)
+
+    @property
+    def weights(self) -> NDArray[np.float64] | None:
+        """The weight of each row used (its group's weight; None without weights), read-only."""
+        return None if self._gw is None else read_only(np.repeat(self._gw, self._hi - self._lo))
+
+    @property
+    def offset(self) -> NDArray[np.float64]:
+        """The offset of the rows used (zeros without one), read-only."""
+        used = self._in_groups()
+        return read_only(self._offset[used] if len(self._offset) else np.zeros(int(used.sum())))
+
+    @property
+    def groups(self) -> NDArray[Any]:
+        """The group label of each row used, read-only (rows of a group are consecutive)."""
+        return read_only(np.repeat(self.group_labels, self._hi - self._lo))
+
+    @property
+    def group_sizes(self) -> NDArray[np.int64]:
+        """The number of rows of each kept group (``group_labels`` order), read-only."""
+        return read_only(self._hi - self._lo)
 
     def _setup_time(self, time: ArrayLike | pd.Series, name: str, effect_names: Sequence[str] | None = None) -> None:
         """Categorical time effects: codes per row, levels, the b = 0 point and the omitted levels."""
@@ -360,7 +481,7 @@ class ConditionalLogit:
         levels = pd.Index(levels)
         if self._order is not None:
             codes = codes[self._order]
-        labels = _level_labels(levels)
+        labels = level_labels(levels)
         p = self._xt.shape[0]
         k_all = p + len(levels) - 1
         col = np.where(codes > 0, p + codes - 1, -1).astype(np.int64)
@@ -377,7 +498,7 @@ class ConditionalLogit:
                 f"{len(levels)} levels, so give {len(levels) - 1} (the base level has no effect)"
             )
         kept, names, dropped = time_columns(-hess0, count, self.exog_names, list(map(str, effect_names)))
-        self.dropped += dropped
+        self.dropped += tuple(dropped)
         position = np.full(k_all, -1, np.int64)
         position[kept] = np.arange(len(kept))
         kept_x = kept[kept < p]
@@ -480,14 +601,15 @@ class ConditionalLogit:
         return out
 
     def linear_predictor(self, params: ArrayLike) -> NDArray[np.float64]:
-        """``x'b`` plus the row's time effect and offset for every row the model keeps, in its sorted
-        (by group) order; the group effect is conditioned out and not included."""
+        """``x'b`` plus the row's time effect and offset for every row used (aligned with :attr:`endog`
+        and ``used_rows``); the group effect is conditioned out and not included."""
         params = np.asarray(params, dtype=float)
         p = self._xt.shape[0]
         eta: NDArray[np.float64] = self._xt.T @ params[:p]
         if self._time_col is not None:
             eta = eta + np.where(self._time_col >= 0, params[np.maximum(self._time_col, 0)], 0.0)
-        return eta + self._offset if len(self._offset) else eta
+        eta = eta + self._offset if len(self._offset) else eta
+        return eta[self._in_groups()]
 
     def loglike(self, params: ArrayLike) -> float:
         """Conditional log-likelihood at ``params``."""
@@ -529,7 +651,7 @@ class ConditionalLogit:
         if spanning.any():
             raise ValueError(
                 f"clusters must nest groups: {int(spanning.sum()):,} groups span several clusters "
-                f"(e.g. groups {_examples(self.group_labels[spanning])}); cluster on a variable "
+                f"(e.g. groups {example_labels(self.group_labels[spanning])}); cluster on a variable "
                 "that is constant within each group (e.g. office, not month)"
             )
         return c[self._lo]
@@ -588,8 +710,7 @@ class ConditionalLogit:
                 "pweights need a robust or cluster covariance (the model-based one is not valid for a "
                 "pseudo-likelihood); use cov_type='robust' or 'cluster', as Stata does"
             )
-        if cov_type not in _COV_TYPES:
-            raise ValueError(f"cov_type={cov_type!r} is not one of {_COV_TYPES}")
+        check_choice(cov_type, CovType, "cov_type")
         if cov_type == "cluster" and clusters is None:
             raise ValueError("cov_type='cluster' needs clusters=")
         if cov_type != "cluster" and clusters is not None:

@@ -24,12 +24,11 @@ import sys
 import types
 import warnings
 from dataclasses import dataclass
-from typing import get_args
 
 import numpy as np
 import pandas as pd
 
-from famtrial._options import Adjustment, CovType
+from famtrial._options import Adjustment, CovType, check_choice
 from famtrial.errors import FewClustersWarning
 
 __all__ = ["Covariance", "Adjustment", "CovType", "model_based", "sandwich", "cluster_sums", "FEW_CLUSTERS"]
@@ -44,9 +43,6 @@ __all__ = ["Covariance", "Adjustment", "CovType", "model_based", "sandwich", "cl
 #: Between 10 and about 50 the remedies are the same (t_reference=True, the wild cluster score
 #: bootstrap, randomization inference) but the warning is left to the user's judgment.
 FEW_CLUSTERS = 10
-
-
-_ADJUSTMENTS = get_args(Adjustment)
 
 
 @dataclass(frozen=True)
@@ -144,8 +140,7 @@ def sandwich(
     Stata: ``logit/clogit ..., vce(cluster c)``. R: ``sandwich::vcovCL(fit, cluster = ~c,
     type = "HC0")`` equals ``adjustment="stata"``; ``type = "HC1"`` equals ``"statsmodels"``.
     """
-    if adjustment not in _ADJUSTMENTS:
-        raise ValueError(f"adjustment={adjustment!r} is not one of {_ADJUSTMENTS}")
+    check_choice(adjustment, Adjustment, "adjustment")
     bread = np.asarray(bread, dtype=float)
     if frequency is None:
         u = cluster_sums(scores, clusters)

@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike
 
-__all__ = ["WEIGHT_TYPES", "check_weights", "independent_columns", "raise_weight_problems", "weight_problems"]
+from famtrial._options import WeightType, check_choice
+from famtrial.models.base import DropRecord
 
-WEIGHT_TYPES = ("fweight", "pweight")
+__all__ = [
+    "EXTREME_ETA",
+    "WEIGHTS_WITH_TIME",
+    "WEIGHT_TYPES",
+    "check_weights",
+    "example_labels",
+    "independent_columns",
+    "level_labels",
+    "raise_weight_problems",
+    "read_only",
+    "time_columns",
+    "weight_problems",
+    "weights_vary_error",
+]
+
+#: A logit's linear predictors beyond this (fitted p within 3e-7 of 0 or 1) trigger the exact separation check.
+EXTREME_ETA = 15.0
+
+#: Stata's weight types (the values of :data:`famtrial._options.WeightType`).
+WEIGHT_TYPES = get_args(WeightType)
 
 
 def independent_columns(gram: np.ndarray, tol: float = 1e-10) -> np.ndarray:
@@ -56,12 +79,68 @@ def raise_weight_problems(n: int, n_bad: int, n_fractional: int, example: float 
         )
 
 
-def check_weights(weights: ArrayLike, weight_type: str, n: int) -> np.ndarray:
+def check_weights(weights: ArrayLike, weight_type: WeightType, n: int) -> np.ndarray:
     """Validate Stata-style weights: fweights positive integers, pweights positive; finite, one per row."""
-    if weight_type not in WEIGHT_TYPES:
-        raise ValueError(f"weight_type={weight_type!r} is not one of {WEIGHT_TYPES}")
+    check_choice(weight_type, WeightType, "weight_type")
     w = np.asarray(weights, dtype=float).ravel()
     if len(w) != n:
         raise ValueError(f"weights has {len(w):,} rows; the data have {n:,}")
     raise_weight_problems(n, *weight_problems(w, weight_type), weight_type)
     return w
+
+
+def read_only(values: np.ndarray) -> np.ndarray:
+    """A view of ``values`` that cannot be written to (a model's data stay as they were fitted)."""
+    view = values.view()
+    view.flags.writeable = False
+    return view
+
+
+def example_labels(values: np.ndarray, n: int = 5) -> str:
+    """The first ``n`` distinct values, as text for an error message."""
+    return ", ".join(map(str, pd.unique(values)[:n]))
+
+
+def level_labels(levels: pd.Index) -> list[str]:
+    """Time levels as text: dates as YYYY-MM-DD (YYYY-MM when all are the first of a month)."""
+    if isinstance(levels, pd.DatetimeIndex):
+        return list(
+            levels.strftime("%Y-%m" if (levels.day == 1).all() and (levels == levels.normalize()).all() else "%Y-%m-%d")
+        )
+    return [str(v) for v in levels]
+
+
+#: The unsupported combination of weights and categorical time effects.
+WEIGHTS_WITH_TIME = (
+    "weights with categorical time effects are not supported: give the month effects as dense dummy "
+    "regressors (C(month) in a formula) to weight the model"
+)
+
+
+def weights_vary_error(first_label: object, count: int) -> ValueError:
+    """Weights not constant within ``count`` groups, the first ``first_label`` (Stata's clogit rule)."""
+    return ValueError(
+        f"weights vary within group '{first_label}' ({count:,} groups have non-constant weights); the "
+        "conditional logit needs one weight per group (Stata's clogit rule): give every row of a group "
+        "the group's weight"
+    )
+
+
+def time_columns(
+    info: np.ndarray, count: np.ndarray, exog_names: list[str], level_names: list[str]
+) -> tuple[np.ndarray, list[str], list[DropRecord]]:
+    """Which regressors and time levels stay, from the information matrix at b = 0 (``info``, the
+    regressors then the levels after the base) and each level's row count among informative groups:
+    levels without within-group variation, then columns collinear with earlier ones, are omitted.
+    Returns the kept columns' positions, all columns' names and the drop records."""
+    p = len(exog_names)
+    names = [*exog_names, *level_names]
+    dropped = []
+    constant = np.diag(info)[p:] <= 1e-20 * np.maximum(count, 1)
+    for j in np.flatnonzero(constant):
+        dropped.append(DropRecord("variable", 0, "no within-group variation", (names[p + j],)))
+    candidates = np.r_[np.arange(p), p + np.flatnonzero(~constant)]
+    kept = candidates[independent_columns(info[np.ix_(candidates, candidates)])]
+    for j in sorted(set(candidates) - set(kept)):
+        dropped.append(DropRecord("variable", 0, "collinear with earlier regressors", (names[j],)))
+    return kept, names, dropped

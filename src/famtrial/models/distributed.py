@@ -66,7 +66,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import expit, log_expit
 
-from famtrial._options import WeightType
+from famtrial._options import CovType, WeightType, check_choice
 from famtrial._parallel import (
     INSTALL,
     compute_parts,
@@ -77,18 +77,19 @@ from famtrial._parallel import (
 )
 from famtrial.errors import ConvergenceError, DaskNotInstalledError, ModelInputError, SeparationError
 from famtrial.models import _clogit_kernel as kernel
-from famtrial.models.base import DropRecord
-from famtrial.models.clogit import (
+from famtrial.models.base import ConditionalLogitResults, DropRecord, LogitResults
+from famtrial.models.covariance import Adjustment, Covariance, model_based, sandwich
+from famtrial.models.design import (
+    EXTREME_ETA,
     WEIGHTS_WITH_TIME,
-    ConditionalLogitResults,
-    _examples,
-    _level_labels,
+    example_labels,
+    independent_columns,
+    level_labels,
+    raise_weight_problems,
     time_columns,
+    weight_problems,
     weights_vary_error,
 )
-from famtrial.models.covariance import Adjustment, model_based, sandwich
-from famtrial.models.design import WEIGHT_TYPES, independent_columns, raise_weight_problems, weight_problems
-from famtrial.models.logit import _EXTREME_ETA, LogitResults
 from famtrial.models.optim import newton
 
 __all__ = [
@@ -224,83 +225,15 @@ def _clogit_prepare(
     the informative rows, factorized (``time_codes``, ``time_uniques``)."""
     _one_thread()
     n = len(frame)
-    p = len(covariates)
     y = frame[outcome].to_numpy()
     g = frame[group].to_numpy()
     c = frame[cluster].to_numpy() if cluster is not None else None
     off = frame[offset].to_numpy(dtype=float) if offset is not None else np.zeros(0)
-    problems: dict[str, Any] = {
-        "n": n,
-        "outcome_nonfinite": 0,
-        "x_nonfinite": [0] * p,
-        "group_na": 0,
-        "outcome_bad": 0,
-        "outcome_examples": [],
-        "offset_nonfinite": int((~np.isfinite(off)).sum()),
-        "cluster_na": int(pd.isna(c).sum()) if c is not None else 0,
-        "weights": (0, 0, None),
-        "weights_varying": 0,
-        "weights_varying_example": None,
-        "time_na": 0,
-    }
     w = frame[weights].to_numpy(dtype=float) if weights is not None else None
-    if w is not None:
-        problems["weights"] = weight_problems(w, weight_type)
     t = frame[time].to_numpy() if time is not None else None
-    if t is not None:
-        problems["time_na"] = int(pd.isna(t).sum())
-    if y.dtype.kind not in "iub":
-        y = y.astype(float)
-        problems["outcome_nonfinite"] = int((~np.isfinite(y)).sum())
-    # covariates are read one at a time, and only the informative groups' rows kept (memory: one copy)
-    problems["x_nonfinite"] = [int(kernel.count_bad(frame[name].to_numpy(dtype=float), False)) for name in covariates]
-    if g.dtype.kind not in "iub":
-        problems["group_na"] = int(pd.isna(g).sum())
-    if problems["outcome_nonfinite"] == 0 and kernel.count_bad(y, True):
-        bad = (y != 0) & (y != 1)
-        problems["outcome_bad"] = int(bad.sum())
-        problems["outcome_examples"] = list(pd.unique(y[bad])[:5])
-    fatal = (
-        problems["outcome_nonfinite"]
-        or any(problems["x_nonfinite"])
-        or problems["group_na"]
-        or problems["outcome_bad"]
-        or problems["offset_nonfinite"]
-        or any(problems["weights"][:2])
-        or problems["time_na"]
-    )
-    empty = {
-        "labels": g[:0],
-        "n_bad": 0,
-        "bad_rows": 0,
-        "bad_examples": [],
-        "n_groups": 0,
-        "nobs": 0,
-        "xt": np.zeros((p, 0)),
-        "y": np.zeros(0, np.int8),
-        "offset": np.zeros(0),
-        "lo": np.zeros(0, np.int64),
-        "hi": np.zeros(0, np.int64),
-        "flip": np.zeros(0, bool),
-        "batches": np.zeros((0, 16), np.int64),
-        "depth": np.zeros(0, np.int64),
-        "group_labels": g[:0],
-        "cluster_of_group": None if c is None else c[:0],
-        "spanning": 0,
-        "spanning_examples": [],
-        "null": (np.zeros((p, p)), np.zeros(p), 0.0, np.zeros(p), np.zeros((p, p))),
-        "has_offset": False,
-        "gw": np.zeros(0),
-        "sqrt_w": None,
-        "xt_w": None,
-        "nobs_weighted": 0.0,
-        "weights_on": w is not None,
-        "time_all": None if t is None else pd.unique(t),
-        "time_codes": np.zeros(0, np.int64),
-        "time_uniques": None if t is None else t[:0],
-        "time_col": None,
-    }
-    if fatal or n == 0:
+    problems, y = _partition_problems(frame, y, g, c, off, w, t, covariates, weight_type)
+    empty = _empty_part(len(covariates), g, c, w, t)
+    if _fatal(problems) or n == 0:
         return _ClogitPart(problems=problems, **empty)
     y = y.astype(np.int8)
     # group the rows exactly as ConditionalLogit does (stable, within-group order kept)
@@ -335,7 +268,139 @@ def _clogit_prepare(
     index = None if keep_all else np.flatnonzero(rows)  # positions among the grouped rows
     if order is not None:
         index = order if index is None else order[index]
-    xt_i = np.empty((p, int(sizes[informative].sum())))
+    kept = _Informative(rows, keep_all, index, sizes[informative], ysum[informative], labels[informative])
+    return _ClogitPart(
+        problems=problems,
+        **bad,
+        **_informative_fields(frame, covariates, kept, y, off, c, w, t, problems["cluster_na"], empty),
+    )
+
+
+def _partition_problems(
+    frame: pd.DataFrame,
+    y: NDArray[Any],
+    g: NDArray[Any],
+    c: NDArray[Any] | None,
+    off: NDArray[np.float64],
+    w: NDArray[np.float64] | None,
+    t: NDArray[Any] | None,
+    covariates: list[str],
+    weight_type: str,
+) -> tuple[dict[str, Any], NDArray[Any]]:
+    """The partition's counts of what the in-memory constructor refuses (reduced on the client to its
+    errors), and the outcome (as float when it is not integer)."""
+    problems: dict[str, Any] = {
+        "n": len(frame),
+        "outcome_nonfinite": 0,
+        "x_nonfinite": [0] * len(covariates),
+        "group_na": 0,
+        "outcome_bad": 0,
+        "outcome_examples": [],
+        "offset_nonfinite": int((~np.isfinite(off)).sum()),
+        "cluster_na": int(pd.isna(c).sum()) if c is not None else 0,
+        "weights": (0, 0, None),
+        "weights_varying": 0,
+        "weights_varying_example": None,
+        "time_na": 0,
+    }
+    if w is not None:
+        problems["weights"] = weight_problems(w, weight_type)
+    if t is not None:
+        problems["time_na"] = int(pd.isna(t).sum())
+    if y.dtype.kind not in "iub":
+        y = y.astype(float)
+        problems["outcome_nonfinite"] = int((~np.isfinite(y)).sum())
+    # covariates are read one at a time, and only the informative groups' rows kept (memory: one copy)
+    problems["x_nonfinite"] = [int(kernel.count_bad(frame[name].to_numpy(dtype=float), False)) for name in covariates]
+    if g.dtype.kind not in "iub":
+        problems["group_na"] = int(pd.isna(g).sum())
+    if problems["outcome_nonfinite"] == 0 and kernel.count_bad(y, True):
+        bad = (y != 0) & (y != 1)
+        problems["outcome_bad"] = int(bad.sum())
+        problems["outcome_examples"] = list(pd.unique(y[bad])[:5])
+    return problems, y
+
+
+def _fatal(problems: dict[str, Any]) -> bool:
+    """Whether the partition has a problem that makes the fit raise (then it is not grouped or reduced)."""
+    return bool(
+        problems["outcome_nonfinite"]
+        or any(problems["x_nonfinite"])
+        or problems["group_na"]
+        or problems["outcome_bad"]
+        or problems["offset_nonfinite"]
+        or any(problems["weights"][:2])
+        or problems["time_na"]
+    )
+
+
+def _empty_part(
+    p: int, g: NDArray[Any], c: NDArray[Any] | None, w: NDArray[Any] | None, t: NDArray[Any] | None
+) -> dict[str, Any]:
+    """The fields of a partition without informative groups (it contributes only counts)."""
+    return {
+        "labels": g[:0],
+        "n_bad": 0,
+        "bad_rows": 0,
+        "bad_examples": [],
+        "n_groups": 0,
+        "nobs": 0,
+        "xt": np.zeros((p, 0)),
+        "y": np.zeros(0, np.int8),
+        "offset": np.zeros(0),
+        "lo": np.zeros(0, np.int64),
+        "hi": np.zeros(0, np.int64),
+        "flip": np.zeros(0, bool),
+        "batches": np.zeros((0, 16), np.int64),
+        "depth": np.zeros(0, np.int64),
+        "group_labels": g[:0],
+        "cluster_of_group": None if c is None else c[:0],
+        "spanning": 0,
+        "spanning_examples": [],
+        "null": (np.zeros((p, p)), np.zeros(p), 0.0, np.zeros(p), np.zeros((p, p))),
+        "has_offset": False,
+        "gw": np.zeros(0),
+        "sqrt_w": None,
+        "xt_w": None,
+        "nobs_weighted": 0.0,
+        "weights_on": w is not None,
+        "time_all": None if t is None else pd.unique(t),
+        "time_codes": np.zeros(0, np.int64),
+        "time_uniques": None if t is None else t[:0],
+        "time_col": None,
+    }
+
+
+@dataclass(frozen=True)
+class _Informative:
+    """A grouped partition's informative groups: which grouped rows (``rows``; all when ``keep_all``),
+    their positions in the partition (``index``, None when in order and all kept), and per group
+    its size, number of ones and label."""
+
+    rows: NDArray[np.bool_]
+    keep_all: bool
+    index: NDArray[np.intp] | None
+    sizes: NDArray[np.intp]
+    ones: NDArray[np.int64]
+    labels: NDArray[Any]
+
+
+def _informative_fields(
+    frame: pd.DataFrame,
+    covariates: list[str],
+    kept: _Informative,
+    y: NDArray[np.int8],
+    off: NDArray[np.float64],
+    c: NDArray[Any] | None,
+    w: NDArray[np.float64] | None,
+    t: NDArray[Any] | None,
+    cluster_na: int,
+    empty: dict[str, Any],
+) -> dict[str, Any]:
+    """The kernel's layout of the informative groups' rows, their b = 0 sums, weights, time codes and
+    clusters (the fields of :class:`_ClogitPart` besides the problems and the dropped groups)."""
+    rows, keep_all, index = kept.rows, kept.keep_all, kept.index
+    xt_i = np.empty((len(covariates), int(kept.sizes.sum())))
     for j, name in enumerate(covariates):
         col = frame[name].to_numpy(dtype=float)
         xt_i[j] = col if index is None else col[index]
@@ -344,65 +409,48 @@ def _clogit_prepare(
     has_offset = bool(off_i.any())
     if not has_offset:
         off_i = np.zeros(0)
-    sizes_i = sizes[informative]
-    bounds = np.concatenate(([0], np.cumsum(sizes_i))).astype(np.int64)
+    bounds = np.concatenate(([0], np.cumsum(kept.sizes))).astype(np.int64)
     lo, hi = bounds[:-1], bounds[1:]
-    null = kernel.null_point(xt_i, y_i, lo, hi)
-    flip, batches, depth = kernel.plan(ysum[informative], sizes_i)
-    group_labels = labels[informative]
-    extra = {
-        k: empty[k]
-        for k in (
-            "gw",
-            "sqrt_w",
-            "xt_w",
-            "nobs_weighted",
-            "weights_on",
-            "time_all",
-            "time_codes",
-            "time_uniques",
-            "time_col",
-        )
-    }
+    flip, batches, depth = kernel.plan(kept.ones, kept.sizes)
+    fields = {k: empty[k] for k in ("gw", "sqrt_w", "xt_w", "nobs_weighted", "weights_on", "time_all")}
+    fields.update(time_codes=empty["time_codes"], time_uniques=empty["time_uniques"], time_col=empty["time_col"])
     if w is not None:
         w_i = w if keep_all else w[rows]
-        extra["sqrt_w"] = np.sqrt(w_i)
-        extra.update(
+        fields["sqrt_w"] = np.sqrt(w_i)
+        fields.update(
             gw=w_i[lo],
-            xt_w=np.ascontiguousarray(xt_i * extra["sqrt_w"]),
-            nobs_weighted=float((w_i[lo] * sizes_i).sum()),
+            xt_w=np.ascontiguousarray(xt_i * fields["sqrt_w"]),
+            nobs_weighted=float((w_i[lo] * kept.sizes).sum()),
         )
     if t is not None:
-        extra["time_codes"], extra["time_uniques"] = pd.factorize(t if index is None else t[index])
+        fields["time_codes"], fields["time_uniques"] = pd.factorize(t if index is None else t[index])
     cluster_of_group, spanning, spanning_examples = None, 0, []
-    if c is not None and problems["cluster_na"] == 0 and len(lo):
+    if c is not None and cluster_na == 0 and len(lo):
         c_i = c if keep_all else c[rows]
         codes = pd.factorize(c_i)[0]
         span = np.minimum.reduceat(codes, lo) != np.maximum.reduceat(codes, lo)
         spanning = int(span.sum())
-        spanning_examples = list(pd.unique(group_labels[span])[:5])
+        spanning_examples = list(pd.unique(kept.labels[span])[:5])
         cluster_of_group = c_i[lo]
-    return _ClogitPart(
-        problems=problems,
-        **bad,
-        n_groups=len(lo),
-        nobs=int(sizes_i.sum()),
-        xt=xt_i,
-        y=y_i,
-        offset=off_i,
-        lo=lo,
-        hi=hi,
-        flip=flip,
-        batches=batches,
-        depth=depth,
-        group_labels=group_labels,
-        cluster_of_group=cluster_of_group,
-        spanning=spanning,
-        spanning_examples=spanning_examples,
-        null=null,
-        has_offset=has_offset,
-        **extra,
-    )
+    return {
+        "n_groups": len(lo),
+        "nobs": int(kept.sizes.sum()),
+        "xt": xt_i,
+        "y": y_i,
+        "offset": off_i,
+        "lo": lo,
+        "hi": hi,
+        "flip": flip,
+        "batches": batches,
+        "depth": depth,
+        "group_labels": kept.labels,
+        "cluster_of_group": cluster_of_group,
+        "spanning": spanning,
+        "spanning_examples": spanning_examples,
+        "null": kernel.null_point(xt_i, y_i, lo, hi),
+        "has_offset": has_offset,
+        **fields,
+    }
 
 
 def _clogit_summary(part: _ClogitPart) -> dict:
@@ -531,7 +579,7 @@ def _raise_problems(problems: list[dict], covariates: Sequence[str], weight_type
         examples = [v for pr in problems for v in pr["outcome_examples"]]
         raise ValueError(
             f"the outcome must be 0/1; {total['outcome_bad']:,} rows have other values "
-            f"(e.g. {_examples(np.asarray(examples))}); recode it to 0/1"
+            f"(e.g. {example_labels(np.asarray(examples))}); recode it to 0/1"
         )
     if total["offset_nonfinite"]:
         raise ValueError(f"column 'offset' has {total['offset_nonfinite']:,} missing or infinite values; {fix}")
@@ -569,6 +617,20 @@ def _column_names(**values: object) -> list[str | None]:
     return names
 
 
+@dataclass(frozen=True)
+class _ClogitGlobal:
+    """Step 3's decisions, made on the sums reduced over the partitions exactly as in memory."""
+
+    dropped: tuple[DropRecord, ...]
+    n_groups: int
+    nobs: int
+    kept: NDArray[np.intp]  # the regressors kept (positions among the covariates)
+    names: list[str]
+    null: tuple[float, NDArray[np.float64], NDArray[np.float64]] | None  # b = 0: (ll, score, Hessian)
+    cov_type: CovType
+    levels: pd.Index | None  # the time effects' levels (None without them)
+
+
 def conditional_logit(
     data,
     outcome: str,
@@ -599,52 +661,141 @@ def conditional_logit(
     b = 0 information matrix summed over partitions. Not both (as in memory).
     The model, drop rules, Newton iterations and sandwich ``G/(G-1) (-H)^-1 (sum_c u_c u_c') (-H)^-1``
     are those of :class:`~famtrial.models.clogit.ConditionalLogit`; see the module docs for how
-    they are distributed. Stata: ``clogit outcome covariates, group(group) vce(cluster cluster)``.
+    they are distributed (steps 1 to 5 below). Stata: ``clogit outcome covariates, group(group) vce(cluster cluster)``.
     R: ``survival::clogit(outcome ~ covariates + strata(group), method = "exact")``.
     """
+    spec = _clogit_arguments(
+        data, outcome, covariates, group, cluster, robust, offset, weights, weight_type, time_effects
+    )
+    client = get_client(client)
+    ddf = data[list(dict.fromkeys([outcome, *spec["covariates"], group, *(c for c in _clogit_extras(spec) if c)]))]
+    clock = [time.perf_counter()]
+    parts, summaries, shuffled = _clogit_prepare_aligned(client, ddf, spec)  # steps 1 and 2
+    decided = _clogit_global(summaries, spec, robust)  # step 3
+    del summaries
+    if len(decided.kept) != len(spec["covariates"]):
+        parts = client.map(_clogit_restrict, parts, kept=decided.kept, pure=False)
+    parts, names, null, dropped = parts, decided.names, decided.null, decided.dropped
+    if decided.levels is not None:
+        parts, names, null, time_dropped = _clogit_time_effects(client, parts, decided.levels, names, spec["time"])
+        dropped = (*dropped, *time_dropped)
+
+    def derivatives(params):
+        return _sum_evals(gather(client, _clogit_eval, parts, params=params, want_hess=True))
+
+    def gradient(params):
+        return _sum_evals(gather(client, _clogit_eval, parts, params=params, want_hess=False))[:2]
+
+    k = len(names)
+    clock.append(time.perf_counter())
+    opt = newton(derivatives, np.zeros(k), initial=null, gradient=gradient, tol=tol, maxiter=maxiter)  # step 4
+    clock.append(time.perf_counter())
+    cov, info_clusters = _clogit_sandwich(  # step 5
+        client, parts, opt.x, np.linalg.inv(-opt.hessian), decided, spec, adjustment=adjustment, t_reference=t_reference
+    )
+    llnull = null[0] if null is not None else derivatives(np.zeros(k))[0]
+    n_parts = len(parts)
+    client.cancel(parts)
+    clock.append(time.perf_counter())
+    model = DistributedFit(
+        kind="conditional logit",
+        exog_names=tuple(names),
+        nobs=decided.nobs,
+        n_groups=decided.n_groups,
+        n_partitions=n_parts,
+        shuffled=shuffled,
+        dropped=tuple(dropped),
+        seconds=tuple(zip(("prepare", "newton", "covariance"), np.diff(clock).tolist())),
+        time_name=spec["time"],
+    )
+    return ConditionalLogitResults(
+        model_name="Conditional (fixed-effects) logit, exact likelihood",
+        outcome=outcome,
+        params=pd.Series(opt.x, index=names, name="params"),
+        covariance=cov,
+        nobs=decided.nobs,
+        llf=opt.llf,
+        llnull=llnull,
+        converged=opt.converged,
+        iterations=opt.iterations,
+        dropped=tuple(dropped),
+        info=(
+            ("Groups", f"{decided.n_groups:,}"),
+            *info_clusters,
+            ("Dask partitions", f"{n_parts:,}" + (" (shuffled by group)" if shuffled else "")),
+        ),
+        n_groups=decided.n_groups,
+        model=model,  # type: ignore[arg-type]  # results.model of a Dask fit: a DistributedFit, by design
+    )
+
+
+def _clogit_extras(spec: dict[str, Any]) -> list[str | None]:
+    """The optional columns a fit reads besides the outcome, covariates and group."""
+    return [spec["cluster"], spec["offset"], spec["weights"], spec["time"]]
+
+
+def _clogit_arguments(
+    data: Any,
+    outcome: str,
+    covariates: Sequence[str],
+    group: str,
+    cluster: str | None,
+    robust: bool,
+    offset: str | None,
+    weights: ArrayLike | str | None,
+    weight_type: WeightType,
+    time_effects: str | None,
+) -> dict[str, Any]:
+    """The arguments checked (as in memory, before any work) as the keywords of :func:`_clogit_prepare`."""
     if cluster is not None and robust:
         raise ValueError("give either cluster= or robust=True, not both")
     covariates = list(covariates)
-    offset, weights, time_effects = _column_names(offset=offset, weights=weights, time_effects=time_effects)
-    if weight_type not in WEIGHT_TYPES:
-        raise ValueError(f"weight_type={weight_type!r} is not one of {WEIGHT_TYPES}")
-    if weights is not None and time_effects is not None:
+    offset, weight_column, time_effects = _column_names(offset=offset, weights=weights, time_effects=time_effects)
+    check_choice(weight_type, WeightType, "weight_type")
+    if weight_column is not None and time_effects is not None:
         raise ModelInputError(WEIGHTS_WITH_TIME)
-    extras = [c for c in (offset, weights, time_effects) if c]
+    extras = [c for c in (offset, weight_column, time_effects) if c]
     _check_columns(data, [outcome, *covariates, group, *extras], lambda m: f"columns not in the data: {m}")
     _check_columns(data, [cluster] if cluster else [], lambda m: f"cluster column {m[0]!r} is not in the data")
-    client = get_client(client)
-    ddf = data[list(dict.fromkeys([outcome, *covariates, group, *(c for c in (cluster, *extras) if c)]))]
-    spec = {
+    return {
         "outcome": outcome,
         "covariates": covariates,
         "group": group,
         "cluster": cluster,
         "offset": offset,
-        "weights": weights,
+        "weights": weight_column,
         "weight_type": weight_type,
         "time": time_effects,
     }
-    clock = [time.perf_counter()]
 
+
+def _clogit_prepare_aligned(client: Any, ddf: Any, spec: dict[str, Any]) -> tuple[list[Any], list[dict], bool]:
+    """Steps 1 and 2: every partition prepared (validation errors raised with global counts), and shuffled
+    by group first when a group's rows lie in several partitions. Returns the parts, their summaries
+    and whether the frame was shuffled."""
     parts = compute_parts(client, ddf, _clogit_prepare, **spec)
     summaries = gather(client, _clogit_summary, parts)
-    shuffled = False
-    _raise_problems([s["problems"] for s in summaries], covariates, weight_type if weights is not None else None)
+    weighted = spec["weight_type"] if spec["weights"] is not None else None
+    _raise_problems([s["problems"] for s in summaries], spec["covariates"], weighted)
     labels = [s["labels"] for s in summaries]
     if len(labels) > 1 and pd.Index(np.concatenate(labels)).has_duplicates:
         # some group's rows lie in several partitions: bring each group's rows together
         del parts
-        ddf = ddf.shuffle(on=group, npartitions=ddf.npartitions)
-        shuffled = True
+        ddf = ddf.shuffle(on=spec["group"], npartitions=ddf.npartitions)
         parts = compute_parts(client, ddf, _clogit_prepare, **spec)
-        summaries = gather(client, _clogit_summary, parts)
-    del labels
-    p = len(covariates)
+        return parts, gather(client, _clogit_summary, parts), True
+    return parts, summaries, False
+
+
+def _clogit_global(summaries: list[dict], spec: dict[str, Any], robust: bool) -> _ClogitGlobal:
+    """Step 3: the in-memory constructor's decisions on the partitions' sums, in its order: groups
+    without outcome variation, regressors without within-group variation or collinear, weights,
+    clusters that fail to nest groups, the time effects' levels."""
+    covariates, weights, weight_type = spec["covariates"], spec["weights"], spec["weight_type"]
     dropped: list[DropRecord] = []
     n_bad = sum(s["n_bad"] for s in summaries)
     if n_bad:
-        examples: Sequence[Any] | NDArray[Any] = [e for s in summaries for e in s["bad_examples"]][:5]
+        examples: Sequence[Any] = [e for s in summaries for e in s["bad_examples"]][:5]
         dropped.append(
             DropRecord(
                 "groups",
@@ -667,82 +818,99 @@ def conditional_logit(
     kept = candidates[independent_columns(gram[np.ix_(candidates, candidates)])]
     for j in sorted(set(candidates) - set(kept)):
         dropped.append(DropRecord("variable", 0, "collinear with earlier regressors", (covariates[j],)))
-    names = [covariates[j] for j in kept]
-    has_offset = any(s["has_offset"] for s in summaries)
     if weights is not None:
         _raise_weights_varying([s["problems"] for s in summaries])
         if weight_type == "fweight":
             nobs = int(round(sum(s["nobs_weighted"] for s in summaries)))
-    cov_type = (
+    cov_type: CovType = (
         "cluster"
-        if cluster is not None
+        if spec["cluster"] is not None
         else ("robust" if robust or weight_type == "pweight" and weights else "nonrobust")
     )
     if cov_type == "cluster":
-        na = sum(s["problems"]["cluster_na"] for s in summaries)
-        if na:
-            raise ValueError(f"the cluster column has {na:,} missing labels; drop those rows first")
-        spanning = sum(s["spanning"] for s in summaries)
-        if spanning:
-            examples = np.asarray([e for s in summaries for e in s["spanning_examples"]], dtype=object)
-            raise ValueError(
-                f"clusters must nest groups: {spanning:,} groups span several clusters "
-                f"(e.g. groups {_examples(examples)}); cluster on a variable "
-                "that is constant within each group (e.g. office, not month)"
-            )
-    if time_effects is not None:
-        n_missing = sum(s["problems"]["time_na"] for s in summaries)
-        if n_missing:
-            raise ValueError(
-                f"the time column {time_effects!r} has {n_missing:,} missing values; drop those rows first"
-            )
-        values = [s["time_all"] for s in summaries if s["time_all"] is not None and len(s["time_all"])]
-        levels = pd.Index(pd.factorize(np.concatenate(values), sort=True)[1])
-    del summaries
-    if len(kept) != p:
-        parts = client.map(_clogit_restrict, parts, kept=kept, pure=False)
-    null = None if has_offset or weights is not None else (ll0, score0[kept], hess0[np.ix_(kept, kept)])
-    if time_effects is not None:  # ConditionalLogit._setup_time on sums over partitions
-        pairs = client.map(_clogit_time_null, parts, levels=levels, pure=False)
-        stats = gather(client, _second, pairs)
-        labels = _level_labels(levels)
-        k_x = len(kept)
-        time_kept, all_names, time_dropped = time_columns(
-            -np.sum([st[2] for st in stats], axis=0),
-            np.sum([st[3] for st in stats], axis=0),
-            names,
-            [f"{time_effects}[{lab}]" for lab in labels[1:]],
-        )
-        dropped += time_dropped
-        position = np.full(k_x + len(levels) - 1, -1, np.int64)
-        position[time_kept] = np.arange(len(time_kept))
-        parts = client.map(
-            _clogit_time_restrict, pairs, kept_x=time_kept[time_kept < k_x], position=position, p=k_x, pure=False
-        )
-        del pairs
-        names = [all_names[j] for j in time_kept]
-        null = (
-            sum(st[0] for st in stats),
-            np.sum([st[1] for st in stats], axis=0)[time_kept],
-            np.sum([st[2] for st in stats], axis=0)[np.ix_(time_kept, time_kept)],
+        _raise_cluster_problems(summaries)
+    has_offset = any(s["has_offset"] for s in summaries)
+    return _ClogitGlobal(
+        dropped=tuple(dropped),
+        n_groups=n_groups,
+        nobs=nobs,
+        kept=kept,
+        names=[covariates[j] for j in kept],
+        null=None if has_offset or weights is not None else (ll0, score0[kept], hess0[np.ix_(kept, kept)]),
+        cov_type=cov_type,
+        levels=None if spec["time"] is None else _time_levels(summaries, spec["time"]),
+    )
+
+
+def _raise_cluster_problems(summaries: list[dict]) -> None:
+    """``ConditionalLogit.clusters_of_groups``' errors: missing cluster labels, groups spanning clusters."""
+    na = sum(s["problems"]["cluster_na"] for s in summaries)
+    if na:
+        raise ValueError(f"the cluster column has {na:,} missing labels; drop those rows first")
+    spanning = sum(s["spanning"] for s in summaries)
+    if spanning:
+        examples = np.asarray([e for s in summaries for e in s["spanning_examples"]], dtype=object)
+        raise ValueError(
+            f"clusters must nest groups: {spanning:,} groups span several clusters "
+            f"(e.g. groups {example_labels(examples)}); cluster on a variable "
+            "that is constant within each group (e.g. office, not month)"
         )
 
-    def derivatives(params):
-        return _sum_evals(gather(client, _clogit_eval, parts, params=params, want_hess=True))
 
-    def gradient(params):
-        return _sum_evals(gather(client, _clogit_eval, parts, params=params, want_hess=False))[:2]
+def _time_levels(summaries: list[dict], time_effects: str) -> pd.Index:
+    """The time effects' levels: the sorted union of the partitions' values (missing values an error)."""
+    n_missing = sum(s["problems"]["time_na"] for s in summaries)
+    if n_missing:
+        raise ValueError(f"the time column {time_effects!r} has {n_missing:,} missing values; drop those rows first")
+    values = [s["time_all"] for s in summaries if s["time_all"] is not None and len(s["time_all"])]
+    return pd.Index(pd.factorize(np.concatenate(values), sort=True)[1])
 
-    k = len(names)
-    clock.append(time.perf_counter())
-    opt = newton(derivatives, np.zeros(k), initial=null, gradient=gradient, tol=tol, maxiter=maxiter)
-    clock.append(time.perf_counter())
-    bread = np.linalg.inv(-opt.hessian)
+
+def _clogit_time_effects(
+    client: Any, parts: list[Any], levels: pd.Index, names: list[str], time_effects: str
+) -> tuple[list[Any], list[str], tuple[float, NDArray[np.float64], NDArray[np.float64]], list[DropRecord]]:
+    """``ConditionalLogit._setup_time`` on sums over partitions: the parts with their rows' time
+    columns, the kept names, the b = 0 point and the omitted levels' records."""
+    pairs = client.map(_clogit_time_null, parts, levels=levels, pure=False)
+    stats = gather(client, _second, pairs)
+    labels = level_labels(levels)
+    k_x = len(names)
+    hess = np.sum([st[2] for st in stats], axis=0)
+    time_kept, all_names, time_dropped = time_columns(
+        -hess, np.sum([st[3] for st in stats], axis=0), names, [f"{time_effects}[{lab}]" for lab in labels[1:]]
+    )
+    position = np.full(k_x + len(levels) - 1, -1, np.int64)
+    position[time_kept] = np.arange(len(time_kept))
+    parts = client.map(
+        _clogit_time_restrict, pairs, kept_x=time_kept[time_kept < k_x], position=position, p=k_x, pure=False
+    )
+    del pairs
+    null = (
+        sum(st[0] for st in stats),
+        np.sum([st[1] for st in stats], axis=0)[time_kept],
+        hess[np.ix_(time_kept, time_kept)],
+    )
+    return parts, [all_names[j] for j in time_kept], null, time_dropped
+
+
+def _clogit_sandwich(
+    client: Any,
+    parts: list[Any],
+    params: NDArray[np.float64],
+    bread: NDArray[np.float64],
+    decided: _ClogitGlobal,
+    spec: dict[str, Any],
+    *,
+    adjustment: Adjustment,
+    t_reference: bool,
+) -> tuple[Covariance, tuple[tuple[str, str], ...]]:
+    """Step 5: the covariance (per-cluster score sums per partition, summed on the client) and its info lines."""
+    cov_type, weights, weight_type = decided.cov_type, spec["weights"], spec["weight_type"]
+    info: tuple[tuple[str, str], ...] = ()
     if cov_type == "nonrobust":
         cov = model_based(bread)
-        info_clusters: tuple[tuple[str, str], ...] = ()
     else:
-        pieces = gather(client, _clogit_cluster_scores, parts, params=opt.x, by_group=cov_type == "robust")
+        pieces = gather(client, _clogit_cluster_scores, parts, params=params, by_group=cov_type == "robust")
         scores = np.concatenate([pc[1] for pc in pieces])
         score_labels = np.concatenate([pc[0] for pc in pieces])
         if weights is not None and weight_type == "fweight":  # the expanded data's sandwich, as in memory
@@ -752,52 +920,21 @@ def conditional_logit(
                 scores / gw[:, None],
                 None if cov_type == "robust" else score_labels,
                 adjustment=adjustment,
-                nobs=nobs,
+                nobs=decided.nobs,
                 t_reference=t_reference,
                 frequency=gw,
             )
         else:
-            cov = sandwich(bread, scores, score_labels, adjustment=adjustment, nobs=nobs, t_reference=t_reference)
-        info_clusters = (("Clusters", f"{cov.n_clusters:,}"),)
+            cov = sandwich(
+                bread, scores, score_labels, adjustment=adjustment, nobs=decided.nobs, t_reference=t_reference
+            )
+        info = (("Clusters", f"{cov.n_clusters:,}"),)
         if cov_type == "cluster":  # as the in-memory fit: the cluster variable's name
-            info_clusters += (("Cluster variable", str(cluster)),)
+            info += (("Cluster variable", str(spec["cluster"])),)
     if weights is not None:
         total = sum(gather(client, _weight_sum, parts))
-        info_clusters = (("Weights", f"{weight_type} (one per group, sum {total:,.6g})"), *info_clusters)
-    llnull = null[0] if null is not None else derivatives(np.zeros(k))[0]
-    n_parts = len(parts)
-    client.cancel(parts)
-    clock.append(time.perf_counter())
-    model = DistributedFit(
-        kind="conditional logit",
-        exog_names=tuple(names),
-        nobs=nobs,
-        n_groups=n_groups,
-        n_partitions=n_parts,
-        shuffled=shuffled,
-        dropped=tuple(dropped),
-        seconds=tuple(zip(("prepare", "newton", "covariance"), np.diff(clock).tolist())),
-        time_name=time_effects,
-    )
-    return ConditionalLogitResults(
-        model_name="Conditional (fixed-effects) logit, exact likelihood",
-        outcome=outcome,
-        params=pd.Series(opt.x, index=names, name="params"),
-        covariance=cov,
-        nobs=nobs,
-        llf=opt.llf,
-        llnull=llnull,
-        converged=opt.converged,
-        iterations=opt.iterations,
-        dropped=tuple(dropped),
-        info=(
-            ("Groups", f"{n_groups:,}"),
-            *info_clusters,
-            ("Dask partitions", f"{n_parts:,}" + (" (shuffled by group)" if shuffled else "")),
-        ),
-        n_groups=n_groups,
-        model=model,  # type: ignore[arg-type]  # results.model of a Dask fit: a DistributedFit, by design
-    )
+        info = (("Weights", f"{weight_type} (one per group, sum {total:,.6g})"), *info)
+    return cov, info
 
 
 # ---------------------------------------------------------------------------------------------
@@ -934,78 +1071,16 @@ def logit(
     :func:`read_parquet` with ``filters``). Stata: ``logit outcome covariates, vce(cluster cluster)``.
     R: ``glm(outcome ~ covariates, binomial)`` + ``sandwich::vcovCL(fit, cluster = ~cluster, type = "HC0")``.
     """
-    covariates = list(covariates)
-    if fixed_effects is not None:
-        raise ValueError(
-            f"fixed_effects={fixed_effects!r} is not supported on a Dask DataFrame; add the dummies "
-            "as columns, or fit the conditional logit (famtrial.conditional_logit) for many levels"
-        )
-    if offset is not None and not isinstance(offset, str):
-        raise TypeError(f"offset must be a column name with a Dask DataFrame; got {type(offset).__name__}")
-    cols = list(data.columns) if is_dask_dataframe(data) else []
-    _check_columns(
-        data, [cluster] if cluster else [], lambda m: f"cluster column {m[0]!r} is not in the data (columns: {cols})"
-    )
-    _check_columns(data, [outcome], lambda m: f"outcome column {m[0]!r} is not in the data (columns: {cols})")
-    _check_columns(data, [offset] if offset else [], lambda m: f"offset column {m[0]!r} is not in the data")
-    _check_columns(data, covariates, lambda m: f"columns {m} are not in the data (columns: {cols})")
+    covariates = _logit_arguments(data, outcome, covariates, cluster, fixed_effects, offset)
     client = get_client(client)
     ddf = data[list(dict.fromkeys([outcome, *covariates, *(c for c in (cluster, offset) if c)]))]
     parts = compute_parts(
         client, ddf, _logit_prepare, outcome=outcome, covariates=covariates, cluster=cluster, offset=offset
     )
     problems = gather(client, _logit_problems, parts)
-    n_input = sum(pr["n"] for pr in problems)
-    for i, name in enumerate(["outcome", "offset", *covariates]):
-        bad = sum(pr["nonfinite"][i] for pr in problems)
-        if bad:
-            raise ValueError(
-                f"column {name!r} has {bad:,} missing or infinite values of {n_input:,}; "
-                "drop or impute those rows first"
-            )
-    bad01 = sum(pr["bad01"] for pr in problems)
-    if bad01:
-        raise ValueError(f"the outcome must be 0/1; {bad01:,} of {n_input:,} rows have other values")
-
-    # Stata's perfect-prediction rule, regressor by regressor; a drop changes the rows the later ones see
-    p = len(covariates)
-    exclusions: list[tuple[int, float]] = []
-    dropped: list[DropRecord] = []
-    omitted: set[int] = set()
-    start_col = 0
-    while True:
-        stats = gather(client, _logit_stats, parts, exclusions=exclusions)
-        n_keep = sum(s["n"] for s in stats)
-        binary = np.all([s["binary"] for s in stats], axis=0)
-        counts = np.sum([s["counts"] for s in stats], axis=0)
-        ymin = np.min([s["ymin"] for s in stats], axis=0)
-        ymax = np.max([s["ymax"] for s in stats], axis=0)
-        again = False
-        for j in range(start_col, p):
-            if not binary[j]:
-                continue
-            for i, label in enumerate(("!= 0", "== 0")):
-                if 0 < counts[j, i] < n_keep and ymin[j, i] == ymax[j, i]:
-                    name = covariates[j]
-                    what = "success" if ymin[j, i] == 1 else "failure"
-                    dropped.append(
-                        DropRecord(
-                            "rows",
-                            int(counts[j, i]),
-                            f"{name} {label} predicts {what} perfectly; {name} omitted and its rows not used",
-                            (name,),
-                        )
-                    )
-                    exclusions.append((j, 1.0 - i))
-                    omitted.add(j)
-                    again = True
-                    break
-            if again:
-                start_col = j + 1
-                break
-        if not again:
-            break
-    ysum = sum(s["ysum"] for s in stats)
+    n_input = _raise_logit_problems(problems, covariates)
+    exclusions, dropped, stats = _perfect_prediction_rounds(client, parts, covariates)
+    n_keep, ysum = sum(s["n"] for s in stats), sum(s["ysum"] for s in stats)
     if n_keep == 0 or ysum in (0, n_keep):
         what = f"{int(ysum > 0)} in all {n_keep:,} remaining rows" if n_keep else "left with no rows"
         raise SeparationError(
@@ -1013,15 +1088,9 @@ def logit(
             + (" after the perfect-prediction drops" if dropped else "")
             + ": nothing to estimate"
         )
-    gram = np.sum([s["gram"] for s in stats], axis=0)
+    kept, names = _logit_columns(stats, covariates, {j for j, _ in exclusions}, dropped)
     has_offset = any(s["offset_any"] for s in stats)
     del stats
-    candidates = np.array([0] + [j + 1 for j in range(p) if j not in omitted])  # columns of [1, x]
-    all_names = ["Intercept", *covariates]
-    kept = candidates[independent_columns(gram[np.ix_(candidates, candidates)])]
-    for j in sorted(set(candidates) - set(kept)):
-        dropped.append(DropRecord("variable", 0, "collinear with earlier regressors (or constant)", (all_names[j],)))
-    names = [all_names[j] for j in kept]
     if cluster is not None:
         na = sum(pr["cluster_na"] for pr in problems)
         if na:
@@ -1029,35 +1098,7 @@ def logit(
                 f"the cluster labels have {na:,} missing values of {n_input:,}; fill or drop those rows first"
             )
     parts = client.map(_logit_restrict, parts, exclusions=exclusions, columns=kept, pure=False)
-
-    def derivatives(params):
-        return _sum_evals(gather(client, _logit_eval, parts, params=params))
-
-    k = len(kept)
-    start = np.zeros(k)
-    ybar = ysum / n_keep
-    if kept[0] == 0:
-        start[0] = np.log(ybar / (1 - ybar))
-    fail = None
-    try:
-        opt = newton(derivatives, start, maxiter=maxiter)
-    except (np.linalg.LinAlgError, ConvergenceError) as err:  # diverging estimates make -H singular
-        fail = str(err)
-    if fail is None:
-        finals = gather(client, _logit_final, parts, params=opt.x, scores=cluster is not None)
-        big = max(f[0] for f in finals)
-        if not opt.converged:
-            fail = f"no convergence in {maxiter} iterations"
-        elif big > _EXTREME_ETA:
-            fail = f"a fitted probability within {1 / (1 + np.exp(_EXTREME_ETA)):.0e} of 0 or 1 (|eta| = {big:.1f})"
-    if fail is not None:
-        client.cancel(parts)
-        raise SeparationError(
-            f"the logit on the Dask DataFrame reached {fail}: (quasi-)complete separation is "
-            "likely, and its exact check (a linear programme over all rows) runs in memory only: "
-            "fit famtrial.logit on the rows in memory (ddf.compute(), or a sample that keeps the "
-            "suspect regressors) to name the separating regressors"
-        )
+    opt, finals = _logit_newton(client, parts, kept, ysum / n_keep, cluster is not None, maxiter)
     bread = np.linalg.inv(-opt.hessian)
     info: tuple = ()
     if cluster is None:
@@ -1072,15 +1113,7 @@ def logit(
             t_reference=t_reference,
         )
         info = (("Clusters", f"{cov.n_clusters:,}"),)
-    if kept[0] != 0:
-        llnull = derivatives(np.zeros(k))[0]
-    elif has_offset:
-        null_cols = np.array([0])
-        llnull = newton(
-            lambda b: _sum_evals(gather(client, _logit_eval, parts, params=b, columns=null_cols)), np.zeros(1)
-        ).llf
-    else:
-        llnull = float(ysum * np.log(ybar) + (n_keep - ysum) * np.log(1 - ybar))
+    llnull = _logit_llnull(client, parts, kept, has_offset, ysum, n_keep)
     n_parts = len(parts)
     client.cancel(parts)
     model = DistributedFit(
@@ -1106,3 +1139,148 @@ def logit(
         info=(*info, ("Dask partitions", f"{n_parts:,}")),
         model=model,  # type: ignore[arg-type]  # a DistributedFit, by design
     )
+
+
+def _logit_arguments(
+    data: Any, outcome: str, covariates: Sequence[str], cluster: str | None, fixed_effects: str | None, offset: Any
+) -> list[str]:
+    """The arguments checked before any work (as in memory): the covariates as a list."""
+    covariates = list(covariates)
+    if fixed_effects is not None:
+        raise ValueError(
+            f"fixed_effects={fixed_effects!r} is not supported on a Dask DataFrame; add the dummies "
+            "as columns, or fit the conditional logit (famtrial.conditional_logit) for many levels"
+        )
+    if offset is not None and not isinstance(offset, str):
+        raise TypeError(f"offset must be a column name with a Dask DataFrame; got {type(offset).__name__}")
+    cols = list(data.columns) if is_dask_dataframe(data) else []
+    _check_columns(
+        data, [cluster] if cluster else [], lambda m: f"cluster column {m[0]!r} is not in the data (columns: {cols})"
+    )
+    _check_columns(data, [outcome], lambda m: f"outcome column {m[0]!r} is not in the data (columns: {cols})")
+    _check_columns(data, [offset] if offset else [], lambda m: f"offset column {m[0]!r} is not in the data")
+    _check_columns(data, covariates, lambda m: f"columns {m} are not in the data (columns: {cols})")
+    return covariates
+
+
+def _raise_logit_problems(problems: list[dict], covariates: list[str]) -> int:
+    """``Logit``'s validation errors with global counts (non-finite values, a non-0/1 outcome); the rows."""
+    n_input = sum(pr["n"] for pr in problems)
+    for i, name in enumerate(["outcome", "offset", *covariates]):
+        bad = sum(pr["nonfinite"][i] for pr in problems)
+        if bad:
+            raise ValueError(
+                f"column {name!r} has {bad:,} missing or infinite values of {n_input:,}; drop or impute those rows first"
+            )
+    bad01 = sum(pr["bad01"] for pr in problems)
+    if bad01:
+        raise ValueError(f"the outcome must be 0/1; {bad01:,} of {n_input:,} rows have other values")
+    return n_input
+
+
+def _perfect_prediction_rounds(
+    client: Any, parts: list[Any], covariates: list[str]
+) -> tuple[list[tuple[int, float]], list[DropRecord], list[dict]]:
+    """Stata's perfect-prediction rule, regressor by regressor, on sums over partitions; a drop changes
+    the rows the later ones see. Returns the exclusions (column, value), the drop records and the
+    last round's per-partition statistics (of the rows left)."""
+    p = len(covariates)
+    exclusions: list[tuple[int, float]] = []
+    dropped: list[DropRecord] = []
+    start_col = 0
+    while True:
+        stats = gather(client, _logit_stats, parts, exclusions=exclusions)
+        n_keep = sum(s["n"] for s in stats)
+        binary = np.all([s["binary"] for s in stats], axis=0)
+        counts = np.sum([s["counts"] for s in stats], axis=0)
+        ymin = np.min([s["ymin"] for s in stats], axis=0)
+        ymax = np.max([s["ymax"] for s in stats], axis=0)
+        found = next(
+            (
+                (j, i)
+                for j in range(start_col, p)
+                if binary[j]
+                for i in range(2)
+                if 0 < counts[j, i] < n_keep and ymin[j, i] == ymax[j, i]
+            ),
+            None,
+        )
+        if found is None:
+            return exclusions, dropped, stats
+        j, i = found
+        name, label = covariates[j], ("!= 0", "== 0")[i]
+        what = "success" if ymin[j, i] == 1 else "failure"
+        dropped.append(
+            DropRecord(
+                "rows",
+                int(counts[j, i]),
+                f"{name} {label} predicts {what} perfectly; {name} omitted and its rows not used",
+                (name,),
+            )
+        )
+        exclusions.append((j, 1.0 - i))
+        start_col = j + 1
+
+
+def _logit_columns(
+    stats: list[dict], covariates: list[str], omitted: set[int], dropped: list[DropRecord]
+) -> tuple[NDArray[np.intp], list[str]]:
+    """The columns of ``[1, x]`` kept (collinear ones omitted in order, recorded in ``dropped``) and their names."""
+    gram = np.sum([s["gram"] for s in stats], axis=0)
+    candidates = np.array([0] + [j + 1 for j in range(len(covariates)) if j not in omitted])  # columns of [1, x]
+    all_names = ["Intercept", *covariates]
+    kept = candidates[independent_columns(gram[np.ix_(candidates, candidates)])]
+    for j in sorted(set(candidates) - set(kept)):
+        dropped.append(DropRecord("variable", 0, "collinear with earlier regressors (or constant)", (all_names[j],)))
+    return kept, [all_names[j] for j in kept]
+
+
+def _logit_newton(
+    client: Any, parts: list[Any], kept: NDArray[np.intp], ybar: float, clustered: bool, maxiter: int
+) -> tuple[Any, list[Any]]:
+    """Newton from ``logit(mean y)``, and each partition's ``max |eta|`` and cluster score sums at the
+    estimates; a fit that fails or reaches extreme fitted probabilities raises :class:`SeparationError`."""
+
+    def derivatives(params):
+        return _sum_evals(gather(client, _logit_eval, parts, params=params))
+
+    start = np.zeros(len(kept))
+    if kept[0] == 0:
+        start[0] = np.log(ybar / (1 - ybar))
+    fail = None
+    finals: list[Any] = []
+    try:
+        opt = newton(derivatives, start, maxiter=maxiter)
+    except (np.linalg.LinAlgError, ConvergenceError) as err:  # diverging estimates make -H singular
+        fail = str(err)
+    if fail is None:
+        finals = gather(client, _logit_final, parts, params=opt.x, scores=clustered)
+        big = max(f[0] for f in finals)
+        if not opt.converged:
+            fail = f"no convergence in {maxiter} iterations"
+        elif big > EXTREME_ETA:
+            fail = f"a fitted probability within {1 / (1 + np.exp(EXTREME_ETA)):.0e} of 0 or 1 (|eta| = {big:.1f})"
+    if fail is not None:
+        client.cancel(parts)
+        raise SeparationError(
+            f"the logit on the Dask DataFrame reached {fail}: (quasi-)complete separation is "
+            "likely, and its exact check (a linear programme over all rows) runs in memory only: "
+            "fit famtrial.logit on the rows in memory (ddf.compute(), or a sample that keeps the "
+            "suspect regressors) to name the separating regressors"
+        )
+    return opt, finals
+
+
+def _logit_llnull(
+    client: Any, parts: list[Any], kept: NDArray[np.intp], has_offset: bool, ysum: float, n_keep: int
+) -> float:
+    """Stata's ll_0: the intercept-only log-likelihood (with the offset), 0 coefficients without an intercept."""
+    if kept[0] != 0:
+        return float(_sum_evals(gather(client, _logit_eval, parts, params=np.zeros(len(kept))))[0])
+    if has_offset:
+        null_cols = np.array([0])
+        return newton(
+            lambda b: _sum_evals(gather(client, _logit_eval, parts, params=b, columns=null_cols)), np.zeros(1)
+        ).llf
+    ybar = ysum / n_keep
+    return float(ysum * np.log(ybar) + (n_keep - ysum) * np.log(1 - ybar))

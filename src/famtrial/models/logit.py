@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any, cast, get_args
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -19,10 +19,10 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import linprog
 from scipy.special import expit, log_expit
 
-from famtrial._options import CovType, WeightType
+from famtrial._options import CovType, WeightType, check_choice
 from famtrial._parallel import is_dask_dataframe
 from famtrial.errors import ConvergenceError, ModelInputError, SeparationError
-from famtrial.models.base import DropRecord, ModelResults
+from famtrial.models.base import DropRecord, LogitResults
 from famtrial.models.checks import (
     check_columns,
     check_finite,
@@ -32,16 +32,10 @@ from famtrial.models.checks import (
     numeric_matrix,
 )
 from famtrial.models.covariance import Adjustment, Covariance, model_based, sandwich
-from famtrial.models.design import check_weights, independent_columns
+from famtrial.models.design import EXTREME_ETA, check_weights, independent_columns, read_only
 from famtrial.models.optim import newton
 
 __all__ = ["Logit", "LogitResults", "logit", "SeparationError", "separating_direction"]
-
-
-_COV_TYPES = get_args(CovType)
-
-#: Linear predictors beyond this (fitted p within 3e-7 of 0 or 1) trigger the exact separation check.
-_EXTREME_ETA = 15.0
 
 
 def separating_direction(x: np.ndarray, y: np.ndarray, tol: float = 1e-7) -> tuple[np.ndarray, int] | None:
@@ -67,12 +61,144 @@ def separating_direction(x: np.ndarray, y: np.ndarray, tol: float = 1e-7) -> tup
     return res.x, determined
 
 
-@dataclass(frozen=True, kw_only=True)
-class LogitResults(ModelResults):
-    """Results of :class:`Logit`; ``llnull`` is the intercept-only log-likelihood (Stata's ll_0,
-    with the offset when there is one)."""
+@dataclass(frozen=True)
+class LogitDesign:
+    """What :class:`Logit`'s constructor decides: the rows and regressors it fits, and why others went.
 
-    model: Logit  # a fit on a Dask DataFrame keeps a DistributedFit (a description) instead
+    ``y``, ``x`` (columns ``exog_names``, the constant first when ``has_constant``), ``offset`` and
+    ``weights`` hold the rows used, ``used_rows`` their positions among the ``nobs_input`` input rows;
+    ``dropped`` the drop records in the order they were made.
+    """
+
+    y: NDArray[np.float64]
+    x: NDArray[np.float64]
+    offset: NDArray[np.float64]
+    weights: NDArray[np.float64] | None
+    weight_type: WeightType | None
+    exog_names: tuple[str, ...]
+    has_constant: bool
+    used_rows: NDArray[np.intp]
+    dropped: tuple[DropRecord, ...]
+    nobs_input: int
+
+
+def logit_design(
+    endog: ArrayLike,
+    exog: ArrayLike | pd.DataFrame,
+    *,
+    offset: ArrayLike | None = None,
+    names: Sequence[str] | None = None,
+    add_constant: bool = True,
+    weights: ArrayLike | None = None,
+    weight_type: WeightType = "fweight",
+) -> LogitDesign:
+    """The logit's design in three steps: validate, Stata's perfect-prediction rule for 0/1
+    regressors, collinear columns omitted in order. Arguments as :class:`Logit`."""
+    y, x, off, names = _validate(endog, exog, offset, names)
+    w = None if weights is None else check_weights(weights, weight_type, len(y))
+    if len(y) and y.min() == y.max():  # a constant outcome is not separation: nothing to estimate
+        raise SeparationError(f"the outcome is {int(y[0])} in all {len(y):,} rows: nothing to estimate", rows=len(y))
+    keep_rows, keep_cols, dropped = _perfect_predictions(x, y, names)
+    names = [names[j] for j in keep_cols]
+    y, x, off = y[keep_rows], x[keep_rows][:, keep_cols], off[keep_rows]
+    if add_constant:
+        x = np.column_stack([np.ones(len(y)), x])
+        names = ["Intercept", *names]
+    kept = independent_columns(x.T @ x)
+    for j in sorted(set(range(x.shape[1])) - set(kept)):
+        dropped.append(DropRecord("variable", 0, "collinear with earlier regressors (or constant)", (names[j],)))
+    return LogitDesign(
+        y=y,
+        x=np.ascontiguousarray(x[:, kept]),
+        offset=off,
+        weights=None if w is None else w[keep_rows],
+        weight_type=None if w is None else weight_type,
+        exog_names=tuple(names[j] for j in kept),
+        has_constant=add_constant,
+        used_rows=np.flatnonzero(keep_rows),
+        dropped=tuple(dropped),
+        nobs_input=len(keep_rows),
+    )
+
+
+def _validate(
+    endog: ArrayLike, exog: ArrayLike | pd.DataFrame, offset: ArrayLike | None, names: Sequence[str] | None
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], list[str]]:
+    """The outcome, regressors and offset as float arrays, checked (shapes, finite, a 0/1 outcome), and the names."""
+    try:
+        y = np.asarray(endog, dtype=float).ravel()
+    except (TypeError, ValueError) as err:
+        raise ModelInputError(f"the outcome (endog) is not numeric ({err}); recode it to 0/1") from None
+    x = numeric_matrix(exog)  # names a text column
+    if names is None:
+        names = (
+            [str(c) for c in exog.columns]
+            if isinstance(exog, pd.DataFrame)
+            else [f"x{j + 1}" for j in range(x.shape[1])]
+        )
+    names = list(names)
+    if len(names) != x.shape[1] or len(y) != x.shape[0]:
+        raise ValueError(
+            f"endog has {len(y)} rows, exog {x.shape[0]} rows and {x.shape[1]} columns, "
+            f"names {len(names)} entries: they must agree"
+        )
+    off = np.zeros(len(y)) if offset is None else np.asarray(offset, dtype=float).ravel()
+    if len(off) != len(y):
+        raise ValueError(f"offset has {len(off)} rows; the data have {len(y)}")
+    for name, col in [("outcome", y), ("offset", off), *zip(names, x.T)]:
+        check_finite(name, col)  # ModelInputError naming the column
+    if not np.isin(y, (0.0, 1.0)).all():
+        raise ModelInputError(
+            f"the outcome must be 0/1; {int((~np.isin(y, (0.0, 1.0))).sum()):,} of {len(y):,} rows have other values"
+        )
+    return y, x, off, names
+
+
+def _perfect_predictions(
+    x: NDArray[np.float64], y: NDArray[np.float64], names: list[str]
+) -> tuple[NDArray[np.bool_], list[int], list[DropRecord]]:
+    """Stata's rule, regressor by regressor: the rows kept, the columns kept and the drop records; a
+    :class:`SeparationError` when the rows left have a constant outcome."""
+    dropped: list[DropRecord] = []
+    keep_rows = np.ones(len(y), dtype=bool)
+    keep_cols = [j for j, name in enumerate(names) if not _perfect_dummy(x[:, j], y, keep_rows, name, dropped)]
+    y_left = y[keep_rows]
+    if len(y_left) == 0 or y_left.min() == y_left.max():
+        what = f"{int(y_left[0])} in all {len(y_left):,} remaining rows" if len(y_left) else "left with no rows"
+        if not dropped:
+            raise SeparationError(f"the outcome is {what}: nothing to estimate")
+        named = [r.names[0] for r in dropped]
+        rules = "; ".join(r.reason.split(";")[0] for r in dropped)
+        raise SeparationError(
+            f"complete separation: {' and '.join(named)} predict(s) the outcome perfectly "
+            f"({rules}; {int((~keep_rows).sum()):,} rows) and the outcome is {what}: the ML "
+            "estimate does not exist. Drop these regressors or restrict the sample",
+            variables=named,
+            rows=int((~keep_rows).sum()) + len(y_left),
+        )
+    return keep_rows, keep_cols, dropped
+
+
+def _perfect_dummy(col: np.ndarray, y: np.ndarray, keep_rows: np.ndarray, name: str, dropped: list[DropRecord]) -> bool:
+    """Stata's rule for a 0/1 regressor: if ``col != 0`` (or ``col == 0``) predicts the outcome
+    perfectly among the rows still kept, omit the regressor and those rows (recorded in ``dropped``)."""
+    if not np.isin(col[keep_rows], (0.0, 1.0)).all():
+        return False
+    for value, label in ((1.0, "!= 0"), (0.0, "== 0")):
+        on = keep_rows & (col == value)
+        if on.any() and on.sum() < keep_rows.sum() and np.ptp(y[on]) == 0:
+            outcome = "success" if y[on][0] == 1 else "failure"
+            dropped.append(
+                DropRecord(
+                    "rows",
+                    int(on.sum()),
+                    f"{name} {label} predicts {outcome} perfectly; {name} omitted and its rows not used",
+                    (name,),
+                )
+            )
+            keep_rows &= ~on
+            return True
+    return False
 
 
 class Logit:
@@ -101,6 +227,12 @@ class Logit:
         probability) weights; the likelihood is a pseudo-likelihood, so only the robust or
         cluster sandwich is valid (the default, as Stata; ``cov_type="nonrobust"`` raises), ``nobs``
         counts rows; R ``survey::svyglm`` with ``svydesign(ids = ~cluster, weights = ~w)``.
+    dropped : sequence of DropRecord
+        Drops made before the model (rows with missing values, a fixed effect's perfectly predicting
+        level), listed first in ``dropped``.
+    input_rows, nobs_input : optional, together
+        The rows given are these positions of an input of ``nobs_input`` rows (the caller dropped the
+        others): ``used_rows`` and ``clusters_of_rows`` then refer to that input.
 
     Notes
     -----
@@ -123,119 +255,55 @@ class Logit:
         add_constant: bool = True,
         weights: ArrayLike | None = None,
         weight_type: WeightType = "fweight",
+        dropped: Sequence[DropRecord] = (),
+        input_rows: ArrayLike | None = None,
+        nobs_input: int | None = None,
     ) -> None:
-        try:
-            y = np.asarray(endog, dtype=float).ravel()
-        except (TypeError, ValueError) as err:
-            raise ModelInputError(f"the outcome (endog) is not numeric ({err}); recode it to 0/1") from None
-        x = numeric_matrix(exog)  # names a text column
-        if names is None:
-            names = (
-                [str(c) for c in exog.columns]
-                if isinstance(exog, pd.DataFrame)
-                else [f"x{j + 1}" for j in range(x.shape[1])]
-            )
-        names = list(names)
-        if len(names) != x.shape[1] or len(y) != x.shape[0]:
+        if (input_rows is None) != (nobs_input is None):
             raise ValueError(
-                f"endog has {len(y)} rows, exog {x.shape[0]} rows and {x.shape[1]} columns, "
-                f"names {len(names)} entries: they must agree"
+                "input_rows= and nobs_input= go together (the rows' positions in an input of nobs_input rows)"
             )
-        off = np.zeros(len(y)) if offset is None else np.asarray(offset, dtype=float).ravel()
-        if len(off) != len(y):
-            raise ValueError(f"offset has {len(off)} rows; the data have {len(y)}")
-        for name, col in [("outcome", y), ("offset", off), *zip(names, x.T)]:
-            check_finite(name, col)  # ModelInputError naming the column
-        if not np.isin(y, (0.0, 1.0)).all():
-            raise ModelInputError(
-                f"the outcome must be 0/1; {int((~np.isin(y, (0.0, 1.0))).sum()):,} of {len(y):,} "
-                "rows have other values"
-            )
-        w = None if weights is None else check_weights(weights, weight_type, len(y))
-        self.weight_type: WeightType | None = None if w is None else weight_type
-        self.nobs_input = len(y)
-        self.dropped: list[DropRecord] = []
-        if len(y) and y.min() == y.max():  # a constant outcome is not separation: nothing to estimate
-            raise SeparationError(
-                f"the outcome is {int(y[0])} in all {len(y):,} rows: nothing to estimate", rows=len(y)
-            )
-        keep_rows = np.ones(len(y), dtype=bool)
-        keep_cols = []
-        for j, name in enumerate(names):
-            if not self._perfect_dummy(x[:, j], y, keep_rows, name):
-                keep_cols.append(j)
-        names = [names[j] for j in keep_cols]
-        y, x, off = y[keep_rows], x[keep_rows][:, keep_cols], off[keep_rows]
-        self._w = None if w is None else w[keep_rows]
-        if len(y) == 0 or y.min() == y.max():
-            what = f"{int(y[0])} in all {len(y):,} remaining rows" if len(y) else "left with no rows"
-            if not self.dropped:
-                raise SeparationError(f"the outcome is {what}: nothing to estimate")
-            named = [r.names[0] for r in self.dropped]
-            rules = "; ".join(r.reason.split(";")[0] for r in self.dropped)
-            raise SeparationError(
-                f"complete separation: {' and '.join(named)} predict(s) the outcome perfectly "
-                f"({rules}; {int((~keep_rows).sum()):,} rows) and the outcome is {what}: the ML "
-                "estimate does not exist. Drop these regressors or restrict the sample",
-                variables=named,
-                rows=int((~keep_rows).sum()) + len(y),
-            )
-        self.used_rows = np.flatnonzero(keep_rows)
-        if add_constant:
-            x = np.column_stack([np.ones(len(y)), x])
-            names = ["Intercept", *names]
-        kept = independent_columns(x.T @ x)
-        for j in sorted(set(range(x.shape[1])) - set(kept)):
-            self.dropped.append(
-                DropRecord("variable", 0, "collinear with earlier regressors (or constant)", (names[j],))
-            )
-        self._x = np.ascontiguousarray(x[:, kept])
-        self.exog_names = [names[j] for j in kept]
-        self._y, self._offset = y, off
-        self._has_constant = add_constant
-        self.nobs = len(y) if self._w is None or self.weight_type != "fweight" else int(round(self._w.sum()))
+        design = logit_design(
+            endog, exog, offset=offset, names=names, add_constant=add_constant, weights=weights, weight_type=weight_type
+        )
+        if input_rows is not None:
+            rows = np.asarray(input_rows, dtype=np.intp).ravel()
+            if len(rows) != design.nobs_input:
+                raise ValueError(f"input_rows has {len(rows):,} positions; the data have {design.nobs_input:,} rows")
+            design = replace(design, used_rows=rows[design.used_rows], nobs_input=int(cast(int, nobs_input)))
+        self._adopt(replace(design, dropped=(*dropped, *design.dropped)))
 
-    def _perfect_dummy(self, col: np.ndarray, y: np.ndarray, keep_rows: np.ndarray, name: str) -> bool:
-        """Stata's rule for a 0/1 regressor: if ``col != 0`` (or ``col == 0``) predicts the outcome
-        perfectly among the rows still kept, omit the regressor and those rows (recorded)."""
-        if not np.isin(col[keep_rows], (0.0, 1.0)).all():
-            return False
-        for value, label in ((1.0, "!= 0"), (0.0, "== 0")):
-            on = keep_rows & (col == value)
-            if on.any() and on.sum() < keep_rows.sum() and np.ptp(y[on]) == 0:
-                outcome = "success" if y[on][0] == 1 else "failure"
-                self.dropped.append(
-                    DropRecord(
-                        "rows",
-                        int(on.sum()),
-                        f"{name} {label} predicts {outcome} perfectly; {name} omitted and its rows not used",
-                        (name,),
-                    )
-                )
-                keep_rows &= ~on
-                return True
-        return False
+    def _adopt(self, design: LogitDesign) -> None:
+        """Take the estimation data and bookkeeping of ``design`` (the constructor's last step)."""
+        self.weight_type: WeightType | None = design.weight_type
+        self.nobs_input = design.nobs_input
+        self.dropped: tuple[DropRecord, ...] = design.dropped
+        self.used_rows = design.used_rows
+        self._x, self._y, self._offset, self._w = design.x, design.y, design.offset, design.weights
+        self.exog_names = list(design.exog_names)
+        self._has_constant = design.has_constant
+        self.nobs = len(self._y) if self._w is None or self.weight_type != "fweight" else int(round(self._w.sum()))
 
     # -- the estimation data, read-only (statsmodels' names) ------------------------------------------------
     @property
     def endog(self) -> np.ndarray:
         """The outcome of the rows used in estimation (after dropped rows), read-only."""
-        return _read_only(self._y)
+        return read_only(self._y)
 
     @property
     def exog(self) -> np.ndarray:
         """The regressors of the rows used (columns :attr:`exog_names`, the constant first if added), read-only."""
-        return _read_only(self._x)
+        return read_only(self._x)
 
     @property
     def weights(self) -> np.ndarray | None:
         """The weights of the rows used (None without weights), read-only."""
-        return None if self._w is None else _read_only(self._w)
+        return None if self._w is None else read_only(self._w)
 
     @property
     def offset(self) -> np.ndarray:
         """The offset of the rows used (zeros without one), read-only."""
-        return _read_only(self._offset)
+        return read_only(self._offset)
 
     @classmethod
     def from_regular_block(cls, endog: np.ndarray, exog: np.ndarray, exog_names: Sequence[str]) -> Logit:
@@ -258,11 +326,20 @@ class Logit:
         """
         n = len(endog)
         model = cls.__new__(cls)
-        model.weight_type, model._w = None, None
-        model.nobs_input, model.nobs = n, n
-        model.dropped, model.used_rows = [], np.arange(n)
-        model._x, model._y, model._offset = np.ascontiguousarray(exog), endog, np.zeros(n)
-        model.exog_names, model._has_constant = list(exog_names), True
+        model._adopt(
+            LogitDesign(
+                y=endog,
+                x=np.ascontiguousarray(exog),
+                offset=np.zeros(n),
+                weights=None,
+                weight_type=None,
+                exog_names=tuple(exog_names),
+                has_constant=True,
+                used_rows=np.arange(n),
+                dropped=(),
+                nobs_input=n,
+            )
+        )
         return model
 
     @classmethod
@@ -276,8 +353,12 @@ class Logit:
         add_constant: bool = True,
         weights: ArrayLike | str | None = None,
         weight_type: WeightType = "fweight",
+        dropped: Sequence[DropRecord] = (),
+        input_rows: ArrayLike | None = None,
+        nobs_input: int | None = None,
     ) -> Logit:
-        """Build from DataFrame columns; ``offset`` and ``weights`` are column names or arrays."""
+        """Build from DataFrame columns; ``offset`` and ``weights`` are column names or arrays; ``dropped``,
+        ``input_rows`` and ``nobs_input`` as the constructor's."""
         data = check_frame(data)
         covariates = check_names(covariates)
         check_columns(
@@ -299,6 +380,9 @@ class Logit:
             add_constant=add_constant,
             weights=w,
             weight_type=weight_type,
+            dropped=dropped,
+            input_rows=input_rows,
+            nobs_input=nobs_input,
         )
 
     def _weighted(self, values: np.ndarray) -> np.ndarray:
@@ -412,8 +496,7 @@ class Logit:
         """
         if cov_type is None:
             cov_type = "cluster" if clusters is not None else "robust" if self.weight_type == "pweight" else "nonrobust"
-        if cov_type not in _COV_TYPES:
-            raise ValueError(f"cov_type={cov_type!r} is not one of {_COV_TYPES}")
+        check_choice(cov_type, CovType, "cov_type")
         if (cov_type == "cluster") != (clusters is not None):
             raise ValueError("clusters= goes with cov_type='cluster', and only with it")
         if cov_type == "nonrobust" and self.weight_type == "pweight":
@@ -436,7 +519,7 @@ class Logit:
             self._raise_if_separated(str(err))
             raise
         eta = self._x @ opt.x + self._offset
-        if not opt.converged or np.abs(eta).max() > _EXTREME_ETA:
+        if not opt.converged or np.abs(eta).max() > EXTREME_ETA:
             self._raise_if_separated("" if opt.converged else f"no convergence in {maxiter} iterations")
         bread = np.linalg.inv(-opt.hessian)
         info: tuple[tuple[str, str], ...] = ()
@@ -456,7 +539,7 @@ class Logit:
             covariance=cov,
             nobs=self.nobs,
             llf=opt.llf,
-            llnull=self._llnull(),
+            llnull=self.loglike_null(),
             converged=opt.converged,
             iterations=opt.iterations,
             dropped=tuple(self.dropped),
@@ -481,7 +564,7 @@ class Logit:
         inv: np.ndarray = np.linalg.inv(-self.derivatives(params)[2])
         return inv
 
-    def _llnull(self) -> float:
+    def loglike_null(self) -> float:
         """Intercept-only log-likelihood (with the offset), as Stata's ll_0; 0 coefficients without a constant."""
         if not self._has_constant:
             return self.loglike(np.zeros(self._x.shape[1]))
@@ -571,27 +654,7 @@ def logit(
         fixed_effects=fixed_effects,
         offset=offset if isinstance(offset, str) else None,
     )
-    frame, pre_dropped = data, []
-    keep = np.ones(len(data), dtype=bool)
-    if fixed_effects is not None:
-        share = data.groupby(fixed_effects, sort=True)[outcome].agg(["min", "max", "size"])
-        perfect = share.loc[share["min"] == share["max"]]
-        for level, row in perfect.iterrows():
-            what = "success" if row["min"] == 1 else "failure"
-            name = f"{fixed_effects}_{level}"
-            pre_dropped.append(
-                DropRecord(
-                    "rows",
-                    int(row["size"]),
-                    f"{name} != 0 predicts {what} perfectly; {name} omitted and its rows not used",
-                    (name,),
-                )
-            )
-        keep = ~data[fixed_effects].isin(perfect.index).to_numpy()
-        frame = data.loc[keep]
-        dummies = pd.get_dummies(frame[fixed_effects], prefix=fixed_effects, dtype=float).iloc[:, 1:]
-        frame = pd.concat([frame, dummies], axis=1)
-        covariates = [*covariates, *dummies.columns]
+    frame, covariates, pre_dropped, keep = _fixed_effect_dummies(data, outcome, covariates, fixed_effects)
     if offset is not None and not isinstance(offset, str):
         offset = np.asarray(offset, dtype=float)[keep]
     if isinstance(weights, str):
@@ -602,14 +665,51 @@ def logit(
         if len(weights) != len(data):
             raise ValueError(f"weights has {len(weights):,} rows; the data have {len(data):,}")
         weights = weights[keep]
-    model = Logit.from_frame(frame, outcome, covariates, offset=offset, weights=weights, weight_type=weight_type)
     # the model's input is ``data``: rows dropped for a perfectly predicting level count as input rows
-    model.dropped[:0] = pre_dropped
-    model.used_rows = np.flatnonzero(keep)[model.used_rows]
-    model.nobs_input = len(data)
+    model = Logit.from_frame(
+        frame,
+        outcome,
+        covariates,
+        offset=offset,
+        weights=weights,
+        weight_type=weight_type,
+        dropped=pre_dropped,
+        input_rows=np.flatnonzero(keep),
+        nobs_input=len(data),
+    )
     if cluster is None:
         return model.fit(outcome=outcome, adjustment=adjustment)
     return model.fit("cluster", data[cluster], adjustment=adjustment, t_reference=t_reference, outcome=outcome)
+
+
+def _fixed_effect_dummies(
+    data: pd.DataFrame, outcome: str, covariates: list[str], fixed_effects: str | None
+) -> tuple[pd.DataFrame, list[str], list[DropRecord], NDArray[np.bool_]]:
+    """Dummies of ``fixed_effects`` (all but the first kept level) after Stata's rule: a level whose rows
+    all share one outcome is dropped with its rows (recorded). Returns the frame with the dummies, the
+    covariates with their names, the drop records and which rows of ``data`` are kept."""
+    if fixed_effects is None:
+        return data, covariates, [], np.ones(len(data), dtype=bool)
+    pre_dropped: list[DropRecord] = []
+    share = data.groupby(fixed_effects, sort=True)[outcome].agg(["min", "max", "size"])
+    perfect = share.loc[share["min"] == share["max"]]
+    for level, row in perfect.iterrows():
+        what = "success" if row["min"] == 1 else "failure"
+        name = f"{fixed_effects}_{level}"
+        pre_dropped.append(
+            DropRecord(
+                "rows",
+                int(row["size"]),
+                f"{name} != 0 predicts {what} perfectly; {name} omitted and its rows not used",
+                (name,),
+            )
+        )
+    keep = ~data[fixed_effects].isin(perfect.index).to_numpy()
+    frame = data.loc[keep]
+    dummies = pd.get_dummies(frame[fixed_effects], prefix=fixed_effects, dtype=float).iloc[:, 1:]
+    frame = pd.concat([frame, dummies], axis=1)
+    covariates = [*covariates, *dummies.columns]
+    return frame, covariates, pre_dropped, keep
 
 
 def _regular_blocks(X: np.ndarray, Y: np.ndarray, sizes: np.ndarray) -> np.ndarray:
@@ -720,18 +820,11 @@ def _fit_same_k(
     count n_c and number of ones s_c: the log-likelihood ``sum_c [s_c eta_c - n_c log(1 + e^eta_c)]``,
     its derivatives and the cluster sums of the scores are those of the rows, summed in another
     order. With 0/1 regressors (arm, baseline indicators) a block of thousands of rows has a few
-    hundred cells at most.
+    hundred cells at most. Steps: stack, collapse into cells, batched Newton, results.
     """
-    sizes = np.array([len(yb) for yb, _, _ in blocks])
-    k, nmax = len(names[0]) + 1, int(sizes.max())
     result: list[LogitResults | None] = [None] * len(blocks)
-    # (B, n_max, k), the constant first, zero rows as padding (they add nothing to sums, Gram matrices or counts)
-    X = np.zeros((len(blocks), nmax, k))
-    Y = np.zeros((len(blocks), nmax))
-    for b, (yb, xb, _) in enumerate(blocks):
-        X[b, : sizes[b], 0] = 1.0
-        X[b, : sizes[b], 1:] = xb
-        Y[b, : sizes[b]] = np.asarray(yb, dtype=float).ravel()
+    sizes = np.array([len(yb) for yb, _, _ in blocks])
+    X, Y = _stack_blocks(blocks, len(names[0]) + 1, sizes)
     if not (np.isfinite(X).all() and np.isfinite(Y).all() and ((Y == 0) | (Y == 1)).all()):
         return result  # Logit names the column and the count
     # cluster labels Logit.fit would reject (wrong length, missing) leave the block to it
@@ -739,64 +832,169 @@ def _fit_same_k(
     use = np.flatnonzero(_regular_blocks(X, Y, sizes) & np.array(labelled))
     if not len(use):
         return result
-    n_b = sizes[use]
-    pos = np.arange(nmax)[None, :] < n_b[:, None]
-    rows_x, rows_y = X[use][pos], Y[use][pos]
-    rows_block = np.repeat(np.arange(len(use)), n_b)
-    clustered = [blocks[int(b)][2] is not None for b in use]
-    labels_all = np.concatenate(
-        [np.asarray(blocks[int(b)][2]) if c else np.zeros(n, dtype=int) for b, c, n in zip(use, clustered, n_b)]
-    )
-    cluster_code, cluster_labels = pd.factorize(labels_all)
-    g = len(cluster_labels)
-    # cells: (block, cluster, regressor values) in mixed radix when the codes fit in 62 bits
-    key, radix = rows_block * g + cluster_code, len(use) * g
-    for j in range(1, k):
-        codes, uniques = pd.factorize(rows_x[:, j])
-        if radix * len(uniques) >= 2**62:
-            key = np.arange(len(rows_y))  # too many combinations: one cell per row
-            break
-        key, radix = key * len(uniques) + codes, radix * len(uniques)
-    # cells numbered in order of first appearance: rows come block by block, so cells do too
-    cell_of_row, cells = pd.factorize(key)
-    first = np.empty(len(cells), dtype=np.int64)
-    first[cell_of_row[::-1]] = np.arange(len(key))[::-1]
-    cell_block, cell_cluster = rows_block[first], cluster_code[first]
-    count = np.bincount(cell_of_row, minlength=len(first)).astype(float)
-    ones = np.bincount(cell_of_row, weights=rows_y, minlength=len(first))
-    # cells padded per block: (B, c_max, k); padding has count 0 and x = 0
-    per_block = np.bincount(cell_block, minlength=len(use))
-    cmax = int(per_block.max())
-    slot = np.arange(len(first)) - np.r_[0, np.cumsum(per_block)][cell_block]
-    C = np.zeros((len(use), cmax, k))
-    C[cell_block, slot] = rows_x[first]
-    N = np.zeros((len(use), cmax))
-    N[cell_block, slot] = count
-    S = np.zeros((len(use), cmax))
-    S[cell_block, slot] = ones
-    Ct = np.ascontiguousarray(np.swapaxes(C, 1, 2))
+    cells = _Cells.collapse(X, Y, sizes[use], use, blocks)
+    params, llf, hess, eta, iterations, keep = _batched_newton(cells, tol, maxiter)
+    fitted = np.flatnonzero(keep)
+    if not len(fitted):
+        return result
+    bread = np.linalg.inv(-hess[fitted])
+    sums, present = cells.cluster_score_sums(eta)
+    indexes: dict[tuple[str, ...], pd.Index] = {}  # one Index per list of names
+    for i, j in enumerate(fitted.tolist()):
+        b, n = int(use[j]), int(cells.n_b[j])
+        model = Logit.from_regular_block(Y[b, :n], X[b, :n], ["Intercept", *names[b]])
+        index = indexes.get(tuple(model.exog_names))
+        if index is None:
+            index = indexes[tuple(model.exog_names)] = pd.Index(model.exog_names)
+        if not cells.clustered[j]:
+            cov, info = model_based(bread[i]), cast(tuple[tuple[str, str], ...], ())
+        else:
+            # the sandwich of the cluster sums, one row per cluster: Stata's vce(cluster) factor G/(G-1)
+            cov = replace(
+                sandwich(bread[i], sums[j][present[j]], None, adjustment=adjustment, nobs=n, t_reference=t_reference),
+                cov_type="cluster",
+            )
+            info = (("Clusters", f"{cov.n_clusters:,}"),)
+        result[b] = LogitResults(
+            model_name="Logit (maximum likelihood)",
+            outcome=outcome,
+            params=pd.Series(params[j], index=index, name="params"),
+            covariance=cov,
+            nobs=n,
+            llf=float(llf[j]),
+            llnull=model.loglike_null(),
+            converged=True,
+            iterations=int(iterations[j]),
+            dropped=(),
+            info=info,
+            model=model,
+        )
+    return result
 
-    def evaluate(params: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        eta = np.matmul(C, params[:, :, None])[:, :, 0]
+
+def _stack_blocks(
+    blocks: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray | None]], k: int, sizes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(B, n_max, k) regressors, the constant first, and (B, n_max) outcomes; zero rows as padding
+    (they add nothing to sums, Gram matrices or counts)."""
+    nmax = int(sizes.max())
+    X = np.zeros((len(blocks), nmax, k))
+    Y = np.zeros((len(blocks), nmax))
+    for b, (yb, xb, _) in enumerate(blocks):
+        X[b, : sizes[b], 0] = 1.0
+        X[b, : sizes[b], 1:] = xb
+        Y[b, : sizes[b]] = np.asarray(yb, dtype=float).ravel()
+    return X, Y
+
+
+@dataclass(frozen=True)
+class _Cells:
+    """The blocks ``use`` collapsed into cells (block, cluster, regressor values), padded per block:
+    ``C`` (B, c_max, k) their regressors, ``N`` their row counts, ``S`` their ones (padding: count 0,
+    x = 0); ``cell_block``, ``cell_cluster``, ``slot`` and ``x`` each cell's block, cluster code,
+    place in its block and regressors; ``g`` the number of cluster codes."""
+
+    C: np.ndarray
+    Ct: np.ndarray
+    N: np.ndarray
+    S: np.ndarray
+    n_b: np.ndarray
+    cell_block: np.ndarray
+    cell_cluster: np.ndarray
+    slot: np.ndarray
+    x: np.ndarray
+    g: int
+    clustered: list[bool]
+
+    @classmethod
+    def collapse(
+        cls,
+        X: np.ndarray,
+        Y: np.ndarray,
+        n_b: np.ndarray,
+        use: np.ndarray,
+        blocks: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray | None]],
+    ) -> _Cells:
+        """The cells of the blocks ``use`` (rows ``n_b`` each) of the stacked ``X``, ``Y``."""
+        k = X.shape[2]
+        pos = np.arange(X.shape[1])[None, :] < n_b[:, None]
+        rows_x, rows_y = X[use][pos], Y[use][pos]
+        rows_block = np.repeat(np.arange(len(use)), n_b)
+        clustered = [blocks[int(b)][2] is not None for b in use]
+        labels_all = np.concatenate(
+            [np.asarray(blocks[int(b)][2]) if c else np.zeros(n, dtype=int) for b, c, n in zip(use, clustered, n_b)]
+        )
+        cluster_code, cluster_labels = pd.factorize(labels_all)
+        g = len(cluster_labels)
+        # cells: (block, cluster, regressor values) in mixed radix when the codes fit in 62 bits
+        key, radix = rows_block * g + cluster_code, len(use) * g
+        for j in range(1, k):
+            codes, uniques = pd.factorize(rows_x[:, j])
+            if radix * len(uniques) >= 2**62:
+                key = np.arange(len(rows_y))  # too many combinations: one cell per row
+                break
+            key, radix = key * len(uniques) + codes, radix * len(uniques)
+        # cells numbered in order of first appearance: rows come block by block, so cells do too
+        cell_of_row, cells = pd.factorize(key)
+        first = np.empty(len(cells), dtype=np.int64)
+        first[cell_of_row[::-1]] = np.arange(len(key))[::-1]
+        cell_block, cell_cluster = rows_block[first], cluster_code[first]
+        count = np.bincount(cell_of_row, minlength=len(first)).astype(float)
+        ones = np.bincount(cell_of_row, weights=rows_y, minlength=len(first))
+        per_block = np.bincount(cell_block, minlength=len(use))
+        cmax = int(per_block.max())
+        slot = np.arange(len(first)) - np.r_[0, np.cumsum(per_block)][cell_block]
+        C = np.zeros((len(use), cmax, k))
+        C[cell_block, slot] = rows_x[first]
+        N = np.zeros((len(use), cmax))
+        N[cell_block, slot] = count
+        S = np.zeros((len(use), cmax))
+        S[cell_block, slot] = ones
+        Ct = np.ascontiguousarray(np.swapaxes(C, 1, 2))
+        return cls(C, Ct, N, S, n_b, cell_block, cell_cluster, slot, rows_x[first], g, clustered)
+
+    def evaluate(self, params: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per block: log-likelihood, gradient, Hessian and the cells' linear predictors at ``params`` (B, k)."""
+        eta = np.matmul(self.C, params[:, :, None])[:, :, 0]
         q = expit(-eta)  # 1 - p, accurate where p is near 1; log(1 - p) = log_expit(-eta)
         p = 1.0 - q
-        ll = np.sum(S * eta + N * np.log(q), axis=1)
-        grad = np.matmul(Ct, (S - N * p)[:, :, None])[:, :, 0]
-        hess = -np.matmul(Ct * (N * p * q)[:, None, :], C)
+        ll = np.sum(self.S * eta + self.N * np.log(q), axis=1)
+        grad = np.matmul(self.Ct, (self.S - self.N * p)[:, :, None])[:, :, 0]
+        hess = -np.matmul(self.Ct * (self.N * p * q)[:, None, :], self.C)
         return ll, grad, hess, eta
 
+    def cluster_score_sums(self, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Cluster sums of the scores x (y - p), cell by cell: (B, G, k), and which clusters each block has."""
+        n_use, k = len(self.n_b), self.C.shape[2]
+        resid = (self.S - self.N * expit(eta))[self.cell_block, self.slot]
+        at = self.cell_block * self.g + self.cell_cluster
+        sums = np.column_stack(
+            [np.bincount(at, weights=resid * col, minlength=n_use * self.g) for col in np.ascontiguousarray(self.x.T)]
+        ).reshape(n_use, self.g, k)
+        present = np.bincount(at, minlength=n_use * self.g).reshape(n_use, self.g) > 0
+        return sums, present
+
+
+def _batched_newton(
+    cells: _Cells, tol: float, maxiter: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`~famtrial.models.optim.newton` for every block at once (the same start, steps, step
+    halving and convergence criterion). Returns params, llf, Hessian, linear predictors, iterations
+    and which blocks :class:`Logit` would accept as fitted (converged, no fitted p near 0 or 1)."""
+    N, S, Ct, C, n_b = cells.N, cells.S, cells.Ct, cells.C, cells.n_b
+    n_use, k = len(n_b), C.shape[2]
     # Logit.fit's start, the intercept at logit(mean y), where p = mean y in every row: closed form
     ybar = S.sum(axis=1) / n_b
-    params = np.zeros((len(use), k))
+    params = np.zeros((n_use, k))
     params[:, 0] = np.log(ybar / (1 - ybar))
     eta = np.where(N > 0, params[:, :1], 0.0)
     llf = S.sum(axis=1) * params[:, 0] + n_b * log_expit(-params[:, 0])
     grad = np.matmul(Ct, (S - N * ybar[:, None])[:, :, None])[:, :, 0]
     hess = -(ybar * (1 - ybar))[:, None, None] * np.matmul(Ct * N[:, None, :], C)
-    active = np.ones(len(use), dtype=bool)
-    failed = np.zeros(len(use), dtype=bool)
-    iterations = np.zeros(len(use), dtype=int)
-    converged = np.zeros(len(use), dtype=bool)
+    active = np.ones(n_use, dtype=bool)
+    failed = np.zeros(n_use, dtype=bool)
+    iterations = np.zeros(n_use, dtype=int)
+    converged = np.zeros(n_use, dtype=bool)
     for _ in range(maxiter):
         idx = np.flatnonzero(active)
         if not len(idx):
@@ -817,7 +1015,7 @@ def _fit_same_k(
                 break
             cand = params.copy()
             cand[idx[pending]] += step[pending]
-            new_ll, new_grad, new_hess, new_eta = evaluate(cand)
+            new_ll, new_grad, new_hess, new_eta = cells.evaluate(cand)
             ok = pending & np.isfinite(new_ll[idx]) & (new_ll[idx] >= llf[idx] - 1e-12 * (1 + np.abs(llf[idx])))
             take = idx[ok]
             params[take], llf[take], grad[take], hess[take], eta[take] = (
@@ -833,55 +1031,5 @@ def _fit_same_k(
         if pending.any():  # step halving failed: Logit.fit raises ConvergenceError
             failed[idx[pending]] = True
             active[idx[pending]] = False
-    keep = converged & ~failed & (np.abs(np.where(N > 0, eta, 0.0)).max(axis=1) <= _EXTREME_ETA)
-    if not keep.any():
-        return result
-    fitted = np.flatnonzero(keep)
-    bread = np.linalg.inv(-hess[fitted])
-    # cluster sums of the scores x (y - p), cell by cell: (B, G, k)
-    resid = (S - N * expit(eta))[cell_block, slot]
-    sums = np.column_stack(
-        [
-            np.bincount(cell_block * g + cell_cluster, weights=resid * col, minlength=len(use) * g)
-            for col in np.ascontiguousarray(rows_x[first].T)
-        ]
-    ).reshape(len(use), g, k)
-    present = np.bincount(cell_block * g + cell_cluster, minlength=len(use) * g).reshape(len(use), g) > 0
-    indexes: dict[tuple[str, ...], pd.Index] = {}  # one Index per list of names
-    for i, j in enumerate(fitted.tolist()):
-        b, n = int(use[j]), int(n_b[j])
-        model = Logit.from_regular_block(Y[b, :n], X[b, :n], ["Intercept", *names[b]])
-        index = indexes.get(tuple(model.exog_names))
-        if index is None:
-            index = indexes[tuple(model.exog_names)] = pd.Index(model.exog_names)
-        if not clustered[j]:
-            cov, info = model_based(bread[i]), cast(tuple[tuple[str, str], ...], ())
-        else:
-            # the sandwich of the cluster sums, one row per cluster: Stata's vce(cluster) factor G/(G-1)
-            cov = replace(
-                sandwich(bread[i], sums[j][present[j]], None, adjustment=adjustment, nobs=n, t_reference=t_reference),
-                cov_type="cluster",
-            )
-            info = (("Clusters", f"{cov.n_clusters:,}"),)
-        result[b] = LogitResults(
-            model_name="Logit (maximum likelihood)",
-            outcome=outcome,
-            params=pd.Series(params[j], index=index, name="params"),
-            covariance=cov,
-            nobs=n,
-            llf=float(llf[j]),
-            llnull=model._llnull(),
-            converged=True,
-            iterations=int(iterations[j]),
-            dropped=(),
-            info=info,
-            model=model,
-        )
-    return result
-
-
-def _read_only(values: np.ndarray) -> np.ndarray:
-    """A view of ``values`` that cannot be written to (a model's data stay as they were fitted)."""
-    view = values.view()
-    view.flags.writeable = False
-    return view
+    keep = converged & ~failed & (np.abs(np.where(N > 0, eta, 0.0)).max(axis=1) <= EXTREME_ETA)
+    return params, llf, hess, eta, iterations, keep

@@ -31,7 +31,7 @@ from famtrial.models.covariance import Adjustment, model_based
 if TYPE_CHECKING:  # base.ModelResults delegates its methods here at run time
     from famtrial.models.base import ModelResults
 
-from famtrial._options import CovType, PredictScale, VcovName
+from famtrial._options import CovType, PredictScale, VcovName, check_choice
 
 __all__ = [
     "PostEstimationError",
@@ -66,7 +66,7 @@ _VCOV_NAMES: dict[str, Literal["nonrobust", "robust"]] = {
 CovName = CovType
 
 
-def _parse_vcov(vcov: VcovSpec) -> tuple[CovName, Any]:
+def parse_vcov(vcov: VcovSpec) -> tuple[CovName, Any]:
     """``"iid"``/``"hetero"``/``{"CRV1": cluster}`` -> (cov_type, cluster)."""
     if isinstance(vcov, str):
         if vcov not in _VCOV_NAMES:
@@ -138,7 +138,7 @@ def with_vcov(
     The bread is ``(-H)^-1`` at the estimates and the scores are recomputed from the model, so the
     result equals a fit with that covariance (tested). pweight fits have no model-based covariance.
     """
-    cov_type, cluster = _parse_vcov(vcov)
+    cov_type, cluster = parse_vcov(vcov)
     model = _model(results)
     params = results.params.to_numpy()
     name = None
@@ -291,7 +291,7 @@ def t_test(results: ModelResults, hypotheses: Hypotheses, alpha: float = 0.05) -
     r, q, labels = restrictions(results.params.index, hypotheses)
     est = r @ results.params.to_numpy() - q
     se = np.sqrt(np.einsum("ij,jk,ik->i", r, results.covariance.matrix, r))
-    dist = results._dist()
+    dist = results.reference_distribution()
     z = est / se
     crit = dist.ppf(1 - alpha / 2)
     stat = "z" if results.covariance.df is None else "t"
@@ -475,19 +475,17 @@ def predict(results: ModelResults, data: pd.DataFrame | None = None, which: Pred
 
     Returns a Series indexed by the rows' labels (the data's index, or row positions).
     """
-    if which not in ("prob", "linear"):
-        raise PostEstimationError(f"which={which!r} is not 'prob' or 'linear'")
+    check_choice(which, PredictScale, "which", PostEstimationError)
     model = _model(results)
     clogit = hasattr(model, "score_groups")
     b = results.params.to_numpy()
     if data is None:
         if clogit:
-            # the model's rows are sorted by group; those of informative groups are used_rows, in order
-            kept = _informative_rows(model)
-            eta = model.linear_predictor(b)[kept]
+            # the rows used (informative groups), sorted by group: aligned with used_rows
+            eta = model.linear_predictor(b)
             if which == "prob":
                 eta = conditional_probabilities(
-                    eta, np.repeat(np.arange(model.n_groups), model._hi - model._lo), model._y[kept]
+                    eta, np.repeat(np.arange(model.n_groups), model.group_sizes), model.endog
                 )
             return pd.Series(eta, index=_estimation_index(results), name=which)
         eta = model.exog @ b + model.offset
@@ -511,11 +509,6 @@ def predict(results: ModelResults, data: pd.DataFrame | None = None, which: Pred
     if clogit or which == "linear":
         return pd.Series(eta, index=index, name="linear")
     return pd.Series(expit(eta), index=index, name="prob")
-
-
-def _informative_rows(model: Any) -> np.ndarray:
-    """Positions, in the model's sorted order, of the rows of informative groups."""
-    return np.repeat(model._informative, np.diff(model._starts_all))
 
 
 # -- average marginal effects -----------------------------------------------------------------
@@ -577,11 +570,31 @@ def margins(
             "not estimate; only the odds ratio exp(b) is identified. For effects in probability units fit the linear "
             "probability model with the same fixed effects (famtrial.models.lpm)"
         )
+    frame = results.data.iloc[model.used_rows] if results.design is not None and results.data is not None else None
+    variables, disc = _margins_variables(results, frame, variables, discrete)
+    w = model.weights if model.weights is not None else np.ones(len(model.endog))
+    w = w / w.sum()
+    rows = []
+    for v in variables:
+        if v in disc:
+            ame, grad = _discrete_change(results, model, frame, v, w)
+            kind = "discrete 0 -> 1"
+        else:
+            ame, grad = _derivative(results, model, frame, v, w)
+            kind = "derivative"
+        se = float(np.sqrt(grad @ results.covariance.matrix @ grad))
+        rows.append((v, ame, se, kind))
+    return _effects_frame(results, rows, alpha)
+
+
+def _margins_variables(
+    results: ModelResults, frame: pd.DataFrame | None, variables: str | Sequence[str] | None, discrete: Any
+) -> tuple[list[str], set[str]]:
+    """The variables of :func:`margins` (checked against the model's) and those taken as discrete changes.
+
+    ``frame``: a formula fit's estimation rows (None for a column fit, whose variables are its terms)."""
     names = list(results.params.index)
-    b = results.params.to_numpy()
-    formula_fit = results.design is not None and results.data is not None
-    if formula_fit:
-        frame = results.data.iloc[model.used_rows]  # type: ignore[union-attr]
+    if frame is not None:
         candidates = [v for v in results.design.rhs_variables if v in frame.columns]
         categorical = {
             v
@@ -606,51 +619,52 @@ def margins(
             f"margins: {no_slope} enter as categories (C() or non-numeric), which have no "
             "derivative; list 0/1 ones in discrete= for the 0 -> 1 change"
         )
-    w = model.weights if model.weights is not None else np.ones(len(model.endog))
-    w = w / w.sum()
-    x = model.exog
-    off = model.offset
-    rows = []
-    for v in variables:
-        if v in disc:
-            if formula_fit:
-                values = frame[v].to_numpy()
-            else:
-                values = x[:, names.index(v)]
-            if not np.isin(values, (0, 1)).all():
-                raise PostEstimationError(
-                    f"margins: {v!r} is not 0/1, so it has no discrete 0 -> 1 change; "
-                    "drop it from discrete= to get the derivative"
-                )
-            if formula_fit:
-                x1 = _design(results, frame.assign(**{v: np.ones(len(frame), dtype=values.dtype)}))
-                x0 = _design(results, frame.assign(**{v: np.zeros(len(frame), dtype=values.dtype)}))
-            else:
-                j = names.index(v)
-                x1, x0 = x.copy(), x.copy()
-                x1[:, j], x0[:, j] = 1.0, 0.0
-            p1, p0 = expit(x1 @ b + off), expit(x0 @ b + off)
-            ame = float(w @ (p1 - p0))
-            grad = (w * p1 * (1 - p1)) @ x1 - (w * p0 * (1 - p0)) @ x0
-            kind = "discrete 0 -> 1"
-        else:
-            if formula_fit:
-                col = frame[v].to_numpy(dtype=float)
-                h = 1e-6 * (np.abs(col) + 1)  # exact for terms linear or quadratic in v
-                dx = _design(results, frame.assign(**{v: col + h})) - _design(results, frame.assign(**{v: col - h}))
-                dx /= (2 * h)[:, None]
-            else:
-                dx = np.zeros_like(x)
-                dx[:, names.index(v)] = 1.0
-            p = expit(x @ b + off)
-            s = p * (1 - p)
-            slope = dx @ b
-            ame = float(w @ (s * slope))
-            grad = (w * s) @ dx + (w * s * (1 - 2 * p) * slope) @ x
-            kind = "derivative"
-        se = float(np.sqrt(grad @ results.covariance.matrix @ grad))
-        rows.append((v, ame, se, kind))
-    dist = results._dist()
+    return variables, disc
+
+
+def _discrete_change(
+    results: ModelResults, model: Any, frame: pd.DataFrame | None, v: str, w: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """The average 0 -> 1 change of ``v`` in P(y = 1) and its gradient with respect to b."""
+    names, b, x, off = list(results.params.index), results.params.to_numpy(), model.exog, model.offset
+    values = frame[v].to_numpy() if frame is not None else x[:, names.index(v)]
+    if not np.isin(values, (0, 1)).all():
+        raise PostEstimationError(
+            f"margins: {v!r} is not 0/1, so it has no discrete 0 -> 1 change; drop it from discrete= to get the derivative"
+        )
+    if frame is not None:
+        x1 = _design(results, frame.assign(**{v: np.ones(len(frame), dtype=values.dtype)}))
+        x0 = _design(results, frame.assign(**{v: np.zeros(len(frame), dtype=values.dtype)}))
+    else:
+        j = names.index(v)
+        x1, x0 = x.copy(), x.copy()
+        x1[:, j], x0[:, j] = 1.0, 0.0
+    p1, p0 = expit(x1 @ b + off), expit(x0 @ b + off)
+    return float(w @ (p1 - p0)), (w * p1 * (1 - p1)) @ x1 - (w * p0 * (1 - p0)) @ x0
+
+
+def _derivative(
+    results: ModelResults, model: Any, frame: pd.DataFrame | None, v: str, w: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """The average derivative of P(y = 1) with respect to ``v`` and its gradient with respect to b."""
+    names, b, x, off = list(results.params.index), results.params.to_numpy(), model.exog, model.offset
+    if frame is not None:
+        col = frame[v].to_numpy(dtype=float)
+        h = 1e-6 * (np.abs(col) + 1)  # exact for terms linear or quadratic in v
+        dx = _design(results, frame.assign(**{v: col + h})) - _design(results, frame.assign(**{v: col - h}))
+        dx /= (2 * h)[:, None]
+    else:
+        dx = np.zeros_like(x)
+        dx[:, names.index(v)] = 1.0
+    p = expit(x @ b + off)
+    s = p * (1 - p)
+    slope = dx @ b
+    return float(w @ (s * slope)), (w * s) @ dx + (w * s * (1 - 2 * p) * slope) @ x
+
+
+def _effects_frame(results: ModelResults, rows: list[tuple[str, float, float, str]], alpha: float) -> pd.DataFrame:
+    """The effects with their z (or t) statistics, p-values and intervals under the results' reference."""
+    dist = results.reference_distribution()
     frame_out = pd.DataFrame(rows, columns=["variable", "ame", "se", "type"]).set_index("variable")
     stat = "z" if results.covariance.df is None else "t"
     frame_out[stat] = frame_out["ame"] / frame_out["se"]

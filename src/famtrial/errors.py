@@ -60,12 +60,14 @@ class DesignError(FamtrialError, ValueError):
 # -- the numeric layer: models and inference ---------------------------------------------------------
 class ModelInputError(FamtrialError, ValueError):
     """Bad data given to an estimator: a missing or non-numeric column, non-finite values, a non-0/1
-    outcome. The message names the column and the count."""
+    outcome. The message names the column and the count.
+    """
 
 
 class ModelTypeError(FamtrialError, TypeError):
     """An argument of the wrong kind: a Panel where a DataFrame is expected, a bare string where a
-    list of column names is expected."""
+    list of column names is expected.
+    """
 
 
 class SeparationError(ModelInputError):
@@ -90,7 +92,8 @@ class SeparationError(ModelInputError):
 
 class ConvergenceError(FamtrialError, RuntimeError):
     """Newton iterations failed (no increase of the log-likelihood after step halving) or did not
-    converge, and no separation explains it."""
+    converge, and no separation explains it.
+    """
 
 
 class FormulaError(FamtrialError, ValueError):
@@ -120,9 +123,11 @@ class FamtrialWarning(UserWarning):
 
 class FamtrialDeprecationWarning(FamtrialWarning, DeprecationWarning):
     """A name or module path that still works but goes in the next minor release; the message names its
-    replacement (see the CHANGELOG)."""
+    replacement (see the CHANGELOG).
+    """
 
 
 class FewClustersWarning(FamtrialWarning):
     """A cluster-robust covariance rests on too few clusters for its normal (or t) reference
-    distribution to be trusted (see :data:`famtrial.models.covariance.FEW_CLUSTERS`)."""
+    distribution to be trusted (see :data:`famtrial.models.covariance.FEW_CLUSTERS`).
+    """

@@ -49,7 +49,8 @@ def _header_rows(columns: pd.Index) -> list[list[str]]:
 
 def _spans(labels: list[str], parents: list[str] | None = None) -> list[tuple[str, int, int]]:
     """Runs of equal adjacent labels as ``(label, first column, width)``; a run also ends where the
-    level above (``parents``, already merged) changes."""
+    level above (``parents``, already merged) changes.
+    """
     spans: list[tuple[str, int, int]] = []
     for j, label in enumerate(labels):
         same_parent = parents is None or parents[j] == parents[j - 1]

@@ -128,7 +128,8 @@ def _spec(
     missing: Missing | None,
 ) -> tuple[Plan | Columns, Missing]:
     """The loaded plan with the months given (or bare columns: the plan is made from the data), and
-    the missing-value policy (default: the plan's ``data.missing``, else ``"error"``)."""
+    the missing-value policy (default: the plan's ``data.missing``, else ``"error"``).
+    """
     from famtrial.plan.spec import load_plan
 
     if columns is not None:
@@ -159,7 +160,8 @@ def _load_in_memory(
     missing: Missing,
 ) -> Panel:
     """The in-memory branch of :func:`load_panel`: the plan (made from the data for bare columns),
-    the columns checked, every check of :func:`~famtrial.data.checks.validate`, and the report."""
+    the columns checked, every check of :func:`~famtrial.data.checks.validate`, and the report.
+    """
     plan = plan_from_columns(raw, spec, implementation, baseline) if isinstance(spec, Columns) else spec
     cols = plan.columns
     rows_read = len(raw)

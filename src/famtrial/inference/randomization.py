@@ -125,7 +125,8 @@ def _pool_pays(remaining: int, per_draw: float, jobs: int) -> bool:
     seconds a re-draw used), 0 when the threads keep every core busy. The pool saves
     ``remaining * per_draw * (1 - 1 / jobs)``. On a busy machine the measured re-draws are slowed by
     the other work and the start-up is too: it is scaled by the 1-minute load average per core
-    (each process still gets its share of the cores, so the pool's gain stays ``jobs``-fold)."""
+    (each process still gets its share of the cores, so the pool's gain stays ``jobs``-fold).
+    """
     cores = os.cpu_count() or 1
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 1.0
     saved = remaining * per_draw * (1 - 1 / jobs)
@@ -187,7 +188,8 @@ def _probe(
 ) -> tuple[int, float, int]:
     """Rounds of re-draws on the threads (at most a third of them each, at least two re-draws) for about
     ``seconds``: how many are done, their CPU seconds per re-draw, and where the threads stop (all of
-    them, or here when the pool pays, :func:`_pool_pays`)."""
+    them, or here when the pool pays, :func:`_pool_pays`).
+    """
     n = len(seeds)
     done, start, cpu, size = 0, time.perf_counter(), 0.0, max(1, min(jobs, n // 3))
     while done < n and (done < 2 or time.perf_counter() - start < seconds):
@@ -211,7 +213,8 @@ def _on_threads(
 ) -> tuple[int, float | None]:
     """Re-draws on ``jobs`` threads, written into ``draws`` in order; with ``probe_seconds`` (``"auto"``)
     first a probe that may leave the rest to a pool. Returns how many are done and the CPU seconds per
-    re-draw measured by the probe (None without one)."""
+    re-draw measured by the probe (None without one).
+    """
     done, per_draw, stop = 0, None, len(seeds)
     if probe_seconds is not None:
         done, per_draw, stop = _probe(draws, seeds, shared, jobs=jobs, bar=bar, seconds=probe_seconds)
@@ -232,7 +235,8 @@ def _in_processes(
     per_draw: float | None,
 ) -> None:
     """The re-draws from ``done`` on in a spawned pool, written into ``draws`` in order: chunks of about half
-    a second of work (at least 4 per process) keep progress moving."""
+    a second of work (at least 4 per process) keep progress moving.
+    """
     n = len(seeds)
     size = max(1, min(-(-(n - done) // (4 * jobs)), int(0.5 / per_draw) if per_draw else 8))
     parts = [list(range(a, min(a + size, n))) for a in range(done, n, size)]

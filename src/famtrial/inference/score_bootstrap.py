@@ -151,7 +151,7 @@ def efficient_scores(scores: np.ndarray, hessian: np.ndarray, j: int) -> np.ndar
 
 
 def score_statistics(s_tilde: np.ndarray, weights: np.ndarray, shares: np.ndarray) -> tuple[float, np.ndarray]:
-    """boottest's observed score statistic and its bootstrap draws (rows of ``weights``).
+    """Boottest's observed score statistic and its bootstrap draws (rows of ``weights``).
 
     ``t*(v) = sum_g v_g s_g / sqrt(sum_g (v_g s_g - pi_g sum_h v_h s_h)^2)``; the observed ``t`` is
     ``t*(1, ..., 1)``. ``shares`` are the clusters' shares of the observations, ``pi_g = N_g / N``.

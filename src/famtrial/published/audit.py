@@ -729,7 +729,8 @@ def _monthly(c: _Checks, n: dict[str, int]) -> None:
 class AuditReport:
     """The audit: one row per check (``table.frame``: item, table, check, printed, recomputed, difference,
     consistent, explanation). ``findings``: rows with ``consistent == "no"``; ``flagged``: rows that are not
-    ``yes`` (``no`` and ``doubtful``)."""
+    ``yes`` (``no`` and ``doubtful``).
+    """
 
     table: Table
 
@@ -837,7 +838,8 @@ def audit_paper(spec: Spec | str | Path | None = None) -> AuditReport:
 
 def update_doc(path: str | Path, report: AuditReport | None = None) -> Path:
     """Replace the text between ``<!-- famtrial-audit:begin -->`` and ``<!-- famtrial-audit:end -->`` in
-    ``path`` with ``report.to_markdown()`` (default: the audit of the shipped spec)."""
+    ``path`` with ``report.to_markdown()`` (default: the audit of the shipped spec).
+    """
     path = Path(path)
     text = path.read_text(encoding="utf-8")
     if DOC_BEGIN not in text or DOC_END not in text:

@@ -1,5 +1,6 @@
 """Reporting: tables of fitted models side by side (:mod:`.compare`), figures (:mod:`.plots`,
-:mod:`.flowchart`) and the one-page report (:mod:`.html`). Reporting consumes results; it never fits."""
+:mod:`.flowchart`) and the one-page report (:mod:`.html`). Reporting consumes results; it never fits.
+"""
 
 from famtrial._compat import moved_names
 

@@ -1,2 +1,3 @@
 """Simulation: trial designs and their panels (:mod:`.design`), the shipped replica's generator
-(:mod:`.replica`) and power by simulation (:mod:`.power`)."""
+(:mod:`.replica`) and power by simulation (:mod:`.power`).
+"""

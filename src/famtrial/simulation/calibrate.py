@@ -256,7 +256,8 @@ class _PrePeriod:
 
 def _outcome(panel: Panel, key: str, pre: _PrePeriod, at_base: pd.DataFrame) -> tuple[Outcome, float | None]:
     """One outcome's true model, and its family correlation ``rho`` (None when two-parent families do not
-    identify it)."""
+    identify it).
+    """
     plan = panel.plan
     column = plan.outcome(key).column
     trend, effect, slopes = _slopes_and_trend(panel, key)
@@ -276,7 +277,8 @@ def _outcome(panel: Panel, key: str, pre: _PrePeriod, at_base: pd.DataFrame) -> 
 
 def _slopes_and_trend(panel: Panel, key: str) -> tuple[float, float, tuple[tuple[str, float], ...]]:
     """``(trend, effect, slopes)`` of the fixed-effects logit of ``key`` on the offer, the time-varying
-    covariates and a linear trend."""
+    covariates and a linear trend.
+    """
     from famtrial.trial.effects import fe_model
 
     plan = panel.plan
@@ -290,7 +292,8 @@ def _slopes_and_trend(panel: Panel, key: str) -> tuple[float, float, tuple[tuple
 
 def _variance_components(pre: _PrePeriod, column: str) -> tuple[float, float, float, float | None]:
     """``(mu, s, r, rho)``: the logit-normal intercepts' mean and SD, the office share ``r`` of their variance
-    and the family correlation ``rho`` (None when not identified), by the method of moments."""
+    and the family correlation ``rho`` (None when not identified), by the method of moments.
+    """
     ybar, n_i, ids = _parent_means(pre.rows[column], pre.rows[pre.parent])
     keep = n_i >= 2
     ybar, n_i, ids = ybar[keep], n_i[keep], ids[keep]
@@ -351,7 +354,8 @@ def _match_logit_normal(mean: float, var: float) -> tuple[float, float]:
 
 def _shared_cov(mu: float, sd: float, share: float, nodes: int = 40) -> float:
     """Covariance of ``expit(mu + sd U_1)`` and ``expit(mu + sd U_2)`` when ``U_1, U_2`` are N(0, 1) with
-    correlation ``share`` (a common component of variance ``share``): ``Var_S(E[expit | S])``."""
+    correlation ``share`` (a common component of variance ``share``): ``Var_S(E[expit | S])``.
+    """
     x, w = np.polynomial.hermite_e.hermegauss(nodes)
     w = w / w.sum()
     share = float(np.clip(share, 0.0, 1.0))

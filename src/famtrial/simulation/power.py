@@ -175,7 +175,8 @@ def _sample(panel: pd.DataFrame, design: Any, opts: _Options) -> Panel:
 
 def _fit(sample: Panel, design: Any, opts: _Options) -> tuple[ConditionalLogitResults | LogitResults, pd.Series, str]:
     """``(fit, clusters, term)``: the fixed-effects logit (or a month's cross-sectional logit), the office of
-    each fitted row and the treatment's term."""
+    each fitted row and the treatment's term.
+    """
     from famtrial.models.logit import logit
     from famtrial.trial.effects import fe_design, fe_model
 
@@ -201,7 +202,8 @@ def _tests(
     seeds: Sequence[int],
 ) -> dict[str, float]:
     """Each test's p-value of ``H0: b = 0`` (``p_<test>``) and, for the fixed-effects model, whether it
-    covers the truth (``cover_<test>``); ``seeds``: the score bootstrap's, the randomization test's."""
+    covers the truth (``cover_<test>``); ``seeds``: the score bootstrap's, the randomization test's.
+    """
     from famtrial.inference.score_bootstrap import score_bootstrap, wald_t_pvalue
     from famtrial.trial.few_cluster import randomization_test
 
@@ -957,7 +959,8 @@ def _scenarios(
     src: _Source, grid: dict[str, GridArg]
 ) -> tuple[pd.DataFrame, list[TrialDesign | ReplicaConfig], tuple[str, ...]]:
     """The grid's scenarios (one row each: the grid values, the true log-OR, offices and months), the
-    generator of each and the grid arguments varied."""
+    generator of each and the grid arguments varied.
+    """
     values = {k: _grid_values(k, v) for k, v in grid.items()}
     varied = tuple(k for k, v in grid.items() if v is not None)
     if not isinstance(src.generator, TrialDesign):  # the replica's generator
@@ -1010,7 +1013,8 @@ def _simulate(
     progress: bool,
 ) -> tuple[pd.DataFrame, float]:
     """Every scenario's ``n_sims`` trials simulated and analysed (simulation r of each from
-    ``SeedSequence(seed).spawn(n_sims)[r]``): one row per trial, and the wall time in seconds."""
+    ``SeedSequence(seed).spawn(n_sims)[r]``): one row per trial, and the wall time in seconds.
+    """
     seqs = np.random.SeedSequence(seed).spawn(n_sims)
     tasks = [
         (s, r, d, float(scenarios.loc[s, "true_log_or"]), seqs[r]) for s, d in enumerate(designs) for r in range(n_sims)

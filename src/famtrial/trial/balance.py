@@ -213,7 +213,8 @@ class BalanceTable(Table):
 
     def to_numbers(self) -> dict[str, float]:
         """``<name>.<var>.<field>`` keys for ``famtrial verify`` (and ``<name>.n.*``); ``<var>`` is the
-        plan's key of the column (``keys``), so renamed data give the same keys."""
+        plan's key of the column (``keys``), so renamed data give the same keys.
+        """
         out: dict[str, float] = {}
         keys, t = dict(self.keys), self.name
         for var, row in self.frame.iterrows():

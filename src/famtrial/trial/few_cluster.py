@@ -188,7 +188,8 @@ def _monthly_test_refit(
     panel: Panel, design: FamilyDesign, outcome: str, o: _ModelOptions, statistic: Statistic
 ) -> tuple[Refit, str]:
     """A month's logit refit (controls default to the plan's series) and its description; the fe-only
-    options refused."""
+    options refused.
+    """
     if o.month is None:
         raise ValueError("kind='monthly' needs month= (e.g. '2017-06')")
     if o.split or o.term is not None:

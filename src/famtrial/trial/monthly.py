@@ -94,7 +94,8 @@ def _series_options(
 def _risk_differences(fits: Sequence[LogitResults], arm: str, alpha: float) -> np.ndarray:
     """``(rd, se, ci_low, ci_high, p)`` of each month's logit: the arithmetic of
     :func:`famtrial.models.postestimation.margins` (``discrete=True``, a column fit) on arrays, one
-    row per fit, without building a frame per month (tests/test_monthly.py checks they agree)."""
+    row per fit, without building a frame per month (tests/test_monthly.py checks they agree).
+    """
     out = np.empty((len(fits), 5))
     for i, fit in enumerate(fits):
         model = fit.model
@@ -127,7 +128,8 @@ def _monthly_rows(
     wanted: Sequence[pd.Period],
 ) -> tuple[pd.DataFrame, int]:
     """The fitted months' rows (``keep``) joined to their parent's baseline values (``<v>_baseline``),
-    and the number of parents without a baseline row (not used)."""
+    and the number of parents without a baseline row (not used).
+    """
     month_ordinals = panel_data[month].array.asi8  # period[M] as integers: fast comparisons
     base = panel_data.loc[month_ordinals == base_month.ordinal, [parent, *base_vars]]
     base = base.rename(columns={v: f"{v}_baseline" for v in base_vars})
@@ -291,7 +293,8 @@ def _batched_fits(
     sections: _CrossSections, opts: _Options, *, adjustment: Adjustment, t_reference: bool
 ) -> dict[pd.Period, LogitResults | None]:
     """Without office dummies, every month's logit in one batched Newton (:func:`fit_logit_blocks`);
-    a month it cannot fit as a regular block (something to drop) maps to None and is fitted alone."""
+    a month it cannot fit as a regular block (something to drop) maps to None and is fitted alone.
+    """
     if opts.fixed_effects is not None:
         return {}
     regs_all = opts.regressors_all
@@ -434,7 +437,8 @@ def _fit_months(
 
 def _pointwise(rows: list[dict[str, Any]], alpha: float, outcome: str) -> tuple[pd.DataFrame, np.ndarray]:
     """The frame with pointwise intervals and p-values (as ``LogitResults.pvalues`` / ``conf_int``:
-    normal, or t(G-1)), and which months have an estimate; a SeparationError when none has."""
+    normal, or t(G-1)), and which months have an estimate; a SeparationError when none has.
+    """
     frame = pd.DataFrame(rows)
     ok = frame["coef"].notna().to_numpy()
     df = frame.pop("df").to_numpy(dtype=float) if "df" in frame else np.full(len(frame), np.nan)
@@ -467,7 +471,8 @@ def _add_risk_differences(
     frame: pd.DataFrame, ok: np.ndarray, fits: Sequence[LogitResults], arm: str, alpha: float
 ) -> None:
     """The offer's risk difference each month (average discrete change of P(y = 1) from arm 0 to 1, with
-    delta-method SEs from the month's covariance): Stata ``margins, dydx(i.arm)`` after the month's logit."""
+    delta-method SEs from the month's covariance): Stata ``margins, dydx(i.arm)`` after the month's logit.
+    """
     changes = _risk_differences(fits, arm, alpha)
     for j, column in enumerate(("rd", "rd_se", "rd_ci_low", "rd_ci_high", "rd_p")):
         frame[column] = np.nan

@@ -159,7 +159,8 @@ class MonthlyEffects:
 
     def to_numbers(self) -> dict[str, float | str]:
         """Contract keys: ``monthly.<name>.significant_months`` (comma-separated YYYY-MM) and
-        ``monthly.<name>.<YYYY-MM>.or|ci_low|ci_high``; ``<name>`` is the plan's series name."""
+        ``monthly.<name>.<YYYY-MM>.or|ci_low|ci_high``; ``<name>`` is the plan's series name.
+        """
         key = self.name or self.outcome
         out: dict[str, float | str] = {f"monthly.{key}.significant_months": ",".join(self.significant_months)}
         for row in self.frame[["month", "or", "ci_low", "ci_high"]].to_dict("records"):

@@ -109,7 +109,8 @@ def office_counts(panel: Panel) -> pd.DataFrame:
     """Per office: parents and families in each arm (one row per office, sorted by office).
 
     On a Dask panel (``load_panel(..., engine="dask")``) one row per parent is gathered from the
-    partitions (a parents x 4 frame on the client), then counted as in memory."""
+    partitions (a parents x 4 frame on the client), then counted as in memory.
+    """
     if not isinstance(panel, Panel):
         raise TypeError(f"office_counts needs a famtrial Panel (from load_panel), not {type(panel).__name__}")
     cols = panel.columns

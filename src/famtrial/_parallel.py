@@ -363,9 +363,10 @@ _T = TypeVar("_T")
 
 
 def compute_each_partition(ddf: Any, fn: Callable[..., _T], *args: object, pure: bool | None = None) -> list[_T]:
-    """``fn(partition, *args)`` of every partition of the Dask DataFrame ``ddf``, in partition order,
-    computed together by the current scheduler (``dask.compute`` of ``dask.delayed(fn, pure=pure)``
-    tasks; no client needed).
+    """``fn(partition, *args)`` of every partition of the Dask DataFrame ``ddf``, in partition order.
+
+    The partitions are computed together by the current scheduler (``dask.compute`` of
+    ``dask.delayed(fn, pure=pure)`` tasks; no client needed).
     """
     from dask.base import compute
     from dask.delayed import delayed

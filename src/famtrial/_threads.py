@@ -146,9 +146,10 @@ def _get_pool(n: int) -> ThreadPoolExecutor:
 
 
 def run_chunks(task: Callable[[int, int], None], n_chunks: int, n_threads: int) -> None:
-    """Run ``task(chunk, n_chunks)`` for every chunk: in this thread when ``n_threads`` is 1, else on
-    ``n_threads`` threads of the shared pool, each taking the next chunk when it finishes one
-    (``task`` must release the GIL: a numba ``nogil`` kernel).
+    """Run ``task(chunk, n_chunks)`` for every chunk, here or on the shared thread pool.
+
+    In this thread when ``n_threads`` is 1, else on ``n_threads`` threads of the shared pool, each taking
+    the next chunk when it finishes one (``task`` must release the GIL: a numba ``nogil`` kernel).
     """
     n_threads = min(n_threads, n_chunks)
     if n_threads <= 1:

@@ -59,14 +59,17 @@ class DesignError(FamtrialError, ValueError):
 
 # -- the numeric layer: models and inference ---------------------------------------------------------
 class ModelInputError(FamtrialError, ValueError):
-    """Bad data given to an estimator: a missing or non-numeric column, non-finite values, a non-0/1
-    outcome. The message names the column and the count.
+    """Bad data given to an estimator.
+
+    A missing or non-numeric column, non-finite values, a non-0/1 outcome. The message names the column
+    and the count.
     """
 
 
 class ModelTypeError(FamtrialError, TypeError):
-    """An argument of the wrong kind: a Panel where a DataFrame is expected, a bare string where a
-    list of column names is expected.
+    """An argument of the wrong kind.
+
+    A Panel where a DataFrame is expected, a bare string where a list of column names is expected.
     """
 
 
@@ -91,8 +94,9 @@ class SeparationError(ModelInputError):
 
 
 class ConvergenceError(FamtrialError, RuntimeError):
-    """Newton iterations failed (no increase of the log-likelihood after step halving) or did not
-    converge, and no separation explains it.
+    """Newton iterations failed or did not converge, and no separation explains it.
+
+    Failed: no increase of the log-likelihood after step halving.
     """
 
 
@@ -122,12 +126,15 @@ class FamtrialWarning(UserWarning):
 
 
 class FamtrialDeprecationWarning(FamtrialWarning, DeprecationWarning):
-    """A name or module path that still works but goes in the next minor release; the message names its
-    replacement (see the CHANGELOG).
+    """A name or module path that still works but goes in the next minor release.
+
+    The message names its replacement (see the CHANGELOG).
     """
 
 
 class FewClustersWarning(FamtrialWarning):
-    """A cluster-robust covariance rests on too few clusters for its normal (or t) reference
-    distribution to be trusted (see :data:`famtrial.models.covariance.FEW_CLUSTERS`).
+    """A cluster-robust covariance rests on too few clusters.
+
+    Too few for its normal (or t) reference distribution to be trusted (see
+    :data:`famtrial.models.covariance.FEW_CLUSTERS`).
     """

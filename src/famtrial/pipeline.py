@@ -37,8 +37,10 @@ def default_panel_path(plan: Plan | str | Path | None = None) -> Path:
 
 @dataclass(frozen=True)
 class Reproduction:
-    """What ``reproduce`` wrote: the output folder, the files, every reproduced number, notes, and
-    ``report`` (the path of the self-contained ``report.html``).
+    """What ``reproduce`` wrote.
+
+    The output folder, the files, every reproduced number, notes, and ``report`` (the path of the
+    self-contained ``report.html``).
     """
 
     out: Path

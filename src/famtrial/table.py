@@ -48,8 +48,9 @@ def _header_rows(columns: pd.Index) -> list[list[str]]:
 
 
 def _spans(labels: list[str], parents: list[str] | None = None) -> list[tuple[str, int, int]]:
-    """Runs of equal adjacent labels as ``(label, first column, width)``; a run also ends where the
-    level above (``parents``, already merged) changes.
+    """Runs of equal adjacent labels as ``(label, first column, width)``.
+
+    A run also ends where the level above (``parents``, already merged) changes.
     """
     spans: list[tuple[str, int, int]] = []
     for j, label in enumerate(labels):
@@ -190,8 +191,10 @@ class Table:
         return str(body) + notes
 
     def to_docx(self, path: str | Path, *, numeric: bool = False) -> Path:
-        """Write a Word document: the title as a caption, the table (one header row per column
-        level, the index as the first column, numbers right-aligned) and the notes below.
+        """Write a Word document: the title as a caption, the table and the notes below.
+
+        The table has one header row per column level, the index as the first column, numbers
+        right-aligned.
 
         Needs python-docx (``pip install famtrial[docx]``).
         """

@@ -1,5 +1,6 @@
-"""A pytest helper for users' own test suites (:func:`assert_matches_published`); defined in
-:mod:`famtrial.published.testing`, importable as ``famtrial.testing``.
+"""A pytest helper for users' own test suites (:func:`assert_matches_published`).
+
+Defined in :mod:`famtrial.published.testing`, importable as ``famtrial.testing``.
 """
 
 from famtrial.published.testing import assert_matches_published

@@ -120,15 +120,18 @@ def _summarise(frame: pd.DataFrame, plan: Plan, missing: Missing, required: list
 
 
 def _validated(frame: pd.DataFrame, plan: Plan, missing: Missing, required: list[str]) -> pd.DataFrame:
-    """One partition of the loaded panel: converted, sorted and checked row by row again (the
-    whole-panel checks passed at load time and are not repeated on the partition alone).
+    """One partition of the loaded panel: converted, sorted and checked row by row again.
+
+    The whole-panel checks passed at load time and are not repeated on the partition alone.
     """
     return validate(frame[required].reset_index(drop=True), plan, missing, len(frame), _PartitionChecks())[0]
 
 
 def _merge(key: str, values: Sequence[Any]) -> Any:
-    """The whole panel's total ``key`` from the partitions' totals (each key's own type: a count,
-    a month ordinal, a mapping of columns to counts or ids, an array or a frame).
+    """The whole panel's total ``key`` from the partitions' totals.
+
+    Each key has its own type: a count, a month ordinal, a mapping of columns to counts or ids, an array
+    or a frame.
     """
     first = values[0]
     if key == "first":
@@ -238,8 +241,10 @@ def load_partitioned(
 def _plan(
     raw: pd.DataFrame, spec: Plan | Columns, implementation: str | pd.Period | None, baseline: str | pd.Period | None
 ) -> Plan:
-    """The loaded plan; for bare Columns, a plan whose variants are the variant column's values among
-    offered parents (the arm and variant columns' distinct pairs computed).
+    """The loaded plan, or for bare Columns a plan made from the data.
+
+    For bare Columns the plan's variants are the variant column's values among offered parents (the arm
+    and variant columns' distinct pairs computed).
     """
     if not isinstance(spec, Columns):
         return spec

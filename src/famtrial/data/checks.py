@@ -288,8 +288,9 @@ def _arm(data: pd.DataFrame, plan: Plan, pid: pd.Series) -> pd.Series:
 
 
 def _variant(data: pd.DataFrame, column: str, plan: Plan, pid: pd.Series) -> pd.Series:
-    """The variant (``column``, the plan's variant column) as a categorical: the plan's control name,
-    then its variant names (codes mapped).
+    """The variant (``column``, the plan's variant column) as a categorical.
+
+    Its categories are the plan's control name, then its variant names (codes mapped).
     """
     values = data[column]
     names = [plan.control_variant, *(v.name for v in plan.variants)]
@@ -419,8 +420,9 @@ def _check_ids(data: pd.DataFrame, cols: Columns, pid: pd.Series, checks: Checks
 
 
 def _months(data: pd.DataFrame, plan: Plan, pid: pd.Series, checks: Checks) -> tuple[pd.DataFrame, int]:
-    """Step 3: months parsed; rows outside the plan's window of months removed (their number returned);
-    the window and the implementation month checked.
+    """Step 3: months parsed, rows outside the plan's window removed (their number returned).
+
+    The window and the implementation month are checked.
     """
     cols = plan.columns
     checks.next()
@@ -467,8 +469,9 @@ def _check_arm_known(data: pd.DataFrame, cols: Columns, pid: pd.Series, checks: 
 def _missing_values(
     data: pd.DataFrame, plan: Plan, missing: Missing, rows_read: int, checks: Checks
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Step 5: missing outcomes and covariates under the explicit policy (raise, or drop rows listwise);
-    the counts of :func:`validate` (``counts``, ``rows_dropped``, ``parents_dropped``).
+    """Step 5: missing outcomes and covariates under the explicit policy (raise, or drop rows listwise).
+
+    Returns the counts of :func:`validate` (``counts``, ``rows_dropped``, ``parents_dropped``).
     """
     cols = plan.columns
     pid = data[cols.parent]
@@ -499,8 +502,10 @@ def _missing_values(
 
 
 def _convert(data: pd.DataFrame, plan: Plan, checks: Checks) -> None:
-    """Steps 6 and 7, in place: the arm as 0/1 (both arms present), outcomes as 0/1, covariates as
-    numbers, the variant as a categorical, the start month as ``period[M]``.
+    """Steps 6 and 7, in place: every column converted to its analysis type.
+
+    The arm as 0/1 (both arms present), outcomes as 0/1, covariates as numbers, the variant as a
+    categorical, the start month as ``period[M]``.
     """
     cols = plan.columns
     pid = data[cols.parent]
@@ -539,8 +544,9 @@ def _sort(data: pd.DataFrame, cols: Columns) -> tuple[pd.DataFrame, np.ndarray, 
 def _check_within_parents(
     data: pd.DataFrame, cols: Columns, pcode: np.ndarray, month: np.ndarray, n_parents: int, checks: Checks
 ) -> np.ndarray:
-    """Step 8 on sorted rows: one row per parent-month; arm, family and office constant within a
-    parent. Returns each parent's first row.
+    """Step 8 on sorted rows: one row per parent-month; arm, family and office constant within a parent.
+
+    Returns each parent's first row.
     """
     pid = data[cols.parent]
     same, starts = runs(pcode)

@@ -127,8 +127,10 @@ def _spec(
     baseline: pd.Period | None,
     missing: Missing | None,
 ) -> tuple[Plan | Columns, Missing]:
-    """The loaded plan with the months given (or bare columns: the plan is made from the data), and
-    the missing-value policy (default: the plan's ``data.missing``, else ``"error"``).
+    """The loaded plan with the months given, and the missing-value policy.
+
+    For bare columns the plan is made from the data. The policy defaults to the plan's ``data.missing``,
+    else ``"error"``.
     """
     from famtrial.plan.spec import load_plan
 
@@ -159,8 +161,10 @@ def _load_in_memory(
     baseline: pd.Period | None,
     missing: Missing,
 ) -> Panel:
-    """The in-memory branch of :func:`load_panel`: the plan (made from the data for bare columns),
-    the columns checked, every check of :func:`~famtrial.data.checks.validate`, and the report.
+    """The in-memory branch of :func:`load_panel`.
+
+    The plan (made from the data for bare columns), the columns checked, every check of
+    :func:`~famtrial.data.checks.validate`, and the report.
     """
     plan = plan_from_columns(raw, spec, implementation, baseline) if isinstance(spec, Columns) else spec
     cols = plan.columns

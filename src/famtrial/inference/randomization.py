@@ -116,8 +116,9 @@ def draw_chunk(task: tuple[FamilyDesign, Refit, Sequence[np.random.SeedSequence]
 
 
 def _pool_pays(remaining: int, per_draw: float, jobs: int) -> bool:
-    """Whether ``jobs`` processes finish ``remaining`` re-draws sooner than they finish where they run
-    now, start-up included.
+    """Whether ``jobs`` processes finish ``remaining`` re-draws sooner than where they run now.
+
+    The processes' start-up is included.
 
     ``per_draw`` is the time of a re-draw that running here does not spread over the cores: for
     re-draws in this thread their whole time; for re-draws on ``jobs`` threads ``(wall - cpu /
@@ -186,9 +187,11 @@ _Shared = tuple[FamilyDesign, Refit]
 def _probe(
     draws: np.ndarray, seeds: list[np.random.SeedSequence], shared: _Shared, *, jobs: int, bar: Progress, seconds: float
 ) -> tuple[int, float, int]:
-    """Rounds of re-draws on the threads (at most a third of them each, at least two re-draws) for about
-    ``seconds``: how many are done, their CPU seconds per re-draw, and where the threads stop (all of
-    them, or here when the pool pays, :func:`_pool_pays`).
+    """Rounds of re-draws on the threads for about ``seconds``.
+
+    Each round runs at most a third of the re-draws (and at most ``jobs``); the probe runs at least two.
+    Returns how many are done, their CPU seconds per re-draw, and where the threads stop (all of them, or
+    here when the pool pays, :func:`_pool_pays`).
     """
     n = len(seeds)
     done, start, cpu, size = 0, time.perf_counter(), 0.0, max(1, min(jobs, n // 3))
@@ -211,9 +214,10 @@ def _on_threads(
     bar: Progress,
     probe_seconds: float | None,
 ) -> tuple[int, float | None]:
-    """Re-draws on ``jobs`` threads, written into ``draws`` in order; with ``probe_seconds`` (``"auto"``)
-    first a probe that may leave the rest to a pool. Returns how many are done and the CPU seconds per
-    re-draw measured by the probe (None without one).
+    """Re-draws on ``jobs`` threads, written into ``draws`` in order.
+
+    With ``probe_seconds`` (``"auto"``) first a probe that may leave the rest to a pool. Returns how many
+    are done and the CPU seconds per re-draw measured by the probe (None without one).
     """
     done, per_draw, stop = 0, None, len(seeds)
     if probe_seconds is not None:
@@ -234,8 +238,9 @@ def _in_processes(
     bar: Progress,
     per_draw: float | None,
 ) -> None:
-    """The re-draws from ``done`` on in a spawned pool, written into ``draws`` in order: chunks of about half
-    a second of work (at least 4 per process) keep progress moving.
+    """The re-draws from ``done`` on in a spawned pool, written into ``draws`` in order.
+
+    Chunks of about half a second of work (at least 4 per process) keep progress moving.
     """
     n = len(seeds)
     size = max(1, min(-(-(n - done) // (4 * jobs)), int(0.5 / per_draw) if per_draw else 8))

@@ -727,9 +727,11 @@ def _monthly(c: _Checks, n: dict[str, int]) -> None:
 
 @dataclass(frozen=True)
 class AuditReport:
-    """The audit: one row per check (``table.frame``: item, table, check, printed, recomputed, difference,
-    consistent, explanation). ``findings``: rows with ``consistent == "no"``; ``flagged``: rows that are not
-    ``yes`` (``no`` and ``doubtful``).
+    """The audit: one row per check.
+
+    ``table.frame`` has the columns item, table, check, printed, recomputed, difference, consistent,
+    explanation. ``findings``: rows with ``consistent == "no"``; ``flagged``: rows that are not ``yes``
+    (``no`` and ``doubtful``).
     """
 
     table: Table
@@ -837,8 +839,10 @@ def audit_paper(spec: Spec | str | Path | None = None) -> AuditReport:
 
 
 def update_doc(path: str | Path, report: AuditReport | None = None) -> Path:
-    """Replace the text between ``<!-- famtrial-audit:begin -->`` and ``<!-- famtrial-audit:end -->`` in
-    ``path`` with ``report.to_markdown()`` (default: the audit of the shipped spec).
+    """Replace the audit between the markers in the Markdown file ``path``.
+
+    The text between ``<!-- famtrial-audit:begin -->`` and ``<!-- famtrial-audit:end -->`` becomes
+    ``report.to_markdown()`` (default ``report``: the audit of the shipped spec).
     """
     path = Path(path)
     text = path.read_text(encoding="utf-8")

@@ -106,8 +106,10 @@ def _entry(key: str, raw: Mapping[str, Any], where: str) -> PublishedNumber:
 
 @dataclass(frozen=True)
 class Spec:
-    """A paper's published numbers: ``numbers`` (compared by :func:`verify`), ``context`` (printed
-    inputs of the audit that no analysis reproduces), ``tolerances`` (per-table/prefix overrides).
+    """A paper's published numbers.
+
+    ``numbers`` (compared by :func:`verify`), ``context`` (printed inputs of the audit that no analysis
+    reproduces), ``tolerances`` (per-table/prefix overrides).
     """
 
     numbers: Mapping[str, PublishedNumber]
@@ -248,15 +250,18 @@ def _reproduced(results: object) -> dict[str, object]:
 
 
 def _matches(key: str, pattern: str) -> bool:
-    """``pattern`` matches the whole key or a prefix of whole key parts (``table5.model1``), and may
-    hold ``fnmatch`` wildcards (``table5.*.or``, ``table?.model4``).
+    """Whether ``pattern`` matches the whole key or a prefix of whole key parts (``table5.model1``).
+
+    The pattern may hold ``fnmatch`` wildcards (``table5.*.or``, ``table?.model4``).
     """
     return fnmatch.fnmatchcase(key, pattern) or fnmatch.fnmatchcase(key, pattern + ".*")
 
 
 def _tolerance(entry: PublishedNumber, spec_tol: Mapping[str, float], user_tol: Mapping[str, float]) -> float | None:
-    """Caller override (most specific, i.e. longest, matching pattern) > entry tolerance > spec
-    pattern tolerance > half a printed unit; None for a text entry (compared exactly).
+    """The tolerance of ``entry``; None for a text entry (compared exactly).
+
+    Caller override (most specific, i.e. longest, matching pattern) > entry tolerance > spec pattern
+    tolerance > half a printed unit.
     """
 
     def most_specific(table: Mapping[str, float]) -> float | None:

@@ -1,6 +1,7 @@
-"""Tables of fitted models side by side: the plan's Tables 5-6 layout (odds ratios, CIs, stars, the
-notes that say what the numbers rest on), the fixed-effects numbers of ``reproduced.csv``, and the
-clogit-beside-LPM table. These consume results; they never fit.
+"""Tables of fitted models side by side; these consume results, they never fit.
+
+The plan's Tables 5-6 layout (odds ratios, CIs, stars, the notes that say what the numbers rest on), the
+fixed-effects numbers of ``reproduced.csv``, and the clogit-beside-LPM table.
 """
 
 from __future__ import annotations

@@ -255,8 +255,9 @@ class _PrePeriod:
 
 
 def _outcome(panel: Panel, key: str, pre: _PrePeriod, at_base: pd.DataFrame) -> tuple[Outcome, float | None]:
-    """One outcome's true model, and its family correlation ``rho`` (None when two-parent families do not
-    identify it).
+    """One outcome's true model, and its family correlation ``rho``.
+
+    ``rho`` is None when two-parent families do not identify it.
     """
     plan = panel.plan
     column = plan.outcome(key).column
@@ -276,8 +277,9 @@ def _outcome(panel: Panel, key: str, pre: _PrePeriod, at_base: pd.DataFrame) -> 
 
 
 def _slopes_and_trend(panel: Panel, key: str) -> tuple[float, float, tuple[tuple[str, float], ...]]:
-    """``(trend, effect, slopes)`` of the fixed-effects logit of ``key`` on the offer, the time-varying
-    covariates and a linear trend.
+    """``(trend, effect, slopes)`` of the fixed-effects logit of ``key``.
+
+    The logit is on the offer, the time-varying covariates and a linear trend.
     """
     from famtrial.trial.effects import fe_model
 
@@ -291,8 +293,10 @@ def _slopes_and_trend(panel: Panel, key: str) -> tuple[float, float, tuple[tuple
 
 
 def _variance_components(pre: _PrePeriod, column: str) -> tuple[float, float, float, float | None]:
-    """``(mu, s, r, rho)``: the logit-normal intercepts' mean and SD, the office share ``r`` of their variance
-    and the family correlation ``rho`` (None when not identified), by the method of moments.
+    """``(mu, s, r, rho)`` of the logit-normal intercepts, by the method of moments.
+
+    Their mean and SD, the office share ``r`` of their variance and the family correlation ``rho`` (None
+    when not identified).
     """
     ybar, n_i, ids = _parent_means(pre.rows[column], pre.rows[pre.parent])
     keep = n_i >= 2
@@ -353,8 +357,9 @@ def _match_logit_normal(mean: float, var: float) -> tuple[float, float]:
 
 
 def _shared_cov(mu: float, sd: float, share: float, nodes: int = 40) -> float:
-    """Covariance of ``expit(mu + sd U_1)`` and ``expit(mu + sd U_2)`` when ``U_1, U_2`` are N(0, 1) with
-    correlation ``share`` (a common component of variance ``share``): ``Var_S(E[expit | S])``.
+    """Covariance of ``expit(mu + sd U_1)`` and ``expit(mu + sd U_2)``: ``Var_S(E[expit | S])``.
+
+    ``U_1, U_2`` are N(0, 1) with correlation ``share`` (a common component ``S`` of variance ``share``).
     """
     x, w = np.polynomial.hermite_e.hermegauss(nodes)
     w = w / w.sum()

@@ -174,8 +174,10 @@ def _sample(panel: pd.DataFrame, design: Any, opts: _Options) -> Panel:
 
 
 def _fit(sample: Panel, design: Any, opts: _Options) -> tuple[ConditionalLogitResults | LogitResults, pd.Series, str]:
-    """``(fit, clusters, term)``: the fixed-effects logit (or a month's cross-sectional logit), the office of
-    each fitted row and the treatment's term.
+    """``(fit, clusters, term)`` of one simulated trial.
+
+    The fixed-effects logit (or a month's cross-sectional logit), the office of each fitted row and the
+    treatment's term.
     """
     from famtrial.models.logit import logit
     from famtrial.trial.effects import fe_design, fe_model
@@ -201,8 +203,10 @@ def _tests(
     truth: float,
     seeds: Sequence[int],
 ) -> dict[str, float]:
-    """Each test's p-value of ``H0: b = 0`` (``p_<test>``) and, for the fixed-effects model, whether it
-    covers the truth (``cover_<test>``); ``seeds``: the score bootstrap's, the randomization test's.
+    """Each test's p-value of ``H0: b = 0`` (``p_<test>``).
+
+    For the fixed-effects model also whether its interval covers the truth (``cover_<test>``).
+    ``seeds``: the score bootstrap's, the randomization test's.
     """
     from famtrial.inference.score_bootstrap import score_bootstrap, wald_t_pvalue
     from famtrial.trial.few_cluster import randomization_test
@@ -958,8 +962,9 @@ def _check_arguments(
 def _scenarios(
     src: _Source, grid: dict[str, GridArg]
 ) -> tuple[pd.DataFrame, list[TrialDesign | ReplicaConfig], tuple[str, ...]]:
-    """The grid's scenarios (one row each: the grid values, the true log-OR, offices and months), the
-    generator of each and the grid arguments varied.
+    """The grid's scenarios, the generator of each and the grid arguments varied.
+
+    One row per scenario: the grid values, the true log-OR, offices and months.
     """
     values = {k: _grid_values(k, v) for k, v in grid.items()}
     varied = tuple(k for k, v in grid.items() if v is not None)
@@ -1012,8 +1017,10 @@ def _simulate(
     client: Any,
     progress: bool,
 ) -> tuple[pd.DataFrame, float]:
-    """Every scenario's ``n_sims`` trials simulated and analysed (simulation r of each from
-    ``SeedSequence(seed).spawn(n_sims)[r]``): one row per trial, and the wall time in seconds.
+    """Every scenario's ``n_sims`` trials simulated and analysed.
+
+    Simulation r of each scenario draws from ``SeedSequence(seed).spawn(n_sims)[r]``. Returns one row per
+    trial, and the wall time in seconds.
     """
     seqs = np.random.SeedSequence(seed).spawn(n_sims)
     tasks = [
@@ -1256,8 +1263,10 @@ def run_scenario(
 
 
 def write_scenario_results(result: PowerResult, out: str | Path, outputs: dict[str, Any]) -> tuple[str, ...]:
-    """Write ``power.csv``, ``simulations.csv``, ``power.md`` and (when ``outputs["plot_x"]`` was varied)
-    ``power.png`` into the folder ``out`` (created); returns the names written.
+    """Write the power study's files into the folder ``out`` (created); returns the names written.
+
+    ``power.csv``, ``simulations.csv``, ``power.md`` and (when ``outputs["plot_x"]`` was varied)
+    ``power.png``.
 
     ``power.md`` holds :meth:`PowerResult.table` and, when ``effect_or`` was varied and
     ``outputs["mde_test"]`` run, the minimum detectable OR for ``outputs["mde_power"]``

@@ -1,8 +1,9 @@
-"""The trial analysis, in the order of a plan: the analysis sample (:mod:`.sample`), baseline balance
-(:mod:`.balance`), the fixed-effects models (:mod:`.effects`), the monthly series (:mod:`.monthly`,
-results in :mod:`.monthly_results`) and few-cluster inference (:mod:`.few_cluster`). Each reads the
-trial from the panel's plan and calls the numeric layer (:mod:`famtrial.models`, :mod:`famtrial.inference`)
-with plain columns.
+"""The trial analysis, in the order of a plan.
+
+The analysis sample (:mod:`.sample`), baseline balance (:mod:`.balance`), the fixed-effects models
+(:mod:`.effects`), the monthly series (:mod:`.monthly`, results in :mod:`.monthly_results`) and
+few-cluster inference (:mod:`.few_cluster`). Each reads the trial from the panel's plan and calls the
+numeric layer (:mod:`famtrial.models`, :mod:`famtrial.inference`) with plain columns.
 
 ``famtrial.trial`` was one module in 0.2: its names stay reachable here, loaded on first use (importing
 a results class such as :mod:`.monthly_results` does not load the fitting code).

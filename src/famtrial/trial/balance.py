@@ -212,8 +212,9 @@ class BalanceTable(Table):
         return Table(frame=self.frame, display=self.display, title=self.title, notes=self.notes)
 
     def to_numbers(self) -> dict[str, float]:
-        """``<name>.<var>.<field>`` keys for ``famtrial verify`` (and ``<name>.n.*``); ``<var>`` is the
-        plan's key of the column (``keys``), so renamed data give the same keys.
+        """``<name>.<var>.<field>`` keys for ``famtrial verify`` (and ``<name>.n.*``).
+
+        ``<var>`` is the plan's key of the column (``keys``), so renamed data give the same keys.
         """
         out: dict[str, float] = {}
         keys, t = dict(self.keys), self.name

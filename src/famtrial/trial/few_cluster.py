@@ -1,5 +1,7 @@
-r"""Few-cluster inference for the plan's models: randomization tests by re-drawing the trial's offer,
-and the table of cluster-robust z, t(G-1), score-bootstrap and randomization p-values side by side.
+r"""Few-cluster inference for the plan's models: randomization tests and a table of p-values.
+
+Randomization tests by re-drawing the trial's offer, and the table of cluster-robust z, t(G-1),
+score-bootstrap and randomization p-values side by side.
 
 This module builds the trial's assignment (:func:`family_design`: families within offices) and the
 re-fit of a plan model (:func:`_fe_refit`, :func:`_monthly_refit`) from a panel; the re-draw engine
@@ -187,8 +189,9 @@ def _fe_test_refit(
 def _monthly_test_refit(
     panel: Panel, design: FamilyDesign, outcome: str, o: _ModelOptions, statistic: Statistic
 ) -> tuple[Refit, str]:
-    """A month's logit refit (controls default to the plan's series) and its description; the fe-only
-    options refused.
+    """A month's logit refit (controls default to the plan's series) and its description.
+
+    ``split`` and ``term`` (options of the fixed-effects model only) are refused.
     """
     if o.month is None:
         raise ValueError("kind='monthly' needs month= (e.g. '2017-06')")

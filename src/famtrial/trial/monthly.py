@@ -92,9 +92,10 @@ def _series_options(
 
 
 def _risk_differences(fits: Sequence[LogitResults], arm: str, alpha: float) -> np.ndarray:
-    """``(rd, se, ci_low, ci_high, p)`` of each month's logit: the arithmetic of
-    :func:`famtrial.models.postestimation.margins` (``discrete=True``, a column fit) on arrays, one
-    row per fit, without building a frame per month (tests/test_monthly.py checks they agree).
+    """``(rd, se, ci_low, ci_high, p)`` of each month's logit, one row per fit.
+
+    The arithmetic of :func:`famtrial.models.postestimation.margins` (``discrete=True``, a column fit) on
+    arrays, without building a frame per month (tests/test_monthly.py checks they agree).
     """
     out = np.empty((len(fits), 5))
     for i, fit in enumerate(fits):
@@ -127,8 +128,9 @@ def _monthly_rows(
     base_month: pd.Period,
     wanted: Sequence[pd.Period],
 ) -> tuple[pd.DataFrame, int]:
-    """The fitted months' rows (``keep``) joined to their parent's baseline values (``<v>_baseline``),
-    and the number of parents without a baseline row (not used).
+    """The fitted months' rows (``keep``) joined to their parent's baseline values (``<v>_baseline``).
+
+    Also returns the number of parents without a baseline row (not used).
     """
     month_ordinals = panel_data[month].array.asi8  # period[M] as integers: fast comparisons
     base = panel_data.loc[month_ordinals == base_month.ordinal, [parent, *base_vars]]
@@ -292,8 +294,9 @@ def _cross_sections(panel: Panel, opts: _Options) -> _CrossSections:
 def _batched_fits(
     sections: _CrossSections, opts: _Options, *, adjustment: Adjustment, t_reference: bool
 ) -> dict[pd.Period, LogitResults | None]:
-    """Without office dummies, every month's logit in one batched Newton (:func:`fit_logit_blocks`);
-    a month it cannot fit as a regular block (something to drop) maps to None and is fitted alone.
+    """Without office dummies, every month's logit in one batched Newton (:func:`fit_logit_blocks`).
+
+    A month it cannot fit as a regular block (something to drop) maps to None and is fitted alone.
     """
     if opts.fixed_effects is not None:
         return {}
@@ -436,8 +439,10 @@ def _fit_months(
 
 
 def _pointwise(rows: list[dict[str, Any]], alpha: float, outcome: str) -> tuple[pd.DataFrame, np.ndarray]:
-    """The frame with pointwise intervals and p-values (as ``LogitResults.pvalues`` / ``conf_int``:
-    normal, or t(G-1)), and which months have an estimate; a SeparationError when none has.
+    """The frame with pointwise intervals and p-values, and which months have an estimate.
+
+    Intervals and p-values as ``LogitResults.pvalues`` / ``conf_int`` (normal, or t(G-1)); a
+    SeparationError when no month has an estimate.
     """
     frame = pd.DataFrame(rows)
     ok = frame["coef"].notna().to_numpy()
@@ -470,8 +475,10 @@ def _multiplicity(frame: pd.DataFrame, ok: np.ndarray) -> None:
 def _add_risk_differences(
     frame: pd.DataFrame, ok: np.ndarray, fits: Sequence[LogitResults], arm: str, alpha: float
 ) -> None:
-    """The offer's risk difference each month (average discrete change of P(y = 1) from arm 0 to 1, with
-    delta-method SEs from the month's covariance): Stata ``margins, dydx(i.arm)`` after the month's logit.
+    """The offer's risk difference each month: Stata ``margins, dydx(i.arm)`` after the month's logit.
+
+    The average discrete change of P(y = 1) from arm 0 to 1, with delta-method SEs from the month's
+    covariance.
     """
     changes = _risk_differences(fits, arm, alpha)
     for j, column in enumerate(("rd", "rd_se", "rd_ci_low", "rd_ci_high", "rd_p")):

@@ -158,7 +158,9 @@ class MonthlyEffects:
         return self.table.to_html()
 
     def to_numbers(self) -> dict[str, float | str]:
-        """Contract keys: ``monthly.<name>.significant_months`` (comma-separated YYYY-MM) and
+        """Contract keys of the series for ``famtrial verify``.
+
+        ``monthly.<name>.significant_months`` (comma-separated YYYY-MM) and
         ``monthly.<name>.<YYYY-MM>.or|ci_low|ci_high``; ``<name>`` is the plan's series name.
         """
         key = self.name or self.outcome

@@ -143,6 +143,9 @@ def run_tasks(
         Dask-like client with ``map`` and ``gather``; tasks run there.
     progress : bool
         Show a progress bar (per finished task; on a client, once all are gathered).
+    desc : str, default "tasks"
+        The progress bar's label; `` (client)`` or `` (<n> processes)`` is appended when the tasks run on a
+        client or in processes.
     """
     items = list(items)
     if client is not None:

@@ -1,6 +1,6 @@
-"""Progress for long loops (monthly fits, bootstraps, permutations).
+r"""Progress for long loops (monthly fits, bootstraps, permutations).
 
-A text bar on a terminal (``\\r``-updated on stderr), one live line in Jupyter (``IPython.display``
+A text bar on a terminal (``\r``-updated on stderr), one live line in Jupyter (``IPython.display``
 when available), a few plain lines when stderr is a log file, nothing with ``enabled=False``.
 No dependency beyond the standard library::
 
@@ -26,7 +26,7 @@ T = TypeVar("T")
 
 
 def _in_notebook() -> bool:
-    """True inside a Jupyter kernel (where ``\\r`` on stderr does not animate)."""
+    r"""True inside a Jupyter kernel (where ``\r`` on stderr does not animate)."""
     try:
         from IPython.core.getipython import get_ipython
     except ImportError:

@@ -51,6 +51,7 @@ class Reproduction:
     report: Path | None = None
 
     def summary(self) -> str:
+        """The files written, one a line, and the notes."""
         lines = [f"famtrial reproduce ({self.plan.name}): wrote {len(self.files)} files to {self.out}/"]
         lines += [f"  {p.name}" for p in self.files]
         lines += [f"note: {n}" for n in self.notes]

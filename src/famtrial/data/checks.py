@@ -63,6 +63,7 @@ class Checks:
         self.step += 1
 
     def __call__(self, check: Check, totals: dict[str, Any], plan: Plan) -> None:
+        """Count a whole-panel check and run it on ``totals`` (it raises :class:`PanelError` on a failure)."""
         self.step += 1
         check(totals, plan)
 

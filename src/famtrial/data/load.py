@@ -58,6 +58,10 @@ def load_panel(
         outcomes and covariates. Default: the shipped family-coordinator plan. Bare
         :class:`Columns` (or ``columns=``) give a plain plan whose labels are the column names;
         ``implementation`` is then required.
+    columns : Columns, optional
+        The data's columns by role, instead of a plan: the same as passing :class:`Columns` as ``plan``
+        (a plain plan whose labels are the column names, made from the data; ``implementation`` is then
+        required). Giving both ``plan`` and ``columns`` (or Columns twice) is a ``TypeError``.
     implementation, baseline : str or Period, optional
         Override the plan's first month of the offer and baseline month.
     missing : {"error", "drop"}, optional

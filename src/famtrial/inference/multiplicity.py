@@ -87,10 +87,17 @@ def sup_t_critical(
         The estimates' standard errors, ``sqrt(factor * sum_g IF_gm^2)``.
     factor : float or ndarray (M,), optional
         The sandwich's finite-sample factor of each estimate (default G/(G-1), Stata's).
-    n_boot : int
+    alpha : float, default 0.05
+        ``crit`` is the ``1 - alpha`` quantile of ``max_m |t*_m|`` (0.05: a 95% band); it must lie in (0, 1).
+    n_boot : int, default 999
         Random Rademacher draws when G > ``enumerate_max``; ignored when enumerating.
     seed : int, optional
         Seed of the random draws.
+    enumerate_max : int, default 16
+        With G <= ``enumerate_max`` clusters every sign vector (2^(G-1) of them) is used instead of random
+        draws: the critical value is exact for the multiplier distribution and does not depend on ``seed``.
+    progress : bool, default False
+        Show a progress bar over the random draws (none when enumerating).
 
     Returns
     -------

@@ -61,6 +61,7 @@ class FamilyDesign:
         return out
 
     def offered_per_office(self, arm: np.ndarray | None = None) -> pd.Series:
+        """The number of offered families in each office, of the observed arm or of ``arm`` (a re-draw)."""
         return pd.Series(self.arm if arm is None else arm).groupby(self.office).sum()
 
 
@@ -83,6 +84,11 @@ class Refit:
     time_name: str = "month"
 
     def fit(self, family_arm: np.ndarray) -> LogitResults | ConditionalLogitResults:
+        """The model refitted with the treatment rebuilt from ``family_arm`` (one 0/1 arm per family).
+
+        A conditional logit for ``kind="fe"``, else a logit; cluster-robust by ``clusters``, and started
+        from ``start`` when it has the model's number of coefficients.
+        """
         arm = family_arm[self.family_code].astype(float)
         x = np.column_stack([self.switches * arm[:, None], self.exog])
         model: ConditionalLogit | Logit
@@ -95,6 +101,7 @@ class Refit:
         return model.fit("cluster", self.clusters, start=start)
 
     def __call__(self, family_arm: np.ndarray) -> float:
+        """The statistic T of the refit (coefficient or cluster-robust z); NaN when the term is not estimated."""
         fit = self.fit(family_arm)
         term = self.names[self.term_index]
         if term not in fit.params.index:
@@ -275,6 +282,7 @@ class RandomizationResult:
     description: str
 
     def summary(self) -> str:
+        """The test in words: the re-draws, the observed statistic, p and its Monte Carlo SE."""
         failed = f"; {self.n_failed} re-draws gave no estimate (dropped from R)" if self.n_failed else ""
         return (
             f"Randomization inference for {self.term} ({self.description})\n"

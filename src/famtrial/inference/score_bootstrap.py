@@ -276,6 +276,7 @@ class ScoreBootstrapResult:
         return None if self.conf_int is None else (float(np.exp(self.conf_int[0])), float(np.exp(self.conf_int[1])))
 
     def summary(self) -> str:
+        """The test in words: the hypothesis, clusters and draws, the statistic and its p, and the interval."""
         how = (
             f"all {self.n_draws:,} Rademacher sign vectors (2^G, enumerated)"
             if self.enumerated
@@ -385,6 +386,17 @@ def score_bootstrap(
         rule; boottest itself reports no interval after ML models). One restricted fit per
         evaluated c, the same weights for every c. The grid spans ``estimate +- span * se`` in
         ``steps`` steps; each end is then located by Brent's method to ``1e-4 * se``.
+    alpha : float, default 0.05
+        The interval's level (0.05: a 95% interval); it must lie strictly between 0 and 1. The test's
+        p-value does not depend on it.
+    span : float, default 8.0
+        How far the interval's grid walks out from the estimate on each side, in standard errors (the
+        larger of the model-based SE at the estimate and the fit's own SE). An end that the grid does
+        not reach (p(c) stays above ``alpha`` up to ``estimate +- span * se``) is -inf or +inf.
+    steps : int, default 16
+        Grid points on each side between the estimate and ``estimate +- span * se``; the test is
+        evaluated at each in turn until p(c) <= ``alpha``, and Brent's method then locates the end
+        between the last two.
 
     Notes
     -----

@@ -738,17 +738,21 @@ class AuditReport:
 
     @property
     def frame(self) -> pd.DataFrame:
+        """Every check, one row each (``table.frame``)."""
         return self.table.frame
 
     @property
     def findings(self) -> pd.DataFrame:
+        """The inconsistent checks (``consistent == "no"``)."""
         return self.frame[self.frame["consistent"] == "no"]
 
     @property
     def flagged(self) -> pd.DataFrame:
+        """The checks that are not consistent: ``no`` and ``doubtful``."""
         return self.frame[self.frame["consistent"] != "yes"]
 
     def summary(self) -> str:
+        """One line: how many checks, and how many are consistent, doubtful and inconsistent."""
         counts = self.frame["consistent"].value_counts()
         return (
             f"audit: {len(self.frame)} checks of the paper's printed numbers: {counts.get('yes', 0)} consistent, "

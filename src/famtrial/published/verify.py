@@ -58,10 +58,12 @@ class PublishedNumber:
 
     @property
     def is_text(self) -> bool:
+        """Whether the entry is text (compared exactly) rather than a number."""
         return isinstance(self.value, str)
 
     @property
     def decimals(self) -> int | None:
+        """The printed precision: digits after the point in ``printed``; None for a text entry."""
         if self.is_text:
             return None
         return len(self.printed.split(".")[1]) if "." in self.printed else 0
@@ -310,6 +312,7 @@ class VerifyReport:
 
     @property
     def frame(self) -> pd.DataFrame:
+        """Every published number, one row each (``table.frame``)."""
         return self.table.frame
 
     @property
@@ -320,13 +323,16 @@ class VerifyReport:
 
     @property
     def n_failed(self) -> int:
+        """The number of rows in :attr:`failed`."""
         return len(self.failed)
 
     @property
     def ok(self) -> bool:
+        """Whether no number fails (``famtrial verify`` exits 0)."""
         return self.n_failed == 0
 
     def summary(self) -> str:
+        """The counts per status and PASS or FAIL, then the reproduced keys the spec lacks (up to five named)."""
         counts = self.frame["status"].value_counts()
         parts = ", ".join(f"{counts.get(s, 0)} {s}" for s in ("ok", "FAIL", "missing", "note"))
         text = f"verify: {len(self.frame)} published numbers: {parts} -> {'PASS' if self.ok else 'FAIL'}" + (
@@ -338,6 +344,7 @@ class VerifyReport:
         return text
 
     def to_markdown(self) -> str:
+        """The summary and the table as Markdown."""
         return self.summary().replace("\n", "\n\n") + "\n\n" + self.table.to_markdown()
 
     def __str__(self) -> str:

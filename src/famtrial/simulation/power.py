@@ -339,6 +339,7 @@ class MDEResult:
     elapsed: float
 
     def summary(self) -> str:
+        """One line: the minimum detectable OR, its bracket and the simulations it took."""
         return (
             f"minimum detectable OR for power {self.target:.0%} ({_LABELS[self.test]}): {self.mde_or:.3f} "
             f"(bracket {self.lower_or:.3f} .. {self.upper_or:.3f}; {len(self.evaluations)} evaluations of "
@@ -543,6 +544,7 @@ class PowerResult:
         return fig
 
     def describe(self) -> str:
+        """The run in words: its settings, then per scenario each test's power (MC SE), bias and SD vs mean SE."""
         lines = [
             f"Power by simulation: outcome {self.outcome}, analysis {self.analysis}, {self.n_sims} trials per "
             f"scenario, {len(self.scenarios)} scenarios, alpha {self.alpha:g}, seed {self.seed}, "
@@ -858,6 +860,10 @@ def power(
     n_sims : int
         Simulated trials per scenario.
     tests : sequence of {"cluster_z", "t", "score_bootstrap", "randomization"}
+        The tests of ``H0: b = 0`` run on every simulated trial (default: all four; distinct names, at
+        least one): the cluster-robust z, the same z against t(G - 1), the wild cluster score bootstrap
+        and randomization inference (``ri_draws`` re-draws; not with ``analysis="cross_section"``). See
+        the module's table.
     alpha : float
         Level of every test.
     analysis : {"fe", "cross_section"}
@@ -872,6 +878,9 @@ def power(
     ri_draws : int
         Re-draws per randomization test (19: exact 5% test, rejects only when the observed |z|
         beats all 19).
+    month : "YYYY-MM", optional
+        The month of ``analysis="cross_section"``'s logit (default: the design's last month); not used
+        with ``analysis="fe"``.
     seed : int or None
         Seeds every simulation (``SeedSequence(seed).spawn(n_sims)``, shared across scenarios).
     n_jobs, client

@@ -68,6 +68,7 @@ class ReplicaConfig:
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> ReplicaConfig:
+        """The configuration in the TOML file ``path`` (default: the shipped ``replica.toml``), validated."""
         path = Path(path) if path is not None else data_dir() / "synthetic" / "replica.toml"
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
         missing = {"seed", "panel", "design", "baseline", "dynamics", "outcomes"} - set(raw)
@@ -86,6 +87,11 @@ class ReplicaConfig:
         return cfg
 
     def validate(self) -> None:
+        """Raise ``ValueError`` unless the configuration is complete.
+
+        It needs parents, the outcomes ``activation`` and ``employed``, and every office of
+        ``design.holf_offices`` in ``design.parents``.
+        """
         parents = self.design["parents"]
         if sum(sum(v) for v in parents.values()) <= 0:
             raise ValueError("design.parents is empty")

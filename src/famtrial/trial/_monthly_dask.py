@@ -83,6 +83,8 @@ def monthly_cells(
     base_vars : sequence of str
         Variables entered at their baseline-month value (columns ``<name>_baseline``).
     base_month : Period
+        The baseline month: a parent's row in it supplies the ``<name>_baseline`` values; parents without
+        a row in it are left out of ``data`` and counted.
     wanted : sequence of Period
         The fitted months.
 

@@ -279,6 +279,26 @@ def randomization_test(
         logit of ``month``'s outcome on the arm and baseline ``controls`` (as
         :func:`famtrial.trial.monthly.monthly_effects`, default the plan's series controls;
         ``fixed_effects="office"`` adds office dummies).
+    split : bool, default False
+        ``kind="fe"`` only: one treatment term per variant instead of the pooled treatment (the
+        re-drawn offer switches on each family's office variant).
+    term : str, optional
+        ``kind="fe"`` only: the treatment term tested (default: the model's first treatment term; with
+        ``split=True`` e.g. ``<treatment>_<variant>``).
+    month : str or Period, optional
+        ``kind="monthly"`` only, and required there: the month whose logit is refitted (e.g. ``"2017-06"``).
+    trend : {"linear", "months", "none"}, default "linear"
+        The fixed-effects model's time adjustment (:func:`famtrial.trial.effects.fe_model`'s ``trend``):
+        a linear trend, month effects or none. Not used with ``kind="monthly"``.
+    covariates : sequence of str, optional
+        ``kind="fe"`` only: the model's covariates (plan keys or columns; default the plan's
+        time-varying covariates).
+    controls : sequence of str, optional
+        ``kind="monthly"`` only: variables (plan keys or columns) entered at their baseline-month value,
+        beside the outcome's own baseline value (left out in the baseline month itself). Default: the
+        plan's series for this outcome, else none.
+    fixed_effects : {"office"}, optional
+        ``kind="monthly"`` only: ``"office"`` adds office dummies (all but the first) to the month's logit.
     statistic : {"z", "coef"}
         Cluster-robust z (default: studentized, robust to heterogeneous effects) or coefficient.
     n_perm : int
@@ -296,6 +316,8 @@ def randomization_test(
     client : object, optional
         A Dask-like client (``map``/``gather``): the re-draws run there (``n_jobs`` and
         ``executor`` are then not used).
+    progress : bool, default True
+        Show a progress bar over the re-draws.
 
     Notes
     -----
@@ -350,6 +372,7 @@ class FewClusterInference:
 
     @property
     def table(self) -> Table:
+        """The effects as a :class:`Table`: OR, the four p-values, the score bootstrap's CI (and the LPM)."""
         f = self.frame
         display = pd.DataFrame(
             {

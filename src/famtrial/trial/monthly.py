@@ -584,6 +584,9 @@ def monthly_effects(
     Parameters
     ----------
     panel : Panel
+        The analysis panel (e.g. ``analysis_sample(panel).panel``); its plan gives the columns, the
+        implementation and baseline months and the series' defaults. A panel loaded with
+        ``engine="dask"`` is reduced on the Dask workers (see Notes).
     outcome : str
         An outcome of the panel's plan: its key or its column.
     months : sequence of "YYYY-MM", optional

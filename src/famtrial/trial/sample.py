@@ -83,6 +83,7 @@ class FlowCounts:
         )
 
     def to_frame(self) -> pd.DataFrame:
+        """Every field as a row of a one-column frame (``count``)."""
         return pd.Series(asdict(self), name="count").to_frame()
 
 

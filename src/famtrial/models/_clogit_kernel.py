@@ -43,7 +43,8 @@ _LANE_SPEED = {16: 2.3, 32: 2.7, 64: 3.35}
 
 class _CompileNotice(event.Listener):
     """Prints one line on stderr when this module's kernels are compiled (not when they are loaded
-    from numba's on-disk cache): the first fit in a fresh environment waits for the compiler."""
+    from numba's on-disk cache): the first fit in a fresh environment waits for the compiler.
+    """
 
     said = False
 
@@ -490,7 +491,8 @@ def time_derivatives(
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """Per-group log-likelihood (G,), per-group scores (G, k) and the summed Hessian (k, k) of a model
     with categorical time effects: ``params`` is ``[b (p dense regressors), time effects]`` and
-    ``col[r]`` the position in ``params`` of row r's time effect (-1: none). See :func:`time_chunk`."""
+    ``col[r]`` the position in ``params`` of row r's time effect (-1: none). See :func:`time_chunk`.
+    """
     xt, col, params, offset, y, lo, hi = _f64(xt), _i64(col), _f64(params), _f64(offset), _i8(y), _i64(lo), _i64(hi)
     G = lo.shape[0]
     k = params.shape[0]

@@ -129,7 +129,8 @@ class ModelResults:
 
     def reference_distribution(self) -> Any:
         """The reference distribution of the z (or t) statistics: the standard normal, or t(df) when
-        the covariance records ``df`` (``t_reference=True``: t(G-1))."""
+        the covariance records ``df`` (``t_reference=True``: t(G-1)).
+        """
         df = self.covariance.df
         return stats.norm if df is None else stats.t(df)
 
@@ -151,7 +152,8 @@ class ModelResults:
 
     def odds_ratios(self, alpha: float = 0.05) -> pd.DataFrame:
         """Odds ratios as Stata's ``, or``: OR = exp(b), SE = exp(b) * se(b) (delta method),
-        z and p of b, and the CI as exp of the coefficient bounds."""
+        z and p of b, and the CI as exp of the coefficient bounds.
+        """
         ci = np.exp(self.conf_int(alpha))
         odds = np.exp(self.params)
         level = f"{100 * (1 - alpha):g}%"
@@ -199,14 +201,16 @@ class ModelResults:
 
     def wald_test(self, hypotheses: Hypotheses) -> WaldTest:
         """Joint Wald test of linear restrictions, e.g. ``"local = holf"``; see
-        :func:`~famtrial.models.postestimation.wald_test`."""
+        :func:`~famtrial.models.postestimation.wald_test`.
+        """
         from famtrial.models.postestimation import wald_test
 
         return wald_test(self, hypotheses)
 
     def t_test(self, hypotheses: Hypotheses, alpha: float = 0.05) -> pd.DataFrame:
         """Each linear restriction's estimate, SE, z (t), p and interval; see
-        :func:`~famtrial.models.postestimation.t_test`."""
+        :func:`~famtrial.models.postestimation.t_test`.
+        """
         from famtrial.models.postestimation import t_test
 
         return t_test(self, hypotheses, alpha=alpha)
@@ -219,7 +223,8 @@ class ModelResults:
 
     def predict(self, data: pd.DataFrame | None = None, which: PredictScale = "prob") -> pd.Series:
         """Predicted probabilities or the linear predictor; see
-        :func:`~famtrial.models.postestimation.predict`."""
+        :func:`~famtrial.models.postestimation.predict`.
+        """
         from famtrial.models.postestimation import predict
 
         return predict(self, data, which=which)
@@ -232,7 +237,8 @@ class ModelResults:
         alpha: float = 0.05,
     ) -> pd.DataFrame:
         """Average marginal effects with delta-method SEs (Stata ``margins, dydx()``); see
-        :func:`~famtrial.models.postestimation.margins`."""
+        :func:`~famtrial.models.postestimation.margins`.
+        """
         from famtrial.models.postestimation import margins
 
         return margins(self, variables, discrete=discrete, alpha=alpha)
@@ -245,7 +251,8 @@ class ModelResults:
 
     def glance(self) -> pd.DataFrame:
         """One row of model statistics with broom's column names; see
-        :func:`~famtrial.models.postestimation.glance`."""
+        :func:`~famtrial.models.postestimation.glance`.
+        """
         from famtrial.models.postestimation import glance
 
         return glance(self)
@@ -262,7 +269,7 @@ class ModelResults:
 
     @property
     def se_type(self) -> str:
-        """pyfixest's label of the covariance: ``"iid"``, ``"hetero"`` or ``"CRV1"``."""
+        """The covariance's label in pyfixest: ``"iid"``, ``"hetero"`` or ``"CRV1"``."""
         return {"nonrobust": "iid", "robust": "hetero", "cluster": "CRV1"}[self.cov_type]
 
     # -- maketables plug-in interface (maketables' PLUGIN_EXTRACTOR_FORMAT) --------------------
@@ -369,7 +376,8 @@ class ModelResults:
 @dataclass(frozen=True, kw_only=True)
 class LogitResults(ModelResults):
     """Results of :class:`Logit`; ``llnull`` is the intercept-only log-likelihood (Stata's ll_0,
-    with the offset when there is one)."""
+    with the offset when there is one).
+    """
 
     model: Logit  # a fit on a Dask DataFrame keeps a DistributedFit (a description) instead
 

@@ -50,7 +50,8 @@ def check_names(names: Any, argument: str = "covariates") -> list[Any]:
 def check_columns(data: pd.DataFrame, **roles: Any) -> None:
     """Every column named in ``roles`` (argument name -> column name or list of names; None skipped)
     is in ``data``; else a :class:`ModelInputError` naming the argument, the missing columns and close
-    matches."""
+    matches.
+    """
     missing: list[str] = []
     present = [str(c) for c in data.columns]
     for role, cols in roles.items():
@@ -75,7 +76,8 @@ def check_columns(data: pd.DataFrame, **roles: Any) -> None:
 
 def numeric_column(data: pd.DataFrame, column: Any, role: str = "covariate") -> np.ndarray:
     """The column as float64, or a :class:`ModelInputError` naming it when it is not numeric
-    (strings, categories, dates). Non-finite values are left for :func:`check_finite`."""
+    (strings, categories, dates). Non-finite values are left for :func:`check_finite`.
+    """
     series = data[column]
     if isinstance(series, pd.DataFrame):
         raise ModelInputError(

@@ -114,7 +114,8 @@ def clogit_design(
 ) -> ClogitDesign:
     """The conditional logit's design in four steps: validate, order by group, screen (separation by
     one regressor, groups without outcome variation), select the regressors. Arguments as
-    :class:`ConditionalLogit`."""
+    :class:`ConditionalLogit`.
+    """
     rows = _validate(endog, exog, groups, offset, names, weights, weight_type)
     rows = _group_rows(rows)
     rows, screened = _screen(rows)
@@ -198,7 +199,8 @@ def _group_rows(rows: _Rows) -> _Rows:
 
 def _screen(rows: _Rows) -> tuple[_Rows, tuple[NDArray[np.bool_], NDArray[np.int64], list[DropRecord]]]:
     """The rows a single separating regressor determines dropped (see models/separation.py), and the
-    groups with outcome variation: (rows, (informative, ones per group, drop records))."""
+    groups with outcome variation: (rows, (informative, ones per group, drop records)).
+    """
     assert rows.starts is not None and rows.labels is not None  # grouped (_group_rows)
     dropped: list[DropRecord] = []
     screened = separation.screen(rows.xt, rows.y, rows.starts, rows.names)
@@ -241,7 +243,8 @@ def _select(
     rows: _Rows, informative: NDArray[np.bool_], ones: NDArray[np.int64], dropped: list[DropRecord], *, nobs_input: int
 ) -> ClogitDesign:
     """Regressors without within-group variation, then collinear ones (in order), omitted, from the
-    within-group cross-product matrix; the same pass gives the closed-form b = 0 point."""
+    within-group cross-product matrix; the same pass gives the closed-form b = 0 point.
+    """
     assert rows.starts is not None and rows.labels is not None
     lo = rows.starts[:-1][informative].astype(np.int64)
     hi = rows.starts[1:][informative].astype(np.int64)
@@ -406,7 +409,8 @@ class ConditionalLogit:
 
     def _set_group_weights(self, w: NDArray[np.float64], weight_type: WeightType, labels: NDArray[Any]) -> None:
         """One weight per informative group (checked constant within every group) and the kernel's
-        weighted regressors ``x sqrt(w)`` (rows in the model's sorted order)."""
+        weighted regressors ``x sqrt(w)`` (rows in the model's sorted order).
+        """
         starts = self._starts_all[:-1]
         varies = np.minimum.reduceat(w, starts) != np.maximum.reduceat(w, starts)
         if varies.any():
@@ -437,7 +441,8 @@ class ConditionalLogit:
     @property
     def exog(self) -> NDArray[np.float64]:
         """The regressors of the rows used (columns :attr:`exog_names`), read-only; with time effects
-        their dummies (the row's kept level 1, others 0) follow the regressors."""
+        their dummies (the row's kept level 1, others 0) follow the regressors.
+        """
         x = self._xt.T[self._in_groups()]
         if self._time_col is None:
             return read_only(np.ascontiguousarray(x))
@@ -525,7 +530,8 @@ class ConditionalLogit:
         time_effects: str | None = None,
     ) -> ConditionalLogit:
         """Build from a DataFrame's columns (``offset`` and ``weights`` column names or arrays;
-        ``time_effects`` the name of a categorical time column, e.g. ``"month"``: see the class's ``time``)."""
+        ``time_effects`` the name of a categorical time column, e.g. ``"month"``: see the class's ``time``).
+        """
         data = check_frame(data)
         covariates = check_names(covariates)
         check_columns(
@@ -602,7 +608,8 @@ class ConditionalLogit:
 
     def linear_predictor(self, params: ArrayLike) -> NDArray[np.float64]:
         """``x'b`` plus the row's time effect and offset for every row used (aligned with :attr:`endog`
-        and ``used_rows``); the group effect is conditioned out and not included."""
+        and ``used_rows``); the group effect is conditioned out and not included.
+        """
         params = np.asarray(params, dtype=float)
         p = self._xt.shape[0]
         eta: NDArray[np.float64] = self._xt.T @ params[:p]
@@ -667,7 +674,8 @@ class ConditionalLogit:
     ) -> Covariance:
         """Sandwich at ``params`` from the group scores; ``labels`` one cluster per kept group, or None
         for Stata's ``vce(robust)`` (clusters on the group). fweights: the expanded data's sandwich
-        (every copy of a group its own cluster under ``vce(robust)``)."""
+        (every copy of a group its own cluster under ``vce(robust)``).
+        """
         inv: NDArray[np.floating[Any]] = np.linalg.inv(-self.derivatives(params)[2]) if bread is None else bread
         scores = self.score_groups(params)
         if self._gw is not None and self.weight_type == "fweight":

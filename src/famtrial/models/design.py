@@ -132,7 +132,8 @@ def time_columns(
     """Which regressors and time levels stay, from the information matrix at b = 0 (``info``, the
     regressors then the levels after the base) and each level's row count among informative groups:
     levels without within-group variation, then columns collinear with earlier ones, are omitted.
-    Returns the kept columns' positions, all columns' names and the drop records."""
+    Returns the kept columns' positions, all columns' names and the drop records.
+    """
     p = len(exog_names)
     names = [*exog_names, *level_names]
     dropped = []

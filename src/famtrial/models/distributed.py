@@ -105,7 +105,8 @@ __all__ = [
 
 def _one_thread() -> None:
     """Inside a task: the numba kernel on this thread uses one thread (numba's setting is per thread);
-    and the worker's memory accounting sizes the prepared partitions by their arrays."""
+    and the worker's memory accounting sizes the prepared partitions by their arrays.
+    """
     from famtrial._threads import set_max_threads
 
     set_max_threads(1)
@@ -117,7 +118,8 @@ _SIZEOF_REGISTERED = False
 
 def _register_sizeof() -> None:
     """Teach ``dask.sizeof`` the prepared partitions' size (their arrays' bytes), so a worker's
-    managed memory, and its spilling to disk, count them (the default, ``sys.getsizeof``, would not)."""
+    managed memory, and its spilling to disk, count them (the default, ``sys.getsizeof``, would not).
+    """
     global _SIZEOF_REGISTERED
     if _SIZEOF_REGISTERED:
         return
@@ -222,7 +224,8 @@ def _clogit_prepare(
     ``weights``: the partition's weight problems (:func:`~famtrial.models.design.weight_problems`),
     groups whose weight varies, and per informative group its weight and the kernel's weighted
     regressors. ``time``: the time values of all rows (``time_all``, for the global levels) and of
-    the informative rows, factorized (``time_codes``, ``time_uniques``)."""
+    the informative rows, factorized (``time_codes``, ``time_uniques``).
+    """
     _one_thread()
     n = len(frame)
     y = frame[outcome].to_numpy()
@@ -288,7 +291,8 @@ def _partition_problems(
     weight_type: str,
 ) -> tuple[dict[str, Any], NDArray[Any]]:
     """The partition's counts of what the in-memory constructor refuses (reduced on the client to its
-    errors), and the outcome (as float when it is not integer)."""
+    errors), and the outcome (as float when it is not integer).
+    """
     problems: dict[str, Any] = {
         "n": len(frame),
         "outcome_nonfinite": 0,
@@ -375,7 +379,8 @@ def _empty_part(
 class _Informative:
     """A grouped partition's informative groups: which grouped rows (``rows``; all when ``keep_all``),
     their positions in the partition (``index``, None when in order and all kept), and per group
-    its size, number of ones and label."""
+    its size, number of ones and label.
+    """
 
     rows: NDArray[np.bool_]
     keep_all: bool
@@ -398,7 +403,8 @@ def _informative_fields(
     empty: dict[str, Any],
 ) -> dict[str, Any]:
     """The kernel's layout of the informative groups' rows, their b = 0 sums, weights, time codes and
-    clusters (the fields of :class:`_ClogitPart` besides the problems and the dropped groups)."""
+    clusters (the fields of :class:`_ClogitPart` besides the problems and the dropped groups).
+    """
     rows, keep_all, index = kept.rows, kept.keep_all, kept.index
     xt_i = np.empty((len(covariates), int(kept.sizes.sum())))
     for j, name in enumerate(covariates):
@@ -483,7 +489,8 @@ def _clogit_restrict(part: _ClogitPart, kept: np.ndarray) -> _ClogitPart:
 def _clogit_time_null(part: _ClogitPart, levels: pd.Index):
     """Time effects at b = 0 on one partition (``ConditionalLogit._setup_time``): the partition with
     its rows' columns (``time_col``: ``p + level - 1``, -1 for the base level) and
-    ``(ll, score, Hessian, rows per level)``."""
+    ``(ll, score, Hessian, rows per level)``.
+    """
     _one_thread()
     p = part.xt.shape[0]
     k_all = p + len(levels) - 1
@@ -523,7 +530,8 @@ def _clogit_eval(part: _ClogitPart, params: np.ndarray, want_hess: bool):
 
 def _clogit_derivatives(part: _ClogitPart, params, want_hess: bool):
     """Per-group log-likelihoods and scores and the Hessian, as ``ConditionalLogit._eval``: time
-    effects, group weights (the kernel sees ``x sqrt(w)`` with offset ``(1 - sqrt(w)) x'b``) or neither."""
+    effects, group weights (the kernel sees ``x sqrt(w)`` with offset ``(1 - sqrt(w)) x'b``) or neither.
+    """
     params = np.array(params, dtype=float)
     if part.time_col is not None:
         return kernel.time_derivatives(part.xt, part.time_col, params, part.offset, part.y, part.lo, part.hi, want_hess)
@@ -541,7 +549,8 @@ def _clogit_derivatives(part: _ClogitPart, params, want_hess: bool):
 
 def _clogit_cluster_scores(part: _ClogitPart, params: np.ndarray, by_group: bool):
     """Per-cluster sums of the group scores (``by_group``: the group scores themselves), with their
-    labels; with weights, per group always: (cluster or group labels, scores, group weights)."""
+    labels; with weights, per group always: (cluster or group labels, scores, group weights).
+    """
     _one_thread()
     k = len(params)
     if part.n_groups == 0:
@@ -772,7 +781,8 @@ def _clogit_arguments(
 def _clogit_prepare_aligned(client: Any, ddf: Any, spec: dict[str, Any]) -> tuple[list[Any], list[dict], bool]:
     """Steps 1 and 2: every partition prepared (validation errors raised with global counts), and shuffled
     by group first when a group's rows lie in several partitions. Returns the parts, their summaries
-    and whether the frame was shuffled."""
+    and whether the frame was shuffled.
+    """
     parts = compute_parts(client, ddf, _clogit_prepare, **spec)
     summaries = gather(client, _clogit_summary, parts)
     weighted = spec["weight_type"] if spec["weights"] is not None else None
@@ -790,7 +800,8 @@ def _clogit_prepare_aligned(client: Any, ddf: Any, spec: dict[str, Any]) -> tupl
 def _clogit_global(summaries: list[dict], spec: dict[str, Any], robust: bool) -> _ClogitGlobal:
     """Step 3: the in-memory constructor's decisions on the partitions' sums, in its order: groups
     without outcome variation, regressors without within-group variation or collinear, weights,
-    clusters that fail to nest groups, the time effects' levels."""
+    clusters that fail to nest groups, the time effects' levels.
+    """
     covariates, weights, weight_type = spec["covariates"], spec["weights"], spec["weight_type"]
     dropped: list[DropRecord] = []
     n_bad = sum(s["n_bad"] for s in summaries)
@@ -870,7 +881,8 @@ def _clogit_time_effects(
     client: Any, parts: list[Any], levels: pd.Index, names: list[str], time_effects: str
 ) -> tuple[list[Any], list[str], tuple[float, NDArray[np.float64], NDArray[np.float64]], list[DropRecord]]:
     """``ConditionalLogit._setup_time`` on sums over partitions: the parts with their rows' time
-    columns, the kept names, the b = 0 point and the omitted levels' records."""
+    columns, the kept names, the b = 0 point and the omitted levels' records.
+    """
     pairs = client.map(_clogit_time_null, parts, levels=levels, pure=False)
     stats = gather(client, _second, pairs)
     labels = level_labels(levels)
@@ -987,7 +999,8 @@ def _keep_mask(part: _LogitPart, exclusions: list[tuple[int, float]]) -> np.ndar
 def _logit_stats(part: _LogitPart, exclusions: list[tuple[int, float]]) -> dict:
     """Per regressor, among the rows not yet excluded: whether it is 0/1 and, for each value, the
     row count and the outcome's min and max (Stata's perfect-prediction rule); the Gram matrix of
-    ``[1, x]`` and the outcome's sum."""
+    ``[1, x]`` and the outcome's sum.
+    """
     keep = _keep_mask(part, exclusions)
     x, y = part.x[keep], part.y[keep]
     p = x.shape[1]
@@ -1183,7 +1196,8 @@ def _perfect_prediction_rounds(
 ) -> tuple[list[tuple[int, float]], list[DropRecord], list[dict]]:
     """Stata's perfect-prediction rule, regressor by regressor, on sums over partitions; a drop changes
     the rows the later ones see. Returns the exclusions (column, value), the drop records and the
-    last round's per-partition statistics (of the rows left)."""
+    last round's per-partition statistics (of the rows left).
+    """
     p = len(covariates)
     exclusions: list[tuple[int, float]] = []
     dropped: list[DropRecord] = []
@@ -1239,7 +1253,8 @@ def _logit_newton(
     client: Any, parts: list[Any], kept: NDArray[np.intp], ybar: float, clustered: bool, maxiter: int
 ) -> tuple[Any, list[Any]]:
     """Newton from ``logit(mean y)``, and each partition's ``max |eta|`` and cluster score sums at the
-    estimates; a fit that fails or reaches extreme fitted probabilities raises :class:`SeparationError`."""
+    estimates; a fit that fails or reaches extreme fitted probabilities raises :class:`SeparationError`.
+    """
 
     def derivatives(params):
         return _sum_evals(gather(client, _logit_eval, parts, params=params))

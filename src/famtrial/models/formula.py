@@ -108,7 +108,8 @@ def _column_form(what: str, first: Any, data: Any, columns: Mapping[str, Any], *
     """Whether a front-door call is the column form: a data frame first with the column keywords
     (``columns``, those given not None). A formula with a column keyword, or the column form with a
     second positional argument or a formula-only keyword (``formula_only``), is a :class:`FormulaError`
-    naming the argument; a data frame without the column keywords is left to the formula path (its error)."""
+    naming the argument; a data frame without the column keywords is left to the formula path (its error).
+    """
     given = [k for k, v in columns.items() if v is not None]
     if isinstance(first, str):
         if given:

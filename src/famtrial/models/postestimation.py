@@ -592,7 +592,8 @@ def _margins_variables(
 ) -> tuple[list[str], set[str]]:
     """The variables of :func:`margins` (checked against the model's) and those taken as discrete changes.
 
-    ``frame``: a formula fit's estimation rows (None for a column fit, whose variables are its terms)."""
+    ``frame``: a formula fit's estimation rows (None for a column fit, whose variables are its terms).
+    """
     names = list(results.params.index)
     if frame is not None:
         candidates = [v for v in results.design.rhs_variables if v in frame.columns]

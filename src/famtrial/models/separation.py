@@ -60,7 +60,8 @@ def _rows(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
 @nb.njit(cache=True)
 def _extremes(zt, y, lo, hi):
     """``(4, p, G)``: per row of ``zt`` (p, n) and group (rows ``lo[g]:hi[g]``), min and max over the
-    ones, then over the zeros (+-inf where there are none). One pass over the data."""
+    ones, then over the zeros (+-inf where there are none). One pass over the data.
+    """
     p = zt.shape[0]
     G = lo.shape[0]
     out = np.empty((4, p, G))
@@ -96,7 +97,8 @@ def determined_rows(z: np.ndarray, y: np.ndarray, starts: np.ndarray, tol: float
     """Rows whose outcome the direction with linear predictor ``z`` determines: in each group with
     outcome variation, the rows strictly above (forced to 1) or below (forced to 0) the group's k-th
     largest z, k the group's number of ones. ``starts`` are the group boundaries (rows sorted by group).
-    (:func:`screen` also drops the tied rows of a group when they have no outcome variation left.)"""
+    (:func:`screen` also drops the tied rows of a group when they have no outcome variation left.)
+    """
     n = len(z)
     sizes = np.diff(starts)
     code = np.repeat(np.arange(len(sizes)), sizes)
@@ -114,7 +116,8 @@ def determined_rows(z: np.ndarray, y: np.ndarray, starts: np.ndarray, tol: float
 
 def _whole_groups(det: np.ndarray, y: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Extend the determined rows to every row of a touched group whose remaining rows have no outcome
-    variation (the whole group is determined); also return that group mask."""
+    variation (the whole group is determined); also return that group mask.
+    """
     sizes = np.diff(starts)
     code = np.repeat(np.arange(len(sizes)), sizes)
     touched = np.bincount(code[det], minlength=len(sizes)) > 0
@@ -254,7 +257,8 @@ def diverging(xt: np.ndarray, params: np.ndarray, y: np.ndarray, lo: np.ndarray,
     """Whether the linear predictor ``x'b`` at ``params`` puts a positive row more than ``EXTREME_ETA``
     above every negative row of its group, or a negative row that far below every positive row (a
     pair probability within 3e-7 of 0 or 1). Rows a direction of recession determines do exactly
-    that once the fit has run far along it, so the exact check runs then."""
+    that once the fit has run far along it, so the exact check runs then.
+    """
     if len(lo) == 0 or len(params) == 0:
         return False
     return (
@@ -268,7 +272,8 @@ def diverging(xt: np.ndarray, params: np.ndarray, y: np.ndarray, lo: np.ndarray,
 @nb.njit(cache=True)
 def _largest_gap(xt, params, y, lo, hi):
     """Largest margin by which x'b puts a positive row above every negative row of its group, or a
-    negative row below every positive row (``max1 - max0`` and ``min1 - min0``), in one pass."""
+    negative row below every positive row (``max1 - max0`` and ``min1 - min0``), in one pass.
+    """
     gap = -np.inf
     for g in range(lo.shape[0]):
         mx1 = -np.inf
@@ -294,7 +299,8 @@ def raise_if_separated(
 ) -> None:
     """Raise :class:`~famtrial.errors.SeparationError` naming a minimal set of regressors
     whose combination separates, the groups touched and the rows determined; return if the ML
-    estimate exists (the caller then reports ``cause``, if any, itself)."""
+    estimate exists (the caller then reports ``cause``, if any, itself).
+    """
     found = direction(xt, y, lo, hi)
     if found is None:
         return

@@ -1,7 +1,8 @@
 """The formula's terms, shared by the pandas and the Dask front ends (:mod:`famtrial.models.formula`,
 :mod:`famtrial.models._formula_dask`): the ``y ~ rhs | group`` split, formulaic's parse, the conditional
 logit's bare ``C(month)`` taken apart, model matrices with formulaic's errors as :class:`FormulaError`,
-and the design a fit keeps (:class:`Design`)."""
+and the design a fit keeps (:class:`Design`).
+"""
 
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ __all__ = [
 @dataclass(frozen=True)
 class Design:
     """The right-hand side: formulaic's ModelSpec plus, for the conditional logit, dense dummies of a
-    categorical time effect (``C(month)``) kept apart so that it can be routed to a dedicated path."""
+    categorical time effect (``C(month)``) kept apart so that it can be routed to a dedicated path.
+    """
 
     spec: ModelSpec
     time_var: str | None = None
@@ -108,7 +110,8 @@ def _top_terms(rhs: str) -> list[str]:
 def _split_time_effect(rhs: str) -> tuple[str, str | None]:
     """Take the conditional logit's one ``C()`` term out of its right-hand side when it is a bare main
     effect ``C(var)`` whose variable appears in no other term (the categorical time-effects path);
-    otherwise (no ``C()``, two or more, or one interacted) leave the right-hand side to formulaic."""
+    otherwise (no ``C()``, two or more, or one interacted) leave the right-hand side to formulaic.
+    """
     if len(re.findall(r"\bC\(", rhs)) != 1:
         return rhs, None
     terms = _top_terms(rhs)
@@ -153,7 +156,7 @@ def parse_formula(
 
 
 def model_matrix(parsed: Formula, frame: pd.DataFrame, formula: str, lhs: str, na_action: str) -> Any:
-    """formulaic's model matrices of ``frame``, its errors as :class:`FormulaError`; the outcome one column."""
+    """The model matrices of ``frame`` from formulaic, its errors as :class:`FormulaError`; the outcome one column."""
     try:
         mm = parsed.get_model_matrix(frame, na_action=na_action)
     except (FormulaicError, KeyError, NameError, ValueError, TypeError) as err:

@@ -42,8 +42,9 @@ _LANE_SPEED = {16: 2.3, 32: 2.7, 64: 3.35}
 
 
 class _CompileNotice(event.Listener):
-    """Prints one line on stderr when this module's kernels are compiled (not when they are loaded
-    from numba's on-disk cache): the first fit in a fresh environment waits for the compiler.
+    """Prints one line on stderr when this module's kernels are compiled.
+
+    Not when they are loaded from numba's on-disk cache: the first fit in a fresh environment waits for the compiler.
     """
 
     said = False
@@ -106,8 +107,10 @@ def plan(ones: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
 def null_point(
     xt: NDArray[np.float64], y: NDArray[np.int8], lo: NDArray[np.int64], hi: NDArray[np.int64]
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], float, NDArray[np.float64], NDArray[np.float64]]:
-    """At b = 0 without offset, in closed form: within-group cross-products of x, sum of squares,
-    log-likelihood, score and Hessian. ``xt`` is the covariate matrix transposed, ``(p, n)``.
+    """Closed-form statistics at b = 0 without offset.
+
+    Within-group cross-products of x, sum of squares, log-likelihood, score and Hessian. ``xt`` is the covariate matrix
+    transposed, ``(p, n)``.
 
     At b = 0 the ones are a simple random sample of k_g of the T_g rows: log-likelihood
     ``-sum_g log C(T_g, k_g)``, score ``sum_g (sum_{y=1} x - k_g xbar_g)``, Hessian
@@ -489,9 +492,10 @@ def time_derivatives(
     hi: NDArray[np.int64],
     want_hess: bool,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-    """Per-group log-likelihood (G,), per-group scores (G, k) and the summed Hessian (k, k) of a model
-    with categorical time effects: ``params`` is ``[b (p dense regressors), time effects]`` and
-    ``col[r]`` the position in ``params`` of row r's time effect (-1: none). See :func:`time_chunk`.
+    """Per-group log-likelihood and scores and the summed Hessian of a model with categorical time effects.
+
+    Shapes (G,), (G, k) and (k, k). ``params`` is ``[b (p dense regressors), time effects]`` and ``col[r]`` the position
+    in ``params`` of row r's time effect (-1: none). See :func:`time_chunk`.
     """
     xt, col, params, offset, y, lo, hi = _f64(xt), _i64(col), _f64(params), _f64(offset), _i8(y), _i64(lo), _i64(hi)
     G = lo.shape[0]

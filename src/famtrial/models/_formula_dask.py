@@ -98,8 +98,9 @@ def _first_pass(frame: pd.DataFrame, present: list[str], categorical: list[str])
 
 
 def _plain_strings(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text columns of a string dtype (Dask's default ``string[pyarrow]``) as object columns, which
-    formulaic encodes as categorical (it reads a ``string`` column as numerical), as pandas' own text.
+    """Text columns of a string dtype (Dask's default ``string[pyarrow]``) as object columns, as pandas' own text.
+
+    formulaic encodes an object column as categorical; it reads a ``string`` column as numerical.
     """
     text = [
         c
@@ -162,8 +163,10 @@ def _partition_design(
     extras: list[str],
     meta: pd.DataFrame | None,
 ) -> pd.DataFrame:
-    """One partition's complete rows as [outcome, regressors..., extras..., time column]; formulaic's
-    error (a NaN from a transformation) as the in-memory :class:`FormulaError`, re-raised on the client.
+    """One partition's complete rows as [outcome, regressors..., extras..., time column].
+
+    formulaic's error (a NaN from a transformation) becomes the in-memory :class:`FormulaError`, re-raised on the
+    client.
     """
     rows = _plain_strings(frame.loc[frame[present].notna().all(axis=1).to_numpy()])
     if meta is not None and len(rows) == 0:

@@ -128,8 +128,9 @@ class ModelResults:
         return (self.params / self.bse).rename("tvalues")
 
     def reference_distribution(self) -> Any:
-        """The reference distribution of the z (or t) statistics: the standard normal, or t(df) when
-        the covariance records ``df`` (``t_reference=True``: t(G-1)).
+        """The reference distribution of the z (or t) statistics.
+
+        The standard normal, or t(df) when the covariance records ``df`` (``t_reference=True``: t(G-1)).
         """
         df = self.covariance.df
         return stats.norm if df is None else stats.t(df)
@@ -151,8 +152,9 @@ class ModelResults:
         return 1.0 - self.llf / self.llnull
 
     def odds_ratios(self, alpha: float = 0.05) -> pd.DataFrame:
-        """Odds ratios as Stata's ``, or``: OR = exp(b), SE = exp(b) * se(b) (delta method),
-        z and p of b, and the CI as exp of the coefficient bounds.
+        """Odds ratios as Stata's ``, or``.
+
+        OR = exp(b), SE = exp(b) * se(b) (delta method), z and p of b, and the CI as exp of the coefficient bounds.
         """
         ci = np.exp(self.conf_int(alpha))
         odds = np.exp(self.params)
@@ -200,16 +202,18 @@ class ModelResults:
         return with_vcov(self, vcov, adjustment=adjustment, t_reference=t_reference)
 
     def wald_test(self, hypotheses: Hypotheses) -> WaldTest:
-        """Joint Wald test of linear restrictions, e.g. ``"local = holf"``; see
-        :func:`~famtrial.models.postestimation.wald_test`.
+        """Joint Wald test of linear restrictions, e.g. ``"local = holf"``.
+
+        See :func:`~famtrial.models.postestimation.wald_test`.
         """
         from famtrial.models.postestimation import wald_test
 
         return wald_test(self, hypotheses)
 
     def t_test(self, hypotheses: Hypotheses, alpha: float = 0.05) -> pd.DataFrame:
-        """Each linear restriction's estimate, SE, z (t), p and interval; see
-        :func:`~famtrial.models.postestimation.t_test`.
+        """Each linear restriction's estimate, SE, z (t), p and interval.
+
+        See :func:`~famtrial.models.postestimation.t_test`.
         """
         from famtrial.models.postestimation import t_test
 
@@ -222,8 +226,9 @@ class ModelResults:
         return lr_test(self, other, force=force)
 
     def predict(self, data: pd.DataFrame | None = None, which: PredictScale = "prob") -> pd.Series:
-        """Predicted probabilities or the linear predictor; see
-        :func:`~famtrial.models.postestimation.predict`.
+        """Predicted probabilities or the linear predictor.
+
+        See :func:`~famtrial.models.postestimation.predict`.
         """
         from famtrial.models.postestimation import predict
 
@@ -236,8 +241,9 @@ class ModelResults:
         discrete: bool | Sequence[str] = False,
         alpha: float = 0.05,
     ) -> pd.DataFrame:
-        """Average marginal effects with delta-method SEs (Stata ``margins, dydx()``); see
-        :func:`~famtrial.models.postestimation.margins`.
+        """Average marginal effects with delta-method SEs (Stata ``margins, dydx()``).
+
+        See :func:`~famtrial.models.postestimation.margins`.
         """
         from famtrial.models.postestimation import margins
 
@@ -250,8 +256,9 @@ class ModelResults:
         return tidy(self, conf_level=conf_level, exponentiate=exponentiate)
 
     def glance(self) -> pd.DataFrame:
-        """One row of model statistics with broom's column names; see
-        :func:`~famtrial.models.postestimation.glance`.
+        """One row of model statistics with broom's column names.
+
+        See :func:`~famtrial.models.postestimation.glance`.
         """
         from famtrial.models.postestimation import glance
 
@@ -375,8 +382,9 @@ class ModelResults:
 
 @dataclass(frozen=True, kw_only=True)
 class LogitResults(ModelResults):
-    """Results of :class:`Logit`; ``llnull`` is the intercept-only log-likelihood (Stata's ll_0,
-    with the offset when there is one).
+    """Results of :class:`Logit`.
+
+    ``llnull`` is the intercept-only log-likelihood (Stata's ll_0, with the offset when there is one).
     """
 
     model: Logit  # a fit on a Dask DataFrame keeps a DistributedFit (a description) instead

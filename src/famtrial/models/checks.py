@@ -1,5 +1,6 @@
-"""Input checks of the estimators: each raises a :mod:`famtrial.errors` exception naming the argument,
-column or variable, the count and the fix.
+"""Input checks of the estimators.
+
+Each raises a :mod:`famtrial.errors` exception naming the argument, column or variable, the count and the fix.
 
 This module imports nothing from the trial layer: a :class:`famtrial.Panel` passed where a
 DataFrame is expected is recognised by duck typing (it has ``.data`` and ``.columns`` but is not a
@@ -48,9 +49,10 @@ def check_names(names: Any, argument: str = "covariates") -> list[Any]:
 
 
 def check_columns(data: pd.DataFrame, **roles: Any) -> None:
-    """Every column named in ``roles`` (argument name -> column name or list of names; None skipped)
-    is in ``data``; else a :class:`ModelInputError` naming the argument, the missing columns and close
-    matches.
+    """Every column named in ``roles`` is in ``data``, else a :class:`ModelInputError`.
+
+    ``roles`` maps an argument name to a column name or a list of names (None skipped); the error names the argument,
+    the missing columns and close matches.
     """
     missing: list[str] = []
     present = [str(c) for c in data.columns]
@@ -75,8 +77,9 @@ def check_columns(data: pd.DataFrame, **roles: Any) -> None:
 
 
 def numeric_column(data: pd.DataFrame, column: Any, role: str = "covariate") -> np.ndarray:
-    """The column as float64, or a :class:`ModelInputError` naming it when it is not numeric
-    (strings, categories, dates). Non-finite values are left for :func:`check_finite`.
+    """The column as float64, or a :class:`ModelInputError` naming it when it is not numeric.
+
+    Strings, categories and dates are not numeric. Non-finite values are left for :func:`check_finite`.
     """
     series = data[column]
     if isinstance(series, pd.DataFrame):

@@ -112,9 +112,10 @@ def clogit_design(
     weights: ArrayLike | None = None,
     weight_type: WeightType = "fweight",
 ) -> ClogitDesign:
-    """The conditional logit's design in four steps: validate, order by group, screen (separation by
-    one regressor, groups without outcome variation), select the regressors. Arguments as
-    :class:`ConditionalLogit`.
+    """The conditional logit's design in four steps.
+
+    Validate, order by group, screen (separation by one regressor, groups without outcome variation), select the
+    regressors. Arguments as :class:`ConditionalLogit`.
     """
     rows = _validate(endog, exog, groups, offset, names, weights, weight_type)
     rows = _group_rows(rows)
@@ -198,8 +199,9 @@ def _group_rows(rows: _Rows) -> _Rows:
 
 
 def _screen(rows: _Rows) -> tuple[_Rows, tuple[NDArray[np.bool_], NDArray[np.int64], list[DropRecord]]]:
-    """The rows a single separating regressor determines dropped (see models/separation.py), and the
-    groups with outcome variation: (rows, (informative, ones per group, drop records)).
+    """The rows a single separating regressor determines dropped, and the groups with outcome variation.
+
+    See models/separation.py. Returns (rows, (informative, ones per group, drop records)).
     """
     assert rows.starts is not None and rows.labels is not None  # grouped (_group_rows)
     dropped: list[DropRecord] = []
@@ -242,8 +244,9 @@ def _screen(rows: _Rows) -> tuple[_Rows, tuple[NDArray[np.bool_], NDArray[np.int
 def _select(
     rows: _Rows, informative: NDArray[np.bool_], ones: NDArray[np.int64], dropped: list[DropRecord], *, nobs_input: int
 ) -> ClogitDesign:
-    """Regressors without within-group variation, then collinear ones (in order), omitted, from the
-    within-group cross-product matrix; the same pass gives the closed-form b = 0 point.
+    """Regressors without within-group variation, then collinear ones (in order), omitted.
+
+    Read from the within-group cross-product matrix; the same pass gives the closed-form b = 0 point.
     """
     assert rows.starts is not None and rows.labels is not None
     lo = rows.starts[:-1][informative].astype(np.int64)
@@ -408,8 +411,9 @@ class ConditionalLogit:
             raise ValueError("time_labels names the time effects: give time= as well")
 
     def _set_group_weights(self, w: NDArray[np.float64], weight_type: WeightType, labels: NDArray[Any]) -> None:
-        """One weight per informative group (checked constant within every group) and the kernel's
-        weighted regressors ``x sqrt(w)`` (rows in the model's sorted order).
+        """One weight per informative group and the kernel's weighted regressors ``x sqrt(w)``.
+
+        The weights are checked constant within every group; the regressors' rows are in the model's sorted order.
         """
         starts = self._starts_all[:-1]
         varies = np.minimum.reduceat(w, starts) != np.maximum.reduceat(w, starts)
@@ -440,8 +444,9 @@ class ConditionalLogit:
 
     @property
     def exog(self) -> NDArray[np.float64]:
-        """The regressors of the rows used (columns :attr:`exog_names`), read-only; with time effects
-        their dummies (the row's kept level 1, others 0) follow the regressors.
+        """The regressors of the rows used (columns :attr:`exog_names`), read-only.
+
+        With time effects their dummies (the row's kept level 1, others 0) follow the regressors.
         """
         x = self._xt.T[self._in_groups()]
         if self._time_col is None:
@@ -529,8 +534,10 @@ class ConditionalLogit:
         weight_type: WeightType = "fweight",
         time_effects: str | None = None,
     ) -> ConditionalLogit:
-        """Build from a DataFrame's columns (``offset`` and ``weights`` column names or arrays;
-        ``time_effects`` the name of a categorical time column, e.g. ``"month"``: see the class's ``time``).
+        """Build from a DataFrame's columns.
+
+        ``offset`` and ``weights`` are column names or arrays; ``time_effects`` is the name of a categorical time
+        column, e.g. ``"month"`` (see the class's ``time``).
         """
         data = check_frame(data)
         covariates = check_names(covariates)
@@ -607,8 +614,9 @@ class ConditionalLogit:
         return out
 
     def linear_predictor(self, params: ArrayLike) -> NDArray[np.float64]:
-        """``x'b`` plus the row's time effect and offset for every row used (aligned with :attr:`endog`
-        and ``used_rows``); the group effect is conditioned out and not included.
+        """``x'b`` plus the row's time effect and offset for every row used.
+
+        Aligned with :attr:`endog` and ``used_rows``; the group effect is conditioned out and not included.
         """
         params = np.asarray(params, dtype=float)
         p = self._xt.shape[0]
@@ -672,9 +680,10 @@ class ConditionalLogit:
         t_reference: bool = False,
         bread: NDArray[np.float64] | None = None,
     ) -> Covariance:
-        """Sandwich at ``params`` from the group scores; ``labels`` one cluster per kept group, or None
-        for Stata's ``vce(robust)`` (clusters on the group). fweights: the expanded data's sandwich
-        (every copy of a group its own cluster under ``vce(robust)``).
+        """Sandwich covariance at ``params`` from the group scores.
+
+        ``labels`` is one cluster per kept group, or None for Stata's ``vce(robust)`` (clusters on the group). fweights:
+        the expanded data's sandwich (every copy of a group its own cluster under ``vce(robust)``).
         """
         inv: NDArray[np.floating[Any]] = np.linalg.inv(-self.derivatives(params)[2]) if bread is None else bread
         scores = self.score_groups(params)

@@ -129,10 +129,11 @@ def weights_vary_error(first_label: object, count: int) -> ValueError:
 def time_columns(
     info: np.ndarray, count: np.ndarray, exog_names: list[str], level_names: list[str]
 ) -> tuple[np.ndarray, list[str], list[DropRecord]]:
-    """Which regressors and time levels stay, from the information matrix at b = 0 (``info``, the
-    regressors then the levels after the base) and each level's row count among informative groups:
-    levels without within-group variation, then columns collinear with earlier ones, are omitted.
-    Returns the kept columns' positions, all columns' names and the drop records.
+    """Which regressors and time levels stay, from the information matrix at b = 0.
+
+    ``info`` holds the regressors then the levels after the base; ``count`` is each level's row count among informative
+    groups. Levels without within-group variation, then columns collinear with earlier ones, are omitted. Returns the
+    kept columns' positions, all columns' names and the drop records.
     """
     p = len(exog_names)
     names = [*exog_names, *level_names]

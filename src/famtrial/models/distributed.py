@@ -104,8 +104,9 @@ __all__ = [
 
 
 def _one_thread() -> None:
-    """Inside a task: the numba kernel on this thread uses one thread (numba's setting is per thread);
-    and the worker's memory accounting sizes the prepared partitions by their arrays.
+    """Inside a task: the numba kernel on this thread uses one thread (numba's setting is per thread).
+
+    The worker's memory accounting also sizes the prepared partitions by their arrays (:func:`_register_sizeof`).
     """
     from famtrial._threads import set_max_threads
 
@@ -117,8 +118,9 @@ _SIZEOF_REGISTERED = False
 
 
 def _register_sizeof() -> None:
-    """Teach ``dask.sizeof`` the prepared partitions' size (their arrays' bytes), so a worker's
-    managed memory, and its spilling to disk, count them (the default, ``sys.getsizeof``, would not).
+    """Teach ``dask.sizeof`` the prepared partitions' size (their arrays' bytes).
+
+    A worker's managed memory, and its spilling to disk, then count them (the default, ``sys.getsizeof``, would not).
     """
     global _SIZEOF_REGISTERED
     if _SIZEOF_REGISTERED:
@@ -290,8 +292,9 @@ def _partition_problems(
     covariates: list[str],
     weight_type: str,
 ) -> tuple[dict[str, Any], NDArray[Any]]:
-    """The partition's counts of what the in-memory constructor refuses (reduced on the client to its
-    errors), and the outcome (as float when it is not integer).
+    """The partition's counts of what the in-memory constructor refuses, and the outcome.
+
+    The counts are reduced on the client to its errors; the outcome is float when it is not integer.
     """
     problems: dict[str, Any] = {
         "n": len(frame),
@@ -377,9 +380,10 @@ def _empty_part(
 
 @dataclass(frozen=True)
 class _Informative:
-    """A grouped partition's informative groups: which grouped rows (``rows``; all when ``keep_all``),
-    their positions in the partition (``index``, None when in order and all kept), and per group
-    its size, number of ones and label.
+    """A grouped partition's informative groups.
+
+    Which grouped rows (``rows``; all when ``keep_all``), their positions in the partition (``index``, None when in
+    order and all kept), and per group its size, number of ones and label.
     """
 
     rows: NDArray[np.bool_]
@@ -402,8 +406,9 @@ def _informative_fields(
     cluster_na: int,
     empty: dict[str, Any],
 ) -> dict[str, Any]:
-    """The kernel's layout of the informative groups' rows, their b = 0 sums, weights, time codes and
-    clusters (the fields of :class:`_ClogitPart` besides the problems and the dropped groups).
+    """The kernel's layout of the informative groups' rows, with their b = 0 sums, weights, time codes and clusters.
+
+    The fields of :class:`_ClogitPart` besides the problems and the dropped groups.
     """
     rows, keep_all, index = kept.rows, kept.keep_all, kept.index
     xt_i = np.empty((len(covariates), int(kept.sizes.sum())))
@@ -487,9 +492,10 @@ def _clogit_restrict(part: _ClogitPart, kept: np.ndarray) -> _ClogitPart:
 
 
 def _clogit_time_null(part: _ClogitPart, levels: pd.Index):
-    """Time effects at b = 0 on one partition (``ConditionalLogit._setup_time``): the partition with
-    its rows' columns (``time_col``: ``p + level - 1``, -1 for the base level) and
-    ``(ll, score, Hessian, rows per level)``.
+    """Time effects at b = 0 on one partition (``ConditionalLogit._setup_time``).
+
+    Returns the partition with its rows' columns (``time_col``: ``p + level - 1``, -1 for the base level) and ``(ll,
+    score, Hessian, rows per level)``.
     """
     _one_thread()
     p = part.xt.shape[0]
@@ -529,8 +535,9 @@ def _clogit_eval(part: _ClogitPart, params: np.ndarray, want_hess: bool):
 
 
 def _clogit_derivatives(part: _ClogitPart, params, want_hess: bool):
-    """Per-group log-likelihoods and scores and the Hessian, as ``ConditionalLogit._eval``: time
-    effects, group weights (the kernel sees ``x sqrt(w)`` with offset ``(1 - sqrt(w)) x'b``) or neither.
+    """Per-group log-likelihoods and scores and the Hessian, as ``ConditionalLogit._eval``.
+
+    With time effects, group weights (the kernel sees ``x sqrt(w)`` with offset ``(1 - sqrt(w)) x'b``) or neither.
     """
     params = np.array(params, dtype=float)
     if part.time_col is not None:
@@ -548,8 +555,10 @@ def _clogit_derivatives(part: _ClogitPart, params, want_hess: bool):
 
 
 def _clogit_cluster_scores(part: _ClogitPart, params: np.ndarray, by_group: bool):
-    """Per-cluster sums of the group scores (``by_group``: the group scores themselves), with their
-    labels; with weights, per group always: (cluster or group labels, scores, group weights).
+    """Per-cluster sums of the group scores, with their labels.
+
+    ``by_group``: the group scores themselves; with weights, per group always. Returns (cluster or group labels, scores,
+    group weights).
     """
     _one_thread()
     k = len(params)
@@ -779,9 +788,10 @@ def _clogit_arguments(
 
 
 def _clogit_prepare_aligned(client: Any, ddf: Any, spec: dict[str, Any]) -> tuple[list[Any], list[dict], bool]:
-    """Steps 1 and 2: every partition prepared (validation errors raised with global counts), and shuffled
-    by group first when a group's rows lie in several partitions. Returns the parts, their summaries
-    and whether the frame was shuffled.
+    """Steps 1 and 2: every partition prepared, then shuffled by group when a group's rows lie in several partitions.
+
+    Validation errors are raised with global counts. Returns the parts, their summaries and whether the frame was
+    shuffled.
     """
     parts = compute_parts(client, ddf, _clogit_prepare, **spec)
     summaries = gather(client, _clogit_summary, parts)
@@ -798,9 +808,10 @@ def _clogit_prepare_aligned(client: Any, ddf: Any, spec: dict[str, Any]) -> tupl
 
 
 def _clogit_global(summaries: list[dict], spec: dict[str, Any], robust: bool) -> _ClogitGlobal:
-    """Step 3: the in-memory constructor's decisions on the partitions' sums, in its order: groups
-    without outcome variation, regressors without within-group variation or collinear, weights,
-    clusters that fail to nest groups, the time effects' levels.
+    """Step 3: the in-memory constructor's decisions on the partitions' sums, in its order.
+
+    Groups without outcome variation, regressors without within-group variation or collinear, weights, clusters that
+    fail to nest groups, the time effects' levels.
     """
     covariates, weights, weight_type = spec["covariates"], spec["weights"], spec["weight_type"]
     dropped: list[DropRecord] = []
@@ -880,8 +891,9 @@ def _time_levels(summaries: list[dict], time_effects: str) -> pd.Index:
 def _clogit_time_effects(
     client: Any, parts: list[Any], levels: pd.Index, names: list[str], time_effects: str
 ) -> tuple[list[Any], list[str], tuple[float, NDArray[np.float64], NDArray[np.float64]], list[DropRecord]]:
-    """``ConditionalLogit._setup_time`` on sums over partitions: the parts with their rows' time
-    columns, the kept names, the b = 0 point and the omitted levels' records.
+    """``ConditionalLogit._setup_time`` on sums over partitions.
+
+    Returns the parts with their rows' time columns, the kept names, the b = 0 point and the omitted levels' records.
     """
     pairs = client.map(_clogit_time_null, parts, levels=levels, pure=False)
     stats = gather(client, _second, pairs)
@@ -997,9 +1009,10 @@ def _keep_mask(part: _LogitPart, exclusions: list[tuple[int, float]]) -> np.ndar
 
 
 def _logit_stats(part: _LogitPart, exclusions: list[tuple[int, float]]) -> dict:
-    """Per regressor, among the rows not yet excluded: whether it is 0/1 and, for each value, the
-    row count and the outcome's min and max (Stata's perfect-prediction rule); the Gram matrix of
-    ``[1, x]`` and the outcome's sum.
+    """One partition's statistics for Stata's perfect-prediction rule, among the rows not yet excluded.
+
+    Per regressor: whether it is 0/1 and, for each value, the row count and the outcome's min and max; the Gram matrix
+    of ``[1, x]`` and the outcome's sum.
     """
     keep = _keep_mask(part, exclusions)
     x, y = part.x[keep], part.y[keep]
@@ -1194,9 +1207,10 @@ def _raise_logit_problems(problems: list[dict], covariates: list[str]) -> int:
 def _perfect_prediction_rounds(
     client: Any, parts: list[Any], covariates: list[str]
 ) -> tuple[list[tuple[int, float]], list[DropRecord], list[dict]]:
-    """Stata's perfect-prediction rule, regressor by regressor, on sums over partitions; a drop changes
-    the rows the later ones see. Returns the exclusions (column, value), the drop records and the
-    last round's per-partition statistics (of the rows left).
+    """Stata's perfect-prediction rule, regressor by regressor, on sums over partitions.
+
+    A drop changes the rows the later ones see. Returns the exclusions (column, value), the drop records and the last
+    round's per-partition statistics (of the rows left).
     """
     p = len(covariates)
     exclusions: list[tuple[int, float]] = []
@@ -1252,8 +1266,9 @@ def _logit_columns(
 def _logit_newton(
     client: Any, parts: list[Any], kept: NDArray[np.intp], ybar: float, clustered: bool, maxiter: int
 ) -> tuple[Any, list[Any]]:
-    """Newton from ``logit(mean y)``, and each partition's ``max |eta|`` and cluster score sums at the
-    estimates; a fit that fails or reaches extreme fitted probabilities raises :class:`SeparationError`.
+    """Newton from ``logit(mean y)``, with each partition's ``max |eta|`` and cluster score sums at the estimates.
+
+    A fit that fails or reaches extreme fitted probabilities raises :class:`SeparationError`.
     """
 
     def derivatives(params):

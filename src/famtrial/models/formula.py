@@ -105,10 +105,11 @@ _FORMULA_INSTEAD = {
 
 
 def _column_form(what: str, first: Any, data: Any, columns: Mapping[str, Any], **formula_only: Any) -> bool:
-    """Whether a front-door call is the column form: a data frame first with the column keywords
-    (``columns``, those given not None). A formula with a column keyword, or the column form with a
-    second positional argument or a formula-only keyword (``formula_only``), is a :class:`FormulaError`
-    naming the argument; a data frame without the column keywords is left to the formula path (its error).
+    """Whether a front-door call is the column form: a data frame first with the column keywords.
+
+    The column keywords are ``columns``, those given not None. A formula with a column keyword, or the column form with
+    a second positional argument or a formula-only keyword (``formula_only``), is a :class:`FormulaError` naming the
+    argument; a data frame without the column keywords is left to the formula path (its error).
     """
     given = [k for k, v in columns.items() if v is not None]
     if isinstance(first, str):
@@ -155,8 +156,9 @@ def logit(
     cluster: str | None = None,
     fixed_effects: str | None = None,
 ) -> LogitResults:
-    """Fit a binary logit from a formula, ``logit("y ~ x1 + x2", data)``, or from columns, ``logit(data,
-    outcome="y", covariates=["x1", "x2"], cluster="office")``.
+    """Fit a binary logit from a formula or from columns.
+
+    ``logit("y ~ x1 + x2", data)``, or ``logit(data, outcome="y", covariates=["x1", "x2"], cluster="office")``.
 
     The first argument decides the form: a formula string is the formula front end; a DataFrame (or
     Dask DataFrame) with ``outcome=`` and ``covariates=`` is the column API
@@ -276,8 +278,10 @@ def clogit(
     robust: bool | None = None,
     time_effects: str | None = None,
 ) -> ConditionalLogitResults:
-    """Fit an exact fixed-effects (conditional) logit from ``"y ~ x1 + x2 + C(month) | group"``, or from
-    columns, ``clogit(data, outcome="y", covariates=["x1", "x2"], group="parent", cluster="office")``.
+    """Fit an exact fixed-effects (conditional) logit from a formula or from columns.
+
+    ``clogit("y ~ x1 + x2 + C(month) | group", data)``, or ``clogit(data, outcome="y", covariates=["x1", "x2"],
+    group="parent", cluster="office")``.
 
     The first argument decides the form, as in :func:`logit`: a formula string is the formula front
     end; a DataFrame (or Dask DataFrame) with ``outcome=``, ``covariates=`` and ``group=`` is the

@@ -92,8 +92,10 @@ def logit_design(
     weights: ArrayLike | None = None,
     weight_type: WeightType = "fweight",
 ) -> LogitDesign:
-    """The logit's design in three steps: validate, Stata's perfect-prediction rule for 0/1
-    regressors, collinear columns omitted in order. Arguments as :class:`Logit`.
+    """The logit's design in three steps.
+
+    Validate, Stata's perfect-prediction rule for 0/1 regressors, collinear columns omitted in order. Arguments as
+    :class:`Logit`.
     """
     y, x, off, names = _validate(endog, exog, offset, names)
     w = None if weights is None else check_weights(weights, weight_type, len(y))
@@ -158,8 +160,9 @@ def _validate(
 def _perfect_predictions(
     x: NDArray[np.float64], y: NDArray[np.float64], names: list[str]
 ) -> tuple[NDArray[np.bool_], list[int], list[DropRecord]]:
-    """Stata's rule, regressor by regressor: the rows kept, the columns kept and the drop records; a
-    :class:`SeparationError` when the rows left have a constant outcome.
+    """Stata's rule, regressor by regressor: the rows kept, the columns kept and the drop records.
+
+    A :class:`SeparationError` when the rows left have a constant outcome.
     """
     dropped: list[DropRecord] = []
     keep_rows = np.ones(len(y), dtype=bool)
@@ -182,8 +185,10 @@ def _perfect_predictions(
 
 
 def _perfect_dummy(col: np.ndarray, y: np.ndarray, keep_rows: np.ndarray, name: str, dropped: list[DropRecord]) -> bool:
-    """Stata's rule for a 0/1 regressor: if ``col != 0`` (or ``col == 0``) predicts the outcome
-    perfectly among the rows still kept, omit the regressor and those rows (recorded in ``dropped``).
+    """Stata's rule for a 0/1 regressor.
+
+    If ``col != 0`` (or ``col == 0``) predicts the outcome perfectly among the rows still kept, omit the regressor and
+    those rows (recorded in ``dropped``).
     """
     if not np.isin(col[keep_rows], (0.0, 1.0)).all():
         return False
@@ -310,8 +315,7 @@ class Logit:
 
     @classmethod
     def from_regular_block(cls, endog: np.ndarray, exog: np.ndarray, exog_names: Sequence[str]) -> Logit:
-        """The model ``Logit(endog, exog[:, 1:], names=exog_names[1:])`` builds for a regular block, without
-        repeating its checks.
+        """The model ``Logit(endog, exog[:, 1:], names=exog_names[1:])`` builds, without repeating its checks.
 
         For :func:`fit_logit_blocks`, whose blocks are already checked as regular (:func:`_regular_blocks`):
         finite values, a 0/1 outcome with both values, the intercept as the first column of ``exog``, no
@@ -360,8 +364,10 @@ class Logit:
         input_rows: ArrayLike | None = None,
         nobs_input: int | None = None,
     ) -> Logit:
-        """Build from DataFrame columns; ``offset`` and ``weights`` are column names or arrays; ``dropped``,
-        ``input_rows`` and ``nobs_input`` as the constructor's.
+        """Build from DataFrame columns.
+
+        ``offset`` and ``weights`` are column names or arrays; ``dropped``, ``input_rows`` and ``nobs_input`` as the
+        constructor's.
         """
         data = check_frame(data)
         covariates = check_names(covariates)
@@ -689,9 +695,10 @@ def logit(
 def _fixed_effect_dummies(
     data: pd.DataFrame, outcome: str, covariates: list[str], fixed_effects: str | None
 ) -> tuple[pd.DataFrame, list[str], list[DropRecord], NDArray[np.bool_]]:
-    """Dummies of ``fixed_effects`` (all but the first kept level) after Stata's rule: a level whose rows
-    all share one outcome is dropped with its rows (recorded). Returns the frame with the dummies, the
-    covariates with their names, the drop records and which rows of ``data`` are kept.
+    """Dummies of ``fixed_effects`` (all but the first kept level) after Stata's rule.
+
+    A level whose rows all share one outcome is dropped with its rows (recorded). Returns the frame with the dummies,
+    the covariates with their names, the drop records and which rows of ``data`` are kept.
     """
     if fixed_effects is None:
         return data, covariates, [], np.ones(len(data), dtype=bool)
@@ -718,9 +725,10 @@ def _fixed_effect_dummies(
 
 
 def _regular_blocks(X: np.ndarray, Y: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-    """Which blocks :class:`Logit` would fit as given: outcome not constant, no 0/1 regressor value
-    predicting the outcome perfectly, no collinear column (intercept included). ``X`` (B, n_max, k)
-    holds the constant first and zero rows as padding; ``Y`` (B, n_max) the outcomes.
+    """Which blocks :class:`Logit` would fit as given.
+
+    Outcome not constant, no 0/1 regressor value predicting the outcome perfectly, no collinear column (intercept
+    included). ``X`` (B, n_max, k) holds the constant first and zero rows as padding; ``Y`` (B, n_max) the outcomes.
     """
     ones = Y.sum(axis=1)
     regular = (sizes > 0) & (ones > 0) & (ones < sizes)
@@ -881,8 +889,9 @@ def _fit_same_k(
 def _stack_blocks(
     blocks: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray | None]], k: int, sizes: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(B, n_max, k) regressors, the constant first, and (B, n_max) outcomes; zero rows as padding
-    (they add nothing to sums, Gram matrices or counts).
+    """(B, n_max, k) regressors, the constant first, and (B, n_max) outcomes.
+
+    Zero rows are padding (they add nothing to sums, Gram matrices or counts).
     """
     nmax = int(sizes.max())
     X = np.zeros((len(blocks), nmax, k))
@@ -896,10 +905,11 @@ def _stack_blocks(
 
 @dataclass(frozen=True)
 class _Cells:
-    """The blocks ``use`` collapsed into cells (block, cluster, regressor values), padded per block:
-    ``C`` (B, c_max, k) their regressors, ``N`` their row counts, ``S`` their ones (padding: count 0,
-    x = 0); ``cell_block``, ``cell_cluster``, ``slot`` and ``x`` each cell's block, cluster code,
-    place in its block and regressors; ``g`` the number of cluster codes.
+    """The blocks ``use`` collapsed into cells (block, cluster, regressor values), padded per block.
+
+    ``C`` (B, c_max, k) their regressors, ``N`` their row counts, ``S`` their ones (padding: count 0, x = 0);
+    ``cell_block``, ``cell_cluster``, ``slot`` and ``x`` each cell's block, cluster code, place in its block and
+    regressors; ``g`` the number of cluster codes.
     """
 
     C: np.ndarray
@@ -986,9 +996,10 @@ class _Cells:
 def _batched_newton(
     cells: _Cells, tol: float, maxiter: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`~famtrial.models.optim.newton` for every block at once (the same start, steps, step
-    halving and convergence criterion). Returns params, llf, Hessian, linear predictors, iterations
-    and which blocks :class:`Logit` would accept as fitted (converged, no fitted p near 0 or 1).
+    """:func:`~famtrial.models.optim.newton` for every block at once.
+
+    The same start, steps, step halving and convergence criterion. Returns params, llf, Hessian, linear predictors,
+    iterations and which blocks :class:`Logit` would accept as fitted (converged, no fitted p near 0 or 1).
     """
     N, S, Ct, C, n_b = cells.N, cells.S, cells.Ct, cells.C, cells.n_b
     n_use, k = len(n_b), C.shape[2]

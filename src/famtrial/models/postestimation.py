@@ -1,5 +1,6 @@
-"""Post-estimation for famtrial's logit and conditional logit: covariance switching, Wald, t and LR
-tests, predictions, average marginal effects, and broom-shaped frames.
+"""Post-estimation for famtrial's logit and conditional logit.
+
+Covariance switching, Wald, t and LR tests, predictions, average marginal effects, and broom-shaped frames.
 
 Every function takes a fitted :class:`~famtrial.models.base.ModelResults` and returns new objects;
 nothing refits and nothing mutates the results. The results' methods (``fit.vcov(...)``,
@@ -91,7 +92,7 @@ def _model(results: ModelResults) -> Any:
 
 
 def _clogit(results: ModelResults) -> bool:
-    """A conditional logit (its model has per-group scores)?"""
+    """Whether the results are a conditional logit's (its model has per-group scores)."""
     return hasattr(_model(results), "score_groups")
 
 
@@ -678,9 +679,11 @@ def _effects_frame(results: ModelResults, rows: list[tuple[str, float, float, st
 
 # -- broom-shaped frames ----------------------------------------------------------------------
 def tidy(results: ModelResults, conf_level: float = 0.95, exponentiate: bool = False) -> pd.DataFrame:
-    """One row per term with broom's columns: ``term, estimate, std.error, statistic, p.value,
-    conf.low, conf.high``. ``exponentiate=True`` gives odds ratios: estimate and interval
-    exponentiated, ``std.error`` left on the coefficient scale, as ``broom::tidy(fit, exponentiate = TRUE)``.
+    """One row per term with broom's columns.
+
+    ``term, estimate, std.error, statistic, p.value, conf.low, conf.high``. ``exponentiate=True`` gives odds ratios:
+    estimate and interval exponentiated, ``std.error`` left on the coefficient scale, as ``broom::tidy(fit, exponentiate
+    = TRUE)``.
     """
     ci = results.conf_int(1 - conf_level)
     est, lo, hi = results.params, ci["lower"], ci["upper"]

@@ -59,8 +59,10 @@ def _rows(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
 
 @nb.njit(cache=True)
 def _extremes(zt, y, lo, hi):
-    """``(4, p, G)``: per row of ``zt`` (p, n) and group (rows ``lo[g]:hi[g]``), min and max over the
-    ones, then over the zeros (+-inf where there are none). One pass over the data.
+    """Per row of ``zt`` and per group, the extremes of its values over the ones and over the zeros.
+
+    ``(4, p, G)``: per row of ``zt`` (p, n) and group (rows ``lo[g]:hi[g]``), min and max over the ones, then over the
+    zeros (+-inf where there are none). One pass over the data.
     """
     p = zt.shape[0]
     G = lo.shape[0]
@@ -94,10 +96,11 @@ def _group_extremes(z: np.ndarray, y: np.ndarray, starts: np.ndarray):
 
 
 def determined_rows(z: np.ndarray, y: np.ndarray, starts: np.ndarray, tol: float = 0.0) -> np.ndarray:
-    """Rows whose outcome the direction with linear predictor ``z`` determines: in each group with
-    outcome variation, the rows strictly above (forced to 1) or below (forced to 0) the group's k-th
-    largest z, k the group's number of ones. ``starts`` are the group boundaries (rows sorted by group).
-    (:func:`screen` also drops the tied rows of a group when they have no outcome variation left.)
+    """Rows whose outcome the direction with linear predictor ``z`` determines.
+
+    In each group with outcome variation, the rows strictly above (forced to 1) or below (forced to 0) the group's k-th
+    largest z, k the group's number of ones. ``starts`` are the group boundaries (rows sorted by group). (:func:`screen`
+    also drops the tied rows of a group when they have no outcome variation left.)
     """
     n = len(z)
     sizes = np.diff(starts)
@@ -115,8 +118,9 @@ def determined_rows(z: np.ndarray, y: np.ndarray, starts: np.ndarray, tol: float
 
 
 def _whole_groups(det: np.ndarray, y: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Extend the determined rows to every row of a touched group whose remaining rows have no outcome
-    variation (the whole group is determined); also return that group mask.
+    """Extend the determined rows to every row of a touched group with no outcome variation left.
+
+    The whole group is then determined; also return that group mask.
     """
     sizes = np.diff(starts)
     code = np.repeat(np.arange(len(sizes)), sizes)
@@ -254,10 +258,11 @@ def direction(xt: np.ndarray, y: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> 
 
 
 def diverging(xt: np.ndarray, params: np.ndarray, y: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> bool:
-    """Whether the linear predictor ``x'b`` at ``params`` puts a positive row more than ``EXTREME_ETA``
-    above every negative row of its group, or a negative row that far below every positive row (a
-    pair probability within 3e-7 of 0 or 1). Rows a direction of recession determines do exactly
-    that once the fit has run far along it, so the exact check runs then.
+    """Whether the linear predictor ``x'b`` at ``params`` nearly separates some group.
+
+    True when it puts a positive row more than ``EXTREME_ETA`` above every negative row of its group, or a negative row
+    that far below every positive row (a pair probability within 3e-7 of 0 or 1). Rows a direction of recession
+    determines do exactly that once the fit has run far along it, so the exact check runs then.
     """
     if len(lo) == 0 or len(params) == 0:
         return False
@@ -271,8 +276,10 @@ def diverging(xt: np.ndarray, params: np.ndarray, y: np.ndarray, lo: np.ndarray,
 
 @nb.njit(cache=True)
 def _largest_gap(xt, params, y, lo, hi):
-    """Largest margin by which x'b puts a positive row above every negative row of its group, or a
-    negative row below every positive row (``max1 - max0`` and ``min1 - min0``), in one pass.
+    """Largest margin by which x'b separates a group's positive rows from its negative rows.
+
+    A positive row above every negative row of its group, or a negative row below every positive row (``max1 - max0``
+    and ``min1 - min0``), in one pass.
     """
     gap = -np.inf
     for g in range(lo.shape[0]):
@@ -297,9 +304,10 @@ def _largest_gap(xt, params, y, lo, hi):
 def raise_if_separated(
     xt: np.ndarray, y: np.ndarray, lo: np.ndarray, hi: np.ndarray, names: Sequence[str], cause: str = ""
 ) -> None:
-    """Raise :class:`~famtrial.errors.SeparationError` naming a minimal set of regressors
-    whose combination separates, the groups touched and the rows determined; return if the ML
-    estimate exists (the caller then reports ``cause``, if any, itself).
+    """Raise :class:`~famtrial.errors.SeparationError` when the data separate; return if the ML estimate exists.
+
+    The error names a minimal set of regressors whose combination separates, the groups touched and the rows determined;
+    when the estimate exists, the caller then reports ``cause``, if any, itself.
     """
     found = direction(xt, y, lo, hi)
     if found is None:

@@ -1,7 +1,8 @@
-"""The formula's terms, shared by the pandas and the Dask front ends (:mod:`famtrial.models.formula`,
-:mod:`famtrial.models._formula_dask`): the ``y ~ rhs | group`` split, formulaic's parse, the conditional
-logit's bare ``C(month)`` taken apart, model matrices with formulaic's errors as :class:`FormulaError`,
-and the design a fit keeps (:class:`Design`).
+"""The formula's terms, shared by the pandas and the Dask front ends.
+
+Used by :mod:`famtrial.models.formula` and :mod:`famtrial.models._formula_dask`: the ``y ~ rhs | group`` split,
+formulaic's parse, the conditional logit's bare ``C(month)`` taken apart, model matrices with formulaic's errors as
+:class:`FormulaError`, and the design a fit keeps (:class:`Design`).
 """
 
 from __future__ import annotations
@@ -30,8 +31,10 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Design:
-    """The right-hand side: formulaic's ModelSpec plus, for the conditional logit, dense dummies of a
-    categorical time effect (``C(month)``) kept apart so that it can be routed to a dedicated path.
+    """The right-hand side: formulaic's ModelSpec plus, for the conditional logit, time-effect dummies.
+
+    Dense dummies of a categorical time effect (``C(month)``) are kept apart so that it can be routed to a dedicated
+    path.
     """
 
     spec: ModelSpec
@@ -108,8 +111,9 @@ def _top_terms(rhs: str) -> list[str]:
 
 
 def _split_time_effect(rhs: str) -> tuple[str, str | None]:
-    """Take the conditional logit's one ``C()`` term out of its right-hand side when it is a bare main
-    effect ``C(var)`` whose variable appears in no other term (the categorical time-effects path);
+    """Take the conditional logit's one ``C()`` term out of its right-hand side when it is a bare main effect.
+
+    A bare main effect is ``C(var)`` whose variable appears in no other term (the categorical time-effects path);
     otherwise (no ``C()``, two or more, or one interacted) leave the right-hand side to formulaic.
     """
     if len(re.findall(r"\bC\(", rhs)) != 1:

@@ -1,0 +1,1 @@
+"""The estimators and their numerics: logit, conditional logit, LPM, covariances, post-estimation."""

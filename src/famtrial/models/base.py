@@ -113,18 +113,22 @@ class ModelResults:
 
     @property
     def cov_type(self) -> str:
+        """The covariance's kind: ``"nonrobust"``, ``"robust"`` or ``"cluster"``."""
         return self.covariance.cov_type
 
     @property
     def n_clusters(self) -> int | None:
+        """Clusters G entering the sandwich (under ``"robust"`` each row or group its own); None if model-based."""
         return self.covariance.n_clusters
 
     @property
     def bse(self) -> pd.Series:
+        """Standard errors of ``params``: square roots of the covariance's diagonal."""
         return pd.Series(np.sqrt(np.diag(self.covariance.matrix)), index=self.params.index, name="bse")
 
     @property
     def tvalues(self) -> pd.Series:
+        """The z (or t) statistics, ``params / bse``."""
         return (self.params / self.bse).rename("tvalues")
 
     def reference_distribution(self) -> Any:
@@ -137,6 +141,7 @@ class ModelResults:
 
     @property
     def pvalues(self) -> pd.Series:
+        """Two-sided p-values of ``tvalues`` under :meth:`reference_distribution`."""
         return pd.Series(
             2 * self.reference_distribution().sf(np.abs(self.tvalues)), index=self.params.index, name="pvalues"
         )

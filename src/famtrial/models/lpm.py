@@ -39,6 +39,7 @@ class LPMResults(ModelResults):
     linearmodels: object  # the linearmodels PanelEffectsResults, for its own summary
 
     def odds_ratios(self, alpha: float = 0.05) -> pd.DataFrame:
+        """Not defined for a linear probability model: always raises :class:`TypeError`."""
         raise TypeError(
             "a linear probability model has no odds ratios: use to_frame() (coefficients in "
             "probability units and percentage points)"
@@ -64,6 +65,7 @@ class LPMResults(ModelResults):
 
     @property
     def prsquared(self) -> float:
+        """NaN: a linear probability model has no pseudo R2 (see ``rsquared_within``)."""
         return float("nan")
 
     def _header(self) -> list[tuple[str, str]]:
@@ -78,6 +80,10 @@ class LPMResults(ModelResults):
         ]
 
     def summary(self, alpha: float = 0.05, odds: bool = False) -> str:
+        """Text summary: header, coefficient table (with percentage points) and every drop record.
+
+        ``odds=True`` raises :class:`TypeError` (no odds ratios).
+        """
         if odds:
             raise TypeError("a linear probability model has no odds ratios")
         width = max(len(k) for k, _ in self._header())

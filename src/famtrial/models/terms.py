@@ -56,6 +56,7 @@ class Design:
         return cats | ({self.time_var} if self.time_var else set())
 
     def get_model_matrix(self, frame: pd.DataFrame, na_action: str = "raise") -> pd.DataFrame:
+        """The right-hand side's model matrix of ``frame`` (float, ``frame``'s index), time-effect dummies last."""
         mm = self.spec.get_model_matrix(frame, na_action=na_action)
         mm = pd.DataFrame(np.asarray(mm, dtype=float), columns=list(mm.columns), index=frame.index)
         if self.time_var is None:
@@ -178,6 +179,7 @@ def _factor_variables(factor: Any) -> set[str]:
 
 
 def extra_columns(*values: object) -> list[str]:
+    """The column names among ``values``: each string, and the string values of each mapping."""
     out: list[str] = []
     for v in values:
         if isinstance(v, str):

@@ -135,6 +135,7 @@ class Covariate:
 
     @property
     def time_varying(self) -> bool:
+        """Whether the covariate changes month to month (``markov`` and ``count``)."""
         return self.kind in _TIME_VARYING
 
     @property
@@ -161,6 +162,7 @@ class Outcome:
     covariates: tuple[tuple[str, float], ...] = ()
 
     def effect(self, variant: str = "") -> float:
+        """The treatment log-OR of ``variant`` (``""`` without variants)."""
         return dict(self.effects)[variant]
 
 
@@ -207,14 +209,17 @@ class TrialDesign:
     # -- derived -------------------------------------------------------------------------------
     @property
     def months(self) -> pd.PeriodIndex:
+        """The trial's months, ``first_month`` to ``last_month``."""
         return pd.period_range(self.first_month, self.last_month, freq="M")
 
     @property
     def baseline(self) -> str:
+        """The baseline month, the one before ``implementation`` (``"YYYY-MM"``)."""
         return str(pd.Period(self.implementation, "M") - 1)
 
     @property
     def n_offices(self) -> int:
+        """The number of offices over all office groups."""
         return sum(g.n for g in self.offices)
 
     def office_labels(self) -> list:
@@ -226,13 +231,16 @@ class TrialDesign:
 
     @property
     def time_varying(self) -> tuple[str, ...]:
+        """Names of the time-varying covariates, in the design's order."""
         return tuple(c.name for c in self.covariates if c.time_varying)
 
     @property
     def time_invariant(self) -> tuple[str, ...]:
+        """Names of the time-invariant covariates, in the design's order."""
         return tuple(c.name for c in self.covariates if not c.time_varying)
 
     def outcome(self, name: str) -> Outcome:
+        """The outcome called ``name``; a :class:`DesignError` when the design has none."""
         for o in self.outcomes:
             if o.name == name:
                 return o
@@ -707,6 +715,7 @@ def simulate_panel(design: TrialDesign, seed: int | None = None) -> pd.DataFrame
     Parameters
     ----------
     design : TrialDesign
+        The trial to simulate, from :func:`load_design`, :meth:`TrialDesign.from_panel` or built directly.
     seed : int, optional
         Default: ``design.seed``. Deterministic given design and seed (``numpy.random.default_rng``;
         each part of the process draws from its own child stream of ``SeedSequence(seed)``).

@@ -308,16 +308,17 @@ class ConditionalLogit:
     weights : array-like (n,), optional
         Row weights, constant within each group (Stata's ``clogit`` rule; an error names the first
         group where they vary). Group g's log-likelihood, score and Hessian are multiplied by its
-        weight w_g. ``weight_type="fweight"``: positive whole numbers, the group stands for w_g
-        identical groups (``nobs`` sums the weights over rows; covariances equal those of the
-        expanded data). ``"pweight"``: sampling weights; only the robust (on the group) or cluster
-        sandwich is valid and is the default. The kernel returns per-group log-likelihoods and
-        scores but a Hessian summed over groups, so the weights enter through the data: the kernel
-        sees ``x_gt sqrt(w_g)`` with offset ``(1 - sqrt(w_g)) x_gt'b``, which leaves every linear
-        predictor at ``x_gt'b`` and multiplies group g's Hessian by w_g and its score by
-        sqrt(w_g); the log-likelihoods and scores are then scaled by w_g and sqrt(w_g). One kernel
-        pass per evaluation, exact up to rounding; it keeps a weighted copy of the regressors.
+        weight w_g. The kernel returns per-group log-likelihoods and scores but a Hessian summed
+        over groups, so the weights enter through the data: the kernel sees ``x_gt sqrt(w_g)`` with
+        offset ``(1 - sqrt(w_g)) x_gt'b``, which leaves every linear predictor at ``x_gt'b`` and
+        multiplies group g's Hessian by w_g and its score by sqrt(w_g); the log-likelihoods and
+        scores are then scaled by w_g and sqrt(w_g). One kernel pass per evaluation, exact up to
+        rounding; it keeps a weighted copy of the regressors.
     weight_type : {"fweight", "pweight"}
+        How ``weights`` count (default ``"fweight"``). ``"fweight"``: positive whole numbers, the group
+        stands for w_g identical groups (``nobs`` sums the weights over rows; covariances equal those of
+        the expanded data; Stata ``[fweight=w]``). ``"pweight"``: sampling weights; only the robust (on
+        the group) or cluster sandwich is valid and is the default (Stata ``[pweight=w]``).
     time : array-like (n,), optional
         Categorical time (e.g. month) of each row: adds one effect per level after the regressors,
         named ``f"{time_name}[{level}]"`` (``month[2016-11]``; dates as ``YYYY-MM-DD``, or ``YYYY-MM``
@@ -337,15 +338,15 @@ class ConditionalLogit:
         Drops made before the model (e.g. a formula's rows with missing values), listed first in
         ``dropped``.
 
-    The constructor's steps (validate, order by group, screen, select) are :func:`clogit_design`;
-    the estimation data are read-only properties with statsmodels' names (``endog``, ``exog``,
-    ``weights``, ``offset``; rows as ``used_rows``).
-
     Notes
     -----
     Stata ``clogit y x [fweight|pweight=w], group(g)``; R ``survival::clogit(y ~ x + strata(g), method = "exact")``.
     With ``time``: Stata ``clogit y x i.month, group(g)``; R ``clogit(y ~ x + factor(month) +
     strata(g), method = "exact")``.
+
+    The constructor's steps (validate, order by group, screen, select) are :func:`clogit_design`;
+    the estimation data are read-only properties with statsmodels' names (``endog``, ``exog``,
+    ``weights``, ``offset``; rows as ``used_rows``).
 
     Time effects are not dense dummy columns. Each row switches on one time effect, so per group
     the kernel needs the rows' inclusion probabilities ``pi_t`` (prefix and suffix polynomials,

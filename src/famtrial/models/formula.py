@@ -178,6 +178,10 @@ def logit(
     weights : str or array-like, optional
         Weight column or one weight per row of ``data``; ``weight_type`` ``"fweight"`` or
         ``"pweight"`` (see :class:`~famtrial.models.logit.Logit`).
+    weight_type : {"fweight", "pweight"}
+        How ``weights`` count (default ``"fweight"``), as :class:`~famtrial.models.logit.Logit`: frequencies
+        (Stata ``[fweight=w]``, R ``glm(weights = w)``) or sampling weights (Stata ``[pweight=w]``; the
+        covariance is then robust or clustered). Unused without ``weights``.
     offset : str or array-like, optional
         Known term added to the linear predictor.
     adjustment : {"stata", "statsmodels", "none"}
@@ -305,7 +309,9 @@ def clogit(
 
     Parameters
     ----------
-    formula : str
+    formula : str, or DataFrame for the column form
+        ``"y ~ x1 + x2 + C(month) | parent"``: the 0/1 outcome, the regressors (no intercept) and, after
+        ``|``, the group whose intercepts are conditioned out.
     data : DataFrame or dask.dataframe.DataFrame
         A Dask DataFrame is fitted on its partitions (:mod:`famtrial.models._formula_dask`: the same
         numbers; weights, offset and cluster as column names).
@@ -315,7 +321,13 @@ def clogit(
     weights : str or array-like, optional
         Constant within group (Stata's rule); ``weight_type`` as
         :class:`~famtrial.models.clogit.ConditionalLogit`.
+    weight_type : {"fweight", "pweight"}
+        How ``weights`` count (default ``"fweight"``), as :class:`~famtrial.models.clogit.ConditionalLogit`:
+        each group stands for w_g identical groups (Stata ``[fweight=w]``), or sampling weights (Stata
+        ``[pweight=w]``; the covariance is then robust on the group or clustered). Unused without ``weights``.
     offset : str or array-like, optional
+        Known term added to the linear predictor ``x'b`` (Stata ``offset()``): a column name or one value
+        per row of ``data``.
     adjustment, t_reference
         As :func:`logit`.
     outcome, covariates, group, cluster, robust, time_effects : column form only

@@ -225,6 +225,10 @@ class Logit:
         Fixed term added to the linear predictor (Stata ``offset()``).
     names : sequence of str, optional
         Regressor names (default: the DataFrame's columns or ``x1..xk``).
+    add_constant : bool
+        Prepend a constant column named ``Intercept`` (default True, as Stata's ``logit`` without
+        ``noconstant`` and R's ``glm`` without ``- 1``). Without it the start is 0 and ``llnull`` is the
+        log-likelihood at b = 0.
     weights : array-like (n,), optional
         Row weights, as Stata's ``[fweight=w]`` or ``[pweight=w]`` (``weight_type``). Each row's
         log-likelihood, score and Hessian contribution is multiplied by ``w_i``.
@@ -503,6 +507,12 @@ class Logit:
             Use t(G-1) instead of the normal for p-values and intervals.
         start : array-like, optional
             Starting values (default: the intercept at logit(mean y), the rest 0).
+        outcome : str
+            The outcome's name in the results (``outcome`` of :class:`LogitResults`, shown by its summary);
+            default ``"y"``.
+        maxiter : int
+            Most Newton iterations (default 100). A fit not converged by then raises
+            :class:`SeparationError`, naming the regressors that separate when there are any.
         """
         if cov_type is None:
             cov_type = "cluster" if clusters is not None else "robust" if self.weight_type == "pweight" else "nonrobust"
@@ -608,7 +618,9 @@ def logit(
 
     Parameters
     ----------
-    data : DataFrame
+    data : DataFrame or dask.dataframe.DataFrame
+        One row per observation. A Dask DataFrame is fitted on its partitions
+        (:func:`famtrial.models.distributed.logit`: no weights, ``offset`` a column name).
     outcome : str
         0/1 outcome column.
     covariates : sequence of str
@@ -619,20 +631,30 @@ def logit(
         ``"stata"`` G/(G-1) = R ``vcovCL(type = "HC0")``; ``"statsmodels"`` G/(G-1)(N-1)/(N-K) =
         R ``vcovCL(type = "HC1")``; ``"none"`` = ``vcovCL(type = "HC0", cadjust = FALSE)``.
     t_reference : bool
-        t(G-1) reference distribution for p-values and intervals.
+        t(G-1) reference distribution for p-values and intervals (with ``cluster``).
     fixed_effects : str, optional
         Column whose levels get dummies (all but the first kept level; Stata ``i.office``). A level
         whose rows all share one outcome predicts it perfectly: it is dropped with its rows and
         recorded, as Stata's ``logit`` does.
     offset : str or array-like, optional
+        Known term added to the linear predictor (Stata ``offset()``): a column name, or one value per
+        row of ``data``.
     weights : str or array-like, optional
         Weight column or one weight per row; ``weight_type`` ``"fweight"`` or ``"pweight"`` as
         :class:`Logit` (pweights without ``cluster`` give the robust covariance, as Stata).
+    weight_type : {"fweight", "pweight"}
+        How ``weights`` count (default ``"fweight"``): frequencies (Stata ``[fweight=w]``) or sampling
+        weights (``[pweight=w]``), as :class:`Logit`. Unused without ``weights``.
 
+    Returns
+    -------
+    LogitResults
+
+    Notes
+    -----
     Stata: ``logit outcome covariates [i.fe] [fweight|pweight=w], vce(cluster cluster) or``.
     R: ``glm(outcome ~ covariates [+ factor(fe)], binomial)`` +
     ``sandwich::vcovCL(fit, cluster = ~cluster, type = "HC0")``.
-    A ``dask.dataframe.DataFrame`` is fitted on its cluster: :func:`famtrial.models.distributed.logit`.
     """
     from famtrial.models import distributed
 
@@ -774,6 +796,10 @@ def fit_logit_blocks(
         Each block's regressor names.
     adjustment, t_reference, outcome
         As :meth:`Logit.fit`.
+    tol, maxiter
+        Newton's convergence threshold on the decrement ``g' (-H)^-1 g`` (default 1e-18) and its most
+        iterations (default 100), as :func:`~famtrial.models.optim.newton` under :meth:`Logit.fit`; a block
+        not converged within ``maxiter`` gives ``None``.
 
     Returns
     -------

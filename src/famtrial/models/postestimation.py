@@ -546,6 +546,9 @@ def margins(
 
     Parameters
     ----------
+    results : ModelResults
+        A logit fit (column or formula form); after a conditional logit this raises
+        :class:`NotIdentifiedError` (below).
     variables : str or sequence of str, optional
         Regressors (columns of the data for a formula fit). Default: every term but the intercept
         (column fits) or every variable of the formula's right-hand side.

@@ -22,10 +22,8 @@ _SKIP = {"self", "cls"}
 _UNDERLINE = re.compile(r"^\s*-{3,}\s*$")
 _NAME = re.compile(r"^\*{0,2}[A-Za-z_]\w*$")
 
-#: public names of src/famtrial/models/ (rewritten this round), whose docstrings get their pass after the rewrite
-#: merges: Logit documents no ``add_constant``, logit and clogit no ``weight_type``; ConditionalLogit's
-#: Parameters section holds a paragraph of prose at an entry's indentation
-_REWRITE_PENDING = {"Logit", "logit", "clogit", "ConditionalLogit"}
+#: public names whose docstrings still await their pass (strict xfails); none since the models/ docstring pass
+_REWRITE_PENDING: set[str] = set()
 
 
 def parameters_section(doc: str) -> list[str] | None:

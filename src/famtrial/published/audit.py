@@ -172,9 +172,10 @@ class _Checks:
 # --- Table 2 and the sample -----------------------------------------------------------------------------
 
 
-def _table2(c: _Checks) -> None:
+def _table2_frame(c: _Checks) -> pd.DataFrame:
+    """Table 2 as printed: coordinated and ordinary parents and the included flag, one row per office."""
     offices = sorted({int(k.split(".")[1].split("_")[1]) for k in c.spec.numbers if k.startswith("table2.office_")})
-    t2 = pd.DataFrame(
+    return pd.DataFrame(
         {
             "coord": [c.v(f"table2.office_{o}.coordinated") for o in offices],
             "ord": [c.v(f"table2.office_{o}.ordinary") for o in offices],
@@ -182,39 +183,38 @@ def _table2(c: _Checks) -> None:
         },
         index=offices,
     )
+
+
+def _table2_sums(c: _Checks, t2: pd.DataFrame) -> None:
+    """Table 2's column sums and office counts against the sample and design counts."""
     inc, exc = t2[t2["included"]], t2[~t2["included"]]
-    c.exact(
-        "table2.sum.included_coordinated",
-        "sum of included offices' coordinated parents",
-        "sample.parents_treated",
-        inc["coord"].sum(),
-        "Table 2 adds up",
-        "Table 2 does not add up",
-    )
-    c.exact(
-        "table2.sum.included_ordinary",
-        "sum of included offices' ordinary parents",
-        "sample.parents_control",
-        inc["ord"].sum(),
-        "Table 2 adds up",
-        "Table 2 does not add up",
-    )
-    c.exact(
-        "table2.sum.excluded",
-        "sum of excluded offices' parents",
-        "sample.parents_excluded",
-        (exc["coord"] + exc["ord"]).sum(),
-        "Table 2 adds up",
-        "Table 2 does not add up",
-    )
-    c.exact(
-        "table2.sum.all",
-        "sum of all offices' parents",
-        "design.parents_all_offices",
-        (t2["coord"] + t2["ord"]).sum(),
-        "Table 2 adds up",
-        "Table 2 does not add up",
-    )
+    for item, check, key, value in (
+        (
+            "table2.sum.included_coordinated",
+            "sum of included offices' coordinated parents",
+            "sample.parents_treated",
+            inc["coord"].sum(),
+        ),
+        (
+            "table2.sum.included_ordinary",
+            "sum of included offices' ordinary parents",
+            "sample.parents_control",
+            inc["ord"].sum(),
+        ),
+        (
+            "table2.sum.excluded",
+            "sum of excluded offices' parents",
+            "sample.parents_excluded",
+            (exc["coord"] + exc["ord"]).sum(),
+        ),
+        (
+            "table2.sum.all",
+            "sum of all offices' parents",
+            "design.parents_all_offices",
+            (t2["coord"] + t2["ord"]).sum(),
+        ),
+    ):
+        c.exact(item, check, key, value, "Table 2 adds up", "Table 2 does not add up")
     c.exact(
         "table2.n_included_offices",
         "offices listed as included",
@@ -240,6 +240,9 @@ def _table2(c: _Checks) -> None:
         "does not add up",
     )
 
+
+def _table2_rule(c: _Checks, t2: pd.DataFrame) -> None:
+    """The exclusion rule (ordinary share of parents >= 1/3) against Table 2's grouping."""
     share = t2["ord"] / (t2["coord"] + t2["ord"])
     rule = share >= 1 / 3
     agree = rule == t2["included"]
@@ -266,6 +269,10 @@ def _table2(c: _Checks) -> None:
         f"the parent-level rule reproduces Table 2's grouping for {int(agree.sum())} of {len(t2)} offices",
     )
 
+
+def _table2_families(c: _Checks, t2: pd.DataFrame) -> None:
+    """Families against parents (one or two per family) in each arm of the included and excluded offices."""
+    inc, exc = t2[t2["included"]], t2[~t2["included"]]
     fam_offered, fam_ordinary = c.v("design.families_offered"), c.v("design.families_ordinary")
     fam_t, fam_c = c.v("sample.families_treated"), c.v("sample.families_control")
     cells = {
@@ -297,6 +304,14 @@ def _table2(c: _Checks) -> None:
         )
 
 
+def _table2(c: _Checks) -> None:
+    """Table 2 and the sample: sums, the exclusion rule, the family arithmetic."""
+    t2 = _table2_frame(c)
+    _table2_sums(c, t2)
+    _table2_rule(c, t2)
+    _table2_families(c, t2)
+
+
 # --- Table 3 --------------------------------------------------------------------------------------------
 
 
@@ -306,17 +321,8 @@ def _grim(n: int, printed: str) -> list[int]:
     return [k for k in range(int(lo * n / 100) - 1, int(hi * n / 100) + 2) if lo <= 100 * k / n <= hi]
 
 
-def _table3_binary(c: _Checks, var: str, n: dict[str, int]) -> None:
-    key = f"table3.{var}"
-    k = {arm: int(c.v(f"{key}.n_{arm}")) for arm in ("total", "treated", "control")}
-    c.exact(
-        f"{key}.n_total",
-        "n_treated + n_control",
-        f"{key}.n_total",
-        k["treated"] + k["control"],
-        "arms add up",
-        "arms do not add up",
-    )
+def _table3_percentages(c: _Checks, key: str, k: dict[str, int], n: dict[str, int]) -> None:
+    """Each printed percentage against its count, with the count GRIM says it needs when they differ."""
     for arm in ("total", "treated", "control"):
         pct, printed = 100 * k[arm] / n[arm], c.p(f"{key}.pct_{arm}")
         ok = _prints_as(pct, printed)
@@ -340,6 +346,10 @@ def _table3_binary(c: _Checks, var: str, n: dict[str, int]) -> None:
             "yes" if ok else "no",
             why,
         )
+
+
+def _table3_chi2(c: _Checks, key: str, k: dict[str, int], n: dict[str, int]) -> None:
+    """The Pearson chi-square from the counts, its p, and the p of the printed chi-square."""
     chi2, p = pearson_chi2(k["treated"], n["treated"], k["control"], n["control"])
     pchi, pp = c.p(f"{key}.chi2"), c.p(f"{key}.p")
     ok = _prints_as(chi2, pchi, truncation=True)
@@ -385,6 +395,22 @@ def _table3_binary(c: _Checks, var: str, n: dict[str, int]) -> None:
     )
 
 
+def _table3_binary(c: _Checks, var: str, n: dict[str, int]) -> None:
+    """One binary row of Table 3: the arms' counts, the percentages, the chi-square and its p."""
+    key = f"table3.{var}"
+    k = {arm: int(c.v(f"{key}.n_{arm}")) for arm in ("total", "treated", "control")}
+    c.exact(
+        f"{key}.n_total",
+        "n_treated + n_control",
+        f"{key}.n_total",
+        k["treated"] + k["control"],
+        "arms add up",
+        "arms do not add up",
+    )
+    _table3_percentages(c, key, k, n)
+    _table3_chi2(c, key, k, n)
+
+
 def _t_box(c: _Checks, key: str, n: dict[str, int]) -> tuple[float, float]:
     """Range of the pooled t over the rounding of the printed means and SDs (t is monotone in each)."""
     ends = []
@@ -395,11 +421,13 @@ def _t_box(c: _Checks, key: str, n: dict[str, int]) -> tuple[float, float]:
     return min(ts), max(ts)
 
 
-def _table3_continuous(c: _Checks, var: str, n: dict[str, int]) -> None:
-    key = f"table3.{var}"
-    mt, st, mc, sc = (c.v(f"{key}.{f}") for f in ("mean_treated", "sd_treated", "mean_control", "sd_control"))
+_ARM_FIELDS = ("mean_treated", "sd_treated", "mean_control", "sd_control")
+
+
+def _table3_total_mean(c: _Checks, key: str, n: dict[str, int]) -> None:
+    """The printed total mean against the one the arms' means imply (and their rounding allows)."""
+    mt, mc = c.v(f"{key}.mean_treated"), c.v(f"{key}.mean_control")
     nt, nc, N = n["treated"], n["control"], n["total"]
-    # total mean and SD implied by the arms (box: corners of the means' and SDs' rounding)
     mean_total = (nt * mt + nc * mc) / N
     corners = list(itertools.product(*(_interval(c.p(f"{key}.{f}"), False) for f in ("mean_treated", "mean_control"))))
     means = [(nt * a + nc * b) / N for a, b in corners]
@@ -416,11 +444,16 @@ def _table3_continuous(c: _Checks, var: str, n: dict[str, int]) -> None:
         f"{min(means):.4f} to {max(means):.4f}",
     )
 
+
+def _table3_total_sd(c: _Checks, key: str, n: dict[str, int]) -> None:
+    """The printed total SD against the one the arms' means and SDs imply (and their rounding allows)."""
+    nt, nc, N = n["treated"], n["control"], n["total"]
+
     def sd_total(a, sa, b, sb):
         return math.sqrt(((nt - 1) * sa**2 + (nc - 1) * sb**2 + nt * nc / N * (a - b) ** 2) / (N - 1))
 
-    sd = sd_total(mt, st, mc, sc)
-    boxes = [_interval(c.p(f"{key}.{f}"), False) for f in ("mean_treated", "sd_treated", "mean_control", "sd_control")]
+    sd = sd_total(*(c.v(f"{key}.{f}") for f in _ARM_FIELDS))
+    boxes = [_interval(c.p(f"{key}.{f}"), False) for f in _ARM_FIELDS]
     sds = [sd_total(*x) for x in itertools.product(*boxes)]
     printed = c.p(f"{key}.sd_total")
     lo, hi = _interval(printed, False)
@@ -434,6 +467,11 @@ def _table3_continuous(c: _Checks, var: str, n: dict[str, int]) -> None:
         f"within rounding of the arms' means and SDs: {min(sds):.4f} to {max(sds):.4f}",
     )
 
+
+def _table3_t(c: _Checks, key: str, n: dict[str, int]) -> tuple[float, float, float]:
+    """The pooled t from the printed means/SDs/ns against the printed t; returns t and its range over rounding."""
+    mt, st, mc, sc = (c.v(f"{key}.{f}") for f in _ARM_FIELDS)
+    nt, nc = n["treated"], n["control"]
     t = pooled_t(mt, st, nt, mc, sc, nc)
     t_lo, t_hi = _t_box(c, key, n)
     pt = c.p(f"{key}.t")
@@ -461,6 +499,12 @@ def _table3_continuous(c: _Checks, var: str, n: dict[str, int]) -> None:
         _verdict(face, reachable),
         why,
     )
+    return t, t_lo, t_hi
+
+
+def _table3_t_p(c: _Checks, key: str, N: int, t: float, t_lo: float, t_hi: float) -> None:
+    """The printed p against the p of the recomputed t (over the means' rounding) and of the printed t."""
+    pt = c.p(f"{key}.t")
     p_face = 2 * stats.t.sf(abs(t), N - 2)
     pp = c.p(f"{key}.p")
     p_range = sorted(2 * stats.t.sf(abs(x), N - 2) for x in (t_lo, t_hi) if x * t > 0)
@@ -489,6 +533,15 @@ def _table3_continuous(c: _Checks, var: str, n: dict[str, int]) -> None:
     )
 
 
+def _table3_continuous(c: _Checks, var: str, n: dict[str, int]) -> None:
+    """One continuous row of Table 3: the total mean and SD, the pooled t and its p."""
+    key = f"table3.{var}"
+    _table3_total_mean(c, key, n)
+    _table3_total_sd(c, key, n)
+    t, t_lo, t_hi = _table3_t(c, key, n)
+    _table3_t_p(c, key, n["total"], t, t_lo, t_hi)
+
+
 # --- Table 4 --------------------------------------------------------------------------------------------
 
 
@@ -507,9 +560,9 @@ def _p_of_r(r: float, n: int) -> float:
     return float(2 * stats.t.sf(t, n - 2))
 
 
-def _table4(c: _Checks, n: dict[str, int]) -> None:
+def _table4_descriptives(c: _Checks, n: dict[str, int]) -> None:
+    """Table 4's descriptive columns against Table 3, and the share of parents offered."""
     N = n["total"]
-    # descriptive columns against Table 3
     pairs = {
         "experimental": (("n", "table3.n.treated"),),
         **{v: (("n", f"table3.{v}.n_total"), ("pct", f"table3.{v}.pct_total")) for v in BINARY},
@@ -543,23 +596,28 @@ def _table4(c: _Checks, n: dict[str, int]) -> None:
             f"{n['treated']}/{N} = {pct:.3f}%" + ("" if ok else f": rounds to {pct:.0f}; {printed} only by truncation"),
         )
 
-    # correlations with the experimental condition implied by Table 3
+
+def _implied_r(c: _Checks, var: str, n: dict[str, int]) -> tuple[float, str]:
+    """The correlation of ``var`` with the offer implied by Table 3, and how it was derived."""
+    N = n["total"]
+    if var in BINARY:
+        kt, kc = c.v(f"table3.{var}.n_treated"), c.v(f"table3.{var}.n_control")
+        chi2, _ = pearson_chi2(kt, n["treated"], kc, n["control"])
+        r = math.copysign(math.sqrt(chi2 / N), kt / n["treated"] - kc / n["control"])
+        return r, f"phi = sign(p_t - p_c) sqrt(chi2/n) from Table 3's counts = {r:+.4f}"
+    mt, st, mc, sc = (c.v(f"table3.{var}.{f}") for f in _ARM_FIELDS)
+    t = -pooled_t(mt, st, n["treated"], mc, sc, n["control"])
+    r = t / math.sqrt(t * t + N - 2)
+    return r, f"r = t / sqrt(t^2 + n - 2) with t = {t:+.3f} (treated - control) from Table 3's means = {r:+.4f}"
+
+
+def _table4_offer_correlations(c: _Checks, n: dict[str, int]) -> None:
+    """Each printed correlation with the experimental condition against the one Table 3 implies."""
     for var in BINARY + CONTINUOUS:
         key = f"table4.{var}.experimental"
         if key not in c.spec:
             continue
-        if var in BINARY:
-            kt, kc = c.v(f"table3.{var}.n_treated"), c.v(f"table3.{var}.n_control")
-            chi2, _ = pearson_chi2(kt, n["treated"], kc, n["control"])
-            r = math.copysign(math.sqrt(chi2 / N), kt / n["treated"] - kc / n["control"])
-            how = f"phi = sign(p_t - p_c) sqrt(chi2/n) from Table 3's counts = {r:+.4f}"
-        else:
-            mt, st, mc, sc = (
-                c.v(f"table3.{var}.{f}") for f in ("mean_treated", "sd_treated", "mean_control", "sd_control")
-            )
-            t = -pooled_t(mt, st, n["treated"], mc, sc, n["control"])
-            r = t / math.sqrt(t * t + N - 2)
-            how = f"r = t / sqrt(t^2 + n - 2) with t = {t:+.3f} (treated - control) from Table 3's means = {r:+.4f}"
+        r, how = _implied_r(c, var, n)
         printed = c.p(key)
         ok = _prints_as(r, printed, truncation=True)
         if not ok and _prints_as(-r, printed, truncation=True):
@@ -577,7 +635,9 @@ def _table4(c: _Checks, n: dict[str, int]) -> None:
             how + (" (printed truncated)" if ok and not _prints_as(r, printed) else ""),
         )
 
-    # stars against the p of each printed r
+
+def _table4_stars(c: _Checks, N: int) -> None:
+    """Each printed correlation's stars against the p its rounding allows at ``N``."""
     for row_i, row in enumerate(TABLE4_ORDER):
         for col in TABLE4_ORDER[:row_i]:
             key = f"table4.{row}.{col}"
@@ -603,6 +663,13 @@ def _table4(c: _Checks, n: dict[str, int]) -> None:
                     f"possible: {', '.join(('*' * s) or 'none' for s in reachable)}"
                 ),
             )
+
+
+def _table4(c: _Checks, n: dict[str, int]) -> None:
+    """Table 4: descriptive columns and offer correlations against Table 3, and the stars."""
+    _table4_descriptives(c, n)
+    _table4_offer_correlations(c, n)
+    _table4_stars(c, n["total"])
 
 
 # --- Tables 5 and 6 -------------------------------------------------------------------------------------

@@ -380,6 +380,73 @@ def _display(frame: pd.DataFrame, spec: Spec) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("key")
 
 
+def _check_verify_args(tolerances: object, tables: object, allow_missing: object) -> None:
+    """Raise ``TypeError`` unless the options of :func:`verify` have the types it takes."""
+    if not isinstance(allow_missing, bool):
+        raise TypeError(f"allow_missing={allow_missing!r} must be True or False")
+    if tolerances is not None and not isinstance(tolerances, Mapping):
+        raise TypeError(
+            f"tolerances must be a mapping pattern -> tolerance (e.g. {{'table5': 0.01}}), "
+            f"not {type(tolerances).__name__}"
+        )
+    if (
+        tables is not None
+        and not isinstance(tables, str)
+        and (
+            isinstance(tables, Mapping)
+            or not isinstance(tables, Sequence)
+            or not all(isinstance(t, str) for t in tables)
+        )
+    ):
+        raise TypeError(f"tables must be a list of prefixes or globs (e.g. ['table5']), not {tables!r}")
+
+
+def _user_tolerances(tolerances: Mapping[str, float] | None, spec: Spec) -> dict[str, float]:
+    """The caller's tolerances, each a number >= 0 whose pattern matches a published number."""
+    user_tol = dict(tolerances or {})
+    for prefix, tol in user_tol.items():
+        if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol >= 0:
+            raise ValueError(f"tolerance for {prefix!r} must be a number >= 0, got {tol!r}")
+        if not any(_matches(k, prefix) for k in spec.numbers):
+            raise ValueError(
+                f"tolerance for {prefix!r} matches no published number (a typo?); patterns are keys, "
+                "prefixes such as 'table5.model1' or globs such as 'table5.*.or'"
+            )
+    return user_tol
+
+
+def _selected(spec: Spec, tables: str | Sequence[str] | None) -> list[str]:
+    """The published keys under ``tables`` (all without it); each prefix must match one."""
+    selected = list(spec.numbers)
+    if tables is not None:
+        prefixes = [tables] if isinstance(tables, str) else list(tables)
+        for prefix in prefixes:
+            if not any(_matches(k, prefix) for k in spec.numbers):
+                groups = sorted({k.split(".")[0] for k in spec.numbers})
+                raise ValueError(f"tables: {prefix!r} matches no published number; tables in the spec: {groups}")
+        selected = [k for k in selected if any(_matches(k, p) for p in prefixes)]
+    return selected
+
+
+def _verify_row(key: str, entry: PublishedNumber, got: Mapping[str, object], limit: float | None) -> dict[str, Any]:
+    """One published number beside its reproduced value (missing, compared, or a note where the paper contradicts itself)."""
+    row: dict[str, Any]
+    if key not in got:
+        row = {
+            "reproduced": None,
+            "difference": math.nan,
+            "tolerance": math.nan if entry.is_text else limit,
+            "status": "missing",
+        }
+    else:
+        row = _compare(entry, got[key], limit)
+    note = entry.inconsistent or entry.note
+    if row["status"] == "FAIL" and entry.inconsistent:
+        row["status"] = "note"
+    note = "; ".join(filter(None, [row.pop("why", ""), note]))
+    return {"published": entry.value, "printed": entry.printed, **row, "note": note}
+
+
 def verify(
     results: str | Path | Mapping[str, object] | pd.DataFrame,
     spec: Spec | str | Path | None = None,
@@ -418,61 +485,14 @@ def verify(
     for ``d_k`` printed decimals unless overridden. Text entries (significant months) compare as sets.
     Stata/R have no equivalent; it is the published-number analogue of a regression test.
     """
-    if not isinstance(allow_missing, bool):
-        raise TypeError(f"allow_missing={allow_missing!r} must be True or False")
-    if tolerances is not None and not isinstance(tolerances, Mapping):
-        raise TypeError(
-            f"tolerances must be a mapping pattern -> tolerance (e.g. {{'table5': 0.01}}), "
-            f"not {type(tolerances).__name__}"
-        )
-    if (
-        tables is not None
-        and not isinstance(tables, str)
-        and (
-            isinstance(tables, Mapping)
-            or not isinstance(tables, Sequence)
-            or not all(isinstance(t, str) for t in tables)
-        )
-    ):
-        raise TypeError(f"tables must be a list of prefixes or globs (e.g. ['table5']), not {tables!r}")
+    _check_verify_args(tolerances, tables, allow_missing)
     spec = _as_spec(spec)
     got = _reproduced(results)
-    user_tol = dict(tolerances or {})
-    for prefix, tol in user_tol.items():
-        if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol >= 0:
-            raise ValueError(f"tolerance for {prefix!r} must be a number >= 0, got {tol!r}")
-        if not any(_matches(k, prefix) for k in spec.numbers):
-            raise ValueError(
-                f"tolerance for {prefix!r} matches no published number (a typo?); patterns are keys, "
-                "prefixes such as 'table5.model1' or globs such as 'table5.*.or'"
-            )
-    selected = list(spec.numbers)
-    if tables is not None:
-        prefixes = [tables] if isinstance(tables, str) else list(tables)
-        for prefix in prefixes:
-            if not any(_matches(k, prefix) for k in spec.numbers):
-                groups = sorted({k.split(".")[0] for k in spec.numbers})
-                raise ValueError(f"tables: {prefix!r} matches no published number; tables in the spec: {groups}")
-        selected = [k for k in selected if any(_matches(k, p) for p in prefixes)]
+    user_tol = _user_tolerances(tolerances, spec)
     rows = {}
-    for key in selected:
+    for key in _selected(spec, tables):
         entry = spec.numbers[key]
-        limit = _tolerance(entry, spec.tolerances, user_tol)
-        row: dict[str, Any]
-        if key not in got:
-            row = {
-                "reproduced": None,
-                "difference": math.nan,
-                "tolerance": math.nan if entry.is_text else limit,
-                "status": "missing",
-            }
-        else:
-            row = _compare(entry, got[key], limit)
-        note = entry.inconsistent or entry.note
-        if row["status"] == "FAIL" and entry.inconsistent:
-            row["status"] = "note"
-        note = "; ".join(filter(None, [row.pop("why", ""), note]))
-        rows[key] = {"published": entry.value, "printed": entry.printed, **row, "note": note}
+        rows[key] = _verify_row(key, entry, got, _tolerance(entry, spec.tolerances, user_tol))
     frame = pd.DataFrame.from_dict(rows, orient="index").rename_axis("key")
     if frame.empty:
         raise ValueError("nothing to verify: the spec has no numbers under the selected tables")

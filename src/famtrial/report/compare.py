@@ -79,6 +79,112 @@ def _se_note(results: Mapping[str, ModelResults], names: Mapping[str, str]) -> s
     return "; ".join(f"{n}: {k}" for n, k in zip(results, kinds))
 
 
+def _check_results(results: object) -> None:
+    """Raise ``TypeError`` unless ``results`` is a non-empty mapping of names to famtrial results."""
+    if not isinstance(results, Mapping) or not results:
+        raise TypeError(
+            "compare_models needs a non-empty mapping of model name -> fitted results, e.g. "
+            "{'model1': fit1, 'model2': fit2}"
+        )
+    bad = [n for n, r in results.items() if not isinstance(r, ModelResults)]
+    if bad:
+        raise TypeError(
+            f"compare_models: {bad} are not famtrial results (got {', '.join(type(results[n]).__name__ for n in bad)})"
+        )
+
+
+def _check_layout(
+    title: object, digits: object, alpha: object, n_parents: object, leading_zero: object, unit: object
+) -> None:
+    """Raise unless the title, digits, alpha, n_parents, leading_zero and unit of a table are valid."""
+    if not isinstance(title, str):
+        raise TypeError(f"title={title!r} must be a string")
+    if isinstance(digits, bool) or not isinstance(digits, (int, np.integer)) or not 0 <= digits <= 10:
+        raise ValueError(f"digits={digits!r} must be a whole number from 0 to 10")
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating)) or not 0 < alpha < 1:
+        raise ValueError(f"alpha={alpha!r} must be a number strictly between 0 and 1")
+    if n_parents is not None and (
+        isinstance(n_parents, bool) or not isinstance(n_parents, (int, np.integer)) or n_parents < 0
+    ):
+        raise TypeError(f"n_parents={n_parents!r} must be a whole number >= 0 or None")
+    check_bool(leading_zero, "leading_zero")
+    if (
+        isinstance(unit, str)
+        or not isinstance(unit, Sequence)
+        or len(unit) != 2
+        or not all(isinstance(u, str) for u in unit)
+    ):
+        raise TypeError(f"unit={unit!r} must be two strings: (singular, plural), e.g. ('parent', 'parents')")
+
+
+def _ordered_terms(results: Mapping[str, ModelResults], first: Sequence[str]) -> list[str]:
+    """Every model's terms in order of appearance, the ``first`` ones moved to the top (stable)."""
+    terms: list[str] = []
+    for res in results.values():
+        terms += [t for t in res.params.index if t not in terms]
+    terms.sort(key=lambda t: t not in first)  # treatment rows first (stable)
+    return terms
+
+
+def _model_columns(
+    results: Mapping[str, ModelResults], terms: list[str], alpha: float, level: str, digits: int, leading_zero: bool
+) -> tuple[dict[tuple[str, str], pd.Series], dict[tuple[str, str], list[str]]]:
+    """Per model, the numeric columns (OR, SE, CI, p) and the printed ones (OR with stars, SE, CI)."""
+    numeric, shown = {}, {}
+
+    def fmt(value: float) -> str:
+        return _fmt(value, digits, leading_zero)
+
+    for name, res in results.items():
+        odds = res.to_frame(alpha).reindex(terms)
+        for field, src in (
+            ("or", "or"),
+            ("se", "or_se"),
+            ("ci_low", "or_ci_low"),
+            ("ci_high", "or_ci_high"),
+            ("p", "p"),
+        ):
+            numeric[(name, field)] = odds[src]
+        shown[(name, "OR")] = [("" if pd.isna(o) else fmt(o) + stars(p)) for o, p in zip(odds["or"], odds["p"])]
+        shown[(name, "Robust SE" if res.cov_type != "nonrobust" else "SE")] = [fmt(v) for v in odds["or_se"]]
+        shown[(name, level)] = [
+            "" if pd.isna(lo) else f"({fmt(lo)}, {fmt(hi)})" for lo, hi in zip(odds["or_ci_low"], odds["or_ci_high"])
+        ]
+    return numeric, shown
+
+
+def _fit_rows(
+    results: Mapping[str, ModelResults],
+    n_parents: int | None,
+    digits: int,
+    leading_zero: bool,
+    unit: tuple[str, str],
+) -> dict[str, dict[tuple[str, str], str]]:
+    """The printed rows under the terms: pseudo R2, the groups used and (if given) the number of parents."""
+    groups = unit[1].capitalize() + " with outcome change"
+    extra = {
+        "Pseudo R2": {(n, "OR"): _fmt(r.prsquared, digits, leading_zero) for n, r in results.items()},
+        groups: {(n, "OR"): f"{getattr(r, 'n_groups', r.nobs):,}" for n, r in results.items()},
+    }
+    if n_parents is not None:
+        extra[f"n {unit[1]}"] = {(n, "OR"): f"{n_parents:,}" for n in results}
+    return extra
+
+
+def _compare_notes(
+    results: Mapping[str, ModelResults], cluster_names: Mapping[str, str], unit: tuple[str, str], level: str
+) -> str:
+    """The table's note: the estimators, the covariance each model used, the time adjustment, the stars."""
+    estimators = sorted({r.model_name for r in results.values()})
+    group = f", group = {unit[0]}" if any(isinstance(r, ConditionalLogitResults) for r in results.values()) else ""
+    time = _time_note(results)
+    return (
+        f"{'; '.join(estimators)}{group}. Odds ratios with {_se_note(results, cluster_names)} and {level}"
+        + (f"; {time}" if time else "")
+        + ". * p < .05, ** p < .01, *** p < .001."
+    )
+
+
 def compare_models(
     results: Mapping[str, ModelResults],
     *,
@@ -106,75 +212,21 @@ def compare_models(
     results: the estimator, the covariance (and cluster variable) each model used, the time
     adjustment found among the terms.
     """
-    if not isinstance(results, Mapping) or not results:
-        raise TypeError(
-            "compare_models needs a non-empty mapping of model name -> fitted results, e.g. "
-            "{'model1': fit1, 'model2': fit2}"
-        )
-    bad = [n for n, r in results.items() if not isinstance(r, ModelResults)]
-    if bad:
-        raise TypeError(
-            f"compare_models: {bad} are not famtrial results (got {', '.join(type(results[n]).__name__ for n in bad)})"
-        )
+    _check_results(results)
     if labels is not None and not isinstance(labels, Mapping):
         raise TypeError(f"labels must be a mapping term -> row label, not {type(labels).__name__}")
     hide, first = tuple(check_names(hide, "hide")), tuple(check_names(first, "first"))
-    if not isinstance(title, str):
-        raise TypeError(f"title={title!r} must be a string")
-    if isinstance(digits, bool) or not isinstance(digits, (int, np.integer)) or not 0 <= digits <= 10:
-        raise ValueError(f"digits={digits!r} must be a whole number from 0 to 10")
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating)) or not 0 < alpha < 1:
-        raise ValueError(f"alpha={alpha!r} must be a number strictly between 0 and 1")
-    if n_parents is not None and (
-        isinstance(n_parents, bool) or not isinstance(n_parents, (int, np.integer)) or n_parents < 0
-    ):
-        raise TypeError(f"n_parents={n_parents!r} must be a whole number >= 0 or None")
-    check_bool(leading_zero, "leading_zero")
-    if (
-        isinstance(unit, str)
-        or not isinstance(unit, Sequence)
-        or len(unit) != 2
-        or not all(isinstance(u, str) for u in unit)
-    ):
-        raise TypeError(f"unit={unit!r} must be two strings: (singular, plural), e.g. ('parent', 'parents')")
+    _check_layout(title, digits, alpha, n_parents, leading_zero, unit)
     labels = dict(labels or {})
-    terms: list[str] = []
-    for res in results.values():
-        terms += [t for t in res.params.index if t not in terms]
-    terms.sort(key=lambda t: t not in first)  # treatment rows first (stable)
-    numeric, shown = {}, {}
-
-    def fmt(value: float) -> str:
-        return _fmt(value, digits, leading_zero)
-
+    terms = _ordered_terms(results, first)
     level = f"{100 * (1 - alpha):g}% CI"
-    for name, res in results.items():
-        odds = res.to_frame(alpha).reindex(terms)
-        for field, src in (
-            ("or", "or"),
-            ("se", "or_se"),
-            ("ci_low", "or_ci_low"),
-            ("ci_high", "or_ci_high"),
-            ("p", "p"),
-        ):
-            numeric[(name, field)] = odds[src]
-        shown[(name, "OR")] = [("" if pd.isna(o) else fmt(o) + stars(p)) for o, p in zip(odds["or"], odds["p"])]
-        shown[(name, "Robust SE" if res.cov_type != "nonrobust" else "SE")] = [fmt(v) for v in odds["or_se"]]
-        shown[(name, level)] = [
-            "" if pd.isna(lo) else f"({fmt(lo)}, {fmt(hi)})" for lo, hi in zip(odds["or_ci_low"], odds["or_ci_high"])
-        ]
+    numeric, shown = _model_columns(results, terms, alpha, level, digits, leading_zero)
     frame = pd.DataFrame(numeric, index=terms)
     display = pd.DataFrame(shown, index=terms)
     time_terms = {t for r in results.values() for t in _time_terms(r)}
     keep = [t for t in terms if not any(t.startswith(h) for h in hide) and t not in time_terms]
     display = display.loc[keep].rename(index=labels)
-    groups = unit[1].capitalize() + " with outcome change"
-    extra = {
-        "Pseudo R2": {(n, "OR"): _fmt(r.prsquared, digits, leading_zero) for n, r in results.items()},
-        groups: {(n, "OR"): f"{getattr(r, 'n_groups', r.nobs):,}" for n, r in results.items()},
-    }
-    if n_parents is not None:
-        extra[f"n {unit[1]}"] = {(n, "OR"): f"{n_parents:,}" for n in results}
+    extra = _fit_rows(results, n_parents, digits, leading_zero, unit)
     display = pd.concat([display, pd.DataFrame.from_dict(extra, orient="index")]).fillna("")
     display = display[list(shown)]  # the models' order, OR / SE / CI within each
     display.columns = pd.MultiIndex.from_tuples(list(shown))
@@ -182,14 +234,7 @@ def compare_models(
         frame.loc["pseudo_r2", (name, "or")] = res.prsquared
         frame.loc["n_groups", (name, "or")] = getattr(res, "n_groups", res.nobs)
     frame.columns = [f"{model}.{field}" for model, field in frame.columns]
-    estimators = sorted({r.model_name for r in results.values()})
-    group = f", group = {unit[0]}" if any(isinstance(r, ConditionalLogitResults) for r in results.values()) else ""
-    time = _time_note(results)
-    notes = (
-        f"{'; '.join(estimators)}{group}. Odds ratios with {_se_note(results, cluster_names or {})} and {level}"
-        + (f"; {time}" if time else "")
-        + ". * p < .05, ** p < .01, *** p < .001."
-    )
+    notes = _compare_notes(results, cluster_names or {}, unit, level)
     return Table(frame=frame, display=display, title=title, notes=notes)
 
 

@@ -6,6 +6,7 @@ from typing import Literal, cast
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, NullLocator
@@ -16,6 +17,114 @@ from famtrial.trial.monthly_results import MonthlyEffects
 __all__ = ["plot_monthly"]
 
 _TICKS = (0.1, 0.2, 0.25, 0.33, 0.4, 0.5, 0.67, 0.8, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 10.0)
+
+
+def _check_monthly_args(effects: object, ax: object, scale: object) -> None:
+    """Raise unless ``effects`` has months to plot, ``ax`` is an Axes or None and ``scale`` is known."""
+    if not isinstance(effects, MonthlyEffects):
+        raise TypeError(
+            f"plot_monthly needs MonthlyEffects (from famtrial.monthly_effects), not {type(effects).__name__}"
+        )
+    if len(effects.frame) == 0:
+        raise ValueError("effects has no months to plot")
+    if ax is not None and not hasattr(ax, "figure"):
+        raise TypeError(f"ax must be a matplotlib Axes (e.g. from plt.subplots()), not {type(ax).__name__}")
+    if scale not in ("or", "rd"):
+        raise ValueError(f"scale={scale!r} is not one of ('or', 'rd')")
+
+
+def _draw_series(
+    ax: Axes, effects: MonthlyEffects, x: np.ndarray, odds: bool, show_band: bool, base: np.ndarray
+) -> str:
+    """The pointwise CI, the sup-t band, the reference line and the estimates; returns the y quantity's name."""
+    f = effects.frame
+    level = f"{100 * (1 - effects.alpha):g}%"
+    y, y_low, y_high = (
+        (f["or"], f["ci_low"], f["ci_high"]) if odds else (100 * f["rd"], 100 * f["rd_ci_low"], 100 * f["rd_ci_high"])
+    )
+    ref, what_y = (1.0, "odds ratio") if odds else (0.0, "risk difference")
+    ax.fill_between(x, y_low, y_high, color="#9ecae1", alpha=0.6, linewidth=0, label=f"{level} CI (pointwise)")
+    if show_band:
+        ax.plot(x, f["band_low"], ls="--", color="#3b6e99", lw=0.9, label=f"simultaneous {level} band (sup-t)")
+        ax.plot(x, f["band_high"], ls="--", color="#3b6e99", lw=0.9)
+    ax.axhline(ref, color="#444444", lw=1.0, zorder=2, label="_reference")
+    ax.plot(x, y, color="#08306b", lw=1.4, zorder=2.5)
+    sig = (f["p" if odds else "rd_p"] < effects.alpha).to_numpy() & ~base
+    plain = ~sig & ~base
+    ax.scatter(x[plain], y[plain], s=16, facecolor="white", edgecolor="#08306b", zorder=3, label=what_y)
+    ax.scatter(x[sig], y[sig], s=24, color="#cb181d", zorder=4, label=f"{what_y}, p < {effects.alpha:g}")
+    if base.any():
+        ax.scatter(
+            x[base],
+            y[base],
+            s=34,
+            marker="D",
+            color="#969696",
+            edgecolor="#252525",
+            zorder=4,
+            label="baseline month (imbalance, not an effect)",
+        )
+    return what_y
+
+
+def _log_odds_axis(ax: Axes, f: pd.DataFrame, show_band: bool) -> None:
+    """A log y axis covering the CIs (and band) and 1, ticked at round odds ratios."""
+    ax.set_yscale("log")
+    lows = [f["ci_low"].min(), *([f["band_low"].min()] if show_band else [])]
+    highs = [f["ci_high"].max(), *([f["band_high"].max()] if show_band else [])]
+    lo, hi = min(min(lows), 1.0) / 1.08, max(max(highs), 1.0) * 1.08
+    ax.set_ylim(lo, hi)
+    ticks = [t for t in _TICKS if lo <= t <= hi]
+    ax.yaxis.set_major_locator(FixedLocator(ticks))
+    ax.yaxis.set_minor_locator(NullLocator())
+    ax.set_yticklabels([f"{t:g}" for t in ticks])
+
+
+def _label_axes(
+    ax: Axes, effects: MonthlyEffects, x: np.ndarray, odds: bool, title: str | None, number: int | None
+) -> None:
+    """Month ticks, axis labels, the title, the grid and the legend under the axes."""
+    f = effects.frame
+    step = 3 if len(f) > 12 else 1
+    ax.set_xticks(x[::step])
+    ax.set_xticklabels(f["month"].iloc[::step], rotation=45, ha="right", fontsize=8)
+    ax.set_xlim(-0.5, len(f) - 0.5)
+    ax.set_ylabel(
+        "Odds ratio, offered vs control (log scale)" if odds else "Risk difference (pp), offered minus control"
+    )
+    ax.set_xlabel("Month")
+    what = effects.description or effects.outcome
+    prefix = f"Figure {number}. " if number else ""
+    ax.set_title(
+        title if title is not None else f"{prefix}Effects of {effects.treatment} on {what}", fontsize=10, loc="left"
+    )
+    ax.grid(axis="y", color="#dddddd", lw=0.5)
+    ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=4, frameon=False)
+
+
+def _draw_caption(ax: Axes, effects: MonthlyEffects, base: np.ndarray, what_y: str) -> None:
+    """The caption under the legend: k offices, n parents, the months, the SE, gaps and the baseline month."""
+    f = effects.frame
+    fe = f"; {effects.units[1]} fixed effects" if effects.fixed_effects else ""
+    se = f"SE clustered by {effects.cluster_label or effects.cluster}" if effects.cluster else "model-based SE"
+    missing = int(f["coef"].isna().sum())
+    gaps = f" {missing} month{'s' if missing != 1 else ''} without an estimate (gaps)." if missing else ""
+    at_base = (
+        f" The baseline month ({effects.baseline}) precedes the offer's effect: its {what_y} shows baseline imbalance."
+        if base.any()
+        else ""
+    )
+    ax.text(
+        0.0,
+        -0.36,
+        f"k = {effects.n_offices} {plural(effects.units[1])}, n = {effects.n_parents:,} "
+        f"{plural(effects.units[0])}. One logit per month, {f['month'].iloc[0]} to {f['month'].iloc[-1]}; "
+        f"{se}{fe}; controls at baseline.{gaps}{at_base}",
+        transform=ax.transAxes,
+        fontsize=8,
+        va="top",
+        wrap=True,
+    )
 
 
 def plot_monthly(
@@ -61,98 +170,22 @@ def plot_monthly(
     matplotlib.figure.Figure
         Save with ``fig.savefig("figure2.png", dpi=200, bbox_inches="tight")`` (PDF/SVG alike).
     """
-    if not isinstance(effects, MonthlyEffects):
-        raise TypeError(
-            f"plot_monthly needs MonthlyEffects (from famtrial.monthly_effects), not {type(effects).__name__}"
-        )
+    _check_monthly_args(effects, ax, scale)
     f = effects.frame
-    if len(f) == 0:
-        raise ValueError("effects has no months to plot")
-    if ax is not None and not hasattr(ax, "figure"):
-        raise TypeError(f"ax must be a matplotlib Axes (e.g. from plt.subplots()), not {type(ax).__name__}")
-    if scale not in ("or", "rd"):
-        raise ValueError(f"scale={scale!r} is not one of ('or', 'rd')")
     own = ax is None
     if ax is None:
         ax = plt.subplots(figsize=(8.0, 4.2))[1]
     fig = cast(Figure, ax.figure)  # a SubFigure only for axes of a subfigure
     x = np.arange(len(f))
-    level = f"{100 * (1 - effects.alpha):g}%"
     odds = scale == "or"
-    y, y_low, y_high = (
-        (f["or"], f["ci_low"], f["ci_high"]) if odds else (100 * f["rd"], 100 * f["rd_ci_low"], 100 * f["rd_ci_high"])
-    )
-    ref, what_y = (1.0, "odds ratio") if odds else (0.0, "risk difference")
     show_band = odds and band and effects.band_critical is not None
-    ax.fill_between(x, y_low, y_high, color="#9ecae1", alpha=0.6, linewidth=0, label=f"{level} CI (pointwise)")
-    if show_band:
-        ax.plot(x, f["band_low"], ls="--", color="#3b6e99", lw=0.9, label=f"simultaneous {level} band (sup-t)")
-        ax.plot(x, f["band_high"], ls="--", color="#3b6e99", lw=0.9)
-    ax.axhline(ref, color="#444444", lw=1.0, zorder=2, label="_reference")
-    ax.plot(x, y, color="#08306b", lw=1.4, zorder=2.5)
     base = (f["month"] == effects.baseline).to_numpy()
-    sig = (f["p" if odds else "rd_p"] < effects.alpha).to_numpy() & ~base
-    plain = ~sig & ~base
-    ax.scatter(x[plain], y[plain], s=16, facecolor="white", edgecolor="#08306b", zorder=3, label=what_y)
-    ax.scatter(x[sig], y[sig], s=24, color="#cb181d", zorder=4, label=f"{what_y}, p < {effects.alpha:g}")
-    if base.any():
-        ax.scatter(
-            x[base],
-            y[base],
-            s=34,
-            marker="D",
-            color="#969696",
-            edgecolor="#252525",
-            zorder=4,
-            label="baseline month (imbalance, not an effect)",
-        )
+    what_y = _draw_series(ax, effects, x, odds, show_band, base)
     if odds:
-        ax.set_yscale("log")
-        lows = [f["ci_low"].min(), *([f["band_low"].min()] if show_band else [])]
-        highs = [f["ci_high"].max(), *([f["band_high"].max()] if show_band else [])]
-        lo, hi = min(min(lows), 1.0) / 1.08, max(max(highs), 1.0) * 1.08
-        ax.set_ylim(lo, hi)
-        ticks = [t for t in _TICKS if lo <= t <= hi]
-        ax.yaxis.set_major_locator(FixedLocator(ticks))
-        ax.yaxis.set_minor_locator(NullLocator())
-        ax.set_yticklabels([f"{t:g}" for t in ticks])
-    step = 3 if len(f) > 12 else 1
-    ax.set_xticks(x[::step])
-    ax.set_xticklabels(f["month"].iloc[::step], rotation=45, ha="right", fontsize=8)
-    ax.set_xlim(-0.5, len(f) - 0.5)
-    ax.set_ylabel(
-        "Odds ratio, offered vs control (log scale)" if odds else "Risk difference (pp), offered minus control"
-    )
-    ax.set_xlabel("Month")
-    what = effects.description or effects.outcome
-    prefix = f"Figure {number}. " if number else ""
-    ax.set_title(
-        title if title is not None else f"{prefix}Effects of {effects.treatment} on {what}", fontsize=10, loc="left"
-    )
-    ax.grid(axis="y", color="#dddddd", lw=0.5)
-    ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=4, frameon=False)
+        _log_odds_axis(ax, f, show_band)
+    _label_axes(ax, effects, x, odds, title, number)
     if caption:
-        fe = f"; {effects.units[1]} fixed effects" if effects.fixed_effects else ""
-        se = f"SE clustered by {effects.cluster_label or effects.cluster}" if effects.cluster else "model-based SE"
-        missing = int(f["coef"].isna().sum())
-        gaps = f" {missing} month{'s' if missing != 1 else ''} without an estimate (gaps)." if missing else ""
-        at_base = (
-            f" The baseline month ({effects.baseline}) precedes the offer's effect: its {what_y} shows "
-            "baseline imbalance."
-            if base.any()
-            else ""
-        )
-        ax.text(
-            0.0,
-            -0.36,
-            f"k = {effects.n_offices} {plural(effects.units[1])}, n = {effects.n_parents:,} "
-            f"{plural(effects.units[0])}. One logit per month, {f['month'].iloc[0]} to {f['month'].iloc[-1]}; "
-            f"{se}{fe}; controls at baseline.{gaps}{at_base}",
-            transform=ax.transAxes,
-            fontsize=8,
-            va="top",
-            wrap=True,
-        )
+        _draw_caption(ax, effects, base, what_y)
     if own:
         fig.tight_layout()
     return fig

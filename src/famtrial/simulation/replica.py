@@ -361,6 +361,127 @@ def _tilt_married(cfg: ReplicaConfig, people: pd.DataFrame, married: np.ndarray,
     return np.where(take[:, None], alt, married)
 
 
+@dataclass(frozen=True)
+class _Paths:
+    """The monthly covariate paths (parents x months) and the implementation month's index."""
+
+    months: pd.PeriodIndex
+    b: int
+    married: np.ndarray
+    rwc: np.ndarray
+    kids: np.ndarray
+
+
+def _covariate_paths(
+    cfg: ReplicaConfig, people: pd.DataFrame, base: pd.DataFrame, rng: np.random.Generator, seed: int
+) -> _Paths:
+    """The months and the married, reduced-work-capacity and children paths around the baseline values."""
+    months = pd.period_range(cfg.panel["first_month"], cfg.panel["last_month"], freq="M")
+    impl = pd.Period(cfg.panel["implementation"], "M")
+    b = int(np.flatnonzero(months == impl)[0])
+    T = len(months)
+    dyn = cfg.dynamics
+    married = _markov(base["married"].to_numpy(), T, b, dyn["married_switch"], dyn["married_switch"], rng)
+    married = _tilt_married(cfg, people, married, b, seed)
+    rwc = _markov(base["reduced_work_capacity"].to_numpy(), T, b, dyn["rwc_onset"], dyn["rwc_recovery"], rng)
+    kids = _counts_walk(base["n_children"].to_numpy(), T, b, dyn["birth"], dyn["child_leaves"], rng)
+    return _Paths(months=months, b=b, married=married, rwc=rwc, kids=kids)
+
+
+def _outcome(
+    cfg: ReplicaConfig,
+    name: str,
+    prm: OutcomeParams,
+    people: pd.DataFrame,
+    base: pd.DataFrame,
+    paths: _Paths,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """One outcome's 0/1 matrix (parents x months) from its fixed-effects logit, the baseline month forced."""
+    months, b, kids, married, rwc = paths.months, paths.b, paths.kids, paths.married, paths.rwc
+    T, n = len(months), len(people)
+    arm = people["arm"].to_numpy()
+    treat = arm[:, None] * (np.arange(T) >= b).astype(float)[None, :]
+    office_codes, office_labels = pd.factorize(people["office"])
+    is_holf = (people["model"] == "holf").to_numpy()
+    # office-level heterogeneity of the treatment effect and of the covariate slopes (always drawn,
+    # so the random stream does not depend on the parameter values)
+    z_office = rng.standard_normal((len(office_labels), 5))[office_codes]
+    a = prm.intercept + prm.intercept_sd * base[f"latent_{name}"].to_numpy()
+    tau = np.where(
+        is_holf,
+        prm.tau_holf + prm.office_effect_sd_holf * z_office[:, 0],
+        prm.tau_local + prm.office_effect_sd_local * z_office[:, 0],
+    )
+    b_kids = prm.b_children + prm.office_sd_children * z_office[:, 1]
+    b_married = prm.b_married + prm.office_sd_married * z_office[:, 2]
+    b_rwc = prm.b_rwc + prm.office_sd_rwc * z_office[:, 3]
+    trend = prm.office_sd_trend * z_office[:, 4] * (1 - arm)  # office deviation of the ordinary arm's trend
+    path = np.array([prm.path.get(str(m), 0.0) for m in months])
+    # office slope deviations act on centred covariates (the trend's on months since the
+    # implementation month), so they vary effects without shifting office outcome levels
+    # (which would confound the pooled cross-sectional contrast)
+    eta = (
+        a[:, None]
+        + prm.trend * np.arange(T)[None, :]
+        + trend[:, None] * (np.arange(T) - b)[None, :]
+        + prm.b_children * kids
+        + (b_kids - prm.b_children)[:, None] * (kids - kids.mean())
+        + prm.b_married * married
+        + (b_married - prm.b_married)[:, None] * (married - married.mean())
+        + prm.b_rwc * rwc
+        + (b_rwc - prm.b_rwc)[:, None] * (rwc - rwc.mean())
+        + treat * tau[:, None]
+        + arm[:, None] * path[None, :]
+    )
+    p = expit(eta)
+    y = (rng.random((n, T)) < p).astype(np.int8)
+    # the baseline month is the copula's draw (exact Table 3 counts); the intercepts a_i follow
+    # the same latent score, so the forced values agree with each parent's propensity. The
+    # forcing makes one month non-random given a_i: force_baseline = false gives the pure model.
+    if cfg.panel.get("force_baseline", True):
+        y[:, b] = base[name].to_numpy()
+    return y
+
+
+def _observed(cfg: ReplicaConfig, n: int, T: int, b: int, rng: np.random.Generator) -> np.ndarray:
+    """Which parent-months are observed: a share of parents miss a few months, never the baseline month."""
+    keep = np.ones((n, T), bool)
+    gap_parents = rng.random(n) < cfg.panel["gap_share"]
+    for i in np.flatnonzero(gap_parents):
+        k = rng.integers(1, cfg.panel["gap_max_months"] + 1)
+        choices = rng.choice(np.r_[0:b, b + 1 : T], size=k, replace=False)
+        keep[i, choices] = False
+    return keep
+
+
+def _long_panel(
+    people: pd.DataFrame, base: pd.DataFrame, paths: _Paths, outcomes: dict[str, np.ndarray], keep: np.ndarray
+) -> pd.DataFrame:
+    """One row per observed parent-month: identifiers, arm, outcomes and covariates in their stored types."""
+    T, n = len(paths.months), len(people)
+    rows = np.flatnonzero(keep.ravel())
+    rep = lambda v: np.repeat(np.asarray(v), T)[rows]  # noqa: E731
+    return pd.DataFrame(
+        {
+            "parent_id": rep(people["parent_id"]),
+            "family_id": rep(people["family_id"]),
+            "office": rep(people["office"]),
+            "month": np.tile(paths.months.astype(str).to_numpy(), n)[rows],
+            "arm": rep(people["arm"].to_numpy()).astype(np.int8),
+            "model": rep(people["model"]),
+            "activation": outcomes["activation"].ravel()[rows],
+            "employed": outcomes["employed"].ravel()[rows],
+            "married": paths.married.ravel()[rows].astype(np.int8),
+            "n_children": paths.kids.ravel()[rows].astype(np.int16),
+            "reduced_work_capacity": paths.rwc.ravel()[rows].astype(np.int8),
+            "female": rep(base["female"]).astype(np.int8),
+            "year_of_birth": rep(base["year_of_birth"]).astype(np.int16),
+            "immigrant": rep(base["immigrant"]).astype(np.int8),
+        }
+    )
+
+
 def generate(config: ReplicaConfig | None = None, seed: int | None = None) -> pd.DataFrame:
     """The long panel (one row per parent per month) from ``config`` (default: the shipped TOML).
 
@@ -372,88 +493,10 @@ def generate(config: ReplicaConfig | None = None, seed: int | None = None) -> pd
     rng = np.random.default_rng(seed)
     people = _families(cfg)
     base = _baseline(cfg, people, rng)
-    months = pd.period_range(cfg.panel["first_month"], cfg.panel["last_month"], freq="M")
-    impl = pd.Period(cfg.panel["implementation"], "M")
-    b = int(np.flatnonzero(months == impl)[0])
-    T, n = len(months), len(people)
-    dyn = cfg.dynamics
-    married = _markov(base["married"].to_numpy(), T, b, dyn["married_switch"], dyn["married_switch"], rng)
-    married = _tilt_married(cfg, people, married, b, seed)
-    rwc = _markov(base["reduced_work_capacity"].to_numpy(), T, b, dyn["rwc_onset"], dyn["rwc_recovery"], rng)
-    kids = _counts_walk(base["n_children"].to_numpy(), T, b, dyn["birth"], dyn["child_leaves"], rng)
-    arm = people["arm"].to_numpy()
-    post = (np.arange(T) >= b).astype(float)
-    treat = arm[:, None] * post[None, :]
-    office_codes, office_labels = pd.factorize(people["office"])
-    is_holf = (people["model"] == "holf").to_numpy()
-    outcome_cols = {}
-    for name, prm in cfg.outcomes.items():
-        # office-level heterogeneity of the treatment effect and of the covariate slopes (always drawn,
-        # so the random stream does not depend on the parameter values)
-        z_office = rng.standard_normal((len(office_labels), 5))[office_codes]
-        a = prm.intercept + prm.intercept_sd * base[f"latent_{name}"].to_numpy()
-        tau = np.where(
-            is_holf,
-            prm.tau_holf + prm.office_effect_sd_holf * z_office[:, 0],
-            prm.tau_local + prm.office_effect_sd_local * z_office[:, 0],
-        )
-        b_kids = prm.b_children + prm.office_sd_children * z_office[:, 1]
-        b_married = prm.b_married + prm.office_sd_married * z_office[:, 2]
-        b_rwc = prm.b_rwc + prm.office_sd_rwc * z_office[:, 3]
-        trend = prm.office_sd_trend * z_office[:, 4] * (1 - arm)  # office deviation of the ordinary arm's trend
-        path = np.array([prm.path.get(str(m), 0.0) for m in months])
-        # office slope deviations act on centred covariates (the trend's on months since the
-        # implementation month), so they vary effects without shifting office outcome levels
-        # (which would confound the pooled cross-sectional contrast)
-        eta = (
-            a[:, None]
-            + prm.trend * np.arange(T)[None, :]
-            + trend[:, None] * (np.arange(T) - b)[None, :]
-            + prm.b_children * kids
-            + (b_kids - prm.b_children)[:, None] * (kids - kids.mean())
-            + prm.b_married * married
-            + (b_married - prm.b_married)[:, None] * (married - married.mean())
-            + prm.b_rwc * rwc
-            + (b_rwc - prm.b_rwc)[:, None] * (rwc - rwc.mean())
-            + treat * tau[:, None]
-            + arm[:, None] * path[None, :]
-        )
-        p = expit(eta)
-        y = (rng.random((n, T)) < p).astype(np.int8)
-        # the baseline month is the copula's draw (exact Table 3 counts); the intercepts a_i follow
-        # the same latent score, so the forced values agree with each parent's propensity. The
-        # forcing makes one month non-random given a_i: force_baseline = false gives the pure model.
-        if cfg.panel.get("force_baseline", True):
-            y[:, b] = base[name].to_numpy()
-        outcome_cols[name] = y
-    # gaps: a share of parents miss a few months, never the baseline month
-    keep = np.ones((n, T), bool)
-    gap_parents = rng.random(n) < cfg.panel["gap_share"]
-    for i in np.flatnonzero(gap_parents):
-        k = rng.integers(1, cfg.panel["gap_max_months"] + 1)
-        choices = rng.choice(np.r_[0:b, b + 1 : T], size=k, replace=False)
-        keep[i, choices] = False
-    rows = np.flatnonzero(keep.ravel())
-    rep = lambda v: np.repeat(np.asarray(v), T)[rows]  # noqa: E731
-    panel = pd.DataFrame(
-        {
-            "parent_id": rep(people["parent_id"]),
-            "family_id": rep(people["family_id"]),
-            "office": rep(people["office"]),
-            "month": np.tile(months.astype(str).to_numpy(), n)[rows],
-            "arm": rep(arm).astype(np.int8),
-            "model": rep(people["model"]),
-            "activation": outcome_cols["activation"].ravel()[rows],
-            "employed": outcome_cols["employed"].ravel()[rows],
-            "married": married.ravel()[rows].astype(np.int8),
-            "n_children": kids.ravel()[rows].astype(np.int16),
-            "reduced_work_capacity": rwc.ravel()[rows].astype(np.int8),
-            "female": rep(base["female"]).astype(np.int8),
-            "year_of_birth": rep(base["year_of_birth"]).astype(np.int16),
-            "immigrant": rep(base["immigrant"]).astype(np.int8),
-        }
-    )
-    return panel
+    paths = _covariate_paths(cfg, people, base, rng, seed)
+    outcomes = {name: _outcome(cfg, name, prm, people, base, paths, rng) for name, prm in cfg.outcomes.items()}
+    keep = _observed(cfg, len(people), len(paths.months), paths.b, rng)
+    return _long_panel(people, base, paths, outcomes, keep)
 
 
 # -- reporting -----------------------------------------------------------------------------------

@@ -279,6 +279,58 @@ def _fmt(value: float, spec: str) -> str:
     return "" if pd.isna(value) else format(value, spec)
 
 
+def _check_balance_options(equal_var: object, labels: object, title: object, arm_labels: object) -> None:
+    """Raise ``TypeError`` unless the display options of :func:`balance_table` have the types it takes."""
+    if not isinstance(equal_var, bool):
+        raise TypeError(f"equal_var={equal_var!r} must be True or False")
+    _check_labels(labels)
+    _check_text(title, "title")
+    if arm_labels is not None and (
+        isinstance(arm_labels, str)
+        or not isinstance(arm_labels, Sequence)
+        or len(arm_labels) != 2
+        or not all(isinstance(a, str) for a in arm_labels)
+    ):
+        raise TypeError(f"arm_labels={arm_labels!r} must be two strings: (offered header, control header)")
+
+
+def _balance_row(x: np.ndarray, x1: np.ndarray, x0: np.ndarray, binary: bool, equal_var: bool) -> dict[str, Any]:
+    """One variable's numbers: the test row plus the standardized mean difference and the variance ratio."""
+    row = _binary_row(x, x1, x0) if binary else _continuous_row(x, x1, x0, equal_var)
+    s1, s0 = x1.std(ddof=1), x0.std(ddof=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        row["smd"] = float((x1.mean() - x0.mean()) / np.sqrt((s1**2 + s0**2) / 2))
+        row["variance_ratio"] = float(s1**2 / s0**2)
+    return row
+
+
+def _balance_cells(row: Mapping[str, Any], binary: bool) -> list[str]:
+    """One variable's printed cells: n (%) or mean (SD) per group, the test, p, SMD and variance ratio."""
+    if binary:
+        cells = [f"{int(row[f'n_{g}'])} ({row[f'pct_{g}']:.2f})" for g in ("total", "treated", "control")]
+    else:
+        cells = [f"{row[f'mean_{g}']:.2f} ({row[f'sd_{g}']:.2f})" for g in ("total", "treated", "control")]
+    return [
+        *cells,
+        _fmt(row["statistic"], ".3f"),
+        _fmt(row["p"], ".3f"),
+        _fmt(row["smd"], ".3f"),
+        _fmt(row["variance_ratio"], ".2f"),
+    ]
+
+
+def _balance_notes(equal_var: bool, joint: JointTest, rows: Mapping[str, Mapping[str, Any]]) -> str:
+    """The note under Table 3: the tests, SMD and variance ratio, the joint test and untested rows."""
+    untested = [v for v, r in rows.items() if pd.isna(r["statistic"])]
+    test = "t (equal variances)" if equal_var else "Welch t"
+    return (
+        f"n (%) with Pearson chi-square (no continuity correction); mean (SD) with {test}, difference "
+        "control minus offered as Stata's ttest. SMD = standardized mean difference (offered minus "
+        f"control) over sqrt((s1^2 + s0^2)/2); variance ratio s1^2/s0^2. {joint}."
+        + (f" Constant, not tested: {untested}." if untested else "")
+    )
+
+
 def balance_table(
     data: Panel | pd.DataFrame,
     arm: str = "arm",
@@ -325,17 +377,7 @@ def balance_table(
     mean difference ``(m1 - m0) / sqrt((s1^2 + s0^2) / 2)``, the variance ratio ``s1^2 / s0^2``,
     and :class:`JointTest`. Constant rows get no test (blank).
     """
-    if not isinstance(equal_var, bool):
-        raise TypeError(f"equal_var={equal_var!r} must be True or False")
-    _check_labels(labels)
-    _check_text(title, "title")
-    if arm_labels is not None and (
-        isinstance(arm_labels, str)
-        or not isinstance(arm_labels, Sequence)
-        or len(arm_labels) != 2
-        or not all(isinstance(a, str) for a in arm_labels)
-    ):
-        raise TypeError(f"arm_labels={arm_labels!r} must be two strings: (offered header, control header)")
+    _check_balance_options(equal_var, labels, title, arm_labels)
     frame, arm, binary, order = _roles(data, arm, binary, continuous)
     plan = data.plan if isinstance(data, Panel) else None
     labels = {**(plan.labels if plan else {}), **(labels or {})}
@@ -348,23 +390,8 @@ def balance_table(
     rows, shown = {}, {}
     for var in order:
         x, x1, x0 = (f[var].to_numpy(float) for f in (frame, treated, control))
-        row = _binary_row(x, x1, x0) if var in binary else _continuous_row(x, x1, x0, equal_var)
-        s1, s0 = x1.std(ddof=1), x0.std(ddof=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            row["smd"] = float((x1.mean() - x0.mean()) / np.sqrt((s1**2 + s0**2) / 2))
-            row["variance_ratio"] = float(s1**2 / s0**2)
-        rows[var] = row
-        if var in binary:
-            cells = [f"{int(row[f'n_{g}'])} ({row[f'pct_{g}']:.2f})" for g in ("total", "treated", "control")]
-        else:
-            cells = [f"{row[f'mean_{g}']:.2f} ({row[f'sd_{g}']:.2f})" for g in ("total", "treated", "control")]
-        shown[var] = [
-            *cells,
-            _fmt(row["statistic"], ".3f"),
-            _fmt(row["p"], ".3f"),
-            _fmt(row["smd"], ".3f"),
-            _fmt(row["variance_ratio"], ".2f"),
-        ]
+        rows[var] = _balance_row(x, x1, x0, var in binary, equal_var)
+        shown[var] = _balance_cells(rows[var], var in binary)
     numeric = pd.DataFrame.from_dict(rows, orient="index")
     numeric.index.name = "variable"
     display = pd.DataFrame.from_dict(
@@ -375,19 +402,11 @@ def balance_table(
     display.index = [labels.get(v, v) + (" (%)" if v in binary else " (SD)") for v in display.index]
     display.loc["N"] = [f"{len(frame)}", f"{len(treated)}", f"{len(control)}", "", "", "", ""]
     joint = _joint_test(frame, arm, order)
-    untested = [v for v, r in rows.items() if pd.isna(r["statistic"])]
-    test = "t (equal variances)" if equal_var else "Welch t"
-    notes = (
-        f"n (%) with Pearson chi-square (no continuity correction); mean (SD) with {test}, difference "
-        "control minus offered as Stata's ttest. SMD = standardized mean difference (offered minus "
-        f"control) over sqrt((s1^2 + s0^2)/2); variance ratio s1^2/s0^2. {joint}."
-        + (f" Constant, not tested: {untested}." if untested else "")
-    )
     return BalanceTable(
         frame=numeric,
         display=display,
         title=f"{title}, n = {len(frame):,}",
-        notes=notes,
+        notes=_balance_notes(equal_var, joint, rows),
         joint_test=joint,
         nobs=len(frame),
         nobs_treated=len(treated),
@@ -434,6 +453,76 @@ def _short(r: float, leading_zero: bool) -> str:
     return text if leading_zero else text.replace("0.", ".", 1)
 
 
+def _correlation_inputs(
+    data: Panel | pd.DataFrame, variables: Sequence[str] | None, labels: object, title: object, arm: str
+) -> tuple[pd.DataFrame, str, list[Any]]:
+    """The checked baseline frame, its arm column and the variables after the arm."""
+    names = _names(variables, "variables")
+    _check_labels(labels)
+    _check_text(title, "title")
+    if isinstance(data, Panel):
+        frame, arm = data.baseline_frame(), data.columns.arm
+        if names is None:
+            names = _plan_variables(data)
+    elif isinstance(data, pd.DataFrame):
+        frame = data
+        if names is None:
+            raise ValueError("give variables=[...] when data is a DataFrame")
+    else:
+        raise TypeError(f"data must be a DataFrame (one row per parent) or a Panel, not {type(data).__name__}")
+    if "experimental" in names:
+        raise ValueError("'experimental' names the arm in Table 4: rename that column")
+    _check(frame, arm, names, [])
+    if len(frame) < 3:
+        raise ValueError(
+            f"correlation_table needs at least 3 rows (the tests use n - 2 degrees of freedom); "
+            f"the baseline data have {len(frame)}"
+        )
+    return frame, arm, names
+
+
+def _pearson(x: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Pearson correlations of the columns of ``x`` and their two-sided p from t with n - 2 df."""
+    names = list(x.columns)
+    n = len(x)
+    r = x.corr()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = r * np.sqrt((n - 2) / (1 - r**2))
+    p = pd.DataFrame(2 * stats.t.sf(np.abs(t), n - 2), index=names, columns=names)
+    return r, p
+
+
+def _correlation_rows(
+    x: pd.DataFrame, r: pd.DataFrame, p: pd.DataFrame, leading_zero: bool
+) -> tuple[dict[str, dict[str, float]], list[list[str]]]:
+    """Per variable, n/% or mean/SD (numeric), and its printed row: descriptives, the lower triangle, a dash."""
+    names = list(x.columns)
+    desc, shown = {}, []
+    for i, v in enumerate(names):
+        col = x[v]
+        binary = _is_binary(col)
+        desc[v] = (
+            {"n": col.sum(), "pct": 100 * col.mean(), "mean": np.nan, "sd": np.nan}
+            if binary
+            else {"n": np.nan, "pct": np.nan, "mean": col.mean(), "sd": col.std()}
+        )
+        cells = [
+            "" if pd.isna(r.iloc[i, j]) else _short(r.iloc[i, j], leading_zero) + stars(p.iloc[i, j]) for j in range(i)
+        ]
+        shown.append(
+            [
+                f"{col.mean():.2f}" if not binary else "",
+                f"{int(col.sum())}" if binary else "",
+                f"{col.std():.2f}" if not binary else "",
+                f"{100 * col.mean():.2f}" if binary else "",
+                *cells,
+                "–",
+                *[""] * (len(names) - i - 1),
+            ]
+        )
+    return desc, shown
+
+
 def correlation_table(
     data: Panel | pd.DataFrame,
     variables: Sequence[str] | None = None,
@@ -463,59 +552,13 @@ def correlation_table(
     *** p < .001 (Stata ``pwcorr x1 ... xk, sig``; R ``cor.test``).
     """
     plan = data.plan if isinstance(data, Panel) else None
-    variables = _names(variables, "variables")
-    _check_labels(labels)
-    _check_text(title, "title")
-    if isinstance(data, Panel):
-        frame, arm = data.baseline_frame(), data.columns.arm
-        if variables is None:
-            variables = _plan_variables(data)
-    elif isinstance(data, pd.DataFrame):
-        frame = data
-        if variables is None:
-            raise ValueError("give variables=[...] when data is a DataFrame")
-    else:
-        raise TypeError(f"data must be a DataFrame (one row per parent) or a Panel, not {type(data).__name__}")
-    if "experimental" in variables:
-        raise ValueError("'experimental' names the arm in Table 4: rename that column")
-    _check(frame, arm, variables, [])
-    if len(frame) < 3:
-        raise ValueError(
-            f"correlation_table needs at least 3 rows (the tests use n - 2 degrees of freedom); "
-            f"the baseline data have {len(frame)}"
-        )
+    frame, arm, variables = _correlation_inputs(data, variables, labels, title, arm)
     names = ["experimental", *variables]
     x = pd.concat([frame[arm].rename("experimental"), frame[variables]], axis=1).astype(float)
     n = len(x)
-    r = x.corr()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = r * np.sqrt((n - 2) / (1 - r**2))
-    p = pd.DataFrame(2 * stats.t.sf(np.abs(t), n - 2), index=names, columns=names)
+    r, p = _pearson(x)
     labels = {"experimental": _ARM_LABEL, **(plan.labels if plan else {}), **(labels or {})}
-    leading_zero = plan.leading_zero if plan else True
-    desc, shown = {}, []
-    for i, v in enumerate(names):
-        col = x[v]
-        binary = _is_binary(col)
-        desc[v] = (
-            {"n": col.sum(), "pct": 100 * col.mean(), "mean": np.nan, "sd": np.nan}
-            if binary
-            else {"n": np.nan, "pct": np.nan, "mean": col.mean(), "sd": col.std()}
-        )
-        cells = [
-            "" if pd.isna(r.iloc[i, j]) else _short(r.iloc[i, j], leading_zero) + stars(p.iloc[i, j]) for j in range(i)
-        ]
-        shown.append(
-            [
-                f"{col.mean():.2f}" if not binary else "",
-                f"{int(col.sum())}" if binary else "",
-                f"{col.std():.2f}" if not binary else "",
-                f"{100 * col.mean():.2f}" if binary else "",
-                *cells,
-                "–",
-                *[""] * (len(names) - i - 1),
-            ]
-        )
+    desc, shown = _correlation_rows(x, r, p, plan.leading_zero if plan else True)
     display = pd.DataFrame(
         shown,
         index=[f"{i + 1}. {labels.get(v, v)}" for i, v in enumerate(names)],

@@ -21,6 +21,8 @@ from conftest import PARTITIONS, make_panel_frame, same_as_in_memory  # noqa: E4
 from famtrial.data.load import load_panel  # noqa: E402
 from famtrial.errors import PanelError
 
+pytestmark = pytest.mark.dask  # every test runs on the session's LocalCluster (conftest.dask_client)
+
 
 @pytest.fixture(scope="module", autouse=True)
 def _client(dask_client):

@@ -26,6 +26,10 @@ from famtrial.simulation.power import (
     power,
 )
 
+# power simulates trials of 4-12 offices: the few-cluster warning is the state under study
+# (tests/test_model_errors.py asserts the warning itself)
+pytestmark = pytest.mark.filterwarnings("ignore::famtrial.errors.FewClustersWarning")
+
 matplotlib.use("Agg")
 
 CASEWORK = data_dir() / "synthetic" / "casework.toml"

@@ -20,6 +20,10 @@ from famtrial.models.clogit import conditional_logit
 from famtrial.trial.few_cluster import family_design, randomization_test
 from famtrial.trial.monthly import monthly_effects
 
+# randomization inference is the few-cluster remedy: its panels have 6 offices on purpose, and the
+# model fits behind each re-draw warn (tests/test_model_errors.py asserts the warning itself)
+pytestmark = pytest.mark.filterwarnings("ignore::famtrial.errors.FewClustersWarning")
+
 
 def _two_parent_frame(seed: int = 3) -> pd.DataFrame:
     """The conftest panel with a second parent in 40 of its 120 families (same family, office, arm)."""

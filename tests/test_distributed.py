@@ -238,6 +238,7 @@ def test_without_a_client_and_without_dask(monkeypatch, panel):
         fdist.read_parquet("x", ["y"])
 
 
+@pytest.mark.filterwarnings("ignore::famtrial.errors.FewClustersWarning")  # few clusters here by construction
 def test_randomization_on_the_cluster_scatters_once_and_matches_serial(client):
     """Re-draws on the LocalCluster equal the serial ones; the design is scattered once (one
     broadcast future), the tasks carry only seeds, and each task's numba runs one thread."""

@@ -228,8 +228,8 @@ ENGINES = (pytest.param("memory", id="memory"), pytest.param("dask", id="dask", 
 
 
 def _calls_twin_helper(function, depth: int = 2) -> bool:
-    """Whether ``function`` names a helper of ``_TWIN_HELPERS``, itself, in a nested function or
-    lambda, or through a function of its own module (``depth`` levels)."""
+    """Whether ``function`` calls a helper of ``_TWIN_HELPERS``: itself, in a nested function or
+    lambda, or through a function of its own module (``depth`` levels down)."""
     module = sys.modules.get(getattr(function, "__module__", ""), None)
     seen: set[str] = set()
 
@@ -262,8 +262,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def loader_engine(request):
     """``"dask"`` in a test marked ``dask`` (its Dask twins run, on the session's LocalCluster), else ``"memory"``."""
     engine = "dask" if request.node.get_closest_marker("dask") is not None else "memory"
-    if getattr(request, "param", engine) != engine:  # pragma: no cover - the parametrization marks [dask]
-        raise AssertionError(f"loader_engine {request.param!r} in a test marked {engine!r}")
     if engine == "dask" and _calls_twin_helper(request.function):
         request.getfixturevalue("dask_client")
     token = _DASK_TWIN.set(engine == "dask")

@@ -231,7 +231,6 @@ def test_minimum_detectable_effect_interpolates_in_log_or():
         res.minimum_detectable_effect(0.8, "score_bootstrap")
 
 
-@pytest.mark.slow  # bisection: a power simulation per step
 def test_minimum_detectable_effect_by_bisection():
     mde = minimum_detectable_effect(
         _small(offices=6),

@@ -1,10 +1,29 @@
-"""Shared fixtures: a small valid long panel in the replica's schema."""
+"""Shared fixtures (a small valid long panel in the replica's schema) and the test tiers.
+
+The tiers (README "Running the tests"): ``python -m pytest`` runs the fast tier; pyproject's
+``addopts`` deselects the markers ``slow``, ``dask``, ``subprocess``, ``processes`` and ``needs_r``,
+which ``.ci/run`` runs next. This file holds what makes the tiers work:
+
+- one Dask ``LocalCluster`` for the whole session (``dask_cluster``), started only when a selected
+  test needs it; ``dask_client`` is a module's Client on it (the default client while the module runs);
+- the Dask twins of the in-memory loader checks: a test that calls :func:`same_as_in_memory`
+  (directly or through a helper of its module) runs twice, ``[memory]`` in the fast tier and
+  ``[dask]`` (marked ``dask``: the Dask loader on 1, 3 and 7 partitions on the LocalCluster);
+- the hypothesis profiles ``dev`` (the default: at most 10 examples per property, whatever the
+  test's own ``@settings`` asks) and ``ci`` (each test's own count; 100 where it names none),
+  chosen with the environment variable ``HYPOTHESIS_PROFILE``.
+"""
 
 from __future__ import annotations
 
+import contextvars
+import inspect
+import os
 import shutil
 import subprocess
+import sys
 import tomllib
+import types
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +31,36 @@ import pandas as pd
 import pytest
 
 from famtrial.plan.spec import Plan, load_plan
+
+# -- hypothesis profiles ---------------------------------------------------------------------------
+#: the most examples a property test draws under the ``dev`` profile
+DEV_EXAMPLES = 10
+
+try:
+    from hypothesis import HealthCheck
+    from hypothesis import settings as _hypothesis_settings
+except ImportError:  # hypothesis is in the test extra; the property modules importorskip it
+    _hypothesis_settings = None
+else:
+    _hypothesis_settings.register_profile(
+        "dev", max_examples=DEV_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    )
+    _hypothesis_settings.register_profile(
+        "ci", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+    )
+    _hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+def _cap_hypothesis_examples(items: list[pytest.Item]) -> None:
+    """Under the ``dev`` profile, property tests whose own ``@settings`` ask for more examples
+    draw ``DEV_EXAMPLES`` (the ``ci`` profile runs each test's own count)."""
+    if _hypothesis_settings is None or _hypothesis_settings.default.max_examples > DEV_EXAMPLES:
+        return
+    for item in items:
+        test = getattr(item, "obj", None)
+        own = getattr(test, "_hypothesis_internal_use_settings", None)
+        if getattr(test, "is_hypothesis_test", False) and own is not None and own.max_examples > DEV_EXAMPLES:
+            test._hypothesis_internal_use_settings = _hypothesis_settings(own, max_examples=DEV_EXAMPLES)
 
 
 def make_panel_frame(
@@ -125,22 +174,103 @@ def rerun_r_script(tmp_path: Path, script: str, packages: tuple[str, ...] = ("su
 PARTITIONS = (1, 3, 7)
 
 
-@pytest.fixture(scope="module")
-def dask_client():
-    """A real dask.distributed LocalCluster (2 worker processes, 1 thread each) for the module
-    (None without dask: the modules that use it for the Dask twin of a check still run in memory)."""
+@pytest.fixture(scope="session")
+def dask_cluster():
+    """One real dask.distributed LocalCluster (2 worker processes, 1 thread each) for the whole
+    session, started when the first selected test needs it (None without dask)."""
     try:
         import dask.dataframe  # noqa: F401
         import distributed
     except ImportError:
         yield None
         return
-    cluster = distributed.LocalCluster(
+    with distributed.LocalCluster(
         processes=True, n_workers=2, threads_per_worker=1, dashboard_address=None, worker_dashboard_address=None
+    ) as cluster:
+        yield cluster
+
+
+def _module_needs_dask(request: pytest.FixtureRequest) -> bool:
+    """Whether a selected test of the requesting module is marked ``dask`` (a fast-tier run of a
+    module whose Dask twins are deselected starts no cluster)."""
+    module = getattr(request, "module", None)
+    items = getattr(request.session, "items", None)
+    if module is None or items is None:
+        return True
+    return any(
+        getattr(item, "module", None) is module and item.get_closest_marker("dask") is not None for item in items
     )
+
+
+@pytest.fixture(scope="module")
+def dask_client(request):
+    """A Client on the session's LocalCluster (``dask_cluster``), the default client while the module
+    runs; None without dask, or when no selected test of the module is marked ``dask``."""
+    if not _module_needs_dask(request):
+        yield None
+        return
+    cluster = request.getfixturevalue("dask_cluster")
+    if cluster is None:
+        yield None
+        return
+    import distributed
+
     with distributed.Client(cluster) as client:
         yield client
-    cluster.close()
+
+
+# -- Dask twins: the in-memory loader checks again on the Dask loader, in the dask tier -------------
+#: whether the running test is in the dask tier (same_as_in_memory then runs the Dask loader too)
+_DASK_TWIN: contextvars.ContextVar[bool] = contextvars.ContextVar("dask_twin", default=False)
+#: conftest helpers whose callers get a Dask twin
+_TWIN_HELPERS = frozenset({"same_as_in_memory"})
+ENGINES = (pytest.param("memory", id="memory"), pytest.param("dask", id="dask", marks=pytest.mark.dask))
+
+
+def _calls_twin_helper(function, depth: int = 2) -> bool:
+    """Whether ``function`` calls a helper of ``_TWIN_HELPERS``: itself, in a nested function or
+    lambda, or through a function of its own module (``depth`` levels down)."""
+    module = sys.modules.get(getattr(function, "__module__", ""), None)
+    seen: set[str] = set()
+
+    def names(code: types.CodeType, depth: int) -> bool:
+        if _TWIN_HELPERS & set(code.co_names):
+            return True
+        if any(isinstance(c, types.CodeType) and names(c, depth) for c in code.co_consts):
+            return True
+        if depth == 0 or module is None:
+            return False
+        for name in set(code.co_names) - seen:
+            seen.add(name)
+            other = getattr(module, name, None)
+            if inspect.isfunction(other) and other.__module__ == module.__name__ and names(other.__code__, depth - 1):
+                return True
+        return False
+
+    code = getattr(inspect.unwrap(function), "__code__", None)
+    return code is not None and names(code, depth)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test that calls same_as_in_memory and is not itself in the dask tier runs as ``[memory]``
+    (the in-memory loader only) and ``[dask]`` (marked ``dask``: also the Dask loader)."""
+    if metafunc.definition.get_closest_marker("dask") is None and _calls_twin_helper(metafunc.function):
+        metafunc.parametrize("loader_engine", ENGINES, indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def loader_engine(request):
+    """``"dask"`` in a test marked ``dask`` (its Dask twins run, on the session's LocalCluster), else ``"memory"``."""
+    engine = "dask" if request.node.get_closest_marker("dask") is not None else "memory"
+    if engine == "dask" and _calls_twin_helper(request.function):
+        request.getfixturevalue("dask_client")
+    token = _DASK_TWIN.set(engine == "dask")
+    yield engine
+    _DASK_TWIN.reset(token)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    _cap_hypothesis_examples(items)
 
 
 def partitioned(frame: pd.DataFrame, n: int):
@@ -159,9 +289,10 @@ def partitioned(frame: pd.DataFrame, n: int):
 
 
 def same_as_in_memory(frame: pd.DataFrame, *args, **kwargs):
-    """Load ``frame`` in memory and with the Dask loader on 1, 3 and 7 partitions: the same error
-    message word for word, or the same report and rows (rows of the Dask panel in parent order).
-    Without dask installed only the in-memory load runs. Returns the in-memory panel or error."""
+    """Load ``frame`` in memory and, in the dask tier (a test marked ``dask``: the ``[dask]`` twin),
+    with the Dask loader on 1, 3 and 7 partitions: the same error message word for word, or the same
+    report and rows (rows of the Dask panel in parent order). In the fast tier (``[memory]``) and
+    without dask installed only the in-memory load runs. Returns the in-memory panel or error."""
     import importlib.util
     from dataclasses import replace
 
@@ -171,7 +302,7 @@ def same_as_in_memory(frame: pd.DataFrame, *args, **kwargs):
         expected = load_panel(frame, *args, **kwargs)
     except (ValueError, TypeError) as err:
         expected = err
-    for n in PARTITIONS if importlib.util.find_spec("distributed") else ():
+    for n in PARTITIONS if _DASK_TWIN.get() and importlib.util.find_spec("distributed") else ():
         try:
             got = load_panel(partitioned(frame, n), *args, **kwargs)
         except (ValueError, TypeError) as err:

@@ -1,35 +1,69 @@
-"""The command line: one clear message and exit 2 on every user error, never a traceback; plan init/check/show."""
+"""The command line: one clear message and exit 2 on every user error, never a traceback; plan init/check/show.
+
+Every sub-command runs in process (``famtrial.cli.main([...])``, output read with ``capsys``); three
+smoke tests, marked ``subprocess``, run the real ``famtrial`` entry: ``python -m famtrial``, the lazy
+``import famtrial`` in a fresh interpreter, and ``famtrial verify | head`` into a closed pipe.
+"""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+import famtrial as ft
 from conftest import make_panel_frame
+from famtrial.cli import main
 from famtrial.plan.spec import load_plan
 
 ENV = {**os.environ, "PYTHONWARNINGS": "ignore"}
 ENV.pop("FAMTRIAL_TRACEBACK", None)
 
 
-def famtrial(*args: str, cwd: Path | None = None, input: str | None = None) -> subprocess.CompletedProcess:
+@dataclass
+class Result:
+    """What the command returned and printed (the shape of ``subprocess.CompletedProcess``)."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def famtrial(capsys, monkeypatch):
+    """``famtrial(*args, cwd=...)``: ``famtrial ARGS`` in process, as the console script runs it."""
+    monkeypatch.delenv("FAMTRIAL_TRACEBACK", raising=False)
+
+    def run(*args: str, cwd: Path | None = None) -> Result:
+        capsys.readouterr()
+        with monkeypatch.context() as m:
+            if cwd is not None:
+                m.chdir(cwd)
+            code = main(list(args))
+        out = capsys.readouterr()
+        return Result(code, out.out, out.err)
+
+    return run
+
+
+def famtrial_process(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """``python -m famtrial ARGS`` in a fresh interpreter."""
     return subprocess.run(
         [sys.executable, "-m", "famtrial", *args],
         capture_output=True,
         text=True,
         cwd=cwd,
         env=ENV,
-        input=input,
         timeout=600,
     )
 
 
-def _user_error(result: subprocess.CompletedProcess, *fragments: str) -> str:
+def _user_error(result: Result | subprocess.CompletedProcess, *fragments: str) -> str:
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
     lines = [line for line in result.stderr.splitlines() if line.strip()]
@@ -39,23 +73,52 @@ def _user_error(result: subprocess.CompletedProcess, *fragments: str) -> str:
     return lines[0]
 
 
-def test_version_help_and_module_entry():
-    from famtrial import __version__
-
-    assert famtrial("--version").stdout.strip() == f"famtrial {__version__}"
-    shown = famtrial("--help")
+# -- the real entry point (subprocess smoke tests) -------------------------------------------------
+@pytest.mark.subprocess
+def test_module_entry_version_and_a_user_error():
+    assert famtrial_process("--version").stdout.strip() == f"famtrial {ft.__version__}"
+    shown = famtrial_process("--help")
     assert shown.returncode == 0 and "famtrial plan init my_panel.parquet > plan.toml" in shown.stdout
-    assert famtrial().returncode == 2
-    _user_error(famtrial("fly"), "unknown command 'fly'")
+    assert famtrial_process().returncode == 2
+    _user_error(famtrial_process("fly"), "unknown command 'fly'")
+    _user_error(famtrial_process("plan", "check", "nowhere.toml"), "plan 'nowhere.toml' does not exist")
 
 
+@pytest.mark.subprocess
 def test_import_is_lazy():
     code = "import famtrial, sys; print('matplotlib' in sys.modules, 'numba' in sys.modules, 'scipy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, timeout=60)
     assert out.stdout.split() == ["False", "False", "False"]
-    import famtrial as ft
 
+
+@pytest.mark.subprocess
+def test_verify_into_a_closed_pipe(tmp_path):
+    pd.DataFrame({"key": ["sample.offices_included"], "value": [14]}).to_csv(tmp_path / "reproduced.csv", index=False)
+    shell = subprocess.run(
+        f"{sys.executable} -m famtrial verify --results {tmp_path} --allow-missing | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=120,
+    )
+    assert "BrokenPipe" not in shell.stderr and "Traceback" not in shell.stderr
+
+
+# -- in process ------------------------------------------------------------------------------------
+def test_version_and_help(famtrial):
+    assert famtrial("--version").stdout.strip() == f"famtrial {ft.__version__}"
+    assert famtrial("-V").stdout.strip() == f"famtrial {ft.__version__}"
+    shown = famtrial("--help")
+    assert shown.returncode == 0 and "famtrial plan init my_panel.parquet > plan.toml" in shown.stdout
+    bare = famtrial()
+    assert bare.returncode == 2 and "famtrial plan init my_panel.parquet > plan.toml" in bare.stderr
+    _user_error(famtrial("fly"), "unknown command 'fly'")
+
+
+def test_every_public_name_resolves():
     assert set(ft.__all__) <= set(dir(ft)) and callable(ft.load_plan)
+    assert all(getattr(ft, name) is not None for name in ft.__all__)
     with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
         ft.nothing  # noqa: B018
 
@@ -75,11 +138,11 @@ def test_import_is_lazy():
         (["verify", "--results", "nowhere/"], ["nowhere"]),
     ],
 )
-def test_user_errors_are_one_line(args, fragments, tmp_path):
+def test_user_errors_are_one_line(famtrial, args, fragments, tmp_path):
     _user_error(famtrial(*args, cwd=tmp_path), *fragments)
 
 
-def test_bad_files_and_plans(tmp_path):
+def test_bad_files_and_plans(famtrial, tmp_path):
     (tmp_path / "empty.csv").write_text("")
     _user_error(famtrial("reproduce", "--data", "empty.csv", cwd=tmp_path), "'empty.csv' is empty (0 bytes)")
     make_panel_frame().head(30).to_csv(tmp_path / "semi.csv", sep=";", index=False)
@@ -103,7 +166,7 @@ def test_bad_files_and_plans(tmp_path):
     )
 
 
-def test_plan_init_check_show(tmp_path):
+def test_plan_init_check_show(famtrial, tmp_path):
     frame = make_panel_frame().rename(
         columns={"parent_id": "person", "family_id": "household", "office": "site", "activation": "act"}
     )
@@ -120,14 +183,52 @@ def test_plan_init_check_show(tmp_path):
     assert load_plan(shown.stdout) == load_plan("nct03102775")
 
 
-def test_verify_into_a_closed_pipe(tmp_path):
-    pd.DataFrame({"key": ["sample.offices_included"], "value": [14]}).to_csv(tmp_path / "reproduced.csv", index=False)
-    shell = subprocess.run(
-        f"{sys.executable} -m famtrial verify --results {tmp_path} --allow-missing | head -1",
-        shell=True,
-        capture_output=True,
-        text=True,
-        env=ENV,
-        timeout=120,
+# -- the sub-commands that do the work, in process (their parsers: test_cli_parsers.py) ---------------
+@pytest.fixture(scope="module")
+def reproduced(tmp_path_factory):
+    """``famtrial reproduce`` on conftest's small panel (120 families, 6 offices, 12 months), no inference."""
+    folder = tmp_path_factory.mktemp("reproduce")
+    make_panel_frame().to_csv(folder / "small.csv", index=False)
+    cwd = Path.cwd()
+    os.chdir(folder)
+    try:
+        with pytest.warns(ft.FewClustersWarning, match="only G = 6 clusters"):
+            code = main(["reproduce", "--data", "small.csv", "--out", "out", "--skip-inference", "--quiet"])
+    finally:
+        os.chdir(cwd)
+    return code, folder / "out"
+
+
+def test_reproduce_writes_every_table_and_figure(reproduced):
+    code, out = reproduced
+    assert code == 0
+    names = {p.name for p in out.iterdir()}
+    assert {"table2.md", "table5.md", "table6.md", "figure1.png", "reproduced.csv", "report.html"} <= names
+    numbers = pd.read_csv(out / "reproduced.csv").set_index("key")["value"]
+    assert float(numbers["sample.offices_included"]) == 6
+
+
+def test_verify_on_the_output(famtrial, reproduced):
+    _, out = reproduced
+    drift = famtrial("verify", "--results", str(out), "--allow-missing", "--failures-only")
+    assert drift.returncode == 1 and "FAIL" in drift.stdout  # a small simulated panel is not the paper
+    _user_error(famtrial("verify", "--results", str(out), "--tolerance", "table6"), "--tolerance takes PATTERN=VALUE")
+
+
+def test_power_and_synthesize(famtrial, tmp_path):
+    from famtrial._paths import data_dir
+
+    casework = data_dir() / "synthetic" / "casework.toml"
+    (tmp_path / "scenario.toml").write_text(
+        f'design = "{casework.as_posix()}"\noutcome = "work"\nn_sims = 2\nseed = 4\ntests = ["t"]\n'
+        '[analysis]\nthreshold = 0.25\nunit = "parent"\n'
+        "[grid]\neffect_or = [1.5]\noffices = [4]\nmonths_pre = 3\nmonths_post = 3\nfamilies_per_office = [[20, 25]]\n"
     )
-    assert "BrokenPipe" not in shell.stderr and "Traceback" not in shell.stderr
+    with pytest.warns(ft.FewClustersWarning):
+        power = famtrial("power", "scenario.toml", "--out", "power", "--quiet", cwd=tmp_path)
+    assert power.returncode == 0 and "effect_or = 1.5, offices = 4" in power.stdout
+    assert {p.name for p in (tmp_path / "power").iterdir()} >= {"power.csv", "simulations.csv", "power.md"}
+    replica = famtrial("synthesize", "--out", "synthetic", "--no-csv", cwd=tmp_path)
+    assert replica.returncode == 0 and "trial_panel.parquet" in replica.stdout
+    shipped = (data_dir() / "synthetic" / "trial_panel.sha256").read_text().strip()
+    assert (tmp_path / "synthetic" / "trial_panel.sha256").read_text().strip() == shipped

@@ -128,6 +128,7 @@ def test_loglike_score_hessian_against_brute_force_and_finite_differences():
     np.testing.assert_allclose(hess, num_hess, rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.filterwarnings("ignore::famtrial.errors.FewClustersWarning")  # few clusters here by construction
 def test_cluster_robust_se_against_slow_direct_route():
     """Sandwich from per-group scores computed by finite differences of the brute-force likelihood."""
     x, y, g, cluster = _small_panel()
@@ -241,6 +242,7 @@ def test_offset_shifts_the_linear_predictor():
     assert restricted.llf <= full.llf
 
 
+@pytest.mark.filterwarnings("ignore::famtrial.errors.FewClustersWarning")  # few clusters here by construction
 def test_variables_without_within_variation_and_collinear_are_omitted():
     x, y, g, cluster = _small_panel()
     frame = pd.DataFrame(x, columns=["a", "b", "c"])
@@ -270,6 +272,7 @@ def test_clusters_must_nest_groups_and_other_errors():
         ConditionalLogit(y, x, g).fit("wild")
 
 
+@pytest.mark.filterwarnings("ignore::famtrial.errors.FewClustersWarning")  # few clusters here by construction
 def test_robust_clusters_on_groups_and_t_reference():
     x, y, g, cluster = _small_panel()
     res = ConditionalLogit(y, x, g).fit("robust")

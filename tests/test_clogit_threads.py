@@ -65,6 +65,7 @@ def test_thread_count_rules(monkeypatch):
         threads.set_max_threads(0)
 
 
+@pytest.mark.processes
 def test_one_thread_inside_a_process_pool_worker(monkeypatch):
     monkeypatch.delenv("FAMTRIAL_NUM_THREADS", raising=False)
     monkeypatch.setenv("NUMBA_NUM_THREADS", "2")  # the parent allows 2; a worker still uses 1
@@ -109,6 +110,7 @@ def test_other_dtypes_and_layouts_reuse_the_compiled_kernels(month_panel):
             np.testing.assert_allclose(timed.params.to_numpy(), base[1].params.to_numpy(), rtol=1e-12)
 
 
+@pytest.mark.subprocess
 def test_compile_notice_only_when_compiling(tmp_path):
     """A fresh numba cache: one line on stderr; the same cache again (loaded, not compiled): none."""
     code = (
@@ -124,6 +126,7 @@ def test_compile_notice_only_when_compiling(tmp_path):
     assert "famtrial" not in again.stderr
 
 
+@pytest.mark.processes
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 def test_forked_child_with_threads_does_not_hang(month_panel, monkeypatch):
     """The parent's pool threads do not survive fork; a forked child told to use 2 threads starts

@@ -80,6 +80,7 @@ def test_derivatives_and_group_scores_equal_dense_path_at_any_point(panel):
         np.testing.assert_allclose(timed.score_groups(b), dense.score_groups(b), rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.slow  # long groups: the large-panel tier
 def test_long_groups_and_large_effects_are_stable():
     """60 months a parent, month effects spanning 8 on the logit scale, outcome rates from 2% to
     98% (depths up to 30 after complementing): the same numbers as the dense path."""

@@ -1,6 +1,6 @@
 """The conditional logit and the logit on a Dask DataFrame equal the in-memory fits (1e-10).
 
-A real ``dask.distributed.LocalCluster`` (2 worker processes, 1 thread each), one per module.
+A real ``dask.distributed.LocalCluster`` (2 worker processes, 1 thread each), one per session (conftest).
 The in-memory fits are themselves checked against R (tests/test_clogit.py, tests/test_logit.py);
 here the reference is the in-memory fit on the same rows, and the tolerance 1e-10 relative
 (estimates, SEs) and absolute (log-likelihoods) leaves room only for the order of floating-point sums.
@@ -23,18 +23,16 @@ from famtrial.models import distributed as fdist
 from famtrial.models.clogit import conditional_logit
 from famtrial.models.logit import logit
 
+pytestmark = pytest.mark.dask  # every test runs on the session's LocalCluster (conftest.dask_client)
+
 RTOL, ATOL_LL = 1e-10, 1e-10
 COVS = ["x1", "x2", "x3", "office_level", "x12"]
 
 
 @pytest.fixture(scope="module")
-def client():
-    cluster = distributed.LocalCluster(
-        processes=True, n_workers=2, threads_per_worker=1, dashboard_address=None, worker_dashboard_address=None
-    )
-    with distributed.Client(cluster) as c:
-        yield c
-    cluster.close()
+def client(dask_client):
+    """conftest's Client on the session's LocalCluster (2 worker processes, 1 thread each)."""
+    return dask_client
 
 
 def make_panel(seed: int = 1, parents: int = 700, months: int = 10) -> pd.DataFrame:
@@ -240,6 +238,7 @@ def test_without_a_client_and_without_dask(monkeypatch, panel):
         fdist.read_parquet("x", ["y"])
 
 
+@pytest.mark.filterwarnings("ignore::famtrial.errors.FewClustersWarning")  # few clusters here by construction
 def test_randomization_on_the_cluster_scatters_once_and_matches_serial(client):
     """Re-draws on the LocalCluster equal the serial ones; the design is scattered once (one
     broadcast future), the tasks carry only seeds, and each task's numba runs one thread."""

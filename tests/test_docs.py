@@ -46,6 +46,8 @@ def test_the_docs_have_python_examples():
 
 
 @pytest.mark.slow
+# the docs' power example simulates trials of 5-6 offices, where the warning is what a reader sees too
+@pytest.mark.filterwarnings("ignore::famtrial.errors.FewClustersWarning")
 @pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
 def test_python_blocks_run(doc, workdir, monkeypatch):
     monkeypatch.chdir(workdir)

@@ -27,6 +27,8 @@ from famtrial.errors import (
 )
 from famtrial.models.base import DropRecord  # noqa: E402
 
+pytestmark = pytest.mark.dask  # every test runs on the session's LocalCluster (conftest.dask_client)
+
 RTOL, ATOL_LL = 1e-10, 1e-10
 
 

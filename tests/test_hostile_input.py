@@ -191,6 +191,7 @@ def test_negative_stata_months_put_the_panel_in_the_1930s(frame):
     assert ft.load_panel(_stata_tm(frame)).report.first_month == "2016-04"  # the valid %tm panel loads
 
 
+@pytest.mark.filterwarnings("ignore::famtrial.errors.FewClustersWarning")  # few clusters here by construction
 def test_implementation_before_the_data_fails_at_the_model(frame):
     panel = ft.load_panel(frame, implementation="2000-01")
     _raises(
@@ -260,6 +261,7 @@ def test_load_panel_source_types(source, words):
     _raises(lambda: ft.load_panel(source), TypeError, *words)
 
 
+@pytest.mark.filterwarnings("ignore::famtrial.errors.FewClustersWarning")  # few clusters here by construction
 def test_panel_where_a_dataframe_is_expected_and_vice_versa(frame, panel, sample, fit):
     _raises(lambda: ft.load_panel(panel), TypeError, "source", "already a loaded famtrial Panel")
     _raises(lambda: ft.analysis_sample(frame), TypeError, "analysis_sample", "Panel", "DataFrame")

@@ -111,6 +111,7 @@ def _offices(seed=2, n=600):
     return d
 
 
+@pytest.mark.filterwarnings("ignore::famtrial.errors.FewClustersWarning")  # few clusters here by construction
 @pytest.mark.parametrize("office", [3, 1])  # 1 is the base level: Stata still drops it and rebases
 def test_office_predicting_perfectly_is_dropped_with_its_rows_as_stata(office):
     d = _offices()

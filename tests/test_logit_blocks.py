@@ -38,6 +38,7 @@ def test_a_block_matches_r_glm_and_vcovcl(adjustment, column):
     assert fits[0].params.equals(fits[2].params)
 
 
+@pytest.mark.filterwarnings("ignore::famtrial.errors.FewClustersWarning")  # few clusters here by construction
 @pytest.mark.parametrize("clustered", [True, False])
 @pytest.mark.parametrize("t_reference", [False, True])
 def test_each_block_is_the_logit_fitted_alone(clustered, t_reference):

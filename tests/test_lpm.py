@@ -51,6 +51,7 @@ def test_matches_dummy_variable_ols(panel):
     assert "Within R2" in res.summary()
 
 
+@pytest.mark.filterwarnings("ignore::famtrial.errors.FewClustersWarning")  # few clusters here by construction
 def test_table_beside_clogit(panel):
     fits = {"model1": fe_model(panel, "activation"), "model2": fe_model(panel, "activation", split=True)}
     lins = {"model1": trial_lpm(panel, "activation"), "model2": trial_lpm(panel, "activation", split=True)}

@@ -44,6 +44,7 @@ def _fit_logit(data, covariates=COVS, **kw):
 FITTERS = [pytest.param(_fit_fe, id="conditional_logit"), pytest.param(_fit_logit, id="logit")]
 
 
+@pytest.mark.filterwarnings("ignore::famtrial.errors.FamtrialDeprecationWarning")  # 0.2 paths on purpose
 def test_classes_are_famtrial_errors_and_the_old_import_paths_still_work():
     assert issubclass(ModelInputError, ValueError) and issubclass(ModelTypeError, TypeError)
     assert issubclass(SeparationError, ValueError) and issubclass(ConvergenceError, RuntimeError)

@@ -19,6 +19,8 @@ from famtrial.models.clogit import conditional_logit  # noqa: E402
 from famtrial.models.logit import logit as column_logit  # noqa: E402
 from test_models_front_doors import make_frame  # noqa: E402
 
+pytestmark = pytest.mark.dask  # every test runs on the session's LocalCluster (conftest.dask_client)
+
 RTOL = 1e-10
 
 

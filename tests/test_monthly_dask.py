@@ -22,6 +22,8 @@ from famtrial.trial.monthly import monthly_effects  # noqa: E402
 from famtrial.trial.monthly_results import MonthlyEffects  # noqa: E402
 from test_monthly import path_panel  # noqa: E402
 
+pytestmark = pytest.mark.dask  # every test runs on the session's LocalCluster (conftest.dask_client)
+
 TOL = 1e-10
 
 

@@ -130,6 +130,7 @@ def _monte_carlo(reps, t_reference):
     return covered, holm_any, point_any, crits
 
 
+@pytest.mark.slow
 def test_monte_carlo_under_no_effect_band_covers_one_and_holm_controls_fwer():
     """40 replications, 6 months, 12 offices, no effect. Documented (docs/methods_monthly.md): with 12
     clusters the normal-reference band is liberal (about 80-85% simultaneous coverage for a nominal

@@ -21,6 +21,12 @@ from conftest import PARTITIONS, make_panel_frame, same_as_in_memory  # noqa: E4
 from famtrial.data.load import load_panel  # noqa: E402
 from famtrial.errors import PanelError
 
+pytestmark = [
+    pytest.mark.dask,  # every test runs on the session's LocalCluster (conftest.dask_client)
+    # the fits on conftest's 6-office panel warn by design (tests/test_model_errors.py asserts the warning)
+    pytest.mark.filterwarnings("ignore::famtrial.errors.FewClustersWarning"),
+]
+
 
 @pytest.fixture(scope="module", autouse=True)
 def _client(dask_client):

@@ -174,6 +174,7 @@ def test_renamed_data_flow_through_the_public_api():
     assert "Reduced work capacity (%)" in table.display.index and table.to_numbers()["table3.n.total"] == 2537
 
 
+@pytest.mark.filterwarnings("ignore::famtrial.errors.FewClustersWarning")  # few clusters here by construction
 def test_bare_columns_make_a_plain_plan():
     frame = make_panel_frame().rename(columns={"parent_id": "pid", "activation": "act"})
     cols = famtrial.Columns(parent="pid", model="model", outcomes=("act",), time_varying=("married",))

@@ -26,6 +26,10 @@ from famtrial.simulation.power import (
     power,
 )
 
+# power simulates trials of 4-12 offices: the few-cluster warning is the state under study
+# (tests/test_model_errors.py asserts the warning itself)
+pytestmark = pytest.mark.filterwarnings("ignore::famtrial.errors.FewClustersWarning")
+
 matplotlib.use("Agg")
 
 CASEWORK = data_dir() / "synthetic" / "casework.toml"
@@ -172,6 +176,7 @@ class _Client:
         return futures
 
 
+@pytest.mark.processes
 def test_identical_results_serially_in_processes_and_on_a_client():
     kw = dict(
         outcome="work",
@@ -344,6 +349,7 @@ def _size_study():
     return module
 
 
+@pytest.mark.slow  # Monte Carlo: the size study's replications
 def test_power_at_or_1_draws_the_size_studys_replications():
     """Same seed -> same draws: power()'s default source (the replica) at OR = 1 is the size study's
     replication ``one_replication(("null", SeedSequence(seed).spawn(n)[r], 19, False))``: the same panel,
@@ -365,6 +371,7 @@ def test_power_at_or_1_draws_the_size_studys_replications():
     assert res.simulations["estimate"].nunique() == 2  # two different panels
 
 
+@pytest.mark.slow  # a Monte Carlo of the plan's calibrated trials (16 s for casework)
 @pytest.mark.parametrize(
     "name, outcome, primary", [("casework", "work", "work"), ("nct03102775", "activation", "model1")]
 )
@@ -413,17 +420,7 @@ def test_bad_sources_are_named(source, kwargs, message):
         power(source, **{"n_sims": 2, "progress": False, **kwargs})
 
 
-@pytest.fixture(scope="module")
-def dask_client():
-    distributed = pytest.importorskip("distributed")
-    cluster = distributed.LocalCluster(
-        processes=True, n_workers=2, threads_per_worker=1, dashboard_address=None, worker_dashboard_address=None
-    )
-    with distributed.Client(cluster) as c:
-        yield c
-    cluster.close()
-
-
+@pytest.mark.dask
 def test_a_dask_local_cluster_gives_the_serial_results(dask_client):
     """A real distributed.LocalCluster (2 worker processes): identical simulations to the serial run."""
     kw = dict(

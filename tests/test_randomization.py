@@ -20,6 +20,10 @@ from famtrial.models.clogit import conditional_logit
 from famtrial.trial.few_cluster import family_design, randomization_test
 from famtrial.trial.monthly import monthly_effects
 
+# randomization inference is the few-cluster remedy: its panels have 6 offices on purpose, and the
+# model fits behind each re-draw warn (tests/test_model_errors.py asserts the warning itself)
+pytestmark = pytest.mark.filterwarnings("ignore::famtrial.errors.FewClustersWarning")
+
 
 def _two_parent_frame(seed: int = 3) -> pd.DataFrame:
     """The conftest panel with a second parent in 40 of its 120 families (same family, office, arm)."""
@@ -187,6 +191,7 @@ def test_option_errors(panel):
         resolve_jobs(0)
 
 
+@pytest.mark.processes
 def test_process_pool_runs_in_order():
     assert run_tasks(math.factorial, range(8), n_jobs=2) == [math.factorial(i) for i in range(8)]
 
@@ -203,6 +208,7 @@ def test_month_effects_model_is_refitted_with_its_month_effects(panel):
     )
 
 
+@pytest.mark.processes
 def test_auto_executor_moves_to_processes_with_identical_draws(panel, monkeypatch):
     """n_jobs=None measures re-draws here and hands the rest to a pool when that pays (made to
     pay here); the draws equal the serial ones, and those of an explicit pool."""
@@ -243,6 +249,7 @@ def test_pool_only_when_it_saves_more_than_its_start_up(monkeypatch):
     assert ri._pool_pays(500, 0.12, 2) and not ri._pool_pays(199, 0.12, 2)
 
 
+@pytest.mark.processes
 def test_thread_and_process_executors_give_the_serial_draws_bitwise(panel):
     """Re-draws on threads of this process (one kernel thread each) sum in the serial order: the draws
     are bitwise equal to the serial ones, and to a process pool's, whatever thread finishes first."""

@@ -45,6 +45,10 @@ from famtrial.inference.score_bootstrap import (
 from famtrial.models.clogit import ConditionalLogit
 from famtrial.models.logit import Logit
 
+# the score bootstrap is the few-cluster remedy: its designs have 5-12 clusters on purpose
+# (tests/test_model_errors.py asserts the warning itself)
+pytestmark = pytest.mark.filterwarnings("ignore::famtrial.errors.FewClustersWarning")
+
 REF = Path(__file__).parent / "reference" / "boottest"
 
 
@@ -445,6 +449,7 @@ def test_enumerated_weights_and_webb():
         wild_weights(30, n_boot=0)
 
 
+@pytest.mark.filterwarnings("ignore:.*Mammen draws exceed:famtrial.errors.FamtrialWarning")  # few clusters on purpose
 def test_mammen_weights_are_boottests_two_points():
     """Mammen's distribution (boottest's manual: 1 - phi with probability phi / sqrt(5), phi otherwise):
     mean 0, variance 1, third moment 1; drawn, never enumerated, seeded; a warning when the draws
@@ -468,6 +473,7 @@ def test_mammen_weights_are_boottests_two_points():
     assert not full_small and small.shape == (999, 5)  # boottest enumerates Rademacher weights only
 
 
+@pytest.mark.filterwarnings("ignore:.*Mammen draws exceed:famtrial.errors.FamtrialWarning")  # few clusters on purpose
 def test_mammen_statistic_invariances_and_exact_distribution():
     """The observed statistic does not depend on the weights; t* is unchanged by the weights' scale
     (boottest draws Mammen weights divided by sqrt(5)) and flips sign with it; drawn Mammen p-values

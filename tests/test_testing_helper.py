@@ -38,6 +38,7 @@ def test_passes_silently_and_fails_with_each_key():
     )
 
 
+@pytest.mark.subprocess
 def test_message_in_a_users_pytest_run(tmp_path):
     (tmp_path / "test_user.py").write_text(
         "from famtrial.testing import assert_matches_published\n\n"

@@ -12,6 +12,10 @@ from famtrial.data.load import load_panel
 from famtrial.report.compare import compare_models, fe_numbers, model_tables
 from famtrial.trial.effects import fe_design, fe_model, paper_models, treatment_indicators
 
+# conftest's panel has 6 offices: the fixed-effects tables fitted on it warn by design
+# (tests/test_model_errors.py asserts the warning itself)
+pytestmark = pytest.mark.filterwarnings("ignore::famtrial.errors.FewClustersWarning")
+
 
 @pytest.fixture(scope="module")
 def panel():

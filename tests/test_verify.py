@@ -283,6 +283,7 @@ def test_report_renders(spec):
     assert "table6.model3.married.or" in str(report)
 
 
+@pytest.mark.subprocess
 def test_cli_exit_codes(spec, tmp_path, capsys):
     values = spec.values()
     pd.DataFrame({"key": list(values), "value": list(values.values())}).to_csv(tmp_path / "reproduced.csv", index=False)

@@ -2,7 +2,7 @@
 
     python benchmarks/bench_monthly_dask.py --parents 100000 --months 12 --partitions 8
 
-A panel of ``--parents`` x ``--months`` rows (tests/test_monthly.py's ``path_panel``: 12 offices,
+A panel of ``--parents`` x ``--months`` rows (tests/trial/test_monthly.py's ``path_panel``: 12 offices,
 0/1 offer and baseline controls, an effect path) is written as ``--partitions`` Parquet files of
 whole parents. Timed, each once after an untimed warm-up on a small panel (numba loaded):
 
@@ -32,10 +32,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 def main() -> None:
     from distributed import Client, LocalCluster
+    from test_monthly import path_panel
 
     from famtrial.data.load import load_panel
     from famtrial.trial.monthly import monthly_effects
-    from test_monthly import path_panel
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--parents", type=int, default=100_000)

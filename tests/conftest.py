@@ -316,3 +316,54 @@ def same_as_in_memory(frame: pd.DataFrame, *args, **kwargs):
             order = np.argsort(pd.factorize(data["parent_id"], sort=True)[0], kind="stable")
             pd.testing.assert_frame_equal(data.take(order).reset_index(drop=True), expected.data)
     return expected
+
+
+def path_panel(seed, path, n_families=1200, offices=12, months=None, share=None, office_sd=0.3):
+    """Parents x months from 2016-10 with an effect path (log odds per month) on activation for the
+    offered arm. ``share``: offered share per office (default 0.4 everywhere)."""
+    months = len(path) if months is None else months
+    rng = np.random.default_rng(seed)
+    fam = np.arange(n_families)
+    office = fam % offices + 1
+    p_arm = np.full(offices, 0.4) if share is None else np.asarray(share)
+    arm = (rng.random(n_families) < p_arm[office - 1]).astype(int)
+    period = pd.period_range("2016-10", periods=months, freq="M")
+    shift = (
+        np.linspace(-office_sd * 2, office_sd * 2, offices)[office - 1]
+        if share is not None
+        else rng.normal(0, office_sd, offices)[office - 1]
+    )
+    a = rng.normal(-1.5, 1.0, n_families)
+    rwc = (rng.random(n_families) < 0.3).astype(int)
+    eta = a[:, None] + shift[:, None] + 0.5 * rwc[:, None] + arm[:, None] * np.asarray(path)[None, :months]
+    y = (rng.random((n_families, months)) < 1 / (1 + np.exp(-eta))).astype(int)
+    emp = (rng.random((n_families, months)) < 0.3).astype(int)
+    return pd.DataFrame(
+        {
+            "parent_id": np.repeat(fam, months),
+            "family_id": np.repeat(fam, months),
+            "office": np.repeat(office, months),
+            "month": np.tile(period.astype(str), n_families),
+            "arm": np.repeat(arm, months),
+            "model": np.repeat(np.where(arm == 1, "local", "ordinary"), months),
+            "activation": y.ravel(),
+            "employed": emp.ravel(),
+            "married": 0,
+            "n_children": 1,
+            "reduced_work_capacity": np.repeat(rwc, months),
+            "female": 1,
+            "year_of_birth": 1980,
+            "immigrant": 0,
+        }
+    )
+
+
+def make_frame(seed: int = 11, parents: int = 150, months: int = 6) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    parent = np.repeat(np.arange(parents), months)
+    office = rng.integers(0, 14, parents)[parent]
+    x1 = rng.normal(size=len(parent))
+    x2 = rng.integers(0, 2, len(parent)).astype(float)
+    alpha = rng.normal(0, 1, parents)[parent]
+    y = (rng.random(len(parent)) < 1 / (1 + np.exp(-(alpha + 0.5 * x1 - 0.4 * x2)))).astype(int)
+    return pd.DataFrame({"y": y, "x1": x1, "x2": x2, "office": office, "parent": parent})

@@ -3,7 +3,7 @@
 Each file's blocks run in order in one namespace, in a folder that holds ``my_panel.parquet`` (the
 shipped replica with every column renamed and recoded), ``my_plan.toml`` (the plan that maps it) and
 ``results/`` (``famtrial reproduce`` on the replica), the files the docs' examples name.
-docs/ecosystem.md runs in its own test (tests/test_postestimation.py).
+docs/ecosystem.md runs in its own test (tests/models/test_postestimation.py).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Run from the repository root:  python data/published/transcribe.py ../shared/pap
 Every number keeps its printed text (the paper drops the leading zero: 0.548 is printed ".548"),
 from which famtrial derives the printed precision. Stars and Table 4's descriptive columns are not
 in published.toml and are typed here from the paper (checked against the paper's text by
-tests/test_verify.py when the paper is present).
+tests/published/test_verify.py when the paper is present).
 """
 
 from __future__ import annotations

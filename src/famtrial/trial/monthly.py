@@ -95,7 +95,7 @@ def _risk_differences(fits: Sequence[LogitResults], arm: str, alpha: float) -> n
     """``(rd, se, ci_low, ci_high, p)`` of each month's logit, one row per fit.
 
     The arithmetic of :func:`famtrial.models.postestimation.margins` (``discrete=True``, a column fit) on
-    arrays, without building a frame per month (tests/test_monthly.py checks they agree).
+    arrays, without building a frame per month (tests/trial/test_monthly.py checks they agree).
     """
     out = np.empty((len(fits), 5))
     for i, fit in enumerate(fits):

@@ -21,7 +21,7 @@ from famtrial.published.audit import (
 )
 from famtrial.published.verify import load_spec
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "verify.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "verify.md"
 COUNTS = {
     "female": (659, 1053),
     "married": (446, 704),

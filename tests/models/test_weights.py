@@ -122,7 +122,7 @@ def test_clogit_weights_must_be_constant_within_group():
 @pytest.mark.skipif(shutil.which("Rscript") is None, reason="R is not installed")
 def test_reference_script_reproduces_stored_values(tmp_path):
     """Re-run tests/reference/ecosystem_reference.R and compare with the stored CSVs (AMEs, Wald, weights)."""
-    repo = Path(__file__).parents[1]
+    repo = Path(__file__).parents[2]
     probe = subprocess.run(
         ["Rscript", "-e", "library(sandwich); library(car); library(survey); library(survival)"], capture_output=True
     )

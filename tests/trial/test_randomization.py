@@ -1,7 +1,7 @@
 """Randomization inference: the re-draws respect the design, each re-draw's statistic equals a direct
 refit through the public estimators, the p-value follows its formula, and executors agree.
 
-The Dask path is tested on a real LocalCluster in tests/test_distributed.py; here a small duck-typed client (``map``/``gather``) checks the executor contract.
+The Dask path is tested on a real LocalCluster in tests/models/test_distributed.py; here a small duck-typed client (``map``/``gather``) checks the executor contract.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from famtrial.trial.few_cluster import family_design, randomization_test
 from famtrial.trial.monthly import monthly_effects
 
 # randomization inference is the few-cluster remedy: its panels have 6 offices on purpose, and the
-# model fits behind each re-draw warn (tests/test_model_errors.py asserts the warning itself)
+# model fits behind each re-draw warn (tests/models/test_model_errors.py asserts the warning itself)
 pytestmark = pytest.mark.filterwarnings("ignore::famtrial.errors.FewClustersWarning")
 
 

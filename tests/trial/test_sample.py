@@ -13,7 +13,7 @@ from famtrial._paths import data_dir
 from famtrial.data.load import load_panel
 from famtrial.trial.sample import AnalysisSample, FlowCounts, analysis_sample, exclusion_rule, office_counts
 
-SHARED_TOML = Path(__file__).resolve().parents[2] / "shared" / "paper" / "published.toml"
+SHARED_TOML = Path(__file__).resolve().parents[3] / "shared" / "paper" / "published.toml"
 
 
 def _published() -> dict[str, float]:

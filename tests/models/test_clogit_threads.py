@@ -18,7 +18,7 @@ from famtrial import _threads as threads
 from famtrial.models import _clogit_kernel as kernel
 from famtrial.models.clogit import ConditionalLogit
 
-REF = Path(__file__).parent / "reference"
+REF = Path(__file__).parents[1] / "reference"
 
 
 @pytest.fixture(scope="module")

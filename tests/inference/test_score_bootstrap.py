@@ -46,10 +46,10 @@ from famtrial.models.clogit import ConditionalLogit
 from famtrial.models.logit import Logit
 
 # the score bootstrap is the few-cluster remedy: its designs have 5-12 clusters on purpose
-# (tests/test_model_errors.py asserts the warning itself)
+# (tests/models/test_model_errors.py asserts the warning itself)
 pytestmark = pytest.mark.filterwarnings("ignore::famtrial.errors.FewClustersWarning")
 
-REF = Path(__file__).parent / "reference" / "boottest"
+REF = Path(__file__).parents[1] / "reference" / "boottest"
 
 
 def _brute_boottest(s: np.ndarray, n_g: np.ndarray) -> tuple[float, float]:
@@ -115,7 +115,7 @@ class _Probit:
 
 
 def _boottest_data(name: str) -> pd.DataFrame:
-    for path in (REF / name, Path(__file__).parents[2] / "shared" / "boottest" / name):
+    for path in (REF / name, Path(__file__).parents[3] / "shared" / "boottest" / name):
         if path.exists():
             return pd.read_stata(path, convert_categoricals=False)
     pytest.skip(
@@ -287,13 +287,13 @@ def _compare_with_r(fit, term, clusters, case):
 
 
 def test_logit_matches_r_reference():
-    d = pd.read_csv(Path(__file__).parent / "reference" / "logit" / "data.csv")
+    d = pd.read_csv(Path(__file__).parents[1] / "reference" / "logit" / "data.csv")
     fit = Logit.from_frame(d, "y", ["arm", "rwc", "base_y", "age"]).fit("cluster", d["cl"])
     _compare_with_r(fit, "arm", d["cl"], "logit")
 
 
 def test_clogit_matches_r_reference():
-    d = pd.read_csv(Path(__file__).parent / "reference" / "clogit" / "panel_data.csv")
+    d = pd.read_csv(Path(__file__).parents[1] / "reference" / "clogit" / "panel_data.csv")
     fit = ConditionalLogit.from_frame(d, "y", ["x1", "x2", "x3"], "g").fit("cluster", d["cl"])
     _compare_with_r(fit, "x1", d["cl"], "clogit")
 
@@ -302,7 +302,7 @@ def test_clogit_matches_r_reference():
 @pytest.mark.skipif(shutil.which("Rscript") is None, reason="R is not installed")
 def test_r_reference_script_reproduces_stored_values(tmp_path):
     """Re-run the committed R script (without the third-party data) and compare with the stored CSV."""
-    repo = Path(__file__).parents[1]
+    repo = Path(__file__).parents[2]
     work = tmp_path / "repo"
     for sub in ("boottest", "logit", "clogit"):
         (work / "tests" / "reference" / sub).mkdir(parents=True)

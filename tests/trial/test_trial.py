@@ -13,7 +13,7 @@ from famtrial.report.compare import compare_models, fe_numbers, model_tables
 from famtrial.trial.effects import fe_design, fe_model, paper_models, treatment_indicators
 
 # conftest's panel has 6 offices: the fixed-effects tables fitted on it warn by design
-# (tests/test_model_errors.py asserts the warning itself)
+# (tests/models/test_model_errors.py asserts the warning itself)
 pytestmark = pytest.mark.filterwarnings("ignore::famtrial.errors.FewClustersWarning")
 
 

@@ -4,7 +4,7 @@ Every column of the frame (OR, SE, CIs, p, Holm/BH, the band, risk differences),
 (baseline month, dropped offices, months without an estimate) and the counts agree with the
 in-memory ``monthly_effects`` to 1e-10 on 1, 3 and 7 partitions, on a real
 ``dask.distributed.LocalCluster`` (2 processes; conftest.dask_client). The in-memory series is
-itself checked against per-month logits and Stata/R in tests/test_monthly.py.
+itself checked against per-month logits and Stata/R in tests/trial/test_monthly.py.
 """
 
 from __future__ import annotations
@@ -16,11 +16,13 @@ import pytest
 pytest.importorskip("dask.dataframe")
 pytest.importorskip("distributed")
 
-from conftest import PARTITIONS  # noqa: E402
+from conftest import (
+    PARTITIONS,  # noqa: E402
+    path_panel,  # noqa: E402
+)
 from famtrial.data.load import load_panel  # noqa: E402
 from famtrial.trial.monthly import monthly_effects  # noqa: E402
 from famtrial.trial.monthly_results import MonthlyEffects  # noqa: E402
-from test_monthly import path_panel  # noqa: E402
 
 pytestmark = pytest.mark.dask  # every test runs on the session's LocalCluster (conftest.dask_client)
 

@@ -11,7 +11,7 @@ import pytest
 
 from famtrial.models.logit import Logit, fit_logit_blocks
 
-REF = Path(__file__).parent / "reference" / "logit"
+REF = Path(__file__).parents[1] / "reference" / "logit"
 COVS = ["arm", "rwc", "base_y", "age"]
 
 

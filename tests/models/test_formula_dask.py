@@ -1,7 +1,7 @@
 """famtrial.clogit / famtrial.logit on a Dask DataFrame equal the in-memory formula fits (1e-10).
 
 A real ``dask.distributed.LocalCluster`` (conftest's ``dask_client``: 2 worker processes, 1 thread
-each). The in-memory formula fits are checked against R elsewhere (tests/test_formula.py and the
+each). The in-memory formula fits are checked against R elsewhere (tests/models/test_formula.py and the
 models' reference tests); here the reference is the in-memory formula fit on the same frame, on 1,
 3 and 7 partitions cut at parent boundaries. Tolerance 1e-10, relative for estimates and SEs,
 absolute for log-likelihoods: room only for the order of floating-point sums over partitions.

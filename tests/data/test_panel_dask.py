@@ -1,7 +1,7 @@
 """load_panel(..., engine="dask"): a partitioned Parquet panel loads lazily with the in-memory loader's report.
 
 The error messages are compared word for word with the in-memory loader's on 1, 3 and 7
-partitions in tests/test_panel.py and tests/test_hostile_input.py (``conftest.same_as_in_memory``);
+partitions in tests/data/test_panel.py and tests/test_hostile_input.py (``conftest.same_as_in_memory``);
 here: folders, globs and lists of Parquet files, column projection, parents spread over
 partitions, and the arguments. A real ``dask.distributed.LocalCluster`` (2 processes).
 """
@@ -23,7 +23,7 @@ from famtrial.errors import PanelError
 
 pytestmark = [
     pytest.mark.dask,  # every test runs on the session's LocalCluster (conftest.dask_client)
-    # the fits on conftest's 6-office panel warn by design (tests/test_model_errors.py asserts the warning)
+    # the fits on conftest's 6-office panel warn by design (tests/models/test_model_errors.py asserts the warning)
     pytest.mark.filterwarnings("ignore::famtrial.errors.FewClustersWarning"),
 ]
 

@@ -13,21 +13,11 @@ import pandas as pd
 import pytest
 
 import famtrial
+from conftest import make_frame
 from famtrial.errors import FormulaError
 from famtrial.models.clogit import ConditionalLogitResults, conditional_logit
 from famtrial.models.logit import LogitResults
 from famtrial.models.logit import logit as column_logit
-
-
-def make_frame(seed: int = 11, parents: int = 150, months: int = 6) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    parent = np.repeat(np.arange(parents), months)
-    office = rng.integers(0, 14, parents)[parent]
-    x1 = rng.normal(size=len(parent))
-    x2 = rng.integers(0, 2, len(parent)).astype(float)
-    alpha = rng.normal(0, 1, parents)[parent]
-    y = (rng.random(len(parent)) < 1 / (1 + np.exp(-(alpha + 0.5 * x1 - 0.4 * x2)))).astype(int)
-    return pd.DataFrame({"y": y, "x1": x1, "x2": x2, "office": office, "parent": parent})
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+from conftest import path_panel  # noqa: E402
 from famtrial.data.load import load_panel  # noqa: E402
 from famtrial.report.plots import plot_monthly  # noqa: E402
 from famtrial.trial.monthly import monthly_effects  # noqa: E402
-from test_monthly import path_panel  # noqa: E402
 
 PATH = [0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
 

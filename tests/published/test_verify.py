@@ -14,7 +14,7 @@ import pytest
 from famtrial.cli import main as cli_main
 from famtrial.published.verify import load_spec, verify
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED = Path(__file__).resolve().parents[3] / "shared"
 PUBLISHED = SHARED / "paper" / "published.toml"
 PAPER = SHARED / "seeds" / "001_a60fbdff538e47fd.txt"
 BINARY = ["n_total", "pct_total", "n_treated", "pct_treated", "n_control", "pct_control", "chi2", "p"]

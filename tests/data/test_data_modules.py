@@ -2,7 +2,7 @@
 the failure messages, the numbered checks, and no private name crossing a module of famtrial.data.
 
 Fast, in memory, no Dask cluster: the loaders' messages on 1, 3 and 7 partitions are checked in
-tests/test_panel.py and tests/test_panel_dask.py.
+tests/data/test_panel.py and tests/data/test_panel_dask.py.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import path_panel
 from famtrial._progress import Progress, track
 from famtrial.data.load import load_panel
 from famtrial.inference.multiplicity import sup_t_critical
@@ -17,46 +18,6 @@ from famtrial.report.plots import plot_monthly
 from famtrial.trial.monthly import monthly_effects
 
 BASE = ["reduced_work_capacity", "activation", "employed"]
-
-
-def path_panel(seed, path, n_families=1200, offices=12, months=None, share=None, office_sd=0.3):
-    """Parents x months from 2016-10 with an effect path (log odds per month) on activation for the
-    offered arm. ``share``: offered share per office (default 0.4 everywhere)."""
-    months = len(path) if months is None else months
-    rng = np.random.default_rng(seed)
-    fam = np.arange(n_families)
-    office = fam % offices + 1
-    p_arm = np.full(offices, 0.4) if share is None else np.asarray(share)
-    arm = (rng.random(n_families) < p_arm[office - 1]).astype(int)
-    period = pd.period_range("2016-10", periods=months, freq="M")
-    shift = (
-        np.linspace(-office_sd * 2, office_sd * 2, offices)[office - 1]
-        if share is not None
-        else rng.normal(0, office_sd, offices)[office - 1]
-    )
-    a = rng.normal(-1.5, 1.0, n_families)
-    rwc = (rng.random(n_families) < 0.3).astype(int)
-    eta = a[:, None] + shift[:, None] + 0.5 * rwc[:, None] + arm[:, None] * np.asarray(path)[None, :months]
-    y = (rng.random((n_families, months)) < 1 / (1 + np.exp(-eta))).astype(int)
-    emp = (rng.random((n_families, months)) < 0.3).astype(int)
-    return pd.DataFrame(
-        {
-            "parent_id": np.repeat(fam, months),
-            "family_id": np.repeat(fam, months),
-            "office": np.repeat(office, months),
-            "month": np.tile(period.astype(str), n_families),
-            "arm": np.repeat(arm, months),
-            "model": np.repeat(np.where(arm == 1, "local", "ordinary"), months),
-            "activation": y.ravel(),
-            "employed": emp.ravel(),
-            "married": 0,
-            "n_children": 1,
-            "reduced_work_capacity": np.repeat(rwc, months),
-            "female": 1,
-            "year_of_birth": 1980,
-            "immigrant": 0,
-        }
-    )
 
 
 def _by_hand(panel, month, outcome, regs, **kw):

@@ -20,7 +20,7 @@ from famtrial.models import separation
 from famtrial.models.clogit import ConditionalLogit, conditional_logit
 from famtrial.models.logit import logit
 
-REF = Path(__file__).parent / "reference" / "separation"
+REF = Path(__file__).parents[1] / "reference" / "separation"
 # R converged to eps = 1e-14 (as tests/reference/clogit_reference.R): estimates exact to ~1e-10
 RTOL, ATOL_LL = 1e-8, 1e-8
 

@@ -1,7 +1,7 @@
 """The conditional logit and the logit on a Dask DataFrame equal the in-memory fits (1e-10).
 
 A real ``dask.distributed.LocalCluster`` (2 worker processes, 1 thread each), one per session (conftest).
-The in-memory fits are themselves checked against R (tests/test_clogit.py, tests/test_logit.py);
+The in-memory fits are themselves checked against R (tests/models/test_clogit.py, tests/models/test_logit.py);
 here the reference is the in-memory fit on the same rows, and the tolerance 1e-10 relative
 (estimates, SEs) and absolute (log-likelihoods) leaves room only for the order of floating-point sums.
 """

@@ -15,7 +15,7 @@ from famtrial.inference.multiplicity import benjamini_hochberg, holm, sup_t_crit
 from famtrial.models.logit import logit
 from famtrial.trial.monthly import monthly_effects
 
-REF = Path(__file__).parent / "reference" / "logit"
+REF = Path(__file__).parents[1] / "reference" / "logit"
 
 
 def test_holm_and_bh_match_r_p_adjust():

@@ -27,7 +27,7 @@ from famtrial.simulation.power import (
 )
 
 # power simulates trials of 4-12 offices: the few-cluster warning is the state under study
-# (tests/test_model_errors.py asserts the warning itself)
+# (tests/models/test_model_errors.py asserts the warning itself)
 pytestmark = pytest.mark.filterwarnings("ignore::famtrial.errors.FewClustersWarning")
 
 matplotlib.use("Agg")
@@ -339,7 +339,7 @@ def test_office_randomization_assigns_whole_offices():
 
 
 # -- sources: the replica (the size study's path), plans calibrated to their data, a Dask cluster -------------
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _size_study():

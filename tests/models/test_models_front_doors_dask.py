@@ -2,7 +2,7 @@
 params and standard errors as the column API and the formula form on the same Dask DataFrame, and as
 the in-memory fit (1e-10, room only for the order of sums over partitions).
 
-A real ``dask.distributed.LocalCluster`` (conftest's ``dask_client``), as tests/test_formula_dask.py.
+A real ``dask.distributed.LocalCluster`` (conftest's ``dask_client``), as tests/models/test_formula_dask.py.
 """
 
 from __future__ import annotations
@@ -14,10 +14,12 @@ pytest.importorskip("dask.dataframe")
 pytest.importorskip("distributed")
 
 import famtrial  # noqa: E402
-from conftest import partitioned  # noqa: E402
+from conftest import (
+    make_frame,  # noqa: E402
+    partitioned,  # noqa: E402
+)
 from famtrial.models.clogit import conditional_logit  # noqa: E402
 from famtrial.models.logit import logit as column_logit  # noqa: E402
-from test_models_front_doors import make_frame  # noqa: E402
 
 pytestmark = pytest.mark.dask  # every test runs on the session's LocalCluster (conftest.dask_client)
 

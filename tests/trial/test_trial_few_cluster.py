@@ -17,7 +17,7 @@ from famtrial.trial.effects import fe_design, fit_plan_model
 from famtrial.trial.few_cluster import FewClusterInference, few_cluster_inference
 
 # the few-cluster drivers on conftest's 6-office panel: the warning is their premise
-# (tests/test_model_errors.py asserts the warning itself)
+# (tests/models/test_model_errors.py asserts the warning itself)
 pytestmark = pytest.mark.filterwarnings("ignore::famtrial.errors.FewClustersWarning")
 
 

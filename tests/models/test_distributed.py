@@ -243,8 +243,8 @@ def test_randomization_on_the_cluster_scatters_once_and_matches_serial(client):
     """Re-draws on the LocalCluster equal the serial ones; the design is scattered once (one
     broadcast future), the tasks carry only seeds, and each task's numba runs one thread."""
     from conftest import make_panel_frame
+    from famtrial import _parallel
     from famtrial.data.load import load_panel
-    from famtrial.inference import _parallel
     from famtrial.trial.few_cluster import randomization_test
 
     panel = load_panel(make_panel_frame(seed=5))

@@ -152,3 +152,16 @@ def test_forked_child_with_threads_does_not_hang(month_panel, monkeypatch):
             proc.join(10)
             if proc.is_alive():
                 proc.kill()
+
+
+def test_read_only_and_writable_inputs_share_the_compiled_kernels(month_panel):
+    """A formula fit on a panel already sorted by person hands the kernels the model matrix's read-only block
+    (no reordering copy); an array fit hands them a writable copy. Both reach the kernels as one array type
+    (numba types arrays by writability too): no kernel gains a second specialisation, and the numbers agree."""
+    import famtrial
+
+    d = month_panel.sort_values(["id", "month"], kind="stable").reset_index(drop=True)
+    formula = famtrial.clogit("y ~ treat + x2 | id", d)
+    arrays = ConditionalLogit(d["y"], d[["treat", "x2"]].to_numpy().copy(), d["id"], names=["treat", "x2"]).fit()
+    assert max(_kernel_signatures().values()) == 1
+    np.testing.assert_allclose(arrays.params.to_numpy(), formula.params.to_numpy(), rtol=1e-12)

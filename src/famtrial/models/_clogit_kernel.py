@@ -66,17 +66,31 @@ class _CompileNotice(event.Listener):
 event.register("numba:compile", _CompileNotice())
 
 
+def _kernel_input(a, dtype):
+    """A kernel input C-contiguous in ``dtype`` and read-only, so each kernel has one compiled specialisation.
+
+    numba types an array by dtype, layout and writability: a DataFrame's block under pandas' copy-on-write is
+    read-only, a reordered copy is not, and each would compile (or load) its own machine code. The kernels
+    never write their inputs, so every input is passed as a read-only view (no copy when dtype and layout fit).
+    """
+    out = np.ascontiguousarray(a, dtype=dtype)
+    if out.flags.writeable:
+        out = out.view()
+        out.flags.writeable = False
+    return out
+
+
 def _f64(a):
-    """Every kernel input in one dtype and layout, so each kernel has one compiled specialisation."""
-    return np.ascontiguousarray(a, dtype=np.float64)
+    """Every float input of the kernels (see :func:`_kernel_input`)."""
+    return _kernel_input(a, np.float64)
 
 
 def _i64(a):
-    return np.ascontiguousarray(a, dtype=np.int64)
+    return _kernel_input(a, np.int64)
 
 
 def _i8(a):
-    return np.ascontiguousarray(a, dtype=np.int8)
+    return _kernel_input(a, np.int8)
 
 
 def plan(ones: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -21,7 +21,7 @@ import importlib.machinery
 import sys
 import types
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 __all__ = ["MOVED_MODULES", "MOVED_NAMES", "moved_names", "install"]
@@ -67,32 +67,50 @@ MOVED_NAMES: dict[str, dict[str, str]] = {
 def _warn(old: str, name: str, new: str) -> None:
     from famtrial.errors import FamtrialDeprecationWarning
 
+    # stacklevel 4: the caller's line (warn <- _warn <- _lookup <- a module's __getattr__ <- the import)
     warnings.warn(
         f"{old}.{name} moved to {new}.{name} in famtrial 0.3; import it from there (or as "
         f"famtrial.{name} where it is public). The old path goes in 0.4.",
         FamtrialDeprecationWarning,
-        stacklevel=3,
+        stacklevel=4,
     )
 
 
 def _lookup(old: str, name: str, modules: Sequence[str]) -> Any:
+    """``name`` from the first of ``modules`` that has it, warned once per old module and name.
+
+    The warning names the module that defines the value (a class or function keeps its own module, though
+    another module of the list may import it); the value is then kept in the old module's namespace, so
+    ``from old import name`` (which looks the name up twice) warns once.
+    """
     if name.startswith("__"):  # module dunders (__file__, __path__, ...) are not moved names
         raise AttributeError(name)
     for new in modules:
         module = importlib.import_module(new)
         if hasattr(module, name):
-            _warn(old, name, new)
-            return getattr(module, name)
+            value = getattr(module, name)
+            home = getattr(value, "__module__", None)
+            _warn(old, name, home if isinstance(home, str) and home.startswith("famtrial.") else new)
+            setattr(sys.modules[old], name, value)
+            return value
     raise AttributeError(
         f"module {old!r} has no attribute {name!r} (famtrial 0.3 moved it to one of {', '.join(modules)})"
     )
 
 
-def moved_names(module: str) -> Callable[[str], Any]:
-    """A module ``__getattr__`` that serves the names :data:`MOVED_NAMES` lists for ``module``."""
-    table = MOVED_NAMES[module]
+def moved_names(module: str, here: Mapping[str, str] | None = None) -> Callable[[str], Any]:
+    """A module ``__getattr__`` for 0.2's names of ``module``.
+
+    The names :data:`MOVED_NAMES` lists for ``module`` come with the warning; ``here`` maps names the package
+    still holds in a submodule to that submodule, loaded on first use (no warning).
+    """
+    table, local = MOVED_NAMES[module], dict(here or {})
 
     def __getattr__(name: str) -> Any:
+        if name in local:
+            value = getattr(importlib.import_module(local[name]), name)
+            setattr(sys.modules[module], name, value)
+            return value
         if name not in table:
             raise AttributeError(f"module {module!r} has no attribute {name!r}")
         return _lookup(module, name, (table[name],))

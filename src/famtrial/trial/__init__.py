@@ -11,9 +11,6 @@ a results class such as :mod:`.monthly_results` does not load the fitting code).
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 from famtrial._compat import moved_names
 
 #: 0.2's ``famtrial.trial`` names still defined in this package -> their module
@@ -29,12 +26,7 @@ _NAMES = {
         "trial_lpm",
     )
 }
-_moved = moved_names(__name__)
 
 __all__ = sorted(_NAMES)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _NAMES:
-        return getattr(importlib.import_module(_NAMES[name]), name)
-    return _moved(name)
+__getattr__ = moved_names(__name__, _NAMES)

@@ -12,11 +12,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pandas as pd
 
-from famtrial._options import Missing
+from famtrial._options import FigureFormat, Missing
 from famtrial.data.panel import Panel
 from famtrial.errors import PlanError
 from famtrial.plan.spec import Plan, load_plan
@@ -167,10 +167,10 @@ def reproduce(
         raise TypeError(f"data must be a panel file, a DataFrame or a famtrial Panel, not {type(data).__name__}")
     if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
         raise TypeError(f"seed must be an integer, not {type(seed).__name__}")
-    plan, panel_source = _resolve_plan(data, plan, missing)
+    plan = _resolve_plan(data, plan, missing)
     run = _Settings.from_plan(plan, formats=formats, n_boot=n_boot, seed=seed, n_perm=n_perm)
     output = _Output(_writable(Path(out)), run.formats)
-    panel = _load(panel_source, plan, missing)
+    panel = _load(data, plan, missing)
     sample = _sample_step(panel, plan, output)
     analysed = sample.panel
     _balance_step(analysed, plan, output)
@@ -202,7 +202,7 @@ class _Settings:
         n_perm: int | None,
     ) -> _Settings:
         chosen = tuple(plan.formats if formats is None else formats)
-        bad = sorted(set(chosen) - {"png", "pdf", "svg"})
+        bad = sorted(set(chosen) - set(get_args(FigureFormat)))
         if bad or not chosen:
             raise PlanError(f"unsupported figure format(s) {bad or list(chosen)}: use png, pdf or svg")
         n_boot = plan.band_draws if n_boot is None else n_boot
@@ -239,10 +239,10 @@ class _Output:
 
 def _resolve_plan(
     data: str | Path | pd.DataFrame | Panel | None, plan: Plan | str | Path | None, missing: Missing | None
-) -> tuple[Plan, str | Path | pd.DataFrame | Panel | None]:
-    """The run's plan (a Panel's own, else ``plan`` or the default) and the data as given."""
+) -> Plan:
+    """The run's plan: a Panel's own (``plan`` and ``missing`` must not contradict it), else ``plan`` or the default."""
     if not isinstance(data, Panel):
-        return load_plan(plan), data
+        return load_plan(plan)
     if plan is not None and load_plan(plan) != data.plan:
         raise PlanError(
             "data is a Panel loaded with another plan: pass plan=None (the Panel's plan is used) "
@@ -250,7 +250,7 @@ def _resolve_plan(
         )
     if missing is not None:
         raise PlanError("missing= applies when loading: the Panel is already loaded")
-    return data.plan, data
+    return data.plan
 
 
 def _load(data: str | Path | pd.DataFrame | Panel | None, plan: Plan, missing: Missing | None) -> Panel:

@@ -64,10 +64,9 @@ _VCOV_NAMES: dict[str, Literal["nonrobust", "robust"]] = {
 
 
 # -- covariance switching ---------------------------------------------------------------------
-CovName = CovType
 
 
-def parse_vcov(vcov: VcovSpec) -> tuple[CovName, Any]:
+def parse_vcov(vcov: VcovSpec) -> tuple[CovType, Any]:
     """``"iid"``/``"hetero"``/``{"CRV1": cluster}`` -> (cov_type, cluster)."""
     if isinstance(vcov, str):
         if vcov not in _VCOV_NAMES:

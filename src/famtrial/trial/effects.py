@@ -24,7 +24,6 @@ from famtrial.plan.spec import FEModel, Plan
 
 __all__ = ["treatment_indicators", "fe_design", "fe_model", "fe_models", "fit_plan_model", "paper_models", "trial_lpm"]
 
-Trend = TimeAdjustment
 _TRENDS = get_args(TimeAdjustment)
 
 
@@ -66,7 +65,7 @@ def treatment_indicators(panel: Panel, *, split: bool = False) -> pd.DataFrame:
     )
 
 
-def _trend_columns(panel: Panel, trend: Trend, first: int | None = None) -> pd.DataFrame:
+def _trend_columns(panel: Panel, trend: TimeAdjustment, first: int | None = None) -> pd.DataFrame:
     """The trend column (``"linear"``: months since ``first``, the ordinal of the panel's first month by default)."""
     if trend not in _TRENDS:
         raise ValueError(f"trend={trend!r} is not one of {_TRENDS}")
@@ -123,7 +122,7 @@ def fe_design(
     outcome: str,
     *,
     split: bool = False,
-    trend: Trend = "linear",
+    trend: TimeAdjustment = "linear",
     covariates: Sequence[str] | None = None,
     first_month: int | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
@@ -162,7 +161,7 @@ def _design_partition(
     *,
     outcome: str,
     split: bool,
-    trend: Trend,
+    trend: TimeAdjustment,
     covariates: Sequence[str] | None,
 ) -> pd.DataFrame:
     return fe_design(
@@ -176,7 +175,7 @@ def _design_partition(
 
 
 def _fe_design_dask(
-    panel: Panel, outcome: str, *, split: bool, trend: Trend, covariates: Sequence[str] | None
+    panel: Panel, outcome: str, *, split: bool, trend: TimeAdjustment, covariates: Sequence[str] | None
 ) -> tuple[pd.DataFrame, list[str]]:
     """:func:`fe_design` partition by partition (one aggregation first: the panel's first month)."""
     month = panel.data[panel.columns.month]
@@ -209,7 +208,7 @@ def fe_model(
     outcome: str,
     *,
     split: bool = False,
-    trend: Trend = "linear",
+    trend: TimeAdjustment = "linear",
     covariates: Sequence[str] | None = None,
     cluster: str | None = "office",
     t_reference: bool = False,

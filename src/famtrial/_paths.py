@@ -31,3 +31,14 @@ def plans_dir() -> Path:
         "famtrial's plans folder was not found: expected famtrial/_data/plans in an installed "
         "wheel or plans/ at the root of a source checkout"
     )
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file's bytes (read in 1 MiB blocks), as 64 hexadecimal digits."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

@@ -498,6 +498,11 @@ class Plan:
         """
         return write.to_toml(self, comments)
 
+    @property
+    def hash(self) -> str:
+        """The plan's canonical SHA-256 (:func:`famtrial.plan.write.plan_hash`): equal plans, one hash."""
+        return write.plan_hash(self)
+
     def describe(self) -> str:
         """What ``famtrial reproduce`` will run with this plan, in words (``famtrial plan check``)."""
         return write.describe(self)

@@ -20,7 +20,7 @@ from famtrial.plan.sections import SampleRule, Variable
 if TYPE_CHECKING:
     from famtrial.plan.spec import Plan
 
-__all__ = ["to_dict", "to_toml", "describe"]
+__all__ = ["to_dict", "to_toml", "describe", "plan_hash"]
 
 
 def _name(section: Any) -> str:
@@ -121,6 +121,29 @@ def to_toml(plan: Plan, comments: Mapping[str, str] | None = None) -> str:
         The TOML text.
     """
     return dumps(to_dict(plan), comments or {})
+
+
+def plan_hash(plan: Plan) -> str:
+    """The plan's canonical hash: SHA-256 of its TOML document as canonical JSON (sorted keys).
+
+    Two plans that read to equal :class:`~famtrial.plan.spec.Plan` objects have one hash, whatever
+    their files' layout, comments or key order; any change of a value changes it.
+
+    Parameters
+    ----------
+    plan : Plan
+        The plan.
+
+    Returns
+    -------
+    str
+        64 hexadecimal digits.
+    """
+    import hashlib
+    import json
+
+    text = json.dumps(to_dict(plan), sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def describe(plan: Plan) -> str:

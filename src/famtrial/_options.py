@@ -34,6 +34,7 @@ __all__ = [
     "Adjustment",
     "WeightType",
     "VcovName",
+    "JackknifeCenter",
     "PredictScale",
     "Statistic",
     "RandomizationKind",
@@ -79,7 +80,9 @@ Adjustment = Literal["stata", "statsmodels", "none"]
 #: Stata's weight types the estimators accept.
 WeightType = Literal["fweight", "pweight"]
 #: The formula front ends' named covariances (``vcov=``), besides a ``{"CRV1": column}`` mapping.
-VcovName = Literal["iid", "nonrobust", "hetero", "robust"]
+VcovName = Literal["iid", "nonrobust", "hetero", "robust", "HC1", "HC3"]
+#: The centring of a jackknife covariance (CRV3, HC3): the replicates' mean (Stata's default) or the estimate (``mse``).
+JackknifeCenter = Literal["mean", "estimate"]
 #: Predictions on the probability or the linear (log-odds) scale.
 PredictScale = Literal["prob", "linear"]
 #: A randomization test's statistic: the cluster-robust z or the coefficient.

@@ -281,7 +281,9 @@ class ModelResults:
 
     @property
     def se_type(self) -> str:
-        """The covariance's label in pyfixest: ``"iid"``, ``"hetero"`` or ``"CRV1"``."""
+        """The covariance's label in pyfixest: ``"iid"``, ``"hetero"``, ``"CRV1"``, ``"CRV3"`` or ``"HC3"``."""
+        if self.covariance.label is not None:
+            return self.covariance.label
         return {"nonrobust": "iid", "robust": "hetero", "cluster": "CRV1"}[self.cov_type]
 
     # -- maketables plug-in interface (maketables' PLUGIN_EXTRACTOR_FORMAT) --------------------

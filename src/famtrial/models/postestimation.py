@@ -32,7 +32,7 @@ from famtrial.models.covariance import Adjustment, model_based
 if TYPE_CHECKING:  # base.ModelResults delegates its methods here at run time
     from famtrial.models.base import ModelResults
 
-from famtrial._options import CovType, PredictScale, VcovName, check_choice
+from famtrial._options import CovType, JackknifeCenter, PredictScale, VcovName, check_choice
 
 __all__ = [
     "PostEstimationError",
@@ -41,6 +41,8 @@ __all__ = [
     "WaldTest",
     "LRTest",
     "with_vcov",
+    "refit_vcov",
+    "vcov_columns",
     "restrictions",
     "wald_test",
     "t_test",
@@ -60,6 +62,8 @@ _VCOV_NAMES: dict[str, Literal["nonrobust", "robust"]] = {
     "nonrobust": "nonrobust",
     "hetero": "robust",
     "robust": "robust",
+    "HC1": "robust",  # pyfixest's spelling of "hetero"
+    "HC3": "robust",  # the leave-one-out jackknife (computed after the fit)
 }
 
 
@@ -67,19 +71,60 @@ _VCOV_NAMES: dict[str, Literal["nonrobust", "robust"]] = {
 
 
 def parse_vcov(vcov: VcovSpec) -> tuple[CovType, Any]:
-    """``"iid"``/``"hetero"``/``{"CRV1": cluster}`` -> (cov_type, cluster)."""
+    """``"iid"``/``"hetero"``/``{"CRV1": cluster}`` -> (cov_type, cluster).
+
+    The forms a fit's covariance is computed from directly. The jackknife (``"HC3"``, ``{"CRV3": c}``) and two-way
+    clustering (``{"CRV1": "a + b"}``) are computed after the fit (:func:`refit_vcov` says which); for them this
+    returns the cov_type and the cluster given (the first cluster column for two-way).
+    """
     if isinstance(vcov, str):
         if vcov not in _VCOV_NAMES:
-            raise PostEstimationError(f"vcov={vcov!r} is not one of {sorted(_VCOV_NAMES)} or {{'CRV1': column}}")
+            raise PostEstimationError(
+                f"vcov={vcov!r} is not one of {sorted(_VCOV_NAMES)}, {{'CRV1': column}}, {{'CRV1': 'a + b'}} "
+                "or {'CRV3': column}"
+            )
         return _VCOV_NAMES[vcov], None
     if isinstance(vcov, Mapping):
-        if list(vcov) != ["CRV1"]:
+        keys = list(vcov)
+        if keys not in (["CRV1"], ["CRV3"], ["CRV3", "center"]):
             raise PostEstimationError(
-                f"vcov={dict(vcov)!r}: the only dictionary form is {{'CRV1': column}} "
-                "(cluster-robust, Stata's G/(G-1) factor; see adjustment=)"
+                f"vcov={dict(vcov)!r}: the dictionary forms are {{'CRV1': column}} (cluster-robust, Stata's G/(G-1) "
+                "factor; see adjustment=), {'CRV1': 'a + b'} (two-way) and {'CRV3': column} (the leave-one-cluster-"
+                "out jackknife; optional 'center': 'mean' or 'estimate')"
             )
-        return "cluster", vcov["CRV1"]
-    raise PostEstimationError(f"vcov must be a string or {{'CRV1': column}}; got {type(vcov).__name__}")
+        return "cluster", vcov[keys[0]]
+    raise PostEstimationError(
+        f"vcov must be a string, {{'CRV1': column}} or {{'CRV3': column}}; got {type(vcov).__name__}"
+    )
+
+
+def _two_way_columns(cluster: Any) -> list[str] | None:
+    """``"office + month"`` (pyfixest's two-way spelling) -> ``["office", "month"]``; None for one cluster."""
+    if isinstance(cluster, str) and "+" in cluster:
+        names = [c.strip() for c in cluster.split("+")]
+        if len(names) != 2 or not all(names):
+            raise PostEstimationError(
+                f"vcov={{'CRV1': {cluster!r}}}: two-way clustering takes exactly two columns, e.g. 'office + month'"
+            )
+        return names
+    return None
+
+
+def refit_vcov(vcov: VcovSpec | None) -> bool:
+    """Whether ``vcov`` is computed after the fit by :func:`with_vcov` (jackknife, two-way) rather than by the fit."""
+    if vcov is None:
+        return False
+    if isinstance(vcov, str):
+        return vcov == "HC3"
+    return isinstance(vcov, Mapping) and ("CRV3" in vcov or _two_way_columns(vcov.get("CRV1")) is not None)
+
+
+def vcov_columns(vcov: VcovSpec | None) -> list[str]:
+    """The data columns ``vcov`` names (the cluster column or columns)."""
+    if not isinstance(vcov, Mapping):
+        return []
+    value = next(iter(vcov.values()), None)
+    return _two_way_columns(value) or ([value] if isinstance(value, str) else [])
 
 
 def _model(results: ModelResults) -> Any:
@@ -115,23 +160,34 @@ def _cluster_labels(results: ModelResults, cluster: ArrayLike | str) -> tuple[np
 def with_vcov(
     results: ModelResults, vcov: VcovSpec, *, adjustment: Adjustment = "stata", t_reference: bool = False
 ) -> ModelResults:
-    r"""The same estimates with another covariance, as a new results object (no refit).
+    r"""The same estimates with another covariance, as a new results object (no refit of the estimates).
 
     Parameters
     ----------
     results : ModelResults
         A logit or conditional-logit fit.
-    vcov : {"iid", "hetero"} or {"CRV1": cluster}
-        ``"iid"`` (alias ``"nonrobust"``): model-based ``(-H)^-1``, Stata ``vce(oim)``;
-        ``"hetero"`` (alias ``"robust"``): the robust sandwich, Stata ``vce(robust)`` (factor
-        N/(N-1); the conditional logit clusters on the group, as Stata's ``clogit, vce(robust)``);
-        ``{"CRV1": c}``: cluster-robust sandwich, Stata ``vce(cluster c)`` (factor G/(G-1)), with
-        ``c`` a column of ``results.data`` or one label per row given to the model.
-        pyfixest's names; R ``vcov(fit)``, ``sandwich::vcovCL(fit, cluster = ~c, type = "HC0")``.
+    vcov : {"iid", "hetero", "HC1", "HC3"}, {"CRV1": cluster}, {"CRV1": "a + b"} or {"CRV3": cluster}
+        pyfixest's names.
+
+        * ``"iid"`` (alias ``"nonrobust"``): model-based ``(-H)^-1``, Stata ``vce(oim)``.
+        * ``"hetero"`` (aliases ``"robust"``, ``"HC1"``): the robust sandwich, Stata ``vce(robust)`` (factor
+          N/(N-1); the conditional logit clusters on the group, as Stata's ``clogit, vce(robust)``).
+        * ``"HC3"``: the leave-one-out jackknife with exact refits (:mod:`famtrial.models.jackknife`): each row of
+          a logit, each group of a conditional logit left out in turn; Stata ``vce(jackknife)``.
+        * ``{"CRV1": c}``: cluster-robust sandwich, Stata ``vce(cluster c)`` (factor G/(G-1)), with ``c`` a
+          column of ``results.data`` or one label per row given to the model; R ``sandwich::vcovCL(fit,
+          cluster = ~c, type = "HC0")``.
+        * ``{"CRV1": "a + b"}``: two-way clustering (Cameron, Gelbach and Miller), each dimension's own
+          factor (:func:`famtrial.models.covariance.two_way`); R ``vcovCL(fit, cluster = ~ a + b, type = "HC0")``.
+          With a conditional logit both columns must be constant within groups.
+        * ``{"CRV3": c}``: the leave-one-cluster-out jackknife with refits of the same model, Stata
+          ``vce(jackknife, cluster(c))``; ``{"CRV3": c, "center": "estimate"}`` centres on the full-sample
+          estimate (Stata's ``mse``) instead of the replicates' mean.
     adjustment : {"stata", "statsmodels", "none"}
-        Finite-sample factor (see :mod:`famtrial.models.covariance`).
+        Finite-sample factor of the sandwiches (see :mod:`famtrial.models.covariance`); the jackknife's is
+        (G-1)/G whatever this says.
     t_reference : bool
-        Record t(G-1) as the reference distribution (few clusters).
+        Record t(G-1) as the reference distribution (few clusters; for two-way G is the smaller dimension's).
 
     Notes
     -----
@@ -142,7 +198,13 @@ def with_vcov(
     model = _model(results)
     params = results.params.to_numpy()
     name = None
-    if cov_type == "nonrobust":
+    two_way = _two_way_columns(cluster) if cov_type == "cluster" else None
+    if vcov == "HC3" or (isinstance(vcov, Mapping) and "CRV3" in vcov):
+        cov, name = _jackknife(results, model, vcov, cluster, t_reference)
+    elif two_way is not None:
+        cov = _two_way(results, model, params, two_way, adjustment, t_reference)
+        name = " + ".join(two_way)
+    elif cov_type == "nonrobust":
         if getattr(model, "weight_type", None) == "pweight":
             raise PostEstimationError(
                 "vcov='iid' is not valid with pweights (a pseudo-likelihood): use 'hetero' "
@@ -161,8 +223,68 @@ def with_vcov(
         cov = model.robust_covariance(params, rows, adjustment=adjustment, t_reference=t_reference)
     info = tuple((k, v) for k, v in results.info if k != "Clusters")
     if cov.cov_type == "cluster" and cov_type == "cluster":
-        info = (*info, ("Clusters", f"{cov.n_clusters:,}"))
+        g = f"{cov.n_clusters:,}" if not cov.n_clusters_by else " and ".join(f"{n:,}" for n in cov.n_clusters_by[:2])
+        info = (*info, ("Clusters", g))
     return dataclasses.replace(results, covariance=cov, info=info, cluster_name=name)
+
+
+def _unit_labels(model: Any, labels: np.ndarray, what: str) -> np.ndarray:
+    """One label per row the fit used (logit) or per kept group (conditional logit), from one per input row."""
+    try:
+        if hasattr(model, "clusters_of_groups"):
+            out: np.ndarray = model.clusters_of_groups(labels)
+        else:
+            out = model.clusters_of_rows(labels)
+    except ValueError as err:
+        raise PostEstimationError(f"{what}: {err}") from None
+    return out
+
+
+def _two_way(
+    results: ModelResults,
+    model: Any,
+    params: np.ndarray,
+    columns: list[str],
+    adjustment: Adjustment,
+    t_reference: bool,
+) -> Any:
+    """Two-way cluster-robust covariance of the fit on two columns of its data."""
+    from famtrial.models.covariance import two_way
+
+    first, second = (
+        _unit_labels(model, _cluster_labels(results, c)[0], f"two-way cluster column {c!r}") for c in columns
+    )
+    clogit = hasattr(model, "score_groups")
+    scores = model.score_groups(params) if clogit else model.score_obs(params)
+    bread = np.linalg.inv(-model.derivatives(params)[2])
+    return two_way(bread, scores, first, second, adjustment=adjustment, nobs=model.nobs, t_reference=t_reference)
+
+
+def _jackknife(
+    results: ModelResults, model: Any, vcov: VcovSpec, cluster: Any, t_reference: bool
+) -> tuple[Any, str | None]:
+    """The HC3 or CRV3 jackknife covariance (refits) and the cluster's name."""
+    from famtrial.models.jackknife import jackknife_covariance
+
+    if not hasattr(model, "exog_names") or not hasattr(model, "endog"):
+        raise PostEstimationError(f"the jackknife refits the model; {type(results).__name__} does not keep one")
+    clogit = hasattr(model, "score_groups")
+    if vcov == "HC3":
+        units = np.repeat(np.arange(model.n_groups), model.group_sizes) if clogit else np.arange(len(model.endog))
+        return jackknife_covariance(results, units, clustered=False, t_reference=t_reference), None
+    assert isinstance(vcov, Mapping)
+    center = vcov.get("center", "mean")
+    check_choice(center, JackknifeCenter, "vcov['center']", PostEstimationError)
+    if _two_way_columns(cluster) is not None:
+        raise PostEstimationError(
+            f"vcov={dict(vcov)!r}: the CRV3 jackknife takes one cluster column (two-way: {{'CRV1': 'a + b'}})"
+        )
+    labels, name = _cluster_labels(results, cluster)
+    units = _unit_labels(model, labels, "CRV3 cluster")
+    if clogit:
+        units = np.repeat(units, model.group_sizes)
+    cov = jackknife_covariance(results, units, clustered=True, center=center, t_reference=t_reference)
+    return cov, name
 
 
 # -- linear restrictions ----------------------------------------------------------------------

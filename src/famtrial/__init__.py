@@ -52,6 +52,8 @@ _EXPORTS = {
     "LogitResults": "models.logit",
     "logit": "models.formula",
     "clogit": "models.formula",
+    "fit_multiple": "models.multiple",
+    "FitCollection": "models.multiple",
     "WaldTest": "models.postestimation",
     "LRTest": "models.postestimation",
     "score_bootstrap": "inference.score_bootstrap",
@@ -129,6 +131,7 @@ if TYPE_CHECKING:  # static checkers and IDEs see the real names
     from famtrial.inference.score_bootstrap import score_bootstrap
     from famtrial.models.clogit import ConditionalLogit, ConditionalLogitResults, conditional_logit
     from famtrial.models.formula import clogit, logit
+    from famtrial.models.multiple import FitCollection, fit_multiple
     from famtrial.models.logit import Logit, LogitResults
     from famtrial.models.postestimation import LRTest, WaldTest
     from famtrial.pipeline import Reproduction, reproduce

@@ -35,6 +35,7 @@ from famtrial.models.clogit import ConditionalLogit, ConditionalLogitResults, co
 from famtrial.models.covariance import Adjustment
 from famtrial.models.logit import Logit, LogitResults
 from famtrial.models.logit import logit as column_logit
+from famtrial.models.multiple import is_multiple
 from famtrial.models.postestimation import VcovSpec, parse_vcov, refit_vcov, vcov_columns, with_vcov
 from famtrial.models.terms import Design, extra_columns, model_matrix, parse_formula, split_formula
 from famtrial.models.terms import time_effect_dummies as _time_effect_dummies  # noqa: F401  (0.2's import path)
@@ -142,6 +143,15 @@ def _column_form(what: str, first: Any, data: Any, columns: Mapping[str, Any], *
     return True
 
 
+def _single(what: str, formula: Any) -> None:
+    """Refuse a multiple-estimation formula (``sw``/``csw``/several outcomes): it is :func:`fit_multiple`'s."""
+    if isinstance(formula, str) and is_multiple(formula):
+        raise FormulaError(
+            f"{what}({formula!r}) asks for several models (sw/sw0/csw/csw0 or several outcomes): fit them with "
+            f"famtrial.fit_multiple({formula!r}, data, model={what!r}), which returns a FitCollection"
+        )
+
+
 def _in_memory_only(what: str, formula: str, vcov: VcovSpec | None) -> None:
     """Refuse on a Dask DataFrame what only the in-memory front door does: ``i()`` terms, the jackknife, two-way."""
     if re.search(r"(?<![\w.])i\(", formula) or re.search(r"Treatment\(", formula):
@@ -219,6 +229,7 @@ def logit(
     R: ``glm(y ~ arm + rwc_b + factor(office), binomial, weights = w)`` + ``sandwich::vcovCL(fit,
     cluster = ~office, type = "HC0")``.
     """
+    _single("logit", formula)
     columns = {"outcome": outcome, "covariates": covariates, "cluster": cluster, "fixed_effects": fixed_effects}
     if _column_form("logit", formula, data, columns, vcov=vcov):
         return column_logit(
@@ -365,6 +376,7 @@ def clogit(
     Stata: ``clogit y x1 x2 i.month, group(parent) vce(cluster office) or`` (both forms).
     R: ``survival::clogit(y ~ x1 + x2 + factor(month) + strata(parent), method = "exact")``.
     """
+    _single("clogit", formula)
     common: dict[str, Any] = {"weights": weights, "weight_type": weight_type, "offset": offset}
     common.update(adjustment=adjustment, t_reference=t_reference)
     columns: dict[str, Any] = {"outcome": outcome, "covariates": covariates, "group": group, "cluster": cluster}

@@ -131,8 +131,8 @@ if TYPE_CHECKING:  # static checkers and IDEs see the real names
     from famtrial.inference.score_bootstrap import score_bootstrap
     from famtrial.models.clogit import ConditionalLogit, ConditionalLogitResults, conditional_logit
     from famtrial.models.formula import clogit, logit
-    from famtrial.models.multiple import FitCollection, fit_multiple
     from famtrial.models.logit import Logit, LogitResults
+    from famtrial.models.multiple import FitCollection, fit_multiple
     from famtrial.models.postestimation import LRTest, WaldTest
     from famtrial.pipeline import Reproduction, reproduce
     from famtrial.plan.spec import Columns, Plan, load_plan, shipped_plans

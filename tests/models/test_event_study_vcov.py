@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import rerun_r_script
 
 import famtrial
+from conftest import rerun_r_script
 from famtrial.errors import FormulaError, PostEstimationError
 from famtrial.models.covariance import jackknife, sandwich, two_way
 from famtrial.models.terms import event_study_terms

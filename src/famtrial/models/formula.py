@@ -298,7 +298,7 @@ def _logit_in_memory(
     )
     if refit:
         assert vcov is not None
-        res = with_vcov(res, vcov, adjustment=adjustment, t_reference=t_reference)
+        res = cast(Any, with_vcov(res, vcov, adjustment=adjustment, t_reference=t_reference))
     return res
 
 
@@ -458,5 +458,5 @@ def _clogit_in_memory(
     )
     if refit:
         assert vcov is not None
-        res = with_vcov(res, vcov, adjustment=adjustment, t_reference=t_reference)
+        res = cast(Any, with_vcov(res, vcov, adjustment=adjustment, t_reference=t_reference))
     return res

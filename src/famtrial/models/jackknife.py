@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from famtrial._options import JackknifeCenter
+from famtrial._options import JackknifeCenter, WeightType
 from famtrial.errors import FamtrialError, PostEstimationError
 from famtrial.models.covariance import Covariance, jackknife
 
@@ -37,7 +37,7 @@ def _refit(model: Any, keep: np.ndarray, start: np.ndarray) -> np.ndarray:
     names = list(model.exog_names)
     x, y, off = model.exog[keep], model.endog[keep], model.offset[keep]
     w = None if model.weights is None else model.weights[keep]
-    weight_type = model.weight_type or "fweight"
+    weight_type: WeightType = model.weight_type or "fweight"
     if hasattr(model, "score_groups"):
         from famtrial.models.clogit import ConditionalLogit
 

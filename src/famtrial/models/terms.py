@@ -203,7 +203,7 @@ def _same_level(level: Any, ref: Any) -> bool:
     return bool(level == ref) or str(level) == str(ref)
 
 
-@stateful_transform  # type: ignore[misc]
+@stateful_transform  # type: ignore[untyped-decorator]
 def i(var: Any, treat: Any = None, ref: Any = None, _state: dict[str, Any] | None = None) -> dict[str, np.ndarray]:
     """Pyfixest's ``i(var, treat, ref=)``: one column ``treat * 1[var == level]`` per level but the reference.
 

@@ -59,6 +59,8 @@ _EXPORTS = {
     "score_bootstrap": "inference.score_bootstrap",
     "Table": "table",
     "compare_models": "report.compare",
+    "coefplot": "report.coefplot",
+    "iplot": "report.coefplot",
     "model_tables": "report.compare",
     "plot_monthly": "report.plots",
     "plot_flow": "report.flowchart",
@@ -137,6 +139,7 @@ if TYPE_CHECKING:  # static checkers and IDEs see the real names
     from famtrial.pipeline import Reproduction, reproduce
     from famtrial.plan.spec import Columns, Plan, load_plan, shipped_plans
     from famtrial.published.verify import VerifyReport, load_spec, verify
+    from famtrial.report.coefplot import coefplot, iplot
     from famtrial.report.compare import compare_models, model_tables
     from famtrial.report.flowchart import plot_flow
     from famtrial.report.plots import plot_monthly

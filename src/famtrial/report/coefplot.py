@@ -248,7 +248,8 @@ def iplot(
         fig, ax = plt.subplots(figsize=(8.0, 4.6 + 0.2 * len(fits)))
     else:
         fig = ax.figure  # type: ignore[assignment]
-    allvals, order = [], []
+    allvals: list[np.ndarray] = []
+    order: list[str] = []
     for j, (label, res) in enumerate(fits.items()):
         t = treat
         if t is None:

@@ -35,6 +35,7 @@ __all__ = [
     "WeightType",
     "VcovName",
     "JackknifeCenter",
+    "Comparison",
     "PredictScale",
     "Statistic",
     "RandomizationKind",
@@ -83,6 +84,8 @@ WeightType = Literal["fweight", "pweight"]
 VcovName = Literal["iid", "nonrobust", "hetero", "robust", "HC1", "HC3"]
 #: The centring of a jackknife covariance (CRV3, HC3): the replicates' mean (Stata's default) or the estimate (``mse``).
 JackknifeCenter = Literal["mean", "estimate"]
+#: How margins compares average probabilities at two values: their difference or their ratio.
+Comparison = Literal["difference", "ratio"]
 #: Predictions on the probability or the linear (log-odds) scale.
 PredictScale = Literal["prob", "linear"]
 #: A randomization test's statistic: the cluster-robust z or the coefficient.

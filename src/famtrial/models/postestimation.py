@@ -32,7 +32,7 @@ from famtrial.models.covariance import Adjustment, model_based
 if TYPE_CHECKING:  # base.ModelResults delegates its methods here at run time
     from famtrial.models.base import ModelResults
 
-from famtrial._options import CovType, JackknifeCenter, PredictScale, VcovName, check_choice
+from famtrial._options import Comparison, CovType, JackknifeCenter, PredictScale, VcovName, check_choice
 
 __all__ = [
     "PostEstimationError",
@@ -640,8 +640,11 @@ def margins(
     *,
     discrete: bool | Sequence[str] = False,
     alpha: float = 0.05,
+    by: str | None = None,
+    at: Mapping[str, Any] | None = None,
+    comparison: Comparison = "difference",
 ) -> pd.DataFrame:
-    r"""Average marginal effects (risk differences) of a logit, with delta-method standard errors.
+    r"""Average marginal effects (risk differences or risk ratios) of a logit, with delta-method standard errors.
 
     For variable v and estimation rows i (weights w_i when the fit is weighted; else 1):
 
@@ -657,13 +660,26 @@ def margins(
 
           AME_v = sum_i w_i [p_i(v = 1) - p_i(v = 0)] / sum_i w_i
 
-      the average risk difference, in probability units (x 100: percentage points).
+      the average risk difference, in probability units (x 100: percentage points);
+    * contrasts of a multi-level category (a ``C()`` term or a text column of a formula fit, listed in
+      ``discrete``): one row per level l but the base (the first sorted level, the treatment coding's),
+      ``sum_i w_i [p_i(v = l) - p_i(v = base)] / sum_i w_i`` (Stata ``margins r(b).v``, i.e. ``dydx(i.v)``;
+      marginaleffects ``avg_comparisons(fit, variables = "v")``);
+    * ``comparison="ratio"``: for discrete changes and contrasts the risk ratio of the averages
+      ``sum_i w_i p_i(v = l) / sum_i w_i p_i(v = base)`` (marginaleffects ``comparison = "ratioavg"``;
+      Stata ``margins v, ...`` then ``nlcom _b[1.v]/_b[0.v]``), its interval on the ratio scale (delta method).
 
-    The standard error is the delta method ``sqrt(g' V g)``, g the gradient of AME_v with respect
+    ``by="col"``: the same averages within each level of a column of the data (rows of the level only; Stata
+    ``margins, dydx(v) over(col)``; marginaleffects ``by = "col"``). ``at={"col": value or list}``: every
+    estimation row's ``col`` set to each value (all combinations of several columns), then averaged: effects at
+    representative values (Stata ``margins, dydx(v) at(col = (a b))``; marginaleffects ``newdata =
+    datagrid(col = ..., grid_type = "counterfactual")``).
+
+    The standard error is the delta method ``sqrt(g' V g)``, g the gradient of the estimate with respect
     to b and V the results' covariance (cluster-robust when the fit is), treating the regressors
     as fixed: Stata's default ``vce(delta)``; R ``marginaleffects::avg_slopes(fit, vcov = ~office)``
-    (slopes for numeric v, ``avg_comparisons`` for the 0/1 change). p-values and intervals use the
-    results' reference distribution (normal, or t(G-1)).
+    (slopes for numeric v, ``avg_comparisons`` for the changes). p-values and intervals use the
+    results' reference distribution (normal, or t(G-1)); the ratio's z tests ratio = 1.
 
     Parameters
     ----------
@@ -672,11 +688,25 @@ def margins(
         :class:`NotIdentifiedError` (below).
     variables : str or sequence of str, optional
         Regressors (columns of the data for a formula fit). Default: every term but the intercept
-        (column fits) or every variable of the formula's right-hand side.
+        (column fits) or every numeric variable of the formula's right-hand side.
     discrete : bool or sequence of str
-        ``True``: all ``variables`` as 0/1 discrete changes; a list: those variables only.
+        ``True``: all ``variables`` as 0/1 discrete changes (contrasts for multi-level categories); a list:
+        those variables only.
     alpha : float
         1 - confidence level.
+    by : str, optional
+        A column of the fit's data: one row per variable and level (formula fits).
+    at : mapping of str to value or list, optional
+        Columns of the data set to representative values (formula fits).
+    comparison : {"difference", "ratio"}
+        Discrete changes and contrasts as differences of average probabilities (default) or their ratio.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by variable: ``ame`` (``ratio`` under ``comparison="ratio"``), ``se``, ``z`` (or ``t``), ``p``,
+        ``ci_low``, ``ci_high``, ``type`` (``derivative``, ``discrete 0 -> 1``, ``contrast B - A`` or
+        ``ratio B / A``); with ``by`` a column of that name, with ``at`` one column per ``at`` key, first.
 
     Raises
     ------
@@ -695,21 +725,121 @@ def margins(
             "not estimate; only the odds ratio exp(b) is identified. For effects in probability units fit the linear "
             "probability model with the same fixed effects (famtrial.models.lpm)"
         )
+    check_choice(comparison, Comparison, "comparison", PostEstimationError)
     frame = results.data.iloc[model.used_rows] if results.design is not None and results.data is not None else None
     variables, disc = _margins_variables(results, frame, variables, discrete)
-    w = model.weights if model.weights is not None else np.ones(len(model.endog))
-    w = w / w.sum()
-    rows = []
-    for v in variables:
-        if v in disc:
-            ame, grad = _discrete_change(results, model, frame, v, w)
-            kind = "discrete 0 -> 1"
-        else:
-            ame, grad = _derivative(results, model, frame, v, w)
-            kind = "derivative"
-        se = float(np.sqrt(grad @ results.covariance.matrix @ grad))
-        rows.append((v, ame, se, kind))
-    return _effects_frame(results, rows, alpha)
+    if comparison == "ratio" and set(variables) - disc:
+        raise PostEstimationError(
+            f"comparison='ratio' is a ratio of average probabilities at two values: {sorted(set(variables) - disc)} "
+            "are derivatives; list them in discrete= (0/1 or categories) or use comparison='difference'"
+        )
+    grid, groups = _margins_grid(frame, by, at, len(model.endog))
+    w_all = model.weights if model.weights is not None else np.ones(len(model.endog))
+    rows, keys = [], []
+    for at_values in grid:
+        rows_frame = frame.assign(**at_values) if at_values and frame is not None else frame
+        for level, mask in groups:
+            w = np.where(mask, w_all, 0.0)
+            w = w / w.sum()
+            for v in variables:
+                for est, grad, kind in _effects_of(results, model, rows_frame, v, w, v in disc, comparison):
+                    se = float(np.sqrt(grad @ results.covariance.matrix @ grad))
+                    rows.append((v, est, se, kind))
+                    keys.append({**({by: level} if by is not None else {}), **at_values})
+    out = _effects_frame(results, rows, alpha, null=1.0 if comparison == "ratio" else 0.0)
+    if comparison == "ratio":
+        out = out.rename(columns={"ame": "ratio"})
+    if by is not None or at:
+        front = pd.DataFrame(keys, index=out.index)
+        out = pd.concat([front, out], axis=1)
+    return out
+
+
+def _margins_grid(
+    frame: pd.DataFrame | None, by: str | None, at: Mapping[str, Any] | None, n: int
+) -> tuple[list[dict[str, Any]], list[tuple[Any, np.ndarray]]]:
+    """The ``at`` combinations (a list of column -> value) and the ``by`` groups (level, row mask) of :func:`margins`.
+
+    ``n`` is the number of estimation rows.
+    """
+    if (by is not None or at) and frame is None:
+        raise PostEstimationError(
+            "margins(by=, at=) reads columns of the fit's data: fit with a formula (famtrial.logit('y ~ ...', data))"
+        )
+    groups: list[tuple[Any, np.ndarray]] = [(None, np.ones(n, dtype=bool))]
+    if by is not None:
+        assert frame is not None
+        if not isinstance(by, str) or by not in frame.columns:
+            raise PostEstimationError(f"margins: by={by!r} is not a column of the fit's data ({list(frame.columns)})")
+        values = frame[by].to_numpy()
+        groups = [(level, values == level) for level in sorted(pd.unique(values))]
+    grid: list[dict[str, Any]] = [{}]
+    if at:
+        assert frame is not None
+        if not isinstance(at, Mapping):
+            raise PostEstimationError(
+                f"margins: at= is a mapping column -> value(s), e.g. {{'age': [30, 40]}}; got {at!r}"
+            )
+        missing = [c for c in at if c not in frame.columns]
+        if missing:
+            raise PostEstimationError(
+                f"margins: at= columns {missing} are not in the fit's data ({list(frame.columns)})"
+            )
+        for column, values in at.items():
+            values = list(values) if isinstance(values, (list, tuple, np.ndarray, pd.Series)) else [values]
+            if not values:
+                raise PostEstimationError(f"margins: at={{{column!r}: []}} gives no value")
+            grid = [{**g, column: v} for g in grid for v in values]
+    return grid, groups
+
+
+def _effects_of(
+    results: ModelResults, model: Any, frame: pd.DataFrame | None, v: str, w: np.ndarray, disc: bool, comparison: str
+) -> list[tuple[float, np.ndarray, str]]:
+    """The estimates of variable ``v`` (one, or one per non-base level of a category): (estimate, gradient, type)."""
+    if not disc:
+        ame, grad = _derivative(results, model, frame, v, w)
+        return [(ame, grad, "derivative")]
+    if frame is None:  # a column fit: the regressor's own column
+        if not np.isin(model.exog[:, list(results.params.index).index(v)], (0, 1)).all():
+            raise PostEstimationError(
+                f"margins: {v!r} is not 0/1, so it has no discrete 0 -> 1 change; drop it from discrete= to get the "
+                "derivative"
+            )
+    elif not (pd.api.types.is_numeric_dtype(frame[v]) and np.isin(frame[v].to_numpy(), (0, 1)).all()):
+        if v not in results.design.categorical_variables and pd.api.types.is_numeric_dtype(frame[v]):
+            raise PostEstimationError(
+                f"margins: {v!r} is not 0/1, so it has no discrete 0 -> 1 change; drop it from discrete= to get the "
+                f"derivative, or enter it as C({v}) for contrasts of its levels"
+            )
+        data = results.data if results.data is not None else frame
+        levels = sorted(pd.unique(data[v].dropna()))  # the fit's levels (all rows), base first
+        return [_change(results, model, frame, v, w, lev, levels[0], comparison) for lev in levels[1:]]
+    return [_change(results, model, frame, v, w, 1, 0, comparison)]
+
+
+def _change(
+    results: ModelResults, model: Any, frame: pd.DataFrame | None, v: str, w: np.ndarray, hi: Any, lo: Any, how: str
+) -> tuple[float, np.ndarray, str]:
+    """The average change of P(y = 1) from ``v = lo`` to ``v = hi`` (difference or ratio) and its gradient in b."""
+    b = results.params.to_numpy()
+    if frame is not None:
+        dtype = frame[v].dtype
+        x1 = _design(results, frame.assign(**{v: pd.Series([hi] * len(frame), index=frame.index).astype(dtype)}))
+        x0 = _design(results, frame.assign(**{v: pd.Series([lo] * len(frame), index=frame.index).astype(dtype)}))
+    else:
+        names = list(results.params.index)
+        j = names.index(v)
+        x1, x0 = model.exog.copy(), model.exog.copy()
+        x1[:, j], x0[:, j] = 1.0, 0.0
+    off = model.offset
+    p1, p0 = expit(x1 @ b + off), expit(x0 @ b + off)
+    m1, m0 = float(w @ p1), float(w @ p0)
+    g1, g0 = (w * p1 * (1 - p1)) @ x1, (w * p0 * (1 - p0)) @ x0
+    binary = (hi, lo) == (1, 0)
+    if how == "ratio":
+        return m1 / m0, (g1 * m0 - m1 * g0) / m0**2, "ratio 1 / 0" if binary else f"ratio {hi} / {lo}"
+    return m1 - m0, g1 - g0, "discrete 0 -> 1" if binary else f"contrast {hi} - {lo}"
 
 
 def _margins_variables(
@@ -743,30 +873,9 @@ def _margins_variables(
     if no_slope:
         raise PostEstimationError(
             f"margins: {no_slope} enter as categories (C() or non-numeric), which have no "
-            "derivative; list 0/1 ones in discrete= for the 0 -> 1 change"
+            "derivative; list them in discrete= for the 0 -> 1 change or the contrasts of their levels"
         )
     return variables, disc
-
-
-def _discrete_change(
-    results: ModelResults, model: Any, frame: pd.DataFrame | None, v: str, w: np.ndarray
-) -> tuple[float, np.ndarray]:
-    """The average 0 -> 1 change of ``v`` in P(y = 1) and its gradient with respect to b."""
-    names, b, x, off = list(results.params.index), results.params.to_numpy(), model.exog, model.offset
-    values = frame[v].to_numpy() if frame is not None else x[:, names.index(v)]
-    if not np.isin(values, (0, 1)).all():
-        raise PostEstimationError(
-            f"margins: {v!r} is not 0/1, so it has no discrete 0 -> 1 change; drop it from discrete= to get the derivative"
-        )
-    if frame is not None:
-        x1 = _design(results, frame.assign(**{v: np.ones(len(frame), dtype=values.dtype)}))
-        x0 = _design(results, frame.assign(**{v: np.zeros(len(frame), dtype=values.dtype)}))
-    else:
-        j = names.index(v)
-        x1, x0 = x.copy(), x.copy()
-        x1[:, j], x0[:, j] = 1.0, 0.0
-    p1, p0 = expit(x1 @ b + off), expit(x0 @ b + off)
-    return float(w @ (p1 - p0)), (w * p1 * (1 - p1)) @ x1 - (w * p0 * (1 - p0)) @ x0
 
 
 def _derivative(
@@ -782,18 +891,22 @@ def _derivative(
     else:
         dx = np.zeros_like(x)
         dx[:, names.index(v)] = 1.0
+    if frame is not None:  # the rows as given (``at=`` values set), not the estimation design
+        x = _design(results, frame)
     p = expit(x @ b + off)
     s = p * (1 - p)
     slope = dx @ b
     return float(w @ (s * slope)), (w * s) @ dx + (w * s * (1 - 2 * p) * slope) @ x
 
 
-def _effects_frame(results: ModelResults, rows: list[tuple[str, float, float, str]], alpha: float) -> pd.DataFrame:
-    """The effects with their z (or t) statistics, p-values and intervals under the results' reference."""
+def _effects_frame(
+    results: ModelResults, rows: list[tuple[str, float, float, str]], alpha: float, null: float = 0.0
+) -> pd.DataFrame:
+    """The effects with their z (or t) statistics against ``null``, p-values and intervals under the results' reference."""
     dist = results.reference_distribution()
     frame_out = pd.DataFrame(rows, columns=["variable", "ame", "se", "type"]).set_index("variable")
     stat = "z" if results.covariance.df is None else "t"
-    frame_out[stat] = frame_out["ame"] / frame_out["se"]
+    frame_out[stat] = (frame_out["ame"] - null) / frame_out["se"]
     frame_out["p"] = 2 * dist.sf(np.abs(frame_out[stat]))
     crit = dist.ppf(1 - alpha / 2)
     frame_out["ci_low"] = frame_out["ame"] - crit * frame_out["se"]

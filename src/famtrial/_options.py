@@ -50,8 +50,8 @@ __all__ = [
 # -- the plan and the trial layer -------------------------------------------------------------------
 #: A fixed-effects model's time adjustment: a linear trend, month fixed effects, or none.
 TimeAdjustment = Literal["linear", "months", "none"]
-#: The treatment as one pooled indicator or one per variant.
-TreatmentKind = Literal["pooled", "variants"]
+#: The treatment as one pooled indicator, one per variant, or one per month (an event study: dynamic effects).
+TreatmentKind = Literal["pooled", "variants", "dynamic"]
 #: The cluster of a plan model's covariance (a role of the plan), or none.
 ClusterRole = Literal["office", "family", "parent", "none"]
 #: The unit the exclusion rule and power count.

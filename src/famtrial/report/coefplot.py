@@ -69,6 +69,8 @@ def _value_axis(ax: Axes, values: np.ndarray, exponentiate: bool, horizontal: bo
     lo, hi = min(lo, 1.0) / 1.15, max(hi, 1.0) * 1.15
     (ax.set_xlim if horizontal else ax.set_ylim)(lo, hi)
     ticks = [t for t in _TICKS if lo <= t <= hi]
+    if len(ticks) > 9:  # a wide range: the round ratios only, so labels do not crowd
+        ticks = [t for t in ticks if t in (0.1, 0.2, 0.25, 0.5, 1.0, 2.0, 4.0, 5.0, 10.0)]
     if len(ticks) >= 2:
         axis.set_major_locator(FixedLocator(ticks))
         axis.set_minor_locator(NullLocator())

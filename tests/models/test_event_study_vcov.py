@@ -199,3 +199,12 @@ def test_reference_script_reproduces_stored_values(tmp_path):
         pd.testing.assert_frame_equal(
             new.drop(columns="software", errors="ignore"), old.drop(columns="software", errors="ignore"), rtol=1e-9
         )
+
+
+def test_dask_frames_are_refused_what_only_memory_does(panel):
+    dd = pytest.importorskip("dask.dataframe")
+    lazy = dd.from_pandas(panel, npartitions=2)
+    with pytest.raises(FormulaError, match="event-study terms .* in memory only"):
+        famtrial.clogit(f"y ~ {ES} + C(month) | parent", lazy)
+    with pytest.raises(FormulaError, match="jackknife .* in memory only"):
+        famtrial.logit("y ~ treat + x", lazy, vcov={"CRV3": "office"})

@@ -106,7 +106,10 @@ class Covariance:
             what = f"{self.label} jackknife (refits leaving one out), {unit}"
         ref = f"; t({self.df}) reference" if self.df is not None else ""
         few = f"; FEW CLUSTERS (G < {FEW_CLUSTERS}): sandwich unreliable" if self.few_clusters else ""
-        return f"{what}, factor {self.factor:.6g} ({self.adjustment}){ref}{few}"
+        factor = (
+            f"factors ({self.adjustment})" if self.n_clusters_by else f"factor {self.factor:.6g} ({self.adjustment})"
+        )
+        return f"{what}, {factor}{ref}{few}"
 
 
 def model_based(bread: np.ndarray) -> Covariance:

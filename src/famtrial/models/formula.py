@@ -154,7 +154,7 @@ def _single(what: str, formula: Any) -> None:
 
 def _in_memory_only(what: str, formula: str, vcov: VcovSpec | None) -> None:
     """Refuse on a Dask DataFrame what only the in-memory front door does: ``i()`` terms, the jackknife, two-way."""
-    if re.search(r"(?<![\w.])i\(", formula) or re.search(r"Treatment\(", formula):
+    if re.search(r"(?<![\w.])i\(", formula) or (what == "clogit" and re.search(r"Treatment\(", formula)):
         raise FormulaError(
             f"{what}({formula!r}, <Dask DataFrame>): event-study terms (i(), C(var, Treatment(ref)):x) are fitted in "
             "memory only (their levels come from the whole column); call .compute() on the data first"

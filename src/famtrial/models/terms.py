@@ -143,9 +143,9 @@ def parse_formula(
     functions such as C, np.log, I); a named column not in the data raises :class:`FormulaError`.
     """
     lhs, rhs, group = split_formula(formula, allow_group)
-    rhs = _treatment_interactions(rhs)
     time_var = None
     if group is not None:
+        rhs = _treatment_interactions(rhs)
         rhs, time_var = _split_time_effect(rhs)
     try:
         parsed = Formula(f"{lhs} ~ {rhs}")
@@ -266,10 +266,12 @@ _TREATMENT = r"C\(\s*([A-Za-z_]\w*)\s*,\s*(?:Treatment|contr\.treatment)\(\s*(?:
 
 
 def _treatment_interactions(rhs: str) -> str:
-    """``C(month, Treatment(r)):arm`` (either order) -> ``i(month, arm, ref=r)``: the reference honoured.
+    """The conditional logit's ``C(month, Treatment(r)):arm`` (either order) -> ``i(month, arm, ref=r)``.
 
-    formulaic encodes a categorical interacted without its main effect with every level (full rank), so the
-    reference would be ignored and a collinear level dropped instead; the event-study term omits the chosen one.
+    There the treatment's main effect (constant within groups) is conditioned out and absent from the formula, so
+    formulaic (as R) encodes the interacted category with every level; the reference would be ignored and a
+    collinear level dropped instead. The event-study term omits the chosen one. (In a logit formulaic honours the
+    reference when ``arm`` is a main effect, and without it every level is identified, as in R: left alone.)
     """
     terms = _top_terms(rhs)
     out = []

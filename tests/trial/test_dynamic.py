@@ -69,6 +69,7 @@ def test_reference_month_must_be_in_the_data():
         fe_models(panel, models=["dyn"])
 
 
+@pytest.mark.slow
 def test_reproduce_draws_the_event_study(tmp_path):
     raw = _raw()
     raw["models"] = {"dyn": raw["models"]["dyn"]}

@@ -208,3 +208,12 @@ def test_dask_frames_are_refused_what_only_memory_does(panel):
         famtrial.clogit(f"y ~ {ES} + C(month) | parent", lazy)
     with pytest.raises(FormulaError, match="jackknife .* in memory only"):
         famtrial.logit("y ~ treat + x", lazy, vcov={"CRV3": "office"})
+
+
+def test_i_without_treat_is_the_level_dummies(panel):
+    """i(month, ref=r) alone: the month dummies with r the base, the fit of C(month, contr.treatment(r))."""
+    fit = famtrial.logit("y ~ i(month, ref='2016-09') + x", panel)
+    same = famtrial.logit("y ~ C(month, contr.treatment('2016-09')) + x", panel)
+    assert "month::2016-10" in fit.params.index and "month::2016-09" not in fit.params.index
+    np.testing.assert_allclose(fit.params.to_numpy(), same.params.to_numpy(), rtol=1e-10)
+    assert event_study_terms(fit.params.index, "month") == [t for t in fit.params.index if t.startswith("month::")]

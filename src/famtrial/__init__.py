@@ -52,11 +52,15 @@ _EXPORTS = {
     "LogitResults": "models.logit",
     "logit": "models.formula",
     "clogit": "models.formula",
+    "fit_multiple": "models.multiple",
+    "FitCollection": "models.multiple",
     "WaldTest": "models.postestimation",
     "LRTest": "models.postestimation",
     "score_bootstrap": "inference.score_bootstrap",
     "Table": "table",
     "compare_models": "report.compare",
+    "coefplot": "report.coefplot",
+    "iplot": "report.coefplot",
     "model_tables": "report.compare",
     "plot_monthly": "report.plots",
     "plot_flow": "report.flowchart",
@@ -130,10 +134,12 @@ if TYPE_CHECKING:  # static checkers and IDEs see the real names
     from famtrial.models.clogit import ConditionalLogit, ConditionalLogitResults, conditional_logit
     from famtrial.models.formula import clogit, logit
     from famtrial.models.logit import Logit, LogitResults
+    from famtrial.models.multiple import FitCollection, fit_multiple
     from famtrial.models.postestimation import LRTest, WaldTest
     from famtrial.pipeline import Reproduction, reproduce
     from famtrial.plan.spec import Columns, Plan, load_plan, shipped_plans
     from famtrial.published.verify import VerifyReport, load_spec, verify
+    from famtrial.report.coefplot import coefplot, iplot
     from famtrial.report.compare import compare_models, model_tables
     from famtrial.report.flowchart import plot_flow
     from famtrial.report.plots import plot_monthly

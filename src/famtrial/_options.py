@@ -34,6 +34,8 @@ __all__ = [
     "Adjustment",
     "WeightType",
     "VcovName",
+    "JackknifeCenter",
+    "Comparison",
     "PredictScale",
     "Statistic",
     "RandomizationKind",
@@ -48,8 +50,8 @@ __all__ = [
 # -- the plan and the trial layer -------------------------------------------------------------------
 #: A fixed-effects model's time adjustment: a linear trend, month fixed effects, or none.
 TimeAdjustment = Literal["linear", "months", "none"]
-#: The treatment as one pooled indicator or one per variant.
-TreatmentKind = Literal["pooled", "variants"]
+#: The treatment as one pooled indicator, one per variant, or one per month (an event study: dynamic effects).
+TreatmentKind = Literal["pooled", "variants", "dynamic"]
 #: The cluster of a plan model's covariance (a role of the plan), or none.
 ClusterRole = Literal["office", "family", "parent", "none"]
 #: The unit the exclusion rule and power count.
@@ -79,7 +81,11 @@ Adjustment = Literal["stata", "statsmodels", "none"]
 #: Stata's weight types the estimators accept.
 WeightType = Literal["fweight", "pweight"]
 #: The formula front ends' named covariances (``vcov=``), besides a ``{"CRV1": column}`` mapping.
-VcovName = Literal["iid", "nonrobust", "hetero", "robust"]
+VcovName = Literal["iid", "nonrobust", "hetero", "robust", "HC1", "HC3"]
+#: The centring of a jackknife covariance (CRV3, HC3): the replicates' mean (Stata's default) or the estimate (``mse``).
+JackknifeCenter = Literal["mean", "estimate"]
+#: How margins compares average probabilities at two values: their difference or their ratio.
+Comparison = Literal["difference", "ratio"]
 #: Predictions on the probability or the linear (log-odds) scale.
 PredictScale = Literal["prob", "linear"]
 #: A randomization test's statistic: the cluster-robust z or the coefficient.

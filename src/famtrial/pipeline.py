@@ -300,6 +300,25 @@ def _models_step(analysed: Panel, plan: Plan, output: _Output) -> None:
     for name, tab in model_tables(models, plan, n_parents=n_parents).items():
         output.table(tab, name)
     output.numbers.update(fe_numbers(models, plan))
+    _dynamic_figures(analysed, plan, models, output)
+
+
+def _dynamic_figures(analysed: Panel, plan: Plan, models: Any, output: _Output) -> None:
+    """The event-study figure (odds ratio per month, the implementation month marked) of each dynamic model."""
+    from famtrial.report.coefplot import iplot
+
+    for spec in plan.models:
+        if spec.treatment == "dynamic" and spec.name in models:
+            label = plan.outcome(spec.outcome).label
+            title = f"Dynamic effects of the offer on {label} ({spec.name}): odds ratio by month"
+            fig = iplot(
+                {spec.name: models[spec.name]},
+                analysed.columns.month,
+                analysed.columns.arm,
+                mark=str(analysed.implementation),
+                title=title,
+            )
+            output.figure(fig, title, f"{spec.name}_event_study")
 
 
 def _monthly_step(analysed: Panel, plan: Plan, series: Any, run: _Settings, output: _Output, *, progress: bool) -> None:

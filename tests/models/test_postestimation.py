@@ -68,10 +68,10 @@ def test_vcov_switch_conditional_logit_and_t_reference(panel):
 
 
 def test_vcov_errors_name_the_option(fit, data):
-    with pytest.raises(PostEstimationError, match="'HC3' is not one of"):
-        fit.vcov("HC3")
-    with pytest.raises(PostEstimationError, match="only dictionary form"):
-        fit.vcov({"CRV3": "cl"})
+    with pytest.raises(PostEstimationError, match="'HC2' is not one of"):
+        fit.vcov("HC2")
+    with pytest.raises(PostEstimationError, match="the dictionary forms are"):
+        fit.vcov({"CRV2": "cl"})
     with pytest.raises(PostEstimationError, match="'nope' is not in the data"):
         fit.vcov({"CRV1": "nope"})
     columns = Logit(data["y"], data[["arm"]]).fit()

@@ -10,7 +10,7 @@ and the ``__maketables_*__`` attributes that let ``maketables.ETable`` render fa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from famtrial.models.logit import Logit
     from famtrial.models.postestimation import Hypotheses, LRTest, VcovSpec, WaldTest
 
-from famtrial._options import PredictScale
+from famtrial._options import Comparison, PredictScale
 
 __all__ = ["ConditionalLogitResults", "DropRecord", "LogitResults", "ModelResults", "ScoreModel"]
 
@@ -245,14 +245,17 @@ class ModelResults:
         *,
         discrete: bool | Sequence[str] = False,
         alpha: float = 0.05,
+        by: str | None = None,
+        at: Mapping[str, Any] | None = None,
+        comparison: Comparison = "difference",
     ) -> pd.DataFrame:
-        """Average marginal effects with delta-method SEs (Stata ``margins, dydx()``).
+        """Average marginal effects with delta-method SEs (Stata ``margins, dydx()``), by group or at values.
 
         See :func:`~famtrial.models.postestimation.margins`.
         """
         from famtrial.models.postestimation import margins
 
-        return margins(self, variables, discrete=discrete, alpha=alpha)
+        return margins(self, variables, discrete=discrete, alpha=alpha, by=by, at=at, comparison=comparison)
 
     def tidy(self, conf_level: float = 0.95, exponentiate: bool = False) -> pd.DataFrame:
         """One row per term with broom's columns; see :func:`~famtrial.models.postestimation.tidy`."""
@@ -281,7 +284,9 @@ class ModelResults:
 
     @property
     def se_type(self) -> str:
-        """The covariance's label in pyfixest: ``"iid"``, ``"hetero"`` or ``"CRV1"``."""
+        """The covariance's label in pyfixest: ``"iid"``, ``"hetero"``, ``"CRV1"``, ``"CRV3"`` or ``"HC3"``."""
+        if self.covariance.label is not None:
+            return self.covariance.label
         return {"nonrobust": "iid", "robust": "hetero", "cluster": "CRV1"}[self.cov_type]
 
     # -- maketables plug-in interface (maketables' PLUGIN_EXTRACTOR_FORMAT) --------------------

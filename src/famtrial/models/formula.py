@@ -18,6 +18,7 @@ G/(G-1) by default, see ``adjustment``); ``t_reference=True`` uses t(G-1).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any, cast
@@ -34,7 +35,8 @@ from famtrial.models.clogit import ConditionalLogit, ConditionalLogitResults, co
 from famtrial.models.covariance import Adjustment
 from famtrial.models.logit import Logit, LogitResults
 from famtrial.models.logit import logit as column_logit
-from famtrial.models.postestimation import VcovSpec, parse_vcov
+from famtrial.models.multiple import is_multiple
+from famtrial.models.postestimation import VcovSpec, parse_vcov, refit_vcov, vcov_columns, with_vcov
 from famtrial.models.terms import Design, extra_columns, model_matrix, parse_formula, split_formula
 from famtrial.models.terms import time_effect_dummies as _time_effect_dummies  # noqa: F401  (0.2's import path)
 
@@ -141,6 +143,29 @@ def _column_form(what: str, first: Any, data: Any, columns: Mapping[str, Any], *
     return True
 
 
+def _single(what: str, formula: Any) -> None:
+    """Refuse a multiple-estimation formula (``sw``/``csw``/several outcomes): it is :func:`fit_multiple`'s."""
+    if isinstance(formula, str) and is_multiple(formula):
+        raise FormulaError(
+            f"{what}({formula!r}) asks for several models (sw/sw0/csw/csw0 or several outcomes): fit them with "
+            f"famtrial.fit_multiple({formula!r}, data, model={what!r}), which returns a FitCollection"
+        )
+
+
+def _in_memory_only(what: str, formula: str, vcov: VcovSpec | None) -> None:
+    """Refuse on a Dask DataFrame what only the in-memory front door does: ``i()`` terms, the jackknife, two-way."""
+    if re.search(r"(?<![\w.])i\(", formula) or (what == "clogit" and re.search(r"Treatment\(", formula)):
+        raise FormulaError(
+            f"{what}({formula!r}, <Dask DataFrame>): event-study terms (i(), C(var, Treatment(ref)):x) are fitted in "
+            "memory only (their levels come from the whole column); call .compute() on the data first"
+        )
+    if refit_vcov(vcov):
+        raise FormulaError(
+            f"{what}(..., vcov={vcov!r}) on a Dask DataFrame: the jackknife (HC3, CRV3) and two-way clustering "
+            "are computed in memory only; call .compute() on the data first, or use {'CRV1': column}"
+        )
+
+
 def logit(
     formula: str | Any,
     data: Any = None,
@@ -204,6 +229,7 @@ def logit(
     R: ``glm(y ~ arm + rwc_b + factor(office), binomial, weights = w)`` + ``sandwich::vcovCL(fit,
     cluster = ~office, type = "HC0")``.
     """
+    _single("logit", formula)
     columns = {"outcome": outcome, "covariates": covariates, "cluster": cluster, "fixed_effects": fixed_effects}
     if _column_form("logit", formula, data, columns, vcov=vcov):
         return column_logit(
@@ -221,6 +247,7 @@ def logit(
     if is_dask_dataframe(data):
         from famtrial.models import _formula_dask
 
+        _in_memory_only("logit", formula, vcov)
         return _formula_dask.logit(
             formula, data, vcov=vcov, weights=weights, offset=offset, adjustment=adjustment, t_reference=t_reference
         )
@@ -239,7 +266,11 @@ def _logit_in_memory(
 ) -> LogitResults:
     """:func:`logit`'s formula form on a pandas DataFrame."""
     cov_type, cluster = parse_vcov(vcov) if vcov is not None else (None, None)
-    frame, y, outcome, x, design, _, dropped = _prepare(formula, data, extra_columns(cluster, weights, offset), False)
+    refit = refit_vcov(vcov)
+    if refit:  # the jackknife or two-way clustering: the default covariance, then with_vcov
+        cov_type, cluster = None, None
+    extra = extra_columns(cluster, weights, offset, *vcov_columns(vcov))
+    frame, y, outcome, x, design, _, dropped = _prepare(formula, data, extra, False)
     w = _column_or_array(data, frame, weights, "weights")
     off = _column_or_array(data, frame, offset, "offset")
     has_constant = "Intercept" in x.columns
@@ -255,14 +286,20 @@ def _logit_in_memory(
         dropped=dropped,
     )
     labels = None if cluster is None else _column_or_array(data, frame, cluster, "cluster")
-    res = model.fit(cov_type, labels, adjustment=adjustment, t_reference=t_reference, outcome=outcome)
-    return replace(
+    res = model.fit(
+        cov_type, labels, adjustment=adjustment, t_reference=t_reference if not refit else False, outcome=outcome
+    )
+    res = replace(
         res,
         formula=formula,
         data=frame,
         design=design,
         cluster_name=cluster if isinstance(cluster, str) else getattr(cluster, "name", None),
     )
+    if refit:
+        assert vcov is not None
+        res = cast(Any, with_vcov(res, vcov, adjustment=adjustment, t_reference=t_reference))
+    return res
 
 
 def clogit(
@@ -339,6 +376,7 @@ def clogit(
     Stata: ``clogit y x1 x2 i.month, group(parent) vce(cluster office) or`` (both forms).
     R: ``survival::clogit(y ~ x1 + x2 + factor(month) + strata(parent), method = "exact")``.
     """
+    _single("clogit", formula)
     common: dict[str, Any] = {"weights": weights, "weight_type": weight_type, "offset": offset}
     common.update(adjustment=adjustment, t_reference=t_reference)
     columns: dict[str, Any] = {"outcome": outcome, "covariates": covariates, "group": group, "cluster": cluster}
@@ -356,6 +394,7 @@ def clogit(
     if is_dask_dataframe(data):
         from famtrial.models import _formula_dask
 
+        _in_memory_only("clogit", formula, vcov)
         return _formula_dask.clogit(formula, data, vcov=vcov, **common)
     return _clogit_in_memory(formula, data, vcov, weights, weight_type, offset, adjustment, t_reference)
 
@@ -372,9 +411,11 @@ def _clogit_in_memory(
 ) -> ConditionalLogitResults:
     """:func:`clogit`'s formula form on a pandas DataFrame (a bare ``C(month)``: the categorical path)."""
     cov_type, cluster = parse_vcov(vcov) if vcov is not None else (None, None)
-    frame, y, outcome, x, design, group, dropped = _prepare(
-        formula, data, extra_columns(cluster, weights, offset), True
-    )
+    refit = refit_vcov(vcov)
+    if refit:  # the jackknife or two-way clustering: the default covariance, then with_vcov
+        cov_type, cluster = None, None
+    extra = extra_columns(cluster, weights, offset, *vcov_columns(vcov))
+    frame, y, outcome, x, design, group, dropped = _prepare(formula, data, extra, True)
     x = x.drop(columns="Intercept", errors="ignore")
     w = _column_or_array(data, frame, weights, "weights")
     off = _column_or_array(data, frame, offset, "offset")
@@ -404,8 +445,10 @@ def _clogit_in_memory(
             dropped=dropped,
         )
     labels = None if cluster is None else _column_or_array(data, frame, cluster, "cluster")
-    res = model.fit(cov_type, labels, adjustment=adjustment, t_reference=t_reference, outcome=outcome)
-    return replace(
+    res = model.fit(
+        cov_type, labels, adjustment=adjustment, t_reference=t_reference if not refit else False, outcome=outcome
+    )
+    res = replace(
         res,
         formula=formula,
         data=frame,
@@ -413,3 +456,7 @@ def _clogit_in_memory(
         fixed_effects=group,
         cluster_name=cluster if isinstance(cluster, str) else getattr(cluster, "name", None),
     )
+    if refit:
+        assert vcov is not None
+        res = cast(Any, with_vcov(res, vcov, adjustment=adjustment, t_reference=t_reference))
+    return res

@@ -32,7 +32,7 @@ from famtrial.models.covariance import Adjustment, model_based
 if TYPE_CHECKING:  # base.ModelResults delegates its methods here at run time
     from famtrial.models.base import ModelResults
 
-from famtrial._options import CovType, PredictScale, VcovName, check_choice
+from famtrial._options import Comparison, CovType, JackknifeCenter, PredictScale, VcovName, check_choice
 
 __all__ = [
     "PostEstimationError",
@@ -41,6 +41,8 @@ __all__ = [
     "WaldTest",
     "LRTest",
     "with_vcov",
+    "refit_vcov",
+    "vcov_columns",
     "restrictions",
     "wald_test",
     "t_test",
@@ -60,6 +62,8 @@ _VCOV_NAMES: dict[str, Literal["nonrobust", "robust"]] = {
     "nonrobust": "nonrobust",
     "hetero": "robust",
     "robust": "robust",
+    "HC1": "robust",  # pyfixest's spelling of "hetero"
+    "HC3": "robust",  # the leave-one-out jackknife (computed after the fit)
 }
 
 
@@ -67,19 +71,60 @@ _VCOV_NAMES: dict[str, Literal["nonrobust", "robust"]] = {
 
 
 def parse_vcov(vcov: VcovSpec) -> tuple[CovType, Any]:
-    """``"iid"``/``"hetero"``/``{"CRV1": cluster}`` -> (cov_type, cluster)."""
+    """``"iid"``/``"hetero"``/``{"CRV1": cluster}`` -> (cov_type, cluster).
+
+    The forms a fit's covariance is computed from directly. The jackknife (``"HC3"``, ``{"CRV3": c}``) and two-way
+    clustering (``{"CRV1": "a + b"}``) are computed after the fit (:func:`refit_vcov` says which); for them this
+    returns the cov_type and the cluster given (the first cluster column for two-way).
+    """
     if isinstance(vcov, str):
         if vcov not in _VCOV_NAMES:
-            raise PostEstimationError(f"vcov={vcov!r} is not one of {sorted(_VCOV_NAMES)} or {{'CRV1': column}}")
+            raise PostEstimationError(
+                f"vcov={vcov!r} is not one of {sorted(_VCOV_NAMES)}, {{'CRV1': column}}, {{'CRV1': 'a + b'}} "
+                "or {'CRV3': column}"
+            )
         return _VCOV_NAMES[vcov], None
     if isinstance(vcov, Mapping):
-        if list(vcov) != ["CRV1"]:
+        keys = list(vcov)
+        if keys not in (["CRV1"], ["CRV3"], ["CRV3", "center"]):
             raise PostEstimationError(
-                f"vcov={dict(vcov)!r}: the only dictionary form is {{'CRV1': column}} "
-                "(cluster-robust, Stata's G/(G-1) factor; see adjustment=)"
+                f"vcov={dict(vcov)!r}: the dictionary forms are {{'CRV1': column}} (cluster-robust, Stata's G/(G-1) "
+                "factor; see adjustment=), {'CRV1': 'a + b'} (two-way) and {'CRV3': column} (the leave-one-cluster-"
+                "out jackknife; optional 'center': 'mean' or 'estimate')"
             )
-        return "cluster", vcov["CRV1"]
-    raise PostEstimationError(f"vcov must be a string or {{'CRV1': column}}; got {type(vcov).__name__}")
+        return "cluster", vcov[keys[0]]
+    raise PostEstimationError(
+        f"vcov must be a string, {{'CRV1': column}} or {{'CRV3': column}}; got {type(vcov).__name__}"
+    )
+
+
+def _two_way_columns(cluster: Any) -> list[str] | None:
+    """``"office + month"`` (pyfixest's two-way spelling) -> ``["office", "month"]``; None for one cluster."""
+    if isinstance(cluster, str) and "+" in cluster:
+        names = [c.strip() for c in cluster.split("+")]
+        if len(names) != 2 or not all(names):
+            raise PostEstimationError(
+                f"vcov={{'CRV1': {cluster!r}}}: two-way clustering takes exactly two columns, e.g. 'office + month'"
+            )
+        return names
+    return None
+
+
+def refit_vcov(vcov: VcovSpec | None) -> bool:
+    """Whether ``vcov`` is computed after the fit by :func:`with_vcov` (jackknife, two-way) rather than by the fit."""
+    if vcov is None:
+        return False
+    if isinstance(vcov, str):
+        return vcov == "HC3"
+    return isinstance(vcov, Mapping) and ("CRV3" in vcov or _two_way_columns(vcov.get("CRV1")) is not None)
+
+
+def vcov_columns(vcov: VcovSpec | None) -> list[str]:
+    """The data columns ``vcov`` names (the cluster column or columns)."""
+    if not isinstance(vcov, Mapping):
+        return []
+    value = next(iter(vcov.values()), None)
+    return _two_way_columns(value) or ([value] if isinstance(value, str) else [])
 
 
 def _model(results: ModelResults) -> Any:
@@ -115,23 +160,34 @@ def _cluster_labels(results: ModelResults, cluster: ArrayLike | str) -> tuple[np
 def with_vcov(
     results: ModelResults, vcov: VcovSpec, *, adjustment: Adjustment = "stata", t_reference: bool = False
 ) -> ModelResults:
-    r"""The same estimates with another covariance, as a new results object (no refit).
+    r"""The same estimates with another covariance, as a new results object (no refit of the estimates).
 
     Parameters
     ----------
     results : ModelResults
         A logit or conditional-logit fit.
-    vcov : {"iid", "hetero"} or {"CRV1": cluster}
-        ``"iid"`` (alias ``"nonrobust"``): model-based ``(-H)^-1``, Stata ``vce(oim)``;
-        ``"hetero"`` (alias ``"robust"``): the robust sandwich, Stata ``vce(robust)`` (factor
-        N/(N-1); the conditional logit clusters on the group, as Stata's ``clogit, vce(robust)``);
-        ``{"CRV1": c}``: cluster-robust sandwich, Stata ``vce(cluster c)`` (factor G/(G-1)), with
-        ``c`` a column of ``results.data`` or one label per row given to the model.
-        pyfixest's names; R ``vcov(fit)``, ``sandwich::vcovCL(fit, cluster = ~c, type = "HC0")``.
+    vcov : {"iid", "hetero", "HC1", "HC3"}, {"CRV1": cluster}, {"CRV1": "a + b"} or {"CRV3": cluster}
+        pyfixest's names.
+
+        * ``"iid"`` (alias ``"nonrobust"``): model-based ``(-H)^-1``, Stata ``vce(oim)``.
+        * ``"hetero"`` (aliases ``"robust"``, ``"HC1"``): the robust sandwich, Stata ``vce(robust)`` (factor
+          N/(N-1); the conditional logit clusters on the group, as Stata's ``clogit, vce(robust)``).
+        * ``"HC3"``: the leave-one-out jackknife with exact refits (:mod:`famtrial.models.jackknife`): each row of
+          a logit, each group of a conditional logit left out in turn; Stata ``vce(jackknife)``.
+        * ``{"CRV1": c}``: cluster-robust sandwich, Stata ``vce(cluster c)`` (factor G/(G-1)), with ``c`` a
+          column of ``results.data`` or one label per row given to the model; R ``sandwich::vcovCL(fit,
+          cluster = ~c, type = "HC0")``.
+        * ``{"CRV1": "a + b"}``: two-way clustering (Cameron, Gelbach and Miller), each dimension's own
+          factor (:func:`famtrial.models.covariance.two_way`); R ``vcovCL(fit, cluster = ~ a + b, type = "HC0")``.
+          With a conditional logit both columns must be constant within groups.
+        * ``{"CRV3": c}``: the leave-one-cluster-out jackknife with refits of the same model, Stata
+          ``vce(jackknife, cluster(c))``; ``{"CRV3": c, "center": "estimate"}`` centres on the full-sample
+          estimate (Stata's ``mse``) instead of the replicates' mean.
     adjustment : {"stata", "statsmodels", "none"}
-        Finite-sample factor (see :mod:`famtrial.models.covariance`).
+        Finite-sample factor of the sandwiches (see :mod:`famtrial.models.covariance`); the jackknife's is
+        (G-1)/G whatever this says.
     t_reference : bool
-        Record t(G-1) as the reference distribution (few clusters).
+        Record t(G-1) as the reference distribution (few clusters; for two-way G is the smaller dimension's).
 
     Notes
     -----
@@ -142,7 +198,13 @@ def with_vcov(
     model = _model(results)
     params = results.params.to_numpy()
     name = None
-    if cov_type == "nonrobust":
+    two_way = _two_way_columns(cluster) if cov_type == "cluster" else None
+    if vcov == "HC3" or (isinstance(vcov, Mapping) and "CRV3" in vcov):
+        cov, name = _jackknife(results, model, vcov, cluster, t_reference)
+    elif two_way is not None:
+        cov = _two_way(results, model, params, two_way, adjustment, t_reference)
+        name = " + ".join(two_way)
+    elif cov_type == "nonrobust":
         if getattr(model, "weight_type", None) == "pweight":
             raise PostEstimationError(
                 "vcov='iid' is not valid with pweights (a pseudo-likelihood): use 'hetero' "
@@ -161,8 +223,68 @@ def with_vcov(
         cov = model.robust_covariance(params, rows, adjustment=adjustment, t_reference=t_reference)
     info = tuple((k, v) for k, v in results.info if k != "Clusters")
     if cov.cov_type == "cluster" and cov_type == "cluster":
-        info = (*info, ("Clusters", f"{cov.n_clusters:,}"))
+        g = f"{cov.n_clusters:,}" if not cov.n_clusters_by else " and ".join(f"{n:,}" for n in cov.n_clusters_by[:2])
+        info = (*info, ("Clusters", g))
     return dataclasses.replace(results, covariance=cov, info=info, cluster_name=name)
+
+
+def _unit_labels(model: Any, labels: np.ndarray, what: str) -> np.ndarray:
+    """One label per row the fit used (logit) or per kept group (conditional logit), from one per input row."""
+    try:
+        if hasattr(model, "clusters_of_groups"):
+            out: np.ndarray = model.clusters_of_groups(labels)
+        else:
+            out = model.clusters_of_rows(labels)
+    except ValueError as err:
+        raise PostEstimationError(f"{what}: {err}") from None
+    return out
+
+
+def _two_way(
+    results: ModelResults,
+    model: Any,
+    params: np.ndarray,
+    columns: list[str],
+    adjustment: Adjustment,
+    t_reference: bool,
+) -> Any:
+    """Two-way cluster-robust covariance of the fit on two columns of its data."""
+    from famtrial.models.covariance import two_way
+
+    first, second = (
+        _unit_labels(model, _cluster_labels(results, c)[0], f"two-way cluster column {c!r}") for c in columns
+    )
+    clogit = hasattr(model, "score_groups")
+    scores = model.score_groups(params) if clogit else model.score_obs(params)
+    bread = np.linalg.inv(-model.derivatives(params)[2])
+    return two_way(bread, scores, first, second, adjustment=adjustment, nobs=model.nobs, t_reference=t_reference)
+
+
+def _jackknife(
+    results: ModelResults, model: Any, vcov: VcovSpec, cluster: Any, t_reference: bool
+) -> tuple[Any, str | None]:
+    """The HC3 or CRV3 jackknife covariance (refits) and the cluster's name."""
+    from famtrial.models.jackknife import jackknife_covariance
+
+    if not hasattr(model, "exog_names") or not hasattr(model, "endog"):
+        raise PostEstimationError(f"the jackknife refits the model; {type(results).__name__} does not keep one")
+    clogit = hasattr(model, "score_groups")
+    if vcov == "HC3":
+        units = np.repeat(np.arange(model.n_groups), model.group_sizes) if clogit else np.arange(len(model.endog))
+        return jackknife_covariance(results, units, clustered=False, t_reference=t_reference), None
+    assert isinstance(vcov, Mapping)
+    center = vcov.get("center", "mean")
+    check_choice(center, JackknifeCenter, "vcov['center']", PostEstimationError)
+    if _two_way_columns(cluster) is not None:
+        raise PostEstimationError(
+            f"vcov={dict(vcov)!r}: the CRV3 jackknife takes one cluster column (two-way: {{'CRV1': 'a + b'}})"
+        )
+    labels, name = _cluster_labels(results, cluster)
+    units = _unit_labels(model, labels, "CRV3 cluster")
+    if clogit:
+        units = np.repeat(units, model.group_sizes)
+    cov = jackknife_covariance(results, units, clustered=True, center=center, t_reference=t_reference)
+    return cov, name
 
 
 # -- linear restrictions ----------------------------------------------------------------------
@@ -518,8 +640,11 @@ def margins(
     *,
     discrete: bool | Sequence[str] = False,
     alpha: float = 0.05,
+    by: str | None = None,
+    at: Mapping[str, Any] | None = None,
+    comparison: Comparison = "difference",
 ) -> pd.DataFrame:
-    r"""Average marginal effects (risk differences) of a logit, with delta-method standard errors.
+    r"""Average marginal effects (risk differences or risk ratios) of a logit, with delta-method standard errors.
 
     For variable v and estimation rows i (weights w_i when the fit is weighted; else 1):
 
@@ -535,13 +660,26 @@ def margins(
 
           AME_v = sum_i w_i [p_i(v = 1) - p_i(v = 0)] / sum_i w_i
 
-      the average risk difference, in probability units (x 100: percentage points).
+      the average risk difference, in probability units (x 100: percentage points);
+    * contrasts of a multi-level category (a ``C()`` term or a text column of a formula fit, listed in
+      ``discrete``): one row per level l but the base (the first sorted level, the treatment coding's),
+      ``sum_i w_i [p_i(v = l) - p_i(v = base)] / sum_i w_i`` (Stata ``margins r(b).v``, i.e. ``dydx(i.v)``;
+      marginaleffects ``avg_comparisons(fit, variables = "v")``);
+    * ``comparison="ratio"``: for discrete changes and contrasts the risk ratio of the averages
+      ``sum_i w_i p_i(v = l) / sum_i w_i p_i(v = base)`` (marginaleffects ``comparison = "ratioavg"``;
+      Stata ``margins v, ...`` then ``nlcom _b[1.v]/_b[0.v]``), its interval on the ratio scale (delta method).
 
-    The standard error is the delta method ``sqrt(g' V g)``, g the gradient of AME_v with respect
+    ``by="col"``: the same averages within each level of a column of the data (rows of the level only; Stata
+    ``margins, dydx(v) over(col)``; marginaleffects ``by = "col"``). ``at={"col": value or list}``: every
+    estimation row's ``col`` set to each value (all combinations of several columns), then averaged: effects at
+    representative values (Stata ``margins, dydx(v) at(col = (a b))``; marginaleffects ``newdata =
+    datagrid(col = ..., grid_type = "counterfactual")``).
+
+    The standard error is the delta method ``sqrt(g' V g)``, g the gradient of the estimate with respect
     to b and V the results' covariance (cluster-robust when the fit is), treating the regressors
     as fixed: Stata's default ``vce(delta)``; R ``marginaleffects::avg_slopes(fit, vcov = ~office)``
-    (slopes for numeric v, ``avg_comparisons`` for the 0/1 change). p-values and intervals use the
-    results' reference distribution (normal, or t(G-1)).
+    (slopes for numeric v, ``avg_comparisons`` for the changes). p-values and intervals use the
+    results' reference distribution (normal, or t(G-1)); the ratio's z tests ratio = 1.
 
     Parameters
     ----------
@@ -550,11 +688,25 @@ def margins(
         :class:`NotIdentifiedError` (below).
     variables : str or sequence of str, optional
         Regressors (columns of the data for a formula fit). Default: every term but the intercept
-        (column fits) or every variable of the formula's right-hand side.
+        (column fits) or every numeric variable of the formula's right-hand side.
     discrete : bool or sequence of str
-        ``True``: all ``variables`` as 0/1 discrete changes; a list: those variables only.
+        ``True``: all ``variables`` as 0/1 discrete changes (contrasts for multi-level categories); a list:
+        those variables only.
     alpha : float
         1 - confidence level.
+    by : str, optional
+        A column of the fit's data: one row per variable and level (formula fits).
+    at : mapping of str to value or list, optional
+        Columns of the data set to representative values (formula fits).
+    comparison : {"difference", "ratio"}
+        Discrete changes and contrasts as differences of average probabilities (default) or their ratio.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by variable: ``ame`` (``ratio`` under ``comparison="ratio"``), ``se``, ``z`` (or ``t``), ``p``,
+        ``ci_low``, ``ci_high``, ``type`` (``derivative``, ``discrete 0 -> 1``, ``contrast B - A`` or
+        ``ratio B / A``); with ``by`` a column of that name, with ``at`` one column per ``at`` key, first.
 
     Raises
     ------
@@ -573,21 +725,121 @@ def margins(
             "not estimate; only the odds ratio exp(b) is identified. For effects in probability units fit the linear "
             "probability model with the same fixed effects (famtrial.models.lpm)"
         )
+    check_choice(comparison, Comparison, "comparison", PostEstimationError)
     frame = results.data.iloc[model.used_rows] if results.design is not None and results.data is not None else None
     variables, disc = _margins_variables(results, frame, variables, discrete)
-    w = model.weights if model.weights is not None else np.ones(len(model.endog))
-    w = w / w.sum()
-    rows = []
-    for v in variables:
-        if v in disc:
-            ame, grad = _discrete_change(results, model, frame, v, w)
-            kind = "discrete 0 -> 1"
-        else:
-            ame, grad = _derivative(results, model, frame, v, w)
-            kind = "derivative"
-        se = float(np.sqrt(grad @ results.covariance.matrix @ grad))
-        rows.append((v, ame, se, kind))
-    return _effects_frame(results, rows, alpha)
+    if comparison == "ratio" and set(variables) - disc:
+        raise PostEstimationError(
+            f"comparison='ratio' is a ratio of average probabilities at two values: {sorted(set(variables) - disc)} "
+            "are derivatives; list them in discrete= (0/1 or categories) or use comparison='difference'"
+        )
+    grid, groups = _margins_grid(frame, by, at, len(model.endog))
+    w_all = model.weights if model.weights is not None else np.ones(len(model.endog))
+    rows, keys = [], []
+    for at_values in grid:
+        rows_frame = frame.assign(**at_values) if at_values and frame is not None else frame
+        for level, mask in groups:
+            w = np.where(mask, w_all, 0.0)
+            w = w / w.sum()
+            for v in variables:
+                for est, grad, kind in _effects_of(results, model, rows_frame, v, w, v in disc, comparison):
+                    se = float(np.sqrt(grad @ results.covariance.matrix @ grad))
+                    rows.append((v, est, se, kind))
+                    keys.append({**({by: level} if by is not None else {}), **at_values})
+    out = _effects_frame(results, rows, alpha, null=1.0 if comparison == "ratio" else 0.0)
+    if comparison == "ratio":
+        out = out.rename(columns={"ame": "ratio"})
+    if by is not None or at:
+        front = pd.DataFrame(keys, index=out.index)
+        out = pd.concat([front, out], axis=1)
+    return out
+
+
+def _margins_grid(
+    frame: pd.DataFrame | None, by: str | None, at: Mapping[str, Any] | None, n: int
+) -> tuple[list[dict[str, Any]], list[tuple[Any, np.ndarray]]]:
+    """The ``at`` combinations (a list of column -> value) and the ``by`` groups (level, row mask) of :func:`margins`.
+
+    ``n`` is the number of estimation rows.
+    """
+    if (by is not None or at) and frame is None:
+        raise PostEstimationError(
+            "margins(by=, at=) reads columns of the fit's data: fit with a formula (famtrial.logit('y ~ ...', data))"
+        )
+    groups: list[tuple[Any, np.ndarray]] = [(None, np.ones(n, dtype=bool))]
+    if by is not None:
+        assert frame is not None
+        if not isinstance(by, str) or by not in frame.columns:
+            raise PostEstimationError(f"margins: by={by!r} is not a column of the fit's data ({list(frame.columns)})")
+        values = frame[by].to_numpy()
+        groups = [(level, values == level) for level in sorted(pd.unique(values))]
+    grid: list[dict[str, Any]] = [{}]
+    if at:
+        assert frame is not None
+        if not isinstance(at, Mapping):
+            raise PostEstimationError(
+                f"margins: at= is a mapping column -> value(s), e.g. {{'age': [30, 40]}}; got {at!r}"
+            )
+        missing = [c for c in at if c not in frame.columns]
+        if missing:
+            raise PostEstimationError(
+                f"margins: at= columns {missing} are not in the fit's data ({list(frame.columns)})"
+            )
+        for column, values in at.items():
+            values = list(values) if isinstance(values, (list, tuple, np.ndarray, pd.Series)) else [values]
+            if not values:
+                raise PostEstimationError(f"margins: at={{{column!r}: []}} gives no value")
+            grid = [{**g, column: v} for g in grid for v in values]
+    return grid, groups
+
+
+def _effects_of(
+    results: ModelResults, model: Any, frame: pd.DataFrame | None, v: str, w: np.ndarray, disc: bool, comparison: str
+) -> list[tuple[float, np.ndarray, str]]:
+    """The estimates of variable ``v`` (one, or one per non-base level of a category): (estimate, gradient, type)."""
+    if not disc:
+        ame, grad = _derivative(results, model, frame, v, w)
+        return [(ame, grad, "derivative")]
+    if frame is None:  # a column fit: the regressor's own column
+        if not np.isin(model.exog[:, list(results.params.index).index(v)], (0, 1)).all():
+            raise PostEstimationError(
+                f"margins: {v!r} is not 0/1, so it has no discrete 0 -> 1 change; drop it from discrete= to get the "
+                "derivative"
+            )
+    elif not (pd.api.types.is_numeric_dtype(frame[v]) and np.isin(frame[v].to_numpy(), (0, 1)).all()):
+        if v not in results.design.categorical_variables and pd.api.types.is_numeric_dtype(frame[v]):
+            raise PostEstimationError(
+                f"margins: {v!r} is not 0/1, so it has no discrete 0 -> 1 change; drop it from discrete= to get the "
+                f"derivative, or enter it as C({v}) for contrasts of its levels"
+            )
+        data = results.data if results.data is not None else frame
+        levels = sorted(pd.unique(data[v].dropna()))  # the fit's levels (all rows), base first
+        return [_change(results, model, frame, v, w, lev, levels[0], comparison) for lev in levels[1:]]
+    return [_change(results, model, frame, v, w, 1, 0, comparison)]
+
+
+def _change(
+    results: ModelResults, model: Any, frame: pd.DataFrame | None, v: str, w: np.ndarray, hi: Any, lo: Any, how: str
+) -> tuple[float, np.ndarray, str]:
+    """The average change of P(y = 1) from ``v = lo`` to ``v = hi`` (difference or ratio) and its gradient in b."""
+    b = results.params.to_numpy()
+    if frame is not None:
+        dtype = frame[v].dtype
+        x1 = _design(results, frame.assign(**{v: pd.Series([hi] * len(frame), index=frame.index).astype(dtype)}))
+        x0 = _design(results, frame.assign(**{v: pd.Series([lo] * len(frame), index=frame.index).astype(dtype)}))
+    else:
+        names = list(results.params.index)
+        j = names.index(v)
+        x1, x0 = model.exog.copy(), model.exog.copy()
+        x1[:, j], x0[:, j] = 1.0, 0.0
+    off = model.offset
+    p1, p0 = expit(x1 @ b + off), expit(x0 @ b + off)
+    m1, m0 = float(w @ p1), float(w @ p0)
+    g1, g0 = (w * p1 * (1 - p1)) @ x1, (w * p0 * (1 - p0)) @ x0
+    binary = (hi, lo) == (1, 0)
+    if how == "ratio":
+        return m1 / m0, (g1 * m0 - m1 * g0) / m0**2, "ratio 1 / 0" if binary else f"ratio {hi} / {lo}"
+    return m1 - m0, g1 - g0, "discrete 0 -> 1" if binary else f"contrast {hi} - {lo}"
 
 
 def _margins_variables(
@@ -621,30 +873,9 @@ def _margins_variables(
     if no_slope:
         raise PostEstimationError(
             f"margins: {no_slope} enter as categories (C() or non-numeric), which have no "
-            "derivative; list 0/1 ones in discrete= for the 0 -> 1 change"
+            "derivative; list them in discrete= for the 0 -> 1 change or the contrasts of their levels"
         )
     return variables, disc
-
-
-def _discrete_change(
-    results: ModelResults, model: Any, frame: pd.DataFrame | None, v: str, w: np.ndarray
-) -> tuple[float, np.ndarray]:
-    """The average 0 -> 1 change of ``v`` in P(y = 1) and its gradient with respect to b."""
-    names, b, x, off = list(results.params.index), results.params.to_numpy(), model.exog, model.offset
-    values = frame[v].to_numpy() if frame is not None else x[:, names.index(v)]
-    if not np.isin(values, (0, 1)).all():
-        raise PostEstimationError(
-            f"margins: {v!r} is not 0/1, so it has no discrete 0 -> 1 change; drop it from discrete= to get the derivative"
-        )
-    if frame is not None:
-        x1 = _design(results, frame.assign(**{v: np.ones(len(frame), dtype=values.dtype)}))
-        x0 = _design(results, frame.assign(**{v: np.zeros(len(frame), dtype=values.dtype)}))
-    else:
-        j = names.index(v)
-        x1, x0 = x.copy(), x.copy()
-        x1[:, j], x0[:, j] = 1.0, 0.0
-    p1, p0 = expit(x1 @ b + off), expit(x0 @ b + off)
-    return float(w @ (p1 - p0)), (w * p1 * (1 - p1)) @ x1 - (w * p0 * (1 - p0)) @ x0
 
 
 def _derivative(
@@ -660,18 +891,22 @@ def _derivative(
     else:
         dx = np.zeros_like(x)
         dx[:, names.index(v)] = 1.0
+    if frame is not None:  # the rows as given (``at=`` values set), not the estimation design
+        x = _design(results, frame)
     p = expit(x @ b + off)
     s = p * (1 - p)
     slope = dx @ b
     return float(w @ (s * slope)), (w * s) @ dx + (w * s * (1 - 2 * p) * slope) @ x
 
 
-def _effects_frame(results: ModelResults, rows: list[tuple[str, float, float, str]], alpha: float) -> pd.DataFrame:
-    """The effects with their z (or t) statistics, p-values and intervals under the results' reference."""
+def _effects_frame(
+    results: ModelResults, rows: list[tuple[str, float, float, str]], alpha: float, null: float = 0.0
+) -> pd.DataFrame:
+    """The effects with their z (or t) statistics against ``null``, p-values and intervals under the results' reference."""
     dist = results.reference_distribution()
     frame_out = pd.DataFrame(rows, columns=["variable", "ame", "se", "type"]).set_index("variable")
     stat = "z" if results.covariance.df is None else "t"
-    frame_out[stat] = frame_out["ame"] / frame_out["se"]
+    frame_out[stat] = (frame_out["ame"] - null) / frame_out["se"]
     frame_out["p"] = 2 * dist.sf(np.abs(frame_out[stat]))
     crit = dist.ppf(1 - alpha / 2)
     frame_out["ci_low"] = frame_out["ame"] - crit * frame_out["se"]

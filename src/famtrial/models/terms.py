@@ -16,11 +16,14 @@ import numpy as np
 import pandas as pd
 from formulaic import Formula, ModelSpec
 from formulaic.errors import FormulaicError
+from formulaic.transforms import stateful_transform
 
 from famtrial.errors import FormulaError
 
 __all__ = [
+    "FORMULA_CONTEXT",
     "Design",
+    "event_study_terms",
     "extra_columns",
     "model_matrix",
     "parse_formula",
@@ -57,8 +60,8 @@ class Design:
 
     def get_model_matrix(self, frame: pd.DataFrame, na_action: str = "raise") -> pd.DataFrame:
         """The right-hand side's model matrix of ``frame`` (float, ``frame``'s index), time-effect dummies last."""
-        mm = self.spec.get_model_matrix(frame, na_action=na_action)
-        mm = pd.DataFrame(np.asarray(mm, dtype=float), columns=list(mm.columns), index=frame.index)
+        mm = self.spec.get_model_matrix(frame, na_action=na_action, context=FORMULA_CONTEXT)
+        mm = pd.DataFrame(np.asarray(mm, dtype=float), columns=rename_columns(mm.columns), index=frame.index)
         if self.time_var is None:
             return mm
         return pd.concat([mm, time_effect_dummies(frame[self.time_var], self.time_var, self.time_levels)], axis=1)
@@ -122,9 +125,11 @@ def _split_time_effect(rhs: str) -> tuple[str, str | None]:
     terms = _top_terms(rhs)
     for i, term in enumerate(terms):
         m = re.fullmatch(r"C\(\s*([A-Za-z_]\w*)\s*\)", term)
-        others = terms[:i] + terms[i + 1 :]
+        # an event-study term i(month, treat) is dense regressors of its own: it leaves C(month) on the time path
+        others = [t for t in terms[:i] + terms[i + 1 :] if not re.fullmatch(r"i\(.*\)", t)]
         if m and not any(re.search(rf"\b{m.group(1)}\b", t) for t in others):
-            return " + ".join(others) if others else "0", m.group(1)
+            rest = terms[:i] + terms[i + 1 :]
+            return " + ".join(rest) if rest else "0", m.group(1)
     return rhs, None
 
 
@@ -140,6 +145,7 @@ def parse_formula(
     lhs, rhs, group = split_formula(formula, allow_group)
     time_var = None
     if group is not None:
+        rhs = _treatment_interactions(rhs)
         rhs, time_var = _split_time_effect(rhs)
     try:
         parsed = Formula(f"{lhs} ~ {rhs}")
@@ -163,7 +169,7 @@ def parse_formula(
 def model_matrix(parsed: Formula, frame: pd.DataFrame, formula: str, lhs: str, na_action: str) -> Any:
     """The model matrices of ``frame`` from formulaic, its errors as :class:`FormulaError`; the outcome one column."""
     try:
-        mm = parsed.get_model_matrix(frame, na_action=na_action)
+        mm = parsed.get_model_matrix(frame, na_action=na_action, context=FORMULA_CONTEXT)
     except (FormulaicError, KeyError, NameError, ValueError, TypeError) as err:
         raise FormulaError(f"cannot build the design of {formula!r}: {err}") from None
     if mm.lhs.shape[1] != 1:
@@ -187,3 +193,96 @@ def extra_columns(*values: object) -> list[str]:
         elif isinstance(v, Mapping):
             out += [c for c in v.values() if isinstance(c, str)]
     return out
+
+
+# -- event studies: i(var, treat, ref=) ------------------------------------------------------------
+
+
+def _same_level(level: Any, ref: Any) -> bool:
+    """Whether a level is the reference: equal, or equal as text (``ref='2016-09'`` for a monthly period)."""
+    return bool(level == ref) or str(level) == str(ref)
+
+
+@stateful_transform  # type: ignore[untyped-decorator]
+def i(var: Any, treat: Any = None, ref: Any = None, _state: dict[str, Any] | None = None) -> dict[str, np.ndarray]:
+    """Pyfixest's ``i(var, treat, ref=)``: one column ``treat * 1[var == level]`` per level but the reference.
+
+    Without ``treat`` the columns are the level dummies. The levels are those of the estimation rows, sorted, and kept
+    in the design (formulaic's transform state) so that new data (``predict``, ``margins``) get the same columns.
+    ``ref`` names the omitted level (its coefficient is 0 by construction: the event study's normalised period); it
+    may be a list of levels. Without ``ref`` every level keeps a column (pyfixest's rule).
+    """
+    state = _state if _state is not None else {}
+    values = np.asarray(var)
+    if "levels" not in state:
+        state["levels"] = sorted(pd.unique(values[~pd.isna(values)]))
+    levels = list(state["levels"])
+    refs = list(ref) if isinstance(ref, (list, tuple)) else [] if ref is None else [ref]
+    unknown = [r for r in refs if not any(_same_level(lev, r) for lev in levels)]
+    if unknown:
+        raise ValueError(
+            f"i(): ref={unknown[0]!r} is not a level of the variable (levels: {[str(v) for v in levels]}); "
+            "give one of them, e.g. the last month before the intervention"
+        )
+    t = np.ones(len(values)) if treat is None else np.asarray(treat, dtype=float)
+    return {
+        str(level): (values == level).astype(float) * t
+        for level in levels
+        if not any(_same_level(level, r) for r in refs)
+    }
+
+
+#: The functions a famtrial formula may call beyond formulaic's own (``C``, ``np``, ``I``, ...).
+FORMULA_CONTEXT: dict[str, Any] = {"i": i}
+
+_I_NAME = re.compile(r"i\(\s*([A-Za-z_]\w*)\s*(?:,\s*([A-Za-z_]\w*)\s*)?(?:,[^\[]*)?\)\[(.*)\]")
+
+
+def rename_columns(columns: Any) -> list[str]:
+    """Formulaic's names of ``i()`` columns in pyfixest's spelling: ``i(month, arm, ref=...)[2016-10]`` -> ``month::2016-10:arm``.
+
+    Other names are left as formulaic gives them; an ``i()`` column inside an interaction keeps its other factors.
+    """
+
+    def one(name: str) -> str:
+        parts = str(name).split(":")
+        out = []
+        for part in parts:
+            m = _I_NAME.fullmatch(part)
+            out.append(f"{m.group(1)}::{m.group(3)}" + (f":{m.group(2)}" if m.group(2) else "") if m else part)
+        return ":".join(out)
+
+    return [one(c) for c in columns]
+
+
+def event_study_terms(names: Any, var: str, treat: str | None = None) -> list[str]:
+    """The coefficient names of ``i(var, treat, ...)`` among ``names`` (pyfixest's ``var::level[:treat]``), in order."""
+    suffix = f":{treat}" if treat else ""
+    pattern = re.compile(rf"{re.escape(var)}::(.+){re.escape(suffix)}")
+    return [str(n) for n in names if pattern.fullmatch(str(n)) and (treat or ":" not in str(n).split("::", 1)[1])]
+
+
+_TREATMENT = r"C\(\s*([A-Za-z_]\w*)\s*,\s*(?:Treatment|contr\.treatment)\(\s*(?:reference\s*=\s*|base\s*=\s*)?([^()]+?)\s*\)\s*\)"
+
+
+def _treatment_interactions(rhs: str) -> str:
+    """The conditional logit's ``C(month, Treatment(r)):arm`` (either order) -> ``i(month, arm, ref=r)``.
+
+    There the treatment's main effect (constant within groups) is conditioned out and absent from the formula, so
+    formulaic (as R) encodes the interacted category with every level; the reference would be ignored and a
+    collinear level dropped instead. The event-study term omits the chosen one. (In a logit formulaic honours the
+    reference when ``arm`` is a main effect, and without it every level is identified, as in R: left alone.)
+    """
+    terms = _top_terms(rhs)
+    out = []
+    for term in terms:
+        m = re.fullmatch(rf"{_TREATMENT}\s*:\s*([A-Za-z_]\w*)", term) or re.fullmatch(
+            rf"([A-Za-z_]\w*)\s*:\s*{_TREATMENT}", term
+        )
+        if m is None:
+            out.append(term)
+        elif term.startswith("C("):
+            out.append(f"i({m.group(1)}, {m.group(3)}, ref={m.group(2)})")
+        else:
+            out.append(f"i({m.group(2)}, {m.group(1)}, ref={m.group(3)})")
+    return " + ".join(out)

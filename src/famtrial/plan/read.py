@@ -372,7 +372,8 @@ def _models(tables: Mapping[str, Table]) -> tuple[FEModel, ...]:
         table = r.get("table", str, "effects")
         time: TimeAdjustment = r.get("time", str, "linear", choices=get_args(TimeAdjustment))
         cluster: ClusterRole = r.get("cluster", str, "office", choices=get_args(ClusterRole))
-        out.append(FEModel(name, outcome, treatment, covariates, time, cluster, table))
+        reference = _month(r, "reference", None)
+        out.append(FEModel(name, outcome, treatment, covariates, time, cluster, table, reference))
         r.done()
     return tuple(out)
 
@@ -510,6 +511,7 @@ def _check_model(model: FEModel, parts: PlanParts, source: str) -> None:
     _outcome_of_the_plan(model.outcome, parts, source, f"{where}.outcome")
     if model.treatment == "variants" and not parts["variant_coding"].levels:
         _refuse(source, f"{where}.treatment", "= 'variants' needs [variants.levels.<name>] tables (the plan has none)")
+    _check_dynamic(model, parts, source)
     covariates = {v.key: v for v in parts["covariates"]}
     unknown = [c for c in model.covariates if c not in covariates]
     if unknown:
@@ -526,6 +528,32 @@ def _check_model(model: FEModel, parts: PlanParts, source: str) -> None:
             f"names time-invariant covariate(s) {invariant}: they are constant within "
             "a parent and drop out of a fixed-effects model; leave them out",
         )
+
+
+def _check_dynamic(model: FEModel, parts: PlanParts, source: str) -> None:
+    """A dynamic (event-study) model has month effects, one start month and a reference inside the window."""
+    where = f"models.{model.name}"
+    if model.treatment != "dynamic":
+        if model.reference is not None:
+            _refuse(source, f"{where}.reference", "is the omitted month of a dynamic model: set treatment = 'dynamic'")
+        return
+    if model.time != "months":
+        _refuse(source, f"{where}.time", f"= {model.time!r}: a dynamic model (treatment = 'dynamic') needs 'months'")
+    if parts["roles"].start is not None:
+        _refuse(
+            source,
+            f"{where}.treatment",
+            "= 'dynamic' takes the plan's one implementation month; with per-parent start months "
+            f"(columns.start = {parts['roles'].start!r}) the periods differ by parent, which this model does not do",
+        )
+    if model.name in parts["inference"].models:
+        _refuse(
+            source, "inference.models", f"names the dynamic model {model.name!r}; few-cluster inference is for one term"
+        )
+    first, last = parts["months"].first, parts["months"].last
+    ref = model.reference
+    if ref is not None and ((first is not None and ref < first) or (last is not None and ref > last)):
+        _refuse(source, f"{where}.reference", f"= {ref!r} is outside the months {first} .. {last}")
 
 
 def _check_series(series: Series, parts: PlanParts, source: str) -> None:

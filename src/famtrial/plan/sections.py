@@ -317,8 +317,10 @@ class FEModel:
         The model's name (its column in the table, its published-number keys).
     outcome : str
         An outcome key.
-    treatment : {"pooled", "variants"}
-        One pooled treatment term, or one term per variant.
+    treatment : {"pooled", "variants", "dynamic"}
+        One pooled treatment term, one term per variant, or one term per month (``"dynamic"``: the event
+        study ``outcome ~ i(month, arm, ref=reference) + covariates + C(month) | parent``, the offered arm's odds
+        ratio in each month relative to the reference month; needs ``time = "months"``).
     covariates : tuple of str
         Time-varying covariate keys.
     time : {"linear", "months", "none"}
@@ -327,6 +329,8 @@ class FEModel:
         The cluster of the robust covariance (``"none"``: model-based).
     table : str
         The table the model is laid out in.
+    reference : str or None
+        A dynamic model's omitted month (``YYYY-MM``; default: the month before the implementation month).
     """
 
     name: str = field(metadata=TABLE_NAME)
@@ -336,6 +340,7 @@ class FEModel:
     time: TimeAdjustment = "linear"
     cluster: ClusterRole = "office"
     table: str = ""
+    reference: str | None = field(default=None, metadata=OPTIONAL)
 
     @property
     def split(self) -> bool:

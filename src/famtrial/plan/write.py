@@ -198,6 +198,7 @@ def _describe_analysis(plan: Plan) -> list[str]:
     for m in plan.models:
         lines.append(
             f"{m.table}/{m.name}: clogit {m.outcome} on {m.treatment} treatment"
+            + (f" (reference {m.reference})" if m.reference else "")
             + (f" + {', '.join(m.covariates)}" if m.covariates else "")
             + {"linear": " + linear trend", "months": " + month effects", "none": ""}[m.time]
             + f", group({plan.unit('parent', 1)})"

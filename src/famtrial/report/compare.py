@@ -60,7 +60,16 @@ def _time_note(results: Mapping[str, ModelResults]) -> str:
 def _se_note(results: Mapping[str, ModelResults], names: Mapping[str, str]) -> str:
     kinds = []
     for res in results.values():
-        if res.cov_type == "cluster":
+        cov = res.covariance
+        if cov.label in ("CRV3", "HC3"):  # the jackknife (refits), not a sandwich
+            unit = f"leave-one-cluster-out, G = {res.n_clusters}" if cov.label == "CRV3" else "leave-one-out"
+            kinds.append(f"{cov.label} jackknife SE ({unit}; {cov.adjustment.split(', ', 1)[-1]})")
+        elif cov.n_clusters_by:
+            kinds.append(
+                f"two-way cluster-robust SE ({res.cluster_name}, G = {cov.n_clusters_by[0]} and "
+                f"{cov.n_clusters_by[1]}; factor G/(G-1) per dimension)"
+            )
+        elif res.cov_type == "cluster":
             name = dict(res.info).get("Cluster variable")
             name = names.get(name, name) if name is not None else None
             kinds.append(
@@ -74,6 +83,24 @@ def _se_note(results: Mapping[str, ModelResults], names: Mapping[str, str]) -> s
             kinds.append("model-based SE")
         if res.covariance.df is not None:
             kinds[-1] += f", t({res.covariance.df}) reference"
+    sandwiches = {
+        r.covariance.adjustment
+        for r in results.values()
+        if r.cov_type != "nonrobust"
+        and r.covariance.factor != 1.0
+        and r.covariance.label is None
+        and not r.covariance.n_clusters_by
+    }
+    if len(sandwiches) > 1:  # conventions differ (e.g. Stata's G/(G-1) beside statsmodels' factor): say which is which
+        kinds = [
+            k
+            + (
+                f", {r.covariance.adjustment} factor {r.covariance.factor:.4g}"
+                if r.covariance.adjustment in sandwiches
+                else ""
+            )
+            for k, r in zip(kinds, results.values())
+        ]
     if len(set(kinds)) == 1:
         return kinds[0]
     return "; ".join(f"{n}: {k}" for n, k in zip(results, kinds))

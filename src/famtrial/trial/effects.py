@@ -264,7 +264,18 @@ def fe_model(
 
 
 def fit_plan_model(panel: Panel, spec: FEModel, *, t_reference: bool = False) -> ConditionalLogitResults:
-    """Fit one model of the plan (:class:`~famtrial.plan.spec.FEModel`)."""
+    """Fit one model of the plan (:class:`~famtrial.plan.spec.FEModel`); a dynamic one by :func:`dynamic_model`."""
+    if spec.treatment == "dynamic":
+        from famtrial.trial.dynamic import dynamic_model
+
+        return dynamic_model(
+            panel,
+            spec.outcome,
+            reference=spec.reference,
+            covariates=spec.covariates,
+            cluster=None if spec.cluster == "none" else spec.cluster,
+            t_reference=t_reference,
+        )
     return fe_model(
         panel,
         spec.outcome,

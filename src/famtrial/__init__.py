@@ -15,7 +15,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from famtrial import _compat
-from famtrial._version import __version__
+from famtrial._version import __version__ as __version__
 
 #: public name -> module that defines it
 _EXPORTS = {
@@ -86,6 +86,9 @@ _EXPORTS = {
     "FamtrialWarning": "errors",
     "FamtrialDeprecationWarning": "errors",
     "FewClustersWarning": "errors",
+    "OptionError": "errors",
+    "options": "_progress",
+    "Options": "_progress",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
@@ -106,44 +109,74 @@ def __dir__() -> list[str]:
     return __all__
 
 
-if TYPE_CHECKING:  # static checkers and IDEs see the real names
-    from famtrial.data.load import load_panel
-    from famtrial.data.panel import LoadReport, Panel
-    from famtrial.data.scaffold import scaffold
-    from famtrial.errors import (
-        ConvergenceError,
-        DesignError,
-        FamtrialDeprecationWarning,
-        FamtrialError,
-        FamtrialWarning,
-        FewClustersWarning,
-        FormulaError,
-        ModelInputError,
-        ModelTypeError,
-        NotIdentifiedError,
-        PanelError,
-        PlanError,
-        PostEstimationError,
-        SeparationError,
-    )
-    from famtrial.inference.score_bootstrap import score_bootstrap
-    from famtrial.models.clogit import ConditionalLogit, ConditionalLogitResults, conditional_logit
-    from famtrial.models.formula import clogit, logit
-    from famtrial.models.logit import Logit, LogitResults
-    from famtrial.models.postestimation import LRTest, WaldTest
-    from famtrial.pipeline import Reproduction, reproduce
-    from famtrial.plan.spec import Columns, Plan, load_plan, shipped_plans
-    from famtrial.published.verify import VerifyReport, load_spec, verify
-    from famtrial.report.compare import compare_models, model_tables
-    from famtrial.report.flowchart import plot_flow
-    from famtrial.report.plots import plot_monthly
-    from famtrial.simulation.calibrate import calibrate
-    from famtrial.simulation.design import TrialDesign, load_design, simulate_panel
-    from famtrial.simulation.power import PowerResult, minimum_detectable_effect, power
-    from famtrial.table import Table
-    from famtrial.trial.balance import BalanceTable, CorrelationTable, JointTest, balance_table, correlation_table
-    from famtrial.trial.effects import fe_model, fe_models, paper_models, treatment_indicators
-    from famtrial.trial.few_cluster import few_cluster_inference, randomization_test
-    from famtrial.trial.monthly import monthly_effects
-    from famtrial.trial.monthly_results import MonthlyEffects
-    from famtrial.trial.sample import AnalysisSample, FlowCounts, analysis_sample, exclusion_rule, office_counts
+if TYPE_CHECKING:  # static checkers and IDEs see the real names; `X as X` marks each as re-exported (PEP 484)
+    from famtrial.data.load import load_panel as load_panel
+    from famtrial.data.panel import LoadReport as LoadReport
+    from famtrial.data.panel import Panel as Panel
+    from famtrial.data.scaffold import scaffold as scaffold
+    from famtrial.errors import ConvergenceError as ConvergenceError
+    from famtrial.errors import DesignError as DesignError
+    from famtrial.errors import FamtrialDeprecationWarning as FamtrialDeprecationWarning
+    from famtrial.errors import FamtrialError as FamtrialError
+    from famtrial.errors import FamtrialWarning as FamtrialWarning
+    from famtrial.errors import FewClustersWarning as FewClustersWarning
+    from famtrial.errors import FormulaError as FormulaError
+    from famtrial.errors import ModelInputError as ModelInputError
+    from famtrial.errors import ModelTypeError as ModelTypeError
+    from famtrial.errors import NotIdentifiedError as NotIdentifiedError
+    from famtrial.errors import PanelError as PanelError
+    from famtrial.errors import PlanError as PlanError
+    from famtrial.errors import PostEstimationError as PostEstimationError
+    from famtrial.errors import SeparationError as SeparationError
+    from famtrial.inference.score_bootstrap import score_bootstrap as score_bootstrap
+    from famtrial.models.clogit import ConditionalLogit as ConditionalLogit
+    from famtrial.models.clogit import ConditionalLogitResults as ConditionalLogitResults
+    from famtrial.models.clogit import conditional_logit as conditional_logit
+    from famtrial.models.formula import clogit as clogit
+    from famtrial.models.formula import logit as logit
+    from famtrial.models.logit import Logit as Logit
+    from famtrial.models.logit import LogitResults as LogitResults
+    from famtrial.models.postestimation import LRTest as LRTest
+    from famtrial.models.postestimation import WaldTest as WaldTest
+    from famtrial.pipeline import Reproduction as Reproduction
+    from famtrial.pipeline import reproduce as reproduce
+    from famtrial.plan.spec import Columns as Columns
+    from famtrial.plan.spec import Plan as Plan
+    from famtrial.plan.spec import load_plan as load_plan
+    from famtrial.plan.spec import shipped_plans as shipped_plans
+    from famtrial.published.verify import VerifyReport as VerifyReport
+    from famtrial.published.verify import load_spec as load_spec
+    from famtrial.published.verify import verify as verify
+    from famtrial.report.compare import compare_models as compare_models
+    from famtrial.report.compare import model_tables as model_tables
+    from famtrial.report.flowchart import plot_flow as plot_flow
+    from famtrial.report.plots import plot_monthly as plot_monthly
+    from famtrial.simulation.calibrate import calibrate as calibrate
+    from famtrial.simulation.design import TrialDesign as TrialDesign
+    from famtrial.simulation.design import load_design as load_design
+    from famtrial.simulation.design import simulate_panel as simulate_panel
+    from famtrial.simulation.power import PowerResult as PowerResult
+    from famtrial.simulation.power import minimum_detectable_effect as minimum_detectable_effect
+    from famtrial.simulation.power import power as power
+    from famtrial.table import Table as Table
+    from famtrial.trial.balance import BalanceTable as BalanceTable
+    from famtrial.trial.balance import CorrelationTable as CorrelationTable
+    from famtrial.trial.balance import JointTest as JointTest
+    from famtrial.trial.balance import balance_table as balance_table
+    from famtrial.trial.balance import correlation_table as correlation_table
+    from famtrial.trial.effects import fe_model as fe_model
+    from famtrial.trial.effects import fe_models as fe_models
+    from famtrial.trial.effects import paper_models as paper_models
+    from famtrial.trial.effects import treatment_indicators as treatment_indicators
+    from famtrial.trial.few_cluster import few_cluster_inference as few_cluster_inference
+    from famtrial.trial.few_cluster import randomization_test as randomization_test
+    from famtrial.trial.monthly import monthly_effects as monthly_effects
+    from famtrial.trial.monthly_results import MonthlyEffects as MonthlyEffects
+    from famtrial.trial.sample import AnalysisSample as AnalysisSample
+    from famtrial.trial.sample import FlowCounts as FlowCounts
+    from famtrial.trial.sample import analysis_sample as analysis_sample
+    from famtrial.trial.sample import exclusion_rule as exclusion_rule
+    from famtrial.trial.sample import office_counts as office_counts
+    from famtrial._progress import Options as Options
+    from famtrial._progress import options as options
+    from famtrial.errors import OptionError as OptionError

@@ -27,6 +27,7 @@ __all__ = [
     "DaskFormulaError",
     "PostEstimationError",
     "NotIdentifiedError",
+    "OptionError",
     "DaskNotInstalledError",
     "FamtrialWarning",
     "FamtrialDeprecationWarning",
@@ -114,6 +115,10 @@ class PostEstimationError(FamtrialError, ValueError):
 
 class NotIdentifiedError(PostEstimationError):
     """The requested quantity is not identified by the model (e.g. marginal effects after a conditional logit)."""
+
+
+class OptionError(FamtrialError, ValueError):
+    """A global option (``famtrial.options``, or its environment variable) set to a value it cannot take."""
 
 
 class DaskNotInstalledError(FamtrialError, ImportError):

@@ -12,6 +12,10 @@ Imports are lazy: ``import famtrial`` loads neither matplotlib nor numba until a
 from __future__ import annotations
 
 import importlib
+import importlib.abc
+import importlib.machinery
+import sys
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from famtrial import _compat
@@ -96,6 +100,47 @@ __all__ = sorted([*_EXPORTS, "__version__"])
 _compat.install()  # 0.2's module paths (famtrial.panel, famtrial.sample, ...) keep working, with a warning
 
 
+class _MaketablesHook(importlib.abc.MetaPathFinder):
+    """Puts famtrial's maketables extractor first in maketables' registry once ``maketables.extractors`` loads.
+
+    maketables' statsmodels extractor would otherwise claim famtrial's results (see
+    :mod:`famtrial.models.tables`). The hook only wraps that one module's loader; it imports nothing itself.
+    """
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> importlib.machinery.ModuleSpec | None:
+        if fullname != "maketables.extractors":
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return None
+        spec.loader = _RegisteringLoader(spec.loader)
+        return spec
+
+
+class _RegisteringLoader(importlib.abc.Loader):
+    """maketables.extractors' own loader, then :func:`famtrial.models.tables.register`."""
+
+    def __init__(self, loader: Any) -> None:
+        self.loader = loader
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        return self.loader.create_module(spec)  # type: ignore[no-any-return]
+
+    def exec_module(self, module: ModuleType) -> None:
+        self.loader.exec_module(module)
+        from famtrial.models.tables import register
+
+        register(module)
+
+
+if "maketables.extractors" in sys.modules:  # maketables came first: register now
+    from famtrial.models.tables import register as _register
+
+    _register()
+elif not any(isinstance(f, _MaketablesHook) for f in sys.meta_path):
+    sys.meta_path.insert(0, _MaketablesHook())
+
+
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
@@ -110,6 +155,8 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # static checkers and IDEs see the real names; `X as X` marks each as re-exported (PEP 484)
+    from famtrial._progress import Options as Options
+    from famtrial._progress import options as options
     from famtrial.data.load import load_panel as load_panel
     from famtrial.data.panel import LoadReport as LoadReport
     from famtrial.data.panel import Panel as Panel
@@ -124,6 +171,7 @@ if TYPE_CHECKING:  # static checkers and IDEs see the real names; `X as X` marks
     from famtrial.errors import ModelInputError as ModelInputError
     from famtrial.errors import ModelTypeError as ModelTypeError
     from famtrial.errors import NotIdentifiedError as NotIdentifiedError
+    from famtrial.errors import OptionError as OptionError
     from famtrial.errors import PanelError as PanelError
     from famtrial.errors import PlanError as PlanError
     from famtrial.errors import PostEstimationError as PostEstimationError
@@ -177,6 +225,3 @@ if TYPE_CHECKING:  # static checkers and IDEs see the real names; `X as X` marks
     from famtrial.trial.sample import analysis_sample as analysis_sample
     from famtrial.trial.sample import exclusion_rule as exclusion_rule
     from famtrial.trial.sample import office_counts as office_counts
-    from famtrial._progress import Options as Options
-    from famtrial._progress import options as options
-    from famtrial.errors import OptionError as OptionError

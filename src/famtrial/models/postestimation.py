@@ -265,6 +265,12 @@ class WaldTest:
         dist = f"chi2({self.df_num})" if self.df_denom is None else f"F({self.df_num}, {self.df_denom})"
         return f"Wald test of {'; '.join(self.restrictions)}: {dist} = {self.statistic:.6g}, p = {self.pvalue:.6g}"
 
+    def _repr_html_(self) -> str:
+        from famtrial.models.summary import test_html
+
+        dist = f"chi2({self.df_num})" if self.df_denom is None else f"F({self.df_num}, {self.df_denom})"
+        return test_html("Wald test", self.restrictions, dist, self.statistic, self.pvalue)
+
 
 def wald_test(results: ModelResults, hypotheses: Hypotheses) -> WaldTest:
     """Joint Wald test of linear restrictions with the results' covariance and reference distribution.
@@ -319,6 +325,12 @@ class LRTest:
 
     def __str__(self) -> str:
         return f"LR test: chi2({self.df}) = {self.statistic:.6g}, p = {self.pvalue:.6g}"
+
+    def _repr_html_(self) -> str:
+        from famtrial.models.summary import test_html
+
+        restricted = tuple(f"{name} = 0" for name in self.restricted)
+        return test_html("Likelihood-ratio test", restricted, f"chi2({self.df})", self.statistic, self.pvalue)
 
 
 def lr_test(results: ModelResults, other: ModelResults, *, force: bool = False) -> LRTest:

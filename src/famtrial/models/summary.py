@@ -28,7 +28,7 @@ from famtrial.errors import PostEstimationError
 if TYPE_CHECKING:
     from famtrial.models.base import ModelResults
 
-__all__ = ["Summary", "format_p", "select_terms", "summarize"]
+__all__ = ["Summary", "format_p", "select_terms", "summarize", "test_html"]
 
 OMITTED = "(omitted)"
 
@@ -145,7 +145,6 @@ class Summary:
         Special characters in term names (``_``, ``%``, ``&``, ``#``, ``$``) are escaped; ``<0.001``
         is written ``$<$0.001``.
         """
-
         special = {
             "\\": r"\textbackslash{}",
             "~": r"\textasciitilde{}",
@@ -247,3 +246,17 @@ def summarize(
         notes=tuple(d.describe() for d in results.dropped),
         digits=digits,
     )
+
+
+def test_html(title: str, hypotheses: Sequence[str], distribution: str, statistic: float, pvalue: float) -> str:
+    """A test result as an HTML table: the hypotheses, the statistic with its distribution, and p (``<0.001`` style).
+
+    The notebook display of :class:`~famtrial.models.postestimation.WaldTest` and
+    :class:`~famtrial.models.postestimation.LRTest`.
+    """
+    rows = [("H0", "; ".join(hypotheses) or "-"), (distribution, f"{statistic:.4f}"), ("p-value", format_p(pvalue))]
+    body = "".join(
+        f"<tr><th style='text-align:left'>{html.escape(k)}</th><td style='text-align:left'>{html.escape(v)}</td></tr>"
+        for k, v in rows
+    )
+    return f"<table><caption>{html.escape(title)}</caption>{body}</table>"

@@ -93,9 +93,13 @@ _EXPORTS = {
     "OptionError": "errors",
     "options": "_progress",
     "Options": "_progress",
+    "ExistingFileError": "errors",
 }
 
-__all__ = sorted([*_EXPORTS, "__version__"])
+#: public submodules reachable as attributes (``famtrial.examples.panel()``)
+_SUBMODULES = ("examples",)
+
+__all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 
 _compat.install()  # 0.2's module paths (famtrial.panel, famtrial.sample, ...) keep working, with a warning
 
@@ -142,6 +146,8 @@ elif not any(isinstance(f, _MaketablesHook) for f in sys.meta_path):
 
 
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"famtrial.{name}")
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'famtrial' has no attribute {name!r}")
@@ -155,6 +161,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # static checkers and IDEs see the real names; `X as X` marks each as re-exported (PEP 484)
+    from famtrial import examples as examples
     from famtrial._progress import Options as Options
     from famtrial._progress import options as options
     from famtrial.data.load import load_panel as load_panel
@@ -163,6 +170,7 @@ if TYPE_CHECKING:  # static checkers and IDEs see the real names; `X as X` marks
     from famtrial.data.scaffold import scaffold as scaffold
     from famtrial.errors import ConvergenceError as ConvergenceError
     from famtrial.errors import DesignError as DesignError
+    from famtrial.errors import ExistingFileError as ExistingFileError
     from famtrial.errors import FamtrialDeprecationWarning as FamtrialDeprecationWarning
     from famtrial.errors import FamtrialError as FamtrialError
     from famtrial.errors import FamtrialWarning as FamtrialWarning

@@ -28,6 +28,7 @@ __all__ = [
     "PostEstimationError",
     "NotIdentifiedError",
     "OptionError",
+    "ExistingFileError",
     "DaskNotInstalledError",
     "FamtrialWarning",
     "FamtrialDeprecationWarning",
@@ -119,6 +120,10 @@ class NotIdentifiedError(PostEstimationError):
 
 class OptionError(FamtrialError, ValueError):
     """A global option (``famtrial.options``, or its environment variable) set to a value it cannot take."""
+
+
+class ExistingFileError(FamtrialError, FileExistsError):
+    """A file famtrial would write already exists and was not to be overwritten."""
 
 
 class DaskNotInstalledError(FamtrialError, ImportError):

@@ -49,6 +49,17 @@ def test_no_block_reads_the_checkout(doc):
         assert not CHECKOUT_PATHS.search(block), f"{doc.name}, python block {i} reads a path of the source checkout"
 
 
+def test_user_files_are_not_overwritten(tmp_path):
+    import famtrial
+
+    (tmp_path / "my_plan.toml").write_text("# the user's own plan")
+    with pytest.raises(famtrial.ExistingFileError, match=r"my_plan.toml exist\(s\): pass overwrite=True"):
+        famtrial.examples.write_user_files(tmp_path)
+    assert (tmp_path / "my_plan.toml").read_text() == "# the user's own plan"
+    assert not (tmp_path / "my_panel.parquet").exists()
+
+
+@pytest.mark.slow
 def test_the_user_files_are_the_renamed_replica(tmp_path):
     """famtrial.examples.write_user_files gives the docs' my_panel.parquet/my_plan.toml: the same panel as the
     tests' renamed replica (conftest), which loads under the plan that maps it."""

@@ -21,7 +21,8 @@ def test_wheel_ships_every_synthetic_file_but_the_csv_twin():
     }
     listed = {source for source in shipped if source.startswith("data/synthetic")}
     assert "data/synthetic/trial_panel.csv" in synthetic  # the twin exists in the source tree ...
-    assert listed == synthetic - {"data/synthetic/trial_panel.csv"}  # ... and is the only file left out
+    # ... and is left out with the developer script that regenerates the replica
+    assert listed == synthetic - {"data/synthetic/trial_panel.csv", "data/synthetic/calibrate.py"}
     assert all(shipped[s] == "famtrial/_data/" + s.removeprefix("data/") for s in listed)
 
 
@@ -31,3 +32,10 @@ def test_typed_licensed_versioned():
     project = _pyproject()["project"]
     assert "version" in project["dynamic"] and "statsmodels>=0.14" not in project["dependencies"]
     assert f"## {famtrial.__version__} " in (ROOT / "CHANGELOG.md").read_text()
+
+
+def test_wheel_ships_no_developer_script():
+    shipped = _pyproject()["tool"]["hatch"]["build"]["targets"]["wheel"]["force-include"]
+    assert not [source for source in shipped if source.endswith(".py")]
+    assert not [source for source in shipped if (ROOT / source).is_dir() and any((ROOT / source).rglob("*.py"))]
+    assert "data/published/trial.toml" in shipped  # the published numbers' spec, without transcribe.py

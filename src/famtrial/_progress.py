@@ -1,7 +1,10 @@
-r"""Progress for long loops (monthly fits, bootstraps, permutations).
+r"""Progress for long loops (monthly fits, bootstraps, permutations), the global options and famtrial's logger.
 
 A text bar on a terminal (``\r``-updated on stderr), one live line in Jupyter (``IPython.display``
 when available), a few plain lines when stderr is a log file, nothing with ``enabled=False``.
+A bar shows only once its work has run for ``famtrial.options.progress_delay`` seconds (1 s), so a
+loop of 0.05 s prints nothing; ``famtrial.options.progress = False`` (or the environment variable
+``FAMTRIAL_PROGRESS=0`` before the import) silences every bar, whatever a function's ``progress=``.
 No dependency beyond the standard library::
 
     with Progress(len(months), "monthly logits") as bar:
@@ -15,14 +18,110 @@ No dependency beyond the standard library::
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 import time
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
-__all__ = ["Progress", "track"]
+from famtrial.errors import OptionError
+
+__all__ = ["Options", "Progress", "logger", "options", "track"]
 
 T = TypeVar("T")
+
+#: famtrial's logger: notices (the kernels' one compile notice per process, ...) go here at INFO level
+logger = logging.getLogger("famtrial")
+
+
+class _NoticeHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes famtrial's notices to stderr (``famtrial: <message>``) while logging is not configured.
+
+    Once the application configures logging (the root logger has a handler), the records reach that
+    configuration by propagation instead and this handler stays silent, so nothing is printed twice.
+    ``logging.getLogger("famtrial").setLevel(logging.WARNING)`` silences the notices.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(logging.Formatter("famtrial: %(message)s"))
+
+    @property  # type: ignore[override]
+    def stream(self):  # stderr at the time of writing (pytest's capsys and notebooks replace sys.stderr)
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not logging.getLogger().handlers:
+            super().emit(record)
+
+
+if not any(isinstance(h, _NoticeHandler) for h in logger.handlers):
+    logger.addHandler(_NoticeHandler())
+    if logger.level == logging.NOTSET:
+        logger.setLevel(logging.INFO)
+
+_OFF = {"0", "false", "no", "off"}
+_ON = {"1", "true", "yes", "on", ""}
+
+
+class Options:
+    """famtrial's global switches: ``famtrial.options.progress = False``.
+
+    Attributes
+    ----------
+    progress : bool
+        Whether progress bars show at all (default True; the environment variable
+        ``FAMTRIAL_PROGRESS=0``/``false``/``off`` at import sets False). A function's own
+        ``progress=False`` silences its bar whatever this says; ``progress=True`` shows it only while
+        this is True.
+    progress_delay : float
+        Seconds a loop must run before its bar appears (default 1.0; 0 shows every bar at once).
+    """
+
+    __slots__ = ("_delay", "_progress")
+
+    def __init__(self) -> None:
+        value = os.environ.get("FAMTRIAL_PROGRESS", "1").strip().lower()
+        if value not in _OFF | _ON:
+            raise OptionError(
+                f"FAMTRIAL_PROGRESS={os.environ['FAMTRIAL_PROGRESS']!r} is not one of 0/1, false/true, off/on, no/yes"
+            )
+        self._progress = value not in _OFF
+        self._delay = 1.0
+
+    @property
+    def progress(self) -> bool:
+        """Whether progress bars show (see the class docstring)."""
+        return self._progress
+
+    @progress.setter
+    def progress(self, value: bool) -> None:
+        if not isinstance(value, bool):
+            raise OptionError(f"famtrial.options.progress={value!r} must be True or False")
+        self._progress = value
+
+    @property
+    def progress_delay(self) -> float:
+        """Seconds of work before a bar appears."""
+        return self._delay
+
+    @progress_delay.setter
+    def progress_delay(self, value: float) -> None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+            raise OptionError(f"famtrial.options.progress_delay={value!r} must be a number of seconds >= 0")
+        self._delay = float(value)
+
+    def __repr__(self) -> str:
+        return f"famtrial.options(progress={self.progress}, progress_delay={self.progress_delay:g})"
+
+
+#: the one global options object (``famtrial.options``)
+options = Options()
 
 
 def _in_notebook() -> bool:
@@ -55,13 +154,28 @@ class Progress:
         Where the text goes (default ``sys.stderr``).
     min_interval : float
         Seconds between redraws on a terminal or in a notebook (the last step always draws).
+    delay : float, optional
+        Seconds of work before anything shows (default ``famtrial.options.progress_delay``, 1 s):
+        a loop that ends sooner prints nothing.
 
     The line reads ``desc: [#######.....] 12/27 (44%) 0:03 elapsed, 0:04 left``. On a non-terminal
     stream (a log file, CI) it writes one line at each quarter and at the end.
     """
 
-    def __init__(self, total: int, desc: str, *, enabled: bool = True, stream=None, min_interval: float = 0.1):
+    def __init__(
+        self,
+        total: int,
+        desc: str,
+        *,
+        enabled: bool = True,
+        stream=None,
+        min_interval: float = 0.1,
+        delay: float | None = None,
+    ):
+        enabled = bool(enabled) and options.progress
         self.total, self.desc, self.enabled = max(int(total), 0), desc, enabled
+        self.delay = options.progress_delay if delay is None else float(delay)
+        self._shown = False
         self.stream = stream if stream is not None else sys.stderr
         self.min_interval = min_interval
         self.done = 0
@@ -84,9 +198,19 @@ class Progress:
             f"({100 * frac:.0f}%) {_clock(elapsed)} elapsed{left}"
         )
 
+    def _due(self) -> bool:
+        """Whether the bar shows: it has shown already, or the work has run for ``delay`` seconds."""
+        if not self._shown and time.perf_counter() - self._start >= self.delay:
+            self._shown = True
+            if self._notebook:
+                from IPython.display import display
+
+                self._handle = display({"text/plain": self.line()}, raw=True, display_id=True)
+        return self._shown
+
     def _draw(self, force: bool = False) -> None:
         now = time.perf_counter()
-        if not force and now - self._last_draw < self.min_interval:
+        if not self._due() or (not force and now - self._last_draw < self.min_interval):
             return
         self._last_draw = now
         if self._handle is not None:
@@ -97,11 +221,7 @@ class Progress:
 
     def __enter__(self) -> Progress:
         self._start = time.perf_counter()
-        if self._notebook:
-            from IPython.display import display
-
-            self._handle = display({"text/plain": self.line()}, raw=True, display_id=True)
-        elif self._tty:
+        if self.enabled and (self._notebook or self._tty):
             self._draw(force=True)
         return self
 
@@ -110,15 +230,15 @@ class Progress:
         self.done = min(self.done + n, self.total)
         if not self.enabled:
             return
-        if self._handle is not None or self._tty:
+        if self._notebook or self._tty:
             self._draw(force=self.done == self.total)
-        elif self.total and self.done * 4 // self.total > self._quarter and self.done < self.total:
+        elif self.total and self.done * 4 // self.total > self._quarter and self.done < self.total and self._due():
             self._quarter = self.done * 4 // self.total
             self.stream.write(self.line() + "\n")
             self.stream.flush()
 
     def __exit__(self, *exc) -> None:
-        if not self.enabled:
+        if not self.enabled or not self._due():
             return
         if self._handle is not None:
             self._draw(force=True)

@@ -27,6 +27,8 @@ __all__ = [
     "DaskFormulaError",
     "PostEstimationError",
     "NotIdentifiedError",
+    "OptionError",
+    "ExistingFileError",
     "DaskNotInstalledError",
     "FamtrialWarning",
     "FamtrialDeprecationWarning",
@@ -114,6 +116,14 @@ class PostEstimationError(FamtrialError, ValueError):
 
 class NotIdentifiedError(PostEstimationError):
     """The requested quantity is not identified by the model (e.g. marginal effects after a conditional logit)."""
+
+
+class OptionError(FamtrialError, ValueError):
+    """A global option (``famtrial.options``, or its environment variable) set to a value it cannot take."""
+
+
+class ExistingFileError(FamtrialError, FileExistsError):
+    """A file famtrial would write already exists and was not to be overwritten."""
 
 
 class DaskNotInstalledError(FamtrialError, ImportError):

@@ -186,13 +186,13 @@ def test_progress_reports_to_a_stream_and_can_be_silenced():
             return True
 
     tty = Tty()
-    with Progress(4, "fits", stream=tty, min_interval=0) as bar:
+    with Progress(4, "fits", stream=tty, min_interval=0, delay=0) as bar:
         for _ in range(4):
             bar.update()
     out = tty.getvalue()
     assert "\r" in out and "fits: [" in out and "4/4 (100%)" in out and out.endswith("\n")
     log = io.StringIO()  # not a terminal: a line per quarter and a final line, no carriage returns
-    with Progress(8, "draws", stream=log) as bar:
+    with Progress(8, "draws", stream=log, delay=0) as bar:
         for _ in range(8):
             bar.update()
     lines = log.getvalue().splitlines()
@@ -204,7 +204,10 @@ def test_progress_reports_to_a_stream_and_can_be_silenced():
     assert list(track(range(3), "items", enabled=False)) == [0, 1, 2]
 
 
-def test_monthly_effects_shows_progress_on_stderr_unless_silenced(capsys):
+def test_monthly_effects_shows_progress_on_stderr_unless_silenced(capsys, monkeypatch):
+    from famtrial._progress import options
+
+    monkeypatch.setattr(options, "progress_delay", 0.0)  # this small panel's loop ends well within the 1 s delay
     panel = load_panel(path_panel(3, [0.0, 0.0]))
     monthly_effects(panel, "activation", band=False)
     assert "monthly logits (activation): [" in capsys.readouterr().err

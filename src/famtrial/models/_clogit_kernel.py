@@ -25,7 +25,6 @@ notice goes to stderr when a kernel is compiled (not when it is loaded from the 
 from __future__ import annotations
 
 import math
-import sys
 
 import numba as nb
 import numpy as np
@@ -33,6 +32,7 @@ from numba.core import event
 from numpy.typing import ArrayLike, NDArray
 
 from famtrial import _threads as threads
+from famtrial._progress import logger
 
 _BIG = 1e100
 
@@ -42,7 +42,7 @@ _LANE_SPEED = {16: 2.3, 32: 2.7, 64: 3.35}
 
 
 class _CompileNotice(event.Listener):
-    """Prints one line on stderr when this module's kernels are compiled.
+    """Logs one notice per process (famtrial's logger, INFO) when this module's kernels are compiled.
 
     Not when they are loaded from numba's on-disk cache: the first fit in a fresh environment waits for the compiler.
     """
@@ -52,11 +52,8 @@ class _CompileNotice(event.Listener):
     def on_start(self, event):
         if not self.said and getattr(event.data["dispatcher"].py_func, "__module__", None) == __name__:
             type(self).said = True
-            print(
-                "famtrial: compiling the conditional-logit kernels (first use in this environment; "
-                "cached on disk for later runs) ...",
-                file=sys.stderr,
-                flush=True,
+            logger.info(
+                "compiling the conditional-logit kernels (first use in this environment; cached on disk for later runs) ..."
             )
 
     def on_end(self, event):

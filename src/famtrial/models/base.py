@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, Self, cast
 
 import numpy as np
 import pandas as pd
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from famtrial.models.clogit import ConditionalLogit
     from famtrial.models.logit import Logit
     from famtrial.models.postestimation import Hypotheses, LRTest, VcovSpec, WaldTest
+    from famtrial.models.summary import Summary
 
 from famtrial._options import Comparison, PredictScale
 
@@ -195,16 +196,18 @@ class ModelResults:
         )
 
     # -- post-estimation (famtrial.models.postestimation) ------------------------------------
-    def vcov(self, vcov: VcovSpec, *, adjustment: Adjustment = "stata", t_reference: bool = False) -> ModelResults:
+    def vcov(self, vcov: VcovSpec, *, adjustment: Adjustment = "stata", t_reference: bool = False) -> Self:
         """The same fit with another covariance, without refitting (a new results object).
 
         ``vcov``: ``"iid"`` (model-based, Stata ``vce(oim)``), ``"hetero"`` (robust, ``vce(robust)``)
         or ``{"CRV1": "office"}`` (cluster-robust, ``vce(cluster office)``; a column of ``data`` or
         one label per row given to the model). See :func:`~famtrial.models.postestimation.with_vcov`.
+        The result has the class of ``self`` (a conditional logit's keeps ``n_groups``).
         """
         from famtrial.models.postestimation import with_vcov
 
-        return with_vcov(self, vcov, adjustment=adjustment, t_reference=t_reference)
+        # with_vcov builds the new results with dataclasses.replace, which keeps the class
+        return cast(Self, with_vcov(self, vcov, adjustment=adjustment, t_reference=t_reference))
 
     def wald_test(self, hypotheses: Hypotheses) -> WaldTest:
         """Joint Wald test of linear restrictions, e.g. ``"local = holf"``.
@@ -367,27 +370,37 @@ class ModelResults:
         ]
         return rows
 
-    def summary(self, alpha: float = 0.05, odds: bool = False) -> str:
-        """Text summary: header, coefficient (or odds-ratio) table, and every drop record."""
-        width = max(len(k) for k, _ in self._header())
-        lines = [f"{k:<{width}} : {v}" for k, v in self._header()]
-        table = self.odds_ratios(alpha) if odds else self.to_frame(alpha).iloc[:, :6]
-        lines += ["", table.to_string(float_format=lambda v: f"{v:.6g}")]
-        if self.dropped:
-            lines += ["", "Dropped:"] + [f"  - {d.describe()}" for d in self.dropped]
-        return "\n".join(lines)
+    def summary(
+        self,
+        alpha: float = 0.05,
+        odds: bool = False,
+        *,
+        keep: str | Sequence[str] | None = None,
+        drop: str | Sequence[str] | None = None,
+        digits: int = 4,
+    ) -> Summary:
+        """The fit's summary: header, coefficient (or odds-ratio) table, omitted terms and every drop record.
+
+        A :class:`~famtrial.models.summary.Summary`: ``print(res.summary())`` or ``str(...)`` gives
+        text, a notebook shows HTML, ``.as_latex()`` a LaTeX tabular. p-values below 0.001 read
+        ``<0.001``; ``keep``/``drop`` are regular expressions selecting terms (as pyfixest's
+        ``etable``); ``odds=True`` shows odds ratios (Stata's ``, or``). Stata: ``logit``/``clogit``
+        output; R: ``summary(fit)``.
+
+        Examples
+        --------
+        >>> fit = famtrial.clogit("activation ~ treat + C(month) | parent_id", panel)  # doctest: +SKIP
+        >>> print(fit.summary(odds=True, drop="month"))  # doctest: +SKIP
+        """
+        from famtrial.models.summary import summarize
+
+        return summarize(self, alpha, odds, keep=keep, drop=drop, digits=digits)
 
     def __str__(self) -> str:
-        return self.summary()
+        return self.summary().as_text()
 
     def _repr_html_(self) -> str:
-        head = "".join(
-            f"<tr><th style='text-align:left'>{k}</th><td style='text-align:left'>{v}</td></tr>"
-            for k, v in self._header()
-        )
-        drops = "".join(f"<li>{d.describe()}</li>" for d in self.dropped)
-        table = self.to_frame().iloc[:, :6].to_html(float_format=lambda v: f"{v:.6g}", border=0)
-        return f"<table>{head}</table>{table}" + (f"<p>Dropped:</p><ul>{drops}</ul>" if drops else "")
+        return self.summary().as_html()
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -367,6 +367,9 @@ class ConditionalLogit:
     :class:`~famtrial.errors.ModelInputError` naming the column.
     """
 
+    #: the outcome's name, as statsmodels' ``model.endog_names`` (read by ``summary_col``); set by ``fit(outcome=)``
+    endog_names: str = "y"
+
     def __init__(
         self,
         endog: ArrayLike,
@@ -766,6 +769,7 @@ class ConditionalLogit:
             )
         # Stata's ll_0: b = 0 on the estimation sample
         llnull = self._null[0] if self._null is not None else self.loglike(np.zeros(k))
+        self.endog_names = outcome
         return ConditionalLogitResults(
             model_name="Conditional (fixed-effects) logit, exact likelihood",
             outcome=outcome,

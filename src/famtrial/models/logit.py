@@ -257,6 +257,9 @@ class Logit:
     3e-7 of 0 or 1. ``used_rows`` holds the positions of the input rows the fit uses.
     """
 
+    #: the outcome's name, as statsmodels' ``model.endog_names`` (read by ``summary_col``); set by ``fit(outcome=)``
+    endog_names: str = "y"
+
     def __init__(
         self,
         endog: ArrayLike,
@@ -552,6 +555,7 @@ class Logit:
             info = (("Clusters", f"{cov.n_clusters:,}"),) if cov_type == "cluster" else ()
         if self._w is not None:
             info = (("Weights", f"{self.weight_type} (sum {self._w.sum():,.6g}, {len(self._w):,} rows)"), *info)
+        self.endog_names = outcome
         return LogitResults(
             model_name="Logit (maximum likelihood)",
             outcome=outcome,
@@ -895,6 +899,7 @@ def _fit_same_k(
                 cov_type="cluster",
             )
             info = (("Clusters", f"{cov.n_clusters:,}"),)
+        model.endog_names = outcome
         result[b] = LogitResults(
             model_name="Logit (maximum likelihood)",
             outcome=outcome,

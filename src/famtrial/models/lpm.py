@@ -14,14 +14,19 @@ clusters=office, debiased=False, auto_df=False, count_effects=False)`` times G/(
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from linearmodels.panel import PanelOLS
 
 from famtrial.models.base import ModelResults
 from famtrial.models.covariance import Covariance
+
+if TYPE_CHECKING:
+    from famtrial.models.summary import Summary
 
 __all__ = ["LPMResults", "lpm"]
 
@@ -79,19 +84,27 @@ class LPMResults(ModelResults):
             ("Within R2", f"{self.rsquared_within:.4f}"),
         ]
 
-    def summary(self, alpha: float = 0.05, odds: bool = False) -> str:
-        """Text summary: header, coefficient table (with percentage points) and every drop record.
+    def summary(
+        self,
+        alpha: float = 0.05,
+        odds: bool = False,
+        *,
+        keep: str | Sequence[str] | None = None,
+        drop: str | Sequence[str] | None = None,
+        digits: int = 4,
+    ) -> Summary:
+        """The fit's :class:`~famtrial.models.summary.Summary`, with the effects in percentage points too.
 
-        ``odds=True`` raises :class:`TypeError` (no odds ratios).
+        ``odds=True`` raises :class:`TypeError` (no odds ratios); ``keep``/``drop`` and ``digits`` as
+        :meth:`ModelResults.summary`.
         """
         if odds:
             raise TypeError("a linear probability model has no odds ratios")
-        width = max(len(k) for k, _ in self._header())
-        lines = [f"{k:<{width}} : {v}" for k, v in self._header()]
-        lines += ["", self.to_frame(alpha).to_string(float_format=lambda v: f"{v:.6g}")]
-        if self.dropped:
-            lines += ["", "Dropped:"] + [f"  - {d.describe()}" for d in self.dropped]
-        return "\n".join(lines)
+        from famtrial.models.summary import summarize
+
+        base = summarize(self, alpha, keep=keep, drop=drop, digits=digits)
+        points = self.to_frame(alpha).filter(like="_pp")
+        return dataclasses.replace(base, table=base.table.join(points))
 
 
 def lpm(

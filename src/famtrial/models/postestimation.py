@@ -12,7 +12,6 @@ Reference distributions: the normal (chi-squared for joint tests) unless the cov
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import re
 from collections.abc import Mapping, Sequence
@@ -288,30 +287,16 @@ def _jackknife(
 
 
 # -- linear restrictions ----------------------------------------------------------------------
-def _linear(node: ast.AST, k: int) -> tuple[np.ndarray, float]:
-    """(coefficients on params, constant) of a linear expression in placeholders ``__b<j>__``."""
-    if isinstance(node, ast.Expression):
-        return _linear(node.body, k)
-    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
-        return np.zeros(k), float(node.value)
-    if isinstance(node, ast.Name) and re.fullmatch(r"__b\d+__", node.id):
-        v = np.zeros(k)
-        v[int(node.id[3:-2])] = 1.0
-        return v, 0.0
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        v, c = _linear(node.operand, k)
-        return (-v, -c) if isinstance(node.op, ast.USub) else (v, c)
-    if isinstance(node, ast.BinOp):
-        (lv, lc), (rv, rc) = _linear(node.left, k), _linear(node.right, k)
-        if isinstance(node.op, ast.Add):
-            return lv + rv, lc + rc
-        if isinstance(node.op, ast.Sub):
-            return lv - rv, lc - rc
-        if isinstance(node.op, ast.Mult) and (not lv.any() or not rv.any()):
-            return (lv * rc + rv * lc), lc * rc
-        if isinstance(node.op, ast.Div) and not rv.any():
-            return lv / rc, lc / rc
-    raise ValueError("not linear")
+def _equation(lhs: str, rhs: str, names: list[str]) -> tuple[np.ndarray, float]:
+    """One restriction ``lhs = rhs`` as (row of R, q), read by formulaic's ``LinearConstraints``.
+
+    The parameter names in ``lhs``/``rhs`` are already quoted in backticks; each side is parenthesised so
+    that a signed right-hand side (``= -1``) reads as one.
+    """
+    from formulaic.utils.constraints import LinearConstraints
+
+    spec = LinearConstraints.from_spec(f"({lhs}) = ({rhs})", variable_names=names)
+    return np.asarray(spec.constraint_matrix, dtype=float)[0], float(spec.constraint_values[0])
 
 
 def restrictions(names: Sequence[str], hypotheses: Hypotheses) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -319,9 +304,14 @@ def restrictions(names: Sequence[str], hypotheses: Hypotheses) -> tuple[np.ndarr
 
     ``hypotheses`` is one string (restrictions separated by commas), a list of strings, or an
     ``(R, q)`` pair. Each restriction is a linear equation in the parameter names, e.g.
-    ``"local = holf"``, ``"2*a - b = 1"``, ``"a = b = c"`` (two restrictions) or ``"a"`` (``a = 0``).
-    Names are matched whole (longest first), so ``C(month)[T.2016-10]`` can be written as is.
+    ``"local = holf"``, ``"2*local - holf = 1"``, ``"(a + b)/2 = c"``, ``"a = b = c"`` (two restrictions:
+    a = b and b = c; ``==`` reads as ``=``) or ``"a"`` (``a = 0``). Names are matched whole (longest
+    first), so ``C(month)[T.2016-10]`` can be written as is. Each equation is read by formulaic's
+    ``LinearConstraints`` (the parser of ``formulaic.utils.constraints``, also statsmodels' and
+    pyfixest's syntax); famtrial adds the chains, ``==``, whole-name matching and the error messages.
     """
+    from formulaic.errors import FormulaSyntaxError
+
     names = list(names)
     k = len(names)
     if isinstance(hypotheses, tuple) and len(hypotheses) == 2 and not isinstance(hypotheses[0], str):
@@ -335,33 +325,30 @@ def restrictions(names: Sequence[str], hypotheses: Hypotheses) -> tuple[np.ndarr
     if not texts:
         raise PostEstimationError("no restriction given; e.g. wald_test('treat_a = treat_b') or wald_test('x')")
     pattern = re.compile("|".join(f"(?<![\\w.]){re.escape(n)}(?![\\w.])" for n in sorted(names, key=len, reverse=True)))
-    index = {n: j for j, n in enumerate(names)}
     rows: list[np.ndarray] = []
     rhs: list[float] = []
     labels: list[str] = []
     for text in texts:
-        coded = pattern.sub(lambda m: f"__b{index[m.group(0)]}__", text)
-        sides = [s.strip() for s in coded.replace("==", "=").split("=")]
+        quoted = pattern.sub(lambda m: f"`{m.group(0)}`", text)
+        sides = [side.strip() for side in quoted.replace("==", "=").split("=")]
         if len(sides) == 1:
             sides.append("0")
-        forms = []
-        for side in sides:
+        for lhs, right in zip(sides[:-1], sides[1:]):
             try:
-                forms.append(_linear(ast.parse(side, mode="eval"), k))
-            except (SyntaxError, ValueError):
-                unknown = sorted(set(re.findall(r"[A-Za-z_][\w.]*", re.sub(r"__b\d+__", " ", side))))
+                row, value = _equation(lhs, right, names)
+            except (FormulaSyntaxError, KeyError, RuntimeError, ValueError):
+                unquoted = re.sub(r"`[^`]*`", " ", f"{lhs} {right}")
+                unknown = sorted(set(re.findall(r"[A-Za-z_][\w.]*", unquoted)))
                 hint = f"unknown terms {unknown}; " if unknown else ""
                 raise PostEstimationError(
                     f"cannot read restriction {text!r} ({hint}the parameters are {names}); "
                     "write a linear equation such as 'a = b' or '2*a - b = 0'"
                 ) from None
-        for (lv, lc), (rv, rc) in zip(forms[:-1], forms[1:]):
-            v = lv - rv
-            if not v.any():
+            if not row.any():
                 raise PostEstimationError(f"restriction {text!r} involves no parameter (parameters: {names})")
-            rows.append(v)
-            rhs.append(rc - lc)
-            labels.append(text if len(forms) == 2 else f"{text} [{len(labels) + 1}]")
+            rows.append(row)
+            rhs.append(value)
+            labels.append(text if len(sides) == 2 else f"{text} [{len(labels) + 1}]")
     r = np.vstack(rows)
     if np.linalg.matrix_rank(r) < len(r):
         raise PostEstimationError(f"the {len(r)} restrictions {texts} are linearly dependent; drop the redundant ones")
@@ -386,6 +373,12 @@ class WaldTest:
     def __str__(self) -> str:
         dist = f"chi2({self.df_num})" if self.df_denom is None else f"F({self.df_num}, {self.df_denom})"
         return f"Wald test of {'; '.join(self.restrictions)}: {dist} = {self.statistic:.6g}, p = {self.pvalue:.6g}"
+
+    def _repr_html_(self) -> str:
+        from famtrial.models.summary import test_html
+
+        dist = f"chi2({self.df_num})" if self.df_denom is None else f"F({self.df_num}, {self.df_denom})"
+        return test_html("Wald test", self.restrictions, dist, self.statistic, self.pvalue)
 
 
 def wald_test(results: ModelResults, hypotheses: Hypotheses) -> WaldTest:
@@ -441,6 +434,12 @@ class LRTest:
 
     def __str__(self) -> str:
         return f"LR test: chi2({self.df}) = {self.statistic:.6g}, p = {self.pvalue:.6g}"
+
+    def _repr_html_(self) -> str:
+        from famtrial.models.summary import test_html
+
+        restricted = tuple(f"{name} = 0" for name in self.restricted)
+        return test_html("Likelihood-ratio test", restricted, f"chi2({self.df})", self.statistic, self.pvalue)
 
 
 def lr_test(results: ModelResults, other: ModelResults, *, force: bool = False) -> LRTest:

@@ -35,9 +35,8 @@ from famtrial.models.clogit import ConditionalLogit, ConditionalLogitResults, co
 from famtrial.models.covariance import Adjustment
 from famtrial.models.logit import Logit, LogitResults
 from famtrial.models.logit import logit as column_logit
-from famtrial.models.multiple import is_multiple
 from famtrial.models.postestimation import VcovSpec, parse_vcov, refit_vcov, vcov_columns, with_vcov
-from famtrial.models.terms import Design, extra_columns, model_matrix, parse_formula, split_formula
+from famtrial.models.terms import Design, extra_columns, is_multiple, model_matrix, parse_formula, split_formula
 from famtrial.models.terms import time_effect_dummies as _time_effect_dummies  # noqa: F401  (0.2's import path)
 
 __all__ = ["FormulaError", "logit", "clogit"]

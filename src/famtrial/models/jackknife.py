@@ -38,16 +38,11 @@ def _refit(model: Any, keep: np.ndarray, start: np.ndarray) -> np.ndarray:
     x, y, off = model.exog[keep], model.endog[keep], model.offset[keep]
     w = None if model.weights is None else model.weights[keep]
     weight_type: WeightType = model.weight_type or "fweight"
+    # the same class as the fit's (no import of the estimators: they reach this module through vcov=)
     if hasattr(model, "score_groups"):
-        from famtrial.models.clogit import ConditionalLogit
-
-        sub: Any = ConditionalLogit(
-            y, x, model.groups[keep], offset=off, names=names, weights=w, weight_type=weight_type
-        )
+        sub: Any = type(model)(y, x, model.groups[keep], offset=off, names=names, weights=w, weight_type=weight_type)
     else:
-        from famtrial.models.logit import Logit
-
-        sub = Logit(y, x, offset=off, names=names, add_constant=False, weights=w, weight_type=weight_type)
+        sub = type(model)(y, x, offset=off, names=names, add_constant=False, weights=w, weight_type=weight_type)
     if list(sub.exog_names) != names:
         lost = [n for n in names if n not in sub.exog_names]
         raise ValueError(f"the refit cannot estimate {lost}")

@@ -32,32 +32,11 @@ import pandas as pd
 from famtrial._options import check_choice
 from famtrial.errors import FormulaError
 from famtrial.models.base import ModelResults
+from famtrial.models.terms import _OPERATOR, _split_top, is_multiple
 
 __all__ = ["FitCollection", "expand_formula", "fit_multiple", "is_multiple"]
 
 MultipleModel = Literal["logit", "clogit"]
-_OPERATOR = re.compile(r"(?<![\w.])(sw0|sw|csw0|csw)\(")
-
-
-def _split_top(text: str, sep: str) -> list[str]:
-    """``text`` split at ``sep`` outside parentheses and brackets, parts stripped."""
-    parts, depth, cur = [], 0, ""
-    for ch in text:
-        depth += (ch in "([") - (ch in ")]")
-        if ch == sep and depth == 0:
-            parts.append(cur.strip())
-            cur = ""
-        else:
-            cur += ch
-    return [*parts, cur.strip()]
-
-
-def is_multiple(formula: str) -> bool:
-    """Whether ``formula`` asks for several models (a stepwise operator, or several outcomes left of ``~``)."""
-    if not isinstance(formula, str) or "~" not in formula:
-        return False
-    lhs = formula.split("~", 1)[0]
-    return bool(_OPERATOR.search(formula)) or len(_split_top(lhs, "+")) > 1
 
 
 def _steps(operator: str, args: list[str]) -> list[list[str]]:

@@ -286,3 +286,28 @@ def _treatment_interactions(rhs: str) -> str:
         else:
             out.append(f"i({m.group(2)}, {m.group(1)}, ref={m.group(3)})")
     return " + ".join(out)
+
+
+# -- multiple estimation (models/multiple.py expands; the front doors refuse) ----------------------------
+_OPERATOR = re.compile(r"(?<![\w.])(sw0|sw|csw0|csw)\(")
+
+
+def _split_top(text: str, sep: str) -> list[str]:
+    """``text`` split at ``sep`` outside parentheses and brackets, parts stripped."""
+    parts, depth, cur = [], 0, ""
+    for ch in text:
+        depth += (ch in "([") - (ch in ")]")
+        if ch == sep and depth == 0:
+            parts.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    return [*parts, cur.strip()]
+
+
+def is_multiple(formula: str) -> bool:
+    """Whether ``formula`` asks for several models (a stepwise operator, or several outcomes left of ``~``)."""
+    if not isinstance(formula, str) or "~" not in formula:
+        return False
+    lhs = formula.split("~", 1)[0]
+    return bool(_OPERATOR.search(formula)) or len(_split_top(lhs, "+")) > 1

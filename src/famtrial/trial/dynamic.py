@@ -30,7 +30,7 @@ from famtrial.data.panel import Panel
 from famtrial.errors import PanelError, PlanError
 from famtrial.models.clogit import ConditionalLogitResults
 from famtrial.models.formula import clogit
-from famtrial.trial.effects import _columns_of, _need_panel
+from famtrial.trial._args import _columns_of, _need_panel
 
 __all__ = ["dynamic_model"]
 

@@ -21,17 +21,11 @@ from famtrial.errors import PanelError, PlanError
 from famtrial.models.clogit import ConditionalLogitResults, conditional_logit
 from famtrial.models.lpm import LPMResults, lpm
 from famtrial.plan.spec import FEModel, Plan
+from famtrial.trial._args import _columns_of, _need_panel
 
 __all__ = ["treatment_indicators", "fe_design", "fe_model", "fe_models", "fit_plan_model", "paper_models", "trial_lpm"]
 
 _TRENDS = get_args(TimeAdjustment)
-
-
-def _need_panel(panel: object, where: str) -> Panel:
-    if not isinstance(panel, Panel):
-        hint = " (load it with famtrial.load_panel(data, plan))" if isinstance(panel, pd.DataFrame) else ""
-        raise TypeError(f"{where} needs a famtrial Panel, not {type(panel).__name__}{hint}")
-    return panel
 
 
 def treatment_indicators(panel: Panel, *, split: bool = False) -> pd.DataFrame:
@@ -75,46 +69,6 @@ def _trend_columns(panel: Panel, trend: TimeAdjustment, first: int | None = None
         origin = ordinal.min() if first is None else first
         return pd.DataFrame({"trend": (ordinal - origin).astype(float)}, index=panel.data.index)
     return pd.DataFrame(index=panel.data.index)  # month effects: categorical, fitted by the model (time_effects)
-
-
-def _columns_of(panel: Panel, names: Sequence[str], what: str) -> list[str]:
-    """Data columns of plan keys or columns (covariates), with an error naming the unknown ones."""
-    names = check_names(names, what)
-    plan, out = panel.plan, []
-    for name in names:
-        if not isinstance(name, str):
-            raise TypeError(f"{what}: {name!r} is not a name (a plan key or a column, as a string)")
-        try:
-            out.append(plan.variable(name).column)
-        except PlanError:
-            if name not in panel.data.columns:
-                raise PlanError(
-                    f"{what}: {name!r} is neither a variable of the plan nor a column of the panel; "
-                    f"covariates: {[v.key for v in plan.covariates]}"
-                ) from None
-            out.append(name)
-    repeated = sorted({c for c in out if out.count(c) > 1})
-    if repeated:
-        raise PlanError(f"{what}: {repeated} are given more than once")
-    cols = panel.columns
-    roles = {
-        cols.parent: "the parent id",
-        cols.family: "the family id",
-        cols.office: "the office id",
-        cols.month: "the month",
-        cols.arm: "the randomized arm (the treatment terms use it)",
-        **({cols.model: "the offer's variant (split=True uses it)"} if cols.model else {}),
-        **({cols.start: "the treatment start month"} if cols.start else {}),
-    }
-    for c in out:
-        if c in roles:
-            raise PlanError(f"{what}: {c!r} is {roles[c]}, not a covariate")
-        if not pd.api.types.is_numeric_dtype(panel.data[c].dtype) or pd.api.types.is_complex_dtype(panel.data[c].dtype):
-            raise PlanError(
-                f"{what}: column {c!r} is {panel.data[c].dtype}, not numeric: recode it as numbers "
-                "(0/1 dummies for categories)"
-            )
-    return out
 
 
 def fe_design(

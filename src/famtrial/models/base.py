@@ -362,12 +362,24 @@ class ModelResults:
         ]
         return rows
 
+    @property
+    def omitted(self) -> tuple[tuple[str, str], ...]:
+        """Terms the estimator omitted, with the reason: ``(term, reason)`` pairs, in the order omitted.
+
+        Stata lists them in its coefficient table as ``(omitted)``; R's ``coef()`` gives them NA.
+        Read from the variable records of ``dropped`` (no within-group variation, collinear with
+        earlier regressors, separation).
+        """
+        return tuple((name, d.reason) for d in self.dropped if d.kind == "variable" for name in d.names)
+
     def summary(self, alpha: float = 0.05, odds: bool = False) -> str:
-        """Text summary: header, coefficient (or odds-ratio) table, and every drop record."""
+        """Text summary: header, coefficient (or odds-ratio) table with the omitted terms, and every drop record."""
         width = max(len(k) for k, _ in self._header())
         lines = [f"{k:<{width}} : {v}" for k, v in self._header()]
         table = self.odds_ratios(alpha) if odds else self.to_frame(alpha).iloc[:, :6]
         lines += ["", table.to_string(float_format=lambda v: f"{v:.6g}")]
+        width = max((len(str(t)) for t in table.index), default=0)
+        lines += [f"{term:<{width}}  (omitted: {reason})" for term, reason in self.omitted]
         if self.dropped:
             lines += ["", "Dropped:"] + [f"  - {d.describe()}" for d in self.dropped]
         return "\n".join(lines)

@@ -310,7 +310,7 @@ def _monthly_step(analysed: Panel, plan: Plan, series: Any, run: _Settings, outp
     effects = monthly_effects(analysed, series.outcome, seed=run.seed, n_boot=run.n_boot, progress=progress)
     output.notes.append(effects.summary().splitlines()[1])
     path = output.out / f"monthly_{series.name}.csv"
-    effects.frame.to_csv(path, index=False)
+    effects.csv_frame().to_csv(path, index=False)
     output.files.append(path)
     output.tables.append(effects.table)
     output.numbers.update(effects.to_numbers())
@@ -343,6 +343,7 @@ def _finish(output: _Output, plan: Plan, panel: Panel, sample: Any) -> Reproduct
         load_report=panel.report,
         numbers=numbers,
         notes=output.notes[1:],
+        sample=sample,
     )
     output.files.append(report)
     return Reproduction(

@@ -256,10 +256,15 @@ def _resolve_plan(
 def _load(data: str | Path | pd.DataFrame | Panel | None, plan: Plan, missing: Missing | None) -> Panel:
     """The panel: as given, or loaded from ``data`` (default: the plan's data file)."""
     from famtrial.data.load import load_panel
+    from famtrial.data.plan_months import check_plan_months
 
-    if isinstance(data, Panel):
-        return data
-    return load_panel(default_panel_path(plan) if data is None else data, plan, missing=missing)
+    panel = (
+        data
+        if isinstance(data, Panel)
+        else load_panel(default_panel_path(plan) if data is None else data, plan, missing=missing)
+    )
+    check_plan_months(panel)  # every month the plan names has rows, before anything is fitted
+    return panel
 
 
 def _sample_step(panel: Panel, plan: Plan, output: _Output) -> Any:

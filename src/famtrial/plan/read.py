@@ -152,7 +152,10 @@ def _data(d: Table) -> DataSource:
     """``[data]``: the data file, the published numbers and the rule for missing values."""
     path = d.get("path", str, "")
     missing: Missing = d.get("missing", str, "error", choices=get_args(Missing))
-    data = DataSource(missing=missing, path=path, published=d.get("published", str, ""))
+    sep = d.get("sep", str, ",")
+    if len(sep) != 1 or sep in '"\n\r':
+        d.fail("sep", f'= {sep!r} must be one character, e.g. ";" or "\\t" (tab)')
+    data = DataSource(missing=missing, path=path, published=d.get("published", str, ""), sep=sep)
     d.done()
     return data
 

@@ -90,11 +90,14 @@ class DataSource:
         The default data file, relative to the plan file (``famtrial:`` = shipped data); ``""``: none.
     published : str
         The published-number spec ``famtrial verify`` compares with; ``""``: none.
+    sep : str
+        The field separator of a CSV data file (one character; ``"\t"`` for tab).
     """
 
     missing: Missing = "error"
     path: str = field(default="", metadata=OPTIONAL)
     published: str = field(default="", metadata=OPTIONAL)
+    sep: str = field(default=",", metadata=OPTIONAL)
 
 
 @dataclass(frozen=True)

@@ -257,6 +257,7 @@ class Plan:
     data_path = _In[str]("data", "path")
     missing = _In[Missing]("data", "missing")
     published = _In[str]("data", "published")
+    sep = _In[str]("data", "sep")
     parent = _In[str]("roles", "parent")
     family = _In[str]("roles", "family")
     office = _In[str]("roles", "office")

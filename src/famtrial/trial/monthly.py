@@ -168,6 +168,14 @@ class _Options:
     wanted: list[pd.Period]  # the fitted months
     arm: str
     office: str
+    arm_codes: tuple[Any, Any] = (1, 0)  # the plan's codes of the offered and the control arm
+
+    def in_user_codes(self, text: str) -> str:
+        """A note with the arm's internal 0/1 replaced by the plan's codes: ``grp != 0`` -> ``grp = "T"``."""
+        offered, control = (f'"{c}"' if isinstance(c, str) else str(c) for c in self.arm_codes)
+        return text.replace(f"{self.arm} != 0", f"{self.arm} = {offered}").replace(
+            f"{self.arm} == 0", f"{self.arm} = {control}"
+        )
 
     @property
     def regressors_all(self) -> list[str]:
@@ -236,6 +244,7 @@ def _options(
         wanted=wanted,
         arm=cols.arm,
         office=cols.office,
+        arm_codes=(panel.plan.offered_code, panel.plan.control_code),
     )
 
 
@@ -369,9 +378,9 @@ def _fit_alone(
             fixed_effects=opts.office if opts.fixed_effects else None,
         )
     except (SeparationError, ConvergenceError, np.linalg.LinAlgError) as err:
-        reason = str(err).split(". ")[0].rstrip(".")
+        reason = opts.in_user_codes(str(err).split(". ")[0].rstrip("."))
         return None, None, {**empty, "note": "; ".join([*notes, f"no estimate: {reason}"])}
-    notes += [d.describe() for d in fit.dropped]
+    notes += [opts.in_user_codes(d.describe()) for d in fit.dropped]
     if opts.arm not in fit.params.index:
         return None, None, {**empty, "note": "; ".join([*notes, f"no estimate: the offer ({opts.arm!r}) was dropped"])}
     used_rows = fit.model.used_rows

@@ -132,7 +132,7 @@ def _reproduce(argv: Sequence[str]) -> int:
 
 
 def _with_sep(plan: str | None, sep: str | None) -> object:
-    """The plan as named, or (``--sep`` given) loaded with ``[data] sep`` replaced (``\\t`` or ``tab``: a tab)."""
+    """The plan as named, or (``--sep`` given) loaded with ``[data] sep`` replaced (``tab`` for a tab)."""
     if sep is None:
         return plan
     from dataclasses import replace

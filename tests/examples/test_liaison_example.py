@@ -141,3 +141,46 @@ def test_omitted_terms_are_shown_with_their_reason(liaison_run):
     table = _text(run.out / "tab_models.md")
     assert re.search(r"\| Rural address \| \(omitted\) \|", table)
     assert "Omitted: Rural address in ref (no within-group variation)." in table
+
+
+def test_reference_key_gives_t_g_minus_1_in_model_tables_and_monthly_series(liaison_frame):
+    """``[inference] reference = "t"``: p-values and intervals against t(G-1), computed here with scipy."""
+    import numpy as np
+    from scipy import stats
+
+    plan = famtrial.load_plan(HERE / "liaison.toml")
+    raw = plan.to_dict()
+    raw["inference"]["reference"] = "t"
+    t_plan = famtrial.load_plan(raw)
+    sample = famtrial.analysis_sample(famtrial.load_panel(liaison_frame, t_plan))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FewClustersWarning)
+        fit = famtrial.fe_models(sample.panel, models=["ref"])["ref"]
+        normal = famtrial.fe_models(sample.panel, models=["ref"], t_reference=False)["ref"]
+        monthly = famtrial.monthly_effects(sample.panel, "referral", band=False, progress=False)
+    g = fit.n_clusters
+    assert g == 9 and fit.covariance.df == g - 1 and normal.covariance.df is None
+    z = fit.params / fit.bse
+    np.testing.assert_allclose(fit.pvalues, 2 * stats.t.sf(np.abs(z), g - 1), rtol=1e-12)
+    np.testing.assert_allclose(normal.pvalues, 2 * stats.norm.sf(np.abs(z)), rtol=1e-12)
+    ci = fit.conf_int()
+    np.testing.assert_allclose(ci["upper"] - fit.params, stats.t.ppf(0.975, g - 1) * fit.bse, rtol=1e-12)
+    est = monthly.estimated
+    np.testing.assert_allclose(est["p"], 2 * stats.t.sf(np.abs(est["coef"] / est["se_coef"]), g - 1), rtol=1e-10)
+    from famtrial.report.compare import model_tables
+
+    table = model_tables({"ref": fit}, t_plan)["tab_models"]
+    assert "t(8) reference" in table.notes and "use the t(8) reference (t(G-1))" in table.notes
+    assert "use the t(8) reference" in monthly.summary()
+
+
+def test_messages_use_the_arm_codes_of_the_data(liaison_frame):
+    frame = liaison_frame.copy()
+    month = (frame["period"] == "2021-06-01") & (frame["grp"] == "T")
+    frame.loc[month, "referral"] = 0  # the offered arm never referred that month: it predicts failure perfectly
+    sample = famtrial.analysis_sample(famtrial.load_panel(frame, HERE / "liaison.toml"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FewClustersWarning)
+        effects = famtrial.monthly_effects(sample.panel, "referral", band=False, progress=False)
+    note = effects.frame.set_index("month").loc["2021-06", "note"]
+    assert 'grp = "T" predicts failure perfectly' in note and "!= 0" not in note

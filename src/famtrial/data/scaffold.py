@@ -192,12 +192,17 @@ def _guess_roles(frame: pd.DataFrame, columns: list[str], comments: dict[str, st
         n_people = int(pcodes.max()) + 1
         within = [c for c in columns if c not in (parent, month) and _constant_within(frame, c, pcodes)]
         people = frame.drop_duplicates(parent)
-        groups = [  # groups of a few persons each (a household, not a district)
+        groups = [  # groups of a few persons each (a household, not a district), nested in a coarser column
             c
             for c in within
-            if 2 < frame[c].nunique() < n_people
+            if 2 < frame[c].nunique() <= n_people
             and not pd.api.types.is_float_dtype(frame[c].dtype)
             and people.groupby(c).size().median() <= 4
+            and any(
+                2 < frame[d].nunique() < frame[c].nunique() and _constant_within(frame, d, pd.factorize(frame[c])[0])
+                for d in within
+                if d != c
+            )
         ]
         family, how = _pick(groups, "family", columns, lambda c: -frame[c].nunique())
         if family is not None:

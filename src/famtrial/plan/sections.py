@@ -91,7 +91,7 @@ class DataSource:
     published : str
         The published-number spec ``famtrial verify`` compares with; ``""``: none.
     sep : str
-        The field separator of a CSV data file (one character; ``"\t"`` for tab).
+        The field separator of a CSV data file (one character, e.g. ``";"``; TOML writes a tab as an escape).
     """
 
     missing: Missing = "error"

@@ -15,8 +15,12 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from famtrial.errors import FamtrialError
+
+if TYPE_CHECKING:
+    from famtrial.plan.spec import Plan
 
 __all__ = ["main"]
 
@@ -131,7 +135,7 @@ def _reproduce(argv: Sequence[str]) -> int:
     return 0
 
 
-def _with_sep(plan: str | None, sep: str | None) -> object:
+def _with_sep(plan: str | None, sep: str | None) -> Plan | str | None:
     """The plan as named, or (``--sep`` given) loaded with ``[data] sep`` replaced (``tab`` for a tab)."""
     if sep is None:
         return plan

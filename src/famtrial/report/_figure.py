@@ -10,7 +10,7 @@ or each other.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
@@ -35,7 +35,7 @@ class OnceFigure(Figure):
         import io
 
         import matplotlib
-        from IPython.display import Image, display
+        from IPython import display as ipython
         from matplotlib import _pylab_helpers
 
         managed = any(m.canvas.figure is self for m in _pylab_helpers.Gcf.get_all_fig_managers())
@@ -43,7 +43,7 @@ class OnceFigure(Figure):
             return  # the inline backend shows it when the cell ends
         buffer = io.BytesIO()
         self.savefig(buffer, format="png", bbox_inches="tight")
-        display(Image(data=buffer.getvalue(), format="png"))
+        ipython.display(ipython.Image(data=buffer.getvalue(), format="png"))  # type: ignore[no-untyped-call,attr-defined]
 
 
 def wrap_text(text: str, width: float, fontsize: float, renderer: Any) -> str:
@@ -69,6 +69,12 @@ def _height(artist: Artist, renderer: Any) -> float:
     return float(artist.get_window_extent(renderer).height)
 
 
+def _tight_bottom(ax: Axes, renderer: Any) -> float:
+    """The bottom of the axes with its tick labels and axis label, without the legend (display pixels)."""
+    box = ax.get_tightbbox(renderer, bbox_extra_artists=[])
+    return float(box.y0) if box is not None else float(ax.get_window_extent(renderer).y0)
+
+
 def stack_below(ax: Axes, blocks: list[Artist], *, resize: bool) -> None:
     """Stack ``blocks`` (a legend, a caption) under ``ax``'s tick labels and axis label, top to bottom.
 
@@ -77,11 +83,11 @@ def stack_below(ax: Axes, blocks: list[Artist], *, resize: bool) -> None:
     ``resize`` (the figure is the function's own) the figure grows downwards by what the blocks
     need, the axes keeping their size in inches, so nothing is cut at the default size either.
     """
-    fig = ax.figure
+    fig = cast(Figure, ax.figure)  # a SubFigure's axes: its figure's canvas and size alike
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
     dpi = fig.dpi
     pad = _PAD_PT * dpi / 72
-    below_axes = ax.get_window_extent(renderer).y0 - ax.get_tightbbox(renderer, bbox_extra_artists=[]).y0
+    below_axes = ax.get_window_extent(renderer).y0 - _tight_bottom(ax, renderer)
     need = below_axes + sum(pad + _height(b, renderer) for b in blocks) + pad
     if resize:
         width, height = fig.get_size_inches()
@@ -92,7 +98,7 @@ def stack_below(ax: Axes, blocks: list[Artist], *, resize: bool) -> None:
         fig.set_size_inches(width, new_height)
         ax.set_position(Bbox.from_bounds(pos.x0, bottom_in / new_height, pos.width, axes_in / new_height))
         renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
-    y = ax.get_tightbbox(renderer, bbox_extra_artists=[]).y0 - pad  # display pixels
+    y = _tight_bottom(ax, renderer) - pad  # display pixels
     to_figure = fig.transFigure.inverted()
     for block in blocks:
         top = to_figure.transform((0, y))[1]
@@ -118,7 +124,8 @@ def text_boxes(fig: Figure) -> list[tuple[str, Bbox]]:
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
     texts: list[Text] = list(fig.texts)
     for ax in fig.axes:
-        texts += [ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label]
+        texts += [getattr(ax, n) for n in ("title", "_left_title", "_right_title")]  # the three title slots
+        texts += [ax.xaxis.label, ax.yaxis.label]
         texts += [t for t in ax.texts]
         for axis in (ax.xaxis, ax.yaxis):  # the ticks drawn: inside the view interval
             low, high = sorted(axis.get_view_interval())

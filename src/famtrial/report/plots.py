@@ -92,7 +92,7 @@ def _thin_log_ticks(ax: Axes) -> None:
     if len(ticks) < 2:
         return
     to_pixels = ax.transData.transform
-    size = max(label.get_fontsize() for label in ax.get_yticklabels()) * ax.figure.dpi / 72
+    size = max(float(label.get_fontsize()) for label in ax.get_yticklabels()) * ax.figure.dpi / 72
     y = {t: float(to_pixels((0, t))[1]) for t in ticks}
     kept = [min(ticks, key=lambda t: abs(np.log(t)))]  # the tick nearest OR = 1 (1 itself when shown)
     for side in (sorted(t for t in ticks if t > kept[0]), sorted((t for t in ticks if t < kept[0]), reverse=True)):
@@ -207,7 +207,7 @@ def plot_monthly(
     _label_axes(ax, effects, x, odds, title, number)
     if own:
         fig.tight_layout()
-    blocks: list[Artist] = [ax.get_legend()]
+    blocks: list[Artist] = [legend] if (legend := ax.get_legend()) is not None else []
     if caption:
         renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
         width = ax.get_window_extent(renderer).width

@@ -23,6 +23,7 @@ description = "A plan that sets every optional key."
 missing = "drop"
 path = "data/panel.parquet"
 published = "data/published.toml"
+sep = ";"
 
 [columns]
 parent = "pid"

@@ -184,3 +184,45 @@ def test_messages_use_the_arm_codes_of_the_data(liaison_frame):
         effects = famtrial.monthly_effects(sample.panel, "referral", band=False, progress=False)
     note = effects.frame.set_index("month").loc["2021-06", "note"]
     assert 'grp = "T" predicts failure perfectly' in note and "!= 0" not in note
+
+
+def test_plan_init_needs_only_the_edits_no_data_can_answer(liaison_frame, tmp_path):
+    """From ``plan init``: set the months (a QUESTION), the rule and the words; the numbers equal the written plan's."""
+    import tomllib
+
+    import numpy as np
+
+    from famtrial.data.scaffold import scaffold
+    from famtrial.plan.sections import FEModel
+    from famtrial.trial.effects import fit_plan_model
+
+    path = tmp_path / "liaison.csv"
+    liaison_frame.to_csv(path, index=False)
+    text = scaffold(path)
+    assert "QUESTION" in text and "UNDECIDED" not in text.split("[units]")[0]
+    raw = tomllib.loads(text)
+    written = famtrial.load_plan(HERE / "liaison.toml")
+    # the edits: the months, the exclusion rule and the words (nothing about columns, codes or outcomes)
+    raw["months"] = {"implementation": written.implementation, "baseline": written.baseline}
+    raw["sample"].update(rule="control_share", threshold="1/5", unit="family")
+    raw["units"] = {"parent": "guardian", "family": "household", "office": "district"}
+    guessed = famtrial.load_plan(raw)
+    assert (guessed.parent, guessed.family, guessed.office, guessed.month, guessed.arm) == (
+        written.parent,
+        written.family,
+        written.office,
+        written.month,
+        written.arm,
+    )
+    assert (guessed.offered_code, guessed.control_code) == ("T", "C")
+    assert {"referral", "attend"} <= {v.column for v in guessed.outcomes}
+    ours = famtrial.analysis_sample(famtrial.load_panel(path, guessed))
+    theirs = famtrial.analysis_sample(famtrial.load_panel(path, written))
+    assert ours.excluded_offices == theirs.excluded_offices == ["D10", "D11"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FewClustersWarning)
+        spec = FEModel("m", "referral", covariates=("siblings",), time="linear", cluster="office")
+        a, b = fit_plan_model(ours.panel, spec), fit_plan_model(theirs.panel, spec)
+    assert a.params.index.tolist() == ["treat_pooled", "siblings", "trend"]  # the scaffold's treatment name
+    np.testing.assert_array_equal(a.params.to_numpy(), b.params.to_numpy())
+    np.testing.assert_array_equal(a.bse.to_numpy(), b.bse.to_numpy())

@@ -80,16 +80,38 @@ def test_shipped_plans_figures_do_not_overlap(plan):
 
 
 def test_figures_are_shown_once_in_a_notebook(monkeypatch):
-    """The inline backend shows a pyplot figure at the cell's end; the returned figure must not show again."""
+    """The figure's display hook shows it and closes it in pyplot, so the inline backend's end-of-cell pass skips it."""
     pytest.importorskip("IPython")
     import IPython.display
 
     shown = []
     monkeypatch.setattr(IPython.display, "display", lambda *a, **k: shown.append(a))
     fig = plt.subplots(FigureClass=OnceFigure)[0]
-    monkeypatch.setattr(matplotlib, "get_backend", lambda: "module://matplotlib_inline.backend_inline")
+    assert fig.number in plt.get_fignums()
     fig._ipython_display_()
-    assert shown == []  # pyplot's inline backend shows it
-    plt.close(fig)
-    fig._ipython_display_()
-    assert len(shown) == 1  # a closed figure is shown by its return value, once
+    assert len(shown) == 1 and fig.number not in plt.get_fignums()
+
+
+@pytest.mark.slow
+def test_a_notebook_shows_each_figure_once():
+    """In a real kernel (inline backend): returned, suppressed with ';' or assigned, each figure shows once."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    setup = (
+        "import famtrial\n"
+        "from famtrial.pipeline import default_panel_path\n"
+        "sample = famtrial.analysis_sample(famtrial.load_panel(default_panel_path()))\n"
+        "effects = famtrial.monthly_effects(sample.panel, 'activation', band=False, progress=False)"
+    )
+    shown = [
+        "famtrial.plot_monthly(effects)",
+        "famtrial.plot_monthly(effects);",
+        "fig = famtrial.plot_monthly(effects)",
+        "famtrial.plot_flow(sample.flow)",
+    ]
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(setup)] + [nbformat.v4.new_code_cell(c) for c in shown]
+    nbclient.NotebookClient(nb, timeout=600, kernel_name="python3").execute()
+    for cell in nb.cells[1:]:
+        images = [o for o in cell.outputs if "image/png" in o.get("data", {})]
+        assert len(images) == 1, (cell.source, [o.get("output_type") for o in cell.outputs])

@@ -25,25 +25,24 @@ _PAD_PT = 6.0  # the gap between the stacked blocks, in points
 class OnceFigure(Figure):
     """A pyplot figure displayed once in a notebook, whether the cell returns it or not.
 
-    IPython calls ``_ipython_display_`` for a cell's returned value instead of its image formatter:
-    while pyplot still manages the figure and the backend is the inline one, the backend shows it at
-    the cell's end and this shows nothing; otherwise (a closed figure, another backend) it shows the
-    figure as a PNG.
+    IPython shows a cell's returned value through ``_ipython_display_``, and the inline backend
+    shows every pyplot figure of the cell at its end through ``display`` (which calls the same
+    hook): a returned figure would show twice. The hook shows the figure as a PNG and then closes
+    it in pyplot, so the backend's end-of-cell pass (which skips closed figures) does not show it
+    again; a figure not returned (assigned, or the line ended with ``;``) is shown by that pass,
+    through the hook, once.
     """
 
     def _ipython_display_(self) -> None:
         import io
 
-        import matplotlib
+        import matplotlib.pyplot as plt
         from IPython import display as ipython
-        from matplotlib import _pylab_helpers
 
-        managed = any(m.canvas.figure is self for m in _pylab_helpers.Gcf.get_all_fig_managers())
-        if managed and "inline" in str(matplotlib.get_backend()).lower():
-            return  # the inline backend shows it when the cell ends
         buffer = io.BytesIO()
         self.savefig(buffer, format="png", bbox_inches="tight")
         ipython.display(ipython.Image(data=buffer.getvalue(), format="png"))  # type: ignore[no-untyped-call,attr-defined]
+        plt.close(self)  # shown: pyplot's end-of-cell pass leaves a closed figure alone
 
 
 def wrap_text(text: str, width: float, fontsize: float, renderer: Any) -> str:

@@ -89,6 +89,6 @@ def test_casework_figure_titles():
     fig = famtrial.plot_monthly(effects, number=3)
     ax = fig.axes[0]
     assert ax.get_title(loc="left") == "Figure 3. Effects of coordinated casework on education or training"
-    caption = " ".join(t.get_text() for t in ax.texts)
+    caption = " ".join(t.get_text().replace("\n", " ") for t in fig.texts)
     assert "k = 20 offices" in caption and "persons" in caption and "SE clustered by office" in caption
     assert "office fixed effects" in caption and not PAPER_WORDS.search(caption)

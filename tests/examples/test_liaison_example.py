@@ -140,7 +140,9 @@ def test_omitted_terms_are_shown_with_their_reason(liaison_run):
     run, _ = liaison_run
     table = _text(run.out / "tab_models.md")
     assert re.search(r"\| Rural address \| \(omitted\) \|", table)
-    assert "Omitted: Rural address in ref (no within-group variation)." in table
+    assert "Omitted: Rural address in Referral (no within-group variation)." in table
+    assert "| Referral |" in table and "| Attendance |" in table  # the plan's model labels head the columns
+    assert "ref.or" in (run.out / "tab_models.csv").read_text()  # the CSV keeps the model names
 
 
 def test_reference_key_gives_t_g_minus_1_in_model_tables_and_monthly_series(liaison_frame):

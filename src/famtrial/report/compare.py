@@ -273,9 +273,10 @@ def compare_models(
         frame.loc["pseudo_r2", (name, "or")] = res.prsquared
         frame.loc["n_groups", (name, "or")] = getattr(res, "n_groups", res.nobs)
     frame.columns = [f"{model}.{field}" for model, field in frame.columns]
+    named = {headers.get(n, n): r for n, r in results.items()}  # the notes name models as the columns do
     notes = (
-        _compare_notes(results, cluster_names or {}, unit, level)
-        + _omitted_note(results, labels)
+        _compare_notes(named, cluster_names or {}, unit, level)
+        + _omitted_note(named, labels)
         + _caution_note(results, few_clusters, clusters)
     )
     return Table(frame=frame, display=display, title=title, notes=notes)

@@ -146,7 +146,7 @@ def test_bad_files_and_plans(famtrial, tmp_path):
     (tmp_path / "empty.csv").write_text("")
     _user_error(famtrial("reproduce", "--data", "empty.csv", cwd=tmp_path), "'empty.csv' is empty (0 bytes)")
     make_panel_frame().head(30).to_csv(tmp_path / "semi.csv", sep=";", index=False)
-    _user_error(famtrial("reproduce", "--data", "semi.csv", cwd=tmp_path), "looks like ';'-separated", "sep=';'")
+    _user_error(famtrial("reproduce", "--data", "semi.csv", cwd=tmp_path), "looks like ';'-separated", "--sep ';'")
     (tmp_path / "broken.parquet").write_bytes(b"PAR1 this is not parquet")
     _user_error(famtrial("reproduce", "--data", "broken.parquet", cwd=tmp_path), "cannot be read as Parquet")
     (tmp_path / "garbage.dta").write_bytes(b"\x00\x01garbage")
@@ -181,6 +181,26 @@ def test_plan_init_check_show(famtrial, tmp_path):
     assert "plan and data check out" in check.stdout and "rows: 1,440 read" in check.stdout
     shown = famtrial("plan", "show", "nct03102775")
     assert load_plan(shown.stdout) == load_plan("nct03102775")
+
+
+def test_sep_from_the_plan_or_the_command_line_and_months_checked(famtrial, tmp_path):
+    """A ';'-separated panel reads with --sep or [data] sep; a baseline month without rows stops plan check."""
+    frame = make_panel_frame().rename(columns={"parent_id": "person", "family_id": "household", "office": "site"})
+    frame.to_csv(tmp_path / "semi.csv", index=False, sep=";")
+    init = famtrial("plan", "init", "semi.csv", "--sep", ";", cwd=tmp_path)
+    assert init.returncode == 0, init.stderr
+    plan = load_plan(init.stdout)
+    assert plan.sep == ";" and (plan.parent, plan.family, plan.office) == ("person", "household", "site")
+    (tmp_path / "plan.toml").write_text(init.stdout)
+    assert famtrial("plan", "check", "plan.toml", cwd=tmp_path).returncode == 0
+    comma = init.stdout.replace('sep = ";"\n', "")
+    (tmp_path / "comma.toml").write_text(comma)
+    _user_error(famtrial("plan", "check", "comma.toml", cwd=tmp_path), "[data] sep", "--sep ';'")
+    assert famtrial("plan", "check", "comma.toml", "--sep", ";", cwd=tmp_path).returncode == 0
+    last = str(pd.Period(load_plan(init.stdout).implementation, "M") + 40)
+    late = init.stdout.replace(f'baseline = "{plan.baseline}"', f'baseline = "{last}"')
+    (tmp_path / "late.toml").write_text(late)
+    _user_error(famtrial("plan", "check", "late.toml", cwd=tmp_path), f"[months] baseline = '{last}' has no rows")
 
 
 # -- the sub-commands that do the work, in process (their parsers: test_cli_parsers.py) ---------------

@@ -118,7 +118,7 @@ def _stata_tm(frame: pd.DataFrame, shift: int = 0) -> pd.DataFrame:
 @pytest.mark.parametrize("value", [np.inf, -np.inf, "inf", "-Infinity"])
 def test_infinite_covariate_is_missing(frame, value):
     bad = _set(frame, "n_children", 5, value)
-    _load_raises(bad, ft.PanelError, "'n_children'", "1 rows", "missing or infinite", "missing='drop'")
+    _load_raises(bad, ft.PanelError, "'n_children'", "1 rows", "missing or infinite", '[data] missing = "drop"')
     panel = same_as_in_memory(bad, missing="drop")
     r = panel.report
     assert r.dropped_missing == {"n_children": 1} and r.rows_dropped_missing == 1
@@ -230,8 +230,8 @@ def test_wrong_values(frame, column, value, words):
     "name, words",
     [
         ("empty.csv", ("empty.csv", "empty (0 bytes)")),
-        ("semicolon.csv", ("semicolon.csv", "looks like ';'-separated", "pass sep", "sep=';'")),
-        ("tab.csv", ("tab.csv", "-separated", "pass sep")),
+        ("semicolon.csv", ("semicolon.csv", "looks like ';'-separated", "[data] sep", "--sep ';'")),
+        ("tab.csv", ("tab.csv", "-separated", "[data] sep")),
         ("garbage.dta", ("garbage.dta", "cannot be read as Stata .dta", "check that the file")),
         ("empty.dta", ("empty.dta", "cannot be read as Stata .dta")),
         ("garbage.parquet", ("garbage.parquet", "cannot be read as Parquet")),
@@ -521,12 +521,12 @@ def test_verify_and_spec_files(files):
     [
         (
             ["reproduce", "--data", "{d}/semicolon.csv", "--skip-inference", "--quiet"],
-            ("semicolon.csv", "';'-separated", "pass sep"),
+            ("semicolon.csv", "';'-separated", "[data] sep"),
         ),
         (["reproduce", "--data", "{d}/empty.csv", "--quiet"], ("empty.csv", "0 bytes")),
         (["reproduce", "--data", "{d}/garbage.dta", "--quiet"], ("garbage.dta", "Stata .dta")),
         (["reproduce", "--data", "{d}/truncated.parquet", "--quiet"], ("truncated.parquet", "Parquet")),
-        (["reproduce", "--data", "{d}/tab.csv", "--quiet"], ("tab.csv", "pass sep")),
+        (["reproduce", "--data", "{d}/tab.csv", "--quiet"], ("tab.csv", "[data] sep")),
         (["plan", "check", "{d}/bad.toml"], ("bad.toml", "not valid TOML")),
         (["plan", "check", "nct03102775", "--data", "{d}/garbage.parquet"], ("garbage.parquet", "Parquet")),
         (["plan", "init", "{d}/empty.csv"], ("empty.csv", "0 bytes")),

@@ -26,6 +26,7 @@ __all__ = [
     "Rule",
     "FigureFormat",
     "BootstrapWeights",
+    "Reference",
     "Missing",
     "Engine",
     "TimeVariation",
@@ -64,6 +65,8 @@ Rule = Literal["control_share", "none"]
 FigureFormat = Literal["png", "pdf", "svg"]
 #: Wild (score) bootstrap weights: Rademacher, Webb's six-point, Mammen's two-point.
 BootstrapWeights = Literal["rademacher", "webb", "mammen"]
+#: The reference distribution of a cluster-robust Wald p-value and interval: normal, or t(G-1).
+Reference = Literal["normal", "t"]
 #: What loading does with a row missing a required value.
 Missing = Literal["error", "drop"]
 #: Where a panel lives: in memory, or partitioned on Dask.

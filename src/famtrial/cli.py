@@ -15,8 +15,12 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from famtrial.errors import FamtrialError
+
+if TYPE_CHECKING:
+    from famtrial.plan.spec import Plan
 
 __all__ = ["main"]
 
@@ -107,6 +111,7 @@ def _reproduce(argv: Sequence[str]) -> int:
         help="missing outcomes/covariates: raise or drop rows listwise, counted (default: the plan's)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress output")
+    parser.add_argument("--sep", default=None, help="field separator of a CSV panel (default: the plan's [data] sep)")
     args = parser.parse_args(argv)
     import matplotlib
 
@@ -117,7 +122,7 @@ def _reproduce(argv: Sequence[str]) -> int:
     result = reproduce(
         args.data,
         args.out,
-        plan=args.plan,
+        plan=_with_sep(args.plan, args.sep),
         formats=formats,
         n_boot=args.n_boot,
         seed=args.seed,
@@ -128,6 +133,21 @@ def _reproduce(argv: Sequence[str]) -> int:
     )
     print(result.summary())
     return 0
+
+
+def _with_sep(plan: str | None, sep: str | None) -> Plan | str | None:
+    """The plan as named, or (``--sep`` given) loaded with ``[data] sep`` replaced (``tab`` for a tab)."""
+    if sep is None:
+        return plan
+    from dataclasses import replace
+
+    from famtrial.plan.spec import load_plan
+
+    sep = {"\\t": "\t", "tab": "\t"}.get(sep, sep)
+    if len(sep) != 1:
+        raise _UsageError(f"--sep {sep!r}: give one character, e.g. --sep ';' or --sep tab")
+    loaded = load_plan(plan)
+    return replace(loaded, data=replace(loaded.data, sep=sep))
 
 
 def _plan(argv: Sequence[str]) -> int:
@@ -141,6 +161,8 @@ def _plan(argv: Sequence[str]) -> int:
     check = sub.add_parser("check", help="validate a plan (and its data) without fitting; print what will run")
     check.add_argument("plan", help="plan TOML or a shipped plan's name")
     check.add_argument("--data", default=None, help="panel file (default: the plan's [data] path)")
+    check.add_argument("--sep", default=None, help="field separator of a CSV panel (default: the plan's [data] sep)")
+    init.add_argument("--sep", default=",", help="field separator of a CSV panel (default: ',')")
     show = sub.add_parser("show", help="print a plan (a shipped one by name) as complete TOML")
     show.add_argument("plan", help="plan TOML or a shipped plan's name (nct03102775, casework)")
     for p in (init, check, show):
@@ -152,18 +174,20 @@ def _plan(argv: Sequence[str]) -> int:
     from famtrial.plan.spec import load_plan
 
     if args.action == "init":
-        sys.stdout.write(scaffold(args.data, name=args.name))
+        sys.stdout.write(scaffold(args.data, name=args.name, sep={"\\t": "\t", "tab": "\t"}.get(args.sep, args.sep)))
         return 0
-    plan = load_plan(args.plan)
+    plan = load_plan(args.plan) if args.action == "show" else load_plan(_with_sep(args.plan, args.sep))
     if args.action == "show":
         sys.stdout.write(plan.to_toml())
         return 0
     print(plan.describe())
     from famtrial.data.load import load_panel
+    from famtrial.data.plan_months import check_plan_months
     from famtrial.pipeline import default_panel_path
     from famtrial.trial.sample import analysis_sample
 
     panel = load_panel(args.data or default_panel_path(plan), plan)
+    check_plan_months(panel)
     sample = analysis_sample(panel)
     print("\n" + panel.summary() + "\n\n" + sample.summary())
     print(

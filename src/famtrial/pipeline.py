@@ -256,10 +256,15 @@ def _resolve_plan(
 def _load(data: str | Path | pd.DataFrame | Panel | None, plan: Plan, missing: Missing | None) -> Panel:
     """The panel: as given, or loaded from ``data`` (default: the plan's data file)."""
     from famtrial.data.load import load_panel
+    from famtrial.data.plan_months import check_plan_months
 
-    if isinstance(data, Panel):
-        return data
-    return load_panel(default_panel_path(plan) if data is None else data, plan, missing=missing)
+    panel = (
+        data
+        if isinstance(data, Panel)
+        else load_panel(default_panel_path(plan) if data is None else data, plan, missing=missing)
+    )
+    check_plan_months(panel)  # every month the plan names has rows, before anything is fitted
+    return panel
 
 
 def _sample_step(panel: Panel, plan: Plan, output: _Output) -> Any:
@@ -329,7 +334,7 @@ def _monthly_step(analysed: Panel, plan: Plan, series: Any, run: _Settings, outp
     effects = monthly_effects(analysed, series.outcome, seed=run.seed, n_boot=run.n_boot, progress=progress)
     output.notes.append(effects.summary().splitlines()[1])
     path = output.out / f"monthly_{series.name}.csv"
-    effects.frame.to_csv(path, index=False)
+    effects.csv_frame().to_csv(path, index=False)
     output.files.append(path)
     output.tables.append(effects.table)
     output.numbers.update(effects.to_numbers())
@@ -362,6 +367,7 @@ def _finish(output: _Output, plan: Plan, panel: Panel, sample: Any) -> Reproduct
         load_report=panel.report,
         numbers=numbers,
         notes=output.notes[1:],
+        sample=sample,
     )
     output.files.append(report)
     return Reproduction(

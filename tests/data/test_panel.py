@@ -336,7 +336,7 @@ def test_missing_values_error_or_dropped_and_counted(tiny_panel_frame):
         r"column 'employed': 3 rows have missing or infinite values \(all such columns: "
         r"employed: 3, married: 2; 4 rows\) \(e.g. parent ids 0\)",
     )
-    assert "Pass missing='drop'" in msg
+    assert '[data] missing = "drop"' in msg and 'missing="drop" in Python' in msg
     panel = load_panel(frame, missing="drop")
     r = panel.report
     assert (r.rows_read, r.rows_kept, r.rows_dropped_missing) == (1440, 1436, 4)

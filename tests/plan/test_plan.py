@@ -206,10 +206,40 @@ def test_scaffold_guesses_roles_and_marks_them(tmp_path):
     assert {v.name for v in plan.variants} == {"h", "l"} and plan.control_variant == "none"
     assert {v.key for v in plan.outcomes} >= {"active", "employed_flag"}
     assert {v.key: v.time for v in plan.covariates}["kvinne"] == "invariant"
-    assert text.count("GUESS") >= 6 and "# GUESS from the column name 'pid': check" in text
-    assert plan.implementation == "2017-05"  # the middle month of 2015-10 .. 2018-12, marked as a guess
+    assert text.count("GUESS") >= 6
+    assert "# GUESS from the data and its name: 'pid' is unique within each month (3,691 values)" in text
+    assert "'fid' is constant within 'pid' and groups 1-2 persons" in text
+    assert "'offered' is constant within 'fid' with two values ['no', 'yes']" in text
+    assert plan.implementation == "2015-10"  # no data can tell: the first month as a placeholder, a QUESTION
+    assert "# QUESTION (not a guess; no data can tell): the first month of the offer" in text
     panel = famtrial.load_panel(path, plan)  # the scaffold loads the data as it is
     assert panel.report.parents == 3691
+
+
+def test_scaffold_reads_the_structure_when_the_names_say_nothing():
+    """The liaison example with opaque column names: roles from the structure, ties marked UNDECIDED."""
+    import importlib.util
+    from pathlib import Path
+
+    here = Path(__file__).parents[1] / "examples" / "liaison" / "make_liaison.py"
+    spec = importlib.util.spec_from_file_location("make_liaison", here)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    frame = module.build_panel()
+    opaque = frame.rename(columns={c: f"v{i}" for i, c in enumerate(frame.columns)})
+    text = scaffold(opaque)
+    plan = load_plan(text)
+    # guardian_no, hh_id, district, period, grp; the distractors school (v11) and lone_parent (v10) not taken
+    assert (plan.parent, plan.family, plan.office, plan.month, plan.arm) == ("v0", "v1", "v2", "v3", "v4")
+    assert "# GUESS from the data: 'v0' is unique within each month (693 values)" in text
+    assert "# UNDECIDED between ['v2', 'v11']: 'v2' taken" in text  # district or school: the coarsest
+    assert "# UNDECIDED between ['v4', 'v10']: 'v4' taken" in text  # grp or lone_parent: both two-valued per household
+    assert {v.key: v.time for v in plan.covariates}["v10"] == "invariant"
+    famtrial.load_panel(opaque, plan)  # loads as it is
+    # with its own names, every role is decided by structure and name together
+    named = scaffold(frame)
+    assert "UNDECIDED" not in named.split("[units]")[0]
+    assert load_plan(named).arm == "grp" and load_plan(named).office == "district"
 
 
 def test_scaffold_marks_what_it_could_not_guess():

@@ -23,6 +23,7 @@ description = "A plan that sets every optional key."
 missing = "drop"
 path = "data/panel.parquet"
 published = "data/published.toml"
+sep = ";"
 
 [columns]
 parent = "pid"
@@ -43,6 +44,8 @@ offered = "yes"
 control = "no"
 offered_label = "Offered"
 control_label = "Not offered"
+offered_key = "yes"
+control_key = "no"
 
 [treatment]
 name = "offer"
@@ -104,6 +107,7 @@ covariates = ["kids"]
 time = "months"
 cluster = "family"
 table = "table4"
+label = "Paid work, by kind"
 
 [models.work_none]
 outcome = "work"
@@ -133,6 +137,8 @@ randomization_draws = 999
 band_draws = 99
 seed = 1
 bootstrap_weights = "webb"
+few_clusters = 20
+reference = "t"
 
 [output]
 formats = ["png", "pdf", "svg"]

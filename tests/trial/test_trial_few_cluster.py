@@ -77,3 +77,28 @@ def test_note_without_a_bootstrap_names_the_weights_only():
     res = FewClusterInference(frame=frame, n_perm=3, n_clusters=6, bootstrap_weights="mammen")
     assert "(boottest's statistic, Mammen weights)" in res.table.notes
     assert np.isfinite(res.frame["p_score_bootstrap"]).all()
+
+
+def test_notes_carry_the_caution_and_the_score_bootstraps_floor_when_it_binds():
+    """G = 6 < 10: the caution; with all 2^G sign vectors no p falls below 2/2^G, and the note says so when one sits there."""
+    res = _run(_panel(None))
+    g = res.n_clusters
+    assert (
+        "Few clusters: G = 6 offices, fewer than 10; the cluster z p-value uses the normal reference" in res.table.notes
+    )
+    floor = 2 / 2**g
+    assert res.bootstrap_enumerated and res.bootstrap_draws == 2**g
+    assert (res.frame["p_score_bootstrap"] >= floor - 1e-12).all()  # the bound holds
+    binds = bool((res.frame["p_score_bootstrap"] <= floor + 1e-12).any())
+    assert ("smallest attainable p" in res.table.notes) == binds
+    above = FewClusterInference(
+        frame=res.frame.assign(p_score_bootstrap=0.5), n_perm=3, n_clusters=g, bootstrap_draws=2**g, units=res.units
+    )
+    assert "smallest attainable p" not in above.table.notes
+    at_floor = res.frame.assign(p_score_bootstrap=floor)
+    bound = FewClusterInference(
+        frame=at_floor, n_perm=3, n_clusters=g, bootstrap_draws=2**g, bootstrap_enumerated=True, units=res.units
+    )
+    assert f"smallest attainable p with G = {g} is 2/{2**g:,} = {2 / 2**g:.4f}, and it binds here" in bound.table.notes
+    many = FewClusterInference(frame=at_floor, n_perm=3, n_clusters=g, few_clusters=5, units=res.units)
+    assert "Few clusters" not in many.table.notes  # the plan's threshold decides

@@ -102,7 +102,8 @@ def _check_missing(t: dict[str, Any], plan: Plan) -> None:
             counts[worst],
             np.asarray(t["ids"][worst], dtype=object),
             f"have missing or infinite values (all such columns: {detail}; {t['any_na']:,} rows)",
-            "Pass missing='drop' to drop those rows listwise (they are counted in Panel.report), or impute them first.",
+            'Set [data] missing = "drop" in the plan (--missing drop on the command line, missing="drop" in '
+            "Python) to drop those rows listwise (they are counted in Panel.report), or impute them first.",
         )
     if counts and t["n_after"] == 0:
         raise PanelError(f"the panel is empty after dropping {t['rows_read']:,} rows with missing values ({counts})")

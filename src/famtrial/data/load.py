@@ -94,7 +94,12 @@ def load_panel(
     baseline = None if baseline is None else month_option(baseline, "baseline")
     spec, missing = _spec(plan, columns, implementation, baseline, missing)
     _check_options(missing, engine)
-    raw, source_name, present = read(source, (spec if isinstance(spec, Columns) else spec.columns).required(), engine)
+    raw, source_name, present = read(
+        source,
+        (spec if isinstance(spec, Columns) else spec.columns).required(),
+        engine,
+        sep=spec.sep if not isinstance(spec, Columns) else ",",
+    )
     if engine == "dask" or source_name == "Dask DataFrame":
         from famtrial.data._dask import load_partitioned
 

@@ -162,7 +162,8 @@ class Panel:
         if out.empty:
             raise PanelError(
                 f"no rows at the baseline month {self.baseline}; the panel covers "
-                f"{self.report.first_month} .. {self.report.last_month}: pass baseline= to load_panel"
+                f"{self.report.first_month} .. {self.report.last_month}: set [months] baseline in the plan "
+                "(baseline= in load_panel)"
             )
         return out
 

@@ -28,29 +28,29 @@ def _detail(exc: Exception) -> str:
     return f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else 'no detail'}"
 
 
-def _csv_columns(path: Path) -> list[str]:
-    """A CSV file's header; an empty file or a file separated by ';', tab or '|' is an error."""
+def _csv_columns(path: Path, sep: str = ",") -> list[str]:
+    """A CSV file's header; an empty file, or a file separated by another of ',', ';', tab or '|' than ``sep``, is an error."""
     if path.stat().st_size == 0:
         raise PanelError(f"panel file {str(path)!r} is empty (0 bytes): check the export that wrote it")
-    header = pd.read_csv(path, nrows=0)
+    header = pd.read_csv(path, nrows=0, sep=sep)
     names = list(map(str, header.columns))
-    sep = next((c for c in (";", "\t", "|") if len(names) == 1 and c in names[0]), None)
-    if sep is not None:
-        shown = {"\t": "\\t"}.get(sep, sep)
+    other = next((c for c in (",", ";", "\t", "|") if c != sep and len(names) == 1 and c in names[0]), None)
+    if other is not None:
+        shown = {"\t": "\\t"}.get(other, other)
         raise PanelError(
-            f"panel file {str(path)!r} looks like '{shown}'-separated CSV (header "
-            f"{names[0][:60]!r}): pass sep: read it with pandas.read_csv(path, sep='{shown}') "
-            "and pass the DataFrame, or save it comma-separated"
+            f"panel file {str(path)!r} looks like '{shown}'-separated CSV (header {names[0][:60]!r}): "
+            f"set [data] sep = \"{shown}\" in the plan (--sep '{shown}' on the command line; "
+            f"load_panel reads the plan's sep), or save it comma-separated"
         )
     return names
 
 
-def _file_columns(path: Path) -> list[str]:
+def _file_columns(path: Path, sep: str = ",") -> list[str]:
     """The column names of a panel file, read without its rows (errors name the file and the fix)."""
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
-            return _csv_columns(path)
+            return _csv_columns(path, sep)
         if suffix in (".parquet", ".pq"):
             import pyarrow.parquet as pq
 
@@ -69,8 +69,8 @@ def _file_columns(path: Path) -> list[str]:
     raise PanelError(f"cannot read {path.name!r}: give a .csv, .parquet or .dta file, or a pandas DataFrame")
 
 
-def _read_file(source: str | Path, columns: list[str] | None) -> tuple[pd.DataFrame, str, list[str]]:
-    """A .csv, .parquet or .dta file's ``columns`` (those present) in memory."""
+def _read_file(source: str | Path, columns: list[str] | None, sep: str = ",") -> tuple[pd.DataFrame, str, list[str]]:
+    """A .csv (fields separated by ``sep``), .parquet or .dta file's ``columns`` (those present) in memory."""
     path = Path(source)
     if not path.exists():
         raise PanelError(f"panel file {str(path)!r} does not exist")
@@ -79,12 +79,12 @@ def _read_file(source: str | Path, columns: list[str] | None) -> tuple[pd.DataFr
             f"panel file {str(path)!r} is a folder: give the file (.csv, .parquet or .dta), or load "
             "a folder of Parquet files (a partitioned dataset) with engine='dask'"
         )
-    present = _file_columns(path)
+    present = _file_columns(path, sep)
     use = present if columns is None else [c for c in present if c in set(columns)]
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
-            frame = pd.read_csv(path, usecols=use)
+            frame = pd.read_csv(path, usecols=use, sep=sep)
         elif suffix in (".parquet", ".pq"):
             frame = pd.read_parquet(path, columns=use)
         else:  # .dta: %tm-formatted months arrive as datetimes; value labels stay codes
@@ -97,7 +97,7 @@ def _read_file(source: str | Path, columns: list[str] | None) -> tuple[pd.DataFr
 
 
 def read(
-    source: object, columns: list[str] | None = None, engine: Engine | None = None
+    source: object, columns: list[str] | None = None, engine: Engine | None = None, sep: str = ","
 ) -> tuple[pd.DataFrame, str, list[str]]:
     """The panel, its name and all its column names; from a file, only ``columns`` (those present) are read.
 
@@ -110,6 +110,8 @@ def read(
         The columns to read from a file; default: all.
     engine : {"pandas", "dask"}, optional
         ``"dask"``: read a partitioned Parquet dataset lazily.
+    sep : str
+        The field separator of a CSV file (the plan's ``[data] sep``; pandas ``read_csv(sep=)``).
 
     Returns
     -------
@@ -147,7 +149,7 @@ def read(
         raise TypeError(
             f"source must be a DataFrame or a path to a .csv, .parquet or .dta file, not {type(source).__name__}"
         )
-    return _read_file(source, columns)
+    return _read_file(source, columns, sep)
 
 
 def _read_dataset(source: object, columns: list[str] | None) -> tuple[Any, str, list[str]]:

@@ -370,6 +370,16 @@ class ModelResults:
         ]
         return rows
 
+    @property
+    def omitted(self) -> tuple[tuple[str, str], ...]:
+        """Terms the estimator omitted, with the reason: ``(term, reason)`` pairs, in the order omitted.
+
+        Stata lists them in its coefficient table as ``(omitted)``; R's ``coef()`` gives them NA.
+        Read from the variable records of ``dropped`` (no within-group variation, collinear with
+        earlier regressors, separation).
+        """
+        return tuple((name, d.reason) for d in self.dropped if d.kind == "variable" for name in d.names)
+
     def summary(
         self,
         alpha: float = 0.05,

@@ -193,8 +193,9 @@ def _omitted_terms(results: ModelResults) -> list[str]:
     for record in results.dropped:
         if record.kind == "variable":
             names += [n for n in record.names if n not in names]
-    extra = getattr(results, "omitted", None) or ()
-    names += [str(n) for n in extra if str(n) not in names]
+    for entry in getattr(results, "omitted", None) or ():  # (term, reason) pairs, or bare terms
+        term = str(entry[0] if isinstance(entry, tuple) else entry)
+        names += [term] if term not in names else []
     return [n for n in names if n not in results.params.index]
 
 

@@ -20,6 +20,7 @@ from famtrial._options import (
     ClusterRole,
     FigureFormat,
     Missing,
+    Reference,
     Rule,
     TimeAdjustment,
     TimeVariation,
@@ -151,7 +152,10 @@ def _data(d: Table) -> DataSource:
     """``[data]``: the data file, the published numbers and the rule for missing values."""
     path = d.get("path", str, "")
     missing: Missing = d.get("missing", str, "error", choices=get_args(Missing))
-    data = DataSource(missing=missing, path=path, published=d.get("published", str, ""))
+    sep = d.get("sep", str, ",")
+    if len(sep) != 1 or sep in '"\n\r':
+        d.fail("sep", f'= {sep!r} must be one character, e.g. ";" or "\\t" (tab)')
+    data = DataSource(missing=missing, path=path, published=d.get("published", str, ""), sep=sep)
     d.done()
     return data
 
@@ -194,6 +198,14 @@ def _code(reader: Table, key: str, default: Any) -> int | str | bool:
     return code
 
 
+def _plain_name(reader: Table, key: str, default: str) -> str:
+    """A name for machine-readable outputs: letters, digits and underscores, starting with a letter."""
+    value: str = reader.get(key, str, default)
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", value):
+        reader.fail(key, f"= {value!r} must be a plain name (letters, digits, underscores), e.g. {default!r}")
+    return value
+
+
 def _arms(a: Table) -> Arms:
     """``[arms]``: two different codes and their labels."""
     offered, control = _code(a, "offered", 1), _code(a, "control", 0)
@@ -204,7 +216,11 @@ def _arms(a: Table) -> Arms:
         control=control,
         offered_label=a.get("offered_label", str, "Offered"),
         control_label=a.get("control_label", str, "Control"),
+        offered_key=_plain_name(a, "offered_key", "offered"),
+        control_key=_plain_name(a, "control_key", "control"),
     )
+    if arms.offered_key == arms.control_key:
+        a.fail("offered_key", f"and arms.control_key are both {arms.offered_key!r}: give the arms different keys")
     a.done()
     return arms
 
@@ -373,7 +389,8 @@ def _models(tables: Mapping[str, Table]) -> tuple[FEModel, ...]:
         time: TimeAdjustment = r.get("time", str, "linear", choices=get_args(TimeAdjustment))
         cluster: ClusterRole = r.get("cluster", str, "office", choices=get_args(ClusterRole))
         reference = _month(r, "reference", None)
-        out.append(FEModel(name, outcome, treatment, covariates, time, cluster, table, reference))
+        label = r.get("label", str, "")
+        out.append(FEModel(name, outcome, treatment, covariates, time, cluster, table, reference, label))
         r.done()
     return tuple(out)
 
@@ -415,9 +432,19 @@ def _inference(i: Table) -> InferenceOptions:
         i.fail("band_draws", f"= {band_draws} must be at least 99")
     seed = i.get("seed", int, 12345)
     weights: BootstrapWeights = i.get("bootstrap_weights", str, "rademacher", choices=get_args(BootstrapWeights))
+    reference: Reference = i.get("reference", str, "normal", choices=get_args(Reference))
+    few = i.get("few_clusters", int, 10)
+    if few < 2:
+        i.fail("few_clusters", f"= {few} must be at least 2 (the caution shows when G is below it)")
     i.done()
     return InferenceOptions(
-        models=models, randomization_draws=draws, band_draws=band_draws, seed=seed, bootstrap_weights=weights
+        models=models,
+        randomization_draws=draws,
+        band_draws=band_draws,
+        seed=seed,
+        bootstrap_weights=weights,
+        few_clusters=few,
+        reference=reference,
     )
 
 

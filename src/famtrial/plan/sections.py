@@ -17,6 +17,7 @@ from famtrial._options import (
     ClusterRole,
     FigureFormat,
     Missing,
+    Reference,
     Rule,
     TimeAdjustment,
     TimeVariation,
@@ -89,11 +90,14 @@ class DataSource:
         The default data file, relative to the plan file (``famtrial:`` = shipped data); ``""``: none.
     published : str
         The published-number spec ``famtrial verify`` compares with; ``""``: none.
+    sep : str
+        The field separator of a CSV data file (one character, e.g. ``";"``; TOML writes a tab as an escape).
     """
 
     missing: Missing = "error"
     path: str = field(default="", metadata=OPTIONAL)
     published: str = field(default="", metadata=OPTIONAL)
+    sep: str = field(default=",", metadata=OPTIONAL)
 
 
 @dataclass(frozen=True)
@@ -144,12 +148,18 @@ class Arms:
         The codes of the offered and the control arm (different).
     offered_label, control_label : str
         Column headers and flow boxes.
+    offered_key, control_key : str
+        The arms' names in machine-readable outputs: the sample table's CSV headers
+        (``<units>_<key>``) and its ``reproduced.csv`` keys (``<table>.<office>_<label>.<key>``).
+        Plain names (letters, digits, underscores).
     """
 
     offered: Code = 1
     control: Code = 0
     offered_label: str = "Offered"
     control_label: str = "Control"
+    offered_key: str = field(default="offered", metadata=OPTIONAL)
+    control_key: str = field(default="control", metadata=OPTIONAL)
 
 
 @dataclass(frozen=True)
@@ -331,6 +341,8 @@ class FEModel:
         The table the model is laid out in.
     reference : str or None
         A dynamic model's omitted month (``YYYY-MM``; default: the month before the implementation month).
+    label : str
+        The model's column header in its table (``""``: its name).
     """
 
     name: str = field(metadata=TABLE_NAME)
@@ -341,6 +353,7 @@ class FEModel:
     cluster: ClusterRole = "office"
     table: str = ""
     reference: str | None = field(default=None, metadata=OPTIONAL)
+    label: str = field(default="", metadata=OPTIONAL)
 
     @property
     def split(self) -> bool:
@@ -393,6 +406,15 @@ class InferenceOptions:
         The seed of every random step.
     bootstrap_weights : {"rademacher", "webb", "mammen"}
         The wild score bootstrap's weights.
+    few_clusters : int
+        Every delivered table note, figure caption and report section states the number of clusters
+        G and, when G is below this threshold, a few-cluster caution (default 10, the threshold of
+        :class:`~famtrial.errors.FewClustersWarning`).
+    reference : {"normal", "t"}
+        The reference distribution of the model tables' and the monthly series' cluster-robust
+        p-values, intervals and sup-t band: the normal (the paper's, default) or t(G-1) (Stata's
+        ``clogit, vce(cluster)`` after ``test`` with ``df(G-1)``; R ``lmtest::coeftest(fit, df = G - 1)``).
+        ``inference.csv`` reports both whatever this key says.
     """
 
     models: tuple[str, ...] = ()
@@ -400,6 +422,8 @@ class InferenceOptions:
     band_draws: int = 9999
     seed: int = 12345
     bootstrap_weights: BootstrapWeights = "rademacher"
+    few_clusters: int = field(default=10, metadata=OPTIONAL)
+    reference: Reference = field(default="normal", metadata=OPTIONAL)
 
 
 @dataclass(frozen=True)

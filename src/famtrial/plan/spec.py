@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Generic, TypeVar, overload
 
-from famtrial._options import BootstrapWeights, FigureFormat, Missing, Role, Rule, Unit
+from famtrial._options import BootstrapWeights, FigureFormat, Missing, Reference, Role, Rule, Unit
 from famtrial._paths import data_dir, plans_dir
 from famtrial._text import plural
 from famtrial._toml import NAME
@@ -257,6 +257,7 @@ class Plan:
     data_path = _In[str]("data", "path")
     missing = _In[Missing]("data", "missing")
     published = _In[str]("data", "published")
+    sep = _In[str]("data", "sep")
     parent = _In[str]("roles", "parent")
     family = _In[str]("roles", "family")
     office = _In[str]("roles", "office")
@@ -268,6 +269,8 @@ class Plan:
     control_code = _In[int | str | bool]("arms", "control")
     offered_label = _In[str]("arms", "offered_label")
     control_label = _In[str]("arms", "control_label")
+    offered_key = _In[str]("arms", "offered_key")
+    control_key = _In[str]("arms", "control_key")
     control_variant = _In[str]("variant_coding", "control")
     control_variant_codes = _In[tuple[int | str, ...]]("variant_coding", "control_codes")
     variants = _In[tuple[Variant, ...]]("variant_coding", "levels")
@@ -295,6 +298,8 @@ class Plan:
     band_draws = _In[int]("inference", "band_draws")
     seed = _In[int]("inference", "seed")
     bootstrap_weights = _In[BootstrapWeights]("inference", "bootstrap_weights")
+    few_clusters = _In[int]("inference", "few_clusters")
+    reference = _In[Reference]("inference", "reference")
     formats = _In[tuple[FigureFormat, ...]]("output", "formats")
     digits = _In[int]("output", "digits")
     leading_zero = _In[bool]("output", "leading_zero")

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
+from famtrial._text import article
 from famtrial._toml import dumps
 from famtrial.plan.sections import SampleRule, Variable
 
@@ -184,7 +185,7 @@ def _describe_data(plan: Plan) -> list[str]:
         lines.append("sample: every office analysed (no exclusion rule)")
     else:
         lines.append(
-            f"sample: an {plan.unit('office', 1)} is excluded when fewer than {sample.threshold_text} of "
+            f"sample: {article(plan.unit('office', 1))} {plan.unit('office', 1)} is excluded when fewer than {sample.threshold_text} of "
             f"its {plan.unit(sample.unit)} are in the control arm ({sample.table})"
         )
     return lines

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from famtrial._options import check_bool, check_names
+from famtrial._text import few_cluster_caution
 from famtrial.errors import PlanError
 from famtrial.models.base import ModelResults
 from famtrial.models.clogit import ConditionalLogitResults
@@ -172,7 +173,11 @@ def _model_columns(
             ("p", "p"),
         ):
             numeric[(name, field)] = odds[src]
-        shown[(name, "OR")] = [("" if pd.isna(o) else fmt(o) + stars(p)) for o, p in zip(odds["or"], odds["p"])]
+        omitted = dict(res.omitted)
+        shown[(name, "OR")] = [
+            "(omitted)" if t in omitted and pd.isna(o) else ("" if pd.isna(o) else fmt(o) + stars(p))
+            for t, o, p in zip(terms, odds["or"], odds["p"])
+        ]
         shown[(name, "Robust SE" if res.cov_type != "nonrobust" else "SE")] = [fmt(v) for v in odds["or_se"]]
         shown[(name, level)] = [
             "" if pd.isna(lo) else f"({fmt(lo)}, {fmt(hi)})" for lo, hi in zip(odds["or_ci_low"], odds["or_ci_high"])
@@ -196,6 +201,27 @@ def _fit_rows(
     if n_parents is not None:
         extra[f"n {unit[1]}"] = {(n, "OR"): f"{n_parents:,}" for n in results}
     return extra
+
+
+def _omitted_note(results: Mapping[str, ModelResults], labels: Mapping[str, str]) -> str:
+    """The omitted terms with their reasons, per model (Stata's "(omitted)"); empty when none."""
+    parts = [
+        f"{labels.get(term, term)} in {name} ({reason})"
+        for name, res in results.items()
+        for term, reason in res.omitted
+        if term not in res.params.index
+    ]
+    return f" Omitted: {'; '.join(parts)}." if parts else ""
+
+
+def _caution_note(results: Mapping[str, ModelResults], few_clusters: int, clusters: str) -> str:
+    """The few-cluster caution for the table's clustered models with the fewest clusters (empty when none is few)."""
+    clustered = [r for r in results.values() if r.cov_type == "cluster" and r.n_clusters is not None]
+    if not clustered:
+        return ""
+    fewest = min(clustered, key=lambda r: r.n_clusters or 0)
+    caution = few_cluster_caution(fewest.n_clusters, few_clusters, fewest.covariance.df, clusters)
+    return f" {caution}" if caution else ""
 
 
 def _compare_notes(
@@ -225,6 +251,9 @@ def compare_models(
     first: Sequence[str] = (),
     unit: tuple[str, str] = ("parent", "parents"),
     cluster_names: Mapping[str, str] | None = None,
+    column_labels: Mapping[str, str] | None = None,
+    few_clusters: int = 10,
+    clusters: str = "clusters",
 ) -> Table:
     """Lay fitted models side by side: OR (stars), SE of the OR, CI; pseudo R2 and groups.
 
@@ -237,31 +266,46 @@ def compare_models(
     first (the treatment terms). ``labels`` maps terms to row labels, ``cluster_names`` cluster
     columns to the words the notes use (``{"kontor": "office"}``). The notes are derived from the
     results: the estimator, the covariance (and cluster variable) each model used, the time
-    adjustment found among the terms.
+    adjustment found among the terms. Terms a model omitted (no within-group variation, collinear
+    with earlier regressors) are shown as ``(omitted)`` in its OR column, hidden terms (the trend)
+    included, and the note gives each one's reason (Stata's ``(omitted)`` rows; R's NA).
+    ``column_labels`` maps model names to column headers (the plan's ``label``); ``frame`` keeps
+    the names. When the clustered models' fewest clusters G is below ``few_clusters`` the note adds a
+    few-cluster caution naming the reference distribution (``clusters``: the clusters' plural noun).
     """
     _check_results(results)
     if labels is not None and not isinstance(labels, Mapping):
         raise TypeError(f"labels must be a mapping term -> row label, not {type(labels).__name__}")
     hide, first = tuple(check_names(hide, "hide")), tuple(check_names(first, "first"))
     _check_layout(title, digits, alpha, n_parents, leading_zero, unit)
-    labels = dict(labels or {})
+    if isinstance(few_clusters, bool) or not isinstance(few_clusters, (int, np.integer)) or few_clusters < 2:
+        raise ValueError(f"few_clusters={few_clusters!r} must be a whole number >= 2")
+    labels = {"trend": "Linear trend", **dict(labels or {})}
     terms = _ordered_terms(results, first)
+    omitted = [t for r in results.values() for t, _ in r.omitted if t not in r.params.index]
+    terms += [t for t in dict.fromkeys(omitted) if t not in terms]
     level = f"{100 * (1 - alpha):g}% CI"
     numeric, shown = _model_columns(results, terms, alpha, level, digits, leading_zero)
     frame = pd.DataFrame(numeric, index=terms)
     display = pd.DataFrame(shown, index=terms)
     time_terms = {t for r in results.values() for t in _time_terms(r)}
-    keep = [t for t in terms if not any(t.startswith(h) for h in hide) and t not in time_terms]
+    keep = [t for t in terms if t in omitted or (not any(t.startswith(h) for h in hide) and t not in time_terms)]
     display = display.loc[keep].rename(index=labels)
     extra = _fit_rows(results, n_parents, digits, leading_zero, unit)
     display = pd.concat([display, pd.DataFrame.from_dict(extra, orient="index")]).fillna("")
     display = display[list(shown)]  # the models' order, OR / SE / CI within each
-    display.columns = pd.MultiIndex.from_tuples(list(shown))
+    headers = dict(column_labels or {})
+    display.columns = pd.MultiIndex.from_tuples([(headers.get(m, m), f) for m, f in shown])
     for name, res in results.items():
         frame.loc["pseudo_r2", (name, "or")] = res.prsquared
         frame.loc["n_groups", (name, "or")] = getattr(res, "n_groups", res.nobs)
     frame.columns = [f"{model}.{field}" for model, field in frame.columns]
-    notes = _compare_notes(results, cluster_names or {}, unit, level)
+    named = {headers.get(n, n): r for n, r in results.items()}  # the notes name models as the columns do
+    notes = (
+        _compare_notes(named, cluster_names or {}, unit, level)
+        + _omitted_note(named, labels)
+        + _caution_note(results, few_clusters, clusters)
+    )
     return Table(frame=frame, display=display, title=title, notes=notes)
 
 
@@ -296,6 +340,9 @@ def model_tables(
                 first=plan.treatment_terms,
                 unit=(plan.unit("parent", 1), plan.unit("parent")),
                 cluster_names={getattr(plan, r): plan.unit(r, 1) for r in ("parent", "family", "office")},
+                column_labels={m.name: m.label for m in plan.models if m.label},
+                few_clusters=plan.few_clusters,
+                clusters=plan.unit("office"),
             )
     return out
 

@@ -9,6 +9,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
+from famtrial.report._figure import OnceFigure
 from famtrial.trial.sample import FlowCounts
 
 __all__ = ["plot_flow"]
@@ -97,7 +98,7 @@ def _check_flow_args(flow: object, ax: object, title: object) -> None:
 def _flow_axes(ax: Axes | None) -> tuple[Axes, Figure]:
     """The axes to draw into (a new 7.2 x 6.4 in figure when None), spanning 0-1 and turned off, and its figure."""
     if ax is None:
-        new, ax = plt.subplots(figsize=(7.2, 6.4))
+        new, ax = plt.subplots(figsize=(7.2, 6.4), FigureClass=OnceFigure)
         new.subplots_adjust(left=0.02, right=0.98, top=0.93, bottom=0.02)
     fig = cast(Figure, ax.figure)  # a SubFigure only for axes of a subfigure
     ax.set_xlim(0, 1)

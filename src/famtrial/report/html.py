@@ -16,9 +16,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from famtrial._text import few_cluster_caution, plural
 from famtrial.data.panel import LoadReport
 from famtrial.plan.spec import Plan
 from famtrial.table import Table
+from famtrial.trial.sample import AnalysisSample
 
 __all__ = ["ReportFigure", "write_report"]
 
@@ -31,6 +33,7 @@ caption { font-weight: bold; text-align: left; padding-bottom: 0.4rem; }
 figure { margin: 1.5rem 0; } figure img { max-width: 100%; }
 pre { background: #f6f6f6; padding: 0.6rem; overflow-x: auto; }
 .verify { border-left: 4px solid #888; padding-left: 0.8rem; }
+.caution { border-left: 4px solid #c60; padding-left: 0.8rem; }
 """
 
 
@@ -48,21 +51,65 @@ def _figure_html(figure: ReportFigure) -> str:
     return f'<figure><img alt="{title}" src="data:image/png;base64,{data}"><figcaption>{title}</figcaption></figure>'
 
 
-def _drop_counts(report: LoadReport) -> pd.DataFrame:
-    """Rows read, kept and removed by each reason (the load report's counts)."""
-    rows = [
+def _counts_frame(rows: Sequence[tuple[str, int | str]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"count": [f"{n:,}" if isinstance(n, int) else n for _, n in rows]},
+        index=pd.Index([r for r, _ in rows], name=""),
+    )
+
+
+def _drop_counts(report: LoadReport, units: tuple[str, str, str] = ("parent", "family", "office")) -> pd.DataFrame:
+    """Rows read, kept and removed by each reason when loading (the load report's counts; not the sample's rule)."""
+    rows: list[tuple[str, int | str]] = [
         ("rows read", report.rows_read),
         ("rows kept", report.rows_kept),
         ("rows outside the plan's months", report.rows_outside_window),
         ("rows dropped for missing values (listwise)", report.rows_dropped_missing),
     ]
     rows += [(f"rows missing {column}", n) for column, n in report.dropped_missing.items()]
-    rows += [
-        ("parents who lost every row to missing values", report.parents_dropped_missing),
-        ("rows removed with excluded offices", report.rows_removed_by_restriction),
-        ("offices removed", len(report.offices_removed)),
+    rows += [(f"{plural(units[0])} who lost every row to missing values", report.parents_dropped_missing)]
+    if report.offices_removed:  # a panel restricted before the run (the sample's rule is counted apart)
+        rows += [
+            (f"rows removed with {plural(units[2])} restricted before the run", report.rows_removed_by_restriction),
+            (f"{plural(units[2])} restricted before the run", len(report.offices_removed)),
+        ]
+    return _counts_frame(rows)
+
+
+def _exclusion_counts(sample: AnalysisSample, before: LoadReport) -> pd.DataFrame:
+    """The analysis sample's exclusions by the plan's rule: clusters, units and rows, excluded and analysed."""
+    f = sample.flow
+    after = sample.panel.report
+    rows_excluded = after.rows_removed_by_restriction - before.rows_removed_by_restriction
+    excluded = ", ".join(map(str, sample.excluded_offices)) or "none"
+    rows: list[tuple[str, int | str]] = [
+        (f"{f.noun('office')} excluded by the rule", f.offices_excluded),
+        (f"{f.noun('office')} excluded (labels)", excluded),
+        (f"{f.noun('family')} excluded", f.families_excluded_offered + f.families_excluded_ordinary),
+        (f"{f.noun('parent')} excluded", f.parents_excluded_offered + f.parents_excluded_ordinary),
+        ("rows excluded", rows_excluded),
+        (f"{f.noun('office')} analysed", f.offices_included),
+        (f"{f.noun('family')} analysed", f.families_analysed_offered + f.families_analysed_ordinary),
+        (f"{f.noun('parent')} analysed", f.parents_analysed_offered + f.parents_analysed_ordinary),
+        ("rows analysed", after.rows_kept),
     ]
-    return pd.DataFrame({"count": [f"{n:,}" for _, n in rows]}, index=pd.Index([r for r, _ in rows], name=""))
+    return _counts_frame(rows)
+
+
+def _clusters_html(plan: Plan, sample: AnalysisSample) -> str:
+    """The clusters section: G analysed, the reference distribution and, below the threshold, the caution."""
+    g = sample.flow.offices_included
+    clusters = plan.unit("office")
+    reference = "t(G-1)" if plan.reference == "t" else "the normal distribution"
+    caution = few_cluster_caution(g, plan.few_clusters, g - 1 if plan.reference == "t" else None, clusters)
+    text = (
+        f"The analysis clusters on {g} {plan.unit('office', g)} (G = {g}). Model tables and monthly series "
+        f"use {reference} as the reference of their cluster-robust p-values and intervals "
+        f"(<code>[inference] reference</code>); <code>inference.csv</code> gives the cluster z, t(G-1), "
+        "score bootstrap and randomization p-values side by side."
+    )
+    warn = f'<p class="caution"><strong>{html.escape(caution)}</strong></p>' if caution else ""
+    return f"<h3>Clusters</h3><p>{text}</p>{warn}"
 
 
 def write_report(
@@ -75,6 +122,7 @@ def write_report(
     load_report: LoadReport,
     numbers: Mapping[str, float | str],
     notes: Sequence[str] = (),
+    sample: AnalysisSample | None = None,
 ) -> Path:
     """Write ``report.html`` for one reproduce run and return its path.
 
@@ -98,6 +146,10 @@ def write_report(
         The reproduced numbers (``reproduced.csv``).
     notes : sequence of str
         Further lines of the run (monthly summaries).
+    sample : AnalysisSample, optional
+        The analysis sample: its exclusions by the plan's rule (clusters, units, rows) are reported
+        apart from the load's drops, and its clusters G with the few-cluster caution (below the
+        plan's ``[inference] few_clusters``) and the reference distribution used.
 
     Returns
     -------
@@ -113,10 +165,19 @@ def write_report(
         "<h2>Data and sample</h2>",
         f"<h3>Load report</h3><pre>{html.escape(load_report.describe(units))}</pre>",
         Table(
-            frame=_drop_counts(load_report), display=_drop_counts(load_report), title="Rows read, kept and dropped"
+            frame=_drop_counts(load_report, units),
+            display=_drop_counts(load_report, units),
+            title="Loading: rows read, kept and dropped",
         ).to_html(),
-        f"<h3>Sample flow</h3><pre>{html.escape(sample_summary)}</pre>",
     ]
+    if sample is not None:
+        counts = _exclusion_counts(sample, load_report)
+        parts += [
+            f"<h3>Analysis sample</h3><p>{html.escape(sample.flow.rule[:1].upper() + sample.flow.rule[1:])}.</p>",
+            Table(frame=counts, display=counts, title="Analysis sample: excluded by the rule and analysed").to_html(),
+            _clusters_html(plan, sample),
+        ]
+    parts.append(f"<h3>Sample flow</h3><pre>{html.escape(sample_summary)}</pre>")
     if notes:
         parts.append("<pre>" + html.escape("\n".join(notes)) + "</pre>")
     spec = plan.resolve_published()
@@ -138,6 +199,11 @@ def write_report(
             Table(frame=count_rows, display=count_rows, title="verify: published numbers by status").to_html(),
             "</div>",
         ]
+    else:
+        parts.append(
+            "<h2>Published numbers</h2><p>The plan names no published spec (<code>[data] published</code>): "
+            "no reproduced number is checked against a printed one.</p>"
+        )
     parts.append("<h2>Tables</h2>")
     parts += [table.to_html() for table in tables]
     parts.append("<h2>Figures</h2>")

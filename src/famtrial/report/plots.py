@@ -7,11 +7,13 @@ from typing import Literal, cast
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, NullLocator
 
 from famtrial._text import plural
+from famtrial.report._figure import OnceFigure, stack_below, wrap_text
 from famtrial.trial.monthly_results import MonthlyEffects
 
 __all__ = ["plot_monthly"]
@@ -80,6 +82,30 @@ def _log_odds_axis(ax: Axes, f: pd.DataFrame, show_band: bool) -> None:
     ax.set_yticklabels([f"{t:g}" for t in ticks])
 
 
+def _thin_log_ticks(ax: Axes) -> None:
+    """Drop odds-ratio ticks whose labels would touch: from 1 outwards, keep a tick 1.4 label heights from the last kept.
+
+    Measured on the axes' final height in display pixels, so a wide range on a short axis (0.33,
+    0.4, 0.5 close together) keeps every other round value and no two labels overlap.
+    """
+    ticks = list(ax.yaxis.get_majorticklocs())
+    if len(ticks) < 2:
+        return
+    to_pixels = ax.transData.transform
+    size = max(float(label.get_fontsize()) for label in ax.get_yticklabels()) * ax.figure.dpi / 72
+    y = {t: float(to_pixels((0, t))[1]) for t in ticks}
+    kept = [min(ticks, key=lambda t: abs(np.log(t)))]  # the tick nearest OR = 1 (1 itself when shown)
+    for side in (sorted(t for t in ticks if t > kept[0]), sorted((t for t in ticks if t < kept[0]), reverse=True)):
+        last = kept[0]
+        for t in side:
+            if abs(y[t] - y[last]) >= 1.4 * size:
+                kept.append(t)
+                last = t
+    kept.sort()
+    ax.yaxis.set_major_locator(FixedLocator(kept))
+    ax.set_yticklabels([f"{t:g}" for t in kept])
+
+
 def _label_axes(
     ax: Axes, effects: MonthlyEffects, x: np.ndarray, odds: bool, title: str | None, number: int | None
 ) -> None:
@@ -102,8 +128,8 @@ def _label_axes(
     ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=4, frameon=False)
 
 
-def _draw_caption(ax: Axes, effects: MonthlyEffects, base: np.ndarray, what_y: str) -> None:
-    """The caption under the legend: k offices, n parents, the months, the SE, gaps and the baseline month."""
+def _caption_text(effects: MonthlyEffects, base: np.ndarray, what_y: str) -> str:
+    """The caption: k offices, n parents, the months, the SE, gaps, the baseline month, the few-cluster caution."""
     f = effects.frame
     fe = f"; {effects.units[1]} fixed effects" if effects.fixed_effects else ""
     se = f"SE clustered by {effects.cluster_label or effects.cluster}" if effects.cluster else "model-based SE"
@@ -114,16 +140,11 @@ def _draw_caption(ax: Axes, effects: MonthlyEffects, base: np.ndarray, what_y: s
         if base.any()
         else ""
     )
-    ax.text(
-        0.0,
-        -0.36,
+    caution = f" {effects.caution}" if effects.caution else ""
+    return (
         f"k = {effects.n_offices} {plural(effects.units[1])}, n = {effects.n_parents:,} "
         f"{plural(effects.units[0])}. One logit per month, {f['month'].iloc[0]} to {f['month'].iloc[-1]}; "
-        f"{se}{fe}; controls at baseline.{gaps}{at_base}",
-        transform=ax.transAxes,
-        fontsize=8,
-        va="top",
-        wrap=True,
+        f"{se}{fe}; controls at baseline.{gaps}{at_base}{caution}"
     )
 
 
@@ -174,7 +195,7 @@ def plot_monthly(
     f = effects.frame
     own = ax is None
     if ax is None:
-        ax = plt.subplots(figsize=(8.0, 4.2))[1]
+        ax = plt.subplots(figsize=(8.0, 4.2), FigureClass=OnceFigure)[1]
     fig = cast(Figure, ax.figure)  # a SubFigure only for axes of a subfigure
     x = np.arange(len(f))
     odds = scale == "or"
@@ -184,8 +205,15 @@ def plot_monthly(
     if odds:
         _log_odds_axis(ax, f, show_band)
     _label_axes(ax, effects, x, odds, title, number)
-    if caption:
-        _draw_caption(ax, effects, base, what_y)
     if own:
         fig.tight_layout()
+    blocks: list[Artist] = [legend] if (legend := ax.get_legend()) is not None else []
+    if caption:
+        renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+        width = ax.get_window_extent(renderer).width
+        text = wrap_text(_caption_text(effects, base, what_y), width, 8, renderer)
+        blocks.append(fig.text(0.0, 0.0, text, fontsize=8, va="top", ha="left", gid="caption"))
+    stack_below(ax, blocks, resize=own)
+    if odds:
+        _thin_log_ticks(ax)
     return fig

@@ -242,11 +242,16 @@ def fit_plan_model(panel: Panel, spec: FEModel, *, t_reference: bool = False) ->
 
 
 def fe_models(
-    panel: Panel, plan: Plan | None = None, *, models: Sequence[str] | None = None, t_reference: bool = False
+    panel: Panel,
+    plan: Plan | None = None,
+    *,
+    models: Sequence[str] | None = None,
+    t_reference: bool | None = None,
 ) -> dict[str, ConditionalLogitResults]:
     """Fit the plan's fixed-effects models (default: the panel's plan; ``models`` selects by name).
 
-    The family-coordinator plan's are Models 1-4 of Tables 5 and 6.
+    The family-coordinator plan's are Models 1-4 of Tables 5 and 6. ``t_reference``: p-values and
+    intervals against t(G-1) rather than the normal; default (None) the plan's ``[inference] reference``.
     """
     panel = _need_panel(panel, "fe_models")
     if plan is not None and not isinstance(plan, Plan):
@@ -255,6 +260,7 @@ def fe_models(
             f"not {type(plan).__name__}"
         )
     plan = panel.plan if plan is None else plan
+    t_reference = plan.reference == "t" if t_reference is None else t_reference
     check_bool(t_reference, "t_reference")
     if isinstance(models, str):
         raise TypeError(f"models must be a list of model names, not the string {models!r}")

@@ -23,7 +23,7 @@ from famtrial._options import BootstrapWeights, Executor, RandomizationKind, Sta
 from famtrial._parallel import (
     run_tasks,
 )
-from famtrial._text import plural
+from famtrial._text import few_cluster_caution, plural
 from famtrial.data.panel import Panel
 from famtrial.inference.randomization import (
     FamilyDesign,
@@ -37,6 +37,7 @@ from famtrial.inference.score_bootstrap import WEIGHT_NAMES, ScoreBootstrapResul
 from famtrial.models.base import ModelResults
 from famtrial.plan.spec import Plan
 from famtrial.table import Table
+from famtrial.trial._once import few_clusters_once
 
 __all__ = ["randomization_test", "family_design", "FewClusterInference", "few_cluster_inference"]
 
@@ -328,9 +329,10 @@ def randomization_test(
     design = family_design(panel)
     options = _ModelOptions(split, term, month, trend, covariates, controls, fixed_effects)
     refit, what = (_fe_test_refit if kind == "fe" else _monthly_test_refit)(panel, design, outcome, options, statistic)
-    observed, refit = _observed(design, refit)
-    seeds = np.random.SeedSequence(seed).spawn(n_perm)
-    draws = _redraw(design, refit, seeds, n_jobs=n_jobs, executor=executor, client=client, progress=progress)
+    with few_clusters_once(f"the randomization test's {what}"):  # once for the test, not once per re-draw
+        observed, refit = _observed(design, refit)
+        seeds = np.random.SeedSequence(seed).spawn(n_perm)
+        draws = _redraw(design, refit, seeds, n_jobs=n_jobs, executor=executor, client=client, progress=progress)
     p, se, r = ri_pvalue(observed, draws)
     return RandomizationResult(
         term=refit.names[refit.term_index],
@@ -359,6 +361,25 @@ class FewClusterInference:
     bootstrap_weights: BootstrapWeights = "rademacher"  # the score bootstrap's weights (the plan's)
     bootstrap_draws: int = 0  # the score bootstrap's B (0: not run)
     bootstrap_enumerated: bool = True  # every sign vector used once (Rademacher, G <= 16)
+    few_clusters: int = 10  # the plan's few-cluster threshold: below it the notes carry a caution
+
+    @property
+    def _floor_note(self) -> str:
+        """The score bootstrap's smallest attainable p when a p-value sits at it (enumerated sign vectors).
+
+        With all B = 2^G Rademacher sign vectors enumerated, the symmetric p-value counts the
+        statistics at least as extreme as the observed one, the observed among them and its mirror
+        image (the all-minus vector) too, so no p falls below 2 / 2^G (boottest: the same bound).
+        """
+        if not (self.bootstrap_enumerated and self.bootstrap_draws and "p_score_bootstrap" in self.frame):
+            return ""
+        floor = 2 / self.bootstrap_draws
+        if not (self.frame["p_score_bootstrap"] <= floor * (1 + 1e-9)).any():
+            return ""
+        return (
+            f" The score bootstrap's smallest attainable p with G = {self.n_clusters} is 2/{self.bootstrap_draws:,} "
+            f"= {floor:.4f}, and it binds here: the p-value is that bound, not a measured tail."
+        )
 
     @property
     def _weights_note(self) -> str:
@@ -395,8 +416,16 @@ class FewClusterInference:
             "cluster-robust z (normal), the same z against t(G-1), the wild cluster score bootstrap "
             f"(boottest's statistic, {self._weights_note}), and randomization inference re-drawing "
             f"{plural(unit)} within {cluster} (R = {self.n_perm:,} re-draws, robust z statistic; Monte Carlo "
-            "SE in parentheses)."
+            "SE in parentheses)." + self._floor_note
         )
+        caution = few_cluster_caution(
+            self.n_clusters,
+            self.few_clusters,
+            clusters=plural(cluster),
+            reference="the cluster z p-value uses the normal reference and may be too small",
+        )
+        if caution:  # the table shows t(G-1), the score bootstrap and randomization beside the normal z
+            notes += " " + caution
         return Table(frame=f, display=display, title="Few-cluster inference for the treatment effects", notes=notes)
 
     def to_numbers(self) -> dict[str, float]:
@@ -461,16 +490,17 @@ def _model_rows(
     rows, tests = {}, []
     for term in [t for t in fit.params.index if t in plan.treatment_terms]:
         sb = score_bootstrap(fit, term, frame[panel.columns.office], weights=weights, seed=seed)
-        ri = randomization_test(
-            panel,
-            spec.outcome,
-            split=spec.split,
-            term=term,
-            trend=spec.time,
-            covariates=spec.covariates,
-            seed=seed,
-            **redraws,
-        )
+        with few_clusters_once(f"model {name}", quiet=True):  # the model's own fit above has warned
+            ri = randomization_test(
+                panel,
+                spec.outcome,
+                split=spec.split,
+                term=term,
+                trend=spec.time,
+                covariates=spec.covariates,
+                seed=seed,
+                **redraws,
+            )
         rows[name if not spec.split else f"{name}.{term}"] = _term_row(fit, term, sb, ri, lin)
         tests.append(sb)
     return rows, fit.n_clusters or 0, tests  # clustered on office (checked above)
@@ -526,4 +556,5 @@ def few_cluster_inference(
         bootstrap_weights=weights,
         bootstrap_draws=tests[-1].n_draws if tests else 0,
         bootstrap_enumerated=tests[-1].enumerated if tests else True,
+        few_clusters=plan.few_clusters,
     )

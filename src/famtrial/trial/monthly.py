@@ -23,7 +23,7 @@ import pandas as pd
 from scipy import stats
 from scipy.special import expit
 
-from famtrial._options import MonthlyFixedEffects
+from famtrial._options import MonthlyFixedEffects, check_bool
 from famtrial._parallel import is_dask_dataframe
 from famtrial._progress import Progress
 from famtrial.data.panel import Panel
@@ -32,6 +32,7 @@ from famtrial.inference.multiplicity import benjamini_hochberg, holm, sup_t_crit
 from famtrial.models.covariance import Adjustment
 from famtrial.models.logit import LogitResults, fit_logit_blocks, logit
 from famtrial.plan.spec import Series, Variable
+from famtrial.trial._once import few_clusters_once
 from famtrial.trial.monthly_results import MonthlyEffects
 
 __all__ = ["MonthlyEffects", "monthly_effects"]
@@ -167,6 +168,14 @@ class _Options:
     wanted: list[pd.Period]  # the fitted months
     arm: str
     office: str
+    arm_codes: tuple[Any, Any] = (1, 0)  # the plan's codes of the offered and the control arm
+
+    def in_user_codes(self, text: str) -> str:
+        """A note with the arm's internal 0/1 replaced by the plan's codes: ``grp != 0`` -> ``grp = "T"``."""
+        offered, control = (f'"{c}"' if isinstance(c, str) else str(c) for c in self.arm_codes)
+        return text.replace(f"{self.arm} != 0", f"{self.arm} = {offered}").replace(
+            f"{self.arm} == 0", f"{self.arm} = {control}"
+        )
 
     @property
     def regressors_all(self) -> list[str]:
@@ -235,6 +244,7 @@ def _options(
         wanted=wanted,
         arm=cols.arm,
         office=cols.office,
+        arm_codes=(panel.plan.offered_code, panel.plan.control_code),
     )
 
 
@@ -368,9 +378,9 @@ def _fit_alone(
             fixed_effects=opts.office if opts.fixed_effects else None,
         )
     except (SeparationError, ConvergenceError, np.linalg.LinAlgError) as err:
-        reason = str(err).split(". ")[0].rstrip(".")
+        reason = opts.in_user_codes(str(err).split(". ")[0].rstrip("."))
         return None, None, {**empty, "note": "; ".join([*notes, f"no estimate: {reason}"])}
-    notes += [d.describe() for d in fit.dropped]
+    notes += [opts.in_user_codes(d.describe()) for d in fit.dropped]
     if opts.arm not in fit.params.index:
         return None, None, {**empty, "note": "; ".join([*notes, f"no estimate: the offer ({opts.arm!r}) was dropped"])}
     used_rows = fit.model.used_rows
@@ -555,6 +565,7 @@ def _results(
         treatment=plan.treatment_description,
         units=(plan.unit("parent", 1), plan.unit("office", 1)),
         cluster_label=plan.unit("office", 1) if opts.cluster == cols.office else (opts.cluster or ""),
+        few_clusters=plan.few_clusters,
     )
 
 
@@ -572,7 +583,7 @@ def monthly_effects(
     cluster: str | None = "office",
     fixed_effects: MonthlyFixedEffects | None = None,
     adjustment: Adjustment = "stata",
-    t_reference: bool = False,
+    t_reference: bool | None = None,
     alpha: float = 0.05,
     band: bool = True,
     n_boot: int = 999,
@@ -608,9 +619,10 @@ def monthly_effects(
         (None): the plan's series ``office_effects``.
     adjustment : {"stata", "statsmodels", "none"}
         Cluster factor: G/(G-1) (Stata); G/(G-1)(N-1)/(N-K); 1.
-    t_reference : bool
+    t_reference : bool, optional
         Few-cluster option: p-values and CIs from t(G-1) instead of the normal, and the band's
         critical value carried to t(G-1) at the same per-month tail probability (see the docs).
+        Default (None): the plan's ``[inference] reference`` (``"t"``: True).
     alpha : float
         Level of the pointwise CIs, the adjusted tests and the band (95% by default).
     band : bool
@@ -639,6 +651,8 @@ def monthly_effects(
         months are estimated and Holm, BH and the band use them.
     """
     _check_arguments(panel, fixed_effects, n_boot, alpha)
+    t_reference = panel.plan.reference == "t" if t_reference is None else t_reference
+    check_bool(t_reference, "t_reference")
     opts = _options(
         panel,
         outcome,
@@ -651,10 +665,11 @@ def monthly_effects(
         band=band,
     )
     sections = _cross_sections(panel, opts)
-    batched = _batched_fits(sections, opts, adjustment=adjustment, t_reference=t_reference)
-    rows, fits, influence = _fit_months(
-        sections, opts, batched, adjustment=adjustment, t_reference=t_reference, band=band, progress=progress
-    )
+    with few_clusters_once(f"the monthly series of {opts.outcome}"):  # once per series, not per month
+        batched = _batched_fits(sections, opts, adjustment=adjustment, t_reference=t_reference)
+        rows, fits, influence = _fit_months(
+            sections, opts, batched, adjustment=adjustment, t_reference=t_reference, band=band, progress=progress
+        )
     frame, ok = _pointwise(rows, alpha, opts.outcome)
     _multiplicity(frame, ok)
     _add_risk_differences(frame, ok, fits, opts.arm, alpha)

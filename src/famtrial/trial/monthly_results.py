@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 from scipy import stats
 
-from famtrial._text import plural
+from famtrial._text import few_cluster_caution, key_name, plural
 from famtrial.table import Table
 
 if TYPE_CHECKING:
@@ -62,6 +62,21 @@ class MonthlyEffects:
     treatment: str = "the offer"
     units: tuple[str, str] = ("parent", "office")
     cluster_label: str = ""
+    few_clusters: int = 10
+
+    @property
+    def caution(self) -> str:
+        """The few-cluster caution (``""`` unless clustered on fewer than ``few_clusters`` clusters)."""
+        clustered = [r.n_clusters for r in self.results if r.cov_type == "cluster" and r.n_clusters]
+        if not self.cluster or not clustered:
+            return ""
+        g = min(clustered)  # the month with the fewest clusters
+        clusters = plural(self.cluster_label) if self.cluster_label else "clusters"
+        return few_cluster_caution(g, self.few_clusters, g - 1 if self.t_reference else None, clusters)
+
+    def csv_frame(self) -> pd.DataFrame:
+        """``frame`` as ``monthly_<name>.csv`` writes it: ``n_offices`` named by the plan (``n_districts``)."""
+        return self.frame.rename(columns={"n_offices": f"n_{key_name(plural(self.units[1]))}"})
 
     @property
     def estimated(self) -> pd.DataFrame:
@@ -148,6 +163,8 @@ class MonthlyEffects:
                 f"{self.parents_without_baseline:,} {plural(self.units[0])} have no baseline-month row and "
                 "are not used."
             )
+        if self.caution:
+            lines.append(self.caution)
         lines += [f"{month}: {note}" for month, note in zip(f["month"], f["note"]) if note]
         return "\n".join(lines)
 

@@ -75,10 +75,12 @@ class FlowCounts:
         """The exclusion rule in words."""
         if self.rule_kind == "none":
             return f"every {self.noun('office', 1)} is analysed (no exclusion rule)"
+        from famtrial._text import article
+
         office = self.noun("office", 1)
         named = f" ({self.control_label.lower()})" if self.control_label.lower() != "control" else ""
         return (
-            f"{'an' if office[0] in 'aeiou' else 'a'} {office} is excluded when fewer than "
+            f"{article(office)} {office} is excluded when fewer than "
             f"{_fraction(self.threshold)} of its listed {self.noun(self.unit)} are in the control arm{named}"
         )
 
@@ -205,6 +207,27 @@ class AnalysisSample:
     unit: Unit
     title: str = ""
     name: str = "sample"
+    arm_keys: tuple[str, str] = ("offered", "control")
+
+    def _key(self, role: Role, n: int | None = None) -> str:
+        """The trial's noun for ``role`` as a part of a machine-readable name (``parents``, ``district``)."""
+        from famtrial._text import key_name
+
+        return key_name(self.flow.noun(role, n))
+
+    def _csv_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The sample table's numbers under the plan's words: ``<units>_<arm key>`` columns, the office noun."""
+        offered, control = self.arm_keys
+        parents, families = self._key("parent"), self._key("family")
+        names = {
+            "parents_coordinated": f"{parents}_{offered}",
+            "parents_ordinary": f"{parents}_{control}",
+            "families_coordinated": f"{families}_{offered}",
+            "families_ordinary": f"{families}_{control}",
+        }
+        out = frame.rename(columns=names)
+        out.index.name = self._key("office", 1)
+        return out
 
     @property
     def excluded_offices(self) -> list[Any]:
@@ -245,7 +268,7 @@ class AnalysisSample:
             f"excluded: {f.offices_excluded} {f.noun('office', f.offices_excluded)}, {excluded:,} {parents}. "
             f"Rule: {f.rule}."
         )
-        return Table(frame=frame, display=display, title=title, notes=notes)
+        return Table(frame=self._csv_frame(frame), display=display, title=title, notes=notes)
 
     def summary(self) -> str:
         """The rule, the excluded offices with their counts, and the analysed sample."""
@@ -268,19 +291,22 @@ class AnalysisSample:
     def to_numbers(self) -> dict[str, float]:
         """Reproduced ``sample.*`` and ``<name>.office_<label>.*`` numbers for ``famtrial verify``."""
         f = self.flow
+        offices, parents, families = self._key("office"), self._key("parent"), self._key("family")
+        office = self._key("office", 1)
         out = {
-            "sample.offices_included": f.offices_included,
-            "sample.parents_included": f.parents_analysed_offered + f.parents_analysed_ordinary,
-            "sample.parents_treated": f.parents_analysed_offered,
-            "sample.parents_control": f.parents_analysed_ordinary,
-            "sample.families_treated": f.families_analysed_offered,
-            "sample.families_control": f.families_analysed_ordinary,
-            "sample.parents_excluded": f.parents_excluded_offered + f.parents_excluded_ordinary,
+            f"sample.{offices}_included": f.offices_included,
+            f"sample.{parents}_included": f.parents_analysed_offered + f.parents_analysed_ordinary,
+            f"sample.{parents}_treated": f.parents_analysed_offered,
+            f"sample.{parents}_control": f.parents_analysed_ordinary,
+            f"sample.{families}_treated": f.families_analysed_offered,
+            f"sample.{families}_control": f.families_analysed_ordinary,
+            f"sample.{parents}_excluded": f.parents_excluded_offered + f.parents_excluded_ordinary,
         }
-        for office, row in self.offices.iterrows():
-            out[f"{self.name}.office_{office}.coordinated"] = int(row["parents_coordinated"])
-            out[f"{self.name}.office_{office}.ordinary"] = int(row["parents_ordinary"])
-            out[f"{self.name}.office_{office}.included"] = int(row["included"])
+        offered, control = self.arm_keys
+        for label, row in self.offices.iterrows():
+            out[f"{self.name}.{office}_{label}.{offered}"] = int(row["parents_coordinated"])
+            out[f"{self.name}.{office}_{label}.{control}"] = int(row["parents_ordinary"])
+            out[f"{self.name}.{office}_{label}.included"] = int(row["included"])
         return {k: float(v) for k, v in out.items()}
 
 
@@ -357,4 +383,5 @@ def analysis_sample(
         unit=unit,
         title=plan.sample_title,
         name=plan.sample_table,
+        arm_keys=(plan.offered_key, plan.control_key),
     )

@@ -43,6 +43,7 @@ __all__ = [
     "CovariateKind",
     "PowerTest",
     "PowerAnalysis",
+    "Reference",
 ]
 
 # -- the plan and the trial layer -------------------------------------------------------------------
@@ -70,6 +71,8 @@ Engine = Literal["pandas", "dask"]
 TimeVariation = Literal["varying", "invariant"]
 #: A monthly series' fixed effects.
 MonthlyFixedEffects = Literal["office", "none"]
+#: The reference distribution of a plan's Wald tests: normal/chi2, or t(G-1)/F(q, G-1) with G clusters.
+Reference = Literal["normal", "t"]
 
 # -- models and inference --------------------------------------------------------------------------------
 #: A fitted covariance: model-based, heteroskedasticity-robust, or cluster-robust.

@@ -75,6 +75,7 @@ def write_report(
     load_report: LoadReport,
     numbers: Mapping[str, float | str],
     notes: Sequence[str] = (),
+    beyond_itt: Sequence[Table | ReportFigure] = (),
 ) -> Path:
     """Write ``report.html`` for one reproduce run and return its path.
 
@@ -98,6 +99,9 @@ def write_report(
         The reproduced numbers (``reproduced.csv``).
     notes : sequence of str
         Further lines of the run (monthly summaries).
+    beyond_itt : sequence of Table or ReportFigure
+        The analyses beyond intention to treat (CACE, subgroups, time since randomisation), in order,
+        in their own section after the figures; none: no section.
 
     Returns
     -------
@@ -142,6 +146,9 @@ def write_report(
     parts += [table.to_html() for table in tables]
     parts.append("<h2>Figures</h2>")
     parts += [_figure_html(figure) for figure in figures]
+    if beyond_itt:
+        parts.append("<h2>Beyond intention to treat</h2>")
+        parts += [item.to_html() if isinstance(item, Table) else _figure_html(item) for item in beyond_itt]
     page = (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f"<title>famtrial reproduce: {html.escape(plan.name)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"

@@ -15,12 +15,23 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from famtrial.trial.monthly_results import MonthlyEffects
 from famtrial.trial.since_randomisation import SinceRandomisationEffects
 from famtrial.trial.subgroups import SubgroupAnalysis
 
 __all__ = ["plot_forest", "plot_since_randomisation"]
+
+_TICKS = (0.1, 0.2, 0.25, 0.33, 0.5, 0.67, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0, 5.0, 10.0)
+
+
+def _or_ticks(axis: object, low: float, high: float) -> None:
+    """Plain odds-ratio ticks on a log axis between ``low`` and ``high`` (no scientific minor labels)."""
+    ticks = [t for t in _TICKS if low <= t <= high] or [1.0]
+    axis.set_major_locator(FixedLocator(ticks))  # type: ignore[attr-defined]
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # type: ignore[attr-defined]
+    axis.set_minor_locator(NullLocator())  # type: ignore[attr-defined]
 
 
 def _forest_axes(ax: Axes, analysis: SubgroupAnalysis, model: str) -> None:
@@ -48,6 +59,10 @@ def _forest_axes(ax: Axes, analysis: SubgroupAnalysis, model: str) -> None:
         ax.axvspan(pooled["ci_low"], pooled["ci_high"], color="#cb181d", alpha=0.08, lw=0)
         ax.legend(loc="lower right", fontsize=8, frameon=False)
     ax.set_xscale("log")
+    low = min([r["ci_low"] for _, r, _ in rows] + [1.0])
+    high = max([r["ci_high"] for _, r, _ in rows] + [1.0])
+    ax.set_xlim(low / 1.08, high * 1.08)
+    _or_ticks(ax.xaxis, low / 1.08, high * 1.08)
     ax.set_yticks([yy for yy, _, _ in labels])
     ax.set_yticklabels([text for _, text, _ in labels], fontsize=8)
     for tick, (_, _, heading) in zip(ax.get_yticklabels(), labels, strict=True):
@@ -78,7 +93,7 @@ def plot_forest(analysis: SubgroupAnalysis, *, title: str = "") -> Figure:
         raise TypeError(f"plot_forest needs a SubgroupAnalysis (subgroup_analysis(...)), not {type(analysis).__name__}")
     models = list(dict.fromkeys(e.model for e in analysis.effects))
     n_rows = max(sum(len(e.levels) + 1.4 for e in analysis.effects if e.model == m) for m in models)
-    fig, axes = plt.subplots(1, len(models), figsize=(6.5 * len(models), 1.0 + 0.32 * n_rows), squeeze=False)
+    fig, axes = plt.subplots(1, len(models), figsize=(9.5 * len(models), 1.2 + 0.34 * n_rows), squeeze=False)
     for ax, model in zip(axes[0], models, strict=True):
         _forest_axes(ax, analysis, model)
     if title:
@@ -119,7 +134,7 @@ def plot_since_randomisation(
         raise ValueError(f"monthly has {len(series)} series for {len(effects)} effects: give one (or None) per model")
     beside = any(s is not None for s in series)
     fig, axes = plt.subplots(
-        len(effects), 2 if beside else 1, figsize=(12 if beside else 6, 3.8 * len(effects)), squeeze=False
+        len(effects), 2 if beside else 1, figsize=(13 if beside else 6.5, 5.2 * len(effects)), squeeze=False
     )
     for row, (e, s) in enumerate(zip(effects, series, strict=True)):
         ax = axes[row, -1]
@@ -129,6 +144,8 @@ def plot_since_randomisation(
         ax.plot(x, f["or"], color="#08306b", marker="o", lw=1.4, label="odds ratio")
         ax.axhline(1.0, color="#444444", lw=1.0)
         ax.set_yscale("log")
+        low, high = min(float(f["ci_low"].min()), 1.0), max(float(f["ci_high"].max()), 1.0)
+        _or_ticks(ax.yaxis, low / 1.05, high * 1.05)
         ax.set_xticks(x)
         ax.set_xticklabels(f["bin"])
         ax.set_xlabel("months since randomisation")
@@ -138,7 +155,7 @@ def plot_since_randomisation(
         ax.legend(fontsize=8, frameon=False)
         if beside:
             if s is not None:
-                plot_monthly(s, ax=axes[row, 0], title=f"{e.model}: by calendar month")
+                plot_monthly(s, ax=axes[row, 0], title=f"{e.model}: by calendar month", caption=False)
             else:
                 axes[row, 0].set_axis_off()
     if title:

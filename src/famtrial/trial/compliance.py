@@ -14,7 +14,8 @@ covariates ``x_it``):
   panel's weighting).
 - **CACE by 2SLS**: ``y_it = a_i + f(t) + beta D_it + x_it' g + u_it`` with ``D_it`` instrumented by
   ``Z_it``; parent effects by the within transformation (exact for one-way effects), month effects as
-  dummies; :class:`linearmodels.iv.IV2SLS` on the demeaned data, cluster-robust.
+  dummies; :class:`linearmodels.iv.IV2SLS` on the demeaned data, cluster-robust (the covariates and time
+  terms partialled out by least squares first, Frisch-Waugh-Lovell: the same estimate and sandwich).
 - **CACE by the Wald ratio**: ``ITT / (p_1 - p_0)`` with ``p_a`` the share of parents in arm ``a`` whose
   family took the offer up (``p_0 = 0`` under one-sided non-compliance); delta-method SE
   ``se^2 = c sum_g (IF_itt,g / Dp - ITT (IF_p1,g - IF_p0,g) / Dp^2)^2`` from the clusters' influence
@@ -205,14 +206,15 @@ def _estimate_rows(coef: np.ndarray, se: np.ndarray, alpha: float) -> pd.DataFra
     )
 
 
-def _ols_influence(x: np.ndarray, y: np.ndarray, codes: np.ndarray, n_clusters: int) -> tuple[np.ndarray, np.ndarray]:
-    """OLS coefficients and each cluster's influence values ``(X'X)^-1 sum_{i in g} x_i e_i`` (G x k)."""
-    xtx = x.T @ x
-    b = np.linalg.solve(xtx, x.T @ y)
-    e = y - x @ b
-    scores = np.zeros((n_clusters, x.shape[1]))
-    np.add.at(scores, codes, x * e[:, None])
-    return b, np.linalg.solve(xtx, scores.T).T
+def _ols_influence(z: np.ndarray, y: np.ndarray, codes: np.ndarray, n_clusters: int) -> tuple[float, np.ndarray]:
+    """The coefficient of ``z`` and its clusters' influence values ``sum_{i in g} z_i e_i / z'z``.
+
+    ``z`` and ``y`` have the other regressors partialled out (Frisch-Waugh-Lovell), so this is the
+    coefficient and the influence of the full regression's ``(X'X)^-1 sum_{i in g} x_i e_i`` for ``z``.
+    """
+    zz = float(z @ z)
+    b = float(z @ y) / zz
+    return b, np.bincount(codes, weights=z * (y - b * z), minlength=n_clusters) / zz
 
 
 def cace(panel: Panel, model: str | None = None, *, alpha: float = 0.05) -> CACEResults:
@@ -267,13 +269,20 @@ def cace(panel: Panel, model: str | None = None, *, alpha: float = 0.05) -> CACE
     if g < 2:
         raise PanelError(f"the CACE's cluster-robust covariance needs 2 or more clusters of {cluster!r}; the panel has {g}")
     c = g / (g - 1)
-    fit = IV2SLS(dm[ycol], dm[keep] if keep else None, dm["took_up"], dm[z_name]).fit(
+    # Frisch-Waugh-Lovell: partial the exogenous regressors out of y, d and z first (least squares), so
+    # linearmodels fits one endogenous regressor and one instrument (the same estimate, residuals and
+    # cluster sandwich for beta as with the regressors in; much faster on a long panel)
+    part = dm[[ycol, "took_up", z_name]]
+    if keep:
+        w = dm[keep].to_numpy()
+        part = part - w @ np.linalg.lstsq(w, part.to_numpy(), rcond=None)[0]
+    fit = IV2SLS(part[ycol], None, part["took_up"], part[z_name]).fit(
         cov_type="clustered", clusters=pd.Series(codes, index=dm.index), debiased=False
     )
     beta, se_iv = float(fit.params["took_up"]), float(np.sqrt(c * fit.cov.loc["took_up", "took_up"]))
-    x = dm[[z_name, *keep]].to_numpy()
-    b_y, if_y = _ols_influence(x, dm[ycol].to_numpy(), codes, g)
-    b_d, if_d = _ols_influence(x, dm["took_up"].to_numpy(), codes, g)
+    zt = part[z_name].to_numpy()
+    itt, if_y = _ols_influence(zt, part[ycol].to_numpy(), codes, g)
+    first, if_d = _ols_influence(zt, part["took_up"].to_numpy(), codes, g)
     per = pd.DataFrame({"arm": panel.data[cols.arm].to_numpy(), "t": takes.to_numpy(), "g": codes})
     per = per.groupby(panel.data[cols.parent].to_numpy(), sort=False).first()
     shares, if_p = {}, {}
@@ -283,21 +292,16 @@ def cace(panel: Panel, model: str | None = None, *, alpha: float = 0.05) -> CACE
         n = len(sub)
         p = float(sub["t"].mean()) if n else float("nan")
         shares[name] = p
-        infl = np.zeros(g)
-        np.add.at(infl, sub["g"].to_numpy(), (sub["t"].to_numpy() - p) / max(n, 1))
-        if_p[name] = infl
+        if_p[name] = np.bincount(sub["g"].to_numpy(), weights=(sub["t"].to_numpy() - p) / max(n, 1), minlength=g)
         rows.append({"arm": name, "parents": n, "takers": int(sub["t"].sum()), "share": p})
     dp = shares["offered"] - shares["control"]
     if not dp > 0:
         raise PanelError(
             f"no offered {plan.unit('family', 1)} took the offer up (column {cols.take_up!r}): the CACE is not identified"
         )
-    itt = float(b_y[0])
-    if_wald = if_y[:, 0] / dp - itt * (if_p["offered"] - if_p["control"]) / dp**2
-    coef = np.array([itt, float(b_d[0]), beta, itt / dp])
-    se = np.array(
-        [np.sqrt(c * np.sum(if_y[:, 0] ** 2)), np.sqrt(c * np.sum(if_d[:, 0] ** 2)), se_iv, np.sqrt(c * np.sum(if_wald**2))]
-    )
+    if_wald = if_y / dp - itt * (if_p["offered"] - if_p["control"]) / dp**2
+    coef = np.array([itt, first, beta, itt / dp])
+    se = np.sqrt(c * np.array([np.sum(if_y**2), np.sum(if_d**2), se_iv**2 / c, np.sum(if_wald**2)]))
     return CACEResults(
         model=spec.name,
         outcome=spec.outcome,

@@ -175,7 +175,9 @@ def reproduce(
     analysed = sample.panel
     _balance_step(analysed, plan, output)
     _models_step(analysed, plan, output)
-    monthly = {series.name: _monthly_step(analysed, plan, series, run, output, progress=progress) for series in plan.series}
+    monthly = {
+        series.name: _monthly_step(analysed, plan, series, run, output, progress=progress) for series in plan.series
+    }
     _beyond_itt_step(analysed, plan, monthly, output)
     if inference and plan.inference_models:
         _inference_step(analysed, run, output, progress=progress)
@@ -339,7 +341,9 @@ def _beyond_itt_step(analysed: Panel, plan: Plan, monthly: dict[str, Any], outpu
         output.beyond_itt.append(tab)
 
     def figure(fig: Any, title: str, name: str) -> None:
-        output.beyond_itt.append(ReportFigure(title, _save_figure(fig, output.out / name, output.formats, output.files)))
+        output.beyond_itt.append(
+            ReportFigure(title, _save_figure(fig, output.out / name, output.formats, output.files))
+        )
 
     if plan.roles.take_up is not None:
         results = cace_models(analysed)
@@ -361,8 +365,7 @@ def _beyond_itt_step(analysed: Panel, plan: Plan, monthly: dict[str, Any], outpu
         table(since_table(since, digits=plan.digits), plan.since_randomisation.table)
         for e in since:
             output.numbers.update(e.to_numbers())
-        series = [plan.series_for(e.outcome) for e in since]
-        beside = [monthly.get(s.name) if s is not None else None for s in series]
+        beside = [monthly.get(s.name) if (s := plan.series_for(e.outcome)) is not None else None for e in since]
         title = f"Effects of {plan.treatment_description} by months since randomisation and by calendar month"
         figure(plot_since_randomisation(since, monthly=beside, title=title), title, plan.since_randomisation.figure)
 

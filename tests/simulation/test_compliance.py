@@ -50,11 +50,19 @@ def test_take_up_is_one_sided_per_family_and_entry_lies_in_the_window() -> None:
 
 
 def test_compliance_keys_are_checked() -> None:
-    for bad, words in (({"take_up": 0.0}, "take_up"), ({"entry_months": 99}, "entry_months"), ({"take_up_column": "y"}, "more than once")):
+    for bad, words in (
+        ({"take_up": 0.0}, "take_up"),
+        ({"entry_months": 99}, "entry_months"),
+        ({"take_up_column": "y"}, "more than once"),
+    ):
         with pytest.raises(DesignError, match=words):
             design_from_dict(_design(**bad))
     with pytest.raises(DesignError, match="varies by row"):
-        complier_risk_difference(design_from_dict({**_design(), "outcomes": {"y": {"intercept_mean": -1.0, "intercept_sd": 1.0, "effect": 0.8}}}))
+        complier_risk_difference(
+            design_from_dict(
+                {**_design(), "outcomes": {"y": {"intercept_mean": -1.0, "intercept_sd": 1.0, "effect": 0.8}}}
+            )
+        )
 
 
 def test_replica_take_up_is_calibrated_to_the_papers_accepting_families() -> None:

@@ -95,7 +95,10 @@ def test_take_up_refuses_bad_codes_missing_offered_and_control_takers() -> None:
     raw = replica_raw()
     plan = replica_plan()
     for change, words in (
-        (lambda d: d.assign(accepted=np.where(d["family_id"] == d["family_id"].iloc[0], 2, d["accepted"])), "other than 0/1"),
+        (
+            lambda d: d.assign(accepted=np.where(d["family_id"] == d["family_id"].iloc[0], 2, d["accepted"])),
+            "other than 0/1",
+        ),
         (lambda d: d.assign(accepted=d["accepted"].where(d["arm"] == 0)), "missing for"),
         (lambda d: d.assign(accepted=1), "one-sided"),
     ):

@@ -620,14 +620,22 @@ def _check_beyond_itt(parts: PlanParts, source: str) -> None:
     unknown = [v for v in parts["subgroups"].variables if v not in covariates]
     if unknown:
         _refuse(
-            source, "subgroups.variables", f"names {unknown}, which are not covariates of the plan; covariates: {covariates}"
+            source,
+            "subgroups.variables",
+            f"names {unknown}, which are not covariates of the plan; covariates: {covariates}",
         )
     models = {m.name: m for m in parts["models"]}
     for key in ("compliance", "subgroups", "since_randomisation"):
         section: Compliance | Subgroups | SinceRandomisation = parts[key]  # type: ignore[literal-required]
         unknown = [m for m in section.models if m not in models]
         if unknown:
-            _refuse(source, f"{key}.models", f"names {unknown}, which are not models of the plan; models: {list(models)}")
+            _refuse(
+                source, f"{key}.models", f"names {unknown}, which are not models of the plan; models: {list(models)}"
+            )
         split = [m for m in section.models if models[m].split]
         if split:
-            _refuse(source, f"{key}.models", f"names {split}, whose treatment is 'variants': name models with a pooled treatment")
+            _refuse(
+                source,
+                f"{key}.models",
+                f"names {split}, whose treatment is 'variants': name models with a pooled treatment",
+            )

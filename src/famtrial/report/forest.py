@@ -41,7 +41,9 @@ def _forest_axes(ax: Axes, analysis: SubgroupAnalysis, model: str) -> None:
     for e in [e for e in analysis.effects if e.model == model]:
         t = tests.loc[(e.model, e.variable)]
         tag = " [exploratory, post hoc]" if e.exploratory else ""
-        labels.append((y, f"{e.label}{tag}: heterogeneity p = {t['p']:.3f} (Holm {t['p_holm']:.3f}, BH {t['p_bh']:.3f})", True))
+        labels.append(
+            (y, f"{e.label}{tag}: heterogeneity p = {t['p']:.3f} (Holm {t['p_holm']:.3f}, BH {t['p_bh']:.3f})", True)
+        )
         y -= 1
         for level, row in e.levels.iterrows():
             rows.append((y, row, e.exploratory))

@@ -55,7 +55,12 @@ REPLICA_RECRUITMENT = ("2016-10", "2018-05")
 
 
 def replica_take_up(
-    data: pd.DataFrame, plan: Plan | None = None, *, seed: int = 26, take_up_column: str = "accepted", entry_column: str = "entry_month"
+    data: pd.DataFrame,
+    plan: Plan | None = None,
+    *,
+    seed: int = 26,
+    take_up_column: str = "accepted",
+    entry_column: str = "entry_month",
 ) -> tuple[pd.DataFrame, Plan]:
     """The replica with a take-up and an entry-month column calibrated to the paper, and its plan.
 
@@ -88,7 +93,9 @@ def replica_take_up(
     roles, arms = plan.roles, plan.arms
     for column in (take_up_column, entry_column):
         if column in data.columns:
-            raise DesignError(f"data already has a column {column!r}: choose another name (take_up_column=, entry_column=)")
+            raise DesignError(
+                f"data already has a column {column!r}: choose another name (take_up_column=, entry_column=)"
+            )
     families = data.drop_duplicates(roles.family)[[roles.family, roles.arm]]
     offered = (families[roles.arm] == arms.offered).to_numpy()
     if not offered.any():
@@ -98,7 +105,9 @@ def replica_take_up(
     accepted = (rng.random(len(families)) < share) & offered
     months = pd.period_range(*REPLICA_RECRUITMENT, freq="M").astype(str)
     entry = months.to_numpy()[rng.integers(0, len(months), len(families))]
-    by_family = pd.DataFrame({take_up_column: accepted.astype(np.int8), entry_column: entry}, index=families[roles.family])
+    by_family = pd.DataFrame(
+        {take_up_column: accepted.astype(np.int8), entry_column: entry}, index=families[roles.family]
+    )
     out = data.join(by_family, on=roles.family)
     raw = plan.to_dict()
     raw["columns"].update(take_up=take_up_column, entry=entry_column)
@@ -211,9 +220,9 @@ class CACEPower:
 
     def summary(self) -> str:
         """The power table as text."""
+        table: str = self.power.to_string(float_format=lambda v: f"{v:.4f}")
         return (
-            f"power from {len(self.sims)} simulated trials (alpha = {self.alpha:g}; cluster-robust z tests):\n"
-            + self.power.to_string(float_format=lambda v: f"{v:.4f}")
+            f"power from {len(self.sims)} simulated trials (alpha = {self.alpha:g}; cluster-robust z tests):\n{table}"
         )
 
 

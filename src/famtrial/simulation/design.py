@@ -430,7 +430,10 @@ def _validate(d: TrialDesign) -> None:
             bad("compliance.take_up", f"{d.compliance.take_up} must lie in (0, 1]")
         after = len(pd.period_range(d.implementation, d.last_month, freq="M"))
         if not 1 <= d.compliance.entry_months <= after:
-            bad("compliance.entry_months", f"{d.compliance.entry_months} must lie in 1 .. {after} (implementation to months.last)")
+            bad(
+                "compliance.entry_months",
+                f"{d.compliance.entry_months} must lie in 1 .. {after} (implementation to months.last)",
+            )
         clash = {d.compliance.take_up_column, d.compliance.entry_column} & set(names)
         if clash or d.compliance.take_up_column == d.compliance.entry_column:
             bad("compliance", f"column names {sorted(clash) or [d.compliance.entry_column]} are used more than once")

@@ -267,7 +267,9 @@ def cace(panel: Panel, model: str | None = None, *, alpha: float = 0.05) -> CACE
     codes, labels = pd.factorize(panel.data[cluster])
     g = len(labels)
     if g < 2:
-        raise PanelError(f"the CACE's cluster-robust covariance needs 2 or more clusters of {cluster!r}; the panel has {g}")
+        raise PanelError(
+            f"the CACE's cluster-robust covariance needs 2 or more clusters of {cluster!r}; the panel has {g}"
+        )
     c = g / (g - 1)
     # Frisch-Waugh-Lovell: partial the exogenous regressors out of y, d and z first (least squares), so
     # linearmodels fits one endogenous regressor and one instrument (the same estimate, residuals and
@@ -375,7 +377,13 @@ def cace_table(results: Sequence[CACEResults], *, digits: int = 2, title: str = 
             )
         for arm, tk in r.take_up.iterrows():
             rows.append(
-                {"model": r.model, "outcome": r.outcome, "estimate": f"take_up_{arm}", "coef": tk["share"], "se": np.nan}
+                {
+                    "model": r.model,
+                    "outcome": r.outcome,
+                    "estimate": f"take_up_{arm}",
+                    "coef": tk["share"],
+                    "se": np.nan,
+                }
             )
             shown.append(
                 {

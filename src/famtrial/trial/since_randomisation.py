@@ -63,7 +63,9 @@ def months_since_entry(panel: Panel) -> pd.Series:
     values = family_values(panel, column, "entry")
     assert column is not None  # family_values refuses None
     cols = panel.columns
-    entry = values if isinstance(values.dtype, pd.PeriodDtype) else parse_months(values, column, panel.data[cols.parent])
+    entry = (
+        values if isinstance(values.dtype, pd.PeriodDtype) else parse_months(values, column, panel.data[cols.parent])
+    )
     if entry.isna().any():
         fams = panel.data.loc[entry.isna().to_numpy(), cols.family].unique()
         raise PanelError(
@@ -76,9 +78,9 @@ def months_since_entry(panel: Panel) -> pd.Series:
 
 def _bin_labels(bins: Sequence[int]) -> list[str]:
     edges = list(bins)
-    return [
-        f"{lo}-{hi - 1}" if hi - 1 > lo else f"{lo}" for lo, hi in zip(edges[:-1], edges[1:], strict=True)
-    ] + [f"{edges[-1]}+"]
+    return [f"{lo}-{hi - 1}" if hi - 1 > lo else f"{lo}" for lo, hi in zip(edges[:-1], edges[1:], strict=True)] + [
+        f"{edges[-1]}+"
+    ]
 
 
 @dataclass(frozen=True)
@@ -162,7 +164,9 @@ def effects_since_randomisation(
     edges = tuple(plan.since_randomisation.bins if bins is None else bins)
     if not edges or edges[0] != 0 or any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
         raise PlanError(f"bins={list(edges)} must start at 0 and increase (lower edges in months since randomisation)")
-    spec = model_specs(plan, [model] if model is not None else plan.since_randomisation.models, "since_randomisation")[0]
+    spec = model_specs(plan, [model] if model is not None else plan.since_randomisation.models, "since_randomisation")[
+        0
+    ]
     k = months_since_entry(panel).to_numpy()
     frame, regressors = fe_design(panel, spec.outcome, split=False, trend=spec.time, covariates=spec.covariates)
     offered = (panel.data[cols.arm].to_numpy() == 1) & (k >= 0)
@@ -177,7 +181,15 @@ def effects_since_randomisation(
             continue
         frame[term] = inside.astype(np.int8)
         terms.append(term)
-        rows.append({"bin": label, "low": lo, "high": hi - 1 if np.isfinite(hi) else np.nan, "term": term, "offered_rows": int(inside.sum())})
+        rows.append(
+            {
+                "bin": label,
+                "low": lo,
+                "high": hi - 1 if np.isfinite(hi) else np.nan,
+                "term": term,
+                "offered_rows": int(inside.sum()),
+            }
+        )
     cluster = cluster_column(panel, spec)
     if cluster not in frame.columns:
         frame[cluster] = panel.data[cluster]
@@ -209,10 +221,10 @@ def effects_since_randomisation(
     equality = None
     if len(kept) > 1:
         names = list(fit.params.index)
-        r = np.zeros((len(kept) - 1, len(names)))
+        restriction = np.zeros((len(kept) - 1, len(names)))
         for j, term in enumerate(kept[1:]):
-            r[j, names.index(term)], r[j, names.index(kept[0])] = 1.0, -1.0
-        equality = wald_test(fit, (r, np.zeros(len(kept) - 1)))
+            restriction[j, names.index(term)], restriction[j, names.index(kept[0])] = 1.0, -1.0
+        equality = wald_test(fit, (restriction, np.zeros(len(kept) - 1)))
     return SinceRandomisationEffects(
         model=spec.name, outcome=spec.outcome, bins=edges, frame=out, equality=equality, notes=tuple(notes), fit=fit
     )

@@ -95,7 +95,9 @@ class SubgroupEffects:
 def _levels(values: pd.Series, key: str) -> list[Any]:
     levels = sorted(values.dropna().unique().tolist())
     if len(levels) < 2:
-        raise PanelError(f"subgroup variable {key!r} has {len(levels)} level(s) at baseline: a subgroup needs 2 or more")
+        raise PanelError(
+            f"subgroup variable {key!r} has {len(levels)} level(s) at baseline: a subgroup needs 2 or more"
+        )
     if len(levels) > MAX_LEVELS:
         raise PlanError(
             f"subgroup variable {key!r} has {len(levels)} levels at baseline (more than {MAX_LEVELS}): subgroups "
@@ -149,7 +151,9 @@ def subgroup_effects(
     spec = model_specs(plan, [model] if model is not None else plan.subgroups.models, "subgroups")[0]
     var = plan.variable(variable)
     if var not in plan.covariates:
-        raise PlanError(f"subgroup variable {variable!r} is an outcome, not a covariate: subgroups are baseline covariates")
+        raise PlanError(
+            f"subgroup variable {variable!r} is an outcome, not a covariate: subgroups are baseline covariates"
+        )
     base, missing = baseline_values(panel, [var.column])
     levels = _levels(base[var.column], var.key)
     frame, regressors = fe_design(panel, spec.outcome, split=False, trend=spec.time, covariates=spec.covariates)
@@ -371,7 +375,9 @@ def subgroup_analysis(
         fit = fit_plan_model(panel, spec, t_reference=reference == "t")
         term = plan.term("pooled")
         ci = np.exp(fit.conf_int(alpha).loc[term])
-        pooled.append({"model": spec.name, "or": float(np.exp(fit.params[term])), "ci_low": ci["lower"], "ci_high": ci["upper"]})
+        pooled.append(
+            {"model": spec.name, "or": float(np.exp(fit.params[term])), "ci_low": ci["lower"], "ci_high": ci["upper"]}
+        )
     return SubgroupAnalysis(
         effects=tuple(effects),
         tests=pd.concat(tests, ignore_index=True),

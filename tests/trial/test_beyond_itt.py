@@ -171,3 +171,34 @@ def test_effects_since_randomisation_match_survival_clogit(analysed: ft.Panel) -
         np.testing.assert_allclose(e.frame["se"], want["se"], rtol=1e-6)
         assert e.equality is not None
         np.testing.assert_allclose(e.equality.pvalue, want["p_equal"].iloc[0], rtol=1e-5)
+
+
+def test_plan_check_describes_the_analyses_beyond_itt() -> None:
+    plan = replica_plan(subgroups={"variables": ["female"]})
+    text = plan.describe()
+    assert "CACE" in text and "subgroups female" in text and "months since entry" in text
+    assert "CACE" not in ft.load_plan().describe()
+
+
+@pytest.mark.slow
+def test_reproduce_writes_the_beyond_itt_outputs(tmp_path: Path) -> None:
+    from famtrial.simulation.compliance import replica_take_up
+
+    plan = ft.load_plan()
+    data, with_roles = replica_take_up(pd.read_parquet(plan.resolve_data()))
+    raw = with_roles.to_dict()
+    raw["subgroups"] = {"variables": ["female", "immigrant"], "models": ["model1"]}
+    raw["since_randomisation"] = {"models": ["model1"]}
+    raw["compliance"] = {"models": ["model1"]}
+    run = ft.reproduce(data, tmp_path, plan=Plan.from_dict(raw), inference=False, n_boot=99, progress=False)
+    names = {p.name for p in run.files}
+    assert {
+        "cace.csv",
+        "subgroups.csv",
+        "forest.png",
+        "since_randomisation.png",
+        "monthly_activation_cace.csv",
+    } <= names
+    assert "cace.model1.cace_2sls.coef" in run.numbers and "subgroups.model1.female.p_het" in run.numbers
+    page = run.report.read_text(encoding="utf-8")
+    assert "Beyond intention to treat" in page and "exclusion restriction" in page

@@ -202,3 +202,61 @@ def test_reproduce_writes_the_beyond_itt_outputs(tmp_path: Path) -> None:
     assert "cace.model1.cace_2sls.coef" in run.numbers and "subgroups.model1.female.p_het" in run.numbers
     page = run.report.read_text(encoding="utf-8")
     assert "Beyond intention to treat" in page and "exclusion restriction" in page
+
+
+@pytest.fixture(scope="module")
+def small(analysed: ft.Panel) -> ft.Panel:
+    """Four offices of the analysed replica: quick fits for labels, errors and figures."""
+    data = analysed.data[analysed.data["office"].isin([1, 3, 4, 6])].reset_index(drop=True)
+    return ft.Panel(data=data, plan=analysed.plan, report=analysed.report)
+
+
+@pytest.mark.filterwarnings("ignore::famtrial.errors.FewClustersWarning")
+def test_post_hoc_subgroups_are_labelled_exploratory_and_adjusted_apart(small: ft.Panel) -> None:
+    from famtrial.report.forest import plot_forest
+    from famtrial.trial.subgroups import subgroup_analysis
+
+    result = subgroup_analysis(small, ["female", "immigrant", "married"], ["model1"])
+    status = dict(zip(result.tests["variable"], result.tests["status"], strict=True))
+    assert status == {"female": "pre-specified", "immigrant": "pre-specified", "married": "exploratory (post hoc)"}
+    pre = result.tests[result.tests["status"] == "pre-specified"]
+    np.testing.assert_allclose(
+        pre["p_holm"],
+        np.minimum(1, np.maximum.accumulate(np.sort(pre["p"]) * [2, 1]))[np.argsort(np.argsort(pre["p"]))],
+    )
+    post = result.tests[result.tests["variable"] == "married"]
+    assert float(post["p_holm"].iloc[0]) == float(post["p"].iloc[0])  # a family of one
+    shown = result.table().display["Subgroup"]
+    assert shown.str.contains("exploratory, post hoc").sum() == 2 and "post hoc" in result.table().notes
+    fig = plot_forest(result, title="t")
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert any("exploratory, post hoc" in t for t in labels)
+
+
+@pytest.mark.filterwarnings("ignore::famtrial.errors.FewClustersWarning")
+def test_subgroups_refuse_many_levels_and_outcomes(small: ft.Panel) -> None:
+    from famtrial.trial.subgroups import subgroup_effects
+
+    with pytest.raises(PlanError, match="levels"):
+        subgroup_effects(small, "year_of_birth", "model1")
+    with pytest.raises(PlanError, match="outcome"):
+        subgroup_effects(small, "employed", "model1")
+    with pytest.raises(PlanError, match="pooled"):
+        subgroup_effects(small, "female", "model2")
+
+
+@pytest.mark.filterwarnings("ignore::famtrial.errors.FewClustersWarning")
+def test_months_since_entry_and_bins(small: ft.Panel) -> None:
+    from famtrial.report.forest import plot_since_randomisation
+    from famtrial.trial.since_randomisation import effects_since_randomisation, months_since_entry, since_table
+
+    k = months_since_entry(small)
+    entry = pd.PeriodIndex(small.data["entry_month"], freq="M")
+    np.testing.assert_array_equal(k.to_numpy(), (small.data["month"].array.asi8 - entry.asi8))
+    with pytest.raises(PlanError, match="start at 0"):
+        effects_since_randomisation(small, "model1", bins=[1, 6])
+    e = effects_since_randomisation(small, "model1", bins=[0, 12])
+    assert list(e.frame["bin"]) == ["0-11", "12+"] and e.equality is not None and e.equality.df_num == 1
+    assert len(since_table([e]).display) == 2
+    fig = plot_since_randomisation([e])
+    assert len(fig.axes) == 1

@@ -65,7 +65,8 @@ Rule = Literal["control_share", "none"]
 FigureFormat = Literal["png", "pdf", "svg"]
 #: Wild (score) bootstrap weights: Rademacher, Webb's six-point, Mammen's two-point.
 BootstrapWeights = Literal["rademacher", "webb", "mammen"]
-#: The reference distribution of a cluster-robust Wald p-value and interval: normal, or t(G-1).
+#: The reference distribution of a cluster-robust Wald p-value and interval: normal (chi2 for a joint
+#: test), or t(G-1) (F(q, G-1)) with G clusters.
 Reference = Literal["normal", "t"]
 #: What loading does with a row missing a required value.
 Missing = Literal["error", "drop"]

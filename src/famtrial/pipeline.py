@@ -175,8 +175,10 @@ def reproduce(
     analysed = sample.panel
     _balance_step(analysed, plan, output)
     _models_step(analysed, plan, output)
-    for series in plan.series:
-        _monthly_step(analysed, plan, series, run, output, progress=progress)
+    monthly = {
+        series.name: _monthly_step(analysed, plan, series, run, output, progress=progress) for series in plan.series
+    }
+    _beyond_itt_step(analysed, plan, monthly, output)
     if inference and plan.inference_models:
         _inference_step(analysed, run, output, progress=progress)
     return _finish(output, plan, panel, sample)
@@ -225,6 +227,7 @@ class _Output:
         self.notes: list[str] = []
         self.tables: list[Table] = []  # every table written, for report.html
         self.figures: list[ReportFigure] = []  # (title, PNG bytes) of every figure drawn, for report.html
+        self.beyond_itt: list[Table | ReportFigure] = []  # the CACE, subgroup and time-since sections, in order
 
     def table(self, tab: Table, name: str) -> None:
         """Write ``tab`` as ``name.csv`` and ``name.md``."""
@@ -326,7 +329,7 @@ def _dynamic_figures(analysed: Panel, plan: Plan, models: Any, output: _Output) 
             output.figure(fig, title, f"{spec.name}_event_study")
 
 
-def _monthly_step(analysed: Panel, plan: Plan, series: Any, run: _Settings, output: _Output, *, progress: bool) -> None:
+def _monthly_step(analysed: Panel, plan: Plan, series: Any, run: _Settings, output: _Output, *, progress: bool) -> Any:
     """One monthly series: ``monthly_<name>.csv``, its table and its figure (Figures 2-3)."""
     from famtrial.report.plots import plot_monthly
     from famtrial.trial.monthly import monthly_effects
@@ -341,6 +344,60 @@ def _monthly_step(analysed: Panel, plan: Plan, series: Any, run: _Settings, outp
     what = plan.outcome(series.outcome).description
     title = series.title or _figure_title(series.figure, f"Effects of {plan.treatment_description} on {what}")
     output.figure(plot_monthly(effects, title=title), title, series.figure)
+    return effects
+
+
+def _beyond_itt_step(analysed: Panel, plan: Plan, monthly: dict[str, Any], output: _Output) -> None:
+    """The optional analyses beyond ITT, each when the plan asks for it (a plan without them writes nothing).
+
+    ``columns.take_up``: the CACE table and each series' ``monthly_<name>_cace.csv``; ``[subgroups]
+    variables``: the subgroup table and forest plot; ``columns.entry``: the table and figure of effects by
+    months since randomisation, beside the calendar-month series of the model's outcome.
+    """
+    from famtrial.report.forest import plot_forest, plot_since_randomisation
+    from famtrial.trial.compliance import cace_models, cace_table, monthly_cace
+    from famtrial.trial.since_randomisation import effects_since_randomisation, since_table
+    from famtrial.trial.subgroups import subgroup_analysis
+
+    def table(tab: Table, name: str) -> None:
+        for suffix in (".csv", ".md"):
+            output.files.append(tab.save(output.out / f"{name}{suffix}"))
+        output.beyond_itt.append(tab)
+
+    def figure(fig: Any, title: str, name: str) -> None:
+        output.beyond_itt.append(
+            ReportFigure(title, _save_figure(fig, output.out / name, output.formats, output.files))
+        )
+
+    if plan.roles.take_up is not None:
+        results = cace_models(analysed)
+        table(cace_table(list(results.values()), digits=plan.digits), plan.compliance.table)
+        for r in results.values():
+            output.numbers.update(r.to_numbers())
+        for series in plan.series:
+            path = output.out / f"monthly_{series.name}_cace.csv"
+            monthly_cace(analysed, series.outcome).to_csv(path, index=False)
+            output.files.append(path)
+    if plan.subgroups.variables:
+        subgroups = subgroup_analysis(analysed)
+        table(subgroups.table(digits=plan.digits), plan.subgroups.table)
+        output.numbers.update(subgroups.to_numbers())
+        title = f"Effects of {plan.treatment_description} by pre-specified subgroup"
+        figure(plot_forest(subgroups, title=title), title, plan.subgroups.figure)
+    if plan.roles.entry is not None:
+        since = [effects_since_randomisation(analysed, spec.name) for spec in _since_models(plan)]
+        table(since_table(since, digits=plan.digits), plan.since_randomisation.table)
+        for e in since:
+            output.numbers.update(e.to_numbers())
+        beside = [monthly.get(s.name) if (s := plan.series_for(e.outcome)) is not None else None for e in since]
+        title = f"Effects of {plan.treatment_description} by months since randomisation and by calendar month"
+        figure(plot_since_randomisation(since, monthly=beside, title=title), title, plan.since_randomisation.figure)
+
+
+def _since_models(plan: Plan) -> list[Any]:
+    from famtrial.trial._beyond_itt import model_specs
+
+    return model_specs(plan, plan.since_randomisation.models, "since_randomisation")
 
 
 def _inference_step(analysed: Panel, run: _Settings, output: _Output, *, progress: bool) -> None:
@@ -368,6 +425,7 @@ def _finish(output: _Output, plan: Plan, panel: Panel, sample: Any) -> Reproduct
         numbers=numbers,
         notes=output.notes[1:],
         sample=sample,
+        beyond_itt=output.beyond_itt,
     )
     output.files.append(report)
     return Reproduction(

@@ -33,6 +33,8 @@ month = "ym"
 arm = "offer"
 variant = "kind"
 start = "began"
+take_up = "took"
+entry = "entered"
 
 [units]
 parent = "person"
@@ -131,6 +133,23 @@ office_effects = true
 figure = "figure2"
 title = "Paid work by month"
 
+[compliance]
+models = ["work_none"]
+table = "table8"
+
+[subgroups]
+variables = ["woman"]
+models = ["work_none"]
+reference = "t"
+table = "table6"
+figure = "figure3"
+
+[since_randomisation]
+bins = [0, 3, 12]
+models = ["work_none"]
+table = "table7"
+figure = "figure4"
+
 [inference]
 models = ["work"]
 randomization_draws = 999
@@ -202,7 +221,7 @@ def test_round_trips_that_0_2_lost():
 def test_sections_are_frozen_and_named_as_their_tables(every_key):
     plan = Plan.from_dict(every_key)
     assert isinstance(plan.months, sections.Months) and plan.months.first == "2018-01"
-    assert plan.roles == sections.ColumnRoles("pid", "fid", "site", "ym", "offer", "kind", "began")
+    assert plan.roles == sections.ColumnRoles("pid", "fid", "site", "ym", "offer", "kind", "began", "took", "entered")
     assert plan.nouns.parent == "person" and plan.units == ("person", "household", "site")
     assert [v.name for v in plan.variant_coding.levels] == ["phone", "visit"] and plan.variants[1].codes == (2,)
     assert plan.sample == sections.SampleRule(

@@ -33,6 +33,7 @@ from famtrial.plan.sections import (
     Arms,
     BalanceTables,
     ColumnRoles,
+    Compliance,
     DataSource,
     FEModel,
     InferenceOptions,
@@ -40,6 +41,8 @@ from famtrial.plan.sections import (
     OutputOptions,
     SampleRule,
     Series,
+    SinceRandomisation,
+    Subgroups,
     Treatment,
     TrialInfo,
     UnitNouns,
@@ -71,6 +74,9 @@ class PlanParts(TypedDict):
     models: tuple[FEModel, ...]
     tables: tuple[tuple[str, str], ...]
     series: tuple[Series, ...]
+    compliance: Compliance
+    subgroups: Subgroups
+    since_randomisation: SinceRandomisation
     inference: InferenceOptions
     output: OutputOptions
 
@@ -112,6 +118,9 @@ def read_plan(raw: Mapping[str, Any], source: str) -> PlanParts:
     tables = _tables(top.tables("tables"))
     models = _models(top.tables("models"))
     series = _series(top.tables("series"))
+    compliance = _compliance(top.sub("compliance", {}))
+    subgroups = _subgroups(top.sub("subgroups", {}))
+    since_randomisation = _since_randomisation(top.sub("since_randomisation", {}))
     inference = _inference(top.sub("inference", {}))
     output = _output(top.sub("output", {}))
     top.done()
@@ -131,10 +140,14 @@ def read_plan(raw: Mapping[str, Any], source: str) -> PlanParts:
         models=models,
         tables=_with_model_tables(tables, models),
         series=series,
+        compliance=compliance,
+        subgroups=subgroups,
+        since_randomisation=since_randomisation,
         inference=inference,
         output=output,
     )
     _check_references(parts, source)
+    _check_beyond_itt(parts, source)
     return parts
 
 
@@ -171,6 +184,8 @@ def _columns(c: Table) -> ColumnRoles:
         arm=c.get("arm", str, defaults.arm),
         variant=c.get("variant", str, "") or None,
         start=c.get("start", str, "") or None,
+        take_up=c.get("take_up", str, "") or None,
+        entry=c.get("entry", str, "") or None,
     )
     c.done()
     return roles
@@ -463,6 +478,51 @@ def _output(o: Table) -> OutputOptions:
     return output
 
 
+def _compliance(c: Table) -> Compliance:
+    """``[compliance]``: the models the CACE uses and its table."""
+    defaults = Compliance()
+    out = Compliance(models=c.strings("models", ()), table=c.get("table", str, defaults.table))
+    c.done()
+    return out
+
+
+def _subgroups(s: Table) -> Subgroups:
+    """``[subgroups]``: the pre-specified subgroup variables, the models, the test's reference, table and figure."""
+    defaults = Subgroups()
+    variables = s.strings("variables", ())
+    repeated = sorted({v for v in variables if variables.count(v) > 1})
+    if repeated:
+        s.fail("variables", f"names {repeated} more than once: list each subgroup variable once")
+    reference: Reference = s.get("reference", str, defaults.reference, choices=get_args(Reference))
+    out = Subgroups(
+        variables=variables,
+        models=s.strings("models", ()),
+        reference=reference,
+        table=s.get("table", str, defaults.table),
+        figure=s.get("figure", str, defaults.figure),
+    )
+    s.done()
+    return out
+
+
+def _since_randomisation(r: Table) -> SinceRandomisation:
+    """``[since_randomisation]``: increasing integer bin edges from 0, the models, table and figure."""
+    defaults = SinceRandomisation()
+    bins = r.get("bins", list, list(defaults.bins))
+    if not bins or any(isinstance(b, bool) or not isinstance(b, int) for b in bins):
+        r.fail("bins", f"= {bins!r}: give the bins' lower edges as whole months, e.g. [0, 6, 12]")
+    if bins[0] != 0 or any(later <= earlier for earlier, later in zip(bins, bins[1:], strict=False)):
+        r.fail("bins", f"= {bins!r} must start at 0 and increase (lower edges in months since randomisation)")
+    out = SinceRandomisation(
+        bins=tuple(bins),
+        models=r.strings("models", ()),
+        table=r.get("table", str, defaults.table),
+        figure=r.get("figure", str, defaults.figure),
+    )
+    r.done()
+    return out
+
+
 # -- what one section says about another --------------------------------------------------------------------
 def _refuse(source: str, path: str, problem: str) -> NoReturn:
     """A :class:`PlanError` naming the key ``path``, worded as the section readers' errors."""
@@ -518,7 +578,7 @@ def _check_columns(parts: PlanParts, source: str) -> None:
     roles = parts["roles"]
     used = [
         *(roles.parent, roles.family, roles.office, roles.month, roles.arm),
-        *(c for c in (roles.variant, roles.start) if c),
+        *(c for c in (roles.variant, roles.start, roles.take_up, roles.entry) if c),
         *(v.column for v in variables),
     ]
     dup = sorted({c for c in used if used.count(c) > 1})
@@ -594,3 +654,42 @@ def _check_series(series: Series, parts: PlanParts, source: str) -> None:
             f"series.{series.name}.controls",
             f"names {unknown}, which the plan does not declare; declared: {sorted(known)}",
         )
+
+
+def _check_beyond_itt(parts: PlanParts, source: str) -> None:
+    """``[compliance]``, ``[subgroups]`` and ``[since_randomisation]`` name models and covariates of the plan.
+
+    A non-default ``[compliance]`` needs ``columns.take_up``; a non-default ``[since_randomisation]``
+    needs ``columns.entry``; subgroup variables are covariates of the plan; every section's models
+    are models of the plan with a pooled treatment.
+    """
+    roles = parts["roles"]
+    if parts["compliance"] != Compliance() and roles.take_up is None:
+        _refuse(source, "compliance", "is set but columns.take_up is not: name the data column of take-up")
+    if parts["since_randomisation"] != SinceRandomisation() and roles.entry is None:
+        _refuse(
+            source, "since_randomisation", "is set but columns.entry is not: name the data column of the entry month"
+        )
+    covariates = [v.key for v in parts["covariates"]]
+    unknown = [v for v in parts["subgroups"].variables if v not in covariates]
+    if unknown:
+        _refuse(
+            source,
+            "subgroups.variables",
+            f"names {unknown}, which are not covariates of the plan; covariates: {covariates}",
+        )
+    models = {m.name: m for m in parts["models"]}
+    for key in ("compliance", "subgroups", "since_randomisation"):
+        section: Compliance | Subgroups | SinceRandomisation = parts[key]  # type: ignore[literal-required]
+        unknown = [m for m in section.models if m not in models]
+        if unknown:
+            _refuse(
+                source, f"{key}.models", f"names {unknown}, which are not models of the plan; models: {list(models)}"
+            )
+        split = [m for m in section.models if models[m].split]
+        if split:
+            _refuse(
+                source,
+                f"{key}.models",
+                f"names {split}, whose treatment is 'variants': name models with a pooled treatment",
+            )

@@ -45,6 +45,9 @@ __all__ = [
     "Series",
     "InferenceOptions",
     "OutputOptions",
+    "Compliance",
+    "Subgroups",
+    "SinceRandomisation",
 ]
 
 #: An arm code as the plan holds it: an integer, text or a boolean (floats with no fraction become integers).
@@ -112,6 +115,12 @@ class ColumnRoles:
         The column of the offer's variant (coordinated model); ``None``: no variant column.
     start : str or None
         A per-parent treatment start month (missing = never treated); ``None``: none.
+    take_up : str or None
+        Whether the offered family accepted the offer (0/1, constant within a family; controls 0 or
+        missing): the complier analyses (``[compliance]``); ``None``: take-up not recorded.
+    entry : str or None
+        Each family's randomisation (entry) month, in both arms: effects by months since
+        randomisation (``[since_randomisation]``); ``None``: not recorded.
     """
 
     parent: str = "parent_id"
@@ -121,6 +130,8 @@ class ColumnRoles:
     arm: str = "arm"
     variant: str | None = field(default=None, metadata=OPTIONAL)
     start: str | None = field(default=None, metadata=OPTIONAL)
+    take_up: str | None = field(default=None, metadata=OPTIONAL)
+    entry: str | None = field(default=None, metadata=OPTIONAL)
 
 
 @dataclass(frozen=True)
@@ -443,3 +454,66 @@ class OutputOptions:
     formats: tuple[FigureFormat, ...] = ("png",)
     digits: int = 2
     leading_zero: bool = True
+
+
+@dataclass(frozen=True)
+class Compliance:
+    """``[compliance]``: the complier average causal effect (CACE/LATE), run when ``columns.take_up`` is set.
+
+    Parameters
+    ----------
+    models : tuple of str
+        Plan models whose outcome, covariates, time adjustment and cluster the ITT, the 2SLS CACE and
+        the Wald ratio use (the pooled treatment); empty: every model with a pooled treatment.
+    table : str
+        The CACE table's file name.
+    """
+
+    models: tuple[str, ...] = field(default=(), metadata=OPTIONAL)
+    table: str = field(default="cace", metadata=OPTIONAL)
+
+
+@dataclass(frozen=True)
+class Subgroups:
+    """``[subgroups]``: pre-specified subgroups, the effect per level from the fixed-effects logit.
+
+    Parameters
+    ----------
+    variables : tuple of str
+        Covariate keys (binary or categorical), taken at their baseline-month value; empty: none.
+    models : tuple of str
+        Plan models analysed by subgroup (their outcome, covariates, time and cluster; pooled
+        treatment); empty: every model with a pooled treatment.
+    reference : {"normal", "t"}
+        The heterogeneity Wald test's reference: chi2(q) (``"normal"``) or F(q, G-1) (``"t"``, as
+        the per-level CIs' t(G-1)).
+    table, figure : str
+        The subgroup table's and the forest plot's file names.
+    """
+
+    variables: tuple[str, ...] = field(default=(), metadata=OPTIONAL)
+    models: tuple[str, ...] = field(default=(), metadata=OPTIONAL)
+    reference: Reference = field(default="normal", metadata=OPTIONAL)
+    table: str = field(default="subgroups", metadata=OPTIONAL)
+    figure: str = field(default="forest", metadata=OPTIONAL)
+
+
+@dataclass(frozen=True)
+class SinceRandomisation:
+    """``[since_randomisation]``: effects by months since randomisation, run when ``columns.entry`` is set.
+
+    Parameters
+    ----------
+    bins : tuple of int
+        The bins' lower edges in months since randomisation, increasing from 0 (``[0, 6, 12]``:
+        months 0-5, 6-11, 12 and later).
+    models : tuple of str
+        Plan models analysed by time since randomisation; empty: every model with a pooled treatment.
+    table, figure : str
+        The table's and the figure's file names.
+    """
+
+    bins: tuple[int, ...] = field(default=(0, 6, 12, 18), metadata=OPTIONAL)
+    models: tuple[str, ...] = field(default=(), metadata=OPTIONAL)
+    table: str = field(default="since_randomisation", metadata=OPTIONAL)
+    figure: str = field(default="since_randomisation", metadata=OPTIONAL)

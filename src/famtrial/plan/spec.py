@@ -39,6 +39,7 @@ from famtrial.plan.sections import (
     Arms,
     BalanceTables,
     ColumnRoles,
+    Compliance,
     DataSource,
     FEModel,
     InferenceOptions,
@@ -46,6 +47,8 @@ from famtrial.plan.sections import (
     OutputOptions,
     SampleRule,
     Series,
+    SinceRandomisation,
+    Subgroups,
     Treatment,
     TrialInfo,
     UnitNouns,
@@ -82,6 +85,8 @@ class Columns:
         Numeric covariates (time-invariant ones drop out of fixed-effects models).
     start : str or None
         Optional per-parent treatment start month (missing = never treated).
+    take_up, entry : str or None
+        Optional take-up (0/1, the offered family accepted) and randomisation (entry) month columns.
     """
 
     parent: str = "parent_id"
@@ -94,11 +99,14 @@ class Columns:
     time_varying: tuple[str, ...] = ()
     time_invariant: tuple[str, ...] = ()
     start: str | None = None
+    take_up: str | None = None
+    entry: str | None = None
 
     def __post_init__(self) -> None:
-        for name in ("parent", "family", "office", "month", "arm", "model", "start"):
+        optional = ("model", "start", "take_up", "entry")
+        for name in ("parent", "family", "office", "month", "arm", *optional):
             value = getattr(self, name)
-            if not (isinstance(value, str) and value.strip()) and not (value is None and name in ("model", "start")):
+            if not (isinstance(value, str) and value.strip()) and not (value is None and name in optional):
                 raise TypeError(
                     f"Columns: {name}={value!r} must be a column name (a non-empty string)"
                     + ("" if name in ("parent", "family", "office", "month", "arm") else " or None")
@@ -132,7 +140,7 @@ class Columns:
     def required(self) -> list[str]:
         """Every column the panel must have, in role order."""
         cols = [*self.ids, self.month, self.arm, *self.outcomes, *self.covariates]
-        return cols + [c for c in (self.model, self.start) if c is not None]
+        return cols + [c for c in (self.model, self.start, self.take_up, self.entry) if c is not None]
 
 
 # -- the plan ----------------------------------------------------------------------------------------------
@@ -193,6 +201,8 @@ class Plan:
         Every model table's name and title, titled ones first.
     series : tuple of Series
         The monthly series.
+    compliance, subgroups, since_randomisation
+        The optional analyses beyond intention to treat (:mod:`famtrial.plan.sections`; defaults: none run).
     source : str
         Where the plan was read from (not compared).
     **flat
@@ -214,6 +224,9 @@ class Plan:
     models: tuple[FEModel, ...] = _section("models", named=True)
     tables: tuple[tuple[str, str], ...] = _section("tables")
     series: tuple[Series, ...] = _section("series", named=True)
+    compliance: Compliance = _section("compliance", optional=True)
+    subgroups: Subgroups = _section("subgroups", optional=True)
+    since_randomisation: SinceRandomisation = _section("since_randomisation", optional=True)
     inference: InferenceOptions = _section("inference")
     output: OutputOptions = _section("output")
     source: str = field(default="<plan>", compare=False)
@@ -238,6 +251,9 @@ class Plan:
         series: tuple[Series, ...],
         inference: InferenceOptions,
         output: OutputOptions,
+        compliance: Compliance = Compliance(),  # noqa: B008 (a frozen default)
+        subgroups: Subgroups = Subgroups(),  # noqa: B008
+        since_randomisation: SinceRandomisation = SinceRandomisation(),  # noqa: B008
         source: str = "<plan>",
         **flat: Any,
     ) -> None:
@@ -324,6 +340,8 @@ class Plan:
             time_varying=tuple(v.column for v in self.covariates if v.time == "varying"),
             time_invariant=tuple(v.column for v in self.covariates if v.time == "invariant"),
             start=self.roles.start,
+            take_up=self.roles.take_up,
+            entry=self.roles.entry,
         )
 
     @property

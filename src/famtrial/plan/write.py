@@ -212,10 +212,32 @@ def _describe_analysis(plan: Plan) -> list[str]:
             + ("; own baseline" if s.own_baseline else "")
             + ("; office effects" if s.office_effects else "")
         )
+    lines += _describe_beyond_itt(plan)
     inference = plan.inference
     if inference.models:
         lines.append(
             f"inference: {', '.join(inference.models)} with {inference.randomization_draws} "
             "randomization re-draws and the wild score bootstrap"
+        )
+    return lines
+
+
+def _describe_beyond_itt(plan: Plan) -> list[str]:
+    """The optional analyses beyond intention to treat the plan asks for (none: no line)."""
+    lines = []
+    if plan.roles.take_up:
+        models = ", ".join(plan.compliance.models) or "every pooled model"
+        lines.append(f"{plan.compliance.table}: CACE (2SLS and Wald) with take-up {plan.roles.take_up!r}: {models}")
+    if plan.subgroups.variables:
+        models = ", ".join(plan.subgroups.models) or "every pooled model"
+        lines.append(
+            f"{plan.subgroups.table}: subgroups {', '.join(plan.subgroups.variables)} ({models}; "
+            f"{plan.subgroups.reference} reference, Holm and BH)"
+        )
+    if plan.roles.entry:
+        models = ", ".join(plan.since_randomisation.models) or "every pooled model"
+        bins = ", ".join(map(str, plan.since_randomisation.bins))
+        lines.append(
+            f"{plan.since_randomisation.table}: effects by months since entry {plan.roles.entry!r}, bins from [{bins}]: {models}"
         )
     return lines

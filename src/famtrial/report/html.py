@@ -123,6 +123,7 @@ def write_report(
     numbers: Mapping[str, float | str],
     notes: Sequence[str] = (),
     sample: AnalysisSample | None = None,
+    beyond_itt: Sequence[Table | ReportFigure] = (),
 ) -> Path:
     """Write ``report.html`` for one reproduce run and return its path.
 
@@ -150,6 +151,9 @@ def write_report(
         The analysis sample: its exclusions by the plan's rule (clusters, units, rows) are reported
         apart from the load's drops, and its clusters G with the few-cluster caution (below the
         plan's ``[inference] few_clusters``) and the reference distribution used.
+    beyond_itt : sequence of Table or ReportFigure
+        The analyses beyond intention to treat (CACE, subgroups, time since randomisation), in order,
+        in their own section after the figures; none: no section.
 
     Returns
     -------
@@ -208,6 +212,9 @@ def write_report(
     parts += [table.to_html() for table in tables]
     parts.append("<h2>Figures</h2>")
     parts += [_figure_html(figure) for figure in figures]
+    if beyond_itt:
+        parts.append("<h2>Beyond intention to treat</h2>")
+        parts += [item.to_html() if isinstance(item, Table) else _figure_html(item) for item in beyond_itt]
     page = (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f"<title>famtrial reproduce: {html.escape(plan.name)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"

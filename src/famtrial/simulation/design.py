@@ -24,6 +24,14 @@ The data-generating process, per parent ``i`` in family ``f``, office ``o`` and 
                  treat_it = 1[offered] * 1[month >= implementation]
                  c_k = the covariate's ``mean`` for integer covariates, 0 otherwise
     gaps         a share of parents miss 1..gap_max_months months (never the baseline month)
+    compliance   optional ([compliance]): an offered family accepts with probability ``take_up``
+                 (one-sided: controls never receive the offer) and only accepting families get
+                 the effect, ``treat_it = 1[offered] 1[accepted] 1[month >= entry]``; each family
+                 enters (is randomised) in a month drawn uniformly from ``entry_months`` months
+                 starting at implementation (1: everyone at implementation). The columns
+                 ``take_up_column`` (0/1) and ``entry_column`` (the entry month) are written.
+                 Drawn from streams of their own: a design without [compliance] simulates the
+                 same panel as before.
 
 ``t`` counts months from the first month (0, 1, ...). The baseline month is the month before
 implementation. Given the parent intercepts the model is a fixed-effects logit, so the
@@ -65,6 +73,7 @@ __all__ = [
     "OfficeGroup",
     "Covariate",
     "Outcome",
+    "Compliance",
     "simulate_panel",
     "load_design",
     "write_panel",
@@ -167,6 +176,24 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class Compliance:
+    """Take-up and staggered entry of the offer (TOML ``[compliance]``).
+
+    ``take_up``: the probability an offered family accepts (controls cannot: one-sided
+    non-compliance); only accepting families receive the outcomes' effects, so an outcome's
+    ``effect`` is the complier effect (log-OR) and the ITT is diluted by the take-up share.
+    ``entry_months``: families enter uniformly over this many months from implementation, and an
+    accepting family's effect starts in its entry month. ``take_up_column`` and ``entry_column``
+    name the written columns (``entry_column`` in the panel's month format).
+    """
+
+    take_up: float = 1.0
+    entry_months: int = 1
+    take_up_column: str = "take_up"
+    entry_column: str = "entry_month"
+
+
+@dataclass(frozen=True)
 class TrialDesign:
     """A whole trial: columns and codes, months, offices, families, variants, covariates, outcomes.
 
@@ -190,6 +217,7 @@ class TrialDesign:
     gap_max_months: int = 3
     randomize: Randomize = "family"
     seed: int = 0
+    compliance: Compliance | None = None
 
     def __post_init__(self):
         _validate(self)
@@ -397,6 +425,18 @@ def _validate(d: TrialDesign) -> None:
             bad(f"{key}.min", f"{c.min} exceeds max {c.max}")
         if c.sd < 0 or (c.kind == "count" and c.mean < 0):
             bad(f"{key}", "sd and a count's mean must be >= 0")
+    if d.compliance is not None:
+        if not 0 < d.compliance.take_up <= 1:
+            bad("compliance.take_up", f"{d.compliance.take_up} must lie in (0, 1]")
+        after = len(pd.period_range(d.implementation, d.last_month, freq="M"))
+        if not 1 <= d.compliance.entry_months <= after:
+            bad(
+                "compliance.entry_months",
+                f"{d.compliance.entry_months} must lie in 1 .. {after} (implementation to months.last)",
+            )
+        clash = {d.compliance.take_up_column, d.compliance.entry_column} & set(names)
+        if clash or d.compliance.take_up_column == d.compliance.entry_column:
+            bad("compliance", f"column names {sorted(clash) or [d.compliance.entry_column]} are used more than once")
     if not d.outcomes:
         bad("outcomes", "give at least one [outcomes.<name>] section")
     expected = set(d.variants) if d.variants else {""}
@@ -461,6 +501,7 @@ def design_from_dict(raw: Mapping, source: str = "design") -> TrialDesign:
     gap_share, gap_max = _read_gaps(top.sub("gaps", {}))
     covs = _read_covariates(top.sub("covariates", {}))
     outs = _read_outcomes(top.sub("outcomes"))
+    compliance = _read_compliance(top.sub("compliance")) if "compliance" in raw else None
     top.done()
     return TrialDesign(
         columns=columns,
@@ -478,7 +519,21 @@ def design_from_dict(raw: Mapping, source: str = "design") -> TrialDesign:
         gap_max_months=gap_max,
         randomize=randomize,
         seed=seed,
+        compliance=compliance,
     )
+
+
+def _read_compliance(c: Table) -> Compliance:
+    """``[compliance]``: take-up share, entry months and the two column names."""
+    defaults = Compliance()
+    out = Compliance(
+        take_up=c.number("take_up", defaults.take_up),
+        entry_months=int(c.get("entry_months", int, defaults.entry_months, "a whole number of months")),
+        take_up_column=c.get("take_up_column", str, defaults.take_up_column, "a column name"),
+        entry_column=c.get("entry_column", str, defaults.entry_column, "a column name"),
+    )
+    c.done()
+    return out
 
 
 def _read_columns(c: Table) -> Columns:
@@ -709,6 +764,26 @@ def _month_values(months: pd.PeriodIndex, fmt: MonthFormat):
     return months
 
 
+def _treated(
+    design: TrialDesign, arm: np.ndarray, family: np.ndarray, T: int, b: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``treat`` (n x T), each parent's take-up and entry-month index.
+
+    Without ``design.compliance``: offered parents from implementation (index ``b + 1``), nothing drawn.
+    With it: one uniform per family for take-up and one entry month per family, from
+    ``SeedSequence(seed).spawn(7)``'s children 5 and 6 (the first five are the other parts' streams).
+    """
+    n_fam = int(family.max()) + 1
+    accepted = np.ones(len(arm), bool)
+    entry = np.full(len(arm), b + 1)
+    if design.compliance is not None:
+        take_stream, entry_stream = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(7)[5:])
+        accepted = (take_stream.random(n_fam) < design.compliance.take_up)[family] & (arm == 1)
+        entry = b + 1 + entry_stream.integers(0, design.compliance.entry_months, n_fam)[family]
+    treat = (arm == 1)[:, None] & accepted[:, None] & (np.arange(T)[None, :] >= entry[:, None])
+    return treat.astype(np.int64), accepted, entry
+
+
 def simulate_panel(design: TrialDesign, seed: int | None = None) -> pd.DataFrame:
     """The long panel (one row per parent per month) of one simulated trial.
 
@@ -723,8 +798,9 @@ def simulate_panel(design: TrialDesign, seed: int | None = None) -> pd.DataFrame
     Returns
     -------
     DataFrame
-        Columns in order: parent, family, office, month, arm, variant (if named), outcomes,
-        time-varying covariates, time-invariant covariates; names and codes from ``design.columns``.
+        Columns in order: parent, family, office, month, arm, variant (if named), outcomes, take-up
+        and entry month (with ``[compliance]``), time-varying covariates, time-invariant covariates;
+        names and codes from ``design.columns``.
         Sorted by office, family, parent, month.
     """
     if not isinstance(design, TrialDesign):
@@ -744,8 +820,8 @@ def simulate_panel(design: TrialDesign, seed: int | None = None) -> pd.DataFrame
     cov_values = {}
     for c in design.covariates:
         cov_values[c.name] = _covariate(c, n, T, b, np.random.default_rng(rng_cov.integers(2**63)))
-    treat = arm[:, None] * (np.arange(T) >= b + 1)[None, :]
     fam_index = people["family"].to_numpy() - 1
+    treat, accepted, entry = _treated(design, arm, fam_index, T, b, seed)
     t_index = np.arange(T, dtype=float)
     outcome_values = {}
     for o in design.outcomes:
@@ -792,6 +868,9 @@ def simulate_panel(design: TrialDesign, seed: int | None = None) -> pd.DataFrame
         out[cols.variant] = rep(np.where(arm == 1, codes, cols.variant_control))
     for name, y in outcome_values.items():
         out[name] = y.ravel()[rows]
+    if design.compliance is not None:
+        out[design.compliance.take_up_column] = rep(accepted.astype(np.int8))
+        out[design.compliance.entry_column] = rep(np.asarray(_month_values(months, cols.month_format))[entry])
     for c in sorted(design.covariates, key=lambda c: not c.time_varying):
         v = cov_values[c.name]
         v = v.ravel()[rows] if v.ndim == 2 else rep(v)

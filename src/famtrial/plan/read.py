@@ -28,6 +28,7 @@ from famtrial._options import (
 )
 from famtrial._toml import NAME, PLAN, REQUIRED, Table
 from famtrial.errors import PlanError
+from famtrial.plan._outputs import check_output_names
 from famtrial.plan.sections import (
     Arms,
     BalanceTables,
@@ -478,6 +479,7 @@ def _check_references(parts: PlanParts, source: str) -> None:
     unknown = [m for m in parts["inference"].models if m not in names]
     if unknown:
         _refuse(source, "inference.models", f"names {unknown}, which are not models of the plan; models: {names}")
+    check_output_names(parts, source)
 
 
 def _check_columns(parts: PlanParts, source: str) -> None:

@@ -98,7 +98,10 @@ def load_panel(
     if engine == "dask" or source_name == "Dask DataFrame":
         from famtrial.data._dask import load_partitioned
 
-        return load_partitioned(raw, source_name, present, spec, implementation, baseline, missing)
+        from famtrial.data.read import dataset_files
+
+        files = [str(f) for f in dataset_files(source)] if source_name != "Dask DataFrame" else []
+        return load_partitioned(raw, source_name, present, spec, implementation, baseline, missing, files)
     return _load_in_memory(raw, source_name, present, spec, implementation, baseline, missing)
 
 

@@ -227,6 +227,20 @@ class Table:
 
 
 # -- the writer (the plan's subset: tables, strings, numbers, booleans, flat lists) --------------------------
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _control(ch: str) -> str:
+    """A character as TOML writes it in a basic string: control characters as ``\\uXXXX``, others as they are."""
+    return f"\\u{ord(ch):04X}" if ord(ch) < 0x20 or ord(ch) == 0x7F else ch
+
+
+def key_text(k: str) -> str:
+    """A TOML key: bare when it is letters, digits, ``_`` and ``-``, else quoted (so ``a.b`` stays one key)."""
+    return k if _BARE_KEY.fullmatch(k) else value_text(k)
+
+
 def value_text(v: Any) -> str:
     """One TOML value: a boolean, number, string or flat list."""
     if isinstance(v, bool):
@@ -236,7 +250,7 @@ def value_text(v: Any) -> str:
     if isinstance(v, float):
         return repr(v) if math.isfinite(v) else ("nan" if math.isnan(v) else ("inf" if v > 0 else "-inf"))
     if isinstance(v, str):
-        return '"' + v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+        return '"' + "".join(_ESCAPES.get(ch) or _control(ch) for ch in v) + '"'
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(value_text(x) for x in v) + "]"
     raise TypeError(f"cannot write {type(v).__name__} to TOML")
@@ -274,10 +288,10 @@ def dumps(doc: Mapping[str, Any], comments: Mapping[str, str] | None = None) -> 
             comment(path)
         for k, v in scalars:
             comment(f"{path}.{k}" if path else k)
-            lines.append(f"{k} = {value_text(v)}")
+            lines.append(f"{key_text(k)} = {value_text(v)}")
         for k, v in node.items():
             if isinstance(v, Mapping):
-                table(v, f"{path}.{k}" if path else k)
+                table(v, f"{path}.{key_text(k)}" if path else key_text(k))
 
     table(doc, "")
     return "\n".join(lines).strip("\n") + "\n"

@@ -58,6 +58,20 @@ def _silence_stdout() -> None:
         os.close(devnull)
 
 
+def _folder_problem(out: Path) -> str | None:
+    """Why ``out`` cannot become an output folder (``None``: it can), without creating it."""
+    if out.exists():
+        return None if out.is_dir() else "is a file, not a folder: give a folder for the results"
+    parent = out.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"cannot be created: {str(parent)!r} is a file, not a folder"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"cannot be created: {str(parent)!r} is not writable"
+    return None
+
+
 def _fail(prog: str, err: object) -> int:
     """A command's own user error, ``PROG: message`` on stderr: exit 2."""
     print(f"{prog}: {err}", file=sys.stderr)
@@ -193,12 +207,9 @@ def _power(argv: Sequence[str]) -> int:
     parser.add_argument("--quiet", action="store_true", help="no progress line")
     args = parser.parse_args(argv)
     out = Path(args.out)
-    if out.exists() and not out.is_dir():  # before the simulation, not after it
-        return _fail(parser.prog, f"--out {args.out!r} is a file, not a folder: give a folder for the results")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        return _fail(parser.prog, f"cannot create the output folder --out {args.out!r} ({exc.strerror or exc})")
+    problem = _folder_problem(out)  # before the simulation, not after it
+    if problem:
+        return _fail(parser.prog, f"--out {args.out!r} {problem}")
     import matplotlib
 
     matplotlib.use("Agg")  # the command line draws to files only

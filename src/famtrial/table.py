@@ -49,8 +49,11 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _markdown_text(text: str) -> str:
-    """Text for Markdown: HTML escaped (``<script>`` shows as text), line breaks as spaces, no control characters."""
-    return html.escape(_CONTROL.sub("", _NEWLINES.sub(" ", text)), quote=False)
+    """Text for Markdown: no HTML (``<`` as ``&lt;``: ``<script>`` shows as text), line breaks as spaces, no control characters.
+
+    ``<`` is the one character that opens a tag, so ``>`` and ``&`` stay as written (``share >= 1/3``).
+    """
+    return _CONTROL.sub("", _NEWLINES.sub(" ", text)).replace("<", "&lt;")
 
 
 def _markdown_cell(text: str) -> str:
@@ -171,7 +174,7 @@ class Table:
     def to_markdown(self, *, numeric: bool = False) -> str:
         """GitHub-flavoured Markdown, with the title as a bold caption and notes below.
 
-        Text is escaped: HTML (``<``, ``>``, ``&``) shows as text, ``|`` and ``\\`` cannot break the table,
+        Text is escaped: HTML (``<`` as ``&lt;``) shows as text, ``|`` and ``\\`` cannot break the table,
         line breaks become spaces.
         """
         view = self._view(numeric).astype(str)
@@ -198,7 +201,7 @@ class Table:
         lines += ["| " + " | ".join(esc(c) for c in row) + " |" for row in rows]
         parts = ([f"**{_markdown_text(self.title)}**", ""] if self.title else []) + lines
         if self.notes:
-            parts += ["", html.escape(_CONTROL.sub("", self.notes), quote=False)]
+            parts += ["", _CONTROL.sub("", self.notes).replace("<", "&lt;")]
         return "\n".join(parts) + "\n"
 
     def to_latex(self, *, numeric: bool = False) -> str:

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from famtrial.cli import main as cli_main
+from famtrial.errors import ResultsError
 from famtrial.published.verify import load_spec, verify
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"
@@ -246,7 +247,9 @@ def test_results_forms_and_bad_input(spec, tmp_path):
     values = spec.values()
     frame = pd.DataFrame({"key": list(values), "value": list(values.values())})
     frame.to_csv(tmp_path / "reproduced.csv", index=False)
-    assert verify(tmp_path).ok and verify(tmp_path / "reproduced.csv").ok and verify(frame).ok
+    assert verify(tmp_path / "reproduced.csv").ok and verify(frame).ok
+    with pytest.raises(ResultsError, match="no manifest.json"):  # a folder must be a whole run (the manifest)
+        verify(tmp_path)
     extra = verify(dict(values, **{"monthly.activation.2016-10.or": 1.3}))
     assert extra.unmatched == ("monthly.activation.2016-10.or",) and "not compared" in extra.summary()
     with pytest.raises(ValueError, match="'value'"):

@@ -57,10 +57,10 @@ def _refuse_duplicates(names: list[object], where: str) -> None:
         seen[name] = seen.get(name, 0) + 1
     repeated = {name: n for name, n in seen.items() if n > 1}
     if repeated:
-        shown = ", ".join(f"{name!r} ({n} times)" for name, n in list(repeated.items())[:5])
+        shown = ", ".join(f"{name!r} {n} times" for name, n in list(repeated.items())[:5])
         raise PanelError(
-            f"{where} has {len(repeated)} repeated column name(s): {shown}; famtrial would not know which "
-            "column holds the data: rename or drop the repeats"
+            f"{where} has column(s) {list(repeated)[:5]} more than once ({shown}): famtrial would not know which "
+            "one holds the data; rename or drop the repeats"
         )
 
 

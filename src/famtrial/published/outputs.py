@@ -148,7 +148,7 @@ class ResultsWriter:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ResultsError(
-                f"cannot create the output folder {str(out)!r} ({exc.strerror or exc}): choose another --out folder"
+                f"cannot write to the output folder {str(out)!r} ({exc.strerror or exc}): choose another --out folder"
             ) from None
         self._take_lock()
         try:

@@ -211,8 +211,9 @@ def _reproduced(results: object) -> dict[str, object]:
     """Reproduced numbers as ``{key: value}`` from a folder, a CSV path, a mapping or a key/value frame."""
     if isinstance(results, (str, Path)):
         path = Path(results)
-        if path.is_dir() or (path.parent / MANIFEST).exists():
-            check_results(path if path.is_dir() else path.parent)  # stale, mixed or incomplete: refused
+        folder = path if path.is_dir() else path.parent
+        if (folder / MANIFEST).exists() or (path.is_dir() and (path / "reproduced.csv").exists()):
+            check_results(folder)  # no manifest, stale, mixed or incomplete: refused, naming the file
         path = path / "reproduced.csv" if path.is_dir() else path
         if not path.exists():
             raise FileNotFoundError(

@@ -3,8 +3,8 @@
 Every output name a plan gives (the sample, balance, correlation and model tables, the flow figure,
 each series' figure and its ``monthly_<series>.csv``) must be a safe file stem
 (:func:`famtrial._paths.stem_problem`: one path component, no ``..``, no device name) and no two outputs
-may share a file, the run's own files included (``reproduced.csv``, ``report.html``, ``manifest.json``,
-``inference.csv``/``.md``). File names are compared case-blind (two names that differ only in case are
+may share a file; the run's own names (``reproduced``, ``report``, ``manifest``, ``inference``) are
+reserved whatever the suffix. File names are compared case-blind (two names that differ only in case are
 one file on Windows and macOS). Figures are counted in every format, so a plan stays valid whatever
 ``--formats`` a run chooses.
 """
@@ -20,7 +20,7 @@ from famtrial.errors import PlanError
 if TYPE_CHECKING:
     from famtrial.plan.read import PlanParts
 
-__all__ = ["RUN_FILES", "TABLE_SUFFIXES", "FIGURE_SUFFIXES", "check_output_names"]
+__all__ = ["RUN_FILES", "RESERVED", "TABLE_SUFFIXES", "FIGURE_SUFFIXES", "check_output_names"]
 
 #: the files every run writes whatever the plan says, with the step that writes them
 RUN_FILES: dict[str, str] = {
@@ -29,6 +29,13 @@ RUN_FILES: dict[str, str] = {
     "manifest.json": "the manifest",
     "inference.csv": "the few-cluster inference table",
     "inference.md": "the few-cluster inference table",
+}
+#: the stems of the run's own files: no plan output may take one (``report.md`` beside ``report.html`` misleads)
+RESERVED = {
+    "reproduced": "the reproduced numbers",
+    "report": "the report",
+    "manifest": "the manifest",
+    "inference": "the few-cluster inference table",
 }
 TABLE_SUFFIXES = (".csv", ".md")
 FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
@@ -70,6 +77,11 @@ def check_output_names(parts: PlanParts, source: str) -> None:
         problem = stem_problem(stem)
         if problem:
             raise PlanError(f"{source}: {key} = {stem!r} {problem}")
+        if stem.casefold() in RESERVED:
+            raise PlanError(
+                f"{source}: {key} = {stem!r} is the name of {RESERVED[stem.casefold()]}, which every run writes: "
+                "give it another name"
+            )
         for suffix in suffixes:
             file = f"{stem}{suffix}"
             other = owners.get(file.casefold())

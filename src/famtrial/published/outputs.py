@@ -152,6 +152,7 @@ class ResultsWriter:
             ) from None
         self._take_lock()
         try:
+            self._refuse_links()
             self._mark_previous()
             self._remove_leftovers()
             try:
@@ -190,6 +191,16 @@ class ResultsWriter:
         handle.write(f"pid {os.getpid()}, started {self.manifest.started}".encode())
         handle.flush()
         self._handle = handle
+
+    def _refuse_links(self) -> None:
+        """Refuse a folder holding a symbolic link (before any work): famtrial never writes through one."""
+        links = sorted(p.name for p in self.out.iterdir() if p.is_symlink())
+        if links:
+            raise ResultsError(
+                f"{str(self.out / links[0])!r} is a symbolic link ({len(links)} in {str(self.out)!r}): famtrial never "
+                "writes through one (it would overwrite the file it points to); remove the link(s) or choose "
+                "another --out folder"
+            )
 
     def _mark_previous(self) -> None:
         """Mark the folder's manifest incomplete: from now on the folder holds no finished run."""

@@ -208,6 +208,22 @@ def test_reproduce_writes_every_table_and_figure(reproduced):
     assert float(numbers["sample.offices_included"]) == 6
 
 
+def test_reproduce_writes_a_manifest_and_names_the_data_by_file(reproduced):
+    """manifest.json lists every file with its hash, the plan's hash and the data's; report.html shows no folder."""
+    from famtrial._paths import file_sha256
+    from famtrial.published.manifest import check_results
+
+    _, out = reproduced
+    manifest = check_results(out)
+    data_hash = file_sha256(out.parent / "small.csv")
+    assert manifest.complete and manifest.data == {"name": "small.csv", "sha256": data_hash}
+    assert manifest.plan == {"name": load_plan("nct03102775").name, "hash": load_plan("nct03102775").hash}
+    assert set(manifest.files) == {p.name for p in out.iterdir() if not p.name.startswith(".")} - {"manifest.json"}
+    assert manifest.command.startswith("famtrial reproduce --data small.csv")
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert f"source: small.csv (sha256 {data_hash})" in page and str(out.parent) not in page
+
+
 def test_verify_on_the_output(famtrial, reproduced):
     _, out = reproduced
     drift = famtrial("verify", "--results", str(out), "--allow-missing", "--failures-only")

@@ -232,7 +232,7 @@ _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def _control(ch: str) -> str:
-    """A character as TOML writes it in a basic string: control characters as ``\\uXXXX``, others as they are."""
+    """A character as TOML writes it in a basic string: a control character as a unicode escape (backslash-u)."""
     return f"\\u{ord(ch):04X}" if ord(ch) < 0x20 or ord(ch) == 0x7F else ch
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -137,20 +138,25 @@ def _reproduce(argv: Sequence[str]) -> int:
 
     matplotlib.use("Agg")  # the command line draws to files only
     from famtrial.pipeline import reproduce
+    from famtrial.published.outputs import COMMAND
 
     formats = None if args.formats is None else tuple(f.strip() for f in args.formats.split(",") if f.strip())
-    result = reproduce(
-        args.data,
-        args.out,
-        plan=args.plan,
-        formats=formats,
-        n_boot=args.n_boot,
-        seed=args.seed,
-        missing=args.missing,
-        inference=not args.skip_inference,
-        n_perm=args.n_perm,
-        progress=not args.quiet,
-    )
+    token = COMMAND.set(" ".join(["famtrial", "reproduce", *(shlex.quote(a) for a in argv)]))  # for manifest.json
+    try:
+        result = reproduce(
+            args.data,
+            args.out,
+            plan=args.plan,
+            formats=formats,
+            n_boot=args.n_boot,
+            seed=args.seed,
+            missing=args.missing,
+            inference=not args.skip_inference,
+            n_perm=args.n_perm,
+            progress=not args.quiet,
+        )
+    finally:
+        COMMAND.reset(token)
     print(result.summary())
     return 0
 

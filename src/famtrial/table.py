@@ -57,7 +57,7 @@ def _markdown_text(text: str) -> str:
 
 
 def _markdown_cell(text: str) -> str:
-    """A table cell for Markdown: :func:`_markdown_text`, and ``|`` and ``\\`` escaped (table syntax)."""
+    """A table cell for Markdown: :func:`_markdown_text`, with pipes and backslashes escaped (table syntax)."""
     return _markdown_text(text).replace("\\", "\\\\").replace("|", r"\|")
 
 
@@ -174,7 +174,7 @@ class Table:
     def to_markdown(self, *, numeric: bool = False) -> str:
         """GitHub-flavoured Markdown, with the title as a bold caption and notes below.
 
-        Text is escaped: HTML (``<`` as ``&lt;``) shows as text, ``|`` and ``\\`` cannot break the table,
+        Text is escaped: HTML (``<`` as ``&lt;``) shows as text, pipes and backslashes cannot break the table,
         line breaks become spaces.
         """
         view = self._view(numeric).astype(str)

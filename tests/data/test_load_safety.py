@@ -31,7 +31,9 @@ def test_repeated_column_names_in_a_csv_parquet_or_frame(frame, tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pa.Table.from_arrays([pa.array(doubled.iloc[:, i]) for i in range(doubled.shape[1])], names=list(doubled.columns))
+    table = pa.Table.from_arrays(
+        [pa.array(doubled.iloc[:, i]) for i in range(doubled.shape[1])], names=list(doubled.columns)
+    )
     pq.write_table(table, tmp_path / "p.parquet")
     with pytest.raises(PanelError, match=r"p\.parquet' has column\(s\) \['arm'\] more than once"):
         load_panel(tmp_path / "p.parquet")

@@ -16,7 +16,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import make_panel_frame
 from famtrial._paths import file_sha256, stem_problem
 from famtrial.cli import main as cli_main
 from famtrial.errors import PlanError, ResultsError
@@ -143,11 +142,25 @@ def test_writer_moves_files_in_and_describes_them(tmp_path):
     out = tmp_path / "res"
     manifest = write_run(out, {"a.csv": "1", "b.md": "2"}, registration={"status": "registered"})
     assert sorted(p.name for p in out.iterdir()) == [".famtrial.lock", "a.csv", "b.md", MANIFEST]
-    assert manifest.complete and manifest.files == {"a.csv": file_sha256(out / "a.csv"), "b.md": file_sha256(out / "b.md")}
+    assert manifest.complete and manifest.files == {
+        "a.csv": file_sha256(out / "a.csv"),
+        "b.md": file_sha256(out / "b.md"),
+    }
     assert read_manifest(out) == manifest and check_results(out) == manifest
     assert manifest.extra["registration"] == {"status": "registered"}  # another step's entry
     raw = json.loads((out / MANIFEST).read_text())
-    assert {"format", "famtrial", "plan", "data", "command", "started", "finished", "files", "complete", "extra"} <= set(raw)
+    assert {
+        "format",
+        "famtrial",
+        "plan",
+        "data",
+        "command",
+        "started",
+        "finished",
+        "files",
+        "complete",
+        "extra",
+    } <= set(raw)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".res.famtrial-")]  # the temporary folder is gone
     # a rerun replaces the files and removes those of the previous run it does not write
     write_run(out, {"a.csv": "3"})
@@ -266,7 +279,7 @@ def test_data_identity_names_the_file_not_its_folder(tmp_path):
 # -- escaping ---------------------------------------------------------------------------------------------
 def hostile_table() -> Table:
     frame = pd.DataFrame(
-        {"office": ["=HYPERLINK(\"http://x\")", "+SUM(A1)", "-2.5", "@cmd", "plain", "-x|y"], "n": [1, 2, 3, 4, 5, 6]},
+        {"office": ['=HYPERLINK("http://x")', "+SUM(A1)", "-2.5", "@cmd", "plain", "-x|y"], "n": [1, 2, 3, 4, 5, 6]},
         index=pd.Index(["<script>alert(1)</script>", "a|b", "line\nbreak", "=1+1", "ok", "x\x07y"], name="row"),
     )
     return Table(frame=frame, display=frame.astype(str), title="<b>T</b>\nitle", notes="<img src=x onerror=1>")
@@ -300,6 +313,20 @@ def test_latex_html_and_docx_escape():
 
 
 def test_verify_report_html_display_escapes_keys():
-    report = verify({"<img src=x onerror=alert(1)>": 1.0, "sample.offices_included": 14}, tables=["sample"], allow_missing=True)
+    report = verify(
+        {"<img src=x onerror=alert(1)>": 1.0, "sample.offices_included": 14}, tables=["sample"], allow_missing=True
+    )
     shown = report._repr_html_()
     assert "<img" not in shown and "&lt;img" in shown
+
+
+def test_power_out_pointing_at_a_file_fails_before_simulating(tmp_path, capsys):
+    from famtrial._paths import data_dir
+
+    target = tmp_path / "a_file"
+    target.write_text("mine")
+    scenario = data_dir() / "synthetic" / "casework_power.toml"
+    assert cli_main(["power", str(scenario), "--out", str(target), "--quiet"]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err and target.read_text() == "mine"
+    assert cli_main(["power", str(scenario), "--out", str(target / "sub"), "--quiet"]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err

@@ -38,7 +38,9 @@ def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 def start(*args: str, cwd: Path) -> subprocess.Popen:
-    return subprocess.Popen(command(*args), cwd=cwd, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        command(*args), cwd=cwd, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 @pytest.fixture(scope="module")

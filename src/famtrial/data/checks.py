@@ -429,7 +429,9 @@ def _check_id_types(values: pd.Series, column: str, pid: Any) -> None:
         return
     minority = ~text if text.sum() >= (~text).sum() else text
     kinds = "numbers" if not text[minority].any() else "text"
-    examples = [repr(v) for v in (*first_values(values[~text].to_numpy(), 2), *first_values(values[text].to_numpy(), 1))]
+    examples = [
+        repr(v) for v in (*first_values(values[~text].to_numpy(), 2), *first_values(values[text].to_numpy(), 1))
+    ]
     raise fail(
         column,
         int(minority.sum()),

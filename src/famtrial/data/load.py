@@ -97,7 +97,6 @@ def load_panel(
     raw, source_name, present = read(source, (spec if isinstance(spec, Columns) else spec.columns).required(), engine)
     if engine == "dask" or source_name == "Dask DataFrame":
         from famtrial.data._dask import load_partitioned
-
         from famtrial.data.read import dataset_files
 
         files = [str(f) for f in dataset_files(source)] if source_name != "Dask DataFrame" else []

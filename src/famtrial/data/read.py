@@ -9,6 +9,7 @@ columns are object columns, as ``pandas.read_parquet`` gives them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +51,7 @@ def _csv_columns(path: Path) -> list[str]:
     return names
 
 
-def _refuse_duplicates(names: list[object], where: str) -> None:
+def _refuse_duplicates(names: Sequence[object], where: str) -> None:
     """Two columns of one name: which one is the data? An error naming the column and how often it repeats."""
     seen: dict[str, int] = {}
     for name in map(str, names):

@@ -87,7 +87,9 @@ def _prepare(
     design = Design(mm.rhs.model_spec, time_var, levels)
     for var, values in one_level_categoricals(design, frame):
         dropped.append(
-            DropRecord("variable", 0, f"one level in the data ({values[:1]!r}): no contrast to estimate", (f"C({var})",))
+            DropRecord(
+                "variable", 0, f"one level in the data ({values[:1]!r}): no contrast to estimate", (f"C({var})",)
+            )
         )
     x = design.get_model_matrix(frame)
     return frame, y, outcome, x, design, group, dropped

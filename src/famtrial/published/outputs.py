@@ -22,6 +22,7 @@ Leftover temporary folders of killed runs into the same folder are removed by th
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 import shutil
 import sys
@@ -39,16 +40,19 @@ from famtrial.published.manifest import LOCK, MANIFEST, Manifest, read_manifest,
 __all__ = ["ResultsWriter", "data_identity", "command_line"]
 
 
+#: the command line being run, set by :mod:`famtrial.cli` (``famtrial reproduce --out ...``)
+COMMAND: contextvars.ContextVar[str | None] = contextvars.ContextVar("famtrial_command", default=None)
+
+
 def command_line() -> str:
-    """The command that runs: ``famtrial reproduce ...`` from the command line, else the Python program."""
+    """The command that runs: ``famtrial ...`` as typed (set by the CLI in :data:`COMMAND`), else the Python program."""
     import shlex
 
+    given = COMMAND.get()
+    if given is not None:
+        return given
     program = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
-    if program in ("famtrial", "famtrial.exe", "__main__.py"):
-        program = "famtrial"
-    else:
-        program = f"python {program}".strip()
-    return " ".join([program, *(shlex.quote(a) for a in sys.argv[1:])])
+    return " ".join(["python", *(shlex.quote(a) for a in [program, *sys.argv[1:]] if a)])
 
 
 def _frame_sha256(frame: Any) -> str:
@@ -85,9 +89,7 @@ def data_identity(data: Any) -> dict[str, str]:
 
 def _lock(handle: IO[bytes]) -> bool:
     """Take an exclusive, non-blocking lock on ``handle``; ``False`` when another process holds it."""
-    try:
-        import fcntl
-    except ImportError:  # Windows
+    if sys.platform == "win32":
         import msvcrt
 
         try:
@@ -95,6 +97,8 @@ def _lock(handle: IO[bytes]) -> bool:
         except OSError:
             return False
         return True
+    import fcntl
+
     try:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
@@ -180,7 +184,10 @@ class ResultsWriter:
                 "choose another --out folder"
             ) from None
         if not _lock(handle):
-            holder = handle.read(200).decode(errors="replace").strip() or "another process"
+            try:
+                holder = handle.read(200).decode(errors="replace").strip() or "another process"
+            except OSError:  # Windows: the holder's locked byte cannot be read
+                holder = "another process"
             handle.close()
             raise ResultsError(
                 f"another famtrial run ({holder}) is writing to {str(self.out)!r} (it holds {LOCK}): wait for it to "

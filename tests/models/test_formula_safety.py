@@ -42,7 +42,7 @@ def test_docs_say_formulas_are_code():
 
     assert "A formula is Python code" in (formula.__doc__ or "")
     docs = Path(__file__).resolve().parents[2] / "docs" / "security.md"
-    text = docs.read_text(encoding="utf-8")
+    text = " ".join(docs.read_text(encoding="utf-8").split())
     assert (
         "formulas are python code" in text.lower()
         and "never fit a formula that comes from an untrusted" in text.lower()

@@ -142,10 +142,12 @@ class ResultsWriter:
         self.temp: Path | None = None
         self._handle: IO[bytes] | None = None
         self._previous: Manifest | None = None
+        self._created = False
 
     # -- opening -----------------------------------------------------------------------------------
     def __enter__(self) -> ResultsWriter:
         out = self.out
+        self._created = not out.exists()
         if out.exists() and not out.is_dir():
             raise ResultsError(f"--out {str(out)!r} is a file, not a folder: choose a folder name")
         try:
@@ -287,6 +289,10 @@ class ResultsWriter:
             shutil.rmtree(self.temp, ignore_errors=True)
             self.temp = None
         self._release()
+        if error is not None and self._created:  # a failed first run leaves no folder behind
+            with contextlib.suppress(OSError):
+                (self.out / LOCK).unlink()
+                self.out.rmdir()  # only when empty
 
 
 def _version() -> str:

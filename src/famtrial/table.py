@@ -46,14 +46,21 @@ def _latex_escape(text: str) -> str:
 
 _NEWLINES = re.compile(r"\r\n|[\r\n\u2028\u2029]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_TAG_OPEN = re.compile(r"<(?=[A-Za-z/!?])")
 
 
 def _markdown_text(text: str) -> str:
-    """Text for Markdown: no HTML (``<`` as ``&lt;``: ``<script>`` shows as text), line breaks as spaces, no control characters.
+    """Text for Markdown: no HTML (``<script>`` shows as text), line breaks as spaces, no control characters.
 
-    ``<`` is the one character that opens a tag, so ``>`` and ``&`` stay as written (``share >= 1/3``).
+    A tag, a comment or a processing instruction opens with ``<`` before a letter, ``/``, ``!`` or ``?``:
+    that ``<`` is written ``&lt;``; others (``p < .05``), ``>`` and ``&`` stay as written.
     """
-    return _CONTROL.sub("", _NEWLINES.sub(" ", text)).replace("<", "&lt;")
+    return _no_tags(_CONTROL.sub("", _NEWLINES.sub(" ", text)))
+
+
+def _no_tags(text: str) -> str:
+    """``<`` that would open an HTML tag (before a letter, ``/``, ``!`` or ``?``) as ``&lt;``."""
+    return _TAG_OPEN.sub("&lt;", text)
 
 
 def _markdown_cell(text: str) -> str:
@@ -174,7 +181,7 @@ class Table:
     def to_markdown(self, *, numeric: bool = False) -> str:
         """GitHub-flavoured Markdown, with the title as a bold caption and notes below.
 
-        Text is escaped: HTML (``<`` as ``&lt;``) shows as text, pipes and backslashes cannot break the table,
+        Text is escaped: HTML tags show as text (their ``<`` as ``&lt;``), pipes and backslashes cannot break the table,
         line breaks become spaces.
         """
         view = self._view(numeric).astype(str)
@@ -201,7 +208,7 @@ class Table:
         lines += ["| " + " | ".join(esc(c) for c in row) + " |" for row in rows]
         parts = ([f"**{_markdown_text(self.title)}**", ""] if self.title else []) + lines
         if self.notes:
-            parts += ["", _CONTROL.sub("", self.notes).replace("<", "&lt;")]
+            parts += ["", _no_tags(_CONTROL.sub("", self.notes))]
         return "\n".join(parts) + "\n"
 
     def to_latex(self, *, numeric: bool = False) -> str:

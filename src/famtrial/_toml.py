@@ -275,7 +275,8 @@ def dumps(doc: Mapping[str, Any], comments: Mapping[str, str] | None = None) -> 
     lines: list[str] = []
 
     def comment(key: str) -> None:
-        lines.extend(f"# {line}".rstrip() for line in notes.get(key, "").splitlines())
+        text = "".join(ch for ch in notes.get(key, "") if ch in "\t\n\r" or not (ord(ch) < 0x20 or ord(ch) == 0x7F))
+        lines.extend(f"# {line}".rstrip() for line in text.splitlines())  # no control character in a comment
 
     def table(node: Mapping[str, Any], path: str) -> None:
         scalars = [(k, v) for k, v in node.items() if not isinstance(v, Mapping)]

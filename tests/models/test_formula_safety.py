@@ -47,3 +47,13 @@ def test_docs_say_formulas_are_code():
         "formulas are python code" in text.lower()
         and "never fit a formula that comes from an untrusted" in text.lower()
     )
+
+
+@pytest.mark.dask
+def test_one_level_categorical_is_recorded_on_dask(dask_client, data):
+    pytest.importorskip("dask.dataframe")
+    from conftest import partitioned
+
+    expected = ft.logit("y ~ x + C(g) + C(h)", data)
+    got = ft.logit("y ~ x + C(g) + C(h)", partitioned(data, 3))
+    assert got.dropped == expected.dropped and list(got.params.index) == list(expected.params.index)

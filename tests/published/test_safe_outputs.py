@@ -330,3 +330,16 @@ def test_power_out_pointing_at_a_file_fails_before_simulating(tmp_path, capsys):
     assert "is a file, not a folder" in capsys.readouterr().err and target.read_text() == "mine"
     assert cli_main(["power", str(scenario), "--out", str(target / "sub"), "--quiet"]) == 2
     assert "is a file, not a folder" in capsys.readouterr().err
+
+
+def test_model_results_html_display_escapes_data_names():
+    import numpy as np
+
+    import famtrial as ft
+
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"y": rng.integers(0, 2, 200), "x": rng.normal(size=200)})
+    frame["<b>x</b>"] = frame["x"]
+    fit = ft.logit(frame, outcome="y", covariates=["<b>x</b>"])
+    shown = fit._repr_html_()
+    assert "<b>x</b>" not in shown and "&lt;b&gt;x&lt;/b&gt;" in shown

@@ -376,11 +376,13 @@ class ModelResults:
         return self.summary()
 
     def _repr_html_(self) -> str:
+        from html import escape  # column names and ids come from the data: shown as text
+
         head = "".join(
-            f"<tr><th style='text-align:left'>{k}</th><td style='text-align:left'>{v}</td></tr>"
+            f"<tr><th style='text-align:left'>{escape(str(k))}</th><td style='text-align:left'>{escape(str(v))}</td></tr>"
             for k, v in self._header()
         )
-        drops = "".join(f"<li>{d.describe()}</li>" for d in self.dropped)
+        drops = "".join(f"<li>{escape(d.describe())}</li>" for d in self.dropped)
         table = self.to_frame().iloc[:, :6].to_html(float_format=lambda v: f"{v:.6g}", border=0)
         return f"<table>{head}</table>{table}" + (f"<p>Dropped:</p><ul>{drops}</ul>" if drops else "")
 

@@ -103,8 +103,13 @@ def _data_identity(data: str | Path | pd.DataFrame | Panel | None, plan: Plan) -
     """The manifest's ``data``: the file's name and SHA-256 (a frame's or Panel's content hash)."""
     from famtrial.published.outputs import data_identity
 
-    if isinstance(data, Panel):
-        return {"name": "Panel", "sha256": data_identity(data.data)["sha256"]}
+    if isinstance(data, Panel):  # its file when it was loaded from one, else its (in-memory) content
+        source = Path(data.report.source)
+        if data.report.source not in ("DataFrame", "Dask DataFrame") and source.exists():
+            return data_identity(source)
+        if isinstance(data.data, pd.DataFrame):
+            return {"name": "Panel", "sha256": data_identity(data.data)["sha256"]}
+        return {"name": data.report.source, "sha256": ""}  # a lazy Dask frame: not read twice to hash it
     source = default_panel_path(plan) if data is None else data
     if isinstance(source, (str, Path)) and not Path(source).exists():
         return {"name": Path(source).name, "sha256": ""}  # loading names the missing file

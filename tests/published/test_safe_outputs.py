@@ -343,3 +343,18 @@ def test_model_results_html_display_escapes_data_names():
     fit = ft.logit(frame, outcome="y", covariates=["<b>x</b>"])
     shown = fit._repr_html_()
     assert "<b>x</b>" not in shown and "&lt;b&gt;x&lt;/b&gt;" in shown
+
+
+def test_a_panel_is_identified_by_its_file_or_its_content(tmp_path):
+    from conftest import make_panel_frame
+    from famtrial.data.load import load_panel
+    from famtrial.pipeline import _data_identity
+
+    frame = make_panel_frame()
+    frame.to_csv(tmp_path / "panel.csv", index=False)
+    from_file = load_panel(tmp_path / "panel.csv")
+    assert _data_identity(from_file, from_file.plan) == data_identity(tmp_path / "panel.csv")
+    in_memory = load_panel(frame)
+    identity = _data_identity(in_memory, in_memory.plan)
+    assert identity["name"] == "Panel" and identity["sha256"] == data_identity(in_memory.data)["sha256"]
+    assert _data_identity(frame, in_memory.plan) == data_identity(frame)

@@ -104,9 +104,9 @@ def _data_identity(data: str | Path | pd.DataFrame | Panel | None, plan: Plan) -
     from famtrial.published.outputs import data_identity
 
     if isinstance(data, Panel):  # its file when it was loaded from one, else its (in-memory) content
-        source = Path(data.report.source)
-        if data.report.source not in ("DataFrame", "Dask DataFrame") and source.exists():
-            return data_identity(source)
+        loaded_from = Path(data.report.source)
+        if data.report.source not in ("DataFrame", "Dask DataFrame") and loaded_from.exists():
+            return data_identity(loaded_from)
         if isinstance(data.data, pd.DataFrame):
             return {"name": "Panel", "sha256": data_identity(data.data)["sha256"]}
         return {"name": data.report.source, "sha256": ""}  # a lazy Dask frame: not read twice to hash it

@@ -109,7 +109,7 @@ def _data_identity(data: str | Path | pd.DataFrame | Panel | None, plan: Plan) -
             return data_identity(loaded_from)
         if isinstance(data.data, pd.DataFrame):
             return {"name": "Panel", "sha256": data_identity(data.data)["sha256"]}
-        return {"name": data.report.source, "sha256": ""}  # a lazy Dask frame: not read twice to hash it
+        return {"name": loaded_from.name or data.report.source, "sha256": ""}  # a lazy Dask frame: not read to hash
     source = default_panel_path(plan) if data is None else data
     if isinstance(source, (str, Path)) and not Path(source).exists():
         return {"name": Path(source).name, "sha256": ""}  # loading names the missing file

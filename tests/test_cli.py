@@ -95,7 +95,7 @@ def test_import_is_lazy():
 def test_verify_into_a_closed_pipe(tmp_path):
     pd.DataFrame({"key": ["sample.offices_included"], "value": [14]}).to_csv(tmp_path / "reproduced.csv", index=False)
     shell = subprocess.run(
-        f"{sys.executable} -m famtrial verify --results {tmp_path} --allow-missing | head -1",
+        f"{sys.executable} -m famtrial verify --results {tmp_path / 'reproduced.csv'} --allow-missing | head -1",
         shell=True,
         capture_output=True,
         text=True,

@@ -95,7 +95,7 @@ def test_import_is_lazy():
 def test_verify_into_a_closed_pipe(tmp_path):
     pd.DataFrame({"key": ["sample.offices_included"], "value": [14]}).to_csv(tmp_path / "reproduced.csv", index=False)
     shell = subprocess.run(
-        f"{sys.executable} -m famtrial verify --results {tmp_path} --allow-missing | head -1",
+        f"{sys.executable} -m famtrial verify --results {tmp_path / 'reproduced.csv'} --allow-missing | head -1",
         shell=True,
         capture_output=True,
         text=True,
@@ -226,6 +226,22 @@ def test_reproduce_writes_every_table_and_figure(reproduced):
     assert {"table2.md", "table5.md", "table6.md", "figure1.png", "reproduced.csv", "report.html"} <= names
     numbers = pd.read_csv(out / "reproduced.csv").set_index("key")["value"]
     assert float(numbers["sample.offices_included"]) == 6
+
+
+def test_reproduce_writes_a_manifest_and_names_the_data_by_file(reproduced):
+    """manifest.json lists every file with its hash, the plan's hash and the data's; report.html shows no folder."""
+    from famtrial._paths import file_sha256
+    from famtrial.published.manifest import check_results
+
+    _, out = reproduced
+    manifest = check_results(out)
+    data_hash = file_sha256(out.parent / "small.csv")
+    assert manifest.complete and manifest.data == {"name": "small.csv", "sha256": data_hash}
+    assert manifest.plan == {"name": load_plan("nct03102775").name, "hash": load_plan("nct03102775").hash}
+    assert set(manifest.files) == {p.name for p in out.iterdir() if not p.name.startswith(".")} - {"manifest.json"}
+    assert manifest.command.startswith("famtrial reproduce --data small.csv")
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert f"source: small.csv (sha256 {data_hash})" in page and str(out.parent) not in page
 
 
 def test_verify_on_the_output(famtrial, reproduced):

@@ -140,7 +140,7 @@ def test_synthesize_user_error(tmp_path, capsys):
 @pytest.fixture
 def results(tmp_path):
     pd.DataFrame({"key": ["sample.offices_included"], "value": [14]}).to_csv(tmp_path / "reproduced.csv", index=False)
-    return tmp_path
+    return tmp_path / "reproduced.csv"  # a bare CSV (a folder needs the manifest famtrial reproduce writes)
 
 
 @pytest.mark.parametrize(
@@ -164,7 +164,7 @@ def test_verify_missing_results(tmp_path, capsys):
 def test_verify_exit_status_and_report(results, capsys):
     assert cli.main(["verify", "--results", str(results), "--tables", "sample"]) == 1
     assert "6 missing" in capsys.readouterr().out
-    out = results / "v" / "report.md"
+    out = results.parent / "v" / "report.md"
     argv = ["verify", "--results", str(results), "--tables", "sample", "--allow-missing", "--failures-only"]
     assert cli.main([*argv, "--out", str(out)]) == 0
     shown = capsys.readouterr().out

@@ -88,6 +88,7 @@ _EXPORTS = {
     "PlanError": "errors",
     "PanelError": "errors",
     "DesignError": "errors",
+    "ResultsError": "errors",
     "ModelInputError": "errors",
     "ModelTypeError": "errors",
     "SeparationError": "errors",

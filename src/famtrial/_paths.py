@@ -42,3 +42,35 @@ def file_sha256(path: str | Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+#: Windows device names: a file called ``con.csv`` or ``nul.md`` cannot be written there (any suffix)
+_RESERVED_STEMS = frozenset(
+    ["con", "prn", "aux", "nul"] + [f"com{i}" for i in range(1, 10)] + [f"lpt{i}" for i in range(1, 10)]
+)
+_MAX_STEM = 100
+
+
+def stem_problem(name: object) -> str | None:
+    """Why ``name`` is not a safe output file stem (``None``: it is one).
+
+    A safe stem is one path component: letters, digits, ``_``, ``-`` and ``.``, starting with a letter
+    or digit, no ``..``, at most 100 characters, not a Windows device name (``con``, ``nul``, ``com1``
+    ...). So no separator, no absolute path, no parent folder, no hidden file: a file named after it
+    stays inside the output folder on every operating system.
+    """
+    import re
+
+    if not isinstance(name, str) or not name:
+        return "is empty: give a file name such as 'table2'"
+    if "/" in name or "\\" in name or name.startswith(("~", ".")) or ":" in name:
+        return "is a path: give a plain file name (no folder, '/', '\\', ':', leading '.' or '~')"
+    if ".." in name:
+        return "contains '..': give a plain file name"
+    if len(name) > _MAX_STEM:
+        return f"is {len(name)} characters long: at most {_MAX_STEM}"
+    if not re.fullmatch(r"[^\W_][\w.-]*", name) or name.endswith("."):
+        return "must be letters, digits, '_', '-' or '.', starting with a letter or digit (e.g. 'table2')"
+    if name.split(".")[0].casefold() in _RESERVED_STEMS:
+        return "is a reserved device name on Windows: choose another name"
+    return None

@@ -227,6 +227,20 @@ class Table:
 
 
 # -- the writer (the plan's subset: tables, strings, numbers, booleans, flat lists) --------------------------
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _control(ch: str) -> str:
+    """A character as TOML writes it in a basic string: a control character as a unicode escape (backslash-u)."""
+    return f"\\u{ord(ch):04X}" if ord(ch) < 0x20 or ord(ch) == 0x7F else ch
+
+
+def key_text(k: str) -> str:
+    """A TOML key: bare when it is letters, digits, ``_`` and ``-``, else quoted (so ``a.b`` stays one key)."""
+    return k if _BARE_KEY.fullmatch(k) else value_text(k)
+
+
 def value_text(v: Any) -> str:
     """One TOML value: a boolean, number, string or flat list."""
     if isinstance(v, bool):
@@ -236,7 +250,7 @@ def value_text(v: Any) -> str:
     if isinstance(v, float):
         return repr(v) if math.isfinite(v) else ("nan" if math.isnan(v) else ("inf" if v > 0 else "-inf"))
     if isinstance(v, str):
-        return '"' + v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+        return '"' + "".join(_ESCAPES.get(ch) or _control(ch) for ch in v) + '"'
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(value_text(x) for x in v) + "]"
     raise TypeError(f"cannot write {type(v).__name__} to TOML")
@@ -261,7 +275,8 @@ def dumps(doc: Mapping[str, Any], comments: Mapping[str, str] | None = None) -> 
     lines: list[str] = []
 
     def comment(key: str) -> None:
-        lines.extend(f"# {line}".rstrip() for line in notes.get(key, "").splitlines())
+        text = "".join(ch for ch in notes.get(key, "") if ch in "\t\n\r" or not (ord(ch) < 0x20 or ord(ch) == 0x7F))
+        lines.extend(f"# {line}".rstrip() for line in text.splitlines())  # no control character in a comment
 
     def table(node: Mapping[str, Any], path: str) -> None:
         scalars = [(k, v) for k, v in node.items() if not isinstance(v, Mapping)]
@@ -274,10 +289,10 @@ def dumps(doc: Mapping[str, Any], comments: Mapping[str, str] | None = None) -> 
             comment(path)
         for k, v in scalars:
             comment(f"{path}.{k}" if path else k)
-            lines.append(f"{k} = {value_text(v)}")
+            lines.append(f"{key_text(k)} = {value_text(v)}")
         for k, v in node.items():
             if isinstance(v, Mapping):
-                table(v, f"{path}.{k}" if path else k)
+                table(v, f"{path}.{key_text(k)}" if path else key_text(k))
 
     table(doc, "")
     return "\n".join(lines).strip("\n") + "\n"

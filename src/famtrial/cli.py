@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -49,6 +50,31 @@ class _UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, no usage dump
         raise _UsageError(f"{self.prog}: {message} (see '{self.prog} --help')")
+
+
+def _silence_stdout() -> None:
+    """Point stdout at the null device (its reader left or it is closed): later writes and the flush at exit are quiet."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no file descriptor 1 at all
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - stdout for the rest of the run
+    finally:
+        os.close(devnull)
+
+
+def _folder_problem(out: Path) -> str | None:
+    """Why ``out`` cannot become an output folder (``None``: it can), without creating it."""
+    if out.exists():
+        return None if out.is_dir() else "is a file, not a folder: give a folder for the results"
+    parent = out.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"cannot be created: {str(parent)!r} is a file, not a folder"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"cannot be created: {str(parent)!r} is not writable"
+    return None
 
 
 def _fail(prog: str, err: object) -> int:
@@ -117,20 +143,25 @@ def _reproduce(argv: Sequence[str]) -> int:
 
     matplotlib.use("Agg")  # the command line draws to files only
     from famtrial.pipeline import reproduce
+    from famtrial.published.outputs import COMMAND
 
     formats = None if args.formats is None else tuple(f.strip() for f in args.formats.split(",") if f.strip())
-    result = reproduce(
-        args.data,
-        args.out,
-        plan=_with_sep(args.plan, args.sep),
-        formats=formats,
-        n_boot=args.n_boot,
-        seed=args.seed,
-        missing=args.missing,
-        inference=not args.skip_inference,
-        n_perm=args.n_perm,
-        progress=not args.quiet,
-    )
+    token = COMMAND.set(" ".join(["famtrial", "reproduce", *(shlex.quote(a) for a in argv)]))  # for manifest.json
+    try:
+        result = reproduce(
+            args.data,
+            args.out,
+            plan=_with_sep(args.plan, args.sep),
+            formats=formats,
+            n_boot=args.n_boot,
+            seed=args.seed,
+            missing=args.missing,
+            inference=not args.skip_inference,
+            n_perm=args.n_perm,
+            progress=not args.quiet,
+        )
+    finally:
+        COMMAND.reset(token)
     print(result.summary())
     return 0
 
@@ -205,6 +236,10 @@ def _power(argv: Sequence[str]) -> int:
     parser.add_argument("--n-jobs", type=int, default=None, help="override n_jobs")
     parser.add_argument("--quiet", action="store_true", help="no progress line")
     args = parser.parse_args(argv)
+    out = Path(args.out)
+    problem = _folder_problem(out)  # before the simulation, not after it
+    if problem:
+        return _fail(parser.prog, f"--out {args.out!r} {problem}")
     import matplotlib
 
     matplotlib.use("Agg")  # the command line draws to files only
@@ -214,7 +249,6 @@ def _power(argv: Sequence[str]) -> int:
         result, outputs = run_scenario(args.scenario, n_sims=args.n_sims, n_jobs=args.n_jobs, progress=not args.quiet)
     except (FamtrialError, ValueError, TypeError) as err:
         return _fail(parser.prog, err)
-    out = Path(args.out)
     written = write_scenario_results(result, out, outputs)
     print(result.describe())
     print(f"wrote {out}/{', '.join(written)}")
@@ -317,10 +351,15 @@ def _verify(argv: Sequence[str]) -> int:
     shown = report.table.display
     if args.failures_only:
         shown = shown[shown["status"] != "ok"]
-    print(report.summary())
-    if len(shown):
-        print(shown.to_string())
-    return 0 if report.ok else 1
+    verdict = 0 if report.ok else 1  # the exit status is the verdict, whatever happens to stdout
+    try:
+        print(report.summary())
+        if len(shown):
+            print(shown.to_string())
+        sys.stdout.flush()
+    except (BrokenPipeError, ValueError, OSError):  # 'verify | head' left, or stdout closed: say nothing more
+        _silence_stdout()
+    return verdict
 
 
 def _audit(argv: Sequence[str]) -> int:
@@ -376,9 +415,8 @@ def _run(command: Callable[[Sequence[str]], int], rest: Sequence[str]) -> int:
     except KeyboardInterrupt:
         print("famtrial: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # 'famtrial verify ... | head': the reader left; say nothing
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+    except BrokenPipeError:  # 'famtrial reproduce ... | head': the reader left after the work was done; say nothing
+        _silence_stdout()
         return 0
     except Exception as err:  # noqa: BLE001 - the command line shows one line, never a traceback
         if os.environ.get("FAMTRIAL_TRACEBACK"):
@@ -398,6 +436,8 @@ def _run(command: Callable[[Sequence[str]], int], rest: Sequence[str]) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``famtrial`` console script (and ``python -m famtrial``)."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if sys.stdout is None:  # started with stdout closed ('famtrial ... >&-'): print to nowhere, keep the status
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - stdout for the rest of the run
     if argv and argv[0] in ("-V", "--version"):
         from famtrial._version import __version__
 
@@ -419,9 +459,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         try:
             sys.stdout.flush()
-        except BrokenPipeError:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
+        except (BrokenPipeError, ValueError, OSError):
+            _silence_stdout()
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ __all__ = [
     "PlanError",
     "PanelError",
     "DesignError",
+    "ResultsError",
     "ModelInputError",
     "ModelTypeError",
     "SeparationError",
@@ -57,6 +58,15 @@ class PanelError(FamtrialError, ValueError):
 
 class DesignError(FamtrialError, ValueError):
     """A trial design that cannot be simulated; the message names the TOML key and the fix."""
+
+
+class ResultsError(FamtrialError, ValueError):
+    """A results folder that cannot be written safely or cannot be trusted.
+
+    Writing: the folder is locked by another run, or a file in it is a symbolic link. Reading
+    (``famtrial verify``): no manifest, an unfinished run, or a file whose hash differs from the
+    manifest's (stale or mixed). The message names the file and the fix.
+    """
 
 
 # -- the numeric layer: models and inference ---------------------------------------------------------

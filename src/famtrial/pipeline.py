@@ -9,10 +9,10 @@ touch matplotlib's backend: figures are drawn, saved and closed.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
 import pandas as pd
 
@@ -20,8 +20,12 @@ from famtrial._options import FigureFormat, Missing
 from famtrial.data.panel import Panel
 from famtrial.errors import PlanError
 from famtrial.plan.spec import Plan, load_plan
+from famtrial.published.manifest import MANIFEST
 from famtrial.report.html import ReportFigure, write_report
 from famtrial.table import Table
+
+if TYPE_CHECKING:
+    from famtrial.published.outputs import ResultsWriter
 
 __all__ = ["reproduce", "Reproduction", "default_panel_path"]
 
@@ -40,7 +44,8 @@ class Reproduction:
     """What ``reproduce`` wrote.
 
     The output folder, the files, every reproduced number, notes, and ``report`` (the path of the
-    self-contained ``report.html``).
+    self-contained ``report.html``) and ``manifest`` (the path of ``manifest.json``: the run's
+    files and their hashes, :mod:`famtrial.published.manifest`).
     """
 
     out: Path
@@ -49,6 +54,7 @@ class Reproduction:
     numbers: dict[str, float | str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     report: Path | None = None
+    manifest: Path | None = None
 
     def summary(self) -> str:
         """The files written, one a line, and the notes."""
@@ -67,8 +73,8 @@ def _figure_title(name: str, text: str) -> str:
     return f"Figure {m.group(1)}. {text}" if m else text
 
 
-def _save_figure(fig: Any, stem: Path, formats: Sequence[str], files: list[Path]) -> bytes:
-    """Save ``fig`` in every format, close it, and return it as PNG bytes (for report.html).
+def _save_figure(fig: Any, name: str, formats: Sequence[str], output: _Output) -> bytes:
+    """Save ``fig`` as ``name.<format>`` in every format, close it, and return it as PNG bytes (for report.html).
 
     Each format is rendered once (at 200 dpi); the PNG file's bytes are also the report's image
     (the page scales it to its width), so a figure is drawn once more only when PNG is not among
@@ -80,11 +86,9 @@ def _save_figure(fig: Any, stem: Path, formats: Sequence[str], files: list[Path]
 
     png = None
     for fmt in formats:
-        path = stem.with_suffix(f".{fmt}")
         buffer = io.BytesIO()
         fig.savefig(buffer, format=fmt, dpi=200, bbox_inches="tight")
-        path.write_bytes(buffer.getvalue())
-        files.append(path)
+        output.path(f"{name}.{fmt}").write_bytes(buffer.getvalue())
         if fmt == "png":
             png = buffer.getvalue()
     if png is None:
@@ -95,17 +99,21 @@ def _save_figure(fig: Any, stem: Path, formats: Sequence[str], files: list[Path]
     return png
 
 
-def _writable(out: Path) -> Path:
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".famtrial-write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise PlanError(
-            f"cannot write to the output folder {str(out)!r} ({exc.strerror or exc}): choose another --out folder"
-        ) from None
-    return out
+def _data_identity(data: str | Path | pd.DataFrame | Panel | None, plan: Plan) -> dict[str, str]:
+    """The manifest's ``data``: the file's name and SHA-256 (a frame's or Panel's content hash)."""
+    from famtrial.published.outputs import data_identity
+
+    if isinstance(data, Panel):  # its file when it was loaded from one, else its (in-memory) content
+        loaded_from = Path(data.report.source)
+        if data.report.source not in ("DataFrame", "Dask DataFrame") and loaded_from.exists():
+            return data_identity(loaded_from)
+        if isinstance(data.data, pd.DataFrame):
+            return {"name": "Panel", "sha256": data_identity(data.data)["sha256"]}
+        return {"name": loaded_from.name or data.report.source, "sha256": ""}  # a lazy Dask frame: not read to hash
+    source = default_panel_path(plan) if data is None else data
+    if isinstance(source, (str, Path)) and not Path(source).exists():
+        return {"name": Path(source).name, "sha256": ""}  # loading names the missing file
+    return data_identity(source)
 
 
 def reproduce(
@@ -159,7 +167,14 @@ def reproduce(
     and ``reproduced.csv`` (``key,value`` for ``famtrial verify``). Tables as CSV and Markdown.
     Last, ``report.html`` (:func:`famtrial.report.html.write_report`): one self-contained page with every
     table and figure, the load report's drop counts, the sample flow and, when the plan names a
-    published spec, the verify summary at the spec's default tolerances.
+    published spec, the verify summary at the spec's default tolerances. Then ``manifest.json``: the
+    famtrial version, plan and data hashes, command, times and every file's SHA-256
+    (:mod:`famtrial.published.manifest`), which ``famtrial verify`` checks.
+
+    The run is atomic (:mod:`famtrial.published.outputs`): it locks ``out`` (a second run into it is
+    refused while this one runs), writes into a temporary folder beside it and moves the finished files
+    in at the end; a run that fails or is killed leaves ``out`` marked incomplete. Files are never
+    written through a symbolic link.
     """
     if not isinstance(out, (str, Path)):
         raise TypeError(f"out must be a folder name or Path, not {type(out).__name__}")
@@ -167,21 +182,26 @@ def reproduce(
         raise TypeError(f"data must be a panel file, a DataFrame or a famtrial Panel, not {type(data).__name__}")
     if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
         raise TypeError(f"seed must be an integer, not {type(seed).__name__}")
+    from famtrial.published.outputs import ResultsWriter, command_line
+
     plan = _resolve_plan(data, plan, missing)
     run = _Settings.from_plan(plan, formats=formats, n_boot=n_boot, seed=seed, n_perm=n_perm)
-    output = _Output(_writable(Path(out)), run.formats)
-    panel = _load(data, plan, missing)
-    sample = _sample_step(panel, plan, output)
-    analysed = sample.panel
-    _balance_step(analysed, plan, output)
-    _models_step(analysed, plan, output)
-    monthly = {
-        series.name: _monthly_step(analysed, plan, series, run, output, progress=progress) for series in plan.series
-    }
-    _beyond_itt_step(analysed, plan, monthly, output)
-    if inference and plan.inference_models:
-        _inference_step(analysed, run, output, progress=progress)
-    return _finish(output, plan, panel, sample)
+    identity = _data_identity(data, plan)
+    plan_id = {"name": plan.name, "hash": plan.hash}
+    with ResultsWriter(Path(out), plan=plan_id, data=identity, command=command_line()) as writer:
+        output = _Output(writer, run.formats, identity)
+        panel = _load(data, plan, missing)
+        sample = _sample_step(panel, plan, output)
+        analysed = sample.panel
+        _balance_step(analysed, plan, output)
+        _models_step(analysed, plan, output)
+        monthly = {
+            series.name: _monthly_step(analysed, plan, series, run, output, progress=progress) for series in plan.series
+        }
+        _beyond_itt_step(analysed, plan, monthly, output)
+        if inference and plan.inference_models:
+            _inference_step(analysed, run, output, progress=progress)
+        return _finish(output, plan, panel, sample)
 
 
 @dataclass(frozen=True)
@@ -218,26 +238,41 @@ class _Settings:
 
 
 class _Output:
-    """The files, tables, figures, numbers and notes a run writes into its output folder."""
+    """The files, tables, figures, numbers and notes a run writes into its output folder.
 
-    def __init__(self, out: Path, formats: Sequence[str]) -> None:
-        self.out, self.formats = out, formats
+    Files are written through :meth:`path` into the run's temporary folder
+    (:class:`~famtrial.published.outputs.ResultsWriter`) and moved into ``out`` by :func:`_finish`;
+    ``files`` lists their final paths. A step records a manifest entry with :meth:`manifest_entry`.
+    """
+
+    def __init__(self, writer: ResultsWriter, formats: Sequence[str], data: Mapping[str, str]) -> None:
+        self.writer, self.out, self.formats, self.data = writer, writer.out, formats, data
         self.files: list[Path] = []
+        self.extra: dict[str, Any] = {}  # manifest entries of steps: {step: JSON value}
         self.numbers: dict[str, float | str] = {}
         self.notes: list[str] = []
         self.tables: list[Table] = []  # every table written, for report.html
         self.figures: list[ReportFigure] = []  # (title, PNG bytes) of every figure drawn, for report.html
         self.beyond_itt: list[Table | ReportFigure] = []  # the CACE, subgroup and time-since sections, in order
 
+    def path(self, name: str) -> Path:
+        """Where to write the run's file ``name`` now (listed in ``files`` at its final place)."""
+        self.files.append(self.out / name)
+        return self.writer.path(name)
+
+    def manifest_entry(self, step: str, value: Any) -> None:
+        """Record ``value`` (a JSON value) under ``step`` in the manifest's ``extra``."""
+        self.extra[step] = value
+
     def table(self, tab: Table, name: str) -> None:
         """Write ``tab`` as ``name.csv`` and ``name.md``."""
         for suffix in (".csv", ".md"):
-            self.files.append(tab.save(self.out / f"{name}{suffix}"))
+            tab.save(self.path(f"{name}{suffix}"))
         self.tables.append(tab)
 
     def figure(self, fig: Any, title: str, name: str) -> None:
         """Save ``fig`` as ``name.<format>`` in every format and keep it for report.html."""
-        self.figures.append(ReportFigure(title, _save_figure(fig, self.out / name, self.formats, self.files)))
+        self.figures.append(ReportFigure(title, _save_figure(fig, name, self.formats, self)))
 
 
 def _resolve_plan(
@@ -336,9 +371,7 @@ def _monthly_step(analysed: Panel, plan: Plan, series: Any, run: _Settings, outp
 
     effects = monthly_effects(analysed, series.outcome, seed=run.seed, n_boot=run.n_boot, progress=progress)
     output.notes.append(effects.summary().splitlines()[1])
-    path = output.out / f"monthly_{series.name}.csv"
-    effects.csv_frame().to_csv(path, index=False)
-    output.files.append(path)
+    effects.csv_frame().to_csv(output.path(f"monthly_{series.name}.csv"), index=False)
     output.tables.append(effects.table)
     output.numbers.update(effects.to_numbers())
     what = plan.outcome(series.outcome).description
@@ -361,13 +394,11 @@ def _beyond_itt_step(analysed: Panel, plan: Plan, monthly: dict[str, Any], outpu
 
     def table(tab: Table, name: str) -> None:
         for suffix in (".csv", ".md"):
-            output.files.append(tab.save(output.out / f"{name}{suffix}"))
+            tab.save(output.path(f"{name}{suffix}"))
         output.beyond_itt.append(tab)
 
     def figure(fig: Any, title: str, name: str) -> None:
-        output.beyond_itt.append(
-            ReportFigure(title, _save_figure(fig, output.out / name, output.formats, output.files))
-        )
+        output.beyond_itt.append(ReportFigure(title, _save_figure(fig, name, output.formats, output)))
 
     if plan.roles.take_up is not None:
         results = cace_models(analysed)
@@ -375,9 +406,7 @@ def _beyond_itt_step(analysed: Panel, plan: Plan, monthly: dict[str, Any], outpu
         for r in results.values():
             output.numbers.update(r.to_numbers())
         for series in plan.series:
-            path = output.out / f"monthly_{series.name}_cace.csv"
-            monthly_cace(analysed, series.outcome).to_csv(path, index=False)
-            output.files.append(path)
+            monthly_cace(analysed, series.outcome).to_csv(output.path(f"monthly_{series.name}_cace.csv"), index=False)
     if plan.subgroups.variables:
         subgroups = subgroup_analysis(analysed)
         table(subgroups.table(digits=plan.digits), plan.subgroups.table)
@@ -413,10 +442,9 @@ def _finish(output: _Output, plan: Plan, panel: Panel, sample: Any) -> Reproduct
     """``reproduced.csv`` and ``report.html``, last."""
     numbers = output.numbers
     reproduced = pd.DataFrame({"key": list(numbers), "value": list(numbers.values())})
-    reproduced.to_csv(output.out / "reproduced.csv", index=False)
-    output.files.append(output.out / "reproduced.csv")
-    report = write_report(
-        output.out / "report.html",
+    reproduced.to_csv(output.path("reproduced.csv"), index=False)
+    write_report(
+        output.path("report.html"),
         plan=plan,
         tables=output.tables,
         figures=output.figures,
@@ -426,8 +454,10 @@ def _finish(output: _Output, plan: Plan, panel: Panel, sample: Any) -> Reproduct
         notes=output.notes[1:],
         sample=sample,
         beyond_itt=output.beyond_itt,
+        data_label=f"{output.data['name']} (sha256 {output.data['sha256'] or 'unknown'})",
     )
-    output.files.append(report)
+    output.writer.commit(output.extra)
+    report = output.out / "report.html"
     return Reproduction(
         out=output.out,
         plan=plan,
@@ -435,4 +465,5 @@ def _finish(output: _Output, plan: Plan, panel: Panel, sample: Any) -> Reproduct
         numbers=numbers,
         notes=tuple(output.notes),
         report=report,
+        manifest=output.out / MANIFEST,
     )

@@ -8,13 +8,14 @@ strings a reader sees (rounded, with stars). Exports render ``display`` by defau
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["Table", "stars"]
+__all__ = ["Table", "stars", "csv_guard"]
 
 
 def stars(p: float, levels: tuple[float, ...] = (0.05, 0.01, 0.001)) -> str:
@@ -39,7 +40,68 @@ _LATEX_ESCAPES = {
 
 
 def _latex_escape(text: str) -> str:
+    text = _CONTROL.sub("", _NEWLINES.sub(" ", text))
     return "".join(_LATEX_ESCAPES.get(ch, ch) for ch in text)
+
+
+_NEWLINES = re.compile(r"\r\n|[\r\n\u2028\u2029]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_TAG_OPEN = re.compile(r"<(?=[A-Za-z/!?])")
+
+
+def _markdown_text(text: str) -> str:
+    """Text for Markdown: no HTML (``<script>`` shows as text), line breaks as spaces, no control characters.
+
+    A tag, a comment or a processing instruction opens with ``<`` before a letter, ``/``, ``!`` or ``?``:
+    that ``<`` is written ``&lt;``; others (``p < .05``), ``>`` and ``&`` stay as written.
+    """
+    return _no_tags(_CONTROL.sub("", _NEWLINES.sub(" ", text)))
+
+
+def _no_tags(text: str) -> str:
+    """``<`` that would open an HTML tag (before a letter, ``/``, ``!`` or ``?``) as ``&lt;``."""
+    return _TAG_OPEN.sub("&lt;", text)
+
+
+def _markdown_cell(text: str) -> str:
+    """A table cell for Markdown: :func:`_markdown_text`, with pipes and backslashes escaped (table syntax)."""
+    return _markdown_text(text).replace("\\", "\\\\").replace("|", r"\|")
+
+
+#: OWASP's CSV injection characters: a text cell starting with one is a formula to a spreadsheet
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_guard(value: object) -> object:
+    """A CSV cell a spreadsheet does not run: text starting with ``= + - @``, tab or CR gets a leading ``'``.
+
+    Numbers, and text that reads as a number (``-0.5``, ``+3``), are left alone, so a negative estimate
+    stays a number. This is the guard OWASP recommends against CSV (formula) injection.
+    """
+    if not isinstance(value, str) or not value.startswith(_FORMULA_START):
+        return value
+    try:
+        float(value)
+    except ValueError:
+        return "'" + value
+    return value
+
+
+def _guarded(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with :func:`csv_guard` applied to its text cells, index and column labels."""
+    out = frame.copy()
+    for i, (_, column) in enumerate(out.items()):
+        if column.dtype == object or isinstance(column.dtype, (pd.StringDtype, pd.CategoricalDtype)):
+            out.isetitem(i, column.astype(object).map(csv_guard))
+    out.index = out.index.map(csv_guard) if not isinstance(out.index, pd.MultiIndex) else out.index
+    if not isinstance(out.columns, pd.MultiIndex):
+        out.columns = out.columns.map(csv_guard)
+    return out
+
+
+def _docx_text(text: str) -> str:
+    """Text Word accepts: control characters removed (XML cannot hold them)."""
+    return _CONTROL.sub("", text)
 
 
 def _header_rows(columns: pd.Index) -> list[list[str]]:
@@ -106,14 +168,22 @@ class Table:
         return self.frame if numeric else self.display
 
     def to_csv(self, path: str | Path | None = None, *, numeric: bool = True) -> str | None:
-        """Write CSV (numeric frame by default, so values keep full precision)."""
+        """Write CSV (numeric frame by default, so values keep full precision).
+
+        Text cells that a spreadsheet would run as a formula (starting with ``= + - @``, tab or CR and
+        not a number) are written with a leading ``'`` (:func:`csv_guard`, OWASP's CSV-injection guard).
+        """
         if path is not None and not isinstance(path, (str, Path)):
             raise TypeError(f"path must be a file name, a Path or None, not {type(path).__name__}")
-        text: str | None = self._view(numeric).to_csv(path)
+        text: str | None = _guarded(self._view(numeric)).to_csv(path)
         return text
 
     def to_markdown(self, *, numeric: bool = False) -> str:
-        """GitHub-flavoured Markdown, with the title as a bold caption and notes below."""
+        """GitHub-flavoured Markdown, with the title as a bold caption and notes below.
+
+        Text is escaped: HTML tags show as text (their ``<`` as ``&lt;``), pipes and backslashes cannot break the table,
+        line breaks become spaces.
+        """
         view = self._view(numeric).astype(str)
         index_name = view.index.name or ""
         levels = _header_rows(view.columns)
@@ -130,17 +200,15 @@ class Table:
         ]
         rows += [[str(idx), *row] for idx, row in zip(view.index, view.to_numpy().tolist())]
 
-        def esc(text: str) -> str:
-            return text.replace("|", r"\|")
-
+        esc = _markdown_cell
         lines = [
             "| " + " | ".join(esc(h) for h in header) + " |",
             "|" + "|".join([":---"] + ["---:"] * len(view.columns)) + "|",
         ]
         lines += ["| " + " | ".join(esc(c) for c in row) + " |" for row in rows]
-        parts = ([f"**{self.title}**", ""] if self.title else []) + lines
+        parts = ([f"**{_markdown_text(self.title)}**", ""] if self.title else []) + lines
         if self.notes:
-            parts += ["", self.notes]
+            parts += ["", _no_tags(_CONTROL.sub("", self.notes))]
         return "\n".join(parts) + "\n"
 
     def to_latex(self, *, numeric: bool = False) -> str:
@@ -208,32 +276,32 @@ class Table:
         header_rows = _header_rows(view.columns)
         document = docx.Document()
         if self.title:
-            document.add_paragraph(self.title, style="Caption")
+            document.add_paragraph(_docx_text(self.title), style="Caption")
         table = document.add_table(rows=levels + len(view), cols=1 + len(view.columns))
         table.style = "Table Grid"
         for i, labels in enumerate(header_rows):
             cells = table.rows[i].cells
-            cells[0].text = str(view.index.name or "") if i == levels - 1 else ""
+            cells[0].text = _docx_text(str(view.index.name or "")) if i == levels - 1 else ""
             if i == levels - 1:  # the last level: one label per column
                 for j, label in enumerate(labels):
-                    cells[j + 1].text = label
+                    cells[j + 1].text = _docx_text(label)
                     if label:
                         cells[j + 1].paragraphs[0].runs[0].bold = True
                 continue
             for label, start, width in _upper_spans(view.columns)[i]:  # a group label: one merged cell
                 cell = cells[start + 1].merge(cells[start + width]) if width > 1 else cells[start + 1]
-                cell.text = label
+                cell.text = _docx_text(label)
                 cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
                 if label:
                     cell.paragraphs[0].runs[0].bold = True
         for r, (idx, row) in enumerate(zip(view.index, view.astype(str).to_numpy().tolist())):
             cells = table.rows[levels + r].cells
-            cells[0].text = str(idx)
+            cells[0].text = _docx_text(str(idx))
             for j, value in enumerate(row):
-                cells[j + 1].text = value
+                cells[j + 1].text = _docx_text(value)
                 cells[j + 1].paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
         if self.notes:
-            document.add_paragraph(self.notes)
+            document.add_paragraph(_docx_text(self.notes))
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         document.save(str(path))

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from famtrial.cli import main as cli_main
+from famtrial.errors import ResultsError
 from famtrial.published.verify import load_spec, verify
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"
@@ -246,7 +247,9 @@ def test_results_forms_and_bad_input(spec, tmp_path):
     values = spec.values()
     frame = pd.DataFrame({"key": list(values), "value": list(values.values())})
     frame.to_csv(tmp_path / "reproduced.csv", index=False)
-    assert verify(tmp_path).ok and verify(tmp_path / "reproduced.csv").ok and verify(frame).ok
+    assert verify(tmp_path / "reproduced.csv").ok and verify(frame).ok
+    with pytest.raises(ResultsError, match="no manifest.json"):  # a folder must be a whole run (the manifest)
+        verify(tmp_path)
     extra = verify(dict(values, **{"monthly.activation.2016-10.or": 1.3}))
     assert extra.unmatched == ("monthly.activation.2016-10.or",) and "not compared" in extra.summary()
     with pytest.raises(ValueError, match="'value'"):
@@ -285,23 +288,28 @@ def test_report_renders(spec):
 
 @pytest.mark.subprocess
 def test_cli_exit_codes(spec, tmp_path, capsys):
-    values = spec.values()
+    values = spec.values()  # a bare reproduced.csv (a folder needs the manifest famtrial reproduce writes)
     pd.DataFrame({"key": list(values), "value": list(values.values())}).to_csv(tmp_path / "reproduced.csv", index=False)
-    assert cli_main(["verify", "--results", str(tmp_path), "--out", str(tmp_path / "report.md")]) == 0
+    assert (
+        cli_main(["verify", "--results", str(tmp_path / "reproduced.csv"), "--out", str(tmp_path / "report.md")]) == 0
+    )
     assert "| table2.office_1.coordinated |" in (tmp_path / "report.md").read_text()
     values = dict(values, **{"table6.model3.married.or": 2.0})
     pd.DataFrame({"key": list(values), "value": list(values.values())}).to_csv(tmp_path / "reproduced.csv", index=False)
     capsys.readouterr()
-    assert cli_main(["verify", "--results", str(tmp_path), "--failures-only"]) == 1
+    assert cli_main(["verify", "--results", str(tmp_path / "reproduced.csv"), "--failures-only"]) == 1
     out = capsys.readouterr().out
     assert "table6.model3.married.or" in out and "table2.office_1.coordinated" not in out
-    assert cli_main(["verify", "--results", str(tmp_path), "--tolerance", "table6.model3.married=0.8"]) == 0
-    assert cli_main(["verify", "--results", str(tmp_path), "--tables", "table7"]) == 2
-    assert cli_main(["verify", "--results", str(tmp_path), "--tolerance", "tabel6=0.8"]) == 2
     assert (
-        cli_main(["verify", "--results", str(tmp_path), "--tolerance", "table6"]) == 2
+        cli_main(["verify", "--results", str(tmp_path / "reproduced.csv"), "--tolerance", "table6.model3.married=0.8"])
+        == 0
+    )
+    assert cli_main(["verify", "--results", str(tmp_path / "reproduced.csv"), "--tables", "table7"]) == 2
+    assert cli_main(["verify", "--results", str(tmp_path / "reproduced.csv"), "--tolerance", "tabel6=0.8"]) == 2
+    assert (
+        cli_main(["verify", "--results", str(tmp_path / "reproduced.csv"), "--tolerance", "table6"]) == 2
     )  # a usage error, not a failed number
     assert "--tolerance takes PATTERN=VALUE" in capsys.readouterr().err
-    code = f"from famtrial.cli import main; raise SystemExit(main(['verify', '--results', {str(tmp_path)!r}]))"
+    code = f"from famtrial.cli import main; raise SystemExit(main(['verify', '--results', {str(tmp_path / 'reproduced.csv')!r}]))"
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert run.returncode == 1 and "table6.model3.married.or" in run.stdout and "FAIL" in run.stdout

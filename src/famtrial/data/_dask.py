@@ -195,6 +195,7 @@ def load_partitioned(
     implementation: str | pd.Period | None,
     baseline: str | pd.Period | None,
     missing: Missing,
+    files: Sequence[str] = (),
 ) -> Panel:
     """The Dask branch of :func:`famtrial.data.load.load_panel`.
 
@@ -212,6 +213,9 @@ def load_partitioned(
         The months given to ``load_panel``.
     missing : {"error", "drop"}
         The missing-value policy.
+    files : sequence of str
+        The dataset's partition files in partition order (empty for a Dask DataFrame): an error of a
+        partition names its file (when the partitions are the files, before any shuffle).
 
     Returns
     -------
@@ -224,18 +228,48 @@ def load_partitioned(
     check_columns(pd.Index(raw.columns), required, present, lambda: int(raw.map_partitions(len).sum().compute()))
     raw = raw[required]
     shuffled = False
+    by_file = list(files) if len(files) == raw.npartitions else []
     while True:
-        summaries = compute_each_partition(raw, _summarise, plan, missing, required, pure=True)
+        summaries = _each_partition(raw, plan, missing, required, [] if shuffled else by_file)
         labels = [s["parents"] for s in summaries if len(s["parents"])]
         if shuffled or len(labels) < 2 or not pd.Index(np.concatenate(labels)).has_duplicates:
             break
         raw = raw.shuffle(on=cols.parent, npartitions=raw.npartitions)  # bring each parent's rows together
         shuffled = True
-    _first_failure(summaries, plan, [*cols.outcomes, *cols.covariates])
+    try:
+        _first_failure(summaries, plan, [*cols.outcomes, *cols.covariates])
+    except PanelError as err:
+        where = [f for f, s in zip(by_file, summaries) if s["failure"] is not None] if not shuffled else []
+        if where and getattr(err, "parts", None):
+            shown = ", ".join(repr(str(f)) for f in where[:3]) + (", ..." if len(where) > 3 else "")
+            raise PanelError(f"{err} (partition file(s) {shown})") from None
+        raise
     report = _report(summaries, cols, source_name)
     meta = next(s["meta"] for s in summaries if s["n"])
     data = raw.map_partitions(_validated, plan, missing, required, meta=meta, align_dataframes=False)
     return Panel(data=data, plan=plan, report=report)
+
+
+def _each_partition(
+    raw: pd.DataFrame, plan: Plan, missing: Missing, required: list[str], files: Sequence[str]
+) -> list[_Summary]:
+    """:func:`_summarise` of every partition; a partition that cannot be read is an error naming its file."""
+    try:
+        return compute_each_partition(raw, _summarise, plan, missing, required, pure=True)
+    except PanelError:
+        raise
+    except Exception as exc:  # a partition whose pages cannot be read (pyarrow's or pandas' error)
+        detail = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else 'no detail'}"
+        for i, part in enumerate(raw.to_delayed()):  # find the partition, one at a time
+            try:
+                part.compute()
+            except Exception:  # noqa: BLE001 - the failing partition is the one to name
+                where = repr(str(files[i])) if i < len(files) else f"number {i}"
+                raise PanelError(
+                    f"partition {where} of the panel dataset cannot be read ({detail}): check that the file "
+                    "is complete, or remove it from the dataset"
+                ) from None
+        raise PanelError(f"a partition of the panel dataset cannot be read ({detail})") from None
 
 
 def _plan(

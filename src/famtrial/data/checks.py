@@ -419,6 +419,30 @@ def _check_ids(data: pd.DataFrame, cols: Columns, pid: pd.Series, checks: Checks
                 "Ids must be finite codes or text: fix the export that produced them.",
                 rank=1,
             )
+        if data[c].dtype == object:
+            _check_id_types(data[c], c, [] if c == cols.parent else pid)
+
+
+def _check_id_types(values: pd.Series, column: str, pid: Any) -> None:
+    """Ids of one kind: a column holding both numbers and text (``1`` and ``'1'``) would split one unit in two."""
+    text = values.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+    if text.all() or not text.any():
+        return
+    minority = ~text if text.sum() >= (~text).sum() else text
+    kinds = "numbers" if not text[minority].any() else "text"
+    examples = [
+        repr(v) for v in (*first_values(values[~text].to_numpy(), 2), *first_values(values[text].to_numpy(), 1))
+    ]
+    raise fail(
+        column,
+        int(minority.sum()),
+        pid[minority] if len(pid) else [],
+        f"hold ids that are {kinds} while the other rows' are {'text' if kinds == 'numbers' else 'numbers'} "
+        f"(values such as {VALUES}): 1 and '1' would be two different units",
+        "Store the ids as one type: all text or all numbers (e.g. df[col] = df[col].astype(str)).",
+        examples,
+        rank=2,
+    )
 
 
 def _months(data: pd.DataFrame, plan: Plan, pid: pd.Series, checks: Checks) -> tuple[pd.DataFrame, int]:

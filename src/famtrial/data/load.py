@@ -102,8 +102,10 @@ def load_panel(
     )
     if engine == "dask" or source_name == "Dask DataFrame":
         from famtrial.data._dask import load_partitioned
+        from famtrial.data.read import dataset_files
 
-        return load_partitioned(raw, source_name, present, spec, implementation, baseline, missing)
+        files = [str(f) for f in dataset_files(source)] if source_name != "Dask DataFrame" else []
+        return load_partitioned(raw, source_name, present, spec, implementation, baseline, missing, files)
     return _load_in_memory(raw, source_name, present, spec, implementation, baseline, missing)
 
 

@@ -45,10 +45,16 @@ def _month_ordinal(value: object) -> int | None:
 
 
 def _integer_months(values: np.ndarray) -> np.ndarray | None:
-    """Integers as YYYYMM (all six-digit with a valid month) or Stata %tm (months since 1960m1)."""
+    """Integers as YYYYMM (all six-digit) or Stata %tm (months since 1960m1).
+
+    Six-digit integers cannot be Stata %tm months of 1900-01 .. 2969-12, so a column of them is YYYYMM;
+    a value with no month 01-12 (``202213``) is then unreadable (``_NAT``), reported with its own value,
+    not the whole column.
+    """
     month = values % 100
-    if ((values >= 190001) & (values <= 299912) & (month >= 1) & (month <= 12)).all():
-        yyyymm: np.ndarray = (values // 100 - 1970) * 12 + month - 1
+    if ((values >= 190001) & (values <= 299912)).all():
+        valid = (month >= 1) & (month <= 12)
+        yyyymm: np.ndarray = np.where(valid, (values // 100 - 1970) * 12 + month - 1, _NAT)
         return yyyymm
     ordinal = values - _STATA_TM_OFFSET
     return ordinal if ((ordinal >= _FIRST_ORDINAL) & (ordinal <= _LAST_ORDINAL)).all() else None

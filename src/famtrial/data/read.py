@@ -9,6 +9,7 @@ columns are object columns, as ``pandas.read_parquet`` gives them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,13 @@ def _csv_columns(path: Path, sep: str = ",") -> list[str]:
     """A CSV file's header; an empty file, or a file separated by another of ',', ';', tab or '|' than ``sep``, is an error."""
     if path.stat().st_size == 0:
         raise PanelError(f"panel file {str(path)!r} is empty (0 bytes): check the export that wrote it")
+    import csv
+
+    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+        raw = next(
+            csv.reader(handle, delimiter=sep), []
+        )  # the header as written (pandas renames a repeated name 'x.1')
+    _refuse_duplicates(raw, f"panel file {str(path)!r}")
     header = pd.read_csv(path, nrows=0, sep=sep)
     names = list(map(str, header.columns))
     other = next((c for c in (",", ";", "\t", "|") if c != sep and len(names) == 1 and c in names[0]), None)
@@ -45,6 +53,20 @@ def _csv_columns(path: Path, sep: str = ",") -> list[str]:
     return names
 
 
+def _refuse_duplicates(names: Sequence[object], where: str) -> None:
+    """Two columns of one name: which one is the data? An error naming the column and how often it repeats."""
+    seen: dict[str, int] = {}
+    for name in map(str, names):
+        seen[name] = seen.get(name, 0) + 1
+    repeated = {name: n for name, n in seen.items() if n > 1}
+    if repeated:
+        shown = ", ".join(f"{name!r} {n} times" for name, n in list(repeated.items())[:5])
+        raise PanelError(
+            f"{where} has column(s) {list(repeated)[:5]} more than once ({shown}): famtrial would not know which "
+            "one holds the data; rename or drop the repeats"
+        )
+
+
 def _file_columns(path: Path, sep: str = ",") -> list[str]:
     """The column names of a panel file, read without its rows (errors name the file and the fix)."""
     suffix = path.suffix.lower()
@@ -54,7 +76,9 @@ def _file_columns(path: Path, sep: str = ",") -> list[str]:
         if suffix in (".parquet", ".pq"):
             import pyarrow.parquet as pq
 
-            return list(pq.read_schema(path).names)
+            names = list(pq.read_schema(path).names)
+            _refuse_duplicates(names, f"panel file {str(path)!r}")
+            return names
         if suffix == ".dta":
             with pd.read_stata(path, iterator=True, convert_categoricals=False) as reader:
                 return list(reader.variable_labels())
@@ -140,6 +164,7 @@ def read(
     if engine == "dask":
         return _read_dataset(source, columns)
     if isinstance(source, pd.DataFrame):
+        _refuse_duplicates(list(source.columns), "the DataFrame")
         return source, "DataFrame", list(source.columns)
     if hasattr(source, "data") and hasattr(source, "plan") and isinstance(source.data, pd.DataFrame):
         raise TypeError(
@@ -169,6 +194,7 @@ def _read_dataset(source: object, columns: list[str] | None) -> tuple[Any, str, 
     if isinstance(source, (str, Path)) and not any(ch in str(source) for ch in "*?[") and not Path(source).exists():
         raise PanelError(f"panel dataset {str(source)!r} does not exist")
     target = str(source) if isinstance(source, (str, Path)) else [str(p) for p in paths]
+    _check_partition_files(dataset_files(source), name, columns)
     import dask
 
     try:  # text columns as object columns, as pandas.read_parquet gives them (not Dask's pyarrow strings)
@@ -182,3 +208,43 @@ def _read_dataset(source: object, columns: list[str] | None) -> tuple[Any, str, 
             "a list of Parquet files with one schema"
         ) from None
     return frame, name, present
+
+
+def dataset_files(source: object) -> list[Path]:
+    """The Parquet files of a dataset (a folder, a glob or a list of files), in the order Dask reads them."""
+    import glob
+
+    if isinstance(source, (list, tuple)):
+        return [Path(p) for p in source]
+    text = str(source)
+    if any(ch in text for ch in "*?["):
+        return [Path(p) for p in sorted(glob.glob(text))]
+    path = Path(text)
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in (".parquet", ".pq"))
+    return [path]
+
+
+def _check_partition_files(files: list[Path], name: str, columns: list[str] | None) -> None:
+    """Every partition file's footer reads and has the columns the other files have; errors name the file."""
+    import pyarrow.parquet as pq
+
+    schemas: dict[Path, list[str]] = {}
+    for file in files:
+        try:
+            schemas[file] = list(pq.read_schema(file).names)
+        except Exception as exc:  # a corrupt, truncated or non-Parquet file: the reader's error, shortened
+            raise PanelError(
+                f"partition file {str(file)!r} of panel dataset {name!r} cannot be read as Parquet ({_detail(exc)}): "
+                "check that the file is complete, or remove it from the dataset"
+            ) from None
+        _refuse_duplicates(schemas[file], f"partition file {str(file)!r} of panel dataset {name!r}")
+    wanted = set(columns) if columns is not None else None
+    every = {c for names in schemas.values() for c in names if wanted is None or c in wanted}
+    for file, names in schemas.items():
+        lacking = sorted(every - set(names))
+        if lacking:
+            raise PanelError(
+                f"partition file {str(file)!r} of panel dataset {name!r} lacks column(s) {lacking} that other "
+                "partition files have: every file of a dataset needs the same columns; rewrite that file"
+            )

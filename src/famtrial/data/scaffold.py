@@ -378,7 +378,9 @@ def _plan_dict(
     varying = [k for k, v in covariates.items() if v["time"] == "varying"]
     return {
         "trial": {"name": name or (Path(where).stem if where != "DataFrame" else "my trial")},
-        "data": {"path": where if where != "DataFrame" else "", "missing": "error"},
+        # the absolute path: the plan is printed, and may be saved anywhere (a relative path resolves
+        # against the plan's folder)
+        "data": {"path": str(Path(where).resolve()) if where != "DataFrame" else "", "missing": "error"},
         "columns": {r: (roles[r] or r) for r in ("parent", "family", "office", "month", "arm")},
         "arms": {
             "offered": arm_codes[0],

@@ -233,6 +233,10 @@ def _prepare(
     _check_factors(mm.rhs.model_spec, categorical, formula)
     _check_factors(mm.lhs.model_spec, categorical, formula)
     design = Design(mm.rhs.model_spec, time_var, tuple(levels[time_var]) if time_var else ())
+    for var in sorted(design.categorical_variables - {time_var}):  # a C() term without a contrast, recorded
+        if var in levels and len(levels[var]) < 2:
+            reason = f"one level in the data ({list(levels[var])[:1]!r}): no contrast to estimate"
+            dropped.append(DropRecord("variable", 0, reason, (f"C({var})",)))
     time_column = f"C({time_var})" if time_var is not None and not weighted else None
     extras = [c for c in (group, *extra) if c is not None]
     args = (formula, present, mm.lhs.model_spec, design, time_column, extras)

@@ -5,7 +5,15 @@ such as ``np.log(x)`` or ``I(x**2)``, ``0 +`` / ``- 1`` to drop the intercept); 
 the conditioned-out fixed effect of the conditional logit. Categorical terms use treatment coding
 with the first (sorted) level as the base, as Stata's ``i.var`` and R's default contrasts. Rows
 with a missing value in any column the model uses (outcome, regressors, group, cluster, weights)
-are dropped and recorded in ``results.dropped``.
+are dropped and recorded in ``results.dropped``; so is a ``C(var)`` term whose column holds one
+value (no contrast to estimate).
+
+**A formula is Python code.** Its terms (``I(...)``, ``np.log(...)``, any function call) are evaluated
+by formulaic, as by patsy, statsmodels and R's ``model.frame``: a formula can run any Python, e.g.
+``I(__import__('os').system(...))``. Never fit a formula from an untrusted source (a web form, a
+shared file); famtrial's analysis plans never carry formulas (their models are built from declared
+column names), so a shared plan cannot run code. A formula that is not valid Python or formulaic
+raises :class:`~famtrial.errors.FormulaError`.
 
 A formula fit equals the column-API fit on the same columns exactly (same arrays, same code); it
 additionally keeps the formula, the rows it used (``results.data``) and the design (so
@@ -36,7 +44,15 @@ from famtrial.models.covariance import Adjustment
 from famtrial.models.logit import Logit, LogitResults
 from famtrial.models.logit import logit as column_logit
 from famtrial.models.postestimation import VcovSpec, parse_vcov, refit_vcov, vcov_columns, with_vcov
-from famtrial.models.terms import Design, extra_columns, is_multiple, model_matrix, parse_formula, split_formula
+from famtrial.models.terms import (
+    Design,
+    extra_columns,
+    is_multiple,
+    model_matrix,
+    one_level_categoricals,
+    parse_formula,
+    split_formula,
+)
 from famtrial.models.terms import time_effect_dummies as _time_effect_dummies  # noqa: F401  (0.2's import path)
 
 __all__ = ["FormulaError", "logit", "clogit"]
@@ -71,6 +87,12 @@ def _prepare(
     if time_var is not None:
         levels = tuple(sorted(pd.unique(frame[time_var])))
     design = Design(mm.rhs.model_spec, time_var, levels)
+    for var, values in one_level_categoricals(design, frame):
+        dropped.append(
+            DropRecord(
+                "variable", 0, f"one level in the data ({values[:1]!r}): no contrast to estimate", (f"C({var})",)
+            )
+        )
     x = design.get_model_matrix(frame)
     return frame, y, outcome, x, design, group, dropped
 

@@ -26,6 +26,7 @@ __all__ = [
     "event_study_terms",
     "extra_columns",
     "model_matrix",
+    "one_level_categoricals",
     "parse_formula",
     "split_formula",
     "time_effect_dummies",
@@ -156,8 +157,8 @@ def parse_formula(
             for factor in term.factors
             for v in _factor_variables(factor)
         }
-    except FormulaicError as err:
-        raise FormulaError(f"cannot read formula {formula!r}: {err}") from None
+    except (FormulaicError, SyntaxError) as err:  # formulaic's, or Python's for a term such as I(x +* 2)
+        raise FormulaError(f"cannot read formula {formula!r}: {_plain(err)}") from None
     named = [c for c in (group, time_var, *extra) if c is not None]
     missing_cols = [c for c in named if c not in columns]
     if missing_cols:
@@ -170,13 +171,34 @@ def model_matrix(parsed: Formula, frame: pd.DataFrame, formula: str, lhs: str, n
     """The model matrices of ``frame`` from formulaic, its errors as :class:`FormulaError`; the outcome one column."""
     try:
         mm = parsed.get_model_matrix(frame, na_action=na_action, context=FORMULA_CONTEXT)
-    except (FormulaicError, KeyError, NameError, ValueError, TypeError) as err:
-        raise FormulaError(f"cannot build the design of {formula!r}: {err}") from None
+    except (FormulaicError, KeyError, NameError, ValueError, TypeError, SyntaxError) as err:
+        raise FormulaError(f"cannot build the design of {formula!r}: {_plain(err)}") from None
     if mm.lhs.shape[1] != 1:
         raise FormulaError(
             f"formula {formula!r}: the outcome must be one 0/1 column; {lhs!r} gives {list(mm.lhs.columns)}"
         )
     return mm
+
+
+def _plain(err: BaseException) -> str:
+    """An error's text without terminal colour codes (formulaic marks the bad part of a formula with them)."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(err))
+    return f"{type(err).__name__}: {text}" if isinstance(err, SyntaxError) else text
+
+
+def one_level_categoricals(design: Design, frame: pd.DataFrame) -> list[tuple[str, list[Any]]]:
+    """The ``C(var)`` terms whose column holds fewer than two values in ``frame``: ``(var, values)``.
+
+    Such a term has no contrast: formulaic gives it no column. The front doors record it in
+    ``results.dropped`` (a ``"variable"`` record) rather than drop it without a word.
+    """
+    out = []
+    for var in sorted(design.categorical_variables - {design.time_var}):
+        if var in frame.columns:
+            values = list(pd.unique(frame[var].dropna()))
+            if len(values) < 2:
+                out.append((var, values))
+    return out
 
 
 def _factor_variables(factor: Any) -> set[str]:

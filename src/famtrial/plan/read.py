@@ -29,6 +29,7 @@ from famtrial._options import (
 )
 from famtrial._toml import NAME, PLAN, REQUIRED, Table
 from famtrial.errors import PlanError
+from famtrial.plan._outputs import check_output_names
 from famtrial.plan.sections import (
     Arms,
     BalanceTables,
@@ -152,6 +153,15 @@ def read_plan(raw: Mapping[str, Any], source: str) -> PlanParts:
 
 
 # -- one reader per section ------------------------------------------------------------------------------
+def _unique(reader: Table, key: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """A list of names (``reader.strings``) in which no name repeats."""
+    names = reader.strings(key, default)
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        reader.fail(key, f"names {repeated} more than once: list each once")
+    return names
+
+
 def _trial(t: Table) -> TrialInfo:
     """``[trial]``: the name is required."""
     info = TrialInfo(
@@ -198,6 +208,10 @@ def _units(u: Table) -> UnitNouns:
         family=u.get("family", str, "family"),
         office=u.get("office", str, "office"),
     )
+    for key in ("parent", "family", "office"):
+        noun = getattr(nouns, key)
+        if not noun.strip() or any(ord(ch) < 0x20 for ch in noun):
+            u.fail(key, f"= {noun!r} must be a word (it names the {key}s in tables and messages)")
     u.done()
     return nouns
 
@@ -256,6 +270,9 @@ def _variants(v: Table) -> Variants:
     """``[variants]``: the control's name and codes, and the levels; no code means two variants."""
     control = v.get("control", str, "control")
     control_codes = tuple(v.get("control_codes", list, []))
+    bad = [c for c in control_codes if isinstance(c, bool) or not isinstance(c, (int, str))]
+    if bad:
+        v.fail("control_codes", f"must list integers or text; {bad!r} are not")
     levels = tuple(_level(name, r) for name, r in v.tables("levels").items())
     v.done()
     if control in [level.name for level in levels]:
@@ -288,6 +305,8 @@ def _month(reader: Table, key: str, default: Any = REQUIRED) -> str | None:
         return None
     if not _MONTH.match(value):
         reader.fail(key, f"= {value!r} is not a month: write 'YYYY-MM'")
+    if not 1900 <= int(value[:4]) <= 2969:
+        reader.fail(key, f"= {value!r} lies outside 1900-01 .. 2969-12 (the months a panel may hold)")
     month: str = value
     return month
 
@@ -372,7 +391,7 @@ def _variables(tables: Mapping[str, Table], *, outcome: bool) -> tuple[Variable,
 def _balance(b: Table) -> BalanceTables:
     """``[balance]``: the baseline and correlation tables and the baseline table's rows."""
     table, title = b.get("table", str, "balance"), b.get("title", str, "Characteristics at baseline by arm")
-    variables = b.strings("variables", ())
+    variables = _unique(b, "variables")
     balance = BalanceTables(
         table=table,
         title=title,
@@ -399,7 +418,7 @@ def _models(tables: Mapping[str, Table]) -> tuple[FEModel, ...]:
     for name, r in tables.items():
         outcome = r.get("outcome", str)
         treatment: TreatmentKind = r.get("treatment", str, "pooled", choices=get_args(TreatmentKind))
-        covariates = r.strings("covariates", ())
+        covariates = _unique(r, "covariates")
         table = r.get("table", str, "effects")
         time: TimeAdjustment = r.get("time", str, "linear", choices=get_args(TimeAdjustment))
         cluster: ClusterRole = r.get("cluster", str, "office", choices=get_args(ClusterRole))
@@ -425,7 +444,7 @@ def _series(tables: Mapping[str, Table]) -> tuple[Series, ...]:
         series = Series(
             name=name,
             outcome=r.get("outcome", str, name),
-            controls=r.strings("controls", ()),
+            controls=_unique(r, "controls"),
             own_baseline=r.get("own_baseline", bool, True),
             office_effects=r.get("office_effects", bool, False),
             figure=r.get("figure", str, f"monthly_{name}"),
@@ -438,7 +457,7 @@ def _series(tables: Mapping[str, Table]) -> tuple[Series, ...]:
 
 def _inference(i: Table) -> InferenceOptions:
     """``[inference]``: the models, the draws (199 and 9999 by default), the seed and the bootstrap weights."""
-    models = i.strings("models", ())
+    models = _unique(i, "models")
     draws = i.get("randomization_draws", int, 199)
     if draws < 1:
         i.fail("randomization_draws", f"= {draws} must be at least 1 (999 or more for publication)")
@@ -446,6 +465,8 @@ def _inference(i: Table) -> InferenceOptions:
     if band_draws < 99:
         i.fail("band_draws", f"= {band_draws} must be at least 99")
     seed = i.get("seed", int, 12345)
+    if seed < 0:
+        i.fail("seed", f"= {seed} must be a whole number, 0 or more (numpy's seeds)")
     weights: BootstrapWeights = i.get("bootstrap_weights", str, "rademacher", choices=get_args(BootstrapWeights))
     reference: Reference = i.get("reference", str, "normal", choices=get_args(Reference))
     few = i.get("few_clusters", int, 10)
@@ -465,7 +486,7 @@ def _inference(i: Table) -> InferenceOptions:
 
 def _output(o: Table) -> OutputOptions:
     """``[output]``: one or more figure formats, 0 to 6 digits, the leading zero."""
-    formats = o.strings("formats", ("png",))
+    formats = _unique(o, "formats", ("png",))
     allowed = get_args(FigureFormat)
     if not formats or any(f not in allowed for f in formats):
         o.fail("formats", f"= {list(formats)}: give one or more of {list(allowed)}")
@@ -566,6 +587,7 @@ def _check_references(parts: PlanParts, source: str) -> None:
     unknown = [m for m in parts["inference"].models if m not in names]
     if unknown:
         _refuse(source, "inference.models", f"names {unknown}, which are not models of the plan; models: {names}")
+    check_output_names(parts, source)
 
 
 def _check_columns(parts: PlanParts, source: str) -> None:

@@ -546,6 +546,10 @@ def shipped_plans() -> dict[str, Path]:
     return {p.stem: p for p in sorted(plans_dir().glob("*.toml"))}
 
 
+#: the largest plan file read (a plan is a few KiB; 1 MiB leaves room for generated ones)
+_MAX_PLAN_BYTES = 1 << 20
+
+
 def load_plan(source: str | Path | Mapping[str, Any] | Plan | None = None) -> Plan:
     """Read and validate an analysis plan.
 
@@ -585,9 +589,18 @@ def load_plan(source: str | Path | Mapping[str, Any] | Plan | None = None) -> Pl
             )
         if path.is_dir():
             raise PlanError(f"plan {str(path)!r} is a folder: give the plan's .toml file")
+        if not path.is_file():  # a device (/dev/zero), a pipe or a socket: never read without limit
+            raise PlanError(f"plan {str(path)!r} is not a regular file: give the plan's .toml file")
         where = str(path)
         try:
-            text = path.read_text(encoding="utf-8")
+            with open(path, "rb") as handle:
+                data = handle.read(_MAX_PLAN_BYTES + 1)
+            if len(data) > _MAX_PLAN_BYTES:
+                raise PlanError(
+                    f"plan {where!r} is larger than {_MAX_PLAN_BYTES // 1024} KiB: a plan is a short TOML file; "
+                    "check that this is the plan"
+                )
+            text = data.decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise PlanError(f"plan {where!r} cannot be read as text: {exc}") from None
     try:

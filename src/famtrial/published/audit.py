@@ -851,7 +851,9 @@ class AuditReport:
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
-        return f"<p>{self.summary()}</p>" + self.table.to_html()
+        from html import escape
+
+        return f"<p>{escape(self.summary())}</p>" + self.table.to_html()
 
 
 def audit_paper(spec: Spec | str | Path | None = None) -> AuditReport:

@@ -23,6 +23,7 @@ Entries the paper contradicts itself on (``inconsistent`` in the spec, found ind
 from __future__ import annotations
 
 import fnmatch
+import html
 import math
 import tomllib
 from collections.abc import Iterator, Mapping, Sequence
@@ -33,6 +34,7 @@ from typing import Any
 import pandas as pd
 
 from famtrial._paths import data_dir
+from famtrial.published.manifest import MANIFEST, check_results
 from famtrial.table import Table
 
 __all__ = ["PublishedNumber", "Spec", "VerifyReport", "load_spec", "verify"]
@@ -209,6 +211,9 @@ def _reproduced(results: object) -> dict[str, object]:
     """Reproduced numbers as ``{key: value}`` from a folder, a CSV path, a mapping or a key/value frame."""
     if isinstance(results, (str, Path)):
         path = Path(results)
+        folder = path if path.is_dir() else path.parent
+        if (folder / MANIFEST).exists() or (path.is_dir() and (path / "reproduced.csv").exists()):
+            check_results(folder)  # no manifest, stale, mixed or incomplete: refused, naming the file
         path = path / "reproduced.csv" if path.is_dir() else path
         if not path.exists():
             raise FileNotFoundError(
@@ -354,7 +359,7 @@ class VerifyReport:
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
-        return f"<p>{self.summary()}</p>" + self.table.to_html()
+        return f"<p>{html.escape(self.summary())}</p>" + self.table.to_html()
 
 
 def _display(frame: pd.DataFrame, spec: Spec) -> pd.DataFrame:
@@ -461,7 +466,11 @@ def verify(
     ----------
     results : str, Path, Mapping or DataFrame
         A results folder holding ``reproduced.csv`` (``key,value``), that CSV's path, a mapping
-        ``key -> value``, or a DataFrame with columns ``key`` and ``value``.
+        ``key -> value``, or a DataFrame with columns ``key`` and ``value``. A folder (or a CSV in a
+        folder with a ``manifest.json``) is first checked against its manifest
+        (:func:`famtrial.published.manifest.check_results`): a folder without one, of an unfinished
+        run, or holding a file the run did not write (stale, mixed) is refused with
+        :class:`~famtrial.errors.ResultsError` naming the file. A bare CSV is compared as it is.
     spec : Spec, str, Path or None
         Published numbers (:func:`load_spec`); None: the trial's shipped spec.
     tolerances : Mapping[str, float], optional

@@ -112,6 +112,14 @@ def _clusters_html(plan: Plan, sample: AnalysisSample) -> str:
     return f"<h3>Clusters</h3><p>{text}</p>{warn}"
 
 
+def _described(report: LoadReport, units: tuple[str, str, str], data_label: str | None) -> str:
+    """The load report's lines with the source named by ``data_label`` (else its file name, no folder)."""
+    lines = report.describe(units).split("\n")
+    if lines and lines[0].startswith("source: "):
+        lines[0] = f"source: {data_label or Path(report.source).name or report.source}"
+    return "\n".join(lines)
+
+
 def write_report(
     path: str | Path,
     *,
@@ -124,6 +132,7 @@ def write_report(
     notes: Sequence[str] = (),
     sample: AnalysisSample | None = None,
     beyond_itt: Sequence[Table | ReportFigure] = (),
+    data_label: str | None = None,
 ) -> Path:
     """Write ``report.html`` for one reproduce run and return its path.
 
@@ -154,6 +163,10 @@ def write_report(
     beyond_itt : sequence of Table or ReportFigure
         The analyses beyond intention to treat (CACE, subgroups, time since randomisation), in order,
         in their own section after the figures; none: no section.
+    data_label : str, optional
+        How the page names the data (``reproduce``: the file's name and SHA-256), in place of the load
+        report's source; default: the source's file name only. The page never shows a folder path, so
+        a shared report does not reveal where the data lives.
 
     Returns
     -------
@@ -167,7 +180,7 @@ def write_report(
         f"<h1>famtrial reproduce: {html.escape(plan.name)}</h1>",
         f"<p>{len(tables)} tables and {len(figures)} figures written by <code>famtrial reproduce</code>.</p>",
         "<h2>Data and sample</h2>",
-        f"<h3>Load report</h3><pre>{html.escape(load_report.describe(units))}</pre>",
+        f"<h3>Load report</h3><pre>{html.escape(_described(load_report, units, data_label))}</pre>",
         Table(
             frame=_drop_counts(load_report, units),
             display=_drop_counts(load_report, units),

@@ -53,11 +53,28 @@ class FamilyDesign:
     arm: np.ndarray  # observed 0/1 arm of each family
 
     def draw(self, rng: np.random.Generator) -> np.ndarray:
-        """A re-drawn arm vector (aligned with ``family``)."""
-        out = np.empty_like(self.arm)
-        for office in np.unique(self.office):
-            idx = np.flatnonzero(self.office == office)
-            out[idx] = self.arm[idx[rng.permutation(len(idx))]]
+        """A re-drawn arm vector (aligned with ``family``): one uniform key per family, arms dealt by key within office.
+
+        Within each office the families' observed arms are given, in order, to the families sorted by
+        their keys: a uniformly random permutation within office (ties have probability 0).
+        """
+        return self.draws_from_keys(rng.random(len(self.arm)))[0]
+
+    def draws(self, seeds: Sequence[np.random.SeedSequence]) -> np.ndarray:
+        """The re-draws of ``seeds`` (one generator each), ``(R, F)``: row r is ``draw(default_rng(seeds[r]))``."""
+        keys = np.empty((len(seeds), len(self.arm)))
+        for r, seed in enumerate(seeds):
+            keys[r] = np.random.default_rng(seed).random(len(self.arm))
+        return self.draws_from_keys(keys)
+
+    def draws_from_keys(self, keys: np.ndarray) -> np.ndarray:
+        """Re-draws from uniform keys ``(R, F)`` in [0, 1): the arms dealt within office in key order (vectorised)."""
+        keys = np.atleast_2d(keys)
+        codes = np.unique(self.office, return_inverse=True)[1].ravel()
+        slots = np.argsort(codes, kind="stable")  # the families grouped by office, in family order
+        dealt = np.argsort(codes + keys, axis=1)  # grouped by office, in key order (no ties: probability 0)
+        out = np.empty(keys.shape, dtype=self.arm.dtype)
+        np.put_along_axis(out, dealt, np.broadcast_to(self.arm[slots], keys.shape), axis=1)
         return out
 
     def offered_per_office(self, arm: np.ndarray | None = None) -> pd.Series:

@@ -133,6 +133,7 @@ randomization_draws = 999
 band_draws = 99
 seed = 1
 bootstrap_weights = "webb"
+statistic = "wald"
 
 [output]
 formats = ["png", "pdf", "svg"]
@@ -203,6 +204,7 @@ def test_sections_are_frozen_and_named_as_their_tables(every_key):
         "control_share", 0.25, "parent", "table1", "Table 1. Persons per site by arm", "figure1", "1/4"
     )
     assert plan.inference.bootstrap_weights == "webb" and plan.output.formats == ("png", "pdf", "svg")
+    assert plan.inference.statistic == "wald" and plan.randomization_statistic == "wald"
     with pytest.raises(dataclasses.FrozenInstanceError):
         plan.months.first = "2017-01"  # type: ignore[misc]
     with pytest.raises(dataclasses.FrozenInstanceError):

@@ -21,6 +21,7 @@ from famtrial._options import (
     FigureFormat,
     Missing,
     Rule,
+    Statistic,
     TimeAdjustment,
     TimeVariation,
     TreatmentKind,
@@ -404,7 +405,7 @@ def _series(tables: Mapping[str, Table]) -> tuple[Series, ...]:
 
 
 def _inference(i: Table) -> InferenceOptions:
-    """``[inference]``: the models, the draws (199 and 9999 by default), the seed and the bootstrap weights."""
+    """``[inference]``: the models, the draws (199 and 9999 by default), the seed, the bootstrap weights, the statistic."""
     models = i.strings("models", ())
     draws = i.get("randomization_draws", int, 199)
     if draws < 1:
@@ -414,9 +415,15 @@ def _inference(i: Table) -> InferenceOptions:
         i.fail("band_draws", f"= {band_draws} must be at least 99")
     seed = i.get("seed", int, 12345)
     weights: BootstrapWeights = i.get("bootstrap_weights", str, "rademacher", choices=get_args(BootstrapWeights))
+    statistic: Statistic = i.get("statistic", str, "score", choices=get_args(Statistic))
     i.done()
     return InferenceOptions(
-        models=models, randomization_draws=draws, band_draws=band_draws, seed=seed, bootstrap_weights=weights
+        models=models,
+        randomization_draws=draws,
+        band_draws=band_draws,
+        seed=seed,
+        bootstrap_weights=weights,
+        statistic=statistic,
     )
 
 

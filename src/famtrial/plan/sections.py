@@ -18,6 +18,7 @@ from famtrial._options import (
     FigureFormat,
     Missing,
     Rule,
+    Statistic,
     TimeAdjustment,
     TimeVariation,
     TreatmentKind,
@@ -388,6 +389,9 @@ class InferenceOptions:
         The seed of every random step.
     bootstrap_weights : {"rademacher", "webb", "mammen"}
         The wild score bootstrap's weights.
+    statistic : {"score", "wald", "coef"}
+        The randomization test's statistic: the studentized score at the one restricted fit (default),
+        the refitted cluster-robust Wald z, or the refitted coefficient (docs/inference.md).
     """
 
     models: tuple[str, ...] = ()
@@ -395,6 +399,7 @@ class InferenceOptions:
     band_draws: int = 9999
     seed: int = 12345
     bootstrap_weights: BootstrapWeights = "rademacher"
+    statistic: Statistic = field(default="score", metadata=OPTIONAL)
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Generic, TypeVar, overload
 
-from famtrial._options import BootstrapWeights, FigureFormat, Missing, Role, Rule, Unit
+from famtrial._options import BootstrapWeights, FigureFormat, Missing, Role, Rule, Statistic, Unit
 from famtrial._paths import data_dir, plans_dir
 from famtrial._text import plural
 from famtrial._toml import NAME
@@ -295,6 +295,7 @@ class Plan:
     band_draws = _In[int]("inference", "band_draws")
     seed = _In[int]("inference", "seed")
     bootstrap_weights = _In[BootstrapWeights]("inference", "bootstrap_weights")
+    randomization_statistic = _In[Statistic]("inference", "statistic")
     formats = _In[tuple[FigureFormat, ...]]("output", "formats")
     digits = _In[int]("output", "digits")
     leading_zero = _In[bool]("output", "leading_zero")

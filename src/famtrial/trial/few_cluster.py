@@ -384,6 +384,7 @@ class FewClusterInference:
     bootstrap_weights: BootstrapWeights = "rademacher"  # the score bootstrap's weights (the plan's)
     bootstrap_draws: int = 0  # the score bootstrap's B (0: not run)
     bootstrap_enumerated: bool = True  # every sign vector used once (Rademacher, G <= 16)
+    statistic: Statistic = "wald"  # the randomization test's statistic
 
     @property
     def _weights_note(self) -> str:
@@ -419,7 +420,7 @@ class FewClusterInference:
             f"Fixed-effects logit, clustered by {cluster} (G = {self.n_clusters}). p-values for H0: no effect: "
             "cluster-robust z (normal), the same z against t(G-1), the wild cluster score bootstrap "
             f"(boottest's statistic, {self._weights_note}), and randomization inference re-drawing "
-            f"{plural(unit)} within {cluster} (R = {self.n_perm:,} re-draws, robust z statistic; Monte Carlo "
+            f"{plural(unit)} within {cluster} (R = {self.n_perm:,} re-draws, {_STATISTIC_WORDS[self.statistic]}; Monte Carlo "
             "SE in parentheses)."
         )
         return Table(frame=f, display=display, title="Few-cluster inference for the treatment effects", notes=notes)
@@ -429,6 +430,14 @@ class FewClusterInference:
         return {
             f"inference.{model}.{field}": float(v) for model, row in self.frame.iterrows() for field, v in row.items()
         }
+
+
+#: The randomization statistic in a table note.
+_STATISTIC_WORDS = {
+    "score": "studentized score statistic at the restricted fit",
+    "wald": "refitted robust z statistic",
+    "coef": "refitted coefficient",
+}
 
 
 def _inference_models(plan: Plan, models: Sequence[str] | None) -> list[str]:
@@ -512,6 +521,7 @@ def few_cluster_inference(
     executor: Executor = "auto",
     client: Any = None,
     progress: bool = True,
+    statistic: Statistic | None = None,
 ) -> FewClusterInference:
     """The plan's models' treatment effects with cluster-robust z, t(G-1), score-bootstrap and randomization p-values.
 
@@ -520,10 +530,11 @@ def few_cluster_inference(
     linear-probability twin (percentage points). Score bootstrap: the plan's ``[inference]
     bootstrap_weights`` (Rademacher by default: all sign vectors when G <= 16; Webb and Mammen weights
     drawn, 9,999 draws seeded by ``seed``), interval by test inversion; the table's note names the
-    weights. Randomization: robust z, ``n_perm`` re-draws (``n_jobs``, ``executor`` and ``client`` as
-    :func:`randomization_test`).
+    weights. Randomization: ``statistic`` (default the plan's ``[inference] statistic``, ``"score"`` unless
+    set), ``n_perm`` re-draws (``n_jobs``, ``executor`` and ``client`` as :func:`randomization_test`).
     """
     plan = panel.plan
+    statistic = _statistic(plan.randomization_statistic if statistic is None else statistic)
     names = _inference_models(plan, models)
     weights = check_choice(plan.bootstrap_weights, BootstrapWeights, "inference.bootstrap_weights", ValueError)
     rows: dict[str, dict[str, float]] = {}
@@ -535,6 +546,7 @@ def few_cluster_inference(
             weights,
             lpm=lpm,
             seed=seed,
+            statistic=statistic,
             n_perm=n_perm,
             n_jobs=n_jobs,
             executor=executor,
@@ -551,4 +563,5 @@ def few_cluster_inference(
         bootstrap_weights=weights,
         bootstrap_draws=tests[-1].n_draws if tests else 0,
         bootstrap_enumerated=tests[-1].enumerated if tests else True,
+        statistic=statistic,
     )

@@ -98,7 +98,14 @@ def logit_pieces(y, x, d, units, clusters):
     ).x
     p = expit(x @ b)
     v = p * (1 - p)
-    return d * (y - p), (v * d)[:, None] * x, (y - p)[:, None] * x, np.asarray(units), np.asarray(clusters), (x.T * v) @ x
+    return (
+        d * (y - p),
+        (v * d)[:, None] * x,
+        (y - p)[:, None] * x,
+        np.asarray(units),
+        np.asarray(clusters),
+        (x.T * v) @ x,
+    )
 
 
 def statistic(pieces, arm_of_unit: np.ndarray) -> float:

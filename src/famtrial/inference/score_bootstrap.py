@@ -16,7 +16,8 @@ and ``MakeNonWREStats``) computes after ``logit``/``probit``/``clogit``/``ml`` w
    ``s_ij - H_{j,-j} H_{-j,-j}^{-1} s_{i,-j}``; the factor cancels from the statistic;
 3. with cluster weights ``v_g`` and ``N*(v) = sum_g v_g S_g``, the **re-centred** cluster terms
    ``J_g(v) = v_g S_g - pi_g N*(v)``, ``pi_g = N_g / N`` the cluster's share of the estimation
-   sample's observations (boottest's ``ClustShare``), give ::
+   sample's observations (boottest's ``ClustShare``; after a weighted fit the cluster's share of the
+   weights, ``sum_{i in g} w_i / sum_i w_i``, as boottest's ``panelsum(wt, info) / sumwt``), give ::
 
        t*(v) = N*(v) / sqrt( sum_g J_g(v)^2 )
 
@@ -220,9 +221,14 @@ def _layout(model: ScoreModel, clusters: ArrayLike) -> _Layout:
             "pass the result of a famtrial Logit or ConditionalLogit fit"
         )
     codes, uniques = pd.factorize(np.asarray(labels), sort=False)
-    rows = pd.Series(np.asarray(clusters)[model.used_rows]).value_counts()
-    counts = rows.reindex(uniques).to_numpy(dtype=float)
-    return _Layout(codes=codes, shares=counts / counts.sum(), nobs=int(counts.sum()))
+    used = pd.Series(np.asarray(clusters)[model.used_rows])
+    counts = used.value_counts().reindex(uniques).to_numpy(dtype=float)
+    weights = getattr(model, "weights", None)
+    # boottest's ClustShare: the clusters' shares of the weights after a weighted fit (any weight type),
+    # of the observations otherwise
+    mass = counts if weights is None else pd.Series(np.asarray(weights)).groupby(used).sum().reindex(uniques)
+    mass = np.asarray(mass, dtype=float)
+    return _Layout(codes=codes, shares=mass / mass.sum(), nobs=int(counts.sum()))
 
 
 def _scores(model: ScoreModel, params: np.ndarray) -> np.ndarray:

@@ -34,8 +34,8 @@ import multiprocessing
 import os
 import sys
 import threading
-import types
 import time
+import types
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass

@@ -278,3 +278,20 @@ def test_thread_executor_keeps_order_reports_progress_and_raises_task_errors():
 
     with pytest.raises(KeyError, match="task 3"):
         map_in_threads(fails, range(8), jobs=2)
+
+
+def test_monthly_randomization_shares_redraws_and_adjusts_by_the_max(panel):
+    """Each month's statistic and p equal randomization_test's (same seed, same re-draws); the
+    simultaneous p is the share of re-draws whose largest |T| over months reaches the month's |T|."""
+    from famtrial.trial.monthly_randomization import monthly_randomization
+
+    months = ["2017-01", "2017-03"]
+    res = monthly_randomization(panel, "activation", months=months, n_perm=60, seed=4)
+    for j, month in enumerate(months):
+        one = randomization_test(panel, "activation", kind="monthly", month=month, n_perm=60, seed=4, progress=False)
+        assert res.frame["observed"].iloc[j] == pytest.approx(one.observed, rel=1e-12)
+        assert np.array_equal(res.draws[:, j], one.draws) and res.frame["p"].iloc[j] == one.pvalue
+    peak = np.abs(res.draws).max(axis=1)
+    for t, p_sim, p in zip(res.frame["observed"], res.frame["p_simultaneous"], res.frame["p"]):
+        assert p_sim == pytest.approx((1 + np.sum(peak >= abs(t))) / 61) and p_sim >= p
+    assert "simultaneous" in res.summary()

@@ -55,7 +55,8 @@ class FamilyDesign:
         Within each office the families' observed arms are given, in order, to the families sorted by
         their keys: a uniformly random permutation within office (ties have probability 0).
         """
-        return self.draws_from_keys(rng.random(len(self.arm)))[0]
+        out: np.ndarray = self.draws_from_keys(rng.random(len(self.arm)))[0]
+        return out
 
     def draws(self, seeds: Sequence[np.random.SeedSequence]) -> np.ndarray:
         """The re-draws of ``seeds`` (one generator each), ``(R, F)``: row r is ``draw(default_rng(seeds[r]))``."""

@@ -62,7 +62,7 @@ print(f"{t2 - t0:.3f} {t2 - t1:.3f} {t3 - t2:.3f}")
 
 
 def load() -> str:
-    return "load %.2f %.2f %.2f" % os.getloadavg()
+    return "load {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
 
 
 def run(args: list[str], env: dict | None = None) -> tuple[float, str]:

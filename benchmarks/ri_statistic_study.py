@@ -9,12 +9,15 @@ twice with the same seed, hence the same re-draws: ``statistic="score"`` (one re
 - ``null``: no effect for anyone (sharp null): rejection rate = size;
 - ``weak``: effects of opposite sign by variant (+0.3 local, -0.3 holf): no sharp null, the pooled
   effect about 0 (the weak null; neither test is exact here);
-- ``effect``: a common effect tau = 0.25: rejection rate = power.
+- ``effect``: a common effect tau = 0.25: rejection rate = power;
+- ``small``: a common effect tau = 0.1 (power below 1, where the statistics can differ).
 
 Rejection rates at 5% and 10% with Monte Carlo SEs ``sqrt(r (1 - r) / n)``. Run::
 
     python benchmarks/ri_statistic_study.py --reps 30 --ri-draws 99 --out benchmarks/logs/ri_statistic_study.csv
-    python benchmarks/ri_statistic_study.py --from-csv benchmarks/logs/ri_statistic_study.csv
+    python benchmarks/ri_statistic_study.py --reps 40 --ri-draws 19 --scenarios null small --seed 31 \
+        --out benchmarks/logs/ri_statistic_study_2.csv
+    python benchmarks/ri_statistic_study.py --from-csv benchmarks/logs/ri_statistic_study*.csv
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-SCENARIOS = {"null": (0.0, 0.0), "weak": (0.3, -0.3), "effect": (0.25, 0.25)}
+SCENARIOS = {"null": (0.0, 0.0), "weak": (0.3, -0.3), "effect": (0.25, 0.25), "small": (0.1, 0.1)}
 
 
 def one(scenario: str, seed: np.random.SeedSequence, ri_draws: int) -> dict:
@@ -84,14 +87,16 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=30)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/logs/ri_statistic_study.csv"))
     parser.add_argument("--from-csv", type=Path, nargs="*")
+    parser.add_argument("--scenarios", nargs="*", default=list(SCENARIOS), choices=list(SCENARIOS))
     args = parser.parse_args()
     if args.from_csv:
-        frame = pd.concat([pd.read_csv(p) for p in args.from_csv])
+        frame = pd.concat([pd.read_csv(p, keep_default_na=False) for p in args.from_csv])  # "null" is a scenario
     else:
         print(f"load average at start: {os.getloadavg()}", flush=True)
         rows = []
-        seeds = np.random.SeedSequence(args.seed).spawn(args.reps * len(SCENARIOS))
-        tasks = [(s, seeds[i * len(SCENARIOS) + k]) for i in range(args.reps) for k, s in enumerate(SCENARIOS)]
+        chosen = args.scenarios
+        seeds = np.random.SeedSequence(args.seed).spawn(args.reps * len(chosen))
+        tasks = [(s, seeds[i * len(chosen) + k]) for i in range(args.reps) for k, s in enumerate(chosen)]
         for scenario, seed in tasks:
             rows.append(one(scenario, seed, args.ri_draws))
             pd.DataFrame(rows).to_csv(args.out, index=False)

@@ -210,7 +210,7 @@ def _restricted(
     if not opt.converged:
         raise RuntimeError(f"the restricted fit (b_{model.exog_names[j]} = {value:g}) did not converge")
     b = np.insert(opt.x, j, value)
-    return b, last["hess"] if np.array_equal(last.get("b"), b) else None
+    return b, last["hess"] if "b" in last and np.array_equal(last["b"], b) else None
 
 
 @dataclass(frozen=True)

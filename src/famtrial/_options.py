@@ -92,8 +92,10 @@ JackknifeCenter = Literal["mean", "estimate"]
 Comparison = Literal["difference", "ratio"]
 #: Predictions on the probability or the linear (log-odds) scale.
 PredictScale = Literal["prob", "linear"]
-#: A randomization test's statistic: the cluster-robust z or the coefficient.
-Statistic = Literal["z", "coef"]
+#: A randomization test's statistic: the cluster-robust studentized score at the one restricted fit (no refit
+#: per re-draw), the refitted model's cluster-robust Wald z, or the refitted coefficient. (0.3's ``"z"`` is
+#: ``"wald"``, accepted with a deprecation warning.)
+Statistic = Literal["score", "wald", "coef"]
 #: The model a randomization test re-fits: the fixed-effects model or a month's logit.
 RandomizationKind = Literal["fe", "monthly"]
 #: Where re-draws and simulations run.

@@ -32,8 +32,10 @@ import contextlib
 import inspect
 import multiprocessing
 import os
+import sys
 import threading
 import time
+import types
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -197,7 +199,8 @@ def map_in_processes(
     ctx = multiprocessing.get_context("spawn")  # numba's threading layers are not fork-safe
     results: list = [None] * len(items)
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_process, initargs=(shared,)) as pool:
-        futures = {pool.submit(_call_in_process, fn, item): i for i, item in enumerate(items)}
+        with _script_not_rerun(fn):  # spawned while submitting
+            futures = {pool.submit(_call_in_process, fn, item): i for i, item in enumerate(items)}
         pending = set(futures)
         while pending:
             done, pending = wait(pending, timeout=heartbeat, return_when=FIRST_COMPLETED)
@@ -206,6 +209,40 @@ def map_in_processes(
             if bar is not None:
                 bar.update(sum(units[futures[f]] for f in done))
     return results
+
+
+_MAIN_LOCK = threading.Lock()
+
+
+def _defined_in_main(fn: Callable[[Any], Any]) -> bool:
+    """Whether ``fn`` (a function, or an instance of a class) is defined in the ``__main__`` script."""
+    module = getattr(fn, "__module__", None) if isinstance(fn, types.FunctionType) else type(fn).__module__
+    return module in ("__main__", "__mp_main__")
+
+
+@contextlib.contextmanager
+def _script_not_rerun(fn: Callable[[Any], Any]) -> Iterator[None]:
+    """Spawn workers that do not re-run the user's script (no ``if __name__ == "__main__":`` guard needed).
+
+    A spawned worker normally re-imports the parent's ``__main__`` (the script, as ``__mp_main__``) so that
+    functions defined there can be unpickled; a script without the guard then starts the analysis again
+    in every worker, whose own pool raises multiprocessing's bootstrapping ``RuntimeError`` and the parent
+    waits forever. famtrial's tasks are famtrial's own functions: while the workers start, ``__main__``
+    is replaced by an empty module, so :func:`multiprocessing.spawn.get_preparation_data` finds no script
+    to re-run. A task defined in ``__main__`` needs the script: it is left alone (the user's own
+    ``multiprocessing`` code, guard and all).
+    """
+    if _defined_in_main(fn):
+        yield
+        return
+    with _MAIN_LOCK:
+        main = sys.modules.get("__main__")
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            yield
+        finally:
+            if main is not None:
+                sys.modules["__main__"] = main
 
 
 @dataclass

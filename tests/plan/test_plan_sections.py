@@ -158,6 +158,7 @@ seed = 1
 bootstrap_weights = "webb"
 few_clusters = 20
 reference = "t"
+statistic = "wald"
 
 [output]
 formats = ["png", "pdf", "svg"]
@@ -228,6 +229,7 @@ def test_sections_are_frozen_and_named_as_their_tables(every_key):
         "control_share", 0.25, "parent", "table1", "Table 1. Persons per site by arm", "figure1", "1/4"
     )
     assert plan.inference.bootstrap_weights == "webb" and plan.output.formats == ("png", "pdf", "svg")
+    assert plan.inference.statistic == "wald" and plan.randomization_statistic == "wald"
     with pytest.raises(dataclasses.FrozenInstanceError):
         plan.months.first = "2017-01"  # type: ignore[misc]
     with pytest.raises(dataclasses.FrozenInstanceError):

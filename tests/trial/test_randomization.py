@@ -100,7 +100,7 @@ def test_pvalue_formula():
 
 
 def test_each_draw_is_a_direct_refit(panel):
-    res = randomization_test(panel, "activation", n_perm=6, seed=11, n_jobs=1, progress=False)
+    res = randomization_test(panel, "activation", statistic="wald", n_perm=6, seed=11, n_jobs=1, progress=False)
     design = family_design(panel)
     data = panel.data
     seeds = np.random.SeedSequence(11).spawn(6)
@@ -149,7 +149,15 @@ def test_seeded_and_executor_independent(panel):
 
 def test_monthly_kind_matches_monthly_effects(panel):
     res = randomization_test(
-        panel, "activation", kind="monthly", month="2017-01", n_perm=4, seed=1, n_jobs=1, progress=False
+        panel,
+        "activation",
+        kind="monthly",
+        month="2017-01",
+        statistic="wald",
+        n_perm=4,
+        seed=1,
+        n_jobs=1,
+        progress=False,
     )
     eff = monthly_effects(panel, "activation", months=["2017-01"], band=False, progress=False)
     assert res.observed == pytest.approx(eff.frame["z"].iloc[0], rel=1e-7)
@@ -160,6 +168,7 @@ def test_monthly_kind_matches_monthly_effects(panel):
         kind="monthly",
         month="2017-01",
         fixed_effects="office",
+        statistic="wald",
         n_perm=2,
         seed=1,
         n_jobs=1,
@@ -200,7 +209,9 @@ def test_month_effects_model_is_refitted_with_its_month_effects(panel):
     """A re-draw refits the model the plan fits: with month effects, the observed z is that model's z."""
     from famtrial.trial.effects import fe_model
 
-    res = randomization_test(panel, "activation", trend="months", n_perm=2, seed=3, n_jobs=1, progress=False)
+    res = randomization_test(
+        panel, "activation", trend="months", statistic="wald", n_perm=2, seed=3, n_jobs=1, progress=False
+    )
     fit = fe_model(panel, "activation", trend="months")
     assert res.observed == pytest.approx(float(fit.tvalues["coordinator_pooled"]), rel=1e-9)
     assert res.observed != pytest.approx(
@@ -208,55 +219,34 @@ def test_month_effects_model_is_refitted_with_its_month_effects(panel):
     )
 
 
-@pytest.mark.processes
-def test_auto_executor_moves_to_processes_with_identical_draws(panel, monkeypatch):
-    """n_jobs=None measures re-draws here and hands the rest to a pool when that pays (made to
-    pay here); the draws equal the serial ones, and those of an explicit pool."""
-    import dataclasses
+def test_z_is_the_deprecated_name_of_wald(panel):
+    from famtrial.errors import FamtrialDeprecationWarning
 
-    import famtrial.inference.randomization as ri
-    from famtrial.trial import few_cluster
-
-    serial = randomization_test(panel, "activation", n_perm=6, seed=8, n_jobs=1, progress=False)
-    monkeypatch.setattr(ri, "_pool_pays", lambda remaining, per_draw, jobs: True)
-    design = family_design(panel)
-    _, refit = few_cluster._fe_refit(panel, design, "activation", False, "linear", None, "z")
-    refit = dataclasses.replace(refit, start=refit.fit(design.arm).params.to_numpy())
-    seeds = np.random.SeedSequence(8).spawn(6)
-    calls = []
-    real = ri.map_in_processes
-    monkeypatch.setattr(
-        ri, "map_in_processes", lambda fn, items, **kw: calls.append(len(items)) or real(fn, items, **kw)
-    )
-    mixed = ri.run_draws(design, refit, seeds, n_jobs=None, progress=False, desc="t", probe_seconds=0.0)
-    assert calls and sum(calls) >= 1  # the pool ran the re-draws after the first two
-    assert np.array_equal(mixed, serial.draws)
-    pooled = randomization_test(panel, "activation", n_perm=6, seed=8, n_jobs=2, progress=False)
-    assert np.array_equal(pooled.draws, serial.draws)
+    wald = randomization_test(panel, "activation", statistic="wald", n_perm=2, seed=3, n_jobs=1, progress=False)
+    with pytest.warns(FamtrialDeprecationWarning, match='statistic="wald"'):
+        old = randomization_test(panel, "activation", statistic="z", n_perm=2, seed=3, n_jobs=1, progress=False)
+    assert old.statistic == "wald" and np.array_equal(old.draws, wald.draws)
 
 
-def test_pool_only_when_it_saves_more_than_its_start_up(monkeypatch):
-    import famtrial.inference.randomization as ri
-
-    monkeypatch.setattr(ri.os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(ri, "POOL_STARTUP_SECONDS", 3.0)
-    monkeypatch.setattr(ri.os, "getloadavg", lambda: (1.0, 1.0, 1.0))  # only this process runs
-    # 2 idle cores halve the work: 0.03 s x 500 = 15 s saves 7.5 s > 1.2 x 3 s; 199 re-draws save 3 s
-    assert ri._pool_pays(500, 0.03, 2) and not ri._pool_pays(199, 0.03, 2)
-    assert not ri._pool_pays(10_000, 0.03, 1)
-    # a busy machine: re-draws measured 4x slower, and the start-up scaled by load / cores = 4 too
-    monkeypatch.setattr(ri.os, "getloadavg", lambda: (8.0, 8.0, 8.0))
-    assert ri._pool_pays(500, 0.12, 2) and not ri._pool_pays(199, 0.12, 2)
+def test_score_and_wald_share_the_redraws_and_agree_on_the_sign(panel):
+    """The same seeds give the same re-draws to both statistics; the statistics differ but order alike."""
+    score = randomization_test(panel, "activation", n_perm=30, seed=5, progress=False)
+    wald = randomization_test(panel, "activation", statistic="wald", n_perm=30, seed=5, n_jobs=1, progress=False)
+    assert score.statistic == "score" and score.n_perm == 30
+    assert np.sign(score.observed) == np.sign(wald.observed)
+    assert np.corrcoef(score.draws, wald.draws)[0, 1] > 0.9
 
 
 @pytest.mark.processes
 def test_thread_and_process_executors_give_the_serial_draws_bitwise(panel):
     """Re-draws on threads of this process (one kernel thread each) sum in the serial order: the draws
     are bitwise equal to the serial ones, and to a process pool's, whatever thread finishes first."""
-    serial = randomization_test(panel, "activation", n_perm=9, seed=21, n_jobs=1, progress=False)
-    threads = randomization_test(panel, "activation", n_perm=9, seed=21, n_jobs=3, executor="threads", progress=False)
+    serial = randomization_test(panel, "activation", statistic="wald", n_perm=9, seed=21, n_jobs=1, progress=False)
+    threads = randomization_test(
+        panel, "activation", statistic="wald", n_perm=9, seed=21, n_jobs=3, executor="threads", progress=False
+    )
     processes = randomization_test(
-        panel, "activation", n_perm=9, seed=21, n_jobs=2, executor="processes", progress=False
+        panel, "activation", statistic="wald", n_perm=9, seed=21, n_jobs=2, executor="processes", progress=False
     )
     assert np.array_equal(threads.draws, serial.draws) and np.array_equal(processes.draws, serial.draws)
     assert threads.pvalue == serial.pvalue
@@ -288,3 +278,20 @@ def test_thread_executor_keeps_order_reports_progress_and_raises_task_errors():
 
     with pytest.raises(KeyError, match="task 3"):
         map_in_threads(fails, range(8), jobs=2)
+
+
+def test_monthly_randomization_shares_redraws_and_adjusts_by_the_max(panel):
+    """Each month's statistic and p equal randomization_test's (same seed, same re-draws); the
+    simultaneous p is the share of re-draws whose largest |T| over months reaches the month's |T|."""
+    from famtrial.trial.monthly_randomization import monthly_randomization
+
+    months = ["2017-01", "2017-03"]
+    res = monthly_randomization(panel, "activation", months=months, n_perm=60, seed=4)
+    for j, month in enumerate(months):
+        one = randomization_test(panel, "activation", kind="monthly", month=month, n_perm=60, seed=4, progress=False)
+        assert res.frame["observed"].iloc[j] == pytest.approx(one.observed, rel=1e-12)
+        assert np.array_equal(res.draws[:, j], one.draws) and res.frame["p"].iloc[j] == one.pvalue
+    peak = np.abs(res.draws).max(axis=1)
+    for t, p_sim, p in zip(res.frame["observed"], res.frame["p_simultaneous"], res.frame["p"]):
+        assert p_sim == pytest.approx((1 + np.sum(peak >= abs(t))) / 61) and p_sim >= p
+    assert "simultaneous" in res.summary()

@@ -17,8 +17,6 @@ reps(R): clogit ...``. R: ``ri2::conduct_ri``.
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -27,7 +25,6 @@ import pandas as pd
 
 from famtrial._options import Executor, RandomizationKind, Statistic
 from famtrial._parallel import (
-    POOL_STARTUP_SECONDS,
     map_in_processes,
     map_in_threads,
     one_kernel_thread,
@@ -53,11 +50,29 @@ class FamilyDesign:
     arm: np.ndarray  # observed 0/1 arm of each family
 
     def draw(self, rng: np.random.Generator) -> np.ndarray:
-        """A re-drawn arm vector (aligned with ``family``)."""
-        out = np.empty_like(self.arm)
-        for office in np.unique(self.office):
-            idx = np.flatnonzero(self.office == office)
-            out[idx] = self.arm[idx[rng.permutation(len(idx))]]
+        """A re-drawn arm vector (aligned with ``family``): one uniform key per family, arms dealt by key within office.
+
+        Within each office the families' observed arms are given, in order, to the families sorted by
+        their keys: a uniformly random permutation within office (ties have probability 0).
+        """
+        out: np.ndarray = self.draws_from_keys(rng.random(len(self.arm)))[0]
+        return out
+
+    def draws(self, seeds: Sequence[np.random.SeedSequence]) -> np.ndarray:
+        """The re-draws of ``seeds`` (one generator each), ``(R, F)``: row r is ``draw(default_rng(seeds[r]))``."""
+        keys = np.empty((len(seeds), len(self.arm)))
+        for r, seed in enumerate(seeds):
+            keys[r] = np.random.default_rng(seed).random(len(self.arm))
+        return self.draws_from_keys(keys)
+
+    def draws_from_keys(self, keys: np.ndarray) -> np.ndarray:
+        """Re-draws from uniform keys ``(R, F)`` in [0, 1): the arms dealt within office in key order (vectorised)."""
+        keys = np.atleast_2d(keys)
+        codes = np.unique(self.office, return_inverse=True)[1].ravel()
+        slots = np.argsort(codes, kind="stable")  # the families grouped by office, in family order
+        dealt = np.argsort(codes + keys, axis=1)  # grouped by office, in key order (no ties: probability 0)
+        out = np.empty(keys.shape, dtype=self.arm.dtype)
+        np.put_along_axis(out, dealt, np.broadcast_to(self.arm[slots], keys.shape), axis=1)
         return out
 
     def offered_per_office(self, arm: np.ndarray | None = None) -> pd.Series:
@@ -122,25 +137,6 @@ def draw_chunk(task: tuple[FamilyDesign, Refit, Sequence[np.random.SeedSequence]
         return [refit(design.draw(np.random.default_rng(s))) for s in seeds]
 
 
-def _pool_pays(remaining: int, per_draw: float, jobs: int) -> bool:
-    """Whether ``jobs`` processes finish ``remaining`` re-draws sooner than where they run now.
-
-    The processes' start-up is included.
-
-    ``per_draw`` is the time of a re-draw that running here does not spread over the cores: for
-    re-draws in this thread their whole time; for re-draws on ``jobs`` threads ``(wall - cpu /
-    jobs) / (1 - 1 / jobs)`` per re-draw (wall: the threads' elapsed time per re-draw, cpu: the CPU
-    seconds a re-draw used), 0 when the threads keep every core busy. The pool saves
-    ``remaining * per_draw * (1 - 1 / jobs)``. On a busy machine the measured re-draws are slowed by
-    the other work and the start-up is too: it is scaled by the 1-minute load average per core
-    (each process still gets its share of the cores, so the pool's gain stays ``jobs``-fold).
-    """
-    cores = os.cpu_count() or 1
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 1.0
-    saved = remaining * per_draw * (1 - 1 / jobs)
-    return saved > 1.2 * POOL_STARTUP_SECONDS * max(1.0, load / cores)
-
-
 def run_draws(
     design: FamilyDesign,
     refit: Refit,
@@ -150,21 +146,19 @@ def run_draws(
     progress: bool,
     desc: str,
     executor: Executor = "auto",
-    probe_seconds: float = 0.5,
 ) -> np.ndarray:
     """Every re-draw's statistic, in this thread, on threads of this process or in a process pool.
 
     ``n_jobs=1``: in this thread. Otherwise ``n_jobs`` workers (``None``: all cores), each running
     the kernel on one thread (so every executor sums in the same order and the draws are
-    bitwise identical): ``executor="threads"`` on threads of this process (nothing to start or
-    pickle; the fits release the GIL in the kernels, 85% of a re-draw), ``"processes"`` in a
-    spawned pool (:data:`~famtrial._parallel.POOL_STARTUP_SECONDS` to start), ``"auto"``
-    on threads, measured for about ``probe_seconds`` (rounds of at most ``n_jobs`` re-draws, at
-    least two re-draws), the rest moved to a pool only when the time the threads leave
-    unparallelised (the GIL) exceeds the pool's start-up (:func:`_pool_pays`); on the trial's
-    model two threads keep both cores of the project's machine busy (about 2x serial), so the pool is
-    not chosen. Progress moves with every re-draw on threads, every chunk (about half a second of
-    work) in the pool, and the clock is redrawn at least every 0.5 s.
+    bitwise identical): ``executor="threads"`` and ``"auto"`` on threads of this process (nothing to
+    start or pickle; the fits release the GIL in the kernels, 85% of a re-draw; processes were
+    measured no faster, 1.01x), ``"processes"`` only when asked for, in a spawned pool
+    (:data:`~famtrial._parallel.POOL_STARTUP_SECONDS` to start) that never re-runs the user's
+    script (:func:`~famtrial._parallel.map_in_processes`), so no ``if __name__ == "__main__":`` guard
+    is needed. ``"auto"`` never chooses processes: a choice that depended on the machine's load made
+    runs unrepeatable. Progress moves with every re-draw on threads, every chunk (about half a second
+    of work) in the pool, and the clock is redrawn at least every 0.5 s.
     """
     n = len(seeds)
     draws = np.full(n, np.nan)
@@ -176,63 +170,16 @@ def run_draws(
                 draws[i] = _draw((*shared, seeds[i]))
                 bar.update()
             return draws
-        done, per_draw = 0, None
-        if executor != "processes":
-            bar.desc = f"{desc} ({jobs} threads)"
-            done, per_draw = _on_threads(
-                draws, seeds, shared, jobs=jobs, bar=bar, probe_seconds=probe_seconds if executor == "auto" else None
-            )
-        if done < n:
+        if executor == "processes":
             bar.desc = f"{desc} ({jobs} processes)"
-            _in_processes(draws, seeds, done, shared, jobs=jobs, bar=bar, per_draw=per_draw)
+            _in_processes(draws, seeds, 0, shared, jobs=jobs, bar=bar, per_draw=None)
+        else:
+            bar.desc = f"{desc} ({jobs} threads)"
+            draws[:], _ = map_in_threads(_draw, seeds, shared=shared, jobs=jobs, bar=bar)
     return draws
 
 
 _Shared = tuple[FamilyDesign, Refit]
-
-
-def _probe(
-    draws: np.ndarray, seeds: list[np.random.SeedSequence], shared: _Shared, *, jobs: int, bar: Progress, seconds: float
-) -> tuple[int, float, int]:
-    """Rounds of re-draws on the threads for about ``seconds``.
-
-    Each round runs at most a third of the re-draws (and at most ``jobs``); the probe runs at least two.
-    Returns how many are done, their CPU seconds per re-draw, and where the threads stop (all of them, or
-    here when the pool pays, :func:`_pool_pays`).
-    """
-    n = len(seeds)
-    done, start, cpu, size = 0, time.perf_counter(), 0.0, max(1, min(jobs, n // 3))
-    while done < n and (done < 2 or time.perf_counter() - start < seconds):
-        probe = range(done, min(done + size, n))
-        values, used = map_in_threads(_draw, [seeds[i] for i in probe], shared=shared, jobs=jobs, bar=bar)
-        draws[probe.start : probe.stop], cpu, done = values, cpu + used, probe.stop
-    wall, per_draw = (time.perf_counter() - start) / done, cpu / done
-    unshared = max(0.0, (wall - per_draw / jobs) / (1 - 1 / jobs))
-    stop = done if done < n and _pool_pays(n - done, unshared, jobs) else n
-    return done, per_draw, stop
-
-
-def _on_threads(
-    draws: np.ndarray,
-    seeds: list[np.random.SeedSequence],
-    shared: _Shared,
-    *,
-    jobs: int,
-    bar: Progress,
-    probe_seconds: float | None,
-) -> tuple[int, float | None]:
-    """Re-draws on ``jobs`` threads, written into ``draws`` in order.
-
-    With ``probe_seconds`` (``"auto"``) first a probe that may leave the rest to a pool. Returns how many
-    are done and the CPU seconds per re-draw measured by the probe (None without one).
-    """
-    done, per_draw, stop = 0, None, len(seeds)
-    if probe_seconds is not None:
-        done, per_draw, stop = _probe(draws, seeds, shared, jobs=jobs, bar=bar, seconds=probe_seconds)
-    if done < stop:
-        values, _ = map_in_threads(_draw, seeds[done:stop], shared=shared, jobs=jobs, bar=bar)
-        draws[done:stop], done = values, stop
-    return done, per_draw
 
 
 def _in_processes(

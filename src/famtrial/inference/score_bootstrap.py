@@ -16,7 +16,8 @@ and ``MakeNonWREStats``) computes after ``logit``/``probit``/``clogit``/``ml`` w
    ``s_ij - H_{j,-j} H_{-j,-j}^{-1} s_{i,-j}``; the factor cancels from the statistic;
 3. with cluster weights ``v_g`` and ``N*(v) = sum_g v_g S_g``, the **re-centred** cluster terms
    ``J_g(v) = v_g S_g - pi_g N*(v)``, ``pi_g = N_g / N`` the cluster's share of the estimation
-   sample's observations (boottest's ``ClustShare``), give ::
+   sample's observations (boottest's ``ClustShare``; after a weighted fit the cluster's share of the
+   weights, ``sum_{i in g} w_i / sum_i w_i``, as boottest's ``panelsum(wt, info) / sumwt``), give ::
 
        t*(v) = N*(v) / sqrt( sum_g J_g(v)^2 )
 
@@ -178,22 +179,38 @@ def _pvalue(observed: float, draws: np.ndarray) -> float:
 def restricted_fit(model: ScoreModel, j: int, value: float, start: ArrayLike | None = None) -> np.ndarray:
     """Maximise the log-likelihood with coefficient j fixed at ``value`` (Newton on the others).
 
-    Uses only ``model.derivatives``; returns the full coefficient vector (``b_j = value``).
+    Uses only ``model.derivatives`` (and ``model.gradient`` for Newton's cheap chord steps when the model
+    has one); returns the full coefficient vector (``b_j = value``).
     """
+    return _restricted(model, j, value, start)[0]
+
+
+def _restricted(
+    model: ScoreModel, j: int, value: float, start: ArrayLike | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`restricted_fit` and the full Hessian at its estimate (the last Newton evaluation's; None if not kept)."""
     k = len(model.exog_names)
     free = np.delete(np.arange(k), j)
     start = np.zeros(k) if start is None else np.asarray(start, dtype=float)
+    last: dict[str, np.ndarray] = {}
 
     def objective(b_free: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-        ll, grad, hess = model.derivatives(np.insert(b_free, j, value))
+        b = np.insert(b_free, j, value)
+        ll, grad, hess = model.derivatives(b)
+        last["b"], last["hess"] = b, hess
         return ll, grad[free], hess[np.ix_(free, free)]
 
+    def gradient(b_free: np.ndarray) -> tuple[float, np.ndarray]:
+        ll, grad = model.gradient(np.insert(b_free, j, value))  # type: ignore[attr-defined]
+        return ll, grad[free]
+
     if len(free) == 0:
-        return np.array([float(value)])
-    opt = newton(objective, start[free])
+        return np.array([float(value)]), None
+    opt = newton(objective, start[free], gradient=gradient if hasattr(model, "gradient") else None)
     if not opt.converged:
         raise RuntimeError(f"the restricted fit (b_{model.exog_names[j]} = {value:g}) did not converge")
-    return np.insert(opt.x, j, value)
+    b = np.insert(opt.x, j, value)
+    return b, last["hess"] if "b" in last and np.array_equal(last["b"], b) else None
 
 
 @dataclass(frozen=True)
@@ -220,9 +237,14 @@ def _layout(model: ScoreModel, clusters: ArrayLike) -> _Layout:
             "pass the result of a famtrial Logit or ConditionalLogit fit"
         )
     codes, uniques = pd.factorize(np.asarray(labels), sort=False)
-    rows = pd.Series(np.asarray(clusters)[model.used_rows]).value_counts()
-    counts = rows.reindex(uniques).to_numpy(dtype=float)
-    return _Layout(codes=codes, shares=counts / counts.sum(), nobs=int(counts.sum()))
+    used = pd.Series(np.asarray(clusters)[model.used_rows])
+    counts = used.value_counts().reindex(uniques).to_numpy(dtype=float)
+    weights = getattr(model, "weights", None)
+    # boottest's ClustShare: the clusters' shares of the weights after a weighted fit (any weight type),
+    # of the observations otherwise
+    mass = counts if weights is None else pd.Series(np.asarray(weights)).groupby(used).sum().reindex(uniques)
+    mass = np.asarray(mass, dtype=float)
+    return _Layout(codes=codes, shares=mass / mass.sum(), nobs=int(counts.sum()))
 
 
 def _scores(model: ScoreModel, params: np.ndarray) -> np.ndarray:
@@ -311,8 +333,12 @@ class _ScoreTest:
     def __call__(self, value: float) -> tuple[float, float, np.ndarray]:
         value = float(value)
         if value not in self.cache:
-            b = restricted_fit(self.model, self.j, value, start=self.start)
-            _, _, hess = self.model.derivatives(b)
+            # warm start: the restricted fit at the nearest value tried so far (the interval's search walks)
+            near = min(self.cache, key=lambda c: abs(c - value), default=None)
+            start = self.start if near is None else self.cache[near][2]
+            b, hess = _restricted(self.model, self.j, value, start=start)
+            if hess is None:
+                hess = self.model.derivatives(b)[2]
             per_row = efficient_scores(_scores(self.model, b), hess, self.j)
             s = np.bincount(self.layout.codes, weights=per_row, minlength=self.layout.n_clusters)
             obs, draws = score_statistics(s, self.weights, self.layout.shares)

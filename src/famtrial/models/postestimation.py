@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -25,7 +26,7 @@ from numpy.typing import ArrayLike
 from scipy import stats
 from scipy.special import expit
 
-from famtrial.errors import NotIdentifiedError, PostEstimationError
+from famtrial.errors import FamtrialWarning, NotIdentifiedError, PostEstimationError
 from famtrial.models.covariance import Adjustment, model_based
 
 if TYPE_CHECKING:  # base.ModelResults delegates its methods here at run time
@@ -360,7 +361,9 @@ class WaldTest:
     """A joint Wald test of ``R b = q`` with the results' covariance V.
 
     ``statistic`` is ``W = (Rb - q)' (R V R')^-1 (Rb - q)`` (chi2(r)) or, under a t(G-1)
-    reference, ``F = W / r`` compared with F(r, G-1).
+    reference, ``F = W / r`` compared with F(r, G-1). When ``R V R'`` has rank below the number of
+    restrictions (a cluster-robust V has rank at most G - 1), the restrictions it cannot test are
+    ``dropped`` (as Stata's ``test``: "Constraint 2 dropped") and ``df_num`` is the number kept.
     """
 
     statistic: float
@@ -369,10 +372,34 @@ class WaldTest:
     pvalue: float
     distribution: Literal["chi2", "F"]
     restrictions: tuple[str, ...]
+    dropped: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         dist = f"chi2({self.df_num})" if self.df_denom is None else f"F({self.df_num}, {self.df_denom})"
-        return f"Wald test of {'; '.join(self.restrictions)}: {dist} = {self.statistic:.6g}, p = {self.pvalue:.6g}"
+        text = f"Wald test of {'; '.join(self.restrictions)}: {dist} = {self.statistic:.6g}, p = {self.pvalue:.6g}"
+        if self.dropped:
+            text += f" ({len(self.dropped)} dropped, the covariance cannot test them: {'; '.join(self.dropped)})"
+        return text
+
+
+#: A restriction whose variance, net of the restrictions kept before it, is below this share of its own
+#: variance is linearly dependent on them in the covariance's metric and is dropped.
+RANK_TOLERANCE = 1e-10
+
+
+def _estimable(m: np.ndarray) -> list[int]:
+    """The restrictions kept, in order: each whose variance given the kept ones is not ~0 (``m = R V R'``)."""
+    kept: list[int] = []
+    for j in range(m.shape[0]):
+        own = m[j, j]
+        if not own > 0:
+            continue
+        if kept:
+            cross = m[kept, j]
+            own = own - float(cross @ np.linalg.solve(m[np.ix_(kept, kept)], cross))
+        if own > RANK_TOLERANCE * m[j, j]:
+            kept.append(j)
+    return kept
 
     def _repr_html_(self) -> str:
         from famtrial.models.summary import test_html
@@ -387,15 +414,39 @@ def wald_test(results: ModelResults, hypotheses: Hypotheses) -> WaldTest:
     Stata: ``test local = holf`` after ``logit``/``clogit`` (chi2; with a t(G-1) reference the F
     form ``W/r`` against F(r, G-1), as Stata's ``test`` after a clustered linear regression).
     R: ``car::linearHypothesis(fit, "local = holf", vcov. = V, test = "Chisq")``.
+
+    Rank. ``R V R'`` must be invertible; a cluster-robust V has rank at most G - 1, so more than G - 1
+    restrictions (e.g. 23 month effects with 22 clusters) cannot all be tested. The restrictions are
+    taken in order and each one whose variance, net of those kept before it, is below
+    :data:`RANK_TOLERANCE` of its own is dropped (Stata's ``test`` drops constraints the same way and
+    says so); the test is of the estimable part, ``df`` the number kept, and the dropped ones are
+    listed in the result and in a :class:`~famtrial.errors.FamtrialWarning`. R's
+    ``car::linearHypothesis`` refuses such a test. The statistic is never negative.
     """
     r, q, labels = restrictions(results.params.index, hypotheses)
     diff = r @ results.params.to_numpy() - q
-    w = float(diff @ np.linalg.solve(r @ results.covariance.matrix @ r.T, diff))
-    df = results.covariance.df
+    m = r @ results.covariance.matrix @ r.T
+    kept = _estimable(m)
+    if not kept:
+        raise PostEstimationError(
+            f"no restriction of {'; '.join(labels)} can be tested: R V R' is zero (the covariance gives "
+            "the restricted combinations no variance)"
+        )
+    dropped = tuple(label for j, label in enumerate(labels) if j not in kept)
+    if dropped:
+        limit = f" (a cluster-robust V has rank at most G - 1 = {results.n_clusters - 1})" if results.n_clusters else ""
+        warnings.warn(
+            f"R V R' has rank {len(kept)} < {len(labels)} restrictions{limit}: testing the {len(kept)} estimable "
+            f"ones and dropping {len(dropped)}: {'; '.join(dropped)}",
+            FamtrialWarning,
+            stacklevel=3,
+        )
+    w = max(0.0, float(diff[kept] @ np.linalg.solve(m[np.ix_(kept, kept)], diff[kept])))
+    rank, df = len(kept), results.covariance.df
     if df is None:
-        return WaldTest(w, len(q), None, float(stats.chi2.sf(w, len(q))), "chi2", tuple(labels))
-    f = w / len(q)
-    return WaldTest(f, len(q), df, float(stats.f.sf(f, len(q), df)), "F", tuple(labels))
+        return WaldTest(w, rank, None, float(stats.chi2.sf(w, rank)), "chi2", tuple(labels), dropped)
+    f = w / rank
+    return WaldTest(f, rank, df, float(stats.f.sf(f, rank, df)), "F", tuple(labels), dropped)
 
 
 def t_test(results: ModelResults, hypotheses: Hypotheses, alpha: float = 0.05) -> pd.DataFrame:

@@ -22,6 +22,7 @@ from famtrial._options import (
     Missing,
     Reference,
     Rule,
+    Statistic,
     TimeAdjustment,
     TimeVariation,
     TreatmentKind,
@@ -456,7 +457,7 @@ def _series(tables: Mapping[str, Table]) -> tuple[Series, ...]:
 
 
 def _inference(i: Table) -> InferenceOptions:
-    """``[inference]``: the models, the draws (199 and 9999 by default), the seed and the bootstrap weights."""
+    """``[inference]``: the models, the draws (199 and 9999 by default), the seed, the bootstrap weights, the statistic."""
     models = _unique(i, "models")
     draws = i.get("randomization_draws", int, 199)
     if draws < 1:
@@ -472,6 +473,7 @@ def _inference(i: Table) -> InferenceOptions:
     few = i.get("few_clusters", int, 10)
     if few < 2:
         i.fail("few_clusters", f"= {few} must be at least 2 (the caution shows when G is below it)")
+    statistic: Statistic = i.get("statistic", str, "score", choices=get_args(Statistic))
     i.done()
     return InferenceOptions(
         models=models,
@@ -481,6 +483,7 @@ def _inference(i: Table) -> InferenceOptions:
         bootstrap_weights=weights,
         few_clusters=few,
         reference=reference,
+        statistic=statistic,
     )
 
 

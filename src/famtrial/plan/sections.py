@@ -19,6 +19,7 @@ from famtrial._options import (
     Missing,
     Reference,
     Rule,
+    Statistic,
     TimeAdjustment,
     TimeVariation,
     TreatmentKind,
@@ -426,6 +427,9 @@ class InferenceOptions:
         p-values, intervals and sup-t band: the normal (the paper's, default) or t(G-1) (Stata's
         ``clogit, vce(cluster)`` after ``test`` with ``df(G-1)``; R ``lmtest::coeftest(fit, df = G - 1)``).
         ``inference.csv`` reports both whatever this key says.
+    statistic : {"score", "wald", "coef"}
+        The randomization test's statistic: the studentized score at the one restricted fit (default),
+        the refitted cluster-robust Wald z, or the refitted coefficient (docs/inference.md).
     """
 
     models: tuple[str, ...] = ()
@@ -435,6 +439,7 @@ class InferenceOptions:
     bootstrap_weights: BootstrapWeights = "rademacher"
     few_clusters: int = field(default=10, metadata=OPTIONAL)
     reference: Reference = field(default="normal", metadata=OPTIONAL)
+    statistic: Statistic = field(default="score", metadata=OPTIONAL)
 
 
 @dataclass(frozen=True)

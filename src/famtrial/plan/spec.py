@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Generic, TypeVar, overload
 
-from famtrial._options import BootstrapWeights, FigureFormat, Missing, Reference, Role, Rule, Unit
+from famtrial._options import BootstrapWeights, FigureFormat, Missing, Reference, Role, Rule, Statistic, Unit
 from famtrial._paths import data_dir, plans_dir
 from famtrial._text import plural
 from famtrial._toml import NAME
@@ -316,6 +316,7 @@ class Plan:
     bootstrap_weights = _In[BootstrapWeights]("inference", "bootstrap_weights")
     few_clusters = _In[int]("inference", "few_clusters")
     reference = _In[Reference]("inference", "reference")
+    randomization_statistic = _In[Statistic]("inference", "statistic")
     formats = _In[tuple[FigureFormat, ...]]("output", "formats")
     digits = _In[int]("output", "digits")
     leading_zero = _In[bool]("output", "leading_zero")

@@ -12,9 +12,10 @@ cluster(family) reps(R): clogit ...``; R: ``ri2::conduct_ri``.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal, get_args
+from typing import Any, Literal, cast, get_args
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,7 @@ from famtrial._parallel import (
 )
 from famtrial._text import few_cluster_caution, plural
 from famtrial.data.panel import Panel
+from famtrial.errors import FamtrialDeprecationWarning
 from famtrial.inference.randomization import (
     FamilyDesign,
     RandomizationResult,
@@ -34,6 +36,7 @@ from famtrial.inference.randomization import (
     run_draws,
 )
 from famtrial.inference.score_bootstrap import WEIGHT_NAMES, ScoreBootstrapResult, score_bootstrap, wald_t_pvalue
+from famtrial.inference.score_randomization import score_test_draws
 from famtrial.models.base import ModelResults
 from famtrial.plan.spec import Plan
 from famtrial.table import Table
@@ -105,7 +108,8 @@ def _fe_refit(
         clusters=frame[cols.office].to_numpy(),
         term_index=treat.index(term),
         statistic=statistic,
-        time=frame[cols.month].to_numpy() if trend == "months" else None,
+        # month codes (sorted), not Period objects: each fit factorizes its time column
+        time=pd.factorize(frame[cols.month], sort=True)[0] if trend == "months" else None,
         time_name=cols.month,
     )
 
@@ -151,6 +155,18 @@ def _monthly_refit(
         term_index=0,
         statistic=statistic,
     )
+
+
+def _statistic(statistic: object) -> Statistic:
+    """The statistic's name, checked; 0.3's ``"z"`` is ``"wald"`` (with a deprecation warning)."""
+    if statistic == "z":
+        warnings.warn(
+            'statistic="z" is now called statistic="wald" (the refitted model\'s cluster-robust z); "z" goes in 0.4',
+            FamtrialDeprecationWarning,
+            stacklevel=3,
+        )
+        return "wald"
+    return cast(Statistic, check_choice(statistic, Statistic, "statistic", ValueError))
 
 
 def _check_test_options(statistic: object, kind: object, n_perm: int, executor: object) -> None:
@@ -257,7 +273,7 @@ def randomization_test(
     covariates: Sequence[str] | None = None,
     controls: Sequence[str] | None = None,
     fixed_effects: Literal["office"] | None = None,
-    statistic: Statistic = "z",
+    statistic: Statistic = "score",
     n_perm: int = 999,
     seed: int | None = 20161001,
     n_jobs: int | None = None,
@@ -300,8 +316,13 @@ def randomization_test(
         plan's series for this outcome, else none.
     fixed_effects : {"office"}, optional
         ``kind="monthly"`` only: ``"office"`` adds office dummies (all but the first) to the month's logit.
-    statistic : {"z", "coef"}
-        Cluster-robust z (default: studentized, robust to heterogeneous effects) or coefficient.
+    statistic : {"score", "wald", "coef"}
+        ``"score"`` (default): the cluster-robust studentized score of the treatment at the one fit of the
+        model without it (:mod:`famtrial.inference.score_randomization`; no refit per re-draw, about 1 ms
+        for 999 re-draws after the restricted fit); ``"wald"``: the refitted model's cluster-robust z (one
+        Newton fit per re-draw); ``"coef"``: the refitted coefficient. The studentized statistics keep the
+        test valid for the weak null asymptotically; every statistic is exact under the sharp null.
+        The default was chosen by the size and power study in docs/inference.md.
     n_perm : int
         Re-draws R.
     seed : int or None
@@ -325,14 +346,18 @@ def randomization_test(
     Stata: ``ritest arm _b[treat_pooled], reps(999) strata(office) cluster(family_id):
     clogit ..., group(parent_id) vce(cluster office)`` (with the treatment rebuilt from ``arm``).
     """
+    statistic = _statistic(statistic)
     _check_test_options(statistic, kind, n_perm, executor)
     design = family_design(panel)
     options = _ModelOptions(split, term, month, trend, covariates, controls, fixed_effects)
     refit, what = (_fe_test_refit if kind == "fe" else _monthly_test_refit)(panel, design, outcome, options, statistic)
+    seeds = np.random.SeedSequence(seed).spawn(n_perm)
     with few_clusters_once(f"the randomization test's {what}"):  # once for the test, not once per re-draw
-        observed, refit = _observed(design, refit)
-        seeds = np.random.SeedSequence(seed).spawn(n_perm)
-        draws = _redraw(design, refit, seeds, n_jobs=n_jobs, executor=executor, client=client, progress=progress)
+        if statistic == "score":  # one restricted fit; every re-draw in closed form (no executor needed)
+            observed, draws = score_test_draws(design, refit, seeds)
+        else:
+            observed, refit = _observed(design, refit)
+            draws = _redraw(design, refit, seeds, n_jobs=n_jobs, executor=executor, client=client, progress=progress)
     p, se, r = ri_pvalue(observed, draws)
     return RandomizationResult(
         term=refit.names[refit.term_index],
@@ -361,6 +386,7 @@ class FewClusterInference:
     bootstrap_weights: BootstrapWeights = "rademacher"  # the score bootstrap's weights (the plan's)
     bootstrap_draws: int = 0  # the score bootstrap's B (0: not run)
     bootstrap_enumerated: bool = True  # every sign vector used once (Rademacher, G <= 16)
+    statistic: Statistic = "wald"  # the randomization test's statistic
     few_clusters: int = 10  # the plan's few-cluster threshold: below it the notes carry a caution
 
     @property
@@ -415,7 +441,7 @@ class FewClusterInference:
             f"Fixed-effects logit, clustered by {cluster} (G = {self.n_clusters}). p-values for H0: no effect: "
             "cluster-robust z (normal), the same z against t(G-1), the wild cluster score bootstrap "
             f"(boottest's statistic, {self._weights_note}), and randomization inference re-drawing "
-            f"{plural(unit)} within {cluster} (R = {self.n_perm:,} re-draws, robust z statistic; Monte Carlo "
+            f"{plural(unit)} within {cluster} (R = {self.n_perm:,} re-draws, {_STATISTIC_WORDS[self.statistic]}; Monte Carlo "
             "SE in parentheses)." + self._floor_note
         )
         caution = few_cluster_caution(
@@ -433,6 +459,14 @@ class FewClusterInference:
         return {
             f"inference.{model}.{field}": float(v) for model, row in self.frame.iterrows() for field, v in row.items()
         }
+
+
+#: The randomization statistic in a table note.
+_STATISTIC_WORDS = {
+    "score": "studentized score statistic at the restricted fit",
+    "wald": "refitted robust z statistic",
+    "coef": "refitted coefficient",
+}
 
 
 def _inference_models(plan: Plan, models: Sequence[str] | None) -> list[str]:
@@ -517,6 +551,7 @@ def few_cluster_inference(
     executor: Executor = "auto",
     client: Any = None,
     progress: bool = True,
+    statistic: Statistic | None = None,
 ) -> FewClusterInference:
     """The plan's models' treatment effects with cluster-robust z, t(G-1), score-bootstrap and randomization p-values.
 
@@ -525,10 +560,11 @@ def few_cluster_inference(
     linear-probability twin (percentage points). Score bootstrap: the plan's ``[inference]
     bootstrap_weights`` (Rademacher by default: all sign vectors when G <= 16; Webb and Mammen weights
     drawn, 9,999 draws seeded by ``seed``), interval by test inversion; the table's note names the
-    weights. Randomization: robust z, ``n_perm`` re-draws (``n_jobs``, ``executor`` and ``client`` as
-    :func:`randomization_test`).
+    weights. Randomization: ``statistic`` (default the plan's ``[inference] statistic``, ``"score"`` unless
+    set), ``n_perm`` re-draws (``n_jobs``, ``executor`` and ``client`` as :func:`randomization_test`).
     """
     plan = panel.plan
+    statistic = _statistic(plan.randomization_statistic if statistic is None else statistic)
     names = _inference_models(plan, models)
     weights = check_choice(plan.bootstrap_weights, BootstrapWeights, "inference.bootstrap_weights", ValueError)
     rows: dict[str, dict[str, float]] = {}
@@ -540,6 +576,7 @@ def few_cluster_inference(
             weights,
             lpm=lpm,
             seed=seed,
+            statistic=statistic,
             n_perm=n_perm,
             n_jobs=n_jobs,
             executor=executor,
@@ -557,4 +594,5 @@ def few_cluster_inference(
         bootstrap_draws=tests[-1].n_draws if tests else 0,
         bootstrap_enumerated=tests[-1].enumerated if tests else True,
         few_clusters=plan.few_clusters,
+        statistic=statistic,
     )

@@ -16,11 +16,12 @@ No dependency beyond the standard library::
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
-__all__ = ["Progress", "track"]
+__all__ = ["Progress", "track", "Step"]
 
 T = TypeVar("T")
 
@@ -135,3 +136,45 @@ def track(items: Iterable[T], desc: str, *, total: int | None = None, enabled: b
         for item in items:
             yield item
             bar.update()
+
+
+class Step:
+    """One step of a long run, announced and timed: ``with Step("models", enabled=True): ...``.
+
+    Writes ``famtrial: <name> ...`` when the step starts, ``famtrial: <name> still running, m:ss`` every
+    ``heartbeat`` seconds while it runs (so a step whose work happens elsewhere, on a cluster, leaves no
+    silent gap), and ``famtrial: <name> done in m:ss`` (or ``failed after m:ss``) at the end. ``seconds``
+    holds the step's wall time afterwards.
+    """
+
+    def __init__(self, name: str, *, enabled: bool = True, heartbeat: float = 30.0, stream=None) -> None:
+        self.name, self.enabled, self.heartbeat = name, enabled, heartbeat
+        self.stream = stream if stream is not None else sys.stderr
+        self.seconds = 0.0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._start = 0.0
+
+    def _say(self, text: str) -> None:
+        self.stream.write(f"famtrial: {self.name} {text}\n")
+        self.stream.flush()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.heartbeat):
+            self._say(f"still running, {_clock(time.perf_counter() - self._start)}")
+
+    def __enter__(self) -> Step:
+        self._start = time.perf_counter()
+        if self.enabled:
+            self._say("...")
+            self._thread = threading.Thread(target=self._beat, name="famtrial-step", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, kind, *exc) -> None:
+        self.seconds = time.perf_counter() - self._start
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        if self.enabled:
+            self._say(f"{'failed after' if kind is not None else 'done in'} {_clock(self.seconds)}")

@@ -127,7 +127,9 @@ def _reproduce(argv: Sequence[str]) -> int:
     if args.engine != "dask" and (args.scheduler or args.workers):
         raise _UsageError("famtrial reproduce: --scheduler and --workers need --engine dask")
     if args.scheduler and args.workers:
-        raise _UsageError("famtrial reproduce: --workers starts local workers; with --scheduler the cluster has its own")
+        raise _UsageError(
+            "famtrial reproduce: --workers starts local workers; with --scheduler the cluster has its own"
+        )
     import matplotlib
 
     matplotlib.use("Agg")  # the command line draws to files only

@@ -188,7 +188,7 @@ def reproduce(
     plan = _resolve_plan(data, plan, missing)
     run = _Settings.from_plan(plan, formats=formats, n_boot=n_boot, seed=seed, n_perm=n_perm)
     output = _Output(_writable(Path(out)), run.formats)
-    steps = progress and engine == "dask"  # each step announced and timed (its work is on the cluster)
+    steps = progress  # each step timed, with a heartbeat while it runs
     with _session(engine, client) as session:
         with Step("loading and validation", enabled=steps):
             panel = _load(data, plan, missing, engine)
@@ -314,8 +314,14 @@ def _load(data: Any, plan: Plan, missing: Missing | None, engine: Engine = "pand
     from famtrial.data.load import load_panel
 
     if isinstance(data, Panel):
-        return data
-    return load_panel(default_panel_path(plan) if data is None else data, plan, missing=missing, engine=engine)
+        panel = data
+    else:
+        panel = load_panel(default_panel_path(plan) if data is None else data, plan, missing=missing, engine=engine)
+    if engine == "dask":
+        from famtrial.trial._dask_steps import persist_panel
+
+        panel = persist_panel(panel)
+    return panel
 
 
 def _sample_step(panel: Panel, plan: Plan, output: _Output) -> Any:

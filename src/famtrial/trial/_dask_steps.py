@@ -4,8 +4,11 @@ Most steps of the analysis run on a Dask panel through the trial functions thems
 exclusion rule (:func:`~famtrial.trial.sample.analysis_sample`: one row per parent per partition,
 counted on the client), balance and correlations (the baseline month's cross-section, one row per
 parent), the fixed-effects models (:mod:`famtrial.models.distributed`) and the monthly series
-(:mod:`famtrial.trial._monthly_dask`). This module holds the two pieces that do not:
+(:mod:`famtrial.trial._monthly_dask`). This module holds the pieces that do not:
 
+- :func:`persist_panel`: the loaded panel read and validated once, its partitions kept by the
+  workers (spilled to their disks past their memory limit) for every later step, rather than read
+  and validated again by each;
 - :func:`count_parents`: the analysed parents, summed over partitions (each partition holds whole
   parents: the Dask loader aligns them, shuffling by parent once when a parent's rows lie in two
   partitions);
@@ -27,6 +30,7 @@ few-cluster inference on Dask by the client's memory (docs/scale.md).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -35,7 +39,19 @@ import pandas as pd
 from famtrial._parallel import compute_each_partition, is_dask_dataframe
 from famtrial.data.panel import Panel
 
-__all__ = ["count_parents", "inference_panel"]
+__all__ = ["persist_panel", "count_parents", "inference_panel"]
+
+
+def persist_panel(panel: Panel) -> Panel:
+    """The Dask panel with its partitions computed once and kept on the workers (``persist``); an in-memory panel as is.
+
+    Each worker holds the validated partitions it computed; past its memory limit's spill threshold
+    (Dask's ``distributed.worker.memory.target``, 60% by default) it moves partitions to its local disk,
+    so a worker's memory stays bounded whatever the panel's size.
+    """
+    if not is_dask_dataframe(panel.data):
+        return panel
+    return replace(panel, data=panel.data.persist())
 
 
 def _n_parents(frame: pd.DataFrame, parent: str) -> int:

@@ -180,8 +180,10 @@ def _gather_with_progress(client: Any, futures: list[Any], bar: Progress) -> lis
     try:
         from distributed import Future, as_completed
     except ImportError:  # a Dask-like client without distributed
-        Future = None  # noqa: N806
-    if Future is None or not all(isinstance(f, Future) for f in futures):
+        dask_futures = False
+    else:
+        dask_futures = all(isinstance(f, Future) for f in futures)
+    if not dask_futures:
         out = list(client.gather(futures))
         bar.update(len(out))
         return out

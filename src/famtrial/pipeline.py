@@ -150,8 +150,8 @@ def reproduce(
     n_perm : int, optional
         Randomization re-draws (default: the plan's ``inference.randomization_draws``).
     progress : bool
-        Show progress (with ``engine="dask"`` also each step's start, a line every 30 s while it runs, and
-        its wall time).
+        Show progress: each step's wall time, a line after 2 s and every 30 s while a step runs, and the
+        bars of the monthly fits and the re-draws.
     engine : {"pandas", "dask"}
         ``"pandas"``: the panel in memory. ``"dask"``: the panel stays partitioned on a Dask cluster and
         every step runs there or on per-partition results (docs/scale.md); the files and numbers are the

@@ -98,15 +98,33 @@ def test_dask_engine_equals_in_memory(in_memory, dask_client, tmp_path, files, s
 
 @pytest.mark.dask
 def test_dask_engine_glob_and_own_cluster(in_memory, tmp_path):
-    """A glob, and no client: a LocalCluster is started for the run and closed after it."""
-    from distributed import default_client
+    """A glob, and ``client=2``: a LocalCluster of 2 workers is started for the run and closed after it."""
+    import psutil
 
     data = _write_split(_replica(), tmp_path / "data", 2, shuffled=False)
     out = tmp_path / "dask"
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
     famtrial.reproduce(str(data / "*.parquet"), out, n_perm=N_PERM, engine="dask", client=2, progress=False)
     _assert_same_outputs(in_memory, out)
-    with pytest.raises(ValueError):
-        default_client()  # the run's own cluster is closed
+    after = {p.pid for p in psutil.Process().children(recursive=True) if p.is_running() and p.status() != "zombie"}
+    assert after <= before  # the run's worker processes are gone
+
+
+@pytest.mark.dask
+def test_cli_on_an_existing_cluster(in_memory, dask_cluster, tmp_path, capsys):
+    """``famtrial reproduce --engine dask --scheduler ADDRESS``: connects, runs, and leaves the cluster running."""
+    from famtrial.cli import main
+
+    data = _write_split(_replica(), tmp_path / "data", 3, shuffled=False)
+    out = tmp_path / "cli"
+    argv = ["reproduce", "--data", str(data), "--out", str(out), "--engine", "dask", "--skip-inference"]
+    assert main([*argv, "--scheduler", dask_cluster.scheduler_address, "--quiet"]) == 0
+    assert "wrote" in capsys.readouterr().out
+    a, b = _numbers(in_memory), _numbers(out)
+    shared = [k for k in a.index if not k.startswith("inference.")]
+    assert list(b.index) == shared
+    np.testing.assert_allclose(b[shared].to_numpy(), a[shared].to_numpy(), rtol=0, atol=TOL, equal_nan=True)
+    assert dask_cluster.status.name == "running"
 
 
 # -- the fast tier ------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ the whole panel's fit and randomization design.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import time
 from pathlib import Path
@@ -103,11 +104,19 @@ def test_dask_engine_glob_and_own_cluster(in_memory, tmp_path):
 
     data = _write_split(_replica(), tmp_path / "data", 2, shuffled=False)
     out = tmp_path / "dask"
-    before = {p.pid for p in psutil.Process().children(recursive=True)}
+
+    def workers() -> set[int]:  # spawned worker processes (not multiprocessing's resource tracker)
+        found = set()
+        for child in psutil.Process().children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                if child.status() != psutil.STATUS_ZOMBIE and "spawn_main" in " ".join(child.cmdline()):
+                    found.add(child.pid)
+        return found
+
+    before = workers()
     famtrial.reproduce(str(data / "*.parquet"), out, n_perm=N_PERM, engine="dask", client=2, progress=False)
     _assert_same_outputs(in_memory, out)
-    after = {p.pid for p in psutil.Process().children(recursive=True) if p.is_running() and p.status() != "zombie"}
-    assert after <= before  # the run's worker processes are gone
+    assert workers() <= before  # the run's worker processes are gone
 
 
 @pytest.mark.dask

@@ -59,6 +59,7 @@ __all__ = [
     "compute_parts",
     "compute_each_partition",
     "gather",
+    "dask_session",
 ]
 
 #: Seconds until a fresh pool of spawned processes returns its first result (interpreter start,
@@ -162,8 +163,7 @@ def run_tasks(
             else:
                 tasks = [(*shared, item) for item in items] if shared else items
                 futures = client.map(fn, tasks, pure=False) if _takes_pure(client.map) else client.map(fn, tasks)
-            out = list(client.gather(futures))
-            bar.update(len(out))
+            out = _gather_with_progress(client, futures, bar)
         return out
     jobs = min(resolve_jobs(n_jobs), max(len(items), 1))
     if jobs == 1:
@@ -175,6 +175,23 @@ def run_tasks(
         return out
     with Progress(len(items), f"{desc} ({jobs} processes)", enabled=progress) as bar:
         return map_in_processes(fn, items, shared=shared, jobs=jobs, bar=bar)
+
+
+def _gather_with_progress(client: Any, futures: list[Any], bar: Progress) -> list:
+    """The futures' results in order, the bar moved as each finishes (Dask's ``as_completed``), else once at the end."""
+    try:
+        from distributed import Future, as_completed
+    except ImportError:  # a Dask-like client without distributed
+        dask_futures = False
+    else:
+        dask_futures = all(isinstance(f, Future) for f in futures)
+    if not dask_futures:
+        out = list(client.gather(futures))
+        bar.update(len(out))
+        return out
+    for _ in as_completed(futures):
+        bar.update()
+    return list(client.gather(futures))
 
 
 def map_in_processes(
@@ -417,3 +434,61 @@ def compute_each_partition(ddf: Any, fn: Callable[..., _T], *args: object, pure:
 def gather(client: Any, fn: Callable[..., Any], futures: list[Any], **kwargs: Any) -> list[Any]:
     """``fn`` of every future's value, on the workers, gathered in order."""
     return client.gather(client.map(fn, futures, pure=False, **kwargs))
+
+
+@contextlib.contextmanager
+def dask_session(client: Any = None) -> Iterator[Any]:
+    """The Dask client a whole run uses, the default client while the block runs; what it started is closed after.
+
+    Parameters
+    ----------
+    client : Client, str, int or None
+        A ``dask.distributed.Client`` (used as is, not closed); a scheduler address such as
+        ``"tcp://10.0.0.5:8786"`` (a Client connected to that running cluster, closed after; the cluster
+        keeps running); a positive int (a ``LocalCluster`` of that many workers, one thread each, started
+        and closed); or None: the running default client if there is one, else a ``LocalCluster`` sized to
+        the machine (``os.cpu_count()`` workers of one thread, memory shared equally), started and closed.
+
+    Yields
+    ------
+    Client
+        The client (also the default client inside the block).
+    """
+    require_dask()
+    from distributed import Client, LocalCluster, default_client
+
+    if isinstance(client, bool) or (client is not None and not isinstance(client, (str, int))):
+        if isinstance(client, bool) or not callable(getattr(client, "submit", None)):
+            raise TypeError(
+                f"client must be a dask.distributed Client, a scheduler address or a number of local workers, "
+                f"not {type(client).__name__}"
+            )
+        with client.as_current():
+            yield client
+        return
+    if client is None:
+        try:
+            running = default_client()
+        except ValueError:
+            running = None
+        if running is not None:
+            with running.as_current():
+                yield running
+            return
+    if isinstance(client, str):
+        with Client(client) as connected, connected.as_current():
+            yield connected
+        return
+    workers = resolve_jobs(client)
+    with (
+        LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            worker_dashboard_address=None,
+        ) as cluster,
+        Client(cluster) as started,
+        started.as_current(),
+    ):
+        yield started

@@ -21,13 +21,14 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
 from famtrial.errors import OptionError
 
-__all__ = ["Options", "Progress", "logger", "options", "track"]
+__all__ = ["Options", "Progress", "Step", "logger", "options", "track"]
 
 T = TypeVar("T")
 
@@ -255,3 +256,55 @@ def track(items: Iterable[T], desc: str, *, total: int | None = None, enabled: b
         for item in items:
             yield item
             bar.update()
+
+
+class Step:
+    """One step of a long run, timed, with a heartbeat: ``with Step("models", enabled=True): ...``.
+
+    While the step runs, ``famtrial: <name> running, m:ss`` after ``first`` seconds and then every
+    ``heartbeat`` seconds (so a step whose work happens elsewhere, on a cluster, leaves no silent gap);
+    when it ends, ``famtrial: <name> done in m:ss (s.s s)``. A step that fails says ``failed after m:ss``
+    only when it has said something before (an error in the first seconds stays the run's one message).
+    ``seconds`` holds the step's wall time afterwards.
+    """
+
+    def __init__(
+        self, name: str, *, enabled: bool = True, first: float = 2.0, heartbeat: float = 30.0, stream=None
+    ) -> None:
+        self.name, self.enabled, self.first, self.heartbeat = name, enabled, first, heartbeat
+        self.stream = stream if stream is not None else sys.stderr
+        self.seconds = 0.0
+        self._said = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._start = 0.0
+
+    def _say(self, text: str) -> None:
+        self._said = True
+        self.stream.write(f"famtrial: {self.name} {text}\n")
+        self.stream.flush()
+
+    def _beat(self) -> None:
+        wait = self.first
+        while not self._stop.wait(wait):
+            self._say(f"running, {_clock(time.perf_counter() - self._start)}")
+            wait = self.heartbeat
+
+    def __enter__(self) -> Step:
+        self._start = time.perf_counter()
+        if self.enabled:
+            self._thread = threading.Thread(target=self._beat, name="famtrial-step", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, kind, *exc) -> None:
+        self.seconds = time.perf_counter() - self._start
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        if not self.enabled:
+            return
+        if kind is None:
+            self._say(f"done in {_clock(self.seconds)} ({self.seconds:.1f} s)")
+        elif self._said:
+            self._say(f"failed after {_clock(self.seconds)}")

@@ -16,8 +16,9 @@ import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, get_args
 
+from famtrial._options import Engine
 from famtrial.errors import FamtrialError
 
 if TYPE_CHECKING:
@@ -138,7 +139,29 @@ def _reproduce(argv: Sequence[str]) -> int:
     )
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     parser.add_argument("--sep", default=None, help="field separator of a CSV panel (default: the plan's [data] sep)")
+    parser.add_argument(
+        "--engine",
+        choices=get_args(Engine),
+        default="pandas",
+        help="pandas: the panel in memory (default); dask: --data a partitioned Parquet dataset (folder, "
+        "glob or files), every step on a Dask cluster",
+    )
+    parser.add_argument(
+        "--scheduler", default=None, help="--engine dask: address of a running Dask scheduler (tcp://host:8786)"
+    )
+    parser.add_argument(
+        "--workers",
+        type=_positive,
+        default=None,
+        help="--engine dask without --scheduler: local workers to start (default: one per core)",
+    )
     args = parser.parse_args(argv)
+    if args.engine != "dask" and (args.scheduler or args.workers):
+        raise _UsageError("famtrial reproduce: --scheduler and --workers need --engine dask")
+    if args.scheduler and args.workers:
+        raise _UsageError(
+            "famtrial reproduce: --workers starts local workers; with --scheduler the cluster has its own"
+        )
     import matplotlib
 
     matplotlib.use("Agg")  # the command line draws to files only
@@ -159,6 +182,8 @@ def _reproduce(argv: Sequence[str]) -> int:
             inference=not args.skip_inference,
             n_perm=args.n_perm,
             progress=not args.quiet,
+            engine=args.engine,
+            client=args.scheduler or args.workers,
         )
     finally:
         COMMAND.reset(token)

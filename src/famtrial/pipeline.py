@@ -8,6 +8,7 @@ touch matplotlib's backend: figures are drawn, saved and closed.
 
 from __future__ import annotations
 
+import glob
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,7 +17,9 @@ from typing import TYPE_CHECKING, Any, get_args
 
 import pandas as pd
 
-from famtrial._options import FigureFormat, Missing
+from famtrial._options import Engine, FigureFormat, Missing, check_choice
+from famtrial._parallel import is_dask_dataframe
+from famtrial._progress import Step
 from famtrial.data.panel import Panel
 from famtrial.errors import PlanError
 from famtrial.plan.spec import Plan, load_plan
@@ -111,7 +114,7 @@ def _data_identity(data: str | Path | pd.DataFrame | Panel | None, plan: Plan) -
             return {"name": "Panel", "sha256": data_identity(data.data)["sha256"]}
         return {"name": loaded_from.name or data.report.source, "sha256": ""}  # a lazy Dask frame: not read to hash
     source = default_panel_path(plan) if data is None else data
-    if isinstance(source, (str, Path)) and not Path(source).exists():
+    if isinstance(source, (str, Path)) and not Path(source).exists() and not glob.has_magic(str(source)):
         return {"name": Path(source).name, "sha256": ""}  # loading names the missing file
     return data_identity(source)
 
@@ -128,14 +131,18 @@ def reproduce(
     inference: bool = True,
     n_perm: int | None = None,
     progress: bool = True,
+    engine: Engine = "pandas",
+    client: Any = None,
 ) -> Reproduction:
     """Run a trial's analysis plan on ``data`` and write every table and figure to ``out``.
 
     Parameters
     ----------
-    data : path, DataFrame or Panel, optional
+    data : path, list of paths, DataFrame, Dask DataFrame or Panel, optional
         The long panel; a :class:`~famtrial.data.panel.Panel` brings its own plan. Default: the plan's
-        ``[data] path`` (the shipped plan's: the synthetic replica).
+        ``[data] path`` (the shipped plan's: the synthetic replica). With ``engine="dask"``: a partitioned
+        Parquet dataset (a folder, a glob such as ``"register/*.parquet"`` or a list of files, one
+        partition each), a Dask DataFrame, or a Panel loaded with ``engine="dask"``.
     out : path
         Output folder (created).
     plan : Plan, path or shipped plan name, optional
@@ -152,7 +159,17 @@ def reproduce(
     n_perm : int, optional
         Randomization re-draws (default: the plan's ``inference.randomization_draws``).
     progress : bool
-        Show progress.
+        Show progress: each step's wall time, a line after 2 s and every 30 s while a step runs, and the
+        bars of the monthly fits and the re-draws.
+    engine : {"pandas", "dask"}
+        ``"pandas"``: the panel in memory. ``"dask"``: the panel stays partitioned on a Dask cluster and
+        every step runs there or on per-partition results (docs/scale.md); the files and numbers are the
+        in-memory run's.
+    client : dask.distributed.Client, str or int, optional
+        ``engine="dask"`` only: a Client (used, not closed), a scheduler address (``"tcp://host:8786"``:
+        connect to that running cluster), or a number of local workers. Default: the running default
+        client, else a ``LocalCluster`` sized to the machine (one single-threaded worker per core),
+        started for the run and closed after it.
 
     Returns
     -------
@@ -178,30 +195,78 @@ def reproduce(
     """
     if not isinstance(out, (str, Path)):
         raise TypeError(f"out must be a folder name or Path, not {type(out).__name__}")
-    if data is not None and not isinstance(data, (str, Path, pd.DataFrame, Panel)):
-        raise TypeError(f"data must be a panel file, a DataFrame or a famtrial Panel, not {type(data).__name__}")
+    _check_engine(engine, data, client)
+    if data is not None and not isinstance(data, (str, Path, pd.DataFrame, Panel, list, tuple)):
+        if not is_dask_dataframe(data):
+            raise TypeError(f"data must be a panel file, a DataFrame or a famtrial Panel, not {type(data).__name__}")
     if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
         raise TypeError(f"seed must be an integer, not {type(seed).__name__}")
     from famtrial.published.outputs import ResultsWriter, command_line
 
     plan = _resolve_plan(data, plan, missing)
     run = _Settings.from_plan(plan, formats=formats, n_boot=n_boot, seed=seed, n_perm=n_perm)
+    if engine == "dask" and (plan.roles.take_up or plan.roles.entry or plan.subgroups.variables):
+        raise PlanError(
+            "the analyses beyond intention to treat (columns.take_up, columns.entry, [subgroups]) run in memory, "
+            "not on the Dask engine: run engine='pandas' (--engine pandas), or leave those keys out of the plan"
+        )
     identity = _data_identity(data, plan)
     plan_id = {"name": plan.name, "hash": plan.hash}
-    with ResultsWriter(Path(out), plan=plan_id, data=identity, command=command_line()) as writer:
+    steps = progress  # each step timed, with a heartbeat while it runs
+    with (
+        ResultsWriter(Path(out), plan=plan_id, data=identity, command=command_line()) as writer,
+        _session(engine, client) as session,
+    ):
         output = _Output(writer, run.formats, identity)
-        panel = _load(data, plan, missing)
-        sample = _sample_step(panel, plan, output)
+        with Step("loading and validation", enabled=steps):
+            panel = _load(data, plan, missing, engine)
+        with Step("exclusion rule and flow", enabled=steps):
+            sample = _sample_step(panel, plan, output)
         analysed = sample.panel
-        _balance_step(analysed, plan, output)
-        _models_step(analysed, plan, output)
-        monthly = {
-            series.name: _monthly_step(analysed, plan, series, run, output, progress=progress) for series in plan.series
-        }
-        _beyond_itt_step(analysed, plan, monthly, output)
+        with Step("balance and correlations", enabled=steps):
+            _balance_step(analysed, plan, output)
+        with Step("fixed-effects models", enabled=steps):
+            _models_step(analysed, plan, output)
+        monthly = {}
+        for series in plan.series:
+            with Step(f"monthly series {series.name}", enabled=steps):
+                monthly[series.name] = _monthly_step(analysed, plan, series, run, output, progress=progress)
+        with Step("analyses beyond intention to treat", enabled=steps):
+            _beyond_itt_step(analysed, plan, monthly, output)
         if inference and plan.inference_models:
-            _inference_step(analysed, run, output, progress=progress)
-        return _finish(output, plan, panel, sample)
+            with Step("few-cluster inference", enabled=steps):
+                _inference_step(analysed, run, output, progress=progress, client=session)
+        with Step("tables, figures and report", enabled=steps):
+            return _finish(output, plan, panel, sample)
+
+
+def _check_engine(engine: object, data: object, client: object) -> None:
+    """``engine`` is an option, and ``data`` and ``client`` go with it (an unsupported combination named)."""
+    check_choice(engine, Engine, "engine", PlanError)
+    dask_data = is_dask_dataframe(data) or (isinstance(data, Panel) and is_dask_dataframe(data.data))
+    if engine == "pandas":
+        if client is not None:
+            raise PlanError("client= needs engine='dask' (the pandas engine runs in this process): pass engine='dask'")
+        if dask_data:
+            raise PlanError("engine='pandas' with a Dask DataFrame or Dask panel: pass engine='dask'")
+        if isinstance(data, (list, tuple)):
+            raise PlanError("engine='pandas' reads one panel file, not a list of files: pass engine='dask'")
+    elif isinstance(data, pd.DataFrame) or (isinstance(data, Panel) and not dask_data):
+        raise PlanError(
+            "engine='dask' with an in-memory DataFrame or Panel: write it as partitioned Parquet (or pass a Dask "
+            "DataFrame), or run engine='pandas'"
+        )
+
+
+def _session(engine: Engine, client: Any) -> Any:
+    """The Dask client of the run (``famtrial._parallel.dask_session``), or nothing for the pandas engine."""
+    import contextlib
+
+    if engine == "pandas":
+        return contextlib.nullcontext()
+    from famtrial._parallel import dask_session
+
+    return dask_session(client)
 
 
 @dataclass(frozen=True)
@@ -291,16 +356,19 @@ def _resolve_plan(
     return data.plan
 
 
-def _load(data: str | Path | pd.DataFrame | Panel | None, plan: Plan, missing: Missing | None) -> Panel:
-    """The panel: as given, or loaded from ``data`` (default: the plan's data file)."""
+def _load(data: Any, plan: Plan, missing: Missing | None, engine: Engine = "pandas") -> Panel:
+    """The panel: as given, or loaded from ``data`` (default: the plan's data file) with ``engine``."""
     from famtrial.data.load import load_panel
     from famtrial.data.plan_months import check_plan_months
 
-    panel = (
-        data
-        if isinstance(data, Panel)
-        else load_panel(default_panel_path(plan) if data is None else data, plan, missing=missing)
-    )
+    if isinstance(data, Panel):
+        panel = data
+    else:
+        panel = load_panel(default_panel_path(plan) if data is None else data, plan, missing=missing, engine=engine)
+    if engine == "dask":
+        from famtrial.trial._dask_steps import persist_panel
+
+        panel = persist_panel(panel)
     check_plan_months(panel)  # every month the plan names has rows, before anything is fitted
     return panel
 
@@ -338,8 +406,10 @@ def _models_step(analysed: Panel, plan: Plan, output: _Output) -> None:
 
     if not plan.models:
         return
+    from famtrial.trial._dask_steps import count_parents
+
     models = fe_models(analysed)
-    n_parents = analysed.data[analysed.columns.parent].nunique()
+    n_parents = count_parents(analysed)
     for name, tab in model_tables(models, plan, n_parents=n_parents).items():
         output.table(tab, name)
     output.numbers.update(fe_numbers(models, plan))
@@ -429,11 +499,19 @@ def _since_models(plan: Plan) -> list[Any]:
     return model_specs(plan, plan.since_randomisation.models, "since_randomisation")
 
 
-def _inference_step(analysed: Panel, run: _Settings, output: _Output, *, progress: bool) -> None:
-    """Few-cluster inference for the plan's ``inference.models`` (``inference.csv``)."""
+def _inference_step(analysed: Panel, run: _Settings, output: _Output, *, progress: bool, client: Any = None) -> None:
+    """Few-cluster inference for the plan's ``inference.models`` (``inference.csv``).
+
+    On a Dask panel: on the informative parents' rows in memory, the re-draws on the cluster
+    (:mod:`famtrial.trial._dask_steps`).
+    """
     from famtrial.trial.few_cluster import few_cluster_inference
 
-    few = few_cluster_inference(analysed, n_perm=run.n_perm, seed=run.seed, progress=progress)
+    if is_dask_dataframe(analysed.data):
+        from famtrial.trial._dask_steps import inference_panel
+
+        analysed = inference_panel(analysed)
+    few = few_cluster_inference(analysed, n_perm=run.n_perm, seed=run.seed, progress=progress, client=client)
     output.table(few.table, "inference")
     output.numbers.update(few.to_numbers())
 

@@ -137,9 +137,10 @@ class Panel:
     @property
     def months(self) -> pd.PeriodIndex:
         """The calendar months present, sorted (on a Dask panel: one pass over the partitions)."""
-        values = self.data[self.columns.month].unique()
         if is_dask_dataframe(self.data):
-            values = values.compute()
+            values = _distinct(self.data, self.columns.month)
+        else:
+            values = self.data[self.columns.month].unique()
         return pd.PeriodIndex(np.sort(np.asarray(values)), freq="M")
 
     def baseline_frame(self) -> pd.DataFrame:
@@ -199,7 +200,7 @@ class Panel:
     def _restrict_dask(self, keep_offices: list[Hashable]) -> Panel:
         """:meth:`restrict` of a Dask panel: the filter stays lazy; the report from one pass over the partitions."""
         office = self.columns.office
-        present = self.data[office].unique().compute().tolist()
+        present = _distinct(self.data, office).tolist()
         known = set(present)
         unknown = [o for o in keep_offices if o not in known]
         if unknown:
@@ -237,6 +238,19 @@ class Panel:
 
 
 # -- the report's dimensions (vectorized on data sorted by parent, month) ------------------------------
+def _unique(frame: pd.DataFrame, column: str) -> Any:
+    return pd.unique(frame[column])
+
+
+def _distinct(data: Any, column: str) -> Any:
+    """A Dask panel's distinct values of ``column`` in order of appearance: each partition's, then their union.
+
+    (Dask's own ``Series.unique`` shuffles the column between the workers.)
+    """
+    parts = compute_each_partition(data, _unique, column)
+    return pd.unique(pd.concat([pd.Series(p) for p in parts], ignore_index=True)) if parts else np.zeros(0)
+
+
 def structure(data: pd.DataFrame, cols: Columns, baseline: pd.Period) -> dict[str, Any]:
     """Dimensions, gaps, baseline coverage and reported irregularities of a sorted, validated panel.
 

@@ -74,16 +74,31 @@ def data_identity(data: Any) -> dict[str, str]:
     (:func:`pandas.util.hash_pandas_object`); ``name`` never holds a folder path, so a shared report or
     manifest does not reveal where the data lives.
     """
+    import glob
     import hashlib
 
+    from famtrial._parallel import is_dask_dataframe
+
+    def files_sha256(files: list[Path], root: Path | None) -> str:
+        h = hashlib.sha256()
+        for part in sorted(files):
+            name = part.relative_to(root).as_posix() if root is not None else part.name
+            h.update(f"{name}\0{file_sha256(part)}\n".encode())
+        return h.hexdigest()
+
+    if isinstance(data, (list, tuple)):  # the files of a partitioned dataset (the Dask engine)
+        files = [Path(p) for p in data]
+        return {"name": f"{len(files)} files", "sha256": files_sha256(files, None)}
     if isinstance(data, (str, Path)):
         path = Path(data)
         if path.is_dir():
-            h = hashlib.sha256()
-            for part in sorted(p for p in path.rglob("*") if p.is_file()):
-                h.update(f"{part.relative_to(path).as_posix()}\0{file_sha256(part)}\n".encode())
-            return {"name": path.name, "sha256": h.hexdigest()}
+            return {"name": path.name, "sha256": files_sha256([p for p in path.rglob("*") if p.is_file()], path)}
+        if not path.exists() and glob.has_magic(str(data)):  # a glob of partition files
+            matched = [Path(p) for p in glob.glob(str(data)) if Path(p).is_file()]
+            return {"name": path.name, "sha256": files_sha256(matched, None) if matched else ""}
         return {"name": path.name, "sha256": file_sha256(path)}
+    if is_dask_dataframe(data):  # lazy: not read to be hashed
+        return {"name": "Dask DataFrame", "sha256": ""}
     return {"name": type(data).__name__, "sha256": _frame_sha256(data)}
 
 

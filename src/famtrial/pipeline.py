@@ -19,6 +19,7 @@ import pandas as pd
 from famtrial._options import FigureFormat, Missing
 from famtrial.data.panel import Panel
 from famtrial.errors import PlanError
+from famtrial.plan.register import Registration, registration_status
 from famtrial.plan.spec import Plan, load_plan
 from famtrial.report.html import ReportFigure, write_report
 from famtrial.table import Table
@@ -39,8 +40,10 @@ def default_panel_path(plan: Plan | str | Path | None = None) -> Path:
 class Reproduction:
     """What ``reproduce`` wrote.
 
-    The output folder, the files, every reproduced number, notes, and ``report`` (the path of the
-    self-contained ``report.html``).
+    The output folder, the files, every reproduced number, notes, ``report`` (the path of the
+    self-contained ``report.html``) and ``registration``: whether the plan that ran is its registered
+    plan, else every deviating key (:func:`famtrial.plan.register.registration_status`;
+    ``registration.to_dict()`` is the manifest's record).
     """
 
     out: Path
@@ -49,6 +52,7 @@ class Reproduction:
     numbers: dict[str, float | str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     report: Path | None = None
+    registration: Registration | None = None
 
     def summary(self) -> str:
         """The files written, one a line, and the notes."""
@@ -331,6 +335,7 @@ def _inference_step(analysed: Panel, run: _Settings, output: _Output, *, progres
 def _finish(output: _Output, plan: Plan, panel: Panel, sample: Any) -> Reproduction:
     """``reproduced.csv`` and ``report.html``, last."""
     numbers = output.numbers
+    registration = registration_status(plan)
     reproduced = pd.DataFrame({"key": list(numbers), "value": list(numbers.values())})
     reproduced.to_csv(output.out / "reproduced.csv", index=False)
     output.files.append(output.out / "reproduced.csv")
@@ -343,6 +348,7 @@ def _finish(output: _Output, plan: Plan, panel: Panel, sample: Any) -> Reproduct
         load_report=panel.report,
         numbers=numbers,
         notes=output.notes[1:],
+        registration=registration,
     )
     output.files.append(report)
     return Reproduction(
@@ -352,4 +358,5 @@ def _finish(output: _Output, plan: Plan, panel: Panel, sample: Any) -> Reproduct
         numbers=numbers,
         notes=tuple(output.notes),
         report=report,
+        registration=registration,
     )

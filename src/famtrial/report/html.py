@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from famtrial.data.panel import LoadReport
+from famtrial.plan.register import Registration
 from famtrial.plan.spec import Plan
 from famtrial.table import Table
 
@@ -65,6 +66,26 @@ def _drop_counts(report: LoadReport) -> pd.DataFrame:
     return pd.DataFrame({"count": [f"{n:,}" for _, n in rows]}, index=pd.Index([r for r, _ in rows], name=""))
 
 
+def _registration_html(registration: Registration) -> list[str]:
+    """The plan's registration status and, when it deviates, the deviations table (one row per key)."""
+    parts = ["<h2>Analysis plan and registration</h2>", f"<p>{html.escape(registration.summary().splitlines()[0])}</p>"]
+    if registration.deviations:
+        rows = pd.DataFrame(
+            {
+                "registered": [
+                    "absent" if d.registered is None else repr(d.registered) for d in registration.deviations
+                ],
+                "ran": ["absent" if d.ran is None else repr(d.ran) for d in registration.deviations],
+            },
+            index=pd.Index([d.key for d in registration.deviations], name="plan key"),
+        )
+        parts += [
+            "<h3>Deviations from the registered plan</h3>",
+            Table(frame=rows, display=rows, title="Deviations from the registered plan (key by key)").to_html(),
+        ]
+    return parts
+
+
 def write_report(
     path: str | Path,
     *,
@@ -75,6 +96,7 @@ def write_report(
     load_report: LoadReport,
     numbers: Mapping[str, float | str],
     notes: Sequence[str] = (),
+    registration: Registration | None = None,
 ) -> Path:
     """Write ``report.html`` for one reproduce run and return its path.
 
@@ -98,6 +120,9 @@ def write_report(
         The reproduced numbers (``reproduced.csv``).
     notes : sequence of str
         Further lines of the run (monthly summaries).
+    registration : Registration, optional
+        Whether the plan that ran is its registered plan (:func:`famtrial.plan.register.registration_status`);
+        the page states it and, when the plan deviates, lists every differing key (a deviations section).
 
     Returns
     -------
@@ -119,6 +144,8 @@ def write_report(
     ]
     if notes:
         parts.append("<pre>" + html.escape("\n".join(notes)) + "</pre>")
+    if registration is not None:
+        parts += _registration_html(registration)
     spec = plan.resolve_published()
     if spec is not None:
         report = verify(dict(numbers), spec, allow_missing=True)

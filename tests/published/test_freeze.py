@@ -92,7 +92,9 @@ def test_verify_fails_naming_the_number_that_drifted(tiny_run, tmp_path):
     numbers["table5.model1.coordinator_pooled.or"] = float(numbers["table5.model1.coordinator_pooled.or"]) + 0.01
     report = verify(numbers, path)
     assert not report.ok and list(report.failed.index) == ["table5.model1.coordinator_pooled.or"]
-    with pytest.raises(AssertionError, match=r"1 of \d+ published numbers .*\n.*table5\.model1\.coordinator_pooled\.or"):
+    with pytest.raises(
+        AssertionError, match=r"1 of \d+ published numbers .*\n.*table5\.model1\.coordinator_pooled\.or"
+    ):
         assert_matches_published(numbers, spec=path)
 
 

@@ -46,16 +46,7 @@ def _header(rec: Recipe, version: str) -> str:
         else "list()"
     )
     models = ",\n  ".join(
-        "list(name = {}, table = {}, outcome = {}, terms = {}, treatment = {}, covariates = {}, time = {}, cluster = {})".format(
-            _str(m.name),
-            _str(m.table),
-            _str(m.outcome),
-            _vec(m.terms),
-            _str(m.treatment),
-            _vec(m.covariates),
-            _str(m.time),
-            _str(m.cluster),
-        )
+        f"list(name = {_str(m.name)}, table = {_str(m.table)}, outcome = {_str(m.outcome)}, terms = {_vec(m.terms)}, treatment = {_str(m.treatment)}, covariates = {_vec(m.covariates)}, time = {_str(m.time)}, cluster = {_str(m.cluster)})"
         for m in rec.models
     )
     series = ",\n  ".join(

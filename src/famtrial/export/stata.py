@@ -66,12 +66,12 @@ def _read(rec: Recipe) -> list[str]:
         "    exit 198",
         "}",
         'if lower(substr(`"`datafile\'"\', -4, .)) == ".dta" use `"`datafile\'"\', clear',
-        'else import delimited using `"`datafile\'"\', clear case(preserve) varnames(1)',
+        "else import delimited using `\"`datafile'\"', clear case(preserve) varnames(1)",
         f"capture confirm string variable {rec.month}",
         f"if _rc generate int _m = ym(floor({rec.month} / 100), mod({rec.month}, 100))",
         f"else generate int _m = ym(real(substr({rec.month}, 1, 4)), real(substr({rec.month}, 6, 2)))",
-        'assert !missing(_m)',
-        'format _m %tm',
+        "assert !missing(_m)",
+        "format _m %tm",
     ]
     if rec.first:
         lines.append(f"keep if _m >= {_ym(rec.first)}")
@@ -127,7 +127,7 @@ def _sample(rec: Recipe) -> list[str]:
         f"egen byte _tag_parent = tag({rec.office} {rec.parent})",
         f"levelsof {rec.office}, local(offices)",
         "foreach o of local offices {",
-        f'    capture confirm string variable {rec.office}',
+        f"    capture confirm string variable {rec.office}",
         f'    if _rc local at "{rec.office} == `o\'"',
         f'    else local at `"{rec.office} == "`o\'""\'',
         "    quietly count if `at' & _tag_parent & _arm == 1",
@@ -261,7 +261,7 @@ def _models(rec: Recipe) -> list[str]:
                 lines += [
                     f"* the plan's few-cluster inference for {m.name}: the wild cluster score bootstrap",
                     f"boottest {term}, weight({rec.bootstrap_weights}) reps(9999) seed({rec.seed}) nograph",
-                    f'file write spec `"# boottest {m.name} {term}: p = `=r(p)\'"\' _n',
+                    f"file write spec `\"# boottest {m.name} {term}: p = `=r(p)'\"' _n",
                 ]
     return [*lines, ""]
 

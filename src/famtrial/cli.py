@@ -156,7 +156,7 @@ def _plan(argv: Sequence[str]) -> int:
     args = parser.parse_args(argv)
     if args.action is None:
         raise _UsageError(
-            "famtrial plan: say init DATA, check PLAN, show PLAN or register PLAN (see 'famtrial plan --help')"
+            "famtrial plan: say init DATA, check PLAN or show PLAN (or register PLAN) (see 'famtrial plan --help')"
         )
     if args.action == "register":
         from famtrial.plan.register import register_plan

@@ -153,3 +153,20 @@ def test_shipped_plans_round_trip(plan, tmp_path):
     spec = freeze(run.out, tmp_path / "spec.toml", plan=plan).path
     report = verify(run.out, spec)
     assert report.ok and report.n_failed == 0 and (report.frame["status"] == "ok").all()
+
+
+def test_a_number_without_estimate_is_named_not_frozen(tiny_run, tmp_path):
+    """A NaN in reproduced.csv (a month with no estimate) is left out of the spec, named in a comment."""
+    import shutil
+
+    data, run = tiny_run
+    copy = tmp_path / "results"
+    shutil.copytree(run.out, copy)
+    frame = pd.read_csv(copy / "reproduced.csv", dtype=str, keep_default_na=False)
+    key = next(k for k in frame["key"] if k.startswith("monthly.") and k.endswith(".ci_low"))
+    frame.loc[frame["key"] == key, "value"] = "nan"
+    frame.to_csv(copy / "reproduced.csv", index=False)
+    frozen = freeze(copy, tmp_path / "spec.toml", data=data)
+    assert frozen.skipped == (key,) and key not in load_spec(frozen.path).numbers
+    assert f'# "{key}": nan in reproduced.csv (no estimate), not frozen' in frozen.text
+    assert "1 key(s) with no estimate (NaN) not frozen" in frozen.summary()

@@ -20,6 +20,9 @@ Conventions (documented in docs/ci.md):
   whole numbers are frozen as whole numbers. The default tolerance of ``verify`` is then half a unit
   of that last digit.
 - **Text entries** (the significant months) are frozen as text and compared exactly (as sets).
+- A number without an estimate (NaN in ``reproduced.csv``: a month whose logit separates) is not
+  frozen: a comment line in the spec and :attr:`FrozenSpec.skipped` name it (``verify`` then lists it
+  among the reproduced keys the spec lacks).
 - ``[meta]`` records the plan (name, canonical hash :attr:`Plan.hash <famtrial.plan.spec.Plan.hash>`),
   the data file (name and SHA-256, :func:`famtrial._paths.file_sha256`), famtrial's version and the
   time of freezing, so a spec says what it froze.
@@ -187,6 +190,7 @@ class FrozenSpec:
     n_unprinted: int
     plan_hash: str
     data_sha256: str
+    skipped: tuple[str, ...] = ()
 
     def summary(self) -> str:
         """One line: where, how many numbers, how many at the fallback precision."""
@@ -195,6 +199,11 @@ class FrozenSpec:
             f"famtrial freeze: wrote {self.n_numbers} numbers and {self.n_text} text entries to {where} "
             f"({self.n_unprinted} not printed in report.html, frozen at the fallback precision); "
             f"plan {self.plan_hash[:12]}, data {self.data_sha256[:12]}"
+        ) + (
+            f"\n{len(self.skipped)} key(s) with no estimate (NaN) not frozen: {', '.join(self.skipped[:5])}"
+            + (", ..." if len(self.skipped) > 5 else "")
+            if self.skipped
+            else ""
         )
 
     def __str__(self) -> str:
@@ -316,13 +325,13 @@ def freeze(
         "[numbers]",
     ]
     n_text = n_unprinted = n_numbers = 0
+    skipped: list[str] = []
     for key, raw in numbers.items():
         value = _as_value(raw)
-        if isinstance(value, float) and not math.isfinite(value):
-            raise SpecError(
-                f"{folder / 'reproduced.csv'}: {key!r} is {value}: a run whose number is not finite cannot be "
-                "frozen; fix the model (famtrial reproduce's notes say why) or drop the key"
-            )
+        if isinstance(value, float) and not math.isfinite(value):  # no estimate (a month that separates)
+            skipped.append(key)
+            lines.append(f"# {value_text(key)}: {value} in reproduced.csv (no estimate), not frozen")
+            continue
         entry, found = _entry(value, _cells_of(key, cells, run_plan), unprinted_digits)
         n_text += isinstance(value, str)
         n_numbers += not isinstance(value, str)
@@ -344,6 +353,7 @@ def freeze(
         n_unprinted=n_unprinted,
         plan_hash=plan_hash,
         data_sha256=data_sha,
+        skipped=tuple(skipped),
     )
 
 

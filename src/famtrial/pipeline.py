@@ -163,7 +163,9 @@ def reproduce(
     and ``reproduced.csv`` (``key,value`` for ``famtrial verify``). Tables as CSV and Markdown.
     Last, ``report.html`` (:func:`famtrial.report.html.write_report`): one self-contained page with every
     table and figure, the load report's drop counts, the sample flow and, when the plan names a
-    published spec, the verify summary at the spec's default tolerances.
+    published spec, the verify summary at the spec's default tolerances; and whether the plan is the one
+    registered beside it (``famtrial plan register``), else every deviating key
+    (:func:`famtrial.plan.register.registration_status`, also ``Reproduction.registration``).
     """
     if not isinstance(out, (str, Path)):
         raise TypeError(f"out must be a folder name or Path, not {type(out).__name__}")
@@ -172,6 +174,7 @@ def reproduce(
     if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
         raise TypeError(f"seed must be an integer, not {type(seed).__name__}")
     plan = _resolve_plan(data, plan, missing)
+    registration = registration_status(plan)  # first: an edited registration file fails before any work
     run = _Settings.from_plan(plan, formats=formats, n_boot=n_boot, seed=seed, n_perm=n_perm)
     output = _Output(_writable(Path(out)), run.formats)
     panel = _load(data, plan, missing)
@@ -183,7 +186,7 @@ def reproduce(
         _monthly_step(analysed, plan, series, run, output, progress=progress)
     if inference and plan.inference_models:
         _inference_step(analysed, run, output, progress=progress)
-    return _finish(output, plan, panel, sample)
+    return _finish(output, plan, panel, sample, registration)
 
 
 @dataclass(frozen=True)
@@ -332,10 +335,11 @@ def _inference_step(analysed: Panel, run: _Settings, output: _Output, *, progres
     output.numbers.update(few.to_numbers())
 
 
-def _finish(output: _Output, plan: Plan, panel: Panel, sample: Any) -> Reproduction:
-    """``reproduced.csv`` and ``report.html``, last."""
+def _finish(
+    output: _Output, plan: Plan, panel: Panel, sample: Any, registration: Registration | None = None
+) -> Reproduction:
+    """``reproduced.csv`` and ``report.html`` (with the plan's registration status), last."""
     numbers = output.numbers
-    registration = registration_status(plan)
     reproduced = pd.DataFrame({"key": list(numbers), "value": list(numbers.values())})
     reproduced.to_csv(output.out / "reproduced.csv", index=False)
     output.files.append(output.out / "reproduced.csv")

@@ -115,7 +115,9 @@ def _needs_r() -> None:
 def test_exported_r_script_matches_famtrial(plan, tmp_path):
     """Every number famtrial reproduce writes (sample, balance, correlations, the clogit models' OR, SE, CI
     and pseudo R2, the monthly ORs and CIs, the significant months) equals the R script's within 1e-6,
-    and the monthly Holm and BH p-values equal famtrial's monthly_<series>.csv."""
+    and the monthly p-values (raw within 1e-6; Holm and BH within M * 1e-6) equal famtrial's
+    monthly_<series>.csv. The casework plan's month fixed effects make R's exact clogit slow (about 20
+    CPU minutes)."""
     _needs_r()
     import matplotlib
 
@@ -125,7 +127,7 @@ def test_exported_r_script_matches_famtrial(plan, tmp_path):
     pd.read_parquet(loaded.resolve_data()).to_csv(data, index=False)
     script = export_plan(plan, "r", tmp_path, data=data)
     spec = tmp_path / "r_spec.toml"
-    done = subprocess.run(["Rscript", str(script), str(data), str(spec)], capture_output=True, text=True, timeout=3600)
+    done = subprocess.run(["Rscript", str(script), str(data), str(spec)], capture_output=True, text=True, timeout=7200)
     assert done.returncode == 0, done.stderr[-2000:]
     run = famtrial.reproduce(None, tmp_path / "results", plan=plan, inference=False, progress=False)
     report = verify(run.out, spec)
@@ -136,6 +138,7 @@ def test_exported_r_script_matches_famtrial(plan, tmp_path):
     context = tomllib.loads(spec.read_text(encoding="utf-8"))["context"]
     for series in loaded.series:
         monthly = pd.read_csv(run.out / f"monthly_{series.name}.csv")
-        for _, row in monthly.iterrows():
-            for field in ("p", "p_holm", "p_bh"):
-                assert abs(context[f"monthly.{series.name}.{row['month']}.{field}"]["value"] - row[field]) < 1e-6
+        # Holm and BH multiply a p-value by up to M (the months): its 1e-6 becomes M * 1e-6
+        for field, tol in (("p", 1e-6), ("p_holm", len(monthly) * 1e-6), ("p_bh", len(monthly) * 1e-6)):
+            got = [context[f"monthly.{series.name}.{m}.{field}"]["value"] for m in monthly["month"]]
+            assert (abs(pd.Series(got) - monthly[field]) <= tol).all(), field

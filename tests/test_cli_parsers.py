@@ -13,7 +13,7 @@ from famtrial import cli
 from famtrial._paths import data_dir
 from famtrial.errors import ConvergenceError, DesignError
 
-COMMANDS = ("reproduce", "plan", "verify", "audit", "power", "simulate", "synthesize")
+COMMANDS = ("reproduce", "plan", "verify", "freeze", "export", "audit", "power", "simulate", "synthesize")
 CASEWORK = data_dir() / "synthetic" / "casework.toml"
 
 
@@ -46,7 +46,13 @@ def test_help(command, capsys):
 
 
 #: each command's required arguments, so that the parser reaches the unknown option
-REQUIRED = {"verify": ["--results", "r"], "power": ["s.toml"], "simulate": ["--design", "d.toml", "--out", "x.csv"]}
+REQUIRED = {
+    "verify": ["--results", "r"],
+    "freeze": ["--results", "r"],
+    "export": ["--plan", "p", "--to", "r"],
+    "power": ["s.toml"],
+    "simulate": ["--design", "d.toml", "--out", "x.csv"],
+}
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -1,4 +1,4 @@
-"""The ``famtrial`` command: ``reproduce``, ``plan``, ``verify``, ``audit``, ``power``, ``simulate``, ``synthesize``.
+"""The ``famtrial`` command: ``reproduce``, ``plan``, ``verify``, ``freeze``, ``export``, ``audit``, ``power``, ``simulate``, ``synthesize``.
 
 Every argument parser of famtrial lives here; each command parses its options and calls plain library
 functions (composition only).
@@ -26,11 +26,14 @@ if TYPE_CHECKING:
 
 __all__ = ["main"]
 
-_HELP = """usage: famtrial {reproduce,plan,verify,audit,power,simulate,synthesize} [options]
+_HELP = """usage: famtrial {reproduce,plan,verify,freeze,export,audit,power,simulate,synthesize} [options]
 
   reproduce   run an analysis plan on a panel: tables, figures, reproduced numbers
-  plan        init DATA: scaffold a plan from your data; check PLAN: validate plan and data
+  plan        init DATA: scaffold a plan from your data; check PLAN: validate plan and data;
+              register PLAN: record the plan's hash and date beside it
   verify      compare reproduced numbers with the published ones (exit 1 on drift)
+  freeze      write a results folder's numbers as a spec, at the precision printed (for verify --spec)
+  export      translate a plan's analysis into a Stata do-file or an R script
   audit       recompute the paper's printed statistics and list inconsistencies
   power       power and minimum detectable effects by simulation, from a scenario TOML
   simulate    simulate a trial panel from a design TOML (famtrial.simulation.design)
@@ -208,7 +211,7 @@ def _with_sep(plan: str | None, sep: str | None) -> Plan | str | None:
 
 def _plan(argv: Sequence[str]) -> int:
     parser = _Parser(prog="famtrial plan", description="Write or check an analysis plan.")
-    sub = parser.add_subparsers(dest="action", metavar="{init,check,show}")
+    sub = parser.add_subparsers(dest="action", metavar="{init,check,show,register}")
     init = sub.add_parser(
         "init", help="print a commented plan guessed from a data file (famtrial plan init DATA > plan.toml)"
     )
@@ -221,11 +224,23 @@ def _plan(argv: Sequence[str]) -> int:
     init.add_argument("--sep", default=",", help="field separator of a CSV panel (default: ',')")
     show = sub.add_parser("show", help="print a plan (a shipped one by name) as complete TOML")
     show.add_argument("plan", help="plan TOML or a shipped plan's name (nct03102775, casework)")
-    for p in (init, check, show):
+    register = sub.add_parser(
+        "register", help="record the plan's canonical hash and the date in a registration file beside it"
+    )
+    register.add_argument("plan", help="plan TOML file")
+    register.add_argument("--force", action="store_true", help="replace an existing registration")
+    for p in (init, check, show, register):
         p.error = parser.error  # type: ignore[method-assign]
     args = parser.parse_args(argv)
     if args.action is None:
-        raise _UsageError("famtrial plan: say init DATA, check PLAN or show PLAN (see 'famtrial plan --help')")
+        raise _UsageError(
+            "famtrial plan: say init DATA, check PLAN or show PLAN (or register PLAN) (see 'famtrial plan --help')"
+        )
+    if args.action == "register":
+        from famtrial.plan.register import register_plan
+
+        print(register_plan(args.plan, force=args.force).summary())
+        return 0
     from famtrial.data.scaffold import scaffold
     from famtrial.plan.spec import load_plan
 
@@ -387,6 +402,54 @@ def _verify(argv: Sequence[str]) -> int:
     return verdict
 
 
+def _freeze(argv: Sequence[str]) -> int:
+    parser = _Parser(
+        prog="famtrial freeze",
+        description="Write every number of a famtrial reproduce folder as a published-number spec, at the "
+        "precision the report prints it, with the plan's hash and the data's hash (check later runs with "
+        "famtrial verify --spec).",
+    )
+    parser.add_argument("--results", required=True, help="folder written by famtrial reproduce")
+    parser.add_argument("--out", default=None, help="spec TOML to write (default: print it)")
+    parser.add_argument(
+        "--plan", default=None, help="the run's plan TOML or shipped plan's name (default: nct03102775)"
+    )
+    parser.add_argument("--data", default=None, help="the run's data file (default: the plan's [data] path)")
+    parser.add_argument(
+        "--unprinted-digits",
+        type=int,
+        default=3,
+        help="decimals of a number the report does not print (default: 3)",
+    )
+    args = parser.parse_args(argv)
+    from famtrial.published.freeze import freeze
+
+    frozen = freeze(args.results, args.out, plan=args.plan, data=args.data, unprinted_digits=args.unprinted_digits)
+    if args.out is None:
+        sys.stdout.write(frozen.text)
+    else:
+        print(frozen.summary())
+    return 0
+
+
+def _export(argv: Sequence[str]) -> int:
+    parser = _Parser(
+        prog="famtrial export",
+        description="Translate a plan's analysis (sample rule, balance, fixed-effects models, monthly series, "
+        "multiplicity) into a Stata do-file or an R script that writes its numbers as a spec.",
+    )
+    parser.add_argument("--plan", required=True, help="plan TOML or a shipped plan's name")
+    parser.add_argument("--to", required=True, choices=("stata", "r"), help="stata (a do-file) or r (an R script)")
+    parser.add_argument("--out", default=".", help="output folder (default: the current folder)")
+    parser.add_argument("--data", default=None, help="the data file the script reads (default: the plan's)")
+    args = parser.parse_args(argv)
+    from famtrial.export import export_plan
+
+    path = export_plan(args.plan, args.to, args.out, data=args.data)
+    print(f"famtrial export: wrote {path}")
+    return 0
+
+
 def _audit(argv: Sequence[str]) -> int:
     parser = _Parser(
         prog="famtrial audit", description="Recompute the paper's printed statistics from its printed inputs."
@@ -409,6 +472,8 @@ COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "reproduce": _reproduce,
     "plan": _plan,
     "verify": _verify,
+    "freeze": _freeze,
+    "export": _export,
     "audit": _audit,
     "power": _power,
     "simulate": _simulate,

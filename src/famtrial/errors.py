@@ -24,6 +24,9 @@ __all__ = [
     "ModelTypeError",
     "SeparationError",
     "ConvergenceError",
+    "SpecError",
+    "RegistrationError",
+    "ExportError",
     "FormulaError",
     "DaskFormulaError",
     "PostEstimationError",
@@ -110,6 +113,18 @@ class ConvergenceError(FamtrialError, RuntimeError):
 
     Failed: no increase of the log-likelihood after step halving.
     """
+
+
+class SpecError(FamtrialError, ValueError):
+    """A published-number spec that cannot be written or read as asked (``famtrial freeze``); names the file and the fix."""
+
+
+class RegistrationError(FamtrialError, ValueError):
+    """A plan registration that cannot be written or read (``famtrial plan register``); names the file and the fix."""
+
+
+class ExportError(FamtrialError, ValueError):
+    """A plan that ``famtrial export`` cannot translate to Stata or R; names the key and the combination."""
 
 
 class FormulaError(FamtrialError, ValueError):

@@ -22,6 +22,7 @@ from famtrial._parallel import is_dask_dataframe
 from famtrial._progress import Step
 from famtrial.data.panel import Panel
 from famtrial.errors import PlanError
+from famtrial.plan.register import Registration, registration_status
 from famtrial.plan.spec import Plan, load_plan
 from famtrial.published.manifest import MANIFEST
 from famtrial.report.html import ReportFigure, write_report
@@ -46,9 +47,12 @@ def default_panel_path(plan: Plan | str | Path | None = None) -> Path:
 class Reproduction:
     """What ``reproduce`` wrote.
 
-    The output folder, the files, every reproduced number, notes, and ``report`` (the path of the
-    self-contained ``report.html``) and ``manifest`` (the path of ``manifest.json``: the run's
-    files and their hashes, :mod:`famtrial.published.manifest`).
+    The output folder, the files, every reproduced number, notes, ``report`` (the path of the
+    self-contained ``report.html``), ``manifest`` (the path of ``manifest.json``: the run's
+    files and their hashes, :mod:`famtrial.published.manifest`) and ``registration``: whether the plan
+    that ran is its registered plan, else every deviating key
+    (:func:`famtrial.plan.register.registration_status`; ``registration.to_dict()`` is the manifest's
+    ``extra.registration``).
     """
 
     out: Path
@@ -58,6 +62,7 @@ class Reproduction:
     notes: tuple[str, ...] = ()
     report: Path | None = None
     manifest: Path | None = None
+    registration: Registration | None = None
 
     def summary(self) -> str:
         """The files written, one a line, and the notes."""
@@ -184,9 +189,11 @@ def reproduce(
     and ``reproduced.csv`` (``key,value`` for ``famtrial verify``). Tables as CSV and Markdown.
     Last, ``report.html`` (:func:`famtrial.report.html.write_report`): one self-contained page with every
     table and figure, the load report's drop counts, the sample flow and, when the plan names a
-    published spec, the verify summary at the spec's default tolerances. Then ``manifest.json``: the
-    famtrial version, plan and data hashes, command, times and every file's SHA-256
-    (:mod:`famtrial.published.manifest`), which ``famtrial verify`` checks.
+    published spec, the verify summary at the spec's default tolerances; and whether the plan is the one
+    registered beside it (``famtrial plan register``), else every deviating key
+    (:func:`famtrial.plan.register.registration_status`, also ``Reproduction.registration``). Then
+    ``manifest.json``: the famtrial version, plan and data hashes, the registration status, command,
+    times and every file's SHA-256 (:mod:`famtrial.published.manifest`), which ``famtrial verify`` checks.
 
     The run is atomic (:mod:`famtrial.published.outputs`): it locks ``out`` (a second run into it is
     refused while this one runs), writes into a temporary folder beside it and moves the finished files
@@ -204,6 +211,7 @@ def reproduce(
     from famtrial.published.outputs import ResultsWriter, command_line
 
     plan = _resolve_plan(data, plan, missing)
+    registration = registration_status(plan)  # first: an edited registration file fails before any work
     run = _Settings.from_plan(plan, formats=formats, n_boot=n_boot, seed=seed, n_perm=n_perm)
     if engine == "dask" and (plan.roles.take_up or plan.roles.entry or plan.subgroups.variables):
         raise PlanError(
@@ -218,6 +226,8 @@ def reproduce(
         _session(engine, client) as session,
     ):
         output = _Output(writer, run.formats, identity)
+        if registration is not None:
+            output.manifest_entry("registration", registration.to_dict())
         with Step("loading and validation", enabled=steps):
             panel = _load(data, plan, missing, engine)
         with Step("exclusion rule and flow", enabled=steps):
@@ -237,7 +247,7 @@ def reproduce(
             with Step("few-cluster inference", enabled=steps):
                 _inference_step(analysed, run, output, progress=progress, client=session)
         with Step("tables, figures and report", enabled=steps):
-            return _finish(output, plan, panel, sample)
+            return _finish(output, plan, panel, sample, registration)
 
 
 def _check_engine(engine: object, data: object, client: object) -> None:
@@ -516,8 +526,10 @@ def _inference_step(analysed: Panel, run: _Settings, output: _Output, *, progres
     output.numbers.update(few.to_numbers())
 
 
-def _finish(output: _Output, plan: Plan, panel: Panel, sample: Any) -> Reproduction:
-    """``reproduced.csv`` and ``report.html``, last."""
+def _finish(
+    output: _Output, plan: Plan, panel: Panel, sample: Any, registration: Registration | None = None
+) -> Reproduction:
+    """``reproduced.csv`` and ``report.html`` (with the plan's registration status), last."""
     numbers = output.numbers
     reproduced = pd.DataFrame({"key": list(numbers), "value": list(numbers.values())})
     reproduced.to_csv(output.path("reproduced.csv"), index=False)
@@ -533,6 +545,7 @@ def _finish(output: _Output, plan: Plan, panel: Panel, sample: Any) -> Reproduct
         sample=sample,
         beyond_itt=output.beyond_itt,
         data_label=f"{output.data['name']} (sha256 {output.data['sha256'] or 'unknown'})",
+        registration=registration,
     )
     output.writer.commit(output.extra)
     report = output.out / "report.html"
@@ -544,4 +557,5 @@ def _finish(output: _Output, plan: Plan, panel: Panel, sample: Any) -> Reproduct
         notes=tuple(output.notes),
         report=report,
         manifest=output.out / MANIFEST,
+        registration=registration,
     )

@@ -5,6 +5,8 @@ Example
 >>> from famtrial.testing import assert_matches_published
 >>> def test_tables_5_and_6():
 ...     assert_matches_published("results/", tables=["table5", "table6"], tolerances={"table5": 0.01})
+>>> def test_my_report_does_not_drift():  # a spec frozen with `famtrial freeze`
+...     assert_matches_published("results/", spec="tests/published_numbers.toml")
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ def assert_matches_published(
 ) -> None:
     """Raise AssertionError listing every published number that the results miss or miss by more than its tolerance.
 
-    Parameters are those of :func:`famtrial.published.verify.verify`. The message has one line per failing key:
+    Parameters are those of :func:`famtrial.published.verify.verify`; ``spec`` is any published-number spec,
+    e.g. one written by ``famtrial freeze`` from a delivered report (``spec="tests/published_numbers.toml"``;
+    docs/ci.md), default the trial's paper. The message has one line per failing key:
     published (as printed), reproduced, difference and tolerance; ``missing`` keys are listed too.
     Entries the paper contradicts itself on (status ``note``) never fail.
     """

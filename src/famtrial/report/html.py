@@ -18,6 +18,7 @@ import pandas as pd
 
 from famtrial._text import few_cluster_caution, plural
 from famtrial.data.panel import LoadReport
+from famtrial.plan.register import Registration
 from famtrial.plan.spec import Plan
 from famtrial.table import Table
 from famtrial.trial.sample import AnalysisSample
@@ -120,6 +121,26 @@ def _described(report: LoadReport, units: tuple[str, str, str], data_label: str 
     return "\n".join(lines)
 
 
+def _registration_html(registration: Registration) -> list[str]:
+    """The plan's registration status and, when it deviates, the deviations table (one row per key)."""
+    parts = ["<h2>Analysis plan and registration</h2>", f"<p>{html.escape(registration.summary().splitlines()[0])}</p>"]
+    if registration.deviations:
+        rows = pd.DataFrame(
+            {
+                "registered": [
+                    "absent" if d.registered is None else repr(d.registered) for d in registration.deviations
+                ],
+                "ran": ["absent" if d.ran is None else repr(d.ran) for d in registration.deviations],
+            },
+            index=pd.Index([d.key for d in registration.deviations], name="plan key"),
+        )
+        parts += [
+            "<h3>Deviations from the registered plan</h3>",
+            Table(frame=rows, display=rows, title="Deviations from the registered plan (key by key)").to_html(),
+        ]
+    return parts
+
+
 def write_report(
     path: str | Path,
     *,
@@ -133,6 +154,7 @@ def write_report(
     sample: AnalysisSample | None = None,
     beyond_itt: Sequence[Table | ReportFigure] = (),
     data_label: str | None = None,
+    registration: Registration | None = None,
 ) -> Path:
     """Write ``report.html`` for one reproduce run and return its path.
 
@@ -167,6 +189,9 @@ def write_report(
         How the page names the data (``reproduce``: the file's name and SHA-256), in place of the load
         report's source; default: the source's file name only. The page never shows a folder path, so
         a shared report does not reveal where the data lives.
+    registration : Registration, optional
+        Whether the plan that ran is its registered plan (:func:`famtrial.plan.register.registration_status`);
+        the page states it and, when the plan deviates, lists every differing key (a deviations section).
 
     Returns
     -------
@@ -197,6 +222,8 @@ def write_report(
     parts.append(f"<h3>Sample flow</h3><pre>{html.escape(sample_summary)}</pre>")
     if notes:
         parts.append("<pre>" + html.escape("\n".join(notes)) + "</pre>")
+    if registration is not None:
+        parts += _registration_html(registration)
     spec = plan.resolve_published()
     if spec is not None:
         report = verify(dict(numbers), spec, allow_missing=True)

@@ -228,3 +228,28 @@ def test_plan_init_needs_only_the_edits_no_data_can_answer(liaison_frame, tmp_pa
     assert a.params.index.tolist() == ["treat_pooled", "siblings", "trend"]  # the scaffold's treatment name
     np.testing.assert_array_equal(a.params.to_numpy(), b.params.to_numpy())
     np.testing.assert_array_equal(a.bse.to_numpy(), b.bse.to_numpy())
+
+
+def test_freeze_then_verify_round_trips_on_the_third_trial(liaison_run, tmp_path):
+    """Issue 27 on a trial of its own words: every number frozen, verified, and one changed number named."""
+    import tomllib
+
+    import pandas as pd
+
+    from famtrial.published.freeze import freeze
+    from famtrial.published.verify import load_spec, verify
+
+    run, _ = liaison_run
+    data = run.out.parent / "liaison_panel.csv"
+    frozen = freeze(run.out, tmp_path / "spec.toml", plan=HERE / "liaison.toml", data=data)
+    reproduced = pd.read_csv(run.out / "reproduced.csv")
+    assert set(load_spec(frozen.path).numbers) == set(reproduced["key"])
+    report = verify(run.out, frozen.path)
+    assert report.ok and (report.frame["status"] == "ok").all(), report.failed
+    assert tomllib.loads(frozen.text)["meta"]["plan_hash"] == run.plan.hash
+    # a drifted number fails, named by its key (the run's numbers as a mapping, one OR moved by 0.1)
+    numbers = dict(zip(reproduced["key"], reproduced["value"], strict=True))
+    key = next(k for k in numbers if k.endswith(".or"))
+    numbers[key] = float(numbers[key]) + 0.1
+    drifted = verify(numbers, frozen.path)
+    assert not drifted.ok and len(drifted.failed) == 1 and key in drifted.failed.to_string()

@@ -166,6 +166,14 @@ def test_a_number_without_estimate_is_named_not_frozen(tiny_run, tmp_path):
     key = next(k for k in frame["key"] if k.startswith("monthly.") and k.endswith(".ci_low"))
     frame.loc[frame["key"] == key, "value"] = "nan"
     frame.to_csv(copy / "reproduced.csv", index=False)
+    # the run's manifest records the edited file (else the folder is refused as stale, issue 25)
+    import json
+
+    from famtrial._paths import file_sha256
+
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["files"]["reproduced.csv"] = file_sha256(copy / "reproduced.csv")
+    (copy / "manifest.json").write_text(json.dumps(manifest))
     frozen = freeze(copy, tmp_path / "spec.toml", data=data)
     assert frozen.skipped == (key,) and key not in load_spec(frozen.path).numbers
     assert f'# "{key}": nan in reproduced.csv (no estimate), not frozen' in frozen.text

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 import famtrial as ft
+from famtrial._paths import data_dir
 from famtrial.errors import DesignError
 from famtrial.simulation.compliance import (
     REPLICA_ACCEPTING_FAMILIES,
@@ -29,7 +30,7 @@ def _design(**compliance: object) -> dict:
 
 
 def test_a_design_without_compliance_simulates_the_same_panel() -> None:
-    design = load_design(ft.shipped_plans()["casework"].parents[1] / "data" / "synthetic" / "casework.toml")
+    design = load_design(data_dir() / "synthetic" / "casework.toml")
     raw = design_from_dict(_design())
     plain = design_from_dict({k: v for k, v in _design().items() if k != "compliance"})
     a, b = simulate_panel(plain, seed=3), simulate_panel(raw, seed=3)

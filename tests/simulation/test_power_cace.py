@@ -7,6 +7,8 @@ effect the rejection rate must be the level and at a large effect near one, with
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy.special import expit
@@ -48,6 +50,28 @@ def test_cace_power_runs_reports_the_truth_and_refuses_unsupported_combinations(
         power(_no_compliance(d), n_sims=2, estimand="cace", progress=False)
     with pytest.raises(ValueError, match="plan or the replica"):
         power("replica", n_sims=2, estimand="cace", progress=False)
+
+
+def test_a_scenario_file_plans_for_the_cace(tmp_path: Path) -> None:
+    from famtrial.simulation.power import run_scenario
+
+    (tmp_path / "design.toml").write_text(
+        '[months]\nfirst = "2018-01"\nlast = "2019-06"\nimplementation = "2018-07"\n'
+        "[[offices]]\nn = 12\nfamilies = [15, 20]\ncontrol_share = [0.4, 0.6]\n"
+        "[outcomes.y]\nintercept_mean = -1.0\nintercept_sd = 0.0\neffect = 0.8\n"
+        "[compliance]\ntake_up = 0.6\nentry_months = 1\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "s.toml").write_text(
+        'design = "design.toml"\nn_sims = 3\n[analysis]\nthreshold = "none"\nestimand = "cace"\n'
+        "[grid]\neffect_or = [1.0, 2.0]\n",
+        encoding="utf-8",
+    )
+    result, _ = run_scenario(tmp_path / "s.toml", progress=False)
+    assert result.estimand == "cace" and result.tests == ("cluster_z", "t") and "CACE" in result.describe()
+    (tmp_path / "s.toml").write_text('design = "design.toml"\n[analysis]\nestimand = "late"\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="estimand='late'"):
+        run_scenario(tmp_path / "s.toml", progress=False)
 
 
 def _no_compliance(d: TrialDesign) -> TrialDesign:

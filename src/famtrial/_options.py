@@ -46,6 +46,7 @@ __all__ = [
     "CovariateKind",
     "PowerTest",
     "PowerAnalysis",
+    "PowerEstimand",
 ]
 
 # -- the plan and the trial layer -------------------------------------------------------------------
@@ -112,6 +113,8 @@ CovariateKind = Literal["binary", "integer", "markov", "count"]
 PowerTest = Literal["cluster_z", "t", "score_bootstrap", "randomization"]
 #: Power's analysis: the fixed-effects model or a cross-section.
 PowerAnalysis = Literal["fe", "cross_section"]
+#: What power plans the trial for: the intention-to-treat effect or the complier effect (CACE).
+PowerEstimand = Literal["itt", "cace"]
 
 
 def check_choice(value: Any, choices: Any, name: str, error: type[Exception] = ModelInputError) -> Any:

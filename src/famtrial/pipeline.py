@@ -463,12 +463,12 @@ def _monthly_step(analysed: Panel, plan: Plan, series: Any, run: _Settings, outp
 def _beyond_itt_step(analysed: Panel, plan: Plan, monthly: dict[str, Any], output: _Output) -> None:
     """The optional analyses beyond ITT, each when the plan asks for it (a plan without them writes nothing).
 
-    ``columns.take_up``: the CACE table and each series' ``monthly_<name>_cace.csv``; ``[subgroups]
+    ``columns.take_up``: the CACE table (the monthly CACE is in each series' ``monthly_<name>.csv``); ``[subgroups]
     variables``: the subgroup table and forest plot; ``columns.entry``: the table and figure of effects by
     months since randomisation, beside the calendar-month series of the model's outcome.
     """
     from famtrial.report.forest import plot_forest, plot_since_randomisation
-    from famtrial.trial.compliance import cace_models, cace_table, monthly_cace
+    from famtrial.trial.compliance import cace_models, cace_table
     from famtrial.trial.since_randomisation import effects_since_randomisation, since_table
     from famtrial.trial.subgroups import subgroup_analysis
 
@@ -485,8 +485,6 @@ def _beyond_itt_step(analysed: Panel, plan: Plan, monthly: dict[str, Any], outpu
         table(cace_table(list(results.values()), digits=plan.digits), plan.compliance.table)
         for r in results.values():
             output.numbers.update(r.to_numbers())
-        for series in plan.series:
-            monthly_cace(analysed, series.outcome).to_csv(output.path(f"monthly_{series.name}_cace.csv"), index=False)
     if plan.subgroups.variables:
         subgroups = subgroup_analysis(analysed)
         table(subgroups.table(digits=plan.digits), plan.subgroups.table)

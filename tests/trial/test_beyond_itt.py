@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 import famtrial as ft
 from famtrial.errors import PanelError, PlanError
@@ -81,6 +82,29 @@ def test_monthly_cace_column_matches_ivreg_per_month(analysed: ft.Panel) -> None
         np.testing.assert_allclose(got[col], ref[col], rtol=1e-7, atol=1e-12, err_msg=col)
 
 
+def test_monthly_series_carries_the_cace_columns_matching_ivreg(analysed: ft.Panel) -> None:
+    """With columns.take_up the series' own frame (monthly_<series>.csv) has the CACE, as R's ivreg gives it."""
+    ref = pd.read_csv(REF / "cace_monthly.csv").set_index("month")
+    series = ft.monthly_effects(analysed, "activation", n_boot=99, progress=False)
+    f = series.frame.set_index("month")
+    assert set(ref.index) <= set(f.index)
+    rows = f.loc[ref.index]
+    for got, want in (("itt_lpm", "itt"), ("itt_lpm_se", "itt_se"), ("cace", "cace"), ("cace_se", "cace_se")):
+        np.testing.assert_allclose(rows[got], ref[want], rtol=1e-7, atol=1e-12, err_msg=got)
+    z = stats.norm.isf(0.025)
+    np.testing.assert_allclose(rows["cace_ci_low"], ref["cace"] - z * ref["cace_se"], rtol=1e-7, atol=1e-12)
+    np.testing.assert_allclose(rows["cace_ci_high"], ref["cace"] + z * ref["cace_se"], rtol=1e-7, atol=1e-12)
+    np.testing.assert_allclose(rows["cace_p"], 2 * stats.norm.sf(np.abs(ref["cace"] / ref["cace_se"])), rtol=1e-6)
+    assert f.loc[~f.index.isin(ref.index), "cace"].isna().all()  # months before the offer: no CACE
+    assert "cace" in series.csv_frame() and "CACE (pp)" in series.table.display
+    # the same series without take-up: the columns are absent and the rest is unchanged
+    plain = ft.monthly_effects(analysed, "activation", n_boot=99, progress=False, cace=False)
+    pd.testing.assert_frame_equal(plain.frame, series.frame[plain.frame.columns])
+    assert "cace" not in plain.frame and "CACE (pp)" not in plain.table.display
+    with pytest.raises(ValueError, match="cluster=None"):
+        ft.monthly_effects(analysed, "activation", cluster=None, band=False, progress=False)
+
+
 def test_cace_table_states_the_assumptions_and_numbers(analysed: ft.Panel, cace_results: dict) -> None:
     results = cace_results
     tab = cace_table(list(results.values()))
@@ -91,22 +115,57 @@ def test_cace_table_states_the_assumptions_and_numbers(analysed: ft.Panel, cace_
     assert numbers["cace.model1.cace_2sls.coef"] == results["model1"].estimates.loc["cace_2sls", "coef"]
 
 
-def test_take_up_refuses_bad_codes_missing_offered_and_control_takers() -> None:
+def test_take_up_is_validated_when_the_panel_is_loaded() -> None:
+    """Bad take-up is refused by load_panel (so plan check and reproduce), naming the column, count and examples."""
     raw = replica_raw()
     plan = replica_plan()
+    first = int(raw.loc[raw["arm"] == 1, "family_id"].iloc[0])
+    control = raw.loc[raw["arm"] == 0, "family_id"].unique()[:3]
+    offered = raw["arm"] == 1
+    one_row = raw.index[raw["family_id"] == first][1]
     for change, words in (
         (
-            lambda d: d.assign(accepted=np.where(d["family_id"] == d["family_id"].iloc[0], 2, d["accepted"])),
-            "other than 0/1",
+            lambda d: d.assign(accepted=np.where(d["family_id"] == first, 2, d["accepted"])),
+            r"other than 0/1 for 1 family \(e.g. \[2\]\)",
         ),
-        (lambda d: d.assign(accepted=d["accepted"].where(d["arm"] == 0)), "missing for"),
-        (lambda d: d.assign(accepted=1), "one-sided"),
+        (
+            lambda d: d.assign(accepted=d["accepted"].where(~offered)),
+            rf"missing for {raw.loc[offered, 'family_id'].nunique()} offered families",
+        ),
+        (
+            lambda d: d.assign(accepted=np.where(d["family_id"].isin(control), 1, d["accepted"])),
+            r"is 1 for 3 control families \(e.g. \[" + str(control[0]),
+        ),
+        (
+            lambda d: d.assign(accepted=np.where(d.index == one_row, 1 - d["accepted"], d["accepted"])),
+            rf"varies within 1 family \(e.g. \[{first}\]\)",
+        ),
     ):
-        panel = ft.load_panel(change(raw.copy()), plan, missing="drop") if words != "missing for" else None
-        if panel is None:
-            panel = ft.load_panel(change(raw.copy()), plan)
-        with pytest.raises(PanelError, match=words):
-            take_up(panel)
+        with pytest.raises(PanelError, match=r"column 'accepted' \(columns.take_up\).*" + words):
+            ft.load_panel(change(raw.copy()), plan)
+    # controls may leave take-up missing; the loaded panel's take-up is then 0 for them
+    panel = ft.load_panel(raw.assign(accepted=raw["accepted"].where(offered)), plan)
+    assert take_up(panel)[panel.data["arm"] == 0].eq(0).all()
+    # a panel built without load_panel is still refused when the CACE runs
+    bad = ft.Panel(
+        data=panel.data.assign(accepted=np.where(panel.data["arm"] == 0, 1.0, 0.0)), plan=plan, report=panel.report
+    )
+    with pytest.raises(PanelError, match="one-sided"):
+        take_up(bad)
+
+
+def test_plan_check_with_data_refuses_bad_take_up(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from famtrial.cli import main
+
+    raw = replica_raw()
+    raw.loc[raw["arm"] == 0, "accepted"] = 1
+    data = tmp_path / "panel.parquet"
+    raw.to_parquet(data)
+    plan = tmp_path / "plan.toml"
+    plan.write_text(replica_plan().to_toml(), encoding="utf-8")
+    assert main(["plan", "check", str(plan), "--data", str(data)]) != 0
+    err = capsys.readouterr().err
+    assert "columns.take_up" in err and "control families" in err and "Traceback" not in err
 
 
 def test_plans_without_take_up_refuse_the_cace_and_sections_need_their_roles() -> None:
@@ -197,8 +256,11 @@ def test_reproduce_writes_the_beyond_itt_outputs(tmp_path: Path) -> None:
         "subgroups.csv",
         "forest.png",
         "since_randomisation.png",
-        "monthly_activation_cace.csv",
     } <= names
+    assert not any(name.endswith("_cace.csv") for name in names)  # the monthly CACE is in the series' own CSV
+    monthly = pd.read_csv(tmp_path / "monthly_activation.csv")
+    assert {"take_up", "itt_lpm", "cace", "cace_se", "cace_ci_low", "cace_ci_high", "cace_p"} <= set(monthly)
+    assert monthly["cace"].notna().sum() >= 20
     assert "cace.model1.cace_2sls.coef" in run.numbers and "subgroups.model1.female.p_het" in run.numbers
     page = run.report.read_text(encoding="utf-8")
     assert "Beyond intention to treat" in page and "exclusion restriction" in page

@@ -23,6 +23,7 @@ from famtrial.data.checks import Checks, check_columns, validate
 from famtrial.data.months import month_option
 from famtrial.data.panel import LoadReport, Panel, plan_from_columns, structure
 from famtrial.data.read import read
+from famtrial.data.take_up import check_take_up
 from famtrial.plan.spec import Columns
 
 if TYPE_CHECKING:
@@ -183,6 +184,7 @@ def _load_in_memory(
     required = cols.required()
     check_columns(raw.columns, required, present, lambda: rows_read)
     data, agg = validate(raw[required].reset_index(drop=True), plan, missing, rows_read, Checks())
+    check_take_up(data, plan)  # columns.take_up: 0/1, one-sided, one value per family (famtrial.data.take_up)
     report = LoadReport(
         rows_read=rows_read,
         rows_kept=len(data),

@@ -61,13 +61,12 @@ def _named(parts: PlanParts) -> Iterator[tuple[str, str, tuple[str, ...]]]:
     for model in parts["models"]:
         if model.treatment == "dynamic":
             yield f"models.{model.name} (its event-study figure)", f"{model.name}_event_study", FIGURE_SUFFIXES
-    roles = parts["roles"]
     for series in parts["series"]:
         yield f"series.{series.name}", f"monthly_{series.name}", (".csv",)
         yield f"series.{series.name}.figure", series.figure, FIGURE_SUFFIXES
-        if roles.take_up is not None:
-            yield f"series.{series.name} (its CACE)", f"monthly_{series.name}_cace", (".csv",)
-    # the analyses beyond intention to treat, when they run (docs/beyond_itt.md)
+    # the analyses beyond intention to treat, when they run (docs/beyond_itt.md); the monthly CACE is a
+    # column of monthly_<series>.csv, not a file of its own
+    roles = parts["roles"]
     if roles.take_up is not None:
         yield "compliance.table", parts["compliance"].table, TABLE_SUFFIXES
     if parts["subgroups"].variables:

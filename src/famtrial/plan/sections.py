@@ -118,7 +118,8 @@ class ColumnRoles:
         A per-parent treatment start month (missing = never treated); ``None``: none.
     take_up : str or None
         Whether the offered family accepted the offer (0/1, constant within a family; controls 0 or
-        missing): the complier analyses (``[compliance]``); ``None``: take-up not recorded.
+        missing; checked when the panel is loaded): the complier analyses (``[compliance]``) and the
+        monthly series' CACE columns; ``None``: take-up not recorded.
     entry : str or None
         Each family's randomisation (entry) month, in both arms: effects by months since
         randomisation (``[since_randomisation]``); ``None``: not recorded.

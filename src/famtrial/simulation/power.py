@@ -59,7 +59,7 @@ import pandas as pd
 from scipy import stats
 from scipy.special import expit
 
-from famtrial._options import PowerAnalysis, PowerTest, TimeAdjustment, Unit, check_choice
+from famtrial._options import PowerAnalysis, PowerEstimand, PowerTest, TimeAdjustment, Unit, check_choice
 from famtrial._parallel import one_kernel_thread, run_tasks
 from famtrial._toml import DESIGN
 from famtrial._toml import Table as TomlTable
@@ -121,6 +121,11 @@ class _Options:
     month: str | None
     plan: Plan | None = None  # the analysis plan of a plan or replica source, else None
     covariates: tuple[str, ...] | None = None  # the plan model's covariates (None: the design's time-varying)
+    estimand: PowerEstimand = "itt"
+
+
+#: the tests of the CACE (2SLS on the linear probability model: a cluster-robust z)
+CACE_TESTS: tuple[str, ...] = ("cluster_z", "t")
 
 
 def _analyse(panel: pd.DataFrame, design: Any, opts: _Options, truth: float, seeds: Sequence[int]) -> dict[str, Any]:
@@ -128,6 +133,8 @@ def _analyse(panel: pd.DataFrame, design: Any, opts: _Options, truth: float, see
 
     The only place that calls the trial layer (loader, sample rule, primary model, tests).
     """
+    if opts.estimand == "cace":
+        return _analyse_cace(panel, design, opts, truth)
     sample = _sample(panel, design, opts)
     fit, clusters, term = _fit(sample, design, opts)
     est, se = float(fit.params[term]), float(fit.bse[term])
@@ -141,6 +148,44 @@ def _analyse(panel: pd.DataFrame, design: Any, opts: _Options, truth: float, see
         )
     out = {"estimate": est, "se": se, "offices_analysed": g, "parents_analysed": int(sample.report.parents)}
     return out | _tests(sample, fit, clusters, term, opts, truth, seeds)
+
+
+def _analyse_cace(panel: pd.DataFrame, design: TrialDesign, opts: _Options, truth: float) -> dict[str, Any]:
+    """One simulated trial's CACE (``estimand="cace"``): 2SLS on the LPM, the design's take-up instrumented by the offer.
+
+    The panel is loaded with :func:`famtrial.simulation.compliance.design_plan` (its roles, take-up and
+    entry columns, the fixed-effects model with ``trend`` and the design's time-varying covariates,
+    clustered by office), put through the exclusion rule, and analysed by
+    :func:`famtrial.trial.compliance.cace` (as :func:`~famtrial.simulation.compliance.cace_power` does).
+    ``cluster_z``: ``|b / se| > z_{1-alpha/2}``; ``t``: the same ``b / se`` against t(G - 1).
+    """
+    from famtrial.data.load import load_panel
+    from famtrial.simulation.compliance import design_plan
+    from famtrial.trial.compliance import cace
+    from famtrial.trial.sample import analysis_sample
+
+    loaded = load_panel(panel, design_plan(design, outcome=opts.outcome, time=opts.trend))
+    if opts.threshold is not None:
+        loaded = analysis_sample(loaded, threshold=opts.threshold, unit=opts.unit, rule="control_share").panel
+    r = cace(loaded, "primary", alpha=opts.alpha)
+    est, se, g = float(r.estimates.loc["cace_2sls", "coef"]), float(r.estimates.loc["cace_2sls", "se"]), r.n_clusters
+    if not (np.isfinite(est) and np.isfinite(se) and se > 0):
+        raise ValueError(f"the CACE has SE {se:g} with G = {g} analysed offices")
+    out: dict[str, Any] = {
+        "estimate": est,
+        "se": se,
+        "offices_analysed": g,
+        "parents_analysed": r.n_parents,
+        "take_up": float(r.take_up.loc["offered", "share"]),
+        "itt_estimate": float(r.estimates.loc["itt", "coef"]),
+    }
+    z, known = abs(est / se), np.isfinite(truth)
+    for test in opts.tests:
+        crit = stats.norm.isf(opts.alpha / 2) if test == "cluster_z" else stats.t(g - 1).isf(opts.alpha / 2)
+        out[f"p_{test}"] = float(2 * (stats.norm.sf(z) if test == "cluster_z" else stats.t(g - 1).sf(z)))
+        if known:
+            out[f"cover_{test}"] = float(abs(est - truth) / se < crit)
+    return out
 
 
 def _sample(panel: pd.DataFrame, design: Any, opts: _Options) -> Panel:
@@ -290,13 +335,18 @@ def _rate(x: pd.Series) -> tuple[float, float]:
     return r, float(np.sqrt(r * (1 - r) / n))
 
 
+def _truth_column(scenarios: pd.DataFrame) -> str:
+    """The scenarios' true value of the estimate: the complier risk difference for the CACE, else the log-OR."""
+    return "true_cace_rd" if "true_cace_rd" in scenarios else "true_log_or"
+
+
 def _summarise(sims: pd.DataFrame, scenarios: pd.DataFrame, tests: Sequence[str], alpha: float) -> pd.DataFrame:
     rows = []
     for sid in scenarios.index:
         grp = sims[sims["scenario"] == sid]
         ok = grp[grp["error"].isna()] if "error" in grp else grp
         n = len(ok)
-        truth = scenarios.loc[sid, "true_log_or"]
+        truth = scenarios.loc[sid, _truth_column(scenarios)]
         est = ok["estimate"] if n else pd.Series(dtype=float)
         row = {
             "scenario": sid,
@@ -370,6 +420,9 @@ class PowerResult:
         The run's settings and its wall time in seconds.
     varied, model
         The grid arguments given; the analysis in words (model, time adjustment, covariates, rule, plan).
+    estimand : {"itt", "cace"}
+        What was tested: the offer's log-OR, or the CACE (``estimate`` a risk difference, the truth the
+        scenarios' ``true_cace_rd``; :func:`power`).
     """
 
     scenarios: pd.DataFrame
@@ -384,6 +437,7 @@ class PowerResult:
     elapsed: float
     varied: tuple[str, ...] = field(default=())
     model: str = "fixed-effects logit (parent effects, linear trend), SE clustered by office"
+    estimand: str = "itt"
 
     def power(self, test: str | None = None) -> pd.DataFrame:
         """Long table: one row per scenario and test with the grid values, ``power`` and ``mc_se``."""
@@ -473,8 +527,13 @@ class PowerResult:
         notes = (
             f"{self.n_sims} simulated trials per scenario (seed {self.seed}), outcome {self.outcome}; {model}. "
             f"Power: rejection of H0: no effect at {self.alpha:g}, percent (Monte Carlo SE). Bias: mean "
-            "log-OR estimate minus the true log-OR. Coverage: non-rejection of the true log-OR. "
-            f"Run time {self.elapsed:.0f} s."
+            + (
+                "CACE estimate (risk difference) minus the generating complier risk difference. Coverage: "
+                "non-rejection of the generating complier risk difference. "
+                if self.estimand == "cace"
+                else "log-OR estimate minus the true log-OR. Coverage: non-rejection of the true log-OR. "
+            )
+            + f"Run time {self.elapsed:.0f} s."
         )
         return Table(
             frame=self.scenarios.join(s), display=display, title=f"Power by simulation ({self.outcome})", notes=notes
@@ -546,7 +605,8 @@ class PowerResult:
     def describe(self) -> str:
         """The run in words: its settings, then per scenario each test's power (MC SE), bias and SD vs mean SE."""
         lines = [
-            f"Power by simulation: outcome {self.outcome}, analysis {self.analysis}, {self.n_sims} trials per "
+            f"Power by simulation: outcome {self.outcome}, analysis {self.analysis}"
+            f"{' (estimand: the CACE, risk differences)' if self.estimand == 'cace' else ''}, {self.n_sims} trials per "
             f"scenario, {len(self.scenarios)} scenarios, alpha {self.alpha:g}, seed {self.seed}, "
             f"{self.elapsed:.0f} s"
         ]
@@ -815,7 +875,7 @@ def power(
     months_post: GridArg = None,
     control_share: GridArg = None,
     n_sims: int = 100,
-    tests: Sequence[str] = TESTS,
+    tests: Sequence[str] | None = None,
     alpha: float = 0.05,
     analysis: PowerAnalysis = "fe",
     threshold: float | None | EllipsisType = ...,
@@ -827,6 +887,7 @@ def power(
     n_jobs: int | None = 1,
     client: Any = None,
     progress: bool = True,
+    estimand: PowerEstimand = "itt",
 ) -> PowerResult:
     """Power of the trial's analysis by simulation, over a grid of design choices.
 
@@ -859,9 +920,9 @@ def power(
         ``effect_or`` sets the outcome's odds ratio for every variant.
     n_sims : int
         Simulated trials per scenario.
-    tests : sequence of {"cluster_z", "t", "score_bootstrap", "randomization"}
-        The tests of ``H0: b = 0`` run on every simulated trial (default: all four; distinct names, at
-        least one): the cluster-robust z, the same z against t(G - 1), the wild cluster score bootstrap
+    tests : sequence of {"cluster_z", "t", "score_bootstrap", "randomization"}, optional
+        The tests of ``H0: b = 0`` run on every simulated trial (default: all four, or for
+        ``estimand="cace"`` the two it supports, ``cluster_z`` and ``t``; distinct names, at least one): the cluster-robust z, the same z against t(G - 1), the wild cluster score bootstrap
         and randomization inference (``ri_draws`` re-draws; not with ``analysis="cross_section"``). See
         the module's table.
     alpha : float
@@ -888,13 +949,33 @@ def power(
         ``client``; the results are identical.
     progress : bool
         A progress line with the time left.
+    estimand : {"itt", "cace"}
+        What the trial is planned for. ``"itt"`` (default): the offer's effect, the fixed-effects logit
+        above. ``"cace"``: the complier average causal effect, for a :class:`TrialDesign` with a
+        ``[compliance]`` table (take-up share, entry months; ``docs/beyond_itt.md``): each trial's CACE by
+        two-stage least squares on the linear probability model (parent effects, ``trend``, the design's
+        time-varying covariates; the design's take-up instrumented by the offer; SE clustered by office,
+        CR0 x G/(G-1)), as :func:`famtrial.simulation.compliance.cace_power` computes it; ``effect_or`` is
+        then the complier odds ratio (only families who accept receive the effect), ``estimate`` the CACE
+        (a risk difference), and bias and coverage are against the generating complier risk difference
+        ``expit(a + log OR) - expit(a)`` (``true_cace_rd``; missing, and so are they, when the design's
+        linear predictor varies by row). Tests: ``cluster_z`` and ``t`` (z against t(G - 1)); the score
+        bootstrap and randomization inference of the CACE are not available, nor are a plan or the
+        replica as source, or ``analysis="cross_section"`` (each raises). Stata: ``simulate`` around
+        ``xtivreg y x trend (d = z), fe vce(cluster office)``; R: a loop around
+        ``estimatr::iv_robust(y ~ d + x + trend | z + x + trend, fixed_effects = ~parent, clusters = office)``.
 
     Returns
     -------
     PowerResult
     """
+    check_choice(estimand, PowerEstimand, "estimand", ValueError)
     src = _resolve_source(source, outcome=outcome, threshold=threshold, unit=unit, trend=trend)
+    if tests is None:
+        tests = CACE_TESTS if estimand == "cace" else TESTS
     tests = _check_arguments(src, tuple(tests), analysis, alpha, n_sims, ri_draws)
+    if estimand == "cace":
+        _check_cace(src, tests, analysis)
     grid = {
         "effect_or": effect_or,
         "offices": offices,
@@ -904,6 +985,8 @@ def power(
         "control_share": control_share,
     }
     scenarios, designs, varied = _scenarios(src, grid)
+    if estimand == "cace":
+        scenarios["true_cace_rd"] = [_complier_rd(d, src.column) for d in designs]
     opts = _Options(
         outcome=src.outcome,
         tests=tests,
@@ -916,6 +999,7 @@ def power(
         month=month,
         plan=src.plan,
         covariates=src.covariates,
+        estimand=estimand,
     )
     sims, elapsed = _simulate(opts, scenarios, designs, n_sims, seed, n_jobs=n_jobs, client=client, progress=progress)
     return PowerResult(
@@ -930,8 +1014,41 @@ def power(
         analysis=analysis,
         elapsed=elapsed,
         varied=varied,
-        model=_model_text(src),
+        model=_model_text(src, estimand),
+        estimand=estimand,
     )
+
+
+def _check_cace(src: _Source, tests: tuple[str, ...], analysis: PowerAnalysis) -> None:
+    """``estimand="cace"``'s unsupported combinations, each named (a plan or replica, a cross-section, tests)."""
+    if not isinstance(src.generator, TrialDesign) or src.plan is not None:
+        raise ValueError(
+            "estimand='cace' with a plan or the replica as source is not supported: pass a TrialDesign (or a "
+            "design TOML) with a [compliance] table (take_up, entry_months)"
+        )
+    if src.generator.compliance is None:
+        raise ValueError(
+            "estimand='cace': the design has no [compliance] table; give take_up (the offered families' "
+            "acceptance probability) and entry_months to simulate take-up"
+        )
+    if analysis != "fe":
+        raise ValueError(f"estimand='cace' with analysis={analysis!r} is not supported: use analysis='fe'")
+    other = [t for t in tests if t not in CACE_TESTS]
+    if other:
+        raise ValueError(
+            f"estimand='cace' with tests {other} is not supported: the CACE is tested with {list(CACE_TESTS)}"
+        )
+
+
+def _complier_rd(design: TrialDesign | ReplicaConfig, outcome: str) -> float:
+    """The generating complier risk difference of a scenario, or NaN when it varies by row."""
+    from famtrial.simulation.compliance import complier_risk_difference
+
+    assert isinstance(design, TrialDesign)
+    try:
+        return complier_risk_difference(design, outcome)
+    except DesignError:
+        return float("nan")
 
 
 def _check_arguments(
@@ -1033,7 +1150,9 @@ def _simulate(
     """
     seqs = np.random.SeedSequence(seed).spawn(n_sims)
     tasks = [
-        (s, r, d, float(scenarios.loc[s, "true_log_or"]), seqs[r]) for s, d in enumerate(designs) for r in range(n_sims)
+        (s, r, d, float(scenarios.loc[s, _truth_column(scenarios)]), seqs[r])
+        for s, d in enumerate(designs)
+        for r in range(n_sims)
     ]
     start = time.perf_counter()
     with one_kernel_thread():  # serial runs and an in-process client; worker processes set their own
@@ -1055,9 +1174,16 @@ def _simulate(
     return sims, elapsed
 
 
-def _model_text(src: _Source) -> str:
+def _model_text(src: _Source, estimand: PowerEstimand = "itt") -> str:
     """The analysis in words: model, time adjustment, covariates, SE, the exclusion rule, the plan."""
     time_text = {"linear": "linear trend", "months": "month effects", "none": "no time adjustment"}[src.trend]
+    if estimand == "cace":
+        return (
+            f"CACE (risk difference) by 2SLS on the linear probability model (parent effects, {time_text}"
+            + (f", {', '.join(src.covariates)}" if src.covariates else "")
+            + "), take-up instrumented by the offer, SE clustered by office; "
+            + ("no exclusion rule" if src.threshold is None else f"offices with a control share >= {src.threshold:.3g}")
+        )
     rule = (
         "no exclusion rule"
         if src.threshold is None
@@ -1075,7 +1201,7 @@ def minimum_detectable_effect(
     source: TrialDesign | str | Path | None = None,
     *,
     power_target: float = 0.8,
-    test: str = "score_bootstrap",
+    test: str | None = None,
     effect_range: tuple[float, float] = (1.0, 2.0),
     tol: float = 0.01,
     n_sims: int = 100,
@@ -1089,8 +1215,12 @@ def minimum_detectable_effect(
     with power(lo) < target <= power(hi) until ``hi / lo <= 1 + tol``. ``effect_range[1]`` must
     reach the target (checked first). Other keyword arguments go to :func:`power` (one value each,
     no grids). Precision: the answer carries the Monte Carlo error of power at the MDE divided by
-    the curve's slope there; raise ``n_sims`` to narrow it.
+    the curve's slope there; raise ``n_sims`` to narrow it. ``test`` defaults to ``"score_bootstrap"``,
+    or ``"cluster_z"`` with ``estimand="cace"`` (then the search is over the complier odds ratio; see
+    :func:`power`).
     """
+    if test is None:
+        test = "cluster_z" if kwargs.get("estimand") == "cace" else "score_bootstrap"
     lo, hi = (float(v) for v in effect_range)
     if not 0 < lo < hi:
         raise ValueError(f"effect_range={effect_range!r} must satisfy 0 < low < high")
@@ -1199,7 +1329,8 @@ def _read_scenario(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     kwargs["n_sims"] = top.get("n_sims", int, 100, "an integer")
     kwargs["seed"] = top.get("seed", int, 20261130, "an integer")
     kwargs["alpha"] = top.number("alpha", 0.05)
-    kwargs["tests"] = tuple(top.get("tests", list, list(TESTS), f"a list from {list(TESTS)}"))
+    tests = top.get("tests", list, None, f"a list from {list(TESTS)}")
+    kwargs["tests"] = None if tests is None else tuple(tests)  # None: power()'s default for the estimand
     kwargs["n_jobs"] = top.get("n_jobs", int, 1, "an integer (-1: all cores)")
     a = top.sub("analysis", {})
     kwargs["analysis"] = a.get("model", str, "fe", f"one of {_ANALYSES}")
@@ -1215,6 +1346,7 @@ def _read_scenario(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         kwargs["trend"] = a.get("trend", str, what="'linear', 'months' or 'none'")
     kwargs["ri_draws"] = a.get("ri_draws", int, 19, "an integer")
     kwargs["month"] = a.get("month", str, None, "'YYYY-MM'")
+    kwargs["estimand"] = a.get("estimand", str, "itt", "'itt' or 'cace' (the complier effect; docs/beyond_itt.md)")
     a.done()
     g = top.sub("grid", {})
     for key in GRID:
@@ -1255,6 +1387,7 @@ def run_scenario(
         [analysis]
         threshold = 0.25                # or "none"
         unit = "parent"
+        estimand = "itt"                # or "cace": a design with [compliance]; tests default to cluster_z, t
         [grid]                          # lists are grids; [[60, 90]] is one range
         effect_or = [1.0, 1.2, 1.4]
         offices = [12, 24, 36]

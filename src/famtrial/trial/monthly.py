@@ -569,6 +569,77 @@ def _results(
     )
 
 
+# -- the CACE columns (columns.take_up; docs/beyond_itt.md) -----------------------------------------------
+#: the columns :func:`_add_cace` adds, named in the series' frame (``monthly_cace``'s name -> the frame's)
+CACE_COLUMNS = {
+    "take_up": "take_up",
+    "itt": "itt_lpm",
+    "itt_se": "itt_lpm_se",
+    "cace": "cace",
+    "cace_se": "cace_se",
+    "cace_ci_low": "cace_ci_low",
+    "cace_ci_high": "cace_ci_high",
+    "cace_p": "cace_p",
+}
+
+
+def _wants_cace(panel: Panel, cace: object, *, cluster: str | None, baseline: str | None) -> bool:
+    """Whether the series gets the CACE columns: ``cace``, by default when the plan names take-up."""
+    if cace is None:
+        cace = panel.columns.take_up is not None
+    check_bool(cace, "cace")
+    if not cace:
+        return False
+    if panel.columns.take_up is None:
+        raise ValueError(
+            f"cace=True: the plan {panel.plan.name!r} names no take-up column; set columns.take_up or pass cace=False"
+        )
+    unsupported = [
+        what
+        for what, bad in (
+            ("a Dask panel", is_dask_dataframe(panel.data)),
+            (f"cluster={cluster!r} (the CACE clusters by office)", cluster != "office"),
+            (
+                f"baseline={baseline!r} (the CACE's controls are at the plan's baseline month {panel.plan.baseline})",
+                baseline is not None and _month_arg(baseline, "baseline") != panel.baseline,
+            ),
+        )
+        if bad
+    ]
+    if unsupported:
+        raise ValueError(
+            f"the monthly CACE columns (cace=True) with {' and '.join(unsupported)} are not supported: "
+            "pass cace=False, or leave those arguments at their defaults"
+        )
+    return True
+
+
+def _add_cace(
+    panel: Panel,
+    frame: pd.DataFrame,
+    opts: _Options,
+    *,
+    controls: Sequence[str] | None,
+    own_baseline: bool | None,
+    alpha: float,
+) -> pd.DataFrame:
+    """The series' frame with the CACE columns, by month (NaN in months before implementation)."""
+    from famtrial.trial.compliance import monthly_cace
+
+    cace = monthly_cace(
+        panel,
+        opts.variable.key,
+        controls=controls,
+        own_baseline=own_baseline,
+        office_effects=opts.fixed_effects == "office",
+        alpha=alpha,
+    )
+    cace = cace[["month", *CACE_COLUMNS]].rename(columns=CACE_COLUMNS)
+    merged = frame.merge(cace, on="month", how="left", validate="one_to_one")
+    merged.index = frame.index
+    return merged
+
+
 # -- the series ------------------------------------------------------------------------------------------
 
 
@@ -589,6 +660,7 @@ def monthly_effects(
     n_boot: int = 999,
     seed: int | None = 20161001,
     progress: bool = True,
+    cace: bool | None = None,
 ) -> MonthlyEffects:
     """One logit per month of ``outcome`` on the offer, with Holm/BH p-values and a sup-t band.
 
@@ -632,6 +704,13 @@ def monthly_effects(
         every sign vector is enumerated and the band is exact and seed-free).
     progress : bool
         Show progress over the months.
+    cace : bool, optional
+        Add the complier average causal effect as columns of the series (``take_up``, ``itt_lpm``,
+        ``itt_lpm_se``, ``cace``, ``cace_se``, ``cace_ci_low``, ``cace_ci_high``, ``cace_p``: risk
+        differences, :func:`famtrial.trial.compliance.monthly_cace` with this series' controls, own
+        baseline and office effects, clustered by office). Default (None): when the plan names
+        ``columns.take_up``. Not with a Dask panel, ``cluster`` other than ``"office"`` or a
+        ``baseline`` other than the plan's (each raises).
 
     Notes
     -----
@@ -653,6 +732,7 @@ def monthly_effects(
     _check_arguments(panel, fixed_effects, n_boot, alpha)
     t_reference = panel.plan.reference == "t" if t_reference is None else t_reference
     check_bool(t_reference, "t_reference")
+    with_cace = _wants_cace(panel, cace, cluster=cluster, baseline=baseline)
     opts = _options(
         panel,
         outcome,
@@ -686,6 +766,8 @@ def monthly_effects(
             t_reference=t_reference,
             progress=progress,
         )
+    if with_cace:
+        frame = _add_cace(panel, frame, opts, controls=controls, own_baseline=own_baseline, alpha=alpha)
     return _results(
         panel,
         opts,

@@ -34,7 +34,10 @@ class MonthlyEffects:
     offer's risk difference as a proportion, the average discrete change of P(y = 1) from arm 0 to 1
     with delta-method SEs from the month's covariance: Stata ``margins, dydx(i.arm)`` after the
     month's ``logit ..., vce(cluster office)``; R ``marginaleffects::avg_comparisons(fit, variables =
-    "arm", vcov = ~office)``). A month whose logit cannot estimate the offer
+    "arm", vcov = ~office)``); with ``columns.take_up`` (``monthly_effects(cace=)``) also ``take_up`` (the
+    offered parents' take-up share in the month), ``itt_lpm``/``itt_lpm_se`` (the linear probability
+    model's ITT) and ``cace``/``cace_se``/``cace_ci_low``/``cace_ci_high``/``cace_p`` (the complier
+    effect by 2SLS, risk differences; NaN before implementation). A month whose logit cannot estimate the offer
     (outcome constant, the offer predicting it perfectly) keeps its row with NaN estimates and
     the reason in ``note``; Holm, BH and the band then use the months that have estimates.
     ``results`` holds the fitted months' :class:`~famtrial.models.logit.LogitResults`.
@@ -115,6 +118,12 @@ class MonthlyEffects:
         display[f"{level} CI (pp)"] = [
             "" if pd.isna(a) else f"({100 * a:.2f}, {100 * b:.2f})" for a, b in zip(f["rd_ci_low"], f["rd_ci_high"])
         ]
+        if "cace" in f:  # columns.take_up: the complier effect (docs/beyond_itt.md)
+            display["CACE (pp)"] = ["" if pd.isna(v) else f"{100 * v:.2f}" for v in f["cace"]]
+            display[f"{level} CI, CACE (pp)"] = [
+                "" if pd.isna(a) else f"({100 * a:.2f}, {100 * b:.2f})"
+                for a, b in zip(f["cace_ci_low"], f["cace_ci_high"])
+            ]
         display["n"] = f["n"].map("{:,}".format)
         display[plural(self.units[1])] = f["n_offices"].astype(str)
         display.index = pd.Index(f["month"], name="month")

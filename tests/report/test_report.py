@@ -23,6 +23,7 @@ def casework(tmp_path_factory):
     return famtrial.reproduce(None, out, plan="plans/casework.toml", inference=False, progress=False)
 
 
+@pytest.mark.slow  # over 8 s: the full set runs it (the fast tier stays under two minutes)
 def test_casework_report_holds_every_table_and_figure(casework):
     assert casework.report == casework.out / "report.html" and casework.report in casework.files
     page = casework.report.read_text(encoding="utf-8")

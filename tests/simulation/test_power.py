@@ -231,6 +231,7 @@ def test_minimum_detectable_effect_interpolates_in_log_or():
         res.minimum_detectable_effect(0.8, "score_bootstrap")
 
 
+@pytest.mark.slow  # over 8 s: the full set runs it (the fast tier stays under two minutes)
 def test_minimum_detectable_effect_by_bisection():
     mde = minimum_detectable_effect(
         _small(offices=6),
@@ -441,6 +442,7 @@ def test_a_dask_local_cluster_gives_the_serial_results(dask_client):
     pd.testing.assert_frame_equal(power(**replica).simulations, power(client=dask_client, **replica).simulations)
 
 
+@pytest.mark.slow  # over 8 s: the full set runs it (the fast tier stays under two minutes)
 def test_main_takes_a_plan_in_the_scenario_file(tmp_path, capsys):
     scenario = tmp_path / "scenario.toml"
     scenario.write_text("""plan = "casework"

@@ -223,6 +223,7 @@ def test_design_file_problems(tmp_path):
 
 
 # -- calibration to a trial's data ------------------------------------------------------------------------
+@pytest.mark.slow  # over 8 s: the full set runs it (the fast tier stays under two minutes)
 def test_calibrate_recovers_the_casework_designs_parameters():
     """``calibrate`` of the shipped casework panel (simulated from casework.toml, so the truth is known).
 

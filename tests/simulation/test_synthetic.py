@@ -66,6 +66,7 @@ def test_correlations_within_002_of_table4():
     assert report["difference"].abs().max() < 0.02
 
 
+@pytest.mark.slow  # over 8 s: the full set runs it (the fast tier stays under two minutes)
 def test_regenerating_gives_identical_values():
     shipped = pd.read_parquet(data_dir() / "synthetic" / "trial_panel.parquet")
     assert content_hash(generate()) == content_hash(shipped)
@@ -137,6 +138,7 @@ def test_office_heterogeneity_reaches_only_the_rows_it_is_defined_for():
         assert (out["employed"] == ref["employed"]).all()
 
 
+@pytest.mark.slow  # over 8 s: the full set runs it (the fast tier stays under two minutes)
 def test_married_tilt_changes_only_offered_married_paths_after_the_baseline():
     """``dynamics.married_tilt``: offered parents' married paths (never the baseline month, never the
     ordinary arm) move towards a local/HOLF contrast in their change at implementation; the tilt has

@@ -85,6 +85,11 @@ def test_office_fixed_effects_caption_and_empty_input(effects):
     fig = plot_monthly(fe)
     assert any("office fixed effects" in t.get_text().replace("\n", " ") for t in fig.texts)
     plt.close(fig)
+    # the caption names the reference distribution of the intervals and p-values
+    for t_reference, words in ((False, "normal reference"), (True, "t(G-1) reference")):
+        fig = plot_monthly(monthly_effects(panel, "activation", t_reference=t_reference, progress=False))
+        assert any(words in t.get_text().replace("\n", " ") for t in fig.texts), words
+        plt.close(fig)
     empty = type(effects)(**{**effects.__dict__, "frame": effects.frame.iloc[:0]})
     with pytest.raises(ValueError, match="no months"):
         plot_monthly(empty)

@@ -133,6 +133,7 @@ def _caption_text(effects: MonthlyEffects, base: np.ndarray, what_y: str) -> str
     f = effects.frame
     fe = f"; {effects.units[1]} fixed effects" if effects.fixed_effects else ""
     se = f"SE clustered by {effects.cluster_label or effects.cluster}" if effects.cluster else "model-based SE"
+    se += f", {'t(G-1)' if effects.t_reference else 'normal'} reference"
     missing = int(f["coef"].isna().sum())
     gaps = f" {missing} month{'s' if missing != 1 else ''} without an estimate (gaps)." if missing else ""
     at_base = (

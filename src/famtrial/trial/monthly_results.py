@@ -143,7 +143,7 @@ class MonthlyEffects:
         fe = f"{self.units[1]} fixed effects; " if self.fixed_effects else ""
         se = (
             f"SE clustered by {self.cluster_label or self.cluster} ({self.adjustment} factor"
-            f"{'; t(G-1) reference' if self.t_reference else ''})"
+            f"{'; t(G-1) reference' if self.t_reference else '; normal reference'})"
             if self.cluster
             else "model-based SE"
         )

@@ -54,7 +54,7 @@ def run() -> dict[str, dict[str, object]]:
                 )
                 secs = time.perf_counter() - t0
                 se = max(
-                    float(np.sqrt(np.linalg.inv(-fit.model.derivatives(fit.params.to_numpy())[2])[term_j(fit, term)] )),
+                    float(np.sqrt(np.linalg.inv(-fit.model.derivatives(fit.params.to_numpy())[2])[term_j(fit, term)])),
                     float(fit.bse[term]),
                 )
                 assert res.conf_int is not None

@@ -359,7 +359,7 @@ class _ScoreTest:
         needs fewer steps; the fit it converges to does not depend on the start beyond Newton's tolerance.
         """
         near = min(self.cache, key=lambda c: abs(c - value), default=None)
-        if near is None:
+        if near is None or value == self.start[self.j]:  # at b_j = the estimate, the estimate is the restricted fit
             return self.start
         b, hess = self.cache[near][2], self.cache[near][3]
         free = np.delete(np.arange(len(b)), self.j)
@@ -397,21 +397,39 @@ class _ScoreTest:
 
 
 def _invert(test: _ScoreTest, estimate: float, se: float, alpha: float, span: float, steps: int) -> tuple[float, float]:
-    """Ends of {c : p(c) > alpha}: walk out from the estimate on a grid, then Brent's method on ``test.gap``.
+    """Ends of {c : p(c) > alpha}: the first grid point out from the estimate with p(c) <= alpha, then Brent's method.
 
-    ``gap(c)`` has the sign of ``p(c) - alpha - 1e-12`` (see :class:`_ScoreTest`) but is continuous, so
-    Brent's method reaches the end to ``1e-4 * se`` in a few restricted fits instead of bisecting the
-    step function ``p(c)`` (about 13 fits per end).
+    The grid is ``estimate + direction * se * (span / steps) * k``, k = 1..steps. Walking it point by
+    point costs a restricted fit per point; instead, from the last point known inside, the grid point
+    where ``gap`` (continuous, see :class:`_ScoreTest`) extrapolates linearly to zero is tried next, and
+    the point before it is checked to be inside, so the bracket is the walk's (the first outside grid
+    point and the inside one before it) whenever p(c) crosses alpha once between grid points already
+    known inside and that point. Brent's method on ``test.gap`` then reaches the end to ``1e-4 * se`` in
+    a few restricted fits instead of bisecting the step function ``p(c)`` (about 13 fits per end).
     """
+    grid = se * np.linspace(span / steps, span, steps)
     ends = []
     for direction in (-1.0, 1.0):
-        inside = estimate
+        points = estimate + direction * grid
+        known_in, last = -1, (estimate, test.gap(estimate))  # index of the last grid point known inside
         end = direction * np.inf
-        for c in estimate + direction * se * np.linspace(span / steps, span, steps):
-            if test.p(c) <= alpha:
-                end = optimize.brentq(test.gap, inside, c, xtol=1e-4 * se)
+        k = 0
+        while k < steps:
+            if test.p(points[k]) <= alpha:
+                if k - 1 > known_in and test.p(points[k - 1]) <= alpha:
+                    k -= 1  # the jump overshot the crossing: step back towards the last inside point
+                    continue
+                inside = estimate if k == 0 else points[k - 1]
+                end = optimize.brentq(test.gap, inside, points[k], xtol=1e-4 * se)
                 break
-            inside = c
+            known_in, here = k, (points[k], test.gap(points[k]))
+            # next: the grid point where the line through the last two inside points reaches gap = 0
+            slope = (here[1] - last[1]) / (here[0] - last[0])
+            last = here
+            ahead = -here[1] / slope * direction if slope * direction < 0 else np.inf
+            k = int(min(max(k + 1, k + np.ceil(ahead / grid[0] - 1e-9)), steps - 1)) if np.isfinite(ahead) else k + 1
+            if k <= known_in:
+                k = known_in + 1
         ends.append(end)
     return float(ends[0]), float(ends[1])
 

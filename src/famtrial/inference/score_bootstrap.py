@@ -490,9 +490,11 @@ def score_bootstrap(
         larger of the model-based SE at the estimate and the fit's own SE). An end that the grid does
         not reach (p(c) stays above ``alpha`` up to ``estimate +- span * se``) is -inf or +inf.
     steps : int, default 16
-        Grid points on each side between the estimate and ``estimate +- span * se``; the test is
-        evaluated at each in turn until p(c) <= ``alpha``, and Brent's method then locates the end
-        between the last two.
+        Grid points on each side between the estimate and ``estimate +- span * se``; the end is
+        bracketed by the first grid point with p(c) <= ``alpha`` and the one before it (found by
+        jumping to where a continuous function with the sign of ``p(c) - alpha`` extrapolates to zero,
+        then checking the point before), and Brent's method on that function locates it to
+        ``1e-4 * se``.
 
     Notes
     -----

@@ -381,6 +381,12 @@ class WaldTest:
             text += f" ({len(self.dropped)} dropped, the covariance cannot test them: {'; '.join(self.dropped)})"
         return text
 
+    def _repr_html_(self) -> str:
+        from famtrial.models.summary import test_html
+
+        dist = f"chi2({self.df_num})" if self.df_denom is None else f"F({self.df_num}, {self.df_denom})"
+        return test_html("Wald test", self.restrictions, dist, self.statistic, self.pvalue)
+
 
 #: A restriction whose variance, net of the restrictions kept before it, is below this share of its own
 #: variance is linearly dependent on them in the covariance's metric and is dropped.
@@ -400,12 +406,6 @@ def _estimable(m: np.ndarray) -> list[int]:
         if own > RANK_TOLERANCE * m[j, j]:
             kept.append(j)
     return kept
-
-    def _repr_html_(self) -> str:
-        from famtrial.models.summary import test_html
-
-        dist = f"chi2({self.df_num})" if self.df_denom is None else f"F({self.df_num}, {self.df_denom})"
-        return test_html("Wald test", self.restrictions, dist, self.statistic, self.pvalue)
 
 
 def wald_test(results: ModelResults, hypotheses: Hypotheses) -> WaldTest:

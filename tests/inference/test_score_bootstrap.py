@@ -536,6 +536,47 @@ def test_conf_int_inverts_the_test():
     assert "test inversion" in res.summary()
 
 
+def _reference_p(y, x, cl, null, weights):
+    """p(c) written from the formula: statsmodels' restricted fit (offset c * d), boottest's u, t*, strict >."""
+    sm_fit = sm.Logit(y, sm.add_constant(x[:, 1]), offset=null * x[:, 0]).fit(disp=0, tol=1e-12)
+    b = np.array([sm_fit.params[0], null, sm_fit.params[1]])
+    X = np.column_stack([np.ones(len(y)), x])
+    p = expit(X @ b)
+    hess = -(X * (p * (1 - p))[:, None]).T @ X
+    s = np.bincount(cl, weights=(X * (y - p)[:, None]) @ np.linalg.inv(-hess)[:, 1])
+    pi = np.bincount(cl) / len(cl)
+
+    def t(v):
+        num = v @ s
+        return num / np.sqrt((((v * s) - num[:, None] * pi) ** 2).sum(axis=1))
+
+    obs = t(np.ones((1, len(s))))[0]
+    return np.mean(np.abs(t(weights)) > abs(obs) * (1 + 1e-10))
+
+
+@pytest.mark.parametrize("kind", ["rademacher", "webb"])
+def test_conf_int_ends_match_an_independent_inversion(kind):
+    """Issue 30b: the interval's ends (Brent's method on a continuous crossing function) lie within the
+    stated search tolerance 1e-4 * se of the jumps of p(c) located independently (statsmodels' restricted
+    fits, the statistic from its formula, bisection of the step function to 1e-8 * se)."""
+    y, x, cl = _logit_data(seed=11, g=9, n_per=70, unequal=True)
+    fit = Logit(y, x, names=["d", "x"]).fit("cluster", cl)
+    res = score_bootstrap(fit, "d", cl, weights=kind, n_boot=999, seed=5, enumerate_max=9)
+    w, _ = wild_weights(9, kind, n_boot=999, seed=5, enumerate_max=9)
+    b_hat = fit.params.to_numpy()
+    se = max(float(np.sqrt(np.linalg.inv(-fit.model.derivatives(b_hat)[2])[1, 1])), float(fit.bse["d"]))
+    for end, sign in zip(res.conf_int, (-1, 1), strict=True):
+        inside, outside = fit.params["d"], fit.params["d"] + sign * 8 * se
+        assert _reference_p(y, x, cl, outside, w) <= 0.05
+        while abs(outside - inside) > 1e-8 * se:
+            mid = (inside + outside) / 2
+            if _reference_p(y, x, cl, mid, w) > 0.05:
+                inside = mid
+            else:
+                outside = mid
+        assert abs(end - (inside + outside) / 2) <= 1e-4 * se
+
+
 def test_t_reference_and_errors():
     y, x, cl = _logit_data()
     fit = Logit(y, x, names=["d", "x"]).fit("cluster", cl)

@@ -258,29 +258,40 @@ exact_scores <- function(X, y, group, beta) {
   scores
 }
 
+# One fixed-effects model: y on the columns of X within the groups g by clogit(method = "exact") and,
+# given each row's cluster, the cluster-robust covariance from the groups' exact scores (Stata's
+# clogit y X, group(g) vce(cluster cluster)); without it, the model-based covariance (Stata's default).
+# famtrial's tests run this function, as written here, on the data of a clogit whose Stata output is
+# printed (tests/reference/stata_clogit_reference.R).
+fit_clogit <- function(X, y, g, cluster = NULL) {
+  frame <- data.frame(y = y, g = g, X, check.names = FALSE)
+  formula <- as.formula(paste("y ~", paste(colnames(X), collapse = " + "), "+ strata(g)"))
+  fit <- clogit(formula, data = frame, method = "exact", control = coxph.control(eps = 1e-12, toler.chol = 1e-14, iter.max = 200))
+  beta <- coef(fit)
+  used <- !is.na(beta)   # a column clogit could not estimate (collinear) is left out, as famtrial drops it
+  B <- fit$var[used, used, drop = FALSE]
+  V <- B
+  if (!is.null(cluster)) {
+    U <- exact_scores(X[, used, drop = FALSE], frame$y, frame$g, beta[used])
+    group_cluster <- tapply(as.character(cluster), frame$g, function(z) z[1])
+    informative <- tapply(frame$y, frame$g, function(z) sum(z) > 0 && sum(z) < length(z))
+    cl <- group_cluster[rownames(U)][informative[rownames(U)]]
+    Ug <- rowsum(U[informative[rownames(U)], , drop = FALSE], cl)
+    G <- nrow(Ug)
+    V <- G / (G - 1) * B %*% crossprod(Ug) %*% B
+  }
+  list(fit = fit, beta = beta, used = used, B = B, V = V)
+}
+
 for (spec in MODELS) {
   regs <- c(spec$terms, spec$covariates)
   if (spec$time == "linear") regs <- c(regs, "trend")
   if (spec$time == "months") regs <- c(regs, sprintf("%s[%s]", COL$month, month_label(months_all[-1])))
   X <- as.matrix(a[, regs, drop = FALSE]); storage.mode(X) <- "double"
   colnames(X) <- paste0("x", seq_along(regs))
-  frame <- data.frame(y = as.numeric(a[[spec$outcome]]), g = a[[COL$parent]], X, check.names = FALSE)
-  formula <- as.formula(paste("y ~", paste(colnames(X), collapse = " + "), "+ strata(g)"))
-  fit <- clogit(formula, data = frame, method = "exact", control = coxph.control(eps = 1e-12, toler.chol = 1e-14, iter.max = 200))
-  beta <- coef(fit)
-  used <- !is.na(beta)   # a column clogit could not estimate (collinear) is left out, as famtrial drops it
-  B <- fit$var[used, used, drop = FALSE]
-  if (!is.na(spec$cluster)) {
-    U <- exact_scores(X[, used, drop = FALSE], frame$y, frame$g, beta[used])
-    group_cluster <- tapply(as.character(a[[spec$cluster]]), frame$g, function(z) z[1])
-    informative <- tapply(frame$y, frame$g, function(z) sum(z) > 0 && sum(z) < length(z))
-    cl <- group_cluster[rownames(U)][informative[rownames(U)]]
-    Ug <- rowsum(U[informative[rownames(U)], , drop = FALSE], cl)
-    G <- nrow(Ug)
-    V <- G / (G - 1) * B %*% crossprod(Ug) %*% B
-  } else {
-    V <- B
-  }
+  m <- fit_clogit(X, as.numeric(a[[spec$outcome]]), a[[COL$parent]],
+                  if (is.na(spec$cluster)) NULL else a[[spec$cluster]])
+  fit <- m$fit; beta <- m$beta; used <- m$used; V <- m$V
   se <- sqrt(diag(V)); b_used <- beta[used]; z <- qnorm(1 - ALPHA / 2)
   for (i in seq_along(b_used)) {
     term <- regs[used][i]

@@ -60,6 +60,7 @@ def _header(rec: Recipe, version: str) -> str:
         for s in rec.series
     )
     keys = ", ".join(f"{_str(col)} = {_str(key)}" for col, key in rec.keys)
+    sample_keys = ", ".join(f"{role} = {_str(word)}" for role, word in rec.sample_keys)
     return f"""# famtrial export --to r: the analysis plan {rec.plan_name!r} as an R script.
 # Written by famtrial {version} from the plan with canonical hash {rec.plan_hash}.
 # Run:  Rscript THIS_FILE [DATA_FILE] [SPEC_FILE]
@@ -91,6 +92,7 @@ SAMPLE_RULE <- {_str(rec.sample_rule)}
 THRESHOLD <- {rec.threshold!r}   # {rec.threshold_text}
 SAMPLE_UNIT <- {_str(rec.sample_unit)}
 SAMPLE_TABLE <- {_str(rec.sample_table)}
+KEY <- list({sample_keys})   # the plan's words in the sample's keys
 KEYS <- c({keys})   # column -> plan key (the spec's keys)
 BALANCE_TABLE <- {_str(rec.balance_table)}
 BALANCE_VARIABLES <- {_vec(list(rec.balance_variables))}
@@ -179,20 +181,20 @@ for (o in offices) {
   u0 <- n_distinct(d[[unit_col]][rows & d$.arm == 0L])
   keep <- SAMPLE_RULE == "none" || (u0 / (u1 + u0) >= THRESHOLD)
   label <- as.character(o)
-  put(sprintf("%s.office_%s.coordinated", SAMPLE_TABLE, label), n_distinct(d[[COL$parent]][rows & d$.arm == 1L]))
-  put(sprintf("%s.office_%s.ordinary", SAMPLE_TABLE, label), n_distinct(d[[COL$parent]][rows & d$.arm == 0L]))
-  put(sprintf("%s.office_%s.included", SAMPLE_TABLE, label), as.numeric(keep))
+  put(sprintf("%s.%s_%s.%s", SAMPLE_TABLE, KEY$office, label, KEY$offered), n_distinct(d[[COL$parent]][rows & d$.arm == 1L]))
+  put(sprintf("%s.%s_%s.%s", SAMPLE_TABLE, KEY$office, label, KEY$control), n_distinct(d[[COL$parent]][rows & d$.arm == 0L]))
+  put(sprintf("%s.%s_%s.included", SAMPLE_TABLE, KEY$office, label), as.numeric(keep))
   if (keep) included <- c(included, label)
 }
 in_sample <- as.character(d[[COL$office]]) %in% included
 a <- d[in_sample, ]
-put("sample.offices_included", length(included))
-put("sample.parents_treated", n_distinct(a[[COL$parent]][a$.arm == 1L]))
-put("sample.parents_control", n_distinct(a[[COL$parent]][a$.arm == 0L]))
-put("sample.parents_included", n_distinct(a[[COL$parent]]))
-put("sample.families_treated", n_distinct(a[[COL$family]][a$.arm == 1L]))
-put("sample.families_control", n_distinct(a[[COL$family]][a$.arm == 0L]))
-put("sample.parents_excluded", n_distinct(d[[COL$parent]][!in_sample]))
+put(sprintf("sample.%s_included", KEY$offices), length(included))
+put(sprintf("sample.%s_treated", KEY$parents), n_distinct(a[[COL$parent]][a$.arm == 1L]))
+put(sprintf("sample.%s_control", KEY$parents), n_distinct(a[[COL$parent]][a$.arm == 0L]))
+put(sprintf("sample.%s_included", KEY$parents), n_distinct(a[[COL$parent]]))
+put(sprintf("sample.%s_treated", KEY$families), n_distinct(a[[COL$family]][a$.arm == 1L]))
+put(sprintf("sample.%s_control", KEY$families), n_distinct(a[[COL$family]][a$.arm == 0L]))
+put(sprintf("sample.%s_excluded", KEY$parents), n_distinct(d[[COL$parent]][!in_sample]))
 
 # ---- baseline balance (Table 3) and correlations (Table 4) -----------------------------------------
 b <- a[a$.m == month_index(BASELINE), ]

@@ -76,6 +76,7 @@ class Recipe:
     threshold_text: str
     sample_unit: str
     sample_table: str
+    sample_keys: tuple[tuple[str, str], ...]  # the plan's words in the sample's keys (as AnalysisSample.to_numbers)
     keys: tuple[tuple[str, str], ...]  # (column, plan key) of every variable
     balance_table: str
     balance_variables: tuple[str, ...]  # columns
@@ -91,6 +92,25 @@ class Recipe:
     def key_of(self, column: str) -> str:
         """The plan key of a variable's column (the column itself for other terms)."""
         return dict(self.keys).get(column, column)
+
+
+def _sample_keys(plan: Plan) -> tuple[tuple[str, str], ...]:
+    """The words of the ``sample.*`` and ``<table>.<office>_<label>.*`` keys, as famtrial writes them.
+
+    The plan's unit nouns (``parents``, ``families``, ``offices``, ``office``) and arm keys (``offered``,
+    ``control``) made machine-readable, as :meth:`famtrial.trial.sample.AnalysisSample.to_numbers`.
+    """
+    from famtrial._text import key_name, plural
+
+    parent, family, office = plan.units
+    return (
+        ("parents", key_name(plural(parent))),
+        ("families", key_name(plural(family))),
+        ("offices", key_name(plural(office))),
+        ("office", key_name(office)),
+        ("offered", plan.offered_key),
+        ("control", plan.control_key),
+    )
 
 
 def _code(value: object) -> str:
@@ -182,6 +202,7 @@ def recipe(plan: Plan | str | Path | None = None, data: str | Path | None = None
         threshold_text=plan.sample.threshold_text,
         sample_unit=plan.sample.unit,
         sample_table=plan.sample.table,
+        sample_keys=_sample_keys(plan),
         keys=tuple((v.column, v.key) for v in plan.variables),
         balance_table=plan.balance_table,
         balance_variables=tuple(plan.variable(k).column for k in balance_keys),

@@ -117,6 +117,7 @@ file write spec "[numbers]" _n
 def _sample(rec: Recipe) -> list[str]:
     unit = rec.family if rec.sample_unit == "family" else rec.parent
     rule = "1" if rec.sample_rule == "none" else f"(_u0 / (_u1 + _u0) >= {rec.threshold!r})"
+    k = dict(rec.sample_keys)  # the plan's words in the sample's keys
     return [
         f"* ---- the sample rule ({rec.sample_table}): an office is analysed when its control share of "
         f"{rec.sample_unit} units >= {rec.threshold_text} ----",
@@ -131,30 +132,30 @@ def _sample(rec: Recipe) -> list[str]:
         f'    if _rc local at "{rec.office} == `o\'"',
         f'    else local at `"{rec.office} == "`o\'""\'',
         "    quietly count if `at' & _tag_parent & _arm == 1",
-        f'    _put "{rec.sample_table}.office_`o\'.coordinated" r(N)',
+        f'    _put "{rec.sample_table}.{k["office"]}_`o\'.{k["offered"]}" r(N)',
         "    quietly count if `at' & _tag_parent & _arm == 0",
-        f'    _put "{rec.sample_table}.office_`o\'.ordinary" r(N)',
+        f'    _put "{rec.sample_table}.{k["office"]}_`o\'.{k["control"]}" r(N)',
         "    quietly summarize _included if `at', meanonly",
-        f'    _put "{rec.sample_table}.office_`o\'.included" r(max)',
+        f'    _put "{rec.sample_table}.{k["office"]}_`o\'.included" r(max)',
         "}",
         f"egen byte _tag_analysed = tag({rec.parent}) if _included",
         f"egen byte _tag_family = tag({rec.family}) if _included",
         "quietly count if _tag_analysed == 1",
-        '_put "sample.parents_included" r(N)',
+        f'_put "sample.{k["parents"]}_included" r(N)',
         "quietly count if _tag_analysed == 1 & _arm == 1",
-        '_put "sample.parents_treated" r(N)',
+        f'_put "sample.{k["parents"]}_treated" r(N)',
         "quietly count if _tag_analysed == 1 & _arm == 0",
-        '_put "sample.parents_control" r(N)',
+        f'_put "sample.{k["parents"]}_control" r(N)',
         "quietly count if _tag_family == 1 & _arm == 1",
-        '_put "sample.families_treated" r(N)',
+        f'_put "sample.{k["families"]}_treated" r(N)',
         "quietly count if _tag_family == 1 & _arm == 0",
-        '_put "sample.families_control" r(N)',
+        f'_put "sample.{k["families"]}_control" r(N)',
         f"egen byte _tag_excluded = tag({rec.parent}) if !_included",
         "quietly count if _tag_excluded == 1",
-        '_put "sample.parents_excluded" r(N)',
+        f'_put "sample.{k["parents"]}_excluded" r(N)',
         f"egen byte _tag_office = tag({rec.office}) if _included",
         "quietly count if _tag_office == 1",
-        '_put "sample.offices_included" r(N)',
+        f'_put "sample.{k["offices"]}_included" r(N)',
         "keep if _included",
         "",
     ]

@@ -67,27 +67,27 @@ foreach o of local offices {
     if _rc local at "kontor == `o'"
     else local at `"kontor == "`o'""'
     quietly count if `at' & _tag_parent & _arm == 1
-    _put "table1.office_`o'.coordinated" r(N)
+    _put "table1.office_`o'.offered" r(N)
     quietly count if `at' & _tag_parent & _arm == 0
-    _put "table1.office_`o'.ordinary" r(N)
+    _put "table1.office_`o'.control" r(N)
     quietly summarize _included if `at', meanonly
     _put "table1.office_`o'.included" r(max)
 }
 egen byte _tag_analysed = tag(pid) if _included
 egen byte _tag_family = tag(hh) if _included
 quietly count if _tag_analysed == 1
-_put "sample.parents_included" r(N)
+_put "sample.persons_included" r(N)
 quietly count if _tag_analysed == 1 & _arm == 1
-_put "sample.parents_treated" r(N)
+_put "sample.persons_treated" r(N)
 quietly count if _tag_analysed == 1 & _arm == 0
-_put "sample.parents_control" r(N)
+_put "sample.persons_control" r(N)
 quietly count if _tag_family == 1 & _arm == 1
-_put "sample.families_treated" r(N)
+_put "sample.households_treated" r(N)
 quietly count if _tag_family == 1 & _arm == 0
-_put "sample.families_control" r(N)
+_put "sample.households_control" r(N)
 egen byte _tag_excluded = tag(pid) if !_included
 quietly count if _tag_excluded == 1
-_put "sample.parents_excluded" r(N)
+_put "sample.persons_excluded" r(N)
 egen byte _tag_office = tag(kontor) if _included
 quietly count if _tag_office == 1
 _put "sample.offices_included" r(N)

@@ -12,7 +12,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 # the user's own configuration: pandas without pandas-stubs (famtrial does not require them) is untyped
-CONFIG = "[mypy]\nstrict = True\n\n[mypy-pandas.*]\nignore_missing_imports = True\n"
+# famtrial's own modules are found through MYPYPATH (the checkout's src/, installed or not); a user's mypy never
+# reports errors inside an installed package, so neither does this one (its types are still used)
+CONFIG = (
+    "[mypy]\nstrict = True\n\n[mypy-pandas.*]\nignore_missing_imports = True\n\n"
+    "[mypy-famtrial.*]\nignore_errors = True\n"
+)
 
 
 def _mypy(folder: Path, script: Path) -> subprocess.CompletedProcess[str]:

@@ -160,6 +160,7 @@ def read(
                 "or pass source.compute() to load it in memory"
             )
         lazy: pd.DataFrame = source  # a Dask DataFrame, annotated as Panel.data is
+        _refuse_duplicates(list(lazy.columns), "the DataFrame")  # as in memory
         return lazy, "Dask DataFrame", list(map(str, lazy.columns))
     if engine == "dask":
         return _read_dataset(source, columns)

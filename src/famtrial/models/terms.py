@@ -160,7 +160,7 @@ def parse_formula(
     except (FormulaicError, SyntaxError) as err:  # formulaic's, or Python's for a term such as I(x +* 2)
         raise FormulaError(f"cannot read formula {formula!r}: {_plain(err)}") from None
     named = [c for c in (group, time_var, *extra) if c is not None]
-    missing_cols = [c for c in named if c not in columns]
+    missing_cols = list(dict.fromkeys(c for c in named if c not in columns))  # each named once
     if missing_cols:
         raise FormulaError(f"formula {formula!r}: columns {missing_cols} are not in the data (columns: {columns})")
     present = list(dict.fromkeys(c for c in [*sorted(needed), *named] if c in columns))

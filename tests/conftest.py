@@ -22,15 +22,12 @@ import os
 import shutil
 import subprocess
 import sys
-import tomllib
 import types
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-
-from famtrial.plan.spec import Plan, load_plan
 
 # -- hypothesis profiles ---------------------------------------------------------------------------
 #: the most examples a property test draws under the ``dev`` profile
@@ -113,46 +110,13 @@ def tiny_panel_frame() -> pd.DataFrame:
 
 
 def renamed_replica() -> tuple[pd.DataFrame, str]:
-    """The shipped replica with every column renamed and the arm and variant recoded, and a plan that maps it."""
-    data = pd.read_parquet(load_plan().resolve_data())
-    names = {
-        "parent_id": "pid",
-        "family_id": "fid",
-        "office": "kontor",
-        "month": "ym",
-        "arm": "offered",
-        "model": "variant",
-        "activation": "active",
-        "employed": "employed_flag",
-        "married": "gift",
-        "n_children": "nkids",
-        "reduced_work_capacity": "redwc",
-        "female": "kvinne",
-        "year_of_birth": "born",
-        "immigrant": "innvandrer",
-    }
-    renamed = data.rename(columns=names)
-    renamed["offered"] = np.where(data["arm"] == 1, "yes", "no")
-    renamed["variant"] = data["model"].map({"ordinary": "none", "local": "L", "holf": "H"})
-    renamed["ym"] = pd.PeriodIndex(data["month"], freq="M").strftime("%Y%m").astype(int)  # YYYYMM integers
-    raw = tomllib.loads(load_plan().to_toml())
-    raw["columns"] = {
-        "parent": "pid",
-        "family": "fid",
-        "office": "kontor",
-        "month": "ym",
-        "arm": "offered",
-        "variant": "variant",
-    }
-    raw["arms"].update(offered="yes", control="no")
-    raw["variants"].update(control="ordinary", control_codes=["none"])
-    raw["variants"]["levels"]["local"]["codes"] = ["L"]
-    raw["variants"]["levels"]["holf"]["codes"] = ["H"]
-    for section in ("outcomes", "covariates"):
-        for key, entry in raw[section].items():
-            entry["column"] = names[key]
-    raw["data"].pop("path")
-    return renamed, Plan.from_dict(raw).to_toml()
+    """The shipped replica with every column renamed and the arm and variant recoded, and a plan that maps it.
+
+    The same files the docs give a pip user (:func:`famtrial.examples.user_data`).
+    """
+    from famtrial.examples import user_data
+
+    return user_data()
 
 
 def rerun_r_script(tmp_path: Path, script: str, packages: tuple[str, ...] = ("survival",)) -> Path:

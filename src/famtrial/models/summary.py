@@ -188,14 +188,8 @@ class Summary:
 
 
 def _omitted_terms(results: ModelResults) -> list[str]:
-    """Terms the results record as omitted: variable drop records and a results' ``omitted`` attribute, if any."""
-    names: list[str] = []
-    for record in results.dropped:
-        if record.kind == "variable":
-            names += [n for n in record.names if n not in names]
-    for entry in getattr(results, "omitted", None) or ():  # (term, reason) pairs, or bare terms
-        term = str(entry[0] if isinstance(entry, tuple) else entry)
-        names += [term] if term not in names else []
+    """Terms the estimator omitted (:attr:`ModelResults.omitted`, read from the variable drop records), once each."""
+    names = dict.fromkeys(term for term, _ in results.omitted)
     return [n for n in names if n not in results.params.index]
 
 

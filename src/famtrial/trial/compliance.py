@@ -44,9 +44,9 @@ import pandas as pd
 from scipy import stats
 
 from famtrial.data.panel import Panel
-from famtrial.errors import PanelError
+from famtrial.errors import PanelError, PlanError
 from famtrial.table import Table
-from famtrial.trial._beyond_itt import baseline_values, cluster_column, family_values, model_specs, within
+from famtrial.trial._beyond_itt import baseline_values, cluster_column, model_specs, within
 
 __all__ = ["ASSUMPTIONS", "CACEResults", "cace", "cace_models", "cace_table", "take_up", "monthly_cace"]
 
@@ -81,34 +81,17 @@ def take_up(panel: Panel) -> pd.Series:
         Values other than 0/1, missing values in the offered arm, take-up recorded in the control arm
         (one-sided non-compliance), or take-up varying within a family; the message counts the families.
     """
+    from famtrial.data.take_up import check_take_up
+
     column = panel.columns.take_up
-    values = family_values(panel, column, "take_up")
-    assert column is not None  # family_values refuses None
+    if column is None:
+        raise PlanError(
+            f"the plan {panel.plan.name!r} names no take_up column: set columns.take_up = '<column>' in the plan"
+        )
+    check_take_up(panel.data, panel.plan)  # the load's check (a Panel built another way is checked here too)
     data, cols = panel.data, panel.columns
     offered = data[cols.arm].to_numpy() == 1
-    numeric = pd.to_numeric(values, errors="coerce")
-    bad = values.notna().to_numpy() & ~numeric.isin([0, 1]).to_numpy()
-    if bad.any():
-        fams = data.loc[bad, cols.family].unique()
-        raise PanelError(
-            f"column {column!r} (columns.take_up) holds values other than 0/1 for {len(fams)} "
-            f"{panel.plan.unit('family', len(fams))} (e.g. {list(values[bad].unique()[:3])}): code take-up 1 = accepted, 0 = not"
-        )
-    lacking = offered & numeric.isna().to_numpy()
-    if lacking.any():
-        fams = data.loc[lacking, cols.family].unique()
-        raise PanelError(
-            f"column {column!r} (columns.take_up) is missing for {len(fams)} offered "
-            f"{panel.plan.unit('family', len(fams))} (e.g. {list(fams[:5])}): record whether each offered family accepted"
-        )
-    control_takers = ~offered & (numeric.fillna(0).to_numpy() == 1)
-    if control_takers.any():
-        fams = data.loc[control_takers, cols.family].unique()
-        raise PanelError(
-            f"column {column!r} (columns.take_up) is 1 for {len(fams)} control "
-            f"{panel.plan.unit('family', len(fams))} (e.g. {list(fams[:5])}): famtrial's CACE assumes one-sided "
-            "non-compliance (controls cannot receive the offer); set take-up to 0 in the control arm"
-        )
+    numeric = pd.to_numeric(data[column], errors="coerce")
     return pd.Series(np.where(offered, numeric.fillna(0).to_numpy(), 0.0), index=data.index, name=column)
 
 

@@ -220,7 +220,6 @@ def reproduce(
         )
     identity = _data_identity(data, plan)
     plan_id = {"name": plan.name, "hash": plan.hash}
-    steps = progress  # each step timed, with a heartbeat while it runs
     with (
         ResultsWriter(Path(out), plan=plan_id, data=identity, command=command_line()) as writer,
         _session(engine, client) as session,
@@ -228,26 +227,42 @@ def reproduce(
         output = _Output(writer, run.formats, identity)
         if registration is not None:
             output.manifest_entry("registration", registration.to_dict())
-        with Step("loading and validation", enabled=steps):
-            panel = _load(data, plan, missing, engine)
-        with Step("exclusion rule and flow", enabled=steps):
-            sample = _sample_step(panel, plan, output)
-        analysed = sample.panel
-        with Step("balance and correlations", enabled=steps):
-            _balance_step(analysed, plan, output)
-        with Step("fixed-effects models", enabled=steps):
-            _models_step(analysed, plan, output)
-        monthly = {}
-        for series in plan.series:
-            with Step(f"monthly series {series.name}", enabled=steps):
-                monthly[series.name] = _monthly_step(analysed, plan, series, run, output, progress=progress)
-        with Step("analyses beyond intention to treat", enabled=steps):
-            _beyond_itt_step(analysed, plan, monthly, output)
-        if inference and plan.inference_models:
-            with Step("few-cluster inference", enabled=steps):
-                _inference_step(analysed, run, output, progress=progress, client=session)
-        with Step("tables, figures and report", enabled=steps):
-            return _finish(output, plan, panel, sample, registration)
+        return _run_steps(data, plan, missing, engine, run, output, session, inference, progress, registration)
+
+
+def _run_steps(
+    data: Any,
+    plan: Plan,
+    missing: Missing | None,
+    engine: Engine,
+    run: _Settings,
+    output: _Output,
+    session: Any,
+    inference: bool,
+    progress: bool,
+    registration: Registration | None,
+) -> Reproduction:
+    """The analysis, step by step, each timed (a heartbeat while it runs when ``progress``)."""
+    with Step("loading and validation", enabled=progress):
+        panel = _load(data, plan, missing, engine)
+    with Step("exclusion rule and flow", enabled=progress):
+        sample = _sample_step(panel, plan, output)
+    analysed = sample.panel
+    with Step("balance and correlations", enabled=progress):
+        _balance_step(analysed, plan, output)
+    with Step("fixed-effects models", enabled=progress):
+        _models_step(analysed, plan, output)
+    monthly = {}
+    for series in plan.series:
+        with Step(f"monthly series {series.name}", enabled=progress):
+            monthly[series.name] = _monthly_step(analysed, plan, series, run, output, progress=progress)
+    with Step("analyses beyond intention to treat", enabled=progress):
+        _beyond_itt_step(analysed, plan, monthly, output)
+    if inference and plan.inference_models:
+        with Step("few-cluster inference", enabled=progress):
+            _inference_step(analysed, run, output, progress=progress, client=session)
+    with Step("tables, figures and report", enabled=progress):
+        return _finish(output, plan, panel, sample, registration)
 
 
 def _check_engine(engine: object, data: object, client: object) -> None:

@@ -88,3 +88,59 @@ def test_irregular_blocks_are_left_to_logit():
     assert [f is not None for f in fits] == [False, True, False, False, False, False, False]
     with pytest.raises(ValueError):
         fit_logit_blocks([regular], [["arm", "flag"]])
+
+
+def _collapsed(y, x, cl):
+    """The rows of a block as cells of identical (y, x, cluster) and their counts."""
+    frame = pd.DataFrame(np.column_stack([y, x, cl]), columns=[f"c{j}" for j in range(x.shape[1] + 2)])
+    cells = frame.groupby(list(frame.columns), sort=False).size().rename("n").reset_index()
+    values, counts = cells.iloc[:, :-1].to_numpy(), cells.iloc[:, -1].to_numpy(dtype=float)
+    return (values[:, 0], values[:, 1:-1], values[:, -1]), counts
+
+
+@pytest.mark.parametrize("adjustment", ["stata", "statsmodels"])
+def test_frequency_weighted_cells_are_the_expanded_rows(adjustment):
+    """fweights (Stata [fweight=w]): a block given as cells with counts is the block of its rows."""
+    rng = np.random.default_rng(11)
+    blocks, cells, counts = [], [], []
+    for n in (600, 900):
+        x = np.column_stack([rng.random(n) < 0.4, rng.random(n) < 0.3, rng.integers(0, 3, n)]).astype(float)
+        y = (rng.random(n) < 1 / (1 + np.exp(-(-0.5 + x @ [0.6, -0.4, 0.3])))).astype(float)
+        block = (y, x, rng.integers(0, 12, n))
+        blocks.append(block)
+        cell, count = _collapsed(*block)
+        cells.append(cell)
+        counts.append(count)
+    names = [["arm", "flag", "k"]] * 2
+    rows = fit_logit_blocks(blocks, names, adjustment=adjustment)
+    weighted = fit_logit_blocks(cells, names, adjustment=adjustment, weights=counts)
+    for a, b, cell in zip(weighted, rows, cells):
+        assert len(a.model.endog) == len(cell[0]) < b.nobs  # the fit holds the cells
+        np.testing.assert_allclose(a.params, b.params, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(a.covariance.matrix, b.covariance.matrix, rtol=1e-10, atol=1e-14)
+        assert (a.nobs, a.n_clusters, a.covariance.factor) == (b.nobs, b.n_clusters, b.covariance.factor)
+        assert a.llf == pytest.approx(b.llf, rel=1e-12) and a.llnull == pytest.approx(b.llnull, rel=1e-12)
+    with pytest.raises(ValueError, match="1 weight arrays given for 2 blocks"):
+        fit_logit_blocks(cells, names, weights=counts[:1])
+
+
+def test_frequency_weighted_drops_count_the_expanded_rows():
+    """A 0/1 regressor predicting the outcome, or a fixed-effect level: its rows counted with their weights."""
+    rng = np.random.default_rng(12)
+    n = 800
+    x = np.column_stack([rng.random(n) < 0.4, rng.random(n) < 0.2]).astype(float)
+    y = (rng.random(n) < 0.4).astype(float)
+    y[x[:, 1] == 1] = 0.0  # flag predicts failure
+    office = rng.integers(0, 6, n)
+    y[office == 5] = 1.0  # office 5: every outcome 1
+    data = pd.DataFrame({"y": y, "arm": x[:, 0], "flag": x[:, 1], "office": office})
+    cells = data.groupby(list(data.columns), sort=False).size().rename("w").reset_index()
+    from famtrial.models.logit import logit
+
+    for fe in (None, "office"):
+        rows = logit(data, "y", ["arm", "flag"], "office", fixed_effects=fe)
+        weighted = logit(cells, "y", ["arm", "flag"], "office", fixed_effects=fe, weights="w")
+        assert [d.describe() for d in weighted.dropped] == [d.describe() for d in rows.dropped]
+        assert weighted.nobs == rows.nobs
+        np.testing.assert_allclose(weighted.params, rows.params, rtol=1e-9)
+        np.testing.assert_allclose(weighted.bse, rows.bse, rtol=1e-9)

@@ -2,7 +2,8 @@
 
 Every column of the frame (OR, SE, CIs, p, Holm/BH, the band, risk differences), the notes
 (baseline month, dropped offices, months without an estimate) and the counts agree with the
-in-memory ``monthly_effects`` to 1e-10 on 1, 3 and 7 partitions, on a real
+in-memory ``monthly_effects`` to 1e-10 on 1, 3 and 7 partitions (the Dask series fitted on the
+partitions' summed cells with their counts as frequency weights), on a real
 ``dask.distributed.LocalCluster`` (2 processes; conftest.dask_client). The in-memory series is
 itself checked against per-month logits and Stata/R in tests/trial/test_monthly.py.
 """
@@ -87,6 +88,9 @@ def test_series_equals_in_memory(frame, tmp_path, n):
     got = monthly_effects(lazy, "activation", progress=False)
     assert expected.frame["coef"].isna().sum() == 1 and expected.parents_without_baseline == 1
     assert_same(got, expected)
+    # the client fitted cells with their counts (fweights), not one row per parent
+    for fit in got.results:
+        assert len(fit.model.endog) * 2 < fit.nobs and fit.model.weights.sum() == fit.nobs
 
 
 OPTIONS = [

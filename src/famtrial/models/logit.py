@@ -99,9 +99,12 @@ def logit_design(
     """
     y, x, off, names = _validate(endog, exog, offset, names)
     w = None if weights is None else check_weights(weights, weight_type, len(y))
+    # rows counted as Stata counts observations: with fweights, each row as its weight
+    count = w if w is not None and weight_type == "fweight" else None
     if len(y) and y.min() == y.max():  # a constant outcome is not separation: nothing to estimate
-        raise SeparationError(f"the outcome is {int(y[0])} in all {len(y):,} rows: nothing to estimate", rows=len(y))
-    keep_rows, keep_cols, dropped = _perfect_predictions(x, y, names)
+        n = _count(np.ones(len(y), dtype=bool), count)
+        raise SeparationError(f"the outcome is {int(y[0])} in all {n:,} rows: nothing to estimate", rows=n)
+    keep_rows, keep_cols, dropped = _perfect_predictions(x, y, names, count)
     names = [names[j] for j in keep_cols]
     y, x, off = y[keep_rows], x[keep_rows][:, keep_cols], off[keep_rows]
     if add_constant:
@@ -157,38 +160,54 @@ def _validate(
     return y, x, off, names
 
 
+def _count(rows: NDArray[np.bool_], frequency: NDArray[np.float64] | None) -> int:
+    """The number of observations among ``rows``: rows, or with frequency weights their sum (Stata's N)."""
+    return int(rows.sum()) if frequency is None else int(round(float(frequency[rows].sum())))
+
+
 def _perfect_predictions(
-    x: NDArray[np.float64], y: NDArray[np.float64], names: list[str]
+    x: NDArray[np.float64], y: NDArray[np.float64], names: list[str], frequency: NDArray[np.float64] | None = None
 ) -> tuple[NDArray[np.bool_], list[int], list[DropRecord]]:
     """Stata's rule, regressor by regressor: the rows kept, the columns kept and the drop records.
 
-    A :class:`SeparationError` when the rows left have a constant outcome.
+    Counts are observations: rows, or with ``frequency`` weights (fweights) their sums. A
+    :class:`SeparationError` when the rows left have a constant outcome.
     """
     dropped: list[DropRecord] = []
     keep_rows = np.ones(len(y), dtype=bool)
-    keep_cols = [j for j, name in enumerate(names) if not _perfect_dummy(x[:, j], y, keep_rows, name, dropped)]
+    keep_cols = [
+        j for j, name in enumerate(names) if not _perfect_dummy(x[:, j], y, keep_rows, name, dropped, frequency)
+    ]
     y_left = y[keep_rows]
     if len(y_left) == 0 or y_left.min() == y_left.max():
-        what = f"{int(y_left[0])} in all {len(y_left):,} remaining rows" if len(y_left) else "left with no rows"
+        n_left = _count(keep_rows, frequency)
+        what = f"{int(y_left[0])} in all {n_left:,} remaining rows" if len(y_left) else "left with no rows"
         if not dropped:
             raise SeparationError(f"the outcome is {what}: nothing to estimate")
         named = [r.names[0] for r in dropped]
         rules = "; ".join(r.reason.split(";")[0] for r in dropped)
         raise SeparationError(
             f"complete separation: {' and '.join(named)} predict(s) the outcome perfectly "
-            f"({rules}; {int((~keep_rows).sum()):,} rows) and the outcome is {what}: the ML "
+            f"({rules}; {_count(~keep_rows, frequency):,} rows) and the outcome is {what}: the ML "
             "estimate does not exist. Drop these regressors or restrict the sample",
             variables=named,
-            rows=int((~keep_rows).sum()) + len(y_left),
+            rows=_count(np.ones(len(y), dtype=bool), frequency),
         )
     return keep_rows, keep_cols, dropped
 
 
-def _perfect_dummy(col: np.ndarray, y: np.ndarray, keep_rows: np.ndarray, name: str, dropped: list[DropRecord]) -> bool:
+def _perfect_dummy(
+    col: np.ndarray,
+    y: np.ndarray,
+    keep_rows: np.ndarray,
+    name: str,
+    dropped: list[DropRecord],
+    frequency: np.ndarray | None = None,
+) -> bool:
     """Stata's rule for a 0/1 regressor.
 
     If ``col != 0`` (or ``col == 0``) predicts the outcome perfectly among the rows still kept, omit the regressor and
-    those rows (recorded in ``dropped``).
+    those rows (recorded in ``dropped``, counted as observations: with ``frequency`` weights, their sum).
     """
     if not np.isin(col[keep_rows], (0.0, 1.0)).all():
         return False
@@ -199,7 +218,7 @@ def _perfect_dummy(col: np.ndarray, y: np.ndarray, keep_rows: np.ndarray, name: 
             dropped.append(
                 DropRecord(
                     "rows",
-                    int(on.sum()),
+                    _count(on, frequency),
                     f"{name} {label} predicts {outcome} perfectly; {name} omitted and its rows not used",
                     (name,),
                 )
@@ -321,13 +340,15 @@ class Logit:
         return read_only(self._offset)
 
     @classmethod
-    def from_regular_block(cls, endog: np.ndarray, exog: np.ndarray, exog_names: Sequence[str]) -> Logit:
-        """The model ``Logit(endog, exog[:, 1:], names=exog_names[1:])`` builds, without repeating its checks.
+    def from_regular_block(
+        cls, endog: np.ndarray, exog: np.ndarray, exog_names: Sequence[str], weights: np.ndarray | None = None
+    ) -> Logit:
+        """The model ``Logit(endog, exog[:, 1:], names=exog_names[1:], weights=weights)`` builds, without its checks.
 
         For :func:`fit_logit_blocks`, whose blocks are already checked as regular (:func:`_regular_blocks`):
         finite values, a 0/1 outcome with both values, the intercept as the first column of ``exog``, no
         0/1 regressor predicting the outcome and full column rank, so the constructor would drop nothing
-        and use every row. Unweighted, no offset.
+        and use every row. No offset; ``weights`` are frequency weights (Stata ``fweight``) or None.
 
         Parameters
         ----------
@@ -337,6 +358,8 @@ class Logit:
             Regressors with the intercept column first.
         exog_names : sequence of str
             ``k`` names, ``"Intercept"`` first.
+        weights : ndarray (n,), optional
+            Positive whole frequency weights: row i stands for ``weights[i]`` identical rows.
         """
         n = len(endog)
         model = cls.__new__(cls)
@@ -345,8 +368,8 @@ class Logit:
                 y=endog,
                 x=np.ascontiguousarray(exog),
                 offset=np.zeros(n),
-                weights=None,
-                weight_type=None,
+                weights=weights,
+                weight_type=None if weights is None else "fweight",
                 exog_names=tuple(exog_names),
                 has_constant=True,
                 used_rows=np.arange(n),
@@ -690,7 +713,10 @@ def logit(
         fixed_effects=fixed_effects,
         offset=offset if isinstance(offset, str) else None,
     )
-    frame, covariates, pre_dropped, keep = _fixed_effect_dummies(data, outcome, covariates, fixed_effects)
+    frequency = None
+    if weight_type == "fweight" and weights is not None:  # the dropped levels' rows counted as observations
+        frequency = np.asarray(data[weights] if isinstance(weights, str) else weights, dtype=float).ravel()
+    frame, covariates, pre_dropped, keep = _fixed_effect_dummies(data, outcome, covariates, fixed_effects, frequency)
     if offset is not None and not isinstance(offset, str):
         offset = np.asarray(offset, dtype=float)[keep]
     if isinstance(weights, str):
@@ -719,17 +745,25 @@ def logit(
 
 
 def _fixed_effect_dummies(
-    data: pd.DataFrame, outcome: str, covariates: list[str], fixed_effects: str | None
+    data: pd.DataFrame,
+    outcome: str,
+    covariates: list[str],
+    fixed_effects: str | None,
+    frequency: NDArray[np.float64] | None = None,
 ) -> tuple[pd.DataFrame, list[str], list[DropRecord], NDArray[np.bool_]]:
     """Dummies of ``fixed_effects`` (all but the first kept level) after Stata's rule.
 
-    A level whose rows all share one outcome is dropped with its rows (recorded). Returns the frame with the dummies,
-    the covariates with their names, the drop records and which rows of ``data`` are kept.
+    A level whose rows all share one outcome is dropped with its rows (recorded, counted as observations: with
+    ``frequency`` weights, their sum). Returns the frame with the dummies, the covariates with their names, the drop
+    records and which rows of ``data`` are kept.
     """
     if fixed_effects is None:
         return data, covariates, [], np.ones(len(data), dtype=bool)
     pre_dropped: list[DropRecord] = []
-    share = data.groupby(fixed_effects, sort=True)[outcome].agg(["min", "max", "size"])
+    groups = data.groupby(fixed_effects, sort=True)
+    share = groups[outcome].agg(["min", "max", "size"])
+    if frequency is not None:
+        share["size"] = pd.Series(frequency, index=data.index).groupby(data[fixed_effects], sort=True).sum().round()
     perfect = share.loc[share["min"] == share["max"]]
     for level, row in perfect.iterrows():
         what = "success" if row["min"] == 1 else "failure"
@@ -750,25 +784,27 @@ def _fixed_effect_dummies(
     return frame, covariates, pre_dropped, keep
 
 
-def _regular_blocks(X: np.ndarray, Y: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+def _regular_blocks(X: np.ndarray, Y: np.ndarray, W: np.ndarray) -> np.ndarray:
     """Which blocks :class:`Logit` would fit as given.
 
     Outcome not constant, no 0/1 regressor value predicting the outcome perfectly, no collinear column (intercept
-    included). ``X`` (B, n_max, k) holds the constant first and zero rows as padding; ``Y`` (B, n_max) the outcomes.
+    included). ``X`` (B, n_max, k) holds the constant first and zero rows as padding; ``Y`` (B, n_max) the outcomes;
+    ``W`` (B, n_max) the rows' frequency weights (0 on padding): counts are the expanded rows'.
     """
-    ones = Y.sum(axis=1)
+    sizes = W.sum(axis=1)
+    ones = (W * Y).sum(axis=1)
     regular = (sizes > 0) & (ones > 0) & (ones < sizes)
     for j in range(1, X.shape[2]):
         col = X[:, :, j]
         binary = ((col == 0) | (col == 1)).all(axis=1)
-        on = col.sum(axis=1)  # rows with the value 1 (on binary blocks)
-        y_on = (col * Y).sum(axis=1)  # their ones
+        on = (W * col).sum(axis=1)  # rows with the value 1 (on binary blocks)
+        y_on = (W * col * Y).sum(axis=1)  # their ones
         for n_on, y_val in ((on, y_on), (sizes - on, ones - y_on)):
             perfect = (n_on > 0) & (n_on < sizes) & ((y_val == 0) | (y_val == n_on))
             regular &= ~(binary & perfect)
     # independent_columns keeps every column iff each column's residual after projection on the
     # earlier ones, the squared Cholesky pivot, exceeds 1e-10 of its diagonal entry
-    grams = np.matmul(np.swapaxes(X, 1, 2), X)
+    grams = np.matmul(np.swapaxes(X * W[:, :, None], 1, 2), X)
     try:
         pivots = np.diagonal(np.linalg.cholesky(grams[regular]), axis1=1, axis2=2) ** 2
         regular[regular] = (pivots > 1e-10 * np.diagonal(grams[regular], axis1=1, axis2=2)).all(axis=1)
@@ -788,6 +824,7 @@ def fit_logit_blocks(
     outcome: str = "y",
     tol: float = 1e-18,
     maxiter: int = 100,
+    weights: Sequence[np.ndarray | None] | None = None,
 ) -> list[LogitResults | None]:
     """Many logits with an intercept at once (e.g. one per month): one batched Newton iteration for all.
 
@@ -804,6 +841,11 @@ def fit_logit_blocks(
         Newton's convergence threshold on the decrement ``g' (-H)^-1 g`` (default 1e-18) and its most
         iterations (default 100), as :func:`~famtrial.models.optim.newton` under :meth:`Logit.fit`; a block
         not converged within ``maxiter`` gives ``None``.
+    weights : sequence of ndarray or None, optional
+        Per block, frequency weights of its rows (Stata ``[fweight=w]``: row i stands for ``w_i``
+        identical rows; positive whole numbers, not checked here) or None (each row counts once).
+        The fit, ``nobs``, the covariance and its small-sample factor are the expanded rows' (``nobs``
+        is the weights' sum, as Stata's fweights), and each result's model carries the weights.
 
     Returns
     -------
@@ -825,11 +867,17 @@ def fit_logit_blocks(
     out: list[LogitResults | None] = [None] * len(blocks)
     if len(names) != len(blocks):
         raise ValueError(f"{len(names)} name lists given for {len(blocks)} blocks")
+    freq: list[np.ndarray | None] = [None] * len(blocks) if weights is None else list(weights)
+    if len(freq) != len(blocks):
+        raise ValueError(f"{len(freq)} weight arrays given for {len(blocks)} blocks")
     by_k: dict[int, list[int]] = {}
     for b, (yb, xb, _) in enumerate(blocks):
         xb = np.asarray(xb)
         if xb.ndim != 2 or xb.shape[0] != len(yb) or xb.shape[1] != len(names[b]):
             raise ValueError(f"block {b}: y has {len(yb)} rows, x has shape {xb.shape}, {len(names[b])} names")
+        wb = freq[b]
+        if wb is not None and np.shape(wb) != (len(yb),):
+            raise ValueError(f"block {b}: y has {len(yb)} rows, weights have shape {np.shape(wb)}")
         by_k.setdefault(xb.shape[1], []).append(b)
     for members in by_k.values():
         for b, res in zip(
@@ -837,6 +885,7 @@ def fit_logit_blocks(
             _fit_same_k(
                 [blocks[b] for b in members],
                 [names[b] for b in members],
+                [freq[b] for b in members],
                 adjustment=adjustment,
                 t_reference=t_reference,
                 outcome=outcome,
@@ -851,6 +900,7 @@ def fit_logit_blocks(
 def _fit_same_k(
     blocks: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray | None]],
     names: Sequence[Sequence[str]],
+    weights: Sequence[np.ndarray | None],
     *,
     adjustment: Adjustment,
     t_reference: bool,
@@ -861,22 +911,22 @@ def _fit_same_k(
     """:func:`fit_logit_blocks` for blocks with the same number of regressors.
 
     Rows of a block with the same regressors and cluster are collapsed into one cell with its
-    count n_c and number of ones s_c: the log-likelihood ``sum_c [s_c eta_c - n_c log(1 + e^eta_c)]``,
+    count n_c and number of ones s_c (with frequency weights: their sums): the log-likelihood ``sum_c [s_c eta_c - n_c log(1 + e^eta_c)]``,
     its derivatives and the cluster sums of the scores are those of the rows, summed in another
     order. With 0/1 regressors (arm, baseline indicators) a block of thousands of rows has a few
     hundred cells at most. Steps: stack, collapse into cells, batched Newton, results.
     """
     result: list[LogitResults | None] = [None] * len(blocks)
     sizes = np.array([len(yb) for yb, _, _ in blocks])
-    X, Y = _stack_blocks(blocks, len(names[0]) + 1, sizes)
+    X, Y, W = _stack_blocks(blocks, len(names[0]) + 1, sizes, weights)
     if not (np.isfinite(X).all() and np.isfinite(Y).all() and ((Y == 0) | (Y == 1)).all()):
         return result  # Logit names the column and the count
     # cluster labels Logit.fit would reject (wrong length, missing) leave the block to it
     labelled = [c is None or (len(c) == n and not pd.isna(c).any()) for (_, _, c), n in zip(blocks, sizes)]
-    use = np.flatnonzero(_regular_blocks(X, Y, sizes) & np.array(labelled))
+    use = np.flatnonzero(_regular_blocks(X, Y, W) & np.array(labelled))
     if not len(use):
         return result
-    cells = _Cells.collapse(X, Y, sizes[use], use, blocks)
+    cells = _Cells.collapse(X, Y, W, sizes[use], use, blocks)
     params, llf, hess, eta, iterations, keep = _batched_newton(cells, tol, maxiter)
     fitted = np.flatnonzero(keep)
     if not len(fitted):
@@ -886,7 +936,7 @@ def _fit_same_k(
     indexes: dict[tuple[str, ...], pd.Index] = {}  # one Index per list of names
     for i, j in enumerate(fitted.tolist()):
         b, n = int(use[j]), int(cells.n_b[j])
-        model = Logit.from_regular_block(Y[b, :n], X[b, :n], ["Intercept", *names[b]])
+        model = Logit.from_regular_block(Y[b, :n], X[b, :n], ["Intercept", *names[b]], weights[b])
         index = indexes.get(tuple(model.exog_names))
         if index is None:
             index = indexes[tuple(model.exog_names)] = pd.Index(model.exog_names)
@@ -895,7 +945,9 @@ def _fit_same_k(
         else:
             # the sandwich of the cluster sums, one row per cluster: Stata's vce(cluster) factor G/(G-1)
             cov = replace(
-                sandwich(bread[i], sums[j][present[j]], None, adjustment=adjustment, nobs=n, t_reference=t_reference),
+                sandwich(
+                    bread[i], sums[j][present[j]], None, adjustment=adjustment, nobs=model.nobs, t_reference=t_reference
+                ),
                 cov_type="cluster",
             )
             info = (("Clusters", f"{cov.n_clusters:,}"),)
@@ -905,7 +957,7 @@ def _fit_same_k(
             outcome=outcome,
             params=pd.Series(params[j], index=index, name="params"),
             covariance=cov,
-            nobs=n,
+            nobs=model.nobs,
             llf=float(llf[j]),
             llnull=model.loglike_null(),
             converged=True,
@@ -918,27 +970,34 @@ def _fit_same_k(
 
 
 def _stack_blocks(
-    blocks: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray | None]], k: int, sizes: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """(B, n_max, k) regressors, the constant first, and (B, n_max) outcomes.
+    blocks: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray | None]],
+    k: int,
+    sizes: np.ndarray,
+    weights: Sequence[np.ndarray | None],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(B, n_max, k) regressors, the constant first, (B, n_max) outcomes and (B, n_max) frequency weights.
 
-    Zero rows are padding (they add nothing to sums, Gram matrices or counts).
+    Zero rows are padding, with weight 0 (they add nothing to sums, Gram matrices or counts); rows
+    without weights weigh 1.
     """
     nmax = int(sizes.max())
     X = np.zeros((len(blocks), nmax, k))
     Y = np.zeros((len(blocks), nmax))
+    W = np.zeros((len(blocks), nmax))
     for b, (yb, xb, _) in enumerate(blocks):
         X[b, : sizes[b], 0] = 1.0
         X[b, : sizes[b], 1:] = xb
         Y[b, : sizes[b]] = np.asarray(yb, dtype=float).ravel()
-    return X, Y
+        W[b, : sizes[b]] = 1.0 if weights[b] is None else np.asarray(weights[b], dtype=float)
+    return X, Y, W
 
 
 @dataclass(frozen=True)
 class _Cells:
     """The blocks ``use`` collapsed into cells (block, cluster, regressor values), padded per block.
 
-    ``C`` (B, c_max, k) their regressors, ``N`` their row counts, ``S`` their ones (padding: count 0, x = 0);
+    ``C`` (B, c_max, k) their regressors, ``N`` their row counts, ``S`` their ones (padding: count 0, x = 0),
+    both weighted by the rows' frequency weights; ``nobs`` each block's (weighted) count;
     ``cell_block``, ``cell_cluster``, ``slot`` and ``x`` each cell's block, cluster code, place in its block and
     regressors; ``g`` the number of cluster codes.
     """
@@ -948,6 +1007,7 @@ class _Cells:
     N: np.ndarray
     S: np.ndarray
     n_b: np.ndarray
+    nobs: np.ndarray
     cell_block: np.ndarray
     cell_cluster: np.ndarray
     slot: np.ndarray
@@ -960,14 +1020,15 @@ class _Cells:
         cls,
         X: np.ndarray,
         Y: np.ndarray,
+        W: np.ndarray,
         n_b: np.ndarray,
         use: np.ndarray,
         blocks: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray | None]],
     ) -> _Cells:
-        """The cells of the blocks ``use`` (rows ``n_b`` each) of the stacked ``X``, ``Y``."""
+        """The cells of the blocks ``use`` (rows ``n_b`` each) of the stacked ``X``, ``Y`` and weights ``W``."""
         k = X.shape[2]
         pos = np.arange(X.shape[1])[None, :] < n_b[:, None]
-        rows_x, rows_y = X[use][pos], Y[use][pos]
+        rows_x, rows_y, rows_w = X[use][pos], Y[use][pos], W[use][pos]
         rows_block = np.repeat(np.arange(len(use)), n_b)
         clustered = [blocks[int(b)][2] is not None for b in use]
         labels_all = np.concatenate(
@@ -988,8 +1049,8 @@ class _Cells:
         first = np.empty(len(cells), dtype=np.int64)
         first[cell_of_row[::-1]] = np.arange(len(key))[::-1]
         cell_block, cell_cluster = rows_block[first], cluster_code[first]
-        count = np.bincount(cell_of_row, minlength=len(first)).astype(float)
-        ones = np.bincount(cell_of_row, weights=rows_y, minlength=len(first))
+        count = np.bincount(cell_of_row, weights=rows_w, minlength=len(first))
+        ones = np.bincount(cell_of_row, weights=rows_y * rows_w, minlength=len(first))
         per_block = np.bincount(cell_block, minlength=len(use))
         cmax = int(per_block.max())
         slot = np.arange(len(first)) - np.r_[0, np.cumsum(per_block)][cell_block]
@@ -1000,7 +1061,7 @@ class _Cells:
         S = np.zeros((len(use), cmax))
         S[cell_block, slot] = ones
         Ct = np.ascontiguousarray(np.swapaxes(C, 1, 2))
-        return cls(C, Ct, N, S, n_b, cell_block, cell_cluster, slot, rows_x[first], g, clustered)
+        return cls(C, Ct, N, S, n_b, N.sum(axis=1), cell_block, cell_cluster, slot, rows_x[first], g, clustered)
 
     def evaluate(self, params: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Per block: log-likelihood, gradient, Hessian and the cells' linear predictors at ``params`` (B, k)."""
@@ -1032,7 +1093,7 @@ def _batched_newton(
     The same start, steps, step halving and convergence criterion. Returns params, llf, Hessian, linear predictors,
     iterations and which blocks :class:`Logit` would accept as fitted (converged, no fitted p near 0 or 1).
     """
-    N, S, Ct, C, n_b = cells.N, cells.S, cells.Ct, cells.C, cells.n_b
+    N, S, Ct, C, n_b = cells.N, cells.S, cells.Ct, cells.C, cells.nobs
     n_use, k = len(n_b), C.shape[2]
     # Logit.fit's start, the intercept at logit(mean y), where p = mean y in every row: closed form
     ybar = S.sum(axis=1) / n_b

@@ -7,16 +7,17 @@ cells, one per (month, office, cluster, offer, baseline values, outcome) with th
 ``n`` (:func:`_partition_cells`, the collapse :func:`famtrial.models.logit.fit_logit_blocks`
 makes in memory), and the client sums the partitions' cells (a cell of one office and month may
 come from several partitions). Only the cells and three counts travel to the client; the panel is
-never computed. The client then expands the cells into rows (``n`` copies each, ordered by month,
-office and values) and runs the in-memory fits on them, so the estimates, covariances, drop notes,
-risk differences and the band equal the in-memory ones to rounding (the fits' sums are the same
-sums in another order; the band uses per-cluster score sums only, which the cells keep since the
-cluster is a cell key).
+never computed. The client fits each month's logit on its cells with the counts as frequency
+weights (Stata ``fweight``: a cell stands for its ``n`` identical rows), so the estimates,
+covariances (their small-sample factor counts the rows), drop notes, observation counts, risk
+differences and the band equal the in-memory ones to rounding (the fits' sums are the same sums
+in another order; the band uses per-cluster score sums only, which the cells keep since the
+cluster is a cell key). The months' results (``MonthlyEffects.results``) hold the cells and their
+weights rather than one row per parent.
 
-The client holds one row per parent and fitted month for the fits (the in-memory cost of the
-cross-sections, without the panel's other months and columns); the transfer is the cells. With a
-continuous baseline control (income, age in days) each parent is its own cell, and the transfer
-is the cross-sections themselves.
+The client's memory is the cells': with the trial's discrete regressors, a few thousand per
+month whatever the number of parents. With a continuous baseline control (income, age in days)
+each parent is its own cell, and the cells are then the months' cross-sections.
 
 Parent counts (parents fitted, parents without a baseline row) are summed over partitions: the
 Dask loader (``load_panel(..., engine="dask")``) aligns the partitions on the parent, so a
@@ -34,9 +35,10 @@ import pandas as pd
 from famtrial._parallel import compute_parts, get_client
 from famtrial.data.panel import Panel
 
-__all__ = ["monthly_cells"]
+__all__ = ["COUNT", "monthly_cells"]
 
-_COUNT = "__famtrial_rows__"
+#: the cells' column of row counts (their frequency weights)
+COUNT = "__famtrial_rows__"
 
 
 def _partition_cells(
@@ -63,16 +65,14 @@ def _partition_cells(
     columns[month] = data[month].array.asi8[has]
     columns.update({f"{v}_baseline": base[v].to_numpy()[at[has]] for v in base_vars})
     rows = pd.DataFrame(columns)
-    cells = (
-        rows.groupby(list(rows.columns), dropna=False, sort=False, observed=True).size().rename(_COUNT).reset_index()
-    )
+    cells = rows.groupby(list(rows.columns), dropna=False, sort=False, observed=True).size().rename(COUNT).reset_index()
     return {"cells": cells, "no_base": no_base, "n_parents": n_parents}
 
 
 def monthly_cells(
     panel: Panel, keep: Sequence[str], base_vars: Sequence[str], base_month: pd.Period, wanted: Sequence[pd.Period]
 ) -> tuple[pd.DataFrame, int, int]:
-    """The rows ``monthly_effects`` fits, rebuilt on the client from the partitions' summed cells.
+    """The cells ``monthly_effects`` fits, summed on the client over the partitions' cells.
 
     Parameters
     ----------
@@ -91,8 +91,10 @@ def monthly_cells(
     Returns
     -------
     data, parents_without_baseline, n_parents
-        ``data``: the ``keep`` columns but the parent, then the ``_baseline`` columns, one row per
-        parent and fitted month (rows with a baseline row only), months as ``period[M]``.
+        ``data``: the ``keep`` columns but the parent, then the ``_baseline`` columns, then ``rows``
+        (:data:`COUNT`, int64): one row per cell of identical values among the fitted months' rows
+        with a baseline row, ordered by month, office and values, with its number of rows; months as
+        ``period[M]``.
     """
     cols = panel.columns
     client = get_client(None)  # the shared helper's error without a client
@@ -109,16 +111,16 @@ def monthly_cells(
         wanted=[m.ordinal for m in wanted],
     )
     parts = client.gather(futures)
-    keys = [c for c in parts[0]["cells"].columns if c != _COUNT]
+    keys = [c for c in parts[0]["cells"].columns if c != COUNT]
     cells = pd.concat([p["cells"] for p in parts], ignore_index=True)
-    cells = cells.groupby(keys, dropna=False, sort=True, observed=True)[_COUNT].sum().reset_index()
-    counts = cells[_COUNT].to_numpy()
-    data = pd.DataFrame({c: np.repeat(cells[c].to_numpy(), counts) for c in keys if c != cols.month})
-    data.insert(0, cols.month, pd.PeriodIndex.from_ordinals(np.repeat(cells[cols.month].to_numpy(), counts), freq="M"))
+    cells = cells.groupby(keys, dropna=False, sort=True, observed=True)[COUNT].sum().reset_index()
+    data = pd.DataFrame({c: cells[c].to_numpy() for c in keys if c != cols.month})
+    data.insert(0, cols.month, pd.PeriodIndex.from_ordinals(cells[cols.month].to_numpy(), freq="M"))
     meta = panel.data._meta
     for c in keys:  # the panel's dtypes (int8 0/1 arm and outcomes, categoricals)
         source = c[: -len("_baseline")] if c.endswith("_baseline") and c not in meta.columns else c
         if c != cols.month and source in meta.columns and data[c].dtype != meta[source].dtype:
             data[c] = data[c].astype(meta[source].dtype)
     order = [c for c in keep if c != cols.parent] + [f"{v}_baseline" for v in base_vars]
-    return (data[order], sum(int(p["no_base"]) for p in parts), sum(int(p["n_parents"]) for p in parts))
+    data = data[order].assign(**{COUNT: cells[COUNT].to_numpy(dtype=np.int64)})
+    return (data, sum(int(p["no_base"]) for p in parts), sum(int(p["n_parents"]) for p in parts))

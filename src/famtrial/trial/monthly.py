@@ -253,7 +253,10 @@ def _options(
 
 @dataclass(frozen=True)
 class _CrossSections:
-    """Every fitted month's rows (``data``), where each month's rows are, and the office and cluster codes."""
+    """Every fitted month's rows (``data``), where each month's rows are, and the office and cluster codes.
+
+    On a Dask panel the rows are cells of identical rows and ``weights`` their row counts (fweights).
+    """
 
     data: pd.DataFrame
     rows_of: dict[pd.Period, np.ndarray]  # a month's positions in ``data``, in data order
@@ -262,6 +265,15 @@ class _CrossSections:
     cluster_labels: np.ndarray | None
     parents_without_baseline: int
     n_parents: int
+    weights: np.ndarray | None = None  # frequency weights of the rows (None: each row counts once)
+
+    def weights_of(self, rows: np.ndarray) -> np.ndarray | None:
+        """The frequency weights of ``rows`` (None without weights)."""
+        return None if self.weights is None else self.weights[rows]
+
+    def count(self, rows: np.ndarray) -> int:
+        """The number of observations in ``rows`` (with weights: their sum)."""
+        return len(rows) if self.weights is None else int(self.weights[rows].sum())
 
 
 def _cross_sections(panel: Panel, opts: _Options) -> _CrossSections:
@@ -270,10 +282,12 @@ def _cross_sections(panel: Panel, opts: _Options) -> _CrossSections:
     keep = list(
         dict.fromkeys([cols.parent, cols.office, cols.month, cols.arm, opts.outcome, *filter(None, [opts.cluster])])
     )
+    weights = None
     if is_dask_dataframe(panel.data):
-        from famtrial.trial._monthly_dask import monthly_cells
+        from famtrial.trial._monthly_dask import COUNT, monthly_cells
 
         data, no_base, n_parents = monthly_cells(panel, keep, opts.base_vars, opts.base_month, opts.wanted)
+        weights = data.pop(COUNT).to_numpy(dtype=float)
     else:
         data, no_base = _monthly_rows(
             panel.data, cols.parent, cols.month, keep, opts.base_vars, opts.base_month, opts.wanted
@@ -295,6 +309,7 @@ def _cross_sections(panel: Panel, opts: _Options) -> _CrossSections:
         cluster_labels=cluster_labels,
         parents_without_baseline=no_base,
         n_parents=n_parents,
+        weights=weights,
     )
 
 
@@ -314,7 +329,7 @@ def _batched_fits(
     values = sections.data[regs_all].to_numpy(dtype=float)
     y_all = sections.data[opts.outcome].to_numpy()
     cl_all = sections.data[opts.cluster].to_numpy() if opts.cluster else None
-    blocks, names = [], []
+    blocks, names, weights = [], [], []
     for month in opts.wanted:
         regs, _ = opts.regressors(month)
         r = sections.rows_of[month]
@@ -322,9 +337,12 @@ def _batched_fits(
             (y_all[r], values[r][:, [regs_all.index(c) for c in regs]], None if cl_all is None else cl_all[r])
         )
         names.append(regs)
+        weights.append(sections.weights_of(r))
     if y_all.dtype.kind not in "biuf":  # other outcomes: Logit names the problem month by month
         return {}
-    fits = fit_logit_blocks(blocks, names, adjustment=adjustment, t_reference=t_reference, outcome=opts.outcome)
+    fits = fit_logit_blocks(
+        blocks, names, adjustment=adjustment, t_reference=t_reference, outcome=opts.outcome, weights=weights
+    )
     return dict(zip(opts.wanted, fits))
 
 
@@ -364,7 +382,7 @@ def _fit_alone(
     empty = {
         "month": str(month),
         **dict.fromkeys(("coef", "se_coef", "or", "se", "z"), np.nan),
-        "n": len(cross),
+        "n": sections.count(sections.rows_of[month]),
         "n_offices": int(cross[opts.office].nunique()),
     }
     try:
@@ -376,6 +394,7 @@ def _fit_alone(
             adjustment=adjustment,
             t_reference=t_reference,
             fixed_effects=opts.office if opts.fixed_effects else None,
+            weights=sections.weights_of(sections.rows_of[month]),
         )
     except (SeparationError, ConvergenceError, np.linalg.LinAlgError) as err:
         reason = opts.in_user_codes(str(err).split(". ")[0].rstrip("."))
@@ -716,10 +735,12 @@ def monthly_effects(
     -----
     On a Dask panel (``load_panel(..., engine="dask")``) the workers collapse the fitted months'
     rows, joined to the baseline values, into cells of identical (month, office, cluster, offer,
-    baseline values, outcome) with their counts; the client sums the cells over partitions,
-    expands them into the months' rows and fits them as in memory, so every number, note and count
-    equals the in-memory result (``famtrial.trial._monthly_dask``; docs/scale.md). Continuous baseline
-    controls make each parent its own cell, so the transfer is then the months' cross-sections.
+    baseline values, outcome) with their counts; the client sums the cells over partitions and
+    fits each month's logit on its cells with the counts as frequency weights (Stata ``fweight``),
+    so every number, note and count equals the in-memory result and the client holds cells, not
+    parents (``famtrial.trial._monthly_dask``; docs/scale.md). ``results`` then hold the cells and
+    their weights. Continuous baseline controls make each parent its own cell, so the cells are then
+    the months' cross-sections.
 
     Returns
     -------

@@ -525,12 +525,14 @@ def _since_models(plan: Plan) -> list[Any]:
 def _inference_step(analysed: Panel, run: _Settings, output: _Output, *, progress: bool, client: Any = None) -> None:
     """Few-cluster inference for the plan's ``inference.models`` (``inference.csv``).
 
-    On a Dask panel: on the informative parents' rows in memory, the re-draws on the cluster
-    (:mod:`famtrial.trial._dask_steps`).
+    On a Dask panel with the score statistic: from sums over the workers' partitions
+    (:mod:`famtrial.trial._inference_dask`); with the Wald or coefficient statistic (a refit per
+    re-draw): on the informative parents' rows in memory, the re-draws on the cluster
+    (:func:`famtrial.trial._dask_steps.inference_panel`).
     """
     from famtrial.trial.few_cluster import few_cluster_inference
 
-    if is_dask_dataframe(analysed.data):
+    if is_dask_dataframe(analysed.data) and analysed.plan.randomization_statistic != "score":
         from famtrial.trial._dask_steps import inference_panel
 
         analysed = inference_panel(analysed)

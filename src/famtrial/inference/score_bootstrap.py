@@ -49,13 +49,17 @@ imposenull=true, reps=2^G, auxwttype=:rademacher, small=false)``. R: no equivale
 
 Works with any model exposing ``exog_names``, ``derivatives(b) -> (llf, grad, hess)``,
 ``used_rows`` and either ``score_groups(b)`` + ``clusters_of_groups(clusters)`` (conditional
-logit) or ``score_obs(b)`` + ``clusters_of_rows(clusters)`` (logit).
+logit) or ``score_obs(b)`` + ``clusters_of_rows(clusters)`` (logit); or, for a model kept on a Dask
+cluster (:class:`~famtrial.models.distributed.PreparedConditionalLogit`), ``cluster_masses()`` and
+``cluster_score_sums(b)``: the statistic needs the scores' cluster sums only (``u_i`` is linear in
+``s_i``), so no per-row array reaches the client.
 """
 
 from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -217,16 +221,21 @@ def _restricted(
 class _Layout:
     """Which cluster each score row belongs to, and each cluster's share of the observations."""
 
-    codes: np.ndarray
+    codes: np.ndarray | None  # each score row's cluster (None: the model sums its scores by cluster)
     shares: np.ndarray
     nobs: int
+    labels: pd.Index | None = None  # the clusters' labels, in ``shares``' order (cluster-summing models)
 
     @property
     def n_clusters(self) -> int:
         return len(self.shares)
 
 
-def _layout(model: ScoreModel, clusters: ArrayLike) -> _Layout:
+def _layout(model: ScoreModel, clusters: ArrayLike | None) -> _Layout:
+    if hasattr(model, "cluster_masses"):  # a model that sums its scores by cluster itself (Dask)
+        masses = model.cluster_masses()
+        mass = masses.to_numpy(dtype=float)
+        return _Layout(codes=None, shares=mass / mass.sum(), nobs=int(round(mass.sum())), labels=masses.index)
     if hasattr(model, "clusters_of_groups"):  # conditional logit: score rows are groups, nested in clusters
         labels = model.clusters_of_groups(clusters)
     elif hasattr(model, "clusters_of_rows"):  # logit: score rows are estimation rows
@@ -237,7 +246,7 @@ def _layout(model: ScoreModel, clusters: ArrayLike) -> _Layout:
             "pass the result of a famtrial Logit or ConditionalLogit fit"
         )
     codes, uniques = pd.factorize(np.asarray(labels), sort=False)
-    used = pd.Series(np.asarray(clusters)[model.used_rows])
+    used = pd.Series(np.asarray(clusters)[cast(Any, model).used_rows])
     counts = used.value_counts().reindex(uniques).to_numpy(dtype=float)
     weights = getattr(model, "weights", None)
     # boottest's ClustShare: the clusters' shares of the weights after a weighted fit (any weight type),
@@ -256,16 +265,32 @@ def _scores(model: ScoreModel, params: np.ndarray) -> np.ndarray:
     return rows
 
 
-def cluster_scores(model: ScoreModel, params: np.ndarray, clusters: ArrayLike) -> np.ndarray:
+def cluster_scores(model: ScoreModel, params: np.ndarray, clusters: ArrayLike | None) -> np.ndarray:
     """Cluster sums of the model's score contributions at ``params``, ``(G, k)``.
 
     ``clusters`` is aligned with the rows given to the model's constructor (as for ``fit``);
     clusters are ordered by first appearance.
     """
     layout = _layout(model, clusters)
+    if layout.codes is None:
+        return _model_cluster_sums(model, layout, params)
     out = np.zeros((layout.n_clusters, len(model.exog_names)))
     np.add.at(out, layout.codes, _scores(model, params))
     return out
+
+
+def _model_cluster_sums(model: ScoreModel, layout: _Layout, params: np.ndarray) -> np.ndarray:
+    """A cluster-summing model's score sums at ``params``, in the layout's cluster order."""
+    sums: np.ndarray = model.cluster_score_sums(params).reindex(layout.labels).to_numpy(dtype=float)  # type: ignore[attr-defined]
+    return sums
+
+
+def _cluster_efficient(model: ScoreModel, layout: _Layout, params: np.ndarray, hess: np.ndarray, j: int) -> np.ndarray:
+    """``S_g``: the efficient scores of coefficient ``j`` at ``params`` summed by cluster (:func:`efficient_scores`)."""
+    if layout.codes is None:  # linear in the scores: the cluster sums' efficient scores
+        return efficient_scores(_model_cluster_sums(model, layout, params), hess, j)
+    per_row = efficient_scores(_scores(model, params), hess, j)
+    return np.bincount(layout.codes, weights=per_row, minlength=layout.n_clusters)
 
 
 @dataclass(frozen=True)
@@ -377,8 +402,7 @@ class _ScoreTest:
             b, hess = _restricted(self.model, self.j, value, start=self._start(value))
             if hess is None:
                 hess = self.model.derivatives(b)[2]
-            per_row = efficient_scores(_scores(self.model, b), hess, self.j)
-            s = np.bincount(self.layout.codes, weights=per_row, minlength=self.layout.n_clusters)
+            s = _cluster_efficient(self.model, self.layout, b, hess, self.j)
             obs, draws = score_statistics(s, self.weights, self.layout.shares)
             size = np.abs(draws[self.varying])
             # rank < 0: at most K draws can exceed at all, p(c) <= alpha at every c
@@ -437,7 +461,7 @@ def _invert(test: _ScoreTest, estimate: float, se: float, alpha: float, span: fl
 def score_bootstrap(
     results: LogitResults | ConditionalLogitResults,
     term: str,
-    clusters: ArrayLike,
+    clusters: ArrayLike | None,
     *,
     null: float = 0.0,
     weights: BootstrapWeights = "rademacher",
@@ -458,8 +482,10 @@ def score_bootstrap(
         A fit (any covariance); its ``.model`` supplies derivatives and scores.
     term : str
         The coefficient tested (e.g. ``"coordinator_pooled"``).
-    clusters : array-like
-        Cluster label per row given to the model (e.g. ``frame["office"]``).
+    clusters : array-like or None
+        Cluster label per row given to the model (e.g. ``frame["office"]``); None for a model that sums
+        its scores by its own clusters (a fit of
+        :class:`~famtrial.models.distributed.PreparedConditionalLogit`, prepared with ``cluster=``).
     null : float
         Hypothesised coefficient (log-odds scale).
     weights : {"rademacher", "webb", "mammen"}

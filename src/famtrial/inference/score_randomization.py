@@ -61,6 +61,8 @@ __all__ = [
     "score_statistics",
     "refit_score_design",
     "score_test_draws",
+    "richardson",
+    "assemble",
 ]
 
 #: The conditional logit's differencing step along the treatment direction (0/1 regressors).
@@ -146,7 +148,7 @@ def _codes(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return codes.ravel(), uniques
 
 
-def _derivative(values: Sequence[np.ndarray]) -> np.ndarray:
+def richardson(values: Sequence[np.ndarray]) -> np.ndarray:
     """Richardson's five-point derivative from values at ``-2h, -h, h, 2h`` (step :data:`STEP`)."""
     m2, m1, p1, p2 = values
     out: np.ndarray = (8.0 * (p1 - m1) - (p2 - m2)) / (12.0 * STEP)
@@ -225,14 +227,14 @@ def clogit_score_randomization(
         ll_g, score_g, _ = shifted._eval(params, False)
         lls.append(ll_g)
         grads.append(score_g)
-    r_group = _derivative(lls)
-    c_group = -_derivative(grads)
+    r_group = richardson(lls)
+    c_group = -richardson(grads)
     unit_of_group = base.clusters_of_groups(np.asarray(units)).astype(np.int64)
     cluster_codes, _ = _codes(base.clusters_of_groups(np.asarray(clusters)))
-    return _assemble(r_group, c_group, scores, unit_of_group, cluster_codes, n_units, -hess, params)
+    return assemble(r_group, c_group, scores, unit_of_group, cluster_codes, n_units, -hess, params)
 
 
-def _assemble(
+def assemble(
     r: np.ndarray,
     c: np.ndarray,
     nuisance: np.ndarray,
@@ -242,7 +244,21 @@ def _assemble(
     information: np.ndarray,
     params: np.ndarray,
 ) -> ScoreRandomization:
-    """Per-row (or per-group) pieces summed to units and clusters; checks that units nest in clusters."""
+    """Per-row (or per-group, or per-unit) pieces summed to units and clusters; checks that units nest in clusters.
+
+    Parameters
+    ----------
+    r, c, nuisance : ndarray
+        Each piece's ``r`` (n,), ``c`` (n, k) and nuisance scores (n, k).
+    unit, cluster : ndarray of int
+        Each piece's unit (0 .. n_units - 1) and cluster code (0 .. G - 1).
+    n_units : int
+        F, the randomized units.
+    information : ndarray (k, k)
+        The nuisance information.
+    params : ndarray (k,)
+        The restricted estimates.
+    """
     g = int(cluster.max()) + 1 if len(cluster) else 0
     unit_cluster = np.full(n_units, -1, np.int64)
     unit_cluster[unit] = cluster
@@ -310,7 +326,7 @@ def logit_score_randomization(
     v = w * p * (1 - p)
     resid = w * (yk - p)
     cluster_codes, _ = _codes(np.asarray(clusters)[rows])
-    return _assemble(
+    return assemble(
         resid * d,
         (v * d)[:, None] * xk,
         resid[:, None] * xk,

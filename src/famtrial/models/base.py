@@ -36,17 +36,15 @@ class ScoreModel(Protocol):
 
     :class:`~famtrial.models.logit.Logit` and :class:`~famtrial.models.clogit.ConditionalLogit`
     satisfy it, as does any model with these members and either per-row scores (``score_obs``
-    with ``clusters_of_rows``) or per-group scores (``score_groups`` with ``clusters_of_groups``).
+    with ``clusters_of_rows``) or per-group scores (``score_groups`` with ``clusters_of_groups``),
+    both with ``used_rows`` (the positions of the input rows the fit uses); or cluster sums of its
+    scores (``cluster_score_sums`` with ``cluster_masses``, as
+    :class:`~famtrial.models.distributed.PreparedConditionalLogit`).
     """
 
     @property
     def exog_names(self) -> list[str]:
         """The coefficients' names, in order."""
-        ...
-
-    @property
-    def used_rows(self) -> np.ndarray:
-        """Positions of the input rows the fit uses."""
         ...
 
     def derivatives(self, params: Any) -> tuple[float, np.ndarray, np.ndarray]:

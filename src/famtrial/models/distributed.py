@@ -56,9 +56,10 @@ Dask is optional: ``pip install "famtrial[dask]"``. Without it, the functions th
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -141,8 +142,8 @@ class DistributedFit:
 
     ``n_partitions`` partitions were fitted (after a shuffle by group when ``shuffled``); the
     prepared partitions are released from the workers when the fit returns. ``seconds``: wall
-    time of each phase (``prepare``: read, validate and reduce, the shuffle included; ``newton``;
-    ``covariance``). ``time_name``: the categorical time effects' name (None without them).
+    time of each phase (``prepare``: read, validate and reduce, the shuffle included; ``newton and
+    covariance``: the fit and its sandwich). ``time_name``: the categorical time effects' name (None without them).
     """
 
     kind: str
@@ -524,37 +525,52 @@ def _clogit_time_restrict(part, kept_x: np.ndarray, position: np.ndarray, p: int
     return _ClogitPart(**fields)
 
 
-def _clogit_eval(part: _ClogitPart, params: np.ndarray, want_hess: bool):
+def _clogit_eval(part: _ClogitPart, params: np.ndarray, want_hess: bool, offset_scale: float = 1.0):
     """``(ll, score, Hessian)`` of one partition (``Hessian`` zeros when not wanted)."""
     _one_thread()
     k = len(params)
     if part.n_groups == 0:
         return 0.0, np.zeros(k), np.zeros((k, k))
-    ll, scores, hess = _clogit_derivatives(part, params, want_hess)
+    ll, scores, hess = _clogit_derivatives(part, params, want_hess, offset_scale)
     return float(ll.sum()), scores.sum(axis=0), hess
 
 
-def _clogit_derivatives(part: _ClogitPart, params, want_hess: bool):
+def _clogit_derivatives(part: _ClogitPart, params, want_hess: bool, offset_scale: float = 1.0):
     """Per-group log-likelihoods and scores and the Hessian, as ``ConditionalLogit._eval``.
 
     With time effects, group weights (the kernel sees ``x sqrt(w)`` with offset ``(1 - sqrt(w)) x'b``) or neither.
+    The offset enters multiplied by ``offset_scale`` (:meth:`PreparedConditionalLogit.with_offset_scale`).
     """
     params = np.array(params, dtype=float)
+    offset = part.offset * offset_scale if offset_scale != 1.0 and len(part.offset) else part.offset
     if part.time_col is not None:
-        return kernel.time_derivatives(part.xt, part.time_col, params, part.offset, part.y, part.lo, part.hi, want_hess)
+        return kernel.time_derivatives(part.xt, part.time_col, params, offset, part.y, part.lo, part.hi, want_hess)
     sqrt_w, xt_w = part.sqrt_w, part.xt_w
     if sqrt_w is None or xt_w is None:  # without weights (both are set with weights)
         return kernel.derivatives(
-            part.xt, params, part.offset, part.y, part.lo, part.hi, part.flip, part.batches, part.depth, want_hess
+            part.xt, params, offset, part.y, part.lo, part.hi, part.flip, part.batches, part.depth, want_hess
         )
-    off = (1 - sqrt_w) * (params @ part.xt) + (part.offset if len(part.offset) else 0.0)
+    off = (1 - sqrt_w) * (params @ part.xt) + (offset if len(offset) else 0.0)
     ll, scores, hess = kernel.derivatives(
         xt_w, params, off, part.y, part.lo, part.hi, part.flip, part.batches, part.depth, want_hess
     )
     return ll * part.gw, scores * np.sqrt(part.gw)[:, None], hess
 
 
-def _clogit_cluster_scores(part: _ClogitPart, params: np.ndarray, by_group: bool):
+def group_values(
+    part: _ClogitPart, params: NDArray[np.float64], offset_scale: float = 1.0
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """A prepared partition's per-group log-likelihoods ``(n_groups,)`` and scores ``(n_groups, k)`` at ``params``.
+
+    The offset column enters times ``offset_scale``. Inside a task (:meth:`PreparedConditionalLogit.map`):
+    the kernel on one thread.
+    """
+    _one_thread()
+    ll, scores, _ = _clogit_derivatives(part, params, False, offset_scale)
+    return ll, scores
+
+
+def _clogit_cluster_scores(part: _ClogitPart, params: np.ndarray, by_group: bool, offset_scale: float = 1.0):
     """Per-cluster sums of the group scores, with their labels.
 
     ``by_group``: the group scores themselves; with weights, per group always. Returns (cluster or group labels, scores,
@@ -564,7 +580,7 @@ def _clogit_cluster_scores(part: _ClogitPart, params: np.ndarray, by_group: bool
     k = len(params)
     if part.n_groups == 0:
         return part.group_labels[:0], np.zeros((0, k)), np.zeros(0)
-    _, scores, _ = _clogit_derivatives(part, params, False)
+    _, scores, _ = _clogit_derivatives(part, params, False, offset_scale)
     if by_group or part.weights_on:
         return (part.group_labels if by_group else part.cluster_of_group), scores, part.gw
     codes, uniques = pd.factorize(part.cluster_of_group, sort=False)
@@ -682,69 +698,252 @@ def conditional_logit(
     they are distributed (steps 1 to 5 below). Stata: ``clogit outcome covariates, group(group) vce(cluster cluster)``.
     R: ``survival::clogit(outcome ~ covariates + strata(group), method = "exact")``.
     """
-    spec = _clogit_arguments(
-        data, outcome, covariates, group, cluster, robust, offset, weights, weight_type, time_effects
-    )
-    client = get_client(client)
-    ddf = data[list(dict.fromkeys([outcome, *spec["covariates"], group, *(c for c in _clogit_extras(spec) if c)]))]
     clock = [time.perf_counter()]
-    parts, summaries, shuffled = _clogit_prepare_aligned(client, ddf, spec)  # steps 1 and 2
-    decided = _clogit_global(summaries, spec, robust)  # step 3
-    del summaries
-    if len(decided.kept) != len(spec["covariates"]):
-        parts = client.map(_clogit_restrict, parts, kept=decided.kept, pure=False)
-    parts, names, null, dropped = parts, decided.names, decided.null, decided.dropped
-    if decided.levels is not None:
-        parts, names, null, time_dropped = _clogit_time_effects(client, parts, decided.levels, names, spec["time"])
-        dropped = (*dropped, *time_dropped)
-
-    def derivatives(params):
-        return _sum_evals(gather(client, _clogit_eval, parts, params=params, want_hess=True))
-
-    def gradient(params):
-        return _sum_evals(gather(client, _clogit_eval, parts, params=params, want_hess=False))[:2]
-
-    k = len(names)
-    clock.append(time.perf_counter())
-    opt = newton(derivatives, np.zeros(k), initial=null, gradient=gradient, tol=tol, maxiter=maxiter)  # step 4
-    clock.append(time.perf_counter())
-    cov, info_clusters = _clogit_sandwich(  # step 5
-        client, parts, opt.x, np.linalg.inv(-opt.hessian), decided, spec, adjustment=adjustment, t_reference=t_reference
+    prepared = prepare_conditional_logit(
+        data,
+        outcome,
+        covariates,
+        group,
+        cluster,
+        robust=robust,
+        offset=offset,
+        weights=weights,
+        weight_type=weight_type,
+        time_effects=time_effects,
+        client=client,
     )
-    llnull = null[0] if null is not None else derivatives(np.zeros(k))[0]
-    n_parts = len(parts)
-    client.cancel(parts)
+    clock.append(time.perf_counter())
+    with prepared:
+        fit = prepared.fit(adjustment=adjustment, t_reference=t_reference, tol=tol, maxiter=maxiter)  # steps 4, 5
     clock.append(time.perf_counter())
     model = DistributedFit(
         kind="conditional logit",
-        exog_names=tuple(names),
-        nobs=decided.nobs,
-        n_groups=decided.n_groups,
-        n_partitions=n_parts,
-        shuffled=shuffled,
-        dropped=tuple(dropped),
-        seconds=tuple(zip(("prepare", "newton", "covariance"), np.diff(clock).tolist())),
-        time_name=spec["time"],
+        exog_names=tuple(prepared.exog_names),
+        nobs=prepared.nobs,
+        n_groups=prepared.n_groups,
+        n_partitions=prepared.n_partitions,
+        shuffled=prepared.shuffled,
+        dropped=prepared.dropped,
+        seconds=tuple(zip(("prepare", "newton and covariance"), np.diff(clock).tolist())),
+        time_name=prepared.spec["time"],
     )
+    return replace(fit, model=model)  # type: ignore[arg-type]  # results.model of a Dask fit: a DistributedFit
+
+
+def _clogit_results(
+    outcome: str, opt: Any, cov: Covariance, llnull: float, prepared: PreparedConditionalLogit, info: Any, model: Any
+) -> ConditionalLogitResults:
+    """The results object of a fit of ``prepared`` (``model``: what ``results.model`` holds)."""
+    decided, n_parts = prepared.decided, prepared.n_partitions
     return ConditionalLogitResults(
         model_name="Conditional (fixed-effects) logit, exact likelihood",
         outcome=outcome,
-        params=pd.Series(opt.x, index=names, name="params"),
+        params=pd.Series(opt.x, index=prepared.exog_names, name="params"),
         covariance=cov,
         nobs=decided.nobs,
         llf=opt.llf,
         llnull=llnull,
         converged=opt.converged,
         iterations=opt.iterations,
-        dropped=tuple(dropped),
+        dropped=prepared.dropped,
         info=(
             ("Groups", f"{decided.n_groups:,}"),
-            *info_clusters,
-            ("Dask partitions", f"{n_parts:,}" + (" (shuffled by group)" if shuffled else "")),
+            *info,
+            ("Dask partitions", f"{n_parts:,}" + (" (shuffled by group)" if prepared.shuffled else "")),
         ),
         n_groups=decided.n_groups,
-        model=model,  # type: ignore[arg-type]  # results.model of a Dask fit: a DistributedFit, by design
+        model=model,  # a DistributedFit (or the PreparedConditionalLogit while it is kept), by design
     )
+
+
+def prepare_conditional_logit(
+    data,
+    outcome: str,
+    covariates: Sequence[str],
+    group: str,
+    cluster: str | None = None,
+    *,
+    robust: bool = False,
+    offset: str | None = None,
+    weights: ArrayLike | str | None = None,
+    weight_type: WeightType = "fweight",
+    time_effects: str | None = None,
+    client=None,
+) -> PreparedConditionalLogit:
+    """Steps 1 to 3 of :func:`conditional_logit`: the model prepared on the workers and kept there.
+
+    Arguments as :func:`conditional_logit`. The returned :class:`PreparedConditionalLogit` evaluates
+    the log-likelihood, its derivatives and the cluster sums of the group scores at any coefficients,
+    one pass over the kept partitions each, until :meth:`~PreparedConditionalLogit.release` (or the end
+    of its ``with`` block) frees the workers' memory.
+    """
+    spec = _clogit_arguments(
+        data, outcome, covariates, group, cluster, robust, offset, weights, weight_type, time_effects
+    )
+    client = get_client(client)
+    ddf = data[list(dict.fromkeys([outcome, *spec["covariates"], group, *(c for c in _clogit_extras(spec) if c)]))]
+    parts, summaries, shuffled = _clogit_prepare_aligned(client, ddf, spec)  # steps 1 and 2
+    decided = _clogit_global(summaries, spec, robust)  # step 3
+    del summaries
+    if len(decided.kept) != len(spec["covariates"]):
+        parts = client.map(_clogit_restrict, parts, kept=decided.kept, pure=False)
+    names, null, dropped = decided.names, decided.null, decided.dropped
+    if decided.levels is not None:
+        parts, names, null, time_dropped = _clogit_time_effects(client, parts, decided.levels, names, spec["time"])
+        dropped = (*dropped, *time_dropped)
+    return PreparedConditionalLogit(client, parts, spec, decided, list(names), null, tuple(dropped), shuffled)
+
+
+class PreparedConditionalLogit:
+    """An exact conditional logit prepared on a Dask cluster: its partitions' kernel arrays kept by the workers.
+
+    Made by :func:`prepare_conditional_logit`. Each evaluation maps over the kept partitions and sums
+    on the client (one pass, nothing but sums travels): :meth:`derivatives` and :meth:`gradient` (the
+    interface :func:`famtrial.models.optim.newton` and the score bootstrap use), :meth:`cluster_score_sums`
+    and :meth:`cluster_masses` (the score bootstrap's cluster sums and shares), :meth:`map` (any function
+    of a partition's prepared arrays). :meth:`release` frees the workers' memory; the object is a context
+    manager that releases on exit.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        parts: list[Any],
+        spec: dict[str, Any],
+        decided: _ClogitGlobal,
+        names: list[str],
+        null: tuple[float, NDArray[np.float64], NDArray[np.float64]] | None,
+        dropped: tuple[DropRecord, ...],
+        shuffled: bool,
+    ) -> None:
+        self.client, self.parts, self.spec, self.decided = client, parts, spec, decided
+        self.exog_names, self.null, self.dropped, self.shuffled = names, null, dropped, shuffled
+        self.n_partitions = len(parts)
+        self.nobs, self.n_groups = decided.nobs, decided.n_groups
+        self.offset_scale = 1.0
+
+    def with_offset_scale(self, scale: float) -> PreparedConditionalLogit:
+        """The same prepared model (sharing its partitions) with its offset column multiplied by ``scale``.
+
+        ``scale = 0`` is the model without the offset; small ``scale`` moves it along the offset's
+        direction (the score randomization's differences). Release the original, not the copy.
+        """
+        other = copy.copy(self)
+        other.offset_scale = float(scale)
+        return other
+
+    def __enter__(self) -> PreparedConditionalLogit:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def release(self) -> None:
+        """Free the prepared partitions on the workers (later evaluations raise)."""
+        if self.parts:
+            self.client.cancel(self.parts)
+        self.parts = []
+
+    def _parts(self) -> list[Any]:
+        if not self.parts and self.n_partitions:
+            raise RuntimeError("the prepared conditional logit was released: prepare it again")
+        return self.parts
+
+    def derivatives(self, params: ArrayLike) -> tuple[float, NDArray[np.float64], NDArray[np.float64]]:
+        """Log-likelihood, score and Hessian at ``params``, summed over the partitions."""
+        return _sum_evals(
+            gather(
+                self.client,
+                _clogit_eval,
+                self._parts(),
+                params=np.asarray(params),
+                want_hess=True,
+                offset_scale=self.offset_scale,
+            )
+        )
+
+    def gradient(self, params: ArrayLike) -> tuple[float, NDArray[np.float64]]:
+        """Log-likelihood and score at ``params`` (no Hessian: Newton's chord steps)."""
+        ll, score, _ = _sum_evals(
+            gather(
+                self.client,
+                _clogit_eval,
+                self._parts(),
+                params=np.asarray(params),
+                want_hess=False,
+                offset_scale=self.offset_scale,
+            )
+        )
+        return ll, score
+
+    def covariance(
+        self, params: NDArray[np.float64], bread: NDArray[np.float64], *, adjustment: Adjustment, t_reference: bool
+    ) -> tuple[Covariance, tuple[tuple[str, str], ...]]:
+        """Step 5: the fit's covariance at ``params`` and its info lines (:func:`conditional_logit`)."""
+        return _clogit_sandwich(
+            self.client,
+            self._parts(),
+            params,
+            bread,
+            self.decided,
+            self.spec,
+            adjustment=adjustment,
+            t_reference=t_reference,
+        )
+
+    def fit(
+        self, *, adjustment: Adjustment = "stata", t_reference: bool = False, tol: float = 1e-18, maxiter: int = 100
+    ) -> ConditionalLogitResults:
+        """Steps 4 and 5: Newton from the b = 0 point and the covariance; ``results.model`` is this object.
+
+        Arguments as :func:`conditional_logit`. The results' model keeps the prepared partitions for
+        post-estimation that evaluates the likelihood again (the score bootstrap's restricted fits) until
+        :meth:`release`.
+        """
+        k = len(self.exog_names)
+        opt = newton(self.derivatives, np.zeros(k), initial=self.null, gradient=self.gradient, tol=tol, maxiter=maxiter)
+        cov, info = self.covariance(opt.x, np.linalg.inv(-opt.hessian), adjustment=adjustment, t_reference=t_reference)
+        llnull = self.null[0] if self.null is not None else self.derivatives(np.zeros(k))[0]
+        return _clogit_results(self.spec["outcome"], opt, cov, llnull, self, info, self)
+
+    def map(self, fn: Any, **kwargs: Any) -> list[Any]:
+        """``fn(part, **kwargs)`` of every kept partition (a ``_ClogitPart``: the kernel's arrays), gathered in order."""
+        return gather(self.client, fn, self._parts(), **kwargs)
+
+    def cluster_masses(self) -> pd.Series:
+        """Each cluster's observations in the estimation sample (rows of the informative groups), by label.
+
+        Ordered by each cluster's smallest group label: the order in which an in-memory model sorted
+        by group meets them.
+        """
+        if self.spec["cluster"] is None or self.spec["weights"] is not None:
+            raise ValueError("cluster_masses needs a clustered, unweighted model")
+        pieces = self.map(_clogit_cluster_rows)
+        rows = pd.concat([p[0] for p in pieces]).groupby(level=0, sort=False).sum()
+        first = pd.concat([p[1] for p in pieces]).groupby(level=0, sort=False).min()
+        return rows.loc[first.sort_values(kind="stable").index]
+
+    def cluster_score_sums(self, params: ArrayLike) -> pd.DataFrame:
+        """The group scores at ``params`` summed by cluster (one row per cluster label, one column per coefficient)."""
+        pieces = self.map(
+            _clogit_cluster_scores,
+            params=np.asarray(params, dtype=float),
+            by_group=False,
+            offset_scale=self.offset_scale,
+        )
+        frame = pd.concat([pd.DataFrame(p[1], index=p[0]) for p in pieces])
+        return frame.groupby(level=0, sort=False).sum()
+
+
+def _clogit_cluster_rows(part: _ClogitPart) -> tuple[pd.Series, pd.Series]:
+    """A partition's estimation rows per cluster and each cluster's smallest group label."""
+    if part.n_groups == 0 or part.cluster_of_group is None:
+        return pd.Series(dtype=float), pd.Series(dtype=object)
+    sizes = (part.hi - part.lo).astype(float)
+    clusters = pd.Series(part.cluster_of_group)
+    rows = pd.Series(sizes).groupby(clusters.to_numpy(), sort=False).sum()
+    first = pd.Series(part.group_labels).groupby(clusters.to_numpy(), sort=False).min()
+    return rows, first
 
 
 def _clogit_extras(spec: dict[str, Any]) -> list[str | None]:

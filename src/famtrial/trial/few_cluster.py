@@ -21,12 +21,10 @@ import numpy as np
 import pandas as pd
 
 from famtrial._options import BootstrapWeights, Executor, RandomizationKind, Statistic, TimeAdjustment, check_choice
-from famtrial._parallel import (
-    run_tasks,
-)
+from famtrial._parallel import compute_each_partition, is_dask_dataframe, run_tasks
 from famtrial._text import few_cluster_caution, plural
 from famtrial.data.panel import Panel
-from famtrial.errors import FamtrialDeprecationWarning
+from famtrial.errors import FamtrialDeprecationWarning, PlanError
 from famtrial.inference.randomization import (
     FamilyDesign,
     RandomizationResult,
@@ -45,10 +43,20 @@ from famtrial.trial._once import few_clusters_once
 __all__ = ["randomization_test", "family_design", "FewClusterInference", "few_cluster_inference"]
 
 
+def _distinct(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.drop_duplicates()
+
+
 def family_design(panel: Panel) -> FamilyDesign:
-    """Families, their office and arm from a panel; each family must sit in one office and one arm."""
+    """Families, their office and arm from a panel; each family must sit in one office and one arm.
+
+    On a Dask panel each partition's distinct (family, office, arm) rows are combined on the client.
+    """
     cols = panel.columns
-    fam = panel.data[[cols.family, cols.office, cols.arm]].drop_duplicates()
+    fam = panel.data[[cols.family, cols.office, cols.arm]]
+    if is_dask_dataframe(fam):
+        fam = pd.concat(compute_each_partition(fam, _distinct), ignore_index=True)
+    fam = fam.drop_duplicates()
     dup = fam[cols.family].duplicated(keep=False)
     if dup.any():
         bad = fam.loc[dup, cols.family].unique()
@@ -349,6 +357,10 @@ def randomization_test(
     statistic = _statistic(statistic)
     _check_test_options(statistic, kind, n_perm, executor)
     design = family_design(panel)
+    if is_dask_dataframe(panel.data):
+        return _dask_randomization_test(
+            panel, design, outcome, kind, statistic, split, term, trend, covariates, seed, n_perm
+        )
     options = _ModelOptions(split, term, month, trend, covariates, controls, fixed_effects)
     refit, what = (_fe_test_refit if kind == "fe" else _monthly_test_refit)(panel, design, outcome, options, statistic)
     seeds = np.random.SeedSequence(seed).spawn(n_perm)
@@ -373,6 +385,44 @@ def randomization_test(
         n_families=len(design.family),
         description=what,
     )
+
+
+def _dask_randomization_test(
+    panel: Panel,
+    design: FamilyDesign,
+    outcome: str,
+    kind: object,
+    statistic: Statistic,
+    split: bool,
+    term: str | None,
+    trend: TimeAdjustment,
+    covariates: Sequence[str] | None,
+    seed: int | None,
+    n_perm: int,
+) -> RandomizationResult:
+    """:func:`randomization_test` on a Dask panel: the fixed-effects model's score test, from sums (else refused)."""
+    from famtrial.trial._inference_dask import dask_score_randomization
+
+    if kind != "fe" or statistic != "score":
+        raise PlanError(
+            f"randomization_test(kind={kind!r}, statistic={statistic!r}) on a Dask panel: only the fixed-effects "
+            "model's score statistic runs on the Dask workers (the others refit every re-draw on the rows); "
+            "use kind='fe', statistic='score', or load the panel in memory"
+        )
+    plan = panel.plan
+    terms = [plan.term(v.name) for v in plan.variants] if split else [plan.term("pooled")]
+    with few_clusters_once(f"the randomization test of {outcome}"):
+        return dask_score_randomization(
+            panel,
+            design,
+            outcome,
+            term or terms[0],
+            split=split,
+            trend=trend,
+            covariates=covariates,
+            seed=seed,
+            n_perm=n_perm,
+        )
 
 
 @dataclass(frozen=True)
@@ -518,6 +568,8 @@ def _model_rows(
             f"model {name!r} clusters on {spec.cluster!r}: few-cluster inference re-draws families "
             "within offices and needs cluster = 'office'"
         )
+    if is_dask_dataframe(panel.data):
+        return _dask_model_rows(panel, spec, weights, lpm=lpm, seed=seed, **redraws)
     fit = fit_plan_model(panel, spec)
     frame, _ = fe_design(panel, spec.outcome, split=spec.split, trend=spec.time, covariates=spec.covariates)
     lin = trial_lpm(panel, spec.outcome, split=spec.split) if lpm else None
@@ -538,6 +590,28 @@ def _model_rows(
         rows[name if not spec.split else f"{name}.{term}"] = _term_row(fit, term, sb, ri, lin)
         tests.append(sb)
     return rows, fit.n_clusters or 0, tests  # clustered on office (checked above)
+
+
+def _dask_model_rows(
+    panel: Panel, spec: Any, weights: BootstrapWeights, *, lpm: bool, seed: int | None, **redraws: Any
+) -> tuple[dict[str, dict[str, float]], int, list[ScoreBootstrapResult]]:
+    """:func:`_model_rows` on a Dask panel (:mod:`famtrial.trial._inference_dask`): the score statistic only."""
+    from famtrial.trial._inference_dask import dask_model_rows
+
+    if lpm:
+        raise PlanError("lpm=True is not available on a Dask panel: run the linear-probability twin in memory")
+    if redraws["statistic"] != "score":
+        raise PlanError(
+            f"statistic={redraws['statistic']!r} refits the model for every re-draw, which runs on the rows: on a "
+            "Dask panel use statistic='score' ([inference] statistic = \"score\"), or load the panel in memory"
+        )
+    with few_clusters_once(f"model {spec.name}", quiet=True):
+        fit, tests = dask_model_rows(panel, spec, family_design(panel), weights, seed=seed, n_perm=redraws["n_perm"])
+    rows = {
+        (spec.name if not spec.split else f"{spec.name}.{term}"): _term_row(fit, term, sb, ri, None)
+        for term, (sb, ri) in tests.items()
+    }
+    return rows, fit.n_clusters or 0, [sb for sb, _ in tests.values()]
 
 
 def few_cluster_inference(

@@ -53,8 +53,8 @@ __all__ = ["dask_model_rows", "dask_score_randomization"]
 
 #: The direction column's name in the randomization model (never a plan column: dunder-prefixed).
 _DIRECTION = "__famtrial_direction__"
-#: Re-drawn arm values dealt at once on the client (re-draws x families), about 32 MB of keys.
-_BLOCK_VALUES = 4_000_000
+#: Re-drawn arm values dealt at once on the client (re-draws x families): about 128 MB of keys.
+_BLOCK_VALUES = 16_000_000
 
 
 def _prepare(

@@ -91,6 +91,7 @@ def pool(groups: Sequence[dict[str, Any]], k: int) -> Moments:
 
 def _group(x: np.ndarray) -> dict[str, Any]:
     """One group's count, sums, centred cross-products (two passes: the partition's own mean first), min and max."""
+    x = np.asfortranarray(x)  # each column's sum pairwise (numpy's 1-D mean), not row after row
     n, s = len(x), x.sum(axis=0)
     d = x - s / n
     return {"n": n, "sum": s, "comoment": d.T @ d, "min": x.min(axis=0), "max": x.max(axis=0)}

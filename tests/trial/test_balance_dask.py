@@ -123,7 +123,11 @@ def assert_same_balance(got: BalanceTable, expected: BalanceTable) -> None:
     _same_frame(got.frame, expected.frame)
     pd.testing.assert_frame_equal(got.display, expected.display)
     assert (got.title, got.notes, got.name, got.keys) == (expected.title, expected.notes, expected.name, expected.keys)
-    assert (got.nobs, got.nobs_treated, got.nobs_control) == (expected.nobs, expected.nobs_treated, expected.nobs_control)
+    assert (got.nobs, got.nobs_treated, got.nobs_control) == (
+        expected.nobs,
+        expected.nobs_treated,
+        expected.nobs_control,
+    )
     a, b = expected.joint_test, got.joint_test
     assert (b.df, b.nobs, b.variables, b.dropped) == (a.df, a.nobs, a.variables, a.dropped)
     assert b.lr == pytest.approx(a.lr, rel=TOL) and b.pvalue == pytest.approx(a.pvalue, rel=TOL, abs=1e-300)
@@ -171,7 +175,9 @@ def _no_rows(panel: Panel):
 @dask_tier
 @pytest.mark.parametrize(("files", "shuffled"), [(3, False), (7, False), (5, True)])
 def test_replica_tables_equal_in_memory(client, replica, in_memory, tmp_path, monkeypatch, files, shuffled):
-    lazy = load_panel(str(_write_split(replica, tmp_path / "data", "parent_id", files, shuffled=shuffled)), engine="dask")
+    lazy = load_panel(
+        str(_write_split(replica, tmp_path / "data", "parent_id", files, shuffled=shuffled)), engine="dask"
+    )
     assert lazy.data.npartitions == files
     expected_balance, expected_corr = balance_table(in_memory), correlation_table(in_memory)
     monkeypatch.setattr(Panel, "baseline_frame", _no_rows)  # the client never receives the baseline rows
@@ -238,9 +244,7 @@ def test_partition_returns_do_not_grow_with_parents(replica, in_memory):
     """What a partition sends is sums and cells: four times the parents (same values) send as many numbers."""
     plan_vars = ["female", "year_of_birth", "married", "n_children", "immigrant"]
     rows = in_memory.data
-    copies = pd.concat(
-        [rows.assign(parent_id=rows["parent_id"] + k * 10_000_000) for k in range(4)], ignore_index=True
-    )
+    copies = pd.concat([rows.assign(parent_id=rows["parent_id"] + k * 10_000_000) for k in range(4)], ignore_index=True)
     args = ("month", in_memory.baseline.ordinal, ["arm", *plan_vars], ["arm", *plan_vars], ["arm", *plan_vars], 10**6)
     one, four = (_balance_dask._partition_sums(f, *args) for f in (rows, copies))
     assert four["n"] == 4 * one["n"] > 2000
@@ -294,7 +298,9 @@ def test_errors_say_what_the_in_memory_code_says(client, replica, in_memory, tmp
     # hostile values put into the panels' data directly: missing, infinite, text, a single arm at baseline
     frames = {
         "missing": lambda d: d.assign(married=d["married"].astype(float).where(d["parent_id"] % 97 != 3)),
-        "infinite": lambda d: d.assign(year_of_birth=d["year_of_birth"].astype(float).mask(d["parent_id"] % 89 == 5, np.inf)),
+        "infinite": lambda d: d.assign(
+            year_of_birth=d["year_of_birth"].astype(float).mask(d["parent_id"] % 89 == 5, np.inf)
+        ),
         "text": lambda d: d.assign(n_children=d["n_children"].astype(str)),
         "one arm": lambda d: d.assign(arm=np.int8(1)),
     }

@@ -125,11 +125,11 @@ def _partition_sums(
             part = x[x[:, 0] == value]
             if len(part):
                 out["groups"][value] = _group(part)
-    if cells_of is not None and len(rows):
-        x = rows[cells_of].to_numpy(dtype=float, na_value=np.nan)
-        values, counts = np.unique(x, axis=0, return_counts=True)
-        if len(values) <= cell_cap:
-            out["cells"] = (values, counts)
+    if cells_of is not None and len(rows):  # in the columns' own dtypes (int8 0/1 columns stay one byte)
+        cells = rows[cells_of].set_axis(range(len(cells_of)), axis=1)
+        counts = cells.groupby(list(cells.columns), sort=False, dropna=False).size()
+        if len(counts) <= cell_cap:
+            out["cells"] = (counts.index.to_frame(index=False), counts.to_numpy(np.int64))
     return out
 
 
@@ -192,10 +192,10 @@ class BaselineSums:
         """The distinct (arm, variables) rows with their counts (column ``count`` last), or None when too many."""
         if self._cells_of is None or any(p["cells"] is None for p in self._parts if p["n"]):
             return None
-        values = np.concatenate([p["cells"][0] for p in self._parts if p["n"]])
-        counts = np.concatenate([p["cells"][1] for p in self._parts if p["n"]])
-        frame = pd.DataFrame(values, columns=range(values.shape[1])).assign(count=counts)
-        return frame.groupby(list(range(values.shape[1])), sort=True)["count"].sum().reset_index()
+        parts = [p["cells"][0].assign(count=p["cells"][1]) for p in self._parts if p["n"]]
+        frame = pd.concat(parts, ignore_index=True)
+        keys = [c for c in frame.columns if c != "count"]
+        return frame.groupby(keys, sort=True, dropna=False)["count"].sum().reset_index()
 
 
 def baseline_sums(panel: Panel, columns: Sequence[Any], cells_of: Sequence[Any] | None = None) -> BaselineSums:
@@ -242,7 +242,15 @@ def _numeric(dtype: Any) -> bool:
     )
 
 
-def _standardized(frame: pd.DataFrame, month: str, base: int, columns: list[Any], names: list[str], shift, scale):
+def _standardized(
+    frame: pd.DataFrame,
+    month: str,
+    base: int,
+    columns: list[Any],
+    names: list[str],
+    shift: np.ndarray,
+    scale: np.ndarray,
+) -> pd.DataFrame:
     """A partition's baseline rows: the arm and the variables standardized (``(x - shift) / scale``)."""
     x = frame.loc[frame[month].array.asi8 == base, columns].to_numpy(dtype=float, na_value=np.nan)
     return pd.DataFrame((x - shift) / scale, columns=names)

@@ -5,6 +5,10 @@ Binary rows: n (%) in total and by arm, Pearson chi-square without continuity co
 rows: mean (SD), two-sample t with equal variances (Stata ``ttest x, by(arm)``; R
 ``t.test(x ~ arm, var.equal = TRUE)``), whose difference is mean(arm 0) - mean(arm 1), hence the
 paper's negative t for year of birth; or Welch's t (``ttest x, by(arm) unequal``).
+
+On a Dask panel both tables are built from per-partition sums (:mod:`famtrial.trial._balance_dask`):
+the same checks (:func:`_check_facts` reads the same facts of the rows, summed), the same rows
+from moments, the same display and notes.
 """
 
 from __future__ import annotations
@@ -433,6 +437,14 @@ def balance_table(
     ``s_p^2 = ((n0-1) s0^2 + (n1-1) s1^2) / (n0 + n1 - 2)``. Beyond the paper: the standardized
     mean difference ``(m1 - m0) / sqrt((s1^2 + s0^2) / 2)``, the variance ratio ``s1^2 / s0^2``,
     and :class:`JointTest`. Constant rows get no test (blank).
+
+    On a Dask panel (``load_panel(..., engine="dask")``) no baseline row reaches the client: each
+    partition sends per arm the count, the sums, the minima and maxima and the centred
+    cross-products of the variables, and the cells (distinct arm and variable rows with their counts)
+    for the joint test, whose logit is fitted on the cells with frequency weights (Stata
+    ``[fweight=count]``: the expanded rows), or as a Newton summed over partitions when the cells
+    exceed ``MAX_CELLS`` (:mod:`famtrial.trial._balance_dask`). The table equals the in-memory one to
+    rounding (1e-10 in tests/trial/test_balance_dask.py); its errors are the in-memory ones.
     """
     _check_balance_options(equal_var, labels, title, arm_labels)
     if isinstance(data, Panel) and is_dask_dataframe(data.data):
@@ -570,9 +582,7 @@ def _balance_row_from_moments(total: Any, m1: Any, m0: Any, j: int, binary: bool
         if s1 == 0 and s0 == 0:
             t = p = np.nan
         else:  # Stata's ttest: difference = mean(arm 0) - mean(arm 1)
-            t, p = stats.ttest_ind_from_stats(
-                m0.mean[j], s0, m0.n, m1.mean[j], s1, m1.n, equal_var=equal_var
-            )
+            t, p = stats.ttest_ind_from_stats(m0.mean[j], s0, m0.n, m1.mean[j], s1, m1.n, equal_var=equal_var)
         row = {
             "kind": "continuous",
             "test": "t" if equal_var else "Welch t",
@@ -797,6 +807,10 @@ def correlation_table(
     -----
     Stars from ``t = r sqrt((n - 2) / (1 - r^2))`` with ``n - 2`` df: * p < .05, ** p < .01,
     *** p < .001 (Stata ``pwcorr x1 ... xk, sig``; R ``cor.test``).
+
+    On a Dask panel the correlations come from the centred cross-products summed over partitions
+    (pooled within and between partitions and arms, stable with large means); no row reaches the
+    client (:mod:`famtrial.trial._balance_dask`).
     """
     plan = data.plan if isinstance(data, Panel) else None
     if isinstance(data, Panel) and is_dask_dataframe(data.data):

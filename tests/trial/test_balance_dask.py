@@ -195,6 +195,13 @@ def test_options_roles_and_welch_equal_in_memory(client, replica, in_memory, tmp
         {"continuous": ["n_children"], "labels": {"n_children": "Children"}, "arm_labels": ("A", "B"), "title": "T"},
     ):
         assert_same_balance(balance_table(lazy, **options), balance_table(in_memory, **options))
+    # a constant variable listed before the display order: the joint test names it, not a neighbour
+    constant = {"binary": ["married", "female"], "continuous": ["year_of_birth"]}
+    memory_married = dataclasses.replace(in_memory, data=in_memory.data.assign(married=np.int8(0)))
+    lazy_married = dataclasses.replace(lazy, data=lazy.data.assign(married=np.int8(0)))
+    expected = balance_table(memory_married, **constant)
+    assert expected.joint_test.dropped == ("married",) and list(expected.frame.index)[-1] == "married"
+    assert_same_balance(balance_table(lazy_married, **constant), expected)
     for variables in (["year_of_birth", "female"], ["activation"]):
         assert_same_correlations(correlation_table(lazy, variables), correlation_table(in_memory, variables))
 

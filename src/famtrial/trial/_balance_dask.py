@@ -188,6 +188,11 @@ class BaselineSums:
         """Index of ``column`` in the ``numeric`` columns (and in :class:`Moments`' arrays)."""
         return self._position[column]
 
+    @property
+    def cell_columns(self) -> list[Any]:
+        """The columns whose values are the cells' columns 0, 1, ... (the arm first); empty without cells."""
+        return list(self._cells_of or ())
+
     def cells(self) -> pd.DataFrame | None:
         """The distinct (arm, variables) rows with their counts (column ``count`` last), or None when too many."""
         if self._cells_of is None or any(p["cells"] is None for p in self._parts if p["n"]):

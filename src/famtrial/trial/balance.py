@@ -619,7 +619,7 @@ def _dask_joint_test(panel: Panel, sums: Any, total: Any, variables: Sequence[st
     if cells is None:
         res = distributed_joint_logit(panel, use, mean[sd > 0], sd[sd > 0])
         return _joint_result(res, variables, constant, use)
-    cols = list(dict.fromkeys([panel.columns.arm, *variables]))  # the cells' columns 0, 1, ... (arm first)
+    cols = sums.cell_columns  # the cells' columns 0, 1, ... (the arm first)
     at = [cols.index(v) for v in variables]
     x = cells[at].to_numpy(float)
     z = (x[:, sd > 0] - mean[sd > 0]) / sd[sd > 0]

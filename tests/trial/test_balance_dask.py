@@ -90,6 +90,8 @@ dask_tier = pytest.mark.dask
 
 @pytest.fixture(scope="module")
 def client(dask_client):
+    pytest.importorskip("dask.dataframe")
+    pytest.importorskip("distributed")
     return dask_client
 
 
@@ -246,7 +248,6 @@ def test_joint_test_by_distributed_newton_when_cells_are_too_many(client, replic
     assert_same_balance(got, expected)
 
 
-@dask_tier
 def test_partition_returns_do_not_grow_with_parents(replica, in_memory):
     """What a partition sends is sums and cells: four times the parents (same values) send as many numbers."""
     plan_vars = ["female", "year_of_birth", "married", "n_children", "immigrant"]

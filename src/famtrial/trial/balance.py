@@ -5,18 +5,23 @@ Binary rows: n (%) in total and by arm, Pearson chi-square without continuity co
 rows: mean (SD), two-sample t with equal variances (Stata ``ttest x, by(arm)``; R
 ``t.test(x ~ arm, var.equal = TRUE)``), whose difference is mean(arm 0) - mean(arm 1), hence the
 paper's negative t for year of birth; or Welch's t (``ttest x, by(arm) unequal``).
+
+On a Dask panel both tables are built from per-partition sums (:mod:`famtrial.trial._balance_dask`):
+the same checks (:func:`_check_facts` reads the same facts of the rows, summed), the same rows
+from moments, the same display and notes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from famtrial._parallel import is_dask_dataframe
 from famtrial.data.panel import Panel
 from famtrial.table import Table, stars
 
@@ -56,49 +61,95 @@ def _check_labels(labels: object) -> None:
         )
 
 
+class _Facts(Protocol):
+    """What :func:`_check_facts` asks of the baseline rows: one frame in memory, or sums over Dask partitions."""
+
+    columns: pd.Index
+    n: int
+
+    def dtype(self, column: Any) -> Any:
+        """The column's dtype."""
+
+    def missing(self, column: Any) -> int:
+        """Its missing values."""
+
+    def infinite(self, column: Any) -> int:
+        """Its infinite values (a float column)."""
+
+    def outside(self, column: Any) -> tuple[int, list[Any]]:
+        """Its values outside 0/1: the count and the first three distinct ones in row order."""
+
+    def arms(self, arm: str) -> tuple[int, int]:
+        """Rows in arm 1 and in arm 0 of the 0/1 column ``arm``."""
+
+
+class _FrameFacts:
+    """:class:`_Facts` of a frame in memory."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame, self.columns, self.n = frame, frame.columns, len(frame)
+
+    def dtype(self, column: Any) -> Any:
+        return self.frame[column].dtype
+
+    def missing(self, column: Any) -> int:
+        return int(self.frame[column].isna().sum())
+
+    def infinite(self, column: Any) -> int:
+        return int(np.isinf(self.frame[column].to_numpy(dtype=float)).sum())
+
+    def outside(self, column: Any) -> tuple[int, list[Any]]:
+        bad = ~self.frame[column].isin([0, 1])
+        return int(bad.sum()), list(pd.unique(self.frame.loc[bad, column]))[:3]
+
+    def arms(self, arm: str) -> tuple[int, int]:
+        counts = self.frame[arm].astype(np.int64).value_counts()
+        return int(counts.get(1, 0)), int(counts.get(0, 0))
+
+
 def _check(frame: pd.DataFrame, arm: str, variables: Sequence[str], binary: Sequence[str]) -> None:
     """Columns present, unique, real-numeric, finite and complete; arm and binary rows 0/1 with both arms."""
+    _check_facts(_FrameFacts(frame), arm, variables, binary)
+
+
+def _check_facts(facts: _Facts, arm: str, variables: Sequence[str], binary: Sequence[str]) -> None:
+    """:func:`_check` on the facts of the baseline rows (the same messages in memory and on Dask)."""
     if not isinstance(arm, str):
         raise TypeError(f"arm={arm!r} must be a column name (a string)")
-    absent = [c for c in (arm, *variables) if c not in frame.columns]
+    absent = [c for c in (arm, *variables) if c not in facts.columns]
     if absent:
-        raise ValueError(f"columns {absent} are not in the baseline data; it has {list(frame.columns)[:20]}")
+        raise ValueError(f"columns {absent} are not in the baseline data; it has {list(facts.columns)[:20]}")
     if not variables:
         raise ValueError("no variables to describe: give binary=[...] and/or continuous=[...]")
-    repeated = sorted({str(c) for c in frame.columns[frame.columns.duplicated()] if c in {arm, *variables}})
+    repeated = sorted({str(c) for c in facts.columns[facts.columns.duplicated()] if c in {arm, *variables}})
     if repeated:
         raise ValueError(f"columns {repeated} appear more than once in the baseline data: rename or drop the copies")
     for c in (arm, *variables):
-        col = frame[c]
+        dtype = facts.dtype(c)
         if (
-            not pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype)
-        ) or pd.api.types.is_complex_dtype(col.dtype):
-            raise ValueError(f"column {c!r} is not numeric ({col.dtype}): recode it as numbers")
-        n_na = int(col.isna().sum())
+            not pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+        ) or pd.api.types.is_complex_dtype(dtype):
+            raise ValueError(f"column {c!r} is not numeric ({dtype}): recode it as numbers")
+        n_na = facts.missing(c)
         if n_na:
             raise ValueError(
-                f"column {c!r} has {n_na:,} missing values of {len(col):,}: drop or impute those rows "
+                f"column {c!r} has {n_na:,} missing values of {facts.n:,}: drop or impute those rows "
                 "first (load_panel(..., missing='drop') counts what it drops)"
             )
-        if pd.api.types.is_float_dtype(col.dtype):
-            n_inf = int(np.isinf(col.to_numpy(dtype=float)).sum())
+        if pd.api.types.is_float_dtype(dtype):
+            n_inf = facts.infinite(c)
             if n_inf:
                 raise ValueError(
-                    f"column {c!r} has {n_inf:,} infinite values of {len(col):,}: drop or fix those "
+                    f"column {c!r} has {n_inf:,} infinite values of {facts.n:,}: drop or fix those "
                     "rows first (load_panel counts +-inf as missing and missing='drop' drops them)"
                 )
     for c in (arm, *binary):
-        bad = ~frame[c].isin([0, 1])
-        if bad.any():
-            raise ValueError(
-                f"column {c!r} has {int(bad.sum()):,} values outside 0/1 (e.g. "
-                f"{list(pd.unique(frame.loc[bad, c]))[:3]}): it must be binary"
-            )
-    counts = frame[arm].astype(np.int64).value_counts()
-    if counts.get(0, 0) == 0 or counts.get(1, 0) == 0:
-        raise ValueError(
-            f"column {arm!r}: both arms must be present (arm 1: {counts.get(1, 0)}, arm 0: {counts.get(0, 0)} rows)"
-        )
+        n_bad, examples = facts.outside(c)
+        if n_bad:
+            raise ValueError(f"column {c!r} has {n_bad:,} values outside 0/1 (e.g. {examples}): it must be binary")
+    n1, n0 = facts.arms(arm)
+    if n0 == 0 or n1 == 0:
+        raise ValueError(f"column {arm!r}: both arms must be present (arm 1: {n1}, arm 0: {n0} rows)")
 
 
 def _int_arm(frame: pd.DataFrame, arm: str) -> pd.DataFrame:
@@ -121,24 +172,29 @@ def _roles(data: Panel | pd.DataFrame, arm: str, binary: Any, continuous: Any) -
     if isinstance(data, Panel):
         frame, arm = data.baseline_frame(), data.columns.arm
         variables = _plan_variables(data)
-        if binary is None and continuous is None:
-            binary = [v for v in variables if _is_binary(frame[v])]
-            continuous = [v for v in variables if v not in binary]
     else:
         if not isinstance(data, pd.DataFrame):
             raise TypeError(f"data must be a DataFrame (one row per parent) or a Panel, not {type(data).__name__}")
         if binary is None and continuous is None:
             raise ValueError("give binary=[...] and/or continuous=[...] for a DataFrame (a Panel supplies its roles)")
         frame, variables = data, list(data.columns)
+    binary, order = _choose(_FrameFacts(frame), arm, variables, binary, continuous)
+    return _int_arm(frame, arm), arm, binary, order
+
+
+def _choose(facts: _Facts, arm: str, variables: list[Any], binary: Any, continuous: Any) -> tuple[list[Any], list[Any]]:
+    """The binary rows and every row in display order, checked; with neither list given, 0/1 columns are binary."""
+    if binary is None and continuous is None:
+        binary = [v for v in variables if facts.outside(v)[0] == 0]  # _is_binary
+        continuous = [v for v in variables if v not in binary]
     binary, continuous = list(binary or ()), list(continuous or ())
     both = sorted(set(binary) & set(continuous))
     if both:
         raise ValueError(f"{both} are given as both binary and continuous")
     chosen = [*binary, *continuous]
-    _check(frame, arm, chosen, binary)
-    frame = _int_arm(frame, arm)
+    _check_facts(facts, arm, chosen, binary)
     order = [v for v in variables if v in chosen] + [v for v in chosen if v not in variables]
-    return frame, arm, binary, order
+    return binary, order
 
 
 @dataclass(frozen=True)
@@ -176,6 +232,11 @@ def _joint_test(frame: pd.DataFrame, arm: str, variables: Sequence[str]) -> Join
     use = [v for v, s in zip(variables, sd) if s > 0]
     z = (x[:, sd > 0] - x[:, sd > 0].mean(axis=0)) / sd[sd > 0]  # scaling leaves the LR unchanged
     res = Logit(frame[arm].to_numpy(float), z, names=use).fit()
+    return _joint_result(res, variables, constant, use)
+
+
+def _joint_result(res: Any, variables: Sequence[str], constant: Sequence[str], use: Sequence[str]) -> JointTest:
+    """The :class:`JointTest` of the arm's logit ``res`` on the non-constant variables ``use``."""
     used = [n for n in res.params.index if n != "Intercept"]
     lr = float(2 * (res.llf - res.llnull))
     dropped = (*constant, *[v for v in use if v not in used])
@@ -376,22 +437,28 @@ def balance_table(
     ``s_p^2 = ((n0-1) s0^2 + (n1-1) s1^2) / (n0 + n1 - 2)``. Beyond the paper: the standardized
     mean difference ``(m1 - m0) / sqrt((s1^2 + s0^2) / 2)``, the variance ratio ``s1^2 / s0^2``,
     and :class:`JointTest`. Constant rows get no test (blank).
+
+    On a Dask panel (``load_panel(..., engine="dask")``) no baseline row reaches the client: each
+    partition sends per arm the count, the sums, the minima and maxima and the centred
+    cross-products of the variables, and the cells (distinct arm and variable rows with their counts)
+    for the joint test, whose logit is fitted on the cells with frequency weights (Stata
+    ``[fweight=count]``: the expanded rows), or as a Newton summed over partitions when the cells
+    exceed ``MAX_CELLS`` (:mod:`famtrial.trial._balance_dask`). The table equals the in-memory one to
+    rounding (1e-10 in tests/trial/test_balance_dask.py); its errors are the in-memory ones.
     """
     _check_balance_options(equal_var, labels, title, arm_labels)
-    frame, arm, binary, order = _roles(data, arm, binary, continuous)
+    if isinstance(data, Panel) and is_dask_dataframe(data.data):
+        numbers = _dask_balance_numbers(data, binary, continuous, equal_var)
+    else:
+        numbers = _balance_numbers(data, arm, binary, continuous, equal_var)
     plan = data.plan if isinstance(data, Panel) else None
     labels = {**(plan.labels if plan else {}), **(labels or {})}
     head_offered, head_control = arm_labels or (
         (plan.offered_label, plan.control_label) if plan else ("Offered", "Control")
     )
     title = title if title is not None else (plan.balance_title if plan else "Characteristics at baseline by arm")
-    a = frame[arm].to_numpy()
-    treated, control = frame.loc[a == 1], frame.loc[a == 0]
-    rows, shown = {}, {}
-    for var in order:
-        x, x1, x0 = (f[var].to_numpy(float) for f in (frame, treated, control))
-        rows[var] = _balance_row(x, x1, x0, var in binary, equal_var)
-        shown[var] = _balance_cells(rows[var], var in binary)
+    rows, binary = numbers.rows, numbers.binary
+    shown = {var: _balance_cells(rows[var], var in binary) for var in rows}
     numeric = pd.DataFrame.from_dict(rows, orient="index")
     numeric.index.name = "variable"
     display = pd.DataFrame.from_dict(
@@ -400,21 +467,194 @@ def balance_table(
         columns=["Total", head_offered, head_control, "chi2/t", "p-value", "SMD", "Variance ratio"],
     )
     display.index = [labels.get(v, v) + (" (%)" if v in binary else " (SD)") for v in display.index]
-    display.loc["N"] = [f"{len(frame)}", f"{len(treated)}", f"{len(control)}", "", "", "", ""]
-    joint = _joint_test(frame, arm, order)
+    display.loc["N"] = [f"{numbers.nobs}", f"{numbers.nobs_treated}", f"{numbers.nobs_control}", "", "", "", ""]
     return BalanceTable(
         frame=numeric,
         display=display,
-        title=f"{title}, n = {len(frame):,}",
-        notes=_balance_notes(equal_var, joint, rows),
-        joint_test=joint,
-        nobs=len(frame),
-        nobs_treated=len(treated),
-        nobs_control=len(control),
+        title=f"{title}, n = {numbers.nobs:,}",
+        notes=_balance_notes(equal_var, numbers.joint, rows),
+        joint_test=numbers.joint,
+        nobs=numbers.nobs,
+        nobs_treated=numbers.nobs_treated,
+        nobs_control=numbers.nobs_control,
         equal_var=equal_var,
         name=plan.balance_table if plan else "balance",
         keys=tuple((v.column, v.key) for v in plan.variables) if plan else (),
     )
+
+
+@dataclass(frozen=True)
+class _BalanceNumbers:
+    """Table 3's numbers before display: one row dict per variable in display order, the counts, the joint test."""
+
+    rows: dict[str, dict[str, Any]]
+    binary: list[str]
+    nobs: int
+    nobs_treated: int
+    nobs_control: int
+    joint: JointTest
+
+
+def _balance_numbers(data: Any, arm: str, binary: Any, continuous: Any, equal_var: bool) -> _BalanceNumbers:
+    """Table 3's numbers from the baseline rows in memory."""
+    frame, arm, binary, order = _roles(data, arm, binary, continuous)
+    a = frame[arm].to_numpy()
+    treated, control = frame.loc[a == 1], frame.loc[a == 0]
+    rows = {}
+    for var in order:
+        x, x1, x0 = (f[var].to_numpy(float) for f in (frame, treated, control))
+        rows[var] = _balance_row(x, x1, x0, var in binary, equal_var)
+    return _BalanceNumbers(
+        rows=rows,
+        binary=list(binary),
+        nobs=len(frame),
+        nobs_treated=len(treated),
+        nobs_control=len(control),
+        joint=_joint_test(frame, arm, order),
+    )
+
+
+def _baseline_sums(panel: Panel, columns: Sequence[Any], cells_of: Sequence[Any] | None = None) -> Any:
+    """The Dask panel's baseline sums (:mod:`famtrial.trial._balance_dask`); its own error when the month has no rows."""
+    from famtrial.trial._balance_dask import baseline_sums
+
+    sums = baseline_sums(panel, columns, cells_of)
+    if sums.n == 0:
+        panel.baseline_frame()  # raises its PanelError (no rows at the baseline month), computing no rows
+    return sums
+
+
+def _dask_balance_numbers(panel: Panel, binary: Any, continuous: Any, equal_var: bool) -> _BalanceNumbers:
+    """Table 3's numbers from per-partition sums of a Dask panel's baseline month (no row reaches the client).
+
+    The same checks, rows and joint test as :func:`_balance_numbers` on ``panel.baseline_frame()``.
+    """
+    binary, continuous = _names(binary, "binary"), _names(continuous, "continuous")
+    arm, variables = panel.columns.arm, _plan_variables(panel)
+    chosen = variables if binary is None and continuous is None else [*(binary or ()), *(continuous or ())]
+    sums = _baseline_sums(panel, [arm, *variables, *chosen], [arm, *chosen])
+    binary, order = _choose(sums, arm, variables, binary, continuous)
+    arms = {a: sums.moments(a) for a in (1, 0)}
+    total = sums.moments()
+    rows = {}
+    for var in order:
+        j = sums.position(var)
+        rows[var] = _balance_row_from_moments(total, arms[1], arms[0], j, var in binary, equal_var)
+    return _BalanceNumbers(
+        rows=rows,
+        binary=list(binary),
+        nobs=total.n,
+        nobs_treated=arms[1].n,
+        nobs_control=arms[0].n,
+        joint=_dask_joint_test(panel, sums, total, order),
+    )
+
+
+def _sd(m: Any, j: int, ddof: int = 1) -> float:
+    """Column ``j``'s standard deviation from pooled moments ``m`` (``np.std(x, ddof=ddof)``)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.sqrt(m.comoment[j, j] / (m.n - ddof)))
+
+
+def _balance_row_from_moments(total: Any, m1: Any, m0: Any, j: int, binary: bool, equal_var: bool) -> dict[str, Any]:
+    """:func:`_balance_row` from pooled moments: counts of ones, means and SDs per arm."""
+    s1, s0 = _sd(m1, j), _sd(m0, j)
+    if binary:
+        k, k1, k0 = (float(m.sum[j]) for m in (total, m1, m0))
+        observed = np.array([[k1, m1.n - k1], [k0, m0.n - k0]])
+        if (observed.sum(axis=0) == 0).any():  # constant: no test
+            chi2 = p = np.nan
+        else:
+            chi2, p, _, _ = stats.chi2_contingency(observed, correction=False)
+        row: dict[str, Any] = {
+            "kind": "binary",
+            "test": "chi2",
+            "n_total": k,
+            "pct_total": 100 * (k / total.n),
+            "n_treated": k1,
+            "pct_treated": 100 * (k1 / m1.n),
+            "n_control": k0,
+            "pct_control": 100 * (k0 / m0.n),
+            "statistic": float(chi2),
+            "p": float(p),
+        }
+    else:
+        if s1 == 0 and s0 == 0:
+            t = p = np.nan
+        else:  # Stata's ttest: difference = mean(arm 0) - mean(arm 1)
+            t, p = stats.ttest_ind_from_stats(m0.mean[j], s0, m0.n, m1.mean[j], s1, m1.n, equal_var=equal_var)
+        row = {
+            "kind": "continuous",
+            "test": "t" if equal_var else "Welch t",
+            "mean_total": float(total.mean[j]),
+            "sd_total": _sd(total, j),
+            "mean_treated": float(m1.mean[j]),
+            "sd_treated": s1,
+            "mean_control": float(m0.mean[j]),
+            "sd_control": s0,
+            "statistic": float(t),
+            "p": float(p),
+        }
+    with np.errstate(divide="ignore", invalid="ignore"):
+        row["smd"] = float((m1.mean[j] - m0.mean[j]) / np.sqrt((s1**2 + s0**2) / 2))
+        row["variance_ratio"] = float(np.float64(s1) ** 2 / np.float64(s0) ** 2)
+    return row
+
+
+def _dask_joint_test(panel: Panel, sums: Any, total: Any, variables: Sequence[str]) -> JointTest:
+    """:func:`_joint_test` on the summed cells (a frequency-weighted logit), or a distributed Newton without them.
+
+    The variables are standardized with the pooled mean and population SD, as in memory. Stata's fweights
+    are the expanded rows, so the cells' fit has the rows' log-likelihoods, ``nobs`` and drops.
+    """
+    from famtrial.models.logit import Logit
+    from famtrial.trial._balance_dask import distributed_joint_logit
+
+    positions = [sums.position(v) for v in variables]
+    mean = total.mean[positions]
+    sd = np.array([_sd(total, j, ddof=0) for j in positions])
+    constant = [v for v, s in zip(variables, sd) if s == 0]
+    use = [v for v, s in zip(variables, sd) if s > 0]
+    cells = sums.cells()
+    if cells is None:
+        res = distributed_joint_logit(panel, use, mean[sd > 0], sd[sd > 0])
+        return _joint_result(res, variables, constant, use)
+    cols = sums.cell_columns  # the cells' columns 0, 1, ... (the arm first)
+    at = [cols.index(v) for v in variables]
+    x = cells[at].to_numpy(float)
+    z = (x[:, sd > 0] - mean[sd > 0]) / sd[sd > 0]
+    counts = cells["count"].to_numpy()
+    res = Logit(cells[0].to_numpy(float), z, names=use, weights=counts, weight_type="fweight").fit()
+    return _joint_result(res, variables, constant, use)
+
+
+def _dask_correlation_numbers(
+    panel: Panel, names: list[Any] | None
+) -> tuple[int, dict[str, _Column], pd.DataFrame, pd.DataFrame]:
+    """Table 4's numbers from per-partition sums of a Dask panel's baseline month (as :func:`_correlation_inputs`)."""
+    arm = panel.columns.arm
+    variables = _plan_variables(panel) if names is None else names
+    sums = _baseline_sums(panel, [arm, *variables])
+    if "experimental" in variables:
+        raise ValueError("'experimental' names the arm in Table 4: rename that column")
+    _check_facts(sums, arm, variables, [])
+    if sums.n < 3:
+        raise ValueError(
+            f"correlation_table needs at least 3 rows (the tests use n - 2 degrees of freedom); "
+            f"the baseline data have {sums.n}"
+        )
+    total = sums.moments()
+    at = [sums.position(c) for c in [arm, *variables]]
+    labels = ["experimental", *variables]
+    c = total.comoment[np.ix_(at, at)]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = c / np.sqrt(np.outer(np.diag(c), np.diag(c)))
+    r = pd.DataFrame(r, index=labels, columns=labels)
+    columns = {
+        v: _Column(sums.is_binary(col), float(total.sum[j]), float(total.sum[j] / total.n), _sd(total, j))
+        for v, col, j in zip(labels, [arm, *variables], at)
+    }
+    return total.n, columns, r, _pearson_p(r, total.n)
 
 
 @dataclass(frozen=True, kw_only=True, repr=False, eq=False)
@@ -483,38 +723,55 @@ def _correlation_inputs(
 
 def _pearson(x: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Pearson correlations of the columns of ``x`` and their two-sided p from t with n - 2 df."""
-    names = list(x.columns)
-    n = len(x)
     r = x.corr()
+    return r, _pearson_p(r, len(x))
+
+
+def _pearson_p(r: pd.DataFrame, n: int) -> pd.DataFrame:
+    """Two-sided p of correlations ``r`` from ``t = r sqrt((n - 2) / (1 - r^2))`` with n - 2 df."""
     with np.errstate(divide="ignore", invalid="ignore"):
         t = r * np.sqrt((n - 2) / (1 - r**2))
-    p = pd.DataFrame(2 * stats.t.sf(np.abs(t), n - 2), index=names, columns=names)
-    return r, p
+    return pd.DataFrame(2 * stats.t.sf(np.abs(t), n - 2), index=r.index, columns=r.columns)
+
+
+@dataclass(frozen=True)
+class _Column:
+    """One column of Table 4 described: whether it is 0/1, its sum, mean and SD (ddof 1)."""
+
+    binary: bool
+    sum: float
+    mean: float
+    sd: float
+
+
+def _describe(x: pd.DataFrame) -> dict[str, _Column]:
+    """:class:`_Column` of every column of ``x`` (in memory)."""
+    return {v: _Column(_is_binary(x[v]), x[v].sum(), x[v].mean(), x[v].std()) for v in x.columns}
 
 
 def _correlation_rows(
-    x: pd.DataFrame, r: pd.DataFrame, p: pd.DataFrame, leading_zero: bool
+    columns: Mapping[str, _Column], r: pd.DataFrame, p: pd.DataFrame, leading_zero: bool
 ) -> tuple[dict[str, dict[str, float]], list[list[str]]]:
     """Per variable, n/% or mean/SD (numeric), and its printed row: descriptives, the lower triangle, a dash."""
-    names = list(x.columns)
+    names = list(columns)
     desc, shown = {}, []
     for i, v in enumerate(names):
-        col = x[v]
-        binary = _is_binary(col)
+        col = columns[v]
+        binary = col.binary
         desc[v] = (
-            {"n": col.sum(), "pct": 100 * col.mean(), "mean": np.nan, "sd": np.nan}
+            {"n": col.sum, "pct": 100 * col.mean, "mean": np.nan, "sd": np.nan}
             if binary
-            else {"n": np.nan, "pct": np.nan, "mean": col.mean(), "sd": col.std()}
+            else {"n": np.nan, "pct": np.nan, "mean": col.mean, "sd": col.sd}
         )
         cells = [
             "" if pd.isna(r.iloc[i, j]) else _short(r.iloc[i, j], leading_zero) + stars(p.iloc[i, j]) for j in range(i)
         ]
         shown.append(
             [
-                f"{col.mean():.2f}" if not binary else "",
-                f"{int(col.sum())}" if binary else "",
-                f"{col.std():.2f}" if not binary else "",
-                f"{100 * col.mean():.2f}" if binary else "",
+                f"{col.mean:.2f}" if not binary else "",
+                f"{int(col.sum)}" if binary else "",
+                f"{col.sd:.2f}" if not binary else "",
+                f"{100 * col.mean:.2f}" if binary else "",
                 *cells,
                 "–",
                 *[""] * (len(names) - i - 1),
@@ -550,15 +807,25 @@ def correlation_table(
     -----
     Stars from ``t = r sqrt((n - 2) / (1 - r^2))`` with ``n - 2`` df: * p < .05, ** p < .01,
     *** p < .001 (Stata ``pwcorr x1 ... xk, sig``; R ``cor.test``).
+
+    On a Dask panel the correlations come from the centred cross-products summed over partitions
+    (pooled within and between partitions and arms, stable with large means); no row reaches the
+    client (:mod:`famtrial.trial._balance_dask`).
     """
     plan = data.plan if isinstance(data, Panel) else None
-    frame, arm, variables = _correlation_inputs(data, variables, labels, title, arm)
-    names = ["experimental", *variables]
-    x = pd.concat([frame[arm].rename("experimental"), frame[variables]], axis=1).astype(float)
-    n = len(x)
-    r, p = _pearson(x)
+    if isinstance(data, Panel) and is_dask_dataframe(data.data):
+        names = _names(variables, "variables")
+        _check_labels(labels)
+        _check_text(title, "title")
+        n, columns, r, p = _dask_correlation_numbers(data, names)
+    else:
+        frame, arm, variables = _correlation_inputs(data, variables, labels, title, arm)
+        x = pd.concat([frame[arm].rename("experimental"), frame[variables]], axis=1).astype(float)
+        n, columns = len(x), _describe(x)
+        r, p = _pearson(x)
+    names = list(columns)
     labels = {"experimental": _ARM_LABEL, **(plan.labels if plan else {}), **(labels or {})}
-    desc, shown = _correlation_rows(x, r, p, plan.leading_zero if plan else True)
+    desc, shown = _correlation_rows(columns, r, p, plan.leading_zero if plan else True)
     display = pd.DataFrame(
         shown,
         index=[f"{i + 1}. {labels.get(v, v)}" for i, v in enumerate(names)],
@@ -567,7 +834,7 @@ def correlation_table(
     display.index.name = "Variable"
     numeric = pd.concat([pd.DataFrame.from_dict(desc, orient="index"), r], axis=1)
     numeric.index.name = "variable"
-    constant = [v for v in names if x[v].std() == 0]
+    constant = [v for v in names if columns[v].sd == 0]
     title = title if title is not None else (plan.correlations_title if plan else "Pairwise correlations at baseline")
     notes = (
         "n and % for binary variables, mean (M) and SD otherwise. Pearson correlations; * p < .05, "

@@ -228,6 +228,46 @@ class RandomizationResult:
     n_families: int
     description: str
 
+    @classmethod
+    def from_draws(
+        cls,
+        design: FamilyDesign,
+        *,
+        term: str,
+        statistic: str,
+        observed: float,
+        draws: np.ndarray,
+        n_perm: int,
+        seed: int | None,
+        description: str,
+    ) -> RandomizationResult:
+        """The result of ``n_perm`` requested re-draws of ``design``: the p-value (:func:`ri_pvalue`) and the counts.
+
+        Parameters
+        ----------
+        design : FamilyDesign
+            The assignment re-drawn (its offices and families are counted).
+        term, statistic, observed, draws, seed, description
+            As the fields; ``draws`` may hold NaN for re-draws without an estimate (dropped from R).
+        n_perm : int
+            The re-draws requested.
+        """
+        p, se, r = ri_pvalue(observed, draws)
+        return cls(
+            term=term,
+            statistic=statistic,
+            observed=observed,
+            draws=draws,
+            pvalue=p,
+            mc_se=se,
+            n_perm=r,
+            n_failed=n_perm - r,
+            seed=seed,
+            n_offices=len(np.unique(design.office)),
+            n_families=len(design.family),
+            description=description,
+        )
+
     def summary(self) -> str:
         """The test in words: the re-draws, the observed statistic, p and its Monte Carlo SE."""
         failed = f"; {self.n_failed} re-draws gave no estimate (dropped from R)" if self.n_failed else ""

@@ -41,7 +41,7 @@ from famtrial._options import TimeAdjustment
 from famtrial._parallel import compute_each_partition
 from famtrial.data.panel import Panel
 from famtrial.errors import PlanError
-from famtrial.inference.randomization import FamilyDesign, RandomizationResult, ri_pvalue
+from famtrial.inference.randomization import FamilyDesign, RandomizationResult
 from famtrial.inference.score_bootstrap import ScoreBootstrapResult, score_bootstrap
 from famtrial.inference.score_randomization import STEP, ScoreRandomization, assemble, richardson, score_statistics
 from famtrial.models.distributed import PreparedConditionalLogit, group_values, prepare_conditional_logit
@@ -266,19 +266,14 @@ def dask_score_randomization(
     draws = np.concatenate(
         [score_statistics(score, design.draws(seeds[i : i + block])) for i in range(0, n_perm, block)]
     )
-    p, se, r = ri_pvalue(observed, draws)
-    return RandomizationResult(
+    return RandomizationResult.from_draws(
+        design,
         term=term,
         statistic="score",
         observed=observed,
         draws=draws,
-        pvalue=p,
-        mc_se=se,
-        n_perm=r,
-        n_failed=n_perm - r,
+        n_perm=n_perm,
         seed=seed,
-        n_offices=len(np.unique(design.office)),
-        n_families=len(design.family),
         description=f"fixed-effects logit of {outcome}, {'split' if split else 'pooled'} treatment",
     )
 

@@ -30,7 +30,6 @@ from famtrial.inference.randomization import (
     RandomizationResult,
     Refit,
     draw_chunk,
-    ri_pvalue,
     run_draws,
 )
 from famtrial.inference.score_bootstrap import WEIGHT_NAMES, ScoreBootstrapResult, score_bootstrap, wald_t_pvalue
@@ -370,19 +369,14 @@ def randomization_test(
         else:
             observed, refit = _observed(design, refit)
             draws = _redraw(design, refit, seeds, n_jobs=n_jobs, executor=executor, client=client, progress=progress)
-    p, se, r = ri_pvalue(observed, draws)
-    return RandomizationResult(
+    return RandomizationResult.from_draws(
+        design,
         term=refit.names[refit.term_index],
         statistic=statistic,
         observed=observed,
         draws=draws,
-        pvalue=p,
-        mc_se=se,
-        n_perm=r,
-        n_failed=n_perm - r,
+        n_perm=n_perm,
         seed=seed,
-        n_offices=len(np.unique(design.office)),
-        n_families=len(design.family),
         description=what,
     )
 

@@ -230,3 +230,27 @@ def test_errors_name_the_partition_file_as_the_lazy_load(client, replica, tmp_pa
         load_panel(paths, PLAN, engine="dask", persist=True)
     assert str(kept.value) == str(lazy.value)
     assert str(paths[2]) in str(kept.value)
+
+
+@pytest.mark.dask
+def test_empty_files_and_an_empty_panel_as_the_lazy_load(client, replica, in_memory, validations, tmp_path):
+    paths = _write(replica, tmp_path / "data", 3)
+    replica.iloc[:0].to_parquet(tmp_path / "data" / "part-empty.parquet", index=False)  # an empty partition
+    panel = load_panel(tmp_path / "data", PLAN, engine="dask", persist=True)
+    assert panel.data.npartitions == 4 and len(kept_futures_of(panel)) == 4
+    assert replace(panel.report, source="DataFrame") == in_memory.report
+    pd.testing.assert_frame_equal(panel.data.compute().reset_index(drop=True), in_memory.data)
+    assert panel.data.get_partition(3).compute().empty
+    for path in paths:  # every file empty: the in-memory message, counted by the load's own pass
+        replica.iloc[:0].to_parquet(path, index=False)
+    before = sum(validations.values())
+    for persist in (False, True):
+        with pytest.raises(PanelError, match=r"^the panel is empty \(0 rows\): check the file or the filter"):
+            load_panel(tmp_path / "data", PLAN, engine="dask", persist=persist)
+    assert sum(validations.values()) - before == 2 * 4  # one pass each (the empty partitions validated, no rows)
+
+
+def kept_futures_of(panel) -> list:
+    from famtrial.data.panel import kept_futures
+
+    return kept_futures(panel.data)

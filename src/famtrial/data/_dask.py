@@ -5,7 +5,9 @@ in-memory loader's checks, on each partition, and returns small pieces: the part
 labels, its first failing row check (a :class:`~famtrial.errors.PanelError` whose parts are its
 count, example ids and values), the totals of the checks that need the whole panel (months
 window, implementation month, missing values, both arms present, families across parents) and its
-report pieces. The client then makes the whole panel's decisions in the in-memory order:
+report pieces, with its row count (so an empty panel is found by this pass: the rows are counted in
+a pass of their own only when a column is also missing or repeated, whose error comes after the empty
+panel's). The client then makes the whole panel's decisions in the in-memory order:
 
 - **a parent in two partitions**: the raw frame is shuffled by parent (``DataFrame.shuffle``, one
   all-to-all transfer of the plan's columns) and the pass repeated, so every parent's rows lie in
@@ -258,7 +260,13 @@ def load_partitioned(
     plan = _plan(raw, spec, implementation, baseline)
     cols = plan.columns
     required = cols.required()
-    check_columns(pd.Index(raw.columns), required, present, lambda: int(raw.map_partitions(len).sum().compute()))
+    names = pd.Index(raw.columns)
+    complete = all(c in names for c in required) and not any(c in required for c in names[names.duplicated()])
+    # an empty panel is refused before a column's error: counting the rows is a pass over the data, made here
+    # only when a column is wrong; otherwise the pass below counts them and check_columns runs again after it
+    check_columns(
+        names, required, present, (lambda: 1) if complete else lambda: int(raw.map_partitions(len).sum().compute())
+    )
     raw = raw[required]
     shuffled = False
     by_file = list(files) if len(files) == raw.npartitions else []
@@ -270,6 +278,7 @@ def load_partitioned(
         kept = None  # the workers release this pass's frames: the pass after the shuffle keeps its own
         raw = raw.shuffle(on=cols.parent, npartitions=raw.npartitions)  # bring each parent's rows together
         shuffled = True
+    check_columns(names, required, present, lambda: sum(s["n"] for s in summaries))  # the empty panel's error
     try:
         _first_failure(summaries, plan, [*cols.outcomes, *cols.covariates])
     except PanelError as err:
@@ -295,7 +304,7 @@ def _client() -> Any:
     from distributed import default_client
 
     try:
-        return default_client()
+        return default_client()  # type: ignore[no-untyped-call]
     except ValueError:
         raise ValueError(
             "persist=True keeps the validated partitions on the workers of a dask.distributed cluster and needs "

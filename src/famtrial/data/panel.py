@@ -420,7 +420,7 @@ def kept_futures(data: Any) -> list[Any]:
         from distributed import Future, futures_of
     except ImportError:  # pragma: no cover - a Dask DataFrame without distributed is lazy
         return []
-    found = list(futures_of(data))
+    found = list(futures_of(data))  # type: ignore[no-untyped-call]
     walk = getattr(getattr(data, "expr", None), "walk", None)
     if walk is not None:
         found += [op for expr in walk() for op in getattr(expr, "operands", ()) if isinstance(op, Future)]

@@ -146,6 +146,8 @@ def test_reproduce_load_validates_each_partition_once(client, replica, in_memory
     assert _downstream(panel) == in_memory.data["parent_id"].nunique()
     assert len(validations) == n and set(validations.values()) == {1}, validations  # once per partition
     assert "(kept on the workers)" in str(panel)
+    assert _load(panel, load_plan(PLAN), None, "dask").data is panel.data  # a kept panel given to reproduce: as is
+    assert sum(validations.values()) == n
 
 
 @pytest.mark.dask

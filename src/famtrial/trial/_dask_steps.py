@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from famtrial._parallel import compute_each_partition, is_dask_dataframe
-from famtrial.data.panel import Panel
+from famtrial.data.panel import Panel, kept_futures
 
 __all__ = ["persist_panel", "count_parents", "inference_panel"]
 
@@ -48,12 +48,13 @@ def persist_panel(panel: Panel) -> Panel:
     """The Dask panel with its partitions computed once and kept on the workers (``persist``); an in-memory panel as is.
 
     For a lazy panel (``load_panel(..., engine="dask")``): its partitions are read and validated once
-    more, a second pass beside the load's; ``load_panel(..., persist=True)`` keeps them from the
-    load's own pass. Each worker holds the validated partitions it computed; past its memory limit's spill threshold
-    (Dask's ``distributed.worker.memory.target``, 60% by default) it moves partitions to its local disk,
-    so a worker's memory stays bounded whatever the panel's size.
+    more, a second pass beside the load's; a panel whose partitions are already kept
+    (``load_panel(..., persist=True)``, or persisted) is returned as is. Each worker holds the
+    validated partitions it computed; past its memory limit's spill threshold (Dask's
+    ``distributed.worker.memory.target``, 60% by default) it moves partitions to its local disk, so a
+    worker's memory stays bounded whatever the panel's size.
     """
-    if not is_dask_dataframe(panel.data):
+    if not is_dask_dataframe(panel.data) or kept_futures(panel.data):
         return panel
     return replace(panel, data=panel.data.persist())
 

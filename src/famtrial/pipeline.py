@@ -388,12 +388,13 @@ def _load(data: Any, plan: Plan, missing: Missing | None, engine: Engine = "pand
 
     if isinstance(data, Panel):
         panel = data
-    else:
-        panel = load_panel(default_panel_path(plan) if data is None else data, plan, missing=missing, engine=engine)
-    if engine == "dask":
-        from famtrial.trial._dask_steps import persist_panel
+        if engine == "dask":  # a panel the user loaded lazily: its partitions read and validated once more, kept
+            from famtrial.trial._dask_steps import persist_panel
 
-        panel = persist_panel(panel)
+            panel = persist_panel(panel)
+    else:  # with the Dask engine each partition is read and validated once, and kept on the workers
+        source = default_panel_path(plan) if data is None else data
+        panel = load_panel(source, plan, missing=missing, engine=engine, persist=engine == "dask")
     check_plan_months(panel)  # every month the plan names has rows, before anything is fitted
     return panel
 

@@ -5,7 +5,9 @@ in-memory loader's checks, on each partition, and returns small pieces: the part
 labels, its first failing row check (a :class:`~famtrial.errors.PanelError` whose parts are its
 count, example ids and values), the totals of the checks that need the whole panel (months
 window, implementation month, missing values, both arms present, families across parents) and its
-report pieces. The client then makes the whole panel's decisions in the in-memory order:
+report pieces, with its row count (so an empty panel is found by this pass: the rows are counted in
+a pass of their own only when a column is also missing or repeated, whose error comes after the empty
+panel's). The client then makes the whole panel's decisions in the in-memory order:
 
 - **a parent in two partitions**: the raw frame is shuffled by parent (``DataFrame.shuffle``, one
   all-to-all transfer of the plan's columns) and the pass repeated, so every parent's rows lie in
@@ -20,21 +22,36 @@ report pieces. The client then makes the whole panel's decisions in the in-memor
 - **the report**: sums and distinct values of the partitions' pieces (``structure_total``).
 
 Duplicated parent-months and a parent whose arm, family or office changes are within a parent, so
-within a partition once the partitions are aligned. The returned panel's ``data`` is a lazy Dask
-DataFrame: each partition is read and validated again when it is computed (the validation costs
-about what the read does), so a fit reads the dataset once more rather than holding it.
+within a partition once the partitions are aligned.
+
+The returned panel's ``data`` is one of two things:
+
+- **lazy** (``load_panel(..., engine="dask")``, the default): each partition is read and validated
+  again whenever it is computed (the validation costs about what the read does), so a fit reads the
+  dataset once more rather than holding it; persisting it (``panel.data.persist()``) is the user's
+  choice, and costs that second pass once;
+- **persisted in the same pass** (``persist=True``, what ``famtrial reproduce --engine dask`` uses):
+  each partition's task reads and validates the partition once and returns the pair (validated
+  frame, summary); the frame stays on the worker that made it (a Dask future, spilled to the
+  worker's disk past its memory limit like any persisted data) and only the summary travels to the
+  client, which makes the decisions above; ``data`` is then ``dask.dataframe.from_delayed`` over the
+  kept frames, so no later step reads or validates the files again. A worker holds the frames it
+  keeps plus the one partition it is reading. When a parent lies in two partitions the kept frames
+  of the first pass are released, the raw frame is shuffled by parent as above, and the pass after
+  the shuffle is the one whose frames are kept.
 """
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Hashable, Sequence
-from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
+from typing import TYPE_CHECKING, Any, NoReturn, NotRequired, TypedDict
 
 import numpy as np
 import pandas as pd
 
 from famtrial._options import Missing
-from famtrial._parallel import compute_each_partition
+from famtrial._parallel import compute_each_partition, require_dask
 from famtrial.data.checks import Checks, check_columns, validate
 from famtrial.data.failures import combine_fail
 from famtrial.data.panel import LoadReport, Panel, plan_from_columns, structure_part, structure_total
@@ -85,11 +102,22 @@ def _raw_parents(frame: pd.DataFrame, parent: str) -> np.ndarray:
 
 def _summarise(frame: pd.DataFrame, plan: Plan, missing: Missing, required: list[str]) -> _Summary:
     """One partition's pass: raw parents, first failure, whole-panel totals, report pieces, empty meta."""
+    return _checked(frame, plan, missing, required)[1]
+
+
+def _checked(
+    frame: pd.DataFrame, plan: Plan, missing: Missing, required: list[str]
+) -> tuple[pd.DataFrame | None, _Summary]:
+    """One partition read and validated once: its validated frame (None after a failing row check) and its summary.
+
+    The frame is the loaded panel's partition (what :func:`_validated` gives); the summary is what
+    :func:`_summarise` gives.
+    """
     cols = plan.columns
     checks = _PartitionChecks()
     n, parents = len(frame), _raw_parents(frame, cols.parent)
-    if not n:  # an empty file: nothing to check or count
-        return _Summary(
+    if not n:  # an empty file: nothing to check or count (its partition of the panel is empty)
+        return _validated(frame, plan, missing, required), _Summary(
             n=n,
             parents=parents,
             failure=None,
@@ -101,14 +129,14 @@ def _summarise(frame: pd.DataFrame, plan: Plan, missing: Missing, required: list
     try:
         data, agg = validate(frame[required].reset_index(drop=True), plan, missing, n, checks)
     except PanelError as err:
-        return _Summary(
+        return None, _Summary(
             n=n,
             parents=parents,
             failure=(checks.step, err.parts[-1], err, checks.sorted),
             meta=None,
             totals=checks.totals,
         )
-    return _Summary(
+    return data, _Summary(
         n=n,
         parents=parents,
         failure=None,
@@ -196,6 +224,7 @@ def load_partitioned(
     baseline: str | pd.Period | None,
     missing: Missing,
     files: Sequence[str] = (),
+    persist: bool = False,
 ) -> Panel:
     """The Dask branch of :func:`famtrial.data.load.load_panel`.
 
@@ -216,26 +245,40 @@ def load_partitioned(
     files : sequence of str
         The dataset's partition files in partition order (empty for a Dask DataFrame): an error of a
         partition names its file (when the partitions are the files, before any shuffle).
+    persist : bool
+        Keep each partition's validated frame on the workers from the one pass that validates it (needs
+        a running ``dask.distributed`` client); False: ``data`` is lazy, read and validated again when
+        computed. With a shuffle by parent the frames kept are those of the pass after the shuffle.
 
     Returns
     -------
     Panel
-        Its ``data`` a lazy Dask DataFrame whose partitions are validated when computed.
+        Its ``data`` a Dask DataFrame of the validated partitions: persisted on the workers
+        (``persist``), or lazy, its partitions validated when computed.
     """
+    client = _client() if persist else None
     plan = _plan(raw, spec, implementation, baseline)
     cols = plan.columns
     required = cols.required()
-    check_columns(pd.Index(raw.columns), required, present, lambda: int(raw.map_partitions(len).sum().compute()))
+    names = pd.Index(raw.columns)
+    complete = all(c in names for c in required) and not any(c in required for c in names[names.duplicated()])
+    # an empty panel is refused before a column's error: counting the rows is a pass over the data, made here
+    # only when a column is wrong; otherwise the pass below counts them and check_columns runs again after it
+    check_columns(
+        names, required, present, (lambda: 1) if complete else lambda: int(raw.map_partitions(len).sum().compute())
+    )
     raw = raw[required]
     shuffled = False
     by_file = list(files) if len(files) == raw.npartitions else []
     while True:
-        summaries = _each_partition(raw, plan, missing, required, [] if shuffled else by_file)
+        summaries, kept = _each_partition(raw, plan, missing, required, [] if shuffled else by_file, client)
         labels = [s["parents"] for s in summaries if len(s["parents"])]
         if shuffled or len(labels) < 2 or not pd.Index(np.concatenate(labels)).has_duplicates:
             break
+        kept = None  # the workers release this pass's frames: the pass after the shuffle keeps its own
         raw = raw.shuffle(on=cols.parent, npartitions=raw.npartitions)  # bring each parent's rows together
         shuffled = True
+    check_columns(names, required, present, lambda: sum(s["n"] for s in summaries))  # the empty panel's error
     try:
         _first_failure(summaries, plan, [*cols.outcomes, *cols.covariates])
     except PanelError as err:
@@ -246,30 +289,72 @@ def load_partitioned(
         raise
     report = _report(summaries, cols, source_name)
     meta = next(s["meta"] for s in summaries if s["n"])
-    data = raw.map_partitions(_validated, plan, missing, required, meta=meta, align_dataframes=False)
+    if kept is None:
+        data = raw.map_partitions(_validated, plan, missing, required, meta=meta, align_dataframes=False)
+    else:
+        import dask.dataframe as dd
+
+        data = dd.from_delayed(kept, meta=meta, verify_meta=False)  # the futures: nothing is computed again
     return Panel(data=data, plan=plan, report=report)
 
 
-def _each_partition(
-    raw: pd.DataFrame, plan: Plan, missing: Missing, required: list[str], files: Sequence[str]
-) -> list[_Summary]:
-    """:func:`_summarise` of every partition; a partition that cannot be read is an error naming its file."""
+def _client() -> Any:
+    """The running dask.distributed client ``persist=True`` keeps the partitions with (an error saying how to start one)."""
+    require_dask()
+    from distributed import default_client
+
     try:
-        return compute_each_partition(raw, _summarise, plan, missing, required, pure=True)
+        return default_client()  # type: ignore[no-untyped-call]
+    except ValueError:
+        raise ValueError(
+            "persist=True keeps the validated partitions on the workers of a dask.distributed cluster and needs "
+            "a running Client: `from dask.distributed import Client; client = Client()` starts a local cluster, "
+            '`Client("tcp://scheduler-address:8786")` connects to a running one; or load with persist=False '
+            "(the panel's partitions are then read and validated when computed)"
+        ) from None
+
+
+def _each_partition(
+    raw: pd.DataFrame, plan: Plan, missing: Missing, required: list[str], files: Sequence[str], client: Any = None
+) -> tuple[list[_Summary], list[Any] | None]:
+    """:func:`_summarise` of every partition; a partition that cannot be read is an error naming its file.
+
+    With a ``client``, each partition's one task (:func:`_checked`) gives the pair (validated frame,
+    summary): the summaries are gathered and the frames returned as futures, left on the workers
+    (in partition order); without one, the summaries alone (and None).
+    """
+    try:
+        if client is None:
+            return compute_each_partition(raw, _summarise, plan, missing, required, pure=True), None
+        from dask.delayed import delayed
+
+        pairs = [delayed(_checked, pure=False)(part, plan, missing, required) for part in raw.to_delayed()]
+        n = len(pairs)
+        futures = client.compute(
+            [delayed(operator.getitem, pure=False)(pair, i) for i in (0, 1) for pair in pairs]
+        )  # the pair itself is released once both items are taken: a worker keeps the frame alone
+        kept, summary_futures = futures[:n], futures[n:]
+        summaries: list[_Summary] = client.gather(summary_futures)
+        return summaries, kept
     except PanelError:
         raise
     except Exception as exc:  # a partition whose pages cannot be read (pyarrow's or pandas' error)
-        detail = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else 'no detail'}"
-        for i, part in enumerate(raw.to_delayed()):  # find the partition, one at a time
-            try:
-                part.compute()
-            except Exception:  # noqa: BLE001 - the failing partition is the one to name
-                where = repr(str(files[i])) if i < len(files) else f"number {i}"
-                raise PanelError(
-                    f"partition {where} of the panel dataset cannot be read ({detail}): check that the file "
-                    "is complete, or remove it from the dataset"
-                ) from None
-        raise PanelError(f"a partition of the panel dataset cannot be read ({detail})") from None
+        _unreadable(raw, files, exc)
+
+
+def _unreadable(raw: pd.DataFrame, files: Sequence[str], exc: Exception) -> NoReturn:
+    """Raise the PanelError naming the partition (its file) that cannot be read, found one at a time."""
+    detail = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else 'no detail'}"
+    for i, part in enumerate(raw.to_delayed()):  # find the partition, one at a time
+        try:
+            part.compute()
+        except Exception:  # noqa: BLE001 - the failing partition is the one to name
+            where = repr(str(files[i])) if i < len(files) else f"number {i}"
+            raise PanelError(
+                f"partition {where} of the panel dataset cannot be read ({detail}): check that the file "
+                "is complete, or remove it from the dataset"
+            ) from None
+    raise PanelError(f"a partition of the panel dataset cannot be read ({detail})") from None
 
 
 def _plan(

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, get_args
 
 import pandas as pd
 
-from famtrial._options import Engine, Missing
+from famtrial._options import Engine, Missing, check_bool
 from famtrial.data.checks import Checks, check_columns, validate
 from famtrial.data.months import month_option
 from famtrial.data.panel import LoadReport, Panel, plan_from_columns, structure
@@ -44,6 +44,7 @@ def load_panel(
     baseline: str | pd.Period | None = None,
     missing: Missing | None = None,
     engine: Engine | None = None,
+    persist: bool = False,
 ) -> Panel:
     """Load a long panel (DataFrame, .csv, .parquet or .dta) for an analysis plan and validate it.
 
@@ -74,6 +75,13 @@ def load_panel(
         ``"panel/*.parquet"`` or a list of files, one partition each) or a Dask DataFrame, and the
         panel's ``data`` a lazy Dask DataFrame (docs/scale.md); default: ``"dask"`` for a Dask
         DataFrame, else ``"pandas"``. The same checks, messages and report counts either way.
+    persist : bool, optional
+        With the Dask engine: keep each validated partition on the workers of the running
+        ``dask.distributed`` client from the one pass that reads and validates it (spilled to their
+        disks past their memory limit), so nothing reads or validates the files again (what
+        ``famtrial reproduce --engine dask`` does). Default False: the panel's ``data`` is lazy and
+        each computation reads and validates the partitions again (``panel.data.persist()`` later
+        costs that pass once). Refused with the pandas engine.
 
     Returns
     -------
@@ -95,6 +103,7 @@ def load_panel(
     baseline = None if baseline is None else month_option(baseline, "baseline")
     spec, missing = _spec(plan, columns, implementation, baseline, missing)
     _check_options(missing, engine)
+    check_bool(persist, "persist")
     raw, source_name, present = read(
         source,
         (spec if isinstance(spec, Columns) else spec.columns).required(),
@@ -106,7 +115,12 @@ def load_panel(
         from famtrial.data.read import dataset_files
 
         files = [str(f) for f in dataset_files(source)] if source_name != "Dask DataFrame" else []
-        return load_partitioned(raw, source_name, present, spec, implementation, baseline, missing, files)
+        return load_partitioned(raw, source_name, present, spec, implementation, baseline, missing, files, persist)
+    if persist:
+        raise ValueError(
+            "persist=True keeps a Dask panel's partitions on the workers: it needs engine='dask' "
+            "(a partitioned Parquet dataset or a Dask DataFrame); an in-memory panel is already in memory"
+        )
     return _load_in_memory(raw, source_name, present, spec, implementation, baseline, missing)
 
 

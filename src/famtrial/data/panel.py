@@ -223,9 +223,10 @@ class Panel:
         """The load report as text."""
         lazy = ""
         if is_dask_dataframe(self.data):
+            kept = _persisted(self.data)
             lazy = (
                 f"data: a Dask DataFrame of {self.data.npartitions:,} partitions, each parent's rows in one "
-                "partition (lazy: read and validated when computed)\n"
+                f"partition ({'kept on the workers' if kept else 'lazy: read and validated when computed'})\n"
             )
         return (
             f"Panel ({self.plan.name}): implementation {self.implementation}, baseline {self.baseline}\n"
@@ -402,3 +403,25 @@ def plan_from_columns(
         variants=variants,
         control_variant=control,
     )
+
+
+def _persisted(data: Any) -> bool:
+    """Whether the Dask DataFrame ``data`` rests on partitions kept on the workers (futures it holds)."""
+    return bool(kept_futures(data))
+
+
+def kept_futures(data: Any) -> list[Any]:
+    """The ``dask.distributed`` futures the Dask DataFrame ``data`` is made of (empty: it is lazy).
+
+    Those of ``persist()`` (in its graph) and those of ``load_panel(..., persist=True)``
+    (``dask.dataframe.from_delayed`` over the kept partitions: in its expression).
+    """
+    try:
+        from distributed import Future, futures_of
+    except ImportError:  # pragma: no cover - a Dask DataFrame without distributed is lazy
+        return []
+    found = list(futures_of(data))  # type: ignore[no-untyped-call]
+    walk = getattr(getattr(data, "expr", None), "walk", None)
+    if walk is not None:
+        found += [op for expr in walk() for op in getattr(expr, "operands", ()) if isinstance(op, Future)]
+    return list({f.key: f for f in found}.values())

@@ -6,9 +6,11 @@ counted on the client), balance and correlations (the baseline month's cross-sec
 parent), the fixed-effects models (:mod:`famtrial.models.distributed`) and the monthly series
 (:mod:`famtrial.trial._monthly_dask`). This module holds the pieces that do not:
 
-- :func:`persist_panel`: the loaded panel read and validated once, its partitions kept by the
-  workers (spilled to their disks past their memory limit) for every later step, rather than read
-  and validated again by each;
+- :func:`persist_panel`: a panel the user loaded lazily (``load_panel(..., engine="dask")``) read
+  and validated once more, its partitions kept by the workers (spilled to their disks past their
+  memory limit) for every later step, rather than read and validated again by each. A panel
+  ``reproduce`` loads itself needs no such pass: ``load_panel(..., persist=True)`` keeps each
+  partition from the one pass that validates it (:mod:`famtrial.data._dask`);
 - :func:`count_parents`: the analysed parents, summed over partitions (each partition holds whole
   parents: the Dask loader aligns them, shuffling by parent once when a parent's rows lie in two
   partitions);
@@ -37,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from famtrial._parallel import compute_each_partition, is_dask_dataframe
-from famtrial.data.panel import Panel
+from famtrial.data.panel import Panel, kept_futures
 
 __all__ = ["persist_panel", "count_parents", "inference_panel"]
 
@@ -45,11 +47,14 @@ __all__ = ["persist_panel", "count_parents", "inference_panel"]
 def persist_panel(panel: Panel) -> Panel:
     """The Dask panel with its partitions computed once and kept on the workers (``persist``); an in-memory panel as is.
 
-    Each worker holds the validated partitions it computed; past its memory limit's spill threshold
-    (Dask's ``distributed.worker.memory.target``, 60% by default) it moves partitions to its local disk,
-    so a worker's memory stays bounded whatever the panel's size.
+    For a lazy panel (``load_panel(..., engine="dask")``): its partitions are read and validated once
+    more, a second pass beside the load's; a panel whose partitions are already kept
+    (``load_panel(..., persist=True)``, or persisted) is returned as is. Each worker holds the
+    validated partitions it computed; past its memory limit's spill threshold (Dask's
+    ``distributed.worker.memory.target``, 60% by default) it moves partitions to its local disk, so a
+    worker's memory stays bounded whatever the panel's size.
     """
-    if not is_dask_dataframe(panel.data):
+    if not is_dask_dataframe(panel.data) or kept_futures(panel.data):
         return panel
     return replace(panel, data=panel.data.persist())
 

@@ -2,9 +2,10 @@
 
 Most steps of the analysis run on a Dask panel through the trial functions themselves: the
 exclusion rule (:func:`~famtrial.trial.sample.analysis_sample`: one row per parent per partition,
-counted on the client), balance and correlations (the baseline month's cross-section, one row per
-parent), the fixed-effects models (:mod:`famtrial.models.distributed`) and the monthly series
-(:mod:`famtrial.trial._monthly_dask`). This module holds the pieces that do not:
+counted on the client), balance and correlations (per-partition sums, :mod:`famtrial.trial._balance_dask`),
+the fixed-effects models (:mod:`famtrial.models.distributed`), the monthly series
+(:mod:`famtrial.trial._monthly_dask`) and few-cluster inference with the score statistic
+(:mod:`famtrial.trial._inference_dask`). This module holds the pieces that do not:
 
 - :func:`persist_panel`: a panel the user loaded lazily (``load_panel(..., engine="dask")``) read
   and validated once more, its partitions kept by the workers (spilled to their disks past their
@@ -14,7 +15,8 @@ parent), the fixed-effects models (:mod:`famtrial.models.distributed`) and the m
 - :func:`count_parents`: the analysed parents, summed over partitions (each partition holds whole
   parents: the Dask loader aligns them, shuffling by parent once when a parent's rows lie in two
   partitions);
-- :func:`inference_panel`: the rows few-cluster inference needs, in memory. The conditional logit
+- :func:`inference_panel`: the rows few-cluster inference with the Wald or coefficient statistic
+  needs, in memory (those statistics refit the model for every re-draw). The conditional logit
   conditions every parent whose outcome never changes out of the likelihood (its rows add nothing
   to the log-likelihood, the scores, the Hessian, the observation count or the cluster shares), so
   its rows are dropped on the workers except the parent's first row, which keeps the parent, its
@@ -25,9 +27,10 @@ parent), the fixed-effects models (:mod:`famtrial.models.distributed`) and the m
   client: the design and the refit's arrays scattered to every worker once, one kernel thread per
   worker), and give the numbers of the whole panel.
 
-The client holds the informative parents' rows of the inference models' outcomes (all their
-months, the plan's columns): with most parents informative, about the in-memory panel. That bounds
-few-cluster inference on Dask by the client's memory (docs/scale.md).
+With those statistics the client holds the informative parents' rows of the inference models'
+outcomes (all their months, the plan's columns): with most parents informative, about the
+in-memory panel. That bounds such a run by the client's memory (docs/scale.md); the default score
+statistic runs from sums on the workers instead.
 """
 
 from __future__ import annotations

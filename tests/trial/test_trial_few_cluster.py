@@ -80,7 +80,7 @@ def test_note_without_a_bootstrap_names_the_weights_only():
 
 
 def test_notes_carry_the_caution_and_the_score_bootstraps_floor_when_it_binds():
-    """G = 6 < 10: the caution; with all 2^G sign vectors no p falls below 2/2^G, and the note says so when one sits there."""
+    """G = 6 < 10: the caution; with all 2^G sign vectors p moves in steps of 2/2^G, and the note says so at the bottom."""
     res = _run(_panel(None))
     g = res.n_clusters
     assert (
@@ -88,17 +88,23 @@ def test_notes_carry_the_caution_and_the_score_bootstraps_floor_when_it_binds():
     )
     floor = 2 / 2**g
     assert res.bootstrap_enumerated and res.bootstrap_draws == 2**g
-    assert (res.frame["p_score_bootstrap"] >= floor - 1e-12).all()  # the bound holds
+    steps = res.frame["p_score_bootstrap"].to_numpy() / floor
+    np.testing.assert_allclose(steps, np.round(steps), atol=1e-9)  # multiples of 2/2^G (0 included)
     binds = bool((res.frame["p_score_bootstrap"] <= floor + 1e-12).any())
-    assert ("smallest attainable p" in res.table.notes) == binds
+    assert ("score bootstrap's p-values move in steps" in res.table.notes) == binds
     above = FewClusterInference(
         frame=res.frame.assign(p_score_bootstrap=0.5), n_perm=3, n_clusters=g, bootstrap_draws=2**g, units=res.units
     )
-    assert "smallest attainable p" not in above.table.notes
-    at_floor = res.frame.assign(p_score_bootstrap=floor)
-    bound = FewClusterInference(
-        frame=at_floor, n_perm=3, n_clusters=g, bootstrap_draws=2**g, bootstrap_enumerated=True, units=res.units
-    )
-    assert f"smallest attainable p with G = {g} is 2/{2**g:,} = {2 / 2**g:.4f}, and it binds here" in bound.table.notes
+    assert "move in steps" not in above.table.notes
+    for bottom in (0.0, floor):  # no other pair of sign vectors exceeds, or one
+        at_floor = res.frame.assign(p_score_bootstrap=bottom)
+        bound = FewClusterInference(
+            frame=at_floor, n_perm=3, n_clusters=g, bootstrap_draws=2**g, bootstrap_enumerated=True, units=res.units
+        )
+        assert (
+            f"With G = {g} the score bootstrap's p-values move in steps of 2/{2**g:,} = {2 / 2**g:.4f}"
+            in bound.table.notes
+        )
+        assert f"a p-value here is 0 or {2 / 2**g:.4f}" in bound.table.notes
     many = FewClusterInference(frame=at_floor, n_perm=3, n_clusters=g, few_clusters=5, units=res.units)
     assert "Few clusters" not in many.table.notes  # the plan's threshold decides

@@ -435,20 +435,23 @@ class FewClusterInference:
 
     @property
     def _floor_note(self) -> str:
-        """The score bootstrap's smallest attainable p when a p-value sits at it (enumerated sign vectors).
+        """The score bootstrap's resolution when a p-value sits at its bottom (enumerated sign vectors).
 
-        With all B = 2^G Rademacher sign vectors enumerated, the symmetric p-value counts the
-        statistics at least as extreme as the observed one, the observed among them and its mirror
-        image (the all-minus vector) too, so no p falls below 2 / 2^G (boottest: the same bound).
+        With all B = 2^G Rademacher sign vectors enumerated the p-value is the share of them whose
+        |t*| exceeds |t| strictly; they come in +- pairs with equal |t*|, and the observed vector and its
+        mirror image tie and never count, so p moves in steps of 2 / B from 0. A p-value of 0 or 2 / B
+        says only that no other pair, or one, gives a larger |t*| (boottest: the same steps).
         """
         if not (self.bootstrap_enumerated and self.bootstrap_draws and "p_score_bootstrap" in self.frame):
             return ""
-        floor = 2 / self.bootstrap_draws
-        if not (self.frame["p_score_bootstrap"] <= floor * (1 + 1e-9)).any():
+        step = 2 / self.bootstrap_draws
+        if not (self.frame["p_score_bootstrap"] <= step * (1 + 1e-9)).any():
             return ""
         return (
-            f" The score bootstrap's smallest attainable p with G = {self.n_clusters} is 2/{self.bootstrap_draws:,} "
-            f"= {floor:.4f}, and it binds here: the p-value is that bound, not a measured tail."
+            f" With G = {self.n_clusters} the score bootstrap's p-values move in steps of 2/{self.bootstrap_draws:,} "
+            f"= {step:.4f} (sign vectors come in +- pairs; the observed one and its mirror image never count), "
+            f"and a p-value here is 0 or {step:.4f}: it says only that no other pair of sign vectors, or one, "
+            "gives a larger |t*|, not a measured tail probability."
         )
 
     @property

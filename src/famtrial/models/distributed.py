@@ -716,17 +716,7 @@ def conditional_logit(
     with prepared:
         fit = prepared.fit(adjustment=adjustment, t_reference=t_reference, tol=tol, maxiter=maxiter)  # steps 4, 5
     clock.append(time.perf_counter())
-    model = DistributedFit(
-        kind="conditional logit",
-        exog_names=tuple(prepared.exog_names),
-        nobs=prepared.nobs,
-        n_groups=prepared.n_groups,
-        n_partitions=prepared.n_partitions,
-        shuffled=prepared.shuffled,
-        dropped=prepared.dropped,
-        seconds=tuple(zip(("prepare", "newton and covariance"), np.diff(clock).tolist())),
-        time_name=prepared.spec["time"],
-    )
+    model = prepared.describe(tuple(zip(("prepare", "newton and covariance"), np.diff(clock).tolist())))
     return replace(fit, model=model)  # type: ignore[arg-type]  # results.model of a Dask fit: a DistributedFit
 
 
@@ -905,6 +895,20 @@ class PreparedConditionalLogit:
         cov, info = self.covariance(opt.x, np.linalg.inv(-opt.hessian), adjustment=adjustment, t_reference=t_reference)
         llnull = self.null[0] if self.null is not None else self.derivatives(np.zeros(k))[0]
         return _clogit_results(self.spec["outcome"], opt, cov, llnull, self, info, self)
+
+    def describe(self, seconds: tuple[tuple[str, float], ...] = ()) -> DistributedFit:
+        """What a fit's ``results.model`` keeps once the partitions are released: a :class:`DistributedFit`."""
+        return DistributedFit(
+            kind="conditional logit",
+            exog_names=tuple(self.exog_names),
+            nobs=self.nobs,
+            n_groups=self.n_groups,
+            n_partitions=self.n_partitions,
+            shuffled=self.shuffled,
+            dropped=self.dropped,
+            seconds=seconds,
+            time_name=self.spec["time"],
+        )
 
     def map(self, fn: Any, **kwargs: Any) -> list[Any]:
         """``fn(part, **kwargs)`` of every kept partition (a ``_ClogitPart``: the kernel's arrays), gathered in order."""

@@ -32,6 +32,7 @@ pipeline brings the informative parents' rows to the client (:func:`famtrial.tri
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -124,6 +125,7 @@ def dask_model_rows(
         fit = full.fit(adjustment="stata", t_reference=False)
         terms = [t for t in fit.params.index if t in plan.treatment_terms]
         boots = {term: score_bootstrap(fit, term, None, weights=weights, seed=seed) for term in terms}
+        fit = replace(fit, model=full.describe())  # type: ignore[arg-type]  # the partitions are released below
     for term in terms:
         ri = dask_score_randomization(
             panel,

@@ -106,5 +106,9 @@ def test_notes_carry_the_caution_and_the_score_bootstraps_floor_when_it_binds():
             in bound.table.notes
         )
         assert f"a p-value here is 0 or {2 / 2**g:.4f}" in bound.table.notes
+    bound_note = f"|T| <= sqrt(G - 1) = {np.sqrt(g - 1):.2f}"
+    assert (bound_note in res.table.notes) == (res.statistic == "score")
+    wald = FewClusterInference(frame=res.frame, n_perm=3, n_clusters=g, statistic="wald", units=res.units)
+    assert bound_note not in wald.table.notes
     many = FewClusterInference(frame=at_floor, n_perm=3, n_clusters=g, few_clusters=5, units=res.units)
     assert "Few clusters" not in many.table.notes  # the plan's threshold decides

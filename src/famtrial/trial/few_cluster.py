@@ -455,6 +455,21 @@ class FewClusterInference:
         )
 
     @property
+    def _score_bound_note(self) -> str:
+        """The score randomization statistic's bound: ``|T| <= sqrt(G - 1)`` (its cluster-robust SE is not re-centred).
+
+        ``T = S / sqrt(G/(G-1) sum_c u_c^2)`` with ``S = sum_c u_c`` (Cauchy-Schwarz), so with few clusters and a
+        large panel a component common to all clusters keeps every re-draw's ``|T|`` near the observed one.
+        """
+        if self.statistic != "score" or self.n_clusters < 2:
+            return ""
+        return (
+            f" The score statistic's standard error is not re-centred, so |T| <= sqrt(G - 1) = "
+            f"{np.sqrt(self.n_clusters - 1):.2f}: with few {plural(self.units[1])} and a large panel its randomization "
+            "p-value can stay large beside a clear effect; read it with the score bootstrap (docs/inference.md)."
+        )
+
+    @property
     def _weights_note(self) -> str:
         """The score bootstrap's weights in words, e.g. "Rademacher weights, all 16,384 sign vectors"."""
         words = f"{WEIGHT_NAMES[self.bootstrap_weights]} weights"
@@ -489,7 +504,7 @@ class FewClusterInference:
             "cluster-robust z (normal), the same z against t(G-1), the wild cluster score bootstrap "
             f"(boottest's statistic, {self._weights_note}), and randomization inference re-drawing "
             f"{plural(unit)} within {cluster} (R = {self.n_perm:,} re-draws, {_STATISTIC_WORDS[self.statistic]}; Monte Carlo "
-            "SE in parentheses)." + self._floor_note
+            "SE in parentheses)." + self._score_bound_note + self._floor_note
         )
         caution = few_cluster_caution(
             self.n_clusters,
